@@ -1,0 +1,24 @@
+# The two commands: `make demo` and `make test`. Each installs what it needs.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint typecheck bench clean
+
+install:
+	./scripts/install.sh
+
+demo: install
+	$(BIN)/flexfleet demo $(ARGS)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,3 @@
+"""flexfleet coordinator."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""flexfleet edge_agent."""
+
+__all__: list[str] = []

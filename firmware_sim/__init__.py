@@ -1,0 +1,3 @@
+"""flexfleet firmware_sim."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""Command groups of the `flexfleet` CLI, one module each (see `flexfleet.cli`)."""

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up everything flexfleet needs on a fresh Debian/Ubuntu machine:
+# python3-venv and mosquitto through apt-get (only where missing), then a
+# virtual environment in .venv with the project and its extras installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${VENV:-.venv}"
+EXTRAS="${EXTRAS:-dev,train}"
+
+need_apt=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+
+if [ "${#need_apt[@]}" -gt 0 ]; then
+    echo "installing with apt-get: ${need_apt[*]}"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+stamp="$VENV/.flexfleet-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e ".[$EXTRAS]"
+    touch "$stamp"
+fi
