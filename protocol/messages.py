@@ -11,17 +11,21 @@ Sparkplug B's rules, adapted to JSON over MQTT 5:
   part of the data stream and carry no `seq`.
 - `CoordinatorState` is the coordinator's retained online/offline flag.
 
-Validation is strict: no type coercion (`"1"` is not a number, `true` is not `1`),
-unknown fields are refused, floats must be finite, and every string and collection has
-an upper bound so a hostile payload cannot ask for unbounded work.
+Every message validates itself on construction, whether built in code or decoded:
+no type coercion (`"1"` is not a number, `true` is not `1`), unknown fields refused,
+floats finite, and every string and collection bounded, so a hostile payload cannot
+ask for unbounded work. Plain frozen dataclasses keep the edge agent's footprint small.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
-
+from protocol import checks
+from protocol.errors import InvalidMessage
 from protocol.topics import ID_PATTERN
 
 PROTOCOL_VERSION: Final = 1
@@ -34,49 +38,99 @@ MAX_SIGNALS: Final = 2_000
 MAX_WINDOW: Final = 512
 MAX_ABS_VALUE: Final = 1e15
 MAX_STOCK_QTY: Final = 10**9
+SEVERITIES: Final = ("CRITICAL", "MAJOR", "MINOR", "WARNING", "INDETERMINATE")
+NODE_KINDS: Final = ("machine", "warehouse", "gateway")
 
-Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
-]
-Text = Annotated[str, StringConstraints(max_length=1000)]
-Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
-TsMs = Annotated[int, Field(ge=MIN_TS_MS, le=MAX_TS_MS)]
-Value = Annotated[float, Field(ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE)]
 Severity = Literal["CRITICAL", "MAJOR", "MINOR", "WARNING", "INDETERMINATE"]
 NodeKind = Literal["machine", "warehouse", "gateway"]
-
-Sample = tuple[Name, TsMs, Value]
+Sample = tuple[str, int, float]
 """One reading: (signal name, timestamp in ms, value)."""
 
+_id = checks.text(max_len=64, pattern=ID_PATTERN)
+_name = checks.text(max_len=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+_seq = checks.integer(0, MAX_SEQ)
+_ts = checks.integer(MIN_TS_MS, MAX_TS_MS)
+_value = checks.number(-MAX_ABS_VALUE, MAX_ABS_VALUE)
+_reason = checks.text(max_len=1000)
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+class _Validated:
+    """Validates and normalises fields after construction, from `_CHECKS`."""
+
+    __slots__ = ()
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]]
+    kind: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        for name, check in self._CHECKS.items():
+            object.__setattr__(self, name, check(getattr(self, name), name))
+        self._check_whole()
+
+    def _check_whole(self) -> None:
+        """Rules spanning several fields; subclasses override."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object for this message."""
+        body: dict[str, Any] = {"v": PROTOCOL_VERSION, "kind": self.kind}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if f.name == "signals":
+                value = [spec.to_dict() for spec in value]
+            body[f.name] = value
+        return body
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> Any:
+        """Build from a decoded JSON object (with `v` and `kind` already checked)."""
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(obj) - names - {"v", "kind"})
+        if unknown:
+            raise InvalidMessage(f"unknown field {unknown[0][:64]!r}", field=unknown[0][:64])
+        missing = [
+            f.name
+            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            if f.name not in obj
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ]
+        if missing:
+            raise InvalidMessage(f"missing field {missing[0]!r}", field=missing[0])
+        kwargs = {k: v for k, v in obj.items() if k in names}
+        if "signals" in kwargs and isinstance(kwargs["signals"], list | tuple):
+            kwargs["signals"] = tuple(
+                SignalSpec.from_dict(s) if isinstance(s, dict) else s for s in kwargs["signals"]
+            )
+        return cls(**kwargs)
 
 
-class SignalSpec(_Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalSpec(_Validated):
     """A signal a node reports, announced in its birth."""
 
-    name: Name
-    unit: Annotated[str, StringConstraints(max_length=32)] = ""
-    low: Value | None = None
-    high: Value | None = None
+    kind: ClassVar[str] = "signal"
+    name: str
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
+        "name": _name,
+        "unit": checks.text(max_len=32),
+        "low": checks.optional(_value),
+        "high": checks.optional(_value),
+    }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "unit": self.unit, "low": self.low, "high": self.high}
 
 
-class _FromNode(_Strict):
-    v: Literal[1] = PROTOCOL_VERSION
-    site: Id
-    node: Id
+def _signal_spec(value: object, name: str) -> object:
+    if not isinstance(value, SignalSpec):
+        raise checks.fail(name, "expected a signal object {name, unit, low, high}")
+    return value
 
 
-class _DataMessage(_FromNode):
-    bd_seq: Seq
-    seq: Seq
-    ts: TsMs
-    historical: bool = False
-
-
-class Birth(_DataMessage):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Birth(_Validated):
     """Sent on every (re)connect: what the node is and what it reports.
 
     `pending_from_seq` is the lowest seq still waiting in the node's outbox (None if the
@@ -84,98 +138,211 @@ class Birth(_DataMessage):
     `stats` reports counters such as `dropped_telemetry` since the node's outbox began.
     """
 
-    kind: Literal["birth"] = "birth"
+    kind: ClassVar[str] = "birth"
+    site: str
+    node: str
+    bd_seq: int
+    seq: int
+    ts: int
+    historical: bool = False
     node_kind: NodeKind
-    firmware: Annotated[str, StringConstraints(max_length=64)] = ""
-    signals: Annotated[tuple[SignalSpec, ...], Field(max_length=MAX_SIGNALS)] = ()
-    capabilities: Annotated[tuple[Name, ...], Field(max_length=64)] = ()
-    pending_from_seq: Seq | None = None
-    stats: Annotated[dict[Name, Annotated[int, Field(ge=0)]], Field(max_length=64)] = Field(
-        default_factory=dict
-    )
+    firmware: str = ""
+    signals: tuple[SignalSpec, ...] = ()
+    capabilities: tuple[str, ...] = ()
+    pending_from_seq: int | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
+        "site": _id,
+        "node": _id,
+        "bd_seq": _seq,
+        "seq": _seq,
+        "ts": _ts,
+        "historical": checks.boolean,
+        "node_kind": checks.one_of(*NODE_KINDS),
+        "firmware": checks.text(max_len=64),
+        "signals": checks.array(_signal_spec, max_len=MAX_SIGNALS),
+        "capabilities": checks.array(_name, max_len=64),
+        "pending_from_seq": checks.optional(_seq),
+        "stats": checks.mapping(_name, checks.integer(0, MAX_SEQ), max_len=64),
+    }
 
 
-class Death(_FromNode):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Death(_Validated):
     """The node's MQTT last will: its session `bd_seq` ended."""
 
-    kind: Literal["death"] = "death"
-    bd_seq: Seq
+    kind: ClassVar[str] = "death"
+    site: str
+    node: str
+    bd_seq: int
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {"site": _id, "node": _id, "bd_seq": _seq}
 
 
-class Telemetry(_DataMessage):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Telemetry(_Validated):
     """A batch of samples, many signals per message."""
 
-    kind: Literal["telemetry"] = "telemetry"
-    samples: Annotated[tuple[Sample, ...], Field(min_length=1, max_length=MAX_SAMPLES)]
+    kind: ClassVar[str] = "telemetry"
+    site: str
+    node: str
+    bd_seq: int
+    seq: int
+    ts: int
+    historical: bool = False
+    samples: tuple[Sample, ...]
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
+        "site": _id,
+        "node": _id,
+        "bd_seq": _seq,
+        "seq": _seq,
+        "ts": _ts,
+        "historical": checks.boolean,
+        "samples": checks.samples(
+            name_check=_name,
+            ts_lo=MIN_TS_MS,
+            ts_hi=MAX_TS_MS,
+            value_bound=MAX_ABS_VALUE,
+            max_len=MAX_SAMPLES,
+        ),
+    }
 
 
-class Stock(_DataMessage):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stock(_Validated):
     """Stock of a micro-warehouse: a full `snapshot` of levels, or signed `delta` changes."""
 
-    kind: Literal["stock"] = "stock"
+    kind: ClassVar[str] = "stock"
+    site: str
+    node: str
+    bd_seq: int
+    seq: int
+    ts: int
+    historical: bool = False
     mode: Literal["snapshot", "delta"]
-    items: Annotated[
-        dict[Name, Annotated[int, Field(ge=-MAX_STOCK_QTY, le=MAX_STOCK_QTY)]],
-        Field(max_length=MAX_SIGNALS),
-    ]
-    reason: Annotated[str, StringConstraints(max_length=64)] = ""
+    items: dict[str, int]
+    reason: str = ""
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
+        "site": _id,
+        "node": _id,
+        "bd_seq": _seq,
+        "seq": _seq,
+        "ts": _ts,
+        "historical": checks.boolean,
+        "mode": checks.one_of("snapshot", "delta"),
+        "items": checks.mapping(
+            _name, checks.integer(-MAX_STOCK_QTY, MAX_STOCK_QTY), max_len=MAX_SIGNALS
+        ),
+        "reason": checks.text(max_len=64),
+    }
 
-    @model_validator(mode="after")
-    def _snapshot_levels_not_negative(self) -> Stock:
+    def _check_whole(self) -> None:
         if self.mode == "snapshot":
-            negative = [sku for sku, qty in self.items.items() if qty < 0]
+            negative = sorted(sku for sku, qty in self.items.items() if qty < 0)
             if negative:
-                raise ValueError(f"snapshot levels cannot be negative: {negative[:5]}")
-        return self
+                raise checks.fail("items", f"snapshot levels cannot be negative: {negative[:5]}")
 
 
-class Event(_DataMessage):
-    """Something that happened on the node: an anomaly raised or cleared, a state change, a fault."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event(_Validated):
+    """Something that happened on the node: an anomaly raised or cleared, a state change."""
 
-    kind: Literal["event"] = "event"
-    name: Name
+    kind: ClassVar[str] = "event"
+    site: str
+    node: str
+    bd_seq: int
+    seq: int
+    ts: int
+    historical: bool = False
+    name: str
     severity: Severity = "INDETERMINATE"
     state: Literal["raised", "cleared"] | None = None
-    signal: Name | None = None
-    detector: Name | None = None
-    score: Value | None = None
-    window: Annotated[tuple[Value, ...], Field(max_length=MAX_WINDOW)] = ()
-    reason: Text = ""
-    data: Annotated[dict[Name, str | int | float | bool], Field(max_length=64)] = Field(
-        default_factory=dict
-    )
+    signal: str | None = None
+    detector: str | None = None
+    score: float | None = None
+    window: tuple[float, ...] = ()
+    reason: str = ""
+    data: dict[str, str | int | float | bool] = field(default_factory=dict)
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
+        "site": _id,
+        "node": _id,
+        "bd_seq": _seq,
+        "seq": _seq,
+        "ts": _ts,
+        "historical": checks.boolean,
+        "name": _name,
+        "severity": checks.one_of(*SEVERITIES),
+        "state": checks.optional(checks.one_of("raised", "cleared")),
+        "signal": checks.optional(_name),
+        "detector": checks.optional(_name),
+        "score": checks.optional(_value),
+        "window": checks.array(_value, max_len=MAX_WINDOW),
+        "reason": _reason,
+        "data": checks.mapping(_name, checks.scalar, max_len=64),
+    }
 
 
-class Command(_FromNode):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command(_Validated):
     """A request to one node; `site`/`node` name the addressee."""
 
-    kind: Literal["cmd"] = "cmd"
-    name: Id
-    cmd_id: Id
-    ts: TsMs
-    args: Annotated[dict[Name, JsonValue], Field(max_length=256)] = Field(default_factory=dict)
+    kind: ClassVar[str] = "cmd"
+    site: str
+    node: str
+    name: str
+    cmd_id: str
+    ts: int
+    args: dict[str, Any] = field(default_factory=dict)
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
+        "site": _id,
+        "node": _id,
+        "name": _id,
+        "cmd_id": _id,
+        "ts": _ts,
+        "args": checks.mapping(_name, checks.json_value, max_len=256),
+    }
 
 
-class CommandAck(_FromNode):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandAck(_Validated):
     """A node's answer to a command: `ok`, or a nack with a `reason`."""
 
-    kind: Literal["ack"] = "ack"
-    name: Id
-    cmd_id: Id
-    ts: TsMs
+    kind: ClassVar[str] = "ack"
+    site: str
+    node: str
+    name: str
+    cmd_id: str
+    ts: int
     ok: bool
-    reason: Text = ""
+    reason: str = ""
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
+        "site": _id,
+        "node": _id,
+        "name": _id,
+        "cmd_id": _id,
+        "ts": _ts,
+        "ok": checks.boolean,
+        "reason": _reason,
+    }
 
 
-class CoordinatorState(_Strict):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoordinatorState(_Validated):
     """The coordinator's retained presence; its last will says `online=False`."""
 
-    v: Literal[1] = PROTOCOL_VERSION
-    kind: Literal["state"] = "state"
+    kind: ClassVar[str] = "state"
     online: bool
-    ts: TsMs
-    coordinator: Id
+    ts: int
+    coordinator: str
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
+        "online": checks.boolean,
+        "ts": _ts,
+        "coordinator": _id,
+    }
 
 
 Message = Birth | Death | Telemetry | Stock | Event | Command | CommandAck | CoordinatorState
 DataMessage = Birth | Telemetry | Stock | Event
+MESSAGE_TYPES: Final[dict[str, type[Message]]] = {
+    cls.kind: cls
+    for cls in (Birth, Death, Telemetry, Stock, Event, Command, CommandAck, CoordinatorState)
+}
