@@ -1,0 +1,279 @@
+"""Detector configuration: frozen, validated, loadable from (and dumpable to) plain dicts.
+
+A dict is what the agent's TOML file and its live `config` command carry, e.g.::
+
+    {"warmup_samples": 200, "baseline": {"raise_score": 7.0}, "out_of_range": {"max_value": 90}}
+
+`DetectorConfig.from_dict` builds a whole configuration (missing keys take defaults);
+`config.merged(partial)` applies a partial dict to an existing one. Unknown keys, wrong
+types and out-of-range values raise `DetectorConfigError` naming the dotted field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self, TypeVar
+
+from edge_agent.detectors.errors import DetectorConfigError
+
+
+def _check(condition: bool, name: str, reason: str) -> None:
+    if not condition:
+        raise DetectorConfigError(name, reason)
+
+
+def _positive(value: float, name: str) -> None:
+    _check(math.isfinite(value) and value > 0, name, f"must be a finite number > 0, got {value!r}")
+
+
+def _raise_clear(raise_score: float, clear_score: float, prefix: str) -> None:
+    _positive(raise_score, f"{prefix}.raise_score")
+    _check(
+        math.isfinite(clear_score) and 0 <= clear_score <= raise_score,
+        f"{prefix}.clear_score",
+        f"must be between 0 and raise_score ({raise_score}), got {clear_score!r}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineConfig:
+    """Robust adaptive baseline: distance of a sample from a drifting level, in robust spreads.
+
+    Level and spread are exponentially weighted, outlier-clipped estimates whose half-lives
+    (in samples) set how fast they follow slow drift. The score of a sample is its distance
+    from the level divided by the spread, combined with the same distance averaged over the
+    last `sustained_samples` samples (so a sustained shift raises even when no single sample
+    is extreme).
+    """
+
+    enabled: bool = True
+    level_half_life_samples: float = 60.0
+    spread_half_life_samples: float = 400.0
+    sustained_samples: int = 6
+    raise_score: float = 6.0
+    clear_score: float = 3.0
+
+    def __post_init__(self) -> None:
+        _positive(self.level_half_life_samples, "baseline.level_half_life_samples")
+        _positive(self.spread_half_life_samples, "baseline.spread_half_life_samples")
+        _check(
+            1 <= self.sustained_samples <= 4096,
+            "baseline.sustained_samples",
+            f"must be in 1..4096, got {self.sustained_samples!r}",
+        )
+        _raise_clear(self.raise_score, self.clear_score, "baseline")
+
+
+@dataclass(frozen=True, slots=True)
+class RateOfChangeConfig:
+    """Step between consecutive samples, in robust typical steps (and optionally per second).
+
+    `max_abs_rate_per_s`, when set, also raises whenever |Δvalue| / Δt exceeds it,
+    whatever the history (an engineering limit of the sensor or process).
+    """
+
+    enabled: bool = True
+    spread_half_life_samples: float = 400.0
+    raise_score: float = 12.0
+    clear_score: float = 4.0
+    max_abs_rate_per_s: float | None = None
+
+    def __post_init__(self) -> None:
+        _positive(self.spread_half_life_samples, "rate_of_change.spread_half_life_samples")
+        _raise_clear(self.raise_score, self.clear_score, "rate_of_change")
+        if self.max_abs_rate_per_s is not None:
+            _positive(self.max_abs_rate_per_s, "rate_of_change.max_abs_rate_per_s")
+
+
+@dataclass(frozen=True, slots=True)
+class FlatlineConfig:
+    """Stuck sensor: the value has not moved by more than `tolerance_abs` for a long run.
+
+    A run raises once it is at least `min_run_samples` long and `run_factor` times longer
+    than the longest run seen recently, so a signal that is always quantised or often idle
+    does not alarm; a signal that has never moved (a constant) never raises.
+    """
+
+    enabled: bool = True
+    min_run_samples: int = 30
+    run_factor: float = 2.0
+    tolerance_abs: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check(
+            2 <= self.min_run_samples <= 10_000_000,
+            "flatline.min_run_samples",
+            f"must be in 2..10000000, got {self.min_run_samples!r}",
+        )
+        _check(
+            math.isfinite(self.run_factor) and self.run_factor >= 1.0,
+            "flatline.run_factor",
+            f"must be a finite number >= 1, got {self.run_factor!r}",
+        )
+        _check(
+            math.isfinite(self.tolerance_abs) and self.tolerance_abs >= 0,
+            "flatline.tolerance_abs",
+            f"must be a finite number >= 0, got {self.tolerance_abs!r}",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfRangeConfig:
+    """Hard limits of the signal; a non-finite value (NaN, ±inf) is always out of range."""
+
+    min_value: float | None = None
+    max_value: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("min_value", "max_value"):
+            value = getattr(self, name)
+            if value is not None:
+                _check(
+                    math.isfinite(value), f"out_of_range.{name}", f"must be finite, got {value!r}"
+                )
+        if self.min_value is not None and self.max_value is not None:
+            _check(
+                self.min_value <= self.max_value,
+                "out_of_range.max_value",
+                f"must be >= min_value ({self.min_value}), got {self.max_value}",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class MissingConfig:
+    """Missing data: a gap longer than `gap_factor` typical sampling intervals.
+
+    The typical interval is learnt from the stream; `max_gap_ms`, when set, is a fixed
+    limit used instead. Gaps shorter than `min_gap_ms` never count.
+    """
+
+    enabled: bool = True
+    gap_factor: float = 10.0
+    min_gap_ms: int = 0
+    max_gap_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        _check(
+            math.isfinite(self.gap_factor) and self.gap_factor > 1.0,
+            "missing.gap_factor",
+            f"must be a finite number > 1, got {self.gap_factor!r}",
+        )
+        _check(self.min_gap_ms >= 0, "missing.min_gap_ms", f"must be >= 0, got {self.min_gap_ms}")
+        if self.max_gap_ms is not None:
+            _check(self.max_gap_ms > 0, "missing.max_gap_ms", f"must be > 0, got {self.max_gap_ms}")
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Configuration of every detector on one signal (see each section's docstring).
+
+    `warmup_samples` samples are learnt from before the statistical detectors may raise
+    (out-of-range and missing data are active at once). A raised detector clears after its
+    score has stayed below its clear threshold for `clear_after_samples` samples in a row,
+    so a flapping signal is one event. `window_samples` recent values travel with each
+    anomaly.
+    """
+
+    warmup_samples: int = 150
+    clear_after_samples: int = 30
+    window_samples: int = 16
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    rate_of_change: RateOfChangeConfig = field(default_factory=RateOfChangeConfig)
+    flatline: FlatlineConfig = field(default_factory=FlatlineConfig)
+    out_of_range: OutOfRangeConfig = field(default_factory=OutOfRangeConfig)
+    missing: MissingConfig = field(default_factory=MissingConfig)
+
+    def __post_init__(self) -> None:
+        _check(
+            0 <= self.warmup_samples <= 10_000_000,
+            "warmup_samples",
+            f"must be in 0..10000000, got {self.warmup_samples!r}",
+        )
+        _check(
+            1 <= self.clear_after_samples <= 10_000_000,
+            "clear_after_samples",
+            f"must be in 1..10000000, got {self.clear_after_samples!r}",
+        )
+        _check(
+            1 <= self.window_samples <= 4096,
+            "window_samples",
+            f"must be in 1..4096, got {self.window_samples!r}",
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """A configuration from a (possibly partial) dict; missing keys take defaults."""
+        return _build(cls, data, "")
+
+    def merged(self, overrides: Mapping[str, Any]) -> DetectorConfig:
+        """This configuration with the values of a partial dict applied on top."""
+        return DetectorConfig.from_dict(_deep_merge(self.to_dict(), overrides, ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as a plain dict (round-trips through `from_dict`)."""
+        return dataclasses.asdict(self)
+
+
+_T = TypeVar("_T")
+
+_SECTIONS: dict[str, type[Any]] = {
+    "baseline": BaselineConfig,
+    "rate_of_change": RateOfChangeConfig,
+    "flatline": FlatlineConfig,
+    "out_of_range": OutOfRangeConfig,
+    "missing": MissingConfig,
+}
+
+
+def _deep_merge(base: dict[str, Any], overrides: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    if not isinstance(overrides, Mapping):
+        raise DetectorConfigError(prefix or "<root>", "must be a table/dict")
+    result = dict(base)
+    for key, value in overrides.items():
+        if key in _SECTIONS and not prefix and isinstance(base.get(key), dict):
+            result[key] = _deep_merge(base[key], value, key)
+        else:
+            result[key] = value
+    return result
+
+
+def _coerce(value: Any, hint: Any, name: str) -> Any:
+    """Check `value` against a field's type hint; ints are accepted where floats are."""
+    allowed = typing.get_args(hint) or (hint,)
+    if value is None:
+        _check(type(None) in allowed, name, "must not be empty")
+        return None
+    if bool in allowed:
+        _check(isinstance(value, bool), name, f"must be true or false, got {value!r}")
+        return value
+    if isinstance(value, bool):
+        raise DetectorConfigError(name, f"must be a number, got {value!r}")
+    if int in allowed:
+        _check(isinstance(value, int), name, f"must be an integer, got {value!r}")
+        return value
+    if float in allowed:
+        _check(isinstance(value, int | float), name, f"must be a number, got {value!r}")
+        return float(value)
+    raise DetectorConfigError(name, f"unsupported value {value!r}")  # pragma: no cover
+
+
+def _build(cls: type[_T], data: Mapping[str, Any], prefix: str) -> _T:
+    if not isinstance(data, Mapping):
+        raise DetectorConfigError(prefix or "<root>", "must be a table/dict")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key not in names:
+            raise DetectorConfigError(dotted, "unknown setting")
+        section = _SECTIONS.get(key) if not prefix else None
+        if section is not None:
+            kwargs[key] = _build(section, value, dotted)
+        else:
+            kwargs[key] = _coerce(value, hints[key], dotted)
+    return cls(**kwargs)

@@ -1,0 +1,59 @@
+"""Rate of change: the step between consecutive samples, in robust typical steps.
+
+The typical step is an exponentially weighted mean of |Δvalue|, updated with clipped steps
+so one jump barely moves it. An optional engineering limit (`max_abs_rate_per_s`) scores
+|Δvalue| / Δt against a fixed bound instead of the learnt one, whichever is larger.
+"""
+
+from __future__ import annotations
+
+from edge_agent.detectors.baseline import MAX_SCORE, half_life_alpha
+from edge_agent.detectors.config import RateOfChangeConfig
+
+_CLIP_STEPS = 4.0
+_UNCLIPPED_SAMPLES = 30
+_FLOOR_REL = 1e-9
+_FLOOR_ABS = 1e-12
+
+
+class RateOfChangeDetector:
+    """Streaming state of the rate-of-change detector for one signal (O(1) memory)."""
+
+    __slots__ = ("_alpha", "_limit_per_ms", "_raise_score", "last", "samples", "typical_step")
+
+    def __init__(self, config: RateOfChangeConfig) -> None:
+        self.last = 0.0
+        self.typical_step = 0.0
+        self.samples = 0
+        self.configure(config)
+
+    def configure(self, config: RateOfChangeConfig) -> None:
+        """Apply new parameters, keeping the learnt typical step."""
+        self._alpha = half_life_alpha(config.spread_half_life_samples)
+        self._raise_score = config.raise_score
+        limit = config.max_abs_rate_per_s
+        self._limit_per_ms = None if limit is None else limit / 1000.0
+
+    def step(self, x: float, dt_ms: int) -> float:
+        """Learn from one finite sample `dt_ms` after the previous one; return its score."""
+        self.samples += 1
+        if self.samples == 1:
+            self.last = x
+            return 0.0
+        step = abs(x - self.last)
+        self.last = x
+        typical = self.typical_step
+        floor = _FLOOR_REL * abs(x) + _FLOOR_ABS
+        score = step / (typical if typical > floor else floor)
+        score = min(score, MAX_SCORE)
+        n = self.samples - 1
+        if n <= _UNCLIPPED_SAMPLES:
+            self.typical_step = typical + (step - typical) / n
+        else:
+            clipped = min(step, _CLIP_STEPS * typical) if typical > floor else step
+            self.typical_step = typical + self._alpha * (clipped - typical)
+        if self._limit_per_ms is not None and dt_ms > 0:
+            # scaled so that reaching the engineering limit means reaching the raise score
+            fixed = step / dt_ms / self._limit_per_ms * self._raise_score
+            score = max(score, min(fixed, MAX_SCORE))
+        return score
