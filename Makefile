@@ -11,7 +11,9 @@ demo: install
 	$(BIN)/flexfleet demo $(ARGS)
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	# The protocol is the contract between every part: its own tests must cover all of it.
+	$(BIN)/python -m pytest -q tests/protocol --cov=protocol --cov-report=term-missing --cov-fail-under=100
+	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/protocol
 
 lint: install
 	$(BIN)/ruff check .

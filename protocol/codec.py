@@ -83,7 +83,7 @@ def decode(
         obj = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         detail = str(exc)
-        if detail.startswith("unexpected end of data"):
+        if detail.startswith(("unexpected end of data", "Input is a zero-length")):
             raise IncompleteMessage(f"payload ends early: {detail}", topic=topic) from None
         raise MalformedPayload(f"payload is not valid JSON: {detail}", topic=topic) from None
     if type(obj) is not dict:
