@@ -82,6 +82,7 @@ class Broker:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # a terminal's Ctrl-C goes to our process, which stops it
         )
         _wait_listening(self.port, ready_timeout_s, self.process)
 

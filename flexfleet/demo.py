@@ -96,6 +96,7 @@ def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]
             ),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the demo only; it stops children in order
         )  # fmt: skip
         children.append(coordinator)
         _wait_http(f"{api_url}/healthz", coordinator, timeout_s=60)
@@ -112,6 +113,7 @@ def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]
                 ),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
+                start_new_session=True,
             )  # fmt: skip
             children.append(agent)
         yield broker, api_url
