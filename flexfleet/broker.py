@@ -34,12 +34,14 @@ def find_mosquitto() -> str:
     return found
 
 
-def _wait_listening(port: int, timeout_s: float, process: subprocess.Popen[bytes]) -> None:
+def _wait_listening(
+    port: int, timeout_s: float, process: subprocess.Popen[bytes], log_path: Path
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-            raise BrokerError(f"mosquitto exited with {process.returncode}: {err.strip()}")
+            err = log_path.read_text(errors="replace").strip()[-2000:]
+            raise BrokerError(f"mosquitto exited with {process.returncode}: {err}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -70,6 +72,10 @@ class Broker:
     def config_path(self) -> Path:
         return self.data_dir / "mosquitto.conf"
 
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "mosquitto.log"
+
     def start(self, *, ready_timeout_s: float = 10.0) -> None:
         """Write the config and start mosquitto; returns once it accepts connections."""
         if self.process is not None and self.process.poll() is None:
@@ -77,14 +83,15 @@ class Broker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         template = resources.files("flexfleet").joinpath("mosquitto.conf").read_text()
         self.config_path.write_text(template.format(port=self.port, data_dir=self.data_dir))
-        self.process = subprocess.Popen(
-            [self.executable, "-c", str(self.config_path)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # a terminal's Ctrl-C goes to our process, which stops it
-        )
-        _wait_listening(self.port, ready_timeout_s, self.process)
+        with self.log_path.open("ab") as log:  # a file, so a chatty broker never blocks on a pipe
+            self.process = subprocess.Popen(
+                [self.executable, "-c", str(self.config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # a terminal's Ctrl-C goes to our process, which stops it
+            )
+        _wait_listening(self.port, ready_timeout_s, self.process, self.log_path)
 
     def stop(self, *, timeout_s: float = 10.0) -> None:
         """Stop gracefully (SIGTERM, so it saves its persistence file)."""
@@ -97,8 +104,6 @@ class Broker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
         self.process = None
 
     def restart(self) -> None:
