@@ -1,0 +1,317 @@
+"""The alarm service: the coordinator's `AlarmSink`, the operator actions, and the fan-out of
+every change to the notification channels.
+
+Each change runs under one lock: read the current alarm, apply the pure lifecycle function,
+store alarm and transition in one transaction, then hand an `AlarmEvent` to every notifier
+(which only enqueue). Operator actions stamp time from the `Clock`; sink triggers keep the
+timestamp of the event that caused them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+from coordinator.alarms import lifecycle
+from coordinator.alarms.errors import AlarmError, AlarmNotFound
+from coordinator.alarms.escalation import Escalation, EscalationPolicy, due_escalations
+from coordinator.alarms.model import (
+    SYSTEM_ACTOR,
+    Alarm,
+    AlarmDetail,
+    AlarmQuery,
+    Comment,
+    Transition,
+)
+from coordinator.alarms.port import Severity
+from coordinator.alarms.store import AlarmStore
+from coordinator.notify.broadcast import AlarmBroadcaster
+from coordinator.notify.events import AlarmEvent, Notifier
+from flexfleet.clock import Clock, now_ms
+
+_log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class _Startable(Protocol):
+    def start(self) -> None: ...
+
+
+@runtime_checkable
+class _Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+def new_alarm_id() -> str:
+    """A fresh alarm id: 32 hex digits, valid in an MQTT alert topic."""
+    return uuid.uuid4().hex
+
+
+class AlarmService:
+    """Alarms for the whole coordinator; thread-safe.
+
+    `broadcaster` feeds the server-sent-events route; it is also among the notifiers.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: AlarmStore,
+        clock: Clock,
+        notifiers: Sequence[Notifier] = (),
+        escalation: EscalationPolicy | None = None,
+        broadcaster: AlarmBroadcaster | None = None,
+        id_factory: Callable[[], str] = new_alarm_id,
+    ) -> None:
+        self.store = store
+        self.broadcaster = broadcaster or AlarmBroadcaster()
+        self.escalation = escalation or EscalationPolicy()
+        self._clock = clock
+        self._notifiers: tuple[Notifier, ...] = (*notifiers, self.broadcaster)
+        self._new_id = id_factory
+        self._lock = threading.RLock()
+        self._event_ids = itertools.count(1)
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.rejected_triggers = 0
+        self.notify_failures = 0
+
+    # -- AlarmSink ------------------------------------------------------------------------
+
+    def trigger(
+        self,
+        *,
+        site: str,
+        source: str,
+        alarm_type: str,
+        severity: Severity,
+        message: str,
+        details: dict[str, object],
+        ts_ms: int,
+    ) -> None:
+        """`AlarmSink.trigger`: like `raise_alarm`, but bad input is logged and counted
+        (`rejected_triggers`) instead of raised into the caller's ingest thread."""
+        try:
+            self.raise_alarm(
+                site=site,
+                source=source,
+                alarm_type=alarm_type,
+                severity=severity,
+                message=message,
+                details=details,
+                ts_ms=ts_ms,
+            )
+        except AlarmError as exc:
+            self.rejected_triggers += 1
+            _log.warning("alarm trigger refused: %s", exc.reason)
+
+    def clear(self, *, site: str, source: str, alarm_type: str, message: str, ts_ms: int) -> None:
+        """`AlarmSink.clear`: clear the active alarm on the key, if any (never raises)."""
+        try:
+            self.clear_source(
+                site=site, source=source, alarm_type=alarm_type, message=message, ts_ms=ts_ms
+            )
+        except AlarmError as exc:
+            self.rejected_triggers += 1
+            _log.warning("alarm clear refused: %s", exc.reason)
+
+    def raise_alarm(
+        self,
+        *,
+        site: str,
+        source: str,
+        alarm_type: str,
+        severity: Severity,
+        message: str,
+        details: dict[str, object] | None = None,
+        ts_ms: int,
+    ) -> Alarm:
+        """Open the alarm on (site, source, alarm_type) or fold a repeat into the active one."""
+        trigger = lifecycle.make_trigger(
+            site=site,
+            source=source,
+            alarm_type=alarm_type,
+            severity=severity,
+            message=message,
+            details=details if details is not None else {},
+            ts_ms=ts_ms,
+        )
+        with self._lock:
+            current = self.store.find_active(
+                site=trigger.site, source=trigger.source, alarm_type=trigger.alarm_type
+            )
+            if current is None:
+                alarm, transition = lifecycle.open_alarm(trigger, alarm_id=self._new_id())
+            else:
+                alarm, transition = lifecycle.repeat_trigger(current, trigger)
+            self._commit(alarm, transition)
+        return alarm
+
+    def clear_source(
+        self, *, site: str, source: str, alarm_type: str, message: str = "", ts_ms: int
+    ) -> Alarm | None:
+        """Clear the active alarm on the key as the system; None when none is active."""
+        with self._lock:
+            current = self.store.find_active(site=site, source=source, alarm_type=alarm_type)
+            if current is None:
+                return None
+            alarm, transition = lifecycle.clear(
+                current, actor=SYSTEM_ACTOR, ts_ms=ts_ms, note=message
+            )
+            self._commit(alarm, transition)
+        return alarm
+
+    # -- operator actions -----------------------------------------------------------------
+
+    def acknowledge(self, alarm_id: str, *, actor: str) -> Alarm:
+        """Acknowledge an alarm; raises `AlarmNotFound` or `InvalidTransition`."""
+        actor = lifecycle.check_actor(actor)
+        with self._lock:
+            alarm, transition = lifecycle.acknowledge(
+                self._require(alarm_id), actor=actor, ts_ms=now_ms(self._clock)
+            )
+            self._commit(alarm, transition)
+        return alarm
+
+    def clear_alarm(self, alarm_id: str, *, actor: str, note: str = "") -> Alarm:
+        """Clear an alarm by hand; raises `AlarmNotFound` or `InvalidTransition`."""
+        actor = lifecycle.check_actor(actor)
+        if note:
+            note = lifecycle.check_comment(note)
+        with self._lock:
+            alarm, transition = lifecycle.clear(
+                self._require(alarm_id), actor=actor, ts_ms=now_ms(self._clock), note=note
+            )
+            self._commit(alarm, transition)
+        return alarm
+
+    def assign(self, alarm_id: str, *, actor: str, assignee: str | None) -> Alarm:
+        """Assign the alarm to someone, or unassign it with None."""
+        actor = lifecycle.check_actor(actor)
+        with self._lock:
+            alarm, transition = lifecycle.assign(
+                self._require(alarm_id), actor=actor, assignee=assignee, ts_ms=now_ms(self._clock)
+            )
+            self._commit(alarm, transition)
+        return alarm
+
+    def add_comment(self, alarm_id: str, *, actor: str, text: str) -> Comment:
+        """Add an operator's comment; raises `InvalidAlarmInput` for empty or oversized text."""
+        actor = lifecycle.check_actor(actor)
+        text = lifecycle.check_comment(text)
+        with self._lock:
+            alarm = self._require(alarm_id)
+            ts_ms = now_ms(self._clock)
+            comment = Comment(alarm_id=alarm_id, ts_ms=ts_ms, author=actor, text=text)
+            transition = lifecycle.comment_transition(alarm, actor=actor, ts_ms=ts_ms, text=text)
+            self.store.add_comment(comment, transition)
+            self._publish(alarm, transition)
+        return comment
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get(self, alarm_id: str) -> AlarmDetail:
+        """The alarm with its transitions and comments; raises `AlarmNotFound`."""
+        alarm = self._require(alarm_id)
+        return AlarmDetail(
+            alarm=alarm,
+            transitions=tuple(self.store.transitions(alarm_id)),
+            comments=tuple(self.store.comments(alarm_id)),
+        )
+
+    def list_alarms(self, query: AlarmQuery | None = None) -> list[Alarm]:
+        """Alarms matching the filter, newest first."""
+        return self.store.query(query or AlarmQuery())
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Number of alarms per (status, severity), for metrics."""
+        return self.store.counts()
+
+    # -- escalation -----------------------------------------------------------------------
+
+    def check_escalations(self) -> list[Escalation]:
+        """Re-notify every unacknowledged alarm whose escalation level is due now."""
+        done: list[Escalation] = []
+        with self._lock:
+            ts_ms = now_ms(self._clock)
+            due = due_escalations(
+                self.store.unacknowledged_active(), now_ms=ts_ms, policy=self.escalation
+            )
+            for escalation in due:
+                current = self.store.get(escalation.alarm_id)
+                if current is None:
+                    continue
+                alarm, transition = lifecycle.escalate(current, level=escalation.level, ts_ms=ts_ms)
+                self.store.save(alarm, transition)
+                self._publish(alarm, transition, severity=escalation.notify_severity)
+                done.append(escalation)
+        return done
+
+    def start(self, *, escalation_check_interval_s: float = 5.0) -> None:
+        """Start the channels that have a `start` method (webhook worker) and check
+        escalations every interval (real seconds) on a daemon thread; idempotent."""
+        for notifier in self._notifiers:
+            if isinstance(notifier, _Startable):
+                notifier.start()
+        if self._ticker is not None or not self.escalation.enabled:
+            return
+        self._stop.clear()
+
+        def tick() -> None:
+            while not self._stop.wait(escalation_check_interval_s):
+                try:
+                    self.check_escalations()
+                except Exception:  # the ticker must survive a locked database
+                    _log.exception("escalation check failed")
+
+        self._ticker = threading.Thread(target=tick, name="alarm-escalation", daemon=True)
+        self._ticker.start()
+
+    def close(self) -> None:
+        """Stop the escalation thread, close the channels that have a `close` method and
+        close the store: the service owns what it was given."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(5.0)
+            self._ticker = None
+        for notifier in self._notifiers:
+            if isinstance(notifier, _Closeable):
+                notifier.close()
+        self.store.close()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _require(self, alarm_id: str) -> Alarm:
+        alarm = self.store.get(alarm_id) if isinstance(alarm_id, str) else None
+        if alarm is None:
+            raise AlarmNotFound(f"no alarm with id {str(alarm_id)[:80]!r}", alarm_id=alarm_id)
+        return alarm
+
+    def _commit(self, alarm: Alarm, transition: Transition) -> None:
+        self.store.save(alarm, transition)
+        self._publish(alarm, transition)
+
+    def _publish(
+        self, alarm: Alarm, transition: Transition, *, severity: Severity | None = None
+    ) -> None:
+        event = AlarmEvent(
+            event_id=next(self._event_ids),
+            kind=transition.action.lower(),
+            alarm_id=alarm.alarm_id,
+            site=alarm.site,
+            severity=severity or alarm.severity,
+            escalation_level=alarm.escalation_level,
+            actor=transition.actor,
+            ts_ms=transition.ts_ms,
+            alarm=alarm.to_dict(),
+        )
+        for notifier in self._notifiers:
+            try:
+                notifier.notify(event)
+            except Exception:  # one broken channel must not lose the others' notifications
+                self.notify_failures += 1
+                _log.exception("alarm notifier %r failed", notifier)

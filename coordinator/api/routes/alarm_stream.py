@@ -1,0 +1,67 @@
+"""`GET /api/v1/alarms/stream`: alarm changes as server-sent events, for dashboards.
+
+The stream opens with a `ready` event, then sends one `alarm` event per change (its data is
+the `AlarmEvent` JSON, whose `kind` says what happened). A listener too slow to keep up gets
+a `lagged` event with the number of changes it missed and should reload the alarm list.
+Comments keep idle connections alive through proxies.
+
+This router has no prefix of its own: `coordinator.api.routes.alarms.router` includes it
+ahead of `/{alarm_id}`, so mounting that one router serves the stream too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from sse_starlette import EventSourceResponse
+
+from coordinator.api.auth import ViewerDep
+from coordinator.notify.broadcast import AlarmBroadcaster
+
+router = APIRouter()
+
+PING_INTERVAL_S = 15
+
+
+@router.get(
+    "/stream",
+    summary="Stream alarm changes as server-sent events",
+    response_class=EventSourceResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"}
+    },
+)
+async def stream_alarms(
+    request: Request,
+    who: ViewerDep,
+    site: Annotated[str | None, Query(max_length=64, description="Only this site's alarms")] = None,
+) -> EventSourceResponse:
+    """Server-sent events for every alarm change (optionally of one site)."""
+    broadcaster: AlarmBroadcaster = request.app.state.alarms.broadcaster
+    subscription = broadcaster.subscribe(site=site)
+
+    async def events() -> AsyncIterator[dict[str, Any]]:
+        reported = 0
+        try:
+            yield {
+                "event": "ready",
+                "data": orjson.dumps({"principal": who, "site": site}).decode(),
+            }
+            while True:
+                event = await subscription.get()
+                if subscription.dropped > reported:
+                    missed = subscription.dropped - reported
+                    reported = subscription.dropped
+                    yield {"event": "lagged", "data": orjson.dumps({"missed": missed}).decode()}
+                yield {
+                    "event": "alarm",
+                    "id": str(event.event_id),
+                    "data": event.to_json().decode(),
+                }
+        finally:
+            broadcaster.unsubscribe(subscription)
+
+    return EventSourceResponse(events(), ping=PING_INTERVAL_S)
