@@ -1,0 +1,507 @@
+"""The agent's decisions, on one thread: sample → detect → deadband → batch → outbox → link.
+
+`AgentCore` owns no thread and never sleeps: the runner calls `handle(event)` for each
+transport event and `tick()`, which does whatever is due and returns how long it may
+wait. With a `FakeClock` and a `MemoryTransport` every path is testable in memory.
+
+Session rules (Sparkplug B 3.0 adapted, DESIGN.md):
+- every connect attempt takes a new persisted `bd_seq`; the last will is `Death` with it;
+- once connected (and the coordinator's retained state says online, unless
+  `wait_for_coordinator` is off) a `Birth` goes out first, with `pending_from_seq` = the
+  lowest seq still in the outbox and the drop counters in `stats`, then live data and the
+  replayed backlog (`Link`);
+- while the coordinator is offline everything is stored and nothing sent; when it comes
+  back a new birth opens a new link period and the backlog is flushed;
+- reconnects wait `next_delay(attempt, rng)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections import OrderedDict
+from typing import Any
+
+from edge_agent.backoff import next_delay
+from edge_agent.batcher import Batcher
+from edge_agent.config import AgentConfig
+from edge_agent.deadband import DeadbandFilter
+from edge_agent.detection import DetectorBank, event_fields
+from edge_agent.drivers.base import DeviceEvent, Driver
+from edge_agent.errors import CommandRejected, DriverError, OutboxFull
+from edge_agent.link import Link
+from edge_agent.outbox import Outbox, OutboxRow
+from edge_agent.settings import LiveSettings, apply_config_args, restore
+from edge_agent.transport import (
+    Connected,
+    ConnectFailed,
+    Disconnected,
+    Published,
+    Received,
+    Transport,
+    TransportError,
+    TransportEvent,
+    Will,
+)
+from flexfleet.clock import Clock, now_ms
+from protocol import (
+    COORDINATOR_STATE_TOPIC,
+    Birth,
+    Command,
+    CommandAck,
+    CoordinatorState,
+    Death,
+    Event,
+    Message,
+    Stock,
+    Telemetry,
+    command_filter,
+    encode,
+    topic_for,
+)
+
+log = logging.getLogger("edge_agent")
+
+CAPABILITIES = ("rebirth", "config")
+_MAX_VALUE = 1e15
+_MISSING_CHECK_S = 1.0
+_EXPIRE_EVERY_S = 60.0
+
+
+class AgentCore:
+    """One edge agent's state and policy."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        clock: Clock,
+        transport: Transport,
+        driver: Driver,
+        outbox: Outbox,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.site, self.node = config.node.site, config.node.node
+        self.clock = clock
+        self.transport = transport
+        self.driver = driver
+        self.outbox = outbox
+        self.rng = rng or random.Random()
+        self.signal_specs = driver.signals()
+        self._signal_names = frozenset(s.name for s in self.signal_specs)
+        self.settings = restore(config, outbox.load_settings(), self._signal_names)
+        self.detectors = (
+            None
+            if self.settings.detectors is None
+            else DetectorBank(self.settings.detectors, sorted(self._signal_names))
+        )
+        self.deadband = DeadbandFilter(
+            default_deadband=self.settings.default_deadband,
+            deadbands=self.settings.deadbands,
+            max_silence_ms=int(config.sampling.max_silence_s * 1000),
+        )
+        self.batcher = Batcher(
+            max_samples=config.batching.max_samples, max_age_ms=config.batching.max_age_ms
+        )
+        self.link = Link(
+            transport=transport,
+            outbox=outbox,
+            max_inflight=config.mqtt.max_inflight,
+            replay_rate_per_s=config.replay.max_messages_per_s,
+        )
+        now = clock.monotonic()
+        self.connected = False
+        self.connecting = False
+        self.coordinator_online: bool | None = None
+        self._attempt = 0
+        self._connect_at = now
+        self._next_sample = now
+        self._next_missing_check = now + _MISSING_CHECK_S
+        self._next_expire = now
+        self._stock: dict[str, int] = {}
+        self._stock_since = now
+        self._device_ok = True
+        self._recent: OrderedDict[str, CommandAck] = OrderedDict()
+        self.counters: dict[str, int] = dict.fromkeys(
+            (
+                "samples_read",
+                "samples_reported",
+                "invalid_values",
+                "anomalies",
+                "read_errors",
+                "refused_events",
+                "bad_inbound",
+                "commands",
+                "sessions",
+            ),
+            0,
+        )
+
+    # --- the loop ------------------------------------------------------------------
+
+    def tick(self) -> float:
+        """Do everything that is due; returns seconds until something else falls due."""
+        while (event := self.transport.next_event(0.0)) is not None:
+            self.handle(event)
+        now = self.clock.monotonic()
+        if not self.connected and not self.connecting and now >= self._connect_at:
+            self._connect()
+        if now >= self._next_sample:
+            self._sample()
+            interval = self.settings.interval_ms / 1000.0
+            self._next_sample += interval
+            if self._next_sample <= now:  # fell behind: skip, never burst
+                self._next_sample = now + interval
+        self._flush_due(now)
+        wake = self.link.pump(self.clock.monotonic())
+        self.link.flush_acks()
+        deadlines = [self._next_sample]
+        if wake is not None:
+            deadlines.append(wake)
+        deadline = self.batcher.deadline_ms()
+        if deadline is not None:
+            deadlines.append(deadline / 1000.0)
+        if not self.connected and not self.connecting:
+            deadlines.append(self._connect_at)
+        return max(0.0, min(deadlines) - self.clock.monotonic())
+
+    def handle(self, event: TransportEvent) -> None:
+        """React to one transport event."""
+        if isinstance(event, Published):
+            self.link.on_puback(event.mid, event.ok)
+        elif isinstance(event, Received):
+            self._received(event)
+        elif isinstance(event, Connected):
+            self._connected()
+        elif isinstance(event, ConnectFailed | Disconnected):
+            self._lost(event.reason)
+
+    # --- session ---------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        bd_seq = self.outbox.begin_session()
+        will = Death(site=self.site, node=self.node, bd_seq=bd_seq)
+        self.connecting = True
+        self.transport.connect(
+            host=self.config.mqtt.host,
+            port=self.config.mqtt.port,
+            client_id=f"ff-{self.site}-{self.node}",
+            keepalive_s=self.config.mqtt.keepalive_s,
+            will=Will(topic_for(will), encode(will)),
+        )
+
+    def _connected(self) -> None:
+        self.connecting, self.connected = False, True
+        self._attempt = 0
+        self.counters["sessions"] += 1
+        try:
+            self.transport.subscribe(
+                [command_filter(self.site, self.node), COORDINATOR_STATE_TOPIC]
+            )
+        except TransportError:
+            return
+        log.info("connected to %s (bd_seq %d)", self.config.mqtt.broker, self.outbox.bd_seq)
+        if not self.config.mqtt.wait_for_coordinator:
+            self._link_up()
+
+    def _lost(self, reason: str) -> None:
+        was_connected = self.connected
+        self.connecting = self.connected = False
+        self.link.session_lost()
+        delay = next_delay(
+            self._attempt,
+            self.rng,
+            base_s=self.config.mqtt.reconnect_base_s,
+            cap_s=self.config.mqtt.reconnect_cap_s,
+        )
+        self._attempt += 1
+        self._connect_at = self.clock.monotonic() + delay
+        if was_connected:
+            log.warning("disconnected (%s); reconnecting in %.2f s", reason, delay)
+
+    def _link_up(self) -> None:
+        birth = self._append(self._birth, samples=0)
+        if birth is None:
+            return
+        self.link.start(birth, self.clock.monotonic())
+        levels = self.driver.stock_levels()
+        if levels is not None:
+            self._stock.clear()  # the snapshot supersedes the deltas not yet stored
+            self._append_stock("snapshot", levels, "birth")
+
+    def _birth(self, seq: int) -> Message:
+        stats = self.outbox.stats()
+        return Birth(
+            site=self.site,
+            node=self.node,
+            bd_seq=self.outbox.bd_seq,
+            seq=seq,
+            ts=now_ms(self.clock),
+            node_kind=self.config.node.kind,  # type: ignore[arg-type]
+            firmware=self.config.node.firmware,
+            signals=self.signal_specs,
+            capabilities=CAPABILITIES,
+            pending_from_seq=self.outbox.lowest_pending_seq(),
+            stats={
+                "produced_messages": stats.produced_messages,
+                "produced_samples": stats.produced_samples,
+                "dropped_telemetry": stats.dropped_messages,
+                "dropped_samples": stats.dropped_samples,
+                "refused_messages": stats.refused_messages,
+            },
+        )
+
+    # --- inbound -----------------------------------------------------------------------
+
+    def _received(self, event: Received) -> None:
+        message = event.message
+        if message is None:
+            self.counters["bad_inbound"] += 1
+            log.warning("ignored message on %s: %s", event.topic, event.error)
+        elif isinstance(message, CoordinatorState):
+            self._coordinator(message.online)
+        elif isinstance(message, Command):
+            self._command(message)
+        else:
+            self.counters["bad_inbound"] += 1
+
+    def _coordinator(self, online: bool) -> None:
+        was = self.coordinator_online
+        self.coordinator_online = online
+        if not (self.config.mqtt.wait_for_coordinator and self.connected) or was == online:
+            return
+        if online:
+            log.info("coordinator online: birth and flush")
+            self._link_up()
+        else:
+            log.warning("coordinator offline: buffering")
+            self.link.stop()
+
+    def _command(self, command: Command) -> None:
+        if command.site != self.site or command.node != self.node:
+            self.counters["bad_inbound"] += 1
+            return
+        self.counters["commands"] += 1
+        ack = self._recent.get(command.cmd_id)  # a redelivered command is answered again
+        if ack is None:
+            try:
+                self._execute(command)
+                ok, reason = True, ""
+            except CommandRejected as exc:
+                ok, reason = False, exc.reason
+            ack = CommandAck(
+                site=self.site,
+                node=self.node,
+                name=command.name,
+                cmd_id=command.cmd_id,
+                ts=now_ms(self.clock),
+                ok=ok,
+                reason=reason,
+            )
+            self._recent[command.cmd_id] = ack
+            while len(self._recent) > 64:
+                self._recent.popitem(last=False)
+        # If the session dropped, the command is redelivered (QoS 1) and answered again.
+        with contextlib.suppress(TransportError):
+            self.transport.publish(topic_for(ack), encode(ack))
+
+    def _execute(self, command: Command) -> None:
+        if command.name == "rebirth":
+            if self.link.linked:
+                self._link_up()
+        elif command.name == "config":
+            new = apply_config_args(self.settings, command.args, self._signal_names)
+            self._apply(new)
+        else:
+            raise CommandRejected(command.name, f"unknown command {command.name!r}")
+
+    def _apply(self, new: LiveSettings) -> None:
+        self.deadband.configure(
+            default_deadband=new.default_deadband,
+            deadbands=new.deadbands,
+            max_silence_ms=self.deadband.max_silence_ms,
+        )
+        if self.detectors is not None and new.detectors is not None:
+            for anomaly in self.detectors.reconfigure(new.detectors):
+                self._append_event(event_fields(anomaly))
+        self.settings = new
+        self.outbox.save_settings({"live": new.to_dict()})
+        log.info("settings changed: %s", new.to_dict())
+
+    # --- sampling ----------------------------------------------------------------------
+
+    def _sample(self) -> None:
+        ts = now_ms(self.clock)
+        mono_ms = int(self.clock.monotonic() * 1000)
+        try:
+            reading = self.driver.read(self.clock.now())
+        except DriverError as exc:
+            self.counters["read_errors"] += 1
+            if self._device_ok:
+                self._device_ok = False
+                self._device_event(DeviceEvent("device_offline", "MAJOR", exc.reason[:1000]))
+            return
+        if not self._device_ok:
+            self._device_ok = True
+            self._device_event(DeviceEvent("device_online", "INDETERMINATE", self.driver.name))
+        detectors, deadband, batcher = self.detectors, self.deadband, self.batcher
+        for signal, value in reading.values:
+            self.counters["samples_read"] += 1
+            if detectors is not None:
+                for anomaly in detectors.update(signal, ts, value):
+                    self.counters["anomalies"] += 1
+                    self._append_event(event_fields(anomaly))
+            if not -_MAX_VALUE <= value <= _MAX_VALUE:  # NaN fails too
+                self.counters["invalid_values"] += 1
+                continue
+            if deadband.admit(signal, ts, value):
+                batcher.add((signal, ts, value), mono_ms)
+        for device_event in reading.events:
+            self._device_event(device_event)
+        for sku, delta in reading.stock_changes.items():
+            if not self._stock:
+                self._stock_since = self.clock.monotonic()
+            self._stock[sku] = self._stock.get(sku, 0) + delta
+
+    def _flush_due(self, now: float) -> None:
+        mono_ms = int(now * 1000)
+        while self.batcher.due(mono_ms):
+            self._flush_batch()
+        if self._stock and now - self._stock_since >= self.config.batching.max_age_ms / 1000.0:
+            changes = {sku: d for sku, d in self._stock.items() if d}
+            self._stock.clear()
+            if changes:
+                self._append_stock("delta", changes, "picks and receipts")
+        if self.detectors is not None and now >= self._next_missing_check:
+            self._next_missing_check = now + _MISSING_CHECK_S
+            for anomaly in self.detectors.check_missing(now_ms(self.clock)):
+                self._append_event(event_fields(anomaly))
+        if now >= self._next_expire:
+            self._next_expire = now + _EXPIRE_EVERY_S
+            self.outbox.expire(now_ms(self.clock))
+
+    def flush(self) -> None:
+        """Store whatever is batched now (on shutdown)."""
+        while len(self.batcher):
+            self._flush_batch()
+        changes = {sku: d for sku, d in self._stock.items() if d}
+        self._stock.clear()
+        if changes:
+            self._append_stock("delta", changes, "picks and receipts")
+
+    def _flush_batch(self) -> None:
+        samples = self.batcher.take()
+        self.counters["samples_reported"] += len(samples)
+        self._append(
+            lambda seq: Telemetry(
+                site=self.site,
+                node=self.node,
+                bd_seq=self.outbox.bd_seq,
+                seq=seq,
+                ts=now_ms(self.clock),
+                samples=samples,
+                historical=not self.link.linked,
+            ),
+            samples=len(samples),
+        )
+
+    def _append_stock(self, mode: str, items: dict[str, int], reason: str) -> None:
+        self._append(
+            lambda seq: Stock(
+                site=self.site,
+                node=self.node,
+                bd_seq=self.outbox.bd_seq,
+                seq=seq,
+                ts=now_ms(self.clock),
+                mode=mode,  # type: ignore[arg-type]
+                items=items,
+                reason=reason,
+                historical=not self.link.linked,
+            ),
+            samples=0,
+        )
+
+    def _device_event(self, event: DeviceEvent) -> None:
+        self._append_event(
+            {
+                "name": event.name,
+                "severity": event.severity,
+                "reason": event.reason[:1000],
+                "data": dict(event.data),
+            }
+        )
+
+    def _append_event(self, fields: dict[str, Any]) -> None:
+        self._append(
+            lambda seq: Event(
+                site=self.site,
+                node=self.node,
+                bd_seq=self.outbox.bd_seq,
+                seq=seq,
+                ts=now_ms(self.clock),
+                historical=not self.link.linked,
+                **fields,
+            ),
+            samples=0,
+        )
+
+    def _append(self, build: Any, *, samples: int) -> OutboxRow | None:
+        try:
+            row = self.outbox.append(
+                build,
+                created_ms=now_ms(self.clock),
+                samples=samples,
+                historical=not self.link.linked,
+            )
+        except OutboxFull as exc:
+            self.counters["refused_events"] += 1
+            log.error("outbox full, message refused: %s", exc)
+            return None
+        if row is not None:
+            self.link.offer(row)
+        return row
+
+    # --- shutdown ----------------------------------------------------------------------
+
+    def close(self, *, drain_s: float = 2.0) -> None:
+        """Store what is batched, wait briefly for acknowledgements, send death, disconnect."""
+        self.flush()
+        deadline = self.clock.monotonic() + drain_s
+        while self.connected and self.link.linked and self.clock.monotonic() < deadline:
+            self.link.pump(self.clock.monotonic())
+            event = self.transport.next_event(0.05)
+            if event is not None:
+                self.handle(event)
+            if self.link.inflight == 0 and not self.link.replaying:
+                break
+        self.link.flush_acks()
+        if self.connected:
+            death = Death(site=self.site, node=self.node, bd_seq=self.outbox.bd_seq)
+            with contextlib.suppress(TransportError):
+                self.transport.publish(topic_for(death), encode(death))
+        self.transport.disconnect()
+        self.driver.close()
+        self.outbox.close()
+
+    def status(self) -> dict[str, int]:
+        """Counters for metrics and tests."""
+        stats = self.outbox.stats()
+        return {
+            **self.counters,
+            "outbox_rows": stats.rows,
+            "outbox_bytes": stats.bytes,
+            "next_seq": stats.next_seq,
+            "bd_seq": stats.bd_seq,
+            "produced_messages": stats.produced_messages,
+            "produced_samples": stats.produced_samples,
+            "dropped_messages": stats.dropped_messages,
+            "dropped_samples": stats.dropped_samples,
+            "refused_messages": stats.refused_messages,
+            "inflight": self.link.inflight,
+            "sent_live": self.link.sent_live,
+            "sent_replay": self.link.sent_replay,
+            "connected": int(self.connected),
+            "linked": int(self.link.linked),
+        }

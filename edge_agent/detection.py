@@ -1,0 +1,110 @@
+"""The seam between the sampling loop and the streaming detectors.
+
+`DetectorBank` keeps one `SignalMonitor` per signal, feeds it every raw sample (before
+the deadband, so bandwidth saving never hides an anomaly) and turns its raises and
+clears into protocol `Event` fields. Settings are the detector dict of the TOML file or
+of a live `config` command: shared keys for every signal, plus `per_signal.<name>`
+overrides.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from edge_agent.detectors import Anomaly, DetectorConfig, DetectorError, SignalMonitor
+from edge_agent.errors import ConfigError
+
+_SEVERITY = {
+    "out_of_range": "MAJOR",
+    "baseline": "MINOR",
+    "rate_of_change": "MINOR",
+    "flatline": "WARNING",
+    "missing": "WARNING",
+}
+
+
+def _split(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    shared = {k: v for k, v in settings.items() if k != "per_signal"}
+    per_signal = settings.get("per_signal", {})
+    if not isinstance(per_signal, dict):
+        raise ConfigError("detectors.per_signal", "must be a table of signal tables")
+    return shared, per_signal
+
+
+def build_configs(
+    settings: Mapping[str, Any], signals: list[str] | None = None
+) -> tuple[DetectorConfig, dict[str, DetectorConfig]]:
+    """The shared configuration and the per-signal ones; raises `ConfigError`."""
+    shared, per_signal = _split(settings)
+    try:
+        base = DetectorConfig.from_dict(shared)
+    except DetectorError as exc:
+        raise ConfigError(f"detectors.{getattr(exc, 'field', '')}", str(exc)) from None
+    configs: dict[str, DetectorConfig] = {}
+    for name, overrides in per_signal.items():
+        if signals is not None and name not in signals:
+            raise ConfigError(f"detectors.per_signal.{name}", "no such signal")
+        try:
+            configs[name] = base.merged(overrides)
+        except DetectorError as exc:
+            field = getattr(exc, "field", "")
+            raise ConfigError(f"detectors.per_signal.{name}.{field}", str(exc)) from None
+    return base, configs
+
+
+def check_detector_settings(settings: Mapping[str, Any]) -> None:
+    """Validate a detector settings dict (raises `ConfigError`)."""
+    build_configs(settings)
+
+
+class DetectorBank:
+    """One monitor per signal; `update` returns anomalies as they happen."""
+
+    def __init__(self, settings: Mapping[str, Any], signals: list[str]) -> None:
+        self._signals = list(signals)
+        base, per_signal = build_configs(settings, self._signals)
+        self.monitors = {s: SignalMonitor(s, per_signal.get(s, base)) for s in self._signals}
+
+    def reconfigure(self, settings: Mapping[str, Any]) -> list[Anomaly]:
+        """Apply new settings live (learnt state kept); returns anomalies cleared by it."""
+        base, per_signal = build_configs(settings, self._signals)
+        cleared: list[Anomaly] = []
+        for name, monitor in self.monitors.items():
+            cleared += monitor.reconfigure(per_signal.get(name, base))
+        return cleared
+
+    def update(self, signal: str, ts_ms: int, value: float) -> list[Anomaly]:
+        """Feed one raw sample of a known signal."""
+        monitor = self.monitors.get(signal)
+        return monitor.update(ts_ms, value) if monitor is not None else []
+
+    def check_missing(self, now_ms: int) -> list[Anomaly]:
+        """Raise `missing` on every signal that went quiet."""
+        found: list[Anomaly] = []
+        for monitor in self.monitors.values():
+            found += monitor.check_missing(now_ms)
+        return found
+
+
+def event_fields(anomaly: Anomaly) -> dict[str, Any]:
+    """Keyword arguments of a protocol `Event` describing one anomaly raise/clear."""
+    return {
+        "name": "anomaly",
+        "severity": _SEVERITY.get(anomaly.detector, "INDETERMINATE"),
+        "state": anomaly.state,
+        "signal": anomaly.signal,
+        "detector": anomaly.detector,
+        "score": _finite(anomaly.score),
+        "window": tuple(v for v in anomaly.window[-512:] if _is_finite(v)),
+        "reason": anomaly.reason[:1000],
+    }
+
+
+def _is_finite(value: float) -> bool:
+    return math.isfinite(value) and abs(value) <= 1e15  # the protocol's value range
+
+
+def _finite(value: float) -> float:
+    return value if _is_finite(value) else 1e15

@@ -1,0 +1,35 @@
+"""Southbound drivers: the in-process simulator and a Modbus TCP client.
+
+`make_driver` builds the one a configuration names; the Modbus driver (and pymodbus)
+is imported only when configured, keeping simulator-driven agents small.
+"""
+
+from __future__ import annotations
+
+from edge_agent.config import AgentConfig
+from edge_agent.drivers.base import DeviceEvent, Driver, Reading
+from flexfleet.clock import Clock
+
+__all__ = ["DeviceEvent", "Driver", "Reading", "make_driver"]
+
+
+def make_driver(config: AgentConfig, clock: Clock) -> Driver:
+    """The driver described by `config.driver` for a node of `config.node.kind`."""
+    d = config.driver
+    if d.type == "modbus":
+        from edge_agent.drivers.modbus import ModbusDriver
+
+        return ModbusDriver(
+            host=d.host,
+            port=d.port,
+            unit_id=d.unit_id,
+            registers=d.registers,
+            clock=clock,
+            timeout_s=d.timeout_s,
+            seed=d.seed,
+        )
+    from edge_agent.drivers.sim import SimMachinesDriver, SimWarehouseDriver
+
+    if config.node.kind == "warehouse":
+        return SimWarehouseDriver(skus=d.skus, seed=d.seed, start_s=clock.now())
+    return SimMachinesDriver(machines=d.machines, seed=d.seed, start_s=clock.now())

@@ -1,0 +1,49 @@
+"""The southbound port: what the agent needs from a device, whatever protocol it speaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from protocol import SignalSpec
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """Something the device reported besides values (a state change, a fault)."""
+
+    name: str
+    severity: str = "INDETERMINATE"
+    reason: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One poll of a device: values, stock changes since the last poll, and events."""
+
+    values: tuple[tuple[str, float], ...]
+    stock_changes: dict[str, int] = field(default_factory=dict)
+    events: tuple[DeviceEvent, ...] = ()
+
+
+class Driver(Protocol):
+    """A device the agent polls. `read` raises `DriverError` when the device is unreachable."""
+
+    name: str
+
+    def signals(self) -> tuple[SignalSpec, ...]:
+        """Every signal the device reports (announced in the birth)."""
+        ...
+
+    def read(self, now_s: float) -> Reading:
+        """Poll the device at wall time `now_s`."""
+        ...
+
+    def stock_levels(self) -> dict[str, int] | None:
+        """Current stock per SKU, for devices that hold stock (else None)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,93 @@
+"""In-process driver: the agent reads `firmware_sim` devices directly (tests, demo, benchmarks).
+
+A `machine` or `gateway` node reads `machines` simulated machines (signals prefixed
+`m01.` … when there is more than one, so 40 machines give 200 signals); a `warehouse`
+node reads one micro-warehouse and reports its stock changes.
+"""
+
+from __future__ import annotations
+
+from edge_agent.drivers.base import DeviceEvent, Reading
+from firmware_sim.machine import MACHINE_SIGNALS, Machine, MachineState
+from firmware_sim.warehouse import MicroWarehouse, default_skus
+from protocol import SignalSpec
+
+_WAREHOUSE_SIGNALS = (
+    ("stock_units", "units"),
+    ("backorder_units", "units"),
+    ("orders_total", "orders"),
+    ("picked_units_total", "units"),
+    ("live_stream", "flag"),
+)
+
+
+class SimMachinesDriver:
+    """One or more simulated machines behind one node."""
+
+    def __init__(self, *, machines: int, seed: int, start_s: float) -> None:
+        self.name = f"sim-machines[{machines}]"
+        self._start_s = start_s
+        self._machines = [Machine(seed=seed * 1000 + i) for i in range(machines)]
+        self._prefixes = [f"m{i + 1:02d}." if machines > 1 else "" for i in range(machines)]
+
+    def signals(self) -> tuple[SignalSpec, ...]:
+        return tuple(
+            SignalSpec(name=f"{prefix}{name}", unit=unit)
+            for prefix in self._prefixes
+            for name, unit in MACHINE_SIGNALS
+        )
+
+    def read(self, now_s: float) -> Reading:
+        values: list[tuple[str, float]] = []
+        events: list[DeviceEvent] = []
+        t = now_s - self._start_s
+        for prefix, machine in zip(self._prefixes, self._machines, strict=True):
+            for change in machine.advance_to(t):
+                events.append(
+                    DeviceEvent(
+                        name="state_change",
+                        severity="MAJOR"
+                        if change.current is MachineState.DOWN
+                        else "INDETERMINATE",
+                        reason=f"{prefix}{change.previous.name} -> {change.current.name}: {change.cause}",
+                        data={"from": change.previous.name, "to": change.current.name},
+                    )
+                )
+            values.extend((prefix + k, v) for k, v in machine.readings().items())
+        return Reading(values=tuple(values), events=tuple(events))
+
+    def stock_levels(self) -> dict[str, int] | None:
+        return None
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    @property
+    def machines(self) -> list[Machine]:
+        """The simulated machines (scenarios inject faults through these)."""
+        return self._machines
+
+
+class SimWarehouseDriver:
+    """One simulated micro-warehouse."""
+
+    def __init__(self, *, skus: int, seed: int, start_s: float) -> None:
+        self.name = f"sim-warehouse[{skus}]"
+        self._start_s = start_s
+        self.warehouse = MicroWarehouse(skus=default_skus(skus), seed=seed)
+
+    def signals(self) -> tuple[SignalSpec, ...]:
+        return tuple(SignalSpec(name=name, unit=unit) for name, unit in _WAREHOUSE_SIGNALS)
+
+    def read(self, now_s: float) -> Reading:
+        changes: dict[str, int] = {}
+        for change in self.warehouse.advance_to(now_s - self._start_s):
+            changes[change.sku] = changes.get(change.sku, 0) + change.delta
+        changes = {sku: delta for sku, delta in changes.items() if delta}
+        return Reading(values=tuple(self.warehouse.readings().items()), stock_changes=changes)
+
+    def stock_levels(self) -> dict[str, int] | None:
+        return dict(self.warehouse.stock)
+
+    def close(self) -> None:
+        """Nothing to release."""

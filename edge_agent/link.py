@@ -1,0 +1,168 @@
+"""What goes on the wire, in which order, and when a message may leave the outbox.
+
+A *link period* starts when the session is up and the coordinator online (or not awaited):
+the birth goes first, then every message created during the period is sent at once
+("live"), while the backlog — everything stored with a seq below the birth's — is
+replayed oldest first, flagged `historical`, at most `replay_rate_per_s` messages a
+second and within half the in-flight window, so live data is never starved by history.
+
+A message leaves the outbox only when its PUBACK arrives (`on_puback`, then `flush_acks`
+deletes the batch in one transaction). Anything unacknowledged when the session drops
+stays stored and is replayed in the next period: at least once on the wire, and the
+coordinator drops the duplicates by seq.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+
+from edge_agent.outbox import Outbox, OutboxRow
+from edge_agent.transport import Transport, TransportError
+from protocol import Birth, Event, Stock, Telemetry, decode, encode
+
+
+def as_historical(row: OutboxRow) -> bytes:
+    """The row's payload with `historical: true` (re-encoded only if it was live)."""
+    if row.historical:
+        return row.payload
+    message = decode(row.topic, row.payload)
+    if not isinstance(message, Birth | Telemetry | Stock | Event):
+        return row.payload  # only data messages are stored
+    return encode(dataclasses.replace(message, historical=True))
+
+
+class Link:
+    """Publishing policy over one transport and one outbox."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        outbox: Outbox,
+        max_inflight: int = 20,
+        replay_rate_per_s: float = 50.0,
+    ) -> None:
+        self.transport = transport
+        self.outbox = outbox
+        self.max_inflight = max_inflight
+        self.max_replay_inflight = max(1, max_inflight // 2)
+        self.replay_rate_per_s = replay_rate_per_s
+        self.linked = False
+        self._inflight: dict[int, tuple[int, bool]] = {}  # mid -> (seq, is replay)
+        self._replay_inflight = 0
+        self._live: deque[OutboxRow] = deque()
+        self._replay_until = 0
+        self._replay_cursor = -1
+        self._replay_done = True
+        self._tokens = 0.0
+        self._refilled_at = 0.0
+        self._acked: list[int] = []
+        self.sent_live = 0
+        self.sent_replay = 0
+        self.nacked = 0
+
+    @property
+    def inflight(self) -> int:
+        """Messages published and not yet acknowledged."""
+        return len(self._inflight)
+
+    @property
+    def replaying(self) -> bool:
+        """Whether backlog remains to be replayed in this period."""
+        return self.linked and not self._replay_done
+
+    def start(self, birth: OutboxRow, now_s: float) -> None:
+        """Begin a link period with `birth` (already stored) as its first message."""
+        self.linked = True
+        self._live.clear()
+        self._live.append(birth)
+        self._replay_until = birth.seq
+        self._replay_cursor = -1
+        self._replay_done = False
+        self._tokens = 1.0
+        self._refilled_at = now_s
+
+    def stop(self) -> None:
+        """End the link period (coordinator offline): keep buffering, send nothing new."""
+        self.linked = False
+        self._live.clear()
+
+    def session_lost(self) -> None:
+        """The session dropped: forget what was in flight (it stays stored)."""
+        self.stop()
+        self._inflight.clear()
+        self._replay_inflight = 0
+
+    def offer(self, row: OutboxRow) -> None:
+        """A message was stored while linked: send it as live data."""
+        if self.linked:
+            self._live.append(row)
+
+    def pump(self, now_s: float) -> float | None:
+        """Publish what the window and rate allow; returns when replay can continue."""
+        if not self.linked:
+            return None
+        try:
+            while self._live and len(self._inflight) < self.max_inflight:
+                row = self._live[0]
+                self._publish(row.seq, row.topic, row.payload, replay=False)
+                self._live.popleft()
+                self.sent_live += 1
+            return self._pump_replay(now_s)
+        except TransportError:
+            return None  # the Disconnected event follows
+
+    def _pump_replay(self, now_s: float) -> float | None:
+        rate = self.replay_rate_per_s
+        self._tokens = min(max(1.0, rate), self._tokens + (now_s - self._refilled_at) * rate)
+        self._refilled_at = now_s
+        while not self._replay_done:
+            if self._replay_inflight >= self.max_replay_inflight:
+                return None  # a PUBACK will wake us
+            if len(self._inflight) >= self.max_inflight:
+                return None
+            if self._tokens < 1.0:
+                return now_s + (1.0 - self._tokens) / rate
+            batch = self.outbox.pending(after_seq=self._replay_cursor, limit=1)
+            if not batch or batch[0].seq >= self._replay_until:
+                self._replay_done = True
+                break
+            row = batch[0]
+            self._publish(row.seq, row.topic, as_historical(row), replay=True)
+            self._replay_cursor = row.seq
+            self._tokens -= 1.0
+            self.sent_replay += 1
+        return None
+
+    def _publish(self, seq: int, topic: str, payload: bytes, *, replay: bool) -> None:
+        mid = self.transport.publish(topic, payload)
+        self._inflight[mid] = (seq, replay)
+        if replay:
+            self._replay_inflight += 1
+
+    def on_puback(self, mid: int, ok: bool) -> None:
+        """The broker acknowledged `mid`; a failure code means it must be sent again."""
+        found = self._inflight.pop(mid, None)
+        if found is None:
+            return
+        seq, replay = found
+        if replay:
+            self._replay_inflight -= 1
+        if ok:
+            self._acked.append(seq)
+            return
+        self.nacked += 1
+        if self.linked:  # resend it from the outbox in this period
+            if replay or seq < self._replay_until:
+                self._replay_cursor = min(self._replay_cursor, seq - 1)
+                self._replay_done = False
+            else:
+                self._live.extendleft(self.outbox.pending(after_seq=seq - 1, limit=1))
+
+    def flush_acks(self) -> int:
+        """Delete every acknowledged message from the outbox (one transaction)."""
+        if not self._acked:
+            return 0
+        acked, self._acked = self._acked, []
+        return self.outbox.remove(acked)

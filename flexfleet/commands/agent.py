@@ -1,0 +1,74 @@
+"""`flexfleet agent`: run one edge agent, from a TOML file or from a few flags (demo)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `flexfleet agent`."""
+    parser.add_argument(
+        "--config", type=Path, help="agent TOML file (see config/agent.example.toml)"
+    )
+    parser.add_argument("--site", help="site id (without --config)")
+    parser.add_argument("--node", help="node id (without --config)")
+    parser.add_argument("--kind", choices=("machine", "warehouse", "gateway"), default="machine")
+    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port")
+    parser.add_argument("--state-dir", type=Path, help="where the outbox database lives")
+    parser.add_argument("--seed", type=int, default=1, help="simulator seed")
+    parser.add_argument("--machines", type=int, default=1, help="simulated machines on this node")
+    parser.add_argument("--interval-ms", type=int, default=100, help="sampling interval")
+    parser.add_argument(
+        "--no-wait-coordinator",
+        action="store_true",
+        help="publish even when no coordinator has announced itself online",
+    )
+    parser.add_argument("--log-level", default="INFO")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the agent until SIGINT/SIGTERM; exit code 2 on a configuration error."""
+    from edge_agent.config import load_config
+    from edge_agent.errors import AgentError
+    from edge_agent.runner import demo_config, run_agent
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    try:
+        if args.config is not None:
+            config = load_config(args.config)
+        else:
+            if not (args.site and args.node and args.state_dir):
+                print("either --config or --site, --node and --state-dir", file=sys.stderr)
+                return 2
+            config = demo_config(
+                site=args.site,
+                node=args.node,
+                kind=args.kind,
+                broker=args.broker,
+                state_dir=args.state_dir,
+                seed=args.seed,
+                machines=args.machines,
+                wait_for_coordinator=not args.no_wait_coordinator,
+                interval_ms=args.interval_ms,
+            )
+    except AgentError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        status = run_agent(config, stop=stop)
+    except AgentError as exc:
+        print(f"agent error: {exc}", file=sys.stderr)
+        return 1
+    logging.getLogger("edge_agent").info("stopped: %s", status)
+    return 0
