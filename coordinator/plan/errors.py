@@ -1,0 +1,56 @@
+"""Errors raised by the planning package.
+
+    PlanError                     every error this package raises
+    ├── ProblemError              a problem is inconsistent (unknown machine, bad window, ...)
+    ├── InstanceFormatError       an instance file cannot be parsed (carries `source`, `line`)
+    │   └── InstanceTooLargeError an instance exceeds the configured size limits
+    └── SolverError               a solver library failed in a way the planner cannot recover from
+
+Third-party exceptions are translated at the adapter boundary (`raise ... from exc`).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "InstanceFormatError",
+    "InstanceTooLargeError",
+    "PlanError",
+    "ProblemError",
+    "SolverError",
+]
+
+
+class PlanError(Exception):
+    """Base class of every planning error."""
+
+
+class ProblemError(PlanError):
+    """A planning problem is inconsistent; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InstanceFormatError(PlanError):
+    """An instance file is malformed; `source` names it and `line` points at the culprit."""
+
+    def __init__(self, reason: str, *, source: str = "<input>", line: int | None = None) -> None:
+        where = source if line is None else f"{source}:{line}"
+        super().__init__(f"{where}: {reason}")
+        self.reason = reason
+        self.source = source
+        self.line = line
+
+
+class InstanceTooLargeError(InstanceFormatError):
+    """An instance is larger than the limit the caller allowed."""
+
+
+class SolverError(PlanError):
+    """A solver library failed; `solver` names it."""
+
+    def __init__(self, reason: str, *, solver: str) -> None:
+        super().__init__(f"{solver}: {reason}")
+        self.reason = reason
+        self.solver = solver

@@ -1,0 +1,152 @@
+"""The delivery-routing problem (VRPTW with several depots) and its result.
+
+Coordinates are planar; the travel time between two points equals their distance
+(scale coordinates to make it so). Distances follow the DIMACS convention: each arc's
+Euclidean length truncated to `distance_decimals` decimals; solvers work on integers
+in units of 10**-distance_decimals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coordinator.plan.errors import ProblemError
+
+__all__ = [
+    "Depot",
+    "Order",
+    "PinnedStop",
+    "Route",
+    "RoutingProblem",
+    "RoutingResult",
+    "Unserved",
+    "Vehicle",
+]
+
+NO_LIMIT = 10**12
+
+
+@dataclass(frozen=True, slots=True)
+class Depot:
+    """A micro-warehouse vehicles start from and return to, open during [open, close]."""
+
+    id: str
+    x: float
+    y: float
+    open: float = 0.0
+    close: float = NO_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A delivery: where, how much, and the window in which service must start."""
+
+    id: str
+    x: float
+    y: float
+    demand: int
+    ready: float = 0.0
+    due: float = NO_LIMIT
+    service: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.demand < 0 or self.service < 0:
+            raise ProblemError(f"order {self.id}: negative demand or service time")
+        if self.due < self.ready:
+            raise ProblemError(f"order {self.id}: window closes before it opens")
+
+
+@dataclass(frozen=True, slots=True)
+class Vehicle:
+    """A vehicle based at `depot_id`; `max_duration` bounds its route's duration."""
+
+    id: str
+    depot_id: str
+    capacity: int
+    max_duration: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.capacity < 0:
+            raise ProblemError(f"vehicle {self.id}: negative capacity")
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedStop:
+    """An order committed to a vehicle; a vehicle's pinned stops start its route, in order."""
+
+    order_id: str
+    vehicle_id: str
+
+
+@dataclass(frozen=True)
+class RoutingProblem:
+    """Depots, orders, vehicles and committed stops; validated on construction."""
+
+    depots: tuple[Depot, ...]
+    orders: tuple[Order, ...]
+    vehicles: tuple[Vehicle, ...]
+    pinned: tuple[PinnedStop, ...] = ()
+    distance_decimals: int = 1
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        depot_ids = {d.id for d in self.depots}
+        if len(depot_ids) != len(self.depots) or not self.depots:
+            raise ProblemError("need at least one depot, with unique ids")
+        order_ids = {o.id for o in self.orders}
+        if len(order_ids) != len(self.orders):
+            raise ProblemError("duplicate order id")
+        if order_ids & depot_ids:
+            raise ProblemError("an order and a depot share an id")
+        vehicle_ids = {v.id for v in self.vehicles}
+        if len(vehicle_ids) != len(self.vehicles):
+            raise ProblemError("duplicate vehicle id")
+        for vehicle in self.vehicles:
+            if vehicle.depot_id not in depot_ids:
+                raise ProblemError(f"vehicle {vehicle.id} at unknown depot {vehicle.depot_id}")
+        seen: set[str] = set()
+        for pin in self.pinned:
+            if pin.order_id not in order_ids or pin.vehicle_id not in vehicle_ids:
+                raise ProblemError(f"pinned stop {pin.order_id} names an unknown order or vehicle")
+            if pin.order_id in seen:
+                raise ProblemError(f"order {pin.order_id} pinned twice")
+            seen.add(pin.order_id)
+        if not 0 <= self.distance_decimals <= 4:
+            raise ProblemError("distance_decimals must be within 0..4")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One vehicle's route: the orders in visiting order, its distance and timing."""
+
+    vehicle_id: str
+    depot_id: str
+    stops: tuple[str, ...]
+    distance: float
+    start: float
+    end: float
+    load: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unserved:
+    """An order no route serves, and the limit that blocked it."""
+
+    order_id: str
+    reason: str  # "capacity", "time_window", "route_length" or "fleet"
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingResult:
+    """Routes (non-empty only), their total distance, and the orders left out."""
+
+    routes: tuple[Route, ...]
+    total_distance: float
+    unserved: tuple[Unserved, ...] = ()
+    solver: str = ""
+    wall_time_s: float = 0.0
+
+    def stops_by_vehicle(self) -> dict[str, tuple[str, ...]]:
+        """Map each used vehicle to its stops."""
+        return {r.vehicle_id: r.stops for r in self.routes}

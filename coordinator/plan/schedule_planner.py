@@ -1,0 +1,141 @@
+"""The scheduling port and its CP-SAT implementation.
+
+`CpSatScheduler.plan` always returns a feasible schedule within the time limit: a
+dispatch-rule plan is built first (in milliseconds) and used as the solution hint and
+as the fallback; on a classic job shop a tabu search improves that hint before CP-SAT
+starts; CP-SAT then improves on it until the limit.
+
+Determinism: with `deterministic=True` the heuristic runs a fixed number of iterations
+and CP-SAT interleaves its workers on one thread with a deterministic-time limit, so the
+same problem and seed give the same plan (unless the wall-clock limit cuts in first on an
+overloaded machine). With `deterministic=False` (the default, fastest) CP-SAT runs its
+workers in parallel and the result can differ between runs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from coordinator.plan.errors import PlanError
+from coordinator.plan.schedule_dispatch import dispatch
+from coordinator.plan.schedule_evaluate import Assignment, build_schedule, violations
+from coordinator.plan.schedule_problem import Schedule, SchedulingProblem
+
+__all__ = ["CpSatScheduler", "DispatchScheduler", "SchedulePlanner", "is_classic"]
+
+# Wall time kept back for building the result after the solver returns.
+_MARGIN_S = 0.05
+
+
+class SchedulePlanner(Protocol):
+    """Turns a scheduling problem into a feasible schedule within a time limit."""
+
+    def plan(self, problem: SchedulingProblem, *, time_limit_s: float, seed: int = 0) -> Schedule:
+        """A feasible schedule for `problem`, found within `time_limit_s` seconds."""
+        ...
+
+
+def is_classic(problem: SchedulingProblem) -> bool:
+    """True for a plain job shop: one machine per operation, makespan only."""
+    return (
+        all(len(op.options) == 1 for job in problem.jobs for op in job.operations)
+        and all(job.due is None and job.release == 0 for job in problem.jobs)
+        and not any(s.duration for s in problem.setups)
+        and not any(m.unavailable for m in problem.machines)
+        and not problem.pinned
+        and problem.previous is None
+        and problem.reserve.share == 0
+    )
+
+
+def _assignment(schedule: Schedule) -> Assignment:
+    return {r.operation_id: (r.machine_id, r.start) for r in schedule.operations}
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchScheduler:
+    """The dispatch rule alone: instant, feasible, not optimised (the in-memory double)."""
+
+    def plan(self, problem: SchedulingProblem, *, time_limit_s: float, seed: int = 0) -> Schedule:
+        """A feasible schedule by insertion list scheduling; `seed` is unused."""
+        started = time.perf_counter()
+        preferred = _assignment(problem.previous) if problem.previous else None
+        assignment = dispatch(problem, preferred=preferred)
+        return build_schedule(
+            problem,
+            assignment,
+            status="fallback",
+            solver="dispatch",
+            wall_time_s=time.perf_counter() - started,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CpSatScheduler:
+    """CP-SAT with a heuristic warm start and a dispatch-rule fallback."""
+
+    num_workers: int = 2
+    deterministic: bool = False
+    local_search_share: float = 0.25  # of the time limit, on classic instances only
+
+    def plan(
+        self,
+        problem: SchedulingProblem,
+        *,
+        time_limit_s: float,
+        seed: int = 0,
+        hint: Schedule | None = None,
+    ) -> Schedule:
+        """Best schedule found within `time_limit_s`; `hint` (or `problem.previous`) warms it."""
+        from coordinator.plan.schedule_cpsat import solve_cpsat
+
+        started = time.perf_counter()
+        warm = hint or problem.previous
+        start_from = dispatch(problem, preferred=_assignment(warm) if warm else None)
+        classic = is_classic(problem)
+        if classic and self.local_search_share > 0:
+            from coordinator.plan.jobshop_tabu import improve
+
+            budget_s = time_limit_s * self.local_search_share
+            start_from = improve(
+                problem,
+                start_from,
+                time_limit_s=budget_s,
+                seed=seed,
+                max_iterations=int(budget_s * 4000) if self.deterministic else None,
+            )
+        fallback = build_schedule(problem, start_from, status="fallback", solver="dispatch")
+        remaining = time_limit_s - (time.perf_counter() - started) - _MARGIN_S
+        if remaining <= 0.01:
+            return _with_time(fallback, started)
+        outcome = solve_cpsat(
+            problem,
+            time_limit_s=remaining,
+            seed=seed,
+            num_workers=self.num_workers,
+            deterministic_time=remaining if self.deterministic else None,
+            hint=start_from,
+        )
+        if outcome.assignment is None:
+            return _with_time(fallback, started)
+        bound = int(-(-outcome.lower_bound // 1)) if classic and outcome.lower_bound else None
+        schedule = build_schedule(
+            problem,
+            outcome.assignment,
+            status="optimal" if outcome.optimal else "feasible",
+            solver="cp-sat",
+            lower_bound=bound,
+        )
+        if violations(problem, schedule):
+            if violations(problem, fallback):
+                raise PlanError("neither the solver nor the dispatch rule produced a feasible plan")
+            return _with_time(fallback, started)
+        return _with_time(schedule, started)
+
+
+def _with_time(schedule: Schedule, started: float) -> Schedule:
+    from dataclasses import replace
+
+    return replace(schedule, wall_time_s=time.perf_counter() - started)

@@ -1,0 +1,247 @@
+"""The production-scheduling problem and its result, as immutable values.
+
+Times are integers in one unit chosen by the caller (minutes in the coordinator, the
+benchmark's own unit for classic instances). A job is a chain of operations; each
+operation may run on any of its `options` (machine, duration) — a flexible job shop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coordinator.plan.errors import ProblemError
+
+__all__ = [
+    "Job",
+    "LateJob",
+    "Machine",
+    "Operation",
+    "OperationOption",
+    "PinnedOperation",
+    "ReservePolicy",
+    "Schedule",
+    "ScheduleWeights",
+    "ScheduledOperation",
+    "SchedulingProblem",
+    "Setup",
+    "Window",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open time interval [start, end)."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ProblemError(f"window end {self.end} must be after start {self.start}")
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    """A machine with the windows in which it cannot work (breakdowns, maintenance)."""
+
+    id: str
+    unavailable: tuple[Window, ...] = ()
+    initial_family: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OperationOption:
+    """One machine an operation may run on, and how long it takes there."""
+
+    machine_id: str
+    duration: int
+
+    def __post_init__(self) -> None:
+        if self.duration < 0:
+            raise ProblemError(f"negative duration {self.duration} on {self.machine_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One step of a job; `family` selects the changeover time between operations."""
+
+    id: str
+    options: tuple[OperationOption, ...]
+    family: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.options:
+            raise ProblemError(f"operation {self.id} has no machine option")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A chain of operations with a release time, an optional due time and a weight."""
+
+    id: str
+    operations: tuple[Operation, ...]
+    release: int = 0
+    due: int | None = None
+    weight: int = 1
+    rush: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.operations:
+            raise ProblemError(f"job {self.id} has no operation")
+        if self.weight < 0:
+            raise ProblemError(f"job {self.id} has negative weight {self.weight}")
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """Changeover time on any machine when `to_family` follows `from_family`."""
+
+    from_family: str
+    to_family: str
+    duration: int
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedOperation:
+    """An operation that has started (or is frozen): it keeps this machine and start."""
+
+    operation_id: str
+    machine_id: str
+    start: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReservePolicy:
+    """Keep `share` of each machine free for rush jobs in every `period` up to `horizon`.
+
+    The reserved slice sits at the end of each period; only rush jobs may use it.
+    """
+
+    share: float = 0.0
+    period: int = 60
+    horizon: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.share < 1.0:
+            raise ProblemError(f"reserve share {self.share} outside [0, 1)")
+        if self.period <= 0 or self.horizon < 0:
+            raise ProblemError("reserve period must be positive and horizon non-negative")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleWeights:
+    """Objective weights: a weighted sum that approximates the lexicographic order
+    tardiness > changeover > makespan, plus a penalty per moved operation."""
+
+    tardiness: int = 1000
+    changeover: int = 10
+    makespan: int = 1
+    moved_operation: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledOperation:
+    """Where and when one operation runs; `setup` is the changeover right before it."""
+
+    operation_id: str
+    job_id: str
+    machine_id: str
+    start: int
+    end: int
+    setup: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LateJob:
+    """A job that misses its due time, by how much, and why (`reason` is a short code)."""
+
+    job_id: str
+    due: int
+    completion: int
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A complete, feasible schedule and how it was found."""
+
+    operations: tuple[ScheduledOperation, ...]
+    makespan: int
+    weighted_tardiness: int
+    changeover: int
+    late_jobs: tuple[LateJob, ...] = ()
+    status: str = "feasible"  # "optimal", "feasible" or "fallback"
+    solver: str = ""
+    lower_bound: int | None = None
+    operations_moved: int = 0
+    wall_time_s: float = 0.0
+
+    def by_operation(self) -> dict[str, ScheduledOperation]:
+        """Index the scheduled operations by operation id."""
+        return {op.operation_id: op for op in self.operations}
+
+
+@dataclass(frozen=True)
+class SchedulingProblem:
+    """Everything the scheduler needs; validated on construction.
+
+    `now` and `frozen_horizon`: operations of `previous` starting before
+    `now + frozen_horizon` keep their slot, and no other operation may start before it.
+    """
+
+    machines: tuple[Machine, ...]
+    jobs: tuple[Job, ...]
+    setups: tuple[Setup, ...] = ()
+    now: int = 0
+    frozen_horizon: int = 0
+    pinned: tuple[PinnedOperation, ...] = ()
+    reserve: ReservePolicy = field(default_factory=ReservePolicy)
+    weights: ScheduleWeights = field(default_factory=ScheduleWeights)
+    previous: Schedule | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        machine_ids = [m.id for m in self.machines]
+        if len(set(machine_ids)) != len(machine_ids):
+            raise ProblemError("duplicate machine id")
+        known = set(machine_ids)
+        op_ids: set[str] = set()
+        job_ids: set[str] = set()
+        for job in self.jobs:
+            if job.id in job_ids:
+                raise ProblemError(f"duplicate job id {job.id}")
+            job_ids.add(job.id)
+            for op in job.operations:
+                if op.id in op_ids:
+                    raise ProblemError(f"duplicate operation id {op.id}")
+                op_ids.add(op.id)
+                for opt in op.options:
+                    if opt.machine_id not in known:
+                        raise ProblemError(
+                            f"operation {op.id} names unknown machine {opt.machine_id}"
+                        )
+        for pin in self.pinned:
+            if pin.operation_id not in op_ids:
+                raise ProblemError(f"pinned operation {pin.operation_id} is not in any job")
+            if pin.machine_id not in known:
+                raise ProblemError(f"pinned operation {pin.operation_id} on unknown machine")
+        if self.frozen_horizon < 0:
+            raise ProblemError("frozen horizon must be non-negative")
+
+    def setup_time(self, from_family: str, to_family: str) -> int:
+        """Changeover between two families (0 for the same family or an unknown pair)."""
+        if from_family == to_family:
+            return 0
+        return self._setup_table().get((from_family, to_family), 0)
+
+    def _setup_table(self) -> dict[tuple[str, str], int]:
+        table: dict[tuple[str, str], int] | None = self.__dict__.get("_setups_cache")
+        if table is None:
+            table = {(s.from_family, s.to_family): s.duration for s in self.setups}
+            object.__setattr__(self, "_setups_cache", table)
+        return table
+
+    def operation_count(self) -> int:
+        """Number of operations over all jobs."""
+        return sum(len(job.operations) for job in self.jobs)
