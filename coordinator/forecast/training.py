@@ -1,0 +1,184 @@
+"""Train the global demand model with LightGBM and export it to ONNX with its model card.
+
+LightGBM and onnx come from the optional `train` extra and are imported only here and
+in `onnx_export`; serving needs neither. Four boosters share one feature matrix: the
+mean (L2, used as the point forecast) and the 10/50/90 % quantiles (pinball loss).
+
+Hyperparameters were chosen on validation windows that end before the backtest's first
+origin (see docs/adr/0007-forecast-model.md), never on the backtest windows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from coordinator.forecast.errors import DataError
+from coordinator.forecast.features import WINDOW_DAYS, feature_names
+from coordinator.forecast.model_card import CARD_FILE, MODEL_FILE, ModelCard
+from coordinator.forecast.panel import SeriesPanel
+from coordinator.forecast.training_rows import training_rows
+
+OBJECTIVES: tuple[tuple[str, float | None], ...] = (
+    ("regression", None),
+    ("quantile", 0.1),
+    ("quantile", 0.5),
+    ("quantile", 0.9),
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings; the defaults are the ones chosen on pre-backtest windows."""
+
+    horizon_days: int = 28
+    seed: int = 0
+    num_rounds: int = 300
+    learning_rate: float = 0.03
+    num_leaves: int = 7
+    min_data_in_leaf: int = 500
+    feature_fraction: float = 0.8
+    bagging_fraction: float = 0.8
+    origin_stride_days: int = 3
+    min_history_days: int = 56
+    num_threads: int = 2
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.horizon_days <= 366:
+            raise DataError(f"horizon must be 1..366 days, got {self.horizon_days}")
+        if self.num_rounds < 1 or self.origin_stride_days < 1 or self.min_history_days < 28:
+            raise DataError("num_rounds, origin_stride_days ≥ 1 and min_history_days ≥ 28")
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """An ONNX model in memory with its card, ready to be written or served."""
+
+    onnx_bytes: bytes
+    card: ModelCard
+
+
+def fit_boosters(x: np.ndarray, target: np.ndarray, config: TrainConfig) -> list[Any]:
+    """The four LightGBM boosters (mean, P10, P50, P90) fitted on the same rows."""
+    import lightgbm as lgb  # noqa: PLC0415  (training-only dependency)
+
+    boosters = []
+    for objective, alpha in OBJECTIVES:
+        params: dict[str, Any] = {
+            "objective": objective,
+            "learning_rate": config.learning_rate,
+            "num_leaves": config.num_leaves,
+            "min_data_in_leaf": config.min_data_in_leaf,
+            "feature_fraction": config.feature_fraction,
+            "bagging_fraction": config.bagging_fraction,
+            "bagging_freq": 1,
+            "lambda_l2": 1.0,
+            "seed": config.seed,
+            "num_threads": config.num_threads,
+            "deterministic": True,
+            "force_col_wise": True,
+            "verbose": -1,
+        }
+        if alpha is not None:
+            params["alpha"] = alpha
+        data = lgb.Dataset(x, target, free_raw_data=True, params={"verbose": -1})
+        boosters.append(lgb.train(params, data, num_boost_round=config.num_rounds))
+    return boosters
+
+
+def train_model(
+    panel: SeriesPanel,
+    config: TrainConfig,
+    *,
+    fallback_baseline: str = "MA28",
+    metrics: dict[str, Any] | None = None,
+) -> ExportedModel:
+    """Fit on the whole panel and export to ONNX with a card (no holdout, see `train_with_holdout`)."""
+    from coordinator.forecast.onnx_export import boosters_to_onnx  # noqa: PLC0415
+
+    x, target = training_rows(
+        panel,
+        horizon=config.horizon_days,
+        origin_stride_days=config.origin_stride_days,
+        min_history_days=config.min_history_days,
+    )
+    boosters = fit_boosters(x, target, config)
+    names = feature_names(panel.exog_names)
+    onnx_bytes = boosters_to_onnx([b.dump_model() for b in boosters], n_features=len(names))
+    card = ModelCard(
+        model_version="fc-" + hashlib.sha256(onnx_bytes).hexdigest()[:12],
+        horizon_days=config.horizon_days,
+        window_days=WINDOW_DAYS,
+        min_history_days=config.min_history_days,
+        feature_names=names,
+        exog_names=panel.exog_names,
+        fallback_baseline=fallback_baseline,
+        seed=config.seed,
+        training_window=_window(panel, n_rows=len(target)),
+        metrics=metrics or {},
+        config=asdict(config),
+        versions=_versions(),
+    )
+    return ExportedModel(onnx_bytes=onnx_bytes, card=card)
+
+
+def train_with_holdout(panel: SeriesPanel, config: TrainConfig) -> ExportedModel:
+    """Score a model fitted without the last horizon days, then refit on everything.
+
+    The holdout scores (model and every baseline) go into the card, and the baseline
+    with the lowest holdout RMSSE becomes the fallback for short series.
+    """
+    from coordinator.forecast.evaluation import evaluate_window  # noqa: PLC0415
+
+    h = config.horizon_days
+    metrics: dict[str, Any] = {}
+    fallback = "MA28"
+    if panel.n_days - h >= config.min_history_days + h and bool((panel.lengths > h).all()):
+        cut = panel.n_days - h
+        early = train_model(panel.head(cut), config)
+        window = evaluate_window(panel, cut=cut, horizon=h, model=early)
+        metrics = {"holdout": window.summary()}
+        fallback = window.best_baseline()
+    return train_model(panel, config, fallback_baseline=fallback, metrics=metrics)
+
+
+def write_model(model: ExportedModel, out_dir: Path) -> Path:
+    """Write `model.onnx` and `model_card.json` into `out_dir` (created if needed)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MODEL_FILE).write_bytes(model.onnx_bytes)
+    (out_dir / CARD_FILE).write_text(model.card.to_json(), encoding="utf-8")
+    return out_dir
+
+
+def with_seed(config: TrainConfig, seed: int) -> TrainConfig:
+    """The same config with another seed."""
+    return replace(config, seed=seed)
+
+
+def _window(panel: SeriesPanel, *, n_rows: int) -> dict[str, Any]:
+    from coordinator.forecast.csv_input import day_to_iso  # noqa: PLC0415
+
+    first = int((panel.end_days - panel.lengths + 1).min())
+    return {
+        "first_day": day_to_iso(first),
+        "last_day": day_to_iso(int(panel.end_days.max())),
+        "n_series": panel.n_series,
+        "n_training_rows": n_rows,
+    }
+
+
+def _versions() -> dict[str, str]:
+    import lightgbm as lgb  # noqa: PLC0415
+    import onnx  # noqa: PLC0415
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "lightgbm": str(lgb.__version__),
+        "onnx": str(onnx.__version__),
+    }
