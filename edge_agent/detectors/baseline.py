@@ -6,6 +6,11 @@ barely moves them while slow drift is followed. The score is the larger of the s
 own robust z-score and the mean z of the last `sustained_samples` samples times
 sqrt(sustained_samples) — both on the same scale for noise, the second catching level
 shifts no single sample of which is extreme.
+
+`gate` is the novelty threshold for the current sample: `novelty_ratio` times the highest
+score seen recently (a peak that halves every `peak_half_life_samples`). A signal whose
+normal behaviour includes large excursions thus learns not to alarm on them, and one
+incident is not raised again while its own peak is fresh.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ _SPREAD_FLOOR_ABS = 1e-12
 MAX_SCORE = 1e6
 # The first samples update level and spread as plain running means, unclipped.
 _UNCLIPPED_SAMPLES = 30
+# The novelty peak ignores the start-up, when the spread is still a poor estimate.
+_PEAK_AFTER_SAMPLES = 60
 
 
 def half_life_alpha(half_life_samples: float) -> float:
@@ -37,11 +44,15 @@ class BaselineDetector:
         "_alpha_level",
         "_alpha_spread",
         "_k",
+        "_novelty",
+        "_peak_decay",
         "_ring",
         "_ring_pos",
         "_ring_sum",
         "_sqrt_k",
+        "gate",
         "level",
+        "peak",
         "samples",
         "spread",
     )
@@ -50,12 +61,16 @@ class BaselineDetector:
         self.level = 0.0
         self.spread = 0.0
         self.samples = 0
+        self.peak = 0.0
+        self.gate = 0.0
         self.configure(config)
 
     def configure(self, config: BaselineConfig) -> None:
         """Apply new parameters, keeping the learnt level and spread."""
         self._alpha_level = half_life_alpha(config.level_half_life_samples)
         self._alpha_spread = half_life_alpha(config.spread_half_life_samples)
+        self._novelty = config.novelty_ratio
+        self._peak_decay = 1.0 - half_life_alpha(config.peak_half_life_samples)
         self._k = config.sustained_samples
         self._sqrt_k = math.sqrt(self._k)
         self._ring = [0.0] * self._k
@@ -100,4 +115,13 @@ class BaselineDetector:
             self.level = level + self._alpha_level * dev
             self.spread = spread + self._alpha_spread * (abs(dev) - spread)
         score = abs(z)
-        return sustained if sustained > score else score
+        if sustained > score:
+            score = sustained
+        # novelty gate: the score must beat the recent (decaying) peak to count as new
+        peak = self.peak * self._peak_decay
+        self.gate = self._novelty * peak
+        if self.samples > _PEAK_AFTER_SAMPLES:
+            self.peak = score if score > peak else peak
+        else:
+            self.peak = 0.0
+        return score

@@ -47,7 +47,9 @@ class BaselineConfig:
     (in samples) set how fast they follow slow drift. The score of a sample is its distance
     from the level divided by the spread, combined with the same distance averaged over the
     last `sustained_samples` samples (so a sustained shift raises even when no single sample
-    is extreme).
+    is extreme). A score raises when it reaches `raise_score` and also `novelty_ratio` times
+    the highest score of the recent past (a peak halving every `peak_half_life_samples`):
+    set `novelty_ratio` to 0 for a fixed threshold.
     """
 
     enabled: bool = True
@@ -56,9 +58,17 @@ class BaselineConfig:
     sustained_samples: int = 6
     raise_score: float = 6.0
     clear_score: float = 3.0
+    novelty_ratio: float = 1.0
+    peak_half_life_samples: float = 2000.0
 
     def __post_init__(self) -> None:
         _positive(self.level_half_life_samples, "baseline.level_half_life_samples")
+        _check(
+            math.isfinite(self.novelty_ratio) and self.novelty_ratio >= 0,
+            "baseline.novelty_ratio",
+            f"must be a finite number >= 0, got {self.novelty_ratio!r}",
+        )
+        _positive(self.peak_half_life_samples, "baseline.peak_half_life_samples")
         _positive(self.spread_half_life_samples, "baseline.spread_half_life_samples")
         _check(
             1 <= self.sustained_samples <= 4096,
@@ -73,17 +83,26 @@ class RateOfChangeConfig:
     """Step between consecutive samples, in robust typical steps (and optionally per second).
 
     `max_abs_rate_per_s`, when set, also raises whenever |Δvalue| / Δt exceeds it,
-    whatever the history (an engineering limit of the sensor or process).
+    whatever the history (an engineering limit of the sensor or process). The novelty gate
+    works as in `BaselineConfig`.
     """
 
     enabled: bool = True
     spread_half_life_samples: float = 400.0
     raise_score: float = 12.0
     clear_score: float = 4.0
+    novelty_ratio: float = 1.0
+    peak_half_life_samples: float = 2000.0
     max_abs_rate_per_s: float | None = None
 
     def __post_init__(self) -> None:
         _positive(self.spread_half_life_samples, "rate_of_change.spread_half_life_samples")
+        _check(
+            math.isfinite(self.novelty_ratio) and self.novelty_ratio >= 0,
+            "rate_of_change.novelty_ratio",
+            f"must be a finite number >= 0, got {self.novelty_ratio!r}",
+        )
+        _positive(self.peak_half_life_samples, "rate_of_change.peak_half_life_samples")
         _raise_clear(self.raise_score, self.clear_score, "rate_of_change")
         if self.max_abs_rate_per_s is not None:
             _positive(self.max_abs_rate_per_s, "rate_of_change.max_abs_rate_per_s")
@@ -147,16 +166,27 @@ class OutOfRangeConfig:
 class MissingConfig:
     """Missing data: a gap longer than `gap_factor` typical sampling intervals.
 
-    The typical interval is learnt from the stream; `max_gap_ms`, when set, is a fixed
-    limit used instead. Gaps shorter than `min_gap_ms` never count.
+    The typical interval is learnt from the stream, and so is the longest recent gap (a peak
+    halving every `peak_half_life_samples`): a gap raises when it exceeds `gap_factor`
+    typical intervals and `novelty_ratio` times that peak, so irregularly sampled sources do
+    not alarm on their usual gaps. `max_gap_ms`, when set, is a fixed limit used instead
+    (active from the first sample). Gaps shorter than `min_gap_ms` never count.
     """
 
     enabled: bool = True
     gap_factor: float = 10.0
     min_gap_ms: int = 0
     max_gap_ms: int | None = None
+    novelty_ratio: float = 1.0
+    peak_half_life_samples: float = 2000.0
 
     def __post_init__(self) -> None:
+        _check(
+            math.isfinite(self.novelty_ratio) and self.novelty_ratio >= 0,
+            "missing.novelty_ratio",
+            f"must be a finite number >= 0, got {self.novelty_ratio!r}",
+        )
+        _positive(self.peak_half_life_samples, "missing.peak_half_life_samples")
         _check(
             math.isfinite(self.gap_factor) and self.gap_factor > 1.0,
             "missing.gap_factor",

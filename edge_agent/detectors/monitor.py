@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from edge_agent.detectors.anomaly import Anomaly, AnomalyState
-from edge_agent.detectors.baseline import BaselineDetector
+from edge_agent.detectors.baseline import BaselineDetector, half_life_alpha
 from edge_agent.detectors.config import DetectorConfig, OutOfRangeConfig
 from edge_agent.detectors.errors import DetectorInputError
 from edge_agent.detectors.flatline import FlatlineDetector
@@ -64,6 +64,7 @@ class SignalMonitor:
         self.last_ts_ms: int | None = None
         self.typical_interval_ms = 0.0
         self._intervals = 0
+        self._gap_peak_ms = 0.0
         self.score = 0.0
 
     @property
@@ -75,6 +76,11 @@ class SignalMonitor:
     def active(self) -> frozenset[str]:
         """Names of the detectors currently raised on this signal."""
         return frozenset(name for name, latch in self._latches.items() if latch.active)
+
+    @property
+    def alerting(self) -> bool:
+        """True while at least one detector is raised on this signal."""
+        return any(latch.active for latch in self._latches.values())
 
     def reconfigure(self, config: DetectorConfig) -> list[Anomaly]:
         """Apply a new configuration live, keeping what has been learnt.
@@ -140,9 +146,13 @@ class SignalMonitor:
         cfg = self._config.missing
         if cfg.max_gap_ms is not None:
             return float(max(cfg.max_gap_ms, cfg.min_gap_ms))
-        if self._intervals < 2:
+        if self._intervals < 2 or self.samples <= self._config.warmup_samples:
             return None
-        return max(float(cfg.min_gap_ms), cfg.gap_factor * self.typical_interval_ms)
+        return max(
+            float(cfg.min_gap_ms),
+            cfg.gap_factor * self.typical_interval_ms,
+            cfg.novelty_ratio * self._gap_peak_ms,
+        )
 
     def check_missing(self, now_ms: int) -> list[Anomaly]:
         """Raise `missing` if no sample has arrived for longer than the gap limit by `now_ms`.
@@ -165,6 +175,8 @@ class SignalMonitor:
 
     def _learn_interval(self, dt_ms: int) -> None:
         self._intervals += 1
+        decay = 1.0 - half_life_alpha(self._config.missing.peak_half_life_samples)
+        self._gap_peak_ms = max(self._gap_peak_ms * decay, float(dt_ms))
         typical = self.typical_interval_ms
         if self._intervals == 1:
             self.typical_interval_ms = float(dt_ms)
@@ -227,7 +239,7 @@ class SignalMonitor:
                     events,
                     "baseline",
                     s,
-                    bcfg.raise_score,
+                    max(bcfg.raise_score, self._baseline.gate),
                     bcfg.clear_score,
                     clear_after,
                     ts_ms,
@@ -242,7 +254,7 @@ class SignalMonitor:
                     events,
                     "rate_of_change",
                     s,
-                    rcfg.raise_score,
+                    max(rcfg.raise_score, self._rate.gate),
                     rcfg.clear_score,
                     clear_after,
                     ts_ms,

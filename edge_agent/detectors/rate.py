@@ -2,7 +2,7 @@
 
 The typical step is an exponentially weighted mean of |Δvalue|, updated with clipped steps
 so one jump barely moves it. An optional engineering limit (`max_abs_rate_per_s`) scores
-|Δvalue| / Δt against a fixed bound instead of the learnt one, whichever is larger.
+|Δvalue| / Δt against a fixed bound instead of the learnt one, whichever is larger. `gate` is the novelty threshold, as in the baseline detector.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from edge_agent.detectors.config import RateOfChangeConfig
 
 _CLIP_STEPS = 4.0
 _UNCLIPPED_SAMPLES = 30
+# The novelty peak ignores the start-up, when the spread is still a poor estimate.
+_PEAK_AFTER_SAMPLES = 60
 _FLOOR_REL = 1e-9
 _FLOOR_ABS = 1e-12
 
@@ -19,18 +21,33 @@ _FLOOR_ABS = 1e-12
 class RateOfChangeDetector:
     """Streaming state of the rate-of-change detector for one signal (O(1) memory)."""
 
-    __slots__ = ("_alpha", "_limit_per_ms", "_raise_score", "last", "samples", "typical_step")
+    __slots__ = (
+        "_alpha",
+        "_limit_per_ms",
+        "_novelty",
+        "_peak_decay",
+        "_raise_score",
+        "gate",
+        "last",
+        "peak",
+        "samples",
+        "typical_step",
+    )
 
     def __init__(self, config: RateOfChangeConfig) -> None:
         self.last = 0.0
         self.typical_step = 0.0
         self.samples = 0
+        self.peak = 0.0
+        self.gate = 0.0
         self.configure(config)
 
     def configure(self, config: RateOfChangeConfig) -> None:
         """Apply new parameters, keeping the learnt typical step."""
         self._alpha = half_life_alpha(config.spread_half_life_samples)
         self._raise_score = config.raise_score
+        self._novelty = config.novelty_ratio
+        self._peak_decay = 1.0 - half_life_alpha(config.peak_half_life_samples)
         limit = config.max_abs_rate_per_s
         self._limit_per_ms = None if limit is None else limit / 1000.0
 
@@ -56,4 +73,10 @@ class RateOfChangeDetector:
             # scaled so that reaching the engineering limit means reaching the raise score
             fixed = step / dt_ms / self._limit_per_ms * self._raise_score
             score = max(score, min(fixed, MAX_SCORE))
+        peak = self.peak * self._peak_decay
+        self.gate = self._novelty * peak
+        if self.samples > _PEAK_AFTER_SAMPLES:
+            self.peak = score if score > peak else peak
+        else:
+            self.peak = 0.0
         return score

@@ -1,7 +1,8 @@
 """Running the edge detectors over NAB files and scoring their alerts.
 
 Each file is streamed through one `SignalMonitor`, exactly as the edge agent would see it;
-an alert is a sample on which some detector raised. Alerts are NAB detections.
+an alert is a sample on which the signal goes from no detector raised to some detector
+raised (one incident, however many detectors join it). Alerts are NAB detections.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ def run_detectors(series: Series, config: DetectorConfig, signal: str = "value")
     alerts: list[int] = []
     for row, (ts, value) in enumerate(zip(series.timestamps_ms, series.values, strict=True)):
         before = monitor.dropped_samples
+        quiet = not monitor.alerting
         events = monitor.update(ts, value)
         scores.append(0.0 if monitor.dropped_samples != before else monitor.score)
-        if any(event.state == "raised" for event in events):
+        if quiet and any(event.state == "raised" for event in events):
             alerts.append(row)
     return Trace(tuple(scores), tuple(alerts))
 
