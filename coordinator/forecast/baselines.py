@@ -196,4 +196,4 @@ def baseline_quantiles(
         r = resid[s][np.isfinite(resid[s])]
         qs = np.quantile(r, QUANTILES) if r.size else np.zeros(len(QUANTILES))
         out[s] = forecast.point[s][:, None] + qs[None, :]
-    return np.clip(np.sort(out, axis=2), 0.0, None)
+    return np.asarray(np.clip(np.sort(out, axis=2), 0.0, None), dtype=np.float64)

@@ -122,7 +122,7 @@ def parse_csv_text(text: str, *, max_rows: int = DEFAULT_MAX_ROWS) -> SeriesPane
         raise CsvFormatError(f"malformed CSV: {exc}", line=reader.line_num) from exc
     if not rows:
         raise CsvFormatError("no data rows", line=2)
-    return _to_panel(rows, exog_names)
+    return panel_from_rows(rows, exog_names)
 
 
 def _number(cell: str, column: str, line: int) -> float | None:
@@ -142,7 +142,7 @@ def _exog(cell: str, column: str, line: int) -> float:
     return value
 
 
-def _to_panel(
+def panel_from_rows(
     rows: dict[str, dict[int, tuple[float, tuple[float, ...]]]], exog_names: tuple[str, ...]
 ) -> SeriesPanel:
     ids = tuple(sorted(rows))

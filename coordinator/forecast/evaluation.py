@@ -92,8 +92,8 @@ def evaluate_window(
         forecast = fit(train, horizon)
         scores[name] = score(train, actual, forecast.point, baseline_quantiles(forecast, train))
     if model is not None:
-        from coordinator.forecast.predictor import forecast_with_model  # noqa: PLC0415
-        from coordinator.forecast.runtime import OnnxModel  # noqa: PLC0415
+        from coordinator.forecast.predictor import forecast_with_model
+        from coordinator.forecast.runtime import OnnxModel
 
         runner = OnnxModel.from_bytes(model.onnx_bytes, model.card)
         result = forecast_with_model(

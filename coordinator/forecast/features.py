@@ -62,7 +62,7 @@ def _ses(window: FloatArray, alpha: float) -> FloatArray:
         seen = np.isfinite(v)
         level = np.where(seen & np.isnan(level), v, level)
         level = np.where(seen, alpha * v + (1 - alpha) * level, level)
-    return np.nan_to_num(level)
+    return np.asarray(np.nan_to_num(level), dtype=np.float64)
 
 
 def _calendar(days: IntArray) -> tuple[IntArray, IntArray, IntArray]:

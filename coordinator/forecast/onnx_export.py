@@ -110,17 +110,16 @@ def boosters_to_onnx(
             tables.add_tree(tree_id, info["tree_structure"], target)
             tree_id += 1
     n_out = len(dumps)
-    ensemble = helper.make_node(
-        "TreeEnsembleRegressor",
-        [INPUT_FEATURES],
-        ["ratio"],
-        domain="ai.onnx.ml",
-        n_targets=n_out,
-        aggregate_function="SUM",
-        post_transform="NONE",
-        base_values=[0.0] * n_out,
+    attributes: dict[str, Any] = {
+        "n_targets": n_out,
+        "aggregate_function": "SUM",
+        "post_transform": "NONE",
+        "base_values": [0.0] * n_out,
         **tables.nodes,
         **tables.targets,
+    }
+    ensemble = helper.make_node(
+        "TreeEnsembleRegressor", [INPUT_FEATURES], ["ratio"], domain="ai.onnx.ml", **attributes
     )
     scale = helper.make_node("Mul", ["ratio", INPUT_LEVEL], ["scaled"])
     clip = helper.make_node("Relu", ["scaled"], [OUTPUT_FORECAST])

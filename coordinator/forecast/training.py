@@ -65,7 +65,7 @@ class ExportedModel:
 
 def fit_boosters(x: np.ndarray, target: np.ndarray, config: TrainConfig) -> list[Any]:
     """The four LightGBM boosters (mean, P10, P50, P90) fitted on the same rows."""
-    import lightgbm as lgb  # noqa: PLC0415  (training-only dependency)
+    import lightgbm as lgb
 
     boosters = []
     for objective, alpha in OBJECTIVES:
@@ -99,7 +99,7 @@ def train_model(
     metrics: dict[str, Any] | None = None,
 ) -> ExportedModel:
     """Fit on the whole panel and export to ONNX with a card (no holdout, see `train_with_holdout`)."""
-    from coordinator.forecast.onnx_export import boosters_to_onnx  # noqa: PLC0415
+    from coordinator.forecast.onnx_export import boosters_to_onnx
 
     x, target = training_rows(
         panel,
@@ -133,7 +133,7 @@ def train_with_holdout(panel: SeriesPanel, config: TrainConfig) -> ExportedModel
     The holdout scores (model and every baseline) go into the card, and the baseline
     with the lowest holdout RMSSE becomes the fallback for short series.
     """
-    from coordinator.forecast.evaluation import evaluate_window  # noqa: PLC0415
+    from coordinator.forecast.evaluation import evaluate_window
 
     h = config.horizon_days
     metrics: dict[str, Any] = {}
@@ -161,7 +161,7 @@ def with_seed(config: TrainConfig, seed: int) -> TrainConfig:
 
 
 def _window(panel: SeriesPanel, *, n_rows: int) -> dict[str, Any]:
-    from coordinator.forecast.csv_input import day_to_iso  # noqa: PLC0415
+    from coordinator.forecast.csv_input import day_to_iso
 
     first = int((panel.end_days - panel.lengths + 1).min())
     return {
@@ -173,8 +173,8 @@ def _window(panel: SeriesPanel, *, n_rows: int) -> dict[str, Any]:
 
 
 def _versions() -> dict[str, str]:
-    import lightgbm as lgb  # noqa: PLC0415
-    import onnx  # noqa: PLC0415
+    import lightgbm as lgb
+    import onnx
 
     return {
         "python": platform.python_version(),

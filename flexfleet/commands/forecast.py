@@ -1,0 +1,146 @@
+"""`flexfleet forecast`: train, predict and evaluate demand forecasts.
+
+    flexfleet forecast train   --data CSV --horizon H --out DIR [--seed N]
+    flexfleet forecast predict --model DIR --data CSV --horizon H --out preds.csv
+    flexfleet forecast eval    [--data CSV] [--horizon 28] [--windows 4] [--seed N]
+
+Heavy libraries (numpy, lightgbm, onnxruntime) are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_EVAL_FILE = Path("demand") / "m5_sales_exog_small.csv"
+
+
+def shared_data_dir() -> Path:
+    """`$FLEXFLEET_DATA`, else `../shared/data` beside the repository root."""
+    env = os.environ.get("FLEXFLEET_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the train / predict / eval subcommands."""
+    sub = parser.add_subparsers(dest="forecast_command", metavar="ACTION", required=True)
+    train = sub.add_parser("train", help="train the global model and export it to ONNX")
+    train.add_argument("--data", type=Path, required=True, help="long-format CSV")
+    train.add_argument("--horizon", type=int, default=28, help="days ahead (default 28)")
+    train.add_argument("--out", type=Path, required=True, help="model directory to write")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--no-holdout", action="store_true", help="skip the holdout scoring")
+    train.set_defaults(run=run_train)
+    predict = sub.add_parser("predict", help="forecast the days after each series' last row")
+    predict.add_argument("--model", type=Path, required=True, help="model directory")
+    predict.add_argument("--data", type=Path, required=True, help="long-format CSV")
+    predict.add_argument("--horizon", type=int, default=28)
+    predict.add_argument("--out", type=Path, required=True, help="CSV to write")
+    predict.add_argument(
+        "--with-mean", action="store_true", help="also write mean, method and fallback columns"
+    )
+    predict.set_defaults(run=run_predict)
+    ev = sub.add_parser("eval", help="M5 protocol: final window and rolling-origin backtest")
+    ev.add_argument("--data", type=Path, default=None, help="default: shared M5 subset")
+    ev.add_argument("--horizon", type=int, default=28)
+    ev.add_argument("--windows", type=int, default=4, help="backtest windows (default 4)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
+    ev.add_argument("--baselines-only", action="store_true")
+    ev.set_defaults(run=run_eval)
+
+
+def _fail(exc: Exception) -> int:
+    print(f"flexfleet forecast: error: {exc}", file=sys.stderr)
+    return 2
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train on `--data`, write model.onnx and model_card.json into `--out`."""
+    from coordinator.forecast.csv_input import read_csv
+    from coordinator.forecast.errors import ForecastError
+    from coordinator.forecast.training import (
+        TrainConfig,
+        train_model,
+        train_with_holdout,
+        write_model,
+    )
+
+    try:
+        panel = read_csv(args.data)
+        config = TrainConfig(horizon_days=args.horizon, seed=args.seed)
+        model = train_model(panel, config) if args.no_holdout else train_with_holdout(panel, config)
+        write_model(model, args.out)
+    except ForecastError as exc:
+        return _fail(exc)
+    card = model.card
+    print(f"model {card.model_version} written to {args.out}")
+    holdout = card.metrics.get("holdout")
+    if holdout:
+        print(f"holdout (last {card.horizon_days} days) mean RMSSE:")
+        for name, scores in holdout.items():
+            print(f"  {name:8s} {scores['rmsse']:.3f}")
+    print(f"fallback for short series: {card.fallback_baseline}")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Forecast `--horizon` days after each series' last row into `--out`."""
+    from coordinator.forecast.csv_input import read_csv
+    from coordinator.forecast.errors import ForecastError
+    from coordinator.forecast.model_store import newest_model_dir
+    from coordinator.forecast.predict_csv import write_predictions
+    from coordinator.forecast.predictor import forecast_with_model
+    from coordinator.forecast.runtime import OnnxModel
+
+    try:
+        model = OnnxModel.load(newest_model_dir(args.model))
+        panel = read_csv(args.data)
+        result = forecast_with_model(model, panel, horizon=args.horizon)
+        write_predictions(result, args.out, with_mean=args.with_mean)
+    except (ForecastError, OSError) as exc:
+        return _fail(exc)
+    fallback = [uid for uid, f in zip(result.ids, result.fallback, strict=True) if f]
+    print(f"{len(result.ids)} series x {args.horizon} days written to {args.out}")
+    if fallback:
+        shown = ", ".join(fallback[:10]) + (" ..." if len(fallback) > 10 else "")
+        method = result.method[result.ids.index(fallback[0])]
+        print(f"{len(fallback)} series too short for the model, forecast by {method}: {shown}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Score the model and every baseline on the final window and a rolling backtest."""
+    from coordinator.forecast.csv_input import read_csv
+    from coordinator.forecast.errors import ForecastError
+    from coordinator.forecast.evaluation import backtest
+    from coordinator.forecast.report import format_report, report_json
+    from coordinator.forecast.training import TrainConfig, train_model
+
+    path = args.data or shared_data_dir() / DEFAULT_EVAL_FILE
+    if not path.is_file():
+        return _fail(FileNotFoundError(f"{path} not found (set FLEXFLEET_DATA or --data)"))
+    try:
+        panel = read_csv(path)
+        config = TrainConfig(horizon_days=args.horizon, seed=args.seed)
+        trainer: Any = None if args.baselines_only else (lambda h: train_model(h, config))
+        results = backtest(
+            panel,
+            horizon=args.horizon,
+            n_windows=args.windows,
+            train=trainer,
+            progress=lambda msg: print(msg, file=sys.stderr),
+        )
+    except ForecastError as exc:
+        return _fail(exc)
+    print(format_report(results, data_path=str(path)))
+    if args.json is not None:
+        import json
+
+        args.json.write_text(json.dumps(report_json(results), indent=2) + "\n", encoding="utf-8")
+    return 0
