@@ -1,0 +1,59 @@
+"""The one place the coordinator's error tree becomes HTTP status codes.
+
+    NotFound 404 · InvalidQuery 422 · StoreError 503 · BrokerUnavailable 503 ·
+    ConfigError 500 · any other CoordinatorError 400
+
+An error class may name its own code in `http_status` (the alarm errors do); that wins.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from coordinator.errors import (
+    BrokerUnavailable,
+    ConfigError,
+    CoordinatorError,
+    InvalidQuery,
+    NotFound,
+    StoreError,
+)
+
+_STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
+    (NotFound, 404),
+    (InvalidQuery, 422),
+    (StoreError, 503),
+    (BrokerUnavailable, 503),
+    (ConfigError, 500),
+)
+
+
+def status_for(exc: CoordinatorError) -> int:
+    """The HTTP status code an error stands for."""
+    explicit = getattr(type(exc), "http_status", None)
+    if isinstance(explicit, int):
+        return explicit
+    for kind, code in _STATUS:
+        if isinstance(exc, kind):
+            return code
+    return 400
+
+
+async def coordinator_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Render a `CoordinatorError` as `{"detail": reason, "error": class name}`."""
+    assert isinstance(exc, CoordinatorError)
+    body: dict[str, object] = {"detail": exc.reason, "error": type(exc).__name__}
+    for attribute in ("resource", "key", "parameter", "field", "alarm_id"):
+        value = getattr(exc, attribute, None)
+        if value:
+            body[attribute] = value
+    return JSONResponse(status_code=status_for(exc), content=body)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handler for the whole `CoordinatorError` tree."""
+    app.add_exception_handler(CoordinatorError, coordinator_error_handler)
+
+
+__all__ = ["coordinator_error_handler", "install_error_handlers", "status_for"]

@@ -1,0 +1,34 @@
+"""`/healthz`: 200 while the broker is connected and ingest runs, else 503."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from coordinator.api.deps import CoordinatorDep
+from coordinator.api.schemas import HealthOut
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/healthz",
+    summary="Service health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut}},
+)
+def healthz(coordinator: CoordinatorDep, response: Response) -> HealthOut:
+    """Whether the broker session is up and the ingest writer is running."""
+    healthy = coordinator.healthy
+    if not healthy:
+        response.status_code = 503
+    return HealthOut(
+        status="ok" if healthy else "degraded",
+        broker_connected=coordinator.mqtt.connected,
+        ingest_running=not coordinator.writer.failed,
+        queue_depth=coordinator.writer.queue.qsize(),
+        nodes_online=coordinator.twin.online_count(),
+        last_error=coordinator.writer.stats.last_error,
+    )
+
+
+__all__ = ["router"]

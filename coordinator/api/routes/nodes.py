@@ -1,0 +1,73 @@
+"""`/api/v1/nodes`: the fleet twin's nodes, one node, and a node's telemetry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from coordinator.api.auth import ViewerDep
+from coordinator.api.deps import CoordinatorDep, SettingsDep, StoreDep, TwinDep
+from coordinator.api.schemas import NodeDetailOut, NodeOut, TelemetryOut
+from coordinator.telemetry_query import query_telemetry
+from flexfleet.clock import now_ms
+
+router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
+
+IdText = Annotated[str, Query(min_length=1, max_length=64)]
+DAY_MS = 86_400_000
+
+
+@router.get("", summary="List nodes", response_model=list[NodeOut])
+def list_nodes(twin: TwinDep, _who: ViewerDep, site: IdText | None = None) -> list[NodeOut]:
+    """Every node with site, kind, online flag, last-seen time, bd_seq, last seq and counters."""
+    return [NodeOut.of(v) for v in twin.nodes(site=site)]
+
+
+@router.get("/{node}", summary="One node with its latest values", response_model=NodeDetailOut)
+def get_node(
+    node: str, twin: TwinDep, _who: ViewerDep, site: IdText | None = None
+) -> NodeDetailOut:
+    """One node (pass `site` when the id exists at several sites)."""
+    return NodeDetailOut.of(twin.node(node, site=site))
+
+
+@router.get(
+    "/{node}/telemetry", summary="Stored samples of one signal", response_model=TelemetryOut
+)
+def get_telemetry(
+    node: str,
+    coordinator: CoordinatorDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    _who: ViewerDep,
+    signal: Annotated[str, Query(min_length=1, max_length=64)],
+    start: Annotated[
+        str | None, Query(max_length=64, description="ms since epoch or ISO 8601")
+    ] = None,
+    end: Annotated[
+        str | None, Query(max_length=64, description="ms since epoch or ISO 8601")
+    ] = None,
+    resolution: Literal["auto", "raw", "1m"] = "auto",
+    site: IdText | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> TelemetryOut:
+    """Raw samples for short recent ranges, 1-minute rollups (min, max, mean, count) for long ones."""
+    view = coordinator.twin.node(node, site=site)
+    series = query_telemetry(
+        store,
+        site=view.site,
+        node=view.node,
+        signal=signal,
+        start=start,
+        end=end,
+        resolution=resolution,
+        now_ms=now_ms(coordinator.clock),
+        raw_retention_ms=int(settings.raw_retention_days * DAY_MS),
+        rollup_threshold_ms=int(settings.rollup_query_threshold_s * 1000),
+        limit=min(limit, settings.max_query_points),
+    )
+    return TelemetryOut.of(series)
+
+
+__all__ = ["router"]

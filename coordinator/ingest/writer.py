@@ -1,0 +1,230 @@
+"""The batch writer: the one thread that decodes, sequences, commits and then acks.
+
+paho's thread only puts `RawMessage`s into a bounded queue (`enqueue`). This thread takes
+up to `batch_max_messages` (waiting at most `batch_max_wait_s` for a batch to fill),
+decodes them, folds them into the twin, commits one transaction, and only then acks the
+messages to the broker, sends rebirth requests and feeds the alarm rules. A store failure
+stops ingest without acking (the broker keeps the messages) and is reported by `/healthz`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Final
+
+from coordinator.errors import StoreError
+from coordinator.ingest.alarm_feed import AlarmFeed
+from coordinator.ingest.pipeline import IngestPipeline, decode_all
+from coordinator.ingest.records import BatchOutcome, RawMessage
+from coordinator.ingest.stats import IngestStats
+from coordinator.publisher import Publisher
+from coordinator.store.port import CommitResult, Store
+from flexfleet.clock import Clock, now_ms
+from protocol import DEFAULT_MAX_PAYLOAD_BYTES, Command, command_topic, encode
+
+log = logging.getLogger(__name__)
+
+DAY_MS: Final = 86_400_000
+CommitListener = Callable[[BatchOutcome, CommitResult], None]
+
+
+class IngestWriter:
+    """Bounded queue in, committed batches out."""
+
+    def __init__(
+        self,
+        *,
+        pipeline: IngestPipeline,
+        store: Store,
+        clock: Clock,
+        ack: Callable[[list[object]], object] = lambda _tokens: None,
+        publisher: Publisher | None = None,
+        feed: AlarmFeed | None = None,
+        stats: IngestStats | None = None,
+        queue_max_messages: int = 1000,
+        batch_max_messages: int = 500,
+        batch_max_wait_s: float = 0.05,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        dead_letter_prefix_bytes: int = 256,
+        tick_interval_s: float = 1.0,
+        retention_interval_s: float = 600.0,
+        raw_retention_days: float = 7.0,
+        rollup_retention_days: float = 365.0,
+    ) -> None:
+        self.pipeline = pipeline
+        self.store = store
+        self.clock = clock
+        self.queue: queue.Queue[RawMessage] = queue.Queue(maxsize=queue_max_messages)
+        self.stats = stats or IngestStats()
+        self.listeners: list[CommitListener] = []
+        self.failed = False
+        self._ack = ack
+        self._publisher = publisher
+        self._feed = feed
+        self._batch_max = batch_max_messages
+        self._batch_wait_s = batch_max_wait_s
+        self._max_payload = max_payload_bytes
+        self._prefix = dead_letter_prefix_bytes
+        self._tick_s = tick_interval_s
+        self._retention_s = retention_interval_s
+        self._raw_days = raw_retention_days
+        self._rollup_days = rollup_retention_days
+        self._next_tick = clock.monotonic() + tick_interval_s
+        self._next_retention = clock.monotonic() + min(retention_interval_s, 60.0)
+        self._cmd_ids = itertools.count(1)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- paho side ------------------------------------------------------------------------
+
+    def enqueue(self, raw: RawMessage) -> None:
+        """Queue one message; blocks (and counts a backpressure wait) when the queue is full."""
+        try:
+            self.queue.put_nowait(raw)
+        except queue.Full:
+            self.stats.backpressure_waits += 1
+            self.queue.put(raw)
+
+    # -- writer side ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the writer loop on its own thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, *, timeout_s: float = 10.0) -> None:
+        """Finish the batch in hand, then stop the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and not self.failed:
+            try:
+                self.run_once(wait_s=0.2)
+            except StoreError as exc:
+                self.failed = True
+                self.stats.last_error = exc.reason
+                log.error("ingest stopped, store failed: %s", exc.reason)
+            except Exception as exc:
+                self.failed = True
+                self.stats.last_error = repr(exc)
+                log.exception("ingest stopped by an unexpected error")
+
+    def run_once(self, *, wait_s: float = 0.0) -> int:
+        """Process one batch (waiting up to `wait_s` for the first message) and run the
+        periodic work when due; returns how many messages were processed."""
+        raws = self._drain(wait_s)
+        if raws:
+            self.process(raws)
+        mono = self.clock.monotonic()
+        if mono >= self._next_tick:
+            self._next_tick = mono + self._tick_s
+            self.tick()
+        if mono >= self._next_retention:
+            self._next_retention = mono + self._retention_s
+            self.retention()
+        return len(raws)
+
+    def process(self, raws: list[RawMessage]) -> BatchOutcome:
+        """Decode, sequence, commit, then ack, send commands and feed alarm rules."""
+        decoded = decode_all(raws, max_payload_bytes=self._max_payload, prefix_bytes=self._prefix)
+        outcome = self.pipeline.apply(decoded)
+        result = self._commit(outcome)
+        self._ack([raw.token for raw in raws])
+        s = self.stats
+        s.messages += len(raws)
+        s.samples += result.samples_written
+        s.duplicates += outcome.duplicates
+        s.dead_letters += result.dead_letters
+        s.already_stored += result.messages_already_stored
+        s.record_samples(now_s=self.clock.monotonic(), samples=result.samples_written)
+        self._after_commit(outcome, result)
+        return outcome
+
+    def tick(self) -> None:
+        """Expire inactive nodes (committing their new state) and let alarm rules see time pass."""
+        outcome = self.pipeline.tick()
+        result = self._commit(outcome) if not outcome.batch.empty else CommitResult(0, 0, 0, 0)
+        self._after_commit(outcome, result)
+        if self._feed is not None:
+            self._feed.tick(now_ms=now_ms(self.clock))
+
+    def retention(self) -> None:
+        """Delete raw samples, rollups and dead letters past their retention."""
+        now = now_ms(self.clock)
+        raw_before = now - int(self._raw_days * DAY_MS)
+        result = self.store.apply_retention(
+            raw_before_ms=raw_before,
+            rollup_before_ms=now - int(self._rollup_days * DAY_MS),
+            dead_letters_before_ms=raw_before,
+        )
+        if result.samples_deleted or result.rollups_deleted:
+            log.info("retention removed %s", result)
+
+    def _commit(self, outcome: BatchOutcome) -> CommitResult:
+        started = self.clock.monotonic()
+        result = self.store.commit(outcome.batch)
+        self.stats.commit_seconds += self.clock.monotonic() - started
+        self.stats.batches += 1
+        return result
+
+    def _after_commit(self, outcome: BatchOutcome, result: CommitResult) -> None:
+        for request in outcome.commands:
+            self._send_command(request.site, request.node, request.name, request.reason)
+        if self._feed is not None and outcome.happenings:
+            self._feed.dispatch(outcome.happenings)
+        for listener in self.listeners:
+            try:
+                listener(outcome, result)
+            except Exception:
+                log.exception("commit listener failed")
+
+    def _send_command(self, site: str, node: str, name: str, reason: str) -> None:
+        if self._publisher is None:
+            return
+        command = Command(
+            site=site,
+            node=node,
+            name=name,
+            cmd_id=f"c{next(self._cmd_ids)}-{now_ms(self.clock)}",
+            ts=now_ms(self.clock),
+            args={"reason": reason},
+        )
+        try:
+            self._publisher.publish(command_topic(site, node, name), encode(command), 1, False)
+            self.stats.rebirth_requests += name == "rebirth"
+        except Exception:
+            log.exception("could not send %s to %s/%s", name, site, node)
+
+    def _drain(self, wait_s: float) -> list[RawMessage]:
+        try:
+            first = self.queue.get(timeout=wait_s) if wait_s > 0 else self.queue.get_nowait()
+        except queue.Empty:
+            return []
+        raws = [first]
+        deadline = time.monotonic() + self._batch_wait_s  # real time: batching is I/O pacing
+        while len(raws) < self._batch_max:
+            try:
+                raws.append(self.queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                raws.append(self.queue.get(timeout=min(remaining, 0.01)))
+            except queue.Empty:
+                continue
+        return raws
+
+
+__all__ = ["CommitListener", "IngestWriter"]

@@ -1,0 +1,205 @@
+"""The coordinator's one paho module: ingest subscription, manual acks, publishing, presence.
+
+paho callbacks only convert and enqueue (`RawMessage` into the writer's queue). With
+`manual_ack=True` paho sends no PUBACK by itself: the writer acks a message only after the
+batch holding it is committed, so a crash loses nothing the broker thinks was delivered;
+the broker redelivers the rest and seq tracking drops what was already stored.
+
+The session is persistent (clean start off, session expiry set) so the broker keeps the
+fleet's QoS 1 backlog while the coordinator restarts; Receive Maximum equals the ingest
+queue size, so the broker never has more unacknowledged messages in flight to us than the
+queue can hold (MQTT 5 §4.9 flow control) and backpressure reaches the broker.
+The retained `ff/v1/coordinator/state` says online; the last will says offline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from coordinator.errors import BrokerUnavailable
+from coordinator.ingest.records import RawMessage
+from flexfleet.clock import Clock, now_ms
+from protocol import (
+    COORDINATOR_STATE_TOPIC,
+    FLEET_FILTER,
+    CoordinatorState,
+    encode,
+    shared_filter,
+)
+
+log = logging.getLogger(__name__)
+
+AckToken = tuple[int, int, int]
+"""(connection generation, mid, qos): a mid is only meaningful on its own connection."""
+
+
+class MqttClient:
+    """Subscribes the fleet filter, hands messages to `on_message`, acks, and publishes."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        coordinator_id: str,
+        on_message: Callable[[RawMessage], None],
+        clock: Clock,
+        share_group: str = "flexfleet",
+        session_expiry_s: int = 3600,
+        keepalive_s: int = 30,
+        receive_maximum: int = 1000,
+    ) -> None:
+        self.host, self.port = host, port
+        self.coordinator_id = coordinator_id
+        self._on_message = on_message
+        self._clock = clock
+        self._filter = shared_filter(share_group, FLEET_FILTER) if share_group else FLEET_FILTER
+        self._session_expiry_s = session_expiry_s
+        self._keepalive_s = keepalive_s
+        self._receive_maximum = receive_maximum
+        self._generation = 0
+        self._connected = threading.Event()
+        self._lock = threading.Lock()
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=coordinator_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        self._client.max_inflight_messages_set(1000)
+        self._client.max_queued_messages_set(0)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.will_set(
+            COORDINATOR_STATE_TOPIC, self._state(online=False), qos=1, retain=True
+        )
+        self._client.on_connect = self._handle_connect
+        self._client.on_disconnect = self._handle_disconnect
+        self._client.on_message = self._handle_message
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker session is up right now."""
+        return self._connected.is_set()
+
+    @property
+    def subscription(self) -> str:
+        """The topic filter this client subscribes (shared or plain)."""
+        return self._filter
+
+    def start(self, *, connect_timeout_s: float = 10.0) -> None:
+        """Connect and start paho's network thread; `BrokerUnavailable` if it cannot."""
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self._session_expiry_s
+        props.ReceiveMaximum = self._receive_maximum
+        try:
+            self._client.connect(
+                self.host,
+                self.port,
+                keepalive=self._keepalive_s,
+                clean_start=False,
+                properties=props,
+            )
+        except OSError as exc:
+            raise BrokerUnavailable(
+                f"cannot reach the broker at {self.host}:{self.port}: {exc}", url=self._url()
+            ) from exc
+        self._client.loop_start()
+        if not self._connected.wait(connect_timeout_s):
+            self._client.loop_stop()
+            raise BrokerUnavailable(
+                f"no CONNACK from {self.host}:{self.port} within {connect_timeout_s} s",
+                url=self._url(),
+            )
+
+    def stop(self) -> None:
+        """Publish the offline state, disconnect cleanly (keeping the session), stop paho."""
+        if self._connected.is_set():
+            info = self._client.publish(
+                COORDINATOR_STATE_TOPIC, self._state(online=False), qos=1, retain=True
+            )
+            try:
+                info.wait_for_publish(timeout=2.0)
+            except (RuntimeError, ValueError):
+                log.warning("could not publish the offline state before disconnecting")
+            self._client.disconnect()
+        self._client.loop_stop()
+
+    def ack(self, tokens: Iterable[object]) -> int:
+        """PUBACK the messages behind `tokens` received on the current connection.
+
+        Tokens from an earlier connection are skipped: the broker redelivers those.
+        Returns how many acks were sent.
+        """
+        sent = 0
+        with self._lock:
+            generation = self._generation
+        for token in tokens:
+            if not isinstance(token, tuple) or len(token) != 3:
+                continue
+            gen, mid, qos = token
+            if gen != generation or qos == 0:
+                continue
+            self._client.ack(mid, qos)
+            sent += 1
+        return sent
+
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        """Queue one message for the broker (does not wait for its acknowledgement)."""
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    # -- paho callbacks: convert and enqueue only ----------------------------------------
+
+    def _handle_connect(
+        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the connection: %s", reason)
+            return
+        with self._lock:
+            self._generation += 1
+        client.subscribe(self._filter, options=SubscribeOptions(qos=1))
+        client.publish(COORDINATOR_STATE_TOPIC, self._state(online=True), qos=1, retain=True)
+        self._connected.set()
+
+    def _handle_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self._connected.clear()
+        if reason.is_failure:
+            log.warning("disconnected from the broker: %s", reason)
+
+    def _handle_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = repr(bytes(msg._topic))[:1024]  # noqa: SLF001 - paho keeps raw bytes here
+        with self._lock:
+            generation = self._generation
+        self._on_message(
+            RawMessage(
+                topic=topic,
+                payload=msg.payload,
+                received_ms=now_ms(self._clock),
+                token=(generation, msg.mid, msg.qos),
+            )
+        )
+
+    def _state(self, *, online: bool) -> bytes:
+        return encode(
+            CoordinatorState(online=online, ts=now_ms(self._clock), coordinator=self.coordinator_id)
+        )
+
+    def _url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+
+__all__ = ["AckToken", "MqttClient"]

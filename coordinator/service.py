@@ -1,0 +1,141 @@
+"""The coordinator service: store, fleet twin, ingest writer, MQTT client and alarms, wired.
+
+`Coordinator.open(settings)` builds the parts (applying every migration set at start-up:
+the core's and, when present, the alarm service's), restores the twin from the store, and
+`start()` connects to the broker and starts the writer. The HTTP app
+(`coordinator.api.app`) creates one in its lifespan; benchmarks and tests use it bare.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from coordinator.fleet.twin import FleetTwin
+from coordinator.ingest.alarm_feed import AlarmFeed
+from coordinator.ingest.pipeline import IngestPipeline
+from coordinator.ingest.writer import IngestWriter
+from coordinator.mqtt_client import MqttClient
+from coordinator.settings import CoordinatorSettings
+from coordinator.store.sqlite_store import SqliteStore
+from flexfleet.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Coordinator:
+    """The running parts of one coordinator process."""
+
+    settings: CoordinatorSettings
+    clock: Clock
+    store: SqliteStore
+    twin: FleetTwin
+    writer: IngestWriter
+    mqtt: MqttClient
+    alarms: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(
+        cls, settings: CoordinatorSettings, *, clock: Clock | None = None, with_alarms: bool = True
+    ) -> Coordinator:
+        """Build every part from `settings` (no network yet)."""
+        clock = clock or SystemClock()
+        store = SqliteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
+        twin = FleetTwin()
+        twin.restore(store.load_nodes(), store.load_latest(), store.load_stock())
+        pipeline = IngestPipeline(
+            twin,
+            clock,
+            rebirth_min_interval_s=settings.rebirth_min_interval_s,
+            inactivity_timeout_for=settings.inactivity_timeout_for,
+        )
+        writer = IngestWriter(
+            pipeline=pipeline,
+            store=store,
+            clock=clock,
+            queue_max_messages=settings.queue_max_messages,
+            batch_max_messages=settings.batch_max_messages,
+            batch_max_wait_s=settings.batch_max_wait_s,
+            max_payload_bytes=settings.max_payload_bytes,
+            dead_letter_prefix_bytes=settings.dead_letter_payload_prefix_bytes,
+            tick_interval_s=settings.twin_check_interval_s,
+            retention_interval_s=settings.retention_interval_s,
+            raw_retention_days=settings.raw_retention_days,
+            rollup_retention_days=settings.rollup_retention_days,
+        )
+        client = MqttClient(
+            host=settings.broker_host,
+            port=settings.broker_port,
+            coordinator_id=settings.coordinator_id,
+            on_message=writer.enqueue,
+            clock=clock,
+            share_group=settings.share_group,
+            session_expiry_s=settings.session_expiry_s,
+            keepalive_s=settings.keepalive_s,
+            receive_maximum=settings.queue_max_messages,
+        )
+        writer._ack = client.ack  # noqa: SLF001 - the client exists only after the writer
+        writer._publisher = client  # noqa: SLF001
+        alarms = _build_alarms(settings, clock, client) if with_alarms else None
+        if alarms is not None:
+            writer._feed = AlarmFeed(  # noqa: SLF001
+                alarms,
+                stock_low_threshold=settings.stock_low_threshold or None,
+                stock_thresholds=settings.stock_thresholds,
+                dead_letter_burst_count=settings.dead_letter_burst_count,
+                dead_letter_burst_window_s=settings.dead_letter_burst_window_s,
+            )
+        return cls(
+            settings=settings,
+            clock=clock,
+            store=store,
+            twin=twin,
+            writer=writer,
+            mqtt=client,
+            alarms=alarms,
+        )
+
+    def start(self) -> None:
+        """Start the writer, then connect (so nothing arrives before someone drains it)."""
+        self.writer.start()
+        if self.alarms is not None:
+            self.alarms.start()
+        self.mqtt.start()
+
+    def stop(self) -> None:
+        """Disconnect, finish the batch in hand, and close the alarm service and the store."""
+        self.mqtt.stop()
+        self.writer.stop()
+        if self.alarms is not None:
+            self.alarms.close()
+        self.store.close()
+
+    @property
+    def healthy(self) -> bool:
+        """Broker connected and ingest running."""
+        return self.mqtt.connected and not self.writer.failed
+
+
+def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClient) -> Any:
+    """The alarm service over the same database file, or None if the package is absent."""
+    try:
+        from coordinator.alarms.wiring import build_alarm_service  # noqa: PLC0415
+    except ImportError:
+        log.warning("coordinator.alarms is not available: alarms are off")
+        return None
+    return build_alarm_service(
+        db_path=settings.db_path,
+        clock=clock,
+        publisher=client,
+        webhook_urls=settings.webhook_urls,
+        webhook_secret=(
+            settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        ),
+        escalate_after_s=settings.escalate_after_s,
+    )
+
+
+__all__ = ["Coordinator"]

@@ -1,0 +1,190 @@
+"""The coordinator's settings: one pydantic-settings class.
+
+Sources, strongest first: keyword overrides (the command line), environment variables
+prefixed `FLEXFLEET_` (e.g. `FLEXFLEET_HTTP_PORT=8080`,
+`FLEXFLEET_OPERATOR_TOKENS=tok1,tok2`), an optional TOML file, then the defaults, which
+work on one laptop (embedded SQLite, Mosquitto on loopback).
+
+API tokens are never defaulted: outside `dev_mode` the settings refuse to load unless
+viewer and operator tokens are configured (each a bare token or `name:token`), at least 16
+characters long and not a well-known placeholder. In dev mode with no tokens the API is
+open (`coordinator.api.auth`); configured tokens are always enforced.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from coordinator.errors import ConfigError
+
+MIN_TOKEN_CHARS: Final = 16
+_PLACEHOLDER_TOKENS: Final = frozenset(
+    {"", "changeme", "change-me", "secret", "token", "password", "admin", "viewer", "operator"}
+)
+_TOML_PATH: ContextVar[Path | None] = ContextVar("flexfleet_toml_path", default=None)
+
+Tokens = Annotated[tuple[SecretStr, ...], NoDecode]
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Values from the TOML file named by `load_settings` (flat keys, or a [coordinator] table)."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        path = _TOML_PATH.get()
+        self._data: dict[str, Any] = {}
+        if path is not None:
+            try:
+                loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"cannot read config file {path}: {exc}", field="config") from exc
+            table = loaded.get("coordinator", loaded)
+            self._data = table if isinstance(table, dict) else {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class CoordinatorSettings(BaseSettings):
+    """Everything the coordinator can be told; see `config/coordinator.example.toml`."""
+
+    model_config = SettingsConfigDict(env_prefix="FLEXFLEET_", extra="forbid", frozen=True)
+
+    dev_mode: bool = False
+    coordinator_id: str = Field(
+        default="coordinator-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+    )
+    # MQTT
+    broker_url: str = "mqtt://127.0.0.1:1883"
+    share_group: str = Field(default="flexfleet", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.\-]{0,63})?$")
+    session_expiry_s: int = Field(default=3600, ge=0, le=2**32 - 1)
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+    # Ingest
+    queue_max_messages: int = Field(default=1000, ge=1, le=65535)
+    batch_max_messages: int = Field(default=500, ge=1, le=65535)
+    batch_max_wait_s: float = Field(default=0.05, gt=0, le=10)
+    max_payload_bytes: int = Field(default=512 * 1024, ge=1024, le=64 * 1024 * 1024)
+    dead_letter_payload_prefix_bytes: int = Field(default=256, ge=0, le=65536)
+    dead_letter_burst_count: int = Field(default=20, ge=1)
+    dead_letter_burst_window_s: float = Field(default=60.0, gt=0)
+    rebirth_min_interval_s: float = Field(default=30.0, ge=0)
+    # Fleet twin
+    inactivity_timeout_s: float = Field(default=60.0, gt=0)
+    node_inactivity_timeout_s: dict[str, float] = Field(default_factory=dict)
+    twin_check_interval_s: float = Field(default=1.0, gt=0)
+    stock_low_threshold: int = Field(default=5, ge=0)
+    stock_thresholds: dict[str, int] = Field(default_factory=dict)
+    # Alarms (read by the alarm service wiring)
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: SecretStr | None = None
+    escalate_after_s: float = Field(default=900.0, gt=0)
+    # Store
+    db_path: Path = Path("flexfleet.db")
+    raw_retention_days: float = Field(default=7.0, gt=0)
+    rollup_retention_days: float = Field(default=365.0, gt=0)
+    retention_interval_s: float = Field(default=600.0, gt=0)
+    rollup_query_threshold_s: float = Field(default=6 * 3600.0, gt=0)
+    max_query_points: int = Field(default=100_000, ge=1)
+    sqlite_synchronous: str = Field(default="FULL", pattern=r"^(?i:off|normal|full|extra)$")
+    # HTTP
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    viewer_tokens: Tokens = ()
+    operator_tokens: Tokens = ()
+
+    @field_validator("viewer_tokens", "operator_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
+            raise ValueError(f"broker_url must look like mqtt://HOST:PORT, got {value!r}")
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise ValueError(f"broker_url has an invalid port: {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _tokens_configured(self) -> CoordinatorSettings:
+        if self.dev_mode:
+            return self  # dev mode: no tokens means an open API (see coordinator.api.auth)
+        for name in ("viewer_tokens", "operator_tokens"):
+            tokens: tuple[SecretStr, ...] = getattr(self, name)
+            if not tokens:
+                raise ValueError(f"{name} must be configured outside dev mode")
+            for token in tokens:
+                raw = token.get_secret_value()
+                secret = raw.partition(":")[2] if ":" in raw else raw
+                if secret.lower() in _PLACEHOLDER_TOKENS or len(secret) < MIN_TOKEN_CHARS:
+                    raise ValueError(
+                        f"{name} holds a placeholder or a token shorter than {MIN_TOKEN_CHARS} characters"
+                    )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @property
+    def broker_host(self) -> str:
+        """Host part of `broker_url`."""
+        return urlsplit(self.broker_url).hostname or "127.0.0.1"
+
+    @property
+    def broker_port(self) -> int:
+        """Port part of `broker_url` (1883 when absent)."""
+        return urlsplit(self.broker_url).port or 1883
+
+    def inactivity_timeout_for(self, node: str) -> float:
+        """The inactivity timeout in seconds for `node` (its override, else the default)."""
+        return self.node_inactivity_timeout_s.get(node, self.inactivity_timeout_s)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> CoordinatorSettings:
+    """Settings from overrides, environment, the TOML `config_file` and defaults.
+
+    Raises `ConfigError` naming the first offending field.
+    """
+    reset = _TOML_PATH.set(config_file)
+    try:
+        return CoordinatorSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"invalid setting {field or '(model)'}: {first['msg']}", field=field
+        ) from None
+    finally:
+        _TOML_PATH.reset(reset)
+
+
+__all__ = ["CoordinatorSettings", "load_settings"]

@@ -1,0 +1,135 @@
+"""The store port: everything the coordinator core persists, behind one `typing.Protocol`.
+
+`SqliteStore` implements it today; a PostgreSQL adapter would implement the same methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from coordinator.fleet.node import NodeRecord
+from coordinator.fleet.views import StockItem
+from coordinator.ingest.records import WriteBatch
+
+Resolution = Literal["raw", "1m"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """What one committed batch wrote."""
+
+    messages_new: int
+    messages_already_stored: int
+    samples_written: int
+    dead_letters: int
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One point of a series: a raw sample (min = max = value, count 1) or a 1-minute rollup."""
+
+    ts_ms: int
+    value: float
+    min: float
+    max: float
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetrySeries:
+    """Points of one signal in [start_ms, end_ms] at one resolution (`truncated` at the limit)."""
+
+    site: str
+    node: str
+    signal: str
+    resolution: Resolution
+    start_ms: int
+    end_ms: int
+    points: tuple[Point, ...]
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterRow:
+    """A stored dead letter."""
+
+    id: int
+    received_ms: int
+    topic: str
+    reason: str
+    error: str
+    payload_size: int
+    payload_prefix: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionResult:
+    """Rows removed by one retention pass."""
+
+    samples_deleted: int
+    rollups_deleted: int
+    dead_letters_deleted: int
+
+
+class Store(Protocol):
+    """Persistence of the coordinator core (nodes, messages, samples, stock, dead letters)."""
+
+    def commit(self, batch: WriteBatch) -> CommitResult:
+        """Write one batch in one transaction; message keys already stored are skipped."""
+        ...
+
+    def load_nodes(self) -> list[NodeRecord]:
+        """Every persisted node record."""
+        ...
+
+    def load_latest(self) -> list[tuple[str, str, str, int, float]]:
+        """(site, node, signal, ts_ms, value) of each series' newest sample."""
+        ...
+
+    def load_stock(self) -> list[StockItem]:
+        """Current stock levels."""
+        ...
+
+    def telemetry(
+        self,
+        *,
+        site: str,
+        node: str,
+        signal: str,
+        start_ms: int,
+        end_ms: int,
+        resolution: Resolution,
+        limit: int,
+    ) -> TelemetrySeries:
+        """Points of one signal; `NotFound` if the node or signal is unknown."""
+        ...
+
+    def dead_letters(self, *, limit: int, offset: int = 0) -> list[DeadLetterRow]:
+        """Dead letters, newest first."""
+        ...
+
+    def dead_letter_count(self) -> int:
+        """How many dead letters are stored."""
+        ...
+
+    def apply_retention(
+        self, *, raw_before_ms: int, rollup_before_ms: int, dead_letters_before_ms: int
+    ) -> RetentionResult:
+        """Delete raw samples, rollups and dead letters older than the given times."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+__all__ = [
+    "CommitResult",
+    "DeadLetterRow",
+    "Point",
+    "Resolution",
+    "RetentionResult",
+    "Store",
+    "TelemetrySeries",
+]

@@ -1,0 +1,123 @@
+"""The coordinator core's database schema, only ever changed through migrations.
+
+Hot tables are `WITHOUT ROWID` with the key they are read by, so a sample insert touches
+one B-tree and a range query is one index walk (SQLite docs, "The WITHOUT ROWID
+Optimization"): samples by (series_id, ts_ms), rollups by (series_id, minute_ms),
+message keys by (node_id, bd_seq, seq).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlite_utils import Database, Migrations
+
+MIGRATIONS: Final = Migrations("flexfleet.coordinator")
+
+
+@MIGRATIONS()
+def m001_core(db: Database) -> None:
+    """Nodes, message keys, series, samples, rollups, events, stock, dead letters."""
+    db["nodes"].create(
+        {
+            "id": int,
+            "site": str,
+            "node": str,
+            "kind": str,
+            "firmware": str,
+            "units": str,
+            "capabilities": str,
+            "birth_seen": int,
+            "online": int,
+            "offline_reason": str,
+            "bd_seq": int,
+            "last_seen_ms": int,
+            "last_seq": int,
+            "gaps": str,
+            "received": int,
+            "duplicates": int,
+            "gaps_seen": int,
+            "lost": int,
+            "out_of_sync": int,
+            "samples": int,
+            "stock_snapshot_seq": int,
+        },
+        pk="id",
+        not_null={"site", "node"},
+    )
+    db["nodes"].create_index(["site", "node"], unique=True)
+    db.execute(
+        "CREATE TABLE messages (node_id INTEGER NOT NULL, bd_seq INTEGER NOT NULL,"
+        " seq INTEGER NOT NULL, kind TEXT NOT NULL, ts_ms INTEGER NOT NULL,"
+        " historical INTEGER NOT NULL, received_ms INTEGER NOT NULL,"
+        " PRIMARY KEY (node_id, bd_seq, seq)) WITHOUT ROWID"
+    )
+    db["series"].create(
+        {"id": int, "node_id": int, "signal": str, "last_ts_ms": int, "last_value": float},
+        pk="id",
+        not_null={"node_id", "signal"},
+    )
+    db["series"].create_index(["node_id", "signal"], unique=True)
+    db.execute(
+        "CREATE TABLE samples (series_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL,"
+        " value REAL NOT NULL, PRIMARY KEY (series_id, ts_ms)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE rollup_1m (series_id INTEGER NOT NULL, minute_ms INTEGER NOT NULL,"
+        " min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,"
+        " PRIMARY KEY (series_id, minute_ms)) WITHOUT ROWID"
+    )
+    db["events"].create(
+        {
+            "id": int,
+            "node_id": int,
+            "seq": int,
+            "ts_ms": int,
+            "name": str,
+            "severity": str,
+            "state": str,
+            "signal": str,
+            "detector": str,
+            "score": float,
+            "reason": str,
+            "data": str,
+            "historical": int,
+        },
+        pk="id",
+    )
+    db["events"].create_index(["node_id", "ts_ms"])
+    db.execute(
+        "CREATE TABLE stock_levels (node_id INTEGER NOT NULL, sku TEXT NOT NULL,"
+        " qty INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+        " PRIMARY KEY (node_id, sku)) WITHOUT ROWID"
+    )
+    db["stock_changes"].create(
+        {
+            "id": int,
+            "node_id": int,
+            "seq": int,
+            "ts_ms": int,
+            "mode": str,
+            "reason": str,
+            "sku": str,
+            "qty": int,
+        },
+        pk="id",
+    )
+    db["stock_changes"].create_index(["node_id", "ts_ms"])
+    db["dead_letters"].create(
+        {
+            "id": int,
+            "received_ms": int,
+            "topic": str,
+            "reason": str,
+            "error": str,
+            "payload_size": int,
+            "payload_prefix": bytes,
+        },
+        pk="id",
+    )
+    db["dead_letters"].create_index(["received_ms"])
+
+
+__all__ = ["MIGRATIONS"]

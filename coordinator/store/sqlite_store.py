@@ -1,0 +1,508 @@
+"""The SQLite store: WAL, one writer connection, one reader connection per thread.
+
+Write path (one transaction per batch): node rows upserted; each message key inserted
+with `INSERT OR IGNORE` and its payload rows written only if the key was new; samples go
+through a temporary staging table so that deduplication against stored samples, the
+insert, the 1-minute rollup upsert and the latest-value update each run as one SQL
+statement inside SQLite instead of a Python loop.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+from sqlite_utils import Database
+
+from coordinator.errors import NotFound, StoreError
+from coordinator.fleet.node import NodeRecord
+from coordinator.fleet.views import StockItem
+from coordinator.ingest.records import StockLevels, WriteBatch
+from coordinator.store.port import (
+    CommitResult,
+    DeadLetterRow,
+    Point,
+    Resolution,
+    RetentionResult,
+    TelemetrySeries,
+)
+from coordinator.store.schema import MIGRATIONS
+from protocol import Birth, Event, Stock, Telemetry
+
+MINUTE_MS: Final = 60_000
+_NODE_COLUMNS: Final = (
+    "site, node, kind, firmware, units, capabilities, birth_seen, online, offline_reason,"
+    " bd_seq, last_seen_ms, last_seq, gaps, received, duplicates, gaps_seen, lost,"
+    " out_of_sync, samples, stock_snapshot_seq"
+)
+_UPSERT_NODE: Final = (
+    f"INSERT INTO nodes ({_NODE_COLUMNS}) VALUES ({', '.join('?' * 20)})"
+    " ON CONFLICT (site, node) DO UPDATE SET "
+    + ", ".join(f"{c.strip()} = excluded.{c.strip()}" for c in _NODE_COLUMNS.split(",")[2:])
+)
+_STAGE_ROWS_PER_STATEMENT: Final = 8000  # 24,000 bound values, under SQLite's 32,766
+# The stage is keyed like `samples`, so this insert walks both B-trees in order and the
+# rollup's GROUP BY needs no sort. OR IGNORE (here and into the stage) keeps the first
+# value when two messages carry the same (signal, ms): one value per signal per ms.
+_SAMPLES_FROM_STAGE: Final = (
+    "INSERT OR IGNORE INTO samples (series_id, ts_ms, value)"
+    " SELECT series_id, ts_ms, value FROM temp.stage"
+)
+_ROLLUP_FROM_STAGE: Final = (
+    "INSERT INTO rollup_1m (series_id, minute_ms, min, max, sum, count)"
+    f" SELECT series_id, (ts_ms / {MINUTE_MS}) * {MINUTE_MS}, min(value), max(value), sum(value),"
+    " count(*) FROM temp.stage WHERE true GROUP BY 1, 2"
+    " ON CONFLICT (series_id, minute_ms) DO UPDATE SET min = min(rollup_1m.min, excluded.min),"
+    " max = max(rollup_1m.max, excluded.max), sum = rollup_1m.sum + excluded.sum,"
+    " count = rollup_1m.count + excluded.count"
+)
+# Used only when some staged samples were already stored: recompute the touched minutes.
+_ROLLUP_RECOMPUTE: Final = (
+    "INSERT OR REPLACE INTO rollup_1m (series_id, minute_ms, min, max, sum, count)"
+    " SELECT s.series_id, k.minute_ms, min(s.value), max(s.value), sum(s.value), count(*) FROM"
+    f" (SELECT DISTINCT series_id, (ts_ms / {MINUTE_MS}) * {MINUTE_MS} AS minute_ms FROM temp.stage) k"
+    " JOIN samples s ON s.series_id = k.series_id AND s.ts_ms >= k.minute_ms"
+    f" AND s.ts_ms < k.minute_ms + {MINUTE_MS} GROUP BY s.series_id, k.minute_ms"
+)
+
+
+@contextmanager
+def _translated(operation: str) -> Iterator[None]:
+    """Turn sqlite3 errors into `StoreError` (the one place this adapter translates)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"{operation} failed: {exc}", operation=operation) from exc
+
+
+def _connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -65536")
+    return conn
+
+
+class SqliteStore:
+    """`Store` on one SQLite file; `commit` must be called from one thread at a time."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise StoreError(f"unknown synchronous mode {synchronous!r}", operation="open")
+        self.path = path
+        self._synchronous = synchronous.upper()
+        with _translated("open"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = _connect(path, synchronous=self._synchronous)
+            MIGRATIONS.apply(Database(self._writer))
+            self._writer.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS stage (series_id INTEGER NOT NULL,"
+                " ts_ms INTEGER NOT NULL, value REAL NOT NULL,"
+                " PRIMARY KEY (series_id, ts_ms)) WITHOUT ROWID"
+            )
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._node_ids: dict[tuple[str, str], int] = {}
+        self._series: dict[int, dict[str, int]] = {}
+        self._write_lock = threading.Lock()
+        self._load_caches()
+
+    def database(self) -> Database:
+        """A sqlite-utils view of the writer connection (for migrations of other modules)."""
+        return Database(self._writer)
+
+    # -- write path ---------------------------------------------------------------------
+
+    def commit(self, batch: WriteBatch) -> CommitResult:
+        """Write one batch atomically; see the module docstring for the steps."""
+        with self._write_lock, _translated("commit"):
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = self._write(conn, batch)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                self._load_caches()  # ids handed out inside the rolled-back transaction are void
+                raise
+            return result
+
+    def _write(self, conn: sqlite3.Connection, batch: WriteBatch) -> CommitResult:
+        if batch.nodes:
+            conn.executemany(_UPSERT_NODE, [_node_row(r) for r in batch.nodes])
+        new = already = 0
+        stage: list[int | float] = []  # flat: series_id, ts_ms, value, series_id, ...
+        events: list[tuple[Any, ...]] = []
+        changes: list[tuple[Any, ...]] = []
+        insert_key = "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)"
+        for accepted in batch.accepted:
+            m = accepted.message
+            node_id = self._node_id(conn, m.site, m.node)
+            cursor = conn.execute(
+                insert_key,
+                (node_id, m.bd_seq, m.seq, m.kind, m.ts, int(m.historical), accepted.received_ms),
+            )
+            if cursor.rowcount != 1:
+                already += 1
+                continue
+            new += 1
+            if isinstance(m, Telemetry):
+                ids = self._series.setdefault(node_id, {})
+                get = ids.get
+                for name, ts, value in m.samples:
+                    stage += (get(name) or self._new_series(conn, node_id, name), ts, value)
+            elif isinstance(m, Event):
+                events.append(_event_row(node_id, m))
+            elif isinstance(m, Stock):
+                changes.extend(
+                    (node_id, m.seq, m.ts, m.mode, m.reason, sku, qty)
+                    for sku, qty in m.items.items()
+                )
+            elif isinstance(m, Birth):
+                ids = self._series.setdefault(node_id, {})
+                for spec in m.signals:
+                    if spec.name not in ids:
+                        self._new_series(conn, node_id, spec.name)
+        written = self._write_samples(conn, stage) if stage else 0
+        if events:
+            conn.executemany(
+                "INSERT INTO events (node_id, seq, ts_ms, name, severity, state, signal, detector,"
+                " score, reason, data, historical) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                events,
+            )
+        if changes:
+            conn.executemany(
+                "INSERT INTO stock_changes (node_id, seq, ts_ms, mode, reason, sku, qty)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                changes,
+            )
+        if batch.latest:
+            self._write_latest(conn, batch)
+        for levels in batch.stock:
+            self._replace_stock(conn, levels, batch)
+        if batch.dead_letters:
+            conn.executemany(
+                "INSERT INTO dead_letters (received_ms, topic, reason, error, payload_size,"
+                " payload_prefix) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (d.received_ms, d.topic, d.reason, d.error, d.payload_size, d.payload_prefix)
+                    for d in batch.dead_letters
+                ],
+            )
+        return CommitResult(new, already, written, len(batch.dead_letters))
+
+    def _write_samples(self, conn: sqlite3.Connection, stage: list[int | float]) -> int:
+        staged = 0
+        step = 3 * _STAGE_ROWS_PER_STATEMENT
+        for start in range(0, len(stage), step):
+            chunk = stage[start : start + step]
+            staged += conn.execute(_stage_statement(len(chunk) // 3), chunk).rowcount
+        written = int(conn.execute(_SAMPLES_FROM_STAGE).rowcount)
+        conn.execute(_ROLLUP_FROM_STAGE if written == staged else _ROLLUP_RECOMPUTE)
+        conn.execute("DELETE FROM temp.stage")
+        return written
+
+    def _write_latest(self, conn: sqlite3.Connection, batch: WriteBatch) -> None:
+        rows = []
+        for site, node, values in batch.latest:
+            node_id = self._node_id(conn, site, node)
+            ids = self._series.setdefault(node_id, {})
+            for signal, (ts, value) in values.items():
+                series_id = ids.get(signal) or self._new_series(conn, node_id, signal)
+                rows.append((ts, value, series_id))
+        conn.executemany("UPDATE series SET last_ts_ms = ?, last_value = ? WHERE id = ?", rows)
+
+    def _replace_stock(
+        self, conn: sqlite3.Connection, levels: StockLevels, batch: WriteBatch
+    ) -> None:
+        node_id = self._node_id(conn, levels.site, levels.node)
+        updated = max((a.received_ms for a in batch.accepted), default=0)
+        conn.execute("DELETE FROM stock_levels WHERE node_id = ?", (node_id,))
+        conn.executemany(
+            "INSERT INTO stock_levels (node_id, sku, qty, updated_ms) VALUES (?, ?, ?, ?)",
+            [(node_id, sku, qty, updated) for sku, qty in levels.levels.items()],
+        )
+
+    def _node_id(self, conn: sqlite3.Connection, site: str, node: str) -> int:
+        found = self._node_ids.get((site, node))
+        if found is not None:
+            return found
+        row = conn.execute(
+            "SELECT id FROM nodes WHERE site = ? AND node = ?", (site, node)
+        ).fetchone()
+        if row is None:
+            cursor = conn.execute(
+                "INSERT INTO nodes (site, node, kind, last_seq) VALUES (?, ?, 'unknown', -1)",
+                (site, node),
+            )
+            node_id = int(cursor.lastrowid or 0)
+        else:
+            node_id = int(row[0])
+        self._node_ids[(site, node)] = node_id
+        return node_id
+
+    def _new_series(self, conn: sqlite3.Connection, node_id: int, signal: str) -> int:
+        cursor = conn.execute(
+            "INSERT INTO series (node_id, signal) VALUES (?, ?)", (node_id, signal)
+        )
+        series_id = int(cursor.lastrowid or 0)
+        self._series.setdefault(node_id, {})[signal] = series_id
+        return series_id
+
+    def _load_caches(self) -> None:
+        with _translated("load caches"):
+            self._node_ids = {
+                (site, node): int(i)
+                for i, site, node in self._writer.execute("SELECT id, site, node FROM nodes")
+            }
+            self._series = {}
+            for sid, node_id, signal in self._writer.execute(
+                "SELECT id, node_id, signal FROM series"
+            ):
+                self._series.setdefault(int(node_id), {})[signal] = int(sid)
+
+    # -- read path ----------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path, synchronous=self._synchronous)
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def load_nodes(self) -> list[NodeRecord]:
+        """Every persisted node record."""
+        with _translated("load nodes"):
+            rows = self._reader().execute(f"SELECT {_NODE_COLUMNS} FROM nodes").fetchall()
+        return [_node_record(row) for row in rows]
+
+    def load_latest(self) -> list[tuple[str, str, str, int, float]]:
+        """(site, node, signal, ts_ms, value) of each series' newest sample."""
+        with _translated("load latest"):
+            rows = self._reader().execute(
+                "SELECT n.site, n.node, s.signal, s.last_ts_ms, s.last_value FROM series s"
+                " JOIN nodes n ON n.id = s.node_id WHERE s.last_ts_ms IS NOT NULL"
+            )
+            return [(r[0], r[1], r[2], int(r[3]), float(r[4])) for r in rows]
+
+    def load_stock(self) -> list[StockItem]:
+        """Current stock levels."""
+        with _translated("load stock"):
+            rows = self._reader().execute(
+                "SELECT n.site, n.node, l.sku, l.qty FROM stock_levels l JOIN nodes n ON n.id = l.node_id"
+            )
+            return [StockItem(site=r[0], node=r[1], sku=r[2], qty=int(r[3])) for r in rows]
+
+    def telemetry(
+        self,
+        *,
+        site: str,
+        node: str,
+        signal: str,
+        start_ms: int,
+        end_ms: int,
+        resolution: Resolution,
+        limit: int,
+    ) -> TelemetrySeries:
+        """Points of one signal, raw samples or 1-minute rollups, oldest first."""
+        with _translated("telemetry query"):
+            conn = self._reader()
+            row = conn.execute(
+                "SELECT s.id FROM series s JOIN nodes n ON n.id = s.node_id"
+                " WHERE n.site = ? AND n.node = ? AND s.signal = ?",
+                (site, node, signal),
+            ).fetchone()
+            if row is None:
+                raise NotFound("signal", f"{site}/{node}/{signal}")
+            if resolution == "raw":
+                rows = conn.execute(
+                    "SELECT ts_ms, value FROM samples WHERE series_id = ? AND ts_ms BETWEEN ? AND ?"
+                    " ORDER BY ts_ms LIMIT ?",
+                    (row[0], start_ms, end_ms, limit + 1),
+                ).fetchall()
+                points = [Point(int(t), float(v), float(v), float(v), 1) for t, v in rows]
+            else:
+                rows = conn.execute(
+                    "SELECT minute_ms, min, max, sum, count FROM rollup_1m WHERE series_id = ?"
+                    " AND minute_ms BETWEEN ? AND ? ORDER BY minute_ms LIMIT ?",
+                    (row[0], (start_ms // MINUTE_MS) * MINUTE_MS, end_ms, limit + 1),
+                ).fetchall()
+                points = [
+                    Point(int(t), float(s) / int(c), float(lo), float(hi), int(c))
+                    for t, lo, hi, s, c in rows
+                ]
+        return TelemetrySeries(
+            site=site,
+            node=node,
+            signal=signal,
+            resolution=resolution,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            points=tuple(points[:limit]),
+            truncated=len(points) > limit,
+        )
+
+    def dead_letters(self, *, limit: int, offset: int = 0) -> list[DeadLetterRow]:
+        """Dead letters, newest first."""
+        with _translated("dead letter query"):
+            rows = (
+                self._reader()
+                .execute(
+                    "SELECT id, received_ms, topic, reason, error, payload_size, payload_prefix"
+                    " FROM dead_letters ORDER BY id DESC LIMIT ? OFFSET ?",
+                    (limit, offset),
+                )
+                .fetchall()
+            )
+        return [
+            DeadLetterRow(int(r[0]), int(r[1]), r[2], r[3], r[4], int(r[5]), bytes(r[6] or b""))
+            for r in rows
+        ]
+
+    def dead_letter_count(self) -> int:
+        """How many dead letters are stored."""
+        with _translated("dead letter count"):
+            return int(self._reader().execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+
+    def count(self, table: str) -> int:
+        """Rows in one of the core tables (for tests and benchmarks)."""
+        if table not in {
+            "messages",
+            "samples",
+            "rollup_1m",
+            "events",
+            "stock_changes",
+            "dead_letters",
+            "nodes",
+            "series",
+        }:
+            raise StoreError(f"unknown table {table!r}", operation="count")
+        with _translated("count"):
+            return int(self._reader().execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+
+    # -- maintenance --------------------------------------------------------------------
+
+    def apply_retention(
+        self, *, raw_before_ms: int, rollup_before_ms: int, dead_letters_before_ms: int
+    ) -> RetentionResult:
+        """Delete old raw samples and rollups series by series (index walks, no table scan)."""
+        with self._write_lock, _translated("retention"):
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                samples = rollups = 0
+                for (series_id,) in conn.execute("SELECT id FROM series").fetchall():
+                    samples += conn.execute(
+                        "DELETE FROM samples WHERE series_id = ? AND ts_ms < ?",
+                        (series_id, raw_before_ms),
+                    ).rowcount
+                    rollups += conn.execute(
+                        "DELETE FROM rollup_1m WHERE series_id = ? AND minute_ms < ?",
+                        (series_id, rollup_before_ms),
+                    ).rowcount
+                dead = conn.execute(
+                    "DELETE FROM dead_letters WHERE received_ms < ?", (dead_letters_before_ms,)
+                ).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return RetentionResult(samples, rollups, dead)
+
+    def close(self) -> None:
+        """Close every connection (readers of other threads included)."""
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._writer.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _stage_statement(rows: int) -> str:
+    """A multi-row INSERT: binding a flat list beats `executemany` per row by about 2x."""
+    return "INSERT OR IGNORE INTO temp.stage (series_id, ts_ms, value) VALUES " + ", ".join(
+        ["(?, ?, ?)"] * rows
+    )
+
+
+def _node_row(r: NodeRecord) -> tuple[Any, ...]:
+    return (
+        r.site,
+        r.node,
+        r.kind,
+        r.firmware,
+        orjson.dumps(r.units).decode(),
+        orjson.dumps(list(r.capabilities)).decode(),
+        int(r.birth_seen),
+        int(r.online),
+        r.offline_reason,
+        r.bd_seq,
+        r.last_seen_ms,
+        r.last_seq,
+        orjson.dumps([list(g) for g in r.gaps]).decode(),
+        r.received,
+        r.duplicates,
+        r.gaps_seen,
+        r.lost,
+        int(r.out_of_sync),
+        r.samples,
+        r.stock_snapshot_seq,
+    )
+
+
+def _node_record(row: tuple[Any, ...]) -> NodeRecord:
+    return NodeRecord(
+        site=row[0],
+        node=row[1],
+        kind=row[2] or "unknown",
+        firmware=row[3] or "",
+        units=dict(orjson.loads(row[4] or "{}")),
+        capabilities=tuple(orjson.loads(row[5] or "[]")),
+        birth_seen=bool(row[6]),
+        online=bool(row[7]),
+        offline_reason=row[8] or "",
+        bd_seq=row[9],
+        last_seen_ms=row[10],
+        last_seq=int(row[11] if row[11] is not None else -1),
+        gaps=tuple((int(a), int(b)) for a, b in orjson.loads(row[12] or "[]")),
+        received=int(row[13] or 0),
+        duplicates=int(row[14] or 0),
+        gaps_seen=int(row[15] or 0),
+        lost=int(row[16] or 0),
+        out_of_sync=bool(row[17]),
+        samples=int(row[18] or 0),
+        stock_snapshot_seq=int(row[19] if row[19] is not None else -1),
+    )
+
+
+def _event_row(node_id: int, m: Event) -> tuple[Any, ...]:
+    return (
+        node_id,
+        m.seq,
+        m.ts,
+        m.name,
+        m.severity,
+        m.state,
+        m.signal,
+        m.detector,
+        m.score,
+        m.reason,
+        orjson.dumps(m.data).decode(),
+        int(m.historical),
+    )
+
+
+__all__ = ["MINUTE_MS", "SqliteStore"]

@@ -1,0 +1,68 @@
+"""`flexfleet coordinator`: run the coordinator service (ingest, twin, alarms, HTTP API)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    """Add the coordinator's arguments."""
+    parser.add_argument("--broker", help="broker URL, e.g. mqtt://127.0.0.1:1883")
+    parser.add_argument("--db", type=Path, help="SQLite database file")
+    parser.add_argument("--http-host", help="address the HTTP API listens on")
+    parser.add_argument("--http-port", type=int, help="HTTP API port (0 picks a free one)")
+    parser.add_argument("--config", type=Path, help="TOML settings file")
+    parser.add_argument("--coordinator-id", help="MQTT client id (stable across restarts)")
+    parser.add_argument(
+        "--dev", action="store_true", help="dev mode: API open when no tokens are set"
+    )
+    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load settings, start the service under uvicorn and print the API URL on its own line."""
+    import socket  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    from coordinator.api.app import create_app  # noqa: PLC0415
+    from coordinator.errors import CoordinatorError  # noqa: PLC0415
+    from coordinator.settings import load_settings  # noqa: PLC0415
+
+    try:
+        settings = load_settings(
+            args.config,
+            broker_url=args.broker,
+            db_path=args.db,
+            http_host=args.http_host,
+            http_port=args.http_port,
+            coordinator_id=args.coordinator_id,
+            dev_mode=True if args.dev else None,
+        )
+    except CoordinatorError as exc:
+        print(f"flexfleet coordinator: {exc.reason}", file=sys.stderr)
+        return 2
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.http_host, settings.http_port))
+    except OSError as exc:
+        print(
+            f"flexfleet coordinator: cannot listen on {settings.http_host}:{settings.http_port}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    port = sock.getsockname()[1]
+    app = create_app(settings)
+    config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
+    server = uvicorn.Server(config)
+    print(f"http://{settings.http_host}:{port}/api/v1", flush=True)
+    try:
+        server.run(sockets=[sock])
+    except CoordinatorError as exc:
+        print(f"flexfleet coordinator: {exc.reason}", file=sys.stderr)
+        return 1
+    return 0 if server.started else 1
