@@ -12,5 +12,6 @@ def next_delay(attempt: int, *, rng: random.Random, base_s: float, cap_s: float)
     the capped exponential step is fixed, half random, so retries from many senders spread
     out but never come back at once.
     """
-    step = min(cap_s, base_s * 2.0 ** max(attempt - 1, 0))
+    # The exponent is bounded so a huge attempt number cannot overflow a float.
+    step = min(cap_s, base_s * 2.0 ** min(max(attempt - 1, 0), 60))
     return step / 2.0 + rng.uniform(0.0, step / 2.0)
