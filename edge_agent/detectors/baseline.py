@@ -46,6 +46,7 @@ class BaselineDetector:
         "_k",
         "_novelty",
         "_peak_decay",
+        "_raise_score",
         "_ring",
         "_ring_pos",
         "_ring_sum",
@@ -53,6 +54,7 @@ class BaselineDetector:
         "gate",
         "level",
         "peak",
+        "peak_mean",
         "samples",
         "spread",
     )
@@ -62,6 +64,7 @@ class BaselineDetector:
         self.spread = 0.0
         self.samples = 0
         self.peak = 0.0
+        self.peak_mean = 0.0
         self.gate = 0.0
         self.configure(config)
 
@@ -70,6 +73,7 @@ class BaselineDetector:
         self._alpha_level = half_life_alpha(config.level_half_life_samples)
         self._alpha_spread = half_life_alpha(config.spread_half_life_samples)
         self._novelty = config.novelty_ratio
+        self._raise_score = config.raise_score
         self._peak_decay = 1.0 - half_life_alpha(config.peak_half_life_samples)
         self._k = config.sustained_samples
         self._sqrt_k = math.sqrt(self._k)
@@ -93,13 +97,16 @@ class BaselineDetector:
             z = MAX_SCORE
         elif z < -MAX_SCORE:
             z = -MAX_SCORE
-        # running mean of the last k signed z-scores
+        # running sum of the last k signed deviations
         ring = self._ring
         pos = self._ring_pos
-        self._ring_sum += z - ring[pos]
-        ring[pos] = z
+        self._ring_sum += dev - ring[pos]
+        ring[pos] = dev
         self._ring_pos = pos + 1 if pos + 1 < self._k else 0
-        sustained = abs(self._ring_sum) / self._sqrt_k
+        mean_dev = abs(self._ring_sum) / self._k
+        sustained = mean_dev * self._sqrt_k / scale
+        if sustained > MAX_SCORE:
+            sustained = MAX_SCORE
         n = self.samples
         if n <= _UNCLIPPED_SAMPLES:
             # start-up: running means, so the estimates settle within a few samples
@@ -114,14 +121,23 @@ class BaselineDetector:
                 dev = -limit
             self.level = level + self._alpha_level * dev
             self.spread = spread + self._alpha_spread * (abs(dev) - spread)
-        score = abs(z)
-        if sustained > score:
-            score = sustained
-        # novelty gate: the score must beat the recent (decaying) peak to count as new
-        peak = self.peak * self._peak_decay
-        self.gate = self._novelty * peak
+        spike = abs(z)
+        abs_dev = abs(x - level)
+        # novelty gates, in the signal's own units: a deviation (or a sustained mean
+        # deviation) smaller than the recent peak is not a new incident
+        decay = self._peak_decay
+        peak = self.peak * decay
+        peak_mean = self.peak_mean * decay
         if self.samples > _PEAK_AFTER_SAMPLES:
-            self.peak = score if score > peak else peak
+            self.peak = abs_dev if abs_dev > peak else peak
+            self.peak_mean = mean_dev if mean_dev > peak_mean else peak_mean
         else:
-            self.peak = 0.0
-        return score
+            self.peak = self.peak_mean = 0.0
+        nov = self._novelty
+        gate = nov * peak
+        if 0.0 < gate and abs_dev <= gate:
+            spike = min(spike, self._raise_score * abs_dev / gate)
+        gate = nov * peak_mean
+        if 0.0 < gate and mean_dev <= gate:
+            sustained = min(sustained, self._raise_score * mean_dev / gate)
+        return spike if spike > sustained else sustained

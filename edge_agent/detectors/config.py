@@ -55,11 +55,11 @@ class BaselineConfig:
     enabled: bool = True
     level_half_life_samples: float = 60.0
     spread_half_life_samples: float = 400.0
-    sustained_samples: int = 6
+    sustained_samples: int = 24
     raise_score: float = 6.0
     clear_score: float = 3.0
-    novelty_ratio: float = 1.0
-    peak_half_life_samples: float = 2000.0
+    novelty_ratio: float = 1.05
+    peak_half_life_samples: float = 30000.0
 
     def __post_init__(self) -> None:
         _positive(self.level_half_life_samples, "baseline.level_half_life_samples")
@@ -91,8 +91,8 @@ class RateOfChangeConfig:
     spread_half_life_samples: float = 400.0
     raise_score: float = 12.0
     clear_score: float = 4.0
-    novelty_ratio: float = 1.0
-    peak_half_life_samples: float = 2000.0
+    novelty_ratio: float = 1.05
+    peak_half_life_samples: float = 30000.0
     max_abs_rate_per_s: float | None = None
 
     def __post_init__(self) -> None:
@@ -177,8 +177,8 @@ class MissingConfig:
     gap_factor: float = 10.0
     min_gap_ms: int = 0
     max_gap_ms: int | None = None
-    novelty_ratio: float = 1.0
-    peak_half_life_samples: float = 2000.0
+    novelty_ratio: float = 1.05
+    peak_half_life_samples: float = 30000.0
 
     def __post_init__(self) -> None:
         _check(

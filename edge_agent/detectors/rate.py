@@ -73,10 +73,14 @@ class RateOfChangeDetector:
             # scaled so that reaching the engineering limit means reaching the raise score
             fixed = step / dt_ms / self._limit_per_ms * self._raise_score
             score = max(score, min(fixed, MAX_SCORE))
+        # novelty gate in the signal's units: a step no larger than the recent peak step
+        # is not a new incident
         peak = self.peak * self._peak_decay
-        self.gate = self._novelty * peak
         if self.samples > _PEAK_AFTER_SAMPLES:
-            self.peak = score if score > peak else peak
+            self.peak = step if step > peak else peak
         else:
             self.peak = 0.0
+        gate = self._novelty * peak
+        if 0.0 < gate and step <= gate:
+            score = min(score, self._raise_score * step / gate)
         return score
