@@ -128,6 +128,19 @@ class _Shop:
         return {self.ids[i]: (self.machine_of[i], head[i]) for i in range(len(self.ids))}
 
 
+def _lower_bound(shop: _Shop) -> int:
+    """Longest job or busiest machine: no schedule can be shorter."""
+    jobs: dict[int, int] = {}
+    machines: dict[str, int] = {}
+    for i, d in enumerate(shop.dur):
+        first = i
+        while shop.job_prev[first] >= 0:
+            first = shop.job_prev[first]
+        jobs[first] = jobs.get(first, 0) + d
+        machines[shop.machine_of[i]] = machines.get(shop.machine_of[i], 0) + d
+    return max(max(jobs.values()), max(machines.values()))
+
+
 def _moves(blocks: list[list[int]]) -> list[tuple[int, int]]:
     moves: list[tuple[int, int]] = []
     last = len(blocks) - 1
@@ -156,6 +169,7 @@ def improve(
         return assignment
     head, tail, cmax = evaluated
     best, best_cmax = shop.assignment(head), cmax
+    floor = _lower_bound(shop)
     rng = random.Random(seed)
     tabu: dict[tuple[int, int], int] = {}
     deadline = time.perf_counter() + time_limit_s
@@ -165,6 +179,8 @@ def improve(
         max_iterations is not None or time.perf_counter() < deadline
     ):
         iteration += 1
+        if best_cmax <= floor:
+            break  # provably optimal
         moves = _moves(shop.critical_blocks(head, tail, cmax))
         if not moves:
             break  # the critical path is one job: optimal

@@ -83,6 +83,37 @@ class MachineTimeline:
         return self._fits(start, duration, family, rush) == start
 
 
+def _keep_preferred(
+    problem: SchedulingProblem,
+    preferred: Assignment,
+    timelines: dict[str, MachineTimeline],
+    result: Assignment,
+) -> None:
+    """First pass of a repair: every operation whose preferred slot is still feasible keeps
+    it (in start order, and only after its job predecessor kept its own)."""
+    index = operation_index(problem)
+    for op_id, (machine_id, start) in sorted(preferred.items(), key=lambda kv: (kv[1][1], kv[0])):
+        if op_id in result or op_id not in index:
+            continue
+        job, pos, op = index[op_id]
+        duration = next((o.duration for o in op.options if o.machine_id == machine_id), None)
+        if duration is None or start < earliest_start(problem, job):
+            continue
+        if pos > 0:
+            before = job.operations[pos - 1].id
+            if before not in result:
+                continue
+            b_machine, b_start = result[before]
+            b_op = index[before][2]
+            b_end = b_start + next(o.duration for o in b_op.options if o.machine_id == b_machine)
+            if b_end > start:
+                continue
+        tl = timelines[machine_id]
+        if tl.is_free(start, duration, op.family, rush=job.rush):
+            tl.add(start, start + duration, op.family)
+            result[op_id] = (machine_id, start)
+
+
 def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None) -> Assignment:
     """A feasible assignment built by insertion list scheduling (see module docstring)."""
     index = operation_index(problem)
@@ -100,6 +131,7 @@ def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None)
         timelines[slot.machine_id].add(slot.start, slot.end, index[op_id][2].family)
         result[op_id] = (slot.machine_id, slot.start)
     preferred = preferred or {}
+    _keep_preferred(problem, preferred, timelines, result)
     heap: list[tuple[int, int, int, int, int]] = []
     ready_at: dict[int, int] = {}
     position: dict[int, int] = {}

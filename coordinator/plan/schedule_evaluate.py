@@ -26,11 +26,6 @@ __all__ = ["Assignment", "build_schedule", "moved_operations", "violations"]
 Assignment = dict[str, tuple[str, int]]  # operation id -> (machine id, start)
 
 
-def _duration(problem: SchedulingProblem, op_id: str, machine_id: str) -> int:
-    _, _, op = operation_index(problem)[op_id]
-    return next(o.duration for o in op.options if o.machine_id == machine_id)
-
-
 def build_schedule(
     problem: SchedulingProblem,
     assignment: Assignment,
@@ -149,11 +144,11 @@ def violations(problem: SchedulingProblem, schedule: Schedule) -> list[str]:
     rows = schedule.by_operation()
     missing = set(index) - set(rows)
     found.extend(f"operation {op_id} not scheduled" for op_id in sorted(missing))
-    for slot_id, slot in fixed_slots(problem).items():
+    fixed = fixed_slots(problem)
+    for slot_id, slot in fixed.items():
         row = rows.get(slot_id)
         if row and (row.machine_id, row.start) != (slot.machine_id, slot.start):
             found.append(f"fixed operation {slot_id} moved")
-    fixed = fixed_slots(problem)
     for job in problem.jobs:
         ready = job.release
         for op in job.operations:
@@ -164,7 +159,10 @@ def violations(problem: SchedulingProblem, schedule: Schedule) -> list[str]:
                 ready = max(ready, earliest_start(problem, job))
             if row.start < ready:
                 found.append(f"{op.id} starts at {row.start} before {ready}")
-            if row.end - row.start != _duration(problem, op.id, row.machine_id):
+            durations = [o.duration for o in op.options if o.machine_id == row.machine_id]
+            if not durations:
+                found.append(f"{op.id} runs on {row.machine_id}, not one of its machines")
+            elif row.end - row.start != durations[0]:
                 found.append(f"{op.id} has the wrong duration")
             ready = row.end
     families = {m.id: m.initial_family for m in problem.machines}
