@@ -97,7 +97,7 @@ class MqttClient:
 
     def start(self, *, connect_timeout_s: float = 10.0) -> None:
         """Connect and start paho's network thread; `BrokerUnavailable` if it cannot."""
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self._session_expiry_s
         props.ReceiveMaximum = self._receive_maximum
         try:
@@ -187,7 +187,7 @@ class MqttClient:
         self._on_message(
             RawMessage(
                 topic=topic,
-                payload=msg.payload,
+                payload=bytes(msg.payload),
                 received_ms=now_ms(self._clock),
                 token=(generation, msg.mid, msg.qos),
             )

@@ -172,8 +172,8 @@ class IngestPipeline:
         if entry.online or entry.offline_reason != "death":
             entry.online = False
             entry.offline_reason = "death"
-            batch.alarms.append(
-                _offline_alarm(entry, now_ms(self.clock), "node disconnected (death)")
+            batch.happenings.append(
+                NodeWentOffline(entry.site, entry.node, "death", now_ms(self.clock))
             )
 
     def _data(
@@ -278,6 +278,7 @@ class IngestPipeline:
                 dead_letters=tuple(batch.dead),
                 nodes=nodes,
                 stock=stock,
+                latest=latest,
             ),
             commands=tuple(batch.commands),
             happenings=tuple(batch.happenings),

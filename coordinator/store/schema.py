@@ -18,7 +18,7 @@ MIGRATIONS: Final = Migrations("flexfleet.coordinator")
 @MIGRATIONS()
 def m001_core(db: Database) -> None:
     """Nodes, message keys, series, samples, rollups, events, stock, dead letters."""
-    db["nodes"].create(
+    db.table("nodes").create(
         {
             "id": int,
             "site": str,
@@ -45,19 +45,19 @@ def m001_core(db: Database) -> None:
         pk="id",
         not_null={"site", "node"},
     )
-    db["nodes"].create_index(["site", "node"], unique=True)
+    db.table("nodes").create_index(["site", "node"], unique=True)
     db.execute(
         "CREATE TABLE messages (node_id INTEGER NOT NULL, bd_seq INTEGER NOT NULL,"
         " seq INTEGER NOT NULL, kind TEXT NOT NULL, ts_ms INTEGER NOT NULL,"
         " historical INTEGER NOT NULL, received_ms INTEGER NOT NULL,"
         " PRIMARY KEY (node_id, bd_seq, seq)) WITHOUT ROWID"
     )
-    db["series"].create(
+    db.table("series").create(
         {"id": int, "node_id": int, "signal": str, "last_ts_ms": int, "last_value": float},
         pk="id",
         not_null={"node_id", "signal"},
     )
-    db["series"].create_index(["node_id", "signal"], unique=True)
+    db.table("series").create_index(["node_id", "signal"], unique=True)
     db.execute(
         "CREATE TABLE samples (series_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL,"
         " value REAL NOT NULL, PRIMARY KEY (series_id, ts_ms)) WITHOUT ROWID"
@@ -67,7 +67,7 @@ def m001_core(db: Database) -> None:
         " min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,"
         " PRIMARY KEY (series_id, minute_ms)) WITHOUT ROWID"
     )
-    db["events"].create(
+    db.table("events").create(
         {
             "id": int,
             "node_id": int,
@@ -85,13 +85,13 @@ def m001_core(db: Database) -> None:
         },
         pk="id",
     )
-    db["events"].create_index(["node_id", "ts_ms"])
+    db.table("events").create_index(["node_id", "ts_ms"])
     db.execute(
         "CREATE TABLE stock_levels (node_id INTEGER NOT NULL, sku TEXT NOT NULL,"
         " qty INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
         " PRIMARY KEY (node_id, sku)) WITHOUT ROWID"
     )
-    db["stock_changes"].create(
+    db.table("stock_changes").create(
         {
             "id": int,
             "node_id": int,
@@ -104,8 +104,8 @@ def m001_core(db: Database) -> None:
         },
         pk="id",
     )
-    db["stock_changes"].create_index(["node_id", "ts_ms"])
-    db["dead_letters"].create(
+    db.table("stock_changes").create_index(["node_id", "ts_ms"])
+    db.table("dead_letters").create(
         {
             "id": int,
             "received_ms": int,
@@ -117,7 +117,7 @@ def m001_core(db: Database) -> None:
         },
         pk="id",
     )
-    db["dead_letters"].create_index(["received_ms"])
+    db.table("dead_letters").create_index(["received_ms"])
 
 
 __all__ = ["MIGRATIONS"]

@@ -1,0 +1,164 @@
+"""Fixtures for the coordinator core's tests: message builders and an in-memory pipeline."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coordinator.fleet.twin import FleetTwin
+from coordinator.ingest.pipeline import IngestPipeline, decode_all
+from coordinator.ingest.records import BatchOutcome, RawMessage
+from coordinator.store.sqlite_store import SqliteStore
+from flexfleet.clock import FakeClock
+from protocol import Birth, Death, Event, Message, Stock, Telemetry, encode, topic_for
+
+T0_MS = 1_700_000_000_000
+
+
+@dataclass
+class Node:
+    """Builds one node's messages with consecutive seqs."""
+
+    site: str = "s1"
+    node: str = "m1"
+    bd_seq: int = 0
+    seq: int = 0
+
+    def next_seq(self) -> int:
+        value = self.seq
+        self.seq += 1
+        return value
+
+    def birth(
+        self, *, pending_from_seq: int | None = None, signals: tuple[str, ...] = ("temp",)
+    ) -> Birth:
+        from protocol import SignalSpec
+
+        return Birth(
+            site=self.site,
+            node=self.node,
+            bd_seq=self.bd_seq,
+            seq=self.next_seq(),
+            ts=T0_MS,
+            node_kind="machine",
+            signals=tuple(SignalSpec(name=s, unit="C") for s in signals),
+            pending_from_seq=pending_from_seq,
+        )
+
+    def telemetry(
+        self, *samples: tuple[str, int, float], seq: int | None = None, historical: bool = False
+    ) -> Telemetry:
+        return Telemetry(
+            site=self.site,
+            node=self.node,
+            bd_seq=self.bd_seq,
+            seq=self.next_seq() if seq is None else seq,
+            ts=T0_MS,
+            historical=historical,
+            samples=samples or (("temp", T0_MS, 1.0),),
+        )
+
+    def stock(self, mode: str, items: dict[str, int], *, seq: int | None = None) -> Stock:
+        return Stock(
+            site=self.site,
+            node=self.node,
+            bd_seq=self.bd_seq,
+            seq=self.next_seq() if seq is None else seq,
+            ts=T0_MS,
+            mode=mode,  # type: ignore[arg-type]
+            items=items,
+        )
+
+    def event(self, state: str | None = "raised") -> Event:
+        return Event(
+            site=self.site,
+            node=self.node,
+            bd_seq=self.bd_seq,
+            seq=self.next_seq(),
+            ts=T0_MS,
+            name="anomaly",
+            severity="MAJOR",
+            state=state,  # type: ignore[arg-type]
+            signal="temp",
+        )
+
+    def death(self) -> Death:
+        return Death(site=self.site, node=self.node, bd_seq=self.bd_seq)
+
+
+def raw(message: Message, *, received_ms: int = T0_MS, token: object = None) -> RawMessage:
+    """The raw form of a message, as the MQTT adapter would enqueue it."""
+    return RawMessage(topic_for(message), encode(message), received_ms, token)
+
+
+@dataclass
+class Harness:
+    """A pipeline on a fake clock with a fresh twin."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    twin: FleetTwin = field(default_factory=FleetTwin)
+    pipeline: IngestPipeline = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pipeline = IngestPipeline(
+            self.twin,
+            self.clock,
+            rebirth_min_interval_s=30.0,
+            inactivity_timeout_for=lambda _n: 60.0,
+        )
+
+    def feed(self, *items: Message | RawMessage) -> BatchOutcome:
+        raws = [i if isinstance(i, RawMessage) else raw(i) for i in items]
+        return self.pipeline.apply(decode_all(raws, max_payload_bytes=64 * 1024))
+
+
+@pytest.fixture
+def harness() -> Harness:
+    """A fresh in-memory ingest pipeline on a fake clock."""
+    return Harness()
+
+
+@pytest.fixture
+def node() -> Node:
+    """A message builder for node s1/m1."""
+    return Node()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    """A fresh SQLite store in a temporary directory."""
+    opened = SqliteStore(tmp_path / "core.db", synchronous="NORMAL")
+    yield opened  # type: ignore[misc]
+    opened.close()
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run `app` under uvicorn on a free loopback port in a thread; yield its base URL."""
+    import uvicorn
+
+    from flexfleet.broker import free_port
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)

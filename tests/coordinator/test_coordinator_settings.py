@@ -1,0 +1,79 @@
+"""Coordinator settings: sources, token rules, validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coordinator.errors import ConfigError
+from coordinator.settings import load_settings
+
+GOOD = "a-long-enough-viewer-token"
+GOOD_OP = "ana:a-long-enough-operator-token"
+
+
+def test_defaults_refused_outside_dev_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without configured tokens the settings refuse to load unless in dev mode."""
+    monkeypatch.delenv("FLEXFLEET_VIEWER_TOKENS", raising=False)
+    monkeypatch.delenv("FLEXFLEET_OPERATOR_TOKENS", raising=False)
+    with pytest.raises(ConfigError, match="viewer_tokens"):
+        load_settings()
+    assert load_settings(dev_mode=True).viewer_tokens == ()
+
+
+@pytest.mark.parametrize("token", ["changeme", "short", "operator", "x:changeme"])
+def test_placeholder_and_short_tokens_refused(token: str) -> None:
+    """Placeholder or short tokens are refused outside dev mode."""
+    with pytest.raises(ConfigError):
+        load_settings(viewer_tokens=GOOD, operator_tokens=token)
+
+
+def test_environment_and_toml_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Env vars (FLEXFLEET_ prefix, comma lists) override the TOML file, which overrides defaults."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[coordinator]\nhttp_port = 9001\ninactivity_timeout_s = 5.5\nbroker_url = "mqtt://10.0.0.1:1999"\n'
+    )
+    monkeypatch.setenv("FLEXFLEET_VIEWER_TOKENS", f"{GOOD}, other-long-viewer-token")
+    monkeypatch.setenv("FLEXFLEET_OPERATOR_TOKENS", GOOD_OP)
+    monkeypatch.setenv("FLEXFLEET_HTTP_PORT", "9002")
+    s = load_settings(config)
+    assert s.http_port == 9002
+    assert s.inactivity_timeout_s == 5.5
+    assert (s.broker_host, s.broker_port) == ("10.0.0.1", 1999)
+    assert len(s.viewer_tokens) == 2
+    assert load_settings(config, http_port=9003).http_port == 9003
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"broker_url": "http://x"}, "broker_url"),
+        ({"broker_url": "mqtt://h:99999"}, "broker_url"),
+        ({"http_port": 70000}, "http_port"),
+        ({"share_group": "bad/group"}, "share_group"),
+        ({"queue_max_messages": 0}, "queue_max_messages"),
+        ({"sqlite_synchronous": "sometimes"}, "sqlite_synchronous"),
+        ({"no_such_setting": 1}, "no_such_setting"),
+    ],
+)
+def test_invalid_values_raise_config_error(overrides: dict[str, object], field: str) -> None:
+    """Each invalid setting raises ConfigError naming the field."""
+    with pytest.raises(ConfigError) as info:
+        load_settings(dev_mode=True, **overrides)
+    assert field in info.value.field
+
+
+def test_unreadable_toml_raises_config_error(tmp_path: Path) -> None:
+    """A TOML file that does not parse raises ConfigError."""
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"http_port = = \xff")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(bad, dev_mode=True)
+
+
+def test_per_node_inactivity_override() -> None:
+    """A node-specific inactivity timeout overrides the default."""
+    s = load_settings(dev_mode=True, node_inactivity_timeout_s={"m1": 3.0})
+    assert (s.inactivity_timeout_for("m1"), s.inactivity_timeout_for("m2")) == (3.0, 60.0)

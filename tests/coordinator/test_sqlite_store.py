@@ -1,0 +1,193 @@
+"""The SQLite store: idempotent commits, rollups, retention, node records, dead letters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coordinator.errors import NotFound, StoreError
+from coordinator.fleet.twin import FleetTwin
+from coordinator.store.sqlite_store import SqliteStore
+from tests.coordinator.conftest import T0_MS, Harness, Node, raw
+
+MIN = 60_000
+
+
+def _commit(store: SqliteStore, h: Harness, *messages: object) -> object:
+    outcome = h.feed(*messages)  # type: ignore[arg-type]
+    return store.commit(outcome.batch)
+
+
+def test_commit_twice_stores_once(store: SqliteStore, harness: Harness, node: Node) -> None:
+    """Committing the same messages again (e.g. after a restart) writes nothing new."""
+    birth = node.birth()
+    t = node.telemetry(("temp", T0_MS, 1.0), ("temp", T0_MS + 1, 2.0))
+    outcome = harness.feed(birth, t)
+    first = store.commit(outcome.batch)
+    again = store.commit(outcome.batch)
+    assert (first.messages_new, first.samples_written) == (2, 2)
+    assert (again.messages_new, again.messages_already_stored, again.samples_written) == (0, 2, 0)
+    assert store.count("samples") == 2
+    assert store.count("messages") == 2
+
+
+def test_rollups_hold_min_max_mean_count_per_minute(
+    store: SqliteStore, harness: Harness, node: Node
+) -> None:
+    """1-minute rollups aggregate every stored sample of the minute, across batches."""
+    base = (T0_MS // MIN) * MIN
+    _commit(
+        store,
+        harness,
+        node.birth(),
+        node.telemetry(("temp", base + 1, 1.0), ("temp", base + 2, 5.0)),
+    )
+    _commit(store, harness, node.telemetry(("temp", base + 3, 3.0), ("temp", base + MIN, 7.0)))
+    series = store.telemetry(
+        site="s1",
+        node="m1",
+        signal="temp",
+        start_ms=base,
+        end_ms=base + 2 * MIN,
+        resolution="1m",
+        limit=10,
+    )
+    first, second = series.points
+    assert (first.ts_ms, first.min, first.max, first.value, first.count) == (base, 1.0, 5.0, 3.0, 3)
+    assert (second.ts_ms, second.count, second.value) == (base + MIN, 1, 7.0)
+
+
+def test_same_signal_and_time_in_two_messages_keeps_one_value(
+    store: SqliteStore, harness: Harness, node: Node
+) -> None:
+    """Two messages carrying the same (signal, ms) store one sample; the rollup stays exact."""
+    base = (T0_MS // MIN) * MIN
+    _commit(
+        store, harness, node.birth(), node.telemetry(("temp", base, 1.0), ("temp", base + 5, 2.0))
+    )
+    _commit(store, harness, node.telemetry(("temp", base, 9.0), ("temp", base + 6, 4.0)))
+    raw_points = store.telemetry(
+        site="s1",
+        node="m1",
+        signal="temp",
+        start_ms=base,
+        end_ms=base + MIN,
+        resolution="raw",
+        limit=10,
+    ).points
+    assert [(p.ts_ms, p.value) for p in raw_points] == [
+        (base, 1.0),
+        (base + 5, 2.0),
+        (base + 6, 4.0),
+    ]
+    (rollup,) = store.telemetry(
+        site="s1", node="m1", signal="temp", start_ms=base, end_ms=base, resolution="1m", limit=10
+    ).points
+    assert (rollup.count, rollup.min, rollup.max) == (3, 1.0, 4.0)
+
+
+def test_query_limit_truncates(store: SqliteStore, harness: Harness, node: Node) -> None:
+    """A query past its point limit says it was truncated."""
+    _commit(
+        store,
+        harness,
+        node.birth(),
+        node.telemetry(*(("temp", T0_MS + i, float(i)) for i in range(5))),
+    )
+    series = store.telemetry(
+        site="s1",
+        node="m1",
+        signal="temp",
+        start_ms=T0_MS,
+        end_ms=T0_MS + 10,
+        resolution="raw",
+        limit=3,
+    )
+    assert len(series.points) == 3
+    assert series.truncated
+
+
+def test_unknown_signal_is_not_found(store: SqliteStore) -> None:
+    """Asking for a series nobody reported raises NotFound."""
+    with pytest.raises(NotFound):
+        store.telemetry(
+            site="s", node="n", signal="x", start_ms=0, end_ms=1, resolution="raw", limit=1
+        )
+
+
+def test_retention_drops_old_raw_samples_but_keeps_rollups(
+    store: SqliteStore, harness: Harness, node: Node
+) -> None:
+    """Raw samples past retention are deleted while their rollups remain."""
+    _commit(
+        store,
+        harness,
+        node.birth(),
+        node.telemetry(("temp", T0_MS, 1.0), ("temp", T0_MS + 10 * MIN, 2.0)),
+    )
+    result = store.apply_retention(
+        raw_before_ms=T0_MS + 5 * MIN, rollup_before_ms=T0_MS - MIN, dead_letters_before_ms=0
+    )
+    assert (result.samples_deleted, result.rollups_deleted) == (1, 0)
+    assert store.count("samples") == 1
+    assert store.count("rollup_1m") == 2
+
+
+def test_node_records_restore_the_twin(store: SqliteStore, harness: Harness, node: Node) -> None:
+    """Node state, latest values and stock survive a restart through the store."""
+    w = Node(node="w1")
+    _commit(
+        store,
+        harness,
+        node.birth(),
+        node.telemetry(("temp", T0_MS + 1, 4.5), seq=1),
+        node.telemetry(seq=5),
+        w.birth(),
+        w.stock("snapshot", {"a": 3}),
+    )
+    twin = FleetTwin()
+    twin.restore(store.load_nodes(), store.load_latest(), store.load_stock())
+    view = twin.node("m1")
+    before = harness.twin.node("m1")
+    assert (view.last_seq, view.counters, view.bd_seq, view.online) == (
+        before.last_seq,
+        before.counters,
+        before.bd_seq,
+        before.online,
+    )
+    assert {s.name: s.value for s in view.signals} == {"temp": 4.5}
+    assert [(i.node, i.sku, i.qty) for i in twin.stock()] == [("w1", "a", 3)]
+    restored = twin.entries[("s1", "m1")].tracker
+    assert restored.gap_ranges == [(2, 4)]
+
+
+def test_dead_letters_listed_newest_first(store: SqliteStore, harness: Harness) -> None:
+    """Dead letters are stored with topic, reason and prefix, newest first."""
+    from coordinator.ingest.records import RawMessage
+
+    outcome = harness.feed(
+        RawMessage("ff/v1/s/n/telemetry", b"one", 1), RawMessage("ff/v1/s/n/telemetry", b"two", 2)
+    )
+    store.commit(outcome.batch)
+    rows = store.dead_letters(limit=10)
+    assert [r.payload_prefix for r in rows] == [b"two", b"one"]
+    assert store.dead_letter_count() == 2
+
+
+def test_store_errors_are_translated(tmp_path: Path) -> None:
+    """A failing database raises StoreError, never sqlite3's own exceptions."""
+    s = SqliteStore(tmp_path / "x.db")
+    s.close()
+    with pytest.raises(StoreError):
+        s.commit(Harness().feed(raw(Node().telemetry())).batch)
+    with pytest.raises(StoreError):
+        SqliteStore(tmp_path / "x.db", synchronous="sometimes")
+
+
+def test_unreadable_database_file_raises_store_error(tmp_path: Path) -> None:
+    """A file that is not a database is refused with StoreError."""
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"not a database" * 100)
+    with pytest.raises(StoreError):
+        SqliteStore(bad)
