@@ -30,6 +30,7 @@ from coordinator.alarms.model import (
 from coordinator.alarms.port import Severity
 from coordinator.alarms.store import AlarmStore
 from coordinator.notify.broadcast import AlarmBroadcaster
+from coordinator.notify.delivery import DeliveryRecord
 from coordinator.notify.events import AlarmEvent, Notifier
 from flexfleet.clock import Clock, now_ms
 
@@ -226,6 +227,11 @@ class AlarmService:
     def list_alarms(self, query: AlarmQuery | None = None) -> list[Alarm]:
         """Alarms matching the filter, newest first."""
         return self.store.query(query or AlarmQuery())
+
+    def deliveries(self, alarm_id: str, *, limit: int = 100) -> list[DeliveryRecord]:
+        """The webhook delivery log of one alarm, oldest first; raises `AlarmNotFound`."""
+        self._require(alarm_id)
+        return self.store.deliveries(alarm_id=alarm_id, limit=limit)
 
     def counts(self) -> dict[tuple[str, str], int]:
         """Number of alarms per (status, severity), for metrics."""

@@ -79,6 +79,19 @@ class AlarmDetailOut(BaseModel):
     comments: list[CommentOut]
 
 
+class DeliveryOut(BaseModel):
+    """One webhook delivery attempt for an alarm's notification."""
+
+    delivery_id: str
+    event: str
+    url: str
+    attempt: int
+    outcome: str
+    status_code: int | None
+    error: str
+    ts_ms: int
+
+
 class ClearIn(BaseModel):
     """Why the alarm is cleared (optional)."""
 
@@ -149,6 +162,34 @@ def get_alarm(request: Request, alarm_id: AlarmId, _who: ViewerDep) -> AlarmDeta
         transitions=[TransitionOut.model_validate(t.to_dict()) for t in detail.transitions],
         comments=[CommentOut.model_validate(c.to_dict()) for c in detail.comments],
     )
+
+
+@router.get(
+    "/{alarm_id}/deliveries",
+    summary="Webhook delivery log of one alarm",
+    response_model=list[DeliveryOut],
+)
+def alarm_deliveries(
+    request: Request,
+    alarm_id: AlarmId,
+    _who: ViewerDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[DeliveryOut]:
+    """Every webhook attempt for the alarm's notifications, oldest first."""
+    records = _service(request).deliveries(alarm_id, limit=limit)
+    return [
+        DeliveryOut(
+            delivery_id=r.delivery_id,
+            event=r.event,
+            url=r.url,
+            attempt=r.attempt,
+            outcome=r.outcome,
+            status_code=r.status_code,
+            error=r.error,
+            ts_ms=r.ts_ms,
+        )
+        for r in records
+    ]
 
 
 @router.post("/{alarm_id}/ack", summary="Acknowledge an alarm", response_model=AlarmOut)

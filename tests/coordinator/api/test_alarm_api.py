@@ -16,6 +16,7 @@ from coordinator.alarms.service import AlarmService
 from coordinator.alarms.store import AlarmStore
 from coordinator.api.errors import install_error_handlers
 from coordinator.api.routes import alarms
+from coordinator.notify.delivery import DeliveryRecord
 from coordinator.settings import CoordinatorSettings
 from flexfleet.broker import free_port
 from flexfleet.clock import FakeClock
@@ -242,3 +243,29 @@ def test_bad_filters_are_422(client: httpx.Client, params: dict[str, object]) ->
 def test_overlong_alarm_id_is_422(client: httpx.Client) -> None:
     """A path id longer than any alarm id is refused before the service is asked."""
     assert client.get("/api/v1/alarms/" + "a" * 65, headers=AS_VIEWER).status_code == 422
+
+
+def test_delivery_log_is_readable_by_viewers(client: httpx.Client, service: AlarmService) -> None:
+    """The webhook delivery log of an alarm is served oldest first; unknown ids answer 404."""
+    alarm_id = new_alarm(service)
+    for attempt, outcome in ((1, "retrying"), (2, "delivered")):
+        service.store.record_delivery(
+            DeliveryRecord(
+                delivery_id="d1",
+                alarm_id=alarm_id,
+                event="created",
+                url="http://receiver/hook",
+                attempt=attempt,
+                outcome=outcome,  # type: ignore[arg-type]
+                status_code=500 if attempt == 1 else 200,
+                error="HTTP 500" if attempt == 1 else "",
+                ts_ms=attempt,
+            )
+        )
+    rows = client.get(f"/api/v1/alarms/{alarm_id}/deliveries", headers=AS_VIEWER).json()
+    assert [(r["attempt"], r["outcome"], r["status_code"]) for r in rows] == [
+        (1, "retrying", 500),
+        (2, "delivered", 200),
+    ]
+    missing = client.get("/api/v1/alarms/nope/deliveries", headers=AS_VIEWER)
+    assert missing.status_code == 404
