@@ -105,8 +105,7 @@ class BaselineDetector:
         self._ring_pos = pos + 1 if pos + 1 < self._k else 0
         mean_dev = abs(self._ring_sum) / self._k
         sustained = mean_dev * self._sqrt_k / scale
-        if sustained > MAX_SCORE:
-            sustained = MAX_SCORE
+        sustained = min(sustained, MAX_SCORE)
         n = self.samples
         if n <= _UNCLIPPED_SAMPLES:
             # start-up: running means, so the estimates settle within a few samples
@@ -135,9 +134,9 @@ class BaselineDetector:
             self.peak = self.peak_mean = 0.0
         nov = self._novelty
         gate = nov * peak
-        if 0.0 < gate and abs_dev <= gate:
+        if gate > 0.0 and abs_dev <= gate:
             spike = min(spike, self._raise_score * abs_dev / gate)
         gate = nov * peak_mean
-        if 0.0 < gate and mean_dev <= gate:
+        if gate > 0.0 and mean_dev <= gate:
             sustained = min(sustained, self._raise_score * mean_dev / gate)
         return spike if spike > sustained else sustained

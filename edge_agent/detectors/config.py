@@ -142,7 +142,7 @@ class FlatlineConfig:
 
 @dataclass(frozen=True, slots=True)
 class OutOfRangeConfig:
-    """Hard limits of the signal; a non-finite value (NaN, ±inf) is always out of range."""
+    """Hard limits of the signal; NaN, ±inf and |value| > 1e150 are always out of range."""
 
     min_value: float | None = None
     max_value: float | None = None

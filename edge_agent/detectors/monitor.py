@@ -17,14 +17,22 @@ from edge_agent.detectors.latch import CLEARED, RAISED, Latch
 from edge_agent.detectors.rate import RateOfChangeDetector
 from edge_agent.detectors.reasons import describe
 
+# Values beyond this magnitude (and NaN, ±inf) are reported as out of range and never learnt
+# from, so sums and differences of learnt values stay finite.
+MAX_ABS_VALUE = 1e150
 # Intervals longer than this many typical intervals are not learnt from (they are gaps).
 _INTERVAL_CLIP = 3.0
 _INTERVAL_HALF_LIFE_ALPHA = 0.05
 
 
+def learnable(x: float) -> bool:
+    """Whether a value is finite and small enough (|x| <= 1e150) for the running estimates."""
+    return -MAX_ABS_VALUE <= x <= MAX_ABS_VALUE
+
+
 def out_of_range_score(x: float, limits: OutOfRangeConfig) -> float:
-    """0 inside the limits; 1 plus the relative excess outside them; 1 for non-finite values."""
-    if not math.isfinite(x):
+    """0 inside the limits; 1 plus the relative excess outside them; 1 for unusable values."""
+    if not learnable(x):
         return 1.0
     if limits.max_value is not None and x > limits.max_value:
         return 1.0 + (x - limits.max_value) / (abs(limits.max_value) + 1.0)
@@ -226,7 +234,7 @@ class SignalMonitor:
             best,
             self._feed(events, "out_of_range", range_score, 1.0, 1.0, clear_after, ts_ms, value=x),
         )
-        if not math.isfinite(x):
+        if not learnable(x):
             self.score = best
             return events
 

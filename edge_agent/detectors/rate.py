@@ -81,6 +81,6 @@ class RateOfChangeDetector:
         else:
             self.peak = 0.0
         gate = self._novelty * peak
-        if 0.0 < gate and step <= gate:
+        if gate > 0.0 and step <= gate:
             score = min(score, self._raise_score * step / gate)
         return score

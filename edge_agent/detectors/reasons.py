@@ -37,6 +37,8 @@ def describe(
     if detector == "out_of_range":
         if not math.isfinite(value):
             return f"value is not finite ({value})"
+        if abs(value) > 1e150:
+            return f"value {_num(value)} is beyond the usable magnitude 1e150"
         limits = config.out_of_range if config is not None else None
         low = "-inf" if limits is None or limits.min_value is None else _num(limits.min_value)
         high = "inf" if limits is None or limits.max_value is None else _num(limits.max_value)
