@@ -1,0 +1,176 @@
+"""Training, ONNX export, serving through onnxruntime, fallback and determinism."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from coordinator.forecast.csv_input import read_csv
+from coordinator.forecast.errors import DataError, ModelLoadError, ModelSignatureError
+from coordinator.forecast.model_store import ModelStore, OnnxForecaster
+from coordinator.forecast.onnx_export import boosters_to_onnx
+from coordinator.forecast.panel import SeriesPanel
+from coordinator.forecast.predictor import forecast_with_model
+from coordinator.forecast.runtime import OnnxModel
+from coordinator.forecast.training import (
+    ExportedModel,
+    fit_boosters,
+    train_model,
+    with_seed,
+    write_model,
+)
+from coordinator.forecast.training_rows import training_rows
+from tests.coordinator.forecast.forecast_support import TINY_CONFIG, write_csv
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory: pytest.TempPathFactory) -> SeriesPanel:
+    """Five synthetic series, the last one only 20 days long."""
+    return read_csv(write_csv(tmp_path_factory.mktemp("data") / "d.csv"))
+
+
+@pytest.fixture(scope="module")
+def model(panel: SeriesPanel) -> ExportedModel:
+    """A tiny model trained on the synthetic panel."""
+    return train_model(panel, TINY_CONFIG)
+
+
+def test_onnx_matches_lightgbm_predictions(panel: SeriesPanel) -> None:
+    """The exported graph reproduces every booster's predictions times the level."""
+    x, target = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    boosters = fit_boosters(x, target, TINY_CONFIG)
+    data = boosters_to_onnx([b.dump_model() for b in boosters], n_features=x.shape[1])
+    level = np.linspace(0.5, 3.0, len(x)).astype(np.float32)[:, None]
+    from coordinator.forecast.model_card import ModelCard
+
+    card = ModelCard(
+        model_version="t",
+        horizon_days=7,
+        window_days=364,
+        min_history_days=28,
+        feature_names=tuple(f"f{i}" for i in range(x.shape[1])),
+        exog_names=(),
+        fallback_baseline="MA28",
+    )
+    served = OnnxModel.from_bytes(data, card).run(x, level)
+    expected = np.maximum(np.stack([b.predict(x) for b in boosters], axis=1) * level, 0)
+    assert isinstance(boosters[0], lgb.Booster)
+    np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-5)
+    assert np.ptp(expected[:, 0]) > 0  # the model learned something non-constant
+
+
+def test_model_card_describes_the_model(model: ExportedModel, tmp_path: Path) -> None:
+    """The card beside the model lists features, window, seed and library versions."""
+    write_model(model, tmp_path / "m")
+    card = json.loads((tmp_path / "m" / "model_card.json").read_text())
+    assert card["model_version"] == model.card.model_version
+    assert "sell_price_target" in card["feature_names"]
+    assert "event_flag_target" in card["feature_names"]
+    assert card["exog_names"] == ["sell_price", "event_flag"]
+    assert card["training_window"]["n_series"] == 5
+    assert {"lightgbm", "onnx", "numpy"} <= set(card["versions"])
+    assert card["outputs"] == ["mean", "p10", "p50", "p90"]
+
+
+def test_short_series_fall_back_and_say_so(panel: SeriesPanel, model: ExportedModel) -> None:
+    """The 20-day series is forecast by the fallback baseline and flagged; others by the model."""
+    runner = OnnxModel.from_bytes(model.onnx_bytes, model.card)
+    result = forecast_with_model(runner, panel, horizon=7)
+    assert result.fallback == (False, False, False, False, True)
+    assert result.method[4] == "MA28"
+    assert result.method[0] == model.card.model_version
+    last28 = panel.y[4, -28:]
+    assert result.mean[4] == pytest.approx([np.nanmean(last28)] * 7)
+    assert (np.diff(result.quantiles, axis=2) >= 0).all()
+    assert result.first_days.tolist() == (panel.end_days + 1).tolist()
+
+
+def test_horizon_beyond_training_is_refused(panel: SeriesPanel, model: ExportedModel) -> None:
+    """A model trained for 7 days refuses to forecast 8."""
+    runner = OnnxModel.from_bytes(model.onnx_bytes, model.card)
+    with pytest.raises(DataError, match="horizon"):
+        forecast_with_model(runner, panel, horizon=8)
+
+
+def test_same_seed_same_model(panel: SeriesPanel, model: ExportedModel) -> None:
+    """Training twice with the same seed gives byte-identical ONNX."""
+    again = train_model(panel, TINY_CONFIG)
+    assert again.onnx_bytes == model.onnx_bytes
+    other = train_model(panel, with_seed(TINY_CONFIG, 99))
+    assert other.card.seed == 99
+
+
+def _bad_signature_model(n_features: int) -> bytes:
+    node = helper.make_node("Identity", ["features"], ["forecast"])
+    graph = helper.make_graph(
+        [node],
+        "bad",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", n_features])],
+        [helper.make_tensor_value_info("forecast", TensorProto.FLOAT, ["n", n_features])],
+    )
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return bytes(m.SerializeToString())
+
+
+def test_store_rejects_bad_model_and_keeps_last_good(model: ExportedModel, tmp_path: Path) -> None:
+    """A new model with the wrong signature raises and the previous one keeps serving."""
+    root = tmp_path / "models"
+    write_model(model, root / "v1")
+    store = ModelStore(root)
+    assert store.reload()
+    assert not store.reload()  # unchanged: nothing to do
+    good = store.current.card.model_version
+    bad_dir = write_model(model, root / "v2")
+    (bad_dir / "model.onnx").write_bytes(_bad_signature_model(len(model.card.feature_names)))
+    with pytest.raises(ModelSignatureError, match="inputs"):
+        store.reload()
+    assert store.current.card.model_version == good
+    assert isinstance(store.last_error, ModelSignatureError)
+    (bad_dir / "model.onnx").write_bytes(b"not an onnx file at all")
+    assert store.poll() is False
+    assert isinstance(store.last_error, ModelLoadError)
+    assert OnnxForecaster(store).model_version == good
+
+
+def test_store_hot_reloads_a_new_good_model(
+    panel: SeriesPanel, model: ExportedModel, tmp_path: Path
+) -> None:
+    """Writing a new valid version makes the store serve it on the next reload."""
+    root = tmp_path / "models"
+    write_model(model, root / "v1")
+    store = ModelStore(root)
+    store.reload()
+    newer = train_model(panel, with_seed(TINY_CONFIG, 5))
+    write_model(newer, root / "v2")
+    import os
+
+    os.utime(root / "v2" / "model_card.json", ns=(2**62, 2**62))
+    assert store.reload()
+    assert store.current.card.model_version == newer.card.model_version
+    result = OnnxForecaster(store).forecast(panel, horizon=7)
+    assert result.model_version == newer.card.model_version
+
+
+def test_wrong_feature_width_is_a_signature_error(model: ExportedModel) -> None:
+    """A card whose feature list does not match the graph's input width is refused."""
+    from dataclasses import replace
+
+    card = replace(model.card, feature_names=(*model.card.feature_names, "extra"))
+    with pytest.raises(ModelSignatureError, match="features"):
+        OnnxModel.from_bytes(model.onnx_bytes, card)
+
+
+def test_corrupt_card_is_a_load_error(model: ExportedModel, tmp_path: Path) -> None:
+    """A model card that is not valid JSON is a ModelLoadError."""
+    d = write_model(model, tmp_path / "m")
+    (d / "model_card.json").write_text("{not json")
+    with pytest.raises(ModelLoadError, match="card"):
+        OnnxModel.load(d)
+    assert onnx.load_from_string(model.onnx_bytes).graph.name == "flexfleet_demand"

@@ -1,0 +1,118 @@
+"""The forecast service, its schedule, sales-to-history conversion and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from coordinator.forecast.csv_input import day_to_iso
+from coordinator.forecast.errors import DataError
+from coordinator.forecast.history import DailySales, panel_from_sales, split_series_id
+from coordinator.forecast.ports import InMemoryForecaster
+from coordinator.forecast.service import ForecastService, RefreshSchedule
+from flexfleet.cli import main
+from flexfleet.clock import FakeClock
+from tests.coordinator.forecast.forecast_support import write_csv
+
+DAY0 = 19_700
+
+
+def _sales() -> list[DailySales]:
+    return [
+        DailySales("tea", "yiwu-1", DAY0, 2),
+        DailySales("tea", "yiwu-1", DAY0, 1),
+        DailySales("tea", "yiwu-1", DAY0 + 2, 6),
+        DailySales("cup", "yiwu-2", DAY0 + 1, 4),
+    ]
+
+
+def test_sales_become_daily_series() -> None:
+    """Records are summed per SKU × location and day; missing days are zero."""
+    panel = panel_from_sales(_sales())
+    assert panel.ids == ("cup@yiwu-2", "tea@yiwu-1")
+    assert panel.y[1].tolist() == [3.0, 0.0, 6.0]
+    assert split_series_id("tea@yiwu-1") == ("tea", "yiwu-1")
+    assert split_series_id("plain") == ("plain", None)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [DailySales("a@b", "x", 0, 1), DailySales("a", "", 0, 1), DailySales("a", "x", 0, -1)],
+)
+def test_bad_sales_records_are_refused(bad: DailySales) -> None:
+    """Ids with the separator, empty locations and negative units raise DataError."""
+    with pytest.raises(DataError):
+        panel_from_sales([bad])
+
+
+def test_refresh_serves_json_per_sku_and_location() -> None:
+    """A refresh forecasts every series once, in one batch, and serves JSON."""
+    forecaster = InMemoryForecaster(version="v-test")
+    clock = FakeClock(start_s=1_000.0)
+    service = ForecastService(forecaster, clock=clock, horizon_days=3)
+    out = service.refresh(panel_from_sales(_sales()))
+    assert len(forecaster.calls) == 1
+    assert [f.unique_id for f in out] == ["cup@yiwu-2", "tea@yiwu-1"]
+    tea = service.get("tea@yiwu-1")
+    assert tea is not None
+    assert tea.mean == (3.0, 3.0, 3.0)
+    doc = json.loads(json.dumps(service.to_json()))
+    first = doc["forecasts"][1]
+    assert first["sku"] == "tea"
+    assert first["location"] == "yiwu-1"
+    assert first["dates"] == [day_to_iso(DAY0 + 3 + h) for h in range(3)]
+    assert first["quantiles"]["p90"] == [4.5, 4.5, 4.5]
+    assert first["model_version"] == "v-test"
+    assert first["generated_at_ms"] == 1_000_000
+    assert doc["count"] == 2
+
+
+def test_schedule_is_due_on_interval_and_request() -> None:
+    """Due at start, not again until the interval passes, and at once when requested."""
+    clock = FakeClock()
+    schedule = RefreshSchedule(clock=clock, interval_s=60.0)
+    assert schedule.due()
+    schedule.mark_done()
+    assert not schedule.due()
+    clock.advance(59.0)
+    assert not schedule.due()
+    schedule.request()
+    assert schedule.due()
+    schedule.mark_done()
+    clock.advance(60.0)
+    assert schedule.due()
+
+
+def test_cli_train_predict_roundtrip(tmp_path: Path) -> None:
+    """`forecast train` then `forecast predict` write a model and a 5-column forecast CSV."""
+    data = write_csv(tmp_path / "d.csv")
+    model_dir = tmp_path / "model"
+    args = ["forecast", "train", "--data", str(data), "--horizon", "7", "--out", str(model_dir)]
+    assert main([*args, "--no-holdout", "--seed", "3"]) == 0
+    assert (model_dir / "model.onnx").is_file()
+    out = tmp_path / "preds.csv"
+    pargs = ["--model", str(model_dir), "--data", str(data), "--horizon", "7", "--out", str(out)]
+    assert main(["forecast", "predict", *pargs]) == 0
+    rows = list(csv.reader(out.read_text().splitlines()))
+    assert rows[0] == ["unique_id", "ds", "p10", "p50", "p90"]
+    assert len(rows) == 1 + 5 * 7
+    assert all(float(r[2]) <= float(r[3]) <= float(r[4]) for r in rows[1:])
+
+
+def test_cli_reports_bad_csv_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed CSV gives exit code 2 and a one-line error, not a traceback."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unique_id,ds,y\na,2024-01-01,-3\n")
+    code = main(["forecast", "train", "--data", str(bad), "--out", str(tmp_path / "m")])
+    assert code == 2
+    assert "≥ 0" in capsys.readouterr().err
+
+
+def test_cli_predict_with_missing_model(tmp_path: Path) -> None:
+    """Predicting with a directory holding no model exits 2."""
+    data = write_csv(tmp_path / "d.csv")
+    args = ["--model", str(tmp_path), "--data", str(data), "--out", str(tmp_path / "p.csv")]
+    assert main(["forecast", "predict", *args]) == 2
