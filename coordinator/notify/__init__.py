@@ -7,6 +7,7 @@ happens elsewhere (paho's network loop, the webhook worker thread, the SSE respo
 from coordinator.notify.backoff import next_delay
 from coordinator.notify.broadcast import AlarmBroadcaster, Subscription
 from coordinator.notify.delivery import DeliveryLog, DeliveryRecord, InMemoryDeliveryLog
+from coordinator.notify.errors import NotifyError, TooManySubscribers
 from coordinator.notify.events import (
     EVENT_KINDS,
     URGENT_KINDS,
@@ -29,10 +30,12 @@ __all__ = [
     "InMemoryPublisher",
     "MqttAlertNotifier",
     "Notifier",
+    "NotifyError",
     "PublishedMessage",
     "Publisher",
     "RecordingNotifier",
     "Subscription",
+    "TooManySubscribers",
     "WebhookNotifier",
     "WebhookTarget",
     "next_delay",

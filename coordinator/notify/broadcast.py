@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from coordinator.notify.errors import TooManySubscribers
 from coordinator.notify.events import AlarmEvent
 
 
@@ -51,8 +52,9 @@ class Subscription:
 class AlarmBroadcaster:
     """Fans alarm events out to every live subscription; a `Notifier`."""
 
-    def __init__(self, *, max_queue: int = 256) -> None:
+    def __init__(self, *, max_queue: int = 256, max_subscribers: int = 100) -> None:
         self._max_queue = max_queue
+        self._max_subscribers = max_subscribers
         self._subscriptions: set[Subscription] = set()
         self._lock = threading.Lock()
 
@@ -66,11 +68,20 @@ class AlarmBroadcaster:
                 self.unsubscribe(subscription)
 
     def subscribe(self, *, site: str | None = None) -> Subscription:
-        """A new subscription on the running event loop, optionally for one site only."""
+        """A new subscription on the running event loop, optionally for one site only.
+
+        Raises `TooManySubscribers` at the listener limit, so open streams cannot grow
+        without bound.
+        """
         subscription = Subscription(
             loop=asyncio.get_running_loop(), site=site, max_queue=self._max_queue
         )
         with self._lock:
+            if len(self._subscriptions) >= self._max_subscribers:
+                raise TooManySubscribers(
+                    f"{self._max_subscribers} alarm streams are open already",
+                    limit=self._max_subscribers,
+                )
             self._subscriptions.add(subscription)
         return subscription
 

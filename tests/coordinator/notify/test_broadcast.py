@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 from coordinator.notify.broadcast import AlarmBroadcaster
+from coordinator.notify.errors import TooManySubscribers
 from coordinator.notify.events import AlarmEvent
 
 
@@ -86,3 +89,20 @@ def test_subscriber_of_a_closed_loop_is_removed() -> None:
     assert hub.subscriber_count == 1
     hub.notify(ev(1))
     assert hub.subscriber_count == 0
+
+
+def test_listener_limit() -> None:
+    """Past max_subscribers, subscribe raises TooManySubscribers (503) until one leaves."""
+    hub = AlarmBroadcaster(max_subscribers=2)
+
+    async def main() -> None:
+        first = hub.subscribe()
+        hub.subscribe()
+        with pytest.raises(TooManySubscribers) as info:
+            hub.subscribe()
+        assert (info.value.limit, info.value.http_status) == (2, 503)
+        hub.unsubscribe(first)
+        hub.subscribe()
+
+    asyncio.run(main())
+    assert hub.subscriber_count == 2
