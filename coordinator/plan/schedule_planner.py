@@ -79,6 +79,8 @@ class CpSatScheduler:
     num_workers: int = 2
     deterministic: bool = False
     local_search_share: float = 0.25  # of the time limit, on classic instances only
+    # Deterministic mode: CP-SAT deterministic seconds granted per second of time limit.
+    deterministic_time_per_s: float = 0.5
 
     def plan(
         self,
@@ -120,7 +122,9 @@ class CpSatScheduler:
             time_limit_s=remaining,
             seed=seed,
             num_workers=self.num_workers,
-            deterministic_time=remaining if self.deterministic else None,
+            deterministic_time=(
+                self.deterministic_time_per_s * time_limit_s if self.deterministic else None
+            ),
             hint=start_from,
         )
         if outcome.assignment is None:

@@ -1,0 +1,353 @@
+"""`PlanService`: keeps the current schedule and routes, re-plans on debounced events,
+and publishes what changed to the nodes concerned.
+
+Wiring (done by the coordinator): call the `submit_*` / `machine_*` methods from ingest
+and the API, call `tick()` periodically (it re-plans when the debouncer says so), serve
+`current_schedule()` at `/api/v1/plans/schedule` and `current_routes()` at
+`/api/v1/plans/routes`, and pass a `publish(node_id, payload)` that sends to MQTT.
+Schedule diffs go to each machine whose sequence changed (node id = machine id), route
+diffs to the depot of each changed vehicle (node id = depot id).
+
+Times inside problems are integers in `time_unit_s` seconds since the service started.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from coordinator.plan.debounce import Debouncer, Trigger
+from coordinator.plan.diff import diff_routes, diff_schedules
+from coordinator.plan.replan import add_jobs, advance, machine_down
+from coordinator.plan.routing_planner import PyVrpRouter, RoutePlanner
+from coordinator.plan.routing_problem import (
+    Depot,
+    Order,
+    PinnedStop,
+    RoutingProblem,
+    RoutingResult,
+    Vehicle,
+)
+from coordinator.plan.schedule_planner import CpSatScheduler, SchedulePlanner
+from coordinator.plan.schedule_problem import (
+    Job,
+    Machine,
+    ReservePolicy,
+    Schedule,
+    SchedulingProblem,
+    Setup,
+    Window,
+)
+from flexfleet.clock import Clock
+
+__all__ = ["PlanService", "Publish"]
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+class PlanService:
+    """The coordinator's planning state and re-planning loop (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        publish: Publish,
+        scheduler: SchedulePlanner | None = None,
+        router: RoutePlanner | None = None,
+        debouncer: Debouncer | None = None,
+        schedule_time_limit_s: float = 2.0,
+        route_time_limit_s: float = 2.0,
+        time_unit_s: float = 60.0,
+        frozen_horizon: int = 0,
+        default_downtime: int = 240,
+        seed: int = 0,
+    ) -> None:
+        self._clock = clock
+        self._publish = publish
+        self._scheduler = scheduler or CpSatScheduler()
+        self._router = router or PyVrpRouter()
+        self._debouncer = debouncer or Debouncer(clock)
+        self._schedule_limit_s = schedule_time_limit_s
+        self._route_limit_s = route_time_limit_s
+        self._unit_s = time_unit_s
+        self._epoch_s = clock.now()
+        self._frozen = frozen_horizon
+        self._default_down = default_downtime
+        self._seed = seed
+        self._lock = threading.RLock()
+        self._machines: dict[str, Machine] = {}
+        self._setups: tuple[Setup, ...] = ()
+        self._reserve = ReservePolicy()
+        self._jobs: dict[str, Job] = {}
+        self._down: dict[str, Window] = {}
+        self._schedule: Schedule | None = None
+        self._schedule_version = 0
+        self._depots: tuple[Depot, ...] = ()
+        self._vehicles: tuple[Vehicle, ...] = ()
+        self._orders: dict[str, Order] = {}
+        self._pins: dict[str, PinnedStop] = {}
+        self._routes: RoutingResult | None = None
+        self._routes_version = 0
+
+    # ---- time -----------------------------------------------------------------------
+    def now_units(self) -> int:
+        """The clock's time in plan units since the service started."""
+        return int((self._clock.now() - self._epoch_s) // self._unit_s)
+
+    # ---- inputs -----------------------------------------------------------------------
+    def set_factory(
+        self,
+        machines: Iterable[Machine],
+        *,
+        setups: Iterable[Setup] = (),
+        reserve: ReservePolicy | None = None,
+    ) -> None:
+        """Declare the machines, changeover times and rush reserve (replaces earlier ones)."""
+        with self._lock:
+            self._machines = {m.id: m for m in machines}
+            self._setups = tuple(setups)
+            self._reserve = reserve or ReservePolicy()
+            self._debouncer.submit(Trigger("new_orders", "factory"))
+
+    def submit_jobs(self, jobs: Iterable[Job]) -> None:
+        """Add production jobs; any rush job makes the re-plan urgent."""
+        with self._lock:
+            batch = list(jobs)
+            for job in batch:
+                self._jobs[job.id] = job
+            for job in batch:
+                kind = "rush_order" if job.rush else "new_orders"
+                self._debouncer.submit(Trigger(kind, job.id if job.rush else "batch"))
+
+    def machine_down(self, machine_id: str, *, duration: int | None = None) -> None:
+        """A machine stopped now, for `duration` plan units (a default when unknown)."""
+        with self._lock:
+            now = self.now_units()
+            self._down[machine_id] = Window(now, now + (duration or self._default_down))
+            self._debouncer.submit(Trigger("machine_down", machine_id))
+
+    def machine_up(self, machine_id: str) -> None:
+        """A machine works again."""
+        with self._lock:
+            window = self._down.pop(machine_id, None)
+            now = self.now_units()
+            if window is not None and window.start < now:
+                self._down[machine_id] = Window(window.start, now)
+            self._debouncer.submit(Trigger("machine_up", machine_id))
+
+    def stockout_risk(self, sku: str, location: str) -> None:
+        """Stock of `sku` at `location` may run out: re-plan (replenishment jobs come
+        through `submit_jobs`)."""
+        with self._lock:
+            self._debouncer.submit(Trigger("stockout_risk", f"{sku}@{location}"))
+
+    def set_fleet(self, depots: Iterable[Depot], vehicles: Iterable[Vehicle]) -> None:
+        """Declare depots and vehicles for delivery routing."""
+        with self._lock:
+            self._depots, self._vehicles = tuple(depots), tuple(vehicles)
+            self._debouncer.submit(Trigger("routing_orders", "fleet"))
+
+    def submit_delivery_orders(self, orders: Iterable[Order]) -> None:
+        """Add delivery orders to route."""
+        with self._lock:
+            for order in orders:
+                self._orders[order.id] = order
+            self._debouncer.submit(Trigger("routing_orders", "batch"))
+
+    def commit_stops(self, stops: Iterable[PinnedStop]) -> None:
+        """Orders now committed to a vehicle (loaded or under way) stay on it."""
+        with self._lock:
+            for stop in stops:
+                self._pins[stop.order_id] = stop
+
+    def complete_deliveries(self, order_ids: Iterable[str]) -> None:
+        """Delivered orders leave the routing problem."""
+        with self._lock:
+            for order_id in order_ids:
+                self._orders.pop(order_id, None)
+                self._pins.pop(order_id, None)
+
+    # ---- re-planning ------------------------------------------------------------------
+    def tick(self) -> bool:
+        """Re-plan if the debouncer says a batch of triggers is due; True if it did."""
+        with self._lock:
+            batch = self._debouncer.take_due()
+            if not batch:
+                return False
+            routing = any(t.kind == "routing_orders" for t in batch)
+            production = any(t.kind != "routing_orders" for t in batch)
+            if production:
+                self._replan_schedule()
+            if routing:
+                self._replan_routes()
+            return True
+
+    def replan_now(self) -> None:
+        """Re-plan both the schedule and the routes at once."""
+        with self._lock:
+            self._replan_schedule()
+            self._replan_routes()
+
+    def _problem(self) -> SchedulingProblem | None:
+        if not self._machines or not self._jobs:
+            return None
+        now = self.now_units()
+        previous = self._schedule
+        jobs = tuple(self._jobs.values())
+        if previous is not None:
+            ends = {r.operation_id: r.end for r in previous.operations}
+            jobs = tuple(j for j in jobs if ends.get(j.operations[-1].id, now + 1) > now)
+        machines = tuple(
+            replace(m, unavailable=(*m.unavailable, self._down[m.id]))
+            if m.id in self._down and self._down[m.id].end > now
+            else m
+            for m in self._machines.values()
+        )
+        problem = SchedulingProblem(
+            machines=machines, jobs=(), setups=self._setups, reserve=self._reserve, now=now
+        )
+        problem = add_jobs(problem, jobs)
+        if previous is not None:
+            known = {op.id for job in jobs for op in job.operations}
+            kept = tuple(r for r in previous.operations if r.operation_id in known)
+            problem = advance(
+                problem, replace(previous, operations=kept), now=now, frozen_horizon=self._frozen
+            )
+        for machine_id, window in self._down.items():
+            if window.end > now and machine_id in self._machines:
+                problem = machine_down(problem, machine_id, Window(now, window.end))
+        return problem
+
+    def _replan_schedule(self) -> None:
+        problem = self._problem()
+        if problem is None:
+            return
+        schedule = self._scheduler.plan(
+            problem, time_limit_s=self._schedule_limit_s, seed=self._seed
+        )
+        diff = diff_schedules(self._schedule, schedule)
+        self._schedule = schedule
+        self._schedule_version += 1
+        if diff.empty:
+            return
+        for machine_id in diff.machines:
+            ops = [_op_json(r) for r in schedule.operations if r.machine_id == machine_id]
+            mine = {r.operation_id for r in schedule.operations if r.machine_id == machine_id}
+            self._publish(
+                machine_id,
+                {
+                    "kind": "schedule",
+                    "version": self._schedule_version,
+                    "machine_id": machine_id,
+                    "operations": ops,
+                    "moved": [o for o in diff.moved if o in mine],
+                    "reassigned": list(diff.reassigned),
+                    "added": [o for o in diff.added if o in mine],
+                    "removed": list(diff.removed),
+                },
+            )
+
+    def _replan_routes(self) -> None:
+        if not self._depots or not self._vehicles:
+            return
+        problem = RoutingProblem(
+            self._depots,
+            tuple(self._orders.values()),
+            self._vehicles,
+            pinned=tuple(self._pins.values()),
+        )
+        routes = self._router.plan(problem, time_limit_s=self._route_limit_s, seed=self._seed)
+        diff = diff_routes(self._routes, routes)
+        self._routes = routes
+        self._routes_version += 1
+        by_vehicle = {r.vehicle_id: r for r in routes.routes}
+        depot_of = {v.id: v.depot_id for v in self._vehicles}
+        for vehicle_id in diff.changed_vehicles:
+            route = by_vehicle.get(vehicle_id)
+            self._publish(
+                depot_of[vehicle_id],
+                {
+                    "kind": "route",
+                    "version": self._routes_version,
+                    "vehicle_id": vehicle_id,
+                    "stops": list(route.stops) if route else [],
+                },
+            )
+
+    # ---- views --------------------------------------------------------------------------
+    def current_schedule(self) -> dict[str, Any]:
+        """The current schedule as JSON-able data (empty machine map before the first plan)."""
+        with self._lock:
+            s = self._schedule
+            base: dict[str, Any] = {
+                "version": self._schedule_version,
+                "time_unit_s": self._unit_s,
+                "epoch_s": self._epoch_s,
+                "now": self.now_units(),
+            }
+            if s is None:
+                return {**base, "machines": {}, "late_jobs": []}
+            machines: dict[str, list[dict[str, Any]]] = {m: [] for m in self._machines}
+            for row in s.operations:
+                machines.setdefault(row.machine_id, []).append(_op_json(row))
+            return {
+                **base,
+                "status": s.status,
+                "solver": s.solver,
+                "makespan": s.makespan,
+                "weighted_tardiness": s.weighted_tardiness,
+                "changeover": s.changeover,
+                "operations_moved": s.operations_moved,
+                "machines": machines,
+                "late_jobs": [
+                    {
+                        "job_id": j.job_id,
+                        "due": j.due,
+                        "completion": j.completion,
+                        "reason": j.reason,
+                        "detail": j.detail,
+                    }
+                    for j in s.late_jobs
+                ],
+            }
+
+    def current_routes(self) -> dict[str, Any]:
+        """The current routes as JSON-able data (no routes before the first plan)."""
+        with self._lock:
+            r = self._routes
+            if r is None:
+                return {"version": 0, "routes": [], "total_distance": 0.0, "unserved": []}
+            return {
+                "version": self._routes_version,
+                "solver": r.solver,
+                "total_distance": r.total_distance,
+                "routes": [
+                    {
+                        "vehicle_id": x.vehicle_id,
+                        "depot_id": x.depot_id,
+                        "stops": list(x.stops),
+                        "distance": x.distance,
+                        "start": x.start,
+                        "end": x.end,
+                        "load": x.load,
+                    }
+                    for x in r.routes
+                ],
+                "unserved": [
+                    {"order_id": u.order_id, "reason": u.reason, "detail": u.detail}
+                    for u in r.unserved
+                ],
+            }
+
+
+def _op_json(row: Any) -> dict[str, Any]:
+    return {
+        "operation_id": row.operation_id,
+        "job_id": row.job_id,
+        "start": row.start,
+        "end": row.end,
+        "setup": row.setup,
+    }

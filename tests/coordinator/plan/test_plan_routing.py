@@ -1,0 +1,181 @@
+"""Delivery routing: tiny instances with known optima, pins, explanations, determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from plan_fixtures import SOLOMON_TINY
+
+from coordinator.plan.errors import ProblemError
+from coordinator.plan.routing_compile import truncated_distance
+from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter
+from coordinator.plan.routing_problem import (
+    Depot,
+    Order,
+    PinnedStop,
+    RoutingProblem,
+    Vehicle,
+)
+from coordinator.plan.vrptw_io import parse_solution, parse_vrptw
+
+ROUTER = PyVrpRouter(deterministic=True)
+
+
+def _square(**vehicle: object) -> RoutingProblem:
+    depot = Depot("D", 0, 0, 0, 1000)
+    orders = (Order("a", 10, 0, 5, service=1), Order("b", 10, 10, 5, service=1))
+    return RoutingProblem(
+        (depot,),
+        (*orders, Order("c", 0, 10, 5, service=1)),
+        (Vehicle("v1", "D", 20, **vehicle), Vehicle("v2", "D", 20, **vehicle)),  # type: ignore[arg-type]
+    )
+
+
+def test_tiny_instance_is_routed_optimally() -> None:
+    """Three customers on a square are served by one route of length 40."""
+    result = ROUTER.plan(parse_vrptw(SOLOMON_TINY), time_limit_s=0.5, seed=1)
+    assert result.total_distance == 40.0
+    assert len(result.routes) == 1
+    assert sorted(result.routes[0].stops) == ["1", "2", "3"]
+    assert result.unserved == ()
+
+
+def test_ortools_router_finds_the_same_optimum() -> None:
+    """The OR-Tools adapter behind the same port also finds length 40."""
+    result = OrToolsRouter().plan(parse_vrptw(SOLOMON_TINY), time_limit_s=0.5)
+    assert result.total_distance == 40.0
+    assert result.unserved == ()
+
+
+def test_same_seed_gives_the_same_routes() -> None:
+    """Deterministic mode: one seed, one answer."""
+    problem = _square()
+    first = ROUTER.plan(problem, time_limit_s=0.5, seed=3)
+    second = ROUTER.plan(problem, time_limit_s=0.5, seed=3)
+    assert first.routes == second.routes
+
+
+def test_distances_follow_the_dimacs_truncation() -> None:
+    """Each arc is truncated to one decimal: sqrt(2) becomes 1.4, i.e. 14 tenths."""
+    assert truncated_distance(0, 0, 1, 1, scale=10) == 14
+    assert truncated_distance(0, 0, 3, 4, scale=10) == 50
+
+
+def test_capacity_blocked_order_is_explained() -> None:
+    """An order heavier than every vehicle is unserved with reason `capacity`."""
+    problem = RoutingProblem(
+        (Depot("D", 0, 0),),
+        (Order("big", 1, 1, 50), Order("ok", 2, 2, 5)),
+        (Vehicle("v", "D", 10),),
+    )
+    result = ROUTER.plan(problem, time_limit_s=0.3)
+    assert [(u.order_id, u.reason) for u in result.unserved] == [("big", "capacity")]
+    assert result.routes[0].stops == ("ok",)
+
+
+def test_time_window_blocked_order_is_explained() -> None:
+    """An order whose window closes before any vehicle can arrive gets `time_window`."""
+    problem = RoutingProblem(
+        (Depot("D", 0, 0, 0, 1000),),
+        (Order("far", 100, 0, 1, ready=0, due=50),),
+        (Vehicle("v", "D", 10),),
+    )
+    result = ROUTER.plan(problem, time_limit_s=0.3)
+    assert [(u.order_id, u.reason) for u in result.unserved] == [("far", "time_window")]
+    assert result.routes == ()
+
+
+def test_route_length_blocked_order_is_explained() -> None:
+    """An order beyond half the maximum route duration gets `route_length`."""
+    problem = RoutingProblem(
+        (Depot("D", 0, 0),),
+        (Order("far", 100, 0, 1), Order("near", 10, 0, 1)),
+        (Vehicle("v", "D", 10, max_duration=60),),
+    )
+    result = ROUTER.plan(problem, time_limit_s=0.3)
+    assert [(u.order_id, u.reason) for u in result.unserved] == [("far", "route_length")]
+    assert result.routes[0].stops == ("near",)
+
+
+def test_fleet_too_small_leaves_orders_with_reason_fleet() -> None:
+    """Orders each servable alone but not all together are explained as `fleet`."""
+    problem = RoutingProblem(
+        (Depot("D", 0, 0),),
+        tuple(Order(f"o{k}", k + 1, 0, 6) for k in range(3)),
+        (Vehicle("v", "D", 12),),
+    )
+    result = ROUTER.plan(problem, time_limit_s=0.3)
+    assert len(result.routes[0].stops) == 2
+    assert [u.reason for u in result.unserved] == ["fleet"]
+
+
+def test_pinned_stops_start_the_vehicle_route() -> None:
+    """Committed stops stay on their vehicle, first and in order."""
+    problem = RoutingProblem(
+        _square().depots,
+        _square().orders,
+        _square().vehicles,
+        pinned=(PinnedStop("c", "v2"), PinnedStop("a", "v2")),
+    )
+    result = ROUTER.plan(problem, time_limit_s=0.3)
+    routes = result.stops_by_vehicle()
+    assert routes["v2"][:2] == ("c", "a")
+    served = sorted(s for stops in routes.values() for s in stops)
+    assert served == ["a", "b", "c"]
+
+
+def test_vehicles_start_from_their_own_depot() -> None:
+    """With two depots, each vehicle's route starts and ends at its depot."""
+    problem = RoutingProblem(
+        (Depot("W", 0, 0), Depot("E", 100, 0)),
+        (Order("w1", 5, 0, 1), Order("e1", 95, 0, 1)),
+        (Vehicle("vw", "W", 5), Vehicle("ve", "E", 5)),
+    )
+    result = ROUTER.plan(problem, time_limit_s=0.3)
+    assert result.stops_by_vehicle() == {"vw": ("w1",), "ve": ("e1",)}
+    assert result.total_distance == 20.0
+
+
+def test_inconsistent_routing_problems_raise_problem_error() -> None:
+    """Unknown depots, duplicate ids and double pins are ProblemErrors."""
+    depot = Depot("D", 0, 0)
+    with pytest.raises(ProblemError):
+        RoutingProblem((depot,), (), (Vehicle("v", "X", 1),))
+    with pytest.raises(ProblemError):
+        RoutingProblem((depot,), (Order("a", 0, 0, 1), Order("a", 1, 1, 1)), ())
+    with pytest.raises(ProblemError):
+        RoutingProblem(
+            (depot,),
+            (Order("a", 0, 0, 1),),
+            (Vehicle("v", "D", 1),),
+            pinned=(PinnedStop("a", "v"), PinnedStop("a", "v")),
+        )
+    with pytest.raises(ProblemError):
+        Order("a", 0, 0, 1, ready=10, due=5)
+
+
+@pytest.mark.data
+def test_known_optimum_cost_is_reproduced_by_the_distance_convention(data_dir: Path) -> None:
+    """The published C101 optimum (827.3) has that length under our distance convention."""
+    problem = parse_vrptw((data_dir / "vrptw" / "C101.txt").read_text())
+    known = parse_solution((data_dir / "vrptw" / "C101.sol").read_text())
+    orders = {o.id: o for o in problem.orders}
+    depot = problem.depots[0]
+    total = 0
+    for route in known.routes:
+        points = [(depot.x, depot.y), *((orders[i].x, orders[i].y) for i in route), (depot.x, depot.y)]
+        total += sum(
+            truncated_distance(*a, *b, scale=10) for a, b in zip(points, points[1:], strict=False)
+        )
+    assert total / 10 == known.cost == 827.3
+
+
+@pytest.mark.data
+def test_c201_is_solved_close_to_its_optimum(data_dir: Path) -> None:
+    """C201 (100 customers) is solved within 1 % of its optimum 589.1 in one second."""
+    problem = parse_vrptw((data_dir / "vrptw" / "C201.vrp").read_text())
+    result = ROUTER.plan(problem, time_limit_s=1.0, seed=0)
+    assert result.unserved == ()
+    assert sum(len(r.stops) for r in result.routes) == 100
+    assert result.total_distance <= 589.1 * 1.01
