@@ -138,7 +138,7 @@ def _lower_bound(shop: _Shop) -> int:
             first = shop.job_prev[first]
         jobs[first] = jobs.get(first, 0) + d
         machines[shop.machine_of[i]] = machines.get(shop.machine_of[i], 0) + d
-    return max(max(jobs.values()), max(machines.values()))
+    return max(*jobs.values(), *machines.values())
 
 
 def _moves(blocks: list[list[int]]) -> list[tuple[int, int]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from coordinator.plan.routing_problem import NO_LIMIT, RoutingProblem
+from coordinator.plan.routing_problem import NO_LIMIT, Order, RoutingProblem, Vehicle
 
 __all__ = ["CompiledRouting", "CompiledVehicle", "compile_routing", "truncated_distance"]
 
@@ -71,6 +71,40 @@ def _scaled(value: float, scale: int) -> int:
     return _INF if value >= NO_LIMIT else round(value * scale)
 
 
+def _vehicle(
+    problem: RoutingProblem, vehicle: Vehicle, home: int, prefix: tuple[Order, ...], scale: int
+) -> tuple[CompiledVehicle, tuple[float, float]]:
+    """The vehicle after driving its committed prefix, and where that leaves it."""
+    depot = problem.depots[home]
+    t = _scaled(depot.open, scale)
+    max_duration = _INF if vehicle.max_duration is None else _scaled(vehicle.max_duration, scale)
+    here, travelled, load = (depot.x, depot.y), 0, 0
+    for order in prefix:
+        leg = truncated_distance(here[0], here[1], order.x, order.y, scale=scale)
+        travelled += leg
+        t = max(t + leg, _scaled(order.ready, scale)) + _scaled(order.service, scale)
+        load += order.demand
+        here = (order.x, order.y)
+    if prefix:
+        max_duration = max(0, max_duration - (t - _scaled(depot.open, scale)))
+    compiled = CompiledVehicle(
+        vehicle_id=vehicle.id,
+        depot_id=vehicle.depot_id,
+        start_node=home,  # a vehicle with a prefix gets its own start node later
+        end_node=home,
+        capacity=max(0, vehicle.capacity - load),
+        earliest_start=t,
+        latest_start=t if prefix else None,
+        latest_end=_scaled(depot.close, scale),
+        max_duration=max_duration,
+        prefix=tuple(o.id for o in prefix),
+        prefix_distance=travelled,
+        prefix_load=load,
+        route_start=_scaled(depot.open, scale),
+    )
+    return compiled, here
+
+
 def compile_routing(problem: RoutingProblem) -> CompiledRouting:
     """The integer model of `problem` (see module docstring)."""
     scale = 10**problem.distance_decimals
@@ -86,50 +120,19 @@ def compile_routing(problem: RoutingProblem) -> CompiledRouting:
     for pin in problem.pinned:
         pinned_by_vehicle.setdefault(pin.vehicle_id, []).append(pin.order_id)
 
-    def dist(a: tuple[float, float], b: tuple[float, float]) -> int:
-        return truncated_distance(a[0], a[1], b[0], b[1], scale=scale)
-
     vehicles: list[CompiledVehicle] = []
     starts: list[tuple[int, tuple[float, float], int]] = []  # (vehicle index, xy, time)
     for vehicle in problem.vehicles:
-        depot = problem.depots[depots[vehicle.depot_id]]
-        home = depots[vehicle.depot_id]
-        t = _scaled(depot.open, scale)
-        max_duration = (
-            _INF if vehicle.max_duration is None else _scaled(vehicle.max_duration, scale)
+        compiled, here = _vehicle(
+            problem,
+            vehicle,
+            depots[vehicle.depot_id],
+            tuple(orders[o] for o in pinned_by_vehicle.get(vehicle.id, ())),
+            scale,
         )
-        prefix = tuple(pinned_by_vehicle.get(vehicle.id, ()))
-        here, travelled, load = (depot.x, depot.y), 0, 0
-        for order_id in prefix:
-            order = orders[order_id]
-            leg = dist(here, (order.x, order.y))
-            travelled += leg
-            t = max(t + leg, _scaled(order.ready, scale)) + _scaled(order.service, scale)
-            load += order.demand
-            here = (order.x, order.y)
-        start_node = home
-        if prefix:
-            start_node = -1  # assigned below, after all depots
-            starts.append((len(vehicles), here, t))
-        vehicles.append(
-            CompiledVehicle(
-                vehicle_id=vehicle.id,
-                depot_id=vehicle.depot_id,
-                start_node=start_node,
-                end_node=home,
-                capacity=max(0, vehicle.capacity - load),
-                earliest_start=t,
-                latest_start=t if prefix else None,
-                latest_end=_scaled(depot.close, scale),
-                max_duration=max(0, max_duration - (t - _scaled(depot.open, scale)))
-                if prefix
-                else max_duration,
-                prefix=prefix,
-                prefix_distance=travelled,
-                prefix_load=load,
-                route_start=_scaled(depot.open, scale),
-            )
-        )
+        if compiled.prefix:
+            starts.append((len(vehicles), here, compiled.earliest_start))
+        vehicles.append(compiled)
     for index, here, t in starts:
         v = vehicles[index]
         vehicles[index] = replace(v, start_node=len(xy))

@@ -71,11 +71,11 @@ def _solve(
         return int(d[nodes[manager.IndexToNode(i)], nodes[manager.IndexToNode(j)]])
 
     def travel(i: int, j: int) -> int:
-        a = nodes[manager.IndexToNode(i)]
-        return model.service[a] + int(d[a, nodes[manager.IndexToNode(j)]])
+        a = nodes[int(manager.IndexToNode(i))]
+        return model.service[a] + int(d[a, nodes[int(manager.IndexToNode(j))]])
 
     def load(i: int) -> int:
-        return model.demand[nodes[manager.IndexToNode(i)]]
+        return model.demand[nodes[int(manager.IndexToNode(i))]]
 
     cost = routing.RegisterTransitCallback(distance)
     routing.SetArcCostEvaluatorOfAllVehicles(cost)

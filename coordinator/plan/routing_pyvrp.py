@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pyvrp
@@ -92,8 +93,8 @@ def _data(model: CompiledRouting, nodes: list[int]) -> tuple[pyvrp.ProblemData, 
         )
         for (start, end, capacity, early, duration, late), count in groups.items()
     ]
-    matrix = np.ascontiguousarray(model.distance[np.ix_(keep, keep)])
-    data = pyvrp.ProblemData(locations, clients, depots, types, [matrix], [matrix])
+    matrices: list[Any] = [np.ascontiguousarray(model.distance[np.ix_(keep, keep)])]
+    data = pyvrp.ProblemData(locations, clients, depots, types, matrices, matrices)
     return data, list(groups)
 
 

@@ -112,7 +112,7 @@ class _Model:
                     interval = m.new_optional_interval_var(start, opt.duration, end, present, "")
                     options.append(_Option(opt.machine_id, opt.duration, present, interval))
                 if len(choices) > 1:
-                    m.add_exactly_one(o.present for o in options)  # type: ignore[misc]
+                    m.add_exactly_one(o.present for o in options)
                 if previous_end is not None:
                     m.add(start >= previous_end)
                 previous_end = end

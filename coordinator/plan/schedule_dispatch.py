@@ -14,7 +14,7 @@ import heapq
 from dataclasses import dataclass, field
 
 from coordinator.plan.schedule_evaluate import Assignment
-from coordinator.plan.schedule_problem import SchedulingProblem
+from coordinator.plan.schedule_problem import Operation, SchedulingProblem
 from coordinator.plan.schedule_rules import (
     earliest_start,
     fixed_slots,
@@ -114,6 +114,28 @@ def _keep_preferred(
             result[op_id] = (machine_id, start)
 
 
+def _best_slot(
+    op: Operation,
+    timelines: dict[str, MachineTimeline],
+    ready: int,
+    wish: tuple[str, int] | None,
+    *,
+    rush: bool,
+) -> tuple[int, int, str]:
+    """(end, start, machine): the preferred slot if still free, else the earliest end."""
+    choice: tuple[int, int, str] | None = None
+    for opt in op.options:
+        tl = timelines[opt.machine_id]
+        wished = wish is not None and wish[0] == opt.machine_id and wish[1] >= ready
+        if wish and wished and tl.is_free(wish[1], opt.duration, op.family, rush=rush):
+            return (wish[1] + opt.duration, wish[1], opt.machine_id)
+        start = tl.earliest(ready, opt.duration, op.family, rush=rush)
+        if choice is None or (start + opt.duration, start) < choice[:2]:
+            choice = (start + opt.duration, start, opt.machine_id)
+    assert choice is not None
+    return choice
+
+
 def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None) -> Assignment:
     """A feasible assignment built by insertion list scheduling (see module docstring)."""
     index = operation_index(problem)
@@ -163,19 +185,9 @@ def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None)
         job = problem.jobs[job_no]
         op = job.operations[pos]
         ready = max(ready_at[job_no], earliest_start(problem, job))
-        choice: tuple[int, int, str] | None = None
-        wish = preferred.get(op.id)
-        for opt in op.options:
-            tl = timelines[opt.machine_id]
-            if wish and wish[0] == opt.machine_id and wish[1] >= ready:
-                if tl.is_free(wish[1], opt.duration, op.family, rush=job.rush):
-                    choice = (wish[1] + opt.duration, wish[1], opt.machine_id)
-                    break
-            start = tl.earliest(ready, opt.duration, op.family, rush=job.rush)
-            if choice is None or (start + opt.duration, start) < choice[:2]:
-                choice = (start + opt.duration, start, opt.machine_id)
-        assert choice is not None
-        end, start, machine_id = choice
+        end, start, machine_id = _best_slot(
+            op, timelines, ready, preferred.get(op.id), rush=job.rush
+        )
         timelines[machine_id].add(start, end, op.family)
         result[op.id] = (machine_id, start)
         push(job_no)

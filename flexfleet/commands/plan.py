@@ -73,7 +73,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def _guarded(args: argparse.Namespace, body: Any) -> int:
-    from coordinator.plan.errors import (  # noqa: PLC0415
+    from coordinator.plan.errors import (
         InstanceFormatError,
         PlanError,
         ProblemError,
@@ -83,12 +83,12 @@ def _guarded(args: argparse.Namespace, body: Any) -> int:
         _check_args(args)
         result = body(args)
     except (_InputError, InstanceFormatError, ProblemError) as exc:
-        print(f"flexfleet plan: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"flexfleet plan: {exc}", file=sys.stderr)
         return 2
     except PlanError as exc:  # a solver failure, not the input's fault
-        print(f"flexfleet plan: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"flexfleet plan: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(result))  # noqa: T201
+    print(json.dumps(result))
     return 0
 
 
@@ -98,8 +98,8 @@ def run_jobshop(args: argparse.Namespace) -> int:
 
 
 def _jobshop(args: argparse.Namespace) -> dict[str, Any]:
-    from coordinator.plan.jobshop_io import parse_jobshop, to_problem  # noqa: PLC0415
-    from coordinator.plan.schedule_planner import CpSatScheduler  # noqa: PLC0415
+    from coordinator.plan.jobshop_io import parse_jobshop, to_problem
+    from coordinator.plan.schedule_planner import CpSatScheduler
 
     instance = parse_jobshop(_read(args.file), instance=args.instance, source=str(args.file))
     problem = to_problem(instance)
@@ -136,8 +136,8 @@ def run_vrptw(args: argparse.Namespace) -> int:
 
 
 def _vrptw(args: argparse.Namespace) -> dict[str, Any]:
-    from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter  # noqa: PLC0415
-    from coordinator.plan.vrptw_io import parse_vrptw  # noqa: PLC0415
+    from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter
+    from coordinator.plan.vrptw_io import parse_vrptw
 
     problem = parse_vrptw(_read(args.file), source=str(args.file))
     router = (

@@ -66,7 +66,7 @@ def test_debouncer_rejects_unknown_kinds_and_bad_settings() -> None:
 
 
 def _row(op_id: str, machine: str, start: int) -> ScheduledOperation:
-    return ScheduledOperation(op_id, op_id.split(".")[0], machine, start, start + 5)
+    return ScheduledOperation(op_id, op_id.split(".", maxsplit=1)[0], machine, start, start + 5)
 
 
 def test_schedule_diff_separates_moves_reassignments_and_new_work() -> None:
@@ -84,8 +84,12 @@ def test_schedule_diff_separates_moves_reassignments_and_new_work() -> None:
 
 def test_route_diff_names_changed_vehicles_and_reassigned_orders() -> None:
     """Vehicles whose stops changed, and orders that changed vehicle, are reported."""
-    old = RoutingResult((Route("v1", "D", ("a", "b"), 1, 0, 1, 2), Route("v2", "D", ("c",), 1, 0, 1, 1)), 2)
-    new = RoutingResult((Route("v1", "D", ("a",), 1, 0, 1, 1), Route("v2", "D", ("c", "b"), 1, 0, 1, 2)), 2)
+    old = RoutingResult(
+        (Route("v1", "D", ("a", "b"), 1, 0, 1, 2), Route("v2", "D", ("c",), 1, 0, 1, 1)), 2
+    )
+    new = RoutingResult(
+        (Route("v1", "D", ("a",), 1, 0, 1, 1), Route("v2", "D", ("c", "b"), 1, 0, 1, 2)), 2
+    )
     diff = diff_routes(old, new)
     assert diff.changed_vehicles == ("v1", "v2")
     assert diff.reassigned_orders == ("b",)
@@ -133,9 +137,7 @@ def test_machine_down_replans_urgently_around_the_downtime() -> None:
     clock, publish = FakeClock(), _Recorder()
     service = _service(clock, publish)
     service.set_factory([Machine("M1"), Machine("M2")])
-    service.submit_jobs(
-        [job(f"j{k}", op(f"j{k}.0", ("M1", 10), ("M2", 12))) for k in range(4)]
-    )
+    service.submit_jobs([job(f"j{k}", op(f"j{k}.0", ("M1", 10), ("M2", 12))) for k in range(4)])
     clock.advance(3.0)
     service.tick()
     publish.sent.clear()
@@ -153,7 +155,9 @@ def test_service_routes_orders_and_keeps_committed_stops() -> None:
     clock, publish = FakeClock(), _Recorder()
     service = _service(clock, publish)
     service.set_fleet([Depot("W", 0, 0)], [Vehicle("v1", "W", 10), Vehicle("v2", "W", 10)])
-    service.submit_delivery_orders([Order("o1", 5, 0, 4), Order("o2", 0, 5, 4), Order("o3", 5, 5, 4)])
+    service.submit_delivery_orders(
+        [Order("o1", 5, 0, 4), Order("o2", 0, 5, 4), Order("o3", 5, 5, 4)]
+    )
     service.commit_stops([PinnedStop("o2", "v2")])
     clock.advance(2.5)
     assert service.tick() is True

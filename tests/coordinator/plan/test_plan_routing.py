@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -164,10 +165,12 @@ def test_known_optimum_cost_is_reproduced_by_the_distance_convention(data_dir: P
     depot = problem.depots[0]
     total = 0
     for route in known.routes:
-        points = [(depot.x, depot.y), *((orders[i].x, orders[i].y) for i in route), (depot.x, depot.y)]
-        total += sum(
-            truncated_distance(*a, *b, scale=10) for a, b in zip(points, points[1:], strict=False)
-        )
+        points = [
+            (depot.x, depot.y),
+            *((orders[i].x, orders[i].y) for i in route),
+            (depot.x, depot.y),
+        ]
+        total += sum(truncated_distance(*a, *b, scale=10) for a, b in itertools.pairwise(points))
     assert total / 10 == known.cost == 827.3
 
 

@@ -184,7 +184,8 @@ def test_reserved_capacity_is_left_to_rush_jobs() -> None:
     assert violations(problem, schedule) == []
     for row in schedule.operations:
         if not row.operation_id.startswith("r"):
-            assert row.start % 10 < 5 and row.end % 10 in (0, 5)
+            assert row.start % 10 < 5
+            assert row.end % 10 in (0, 5)
     assert schedule.by_operation()["r.0"].start % 10 == 5
 
 
