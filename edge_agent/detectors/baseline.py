@@ -3,14 +3,10 @@
 Level and spread are exponentially weighted estimates updated with outlier-clipped
 deviations (a Huber-style M-estimate; the spread is a mean absolute deviation), so a spike
 barely moves them while slow drift is followed. The score is the larger of the sample's
-own robust z-score and the mean z of the last `sustained_samples` samples times
-sqrt(sustained_samples) — both on the same scale for noise, the second catching level
-shifts no single sample of which is extreme.
-
-`gate` is the novelty threshold for the current sample: `novelty_ratio` times the highest
-score seen recently (a peak that halves every `peak_half_life_samples`). A signal whose
-normal behaviour includes large excursions thus learns not to alarm on them, and one
-incident is not raised again while its own peak is fresh.
+own robust z-score and the mean deviation of the last `sustained_samples` samples in
+spreads times sqrt(sustained_samples) — both on the same scale for noise, the second
+catching level shifts no single sample of which is extreme. Each part passes the novelty
+gate (`edge_agent.detectors.novelty`) on its own excursion: |deviation| and |mean deviation|.
 """
 
 from __future__ import annotations
@@ -18,6 +14,7 @@ from __future__ import annotations
 import math
 
 from edge_agent.detectors.config import BaselineConfig
+from edge_agent.detectors.novelty import gated, learning_starts, raised_peak
 
 # Deviations are clipped at this many spreads before updating the estimates.
 _CLIP_SPREADS = 3.0
@@ -28,8 +25,6 @@ _SPREAD_FLOOR_ABS = 1e-12
 MAX_SCORE = 1e6
 # The first samples update level and spread as plain running means, unclipped.
 _UNCLIPPED_SAMPLES = 30
-# The novelty peak ignores the start-up, when the spread is still a poor estimate.
-_PEAK_AFTER_SAMPLES = 60
 
 
 def half_life_alpha(half_life_samples: float) -> float:
@@ -44,6 +39,7 @@ class BaselineDetector:
         "_alpha_level",
         "_alpha_spread",
         "_k",
+        "_learn_after",
         "_novelty",
         "_peak_decay",
         "_raise_score",
@@ -51,7 +47,7 @@ class BaselineDetector:
         "_ring_pos",
         "_ring_sum",
         "_sqrt_k",
-        "gate",
+        "_warmup",
         "level",
         "peak",
         "peak_mean",
@@ -59,22 +55,23 @@ class BaselineDetector:
         "spread",
     )
 
-    def __init__(self, config: BaselineConfig) -> None:
+    def __init__(self, config: BaselineConfig, *, warmup_samples: int = 150) -> None:
         self.level = 0.0
         self.spread = 0.0
         self.samples = 0
         self.peak = 0.0
         self.peak_mean = 0.0
-        self.gate = 0.0
-        self.configure(config)
+        self.configure(config, warmup_samples=warmup_samples)
 
-    def configure(self, config: BaselineConfig) -> None:
-        """Apply new parameters, keeping the learnt level and spread."""
+    def configure(self, config: BaselineConfig, *, warmup_samples: int = 150) -> None:
+        """Apply new parameters, keeping the learnt level, spread and peaks."""
         self._alpha_level = half_life_alpha(config.level_half_life_samples)
         self._alpha_spread = half_life_alpha(config.spread_half_life_samples)
         self._novelty = config.novelty_ratio
         self._raise_score = config.raise_score
         self._peak_decay = 1.0 - half_life_alpha(config.peak_half_life_samples)
+        self._warmup = warmup_samples
+        self._learn_after = learning_starts(warmup_samples)
         self._k = config.sustained_samples
         self._sqrt_k = math.sqrt(self._k)
         self._ring = [0.0] * self._k
@@ -84,7 +81,8 @@ class BaselineDetector:
     def step(self, x: float) -> float:
         """Learn from one finite sample and return its score (robust z units)."""
         self.samples += 1
-        if self.samples == 1:
+        n = self.samples
+        if n == 1:
             self.level = x
             return 0.0
         level = self.level
@@ -92,11 +90,8 @@ class BaselineDetector:
         dev = x - level
         floor = _SPREAD_FLOOR_REL * abs(level) + _SPREAD_FLOOR_ABS
         scale = spread if spread > floor else floor
-        z = dev / scale
-        if z > MAX_SCORE:
-            z = MAX_SCORE
-        elif z < -MAX_SCORE:
-            z = -MAX_SCORE
+        abs_dev = abs(dev)
+        spike = min(abs_dev / scale, MAX_SCORE)
         # running sum of the last k signed deviations
         ring = self._ring
         pos = self._ring_pos
@@ -104,39 +99,26 @@ class BaselineDetector:
         ring[pos] = dev
         self._ring_pos = pos + 1 if pos + 1 < self._k else 0
         mean_dev = abs(self._ring_sum) / self._k
-        sustained = mean_dev * self._sqrt_k / scale
-        sustained = min(sustained, MAX_SCORE)
-        n = self.samples
+        sustained = min(mean_dev * self._sqrt_k / scale, MAX_SCORE)
         if n <= _UNCLIPPED_SAMPLES:
             # start-up: running means, so the estimates settle within a few samples
             self.level = level + dev / n
-            self.spread = spread + (abs(dev) - spread) / (n - 1)
+            self.spread = spread + (abs_dev - spread) / (n - 1)
         else:
             # clipped updates: a spike moves level and spread by at most _CLIP_SPREADS spreads
             limit = _CLIP_SPREADS * scale
-            if dev > limit:
-                dev = limit
-            elif dev < -limit:
-                dev = -limit
-            self.level = level + self._alpha_level * dev
-            self.spread = spread + self._alpha_spread * (abs(dev) - spread)
-        spike = abs(z)
-        abs_dev = abs(x - level)
-        # novelty gates, in the signal's own units: a deviation (or a sustained mean
-        # deviation) smaller than the recent peak is not a new incident
+            clipped = dev if -limit < dev < limit else math.copysign(limit, dev)
+            self.level = level + self._alpha_level * clipped
+            self.spread = spread + self._alpha_spread * (abs(clipped) - spread)
         decay = self._peak_decay
         peak = self.peak * decay
         peak_mean = self.peak_mean * decay
-        if self.samples > _PEAK_AFTER_SAMPLES:
-            self.peak = abs_dev if abs_dev > peak else peak
-            self.peak_mean = mean_dev if mean_dev > peak_mean else peak_mean
-        else:
-            self.peak = self.peak_mean = 0.0
-        nov = self._novelty
-        gate = nov * peak
-        if gate > 0.0 and abs_dev <= gate:
-            spike = min(spike, self._raise_score * abs_dev / gate)
-        gate = nov * peak_mean
-        if gate > 0.0 and mean_dev <= gate:
-            sustained = min(sustained, self._raise_score * mean_dev / gate)
+        if n > self._learn_after:
+            free = n <= self._warmup
+            self.peak = raised_peak(peak, abs_dev, free=free)
+            self.peak_mean = raised_peak(peak_mean, mean_dev, free=free)
+        novelty = self._novelty
+        raise_at = self._raise_score
+        spike = gated(spike, abs_dev, novelty * peak, raise_at)
+        sustained = gated(sustained, mean_dev, novelty * peak_mean, raise_at)
         return spike if spike > sustained else sustained

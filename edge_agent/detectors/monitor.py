@@ -9,20 +9,18 @@ from __future__ import annotations
 import math
 
 from edge_agent.detectors.anomaly import Anomaly, AnomalyState
-from edge_agent.detectors.baseline import BaselineDetector, half_life_alpha
+from edge_agent.detectors.baseline import MAX_SCORE, BaselineDetector
 from edge_agent.detectors.config import DetectorConfig, OutOfRangeConfig
 from edge_agent.detectors.errors import DetectorInputError
 from edge_agent.detectors.flatline import FlatlineDetector
 from edge_agent.detectors.latch import CLEARED, RAISED, Latch
+from edge_agent.detectors.missing import MissingDataDetector
 from edge_agent.detectors.rate import RateOfChangeDetector
 from edge_agent.detectors.reasons import describe
 
 # Values beyond this magnitude (and NaN, ±inf) are reported as out of range and never learnt
 # from, so sums and differences of learnt values stay finite.
 MAX_ABS_VALUE = 1e150
-# Intervals longer than this many typical intervals are not learnt from (they are gaps).
-_INTERVAL_CLIP = 3.0
-_INTERVAL_HALF_LIFE_ALPHA = 0.05
 
 
 def learnable(x: float) -> bool:
@@ -52,17 +50,22 @@ class SignalMonitor:
 
     def __init__(self, signal: str, config: DetectorConfig | None = None) -> None:
         self.signal = signal
-        self._config = config if config is not None else DetectorConfig()
-        cfg = self._config
-        self._baseline = BaselineDetector(cfg.baseline)
-        self._rate = RateOfChangeDetector(cfg.rate_of_change)
+        cfg = config if config is not None else DetectorConfig()
+        self._baseline = BaselineDetector(cfg.baseline, warmup_samples=cfg.warmup_samples)
+        self._rate = RateOfChangeDetector(cfg.rate_of_change, warmup_samples=cfg.warmup_samples)
         self._flatline = FlatlineDetector(cfg.flatline)
+        self._missing = MissingDataDetector(cfg.missing)
+        self._b_latch = Latch()
+        self._r_latch = Latch()
+        self._f_latch = Latch()
+        self._o_latch = Latch()
+        self._m_latch = Latch()
         self._latches = {
-            "baseline": Latch(),
-            "rate_of_change": Latch(),
-            "flatline": Latch(),
-            "out_of_range": Latch(),
-            "missing": Latch(),
+            "baseline": self._b_latch,
+            "rate_of_change": self._r_latch,
+            "flatline": self._f_latch,
+            "out_of_range": self._o_latch,
+            "missing": self._m_latch,
         }
         self._window: list[float] = [math.nan] * cfg.window_samples
         self._window_pos = 0
@@ -70,10 +73,26 @@ class SignalMonitor:
         self.samples = 0
         self.dropped_samples = 0
         self.last_ts_ms: int | None = None
-        self.typical_interval_ms = 0.0
-        self._intervals = 0
-        self._gap_peak_ms = 0.0
         self.score = 0.0
+        self._config = cfg
+        self._apply(cfg)
+
+    def _apply(self, cfg: DetectorConfig) -> None:
+        """Cache the per-sample settings as plain attributes (the hot path reads these)."""
+        self._clear_after = cfg.clear_after_samples
+        self._warmup = cfg.warmup_samples
+        self._b_on = cfg.baseline.enabled
+        self._b_raise = cfg.baseline.raise_score
+        self._b_clear = cfg.baseline.clear_score
+        self._r_on = cfg.rate_of_change.enabled
+        self._r_raise = cfg.rate_of_change.raise_score
+        self._r_clear = cfg.rate_of_change.clear_score
+        self._f_on = cfg.flatline.enabled
+        self._m_on = cfg.missing.enabled
+        self._limits = cfg.out_of_range
+        self._has_limits = cfg.out_of_range.min_value is not None or (
+            cfg.out_of_range.max_value is not None
+        )
 
     @property
     def config(self) -> DetectorConfig:
@@ -88,7 +107,18 @@ class SignalMonitor:
     @property
     def alerting(self) -> bool:
         """True while at least one detector is raised on this signal."""
-        return any(latch.active for latch in self._latches.values())
+        return (
+            self._b_latch.active
+            or self._r_latch.active
+            or self._f_latch.active
+            or self._o_latch.active
+            or self._m_latch.active
+        )
+
+    @property
+    def typical_interval_ms(self) -> float:
+        """The learnt typical sampling interval."""
+        return self._missing.typical_interval_ms
 
     def reconfigure(self, config: DetectorConfig) -> list[Anomaly]:
         """Apply a new configuration live, keeping what has been learnt.
@@ -96,9 +126,11 @@ class SignalMonitor:
         Detectors switched off while raised are cleared; those anomalies are returned.
         """
         self._config = config
-        self._baseline.configure(config.baseline)
-        self._rate.configure(config.rate_of_change)
+        self._baseline.configure(config.baseline, warmup_samples=config.warmup_samples)
+        self._rate.configure(config.rate_of_change, warmup_samples=config.warmup_samples)
         self._flatline.configure(config.flatline)
+        self._missing.configure(config.missing)
+        self._apply(config)
         if len(self._window) != config.window_samples:
             recent = self.recent_values()[-config.window_samples :]
             self._window = [math.nan] * config.window_samples
@@ -150,18 +182,6 @@ class SignalMonitor:
             ts_ms=ts_ms,
         )
 
-    def _gap_limit_ms(self) -> float | None:
-        cfg = self._config.missing
-        if cfg.max_gap_ms is not None:
-            return float(max(cfg.max_gap_ms, cfg.min_gap_ms))
-        if self._intervals < 2 or self.samples <= self._config.warmup_samples:
-            return None
-        return max(
-            float(cfg.min_gap_ms),
-            cfg.gap_factor * self.typical_interval_ms,
-            cfg.novelty_ratio * self._gap_peak_ms,
-        )
-
     def check_missing(self, now_ms: int) -> list[Anomaly]:
         """Raise `missing` if no sample has arrived for longer than the gap limit by `now_ms`.
 
@@ -170,136 +190,122 @@ class SignalMonitor:
         """
         if isinstance(now_ms, bool) or not isinstance(now_ms, int):
             raise DetectorInputError(self.signal, f"now_ms must be an integer, got {now_ms!r}")
-        if not self._config.missing.enabled or self.last_ts_ms is None:
+        if not self._m_on or self.last_ts_ms is None or self._m_latch.active:
             return []
-        limit = self._gap_limit_ms()
-        latch = self._latches["missing"]
+        limit = self._missing.limit_ms(learnt=self.samples > self._warmup)
         gap = now_ms - self.last_ts_ms
-        if limit is None or latch.active or gap <= limit:
+        if limit <= 0 or gap <= limit:
             return []
-        latch.feed(gap / limit, 1.0, 1.0, self._config.clear_after_samples)
-        reason = describe("missing", gap_ms=gap, limit_ms=limit, score=gap / limit)
-        return [self._anomaly("missing", "raised", gap / limit, now_ms, reason)]
+        score = min(gap / limit, MAX_SCORE)
+        self._m_latch.feed(score, 1.0, 1.0, self._clear_after)
+        reason = describe("missing", gap_ms=gap, limit_ms=limit, score=score)
+        return [self._anomaly("missing", "raised", score, now_ms, reason)]
 
-    def _learn_interval(self, dt_ms: int) -> None:
-        self._intervals += 1
-        decay = 1.0 - half_life_alpha(self._config.missing.peak_half_life_samples)
-        self._gap_peak_ms = max(self._gap_peak_ms * decay, float(dt_ms))
-        typical = self.typical_interval_ms
-        if self._intervals == 1:
-            self.typical_interval_ms = float(dt_ms)
-        elif self._intervals <= 10:
-            self.typical_interval_ms = (
-                typical + (min(dt_ms, 10 * typical) - typical) / self._intervals
-            )
-        else:
-            clipped = min(float(dt_ms), _INTERVAL_CLIP * typical)
-            self.typical_interval_ms = typical + _INTERVAL_HALF_LIFE_ALPHA * (clipped - typical)
-
-    def update(self, ts_ms: int, value: float) -> list[Anomaly]:
+    # The hot path stays in one function: each sample costs a few microseconds, and calls
+    # would dominate.
+    def update(self, ts_ms: int, value: float) -> list[Anomaly]:  # noqa: PLR0915
         """Feed one sample; returns the anomalies raised or cleared by it (usually none)."""
-        if isinstance(ts_ms, bool) or not isinstance(ts_ms, int):
+        if ts_ms.__class__ is not int and (isinstance(ts_ms, bool) or not isinstance(ts_ms, int)):
             raise DetectorInputError(self.signal, f"timestamp must be an integer, got {ts_ms!r}")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise DetectorInputError(self.signal, f"value must be a number, got {value!r}")
-        try:
-            x = float(value)
-        except OverflowError:
-            x = math.inf if value > 0 else -math.inf
+        if value.__class__ is not float:
+            value = self._coerce(value)
+        x = value
         last_ts = self.last_ts_ms
         if last_ts is not None and ts_ms <= last_ts:
             self.dropped_samples += 1
             return []
         self.last_ts_ms = ts_ms
         self.samples += 1
-        self._remember(x)
-        cfg = self._config
-        clear_after = cfg.clear_after_samples
+        # remember the value (ring buffer of window_samples values)
+        window = self._window
+        pos = self._window_pos
+        window[pos] = x
+        pos += 1
+        self._window_pos = pos if pos < len(window) else 0
+        if self._window_len < len(window):
+            self._window_len += 1
         events: list[Anomaly] = []
         best = 0.0
-
-        # missing data: the gap before this sample
-        dt_ms = 0 if last_ts is None else ts_ms - last_ts
-        if cfg.missing.enabled and last_ts is not None:
-            limit = self._gap_limit_ms()
-            gap_score = 0.0 if limit is None or limit <= 0 else dt_ms / limit
-            self._learn_interval(dt_ms)
-            best = self._feed(
-                events, "missing", gap_score, 1.0, 1.0, clear_after, ts_ms, dt_ms=dt_ms
-            )
-
-        # out of range (non-finite values included)
-        range_score = out_of_range_score(x, cfg.out_of_range)
-        best = max(
-            best,
-            self._feed(events, "out_of_range", range_score, 1.0, 1.0, clear_after, ts_ms, value=x),
-        )
-        if not learnable(x):
+        warm = self.samples > self._warmup
+        if self._m_on and last_ts is not None:
+            s = self._missing.step(ts_ms - last_ts, learnt=warm)
+            if s >= 1.0 or self._m_latch.active:
+                self._latch(events, "missing", self._m_latch, s, 1.0, 1.0, ts_ms, x)
+            best = s
+        learn = -MAX_ABS_VALUE <= x <= MAX_ABS_VALUE
+        if self._has_limits or not learn or self._o_latch.active:
+            s = out_of_range_score(x, self._limits)
+            if s >= 1.0 or self._o_latch.active:
+                self._latch(events, "out_of_range", self._o_latch, s, 1.0, 1.0, ts_ms, x)
+            best = s if s > best else best
+        if not learn:
             self.score = best
             return events
-
-        warm = self.samples > cfg.warmup_samples
-        bcfg = cfg.baseline
-        if bcfg.enabled:
+        if self._b_on:
             s = self._baseline.step(x)
             if warm:
-                r = self._feed(
-                    events,
-                    "baseline",
-                    s,
-                    max(bcfg.raise_score, self._baseline.gate),
-                    bcfg.clear_score,
-                    clear_after,
-                    ts_ms,
-                    value=x,
-                )
-                best = max(best, r)
-        rcfg = cfg.rate_of_change
-        if rcfg.enabled:
-            s = self._rate.step(x, dt_ms)
+                raise_at = self._b_raise
+                if s >= raise_at or self._b_latch.active:
+                    self._latch(
+                        events, "baseline", self._b_latch, s, raise_at, self._b_clear, ts_ms, x
+                    )
+                s /= raise_at
+                best = s if s > best else best
+        if self._r_on:
+            s = self._rate.step(x, ts_ms - last_ts if last_ts is not None else 0)
             if warm:
-                r = self._feed(
-                    events,
-                    "rate_of_change",
-                    s,
-                    max(rcfg.raise_score, self._rate.gate),
-                    rcfg.clear_score,
-                    clear_after,
-                    ts_ms,
-                    value=x,
-                )
-                best = max(best, r)
-        if cfg.flatline.enabled:
+                raise_at = self._r_raise
+                if s >= raise_at or self._r_latch.active:
+                    self._latch(
+                        events,
+                        "rate_of_change",
+                        self._r_latch,
+                        s,
+                        raise_at,
+                        self._r_clear,
+                        ts_ms,
+                        x,
+                    )
+                s /= raise_at
+                best = s if s > best else best
+        if self._f_on:
             s = self._flatline.step(x)
             if warm:
-                r = self._feed(events, "flatline", s, 1.0, 1.0, clear_after, ts_ms, value=x)
-                best = max(best, r)
+                if s >= 1.0 or self._f_latch.active:
+                    self._latch(events, "flatline", self._f_latch, s, 1.0, 1.0, ts_ms, x)
+                best = s if s > best else best
         self.score = best
         return events
 
-    def _feed(
+    def _coerce(self, value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise DetectorInputError(self.signal, f"value must be a number, got {value!r}")
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+
+    def _latch(
         self,
         events: list[Anomaly],
         name: str,
+        latch: Latch,
         score: float,
         raise_at: float,
         clear_at: float,
-        clear_after: int,
         ts_ms: int,
-        *,
-        value: float = math.nan,
-        dt_ms: int = 0,
-    ) -> float:
-        """Run one detector's latch; append any transition; return score / raise_at."""
-        change = self._latches[name].feed(score, raise_at, clear_at, clear_after)
+        value: float,
+    ) -> None:
+        """Advance one detector's latch; append its raise or clear, if any."""
+        change = latch.feed(score, raise_at, clear_at, self._clear_after)
         if change == RAISED:
-            reason = self._reason(name, score, value, dt_ms)
-            events.append(self._anomaly(name, "raised", score, ts_ms, reason))
+            events.append(
+                self._anomaly(name, "raised", score, ts_ms, self._reason(name, score, value))
+            )
         elif change == CLEARED:
             events.append(self._anomaly(name, "cleared", score, ts_ms, f"{name} back to normal"))
-        return score / raise_at
 
-    def _reason(self, name: str, score: float, value: float, dt_ms: int) -> str:
+    def _reason(self, name: str, score: float, value: float) -> str:
         return describe(
             name,
             score=score,
@@ -308,7 +314,7 @@ class SignalMonitor:
             spread=self._baseline.spread,
             typical_step=self._rate.typical_step,
             run=self._flatline.run,
-            gap_ms=dt_ms,
-            limit_ms=self._gap_limit_ms() or 0.0,
+            gap_ms=self._missing.last_gap_ms,
+            limit_ms=self._missing.last_limit_ms,
             config=self._config,
         )

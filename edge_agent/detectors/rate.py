@@ -1,19 +1,19 @@
 """Rate of change: the step between consecutive samples, in robust typical steps.
 
 The typical step is an exponentially weighted mean of |Δvalue|, updated with clipped steps
-so one jump barely moves it. An optional engineering limit (`max_abs_rate_per_s`) scores
-|Δvalue| / Δt against a fixed bound instead of the learnt one, whichever is larger. `gate` is the novelty threshold, as in the baseline detector.
+so one jump barely moves it. The score passes the novelty gate
+(`edge_agent.detectors.novelty`) on |Δvalue|. An optional engineering limit
+(`max_abs_rate_per_s`) also scores |Δvalue| / Δt against a fixed bound, ungated.
 """
 
 from __future__ import annotations
 
 from edge_agent.detectors.baseline import MAX_SCORE, half_life_alpha
 from edge_agent.detectors.config import RateOfChangeConfig
+from edge_agent.detectors.novelty import gated, learning_starts, raised_peak
 
 _CLIP_STEPS = 4.0
 _UNCLIPPED_SAMPLES = 30
-# The novelty peak ignores the start-up, when the spread is still a poor estimate.
-_PEAK_AFTER_SAMPLES = 60
 _FLOOR_REL = 1e-9
 _FLOOR_ABS = 1e-12
 
@@ -23,64 +23,59 @@ class RateOfChangeDetector:
 
     __slots__ = (
         "_alpha",
+        "_learn_after",
         "_limit_per_ms",
         "_novelty",
         "_peak_decay",
         "_raise_score",
-        "gate",
+        "_warmup",
         "last",
         "peak",
         "samples",
         "typical_step",
     )
 
-    def __init__(self, config: RateOfChangeConfig) -> None:
+    def __init__(self, config: RateOfChangeConfig, *, warmup_samples: int = 150) -> None:
         self.last = 0.0
         self.typical_step = 0.0
         self.samples = 0
         self.peak = 0.0
-        self.gate = 0.0
-        self.configure(config)
+        self.configure(config, warmup_samples=warmup_samples)
 
-    def configure(self, config: RateOfChangeConfig) -> None:
-        """Apply new parameters, keeping the learnt typical step."""
+    def configure(self, config: RateOfChangeConfig, *, warmup_samples: int = 150) -> None:
+        """Apply new parameters, keeping the learnt typical step and peak."""
         self._alpha = half_life_alpha(config.spread_half_life_samples)
         self._raise_score = config.raise_score
         self._novelty = config.novelty_ratio
         self._peak_decay = 1.0 - half_life_alpha(config.peak_half_life_samples)
+        self._warmup = warmup_samples
+        self._learn_after = learning_starts(warmup_samples)
         limit = config.max_abs_rate_per_s
         self._limit_per_ms = None if limit is None else limit / 1000.0
 
     def step(self, x: float, dt_ms: int) -> float:
         """Learn from one finite sample `dt_ms` after the previous one; return its score."""
         self.samples += 1
-        if self.samples == 1:
+        n = self.samples
+        if n == 1:
             self.last = x
             return 0.0
         step = abs(x - self.last)
         self.last = x
         typical = self.typical_step
         floor = _FLOOR_REL * abs(x) + _FLOOR_ABS
-        score = step / (typical if typical > floor else floor)
-        score = min(score, MAX_SCORE)
-        n = self.samples - 1
-        if n <= _UNCLIPPED_SAMPLES:
-            self.typical_step = typical + (step - typical) / n
+        score = min(step / (typical if typical > floor else floor), MAX_SCORE)
+        if n - 1 <= _UNCLIPPED_SAMPLES:
+            self.typical_step = typical + (step - typical) / (n - 1)
         else:
             clipped = min(step, _CLIP_STEPS * typical) if typical > floor else step
             self.typical_step = typical + self._alpha * (clipped - typical)
+        peak = self.peak * self._peak_decay
+        if n > self._learn_after:
+            self.peak = raised_peak(peak, step, free=n <= self._warmup)
+        score = gated(score, step, self._novelty * peak, self._raise_score)
         if self._limit_per_ms is not None and dt_ms > 0:
             # scaled so that reaching the engineering limit means reaching the raise score
             fixed = step / dt_ms / self._limit_per_ms * self._raise_score
             score = max(score, min(fixed, MAX_SCORE))
-        # novelty gate in the signal's units: a step no larger than the recent peak step
-        # is not a new incident
-        peak = self.peak * self._peak_decay
-        if self.samples > _PEAK_AFTER_SAMPLES:
-            self.peak = step if step > peak else peak
-        else:
-            self.peak = 0.0
-        gate = self._novelty * peak
-        if gate > 0.0 and step <= gate:
-            score = min(score, self._raise_score * step / gate)
         return score

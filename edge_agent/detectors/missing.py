@@ -1,0 +1,82 @@
+"""Missing data: gaps between samples much longer than the signal's usual interval.
+
+The typical interval is an exponentially weighted mean of the intervals, clipped so gaps
+do not inflate it; the longest recent gap is a peak that halves every
+`peak_half_life_samples` samples. A gap scores ``gap / limit`` with the limit the largest
+of `min_gap_ms`, `gap_factor` typical intervals and `novelty_ratio` × the peak gap (or the
+fixed `max_gap_ms` when set): 1.0 means the gap is suspicious.
+"""
+
+from __future__ import annotations
+
+from edge_agent.detectors.baseline import MAX_SCORE, half_life_alpha
+from edge_agent.detectors.config import MissingConfig
+
+# Intervals longer than this many typical intervals are clipped before being learnt.
+_INTERVAL_CLIP = 3.0
+_INTERVAL_ALPHA = 0.05
+_START_INTERVALS = 10
+
+
+class MissingDataDetector:
+    """Streaming state of the missing-data detector for one signal (O(1) memory)."""
+
+    __slots__ = (
+        "_factor",
+        "_fixed_ms",
+        "_min_ms",
+        "_novelty",
+        "_peak_decay",
+        "intervals",
+        "last_gap_ms",
+        "last_limit_ms",
+        "peak_gap_ms",
+        "typical_interval_ms",
+    )
+
+    def __init__(self, config: MissingConfig) -> None:
+        self.typical_interval_ms = 0.0
+        self.peak_gap_ms = 0.0
+        self.intervals = 0
+        self.last_gap_ms = 0
+        self.last_limit_ms = 0.0
+        self.configure(config)
+
+    def configure(self, config: MissingConfig) -> None:
+        """Apply new parameters, keeping the learnt interval and peak gap."""
+        self._factor = config.gap_factor
+        self._min_ms = float(config.min_gap_ms)
+        self._fixed_ms = None if config.max_gap_ms is None else float(config.max_gap_ms)
+        self._novelty = config.novelty_ratio
+        self._peak_decay = 1.0 - half_life_alpha(config.peak_half_life_samples)
+
+    def limit_ms(self, *, learnt: bool) -> float:
+        """The gap limit now; 0 when none applies yet (`learnt` False and no fixed limit)."""
+        if self._fixed_ms is not None:
+            return self._fixed_ms if self._fixed_ms > self._min_ms else self._min_ms
+        if not learnt or self.intervals < 2:
+            return 0.0
+        limit = self._factor * self.typical_interval_ms
+        limit = max(limit, self._novelty * self.peak_gap_ms)
+        return limit if limit > self._min_ms else self._min_ms
+
+    def step(self, dt_ms: int, *, learnt: bool) -> float:
+        """Score the interval before a sample (1.0 = at the limit), then learn from it."""
+        limit = self.limit_ms(learnt=learnt)
+        score = min(dt_ms / limit, MAX_SCORE) if limit > 0 else 0.0
+        self.last_gap_ms = dt_ms
+        self.last_limit_ms = limit
+        self.intervals += 1
+        n = self.intervals
+        typical = self.typical_interval_ms
+        if n == 1:
+            self.typical_interval_ms = float(dt_ms)
+        elif n <= _START_INTERVALS:
+            clipped = dt_ms if dt_ms < 10 * typical else 10 * typical
+            self.typical_interval_ms = typical + (clipped - typical) / n
+        else:
+            clipped = dt_ms if dt_ms < _INTERVAL_CLIP * typical else _INTERVAL_CLIP * typical
+            self.typical_interval_ms = typical + _INTERVAL_ALPHA * (clipped - typical)
+        peak = self.peak_gap_ms * self._peak_decay
+        self.peak_gap_ms = dt_ms if dt_ms > peak else peak
+        return score

@@ -1,0 +1,36 @@
+"""The novelty gate shared by the statistical detectors.
+
+A detector's score only counts as a new incident when the excursion behind it (in the
+signal's own units) beats `novelty_ratio` times the largest excursion of the recent past.
+That peak halves every `peak_half_life_samples`. It learns freely during the last third
+of the warm-up, calibrating to the signal's normal excursions; afterwards one sample can
+raise it at most `PEAK_GROWTH` times, so an isolated spike does not blind the detector to
+the next, smaller incident while a repeating one still stops alarming after a few rounds.
+"""
+
+from __future__ import annotations
+
+PEAK_GROWTH = 3.0
+
+
+def learning_starts(warmup_samples: int) -> int:
+    """Sample count after which peaks are learnt (the estimates have settled by then)."""
+    return max(2 * warmup_samples // 3, 30)
+
+
+def raised_peak(peak: float, amount: float, *, free: bool) -> float:
+    """The peak after seeing `amount`: unchanged if not beaten, else capped growth."""
+    if amount <= peak:
+        return peak
+    if free or peak <= 0.0:
+        return amount
+    limit = peak * PEAK_GROWTH
+    return amount if amount < limit else limit
+
+
+def gated(score: float, amount: float, gate: float, raise_score: float) -> float:
+    """`score`, or less than `raise_score` when `amount` does not beat a positive `gate`."""
+    if gate > 0.0 and amount <= gate:
+        limited = raise_score * amount / gate
+        return limited if limited < score else score
+    return score
