@@ -313,6 +313,8 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: Path | None = None) -
     else:
         detectors = {k: v for k, v in detectors.items() if k != "enabled"}
         check_detector_settings(detectors)
+    if base_dir is not None and "outbox" not in sections:
+        sections["outbox"] = OutboxConfig(state_dir=base_dir / "state")
     return AgentConfig(detectors=detectors, **sections)
 
 

@@ -9,12 +9,15 @@ overrides.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from edge_agent.detectors import Anomaly, DetectorConfig, DetectorError, SignalMonitor
 from edge_agent.errors import ConfigError
+
+log = logging.getLogger("edge_agent")
 
 _SEVERITY = {
     "out_of_range": "MAJOR",
@@ -66,6 +69,8 @@ class DetectorBank:
         self._signals = list(signals)
         base, per_signal = build_configs(settings, self._signals)
         self.monitors = {s: SignalMonitor(s, per_signal.get(s, base)) for s in self._signals}
+        self.errors = 0
+        self._failed: set[str] = set()
 
     def reconfigure(self, settings: Mapping[str, Any]) -> list[Anomaly]:
         """Apply new settings live (learnt state kept); returns anomalies cleared by it."""
@@ -76,9 +81,22 @@ class DetectorBank:
         return cleared
 
     def update(self, signal: str, ts_ms: int, value: float) -> list[Anomaly]:
-        """Feed one raw sample of a known signal."""
+        """Feed one raw sample of a known signal.
+
+        A detector failure must never stop data collection: the error is counted in
+        `errors`, logged once per signal, and the sample still goes on to telemetry.
+        """
         monitor = self.monitors.get(signal)
-        return monitor.update(ts_ms, value) if monitor is not None else []
+        if monitor is None:
+            return []
+        try:
+            return monitor.update(ts_ms, value)
+        except Exception:
+            self.errors += 1
+            if signal not in self._failed:
+                self._failed.add(signal)
+                log.exception("detector failed on signal %s; data collection continues", signal)
+            return []
 
     def check_missing(self, now_ms: int) -> list[Anomaly]:
         """Raise `missing` on every signal that went quiet."""

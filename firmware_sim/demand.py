@@ -38,7 +38,7 @@ class DemandParams:
     streams_per_h: float = 1.0
     mean_stream_s: float = 1800.0
     stream_rate_per_s: float = 0.5
-    excitation_per_order: float = 0.3
+    excitation_per_order: float = 0.02
     excitation_half_life_s: float = 20.0
     featured_skus: int = 3
     featured_share: float = 0.8

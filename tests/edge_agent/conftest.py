@@ -1,0 +1,82 @@
+"""Builders for an agent wired to in-memory doubles (FakeClock, MemoryTransport)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge_agent.config import config_from_dict
+from edge_agent.core import AgentCore
+from edge_agent.drivers import make_driver
+from edge_agent.outbox import Outbox
+from edge_agent.transport import MemoryTransport
+from flexfleet.clock import FakeClock
+from protocol import COORDINATOR_STATE_TOPIC, CoordinatorState, Message, decode, encode
+
+MakeCore = Callable[..., tuple[AgentCore, MemoryTransport, FakeClock]]
+
+
+def agent_config(state_dir: Path, **sections: dict[str, Any]) -> Any:
+    """A small valid configuration with `sections` merged in."""
+    data: dict[str, Any] = {
+        "node": {"site": "s1", "node": "n1", "kind": "machine"},
+        "mqtt": {"broker": "mqtt://127.0.0.1:1883", "wait_for_coordinator": False},
+        "outbox": {"state_dir": str(state_dir)},
+        "sampling": {"interval_ms": 100},
+        "batching": {"max_samples": 50, "max_age_ms": 1000},
+        "driver": {"type": "sim", "seed": 3},
+        "detectors": {"enabled": False},
+    }
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    return config_from_dict(data)
+
+
+@pytest.fixture
+def make_core(tmp_path: Path) -> MakeCore:
+    """A function building (core, transport, clock), reusing one state dir per test."""
+
+    def build(
+        *, transport: MemoryTransport | None = None, clock: FakeClock | None = None, **sections: Any
+    ) -> tuple[AgentCore, MemoryTransport, FakeClock]:
+        config = agent_config(tmp_path / "state", **sections)
+        clock = clock or FakeClock()
+        transport = transport or MemoryTransport()
+        outbox = Outbox(
+            config.outbox.state_dir / "outbox.sqlite3",
+            max_outbox_bytes=config.outbox.max_outbox_bytes,
+            max_age_s=config.outbox.max_age_s,
+        )
+        core = AgentCore(
+            config,
+            clock=clock,
+            transport=transport,
+            driver=make_driver(config, clock),
+            outbox=outbox,
+        )
+        return core, transport, clock
+
+    return build
+
+
+def run_for(core: AgentCore, clock: FakeClock, seconds: float, step_s: float = 0.05) -> None:
+    """Tick the core while moving the fake clock forward."""
+    end = clock.monotonic() + seconds
+    while clock.monotonic() < end:
+        core.tick()
+        clock.advance(step_s)
+    core.tick()
+
+
+def messages(transport: MemoryTransport) -> list[Message]:
+    """Every published payload, decoded."""
+    return [decode(topic, payload) for topic, payload in transport.published]
+
+
+def state_payload(online: bool) -> tuple[str, bytes]:
+    """The coordinator's retained state message."""
+    state = CoordinatorState(online=online, ts=1_700_000_000_000, coordinator="c1")
+    return COORDINATOR_STATE_TOPIC, encode(state)
