@@ -55,27 +55,47 @@ class _Shop:
         self.mach_next[seq[-1]] = -1
 
     def evaluate(self) -> tuple[list[int], list[int], int] | None:
-        """Heads, tails and makespan; None when the sequences contain a cycle."""
+        """Heads, tails and makespan; None when the sequences contain a cycle.
+
+        The hot loop of the search, written with plain comparisons (no `max` calls):
+        about twice as fast in CPython.
+        """
         n, dur = len(self.dur), self.dur
-        indeg = [(self.job_prev[i] >= 0) + (self.mach_prev[i] >= 0) for i in range(n)]
-        order = [i for i in range(n) if indeg[i] == 0]
+        jp, mp, jn, mn = self.job_prev, self.mach_prev, self.job_next, self.mach_next
+        indeg = [(a >= 0) + (b >= 0) for a, b in zip(jp, mp, strict=True)]
+        order = [i for i in range(n) if not indeg[i]]
         head = [0] * n
         for i in order:
             end = head[i] + dur[i]
-            for s in (self.job_next[i], self.mach_next[i]):
-                if s >= 0:
-                    head[s] = max(head[s], end)
-                    indeg[s] -= 1
-                    if indeg[s] == 0:
-                        order.append(s)
+            s = jn[i]
+            if s >= 0:
+                if head[s] < end:
+                    head[s] = end
+                indeg[s] -= 1
+                if not indeg[s]:
+                    order.append(s)
+            s = mn[i]
+            if s >= 0:
+                if head[s] < end:
+                    head[s] = end
+                indeg[s] -= 1
+                if not indeg[s]:
+                    order.append(s)
         if len(order) < n:
             return None
         tail = [0] * n
+        cmax = 0
         for i in reversed(order):
-            for p in (self.job_prev[i], self.mach_prev[i]):
-                if p >= 0:
-                    tail[p] = max(tail[p], tail[i] + dur[i])
-        return head, tail, max(head[i] + dur[i] + tail[i] for i in range(n))
+            total = tail[i] + dur[i]
+            if cmax < total + head[i]:
+                cmax = total + head[i]
+            p = jp[i]
+            if p >= 0 and tail[p] < total:
+                tail[p] = total
+            p = mp[i]
+            if p >= 0 and tail[p] < total:
+                tail[p] = total
+        return head, tail, cmax
 
     def critical_blocks(self, head: list[int], tail: list[int], cmax: int) -> list[list[int]]:
         """The blocks of one critical path, in path order."""

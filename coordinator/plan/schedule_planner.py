@@ -25,8 +25,10 @@ from coordinator.plan.schedule_problem import Schedule, SchedulingProblem
 
 __all__ = ["CpSatScheduler", "DispatchScheduler", "SchedulePlanner", "is_classic"]
 
-# Wall time kept back for building the result after the solver returns.
+# Wall time kept back for the solver's stopping latency and building the result, in
+# seconds plus a share of the limit (CP-SAT overshoots more on a loaded machine).
 _MARGIN_S = 0.2
+_MARGIN_SHARE = 0.025
 
 
 class SchedulePlanner(Protocol):
@@ -113,7 +115,9 @@ class CpSatScheduler:
         if violations(problem, fallback):
             raise PlanError("the dispatch rule produced an infeasible plan")
         # Keep back what building and checking the solver's plan will take (same work).
-        reserve_s = 1.5 * (time.perf_counter() - finishing) + _MARGIN_S
+        reserve_s = (
+            1.5 * (time.perf_counter() - finishing) + _MARGIN_S + _MARGIN_SHARE * time_limit_s
+        )
         remaining = time_limit_s - (time.perf_counter() - started) - reserve_s
         if remaining <= 0.01:
             return _with_time(fallback, started)
