@@ -87,7 +87,7 @@ def _rows(path: Path, max_bytes: int) -> Iterator[tuple[int, list[str]]]:
                     raise SeriesError(name, "contains a NUL byte", number)
                 if not line.strip():
                     continue
-                yield number, next(csv.reader(io.StringIO(line)))
+                yield number, next(csv.reader(io.StringIO(line), strict=True))
     except UnicodeDecodeError as exc:
         raise SeriesError(name, "not UTF-8 text") from exc
     except csv.Error as exc:
