@@ -69,14 +69,14 @@ class _Shop:
             end = head[i] + dur[i]
             s = jn[i]
             if s >= 0:
-                if head[s] < end:
+                if head[s] < end:  # noqa: PLR1730 (hot loop: max() is slower)
                     head[s] = end
                 indeg[s] -= 1
                 if not indeg[s]:
                     order.append(s)
             s = mn[i]
             if s >= 0:
-                if head[s] < end:
+                if head[s] < end:  # noqa: PLR1730 (hot loop: max() is slower)
                     head[s] = end
                 indeg[s] -= 1
                 if not indeg[s]:
@@ -87,7 +87,7 @@ class _Shop:
         cmax = 0
         for i in reversed(order):
             total = tail[i] + dur[i]
-            if cmax < total + head[i]:
+            if cmax < total + head[i]:  # noqa: PLR1730
                 cmax = total + head[i]
             p = jp[i]
             if p >= 0 and tail[p] < total:
