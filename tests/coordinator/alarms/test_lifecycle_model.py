@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from hypothesis import settings
@@ -37,7 +38,13 @@ class AlarmMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FakeClock()
-        self.service = AlarmService(store=AlarmStore.open(":memory:"), clock=self.clock)
+        ids = itertools.count(1)
+        # Deterministic ids, so hypothesis can replay and shrink the same choices.
+        self.service = AlarmService(
+            store=AlarmStore.open(":memory:"),
+            clock=self.clock,
+            id_factory=lambda: f"a{next(ids):05d}",
+        )
         self.alarms: dict[str, Expected] = {}
         self.ts = 1
 
