@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from flexfleet.nab.corpus import PublishedScore
 from flexfleet.nab.evaluate import CorpusEvaluation, FileEvaluation
+from flexfleet.nab.scoring import normalised
 
 #: Published detectors shown beside ours, in this order, when present.
 COMPARED = ("numenta", "ARTime", "randomCutForest", "windowedGaussian")
@@ -56,26 +57,42 @@ def corpus_table(
     published: Mapping[str, Mapping[str, PublishedScore]],
     published_normalised: Mapping[str, Mapping[str, float]],
 ) -> list[str]:
-    """Corpus raw and normalised scores per profile, ours first, then the published ones."""
+    """Corpus raw and normalised scores, ours first, then the published detectors'.
+
+    Raw and normalised standard scores of the published detectors are recomputed from
+    their per-file scores over the same files; their other profiles (from
+    ``final_results.json``) are shown only when the whole corpus was evaluated.
+    """
     names = [p.name for p in evaluation.profiles]
-    lines = [f"{'detector':18s} {'raw standard':>12s} " + " ".join(f"{n:>20s}" for n in names)]
-    ours = " ".join(f"{evaluation.normalised(n):>20.2f}" for n in names)
-    lines.append(f"{'flexfleet':18s} {evaluation.raw('standard'):>12.2f} {ours}")
+    others = [n for n in names if n != "standard"]
+    standard = next(p for p in evaluation.profiles if p.name == "standard")
     files = {f.name for f in evaluation.files}
-    for detector, per_file in published.items():
-        if detector not in published_normalised or detector == "null":
-            continue
-        raw = sum(s.score for name, s in per_file.items() if name in files)
-        norm = " ".join(
-            f"{published_normalised[detector].get(n, float('nan')):>20.2f}" for n in names
-        )
-        lines.append(f"{detector:18s} {raw:>12.2f} {norm}")
-    latencies = [lat for f in evaluation.files for lat in _file_latencies(f)]
-    hits = len(latencies)
+    whole = all(len(per_file) <= len(files) for per_file in published.values() if per_file)
+    lines = [
+        f"{'detector':18s} {'raw standard':>12s} {'standard':>9s} "
+        + " ".join(f"{n:>20s}" for n in others)
+    ]
+    ours = " ".join(f"{evaluation.normalised(n):>20.2f}" for n in others)
     lines.append(
-        f"windows detected {hits}/{evaluation.windows}; alert latency from window start: "
-        f"median {_latency_text(latencies)} min, mean "
-        f"{(statistics.fmean(latencies) / 60 if latencies else 0):.0f} min "
-        f"(published scores are for the whole corpus; ours cover {len(files)} files)"
+        f"{'flexfleet':18s} {evaluation.raw('standard'):>12.2f} "
+        f"{evaluation.normalised('standard'):>9.2f} {ours}"
+    )
+    for detector, per_file in published.items():
+        if detector == "null" or not files <= per_file.keys():
+            continue
+        raw = sum(per_file[name].score for name in files)
+        norm = normalised(raw, evaluation.windows, standard)
+        rest = " ".join(
+            f"{published_normalised.get(detector, {}).get(n, float('nan')):>20.2f}"
+            if whole
+            else f"{'-':>20s}"
+            for n in others
+        )
+        lines.append(f"{detector:18s} {raw:>12.2f} {norm:>9.2f} {rest}")
+    latencies = [lat for f in evaluation.files for lat in _file_latencies(f)]
+    lines.append(
+        f"windows detected {len(latencies)}/{evaluation.windows}; alert latency from window "
+        f"start: median {_latency_text(latencies)} min, mean "
+        f"{(statistics.fmean(latencies) / 60 if latencies else 0):.0f} min"
     )
     return lines
