@@ -276,6 +276,7 @@ def solve_cpsat(
     num_workers: int = 2,
     deterministic_time: float | None = None,
     hint: Assignment | None = None,
+    ignore_subsolvers: tuple[str, ...] = (),
 ) -> CpSatOutcome:
     """Solve `problem` with CP-SAT within `time_limit_s` wall seconds.
 
@@ -293,6 +294,7 @@ def solve_cpsat(
         params.max_time_in_seconds = max(0.01, time_limit_s - (time.perf_counter() - started))
         params.random_seed = seed
         params.num_workers = max(1, num_workers)
+        params.ignore_subsolvers.extend(ignore_subsolvers)
         if sum(len(arcs) for _, _, arcs in built.circuits) > _LARGE_CIRCUITS:
             # Presolve of large changeover circuits takes seconds and gains little here;
             # without it CP-SAT starts from the hint at once (measured on 400 operations).

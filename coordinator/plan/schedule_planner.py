@@ -83,6 +83,8 @@ class CpSatScheduler:
     local_search_share: float = 0.25  # of the time limit, on classic instances only
     # Deterministic mode: CP-SAT deterministic seconds granted per second of time limit.
     deterministic_time_per_s: float = 0.5
+    # CP-SAT subsolvers left out on classic instances (names as in CP-SAT's log).
+    classic_ignore_subsolvers: tuple[str, ...] = ()
 
     def plan(
         self,
@@ -130,6 +132,7 @@ class CpSatScheduler:
                 self.deterministic_time_per_s * time_limit_s if self.deterministic else None
             ),
             hint=start_from,
+            ignore_subsolvers=self.classic_ignore_subsolvers if classic else (),
         )
         if outcome.assignment is None:
             return _with_time(fallback, started)

@@ -13,6 +13,7 @@ Times inside problems are integers in `time_unit_s` seconds since the service st
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -20,6 +21,7 @@ from typing import Any
 
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
+from coordinator.plan.errors import PlanError
 from coordinator.plan.replan import add_jobs, advance, machine_down
 from coordinator.plan.routing_planner import PyVrpRouter, RoutePlanner
 from coordinator.plan.routing_problem import (
@@ -45,6 +47,8 @@ from flexfleet.clock import Clock
 __all__ = ["PlanService", "Publish"]
 
 Publish = Callable[[str, dict[str, Any]], None]
+
+_log = logging.getLogger(__name__)
 
 
 class PlanService:
@@ -179,10 +183,14 @@ class PlanService:
                 return False
             routing = any(t.kind == "routing_orders" for t in batch)
             production = any(t.kind != "routing_orders" for t in batch)
-            if production:
-                self._replan_schedule()
-            if routing:
-                self._replan_routes()
+            try:
+                if production:
+                    self._replan_schedule()
+                if routing:
+                    self._replan_routes()
+            except PlanError:
+                # The previous plans stay current; the next trigger tries again.
+                _log.exception("re-planning failed for %d trigger(s)", len(batch))
             return True
 
     def replan_now(self) -> None:

@@ -10,6 +10,7 @@ from plan_fixtures import job, op
 
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
+from coordinator.plan.errors import PlanError
 from coordinator.plan.routing_planner import PyVrpRouter
 from coordinator.plan.routing_problem import Depot, Order, PinnedStop, Route, RoutingResult, Vehicle
 from coordinator.plan.schedule_planner import DispatchScheduler
@@ -174,3 +175,22 @@ def test_views_before_any_plan_are_empty_but_valid() -> None:
     service = _service(FakeClock(), _Recorder())
     assert service.current_schedule()["machines"] == {}
     assert service.current_routes()["routes"] == []
+
+
+def test_a_failing_replan_keeps_the_previous_plan(caplog: pytest.LogCaptureFixture) -> None:
+    """A planner error is logged, the batch is consumed, and the old schedule stays."""
+    from coordinator.plan.service import PlanService
+
+    class Broken:
+        def plan(self, problem: object, *, time_limit_s: float, seed: int = 0) -> Schedule:
+            raise PlanError("solver exploded")
+
+    clock, publish = FakeClock(), _Recorder()
+    service = PlanService(clock=clock, publish=publish, scheduler=Broken())
+    service.set_factory([Machine("M1")])
+    service.submit_jobs([job("a", op("a.0", ("M1", 5)))])
+    clock.advance(3.0)
+    assert service.tick() is True
+    assert service.current_schedule()["machines"] == {}
+    assert "re-planning failed" in caplog.text
+    assert publish.sent == []
