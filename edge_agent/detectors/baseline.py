@@ -91,7 +91,7 @@ class BaselineDetector:
         floor = _SPREAD_FLOOR_REL * abs(level) + _SPREAD_FLOOR_ABS
         scale = spread if spread > floor else floor
         abs_dev = abs(dev)
-        spike = min(abs_dev / scale, MAX_SCORE)
+        spike = abs_dev / scale
         # running sum of the last k signed deviations
         ring = self._ring
         pos = self._ring_pos
@@ -99,7 +99,7 @@ class BaselineDetector:
         ring[pos] = dev
         self._ring_pos = pos + 1 if pos + 1 < self._k else 0
         mean_dev = abs(self._ring_sum) / self._k
-        sustained = min(mean_dev * self._sqrt_k / scale, MAX_SCORE)
+        sustained = mean_dev * self._sqrt_k / scale
         if n <= _UNCLIPPED_SAMPLES:
             # start-up: running means, so the estimates settle within a few samples
             self.level = level + dev / n
@@ -110,15 +110,25 @@ class BaselineDetector:
             clipped = dev if -limit < dev < limit else math.copysign(limit, dev)
             self.level = level + self._alpha_level * clipped
             self.spread = spread + self._alpha_spread * (abs(clipped) - spread)
+        # novelty gates (see edge_agent.detectors.novelty); the calls are made only when
+        # a peak is beaten or a gate applies, which keeps the common path cheap
         decay = self._peak_decay
         peak = self.peak * decay
         peak_mean = self.peak_mean * decay
         if n > self._learn_after:
             free = n <= self._warmup
-            self.peak = raised_peak(peak, abs_dev, free=free)
-            self.peak_mean = raised_peak(peak_mean, mean_dev, free=free)
-        novelty = self._novelty
-        raise_at = self._raise_score
-        spike = gated(spike, abs_dev, novelty * peak, raise_at)
-        sustained = gated(sustained, mean_dev, novelty * peak_mean, raise_at)
-        return spike if spike > sustained else sustained
+            self.peak = raised_peak(peak, abs_dev, free=free) if abs_dev > peak else peak
+            self.peak_mean = (
+                raised_peak(peak_mean, mean_dev, free=free) if mean_dev > peak_mean else peak_mean
+            )
+        else:
+            self.peak = peak
+            self.peak_mean = peak_mean
+        gate = self._novelty * peak
+        if gate > 0.0 and abs_dev <= gate:
+            spike = gated(spike, abs_dev, gate, self._raise_score)
+        gate = self._novelty * peak_mean
+        if gate > 0.0 and mean_dev <= gate:
+            sustained = gated(sustained, mean_dev, gate, self._raise_score)
+        score = spike if spike > sustained else sustained
+        return score if score < MAX_SCORE else MAX_SCORE

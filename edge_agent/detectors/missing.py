@@ -62,8 +62,16 @@ class MissingDataDetector:
 
     def step(self, dt_ms: int, *, learnt: bool) -> float:
         """Score the interval before a sample (1.0 = at the limit), then learn from it."""
-        limit = self.limit_ms(learnt=learnt)
-        score = min(dt_ms / limit, MAX_SCORE) if limit > 0 else 0.0
+        if self._fixed_ms is None and learnt and self.intervals >= 2:
+            # the common case of limit_ms, inlined
+            limit = self._factor * self.typical_interval_ms
+            peak = self._novelty * self.peak_gap_ms
+            limit = peak if peak > limit else limit
+            limit = limit if limit > self._min_ms else self._min_ms
+        else:
+            limit = self.limit_ms(learnt=learnt)
+        score = dt_ms / limit if limit > 0 else 0.0
+        score = score if score < MAX_SCORE else MAX_SCORE
         self.last_gap_ms = dt_ms
         self.last_limit_ms = limit
         self.intervals += 1

@@ -64,16 +64,21 @@ class RateOfChangeDetector:
         self.last = x
         typical = self.typical_step
         floor = _FLOOR_REL * abs(x) + _FLOOR_ABS
-        score = min(step / (typical if typical > floor else floor), MAX_SCORE)
+        score = step / (typical if typical > floor else floor)
+        score = score if score < MAX_SCORE else MAX_SCORE
         if n - 1 <= _UNCLIPPED_SAMPLES:
             self.typical_step = typical + (step - typical) / (n - 1)
         else:
             clipped = min(step, _CLIP_STEPS * typical) if typical > floor else step
             self.typical_step = typical + self._alpha * (clipped - typical)
         peak = self.peak * self._peak_decay
-        if n > self._learn_after:
+        if n > self._learn_after and step > peak:
             self.peak = raised_peak(peak, step, free=n <= self._warmup)
-        score = gated(score, step, self._novelty * peak, self._raise_score)
+        else:
+            self.peak = peak
+        gate = self._novelty * peak
+        if gate > 0.0 and step <= gate:
+            score = gated(score, step, gate, self._raise_score)
         if self._limit_per_ms is not None and dt_ms > 0:
             # scaled so that reaching the engineering limit means reaching the raise score
             fixed = step / dt_ms / self._limit_per_ms * self._raise_score
