@@ -107,7 +107,8 @@ class AlarmService:
                 ts_ms=ts_ms,
             )
         except AlarmError as exc:
-            self.rejected_triggers += 1
+            with self._lock:
+                self.rejected_triggers += 1
             _log.warning("alarm trigger refused: %s", exc.reason)
 
     def clear(self, *, site: str, source: str, alarm_type: str, message: str, ts_ms: int) -> None:
@@ -117,7 +118,8 @@ class AlarmService:
                 site=site, source=source, alarm_type=alarm_type, message=message, ts_ms=ts_ms
             )
         except AlarmError as exc:
-            self.rejected_triggers += 1
+            with self._lock:
+                self.rejected_triggers += 1
             _log.warning("alarm clear refused: %s", exc.reason)
 
     def raise_alarm(
@@ -181,8 +183,7 @@ class AlarmService:
     def clear_alarm(self, alarm_id: str, *, actor: str, note: str = "") -> Alarm:
         """Clear an alarm by hand; raises `AlarmNotFound` or `InvalidTransition`."""
         actor = lifecycle.check_actor(actor)
-        if note:
-            note = lifecycle.check_comment(note)
+        note = lifecycle.check_comment(note) if note.strip() else ""
         with self._lock:
             alarm, transition = lifecycle.clear(
                 self._require(alarm_id), actor=actor, ts_ms=now_ms(self._clock), note=note
