@@ -4,6 +4,7 @@
     └── AlarmError                anything the alarm service refuses
         ├── AlarmNotFound         no alarm has this id (also a `NotFound`)        HTTP 404
         ├── InvalidTransition     the action does not apply in this status       HTTP 409
+        ├── AlarmsUnavailable     this coordinator runs without an alarm service  HTTP 503
         └── InvalidAlarmInput     a field is malformed, empty or oversized        HTTP 422
                                   (also an `InvalidQuery`, `parameter` = field)
 
@@ -53,6 +54,12 @@ class InvalidTransition(AlarmError):
     def __init__(self, reason: str, *, alarm_id: str | None = None, status: str = "") -> None:
         super().__init__(reason, alarm_id=alarm_id)
         self.status = status
+
+
+class AlarmsUnavailable(AlarmError):
+    """The coordinator was started without an alarm service."""
+
+    http_status: ClassVar[int] = 503
 
 
 class InvalidAlarmInput(AlarmError, InvalidQuery):

@@ -18,10 +18,21 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from sse_starlette import EventSourceResponse
 
+from coordinator.alarms.errors import AlarmsUnavailable
+from coordinator.alarms.service import AlarmService
 from coordinator.api.auth import ViewerDep
 from coordinator.notify.broadcast import AlarmBroadcaster
 
 router = APIRouter()
+
+
+def alarm_service(request: Request) -> AlarmService:
+    """The alarm service at `app.state.alarms`; `AlarmsUnavailable` (503) when there is none."""
+    service = getattr(request.app.state, "alarms", None)
+    if not isinstance(service, AlarmService):
+        raise AlarmsUnavailable("this coordinator runs without an alarm service")
+    return service
+
 
 PING_INTERVAL_S = 15
 
@@ -40,7 +51,7 @@ async def stream_alarms(
     site: Annotated[str | None, Query(max_length=64, description="Only this site's alarms")] = None,
 ) -> EventSourceResponse:
     """Server-sent events for every alarm change (optionally of one site)."""
-    broadcaster: AlarmBroadcaster = request.app.state.alarms.broadcaster
+    broadcaster: AlarmBroadcaster = alarm_service(request).broadcaster
     subscription = broadcaster.subscribe(site=site)
 
     async def events() -> AsyncIterator[dict[str, Any]]:

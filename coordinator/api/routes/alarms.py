@@ -19,6 +19,7 @@ from coordinator.alarms.port import Severity
 from coordinator.alarms.service import AlarmService
 from coordinator.api.auth import OperatorDep, ViewerDep
 from coordinator.api.routes import alarm_stream
+from coordinator.api.routes.alarm_stream import alarm_service
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 router.include_router(alarm_stream.router)
@@ -114,8 +115,7 @@ class AssignIn(BaseModel):
 
 
 def _service(request: Request) -> AlarmService:
-    service: AlarmService = request.app.state.alarms
-    return service
+    return alarm_service(request)
 
 
 def _out(alarm: Alarm) -> AlarmOut:

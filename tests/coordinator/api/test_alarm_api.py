@@ -269,3 +269,12 @@ def test_delivery_log_is_readable_by_viewers(client: httpx.Client, service: Alar
     ]
     missing = client.get("/api/v1/alarms/nope/deliveries", headers=AS_VIEWER)
     assert missing.status_code == 404
+
+
+def test_without_alarm_service_routes_answer_503(client: httpx.Client, app: FastAPI) -> None:
+    """A coordinator started without alarms answers 503 on the alarm routes, not 500."""
+    app.state.alarms = None
+    assert client.get("/api/v1/alarms", headers=AS_VIEWER).status_code == 503
+    assert client.get("/api/v1/alarms/stream", headers=AS_VIEWER).status_code == 503
+    response = client.post("/api/v1/alarms/x/ack", headers=AS_OPERATOR)
+    assert (response.status_code, response.json()["error"]) == (503, "AlarmsUnavailable")
