@@ -7,6 +7,7 @@ fleet happenings into triggers), `wiring` (`build_alarm_service`). Errors: see `
 
 from coordinator.alarms.errors import (
     AlarmError,
+    AlarmsUnavailable,
     AlarmNotFound,
     InvalidAlarmInput,
     InvalidTransition,
@@ -39,6 +40,7 @@ __all__ = [
     "AlarmService",
     "AlarmSink",
     "AlarmStore",
+    "AlarmsUnavailable",
     "Comment",
     "Escalation",
     "EscalationPolicy",
