@@ -7,8 +7,8 @@ fleet happenings into triggers), `wiring` (`build_alarm_service`). Errors: see `
 
 from coordinator.alarms.errors import (
     AlarmError,
-    AlarmsUnavailable,
     AlarmNotFound,
+    AlarmsUnavailable,
     InvalidAlarmInput,
     InvalidTransition,
 )
