@@ -19,6 +19,8 @@ class IngestStats:
     batches: int = 0
     rebirth_requests: int = 0
     backpressure_waits: int = 0
+    decode_seconds: float = 0.0
+    apply_seconds: float = 0.0
     commit_seconds: float = 0.0
     last_error: str = ""
     _window: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
