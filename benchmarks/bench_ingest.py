@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 PLACEHOLDER_TS = 1_999_999_999_999
 SIGNALS_PER_NODE = 50
@@ -76,8 +77,8 @@ def _publisher(
     messages: int,
     samples: int,
     interval_s: float,
-    ready: mp.Barrier,
-    go: mp.Event,
+    ready: Any,
+    go: Any,
 ) -> None:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
@@ -114,7 +115,7 @@ def _publisher(
             topic, payload = per_node[i]
             stamped = payload.replace(placeholder, b'"ts":%d' % int(time.time() * 1000), 1)
             last = client.publish(topic, stamped, qos=1)
-            while len(client._out_messages) > 2000:  # noqa: SLF001 - keep paho's queue bounded
+            while len(client._out_messages) > 2000:
                 time.sleep(0.001)
     if last is not None:
         last.wait_for_publish(timeout=600)
@@ -124,7 +125,7 @@ def _publisher(
 
 def _start_publishers(
     args: argparse.Namespace, port: int, site: str, *, messages: int, interval_s: float = 0.0
-) -> tuple[list[mp.Process], mp.Event]:
+) -> tuple[list[Any], Any]:
     ctx = mp.get_context("spawn")
     ready = ctx.Barrier(args.publishers + 1)
     go = ctx.Event()

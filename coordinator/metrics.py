@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,8 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from coordinator.service import Coordinator
+
+log = logging.getLogger(__name__)
 
 
 class CoordinatorCollector(Collector):
@@ -90,7 +93,7 @@ class CoordinatorCollector(Collector):
                 for (status, severity), count in sorted(c.alarms.counts().items()):
                     alarms.add_metric([str(status), str(severity)], count)
             except Exception:  # a locked alarm table must not break the scrape
-                pass
+                log.warning("alarm counts unavailable for /metrics", exc_info=True)
         yield alarms
 
 

@@ -181,7 +181,7 @@ class MqttClient:
         try:
             topic = msg.topic
         except UnicodeDecodeError:
-            topic = repr(bytes(msg._topic))[:1024]  # noqa: SLF001 - paho keeps raw bytes here
+            topic = repr(bytes(msg._topic))[:1024]
         with self._lock:
             generation = self._generation
         self._on_message(

@@ -77,11 +77,11 @@ class Coordinator:
             keepalive_s=settings.keepalive_s,
             receive_maximum=settings.queue_max_messages,
         )
-        writer._ack = client.ack  # noqa: SLF001 - the client exists only after the writer
-        writer._publisher = client  # noqa: SLF001
+        writer._ack = client.ack
+        writer._publisher = client
         alarms = _build_alarms(settings, clock, client) if with_alarms else None
         if alarms is not None:
-            writer._feed = AlarmFeed(  # noqa: SLF001
+            writer._feed = AlarmFeed(
                 alarms,
                 stock_low_threshold=settings.stock_low_threshold or None,
                 stock_thresholds=settings.stock_thresholds,
@@ -122,7 +122,7 @@ class Coordinator:
 def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClient) -> Any:
     """The alarm service over the same database file, or None if the package is absent."""
     try:
-        from coordinator.alarms.wiring import build_alarm_service  # noqa: PLC0415
+        from coordinator.alarms.wiring import build_alarm_service
     except ImportError:
         log.warning("coordinator.alarms is not available: alarms are off")
         return None

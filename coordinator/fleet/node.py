@@ -142,8 +142,8 @@ def apply_stock(entry: NodeEntry, message: Stock) -> bool:
 __all__ = [
     "MAX_DELTAS_KEPT",
     "NodeEntry",
-    "NodeRecord",
     "NodeKey",
+    "NodeRecord",
     "apply_stock",
     "restore_tracker",
 ]

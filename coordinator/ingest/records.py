@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from coordinator.fleet.node import NodeRecord
 from protocol import Birth, CommandAck, Event, Stock, Telemetry
 
@@ -143,12 +144,12 @@ __all__ = [
     "AgentEvent",
     "BatchOutcome",
     "CommandRequest",
-    "DeadLettered",
     "DeadLetter",
+    "DeadLettered",
     "Happening",
     "NodeCameOnline",
-    "NodeWentOffline",
     "NodeRecord",
+    "NodeWentOffline",
     "RawMessage",
     "StockChanged",
     "StockLevels",

@@ -24,13 +24,13 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load settings, start the service under uvicorn and print the API URL on its own line."""
-    import socket  # noqa: PLC0415
+    import socket
 
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from coordinator.api.app import create_app  # noqa: PLC0415
-    from coordinator.errors import CoordinatorError  # noqa: PLC0415
-    from coordinator.settings import load_settings  # noqa: PLC0415
+    from coordinator.api.app import create_app
+    from coordinator.errors import CoordinatorError
+    from coordinator.settings import load_settings
 
     try:
         settings = load_settings(

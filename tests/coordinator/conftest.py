@@ -132,10 +132,10 @@ def node() -> Node:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
     """A fresh SQLite store in a temporary directory."""
     opened = SqliteStore(tmp_path / "core.db", synchronous="NORMAL")
-    yield opened  # type: ignore[misc]
+    yield opened
     opened.close()
 
 

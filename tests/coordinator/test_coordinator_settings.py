@@ -61,7 +61,7 @@ def test_environment_and_toml_sources(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_invalid_values_raise_config_error(overrides: dict[str, object], field: str) -> None:
     """Each invalid setting raises ConfigError naming the field."""
     with pytest.raises(ConfigError) as info:
-        load_settings(dev_mode=True, **overrides)
+        load_settings(None, dev_mode=True, **overrides)
     assert field in info.value.field
 
 

@@ -7,8 +7,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 
 from coordinator.api.app import create_app
 from coordinator.ingest.records import RawMessage

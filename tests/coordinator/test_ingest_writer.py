@@ -15,7 +15,7 @@ from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import FakeClock
-from protocol import decode
+from protocol import Message, decode
 from tests.coordinator.conftest import Node, raw
 
 
@@ -38,7 +38,8 @@ def test_acks_follow_the_commit(store: SqliteStore) -> None:
     acks: list[object] = []
     writer, _ = _writer(store, acks)
     n = Node()
-    for i, message in enumerate([n.birth(), n.telemetry(), n.telemetry()]):
+    messages: list[Message] = [n.birth(), n.telemetry(), n.telemetry()]
+    for i, message in enumerate(messages):
         writer.enqueue(raw(message, token=i))
     assert writer.run_once(wait_s=0.01) == 3
     assert acks == [0, 1, 2]

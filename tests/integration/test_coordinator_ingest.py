@@ -19,7 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from coordinator.api.app import create_app
 from coordinator.settings import load_settings
 from flexfleet.broker import Broker
-from protocol import Birth, SignalSpec, Stock, Telemetry, encode, topic_for
+from protocol import Birth, Message, SignalSpec, Stock, Telemetry, encode, topic_for
 from tests.coordinator.conftest import serve
 
 pytestmark = pytest.mark.integration
@@ -69,7 +69,7 @@ def test_published_data_is_stored_and_visible(
     """Birth, telemetry and stock published at QoS 1 show up in the nodes, telemetry and stock APIs."""
     now = int(time.time() * 1000)
     pub = _publisher(broker, f"pub-{unique_site}")
-    messages = [
+    messages: list[Message] = [
         Birth(
             site=unique_site,
             node="m1",
