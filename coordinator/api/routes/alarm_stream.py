@@ -1,7 +1,8 @@
 """`GET /api/v1/alarms/stream`: alarm changes as server-sent events, for dashboards.
 
-The stream opens with a `ready` event, then sends one `alarm` event per change (its data is
-the `AlarmEvent` JSON, whose `kind` says what happened). A listener too slow to keep up gets
+The stream opens with a `ready` event and (unless `snapshot=false`) a `snapshot` event
+holding the active alarms, then sends one `alarm` event per change (its data is the
+`AlarmEvent` JSON, whose `kind` says what happened). A listener too slow to keep up gets
 a `lagged` event with the number of changes it missed and should reload the alarm list.
 Comments keep idle connections alive through proxies.
 
@@ -16,10 +17,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse
 
 from coordinator.alarms.errors import AlarmsUnavailable
+from coordinator.alarms.model import AlarmQuery, Status
 from coordinator.alarms.service import AlarmService
+from coordinator.alarms.store import MAX_QUERY_LIMIT
 from coordinator.api.auth import ViewerDep
 from coordinator.notify.broadcast import AlarmBroadcaster
 
@@ -35,6 +39,7 @@ def alarm_service(request: Request) -> AlarmService:
 
 
 PING_INTERVAL_S = 15
+ACTIVE: frozenset[Status] = frozenset({"ACTIVE_UNACK", "ACTIVE_ACK"})
 
 
 @router.get(
@@ -49,9 +54,15 @@ async def stream_alarms(
     request: Request,
     who: ViewerDep,
     site: Annotated[str | None, Query(max_length=64, description="Only this site's alarms")] = None,
+    snapshot: Annotated[
+        bool, Query(description="Send the active alarms (up to 1000) first, as `snapshot`")
+    ] = True,
 ) -> EventSourceResponse:
     """Server-sent events for every alarm change (optionally of one site)."""
-    broadcaster: AlarmBroadcaster = alarm_service(request).broadcaster
+    service = alarm_service(request)
+    broadcaster: AlarmBroadcaster = service.broadcaster
+    # Subscribe before reading the snapshot, so no change falls between the two; a change
+    # may then appear in both, which is harmless (the event carries the whole alarm).
     subscription = broadcaster.subscribe(site=site)
 
     async def events() -> AsyncIterator[dict[str, Any]]:
@@ -61,6 +72,13 @@ async def stream_alarms(
                 "event": "ready",
                 "data": orjson.dumps({"principal": who, "site": site}).decode(),
             }
+            if snapshot:
+                query = AlarmQuery(statuses=ACTIVE, site=site, limit=MAX_QUERY_LIMIT)
+                active = await run_in_threadpool(service.list_alarms, query)
+                yield {
+                    "event": "snapshot",
+                    "data": orjson.dumps([a.to_dict() for a in active]).decode(),
+                }
             while True:
                 event = await subscription.get()
                 if subscription.dropped > reported:

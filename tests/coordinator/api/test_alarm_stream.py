@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -56,9 +57,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, AlarmService]]:
     service.close()
 
 
-def read_events(lines: Iterator[str], count: int) -> list[tuple[str, dict[str, object]]]:
+def read_events(lines: Iterator[str], count: int) -> list[tuple[str, Any]]:
     """The next `count` named events from an SSE line stream (comments and pings skipped)."""
-    events: list[tuple[str, dict[str, object]]] = []
+    events: list[tuple[str, Any]] = []
     name, data = "", ""
     for line in lines:
         if line.startswith("event:"):
@@ -85,8 +86,9 @@ def test_stream_carries_alarm_changes_live(served: tuple[str, AlarmService]) -> 
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
         lines = stream.iter_lines()
-        [(name, hello)] = read_events(lines, 1)
+        [(name, hello), (snap, active)] = read_events(lines, 2)
         assert (name, hello["principal"]) == ("ready", "viewer-1")
+        assert (snap, active) == ("snapshot", [])
         alarm = service.raise_alarm(
             site="s1", source="n1", alarm_type="t", severity="MAJOR", message="m", ts_ms=1
         )
@@ -104,7 +106,7 @@ def test_stream_carries_alarm_changes_live(served: tuple[str, AlarmService]) -> 
         ("cleared", "system"),
     ]
     assert {e["alarm_id"] for _, e in events} == {alarm.alarm_id}
-    assert events[-1][1]["alarm"]["status"] == "CLEARED_ACK"  # type: ignore[index]
+    assert events[-1][1]["alarm"]["status"] == "CLEARED_ACK"
 
 
 def test_stream_site_filter_and_unsubscribe(served: tuple[str, AlarmService]) -> None:
@@ -120,7 +122,7 @@ def test_stream_site_filter_and_unsubscribe(served: tuple[str, AlarmService]) ->
         ) as stream,
     ):
         lines = stream.iter_lines()
-        read_events(lines, 1)
+        read_events(lines, 2)
         assert service.broadcaster.subscriber_count == 1
         for site in ("s1", "s2"):
             service.raise_alarm(
@@ -141,3 +143,34 @@ def test_stream_needs_a_token(served: tuple[str, AlarmService]) -> None:
     """Without a token the stream is refused with 401 before it opens."""
     url, _ = served
     assert httpx.get(f"{url}/api/v1/alarms/stream", timeout=10).status_code == 401
+
+
+def test_stream_starts_with_a_snapshot_of_active_alarms(served: tuple[str, AlarmService]) -> None:
+    """The first data is the active alarms (cleared ones left out); snapshot=false skips it."""
+    url, service = served
+    keep = service.raise_alarm(
+        site="s1", source="n1", alarm_type="t", severity="MAJOR", message="", ts_ms=1
+    )
+    gone = service.raise_alarm(
+        site="s1", source="n2", alarm_type="t", severity="MAJOR", message="", ts_ms=1
+    )
+    service.clear_alarm(gone.alarm_id, actor="ana")
+    auth = {"Authorization": f"Bearer {VIEWER}"}
+    with (
+        httpx.Client(base_url=url, timeout=10) as http,
+        http.stream("GET", "/api/v1/alarms/stream", headers=auth) as stream,
+    ):
+        [_, (name, active)] = read_events(stream.iter_lines(), 2)
+    assert name == "snapshot"
+    assert [a["alarm_id"] for a in active] == [keep.alarm_id]
+    with (
+        httpx.Client(base_url=url, timeout=10) as http,
+        http.stream(
+            "GET", "/api/v1/alarms/stream", params={"snapshot": "false"}, headers=auth
+        ) as stream,
+    ):
+        lines = stream.iter_lines()
+        read_events(lines, 1)
+        service.acknowledge(keep.alarm_id, actor="ana")
+        [(name, event)] = read_events(lines, 1)
+    assert (name, event["kind"]) == ("alarm", "acknowledged")
