@@ -209,6 +209,7 @@ class AgentCore:
     def _lost(self, reason: str) -> None:
         was_connected = self.connected
         self.connecting = self.connected = False
+        self.coordinator_online = None  # the next session learns it again (retained state)
         self.link.session_lost()
         delay = next_delay(
             self._attempt,

@@ -14,8 +14,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge_agent.outbox import Outbox, OutboxStats
-from flexfleet.broker import Broker
-from protocol import Message, Telemetry, decode
+from protocol import COORDINATOR_STATE_TOPIC, CoordinatorState, Message, Telemetry, decode, encode
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,13 +22,18 @@ REPO = Path(__file__).resolve().parents[2]
 class Subscriber:
     """A persistent-session QoS 1 subscriber recording every flexfleet message of one site."""
 
-    def __init__(self, port: int, site: str, *, client_id: str) -> None:
+    def __init__(
+        self, port: int, site: str, *, client_id: str, announce_coordinator: bool = False
+    ) -> None:
+        self._announce = announce_coordinator
         self.messages: list[Message] = []
         self.raw: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
         self._topic = f"ff/v1/{site}/#"
-        # MQTT 3.1.1 with clean_session=False: Mosquitto 2.0.11 restores such sessions from
-        # its persistence file after a restart, so nothing published meanwhile is missed.
+        # A persistent session (clean_session=False) keeps what arrives while this client
+        # reconnects. Across a broker restart it survives only if Mosquitto can write its
+        # persistence file; tests that restart the broker use `announce_coordinator`, so
+        # the agent sends nothing until this client has subscribed again.
         self.client = paho.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -44,6 +48,9 @@ class Subscriber:
 
     def _on_connect(self, client: paho.Client, *_: object) -> None:
         client.subscribe(self._topic, qos=1)
+        if self._announce:  # play the coordinator: subscribed first, then "online" (retained)
+            state = CoordinatorState(online=True, ts=1_700_000_000_000, coordinator="test")
+            client.publish(COORDINATOR_STATE_TOPIC, encode(state), qos=1, retain=True)
 
     def _on_message(self, _c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
         payload = bytes(msg.payload)
@@ -77,13 +84,6 @@ class Subscriber:
         """Disconnect."""
         self.client.disconnect()
         self.client.loop_stop()
-
-
-def make_persistence_writable(broker: Broker) -> None:
-    """Let Mosquitto save its sessions: started as root it drops to the `mosquitto` user,
-    which cannot write a root-owned data directory ("Error: Permission denied" in its log),
-    and then forgets every persistent session on restart."""
-    broker.data_dir.chmod(0o777)
 
 
 def write_config(path: Path, *, site: str, node: str, port: int, **extra: str) -> Path:

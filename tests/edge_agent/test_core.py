@@ -161,3 +161,20 @@ def test_publish_failure_code_sends_the_message_again(make_core: MakeCore) -> No
     assert len(births) == 2
     assert births[0].seq == births[1].seq
     assert core.outbox.stats().rows >= 1
+
+
+def test_a_new_session_waits_for_the_coordinator_state_again(make_core: MakeCore) -> None:
+    """After a reconnect the retained 'online' state opens a new link period with a new birth."""
+    core, transport, clock = make_core(mqtt={"wait_for_coordinator": True})
+    core.tick()
+    transport.accept()
+    transport.feed(*state_payload(online=True))
+    run_for(core, clock, 2.0)
+    transport.drop()
+    run_for(core, clock, 5.0)
+    transport.accept()
+    core.tick()
+    births_before = sum(isinstance(m, Birth) for m in messages(transport))
+    transport.feed(*state_payload(online=True))  # the broker resends the retained state
+    run_for(core, clock, 2.0)
+    assert sum(isinstance(m, Birth) for m in messages(transport)) == births_before + 1

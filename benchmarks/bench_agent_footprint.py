@@ -1,0 +1,169 @@
+"""Edge agent footprint at 200 signals × 10 Hz: RSS, CPU % of one core, memory growth per hour.
+
+Starts a private Mosquitto and one `flexfleet agent` process reading 40 simulated machines
+(5 signals each = 200 signals) every 100 ms, with the anomaly detectors on every raw
+sample, and samples the process with psutil. Figures: median and max RSS, CPU % of one
+core over the measured window, and RSS growth per hour fitted over the second half of the
+run (after warm-up). Goal (DESIGN.md): RSS ≤ 40 MB, ≤ 10 % of one core, no growth.
+
+    .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 600
+    .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 60 --no-detectors
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from flexfleet.broker import start_broker  # noqa: E402
+
+
+def config_text(
+    *, port: int, state_dir: Path, machines: int, interval_ms: int, detectors: bool
+) -> str:
+    """The agent's TOML configuration for the benchmark."""
+    return f"""
+[node]
+site = "bench"
+node = "gw-1"
+kind = "gateway"
+[mqtt]
+broker = "mqtt://127.0.0.1:{port}"
+wait_for_coordinator = false
+[outbox]
+state_dir = "{state_dir}"
+[sampling]
+interval_ms = {interval_ms}
+[batching]
+max_samples = 2000
+max_age_ms = 1000
+[driver]
+type = "sim"
+seed = 1
+machines = {machines}
+[metrics]
+textfile = "{state_dir}/agent.prom"
+interval_s = 1.0
+[detectors]
+enabled = {"true" if detectors else "false"}
+"""
+
+
+def read_metrics(path: Path) -> dict[str, float]:
+    """The agent's Prometheus textfile as {name: value}."""
+    values: dict[str, float] = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name.split("{")[0].removeprefix("flexfleet_agent_")] = float(value)
+    return values
+
+
+def slope_per_hour(times: list[float], values: list[float]) -> float:
+    """Least-squares slope of values over times, per hour."""
+    if len(times) < 3:
+        return float("nan")
+    mt, mv = statistics.fmean(times), statistics.fmean(values)
+    num = sum((t - mt) * (v - mv) for t, v in zip(times, values, strict=True))
+    den = sum((t - mt) ** 2 for t in times)
+    return num / den * 3600.0 if den else float("nan")
+
+
+def main() -> int:  # noqa: PLR0915 (one linear script)
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration-s", type=float, default=600.0)
+    parser.add_argument("--warmup-s", type=float, default=30.0)
+    parser.add_argument("--machines", type=int, default=40, help="5 signals each")
+    parser.add_argument("--interval-ms", type=int, default=100)
+    parser.add_argument("--sample-every-s", type=float, default=5.0)
+    parser.add_argument("--no-detectors", action="store_true")
+    args = parser.parse_args()
+    signals = args.machines * 5
+    with tempfile.TemporaryDirectory(prefix="ff-bench-") as tmp:
+        work = Path(tmp)
+        broker = start_broker(work / "mosquitto")
+        config = work / "agent.toml"
+        config.write_text(
+            config_text(
+                port=broker.port,
+                state_dir=work / "state",
+                machines=args.machines,
+                interval_ms=args.interval_ms,
+                detectors=not args.no_detectors,
+            )
+        )
+        with (work / "agent.log").open("wb") as log:
+            agent = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "flexfleet",
+                    "agent",
+                    "--config",
+                    str(config),
+                    "--log-level",
+                    "WARNING",
+                ],
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        proc = psutil.Process(agent.pid)
+        try:
+            time.sleep(args.warmup_s)
+            metrics_file = work / "state" / "agent.prom"
+            before = read_metrics(metrics_file)
+            cpu0 = proc.cpu_times()
+            t0 = time.monotonic()
+            times: list[float] = []
+            rss: list[float] = []
+            while time.monotonic() - t0 < args.duration_s:
+                if agent.poll() is not None:
+                    raise SystemExit(
+                        f"agent exited early: {(work / 'agent.log').read_text()[-2000:]}"
+                    )
+                times.append(time.monotonic() - t0)
+                rss.append(proc.memory_info().rss / 2**20)
+                time.sleep(args.sample_every_s)
+            cpu1 = proc.cpu_times()
+            elapsed = time.monotonic() - t0
+            time.sleep(1.5)
+            after = read_metrics(metrics_file)
+        finally:
+            agent.terminate()
+            agent.wait(timeout=30)
+            broker.stop()
+        errors = (work / "agent.log").read_text().strip().splitlines()
+    cpu_pct = 100.0 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / elapsed
+    half = len(times) // 2
+    growth = slope_per_hour(times[half:], rss[half:])
+    print(f"agent footprint: {signals} signals × {1000 / args.interval_ms:g} Hz, "
+          f"detectors {'off' if args.no_detectors else 'on'}, {elapsed:.0f} s measured after {args.warmup_s:.0f} s warm-up")  # fmt: skip
+    print(f"  RSS median {statistics.median(rss):.1f} MiB, max {max(rss):.1f} MiB (goal ≤ 40 MB)")
+    print(f"  CPU {cpu_pct:.1f} % of one core (goal ≤ 10 %)")
+    print(f"  RSS growth {growth:+.2f} MiB/hour over the second half (goal: none)")
+    read = (after["samples_read"] - before["samples_read"]) / (elapsed + 1.5)
+    reported = (after["samples_reported"] - before["samples_reported"]) / (elapsed + 1.5)
+    print(f"  samples/s read {read:.0f} of {signals * 1000 / args.interval_ms:.0f} offered; "
+          f"{reported:.0f}/s reported after deadband; outbox rows at end {after['outbox_rows']:.0f}; "
+          f"dropped {after['dropped_messages']:.0f}")  # fmt: skip
+    if errors:
+        print(f"  agent log: {len(errors)} lines, last: {errors[-1][-300:]}")
+    print(f"  command: .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s {args.duration_s:g}"
+          f" --machines {args.machines} --interval-ms {args.interval_ms}{' --no-detectors' if args.no_detectors else ''}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
