@@ -32,6 +32,8 @@ from coordinator.alarms.store import AlarmStore
 from coordinator.notify.broadcast import AlarmBroadcaster
 from coordinator.notify.delivery import DeliveryRecord
 from coordinator.notify.events import AlarmEvent, Notifier
+from coordinator.notify.mqtt_alerts import MqttAlertNotifier
+from coordinator.notify.webhooks import WebhookNotifier
 from flexfleet.clock import Clock, now_ms
 
 _log = logging.getLogger(__name__)
@@ -233,6 +235,25 @@ class AlarmService:
         """The webhook delivery log of one alarm, oldest first; raises `AlarmNotFound`."""
         self._require(alarm_id)
         return self.store.deliveries(alarm_id=alarm_id, limit=limit)
+
+    def channel_stats(self) -> dict[str, int]:
+        """Counters of the service and its channels, for metrics: rejected triggers, notifier
+        failures, SSE subscribers, MQTT alerts published/failed, webhook deliveries
+        delivered/failed/dropped (webhook and MQTT keys only when the channel is wired)."""
+        stats = {
+            "rejected_triggers": self.rejected_triggers,
+            "notify_failures": self.notify_failures,
+            "sse_subscribers": self.broadcaster.subscriber_count,
+        }
+        for notifier in self._notifiers:
+            if isinstance(notifier, MqttAlertNotifier):
+                stats["mqtt_alerts_published"] = notifier.published
+                stats["mqtt_alerts_failed"] = notifier.failed
+            elif isinstance(notifier, WebhookNotifier):
+                stats["webhooks_delivered"] = notifier.delivered
+                stats["webhooks_failed"] = notifier.failed
+                stats["webhooks_dropped"] = notifier.dropped
+        return stats
 
     def counts(self) -> dict[tuple[str, str], int]:
         """Number of alarms per (status, severity), for metrics."""

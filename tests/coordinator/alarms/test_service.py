@@ -229,3 +229,17 @@ def test_concurrent_triggers_make_one_alarm(service: AlarmService) -> None:
     [alarm] = service.list_alarms()
     assert alarm.count == 200
     assert service.rejected_triggers == 0
+
+
+def test_channel_stats_count_what_happened(service: AlarmService) -> None:
+    """channel_stats reports rejected triggers and MQTT alerts published, for metrics."""
+    raise_(service, 1)
+    raise_(service, 2, "MAJOR")
+    service.trigger(
+        site="s1", source="", alarm_type="t", severity="MINOR", message="", details={}, ts_ms=1
+    )
+    stats = service.channel_stats()
+    assert stats["rejected_triggers"] == 1
+    assert stats["mqtt_alerts_published"] == 2  # created, severity_raised
+    assert (stats["mqtt_alerts_failed"], stats["sse_subscribers"]) == (0, 0)
+    assert "webhooks_delivered" not in stats  # not wired in this service
