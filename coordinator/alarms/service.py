@@ -236,6 +236,13 @@ class AlarmService:
         self._require(alarm_id)
         return self.store.deliveries(alarm_id=alarm_id, limit=limit)
 
+    def purge_cleared(self, *, older_than_s: float) -> int:
+        """Delete alarms cleared more than `older_than_s` ago (by the clock), with their
+        history; active alarms are never touched. Returns how many were deleted."""
+        cutoff_ms = now_ms(self._clock) - int(older_than_s * 1000)
+        with self._lock:
+            return self.store.purge_cleared(cleared_before_ms=cutoff_ms)
+
     def channel_stats(self) -> dict[str, int]:
         """Counters of the service and its channels, for metrics: rejected triggers, notifier
         failures, SSE subscribers, MQTT alerts published/failed, webhook deliveries

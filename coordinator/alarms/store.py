@@ -310,6 +310,21 @@ class AlarmStore:
             out[(status, r["severity"])] = r["n"]
         return out
 
+    def purge_cleared(self, *, cleared_before_ms: int) -> int:
+        """Delete alarms cleared before `cleared_before_ms` with their transitions, comments
+        and delivery log; returns how many alarms went."""
+        chosen = "SELECT alarm_id FROM alarms WHERE cleared = 1 AND clear_ms < ?"
+        with self.transaction():
+            for table in ("alarm_transitions", "alarm_comments", "alarm_webhook_deliveries"):
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE alarm_id IN ({chosen})",  # noqa: S608 - fixed names
+                    [cleared_before_ms],
+                )
+            cursor = self._db.execute(
+                "DELETE FROM alarms WHERE cleared = 1 AND clear_ms < ?", [cleared_before_ms]
+            )
+        return int(cursor.rowcount)
+
     def record_delivery(self, record: DeliveryRecord) -> None:
         """Append one webhook delivery attempt to the log."""
         with self.transaction():

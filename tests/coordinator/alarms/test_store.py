@@ -172,3 +172,32 @@ def test_delivery_log_round_trip(db_path: Path) -> None:
         assert store.deliveries(alarm_id="other") == []
     finally:
         store.close()
+
+
+def test_purge_removes_old_cleared_alarms_and_their_history(
+    db_path: Path, clock: FakeClock
+) -> None:
+    """Purging deletes alarms cleared before the cutoff with everything they own, nothing else."""
+    svc = AlarmService(store=AlarmStore.open(db_path), clock=clock)
+    try:
+        t = now_ms(clock)
+        old = svc.raise_alarm(
+            site="s1", source="a", alarm_type="t", severity="MINOR", message="", ts_ms=t
+        )
+        svc.add_comment(old.alarm_id, actor="ana", text="note")
+        svc.clear_alarm(old.alarm_id, actor="ana")
+        active = svc.raise_alarm(
+            site="s1", source="b", alarm_type="t", severity="MINOR", message="", ts_ms=t
+        )
+        clock.advance(3600)
+        recent = svc.raise_alarm(
+            site="s1", source="c", alarm_type="t", severity="MINOR", message="", ts_ms=t
+        )
+        svc.clear_alarm(recent.alarm_id, actor="ana")
+        assert svc.purge_cleared(older_than_s=1800) == 1
+        assert {a.alarm_id for a in svc.list_alarms()} == {active.alarm_id, recent.alarm_id}
+        assert svc.store.transitions(old.alarm_id) == []
+        assert svc.store.comments(old.alarm_id) == []
+        assert svc.purge_cleared(older_than_s=1800) == 0
+    finally:
+        svc.close()
