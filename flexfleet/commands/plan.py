@@ -54,13 +54,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(path: Path) -> str:
+    """The file's text, refusing more than MAX_FILE_BYTES (devices and pipes included)."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _InputError(f"{path}: {size} bytes is over the {MAX_FILE_BYTES}-byte limit")
-        return path.read_bytes().decode("utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise _InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _InputError(f"{path}: larger than the {MAX_FILE_BYTES}-byte limit")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise _InputError(f"{path}: not UTF-8 text") from None
 

@@ -103,3 +103,8 @@ def test_missing_and_oversized_files_exit_2(
     monkeypatch.setattr(plan_command, "MAX_FILE_BYTES", 10)
     assert main(["plan", "jobshop", str(path), "--time-limit", "1"]) == 2
     assert "limit" in capsys.readouterr().err
+    # An endless device is cut off at the limit rather than read forever.
+    assert main(["plan", "jobshop", "/dev/zero", "--time-limit", "1"]) == 2
+    assert "limit" in capsys.readouterr().err
+    assert main(["plan", "vrptw", str(tmp_path), "--time-limit", "1"]) == 2
+    assert "cannot read" in capsys.readouterr().err
