@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             procs, go = bench_ingest._start_publishers(
                 args, broker.port, "load", messages=messages, interval_s=1.0 / per_node_msgs_per_s
             )
-            go.set()  # type: ignore[attr-defined]  # bench_ingest annotates it as mp.Event
+            start_signal: Any = go  # bench_ingest annotates it as the `mp.Event` factory
+            start_signal.set()
             time.sleep(2.0)  # let the load reach its rate
             t_load = time.perf_counter()
             samples_at_start = coordinator.store.count("samples")
