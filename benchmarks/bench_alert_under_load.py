@@ -182,8 +182,7 @@ def _report(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run both phases and print the figures."""
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events-per-s", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
@@ -194,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples-per-message", type=int, default=500)
     parser.add_argument("--synchronous", default="FULL", help="the coordinator store's SQLite mode")
     parser.add_argument("--batch-max-wait-s", type=float, default=0.05, help="ingest batch wait")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both phases and print the figures."""
+    args = _parse(argv)
 
     from coordinator.service import Coordinator
     from coordinator.settings import load_settings
