@@ -1,8 +1,8 @@
 """Webhook notifications: HTTP POST of the event JSON, retried with capped jittered backoff,
 every attempt written to the delivery log.
 
-`notify` only enqueues; one worker thread does the HTTP, so a slow or dead receiver never
-holds up an alarm trigger. The queue is bounded (`max_queue`); when it is full new
+`notify` only enqueues; `workers` threads (2 by default) do the HTTP, so a slow or dead
+receiver never holds up an alarm trigger, and one hanging request does not stall the rest. The queue is bounded (`max_queue`); when it is full new
 deliveries are logged as `dropped`. Retries wait in a time-ordered heap, so one receiver's
 backoff does not delay deliveries to the others.
 
@@ -63,7 +63,7 @@ def _wall_ms() -> int:
 
 
 class WebhookNotifier:
-    """Delivers selected alarm events to each target from a background thread."""
+    """Delivers selected alarm events to each target from background threads."""
 
     def __init__(
         self,
@@ -76,12 +76,16 @@ class WebhookNotifier:
         max_delay_s: float = 60.0,
         timeout_s: float = 5.0,
         max_queue: int = 1000,
+        workers: int = 2,
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
         wall_ms: Callable[[], int] = _wall_ms,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self._workers = workers
         self._targets = tuple(targets)
         self._log = log
         self._kinds = frozenset(kinds)
@@ -97,7 +101,7 @@ class WebhookNotifier:
         self._cond = threading.Condition()
         self._in_flight = 0
         self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.delivered = 0
         self.failed = 0
         self.dropped = 0
@@ -108,26 +112,29 @@ class WebhookNotifier:
         return self._targets
 
     def start(self) -> None:
-        """Start the delivery thread (idempotent)."""
+        """Start the delivery threads (idempotent)."""
         with self._cond:
-            if self._thread is not None:
+            if self._threads:
                 return
-            self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
-            self._thread.start()
+            for i in range(self._workers):
+                thread = threading.Thread(target=self._run, name=f"webhooks-{i}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     def close(self, *, timeout_s: float = 5.0) -> None:
-        """Stop the thread; deliveries still waiting are logged as dropped."""
+        """Stop the threads; deliveries still waiting are logged as dropped."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout_s)
+            threads = list(self._threads)
+        deadline = time.monotonic() + timeout_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
         with self._cond:
             left, self._heap = self._heap, []
         for pending in left:
             self._record(pending, "dropped", None, "shut down before delivery")
-            self.dropped += 1
+            self._count("dropped")
         self._client.close()
 
     def notify(self, event: AlarmEvent) -> None:
@@ -150,8 +157,12 @@ class WebhookNotifier:
                     heapq.heappush(self._heap, pending)
                     self._cond.notify()
             if full:
-                self.dropped += 1
+                self._count("dropped")
                 self._record(pending, "dropped", None, "delivery queue full")
+
+    def _count(self, outcome: str) -> None:
+        with self._cond:  # several workers and callers update the counters
+            setattr(self, outcome, getattr(self, outcome) + 1)
 
     def wait_idle(self, *, timeout_s: float) -> bool:
         """Block until nothing is queued or in flight; False on timeout (for tests, shutdown)."""
@@ -211,7 +222,7 @@ class WebhookNotifier:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         if status is not None and 200 <= status < 300:
-            self.delivered += 1
+            self._count("delivered")
             self._record(pending, "delivered", status, "")
             return
         # 408 and 429 mean "later"; other 4xx mean the receiver will never take it.
@@ -219,7 +230,7 @@ class WebhookNotifier:
         if status is not None:
             error = f"HTTP {status}"
         if not retryable or pending.attempt >= self._max_attempts:
-            self.failed += 1
+            self._count("failed")
             self._record(pending, "failed", status, error)
             return
         self._record(pending, "retrying", status, error)

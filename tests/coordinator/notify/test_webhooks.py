@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import random
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +33,7 @@ class Receiver:
     statuses: list[int]
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     gate: threading.Event = field(default_factory=threading.Event)
+    in_handler: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -44,6 +46,8 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with state.lock:
+                state.in_handler += 1
             state.gate.wait(10)
             with state.lock:
                 state.requests.append((dict(self.headers.items()), body))
@@ -270,3 +274,23 @@ def test_service_webhooks_log_to_the_alarm_store(receiver: Receiver, tmp_path: P
         svc.close()
     payload = orjson.loads(receiver.requests[-1][1])
     assert (payload["kind"], payload["alarm"]["severity"]) == ("created", "CRITICAL")
+
+
+def test_two_workers_deliver_while_one_request_hangs(receiver: Receiver) -> None:
+    """With the default two workers, a second delivery goes out while the first is stuck."""
+    receiver.gate.clear()
+    log = InMemoryDeliveryLog()
+    hooks = notifier(receiver.url, log)
+    hooks.start()
+    try:
+        hooks.notify(make_event(alarm_id="a1"))
+        hooks.notify(make_event(alarm_id="a2"))
+        deadline = time.monotonic() + 10
+        while receiver.in_handler < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert receiver.in_handler == 2  # both requests are at the receiver at once
+        receiver.gate.set()
+        assert hooks.wait_idle(timeout_s=10)
+    finally:
+        hooks.close()
+    assert sorted(r.outcome for r in log.snapshot()) == ["delivered", "delivered"]
