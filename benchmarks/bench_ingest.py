@@ -194,6 +194,7 @@ def run_coordinator(
         coordinator_id=f"bench-coordinator-{site}",
         share_group=f"bench-{site}",  # a finished phase's persistent session must not share the stream
         batch_max_messages=args.batch_max_messages,
+        batch_max_bytes=args.batch_max_bytes,
         queue_max_messages=args.queue_max_messages,
         sqlite_synchronous=args.synchronous,
     )
@@ -255,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages-per-node", type=int, default=500)
     parser.add_argument("--samples-per-message", type=int, default=500)
     parser.add_argument("--batch-max-messages", type=int, default=500)
+    parser.add_argument("--batch-max-bytes", type=int, default=2 * 1024 * 1024)
     parser.add_argument("--queue-max-messages", type=int, default=1000)
     parser.add_argument("--synchronous", default="FULL", help="SQLite synchronous mode")
     parser.add_argument(

@@ -58,6 +58,7 @@ class Coordinator:
             clock=clock,
             queue_max_messages=settings.queue_max_messages,
             batch_max_messages=settings.batch_max_messages,
+            batch_max_bytes=settings.batch_max_bytes,
             batch_max_wait_s=settings.batch_max_wait_s,
             max_payload_bytes=settings.max_payload_bytes,
             dead_letter_prefix_bytes=settings.dead_letter_payload_prefix_bytes,

@@ -77,6 +77,7 @@ class CoordinatorSettings(BaseSettings):
     # Ingest
     queue_max_messages: int = Field(default=1000, ge=1, le=65535)
     batch_max_messages: int = Field(default=500, ge=1, le=65535)
+    batch_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     batch_max_wait_s: float = Field(default=0.05, gt=0, le=10)
     max_payload_bytes: int = Field(default=512 * 1024, ge=1024, le=64 * 1024 * 1024)
     dead_letter_payload_prefix_bytes: int = Field(default=256, ge=0, le=65536)

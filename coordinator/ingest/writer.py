@@ -1,10 +1,13 @@
-"""The batch writer: the one thread that decodes, sequences, commits and then acks.
+"""The batch writer: decodes, sequences, commits and only then acks.
 
-paho's thread only puts `RawMessage`s into a bounded queue (`enqueue`). This thread takes
-up to `batch_max_messages` (waiting at most `batch_max_wait_s` for a batch to fill),
-decodes them, folds them into the twin, commits one transaction, and only then acks the
-messages to the broker, sends rebirth requests and feeds the alarm rules. A store failure
-stops ingest without acking (the broker keeps the messages) and is reported by `/healthz`.
+paho's thread only puts `RawMessage`s into a bounded queue (`enqueue`). The prepare thread
+takes up to `batch_max_messages` or `batch_max_bytes` of payload (waiting at most
+`batch_max_wait_s` for a batch to fill; the byte cap keeps one commit, and so the
+ingest-to-queryable latency, short), decodes, validates and sequences them into the twin.
+The commit thread writes each prepared batch in one transaction, in order, and only then
+acks its messages to the broker, sends rebirth requests and feeds the alarm rules. A store
+failure stops ingest without acking (the broker keeps the messages) and is reported by
+`/healthz`. `run_once`/`process` do the same work on the calling thread (tests).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DAY_MS: Final = 86_400_000
 CommitListener = Callable[[BatchOutcome, CommitResult], None]
+_Prepared = tuple[str, list[RawMessage], BatchOutcome | None]
 
 
 class IngestWriter:
@@ -48,6 +52,7 @@ class IngestWriter:
         stats: IngestStats | None = None,
         queue_max_messages: int = 1000,
         batch_max_messages: int = 500,
+        batch_max_bytes: int = 2 * 1024 * 1024,
         batch_max_wait_s: float = 0.05,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
         dead_letter_prefix_bytes: int = 256,
@@ -67,6 +72,7 @@ class IngestWriter:
         self._publisher = publisher
         self._feed = feed
         self._batch_max = batch_max_messages
+        self._batch_max_bytes = batch_max_bytes
         self._batch_wait_s = batch_max_wait_s
         self._max_payload = max_payload_bytes
         self._prefix = dead_letter_prefix_bytes
@@ -78,7 +84,9 @@ class IngestWriter:
         self._next_retention = clock.monotonic() + min(retention_interval_s, 60.0)
         self._cmd_ids = itertools.count(1)
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._prepared_all = threading.Event()
+        self._handoff: queue.Queue[_Prepared] = queue.Queue(maxsize=2)
+        self._threads: list[threading.Thread] = []
 
     # -- paho side ------------------------------------------------------------------------
 
@@ -93,34 +101,83 @@ class IngestWriter:
     # -- writer side ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run the writer loop on its own thread."""
+        """Run the two writer threads: one prepares batches, one commits them in order.
+
+        Preparing (decode, validate, sequence: Python, holding the GIL) overlaps with
+        committing (mostly inside SQLite, which releases the GIL), so the two cores share
+        the work; the hand-off holds at most two prepared batches.
+        """
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
-        self._thread.start()
+        self._prepared_all.clear()
+        self._threads = [
+            threading.Thread(target=self._run_prepare, name="ingest-prepare", daemon=True),
+            threading.Thread(target=self._run_commit, name="ingest-commit", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, *, timeout_s: float = 10.0) -> None:
-        """Finish the batch in hand, then stop the thread."""
+        """Stop taking messages, commit what was prepared, then stop both threads."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self._threads = []
 
-    def _run(self) -> None:
+    def _run_prepare(self) -> None:
         while not self._stop.is_set() and not self.failed:
             try:
-                self.run_once(wait_s=0.2)
-            except StoreError as exc:
-                self.failed = True
-                self.stats.last_error = exc.reason
-                log.error("ingest stopped, store failed: %s", exc.reason)
+                raws = self._drain(0.2)
+                if raws:
+                    self._put(("batch", raws, self.prepare(raws)))
+                mono = self.clock.monotonic()
+                if mono >= self._next_tick:
+                    self._next_tick = mono + self._tick_s
+                    self._put(("tick", [], self.pipeline.tick()))
+                if mono >= self._next_retention:
+                    self._next_retention = mono + self._retention_s
+                    self._put(("retention", [], None))
             except Exception as exc:
-                self.failed = True
-                self.stats.last_error = repr(exc)
-                log.exception("ingest stopped by an unexpected error")
+                self._fail(exc)
+        self._prepared_all.set()
+
+    def _put(self, item: _Prepared) -> None:
+        while not self.failed:
+            try:
+                self._handoff.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _run_commit(self) -> None:
+        while not self.failed:
+            try:
+                kind, raws, outcome = self._handoff.get(timeout=0.2)
+            except queue.Empty:
+                if self._prepared_all.is_set():
+                    return
+                continue
+            try:
+                if kind == "batch" and outcome is not None:
+                    self.finish(raws, outcome)
+                elif kind == "tick" and outcome is not None:
+                    self.finish_tick(outcome)
+                else:
+                    self.retention()
+            except Exception as exc:
+                self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        self.failed = True
+        if isinstance(exc, StoreError):
+            self.stats.last_error = exc.reason
+            log.error("ingest stopped, store failed: %s", exc.reason)
+        else:
+            self.stats.last_error = repr(exc)
+            log.error("ingest stopped by an unexpected error", exc_info=exc)
 
     def run_once(self, *, wait_s: float = 0.0) -> int:
-        """Process one batch (waiting up to `wait_s` for the first message) and run the
-        periodic work when due; returns how many messages were processed."""
+        """Process one batch on the calling thread (waiting up to `wait_s` for the first
+        message) and run the periodic work when due; returns how many messages it took."""
         raws = self._drain(wait_s)
         if raws:
             self.process(raws)
@@ -135,12 +192,22 @@ class IngestWriter:
 
     def process(self, raws: list[RawMessage]) -> BatchOutcome:
         """Decode, sequence, commit, then ack, send commands and feed alarm rules."""
+        outcome = self.prepare(raws)
+        self.finish(raws, outcome)
+        return outcome
+
+    def prepare(self, raws: list[RawMessage]) -> BatchOutcome:
+        """Decode and validate, then sequence into the twin: what to commit for `raws`."""
         started = time.perf_counter()
         decoded = decode_all(raws, max_payload_bytes=self._max_payload, prefix_bytes=self._prefix)
         decoded_at = time.perf_counter()
         outcome = self.pipeline.apply(decoded)
         self.stats.decode_seconds += decoded_at - started
         self.stats.apply_seconds += time.perf_counter() - decoded_at
+        return outcome
+
+    def finish(self, raws: list[RawMessage], outcome: BatchOutcome) -> CommitResult:
+        """Commit a prepared batch, then ack its messages and run the after-commit work."""
         result = self._commit(outcome)
         self._ack([raw.token for raw in raws])
         s = self.stats
@@ -151,11 +218,14 @@ class IngestWriter:
         s.already_stored += result.messages_already_stored
         s.record_samples(now_s=self.clock.monotonic(), samples=result.samples_written)
         self._after_commit(outcome, result)
-        return outcome
+        return result
 
     def tick(self) -> None:
         """Expire inactive nodes (committing their new state) and let alarm rules see time pass."""
-        outcome = self.pipeline.tick()
+        self.finish_tick(self.pipeline.tick())
+
+    def finish_tick(self, outcome: BatchOutcome) -> None:
+        """Commit the outcome of a pipeline tick and let the alarm rules see time pass."""
         result = self._commit(outcome) if not outcome.batch.empty else CommitResult(0, 0, 0, 0)
         self._after_commit(outcome, result)
         if self._feed is not None:
@@ -214,10 +284,13 @@ class IngestWriter:
         except queue.Empty:
             return []
         raws = [first]
+        size = len(first.payload)
         deadline = time.monotonic() + self._batch_wait_s  # real time: batching is I/O pacing
-        while len(raws) < self._batch_max:
+        while len(raws) < self._batch_max and size < self._batch_max_bytes:
             try:
-                raws.append(self.queue.get_nowait())
+                raw = self.queue.get_nowait()
+                raws.append(raw)
+                size += len(raw.payload)
                 continue
             except queue.Empty:
                 pass
@@ -225,9 +298,11 @@ class IngestWriter:
             if remaining <= 0:
                 break
             try:
-                raws.append(self.queue.get(timeout=min(remaining, 0.01)))
+                raw = self.queue.get(timeout=min(remaining, 0.01))
             except queue.Empty:
                 continue
+            raws.append(raw)
+            size += len(raw.payload)
         return raws
 
 

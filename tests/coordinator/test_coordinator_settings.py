@@ -77,3 +77,10 @@ def test_per_node_inactivity_override() -> None:
     """A node-specific inactivity timeout overrides the default."""
     s = load_settings(dev_mode=True, node_inactivity_timeout_s={"m1": 3.0})
     assert (s.inactivity_timeout_for("m1"), s.inactivity_timeout_for("m2")) == (3.0, 60.0)
+
+
+def test_example_config_file_loads() -> None:
+    """The shipped example configuration is valid (tokens come from the environment)."""
+    example = Path(__file__).resolve().parents[2] / "config" / "coordinator.example.toml"
+    s = load_settings(example, dev_mode=True)
+    assert (s.coordinator_id, s.http_port, s.batch_max_bytes) == ("coordinator-1", 8080, 2097152)
