@@ -5,7 +5,8 @@ The tables live in the coordinator's database file beside the telemetry, under t
 migration set (`ALARM_MIGRATIONS`, name `flexfleet_alarms`), through the store's own
 connection (WAL, busy timeout), so alarm writes never wait on the ingest writer's
 transactions for longer than the busy timeout. One lock serialises use of the connection
-between the caller's threads and the webhook worker.
+between the caller's threads and the webhook workers. sqlite3 errors leave as the
+coordinator's `StoreError` (HTTP 503).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import orjson
 import sqlite_utils
 
 from coordinator.alarms.model import Alarm, AlarmQuery, Comment, Status, Transition
+from coordinator.errors import StoreError
 from coordinator.notify.delivery import DeliveryRecord
 
 ALARM_MIGRATIONS: Final = sqlite_utils.Migrations("flexfleet_alarms")
@@ -141,6 +143,16 @@ _STATUS_SQL: Final[dict[Status, str]] = {
 }
 
 
+@contextmanager
+def _translated(operation: str) -> Iterator[None]:
+    """sqlite3 errors (locked past the busy timeout, disk full, corruption) become the
+    coordinator's `StoreError`, which the API answers with 503."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"alarm store {operation} failed: {exc}", operation=operation) from exc
+
+
 class AlarmStore:
     """Repository of alarms and their history; every method is thread-safe."""
 
@@ -151,13 +163,14 @@ class AlarmStore:
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_s: float = 5.0) -> AlarmStore:
         """Open (or create) the alarm tables in the database file at `path`."""
-        conn = sqlite3.connect(str(path), timeout=busy_timeout_s, check_same_thread=False)
-        db = sqlite_utils.Database(conn)
-        db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        if str(path) != ":memory:":
-            db.enable_wal()
-        db.execute("PRAGMA synchronous = NORMAL")
-        apply_alarm_migrations(db)
+        with _translated("open"):
+            conn = sqlite3.connect(str(path), timeout=busy_timeout_s, check_same_thread=False)
+            db = sqlite_utils.Database(conn)
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            if str(path) != ":memory:":
+                db.enable_wal()
+            db.execute("PRAGMA synchronous = NORMAL")
+            apply_alarm_migrations(db)
         return cls(db)
 
     def close(self) -> None:
@@ -168,18 +181,23 @@ class AlarmStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the store's lock and one SQLite transaction for several writes."""
-        with self._lock, self._db.atomic():
+        with self._lock, _translated("write"), self._db.atomic():
+            yield
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        with self._lock, _translated("read"):
             yield
 
     def get(self, alarm_id: str) -> Alarm | None:
         """The alarm with this id, or None."""
-        with self._lock:
+        with self._reading():
             rows = list(self._db.query("SELECT * FROM alarms WHERE alarm_id = ?", [alarm_id]))
         return _row_to_alarm(rows[0]) if rows else None
 
     def find_active(self, *, site: str, source: str, alarm_type: str) -> Alarm | None:
         """The active (not cleared) alarm on this key, or None."""
-        with self._lock:
+        with self._reading():
             rows = list(
                 self._db.query(
                     "SELECT * FROM alarms WHERE site = ? AND source = ? AND alarm_type = ? "
@@ -220,7 +238,7 @@ class AlarmStore:
 
     def transitions(self, alarm_id: str) -> list[Transition]:
         """Every transition of one alarm, oldest first."""
-        with self._lock:
+        with self._reading():
             rows = list(
                 self._db.query(
                     "SELECT * FROM alarm_transitions WHERE alarm_id = ? ORDER BY id", [alarm_id]
@@ -241,7 +259,7 @@ class AlarmStore:
 
     def comments(self, alarm_id: str) -> list[Comment]:
         """Every comment on one alarm, oldest first."""
-        with self._lock:
+        with self._reading():
             rows = list(
                 self._db.query(
                     "SELECT * FROM alarm_comments WHERE alarm_id = ? ORDER BY id", [alarm_id]
@@ -281,13 +299,13 @@ class AlarmStore:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY start_ms DESC, alarm_id LIMIT ? OFFSET ?"
         params.extend([max(0, min(q.limit, MAX_QUERY_LIMIT)), max(0, q.offset)])
-        with self._lock:
+        with self._reading():
             rows = list(self._db.query(sql, params))
         return [_row_to_alarm(r) for r in rows]
 
     def unacknowledged_active(self) -> list[Alarm]:
         """Every ACTIVE_UNACK alarm (the candidates for escalation)."""
-        with self._lock:
+        with self._reading():
             rows = list(
                 self._db.query("SELECT * FROM alarms WHERE cleared = 0 AND acknowledged = 0")
             )
@@ -295,7 +313,7 @@ class AlarmStore:
 
     def counts(self) -> dict[tuple[str, str], int]:
         """Number of alarms per (status, severity)."""
-        with self._lock:
+        with self._reading():
             rows = list(
                 self._db.query(
                     "SELECT cleared, acknowledged, severity, count(*) AS n FROM alarms "
@@ -353,7 +371,7 @@ class AlarmStore:
             params.append(alarm_id)
         sql += " ORDER BY id LIMIT ?"
         params.append(max(0, min(limit, MAX_QUERY_LIMIT)))
-        with self._lock:
+        with self._reading():
             rows = list(self._db.query(sql, params))
         return [
             DeliveryRecord(

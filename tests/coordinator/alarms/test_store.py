@@ -12,6 +12,7 @@ from coordinator.alarms.lifecycle import make_trigger, open_alarm
 from coordinator.alarms.model import AlarmQuery
 from coordinator.alarms.service import AlarmService
 from coordinator.alarms.store import ALARM_MIGRATIONS, AlarmStore, apply_alarm_migrations
+from coordinator.errors import StoreError
 from coordinator.notify.delivery import DeliveryRecord
 from flexfleet.clock import FakeClock, now_ms
 
@@ -54,8 +55,9 @@ def test_database_refuses_two_active_alarms_on_one_key(db_path: Path) -> None:
             ts_ms=1,
         )
         store.save(*open_alarm(trigger, alarm_id="a1"))
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(StoreError) as info:
             store.save(*open_alarm(trigger, alarm_id="a2"))
+        assert isinstance(info.value.__cause__, sqlite3.IntegrityError)
         assert store.get("a2") is None  # the failed write left nothing behind
         assert store.transitions("a2") == []
     finally:
@@ -201,3 +203,32 @@ def test_purge_removes_old_cleared_alarms_and_their_history(
         assert svc.purge_cleared(older_than_s=1800) == 0
     finally:
         svc.close()
+
+
+def test_sqlite_failures_become_store_errors(tmp_path: Path) -> None:
+    """A file that is not a database, or a locked one, raises the coordinator's StoreError."""
+    bad = tmp_path / "not-a-db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError):
+        AlarmStore.open(bad)
+    path = tmp_path / "c.db"
+    store = AlarmStore.open(path, busy_timeout_s=0.05)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        trigger = make_trigger(
+            site="s1",
+            source="n1",
+            alarm_type="t",
+            severity="MINOR",
+            message="",
+            details={},
+            ts_ms=1,
+        )
+        with pytest.raises(StoreError) as info:
+            store.save(*open_alarm(trigger, alarm_id="a1"))
+        assert info.value.operation == "write"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        store.close()
