@@ -17,6 +17,8 @@ import sys
 import time
 from collections import Counter
 
+from plan_common import command_line, load_average
+
 from coordinator.plan.replan import advance, affected_by_downtime, machine_down
 from coordinator.plan.schedule_evaluate import moved_operations, violations
 from coordinator.plan.schedule_planner import CpSatScheduler
@@ -36,7 +38,8 @@ def main() -> int:
     parser.add_argument("--frozen", type=int, default=0, help="frozen horizon (time units)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    print("command:", " ".join([sys.executable.rsplit("/", 1)[-1], *sys.argv]))
+    print("command:", command_line())
+    print("load average at start:", load_average())
     planner = CpSatScheduler(num_workers=args.workers)
     print("seed  wall_s  feasible  status    unaffected_moved  affected  tardiness_before→after")
     walls, shares = [], []
