@@ -95,30 +95,33 @@ class MqttClient:
         """The topic filter this client subscribes (shared or plain)."""
         return self._filter
 
-    def start(self, *, connect_timeout_s: float = 10.0) -> None:
-        """Connect and start paho's network thread; `BrokerUnavailable` if it cannot."""
+    def start(self, *, connect_timeout_s: float = 10.0) -> bool:
+        """Start paho's network thread and connect; True if connected within the timeout.
+
+        An unreachable broker is not fatal: paho keeps retrying (1 s doubling to 30 s) while
+        the API serves and `/healthz` reports the broker as disconnected. A host name that
+        cannot be resolved or a refused socket call raises `BrokerUnavailable`.
+        """
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self._session_expiry_s
         props.ReceiveMaximum = self._receive_maximum
         try:
-            self._client.connect(
+            self._client.connect_async(
                 self.host,
                 self.port,
                 keepalive=self._keepalive_s,
                 clean_start=False,
                 properties=props,
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise BrokerUnavailable(
-                f"cannot reach the broker at {self.host}:{self.port}: {exc}", url=self._url()
+                f"cannot connect to the broker at {self.host}:{self.port}: {exc}", url=self._url()
             ) from exc
         self._client.loop_start()
-        if not self._connected.wait(connect_timeout_s):
-            self._client.loop_stop()
-            raise BrokerUnavailable(
-                f"no CONNACK from {self.host}:{self.port} within {connect_timeout_s} s",
-                url=self._url(),
-            )
+        if self._connected.wait(connect_timeout_s):
+            return True
+        log.warning("broker %s not reachable yet; retrying in the background", self._url())
+        return False
 
     def stop(self) -> None:
         """Publish the offline state, disconnect cleanly (keeping the session), stop paho."""
