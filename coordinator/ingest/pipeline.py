@@ -55,6 +55,7 @@ from protocol import (
 log = logging.getLogger(__name__)
 
 UNATTRIBUTED_SITE = "unknown"
+MINUTE_MS = 60_000
 
 Decoded = tuple[Message, int] | DeadLetter
 
@@ -105,6 +106,7 @@ class _Batch:
     touched: dict[NodeKey, NodeEntry] = field(default_factory=dict)
     stock_touched: set[NodeKey] = field(default_factory=set)
     latest_touched: set[NodeKey] = field(default_factory=set)
+    rollups: dict[NodeKey, dict[tuple[str, int], list[float]]] = field(default_factory=dict)
     commands: list[CommandRequest] = field(default_factory=list)
     happenings: list[Happening] = field(default_factory=list)
     acks: list[CommandAck] = field(default_factory=list)
@@ -230,10 +232,24 @@ class IngestPipeline:
 
     def _telemetry(self, entry: NodeEntry, message: Telemetry, batch: _Batch) -> None:
         latest = entry.latest
+        # 1-minute rollups [min, max, sum, count] per (signal, minute), folded in the same
+        # pass as the latest values, on the prepare thread rather than in the commit.
+        rollups = batch.rollups.setdefault(entry.key, {})
         for name, ts, value in message.samples:
             current = latest.get(name)
             if current is None or ts >= current[0]:
                 latest[name] = (ts, value)
+            key = (name, ts - ts % MINUTE_MS)
+            agg = rollups.get(key)
+            if agg is None:
+                rollups[key] = [value, value, value, 1]
+            else:
+                if value < agg[0]:
+                    agg[0] = value
+                elif value > agg[1]:
+                    agg[1] = value
+                agg[2] += value
+                agg[3] += 1
         entry.samples += len(message.samples)
         batch.samples += len(message.samples)
         batch.latest_touched.add(entry.key)
@@ -279,6 +295,10 @@ class IngestPipeline:
                 nodes=nodes,
                 stock=stock,
                 latest=latest,
+                rollups=tuple(
+                    (site, node, {k: (a[0], a[1], a[2], int(a[3])) for k, a in minutes.items()})
+                    for (site, node), minutes in batch.rollups.items()
+                ),
             ),
             commands=tuple(batch.commands),
             happenings=tuple(batch.happenings),

@@ -59,6 +59,10 @@ class WriteBatch:
     stock: tuple[StockLevels, ...] = ()
     latest: tuple[tuple[str, str, dict[str, tuple[int, float]]], ...] = ()
     """(site, node, {signal: (ts_ms, value)}) for nodes whose telemetry this batch carried."""
+    rollups: tuple[
+        tuple[str, str, dict[tuple[str, int], tuple[float, float, float, int]]], ...
+    ] = ()
+    """(site, node, {(signal, minute_ms): (min, max, sum, count)}) of this batch's samples."""
 
     @property
     def empty(self) -> bool:

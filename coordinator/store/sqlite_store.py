@@ -1,10 +1,10 @@
 """The SQLite store: WAL, one writer connection, one reader connection per thread.
 
 Write path (one transaction per batch): node rows upserted; each message key inserted
-with `INSERT OR IGNORE` and its payload rows written only if the key was new; samples go
-through a temporary staging table so that deduplication against stored samples, the
-insert, the 1-minute rollup upsert and the latest-value update each run as one SQL
-statement inside SQLite instead of a Python loop.
+with `INSERT OR IGNORE` and its payload rows written only if the key was new; samples are
+bound in multi-row `INSERT OR IGNORE` statements (one value per signal per ms); the
+1-minute rollups, aggregated by the pipeline, are added with one upsert per
+(series, minute); the latest value per series comes from the twin.
 """
 
 from __future__ import annotations
@@ -46,30 +46,20 @@ _UPDATE_NODE: Final = ", ".join(
 )
 # Built from the constant column list above; no outside text reaches this SQL.
 _UPSERT_NODE: Final = f"INSERT INTO nodes ({_NODE_COLUMNS}) VALUES ({', '.join('?' * 20)}) ON CONFLICT (site, node) DO UPDATE SET {_UPDATE_NODE}"  # noqa: S608
-_STAGE_ROWS_PER_STATEMENT: Final = 8000  # 24,000 bound values, under SQLite's 32,766
-# The stage is keyed like `samples`, so this insert walks both B-trees in order and the
-# rollup's GROUP BY needs no sort. OR IGNORE (here and into the stage) keeps the first
-# value when two messages carry the same (signal, ms): one value per signal per ms.
-_SAMPLES_FROM_STAGE: Final = (
-    "INSERT OR IGNORE INTO samples (series_id, ts_ms, value)"
-    " SELECT series_id, ts_ms, value FROM temp.stage"
-)
-# Minutes are 60,000 ms (MINUTE_MS), written out so the SQL stays a constant.
-_ROLLUP_FROM_STAGE: Final = (
-    "INSERT INTO rollup_1m (series_id, minute_ms, min, max, sum, count)"
-    " SELECT series_id, (ts_ms / 60000) * 60000, min(value), max(value), sum(value),"
-    " count(*) FROM temp.stage WHERE true GROUP BY 1, 2"
+_ROWS_PER_STATEMENT: Final = 8000  # 24,000 bound values, under SQLite's 32,766
+# Rollups arrive pre-aggregated per (series, minute) from the pipeline and are added in.
+_ROLLUP_UPSERT: Final = (
+    "INSERT INTO rollup_1m (series_id, minute_ms, min, max, sum, count) VALUES (?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (series_id, minute_ms) DO UPDATE SET min = min(rollup_1m.min, excluded.min),"
     " max = max(rollup_1m.max, excluded.max), sum = rollup_1m.sum + excluded.sum,"
     " count = rollup_1m.count + excluded.count"
 )
-# Used only when some staged samples were already stored: recompute the touched minutes.
+# Used when some samples of the batch were not written (same signal and ms already stored):
+# the touched minutes are recomputed from `samples`, so rollups stay exact.
 _ROLLUP_RECOMPUTE: Final = (
     "INSERT OR REPLACE INTO rollup_1m (series_id, minute_ms, min, max, sum, count)"
-    " SELECT s.series_id, k.minute_ms, min(s.value), max(s.value), sum(s.value), count(*) FROM"
-    " (SELECT DISTINCT series_id, (ts_ms / 60000) * 60000 AS minute_ms FROM temp.stage) k"
-    " JOIN samples s ON s.series_id = k.series_id AND s.ts_ms >= k.minute_ms"
-    " AND s.ts_ms < k.minute_ms + 60000 GROUP BY s.series_id, k.minute_ms"
+    " SELECT ?1, ?2, min(value), max(value), sum(value), count(*) FROM samples"
+    " WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?2 + 60000"
 )
 
 
@@ -104,11 +94,6 @@ class SqliteStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = _connect(path, synchronous=self._synchronous)
             MIGRATIONS.apply(Database(self._writer))
-            self._writer.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS stage (series_id INTEGER NOT NULL,"
-                " ts_ms INTEGER NOT NULL, value REAL NOT NULL,"
-                " PRIMARY KEY (series_id, ts_ms)) WITHOUT ROWID"
-            )
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -141,7 +126,7 @@ class SqliteStore:
         if batch.nodes:
             conn.executemany(_UPSERT_NODE, [_node_row(r) for r in batch.nodes])
         new = already = 0
-        stage: list[int | float] = []  # flat: series_id, ts_ms, value, series_id, ...
+        flat: list[int | float] = []  # series_id, ts_ms, value, series_id, ...
         events: list[tuple[Any, ...]] = []
         changes: list[tuple[Any, ...]] = []
         insert_key = "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -160,7 +145,7 @@ class SqliteStore:
                 ids = self._series.setdefault(node_id, {})
                 get = ids.get
                 for name, ts, value in m.samples:
-                    stage += (get(name) or self._new_series(conn, node_id, name), ts, value)
+                    flat += (get(name) or self._new_series(conn, node_id, name), ts, value)
             elif isinstance(m, Event):
                 events.append(_event_row(node_id, m))
             elif isinstance(m, Stock):
@@ -173,7 +158,7 @@ class SqliteStore:
                 for spec in m.signals:
                     if spec.name not in ids:
                         self._new_series(conn, node_id, spec.name)
-        written = self._write_samples(conn, stage) if stage else 0
+        written = self._write_samples(conn, flat, batch, exact=already == 0) if flat else 0
         if events:
             conn.executemany(
                 "INSERT INTO events (node_id, seq, ts_ms, name, severity, state, signal, detector,"
@@ -201,15 +186,31 @@ class SqliteStore:
             )
         return CommitResult(new, already, written, len(batch.dead_letters))
 
-    def _write_samples(self, conn: sqlite3.Connection, stage: list[int | float]) -> int:
-        staged = 0
-        step = 3 * _STAGE_ROWS_PER_STATEMENT
-        for start in range(0, len(stage), step):
-            chunk = stage[start : start + step]
-            staged += conn.execute(_stage_statement(len(chunk) // 3), chunk).rowcount
-        written = int(conn.execute(_SAMPLES_FROM_STAGE).rowcount)
-        conn.execute(_ROLLUP_FROM_STAGE if written == staged else _ROLLUP_RECOMPUTE)
-        conn.execute("DELETE FROM temp.stage")
+    def _write_samples(
+        self, conn: sqlite3.Connection, flat: list[int | float], batch: WriteBatch, *, exact: bool
+    ) -> int:
+        """Insert the samples (multi-row statements), then add the batch's rollups.
+
+        `OR IGNORE` keeps the first value when a (signal, ms) is already stored; if any
+        sample was skipped that way (or any message of the batch was), the touched minutes
+        are recomputed from `samples` instead of added to.
+        """
+        written = 0
+        step = 3 * _ROWS_PER_STATEMENT
+        for start in range(0, len(flat), step):
+            chunk = flat[start : start + step]
+            written += conn.execute(_samples_statement(len(chunk) // 3), chunk).rowcount
+        rows = []
+        for site, node, minutes in batch.rollups:
+            ids = self._series.get(self._node_id(conn, site, node), {})
+            for (signal, minute), (low, high, total, count) in minutes.items():
+                series_id = ids.get(signal)
+                if series_id is not None:
+                    rows.append((series_id, minute, low, high, total, count))
+        if exact and written == len(flat) // 3:
+            conn.executemany(_ROLLUP_UPSERT, rows)
+        else:
+            conn.executemany(_ROLLUP_RECOMPUTE, [(r[0], r[1]) for r in rows])
         return written
 
     def _write_latest(self, conn: sqlite3.Connection, batch: WriteBatch) -> None:
@@ -433,10 +434,10 @@ class SqliteStore:
 
 
 @functools.lru_cache(maxsize=64)
-def _stage_statement(rows: int) -> str:
-    """A multi-row INSERT: binding a flat list beats `executemany` per row by about 2x."""
+def _samples_statement(rows: int) -> str:
+    """A multi-row INSERT: binding one flat list beats `executemany` per row by about 2x."""
     placeholders = ", ".join(["(?, ?, ?)"] * rows)
-    return f"INSERT OR IGNORE INTO temp.stage (series_id, ts_ms, value) VALUES {placeholders}"  # noqa: S608
+    return f"INSERT OR IGNORE INTO samples (series_id, ts_ms, value) VALUES {placeholders}"  # noqa: S608
 
 
 def _node_row(r: NodeRecord) -> tuple[Any, ...]:

@@ -191,3 +191,18 @@ def test_unreadable_database_file_raises_store_error(tmp_path: Path) -> None:
     bad.write_bytes(b"not a database" * 100)
     with pytest.raises(StoreError):
         SqliteStore(bad)
+
+
+def test_repeated_sample_within_one_message_is_stored_once(
+    store: SqliteStore, harness: Harness, node: Node
+) -> None:
+    """A (signal, ms) repeated inside one batch keeps its first value and counts once."""
+    base = (T0_MS // MIN) * MIN
+    result = _commit(
+        store, harness, node.birth(), node.telemetry(("temp", base, 1.0), ("temp", base, 8.0))
+    )
+    assert result.samples_written == 1  # type: ignore[attr-defined]
+    (rollup,) = store.telemetry(
+        site="s1", node="m1", signal="temp", start_ms=base, end_ms=base, resolution="1m", limit=10
+    ).points
+    assert (rollup.count, rollup.min, rollup.max) == (1, 1.0, 1.0)
