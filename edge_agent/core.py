@@ -52,8 +52,10 @@ from protocol import (
     CommandAck,
     CoordinatorState,
     Death,
+    EncodeError,
     Event,
     Message,
+    Sample,
     Stock,
     Telemetry,
     command_filter,
@@ -395,18 +397,31 @@ class AgentCore:
     def _flush_batch(self) -> None:
         samples = self.batcher.take()
         self.counters["samples_reported"] += len(samples)
-        self._append(
-            lambda seq: Telemetry(
-                site=self.site,
-                node=self.node,
-                bd_seq=self.outbox.bd_seq,
-                seq=seq,
-                ts=now_ms(self.clock),
-                samples=samples,
-                historical=not self.link.linked,
-            ),
-            samples=len(samples),
-        )
+        self._append_telemetry(samples)
+
+    def _append_telemetry(self, samples: tuple[Sample, ...]) -> None:
+        """Store one telemetry message, halving it while it is over the payload limit."""
+        try:
+            self._append(
+                lambda seq: Telemetry(
+                    site=self.site,
+                    node=self.node,
+                    bd_seq=self.outbox.bd_seq,
+                    seq=seq,
+                    ts=now_ms(self.clock),
+                    samples=samples,
+                    historical=not self.link.linked,
+                ),
+                samples=len(samples),
+            )
+        except EncodeError:
+            if len(samples) == 1:  # cannot happen with the protocol's name limits
+                self.counters["invalid_values"] += 1
+                log.error("a single sample does not fit in a message: %s", samples[0][0])
+                return
+            half = len(samples) // 2
+            self._append_telemetry(samples[:half])
+            self._append_telemetry(samples[half:])
 
     def _append_stock(self, mode: str, items: dict[str, int], reason: str) -> None:
         self._append(

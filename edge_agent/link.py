@@ -42,12 +42,15 @@ class Link:
         outbox: Outbox,
         max_inflight: int = 20,
         replay_rate_per_s: float = 50.0,
+        max_live_queue: int = 1000,
     ) -> None:
         self.transport = transport
         self.outbox = outbox
         self.max_inflight = max_inflight
         self.max_replay_inflight = max(1, max_inflight // 2)
         self.replay_rate_per_s = replay_rate_per_s
+        self.max_live_queue = max_live_queue
+        self._spilled = False
         self.linked = False
         self._inflight: dict[int, tuple[int, bool]] = {}  # mid -> (seq, is replay)
         self._replay_inflight = 0
@@ -80,6 +83,7 @@ class Link:
         self._replay_until = birth.seq
         self._replay_cursor = -1
         self._replay_done = False
+        self._spilled = False
         self._tokens = 1.0
         self._refilled_at = now_s
 
@@ -95,9 +99,21 @@ class Link:
         self._replay_inflight = 0
 
     def offer(self, row: OutboxRow) -> None:
-        """A message was stored while linked: send it as live data."""
-        if self.linked:
-            self._live.append(row)
+        """A message was stored while linked: send it as live data.
+
+        If the broker stops acknowledging while the session stays up, live messages pile
+        up; past `max_live_queue` they are left in the outbox only (memory stays bounded)
+        and go out through the replay path, oldest first, once acknowledgements resume.
+        """
+        if not self.linked:
+            return
+        if self._spilled or len(self._live) >= self.max_live_queue:
+            self._spilled = True
+            self._live.clear()
+            self._replay_until = row.seq + 1
+            self._replay_done = False
+            return
+        self._live.append(row)
 
     def pump(self, now_s: float) -> float | None:
         """Publish what the window and rate allow; returns when replay can continue."""
@@ -127,6 +143,7 @@ class Link:
             batch = self.outbox.pending(after_seq=self._replay_cursor, limit=1)
             if not batch or batch[0].seq >= self._replay_until:
                 self._replay_done = True
+                self._spilled = False  # caught up: new messages go live again
                 break
             row = batch[0]
             self._publish(row.seq, row.topic, as_historical(row), replay=True)

@@ -115,7 +115,7 @@ def demo_config(
 ) -> AgentConfig:
     """A complete configuration for a simulated device, without a TOML file."""
     data: dict[str, Any] = {
-        "node": {"site": site, "node": node, "kind": kind},
+        "node": {"site": site, "node": node, "kind": kind, "firmware": "flexfleet-sim/0.1"},
         "mqtt": {"broker": broker, "wait_for_coordinator": wait_for_coordinator},
         "outbox": {"state_dir": str(state_dir)},
         "sampling": {"interval_ms": interval_ms},

@@ -178,3 +178,39 @@ def test_a_new_session_waits_for_the_coordinator_state_again(make_core: MakeCore
     transport.feed(*state_payload(online=True))  # the broker resends the retained state
     run_for(core, clock, 2.0)
     assert sum(isinstance(m, Birth) for m in messages(transport)) == births_before + 1
+
+
+def test_a_batch_over_the_payload_limit_is_split_not_lost(make_core: MakeCore) -> None:
+    """20,000 samples (~1 MB of JSON) leave as several messages under the 512 KiB limit."""
+    core, transport, clock = make_core(
+        driver={"machines": 400}, batching={"max_samples": 20_000, "max_age_ms": 60_000}
+    )
+    core.tick()
+    transport.accept()
+    run_for(core, clock, 3.0, step_s=0.1)
+    core.flush()
+    core.tick()
+    telemetry = [m for m in messages(transport) if isinstance(m, Telemetry)]
+    assert len(telemetry) >= 2
+    assert sum(len(m.samples) for m in telemetry) == core.counters["samples_reported"] >= 20_000
+    assert core.outbox.stats().produced_samples == core.counters["samples_reported"]
+
+
+def test_live_queue_is_bounded_when_the_broker_stops_acknowledging(make_core: MakeCore) -> None:
+    """With PUBACKs stalled, live messages stay on disk, not in memory; all go out later."""
+    core, transport, clock = make_core(
+        batching={"max_samples": 1, "max_age_ms": 0}, replay={"max_messages_per_s": 1000.0}
+    )
+    core.link.max_live_queue = 20
+    transport.auto_ack = False
+    core.tick()
+    transport.accept()
+    run_for(core, clock, 3.0, step_s=0.1)
+    assert len(core.link._live) <= 20
+    produced = core.outbox.stats().next_seq
+    assert produced > 45  # more than the in-flight window (20) plus the live queue (20)
+    transport.ack()
+    transport.auto_ack = True
+    run_for(core, clock, 3.0, step_s=0.1)
+    sent = {m.seq for m in messages(transport) if isinstance(m, Birth | Telemetry | Event)}
+    assert set(range(produced)) <= sent
