@@ -19,7 +19,18 @@ from paho.mqtt.enums import CallbackAPIVersion
 from coordinator.api.app import create_app
 from coordinator.settings import load_settings
 from flexfleet.broker import Broker
-from protocol import Birth, Message, SignalSpec, Stock, Telemetry, encode, topic_for
+from protocol import (
+    COORDINATOR_STATE_TOPIC,
+    Birth,
+    CoordinatorState,
+    Message,
+    SignalSpec,
+    Stock,
+    Telemetry,
+    decode,
+    encode,
+    topic_for,
+)
 from tests.coordinator.conftest import serve
 
 pytestmark = pytest.mark.integration
@@ -253,3 +264,26 @@ def test_unknown_node_gets_a_rebirth_command(
     for client in (listener, pub):
         client.disconnect()
         client.loop_stop()
+
+
+def test_retained_coordinator_state_says_online(
+    api: httpx.Client, broker: Broker, unique_site: str
+) -> None:
+    """While running, the retained ff/v1/coordinator/state says online (agents flush on it)."""
+    states: list[bytes] = []
+    listener = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"state-{unique_site}", protocol=mqtt.MQTTv5
+    )
+    listener.on_message = lambda _c, _u, m: states.append(bytes(m.payload))
+    listener.connect(broker.host, broker.port)
+    listener.subscribe(COORDINATOR_STATE_TOPIC, qos=1)
+    listener.loop_start()
+    try:
+        _wait(lambda: states)
+        state = decode(COORDINATOR_STATE_TOPIC, states[-1])
+        assert isinstance(state, CoordinatorState)
+        assert state.online
+        assert state.coordinator == f"coord-{unique_site}"
+    finally:
+        listener.disconnect()
+        listener.loop_stop()
