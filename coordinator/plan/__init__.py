@@ -4,6 +4,8 @@ Planners are pure: an immutable problem in, a result out. Solver libraries (orto
 pyvrp) are imported only inside their adapter modules, when a plan is requested.
 """
 
+from coordinator.plan.debounce import Debouncer, Trigger
+from coordinator.plan.diff import RouteDiff, ScheduleDiff, diff_routes, diff_schedules
 from coordinator.plan.errors import (
     InstanceFormatError,
     InstanceTooLargeError,
@@ -38,9 +40,11 @@ from coordinator.plan.schedule_problem import (
     Setup,
     Window,
 )
+from coordinator.plan.service import PlanService, Publish
 
 __all__ = [
     "CpSatScheduler",
+    "Debouncer",
     "Depot",
     "DispatchScheduler",
     "InstanceFormatError",
@@ -55,21 +59,28 @@ __all__ = [
     "PinnedOperation",
     "PinnedStop",
     "PlanError",
+    "PlanService",
     "ProblemError",
+    "Publish",
     "PyVrpRouter",
     "ReservePolicy",
     "Route",
+    "RouteDiff",
     "RoutePlanner",
     "RoutingProblem",
     "RoutingResult",
     "Schedule",
+    "ScheduleDiff",
     "SchedulePlanner",
     "ScheduleWeights",
     "ScheduledOperation",
     "SchedulingProblem",
     "Setup",
     "SolverError",
+    "Trigger",
     "Unserved",
     "Vehicle",
     "Window",
+    "diff_routes",
+    "diff_schedules",
 ]

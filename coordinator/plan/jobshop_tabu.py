@@ -181,8 +181,13 @@ def improve(
     time_limit_s: float,
     seed: int = 0,
     max_iterations: int | None = None,
+    max_stall_iterations: int | None = None,
 ) -> Assignment:
-    """A better (never worse) assignment of a classic job shop, by tabu search."""
+    """A better (never worse) assignment of a classic job shop, by tabu search.
+
+    Stops at the time limit, after `max_iterations`, or after `max_stall_iterations`
+    iterations without a new best (then CP-SAT gets the rest of the time).
+    """
     shop = _Shop(problem, assignment)
     evaluated = shop.evaluate()
     if evaluated is None:
@@ -194,13 +199,15 @@ def improve(
     tabu: dict[tuple[int, int], int] = {}
     deadline = time.perf_counter() + time_limit_s
     n = len(shop.dur)
-    iteration, since_best = 0, 0
+    iteration, since_best, stalled = 0, 0, 0
     while (max_iterations is None or iteration < max_iterations) and (
         max_iterations is not None or time.perf_counter() < deadline
     ):
         iteration += 1
         if best_cmax <= floor:
             break  # provably optimal
+        if max_stall_iterations is not None and stalled >= max_stall_iterations:
+            break
         moves = _moves(shop.critical_blocks(head, tail, cmax))
         if not moves:
             break  # the critical path is one job: optimal
@@ -216,8 +223,9 @@ def improve(
             break
         head, tail, cmax = evaluated
         since_best += 1
+        stalled += 1
         if cmax < best_cmax:
-            best, best_cmax, since_best = shop.assignment(head), cmax, 0
+            best, best_cmax, since_best, stalled = shop.assignment(head), cmax, 0, 0
         elif since_best > 4 * n:
             # Restart from the best sequences when the search has drifted too long.
             shop = _Shop(problem, best)

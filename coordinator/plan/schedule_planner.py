@@ -81,6 +81,7 @@ class CpSatScheduler:
     num_workers: int = 2
     deterministic: bool = False
     local_search_share: float = 0.25  # of the time limit, on classic instances only
+    local_search_stall_iterations: int | None = None  # hand over to CP-SAT when stuck
     # Deterministic mode: CP-SAT deterministic seconds granted per second of time limit.
     deterministic_time_per_s: float = 0.5
     # CP-SAT subsolvers left out on classic instances (names as in CP-SAT's log).
@@ -111,6 +112,7 @@ class CpSatScheduler:
                 time_limit_s=budget_s,
                 seed=seed,
                 max_iterations=int(budget_s * 4000) if self.deterministic else None,
+                max_stall_iterations=self.local_search_stall_iterations,
             )
         finishing = time.perf_counter()
         fallback = build_schedule(problem, start_from, status="fallback", solver="dispatch")

@@ -108,3 +108,16 @@ def test_missing_and_oversized_files_exit_2(
     assert "limit" in capsys.readouterr().err
     assert main(["plan", "vrptw", str(tmp_path), "--time-limit", "1"]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_importing_the_planning_package_loads_no_solver_library() -> None:
+    """ortools and pyvrp are imported only when a plan is requested."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, coordinator.plan, flexfleet.commands.plan; "
+        "print(any(m.startswith(('ortools', 'pyvrp')) for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
