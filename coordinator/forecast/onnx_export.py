@@ -144,3 +144,52 @@ def boosters_to_onnx(
     model.ir_version = 8
     onnx.checker.check_model(model)
     return bytes(model.SerializeToString())
+
+
+def mlp_to_onnx(
+    *,
+    mean: np.ndarray,
+    scale: np.ndarray,
+    w1: np.ndarray,
+    b1: np.ndarray,
+    w2: np.ndarray,
+    b2: np.ndarray,
+    producer_version: str = "0",
+) -> bytes:
+    """Serialised ONNX of the standardise → dense → ReLU → dense network, times level, ≥ 0."""
+    n_features, n_out = w1.shape[0], w2.shape[1]
+    consts = {"mu": mean, "sd": scale, "w1": w1, "b1": b1, "w2": w2, "b2": b2}
+    initializers = [
+        helper.make_tensor(k, TensorProto.FLOAT, v.shape, np.asarray(v, np.float32).ravel())
+        for k, v in consts.items()
+    ]
+    nodes = [
+        helper.make_node("Sub", [INPUT_FEATURES, "mu"], ["centred"]),
+        helper.make_node("Div", ["centred", "sd"], ["standard"]),
+        helper.make_node("MatMul", ["standard", "w1"], ["pre1"]),
+        helper.make_node("Add", ["pre1", "b1"], ["pre2"]),
+        helper.make_node("Relu", ["pre2"], ["hidden"]),
+        helper.make_node("MatMul", ["hidden", "w2"], ["out1"]),
+        helper.make_node("Add", ["out1", "b2"], ["ratio"]),
+        helper.make_node("Mul", ["ratio", INPUT_LEVEL], ["scaled"]),
+        helper.make_node("Relu", ["scaled"], [OUTPUT_FORECAST]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "flexfleet_demand",
+        [
+            helper.make_tensor_value_info(INPUT_FEATURES, TensorProto.FLOAT, ["n", n_features]),
+            helper.make_tensor_value_info(INPUT_LEVEL, TensorProto.FLOAT, ["n", 1]),
+        ],
+        [helper.make_tensor_value_info(OUTPUT_FORECAST, TensorProto.FLOAT, ["n", n_out])],
+        initializer=initializers,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
+        producer_name="flexfleet",
+        producer_version=producer_version,
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return bytes(model.SerializeToString())

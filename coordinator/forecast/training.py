@@ -1,11 +1,12 @@
-"""Train the global demand model with LightGBM and export it to ONNX with its model card.
+"""Train the global demand model and export it to ONNX with its model card.
 
-LightGBM and onnx come from the optional `train` extra and are imported only here and
-in `onnx_export`; serving needs neither. Four boosters share one feature matrix: the
-mean (L2, used as the point forecast) and the 10/50/90 % quantiles (pinball loss).
+Two model kinds share the feature rows: `mlp` (default; a numpy-trained network, see
+`mlp`) and `gbm` (four LightGBM boosters: mean with L2, 10/50/90 % quantiles with
+pinball loss). LightGBM and onnx come from the optional `train` extra and are imported
+only here and in `onnx_export`; serving needs neither.
 
 Hyperparameters were chosen on validation windows that end before the backtest's first
-origin (see docs/adr/0007-forecast-model.md), never on the backtest windows.
+origin (see docs/adr/0009-forecast-model-and-serving.md), never on the backtest windows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from coordinator.forecast.errors import DataError
 from coordinator.forecast.features import WINDOW_DAYS, feature_names
+from coordinator.forecast.mlp import MlpConfig, fit_mlp
 from coordinator.forecast.model_card import CARD_FILE, MODEL_FILE, ModelCard
 from coordinator.forecast.panel import SeriesPanel
 from coordinator.forecast.training_rows import training_rows
@@ -38,6 +40,10 @@ class TrainConfig:
 
     horizon_days: int = 28
     seed: int = 0
+    model_kind: str = "mlp"
+    hidden_units: int = 32
+    epochs: int = 6
+    mlp_learning_rate: float = 2e-3
     num_rounds: int = 300
     learning_rate: float = 0.03
     num_leaves: int = 7
@@ -46,9 +52,11 @@ class TrainConfig:
     bagging_fraction: float = 0.8
     origin_stride_days: int = 3
     min_history_days: int = 56
-    num_threads: int = 2
+    num_threads: int = 1
 
     def __post_init__(self) -> None:
+        if self.model_kind not in ("mlp", "gbm"):
+            raise DataError(f"model kind must be 'mlp' or 'gbm', got {self.model_kind!r}")
         if not 1 <= self.horizon_days <= 366:
             raise DataError(f"horizon must be 1..366 days, got {self.horizon_days}")
         if self.num_rounds < 1 or self.origin_stride_days < 1 or self.min_history_days < 28:
@@ -99,7 +107,7 @@ def train_model(
     metrics: dict[str, Any] | None = None,
 ) -> ExportedModel:
     """Fit on the whole panel and export to ONNX with a card (no holdout, see `train_with_holdout`)."""
-    from coordinator.forecast.onnx_export import boosters_to_onnx
+    from coordinator.forecast.onnx_export import boosters_to_onnx, mlp_to_onnx
 
     x, target = training_rows(
         panel,
@@ -107,9 +115,13 @@ def train_model(
         origin_stride_days=config.origin_stride_days,
         min_history_days=config.min_history_days,
     )
-    boosters = fit_boosters(x, target, config)
     names = feature_names(panel.exog_names)
-    onnx_bytes = boosters_to_onnx([b.dump_model() for b in boosters], n_features=len(names))
+    if config.model_kind == "gbm":
+        boosters = fit_boosters(x, target, config)
+        onnx_bytes = boosters_to_onnx([b.dump_model() for b in boosters], n_features=len(names))
+    else:
+        w = fit_mlp(x, target, mlp_config(config))
+        onnx_bytes = mlp_to_onnx(mean=w.mean, scale=w.scale, w1=w.w1, b1=w.b1, w2=w.w2, b2=w.b2)
     card = ModelCard(
         model_version="fc-" + hashlib.sha256(onnx_bytes).hexdigest()[:12],
         horizon_days=config.horizon_days,
@@ -153,6 +165,16 @@ def write_model(model: ExportedModel, out_dir: Path) -> Path:
     (out_dir / MODEL_FILE).write_bytes(model.onnx_bytes)
     (out_dir / CARD_FILE).write_text(model.card.to_json(), encoding="utf-8")
     return out_dir
+
+
+def mlp_config(config: TrainConfig) -> MlpConfig:
+    """The network settings inside a training config."""
+    return MlpConfig(
+        hidden_units=config.hidden_units,
+        epochs=config.epochs,
+        learning_rate=config.mlp_learning_rate,
+        seed=config.seed,
+    )
 
 
 def with_seed(config: TrainConfig, seed: int) -> TrainConfig:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import lightgbm as lgb
@@ -13,8 +15,10 @@ from onnx import TensorProto, helper
 
 from coordinator.forecast.csv_input import read_csv
 from coordinator.forecast.errors import DataError, ModelLoadError, ModelSignatureError
+from coordinator.forecast.mlp import MlpConfig, fit_mlp
+from coordinator.forecast.model_card import ModelCard
 from coordinator.forecast.model_store import ModelStore, OnnxForecaster
-from coordinator.forecast.onnx_export import boosters_to_onnx
+from coordinator.forecast.onnx_export import boosters_to_onnx, mlp_to_onnx
 from coordinator.forecast.panel import SeriesPanel
 from coordinator.forecast.predictor import forecast_with_model
 from coordinator.forecast.runtime import OnnxModel
@@ -27,6 +31,18 @@ from coordinator.forecast.training import (
 )
 from coordinator.forecast.training_rows import training_rows
 from tests.coordinator.forecast.forecast_support import TINY_CONFIG, write_csv
+
+
+def _card(n_features: int) -> ModelCard:
+    return ModelCard(
+        model_version="t",
+        horizon_days=7,
+        window_days=364,
+        min_history_days=28,
+        feature_names=tuple(f"f{i}" for i in range(n_features)),
+        exog_names=(),
+        fallback_baseline="MA28",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,22 +63,43 @@ def test_onnx_matches_lightgbm_predictions(panel: SeriesPanel) -> None:
     boosters = fit_boosters(x, target, TINY_CONFIG)
     data = boosters_to_onnx([b.dump_model() for b in boosters], n_features=x.shape[1])
     level = np.linspace(0.5, 3.0, len(x)).astype(np.float32)[:, None]
-    from coordinator.forecast.model_card import ModelCard
-
-    card = ModelCard(
-        model_version="t",
-        horizon_days=7,
-        window_days=364,
-        min_history_days=28,
-        feature_names=tuple(f"f{i}" for i in range(x.shape[1])),
-        exog_names=(),
-        fallback_baseline="MA28",
-    )
+    card = _card(x.shape[1])
     served = OnnxModel.from_bytes(data, card).run(x, level)
     expected = np.maximum(np.stack([b.predict(x) for b in boosters], axis=1) * level, 0)
     assert isinstance(boosters[0], lgb.Booster)
     np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-5)
     assert np.ptp(expected[:, 0]) > 0  # the model learned something non-constant
+
+
+def test_mlp_onnx_matches_numpy_network(panel: SeriesPanel) -> None:
+    """The exported network reproduces the numpy forward pass times the level."""
+    x, target = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    w = fit_mlp(x, target, MlpConfig(hidden_units=8, epochs=2, seed=1))
+    data = mlp_to_onnx(mean=w.mean, scale=w.scale, w1=w.w1, b1=w.b1, w2=w.w2, b2=w.b2)
+    level = np.linspace(0.5, 3.0, len(x)).astype(np.float32)[:, None]
+    card = _card(x.shape[1])
+    served = OnnxModel.from_bytes(data, card).run(x, level)
+    expected = np.maximum(w.predict(x) * level, 0)
+    np.testing.assert_allclose(served, expected, rtol=1e-4, atol=1e-4)
+    assert np.ptp(expected[:, 0]) > 0
+
+
+def test_mlp_training_lowers_its_losses(panel: SeriesPanel) -> None:
+    """After training, the mean head beats the constant mean and P90 covers about 90 %."""
+    x, target = training_rows(panel, horizon=7, origin_stride_days=2, min_history_days=28)
+    w = fit_mlp(x, target, MlpConfig(hidden_units=16, epochs=8, seed=0))
+    out = w.predict(x)
+    r = np.clip(target, 0, 20)
+    assert np.mean((out[:, 0] - r) ** 2) < np.var(r)
+    assert 0.8 <= float(np.mean(r <= out[:, 3])) <= 0.97
+
+
+def test_gbm_kind_trains_and_is_deterministic(panel: SeriesPanel) -> None:
+    """The gradient-boosted kind exports too, identically for the same seed."""
+    config = replace(TINY_CONFIG, model_kind="gbm")
+    first = train_model(panel, config)
+    assert first.onnx_bytes == train_model(panel, config).onnx_bytes
+    assert first.card.config["model_kind"] == "gbm"
 
 
 def test_model_card_describes_the_model(model: ExportedModel, tmp_path: Path) -> None:
@@ -149,8 +186,6 @@ def test_store_hot_reloads_a_new_good_model(
     store.reload()
     newer = train_model(panel, with_seed(TINY_CONFIG, 5))
     write_model(newer, root / "v2")
-    import os
-
     os.utime(root / "v2" / "model_card.json", ns=(2**62, 2**62))
     assert store.reload()
     assert store.current.card.model_version == newer.card.model_version
@@ -160,8 +195,6 @@ def test_store_hot_reloads_a_new_good_model(
 
 def test_wrong_feature_width_is_a_signature_error(model: ExportedModel) -> None:
     """A card whose feature list does not match the graph's input width is refused."""
-    from dataclasses import replace
-
     card = replace(model.card, feature_names=(*model.card.feature_names, "extra"))
     with pytest.raises(ModelSignatureError, match="features"):
         OnnxModel.from_bytes(model.onnx_bytes, card)
