@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from coordinator.fleet.twin import FleetTwin
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
-from coordinator.store.sqlite_store import SqliteStore
+from coordinator.store.port import Store
 
 
 def get_coordinator(request: Request) -> Coordinator:
@@ -26,7 +26,7 @@ def get_twin(request: Request) -> FleetTwin:
     return get_coordinator(request).twin
 
 
-def get_store(request: Request) -> SqliteStore:
+def get_store(request: Request) -> Store:
     """The store."""
     return get_coordinator(request).store
 
@@ -39,7 +39,7 @@ def get_settings(request: Request) -> CoordinatorSettings:
 
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
 TwinDep = Annotated[FleetTwin, Depends(get_twin)]
-StoreDep = Annotated[SqliteStore, Depends(get_store)]
+StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[CoordinatorSettings, Depends(get_settings)]
 
 __all__ = [
