@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import tempfile
@@ -272,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from flexfleet.broker import start_broker
 
-    with tempfile.TemporaryDirectory(prefix="ff-bench-") as tmp:
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="ff-bench-ingest-") as tmp:
         broker = start_broker(Path(tmp) / "mosquitto")
         try:
             bare_msgs = run_bare(args, broker.port)
@@ -293,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
             broker.stop()
     bare_samples = bare_msgs * args.samples_per_message
     print(f"command: {' '.join(sys.argv)}")
+    print(
+        f"machine: {os.cpu_count()} cores, load average at start {load_start[0]:.1f}, "
+        f"at end {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"volume: {args.publishers} publisher processes x {args.nodes_per_publisher} nodes x "
         f"{args.messages_per_node} messages x {args.samples_per_message} samples, QoS 1"
