@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from coordinator.fleet.node import NodeEntry, NodeKey, apply_stock
 from coordinator.fleet.twin import FleetTwin, record_of
+from coordinator.ingest.fold import fold_samples
 from coordinator.ingest.records import (
     Accepted,
     AgentEvent,
@@ -55,7 +56,6 @@ from protocol import (
 log = logging.getLogger(__name__)
 
 UNATTRIBUTED_SITE = "unknown"
-MINUTE_MS = 60_000
 
 Decoded = tuple[Message, int] | DeadLetter
 
@@ -231,25 +231,9 @@ class IngestPipeline:
         entry.tracker.resync()
 
     def _telemetry(self, entry: NodeEntry, message: Telemetry, batch: _Batch) -> None:
-        latest = entry.latest
-        # 1-minute rollups [min, max, sum, count] per (signal, minute), folded in the same
-        # pass as the latest values, on the prepare thread rather than in the commit.
-        rollups = batch.rollups.setdefault(entry.key, {})
-        for name, ts, value in message.samples:
-            current = latest.get(name)
-            if current is None or ts >= current[0]:
-                latest[name] = (ts, value)
-            key = (name, ts - ts % MINUTE_MS)
-            agg = rollups.get(key)
-            if agg is None:
-                rollups[key] = [value, value, value, 1]
-            else:
-                if value < agg[0]:
-                    agg[0] = value
-                elif value > agg[1]:
-                    agg[1] = value
-                agg[2] += value
-                agg[3] += 1
+        # Latest values and 1-minute rollups in one pass, on the prepare thread rather
+        # than in the commit (see coordinator.ingest.fold).
+        fold_samples(message.samples, entry.latest, batch.rollups.setdefault(entry.key, {}))
         entry.samples += len(message.samples)
         batch.samples += len(message.samples)
         batch.latest_touched.add(entry.key)
