@@ -1,9 +1,10 @@
 """Export LightGBM boosters to one ONNX graph (ai.onnx.ml TreeEnsembleRegressor).
 
 The graph takes `features` `[n, n_features]` and `level` `[n, 1]` (float32) and returns
-`forecast` `[n, n_outputs]`: each booster is one target of the tree ensemble, the
-ensemble output is multiplied by the level (the model learns `y / level`) and clipped
-at 0. Trees are read from `Booster.dump_model()`; only numerical `<=` splits are used
+`forecast` `[n, n_outputs]`: each booster is one target of the tree ensemble, the mean
+column is optionally blended with the level (MA28), the output is multiplied by the
+level (the model learns `y / level`) and clipped at 0. `mlp_to_onnx` builds the same
+signature for the network model. Trees are read from `Booster.dump_model()`; only numerical `<=` splits are used
 (the trainer never declares categorical features). LightGBM compares a float32 input
 with a float64 threshold, so each threshold is rounded *down* to float32, which keeps
 `x <= t` identical for every float32 `x`.
@@ -24,6 +25,23 @@ INPUT_LEVEL = "level"
 OUTPUT_FORECAST = "forecast"
 ML_OPSET = 3
 ONNX_OPSET = 17
+
+
+def _blend_nodes(n_out: int, mean_blend: float) -> tuple[list[Any], list[Any]]:
+    """`ratio` → `blended`: the mean column becomes w·ratio + (1 − w), i.e. a weight w on
+    the model and 1 − w on the 28-day level (MA28) once multiplied by the level."""
+    weights = np.ones(n_out, np.float32)
+    offsets = np.zeros(n_out, np.float32)
+    weights[0], offsets[0] = mean_blend, 1.0 - mean_blend
+    inits = [
+        helper.make_tensor("blend_w", TensorProto.FLOAT, [n_out], weights),
+        helper.make_tensor("blend_c", TensorProto.FLOAT, [n_out], offsets),
+    ]
+    nodes = [
+        helper.make_node("Mul", ["ratio", "blend_w"], ["ratio_w"]),
+        helper.make_node("Add", ["ratio_w", "blend_c"], ["blended"]),
+    ]
+    return nodes, inits
 
 
 def _float32_floor(value: float) -> float:
@@ -98,7 +116,11 @@ class _TreeTables:
 
 
 def boosters_to_onnx(
-    dumps: list[dict[str, Any]], *, n_features: int, producer_version: str = "0"
+    dumps: list[dict[str, Any]],
+    *,
+    n_features: int,
+    mean_blend: float = 1.0,
+    producer_version: str = "0",
 ) -> bytes:
     """Serialised ONNX model computing all dumped boosters at once (one output column each)."""
     tables = _TreeTables()
@@ -121,16 +143,18 @@ def boosters_to_onnx(
     ensemble = helper.make_node(
         "TreeEnsembleRegressor", [INPUT_FEATURES], ["ratio"], domain="ai.onnx.ml", **attributes
     )
-    scale = helper.make_node("Mul", ["ratio", INPUT_LEVEL], ["scaled"])
+    blend, blend_inits = _blend_nodes(n_out, mean_blend)
+    scale = helper.make_node("Mul", ["blended", INPUT_LEVEL], ["scaled"])
     clip = helper.make_node("Relu", ["scaled"], [OUTPUT_FORECAST])
     graph = helper.make_graph(
-        [ensemble, scale, clip],
+        [ensemble, *blend, scale, clip],
         "flexfleet_demand",
         [
             helper.make_tensor_value_info(INPUT_FEATURES, TensorProto.FLOAT, ["n", n_features]),
             helper.make_tensor_value_info(INPUT_LEVEL, TensorProto.FLOAT, ["n", 1]),
         ],
         [helper.make_tensor_value_info(OUTPUT_FORECAST, TensorProto.FLOAT, ["n", n_out])],
+        initializer=blend_inits,
     )
     model = helper.make_model(
         graph,
@@ -154,6 +178,7 @@ def mlp_to_onnx(
     b1: np.ndarray,
     w2: np.ndarray,
     b2: np.ndarray,
+    mean_blend: float = 1.0,
     producer_version: str = "0",
 ) -> bytes:
     """Serialised ONNX of the standardise → dense → ReLU → dense network, times level, ≥ 0."""
@@ -163,6 +188,8 @@ def mlp_to_onnx(
         helper.make_tensor(k, TensorProto.FLOAT, v.shape, np.asarray(v, np.float32).ravel())
         for k, v in consts.items()
     ]
+    blend, blend_inits = _blend_nodes(n_out, mean_blend)
+    initializers += blend_inits
     nodes = [
         helper.make_node("Sub", [INPUT_FEATURES, "mu"], ["centred"]),
         helper.make_node("Div", ["centred", "sd"], ["standard"]),
@@ -171,7 +198,8 @@ def mlp_to_onnx(
         helper.make_node("Relu", ["pre2"], ["hidden"]),
         helper.make_node("MatMul", ["hidden", "w2"], ["out1"]),
         helper.make_node("Add", ["out1", "b2"], ["ratio"]),
-        helper.make_node("Mul", ["ratio", INPUT_LEVEL], ["scaled"]),
+        *blend,
+        helper.make_node("Mul", ["blended", INPUT_LEVEL], ["scaled"]),
         helper.make_node("Relu", ["scaled"], [OUTPUT_FORECAST]),
     ]
     graph = helper.make_graph(

@@ -41,8 +41,9 @@ class TrainConfig:
     horizon_days: int = 28
     seed: int = 0
     model_kind: str = "mlp"
-    hidden_units: int = 32
-    epochs: int = 6
+    mean_blend: float = 0.5
+    hidden_units: int = 64
+    epochs: int = 10
     mlp_learning_rate: float = 2e-3
     num_rounds: int = 300
     learning_rate: float = 0.03
@@ -55,6 +56,8 @@ class TrainConfig:
     num_threads: int = 1
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.mean_blend <= 1.0:
+            raise DataError(f"mean_blend must be in [0, 1], got {self.mean_blend}")
         if self.model_kind not in ("mlp", "gbm"):
             raise DataError(f"model kind must be 'mlp' or 'gbm', got {self.model_kind!r}")
         if not 1 <= self.horizon_days <= 366:
@@ -118,10 +121,19 @@ def train_model(
     names = feature_names(panel.exog_names)
     if config.model_kind == "gbm":
         boosters = fit_boosters(x, target, config)
-        onnx_bytes = boosters_to_onnx([b.dump_model() for b in boosters], n_features=len(names))
+        dumps = [b.dump_model() for b in boosters]
+        onnx_bytes = boosters_to_onnx(dumps, n_features=len(names), mean_blend=config.mean_blend)
     else:
         w = fit_mlp(x, target, mlp_config(config))
-        onnx_bytes = mlp_to_onnx(mean=w.mean, scale=w.scale, w1=w.w1, b1=w.b1, w2=w.w2, b2=w.b2)
+        onnx_bytes = mlp_to_onnx(
+            mean=w.mean,
+            scale=w.scale,
+            w1=w.w1,
+            b1=w.b1,
+            w2=w.w2,
+            b2=w.b2,
+            mean_blend=config.mean_blend,
+        )
     card = ModelCard(
         model_version="fc-" + hashlib.sha256(onnx_bytes).hexdigest()[:12],
         horizon_days=config.horizon_days,

@@ -35,6 +35,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--out", type=Path, required=True, help="model directory to write")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--no-holdout", action="store_true", help="skip the holdout scoring")
+    train.add_argument("--model-kind", choices=("mlp", "gbm"), default="mlp")
     train.set_defaults(run=run_train)
     predict = sub.add_parser("predict", help="forecast the days after each series' last row")
     predict.add_argument("--model", type=Path, required=True, help="model directory")
@@ -52,6 +53,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
     ev.add_argument("--baselines-only", action="store_true")
+    ev.add_argument("--model-kind", choices=("mlp", "gbm"), default="mlp")
     ev.set_defaults(run=run_eval)
 
 
@@ -73,7 +75,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     try:
         panel = read_csv(args.data)
-        config = TrainConfig(horizon_days=args.horizon, seed=args.seed)
+        config = TrainConfig(horizon_days=args.horizon, seed=args.seed, model_kind=args.model_kind)
         model = train_model(panel, config) if args.no_holdout else train_with_holdout(panel, config)
         write_model(model, args.out)
     except ForecastError as exc:
@@ -127,7 +129,7 @@ def run_eval(args: argparse.Namespace) -> int:
         return _fail(FileNotFoundError(f"{path} not found (set FLEXFLEET_DATA or --data)"))
     try:
         panel = read_csv(path)
-        config = TrainConfig(horizon_days=args.horizon, seed=args.seed)
+        config = TrainConfig(horizon_days=args.horizon, seed=args.seed, model_kind=args.model_kind)
         trainer: Any = None if args.baselines_only else (lambda h: train_model(h, config))
         results = backtest(
             panel,

@@ -84,6 +84,20 @@ def test_mlp_onnx_matches_numpy_network(panel: SeriesPanel) -> None:
     assert np.ptp(expected[:, 0]) > 0
 
 
+def test_mean_blend_mixes_model_with_level(panel: SeriesPanel) -> None:
+    """With blend w the mean output is (w·model + (1 − w))·level; quantiles are untouched."""
+    x, target = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    w = fit_mlp(x, target, MlpConfig(hidden_units=8, epochs=2, seed=1))
+    data = mlp_to_onnx(
+        mean=w.mean, scale=w.scale, w1=w.w1, b1=w.b1, w2=w.w2, b2=w.b2, mean_blend=0.3
+    )
+    level = np.full((len(x), 1), 2.0, np.float32)
+    served = OnnxModel.from_bytes(data, _card(x.shape[1])).run(x, level)
+    raw = w.predict(x)
+    np.testing.assert_allclose(served[:, 0], np.maximum((0.3 * raw[:, 0] + 0.7) * 2, 0), atol=1e-4)
+    np.testing.assert_allclose(served[:, 1:], np.maximum(raw[:, 1:] * 2, 0), atol=1e-4)
+
+
 def test_mlp_training_lowers_its_losses(panel: SeriesPanel) -> None:
     """After training, the mean head beats the constant mean and P90 covers about 90 %."""
     x, target = training_rows(panel, horizon=7, origin_stride_days=2, min_history_days=28)
