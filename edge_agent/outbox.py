@@ -10,6 +10,9 @@ node's counters, changed together in one transaction each time:
 - `bd_seq` grows by one per MQTT session (`begin_session`).
 - Rows leave only through `remove` (on PUBACK), through the bounds, or never.
 
+`durable=False` (synchronous=OFF) exists only for simulated-time scenarios, where no
+power is ever cut and an fsync per message would dominate the run time.
+
 Bounds (the stated drop policy): the outbox holds at most `max_outbox_bytes` of payload
 and telemetry at most `max_age_s` old. To make room, the OLDEST TELEMETRY is dropped
 first, and every drop is counted (`dropped_messages`, `dropped_samples`) and reported in
@@ -94,6 +97,7 @@ class Outbox:
         max_outbox_bytes: int = 64 * 1024 * 1024,
         max_age_s: float = 7 * 24 * 3600.0,
         hard_limit_factor: float = 2.0,
+        durable: bool = True,
     ) -> None:
         if max_outbox_bytes < 1024:
             raise ValueError(f"max_outbox_bytes must be >= 1024, got {max_outbox_bytes}")
@@ -105,19 +109,19 @@ class Outbox:
         self.max_outbox_bytes = max_outbox_bytes
         self.max_age_ms = int(max_age_s * 1000)
         self.hard_limit_bytes = int(max_outbox_bytes * hard_limit_factor)
-        self._db = self._open(path)
+        self._db = self._open(path, synchronous="FULL" if durable else "OFF")
         self._counters = self._load_counters()
         row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM outbox").fetchone()
         self._rows, self._bytes = int(row[0]), int(row[1])
 
     # --- lifecycle -------------------------------------------------------------------
 
-    def _open(self, path: Path) -> sqlite3.Connection:
+    def _open(self, path: Path, *, synchronous: str) -> sqlite3.Connection:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
+            db.execute(f"PRAGMA synchronous={synchronous}")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise OutboxError(

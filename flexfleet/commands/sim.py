@@ -6,6 +6,8 @@ import argparse
 import signal
 import sys
 import threading
+import tomllib
+from pathlib import Path
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +20,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     modbus.add_argument("--seed", type=int, default=1)
     modbus.add_argument("--update-interval-s", type=float, default=0.1)
     modbus.set_defaults(run=run_modbus)
+    scenario = sub.add_parser(
+        "scenario", help="run a scripted fault scenario through the agent on simulated time"
+    )
+    scenario.add_argument("file", type=Path, help="scenario TOML (see firmware_sim/scenario.py)")
+    scenario.set_defaults(run=run_scenario_file)
 
 
 def run_modbus(args: argparse.Namespace) -> int:
@@ -46,4 +53,24 @@ def run_modbus(args: argparse.Namespace) -> int:
     print(f"modbus://{args.host}:{args.port}", flush=True)
     stop.wait()
     server.stop()
+    return 0
+
+
+def run_scenario_file(args: argparse.Namespace) -> int:
+    """Run a scenario and print what the agent published and how fast it saw each fault."""
+    from firmware_sim.errors import SimError
+    from firmware_sim.scenario import parse_scenario, run_scenario
+
+    try:
+        scenario = parse_scenario(tomllib.loads(args.file.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, SimError) as exc:
+        print(f"cannot load scenario {args.file}: {exc}", file=sys.stderr)
+        return 2
+    result = run_scenario(scenario)
+    kinds = ("birth", "telemetry", "event", "stock")
+    print(f"{scenario.name}: {scenario.duration_s:g} s simulated, {scenario.machines} machines")
+    print("published: " + ", ".join(f"{kind} {result.count(kind)}" for kind in kinds))
+    for d in result.detections:
+        seen = "never reported" if d.delay_s is None else f"{d.first_event} after {d.delay_s:.1f} s"
+        print(f"  {d.step.fault.value} on machine {d.step.machine} at {d.step.at_s:g} s: {seen}")
     return 0
