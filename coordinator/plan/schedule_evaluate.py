@@ -92,8 +92,13 @@ def _late_reason(
 ) -> LateJob:
     """Name the main cause of lateness: the job's own length, downtime, reserve or queueing."""
     due = job.due if job.due is not None else completion
+    # Time left for the operations that are still free to move.
+    fixed = fixed_slots(problem)
     start = earliest_start(problem, job)
-    shortest = sum(min(o.duration for o in op.options) for op in job.operations)
+    remaining = [op for op in job.operations if op.id not in fixed]
+    if len(remaining) < len(job.operations):
+        start = max(start, by_op[job.operations[len(job.operations) - len(remaining) - 1].id].end)
+    shortest = sum(min(o.duration for o in op.options) for op in remaining)
     if start + shortest > due:
         return LateJob(
             job.id,

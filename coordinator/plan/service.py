@@ -236,6 +236,7 @@ class PlanService:
         schedule = self._scheduler.plan(
             problem, time_limit_s=self._schedule_limit_s, seed=self._seed
         )
+        old = self._schedule.by_operation() if self._schedule else {}
         diff = diff_schedules(self._schedule, schedule)
         self._schedule = schedule
         self._schedule_version += 1
@@ -244,6 +245,7 @@ class PlanService:
         for machine_id in diff.machines:
             ops = [_op_json(r) for r in schedule.operations if r.machine_id == machine_id]
             mine = {r.operation_id for r in schedule.operations if r.machine_id == machine_id}
+            was_mine = {o for o, r in old.items() if r.machine_id == machine_id}
             self._publish(
                 machine_id,
                 {
@@ -252,9 +254,10 @@ class PlanService:
                     "machine_id": machine_id,
                     "operations": ops,
                     "moved": [o for o in diff.moved if o in mine],
-                    "reassigned": list(diff.reassigned),
+                    "reassigned_in": [o for o in diff.reassigned if o in mine],
+                    "reassigned_out": [o for o in diff.reassigned if o in was_mine],
                     "added": [o for o in diff.added if o in mine],
-                    "removed": list(diff.removed),
+                    "removed": [o for o in diff.removed if o in was_mine],
                 },
             )
 

@@ -142,13 +142,24 @@ def test_machine_down_replans_urgently_around_the_downtime() -> None:
     clock.advance(3.0)
     service.tick()
     publish.sent.clear()
+    before = {
+        o["operation_id"]: m
+        for m, ops in service.current_schedule()["machines"].items()
+        for o in ops
+    }
     service.machine_down("M1", duration=1000)
     clock.advance(0.3)
     assert service.tick() is True
     schedule = service.current_schedule()
     now = schedule["now"]
     assert all(o["start"] < now or o["start"] >= now + 1000 for o in schedule["machines"]["M1"])
-    assert publish.sent, "the changed machines hear about it"
+    sent = dict(publish.sent)
+    moved_over = sorted(
+        o["operation_id"] for o in schedule["machines"]["M2"] if before[o["operation_id"]] == "M1"
+    )
+    assert moved_over, "work leaves the failed machine"
+    assert sent["M2"]["reassigned_in"] == moved_over
+    assert sent["M1"]["reassigned_out"] == moved_over
 
 
 def test_service_routes_orders_and_keeps_committed_stops() -> None:
