@@ -7,6 +7,17 @@ own robust z-score and the mean deviation of the last `sustained_samples` sample
 spreads times sqrt(sustained_samples) — both on the same scale for noise, the second
 catching level shifts no single sample of which is extreme. Each part passes the novelty
 gate (`edge_agent.detectors.novelty`) on its own excursion: |deviation| and |mean deviation|.
+
+Beside the plain level runs a time-of-day model (additive Holt-Winters): a deseasonalised
+level plus one offset per slot of the period (`season_slots` slots of a day by default,
+O(season_slots) memory). Each slot learns with a weight proportional to the part of the
+slot a sample covers, so its memory is `season_half_life_periods` periods whatever the
+sampling rate. Both models keep a robust spread of their residuals; once at least three
+periods have been seen, the deviation scored is the time-of-day model's while its spread
+is below `season_enter_ratio` times the plain one's (until it rises above
+`season_leave_ratio` times it). A signal with a strong daily pattern is thus judged
+against what is usual at that time of day — a day whose peak does not come is an anomaly —
+while a signal without one keeps the plain level.
 """
 
 from __future__ import annotations
@@ -25,6 +36,9 @@ _SPREAD_FLOOR_ABS = 1e-12
 MAX_SCORE = 1e6
 # The first samples update level and spread as plain running means, unclipped.
 _UNCLIPPED_SAMPLES = 30
+# The time-of-day model is judged only after this many periods and residuals.
+SEASON_MIN_PERIODS = 3
+SEASON_MIN_RESIDUALS = 100
 
 
 def half_life_alpha(half_life_samples: float) -> float:
@@ -33,25 +47,44 @@ def half_life_alpha(half_life_samples: float) -> float:
 
 
 class BaselineDetector:
-    """Streaming state of the robust baseline for one signal (O(sustained_samples) memory)."""
+    """Streaming state of the robust baseline for one signal.
+
+    Memory is O(sustained_samples + season_slots), time O(1) per sample.
+    """
 
     __slots__ = (
         "_alpha_level",
         "_alpha_spread",
+        "_enter",
+        "_g",
+        "_g_dt",
+        "_g_full",
         "_k",
         "_learn_after",
+        "_leave",
         "_novelty",
         "_peak_decay",
+        "_period_ms",
         "_raise_score",
         "_ring",
         "_ring_pos",
         "_ring_sum",
+        "_season",
+        "_slot",
+        "_slot_end_ms",
+        "_slot_ms",
+        "_slots",
         "_sqrt_k",
         "_warmup",
+        "first_ts_ms",
         "level",
         "peak",
         "peak_mean",
         "samples",
+        "season_level",
+        "season_on",
+        "season_residuals",
+        "season_spread",
         "spread",
     )
 
@@ -61,10 +94,16 @@ class BaselineDetector:
         self.samples = 0
         self.peak = 0.0
         self.peak_mean = 0.0
+        self.first_ts_ms = 0
+        self._slots = -1
+        self._period_ms = 0
         self.configure(config, warmup_samples=warmup_samples)
 
     def configure(self, config: BaselineConfig, *, warmup_samples: int = 150) -> None:
-        """Apply new parameters, keeping the learnt level, spread and peaks."""
+        """Apply new parameters, keeping the learnt level, spread and peaks.
+
+        The time-of-day profile is kept too unless its slots or period change.
+        """
         self._alpha_level = half_life_alpha(config.level_half_life_samples)
         self._alpha_spread = half_life_alpha(config.spread_half_life_samples)
         self._novelty = config.novelty_ratio
@@ -77,19 +116,120 @@ class BaselineDetector:
         self._ring = [0.0] * self._k
         self._ring_pos = 0
         self._ring_sum = 0.0
+        slots = config.season_slots
+        period_ms = round(config.season_period_s * 1000.0)
+        if slots != self._slots or period_ms != self._period_ms:
+            self._slots = slots
+            self._period_ms = period_ms
+            self._season = [math.nan] * slots
+            self._slot = 0
+            self._slot_end_ms = -(2**63)  # forces a slot look-up on the next sample
+            self.season_level = self.level
+            self.season_spread = 0.0
+            self.season_residuals = 0
+            self.season_on = False
+        self._slot_ms = max(period_ms // slots, 1) if slots else 1
+        self._g_full = half_life_alpha(config.season_half_life_periods)
+        self._g_dt = -1
+        self._g = 0.0
+        self._enter = config.season_enter_ratio
+        self._leave = config.season_leave_ratio
 
-    def step(self, x: float) -> float:
-        """Learn from one finite sample and return its score (robust z units)."""
+    @property
+    def expected(self) -> float:
+        """The value the baseline expects now (at this time of day when that model is used)."""
+        if self.season_on:
+            return self.season_level + self._season[self._slot]
+        return self.level
+
+    @property
+    def scale(self) -> float:
+        """The spread the current deviation is measured in."""
+        return self.season_spread if self.season_on else self.spread
+
+    def _enter_slot(self, ts_ms: int) -> None:
+        index = ts_ms // self._slot_ms
+        self._slot = index % self._slots
+        self._slot_end_ms = (index + 1) * self._slot_ms
+
+    def _slot_weight(self, dt_ms: int) -> float:
+        covered = dt_ms if dt_ms < self._slot_ms else self._slot_ms
+        self._g_dt = dt_ms
+        self._g = self._g_full * max(covered, 0) / self._slot_ms
+        return self._g
+
+    def _switch_model(self, *, seasonal: bool, ratio: float) -> None:
+        """Use the other model from now on; peaks move to its scale of deviations."""
+        self.season_on = seasonal
+        self.peak *= ratio
+        self.peak_mean *= ratio
+
+    def step(self, x: float, ts_ms: int, dt_ms: int) -> float:  # noqa: PLR0915
+        """Learn from one finite sample (at `ts_ms`, `dt_ms` after the previous one).
+
+        Returns its score in robust z units. Timestamps must increase.
+        """
         self.samples += 1
         n = self.samples
         if n == 1:
             self.level = x
+            self.season_level = x
+            self.first_ts_ms = ts_ms
             return 0.0
         level = self.level
         spread = self.spread
         dev = x - level
         floor = _SPREAD_FLOOR_REL * abs(level) + _SPREAD_FLOOR_ABS
         scale = spread if spread > floor else floor
+        if n <= _UNCLIPPED_SAMPLES:
+            # start-up: running means, so the estimates settle within a few samples
+            self.level = level + dev / n
+            self.spread = spread + (abs(dev) - spread) / (n - 1)
+        else:
+            # clipped updates: a spike moves level and spread by at most _CLIP_SPREADS spreads
+            limit = _CLIP_SPREADS * scale
+            clipped = dev if -limit < dev < limit else math.copysign(limit, dev)
+            self.level = level + self._alpha_level * clipped
+            self.spread = spread + self._alpha_spread * (abs(clipped) - spread)
+        if self._slots:
+            # time-of-day model: residual from the deseasonalised level plus the slot offset
+            if ts_ms >= self._slot_end_ms:
+                self._enter_slot(ts_ms)
+            season = self._season
+            slot = self._slot
+            offset = season[slot]
+            s_level = self.season_level
+            s_spread = self.season_spread
+            s_scale = s_spread if s_spread > floor else floor
+            s_dev = x - s_level - offset
+            if offset != offset:  # noqa: PLR0124 (NaN: first visit, learn the offset only)
+                season[slot] = x - s_level
+                s_dev = 0.0
+            else:
+                self.season_residuals = m = self.season_residuals + 1
+                if m <= _UNCLIPPED_SAMPLES:
+                    self.season_level = s_level + s_dev / m
+                    self.season_spread = s_spread + (abs(s_dev) - s_spread) / m
+                    s_clipped = s_dev
+                else:
+                    limit = _CLIP_SPREADS * s_scale
+                    s_clipped = s_dev if -limit < s_dev < limit else math.copysign(limit, s_dev)
+                    self.season_level = s_level + self._alpha_level * s_clipped
+                    self.season_spread = s_spread + self._alpha_spread * (abs(s_clipped) - s_spread)
+                g = self._g if dt_ms == self._g_dt else self._slot_weight(dt_ms)
+                season[slot] = offset + g * s_clipped
+            if self.season_on:
+                if s_scale > self._leave * scale:
+                    self._switch_model(seasonal=False, ratio=scale / s_scale)
+            elif (
+                s_scale < self._enter * scale
+                and self.season_residuals > SEASON_MIN_RESIDUALS
+                and ts_ms - self.first_ts_ms >= SEASON_MIN_PERIODS * self._period_ms
+            ):
+                self._switch_model(seasonal=True, ratio=s_scale / scale)
+            if self.season_on:
+                dev = s_dev
+                scale = s_scale
         abs_dev = abs(dev)
         spike = abs_dev / scale
         # running sum of the last k signed deviations
@@ -100,16 +240,6 @@ class BaselineDetector:
         self._ring_pos = pos + 1 if pos + 1 < self._k else 0
         mean_dev = abs(self._ring_sum) / self._k
         sustained = mean_dev * self._sqrt_k / scale
-        if n <= _UNCLIPPED_SAMPLES:
-            # start-up: running means, so the estimates settle within a few samples
-            self.level = level + dev / n
-            self.spread = spread + (abs_dev - spread) / (n - 1)
-        else:
-            # clipped updates: a spike moves level and spread by at most _CLIP_SPREADS spreads
-            limit = _CLIP_SPREADS * scale
-            clipped = dev if -limit < dev < limit else math.copysign(limit, dev)
-            self.level = level + self._alpha_level * clipped
-            self.spread = spread + self._alpha_spread * (abs(clipped) - spread)
         # novelty gates (see edge_agent.detectors.novelty); the calls are made only when
         # a peak is beaten or a gate applies, which keeps the common path cheap
         decay = self._peak_decay

@@ -50,6 +50,12 @@ class BaselineConfig:
     is extreme). A score raises when it reaches `raise_score` and also `novelty_ratio` times
     the highest score of the recent past (a peak halving every `peak_half_life_samples`):
     set `novelty_ratio` to 0 for a fixed threshold.
+
+    A time-of-day model runs beside the level: `season_slots` offsets over a period of
+    `season_period_s` (a day), each remembering about `season_half_life_periods` periods.
+    After three periods, deviations are measured from it instead while its residual spread
+    is below `season_enter_ratio` times the plain one (and until it exceeds
+    `season_leave_ratio` times it). `season_slots = 0` switches it off.
     """
 
     enabled: bool = True
@@ -60,6 +66,11 @@ class BaselineConfig:
     clear_score: float = 3.0
     novelty_ratio: float = 1.05
     peak_half_life_samples: float = 30000.0
+    season_slots: int = 48
+    season_period_s: float = 86400.0
+    season_half_life_periods: float = 3.0
+    season_enter_ratio: float = 0.6
+    season_leave_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         _positive(self.level_half_life_samples, "baseline.level_half_life_samples")
@@ -76,6 +87,29 @@ class BaselineConfig:
             f"must be in 1..4096, got {self.sustained_samples!r}",
         )
         _raise_clear(self.raise_score, self.clear_score, "baseline")
+        _check(
+            0 <= self.season_slots <= 10_000,
+            "baseline.season_slots",
+            f"must be in 0..10000, got {self.season_slots!r}",
+        )
+        _check(
+            math.isfinite(self.season_period_s) and 1.0 <= self.season_period_s <= 1e9,
+            "baseline.season_period_s",
+            f"must be a number of seconds in 1..1e9, got {self.season_period_s!r}",
+        )
+        _positive(self.season_half_life_periods, "baseline.season_half_life_periods")
+        _check(
+            math.isfinite(self.season_enter_ratio) and 0 < self.season_enter_ratio <= 1,
+            "baseline.season_enter_ratio",
+            f"must be in (0, 1], got {self.season_enter_ratio!r}",
+        )
+        _check(
+            math.isfinite(self.season_leave_ratio)
+            and self.season_enter_ratio <= self.season_leave_ratio <= 10,
+            "baseline.season_leave_ratio",
+            f"must be between season_enter_ratio ({self.season_enter_ratio}) and 10, "
+            f"got {self.season_leave_ratio!r}",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -241,8 +241,9 @@ class SignalMonitor:
         if not learn:
             self.score = best
             return events
+        dt_ms = ts_ms - last_ts if last_ts is not None else 0
         if self._b_on:
-            s = self._baseline.step(x)
+            s = self._baseline.step(x, ts_ms, dt_ms)
             if warm:
                 raise_at = self._b_raise
                 if s >= raise_at or self._b_latch.active:
@@ -252,7 +253,7 @@ class SignalMonitor:
                 s /= raise_at
                 best = s if s > best else best
         if self._r_on:
-            s = self._rate.step(x, ts_ms - last_ts if last_ts is not None else 0)
+            s = self._rate.step(x, dt_ms)
             if warm:
                 raise_at = self._r_raise
                 if s >= raise_at or self._r_latch.active:
@@ -310,8 +311,9 @@ class SignalMonitor:
             name,
             score=score,
             value=value,
-            level=self._baseline.level,
-            spread=self._baseline.spread,
+            level=self._baseline.expected,
+            spread=self._baseline.scale,
+            time_of_day=self._baseline.season_on,
             typical_step=self._rate.typical_step,
             run=self._flatline.run,
             gap_ms=self._missing.last_gap_ms,

@@ -23,11 +23,13 @@ def describe(
     gap_ms: float = 0.0,
     limit_ms: float = 0.0,
     config: DetectorConfig | None = None,
+    time_of_day: bool = False,
 ) -> str:
     """One sentence saying why `detector` raised, with the figures that made it."""
     if detector == "baseline":
+        kind = "time-of-day baseline" if time_of_day else "baseline"
         return (
-            f"value {_num(value)} is {_num(score)} robust spreads from its baseline "
+            f"value {_num(value)} is {_num(score)} robust spreads from its {kind} "
             f"{_num(level)} (spread {_num(spread)})"
         )
     if detector == "rate_of_change":

@@ -61,6 +61,15 @@ def test_merged_applies_overrides_on_top_of_the_current_values() -> None:
         ({"missing": {"max_gap_ms": 0}}, "missing.max_gap_ms"),
         ({"clear_after_samples": None}, "clear_after_samples"),
         ({"window_samples": 10**9}, "window_samples"),
+        ({"baseline": {"season_slots": -1}}, "baseline.season_slots"),
+        ({"baseline": {"season_slots": 10**6}}, "baseline.season_slots"),
+        ({"baseline": {"season_period_s": 0}}, "baseline.season_period_s"),
+        ({"baseline": {"season_period_s": math.inf}}, "baseline.season_period_s"),
+        ({"baseline": {"season_half_life_periods": 0}}, "baseline.season_half_life_periods"),
+        ({"baseline": {"season_enter_ratio": 0}}, "baseline.season_enter_ratio"),
+        ({"baseline": {"season_enter_ratio": 1.5}}, "baseline.season_enter_ratio"),
+        ({"baseline": {"season_leave_ratio": 0.5}}, "baseline.season_leave_ratio"),
+        ({"baseline": {"season_leave_ratio": math.nan}}, "baseline.season_leave_ratio"),
     ],
 )
 def test_invalid_settings_name_the_field(data: dict[str, Any], field: str) -> None:
