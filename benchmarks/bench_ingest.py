@@ -220,12 +220,14 @@ def run_coordinator(
             done.set()
 
     coordinator.writer.listeners.append(on_commit)
+    cpu_start = time.process_time()
     coordinator.start()
     procs, go = _start_publishers(args, port, site, messages=messages, interval_s=interval_s)
     go.set()
     done.wait(timeout=900)
     for proc in procs:
         proc.join(60)
+    cpu_s = time.process_time() - cpu_start
     stats = coordinator.writer.stats
     messages = coordinator.store.count("messages")
     samples = coordinator.store.count("samples")
@@ -247,6 +249,7 @@ def run_coordinator(
         "apply_s": stats.apply_seconds,
         "elapsed_s": last - first,
         "backpressure_waits": stats.backpressure_waits,
+        "cpu_s": cpu_s,
     }
 
 
@@ -322,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['stored_samples']:,} samples (expected {result['expected_samples']:,}); "
         f"{result['batches']} batches; writer time: decode+validate {result['decode_s']:.1f} s, "
         f"sequencing {result['apply_s']:.1f} s, commit {result['commit_s']:.1f} s over {result['elapsed_s']:.1f} s; "
-        f"backpressure waits {result['backpressure_waits']}"
+        f"backpressure waits {result['backpressure_waits']}; coordinator process CPU "
+        f"{result['cpu_s']:.1f} s ({result['cpu_s'] / result['expected_samples'] * 1e6:.1f} µs per sample)"
     )
     ok = all(
         r["stored_messages"] == r["expected_messages"]
