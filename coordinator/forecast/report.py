@@ -18,11 +18,15 @@ def _table(rows: dict[str, dict[str, float]]) -> list[str]:
 
 def _verdict(rows: dict[str, dict[str, float]]) -> str:
     if MODEL not in rows:
-        return ""
+        return "  (baselines only)"
     base = {n: s["rmsse"] for n, s in rows.items() if n != MODEL}
     best = min(base, key=lambda n: base[n])
-    gain = 1 - rows[MODEL]["rmsse"] / base[best]
-    return f"  model vs best baseline {best} ({base[best]:.3f}): {gain:+.1%} RMSSE"
+    change = rows[MODEL]["rmsse"] / base[best] - 1
+    side = "below" if change < 0 else "above"
+    return (
+        f"  model RMSSE {rows[MODEL]['rmsse']:.3f} is {abs(change):.1%} {side} "
+        f"the best baseline, {best} ({base[best]:.3f}); goal: ≥ 3 % below"
+    )
 
 
 def format_report(results: list[WindowResult], *, data_path: str) -> str:
@@ -46,13 +50,11 @@ def format_report(results: list[WindowResult], *, data_path: str) -> str:
         out += ["", f"rolling-origin backtest, {len(results)} windows, mean over windows:"]
         agg = pooled(results)
         out += [*_table(agg), _verdict(agg)]
-        out.append(
-            "  per window mean RMSSE: "
-            + "; ".join(
-                " ".join(f"{n}={r.summary()[n]['rmsse']:.3f}" for n in names) for r in results
-            )
-        )
-    return "\n".join(line for line in out if line is not None)
+        out.append("  mean RMSSE per window (oldest first):")
+        for r in results:
+            row = " ".join(f"{n}={r.summary()[n]['rmsse']:.3f}" for n in names)
+            out.append(f"    window at day {r.cut}: {row}")
+    return "\n".join(out)
 
 
 def report_json(results: list[WindowResult]) -> dict[str, Any]:

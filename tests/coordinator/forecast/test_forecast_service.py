@@ -116,3 +116,34 @@ def test_cli_predict_with_missing_model(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "d.csv")
     args = ["--model", str(tmp_path), "--data", str(data), "--out", str(tmp_path / "p.csv")]
     assert main(["forecast", "predict", *args]) == 2
+
+
+def test_cli_eval_scores_model_and_baselines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`forecast eval` on any CSV reports every method on the final window and backtest."""
+    data = write_csv(tmp_path / "d.csv")
+    report = tmp_path / "scores.json"
+    args = ["--data", str(data), "--horizon", "7", "--windows", "2", "--json", str(report)]
+    assert main(["forecast", "eval", *args]) == 0
+    text = capsys.readouterr().out
+    assert "rolling-origin backtest, 2 windows" in text
+    doc = json.loads(report.read_text())
+    assert set(doc["backtest_means"]) == {
+        "Naive",
+        "sNaive7",
+        "MA28",
+        "SES",
+        "Croston",
+        "TSB",
+        "Model",
+    }
+    assert len(doc["windows"]) == 2
+    assert 0.0 <= doc["backtest_means"]["Model"]["cov_p90"] <= 1.0
+
+
+def test_cli_eval_refuses_windows_beyond_data(tmp_path: Path) -> None:
+    """Asking for more backtest windows than the data holds exits 2."""
+    data = write_csv(tmp_path / "d.csv")
+    args = ["--data", str(data), "--horizon", "28", "--windows", "9", "--baselines-only"]
+    assert main(["forecast", "eval", *args]) == 2
