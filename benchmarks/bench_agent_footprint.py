@@ -25,13 +25,33 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from flexfleet.broker import start_broker  # noqa: E402
+from firmware_sim.machine import Machine  # noqa: E402
+from firmware_sim.modbus_server import MachineModbusServer  # noqa: E402
+from firmware_sim.registers import MACHINE_REGISTER_MAP  # noqa: E402
+from flexfleet.broker import free_port, start_broker  # noqa: E402
+from flexfleet.clock import SystemClock  # noqa: E402
+
+
+def modbus_driver_text(port: int) -> str:
+    """A [driver] section reading firmware_sim's machine register map over Modbus TCP."""
+    entries = "".join(
+        f'[[driver.registers]]\nsignal = "{s.signal}"\naddress = {s.address}\ntype = "{s.type}"\n'
+        for s in MACHINE_REGISTER_MAP
+    )
+    return f'[driver]\ntype = "modbus"\nhost = "127.0.0.1"\nport = {port}\n{entries}'
 
 
 def config_text(
-    *, port: int, state_dir: Path, machines: int, interval_ms: int, detectors: bool
+    *,
+    port: int,
+    state_dir: Path,
+    machines: int,
+    interval_ms: int,
+    detectors: bool,
+    driver: str | None = None,
 ) -> str:
     """The agent's TOML configuration for the benchmark."""
+    sim_driver = f'[driver]\ntype = "sim"\nseed = 1\nmachines = {machines}'
     return f"""
 [node]
 site = "bench"
@@ -47,10 +67,7 @@ interval_ms = {interval_ms}
 [batching]
 max_samples = 2000
 max_age_ms = 1000
-[driver]
-type = "sim"
-seed = 1
-machines = {machines}
+{driver or sim_driver}
 [metrics]
 textfile = "{state_dir}/agent.prom"
 interval_s = 1.0
@@ -88,8 +105,15 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
     parser.add_argument("--interval-ms", type=int, default=100)
     parser.add_argument("--sample-every-s", type=float, default=5.0)
     parser.add_argument("--no-detectors", action="store_true")
+    parser.add_argument(
+        "--modbus", action="store_true", help="read one simulated PLC over Modbus TCP instead"
+    )
     args = parser.parse_args()
-    signals = args.machines * 5
+    signals = len(MACHINE_REGISTER_MAP) if args.modbus else args.machines * 5
+    device = None
+    if args.modbus:
+        device = MachineModbusServer(machine=Machine(seed=1), clock=SystemClock(), port=free_port())
+        device.start()
     with tempfile.TemporaryDirectory(prefix="ff-bench-") as tmp:
         work = Path(tmp)
         broker = start_broker(work / "mosquitto")
@@ -101,6 +125,7 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
                 machines=args.machines,
                 interval_ms=args.interval_ms,
                 detectors=not args.no_detectors,
+                driver=modbus_driver_text(device.port) if device is not None else None,
             )
         )
         with (work / "agent.log").open("wb") as log:
@@ -144,11 +169,14 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
             agent.terminate()
             agent.wait(timeout=30)
             broker.stop()
+            if device is not None:
+                device.stop()
         errors = (work / "agent.log").read_text().strip().splitlines()
     cpu_pct = 100.0 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / elapsed
     half = len(times) // 2
     growth = slope_per_hour(times[half:], rss[half:])
-    print(f"agent footprint: {signals} signals × {1000 / args.interval_ms:g} Hz, "
+    source = "Modbus TCP PLC" if args.modbus else f"{args.machines} simulated machines"
+    print(f"agent footprint: {signals} signals ({source}) × {1000 / args.interval_ms:g} Hz, "
           f"detectors {'off' if args.no_detectors else 'on'}, {elapsed:.0f} s measured after {args.warmup_s:.0f} s warm-up")  # fmt: skip
     print(f"  RSS median {statistics.median(rss):.1f} MiB, max {max(rss):.1f} MiB (goal ≤ 40 MB)")
     print(f"  CPU {cpu_pct:.1f} % of one core (goal ≤ 10 %)")
@@ -161,7 +189,7 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
     if errors:
         print(f"  agent log: {len(errors)} lines, last: {errors[-1][-300:]}")
     print(f"  command: .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s {args.duration_s:g}"
-          f" --machines {args.machines} --interval-ms {args.interval_ms}{' --no-detectors' if args.no_detectors else ''}")  # fmt: skip
+          f" --machines {args.machines} --interval-ms {args.interval_ms}{' --no-detectors' if args.no_detectors else ''}{' --modbus' if args.modbus else ''}")  # fmt: skip
     return 0
 
 
