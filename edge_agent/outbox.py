@@ -110,8 +110,12 @@ class Outbox:
         self.max_age_ms = int(max_age_s * 1000)
         self.hard_limit_bytes = int(max_outbox_bytes * hard_limit_factor)
         self._db = self._open(path, synchronous="FULL" if durable else "OFF")
-        self._counters = self._load_counters()
-        row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM outbox").fetchone()
+        try:
+            self._counters = self._load_counters()
+            row = self._db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM outbox").fetchone()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise OutboxError(f"cannot read outbox: {exc}", path=str(path)) from exc
         self._rows, self._bytes = int(row[0]), int(row[1])
 
     # --- lifecycle -------------------------------------------------------------------

@@ -194,3 +194,12 @@ def test_kill_9_mid_write_never_loses_or_reuses_a_seq(tmp_path: Path) -> None:
             assert decode(row.topic, row.payload).seq == row.seq  # type: ignore[union-attr]
         box.close()
     assert stats.next_seq > 4
+
+
+def test_a_database_with_a_foreign_outbox_table_raises_outbox_error(tmp_path: Path) -> None:
+    """A database whose tables do not have the outbox's shape is refused with OutboxError."""
+    path = tmp_path / "o.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE counters (name TEXT, something_else BLOB)")
+    with pytest.raises(OutboxError):
+        Outbox(path)
