@@ -28,7 +28,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="publish even when no coordinator has announced itself online",
     )
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper
+    )
     parser.set_defaults(run=run)
 
 
