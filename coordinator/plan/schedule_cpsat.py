@@ -147,8 +147,10 @@ class _Model:
                 ]
                 if normal:
                     m.add_no_overlap(normal + reserved)
-            if with_setups and on_machine:
-                self._add_changeovers(machine.id, machine.initial_family, on_machine)
+            # Zero-length operations are instantaneous: no changeover before or after them.
+            timed = [(op_id, v, o) for op_id, v, o in on_machine if o.duration > 0]
+            if with_setups and timed:
+                self._add_changeovers(machine.id, machine.initial_family, timed)
 
     def _add_changeovers(
         self, machine_id: str, initial_family: str, on_machine: list[tuple[str, _OpVars, _Option]]

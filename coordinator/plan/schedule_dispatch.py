@@ -2,7 +2,8 @@
 
 List scheduling with insertion: fixed operations are placed first; then, among the
 operations whose job predecessor is placed, the one with the smallest key goes next and
-takes the earliest-finishing gap on any of its machines that respects downtime,
+takes the earliest-finishing gap on any of its machines (operations of zero length
+are instantaneous and occupy no machine time) that respects downtime,
 changeovers and the rush reserve. The key is the operation's start in a preferred plan
 (the previous plan or a hint — an operation keeps that slot when it is still free, which
 makes this a repair heuristic), else its ready time, then rush first, then earliest due.
@@ -110,7 +111,8 @@ def _keep_preferred(
                 continue
         tl = timelines[machine_id]
         if tl.is_free(start, duration, op.family, rush=job.rush):
-            tl.add(start, start + duration, op.family)
+            if duration:  # zero-length operations take no machine time
+                tl.add(start, start + duration, op.family)
             result[op_id] = (machine_id, start)
 
 
@@ -150,7 +152,8 @@ def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None)
             tl.add(b.start, b.end, None, rush_only=True)
     result: Assignment = {}
     for op_id, slot in sorted(fixed.items(), key=lambda kv: kv[1].start):
-        timelines[slot.machine_id].add(slot.start, slot.end, index[op_id][2].family)
+        if slot.end > slot.start:
+            timelines[slot.machine_id].add(slot.start, slot.end, index[op_id][2].family)
         result[op_id] = (slot.machine_id, slot.start)
     preferred = preferred or {}
     _keep_preferred(problem, preferred, timelines, result)
@@ -188,7 +191,8 @@ def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None)
         end, start, machine_id = _best_slot(
             op, timelines, ready, preferred.get(op.id), rush=job.rush
         )
-        timelines[machine_id].add(start, end, op.family)
+        if end > start:
+            timelines[machine_id].add(start, end, op.family)
         result[op.id] = (machine_id, start)
         push(job_no)
     return result

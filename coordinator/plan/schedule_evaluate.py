@@ -44,8 +44,12 @@ def build_schedule(
     ):
         job, _, op = index[op_id]
         duration = next(o.duration for o in op.options if o.machine_id == machine_id)
-        setup = problem.setup_time(families[machine_id], op.family) if families[machine_id] else 0
-        families[machine_id] = op.family
+        setup = 0
+        if duration:  # zero-length operations are instantaneous: no changeover
+            setup = (
+                problem.setup_time(families[machine_id], op.family) if families[machine_id] else 0
+            )
+            families[machine_id] = op.family
         rows.append(ScheduledOperation(op_id, job.id, machine_id, start, start + duration, setup))
     ends = {r.operation_id: r.end for r in rows}
     makespan = max(ends.values(), default=0)
@@ -178,6 +182,8 @@ def violations(problem: SchedulingProblem, schedule: Schedule) -> list[str]:
         )
         last_end, last_family = None, families[machine.id]
         for row in on_machine:
+            if row.end == row.start:
+                continue  # instantaneous: occupies no machine time
             _, _, op = index[row.operation_id]
             setup = problem.setup_time(last_family, op.family) if last_family else 0
             if last_end is not None and row.start < last_end + setup:

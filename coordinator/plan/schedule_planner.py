@@ -1,6 +1,7 @@
 """The scheduling port and its CP-SAT implementation.
 
-`CpSatScheduler.plan` always returns a feasible schedule within the time limit: a
+`CpSatScheduler.plan` always returns a feasible schedule within the time limit, never
+worse (by the weighted objective) than the dispatch plan: a
 dispatch-rule plan is built first (in milliseconds) and used as the solution hint and
 as the fallback; on a classic job shop a tabu search improves that hint before CP-SAT
 starts; CP-SAT then improves on it until the limit.
@@ -23,7 +24,7 @@ from coordinator.plan.schedule_dispatch import dispatch
 from coordinator.plan.schedule_evaluate import Assignment, build_schedule, violations
 from coordinator.plan.schedule_problem import Schedule, SchedulingProblem
 
-__all__ = ["CpSatScheduler", "DispatchScheduler", "SchedulePlanner", "is_classic"]
+__all__ = ["CpSatScheduler", "DispatchScheduler", "SchedulePlanner", "cost", "is_classic"]
 
 # Wall time kept back for the solver's stopping latency and building the result, in
 # seconds plus a share of the limit (CP-SAT overshoots more on a loaded machine).
@@ -146,9 +147,20 @@ class CpSatScheduler:
             solver="cp-sat",
             lower_bound=bound,
         )
-        if violations(problem, schedule):
+        if violations(problem, schedule) or cost(problem, fallback) < cost(problem, schedule):
             return _with_time(fallback, started)
         return _with_time(schedule, started)
+
+
+def cost(problem: SchedulingProblem, schedule: Schedule) -> int:
+    """The weighted objective the planner minimises (see `ScheduleWeights`)."""
+    w = problem.weights
+    return (
+        w.tardiness * schedule.weighted_tardiness
+        + w.changeover * schedule.changeover
+        + w.makespan * schedule.makespan
+        + w.moved_operation * schedule.operations_moved
+    )
 
 
 def _with_time(schedule: Schedule, started: float) -> Schedule:
