@@ -135,7 +135,9 @@ def solve_pyvrp(
     if nodes and model.vehicles:
         with _translated():
             data, type_keys = _data(model, nodes)
-            budget = max(0.05, time_limit_s - (time.perf_counter() - started) - 0.1)
+            # Keep back time to collect results (and, with workers, to fork and join them).
+            reserve_s = 0.1 + (0.2 if num_workers > 1 else 0.0)
+            budget = max(0.05, time_limit_s - (time.perf_counter() - started) - reserve_s)
             outcomes = _run(data, seed, budget, max_iterations, num_workers)
         feasible = [o for o in outcomes if o[0]]
         if not feasible:
