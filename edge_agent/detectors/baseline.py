@@ -55,11 +55,15 @@ class BaselineDetector:
     __slots__ = (
         "_alpha_level",
         "_alpha_spread",
+        "_anchor",
+        "_anchor_mean",
         "_enter",
         "_g",
         "_g_dt",
         "_g_full",
+        "_incident_gap",
         "_k",
+        "_last_beaten",
         "_learn_after",
         "_leave",
         "_novelty",
@@ -88,22 +92,37 @@ class BaselineDetector:
         "spread",
     )
 
-    def __init__(self, config: BaselineConfig, *, warmup_samples: int = 150) -> None:
+    def __init__(
+        self, config: BaselineConfig, *, warmup_samples: int = 150, incident_gap_samples: int = 30
+    ) -> None:
         self.level = 0.0
         self.spread = 0.0
         self.samples = 0
         self.peak = 0.0
         self.peak_mean = 0.0
         self.first_ts_ms = 0
+        self._anchor = 0.0
+        self._anchor_mean = 0.0
+        self._last_beaten = 0
         self._slots = -1
         self._period_ms = 0
-        self.configure(config, warmup_samples=warmup_samples)
+        self.configure(
+            config, warmup_samples=warmup_samples, incident_gap_samples=incident_gap_samples
+        )
 
-    def configure(self, config: BaselineConfig, *, warmup_samples: int = 150) -> None:
+    def configure(
+        self,
+        config: BaselineConfig,
+        *,
+        warmup_samples: int = 150,
+        incident_gap_samples: int = 30,
+    ) -> None:
         """Apply new parameters, keeping the learnt level, spread and peaks.
 
-        The time-of-day profile is kept too unless its slots or period change.
+        The time-of-day profile is kept too unless its slots or period change. Peaks
+        beaten again within `incident_gap_samples` belong to the same incident.
         """
+        self._incident_gap = incident_gap_samples
         self._alpha_level = half_life_alpha(config.level_half_life_samples)
         self._alpha_spread = half_life_alpha(config.spread_half_life_samples)
         self._novelty = config.novelty_ratio
@@ -245,12 +264,15 @@ class BaselineDetector:
         decay = self._peak_decay
         peak = self.peak * decay
         peak_mean = self.peak_mean * decay
-        if n > self._learn_after:
+        if n > self._learn_after and (abs_dev > peak or mean_dev > peak_mean):
+            if n - self._last_beaten > self._incident_gap:
+                # a new incident: growth is capped relative to the peaks before it
+                self._anchor = peak
+                self._anchor_mean = peak_mean
+            self._last_beaten = n
             free = n <= self._warmup
-            self.peak = raised_peak(peak, abs_dev, free=free) if abs_dev > peak else peak
-            self.peak_mean = (
-                raised_peak(peak_mean, mean_dev, free=free) if mean_dev > peak_mean else peak_mean
-            )
+            self.peak = raised_peak(peak, abs_dev, free=free, anchor=self._anchor)
+            self.peak_mean = raised_peak(peak_mean, mean_dev, free=free, anchor=self._anchor_mean)
         else:
             self.peak = peak
             self.peak_mean = peak_mean

@@ -51,8 +51,13 @@ class SignalMonitor:
     def __init__(self, signal: str, config: DetectorConfig | None = None) -> None:
         self.signal = signal
         cfg = config if config is not None else DetectorConfig()
-        self._baseline = BaselineDetector(cfg.baseline, warmup_samples=cfg.warmup_samples)
-        self._rate = RateOfChangeDetector(cfg.rate_of_change, warmup_samples=cfg.warmup_samples)
+        gap = cfg.clear_after_samples
+        self._baseline = BaselineDetector(
+            cfg.baseline, warmup_samples=cfg.warmup_samples, incident_gap_samples=gap
+        )
+        self._rate = RateOfChangeDetector(
+            cfg.rate_of_change, warmup_samples=cfg.warmup_samples, incident_gap_samples=gap
+        )
         self._flatline = FlatlineDetector(cfg.flatline)
         self._missing = MissingDataDetector(cfg.missing)
         self._b_latch = Latch()
@@ -126,8 +131,13 @@ class SignalMonitor:
         Detectors switched off while raised are cleared; those anomalies are returned.
         """
         self._config = config
-        self._baseline.configure(config.baseline, warmup_samples=config.warmup_samples)
-        self._rate.configure(config.rate_of_change, warmup_samples=config.warmup_samples)
+        gap = config.clear_after_samples
+        self._baseline.configure(
+            config.baseline, warmup_samples=config.warmup_samples, incident_gap_samples=gap
+        )
+        self._rate.configure(
+            config.rate_of_change, warmup_samples=config.warmup_samples, incident_gap_samples=gap
+        )
         self._flatline.configure(config.flatline)
         self._missing.configure(config.missing)
         self._apply(config)

@@ -3,9 +3,12 @@
 A detector's score only counts as a new incident when the excursion behind it (in the
 signal's own units) beats `novelty_ratio` times the largest excursion of the recent past.
 That peak halves every `peak_half_life_samples`. It learns freely during the last third
-of the warm-up, calibrating to the signal's normal excursions; afterwards one sample can
-raise it at most `PEAK_GROWTH` times, so an isolated spike does not blind the detector to
-the next, smaller incident while a repeating one still stops alarming after a few rounds.
+of the warm-up, calibrating to the signal's normal excursions; afterwards one incident can
+raise it at most `PEAK_GROWTH` times above where it stood before the incident, so a big
+incident does not blind the detector to the next, smaller one while a repeating incident
+still stops alarming after a round or two. An incident is a run of samples beating the
+peak with gaps no longer than the monitor's `clear_after_samples`; were the cap per sample,
+an incident lasting k samples could raise the peak 3^k times.
 """
 
 from __future__ import annotations
@@ -18,13 +21,19 @@ def learning_starts(warmup_samples: int) -> int:
     return max(2 * warmup_samples // 3, 30)
 
 
-def raised_peak(peak: float, amount: float, *, free: bool) -> float:
-    """The peak after seeing `amount`: unchanged if not beaten, else capped growth."""
+def raised_peak(peak: float, amount: float, *, free: bool, anchor: float) -> float:
+    """The peak after seeing `amount`: unchanged if not beaten, else capped growth.
+
+    `anchor` is the peak before the current incident began; the peak grows to at most
+    `PEAK_GROWTH` times it (never shrinks), without limit when `free` or no anchor yet.
+    """
     if amount <= peak:
         return peak
-    if free or peak <= 0.0:
+    if free or anchor <= 0.0:
         return amount
-    limit = peak * PEAK_GROWTH
+    limit = anchor * PEAK_GROWTH
+    if limit <= peak:
+        return peak
     return amount if amount < limit else limit
 
 

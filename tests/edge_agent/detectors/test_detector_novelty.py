@@ -1,0 +1,67 @@
+"""The novelty gate: how far one incident may raise the bar for the next."""
+
+from __future__ import annotations
+
+import random
+
+from edge_agent.detectors import DetectorConfig, SignalMonitor
+from edge_agent.detectors.novelty import PEAK_GROWTH, raised_peak
+
+
+def test_growth_is_capped_relative_to_the_peak_before_the_incident() -> None:
+    """After warm-up a peak grows to at most PEAK_GROWTH x its pre-incident value."""
+    assert raised_peak(5.0, 100.0, free=False, anchor=5.0) == 5.0 * PEAK_GROWTH
+    # later samples of the same incident cannot compound the growth
+    assert raised_peak(15.0, 100.0, free=False, anchor=5.0) == 15.0
+    assert raised_peak(15.0, 12.0, free=False, anchor=5.0) == 15.0  # never shrinks
+    assert raised_peak(4.0, 7.0, free=False, anchor=4.0) == 7.0
+    assert raised_peak(5.0, 100.0, free=True, anchor=5.0) == 100.0
+    assert raised_peak(0.0, 9.0, free=False, anchor=0.0) == 9.0
+
+
+def test_a_long_incident_does_not_hide_a_later_smaller_one() -> None:
+    """A 60-sigma dip lasting 40 samples leaves the gate low enough for a later 20-sigma one."""
+    rng = random.Random(8)
+    values = [20.0 + rng.gauss(0.0, 1.0) for _ in range(3000)]
+    for i in range(1000, 1040):
+        values[i] -= 60.0
+    for i in range(2000, 2040):
+        values[i] -= 20.0
+    off = {"enabled": False}
+    config = DetectorConfig().merged(
+        {"rate_of_change": off, "flatline": off, "missing": off, "baseline": {"season_slots": 0}}
+    )
+    monitor = SignalMonitor("s", config)
+    raised = [
+        i
+        for i, value in enumerate(values)
+        for a in monitor.update(i * 1000, value)
+        if a.state == "raised"
+    ]
+    assert [i for i in raised if 1000 <= i < 1010] == [1000]
+    assert [i for i in raised if 2000 <= i < 2010] == [2000]
+
+
+def test_repeated_long_incidents_go_quiet_after_a_few_rounds() -> None:
+    """The same 30-sigma dip every 500 samples stops raising after a few rounds."""
+    rng = random.Random(9)
+    values = [20.0 + rng.gauss(0.0, 1.0) for _ in range(6000)]
+    starts = list(range(1000, 6000, 500))
+    for start in starts:
+        for i in range(start, start + 20):
+            values[i] -= 30.0
+    off = {"enabled": False}
+    config = DetectorConfig().merged(
+        {"rate_of_change": off, "flatline": off, "missing": off, "baseline": {"season_slots": 0}}
+    )
+    monitor = SignalMonitor("s", config)
+    raised = [
+        i
+        for i, value in enumerate(values)
+        for a in monitor.update(i * 1000, value)
+        if a.state == "raised"
+    ]
+    assert raised[0] == 1000
+    assert all(any(s <= i < s + 20 for s in starts) for i in raised)
+    assert len(raised) <= 4  # the bar at most triples per round: 3 sigma -> 9 -> 27 -> 81
+    assert [i for i in raised if i >= 3000] == []
