@@ -182,3 +182,22 @@ def test_c201_is_solved_close_to_its_optimum(data_dir: Path) -> None:
     assert result.unserved == ()
     assert sum(len(r.stops) for r in result.routes) == 100
     assert result.total_distance <= 589.1 * 1.01
+
+
+@pytest.mark.data
+def test_pyvrp_model_matches_pyvrp_reading_the_vrplib_file(data_dir: Path) -> None:
+    """Our PyVRP data for R101 drives the same search as PyVRP's own DIMACS reader."""
+    import pyvrp
+    import pyvrp.stop
+
+    from coordinator.plan.routing_compile import compile_routing
+    from coordinator.plan.routing_pyvrp import _data
+
+    reference = pyvrp.read(data_dir / "vrptw" / "R101.vrp", round_func="dimacs")
+    model = compile_routing(parse_vrptw((data_dir / "vrptw" / "R101.txt").read_text()))
+    ours, _ = _data(model, list(range(model.first_order_node, len(model.order_at))))
+    costs = [
+        pyvrp.solve(d, pyvrp.stop.MaxIterations(100), seed=1, collect_stats=False).cost()
+        for d in (reference, ours)
+    ]
+    assert costs[0] == costs[1]
