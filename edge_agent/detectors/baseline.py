@@ -55,7 +55,6 @@ class BaselineDetector:
     __slots__ = (
         "_alpha_level",
         "_alpha_spread",
-        "_anchor",
         "_anchor_mean",
         "_enter",
         "_g",
@@ -101,7 +100,6 @@ class BaselineDetector:
         self.peak = 0.0
         self.peak_mean = 0.0
         self.first_ts_ms = 0
-        self._anchor = 0.0
         self._anchor_mean = 0.0
         self._last_beaten = 0
         self._slots = -1
@@ -266,12 +264,12 @@ class BaselineDetector:
         peak_mean = self.peak_mean * decay
         if n > self._learn_after and (abs_dev > peak or mean_dev > peak_mean):
             if n - self._last_beaten > self._incident_gap:
-                # a new incident: growth is capped relative to the peaks before it
-                self._anchor = peak
+                # a new incident: the mean excursion's growth is capped relative to the
+                # peak before it (a spike's growth is capped per sample)
                 self._anchor_mean = peak_mean
             self._last_beaten = n
             free = n <= self._warmup
-            self.peak = raised_peak(peak, abs_dev, free=free, anchor=self._anchor)
+            self.peak = raised_peak(peak, abs_dev, free=free, anchor=peak)
             self.peak_mean = raised_peak(peak_mean, mean_dev, free=free, anchor=self._anchor_mean)
         else:
             self.peak = peak

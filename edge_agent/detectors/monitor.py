@@ -55,9 +55,7 @@ class SignalMonitor:
         self._baseline = BaselineDetector(
             cfg.baseline, warmup_samples=cfg.warmup_samples, incident_gap_samples=gap
         )
-        self._rate = RateOfChangeDetector(
-            cfg.rate_of_change, warmup_samples=cfg.warmup_samples, incident_gap_samples=gap
-        )
+        self._rate = RateOfChangeDetector(cfg.rate_of_change, warmup_samples=cfg.warmup_samples)
         self._flatline = FlatlineDetector(cfg.flatline)
         self._missing = MissingDataDetector(cfg.missing)
         self._b_latch = Latch()
@@ -135,9 +133,7 @@ class SignalMonitor:
         self._baseline.configure(
             config.baseline, warmup_samples=config.warmup_samples, incident_gap_samples=gap
         )
-        self._rate.configure(
-            config.rate_of_change, warmup_samples=config.warmup_samples, incident_gap_samples=gap
-        )
+        self._rate.configure(config.rate_of_change, warmup_samples=config.warmup_samples)
         self._flatline.configure(config.flatline)
         self._missing.configure(config.missing)
         self._apply(config)

@@ -3,12 +3,17 @@
 A detector's score only counts as a new incident when the excursion behind it (in the
 signal's own units) beats `novelty_ratio` times the largest excursion of the recent past.
 That peak halves every `peak_half_life_samples`. It learns freely during the last third
-of the warm-up, calibrating to the signal's normal excursions; afterwards one incident can
-raise it at most `PEAK_GROWTH` times above where it stood before the incident, so a big
-incident does not blind the detector to the next, smaller one while a repeating incident
-still stops alarming after a round or two. An incident is a run of samples beating the
-peak with gaps no longer than the monitor's `clear_after_samples`; were the cap per sample,
-an incident lasting k samples could raise the peak 3^k times.
+of the warm-up, calibrating to the signal's normal excursions; afterwards it grows at most
+`PEAK_GROWTH` times at a time, so a big incident does not blind the detector to the next,
+smaller one while a repeating incident still stops alarming after a round or two.
+
+"At a time" is one sample for single-sample excursions (a spike, a step), and one incident
+for the baseline's mean excursion over its last `sustained_samples` samples — which every
+incident beats on many samples in a row, so a per-sample cap would let one long incident
+raise it 3^k times. An incident is a run of samples beating a peak with gaps no longer than
+the monitor's `clear_after_samples`. (Spikes keep the per-sample cap: on a signal that sat
+at an exact constant through the warm-up, the first bursts must be able to lift a peak of
+almost zero to their own size.)
 """
 
 from __future__ import annotations

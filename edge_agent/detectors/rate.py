@@ -23,9 +23,6 @@ class RateOfChangeDetector:
 
     __slots__ = (
         "_alpha",
-        "_anchor",
-        "_incident_gap",
-        "_last_beaten",
         "_learn_after",
         "_limit_per_ms",
         "_novelty",
@@ -38,35 +35,15 @@ class RateOfChangeDetector:
         "typical_step",
     )
 
-    def __init__(
-        self,
-        config: RateOfChangeConfig,
-        *,
-        warmup_samples: int = 150,
-        incident_gap_samples: int = 30,
-    ) -> None:
+    def __init__(self, config: RateOfChangeConfig, *, warmup_samples: int = 150) -> None:
         self.last = 0.0
         self.typical_step = 0.0
         self.samples = 0
         self.peak = 0.0
-        self._anchor = 0.0
-        self._last_beaten = 0
-        self.configure(
-            config, warmup_samples=warmup_samples, incident_gap_samples=incident_gap_samples
-        )
+        self.configure(config, warmup_samples=warmup_samples)
 
-    def configure(
-        self,
-        config: RateOfChangeConfig,
-        *,
-        warmup_samples: int = 150,
-        incident_gap_samples: int = 30,
-    ) -> None:
-        """Apply new parameters, keeping the learnt typical step and peak.
-
-        Peaks beaten again within `incident_gap_samples` belong to the same incident.
-        """
-        self._incident_gap = incident_gap_samples
+    def configure(self, config: RateOfChangeConfig, *, warmup_samples: int = 150) -> None:
+        """Apply new parameters, keeping the learnt typical step and peak."""
         self._alpha = half_life_alpha(config.spread_half_life_samples)
         self._raise_score = config.raise_score
         self._novelty = config.novelty_ratio
@@ -96,10 +73,7 @@ class RateOfChangeDetector:
             self.typical_step = typical + self._alpha * (clipped - typical)
         peak = self.peak * self._peak_decay
         if n > self._learn_after and step > peak:
-            if n - self._last_beaten > self._incident_gap:
-                self._anchor = peak  # a new incident (see edge_agent.detectors.novelty)
-            self._last_beaten = n
-            self.peak = raised_peak(peak, step, free=n <= self._warmup, anchor=self._anchor)
+            self.peak = raised_peak(peak, step, free=n <= self._warmup, anchor=peak)
         else:
             self.peak = peak
         gate = self._novelty * peak
