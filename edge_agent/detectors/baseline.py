@@ -39,6 +39,8 @@ _UNCLIPPED_SAMPLES = 30
 # The time-of-day model is judged only after this many periods and residuals.
 SEASON_MIN_PERIODS = 3
 SEASON_MIN_RESIDUALS = 100
+# The time-of-day model learns at most this many times per slot visit.
+LEARNS_PER_SLOT = 16
 
 
 def half_life_alpha(half_life_samples: float) -> float:
@@ -64,7 +66,10 @@ class BaselineDetector:
         "_k",
         "_last_beaten",
         "_learn_after",
+        "_learn_every_ms",
+        "_learnt_ms",
         "_leave",
+        "_next_learn_ms",
         "_novelty",
         "_peak_decay",
         "_period_ms",
@@ -141,11 +146,14 @@ class BaselineDetector:
             self._season = [math.nan] * slots
             self._slot = 0
             self._slot_end_ms = -(2**63)  # forces a slot look-up on the next sample
+            self._next_learn_ms = -(2**63)
+            self._learnt_ms = self.first_ts_ms
             self.season_level = self.level
             self.season_spread = 0.0
             self.season_residuals = 0
             self.season_on = False
         self._slot_ms = max(period_ms // slots, 1) if slots else 1
+        self._learn_every_ms = max(self._slot_ms // LEARNS_PER_SLOT, 1)
         self._g_full = half_life_alpha(config.season_half_life_periods)
         self._g_dt = -1
         self._g = 0.0
@@ -169,9 +177,10 @@ class BaselineDetector:
         self._slot = index % self._slots
         self._slot_end_ms = (index + 1) * self._slot_ms
 
-    def _slot_weight(self, dt_ms: int) -> float:
-        covered = dt_ms if dt_ms < self._slot_ms else self._slot_ms
-        self._g_dt = dt_ms
+    def _slot_weight(self, elapsed_ms: int) -> float:
+        """Offset update weight for a sample standing for `elapsed_ms` of its slot."""
+        covered = elapsed_ms if elapsed_ms < self._slot_ms else self._slot_ms
+        self._g_dt = elapsed_ms
         self._g = self._g_full * max(covered, 0) / self._slot_ms
         return self._g
 
@@ -181,8 +190,53 @@ class BaselineDetector:
         self.peak *= ratio
         self.peak_mean *= ratio
 
-    def step(self, x: float, ts_ms: int, dt_ms: int) -> float:  # noqa: PLR0915
-        """Learn from one finite sample (at `ts_ms`, `dt_ms` after the previous one).
+    def _learn_season(
+        self, x: float, ts_ms: int, floor: float, scale: float
+    ) -> tuple[float, float]:
+        """Update the time-of-day model with one sample; choose the model to score with.
+
+        Returns the sample's residual from the time-of-day model and that model's spread,
+        both as they stood before the update.
+        """
+        self._next_learn_ms = ts_ms + self._learn_every_ms
+        covered = ts_ms - self._learnt_ms
+        self._learnt_ms = ts_ms
+        season = self._season
+        slot = self._slot
+        offset = season[slot]
+        s_level = self.season_level
+        s_spread = self.season_spread
+        s_scale = s_spread if s_spread > floor else floor
+        s_dev = x - s_level - offset
+        if offset != offset:  # noqa: PLR0124 (NaN: first visit, learn the offset only)
+            season[slot] = x - s_level
+            s_dev = 0.0
+        else:
+            self.season_residuals = m = self.season_residuals + 1
+            if m <= _UNCLIPPED_SAMPLES:
+                self.season_level = s_level + s_dev / m
+                self.season_spread = s_spread + (abs(s_dev) - s_spread) / m
+                s_clipped = s_dev
+            else:
+                limit = _CLIP_SPREADS * s_scale
+                s_clipped = s_dev if -limit < s_dev < limit else math.copysign(limit, s_dev)
+                self.season_level = s_level + self._alpha_level * s_clipped
+                self.season_spread = s_spread + self._alpha_spread * (abs(s_clipped) - s_spread)
+            g = self._g if covered == self._g_dt else self._slot_weight(covered)
+            season[slot] = offset + g * s_clipped
+        if self.season_on:
+            if s_scale > self._leave * scale:
+                self._switch_model(seasonal=False, ratio=scale / s_scale)
+        elif (
+            s_scale < self._enter * scale
+            and self.season_residuals > SEASON_MIN_RESIDUALS
+            and ts_ms - self.first_ts_ms >= SEASON_MIN_PERIODS * self._period_ms
+        ):
+            self._switch_model(seasonal=True, ratio=s_scale / scale)
+        return s_dev, s_scale
+
+    def step(self, x: float, ts_ms: int) -> float:  # noqa: PLR0915
+        """Learn from one finite sample taken at `ts_ms`.
 
         Returns its score in robust z units. Timestamps must increase.
         """
@@ -192,6 +246,7 @@ class BaselineDetector:
             self.level = x
             self.season_level = x
             self.first_ts_ms = ts_ms
+            self._learnt_ms = ts_ms
             return 0.0
         level = self.level
         spread = self.spread
@@ -209,41 +264,19 @@ class BaselineDetector:
             self.level = level + self._alpha_level * clipped
             self.spread = spread + self._alpha_spread * (abs(clipped) - spread)
         if self._slots:
-            # time-of-day model: residual from the deseasonalised level plus the slot offset
+            # time-of-day model: residual from the deseasonalised level plus the slot offset,
+            # learnt on the first sample of each slot and then at most every
+            # slot / LEARNS_PER_SLOT (more often adds nothing but cost on fast signals)
+            learn = ts_ms >= self._next_learn_ms
             if ts_ms >= self._slot_end_ms:
                 self._enter_slot(ts_ms)
-            season = self._season
-            slot = self._slot
-            offset = season[slot]
-            s_level = self.season_level
-            s_spread = self.season_spread
-            s_scale = s_spread if s_spread > floor else floor
-            s_dev = x - s_level - offset
-            if offset != offset:  # noqa: PLR0124 (NaN: first visit, learn the offset only)
-                season[slot] = x - s_level
-                s_dev = 0.0
-            else:
-                self.season_residuals = m = self.season_residuals + 1
-                if m <= _UNCLIPPED_SAMPLES:
-                    self.season_level = s_level + s_dev / m
-                    self.season_spread = s_spread + (abs(s_dev) - s_spread) / m
-                    s_clipped = s_dev
-                else:
-                    limit = _CLIP_SPREADS * s_scale
-                    s_clipped = s_dev if -limit < s_dev < limit else math.copysign(limit, s_dev)
-                    self.season_level = s_level + self._alpha_level * s_clipped
-                    self.season_spread = s_spread + self._alpha_spread * (abs(s_clipped) - s_spread)
-                g = self._g if dt_ms == self._g_dt else self._slot_weight(dt_ms)
-                season[slot] = offset + g * s_clipped
-            if self.season_on:
-                if s_scale > self._leave * scale:
-                    self._switch_model(seasonal=False, ratio=scale / s_scale)
-            elif (
-                s_scale < self._enter * scale
-                and self.season_residuals > SEASON_MIN_RESIDUALS
-                and ts_ms - self.first_ts_ms >= SEASON_MIN_PERIODS * self._period_ms
-            ):
-                self._switch_model(seasonal=True, ratio=s_scale / scale)
+                learn = True
+            if learn:
+                s_dev, s_scale = self._learn_season(x, ts_ms, floor, scale)
+            elif self.season_on:
+                s_spread = self.season_spread
+                s_scale = s_spread if s_spread > floor else floor
+                s_dev = x - self.season_level - self._season[self._slot]
             if self.season_on:
                 dev = s_dev
                 scale = s_scale

@@ -247,9 +247,8 @@ class SignalMonitor:
         if not learn:
             self.score = best
             return events
-        dt_ms = ts_ms - last_ts if last_ts is not None else 0
         if self._b_on:
-            s = self._baseline.step(x, ts_ms, dt_ms)
+            s = self._baseline.step(x, ts_ms)
             if warm:
                 raise_at = self._b_raise
                 if s >= raise_at or self._b_latch.active:
@@ -259,7 +258,7 @@ class SignalMonitor:
                 s /= raise_at
                 best = s if s > best else best
         if self._r_on:
-            s = self._rate.step(x, dt_ms)
+            s = self._rate.step(x, ts_ms - last_ts if last_ts is not None else 0)
             if warm:
                 raise_at = self._r_raise
                 if s >= raise_at or self._r_latch.active:

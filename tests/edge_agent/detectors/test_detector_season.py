@@ -75,7 +75,7 @@ def test_signal_without_a_daily_pattern_keeps_the_plain_level() -> None:
     rng = random.Random(5)
     detector = BaselineDetector(BaselineConfig())
     for i in range(10 * PER_DAY):
-        detector.step(20.0 + rng.gauss(0.0, 1.0), i * STEP_MS, STEP_MS)
+        detector.step(20.0 + rng.gauss(0.0, 1.0), i * STEP_MS)
         assert not detector.season_on
     assert detector.expected == detector.level
 
@@ -85,7 +85,7 @@ def test_daily_signal_switches_to_the_time_of_day_model_after_three_days() -> No
     detector = BaselineDetector(BaselineConfig())
     switched_at = None
     for i, value in enumerate(daily(6, seed=2)):
-        detector.step(value, i * STEP_MS, STEP_MS)
+        detector.step(value, i * STEP_MS)
         if detector.season_on and switched_at is None:
             switched_at = i
     assert switched_at is not None
@@ -108,7 +108,7 @@ def test_reconfigure_with_another_period_forgets_the_profile() -> None:
     """Changing slots or period resets the time-of-day model; other changes keep it."""
     detector = BaselineDetector(BaselineConfig())
     for i, value in enumerate(daily(5, seed=4)):
-        detector.step(value, i * STEP_MS, STEP_MS)
+        detector.step(value, i * STEP_MS)
     assert detector.season_on
     detector.configure(BaselineConfig(raise_score=8.0))
     assert detector.season_on
