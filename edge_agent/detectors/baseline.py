@@ -10,9 +10,10 @@ gate (`edge_agent.detectors.novelty`) on its own excursion: |deviation| and |mea
 
 Beside the plain level runs a time-of-day model (additive Holt-Winters): a deseasonalised
 level plus one offset per slot of the period (`season_slots` slots of a day by default,
-O(season_slots) memory). Each slot learns with a weight proportional to the part of the
-slot a sample covers, so its memory is `season_half_life_periods` periods whatever the
-sampling rate. Both models keep a robust spread of their residuals; once at least three
+O(season_slots) memory). The model learns on the first sample of each slot visit and then
+at most `LEARNS_PER_SLOT` times per visit (a fast signal pays only for its residual), each
+time with a weight proportional to the part of the slot elapsed since it last learnt, so a
+slot's memory is `season_half_life_periods` periods whatever the sampling rate. Both models keep a robust spread of their residuals; once at least three
 periods have been seen, the deviation scored is the time-of-day model's while its spread
 is below `season_enter_ratio` times the plain one's (until it rises above
 `season_leave_ratio` times it). A signal with a strong daily pattern is thus judged

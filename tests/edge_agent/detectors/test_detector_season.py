@@ -6,7 +6,7 @@ import math
 import random
 
 from edge_agent.detectors import DetectorConfig, SignalMonitor
-from edge_agent.detectors.baseline import BaselineDetector
+from edge_agent.detectors.baseline import LEARNS_PER_SLOT, BaselineDetector
 from edge_agent.detectors.config import BaselineConfig
 
 STEP_MS = 300_000  # one sample every 5 minutes
@@ -115,3 +115,14 @@ def test_reconfigure_with_another_period_forgets_the_profile() -> None:
     detector.configure(BaselineConfig(season_period_s=7 * 86400.0))
     assert not detector.season_on
     assert all(math.isnan(v) for v in detector._season)
+
+
+def test_fast_signal_learns_a_bounded_number_of_times_per_slot() -> None:
+    """At 10 Hz the time-of-day model learns at most LEARNS_PER_SLOT + 1 times per slot."""
+    detector = BaselineDetector(BaselineConfig())
+    slot_ms = 86_400_000 // BaselineConfig().season_slots
+    rng = random.Random(6)
+    for i in range(slot_ms // 100 * 2):  # two slots' worth of samples, every 100 ms
+        detector.step(20.0 + rng.gauss(0.0, 1.0), i * 100)
+    assert detector.samples == 36_000
+    assert 2 * LEARNS_PER_SLOT - 2 <= detector.season_residuals <= 2 * (LEARNS_PER_SLOT + 1)
