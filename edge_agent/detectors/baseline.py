@@ -299,8 +299,9 @@ class BaselineDetector:
         if n > self._learn_after and (abs_dev > peak or mean_dev > peak_mean):
             if n - self._last_beaten > self._incident_gap:
                 # a new incident: the mean excursion's growth is capped relative to the
-                # peak before it (a spike's growth is capped per sample)
-                self._anchor_mean = peak_mean
+                # peak before it, which is never below what a usual spike (the spike
+                # peak) averages to over the ring; a spike's growth is capped per sample
+                self._anchor_mean = max(peak_mean, peak / self._k)
             self._last_beaten = n
             free = n <= self._warmup
             self.peak = raised_peak(peak, abs_dev, free=free, anchor=peak)

@@ -11,9 +11,10 @@ smaller one while a repeating incident still stops alarming after a round or two
 for the baseline's mean excursion over its last `sustained_samples` samples — which every
 incident beats on many samples in a row, so a per-sample cap would let one long incident
 raise it 3^k times. An incident is a run of samples beating a peak with gaps no longer than
-the monitor's `clear_after_samples`. (Spikes keep the per-sample cap: on a signal that sat
-at an exact constant through the warm-up, the first bursts must be able to lift a peak of
-almost zero to their own size.)
+the monitor's `clear_after_samples`, and the mean excursion's anchor is never below the
+spike peak averaged over the ring (a usual spike is not a novel mean excursion). Spikes keep
+the per-sample cap: on a signal that sat at an exact constant through the warm-up, the first
+bursts must be able to lift a peak of almost zero to their own size.
 """
 
 from __future__ import annotations

@@ -65,3 +65,25 @@ def test_repeated_long_incidents_go_quiet_after_a_few_rounds() -> None:
     assert all(any(s <= i < s + 20 for s in starts) for i in raised)
     assert len(raised) <= 4  # the bar at most triples per round: 3 sigma -> 9 -> 27 -> 81
     assert [i for i in raised if i >= 3000] == []
+
+
+def test_bursty_signal_that_was_constant_in_warm_up_goes_quiet() -> None:
+    """Bursts on a signal idle through its warm-up stop raising after a handful of them."""
+    rng = random.Random(3)
+    values = [0.0] * 4000
+    bursts = list(range(600, 4000, 97))
+    for start in bursts:
+        for i in range(start, start + 5):
+            values[i] = rng.uniform(1.0, 2.5)
+    monitor = SignalMonitor("s", DetectorConfig())
+    raised = sorted(
+        {
+            i
+            for i, value in enumerate(values)
+            for a in monitor.update(i * 1000, value)
+            if a.state == "raised" and i >= DetectorConfig().warmup_samples
+        }
+    )
+    assert raised[0] == 600
+    assert len(raised) <= 6  # of 35 bursts
+    assert [i for i in raised if i >= 2000] == []
