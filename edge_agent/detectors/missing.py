@@ -60,8 +60,11 @@ class MissingDataDetector:
         limit = max(limit, self._novelty * self.peak_gap_ms)
         return limit if limit > self._min_ms else self._min_ms
 
-    def step(self, dt_ms: int, *, learnt: bool) -> float:
-        """Score the interval before a sample (1.0 = at the limit), then learn from it."""
+    def step(self, dt_ms: int, learnt: bool) -> float:
+        """Score the interval before a sample (1.0 = at the limit), then learn from it.
+
+        `learnt` says whether the warm-up is over (the learnt limits apply).
+        """
         if self._fixed_ms is None and learnt and self.intervals >= 2:
             # the common case of limit_ms, inlined
             limit = self._factor * self.typical_interval_ms

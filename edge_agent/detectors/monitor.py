@@ -234,7 +234,7 @@ class SignalMonitor:
         best = 0.0
         warm = self.samples > self._warmup
         if self._m_on and last_ts is not None:
-            s = self._missing.step(ts_ms - last_ts, learnt=warm)
+            s = self._missing.step(ts_ms - last_ts, warm)
             if s >= 1.0 or self._m_latch.active:
                 self._latch(events, "missing", self._m_latch, s, 1.0, 1.0, ts_ms, x)
             best = s

@@ -69,7 +69,8 @@ class RateOfChangeDetector:
         if n - 1 <= _UNCLIPPED_SAMPLES:
             self.typical_step = typical + (step - typical) / (n - 1)
         else:
-            clipped = min(step, _CLIP_STEPS * typical) if typical > floor else step
+            limit = _CLIP_STEPS * typical
+            clipped = step if step < limit or typical <= floor else limit
             self.typical_step = typical + self._alpha * (clipped - typical)
         peak = self.peak * self._peak_decay
         if n > self._learn_after and step > peak:
