@@ -56,8 +56,10 @@ class FlatlineDetector:
             self.run += 1
         else:
             self.moved = True
-            self.longest_run = max(self.longest_run, float(self.run))
-            self.run = 0
+            if self.run:  # most samples of a noisy signal end no run: skip the bookkeeping
+                if self.run > self.longest_run:
+                    self.longest_run = float(self.run)
+                self.run = 0
             self.last = x
         if not self.moved or self.run == 0:
             return 0.0
