@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 
 from edge_agent.detectors.config import BaselineConfig
-from edge_agent.detectors.novelty import gated, learning_starts, raised_peak
+from edge_agent.detectors.novelty import learning_starts, raised_peak
 
 # Deviations are clipped at this many spreads before updating the estimates.
 _CLIP_SPREADS = 3.0
@@ -291,8 +291,8 @@ class BaselineDetector:
         self._ring_pos = pos + 1 if pos + 1 < self._k else 0
         mean_dev = abs(self._ring_sum) / self._k
         sustained = mean_dev * self._sqrt_k / scale
-        # novelty gates (see edge_agent.detectors.novelty); the calls are made only when
-        # a peak is beaten or a gate applies, which keeps the common path cheap
+        # novelty gates (see edge_agent.detectors.novelty); raised_peak is called only
+        # when a peak is beaten, which keeps the common path cheap
         decay = self._peak_decay
         peak = self.peak * decay
         peak_mean = self.peak_mean * decay
@@ -309,11 +309,14 @@ class BaselineDetector:
         else:
             self.peak = peak
             self.peak_mean = peak_mean
+        # the gates, as `novelty.gated` computes them, inlined: they apply on most samples
         gate = self._novelty * peak
         if gate > 0.0 and abs_dev <= gate:
-            spike = gated(spike, abs_dev, gate, self._raise_score)
+            limited = self._raise_score * abs_dev / gate
+            spike = limited if limited < spike else spike
         gate = self._novelty * peak_mean
         if gate > 0.0 and mean_dev <= gate:
-            sustained = gated(sustained, mean_dev, gate, self._raise_score)
+            limited = self._raise_score * mean_dev / gate
+            sustained = limited if limited < sustained else sustained
         score = spike if spike > sustained else sustained
         return score if score < MAX_SCORE else MAX_SCORE

@@ -44,7 +44,10 @@ def raised_peak(peak: float, amount: float, *, free: bool, anchor: float) -> flo
 
 
 def gated(score: float, amount: float, gate: float, raise_score: float) -> float:
-    """`score`, or less than `raise_score` when `amount` does not beat a positive `gate`."""
+    """`score`, or less than `raise_score` when `amount` does not beat a positive `gate`.
+
+    The reference definition: the baseline and rate detectors inline it in their hot path.
+    """
     if gate > 0.0 and amount <= gate:
         limited = raise_score * amount / gate
         return limited if limited < score else score

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from edge_agent.detectors.baseline import MAX_SCORE, half_life_alpha
 from edge_agent.detectors.config import RateOfChangeConfig
-from edge_agent.detectors.novelty import gated, learning_starts, raised_peak
+from edge_agent.detectors.novelty import learning_starts, raised_peak
 
 _CLIP_STEPS = 4.0
 _UNCLIPPED_SAMPLES = 30
@@ -78,8 +78,9 @@ class RateOfChangeDetector:
         else:
             self.peak = peak
         gate = self._novelty * peak
-        if gate > 0.0 and step <= gate:
-            score = gated(score, step, gate, self._raise_score)
+        if gate > 0.0 and step <= gate:  # `novelty.gated`, inlined (it applies on most samples)
+            limited = self._raise_score * step / gate
+            score = limited if limited < score else score
         if self._limit_per_ms is not None and dt_ms > 0:
             # scaled so that reaching the engineering limit means reaching the raise score
             fixed = step / dt_ms / self._limit_per_ms * self._raise_score

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from edge_agent.detectors import DetectorConfig, SignalMonitor
-from edge_agent.detectors.novelty import PEAK_GROWTH, raised_peak
+from edge_agent.detectors.novelty import PEAK_GROWTH, gated, raised_peak
 
 
 def test_growth_is_capped_relative_to_the_peak_before_the_incident() -> None:
@@ -17,6 +17,14 @@ def test_growth_is_capped_relative_to_the_peak_before_the_incident() -> None:
     assert raised_peak(4.0, 7.0, free=False, anchor=4.0) == 7.0
     assert raised_peak(5.0, 100.0, free=True, anchor=5.0) == 100.0
     assert raised_peak(0.0, 9.0, free=False, anchor=0.0) == 9.0
+
+
+def test_gate_holds_scores_below_the_raise_threshold_until_the_peak_is_beaten() -> None:
+    """An excursion within the gate scores raise_score x amount / gate at most."""
+    assert gated(50.0, 4.0, 8.0, 6.0) == 3.0
+    assert gated(2.0, 4.0, 8.0, 6.0) == 2.0
+    assert gated(50.0, 9.0, 8.0, 6.0) == 50.0
+    assert gated(50.0, 4.0, 0.0, 6.0) == 50.0
 
 
 def test_a_long_incident_does_not_hide_a_later_smaller_one() -> None:
