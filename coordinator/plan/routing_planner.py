@@ -15,7 +15,7 @@ from typing import Protocol
 
 from coordinator.plan.routing_problem import RoutingProblem, RoutingResult
 
-__all__ = ["OrToolsRouter", "PyVrpRouter", "RoutePlanner"]
+__all__ = ["OrToolsRouter", "PyVrpRouter", "RoutePlanner", "warm_up"]
 
 
 class RoutePlanner(Protocol):
@@ -24,6 +24,11 @@ class RoutePlanner(Protocol):
     def plan(self, problem: RoutingProblem, *, time_limit_s: float, seed: int = 0) -> RoutingResult:
         """Routes for `problem`, found within `time_limit_s` seconds."""
         ...
+
+
+def warm_up() -> None:
+    """Import PyVRP now, so the first plan's time limit is spent solving."""
+    import coordinator.plan.routing_pyvrp  # noqa: F401
 
 
 @dataclass(frozen=True, slots=True)

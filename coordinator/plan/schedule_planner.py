@@ -24,7 +24,14 @@ from coordinator.plan.schedule_dispatch import dispatch
 from coordinator.plan.schedule_evaluate import Assignment, build_schedule, violations
 from coordinator.plan.schedule_problem import Schedule, SchedulingProblem
 
-__all__ = ["CpSatScheduler", "DispatchScheduler", "SchedulePlanner", "cost", "is_classic"]
+__all__ = [
+    "CpSatScheduler",
+    "DispatchScheduler",
+    "SchedulePlanner",
+    "cost",
+    "is_classic",
+    "warm_up",
+]
 
 # Wall time kept back for the solver's stopping latency and building the result, in
 # seconds plus a share of the limit (CP-SAT overshoots more on a loaded machine).
@@ -97,16 +104,18 @@ class CpSatScheduler:
         hint: Schedule | None = None,
     ) -> Schedule:
         """Best schedule found within `time_limit_s`; `hint` (or `problem.previous`) warms it."""
+        started = time.perf_counter()
+        # The first call imports OR-Tools (seconds on a cold, loaded machine): inside the budget.
         from coordinator.plan.schedule_cpsat import solve_cpsat
 
-        started = time.perf_counter()
         warm = hint or problem.previous
         start_from = dispatch(problem, preferred=_assignment(warm) if warm else None)
         classic = is_classic(problem)
         if classic and self.local_search_share > 0:
             from coordinator.plan.jobshop_tabu import improve
 
-            budget_s = time_limit_s * self.local_search_share
+            left_s = time_limit_s - (time.perf_counter() - started)
+            budget_s = max(0.0, min(time_limit_s * self.local_search_share, left_s / 2))
             start_from = improve(
                 problem,
                 start_from,
@@ -161,6 +170,15 @@ def cost(problem: SchedulingProblem, schedule: Schedule) -> int:
         + w.makespan * schedule.makespan
         + w.moved_operation * schedule.operations_moved
     )
+
+
+def warm_up() -> None:
+    """Import the solver libraries now, so the first plan's time limit is spent solving.
+
+    Importing OR-Tools takes seconds on a cold, loaded machine; `plan` counts that time
+    against its limit. Long-running callers (the coordinator, the CLI) call this once.
+    """
+    import coordinator.plan.schedule_cpsat  # noqa: F401
 
 
 def _with_time(schedule: Schedule, started: float) -> Schedule:

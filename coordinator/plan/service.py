@@ -24,6 +24,7 @@ from coordinator.plan.diff import diff_routes, diff_schedules
 from coordinator.plan.errors import PlanError
 from coordinator.plan.replan import add_jobs, advance, machine_down
 from coordinator.plan.routing_planner import PyVrpRouter, RoutePlanner
+from coordinator.plan.routing_planner import warm_up as warm_up_router
 from coordinator.plan.routing_problem import (
     Depot,
     Order,
@@ -33,6 +34,7 @@ from coordinator.plan.routing_problem import (
     Vehicle,
 )
 from coordinator.plan.schedule_planner import CpSatScheduler, SchedulePlanner
+from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule_problem import (
     Job,
     Machine,
@@ -68,6 +70,7 @@ class PlanService:
         frozen_horizon: int = 0,
         default_downtime: int = 240,
         seed: int = 0,
+        warm_up_solvers: bool = True,
     ) -> None:
         self._clock = clock
         self._publish = publish
@@ -95,6 +98,10 @@ class PlanService:
         self._pins: dict[str, PinnedStop] = {}
         self._routes: RoutingResult | None = None
         self._routes_version = 0
+        if warm_up_solvers:
+            # Import the solver libraries now: the first re-plan must not pay for it.
+            warm_up_scheduler()
+            warm_up_router()
 
     # ---- time -----------------------------------------------------------------------
     def now_units(self) -> int:

@@ -102,9 +102,10 @@ def run_jobshop(args: argparse.Namespace) -> int:
 
 def _jobshop(args: argparse.Namespace) -> dict[str, Any]:
     from coordinator.plan.jobshop_io import parse_jobshop, to_problem
-    from coordinator.plan.schedule_planner import CpSatScheduler
+    from coordinator.plan.schedule_planner import CpSatScheduler, warm_up
 
     instance = parse_jobshop(_read(args.file), instance=args.instance, source=str(args.file))
+    warm_up()  # the time limit is for solving, not for importing the solver
     problem = to_problem(instance)
     planner = CpSatScheduler(num_workers=args.workers, deterministic=args.deterministic)
     schedule = planner.plan(problem, time_limit_s=args.time_limit_s, seed=args.seed)
@@ -139,10 +140,11 @@ def run_vrptw(args: argparse.Namespace) -> int:
 
 
 def _vrptw(args: argparse.Namespace) -> dict[str, Any]:
-    from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter
+    from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter, warm_up
     from coordinator.plan.vrptw_io import parse_vrptw
 
     problem = parse_vrptw(_read(args.file), source=str(args.file))
+    warm_up()
     router = (
         OrToolsRouter()
         if args.solver == "ortools"
