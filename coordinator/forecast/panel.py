@@ -80,14 +80,13 @@ class SeriesPanel:
     def carried_exog(self, horizon: int) -> FloatArray:
         """Assumed future exogenous values when none are given.
 
-        Columns holding only 0/1 (event flags) are assumed 0 — no event known — and
-        every other column (prices) carries its last value forward.
+        Columns holding only 0/1 over the last year (event flags) are assumed 0 — no
+        event known — and every other column (prices) carries its last value forward.
         """
         last = self.exog[:, -1, :]
         future = np.repeat(last[:, None, :], horizon, axis=1)
         for k in range(len(self.exog_names)):
-            column = self.exog[:, :, k]
-            seen = column[np.isfinite(column)]
-            if seen.size and np.all((seen == 0.0) | (seen == 1.0)):
+            column = self.exog[:, -364:, k]
+            if np.all((column == 0.0) | (column == 1.0) | np.isnan(column)):
                 future[:, :, k] = 0.0
         return np.asarray(future, dtype=np.float64)

@@ -54,13 +54,12 @@ class PanelForecast:
         return int(self.mean.shape[1])
 
 
-def select_exog(panel: SeriesPanel, names: tuple[str, ...]) -> np.ndarray:
-    """The panel's exogenous columns in the order `names` (raises if one is missing)."""
+def exog_columns(panel: SeriesPanel, names: tuple[str, ...]) -> list[int]:
+    """Indices of the exogenous columns `names` in the panel (raises if one is missing)."""
     missing = [n for n in names if n not in panel.exog_names]
     if missing:
         raise DataError(f"data lacks exogenous column(s) {missing} the model was trained with")
-    idx = [panel.exog_names.index(n) for n in names]
-    return panel.exog[:, :, idx]
+    return [panel.exog_names.index(n) for n in names]
 
 
 def forecast_with_model(
@@ -83,11 +82,10 @@ def forecast_with_model(
     future = panel.carried_exog(horizon) if future_exog is None else future_exog
     if future.shape != (panel.n_series, horizon, len(panel.exog_names)):
         raise DataError(f"future exogenous values have shape {future.shape}")
-    exog = select_exog(panel, card.exog_names)
-    idx = [panel.exog_names.index(n) for n in card.exog_names]
+    idx = exog_columns(panel, card.exog_names)
     w = card.window_days
     window = panel.y[:, -w:]
-    exog_window = np.nan_to_num(exog[:, -w:, :])
+    exog_window = np.nan_to_num(panel.exog[:, -w:, :][:, :, idx])
     if window.shape[1] < w:
         pad = w - window.shape[1]
         window = np.pad(window, ((0, 0), (pad, 0)), constant_values=np.nan)
