@@ -22,14 +22,29 @@ from coordinator.forecast.errors import (
     ModelLoadError,
     ModelSignatureError,
 )
+from coordinator.forecast.csv_input import read_csv
+from coordinator.forecast.history import DailySales, panel_from_sales
+from coordinator.forecast.model_store import ModelStore, OnnxForecaster
 from coordinator.forecast.panel import SeriesPanel
+from coordinator.forecast.ports import Forecaster, InMemoryForecaster
+from coordinator.forecast.service import Forecast, ForecastService, RefreshSchedule
 
 __all__ = [
     "CsvFormatError",
+    "DailySales",
+    "Forecast",
+    "ForecastService",
+    "Forecaster",
+    "InMemoryForecaster",
+    "ModelStore",
+    "OnnxForecaster",
+    "RefreshSchedule",
     "DataError",
     "ForecastError",
     "ModelError",
     "ModelLoadError",
     "ModelSignatureError",
     "SeriesPanel",
+    "panel_from_sales",
+    "read_csv",
 ]
