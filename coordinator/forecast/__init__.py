@@ -14,6 +14,7 @@ in `coordinator.forecast.training` and `coordinator.forecast.onnx_export` (the o
 `train` extra).
 """
 
+from coordinator.forecast.csv_input import read_csv
 from coordinator.forecast.errors import (
     CsvFormatError,
     DataError,
@@ -22,7 +23,6 @@ from coordinator.forecast.errors import (
     ModelLoadError,
     ModelSignatureError,
 )
-from coordinator.forecast.csv_input import read_csv
 from coordinator.forecast.history import DailySales, panel_from_sales
 from coordinator.forecast.model_store import ModelStore, OnnxForecaster
 from coordinator.forecast.panel import SeriesPanel
@@ -32,18 +32,18 @@ from coordinator.forecast.service import Forecast, ForecastService, RefreshSched
 __all__ = [
     "CsvFormatError",
     "DailySales",
+    "DataError",
     "Forecast",
+    "ForecastError",
     "ForecastService",
     "Forecaster",
     "InMemoryForecaster",
-    "ModelStore",
-    "OnnxForecaster",
-    "RefreshSchedule",
-    "DataError",
-    "ForecastError",
     "ModelError",
     "ModelLoadError",
     "ModelSignatureError",
+    "ModelStore",
+    "OnnxForecaster",
+    "RefreshSchedule",
     "SeriesPanel",
     "panel_from_sales",
     "read_csv",
