@@ -147,3 +147,19 @@ def test_cli_eval_refuses_windows_beyond_data(tmp_path: Path) -> None:
     data = write_csv(tmp_path / "d.csv")
     args = ["--data", str(data), "--horizon", "28", "--windows", "9", "--baselines-only"]
     assert main(["forecast", "eval", *args]) == 2
+
+
+def test_cli_predict_refuses_data_without_model_columns(tmp_path: Path) -> None:
+    """Data lacking an exogenous column the model was trained with, or a zero horizon, exit 2."""
+    data = write_csv(tmp_path / "d.csv")
+    model_dir = tmp_path / "model"
+    targs = ["--data", str(data), "--horizon", "7", "--out", str(model_dir), "--no-holdout"]
+    assert main(["forecast", "train", *targs]) == 0
+    lines = data.read_text().splitlines()
+    stripped = tmp_path / "no_exog.csv"
+    stripped.write_text("\n".join(",".join(ln.split(",")[:3]) for ln in lines) + "\n")
+    out = str(tmp_path / "p.csv")
+    base = ["forecast", "predict", "--model", str(model_dir), "--out", out]
+    assert main([*base, "--data", str(stripped), "--horizon", "7"]) == 2
+    assert main([*base, "--data", str(data), "--horizon", "0"]) == 2
+    assert main([*base, "--data", str(data), "--horizon", "7"]) == 0
