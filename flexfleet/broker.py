@@ -6,6 +6,8 @@ loopback port with its own persistence directory, so nothing is shared between r
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -82,7 +84,9 @@ class Broker:
             raise BrokerError("broker is already running")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         template = resources.files("flexfleet").joinpath("mosquitto.conf").read_text()
-        self.config_path.write_text(template.format(port=self.port, data_dir=self.data_dir))
+        self.config_path.write_text(
+            template.format(port=self.port, data_dir=self.data_dir, user=_user_name())
+        )
         with self.log_path.open("ab") as log:  # a file, so a chatty broker never blocks on a pipe
             self.process = subprocess.Popen(
                 [self.executable, "-c", str(self.config_path)],
@@ -110,6 +114,11 @@ class Broker:
         """Stop and start again on the same port with the same persistence."""
         self.stop()
         self.start()
+
+
+def _user_name() -> str:
+    """The name of the user this process runs as (mosquitto keeps it instead of dropping to 'mosquitto')."""
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 def start_broker(data_dir: Path, *, port: int | None = None) -> Broker:
