@@ -39,13 +39,17 @@ def _read_urls(process: subprocess.Popen[str], timeout_s: float) -> dict[str, st
 
 def test_demo_runs_fleet_and_stops_every_process(tmp_path: Path) -> None:
     """The demo prints its URLs, every agent comes online, and SIGINT stops all children."""
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "flexfleet", "demo", "--agents", "2", "--warehouses", "1",
          "--work-dir", str(tmp_path), "--duration", "120"],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    ) as process:  # fmt: skip
+        _check_demo(process)
+
+
+def _check_demo(process: subprocess.Popen[str]) -> None:
     try:
         urls = _read_urls(process, timeout_s=90)
         assert urls["Broker"].startswith("mqtt://127.0.0.1:")
