@@ -34,6 +34,14 @@ from protocol.messages import (
     Stock,
     Telemetry,
 )
+from protocol.plans import (
+    PlannedOperation,
+    PlanUpdate,
+    RouteUpdate,
+    ScheduleUpdate,
+    plan_command,
+    plan_update,
+)
 from protocol.sequence import Observation, SequenceTracker, Verdict
 from protocol.topics import (
     COORDINATOR_STATE_TOPIC,
@@ -69,8 +77,12 @@ __all__ = [
     "Message",
     "Observation",
     "PayloadTooLarge",
+    "PlanUpdate",
+    "PlannedOperation",
     "ProtocolError",
+    "RouteUpdate",
     "Sample",
+    "ScheduleUpdate",
     "SequenceTracker",
     "Severity",
     "SignalSpec",
@@ -91,6 +103,8 @@ __all__ = [
     "decode",
     "encode",
     "parse_topic",
+    "plan_command",
+    "plan_update",
     "shared_filter",
     "topic_for",
 ]
