@@ -9,6 +9,8 @@ Schedule diffs go to each machine whose sequence changed (node id = machine id),
 diffs to the depot of each changed vehicle (node id = depot id).
 
 Times inside problems are integers in `time_unit_s` seconds since the service started.
+A re-plan solves outside the state lock, so readers of the current plans never wait for
+the solver; solves are serialised among themselves.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ class PlanService:
         self._default_down = default_downtime
         self._seed = seed
         self._lock = threading.RLock()
+        self._solve_lock = threading.Lock()
         self._machines: dict[str, Machine] = {}
         self._setups: tuple[Setup, ...] = ()
         self._reserve = ReservePolicy()
@@ -92,12 +95,14 @@ class PlanService:
         self._down: dict[str, Window] = {}
         self._schedule: Schedule | None = None
         self._schedule_version = 0
+        self._schedule_made: tuple[int, list[dict[str, str]]] | None = None
         self._depots: tuple[Depot, ...] = ()
         self._vehicles: tuple[Vehicle, ...] = ()
         self._orders: dict[str, Order] = {}
         self._pins: dict[str, PinnedStop] = {}
         self._routes: RoutingResult | None = None
         self._routes_version = 0
+        self._routes_made: tuple[int, list[dict[str, str]]] | None = None
         if warm_up_solvers:
             # Import the solver libraries now: the first re-plan must not pay for it.
             warm_up_scheduler()
@@ -122,6 +127,20 @@ class PlanService:
             self._setups = tuple(setups)
             self._reserve = reserve or ReservePolicy()
             self._debouncer.submit(Trigger("new_orders", "factory"))
+
+    def add_machines(self, machine_ids: Iterable[str]) -> None:
+        """Add machines not declared yet (no downtime, no initial family); known ones stay."""
+        with self._lock:
+            new = [m for m in machine_ids if m not in self._machines]
+            for machine_id in new:
+                self._machines[machine_id] = Machine(machine_id)
+            if new:
+                self._debouncer.submit(Trigger("new_orders", "factory"))
+
+    def machines(self) -> frozenset[str]:
+        """The ids of the declared machines."""
+        with self._lock:
+            return frozenset(self._machines)
 
     def submit_jobs(self, jobs: Iterable[Job]) -> None:
         """Add production jobs; any rush job makes the re-plan urgent."""
@@ -182,19 +201,26 @@ class PlanService:
                 self._pins.pop(order_id, None)
 
     # ---- re-planning ------------------------------------------------------------------
+    def deadline(self) -> float | None:
+        """Monotonic time at which the pending triggers are due (None when idle)."""
+        with self._lock:
+            return self._debouncer.deadline()
+
     def tick(self) -> bool:
         """Re-plan if the debouncer says a batch of triggers is due; True if it did."""
-        with self._lock:
-            batch = self._debouncer.take_due()
+        with self._solve_lock:
+            with self._lock:
+                batch = self._debouncer.take_due()
             if not batch:
                 return False
+            causes = [{"kind": t.kind, "key": t.key} for t in batch]
             routing = any(t.kind == "routing_orders" for t in batch)
             production = any(t.kind != "routing_orders" for t in batch)
             try:
                 if production:
-                    self._replan_schedule()
+                    self._replan_schedule(causes)
                 if routing:
-                    self._replan_routes()
+                    self._replan_routes(causes)
             except PlanError:
                 # The previous plans stay current; the next trigger tries again.
                 _log.exception("re-planning failed for %d trigger(s)", len(batch))
@@ -202,9 +228,9 @@ class PlanService:
 
     def replan_now(self) -> None:
         """Re-plan both the schedule and the routes at once."""
-        with self._lock:
-            self._replan_schedule()
-            self._replan_routes()
+        with self._solve_lock:
+            self._replan_schedule([{"kind": "manual", "key": ""}])
+            self._replan_routes([{"kind": "manual", "key": ""}])
 
     def _problem(self) -> SchedulingProblem | None:
         if not self._machines or not self._jobs:
@@ -236,17 +262,23 @@ class PlanService:
                 problem = machine_down(problem, machine_id, Window(now, window.end))
         return problem
 
-    def _replan_schedule(self) -> None:
-        problem = self._problem()
+    def _replan_schedule(self, causes: list[dict[str, str]]) -> None:
+        with self._lock:
+            problem = self._problem()
         if problem is None:
             return
         schedule = self._scheduler.plan(
             problem, time_limit_s=self._schedule_limit_s, seed=self._seed
         )
+        with self._lock:
+            self._apply_schedule(schedule, causes)
+
+    def _apply_schedule(self, schedule: Schedule, causes: list[dict[str, str]]) -> None:
         old = self._schedule.by_operation() if self._schedule else {}
         diff = diff_schedules(self._schedule, schedule)
         self._schedule = schedule
         self._schedule_version += 1
+        self._schedule_made = (int(self._clock.now() * 1000), causes)
         if diff.empty:
             return
         for machine_id in diff.machines:
@@ -259,6 +291,8 @@ class PlanService:
                     "kind": "schedule",
                     "version": self._schedule_version,
                     "machine_id": machine_id,
+                    "epoch_ms": int(self._epoch_s * 1000),
+                    "time_unit_s": self._unit_s,
                     "operations": ops,
                     "moved": [o for o in diff.moved if o in mine],
                     "reassigned_in": [o for o in diff.reassigned if o in mine],
@@ -268,19 +302,25 @@ class PlanService:
                 },
             )
 
-    def _replan_routes(self) -> None:
-        if not self._depots or not self._vehicles:
-            return
-        problem = RoutingProblem(
-            self._depots,
-            tuple(self._orders.values()),
-            self._vehicles,
-            pinned=tuple(self._pins.values()),
-        )
+    def _replan_routes(self, causes: list[dict[str, str]]) -> None:
+        with self._lock:
+            if not self._depots or not self._vehicles:
+                return
+            problem = RoutingProblem(
+                self._depots,
+                tuple(self._orders.values()),
+                self._vehicles,
+                pinned=tuple(self._pins.values()),
+            )
         routes = self._router.plan(problem, time_limit_s=self._route_limit_s, seed=self._seed)
+        with self._lock:
+            self._apply_routes(routes, causes)
+
+    def _apply_routes(self, routes: RoutingResult, causes: list[dict[str, str]]) -> None:
         diff = diff_routes(self._routes, routes)
         self._routes = routes
         self._routes_version += 1
+        self._routes_made = (int(self._clock.now() * 1000), causes)
         by_vehicle = {r.vehicle_id: r for r in routes.routes}
         depot_of = {v.id: v.depot_id for v in self._vehicles}
         for vehicle_id in diff.changed_vehicles:
@@ -291,23 +331,29 @@ class PlanService:
                     "kind": "route",
                     "version": self._routes_version,
                     "vehicle_id": vehicle_id,
+                    "depot_id": depot_of[vehicle_id],
                     "stops": list(route.stops) if route else [],
                 },
             )
 
     # ---- views --------------------------------------------------------------------------
     def current_schedule(self) -> dict[str, Any]:
-        """The current schedule as JSON-able data (empty machine map before the first plan)."""
+        """The current schedule as JSON-able data: version 0, status None and an empty
+        machine map before the first plan; `made_ms` and `triggers` say when and why the
+        current one was made."""
         with self._lock:
             s = self._schedule
+            made_ms, causes = self._schedule_made or (None, [])
             base: dict[str, Any] = {
                 "version": self._schedule_version,
+                "made_ms": made_ms,
+                "triggers": causes,
                 "time_unit_s": self._unit_s,
                 "epoch_s": self._epoch_s,
                 "now": self.now_units(),
             }
             if s is None:
-                return {**base, "machines": {}, "late_jobs": []}
+                return {**base, "status": None, "solver": None, "machines": {}, "late_jobs": []}
             machines: dict[str, list[dict[str, Any]]] = {m: [] for m in self._machines}
             for row in s.operations:
                 machines.setdefault(row.machine_id, []).append(_op_json(row))
@@ -333,13 +379,25 @@ class PlanService:
             }
 
     def current_routes(self) -> dict[str, Any]:
-        """The current routes as JSON-able data (no routes before the first plan)."""
+        """The current routes as JSON-able data (version 0, no routes before the first plan)."""
         with self._lock:
             r = self._routes
-            if r is None:
-                return {"version": 0, "routes": [], "total_distance": 0.0, "unserved": []}
-            return {
+            made_ms, causes = self._routes_made or (None, [])
+            base: dict[str, Any] = {
                 "version": self._routes_version,
+                "made_ms": made_ms,
+                "triggers": causes,
+            }
+            if r is None:
+                return {
+                    **base,
+                    "solver": None,
+                    "routes": [],
+                    "total_distance": 0.0,
+                    "unserved": [],
+                }
+            return {
+                **base,
                 "solver": r.solver,
                 "total_distance": r.total_distance,
                 "routes": [
