@@ -16,7 +16,6 @@ This package's `__init__` imports nothing heavy: paho is loaded by `edge_agent.m
 (through `edge_agent.runner`) and pymodbus only by the Modbus driver.
 """
 
-from edge_agent.backoff import next_delay
 from edge_agent.config import AgentConfig, config_from_dict, load_config
 from edge_agent.errors import (
     AgentError,
@@ -37,5 +36,4 @@ __all__ = [
     "OutboxFull",
     "config_from_dict",
     "load_config",
-    "next_delay",
 ]

@@ -23,7 +23,6 @@ import random
 from collections import OrderedDict
 from typing import Any
 
-from edge_agent.backoff import next_delay
 from edge_agent.batcher import Batcher
 from edge_agent.config import AgentConfig
 from edge_agent.deadband import DeadbandFilter
@@ -44,6 +43,7 @@ from edge_agent.transport import (
     TransportEvent,
     Will,
 )
+from flexfleet.backoff import next_delay
 from flexfleet.clock import Clock, now_ms
 from protocol import (
     COORDINATOR_STATE_TOPIC,

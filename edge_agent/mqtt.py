@@ -4,7 +4,7 @@ Each session is a fresh paho client (so nothing paho buffered survives into the 
 session: unacknowledged messages are replayed from the outbox, not by paho) driven by our
 own network thread calling `client.loop()`. paho's reconnect is never used: when the
 session ends the thread ends, and the agent decides when to try again
-(`edge_agent.backoff.next_delay`). Callbacks only convert to `TransportEvent`s and enqueue
+(`flexfleet.backoff.next_delay`). Callbacks only convert to `TransportEvent`s and enqueue
 them, tagged with the session, so a late callback from an old session is ignored.
 """
 

@@ -246,7 +246,7 @@ class AlarmService:
     def channel_stats(self) -> dict[str, int]:
         """Counters of the service and its channels, for metrics: rejected triggers, notifier
         failures, SSE subscribers, MQTT alerts published/failed, webhook deliveries
-        delivered/failed/dropped (webhook and MQTT keys only when the channel is wired)."""
+        delivered/failed/retried/dropped (webhook and MQTT keys only when the channel is wired)."""
         stats = {
             "rejected_triggers": self.rejected_triggers,
             "notify_failures": self.notify_failures,
@@ -259,6 +259,7 @@ class AlarmService:
             elif isinstance(notifier, WebhookNotifier):
                 stats["webhooks_delivered"] = notifier.delivered
                 stats["webhooks_failed"] = notifier.failed
+                stats["webhooks_retried"] = notifier.retried
                 stats["webhooks_dropped"] = notifier.dropped
         return stats
 

@@ -4,7 +4,6 @@ Each channel is a `Notifier` whose `notify(event)` only hands the event over; th
 happens elsewhere (paho's network loop, the webhook worker thread, the SSE response).
 """
 
-from coordinator.notify.backoff import next_delay
 from coordinator.notify.broadcast import AlarmBroadcaster, Subscription
 from coordinator.notify.delivery import DeliveryLog, DeliveryRecord, InMemoryDeliveryLog
 from coordinator.notify.errors import NotifyError, TooManySubscribers
@@ -38,5 +37,4 @@ __all__ = [
     "TooManySubscribers",
     "WebhookNotifier",
     "WebhookTarget",
-    "next_delay",
 ]

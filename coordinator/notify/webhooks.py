@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from coordinator.notify.backoff import next_delay
 from coordinator.notify.delivery import DeliveryLog, DeliveryRecord, Outcome
 from coordinator.notify.events import URGENT_KINDS, AlarmEvent
+from flexfleet.backoff import next_delay
 
 _log = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class WebhookNotifier:
         self.delivered = 0
         self.failed = 0
         self.dropped = 0
+        self.retried = 0
 
     @property
     def targets(self) -> tuple[WebhookTarget, ...]:
@@ -234,9 +235,11 @@ class WebhookNotifier:
             self._record(pending, "failed", status, error)
             return
         self._record(pending, "retrying", status, error)
+        # Attempt 1 failed: that is retry 0 of the shared policy.
         delay_s = next_delay(
-            pending.attempt, rng=self._rng, base_s=self._base_delay_s, cap_s=self._max_delay_s
+            pending.attempt - 1, self._rng, base_s=self._base_delay_s, cap_s=self._max_delay_s
         )
+        self._count("retried")
         pending.attempt += 1
         pending.due_s = time.monotonic() + delay_s
         with self._cond:

@@ -1,35 +1,13 @@
-"""Backoff, deadband and batching: the small pure policies."""
+"""Deadband and batching: the small pure policies."""
 
 from __future__ import annotations
 
 import math
-import random
 
 import pytest
 
-from edge_agent.backoff import next_delay
 from edge_agent.batcher import Batcher
 from edge_agent.deadband import DeadbandFilter
-
-
-def test_backoff_grows_is_capped_and_jittered() -> None:
-    """Delays grow exponentially up to the cap, never below base/2, and differ between agents."""
-    rng = random.Random(1)
-    for attempt in range(100):
-        delay = next_delay(attempt, rng, base_s=0.5, cap_s=30.0)
-        assert 0.25 <= delay <= min(30.0, 0.5 * 2**attempt)
-    late = [next_delay(50, random.Random(seed), base_s=0.5, cap_s=30.0) for seed in range(50)]
-    assert len(set(late)) == 50
-    assert max(late) <= 30.0
-    assert sum(late) / len(late) > 10.0  # spread over the range, not bunched at the floor
-
-
-def test_backoff_refuses_nonsense() -> None:
-    """Negative attempts and inverted bounds are errors."""
-    with pytest.raises(ValueError, match="attempt"):
-        next_delay(-1, random.Random(0))
-    with pytest.raises(ValueError, match="base_s"):
-        next_delay(0, random.Random(0), base_s=5.0, cap_s=1.0)
 
 
 def test_deadband_reports_by_exception_with_heartbeat() -> None:

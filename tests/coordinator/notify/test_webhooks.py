@@ -118,6 +118,7 @@ def test_delivery_retries_after_500s_then_succeeds(receiver: Receiver) -> None:
     assert len(set(bodies)) == 1
     assert orjson.loads(bodies[0])["alarm_id"] == "a1"
     assert hooks.delivered == 1
+    assert hooks.retried == 2
 
 
 def test_requests_are_signed_and_labelled(receiver: Receiver) -> None:
@@ -151,6 +152,7 @@ def test_gives_up_after_max_attempts(receiver: Receiver) -> None:
     assert [r.outcome for r in log.snapshot()] == ["retrying", "retrying", "failed"]
     assert len(receiver.requests) == 3
     assert hooks.failed == 1
+    assert hooks.retried == 2
 
 
 def test_client_error_is_not_retried(receiver: Receiver) -> None:
