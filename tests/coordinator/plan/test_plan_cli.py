@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from plan_fixtures import FT06, SOLOMON_TINY, VRPLIB_TINY
 
 import flexfleet.commands.plan as plan_command
 from flexfleet.cli import main
+from tests.coordinator.plan.plan_fixtures import FT06, SOLOMON_TINY, VRPLIB_TINY
 
 
 def test_jobshop_prints_makespan_and_machine_sequences(

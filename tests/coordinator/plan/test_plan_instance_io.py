@@ -8,11 +8,11 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from plan_fixtures import FT06, SOLOMON_TINY, VRPLIB_TINY
 
 from coordinator.plan.errors import InstanceFormatError, InstanceTooLargeError
 from coordinator.plan.jobshop_io import parse_jobshop, parse_jobshop_text, to_problem
 from coordinator.plan.vrptw_io import parse_solution, parse_vrptw
+from tests.coordinator.plan.plan_fixtures import FT06, SOLOMON_TINY, VRPLIB_TINY
 
 TAILLARD = """\
 Nb of jobs, Nb of Machines, Time seed, Machine seed, Upper bound, Lower bound

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from plan_fixtures import job, op
 
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
@@ -16,6 +15,7 @@ from coordinator.plan.routing_problem import Depot, Order, PinnedStop, Route, Ro
 from coordinator.plan.schedule_planner import DispatchScheduler
 from coordinator.plan.schedule_problem import Machine, Schedule, ScheduledOperation
 from flexfleet.clock import FakeClock
+from tests.coordinator.plan.plan_fixtures import job, op
 
 
 def test_debouncer_waits_for_quiet_then_releases_one_batch() -> None:

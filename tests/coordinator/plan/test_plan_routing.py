@@ -6,7 +6,6 @@ import itertools
 from pathlib import Path
 
 import pytest
-from plan_fixtures import SOLOMON_TINY
 
 from coordinator.plan.errors import ProblemError
 from coordinator.plan.routing_compile import truncated_distance
@@ -19,6 +18,7 @@ from coordinator.plan.routing_problem import (
     Vehicle,
 )
 from coordinator.plan.vrptw_io import parse_solution, parse_vrptw
+from tests.coordinator.plan.plan_fixtures import SOLOMON_TINY
 
 ROUTER = PyVrpRouter(deterministic=True)
 

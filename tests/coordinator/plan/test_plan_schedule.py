@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from plan_fixtures import FT06, job, machines, op
 
 from coordinator.plan.errors import ProblemError
 from coordinator.plan.jobshop_io import parse_jobshop_text, to_problem
@@ -21,6 +20,7 @@ from coordinator.plan.schedule_problem import (
     Window,
 )
 from coordinator.plan.schedule_synthetic import factory_problem
+from tests.coordinator.plan.plan_fixtures import FT06, job, machines, op
 
 SOLVER = CpSatScheduler(num_workers=2)
 
