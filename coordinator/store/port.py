@@ -91,6 +91,10 @@ class Store(Protocol):
         """Current stock levels."""
         ...
 
+    def daily_sales(self, *, since_day: int) -> list[tuple[str, str, str, int, int]]:
+        """(site, node, sku, day, units) sold per day from `since_day` on (days since 1970)."""
+        ...
+
     def telemetry(
         self,
         *,

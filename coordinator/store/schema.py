@@ -3,7 +3,7 @@
 Hot tables are `WITHOUT ROWID` with the key they are read by, so a sample insert touches
 one B-tree and a range query is one index walk (SQLite docs, "The WITHOUT ROWID
 Optimization"): samples by (series_id, ts_ms), rollups by (series_id, minute_ms),
-message keys by (node_id, bd_seq, seq).
+message keys by (node_id, bd_seq, seq), daily sales by (node_id, sku, day).
 """
 
 from __future__ import annotations
@@ -118,6 +118,25 @@ def m001_core(db: Database) -> None:
         pk="id",
     )
     db.table("dead_letters").create_index(["received_ms"])
+
+
+@MIGRATIONS()
+def m002_sales_daily(db: Database) -> None:
+    """Units sold per micro-warehouse, SKU and UTC day, backfilled from stored stock deltas.
+
+    The write path adds each new stock message's picks (`coordinator.ingest.sales`) in
+    the same transaction as its message key, so a duplicate never counts twice.
+    """
+    db.execute(
+        "CREATE TABLE sales_daily (node_id INTEGER NOT NULL, sku TEXT NOT NULL,"
+        " day INTEGER NOT NULL, units INTEGER NOT NULL,"
+        " PRIMARY KEY (node_id, sku, day)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT INTO sales_daily (node_id, sku, day, units)"
+        " SELECT node_id, sku, ts_ms / 86400000, -sum(qty) FROM stock_changes"
+        " WHERE mode = 'delta' AND qty < 0 GROUP BY node_id, sku, ts_ms / 86400000"
+    )
 
 
 __all__ = ["MIGRATIONS"]

@@ -24,6 +24,7 @@ from coordinator.errors import NotFound, StoreError
 from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.views import StockItem
 from coordinator.ingest.records import StockLevels, WriteBatch
+from coordinator.ingest.sales import sales_of
 from coordinator.store.port import (
     CommitResult,
     DeadLetterRow,
@@ -60,6 +61,11 @@ _ROLLUP_RECOMPUTE: Final = (
     "INSERT OR REPLACE INTO rollup_1m (series_id, minute_ms, min, max, sum, count)"
     " SELECT ?1, ?2, min(value), max(value), sum(value), count(*) FROM samples"
     " WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?2 + 60000"
+)
+
+_SALES_UPSERT: Final = (
+    "INSERT INTO sales_daily (node_id, sku, day, units) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (node_id, sku, day) DO UPDATE SET units = sales_daily.units + excluded.units"
 )
 
 
@@ -129,6 +135,7 @@ class SqliteStore:
         flat: list[int | float] = []  # series_id, ts_ms, value, series_id, ...
         events: list[tuple[Any, ...]] = []
         changes: list[tuple[Any, ...]] = []
+        sales: dict[tuple[int, str, int], int] = {}
         insert_key = "INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)"
         for accepted in batch.accepted:
             m = accepted.message
@@ -153,6 +160,8 @@ class SqliteStore:
                     (node_id, m.seq, m.ts, m.mode, m.reason, sku, qty)
                     for sku, qty in m.items.items()
                 )
+                for sku, day, units in sales_of(m):
+                    sales[(node_id, sku, day)] = sales.get((node_id, sku, day), 0) + units
             elif isinstance(m, Birth):
                 ids = self._series.setdefault(node_id, {})
                 for spec in m.signals:
@@ -171,6 +180,8 @@ class SqliteStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 changes,
             )
+        if sales:
+            conn.executemany(_SALES_UPSERT, [(*key, units) for key, units in sales.items()])
         if batch.latest:
             self._write_latest(conn, batch)
         for levels in batch.stock:
@@ -308,6 +319,16 @@ class SqliteStore:
             )
             return [StockItem(site=r[0], node=r[1], sku=r[2], qty=int(r[3])) for r in rows]
 
+    def daily_sales(self, *, since_day: int) -> list[tuple[str, str, str, int, int]]:
+        """(site, node, sku, day, units) sold on each day from `since_day` on (days since 1970)."""
+        with _translated("daily sales"):
+            rows = self._reader().execute(
+                "SELECT n.site, n.node, d.sku, d.day, d.units FROM sales_daily d"
+                " JOIN nodes n ON n.id = d.node_id WHERE d.day >= ?",
+                (since_day,),
+            )
+            return [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+
     def telemetry(
         self,
         *,
@@ -387,6 +408,7 @@ class SqliteStore:
             "rollup_1m",
             "events",
             "stock_changes",
+            "sales_daily",
             "dead_letters",
             "nodes",
             "series",
