@@ -69,7 +69,13 @@ class AlarmService:
         escalation: EscalationPolicy | None = None,
         broadcaster: AlarmBroadcaster | None = None,
         id_factory: Callable[[], str] = new_alarm_id,
+        cleared_retention_s: float | None = None,
+        purge_interval_s: float = 3600.0,
     ) -> None:
+        if cleared_retention_s is not None and cleared_retention_s <= 0:
+            raise ValueError(f"cleared_retention_s must be > 0, got {cleared_retention_s}")
+        if purge_interval_s <= 0:
+            raise ValueError(f"purge_interval_s must be > 0, got {purge_interval_s}")
         self.store = store
         self.broadcaster = broadcaster or AlarmBroadcaster()
         self.escalation = escalation or EscalationPolicy()
@@ -82,6 +88,10 @@ class AlarmService:
         self._stop = threading.Event()
         self.rejected_triggers = 0
         self.notify_failures = 0
+        self.cleared_retention_s = cleared_retention_s
+        self._purge_interval_s = purge_interval_s
+        self._next_purge_s = clock.monotonic()  # the first maintenance run purges
+        self.purged = 0
 
     # -- AlarmSink ------------------------------------------------------------------------
 
@@ -287,24 +297,42 @@ class AlarmService:
                 done.append(escalation)
         return done
 
+    def maintain(self) -> None:
+        """The periodic work: re-notify due escalations, and, every `purge_interval_s` (by
+        the clock), delete alarms cleared longer ago than `cleared_retention_s` (when set)."""
+        if self.escalation.enabled:
+            self.check_escalations()
+        if self.cleared_retention_s is None:
+            return
+        mono = self._clock.monotonic()
+        if mono < self._next_purge_s:
+            return
+        self._next_purge_s = mono + self._purge_interval_s
+        purged = self.purge_cleared(older_than_s=self.cleared_retention_s)
+        self.purged += purged
+        if purged:
+            _log.info("purged %d alarms cleared over %.0f s ago", purged, self.cleared_retention_s)
+
     def start(self, *, escalation_check_interval_s: float = 5.0) -> None:
-        """Start the channels that have a `start` method (webhook worker) and check
-        escalations every interval (real seconds) on a daemon thread; idempotent."""
+        """Start the channels that have a `start` method (webhook worker) and run `maintain`
+        every interval (real seconds) on a daemon thread; idempotent."""
         for notifier in self._notifiers:
             if isinstance(notifier, _Startable):
                 notifier.start()
-        if self._ticker is not None or not self.escalation.enabled:
+        if self._ticker is not None:
+            return
+        if not self.escalation.enabled and self.cleared_retention_s is None:
             return
         self._stop.clear()
 
         def tick() -> None:
             while not self._stop.wait(escalation_check_interval_s):
                 try:
-                    self.check_escalations()
+                    self.maintain()
                 except Exception:  # the ticker must survive a locked database
-                    _log.exception("escalation check failed")
+                    _log.exception("alarm maintenance failed")
 
-        self._ticker = threading.Thread(target=tick, name="alarm-escalation", daemon=True)
+        self._ticker = threading.Thread(target=tick, name="alarm-maintenance", daemon=True)
         self._ticker.start()
 
     def close(self) -> None:

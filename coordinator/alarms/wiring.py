@@ -32,9 +32,13 @@ def build_alarm_service(
     webhook_timeout_s: float = 5.0,
     escalate_after_s: float = 900.0,
     escalation_max_level: int = 2,
+    cleared_retention_s: float | None = None,
+    purge_interval_s: float = 3600.0,
 ) -> AlarmService:
     """An `AlarmService` over the alarm tables in `db_path`, notifying on the MQTT alert
     topic (when a publisher is given), to each webhook URL, and to SSE subscribers.
+    Cleared alarms older than `cleared_retention_s` are purged every `purge_interval_s`
+    once the service is started (kept for ever when it is None).
 
     Raises `ValueError` for a webhook URL that is not http(s).
     """
@@ -59,4 +63,6 @@ def build_alarm_service(
         clock=clock,
         notifiers=notifiers,
         escalation=EscalationPolicy(after_s=escalate_after_s, max_level=escalation_max_level),
+        cleared_retention_s=cleared_retention_s,
+        purge_interval_s=purge_interval_s,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from coordinator.alarms.lifecycle import make_trigger, open_alarm
 from coordinator.alarms.model import AlarmQuery
 from coordinator.alarms.service import AlarmService
 from coordinator.alarms.store import ALARM_MIGRATIONS, AlarmStore, apply_alarm_migrations
+from coordinator.alarms.wiring import build_alarm_service
 from coordinator.errors import StoreError
 from coordinator.notify.delivery import DeliveryRecord
 from flexfleet.clock import FakeClock, now_ms
@@ -201,6 +203,88 @@ def test_purge_removes_old_cleared_alarms_and_their_history(
         assert svc.store.transitions(old.alarm_id) == []
         assert svc.store.comments(old.alarm_id) == []
         assert svc.purge_cleared(older_than_s=1800) == 0
+    finally:
+        svc.close()
+
+
+def test_maintenance_purges_cleared_alarms_on_its_schedule(db_path: Path, clock: FakeClock) -> None:
+    """`maintain` purges alarms cleared longer ago than the retention, at most once per purge
+    interval (by the clock); active alarms stay."""
+    svc = AlarmService(
+        store=AlarmStore.open(db_path), clock=clock, cleared_retention_s=60, purge_interval_s=600
+    )
+    try:
+
+        def raised(source: str) -> str:
+            return svc.raise_alarm(
+                site="s1",
+                source=source,
+                alarm_type="t",
+                severity="MINOR",
+                message="",
+                ts_ms=now_ms(clock),
+            ).alarm_id
+
+        active = raised("active")
+        svc.clear_alarm(raised("a"), actor="ana")
+        svc.maintain()  # the first run purges, but nothing is old enough yet
+        assert svc.purged == 0
+        clock.advance(61)
+        svc.maintain()  # a purge is still not due (600 s interval)
+        assert svc.purged == 0
+        clock.advance(540)
+        svc.maintain()
+        assert svc.purged == 1
+        assert [a.alarm_id for a in svc.list_alarms()] == [active]
+        b = raised("b")
+        svc.clear_alarm(b, actor="ana")
+        clock.advance(61)
+        svc.maintain()  # old enough, but the last purge was 61 s ago
+        assert {a.alarm_id for a in svc.list_alarms()} == {active, b}
+        clock.advance(540)
+        svc.maintain()
+        assert [a.alarm_id for a in svc.list_alarms()] == [active]
+        assert svc.purged == 2
+    finally:
+        svc.close()
+
+
+def test_without_a_retention_nothing_is_purged(db_path: Path, clock: FakeClock) -> None:
+    """The default keeps cleared alarms for ever."""
+    svc = AlarmService(store=AlarmStore.open(db_path), clock=clock)
+    try:
+        alarm = svc.raise_alarm(
+            site="s1", source="a", alarm_type="t", severity="MINOR", message="", ts_ms=0
+        )
+        svc.clear_alarm(alarm.alarm_id, actor="ana")
+        clock.advance(10 * 365 * 86400)
+        svc.maintain()
+        assert len(svc.list_alarms()) == 1
+    finally:
+        svc.close()
+
+
+def test_started_service_purges_in_the_background(db_path: Path, clock: FakeClock) -> None:
+    """The wired service with a retention purges from its maintenance thread once started."""
+    svc = build_alarm_service(db_path=db_path, clock=clock, cleared_retention_s=60)
+    try:
+        alarm = svc.raise_alarm(
+            site="s1",
+            source="a",
+            alarm_type="t",
+            severity="MINOR",
+            message="",
+            ts_ms=now_ms(clock),
+        )
+        svc.clear_alarm(alarm.alarm_id, actor="ana")
+        clock.advance(61)
+        svc.start(escalation_check_interval_s=0.01)
+        for _ in range(500):
+            if not svc.list_alarms():
+                break
+            time.sleep(0.01)
+        assert svc.list_alarms() == []
+        assert svc.purged == 1
     finally:
         svc.close()
 
