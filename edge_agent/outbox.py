@@ -19,6 +19,8 @@ first, and every drop is counted (`dropped_messages`, `dropped_samples`) and rep
 the next birth's `stats`. Events and stock are never dropped: they may use up to
 `hard_limit_factor` × `max_outbox_bytes` when no telemetry is left to drop; past that,
 `append` raises `OutboxFull` (nothing is written) and the caller counts it as `refused`.
+A birth is always stored, even past the hard limit: it opens the link period that drains
+the outbox, so refusing it would leave a full outbox stuck for good.
 """
 
 from __future__ import annotations
@@ -208,7 +210,7 @@ class Outbox:
         Returns None when the message is telemetry that does not fit even after all
         older telemetry was dropped: it then counts as produced and dropped. Raises
         `OutboxFull` for an event/stock message that does not fit under the hard limit
-        (counted in `refused_messages`; nothing else changes).
+        (counted in `refused_messages`; nothing else changes). A birth is never refused.
         """
         try:
             return self._append(build, created_ms, samples, historical)
@@ -247,7 +249,8 @@ class Outbox:
     def _make_room(self, size: int, kind: str) -> bool:
         """Drop the oldest telemetry until `size` more bytes fit (inside a transaction).
 
-        Returns False when `kind` is telemetry and it still does not fit.
+        Returns False when `kind` is telemetry and it still does not fit; raises
+        `OutboxFull` for an event or stock message past the hard limit. A birth always fits.
         """
         while self._bytes + size > self.max_outbox_bytes:
             if not self._drop_oldest_telemetry():
@@ -256,7 +259,7 @@ class Outbox:
             return True
         if kind == "telemetry":
             return False
-        if self._bytes + size > self.hard_limit_bytes:
+        if kind != "birth" and self._bytes + size > self.hard_limit_bytes:
             raise OutboxFull(
                 f"{kind} message of {size} bytes does not fit ({self._bytes} bytes held)",
                 path=str(self.path),

@@ -13,7 +13,7 @@ import pytest
 
 from edge_agent.errors import OutboxError, OutboxFull
 from edge_agent.outbox import Outbox
-from protocol import Event, Telemetry, decode
+from protocol import Birth, Event, SignalSpec, Telemetry, decode
 
 TS = 1_700_000_000_000
 
@@ -112,6 +112,28 @@ def test_events_beyond_the_hard_limit_are_refused_loudly(tmp_path: Path) -> None
     row = box.append(telemetry, created_ms=TS, samples=10)
     assert row is None  # telemetry that cannot fit is dropped (and counted), never an event
     assert box.stats().dropped_samples == 10
+
+
+def test_a_birth_is_stored_even_past_the_hard_limit(tmp_path: Path) -> None:
+    """A full outbox still takes the birth that opens the link period and drains it."""
+    box = Outbox(tmp_path / "o.db", max_outbox_bytes=4096, hard_limit_factor=2.0)
+    while box.stats().bytes + 434 <= 8192:  # one event is 434 bytes
+        box.append(event, created_ms=TS)
+    with pytest.raises(OutboxFull):
+        box.append(event, created_ms=TS)
+    held = box.stats().bytes
+
+    def birth(seq: int) -> Birth:
+        signals = tuple(SignalSpec(name=f"signal_{i}", unit="degC") for i in range(20))
+        return Birth(
+            site="s", node="n", bd_seq=1, seq=seq, ts=TS, node_kind="machine", signals=signals
+        )
+
+    row = box.append(birth, created_ms=TS)
+    assert row is not None
+    assert row.kind == "birth"
+    assert box.stats().bytes == held + len(row.payload) > 8192
+    assert box.stats().refused_messages == 1
 
 
 def test_expire_drops_old_telemetry_only(tmp_path: Path) -> None:
