@@ -17,6 +17,7 @@ from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.writer import IngestWriter
 from coordinator.mqtt_client import MqttClient
+from coordinator.plan.wiring import PlanRunner
 from coordinator.settings import CoordinatorSettings
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import Clock, SystemClock
@@ -35,6 +36,7 @@ class Coordinator:
     writer: IngestWriter
     mqtt: MqttClient
     alarms: Any = None
+    plans: PlanRunner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -80,6 +82,8 @@ class Coordinator:
         )
         writer._ack = client.ack
         writer._publisher = client
+        plans = _build_plans(settings, clock, client, store)
+        writer.listeners.append(plans.on_commit)
         alarms = _build_alarms(settings, clock, client) if with_alarms else None
         if alarms is not None:
             writer._feed = AlarmFeed(
@@ -97,6 +101,7 @@ class Coordinator:
             writer=writer,
             mqtt=client,
             alarms=alarms,
+            plans=plans,
         )
 
     def start(self) -> None:
@@ -105,9 +110,13 @@ class Coordinator:
         if self.alarms is not None:
             self.alarms.start()
         self.mqtt.start()
+        if self.plans is not None:
+            self.plans.start()
 
     def stop(self) -> None:
         """Disconnect, finish the batch in hand, and close the alarm service and the store."""
+        if self.plans is not None:
+            self.plans.stop()
         self.mqtt.stop()
         self.writer.stop()
         if self.alarms is not None:
@@ -118,6 +127,26 @@ class Coordinator:
     def healthy(self) -> bool:
         """Broker connected and ingest running."""
         return self.mqtt.connected and not self.writer.failed
+
+
+def _build_plans(
+    settings: CoordinatorSettings, clock: Clock, client: MqttClient, store: SqliteStore
+) -> PlanRunner:
+    """The re-planning loop: ingest and the orders API feed it, plan diffs go out on MQTT."""
+    plans = PlanRunner(
+        clock=clock,
+        publisher=client,
+        stock_thresholds=settings.stock_thresholds,
+        stock_low_threshold=settings.stock_low_threshold or None,
+        time_unit_s=settings.plan_time_unit_s,
+        time_limit_s=settings.plan_time_limit_s,
+        quiet_s=settings.plan_quiet_s,
+        urgent_quiet_s=settings.plan_urgent_quiet_s,
+        max_delay_s=settings.plan_max_delay_s,
+        machine_down_s=settings.plan_machine_down_s,
+    )
+    plans.restore(store.load_nodes())
+    return plans
 
 
 def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClient) -> Any:

@@ -94,6 +94,14 @@ class CoordinatorSettings(BaseSettings):
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: SecretStr | None = None
     escalate_after_s: float = Field(default=900.0, gt=0)
+    # Planning (coordinator.plan.wiring): debounced re-plans on machine down, orders and
+    # stock-out risk; an outage of unknown length is assumed to last plan_machine_down_s.
+    plan_time_limit_s: float = Field(default=2.0, gt=0, le=600)
+    plan_time_unit_s: float = Field(default=60.0, ge=1, le=86_400)
+    plan_quiet_s: float = Field(default=2.0, ge=0)
+    plan_urgent_quiet_s: float = Field(default=0.2, ge=0)
+    plan_max_delay_s: float = Field(default=10.0, gt=0)
+    plan_machine_down_s: float = Field(default=4 * 3600.0, gt=0)
     # Store
     db_path: Path = Path("flexfleet.db")
     raw_retention_days: float = Field(default=7.0, gt=0)

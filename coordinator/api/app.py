@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from coordinator.api.errors import install_error_handlers
 from coordinator.api.routes import dashboard, dead_letters, health, metrics, nodes, stock
+from coordinator.api.routes.plans import router as plans_router
 from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
@@ -49,7 +50,7 @@ def create_app(
         app.state.settings = settings
         app.state.coordinator = coordinator
         app.state.alarms = coordinator.alarms
-        app.state.plans = None
+        app.state.plans = coordinator.plans
         app.state.forecasts = None
         app.state.metrics = build_registry(coordinator)
         for hook in on_startup:
@@ -79,6 +80,7 @@ def create_app(
     install_error_handlers(app)
     for module in (health, metrics, nodes, stock, dead_letters, dashboard):
         app.include_router(module.router)
+    app.include_router(plans_router)
     _include_optional(app, "coordinator.api.routes.alarms")
     return app
 

@@ -1,0 +1,275 @@
+"""The planner inside the running coordinator: inputs from ingest and the API, plans out
+to MQTT.
+
+`PlanRunner` owns a `PlanService` and one thread that re-plans when the debouncer says a
+batch of triggers is due (the previous plan is the hint). Its inputs:
+
+- `on_commit(outcome, result)`, an ingest commit listener: `TriggerMapper` turns what was
+  committed into machines joining the factory, machines going down or up, and stock-out
+  risks (`coordinator.plan.triggers`);
+- `submit_orders(orders)`, the operator API's production orders (a rush order re-plans
+  at once, a batch after a quiet spell).
+
+Each new plan goes to the agents concerned as `schedule` / `route` commands
+(`protocol.plans`), published through the `Publisher` port at QoS 1; the API serves
+`schedule()` and `routes()`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from coordinator.errors import ConfigError, CoordinatorError
+from coordinator.fleet.node import NodeRecord
+from coordinator.ingest.records import BatchOutcome
+from coordinator.plan.debounce import Debouncer
+from coordinator.plan.routing_planner import warm_up as warm_up_router
+from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
+from coordinator.plan.schedule_problem import Job, Operation, OperationOption
+from coordinator.plan.service import PlanService
+from coordinator.plan.triggers import (
+    MachineDown,
+    MachineSeen,
+    MachineUp,
+    PlanInput,
+    StockoutRisk,
+    TriggerMapper,
+)
+from coordinator.publisher import Publisher
+from coordinator.store.port import CommitResult
+from flexfleet.clock import Clock, now_ms
+from protocol import ProtocolError, ScheduleUpdate, encode, plan_command, topic_for
+from protocol.plans import RouteUpdate
+
+__all__ = ["JobOrder", "OperationOrder", "OrderRejected", "PlanRunner"]
+
+log = logging.getLogger(__name__)
+
+_IDLE_WAIT_S: Final = 0.5
+
+
+class OrderRejected(CoordinatorError):
+    """A production order the planner cannot take; `field` names the offending part."""
+
+    http_status = 422
+
+    def __init__(self, reason: str, *, field: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class OperationOrder:
+    """One step of an order: the machines it may run on, with its duration on each."""
+
+    options: Mapping[str, float]  # machine id → duration in seconds
+    family: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobOrder:
+    """A production order: a chain of operations, with optional release and due times
+    (ms since the Unix epoch), a weight for lateness, and the rush flag."""
+
+    id: str
+    operations: tuple[OperationOrder, ...]
+    due_ms: int | None = None
+    release_ms: int | None = None
+    weight: int = 1
+    rush: bool = False
+
+
+class PlanRunner:
+    """Feeds the `PlanService`, runs its re-planning loop, and publishes its diffs."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        publisher: Publisher,
+        stock_thresholds: Mapping[str, int] | None = None,
+        stock_low_threshold: int | None = None,
+        time_unit_s: float = 60.0,
+        time_limit_s: float = 2.0,
+        quiet_s: float = 2.0,
+        urgent_quiet_s: float = 0.2,
+        max_delay_s: float = 10.0,
+        machine_down_s: float = 4 * 3600.0,
+        seed: int = 0,
+    ) -> None:
+        try:
+            debouncer = Debouncer(
+                clock, quiet_s=quiet_s, urgent_quiet_s=urgent_quiet_s, max_delay_s=max_delay_s
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="plan_quiet_s") from exc
+        thresholds = dict(stock_thresholds or {})
+        self.clock = clock
+        self.service = PlanService(
+            clock=clock,
+            publish=self._publish,
+            debouncer=debouncer,
+            schedule_time_limit_s=time_limit_s,
+            route_time_limit_s=time_limit_s,
+            time_unit_s=time_unit_s,
+            default_downtime=max(1, math.ceil(machine_down_s / time_unit_s)),
+            seed=seed,
+            warm_up_solvers=False,  # done on the runner's thread, not at open
+        )
+        self.mapper = TriggerMapper(
+            stock_threshold_for=lambda sku: thresholds.get(sku, stock_low_threshold)
+        )
+        self._publisher = publisher
+        self._unit_s = time_unit_s
+        self._sites: dict[str, str] = {}  # node id → site, for commands
+        self._sites_lock = threading.Lock()
+        self._cmd_ids = itertools.count(1)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- inputs ---------------------------------------------------------------------
+    def restore(self, nodes: Iterable[NodeRecord]) -> None:
+        """Take the machines the store knows (offline ones start down)."""
+        machines = [(n.site, n.node, n.online) for n in nodes if n.kind == "machine"]
+        self.apply(self.mapper.restore(machines))
+
+    def on_commit(self, outcome: BatchOutcome, _result: CommitResult) -> None:
+        """Ingest commit listener: map what was committed to planning inputs."""
+        self.apply(self.mapper.map(outcome))
+
+    def apply(self, inputs: Iterable[PlanInput]) -> None:
+        """Hand planning inputs to the service (each becomes a debounced trigger)."""
+        for item in inputs:
+            if isinstance(item, MachineSeen):
+                with self._sites_lock:
+                    self._sites[item.node] = item.site
+                self.service.add_machines([item.node])
+            elif isinstance(item, MachineDown):
+                log.info("machine %s/%s down (%s): re-planning", item.site, item.node, item.causes)
+                self.service.machine_down(item.node)
+            elif isinstance(item, MachineUp):
+                self.service.machine_up(item.node)
+            elif isinstance(item, StockoutRisk):
+                self.service.stockout_risk(item.sku, f"{item.site}/{item.node}")
+        self._wake.set()
+
+    def submit_orders(self, orders: Iterable[JobOrder]) -> list[str]:
+        """Check and add production orders; returns their job ids.
+
+        Raises `OrderRejected` when an order names a machine the coordinator has not seen
+        or repeats a job id of the same batch: nothing of the batch is taken then.
+        """
+        known = self.service.machines()
+        batch = list(orders)
+        jobs: list[Job] = []
+        seen: set[str] = set()
+        for j, order in enumerate(batch):
+            if order.id in seen:
+                raise OrderRejected(f"job id {order.id!r} appears twice", field=f"jobs[{j}].id")
+            seen.add(order.id)
+            for k, step in enumerate(order.operations):
+                unknown = sorted(set(step.options) - known)
+                if unknown:
+                    raise OrderRejected(
+                        f"unknown machine {unknown[0]!r} (known: {sorted(known)[:20]})",
+                        field=f"jobs[{j}].operations[{k}].options",
+                    )
+            jobs.append(self._job(order))
+        self.service.submit_jobs(jobs)
+        self._wake.set()
+        return [job.id for job in jobs]
+
+    def _job(self, order: JobOrder) -> Job:
+        now_s, now_units = self.clock.now(), self.service.now_units()
+
+        def at(ms: int) -> int:
+            return now_units + math.floor((ms / 1000 - now_s) / self._unit_s)
+
+        operations = tuple(
+            Operation(
+                f"{order.id}:{k}",
+                tuple(
+                    OperationOption(machine, max(1, math.ceil(seconds / self._unit_s)))
+                    for machine, seconds in sorted(step.options.items())
+                ),
+                family=step.family,
+            )
+            for k, step in enumerate(order.operations)
+        )
+        return Job(
+            order.id,
+            operations,
+            release=max(0, at(order.release_ms)) if order.release_ms is not None else 0,
+            due=at(order.due_ms) if order.due_ms is not None else None,
+            weight=order.weight,
+            rush=order.rush,
+        )
+
+    # ---- views ------------------------------------------------------------------------
+    def schedule(self) -> dict[str, Any]:
+        """The current production schedule (see `PlanService.current_schedule`)."""
+        return self.service.current_schedule()
+
+    def routes(self) -> dict[str, Any]:
+        """The current delivery routes (see `PlanService.current_routes`)."""
+        return self.service.current_routes()
+
+    # ---- loop -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the re-planning thread (it imports the solvers first)."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="plan", daemon=True)
+        self._thread.start()
+
+    def stop(self, *, timeout_s: float = 30.0) -> None:
+        """Stop the thread after the plan in hand (bounded by the planner's time limit)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _run(self) -> None:
+        warm_up_scheduler()
+        warm_up_router()
+        while not self._stop.is_set():
+            try:
+                self.service.tick()
+            except Exception:  # a planning bug must not end re-planning for good
+                log.exception("re-planning tick failed")
+            deadline = self.service.deadline()
+            wait = _IDLE_WAIT_S
+            if deadline is not None:
+                wait = min(max(deadline - self.clock.monotonic(), 0.01), _IDLE_WAIT_S)
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    # ---- output -----------------------------------------------------------------------
+    def _publish(self, node_id: str, payload: dict[str, Any]) -> None:
+        """Send one plan diff to `node_id` as a `schedule` or `route` command."""
+        with self._sites_lock:
+            site = self._sites.get(node_id)
+        if site is None:
+            log.warning("no site known for %s: its %s update is not sent", node_id, payload["kind"])
+            return
+        body = {k: v for k, v in payload.items() if k != "kind"}
+        try:
+            update = (
+                ScheduleUpdate(**body) if payload["kind"] == "schedule" else RouteUpdate(**body)
+            )
+            ts = now_ms(self.clock)
+            command = plan_command(
+                update, site=site, node=node_id, cmd_id=f"plan-{ts}-{next(self._cmd_ids)}", ts=ts
+            )
+            self._publisher.publish(topic_for(command), encode(command), 1, False)
+        except ProtocolError as exc:
+            log.error("plan update for %s/%s not sent: %s", site, node_id, exc.reason)
+        except Exception:
+            log.exception("could not publish the plan update for %s/%s", site, node_id)

@@ -1,0 +1,118 @@
+"""The plan and order routes over real HTTP: roles, the plan before the first re-plan, and
+malformed orders refused with 422."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from coordinator.api.app import create_app
+from coordinator.plan.triggers import MachineSeen
+from coordinator.settings import CoordinatorSettings
+from tests.coordinator.conftest import serve
+
+VIEWER = "viewer-token-0123456789"
+OPERATOR = "operator-token-0123456789"
+AS_VIEWER = {"Authorization": f"Bearer {VIEWER}"}
+AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR}"}
+JOB = {"id": "j1", "operations": [{"options": [{"machine": "m1", "duration_s": 60}]}]}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """The coordinator app (not connected to a broker, planner not running) with viewer and
+    operator tokens, served over HTTP; machine m1 of site s is known."""
+    settings = CoordinatorSettings(
+        viewer_tokens=VIEWER,
+        operator_tokens=OPERATOR,
+        db_path=tmp_path_factory.mktemp("plan-api") / "c.db",
+    )
+    app = create_app(settings, start_service=False)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        app.state.plans.apply([MachineSeen("s", "m1")])
+        yield http
+
+
+@pytest.mark.parametrize("path", ["/api/v1/plans/schedule", "/api/v1/plans/routes"])
+def test_plans_before_the_first_plan_are_empty_but_valid(client: httpx.Client, path: str) -> None:
+    """A viewer reads version 0, no time made, no triggers, and nothing planned."""
+    response = client.get(path, headers=AS_VIEWER)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["version"], body["made_ms"], body["triggers"]) == (0, None, [])
+    assert body.get("machines", {}) == {}
+    assert body.get("routes", []) == []
+
+
+def test_plans_need_a_token(client: httpx.Client) -> None:
+    """Without a bearer token the plan is not shown."""
+    assert client.get("/api/v1/plans/schedule").status_code == 401
+
+
+def test_orders_need_the_operator_role(client: httpx.Client) -> None:
+    """A viewer may not submit orders; an operator may."""
+    assert client.post("/api/v1/orders", json={"jobs": [JOB]}, headers=AS_VIEWER).status_code == 403
+    response = client.post("/api/v1/orders", json={"jobs": [JOB]}, headers=AS_OPERATOR)
+    assert response.status_code == 202
+    assert response.json() == {"accepted": ["j1"], "rush": 0}
+
+
+def _job(**changes: Any) -> dict[str, Any]:
+    return {**JOB, **changes}
+
+
+def _op(*options: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"options": list(options)}]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"jobs": []},
+        {"jobs": [JOB], "extra": 1},
+        {"jobs": "j1"},
+        {"jobs": [_job(id="")]},
+        {"jobs": [_job(id="j/1")]},
+        {"jobs": [_job(id="j:1")]},
+        {"jobs": [_job(operations=[])]},
+        {"jobs": [_job(operations=[{"options": []}])]},
+        {"jobs": [_job(operations=_op({"machine": "m1", "duration_s": 0}))]},
+        {"jobs": [_job(operations=_op({"machine": "m1", "duration_s": -5}))]},
+        {"jobs": [_job(operations=_op({"machine": "m1", "duration_s": "60"}))]},
+        {"jobs": [_job(operations=_op({"machine": "m1"}))]},
+        {"jobs": [_job(operations=_op({"machine": "m 1", "duration_s": 1}))]},
+        {"jobs": [_job(operations=_op(*[{"machine": "m1", "duration_s": 1}] * 2))]},
+        {"jobs": [_job(due_ms=5)]},
+        {"jobs": [_job(due_ms="soon")]},
+        {"jobs": [_job(weight=-1)]},
+        {"jobs": [_job(rush="yes")]},
+        {"jobs": [_job(operations=_op({"machine": "m9", "duration_s": 1}))]},
+        {"jobs": [JOB, JOB]},
+    ],
+)
+def test_malformed_orders_are_refused_with_422(client: httpx.Client, body: Any) -> None:
+    """Wrong types, bounds, shapes, unknown machines and repeated ids are all 422."""
+    response = client.post("/api/v1/orders", json=body, headers=AS_OPERATOR)
+    assert response.status_code == 422, response.text
+
+
+def test_an_unknown_machine_is_named(client: httpx.Client) -> None:
+    """The 422 for an unknown machine says which machine and where."""
+    body = {"jobs": [_job(operations=_op({"machine": "m9", "duration_s": 1}))]}
+    response = client.post("/api/v1/orders", json=body, headers=AS_OPERATOR)
+    assert response.json()["field"] == "jobs[0].operations[0].options"
+    assert "m9" in response.json()["detail"]
+
+
+def test_non_json_body_is_refused_with_422(client: httpx.Client) -> None:
+    """A body that is not JSON is a 422, not a server error."""
+    response = client.post(
+        "/api/v1/orders",
+        content=b"{not json",
+        headers={**AS_OPERATOR, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
