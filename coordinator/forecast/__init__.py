@@ -14,6 +14,7 @@ in `coordinator.forecast.training` and `coordinator.forecast.onnx_export` (the o
 `train` extra).
 """
 
+from coordinator.forecast.baseline_choice import BestBaselineForecaster
 from coordinator.forecast.csv_input import read_csv
 from coordinator.forecast.errors import (
     CsvFormatError,
@@ -24,18 +25,23 @@ from coordinator.forecast.errors import (
     ModelSignatureError,
 )
 from coordinator.forecast.history import DailySales, panel_from_sales
+from coordinator.forecast.job import ForecastJob
 from coordinator.forecast.model_store import ModelStore, OnnxForecaster
 from coordinator.forecast.panel import SeriesPanel
 from coordinator.forecast.ports import Forecaster, InMemoryForecaster
 from coordinator.forecast.service import Forecast, ForecastService, RefreshSchedule
+from coordinator.forecast.store import ForecastStore
 
 __all__ = [
+    "BestBaselineForecaster",
     "CsvFormatError",
     "DailySales",
     "DataError",
     "Forecast",
     "ForecastError",
+    "ForecastJob",
     "ForecastService",
+    "ForecastStore",
     "Forecaster",
     "InMemoryForecaster",
     "ModelError",

@@ -36,7 +36,7 @@ class PanelForecast:
     `mean` is `[n, h]` (the point forecast), `quantiles` `[n, h, 3]` at `levels`;
     `first_days` the first forecast day per series (days since 1970-01-01);
     `method[s]` names what produced series s and `fallback[s]` is True when that was a
-    baseline because the series had too little history for the model.
+    baseline instead of the model; `reasons[s]` then says why (empty when not given).
     """
 
     ids: tuple[str, ...]
@@ -47,6 +47,11 @@ class PanelForecast:
     fallback: tuple[bool, ...]
     model_version: str
     levels: tuple[float, ...] = QUANTILES
+    reasons: tuple[str, ...] = ()
+
+    def reason(self, s: int) -> str:
+        """Why series `s` got a baseline ("" when it got the model or no reason was given)."""
+        return self.reasons[s] if s < len(self.reasons) else ""
 
     @property
     def horizon(self) -> int:
@@ -97,12 +102,17 @@ def forecast_with_model(
     quantiles = np.sort(np.maximum(raw[:, :, 1:4], 0.0), axis=2)
     short = panel.lengths < card.min_history_days
     method = [card.model_version] * panel.n_series
+    reasons = [""] * panel.n_series
     if short.any():
         baseline = BASELINES[card.fallback_baseline](panel.y[short], horizon)
         mean[short] = baseline.point
         quantiles[short] = baseline_quantiles(baseline, panel.y[short])
         for s in np.flatnonzero(short):
             method[s] = card.fallback_baseline
+            reasons[s] = (
+                f"too little history: {panel.lengths[s]} days, the model needs"
+                f" {card.min_history_days}; baseline {card.fallback_baseline} instead"
+            )
     return PanelForecast(
         ids=panel.ids,
         first_days=(panel.end_days + 1).astype(np.int64),
@@ -111,4 +121,5 @@ def forecast_with_model(
         method=tuple(method),
         fallback=tuple(bool(v) for v in short),
         model_version=card.model_version,
+        reasons=tuple(reasons),
     )

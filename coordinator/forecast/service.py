@@ -35,6 +35,7 @@ class Forecast:
     method: str
     fallback: bool
     generated_at_ms: int
+    reason: str = ""
 
     @property
     def horizon_days(self) -> int:
@@ -58,6 +59,7 @@ class Forecast:
             "model_version": self.model_version,
             "method": self.method,
             "fallback": self.fallback,
+            "reason": self.reason,
             "generated_at_ms": self.generated_at_ms,
         }
 
@@ -97,6 +99,7 @@ class ForecastService:
                     method=result.method[s],
                     fallback=result.fallback[s],
                     generated_at_ms=stamp,
+                    reason=result.reason(s),
                 )
             )
         with self._lock:

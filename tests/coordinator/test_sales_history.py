@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from coordinator.forecast.job import sales_panel
 from coordinator.ingest.sales import DAY_MS, sales_of
 from coordinator.store.sqlite_store import SqliteStore
+from protocol import Message
 from tests.coordinator.conftest import T0_MS, Harness, Node
 
 DAY0 = T0_MS // DAY_MS
@@ -29,7 +30,7 @@ def test_store_sums_sales_per_day_and_counts_a_message_once(
 ) -> None:
     """Sales of several messages and nodes add up per day; a redelivered message adds nothing."""
     w1, w2 = Node(node="w1"), Node(node="w2")
-    messages = [
+    messages: list[Message] = [
         w1.birth(),
         w2.birth(),
         w1.stock("delta", {"tea": -2, "cup": -1}),
