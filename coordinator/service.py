@@ -2,7 +2,8 @@
 
 `Coordinator.open(settings)` builds the parts (applying every migration set at start-up:
 the core's and, when present, the alarm service's), restores the twin from the store, and
-`start()` connects to the broker and starts the writer. The HTTP app
+`start()` connects to the broker and starts the writer and the forecast job
+(`coordinator.forecast.job`: sales history → forecasts, on a schedule). The HTTP app
 (`coordinator.api.app`) creates one in its lifespan; benchmarks and tests use it bare.
 """
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coordinator.fleet.twin import FleetTwin
+from coordinator.forecast.job import ForecastJob
+from coordinator.forecast.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.writer import IngestWriter
@@ -37,6 +40,7 @@ class Coordinator:
     mqtt: MqttClient
     alarms: Any = None
     plans: PlanRunner | None = None
+    forecasts: ForecastJob | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -93,6 +97,15 @@ class Coordinator:
                 dead_letter_burst_count=settings.dead_letter_burst_count,
                 dead_letter_burst_window_s=settings.dead_letter_burst_window_s,
             )
+        forecasts = ForecastJob(
+            sales=lambda since_day: store.daily_sales(since_day=since_day),
+            store=ForecastStore.open(settings.db_path),
+            clock=clock,
+            model_dir=settings.forecast_model_dir,
+            horizon_days=settings.forecast_horizon_days,
+            refresh_interval_s=settings.forecast_refresh_interval_s,
+            model_check_interval_s=settings.forecast_model_check_interval_s,
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -102,6 +115,7 @@ class Coordinator:
             mqtt=client,
             alarms=alarms,
             plans=plans,
+            forecasts=forecasts,
         )
 
     def start(self) -> None:
@@ -112,9 +126,13 @@ class Coordinator:
         self.mqtt.start()
         if self.plans is not None:
             self.plans.start()
+        if self.forecasts is not None:
+            self.forecasts.start()
 
     def stop(self) -> None:
-        """Disconnect, finish the batch in hand, and close the alarm service and the store."""
+        """Disconnect, finish the batch in hand, and close the alarm service and the stores."""
+        if self.forecasts is not None:
+            self.forecasts.close()
         if self.plans is not None:
             self.plans.stop()
         self.mqtt.stop()

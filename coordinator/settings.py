@@ -94,6 +94,12 @@ class CoordinatorSettings(BaseSettings):
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: SecretStr | None = None
     escalate_after_s: float = Field(default=900.0, gt=0)
+    # Forecasting (coordinator.forecast.job): without a model directory every series gets
+    # its best baseline; a directory holds one model or one subdirectory per version.
+    forecast_model_dir: Path | None = None
+    forecast_horizon_days: int = Field(default=28, ge=1, le=366)
+    forecast_refresh_interval_s: float = Field(default=3600.0, gt=0)
+    forecast_model_check_interval_s: float = Field(default=30.0, gt=0)
     # Planning (coordinator.plan.wiring): debounced re-plans on machine down, orders and
     # stock-out risk; an outage of unknown length is assumed to last plan_machine_down_s.
     plan_time_limit_s: float = Field(default=2.0, gt=0, le=600)

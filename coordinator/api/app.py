@@ -5,8 +5,9 @@ ingest, MQTT, alarm service), starts it, and fills `app.state`:
 
     settings, coordinator, metrics   the core (this package)
     alarms                           the alarm service (`coordinator.alarms`), or None
-    plans, forecasts                 seams for the planning and forecasting services: None
-                                     until `on_startup` hooks (see `create_app`) set them
+    forecasts                        the forecast job (`coordinator.forecast.job`)
+    plans                            seam for the planning service: None until an
+                                     `on_startup` hook (see `create_app`) sets it
 
 The alarm router is mounted when `coordinator.api.routes.alarms` is importable.
 """
@@ -21,7 +22,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from coordinator.api.errors import install_error_handlers
-from coordinator.api.routes import dashboard, dead_letters, health, metrics, nodes, stock
+from coordinator.api.routes import (
+    dashboard,
+    dead_letters,
+    forecasts,
+    health,
+    metrics,
+    nodes,
+    stock,
+)
 from coordinator.api.routes.plans import router as plans_router
 from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
@@ -51,7 +60,7 @@ def create_app(
         app.state.coordinator = coordinator
         app.state.alarms = coordinator.alarms
         app.state.plans = coordinator.plans
-        app.state.forecasts = None
+        app.state.forecasts = coordinator.forecasts
         app.state.metrics = build_registry(coordinator)
         for hook in on_startup:
             hook(app, coordinator)
@@ -66,6 +75,8 @@ def create_app(
                 coordinator.stop()
             else:
                 coordinator.writer.stop()
+                if coordinator.forecasts is not None:
+                    coordinator.forecasts.close()
                 if coordinator.alarms is not None:
                     coordinator.alarms.close()
                 coordinator.store.close()
@@ -78,7 +89,7 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, metrics, nodes, stock, dead_letters, dashboard):
+    for module in (health, metrics, nodes, stock, dead_letters, forecasts, dashboard):
         app.include_router(module.router)
     app.include_router(plans_router)
     _include_optional(app, "coordinator.api.routes.alarms")
