@@ -54,18 +54,23 @@ from protocol import (
     Death,
     EncodeError,
     Event,
+    InvalidMessage,
     Message,
+    PlanUpdate,
     Sample,
+    ScheduleUpdate,
     Stock,
     Telemetry,
     command_filter,
     encode,
+    plan_update,
     topic_for,
 )
+from protocol.plans import PLAN_COMMANDS
 
 log = logging.getLogger("edge_agent")
 
-CAPABILITIES = ("rebirth", "config")
+CAPABILITIES = ("rebirth", "config", *PLAN_COMMANDS)
 _MAX_VALUE = 1e15
 _MISSING_CHECK_S = 1.0
 _EXPIRE_EVERY_S = 60.0
@@ -126,6 +131,8 @@ class AgentCore:
         self._stock_since = now
         self._device_ok = True
         self._recent: OrderedDict[str, CommandAck] = OrderedDict()
+        # The newest plan update per machine / vehicle, for the site's HMI or PLC link.
+        self.plans: dict[str, PlanUpdate] = {}
         self.counters: dict[str, int] = dict.fromkeys(
             (
                 "samples_read",
@@ -317,8 +324,22 @@ class AgentCore:
         elif command.name == "config":
             new = apply_config_args(self.settings, command.args, self._signal_names)
             self._apply(new)
+        elif command.name in PLAN_COMMANDS:
+            self._take_plan(command)
         else:
             raise CommandRejected(command.name, f"unknown command {command.name!r}")
+
+    def _take_plan(self, command: Command) -> None:
+        try:
+            update = plan_update(command)
+        except InvalidMessage as exc:
+            raise CommandRejected(command.name, exc.reason) from exc
+        subject = update.machine_id if isinstance(update, ScheduleUpdate) else update.vehicle_id
+        key = f"{update.kind}:{subject}"
+        held = self.plans.get(key)
+        if held is None or held.version <= update.version:  # never step back to an older plan
+            self.plans[key] = update
+            log.info("plan %s version %d taken", key, update.version)
 
     def _apply(self, new: LiveSettings) -> None:
         self.deadband.configure(

@@ -1,4 +1,4 @@
-"""Commands: rebirth, config (validated, applied live, persisted), unknown → nack."""
+"""Commands: rebirth, config (validated, applied live, persisted), plan updates, unknown → nack."""
 
 from __future__ import annotations
 
@@ -138,3 +138,77 @@ def test_command_for_another_node_and_garbage_are_ignored(make_core: MakeCore) -
     assert core.counters["bad_inbound"] == 2
     run_for(core, clock, 1.0)
     assert not acks(transport)
+
+
+def test_a_deadband_from_config_takes_effect_on_the_next_samples(make_core: MakeCore) -> None:
+    """After `default_deadband` is raised, steady reporting stops at once (only heartbeats)."""
+    core, transport, clock = connected(make_core)
+    run_for(core, clock, 2.0)
+    core.flush()  # samples are counted as reported when their batch is stored
+    before = core.counters["samples_reported"]
+    assert before > 0
+    send(transport, "config", "c1", default_deadband=1e9)
+    run_for(core, clock, 10.0)
+    assert acks(transport)["c1"].ok
+    core.flush()
+    assert core.counters["samples_reported"] == before
+
+
+def test_detector_settings_from_config_survive_a_restart(make_core: MakeCore) -> None:
+    """Detector thresholds set by command are persisted and reapplied at the next start."""
+    core, transport, _ = connected(make_core, detectors={"enabled": True})
+    send(
+        transport,
+        "config",
+        "d1",
+        detectors={
+            "baseline": {"raise_score": 9.0, "clear_score": 4.0},
+            "per_signal": {"spindle_temp_c": {"warmup_samples": 10}},
+        },
+    )
+    core.tick()
+    assert acks(transport)["d1"].ok
+    core.close()
+    again, _, _ = make_core(detectors={"enabled": True})
+    try:
+        assert again.detectors is not None
+        assert again.detectors.monitors["state"].config.baseline.raise_score == 9.0
+        assert again.detectors.monitors["spindle_temp_c"].config.warmup_samples == 10
+    finally:
+        again.close()
+
+
+def _schedule_args(version: int, **changes: Any) -> dict[str, Any]:
+    return {
+        "version": version,
+        "machine_id": "n1",
+        "epoch_ms": 1_700_000_000_000,
+        "time_unit_s": 60.0,
+        "operations": [{"operation_id": "j1:0", "job_id": "j1", "start": 0, "end": 5}],
+        **changes,
+    }
+
+
+def test_schedule_update_is_acked_and_kept_newest_first(make_core: MakeCore) -> None:
+    """A valid `schedule` command is acked and held; an older version never replaces it."""
+    core, transport, _ = connected(make_core)
+    send(transport, "schedule", "p2", **_schedule_args(2))
+    send(transport, "schedule", "p1", **_schedule_args(1, operations=[]))
+    core.tick()
+    assert acks(transport)["p2"].ok
+    assert acks(transport)["p1"].ok
+    held = core.plans["schedule:n1"]
+    assert held.version == 2
+    assert [op.operation_id for op in held.operations] == ["j1:0"]  # type: ignore[union-attr]
+
+
+def test_malformed_plan_update_is_nacked_with_the_reason(make_core: MakeCore) -> None:
+    """A `schedule` or `route` command whose update fails validation is refused, not kept."""
+    core, transport, _ = connected(make_core)
+    send(transport, "schedule", "p1", **_schedule_args(1, operations=[{"start": 0}]))
+    send(transport, "route", "r1", version=1, vehicle_id="v1")
+    core.tick()
+    assert not acks(transport)["p1"].ok
+    assert "missing field" in acks(transport)["p1"].reason
+    assert "depot_id" in acks(transport)["r1"].reason
+    assert core.plans == {}
