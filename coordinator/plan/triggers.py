@@ -6,8 +6,9 @@ must hear about:
 - `MachineSeen`: a node that announced itself as a machine (birth `node_kind: machine`)
   joins the factory. Machine ids in plans are node ids.
 - `MachineDown` / `MachineUp`: a machine is unavailable while it reports the DOWN state
-  (telemetry signal `state` = 3, the PLC register of `firmware_sim.registers`) or while
-  its node is offline (death, or silent past its inactivity timeout). Either cause makes it
+  (a `state_change` event whose `data.to` is "DOWN", or the telemetry signal `state` = 3,
+  the PLC register of `firmware_sim.registers`) or while its node is offline (death, or
+  silent past its inactivity timeout). Either cause makes it
   down; it is up again when neither holds. Only the net change over a batch is reported,
   so a node that dies and is reborn within one batch does not flap the plan.
 - `StockoutRisk`: a SKU at a micro-warehouse fell below its threshold (the same
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from coordinator.ingest.records import (
+    AgentEvent,
     BatchOutcome,
     NodeCameOnline,
     NodeWentOffline,
@@ -31,6 +33,7 @@ from protocol import Birth
 
 __all__ = [
     "DOWN_STATE_CODES",
+    "STATE_EVENT",
     "STATE_SIGNAL",
     "MachineDown",
     "MachineSeen",
@@ -41,6 +44,7 @@ __all__ = [
 ]
 
 STATE_SIGNAL: Final = "state"
+STATE_EVENT: Final = "state_change"
 DOWN_STATE_CODES: Final = frozenset({3.0})  # firmware_sim.registers: 0 IDLE 1 SETUP 2 RUN 3 DOWN
 
 
@@ -119,6 +123,11 @@ class TriggerMapper:
                     self._set_cause(key, "offline", isinstance(happening, NodeWentOffline))
             elif isinstance(happening, StockChanged):
                 inputs.extend(self._stock(happening))
+            elif isinstance(happening, AgentEvent) and happening.event.name == STATE_EVENT:
+                event = happening.event
+                key = (event.site, event.node)
+                if key in self._machines and "to" in event.data:
+                    self._set_cause(key, "state", event.data["to"] == "DOWN")
         for site, node, values in outcome.batch.latest:
             reading = values.get(STATE_SIGNAL)
             if reading is not None and (site, node) in self._machines:

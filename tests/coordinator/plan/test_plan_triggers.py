@@ -7,6 +7,7 @@ import pytest
 
 from coordinator.ingest.records import (
     Accepted,
+    AgentEvent,
     BatchOutcome,
     NodeCameOnline,
     NodeWentOffline,
@@ -23,7 +24,7 @@ from coordinator.plan.triggers import (
 )
 from coordinator.plan.wiring import JobOrder, OperationOrder, OrderRejected, PlanRunner
 from flexfleet.clock import FakeClock
-from protocol import Birth, Command, ScheduleUpdate, decode, plan_update
+from protocol import Birth, Command, Event, ScheduleUpdate, decode, plan_update
 
 T0 = 1_700_000_000_000
 
@@ -193,3 +194,19 @@ def test_a_new_plan_is_sent_as_schedule_commands(runner: PlanRunner) -> None:
     schedule = runner.schedule()
     assert {"kind": "new_orders", "key": "batch"} in schedule["triggers"]
     assert schedule["made_ms"] == T0 + 5000
+
+
+def test_state_change_events_take_a_machine_down_and_back_up() -> None:
+    """A `state_change` event to DOWN is `MachineDown`; one to another state is `MachineUp`."""
+    mapper = _mapper()
+    mapper.map(_outcome(_birth("m1")))
+
+    def change(to: str, name: str = "state_change") -> list[object]:
+        event = Event(
+            site="s", node="m1", bd_seq=0, seq=1, ts=T0, name=name, data={"from": "RUN", "to": to}
+        )
+        return list(mapper.map(_outcome(happenings=(AgentEvent(event),))))
+
+    assert change("DOWN", name="overheat") == []
+    assert change("DOWN") == [MachineDown("s", "m1", ("state",))]
+    assert change("IDLE") == [MachineUp("s", "m1")]
