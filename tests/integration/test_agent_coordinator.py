@@ -20,9 +20,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from flexfleet.broker import Broker, free_port
+from protocol import COORDINATOR_STATE_TOPIC, CoordinatorState, decode
 from tests.edge_agent.support import (
     REPO,
     agent_stats,
@@ -180,7 +183,8 @@ def test_agent_kill_9_and_restart_stores_every_sample_once(
 def test_coordinator_kill_9_and_restart_stores_every_sample_once(
     broker: Broker, coordinator: CoordinatorProcess, unique_site: str, tmp_path: Path
 ) -> None:
-    """kill -9 of the coordinator mid-stream: agents buffer, then flush; every sample stored once."""
+    """kill -9 of the coordinator mid-stream: its will turns the retained state offline, agents
+    buffer, then flush when it is back; every sample stored once."""
     config = write_config(
         tmp_path / "agent.toml", site=unique_site, node="m1", port=broker.port, wait="true"
     )
@@ -188,7 +192,7 @@ def test_coordinator_kill_9_and_restart_stores_every_sample_once(
     try:
         wait_node(coordinator, unique_site, "m1", lambda e: e["counters"]["samples"] > 200, 30)
         coordinator.stop(kill=True)
-        time.sleep(3)
+        wait_offline(broker, unique_site)  # the will: agents learn it is gone and buffer
         coordinator.start()
         before = coordinator.node(unique_site, "m1")
         assert before is not None
@@ -202,3 +206,36 @@ def test_coordinator_kill_9_and_restart_stores_every_sample_once(
     finally:
         stop_agent(agent)
     assert_stored_exactly_once(coordinator, unique_site, tmp_path)
+
+
+def retained_state(broker: Broker, client_id: str) -> CoordinatorState:
+    """The retained coordinator state a newly subscribing agent would receive."""
+    got: list[bytes] = []
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    client.on_message = lambda _c, _u, msg: got.append(bytes(msg.payload))
+    client.connect(broker.host, broker.port)
+    client.subscribe(COORDINATOR_STATE_TOPIC, qos=1)
+    client.loop_start()
+    try:
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    assert got, "no retained coordinator state"
+    state = decode(COORDINATOR_STATE_TOPIC, got[0])
+    assert isinstance(state, CoordinatorState)
+    return state
+
+
+def wait_offline(broker: Broker, unique_site: str) -> None:
+    """Wait until the retained coordinator state says offline (published by its will)."""
+    deadline = time.monotonic() + 15
+    for attempt in range(1000):
+        state = retained_state(broker, f"{unique_site}-state-{attempt}")
+        if not state.online:
+            assert state.coordinator == "coord-test"
+            return
+        assert time.monotonic() < deadline, "the will never replaced the online state"
+        time.sleep(0.2)
