@@ -241,6 +241,7 @@ class PlanService:
         if previous is not None:
             ends = {r.operation_id: r.end for r in previous.operations}
             jobs = tuple(j for j in jobs if ends.get(j.operations[-1].id, now + 1) > now)
+            self._jobs = {j.id: j for j in jobs}  # finished jobs are forgotten
         machines = tuple(
             replace(m, unavailable=(*m.unavailable, self._down[m.id]))
             if m.id in self._down and self._down[m.id].end > now

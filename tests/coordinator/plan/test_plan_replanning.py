@@ -205,3 +205,19 @@ def test_a_failing_replan_keeps_the_previous_plan(caplog: pytest.LogCaptureFixtu
     assert service.current_schedule()["machines"] == {}
     assert "re-planning failed" in caplog.text
     assert publish.sent == []
+
+
+def test_finished_jobs_leave_the_plan_and_the_service() -> None:
+    """A job whose last operation ended before a re-plan is neither planned nor kept."""
+    clock, publish = FakeClock(), _Recorder()
+    service = _service(clock, publish)
+    service.set_factory([Machine("M1")])
+    service.submit_jobs([job("old", op("old.0", ("M1", 1)))])
+    clock.advance(3.0)
+    assert service.tick() is True
+    clock.advance(600.0)
+    service.submit_jobs([job("new", op("new.0", ("M1", 1)))])
+    clock.advance(3.0)
+    assert service.tick() is True
+    assert [o["job_id"] for o in service.current_schedule()["machines"]["M1"]] == ["new"]
+    assert set(service._jobs) == {"new"}
