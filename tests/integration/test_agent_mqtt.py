@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.mqtt import MqttTransport
 from edge_agent.runner import AgentThread, demo_config
+from edge_agent.transport import Connected, Disconnected, TransportEvent, Will
 from flexfleet.broker import Broker
 from protocol import (
     COORDINATOR_STATE_TOPIC,
@@ -153,3 +155,40 @@ def test_kill_9_and_restart_loses_and_duplicates_nothing(
     births = sorted((m.seq, m.bd_seq) for m in by_seq.values() if isinstance(m, Birth))
     assert births[1][1] > births[0][1]  # the restarted agent opened a new session
     sub.close()
+
+
+def next_of(transport: MqttTransport, kind: type, timeout_s: float) -> TransportEvent:
+    """The next event of `kind` (others are skipped)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        event = transport.next_event(0.1)
+        if isinstance(event, kind):
+            return event
+    raise AssertionError(f"no {kind.__name__} event")
+
+
+def test_a_lost_session_is_never_reconnected_by_paho(broker: Broker, unique_site: str) -> None:
+    """paho's own retry is off: after the broker went away and came back, nothing connects
+    until the agent asks (on its own backoff), so it always starts a fresh session."""
+    transport = MqttTransport()
+    will = Will(f"ff/v1/{unique_site}/m1/death", b"{}")
+    transport.connect(
+        host=broker.host, port=broker.port, client_id=f"{unique_site}-t", keepalive_s=5, will=will
+    )
+    try:
+        next_of(transport, Connected, 10)
+        broker.stop()
+        next_of(transport, Disconnected, 10)
+        broker.start()
+        time.sleep(2.5)  # paho's own reconnect would have connected by now (1 s minimum delay)
+        assert transport.next_event(0.5) is None
+        transport.connect(
+            host=broker.host,
+            port=broker.port,
+            client_id=f"{unique_site}-t",
+            keepalive_s=5,
+            will=will,
+        )
+        next_of(transport, Connected, 10)
+    finally:
+        transport.disconnect()
