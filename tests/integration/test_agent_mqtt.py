@@ -162,7 +162,7 @@ def next_of(transport: MqttTransport, kind: type, timeout_s: float) -> Transport
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         event = transport.next_event(0.1)
-        if isinstance(event, kind):
+        if event is not None and isinstance(event, kind):
             return event
     raise AssertionError(f"no {kind.__name__} event")
 
