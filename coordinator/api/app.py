@@ -1,13 +1,12 @@
 """The FastAPI application: routes, the error handler, and a lifespan that owns the service.
 
 `create_app(settings)` builds the app; the lifespan opens the `Coordinator` (store, twin,
-ingest, MQTT, alarm service), starts it, and fills `app.state`:
+ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
 
     settings, coordinator, metrics   the core (this package)
     alarms                           the alarm service (`coordinator.alarms`), or None
     forecasts                        the forecast job (`coordinator.forecast.job`)
-    plans                            seam for the planning service: None until an
-                                     `on_startup` hook (see `create_app`) sets it
+    plans                            the re-planning loop (`coordinator.plan.wiring`)
 
 The alarm router is mounted when `coordinator.api.routes.alarms` is importable.
 """
