@@ -129,6 +129,7 @@ class AgentCore:
         self._next_expire = now
         self._stock: dict[str, int] = {}
         self._stock_since = now
+        self._stock_resync = False  # a stock message was refused: send a snapshot when room
         self._device_ok = True
         self._recent: OrderedDict[str, CommandAck] = OrderedDict()
         # The newest plan update per machine / vehicle, for the site's HMI or PLC link.
@@ -398,6 +399,8 @@ class AgentCore:
             self._stock.clear()
             if changes:
                 self._append_stock("delta", changes, "picks and receipts")
+        if self._stock_resync and self.outbox.stats().bytes < self.outbox.max_outbox_bytes:
+            self._resync_stock()
         if self.detectors is not None and now >= self._next_missing_check:
             self._next_missing_check = now + _MISSING_CHECK_S
             for anomaly in self.detectors.check_missing(now_ms(self.clock)):
@@ -405,6 +408,14 @@ class AgentCore:
         if now >= self._next_expire:
             self._next_expire = now + _EXPIRE_EVERY_S
             self.outbox.expire(now_ms(self.clock))
+
+    def _resync_stock(self) -> None:
+        """A snapshot after a refused stock message, so the coordinator's levels heal."""
+        self._stock_resync = False
+        levels = self.driver.stock_levels()
+        if levels is not None:
+            self._stock.clear()  # the snapshot supersedes the deltas not yet stored
+            self._append_stock("snapshot", levels, "resync after a refused stock message")
 
     def flush(self) -> None:
         """Store whatever is batched now (on shutdown)."""
@@ -445,7 +456,7 @@ class AgentCore:
             self._append_telemetry(samples[half:])
 
     def _append_stock(self, mode: str, items: dict[str, int], reason: str) -> None:
-        self._append(
+        stored = self._append(
             lambda seq: Stock(
                 site=self.site,
                 node=self.node,
@@ -459,6 +470,8 @@ class AgentCore:
             ),
             samples=0,
         )
+        if stored is None:  # refused (counted): the levels are resent once there is room
+            self._stock_resync = True
 
     def _device_event(self, event: DeviceEvent) -> None:
         self._append_event(

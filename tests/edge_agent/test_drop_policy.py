@@ -87,7 +87,8 @@ def test_stock_is_never_dropped_and_a_refusal_is_counted_logged_and_reported(
 ) -> None:
     """Offline with a tiny outbox, a warehouse keeps every stored stock message (telemetry
     makes room); past the hard limit a stock message is refused — counted, logged as an
-    error, and reported in the next birth — never dropped silently."""
+    error, and reported in the next birth — never dropped silently. Once the outbox has
+    drained, a fresh snapshot makes the levels the coordinator sees right again."""
     core, transport, clock = make_core(
         node={"kind": "warehouse"}, driver={"skus": 40}, outbox={"max_outbox_bytes": 1024}
     )
@@ -119,6 +120,17 @@ def test_stock_is_never_dropped_and_a_refusal_is_counted_logged_and_reported(
     assert birth.stats["refused_messages"] == refused
     delivered = {m.seq for m in sent if isinstance(m, Stock)}
     assert set(stored_stock) <= delivered
+    run_for(core, clock, 10.0, step_s=0.1)
+    core.flush()
+    core.tick()
+    stock = sorted((m for m in messages(transport) if isinstance(m, Stock)), key=lambda m: m.seq)
+    snapshot = [m for m in stock if m.mode == "snapshot"][-1]
+    assert snapshot.seq > birth.seq  # sent after the backlog, not only the one after the birth
+    levels = dict(snapshot.items)
+    for delta in (m for m in stock if m.mode == "delta" and m.seq > snapshot.seq):
+        for sku, change in delta.items.items():
+            levels[sku] += change
+    assert levels == core.driver.stock_levels()
 
 
 def test_replay_uses_half_the_window_so_live_data_still_goes_out(make_core: MakeCore) -> None:
