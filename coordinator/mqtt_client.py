@@ -10,11 +10,19 @@ fleet's QoS 1 backlog while the coordinator restarts; Receive Maximum equals the
 queue size, so the broker never has more unacknowledged messages in flight to us than the
 queue can hold (MQTT 5 §4.9 flow control) and backpressure reaches the broker.
 The retained `ff/v1/coordinator/state` says online; the last will says offline.
+
+With `persistent=False` the same class is the alarm fast lane's second connection: clean
+start, paho's automatic acks, no presence, a filter of its own (agent events only).
+
+Reconnects: paho's own retry is off. The client runs its own network thread (`loop()`),
+and after a lost or failed connection waits `flexfleet.backoff.next_delay(attempt, ...)`,
+the one capped, jittered policy of the project, before trying again.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,6 +35,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from coordinator.errors import BrokerUnavailable
 from coordinator.ingest.records import RawMessage
+from flexfleet.backoff import next_delay
 from flexfleet.clock import Clock, now_ms
 from protocol import (
     COORDINATOR_STATE_TOPIC,
@@ -57,30 +66,44 @@ class MqttClient:
         session_expiry_s: int = 3600,
         keepalive_s: int = 30,
         receive_maximum: int = 1000,
+        topic_filter: str = FLEET_FILTER,
+        persistent: bool = True,
+        reconnect_base_s: float = 0.5,
+        reconnect_cap_s: float = 30.0,
+        rng: random.Random | None = None,
     ) -> None:
+        next_delay(0, random.Random(0), base_s=reconnect_base_s, cap_s=reconnect_cap_s)  # checks
         self.host, self.port = host, port
         self.coordinator_id = coordinator_id
         self._on_message = on_message
         self._clock = clock
-        self._filter = shared_filter(share_group, FLEET_FILTER) if share_group else FLEET_FILTER
+        self._filter = shared_filter(share_group, topic_filter) if share_group else topic_filter
+        self._persistent = persistent
         self._session_expiry_s = session_expiry_s
         self._keepalive_s = keepalive_s
         self._receive_maximum = receive_maximum
+        self._reconnect_base_s = reconnect_base_s
+        self._reconnect_cap_s = reconnect_cap_s
+        self._rng = rng or random.Random()
+        self._attempt = 0
+        self.connections = 0
         self._generation = 0
         self._connected = threading.Event()
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=coordinator_id,
             protocol=mqtt.MQTTv5,
-            manual_ack=True,
+            manual_ack=persistent,
         )
         self._client.max_inflight_messages_set(1000)
         self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self._client.will_set(
-            COORDINATOR_STATE_TOPIC, self._state(online=False), qos=1, retain=True
-        )
+        if persistent:
+            self._client.will_set(
+                COORDINATOR_STATE_TOPIC, self._state(online=False), qos=1, retain=True
+            )
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
@@ -96,36 +119,43 @@ class MqttClient:
         return self._filter
 
     def start(self, *, connect_timeout_s: float = 10.0) -> bool:
-        """Start paho's network thread and connect; True if connected within the timeout.
+        """Start the network thread and connect; True if connected within the timeout
+        (0: do not wait).
 
-        An unreachable broker is not fatal: paho keeps retrying (1 s doubling to 30 s) while
-        the API serves and `/healthz` reports the broker as disconnected. A host name that
-        cannot be resolved or a refused socket call raises `BrokerUnavailable`.
+        An unreachable broker is not fatal: the thread keeps retrying on the backoff policy
+        while the API serves and `/healthz` reports the broker as disconnected. Connection
+        parameters paho refuses (a bad port, say) raise `BrokerUnavailable`.
         """
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = self._session_expiry_s
-        props.ReceiveMaximum = self._receive_maximum
+        if self._persistent:
+            props.SessionExpiryInterval = self._session_expiry_s
+            props.ReceiveMaximum = self._receive_maximum
         try:
             self._client.connect_async(
                 self.host,
                 self.port,
                 keepalive=self._keepalive_s,
-                clean_start=False,
+                clean_start=not self._persistent,
                 properties=props,
             )
         except (OSError, ValueError) as exc:
             raise BrokerUnavailable(
                 f"cannot connect to the broker at {self.host}:{self.port}: {exc}", url=self._url()
             ) from exc
-        self._client.loop_start()
+        self._closing.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"mqtt-{self.coordinator_id}", daemon=True
+        )
+        self._thread.start()
         if self._connected.wait(connect_timeout_s):
             return True
-        log.warning("broker %s not reachable yet; retrying in the background", self._url())
+        if connect_timeout_s > 0:
+            log.warning("broker %s not reachable yet; retrying in the background", self._url())
         return False
 
     def stop(self) -> None:
-        """Publish the offline state, disconnect cleanly (keeping the session), stop paho."""
-        if self._connected.is_set():
+        """Publish the offline state, disconnect cleanly (keeping the session), stop the thread."""
+        if self._connected.is_set() and self._persistent:
             info = self._client.publish(
                 COORDINATOR_STATE_TOPIC, self._state(online=False), qos=1, retain=True
             )
@@ -133,8 +163,45 @@ class MqttClient:
                 info.wait_for_publish(timeout=2.0)
             except (RuntimeError, ValueError):
                 log.warning("could not publish the offline state before disconnecting")
-            self._client.disconnect()
-        self._client.loop_stop()
+        self._closing.set()  # the network thread disconnects and ends
+        if self._thread is not None:
+            self._thread.join(10.0)
+            self._thread = None
+        self._connected.clear()
+
+    def _run(self) -> None:
+        """Connect, run paho's loop until the connection ends, back off, repeat until stopped."""
+        while not self._closing.is_set():
+            try:
+                self._client.reconnect()
+            except (OSError, ValueError) as exc:
+                log.debug("connecting to %s failed: %s", self._url(), exc)
+            else:
+                while not self._closing.is_set():
+                    if self._client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
+                        break
+                self._connected.clear()
+            if self._closing.is_set():
+                break
+            delay = next_delay(
+                self._attempt, self._rng, base_s=self._reconnect_base_s, cap_s=self._reconnect_cap_s
+            )
+            self._attempt += 1
+            log.info("reconnecting to %s in %.2f s", self._url(), delay)
+            self._closing.wait(delay)
+        self._close_socket()
+
+    def _close_socket(self) -> None:
+        """Send DISCONNECT (the session stays on the broker) and let paho close the socket."""
+        try:
+            self._client.disconnect()  # a no-op when there is no socket
+            for _ in range(50):
+                if self._client.socket() is None:
+                    break
+                self._client.loop(timeout=0.02)
+        except Exception:  # closing is best effort once the thread ends
+            log.debug("closing the MQTT connection failed", exc_info=True)
+        self._connected.clear()
 
     def ack(self, tokens: Iterable[object]) -> int:
         """PUBACK the messages behind `tokens` received on the current connection.
@@ -169,8 +236,11 @@ class MqttClient:
             return
         with self._lock:
             self._generation += 1
+        self._attempt = 0
+        self.connections += 1
         client.subscribe(self._filter, options=SubscribeOptions(qos=1))
-        client.publish(COORDINATOR_STATE_TOPIC, self._state(online=True), qos=1, retain=True)
+        if self._persistent:
+            client.publish(COORDINATOR_STATE_TOPIC, self._state(online=True), qos=1, retain=True)
         self._connected.set()
 
     def _handle_disconnect(

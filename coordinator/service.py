@@ -17,6 +17,7 @@ from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.job import ForecastJob
 from coordinator.forecast.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
+from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.writer import IngestWriter
 from coordinator.mqtt_client import MqttClient
@@ -24,6 +25,7 @@ from coordinator.plan.wiring import PlanRunner
 from coordinator.settings import CoordinatorSettings
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import Clock, SystemClock
+from protocol import EVENT_FILTER
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ class Coordinator:
     writer: IngestWriter
     mqtt: MqttClient
     alarms: Any = None
+    fast_lane: EventFastLane | None = None
+    events_mqtt: MqttClient | None = None
     plans: PlanRunner | None = None
     forecasts: ForecastJob | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -83,6 +87,8 @@ class Coordinator:
             session_expiry_s=settings.session_expiry_s,
             keepalive_s=settings.keepalive_s,
             receive_maximum=settings.queue_max_messages,
+            reconnect_base_s=settings.reconnect_base_s,
+            reconnect_cap_s=settings.reconnect_cap_s,
         )
         writer._ack = client.ack
         writer._publisher = client
@@ -97,6 +103,7 @@ class Coordinator:
                 dead_letter_burst_count=settings.dead_letter_burst_count,
                 dead_letter_burst_window_s=settings.dead_letter_burst_window_s,
             )
+        fast_lane, events_mqtt = _build_fast_lane(settings, clock, twin, writer._feed)
         forecasts = ForecastJob(
             sales=lambda since_day: store.daily_sales(since_day=since_day),
             store=ForecastStore.open(settings.db_path),
@@ -114,6 +121,8 @@ class Coordinator:
             writer=writer,
             mqtt=client,
             alarms=alarms,
+            fast_lane=fast_lane,
+            events_mqtt=events_mqtt,
             plans=plans,
             forecasts=forecasts,
         )
@@ -123,6 +132,9 @@ class Coordinator:
         self.writer.start()
         if self.alarms is not None:
             self.alarms.start()
+        if self.fast_lane is not None and self.events_mqtt is not None:
+            self.fast_lane.start()
+            self.events_mqtt.start(connect_timeout_s=0)  # connects in the background
         self.mqtt.start()
         if self.plans is not None:
             self.plans.start()
@@ -135,6 +147,9 @@ class Coordinator:
             self.forecasts.close()
         if self.plans is not None:
             self.plans.stop()
+        if self.fast_lane is not None and self.events_mqtt is not None:
+            self.events_mqtt.stop()
+            self.fast_lane.stop()
         self.mqtt.stop()
         self.writer.stop()
         if self.alarms is not None:
@@ -167,6 +182,29 @@ def _build_plans(
     return plans
 
 
+def _build_fast_lane(
+    settings: CoordinatorSettings, clock: Clock, twin: FleetTwin, feed: AlarmFeed | None
+) -> tuple[EventFastLane | None, MqttClient | None]:
+    """The alarm fast lane and its own connection (agent events only), when alarms are on."""
+    if feed is None or not settings.alarm_fast_lane:
+        return None, None
+    lane = EventFastLane(twin=twin, feed=feed, max_payload_bytes=settings.max_payload_bytes)
+    client = MqttClient(
+        host=settings.broker_host,
+        port=settings.broker_port,
+        coordinator_id=f"{settings.coordinator_id}-events",
+        on_message=lane.enqueue,
+        clock=clock,
+        share_group=f"{settings.share_group}-events" if settings.share_group else "",
+        keepalive_s=settings.keepalive_s,
+        topic_filter=EVENT_FILTER,
+        persistent=False,
+        reconnect_base_s=settings.reconnect_base_s,
+        reconnect_cap_s=settings.reconnect_cap_s,
+    )
+    return lane, client
+
+
 def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClient) -> Any:
     """The alarm service over the same database file, or None if the package is absent."""
     try:
@@ -183,6 +221,8 @@ def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClien
             settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         ),
         escalate_after_s=settings.escalate_after_s,
+        cleared_retention_s=settings.alarm_cleared_retention_days * 86_400,
+        purge_interval_s=settings.alarm_purge_interval_s,
     )
 
 

@@ -74,6 +74,9 @@ class CoordinatorSettings(BaseSettings):
     share_group: str = Field(default="flexfleet", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.\-]{0,63})?$")
     session_expiry_s: int = Field(default=3600, ge=0, le=2**32 - 1)
     keepalive_s: int = Field(default=30, ge=5, le=3600)
+    # Reconnects wait flexfleet.backoff.next_delay (paho's own retry is off).
+    reconnect_base_s: float = Field(default=0.5, gt=0, le=3600)
+    reconnect_cap_s: float = Field(default=30.0, gt=0, le=3600)
     # Ingest
     queue_max_messages: int = Field(default=1000, ge=1, le=65535)
     batch_max_messages: int = Field(default=500, ge=1, le=65535)
@@ -94,6 +97,9 @@ class CoordinatorSettings(BaseSettings):
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: SecretStr | None = None
     escalate_after_s: float = Field(default=900.0, gt=0)
+    alarm_fast_lane: bool = True  # agent events reach the alarm rules ahead of telemetry
+    alarm_cleared_retention_days: float = Field(default=30.0, gt=0)
+    alarm_purge_interval_s: float = Field(default=3600.0, gt=0)
     # Forecasting (coordinator.forecast.job): without a model directory every series gets
     # its best baseline; a directory holds one model or one subdirectory per version.
     forecast_model_dir: Path | None = None

@@ -84,6 +84,13 @@ class SequenceTracker:
         self.received += 1
         return Observation(Verdict.LATE)
 
+    def seen(self, seq: int) -> bool:
+        """Whether `seq` was received already (a query: nothing is recorded)."""
+        if seq > self.high:
+            return False
+        i = bisect.bisect_right(self._starts, seq) - 1
+        return i < 0 or seq > self._ends[i]
+
     def settle(self, below_seq: int) -> int:
         """Declare every missing seq below `below_seq` lost; return how many that was."""
         lost = 0

@@ -2,17 +2,29 @@
 
 Ingest never talks to the alarm service directly: it calls the rules, which call the
 `AlarmSink` port. A failing sink is logged and never stops ingest.
+
+Agent events can reach the rules twice: early, from the alarm fast lane
+(`coordinator.ingest.fast_lane`, ahead of the telemetry backlog), and after their commit,
+from the ingest writer. Each event is offered to the rules once: the fast lane `claim`s it
+by (site, node, bd_seq, seq) first, and the writer's copy of a claimed event is skipped.
+An event the fast lane never saw (its connection was down, or the coordinator restarted) is
+dispatched after commit as before, unless a newer event of the same node for the same alarm
+was already dispatched early: then it arrived too late to change anything and is skipped,
+so a late "raised" never reopens an alarm a newer "cleared" closed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from coordinator.alarms.port import AlarmSink
 from coordinator.alarms.sources import (
     DeadLetterBurstRule,
     LowStockRule,
+    anomaly_key,
     on_event,
     on_node_offline,
     on_node_online,
@@ -25,8 +37,12 @@ from coordinator.ingest.records import (
     NodeWentOffline,
     StockChanged,
 )
+from protocol import Event
 
 log = logging.getLogger(__name__)
+
+EventKey = tuple[str, str, int, int]
+"""(site, node, bd_seq, seq): what makes an agent event unique."""
 
 
 class AlarmFeed:
@@ -40,8 +56,15 @@ class AlarmFeed:
         stock_thresholds: dict[str, int] | None = None,
         dead_letter_burst_count: int = 20,
         dead_letter_burst_window_s: float = 60.0,
+        max_claims: int = 100_000,
     ) -> None:
         self.sink = sink
+        self._claims_lock = threading.Lock()
+        self._claimed: OrderedDict[EventKey, None] = OrderedDict()
+        self._max_claims = max_claims
+        self._latest_early: dict[tuple[str, str, str, str], int] = {}
+        self.early_dispatched = 0
+        self.late_skipped = 0
         self._low_stock = LowStockRule(
             sink, thresholds=dict(stock_thresholds or {}), default_threshold=stock_low_threshold
         )
@@ -49,13 +72,39 @@ class AlarmFeed:
         self._burst_window_s = dead_letter_burst_window_s
         self._bursts: dict[str, DeadLetterBurstRule] = {}
 
-    def dispatch(self, happenings: Iterable[Happening]) -> None:
-        """Feed each happening to its rule; errors are logged, not raised."""
+    def dispatch(self, happenings: Iterable[Happening], *, early: bool = False) -> None:
+        """Feed each happening to its rule; errors are logged, not raised. Agent events
+        the fast lane already dispatched are skipped unless `early`."""
         for happening in happenings:
+            if (
+                not early
+                and isinstance(happening, AgentEvent)
+                and not self._after_commit(happening.event)
+            ):
+                continue
             try:
                 self._one(happening)
             except Exception:  # an alarm problem must not stop ingest
                 log.exception("alarm rule failed for %r", happening)
+
+    def claim(self, event: Event) -> bool:
+        """Fast lane: True if no lane has offered this event to the rules yet (then the
+        caller dispatches it with `dispatch_early`), False if it was claimed before."""
+        key = (event.site, event.node, event.bd_seq, event.seq)
+        alarm = (event.site, event.node, *anomaly_key(event))
+        with self._claims_lock:
+            if key in self._claimed:
+                return False
+            self._claimed[key] = None
+            if len(self._claimed) > self._max_claims:
+                self._claimed.popitem(last=False)  # the writer never brought it: forget it
+            self._latest_early[alarm] = max(self._latest_early.get(alarm, -1), event.seq)
+        return True
+
+    def dispatch_early(self, event: Event) -> None:
+        """Feed a claimed event to its rule ahead of its commit; errors are logged."""
+        self.early_dispatched += 1
+        self.dispatch([AgentEvent(event)], early=True)
 
     def tick(self, *, now_ms: int) -> None:
         """Let time pass for rules that clear on their own (dead-letter bursts)."""
@@ -64,6 +113,20 @@ class AlarmFeed:
                 rule.tick(now_ms=now_ms)
             except Exception:
                 log.exception("dead-letter burst rule tick failed")
+
+    def _after_commit(self, event: Event) -> bool:
+        """Whether the writer should dispatch this committed event (see the module doc)."""
+        key = (event.site, event.node, event.bd_seq, event.seq)
+        alarm = (event.site, event.node, *anomaly_key(event))
+        with self._claims_lock:
+            if key in self._claimed:
+                del self._claimed[key]
+                self.late_skipped += 1
+                return False
+            if self._latest_early.get(alarm, -1) > event.seq:
+                self.late_skipped += 1
+                return False
+        return True
 
     def _one(self, happening: Happening) -> None:
         if isinstance(happening, AgentEvent):

@@ -128,3 +128,14 @@ def test_any_arrival_order_counts_each_seq_once(seqs: list[int], rng: random.Ran
     assert tracker.duplicates == len(seqs) - len(set(seqs))
     if seqs:
         assert tracker.missing == max(seqs) + 1 - len(set(seqs))
+
+
+@given(st.lists(st.integers(0, 100), max_size=200))
+def test_seen_answers_what_observe_would_call_a_duplicate(seqs: list[int]) -> None:
+    """`seen(seq)` is true exactly for the seqs `observe` would drop, and records nothing."""
+    tracker = SequenceTracker(max_gap_ranges=10_000)
+    for seq in seqs:
+        before = (tracker.high, tracker.gap_ranges, tracker.received)
+        was_seen = tracker.seen(seq)
+        assert (tracker.high, tracker.gap_ranges, tracker.received) == before
+        assert was_seen == (tracker.observe(seq).verdict is Verdict.DUPLICATE)
