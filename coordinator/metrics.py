@@ -85,16 +85,73 @@ class CoordinatorCollector(Collector):
             families["lost"].add_metric(labels, n.counters.lost)
             families["received"].add_metric(labels, n.counters.received)
         yield from families.values()
-        alarms = GaugeMetricFamily(
-            "flexfleet_alarms", "Alarms per status and severity", labels=["status", "severity"]
+        yield from _alarm_metrics(c)
+
+
+def _alarm_metrics(c: Coordinator) -> Iterator[Metric]:
+    """Alarm counts per status and severity (every pair, zeros included), the notification
+    channels' counters and the alarm fast lane's."""
+    alarms = GaugeMetricFamily(
+        "flexfleet_alarms", "Alarms per status and severity", labels=["status", "severity"]
+    )
+    if c.alarms is not None:
+        from coordinator.alarms.model import SEVERITIES, STATUSES  # alarms are optional
+
+        try:
+            counts = c.alarms.counts()
+            for status in STATUSES:
+                for severity in SEVERITIES:
+                    alarms.add_metric([status, severity], counts.get((status, severity), 0))
+        except Exception:  # a locked alarm table must not break the scrape
+            log.warning("alarm counts unavailable for /metrics", exc_info=True)
+    yield alarms
+    if c.alarms is None:
+        return
+    stats = c.alarms.channel_stats()
+    webhooks = CounterMetricFamily(
+        "flexfleet_alarm_webhook_deliveries",
+        "Webhook delivery attempts by outcome (retried: a failed attempt that will be retried)",
+        labels=["outcome"],
+    )
+    mqtt = CounterMetricFamily(
+        "flexfleet_alarm_mqtt_alerts",
+        "Alerts on the MQTT alert topic by outcome",
+        labels=["outcome"],
+    )
+    for outcome in ("delivered", "failed", "retried", "dropped"):
+        webhooks.add_metric([outcome], stats.get(f"webhooks_{outcome}", 0))
+    for outcome in ("published", "failed"):
+        mqtt.add_metric([outcome], stats.get(f"mqtt_alerts_{outcome}", 0))
+    yield webhooks
+    yield mqtt
+    yield _gauge(
+        "flexfleet_alarm_sse_clients", "Clients on the alarm event stream", stats["sse_subscribers"]
+    )
+    yield _counter(
+        "flexfleet_alarm_rejected_triggers",
+        "Alarm triggers refused as invalid",
+        stats["rejected_triggers"],
+    )
+    yield _counter(
+        "flexfleet_alarm_notify_failures",
+        "Notifications a channel failed to take",
+        stats["notify_failures"],
+    )
+    yield _counter(
+        "flexfleet_alarms_purged", "Cleared alarms deleted past their retention", c.alarms.purged
+    )
+    lane = c.fast_lane
+    if lane is not None:
+        events = CounterMetricFamily(
+            "flexfleet_alarm_fast_lane_events",
+            "Agent events on the alarm fast lane: dispatched ahead of the ingest queue, left to "
+            "the writer (it had them first), or ignored (not a valid event)",
+            labels=["outcome"],
         )
-        if c.alarms is not None:
-            try:
-                for (status, severity), count in sorted(c.alarms.counts().items()):
-                    alarms.add_metric([str(status), str(severity)], count)
-            except Exception:  # a locked alarm table must not break the scrape
-                log.warning("alarm counts unavailable for /metrics", exc_info=True)
-        yield alarms
+        events.add_metric(["dispatched"], lane.dispatched)
+        events.add_metric(["left_to_writer"], lane.left_to_writer)
+        events.add_metric(["ignored"], lane.ignored)
+        yield events
 
 
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
