@@ -19,7 +19,16 @@ from typing import Any
 
 import numpy as np
 import pyvrp
-import pyvrp.stop
+from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
+from pyvrp.PenaltyManager import PenaltyManager, PenaltyParams
+from pyvrp.search import (
+    OPERATORS,
+    LocalSearch,
+    NeighbourhoodParams,
+    PerturbationManager,
+    PerturbationParams,
+    compute_neighbours,
+)
 
 from coordinator.plan.errors import SolverError
 from coordinator.plan.routing_compile import CompiledRouting, CompiledVehicle, compile_routing
@@ -29,6 +38,13 @@ from coordinator.plan.routing_problem import RoutingProblem, RoutingResult
 __all__ = ["solve_pyvrp"]
 
 _UNBOUNDED = 10**15
+# Late-acceptance history: a share of the expected iterations, within PyVRP's default.
+_HISTORY_SHARE = 1 / 30
+_MIN_HISTORY = 10
+_MAX_HISTORY = 300
+# Share of the time budget over which the iteration rate is measured.
+_PROBE_SHARE = 0.05
+_RESTART_AFTER = IteratedLocalSearchParams().num_iters_no_improvement
 
 
 @contextmanager
@@ -107,18 +123,89 @@ def _data(model: CompiledRouting, nodes: list[int]) -> tuple[pyvrp.ProblemData, 
     return data, list(groups)
 
 
+def _history_length(expected_iterations: float) -> int:
+    """Late-acceptance history for a search of about `expected_iterations` iterations.
+
+    A late-acceptance search needs a number of iterations proportional to its history
+    length to converge (Burke & Bykov 2017), so the history is a fixed share of the
+    iterations the budget allows, capped at PyVRP's default (tuned for long runs).
+    """
+    return max(_MIN_HISTORY, min(_MAX_HISTORY, round(expected_iterations * _HISTORY_SHARE)))
+
+
+def _search(
+    data: pyvrp.ProblemData,
+    seed: int,
+    deadline: float,
+    max_iterations: int | None,
+    history_length: int | None = None,
+) -> pyvrp.Solution:
+    """PyVRP's iterated local search (`pyvrp.solve`), with a budget-sized history.
+
+    The components and the loop are PyVRP's (random start improved by an exhaustive
+    local search, perturbation + local search, late-acceptance hill climbing with
+    both enhancements, adaptive penalties, exhaustive search on new bests). Only the
+    history length differs: it follows `_history_length`, from the iteration limit
+    when one is given, otherwise from the rate measured over the first share of the
+    time budget. A given `history_length` fixes it (PyVRP's default 300 reproduces
+    `pyvrp.solve` exactly).
+    """
+    rng = pyvrp.RandomNumberGenerator(seed=seed)
+    neighbours = compute_neighbours(data, NeighbourhoodParams())
+    search = LocalSearch(data, rng, neighbours, PerturbationManager(PerturbationParams()))
+    for operator in OPERATORS:
+        if operator.supports(data):
+            search.add_operator(operator(data))
+    penalty_params = PenaltyParams()
+    penalties = PenaltyManager(penalty_params.midpoint_penalties(data), penalty_params)
+    init = search(pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), True)
+
+    started = time.perf_counter()
+    probe_until = started + _PROBE_SHARE * max(0.0, deadline - started)
+    if history_length is None and max_iterations is not None:
+        history_length = _history_length(max_iterations)
+    sized = history_length is not None
+    # Late-acceptance ring buffer: slot % len(history) is compared, then overwritten.
+    history: list[pyvrp.Solution | None] = [None] * (history_length or _MIN_HISTORY)
+    slot = 0
+    best = current = init
+    iterations = since_best = 0
+    while (max_iterations is None or iterations < max_iterations) and (
+        time.perf_counter() < deadline
+    ):
+        iterations += 1
+        if since_best == _RESTART_AFTER:
+            history = [None] * len(history)
+            current, since_best = best, 0
+        if not sized and time.perf_counter() >= probe_until:
+            rate = iterations / max(1e-6, time.perf_counter() - started)
+            history, slot = [None] * _history_length(rate * (deadline - started)), 0
+            sized = True
+        evaluator = penalties.cost_evaluator()
+        candidate = search(current, evaluator, exhaustive=False)
+        penalties.register(candidate)
+        since_best += 1
+        if evaluator.cost(candidate) < evaluator.cost(best):
+            best, since_best = candidate, 0
+            candidate = search(candidate, evaluator, exhaustive=True)
+            if candidate.is_feasible():
+                best = candidate
+        candidate_cost = evaluator.penalised_cost(candidate)
+        current_cost = evaluator.penalised_cost(current)
+        late = history[slot % len(history)]
+        late_cost = evaluator.penalised_cost(init if late is None else late)
+        if candidate_cost < late_cost or candidate_cost < current_cost:
+            current, current_cost = candidate, candidate_cost
+        if current_cost < late_cost or late is None:
+            history[slot % len(history)] = current
+        slot += 1
+    return best
+
+
 def _solve_one(
-    data: pyvrp.ProblemData, seed: int, time_limit_s: float, max_iterations: int | None
+    data: pyvrp.ProblemData, seed: int, deadline: float, max_iterations: int | None
 ) -> tuple[bool, int, int, list[tuple[int, list[int]]]]:
-    stop: pyvrp.stop.StoppingCriterion = (
-        pyvrp.stop.MaxRuntime(time_limit_s)
-        if max_iterations is None
-        else pyvrp.stop.MultipleCriteria(
-            [pyvrp.stop.MaxIterations(max_iterations), pyvrp.stop.MaxRuntime(time_limit_s)]
-        )
-    )
-    result = pyvrp.solve(data, stop, seed=seed, display=False, collect_stats=False)
-    best = result.best
+    best = _search(data, seed, deadline, max_iterations)
     routes = [
         (route.vehicle_type(), [a.idx for a in route if a.is_client()]) for route in best.routes()
     ]
@@ -144,10 +231,10 @@ def solve_pyvrp(
     if nodes and model.vehicles:
         with _translated():
             data, type_keys = _data(model, nodes)
-            # Keep back time to collect results (and, with workers, to fork and join them).
-            reserve_s = 0.1 + (0.2 if num_workers > 1 else 0.0)
-            budget = max(0.05, time_limit_s - (time.perf_counter() - started) - reserve_s)
-            outcomes = _run(data, seed, budget, max_iterations, num_workers)
+            # Keep back time to decode (and, with workers, to join them).
+            reserve_s = 0.05 + (0.05 if num_workers > 1 else 0.0)
+            deadline = max(time.perf_counter() + 0.05, started + time_limit_s - reserve_s)
+            outcomes = _run(data, seed, deadline, max_iterations, num_workers)
         feasible = [o for o in outcomes if o[0]]
         if not feasible:
             raise SolverError("no feasible solution found", solver="pyvrp")
@@ -166,20 +253,23 @@ def solve_pyvrp(
 def _run(
     data: pyvrp.ProblemData,
     seed: int,
-    budget: float,
+    deadline: float,
     max_iterations: int | None,
     num_workers: int,
 ) -> list[tuple[bool, int, int, list[tuple[int, list[int]]]]]:
+    """Search with seeds `seed, seed + 1, ...`: the first here, the others in forked
+    processes (they inherit the imported libraries and share the monotonic clock, so
+    every search stops at the same `deadline`)."""
     if num_workers <= 1:
-        return [_solve_one(data, seed, budget, max_iterations)]
-    # fork: the children start at once and inherit the imported libraries.
+        return [_solve_one(data, seed, deadline, max_iterations)]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=num_workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=num_workers - 1, mp_context=context) as pool:
         futures = [
-            pool.submit(_solve_one, data, seed + k, budget, max_iterations)
-            for k in range(num_workers)
+            pool.submit(_solve_one, data, seed + k, deadline, max_iterations)
+            for k in range(1, num_workers)
         ]
-        return [f.result() for f in futures]
+        own = _solve_one(data, seed, deadline, max_iterations)
+        return [own, *(f.result() for f in futures)]
 
 
 def _assign_vehicles(

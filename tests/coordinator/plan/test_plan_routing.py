@@ -201,3 +201,49 @@ def test_pyvrp_model_matches_pyvrp_reading_the_vrplib_file(data_dir: Path) -> No
         for d in (reference, ours)
     ]
     assert costs[0] == costs[1]
+
+
+@pytest.mark.data
+def test_search_loop_with_pyvrp_history_reproduces_pyvrp_solve(data_dir: Path) -> None:
+    """Our search loop is PyVRP's: with its history length (300) it gives the same solution."""
+    import time
+
+    import pyvrp
+    import pyvrp.stop
+
+    from coordinator.plan.routing_pyvrp import _search
+
+    data = pyvrp.read(data_dir / "vrptw" / "RC101.vrp", round_func="dimacs")
+    reference = pyvrp.solve(data, pyvrp.stop.MaxIterations(150), seed=4, collect_stats=False)
+    ours = _search(data, 4, time.perf_counter() + 600, 150, history_length=300)
+    assert str(ours) == str(reference.best)
+    assert ours.distance() == reference.best.distance()
+
+
+def test_history_length_is_a_share_of_the_expected_iterations() -> None:
+    """Short budgets get a short late-acceptance history; long ones PyVRP's default 300."""
+    from coordinator.plan.routing_pyvrp import _history_length
+
+    assert _history_length(0) == 10
+    assert _history_length(1500) == 50
+    assert _history_length(3000) == 2 * _history_length(1500)
+    assert _history_length(10**6) == 300
+
+
+@pytest.mark.data
+def test_two_workers_keep_the_better_of_two_seeds(data_dir: Path) -> None:
+    """With two workers the result is the best of seeds 4 and 5 (here the second's).
+
+    The searches stop on an iteration count; the generous time limit never applies.
+    """
+    from coordinator.plan.routing_pyvrp import solve_pyvrp
+
+    problem = parse_vrptw((data_dir / "vrptw" / "R101.txt").read_text())
+    runs = {
+        (seed, workers): solve_pyvrp(
+            problem, time_limit_s=60, seed=seed, num_workers=workers, max_iterations=60
+        ).total_distance
+        for seed, workers in ((4, 1), (5, 1), (4, 2))
+    }
+    assert runs[5, 1] < runs[4, 1]
+    assert runs[4, 2] == runs[5, 1]
