@@ -307,8 +307,11 @@ class PlanService:
         with self._lock:
             if not self._depots or not self._vehicles:
                 return
+            now = self.now_units()
+            # Vehicles leave no earlier than now: windows are in the service's time units.
+            depots = tuple(replace(d, open=min(max(d.open, now), d.close)) for d in self._depots)
             problem = RoutingProblem(
-                self._depots,
+                depots,
                 tuple(self._orders.values()),
                 self._vehicles,
                 pinned=tuple(self._pins.values()),

@@ -5,6 +5,8 @@ must hear about:
 
 - `MachineSeen`: a node that announced itself as a machine (birth `node_kind: machine`)
   joins the factory. Machine ids in plans are node ids.
+- `DepotSeen`: a micro-warehouse (birth `node_kind: warehouse`) may be declared a depot of
+  the delivery fleet; depot ids are node ids.
 - `MachineDown` / `MachineUp`: a machine is unavailable while it reports the DOWN state
   (a `state_change` event whose `data.to` is "DOWN", or the telemetry signal `state` = 3,
   the PLC register of `firmware_sim.registers`) or while its node is offline (death, or
@@ -35,6 +37,7 @@ __all__ = [
     "DOWN_STATE_CODES",
     "STATE_EVENT",
     "STATE_SIGNAL",
+    "DepotSeen",
     "MachineDown",
     "MachineSeen",
     "MachineUp",
@@ -51,6 +54,14 @@ DOWN_STATE_CODES: Final = frozenset({3.0})  # firmware_sim.registers: 0 IDLE 1 S
 @dataclass(frozen=True, slots=True)
 class MachineSeen:
     """A machine node the planner did not know."""
+
+    site: str
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class DepotSeen:
+    """A micro-warehouse node the planner did not know."""
 
     site: str
     node: str
@@ -84,7 +95,7 @@ class StockoutRisk:
     threshold: int
 
 
-PlanInput = MachineSeen | MachineDown | MachineUp | StockoutRisk
+PlanInput = MachineSeen | DepotSeen | MachineDown | MachineUp | StockoutRisk
 
 
 class TriggerMapper:
@@ -96,16 +107,19 @@ class TriggerMapper:
     def __init__(self, *, stock_threshold_for: Callable[[str], int | None]) -> None:
         self._threshold_for = stock_threshold_for
         self._machines: set[tuple[str, str]] = set()
+        self._warehouses: set[tuple[str, str]] = set()
         self._causes: dict[tuple[str, str], set[str]] = {}
         self._low: set[tuple[str, str, str]] = set()
 
-    def restore(self, machines: Iterable[tuple[str, str, bool]]) -> list[PlanInput]:
-        """Machines known from the store as (site, node, online); offline ones start down."""
+    def restore(self, nodes: Iterable[tuple[str, str, str, bool]]) -> list[PlanInput]:
+        """Nodes known from the store as (site, node, kind, online); offline machines start
+        down."""
         before = self._down_now()
         seen: list[PlanInput] = []
-        for site, node, online in machines:
-            seen.extend(self._see(site, node))
-            self._set_cause((site, node), "offline", not online)
+        for site, node, kind, online in nodes:
+            seen.extend(self._see(site, node, kind))
+            if kind == "machine":
+                self._set_cause((site, node), "offline", not online)
         return seen + self._transitions(before)
 
     def map(self, outcome: BatchOutcome) -> list[PlanInput]:
@@ -114,8 +128,8 @@ class TriggerMapper:
         inputs: list[PlanInput] = []
         for accepted in outcome.batch.accepted:
             message = accepted.message
-            if isinstance(message, Birth) and message.node_kind == "machine":
-                inputs.extend(self._see(message.site, message.node))
+            if isinstance(message, Birth):
+                inputs.extend(self._see(message.site, message.node, message.node_kind))
         for happening in outcome.happenings:
             if isinstance(happening, NodeWentOffline | NodeCameOnline):
                 key = (happening.site, happening.node)
@@ -134,11 +148,14 @@ class TriggerMapper:
                 self._set_cause((site, node), "state", reading[1] in DOWN_STATE_CODES)
         return inputs + self._transitions(before)
 
-    def _see(self, site: str, node: str) -> list[PlanInput]:
-        if (site, node) in self._machines:
-            return []
-        self._machines.add((site, node))
-        return [MachineSeen(site, node)]
+    def _see(self, site: str, node: str, kind: str) -> list[PlanInput]:
+        if kind == "machine" and (site, node) not in self._machines:
+            self._machines.add((site, node))
+            return [MachineSeen(site, node)]
+        if kind == "warehouse" and (site, node) not in self._warehouses:
+            self._warehouses.add((site, node))
+            return [DepotSeen(site, node)]
+        return []
 
     def _set_cause(self, key: tuple[str, str], cause: str, on: bool) -> None:
         causes = self._causes.setdefault(key, set())

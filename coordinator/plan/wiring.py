@@ -8,7 +8,10 @@ batch of triggers is due (the previous plan is the hint). Its inputs:
   committed into machines joining the factory, machines going down or up, and stock-out
   risks (`coordinator.plan.triggers`);
 - `submit_orders(orders)`, the operator API's production orders (a rush order re-plans
-  at once, a batch after a quiet spell).
+  at once, a batch after a quiet spell);
+- `set_fleet(depots, vehicles)` and `submit_deliveries(orders)`, the delivery fleet (depots
+  are micro-warehouse nodes) and the orders it must deliver. Routing measures distance in
+  travel time: coordinates are in plan units (`time_unit_s` seconds) of driving.
 
 Each new plan goes to the agents concerned as `schedule` / `route` commands
 (`protocol.plans`), published through the `Publisher` port at QoS 1; the API serves
@@ -29,11 +32,14 @@ from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.fleet.node import NodeRecord
 from coordinator.ingest.records import BatchOutcome
 from coordinator.plan.debounce import Debouncer
+from coordinator.plan.errors import ProblemError
 from coordinator.plan.routing_planner import warm_up as warm_up_router
+from coordinator.plan.routing_problem import NO_LIMIT, Depot, Order, Vehicle
 from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule_problem import Job, Operation, OperationOption
 from coordinator.plan.service import PlanService
 from coordinator.plan.triggers import (
+    DepotSeen,
     MachineDown,
     MachineSeen,
     MachineUp,
@@ -47,7 +53,15 @@ from flexfleet.clock import Clock, now_ms
 from protocol import ProtocolError, ScheduleUpdate, encode, plan_command, topic_for
 from protocol.plans import RouteUpdate
 
-__all__ = ["JobOrder", "OperationOrder", "OrderRejected", "PlanRunner"]
+__all__ = [
+    "DeliveryOrder",
+    "DepotSpec",
+    "JobOrder",
+    "OperationOrder",
+    "OrderRejected",
+    "PlanRunner",
+    "VehicleSpec",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +97,42 @@ class JobOrder:
     release_ms: int | None = None
     weight: int = 1
     rush: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DepotSpec:
+    """A micro-warehouse (its node id) as a depot: position, and opening times in ms since
+    the Unix epoch (None: always open)."""
+
+    id: str
+    x: float
+    y: float
+    open_ms: int | None = None
+    close_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleSpec:
+    """A vehicle based at a depot, with its capacity and longest route in seconds."""
+
+    id: str
+    depot_id: str
+    capacity: int
+    max_duration_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOrder:
+    """A delivery: position, load, the window in which service must start (ms since the
+    Unix epoch, None: open) and the service time in seconds."""
+
+    id: str
+    x: float
+    y: float
+    demand: int
+    ready_ms: int | None = None
+    due_ms: int | None = None
+    service_s: float = 0.0
 
 
 class PlanRunner:
@@ -128,6 +178,7 @@ class PlanRunner:
         self._publisher = publisher
         self._unit_s = time_unit_s
         self._sites: dict[str, str] = {}  # node id → site, for commands
+        self._warehouses: set[str] = set()
         self._sites_lock = threading.Lock()
         self._cmd_ids = itertools.count(1)
         self._wake = threading.Event()
@@ -136,9 +187,9 @@ class PlanRunner:
 
     # ---- inputs ---------------------------------------------------------------------
     def restore(self, nodes: Iterable[NodeRecord]) -> None:
-        """Take the machines the store knows (offline ones start down)."""
-        machines = [(n.site, n.node, n.online) for n in nodes if n.kind == "machine"]
-        self.apply(self.mapper.restore(machines))
+        """Take the machines and micro-warehouses the store knows (offline machines start
+        down)."""
+        self.apply(self.mapper.restore((n.site, n.node, n.kind, n.online) for n in nodes))
 
     def on_commit(self, outcome: BatchOutcome, _result: CommitResult) -> None:
         """Ingest commit listener: map what was committed to planning inputs."""
@@ -151,6 +202,10 @@ class PlanRunner:
                 with self._sites_lock:
                     self._sites[item.node] = item.site
                 self.service.add_machines([item.node])
+            elif isinstance(item, DepotSeen):
+                with self._sites_lock:
+                    self._sites[item.node] = item.site
+                    self._warehouses.add(item.node)
             elif isinstance(item, MachineDown):
                 log.info("machine %s/%s down (%s): re-planning", item.site, item.node, item.causes)
                 self.service.machine_down(item.node)
@@ -160,20 +215,29 @@ class PlanRunner:
                 self.service.stockout_risk(item.sku, f"{item.site}/{item.node}")
         self._wake.set()
 
-    def submit_orders(self, orders: Iterable[JobOrder]) -> list[str]:
-        """Check and add production orders; returns their job ids.
+    def submit_orders(
+        self, orders: Iterable[JobOrder], deliveries: Iterable[DeliveryOrder] = ()
+    ) -> tuple[list[str], list[str]]:
+        """Check and add production orders and delivery orders; returns their ids.
 
-        Raises `OrderRejected` when an order names a machine the coordinator has not seen
-        or repeats a job id of the same batch: nothing of the batch is taken then.
+        Raises `OrderRejected` when an order names a machine the coordinator has not seen,
+        repeats an id of the same batch, uses a depot's id for a delivery or has a window
+        that closes before it opens: nothing of the batch is taken then.
         """
+        jobs = self._jobs(list(orders))
+        drops = self._deliveries(list(deliveries))
+        if jobs:
+            self.service.submit_jobs(jobs)
+        if drops:
+            self.service.submit_delivery_orders(drops)
+        self._wake.set()
+        return [job.id for job in jobs], [order.id for order in drops]
+
+    def _jobs(self, batch: list[JobOrder]) -> list[Job]:
         known = self.service.machines()
-        batch = list(orders)
+        _unique([order.id for order in batch], "jobs")
         jobs: list[Job] = []
-        seen: set[str] = set()
         for j, order in enumerate(batch):
-            if order.id in seen:
-                raise OrderRejected(f"job id {order.id!r} appears twice", field=f"jobs[{j}].id")
-            seen.add(order.id)
             for k, step in enumerate(order.operations):
                 unknown = sorted(set(step.options) - known)
                 if unknown:
@@ -182,21 +246,98 @@ class PlanRunner:
                         field=f"jobs[{j}].operations[{k}].options",
                     )
             jobs.append(self._job(order))
-        self.service.submit_jobs(jobs)
+        return jobs
+
+    def set_fleet(self, depots: Iterable[DepotSpec], vehicles: Iterable[VehicleSpec]) -> None:
+        """Declare the delivery fleet (replacing the previous one).
+
+        Raises `OrderRejected` for a depot that is no known micro-warehouse, a vehicle at a
+        depot not declared, repeated ids or a depot closing before it opens.
+        """
+        with self._sites_lock:
+            known = set(self._warehouses)
+        depot_list, vehicle_list = list(depots), list(vehicles)
+        _unique([d.id for d in depot_list], "depots")
+        _unique([v.id for v in vehicle_list], "vehicles")
+        for i, spec in enumerate(depot_list):
+            if spec.id not in known:
+                raise OrderRejected(
+                    f"{spec.id!r} is no known micro-warehouse (known: {sorted(known)[:20]})",
+                    field=f"depots[{i}].id",
+                )
+        declared = {d.id for d in depot_list}
+        for i, vehicle in enumerate(vehicle_list):
+            if vehicle.depot_id not in declared:
+                raise OrderRejected(
+                    f"vehicle {vehicle.id!r} is based at undeclared depot {vehicle.depot_id!r}",
+                    field=f"vehicles[{i}].depot_id",
+                )
+        try:
+            fleet = [
+                Depot(
+                    d.id,
+                    d.x,
+                    d.y,
+                    open=max(0, self._at(d.open_ms)) if d.open_ms is not None else 0.0,
+                    close=self._at(d.close_ms) if d.close_ms is not None else NO_LIMIT,
+                )
+                for d in depot_list
+            ]
+            cars = [
+                Vehicle(v.id, v.depot_id, v.capacity, self._units(v.max_duration_s))
+                for v in vehicle_list
+            ]
+        except ProblemError as exc:
+            raise OrderRejected(exc.reason, field="vehicles") from exc
+        for i, depot in enumerate(fleet):
+            if depot.close <= depot.open:
+                raise OrderRejected("the depot closes before it opens", field=f"depots[{i}]")
+        self.service.set_fleet(fleet, cars)
         self._wake.set()
-        return [job.id for job in jobs]
+
+    def _deliveries(self, batch: list[DeliveryOrder]) -> list[Order]:
+        _unique([o.id for o in batch], "deliveries")
+        with self._sites_lock:
+            depots = set(self._warehouses)
+        converted: list[Order] = []
+        for i, o in enumerate(batch):
+            if o.id in depots:
+                raise OrderRejected(
+                    f"delivery id {o.id!r} is a depot's id", field=f"deliveries[{i}].id"
+                )
+            try:
+                converted.append(
+                    Order(
+                        o.id,
+                        o.x,
+                        o.y,
+                        o.demand,
+                        ready=max(0, self._at(o.ready_ms)) if o.ready_ms is not None else 0.0,
+                        due=self._at(o.due_ms) if o.due_ms is not None else NO_LIMIT,
+                        service=self._units(o.service_s) or 0,
+                    )
+                )
+            except ProblemError as exc:
+                raise OrderRejected(exc.reason, field=f"deliveries[{i}]") from exc
+        return converted
+
+    def _at(self, ms: int) -> int:
+        """Plan time (units since the service's epoch) of a Unix time in ms."""
+        offset_s = ms / 1000 - self.clock.now()
+        return self.service.now_units() + math.floor(offset_s / self._unit_s)
+
+    def _units(self, seconds: float | None) -> int | None:
+        """Seconds as whole plan units, rounded up (None stays None)."""
+        return None if seconds is None else math.ceil(seconds / self._unit_s)
 
     def _job(self, order: JobOrder) -> Job:
-        now_s, now_units = self.clock.now(), self.service.now_units()
-
-        def at(ms: int) -> int:
-            return now_units + math.floor((ms / 1000 - now_s) / self._unit_s)
+        at = self._at
 
         operations = tuple(
             Operation(
                 f"{order.id}:{k}",
                 tuple(
-                    OperationOption(machine, max(1, math.ceil(seconds / self._unit_s)))
+                    OperationOption(machine, max(1, self._units(seconds) or 1))
                     for machine, seconds in sorted(step.options.items())
                 ),
                 family=step.family,
@@ -273,3 +414,11 @@ class PlanRunner:
             log.error("plan update for %s/%s not sent: %s", site, node_id, exc.reason)
         except Exception:
             log.exception("could not publish the plan update for %s/%s", site, node_id)
+
+
+def _unique(ids: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(ids):
+        if item in seen:
+            raise OrderRejected(f"id {item!r} appears twice", field=f"{what}[{i}].id")
+        seen.add(item)

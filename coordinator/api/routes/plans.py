@@ -1,5 +1,5 @@
-"""`/api/v1/plans`: the current production schedule and delivery routes (viewer), and
-`/api/v1/orders`: production orders for the planner (operator).
+"""`/api/v1/plans`: the current production schedule and delivery routes (viewer) and the
+delivery fleet (operator), and `/api/v1/orders`: production and delivery orders (operator).
 
 Thin routes over the `PlanRunner` at `request.app.state.plans` (`coordinator.plan.wiring`).
 Before the first plan both plan routes answer 200 with version 0, `made_ms` null and no
@@ -15,7 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coordinator.api.auth import OperatorDep, ViewerDep
 from coordinator.errors import CoordinatorError
-from coordinator.plan.wiring import JobOrder, OperationOrder, PlanRunner
+from coordinator.plan.wiring import (
+    DeliveryOrder,
+    DepotSpec,
+    JobOrder,
+    OperationOrder,
+    PlanRunner,
+    VehicleSpec,
+)
 from protocol.messages import MAX_TS_MS, MIN_TS_MS
 from protocol.topics import ID_PATTERN
 
@@ -23,6 +30,8 @@ router = APIRouter(tags=["plans"])
 
 JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,59}$"  # operation ids add ":{index}"
 MAX_DURATION_S = 30 * 86_400.0
+MAX_COORDINATE = 1e6
+MAX_QUANTITY = 10**9
 
 
 class PlanningUnavailable(CoordinatorError):
@@ -78,17 +87,72 @@ class JobIn(_Strict):
     rush: bool = False
 
 
-class OrdersIn(_Strict):
-    """A batch of production orders (a job with a known id replaces it)."""
+class DeliveryIn(_Strict):
+    """A delivery order: position (in plan units of driving), load, service window (ms
+    since the Unix epoch) and service time."""
 
-    jobs: list[JobIn] = Field(min_length=1, max_length=1000)
+    id: str = Field(pattern=ID_PATTERN)
+    x: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    y: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    demand: int = Field(ge=0, le=MAX_QUANTITY)
+    ready_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
+    due_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
+    service_s: float = Field(default=0.0, ge=0, le=MAX_DURATION_S)
+
+
+class OrdersIn(_Strict):
+    """A batch of production orders (a job with a known id replaces it) and delivery
+    orders; at least one of either."""
+
+    jobs: list[JobIn] = Field(default_factory=list, max_length=1000)
+    deliveries: list[DeliveryIn] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> OrdersIn:
+        if not self.jobs and not self.deliveries:
+            raise ValueError("send at least one job or delivery")
+        return self
 
 
 class OrdersAccepted(BaseModel):
-    """The job ids taken; the re-plan follows (at once for a rush order)."""
+    """The ids taken; the re-plan follows (at once for a rush order)."""
 
     accepted: list[str]
+    deliveries: list[str]
     rush: int
+
+
+class DepotIn(_Strict):
+    """A micro-warehouse (its node id) as a depot, with its opening times."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    x: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    y: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    open_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
+    close_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
+
+
+class VehicleIn(_Strict):
+    """A vehicle at a depot: capacity and longest route."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    depot_id: str = Field(pattern=ID_PATTERN)
+    capacity: int = Field(ge=0, le=MAX_QUANTITY)
+    max_duration_s: float | None = Field(default=None, gt=0, le=MAX_DURATION_S)
+
+
+class FleetIn(_Strict):
+    """The whole delivery fleet (replaces the previous one)."""
+
+    depots: list[DepotIn] = Field(min_length=1, max_length=100)
+    vehicles: list[VehicleIn] = Field(default_factory=list, max_length=1000)
+
+
+class FleetOut(BaseModel):
+    """The fleet taken."""
+
+    depots: list[str]
+    vehicles: list[str]
 
 
 @router.post(
@@ -98,8 +162,9 @@ class OrdersAccepted(BaseModel):
     response_model=OrdersAccepted,
 )
 def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersAccepted:
-    """Add production orders to the planner; 422 for malformed orders or unknown machines."""
-    orders = [
+    """Add production and delivery orders to the planner; 422 for malformed orders or
+    unknown machines (nothing of a refused batch is taken)."""
+    jobs = [
         JobOrder(
             id=job.id,
             operations=tuple(
@@ -113,8 +178,36 @@ def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersA
         )
         for job in body.jobs
     ]
-    accepted = plans.submit_orders(orders)
-    return OrdersAccepted(accepted=accepted, rush=sum(job.rush for job in body.jobs))
+    deliveries = [
+        DeliveryOrder(
+            id=d.id,
+            x=d.x,
+            y=d.y,
+            demand=d.demand,
+            ready_ms=d.ready_ms,
+            due_ms=d.due_ms,
+            service_s=d.service_s,
+        )
+        for d in body.deliveries
+    ]
+    job_ids, delivery_ids = plans.submit_orders(jobs, deliveries)
+    return OrdersAccepted(
+        accepted=job_ids, deliveries=delivery_ids, rush=sum(job.rush for job in body.jobs)
+    )
+
+
+@router.put("/api/v1/plans/fleet", summary="Declare the delivery fleet", response_model=FleetOut)
+def set_fleet(body: FleetIn, plans: PlansDep, _who: OperatorDep) -> FleetOut:
+    """Replace the depots (known micro-warehouses) and vehicles routes are planned for;
+    422 for an unknown warehouse, a vehicle at an undeclared depot or repeated ids."""
+    plans.set_fleet(
+        [DepotSpec(d.id, d.x, d.y, open_ms=d.open_ms, close_ms=d.close_ms) for d in body.depots],
+        [
+            VehicleSpec(v.id, v.depot_id, v.capacity, max_duration_s=v.max_duration_s)
+            for v in body.vehicles
+        ],
+    )
+    return FleetOut(depots=[d.id for d in body.depots], vehicles=[v.id for v in body.vehicles])
 
 
 @router.get("/api/v1/plans/schedule", summary="Current production schedule")

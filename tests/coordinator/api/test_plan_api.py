@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from coordinator.api.app import create_app
-from coordinator.plan.triggers import MachineSeen
+from coordinator.plan.triggers import DepotSeen, MachineSeen
 from coordinator.settings import CoordinatorSettings
 from tests.coordinator.conftest import serve
 
@@ -24,7 +24,7 @@ JOB = {"id": "j1", "operations": [{"options": [{"machine": "m1", "duration_s": 6
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """The coordinator app (not connected to a broker, planner not running) with viewer and
-    operator tokens, served over HTTP; machine m1 of site s is known."""
+    operator tokens, served over HTTP; machine m1 and warehouse w1 of site s are known."""
     settings = CoordinatorSettings(
         viewer_tokens=VIEWER,
         operator_tokens=OPERATOR,
@@ -32,7 +32,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     )
     app = create_app(settings, start_service=False)
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
-        app.state.plans.apply([MachineSeen("s", "m1")])
+        app.state.plans.apply([MachineSeen("s", "m1"), DepotSeen("s", "w1")])
         yield http
 
 
@@ -57,7 +57,7 @@ def test_orders_need_the_operator_role(client: httpx.Client) -> None:
     assert client.post("/api/v1/orders", json={"jobs": [JOB]}, headers=AS_VIEWER).status_code == 403
     response = client.post("/api/v1/orders", json={"jobs": [JOB]}, headers=AS_OPERATOR)
     assert response.status_code == 202
-    assert response.json() == {"accepted": ["j1"], "rush": 0}
+    assert response.json() == {"accepted": ["j1"], "deliveries": [], "rush": 0}
 
 
 def _job(**changes: Any) -> dict[str, Any]:
@@ -92,6 +92,12 @@ def _op(*options: dict[str, Any]) -> list[dict[str, Any]]:
         {"jobs": [_job(rush="yes")]},
         {"jobs": [_job(operations=_op({"machine": "m9", "duration_s": 1}))]},
         {"jobs": [JOB, JOB]},
+        {"deliveries": []},
+        {"deliveries": [{"id": "o1", "x": 1, "y": 1}]},
+        {"deliveries": [{"id": "o1", "x": 1e9, "y": 1, "demand": 1}]},
+        {"deliveries": [{"id": "o1", "x": 1, "y": 1, "demand": -1}]},
+        {"deliveries": [{"id": "w1", "x": 1, "y": 1, "demand": 1}]},
+        {"jobs": [JOB], "deliveries": [{"id": "o1", "x": 1, "y": 1, "demand": 1, "due_ms": 5}]},
     ],
 )
 def test_malformed_orders_are_refused_with_422(client: httpx.Client, body: Any) -> None:
@@ -116,3 +122,35 @@ def test_non_json_body_is_refused_with_422(client: httpx.Client) -> None:
         headers={**AS_OPERATOR, "Content-Type": "application/json"},
     )
     assert response.status_code == 422
+
+
+def test_deliveries_and_fleet_are_taken_by_an_operator(client: httpx.Client) -> None:
+    """An operator declares depot w1 with a vehicle and posts a delivery; a viewer may not."""
+    fleet = {"depots": [{"id": "w1", "x": 0, "y": 0}], "vehicles": [
+        {"id": "v1", "depot_id": "w1", "capacity": 10, "max_duration_s": 3600}]}  # fmt: skip
+    assert client.put("/api/v1/plans/fleet", json=fleet, headers=AS_VIEWER).status_code == 403
+    response = client.put("/api/v1/plans/fleet", json=fleet, headers=AS_OPERATOR)
+    assert response.status_code == 200
+    assert response.json() == {"depots": ["w1"], "vehicles": ["v1"]}
+    body = {"deliveries": [{"id": "o1", "x": 3, "y": 4, "demand": 2, "service_s": 120}]}
+    response = client.post("/api/v1/orders", json=body, headers=AS_OPERATOR)
+    assert response.status_code == 202
+    assert response.json() == {"accepted": [], "deliveries": ["o1"], "rush": 0}
+
+
+@pytest.mark.parametrize(
+    "fleet",
+    [
+        {"depots": []},
+        {"depots": [{"id": "w9", "x": 0, "y": 0}]},
+        {"depots": [{"id": "w1", "x": 0, "y": 0}], "vehicles": [
+            {"id": "v1", "depot_id": "w2", "capacity": 1}]},
+        {"depots": [{"id": "w1", "x": 0, "y": 0}], "vehicles": [
+            {"id": "v1", "depot_id": "w1", "capacity": "1"}]},
+        {"depots": [{"id": "w1", "x": 0, "y": 0, "z": 1}]},
+    ],
+)  # fmt: skip
+def test_malformed_fleets_are_refused_with_422(client: httpx.Client, fleet: Any) -> None:
+    """Unknown warehouses, undeclared depots, wrong types and unknown fields are 422."""
+    response = client.put("/api/v1/plans/fleet", json=fleet, headers=AS_OPERATOR)
+    assert response.status_code == 422, response.text

@@ -16,15 +16,24 @@ from coordinator.ingest.records import (
 )
 from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.plan.triggers import (
+    DepotSeen,
     MachineDown,
     MachineSeen,
     MachineUp,
     StockoutRisk,
     TriggerMapper,
 )
-from coordinator.plan.wiring import JobOrder, OperationOrder, OrderRejected, PlanRunner
+from coordinator.plan.wiring import (
+    DeliveryOrder,
+    DepotSpec,
+    JobOrder,
+    OperationOrder,
+    OrderRejected,
+    PlanRunner,
+    VehicleSpec,
+)
 from flexfleet.clock import FakeClock
-from protocol import Birth, Command, Event, ScheduleUpdate, decode, plan_update
+from protocol import Birth, Command, Event, RouteUpdate, ScheduleUpdate, decode, plan_update
 
 T0 = 1_700_000_000_000
 
@@ -50,11 +59,13 @@ def _mapper(threshold: int | None = 5) -> TriggerMapper:
     return TriggerMapper(stock_threshold_for=lambda sku: {"rare": 2}.get(sku, threshold))
 
 
-def test_machine_births_join_the_factory_once() -> None:
-    """A machine's birth is `MachineSeen` once; warehouses and re-births add nothing."""
+def test_births_make_machines_and_depots_known_once() -> None:
+    """A machine's birth is `MachineSeen`, a warehouse's `DepotSeen`, once; gateways and
+    re-births add nothing."""
     mapper = _mapper()
-    assert mapper.map(_outcome(_birth("m1"), _birth("w1", "warehouse"))) == [MachineSeen("s", "m1")]
-    assert mapper.map(_outcome(_birth("m1"))) == []
+    first = _outcome(_birth("m1"), _birth("w1", "warehouse"), _birth("g1", "gateway"))
+    assert mapper.map(first) == [MachineSeen("s", "m1"), DepotSeen("s", "w1")]
+    assert mapper.map(_outcome(_birth("m1"), _birth("w1", "warehouse"))) == []
 
 
 def test_down_state_in_telemetry_takes_a_machine_down_and_back_up() -> None:
@@ -98,11 +109,17 @@ def test_offline_warehouse_is_not_a_machine_down() -> None:
 
 
 def test_restore_knows_machines_and_starts_offline_ones_down() -> None:
-    """Machines from the store join; an offline one is down at once."""
+    """Machines and warehouses from the store join; an offline machine is down at once."""
     mapper = _mapper()
-    assert mapper.restore([("s", "m1", True), ("s", "m2", False)]) == [
+    known = [
+        ("s", "m1", "machine", True),
+        ("s", "m2", "machine", False),
+        ("s", "w1", "warehouse", False),
+    ]
+    assert mapper.restore(known) == [
         MachineSeen("s", "m1"),
         MachineSeen("s", "m2"),
+        DepotSeen("s", "w1"),
         MachineDown("s", "m2", ("offline",)),
     ]
 
@@ -131,9 +148,10 @@ def test_unwatched_stock_never_triggers() -> None:
 
 @pytest.fixture
 def runner() -> PlanRunner:
-    """A runner on a fake clock with machines m1 and m2 of site s (no thread started)."""
+    """A runner on a fake clock with machines m1, m2 and warehouse w1 of site s (no thread
+    started)."""
     plan = PlanRunner(clock=FakeClock(), publisher=InMemoryPublisher(), time_limit_s=1.0)
-    plan.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2")])
+    plan.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2"), DepotSeen("s", "w1")])
     return plan
 
 
@@ -210,3 +228,60 @@ def test_state_change_events_take_a_machine_down_and_back_up() -> None:
     assert change("DOWN", name="overheat") == []
     assert change("DOWN") == [MachineDown("s", "m1", ("state",))]
     assert change("IDLE") == [MachineUp("s", "m1")]
+
+
+def test_fleet_must_use_known_warehouses_and_declared_depots(runner: PlanRunner) -> None:
+    """Depots are known micro-warehouses; vehicles sit at declared depots; ids are unique."""
+    w1 = DepotSpec("w1", 0.0, 0.0)
+    with pytest.raises(OrderRejected, match="no known micro-warehouse") as err:
+        runner.set_fleet([DepotSpec("w9", 0.0, 0.0)], [])
+    assert err.value.field == "depots[0].id"
+    with pytest.raises(OrderRejected, match="undeclared depot"):
+        runner.set_fleet([w1], [VehicleSpec("v1", "w2", 10)])
+    with pytest.raises(OrderRejected, match="appears twice"):
+        runner.set_fleet([w1, w1], [])
+    with pytest.raises(OrderRejected, match="negative capacity"):
+        runner.set_fleet([w1], [VehicleSpec("v1", "w1", -1)])
+    now_ms = int(runner.clock.now() * 1000)
+    with pytest.raises(OrderRejected, match="closes before it opens"):
+        runner.set_fleet([DepotSpec("w1", 0, 0, open_ms=now_ms + 600_000, close_ms=now_ms)], [])
+
+
+def test_deliveries_are_checked_as_one_batch_with_the_jobs(runner: PlanRunner) -> None:
+    """A bad delivery refuses the whole batch, jobs included."""
+    job = JobOrder("j1", (OperationOrder({"m1": 60.0}),))
+    now_ms = int(runner.clock.now() * 1000)
+    late = DeliveryOrder("o1", 1.0, 1.0, 1, ready_ms=now_ms + 600_000, due_ms=now_ms)
+    for bad, problem in (
+        ([late], "window closes before it opens"),
+        ([DeliveryOrder("w1", 1.0, 1.0, 1)], "is a depot's id"),
+        ([DeliveryOrder("o1", 1.0, 1.0, 1)] * 2, "appears twice"),
+    ):
+        with pytest.raises(OrderRejected, match=problem):
+            runner.submit_orders([job], bad)
+    assert runner.service._jobs == {}
+    assert runner.service._orders == {}
+
+
+def test_routes_are_planned_and_sent_to_the_depot(runner: PlanRunner) -> None:
+    """Delivery orders are routed from the depot; its agent gets a valid `route` command."""
+    publisher = runner._publisher
+    assert isinstance(publisher, InMemoryPublisher)
+    runner.set_fleet([DepotSpec("w1", 0.0, 0.0)], [VehicleSpec("v1", "w1", 10)])
+    jobs, drops = runner.submit_orders(
+        [], [DeliveryOrder("o1", 3.0, 4.0, 2, service_s=60.0), DeliveryOrder("o2", 3.0, 0.0, 2)]
+    )
+    assert (jobs, drops) == ([], ["o1", "o2"])
+    assert isinstance(runner.clock, FakeClock)
+    runner.clock.advance(5.0)
+    assert runner.service.tick() is True
+    routes = runner.routes()
+    assert [sorted(r["stops"]) for r in routes["routes"]] == [["o1", "o2"]]
+    assert routes["unserved"] == []
+    [sent] = publisher.messages
+    command = decode(sent.topic, sent.payload)
+    assert isinstance(command, Command)
+    assert sent.topic == "ff/v1/s/w1/cmd/route"
+    update = plan_update(command)
+    assert isinstance(update, RouteUpdate)
+    assert (update.vehicle_id, update.depot_id, sorted(update.stops)) == ("v1", "w1", ["o1", "o2"])
