@@ -2,8 +2,9 @@
 
 `Coordinator.open(settings)` builds the parts (applying every migration set at start-up:
 the core's and, when present, the alarm service's), restores the twin from the store, and
-`start()` connects to the broker and starts the writer and the forecast job
-(`coordinator.forecast.job`: sales history → forecasts, on a schedule). The HTTP app
+`start()` connects to the broker and starts the writer, the forecast job
+(`coordinator.forecast.job`: sales history → forecasts, on a schedule) and the planner
+(`coordinator.plan.wiring`: re-plans on machine down, orders and stock-out risk). The HTTP app
 (`coordinator.api.app`) creates one in its lifespan; benchmarks and tests use it bare.
 """
 
