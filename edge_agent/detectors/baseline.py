@@ -6,7 +6,8 @@ barely moves them while slow drift is followed. The score is the larger of the s
 own robust z-score and the mean deviation of the last `sustained_samples` samples in
 spreads times sqrt(sustained_samples) — both on the same scale for noise, the second
 catching level shifts no single sample of which is extreme. Each part passes the novelty
-gate (`edge_agent.detectors.novelty`) on its own excursion: |deviation| and |mean deviation|.
+gate (`edge_agent.detectors.novelty`) on its own excursion: |deviation| and |mean deviation|;
+inside an incident the spike gate stays at the peak from before the incident.
 
 Beside the plain level runs a time-of-day model (additive Holt-Winters): a deseasonalised
 level plus one offset per slot of the period (`season_slots` slots of a day by default,
@@ -59,6 +60,7 @@ class BaselineDetector:
         "_alpha_level",
         "_alpha_spread",
         "_anchor_mean",
+        "_anchor_peak",
         "_enter",
         "_g",
         "_g_dt",
@@ -107,6 +109,7 @@ class BaselineDetector:
         self.peak_mean = 0.0
         self.first_ts_ms = 0
         self._anchor_mean = 0.0
+        self._anchor_peak = 0.0
         self._last_beaten = 0
         self._slots = -1
         self._period_ms = 0
@@ -302,6 +305,7 @@ class BaselineDetector:
                 # peak before it, which is never below what a usual spike (the spike
                 # peak) averages to over the ring; a spike's growth is capped per sample
                 self._anchor_mean = max(peak_mean, peak / self._k)
+                self._anchor_peak = peak
             self._last_beaten = n
             free = n <= self._warmup
             self.peak = raised_peak(peak, abs_dev, free=free, anchor=peak)
@@ -309,6 +313,11 @@ class BaselineDetector:
         else:
             self.peak = peak
             self.peak_mean = peak_mean
+        if n - self._last_beaten <= self._incident_gap and n > self._warmup:
+            # inside an incident the spike gate stays at the peak from before it, so an
+            # excursion that creeps up sample by sample cannot carry its own gate along
+            anchor = self._anchor_peak
+            peak = anchor if anchor < peak else peak
         # the gates, as `novelty.gated` computes them, inlined: they apply on most samples
         gate = self._novelty * peak
         if gate > 0.0 and abs_dev <= gate:

@@ -15,6 +15,11 @@ the monitor's `clear_after_samples`, and the mean excursion's anchor is never be
 spike peak averaged over the ring (a usual spike is not a novel mean excursion). Spikes keep
 the per-sample cap: on a signal that sat at an exact constant through the warm-up, the first
 bursts must be able to lift a peak of almost zero to their own size.
+
+Inside an incident the baseline's spike gate stays at the spike peak from before the
+incident (the peak itself keeps learning): an excursion that deepens a little each sample
+beats the running peak by less than the margin every time, so a gate that followed it
+sample by sample would never let it through.
 """
 
 from __future__ import annotations

@@ -50,6 +50,36 @@ def test_a_long_incident_does_not_hide_a_later_smaller_one() -> None:
     assert len([i for i in raised if 2000 <= i < 2010]) == 1
 
 
+def test_an_excursion_that_creeps_past_the_peak_raises() -> None:
+    """A dip deepening a little each sample raises once it beats the peak from before it.
+
+    Each sample beats the running peak by less than the 5 % margin, so a gate that followed
+    the peak sample by sample would rise with the dip and never let it through.
+    """
+    rng = random.Random(5)
+    values = [20.0 + rng.gauss(0.0, 0.2) for _ in range(5000)]
+    for start in range(1000, 3000, 400):  # the same 10-unit dip, five rounds: it goes quiet
+        for i in range(start, start + 60):
+            values[i] -= 10.0
+    for i in range(4000, 4400):  # then a dip that deepens by 0.05 per sample, to 20 units
+        values[i] -= 0.05 * (i - 4000)
+    off = {"enabled": False}
+    config = DetectorConfig().merged(
+        {"rate_of_change": off, "flatline": off, "missing": off, "baseline": {"season_slots": 0}}
+    )
+    monitor = SignalMonitor("s", config)
+    raised = [
+        i
+        for i, value in enumerate(values)
+        for a in monitor.update(i * 1000, value)
+        if a.state == "raised"
+    ]
+    assert [i for i in raised if i < 4000] == [1000, 1400, 1803, 2209]
+    late = [i for i in raised if i >= 4000]
+    assert len(late) == 1
+    assert 4200 < late[0] < 4300  # when the dip passes 1.05 x the old 10-unit peak
+
+
 def test_repeated_long_incidents_go_quiet_after_a_few_rounds() -> None:
     """The same 30-sigma dip every 500 samples stops raising after a few rounds."""
     rng = random.Random(9)
