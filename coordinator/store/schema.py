@@ -139,4 +139,25 @@ def m002_sales_daily(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m003_plan_state(db: Database) -> None:
+    """The planner's durable state (`coordinator.store.plan_state`): accepted orders as
+    sent (JSON; `seq` keeps the order of first acceptance), the delivery fleet (one row)
+    and the latest plan of each kind with its version, epoch and content."""
+    db.execute(
+        "CREATE TABLE plan_orders (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+        " id TEXT NOT NULL, body TEXT NOT NULL, accepted_ms INTEGER NOT NULL,"
+        " updated_ms INTEGER NOT NULL, UNIQUE (kind, id))"
+    )
+    db.execute(
+        "CREATE TABLE plan_fleet (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " depots TEXT NOT NULL, vehicles TEXT NOT NULL, updated_ms INTEGER NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE plan_latest (kind TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+        " made_ms INTEGER NOT NULL, triggers TEXT NOT NULL, epoch_s REAL NOT NULL,"
+        " content TEXT NOT NULL)"
+    )
+
+
 __all__ = ["MIGRATIONS"]
