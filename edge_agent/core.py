@@ -127,7 +127,8 @@ class AgentCore:
         self._next_sample = now
         self._next_missing_check = now + _MISSING_CHECK_S
         self._next_expire = now
-        self._stock: dict[str, int] = {}
+        self._stock: dict[str, int] = {}  # pending receipts (signed changes)
+        self._picks: dict[str, int] = {}  # pending picks (negative changes), sent apart
         self._stock_since = now
         self._stock_resync = False  # a stock message was refused: send a snapshot when room
         self._device_ok = True
@@ -240,6 +241,7 @@ class AgentCore:
         levels = self.driver.stock_levels()
         if levels is not None:
             self._stock.clear()  # the snapshot supersedes the deltas not yet stored
+            self._picks.clear()
             self._append_stock("snapshot", levels, "birth")
 
     def _birth(self, seq: int) -> Message:
@@ -385,20 +387,21 @@ class AgentCore:
                 batcher.add((signal, ts, value), mono_ms)
         for device_event in reading.events:
             self._device_event(device_event)
-        for sku, delta in reading.stock_changes.items():
-            if not self._stock:
+        if reading.stock_changes or reading.picks:
+            if not self._stock and not self._picks:
                 self._stock_since = self.clock.monotonic()
-            self._stock[sku] = self._stock.get(sku, 0) + delta
+            for sku, delta in reading.stock_changes.items():
+                self._stock[sku] = self._stock.get(sku, 0) + delta
+            for sku, units in reading.picks.items():
+                self._picks[sku] = self._picks.get(sku, 0) - units
 
     def _flush_due(self, now: float) -> None:
         mono_ms = int(now * 1000)
         while self.batcher.due(mono_ms):
             self._flush_batch()
-        if self._stock and now - self._stock_since >= self.config.batching.max_age_ms / 1000.0:
-            changes = {sku: d for sku, d in self._stock.items() if d}
-            self._stock.clear()
-            if changes:
-                self._append_stock("delta", changes, "picks and receipts")
+        pending = self._stock or self._picks
+        if pending and now - self._stock_since >= self.config.batching.max_age_ms / 1000.0:
+            self._append_stock_deltas()
         if self._stock_resync and self.outbox.stats().bytes < self.outbox.max_outbox_bytes:
             self._resync_stock()
         if self.detectors is not None and now >= self._next_missing_check:
@@ -415,16 +418,22 @@ class AgentCore:
         levels = self.driver.stock_levels()
         if levels is not None:
             self._stock.clear()  # the snapshot supersedes the deltas not yet stored
+            self._picks.clear()
             self._append_stock("snapshot", levels, "resync after a refused stock message")
 
     def flush(self) -> None:
         """Store whatever is batched now (on shutdown)."""
         while len(self.batcher):
             self._flush_batch()
-        changes = {sku: d for sku, d in self._stock.items() if d}
-        self._stock.clear()
-        if changes:
-            self._append_stock("delta", changes, "picks and receipts")
+        self._append_stock_deltas()
+
+    def _append_stock_deltas(self) -> None:
+        """Pending picks and receipts as two deltas: the coordinator counts picks as sales."""
+        for reason, pending in (("picks", self._picks), ("receipts", self._stock)):
+            changes = {sku: d for sku, d in pending.items() if d}
+            pending.clear()
+            if changes:
+                self._append_stock("delta", changes, reason)
 
     def _flush_batch(self) -> None:
         samples = self.batcher.take()

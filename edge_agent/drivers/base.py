@@ -20,10 +20,16 @@ class DeviceEvent:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """One poll of a device: values, stock changes since the last poll, and events."""
+    """One poll of a device: values, stock moves since the last poll, and events.
+
+    `picks` holds units picked for orders per SKU (sales, positive); `stock_changes` every
+    other signed change (receipts). They are kept apart so sales survive a receipt of the
+    same SKU in the same poll (a receipt first serves waiting backorders).
+    """
 
     values: tuple[tuple[str, float], ...]
     stock_changes: dict[str, int] = field(default_factory=dict)
+    picks: dict[str, int] = field(default_factory=dict)
     events: tuple[DeviceEvent, ...] = ()
 
 

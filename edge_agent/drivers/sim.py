@@ -81,10 +81,16 @@ class SimWarehouseDriver:
 
     def read(self, now_s: float) -> Reading:
         changes: dict[str, int] = {}
+        picks: dict[str, int] = {}
         for change in self.warehouse.advance_to(now_s - self._start_s):
-            changes[change.sku] = changes.get(change.sku, 0) + change.delta
+            if change.reason == "pick":
+                picks[change.sku] = picks.get(change.sku, 0) - change.delta
+            else:
+                changes[change.sku] = changes.get(change.sku, 0) + change.delta
         changes = {sku: delta for sku, delta in changes.items() if delta}
-        return Reading(values=tuple(self.warehouse.readings().items()), stock_changes=changes)
+        return Reading(
+            values=tuple(self.warehouse.readings().items()), stock_changes=changes, picks=picks
+        )
 
     def stock_levels(self) -> dict[str, int] | None:
         return dict(self.warehouse.stock)

@@ -1,0 +1,46 @@
+"""A warehouse agent reports picks and receipts as separate stock deltas, so sales survive
+a receipt of the same SKU (which first serves the waiting backorders)."""
+
+from __future__ import annotations
+
+from edge_agent.drivers.sim import SimWarehouseDriver
+from firmware_sim.demand import DemandParams
+from firmware_sim.warehouse import MicroWarehouse, WarehouseParams, default_skus
+from protocol import Stock
+from tests.edge_agent.conftest import MakeCore, messages, run_for
+
+
+def test_picks_and_receipts_leave_as_separate_deltas(make_core: MakeCore) -> None:
+    """Every picked unit appears in a `picks` delta, receipts only in `receipts` deltas, and
+    snapshot plus deltas still give the warehouse's levels."""
+    core, transport, clock = make_core(node={"kind": "warehouse"}, driver={"skus": 2})
+    driver = core.driver
+    assert isinstance(driver, SimWarehouseDriver)
+    # Tiny stock, quick replenishment and brisk demand: receipts arrive while orders wait.
+    driver.warehouse = MicroWarehouse(
+        skus=default_skus(2),
+        seed=4,
+        params=WarehouseParams(initial_qty=2, reorder_point=1, reorder_qty=3, mean_lead_time_s=20),
+        demand_params=DemandParams(background_rate_per_s=0.5),
+    )
+    core.tick()
+    transport.accept()
+    run_for(core, clock, 300.0, step_s=0.5)
+    core.flush()
+    run_for(core, clock, 1.0)
+    stock = [m for m in messages(transport) if isinstance(m, Stock)]
+    snapshot, deltas = stock[0], stock[1:]
+    assert snapshot.mode == "snapshot"
+    assert {d.mode for d in deltas} == {"delta"}
+    picks = [d for d in deltas if d.reason == "picks"]
+    receipts = [d for d in deltas if d.reason == "receipts"]
+    assert len(picks) + len(receipts) == len(deltas)
+    assert receipts, "replenishments arrived"
+    assert all(q < 0 for d in picks for q in d.items.values())
+    assert all(q > 0 for d in receipts for q in d.items.values())
+    assert -sum(q for d in picks for q in d.items.values()) == driver.warehouse.picked_total
+    levels = dict(snapshot.items)
+    for delta in deltas:
+        for sku, change in delta.items.items():
+            levels[sku] += change
+    assert levels == driver.stock_levels()
