@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from coordinator.errors import StoreError
+from coordinator.errors import CoordinatorError, StoreError
 from coordinator.forecast.baseline_choice import BASELINES_VERSION, BestBaselineForecaster
 from coordinator.forecast.errors import ForecastError, ModelLoadError, ModelSignatureError
 from coordinator.forecast.history import DailySales, panel_from_sales
@@ -84,6 +84,13 @@ def serving_loader(horizon_days: int) -> Callable[[Path], ModelRunner]:
         return model
 
     return load
+
+
+class RefreshFailed(CoordinatorError):
+    """A refresh that could not forecast (unusable history or model output); the stored
+    forecasts are unchanged. Answered with 503 by the API."""
+
+    http_status = 503
 
 
 class ServingForecaster:
@@ -176,7 +183,7 @@ class ForecastJob:
     def refresh(self) -> list[Forecast]:
         """Forecast every SKU × location from the sales history and store the result.
 
-        Raises `ForecastError` or `StoreError`; the stored forecasts are then unchanged.
+        Raises `RefreshFailed` or `StoreError`; the stored forecasts are then unchanged.
         """
         with self._lock:
             try:
@@ -184,9 +191,12 @@ class ForecastJob:
                 panel = sales_panel(self._sales(today - HISTORY_DAYS + 1), today=today)
                 out = [] if panel is None else self.service.refresh(panel)
                 self.store.replace_all(out)
-            except (ForecastError, StoreError) as exc:
+            except StoreError as exc:
                 self.last_refresh_error = str(exc)
                 raise
+            except ForecastError as exc:
+                self.last_refresh_error = str(exc)
+                raise RefreshFailed(f"forecast refresh failed: {exc}") from exc
             finally:
                 self.schedule.mark_done()
             self.last_refresh_ms = now_ms(self._clock)
@@ -201,7 +211,7 @@ class ForecastJob:
         if self.schedule.due():
             try:
                 self.refresh()
-            except (ForecastError, StoreError) as exc:
+            except CoordinatorError as exc:
                 log.error("forecast refresh failed: %s", exc)
 
     def status(self) -> dict[str, Any]:
@@ -251,4 +261,11 @@ class ForecastJob:
         self.store.close()
 
 
-__all__ = ["ForecastJob", "ServingForecaster", "location_of", "sales_panel", "serving_loader"]
+__all__ = [
+    "ForecastJob",
+    "RefreshFailed",
+    "ServingForecaster",
+    "location_of",
+    "sales_panel",
+    "serving_loader",
+]

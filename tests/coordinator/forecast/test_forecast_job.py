@@ -13,7 +13,7 @@ import pytest
 
 from coordinator.forecast.baseline_choice import BestBaselineForecaster
 from coordinator.forecast.history import DailySales, panel_from_sales
-from coordinator.forecast.job import ForecastJob
+from coordinator.forecast.job import ForecastJob, RefreshFailed
 from coordinator.forecast.store import ForecastStore
 from coordinator.forecast.training import ExportedModel, write_model
 from flexfleet.clock import FakeClock
@@ -188,3 +188,24 @@ def test_refresh_runs_on_schedule_and_results_survive_a_restart(jobs: Jobs) -> N
     again = jobs.open()
     assert again.status()["series"] == 2
     assert [f.sku for f in again.store.query()] == ["cup", "tea"]
+
+
+def test_a_failed_refresh_keeps_the_stored_forecasts(jobs: Jobs) -> None:
+    """History the forecaster refuses raises RefreshFailed (HTTP 503) and changes nothing."""
+    job = jobs.open()
+    job.refresh()
+    broken = ForecastJob(
+        sales=lambda _since: [("s1", "w1", "a@b", TODAY, 1)],  # "@" separates sku and location
+        store=ForecastStore.open(jobs.db),
+        clock=jobs.clock,
+        model_dir=None,
+        horizon_days=7,
+        refresh_interval_s=600.0,
+        model_check_interval_s=30.0,
+    )
+    jobs.opened.append(broken)
+    with pytest.raises(RefreshFailed, match="sku/location"):
+        broken.refresh()
+    assert RefreshFailed.http_status == 503
+    assert "sku/location" in broken.status()["last_refresh_error"]
+    assert [f.sku for f in job.store.query()] == ["cup", "tea"]
