@@ -18,8 +18,17 @@ from coordinator.forecast.panel import FloatArray, IntArray
 WINDOW_DAYS = 364
 MIN_LEVEL = 0.05
 _MA_SPANS = (7, 14, 28, 56, 112, 364)
-_SES_ALPHAS = (0.05, 0.2)
+_SES_ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3)
+_SES_NAMED = (0.05, 0.1, 0.2)
+_TSB_ALPHA = 0.1
 _N_LAGS = 7
+# Statistical forecasts among the features (as ratios to the level) that the exported
+# graph averages into the mean: MA28, TSB and least-squares SES (ETS(A,N,N)).
+STAT_FEATURES = ("ma28_rel", "tsb_rel", "ses_fit_rel")
+# The MA28 baseline's quantiles as the harness builds them (point plus quantiles of its
+# one-step errors over the window), as ratios: MA28 ratio + these error quantiles.
+ERROR_QUANTILE_FEATURES = ("ma28_err_q10_rel", "ma28_err_q50_rel", "ma28_err_q90_rel")
+_ERROR_QUANTILES = (0.1, 0.5, 0.9)
 
 
 @dataclass(frozen=True)
@@ -33,10 +42,12 @@ class FeatureRows:
 def feature_names(exog_names: tuple[str, ...]) -> tuple[str, ...]:
     """Column names of the feature matrix, in order, for a given set of exogenous columns."""
     names = [f"ma{k}_rel" for k in _MA_SPANS]
-    names += [f"ses{a:g}_rel" for a in _SES_ALPHAS]
+    names += [f"ses{a:g}_rel" for a in _SES_NAMED]
+    names += ["ses_fit_rel", "ses_fit_alpha", "tsb_rel"]
     names += [f"lag{k}_rel" for k in range(1, _N_LAGS + 1)]
     names += ["std28_rel", "zero_share28", "zero_share364", "days_since_sale", "size28_rel"]
     names += ["log_level", "history_share", "trend_28_364"]
+    names += list(ERROR_QUANTILE_FEATURES)
     names += ["horizon", "target_dow", "target_dom", "target_month"]
     names += ["dow_index56", "same_dow_last_rel", "dow_index364"]
     names += [f"target_is_dow{d}" for d in range(7)]
@@ -57,16 +68,100 @@ def level_scale(window: FloatArray) -> FloatArray:
     return np.maximum(_nanmean(window[:, -28:]), MIN_LEVEL)
 
 
-def _ses(window: FloatArray, alphas: tuple[float, ...]) -> FloatArray:
-    """Exponential smoothing levels `[len(alphas), n]` started at each series' first value."""
-    a = np.asarray(alphas)[:, None]
-    level = np.full((len(alphas), window.shape[0]), np.nan)
-    for i in range(window.shape[1]):
-        v = window[:, i]
-        seen = np.isfinite(v)
-        level = np.where(seen & np.isnan(level), v, level)
-        level = np.where(seen, a * v + (1 - a) * level, level)
-    return np.asarray(np.nan_to_num(level), dtype=np.float64)
+def _first_observed(window: FloatArray) -> FloatArray:
+    observed = np.isfinite(window)
+    first = np.where(observed.any(axis=1), observed.argmax(axis=1), 0)
+    return np.asarray(np.nan_to_num(window[np.arange(window.shape[0]), first]), np.float64)
+
+
+@dataclass(frozen=True)
+class _Smoothing:
+    """Exponential smoothing states at the end of a window (each `[n]` or `[alphas, n]`)."""
+
+    ses_levels: FloatArray  # `[len(_SES_ALPHAS), n]`
+    ses_sse: FloatArray  # each alpha's sum of squared one-step errors
+    tsb: FloatArray
+
+
+def _smoothing(window: FloatArray, filled: FloatArray, observed: np.ndarray) -> _Smoothing:
+    """One pass over the window for the SES grid and TSB.
+
+    SES levels start at each series' first value; the alpha with the smallest sum of
+    squared one-step errors is the least-squares fit of ETS(A,N,N) over the grid. TSB
+    (Teunter, Syntetos & Babai 2011) smooths the demand size and the demand probability
+    with `_TSB_ALPHA`, as `baselines.tsb` does.
+    """
+    a = np.asarray(_SES_ALPHAS)[:, None]
+    first = _first_observed(window)
+    level = np.repeat(first[None, :], len(_SES_ALPHAS), axis=0)
+    sse = np.zeros_like(level)
+    positive = filled > 0
+    size = np.where(
+        positive.any(axis=1), filled[np.arange(len(filled)), positive.argmax(axis=1)], 0
+    ).astype(np.float64)
+    prob = (first > 0).astype(np.float64)
+    values = np.ascontiguousarray(filled.T)
+    seen_t = np.ascontiguousarray(observed.T)
+    all_seen = bool(observed.all())
+    for v, o in zip(values, seen_t, strict=True):
+        err = v - level
+        if not all_seen:
+            err *= o
+        sse += err * err
+        level += a * err
+        d = v > 0
+        if all_seen:
+            prob += _TSB_ALPHA * (d - prob)
+        else:
+            prob += _TSB_ALPHA * o * (d - prob)
+        size += _TSB_ALPHA * d * (v - size)
+    return _Smoothing(ses_levels=level, ses_sse=sse, tsb=size * prob)
+
+
+def _ma28_error_quantiles(filled: FloatArray, observed: np.ndarray) -> FloatArray:
+    """Quantiles `[3, n]` of the one-step errors of the 28-day moving average over the
+    window (days with 28 days before them inside it; 0 where a series has none)."""
+    n, w = filled.shape
+    sums = np.zeros((n, w + 1))
+    np.cumsum(filled, axis=1, out=sums[:, 1:])
+    past = sums[:, 28:w] - sums[:, : w - 28]
+    out = np.zeros((len(_ERROR_QUANTILES), n))
+    if observed.all():  # the common case: one partial sort at fixed ranks
+        err = filled[:, 28:] - past / 28.0
+        return _order_quantiles(err, np.full(n, w - 28), True)
+    counts = np.zeros((n, w + 1))
+    np.cumsum(observed, axis=1, out=counts[:, 1:])
+    seen = counts[:, 28:w] - counts[:, : w - 28]
+    valid = observed[:, 28:] & (seen > 0)
+    err = np.where(valid, filled[:, 28:] - past / np.maximum(seen, 1), np.inf)
+    m = valid.sum(axis=1)
+    full = m == w - 28
+    if full.any():
+        out[:, full] = _order_quantiles(err[full], m[full], True)
+    if (~full).any():
+        out[:, ~full] = _order_quantiles(err[~full], m[~full], False)
+    return out
+
+
+def _order_quantiles(err: FloatArray, m: np.ndarray, same_count: bool) -> FloatArray:
+    """Linear-interpolated quantiles of the first `m` finite values of each row."""
+    n = len(err)
+    lo = [np.floor(q * np.maximum(m - 1, 0)).astype(np.int64) for q in _ERROR_QUANTILES]
+    hi = [np.minimum(a + 1, np.maximum(m - 1, 0)) for a in lo]
+    if same_count:
+        ranks = sorted({int(a[0]) for a in lo} | {int(b[0]) for b in hi})
+        ordered = np.partition(err, ranks, axis=1)
+    else:
+        ordered = np.sort(err, axis=1)
+    rows = np.arange(n)
+    out = np.zeros((len(_ERROR_QUANTILES), n))
+    some = m > 0  # rows without any value (all inf) keep 0
+    for i, q in enumerate(_ERROR_QUANTILES):
+        frac = q * np.maximum(m - 1, 0) - lo[i]
+        below = np.where(some, ordered[rows, lo[i]], 0.0)
+        above = np.where(some, ordered[rows, hi[i]], 0.0)
+        out[i] = below * (1 - frac) + above * frac
+    return out
 
 
 def _calendar(days: IntArray) -> tuple[IntArray, IntArray, IntArray]:
@@ -99,7 +194,12 @@ def _origin_block(
     sums = _Sums(filled, observed)
     level = np.maximum(sums.mean(28), MIN_LEVEL)
     cols = [sums.mean(k) / level for k in _MA_SPANS]
-    cols += list(_ses(window[:, -min(w, 182) :], _SES_ALPHAS) / level)
+    smooth = _smoothing(window, filled, observed)
+    cols += [smooth.ses_levels[_SES_ALPHAS.index(a)] / level for a in _SES_NAMED]
+    best = smooth.ses_sse.argmin(axis=0)
+    cols.append(smooth.ses_levels[best, np.arange(len(best))] / level)
+    cols.append(np.asarray(_SES_ALPHAS)[best])
+    cols.append(smooth.tsb / level)
     cols += [filled[:, -k] / level for k in range(1, _N_LAGS + 1)]
     last28, seen28 = filled[:, -28:], observed[:, -28:]
     n28 = np.maximum(seen28.sum(axis=1), 1)
@@ -116,6 +216,7 @@ def _origin_block(
     cols.append(np.log(level))
     cols.append(observed.sum(axis=1) / float(w))
     cols.append(sums.mean(28) / np.maximum(sums.mean(w), MIN_LEVEL))
+    cols += list(_ma28_error_quantiles(filled, observed) / level)
     return np.stack(cols, axis=1), level
 
 

@@ -53,13 +53,29 @@ class MlpConfig:
     seed: int = 0
 
 
-def fit_mlp(x: np.ndarray, target: np.ndarray, config: MlpConfig) -> MlpWeights:
-    """Fit the network on feature rows `x` and targets `y / level` (clipped at MAX_RATIO)."""
+def fit_mlp(
+    x: np.ndarray,
+    target: np.ndarray,
+    config: MlpConfig,
+    *,
+    mse_weight: np.ndarray | None = None,
+    pinball_weight: np.ndarray | None = None,
+) -> MlpWeights:
+    """Fit the network on feature rows `x` and targets `y / level` (clipped at MAX_RATIO).
+
+    `mse_weight` weights each row's squared error (mean head), `pinball_weight` its
+    pinball losses (quantile heads); both default to 1.
+    """
     if x.ndim != 2 or len(x) != len(target) or len(x) == 0:
         raise DataError(f"need matching non-empty rows, got x {x.shape}, target {target.shape}")
     rng = np.random.default_rng(config.seed)
     x = x.astype(np.float32)
     r = np.clip(target, 0.0, MAX_RATIO).astype(np.float32)
+    ones = np.ones(len(x), np.float32)
+    w_sq = ones if mse_weight is None else np.asarray(mse_weight, np.float32)
+    w_pin = ones if pinball_weight is None else np.asarray(pinball_weight, np.float32)
+    if w_sq.shape != r.shape or w_pin.shape != r.shape:
+        raise DataError("loss weights need one value per row")
     mean = x.mean(axis=0)
     scale = np.maximum(x.std(axis=0), 1e-6).astype(np.float32)
     xs = (x - mean) / scale
@@ -68,7 +84,7 @@ def fit_mlp(x: np.ndarray, target: np.ndarray, config: MlpConfig) -> MlpWeights:
         (rng.standard_normal((n_in, n_hidden)) * np.sqrt(2.0 / n_in)).astype(np.float32),
         np.zeros(n_hidden, np.float32),
         (rng.standard_normal((n_hidden, 4)) * np.sqrt(1.0 / n_hidden) * 0.1).astype(np.float32),
-        np.array([r.mean(), *np.quantile(r, QUANTILE_LEVELS)], dtype=np.float32),
+        np.array([np.average(r, weights=w_sq), *np.quantile(r, QUANTILE_LEVELS)], np.float32),
     ]
     first = [np.zeros_like(p) for p in params]
     second = [np.zeros_like(p) for p in params]
@@ -78,7 +94,7 @@ def fit_mlp(x: np.ndarray, target: np.ndarray, config: MlpConfig) -> MlpWeights:
         order = rng.permutation(len(xs))
         for start in range(0, len(order), config.batch_rows):
             idx = order[start : start + config.batch_rows]
-            grads = _gradients(params, xs[idx], r[idx], q)
+            grads = _gradients(params, xs[idx], r[idx], q, w_sq[idx], w_pin[idx])
             step += 1
             for k, grad in enumerate(grads):
                 p = params[k]
@@ -94,16 +110,21 @@ def fit_mlp(x: np.ndarray, target: np.ndarray, config: MlpConfig) -> MlpWeights:
 
 
 def _gradients(
-    params: list[np.ndarray], xb: np.ndarray, rb: np.ndarray, q: np.ndarray
+    params: list[np.ndarray],
+    xb: np.ndarray,
+    rb: np.ndarray,
+    q: np.ndarray,
+    w_sq: np.ndarray,
+    w_pin: np.ndarray,
 ) -> list[np.ndarray]:
     w1, b1, w2, b2 = params
     pre = xb @ w1 + b1
     hidden = np.maximum(pre, 0.0)
     out = hidden @ w2 + b2
     d_out = np.empty_like(out)
-    d_out[:, 0] = 2.0 * (out[:, 0] - rb)  # squared error for the mean head
+    d_out[:, 0] = 2.0 * (out[:, 0] - rb) * w_sq  # squared error for the mean head
     under = (rb[:, None] < out[:, 1:]).astype(np.float32)
-    d_out[:, 1:] = under - q[None, :]  # pinball loss for the quantile heads
+    d_out[:, 1:] = (under - q[None, :]) * w_pin[:, None]  # pinball loss, quantile heads
     d_out /= len(xb)
     d_hidden = (d_out @ w2.T) * (pre > 0)
     return [xb.T @ d_hidden, d_hidden.sum(axis=0), hidden.T @ d_out, d_out.sum(axis=0)]

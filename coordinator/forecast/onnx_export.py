@@ -1,9 +1,9 @@
 """Export LightGBM boosters to one ONNX graph (ai.onnx.ml TreeEnsembleRegressor).
 
 The graph takes `features` `[n, n_features]` and `level` `[n, 1]` (float32) and returns
-`forecast` `[n, n_outputs]`: each booster is one target of the tree ensemble, the mean
-column is optionally blended with the level (MA28), the output is multiplied by the
-level (the model learns `y / level`) and clipped at 0. `mlp_to_onnx` builds the same
+`forecast` `[n, n_outputs]`: each booster is one target of the tree ensemble; each
+output is scaled and the mean mixed with statistical forecasts among the features
+(`_head_nodes`), multiplied by the level (the model learns `y / level`) and clipped at 0. `mlp_to_onnx` builds the same
 signature for the network model. Trees are read from `Booster.dump_model()`; only numerical `<=` splits are used
 (the trainer never declares categorical features). LightGBM compares a float32 input
 with a float64 threshold, so each threshold is rounded *down* to float32, which keeps
@@ -27,19 +27,29 @@ ML_OPSET = 3
 ONNX_OPSET = 17
 
 
-def _blend_nodes(n_out: int, mean_blend: float) -> tuple[list[Any], list[Any]]:
-    """`ratio` → `blended`: the mean column becomes w·ratio + (1 − w), i.e. a weight w on
-    the model and 1 − w on the 28-day level (MA28) once multiplied by the level."""
-    weights = np.ones(n_out, np.float32)
-    offsets = np.zeros(n_out, np.float32)
-    weights[0], offsets[0] = mean_blend, 1.0 - mean_blend
+def _head_nodes(
+    net_weight: np.ndarray | None, feature_mix: np.ndarray | None, n_features: int, n_out: int
+) -> tuple[list[Any], list[Any]]:
+    """`ratio` → `combined` = ratio · net_weight + features · feature_mix.
+
+    `net_weight` `[n_out]` scales each learned output (the quantile calibration, the
+    network's share of the mean); `feature_mix` `[n_features, n_out]` adds feature
+    columns, which are ratios to the level too (the statistical forecasts in the mean).
+    Defaults: weight 1, nothing mixed in."""
+    weights = np.ones(n_out, np.float32) if net_weight is None else net_weight
+    mix = np.zeros((n_features, n_out), np.float32) if feature_mix is None else feature_mix
+    if weights.shape != (n_out,) or mix.shape != (n_features, n_out):
+        raise ModelError(f"output head shapes {weights.shape}, {mix.shape} do not fit")
     inits = [
-        helper.make_tensor("blend_w", TensorProto.FLOAT, [n_out], weights),
-        helper.make_tensor("blend_c", TensorProto.FLOAT, [n_out], offsets),
+        helper.make_tensor("head_w", TensorProto.FLOAT, [n_out], weights.astype(np.float32)),
+        helper.make_tensor(
+            "head_mix", TensorProto.FLOAT, [n_features, n_out], mix.astype(np.float32).ravel()
+        ),
     ]
     nodes = [
-        helper.make_node("Mul", ["ratio", "blend_w"], ["ratio_w"]),
-        helper.make_node("Add", ["ratio_w", "blend_c"], ["blended"]),
+        helper.make_node("Mul", ["ratio", "head_w"], ["ratio_w"]),
+        helper.make_node("MatMul", [INPUT_FEATURES, "head_mix"], ["mixed"]),
+        helper.make_node("Add", ["ratio_w", "mixed"], ["combined"]),
     ]
     return nodes, inits
 
@@ -119,10 +129,12 @@ def boosters_to_onnx(
     dumps: list[dict[str, Any]],
     *,
     n_features: int,
-    mean_blend: float = 1.0,
+    net_weight: np.ndarray | None = None,
+    feature_mix: np.ndarray | None = None,
     producer_version: str = "0",
 ) -> bytes:
-    """Serialised ONNX model computing all dumped boosters at once (one output column each)."""
+    """Serialised ONNX model computing all dumped boosters at once (one output column each),
+    combined with the features as `_head_nodes` describes."""
     tables = _TreeTables()
     tree_id = 0
     for target, dump in enumerate(dumps):
@@ -143,18 +155,18 @@ def boosters_to_onnx(
     ensemble = helper.make_node(
         "TreeEnsembleRegressor", [INPUT_FEATURES], ["ratio"], domain="ai.onnx.ml", **attributes
     )
-    blend, blend_inits = _blend_nodes(n_out, mean_blend)
-    scale = helper.make_node("Mul", ["blended", INPUT_LEVEL], ["scaled"])
+    head, head_inits = _head_nodes(net_weight, feature_mix, n_features, n_out)
+    scale = helper.make_node("Mul", ["combined", INPUT_LEVEL], ["scaled"])
     clip = helper.make_node("Relu", ["scaled"], [OUTPUT_FORECAST])
     graph = helper.make_graph(
-        [ensemble, *blend, scale, clip],
+        [ensemble, *head, scale, clip],
         "flexfleet_demand",
         [
             helper.make_tensor_value_info(INPUT_FEATURES, TensorProto.FLOAT, ["n", n_features]),
             helper.make_tensor_value_info(INPUT_LEVEL, TensorProto.FLOAT, ["n", 1]),
         ],
         [helper.make_tensor_value_info(OUTPUT_FORECAST, TensorProto.FLOAT, ["n", n_out])],
-        initializer=blend_inits,
+        initializer=head_inits,
     )
     model = helper.make_model(
         graph,
@@ -178,18 +190,20 @@ def mlp_to_onnx(
     b1: np.ndarray,
     w2: np.ndarray,
     b2: np.ndarray,
-    mean_blend: float = 1.0,
+    net_weight: np.ndarray | None = None,
+    feature_mix: np.ndarray | None = None,
     producer_version: str = "0",
 ) -> bytes:
-    """Serialised ONNX of the standardise → dense → ReLU → dense network, times level, ≥ 0."""
+    """Serialised ONNX of the standardise → dense → ReLU → dense network, combined with
+    the features (`_head_nodes`), times level, ≥ 0."""
     n_features, n_out = w1.shape[0], w2.shape[1]
     consts = {"mu": mean, "sd": scale, "w1": w1, "b1": b1, "w2": w2, "b2": b2}
     initializers = [
         helper.make_tensor(k, TensorProto.FLOAT, v.shape, np.asarray(v, np.float32).ravel())
         for k, v in consts.items()
     ]
-    blend, blend_inits = _blend_nodes(n_out, mean_blend)
-    initializers += blend_inits
+    head, head_inits = _head_nodes(net_weight, feature_mix, n_features, n_out)
+    initializers += head_inits
     nodes = [
         helper.make_node("Sub", [INPUT_FEATURES, "mu"], ["centred"]),
         helper.make_node("Div", ["centred", "sd"], ["standard"]),
@@ -198,8 +212,8 @@ def mlp_to_onnx(
         helper.make_node("Relu", ["pre2"], ["hidden"]),
         helper.make_node("MatMul", ["hidden", "w2"], ["out1"]),
         helper.make_node("Add", ["out1", "b2"], ["ratio"]),
-        *blend,
-        helper.make_node("Mul", ["blended", INPUT_LEVEL], ["scaled"]),
+        *head,
+        helper.make_node("Mul", ["combined", INPUT_LEVEL], ["scaled"]),
         helper.make_node("Relu", ["scaled"], [OUTPUT_FORECAST]),
     ]
     graph = helper.make_graph(

@@ -14,7 +14,7 @@ import numpy as np
 
 from coordinator.forecast.baselines import BASELINES, QUANTILES, baseline_quantiles
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.features import build_features
+from coordinator.forecast.features import FeatureRows, build_features
 from coordinator.forecast.model_card import ModelCard
 from coordinator.forecast.panel import FloatArray, IntArray, SeriesPanel
 
@@ -67,6 +67,29 @@ def exog_columns(panel: SeriesPanel, names: tuple[str, ...]) -> list[int]:
     return [panel.exog_names.index(n) for n in names]
 
 
+def panel_features(
+    panel: SeriesPanel,
+    *,
+    horizon: int,
+    window_days: int,
+    exog_names: tuple[str, ...],
+    future: FloatArray,
+) -> FeatureRows:
+    """Feature rows for the `horizon` days after each series' last day (series-major).
+
+    `future` `[n, horizon, e]` holds the exogenous values of those days in the panel's
+    column order; only the columns in `exog_names` are used, in that order.
+    """
+    idx = exog_columns(panel, exog_names)
+    window = panel.y[:, -window_days:]
+    exog_window = np.nan_to_num(panel.exog[:, -window_days:, :][:, :, idx])
+    if window.shape[1] < window_days:
+        pad = window_days - window.shape[1]
+        window = np.pad(window, ((0, 0), (pad, 0)), constant_values=np.nan)
+        exog_window = np.pad(exog_window, ((0, 0), (pad, 0), (0, 0)))
+    return build_features(window, panel.end_days, horizon, exog_window, future[:, :, idx])
+
+
 def forecast_with_model(
     runner: ModelRunner,
     panel: SeriesPanel,
@@ -87,15 +110,13 @@ def forecast_with_model(
     future = panel.carried_exog(horizon) if future_exog is None else future_exog
     if future.shape != (panel.n_series, horizon, len(panel.exog_names)):
         raise DataError(f"future exogenous values have shape {future.shape}")
-    idx = exog_columns(panel, card.exog_names)
-    w = card.window_days
-    window = panel.y[:, -w:]
-    exog_window = np.nan_to_num(panel.exog[:, -w:, :][:, :, idx])
-    if window.shape[1] < w:
-        pad = w - window.shape[1]
-        window = np.pad(window, ((0, 0), (pad, 0)), constant_values=np.nan)
-        exog_window = np.pad(exog_window, ((0, 0), (pad, 0), (0, 0)))
-    rows = build_features(window, panel.end_days, horizon, exog_window, future[:, :, idx])
+    rows = panel_features(
+        panel,
+        horizon=horizon,
+        window_days=card.window_days,
+        exog_names=card.exog_names,
+        future=future,
+    )
     raw = runner.run(rows.x, rows.level.astype(np.float32)[:, None]).astype(np.float64)
     raw = raw.reshape(panel.n_series, horizon, -1)
     mean = np.maximum(raw[:, :, 0], 0.0)

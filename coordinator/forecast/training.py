@@ -19,12 +19,20 @@ from typing import Any
 
 import numpy as np
 
+from coordinator.forecast.calibration import pinball_scale
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.features import WINDOW_DAYS, feature_names
-from coordinator.forecast.mlp import MlpConfig, fit_mlp
+from coordinator.forecast.features import (
+    ERROR_QUANTILE_FEATURES,
+    STAT_FEATURES,
+    WINDOW_DAYS,
+    feature_names,
+)
+from coordinator.forecast.metrics import mase_scale, rmsse_scale
+from coordinator.forecast.mlp import MAX_RATIO, QUANTILE_LEVELS, MlpConfig, fit_mlp
 from coordinator.forecast.model_card import CARD_FILE, MODEL_FILE, ModelCard
-from coordinator.forecast.panel import SeriesPanel
-from coordinator.forecast.training_rows import training_rows
+from coordinator.forecast.panel import FloatArray, SeriesPanel
+from coordinator.forecast.predictor import panel_features
+from coordinator.forecast.training_rows import TrainingRows, training_rows
 
 OBJECTIVES: tuple[tuple[str, float | None], ...] = (
     ("regression", None),
@@ -42,6 +50,7 @@ class TrainConfig:
     seed: int = 0
     model_kind: str = "mlp"
     mean_blend: float = 0.5
+    calibration_windows: int = 2
     hidden_units: int = 64
     epochs: int = 10
     mlp_learning_rate: float = 2e-3
@@ -64,6 +73,8 @@ class TrainConfig:
             raise DataError(f"horizon must be 1..366 days, got {self.horizon_days}")
         if self.num_rounds < 1 or self.origin_stride_days < 1 or self.min_history_days < 28:
             raise DataError("num_rounds, origin_stride_days ≥ 1 and min_history_days ≥ 28")
+        if self.calibration_windows < 0:
+            raise DataError(f"calibration_windows must be ≥ 0, got {self.calibration_windows}")
 
 
 @dataclass(frozen=True)
@@ -74,8 +85,9 @@ class ExportedModel:
     card: ModelCard
 
 
-def fit_boosters(x: np.ndarray, target: np.ndarray, config: TrainConfig) -> list[Any]:
-    """The four LightGBM boosters (mean, P10, P50, P90) fitted on the same rows."""
+def fit_boosters(rows: TrainingRows, config: TrainConfig) -> list[Any]:
+    """The four LightGBM boosters (mean, P10, P50, P90) fitted on the same rows, each
+    with its loss weights (see `training_rows`)."""
     import lightgbm as lgb
 
     boosters = []
@@ -97,9 +109,224 @@ def fit_boosters(x: np.ndarray, target: np.ndarray, config: TrainConfig) -> list
         }
         if alpha is not None:
             params["alpha"] = alpha
-        data = lgb.Dataset(x, target, free_raw_data=True, params={"verbose": -1})
+        weight = rows.mse_weight if alpha is None else rows.pinball_weight
+        target = np.clip(rows.target, 0.0, MAX_RATIO)
+        data = lgb.Dataset(
+            rows.x, target, weight=weight, free_raw_data=True, params={"verbose": -1}
+        )
         boosters.append(lgb.train(params, data, num_boost_round=config.num_rounds))
     return boosters
+
+
+class _Fitted:
+    """A fitted model of either kind: raw ratio outputs `[m, 4]` and the ONNX export."""
+
+    def __init__(self, rows: TrainingRows, config: TrainConfig) -> None:
+        self.kind = config.model_kind
+        self.n_features = rows.x.shape[1]
+        if self.kind == "gbm":
+            self.boosters = fit_boosters(rows, config)
+        else:
+            self.weights = fit_mlp(
+                rows.x,
+                rows.target,
+                mlp_config(config),
+                mse_weight=rows.mse_weight,
+                pinball_weight=rows.pinball_weight,
+            )
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The learned ratios to the level: mean, P10, P50, P90."""
+        if self.kind == "gbm":
+            return np.stack([b.predict(x) for b in self.boosters], axis=1)
+        return self.weights.predict(x)
+
+    def to_onnx(self, head: OutputHead, names: tuple[str, ...]) -> bytes:
+        """The serialised graph with `head` applied to its outputs."""
+        from coordinator.forecast.onnx_export import boosters_to_onnx, mlp_to_onnx
+
+        net_weight, feature_mix = head.arrays(names)
+        if self.kind == "gbm":
+            dumps = [b.dump_model() for b in self.boosters]
+            return boosters_to_onnx(
+                dumps, n_features=self.n_features, net_weight=net_weight, feature_mix=feature_mix
+            )
+        w = self.weights
+        return mlp_to_onnx(
+            mean=w.mean,
+            scale=w.scale,
+            w1=w.w1,
+            b1=w.b1,
+            w2=w.w2,
+            b2=w.b2,
+            net_weight=net_weight,
+            feature_mix=feature_mix,
+        )
+
+
+BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@dataclass(frozen=True)
+class OutputHead:
+    """What the graph does with the learned ratios.
+
+    Mean: `mean_blend` × the model plus the rest spread equally over `STAT_FEATURES`
+    (MA28, TSB, least-squares SES). Quantile k: `quantile_scale[k]` × (`quantile_blend`
+    × the model's quantile + the rest × the MA28 baseline's quantile, i.e. MA28 plus
+    its one-step error quantile, `ERROR_QUANTILE_FEATURES`).
+    """
+
+    mean_blend: float
+    quantile_blend: float = 1.0
+    quantile_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    def arrays(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """`net_weight` `[4]` and `feature_mix` `[n_features, 4]` for the exporter."""
+        b = self.quantile_blend
+        net_weight = np.array([self.mean_blend, *(b * c for c in self.quantile_scale)])
+        mix = np.zeros((len(names), 4))
+        for name in STAT_FEATURES:
+            mix[names.index(name), 0] = (1.0 - self.mean_blend) / len(STAT_FEATURES)
+        for k, (name, c) in enumerate(
+            zip(ERROR_QUANTILE_FEATURES, self.quantile_scale, strict=True)
+        ):
+            mix[names.index("ma28_rel"), k + 1] += (1.0 - b) * c
+            mix[names.index(name), k + 1] += (1.0 - b) * c
+        return net_weight.astype(np.float32), mix.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class _InnerWindows:
+    """Out-of-sample forecasts of the last windows of a training panel (flattened rows)."""
+
+    actual: FloatArray  # [m]
+    window_of: np.ndarray  # [m] window index, for per-window RMSSE scales
+    series_of: np.ndarray  # [m]
+    level: FloatArray  # [m]
+    raw: np.ndarray  # [m, 4] learned ratios
+    stat_mean: FloatArray  # [m] ratio of the statistical ensemble
+    stat_quantiles: FloatArray  # [m, 3] ratios of the MA28 baseline quantiles
+    inv_rmsse_scale: FloatArray  # [m]
+    inv_mase_scale: FloatArray  # [m]
+
+
+def _inner_windows(panel: SeriesPanel, config: TrainConfig) -> _InnerWindows | None:
+    h, k = config.horizon_days, config.calibration_windows
+    cut = panel.n_days - k * h
+    if k == 0 or cut < config.min_history_days + h or not bool((panel.lengths > k * h).any()):
+        return None
+    early = _Fitted(_rows(panel.head(cut), config), config)
+    names = feature_names(panel.exog_names)
+    stat_cols = [names.index(n) for n in STAT_FEATURES]
+    ma28 = names.index("ma28_rel")
+    err_cols = [names.index(n) for n in ERROR_QUANTILE_FEATURES]
+    parts: list[list[np.ndarray]] = [[] for _ in range(9)]
+    for j in range(k):
+        origin = cut + j * h
+        history = panel.head(origin)
+        ok = np.repeat(history.lengths >= config.min_history_days, h)
+        rows = panel_features(
+            history,
+            horizon=h,
+            window_days=WINDOW_DAYS,
+            exog_names=panel.exog_names,
+            future=panel.future_exog(origin, h),
+        )
+        x = rows.x[ok].astype(np.float64)
+        series = np.repeat(np.arange(panel.n_series), h)[ok]
+        values = (
+            panel.y[:, origin : origin + h].reshape(-1)[ok],
+            np.full(len(x), j),
+            series,
+            rows.level[ok],
+            early.predict(rows.x[ok]),
+            x[:, stat_cols].mean(axis=1),
+            x[:, [ma28]] + x[:, err_cols],
+            _inverse(rmsse_scale(history.y))[series],
+            _inverse(mase_scale(history.y))[series],
+        )
+        for store, value in zip(parts, values, strict=True):
+            store.append(np.asarray(value))
+    joined = [np.concatenate(p) for p in parts]
+    keep = np.isfinite(joined[0]) & (joined[8] > 0)
+    if not keep.any():
+        return None
+    return _InnerWindows(*(a[keep] for a in joined))
+
+
+def _inverse(scale: FloatArray) -> FloatArray:
+    s = np.nan_to_num(scale)
+    return np.where(s > 0, 1.0 / np.where(s > 0, s, 1.0), 0.0)
+
+
+def _mean_rmsse(inner: _InnerWindows, forecast: FloatArray) -> float:
+    """Mean over windows and series of RMSSE, as the harness scores a window."""
+    sq = (inner.actual - forecast) ** 2 * inner.inv_rmsse_scale
+    key = inner.window_of * (int(inner.series_of.max()) + 1) + inner.series_of
+    sums = np.bincount(key, weights=sq)
+    counts = np.bincount(key)
+    used = counts > 0
+    return float(np.sqrt(sums[used] / counts[used]).mean())
+
+
+def _pinball(inner: _InnerWindows, quantiles: FloatArray) -> float:
+    err = inner.actual[:, None] - quantiles
+    q = np.asarray(QUANTILE_LEVELS)[None, :]
+    return float((np.maximum(q * err, (q - 1) * err) * inner.inv_mase_scale[:, None]).sum())
+
+
+def fit_head(panel: SeriesPanel, config: TrainConfig) -> tuple[OutputHead, dict[str, Any]]:
+    """The output head chosen on the panel's last windows (inner validation).
+
+    The model is fitted on the history before the last `calibration_windows` windows of
+    `horizon_days` and forecasts each of them from the actual history before it. The
+    mean blend (grid `BLEND_GRID`) minimises the mean RMSSE there, the quantile blend
+    the scaled pinball loss, and each quantile's factor its pinball loss
+    (`calibration`). Without enough history: `config.mean_blend`, the model's own
+    quantiles, factors 1.
+    """
+    inner = _inner_windows(panel, config)
+    if inner is None:
+        return OutputHead(config.mean_blend), {"windows": 0}
+    level = inner.level
+    mean_scores = {
+        w: _mean_rmsse(inner, level * (w * inner.raw[:, 0] + (1 - w) * inner.stat_mean))
+        for w in BLEND_GRID
+    }
+    mean_blend = min(BLEND_GRID, key=lambda w: (mean_scores[w], abs(w - config.mean_blend)))
+
+    def blended(b: float) -> FloatArray:
+        return np.asarray(
+            np.maximum(level[:, None] * (b * inner.raw[:, 1:] + (1 - b) * inner.stat_quantiles), 0)
+        )
+
+    q_scores = {b: _pinball(inner, blended(b)) for b in BLEND_GRID}
+    quantile_blend = min(BLEND_GRID, key=lambda b: (q_scores[b], -b))
+    chosen = blended(quantile_blend)
+    scales = tuple(
+        pinball_scale(inner.actual, chosen[:, i], q, inner.inv_mase_scale)
+        for i, q in enumerate(QUANTILE_LEVELS)
+    )
+    head = OutputHead(mean_blend, quantile_blend, (scales[0], scales[1], scales[2]))
+    info = {
+        "windows": config.calibration_windows,
+        "rows": len(inner.actual),
+        "mean_blend": mean_blend,
+        "mean_rmsse_by_blend": {str(w): round(v, 5) for w, v in mean_scores.items()},
+        "quantile_blend": quantile_blend,
+        "quantile_scale": list(scales),
+    }
+    return head, info
+
+
+def _rows(panel: SeriesPanel, config: TrainConfig) -> TrainingRows:
+    return training_rows(
+        panel,
+        horizon=config.horizon_days,
+        origin_stride_days=config.origin_stride_days,
+        min_history_days=config.min_history_days,
+    )
 
 
 def train_model(
@@ -109,31 +336,12 @@ def train_model(
     fallback_baseline: str = "MA28",
     metrics: dict[str, Any] | None = None,
 ) -> ExportedModel:
-    """Fit on the whole panel and export to ONNX with a card (no holdout, see `train_with_holdout`)."""
-    from coordinator.forecast.onnx_export import boosters_to_onnx, mlp_to_onnx
-
-    x, target = training_rows(
-        panel,
-        horizon=config.horizon_days,
-        origin_stride_days=config.origin_stride_days,
-        min_history_days=config.min_history_days,
-    )
+    """Calibrate on inner windows, fit on the whole panel and export to ONNX with a card
+    (no holdout scoring, see `train_with_holdout`)."""
+    head, calibration = fit_head(panel, config)
+    rows = _rows(panel, config)
     names = feature_names(panel.exog_names)
-    if config.model_kind == "gbm":
-        boosters = fit_boosters(x, target, config)
-        dumps = [b.dump_model() for b in boosters]
-        onnx_bytes = boosters_to_onnx(dumps, n_features=len(names), mean_blend=config.mean_blend)
-    else:
-        w = fit_mlp(x, target, mlp_config(config))
-        onnx_bytes = mlp_to_onnx(
-            mean=w.mean,
-            scale=w.scale,
-            w1=w.w1,
-            b1=w.b1,
-            w2=w.w2,
-            b2=w.b2,
-            mean_blend=config.mean_blend,
-        )
+    onnx_bytes = _Fitted(rows, config).to_onnx(head, names)
     card = ModelCard(
         model_version="fc-" + hashlib.sha256(onnx_bytes).hexdigest()[:12],
         horizon_days=config.horizon_days,
@@ -143,8 +351,8 @@ def train_model(
         exog_names=panel.exog_names,
         fallback_baseline=fallback_baseline,
         seed=config.seed,
-        training_window=_window(panel, n_rows=len(target)),
-        metrics=metrics or {},
+        training_window=_window(panel, n_rows=len(rows.target)),
+        metrics={**(metrics or {}), "calibration": calibration},
         config=asdict(config),
         versions=_versions(),
     )

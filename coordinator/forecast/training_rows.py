@@ -3,15 +3,49 @@
 Pooling all series and many origins (direct multi-horizon: one row per day ahead,
 with the horizon as a feature) gives a model trained on few series enough rows.
 Only data strictly before `cut` is used, so a backtest origin never sees its future.
+All (series, origin) windows go through `build_features` in chunks, as one batch of
+series would at serving time.
+
+The model learns `y / level`, so an unweighted loss on that ratio would let the rows of
+near-dead series (level at its floor, ratios of 20 from a single sale) dominate. Each
+row therefore carries weights that turn the ratio losses back into the accuracy
+measures: `level² / rmsse_scale` makes the squared ratio error the series' squared
+error over its RMSSE scale, and `level / mase_scale` makes the ratio pinball loss the
+scaled pinball loss (see `metrics`). Scales come from the training data only.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from coordinator.forecast.errors import DataError
 from coordinator.forecast.features import WINDOW_DAYS, FeatureRows, build_features
+from coordinator.forecast.metrics import mase_scale, rmsse_scale
 from coordinator.forecast.panel import FloatArray, SeriesPanel
+
+_CHUNK_WINDOWS = 2048
+
+
+@dataclass(frozen=True)
+class TrainingRows:
+    """Feature rows `x`, target `y / level` and the two loss weights per row (mean 1)."""
+
+    x: np.ndarray
+    target: FloatArray
+    mse_weight: FloatArray
+    pinball_weight: FloatArray
+
+
+def _inverse(scale: FloatArray) -> FloatArray:
+    s = np.nan_to_num(scale)
+    return np.where(s > 0, 1.0 / np.where(s > 0, s, 1.0), 0.0)
+
+
+def _normalised(weight: FloatArray) -> FloatArray:
+    total = float(weight.mean())
+    return weight / total if total > 0 else np.ones_like(weight)
 
 
 def training_rows(
@@ -21,35 +55,58 @@ def training_rows(
     origin_stride_days: int,
     min_history_days: int,
     window_days: int = WINDOW_DAYS,
-) -> tuple[np.ndarray, FloatArray]:
-    """Feature matrix and target `y / level` for every usable (series, origin, day ahead).
+) -> TrainingRows:
+    """Features, target `y / level` and loss weights for every usable (series, origin, day).
 
     Origins step back from the last possible one by `origin_stride_days`; a series
     contributes an origin once it has `min_history_days` days and at least one sale.
     """
     n, t_total = panel.y.shape
-    e = panel.exog.shape[2]
     pad_y = np.concatenate([np.full((n, window_days), np.nan), panel.y], axis=1)
-    pad_x = np.concatenate([np.full((n, window_days, e), np.nan), panel.exog], axis=1)
+    pad_x = np.nan_to_num(
+        np.concatenate([np.zeros((n, window_days, panel.exog.shape[2])), panel.exog], axis=1)
+    )
     starts = t_total - panel.lengths
     sold = np.nan_to_num(panel.y) > 0
     first_sale = np.where(sold.any(axis=1), sold.argmax(axis=1), t_total)
-    xs: list[np.ndarray] = []
-    ys: list[FloatArray] = []
-    for origin in range(t_total - horizon, 0, -origin_stride_days):
-        ok = (origin - starts >= min_history_days) & (first_sale < origin)
-        if not ok.any():
-            continue
-        window = pad_y[ok, origin : origin + window_days]
-        exog_window = np.nan_to_num(pad_x[ok, origin : origin + window_days])
-        end_days = panel.end_days[ok] - (t_total - origin)
-        rows: FeatureRows = build_features(
-            window, end_days, horizon, exog_window, panel.exog[ok, origin : origin + horizon]
-        )
-        xs.append(rows.x)
-        ys.append(panel.y[ok, origin : origin + horizon].reshape(-1) / rows.level)
-    if not xs:
+    origins = np.arange(t_total - horizon, 0, -origin_stride_days)
+    usable = (origins[:, None] - starts[None, :] >= min_history_days) & (
+        first_sale[None, :] < origins[:, None]
+    )
+    origin_of, series_of = (a.astype(np.int64) for a in np.nonzero(usable))
+    if series_of.size == 0:
         raise DataError(
             f"no series has {min_history_days} days of history plus {horizon} days to learn from"
         )
-    return np.concatenate(xs), np.concatenate(ys)
+    origin_of = origins[origin_of]
+    inv_sq = _inverse(rmsse_scale(panel.y))
+    inv_abs = _inverse(mase_scale(panel.y))
+    back = np.arange(window_days)
+    ahead = np.arange(horizon)
+    parts: list[tuple[np.ndarray, FloatArray, FloatArray, FloatArray]] = []
+    for lo in range(0, series_of.size, _CHUNK_WINDOWS):
+        s, o = series_of[lo : lo + _CHUNK_WINDOWS], origin_of[lo : lo + _CHUNK_WINDOWS]
+        cols = o[:, None] + back[None, :]  # padded columns origin-window .. origin-1
+        target_cols = o[:, None] + ahead[None, :]
+        rows: FeatureRows = build_features(
+            pad_y[s[:, None], cols],
+            panel.end_days[s] - (t_total - o),
+            horizon,
+            pad_x[s[:, None], cols],
+            pad_x[s[:, None], window_days + target_cols],
+        )
+        target = panel.y[s[:, None], target_cols].reshape(-1) / rows.level
+        parts.append(
+            (
+                rows.x,
+                target,
+                rows.level**2 * np.repeat(inv_sq[s], horizon),
+                rows.level * np.repeat(inv_abs[s], horizon),
+            )
+        )
+    return TrainingRows(
+        x=np.concatenate([p[0] for p in parts]),
+        target=np.concatenate([p[1] for p in parts]),
+        mse_weight=_normalised(np.concatenate([p[2] for p in parts])),
+        pinball_weight=_normalised(np.concatenate([p[3] for p in parts])),
+    )

@@ -13,8 +13,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from coordinator.forecast.baselines import moving_average, ses, tsb
 from coordinator.forecast.csv_input import read_csv
 from coordinator.forecast.errors import DataError, ModelLoadError, ModelSignatureError
+from coordinator.forecast.features import STAT_FEATURES, build_features, feature_names
 from coordinator.forecast.mlp import MlpConfig, fit_mlp
 from coordinator.forecast.model_card import ModelCard
 from coordinator.forecast.model_store import ModelStore, OnnxForecaster
@@ -24,6 +26,7 @@ from coordinator.forecast.predictor import forecast_with_model
 from coordinator.forecast.runtime import OnnxModel
 from coordinator.forecast.training import (
     ExportedModel,
+    OutputHead,
     fit_boosters,
     train_model,
     with_seed,
@@ -59,8 +62,9 @@ def model(panel: SeriesPanel) -> ExportedModel:
 
 def test_onnx_matches_lightgbm_predictions(panel: SeriesPanel) -> None:
     """The exported graph reproduces every booster's predictions times the level."""
-    x, target = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
-    boosters = fit_boosters(x, target, TINY_CONFIG)
+    rows = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    x = rows.x
+    boosters = fit_boosters(rows, TINY_CONFIG)
     data = boosters_to_onnx([b.dump_model() for b in boosters], n_features=x.shape[1])
     level = np.linspace(0.5, 3.0, len(x)).astype(np.float32)[:, None]
     card = _card(x.shape[1])
@@ -73,8 +77,9 @@ def test_onnx_matches_lightgbm_predictions(panel: SeriesPanel) -> None:
 
 def test_mlp_onnx_matches_numpy_network(panel: SeriesPanel) -> None:
     """The exported network reproduces the numpy forward pass times the level."""
-    x, target = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
-    w = fit_mlp(x, target, MlpConfig(hidden_units=8, epochs=2, seed=1))
+    rows = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    x = rows.x
+    w = fit_mlp(x, rows.target, MlpConfig(hidden_units=8, epochs=2, seed=1))
     data = mlp_to_onnx(mean=w.mean, scale=w.scale, w1=w.w1, b1=w.b1, w2=w.w2, b2=w.b2)
     level = np.linspace(0.5, 3.0, len(x)).astype(np.float32)[:, None]
     card = _card(x.shape[1])
@@ -84,26 +89,89 @@ def test_mlp_onnx_matches_numpy_network(panel: SeriesPanel) -> None:
     assert np.ptp(expected[:, 0]) > 0
 
 
-def test_mean_blend_mixes_model_with_level(panel: SeriesPanel) -> None:
-    """With blend w the mean output is (w·model + (1 − w))·level; quantiles are untouched."""
-    x, target = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
-    w = fit_mlp(x, target, MlpConfig(hidden_units=8, epochs=2, seed=1))
+def test_output_head_mixes_statistical_forecasts_and_scales_quantiles(panel: SeriesPanel) -> None:
+    """The graph's mean is w·model + (1 − w)·mean(MA28, TSB, fitted SES) and each quantile
+    is multiplied by its calibration factor, all times the level."""
+    rows = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    x = rows.x
+    w = fit_mlp(x, rows.target, MlpConfig(hidden_units=8, epochs=2, seed=1))
+    names = feature_names(panel.exog_names)
+    head = OutputHead(mean_blend=0.3, quantile_scale=(0.8, 1.0, 1.5))
+    net_weight, mix = head.arrays(names)
     data = mlp_to_onnx(
-        mean=w.mean, scale=w.scale, w1=w.w1, b1=w.b1, w2=w.w2, b2=w.b2, mean_blend=0.3
+        mean=w.mean,
+        scale=w.scale,
+        w1=w.w1,
+        b1=w.b1,
+        w2=w.w2,
+        b2=w.b2,
+        net_weight=net_weight,
+        feature_mix=mix,
     )
     level = np.full((len(x), 1), 2.0, np.float32)
     served = OnnxModel.from_bytes(data, _card(x.shape[1])).run(x, level)
     raw = w.predict(x)
-    np.testing.assert_allclose(served[:, 0], np.maximum((0.3 * raw[:, 0] + 0.7) * 2, 0), atol=1e-4)
-    np.testing.assert_allclose(served[:, 1:], np.maximum(raw[:, 1:] * 2, 0), atol=1e-4)
+    stat = np.mean([x[:, names.index(n)] for n in STAT_FEATURES], axis=0)
+    np.testing.assert_allclose(
+        served[:, 0], np.maximum((0.3 * raw[:, 0] + 0.7 * stat) * 2, 0), rtol=1e-4, atol=1e-4
+    )
+    expected_q = np.maximum(raw[:, 1:] * np.array([0.8, 1.0, 1.5]) * 2, 0)
+    np.testing.assert_allclose(served[:, 1:], expected_q, rtol=1e-4, atol=1e-4)
+
+
+def test_statistical_features_match_the_baselines(panel: SeriesPanel) -> None:
+    """The TSB and SES columns the graph mixes in equal the harness's baselines."""
+    names = feature_names(panel.exog_names)
+    rows = build_features(
+        panel.y[:4, -364:],
+        panel.end_days[:4],
+        1,
+        np.zeros((4, 364, 2)),
+        np.zeros((4, 1, 2)),
+    )
+    y = panel.y[:4]
+    np.testing.assert_allclose(
+        rows.x[:, names.index("tsb_rel")] * rows.level, tsb(y, 1).point[:, 0], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        rows.x[:, names.index("ses0.1_rel")] * rows.level, ses(y, 1).point[:, 0], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        rows.x[:, names.index("ma28_rel")] * rows.level, moving_average(y, 1).point[:, 0], rtol=1e-5
+    )
+
+
+def test_loss_weights_follow_the_accuracy_scales(panel: SeriesPanel) -> None:
+    """Row weights turn ratio losses back into RMSSE / scaled pinball terms: a series ten
+    times the volume of another (same pattern) gets the same weights, and rows after a
+    quiet spell (low level) weigh far less than ordinary rows."""
+    base = np.nan_to_num(panel.y[0, -120:])
+    base[60:80] = 0.0  # three weeks without sales
+    y = np.stack([base, 10 * base])
+    two = SeriesPanel(
+        ids=("a", "b"),
+        y=y,
+        exog=np.zeros((2, y.shape[1], 0)),
+        exog_names=(),
+        end_days=np.array([20000, 20000]),
+        lengths=np.array([y.shape[1], y.shape[1]]),
+    )
+    rows = training_rows(two, horizon=7, origin_stride_days=1, min_history_days=28)
+    assert rows.mse_weight.mean() == pytest.approx(1.0)
+    assert rows.pinball_weight.mean() == pytest.approx(1.0)
+    per_series = rows.mse_weight.reshape(-1, 2, 7)  # origin-major, then series, then day
+    np.testing.assert_allclose(per_series[:, 0], per_series[:, 1], rtol=1e-6)
+    pin = rows.pinball_weight.reshape(-1, 2, 7)
+    np.testing.assert_allclose(pin[:, 0], pin[:, 1], rtol=1e-6)
+    assert rows.mse_weight.min() < 0.2 * np.median(rows.mse_weight)
 
 
 def test_mlp_training_lowers_its_losses(panel: SeriesPanel) -> None:
     """After training, the mean head beats the constant mean and P90 covers about 90 %."""
-    x, target = training_rows(panel, horizon=7, origin_stride_days=2, min_history_days=28)
-    w = fit_mlp(x, target, MlpConfig(hidden_units=16, epochs=8, seed=0))
-    out = w.predict(x)
-    r = np.clip(target, 0, 20)
+    rows = training_rows(panel, horizon=7, origin_stride_days=2, min_history_days=28)
+    w = fit_mlp(rows.x, rows.target, MlpConfig(hidden_units=16, epochs=8, seed=0))
+    out = w.predict(rows.x)
+    r = np.clip(rows.target, 0, 20)
     assert np.mean((out[:, 0] - r) ** 2) < np.var(r)
     assert 0.8 <= float(np.mean(r <= out[:, 3])) <= 0.97
 
