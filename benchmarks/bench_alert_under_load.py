@@ -79,6 +79,8 @@ class AlertWatcher:
         if event["kind"] != "created":
             return
         details = event["alarm"]["details"]
+        if "node" not in details or "seq" not in details:
+            return  # another rule's alarm (e.g. a load node going quiet at the end)
         with self.lock:
             self.arrived[(details["node"], details["seq"])] = now
 
@@ -169,7 +171,7 @@ def _report(
     stored: int,
 ) -> None:
     print(f"command: {' '.join(sys.argv)}")
-    print(f"alarm fast lane: {'on' if args.fast_lane else 'off'}")
+    print(f"alarm fast lane: {'on' if args.fast_lane else 'off'}; alarm db: {args.alarm_db}")
     print(
         f"events: {args.events_per_s:g}/s for {args.seconds:g} s per phase over "
         f"{args.event_nodes} nodes (half raise a new alarm)"
@@ -198,6 +200,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--synchronous", default="FULL", help="the coordinator store's SQLite mode")
     parser.add_argument("--batch-max-wait-s", type=float, default=0.05, help="ingest batch wait")
     parser.add_argument(
+        "--alarm-db",
+        choices=("shared", "separate"),
+        default="shared",
+        help="alarm tables in the core database file (default) or in a file of their own",
+    )
+    parser.add_argument(
         "--fast-lane",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -225,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             sqlite_synchronous=args.synchronous,
             batch_max_wait_s=args.batch_max_wait_s,
             alarm_fast_lane=args.fast_lane,
+            alarm_db_path=Path(tmp) / "alarms.db" if args.alarm_db == "separate" else None,
         )
         coordinator = Coordinator.open(settings)
         coordinator.start()

@@ -75,7 +75,7 @@ class MqttClient:
         next_delay(0, random.Random(0), base_s=reconnect_base_s, cap_s=reconnect_cap_s)  # checks
         self.host, self.port = host, port
         self.coordinator_id = coordinator_id
-        self._on_message = on_message
+        self.on_message = on_message  # where messages go; may be replaced before start()
         self._clock = clock
         self._filter = shared_filter(share_group, topic_filter) if share_group else topic_filter
         self._persistent = persistent
@@ -257,7 +257,7 @@ class MqttClient:
             topic = repr(bytes(msg._topic))[:1024]
         with self._lock:
             generation = self._generation
-        self._on_message(
+        self.on_message(
             RawMessage(
                 topic=topic,
                 payload=bytes(msg.payload),

@@ -95,7 +95,12 @@ class Coordinator:
         writer._publisher = client
         plans = _build_plans(settings, clock, client, store)
         writer.listeners.append(plans.on_commit)
-        alarms = _build_alarms(settings, clock, client) if with_alarms else None
+        events_mqtt = (
+            _build_events_client(settings, clock)
+            if with_alarms and settings.alarm_fast_lane
+            else None
+        )
+        alarms = _build_alarms(settings, clock, events_mqtt or client) if with_alarms else None
         if alarms is not None:
             writer._feed = AlarmFeed(
                 alarms,
@@ -104,7 +109,7 @@ class Coordinator:
                 dead_letter_burst_count=settings.dead_letter_burst_count,
                 dead_letter_burst_window_s=settings.dead_letter_burst_window_s,
             )
-        fast_lane, events_mqtt = _build_fast_lane(settings, clock, twin, writer._feed)
+        fast_lane = _build_fast_lane(settings, twin, writer._feed, events_mqtt)
         forecasts = ForecastJob(
             sales=lambda since_day: store.daily_sales(since_day=since_day),
             store=ForecastStore.open(settings.db_path),
@@ -183,18 +188,14 @@ def _build_plans(
     return plans
 
 
-def _build_fast_lane(
-    settings: CoordinatorSettings, clock: Clock, twin: FleetTwin, feed: AlarmFeed | None
-) -> tuple[EventFastLane | None, MqttClient | None]:
-    """The alarm fast lane and its own connection (agent events only), when alarms are on."""
-    if feed is None or not settings.alarm_fast_lane:
-        return None, None
-    lane = EventFastLane(twin=twin, feed=feed, max_payload_bytes=settings.max_payload_bytes)
-    client = MqttClient(
+def _build_events_client(settings: CoordinatorSettings, clock: Clock) -> MqttClient:
+    """The fast lane's own connection (agent events only; the alarm alerts go out on it, so
+    they never wait behind the ingest connection's backpressure)."""
+    return MqttClient(
         host=settings.broker_host,
         port=settings.broker_port,
         coordinator_id=f"{settings.coordinator_id}-events",
-        on_message=lane.enqueue,
+        on_message=lambda _raw: None,  # the fast lane's enqueue, once it exists
         clock=clock,
         share_group=f"{settings.share_group}-events" if settings.share_group else "",
         keepalive_s=settings.keepalive_s,
@@ -203,18 +204,32 @@ def _build_fast_lane(
         reconnect_base_s=settings.reconnect_base_s,
         reconnect_cap_s=settings.reconnect_cap_s,
     )
-    return lane, client
+
+
+def _build_fast_lane(
+    settings: CoordinatorSettings,
+    twin: FleetTwin,
+    feed: AlarmFeed | None,
+    client: MqttClient | None,
+) -> EventFastLane | None:
+    """The alarm fast lane, fed by `client`, when alarms and the lane are on."""
+    if feed is None or client is None:
+        return None
+    lane = EventFastLane(twin=twin, feed=feed, max_payload_bytes=settings.max_payload_bytes)
+    client.on_message = lane.enqueue
+    return lane
 
 
 def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClient) -> Any:
-    """The alarm service over the same database file, or None if the package is absent."""
+    """The alarm service (in `alarm_db_path`, by default the core database file), or None
+    if the package is absent."""
     try:
         from coordinator.alarms.wiring import build_alarm_service
     except ImportError:
         log.warning("coordinator.alarms is not available: alarms are off")
         return None
     return build_alarm_service(
-        db_path=settings.db_path,
+        db_path=settings.alarm_db_path or settings.db_path,
         clock=clock,
         publisher=client,
         webhook_urls=settings.webhook_urls,

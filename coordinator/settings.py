@@ -100,6 +100,7 @@ class CoordinatorSettings(BaseSettings):
     alarm_fast_lane: bool = True  # agent events reach the alarm rules ahead of telemetry
     alarm_cleared_retention_days: float = Field(default=30.0, gt=0)
     alarm_purge_interval_s: float = Field(default=3600.0, gt=0)
+    alarm_db_path: Path | None = None  # None: the alarm tables live in db_path
     # Forecasting (coordinator.forecast.job): without a model directory every series gets
     # its best baseline; a directory holds one model or one subdirectory per version.
     forecast_model_dir: Path | None = None
