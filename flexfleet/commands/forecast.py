@@ -87,6 +87,13 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"holdout (last {card.horizon_days} days) mean RMSSE:")
         for name, scores in holdout.items():
             print(f"  {name:8s} {scores['rmsse']:.3f}")
+    head = card.metrics.get("calibration", {})
+    if head.get("windows"):
+        factors = ", ".join(f"{v:.2f}" for v in head["quantile_scale"])
+        print(
+            f"inner validation ({head['windows']} windows): mean blend {head['mean_blend']}, "
+            f"quantile blend {head['quantile_blend']}, P10/P50/P90 factors {factors}"
+        )
     print(f"fallback for short series: {card.fallback_baseline}")
     return 0
 

@@ -86,12 +86,14 @@ def test_schedule_is_due_on_interval_and_request() -> None:
     assert schedule.due()
 
 
-def test_cli_train_predict_roundtrip(tmp_path: Path) -> None:
-    """`forecast train` then `forecast predict` write a model and a 5-column forecast CSV."""
+def test_cli_train_predict_roundtrip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`forecast train` then `forecast predict` write a model and a 5-column forecast CSV;
+    training reports the blends chosen on its inner validation windows."""
     data = write_csv(tmp_path / "d.csv")
     model_dir = tmp_path / "model"
     args = ["forecast", "train", "--data", str(data), "--horizon", "7", "--out", str(model_dir)]
     assert main([*args, "--no-holdout", "--seed", "3"]) == 0
+    assert "inner validation (2 windows): mean blend" in capsys.readouterr().out
     assert (model_dir / "model.onnx").is_file()
     out = tmp_path / "preds.csv"
     pargs = ["--model", str(model_dir), "--data", str(data), "--horizon", "7", "--out", str(out)]
