@@ -183,8 +183,10 @@ def _build_plans(
         urgent_quiet_s=settings.plan_urgent_quiet_s,
         max_delay_s=settings.plan_max_delay_s,
         machine_down_s=settings.plan_machine_down_s,
+        state=store.plan_state(),
     )
     plans.restore(store.load_nodes())
+    plans.restore_saved()  # orders, fleet and latest plans of the previous run
     return plans
 
 

@@ -8,17 +8,21 @@ and the API, call `tick()` periodically (it re-plans when the debouncer says so)
 Schedule diffs go to each machine whose sequence changed (node id = machine id), route
 diffs to the depot of each changed vehicle (node id = depot id).
 
-Times inside problems are integers in `time_unit_s` seconds since the service started.
-A re-plan solves outside the state lock, so readers of the current plans never wait for
-the solver; solves are serialised among themselves.
+Times inside problems are integers in `time_unit_s` seconds since the plan epoch: the
+moment the service started, or the epoch of the plans `restore` hands back after a
+restart (so restored plans keep their meaning). A re-plan solves outside the state lock,
+so readers of the current plans never wait for the solver; solves are serialised among
+themselves. Each new plan goes to `on_plan` (the store) before its diffs are published,
+so a plan version is never published unless it can be restored.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from coordinator.plan.debounce import Debouncer, Trigger
@@ -39,6 +43,7 @@ from coordinator.plan.schedule_planner import CpSatScheduler, SchedulePlanner
 from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule_problem import (
     Job,
+    LateJob,
     Machine,
     ReservePolicy,
     Schedule,
@@ -46,11 +51,30 @@ from coordinator.plan.schedule_problem import (
     Setup,
     Window,
 )
+from coordinator.plan.state import PlanMade
 from flexfleet.clock import Clock
 
-__all__ = ["PlanService", "Publish"]
+__all__ = ["PlanService", "PlanStats", "Publish"]
 
 Publish = Callable[[str, dict[str, Any]], None]
+_Message = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStats:
+    """Planning figures for /metrics: plans made per (plan kind, trigger kind) (a plan
+    counts once under each kind of its batch's triggers that re-plans it: routing_orders
+    for routes, the others for the schedule, manual for both), the last re-plan's wall time
+    and operations moved, the current plans' versions, late jobs and unserved orders."""
+
+    plans_made: dict[tuple[str, str], int]
+    last_replan_s: float | None
+    last_operations_moved: int | None
+    schedule_version: int
+    routes_version: int
+    late_jobs: tuple[LateJob, ...]
+    unserved_reasons: tuple[str, ...]
+
 
 _log = logging.getLogger(__name__)
 
@@ -73,9 +97,11 @@ class PlanService:
         default_downtime: int = 240,
         seed: int = 0,
         warm_up_solvers: bool = True,
+        on_plan: Callable[[PlanMade], None] | None = None,
     ) -> None:
         self._clock = clock
         self._publish = publish
+        self._on_plan = on_plan
         self._scheduler = scheduler or CpSatScheduler()
         self._router = router or PyVrpRouter()
         self._debouncer = debouncer or Debouncer(clock)
@@ -103,6 +129,9 @@ class PlanService:
         self._routes: RoutingResult | None = None
         self._routes_version = 0
         self._routes_made: tuple[int, list[dict[str, str]]] | None = None
+        self._forgotten: list[str] = []  # finished jobs not yet reported to `on_plan`
+        self._plans_made: Counter[tuple[str, str]] = Counter()
+        self._last_replan_s: float | None = None
         if warm_up_solvers:
             # Import the solver libraries now: the first re-plan must not pay for it.
             warm_up_scheduler()
@@ -112,6 +141,24 @@ class PlanService:
     def now_units(self) -> int:
         """The clock's time in plan units since the service started."""
         return int((self._clock.now() - self._epoch_s) // self._unit_s)
+
+    def epoch_s(self) -> float:
+        """Unix time (s) from which plan units count."""
+        return self._epoch_s
+
+    def restore(self, plans: Iterable[PlanMade]) -> None:
+        """Take back the latest plans of an earlier run, before any input or plan: the
+        plan epoch becomes theirs, versions continue from theirs, and the schedule is the
+        previous plan of the next re-plan (diff base and warm start)."""
+        with self._lock:
+            for made in plans:
+                self._epoch_s = made.epoch_s
+                if isinstance(made.plan, Schedule):
+                    self._schedule, self._schedule_version = made.plan, made.version
+                    self._schedule_made = (made.made_ms, [dict(t) for t in made.triggers])
+                else:
+                    self._routes, self._routes_version = made.plan, made.version
+                    self._routes_made = (made.made_ms, [dict(t) for t in made.triggers])
 
     # ---- inputs -----------------------------------------------------------------------
     def set_factory(
@@ -216,6 +263,7 @@ class PlanService:
             causes = [{"kind": t.kind, "key": t.key} for t in batch]
             routing = any(t.kind == "routing_orders" for t in batch)
             production = any(t.kind != "routing_orders" for t in batch)
+            started = self._clock.monotonic()
             try:
                 if production:
                     self._replan_schedule(causes)
@@ -224,6 +272,8 @@ class PlanService:
             except PlanError:
                 # The previous plans stay current; the next trigger tries again.
                 _log.exception("re-planning failed for %d trigger(s)", len(batch))
+            with self._lock:
+                self._last_replan_s = self._clock.monotonic() - started
             return True
 
     def replan_now(self) -> None:
@@ -241,6 +291,8 @@ class PlanService:
         if previous is not None:
             ends = {r.operation_id: r.end for r in previous.operations}
             jobs = tuple(j for j in jobs if ends.get(j.operations[-1].id, now + 1) > now)
+            live = {j.id for j in jobs}
+            self._forgotten.extend(j for j in self._jobs if j not in live)
             self._jobs = {j.id: j for j in jobs}  # finished jobs are forgotten
         machines = tuple(
             replace(m, unavailable=(*m.unavailable, self._down[m.id]))
@@ -272,36 +324,66 @@ class PlanService:
             problem, time_limit_s=self._schedule_limit_s, seed=self._seed
         )
         with self._lock:
-            self._apply_schedule(schedule, causes)
+            messages = self._apply_schedule(schedule, causes)
+            made = PlanMade(
+                "schedule",
+                self._schedule_version,
+                self._schedule_made[0] if self._schedule_made else 0,
+                tuple(causes),
+                self._epoch_s,
+                schedule,
+                forgotten_jobs=tuple(self._forgotten),
+            )
+            self._forgotten.clear()
+        self._made(made, messages)
 
-    def _apply_schedule(self, schedule: Schedule, causes: list[dict[str, str]]) -> None:
+    def _made(self, made: PlanMade, messages: list[_Message]) -> None:
+        """Count the plan, hand it to `on_plan`, then publish its diffs (in this order)."""
+        with self._lock:
+            for kind in {t["kind"] for t in made.triggers}:
+                # A schedule counts the triggers that re-plan production, routes the rest.
+                if kind == "manual" or (kind == "routing_orders") == (made.kind == "routes"):
+                    self._plans_made[(made.kind, kind)] += 1
+        if self._on_plan is not None:
+            try:
+                self._on_plan(made)
+            except Exception:  # the plan is current either way; agents still get it
+                _log.exception("could not save %s plan version %d", made.kind, made.version)
+        for node_id, payload in messages:
+            self._publish(node_id, payload)
+
+    def _apply_schedule(self, schedule: Schedule, causes: list[dict[str, str]]) -> list[_Message]:
         old = self._schedule.by_operation() if self._schedule else {}
         diff = diff_schedules(self._schedule, schedule)
         self._schedule = schedule
         self._schedule_version += 1
         self._schedule_made = (int(self._clock.now() * 1000), causes)
+        messages: list[_Message] = []
         if diff.empty:
-            return
+            return messages
         for machine_id in diff.machines:
             ops = [_op_json(r) for r in schedule.operations if r.machine_id == machine_id]
             mine = {r.operation_id for r in schedule.operations if r.machine_id == machine_id}
             was_mine = {o for o, r in old.items() if r.machine_id == machine_id}
-            self._publish(
-                machine_id,
-                {
-                    "kind": "schedule",
-                    "version": self._schedule_version,
-                    "machine_id": machine_id,
-                    "epoch_ms": int(self._epoch_s * 1000),
-                    "time_unit_s": self._unit_s,
-                    "operations": ops,
-                    "moved": [o for o in diff.moved if o in mine],
-                    "reassigned_in": [o for o in diff.reassigned if o in mine],
-                    "reassigned_out": [o for o in diff.reassigned if o in was_mine],
-                    "added": [o for o in diff.added if o in mine],
-                    "removed": [o for o in diff.removed if o in was_mine],
-                },
+            messages.append(
+                (
+                    machine_id,
+                    {
+                        "kind": "schedule",
+                        "version": self._schedule_version,
+                        "machine_id": machine_id,
+                        "epoch_ms": int(self._epoch_s * 1000),
+                        "time_unit_s": self._unit_s,
+                        "operations": ops,
+                        "moved": [o for o in diff.moved if o in mine],
+                        "reassigned_in": [o for o in diff.reassigned if o in mine],
+                        "reassigned_out": [o for o in diff.reassigned if o in was_mine],
+                        "added": [o for o in diff.added if o in mine],
+                        "removed": [o for o in diff.removed if o in was_mine],
+                    },
+                )
             )
+        return messages
 
     def _replan_routes(self, causes: list[dict[str, str]]) -> None:
         with self._lock:
@@ -318,26 +400,51 @@ class PlanService:
             )
         routes = self._router.plan(problem, time_limit_s=self._route_limit_s, seed=self._seed)
         with self._lock:
-            self._apply_routes(routes, causes)
+            messages = self._apply_routes(routes, causes)
+            made = PlanMade(
+                "routes",
+                self._routes_version,
+                self._routes_made[0] if self._routes_made else 0,
+                tuple(causes),
+                self._epoch_s,
+                routes,
+            )
+        self._made(made, messages)
 
-    def _apply_routes(self, routes: RoutingResult, causes: list[dict[str, str]]) -> None:
+    def _apply_routes(self, routes: RoutingResult, causes: list[dict[str, str]]) -> list[_Message]:
         diff = diff_routes(self._routes, routes)
         self._routes = routes
         self._routes_version += 1
         self._routes_made = (int(self._clock.now() * 1000), causes)
         by_vehicle = {r.vehicle_id: r for r in routes.routes}
         depot_of = {v.id: v.depot_id for v in self._vehicles}
-        for vehicle_id in diff.changed_vehicles:
-            route = by_vehicle.get(vehicle_id)
-            self._publish(
+        return [
+            (
                 depot_of[vehicle_id],
                 {
                     "kind": "route",
                     "version": self._routes_version,
                     "vehicle_id": vehicle_id,
                     "depot_id": depot_of[vehicle_id],
-                    "stops": list(route.stops) if route else [],
+                    "stops": list(route.stops) if (route := by_vehicle.get(vehicle_id)) else [],
                 },
+            )
+            for vehicle_id in diff.changed_vehicles
+        ]
+
+    # ---- figures ------------------------------------------------------------------------
+    def stats(self) -> PlanStats:
+        """Planning figures for /metrics (see `PlanStats`)."""
+        with self._lock:
+            s, r = self._schedule, self._routes
+            return PlanStats(
+                plans_made=dict(self._plans_made),
+                last_replan_s=self._last_replan_s,
+                last_operations_moved=s.operations_moved if s is not None else None,
+                schedule_version=self._schedule_version,
+                routes_version=self._routes_version,
+                late_jobs=s.late_jobs if s is not None else (),
+                unserved_reasons=tuple(u.reason for u in r.unserved) if r is not None else (),
             )
 
     # ---- views --------------------------------------------------------------------------

@@ -9,9 +9,15 @@ batch of triggers is due (the previous plan is the hint). Its inputs:
   risks (`coordinator.plan.triggers`);
 - `submit_orders(orders)`, the operator API's production orders (a rush order re-plans
   at once, a batch after a quiet spell);
-- `set_fleet(depots, vehicles)` and `submit_deliveries(orders)`, the delivery fleet (depots
-  are micro-warehouse nodes) and the orders it must deliver. Routing measures distance in
-  travel time: coordinates are in plan units (`time_unit_s` seconds) of driving.
+- `set_fleet(depots, vehicles)` and the deliveries of `submit_orders`, the delivery fleet
+  (depots are micro-warehouse nodes) and the orders it must deliver. Routing measures
+  distance in travel time: coordinates are in plan units (`time_unit_s` seconds) of driving.
+
+Orders, the fleet and every new plan are written to the `PlanState` port first (SQLite in
+the coordinator): an accepted order is durable before the API answers, and a new plan is
+saved before its diffs go out. `restore_saved()` takes them back at start-up: the plan
+epoch and versions continue, the held orders and the fleet are planned again. An order
+id already held is replaced by a changed order and left alone if it is the same.
 
 Each new plan goes to the agents concerned as `schedule` / `route` commands
 (`protocol.plans`), published through the `Publisher` port at QoS 1; the API serves
@@ -33,11 +39,19 @@ from coordinator.fleet.node import NodeRecord
 from coordinator.ingest.records import BatchOutcome
 from coordinator.plan.debounce import Debouncer
 from coordinator.plan.errors import ProblemError
+from coordinator.plan.orders import (
+    DeliveryOrder,
+    DepotSpec,
+    JobOrder,
+    OperationOrder,
+    VehicleSpec,
+)
 from coordinator.plan.routing_planner import warm_up as warm_up_router
 from coordinator.plan.routing_problem import NO_LIMIT, Depot, Order, Vehicle
 from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule_problem import Job, Operation, OperationOption
 from coordinator.plan.service import PlanService
+from coordinator.plan.state import MemoryPlanState, PlanState
 from coordinator.plan.triggers import (
     DepotSeen,
     MachineDown,
@@ -59,6 +73,7 @@ __all__ = [
     "JobOrder",
     "OperationOrder",
     "OrderRejected",
+    "OrdersTaken",
     "PlanRunner",
     "VehicleSpec",
 ]
@@ -79,60 +94,14 @@ class OrderRejected(CoordinatorError):
 
 
 @dataclass(frozen=True, slots=True)
-class OperationOrder:
-    """One step of an order: the machines it may run on, with its duration on each."""
+class OrdersTaken:
+    """The ids of an accepted batch, and those of them already held with the same content
+    (left alone: no re-plan)."""
 
-    options: Mapping[str, float]  # machine id → duration in seconds
-    family: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class JobOrder:
-    """A production order: a chain of operations, with optional release and due times
-    (ms since the Unix epoch), a weight for lateness, and the rush flag."""
-
-    id: str
-    operations: tuple[OperationOrder, ...]
-    due_ms: int | None = None
-    release_ms: int | None = None
-    weight: int = 1
-    rush: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class DepotSpec:
-    """A micro-warehouse (its node id) as a depot: position, and opening times in ms since
-    the Unix epoch (None: always open)."""
-
-    id: str
-    x: float
-    y: float
-    open_ms: int | None = None
-    close_ms: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VehicleSpec:
-    """A vehicle based at a depot, with its capacity and longest route in seconds."""
-
-    id: str
-    depot_id: str
-    capacity: int
-    max_duration_s: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryOrder:
-    """A delivery: position, load, the window in which service must start (ms since the
-    Unix epoch, None: open) and the service time in seconds."""
-
-    id: str
-    x: float
-    y: float
-    demand: int
-    ready_ms: int | None = None
-    due_ms: int | None = None
-    service_s: float = 0.0
+    jobs: list[str]
+    deliveries: list[str]
+    unchanged_jobs: list[str]
+    unchanged_deliveries: list[str]
 
 
 class PlanRunner:
@@ -152,6 +121,7 @@ class PlanRunner:
         max_delay_s: float = 10.0,
         machine_down_s: float = 4 * 3600.0,
         seed: int = 0,
+        state: PlanState | None = None,
     ) -> None:
         try:
             debouncer = Debouncer(
@@ -161,6 +131,7 @@ class PlanRunner:
             raise ConfigError(str(exc), field="plan_quiet_s") from exc
         thresholds = dict(stock_thresholds or {})
         self.clock = clock
+        self.state: PlanState = state if state is not None else MemoryPlanState()
         self.service = PlanService(
             clock=clock,
             publish=self._publish,
@@ -171,6 +142,7 @@ class PlanRunner:
             default_downtime=max(1, math.ceil(machine_down_s / time_unit_s)),
             seed=seed,
             warm_up_solvers=False,  # done on the runner's thread, not at open
+            on_plan=self.state.save_plan,
         )
         self.mapper = TriggerMapper(
             stock_threshold_for=lambda sku: thresholds.get(sku, stock_low_threshold)
@@ -180,6 +152,7 @@ class PlanRunner:
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
         self._sites_lock = threading.Lock()
+        self._orders_lock = threading.Lock()
         self._cmd_ids = itertools.count(1)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -217,26 +190,80 @@ class PlanRunner:
 
     def submit_orders(
         self, orders: Iterable[JobOrder], deliveries: Iterable[DeliveryOrder] = ()
-    ) -> tuple[list[str], list[str]]:
-        """Check and add production orders and delivery orders; returns their ids.
+    ) -> OrdersTaken:
+        """Check, store (durably) and add production orders and delivery orders.
 
-        Raises `OrderRejected` when an order names a machine the coordinator has not seen,
-        repeats an id of the same batch, uses a depot's id for a delivery or has a window
-        that closes before it opens: nothing of the batch is taken then.
+        An id already held with the same content is left alone (no re-plan); with other
+        content the order replaces the held one. Raises `OrderRejected` when an order
+        names a machine the coordinator has not seen, repeats an id of the same batch,
+        uses a depot's id for a delivery or has a window that closes before it opens, and
+        `StoreError` when it cannot be stored: nothing of the batch is taken then.
         """
-        jobs = self._jobs(list(orders))
-        drops = self._deliveries(list(deliveries))
-        if jobs:
-            self.service.submit_jobs(jobs)
-        if drops:
-            self.service.submit_delivery_orders(drops)
-        self._wake.set()
-        return [job.id for job in jobs], [order.id for order in drops]
+        job_orders, delivery_orders = list(orders), list(deliveries)
+        self._check_jobs(job_orders)
+        self._deliveries(delivery_orders)  # checks them
+        with self._orders_lock:  # the store and the service see batches in the same order
+            same_jobs, same_drops = self.state.save_orders(
+                job_orders, delivery_orders, at_ms=now_ms(self.clock)
+            )
+            self._take(
+                [o for o in job_orders if o.id not in same_jobs],
+                [o for o in delivery_orders if o.id not in same_drops],
+            )
+        return OrdersTaken(
+            jobs=[o.id for o in job_orders],
+            deliveries=[o.id for o in delivery_orders],
+            unchanged_jobs=[o.id for o in job_orders if o.id in same_jobs],
+            unchanged_deliveries=[o.id for o in delivery_orders if o.id in same_drops],
+        )
 
-    def _jobs(self, batch: list[JobOrder]) -> list[Job]:
+    def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
+        """The held production and delivery orders, as accepted (finished jobs leave)."""
+        return self.state.orders()
+
+    def restore_saved(self) -> None:
+        """Take back the saved plans, fleet and orders (call after `restore(nodes)`, before
+        `start`): plan versions continue, and the held orders are planned again."""
+        saved = self.state.load()
+        self.service.restore(saved.plans)
+        if saved.fleet_saved:
+            try:
+                self._take_fleet(list(saved.depots), list(saved.vehicles))
+            except OrderRejected as exc:  # e.g. a warehouse the nodes table no longer has
+                log.error("saved delivery fleet not restored: %s", exc)
+        jobs: list[JobOrder] = []
+        for job in saved.jobs:
+            try:
+                self._check_jobs([job])
+                jobs.append(job)
+            except OrderRejected as exc:  # its machine is no longer known
+                log.error("saved job %s not restored: %s", job.id, exc)
+        deliveries: list[DeliveryOrder] = []
+        for delivery in saved.deliveries:
+            try:
+                self._deliveries([delivery])
+                deliveries.append(delivery)
+            except OrderRejected as exc:  # e.g. its id is now a depot's
+                log.error("saved delivery %s not restored: %s", delivery.id, exc)
+        self._take(jobs, deliveries)
+        log.info(
+            "restored %d job(s), %d delivery order(s), plan versions %s",
+            len(jobs),
+            len(deliveries),
+            {p.kind: p.version for p in saved.plans},
+        )
+
+    def _take(self, jobs: list[JobOrder], deliveries: list[DeliveryOrder]) -> None:
+        """Hand checked orders to the service (converted to plan units now)."""
+        if jobs:
+            self.service.submit_jobs([self._job(order) for order in jobs])
+        if deliveries:
+            self.service.submit_delivery_orders(self._deliveries(deliveries))
+        self._wake.set()
+
+    def _check_jobs(self, batch: list[JobOrder]) -> None:
         known = self.service.machines()
         _unique([order.id for order in batch], "jobs")
-        jobs: list[Job] = []
         for j, order in enumerate(batch):
             for k, step in enumerate(order.operations):
                 unknown = sorted(set(step.options) - known)
@@ -245,18 +272,22 @@ class PlanRunner:
                         f"unknown machine {unknown[0]!r} (known: {sorted(known)[:20]})",
                         field=f"jobs[{j}].operations[{k}].options",
                     )
-            jobs.append(self._job(order))
-        return jobs
 
     def set_fleet(self, depots: Iterable[DepotSpec], vehicles: Iterable[VehicleSpec]) -> None:
         """Declare the delivery fleet (replacing the previous one).
 
         Raises `OrderRejected` for a depot that is no known micro-warehouse, a vehicle at a
-        depot not declared, repeated ids or a depot closing before it opens.
+        depot not declared, repeated ids or a depot closing before it opens, and
+        `StoreError` when it cannot be stored.
         """
+        depot_list, vehicle_list = list(depots), list(vehicles)
+        self._take_fleet(depot_list, vehicle_list, save=True)
+
+    def _take_fleet(
+        self, depot_list: list[DepotSpec], vehicle_list: list[VehicleSpec], *, save: bool = False
+    ) -> None:
         with self._sites_lock:
             known = set(self._warehouses)
-        depot_list, vehicle_list = list(depots), list(vehicles)
         _unique([d.id for d in depot_list], "depots")
         _unique([v.id for v in vehicle_list], "vehicles")
         for i, spec in enumerate(depot_list):
@@ -292,7 +323,10 @@ class PlanRunner:
         for i, depot in enumerate(fleet):
             if depot.close <= depot.open:
                 raise OrderRejected("the depot closes before it opens", field=f"depots[{i}]")
-        self.service.set_fleet(fleet, cars)
+        with self._orders_lock:
+            if save:
+                self.state.save_fleet(depot_list, vehicle_list, at_ms=now_ms(self.clock))
+            self.service.set_fleet(fleet, cars)
         self._wake.set()
 
     def _deliveries(self, batch: list[DeliveryOrder]) -> list[Order]:

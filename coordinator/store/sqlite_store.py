@@ -25,6 +25,7 @@ from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.views import StockItem
 from coordinator.ingest.records import StockLevels, WriteBatch
 from coordinator.ingest.sales import sales_of
+from coordinator.store.plan_state import SqlitePlanState
 from coordinator.store.port import (
     CommitResult,
     DeadLetterRow,
@@ -111,6 +112,10 @@ class SqliteStore:
     def database(self) -> Database:
         """A sqlite-utils view of the writer connection (for migrations of other modules)."""
         return Database(self._writer)
+
+    def plan_state(self) -> SqlitePlanState:
+        """The planner's durable state, on this store's writer connection and lock."""
+        return SqlitePlanState(self._writer, self._write_lock)
 
     # -- write path ---------------------------------------------------------------------
 

@@ -4,25 +4,29 @@ delivery fleet (operator), and `/api/v1/orders`: production and delivery orders 
 Thin routes over the `PlanRunner` at `request.app.state.plans` (`coordinator.plan.wiring`).
 Before the first plan both plan routes answer 200 with version 0, `made_ms` null and no
 machines' operations / no routes: "no plan yet" is a valid state, not a missing resource.
+Orders are durable when `POST /api/v1/orders` answers; posting an order id again is
+idempotent: the same content is left alone (listed in `unchanged`), other content
+replaces the held order.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coordinator.api.auth import OperatorDep, ViewerDep
+from coordinator.api.plan_schemas import RoutesOut, ScheduleOut
 from coordinator.errors import CoordinatorError
-from coordinator.plan.wiring import (
+from coordinator.plan.orders import (
     DeliveryOrder,
     DepotSpec,
     JobOrder,
     OperationOrder,
-    PlanRunner,
     VehicleSpec,
 )
+from coordinator.plan.wiring import PlanRunner
 from protocol.messages import MAX_TS_MS, MIN_TS_MS
 from protocol.topics import ID_PATTERN
 
@@ -101,8 +105,8 @@ class DeliveryIn(_Strict):
 
 
 class OrdersIn(_Strict):
-    """A batch of production orders (a job with a known id replaces it) and delivery
-    orders; at least one of either."""
+    """A batch of production orders and delivery orders, at least one of either. An order
+    whose id is held already replaces it, or is left alone if it is the same."""
 
     jobs: list[JobIn] = Field(default_factory=list, max_length=1000)
     deliveries: list[DeliveryIn] = Field(default_factory=list, max_length=1000)
@@ -115,11 +119,25 @@ class OrdersIn(_Strict):
 
 
 class OrdersAccepted(BaseModel):
-    """The ids taken; the re-plan follows (at once for a rush order)."""
+    """The ids taken (stored durably); the re-plan follows (at once for a rush order)."""
 
-    accepted: list[str]
-    deliveries: list[str]
+    accepted: list[str] = Field(description="Job ids of the batch")
+    deliveries: list[str] = Field(description="Delivery ids of the batch")
     rush: int
+    unchanged: list[str] = Field(
+        description="Job ids already held with the same content (left alone, no re-plan)"
+    )
+    unchanged_deliveries: list[str] = Field(
+        description="Delivery ids already held with the same content"
+    )
+
+
+class OrdersOut(BaseModel):
+    """The held orders as accepted, in order of first acceptance (a job leaves once its
+    last operation has ended)."""
+
+    jobs: list[JobIn]
+    deliveries: list[DeliveryIn]
 
 
 class DepotIn(_Strict):
@@ -190,9 +208,50 @@ def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersA
         )
         for d in body.deliveries
     ]
-    job_ids, delivery_ids = plans.submit_orders(jobs, deliveries)
+    taken = plans.submit_orders(jobs, deliveries)
     return OrdersAccepted(
-        accepted=job_ids, deliveries=delivery_ids, rush=sum(job.rush for job in body.jobs)
+        accepted=taken.jobs,
+        deliveries=taken.deliveries,
+        rush=sum(job.rush for job in body.jobs),
+        unchanged=taken.unchanged_jobs,
+        unchanged_deliveries=taken.unchanged_deliveries,
+    )
+
+
+@router.get("/api/v1/orders", summary="Held orders", response_model=OrdersOut)
+def held_orders(plans: PlansDep, _who: ViewerDep) -> OrdersOut:
+    """The production and delivery orders the planner holds, as they were accepted."""
+    jobs, deliveries = plans.orders()
+    return OrdersOut(
+        jobs=[
+            JobIn(
+                id=j.id,
+                operations=[
+                    OperationIn(
+                        options=[OptionIn(machine=m, duration_s=s) for m, s in op.options.items()],
+                        family=op.family,
+                    )
+                    for op in j.operations
+                ],
+                due_ms=j.due_ms,
+                release_ms=j.release_ms,
+                weight=j.weight,
+                rush=j.rush,
+            )
+            for j in jobs
+        ],
+        deliveries=[
+            DeliveryIn(
+                id=d.id,
+                x=d.x,
+                y=d.y,
+                demand=d.demand,
+                ready_ms=d.ready_ms,
+                due_ms=d.due_ms,
+                service_s=d.service_s,
+            )
+            for d in deliveries
+        ],
     )
 
 
@@ -210,19 +269,21 @@ def set_fleet(body: FleetIn, plans: PlansDep, _who: OperatorDep) -> FleetOut:
     return FleetOut(depots=[d.id for d in body.depots], vehicles=[v.id for v in body.vehicles])
 
 
-@router.get("/api/v1/plans/schedule", summary="Current production schedule")
-def current_schedule(plans: PlansDep, _who: ViewerDep) -> dict[str, Any]:
+@router.get(
+    "/api/v1/plans/schedule", summary="Current production schedule", response_model=ScheduleOut
+)
+def current_schedule(plans: PlansDep, _who: ViewerDep) -> ScheduleOut:
     """The current schedule: `version`, `made_ms`, the `triggers` that caused it, solver
     `status` ("optimal", "feasible" or "fallback"), operations per machine (times in
     `time_unit_s` units since `epoch_s`), and every late job with its `reason`."""
-    return plans.schedule()
+    return ScheduleOut.model_validate(plans.schedule())
 
 
-@router.get("/api/v1/plans/routes", summary="Current delivery routes")
-def current_routes(plans: PlansDep, _who: ViewerDep) -> dict[str, Any]:
+@router.get("/api/v1/plans/routes", summary="Current delivery routes", response_model=RoutesOut)
+def current_routes(plans: PlansDep, _who: ViewerDep) -> RoutesOut:
     """The current routes: `version`, `made_ms`, `triggers`, each vehicle's stops, and
     every unserved order with the `reason` that blocks it."""
-    return plans.routes()
+    return RoutesOut.model_validate(plans.routes())
 
 
 __all__ = ["router"]

@@ -57,7 +57,9 @@ def test_orders_need_the_operator_role(client: httpx.Client) -> None:
     assert client.post("/api/v1/orders", json={"jobs": [JOB]}, headers=AS_VIEWER).status_code == 403
     response = client.post("/api/v1/orders", json={"jobs": [JOB]}, headers=AS_OPERATOR)
     assert response.status_code == 202
-    assert response.json() == {"accepted": ["j1"], "deliveries": [], "rush": 0}
+    assert response.json() == {
+        "accepted": ["j1"], "deliveries": [], "rush": 0, "unchanged": [], "unchanged_deliveries": []
+    }  # fmt: skip
 
 
 def _job(**changes: Any) -> dict[str, Any]:
@@ -135,7 +137,9 @@ def test_deliveries_and_fleet_are_taken_by_an_operator(client: httpx.Client) -> 
     body = {"deliveries": [{"id": "o1", "x": 3, "y": 4, "demand": 2, "service_s": 120}]}
     response = client.post("/api/v1/orders", json=body, headers=AS_OPERATOR)
     assert response.status_code == 202
-    assert response.json() == {"accepted": [], "deliveries": ["o1"], "rush": 0}
+    assert response.json() == {
+        "accepted": [], "deliveries": ["o1"], "rush": 0, "unchanged": [], "unchanged_deliveries": []
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -154,3 +158,37 @@ def test_malformed_fleets_are_refused_with_422(client: httpx.Client, fleet: Any)
     """Unknown warehouses, undeclared depots, wrong types and unknown fields are 422."""
     response = client.put("/api/v1/plans/fleet", json=fleet, headers=AS_OPERATOR)
     assert response.status_code == 422, response.text
+
+
+def test_an_order_posted_twice_is_held_once(client: httpx.Client) -> None:
+    """Posting the same orders again is idempotent (reported as unchanged); a changed job
+    with a held id replaces it; the held orders list each id once, as last accepted."""
+    job = _job(id="twice", due_ms=1_900_000_000_000)
+    drop = {"id": "twice-d", "x": 1.0, "y": 2.0, "demand": 3}
+    body = {"jobs": [job], "deliveries": [drop]}
+    first = client.post("/api/v1/orders", json=body, headers=AS_OPERATOR).json()
+    assert (first["unchanged"], first["unchanged_deliveries"]) == ([], [])
+    again = client.post("/api/v1/orders", json=body, headers=AS_OPERATOR).json()
+    assert (again["accepted"], again["deliveries"]) == (["twice"], ["twice-d"])
+    assert (again["unchanged"], again["unchanged_deliveries"]) == (["twice"], ["twice-d"])
+    changed = {"jobs": [{**job, "weight": 7}]}
+    assert (
+        client.post("/api/v1/orders", json=changed, headers=AS_OPERATOR).json()["unchanged"] == []
+    )
+    held = client.get("/api/v1/orders", headers=AS_VIEWER)
+    assert held.status_code == 200
+    jobs = [j for j in held.json()["jobs"] if j["id"] == "twice"]
+    assert [(j["weight"], j["due_ms"]) for j in jobs] == [(7, 1_900_000_000_000)]
+    drops = [d for d in held.json()["deliveries"] if d["id"] == "twice-d"]
+    assert drops == [{**drop, "ready_ms": None, "due_ms": None, "service_s": 0.0}]
+
+
+def test_plan_views_are_documented_in_openapi(client: httpx.Client) -> None:
+    """The schedule and routes responses are typed models in the OpenAPI document."""
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, model in (
+        ("/api/v1/plans/schedule", "ScheduleOut"),
+        ("/api/v1/plans/routes", "RoutesOut"),
+    ):
+        schema = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{model}"}

@@ -268,10 +268,10 @@ def test_routes_are_planned_and_sent_to_the_depot(runner: PlanRunner) -> None:
     publisher = runner._publisher
     assert isinstance(publisher, InMemoryPublisher)
     runner.set_fleet([DepotSpec("w1", 0.0, 0.0)], [VehicleSpec("v1", "w1", 10)])
-    jobs, drops = runner.submit_orders(
+    taken = runner.submit_orders(
         [], [DeliveryOrder("o1", 3.0, 4.0, 2, service_s=60.0), DeliveryOrder("o2", 3.0, 0.0, 2)]
     )
-    assert (jobs, drops) == ([], ["o1", "o2"])
+    assert (taken.jobs, taken.deliveries) == ([], ["o1", "o2"])
     assert isinstance(runner.clock, FakeClock)
     runner.clock.advance(5.0)
     assert runner.service.tick() is True

@@ -1,0 +1,120 @@
+"""Orders and the delivery fleet as the operator sends them (times in ms since the Unix
+epoch, durations in seconds), and their JSON form for the store.
+
+The planner converts them to plan units when it takes them (`coordinator.plan.wiring`);
+the store keeps them in this unconverted form, so a restarted coordinator converts them
+again against the same plan epoch. `order_json` is canonical (sorted keys): two equal
+orders have the same text, which is how a repeated order is recognised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "DeliveryOrder",
+    "DepotSpec",
+    "JobOrder",
+    "OperationOrder",
+    "VehicleSpec",
+    "delivery_from_json",
+    "depot_from_json",
+    "job_from_json",
+    "order_json",
+    "vehicle_from_json",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationOrder:
+    """One step of an order: the machines it may run on, with its duration on each."""
+
+    options: Mapping[str, float]  # machine id → duration in seconds
+    family: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JobOrder:
+    """A production order: a chain of operations, with optional release and due times
+    (ms since the Unix epoch), a weight for lateness, and the rush flag."""
+
+    id: str
+    operations: tuple[OperationOrder, ...]
+    due_ms: int | None = None
+    release_ms: int | None = None
+    weight: int = 1
+    rush: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DepotSpec:
+    """A micro-warehouse (its node id) as a depot: position, and opening times in ms since
+    the Unix epoch (None: always open)."""
+
+    id: str
+    x: float
+    y: float
+    open_ms: int | None = None
+    close_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleSpec:
+    """A vehicle based at a depot, with its capacity and longest route in seconds."""
+
+    id: str
+    depot_id: str
+    capacity: int
+    max_duration_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOrder:
+    """A delivery: position, load, the window in which service must start (ms since the
+    Unix epoch, None: open) and the service time in seconds."""
+
+    id: str
+    x: float
+    y: float
+    demand: int
+    ready_ms: int | None = None
+    due_ms: int | None = None
+    service_s: float = 0.0
+
+
+def order_json(item: JobOrder | DeliveryOrder | DepotSpec | VehicleSpec) -> str:
+    """The canonical JSON text of an order or fleet entry (sorted keys)."""
+    return orjson.dumps(asdict(item), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def job_from_json(data: Mapping[str, Any]) -> JobOrder:
+    """A `JobOrder` from its `order_json` form (parsed)."""
+    return JobOrder(
+        id=data["id"],
+        operations=tuple(
+            OperationOrder(dict(op["options"]), family=op["family"]) for op in data["operations"]
+        ),
+        due_ms=data["due_ms"],
+        release_ms=data["release_ms"],
+        weight=data["weight"],
+        rush=data["rush"],
+    )
+
+
+def delivery_from_json(data: Mapping[str, Any]) -> DeliveryOrder:
+    """A `DeliveryOrder` from its `order_json` form (parsed)."""
+    return DeliveryOrder(**data)
+
+
+def depot_from_json(data: Mapping[str, Any]) -> DepotSpec:
+    """A `DepotSpec` from its `order_json` form (parsed)."""
+    return DepotSpec(**data)
+
+
+def vehicle_from_json(data: Mapping[str, Any]) -> VehicleSpec:
+    """A `VehicleSpec` from its `order_json` form (parsed)."""
+    return VehicleSpec(**data)

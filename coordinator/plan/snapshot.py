@@ -1,0 +1,42 @@
+"""Plans as JSON-able data and back, for the store (pure).
+
+`plan_to_json` / `plan_from_json` round-trip a `Schedule` or a `RoutingResult` exactly
+(every field, times in plan units), so a restarted coordinator has the same previous
+plan to diff against and to warm-start from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Literal
+
+from coordinator.plan.routing_problem import Route, RoutingResult, Unserved
+from coordinator.plan.schedule_problem import LateJob, Schedule, ScheduledOperation
+
+__all__ = ["PlanKind", "plan_from_json", "plan_to_json"]
+
+PlanKind = Literal["schedule", "routes"]
+
+
+def plan_to_json(plan: Schedule | RoutingResult) -> dict[str, Any]:
+    """Every field of `plan` as plain dicts and lists."""
+    return asdict(plan)
+
+
+def plan_from_json(kind: PlanKind, data: dict[str, Any]) -> Schedule | RoutingResult:
+    """The plan `plan_to_json` wrote, as a `Schedule` ("schedule") or `RoutingResult`."""
+    if kind == "schedule":
+        return Schedule(
+            **{
+                **data,
+                "operations": tuple(ScheduledOperation(**o) for o in data["operations"]),
+                "late_jobs": tuple(LateJob(**j) for j in data["late_jobs"]),
+            }
+        )
+    return RoutingResult(
+        **{
+            **data,
+            "routes": tuple(Route(**{**r, "stops": tuple(r["stops"])}) for r in data["routes"]),
+            "unserved": tuple(Unserved(**u) for u in data["unserved"]),
+        }
+    )

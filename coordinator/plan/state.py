@@ -1,0 +1,143 @@
+"""The planner's durable state behind a small port: accepted orders, the delivery fleet
+and the latest plan of each kind.
+
+`PlanRunner` writes an order batch through `save_orders` before the planner takes it (an
+order the API acknowledged survives a crash), the fleet through `save_fleet`, and every
+new plan through `save_plan` before its diffs are published (so a restarted coordinator
+never hands out a version number twice). `load` gives it all back at start-up.
+`SqlitePlanState` (`coordinator.store.plan_state`) is the production adapter;
+`MemoryPlanState` is the in-memory double.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from coordinator.plan.orders import (
+    DeliveryOrder,
+    DepotSpec,
+    JobOrder,
+    VehicleSpec,
+    order_json,
+)
+from coordinator.plan.routing_problem import RoutingResult
+from coordinator.plan.schedule_problem import Schedule
+from coordinator.plan.snapshot import PlanKind
+
+__all__ = ["MemoryPlanState", "PlanMade", "PlanState", "SavedState"]
+
+_Order = TypeVar("_Order", JobOrder, DeliveryOrder)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMade:
+    """A plan the service made (or restored): its kind and version, when and why it was
+    made (`made_ms`, `triggers`), the epoch its plan units count from, the plan itself,
+    and the jobs it found finished (the store forgets them with it)."""
+
+    kind: PlanKind
+    version: int
+    made_ms: int
+    triggers: tuple[Mapping[str, str], ...]
+    epoch_s: float
+    plan: Schedule | RoutingResult
+    forgotten_jobs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SavedState:
+    """Everything `PlanState.load` returns; orders in the order they were first accepted."""
+
+    jobs: tuple[JobOrder, ...] = ()
+    deliveries: tuple[DeliveryOrder, ...] = ()
+    depots: tuple[DepotSpec, ...] = ()
+    vehicles: tuple[VehicleSpec, ...] = ()
+    fleet_saved: bool = False
+    plans: tuple[PlanMade, ...] = ()
+
+
+class PlanState(Protocol):
+    """Durable planner state; every method is thread-safe and durable when it returns."""
+
+    def save_orders(
+        self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Store new orders and replace changed ones, in one transaction; returns the ids
+        of the jobs and of the deliveries already stored with the same content."""
+        ...
+
+    def save_fleet(
+        self, depots: Sequence[DepotSpec], vehicles: Sequence[VehicleSpec], *, at_ms: int
+    ) -> None:
+        """Replace the delivery fleet."""
+        ...
+
+    def save_plan(self, made: PlanMade) -> None:
+        """Keep `made` as the latest plan of its kind and forget its finished jobs."""
+        ...
+
+    def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
+        """The held jobs and deliveries, in the order they were first accepted."""
+        ...
+
+    def load(self) -> SavedState:
+        """The held orders, the fleet and the latest plans."""
+        ...
+
+
+@dataclass
+class MemoryPlanState:
+    """`PlanState` in memory (the double; also what a coordinator without a store uses)."""
+
+    _jobs: dict[str, tuple[str, JobOrder]] = field(default_factory=dict)
+    _deliveries: dict[str, tuple[str, DeliveryOrder]] = field(default_factory=dict)
+    _fleet: tuple[tuple[DepotSpec, ...], tuple[VehicleSpec, ...]] | None = None
+    _plans: dict[str, PlanMade] = field(default_factory=dict)
+
+    def save_orders(
+        self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """See `PlanState.save_orders`."""
+        return _upsert(self._jobs, jobs), _upsert(self._deliveries, deliveries)
+
+    def save_fleet(
+        self, depots: Sequence[DepotSpec], vehicles: Sequence[VehicleSpec], *, at_ms: int
+    ) -> None:
+        """See `PlanState.save_fleet`."""
+        self._fleet = (tuple(depots), tuple(vehicles))
+
+    def save_plan(self, made: PlanMade) -> None:
+        """See `PlanState.save_plan`."""
+        self._plans[made.kind] = made
+        for job_id in made.forgotten_jobs:
+            self._jobs.pop(job_id, None)
+
+    def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
+        """See `PlanState.orders`."""
+        return [j for _, j in self._jobs.values()], [d for _, d in self._deliveries.values()]
+
+    def load(self) -> SavedState:
+        """See `PlanState.load`."""
+        jobs, deliveries = self.orders()
+        depots, vehicles = self._fleet or ((), ())
+        return SavedState(
+            jobs=tuple(jobs),
+            deliveries=tuple(deliveries),
+            depots=depots,
+            vehicles=vehicles,
+            fleet_saved=self._fleet is not None,
+            plans=tuple(self._plans.values()),
+        )
+
+
+def _upsert(held: dict[str, tuple[str, _Order]], batch: Iterable[_Order]) -> frozenset[str]:
+    same: set[str] = set()
+    for item in batch:
+        text = order_json(item)
+        if item.id in held and held[item.id][0] == text:
+            same.add(item.id)
+        else:
+            held[item.id] = (text, item)
+    return frozenset(same)

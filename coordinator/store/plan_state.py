@@ -1,0 +1,179 @@
+"""`PlanState` on the coordinator's SQLite file (tables of migration m003).
+
+It shares the store's writer connection and write lock (`SqliteStore.plan_state()`), so
+it opens nothing and closes with the store. Every write is one `BEGIN IMMEDIATE`
+transaction, durable when the method returns (the store's `synchronous` mode, FULL by
+default). Orders are kept as the operator sent them (`coordinator.plan.orders`), plans
+as `coordinator.plan.snapshot` writes them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final, Literal
+
+import orjson
+
+from coordinator.errors import StoreError
+from coordinator.plan.orders import (
+    DeliveryOrder,
+    DepotSpec,
+    JobOrder,
+    VehicleSpec,
+    delivery_from_json,
+    depot_from_json,
+    job_from_json,
+    order_json,
+    vehicle_from_json,
+)
+from coordinator.plan.snapshot import plan_from_json, plan_to_json
+from coordinator.plan.state import PlanMade, SavedState
+
+__all__ = ["SqlitePlanState"]
+
+_UPSERT_ORDER: Final = (
+    "INSERT INTO plan_orders (kind, id, body, accepted_ms, updated_ms) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, updated_ms = excluded.updated_ms"
+)
+_SAVE_PLAN: Final = (
+    "INSERT OR REPLACE INTO plan_latest (kind, version, made_ms, triggers, epoch_s, content)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+class SqlitePlanState:
+    """Durable planner state; thread-safe (every call holds the store's write lock)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._conn = conn
+        self._lock = lock
+
+    @contextmanager
+    def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"plan state {operation} failed: {exc}", operation=operation
+                ) from exc
+
+    def save_orders(
+        self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """See `coordinator.plan.state.PlanState.save_orders`."""
+        with self._transaction("save_orders") as conn:
+            return (
+                _upsert(conn, "job", jobs, at_ms),
+                _upsert(conn, "delivery", deliveries, at_ms),
+            )
+
+    def save_fleet(
+        self, depots: Sequence[DepotSpec], vehicles: Sequence[VehicleSpec], *, at_ms: int
+    ) -> None:
+        """See `coordinator.plan.state.PlanState.save_fleet`."""
+        with self._transaction("save_fleet") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO plan_fleet (id, depots, vehicles, updated_ms)"
+                " VALUES (1, ?, ?, ?)",
+                (_array(depots), _array(vehicles), at_ms),
+            )
+
+    def save_plan(self, made: PlanMade) -> None:
+        """See `coordinator.plan.state.PlanState.save_plan`."""
+        with self._transaction("save_plan") as conn:
+            conn.execute(
+                _SAVE_PLAN,
+                (
+                    made.kind,
+                    made.version,
+                    made.made_ms,
+                    orjson.dumps(list(made.triggers)).decode(),
+                    made.epoch_s,
+                    orjson.dumps(plan_to_json(made.plan)).decode(),
+                ),
+            )
+            conn.executemany(
+                "DELETE FROM plan_orders WHERE kind = 'job' AND id = ?",
+                [(job_id,) for job_id in made.forgotten_jobs],
+            )
+
+    def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
+        """See `coordinator.plan.state.PlanState.orders`."""
+        with self._transaction("orders") as conn:
+            rows = conn.execute("SELECT kind, body FROM plan_orders ORDER BY seq").fetchall()
+        jobs = [job_from_json(orjson.loads(b)) for kind, b in rows if kind == "job"]
+        drops = [delivery_from_json(orjson.loads(b)) for kind, b in rows if kind == "delivery"]
+        return jobs, drops
+
+    def load(self) -> SavedState:
+        """See `coordinator.plan.state.PlanState.load`."""
+        jobs, deliveries = self.orders()
+        with self._transaction("load") as conn:
+            fleet = conn.execute("SELECT depots, vehicles FROM plan_fleet").fetchone()
+            plans = conn.execute(
+                "SELECT kind, version, made_ms, triggers, epoch_s, content FROM plan_latest"
+                " ORDER BY kind"
+            ).fetchall()
+        return SavedState(
+            jobs=tuple(jobs),
+            deliveries=tuple(deliveries),
+            depots=tuple(depot_from_json(d) for d in orjson.loads(fleet[0])) if fleet else (),
+            vehicles=tuple(vehicle_from_json(v) for v in orjson.loads(fleet[1])) if fleet else (),
+            fleet_saved=fleet is not None,
+            plans=tuple(_plan(row) for row in plans),
+        )
+
+
+def _upsert(
+    conn: sqlite3.Connection,
+    kind: Literal["job", "delivery"],
+    batch: Sequence[JobOrder | DeliveryOrder],
+    at_ms: int,
+) -> frozenset[str]:
+    """Write new and changed orders of one kind; the ids stored with the same body."""
+    if not batch:
+        return frozenset()
+    bodies = {item.id: order_json(item) for item in batch}
+    held: dict[str, str] = {}
+    ids = list(bodies)
+    for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+        part = ids[start : start + 500]
+        marks = ", ".join("?" * len(part))
+        held.update(
+            conn.execute(
+                f"SELECT id, body FROM plan_orders WHERE kind = ? AND id IN ({marks})",  # noqa: S608
+                [kind, *part],
+            ).fetchall()
+        )
+    same = frozenset(i for i, body in bodies.items() if held.get(i) == body)
+    conn.executemany(
+        _UPSERT_ORDER,
+        [(kind, i, body, at_ms, at_ms) for i, body in bodies.items() if i not in same],
+    )
+    return same
+
+
+def _array(items: Sequence[DepotSpec | VehicleSpec]) -> str:
+    return "[" + ",".join(order_json(item) for item in items) + "]"
+
+
+def _plan(row: tuple[Any, ...]) -> PlanMade:
+    kind, version, made_ms, triggers, epoch_s, content = row
+    return PlanMade(
+        kind=kind,
+        version=int(version),
+        made_ms=int(made_ms),
+        triggers=tuple(orjson.loads(triggers)),
+        epoch_s=float(epoch_s),
+        plan=plan_from_json(kind, orjson.loads(content)),
+    )

@@ -1,0 +1,187 @@
+"""The planner's durable state: orders stored once (a repeat is left alone, a change
+replaces), plans and the fleet round-tripped exactly, finished jobs forgotten with the plan
+that finished them, and a restarted runner continuing from the saved plans. Each port test
+runs on the in-memory double and on SQLite (reopened from the file)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from coordinator.errors import StoreError
+from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.plan.orders import (
+    DeliveryOrder,
+    DepotSpec,
+    JobOrder,
+    OperationOrder,
+    VehicleSpec,
+)
+from coordinator.plan.routing_problem import Route, RoutingResult, Unserved
+from coordinator.plan.schedule_problem import LateJob, Schedule, ScheduledOperation
+from coordinator.plan.state import MemoryPlanState, PlanMade, PlanState
+from coordinator.plan.triggers import DepotSeen, MachineSeen
+from coordinator.plan.wiring import PlanRunner
+from coordinator.store.sqlite_store import SqliteStore
+from flexfleet.clock import FakeClock
+
+J1 = JobOrder("j1", (OperationOrder({"m1": 120.0, "m2": 90.0}, family="red"),), due_ms=5, weight=3)
+J2 = JobOrder("j2", (OperationOrder({"m2": 60.0}),), release_ms=7, rush=True)
+D1 = DeliveryOrder("d1", 3.0, 4.0, 2, ready_ms=1, due_ms=9, service_s=30.0)
+
+SCHEDULE = Schedule(
+    operations=(
+        ScheduledOperation("j1:0", "j1", "m1", 0, 2),
+        ScheduledOperation("j2:0", "j2", "m2", 1, 2, setup=1),
+    ),
+    makespan=2,
+    weighted_tardiness=3,
+    changeover=1,
+    late_jobs=(LateJob("j1", 1, 2, "machine_capacity", "m1 busy"),),
+    status="optimal",
+    solver="cpsat",
+    lower_bound=2,
+    operations_moved=1,
+    wall_time_s=0.25,
+)
+ROUTES = RoutingResult(
+    routes=(Route("v1", "w1", ("d1",), 10.0, 0.0, 12.5, 2),),
+    total_distance=10.0,
+    unserved=(Unserved("d9", "capacity", "needs 20, carries 10"),),
+    solver="pyvrp",
+    wall_time_s=0.5,
+)
+
+Reopen = Callable[[], PlanState]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Reopen]:
+    """Returns the state as a restarted coordinator would see it: the same object in
+    memory, or a fresh store on the same SQLite file."""
+    if request.param == "memory":
+        state = MemoryPlanState()
+        yield lambda: state
+        return
+    stores: list[SqliteStore] = []
+
+    def sqlite() -> PlanState:
+        for store in stores:
+            store.close()
+        stores.append(SqliteStore(tmp_path / "c.db"))
+        return stores[-1].plan_state()
+
+    yield sqlite
+    for store in stores:
+        store.close()
+
+
+def test_a_repeated_order_is_stored_once_and_a_changed_one_replaces(reopen: Reopen) -> None:
+    """Posting the same order again changes nothing and says so; a changed order replaces
+    the held one in place (first-acceptance order kept)."""
+    state = reopen()
+    assert state.save_orders([J1, J2], [D1], at_ms=1) == (frozenset(), frozenset())
+    j2_later = JobOrder("j2", (OperationOrder({"m1": 30.0}),))
+    assert state.save_orders([J1, j2_later], [D1], at_ms=2) == (
+        frozenset({"j1"}),
+        frozenset({"d1"}),
+    )
+    assert reopen().orders() == ([J1, j2_later], [D1])
+
+
+def test_plans_and_fleet_round_trip_and_finished_jobs_are_forgotten(reopen: Reopen) -> None:
+    """The latest plan of each kind comes back field for field; the jobs a schedule found
+    finished leave the store with it."""
+    state = reopen()
+    state.save_orders([J1, J2], [D1], at_ms=1)
+    state.save_fleet([DepotSpec("w1", 0.0, 0.0, open_ms=3)], [VehicleSpec("v1", "w1", 10)], at_ms=1)
+    triggers = ({"kind": "new_orders", "key": "batch"},)
+    old = PlanMade("schedule", 1, 100, triggers, 1_700_000_000.0, SCHEDULE)
+    state.save_plan(old)
+    newer = PlanMade("schedule", 2, 200, triggers, 1_700_000_000.0, SCHEDULE, ("j1",))
+    routes = PlanMade("routes", 7, 300, (), 1_700_000_000.0, ROUTES)
+    state.save_plan(newer)
+    state.save_plan(routes)
+    saved = reopen().load()
+    assert saved.jobs == (J2,)
+    assert saved.deliveries == (D1,)
+    assert saved.fleet_saved
+    assert saved.depots == (DepotSpec("w1", 0.0, 0.0, open_ms=3),)
+    assert saved.vehicles == (VehicleSpec("v1", "w1", 10),)
+    by_kind = {p.kind: p for p in saved.plans}
+    assert by_kind["schedule"].plan == SCHEDULE
+    assert (by_kind["schedule"].version, by_kind["schedule"].made_ms) == (2, 200)
+    assert by_kind["schedule"].triggers == triggers
+    assert by_kind["routes"].plan == ROUTES
+    assert by_kind["routes"].version == 7
+
+
+def test_a_store_that_cannot_write_takes_nothing(tmp_path: Path) -> None:
+    """If the orders cannot be stored the call fails with `StoreError` and the planner
+    holds none of them (the API answers 503, nothing half-accepted)."""
+    store = SqliteStore(tmp_path / "c.db")
+    runner = PlanRunner(clock=FakeClock(), publisher=InMemoryPublisher(), state=store.plan_state())
+    runner.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2")])
+    store.close()
+    with pytest.raises(StoreError):
+        runner.submit_orders([J1])
+    assert runner.service._jobs == {}
+
+
+class _SaveWatcher(MemoryPlanState):
+    """Records how many plan updates had been published when each plan was saved."""
+
+    def __init__(self, publisher: InMemoryPublisher) -> None:
+        super().__init__()
+        self.publisher = publisher
+        self.published_at_save: list[int] = []
+
+    def save_plan(self, made: PlanMade) -> None:
+        self.published_at_save.append(len(self.publisher.messages))
+        super().save_plan(made)
+
+
+def _runner(clock: FakeClock, state: PlanState, publisher: InMemoryPublisher) -> PlanRunner:
+    runner = PlanRunner(clock=clock, publisher=publisher, state=state, time_limit_s=1.0, seed=1)
+    runner.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2"), DepotSeen("s", "w1")])
+    return runner
+
+
+def test_a_restarted_runner_continues_from_the_saved_plans() -> None:
+    """A new runner on the saved state serves the same plans and orders at once, keeps the
+    plan epoch, re-plans the held orders without moving anything, with the next versions;
+    each plan was saved before any of its updates went out."""
+    clock = FakeClock()
+    publisher = InMemoryPublisher()
+    state = _SaveWatcher(publisher)
+    first = _runner(clock, state, publisher)
+    now_ms = int(clock.now() * 1000)
+    first.set_fleet([DepotSpec("w1", 0.0, 0.0)], [VehicleSpec("v1", "w1", 10)])
+    first.submit_orders(
+        [JobOrder("j1", (OperationOrder({"m1": 120.0}), OperationOrder({"m2": 60.0}))), J2],
+        [DeliveryOrder("d1", 3.0, 4.0, 2, due_ms=now_ms + 3_600_000)],
+    )
+    clock.advance(5.0)
+    assert first.service.tick()
+    assert state.published_at_save == [0, 2]  # schedule saved, 2 sent, routes saved, 1 sent
+    assert len(publisher.messages) == 3
+    schedule, routes = first.schedule(), first.routes()
+
+    clock.advance(90.0)
+    second = _runner(clock, state, InMemoryPublisher())
+    second.restore_saved()
+    assert second.orders() == first.orders()
+    restored = second.schedule()
+    for key in ("version", "made_ms", "triggers", "epoch_s", "machines", "late_jobs"):
+        assert restored[key] == schedule[key], key
+    assert second.routes() == routes
+    clock.advance(5.0)
+    assert second.service.tick()
+    replanned = second.schedule()
+    assert replanned["version"] == schedule["version"] + 1
+    assert replanned["operations_moved"] == 0
+    assert replanned["machines"] == schedule["machines"]
+    assert second.routes()["version"] == routes["version"] + 1
+    assert [r["stops"] for r in second.routes()["routes"]] == [["d1"]]
