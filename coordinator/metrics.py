@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,8 @@ log = logging.getLogger(__name__)
 
 
 class CoordinatorCollector(Collector):
-    """Ingest rate, queue depth, dead letters, nodes online, alarm counts, per-node seq health."""
+    """Ingest rate, queue depth, dead letters, nodes online, alarm counts, per-node seq
+    health, planning figures."""
 
     def __init__(self, coordinator: Coordinator) -> None:
         self._c = coordinator
@@ -86,6 +88,7 @@ class CoordinatorCollector(Collector):
             families["received"].add_metric(labels, n.counters.received)
         yield from families.values()
         yield from _alarm_metrics(c)
+        yield from _plan_metrics(c)
 
 
 def _alarm_metrics(c: Coordinator) -> Iterator[Metric]:
@@ -152,6 +155,57 @@ def _alarm_metrics(c: Coordinator) -> Iterator[Metric]:
         events.add_metric(["left_to_writer"], lane.left_to_writer)
         events.add_metric(["ignored"], lane.ignored)
         yield events
+
+
+def _plan_metrics(c: Coordinator) -> Iterator[Metric]:
+    """Plans made per plan kind and trigger kind, the last re-plan's duration and moves,
+    the current plans' versions, late jobs per reason and unserved deliveries per reason."""
+    if c.plans is None:
+        return
+    stats = c.plans.service.stats()
+    made = CounterMetricFamily(
+        "flexfleet_plans_made",
+        "Plans made, per plan (schedule, routes) and trigger kind (a plan counts once under "
+        "each kind of trigger in its batch)",
+        labels=["plan", "trigger"],
+    )
+    for (plan, trigger), count in sorted(stats.plans_made.items()):
+        made.add_metric([plan, trigger], count)
+    yield made
+    if stats.last_replan_s is not None:
+        yield _gauge(
+            "flexfleet_plan_last_replan_seconds",
+            "Wall time of the last re-plan (schedule and routes of one trigger batch)",
+            stats.last_replan_s,
+        )
+    if stats.last_operations_moved is not None:
+        yield _gauge(
+            "flexfleet_plan_operations_moved",
+            "Operations of the previous schedule the current one moved",
+            stats.last_operations_moved,
+        )
+    versions = GaugeMetricFamily(
+        "flexfleet_plan_version", "Version of the current plan", labels=["plan"]
+    )
+    versions.add_metric(["schedule"], stats.schedule_version)
+    versions.add_metric(["routes"], stats.routes_version)
+    yield versions
+    late = GaugeMetricFamily(
+        "flexfleet_plan_late_jobs",
+        "Jobs the current schedule finishes after their due time, per reason",
+        labels=["reason"],
+    )
+    for reason, count in sorted(Counter(j.reason for j in stats.late_jobs).items()):
+        late.add_metric([reason], count)
+    yield late
+    unserved = GaugeMetricFamily(
+        "flexfleet_plan_unserved_deliveries",
+        "Delivery orders the current routes leave unserved, per reason",
+        labels=["reason"],
+    )
+    for reason, count in sorted(Counter(stats.unserved_reasons).items()):
+        unserved.add_metric([reason], count)
+    yield unserved
 
 
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
