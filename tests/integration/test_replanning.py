@@ -98,7 +98,7 @@ def test_machine_down_replans_without_it_and_the_agents_take_the_diffs(
         ]
     }  # fmt: skip
     posted = _wait(lambda: (r := api.post("/api/v1/orders", json=orders)).status_code == 202 and r)
-    assert posted.json() == {"accepted": ["j0", "j1", "j2"], "deliveries": [], "rush": 0}
+    assert posted.json()["accepted"] == ["j0", "j1", "j2"]
 
     first = _wait(lambda: (s := api.get("/api/v1/plans/schedule").json())["version"] and s)
     assert _on(first, "m1"), "the faster machine gets work"
