@@ -1,8 +1,8 @@
 """VRPTW quality: gap to the proven distance optimum, per solver, time limit and seed.
 
-Solvers: `flexfleet` (the planner the coordinator uses: PyVRP behind `PyVrpRouter`,
-`--workers` independent seeds in parallel, best kept), `flexfleet-1w` (the same with one
-process), `pyvrp-plain` (`pyvrp.read(..., round_func="dimacs")` + `pyvrp.solve`), and
+Solvers: `flexfleet` (the planner the coordinator uses: PyVRP's search behind
+`PyVrpRouter` with a budget-sized late-acceptance history, `--workers` independent seeds
+in parallel, best kept), `flexfleet-1w` (the same with one process), `pyvrp-plain` (`pyvrp.read(..., round_func="dimacs")` + `pyvrp.solve`), and
 `ortools` (OR-Tools routing behind the same port; deterministic, run once).
 
     .venv/bin/python benchmarks/bench_vrptw.py [--instances C101,C201,R101,R201,RC101,RC201]
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from plan_common import command_line, data_dir, load_average
 
-from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter
+from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter, warm_up
 from coordinator.plan.vrptw_io import parse_solution, parse_vrptw
 
 
@@ -49,6 +49,7 @@ def main() -> int:
     limits = [float(x) for x in args.time_limits.split(",")]
     seeds = [int(x) for x in args.seeds.split(",")]
     solvers = args.solvers.split(",")
+    warm_up()  # import PyVRP before the first timed solve, as the CLI and the service do
     print("command:", command_line())
     print("load average at start:", load_average())
     print("instance  solver         limit  seed  distance  routes  optimum  gap%   wall_s")

@@ -2,19 +2,25 @@
 
 Orders that no vehicle could serve alone are left out before solving (and explained).
 The rest are required when the fleet's capacity covers their demand, otherwise optional
-with a prize larger than any detour, so the solver serves as many as it can. With
-`num_workers > 1` independent searches run in separate processes with seeds
-`seed, seed + 1, ...` and the shortest feasible result wins: PyVRP's search is
-single-threaded, so this is how the planner uses a second core.
+with a prize larger than any detour, so the solver serves as many as it can.
+
+The search is PyVRP's iterated local search, run in our own loop (`_search`) so that its
+late-acceptance history can be sized to the time budget: PyVRP's default (300) is made
+for long runs and wastes much of a 2 s budget. With `num_workers > 1` searches with
+seeds `seed, seed + 1, ...` run side by side (the first in the calling process, the
+others forked), continue halfway from the best solution any of them has found, and the
+shortest feasible result wins: PyVRP's search is single-threaded, so this is how the
+planner uses a second core.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import numpy as np
@@ -45,6 +51,12 @@ _MAX_HISTORY = 300
 # Share of the time budget over which the iteration rate is measured.
 _PROBE_SHARE = 0.05
 _RESTART_AFTER = IteratedLocalSearchParams().num_iters_no_improvement
+# How long after the deadline the calling process waits for the other searches' results.
+_JOIN_GRACE_S = 0.5
+
+# (feasible, missing clients, distance, routes as (vehicle type, client indices))
+_Outcome = tuple[bool, int, int, list[tuple[int, list[int]]]]
+_Share = Callable[[pyvrp.Solution], pyvrp.Solution]
 
 
 @contextmanager
@@ -139,6 +151,7 @@ def _search(
     deadline: float,
     max_iterations: int | None,
     history_length: int | None = None,
+    share: _Share | None = None,
 ) -> pyvrp.Solution:
     """PyVRP's iterated local search (`pyvrp.solve`), with a budget-sized history.
 
@@ -148,7 +161,9 @@ def _search(
     history length differs: it follows `_history_length`, from the iteration limit
     when one is given, otherwise from the rate measured over the first share of the
     time budget. A given `history_length` fixes it (PyVRP's default 300 reproduces
-    `pyvrp.solve` exactly).
+    `pyvrp.solve` exactly). With `share`, the search hands its best solution over
+    halfway (by iterations or by time) and continues from the one it gets back when
+    that is better.
     """
     rng = pyvrp.RandomNumberGenerator(seed=seed)
     neighbours = compute_neighbours(data, NeighbourhoodParams())
@@ -168,12 +183,21 @@ def _search(
     # Late-acceptance ring buffer: slot % len(history) is compared, then overwritten.
     history: list[pyvrp.Solution | None] = [None] * (history_length or _MIN_HISTORY)
     slot = 0
+    halfway = started + 0.5 * (deadline - started)
     best = current = init
     iterations = since_best = 0
     while (max_iterations is None or iterations < max_iterations) and (
         time.perf_counter() < deadline
     ):
         iterations += 1
+        if share is not None and (
+            iterations > max_iterations // 2
+            if max_iterations is not None
+            else time.perf_counter() >= halfway
+        ):
+            chosen, share = share(best), None
+            if _rank(chosen) < _rank(best):
+                best = current = chosen
         if since_best == _RESTART_AFTER:
             history = [None] * len(history)
             current, since_best = best, 0
@@ -203,9 +227,13 @@ def _search(
 
 
 def _solve_one(
-    data: pyvrp.ProblemData, seed: int, deadline: float, max_iterations: int | None
-) -> tuple[bool, int, int, list[tuple[int, list[int]]]]:
-    best = _search(data, seed, deadline, max_iterations)
+    data: pyvrp.ProblemData,
+    seed: int,
+    deadline: float,
+    max_iterations: int | None,
+    share: _Share | None = None,
+) -> _Outcome:
+    best = _search(data, seed, deadline, max_iterations, share=share)
     routes = [
         (route.vehicle_type(), [a.idx for a in route if a.is_client()]) for route in best.routes()
     ]
@@ -256,20 +284,93 @@ def _run(
     deadline: float,
     max_iterations: int | None,
     num_workers: int,
-) -> list[tuple[bool, int, int, list[tuple[int, list[int]]]]]:
+) -> list[_Outcome]:
     """Search with seeds `seed, seed + 1, ...`: the first here, the others in forked
     processes (they inherit the imported libraries and share the monotonic clock, so
-    every search stops at the same `deadline`)."""
+    every search stops at the same `deadline`). Halfway, every search continues from
+    the best solution any of them has found (`_share`)."""
     if num_workers <= 1:
         return [_solve_one(data, seed, deadline, max_iterations)]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=num_workers - 1, mp_context=context) as pool:
-        futures = [
-            pool.submit(_solve_one, data, seed + k, deadline, max_iterations)
-            for k in range(1, num_workers)
+    links: list[Connection] = []
+    children: list[BaseProcess] = []
+    try:
+        for k in range(1, num_workers):
+            here, there = context.Pipe()
+            links.append(here)
+            child = context.Process(
+                target=_worker, args=(data, seed + k, deadline, max_iterations, there), daemon=True
+            )
+            child.start()
+            there.close()
+            children.append(child)
+        outcomes = [
+            _solve_one(
+                data, seed, deadline, max_iterations, lambda best: _share(best, links, deadline)
+            )
         ]
-        own = _solve_one(data, seed, deadline, max_iterations)
-        return [own, *(f.result() for f in futures)]
+        for link in links:
+            outcome = _receive(link, "done", deadline + _JOIN_GRACE_S)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+    finally:
+        for link in links:
+            link.close()
+        for process in children:
+            process.join(timeout=_JOIN_GRACE_S)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            process.close()
+
+
+def _worker(
+    data: pyvrp.ProblemData,
+    seed: int,
+    deadline: float,
+    max_iterations: int | None,
+    link: Connection,
+) -> None:
+    """A forked search: offers its best halfway, continues from the best of all."""
+
+    def share(best: pyvrp.Solution) -> pyvrp.Solution:
+        link.send(("share", best))
+        chosen: pyvrp.Solution | None = _receive(link, "share", deadline)
+        return best if chosen is None else chosen
+
+    try:
+        link.send(("done", _solve_one(data, seed, deadline, max_iterations, share)))
+    finally:
+        link.close()
+
+
+def _share(own: pyvrp.Solution, links: list[Connection], deadline: float) -> pyvrp.Solution:
+    """The calling process's side of the halfway exchange: the best of all, sent back."""
+    offers: list[tuple[Connection, pyvrp.Solution | None]] = [
+        (link, _receive(link, "share", deadline)) for link in links
+    ]
+    best = min([own, *(o for _, o in offers if o is not None)], key=_rank)
+    for link, offer in offers:
+        if offer is not None:
+            link.send(("share", best))
+    return best
+
+
+def _receive(link: Connection, kind: str, until: float) -> Any:
+    """The next message of `kind` on `link` before `until` (other kinds are skipped)."""
+    while link.poll(max(0.0, until - time.perf_counter())):
+        try:
+            got, payload = link.recv()
+        except EOFError:
+            return None
+        if got == kind:
+            return payload
+    return None
+
+
+def _rank(solution: pyvrp.Solution) -> tuple[bool, int, int]:
+    return (not solution.is_feasible(), solution.num_missing_clients(), solution.distance())
 
 
 def _assign_vehicles(
