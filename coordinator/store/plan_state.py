@@ -52,10 +52,10 @@ class SqlitePlanState:
         self._lock = lock
 
     @contextmanager
-    def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, operation: str, *, write: bool = True) -> Iterator[sqlite3.Connection]:
         with self._lock:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     yield self._conn
                     self._conn.execute("COMMIT")
@@ -109,16 +109,13 @@ class SqlitePlanState:
 
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """See `coordinator.plan.state.PlanState.orders`."""
-        with self._transaction("orders") as conn:
-            rows = conn.execute("SELECT kind, body FROM plan_orders ORDER BY seq").fetchall()
-        jobs = [job_from_json(orjson.loads(b)) for kind, b in rows if kind == "job"]
-        drops = [delivery_from_json(orjson.loads(b)) for kind, b in rows if kind == "delivery"]
-        return jobs, drops
+        with self._transaction("orders", write=False) as conn:
+            return _orders(conn)
 
     def load(self) -> SavedState:
         """See `coordinator.plan.state.PlanState.load`."""
-        jobs, deliveries = self.orders()
-        with self._transaction("load") as conn:
+        with self._transaction("load", write=False) as conn:
+            jobs, deliveries = _orders(conn)
             fleet = conn.execute("SELECT depots, vehicles FROM plan_fleet").fetchone()
             plans = conn.execute(
                 "SELECT kind, version, made_ms, triggers, epoch_s, content FROM plan_latest"
@@ -132,6 +129,13 @@ class SqlitePlanState:
             fleet_saved=fleet is not None,
             plans=tuple(_plan(row) for row in plans),
         )
+
+
+def _orders(conn: sqlite3.Connection) -> tuple[list[JobOrder], list[DeliveryOrder]]:
+    rows = conn.execute("SELECT kind, body FROM plan_orders ORDER BY seq").fetchall()
+    jobs = [job_from_json(orjson.loads(b)) for kind, b in rows if kind == "job"]
+    drops = [delivery_from_json(orjson.loads(b)) for kind, b in rows if kind == "delivery"]
+    return jobs, drops
 
 
 def _upsert(

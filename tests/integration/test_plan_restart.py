@@ -27,6 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from flexfleet.broker import Broker
 from protocol import Birth, encode, topic_for
+from protocol.messages import NodeKind
 
 pytestmark = pytest.mark.integration
 
@@ -97,14 +98,21 @@ def _answers(url: str) -> bool:
     return True
 
 
-def _wait(predicate: Callable[[], Any], timeout_s: float = 20.0) -> Any:
+def _poll(predicate: Callable[[], Any], timeout_s: float) -> Any:
+    """The first true value of `predicate` within `timeout_s`, else None."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    return None
+
+
+def _wait(predicate: Callable[[], Any], timeout_s: float = 20.0) -> Any:
+    value = _poll(predicate, timeout_s)
+    assert value, "condition not met in time"
+    return value
 
 
 def _planned_jobs(schedule: dict[str, Any]) -> list[str]:
@@ -134,15 +142,18 @@ def test_sigkill_while_replanning_loses_no_order_and_versions_go_on(
             http = httpx.Client(base_url=url, timeout=10)
 
             def fleet_taken() -> bool:
+                """Announce the nodes (again: the first births may precede the subscription)
+                and see whether the fleet is taken within a second."""
                 now = int(time.time() * 1000)
-                for node, kind in (("m1", "machine"), ("m2", "machine"), ("w1", "warehouse")):
+                nodes: tuple[tuple[str, NodeKind], ...] = (
+                    ("m1", "machine"), ("m2", "machine"), ("w1", "warehouse"))  # fmt: skip
+                for node, kind in nodes:
                     birth = Birth(
                         site=unique_site, node=node, bd_seq=0, seq=0, ts=now, node_kind=kind
                     )
                     agent.publish(topic_for(birth), encode(birth), qos=1).wait_for_publish(5)
-                return _wait(
-                    lambda: http.put("/api/v1/plans/fleet", json=FLEET).status_code == 200, 1.0
-                )
+                put = lambda: http.put("/api/v1/plans/fleet", json=FLEET).status_code == 200  # noqa: E731
+                return _poll(put, 1.0) is True
 
             with http:
                 _wait(fleet_taken)
