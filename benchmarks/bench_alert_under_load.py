@@ -201,9 +201,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-max-wait-s", type=float, default=0.05, help="ingest batch wait")
     parser.add_argument(
         "--alarm-db",
-        choices=("shared", "separate"),
-        default="shared",
-        help="alarm tables in the core database file (default) or in a file of their own",
+        choices=("own", "core"),
+        default="own",
+        help="alarm tables in a file of their own (default) or in the core database file",
     )
     parser.add_argument(
         "--fast-lane",
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             sqlite_synchronous=args.synchronous,
             batch_max_wait_s=args.batch_max_wait_s,
             alarm_fast_lane=args.fast_lane,
-            alarm_db_path=Path(tmp) / "alarms.db" if args.alarm_db == "separate" else None,
+            alarm_db_path=Path(tmp) / "coordinator.db" if args.alarm_db == "core" else None,
         )
         coordinator = Coordinator.open(settings)
         coordinator.start()

@@ -12,7 +12,9 @@ queue can hold (MQTT 5 §4.9 flow control) and backpressure reaches the broker.
 The retained `ff/v1/coordinator/state` says online; the last will says offline.
 
 With `persistent=False` the same class is the alarm fast lane's second connection: clean
-start, paho's automatic acks, no presence, a filter of its own (agent events only).
+start, paho's automatic acks, no presence, a filter of its own (agent events only), and
+Nagle's algorithm off: the alerts published on it would otherwise wait for the broker's
+delayed ACK of the PUBACK sent just before (about 40 ms).
 
 Reconnects: paho's own retry is off. The client runs its own network thread (`loop()`),
 and after a lost or failed connection waits `flexfleet.backoff.next_delay(attempt, ...)`,
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -104,6 +107,8 @@ class MqttClient:
             self._client.will_set(
                 COORDINATOR_STATE_TOPIC, self._state(online=False), qos=1, retain=True
             )
+        if not persistent:
+            self._client.on_socket_open = _no_delay
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
@@ -273,6 +278,12 @@ class MqttClient:
 
     def _url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+
+def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:
+    """Send each small packet at once (TCP_NODELAY) on a latency-sensitive connection."""
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 __all__ = ["AckToken", "MqttClient"]

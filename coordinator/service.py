@@ -223,7 +223,7 @@ def _build_fast_lane(
 
 
 def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClient) -> Any:
-    """The alarm service (in `alarm_db_path`, by default the core database file), or None
+    """The alarm service over its own database file (`settings.alarm_db_file`), or None
     if the package is absent."""
     try:
         from coordinator.alarms.wiring import build_alarm_service
@@ -231,7 +231,7 @@ def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClien
         log.warning("coordinator.alarms is not available: alarms are off")
         return None
     return build_alarm_service(
-        db_path=settings.alarm_db_path or settings.db_path,
+        db_path=settings.alarm_db_file,
         clock=clock,
         publisher=client,
         webhook_urls=settings.webhook_urls,

@@ -100,7 +100,7 @@ class CoordinatorSettings(BaseSettings):
     alarm_fast_lane: bool = True  # agent events reach the alarm rules ahead of telemetry
     alarm_cleared_retention_days: float = Field(default=30.0, gt=0)
     alarm_purge_interval_s: float = Field(default=3600.0, gt=0)
-    alarm_db_path: Path | None = None  # None: the alarm tables live in db_path
+    alarm_db_path: Path | None = None  # None: <db_path stem>-alarms.db beside db_path
     # Forecasting (coordinator.forecast.job): without a model directory every series gets
     # its best baseline; a directory holds one model or one subdirectory per version.
     forecast_model_dir: Path | None = None
@@ -185,6 +185,15 @@ class CoordinatorSettings(BaseSettings):
     def broker_port(self) -> int:
         """Port part of `broker_url` (1883 when absent)."""
         return urlsplit(self.broker_url).port or 1883
+
+    @property
+    def alarm_db_file(self) -> Path:
+        """Where the alarm tables live: `alarm_db_path`, else a file beside `db_path`
+        (`coordinator.db` → `coordinator-alarms.db`), so alarm writes never wait for the
+        ingest writer's transaction (ADR 3)."""
+        if self.alarm_db_path is not None:
+            return self.alarm_db_path
+        return self.db_path.with_name(f"{self.db_path.stem}-alarms{self.db_path.suffix or '.db'}")
 
     def inactivity_timeout_for(self, node: str) -> float:
         """The inactivity timeout in seconds for `node` (its override, else the default)."""

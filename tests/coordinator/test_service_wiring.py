@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from coordinator.service import Coordinator
 from coordinator.settings import load_settings
 
@@ -16,12 +18,18 @@ def _tables(path: Path) -> set[str]:
     return {name for (name,) in rows}
 
 
-def test_alarm_tables_can_live_in_a_file_of_their_own(tmp_path: Path) -> None:
-    """With `alarm_db_path` the alarm tables are created there and not in the core file."""
+@pytest.mark.parametrize(
+    ("alarm_db_path", "alarm_file"), [(None, "core-alarms.db"), ("elsewhere.db", "elsewhere.db")]
+)
+def test_alarm_tables_live_in_a_file_of_their_own(
+    tmp_path: Path, alarm_db_path: str | None, alarm_file: str
+) -> None:
+    """The alarm tables are created beside the core file (or in `alarm_db_path`), not in
+    the core file, so alarm writes never wait for an ingest transaction."""
     settings = load_settings(
         dev_mode=True,
         db_path=tmp_path / "core.db",
-        alarm_db_path=tmp_path / "alarms.db",
+        alarm_db_path=tmp_path / alarm_db_path if alarm_db_path else None,
         broker_url="mqtt://127.0.0.1:1",
     )
     coordinator = Coordinator.open(settings)
@@ -31,10 +39,10 @@ def test_alarm_tables_can_live_in_a_file_of_their_own(tmp_path: Path) -> None:
         )
     finally:
         coordinator.stop()
-    assert "alarms" in _tables(tmp_path / "alarms.db")
+    assert "alarms" in _tables(tmp_path / alarm_file)
     assert "alarms" not in _tables(tmp_path / "core.db")
     assert "samples" in _tables(tmp_path / "core.db")
-    with sqlite3.connect(tmp_path / "alarms.db") as conn:
+    with sqlite3.connect(tmp_path / alarm_file) as conn:
         assert conn.execute("SELECT alarm_id FROM alarms").fetchall() == [(alarm.alarm_id,)]
     conn.close()
 
