@@ -33,7 +33,12 @@ def warm_up() -> None:
 
 @dataclass(frozen=True, slots=True)
 class PyVrpRouter:
-    """PyVRP's iterated local search; `num_workers` independent seeds run in parallel."""
+    """PyVRP's iterated local search with a budget-sized late-acceptance history.
+
+    With `num_workers > 1`, searches with consecutive seeds run side by side, swap their
+    best solution halfway, and the extra ones then try one vehicle fewer (see
+    `routing_pyvrp`); the shortest feasible result is kept.
+    """
 
     num_workers: int = 1
     deterministic: bool = False

@@ -8,9 +8,10 @@ The search is PyVRP's iterated local search, run in our own loop (`_search`) so 
 late-acceptance history can be sized to the time budget: PyVRP's default (300) is made
 for long runs and wastes much of a 2 s budget. With `num_workers > 1` searches with
 seeds `seed, seed + 1, ...` run side by side (the first in the calling process, the
-others forked), continue halfway from the best solution any of them has found, and the
-shortest feasible result wins: PyVRP's search is single-threaded, so this is how the
-planner uses a second core.
+others forked) and swap their best solution halfway: the calling process goes on from
+the best of all with the whole fleet, the others with one vehicle fewer than that
+solution uses (`_worker`). The shortest feasible result wins. PyVRP's search is
+single-threaded, so this is how the planner uses a second core.
 """
 
 from __future__ import annotations
@@ -145,6 +146,19 @@ def _history_length(expected_iterations: float) -> int:
     return max(_MIN_HISTORY, min(_MAX_HISTORY, round(expected_iterations * _HISTORY_SHARE)))
 
 
+def _components(
+    data: pyvrp.ProblemData, rng: pyvrp.RandomNumberGenerator
+) -> tuple[LocalSearch, PenaltyManager]:
+    """PyVRP's local search (all operators that apply) and penalty manager, as `solve`."""
+    neighbours = compute_neighbours(data, NeighbourhoodParams())
+    search = LocalSearch(data, rng, neighbours, PerturbationManager(PerturbationParams()))
+    for operator in OPERATORS:
+        if operator.supports(data):
+            search.add_operator(operator(data))
+    penalty_params = PenaltyParams()
+    return search, PenaltyManager(penalty_params.midpoint_penalties(data), penalty_params)
+
+
 def _search(
     data: pyvrp.ProblemData,
     seed: int,
@@ -152,6 +166,7 @@ def _search(
     max_iterations: int | None,
     history_length: int | None = None,
     share: _Share | None = None,
+    initial: pyvrp.Solution | None = None,
 ) -> pyvrp.Solution:
     """PyVRP's iterated local search (`pyvrp.solve`), with a budget-sized history.
 
@@ -163,17 +178,12 @@ def _search(
     time budget. A given `history_length` fixes it (PyVRP's default 300 reproduces
     `pyvrp.solve` exactly). With `share`, the search hands its best solution over
     halfway (by iterations or by time) and continues from the one it gets back when
-    that is better.
+    that is better. `initial` replaces the random start (it may leave clients out).
     """
     rng = pyvrp.RandomNumberGenerator(seed=seed)
-    neighbours = compute_neighbours(data, NeighbourhoodParams())
-    search = LocalSearch(data, rng, neighbours, PerturbationManager(PerturbationParams()))
-    for operator in OPERATORS:
-        if operator.supports(data):
-            search.add_operator(operator(data))
-    penalty_params = PenaltyParams()
-    penalties = PenaltyManager(penalty_params.midpoint_penalties(data), penalty_params)
-    init = search(pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), True)
+    search, penalties = _components(data, rng)
+    start = pyvrp.Solution.make_random(data, rng) if initial is None else initial
+    init = search(start, penalties.max_cost_evaluator(), True)
 
     started = time.perf_counter()
     probe_until = started + _PROBE_SHARE * max(0.0, deadline - started)
@@ -226,14 +236,7 @@ def _search(
     return best
 
 
-def _solve_one(
-    data: pyvrp.ProblemData,
-    seed: int,
-    deadline: float,
-    max_iterations: int | None,
-    share: _Share | None = None,
-) -> _Outcome:
-    best = _search(data, seed, deadline, max_iterations, share=share)
+def _outcome(best: pyvrp.Solution) -> _Outcome:
     routes = [
         (route.vehicle_type(), [a.idx for a in route if a.is_client()]) for route in best.routes()
     ]
@@ -290,7 +293,7 @@ def _run(
     every search stops at the same `deadline`). Halfway, every search continues from
     the best solution any of them has found (`_share`)."""
     if num_workers <= 1:
-        return [_solve_one(data, seed, deadline, max_iterations)]
+        return [_outcome(_search(data, seed, deadline, max_iterations))]
     context = multiprocessing.get_context("fork")
     links: list[Connection] = []
     children: list[BaseProcess] = []
@@ -304,11 +307,10 @@ def _run(
             child.start()
             there.close()
             children.append(child)
-        outcomes = [
-            _solve_one(
-                data, seed, deadline, max_iterations, lambda best: _share(best, links, deadline)
-            )
-        ]
+        own = _search(
+            data, seed, deadline, max_iterations, share=lambda best: _share(best, links, deadline)
+        )
+        outcomes = [_outcome(own)]
         for link in links:
             outcome = _receive(link, "done", deadline + _JOIN_GRACE_S)
             if outcome is not None:
@@ -332,17 +334,58 @@ def _worker(
     max_iterations: int | None,
     link: Connection,
 ) -> None:
-    """A forked search: offers its best halfway, continues from the best of all."""
+    """A forked search: offers its best halfway, then searches on from the best of all
+    with one vehicle fewer (`_one_vehicle_fewer`) when it can, else with the same fleet.
 
-    def share(best: pyvrp.Solution) -> pyvrp.Solution:
-        link.send(("share", best))
-        chosen: pyvrp.Solution | None = _receive(link, "share", deadline)
-        return best if chosen is None else chosen
-
+    A shorter solution often uses fewer vehicles, and a search that has settled on k
+    routes rarely finds one with k - 1 by itself (RC101: 16 routes, optimum 15); the
+    calling process keeps searching with the whole fleet, so nothing is lost when the
+    smaller fleet does worse.
+    """
     try:
-        link.send(("done", _solve_one(data, seed, deadline, max_iterations, share)))
+        now = time.perf_counter()
+        halfway = now + 0.5 * (deadline - now) if max_iterations is None else deadline
+        half = None if max_iterations is None else max_iterations // 2
+        first = _search(data, seed, halfway, half)
+        link.send(("share", first))
+        chosen: pyvrp.Solution = _receive(link, "share", deadline) or first
+        rest = None if max_iterations is None else max_iterations - max_iterations // 2
+        probe_data, start = _one_vehicle_fewer(data, chosen) or (data, chosen)
+        second = _search(probe_data, seed, deadline, rest, initial=start)
+        link.send(("done", _outcome(min(chosen, second, key=_rank))))
     finally:
         link.close()
+
+
+def _one_vehicle_fewer(
+    data: pyvrp.ProblemData, solution: pyvrp.Solution
+) -> tuple[pyvrp.ProblemData, pyvrp.Solution] | None:
+    """`data` limited to the vehicles `solution` uses minus the one on its smallest
+    route, and `solution` without that route (its clients left to reinsert).
+
+    Only vehicle types used at least twice give up a vehicle; the others keep as many
+    vehicles as `solution` uses (at least one). None when no type can give one up or
+    the solution is infeasible.
+    """
+    routes = solution.routes()
+    used = [0] * data.num_vehicle_types
+    for route in routes:
+        used[route.vehicle_type()] += 1
+    candidates = [r for r in routes if used[r.vehicle_type()] >= 2]
+    if not solution.is_feasible() or not candidates:
+        return None
+    dropped = min(candidates, key=lambda r: (len(r), r.distance()))
+    types = [
+        vehicle_type.replace(num_available=max(1, used[index] - (index == dropped.vehicle_type())))
+        for index, vehicle_type in enumerate(data.vehicle_types())
+    ]
+    limited = data.replace(vehicle_types=types)
+    kept = [
+        pyvrp.Route(limited, [a.idx for a in r if a.is_client()], r.vehicle_type())
+        for r in routes
+        if r is not dropped
+    ]
+    return limited, pyvrp.Solution(limited, kept)
 
 
 def _share(own: pyvrp.Solution, links: list[Connection], deadline: float) -> pyvrp.Solution:
