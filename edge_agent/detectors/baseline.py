@@ -66,6 +66,7 @@ class BaselineDetector:
         "_g_dt",
         "_g_full",
         "_incident_gap",
+        "_incident_until",
         "_k",
         "_last_beaten",
         "_learn_after",
@@ -110,6 +111,7 @@ class BaselineDetector:
         self.first_ts_ms = 0
         self._anchor_mean = 0.0
         self._anchor_peak = 0.0
+        self._incident_until = 0
         self._last_beaten = 0
         self._slots = -1
         self._period_ms = 0
@@ -308,12 +310,14 @@ class BaselineDetector:
                 self._anchor_peak = peak
             self._last_beaten = n
             free = n <= self._warmup
+            if not free:
+                self._incident_until = n + self._incident_gap
             self.peak = raised_peak(peak, abs_dev, free=free, anchor=peak)
             self.peak_mean = raised_peak(peak_mean, mean_dev, free=free, anchor=self._anchor_mean)
         else:
             self.peak = peak
             self.peak_mean = peak_mean
-        if n - self._last_beaten <= self._incident_gap and n > self._warmup:
+        if n <= self._incident_until:
             # inside an incident the spike gate stays at the peak from before it, so an
             # excursion that creeps up sample by sample cannot carry its own gate along
             anchor = self._anchor_peak
