@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
 from pyvrp.PenaltyManager import PenaltyManager, PenaltyParams
 from pyvrp.search import (
@@ -351,7 +353,10 @@ def _worker(
         chosen: pyvrp.Solution = _receive(link, "share", deadline) or first
         rest = None if max_iterations is None else max_iterations - max_iterations // 2
         probe_data, start = _one_vehicle_fewer(data, chosen) or (data, chosen)
-        second = _search(probe_data, seed, deadline, rest, initial=start)
+        with warnings.catch_warnings():
+            # One vehicle fewer may well be infeasible; PyVRP then warns at its penalty cap.
+            warnings.simplefilter("ignore", PenaltyBoundWarning)
+            second = _search(probe_data, seed, deadline, rest, initial=start)
         link.send(("done", _outcome(min(chosen, second, key=_rank))))
     finally:
         link.close()

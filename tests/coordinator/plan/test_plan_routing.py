@@ -270,3 +270,33 @@ def test_one_vehicle_fewer_drops_the_smallest_route_and_the_search_refills() -> 
     assert refilled.num_missing_clients() == 0
     assert refilled.num_routes() == 1
     assert _one_vehicle_fewer(limited, refilled) is None  # one vehicle cannot give one up
+
+
+def test_fleet_probe_that_cannot_be_feasible_neither_warns_nor_loses_the_result() -> None:
+    """The forked search's side, run here over a real pipe: three orders of 5 need both
+    vehicles of capacity 10, so one vehicle fewer stays infeasible (PyVRP would warn at
+    its penalty cap, an error under pytest); the offered solution comes back as the result."""
+    import multiprocessing
+    import time
+
+    import pyvrp
+
+    from coordinator.plan.routing_compile import compile_routing
+    from coordinator.plan.routing_pyvrp import _data, _worker
+
+    depot = Depot("D", 0, 0, 0, 1000)
+    orders = (Order("a", 10, 0, 5), Order("b", 10, 10, 5), Order("c", 0, 10, 5))
+    problem = RoutingProblem((depot,), orders, (Vehicle("v1", "D", 10), Vehicle("v2", "D", 10)))
+    data, _ = _data(compile_routing(problem), [1, 2, 3])
+    offer = pyvrp.Solution(data, [[0], [1, 2]])
+    here, there = multiprocessing.Pipe()
+    with here:
+        here.send(("share", offer))  # the calling process's answer to the halfway offer
+        _worker(data, 0, time.perf_counter() + 60, 4000, there)
+        sent = [here.recv(), here.recv()]
+    assert [kind for kind, _ in sent] == ["share", "done"]
+    feasible, missing, distance, routes = sent[1][1]
+    assert feasible
+    assert missing == 0
+    assert distance == offer.distance()
+    assert sorted(len(clients) for _, clients in routes) == [1, 2]
