@@ -50,7 +50,7 @@ class TrainConfig:
     seed: int = 0
     model_kind: str = "mlp"
     mean_blend: float = 0.5
-    calibration_windows: int = 2
+    calibration_windows: int = 4
     hidden_units: int = 64
     epochs: int = 10
     mlp_learning_rate: float = 2e-3

@@ -93,7 +93,7 @@ def test_cli_train_predict_roundtrip(tmp_path: Path, capsys: pytest.CaptureFixtu
     model_dir = tmp_path / "model"
     args = ["forecast", "train", "--data", str(data), "--horizon", "7", "--out", str(model_dir)]
     assert main([*args, "--no-holdout", "--seed", "3"]) == 0
-    assert "inner validation (2 windows): mean blend" in capsys.readouterr().out
+    assert "inner validation (4 windows): mean blend" in capsys.readouterr().out
     assert (model_dir / "model.onnx").is_file()
     out = tmp_path / "preds.csv"
     pargs = ["--model", str(model_dir), "--data", str(data), "--horizon", "7", "--out", str(out)]
