@@ -292,8 +292,9 @@ def _run(
 ) -> list[_Outcome]:
     """Search with seeds `seed, seed + 1, ...`: the first here, the others in forked
     processes (they inherit the imported libraries and share the monotonic clock, so
-    every search stops at the same `deadline`). Halfway, every search continues from
-    the best solution any of them has found (`_share`)."""
+    every search stops at the same `deadline`). Halfway they swap their best solutions
+    (`_share`): this one goes on from the best of all, the forked ones as `_worker`
+    says."""
     if num_workers <= 1:
         return [_outcome(_search(data, seed, deadline, max_iterations))]
     context = multiprocessing.get_context("fork")
