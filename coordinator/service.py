@@ -1,7 +1,7 @@
 """The coordinator service: store, fleet twin, ingest writer, MQTT client and alarms, wired.
 
 `Coordinator.open(settings)` builds the parts (applying every migration set at start-up:
-the core's and, when present, the alarm service's), restores the twin from the store, and
+the core's and the alarm service's), restores the twin from the store, and
 `start()` connects to the broker and starts the writer, the forecast job
 (`coordinator.forecast.job`: sales history → forecasts, on a schedule) and the planner
 (`coordinator.plan.wiring`: re-plans on machine down, orders and stock-out risk). The HTTP app
@@ -10,16 +10,17 @@ the core's and, when present, the alarm service's), restores the twin from the s
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from coordinator.alarms.service import AlarmService
+from coordinator.alarms.wiring import build_alarm_service
 from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.job import ForecastJob
 from coordinator.forecast.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
+from coordinator.ingest.records import RawMessage
 from coordinator.ingest.writer import IngestWriter
 from coordinator.mqtt_client import MqttClient
 from coordinator.plan.wiring import PlanRunner
@@ -27,8 +28,6 @@ from coordinator.settings import CoordinatorSettings
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import Clock, SystemClock
 from protocol import EVENT_FILTER
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,12 +40,11 @@ class Coordinator:
     twin: FleetTwin
     writer: IngestWriter
     mqtt: MqttClient
-    alarms: Any = None
+    alarms: AlarmService | None = None
     fast_lane: EventFastLane | None = None
     events_mqtt: MqttClient | None = None
     plans: PlanRunner | None = None
     forecasts: ForecastJob | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(
@@ -57,16 +55,48 @@ class Coordinator:
         store = SqliteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
         twin = FleetTwin()
         twin.restore(store.load_nodes(), store.load_latest(), store.load_stock())
-        pipeline = IngestPipeline(
-            twin,
-            clock,
-            rebirth_min_interval_s=settings.rebirth_min_interval_s,
-            inactivity_timeout_for=settings.inactivity_timeout_for,
+        client = MqttClient(
+            host=settings.broker_host,
+            port=settings.broker_port,
+            coordinator_id=settings.coordinator_id,
+            on_message=_not_wired,  # the writer's enqueue, once the writer exists
+            clock=clock,
+            share_group=settings.share_group,
+            session_expiry_s=settings.session_expiry_s,
+            keepalive_s=settings.keepalive_s,
+            receive_maximum=settings.queue_max_messages,
+            reconnect_base_s=settings.reconnect_base_s,
+            reconnect_cap_s=settings.reconnect_cap_s,
+        )
+        events_mqtt = (
+            _build_events_client(settings, clock)
+            if with_alarms and settings.alarm_fast_lane
+            else None
+        )
+        alarms = _build_alarms(settings, clock, events_mqtt or client) if with_alarms else None
+        feed = (
+            AlarmFeed(
+                alarms,
+                stock_low_threshold=settings.stock_low_threshold or None,
+                stock_thresholds=settings.stock_thresholds,
+                dead_letter_burst_count=settings.dead_letter_burst_count,
+                dead_letter_burst_window_s=settings.dead_letter_burst_window_s,
+            )
+            if alarms is not None
+            else None
         )
         writer = IngestWriter(
-            pipeline=pipeline,
+            pipeline=IngestPipeline(
+                twin,
+                clock,
+                rebirth_min_interval_s=settings.rebirth_min_interval_s,
+                inactivity_timeout_for=settings.inactivity_timeout_for,
+            ),
             store=store,
             clock=clock,
+            ack=client.ack,
+            publisher=client,
+            feed=feed,
             queue_max_messages=settings.queue_max_messages,
             batch_max_messages=settings.batch_max_messages,
             batch_max_bytes=settings.batch_max_bytes,
@@ -78,38 +108,10 @@ class Coordinator:
             raw_retention_days=settings.raw_retention_days,
             rollup_retention_days=settings.rollup_retention_days,
         )
-        client = MqttClient(
-            host=settings.broker_host,
-            port=settings.broker_port,
-            coordinator_id=settings.coordinator_id,
-            on_message=writer.enqueue,
-            clock=clock,
-            share_group=settings.share_group,
-            session_expiry_s=settings.session_expiry_s,
-            keepalive_s=settings.keepalive_s,
-            receive_maximum=settings.queue_max_messages,
-            reconnect_base_s=settings.reconnect_base_s,
-            reconnect_cap_s=settings.reconnect_cap_s,
-        )
-        writer._ack = client.ack
-        writer._publisher = client
+        client.on_message = writer.enqueue
         plans = _build_plans(settings, clock, client, store)
         writer.listeners.append(plans.on_commit)
-        events_mqtt = (
-            _build_events_client(settings, clock)
-            if with_alarms and settings.alarm_fast_lane
-            else None
-        )
-        alarms = _build_alarms(settings, clock, events_mqtt or client) if with_alarms else None
-        if alarms is not None:
-            writer._feed = AlarmFeed(
-                alarms,
-                stock_low_threshold=settings.stock_low_threshold or None,
-                stock_thresholds=settings.stock_thresholds,
-                dead_letter_burst_count=settings.dead_letter_burst_count,
-                dead_letter_burst_window_s=settings.dead_letter_burst_window_s,
-            )
-        fast_lane = _build_fast_lane(settings, twin, writer._feed, events_mqtt)
+        fast_lane = _build_fast_lane(settings, twin, feed, events_mqtt)
         forecasts = ForecastJob(
             sales=lambda since_day: store.daily_sales(since_day=since_day),
             store=ForecastStore.open(settings.db_path),
@@ -190,6 +192,10 @@ def _build_plans(
     return plans
 
 
+def _not_wired(_raw: RawMessage) -> None:
+    raise RuntimeError("the MQTT client started before the ingest writer was attached")
+
+
 def _build_events_client(settings: CoordinatorSettings, clock: Clock) -> MqttClient:
     """The fast lane's own connection (agent events only; the alarm alerts go out on it, so
     they never wait behind the ingest connection's backpressure)."""
@@ -222,14 +228,8 @@ def _build_fast_lane(
     return lane
 
 
-def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClient) -> Any:
-    """The alarm service over its own database file (`settings.alarm_db_file`), or None
-    if the package is absent."""
-    try:
-        from coordinator.alarms.wiring import build_alarm_service
-    except ImportError:
-        log.warning("coordinator.alarms is not available: alarms are off")
-        return None
+def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClient) -> AlarmService:
+    """The alarm service over its own database file (`settings.alarm_db_file`)."""
     return build_alarm_service(
         db_path=settings.alarm_db_file,
         clock=clock,

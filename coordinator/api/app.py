@@ -4,53 +4,37 @@
 ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
 
     settings, coordinator, metrics   the core (this package)
-    alarms                           the alarm service (`coordinator.alarms`), or None
+    alarms                           the alarm service (`coordinator.alarms`)
     forecasts                        the forecast job (`coordinator.forecast.job`)
     plans                            the re-planning loop (`coordinator.plan.wiring`)
-
-The alarm router is mounted when `coordinator.api.routes.alarms` is importable.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from coordinator.api.errors import install_error_handlers
 from coordinator.api.routes import (
+    alarms,
     dashboard,
     dead_letters,
     forecasts,
     health,
     metrics,
     nodes,
+    plans,
     stock,
 )
-from coordinator.api.routes.plans import router as plans_router
 from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
 
-log = logging.getLogger(__name__)
 
-StartupHook = Callable[[FastAPI, Coordinator], None]
-
-
-def create_app(
-    settings: CoordinatorSettings,
-    *,
-    start_service: bool = True,
-    on_startup: tuple[StartupHook, ...] = (),
-) -> FastAPI:
-    """The coordinator's HTTP app; `start_service=False` opens the parts without connecting.
-
-    Each `on_startup` hook runs after the coordinator is open (e.g. to set
-    `app.state.plans` / `app.state.forecasts`); hooks may return nothing.
-    """
+def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> FastAPI:
+    """The coordinator's HTTP app; `start_service=False` opens the parts without connecting."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,8 +45,6 @@ def create_app(
         app.state.plans = coordinator.plans
         app.state.forecasts = coordinator.forecasts
         app.state.metrics = build_registry(coordinator)
-        for hook in on_startup:
-            hook(app, coordinator)
         if start_service:
             coordinator.start()
         else:
@@ -88,22 +70,19 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, metrics, nodes, stock, dead_letters, forecasts, dashboard):
+    for module in (
+        health,
+        metrics,
+        nodes,
+        stock,
+        dead_letters,
+        forecasts,
+        plans,
+        alarms,
+        dashboard,
+    ):
         app.include_router(module.router)
-    app.include_router(plans_router)
-    _include_optional(app, "coordinator.api.routes.alarms")
     return app
-
-
-def _include_optional(app: FastAPI, module_name: str) -> None:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        log.info("%s not installed; its routes are off", module_name)
-        return
-    app.include_router(module.router)
 
 
 __all__ = ["create_app"]

@@ -33,6 +33,7 @@ def test_alarm_tables_live_in_a_file_of_their_own(
         broker_url="mqtt://127.0.0.1:1",
     )
     coordinator = Coordinator.open(settings)
+    assert coordinator.alarms is not None
     try:
         alarm = coordinator.alarms.raise_alarm(
             site="s1", source="m1", alarm_type="t", severity="MINOR", message="", ts_ms=0

@@ -95,6 +95,7 @@ def test_anomaly_event_raises_and_clears_an_alarm_with_alerts(
         agent.disconnect()
         watcher.loop_stop()
         watcher.disconnect()
+        assert coordinator.alarms is not None
         alarms = coordinator.alarms.list_alarms()
         coordinator.stop()
 
