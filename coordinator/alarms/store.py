@@ -11,7 +11,6 @@ coordinator's `StoreError` (HTTP 503).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,8 +21,8 @@ import orjson
 import sqlite_utils
 
 from coordinator.alarms.model import Alarm, AlarmQuery, Comment, Status, Transition
-from coordinator.errors import StoreError
 from coordinator.notify.delivery import DeliveryRecord
+from coordinator.store.sqlite_support import open_database, translated
 
 ALARM_MIGRATIONS: Final = sqlite_utils.Migrations("flexfleet_alarms")
 MAX_QUERY_LIMIT: Final = 1000
@@ -143,16 +142,6 @@ _STATUS_SQL: Final[dict[Status, str]] = {
 }
 
 
-@contextmanager
-def _translated(operation: str) -> Iterator[None]:
-    """sqlite3 errors (locked past the busy timeout, disk full, corruption) become the
-    coordinator's `StoreError`, which the API answers with 503."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StoreError(f"alarm store {operation} failed: {exc}", operation=operation) from exc
-
-
 class AlarmStore:
     """Repository of alarms and their history; every method is thread-safe."""
 
@@ -163,13 +152,8 @@ class AlarmStore:
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_s: float = 5.0) -> AlarmStore:
         """Open (or create) the alarm tables in the database file at `path`."""
-        with _translated("open"):
-            conn = sqlite3.connect(str(path), timeout=busy_timeout_s, check_same_thread=False)
-            db = sqlite_utils.Database(conn)
-            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            if str(path) != ":memory:":
-                db.enable_wal()
-            db.execute("PRAGMA synchronous = NORMAL")
+        with translated("open", store="alarm store"):
+            db = open_database(path, busy_timeout_s=busy_timeout_s, synchronous="NORMAL")
             apply_alarm_migrations(db)
         return cls(db)
 
@@ -181,12 +165,12 @@ class AlarmStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the store's lock and one SQLite transaction for several writes."""
-        with self._lock, _translated("write"), self._db.atomic():
+        with self._lock, translated("write", store="alarm store"), self._db.atomic():
             yield
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
-        with self._lock, _translated("read"):
+        with self._lock, translated("read", store="alarm store"):
             yield
 
     def get(self, alarm_id: str) -> Alarm | None:

@@ -9,18 +9,16 @@ errors leave as the coordinator's `StoreError` (HTTP 503).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 import sqlite_utils
 
-from coordinator.errors import StoreError
 from coordinator.forecast.service import Forecast
+from coordinator.store.sqlite_support import open_database, translated
 
 FORECAST_MIGRATIONS: Final = sqlite_utils.Migrations("flexfleet_forecasts")
 _COLUMNS: Final = (
@@ -40,14 +38,6 @@ def m001_forecasts(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX forecasts_by_location ON forecasts (location, sku)")
 
 
-@contextmanager
-def _translated(operation: str) -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StoreError(f"forecast store {operation} failed: {exc}", operation=operation) from exc
-
-
 class ForecastStore:
     """Repository of the latest forecasts; every method is thread-safe."""
 
@@ -58,12 +48,8 @@ class ForecastStore:
     @classmethod
     def open(cls, path: str | Path, *, busy_timeout_s: float = 30.0) -> ForecastStore:
         """Open (or create) the forecast table in the database file at `path`."""
-        with _translated("open"):
-            conn = sqlite3.connect(str(path), timeout=busy_timeout_s, check_same_thread=False)
-            db = sqlite_utils.Database(conn)
-            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            if str(path) != ":memory:":
-                db.enable_wal()
+        with translated("open", store="forecast store"):
+            db = open_database(path, busy_timeout_s=busy_timeout_s)
             FORECAST_MIGRATIONS.apply(db)
         return cls(db)
 
@@ -75,7 +61,7 @@ class ForecastStore:
     def replace_all(self, forecasts: Sequence[Forecast]) -> None:
         """Make `forecasts` the stored set, in one transaction."""
         rows = [_row(f) for f in forecasts]
-        with self._lock, _translated("write"), self._db.atomic():
+        with self._lock, translated("write", store="forecast store"), self._db.atomic():
             self._db.execute("DELETE FROM forecasts")
             self._db.conn.executemany(
                 f"INSERT INTO forecasts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
@@ -84,7 +70,7 @@ class ForecastStore:
 
     def count(self) -> int:
         """How many series have a stored forecast."""
-        with self._lock, _translated("read"):
+        with self._lock, translated("read", store="forecast store"):
             return int(self._db.conn.execute("SELECT count(*) FROM forecasts").fetchone()[0])
 
     def query(
@@ -98,7 +84,7 @@ class ForecastStore:
                 args.append(value)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         sql = f"SELECT {_COLUMNS} FROM forecasts{clause} ORDER BY unique_id LIMIT ?"  # noqa: S608
-        with self._lock, _translated("read"):
+        with self._lock, translated("read", store="forecast store"):
             rows = self._db.conn.execute(sql, [*args, limit]).fetchall()
         return [_forecast(r) for r in rows]
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,6 +33,7 @@ from coordinator.store.port import (
     TelemetrySeries,
 )
 from coordinator.store.schema import MIGRATIONS
+from coordinator.store.sqlite_support import translated
 from protocol import Birth, Event, Stock, Telemetry
 
 MINUTE_MS: Final = 60_000
@@ -70,15 +69,6 @@ _SALES_UPSERT: Final = (
 )
 
 
-@contextmanager
-def _translated(operation: str) -> Iterator[None]:
-    """Turn sqlite3 errors into `StoreError` (the one place this adapter translates)."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StoreError(f"{operation} failed: {exc}", operation=operation) from exc
-
-
 def _connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -97,7 +87,7 @@ class SqliteStore:
             raise StoreError(f"unknown synchronous mode {synchronous!r}", operation="open")
         self.path = path
         self._synchronous = synchronous.upper()
-        with _translated("open"):
+        with translated("open"):
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = _connect(path, synchronous=self._synchronous)
             MIGRATIONS.apply(Database(self._writer))
@@ -121,7 +111,7 @@ class SqliteStore:
 
     def commit(self, batch: WriteBatch) -> CommitResult:
         """Write one batch atomically; see the module docstring for the steps."""
-        with self._write_lock, _translated("commit"):
+        with self._write_lock, translated("commit"):
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -277,7 +267,7 @@ class SqliteStore:
         return series_id
 
     def _load_caches(self) -> None:
-        with _translated("load caches"):
+        with translated("load caches"):
             self._node_ids = {
                 (site, node): int(i)
                 for i, site, node in self._writer.execute("SELECT id, site, node FROM nodes")
@@ -302,14 +292,14 @@ class SqliteStore:
 
     def load_nodes(self) -> list[NodeRecord]:
         """Every persisted node record."""
-        with _translated("load nodes"):
+        with translated("load nodes"):
             query = f"SELECT {_NODE_COLUMNS} FROM nodes"  # noqa: S608 - constant columns
             rows = self._reader().execute(query).fetchall()
         return [_node_record(row) for row in rows]
 
     def load_latest(self) -> list[tuple[str, str, str, int, float]]:
         """(site, node, signal, ts_ms, value) of each series' newest sample."""
-        with _translated("load latest"):
+        with translated("load latest"):
             rows = self._reader().execute(
                 "SELECT n.site, n.node, s.signal, s.last_ts_ms, s.last_value FROM series s"
                 " JOIN nodes n ON n.id = s.node_id WHERE s.last_ts_ms IS NOT NULL"
@@ -318,7 +308,7 @@ class SqliteStore:
 
     def load_stock(self) -> list[StockItem]:
         """Current stock levels."""
-        with _translated("load stock"):
+        with translated("load stock"):
             rows = self._reader().execute(
                 "SELECT n.site, n.node, l.sku, l.qty FROM stock_levels l JOIN nodes n ON n.id = l.node_id"
             )
@@ -326,7 +316,7 @@ class SqliteStore:
 
     def daily_sales(self, *, since_day: int) -> list[tuple[str, str, str, int, int]]:
         """(site, node, sku, day, units) sold on each day from `since_day` on (days since 1970)."""
-        with _translated("daily sales"):
+        with translated("daily sales"):
             rows = self._reader().execute(
                 "SELECT n.site, n.node, d.sku, d.day, d.units FROM sales_daily d"
                 " JOIN nodes n ON n.id = d.node_id WHERE d.day >= ?",
@@ -346,7 +336,7 @@ class SqliteStore:
         limit: int,
     ) -> TelemetrySeries:
         """Points of one signal, raw samples or 1-minute rollups, oldest first."""
-        with _translated("telemetry query"):
+        with translated("telemetry query"):
             conn = self._reader()
             row = conn.execute(
                 "SELECT s.id FROM series s JOIN nodes n ON n.id = s.node_id"
@@ -385,7 +375,7 @@ class SqliteStore:
 
     def dead_letters(self, *, limit: int, offset: int = 0) -> list[DeadLetterRow]:
         """Dead letters, newest first."""
-        with _translated("dead letter query"):
+        with translated("dead letter query"):
             rows = (
                 self._reader()
                 .execute(
@@ -402,7 +392,7 @@ class SqliteStore:
 
     def dead_letter_count(self) -> int:
         """How many dead letters are stored."""
-        with _translated("dead letter count"):
+        with translated("dead letter count"):
             return int(self._reader().execute("SELECT count(*) FROM dead_letters").fetchone()[0])
 
     def count(self, table: str) -> int:
@@ -419,7 +409,7 @@ class SqliteStore:
             "series",
         }:
             raise StoreError(f"unknown table {table!r}", operation="count")
-        with _translated("count"):
+        with translated("count"):
             return int(self._reader().execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
 
     # -- maintenance --------------------------------------------------------------------
@@ -428,7 +418,7 @@ class SqliteStore:
         self, *, raw_before_ms: int, rollup_before_ms: int, dead_letters_before_ms: int
     ) -> RetentionResult:
         """Delete old raw samples and rollups series by series (index walks, no table scan)."""
-        with self._write_lock, _translated("retention"):
+        with self._write_lock, translated("retention"):
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:

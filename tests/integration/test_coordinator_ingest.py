@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +32,9 @@ from protocol import (
     topic_for,
 )
 from tests.coordinator.conftest import serve
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def _wait(predicate: Callable[[], Any], timeout_s: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def _publisher(broker: Broker, client_id: str) -> mqtt.Client:
@@ -65,7 +56,7 @@ def api(broker: Broker, tmp_path: Path, unique_site: str) -> Iterator[httpx.Clie
         rebirth_min_interval_s=0.0,
     )
     with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as client:
-        _wait(lambda: client.get("/healthz").status_code == 200)
+        wait_until(lambda: client.get("/healthz").status_code == 200)
         yield client
 
 
@@ -107,7 +98,7 @@ def test_published_data_is_stored_and_visible(
     ]
     for message in messages:
         pub.publish(topic_for(message), encode(message), qos=1).wait_for_publish(5)
-    node = _wait(lambda: (n := _node(api, "m1")) and n["last_seq"] == 4 and n)
+    node = wait_until(lambda: (n := _node(api, "m1")) and n["last_seq"] == 4 and n)
     assert (node["site"], node["kind"], node["online"], node["bd_seq"]) == (
         unique_site,
         "machine",
@@ -185,7 +176,7 @@ def test_bad_payloads_from_mosquitto_pub_are_dead_lettered(
         check=True,
         timeout=10,
     )
-    page = _wait(lambda: (p := api.get("/api/v1/dead-letters").json())["total"] >= 5 and p)
+    page = wait_until(lambda: (p := api.get("/api/v1/dead-letters").json())["total"] >= 5 and p)
     errors = sorted(item["error"] for item in page["items"])
     assert errors == [
         "InvalidMessage",
@@ -194,7 +185,7 @@ def test_bad_payloads_from_mosquitto_pub_are_dead_lettered(
         "TopicMismatch",
         "UnknownKind",
     ]
-    assert _wait(lambda: _node(api, "m9"))["online"] is True
+    assert wait_until(lambda: _node(api, "m9"))["online"] is True
     assert "flexfleet_dead_letters_total 5.0" in api.get("/metrics").text
 
 
@@ -228,10 +219,10 @@ def test_killed_agent_death_marks_node_offline(
     try:
         assert agent.stdout is not None
         assert agent.stdout.readline().strip() == "born"
-        assert _wait(lambda: _node(api, "d1"))["online"] is True
+        assert wait_until(lambda: _node(api, "d1"))["online"] is True
         agent.kill()
         agent.wait(5)
-        node = _wait(lambda: (n := _node(api, "d1")) and not n["online"] and n)
+        node = wait_until(lambda: (n := _node(api, "d1")) and not n["online"] and n)
         assert node["offline_reason"] == "death"
     finally:
         agent.kill()
@@ -259,7 +250,7 @@ def test_unknown_node_gets_a_rebirth_command(
     )
     pub = _publisher(broker, f"pub2-{unique_site}")
     pub.publish(topic_for(t), encode(t), qos=1).wait_for_publish(5)
-    _wait(lambda: received)
+    wait_until(lambda: received)
     assert received[0] == f"ff/v1/{unique_site}/ghost/cmd/rebirth"
     for client in (listener, pub):
         client.disconnect()
@@ -279,7 +270,7 @@ def test_retained_coordinator_state_says_online(
     listener.subscribe(COORDINATOR_STATE_TOPIC, qos=1)
     listener.loop_start()
     try:
-        _wait(lambda: states)
+        wait_until(lambda: states)
         state = decode(COORDINATOR_STATE_TOPIC, states[-1])
         assert isinstance(state, CoordinatorState)
         assert state.online

@@ -5,9 +5,7 @@ reaches the alarm service through the fast lane and is stored once through inges
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -17,18 +15,9 @@ from coordinator.service import Coordinator
 from coordinator.settings import load_settings
 from flexfleet.broker import Broker
 from protocol import Birth, Event, Message, SignalSpec, Telemetry, encode, topic_for
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def _wait(predicate: Callable[[], Any], timeout_s: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def _publish(broker: Broker, messages: list[Message]) -> None:
@@ -65,11 +54,11 @@ def test_coordinator_reconnects_after_a_broker_restart(
         lane = coordinator.fast_lane
         assert events is not None
         assert lane is not None
-        _wait(lambda: coordinator.mqtt.connected and events.connected)
+        wait_until(lambda: coordinator.mqtt.connected and events.connected)
         broker.stop()
-        _wait(lambda: not coordinator.mqtt.connected and not events.connected)
+        wait_until(lambda: not coordinator.mqtt.connected and not events.connected)
         broker.start()
-        _wait(lambda: coordinator.mqtt.connected and events.connected)
+        wait_until(lambda: coordinator.mqtt.connected and events.connected)
         assert coordinator.mqtt.connections == 2
         assert events.connections == 2
 
@@ -98,8 +87,9 @@ def test_coordinator_reconnects_after_a_broker_restart(
             signal="temp",
         )
         _publish(broker, [birth, telemetry, event])
-        _wait(lambda: coordinator.store.count("events") == 1)
-        _wait(lambda: coordinator.store.count("samples") == 1)
+        wait_until(lambda: coordinator.store.count("events") == 1)
+        wait_until(lambda: coordinator.store.count("samples") == 1)
+        assert coordinator.alarms is not None
         alarms = coordinator.alarms.list_alarms()
         assert [(a.source, a.count) for a in alarms] == [("m1/temp", 1)]
         # The fast lane received it; whichever lane came first, it was dispatched once.

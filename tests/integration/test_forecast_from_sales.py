@@ -5,10 +5,7 @@ a day old, so each falls back to the model's baseline and says why)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,18 +21,9 @@ from firmware_sim.warehouse import MicroWarehouse, default_skus
 from flexfleet.broker import Broker
 from tests.coordinator.conftest import serve
 from tests.coordinator.forecast.serving_support import write_sales_model
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def _wait(predicate: Callable[[], Any], timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def _warehouse_agent(broker: Broker, site: str, state_dir: Path) -> AgentThread:
@@ -84,12 +72,12 @@ def test_warehouse_picks_become_sales_and_a_model_forecast(
             def sold() -> dict[str, int]:
                 return {sku: u for _s, _n, sku, _d, u in coordinator.store.daily_sales(since_day=0)}
 
-            _wait(lambda: sum(sold().values()) >= 6)
+            wait_until(lambda: sum(sold().values()) >= 6)
         finally:
             agent.stop()
         assert agent.error is None
         warehouse = agent.core.driver.warehouse  # type: ignore[attr-defined]
-        _wait(lambda: sum(sold().values()) == warehouse.picked_total)
+        wait_until(lambda: sum(sold().values()) == warehouse.picked_total)
         refreshed = api.post("/api/v1/forecasts/refresh")
         assert refreshed.status_code == 200
         body = api.get(f"/api/v1/forecasts?location={unique_site}/wh1").json()

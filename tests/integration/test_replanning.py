@@ -5,8 +5,7 @@ new schedule at the API, and the agents concerned receive and take their `schedu
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,9 @@ from firmware_sim.machine import FaultKind
 from flexfleet.broker import Broker
 from protocol import ScheduleUpdate
 from tests.coordinator.conftest import serve
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def _wait(predicate: Callable[[], Any], timeout_s: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
@@ -50,7 +40,7 @@ def api(broker: Broker, tmp_path: Path, unique_site: str) -> Iterator[httpx.Clie
         plan_max_delay_s=1.0,
     )
     with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as client:
-        _wait(lambda: client.get("/healthz").status_code == 200)
+        wait_until(lambda: client.get("/healthz").status_code == 200)
         yield client
 
 
@@ -97,19 +87,21 @@ def test_machine_down_replans_without_it_and_the_agents_take_the_diffs(
             for k in range(3)
         ]
     }  # fmt: skip
-    posted = _wait(lambda: (r := api.post("/api/v1/orders", json=orders)).status_code == 202 and r)
+    posted = wait_until(
+        lambda: (r := api.post("/api/v1/orders", json=orders)).status_code == 202 and r
+    )
     assert posted.json()["accepted"] == ["j0", "j1", "j2"]
 
-    first = _wait(lambda: (s := api.get("/api/v1/plans/schedule").json())["version"] and s)
+    first = wait_until(lambda: (s := api.get("/api/v1/plans/schedule").json())["version"] and s)
     assert _on(first, "m1"), "the faster machine gets work"
     assert first["status"] in {"optimal", "feasible"}
     assert first["made_ms"] is not None
-    assert _wait(lambda: _held(agents["m1"], first["version"]))
+    assert wait_until(lambda: _held(agents["m1"], first["version"]))
 
     driver = agents["m1"].core.driver
     assert isinstance(driver, SimMachinesDriver)
     driver.machines[0].inject(FaultKind.BREAKDOWN)
-    replanned = _wait(
+    replanned = wait_until(
         lambda: (
             (s := api.get("/api/v1/plans/schedule").json())["version"] > first["version"]
             and {"kind": "machine_down", "key": "m1"} in s["triggers"]
@@ -120,8 +112,8 @@ def test_machine_down_replans_without_it_and_the_agents_take_the_diffs(
     assert sorted(_on(replanned, "m2")) == ["j0:0", "j1:0", "j2:0"]
     moved = sorted(_on(first, "m1"))
 
-    to_m1 = _wait(lambda: _held(agents["m1"], replanned["version"]))
-    to_m2 = _wait(lambda: _held(agents["m2"], replanned["version"]))
+    to_m1 = wait_until(lambda: _held(agents["m1"], replanned["version"]))
+    to_m2 = wait_until(lambda: _held(agents["m2"], replanned["version"]))
     assert to_m1.operations == ()
     assert sorted(to_m1.reassigned_out) == moved
     assert sorted(to_m2.reassigned_in) == moved
