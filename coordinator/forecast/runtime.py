@@ -16,6 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from coordinator.forecast.errors import ModelLoadError, ModelSignatureError
+from coordinator.forecast.features import feature_names
 from coordinator.forecast.model_card import MODEL_FILE, ModelCard, read_card
 
 INPUT_FEATURES = "features"
@@ -45,9 +46,16 @@ class OnnxModel:
 
     @classmethod
     def load(cls, model_dir: Path, *, intra_op_threads: int = 0) -> OnnxModel:
-        """Load and validate the model in `model_dir`."""
+        """Load and validate the model in `model_dir` (its card must list the features this
+        version of the code builds, so a model from an older feature set is refused)."""
         card = read_card(model_dir)
         path = model_dir / MODEL_FILE
+        own = feature_names(())  # the history and calendar features, before exogenous ones
+        if card.feature_names[: len(own)] != own:
+            raise ModelSignatureError(
+                "model was trained on a different feature set than this version builds: retrain it",
+                path=model_dir,
+            )
         try:
             size = path.stat().st_size
             if size > MAX_MODEL_BYTES:

@@ -282,6 +282,17 @@ def test_wrong_feature_width_is_a_signature_error(model: ExportedModel) -> None:
         OnnxModel.from_bytes(model.onnx_bytes, card)
 
 
+def test_model_from_another_feature_set_is_refused(model: ExportedModel, tmp_path: Path) -> None:
+    """A model directory whose card lists other features (an older version) is refused on
+    load with a signature error, so the store keeps its last good model."""
+    d = write_model(model, tmp_path / "m")
+    card = json.loads((d / "model_card.json").read_text())
+    card["feature_names"].remove("ses_fit_rel")  # as a model from before that feature
+    (d / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelSignatureError, match="retrain"):
+        OnnxModel.load(d)
+
+
 def test_corrupt_card_is_a_load_error(model: ExportedModel, tmp_path: Path) -> None:
     """A model card that is not valid JSON is a ModelLoadError."""
     d = write_model(model, tmp_path / "m")
