@@ -43,6 +43,8 @@ SEASON_MIN_PERIODS = 3
 SEASON_MIN_RESIDUALS = 100
 # The time-of-day model learns at most this many times per slot visit.
 LEARNS_PER_SLOT = 16
+# A time no sample reaches (floats compare with any int timestamp).
+_NEVER_MS = math.inf
 
 
 def half_life_alpha(half_life_samples: float) -> float:
@@ -82,6 +84,7 @@ class BaselineDetector:
         "_ring_pos",
         "_ring_sum",
         "_season",
+        "_season_due_ms",
         "_slot",
         "_slot_end_ms",
         "_slot_ms",
@@ -159,6 +162,7 @@ class BaselineDetector:
             self.season_residuals = 0
             self.season_on = False
         self._slot_ms = max(period_ms // slots, 1) if slots else 1
+        self._set_season_due()
         self._learn_every_ms = max(self._slot_ms // LEARNS_PER_SLOT, 1)
         self._g_full = half_life_alpha(config.season_half_life_periods)
         self._g_dt = -1
@@ -177,6 +181,11 @@ class BaselineDetector:
     def scale(self) -> float:
         """The spread the current deviation is measured in."""
         return self.season_spread if self.season_on else self.spread
+
+    def _set_season_due(self) -> None:
+        """When the time-of-day model next has work: learning or a new slot (never if off)."""
+        due: float = min(self._next_learn_ms, self._slot_end_ms) if self._slots else _NEVER_MS
+        self._season_due_ms = due
 
     def _enter_slot(self, ts_ms: int) -> None:
         index = ts_ms // self._slot_ms
@@ -204,7 +213,10 @@ class BaselineDetector:
         Returns the sample's residual from the time-of-day model and that model's spread,
         both as they stood before the update.
         """
+        if ts_ms >= self._slot_end_ms:
+            self._enter_slot(ts_ms)
         self._next_learn_ms = ts_ms + self._learn_every_ms
+        self._set_season_due()
         covered = ts_ms - self._learnt_ms
         self._learnt_ms = ts_ms
         season = self._season
@@ -246,8 +258,7 @@ class BaselineDetector:
 
         Returns its score in robust z units. Timestamps must increase.
         """
-        self.samples += 1
-        n = self.samples
+        self.samples = n = self.samples + 1
         if n == 1:
             self.level = x
             self.season_level = x
@@ -257,56 +268,59 @@ class BaselineDetector:
         level = self.level
         spread = self.spread
         dev = x - level
-        floor = _SPREAD_FLOOR_REL * abs(level) + _SPREAD_FLOOR_ABS
+        abs_dev = abs(dev)
+        floor = _SPREAD_FLOOR_REL * (level if level > 0.0 else -level) + _SPREAD_FLOOR_ABS
         scale = spread if spread > floor else floor
-        if n <= _UNCLIPPED_SAMPLES:
-            # start-up: running means, so the estimates settle within a few samples
-            self.level = level + dev / n
-            self.spread = spread + (abs(dev) - spread) / (n - 1)
-        else:
+        if n > _UNCLIPPED_SAMPLES:
             # clipped updates: a spike moves level and spread by at most _CLIP_SPREADS spreads
             limit = _CLIP_SPREADS * scale
-            clipped = dev if -limit < dev < limit else math.copysign(limit, dev)
-            self.level = level + self._alpha_level * clipped
-            self.spread = spread + self._alpha_spread * (abs(clipped) - spread)
-        if self._slots:
-            # time-of-day model: residual from the deseasonalised level plus the slot offset,
-            # learnt on the first sample of each slot and then at most every
-            # slot / LEARNS_PER_SLOT (more often adds nothing but cost on fast signals)
-            learn = ts_ms >= self._next_learn_ms
-            if ts_ms >= self._slot_end_ms:
-                self._enter_slot(ts_ms)
-                learn = True
-            if learn:
-                s_dev, s_scale = self._learn_season(x, ts_ms, floor, scale)
-            elif self.season_on:
-                s_spread = self.season_spread
-                s_scale = s_spread if s_spread > floor else floor
-                s_dev = x - self.season_level - self._season[self._slot]
+            if abs_dev < limit:
+                self.level = level + self._alpha_level * dev
+                self.spread = spread + self._alpha_spread * (abs_dev - spread)
+            else:
+                self.level = level + self._alpha_level * math.copysign(limit, dev)
+                self.spread = spread + self._alpha_spread * (limit - spread)
+        else:
+            # start-up: running means, so the estimates settle within a few samples
+            self.level = level + dev / n
+            self.spread = spread + (abs_dev - spread) / (n - 1)
+        # time-of-day model: residual from the deseasonalised level plus the slot offset,
+        # learnt on the first sample of each slot and then at most every
+        # slot / LEARNS_PER_SLOT (more often adds nothing but cost on fast signals)
+        if ts_ms >= self._season_due_ms:
+            s_dev, s_scale = self._learn_season(x, ts_ms, floor, scale)
             if self.season_on:
                 dev = s_dev
+                abs_dev = abs(dev)
                 scale = s_scale
-        abs_dev = abs(dev)
+        elif self.season_on:
+            s_spread = self.season_spread
+            scale = s_spread if s_spread > floor else floor
+            dev = x - self.season_level - self._season[self._slot]
+            abs_dev = abs(dev)
         spike = abs_dev / scale
         # running sum of the last k signed deviations
         ring = self._ring
         pos = self._ring_pos
-        self._ring_sum += dev - ring[pos]
+        k = self._k
+        ring_sum = self._ring_sum + (dev - ring[pos])
+        self._ring_sum = ring_sum
         ring[pos] = dev
-        self._ring_pos = pos + 1 if pos + 1 < self._k else 0
-        mean_dev = abs(self._ring_sum) / self._k
+        pos += 1
+        self._ring_pos = pos if pos < k else 0
+        mean_dev = abs(ring_sum) / k
         sustained = mean_dev * self._sqrt_k / scale
         # novelty gates (see edge_agent.detectors.novelty); raised_peak is called only
         # when a peak is beaten, which keeps the common path cheap
         decay = self._peak_decay
-        peak = self.peak * decay
-        peak_mean = self.peak_mean * decay
-        if n > self._learn_after and (abs_dev > peak or mean_dev > peak_mean):
+        self.peak = peak = self.peak * decay
+        self.peak_mean = peak_mean = self.peak_mean * decay
+        if (abs_dev > peak or mean_dev > peak_mean) and n > self._learn_after:
             if n - self._last_beaten > self._incident_gap:
                 # a new incident: the mean excursion's growth is capped relative to the
                 # peak before it, which is never below what a usual spike (the spike
                 # peak) averages to over the ring; a spike's growth is capped per sample
-                self._anchor_mean = max(peak_mean, peak / self._k)
+                self._anchor_mean = max(peak_mean, peak / k)
                 self._anchor_peak = peak
             self._last_beaten = n
             free = n <= self._warmup
@@ -314,20 +328,18 @@ class BaselineDetector:
                 self._incident_until = n + self._incident_gap
             self.peak = raised_peak(peak, abs_dev, free=free, anchor=peak)
             self.peak_mean = raised_peak(peak_mean, mean_dev, free=free, anchor=self._anchor_mean)
-        else:
-            self.peak = peak
-            self.peak_mean = peak_mean
         if n <= self._incident_until:
             # inside an incident the spike gate stays at the peak from before it, so an
             # excursion that creeps up sample by sample cannot carry its own gate along
             anchor = self._anchor_peak
             peak = anchor if anchor < peak else peak
         # the gates, as `novelty.gated` computes them, inlined: they apply on most samples
-        gate = self._novelty * peak
+        novelty = self._novelty
+        gate = novelty * peak
         if gate > 0.0 and abs_dev <= gate:
             limited = self._raise_score * abs_dev / gate
             spike = limited if limited < spike else spike
-        gate = self._novelty * peak_mean
+        gate = novelty * peak_mean
         if gate > 0.0 and mean_dev <= gate:
             limited = self._raise_score * mean_dev / gate
             sustained = limited if limited < sustained else sustained

@@ -52,16 +52,19 @@ class FlatlineDetector:
             self.last = x
             return 0.0
         self.longest_run *= _LONGEST_RUN_DECAY
-        if abs(x - self.last) <= self._tolerance:
-            self.run += 1
-        else:
+        tolerance = self._tolerance
+        if not -tolerance <= x - self.last <= tolerance:
+            # the value moved: most samples of a noisy signal, and they end no run
             self.moved = True
-            if self.run:  # most samples of a noisy signal end no run: skip the bookkeeping
-                if self.run > self.longest_run:
-                    self.longest_run = float(self.run)
-                self.run = 0
             self.last = x
-        if not self.moved or self.run == 0:
+            run = self.run
+            if run:
+                if run > self.longest_run:
+                    self.longest_run = float(run)
+                self.run = 0
+            return 0.0
+        self.run = run = self.run + 1
+        if not self.moved:
             return 0.0
         bound = self._factor * self.longest_run
-        return self.run / (bound if bound > self._min_run else self._min_run)
+        return run / (bound if bound > self._min_run else self._min_run)

@@ -15,12 +15,11 @@ UNCHANGED = 0
 class Latch:
     """Raise / clear state of one detector on one signal."""
 
-    __slots__ = ("active", "peak", "quiet")
+    __slots__ = ("active", "quiet")
 
     def __init__(self) -> None:
         self.active = False
         self.quiet = 0
-        self.peak = 0.0
 
     def feed(self, score: float, raise_at: float, clear_at: float, clear_after: int) -> int:
         """Advance by one sample; returns RAISED, CLEARED or UNCHANGED."""
@@ -28,16 +27,15 @@ class Latch:
             if score >= raise_at:
                 self.active = True
                 self.quiet = 0
-                self.peak = score
                 return RAISED
             return UNCHANGED
-        self.peak = max(score, self.peak)
         if score < clear_at:
-            self.quiet += 1
-            if self.quiet >= clear_after:
+            quiet = self.quiet + 1
+            if quiet >= clear_after:
                 self.active = False
                 self.quiet = 0
                 return CLEARED
+            self.quiet = quiet
         else:
             self.quiet = 0
         return UNCHANGED
@@ -46,4 +44,3 @@ class Latch:
         """Forget any raised state (used when its detector is switched off)."""
         self.active = False
         self.quiet = 0
-        self.peak = 0.0

@@ -38,6 +38,7 @@ class MissingDataDetector:
         self.typical_interval_ms = 0.0
         self.peak_gap_ms = 0.0
         self.intervals = 0
+        # the gap and limit of the last gap at or over the limit (what a raise reports)
         self.last_gap_ms = 0
         self.last_limit_ms = 0.0
         self.configure(config)
@@ -65,29 +66,34 @@ class MissingDataDetector:
 
         `learnt` says whether the warm-up is over (the learnt limits apply).
         """
-        if self._fixed_ms is None and learnt and self.intervals >= 2:
+        typical = self.typical_interval_ms
+        peak_gap = self.peak_gap_ms
+        n = self.intervals + 1
+        if learnt and n > 2 and self._fixed_ms is None:
             # the common case of limit_ms, inlined
-            limit = self._factor * self.typical_interval_ms
-            peak = self._novelty * self.peak_gap_ms
+            limit = self._factor * typical
+            peak = self._novelty * peak_gap
             limit = peak if peak > limit else limit
             limit = limit if limit > self._min_ms else self._min_ms
         else:
             limit = self.limit_ms(learnt=learnt)
         score = dt_ms / limit if limit > 0 else 0.0
-        score = score if score < MAX_SCORE else MAX_SCORE
-        self.last_gap_ms = dt_ms
-        self.last_limit_ms = limit
-        self.intervals += 1
-        n = self.intervals
-        typical = self.typical_interval_ms
-        if n == 1:
+        if score >= 1.0:
+            # what a raise reports (a gap under the limit raises nothing)
+            score = score if score < MAX_SCORE else MAX_SCORE
+            self.last_gap_ms = dt_ms
+            self.last_limit_ms = limit
+        self.intervals = n
+        if n > _START_INTERVALS:
+            clip = _INTERVAL_CLIP * typical
+            self.typical_interval_ms = typical + _INTERVAL_ALPHA * (
+                (dt_ms if dt_ms < clip else clip) - typical
+            )
+        elif n == 1:
             self.typical_interval_ms = float(dt_ms)
-        elif n <= _START_INTERVALS:
+        else:
             clipped = dt_ms if dt_ms < 10 * typical else 10 * typical
             self.typical_interval_ms = typical + (clipped - typical) / n
-        else:
-            clipped = dt_ms if dt_ms < _INTERVAL_CLIP * typical else _INTERVAL_CLIP * typical
-            self.typical_interval_ms = typical + _INTERVAL_ALPHA * (clipped - typical)
-        peak = self.peak_gap_ms * self._peak_decay
+        peak = peak_gap * self._peak_decay
         self.peak_gap_ms = dt_ms if dt_ms > peak else peak
         return score

@@ -13,7 +13,7 @@ from edge_agent.detectors.baseline import MAX_SCORE, BaselineDetector
 from edge_agent.detectors.config import DetectorConfig, OutOfRangeConfig
 from edge_agent.detectors.errors import DetectorInputError
 from edge_agent.detectors.flatline import FlatlineDetector
-from edge_agent.detectors.latch import CLEARED, RAISED, Latch
+from edge_agent.detectors.latch import RAISED, Latch
 from edge_agent.detectors.missing import MissingDataDetector
 from edge_agent.detectors.rate import RateOfChangeDetector
 from edge_agent.detectors.reasons import describe
@@ -71,8 +71,10 @@ class SignalMonitor:
             "missing": self._m_latch,
         }
         self._window: list[float] = [math.nan] * cfg.window_samples
+        self._window_size = cfg.window_samples
         self._window_pos = 0
-        self._window_len = 0
+        # samples - _window_base values have been written to the window (at most its size)
+        self._window_base = 0
         self.samples = 0
         self.dropped_samples = 0
         self.last_ts_ms: int | None = None
@@ -137,13 +139,12 @@ class SignalMonitor:
         self._flatline.configure(config.flatline)
         self._missing.configure(config.missing)
         self._apply(config)
-        if len(self._window) != config.window_samples:
+        if self._window_size != config.window_samples:
             recent = self.recent_values()[-config.window_samples :]
-            self._window = [math.nan] * config.window_samples
-            self._window_pos = 0
-            self._window_len = 0
-            for value in recent:
-                self._remember(value)
+            self._window = [*recent, *[math.nan] * (config.window_samples - len(recent))]
+            self._window_size = config.window_samples
+            self._window_pos = len(recent) % config.window_samples
+            self._window_base = self.samples - len(recent)
         switched_off = {
             "baseline": not config.baseline.enabled,
             "rate_of_change": not config.rate_of_change.enabled,
@@ -161,19 +162,12 @@ class SignalMonitor:
 
     def recent_values(self) -> tuple[float, ...]:
         """The last `window_samples` values, oldest first."""
-        size = len(self._window)
-        if self._window_len < size:
-            return tuple(self._window[: self._window_len])
+        size = self._window_size
+        written = self.samples - self._window_base
+        if written < size:
+            return tuple(self._window[:written])
         pos = self._window_pos
         return tuple(self._window[pos:] + self._window[:pos])
-
-    def _remember(self, value: float) -> None:
-        pos = self._window_pos
-        self._window[pos] = value
-        pos += 1
-        self._window_pos = pos if pos < len(self._window) else 0
-        if self._window_len < len(self._window):
-            self._window_len += 1
 
     def _anomaly(
         self, detector: str, state: AnomalyState, score: float, ts_ms: int, reason: str
@@ -208,7 +202,8 @@ class SignalMonitor:
         return [self._anomaly("missing", "raised", score, now_ms, reason)]
 
     # The hot path stays in one function: each sample costs a few microseconds, and calls
-    # would dominate.
+    # would dominate. A latch is fed only while its detector scores at its raise threshold
+    # or is raised, and an anomaly is built only when a latch changes.
     def update(self, ts_ms: int, value: float) -> list[Anomaly]:  # noqa: PLR0915
         """Feed one sample; returns the anomalies raised or cleared by it (usually none)."""
         if ts_ms.__class__ is not int and (isinstance(ts_ms, bool) or not isinstance(ts_ms, int)):
@@ -217,32 +212,39 @@ class SignalMonitor:
             value = self._coerce(value)
         x = value
         last_ts = self.last_ts_ms
-        if last_ts is not None and ts_ms <= last_ts:
+        if last_ts is None:
+            dt_ms = 0  # the first sample: no interval yet
+        elif ts_ms > last_ts:
+            dt_ms = ts_ms - last_ts
+        else:
             self.dropped_samples += 1
             return []
         self.last_ts_ms = ts_ms
-        self.samples += 1
+        self.samples = n = self.samples + 1
         # remember the value (ring buffer of window_samples values)
-        window = self._window
         pos = self._window_pos
-        window[pos] = x
+        self._window[pos] = x
         pos += 1
-        self._window_pos = pos if pos < len(window) else 0
-        if self._window_len < len(window):
-            self._window_len += 1
+        self._window_pos = pos if pos < self._window_size else 0
         events: list[Anomaly] = []
         best = 0.0
-        warm = self.samples > self._warmup
-        if self._m_on and last_ts is not None:
-            s = self._missing.step(ts_ms - last_ts, warm)
-            if s >= 1.0 or self._m_latch.active:
-                self._latch(events, "missing", self._m_latch, s, 1.0, 1.0, ts_ms, x)
+        warm = n > self._warmup
+        if dt_ms and self._m_on:
+            s = self._missing.step(dt_ms, warm)
+            latch = self._m_latch
+            if s >= 1.0 or latch.active:
+                change = latch.feed(s, 1.0, 1.0, self._clear_after)
+                if change:
+                    events.append(self._change("missing", change, s, ts_ms, x))
             best = s
         learn = -MAX_ABS_VALUE <= x <= MAX_ABS_VALUE
         if self._has_limits or not learn or self._o_latch.active:
             s = out_of_range_score(x, self._limits)
-            if s >= 1.0 or self._o_latch.active:
-                self._latch(events, "out_of_range", self._o_latch, s, 1.0, 1.0, ts_ms, x)
+            latch = self._o_latch
+            if s >= 1.0 or latch.active:
+                change = latch.feed(s, 1.0, 1.0, self._clear_after)
+                if change:
+                    events.append(self._change("out_of_range", change, s, ts_ms, x))
             best = s if s > best else best
         if not learn:
             self.score = best
@@ -251,34 +253,32 @@ class SignalMonitor:
             s = self._baseline.step(x, ts_ms)
             if warm:
                 raise_at = self._b_raise
-                if s >= raise_at or self._b_latch.active:
-                    self._latch(
-                        events, "baseline", self._b_latch, s, raise_at, self._b_clear, ts_ms, x
-                    )
+                latch = self._b_latch
+                if s >= raise_at or latch.active:
+                    change = latch.feed(s, raise_at, self._b_clear, self._clear_after)
+                    if change:
+                        events.append(self._change("baseline", change, s, ts_ms, x))
                 s /= raise_at
                 best = s if s > best else best
         if self._r_on:
-            s = self._rate.step(x, ts_ms - last_ts if last_ts is not None else 0)
+            s = self._rate.step(x, dt_ms)
             if warm:
                 raise_at = self._r_raise
-                if s >= raise_at or self._r_latch.active:
-                    self._latch(
-                        events,
-                        "rate_of_change",
-                        self._r_latch,
-                        s,
-                        raise_at,
-                        self._r_clear,
-                        ts_ms,
-                        x,
-                    )
+                latch = self._r_latch
+                if s >= raise_at or latch.active:
+                    change = latch.feed(s, raise_at, self._r_clear, self._clear_after)
+                    if change:
+                        events.append(self._change("rate_of_change", change, s, ts_ms, x))
                 s /= raise_at
                 best = s if s > best else best
         if self._f_on:
             s = self._flatline.step(x)
             if warm:
-                if s >= 1.0 or self._f_latch.active:
-                    self._latch(events, "flatline", self._f_latch, s, 1.0, 1.0, ts_ms, x)
+                latch = self._f_latch
+                if s >= 1.0 or latch.active:
+                    change = latch.feed(s, 1.0, 1.0, self._clear_after)
+                    if change:
+                        events.append(self._change("flatline", change, s, ts_ms, x))
                 best = s if s > best else best
         self.score = best
         return events
@@ -291,25 +291,11 @@ class SignalMonitor:
         except OverflowError:
             return math.inf if value > 0 else -math.inf
 
-    def _latch(
-        self,
-        events: list[Anomaly],
-        name: str,
-        latch: Latch,
-        score: float,
-        raise_at: float,
-        clear_at: float,
-        ts_ms: int,
-        value: float,
-    ) -> None:
-        """Advance one detector's latch; append its raise or clear, if any."""
-        change = latch.feed(score, raise_at, clear_at, self._clear_after)
+    def _change(self, name: str, change: int, score: float, ts_ms: int, value: float) -> Anomaly:
+        """The anomaly for a latch that has just raised (RAISED) or cleared (CLEARED)."""
         if change == RAISED:
-            events.append(
-                self._anomaly(name, "raised", score, ts_ms, self._reason(name, score, value))
-            )
-        elif change == CLEARED:
-            events.append(self._anomaly(name, "cleared", score, ts_ms, f"{name} back to normal"))
+            return self._anomaly(name, "raised", score, ts_ms, self._reason(name, score, value))
+        return self._anomaly(name, "cleared", score, ts_ms, f"{name} back to normal")
 
     def _reason(self, name: str, score: float, value: float) -> str:
         return describe(

@@ -14,6 +14,8 @@ from edge_agent.detectors.novelty import learning_starts, raised_peak
 
 _CLIP_STEPS = 4.0
 _UNCLIPPED_SAMPLES = 30
+# the first sample has no step: steps are clipped from this sample on
+_CLIPPED_AFTER = _UNCLIPPED_SAMPLES + 1
 _FLOOR_REL = 1e-9
 _FLOOR_ABS = 1e-12
 
@@ -55,25 +57,23 @@ class RateOfChangeDetector:
 
     def step(self, x: float, dt_ms: int) -> float:
         """Learn from one finite sample `dt_ms` after the previous one; return its score."""
-        self.samples += 1
-        n = self.samples
+        self.samples = n = self.samples + 1
         if n == 1:
             self.last = x
             return 0.0
         step = abs(x - self.last)
         self.last = x
         typical = self.typical_step
-        floor = _FLOOR_REL * abs(x) + _FLOOR_ABS
+        floor = _FLOOR_REL * (x if x > 0.0 else -x) + _FLOOR_ABS
         score = step / (typical if typical > floor else floor)
-        score = score if score < MAX_SCORE else MAX_SCORE
-        if n - 1 <= _UNCLIPPED_SAMPLES:
-            self.typical_step = typical + (step - typical) / (n - 1)
-        else:
+        if n > _CLIPPED_AFTER:
             limit = _CLIP_STEPS * typical
             clipped = step if step < limit or typical <= floor else limit
             self.typical_step = typical + self._alpha * (clipped - typical)
+        else:
+            self.typical_step = typical + (step - typical) / (n - 1)
         peak = self.peak * self._peak_decay
-        if n > self._learn_after and step > peak:
+        if step > peak and n > self._learn_after:
             self.peak = raised_peak(peak, step, free=n <= self._warmup, anchor=peak)
         else:
             self.peak = peak
@@ -81,6 +81,7 @@ class RateOfChangeDetector:
         if gate > 0.0 and step <= gate:  # `novelty.gated`, inlined (it applies on most samples)
             limited = self._raise_score * step / gate
             score = limited if limited < score else score
+        score = score if score < MAX_SCORE else MAX_SCORE
         if self._limit_per_ms is not None and dt_ms > 0:
             # scaled so that reaching the engineering limit means reaching the raise score
             fixed = step / dt_ms / self._limit_per_ms * self._raise_score
