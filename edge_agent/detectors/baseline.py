@@ -25,6 +25,7 @@ while a signal without one keeps the plain level.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from edge_agent.detectors.config import BaselineConfig
 from edge_agent.detectors.novelty import learning_starts, raised_peak
@@ -81,7 +82,6 @@ class BaselineDetector:
         "_period_ms",
         "_raise_score",
         "_ring",
-        "_ring_pos",
         "_ring_sum",
         "_season",
         "_season_due_ms",
@@ -144,8 +144,7 @@ class BaselineDetector:
         self._learn_after = learning_starts(warmup_samples)
         self._k = config.sustained_samples
         self._sqrt_k = math.sqrt(self._k)
-        self._ring = [0.0] * self._k
-        self._ring_pos = 0
+        self._ring = deque([0.0] * self._k, maxlen=self._k)
         self._ring_sum = 0.0
         slots = config.season_slots
         period_ms = round(config.season_period_s * 1000.0)
@@ -299,15 +298,11 @@ class BaselineDetector:
             dev = x - self.season_level - self._season[self._slot]
             abs_dev = abs(dev)
         spike = abs_dev / scale
-        # running sum of the last k signed deviations
+        # running sum of the last k signed deviations (appending drops the oldest)
         ring = self._ring
-        pos = self._ring_pos
+        self._ring_sum = ring_sum = self._ring_sum + (dev - ring[0])
+        ring.append(dev)
         k = self._k
-        ring_sum = self._ring_sum + (dev - ring[pos])
-        self._ring_sum = ring_sum
-        ring[pos] = dev
-        pos += 1
-        self._ring_pos = pos if pos < k else 0
         mean_dev = abs(ring_sum) / k
         sustained = mean_dev * self._sqrt_k / scale
         # novelty gates (see edge_agent.detectors.novelty); raised_peak is called only

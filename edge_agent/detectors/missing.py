@@ -70,14 +70,16 @@ class MissingDataDetector:
         peak_gap = self.peak_gap_ms
         n = self.intervals + 1
         if learnt and n > 2 and self._fixed_ms is None:
-            # the common case of limit_ms, inlined
+            # the common case of limit_ms, inlined; the limit is > 0 (intervals are >= 1 ms)
             limit = self._factor * typical
             peak = self._novelty * peak_gap
             limit = peak if peak > limit else limit
-            limit = limit if limit > self._min_ms else self._min_ms
+            min_ms = self._min_ms
+            limit = limit if limit > min_ms else min_ms
+            score = dt_ms / limit
         else:
             limit = self.limit_ms(learnt=learnt)
-        score = dt_ms / limit if limit > 0 else 0.0
+            score = dt_ms / limit if limit > 0 else 0.0
         if score >= 1.0:
             # what a raise reports (a gap under the limit raises nothing)
             score = score if score < MAX_SCORE else MAX_SCORE

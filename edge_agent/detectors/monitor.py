@@ -7,6 +7,7 @@ cleared on that sample. Memory and time per sample are O(1) (fixed-size buffers 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from edge_agent.detectors.anomaly import Anomaly, AnomalyState
 from edge_agent.detectors.baseline import MAX_SCORE, BaselineDetector
@@ -70,11 +71,7 @@ class SignalMonitor:
             "out_of_range": self._o_latch,
             "missing": self._m_latch,
         }
-        self._window: list[float] = [math.nan] * cfg.window_samples
-        self._window_size = cfg.window_samples
-        self._window_pos = 0
-        # samples - _window_base values have been written to the window (at most its size)
-        self._window_base = 0
+        self._window: deque[float] = deque(maxlen=cfg.window_samples)
         self.samples = 0
         self.dropped_samples = 0
         self.last_ts_ms: int | None = None
@@ -139,12 +136,8 @@ class SignalMonitor:
         self._flatline.configure(config.flatline)
         self._missing.configure(config.missing)
         self._apply(config)
-        if self._window_size != config.window_samples:
-            recent = self.recent_values()[-config.window_samples :]
-            self._window = [*recent, *[math.nan] * (config.window_samples - len(recent))]
-            self._window_size = config.window_samples
-            self._window_pos = len(recent) % config.window_samples
-            self._window_base = self.samples - len(recent)
+        if self._window.maxlen != config.window_samples:
+            self._window = deque(self._window, maxlen=config.window_samples)
         switched_off = {
             "baseline": not config.baseline.enabled,
             "rate_of_change": not config.rate_of_change.enabled,
@@ -162,12 +155,7 @@ class SignalMonitor:
 
     def recent_values(self) -> tuple[float, ...]:
         """The last `window_samples` values, oldest first."""
-        size = self._window_size
-        written = self.samples - self._window_base
-        if written < size:
-            return tuple(self._window[:written])
-        pos = self._window_pos
-        return tuple(self._window[pos:] + self._window[:pos])
+        return tuple(self._window)
 
     def _anomaly(
         self, detector: str, state: AnomalyState, score: float, ts_ms: int, reason: str
@@ -221,11 +209,7 @@ class SignalMonitor:
             return []
         self.last_ts_ms = ts_ms
         self.samples = n = self.samples + 1
-        # remember the value (ring buffer of window_samples values)
-        pos = self._window_pos
-        self._window[pos] = x
-        pos += 1
-        self._window_pos = pos if pos < self._window_size else 0
+        self._window.append(x)
         events: list[Anomaly] = []
         best = 0.0
         warm = n > self._warmup
