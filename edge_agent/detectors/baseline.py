@@ -258,12 +258,6 @@ class BaselineDetector:
         Returns its score in robust z units. Timestamps must increase.
         """
         self.samples = n = self.samples + 1
-        if n == 1:
-            self.level = x
-            self.season_level = x
-            self.first_ts_ms = ts_ms
-            self._learnt_ms = ts_ms
-            return 0.0
         level = self.level
         spread = self.spread
         dev = x - level
@@ -279,6 +273,12 @@ class BaselineDetector:
             else:
                 self.level = level + self._alpha_level * math.copysign(limit, dev)
                 self.spread = spread + self._alpha_spread * (limit - spread)
+        elif n == 1:
+            self.level = x
+            self.season_level = x
+            self.first_ts_ms = ts_ms
+            self._learnt_ms = ts_ms
+            return 0.0
         else:
             # start-up: running means, so the estimates settle within a few samples
             self.level = level + dev / n

@@ -222,7 +222,7 @@ class SignalMonitor:
                     events.append(self._change("missing", change, s, ts_ms, x))
             best = s
         learn = -MAX_ABS_VALUE <= x <= MAX_ABS_VALUE
-        if self._has_limits or not learn or self._o_latch.active:
+        if not learn or self._has_limits or self._o_latch.active:
             s = out_of_range_score(x, self._limits)
             latch = self._o_latch
             if s >= 1.0 or latch.active:
@@ -230,9 +230,9 @@ class SignalMonitor:
                 if change:
                     events.append(self._change("out_of_range", change, s, ts_ms, x))
             best = s if s > best else best
-        if not learn:
-            self.score = best
-            return events
+            if not learn:
+                self.score = best
+                return events
         if self._b_on:
             s = self._baseline.step(x, ts_ms)
             if warm:

@@ -58,9 +58,6 @@ class RateOfChangeDetector:
     def step(self, x: float, dt_ms: int) -> float:
         """Learn from one finite sample `dt_ms` after the previous one; return its score."""
         self.samples = n = self.samples + 1
-        if n == 1:
-            self.last = x
-            return 0.0
         step = abs(x - self.last)
         self.last = x
         typical = self.typical_step
@@ -70,6 +67,8 @@ class RateOfChangeDetector:
             limit = _CLIP_STEPS * typical
             clipped = step if step < limit or typical <= floor else limit
             self.typical_step = typical + self._alpha * (clipped - typical)
+        elif n == 1:
+            return 0.0  # no step yet
         else:
             self.typical_step = typical + (step - typical) / (n - 1)
         peak = self.peak * self._peak_decay
