@@ -240,8 +240,8 @@ class AgentCore:
         self.link.start(birth, self.clock.monotonic())
         levels = self.driver.stock_levels()
         if levels is not None:
-            self._stock.clear()  # the snapshot supersedes the deltas not yet stored
-            self._picks.clear()
+            # The snapshot sets the levels; the pending picks still go out first: they are sales.
+            self._append_stock_deltas()
             self._append_stock("snapshot", levels, "birth")
 
     def _birth(self, seq: int) -> Message:
@@ -417,8 +417,7 @@ class AgentCore:
         self._stock_resync = False
         levels = self.driver.stock_levels()
         if levels is not None:
-            self._stock.clear()  # the snapshot supersedes the deltas not yet stored
-            self._picks.clear()
+            self._append_stock_deltas()  # pending picks are sales, whatever the snapshot says
             self._append_stock("snapshot", levels, "resync after a refused stock message")
 
     def flush(self) -> None:

@@ -44,3 +44,40 @@ def test_picks_and_receipts_leave_as_separate_deltas(make_core: MakeCore) -> Non
         for sku, change in delta.items.items():
             levels[sku] += change
     assert levels == driver.stock_levels()
+
+
+def test_picks_pending_at_a_reconnect_still_leave_as_sales(make_core: MakeCore) -> None:
+    """The snapshot a new session starts with fixes the levels, but the picks made since the
+    last delta are sales: they go out as a `picks` delta before that snapshot."""
+    core, transport, clock = make_core(
+        node={"kind": "warehouse"}, driver={"skus": 2}, batching={"max_age_ms": 60_000}
+    )
+    driver = core.driver
+    assert isinstance(driver, SimWarehouseDriver)
+    driver.warehouse = MicroWarehouse(
+        skus=default_skus(2),
+        seed=4,
+        params=WarehouseParams(initial_qty=500),
+        demand_params=DemandParams(background_rate_per_s=0.5),
+    )
+    core.tick()
+    transport.accept()
+    run_for(core, clock, 30.0, step_s=0.5)  # picks made, none sent yet (60 s batching)
+    assert driver.warehouse.picked_total > 0
+    transport.drop()
+    run_for(core, clock, 40.0, step_s=0.5)
+    transport.accept()
+    run_for(core, clock, 5.0, step_s=0.5)
+    core.flush()
+    run_for(core, clock, 1.0)
+    stock = [m for m in messages(transport) if isinstance(m, Stock)]
+    sold = -sum(q for m in stock if m.reason == "picks" for q in m.items.values())
+    assert sold == driver.warehouse.picked_total
+    # Seq is one counter per node: the newest snapshot plus every later delta is the level.
+    stock.sort(key=lambda m: m.seq)
+    last_snapshot = max(i for i, m in enumerate(stock) if m.mode == "snapshot")
+    levels = dict(stock[last_snapshot].items)
+    for delta in stock[last_snapshot + 1 :]:
+        for sku, change in delta.items.items():
+            levels[sku] += change
+    assert levels == driver.stock_levels()
