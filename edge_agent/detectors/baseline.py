@@ -214,8 +214,9 @@ class BaselineDetector:
         """
         if ts_ms >= self._slot_end_ms:
             self._enter_slot(ts_ms)
-        self._next_learn_ms = ts_ms + self._learn_every_ms
-        self._set_season_due()
+        self._next_learn_ms = next_learn = ts_ms + self._learn_every_ms
+        slot_end = self._slot_end_ms
+        self._season_due_ms = next_learn if next_learn < slot_end else slot_end
         covered = ts_ms - self._learnt_ms
         self._learnt_ms = ts_ms
         season = self._season
