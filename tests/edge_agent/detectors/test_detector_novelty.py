@@ -6,6 +6,11 @@ import random
 
 from edge_agent.detectors import DetectorConfig, SignalMonitor
 from edge_agent.detectors.novelty import PEAK_GROWTH, gated, raised_peak
+from tests.edge_agent.detectors.signals import feed, only
+from tests.edge_agent.detectors.signals import raised as raised_at
+
+# The adaptive baseline alone, without its time-of-day model.
+_BASELINE_ONLY = only("baseline", baseline={"season_slots": 0})
 
 
 def test_growth_is_capped_relative_to_the_peak_before_the_incident() -> None:
@@ -35,17 +40,7 @@ def test_a_long_incident_does_not_hide_a_later_smaller_one() -> None:
         values[i] -= 60.0
     for i in range(2000, 2040):
         values[i] -= 20.0
-    off = {"enabled": False}
-    config = DetectorConfig().merged(
-        {"rate_of_change": off, "flatline": off, "missing": off, "baseline": {"season_slots": 0}}
-    )
-    monitor = SignalMonitor("s", config)
-    raised = [
-        i
-        for i, value in enumerate(values)
-        for a in monitor.update(i * 1000, value)
-        if a.state == "raised"
-    ]
+    raised = raised_at(feed(SignalMonitor("s", _BASELINE_ONLY), values))
     assert [i for i in raised if 1000 <= i < 1010] == [1000]
     assert len([i for i in raised if 2000 <= i < 2010]) == 1
 
@@ -63,17 +58,7 @@ def test_an_excursion_that_creeps_past_the_peak_raises() -> None:
             values[i] -= 10.0
     for i in range(4000, 4400):  # then a dip that deepens by 0.05 per sample, to 20 units
         values[i] -= 0.05 * (i - 4000)
-    off = {"enabled": False}
-    config = DetectorConfig().merged(
-        {"rate_of_change": off, "flatline": off, "missing": off, "baseline": {"season_slots": 0}}
-    )
-    monitor = SignalMonitor("s", config)
-    raised = [
-        i
-        for i, value in enumerate(values)
-        for a in monitor.update(i * 1000, value)
-        if a.state == "raised"
-    ]
+    raised = raised_at(feed(SignalMonitor("s", _BASELINE_ONLY), values))
     assert [i for i in raised if i < 4000] == [1000, 1400, 1803, 2209]
     late = [i for i in raised if i >= 4000]
     assert len(late) == 1
@@ -88,17 +73,7 @@ def test_repeated_long_incidents_go_quiet_after_a_few_rounds() -> None:
     for start in starts:
         for i in range(start, start + 20):
             values[i] -= 30.0
-    off = {"enabled": False}
-    config = DetectorConfig().merged(
-        {"rate_of_change": off, "flatline": off, "missing": off, "baseline": {"season_slots": 0}}
-    )
-    monitor = SignalMonitor("s", config)
-    raised = [
-        i
-        for i, value in enumerate(values)
-        for a in monitor.update(i * 1000, value)
-        if a.state == "raised"
-    ]
+    raised = raised_at(feed(SignalMonitor("s", _BASELINE_ONLY), values))
     assert raised[0] == 1000
     assert all(any(s <= i < s + 20 for s in starts) for i in raised)
     assert len(raised) <= 4  # the bar at most triples per round: 3 sigma -> 9 -> 27 -> 81
