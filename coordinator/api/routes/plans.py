@@ -196,18 +196,7 @@ def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersA
         )
         for job in body.jobs
     ]
-    deliveries = [
-        DeliveryOrder(
-            id=d.id,
-            x=d.x,
-            y=d.y,
-            demand=d.demand,
-            ready_ms=d.ready_ms,
-            due_ms=d.due_ms,
-            service_s=d.service_s,
-        )
-        for d in body.deliveries
-    ]
+    deliveries = [DeliveryOrder(**d.model_dump()) for d in body.deliveries]
     taken = plans.submit_orders(jobs, deliveries)
     return OrdersAccepted(
         accepted=taken.jobs,
@@ -240,18 +229,7 @@ def held_orders(plans: PlansDep, _who: ViewerDep) -> OrdersOut:
             )
             for j in jobs
         ],
-        deliveries=[
-            DeliveryIn(
-                id=d.id,
-                x=d.x,
-                y=d.y,
-                demand=d.demand,
-                ready_ms=d.ready_ms,
-                due_ms=d.due_ms,
-                service_s=d.service_s,
-            )
-            for d in deliveries
-        ],
+        deliveries=[DeliveryIn.model_validate(d, from_attributes=True) for d in deliveries],
     )
 
 
