@@ -62,13 +62,24 @@ class SeriesPanel:
             raise DataError(f"cannot cut {self.n_days} days to {n_days}")
         drop = self.n_days - n_days
         lengths = np.maximum(self.lengths - drop, 0).astype(np.int64)
-        return SeriesPanel(
+        return SeriesPanel(  # views, not copies: panels are never written to
             ids=self.ids,
-            y=self.y[:, :n_days].copy(),
-            exog=self.exog[:, :n_days, :].copy(),
+            y=self.y[:, :n_days],
+            exog=self.exog[:, :n_days, :],
             exog_names=self.exog_names,
             end_days=(self.end_days - drop).astype(np.int64),
             lengths=lengths,
+        )
+
+    def select(self, rows: np.ndarray) -> SeriesPanel:
+        """The panel of the series at indices `rows`, in that order."""
+        return SeriesPanel(
+            ids=tuple(self.ids[int(i)] for i in rows),
+            y=self.y[rows],
+            exog=self.exog[rows],
+            exog_names=self.exog_names,
+            end_days=self.end_days[rows],
+            lengths=self.lengths[rows],
         )
 
     def future_exog(self, start: int, horizon: int) -> FloatArray:

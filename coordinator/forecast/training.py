@@ -32,7 +32,7 @@ from coordinator.forecast.mlp import MAX_RATIO, QUANTILE_LEVELS, MlpConfig, fit_
 from coordinator.forecast.model_card import CARD_FILE, MODEL_FILE, ModelCard
 from coordinator.forecast.panel import FloatArray, SeriesPanel
 from coordinator.forecast.predictor import panel_features
-from coordinator.forecast.training_rows import TrainingRows, training_rows
+from coordinator.forecast.training_rows import TrainingRows, sample_windows, training_rows
 
 OBJECTIVES: tuple[tuple[str, float | None], ...] = (
     ("regression", None),
@@ -61,6 +61,7 @@ class TrainConfig:
     feature_fraction: float = 0.8
     bagging_fraction: float = 0.8
     origin_stride_days: int = 3
+    max_training_rows: int = 400_000
     min_history_days: int = 56
     num_threads: int = 1
 
@@ -73,6 +74,11 @@ class TrainConfig:
             raise DataError(f"horizon must be 1..366 days, got {self.horizon_days}")
         if self.num_rounds < 1 or self.origin_stride_days < 1 or self.min_history_days < 28:
             raise DataError("num_rounds, origin_stride_days ≥ 1 and min_history_days ≥ 28")
+        if self.max_training_rows < self.horizon_days:
+            raise DataError(
+                f"max_training_rows must hold one window of {self.horizon_days} days,"
+                f" got {self.max_training_rows}"
+            )
         if self.calibration_windows < 0:
             raise DataError(f"calibration_windows must be ≥ 0, got {self.calibration_windows}")
 
@@ -217,6 +223,10 @@ def _inner_windows(panel: SeriesPanel, config: TrainConfig) -> _InnerWindows | N
     if k == 0 or cut < config.min_history_days + h or not bool((panel.lengths > k * h).any()):
         return None
     early = _Fitted(_rows(panel.head(cut), config), config)
+    # the forecasts of the inner windows stay within the row budget too
+    pick = sample_windows(panel.n_series, config.max_training_rows // (k * h), config.seed)
+    if len(pick) < panel.n_series:
+        panel = panel.select(pick)
     names = feature_names(panel.exog_names)
     stat_cols = [names.index(n) for n in STAT_FEATURES]
     ma28 = names.index("ma28_rel")
@@ -326,6 +336,8 @@ def _rows(panel: SeriesPanel, config: TrainConfig) -> TrainingRows:
         horizon=config.horizon_days,
         origin_stride_days=config.origin_stride_days,
         min_history_days=config.min_history_days,
+        max_rows=config.max_training_rows,
+        seed=config.seed,
     )
 
 

@@ -1,10 +1,16 @@
-"""Training rows for the global model: every series × every forecast origin × every day ahead.
+"""Training rows for the global model: series × forecast origins × every day ahead.
 
 Pooling all series and many origins (direct multi-horizon: one row per day ahead,
 with the horizon as a feature) gives a model trained on few series enough rows.
 Only data strictly before `cut` is used, so a backtest origin never sees its future.
 All (series, origin) windows go through `build_features` in chunks, as one batch of
 series would at serving time.
+
+Rows grow with series × origins (8 M5 series at every third origin give ~130,000; 1,000
+series would give ~15 M and tens of GB of features), so a row budget bounds them: when
+the usable (series, origin) windows hold more than `max_rows` rows, a seeded uniform
+sample of `max_rows // horizon` windows is kept. A panel within the budget keeps every
+window, exactly as without one.
 
 The model learns `y / level`, so an unweighted loss on that ratio would let the rows of
 near-dead series (level at its floor, ratios of 20 from a single sale) dominate. Each
@@ -48,24 +54,34 @@ def _normalised(weight: FloatArray) -> FloatArray:
     return weight / total if total > 0 else np.ones_like(weight)
 
 
+def sample_windows(n_windows: int, max_windows: int, seed: int) -> np.ndarray:
+    """Indices (ascending) of the windows to keep: all of them when at most
+    `max_windows`, else a uniform sample without replacement drawn with `seed`."""
+    if max_windows < 1:
+        raise DataError(f"the row budget must allow at least one window, got {max_windows}")
+    if n_windows <= max_windows:
+        return np.arange(n_windows)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_windows, size=max_windows, replace=False))
+
+
 def training_rows(
     panel: SeriesPanel,
     *,
     horizon: int,
     origin_stride_days: int,
     min_history_days: int,
+    max_rows: int | None = None,
+    seed: int = 0,
     window_days: int = WINDOW_DAYS,
 ) -> TrainingRows:
-    """Features, target `y / level` and loss weights for every usable (series, origin, day).
+    """Features, target `y / level` and loss weights for the usable (series, origin, day)s.
 
     Origins step back from the last possible one by `origin_stride_days`; a series
     contributes an origin once it has `min_history_days` days and at least one sale.
+    With more than `max_rows` rows, `sample_windows` keeps a seeded subset of windows.
     """
-    n, t_total = panel.y.shape
-    pad_y = np.concatenate([np.full((n, window_days), np.nan), panel.y], axis=1)
-    pad_x = np.nan_to_num(
-        np.concatenate([np.zeros((n, window_days, panel.exog.shape[2])), panel.exog], axis=1)
-    )
+    t_total = panel.n_days
     starts = t_total - panel.lengths
     sold = np.nan_to_num(panel.y) > 0
     first_sale = np.where(sold.any(axis=1), sold.argmax(axis=1), t_total)
@@ -78,6 +94,9 @@ def training_rows(
         raise DataError(
             f"no series has {min_history_days} days of history plus {horizon} days to learn from"
         )
+    if max_rows is not None:
+        keep = sample_windows(series_of.size, max_rows // horizon, seed)
+        origin_of, series_of = origin_of[keep], series_of[keep]
     origin_of = origins[origin_of]
     inv_sq = _inverse(rmsse_scale(panel.y))
     inv_abs = _inverse(mase_scale(panel.y))
@@ -86,14 +105,18 @@ def training_rows(
     parts: list[tuple[np.ndarray, FloatArray, FloatArray, FloatArray]] = []
     for lo in range(0, series_of.size, _CHUNK_WINDOWS):
         s, o = series_of[lo : lo + _CHUNK_WINDOWS], origin_of[lo : lo + _CHUNK_WINDOWS]
-        cols = o[:, None] + back[None, :]  # padded columns origin-window .. origin-1
+        cols = o[:, None] - window_days + back[None, :]  # origin-window .. origin-1
+        before = cols < 0  # before the panel's first column: no data
+        cols = np.maximum(cols, 0)
         target_cols = o[:, None] + ahead[None, :]
+        exog = np.nan_to_num(panel.exog[s[:, None], cols])
+        exog[before] = 0.0
         rows: FeatureRows = build_features(
-            pad_y[s[:, None], cols],
+            np.where(before, np.nan, panel.y[s[:, None], cols]),
             panel.end_days[s] - (t_total - o),
             horizon,
-            pad_x[s[:, None], cols],
-            pad_x[s[:, None], window_days + target_cols],
+            exog,
+            np.nan_to_num(panel.exog[s[:, None], target_cols]),
         )
         target = panel.y[s[:, None], target_cols].reshape(-1) / rows.level
         parts.append(
