@@ -155,6 +155,15 @@ def _alarm_metrics(c: Coordinator) -> Iterator[Metric]:
         events.add_metric(["left_to_writer"], lane.left_to_writer)
         events.add_metric(["ignored"], lane.ignored)
         yield events
+        deaths = CounterMetricFamily(
+            "flexfleet_alarm_fast_lane_deaths",
+            "Node deaths on the alarm fast lane: offline alarm raised ahead of the ingest "
+            "queue, or left to the writer (it had them first, or not the current session)",
+            labels=["outcome"],
+        )
+        deaths.add_metric(["dispatched"], lane.deaths_dispatched)
+        deaths.add_metric(["left_to_writer"], lane.deaths_left_to_writer)
+        yield deaths
 
 
 def _plan_metrics(c: Coordinator) -> Iterator[Metric]:

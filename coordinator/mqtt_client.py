@@ -69,7 +69,7 @@ class MqttClient:
         session_expiry_s: int = 3600,
         keepalive_s: int = 30,
         receive_maximum: int = 1000,
-        topic_filter: str = FLEET_FILTER,
+        topic_filters: tuple[str, ...] = (FLEET_FILTER,),
         persistent: bool = True,
         reconnect_base_s: float = 0.5,
         reconnect_cap_s: float = 30.0,
@@ -80,7 +80,11 @@ class MqttClient:
         self.coordinator_id = coordinator_id
         self.on_message = on_message  # where messages go; may be replaced before start()
         self._clock = clock
-        self._filter = shared_filter(share_group, topic_filter) if share_group else topic_filter
+        if not topic_filters:
+            raise ValueError("at least one topic filter is needed")
+        self._filters = tuple(
+            shared_filter(share_group, f) if share_group else f for f in topic_filters
+        )
         self._persistent = persistent
         self._session_expiry_s = session_expiry_s
         self._keepalive_s = keepalive_s
@@ -119,9 +123,9 @@ class MqttClient:
         return self._connected.is_set()
 
     @property
-    def subscription(self) -> str:
-        """The topic filter this client subscribes (shared or plain)."""
-        return self._filter
+    def subscriptions(self) -> tuple[str, ...]:
+        """The topic filters this client subscribes (shared or plain)."""
+        return self._filters
 
     def start(self, *, connect_timeout_s: float = 10.0) -> bool:
         """Start the network thread and connect; True if connected within the timeout
@@ -243,7 +247,7 @@ class MqttClient:
             self._generation += 1
         self._attempt = 0
         self.connections += 1
-        client.subscribe(self._filter, options=SubscribeOptions(qos=1))
+        client.subscribe([(f, SubscribeOptions(qos=1)) for f in self._filters])
         if self._persistent:
             client.publish(COORDINATOR_STATE_TOPIC, self._state(online=True), qos=1, retain=True)
         self._connected.set()

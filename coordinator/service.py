@@ -27,7 +27,7 @@ from coordinator.plan.wiring import PlanRunner
 from coordinator.settings import CoordinatorSettings
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import Clock, SystemClock
-from protocol import EVENT_FILTER
+from protocol import DEATH_FILTER, EVENT_FILTER
 
 
 @dataclass
@@ -197,8 +197,8 @@ def _not_wired(_raw: RawMessage) -> None:
 
 
 def _build_events_client(settings: CoordinatorSettings, clock: Clock) -> MqttClient:
-    """The fast lane's own connection (agent events only; the alarm alerts go out on it, so
-    they never wait behind the ingest connection's backpressure)."""
+    """The fast lane's own connection (agent events and deaths only; the alarm alerts go out
+    on it, so they never wait behind the ingest connection's backpressure)."""
     return MqttClient(
         host=settings.broker_host,
         port=settings.broker_port,
@@ -207,7 +207,7 @@ def _build_events_client(settings: CoordinatorSettings, clock: Clock) -> MqttCli
         clock=clock,
         share_group=f"{settings.share_group}-events" if settings.share_group else "",
         keepalive_s=settings.keepalive_s,
-        topic_filter=EVENT_FILTER,
+        topic_filters=(EVENT_FILTER, DEATH_FILTER),
         persistent=False,
         reconnect_base_s=settings.reconnect_base_s,
         reconnect_cap_s=settings.reconnect_cap_s,

@@ -45,6 +45,7 @@ from protocol.plans import (
 from protocol.sequence import Observation, SequenceTracker, Verdict
 from protocol.topics import (
     COORDINATOR_STATE_TOPIC,
+    DEATH_FILTER,
     EVENT_FILTER,
     FLEET_FILTER,
     TopicInfo,
@@ -60,6 +61,7 @@ from protocol.topics import (
 
 __all__ = [
     "COORDINATOR_STATE_TOPIC",
+    "DEATH_FILTER",
     "DEFAULT_MAX_PAYLOAD_BYTES",
     "EVENT_FILTER",
     "FLEET_FILTER",

@@ -27,8 +27,9 @@ DATA_KINDS: Final = frozenset({"birth", "death", "telemetry", "stock", "event"})
 COORDINATOR_STATE_TOPIC: Final = f"{ROOT}/coordinator/state"
 # Everything agents send: five levels, so neither commands (six) nor the state topic match.
 FLEET_FILTER: Final = f"{ROOT}/+/+/+"
-# Agent events only (the coordinator's alarm fast lane subscribes to these).
+# Agent events and deaths only (the coordinator's alarm fast lane subscribes to these).
 EVENT_FILTER: Final = f"{ROOT}/+/+/event"
+DEATH_FILTER: Final = f"{ROOT}/+/+/death"
 
 _ID_RE: Final = re.compile(ID_PATTERN)
 

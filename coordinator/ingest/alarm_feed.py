@@ -11,6 +11,11 @@ An event the fast lane never saw (its connection was down, or the coordinator re
 dispatched after commit as before, unless a newer event of the same node for the same alarm
 was already dispatched early: then it arrived too late to change anything and is skipped,
 so a late "raised" never reopens an alarm a newer "cleared" closed.
+
+A node's death takes the same two lanes: the fast lane `offer_death`s it (raising the
+node-offline alarm at once) while the twin still holds that session as the node's current,
+online one; the writer's copy of an offered death is then skipped, and a death the fast lane
+left alone is dispatched after commit as before.
 """
 
 from __future__ import annotations
@@ -37,12 +42,15 @@ from coordinator.ingest.records import (
     NodeWentOffline,
     StockChanged,
 )
-from protocol import Event
+from protocol import Death, Event
 
 log = logging.getLogger(__name__)
 
 EventKey = tuple[str, str, int, int]
 """(site, node, bd_seq, seq): what makes an agent event unique."""
+
+SessionKey = tuple[str, str, int]
+"""(site, node, bd_seq): one session of a node, which dies at most once."""
 
 
 class AlarmFeed:
@@ -63,6 +71,7 @@ class AlarmFeed:
         self._claimed: OrderedDict[EventKey, None] = OrderedDict()
         self._max_claims = max_claims
         self._latest_early: dict[tuple[str, str, str, str], int] = {}
+        self._deaths_offered: OrderedDict[SessionKey, None] = OrderedDict()
         self.early_dispatched = 0
         self.late_skipped = 0
         self._low_stock = LowStockRule(
@@ -76,10 +85,9 @@ class AlarmFeed:
         """Feed each happening to its rule; errors are logged, not raised. Agent events
         the fast lane already dispatched are skipped unless `early`."""
         for happening in happenings:
-            if (
-                not early
-                and isinstance(happening, AgentEvent)
-                and not self._after_commit(happening.event)
+            if not early and (
+                (isinstance(happening, AgentEvent) and not self._after_commit(happening.event))
+                or (isinstance(happening, NodeWentOffline) and self._death_offered(happening))
             ):
                 continue
             try:
@@ -105,6 +113,36 @@ class AlarmFeed:
         """Feed a claimed event to its rule ahead of its commit; errors are logged."""
         self.early_dispatched += 1
         self.dispatch([AgentEvent(event)], early=True)
+
+    def offer_death(self, death: Death, *, ts_ms: int) -> bool:
+        """Fast lane: raise the node-offline alarm for `death` now, unless it was offered
+        before; True if raised here. The caller holds the twin lock and has checked that
+        the death ends the node's current, online session, so the writer cannot apply the
+        death (or a newer birth) until the alarm is raised."""
+        key = (death.site, death.node, death.bd_seq)
+        with self._claims_lock:
+            if key in self._deaths_offered:
+                return False
+            self._deaths_offered[key] = None
+            if len(self._deaths_offered) > self._max_claims:
+                self._deaths_offered.popitem(last=False)
+        self.early_dispatched += 1
+        self.dispatch(
+            [NodeWentOffline(death.site, death.node, "death", ts_ms, death.bd_seq)], early=True
+        )
+        return True
+
+    def _death_offered(self, offline: NodeWentOffline) -> bool:
+        """Whether the fast lane already raised the alarm for this death."""
+        if offline.bd_seq is None:
+            return False
+        key = (offline.site, offline.node, offline.bd_seq)
+        with self._claims_lock:
+            if key not in self._deaths_offered:
+                return False
+            del self._deaths_offered[key]
+            self.late_skipped += 1
+            return True
 
     def tick(self, *, now_ms: int) -> None:
         """Let time pass for rules that clear on their own (dead-letter bursts)."""

@@ -1,10 +1,10 @@
-"""The alarm fast lane: agent events reach the alarm rules ahead of the telemetry backlog.
+"""The alarm fast lane: agent events and deaths reach the alarm rules ahead of the backlog.
 
 Under full ingest load the writer's queue (and the broker's queue behind it) holds seconds
 of telemetry; an anomaly event waiting there is an alarm seconds late. The coordinator
-therefore also subscribes to agent events on a second connection (`EVENT_FILTER`, clean
-session, no manual acks) whose messages land here: decoded, checked and handed to the
-alarm rules at once.
+therefore also subscribes to agent events and deaths on a second connection (`EVENT_FILTER`
+and `DEATH_FILTER`, clean session, no manual acks) whose messages land here: decoded,
+checked and handed to the alarm rules at once.
 
 The fast lane only *dispatches*. Storage, deduplication and sequence accounting stay with
 the ingest writer, which receives every event on the main subscription too, in order with
@@ -14,10 +14,14 @@ it is committed. The two lanes meet in `AlarmFeed`: an event is claimed by (site
 bd_seq, seq) under the twin lock, so it is offered to the rules once whichever lane comes
 first, and an event the writer already sequenced is left to the writer.
 
-Births and deaths stay in the ordered lane: a birth settles the seqs below its
-`pending_from_seq` as lost, so overtaking telemetry still queued would turn data in flight
-into "lost"; a death overtaking its own session's birth would be ignored as an older
-session's will.
+A death only raises the node-offline alarm early; the twin still learns of it in the
+ordered lane (it must not overtake the dead session's queued data, which would reopen the
+session). It is offered only while the twin, under its lock, holds the death's session as
+the node's current, online one, and the alarm is raised before that lock is released: the
+writer cannot apply the death or a newer birth meanwhile, so an early "offline" never lands
+after the "online" of the node's next session. Births stay in the ordered lane: a birth
+settles the seqs below its `pending_from_seq` as lost, so overtaking telemetry still queued
+would turn data in flight into "lost".
 """
 
 from __future__ import annotations
@@ -29,13 +33,13 @@ import threading
 from coordinator.fleet.twin import FleetTwin
 from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.records import RawMessage
-from protocol import DEFAULT_MAX_PAYLOAD_BYTES, Event, decode
+from protocol import DEFAULT_MAX_PAYLOAD_BYTES, Death, Event, decode
 
 log = logging.getLogger(__name__)
 
 
 class EventFastLane:
-    """Queue of raw events from the fast-lane connection, drained by one thread."""
+    """Queue of raw events and deaths from the fast-lane connection, drained by one thread."""
 
     def __init__(
         self,
@@ -52,6 +56,8 @@ class EventFastLane:
         self.dispatched = 0
         self.left_to_writer = 0
         self.ignored = 0
+        self.deaths_dispatched = 0
+        self.deaths_left_to_writer = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -61,14 +67,16 @@ class EventFastLane:
         self.queue.put(raw)
 
     def offer(self, raw: RawMessage) -> bool:
-        """Dispatch the event in `raw` to the alarm rules unless a lane already did or the
-        writer has sequenced it; True if dispatched here. Anything that is not a valid
-        event is ignored (the writer dead-letters it from its own copy)."""
+        """Dispatch the event or death in `raw` to the alarm rules unless a lane already did
+        or the writer has applied it; True if dispatched here. Anything that is not a valid
+        event or death is ignored (the writer dead-letters it from its own copy)."""
         try:
             message = decode(raw.topic, raw.payload, max_payload_bytes=self._max_payload)
         except Exception:  # decode errors and decoder bugs alike: the writer reports them
             self.ignored += 1
             return False
+        if isinstance(message, Death):
+            return self._offer_death(message, raw.received_ms)
         if not isinstance(message, Event):
             self.ignored += 1
             return False
@@ -82,6 +90,16 @@ class EventFastLane:
         self._feed.dispatch_early(message)
         self.dispatched += 1
         return True
+
+    def _offer_death(self, death: Death, received_ms: int) -> bool:
+        with self._twin.lock:  # held until the alarm is raised (see the module doc)
+            entry = self._twin.entries.get((death.site, death.node))
+            current = entry is not None and entry.online and entry.bd_seq == death.bd_seq
+            if current and self._feed.offer_death(death, ts_ms=received_ms):
+                self.deaths_dispatched += 1
+                return True
+        self.deaths_left_to_writer += 1
+        return False
 
     def start(self) -> None:
         """Start the draining thread (idempotent)."""

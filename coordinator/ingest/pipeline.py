@@ -175,7 +175,7 @@ class IngestPipeline:
             entry.online = False
             entry.offline_reason = "death"
             batch.happenings.append(
-                NodeWentOffline(entry.site, entry.node, "death", now_ms(self.clock))
+                NodeWentOffline(entry.site, entry.node, "death", now_ms(self.clock), message.bd_seq)
             )
 
     def _data(

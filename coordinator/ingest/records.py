@@ -82,12 +82,14 @@ class CommandRequest:
 
 @dataclass(frozen=True, slots=True)
 class NodeWentOffline:
-    """A node died (`reason` "death") or fell silent past its timeout ("inactive")."""
+    """A node died (`reason` "death", with the dead session's `bd_seq`) or fell silent
+    past its timeout ("inactive")."""
 
     site: str
     node: str
     reason: str
     ts_ms: int
+    bd_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,3 +113,79 @@ def test_anything_but_a_valid_event_is_ignored(store: SqliteStore) -> None:
     assert not lane.offer(raw(n.telemetry()))
     assert lane.ignored == 2
     assert sink.calls == []
+
+
+def _offline_calls(sink: RecordingAlarmSink) -> list[str]:
+    return [call for call, args in sink.calls if args["alarm_type"] == "node_offline"]
+
+
+def test_death_raises_the_offline_alarm_ahead_of_queued_telemetry(store: SqliteStore) -> None:
+    """A death behind a backlog raises the offline alarm at once; the writer still applies
+    it in order (its queued data is stored, the node goes offline) and raises nothing twice;
+    the next session's birth clears the alarm."""
+    writer, lane, sink, _ = _lanes(store)
+    n = Node()
+    writer.process([raw(n.birth()), raw(n.telemetry())])
+    sink.calls.clear()  # the birth's "online"
+    death = raw(n.death())
+    for item in (raw(n.telemetry()), raw(n.telemetry()), death):
+        writer.enqueue(item)
+
+    assert lane.offer(death)
+    assert _offline_calls(sink) == ["trigger"]
+    (record,) = store.load_nodes()
+    assert record.online  # the twin learns of the death in order, from the writer
+
+    assert writer.run_once(wait_s=0.01) == 3
+    assert _offline_calls(sink) == ["trigger"]
+    (record,) = store.load_nodes()
+    assert (record.online, record.received, record.gaps_seen) == (False, 4, 0)
+    assert (lane.deaths_dispatched, lane.deaths_left_to_writer) == (1, 0)
+
+    n.bd_seq += 1
+    writer.process([raw(n.birth())])
+    assert _offline_calls(sink) == ["trigger", "clear"]
+
+
+def test_death_the_writer_applied_first_is_left_to_it(store: SqliteStore) -> None:
+    """When the writer applied the death first, the fast lane's copy raises nothing."""
+    writer, lane, sink, _ = _lanes(store)
+    n = Node()
+    writer.process([raw(n.birth())])
+    sink.calls.clear()
+    death = raw(n.death())
+    writer.process([death])
+    assert not lane.offer(death)
+    assert _offline_calls(sink) == ["trigger"]
+    assert lane.deaths_left_to_writer == 1
+
+
+def test_will_of_an_older_session_raises_nothing(store: SqliteStore) -> None:
+    """A late will of a session the node already replaced (or of a node never born) is not
+    offered early, and the writer ignores it too: the node stays online, no alarm."""
+    writer, lane, sink, _ = _lanes(store)
+    n = Node()
+    stale = raw(n.death())
+    n.bd_seq += 1
+    writer.process([raw(n.birth())])
+    sink.calls.clear()
+    assert not lane.offer(stale)
+    assert not lane.offer(raw(Node(node="m2").death()))
+    writer.process([stale])
+    assert _offline_calls(sink) == []
+    (record,) = store.load_nodes()
+    assert record.online
+
+
+def test_each_death_raises_once_whatever_the_copies(store: SqliteStore) -> None:
+    """A redelivered fast-lane copy of a death raises no second alarm."""
+    writer, lane, sink, feed = _lanes(store)
+    n = Node()
+    writer.process([raw(n.birth())])
+    sink.calls.clear()
+    death = raw(n.death())
+    assert lane.offer(death)
+    assert not lane.offer(death)
+    writer.process([death])
+    assert _offline_calls(sink) == ["trigger"]
+    assert feed.late_skipped == 1

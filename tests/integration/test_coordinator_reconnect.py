@@ -1,6 +1,7 @@
 """The coordinator on a real Mosquitto that restarts: both of its connections come back on
 their own (the shared backoff policy, paho's retry off), ingest resumes, and an agent event
-reaches the alarm service through the fast lane and is stored once through ingest."""
+and the node's death reach the alarm service through the fast lane and are applied once
+through ingest."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from coordinator.service import Coordinator
 from coordinator.settings import load_settings
 from flexfleet.broker import Broker
-from protocol import Birth, Event, Message, SignalSpec, Telemetry, encode, topic_for
+from protocol import Birth, Death, Event, Message, SignalSpec, Telemetry, encode, topic_for
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -36,8 +37,9 @@ def test_coordinator_reconnects_after_a_broker_restart(
     broker: Broker, tmp_path: Path, unique_site: str
 ) -> None:
     """Stop the broker, start it again: the coordinator's ingest and fast-lane connections
-    reconnect by themselves, data published afterwards is stored once and the anomaly event
-    raises its alarm once (seen by both lanes, dispatched by one)."""
+    reconnect by themselves, data published afterwards is stored once, and the anomaly event
+    and the node's death raise their alarms once each (seen by both lanes, dispatched by
+    one)."""
     settings = load_settings(
         dev_mode=True,
         db_path=tmp_path / "c.db",
@@ -96,5 +98,11 @@ def test_coordinator_reconnects_after_a_broker_restart(
         assert lane.dispatched + lane.left_to_writer == 1
         (node,) = coordinator.store.load_nodes()
         assert (node.gaps_seen, node.duplicates, node.received) == (0, 0, 3)
+
+        _publish(broker, [Death(site=unique_site, node="m1", bd_seq=0)])
+        wait_until(lambda: not coordinator.store.load_nodes()[0].online)
+        wait_until(lambda: lane.deaths_dispatched + lane.deaths_left_to_writer == 1)
+        offline = [a for a in coordinator.alarms.list_alarms() if a.alarm_type == "node_offline"]
+        assert [(a.source, a.count) for a in offline] == [("m1", 1)]
     finally:
         coordinator.stop()
