@@ -240,12 +240,18 @@ class PlanService:
             for stop in stops:
                 self._pins[stop.order_id] = stop
 
-    def complete_deliveries(self, order_ids: Iterable[str]) -> None:
-        """Delivered orders leave the routing problem."""
+    def close_orders(self, job_ids: Iterable[str], delivery_ids: Iterable[str]) -> None:
+        """Jobs done or cancelled and orders delivered or cancelled leave the problems;
+        the plans they were in are made again without them."""
         with self._lock:
-            for order_id in order_ids:
-                self._orders.pop(order_id, None)
+            jobs = [j for j in job_ids if self._jobs.pop(j, None) is not None]
+            drops = [o for o in delivery_ids if self._orders.pop(o, None) is not None]
+            for order_id in drops:
                 self._pins.pop(order_id, None)
+            if jobs:
+                self._debouncer.submit(Trigger("new_orders", "closed"))
+            if drops:
+                self._debouncer.submit(Trigger("routing_orders", "closed"))
 
     # ---- re-planning ------------------------------------------------------------------
     def deadline(self) -> float | None:

@@ -2,7 +2,7 @@
 and the latest plan of each kind.
 
 `PlanRunner` writes an order batch through `save_orders` before the planner takes it (an
-order the API acknowledged survives a crash), the fleet through `save_fleet`, and every
+order the API acknowledged survives a crash), closed orders through `close_orders`, the fleet through `save_fleet`, and every
 new plan through `save_plan` before its diffs are published (so a restarted coordinator
 never hands out a version number twice). `load` gives it all back at start-up.
 `SqlitePlanState` (`coordinator.store.plan_state`) is the production adapter;
@@ -78,6 +78,13 @@ class PlanState(Protocol):
         """Keep `made` as the latest plan of its kind and forget its finished jobs."""
         ...
 
+    def close_orders(
+        self, job_ids: Sequence[str], delivery_ids: Sequence[str]
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Forget held orders, in one transaction; returns the ids of the jobs and of the
+        deliveries that were held."""
+        ...
+
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """The held jobs and deliveries, in the order they were first accepted."""
         ...
@@ -113,6 +120,15 @@ class MemoryPlanState:
         self._plans[made.kind] = made
         for job_id in made.forgotten_jobs:
             self._jobs.pop(job_id, None)
+
+    def close_orders(
+        self, job_ids: Sequence[str], delivery_ids: Sequence[str]
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """See `PlanState.close_orders`."""
+        return (
+            frozenset(j for j in job_ids if self._jobs.pop(j, None) is not None),
+            frozenset(d for d in delivery_ids if self._deliveries.pop(d, None) is not None),
+        )
 
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """See `PlanState.orders`."""

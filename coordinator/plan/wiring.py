@@ -8,7 +8,8 @@ batch of triggers is due (the previous plan is the hint). Its inputs:
   committed into machines joining the factory, machines going down or up, and stock-out
   risks (`coordinator.plan.triggers`);
 - `submit_orders(orders)`, the operator API's production orders (a rush order re-plans
-  at once, a batch after a quiet spell);
+  at once, a batch after a quiet spell), and `close_orders(jobs, deliveries)` for orders
+  done, delivered or cancelled;
 - `set_fleet(depots, vehicles)` and the deliveries of `submit_orders`, the delivery fleet
   (depots are micro-warehouse nodes) and the orders it must deliver. Routing measures
   distance in travel time: coordinates are in plan units (`time_unit_s` seconds) of driving.
@@ -73,6 +74,7 @@ __all__ = [
     "JobOrder",
     "OperationOrder",
     "OrderRejected",
+    "OrdersClosed",
     "OrdersTaken",
     "PlanRunner",
     "VehicleSpec",
@@ -102,6 +104,16 @@ class OrdersTaken:
     deliveries: list[str]
     unchanged_jobs: list[str]
     unchanged_deliveries: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersClosed:
+    """The ids of a close request that were held (now forgotten) and those that were not."""
+
+    jobs: list[str]
+    deliveries: list[str]
+    unknown_jobs: list[str]
+    unknown_deliveries: list[str]
 
 
 class PlanRunner:
@@ -215,6 +227,21 @@ class PlanRunner:
             deliveries=[o.id for o in delivery_orders],
             unchanged_jobs=[o.id for o in job_orders if o.id in same_jobs],
             unchanged_deliveries=[o.id for o in delivery_orders if o.id in same_drops],
+        )
+
+    def close_orders(self, job_ids: Iterable[str], delivery_ids: Iterable[str]) -> OrdersClosed:
+        """Forget held orders (done, delivered or cancelled), durably, and re-plan without
+        them; ids not held are reported, not refused (closing twice is harmless)."""
+        jobs, deliveries = list(dict.fromkeys(job_ids)), list(dict.fromkeys(delivery_ids))
+        with self._orders_lock:
+            closed_jobs, closed_drops = self.state.close_orders(jobs, deliveries)
+            self.service.close_orders(closed_jobs, closed_drops)
+        self._wake.set()
+        return OrdersClosed(
+            jobs=[j for j in jobs if j in closed_jobs],
+            deliveries=[d for d in deliveries if d in closed_drops],
+            unknown_jobs=[j for j in jobs if j not in closed_jobs],
+            unknown_deliveries=[d for d in deliveries if d not in closed_drops],
         )
 
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:

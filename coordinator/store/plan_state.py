@@ -107,6 +107,13 @@ class SqlitePlanState:
                 [(job_id,) for job_id in made.forgotten_jobs],
             )
 
+    def close_orders(
+        self, job_ids: Sequence[str], delivery_ids: Sequence[str]
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """See `coordinator.plan.state.PlanState.close_orders`."""
+        with self._transaction("close_orders") as conn:
+            return _delete(conn, "job", job_ids), _delete(conn, "delivery", delivery_ids)
+
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """See `coordinator.plan.state.PlanState.orders`."""
         with self._transaction("orders", write=False) as conn:
@@ -129,6 +136,16 @@ class SqlitePlanState:
             fleet_saved=fleet is not None,
             plans=tuple(_plan(row) for row in plans),
         )
+
+
+def _delete(conn: sqlite3.Connection, kind: str, ids: Sequence[str]) -> frozenset[str]:
+    held = set()
+    for order_id in ids:
+        if conn.execute(
+            "DELETE FROM plan_orders WHERE kind = ? AND id = ?", (kind, order_id)
+        ).rowcount:
+            held.add(order_id)
+    return frozenset(held)
 
 
 def _orders(conn: sqlite3.Connection) -> tuple[list[JobOrder], list[DeliveryOrder]]:

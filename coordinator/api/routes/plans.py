@@ -6,7 +6,8 @@ Before the first plan both plan routes answer 200 with version 0, `made_ms` null
 machines' operations / no routes: "no plan yet" is a valid state, not a missing resource.
 Orders are durable when `POST /api/v1/orders` answers; posting an order id again is
 idempotent: the same content is left alone (listed in `unchanged`), other content
-replaces the held order.
+replaces the held order. `POST /api/v1/orders/close` forgets held orders (done, delivered
+or cancelled) and re-plans without them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from protocol.topics import ID_PATTERN
 router = APIRouter(tags=["plans"])
 
 JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,59}$"  # operation ids add ":{index}"
+OrderId = Annotated[str, Field(pattern=ID_PATTERN)]  # job ids match it too (shorter)
 MAX_DURATION_S = 30 * 86_400.0
 MAX_COORDINATE = 1e6
 MAX_QUANTITY = 10**9
@@ -132,6 +134,29 @@ class OrdersAccepted(BaseModel):
     )
 
 
+class CloseIn(_Strict):
+    """Held orders to forget: jobs done or cancelled, deliveries delivered or cancelled."""
+
+    jobs: list[OrderId] = Field(default_factory=list, max_length=1000)
+    deliveries: list[OrderId] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> CloseIn:
+        if not self.jobs and not self.deliveries:
+            raise ValueError("name at least one job or delivery")
+        return self
+
+
+class OrdersClosedOut(BaseModel):
+    """The ids forgotten (durably), and those that were not held (closed before, finished,
+    or never sent); the plans they were in are made again."""
+
+    jobs: list[str]
+    deliveries: list[str]
+    unknown_jobs: list[str]
+    unknown_deliveries: list[str]
+
+
 class OrdersOut(BaseModel):
     """The held orders as accepted, in order of first acceptance (a job leaves once its
     last operation has ended)."""
@@ -204,6 +229,23 @@ def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersA
         rush=sum(job.rush for job in body.jobs),
         unchanged=taken.unchanged_jobs,
         unchanged_deliveries=taken.unchanged_deliveries,
+    )
+
+
+@router.post(
+    "/api/v1/orders/close",
+    summary="Close held orders (done, delivered or cancelled)",
+    response_model=OrdersClosedOut,
+)
+def close_orders(body: CloseIn, plans: PlansDep, _who: OperatorDep) -> OrdersClosedOut:
+    """Forget held jobs and deliveries and re-plan without them; ids not held are listed
+    as unknown (closing twice is harmless)."""
+    closed = plans.close_orders(body.jobs, body.deliveries)
+    return OrdersClosedOut(
+        jobs=closed.jobs,
+        deliveries=closed.deliveries,
+        unknown_jobs=closed.unknown_jobs,
+        unknown_deliveries=closed.unknown_deliveries,
     )
 
 

@@ -183,6 +183,49 @@ def test_an_order_posted_twice_is_held_once(client: httpx.Client) -> None:
     assert drops == [{**drop, "ready_ms": None, "due_ms": None, "service_s": 0.0}]
 
 
+def test_orders_are_closed_by_an_operator(client: httpx.Client) -> None:
+    """An operator closes held orders (a viewer may not); they leave the held list, and ids
+    not held are reported as unknown, so closing twice is harmless."""
+    body = {
+        "jobs": [_job(id="to-close")],
+        "deliveries": [{"id": "to-close-d", "x": 1.0, "y": 2.0, "demand": 3}],
+    }
+    assert client.post("/api/v1/orders", json=body, headers=AS_OPERATOR).status_code == 202
+    close = {"jobs": ["to-close", "never-sent"], "deliveries": ["to-close-d"]}
+    assert client.post("/api/v1/orders/close", json=close, headers=AS_VIEWER).status_code == 403
+    response = client.post("/api/v1/orders/close", json=close, headers=AS_OPERATOR)
+    assert response.status_code == 200
+    assert response.json() == {
+        "jobs": ["to-close"], "deliveries": ["to-close-d"],
+        "unknown_jobs": ["never-sent"], "unknown_deliveries": [],
+    }  # fmt: skip
+    held = client.get("/api/v1/orders", headers=AS_VIEWER).json()
+    assert "to-close" not in {j["id"] for j in held["jobs"]}
+    assert "to-close-d" not in {d["id"] for d in held["deliveries"]}
+    again = client.post("/api/v1/orders/close", json=close, headers=AS_OPERATOR).json()
+    assert (again["jobs"], again["unknown_deliveries"]) == ([], ["to-close-d"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"jobs": [], "deliveries": []},
+        {"jobs": ["j1"], "extra": 1},
+        {"jobs": "j1"},
+        {"jobs": [1]},
+        {"jobs": [""]},
+        {"deliveries": ["o/1"]},
+        {"deliveries": ["o" * 65]},
+        {"jobs": ["j1"] * 1001},
+    ],
+)
+def test_malformed_close_requests_are_refused_with_422(client: httpx.Client, body: Any) -> None:
+    """Empty, mistyped, oversized and badly named close requests are all 422."""
+    response = client.post("/api/v1/orders/close", json=body, headers=AS_OPERATOR)
+    assert response.status_code == 422, response.text
+
+
 def test_plan_views_are_documented_in_openapi(client: httpx.Client) -> None:
     """The schedule and routes responses are typed models in the OpenAPI document."""
     paths = client.get("/openapi.json").json()["paths"]

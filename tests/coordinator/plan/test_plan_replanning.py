@@ -181,6 +181,30 @@ def test_service_routes_orders_and_keeps_committed_stops() -> None:
     assert {node for node, _ in publish.sent} == {"W"}
 
 
+def test_closed_orders_leave_the_next_plans() -> None:
+    """A job done or cancelled and an order delivered leave the problems: closing them
+    re-plans without them (ids not held change nothing)."""
+    clock, publish = FakeClock(), _Recorder()
+    service = _service(clock, publish)
+    service.set_factory([Machine("M1")])
+    service.submit_jobs([job("a", op("a.0", ("M1", 30))), job("b", op("b.0", ("M1", 30)))])
+    service.set_fleet([Depot("W", 0, 0)], [Vehicle("v1", "W", 10)])
+    service.submit_delivery_orders([Order("o1", 5, 0, 4), Order("o2", 0, 5, 4)])
+    clock.advance(2.5)
+    assert service.tick() is True
+
+    service.close_orders(["a", "nope"], ["o1"])
+    clock.advance(2.5)
+    assert service.tick() is True
+    assert [o["operation_id"] for o in service.current_schedule()["machines"]["M1"]] == ["b.0"]
+    stops = [s for r in service.current_routes()["routes"] for s in r["stops"]]
+    assert stops == ["o2"]
+
+    service.close_orders(["nope"], ["o1"])
+    clock.advance(2.5)
+    assert service.tick() is False  # nothing held was closed: no re-plan
+
+
 def test_views_before_any_plan_are_empty_but_valid() -> None:
     """Before the first plan the views are JSON with no machines and no routes."""
     service = _service(FakeClock(), _Recorder())

@@ -91,6 +91,17 @@ def test_a_repeated_order_is_stored_once_and_a_changed_one_replaces(reopen: Reop
     assert reopen().orders() == ([J1, j2_later], [D1])
 
 
+def test_closed_orders_are_forgotten(reopen: Reopen) -> None:
+    """Closing orders removes exactly the held ones named, durably, and reports which were
+    held; closing them again finds nothing."""
+    state = reopen()
+    state.save_orders([J1, J2], [D1], at_ms=1)
+    assert state.close_orders(["j1", "j9"], ["d1"]) == (frozenset({"j1"}), frozenset({"d1"}))
+    again = reopen()
+    assert again.orders() == ([J2], [])
+    assert again.close_orders(["j1"], ["d1"]) == (frozenset(), frozenset())
+
+
 def test_plans_and_fleet_round_trip_and_finished_jobs_are_forgotten(reopen: Reopen) -> None:
     """The latest plan of each kind comes back field for field; the jobs a schedule found
     finished leave the store with it."""
