@@ -28,6 +28,26 @@ def test_gap_days_are_zero_sales() -> None:
     assert panel.y.tolist() == [[2.0, 0.0, 4.0]]
 
 
+def test_rows_in_any_order_fill_gaps_and_empty_cells_forward() -> None:
+    """Series come out sorted by id and right-aligned whatever the row order; a missing
+    day or an empty exogenous cell takes the day before's value (0 before any)."""
+    text = (
+        "unique_id,ds,y,price\n"
+        "b,2024-01-04,5,\n"
+        "a,2024-01-03,4,2.5\n"
+        "b,2024-01-02,1,7\n"
+        "a,2024-01-01,2,\n"
+    )
+    panel = parse_csv_text(text)
+    assert panel.ids == ("a", "b")
+    assert np.array_equal(panel.y, [[2.0, 0.0, 4.0], [1.0, 0.0, 5.0]], equal_nan=True)
+    assert panel.exog[:, :, 0].tolist() == [[0.0, 0.0, 2.5], [7.0, 7.0, 7.0]]
+    assert panel.end_days.tolist() == [19725, 19726]
+    with pytest.raises(CsvFormatError, match="duplicate date 2024-01-02 for 'b'") as info:
+        parse_csv_text(text + "a,2024-01-02,1,1\nb,2024-01-02,1,1\na,2024-01-03,1,1\n")
+    assert info.value.line == 7
+
+
 def test_carried_exog_zeroes_flags_and_keeps_prices() -> None:
     """Unknown future: 0/1 columns become 0, other columns carry their last value."""
     text = "unique_id,ds,y,price,flag\na,2024-01-01,1,2.5,0\na,2024-01-02,1,3.5,1\n"
