@@ -5,7 +5,9 @@ its MQTT alert channel), one plain paho subscriber on `ff/v1/{site}/alerts/#`.
 An "agent" in this process publishes anomaly `event` messages (QoS 1), alternately raised and
 cleared per node, so every raised event opens a new alarm and a `created` alert. Latency =
 event publish call → `created` alert at the subscriber; the event's (node, seq) travels in
-the alarm details, which ties each alert to its event.
+the alarm details, which ties each alert to its event. In each phase `--deaths` other nodes
+die, spread over the phase (a `death` message for their current session, as the broker
+sends a will): latency = death publish → the node-offline `created` alert.
 
   phase 1, idle:   events only.
   phase 2, loaded: the same events while the ingest benchmark's publisher processes
@@ -78,6 +80,10 @@ class AlertWatcher:
         event = self._loads(msg.payload)
         if event["kind"] != "created":
             return
+        if event["alarm"]["alarm_type"] == "node_offline":
+            with self.lock:
+                self.arrived[(event["alarm"]["source"], -1)] = now
+            return
         details = event["alarm"]["details"]
         if "node" not in details or "seq" not in details:
             return  # another rule's alarm (e.g. a load node going quiet at the end)
@@ -88,15 +94,15 @@ class AlertWatcher:
 class AnomalyAgent:
     """Publishes raised/cleared anomaly events for a few nodes at a fixed rate."""
 
-    def __init__(self, port: int, *, nodes: int) -> None:
+    def __init__(self, port: int, *, nodes: int, dying: list[str]) -> None:
         from protocol import Birth, SignalSpec, encode, topic_for
 
         self.client = _client(port, "anomaly-agent")
         self.nodes = [f"m{i}" for i in range(nodes)]
-        self.seq = dict.fromkeys(self.nodes, 0)
+        self.seq = dict.fromkeys([*self.nodes, *dying], 0)
         self.raised = dict.fromkeys(self.nodes, False)
         now_ms = int(time.time() * 1000)
-        for node in self.nodes:
+        for node in [*self.nodes, *dying]:
             birth = Birth(
                 site=SITE,
                 node=node,
@@ -113,17 +119,26 @@ class AnomalyAgent:
         self.seq[node] += 1
         return value
 
-    def run(self, *, events_per_s: float, seconds: float) -> dict[tuple[str, int], float]:
-        """Publish for `seconds`; return publish time per raised (node, seq)."""
-        from protocol import Event, encode, topic_for
+    def run(
+        self, *, events_per_s: float, seconds: float, deaths: list[str]
+    ) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], float]]:
+        """Publish for `seconds`; return publish time per raised (node, seq), and per
+        (node, -1) of the nodes in `deaths`, which die one by one over the phase."""
+        from protocol import Death, Event, encode, topic_for
 
         sent: dict[tuple[str, int], float] = {}
+        died: dict[tuple[str, int], float] = {}
         count = int(events_per_s * seconds)
+        death_every = max(1, count // max(1, len(deaths)))
         start = time.perf_counter()
         for i in range(count):
             delay = start + i / events_per_s - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
+            if i % death_every == death_every // 2 and len(died) < len(deaths):
+                death = Death(site=SITE, node=deaths[len(died)], bd_seq=0)
+                died[(death.node, -1)] = time.perf_counter()
+                self.client.publish(topic_for(death), encode(death), qos=1)
             node = self.nodes[i % len(self.nodes)]
             state: Literal["raised", "cleared"] = "cleared" if self.raised[node] else "raised"
             self.raised[node] = not self.raised[node]
@@ -144,7 +159,7 @@ class AnomalyAgent:
             self.client.publish(topic_for(event), encode(event), qos=1)
             if state == "raised":
                 sent[(node, event.seq)] = t0
-        return sent
+        return sent, died
 
 
 def _latencies(
@@ -161,24 +176,22 @@ def _latencies(
     return lat, len(sent) - len(lat)
 
 
-def _report(
-    args: argparse.Namespace,
-    idle: list[float],
-    idle_missing: int,
-    loaded: list[float],
-    loaded_missing: int,
-    load_rate: float,
-    stored: int,
-) -> None:
+Latencies = dict[str, tuple[list[float], int]]
+
+
+def _report(args: argparse.Namespace, results: Latencies, load_rate: float, stored: int) -> None:
     print(f"command: {' '.join(sys.argv)}")
     print(f"alarm fast lane: {'on' if args.fast_lane else 'off'}; alarm db: {args.alarm_db}")
     print(
         f"events: {args.events_per_s:g}/s for {args.seconds:g} s per phase over "
         f"{args.event_nodes} nodes (half raise a new alarm)"
     )
-    for name, lat, missing in (("idle", idle, idle_missing), ("loaded", loaded, loaded_missing)):
+    for name, (lat, missing) in results.items():
+        if not lat:
+            print(f"{name:13s}: n=0 missing={missing}")
+            continue
         print(
-            f"{name:6s} event→alert: n={len(lat)} missing={missing} "
+            f"{name:13s}: n={len(lat)} missing={missing} "
             f"p50 {statistics.median(lat):7.1f} ms  p99 {_pct(lat, 0.99):7.1f} ms  "
             f"max {max(lat):7.1f} ms"
         )
@@ -193,6 +206,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--events-per-s", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     parser.add_argument("--event-nodes", type=int, default=10)
+    parser.add_argument("--deaths", type=int, default=10, help="nodes dying in each phase")
     parser.add_argument("--load-samples-per-s", type=float, default=100_000)
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--nodes-per-publisher", type=int, default=4)
@@ -233,16 +247,27 @@ def main(argv: list[str] | None = None) -> int:
             sqlite_synchronous=args.synchronous,
             batch_max_wait_s=args.batch_max_wait_s,
             alarm_fast_lane=args.fast_lane,
+            inactivity_timeout_s=3600.0,  # a silent node's own alarm would beat its death
             alarm_db_path=Path(tmp) / "coordinator.db" if args.alarm_db == "core" else None,
         )
         coordinator = Coordinator.open(settings)
         coordinator.start()
         try:
             watcher = AlertWatcher(broker.port)
-            agent = AnomalyAgent(broker.port, nodes=args.event_nodes)
+            dying = {
+                phase: [f"d{phase}{i}" for i in range(args.deaths)] for phase in ("idle", "loaded")
+            }
+            agent = AnomalyAgent(
+                broker.port, nodes=args.event_nodes, dying=[*dying["idle"], *dying["loaded"]]
+            )
             time.sleep(1.0)  # births settle
-            idle_sent = agent.run(events_per_s=args.events_per_s, seconds=args.seconds)
-            idle, idle_missing = _latencies(watcher, idle_sent, 30)
+            sent, died = agent.run(
+                events_per_s=args.events_per_s, seconds=args.seconds, deaths=dying["idle"]
+            )
+            results: Latencies = {
+                "idle event": _latencies(watcher, sent, 30),
+                "idle death": _latencies(watcher, died, 30),
+            }
 
             nodes = args.publishers * args.nodes_per_publisher
             per_node_msgs_per_s = args.load_samples_per_s / args.samples_per_message / nodes
@@ -256,10 +281,13 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(2.0)  # let the load reach its rate
             t_load = time.perf_counter()
             samples_at_start = coordinator.store.count("samples")
-            loaded_sent = agent.run(events_per_s=args.events_per_s, seconds=args.seconds)
+            sent, died = agent.run(
+                events_per_s=args.events_per_s, seconds=args.seconds, deaths=dying["loaded"]
+            )
             samples_at_end = coordinator.store.count("samples")
             load_rate = (samples_at_end - samples_at_start) / (time.perf_counter() - t_load)
-            loaded, loaded_missing = _latencies(watcher, loaded_sent, 60)
+            results["loaded event"] = _latencies(watcher, sent, 60)
+            results["loaded death"] = _latencies(watcher, died, 60)
             for proc in procs:
                 proc.join(120)
             stored = coordinator.store.count("samples") - before
@@ -272,8 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             coordinator.stop()
             broker.stop()
 
-    _report(args, idle, idle_missing, loaded, loaded_missing, load_rate, stored)
-    return 0 if not idle_missing and not loaded_missing else 1
+    _report(args, results, load_rate, stored)
+    return 0 if not any(missing for _, missing in results.values()) else 1
 
 
 if __name__ == "__main__":
