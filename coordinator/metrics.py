@@ -111,22 +111,16 @@ def _alarm_metrics(c: Coordinator) -> Iterator[Metric]:
     if c.alarms is None:
         return
     stats = c.alarms.channel_stats()
-    webhooks = CounterMetricFamily(
+    yield _outcomes(
         "flexfleet_alarm_webhook_deliveries",
         "Webhook delivery attempts by outcome (retried: a failed attempt that will be retried)",
-        labels=["outcome"],
+        {o: stats.get(f"webhooks_{o}", 0) for o in ("delivered", "failed", "retried", "dropped")},
     )
-    mqtt = CounterMetricFamily(
+    yield _outcomes(
         "flexfleet_alarm_mqtt_alerts",
         "Alerts on the MQTT alert topic by outcome",
-        labels=["outcome"],
+        {o: stats.get(f"mqtt_alerts_{o}", 0) for o in ("published", "failed")},
     )
-    for outcome in ("delivered", "failed", "retried", "dropped"):
-        webhooks.add_metric([outcome], stats.get(f"webhooks_{outcome}", 0))
-    for outcome in ("published", "failed"):
-        mqtt.add_metric([outcome], stats.get(f"mqtt_alerts_{outcome}", 0))
-    yield webhooks
-    yield mqtt
     yield _gauge(
         "flexfleet_alarm_sse_clients", "Clients on the alarm event stream", stats["sse_subscribers"]
     )
@@ -145,25 +139,22 @@ def _alarm_metrics(c: Coordinator) -> Iterator[Metric]:
     )
     lane = c.fast_lane
     if lane is not None:
-        events = CounterMetricFamily(
+        yield _outcomes(
             "flexfleet_alarm_fast_lane_events",
             "Agent events on the alarm fast lane: dispatched ahead of the ingest queue, left to "
             "the writer (it had them first), or ignored (not a valid event)",
-            labels=["outcome"],
+            {
+                "dispatched": lane.dispatched,
+                "left_to_writer": lane.left_to_writer,
+                "ignored": lane.ignored,
+            },
         )
-        events.add_metric(["dispatched"], lane.dispatched)
-        events.add_metric(["left_to_writer"], lane.left_to_writer)
-        events.add_metric(["ignored"], lane.ignored)
-        yield events
-        deaths = CounterMetricFamily(
+        yield _outcomes(
             "flexfleet_alarm_fast_lane_deaths",
             "Node deaths on the alarm fast lane: offline alarm raised ahead of the ingest "
             "queue, or left to the writer (it had them first, or not the current session)",
-            labels=["outcome"],
+            {"dispatched": lane.deaths_dispatched, "left_to_writer": lane.deaths_left_to_writer},
         )
-        deaths.add_metric(["dispatched"], lane.deaths_dispatched)
-        deaths.add_metric(["left_to_writer"], lane.deaths_left_to_writer)
-        yield deaths
 
 
 def _plan_metrics(c: Coordinator) -> Iterator[Metric]:
@@ -215,6 +206,13 @@ def _plan_metrics(c: Coordinator) -> Iterator[Metric]:
     for reason, count in sorted(Counter(stats.unserved_reasons).items()):
         unserved.add_metric([reason], count)
     yield unserved
+
+
+def _outcomes(name: str, doc: str, counts: dict[str, int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc, labels=["outcome"])
+    for outcome, count in counts.items():
+        family.add_metric([outcome], count)
+    return family
 
 
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:

@@ -67,6 +67,7 @@ def test_metrics_show_alarm_counts_channels_and_fast_lane(tmp_path: Path, hook_u
         )
         assert lane.offer(raw(Node().event("raised")))
         assert not lane.offer(RawMessage("ff/v1/s1/m1/event", b"not json", T0_MS))
+        assert not lane.offer(raw(Node(node="m7").death()))  # never born: left to the writer
         deadline = time.monotonic() + 30
         while alarms.channel_stats()["webhooks_delivered"] < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -82,5 +83,7 @@ def test_metrics_show_alarm_counts_channels_and_fast_lane(tmp_path: Path, hook_u
         "flexfleet_alarms_purged_total 0.0",
         'flexfleet_alarm_fast_lane_events_total{outcome="dispatched"} 1.0',
         'flexfleet_alarm_fast_lane_events_total{outcome="ignored"} 1.0',
+        'flexfleet_alarm_fast_lane_deaths_total{outcome="dispatched"} 0.0',
+        'flexfleet_alarm_fast_lane_deaths_total{outcome="left_to_writer"} 1.0',
     ]
     assert [line for line in expected if line not in text] == []
