@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,13 @@ from coordinator.forecast.model_card import CARD_FILE, MODEL_FILE, ModelCard
 from coordinator.forecast.panel import FloatArray, SeriesPanel
 from coordinator.forecast.predictor import panel_features
 from coordinator.forecast.training_rows import TrainingRows, sample_windows, training_rows
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
 
 OBJECTIVES: tuple[tuple[str, float | None], ...] = (
     ("regression", None),
@@ -217,16 +225,20 @@ class _InnerWindows:
     inv_mase_scale: FloatArray  # [m]
 
 
-def _inner_windows(panel: SeriesPanel, config: TrainConfig) -> _InnerWindows | None:
+def _inner_windows(
+    panel: SeriesPanel, config: TrainConfig, progress: Progress
+) -> _InnerWindows | None:
     h, k = config.horizon_days, config.calibration_windows
     cut = panel.n_days - k * h
     if k == 0 or cut < config.min_history_days + h or not bool((panel.lengths > k * h).any()):
         return None
-    early = _Fitted(_rows(panel.head(cut), config), config)
+    progress(f"inner validation: fit on the days before the last {k} x {h}")
+    early = _Fitted(_rows(panel.head(cut), config, progress), config)
     # the forecasts of the inner windows stay within the row budget too
     pick = sample_windows(panel.n_series, config.max_training_rows // (k * h), config.seed)
     if len(pick) < panel.n_series:
         panel = panel.select(pick)
+    progress(f"inner validation: forecast {k} windows of {panel.n_series} series")
     names = feature_names(panel.exog_names)
     stat_cols = [names.index(n) for n in STAT_FEATURES]
     ma28 = names.index("ma28_rel")
@@ -286,7 +298,9 @@ def _pinball(inner: _InnerWindows, quantiles: FloatArray) -> float:
     return float((np.maximum(q * err, (q - 1) * err) * inner.inv_mase_scale[:, None]).sum())
 
 
-def fit_head(panel: SeriesPanel, config: TrainConfig) -> tuple[OutputHead, dict[str, Any]]:
+def fit_head(
+    panel: SeriesPanel, config: TrainConfig, progress: Progress = _quiet
+) -> tuple[OutputHead, dict[str, Any]]:
     """The output head chosen on the panel's last windows (inner validation).
 
     The model is fitted on the history before the last `calibration_windows` windows of
@@ -296,7 +310,7 @@ def fit_head(panel: SeriesPanel, config: TrainConfig) -> tuple[OutputHead, dict[
     (`calibration`). Without enough history: `config.mean_blend`, the model's own
     quantiles, factors 1.
     """
-    inner = _inner_windows(panel, config)
+    inner = _inner_windows(panel, config, progress)
     if inner is None:
         return OutputHead(config.mean_blend), {"windows": 0}
     level = inner.level
@@ -330,8 +344,8 @@ def fit_head(panel: SeriesPanel, config: TrainConfig) -> tuple[OutputHead, dict[
     return head, info
 
 
-def _rows(panel: SeriesPanel, config: TrainConfig) -> TrainingRows:
-    return training_rows(
+def _rows(panel: SeriesPanel, config: TrainConfig, progress: Progress) -> TrainingRows:
+    rows = training_rows(
         panel,
         horizon=config.horizon_days,
         origin_stride_days=config.origin_stride_days,
@@ -339,6 +353,14 @@ def _rows(panel: SeriesPanel, config: TrainConfig) -> TrainingRows:
         max_rows=config.max_training_rows,
         seed=config.seed,
     )
+    n = len(rows.target)
+    sampled = (
+        f", a seeded sample of {rows.available_rows:,} (row budget {config.max_training_rows:,})"
+        if n < rows.available_rows
+        else ""
+    )
+    progress(f"  {n:,} training rows from {panel.n_series:,} series{sampled}")
+    return rows
 
 
 def train_model(
@@ -347,11 +369,13 @@ def train_model(
     *,
     fallback_baseline: str = "MA28",
     metrics: dict[str, Any] | None = None,
+    progress: Progress = _quiet,
 ) -> ExportedModel:
     """Calibrate on inner windows, fit on the whole panel and export to ONNX with a card
-    (no holdout scoring, see `train_with_holdout`)."""
-    head, calibration = fit_head(panel, config)
-    rows = _rows(panel, config)
+    (no holdout scoring, see `train_with_holdout`); `progress` hears each step."""
+    head, calibration = fit_head(panel, config, progress)
+    progress("final fit on all days")
+    rows = _rows(panel, config, progress)
     names = feature_names(panel.exog_names)
     onnx_bytes = _Fitted(rows, config).to_onnx(head, names)
     card = ModelCard(
@@ -363,7 +387,7 @@ def train_model(
         exog_names=panel.exog_names,
         fallback_baseline=fallback_baseline,
         seed=config.seed,
-        training_window=_window(panel, n_rows=len(rows.target)),
+        training_window=_window(panel, rows),
         metrics={**(metrics or {}), "calibration": calibration},
         config=asdict(config),
         versions=_versions(),
@@ -371,7 +395,9 @@ def train_model(
     return ExportedModel(onnx_bytes=onnx_bytes, card=card)
 
 
-def train_with_holdout(panel: SeriesPanel, config: TrainConfig) -> ExportedModel:
+def train_with_holdout(
+    panel: SeriesPanel, config: TrainConfig, progress: Progress = _quiet
+) -> ExportedModel:
     """Score a model fitted without the last horizon days, then refit on everything.
 
     The holdout scores (model and every baseline) go into the card, and the baseline
@@ -384,11 +410,16 @@ def train_with_holdout(panel: SeriesPanel, config: TrainConfig) -> ExportedModel
     fallback = "MA28"
     if panel.n_days - h >= config.min_history_days + h and bool((panel.lengths > h).all()):
         cut = panel.n_days - h
-        early = train_model(panel.head(cut), config)
+        progress(f"holdout: a model without the last {h} days")
+        early = train_model(panel.head(cut), config, progress=progress)
+        progress(f"holdout: scoring the model and the baselines on the last {h} days")
         window = evaluate_window(panel, cut=cut, horizon=h, model=early)
         metrics = {"holdout": window.summary()}
         fallback = window.best_baseline()
-    return train_model(panel, config, fallback_baseline=fallback, metrics=metrics)
+    progress("model on all days")
+    return train_model(
+        panel, config, fallback_baseline=fallback, metrics=metrics, progress=progress
+    )
 
 
 def write_model(model: ExportedModel, out_dir: Path) -> Path:
@@ -414,7 +445,7 @@ def with_seed(config: TrainConfig, seed: int) -> TrainConfig:
     return replace(config, seed=seed)
 
 
-def _window(panel: SeriesPanel, *, n_rows: int) -> dict[str, Any]:
+def _window(panel: SeriesPanel, rows: TrainingRows) -> dict[str, Any]:
     from coordinator.forecast.csv_input import day_to_iso
 
     first = int((panel.end_days - panel.lengths + 1).min())
@@ -422,7 +453,8 @@ def _window(panel: SeriesPanel, *, n_rows: int) -> dict[str, Any]:
         "first_day": day_to_iso(first),
         "last_day": day_to_iso(int(panel.end_days.max())),
         "n_series": panel.n_series,
-        "n_training_rows": n_rows,
+        "n_training_rows": len(rows.target),
+        "n_available_rows": rows.available_rows,
     }
 
 

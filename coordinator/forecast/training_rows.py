@@ -36,12 +36,14 @@ _CHUNK_WINDOWS = 2048
 
 @dataclass(frozen=True)
 class TrainingRows:
-    """Feature rows `x`, target `y / level` and the two loss weights per row (mean 1)."""
+    """Feature rows `x`, target `y / level` and the two loss weights per row (mean 1);
+    `available_rows` counts the rows of all usable windows, before the row budget."""
 
     x: np.ndarray
     target: FloatArray
     mse_weight: FloatArray
     pinball_weight: FloatArray
+    available_rows: int
 
 
 def _inverse(scale: FloatArray) -> FloatArray:
@@ -94,6 +96,7 @@ def training_rows(
         raise DataError(
             f"no series has {min_history_days} days of history plus {horizon} days to learn from"
         )
+    available = series_of.size * horizon
     if max_rows is not None:
         keep = sample_windows(series_of.size, max_rows // horizon, seed)
         origin_of, series_of = origin_of[keep], series_of[keep]
@@ -132,4 +135,5 @@ def training_rows(
         target=np.concatenate([p[1] for p in parts]),
         mse_weight=_normalised(np.concatenate([p[2] for p in parts])),
         pinball_weight=_normalised(np.concatenate([p[3] for p in parts])),
+        available_rows=available,
     )

@@ -57,6 +57,19 @@ def register(parser: argparse.ArgumentParser) -> None:
     ev.set_defaults(run=run_eval)
 
 
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _read(path: Path) -> Any:
+    from coordinator.forecast.csv_input import read_csv
+
+    _progress(f"reading {path}")
+    panel = read_csv(path)
+    _progress(f"  {panel.n_series:,} series, up to {panel.n_days:,} days")
+    return panel
+
+
 def _fail(exc: Exception) -> int:
     print(f"flexfleet forecast: error: {exc}", file=sys.stderr)
     return 2
@@ -64,7 +77,6 @@ def _fail(exc: Exception) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train on `--data`, write model.onnx and model_card.json into `--out`."""
-    from coordinator.forecast.csv_input import read_csv
     from coordinator.forecast.errors import ForecastError
     from coordinator.forecast.training import (
         TrainConfig,
@@ -74,9 +86,12 @@ def run_train(args: argparse.Namespace) -> int:
     )
 
     try:
-        panel = read_csv(args.data)
+        panel = _read(args.data)
         config = TrainConfig(horizon_days=args.horizon, seed=args.seed, model_kind=args.model_kind)
-        model = train_model(panel, config) if args.no_holdout else train_with_holdout(panel, config)
+        if args.no_holdout:
+            model = train_model(panel, config, progress=_progress)
+        else:
+            model = train_with_holdout(panel, config, _progress)
         write_model(model, args.out)
     except ForecastError as exc:
         return _fail(exc)
@@ -100,7 +115,6 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     """Forecast `--horizon` days after each series' last row into `--out`."""
-    from coordinator.forecast.csv_input import read_csv
     from coordinator.forecast.errors import ForecastError
     from coordinator.forecast.model_store import newest_model_dir
     from coordinator.forecast.predict_csv import write_predictions
@@ -109,7 +123,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     try:
         model = OnnxModel.load(newest_model_dir(args.model))
-        panel = read_csv(args.data)
+        panel = _read(args.data)
         result = forecast_with_model(model, panel, horizon=args.horizon)
         write_predictions(result, args.out, with_mean=args.with_mean)
     except (ForecastError, OSError) as exc:
@@ -125,7 +139,6 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Score the model and every baseline on the final window and a rolling backtest."""
-    from coordinator.forecast.csv_input import read_csv
     from coordinator.forecast.errors import ForecastError
     from coordinator.forecast.evaluation import backtest
     from coordinator.forecast.report import format_report, report_json
@@ -135,15 +148,13 @@ def run_eval(args: argparse.Namespace) -> int:
     if not path.is_file():
         return _fail(FileNotFoundError(f"{path} not found (set FLEXFLEET_DATA or --data)"))
     try:
-        panel = read_csv(path)
+        panel = _read(path)
         config = TrainConfig(horizon_days=args.horizon, seed=args.seed, model_kind=args.model_kind)
-        trainer: Any = None if args.baselines_only else (lambda h: train_model(h, config))
+        trainer: Any = (
+            None if args.baselines_only else (lambda h: train_model(h, config, progress=_progress))
+        )
         results = backtest(
-            panel,
-            horizon=args.horizon,
-            n_windows=args.windows,
-            train=trainer,
-            progress=lambda msg: print(msg, file=sys.stderr),
+            panel, horizon=args.horizon, n_windows=args.windows, train=trainer, progress=_progress
         )
     except ForecastError as exc:
         return _fail(exc)
