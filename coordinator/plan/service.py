@@ -235,10 +235,21 @@ class PlanService:
             self._debouncer.submit(Trigger("routing_orders", "batch"))
 
     def commit_stops(self, stops: Iterable[PinnedStop]) -> None:
-        """Orders now committed to a vehicle (loaded or under way) stay on it."""
+        """Orders now committed to a vehicle (loaded or under way) stay on it, after its
+        earlier ones and in the order given (an order committed before moves). A pin whose
+        order or vehicle is no longer planned is left out of the problem."""
         with self._lock:
-            for stop in stops:
+            batch = list(stops)
+            for stop in batch:
+                self._pins.pop(stop.order_id, None)
                 self._pins[stop.order_id] = stop
+            if batch:
+                self._debouncer.submit(Trigger("routing_orders", "dispatched"))
+
+    def vehicles(self) -> frozenset[str]:
+        """The ids of the declared vehicles."""
+        with self._lock:
+            return frozenset(v.id for v in self._vehicles)
 
     def close_orders(self, job_ids: Iterable[str], delivery_ids: Iterable[str]) -> None:
         """Jobs done or cancelled and orders delivered or cancelled leave the problems;
@@ -398,11 +409,16 @@ class PlanService:
             now = self.now_units()
             # Vehicles leave no earlier than now: windows are in the service's time units.
             depots = tuple(replace(d, open=min(max(d.open, now), d.close)) for d in self._depots)
+            vehicle_ids = {v.id for v in self._vehicles}
             problem = RoutingProblem(
                 depots,
                 tuple(self._orders.values()),
                 self._vehicles,
-                pinned=tuple(self._pins.values()),
+                pinned=tuple(
+                    pin
+                    for pin in self._pins.values()
+                    if pin.order_id in self._orders and pin.vehicle_id in vehicle_ids
+                ),
             )
         routes = self._router.plan(problem, time_limit_s=self._route_limit_s, seed=self._seed)
         with self._lock:

@@ -2,7 +2,8 @@
 and the latest plan of each kind.
 
 `PlanRunner` writes an order batch through `save_orders` before the planner takes it (an
-order the API acknowledged survives a crash), closed orders through `close_orders`, the fleet through `save_fleet`, and every
+order the API acknowledged survives a crash), closed orders through `close_orders`,
+deliveries loaded on a vehicle through `pin_deliveries`, the fleet through `save_fleet`, and every
 new plan through `save_plan` before its diffs are published (so a restarted coordinator
 never hands out a version number twice). `load` gives it all back at start-up.
 `SqlitePlanState` (`coordinator.store.plan_state`) is the production adapter;
@@ -56,6 +57,9 @@ class SavedState:
     vehicles: tuple[VehicleSpec, ...] = ()
     fleet_saved: bool = False
     plans: tuple[PlanMade, ...] = ()
+    pins: tuple[tuple[str, str], ...] = ()
+    """(delivery id, vehicle id) of the held deliveries loaded on a vehicle, in the order
+    they were dispatched."""
 
 
 class PlanState(Protocol):
@@ -85,6 +89,14 @@ class PlanState(Protocol):
         deliveries that were held."""
         ...
 
+    def pin_deliveries(
+        self, vehicle_id: str, delivery_ids: Sequence[str], *, at_ms: int
+    ) -> frozenset[str]:
+        """Record held deliveries as loaded on `vehicle_id`, after its earlier ones and in
+        the order given (a delivery pinned before moves), in one transaction; returns the
+        ids that were held."""
+        ...
+
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """The held jobs and deliveries, in the order they were first accepted."""
         ...
@@ -102,6 +114,7 @@ class MemoryPlanState:
     _deliveries: dict[str, tuple[str, DeliveryOrder]] = field(default_factory=dict)
     _fleet: tuple[tuple[DepotSpec, ...], tuple[VehicleSpec, ...]] | None = None
     _plans: dict[str, PlanMade] = field(default_factory=dict)
+    _pins: dict[str, str] = field(default_factory=dict)  # delivery → vehicle, in pin order
 
     def save_orders(
         self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
@@ -125,10 +138,20 @@ class MemoryPlanState:
         self, job_ids: Sequence[str], delivery_ids: Sequence[str]
     ) -> tuple[frozenset[str], frozenset[str]]:
         """See `PlanState.close_orders`."""
-        return (
-            frozenset(j for j in job_ids if self._jobs.pop(j, None) is not None),
-            frozenset(d for d in delivery_ids if self._deliveries.pop(d, None) is not None),
-        )
+        drops = frozenset(d for d in delivery_ids if self._deliveries.pop(d, None) is not None)
+        for delivery_id in drops:
+            self._pins.pop(delivery_id, None)
+        return frozenset(j for j in job_ids if self._jobs.pop(j, None) is not None), drops
+
+    def pin_deliveries(
+        self, vehicle_id: str, delivery_ids: Sequence[str], *, at_ms: int
+    ) -> frozenset[str]:
+        """See `PlanState.pin_deliveries`."""
+        held = [d for d in delivery_ids if d in self._deliveries]
+        for delivery_id in held:
+            self._pins.pop(delivery_id, None)
+            self._pins[delivery_id] = vehicle_id
+        return frozenset(held)
 
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """See `PlanState.orders`."""
@@ -145,6 +168,7 @@ class MemoryPlanState:
             vehicles=vehicles,
             fleet_saved=self._fleet is not None,
             plans=tuple(self._plans.values()),
+            pins=tuple(self._pins.items()),
         )
 
 

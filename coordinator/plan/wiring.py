@@ -8,8 +8,9 @@ batch of triggers is due (the previous plan is the hint). Its inputs:
   committed into machines joining the factory, machines going down or up, and stock-out
   risks (`coordinator.plan.triggers`);
 - `submit_orders(orders)`, the operator API's production orders (a rush order re-plans
-  at once, a batch after a quiet spell), and `close_orders(jobs, deliveries)` for orders
-  done, delivered or cancelled;
+  at once, a batch after a quiet spell), `close_orders(jobs, deliveries)` for orders
+  done, delivered or cancelled, and `dispatch(vehicle, deliveries)` for deliveries loaded
+  on a vehicle (they stay on it through every re-plan);
 - `set_fleet(depots, vehicles)` and the deliveries of `submit_orders`, the delivery fleet
   (depots are micro-warehouse nodes) and the orders it must deliver. Routing measures
   distance in travel time: coordinates are in plan units (`time_unit_s` seconds) of driving.
@@ -48,7 +49,7 @@ from coordinator.plan.orders import (
     VehicleSpec,
 )
 from coordinator.plan.routing_planner import warm_up as warm_up_router
-from coordinator.plan.routing_problem import NO_LIMIT, Depot, Order, Vehicle
+from coordinator.plan.routing_problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
 from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule_problem import Job, Operation, OperationOption
 from coordinator.plan.service import PlanService
@@ -75,6 +76,7 @@ __all__ = [
     "OperationOrder",
     "OrderRejected",
     "OrdersClosed",
+    "OrdersDispatched",
     "OrdersTaken",
     "PlanRunner",
     "VehicleSpec",
@@ -114,6 +116,15 @@ class OrdersClosed:
     deliveries: list[str]
     unknown_jobs: list[str]
     unknown_deliveries: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersDispatched:
+    """The deliveries of a dispatch request now pinned to the vehicle, and the ids not held."""
+
+    vehicle_id: str
+    deliveries: list[str]
+    unknown: list[str]
 
 
 class PlanRunner:
@@ -244,6 +255,24 @@ class PlanRunner:
             unknown_deliveries=[d for d in deliveries if d not in closed_drops],
         )
 
+    def dispatch(self, vehicle_id: str, delivery_ids: Iterable[str]) -> OrdersDispatched:
+        """Record held deliveries as loaded on `vehicle_id`, durably: every re-plan keeps
+        them first on its route, in this order, after the ones loaded before, until they are
+        closed. Raises `OrderRejected` for a vehicle not in the declared fleet; ids not held
+        are reported, not refused."""
+        if vehicle_id not in self.service.vehicles():
+            raise OrderRejected(f"{vehicle_id!r} is no declared vehicle", field="vehicle_id")
+        ids = list(dict.fromkeys(delivery_ids))
+        with self._orders_lock:
+            held = self.state.pin_deliveries(vehicle_id, ids, at_ms=now_ms(self.clock))
+            self.service.commit_stops([PinnedStop(d, vehicle_id) for d in ids if d in held])
+        self._wake.set()
+        return OrdersDispatched(
+            vehicle_id=vehicle_id,
+            deliveries=[d for d in ids if d in held],
+            unknown=[d for d in ids if d not in held],
+        )
+
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """The held production and delivery orders, as accepted (finished jobs leave)."""
         return self.state.orders()
@@ -273,6 +302,7 @@ class PlanRunner:
             except OrderRejected as exc:  # e.g. its id is now a depot's
                 log.error("saved delivery %s not restored: %s", delivery.id, exc)
         self._take(jobs, deliveries)
+        self.service.commit_stops(PinnedStop(d, v) for d, v in saved.pins)
         log.info(
             "restored %d job(s), %d delivery order(s), plan versions %s",
             len(jobs),

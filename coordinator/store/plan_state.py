@@ -38,6 +38,11 @@ _UPSERT_ORDER: Final = (
     "INSERT INTO plan_orders (kind, id, body, accepted_ms, updated_ms) VALUES (?, ?, ?, ?, ?)"
     " ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, updated_ms = excluded.updated_ms"
 )
+_PIN: Final = (
+    "UPDATE plan_orders SET vehicle_id = ?, updated_ms = ?,"
+    " pinned_seq = (SELECT coalesce(max(pinned_seq), 0) + 1 FROM plan_orders)"
+    " WHERE kind = 'delivery' AND id = ?"
+)
 _SAVE_PLAN: Final = (
     "INSERT OR REPLACE INTO plan_latest (kind, version, made_ms, triggers, epoch_s, content)"
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -114,6 +119,17 @@ class SqlitePlanState:
         with self._transaction("close_orders") as conn:
             return _delete(conn, "job", job_ids), _delete(conn, "delivery", delivery_ids)
 
+    def pin_deliveries(
+        self, vehicle_id: str, delivery_ids: Sequence[str], *, at_ms: int
+    ) -> frozenset[str]:
+        """See `coordinator.plan.state.PlanState.pin_deliveries`."""
+        held: set[str] = set()
+        with self._transaction("pin_deliveries") as conn:
+            for delivery_id in delivery_ids:
+                if conn.execute(_PIN, (vehicle_id, at_ms, delivery_id)).rowcount:
+                    held.add(delivery_id)
+        return frozenset(held)
+
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """See `coordinator.plan.state.PlanState.orders`."""
         with self._transaction("orders", write=False) as conn:
@@ -128,6 +144,10 @@ class SqlitePlanState:
                 "SELECT kind, version, made_ms, triggers, epoch_s, content FROM plan_latest"
                 " ORDER BY kind"
             ).fetchall()
+            pins = conn.execute(
+                "SELECT id, vehicle_id FROM plan_orders WHERE kind = 'delivery'"
+                " AND vehicle_id IS NOT NULL ORDER BY pinned_seq"
+            ).fetchall()
         return SavedState(
             jobs=tuple(jobs),
             deliveries=tuple(deliveries),
@@ -135,6 +155,7 @@ class SqlitePlanState:
             vehicles=tuple(vehicle_from_json(v) for v in orjson.loads(fleet[1])) if fleet else (),
             fleet_saved=fleet is not None,
             plans=tuple(_plan(row) for row in plans),
+            pins=tuple((str(d), str(v)) for d, v in pins),
         )
 
 

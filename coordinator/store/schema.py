@@ -160,4 +160,12 @@ def m003_plan_state(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m004_plan_pins(db: Database) -> None:
+    """Deliveries loaded on a vehicle (`POST /api/v1/orders/dispatch`): the vehicle and the
+    order they were dispatched in, kept on the delivery's row (closing it drops the pin)."""
+    db.execute("ALTER TABLE plan_orders ADD COLUMN vehicle_id TEXT")
+    db.execute("ALTER TABLE plan_orders ADD COLUMN pinned_seq INTEGER")
+
+
 __all__ = ["MIGRATIONS"]

@@ -7,7 +7,8 @@ machines' operations / no routes: "no plan yet" is a valid state, not a missing 
 Orders are durable when `POST /api/v1/orders` answers; posting an order id again is
 idempotent: the same content is left alone (listed in `unchanged`), other content
 replaces the held order. `POST /api/v1/orders/close` forgets held orders (done, delivered
-or cancelled) and re-plans without them.
+or cancelled) and re-plans without them; `POST /api/v1/orders/dispatch` pins deliveries
+loaded on a vehicle to it.
 """
 
 from __future__ import annotations
@@ -157,6 +158,21 @@ class OrdersClosedOut(BaseModel):
     unknown_deliveries: list[str]
 
 
+class DispatchIn(_Strict):
+    """Held deliveries loaded on a vehicle, in the order it will serve them."""
+
+    vehicle_id: str = Field(pattern=ID_PATTERN)
+    deliveries: list[OrderId] = Field(min_length=1, max_length=1000)
+
+
+class DispatchedOut(BaseModel):
+    """The deliveries now pinned to the vehicle (durably), and the ids that were not held."""
+
+    vehicle_id: str
+    deliveries: list[str]
+    unknown: list[str]
+
+
 class OrdersOut(BaseModel):
     """The held orders as accepted, in order of first acceptance (a job leaves once its
     last operation has ended)."""
@@ -246,6 +262,20 @@ def close_orders(body: CloseIn, plans: PlansDep, _who: OperatorDep) -> OrdersClo
         deliveries=closed.deliveries,
         unknown_jobs=closed.unknown_jobs,
         unknown_deliveries=closed.unknown_deliveries,
+    )
+
+
+@router.post(
+    "/api/v1/orders/dispatch",
+    summary="Deliveries loaded on a vehicle",
+    response_model=DispatchedOut,
+)
+def dispatch_orders(body: DispatchIn, plans: PlansDep, _who: OperatorDep) -> DispatchedOut:
+    """Pin held deliveries to a vehicle: every re-plan keeps them first on its route, in
+    this order, until they are closed; 422 for a vehicle not in the declared fleet."""
+    done = plans.dispatch(body.vehicle_id, body.deliveries)
+    return DispatchedOut(
+        vehicle_id=done.vehicle_id, deliveries=done.deliveries, unknown=done.unknown
     )
 
 

@@ -206,6 +206,51 @@ def test_orders_are_closed_by_an_operator(client: httpx.Client) -> None:
     assert (again["jobs"], again["unknown_deliveries"]) == ([], ["to-close-d"])
 
 
+def test_deliveries_are_dispatched_to_a_vehicle_by_an_operator(client: httpx.Client) -> None:
+    """An operator pins held deliveries to a declared vehicle (a viewer may not); ids not
+    held are reported; a vehicle outside the fleet is a 422 naming the field."""
+    fleet = {"depots": [{"id": "w1", "x": 0, "y": 0}],
+             "vehicles": [{"id": "van", "depot_id": "w1", "capacity": 10}]}  # fmt: skip
+    assert client.put("/api/v1/plans/fleet", json=fleet, headers=AS_OPERATOR).status_code == 200
+    body = {"deliveries": [{"id": "load-1", "x": 3, "y": 4, "demand": 2}]}
+    assert client.post("/api/v1/orders", json=body, headers=AS_OPERATOR).status_code == 202
+    dispatch = {"vehicle_id": "van", "deliveries": ["load-1", "not-held"]}
+    assert (
+        client.post("/api/v1/orders/dispatch", json=dispatch, headers=AS_VIEWER).status_code == 403
+    )
+    response = client.post("/api/v1/orders/dispatch", json=dispatch, headers=AS_OPERATOR)
+    assert response.status_code == 200
+    assert response.json() == {
+        "vehicle_id": "van",
+        "deliveries": ["load-1"],
+        "unknown": ["not-held"],
+    }
+    wrong = client.post(
+        "/api/v1/orders/dispatch", json={**dispatch, "vehicle_id": "bike"}, headers=AS_OPERATOR
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["field"] == "vehicle_id"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"vehicle_id": "van"},
+        {"vehicle_id": "van", "deliveries": []},
+        {"vehicle_id": "van", "deliveries": "load-1"},
+        {"vehicle_id": "v/1", "deliveries": ["load-1"]},
+        {"vehicle_id": "van", "deliveries": ["o 1"]},
+        {"vehicle_id": "van", "deliveries": ["o1"] * 1001},
+        {"vehicle_id": "van", "deliveries": ["o1"], "at": 1},
+    ],
+)
+def test_malformed_dispatches_are_refused_with_422(client: httpx.Client, body: Any) -> None:
+    """Missing, empty, mistyped, oversized and badly named dispatches are all 422."""
+    response = client.post("/api/v1/orders/dispatch", json=body, headers=AS_OPERATOR)
+    assert response.status_code == 422, response.text
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -205,6 +205,22 @@ def test_closed_orders_leave_the_next_plans() -> None:
     assert service.tick() is False  # nothing held was closed: no re-plan
 
 
+def test_a_pin_on_a_vehicle_that_left_the_fleet_frees_its_order() -> None:
+    """An order committed to a vehicle the fleet no longer has is planned like any other
+    (the re-plan does not fail on the stale pin)."""
+    clock, publish = FakeClock(), _Recorder()
+    service = _service(clock, publish)
+    service.set_fleet([Depot("W", 0, 0)], [Vehicle("v1", "W", 10), Vehicle("v2", "W", 10)])
+    service.submit_delivery_orders([Order("o1", 5, 0, 4)])
+    service.commit_stops([PinnedStop("o1", "v2")])
+    service.set_fleet([Depot("W", 0, 0)], [Vehicle("v1", "W", 10)])
+    clock.advance(2.5)
+    assert service.tick() is True
+    assert [(r["vehicle_id"], r["stops"]) for r in service.current_routes()["routes"]] == [
+        ("v1", ["o1"])
+    ]
+
+
 def test_views_before_any_plan_are_empty_but_valid() -> None:
     """Before the first plan the views are JSON with no machines and no routes."""
     service = _service(FakeClock(), _Recorder())

@@ -6,6 +6,7 @@ runs on the in-memory double and on SQLite (reopened from the file)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from coordinator.plan.routing_problem import Route, RoutingResult, Unserved
 from coordinator.plan.schedule_problem import LateJob, Schedule, ScheduledOperation
 from coordinator.plan.state import MemoryPlanState, PlanMade, PlanState
 from coordinator.plan.triggers import DepotSeen, MachineSeen
-from coordinator.plan.wiring import PlanRunner
+from coordinator.plan.wiring import OrderRejected, PlanRunner
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import FakeClock
 
@@ -100,6 +101,23 @@ def test_closed_orders_are_forgotten(reopen: Reopen) -> None:
     again = reopen()
     assert again.orders() == ([J2], [])
     assert again.close_orders(["j1"], ["d1"]) == (frozenset(), frozenset())
+
+
+def test_pins_keep_their_order_move_and_leave_with_their_delivery(reopen: Reopen) -> None:
+    """Deliveries dispatched to a vehicle come back pinned in dispatch order; one
+    dispatched again moves to its new vehicle (last); closing a delivery drops its pin;
+    ids not held are not pinned."""
+    d2 = DeliveryOrder("d2", 1.0, 1.0, 1)
+    d3 = DeliveryOrder("d3", 2.0, 2.0, 1)
+    state = reopen()
+    state.save_orders([], [D1, d2, d3], at_ms=1)
+    assert state.pin_deliveries("v1", ["d2", "d1", "d9"], at_ms=2) == frozenset({"d1", "d2"})
+    assert state.pin_deliveries("v2", ["d3", "d2"], at_ms=3) == frozenset({"d2", "d3"})
+    assert reopen().load().pins == (("d1", "v1"), ("d3", "v2"), ("d2", "v2"))
+    reopen().close_orders([], ["d3"])
+    saved = reopen().load()
+    assert saved.pins == (("d1", "v1"), ("d2", "v2"))
+    assert saved.deliveries == (D1, d2)
 
 
 def test_plans_and_fleet_round_trip_and_finished_jobs_are_forgotten(reopen: Reopen) -> None:
@@ -196,3 +214,38 @@ def test_a_restarted_runner_continues_from_the_saved_plans() -> None:
     assert replanned["machines"] == schedule["machines"]
     assert second.routes()["version"] == routes["version"] + 1
     assert [r["stops"] for r in second.routes()["routes"]] == [["d1"]]
+
+
+def test_dispatched_deliveries_stay_on_their_vehicle_across_a_restart(tmp_path: Path) -> None:
+    """Deliveries loaded on the far vehicle stay on it, in the loaded order, in every
+    re-plan, also after a restart on the same SQLite file, although the other vehicle sits
+    next to them; a vehicle outside the fleet is refused."""
+    clock = FakeClock()
+    far, near = VehicleSpec("far", "w2", 10), VehicleSpec("near", "w1", 10)
+    drops = [DeliveryOrder("a", 1.0, 0.0, 1), DeliveryOrder("b", 2.0, 0.0, 1)]
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        first = _runner(clock, store.plan_state(), InMemoryPublisher())
+        first.apply([DepotSeen("s", "w2")])
+        first.set_fleet([DepotSpec("w1", 0.0, 0.0), DepotSpec("w2", 500.0, 0.0)], [far, near])
+        first.submit_orders([], drops)
+        clock.advance(5.0)
+        assert first.service.tick()
+        assert {r["vehicle_id"] for r in first.routes()["routes"] if r["stops"]} == {"near"}
+        with pytest.raises(OrderRejected):
+            first.dispatch("v9", ["a"])
+        done = first.dispatch("far", ["b", "a", "zz"])
+        assert (done.deliveries, done.unknown) == (["b", "a"], ["zz"])
+        clock.advance(5.0)
+        assert first.service.tick()
+        assert {r["vehicle_id"]: r["stops"] for r in first.routes()["routes"]} == {
+            "far": ["b", "a"]
+        }
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        second = _runner(clock, store.plan_state(), InMemoryPublisher())
+        second.apply([DepotSeen("s", "w2")])
+        second.restore_saved()
+        clock.advance(5.0)
+        assert second.service.tick()
+        assert {r["vehicle_id"]: r["stops"] for r in second.routes()["routes"]} == {
+            "far": ["b", "a"]
+        }
