@@ -36,7 +36,7 @@ def file_table(
     shown = [d for d in COMPARED if d in published]
     names = [p.name for p in evaluation.profiles]
     head = f"{'file':58s} {'hit':>5s} {'alerts':>6s} {'lat_min':>7s} "
-    head += " ".join(f"{n[:12]:>12s}" for n in names)
+    head += " ".join(f"{n.removeprefix('reward_')[:12]:>12s}" for n in names)
     head += " " + " ".join(f"{_SHORT[d]:>8s}" for d in shown)
     lines = [head]
     for result in evaluation.files:
