@@ -28,6 +28,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     detect.add_argument("csv", type=Path, help="input CSV with a header (timestamp,value)")
     detect.add_argument("--out", type=Path, default=None, help="output file (default: stdout)")
     detect.add_argument("--signal-column", default=None, help="value column of a wider file")
+    detect.add_argument(
+        "--timestamp-column", default="timestamp", help="time column (default: timestamp)"
+    )
     detect.add_argument("--config", type=Path, default=None, help="detector settings (TOML)")
     detect.set_defaults(run=run_detect)
     evaluate = sub.add_parser("eval", help="score the detectors on the NAB corpus")
@@ -58,20 +61,17 @@ def load_config(path: Path | None) -> DetectorConfig:
 
 
 def _write_detections(series: Any, config: DetectorConfig, out: TextIO) -> None:
-    from edge_agent.detectors import SignalMonitor
+    from flexfleet.nab import run_detectors
 
+    trace = run_detectors(series, config, signal=series.name)
+    alerts = set(trace.alert_rows)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["timestamp", "value", "score", "alert"])
-    monitor = SignalMonitor(series.name, config)
-    for text, ts, value in zip(
-        series.timestamp_texts, series.timestamps_ms, series.values, strict=True
+    for row, (text, value, score) in enumerate(
+        zip(series.timestamp_texts, series.values, trace.scores, strict=True)
     ):
-        dropped = monitor.dropped_samples
-        quiet = not monitor.alerting
-        events = monitor.update(ts, value)
-        score = 0.0 if monitor.dropped_samples != dropped else monitor.score
-        alert = int(quiet and any(event.state == "raised" for event in events))
-        writer.writerow([text, repr(value), f"{score:.4f}", alert])
+        shown = "" if value is None else repr(value)
+        writer.writerow([text, shown, f"{score:.4f}", int(row in alerts)])
 
 
 def run_detect(args: argparse.Namespace) -> int:
@@ -83,7 +83,9 @@ def run_detect(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.config)
-        series = read_series(args.csv, signal_column=args.signal_column)
+        series = read_series(
+            args.csv, signal_column=args.signal_column, timestamp_column=args.timestamp_column
+        )
     except (SeriesError, DetectorConfigError) as exc:
         return _error(str(exc))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -27,11 +27,15 @@ class Trace:
 
 
 def run_detectors(series: Series, config: DetectorConfig, signal: str = "value") -> Trace:
-    """Stream a series through one monitor; rows it drops (time not advancing) score 0."""
+    """Stream a series through one monitor; rows without a reading and rows it drops (time
+    not advancing) score 0."""
     monitor = SignalMonitor(signal, config)
     scores: list[float] = []
     alerts: list[int] = []
     for row, (ts, value) in enumerate(zip(series.timestamps_ms, series.values, strict=True)):
+        if value is None:
+            scores.append(0.0)
+            continue
         before = monitor.dropped_samples
         quiet = not monitor.alerting
         events = monitor.update(ts, value)

@@ -4,8 +4,9 @@ Timestamps may be ISO 8601 date-times (``2013-12-02 21:15:00``, ``2014-01-01T00:
 naive ones are taken as UTC) or Unix epoch numbers (seconds, or milliseconds when larger
 than 1e11). Their order is kept as found (real logs repeat timestamps around clock changes;
 the detectors drop samples that do not advance). Values must be numbers (``nan`` and ``inf`` are
-read as such and left for the detectors to report). Anything else is a `SeriesError` that
-names the file, the line and the reason.
+read as such and left for the detectors to report) or empty: an empty cell is a row without
+a reading (`None`), which the detectors never see, so the missing-data detector judges the
+gap. Anything else is a `SeriesError` that names the file, the line and the reason.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ _MAX_EPOCH_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """A validated time series: epoch milliseconds (in file order) and float values."""
+    """A validated time series: epoch milliseconds (in file order) and float values
+    (`None` for a row without a reading)."""
 
     name: str
     timestamps_ms: tuple[int, ...]
-    values: tuple[float, ...]
+    values: tuple[float | None, ...]
     timestamp_texts: tuple[str, ...]
 
     def __len__(self) -> int:
@@ -126,7 +128,7 @@ def read_series(
     v_index = header.index(signal_column)
     width = len(header)
     stamps: list[int] = []
-    values: list[float] = []
+    values: list[float | None] = []
     texts: list[str] = []
     for number, cells in rows:
         if len(cells) != width:
@@ -139,12 +141,12 @@ def read_series(
             raise SeriesError(name, f"bad timestamp: {exc}", number) from None
         text = cells[v_index].strip()
         try:
-            value = float(text)
+            value = float(text) if text else None
         except ValueError:
             raise SeriesError(name, f"value {text[:40]!r} is not a number", number) from None
         stamps.append(ts)
         values.append(value)
         texts.append(cells[t_index].strip())
-    if not values:
-        raise SeriesError(name, "no data rows after the header")
+    if all(value is None for value in values):
+        raise SeriesError(name, "no readings after the header")
     return Series(path.name, tuple(stamps), tuple(values), tuple(texts))

@@ -63,10 +63,29 @@ def test_detect_signal_column_and_config(tmp_path: Path) -> None:
     assert [r["alert"] for r in rows] == ["0", "1", "0"]
 
 
+def test_detect_keeps_rows_without_a_reading_and_reports_the_gap(tmp_path: Path) -> None:
+    """An empty cell is a row without a reading: written back with no value and score 0,
+    never fed to the detectors; a long run of them is a gap the missing-data detector
+    raises on at the next reading (not an out-of-range value at each empty row)."""
+    rows = ["ts,temp"] + [f"{60 * i},{20 + (i % 3)}" for i in range(400)]
+    rows += [f"{60 * i}," for i in range(400, 460)] + [f"{60 * 460},21"]
+    source = tmp_path / "gappy.csv"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    args = ["anomaly", "detect", str(source), "--timestamp-column", "ts", "--out", str(out)]
+    assert main(args) == 0
+    written = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert len(written) == 461
+    assert {(r["value"], r["score"], r["alert"]) for r in written[400:460]} == {("", "0.0000", "0")}
+    assert [i for i, r in enumerate(written) if r["alert"] == "1"] == [460]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("", "file is empty"),
+        ("timestamp,value\n1,\n2,\n", "no readings"),
+        ("time,value\n1,1\n", "no 'timestamp' column"),
         ("timestamp,value\nnot-a-time,1\n", "bad timestamp"),
         ("timestamp,value\n1,one\n", "is not a number"),
     ],

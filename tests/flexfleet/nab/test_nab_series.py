@@ -58,7 +58,7 @@ def test_signal_column_of_a_wider_file(tmp_path: Path) -> None:
     ("text", "reason", "line"),
     [
         ("", "file is empty", 0),
-        ("timestamp,value\n", "no data rows", 0),
+        ("timestamp,value\n", "no readings", 0),
         ("time,value\n1,2\n", "no 'timestamp' column", 1),
         ("timestamp,a,b\n1,2,3\n", "no 'value' column", 1),
         ("timestamp,value\nyesterday,1\n", "bad timestamp", 2),
@@ -66,7 +66,8 @@ def test_signal_column_of_a_wider_file(tmp_path: Path) -> None:
         ("timestamp,value\n99999999999999999999,1\n", "bad timestamp", 2),
         ("timestamp,value\n,1\n", "bad timestamp", 2),
         ("timestamp,value\n1,abc\n", "is not a number", 2),
-        ("timestamp,value\n1,\n", "is not a number", 2),
+        ("timestamp,value\n1,\n2, \n", "no readings", 0),
+        ("timestamp,value\n1,-\n", "is not a number", 2),
         ("timestamp,value\n1,2,3\n", "expected 2 fields", 2),
         ("timestamp,value\n1,2\n2\n", "expected 2 fields", 3),
         ("timestamp,value\n1,2\x00\n", "NUL byte", 2),
@@ -106,3 +107,10 @@ def test_nan_and_inf_values_are_kept_for_the_detectors(tmp_path: Path) -> None:
     """Non-finite numbers are read; the detectors report them as out of range."""
     series = read_series(write(tmp_path, "timestamp,value\n1,nan\n2,inf\n"))
     assert str(series.values) == "(nan, inf)"
+
+
+def test_an_empty_cell_is_a_row_without_a_reading(tmp_path: Path) -> None:
+    """Empty (or blank) values are read as None, the row and its timestamp kept."""
+    series = read_series(write(tmp_path, "timestamp,value\n1,\n2,3\n3, \n"))
+    assert series.values == (None, 3.0, None)
+    assert series.timestamps_ms == (1000, 2000, 3000)
