@@ -293,12 +293,6 @@ class PlanService:
                 self._last_replan_s = self._clock.monotonic() - started
             return True
 
-    def replan_now(self) -> None:
-        """Re-plan both the schedule and the routes at once."""
-        with self._solve_lock:
-            self._replan_schedule([{"kind": "manual", "key": ""}])
-            self._replan_routes([{"kind": "manual", "key": ""}])
-
     def _problem(self) -> SchedulingProblem | None:
         if not self._machines or not self._jobs:
             return None

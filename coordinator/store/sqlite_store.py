@@ -99,10 +99,6 @@ class SqliteStore:
         self._write_lock = threading.Lock()
         self._load_caches()
 
-    def database(self) -> Database:
-        """A sqlite-utils view of the writer connection (for migrations of other modules)."""
-        return Database(self._writer)
-
     def plan_state(self) -> SqlitePlanState:
         """The planner's durable state, on this store's writer connection and lock."""
         return SqlitePlanState(self._writer, self._write_lock)
