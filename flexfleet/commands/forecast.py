@@ -3,6 +3,7 @@
     flexfleet forecast train   --data CSV --horizon H --out DIR [--seed N]
     flexfleet forecast predict --model DIR --data CSV --horizon H --out preds.csv
     flexfleet forecast eval    [--data CSV] [--horizon 28] [--windows 4] [--seed N]
+                               [--drop-last DAYS]
 
 Heavy libraries (numpy, lightgbm, onnxruntime) are imported inside the commands.
 """
@@ -52,6 +53,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     ev.add_argument("--windows", type=int, default=4, help="backtest windows (default 4)")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", type=Path, default=None, help="also write the scores as JSON")
+    ev.add_argument(
+        "--drop-last",
+        type=int,
+        default=0,
+        metavar="DAYS",
+        help="evaluate as if the data ended DAYS earlier (e.g. 112 --windows 6: the six"
+        " validation windows before the default backtest)",
+    )
     ev.add_argument("--baselines-only", action="store_true")
     ev.add_argument("--model-kind", choices=("mlp", "gbm"), default="mlp")
     ev.set_defaults(run=run_eval)
@@ -149,6 +158,8 @@ def run_eval(args: argparse.Namespace) -> int:
         return _fail(FileNotFoundError(f"{path} not found (set FLEXFLEET_DATA or --data)"))
     try:
         panel = _read(path)
+        if args.drop_last:
+            panel = panel.head(panel.n_days - args.drop_last)
         config = TrainConfig(horizon_days=args.horizon, seed=args.seed, model_kind=args.model_kind)
         trainer: Any = (
             None if args.baselines_only else (lambda h: train_model(h, config, progress=_progress))

@@ -15,7 +15,7 @@ from coordinator.forecast.ports import InMemoryForecaster
 from coordinator.forecast.service import ForecastService, RefreshSchedule
 from flexfleet.cli import main
 from flexfleet.clock import FakeClock
-from tests.coordinator.forecast.forecast_support import write_csv
+from tests.coordinator.forecast.forecast_support import synthetic_rows, write_csv
 
 DAY0 = 19_700
 
@@ -142,6 +142,20 @@ def test_cli_eval_scores_model_and_baselines(
     }
     assert len(doc["windows"]) == 2
     assert 0.0 <= doc["backtest_means"]["Model"]["cov_p90"] <= 1.0
+
+
+def test_cli_eval_drop_last_moves_every_window_back(tmp_path: Path) -> None:
+    """`--drop-last D` scores the windows that end D days before the data does."""
+    data = write_csv(tmp_path / "d.csv", synthetic_rows(short_days=100))
+    scores = {}
+    for drop in (0, 14):
+        out = tmp_path / f"s{drop}.json"
+        args = ["--data", str(data), "--horizon", "7", "--windows", "3", "--baselines-only"]
+        assert main(["forecast", "eval", *args, "--drop-last", str(drop), "--json", str(out)]) == 0
+        scores[drop] = json.loads(out.read_text())["windows"]
+    assert [w["cut"] for w in scores[0]] == [139, 146, 153]
+    assert [w["cut"] for w in scores[14]] == [125, 132, 139]
+    assert scores[14][2]["means"] == scores[0][0]["means"]
 
 
 def test_cli_eval_refuses_windows_beyond_data(tmp_path: Path) -> None:
