@@ -23,8 +23,8 @@ class TriggerOut(BaseModel):
     """What caused a re-plan: its kind and subject (a machine, a job, "batch", ...)."""
 
     kind: str = Field(
-        description="machine_down, machine_up, rush_order, new_orders, stockout_risk, "
-        "routing_orders or manual"
+        description="machine_down, machine_up, rush_order, new_orders, stockout_risk "
+        "or routing_orders"
     )
     key: str
 

@@ -64,7 +64,7 @@ _Message = tuple[str, dict[str, Any]]
 class PlanStats:
     """Planning figures for /metrics: plans made per (plan kind, trigger kind) (a plan
     counts once under each kind of its batch's triggers that re-plans it: routing_orders
-    for routes, the others for the schedule, manual for both), the last re-plan's wall time
+    for routes, the others for the schedule), the last re-plan's wall time
     and operations moved, the current plans' versions, late jobs and unserved orders."""
 
     plans_made: dict[tuple[str, str], int]
@@ -353,7 +353,7 @@ class PlanService:
         with self._lock:
             for kind in {t["kind"] for t in made.triggers}:
                 # A schedule counts the triggers that re-plan production, routes the rest.
-                if kind == "manual" or (kind == "routing_orders") == (made.kind == "routes"):
+                if (kind == "routing_orders") == (made.kind == "routes"):
                     self._plans_made[(made.kind, kind)] += 1
         if self._on_plan is not None:
             try:
