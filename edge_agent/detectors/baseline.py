@@ -9,6 +9,19 @@ catching level shifts no single sample of which is extreme. Each part passes the
 gate (`edge_agent.detectors.novelty`) on its own excursion: |deviation| and |mean deviation|;
 inside an incident the spike gate stays at the peak from before the incident.
 
+A third part, the drift statistic, catches shifts too small for either score that persist
+while the level catches up with them: Page's two-sided CUSUM of the deviation in spreads
+(each sample clipped at `_CLIP_SPREADS` spreads) less `drift_allowance` spreads a sample,
+so noise drains it and only a one-sided run fills it. It is updated once per block of
+`sustained_samples` samples from the ring's sum (the clipped-off parts are kept aside), so
+a sample pays two comparisons for it. It passes the novelty gate as the spike does (its peak
+grows at most threefold a block; within an incident the gate stays at the peak from before
+it) and raises once per incident, when it reaches `drift_limit` spreads and beats the gate:
+after a run it drains by only `drift_allowance` a sample, so it must not hold an incident
+open. It raises only on a run that began before the block (a shorter one is the mean
+deviation's to report: measured block by block, its size would depend on where the block
+boundaries fall, and a repeated short incident could beat its own gate by chance).
+
 Beside the plain level runs a time-of-day model (additive Holt-Winters): a deseasonalised
 level plus one offset per slot of the period (`season_slots` slots of a day by default,
 O(season_slots) memory). The model learns on the first sample of each slot visit and then
@@ -62,8 +75,16 @@ class BaselineDetector:
     __slots__ = (
         "_alpha_level",
         "_alpha_spread",
+        "_anchor_drift",
         "_anchor_mean",
         "_anchor_peak",
+        "_block_decay",
+        "_clipped_off",
+        "_drift_allowance",
+        "_drift_armed",
+        "_drift_beaten",
+        "_drift_limit",
+        "_drift_raised_n",
         "_enter",
         "_g",
         "_g_dt",
@@ -91,9 +112,12 @@ class BaselineDetector:
         "_slots",
         "_sqrt_k",
         "_warmup",
+        "drift_down",
+        "drift_up",
         "first_ts_ms",
         "level",
         "peak",
+        "peak_drift",
         "peak_mean",
         "samples",
         "season_level",
@@ -111,9 +135,16 @@ class BaselineDetector:
         self.samples = 0
         self.peak = 0.0
         self.peak_mean = 0.0
+        self.peak_drift = 0.0
+        self.drift_up = 0.0
+        self.drift_down = 0.0
         self.first_ts_ms = 0
         self._anchor_mean = 0.0
         self._anchor_peak = 0.0
+        self._anchor_drift = 0.0
+        self._drift_beaten = 0
+        self._drift_armed = True
+        self._drift_raised_n = 0
         self._incident_until = 0
         self._last_beaten = 0
         self._slots = -1
@@ -140,12 +171,17 @@ class BaselineDetector:
         self._novelty = config.novelty_ratio
         self._raise_score = config.raise_score
         self._peak_decay = 1.0 - half_life_alpha(config.peak_half_life_samples)
+        self._block_decay = self._peak_decay**config.sustained_samples
         self._warmup = warmup_samples
         self._learn_after = learning_starts(warmup_samples)
         self._k = config.sustained_samples
         self._sqrt_k = math.sqrt(self._k)
         self._ring = deque([0.0] * self._k, maxlen=self._k)
         self._ring_sum = 0.0
+        self._clipped_off = 0.0
+        # an infinite allowance keeps the drift statistic at 0: off
+        self._drift_limit = config.drift_limit
+        self._drift_allowance = config.drift_allowance if config.drift_limit else math.inf
         slots = config.season_slots
         period_ms = round(config.season_period_s * 1000.0)
         if slots != self._slots or period_ms != self._period_ms:
@@ -253,6 +289,47 @@ class BaselineDetector:
             self._switch_model(seasonal=True, ratio=s_scale / scale)
         return s_dev, s_scale
 
+    def _drift_block(self, block_sum: float, n: int) -> float:
+        """Page's CUSUM step for a block of k samples summing to `block_sum` spreads.
+
+        Returns the drift score: 0 unless the statistic raises on this block.
+        """
+        self._clipped_off = 0.0
+        allowance = self._drift_allowance * self._k
+        up0 = self.drift_up
+        down0 = self.drift_down
+        up = up0 + block_sum - allowance
+        self.drift_up = up = up if up > 0.0 else 0.0
+        down = down0 - block_sum - allowance
+        self.drift_down = down = down if down > 0.0 else 0.0
+        # the larger side, and whether its run began before this block
+        drift, ongoing = (up, up0 > 0.0) if up > down else (down, down0 > 0.0)
+        self.peak_drift = peak = self.peak_drift * self._block_decay
+        if drift <= peak or n <= self._learn_after:
+            return 0.0
+        # a record: learnt like the spike peak (growth capped per block), gated at the
+        # peak from before the incident, raising once per incident
+        if n - self._drift_beaten > self._incident_gap:
+            self._anchor_drift = peak
+            self._drift_armed = True
+        self._drift_beaten = n
+        free = n <= self._warmup
+        self.peak_drift = raised_peak(peak, drift, free=free, anchor=peak)
+        limit = self._drift_limit
+        if free or not (ongoing and self._drift_armed) or drift < limit:
+            return 0.0
+        if drift <= self._novelty * self._anchor_drift:
+            return 0.0
+        self._drift_armed = False
+        self._drift_raised_n = n
+        return self._raise_score * drift / limit
+
+    def drift_raised(self) -> float:
+        """The drift statistic (in spreads) if it raised on the last sample, else 0."""
+        if self.samples != self._drift_raised_n:
+            return 0.0
+        return self.drift_up if self.drift_up > self.drift_down else self.drift_down
+
     def step(self, x: float, ts_ms: int) -> float:  # noqa: PLR0915
         """Learn from one finite sample taken at `ts_ms`.
 
@@ -306,6 +383,10 @@ class BaselineDetector:
         k = self._k
         mean_dev = abs(ring_sum) / k
         sustained = mean_dev * self._sqrt_k / scale
+        if spike > _CLIP_SPREADS:
+            # the drift statistic sums deviations clipped at _CLIP_SPREADS spreads
+            limit = _CLIP_SPREADS * scale
+            self._clipped_off += dev - limit if dev > 0.0 else dev + limit
         # novelty gates (see edge_agent.detectors.novelty); raised_peak is called only
         # when a peak is beaten, which keeps the common path cheap
         decay = self._peak_decay
@@ -340,4 +421,7 @@ class BaselineDetector:
             limited = self._raise_score * mean_dev / gate
             sustained = limited if limited < sustained else sustained
         score = spike if spike > sustained else sustained
+        if n % k == 0:
+            drifting = self._drift_block((ring_sum - self._clipped_off) / scale, n)
+            score = drifting if drifting > score else score
         return score if score < MAX_SCORE else MAX_SCORE

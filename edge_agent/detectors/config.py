@@ -56,6 +56,14 @@ class BaselineConfig:
     After three periods, deviations are measured from it instead while its residual spread
     is below `season_enter_ratio` times the plain one (and until it exceeds
     `season_leave_ratio` times it). `season_slots = 0` switches it off.
+
+    A drift statistic (Page's two-sided CUSUM of the deviation in spreads, each sample
+    clipped at three spreads, less `drift_allowance` spreads a sample, updated every
+    `sustained_samples` samples) catches a shift too small for either score that persists
+    while the level catches up. It raises once per incident, when it reaches `drift_limit`
+    spreads and beats the novelty gate of its own peak; `drift_limit = 0` switches it off.
+    The default limit is where it fires on Gaussian noise as rarely as one sample reaches
+    the default `raise_score` (Siegmund's approximation of the average run length).
     """
 
     enabled: bool = True
@@ -71,9 +79,17 @@ class BaselineConfig:
     season_half_life_periods: float = 3.0
     season_enter_ratio: float = 0.6
     season_leave_ratio: float = 1.0
+    drift_allowance: float = 0.5
+    drift_limit: float = 18.7
 
     def __post_init__(self) -> None:
         _positive(self.level_half_life_samples, "baseline.level_half_life_samples")
+        _positive(self.drift_allowance, "baseline.drift_allowance")
+        _check(
+            math.isfinite(self.drift_limit) and self.drift_limit >= 0,
+            "baseline.drift_limit",
+            f"must be a finite number >= 0 (0 = off), got {self.drift_limit!r}",
+        )
         _check(
             math.isfinite(self.novelty_ratio) and self.novelty_ratio >= 0,
             "baseline.novelty_ratio",

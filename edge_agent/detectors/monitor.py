@@ -22,6 +22,7 @@ from edge_agent.detectors.reasons import describe
 # Values beyond this magnitude (and NaN, ±inf) are reported as out of range and never learnt
 # from, so sums and differences of learnt values stay finite.
 MAX_ABS_VALUE = 1e150
+_LOWEST_VALUE = -MAX_ABS_VALUE
 
 
 def learnable(x: float) -> bool:
@@ -215,13 +216,12 @@ class SignalMonitor:
         warm = n > self._warmup
         if dt_ms and self._m_on:
             s = self._missing.step(dt_ms, warm)
-            latch = self._m_latch
-            if s >= 1.0 or latch.active:
-                change = latch.feed(s, 1.0, 1.0, self._clear_after)
+            if s >= 1.0 or self._m_latch.active:
+                change = self._m_latch.feed(s, 1.0, 1.0, self._clear_after)
                 if change:
                     events.append(self._change("missing", change, s, ts_ms, x))
             best = s
-        learn = -MAX_ABS_VALUE <= x <= MAX_ABS_VALUE
+        learn = _LOWEST_VALUE <= x <= MAX_ABS_VALUE
         if not learn or self._has_limits or self._o_latch.active:
             s = out_of_range_score(x, self._limits)
             latch = self._o_latch
@@ -237,9 +237,8 @@ class SignalMonitor:
             s = self._baseline.step(x, ts_ms)
             if warm:
                 raise_at = self._b_raise
-                latch = self._b_latch
-                if s >= raise_at or latch.active:
-                    change = latch.feed(s, raise_at, self._b_clear, self._clear_after)
+                if s >= raise_at or self._b_latch.active:
+                    change = self._b_latch.feed(s, raise_at, self._b_clear, self._clear_after)
                     if change:
                         events.append(self._change("baseline", change, s, ts_ms, x))
                 s /= raise_at
@@ -248,9 +247,8 @@ class SignalMonitor:
             s = self._rate.step(x, dt_ms)
             if warm:
                 raise_at = self._r_raise
-                latch = self._r_latch
-                if s >= raise_at or latch.active:
-                    change = latch.feed(s, raise_at, self._r_clear, self._clear_after)
+                if s >= raise_at or self._r_latch.active:
+                    change = self._r_latch.feed(s, raise_at, self._r_clear, self._clear_after)
                     if change:
                         events.append(self._change("rate_of_change", change, s, ts_ms, x))
                 s /= raise_at
@@ -258,9 +256,8 @@ class SignalMonitor:
         if self._f_on:
             s = self._flatline.step(x)
             if warm:
-                latch = self._f_latch
-                if s >= 1.0 or latch.active:
-                    change = latch.feed(s, 1.0, 1.0, self._clear_after)
+                if s >= 1.0 or self._f_latch.active:
+                    change = self._f_latch.feed(s, 1.0, 1.0, self._clear_after)
                     if change:
                         events.append(self._change("flatline", change, s, ts_ms, x))
                 best = s if s > best else best
@@ -289,6 +286,7 @@ class SignalMonitor:
             level=self._baseline.expected,
             spread=self._baseline.scale,
             time_of_day=self._baseline.season_on,
+            drift=self._baseline.drift_raised() if name == "baseline" else 0.0,
             typical_step=self._rate.typical_step,
             run=self._flatline.run,
             gap_ms=self._missing.last_gap_ms,

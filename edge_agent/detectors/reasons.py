@@ -24,10 +24,17 @@ def describe(
     limit_ms: float = 0.0,
     config: DetectorConfig | None = None,
     time_of_day: bool = False,
+    drift: float = 0.0,
 ) -> str:
     """One sentence saying why `detector` raised, with the figures that made it."""
     if detector == "baseline":
         kind = "time-of-day baseline" if time_of_day else "baseline"
+        if drift > 0.0:
+            return (
+                f"value {_num(value)} ends a run of deviations from its {kind} "
+                f"{_num(level)} summing to {_num(drift)} spreads beyond the allowance "
+                f"(spread {_num(spread)})"
+            )
         return (
             f"value {_num(value)} is {_num(score)} robust spreads from its {kind} "
             f"{_num(level)} (spread {_num(spread)})"
