@@ -102,7 +102,11 @@ class AgentCore:
         self.detectors = (
             None
             if self.settings.detectors is None
-            else DetectorBank(self.settings.detectors, sorted(self._signal_names))
+            else DetectorBank(
+                self.settings.detectors,
+                sorted(self._signal_names),
+                stepped=driver.stepped_signals(),
+            )
         )
         self.deadband = DeadbandFilter(
             default_deadband=self.settings.default_deadband,

@@ -4,7 +4,8 @@
 the deadband, so bandwidth saving never hides an anomaly) and turns its raises and
 clears into protocol `Event` fields. Settings are the detector dict of the TOML file or
 of a live `config` command: shared keys for every signal, plus `per_signal.<name>`
-overrides.
+overrides. Signals the driver declares stepped (state codes, counters, stock totals) start
+from `STEPPED_DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -36,21 +37,35 @@ def _split(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     return shared, per_signal
 
 
+STEPPED_DEFAULTS: dict[str, Any] = {
+    "baseline": {"enabled": False},
+    "rate_of_change": {"enabled": False},
+    "flatline": {"enabled": False},
+}
+"""Detector defaults of a stepped signal (a state code, a counter, a stock total): it moves
+in whole steps and rests for long spells by nature, so level, rate and flatline detectors
+would call every step or pause an anomaly; hard limits and missing data still apply.
+`per_signal` settings go on top of these."""
+
+
 def build_configs(
-    settings: Mapping[str, Any], signals: list[str] | None = None
+    settings: Mapping[str, Any],
+    signals: list[str] | None = None,
+    stepped: frozenset[str] = frozenset(),
 ) -> tuple[DetectorConfig, dict[str, DetectorConfig]]:
-    """The shared configuration and the per-signal ones; raises `ConfigError`."""
+    """The shared configuration and the per-signal ones (stepped signals start from
+    `STEPPED_DEFAULTS`); raises `ConfigError`."""
     shared, per_signal = _split(settings)
     try:
         base = DetectorConfig.from_dict(shared)
     except DetectorError as exc:
         raise ConfigError(f"detectors.{getattr(exc, 'field', '')}", str(exc)) from None
-    configs: dict[str, DetectorConfig] = {}
+    configs = {name: base.merged(STEPPED_DEFAULTS) for name in stepped}
     for name, overrides in per_signal.items():
         if signals is not None and name not in signals:
             raise ConfigError(f"detectors.per_signal.{name}", "no such signal")
         try:
-            configs[name] = base.merged(overrides)
+            configs[name] = configs.get(name, base).merged(overrides)
         except DetectorError as exc:
             field = getattr(exc, "field", "")
             raise ConfigError(f"detectors.per_signal.{name}.{field}", str(exc)) from None
@@ -65,16 +80,23 @@ def check_detector_settings(settings: Mapping[str, Any]) -> None:
 class DetectorBank:
     """One monitor per signal; `update` returns anomalies as they happen."""
 
-    def __init__(self, settings: Mapping[str, Any], signals: list[str]) -> None:
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        signals: list[str],
+        *,
+        stepped: frozenset[str] = frozenset(),
+    ) -> None:
         self._signals = list(signals)
-        base, per_signal = build_configs(settings, self._signals)
+        self._stepped = stepped & frozenset(signals)
+        base, per_signal = build_configs(settings, self._signals, self._stepped)
         self.monitors = {s: SignalMonitor(s, per_signal.get(s, base)) for s in self._signals}
         self.errors = 0
         self._failed: set[str] = set()
 
     def reconfigure(self, settings: Mapping[str, Any]) -> list[Anomaly]:
         """Apply new settings live (learnt state kept); returns anomalies cleared by it."""
-        base, per_signal = build_configs(settings, self._signals)
+        base, per_signal = build_configs(settings, self._signals, self._stepped)
         cleared: list[Anomaly] = []
         for name, monitor in self.monitors.items():
             cleared += monitor.reconfigure(per_signal.get(name, base))

@@ -38,6 +38,7 @@ class RegisterEntry:
     type: str
     scale: float = 1.0
     unit: str = ""
+    stepped: bool = False
 
     @property
     def width(self) -> int:
@@ -57,7 +58,7 @@ def parse_register_map(raw: list[Any]) -> RegisterMap:
         where = f"driver.registers[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(where, "must be a table")
-        unknown = set(item) - {"signal", "address", "type", "scale", "unit"}
+        unknown = set(item) - {"signal", "address", "type", "scale", "unit", "stepped"}
         if unknown:
             raise ConfigError(f"{where}.{sorted(unknown)[0]}", "unknown setting")
         signal, address, kind = item.get("signal"), item.get("address"), item.get("type", "uint16")
@@ -75,7 +76,10 @@ def parse_register_map(raw: list[Any]) -> RegisterMap:
             raise ConfigError(f"{where}.scale", "must be a finite non-zero number")
         if not (isinstance(unit, str) and len(unit) <= 32):
             raise ConfigError(f"{where}.unit", "a string of at most 32 characters")
-        entries.append(RegisterEntry(signal, address, str(kind), float(scale), unit))
+        stepped = item.get("stepped", False)
+        if not isinstance(stepped, bool):
+            raise ConfigError(f"{where}.stepped", "must be true or false")
+        entries.append(RegisterEntry(signal, address, str(kind), float(scale), unit, stepped))
     names = [e.signal for e in entries]
     if len(set(names)) != len(names):
         raise ConfigError("driver.registers", "signal names must be unique")

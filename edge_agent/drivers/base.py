@@ -50,6 +50,11 @@ class Driver(Protocol):
         """Current stock per SKU, for devices that hold stock (else None)."""
         ...
 
+    def stepped_signals(self) -> frozenset[str]:
+        """Signals that move in whole steps (state codes, counters, stock totals); their
+        detectors default to `edge_agent.detection.STEPPED_DEFAULTS`."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...

@@ -54,6 +54,9 @@ class ModbusDriver:
     def signals(self) -> tuple[SignalSpec, ...]:
         return tuple(SignalSpec(name=e.signal, unit=e.unit) for e in self._registers)
 
+    def stepped_signals(self) -> frozenset[str]:
+        return frozenset(e.signal for e in self._registers if e.stepped)
+
     def read(self, now_s: float) -> Reading:
         if self._failures and self._clock.monotonic() < self._retry_at:
             raise DriverError("waiting to reconnect", device=self.name)

@@ -19,6 +19,7 @@ _WAREHOUSE_SIGNALS = (
     ("picked_units_total", "units"),
     ("live_stream", "flag"),
 )
+_STEPPED_MACHINE_SIGNALS = frozenset({"part_count", "state"})  # a counter and a state code
 
 
 class SimMachinesDriver:
@@ -59,6 +60,11 @@ class SimMachinesDriver:
     def stock_levels(self) -> dict[str, int] | None:
         return None
 
+    def stepped_signals(self) -> frozenset[str]:
+        return frozenset(
+            prefix + name for prefix in self._prefixes for name in _STEPPED_MACHINE_SIGNALS
+        )
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -94,6 +100,9 @@ class SimWarehouseDriver:
 
     def stock_levels(self) -> dict[str, int] | None:
         return dict(self.warehouse.stock)
+
+    def stepped_signals(self) -> frozenset[str]:
+        return frozenset(name for name, _ in _WAREHOUSE_SIGNALS)  # counts, totals and a flag
 
     def close(self) -> None:
         """Nothing to release."""

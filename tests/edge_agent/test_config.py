@@ -36,6 +36,7 @@ def test_example_config_loads_and_matches_the_simulated_register_map() -> None:
     assert config.sampling.deadbands["spindle_temp_c"] == 0.2
     assert config.detectors is not None
     assert "enabled" not in config.detectors
+    assert {e.signal for e in config.driver.registers if e.stepped} == {"part_count", "state"}
 
 
 def test_minimal_config_takes_defaults(tmp_path: Path) -> None:
@@ -84,6 +85,10 @@ def test_minimal_config_takes_defaults(tmp_path: Path) -> None:
         (
             MINIMAL + "[[driver.registers]]\nsignal = 'a'\naddress = 1\nscale = 0\n",
             "driver.registers[0].scale",
+        ),
+        (
+            MINIMAL + "[[driver.registers]]\nsignal = 'a'\naddress = 1\nstepped = 'yes'\n",
+            "driver.registers[0].stepped",
         ),
         (MINIMAL + "[detectors]\nwarmup_samples = -5\n", "detectors.warmup_samples"),
         (MINIMAL + "[detectors]\nbaseline = 3\n", "detectors.baseline"),
