@@ -28,6 +28,13 @@ def test_pinball_scale_keeps_a_calibrated_quantile() -> None:
     assert 1.0 in SCALE_GRID
 
 
+def test_pinball_scale_can_lower_an_intermittent_p10_to_zero() -> None:
+    """Mostly-zero demand: the best P10 is 0, below the factors the grid used to stop at."""
+    actual = np.tile(np.array([0.0] * 17 + [3.0] * 3), 100)
+    factor = pinball_scale(actual, np.full(actual.size, 1.0), 0.1, np.ones(actual.size))
+    assert factor == 0.0
+
+
 def _panel(rows: list[tuple[str, str, float, float, int]]) -> SeriesPanel:
     from coordinator.forecast.csv_input import parse_csv_text
 
