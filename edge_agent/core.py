@@ -106,6 +106,7 @@ class AgentCore:
                 self.settings.detectors,
                 sorted(self._signal_names),
                 stepped=driver.stepped_signals(),
+                modes=driver.mode_signals(),
             )
         )
         self.deadband = DeadbandFilter(
@@ -378,6 +379,8 @@ class AgentCore:
             self._device_ok = True
             self._device_event(DeviceEvent("device_online", "INDETERMINATE", self.driver.name))
         detectors, deadband, batcher = self.detectors, self.deadband, self.batcher
+        if detectors is not None:
+            detectors.observe_modes(reading.values)
         for signal, value in reading.values:
             self.counters["samples_read"] += 1
             if detectors is not None:

@@ -5,18 +5,20 @@ the deadband, so bandwidth saving never hides an anomaly) and turns its raises a
 clears into protocol `Event` fields. Settings are the detector dict of the TOML file or
 of a live `config` command: shared keys for every signal, plus `per_signal.<name>`
 overrides. Signals the driver declares stepped (state codes, counters, stock totals) start
-from `STEPPED_DEFAULTS`.
+from `STEPPED_DEFAULTS`; those it declares mode-dependent are judged per operating mode
+(`edge_agent.modes`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from edge_agent.detectors import Anomaly, DetectorConfig, DetectorError, SignalMonitor
 from edge_agent.errors import ConfigError
+from edge_agent.modes import ModedMonitor, ModeKey, mode_key
 
 log = logging.getLogger("edge_agent")
 
@@ -78,7 +80,8 @@ def check_detector_settings(settings: Mapping[str, Any]) -> None:
 
 
 class DetectorBank:
-    """One monitor per signal; `update` returns anomalies as they happen."""
+    """One monitor per signal (per operating mode for the signals in `modes`, see
+    `edge_agent.modes`); `update` returns anomalies as they happen."""
 
     def __init__(
         self,
@@ -86,13 +89,35 @@ class DetectorBank:
         signals: list[str],
         *,
         stepped: frozenset[str] = frozenset(),
+        modes: Mapping[str, str] | None = None,
     ) -> None:
         self._signals = list(signals)
         self._stepped = stepped & frozenset(signals)
+        names = frozenset(signals)
+        self._mode_of = {
+            s: m for s, m in (modes or {}).items() if s in names and m in names and s != m
+        }
+        self._mode_signals = frozenset(self._mode_of.values())
+        self._modes: dict[str, ModeKey] = {}
         base, per_signal = build_configs(settings, self._signals, self._stepped)
-        self.monitors = {s: SignalMonitor(s, per_signal.get(s, base)) for s in self._signals}
+        self.monitors: dict[str, SignalMonitor | ModedMonitor] = {
+            s: (
+                ModedMonitor(s, per_signal.get(s, base), self._mode_of[s], self._modes)
+                if s in self._mode_of
+                else SignalMonitor(s, per_signal.get(s, base))
+            )
+            for s in self._signals
+        }
         self.errors = 0
         self._failed: set[str] = set()
+
+    def observe_modes(self, values: Iterable[tuple[str, float]]) -> None:
+        """Take the current modes from one poll's values, before any is fed (a sample
+        belongs to the mode its own poll reports)."""
+        if self._mode_signals:
+            for name, value in values:
+                if name in self._mode_signals:
+                    self._modes[name] = mode_key(value)
 
     def reconfigure(self, settings: Mapping[str, Any]) -> list[Anomaly]:
         """Apply new settings live (learnt state kept); returns anomalies cleared by it."""

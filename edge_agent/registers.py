@@ -39,6 +39,7 @@ class RegisterEntry:
     scale: float = 1.0
     unit: str = ""
     stepped: bool = False
+    mode_signal: str = ""
 
     @property
     def width(self) -> int:
@@ -58,7 +59,15 @@ def parse_register_map(raw: list[Any]) -> RegisterMap:
         where = f"driver.registers[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(where, "must be a table")
-        unknown = set(item) - {"signal", "address", "type", "scale", "unit", "stepped"}
+        unknown = set(item) - {
+            "signal",
+            "address",
+            "type",
+            "scale",
+            "unit",
+            "stepped",
+            "mode_signal",
+        }
         if unknown:
             raise ConfigError(f"{where}.{sorted(unknown)[0]}", "unknown setting")
         signal, address, kind = item.get("signal"), item.get("address"), item.get("type", "uint16")
@@ -79,10 +88,20 @@ def parse_register_map(raw: list[Any]) -> RegisterMap:
         stepped = item.get("stepped", False)
         if not isinstance(stepped, bool):
             raise ConfigError(f"{where}.stepped", "must be true or false")
-        entries.append(RegisterEntry(signal, address, str(kind), float(scale), unit, stepped))
+        mode = item.get("mode_signal", "")
+        if not (isinstance(mode, str) and (mode == "" or _SIGNAL_RE.match(mode))):
+            raise ConfigError(f"{where}.mode_signal", "the name of another register's signal")
+        entries.append(RegisterEntry(signal, address, str(kind), float(scale), unit, stepped, mode))
     names = [e.signal for e in entries]
     if len(set(names)) != len(names):
         raise ConfigError("driver.registers", "signal names must be unique")
+    for i, entry in enumerate(entries):
+        if entry.mode_signal and (
+            entry.mode_signal not in names or entry.mode_signal == entry.signal
+        ):
+            raise ConfigError(
+                f"driver.registers[{i}].mode_signal", "the name of another register's signal"
+            )
     return tuple(entries)
 
 

@@ -50,6 +50,12 @@ class Driver(Protocol):
         """Current stock per SKU, for devices that hold stock (else None)."""
         ...
 
+    def mode_signals(self) -> dict[str, str]:
+        """Signals whose normal depends on the device's operating mode, each with the state
+        signal that selects the mode; their statistical detectors learn per mode
+        (`edge_agent.modes`)."""
+        ...
+
     def stepped_signals(self) -> frozenset[str]:
         """Signals that move in whole steps (state codes, counters, stock totals); their
         detectors default to `edge_agent.detection.STEPPED_DEFAULTS`."""

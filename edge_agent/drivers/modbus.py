@@ -57,6 +57,9 @@ class ModbusDriver:
     def stepped_signals(self) -> frozenset[str]:
         return frozenset(e.signal for e in self._registers if e.stepped)
 
+    def mode_signals(self) -> dict[str, str]:
+        return {e.signal: e.mode_signal for e in self._registers if e.mode_signal}
+
     def read(self, now_s: float) -> Reading:
         if self._failures and self._clock.monotonic() < self._retry_at:
             raise DriverError("waiting to reconnect", device=self.name)

@@ -20,6 +20,9 @@ _WAREHOUSE_SIGNALS = (
     ("live_stream", "flag"),
 )
 _STEPPED_MACHINE_SIGNALS = frozenset({"part_count", "state"})  # a counter and a state code
+# Motor current and vibration follow the machine's state at once (near zero idle, high
+# running); the spindle temperature carries heat across states, so one normal serves it.
+_MODED_MACHINE_SIGNALS = ("motor_current_a", "vibration_rms_mm_s")
 
 
 class SimMachinesDriver:
@@ -65,6 +68,13 @@ class SimMachinesDriver:
             prefix + name for prefix in self._prefixes for name in _STEPPED_MACHINE_SIGNALS
         )
 
+    def mode_signals(self) -> dict[str, str]:
+        return {
+            prefix + name: prefix + "state"
+            for prefix in self._prefixes
+            for name in _MODED_MACHINE_SIGNALS
+        }
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -103,6 +113,9 @@ class SimWarehouseDriver:
 
     def stepped_signals(self) -> frozenset[str]:
         return frozenset(name for name, _ in _WAREHOUSE_SIGNALS)  # counts, totals and a flag
+
+    def mode_signals(self) -> dict[str, str]:
+        return {}
 
     def close(self) -> None:
         """Nothing to release."""

@@ -37,6 +37,10 @@ def test_example_config_loads_and_matches_the_simulated_register_map() -> None:
     assert config.detectors is not None
     assert "enabled" not in config.detectors
     assert {e.signal for e in config.driver.registers if e.stepped} == {"part_count", "state"}
+    assert {e.signal: e.mode_signal for e in config.driver.registers if e.mode_signal} == {
+        "vibration_rms_mm_s": "state",
+        "motor_current_a": "state",
+    }
 
 
 def test_minimal_config_takes_defaults(tmp_path: Path) -> None:
@@ -89,6 +93,14 @@ def test_minimal_config_takes_defaults(tmp_path: Path) -> None:
         (
             MINIMAL + "[[driver.registers]]\nsignal = 'a'\naddress = 1\nstepped = 'yes'\n",
             "driver.registers[0].stepped",
+        ),
+        (
+            MINIMAL + "[[driver.registers]]\nsignal = 'a'\naddress = 1\nmode_signal = 'zz'\n",
+            "driver.registers[0].mode_signal",
+        ),
+        (
+            MINIMAL + "[[driver.registers]]\nsignal = 'a'\naddress = 1\nmode_signal = 'a'\n",
+            "driver.registers[0].mode_signal",
         ),
         (MINIMAL + "[detectors]\nwarmup_samples = -5\n", "detectors.warmup_samples"),
         (MINIMAL + "[detectors]\nbaseline = 3\n", "detectors.baseline"),

@@ -64,3 +64,25 @@ def test_the_simulated_devices_declare_their_stepped_signals() -> None:
     assert machines.stepped_signals() <= {s.name for s in machines.signals()}
     warehouse = SimWarehouseDriver(skus=3, seed=1, start_s=0.0)
     assert warehouse.stepped_signals() == {s.name for s in warehouse.signals()}
+
+
+def test_a_modbus_device_declares_what_its_register_map_says() -> None:
+    """`stepped` and `mode_signal` of the register tables reach the detector bank's inputs."""
+    from edge_agent.drivers.modbus import ModbusDriver
+    from edge_agent.registers import parse_register_map
+    from flexfleet.clock import FakeClock
+
+    registers = parse_register_map(
+        [
+            {"signal": "amps", "address": 0, "type": "float32", "mode_signal": "state"},
+            {"signal": "state", "address": 2, "stepped": True},
+        ]
+    )
+    driver = ModbusDriver(
+        host="127.0.0.1", port=1, unit_id=1, registers=registers, clock=FakeClock()
+    )
+    try:
+        assert driver.stepped_signals() == {"state"}
+        assert driver.mode_signals() == {"amps": "state"}
+    finally:
+        driver.close()
