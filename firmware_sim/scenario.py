@@ -12,12 +12,15 @@ starts on which machine::
     at_s = 900
     machine = 2          # 1-based
     fault = "bearing"    # bearing | overheat | stuck_sensor | breakdown
+    [detectors.per_signal."m02.spindle_temp_c"]   # optional: the agent's detector settings
+    out_of_range = { max_value = 90.0 }
 
 `run_scenario` drives the real `edge_agent.core.AgentCore` (sampling, detectors, deadband,
 batching, outbox, link) with a `FakeClock` and an in-memory transport, so an hour of plant
 time runs in seconds, and reports every published message plus, per injected fault, the
 simulated time until the agent first published an anomaly (or a MAJOR event such as the
-machine going down) for that machine. The coordinator is not part of the run: its ingest is tested on its own.
+machine going down) for that machine, and how many anomalies it raised in all and before
+the first fault (false alarms, since the plant runs normally until then). The coordinator is not part of the run: its ingest is tested on its own.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +57,7 @@ class Scenario:
     seed: int = 1
     sampling_interval_ms: int = 500
     steps: tuple[ScenarioStep, ...] = ()
+    detectors: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.duration_s) and 0 < self.duration_s <= 30 * 86400):
@@ -71,7 +75,7 @@ class Scenario:
 
 def parse_scenario(data: Mapping[str, Any]) -> Scenario:
     """A scenario from a parsed TOML document; raises `SimConfigError` naming the field."""
-    known = {"name", "duration_s", "machines", "seed", "sampling_interval_ms", "steps"}
+    known = {"name", "duration_s", "machines", "seed", "sampling_interval_ms", "steps", "detectors"}
     for key in data:
         if key not in known:
             raise SimConfigError(str(key), "unknown setting")
@@ -109,7 +113,27 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
         raise SimConfigError("name", "must be a string of at most 200 characters")
     if "duration_s" not in values:
         raise SimConfigError("duration_s", "is required")
-    return Scenario(name=name, steps=tuple(sorted(steps, key=lambda s: s.at_s)), **values)
+    detectors = data.get("detectors", {})
+    _check_detectors(detectors)
+    return Scenario(
+        name=name,
+        steps=tuple(sorted(steps, key=lambda s: s.at_s)),
+        detectors=detectors,
+        **values,
+    )
+
+
+def _check_detectors(detectors: Any) -> None:
+    """The agent's `[detectors]` settings, as the agent itself checks them."""
+    from edge_agent.detection import check_detector_settings
+    from edge_agent.errors import ConfigError
+
+    if not isinstance(detectors, dict):
+        raise SimConfigError("detectors", "must be a table")
+    try:
+        check_detector_settings(detectors)
+    except ConfigError as exc:
+        raise SimConfigError(exc.field, exc.reason) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +152,25 @@ class ScenarioResult:
     scenario: Scenario
     messages: tuple[Any, ...]
     detections: tuple[Detection, ...]
+    start_ms: int
 
     def count(self, kind: str) -> int:
         """How many messages of `kind` were published."""
         return sum(1 for m in self.messages if m.kind == kind)
+
+    def anomaly_raises(self, *, before_s: float | None = None) -> int:
+        """How many anomalies the agent raised (in the first `before_s` seconds)."""
+        from protocol import Event
+
+        limit_ms = self.start_ms + (before_s * 1000 if before_s is not None else math.inf)
+        return sum(
+            1
+            for e in self.messages
+            if isinstance(e, Event)
+            and e.name == "anomaly"
+            and e.state != "cleared"
+            and e.ts < limit_ms
+        )
 
 
 def run_scenario(scenario: Scenario, *, state_dir: Path | None = None) -> ScenarioResult:
@@ -152,6 +191,7 @@ def run_scenario(scenario: Scenario, *, state_dir: Path | None = None) -> Scenar
                 "mqtt": {"wait_for_coordinator": False},
                 "outbox": {"state_dir": str(base)},
                 "sampling": {"interval_ms": scenario.sampling_interval_ms},
+                "detectors": dict(scenario.detectors),
             }
         )
         clock = FakeClock()
@@ -192,4 +232,4 @@ def run_scenario(scenario: Scenario, *, state_dir: Path | None = None) -> Scenar
             what = f"{found.signal}/{found.detector}" if found.signal else found.reason[:60]
             name = f"{found.name}: {what}"
         detections.append(Detection(step, name, delay))
-    return ScenarioResult(scenario, messages, tuple(detections))
+    return ScenarioResult(scenario, messages, tuple(detections), start_ms)

@@ -70,6 +70,19 @@ def run_scenario_file(args: argparse.Namespace) -> int:
     kinds = ("birth", "telemetry", "event", "stock")
     print(f"{scenario.name}: {scenario.duration_s:g} s simulated, {scenario.machines} machines")
     print("published: " + ", ".join(f"{kind} {result.count(kind)}" for kind in kinds))
+    hours = scenario.duration_s * scenario.machines / 3600.0
+    raises = result.anomaly_raises()
+    line = f"anomalies raised: {raises} ({raises / hours:.2f} per machine-hour)"
+    if scenario.steps:
+        first = scenario.steps[0].at_s
+        early = result.anomaly_raises(before_s=first)
+        line += f"; {early} before the first fault at {first:g} s"
+        line += (
+            f" ({early / (first * scenario.machines / 3600.0):.2f} per machine-hour)"
+            if first
+            else ""
+        )
+    print(line)
     for d in result.detections:
         seen = "never reported" if d.delay_s is None else f"{d.first_event} after {d.delay_s:.1f} s"
         print(f"  {d.step.fault.value} on machine {d.step.machine} at {d.step.at_s:g} s: {seen}")

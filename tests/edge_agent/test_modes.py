@@ -16,7 +16,7 @@ def _cycles(bank: DetectorBank, *, cycles: int = 6, seed: int = 1) -> list[tuple
     """Idle (current ~0.1 A) and run (~12 A) spells of 60 s at 10 Hz; returns
     (sample, detector, state) of every anomaly."""
     rng = random.Random(seed)
-    found = []
+    found: list[tuple[int, str, str]] = []
     i = 0
     for _ in range(cycles):
         for mode, level in ((IDLE, 0.1), (RUN, 12.0)):

@@ -62,6 +62,8 @@ def test_scenario_run_reports_injected_faults_and_is_deterministic() -> None:
         ({"duration_s": 10, "steps": "many"}, "steps"),
         ({"duration_s": 10, "machines": True}, "machines"),
         ({"duration_s": 10, "sampling_interval_ms": 1.5}, "sampling_interval_ms"),
+        ({"duration_s": 10, "detectors": "off"}, "detectors"),
+        ({"duration_s": 10, "detectors": {"warmup_samples": -1}}, "detectors.warmup_samples"),
     ],
 )
 def test_invalid_scenarios_name_the_field(data: dict[str, Any], field: str) -> None:
@@ -79,3 +81,19 @@ def test_sim_scenario_command_refuses_a_broken_file(
     path.write_bytes(b"\xff\xfe not toml")
     assert main(["sim", "scenario", str(path)]) == 2
     assert "cannot load scenario" in capsys.readouterr().err
+
+
+def test_scenario_detector_settings_reach_the_agent() -> None:
+    """A spindle temperature limit in the scenario's [detectors] finds an overheating
+    machine by that limit; the run counts the anomalies raised before the fault."""
+    data = {
+        "duration_s": 900,
+        "seed": 3,
+        "steps": [{"at_s": 300, "machine": 1, "fault": "overheat"}],
+        "detectors": {"per_signal": {"spindle_temp_c": {"out_of_range": {"max_value": 70.0}}}},
+    }
+    result = run_scenario(parse_scenario(data))
+    (overheat,) = result.detections
+    assert overheat.first_event == "anomaly: spindle_temp_c/out_of_range"
+    assert result.anomaly_raises(before_s=300) <= result.anomaly_raises()
+    assert result.anomaly_raises() >= 1
