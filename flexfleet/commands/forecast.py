@@ -1,9 +1,9 @@
 """`flexfleet forecast`: train, predict and evaluate demand forecasts.
 
-    flexfleet forecast train   --data CSV --horizon H --out DIR [--seed N]
+    flexfleet forecast train   --data CSV --horizon H --out DIR [--seed N] [--max-rows N]
     flexfleet forecast predict --model DIR --data CSV --horizon H --out preds.csv
     flexfleet forecast eval    [--data CSV] [--horizon 28] [--windows 4] [--seed N]
-                               [--drop-last DAYS]
+                               [--drop-last DAYS] [--max-rows N]
 
 Heavy libraries (numpy, lightgbm, onnxruntime) are imported inside the commands.
 """
@@ -37,6 +37,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--no-holdout", action="store_true", help="skip the holdout scoring")
     train.add_argument("--model-kind", choices=("mlp", "gbm"), default="mlp")
+    _add_max_rows(train)
     train.set_defaults(run=run_train)
     predict = sub.add_parser("predict", help="forecast the days after each series' last row")
     predict.add_argument("--model", type=Path, required=True, help="model directory")
@@ -63,7 +64,27 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     ev.add_argument("--baselines-only", action="store_true")
     ev.add_argument("--model-kind", choices=("mlp", "gbm"), default="mlp")
+    _add_max_rows(ev)
     ev.set_defaults(run=run_eval)
+
+
+def _add_max_rows(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=None,
+        help="training row budget (default 400,000): larger panels train on a seeded"
+        " sample of (series, origin) windows",
+    )
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from coordinator.forecast.training import TrainConfig
+
+    budget = {} if args.max_rows is None else {"max_training_rows": args.max_rows}
+    return TrainConfig(
+        horizon_days=args.horizon, seed=args.seed, model_kind=args.model_kind, **budget
+    )
 
 
 def _progress(message: str) -> None:
@@ -88,7 +109,6 @@ def run_train(args: argparse.Namespace) -> int:
     """Train on `--data`, write model.onnx and model_card.json into `--out`."""
     from coordinator.forecast.errors import ForecastError
     from coordinator.forecast.training import (
-        TrainConfig,
         train_model,
         train_with_holdout,
         write_model,
@@ -96,7 +116,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     try:
         panel = _read(args.data)
-        config = TrainConfig(horizon_days=args.horizon, seed=args.seed, model_kind=args.model_kind)
+        config = _config(args)
         if args.no_holdout:
             model = train_model(panel, config, progress=_progress)
         else:
@@ -151,7 +171,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from coordinator.forecast.errors import ForecastError
     from coordinator.forecast.evaluation import backtest
     from coordinator.forecast.report import format_report, report_json
-    from coordinator.forecast.training import TrainConfig, train_model
+    from coordinator.forecast.training import train_model
 
     path = args.data or shared_data_dir() / DEFAULT_EVAL_FILE
     if not path.is_file():
@@ -160,7 +180,7 @@ def run_eval(args: argparse.Namespace) -> int:
         panel = _read(path)
         if args.drop_last:
             panel = panel.head(panel.n_days - args.drop_last)
-        config = TrainConfig(horizon_days=args.horizon, seed=args.seed, model_kind=args.model_kind)
+        config = _config(args)
         trainer: Any = (
             None if args.baselines_only else (lambda h: train_model(h, config, progress=_progress))
         )

@@ -113,6 +113,20 @@ def test_cli_reports_bad_csv_cleanly(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "≥ 0" in capsys.readouterr().err
 
 
+def test_cli_train_max_rows_samples_windows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--max-rows` caps the training rows; the card and the progress lines say so."""
+    data = write_csv(tmp_path / "d.csv")
+    out = tmp_path / "model"
+    args = ["--data", str(data), "--horizon", "7", "--out", str(out), "--no-holdout"]
+    assert main(["forecast", "train", *args, "--max-rows", "700"]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["training_window"]["n_training_rows"] == 700
+    assert card["training_window"]["n_available_rows"] > 700
+    assert "700 training rows from 5 series, a seeded sample of" in capsys.readouterr().err
+
+
 def test_cli_predict_with_missing_model(tmp_path: Path) -> None:
     """Predicting with a directory holding no model exits 2."""
     data = write_csv(tmp_path / "d.csv")
