@@ -48,6 +48,7 @@ class WindowResult:
     horizon: int
     ids: tuple[str, ...]
     scores: dict[str, MethodScores]
+    left_out: tuple[str, ...] = ()  # series without data over the whole window
 
     def summary(self) -> dict[str, Any]:
         """JSON-able mean scores per method."""
@@ -78,15 +79,20 @@ def evaluate_window(
     """Scores on the window `[cut, cut + horizon)` of the panel's columns.
 
     `model` is an `ExportedModel` (trained on data before `cut`) or None for
-    baselines only.
+    baselines only. Series without data on every day of the window (too short: they
+    start inside it or after it) are left out of it and listed in `left_out`.
     """
     if not 0 < cut <= panel.n_days - horizon:
         raise DataError(f"window at column {cut} + {horizon} days does not fit the data")
+    complete = np.isfinite(panel.y[:, cut : cut + horizon]).all(axis=1)
+    if not complete.any():
+        raise DataError(f"no series has data over the whole window at column {cut}")
+    left_out = tuple(panel.ids[int(s)] for s in np.flatnonzero(~complete))
+    if left_out:
+        panel = panel.select(np.flatnonzero(complete))
     history = panel.head(cut)
     train = history.y
     actual = panel.y[:, cut : cut + horizon]
-    if not np.isfinite(actual).all():
-        raise DataError("every series needs data over the whole evaluation window")
     scores: dict[str, MethodScores] = {}
     for name, fit in BASELINES.items():
         forecast = fit(train, horizon)
@@ -100,7 +106,7 @@ def evaluate_window(
             runner, history, horizon=horizon, future_exog=panel.future_exog(cut, horizon)
         )
         scores[MODEL] = score(train, actual, result.mean, result.quantiles)
-    return WindowResult(cut=cut, horizon=horizon, ids=panel.ids, scores=scores)
+    return WindowResult(cut=cut, horizon=horizon, ids=panel.ids, scores=scores, left_out=left_out)
 
 
 def backtest(
@@ -121,7 +127,9 @@ def backtest(
         model = train(panel.head(cut)) if train is not None else None
         results.append(evaluate_window(panel, cut=cut, horizon=horizon, model=model))
         if progress is not None:
-            progress(f"window ending {k - 1} x {horizon} days before the end done")
+            left = results[-1].left_out
+            note = f" ({len(left)} series too short for it left out)" if left else ""
+            progress(f"window ending {k - 1} x {horizon} days before the end done{note}")
     return results
 
 

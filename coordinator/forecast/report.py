@@ -54,6 +54,13 @@ def format_report(results: list[WindowResult], *, data_path: str) -> str:
         for r in results:
             row = " ".join(f"{n}={r.summary()[n]['rmsse']:.3f}" for n in names)
             out.append(f"    window at day {r.cut}: {row}")
+    for r in results:
+        if r.left_out:
+            shown = ", ".join(r.left_out[:5]) + (" ..." if len(r.left_out) > 5 else "")
+            out.append(
+                f"  window at day {r.cut}: {len(r.left_out)} series without data over the"
+                f" whole window left out: {shown}"
+            )
     return "\n".join(out)
 
 
@@ -66,6 +73,12 @@ def report_json(results: list[WindowResult]) -> dict[str, Any]:
             for n, s in r.scores.items()
         }
         windows.append(
-            {"cut": r.cut, "ids": list(r.ids), "means": r.summary(), "per_series": per_series}
+            {
+                "cut": r.cut,
+                "ids": list(r.ids),
+                "left_out": list(r.left_out),
+                "means": r.summary(),
+                "per_series": per_series,
+            }
         )
     return {"windows": windows, "backtest_means": pooled(results)}

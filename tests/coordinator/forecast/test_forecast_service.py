@@ -172,6 +172,26 @@ def test_cli_eval_drop_last_moves_every_window_back(tmp_path: Path) -> None:
     assert scores[14][2]["means"] == scores[0][0]["means"]
 
 
+def test_cli_eval_leaves_out_series_too_short_for_a_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A series that starts inside a backtest window is left out of that window only,
+    and the report says so (it used to stop the whole evaluation)."""
+    data = write_csv(tmp_path / "d.csv")  # SKU4@A has only the last 20 days
+    report = tmp_path / "scores.json"
+    args = ["--data", str(data), "--horizon", "7", "--windows", "3", "--json", str(report)]
+    assert main(["forecast", "eval", *args]) == 0
+    assert "1 series without data over the whole window left out: SKU4@A" in (
+        capsys.readouterr().out
+    )
+    first, second, _ = json.loads(report.read_text())["windows"]
+    assert first["left_out"] == ["SKU4@A"]
+    assert "SKU4@A" not in first["ids"]
+    assert len(first["per_series"]["Model"]["rmsse"]) == 4
+    assert second["left_out"] == []
+    assert "SKU4@A" in second["ids"]
+
+
 def test_cli_eval_refuses_windows_beyond_data(tmp_path: Path) -> None:
     """Asking for more backtest windows than the data holds exits 2."""
     data = write_csv(tmp_path / "d.csv")
