@@ -401,14 +401,15 @@ def train_with_holdout(
     """Score a model fitted without the last horizon days, then refit on everything.
 
     The holdout scores (model and every baseline) go into the card, and the baseline
-    with the lowest holdout RMSSE becomes the fallback for short series.
+    with the lowest holdout RMSSE becomes the fallback for short series. Series shorter
+    than the holdout window are left out of its scores (`evaluate_window`).
     """
     from coordinator.forecast.evaluation import evaluate_window
 
     h = config.horizon_days
     metrics: dict[str, Any] = {}
     fallback = "MA28"
-    if panel.n_days - h >= config.min_history_days + h and bool((panel.lengths > h).all()):
+    if panel.n_days - h >= config.min_history_days + h and bool((panel.lengths > h).any()):
         cut = panel.n_days - h
         progress(f"holdout: a model without the last {h} days")
         early = train_model(panel.head(cut), config, progress=progress)

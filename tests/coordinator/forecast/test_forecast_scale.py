@@ -11,7 +11,7 @@ from coordinator.forecast.errors import DataError
 from coordinator.forecast.panel import SeriesPanel
 from coordinator.forecast.predictor import forecast_with_model
 from coordinator.forecast.runtime import OnnxModel
-from coordinator.forecast.training import TrainConfig, train_model
+from coordinator.forecast.training import TrainConfig, train_model, train_with_holdout
 from coordinator.forecast.training_rows import sample_windows, training_rows
 from tests.coordinator.forecast.forecast_support import TINY_CONFIG
 
@@ -85,6 +85,18 @@ def test_model_trained_on_many_series_respects_the_budget(big: SeriesPanel) -> N
     result = forecast_with_model(runner, big, horizon=7)
     assert result.mean.shape == (1500, 7)
     assert np.isfinite(result.quantiles).all()
+
+
+def test_holdout_is_scored_without_the_series_too_short_for_it() -> None:
+    """One new series no longer turns off the holdout scores of a whole panel."""
+    panel = _many_series(12, 200)
+    short = replace(panel, lengths=panel.lengths.copy(), y=panel.y.copy())
+    short.y[0, :-20] = np.nan  # 20 days, shorter than the 28-day holdout
+    short.lengths[0] = 20
+    model = train_with_holdout(short, replace(TINY_CONFIG, horizon_days=28))
+    holdout = model.card.metrics["holdout"]
+    assert set(holdout) >= {"MA28", "TSB", "Model"}
+    assert model.card.fallback_baseline in holdout
 
 
 def test_budget_below_one_window_is_refused() -> None:
