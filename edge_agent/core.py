@@ -373,11 +373,20 @@ class AgentCore:
             self.counters["read_errors"] += 1
             if self._device_ok:
                 self._device_ok = False
-                self._device_event(DeviceEvent("device_offline", "MAJOR", exc.reason[:1000]))
+                self._device_event(
+                    DeviceEvent("device_offline", "MAJOR", exc.reason[:1000], state="raised")
+                )
             return
         if not self._device_ok:
             self._device_ok = True
-            self._device_event(DeviceEvent("device_online", "INDETERMINATE", self.driver.name))
+            self._device_event(
+                DeviceEvent(
+                    "device_offline",
+                    "INDETERMINATE",
+                    f"{self.driver.name} answers again",
+                    state="cleared",
+                )
+            )
         detectors, deadband, batcher = self.detectors, self.deadband, self.batcher
         if detectors is not None:
             detectors.observe_modes(reading.values)
@@ -495,6 +504,7 @@ class AgentCore:
                 "severity": event.severity,
                 "reason": event.reason[:1000],
                 "data": dict(event.data),
+                "state": event.state,
             }
         )
 

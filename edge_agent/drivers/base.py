@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from protocol import SignalSpec
 
 
 @dataclass(frozen=True, slots=True)
 class DeviceEvent:
-    """Something the device reported besides values (a state change, a fault)."""
+    """Something the device reported besides values (a state change, a fault).
+
+    `state` "raised" opens the alarm of (node, `name`) at the coordinator and "cleared"
+    closes it (an event that clears nothing open is only recorded); None is a one-off
+    alarm of its own."""
 
     name: str
     severity: str = "INDETERMINATE"
     reason: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    state: Literal["raised", "cleared"] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ The client connects lazily and, when the device stops answering, closes the sock
 tries again on the agent's one backoff policy (`flexfleet.backoff.next_delay`); pymodbus's
 own retries are off. Between attempts `read` fails fast, so the sampling loop never stalls
 for more than one `timeout_s`. The agent turns the first failure and the recovery into
-`device_offline` / `device_online` events.
+a `device_offline` event, raised while the device does not answer and cleared once it does.
 """
 
 from __future__ import annotations

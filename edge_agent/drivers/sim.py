@@ -47,14 +47,14 @@ class SimMachinesDriver:
         t = now_s - self._start_s
         for prefix, machine in zip(self._prefixes, self._machines, strict=True):
             for change in machine.advance_to(t):
-                events.append(
+                down = change.current is MachineState.DOWN
+                events.append(  # going down opens an alarm; any other change closes it
                     DeviceEvent(
                         name="state_change",
-                        severity="MAJOR"
-                        if change.current is MachineState.DOWN
-                        else "INDETERMINATE",
+                        severity="MAJOR" if down else "INDETERMINATE",
                         reason=f"{prefix}{change.previous.name} -> {change.current.name}: {change.cause}",
                         data={"from": change.previous.name, "to": change.current.name},
+                        state="raised" if down else "cleared",
                     )
                 )
             values.extend((prefix + k, v) for k, v in machine.readings().items())

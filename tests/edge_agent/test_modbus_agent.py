@@ -24,7 +24,8 @@ def run(core: AgentCore, seconds: float) -> None:
 
 
 def test_agent_reads_modbus_device_and_reports_its_restart(tmp_path: Path) -> None:
-    """Telemetry from registers; device down → device_offline; back → device_online and data."""
+    """Telemetry from registers; device down → `device_offline` raised; back → cleared, and
+    data again."""
     clock = SystemClock()
     port = free_port()
     server = MachineModbusServer(machine=Machine(seed=2), clock=clock, port=port)
@@ -65,10 +66,13 @@ def test_agent_reads_modbus_device_and_reports_its_restart(tmp_path: Path) -> No
         server.stop()
         core.close()
     sent = [decode(t, p) for t, p in transport.published]
-    names = [m.name for m in sent if isinstance(m, Event)]
-    assert names[:2] == ["device_offline", "device_online"]
+    events = [(m.name, m.state, m.severity) for m in sent if isinstance(m, Event)]
+    assert events[:2] == [
+        ("device_offline", "raised", "MAJOR"),
+        ("device_offline", "cleared", "INDETERMINATE"),
+    ]
     telemetry = [m for m in sent if isinstance(m, Telemetry)]
     heartbeats = [v for m in telemetry for (name, _, v) in m.samples if name == "heartbeat"]
     assert len(set(heartbeats)) > 10  # values kept changing before and after the restart
-    online_at = next(m.seq for m in sent if isinstance(m, Event) and m.name == "device_online")
+    online_at = next(m.seq for m in sent if isinstance(m, Event) and m.state == "cleared")
     assert any(m.seq > online_at for m in telemetry)
