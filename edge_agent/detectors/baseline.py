@@ -83,6 +83,7 @@ class BaselineDetector:
         "_drift_allowance",
         "_drift_armed",
         "_drift_beaten",
+        "_drift_due",
         "_drift_limit",
         "_drift_raised_n",
         "_enter",
@@ -179,6 +180,7 @@ class BaselineDetector:
         self._ring = deque([0.0] * self._k, maxlen=self._k)
         self._ring_sum = 0.0
         self._clipped_off = 0.0
+        self._drift_due = self.samples + self._k  # blocks start afresh with the ring
         # an infinite allowance keeps the drift statistic at 0: off
         self._drift_limit = config.drift_limit
         self._drift_allowance = config.drift_allowance if config.drift_limit else math.inf
@@ -295,6 +297,7 @@ class BaselineDetector:
         Returns the drift score: 0 unless the statistic raises on this block.
         """
         self._clipped_off = 0.0
+        self._drift_due = n + self._k
         allowance = self._drift_allowance * self._k
         up0 = self.drift_up
         down0 = self.drift_down
@@ -421,7 +424,7 @@ class BaselineDetector:
             limited = self._raise_score * mean_dev / gate
             sustained = limited if limited < sustained else sustained
         score = spike if spike > sustained else sustained
-        if n % k == 0:
+        if n >= self._drift_due:
             drifting = self._drift_block((ring_sum - self._clipped_off) / scale, n)
             score = drifting if drifting > score else score
         return score if score < MAX_SCORE else MAX_SCORE

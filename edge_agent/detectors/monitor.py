@@ -96,6 +96,9 @@ class SignalMonitor:
         self._has_limits = cfg.out_of_range.min_value is not None or (
             cfg.out_of_range.max_value is not None
         )
+        # whether finite values must be checked against the limits: kept up to date when
+        # the out-of-range latch changes, so the common path tests one flag
+        self._range_on = self._has_limits or self._o_latch.active
 
     @property
     def config(self) -> DetectorConfig:
@@ -222,12 +225,13 @@ class SignalMonitor:
                     events.append(self._change("missing", change, s, ts_ms, x))
             best = s
         learn = _LOWEST_VALUE <= x <= MAX_ABS_VALUE
-        if not learn or self._has_limits or self._o_latch.active:
+        if not learn or self._range_on:
             s = out_of_range_score(x, self._limits)
             latch = self._o_latch
             if s >= 1.0 or latch.active:
                 change = latch.feed(s, 1.0, 1.0, self._clear_after)
                 if change:
+                    self._range_on = self._has_limits or latch.active
                     events.append(self._change("out_of_range", change, s, ts_ms, x))
             best = s if s > best else best
             if not learn:
