@@ -86,7 +86,21 @@ class DeliveryOrder:
     service_s: float = 0.0
 
 
-def order_json(item: JobOrder | DeliveryOrder | DepotSpec | VehicleSpec) -> str:
+@dataclass(frozen=True, slots=True)
+class ChangeoverSpec:
+    """Changeover time in seconds on any machine when `to_family` follows `from_family`."""
+
+    from_family: str
+    to_family: str
+    duration_s: float
+
+
+def changeover_from_json(data: Mapping[str, Any]) -> ChangeoverSpec:
+    """A `ChangeoverSpec` from its `order_json` form (parsed)."""
+    return ChangeoverSpec(**data)
+
+
+def order_json(item: JobOrder | DeliveryOrder | DepotSpec | VehicleSpec | ChangeoverSpec) -> str:
     """The canonical JSON text of an order or fleet entry (sorted keys)."""
     return orjson.dumps(asdict(item), option=orjson.OPT_SORT_KEYS).decode()
 

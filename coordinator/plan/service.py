@@ -175,6 +175,12 @@ class PlanService:
             self._reserve = reserve or ReservePolicy()
             self._debouncer.submit(Trigger("new_orders", "factory"))
 
+    def set_changeovers(self, setups: Iterable[Setup]) -> None:
+        """Replace the changeover times between product families."""
+        with self._lock:
+            self._setups = tuple(setups)
+            self._debouncer.submit(Trigger("new_orders", "changeovers"))
+
     def add_machines(self, machine_ids: Iterable[str]) -> None:
         """Add machines not declared yet (no downtime, no initial family); known ones stay."""
         with self._lock:

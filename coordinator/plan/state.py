@@ -3,7 +3,8 @@ and the latest plan of each kind.
 
 `PlanRunner` writes an order batch through `save_orders` before the planner takes it (an
 order the API acknowledged survives a crash), closed orders through `close_orders`,
-deliveries loaded on a vehicle through `pin_deliveries`, the fleet through `save_fleet`, and every
+deliveries loaded on a vehicle through `pin_deliveries`, changeover times through
+`save_changeovers`, the fleet through `save_fleet`, and every
 new plan through `save_plan` before its diffs are published (so a restarted coordinator
 never hands out a version number twice). `load` gives it all back at start-up.
 `SqlitePlanState` (`coordinator.store.plan_state`) is the production adapter;
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from coordinator.plan.orders import (
+    ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
     JobOrder,
@@ -57,6 +59,7 @@ class SavedState:
     vehicles: tuple[VehicleSpec, ...] = ()
     fleet_saved: bool = False
     plans: tuple[PlanMade, ...] = ()
+    changeovers: tuple[ChangeoverSpec, ...] = ()
     pins: tuple[tuple[str, str], ...] = ()
     """(delivery id, vehicle id) of the held deliveries loaded on a vehicle, in the order
     they were dispatched."""
@@ -76,6 +79,10 @@ class PlanState(Protocol):
         self, depots: Sequence[DepotSpec], vehicles: Sequence[VehicleSpec], *, at_ms: int
     ) -> None:
         """Replace the delivery fleet."""
+        ...
+
+    def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
+        """Replace the changeover times."""
         ...
 
     def save_plan(self, made: PlanMade) -> None:
@@ -115,6 +122,7 @@ class MemoryPlanState:
     _fleet: tuple[tuple[DepotSpec, ...], tuple[VehicleSpec, ...]] | None = None
     _plans: dict[str, PlanMade] = field(default_factory=dict)
     _pins: dict[str, str] = field(default_factory=dict)  # delivery → vehicle, in pin order
+    _changeovers: tuple[ChangeoverSpec, ...] = ()
 
     def save_orders(
         self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
@@ -127,6 +135,10 @@ class MemoryPlanState:
     ) -> None:
         """See `PlanState.save_fleet`."""
         self._fleet = (tuple(depots), tuple(vehicles))
+
+    def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
+        """See `PlanState.save_changeovers`."""
+        self._changeovers = tuple(changeovers)
 
     def save_plan(self, made: PlanMade) -> None:
         """See `PlanState.save_plan`."""
@@ -169,6 +181,7 @@ class MemoryPlanState:
             fleet_saved=self._fleet is not None,
             plans=tuple(self._plans.values()),
             pins=tuple(self._pins.items()),
+            changeovers=self._changeovers,
         )
 
 

@@ -11,6 +11,7 @@ batch of triggers is due (the previous plan is the hint). Its inputs:
   at once, a batch after a quiet spell), `close_orders(jobs, deliveries)` for orders
   done, delivered or cancelled, and `dispatch(vehicle, deliveries)` for deliveries loaded
   on a vehicle (they stay on it through every re-plan);
+- `set_changeovers(changeovers)`, the changeover times between product families;
 - `set_fleet(depots, vehicles)` and the deliveries of `submit_orders`, the delivery fleet
   (depots are micro-warehouse nodes) and the orders it must deliver. Routing measures
   distance in travel time: coordinates are in plan units (`time_unit_s` seconds) of driving.
@@ -42,6 +43,7 @@ from coordinator.ingest.records import BatchOutcome
 from coordinator.plan.debounce import Debouncer
 from coordinator.plan.errors import ProblemError
 from coordinator.plan.orders import (
+    ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
     JobOrder,
@@ -51,7 +53,7 @@ from coordinator.plan.orders import (
 from coordinator.plan.routing_planner import warm_up as warm_up_router
 from coordinator.plan.routing_problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
 from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
-from coordinator.plan.schedule_problem import Job, Operation, OperationOption
+from coordinator.plan.schedule_problem import Job, Operation, OperationOption, Setup
 from coordinator.plan.service import PlanService
 from coordinator.plan.state import MemoryPlanState, PlanState
 from coordinator.plan.triggers import (
@@ -282,6 +284,8 @@ class PlanRunner:
         `start`): plan versions continue, and the held orders are planned again."""
         saved = self.state.load()
         self.service.restore(saved.plans)
+        if saved.changeovers:
+            self.service.set_changeovers(self._setups(list(saved.changeovers)))
         if saved.fleet_saved:
             try:
                 self._take_fleet(list(saved.depots), list(saved.vehicles))
@@ -329,6 +333,27 @@ class PlanRunner:
                         f"unknown machine {unknown[0]!r} (known: {sorted(known)[:20]})",
                         field=f"jobs[{j}].operations[{k}].options",
                     )
+
+    def set_changeovers(self, changeovers: Iterable[ChangeoverSpec]) -> None:
+        """Declare the changeover times between product families (replacing the previous
+        ones), durably, and re-plan with them. Raises `OrderRejected` for a family pair
+        given twice, and `StoreError` when they cannot be stored."""
+        specs = list(changeovers)
+        seen: set[tuple[str, str]] = set()
+        for i, spec in enumerate(specs):
+            pair = (spec.from_family, spec.to_family)
+            if pair in seen:
+                raise OrderRejected(
+                    f"changeover {pair[0]!r} -> {pair[1]!r} given twice", field=f"changeovers[{i}]"
+                )
+            seen.add(pair)
+        with self._orders_lock:
+            self.state.save_changeovers(specs, at_ms=now_ms(self.clock))
+            self.service.set_changeovers(self._setups(specs))
+        self._wake.set()
+
+    def _setups(self, specs: list[ChangeoverSpec]) -> list[Setup]:
+        return [Setup(c.from_family, c.to_family, self._units(c.duration_s) or 0) for c in specs]
 
     def set_fleet(self, depots: Iterable[DepotSpec], vehicles: Iterable[VehicleSpec]) -> None:
         """Declare the delivery fleet (replacing the previous one).

@@ -19,10 +19,12 @@ import orjson
 
 from coordinator.errors import StoreError
 from coordinator.plan.orders import (
+    ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
     JobOrder,
     VehicleSpec,
+    changeover_from_json,
     delivery_from_json,
     depot_from_json,
     job_from_json,
@@ -93,6 +95,14 @@ class SqlitePlanState:
                 (_array(depots), _array(vehicles), at_ms),
             )
 
+    def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
+        """See `coordinator.plan.state.PlanState.save_changeovers`."""
+        with self._transaction("save_changeovers") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO plan_changeovers (id, body, updated_ms) VALUES (1, ?, ?)",
+                (_array(changeovers), at_ms),
+            )
+
     def save_plan(self, made: PlanMade) -> None:
         """See `coordinator.plan.state.PlanState.save_plan`."""
         with self._transaction("save_plan") as conn:
@@ -144,6 +154,7 @@ class SqlitePlanState:
                 "SELECT kind, version, made_ms, triggers, epoch_s, content FROM plan_latest"
                 " ORDER BY kind"
             ).fetchall()
+            changeovers = conn.execute("SELECT body FROM plan_changeovers").fetchone()
             pins = conn.execute(
                 "SELECT id, vehicle_id FROM plan_orders WHERE kind = 'delivery'"
                 " AND vehicle_id IS NOT NULL ORDER BY pinned_seq"
@@ -156,6 +167,9 @@ class SqlitePlanState:
             fleet_saved=fleet is not None,
             plans=tuple(_plan(row) for row in plans),
             pins=tuple((str(d), str(v)) for d, v in pins),
+            changeovers=tuple(changeover_from_json(c) for c in orjson.loads(changeovers[0]))
+            if changeovers
+            else (),
         )
 
 
@@ -205,7 +219,7 @@ def _upsert(
     return same
 
 
-def _array(items: Sequence[DepotSpec | VehicleSpec]) -> str:
+def _array(items: Sequence[DepotSpec | VehicleSpec | ChangeoverSpec]) -> str:
     return "[" + ",".join(order_json(item) for item in items) + "]"
 
 

@@ -168,4 +168,13 @@ def m004_plan_pins(db: Database) -> None:
     db.execute("ALTER TABLE plan_orders ADD COLUMN pinned_seq INTEGER")
 
 
+@MIGRATIONS()
+def m005_plan_changeovers(db: Database) -> None:
+    """Changeover times between product families (`PUT /api/v1/plans/changeovers`), one row."""
+    db.execute(
+        "CREATE TABLE plan_changeovers (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " body TEXT NOT NULL, updated_ms INTEGER NOT NULL)"
+    )
+
+
 __all__ = ["MIGRATIONS"]

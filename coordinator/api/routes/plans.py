@@ -22,6 +22,7 @@ from coordinator.api.auth import OperatorDep, ViewerDep
 from coordinator.api.plan_schemas import RoutesOut, ScheduleOut
 from coordinator.errors import CoordinatorError
 from coordinator.plan.orders import (
+    ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
     JobOrder,
@@ -207,6 +208,27 @@ class FleetIn(_Strict):
     vehicles: list[VehicleIn] = Field(default_factory=list, max_length=1000)
 
 
+class ChangeoverIn(_Strict):
+    """Changeover time on any machine when an operation of `to_family` follows one of
+    `from_family` (the `family` of job operations)."""
+
+    from_family: str = Field(max_length=64)
+    to_family: str = Field(max_length=64)
+    duration_s: float = Field(ge=0, le=MAX_DURATION_S)
+
+
+class ChangeoversIn(_Strict):
+    """Every changeover time (replaces the previous ones; pairs not given cost nothing)."""
+
+    changeovers: list[ChangeoverIn] = Field(max_length=10_000)
+
+
+class ChangeoversOut(BaseModel):
+    """The changeover times taken."""
+
+    changeovers: int = Field(description="How many family pairs have a changeover time")
+
+
 class FleetOut(BaseModel):
     """The fleet taken."""
 
@@ -317,6 +339,19 @@ def set_fleet(body: FleetIn, plans: PlansDep, _who: OperatorDep) -> FleetOut:
         ],
     )
     return FleetOut(depots=[d.id for d in body.depots], vehicles=[v.id for v in body.vehicles])
+
+
+@router.put(
+    "/api/v1/plans/changeovers",
+    summary="Declare changeover times between product families",
+    response_model=ChangeoversOut,
+)
+def set_changeovers(body: ChangeoversIn, plans: PlansDep, _who: OperatorDep) -> ChangeoversOut:
+    """Replace the changeover times the scheduler plans with; 422 for a pair given twice."""
+    plans.set_changeovers(
+        [ChangeoverSpec(c.from_family, c.to_family, c.duration_s) for c in body.changeovers]
+    )
+    return ChangeoversOut(changeovers=len(body.changeovers))
 
 
 @router.get(

@@ -206,6 +206,42 @@ def test_orders_are_closed_by_an_operator(client: httpx.Client) -> None:
     assert (again["jobs"], again["unknown_deliveries"]) == ([], ["to-close-d"])
 
 
+def test_changeovers_are_declared_by_an_operator(client: httpx.Client) -> None:
+    """An operator declares changeover times (a viewer may not); the answer counts them."""
+    body = {"changeovers": [
+        {"from_family": "red", "to_family": "blue", "duration_s": 900},
+        {"from_family": "blue", "to_family": "red", "duration_s": 300.5},
+    ]}  # fmt: skip
+    path = "/api/v1/plans/changeovers"
+    assert client.put(path, json=body, headers=AS_VIEWER).status_code == 403
+    response = client.put(path, json=body, headers=AS_OPERATOR)
+    assert response.status_code == 200
+    assert response.json() == {"changeovers": 2}
+    assert client.put(path, json={"changeovers": []}, headers=AS_OPERATOR).json() == {
+        "changeovers": 0
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"changeovers": "red"},
+        {"changeovers": [{"from_family": "a", "to_family": "b"}]},
+        {"changeovers": [{"from_family": "a", "to_family": "b", "duration_s": -1}]},
+        {"changeovers": [{"from_family": "a", "to_family": "b", "duration_s": "60"}]},
+        {"changeovers": [{"from_family": "a" * 65, "to_family": "b", "duration_s": 1}]},
+        {"changeovers": [{"from_family": "a", "to_family": "b", "duration_s": 1, "x": 0}]},
+        {"changeovers": [{"from_family": "a", "to_family": "b", "duration_s": 1}] * 2},
+        {"changeovers": [{"from_family": "a", "to_family": "b", "duration_s": 1}] * 10_001},
+    ],
+)
+def test_malformed_changeovers_are_refused_with_422(client: httpx.Client, body: Any) -> None:
+    """Missing, mistyped, out-of-range, oversized and repeated changeovers are all 422."""
+    response = client.put("/api/v1/plans/changeovers", json=body, headers=AS_OPERATOR)
+    assert response.status_code == 422, response.text
+
+
 def test_deliveries_are_dispatched_to_a_vehicle_by_an_operator(client: httpx.Client) -> None:
     """An operator pins held deliveries to a declared vehicle (a viewer may not); ids not
     held are reported; a vehicle outside the fleet is a 422 naming the field."""

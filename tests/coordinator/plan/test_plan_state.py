@@ -14,6 +14,7 @@ import pytest
 from coordinator.errors import StoreError
 from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.plan.orders import (
+    ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
     JobOrder,
@@ -118,6 +119,16 @@ def test_pins_keep_their_order_move_and_leave_with_their_delivery(reopen: Reopen
     saved = reopen().load()
     assert saved.pins == (("d1", "v1"), ("d2", "v2"))
     assert saved.deliveries == (D1, d2)
+
+
+def test_changeovers_round_trip_and_are_replaced(reopen: Reopen) -> None:
+    """Changeover times come back as saved; saving again replaces them all."""
+    assert reopen().load().changeovers == ()
+    first = [ChangeoverSpec("red", "blue", 600.0), ChangeoverSpec("blue", "red", 90.5)]
+    reopen().save_changeovers(first, at_ms=1)
+    assert reopen().load().changeovers == tuple(first)
+    reopen().save_changeovers([], at_ms=2)
+    assert reopen().load().changeovers == ()
 
 
 def test_plans_and_fleet_round_trip_and_finished_jobs_are_forgotten(reopen: Reopen) -> None:
@@ -249,3 +260,31 @@ def test_dispatched_deliveries_stay_on_their_vehicle_across_a_restart(tmp_path: 
         assert {r["vehicle_id"]: r["stops"] for r in second.routes()["routes"]} == {
             "far": ["b", "a"]
         }
+
+
+def test_changeovers_shape_the_schedule_and_survive_a_restart() -> None:
+    """Two families on one machine cost nothing to switch until changeover times are
+    declared; the next schedule then pays them, also after a restart; a pair given twice
+    is refused."""
+    clock = FakeClock()
+    state = MemoryPlanState()
+    first = _runner(clock, state, InMemoryPublisher())
+    red = JobOrder("r", (OperationOrder({"m1": 600.0}, family="red"),))
+    blue = JobOrder("b", (OperationOrder({"m1": 600.0}, family="blue"),))
+    first.submit_orders([red, blue])
+    clock.advance(5.0)
+    assert first.service.tick()
+    assert first.schedule()["changeover"] == 0
+    with pytest.raises(OrderRejected):
+        first.set_changeovers([ChangeoverSpec("red", "blue", 60.0)] * 2)
+    switch = [ChangeoverSpec("red", "blue", 1200.0), ChangeoverSpec("blue", "red", 1200.0)]
+    first.set_changeovers(switch)
+    clock.advance(5.0)
+    assert first.service.tick()
+    assert first.schedule()["changeover"] == 20  # one switch of 20 one-minute units
+
+    second = _runner(clock, state, InMemoryPublisher())
+    second.restore_saved()
+    clock.advance(5.0)
+    assert second.service.tick()
+    assert second.schedule()["changeover"] == 20
