@@ -5,6 +5,9 @@ slowly, so one long idle period long ago does not blind it for ever). The score 
 run length divided by the larger of `min_run_samples` and `run_factor` × the longest
 recent run; it reaches 1.0 when the run becomes suspicious. A signal that has never moved
 never scores: a constant is not a stuck sensor.
+
+This class holds the detector's state and configuration and takes the first sample; the
+per-sample step is inlined in `SignalMonitor.update` (the hot path).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import math
 from edge_agent.detectors.config import FlatlineConfig
 
 # The longest recent run halves every this many samples.
-_LONGEST_RUN_DECAY = math.pow(0.5, 1.0 / 5000.0)
+LONGEST_RUN_DECAY = math.pow(0.5, 1.0 / 5000.0)
 
 
 class FlatlineDetector:
@@ -28,7 +31,7 @@ class FlatlineDetector:
         "longest_run",
         "moved",
         "run",
-        "samples",
+        "started",
     )
 
     def __init__(self, config: FlatlineConfig) -> None:
@@ -36,7 +39,7 @@ class FlatlineDetector:
         self.run = 0
         self.longest_run = 0.0
         self.moved = False
-        self.samples = 0
+        self.started = False
         self.configure(config)
 
     def configure(self, config: FlatlineConfig) -> None:
@@ -45,26 +48,10 @@ class FlatlineDetector:
         self._factor = config.run_factor
         self._tolerance = config.tolerance_abs
 
-    def step(self, x: float) -> float:
-        """Learn from one finite sample and return the flatline score (1.0 = suspicious)."""
-        self.samples += 1
-        if self.samples == 1:
-            self.last = x
-            return 0.0
-        self.longest_run *= _LONGEST_RUN_DECAY
-        tolerance = self._tolerance
-        if not -tolerance <= x - self.last <= tolerance:
-            # the value moved: most samples of a noisy signal, and they end no run
-            self.moved = True
-            self.last = x
-            run = self.run
-            if run:
-                if run > self.longest_run:
-                    self.longest_run = float(run)
-                self.run = 0
-            return 0.0
-        self.run = run = self.run + 1
-        if not self.moved:
-            return 0.0
-        bound = self._factor * self.longest_run
-        return run / (bound if bound > self._min_run else self._min_run)
+    def start(self, x: float) -> None:
+        """Take the first finite sample: there is nothing to compare it with yet.
+
+        Later samples are stepped by `SignalMonitor.update`, inlined (its hot path).
+        """
+        self.started = True
+        self.last = x

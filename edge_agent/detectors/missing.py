@@ -13,9 +13,9 @@ from edge_agent.detectors.baseline import MAX_SCORE, half_life_alpha
 from edge_agent.detectors.config import MissingConfig
 
 # Intervals longer than this many typical intervals are clipped before being learnt.
-_INTERVAL_CLIP = 3.0
-_INTERVAL_ALPHA = 0.05
-_START_INTERVALS = 10
+INTERVAL_CLIP = 3.0
+INTERVAL_ALPHA = 0.05
+START_INTERVALS = 10
 
 
 class MissingDataDetector:
@@ -64,31 +64,24 @@ class MissingDataDetector:
     def step(self, dt_ms: int, learnt: bool) -> float:
         """Score the interval before a sample (1.0 = at the limit), then learn from it.
 
-        `learnt` says whether the warm-up is over (the learnt limits apply).
+        `learnt` says whether the warm-up is over (the learnt limits apply). The reference
+        path: `SignalMonitor.update` inlines it for a learnt limit past the start-up and
+        calls it for the start-up, the warm-up and a fixed `max_gap_ms`.
         """
         typical = self.typical_interval_ms
         peak_gap = self.peak_gap_ms
         n = self.intervals + 1
-        if learnt and n > 2 and self._fixed_ms is None:
-            # the common case of limit_ms, inlined; the limit is > 0 (intervals are >= 1 ms)
-            limit = self._factor * typical
-            peak = self._novelty * peak_gap
-            limit = peak if peak > limit else limit
-            min_ms = self._min_ms
-            limit = limit if limit > min_ms else min_ms
-            score = dt_ms / limit
-        else:
-            limit = self.limit_ms(learnt=learnt)
-            score = dt_ms / limit if limit > 0 else 0.0
+        limit = self.limit_ms(learnt=learnt)
+        score = dt_ms / limit if limit > 0 else 0.0
         if score >= 1.0:
             # what a raise reports (a gap under the limit raises nothing)
             score = score if score < MAX_SCORE else MAX_SCORE
             self.last_gap_ms = dt_ms
             self.last_limit_ms = limit
         self.intervals = n
-        if n > _START_INTERVALS:
-            clip = _INTERVAL_CLIP * typical
-            self.typical_interval_ms = typical + _INTERVAL_ALPHA * (
+        if n > START_INTERVALS:
+            clip = INTERVAL_CLIP * typical
+            self.typical_interval_ms = typical + INTERVAL_ALPHA * (
                 (dt_ms if dt_ms < clip else clip) - typical
             )
         elif n == 1:

@@ -13,10 +13,22 @@ from edge_agent.detectors.anomaly import Anomaly, AnomalyState
 from edge_agent.detectors.baseline import MAX_SCORE, BaselineDetector
 from edge_agent.detectors.config import DetectorConfig, OutOfRangeConfig
 from edge_agent.detectors.errors import DetectorInputError
-from edge_agent.detectors.flatline import FlatlineDetector
+from edge_agent.detectors.flatline import LONGEST_RUN_DECAY, FlatlineDetector
 from edge_agent.detectors.latch import RAISED, Latch
-from edge_agent.detectors.missing import MissingDataDetector
-from edge_agent.detectors.rate import RateOfChangeDetector
+from edge_agent.detectors.missing import (
+    INTERVAL_ALPHA,
+    INTERVAL_CLIP,
+    START_INTERVALS,
+    MissingDataDetector,
+)
+from edge_agent.detectors.novelty import raised_peak
+from edge_agent.detectors.rate import (
+    CLIP_STEPS,
+    CLIPPED_AFTER,
+    FLOOR_ABS,
+    FLOOR_REL,
+    RateOfChangeDetector,
+)
 from edge_agent.detectors.reasons import describe
 
 # Values beyond this magnitude (and NaN, ±inf) are reported as out of range and never learnt
@@ -194,8 +206,11 @@ class SignalMonitor:
         return [self._anomaly("missing", "raised", score, now_ms, reason)]
 
     # The hot path stays in one function: each sample costs a few microseconds, and calls
-    # would dominate. A latch is fed only while its detector scores at its raise threshold
-    # or is raised, and an anomaly is built only when a latch changes.
+    # would dominate. The common paths of the missing-data, rate-of-change and flatline
+    # steps are inlined here (their classes keep the state, configuration, start-up path and
+    # reference code); the baseline, with its time-of-day model and drift statistic, is
+    # called. A latch is fed only while its detector scores at its raise threshold or is
+    # raised, and an anomaly is built only when a latch changes.
     def update(self, ts_ms: int, value: float) -> list[Anomaly]:  # noqa: PLR0915
         """Feed one sample; returns the anomalies raised or cleared by it (usually none)."""
         if ts_ms.__class__ is not int and (isinstance(ts_ms, bool) or not isinstance(ts_ms, int)):
@@ -218,7 +233,30 @@ class SignalMonitor:
         best = 0.0
         warm = n > self._warmup
         if dt_ms and self._m_on:
-            s = self._missing.step(dt_ms, warm)
+            md = self._missing
+            if warm and md.intervals >= START_INTERVALS and md._fixed_ms is None:
+                # MissingDataDetector.step, inlined for a learnt limit past the start-up
+                typical = md.typical_interval_ms
+                peak_gap = md.peak_gap_ms
+                limit = md._factor * typical
+                peak = md._novelty * peak_gap
+                limit = peak if peak > limit else limit
+                min_ms = md._min_ms
+                limit = limit if limit > min_ms else min_ms
+                s = dt_ms / limit
+                if s >= 1.0:
+                    s = s if s < MAX_SCORE else MAX_SCORE
+                    md.last_gap_ms = dt_ms
+                    md.last_limit_ms = limit
+                md.intervals += 1
+                clip = INTERVAL_CLIP * typical
+                md.typical_interval_ms = typical + INTERVAL_ALPHA * (
+                    (dt_ms if dt_ms < clip else clip) - typical
+                )
+                peak = peak_gap * md._peak_decay
+                md.peak_gap_ms = dt_ms if dt_ms > peak else peak
+            else:
+                s = md.step(dt_ms, warm)
             if s >= 1.0 or self._m_latch.active:
                 change = self._m_latch.feed(s, 1.0, 1.0, self._clear_after)
                 if change:
@@ -248,9 +286,38 @@ class SignalMonitor:
                 s /= raise_at
                 best = s if s > best else best
         if self._r_on:
-            s = self._rate.step(x, dt_ms)
+            rd = self._rate
+            raise_at = self._r_raise
+            rn = rd.samples + 1
+            if rn > CLIPPED_AFTER:
+                # the rate-of-change step past its start-up (see RateOfChangeDetector.start_step
+                # and edge_agent.detectors.rate), inlined with `novelty.gated`
+                rd.samples = rn
+                step = abs(x - rd.last)
+                rd.last = x
+                typical = rd.typical_step
+                floor = FLOOR_REL * (x if x > 0.0 else -x) + FLOOR_ABS
+                s = step / (typical if typical > floor else floor)
+                limit = CLIP_STEPS * typical
+                clipped = step if step < limit or typical <= floor else limit
+                rd.typical_step = typical + rd._alpha * (clipped - typical)
+                peak = rd.peak * rd._peak_decay
+                if step > peak and rn > rd._learn_after:
+                    rd.peak = raised_peak(peak, step, free=rn <= rd._warmup, anchor=peak)
+                else:
+                    rd.peak = peak
+                gate = rd._novelty * peak
+                if gate > 0.0 and step <= gate:
+                    limited = raise_at * step / gate
+                    s = limited if limited < s else s
+                s = s if s < MAX_SCORE else MAX_SCORE
+                if rd._limit_per_ms is not None:
+                    # scaled so that reaching the engineering limit means reaching the raise score
+                    fixed = step / dt_ms / rd._limit_per_ms * raise_at
+                    s = max(s, min(fixed, MAX_SCORE))
+            else:
+                s = rd.start_step(x, dt_ms)
             if warm:
-                raise_at = self._r_raise
                 if s >= raise_at or self._r_latch.active:
                     change = self._r_latch.feed(s, raise_at, self._r_clear, self._clear_after)
                     if change:
@@ -258,7 +325,32 @@ class SignalMonitor:
                 s /= raise_at
                 best = s if s > best else best
         if self._f_on:
-            s = self._flatline.step(x)
+            fd = self._flatline
+            if fd.started:
+                # the flatline step (see edge_agent.detectors.flatline), inlined
+                fd.longest_run *= LONGEST_RUN_DECAY
+                tolerance = fd._tolerance
+                if not -tolerance <= x - fd.last <= tolerance:
+                    # the value moved: it ends any run and scores 0
+                    fd.moved = True
+                    fd.last = x
+                    run = fd.run
+                    if run:
+                        if run > fd.longest_run:
+                            fd.longest_run = float(run)
+                        fd.run = 0
+                    s = 0.0
+                else:
+                    fd.run = run = fd.run + 1
+                    if fd.moved:
+                        bound = fd._factor * fd.longest_run
+                        min_run = fd._min_run
+                        s = run / (bound if bound > min_run else min_run)
+                    else:
+                        s = 0.0
+            else:
+                fd.start(x)
+                s = 0.0
             if warm:
                 if s >= 1.0 or self._f_latch.active:
                     change = self._f_latch.feed(s, 1.0, 1.0, self._clear_after)

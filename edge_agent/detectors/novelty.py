@@ -51,7 +51,8 @@ def raised_peak(peak: float, amount: float, *, free: bool, anchor: float) -> flo
 def gated(score: float, amount: float, gate: float, raise_score: float) -> float:
     """`score`, or less than `raise_score` when `amount` does not beat a positive `gate`.
 
-    The reference definition: the baseline and rate detectors inline it in their hot path.
+    The reference definition: `BaselineDetector.step` inlines it, and so does
+    `SignalMonitor.update` for the rate of change (both hot paths).
     """
     if gate > 0.0 and amount <= gate:
         limited = raise_score * amount / gate

@@ -4,6 +4,9 @@ The typical step is an exponentially weighted mean of |Δvalue|, updated with cl
 so one jump barely moves it. The score passes the novelty gate
 (`edge_agent.detectors.novelty`) on |Δvalue|. An optional engineering limit
 (`max_abs_rate_per_s`) also scores |Δvalue| / Δt against a fixed bound, ungated.
+
+This class holds the detector's state and configuration and steps the start-up samples;
+later samples are stepped by `SignalMonitor.update`, inlined (the hot path).
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from edge_agent.detectors.baseline import MAX_SCORE, half_life_alpha
 from edge_agent.detectors.config import RateOfChangeConfig
 from edge_agent.detectors.novelty import learning_starts, raised_peak
 
-_CLIP_STEPS = 4.0
+CLIP_STEPS = 4.0
 _UNCLIPPED_SAMPLES = 30
 # the first sample has no step: steps are clipped from this sample on
-_CLIPPED_AFTER = _UNCLIPPED_SAMPLES + 1
-_FLOOR_REL = 1e-9
-_FLOOR_ABS = 1e-12
+CLIPPED_AFTER = _UNCLIPPED_SAMPLES + 1
+FLOOR_REL = 1e-9
+FLOOR_ABS = 1e-12
 
 
 class RateOfChangeDetector:
@@ -55,22 +58,22 @@ class RateOfChangeDetector:
         limit = config.max_abs_rate_per_s
         self._limit_per_ms = None if limit is None else limit / 1000.0
 
-    def step(self, x: float, dt_ms: int) -> float:
-        """Learn from one finite sample `dt_ms` after the previous one; return its score."""
+    def start_step(self, x: float, dt_ms: int) -> float:
+        """Learn from one of the first `CLIPPED_AFTER` finite samples; return its score.
+
+        `dt_ms` is the time since the previous sample. The start-up path: the typical step
+        is a plain running mean of the steps so far. Later samples are stepped by
+        `SignalMonitor.update`, which inlines the clipped update and the scoring below.
+        """
         self.samples = n = self.samples + 1
         step = abs(x - self.last)
         self.last = x
         typical = self.typical_step
-        floor = _FLOOR_REL * (x if x > 0.0 else -x) + _FLOOR_ABS
+        floor = FLOOR_REL * (x if x > 0.0 else -x) + FLOOR_ABS
         score = step / (typical if typical > floor else floor)
-        if n > _CLIPPED_AFTER:
-            limit = _CLIP_STEPS * typical
-            clipped = step if step < limit or typical <= floor else limit
-            self.typical_step = typical + self._alpha * (clipped - typical)
-        elif n == 1:
+        if n == 1:
             return 0.0  # no step yet
-        else:
-            self.typical_step = typical + (step - typical) / (n - 1)
+        self.typical_step = typical + (step - typical) / (n - 1)
         peak = self.peak * self._peak_decay
         if step > peak and n > self._learn_after:
             self.peak = raised_peak(peak, step, free=n <= self._warmup, anchor=peak)
