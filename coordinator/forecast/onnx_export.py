@@ -19,6 +19,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from coordinator.forecast.errors import ModelError
+from coordinator.forecast.mlp import MlpWeights
 
 INPUT_FEATURES = "features"
 INPUT_LEVEL = "level"
@@ -183,21 +184,17 @@ def boosters_to_onnx(
 
 
 def mlp_to_onnx(
+    weights: MlpWeights,
     *,
-    mean: np.ndarray,
-    scale: np.ndarray,
-    w1: np.ndarray,
-    b1: np.ndarray,
-    w2: np.ndarray,
-    b2: np.ndarray,
     net_weight: np.ndarray | None = None,
     feature_mix: np.ndarray | None = None,
     producer_version: str = "0",
 ) -> bytes:
     """Serialised ONNX of the standardise → dense → ReLU → dense network, combined with
     the features (`_head_nodes`), times level, ≥ 0."""
-    n_features, n_out = w1.shape[0], w2.shape[1]
-    consts = {"mu": mean, "sd": scale, "w1": w1, "b1": b1, "w2": w2, "b2": b2}
+    w = weights
+    n_features, n_out = w.w1.shape[0], w.w2.shape[1]
+    consts = {"mu": w.mean, "sd": w.scale, "w1": w.w1, "b1": w.b1, "w2": w.w2, "b2": w.b2}
     initializers = [
         helper.make_tensor(k, TensorProto.FLOAT, v.shape, np.asarray(v, np.float32).ravel())
         for k, v in consts.items()

@@ -165,17 +165,7 @@ class _Fitted:
             return boosters_to_onnx(
                 dumps, n_features=self.n_features, net_weight=net_weight, feature_mix=feature_mix
             )
-        w = self.weights
-        return mlp_to_onnx(
-            mean=w.mean,
-            scale=w.scale,
-            w1=w.w1,
-            b1=w.b1,
-            w2=w.w2,
-            b2=w.b2,
-            net_weight=net_weight,
-            feature_mix=feature_mix,
-        )
+        return mlp_to_onnx(self.weights, net_weight=net_weight, feature_mix=feature_mix)
 
 
 BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -80,7 +80,7 @@ def test_mlp_onnx_matches_numpy_network(panel: SeriesPanel) -> None:
     rows = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
     x = rows.x
     w = fit_mlp(x, rows.target, MlpConfig(hidden_units=8, epochs=2, seed=1))
-    data = mlp_to_onnx(mean=w.mean, scale=w.scale, w1=w.w1, b1=w.b1, w2=w.w2, b2=w.b2)
+    data = mlp_to_onnx(w)
     level = np.linspace(0.5, 3.0, len(x)).astype(np.float32)[:, None]
     card = _card(x.shape[1])
     served = OnnxModel.from_bytes(data, card).run(x, level)
@@ -98,16 +98,7 @@ def test_output_head_mixes_statistical_forecasts_and_scales_quantiles(panel: Ser
     names = feature_names(panel.exog_names)
     head = OutputHead(mean_blend=0.3, quantile_scale=(0.8, 1.0, 1.5))
     net_weight, mix = head.arrays(names)
-    data = mlp_to_onnx(
-        mean=w.mean,
-        scale=w.scale,
-        w1=w.w1,
-        b1=w.b1,
-        w2=w.w2,
-        b2=w.b2,
-        net_weight=net_weight,
-        feature_mix=mix,
-    )
+    data = mlp_to_onnx(w, net_weight=net_weight, feature_mix=mix)
     level = np.full((len(x), 1), 2.0, np.float32)
     served = OnnxModel.from_bytes(data, _card(x.shape[1])).run(x, level)
     raw = w.predict(x)
