@@ -93,7 +93,6 @@ def main() -> int:
         model = OnnxModel.from_bytes(
             exported.onnx_bytes, exported.card, intra_op_threads=args.threads
         )
-    kind = model.card.config.get("model_kind", "?")
     total, cpu, ort_only = [], [], []
     result = None
     for _ in range(args.repeats):
@@ -109,7 +108,8 @@ def main() -> int:
         model.run(x, lvl)
         ort_only.append(time.perf_counter() - t0)
     med = statistics.median(total)
-    print(f"series={args.series} days={args.days} horizon={args.horizon} model={kind}")
+    version = model.card.model_version
+    print(f"series={args.series} days={args.days} horizon={args.horizon} model={version}")
     print(
         f"forecast_with_model (features + onnxruntime + fallback): median {med:.3f} s "
         f"over {args.repeats} runs (min {min(total):.3f}, max {max(total):.3f})"

@@ -1,7 +1,7 @@
 """Training time and determinism of the forecast model on the M5 subset.
 
     .venv/bin/python benchmarks/bench_forecast_train.py [--data CSV] [--repeats 3]
-        [--seed 0] [--model-kind mlp|gbm] [--horizon 28]
+        [--seed 0] [--horizon 28]
 
 Times `train_model` (features, fit, ONNX export) on the whole file, prints the median and
 the process CPU time, and checks that every repeat with the same seed produced
@@ -28,10 +28,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--horizon", type=int, default=28)
-    parser.add_argument("--model-kind", choices=("mlp", "gbm"), default="mlp")
     args = parser.parse_args()
     panel = read_csv(args.data)
-    config = TrainConfig(horizon_days=args.horizon, seed=args.seed, model_kind=args.model_kind)
+    config = TrainConfig(horizon_days=args.horizon, seed=args.seed)
     wall, cpu, digests = [], [], set()
     for _ in range(args.repeats):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -41,7 +40,7 @@ def main() -> int:
         digests.add(model.card.model_version)
     rows = model.card.training_window["n_training_rows"]
     print(f"data={args.data} series={panel.n_series} days={panel.n_days} rows={rows}")
-    print(f"model={args.model_kind} seed={args.seed} repeats={args.repeats}")
+    print(f"seed={args.seed} repeats={args.repeats}")
     print(
         f"train_model wall time: median {statistics.median(wall):.1f} s "
         f"(min {min(wall):.1f}, max {max(wall):.1f}); goal <= 120 s"

@@ -1,9 +1,9 @@
 """Train the global demand model and export it to ONNX with its model card.
 
-Two model kinds share the feature rows: `mlp` (default; a numpy-trained network, see
-`mlp`) and `gbm` (four LightGBM boosters: mean with L2, 10/50/90 % quantiles with
-pinball loss). LightGBM and onnx come from the optional `train` extra and are imported
-only here and in `onnx_export`; serving needs neither.
+The model is a numpy-trained network (see `mlp`: a mean and 10/50/90 % quantiles of the
+ratio to each series' level) with an output head that mixes in the statistical
+baselines. onnx comes from the optional `train` extra and is imported only here and in
+`onnx_export`; serving needs neither.
 
 Hyperparameters were chosen on validation windows that end before the backtest's first
 origin (see docs/adr/0009-forecast-model-and-serving.md), never on the backtest windows.
@@ -29,7 +29,7 @@ from coordinator.forecast.features import (
     feature_names,
 )
 from coordinator.forecast.metrics import mase_scale, rmsse_scale
-from coordinator.forecast.mlp import MAX_RATIO, QUANTILE_LEVELS, MlpConfig, fit_mlp
+from coordinator.forecast.mlp import QUANTILE_LEVELS, MlpConfig, fit_mlp
 from coordinator.forecast.model_card import CARD_FILE, MODEL_FILE, ModelCard
 from coordinator.forecast.panel import FloatArray, SeriesPanel
 from coordinator.forecast.predictor import panel_features
@@ -42,46 +42,28 @@ def _quiet(_: str) -> None:
     pass
 
 
-OBJECTIVES: tuple[tuple[str, float | None], ...] = (
-    ("regression", None),
-    ("quantile", 0.1),
-    ("quantile", 0.5),
-    ("quantile", 0.9),
-)
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     """Training settings; the defaults are the ones chosen on pre-backtest windows."""
 
     horizon_days: int = 28
     seed: int = 0
-    model_kind: str = "mlp"
     mean_blend: float = 0.5
     calibration_windows: int = 4
     hidden_units: int = 64
     epochs: int = 10
     mlp_learning_rate: float = 2e-3
-    num_rounds: int = 300
-    learning_rate: float = 0.03
-    num_leaves: int = 7
-    min_data_in_leaf: int = 500
-    feature_fraction: float = 0.8
-    bagging_fraction: float = 0.8
     origin_stride_days: int = 3
     max_training_rows: int = 400_000
     min_history_days: int = 56
-    num_threads: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.mean_blend <= 1.0:
             raise DataError(f"mean_blend must be in [0, 1], got {self.mean_blend}")
-        if self.model_kind not in ("mlp", "gbm"):
-            raise DataError(f"model kind must be 'mlp' or 'gbm', got {self.model_kind!r}")
         if not 1 <= self.horizon_days <= 366:
             raise DataError(f"horizon must be 1..366 days, got {self.horizon_days}")
-        if self.num_rounds < 1 or self.origin_stride_days < 1 or self.min_history_days < 28:
-            raise DataError("num_rounds, origin_stride_days ≥ 1 and min_history_days ≥ 28")
+        if self.origin_stride_days < 1 or self.min_history_days < 28:
+            raise DataError("origin_stride_days must be ≥ 1 and min_history_days ≥ 28")
         if self.max_training_rows < self.horizon_days:
             raise DataError(
                 f"max_training_rows must hold one window of {self.horizon_days} days,"
@@ -99,72 +81,27 @@ class ExportedModel:
     card: ModelCard
 
 
-def fit_boosters(rows: TrainingRows, config: TrainConfig) -> list[Any]:
-    """The four LightGBM boosters (mean, P10, P50, P90) fitted on the same rows, each
-    with its loss weights (see `training_rows`)."""
-    import lightgbm as lgb
-
-    boosters = []
-    for objective, alpha in OBJECTIVES:
-        params: dict[str, Any] = {
-            "objective": objective,
-            "learning_rate": config.learning_rate,
-            "num_leaves": config.num_leaves,
-            "min_data_in_leaf": config.min_data_in_leaf,
-            "feature_fraction": config.feature_fraction,
-            "bagging_fraction": config.bagging_fraction,
-            "bagging_freq": 1,
-            "lambda_l2": 1.0,
-            "seed": config.seed,
-            "num_threads": config.num_threads,
-            "deterministic": True,
-            "force_col_wise": True,
-            "verbose": -1,
-        }
-        if alpha is not None:
-            params["alpha"] = alpha
-        weight = rows.mse_weight if alpha is None else rows.pinball_weight
-        target = np.clip(rows.target, 0.0, MAX_RATIO)
-        data = lgb.Dataset(
-            rows.x, target, weight=weight, free_raw_data=True, params={"verbose": -1}
-        )
-        boosters.append(lgb.train(params, data, num_boost_round=config.num_rounds))
-    return boosters
-
-
 class _Fitted:
-    """A fitted model of either kind: raw ratio outputs `[m, 4]` and the ONNX export."""
+    """The fitted network: raw ratio outputs `[m, 4]` and the ONNX export."""
 
     def __init__(self, rows: TrainingRows, config: TrainConfig) -> None:
-        self.kind = config.model_kind
-        self.n_features = rows.x.shape[1]
-        if self.kind == "gbm":
-            self.boosters = fit_boosters(rows, config)
-        else:
-            self.weights = fit_mlp(
-                rows.x,
-                rows.target,
-                mlp_config(config),
-                mse_weight=rows.mse_weight,
-                pinball_weight=rows.pinball_weight,
-            )
+        self.weights = fit_mlp(
+            rows.x,
+            rows.target,
+            mlp_config(config),
+            mse_weight=rows.mse_weight,
+            pinball_weight=rows.pinball_weight,
+        )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The learned ratios to the level: mean, P10, P50, P90."""
-        if self.kind == "gbm":
-            return np.stack([b.predict(x) for b in self.boosters], axis=1)
         return self.weights.predict(x)
 
     def to_onnx(self, head: OutputHead, names: tuple[str, ...]) -> bytes:
         """The serialised graph with `head` applied to its outputs."""
-        from coordinator.forecast.onnx_export import boosters_to_onnx, mlp_to_onnx
+        from coordinator.forecast.onnx_export import mlp_to_onnx
 
         net_weight, feature_mix = head.arrays(names)
-        if self.kind == "gbm":
-            dumps = [b.dump_model() for b in self.boosters]
-            return boosters_to_onnx(
-                dumps, n_features=self.n_features, net_weight=net_weight, feature_mix=feature_mix
-            )
         return mlp_to_onnx(self.weights, net_weight=net_weight, feature_mix=feature_mix)
 
 
@@ -450,12 +387,10 @@ def _window(panel: SeriesPanel, rows: TrainingRows) -> dict[str, Any]:
 
 
 def _versions() -> dict[str, str]:
-    import lightgbm as lgb
     import onnx
 
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "lightgbm": str(lgb.__version__),
         "onnx": str(onnx.__version__),
     }

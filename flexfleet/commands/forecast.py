@@ -5,7 +5,7 @@
     flexfleet forecast eval    [--data CSV] [--horizon 28] [--windows 4] [--seed N]
                                [--drop-last DAYS] [--max-rows N]
 
-Heavy libraries (numpy, lightgbm, onnxruntime) are imported inside the commands.
+Heavy libraries (numpy, onnx, onnxruntime) are imported inside the commands.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ def register(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--out", type=Path, required=True, help="model directory to write")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--no-holdout", action="store_true", help="skip the holdout scoring")
-    train.add_argument("--model-kind", choices=("mlp", "gbm"), default="mlp")
     _add_max_rows(train)
     train.set_defaults(run=run_train)
     predict = sub.add_parser("predict", help="forecast the days after each series' last row")
@@ -63,7 +62,6 @@ def register(parser: argparse.ArgumentParser) -> None:
         " validation windows before the default backtest)",
     )
     ev.add_argument("--baselines-only", action="store_true")
-    ev.add_argument("--model-kind", choices=("mlp", "gbm"), default="mlp")
     _add_max_rows(ev)
     ev.set_defaults(run=run_eval)
 
@@ -82,9 +80,7 @@ def _config(args: argparse.Namespace) -> Any:
     from coordinator.forecast.training import TrainConfig
 
     budget = {} if args.max_rows is None else {"max_training_rows": args.max_rows}
-    return TrainConfig(
-        horizon_days=args.horizon, seed=args.seed, model_kind=args.model_kind, **budget
-    )
+    return TrainConfig(horizon_days=args.horizon, seed=args.seed, **budget)
 
 
 def _progress(message: str) -> None:

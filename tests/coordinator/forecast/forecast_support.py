@@ -9,9 +9,7 @@ import numpy as np
 
 from coordinator.forecast.training import TrainConfig
 
-TINY_CONFIG = TrainConfig(
-    horizon_days=7, num_rounds=25, min_data_in_leaf=20, origin_stride_days=4, min_history_days=28
-)
+TINY_CONFIG = TrainConfig(horizon_days=7, origin_stride_days=4, min_history_days=28)
 
 
 def synthetic_rows(

@@ -7,7 +7,6 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-import lightgbm as lgb
 import numpy as np
 import onnx
 import pytest
@@ -20,14 +19,13 @@ from coordinator.forecast.features import STAT_FEATURES, build_features, feature
 from coordinator.forecast.mlp import MlpConfig, fit_mlp
 from coordinator.forecast.model_card import ModelCard
 from coordinator.forecast.model_store import ModelStore, OnnxForecaster
-from coordinator.forecast.onnx_export import boosters_to_onnx, mlp_to_onnx
+from coordinator.forecast.onnx_export import mlp_to_onnx
 from coordinator.forecast.panel import SeriesPanel
 from coordinator.forecast.predictor import forecast_with_model
 from coordinator.forecast.runtime import OnnxModel
 from coordinator.forecast.training import (
     ExportedModel,
     OutputHead,
-    fit_boosters,
     train_model,
     with_seed,
     write_model,
@@ -58,21 +56,6 @@ def panel(tmp_path_factory: pytest.TempPathFactory) -> SeriesPanel:
 def model(panel: SeriesPanel) -> ExportedModel:
     """A tiny model trained on the synthetic panel."""
     return train_model(panel, TINY_CONFIG)
-
-
-def test_onnx_matches_lightgbm_predictions(panel: SeriesPanel) -> None:
-    """The exported graph reproduces every booster's predictions times the level."""
-    rows = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
-    x = rows.x
-    boosters = fit_boosters(rows, TINY_CONFIG)
-    data = boosters_to_onnx([b.dump_model() for b in boosters], n_features=x.shape[1])
-    level = np.linspace(0.5, 3.0, len(x)).astype(np.float32)[:, None]
-    card = _card(x.shape[1])
-    served = OnnxModel.from_bytes(data, card).run(x, level)
-    expected = np.maximum(np.stack([b.predict(x) for b in boosters], axis=1) * level, 0)
-    assert isinstance(boosters[0], lgb.Booster)
-    np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-5)
-    assert np.ptp(expected[:, 0]) > 0  # the model learned something non-constant
 
 
 def test_mlp_onnx_matches_numpy_network(panel: SeriesPanel) -> None:
@@ -167,14 +150,6 @@ def test_mlp_training_lowers_its_losses(panel: SeriesPanel) -> None:
     assert 0.8 <= float(np.mean(r <= out[:, 3])) <= 0.97
 
 
-def test_gbm_kind_trains_and_is_deterministic(panel: SeriesPanel) -> None:
-    """The gradient-boosted kind exports too, identically for the same seed."""
-    config = replace(TINY_CONFIG, model_kind="gbm")
-    first = train_model(panel, config)
-    assert first.onnx_bytes == train_model(panel, config).onnx_bytes
-    assert first.card.config["model_kind"] == "gbm"
-
-
 def test_model_card_describes_the_model(model: ExportedModel, tmp_path: Path) -> None:
     """The card beside the model lists features, window, seed and library versions."""
     write_model(model, tmp_path / "m")
@@ -184,7 +159,7 @@ def test_model_card_describes_the_model(model: ExportedModel, tmp_path: Path) ->
     assert "event_flag_target" in card["feature_names"]
     assert card["exog_names"] == ["sell_price", "event_flag"]
     assert card["training_window"]["n_series"] == 5
-    assert {"lightgbm", "onnx", "numpy"} <= set(card["versions"])
+    assert {"onnx", "numpy"} <= set(card["versions"])
     assert card["outputs"] == ["mean", "p10", "p50", "p90"]
 
 
