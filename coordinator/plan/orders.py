@@ -20,11 +20,13 @@ __all__ = [
     "DepotSpec",
     "JobOrder",
     "OperationOrder",
+    "ReserveSpec",
     "VehicleSpec",
     "delivery_from_json",
     "depot_from_json",
     "job_from_json",
     "order_json",
+    "reserve_from_json",
     "vehicle_from_json",
 ]
 
@@ -100,7 +102,24 @@ def changeover_from_json(data: Mapping[str, Any]) -> ChangeoverSpec:
     return ChangeoverSpec(**data)
 
 
-def order_json(item: JobOrder | DeliveryOrder | DepotSpec | VehicleSpec | ChangeoverSpec) -> str:
+@dataclass(frozen=True, slots=True)
+class ReserveSpec:
+    """The rush reserve: `share` of every machine kept for rush jobs at the end of each
+    period of `period_s` seconds, in the periods starting within `horizon_s` of a re-plan."""
+
+    share: float
+    period_s: float
+    horizon_s: float
+
+
+def reserve_from_json(data: Mapping[str, Any]) -> ReserveSpec:
+    """A `ReserveSpec` from its `order_json` form (parsed)."""
+    return ReserveSpec(**data)
+
+
+def order_json(
+    item: JobOrder | DeliveryOrder | DepotSpec | VehicleSpec | ChangeoverSpec | ReserveSpec,
+) -> str:
     """The canonical JSON text of an order or fleet entry (sorted keys)."""
     return orjson.dumps(asdict(item), option=orjson.OPT_SORT_KEYS).decode()
 

@@ -126,6 +126,16 @@ class ReservePolicy:
             raise ProblemError(f"reserve share {self.share} outside [0, 1)")
         if self.period <= 0 or self.horizon < 0:
             raise ProblemError("reserve period must be positive and horizon non-negative")
+        if self.slice_length >= self.period:
+            raise ProblemError(
+                f"a reserve share of {self.share} reserves the whole period of {self.period}"
+                " units (the slice is at least one unit): lengthen the period"
+            )
+
+    @property
+    def slice_length(self) -> int:
+        """Units reserved at the end of each period (0 without a reserve; at least 1 with)."""
+        return max(1, round(self.period * self.share)) if self.share > 0.0 else 0
 
 
 @dataclass(frozen=True, slots=True)

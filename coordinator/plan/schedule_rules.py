@@ -108,7 +108,7 @@ def reserved_blocks(problem: SchedulingProblem) -> list[Window]:
     policy = problem.reserve
     if policy.share <= 0.0 or policy.horizon <= 0:
         return []
-    length = max(1, round(policy.period * policy.share))
+    length = policy.slice_length
     blocks: list[Window] = []
     period_start = problem.now
     while period_start < problem.now + policy.horizon:

@@ -181,6 +181,17 @@ class PlanService:
             self._setups = tuple(setups)
             self._debouncer.submit(Trigger("new_orders", "changeovers"))
 
+    def set_reserve(self, reserve: ReservePolicy) -> None:
+        """Replace the share of capacity kept free for rush jobs."""
+        with self._lock:
+            self._reserve = reserve
+            self._debouncer.submit(Trigger("new_orders", "reserve"))
+
+    def reserve(self) -> ReservePolicy:
+        """The rush reserve the next re-plan uses."""
+        with self._lock:
+            return self._reserve
+
     def add_machines(self, machine_ids: Iterable[str]) -> None:
         """Add machines not declared yet (no downtime, no initial family); known ones stay."""
         with self._lock:

@@ -4,7 +4,8 @@ and the latest plan of each kind.
 `PlanRunner` writes an order batch through `save_orders` before the planner takes it (an
 order the API acknowledged survives a crash), closed orders through `close_orders`,
 deliveries loaded on a vehicle through `pin_deliveries`, changeover times through
-`save_changeovers`, the fleet through `save_fleet`, and every
+`save_changeovers`, the rush reserve through `save_reserve`, the fleet through
+`save_fleet`, and every
 new plan through `save_plan` before its diffs are published (so a restarted coordinator
 never hands out a version number twice). `load` gives it all back at start-up.
 `SqlitePlanState` (`coordinator.store.plan_state`) is the production adapter;
@@ -22,6 +23,7 @@ from coordinator.plan.orders import (
     DeliveryOrder,
     DepotSpec,
     JobOrder,
+    ReserveSpec,
     VehicleSpec,
     order_json,
 )
@@ -60,6 +62,8 @@ class SavedState:
     fleet_saved: bool = False
     plans: tuple[PlanMade, ...] = ()
     changeovers: tuple[ChangeoverSpec, ...] = ()
+    reserve: ReserveSpec | None = None
+    """The rush reserve last set (None: never set, no reserve)."""
     pins: tuple[tuple[str, str], ...] = ()
     """(delivery id, vehicle id) of the held deliveries loaded on a vehicle, in the order
     they were dispatched."""
@@ -83,6 +87,10 @@ class PlanState(Protocol):
 
     def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
         """Replace the changeover times."""
+        ...
+
+    def save_reserve(self, reserve: ReserveSpec, *, at_ms: int) -> None:
+        """Replace the rush reserve."""
         ...
 
     def save_plan(self, made: PlanMade) -> None:
@@ -123,6 +131,7 @@ class MemoryPlanState:
     _plans: dict[str, PlanMade] = field(default_factory=dict)
     _pins: dict[str, str] = field(default_factory=dict)  # delivery → vehicle, in pin order
     _changeovers: tuple[ChangeoverSpec, ...] = ()
+    _reserve: ReserveSpec | None = None
 
     def save_orders(
         self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
@@ -139,6 +148,10 @@ class MemoryPlanState:
     def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
         """See `PlanState.save_changeovers`."""
         self._changeovers = tuple(changeovers)
+
+    def save_reserve(self, reserve: ReserveSpec, *, at_ms: int) -> None:
+        """See `PlanState.save_reserve`."""
+        self._reserve = reserve
 
     def save_plan(self, made: PlanMade) -> None:
         """See `PlanState.save_plan`."""
@@ -182,6 +195,7 @@ class MemoryPlanState:
             plans=tuple(self._plans.values()),
             pins=tuple(self._pins.items()),
             changeovers=self._changeovers,
+            reserve=self._reserve,
         )
 
 

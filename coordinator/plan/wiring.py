@@ -11,7 +11,8 @@ batch of triggers is due (the previous plan is the hint). Its inputs:
   at once, a batch after a quiet spell), `close_orders(jobs, deliveries)` for orders
   done, delivered or cancelled, and `dispatch(vehicle, deliveries)` for deliveries loaded
   on a vehicle (they stay on it through every re-plan);
-- `set_changeovers(changeovers)`, the changeover times between product families;
+- `set_changeovers(changeovers)`, the changeover times between product families, and
+  `set_reserve(reserve)`, the share of every machine kept free for rush jobs;
 - `set_fleet(depots, vehicles)` and the deliveries of `submit_orders`, the delivery fleet
   (depots are micro-warehouse nodes) and the orders it must deliver. Routing measures
   distance in travel time: coordinates are in plan units (`time_unit_s` seconds) of driving.
@@ -48,12 +49,19 @@ from coordinator.plan.orders import (
     DepotSpec,
     JobOrder,
     OperationOrder,
+    ReserveSpec,
     VehicleSpec,
 )
 from coordinator.plan.routing_planner import warm_up as warm_up_router
 from coordinator.plan.routing_problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
 from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
-from coordinator.plan.schedule_problem import Job, Operation, OperationOption, Setup
+from coordinator.plan.schedule_problem import (
+    Job,
+    Operation,
+    OperationOption,
+    ReservePolicy,
+    Setup,
+)
 from coordinator.plan.service import PlanService
 from coordinator.plan.state import MemoryPlanState, PlanState
 from coordinator.plan.triggers import (
@@ -81,12 +89,16 @@ __all__ = [
     "OrdersDispatched",
     "OrdersTaken",
     "PlanRunner",
+    "ReserveSpec",
     "VehicleSpec",
 ]
 
 log = logging.getLogger(__name__)
 
 _IDLE_WAIT_S: Final = 0.5
+MAX_RESERVE_SLICES: Final = 1000
+"""Reserved slices per machine at most (`horizon_s / period_s`): each is a constraint of
+every re-plan."""
 
 
 class OrderRejected(CoordinatorError):
@@ -286,6 +298,11 @@ class PlanRunner:
         self.service.restore(saved.plans)
         if saved.changeovers:
             self.service.set_changeovers(self._setups(list(saved.changeovers)))
+        if saved.reserve is not None:
+            try:
+                self.service.set_reserve(self._reserve_policy(saved.reserve))
+            except OrderRejected as exc:  # e.g. a longer time unit since it was set
+                log.error("saved rush reserve not restored: %s", exc)
         if saved.fleet_saved:
             try:
                 self._take_fleet(list(saved.depots), list(saved.vehicles))
@@ -354,6 +371,36 @@ class PlanRunner:
 
     def _setups(self, specs: list[ChangeoverSpec]) -> list[Setup]:
         return [Setup(c.from_family, c.to_family, self._units(c.duration_s) or 0) for c in specs]
+
+    def set_reserve(self, reserve: ReserveSpec) -> None:
+        """Set the rush reserve (replacing the previous one), durably, and re-plan with it.
+        Raises `OrderRejected` for a share without a horizon, a slice that fills the whole
+        period once rounded to plan units, or more than `MAX_RESERVE_SLICES` periods in
+        the horizon, and `StoreError` when it cannot be stored."""
+        policy = self._reserve_policy(reserve)
+        with self._orders_lock:
+            self.state.save_reserve(reserve, at_ms=now_ms(self.clock))
+            self.service.set_reserve(policy)
+        self._wake.set()
+
+    def _reserve_policy(self, spec: ReserveSpec) -> ReservePolicy:
+        period, horizon = self._units(spec.period_s) or 0, self._units(spec.horizon_s) or 0
+        if spec.share > 0 and horizon <= 0:
+            raise OrderRejected("a reserve share needs a positive horizon_s", field="horizon_s")
+        try:
+            policy = ReservePolicy(share=spec.share, period=period, horizon=horizon)
+        except ProblemError as exc:
+            raise OrderRejected(
+                f"{exc.reason} (plan units of {self._unit_s:g} s)", field="period_s"
+            ) from exc
+        slices = math.ceil(horizon / period) if spec.share > 0 else 0
+        if slices > MAX_RESERVE_SLICES:
+            raise OrderRejected(
+                f"horizon_s / period_s makes {slices} reserved slices per machine"
+                f" (at most {MAX_RESERVE_SLICES}): lengthen the period or shorten the horizon",
+                field="horizon_s",
+            )
+        return policy
 
     def set_fleet(self, depots: Iterable[DepotSpec], vehicles: Iterable[VehicleSpec]) -> None:
         """Declare the delivery fleet (replacing the previous one).
@@ -477,6 +524,18 @@ class PlanRunner:
     def routes(self) -> dict[str, Any]:
         """The current delivery routes (see `PlanService.current_routes`)."""
         return self.service.current_routes()
+
+    def reserve(self) -> dict[str, float]:
+        """The rush reserve re-plans use, in seconds as rounded up to plan units:
+        `share`, `period_s`, `horizon_s` and `reserved_s` (the slice kept at the end of
+        each period)."""
+        policy, unit = self.service.reserve(), self._unit_s
+        return {
+            "share": policy.share,
+            "period_s": policy.period * unit,
+            "horizon_s": policy.horizon * unit,
+            "reserved_s": policy.slice_length * unit,
+        }
 
     # ---- loop -------------------------------------------------------------------------
     def start(self) -> None:

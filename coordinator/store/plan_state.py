@@ -1,4 +1,4 @@
-"""`PlanState` on the coordinator's SQLite file (tables of migration m003).
+"""`PlanState` on the coordinator's SQLite file (tables of migrations m003 to m006).
 
 It shares the store's writer connection and write lock (`SqliteStore.plan_state()`), so
 it opens nothing and closes with the store. Every write is one `BEGIN IMMEDIATE`
@@ -23,12 +23,14 @@ from coordinator.plan.orders import (
     DeliveryOrder,
     DepotSpec,
     JobOrder,
+    ReserveSpec,
     VehicleSpec,
     changeover_from_json,
     delivery_from_json,
     depot_from_json,
     job_from_json,
     order_json,
+    reserve_from_json,
     vehicle_from_json,
 )
 from coordinator.plan.snapshot import plan_from_json, plan_to_json
@@ -103,6 +105,14 @@ class SqlitePlanState:
                 (_array(changeovers), at_ms),
             )
 
+    def save_reserve(self, reserve: ReserveSpec, *, at_ms: int) -> None:
+        """See `coordinator.plan.state.PlanState.save_reserve`."""
+        with self._transaction("save_reserve") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO plan_reserve (id, body, updated_ms) VALUES (1, ?, ?)",
+                (order_json(reserve), at_ms),
+            )
+
     def save_plan(self, made: PlanMade) -> None:
         """See `coordinator.plan.state.PlanState.save_plan`."""
         with self._transaction("save_plan") as conn:
@@ -155,6 +165,7 @@ class SqlitePlanState:
                 " ORDER BY kind"
             ).fetchall()
             changeovers = conn.execute("SELECT body FROM plan_changeovers").fetchone()
+            reserve = conn.execute("SELECT body FROM plan_reserve").fetchone()
             pins = conn.execute(
                 "SELECT id, vehicle_id FROM plan_orders WHERE kind = 'delivery'"
                 " AND vehicle_id IS NOT NULL ORDER BY pinned_seq"
@@ -170,6 +181,7 @@ class SqlitePlanState:
             changeovers=tuple(changeover_from_json(c) for c in orjson.loads(changeovers[0]))
             if changeovers
             else (),
+            reserve=reserve_from_json(orjson.loads(reserve[0])) if reserve else None,
         )
 
 

@@ -177,4 +177,13 @@ def m005_plan_changeovers(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m006_plan_reserve(db: Database) -> None:
+    """The rush reserve of the production schedule (`PUT /api/v1/plans/reserve`), one row."""
+    db.execute(
+        "CREATE TABLE plan_reserve (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " body TEXT NOT NULL, updated_ms INTEGER NOT NULL)"
+    )
+
+
 __all__ = ["MIGRATIONS"]

@@ -1,5 +1,6 @@
-"""`/api/v1/plans`: the current production schedule and delivery routes (viewer) and the
-delivery fleet (operator), and `/api/v1/orders`: production and delivery orders (operator).
+"""`/api/v1/plans`: the current production schedule and delivery routes (viewer), the
+delivery fleet, changeover times and rush reserve (operator; the reserve readable by a
+viewer), and `/api/v1/orders`: production and delivery orders (operator).
 
 Thin routes over the `PlanRunner` at `request.app.state.plans` (`coordinator.plan.wiring`).
 Before the first plan both plan routes answer 200 with version 0, `made_ms` null and no
@@ -27,6 +28,7 @@ from coordinator.plan.orders import (
     DepotSpec,
     JobOrder,
     OperationOrder,
+    ReserveSpec,
     VehicleSpec,
 )
 from coordinator.plan.wiring import PlanRunner
@@ -40,6 +42,8 @@ OrderId = Annotated[str, Field(pattern=ID_PATTERN)]  # job ids match it too (sho
 MAX_DURATION_S = 30 * 86_400.0
 MAX_COORDINATE = 1e6
 MAX_QUANTITY = 10**9
+MAX_RESERVE_SHARE = 0.9
+MAX_RESERVE_PERIOD_S = 86_400.0
 
 
 class PlanningUnavailable(CoordinatorError):
@@ -229,6 +233,27 @@ class ChangeoversOut(BaseModel):
     changeovers: int = Field(description="How many family pairs have a changeover time")
 
 
+class ReserveIn(_Strict):
+    """The rush reserve (replaces the previous one): `share` of every machine is kept for
+    rush jobs at the end of each period, in the periods starting within `horizon_s` of a
+    re-plan. Share 0 removes it."""
+
+    share: float = Field(ge=0, le=MAX_RESERVE_SHARE, allow_inf_nan=False)
+    period_s: float = Field(gt=0, le=MAX_RESERVE_PERIOD_S, allow_inf_nan=False)
+    horizon_s: float = Field(ge=0, le=MAX_DURATION_S, allow_inf_nan=False)
+
+
+class ReserveOut(BaseModel):
+    """The rush reserve re-plans use, in seconds rounded up to whole plan units."""
+
+    share: float
+    period_s: float
+    horizon_s: float
+    reserved_s: float = Field(
+        description="Time kept for rush jobs at the end of each period (0: no reserve)"
+    )
+
+
 class FleetOut(BaseModel):
     """The fleet taken."""
 
@@ -352,6 +377,28 @@ def set_changeovers(body: ChangeoversIn, plans: PlansDep, _who: OperatorDep) -> 
         [ChangeoverSpec(c.from_family, c.to_family, c.duration_s) for c in body.changeovers]
     )
     return ChangeoversOut(changeovers=len(body.changeovers))
+
+
+@router.put(
+    "/api/v1/plans/reserve",
+    summary="Set the share of capacity kept free for rush orders",
+    response_model=ReserveOut,
+)
+def set_reserve(body: ReserveIn, plans: PlansDep, _who: OperatorDep) -> ReserveOut:
+    """Replace the rush reserve the scheduler plans with; 422 for a share without a
+    horizon, a slice that fills its whole period in plan units, or too many periods."""
+    plans.set_reserve(ReserveSpec(body.share, body.period_s, body.horizon_s))
+    return ReserveOut.model_validate(plans.reserve())
+
+
+@router.get(
+    "/api/v1/plans/reserve",
+    summary="Share of capacity kept free for rush orders",
+    response_model=ReserveOut,
+)
+def current_reserve(plans: PlansDep, _who: ViewerDep) -> ReserveOut:
+    """The rush reserve re-plans use (share 0 before one is set)."""
+    return ReserveOut.model_validate(plans.reserve())
 
 
 @router.get(

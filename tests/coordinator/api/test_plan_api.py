@@ -4,6 +4,7 @@ malformed orders refused with 422."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -242,6 +243,130 @@ def test_malformed_changeovers_are_refused_with_422(client: httpx.Client, body: 
     assert response.status_code == 422, response.text
 
 
+RESERVE = "/api/v1/plans/reserve"
+NO_RESERVE = {"share": 0.0, "period_s": 3600.0, "horizon_s": 0.0, "reserved_s": 0.0}
+
+
+def test_the_reserve_is_set_by_an_operator_and_read_by_a_viewer(client: httpx.Client) -> None:
+    """A viewer reads the reserve (none at first) but may not set it; an operator sets it
+    and the answer is what re-plans use, rounded up to one-minute plan units; share 0
+    removes it."""
+    assert client.get(RESERVE).status_code == 401
+    assert client.get(RESERVE, headers=AS_VIEWER).json() == NO_RESERVE
+    body = {"share": 0.25, "period_s": 3600, "horizon_s": 28_800}
+    assert client.put(RESERVE, json=body, headers=AS_VIEWER).status_code == 403
+    assert client.put(RESERVE, json=body).status_code == 401
+    response = client.put(RESERVE, json=body, headers=AS_OPERATOR)
+    assert response.status_code == 200, response.text
+    taken = {"share": 0.25, "period_s": 3600.0, "horizon_s": 28_800.0, "reserved_s": 900.0}
+    assert response.json() == taken
+    assert client.get(RESERVE, headers=AS_VIEWER).json() == taken
+    rounded = {"share": 0.3, "period_s": 590.5, "horizon_s": 3000.0}
+    assert client.put(RESERVE, json=rounded, headers=AS_OPERATOR).json() == {
+        "share": 0.3, "period_s": 600.0, "horizon_s": 3000.0, "reserved_s": 180.0
+    }  # fmt: skip
+    off = {"share": 0, "period_s": 3600, "horizon_s": 0}
+    assert client.put(RESERVE, json=off, headers=AS_OPERATOR).json() == NO_RESERVE
+
+
+GOOD_RESERVE = {"share": 0.2, "period_s": 3600, "horizon_s": 86_400}
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({}, "Field required"),
+        ({"share": 0.2, "period_s": 3600}, "Field required"),
+        ({**GOOD_RESERVE, "share": -0.1}, "greater than or equal to 0"),
+        ({**GOOD_RESERVE, "share": 0.95}, "less than or equal to 0.9"),
+        ({**GOOD_RESERVE, "share": "0.2"}, "valid number"),
+        ({**GOOD_RESERVE, "share": True}, "valid number"),
+        ({**GOOD_RESERVE, "share": None}, "valid number"),
+        ({**GOOD_RESERVE, "period_s": 0}, "greater than 0"),
+        ({**GOOD_RESERVE, "period_s": -3600}, "greater than 0"),
+        ({**GOOD_RESERVE, "period_s": 86_401}, "less than or equal to 86400"),
+        ({**GOOD_RESERVE, "period_s": [3600]}, "valid number"),
+        ({**GOOD_RESERVE, "horizon_s": -1}, "greater than or equal to 0"),
+        ({**GOOD_RESERVE, "horizon_s": 1e308}, "less than or equal to 2592000"),
+        ({**GOOD_RESERVE, "horizon_s": 10**30}, "less than or equal to 2592000"),
+        ({**GOOD_RESERVE, "rush_only": True}, "Extra inputs are not permitted"),
+        ([GOOD_RESERVE], "valid dictionary"),
+        ({**GOOD_RESERVE, "horizon_s": 0}, "positive horizon_s"),
+        ({**GOOD_RESERVE, "period_s": 60, "share": 0.5}, "whole period"),
+        ({**GOOD_RESERVE, "period_s": 120, "horizon_s": 2_592_000}, "21600 reserved slices"),
+    ],
+)
+def test_malformed_reserves_are_refused_with_a_clear_422(
+    client: httpx.Client, body: Any, words: str
+) -> None:
+    """Missing, mistyped, out-of-range, huge and extra fields, and reserves that cannot
+    work in plan units, are 422 saying why; the reserve in force stays."""
+    before = client.get(RESERVE, headers=AS_VIEWER).json()
+    response = client.put(RESERVE, json=body, headers=AS_OPERATOR)
+    assert response.status_code == 422, response.text
+    assert words in response.text
+    assert client.get(RESERVE, headers=AS_VIEWER).json() == before
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (b'{"share": NaN, "period_s": 3600, "horizon_s": 86400}', 422),
+        (b'{"share": 0.2, "period_s": Infinity, "horizon_s": 86400}', 422),
+        (b'{"share": 0.2, "period_s": 3600, "horizon_s": -Infinity}', 422),
+        (b'{"share": 0.2, "period_s": 3600, "horizon_s": 1e400}', 422),
+        (
+            b'{"share": 0.2, "period_s": 3600, "horizon_s": 86400, "x": "' + b"a" * 10**6 + b'"}',
+            422,
+        ),
+        (b'{"share": 0.2, "period_s": 3600', 422),
+        (b"null", 422),
+        # Python's JSON parser refuses integers over 4,300 digits: FastAPI answers 400.
+        (b'{"share": 0.2, "period_s": 3600, "horizon_s": 1' + b"0" * 5000 + b"}", 400),
+    ],
+    ids=["nan", "inf", "-inf", "overflow", "1MB-extra", "truncated", "null", "5000-digits"],
+)
+def test_hostile_reserve_bodies_are_refused(client: httpx.Client, raw: bytes, code: int) -> None:
+    """Non-finite and overflowing numbers, a megabyte of extra field, truncated JSON, null
+    and a huge integer are refused as client errors, not server errors, and change
+    nothing."""
+    before = client.get(RESERVE, headers=AS_VIEWER).json()
+    response = client.put(
+        RESERVE, content=raw, headers={**AS_OPERATOR, "Content-Type": "application/json"}
+    )
+    assert response.status_code == code, response.text[:500]
+    assert client.get(RESERVE, headers=AS_VIEWER).json() == before
+
+
+def test_a_non_finite_number_is_a_422_that_quotes_it(client: httpx.Client) -> None:
+    """NaN in any JSON body (here an order's duration) is a 422 naming the field and
+    quoting the value as a string (JSON cannot carry NaN), not a 500."""
+    raw = b'{"jobs": [{"id": "j1", "operations": [{"options": [{"machine": "m1", "duration_s": NaN}]}]}]}'
+    response = client.post(
+        "/api/v1/orders", content=raw, headers={**AS_OPERATOR, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"][-1] == "duration_s"
+    assert error["input"] == "nan"
+
+
+def test_the_reserve_survives_a_coordinator_restart(tmp_path: Path) -> None:
+    """A reserve set through the API is in force again after the coordinator restarts on
+    the same database."""
+    settings = CoordinatorSettings(
+        viewer_tokens=VIEWER, operator_tokens=OPERATOR, db_path=tmp_path / "c.db"
+    )
+    body = {"share": 0.1, "period_s": 7200, "horizon_s": 172_800}
+    app = create_app(settings, start_service=False)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        taken = http.put(RESERVE, json=body, headers=AS_OPERATOR).json()
+    assert taken == {"share": 0.1, "period_s": 7200.0, "horizon_s": 172_800.0, "reserved_s": 720.0}
+    app = create_app(settings, start_service=False)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        assert http.get(RESERVE, headers=AS_VIEWER).json() == taken
+
+
 def test_deliveries_are_dispatched_to_a_vehicle_by_an_operator(client: httpx.Client) -> None:
     """An operator pins held deliveries to a declared vehicle (a viewer may not); ids not
     held are reported; a vehicle outside the fleet is a 422 naming the field."""
@@ -313,6 +438,7 @@ def test_plan_views_are_documented_in_openapi(client: httpx.Client) -> None:
     for path, model in (
         ("/api/v1/plans/schedule", "ScheduleOut"),
         ("/api/v1/plans/routes", "RoutesOut"),
+        ("/api/v1/plans/reserve", "ReserveOut"),
     ):
         schema = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": f"#/components/schemas/{model}"}

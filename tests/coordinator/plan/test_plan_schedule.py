@@ -226,6 +226,7 @@ def test_replan_after_machine_down_moves_few_operations() -> None:
         ),
         (lambda: Window(5, 5), "after start"),
         (lambda: ReservePolicy(share=1.5), "reserve share"),
+        (lambda: ReservePolicy(share=0.4, period=1, horizon=10), "whole period"),
         (lambda: op("x", ("M", -1)), "negative duration"),
     ],
 )

@@ -19,6 +19,7 @@ from coordinator.plan.orders import (
     DepotSpec,
     JobOrder,
     OperationOrder,
+    ReserveSpec,
     VehicleSpec,
 )
 from coordinator.plan.routing_problem import Route, RoutingResult, Unserved
@@ -129,6 +130,16 @@ def test_changeovers_round_trip_and_are_replaced(reopen: Reopen) -> None:
     assert reopen().load().changeovers == tuple(first)
     reopen().save_changeovers([], at_ms=2)
     assert reopen().load().changeovers == ()
+
+
+def test_the_reserve_round_trips_and_is_replaced(reopen: Reopen) -> None:
+    """The rush reserve comes back as saved (none before one is saved); saving again
+    replaces it."""
+    assert reopen().load().reserve is None
+    reopen().save_reserve(ReserveSpec(0.25, 3600.0, 86_400.5), at_ms=1)
+    assert reopen().load().reserve == ReserveSpec(0.25, 3600.0, 86_400.5)
+    reopen().save_reserve(ReserveSpec(0.0, 60.0, 0.0), at_ms=2)
+    assert reopen().load().reserve == ReserveSpec(0.0, 60.0, 0.0)
 
 
 def test_plans_and_fleet_round_trip_and_finished_jobs_are_forgotten(reopen: Reopen) -> None:
@@ -288,3 +299,108 @@ def test_changeovers_shape_the_schedule_and_survive_a_restart() -> None:
     clock.advance(5.0)
     assert second.service.tick()
     assert second.schedule()["changeover"] == 20
+
+
+HOUR_RESERVE = ReserveSpec(0.5, 3600.0, 4 * 3600.0)
+"""Half of every hour for the next four hours: slices [30, 60), [90, 120), [150, 180) and
+[210, 240) in one-minute plan units after a re-plan at 0."""
+
+
+def _m1_rows(runner: PlanRunner) -> list[tuple[str, int, int]]:
+    rows = runner.schedule()["machines"]["m1"]
+    return sorted((r["operation_id"], r["start"], r["end"]) for r in rows)
+
+
+def _in_reserved_slices(runner: PlanRunner) -> list[str]:
+    """Operations on m1 that overlap a slice of `HOUR_RESERVE` (re-plans made at 0)."""
+    assert runner.schedule()["now"] == 0  # the slices below count from this re-plan
+    slices = [(k * 60 + 30, k * 60 + 60) for k in range(4)]
+    return [
+        op for op, start, end in _m1_rows(runner) if any(start < e and s < end for s, e in slices)
+    ]
+
+
+def _twenty_minute_jobs(*ids: str) -> list[JobOrder]:
+    return [JobOrder(i, (OperationOrder({"m1": 1200.0}),)) for i in ids]
+
+
+def test_the_rush_reserve_shapes_the_schedule_and_survives_a_restart(tmp_path: Path) -> None:
+    """Non-rush work fills the machine until a reserve is set; setting it alone re-plans,
+    and the work then leaves the second half of every hour free, also in the plan of a
+    runner restarted on the same SQLite file (which restores the reserve); share 0 gives
+    the time back."""
+    clock = FakeClock()
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        first = _runner(clock, store.plan_state(), InMemoryPublisher())
+        first.submit_orders(_twenty_minute_jobs("a", "b", "c"))
+        clock.advance(5.0)
+        assert first.service.tick()
+        assert [start for _, start, _ in _m1_rows(first)] == [0, 20, 40]
+        assert _in_reserved_slices(first) != []
+
+        first.set_reserve(HOUR_RESERVE)
+        set_view = {"share": 0.5, "period_s": 3600.0, "horizon_s": 14_400.0, "reserved_s": 1800.0}
+        assert first.reserve() == set_view
+        clock.advance(5.0)
+        assert first.service.tick()  # nothing but the reserve changed
+        assert _in_reserved_slices(first) == []
+        assert sorted(start for _, start, _ in _m1_rows(first)) == [0, 60, 120]
+
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        second = _runner(clock, store.plan_state(), InMemoryPublisher())
+        assert second.reserve()["share"] == 0.0
+        second.restore_saved()
+        assert second.reserve() == set_view
+        second.close_orders(["a", "b", "c"], [])
+        second.submit_orders(_twenty_minute_jobs("d", "e", "f"))
+        clock.advance(5.0)
+        assert second.service.tick()
+        assert _in_reserved_slices(second) == []
+        assert sorted(start for _, start, _ in _m1_rows(second)) == [0, 60, 120]
+
+        second.set_reserve(ReserveSpec(0.0, 3600.0, 0.0))
+        second.close_orders(["d", "e", "f"], [])
+        second.submit_orders(_twenty_minute_jobs("g", "h", "i"))
+        clock.advance(5.0)
+        assert second.service.tick()
+        assert [start for _, start, _ in _m1_rows(second)] == [0, 20, 40]
+        assert second.reserve()["reserved_s"] == 0.0
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        assert store.plan_state().load().reserve == ReserveSpec(0.0, 3600.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "words"),
+    [
+        (ReserveSpec(0.2, 3600.0, 0.0), "horizon_s", "positive horizon_s"),
+        (ReserveSpec(0.5, 60.0, 3600.0), "period_s", "whole period"),
+        (ReserveSpec(0.1, 120.0, 30 * 86_400.0), "horizon_s", "21600 reserved slices"),
+    ],
+)
+def test_a_reserve_that_cannot_work_is_refused_and_changes_nothing(
+    spec: ReserveSpec, field: str, words: str
+) -> None:
+    """A share without a horizon, a slice that fills its whole period once rounded up to
+    one-minute units, or more slices than the limit: refused, naming the field; neither
+    the store nor the planner takes it."""
+    state = MemoryPlanState()
+    runner = _runner(FakeClock(), state, InMemoryPublisher())
+    runner.set_reserve(ReserveSpec(0.25, 3600.0, 7200.0))
+    before = runner.reserve()
+    with pytest.raises(OrderRejected, match=words) as refused:
+        runner.set_reserve(spec)
+    assert refused.value.field == field
+    assert runner.reserve() == before
+    assert state.load().reserve == ReserveSpec(0.25, 3600.0, 7200.0)
+
+
+def test_a_saved_reserve_the_time_unit_no_longer_fits_is_not_restored() -> None:
+    """A reserve of a quarter of every two minutes works in one-minute units; a runner
+    restarted with two-minute units would reserve whole periods, so it starts without."""
+    state = MemoryPlanState()
+    _runner(FakeClock(), state, InMemoryPublisher()).set_reserve(ReserveSpec(0.25, 120.0, 3600.0))
+    later = PlanRunner(
+        clock=FakeClock(), publisher=InMemoryPublisher(), state=state, time_unit_s=120.0
+    )
+    later.restore_saved()
+    assert later.reserve()["share"] == 0.0
