@@ -12,10 +12,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import math
 from array import array
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -29,6 +29,9 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 DEFAULT_MAX_ROWS = 20_000_000
 MAX_SPAN_DAYS = 20 * 366
 _EPOCH = dt.date(1970, 1, 1)
+_CHUNK_CHARS = 1 << 20  # lines are read and converted about 1 MB at a time
+_MAX_CACHED_DATES = 100_000  # distinct `ds` strings remembered (20 years is 7,305 days)
+_MAX_CACHED_NUMBERS = 100_000  # distinct number strings remembered
 
 
 def read_csv(
@@ -74,15 +77,15 @@ def parse_csv_text(text: str, *, max_rows: int = DEFAULT_MAX_ROWS) -> SeriesPane
     return _parse(io.StringIO(text, newline=""), max_rows=max_rows)
 
 
-@dataclass
 class _Columns:
     """Parsed rows held column-wise (compact: a large panel has millions of rows)."""
 
-    series: array[int] = field(default_factory=lambda: array("q"))
-    days: array[int] = field(default_factory=lambda: array("q"))
-    lines: array[int] = field(default_factory=lambda: array("q"))
-    y: array[float] = field(default_factory=lambda: array("d"))
-    exog: array[float] = field(default_factory=lambda: array("d"))
+    def __init__(self, n_exog: int) -> None:
+        self.series: array[int] = array("q")
+        self.days: array[int] = array("q")
+        self.lines: array[int] = array("q")
+        self.y: array[float] = array("d")
+        self.exog: list[array[float]] = [array("d") for _ in range(n_exog)]
 
 
 def _header(reader: Any) -> list[str]:
@@ -101,68 +104,232 @@ def _header(reader: Any) -> list[str]:
     return names
 
 
-def _checked_lines(stream: TextIO) -> Iterator[str]:
-    for number, line in enumerate(stream, start=1):
+def _checked_lines(lines: Iterable[str], start: int) -> Iterator[str]:
+    for number, line in enumerate(lines, start=start):
         if "\x00" in line:
             raise CsvFormatError("file contains NUL bytes", line=number)
         yield line
 
 
 def _parse(stream: TextIO, *, max_rows: int) -> SeriesPanel:
-    reader = csv.reader(_checked_lines(stream))
-    names = _header(reader)
-    i_id, i_ds, i_y = (names.index(c) for c in REQUIRED_COLUMNS)
-    exog_idx = [i for i, n in enumerate(names) if n not in REQUIRED_COLUMNS]
-    exog_names = tuple(names[i] for i in exog_idx)
-    uids: dict[str, int] = {}
-    dates: dict[str, int] = {}
-    cols = _Columns()
-    n_rows = 0
-    try:
-        for record in reader:
-            line = reader.line_num
-            if not record or (len(record) == 1 and not record[0].strip()):
-                continue
-            n_rows += 1
-            if n_rows > max_rows:
-                raise CsvFormatError(f"more than {max_rows} rows", line=line)
-            if len(record) != len(names):
-                raise CsvFormatError(
-                    f"expected {len(names)} fields, found {len(record)}", line=line
-                )
-            uid = record[i_id].strip()
-            if not uid:
-                raise CsvFormatError("empty unique_id", line=line)
-            day = dates.get(record[i_ds])
-            if day is None:
-                try:
-                    day = dates[record[i_ds]] = parse_date(record[i_ds])
-                except ValueError:
-                    raise CsvFormatError(
-                        f"ds {record[i_ds]!r} is not an ISO date", line=line
-                    ) from None
-            y = _number(record[i_y], "y", line)
-            if y is None or y < 0:
-                raise CsvFormatError(
-                    f"y must be a finite number ≥ 0, got {record[i_y]!r}", line=line
-                )
-            cols.series.append(uids.setdefault(uid, len(uids)))
-            cols.days.append(day)
-            cols.lines.append(line)
-            cols.y.append(y)
-            try:  # fast path: all exogenous cells are numbers; else check cell by cell
-                ex = [float(record[i]) for i in exog_idx]
-                total = sum(ex)
-                if total - total != 0.0:
-                    raise ValueError
-            except ValueError:
-                ex = [_exog(record[i], names[i], line) for i in exog_idx]
-            cols.exog.extend(ex)
-    except csv.Error as exc:
-        raise _csv_error(exc, reader.line_num) from exc
-    if not uids:
+    reader = csv.reader(_checked_lines(stream, 1))
+    rows = _Rows(_header(reader), max_rows, lines_read=reader.line_num)
+    while chunk := stream.readlines(_CHUNK_CHARS):
+        if not rows.add_chunk(chunk):
+            rows.add_one_by_one(chunk, stream)
+    if not rows.uids:
         raise CsvFormatError("no data rows", line=2)
-    return _panel_from_columns(tuple(uids), cols, exog_names)
+    return _panel_from_columns(tuple(rows.uids), rows.cols, rows.exog_names)
+
+
+class _Rows:
+    """The rows read so far, and the two ways of adding more: a chunk of lines at once
+    (C-level conversions over whole columns), or row by row, the reference path that
+    raises every error at its line. A chunk goes to the second when anything in it is
+    unusual (a bad cell, a blank line inside a record, NUL bytes, the row limit)."""
+
+    def __init__(self, names: list[str], max_rows: int, lines_read: int) -> None:
+        self.names = names
+        self.i_id, self.i_ds, self.i_y = (names.index(c) for c in REQUIRED_COLUMNS)
+        self.exog_idx = [i for i, n in enumerate(names) if n not in REQUIRED_COLUMNS]
+        self.exog_names = tuple(names[i] for i in self.exog_idx)
+        self.max_rows = max_rows
+        self.lines_read = lines_read
+        self.n_rows = 0
+        self.uids: dict[str, int] = {}
+        self.dates: dict[str, int] = {}
+        self.numbers = _Numbers()
+        self.cols = _Columns(len(self.exog_idx))
+
+    def add_chunk(self, chunk: list[str]) -> bool:
+        """Add every row of `chunk` (whole lines) if all are plainly valid, one line per
+        record; else add nothing and return False."""
+        split = _chunk_columns(chunk, len(self.names))
+        if split is None:
+            return False
+        columns, kept = split
+        first_line = self.lines_read + 1
+        n = len(columns[0])
+        if self.n_rows + n > self.max_rows:
+            return False
+        if n:
+            converted = self._convert(columns)
+            if converted is None:
+                return False
+            ids, days, y, exog = converted
+            uids = self.uids
+            for uid in dict.fromkeys(ids):
+                uids.setdefault(uid, len(uids))
+            cols = self.cols
+            cols.series.extend(array("q", map(uids.__getitem__, ids)))
+            cols.days.extend(days)
+            if kept is None:
+                cols.lines.extend(array("q", range(first_line, first_line + n)))
+            else:
+                cols.lines.extend(array("q", (first_line + i for i in kept)))
+            cols.y.extend(y)
+            for target, values in zip(cols.exog, exog, strict=True):
+                target.extend(values)
+            self.n_rows += n
+        self.lines_read += len(chunk)
+        return True
+
+    def _convert(
+        self, columns: Sequence[Sequence[str]]
+    ) -> tuple[list[str], array[int], array[float], list[array[float]]] | None:
+        """Ids, days, y and exogenous columns of a chunk; None if any cell is not plainly
+        valid (the row-by-row path then finds and reports the first bad one)."""
+        ids = list(map(str.strip, columns[self.i_id]))
+        if "" in ids:
+            return None
+        ds = columns[self.i_ds]
+        dates = self.dates
+        try:
+            for text in dict.fromkeys(ds):
+                if text not in dates and len(dates) < _MAX_CACHED_DATES:
+                    dates[text] = parse_date(text)
+            if len(dates) < _MAX_CACHED_DATES:
+                days = array("q", map(dates.__getitem__, ds))
+            else:  # a hostile file with very many spellings of its dates
+                days = array("q", map(parse_date, ds))
+            y = self.numbers.finite(columns[self.i_y], blank_is_nan=False)
+            exog = [self.numbers.finite(columns[i], blank_is_nan=True) for i in self.exog_idx]
+        except ValueError:
+            return None
+        if not (np.frombuffer(y, dtype=np.float64) >= 0).all():
+            return None
+        return ids, days, y, exog
+
+    def add_one_by_one(self, chunk: list[str], stream: TextIO) -> None:
+        """Add the rows of `chunk` row by row, raising at the first bad one; a record
+        still open at the end of `chunk` is read on from `stream`."""
+        start = self.lines_read
+        reader = csv.reader(_checked_lines(itertools.chain(chunk, stream), start + 1))
+        try:
+            for record in reader:
+                self._add_row(record, start + reader.line_num)
+                if reader.line_num >= len(chunk):
+                    break
+        except csv.Error as exc:
+            raise _csv_error(exc, start + reader.line_num) from exc
+        self.lines_read = start + reader.line_num
+
+    def _add_row(self, record: list[str], line: int) -> None:
+        if _blank(record):
+            return
+        self.n_rows += 1
+        if self.n_rows > self.max_rows:
+            raise CsvFormatError(f"more than {self.max_rows} rows", line=line)
+        names = self.names
+        if len(record) != len(names):
+            raise CsvFormatError(f"expected {len(names)} fields, found {len(record)}", line=line)
+        uid = record[self.i_id].strip()
+        if not uid:
+            raise CsvFormatError("empty unique_id", line=line)
+        ds = record[self.i_ds]
+        day = self.dates.get(ds)
+        if day is None:
+            try:
+                day = parse_date(ds)
+            except ValueError:
+                raise CsvFormatError(f"ds {ds!r} is not an ISO date", line=line) from None
+        y = _number(record[self.i_y], "y", line)
+        if y is None or y < 0:
+            raise CsvFormatError(
+                f"y must be a finite number ≥ 0, got {record[self.i_y]!r}", line=line
+            )
+        ex = [_exog(record[i], names[i], line) for i in self.exog_idx]
+        cols = self.cols
+        cols.series.append(self.uids.setdefault(uid, len(self.uids)))
+        cols.days.append(day)
+        cols.lines.append(line)
+        cols.y.append(y)
+        for target, value in zip(cols.exog, ex, strict=True):
+            target.append(value)
+
+
+def _blank(record: list[str]) -> bool:
+    return not record or (len(record) == 1 and not record[0].strip())
+
+
+def _chunk_columns(
+    chunk: list[str], width: int
+) -> tuple[list[Sequence[str]], list[int] | None] | None:
+    """The cells of a chunk of lines column by column, and the indices of the lines kept
+    (None: all of them; blank lines are left out); None if the chunk holds NUL bytes, a
+    record over several lines, a record cut at the chunk's end or a wrong field count."""
+    text = "".join(chunk)
+    if "\x00" in text:
+        return None
+    # Unquoted, every line `width` cells joined by commas: split the text at once.
+    if '"' not in text and set(map(str.count, chunk, itertools.repeat(","))) == {width - 1}:
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        if "\r" not in text:
+            body = text[:-1] if text.endswith("\n") else text
+            cells = body.replace("\n", ",").split(",")
+            return [cells[k::width] for k in range(width)], None
+    try:
+        records = list(csv.reader(chunk))
+    except csv.Error:
+        return None
+    # One record per line, and the last one not cut inside a quoted field that the
+    # next chunk would continue (a field holding a line break).
+    if len(records) != len(chunk) or any("\n" in f or "\r" in f for f in records[-1]):
+        return None
+    kept = None
+    if set(map(len, records)) != {width}:
+        if not all(len(r) == width or _blank(r) for r in records):
+            return None
+        kept = [i for i, r in enumerate(records) if len(r) == width]
+        records = [records[i] for i in kept]
+    if not records:
+        return [[] for _ in range(width)], kept
+    return list(zip(*records, strict=True)), kept
+
+
+class _Numbers:
+    """`float` of cells, remembering the value of each string seen (a panel repeats a
+    few hundred distinct numbers millions of times; at most `_MAX_CACHED_NUMBERS`)."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, float] = {}
+
+    def finite(self, cells: Sequence[str], *, blank_is_nan: bool) -> array[float]:
+        """Cells as finite floats (an empty cell is NaN if `blank_is_nan`); ValueError
+        for any other cell."""
+        try:
+            values = self._floats(cells)
+        except ValueError:
+            if not blank_is_nan:
+                raise
+            lookup = {cell: _exog_cell(cell) for cell in dict.fromkeys(cells)}
+            return array("d", map(lookup.__getitem__, cells))
+        if not np.isfinite(np.frombuffer(values, dtype=np.float64)).all():
+            raise ValueError("not finite")
+        return values
+
+    def _floats(self, cells: Sequence[str]) -> array[float]:
+        known = self.known
+        try:
+            return array("d", map(known.__getitem__, cells))
+        except KeyError:
+            pass
+        distinct = dict.fromkeys(cells)
+        if 4 * len(distinct) > len(cells) or len(known) + len(distinct) > _MAX_CACHED_NUMBERS:
+            return array("d", map(float, cells))
+        new = [cell for cell in distinct if cell not in known]
+        known.update(zip(new, map(float, new), strict=True))
+        return array("d", map(known.__getitem__, cells))
+
+
+def _exog_cell(cell: str) -> float:
+    if not cell.strip():
+        return math.nan
+    value = float(cell)
+    if value - value != 0.0:
+        raise ValueError("not finite")
+    return value
 
 
 def _csv_error(exc: csv.Error, line: int) -> CsvFormatError:
@@ -190,14 +357,15 @@ def panel_from_rows(
     rows: dict[str, dict[int, tuple[float, tuple[float, ...]]]], exog_names: tuple[str, ...]
 ) -> SeriesPanel:
     """A panel from per-series `{day: (y, exog values)}` (every series non-empty)."""
-    cols = _Columns()
+    cols = _Columns(len(exog_names))
     for s, days in enumerate(rows.values()):
         for day, (y, ex) in days.items():
             cols.series.append(s)
             cols.days.append(day)
             cols.lines.append(0)
             cols.y.append(y)
-            cols.exog.extend(ex)
+            for target, value in zip(cols.exog, ex, strict=True):
+                target.append(value)
     return _panel_from_columns(tuple(rows), cols, exog_names)
 
 
@@ -239,12 +407,10 @@ def _panel_from_columns(
     col = offset[series] + days - first_day[series]
     y[series, col] = np.frombuffer(cols.y, dtype=np.float64)
     exog = np.full((n, width, e), np.nan)
-    if e:
-        given = np.frombuffer(cols.exog, dtype=np.float64).reshape(-1, e)
-        for k in range(e):
-            column = np.full((n, width), np.nan)
-            column[series, col] = given[:, k]
-            exog[:, :, k] = _fill_forward(column, inside)
+    for k, given in enumerate(cols.exog):
+        column = np.full((n, width), np.nan)
+        column[series, col] = np.frombuffer(given, dtype=np.float64)
+        exog[:, :, k] = _fill_forward(column, inside)
     return SeriesPanel(ids, y, exog, exog_names, last_day.astype(np.int64), lengths)
 
 
