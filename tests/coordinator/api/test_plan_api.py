@@ -351,17 +351,40 @@ def test_a_non_finite_number_is_a_422_that_quotes_it(client: httpx.Client) -> No
     assert error["input"] == "nan"
 
 
-def test_the_reserve_survives_a_coordinator_restart(tmp_path: Path) -> None:
-    """A reserve set through the API is in force again after the coordinator restarts on
-    the same database."""
+def test_a_reserve_put_re_plans_and_survives_a_coordinator_restart(tmp_path: Path) -> None:
+    """After a PUT of half of every hour, the next schedule served leaves the second half
+    of each hour free of the (non-rush) jobs posted; a coordinator restarted on the same
+    database serves the same reserve."""
     settings = CoordinatorSettings(
-        viewer_tokens=VIEWER, operator_tokens=OPERATOR, db_path=tmp_path / "c.db"
+        viewer_tokens=VIEWER,
+        operator_tokens=OPERATOR,
+        db_path=tmp_path / "c.db",
+        plan_quiet_s=0.0,
+        plan_urgent_quiet_s=0.0,
+        plan_time_limit_s=1.0,
     )
-    body = {"share": 0.1, "period_s": 7200, "horizon_s": 172_800}
+    body = {"share": 0.5, "period_s": 3600, "horizon_s": 14_400}
+    jobs = {"jobs": [_job(id=f"r{k}", operations=_op({"machine": "m1", "duration_s": 1200}))
+                     for k in range(3)]}  # fmt: skip
     app = create_app(settings, start_service=False)
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        app.state.plans.apply([MachineSeen("s", "m1")])
         taken = http.put(RESERVE, json=body, headers=AS_OPERATOR).json()
-    assert taken == {"share": 0.1, "period_s": 7200.0, "horizon_s": 172_800.0, "reserved_s": 720.0}
+        assert taken == {
+            "share": 0.5,
+            "period_s": 3600.0,
+            "horizon_s": 14_400.0,
+            "reserved_s": 1800.0,
+        }
+        assert http.post("/api/v1/orders", json=jobs, headers=AS_OPERATOR).status_code == 202
+        assert app.state.plans.service.tick()  # the planner loop is not running here
+        schedule = http.get("/api/v1/plans/schedule", headers=AS_VIEWER).json()
+    rows = sorted((op["start"], op["end"]) for op in schedule["machines"]["m1"])
+    planned_at = rows[0][0]  # the first job starts at once: the slices count from there
+    slices = [(planned_at + k * 60 + 30, planned_at + k * 60 + 60) for k in range(4)]
+    assert not [r for r in rows if any(r[0] < e and s < r[1] for s, e in slices)]
+    assert [start - planned_at for start, _ in rows] == [0, 60, 120]
+
     app = create_app(settings, start_service=False)
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
         assert http.get(RESERVE, headers=AS_VIEWER).json() == taken
