@@ -381,16 +381,6 @@ def _panel_from_columns(
     series[rank] = np.arange(len(uids))
     series = series[np.frombuffer(cols.series, dtype=np.int64)]
     days = np.frombuffer(cols.days, dtype=np.int64)
-    lines = np.frombuffer(cols.lines, dtype=np.int64)
-    order = np.lexsort((days, series))
-    same = (np.diff(series[order]) == 0) & (np.diff(days[order]) == 0)
-    if same.any():
-        later = order[1:][same]  # the later row of each duplicate pair, in file order
-        first = later[np.argmin(lines[later])]
-        raise CsvFormatError(
-            f"duplicate date {day_to_iso(int(days[first]))} for {ids[series[first]]!r}",
-            line=int(lines[first]),
-        )
     n = len(ids)
     first_day = np.full(n, np.iinfo(np.int64).max)
     last_day = np.full(n, np.iinfo(np.int64).min)
@@ -399,19 +389,42 @@ def _panel_from_columns(
     lengths = last_day - first_day + 1
     too_long = np.flatnonzero(lengths > MAX_SPAN_DAYS)
     if too_long.size:
+        _check_duplicates(ids, series, days, cols.lines)
         raise CsvFormatError(f"series {ids[too_long[0]]!r} spans more than {MAX_SPAN_DAYS} days")
     width = int(lengths.max())
     offset = width - lengths
+    col = offset[series] + days - first_day[series]
+    if np.bincount(series * width + col, minlength=n * width).max() > 1:
+        _check_duplicates(ids, series, days, cols.lines)
     inside = np.arange(width)[None, :] >= offset[:, None]
     y = np.where(inside, 0.0, np.nan)  # a day with no row is a day with no sale
-    col = offset[series] + days - first_day[series]
     y[series, col] = np.frombuffer(cols.y, dtype=np.float64)
-    exog = np.full((n, width, e), np.nan)
+    gaps = len(series) != int(lengths.sum())
+    exog = np.empty((n, width, e))
+    column = np.empty((n, width))
     for k, given in enumerate(cols.exog):
-        column = np.full((n, width), np.nan)
-        column[series, col] = np.frombuffer(given, dtype=np.float64)
-        exog[:, :, k] = _fill_forward(column, inside)
+        values = np.frombuffer(given, dtype=np.float64)
+        column.fill(np.nan)
+        column[series, col] = values
+        filled = gaps or bool(np.isnan(values).any())
+        exog[:, :, k] = _fill_forward(column, inside) if filled else column
     return SeriesPanel(ids, y, exog, exog_names, last_day.astype(np.int64), lengths)
+
+
+def _check_duplicates(
+    ids: tuple[str, ...], series: np.ndarray, days: np.ndarray, lines: array[int]
+) -> None:
+    """Raise for the first row (in file order) whose series and date came before."""
+    line_of = np.frombuffer(lines, dtype=np.int64)
+    order = np.lexsort((days, series))
+    same = (np.diff(series[order]) == 0) & (np.diff(days[order]) == 0)
+    if same.any():
+        later = order[1:][same]  # the later row of each duplicate pair, in file order
+        first = later[np.argmin(line_of[later])]
+        raise CsvFormatError(
+            f"duplicate date {day_to_iso(int(days[first]))} for {ids[series[first]]!r}",
+            line=int(line_of[first]),
+        )
 
 
 def _fill_forward(column: np.ndarray, inside: np.ndarray) -> np.ndarray:
