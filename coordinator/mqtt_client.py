@@ -9,7 +9,9 @@ The session is persistent (clean start off, session expiry set) so the broker ke
 fleet's QoS 1 backlog while the coordinator restarts; Receive Maximum equals the ingest
 queue size, so the broker never has more unacknowledged messages in flight to us than the
 queue can hold (MQTT 5 §4.9 flow control) and backpressure reaches the broker.
-The retained `ff/v1/coordinator/state` says online; the last will says offline.
+The retained presence says online, the last will offline: on `ff/v1/coordinator/state` for a
+coordinator owning every site, on `ff/v1/coordinator/{id}/state` for one owning `sites`
+(named in the payload, so their agents follow it and the others ignore it).
 
 With `persistent=False` the same class is the alarm fast lane's second connection: clean
 start, paho's automatic acks, no presence, a filter of its own (agent events only), and
@@ -41,9 +43,9 @@ from coordinator.ingest.records import RawMessage
 from flexfleet.backoff import next_delay
 from flexfleet.clock import Clock, now_ms
 from protocol import (
-    COORDINATOR_STATE_TOPIC,
     FLEET_FILTER,
     CoordinatorState,
+    coordinator_state_topic,
     encode,
     shared_filter,
 )
@@ -74,10 +76,14 @@ class MqttClient:
         reconnect_base_s: float = 0.5,
         reconnect_cap_s: float = 30.0,
         rng: random.Random | None = None,
+        sites: tuple[str, ...] = (),
     ) -> None:
         next_delay(0, random.Random(0), base_s=reconnect_base_s, cap_s=reconnect_cap_s)  # checks
         self.host, self.port = host, port
         self.coordinator_id = coordinator_id
+        self.sites = sites
+        # a coordinator owning some sites keeps its presence on its own topic
+        self.presence_topic = coordinator_state_topic(coordinator_id if sites else None)
         self.on_message = on_message  # where messages go; may be replaced before start()
         self._clock = clock
         if not topic_filters:
@@ -109,7 +115,7 @@ class MqttClient:
         self._client.max_queued_messages_set(0)
         if persistent:
             self._client.will_set(
-                COORDINATOR_STATE_TOPIC, self._state(online=False), qos=1, retain=True
+                self.presence_topic, self._state(online=False), qos=1, retain=True
             )
         if not persistent:
             self._client.on_socket_open = _no_delay
@@ -166,7 +172,7 @@ class MqttClient:
         """Publish the offline state, disconnect cleanly (keeping the session), stop the thread."""
         if self._connected.is_set() and self._persistent:
             info = self._client.publish(
-                COORDINATOR_STATE_TOPIC, self._state(online=False), qos=1, retain=True
+                self.presence_topic, self._state(online=False), qos=1, retain=True
             )
             try:
                 info.wait_for_publish(timeout=2.0)
@@ -249,7 +255,7 @@ class MqttClient:
         self.connections += 1
         client.subscribe([(f, SubscribeOptions(qos=1)) for f in self._filters])
         if self._persistent:
-            client.publish(COORDINATOR_STATE_TOPIC, self._state(online=True), qos=1, retain=True)
+            client.publish(self.presence_topic, self._state(online=True), qos=1, retain=True)
         self._connected.set()
 
     def _handle_disconnect(
@@ -277,7 +283,12 @@ class MqttClient:
 
     def _state(self, *, online: bool) -> bytes:
         return encode(
-            CoordinatorState(online=online, ts=now_ms(self._clock), coordinator=self.coordinator_id)
+            CoordinatorState(
+                online=online,
+                ts=now_ms(self._clock),
+                coordinator=self.coordinator_id,
+                sites=self.sites,
+            )
         )
 
     def _url(self) -> str:

@@ -27,7 +27,7 @@ from coordinator.plan.wiring import PlanRunner
 from coordinator.settings import CoordinatorSettings
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import Clock, SystemClock
-from protocol import DEATH_FILTER, EVENT_FILTER
+from protocol import site_filters
 
 
 @dataclass
@@ -62,6 +62,8 @@ class Coordinator:
             on_message=_not_wired,  # the writer's enqueue, once the writer exists
             clock=clock,
             share_group=settings.share_group,
+            topic_filters=site_filters(settings.sites),
+            sites=settings.sites,
             session_expiry_s=settings.session_expiry_s,
             keepalive_s=settings.keepalive_s,
             receive_maximum=settings.queue_max_messages,
@@ -207,7 +209,10 @@ def _build_events_client(settings: CoordinatorSettings, clock: Clock) -> MqttCli
         clock=clock,
         share_group=f"{settings.share_group}-events" if settings.share_group else "",
         keepalive_s=settings.keepalive_s,
-        topic_filters=(EVENT_FILTER, DEATH_FILTER),
+        topic_filters=(
+            *site_filters(settings.sites, "event"),
+            *site_filters(settings.sites, "death"),
+        ),
         persistent=False,
         reconnect_base_s=settings.reconnect_base_s,
         reconnect_cap_s=settings.reconnect_cap_s,

@@ -28,6 +28,7 @@ from pydantic_settings import (
 )
 
 from coordinator.errors import ConfigError
+from protocol import TopicError, site_filters
 
 MIN_TOKEN_CHARS: Final = 16
 _PLACEHOLDER_TOKENS: Final = frozenset(
@@ -72,6 +73,9 @@ class CoordinatorSettings(BaseSettings):
     # MQTT
     broker_url: str = "mqtt://127.0.0.1:1883"
     share_group: str = Field(default="flexfleet", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.\-]{0,63})?$")
+    # The sites this coordinator owns (empty: every site). Several coordinators can share
+    # one broker, each owning its sites; see docs/protocol.md.
+    sites: Annotated[tuple[str, ...], NoDecode] = Field(default=(), max_length=1000)
     session_expiry_s: int = Field(default=3600, ge=0, le=2**32 - 1)
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     # Reconnects wait flexfleet.backoff.next_delay (paho's own retry is off).
@@ -134,6 +138,24 @@ class CoordinatorSettings(BaseSettings):
     def _split_tokens(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("sites", mode="before")
+    @classmethod
+    def _split_sites(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("sites")
+    @classmethod
+    def _check_sites(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            site_filters(value)
+        except TopicError as exc:
+            raise ValueError(str(exc)) from exc
+        if len(set(value)) != len(value):
+            raise ValueError("a site is named twice in sites")
         return value
 
     @field_validator("broker_url")

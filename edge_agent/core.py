@@ -46,6 +46,7 @@ from edge_agent.transport import (
 from flexfleet.backoff import next_delay
 from flexfleet.clock import Clock, now_ms
 from protocol import (
+    COORDINATOR_STATE_FILTER,
     COORDINATOR_STATE_TOPIC,
     Birth,
     Command,
@@ -127,6 +128,8 @@ class AgentCore:
         self.connected = False
         self.connecting = False
         self.coordinator_online: bool | None = None
+        # presence topic → online, for each coordinator owning this site
+        self._owners: dict[str, bool] = {}
         self._attempt = 0
         self._connect_at = now
         self._next_sample = now
@@ -214,7 +217,11 @@ class AgentCore:
         self.counters["sessions"] += 1
         try:
             self.transport.subscribe(
-                [command_filter(self.site, self.node), COORDINATOR_STATE_TOPIC]
+                [
+                    command_filter(self.site, self.node),
+                    COORDINATOR_STATE_TOPIC,
+                    COORDINATOR_STATE_FILTER,
+                ]
             )
         except TransportError:
             return
@@ -226,6 +233,7 @@ class AgentCore:
         was_connected = self.connected
         self.connecting = self.connected = False
         self.coordinator_online = None  # the next session learns it again (retained state)
+        self._owners.clear()
         self.link.session_lost()
         delay = next_delay(
             self._attempt,
@@ -279,11 +287,21 @@ class AgentCore:
             self.counters["bad_inbound"] += 1
             log.warning("ignored message on %s: %s", event.topic, event.error)
         elif isinstance(message, CoordinatorState):
-            self._coordinator(message.online)
+            self._coordinator_state(event.topic, message)
         elif isinstance(message, Command):
             self._command(message)
         else:
             self.counters["bad_inbound"] += 1
+
+    def _coordinator_state(self, topic: str, state: CoordinatorState) -> None:
+        """Follow the coordinators that own this site: one owning every site (shared
+        topic) or one naming it; a coordinator of other sites is none of our business."""
+        if state.sites and self.site not in state.sites:
+            if self._owners.pop(topic, None) is None:
+                return
+        else:
+            self._owners[topic] = state.online
+        self._coordinator(any(self._owners.values()))
 
     def _coordinator(self, online: bool) -> None:
         was = self.coordinator_online

@@ -44,6 +44,7 @@ from protocol.plans import (
 )
 from protocol.sequence import Observation, SequenceTracker, Verdict
 from protocol.topics import (
+    COORDINATOR_STATE_FILTER,
     COORDINATOR_STATE_TOPIC,
     DEATH_FILTER,
     EVENT_FILTER,
@@ -54,12 +55,15 @@ from protocol.topics import (
     check_id,
     command_filter,
     command_topic,
+    coordinator_state_topic,
     data_topic,
     parse_topic,
     shared_filter,
+    site_filters,
 )
 
 __all__ = [
+    "COORDINATOR_STATE_FILTER",
     "COORDINATOR_STATE_TOPIC",
     "DEATH_FILTER",
     "DEFAULT_MAX_PAYLOAD_BYTES",
@@ -103,6 +107,7 @@ __all__ = [
     "check_id",
     "command_filter",
     "command_topic",
+    "coordinator_state_topic",
     "data_topic",
     "decode",
     "encode",
@@ -110,5 +115,6 @@ __all__ = [
     "plan_command",
     "plan_update",
     "shared_filter",
+    "site_filters",
     "topic_for",
 ]

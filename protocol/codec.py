@@ -31,9 +31,9 @@ from protocol.messages import (
     Message,
 )
 from protocol.topics import (
-    COORDINATOR_STATE_TOPIC,
     ack_topic,
     command_topic,
+    coordinator_state_topic,
     data_topic,
     parse_topic,
 )
@@ -44,7 +44,7 @@ DEFAULT_MAX_PAYLOAD_BYTES: Final = 512 * 1024
 def topic_for(message: Message) -> str:
     """The topic a message is published on."""
     if isinstance(message, CoordinatorState):
-        return COORDINATOR_STATE_TOPIC
+        return coordinator_state_topic(message.coordinator if message.sites else None)
     if isinstance(message, Command):
         return command_topic(message.site, message.node, message.name)
     if isinstance(message, CommandAck):
@@ -122,6 +122,12 @@ def _check_topic(
     if message.kind != kind:
         raise TopicMismatch(f"{message.kind} message on a {kind} topic", topic=topic)
     if isinstance(message, CoordinatorState):
+        if topic_for(message) != topic:
+            raise TopicMismatch(
+                f"the state of {message.coordinator} owning"
+                f" {len(message.sites) or 'every'} site(s) belongs on {topic_for(message)}",
+                topic=topic,
+            )
         return
     if message.site != site or message.node != node:
         raise TopicMismatch(

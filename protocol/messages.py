@@ -35,6 +35,7 @@ MIN_TS_MS: Final = 946_684_800_000
 MAX_TS_MS: Final = 4_102_444_800_000
 MAX_SAMPLES: Final = 20_000
 MAX_SIGNALS: Final = 2_000
+MAX_SITES: Final = 1_000
 MAX_WINDOW: Final = 512
 MAX_ABS_VALUE: Final = 1e15
 MAX_STOCK_QTY: Final = 10**9
@@ -327,17 +328,26 @@ class CommandAck(_Validated):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CoordinatorState(_Validated):
-    """The coordinator's retained presence; its last will says `online=False`."""
+    """A coordinator's retained presence; its last will says `online=False`. `sites` are
+    the sites it owns (empty: every site)."""
 
     kind: ClassVar[str] = "state"
     online: bool
     ts: int
     coordinator: str
+    sites: tuple[str, ...] = ()
     _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
         "online": checks.boolean,
         "ts": _ts,
         "coordinator": _id,
+        "sites": checks.array(_id, max_len=MAX_SITES),
     }
+
+    def _check_whole(self) -> None:
+        if "coordinator" in self.sites:
+            raise InvalidMessage("site id 'coordinator' is reserved", field="sites")
+        if len(set(self.sites)) != len(self.sites):
+            raise InvalidMessage("a site is named twice", field="sites")
 
 
 Message = Birth | Death | Telemetry | Stock | Event | Command | CommandAck | CoordinatorState

@@ -4,11 +4,17 @@
     ff/v1/{site}/{node}/ack                                 command answers, agent → coordinator
     ff/v1/{site}/{node}/cmd/{name}                          commands, coordinator → agent
     ff/v1/{site}/alerts/{severity}/{alarm_id}               alarm notifications
-    ff/v1/coordinator/state                                 retained coordinator online/offline
+    ff/v1/coordinator/state                                 retained presence of a coordinator
+                                                            owning every site
+    ff/v1/coordinator/{coordinator}/state                   retained presence of a coordinator
+                                                            owning some sites (named in it)
 
 Site and node ids are 1–64 characters of letters, digits, `_`, `.` and `-`, starting with a
 letter or digit, so they can never contain MQTT separators or wildcards. The names
 `coordinator` (as a site) and `alerts` (as a node) are reserved.
+
+Several coordinators can share one broker, each owning a set of sites: each subscribes
+only its sites' topics (`site_filters`) and keeps its presence on its own state topic.
 """
 
 from __future__ import annotations
@@ -25,7 +31,10 @@ RESERVED_SITES: Final = frozenset({"coordinator"})
 RESERVED_NODES: Final = frozenset({"alerts"})
 DATA_KINDS: Final = frozenset({"birth", "death", "telemetry", "stock", "event"})
 COORDINATOR_STATE_TOPIC: Final = f"{ROOT}/coordinator/state"
-# Everything agents send: five levels, so neither commands (six) nor the state topic match.
+# Every coordinator's own state topic (agents subscribe to it and to the shared one).
+COORDINATOR_STATE_FILTER: Final = f"{ROOT}/coordinator/+/state"
+# Everything agents send: five levels, so neither commands (six) nor the shared state topic
+# (four) match; a coordinator's own state topic does, and ingest ignores it.
 FLEET_FILTER: Final = f"{ROOT}/+/+/+"
 # Agent events and deaths only (the coordinator's alarm fast lane subscribes to these).
 EVENT_FILTER: Final = f"{ROOT}/+/+/event"
@@ -85,6 +94,24 @@ def alert_topic(site: str, severity: str, alarm_id: str) -> str:
     )
 
 
+def site_filters(sites: tuple[str, ...], kind: str = "+") -> tuple[str, ...]:
+    """Subscription filters for the data of `kind` (`+`: every kind) from every node of
+    `sites`, or of every site when `sites` is empty."""
+    if kind != "+" and kind not in DATA_KINDS:
+        raise TopicError(f"unknown data kind {kind!r}")
+    if not sites:
+        return (f"{ROOT}/+/+/{kind}",)
+    return tuple(f"{ROOT}/{_site(site)}/+/{kind}" for site in sites)
+
+
+def coordinator_state_topic(coordinator: str | None = None) -> str:
+    """The retained presence topic: the shared one for a coordinator owning every site
+    (`coordinator` None), else the coordinator's own."""
+    if coordinator is None:
+        return COORDINATOR_STATE_TOPIC
+    return f"{ROOT}/coordinator/{check_id(coordinator, what='coordinator')}/state"
+
+
 def shared_filter(group: str, topic_filter: str) -> str:
     """An MQTT 5 shared subscription, so several coordinators split one stream."""
     return f"$share/{check_id(group, what='share group')}/{topic_filter}"
@@ -95,7 +122,8 @@ class TopicInfo:
     """What a topic says about the message on it.
 
     `kind` is a data kind, `"ack"`, `"cmd"` (with `command` set) or `"state"`
-    (the coordinator state topic, where `site` and `node` are empty).
+    (a coordinator state topic: `site` is empty, and `node` is the coordinator's id on
+    its own topic, empty on the shared one).
     """
 
     site: str
@@ -111,6 +139,8 @@ def parse_topic(topic: str) -> TopicInfo:
     parts = topic.split("/")
     if len(parts) < 5 or f"{parts[0]}/{parts[1]}" != ROOT:
         raise TopicError(f"not a flexfleet topic: {topic[:200]!r}")
+    if len(parts) == 5 and parts[2] == "coordinator" and parts[4] == "state":
+        return TopicInfo(site="", node=check_id(parts[3], what="coordinator"), kind="state")
     site, node, kind = _site(parts[2]), _node(parts[3]), parts[4]
     if len(parts) == 5 and (kind in DATA_KINDS or kind == "ack"):
         return TopicInfo(site=site, node=node, kind=kind)

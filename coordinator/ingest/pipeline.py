@@ -148,7 +148,8 @@ class IngestPipeline:
                     self._death(message, batch)
                 elif isinstance(message, Birth | Telemetry | Stock | Event):
                     self._data(message, received_ms, batch)
-                # Commands and coordinator state never match the fleet filter; ignore if sent.
+                # Commands never match the fleet filter; another coordinator's own state
+                # topic (ff/v1/coordinator/{id}/state) does: ignored.
         return self._outcome(batch)
 
     def tick(self) -> BatchOutcome:

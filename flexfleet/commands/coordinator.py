@@ -16,6 +16,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="TOML settings file")
     parser.add_argument("--coordinator-id", help="MQTT client id (stable across restarts)")
     parser.add_argument(
+        "--site",
+        action="append",
+        dest="sites",
+        metavar="SITE",
+        help="a site this coordinator owns (repeat for several; default: every site)",
+    )
+    parser.add_argument(
         "--dev", action="store_true", help="dev mode: API open when no tokens are set"
     )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
@@ -40,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
             http_host=args.http_host,
             http_port=args.http_port,
             coordinator_id=args.coordinator_id,
+            sites=tuple(args.sites) if args.sites else None,
             dev_mode=True if args.dev else None,
         )
     except CoordinatorError as exc:

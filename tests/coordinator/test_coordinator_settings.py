@@ -53,6 +53,10 @@ def test_environment_and_toml_sources(tmp_path: Path, monkeypatch: pytest.Monkey
         ({"broker_url": "mqtt://h:99999"}, "broker_url"),
         ({"http_port": 70000}, "http_port"),
         ({"share_group": "bad/group"}, "share_group"),
+        ({"sites": ("east", "a/b")}, "sites"),
+        ({"sites": ("coordinator",)}, "sites"),
+        ({"sites": ("east", "east")}, "sites"),
+        ({"sites": tuple(f"s{i}" for i in range(1001))}, "sites"),
         ({"queue_max_messages": 0}, "queue_max_messages"),
         ({"sqlite_synchronous": "sometimes"}, "sqlite_synchronous"),
         ({"no_such_setting": 1}, "no_such_setting"),
@@ -84,3 +88,15 @@ def test_example_config_file_loads() -> None:
     example = Path(__file__).resolve().parents[2] / "config" / "coordinator.example.toml"
     s = load_settings(example, dev_mode=True)
     assert (s.coordinator_id, s.http_port, s.batch_max_bytes) == ("coordinator-1", 8080, 2097152)
+
+
+def test_sites_from_the_environment_and_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owned sites come as a TOML list or a comma list in FLEXFLEET_SITES; none: every site."""
+    assert load_settings(dev_mode=True).sites == ()
+    config = tmp_path / "c.toml"
+    config.write_text('[coordinator]\nsites = ["east", "north"]\n')
+    assert load_settings(config, dev_mode=True).sites == ("east", "north")
+    monkeypatch.setenv("FLEXFLEET_SITES", "west, south")
+    assert load_settings(config, dev_mode=True).sites == ("west", "south")

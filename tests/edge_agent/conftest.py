@@ -14,7 +14,7 @@ from edge_agent.drivers import make_driver
 from edge_agent.outbox import Outbox
 from edge_agent.transport import MemoryTransport
 from flexfleet.clock import FakeClock
-from protocol import COORDINATOR_STATE_TOPIC, CoordinatorState, Message, decode, encode
+from protocol import CoordinatorState, Message, decode, encode, topic_for
 
 MakeCore = Callable[..., tuple[AgentCore, MemoryTransport, FakeClock]]
 
@@ -76,7 +76,11 @@ def messages(transport: MemoryTransport) -> list[Message]:
     return [decode(topic, payload) for topic, payload in transport.published]
 
 
-def state_payload(online: bool) -> tuple[str, bytes]:
-    """The coordinator's retained state message."""
-    state = CoordinatorState(online=online, ts=1_700_000_000_000, coordinator="c1")
-    return COORDINATOR_STATE_TOPIC, encode(state)
+def state_payload(
+    online: bool, *, coordinator: str = "c1", sites: tuple[str, ...] = ()
+) -> tuple[str, bytes]:
+    """A coordinator's retained state message on its topic (shared without `sites`)."""
+    state = CoordinatorState(
+        online=online, ts=1_700_000_000_000, coordinator=coordinator, sites=sites
+    )
+    return topic_for(state), encode(state)

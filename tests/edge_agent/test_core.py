@@ -127,6 +127,36 @@ def test_waits_for_coordinator_and_flushes_when_it_comes_online(make_core: MakeC
     assert core.outbox.stats().rows > 0
 
 
+def test_follows_the_coordinator_owning_its_site_only(make_core: MakeCore) -> None:
+    """With several coordinators on one broker the agent (site s1) waits for the one that
+    names s1; another site's coordinator going offline does not stop it."""
+    core, transport, clock = make_core(mqtt={"wait_for_coordinator": True})
+    core.tick()
+    transport.accept()
+    transport.feed(*state_payload(online=True, coordinator="west", sites=("s2",)))
+    run_for(core, clock, 2.0)
+    assert "ff/v1/coordinator/+/state" in transport.subscriptions
+    assert transport.published == []  # s2's coordinator is not ours
+    transport.feed(*state_payload(online=True, coordinator="east", sites=("s0", "s1")))
+    run_for(core, clock, 2.0)
+    assert isinstance(messages(transport)[0], Birth)
+    transport.feed(*state_payload(online=False, coordinator="west", sites=("s2",)))
+    count = len(transport.published)
+    run_for(core, clock, 2.0)
+    assert len(transport.published) > count  # still sending
+    transport.feed(*state_payload(online=False, coordinator="east", sites=("s0", "s1")))
+    core.tick()
+    count = len(transport.published)
+    run_for(core, clock, 2.0)
+    assert len(transport.published) == count  # our coordinator is away: buffering
+    transport.feed(*state_payload(online=True, coordinator="east", sites=("s0",)))
+    run_for(core, clock, 2.0)
+    assert len(transport.published) == count  # s1 moved away from it: nobody owns s1 yet
+    transport.feed(*state_payload(online=True, coordinator="c1"))  # owns every site
+    run_for(core, clock, 2.0)
+    assert len(transport.published) > count
+
+
 def test_stock_snapshot_follows_birth_and_deltas_follow_picks(make_core: MakeCore) -> None:
     """A warehouse node sends a stock snapshot after its birth and deltas as stock moves."""
     core, transport, clock = make_core(node={"kind": "warehouse"}, driver={"skus": 5})

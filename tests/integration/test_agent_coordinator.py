@@ -40,8 +40,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 class CoordinatorProcess:
     """`flexfleet coordinator` as a child process with a fixed id, port and database."""
 
-    def __init__(self, broker: Broker, work: Path) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        work: Path,
+        *,
+        coordinator_id: str = "coord-test",
+        sites: tuple[str, ...] = (),
+    ) -> None:
         self.broker, self.work = broker, work
+        self.coordinator_id, self.sites = coordinator_id, sites
         self.port = free_port()
         self.db = work / "coordinator.db"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -51,7 +59,8 @@ class CoordinatorProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "flexfleet", "coordinator", "--broker", self.broker.url,
                  "--db", str(self.db), "--http-port", str(self.port), "--dev",
-                 "--coordinator-id", "coord-test"],
+                 "--coordinator-id", self.coordinator_id,
+                 *(arg for site in self.sites for arg in ("--site", site))],
                 cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
             )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -239,3 +248,47 @@ def wait_offline(broker: Broker, unique_site: str) -> None:
             return
         assert time.monotonic() < deadline, "the will never replaced the online state"
         time.sleep(0.2)
+
+
+def test_two_coordinators_each_own_their_site(
+    broker: Broker, unique_site: str, tmp_path: Path
+) -> None:
+    """Two coordinators on one broker, in the same share group, each owning one site: each
+    stores only its own site's node; kill -9 of one makes only its own site's agent buffer
+    while the other site carries on; after its restart every sample is stored once."""
+    east_site, west_site = f"{unique_site}-e", f"{unique_site}-w"
+    for name in ("ce", "cw", "east", "west"):
+        (tmp_path / name).mkdir()
+    east = CoordinatorProcess(broker, tmp_path / "ce", coordinator_id="c-e", sites=(east_site,))
+    west = CoordinatorProcess(broker, tmp_path / "cw", coordinator_id="c-w", sites=(west_site,))
+    agents: list[subprocess.Popen[bytes]] = []
+    try:
+        east.start()
+        west.start()
+        for site, name in ((east_site, "east"), (west_site, "west")):
+            config = write_config(
+                tmp_path / name / "agent.toml", site=site, node="m1", port=broker.port, wait="true"
+            )
+            agents.append(start_agent(config, tmp_path / name / "agent.log"))
+        for coordinator, site in ((east, east_site), (west, west_site)):
+            wait_node(coordinator, site, "m1", lambda e: e["counters"]["samples"] > 100, 30)
+            assert [n["site"] for n in coordinator.get("/api/v1/nodes")] == [site]
+        west.stop(kill=True)
+        samples = east.get(f"/api/v1/nodes/m1?site={east_site}")["counters"]["samples"]
+        wait_node(east, east_site, "m1", lambda e: e["counters"]["samples"] > samples + 300, 30)
+        log = (tmp_path / "west" / "agent.log").read_text()
+        assert "coordinator offline: buffering" in log  # its own coordinator's will
+        west.start()
+        samples = west.get(f"/api/v1/nodes/m1?site={west_site}")["counters"]["samples"]
+        wait_node(west, west_site, "m1", lambda e: e["counters"]["samples"] > samples + 100, 30)
+        for agent in agents:
+            stop_agent(agent)
+        agents.clear()
+        assert "coordinator offline" not in (tmp_path / "east" / "agent.log").read_text()
+        assert_stored_exactly_once(east, east_site, tmp_path / "east")
+        assert_stored_exactly_once(west, west_site, tmp_path / "west")
+    finally:
+        for agent in agents:
+            stop_agent(agent, kill=True)
+        east.stop()
+        west.stop()

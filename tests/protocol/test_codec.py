@@ -75,6 +75,7 @@ CANONICAL: list[Message] = [
     ),
     CommandAck(**BASE, name="config", cmd_id="c-1", ts=TS, ok=False, reason="unknown signal 'q'"),
     CoordinatorState(online=True, ts=TS, coordinator="coord-a"),
+    CoordinatorState(online=False, ts=TS, coordinator="coord-a", sites=("yiwu-1", "yiwu-2")),
 ]
 
 
@@ -152,6 +153,21 @@ TELEMETRY_TOPIC = "ff/v1/yiwu-1/press-01/telemetry"
         (orjson.dumps({"v": True, "kind": "telemetry"}), UnsupportedVersion, "version"),
         (orjson.dumps({"v": "1", "kind": "telemetry"}), UnsupportedVersion, "version"),
         (_payload(kind="sparkle"), UnknownKind, "sparkle"),
+        (
+            _payload(kind="state", online=True, ts=TS, coordinator="c", sites=["coordinator"]),
+            InvalidMessage,
+            "reserved",
+        ),
+        (
+            _payload(kind="state", online=True, ts=TS, coordinator="c", sites=["a", "a"]),
+            InvalidMessage,
+            "named twice",
+        ),
+        (
+            _payload(kind="state", online=True, ts=TS, coordinator="c", sites=["a/b"]),
+            InvalidMessage,
+            "'sites",
+        ),
         (_payload(kind=7), UnknownKind, "unknown message kind"),
         (_payload(kind="telemetry", **DATA), InvalidMessage, "missing field 'samples'"),
         (
@@ -334,6 +350,9 @@ def test_encode_refuses_oversized_message() -> None:
         ("ff/v1/yiwu-1/press-01/cmd/rebirth", CANONICAL[7]),
         ("ff/v1/yiwu-1/press-01/death", CANONICAL[9]),
         ("ff/v1/coordinator/state", CANONICAL[1]),
+        ("ff/v1/coordinator/state", CANONICAL[10]),
+        ("ff/v1/coordinator/coord-a/state", CANONICAL[9]),
+        ("ff/v1/coordinator/coord-b/state", CANONICAL[10]),
     ],
 )
 def test_payload_contradicting_topic_is_refused(topic: str, message: Message) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from protocol import (
+    COORDINATOR_STATE_FILTER,
     COORDINATOR_STATE_TOPIC,
+    DEATH_FILTER,
+    EVENT_FILTER,
     FLEET_FILTER,
     TopicError,
     TopicInfo,
@@ -14,9 +17,11 @@ from protocol import (
     check_id,
     command_filter,
     command_topic,
+    coordinator_state_topic,
     data_topic,
     parse_topic,
     shared_filter,
+    site_filters,
 )
 
 
@@ -38,6 +43,7 @@ def test_builders_produce_documented_layout() -> None:
         ("ff/v1/s/n/ack", TopicInfo("s", "n", "ack")),
         ("ff/v1/s/n/cmd/config", TopicInfo("s", "n", "cmd", "config")),
         (COORDINATOR_STATE_TOPIC, TopicInfo("", "", "state")),
+        ("ff/v1/coordinator/coord-east/state", TopicInfo("", "coord-east", "state")),
     ],
 )
 def test_parse_topic_round_trips(topic: str, info: TopicInfo) -> None:
@@ -60,6 +66,8 @@ def test_parse_topic_round_trips(topic: str, info: TopicInfo) -> None:
         "ff/v1/s/#/birth",
         "ff/v1//n/birth",
         "ff/v1/coordinator/n/birth",
+        "ff/v1/coordinator/bad id/state",
+        "ff/v1/coordinator/+/state",
         "ff/v1/s/alerts/MAJOR",
         "ff/v1/s/n/cmd/bad name",
         "ff/v1/" + "x" * 65 + "/n/birth",
@@ -88,3 +96,28 @@ def test_builders_refuse_reserved_and_unknown() -> None:
         data_topic("s", "n", "cmd")
     with pytest.raises(TopicError):
         command_topic("s", "n", "a/b")
+
+
+def test_site_filters_cover_the_owned_sites_only() -> None:
+    """No sites: the fleet-wide filters; else one filter per owned site and kind."""
+    assert site_filters(()) == (FLEET_FILTER,)
+    assert site_filters((), "event") == (EVENT_FILTER,)
+    assert site_filters((), "death") == (DEATH_FILTER,)
+    assert site_filters(("east", "west")) == ("ff/v1/east/+/+", "ff/v1/west/+/+")
+    assert site_filters(("east",), "event") == ("ff/v1/east/+/event",)
+    with pytest.raises(TopicError, match="reserved"):
+        site_filters(("coordinator",))
+    with pytest.raises(TopicError, match="invalid"):
+        site_filters(("+",))
+    with pytest.raises(TopicError, match="unknown data kind"):
+        site_filters(("east",), "cmd")
+
+
+def test_coordinator_state_topics() -> None:
+    """The shared presence topic, or a coordinator's own, which the agents' filter matches."""
+    assert coordinator_state_topic() == COORDINATOR_STATE_TOPIC
+    own = coordinator_state_topic("coord-east")
+    assert own == "ff/v1/coordinator/coord-east/state"
+    assert COORDINATOR_STATE_FILTER == "ff/v1/coordinator/+/state"
+    with pytest.raises(TopicError, match="invalid coordinator"):
+        coordinator_state_topic("a/b")
