@@ -111,10 +111,10 @@ def _checked_lines(lines: Iterable[str], start: int) -> Iterator[str]:
         yield line
 
 
-def _parse(stream: TextIO, *, max_rows: int) -> SeriesPanel:
+def _parse(stream: TextIO, *, max_rows: int, chunk_chars: int = _CHUNK_CHARS) -> SeriesPanel:
     reader = csv.reader(_checked_lines(stream, 1))
     rows = _Rows(_header(reader), max_rows, lines_read=reader.line_num)
-    while chunk := stream.readlines(_CHUNK_CHARS):
+    while chunk := stream.readlines(chunk_chars):
         if not rows.add_chunk(chunk):
             rows.add_one_by_one(chunk, stream)
     if not rows.uids:
