@@ -44,8 +44,12 @@ def read_csv(
         size = p.stat().st_size
         if size > max_bytes:
             raise CsvFormatError(f"file is {size} bytes, limit {max_bytes}", path=str(p))
-        with p.open(encoding="utf-8-sig", newline="") as stream:
-            return _parse(stream, max_rows=max_rows)
+        try:
+            with p.open(encoding="utf-8-sig", newline="") as stream:
+                return _parse(stream, max_rows=max_rows)
+        except UnicodeDecodeError:  # read again line by line: a bad row before it wins
+            with p.open(encoding="utf-8-sig", newline="") as stream:
+                return _parse(stream, max_rows=max_rows, chunk_chars=0)
     except CsvFormatError as exc:
         raise CsvFormatError(exc.reason, line=exc.line, path=str(p)) from None
     except UnicodeDecodeError as exc:
@@ -112,11 +116,15 @@ def _checked_lines(lines: Iterable[str], start: int) -> Iterator[str]:
 
 
 def _parse(stream: TextIO, *, max_rows: int, chunk_chars: int = _CHUNK_CHARS) -> SeriesPanel:
+    """Rows read about `chunk_chars` at a time (0: the whole stream row by row)."""
     reader = csv.reader(_checked_lines(stream, 1))
     rows = _Rows(_header(reader), max_rows, lines_read=reader.line_num)
-    while chunk := stream.readlines(chunk_chars):
-        if not rows.add_chunk(chunk):
-            rows.add_one_by_one(chunk, stream)
+    if not chunk_chars:
+        rows.add_one_by_one([], stream, to_end=True)
+    else:
+        while chunk := stream.readlines(chunk_chars):
+            if not rows.add_chunk(chunk):
+                rows.add_one_by_one(chunk, stream)
     if not rows.uids:
         raise CsvFormatError("no data rows", line=2)
     return _panel_from_columns(tuple(rows.uids), rows.cols, rows.exog_names)
@@ -200,15 +208,16 @@ class _Rows:
             return None
         return ids, days, y, exog
 
-    def add_one_by_one(self, chunk: list[str], stream: TextIO) -> None:
+    def add_one_by_one(self, chunk: list[str], stream: TextIO, *, to_end: bool = False) -> None:
         """Add the rows of `chunk` row by row, raising at the first bad one; a record
-        still open at the end of `chunk` is read on from `stream`."""
+        still open at the end of `chunk` is read on from `stream` (all of it if
+        `to_end`)."""
         start = self.lines_read
         reader = csv.reader(_checked_lines(itertools.chain(chunk, stream), start + 1))
         try:
             for record in reader:
                 self._add_row(record, start + reader.line_num)
-                if reader.line_num >= len(chunk):
+                if reader.line_num >= len(chunk) and not to_end:
                     break
         except csv.Error as exc:
             raise _csv_error(exc, start + reader.line_num) from exc

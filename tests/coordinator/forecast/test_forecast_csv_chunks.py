@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,13 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coordinator.forecast import csv_input
-from coordinator.forecast.csv_input import _parse, day_to_iso, parse_csv_text
+from coordinator.forecast.csv_input import _parse, day_to_iso, parse_csv_text, read_csv
 from coordinator.forecast.errors import CsvFormatError
 from coordinator.forecast.panel import SeriesPanel
 
 BASE_DAY = 19_000
 EXOG_NAMES = ("price", "flag")
-CHUNKS = st.sampled_from([1, 20, 90, 1 << 20])
+CHUNKS = st.sampled_from([0, 1, 20, 90, 1 << 20])  # 0: row by row throughout
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
@@ -296,3 +297,17 @@ def test_quoted_record_across_chunks_keeps_its_lines() -> None:
         with pytest.raises(CsvFormatError) as info:
             parse(text + "a,2024-01-03,x\n", chunk_chars)
         assert info.value.line == 7
+
+
+def test_bad_row_before_bytes_that_are_not_utf8_is_reported_first(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 a few kB after a bad row: the bad row is reported, as
+    when the file was read line by line; without it, the encoding is."""
+    good = "".join(f"a,{day_to_iso(BASE_DAY + d)},1\n" for d in range(1000)).encode()
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"unique_id,ds,y\nb,2024-01-01,x\n" + good + b"b,\xff\n")
+    with pytest.raises(CsvFormatError) as info:
+        read_csv(path)
+    assert (info.value.reason, info.value.line) == ("y 'x' is not a number", 2)
+    path.write_bytes(b"unique_id,ds,y\n" + good + b"b,\xff\n")
+    with pytest.raises(CsvFormatError, match="not UTF-8"):
+        read_csv(path)
