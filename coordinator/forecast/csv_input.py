@@ -403,7 +403,9 @@ def _panel_from_columns(
     width = int(lengths.max())
     offset = width - lengths
     col = offset[series] + days - first_day[series]
-    if np.bincount(series * width + col, minlength=n * width).max() > 1:
+    taken = np.zeros((n, width), dtype=bool)
+    taken[series, col] = True
+    if np.count_nonzero(taken) != len(series):  # two rows on one cell
         _check_duplicates(ids, series, days, cols.lines)
     inside = np.arange(width)[None, :] >= offset[:, None]
     y = np.where(inside, 0.0, np.nan)  # a day with no row is a day with no sale
