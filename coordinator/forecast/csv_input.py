@@ -402,21 +402,21 @@ def _panel_from_columns(
         raise CsvFormatError(f"series {ids[too_long[0]]!r} spans more than {MAX_SPAN_DAYS} days")
     width = int(lengths.max())
     offset = width - lengths
-    col = offset[series] + days - first_day[series]
-    taken = np.zeros((n, width), dtype=bool)
-    taken[series, col] = True
+    cell = series * width + offset[series] + days - first_day[series]  # flat [n, width]
+    taken = np.zeros(n * width, dtype=bool)
+    taken[cell] = True
     if np.count_nonzero(taken) != len(series):  # two rows on one cell
         _check_duplicates(ids, series, days, cols.lines)
     inside = np.arange(width)[None, :] >= offset[:, None]
     y = np.where(inside, 0.0, np.nan)  # a day with no row is a day with no sale
-    y[series, col] = np.frombuffer(cols.y, dtype=np.float64)
+    y.reshape(-1)[cell] = np.frombuffer(cols.y, dtype=np.float64)
     gaps = len(series) != int(lengths.sum())
     exog = np.empty((n, width, e))
     column = np.empty((n, width))
     for k, given in enumerate(cols.exog):
         values = np.frombuffer(given, dtype=np.float64)
         column.fill(np.nan)
-        column[series, col] = values
+        column.reshape(-1)[cell] = values
         filled = gaps or bool(np.isnan(values).any())
         exog[:, :, k] = _fill_forward(column, inside) if filled else column
     return SeriesPanel(ids, y, exog, exog_names, last_day.astype(np.int64), lengths)
