@@ -5,8 +5,9 @@
 
 Writes the resampled panel of `bench_forecast_scale.py` (`resampled_m5`, same seed, same
 CSV) unless `--csv` names an existing file, then reads it `--repeat` times, each time in
-a fresh child process, and prints each run's wall time of `read_csv` and the child's peak
-resident memory (`ru_maxrss`, interpreter and imports included), then the medians. The
+a fresh child process, and prints each run's wall and CPU time of `read_csv` (CPU time
+is the steadier figure on a shared machine) and the child's peak resident memory
+(`ru_maxrss`, interpreter and imports included), then the medians. The
 SHA-256 digest of the parsed `SeriesPanel` (ids, exog names, every array) is printed
 too, so two versions of the reader can be compared for identical output.
 """
@@ -41,11 +42,11 @@ def panel_digest(panel: SeriesPanel) -> str:
 
 
 def child(path: Path) -> int:
-    """Read `path` once; print wall seconds and the digest."""
-    t0 = time.perf_counter()
+    """Read `path` once; print wall and CPU seconds and the digest."""
+    t0, c0 = time.perf_counter(), time.process_time()
     panel = read_csv(path)
-    wall = time.perf_counter() - t0
-    print(f"{wall:.3f} {panel_digest(panel)}")
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"{wall:.3f} {cpu:.3f} {panel_digest(panel)}")
     return 0
 
 
@@ -71,7 +72,7 @@ def main() -> int:
         rows = write_panel(args.series, args.seed, path)
         print(f"wrote {path}: {args.series} series (seed {args.seed}), {rows} rows")
     print(f"{path}: {path.stat().st_size / 1e6:.1f} MB")
-    walls, rss, digests = [], [], set()
+    walls, cpus, rss, digests = [], [], [], set()
     for _ in range(args.repeat):
         argv = [sys.executable, __file__, "--child", str(path)]
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
@@ -82,14 +83,16 @@ def main() -> int:
         if os.waitstatus_to_exitcode(status) != 0:
             print(f"child failed: {out}")
             return 1
-        wall, digest = out.split()
+        wall, cpu, digest = out.split()
         walls.append(float(wall))
+        cpus.append(float(cpu))
         rss.append(usage.ru_maxrss / 1024.0)
         digests.add(digest)
-        print(f"read_csv: {float(wall):.2f} s wall, peak RSS {rss[-1]:.0f} MB")
+        print(f"read_csv: {walls[-1]:.2f} s wall, {cpus[-1]:.2f} s CPU, peak RSS {rss[-1]:.0f} MB")
     print(
         f"median of {args.repeat}: {statistics.median(walls):.2f} s wall, "
-        f"peak RSS {statistics.median(rss):.0f} MB; digest {' '.join(sorted(digests))}"
+        f"{statistics.median(cpus):.2f} s CPU, peak RSS {statistics.median(rss):.0f} MB; "
+        f"load average {os.getloadavg()[0]:.1f}; digest {' '.join(sorted(digests))}"
     )
     print("command: .venv/bin/python " + " ".join(sys.argv))
     return 0
