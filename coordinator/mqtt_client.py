@@ -18,6 +18,11 @@ start, paho's automatic acks, no presence, a filter of its own (agent events onl
 Nagle's algorithm off: the alerts published on it would otherwise wait for the broker's
 delayed ACK of the PUBACK sent just before (about 40 ms).
 
+Login and TLS come from `flexfleet.mqtt_security.BrokerSecurity` (both connections use
+the same). A refused login (CONNACK "Bad user name or password" / "Not authorized") or a
+failed TLS handshake is logged once per cause, kept in `last_error` for `/healthz`, and
+retried on the backoff like any failure (a broker's password file can be fixed meanwhile).
+
 Reconnects: paho's own retry is off. The client runs its own network thread (`loop()`),
 and after a lost or failed connection waits `flexfleet.backoff.next_delay(attempt, ...)`,
 the one capped, jittered policy of the project, before trying again.
@@ -42,6 +47,7 @@ from coordinator.errors import BrokerUnavailable
 from coordinator.ingest.records import RawMessage
 from flexfleet.backoff import next_delay
 from flexfleet.clock import Clock, now_ms
+from flexfleet.mqtt_security import BrokerSecurity, describe_connect_error, describe_refusal
 from protocol import (
     FLEET_FILTER,
     CoordinatorState,
@@ -77,6 +83,7 @@ class MqttClient:
         reconnect_cap_s: float = 30.0,
         rng: random.Random | None = None,
         sites: tuple[str, ...] = (),
+        security: BrokerSecurity | None = None,
     ) -> None:
         next_delay(0, random.Random(0), base_s=reconnect_base_s, cap_s=reconnect_cap_s)  # checks
         self.host, self.port = host, port
@@ -113,6 +120,13 @@ class MqttClient:
         )
         self._client.max_inflight_messages_set(1000)
         self._client.max_queued_messages_set(0)
+        self._security = security or BrokerSecurity()
+        if self._security.username is not None:
+            self._client.username_pw_set(self._security.username, self._security.password)
+        context = self._security.context()
+        if context is not None:
+            self._client.tls_set_context(context)  # certificate and host name verified
+        self._last_error = ""
         if persistent:
             self._client.will_set(
                 self.presence_topic, self._state(online=False), qos=1, retain=True
@@ -127,6 +141,11 @@ class MqttClient:
     def connected(self) -> bool:
         """Whether the broker session is up right now."""
         return self._connected.is_set()
+
+    @property
+    def last_error(self) -> str:
+        """Why the last connection attempt failed ("" while connected or before any failure)."""
+        return self._last_error
 
     @property
     def subscriptions(self) -> tuple[str, ...]:
@@ -189,8 +208,8 @@ class MqttClient:
         while not self._closing.is_set():
             try:
                 self._client.reconnect()
-            except (OSError, ValueError) as exc:
-                log.debug("connecting to %s failed: %s", self._url(), exc)
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                self._failed(describe_connect_error(exc, url=self._url()))
             else:
                 while not self._closing.is_set():
                     if self._client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
@@ -247,16 +266,26 @@ class MqttClient:
         self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
         if reason.is_failure:
-            log.error("broker refused the connection: %s", reason)
+            username = self._security.username
+            self._failed(describe_refusal(reason, url=self._url(), username=username))
             return
         with self._lock:
             self._generation += 1
         self._attempt = 0
+        self._last_error = ""
         self.connections += 1
         client.subscribe([(f, SubscribeOptions(qos=1)) for f in self._filters])
         if self._persistent:
             client.publish(self.presence_topic, self._state(online=True), qos=1, retain=True)
         self._connected.set()
+
+    def _failed(self, reason: str) -> None:
+        """Keep why the connection failed; log a cause once, not on every retry."""
+        if reason != self._last_error:
+            log.error("%s (%s); retrying", reason, self.coordinator_id)
+        else:
+            log.debug("%s (%s)", reason, self.coordinator_id)
+        self._last_error = reason
 
     def _handle_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -292,7 +321,7 @@ class MqttClient:
         )
 
     def _url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+        return f"{'mqtts' if self._security.tls else 'mqtt'}://{self.host}:{self.port}"
 
 
 def _no_delay(_client: mqtt.Client, _userdata: Any, sock: Any) -> None:

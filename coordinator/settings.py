@@ -9,6 +9,13 @@ API tokens are never defaulted: outside `dev_mode` the settings refuse to load u
 viewer and operator tokens are configured (each a bare token or `name:token`), at least 16
 characters long and not a well-known placeholder. In dev mode with no tokens the API is
 open (`coordinator.api.auth`); configured tokens are always enforced.
+
+The broker login and TLS: `broker_url` `mqtts://` turns TLS on (port 8883 by default;
+`broker_ca_file`, else the system CAs; `broker_cert_file` + `broker_key_file` for a client
+certificate), `broker_username`, and `broker_password` from the environment
+(`FLEXFLEET_BROKER_PASSWORD`), refused in the TOML file. TLS files are checked at load
+(present, readable, PEM, certificate and key matching) and refused with a plain `mqtt://`
+URL, so a setting that would be silently ignored never loads.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ import tomllib
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Final
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -28,6 +34,13 @@ from pydantic_settings import (
 )
 
 from coordinator.errors import ConfigError
+from flexfleet.mqtt_security import (
+    BrokerSecurity,
+    check_readable,
+    check_username,
+    parse_broker_url,
+    tls_context,
+)
 from protocol import TopicError, site_filters
 
 MIN_TOKEN_CHARS: Final = 16
@@ -53,6 +66,12 @@ class _TomlSource(PydanticBaseSettingsSource):
                 raise ConfigError(f"cannot read config file {path}: {exc}", field="config") from exc
             table = loaded.get("coordinator", loaded)
             self._data = table if isinstance(table, dict) else {}
+            if "broker_password" in self._data:
+                raise ConfigError(
+                    f"{path}: broker_password must not be in the file; "
+                    "set FLEXFLEET_BROKER_PASSWORD in the environment",
+                    field="broker_password",
+                )
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self._data.get(field_name), field_name, False
@@ -71,7 +90,12 @@ class CoordinatorSettings(BaseSettings):
         default="coordinator-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
     )
     # MQTT
-    broker_url: str = "mqtt://127.0.0.1:1883"
+    broker_url: str = "mqtt://127.0.0.1:1883"  # mqtts:// for TLS
+    broker_username: str | None = None
+    broker_password: SecretStr | None = None  # environment only (FLEXFLEET_BROKER_PASSWORD)
+    broker_ca_file: Path | None = None  # PEM; None: the system CAs
+    broker_cert_file: Path | None = None  # PEM client certificate, with broker_key_file
+    broker_key_file: Path | None = None
     share_group: str = Field(default="flexfleet", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.\-]{0,63})?$")
     # The sites this coordinator owns (empty: every site). Several coordinators can share
     # one broker, each owning its sites; see docs/protocol.md.
@@ -161,14 +185,54 @@ class CoordinatorSettings(BaseSettings):
     @field_validator("broker_url")
     @classmethod
     def _check_broker_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
-            raise ValueError(f"broker_url must look like mqtt://HOST:PORT, got {value!r}")
         try:
-            _ = parts.port
+            parse_broker_url(value)
         except ValueError as exc:
-            raise ValueError(f"broker_url has an invalid port: {value!r}") from exc
+            raise ValueError(f"broker_url {exc}") from None
         return value
+
+    @field_validator("broker_username")
+    @classmethod
+    def _check_broker_username(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_username(value)
+        return value
+
+    @field_validator("broker_ca_file", "broker_cert_file", "broker_key_file")
+    @classmethod
+    def _check_readable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            check_readable(value)
+        return value
+
+    @model_validator(mode="after")
+    def _broker_security(self) -> CoordinatorSettings:
+        # Raised as ConfigError (not ValueError) so the message names the field.
+        tls = parse_broker_url(self.broker_url).tls
+        if self.broker_password is not None and not self.broker_username:
+            raise ConfigError("broker_password needs broker_username", field="broker_username")
+        if (self.broker_cert_file is None) != (self.broker_key_file is None):
+            raise ConfigError(
+                "broker_cert_file and broker_key_file go together",
+                field="broker_key_file" if self.broker_key_file is None else "broker_cert_file",
+            )
+        for name in ("broker_ca_file", "broker_cert_file"):
+            if getattr(self, name) is not None and not tls:
+                raise ConfigError(
+                    f"{name} needs an mqtts:// broker_url (TLS), got {self.broker_url!r}",
+                    field=name,
+                )
+        if tls:
+            try:
+                tls_context(
+                    ca_file=self.broker_ca_file,
+                    cert_file=self.broker_cert_file,
+                    key_file=self.broker_key_file,
+                )
+            except ValueError as exc:
+                name = "broker_cert_file" if self.broker_cert_file else "broker_ca_file"
+                raise ConfigError(f"{name}: {exc}", field=name) from None
+        return self
 
     @model_validator(mode="after")
     def _tokens_configured(self) -> CoordinatorSettings:
@@ -201,12 +265,25 @@ class CoordinatorSettings(BaseSettings):
     @property
     def broker_host(self) -> str:
         """Host part of `broker_url`."""
-        return urlsplit(self.broker_url).hostname or "127.0.0.1"
+        return parse_broker_url(self.broker_url).host
 
     @property
     def broker_port(self) -> int:
-        """Port part of `broker_url` (1883 when absent)."""
-        return urlsplit(self.broker_url).port or 1883
+        """Port part of `broker_url` (1883 plain, 8883 TLS when absent)."""
+        return parse_broker_url(self.broker_url).port
+
+    @property
+    def broker_security(self) -> BrokerSecurity:
+        """The broker login and TLS settings (the password in clear: for the MQTT client only)."""
+        password = self.broker_password
+        return BrokerSecurity(
+            tls=parse_broker_url(self.broker_url).tls,
+            username=self.broker_username,
+            password=password.get_secret_value() if password is not None else None,
+            ca_file=self.broker_ca_file,
+            cert_file=self.broker_cert_file,
+            key_file=self.broker_key_file,
+        )
 
     @property
     def alarm_db_file(self) -> Path:

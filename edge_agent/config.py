@@ -9,19 +9,29 @@ the dotted field for unknown keys, wrong types and out-of-range values. Example:
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from edge_agent.detection import check_detector_settings
 from edge_agent.errors import ConfigError
 from edge_agent.registers import RegisterMap, parse_register_map
+from flexfleet.mqtt_security import (
+    MAX_PASSWORD_FILE_BYTES,
+    BrokerSecurity,
+    check_readable,
+    check_username,
+    parse_broker_url,
+    read_password_file,
+    tls_context,
+)
 from protocol import TopicError, check_id
 
 MAX_CONFIG_BYTES: Final = 1024 * 1024
+PASSWORD_ENV: Final = "FLEXFLEET_MQTT_PASSWORD"  # noqa: S105 (a variable name, not a password)
 NODE_KINDS: Final = ("machine", "warehouse", "gateway")
 
 
@@ -61,25 +71,51 @@ class NodeConfig:
 
 @dataclass(frozen=True, slots=True)
 class MqttConfig:
-    """The broker and session behaviour."""
+    """The broker, the login and TLS, and session behaviour.
+
+    `broker` is `mqtt://host[:1883]` (plain) or `mqtts://host[:8883]` (TLS: the broker's
+    certificate and host name are verified against `ca_file`, else the system CAs).
+    `cert_file` + `key_file` give a client certificate. The password never sits in the
+    TOML file: `FLEXFLEET_MQTT_PASSWORD`, when set, wins over `password_file` (read at
+    load); `password` is filled from them by `config_from_dict`.
+    """
 
     broker: str = "mqtt://127.0.0.1:1883"
+    username: str = ""
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
     keepalive_s: int = 30
     wait_for_coordinator: bool = True
     reconnect_base_s: float = 0.5
     reconnect_cap_s: float = 30.0
     max_inflight: int = 20
+    password: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.broker)
-        _check(
-            parts.scheme == "mqtt", "mqtt.broker", f"must be mqtt://host:port, got {self.broker!r}"
-        )
         try:
-            port = parts.port
-        except ValueError:
-            port = None
-        _check(bool(parts.hostname) and port is not None, "mqtt.broker", "needs a host and a port")
+            endpoint = parse_broker_url(self.broker)
+        except ValueError as exc:
+            raise ConfigError("mqtt.broker", str(exc)) from None
+        if self.username:
+            try:
+                check_username(self.username)
+            except ValueError as exc:
+                raise ConfigError("mqtt.username", str(exc)) from None
+        if self.password is not None or self.password_file is not None:
+            _check(bool(self.username), "mqtt.username", "a password needs a username")
+        _check(
+            (self.cert_file is None) == (self.key_file is None),
+            "mqtt.cert_file" if self.key_file is not None else "mqtt.key_file",
+            "cert_file and key_file go together",
+        )
+        for name in ("ca_file", "cert_file"):
+            _check(
+                endpoint.tls or getattr(self, name) is None,
+                f"mqtt.{name}",
+                "TLS files need an mqtts:// broker",
+            )
         _check(5 <= self.keepalive_s <= 3600, "mqtt.keepalive_s", "must be in 5..3600")
         _finite_range(self.reconnect_base_s, "mqtt.reconnect_base_s", 0.01, 60.0)
         _finite_range(self.reconnect_cap_s, "mqtt.reconnect_cap_s", self.reconnect_base_s, 3600.0)
@@ -88,12 +124,56 @@ class MqttConfig:
     @property
     def host(self) -> str:
         """Broker host name."""
-        return urlsplit(self.broker).hostname or ""
+        return parse_broker_url(self.broker).host
 
     @property
     def port(self) -> int:
-        """Broker TCP port."""
-        return urlsplit(self.broker).port or 1883
+        """Broker TCP port (1883 plain, 8883 TLS when the URL names none)."""
+        return parse_broker_url(self.broker).port
+
+    @property
+    def security(self) -> BrokerSecurity:
+        """The login and TLS settings of the broker connection."""
+        return BrokerSecurity(
+            tls=parse_broker_url(self.broker).tls,
+            username=self.username or None,
+            password=self.password,
+            ca_file=self.ca_file,
+            cert_file=self.cert_file,
+            key_file=self.key_file,
+        )
+
+
+def resolve_secrets(mqtt: MqttConfig, environ: Mapping[str, str]) -> MqttConfig:
+    """`mqtt` with its password read (`FLEXFLEET_MQTT_PASSWORD`, else `password_file`) and
+    its TLS files checked: present, readable, PEM, certificate and key matching."""
+    password = environ.get(PASSWORD_ENV) or None
+    if password is not None:
+        _check(len(password) <= MAX_PASSWORD_FILE_BYTES, PASSWORD_ENV, "too long")
+    elif mqtt.password_file is not None:
+        try:
+            password = read_password_file(mqtt.password_file)
+        except ValueError as exc:
+            raise ConfigError("mqtt.password_file", str(exc)) from None
+    if password is not None:
+        _check(
+            bool(mqtt.username), "mqtt.username", f"a password ({PASSWORD_ENV}) needs a username"
+        )
+    for name in ("ca_file", "cert_file", "key_file"):
+        path = getattr(mqtt, name)
+        if path is not None:
+            try:
+                check_readable(path)
+            except ValueError as exc:
+                raise ConfigError(f"mqtt.{name}", str(exc)) from None
+    if mqtt.security.tls:
+        try:
+            tls_context(ca_file=mqtt.ca_file, cert_file=mqtt.cert_file, key_file=mqtt.key_file)
+        except ValueError as exc:
+            raise ConfigError(
+                "mqtt.cert_file" if mqtt.cert_file else "mqtt.ca_file", str(exc)
+            ) from None
+    return replace(mqtt, password=password)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +303,11 @@ _TYPES: Final[dict[str, dict[str, tuple[type, ...]]]] = {
     "node": {"site": (str,), "node": (str,), "kind": (str,), "firmware": (str,)},
     "mqtt": {
         "broker": (str,),
+        "username": (str,),
+        "password_file": (Path,),
+        "ca_file": (Path,),
+        "cert_file": (Path,),
+        "key_file": (Path,),
         "keepalive_s": (int,),
         "wait_for_coordinator": (bool,),
         "reconnect_base_s": (float,),
@@ -288,6 +373,11 @@ def _section(name: str, raw: Any, base: Path | None) -> Any:
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         dotted = f"{name}.{key}"
+        _check(
+            dotted != "mqtt.password",
+            dotted,
+            f"not in the file: use mqtt.password_file or the {PASSWORD_ENV} environment variable",
+        )
         _check(key in types, dotted, "unknown setting")
         kwargs[key] = _value(value, types[key][0], dotted, base)
     if name == "driver" and "registers" in kwargs:
@@ -299,8 +389,17 @@ def _section(name: str, raw: Any, base: Path | None) -> Any:
         raise ConfigError(f"{name}.{missing}", "is required") from None
 
 
-def config_from_dict(data: Mapping[str, Any], *, base_dir: Path | None = None) -> AgentConfig:
-    """Build and validate a configuration from a parsed TOML document."""
+def config_from_dict(
+    data: Mapping[str, Any],
+    *,
+    base_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AgentConfig:
+    """Build and validate a configuration from a parsed TOML document.
+
+    The broker password comes from `environ` (default: the process environment) or the
+    password file, and the TLS files are checked (`resolve_secrets`).
+    """
     _check(isinstance(data, Mapping), "<root>", "must be a table")
     for key in data:
         _check(key in _SECTIONS or key == "detectors", str(key), "unknown section")
@@ -315,6 +414,9 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: Path | None = None) -
         check_detector_settings(detectors)
     if base_dir is not None and "outbox" not in sections:
         sections["outbox"] = OutboxConfig(state_dir=base_dir / "state")
+    sections["mqtt"] = resolve_secrets(
+        sections.get("mqtt", MqttConfig()), os.environ if environ is None else environ
+    )
     return AgentConfig(detectors=detectors, **sections)
 
 

@@ -131,6 +131,7 @@ class AgentCore:
         # presence topic → online, for each coordinator owning this site
         self._owners: dict[str, bool] = {}
         self._attempt = 0
+        self._failure: str | None = None  # the last connect failure, logged once
         self._connect_at = now
         self._next_sample = now
         self._next_missing_check = now + _MISSING_CHECK_S
@@ -214,6 +215,7 @@ class AgentCore:
     def _connected(self) -> None:
         self.connecting, self.connected = False, True
         self._attempt = 0
+        self._failure = None
         self.counters["sessions"] += 1
         try:
             self.transport.subscribe(
@@ -245,6 +247,9 @@ class AgentCore:
         self._connect_at = self.clock.monotonic() + delay
         if was_connected:
             log.warning("disconnected (%s); reconnecting in %.2f s", reason, delay)
+        elif reason != self._failure:  # one line per cause, not one per retry
+            self._failure = reason
+            log.error("cannot connect to the broker: %s; retrying", reason)
 
     def _link_up(self) -> None:
         birth = self._append(self._birth, samples=0)

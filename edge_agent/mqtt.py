@@ -6,6 +6,10 @@ own network thread calling `client.loop()`. paho's reconnect is never used: when
 session ends the thread ends, and the agent decides when to try again
 (`flexfleet.backoff.next_delay`). Callbacks only convert to `TransportEvent`s and enqueue
 them, tagged with the session, so a late callback from an old session is ignored.
+
+The login and TLS (`flexfleet.mqtt_security.BrokerSecurity`) are set on every session's
+client; a refused login or a failed TLS handshake ends the attempt with a `ConnectFailed`
+whose reason names the cause, and the agent retries on its backoff as for any failure.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from edge_agent.transport import (
     Will,
     convert,
 )
+from flexfleet.mqtt_security import BrokerSecurity, describe_connect_error, describe_refusal
 
 
 class _Session:
@@ -54,7 +59,8 @@ class _Session:
     # paho callbacks (network thread): convert and enqueue, nothing else
     def on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
         if rc.is_failure:
-            self.end(f"broker refused the connection: {rc}", failed=True)
+            reason = describe_refusal(rc, url=self.owner.url, username=self.owner.username)
+            self.end(reason, failed=True)
         else:
             self.put(Connected())
 
@@ -70,8 +76,8 @@ class _Session:
     def run(self, host: str, port: int, keepalive_s: int) -> None:
         try:
             self.client.connect(host, port, keepalive_s, clean_start=True)
-        except (OSError, ValueError) as exc:
-            self.end(f"cannot connect to {host}:{port}: {exc}", failed=True)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            self.end(describe_connect_error(exc, url=self.owner.url), failed=True)
             return
         while not self.stop.is_set():
             rc = self.client.loop(timeout=0.1)
@@ -81,12 +87,20 @@ class _Session:
 
 
 class MqttTransport:
-    """`Transport` over paho-mqtt (MQTT 5, QoS 1, clean start)."""
+    """`Transport` over paho-mqtt (MQTT 5, QoS 1, clean start), with `security`'s login and TLS."""
 
-    def __init__(self) -> None:
+    def __init__(self, security: BrokerSecurity | None = None) -> None:
         self._events: queue.SimpleQueue[tuple[int, TransportEvent]] = queue.SimpleQueue()
         self._session: _Session | None = None
         self._token = 0
+        self._security = security or BrokerSecurity()
+        self._tls = self._security.context()  # one context for every session
+        self.url = ""
+
+    @property
+    def username(self) -> str | None:
+        """The login's username (None: anonymous)."""
+        return self._security.username
 
     def connect(
         self, *, host: str, port: int, client_id: str, keepalive_s: int, will: Will
@@ -99,6 +113,11 @@ class MqttTransport:
             protocol=paho.MQTTv5,
         )
         client.will_set(will.topic, will.payload, qos=1, retain=False)
+        if self._security.username is not None:
+            client.username_pw_set(self._security.username, self._security.password)
+        if self._tls is not None:
+            client.tls_set_context(self._tls)
+        self.url = f"{'mqtts' if self._tls is not None else 'mqtt'}://{host}:{port}"
         client.max_inflight_messages_set(1000)  # the agent's Link keeps its own window
         client.max_queued_messages_set(0)
         session = _Session(self, self._token, client)

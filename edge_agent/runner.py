@@ -41,7 +41,7 @@ def build_core(config: AgentConfig, *, clock: Clock | None = None) -> AgentCore:
     return AgentCore(
         config,
         clock=clock,
-        transport=MqttTransport(),
+        transport=MqttTransport(config.mqtt.security),
         driver=make_driver(config, clock),
         outbox=open_outbox(config),
     )
@@ -107,6 +107,11 @@ def demo_config(
     node: str,
     kind: str = "machine",
     broker: str = "mqtt://127.0.0.1:1883",
+    username: str = "",
+    password_file: Path | None = None,
+    ca_file: Path | None = None,
+    cert_file: Path | None = None,
+    key_file: Path | None = None,
     state_dir: Path,
     seed: int = 1,
     machines: int = 1,
@@ -114,9 +119,15 @@ def demo_config(
     interval_ms: int = 100,
 ) -> AgentConfig:
     """A complete configuration for a simulated device, without a TOML file."""
+    mqtt: dict[str, Any] = {"broker": broker, "wait_for_coordinator": wait_for_coordinator}
+    if username:
+        mqtt["username"] = username
+    files = {"password_file": password_file, "ca_file": ca_file}
+    files |= {"cert_file": cert_file, "key_file": key_file}
+    mqtt |= {name: str(path) for name, path in files.items() if path is not None}
     data: dict[str, Any] = {
         "node": {"site": site, "node": node, "kind": kind, "firmware": "flexfleet-sim/0.1"},
-        "mqtt": {"broker": broker, "wait_for_coordinator": wait_for_coordinator},
+        "mqtt": mqtt,
         "outbox": {"state_dir": str(state_dir)},
         "sampling": {"interval_ms": interval_ms},
         "driver": {"type": "sim", "seed": seed, "machines": machines},

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from flexfleet.broker import Broker, start_broker
+from tests.pki import Pki, make_pki
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("FLEXFLEET_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -41,6 +42,13 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A throwaway CA with a `localhost` server certificate, a client certificate and a
+    rogue CA (`tests.pki`), made once per test session."""
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture

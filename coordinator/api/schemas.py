@@ -165,6 +165,11 @@ class HealthOut(BaseModel):
 
     status: str
     broker_connected: bool
+    broker_error: str = Field(
+        default="",
+        description="Why the broker connection last failed (refused login, TLS, unreachable); "
+        "empty while connected",
+    )
     ingest_running: bool
     queue_depth: int
     nodes_online: int

@@ -18,7 +18,18 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", help="site id (without --config)")
     parser.add_argument("--node", help="node id (without --config)")
     parser.add_argument("--kind", choices=("machine", "warehouse", "gateway"), default="machine")
-    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port")
+    parser.add_argument(
+        "--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port or mqtts://host:port"
+    )
+    parser.add_argument("--username", default="", help="broker login (without --config)")
+    parser.add_argument(
+        "--password-file",
+        type=Path,
+        help="file holding the broker password; FLEXFLEET_MQTT_PASSWORD, when set, wins",
+    )
+    parser.add_argument("--ca-file", type=Path, help="PEM CA for mqtts:// (default: system CAs)")
+    parser.add_argument("--cert-file", type=Path, help="PEM client certificate (with --key-file)")
+    parser.add_argument("--key-file", type=Path, help="PEM client key (with --cert-file)")
     parser.add_argument("--state-dir", type=Path, help="where the outbox database lives")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed")
     parser.add_argument("--machines", type=int, default=1, help="simulated machines on this node")
@@ -55,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
                 node=args.node,
                 kind=args.kind,
                 broker=args.broker,
+                username=args.username,
+                password_file=args.password_file,
+                ca_file=args.ca_file,
+                cert_file=args.cert_file,
+                key_file=args.key_file,
                 state_dir=args.state_dir,
                 seed=args.seed,
                 machines=args.machines,

@@ -57,7 +57,7 @@ def test_minimal_config_takes_defaults(tmp_path: Path) -> None:
         ("", "node"),
         ('[node]\nsite = "s1"\n', "node.node"),
         (MINIMAL + "[mqtt]\nbroker = 'http://x:1'\n", "mqtt.broker"),
-        (MINIMAL + "[mqtt]\nbroker = 'mqtt://host'\n", "mqtt.broker"),
+        (MINIMAL + "[mqtt]\nbroker = 'mqtt://:1883'\n", "mqtt.broker"),
         (MINIMAL + "[mqtt]\nkeepalive_s = '30'\n", "mqtt.keepalive_s"),
         (MINIMAL + "[mqtt]\nkeepalive_s = true\n", "mqtt.keepalive_s"),
         (MINIMAL + "[mqtt]\nwait_for_coordinator = 1\n", "mqtt.wait_for_coordinator"),

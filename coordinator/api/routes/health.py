@@ -1,4 +1,5 @@
-"""`/healthz`: 200 while the broker is connected and ingest runs, else 503."""
+"""`/healthz`: 200 while the broker is connected and ingest runs, else 503 (with why the
+broker connection failed, e.g. a refused login or an untrusted certificate)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ def healthz(coordinator: CoordinatorDep, response: Response) -> HealthOut:
     return HealthOut(
         status="ok" if healthy else "degraded",
         broker_connected=coordinator.mqtt.connected,
+        broker_error="; ".join(  # the ingest and alarm connections, each cause once
+            dict.fromkeys(
+                client.last_error
+                for client in (coordinator.mqtt, coordinator.events_mqtt)
+                if client is not None and client.last_error
+            )
+        ),
         ingest_running=not coordinator.writer.failed,
         queue_depth=coordinator.writer.queue.qsize(),
         nodes_online=coordinator.twin.online_count(),
