@@ -5,6 +5,10 @@ present; `ds` is an ISO date (a midnight time part is accepted); `y` is a finite
 ≥ 0; no (unique_id, ds) pair twice; exogenous cells are numbers (an empty cell carries
 the previous value forward, 0 before any value); the file stays under `max_bytes` and
 `max_rows`. Days missing inside a series are filled with y = 0 (no sale recorded).
+
+The file is read about 1 MB of lines at a time: a chunk whose rows are all plainly valid
+is converted column by column at once (each distinct date or number string parsed
+once); any other chunk is read row by row, which raises the first error at its line.
 """
 
 from __future__ import annotations
@@ -134,7 +138,8 @@ class _Rows:
     """The rows read so far, and the two ways of adding more: a chunk of lines at once
     (C-level conversions over whole columns), or row by row, the reference path that
     raises every error at its line. A chunk goes to the second when anything in it is
-    unusual (a bad cell, a blank line inside a record, NUL bytes, the row limit)."""
+    unusual (a bad cell, a wrong field count, a record over several lines, NUL bytes,
+    the row limit)."""
 
     def __init__(self, names: list[str], max_rows: int, lines_read: int) -> None:
         self.names = names
