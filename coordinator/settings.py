@@ -135,6 +135,12 @@ class CoordinatorSettings(BaseSettings):
     forecast_horizon_days: int = Field(default=28, ge=1, le=366)
     forecast_refresh_interval_s: float = Field(default=3600.0, gt=0)
     forecast_model_check_interval_s: float = Field(default=30.0, gt=0)
+    # Stock cover (coordinator.forecast.cover): each SKU's stock against its forecast, after
+    # every refresh and every cover_check_interval_s; stockout_risk alarms when the P90
+    # demand would empty a shelf within the replenishment lead time.
+    cover_lead_time_days: float = Field(default=2.0, ge=0, le=366)
+    cover_review_days: float = Field(default=7.0, ge=0, le=366)
+    cover_check_interval_s: float = Field(default=60.0, gt=0)
     # Planning (coordinator.plan.wiring): debounced re-plans on machine down, orders and
     # stock-out risk; an outage of unknown length is assumed to last plan_machine_down_s.
     plan_time_limit_s: float = Field(default=2.0, gt=0, le=600)

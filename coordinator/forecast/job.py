@@ -7,6 +7,10 @@ aggregated from the warehouses' stock deltas, forecasts every SKU × location in
 batch and replaces the stored forecasts; `run_pending()` does whatever is due (a model
 check, a scheduled refresh) and is what the background thread calls.
 
+With `watch_cover`, the job also checks every SKU's stock cover against the latest
+forecasts (`coordinator.forecast.cover_watch`): right after each refresh and every
+`interval_s` between them, as stock moves.
+
 Without a model, or while none could be loaded, every series gets its best baseline
 (`BestBaselineForecaster`), and each forecast says so. A new model version is picked up
 on the next model check; one that fails validation is reported in `status()` while the
@@ -21,8 +25,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from coordinator.alarms.port import AlarmSink
 from coordinator.errors import CoordinatorError, StoreError
 from coordinator.forecast.baseline_choice import BASELINES_VERSION, BestBaselineForecaster
+from coordinator.forecast.cover import CoverPolicy
+from coordinator.forecast.cover_watch import CoverWatch, StockLevels, StockoutRiskRule
 from coordinator.forecast.errors import ForecastError, ModelLoadError, ModelSignatureError
 from coordinator.forecast.history import DailySales, panel_from_sales
 from coordinator.forecast.model_store import ModelStore
@@ -160,7 +167,27 @@ class ForecastJob:
         self.last_refresh_ms: int | None = None
         self.last_refresh_error: str | None = None
         self.series = store.count()
+        self.cover: CoverWatch | None = None
         self.check_model()  # the one session is created here, at start
+
+    def watch_cover(
+        self,
+        *,
+        stock: StockLevels,
+        policy: CoverPolicy,
+        interval_s: float,
+        alarms: AlarmSink | None = None,
+    ) -> CoverWatch:
+        """Check stock cover against the forecasts from now on (see the module)."""
+        self.cover = CoverWatch(
+            forecasts=self.service.latest,
+            stock=stock,
+            policy=policy,
+            clock=self._clock,
+            interval_s=interval_s,
+            rule=None if alarms is None else StockoutRiskRule(alarms, policy),
+        )
+        return self.cover
 
     def check_model(self) -> bool:
         """Load a new model version if there is one; True when one was swapped in.
@@ -181,7 +208,8 @@ class ForecastJob:
         return swapped
 
     def refresh(self) -> list[Forecast]:
-        """Forecast every SKU × location from the sales history and store the result.
+        """Forecast every SKU × location from the sales history, store the result and
+        check the stock covers against it (with `watch_cover`).
 
         Raises `RefreshFailed` or `StoreError`; the stored forecasts are then unchanged.
         """
@@ -202,7 +230,9 @@ class ForecastJob:
             self.last_refresh_ms = now_ms(self._clock)
             self.last_refresh_error = None
             self.series = len(out)
-            return out
+        if self.cover is not None:
+            self.cover.check()  # new forecasts: every cover changes
+        return out
 
     def run_pending(self) -> None:
         """Check the model and refresh when due; errors are logged and kept, never raised."""
@@ -213,6 +243,8 @@ class ForecastJob:
                 self.refresh()
             except CoordinatorError as exc:
                 log.error("forecast refresh failed: %s", exc)
+        if self.cover is not None:
+            self.cover.run_pending()
 
     def status(self) -> dict[str, Any]:
         """What is serving and how the last refresh went (JSON-able)."""

@@ -1,16 +1,21 @@
-"""`/api/v1/stock`: stock per SKU per micro-warehouse."""
+"""`/api/v1/stock`: stock per SKU per micro-warehouse, and how long it lasts."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from coordinator.api.auth import ViewerDep
 from coordinator.api.deps import TwinDep
-from coordinator.api.schemas import StockOut
+from coordinator.api.schemas import StockCoverListOut, StockCoverOut, StockOut
+from coordinator.errors import NotFound
+from coordinator.forecast.cover_watch import CoverWatch
 
 router = APIRouter(prefix="/api/v1/stock", tags=["stock"])
+
+_SKU = r"^[A-Za-z0-9_.:\-]{1,64}$"  # a protocol stock item name
+_LOCATION = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}/[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"  # site/node
 
 
 @router.get("", summary="Stock levels", response_model=list[StockOut])
@@ -22,6 +27,40 @@ def list_stock(
 ) -> list[StockOut]:
     """Current quantity of every SKU at every micro-warehouse (optionally one site or node)."""
     return [StockOut.of(item) for item in twin.stock(site=site, node=node)]
+
+
+def _watch(request: Request) -> CoverWatch:
+    job = getattr(request.app.state, "forecasts", None)
+    watch: CoverWatch | None = None if job is None else job.cover
+    if watch is None:
+        raise NotFound("stock cover", "service")
+    return watch
+
+
+@router.get("/cover", summary="Stock cover and replenishment", response_model=StockCoverListOut)
+def list_cover(
+    request: Request,
+    _who: ViewerDep,
+    sku: Annotated[str | None, Query(pattern=_SKU, description="one SKU")] = None,
+    location: Annotated[
+        str | None, Query(pattern=_LOCATION, description="one micro-warehouse, `site/node`")
+    ] = None,
+    at_risk: Annotated[bool | None, Query(description="only those at risk (or not)")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> StockCoverListOut:
+    """For every SKU with a forecast and a stock level: the days until its P90 (and mean)
+    demand empties the shelf, whether that falls within the replenishment lead time, and
+    how many units to replenish now (order-up-to the P90 demand over lead time plus review
+    period). Checked after every forecast refresh and every `cover_check_interval_s`."""
+    watch = _watch(request)
+    covers = watch.latest(location=location, sku=sku, at_risk=at_risk)[:limit]
+    return StockCoverListOut(
+        lead_time_days=watch.policy.lead_time_days,
+        review_days=watch.policy.review_days,
+        checked_ms=watch.checked_ms,
+        count=len(covers),
+        covers=[StockCoverOut(**c.to_json()) for c in covers],
+    )
 
 
 __all__ = ["router"]
