@@ -33,7 +33,9 @@ from __future__ import annotations
 import logging
 import random
 import socket
+import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -109,6 +111,7 @@ class MqttClient:
         self.connections = 0
         self._generation = 0
         self._connected = threading.Event()
+        self._refused = threading.Event()  # login or TLS refused: `start` stops waiting
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -154,7 +157,7 @@ class MqttClient:
 
     def start(self, *, connect_timeout_s: float = 10.0) -> bool:
         """Start the network thread and connect; True if connected within the timeout
-        (0: do not wait).
+        (0: do not wait). A refused login or TLS handshake ends the wait at once.
 
         An unreachable broker is not fatal: the thread keeps retrying on the backoff policy
         while the API serves and `/healthz` reports the broker as disconnected. Connection
@@ -181,9 +184,15 @@ class MqttClient:
             target=self._run, name=f"mqtt-{self.coordinator_id}", daemon=True
         )
         self._thread.start()
-        if self._connected.wait(connect_timeout_s):
+        deadline = time.monotonic() + connect_timeout_s
+        while not (self._connected.is_set() or self._refused.is_set()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._connected.wait(min(0.05, remaining))
+        if self._connected.is_set():
             return True
-        if connect_timeout_s > 0:
+        if connect_timeout_s > 0 and not self._refused.is_set():  # a refusal is logged already
             log.warning("broker %s not reachable yet; retrying in the background", self._url())
         return False
 
@@ -209,7 +218,8 @@ class MqttClient:
             try:
                 self._client.reconnect()
             except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-                self._failed(describe_connect_error(exc, url=self._url()))
+                reason = describe_connect_error(exc, url=self._url())
+                self._failed(reason, refused=isinstance(exc, ssl.SSLError))
             else:
                 while not self._closing.is_set():
                     if self._client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
@@ -267,20 +277,23 @@ class MqttClient:
     ) -> None:
         if reason.is_failure:
             username = self._security.username
-            self._failed(describe_refusal(reason, url=self._url(), username=username))
+            self._failed(describe_refusal(reason, url=self._url(), username=username), refused=True)
             return
         with self._lock:
             self._generation += 1
         self._attempt = 0
         self._last_error = ""
+        self._refused.clear()
         self.connections += 1
         client.subscribe([(f, SubscribeOptions(qos=1)) for f in self._filters])
         if self._persistent:
             client.publish(self.presence_topic, self._state(online=True), qos=1, retain=True)
         self._connected.set()
 
-    def _failed(self, reason: str) -> None:
+    def _failed(self, reason: str, *, refused: bool = False) -> None:
         """Keep why the connection failed; log a cause once, not on every retry."""
+        if refused:
+            self._refused.set()
         if reason != self._last_error:
             log.error("%s (%s); retrying", reason, self.coordinator_id)
         else:

@@ -69,6 +69,7 @@ class Coordinator:
             receive_maximum=settings.queue_max_messages,
             reconnect_base_s=settings.reconnect_base_s,
             reconnect_cap_s=settings.reconnect_cap_s,
+            security=settings.broker_security,
         )
         events_mqtt = (
             _build_events_client(settings, clock)
@@ -216,6 +217,7 @@ def _build_events_client(settings: CoordinatorSettings, clock: Clock) -> MqttCli
         persistent=False,
         reconnect_base_s=settings.reconnect_base_s,
         reconnect_cap_s=settings.reconnect_cap_s,
+        security=settings.broker_security,  # the same login and TLS as the ingest connection
     )
 
 

@@ -2,6 +2,8 @@
 
 Used by `flexfleet demo` and by the integration tests: each gets a broker on a free
 loopback port with its own persistence directory, so nothing is shared between runs.
+Plain and open by default; a `ListenerSecurity` makes it require a login (a password file
+written with `mosquitto_passwd`, `allow_anonymous false`) and/or speak TLS only.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -52,6 +56,55 @@ def _wait_listening(
     raise BrokerError(f"mosquitto did not listen on port {port} within {timeout_s} s")
 
 
+@dataclass(frozen=True)
+class ListenerSecurity:
+    """Logins and TLS for the broker's one listener.
+
+    `users` (username → password), when not empty, is written to a Mosquitto password file
+    and anonymous clients are refused. `certfile` + `keyfile` (PEM) make the listener
+    TLS-only; `cafile` is the CA of client certificates, which `require_certificate`
+    makes mandatory. `tls_host` is the name clients connect to (the certificate's name).
+    """
+
+    users: Mapping[str, str] = field(default_factory=dict)
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    cafile: Path | None = None
+    require_certificate: bool = False
+    tls_host: str = "localhost"
+
+    def __post_init__(self) -> None:
+        if (self.certfile is None) != (self.keyfile is None):
+            raise BrokerError("certfile and keyfile go together")
+        if self.require_certificate and self.cafile is None:
+            raise BrokerError("require_certificate needs the clients' cafile")
+
+    @property
+    def tls(self) -> bool:
+        """Whether the listener speaks TLS."""
+        return self.certfile is not None
+
+
+def _password_file(path: Path, users: Mapping[str, str]) -> None:
+    """Write `users` into a Mosquitto password file (hashed by `mosquitto_passwd -b`)."""
+    tool = shutil.which("mosquitto_passwd") or shutil.which(
+        "mosquitto_passwd", path="/usr/bin:/usr/sbin:/usr/local/bin"
+    )
+    if tool is None:
+        raise BrokerError("mosquitto_passwd not found: install the mosquitto package")
+    path.write_text("")
+    path.chmod(0o600)
+    for username, password in users.items():
+        done = subprocess.run(
+            [tool, "-b", str(path), username, password],
+            check=False,
+            capture_output=True,
+            timeout=30,
+        )
+        if done.returncode != 0:
+            raise BrokerError(f"mosquitto_passwd failed: {done.stderr.decode(errors='replace')}")
+
+
 @dataclass
 class Broker:
     """A running (or stopped) Mosquitto on 127.0.0.1:`port`."""
@@ -60,6 +113,7 @@ class Broker:
     data_dir: Path
     executable: str = field(default_factory=find_mosquitto)
     process: subprocess.Popen[bytes] | None = None
+    security: ListenerSecurity | None = None
 
     @property
     def host(self) -> str:
@@ -67,7 +121,9 @@ class Broker:
 
     @property
     def url(self) -> str:
-        """The broker URL, `mqtt://127.0.0.1:PORT`."""
+        """The broker URL: `mqtt://127.0.0.1:PORT`, or `mqtts://TLS_HOST:PORT` with TLS."""
+        if self.security is not None and self.security.tls:
+            return f"mqtts://{self.security.tls_host}:{self.port}"
         return f"mqtt://{self.host}:{self.port}"
 
     @property
@@ -84,8 +140,11 @@ class Broker:
             raise BrokerError("broker is already running")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         template = resources.files("flexfleet").joinpath("mosquitto.conf").read_text()
+        tls, auth = self._security_lines()
         self.config_path.write_text(
-            template.format(port=self.port, data_dir=self.data_dir, user=_user_name())
+            template.format(
+                port=self.port, data_dir=self.data_dir, user=_user_name(), tls=tls, auth=auth
+            )
         )
         with self.log_path.open("ab") as log:  # a file, so a chatty broker never blocks on a pipe
             self.process = subprocess.Popen(
@@ -96,6 +155,33 @@ class Broker:
                 start_new_session=True,  # a terminal's Ctrl-C goes to our process, which stops it
             )
         _wait_listening(self.port, ready_timeout_s, self.process, self.log_path)
+
+    def _security_lines(self) -> tuple[str, str]:
+        """The listener's TLS options and the login options for the configuration file."""
+        security = self.security or ListenerSecurity()
+        tls: list[str] = []
+        if security.certfile is not None and security.keyfile is not None:
+            tls += [f"certfile {security.certfile}", f"keyfile {security.keyfile}"]
+        if security.cafile is not None:
+            tls.append(f"cafile {security.cafile}")
+        if security.require_certificate:
+            tls.append("require_certificate true")
+        if not security.users:
+            return "\n".join(tls), "allow_anonymous true"
+        passwords = self.data_dir / "passwords"
+        _password_file(passwords, security.users)
+        return "\n".join(tls), f"allow_anonymous false\npassword_file {passwords}"
+
+    def update_users(self, users: Mapping[str, str]) -> None:
+        """Replace the logins of a running broker (rewrites its password file, then SIGHUP:
+        Mosquitto reloads the file without dropping connected clients)."""
+        if self.security is None or not self.security.users:
+            raise BrokerError("this broker was started without logins")
+        if self.process is None or self.process.poll() is not None:
+            raise BrokerError("broker is not running")
+        self.security = replace(self.security, users=dict(users))
+        _password_file(self.data_dir / "passwords", self.security.users)
+        self.process.send_signal(signal.SIGHUP)
 
     def stop(self, *, timeout_s: float = 10.0) -> None:
         """Stop gracefully (SIGTERM, so it saves its persistence file)."""
@@ -121,8 +207,11 @@ def _user_name() -> str:
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
-def start_broker(data_dir: Path, *, port: int | None = None) -> Broker:
-    """Start a broker on `port` (a free one by default) keeping its files in `data_dir`."""
-    broker = Broker(port=port or free_port(), data_dir=data_dir)
+def start_broker(
+    data_dir: Path, *, port: int | None = None, security: ListenerSecurity | None = None
+) -> Broker:
+    """Start a broker on `port` (a free one by default) keeping its files in `data_dir`;
+    open and plain unless `security` asks for logins and/or TLS."""
+    broker = Broker(port=port or free_port(), data_dir=data_dir, security=security)
     broker.start()
     return broker
