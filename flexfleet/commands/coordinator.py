@@ -9,7 +9,9 @@ from pathlib import Path
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the coordinator's arguments."""
-    parser.add_argument("--broker", help="broker URL, e.g. mqtt://127.0.0.1:1883")
+    parser.add_argument(
+        "--broker", help="broker URL: mqtt://host:port, or mqtts://host:port for TLS"
+    )
     parser.add_argument("--db", type=Path, help="SQLite database file")
     parser.add_argument("--http-host", help="address the HTTP API listens on")
     parser.add_argument("--http-port", type=int, help="HTTP API port (0 picks a free one)")
