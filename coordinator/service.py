@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from coordinator.alarms.service import AlarmService
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.fleet.twin import FleetTwin
+from coordinator.forecast.cover import CoverPolicy
 from coordinator.forecast.job import ForecastJob
 from coordinator.forecast.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
@@ -123,6 +124,12 @@ class Coordinator:
             horizon_days=settings.forecast_horizon_days,
             refresh_interval_s=settings.forecast_refresh_interval_s,
             model_check_interval_s=settings.forecast_model_check_interval_s,
+        )
+        forecasts.watch_cover(
+            stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
+            policy=CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days),
+            interval_s=settings.cover_check_interval_s,
+            alarms=alarms,
         )
         return cls(
             settings=settings,

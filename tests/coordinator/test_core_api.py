@@ -135,7 +135,7 @@ def test_every_api_call_of_the_dashboard_is_served(client: httpx.Client) -> None
     polled = [path for path in fetched if not path.endswith("/")]
     assert {p.split("?")[0] for p in polled} == {
         "/api/v1/alarms", "/api/v1/nodes", "/api/v1/plans/schedule", "/api/v1/plans/routes",
-        "/api/v1/stock", "/api/v1/forecasts",
+        "/api/v1/stock", "/api/v1/stock/cover", "/api/v1/forecasts",
     }  # fmt: skip
     for path in polled:
         response = client.get(path)
