@@ -303,8 +303,9 @@ class MqttClient:
     def _handle_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
+        was_connected = self._connected.is_set()
         self._connected.clear()
-        if reason.is_failure:
+        if reason.is_failure and was_connected:  # a refused attempt was logged by _failed
             log.warning("disconnected from the broker: %s", reason)
 
     def _handle_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge_agent.errors import ConfigError
 from edge_agent.transport import (
     Connected,
     ConnectFailed,
@@ -94,7 +95,10 @@ class MqttTransport:
         self._session: _Session | None = None
         self._token = 0
         self._security = security or BrokerSecurity()
-        self._tls = self._security.context()  # one context for every session
+        try:
+            self._tls = self._security.context()  # one context for every session
+        except ValueError as exc:  # a TLS file changed since the configuration was loaded
+            raise ConfigError("mqtt", str(exc)) from None
         self.url = ""
 
     @property

@@ -173,8 +173,8 @@ class Broker:
         return "\n".join(tls), f"allow_anonymous false\npassword_file {passwords}"
 
     def update_users(self, users: Mapping[str, str]) -> None:
-        """Replace the logins of a running broker (rewrites its password file, then SIGHUP:
-        Mosquitto reloads the file without dropping connected clients)."""
+        """Replace the logins of a running broker: rewrite its password file, then SIGHUP
+        (Mosquitto reloads the file; new connections are checked against it)."""
         if self.security is None or not self.security.users:
             raise BrokerError("this broker was started without logins")
         if self.process is None or self.process.poll() is not None:

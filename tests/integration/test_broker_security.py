@@ -169,11 +169,13 @@ def test_wrong_password_is_refused_and_named_then_connects_once_fixed(
             assert agent.error is None
     finally:
         broker.stop()
-    refusals = [
-        r for r in caplog.records if "refused the login of user 'press-01'" in r.getMessage()
-    ]
-    assert len(refusals) == 1  # one line per cause, however many retries
-    assert refusals[0].levelno == logging.ERROR
+    for user, connections in (("press-01", 1), ("coordinator", 2)):  # ingest + alarm lane
+        refusals = [
+            r for r in caplog.records if f"refused the login of user '{user}'" in r.getMessage()
+        ]
+        assert len(refusals) == connections  # one line per cause, however many retries
+        assert {r.levelno for r in refusals} == {logging.ERROR}
+    assert "Protocol error" not in caplog.text  # a refused attempt is not logged twice
 
 
 class _Recorder:
