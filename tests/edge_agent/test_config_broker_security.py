@@ -11,6 +11,7 @@ import pytest
 from edge_agent.config import PASSWORD_ENV, AgentConfig, config_from_dict, load_config
 from edge_agent.errors import ConfigError
 from edge_agent.runner import demo_config
+from flexfleet.cli import main
 from tests.pki import Pki
 
 NODE = {"site": "s1", "node": "press-01"}
@@ -120,3 +121,16 @@ def test_flag_mode_takes_the_same_settings(tmp_path: Path, pki: Pki) -> None:
     )
     assert config.mqtt.security.password == "flag-secret"
     assert config.mqtt.security.ca_file == pki.ca
+
+
+def test_cli_flags_refuse_bad_login_and_tls_settings(
+    tmp_path: Path, pki: Pki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`flexfleet agent` flags go through the same checks: exit 2 naming the setting."""
+    base = ["agent", "--site", "s1", "--node", "n1", "--state-dir", str(tmp_path / "state")]
+    assert main([*base, "--broker", "mqtt://h", "--ca-file", str(pki.ca)]) == 2
+    assert "mqtt.ca_file: TLS files need an mqtts:// broker" in capsys.readouterr().err
+    (tmp_path / "empty").write_text("")
+    flags = ["--username", "n1", "--password-file", str(tmp_path / "empty")]
+    assert main([*base, *flags]) == 2
+    assert "mqtt.password_file:" in capsys.readouterr().err
