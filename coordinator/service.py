@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from coordinator.alarms.service import AlarmService
 from coordinator.alarms.wiring import build_alarm_service
+from coordinator.commands import CommandLog
 from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.cover import CoverPolicy
 from coordinator.forecast.job import ForecastJob
@@ -46,6 +47,7 @@ class Coordinator:
     events_mqtt: MqttClient | None = None
     plans: PlanRunner | None = None
     forecasts: ForecastJob | None = None
+    commands: CommandLog | None = None
 
     @classmethod
     def open(
@@ -78,6 +80,9 @@ class Coordinator:
             else None
         )
         alarms = _build_alarms(settings, clock, events_mqtt or client) if with_alarms else None
+        commands = CommandLog(
+            store=store.command_store(), publisher=client, clock=clock, alarms=alarms
+        )
         feed = (
             AlarmFeed(
                 alarms,
@@ -99,7 +104,7 @@ class Coordinator:
             store=store,
             clock=clock,
             ack=client.ack,
-            publisher=client,
+            commands=commands,
             feed=feed,
             queue_max_messages=settings.queue_max_messages,
             batch_max_messages=settings.batch_max_messages,
@@ -113,7 +118,7 @@ class Coordinator:
             rollup_retention_days=settings.rollup_retention_days,
         )
         client.on_message = writer.enqueue
-        plans = _build_plans(settings, clock, client, store)
+        plans = _build_plans(settings, clock, commands, store)
         writer.listeners.append(plans.on_commit)
         fast_lane = _build_fast_lane(settings, twin, feed, events_mqtt)
         forecasts = ForecastJob(
@@ -143,6 +148,7 @@ class Coordinator:
             events_mqtt=events_mqtt,
             plans=plans,
             forecasts=forecasts,
+            commands=commands,
         )
 
     def start(self) -> None:
@@ -181,12 +187,12 @@ class Coordinator:
 
 
 def _build_plans(
-    settings: CoordinatorSettings, clock: Clock, client: MqttClient, store: SqliteStore
+    settings: CoordinatorSettings, clock: Clock, commands: CommandLog, store: SqliteStore
 ) -> PlanRunner:
-    """The re-planning loop: ingest and the orders API feed it, plan diffs go out on MQTT."""
+    """The re-planning loop: ingest and the orders API feed it, plan diffs go out as commands."""
     plans = PlanRunner(
         clock=clock,
-        publisher=client,
+        commands=commands,
         stock_thresholds=settings.stock_thresholds,
         stock_low_threshold=settings.stock_low_threshold or None,
         time_unit_s=settings.plan_time_unit_s,

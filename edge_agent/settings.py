@@ -5,7 +5,8 @@
 changes, so a command is applied whole or not at all; the result is persisted in the
 outbox database and reapplied over the TOML file at the next start.
 
-Accepted arguments (all optional, at least one)::
+Accepted arguments (all optional, at least one; shape and bounds in
+`protocol.config_args`, shared with the coordinator)::
 
     {"sampling_interval_ms": 200,
      "default_deadband": 0.1,
@@ -15,7 +16,6 @@ Accepted arguments (all optional, at least one)::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +23,8 @@ from typing import Any
 from edge_agent.config import AgentConfig
 from edge_agent.detection import check_detector_settings
 from edge_agent.errors import CommandRejected, ConfigError
-
-CONFIG_KEYS = ("sampling_interval_ms", "default_deadband", "deadbands", "detectors")
+from protocol import InvalidMessage
+from protocol.config_args import CONFIG_KEYS, check_config_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,51 +66,28 @@ def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, A
     return result
 
 
-def _number(value: Any, name: str, low: float, high: float) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not (ok and math.isfinite(value) and low <= value <= high):
-        raise CommandRejected("config", f"{name} must be a number in {low}..{high}")
-    return float(value)
-
-
 def apply_config_args(
     current: LiveSettings, args: Mapping[str, Any], signals: frozenset[str]
 ) -> LiveSettings:
-    """The settings after a `config` command; raises `CommandRejected` with the reason."""
-    if not args:
-        raise CommandRejected(
-            "config", f"no settings given; expected some of {', '.join(CONFIG_KEYS)}"
-        )
-    unknown = sorted(set(args) - set(CONFIG_KEYS))
-    if unknown:
-        raise CommandRejected("config", f"unknown setting {unknown[0][:64]!r}")
-    interval, default, deadbands = (
-        current.interval_ms,
-        current.default_deadband,
-        dict(current.deadbands),
-    )
+    """The settings after a `config` command; raises `CommandRejected` with the reason.
+
+    The shape and bounds are `protocol.config_args`'s (the coordinator checks the same
+    before sending); what only this node knows (its signals, its detectors) is checked here.
+    """
+    try:
+        check_config_args(args)
+    except InvalidMessage as exc:
+        raise CommandRejected("config", exc.reason) from None
+    interval = int(args.get("sampling_interval_ms", current.interval_ms))
+    default = float(args.get("default_deadband", current.default_deadband))
+    deadbands = dict(current.deadbands)
     detectors = current.detectors
-    if "sampling_interval_ms" in args:
-        value = args["sampling_interval_ms"]
-        if isinstance(value, bool) or not isinstance(value, int) or not 10 <= value <= 3_600_000:
-            raise CommandRejected(
-                "config", "sampling_interval_ms must be an integer in 10..3600000"
-            )
-        interval = value
-    if "default_deadband" in args:
-        default = _number(args["default_deadband"], "default_deadband", 0.0, 1e12)
-    if "deadbands" in args:
-        bands = args["deadbands"]
-        if not isinstance(bands, Mapping):
-            raise CommandRejected("config", "deadbands must be an object {signal: number}")
-        for signal, band in bands.items():
-            if signal not in signals:
-                raise CommandRejected("config", f"deadbands: no signal {str(signal)[:64]!r}")
-            deadbands[signal] = _number(band, f"deadbands.{signal}", 0.0, 1e12)
+    for signal, band in args.get("deadbands", {}).items():
+        if signal not in signals:
+            raise CommandRejected("config", f"deadbands: no signal {str(signal)[:64]!r}")
+        deadbands[signal] = float(band)
     if "detectors" in args:
         overrides = args["detectors"]
-        if not isinstance(overrides, Mapping):
-            raise CommandRejected("config", "detectors must be an object")
         if detectors is None:
             raise CommandRejected("config", "detectors are switched off on this node")
         merged = _merge(detectors, overrides)

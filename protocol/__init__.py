@@ -5,6 +5,7 @@ Pure and sans-I/O: no sockets, threads, clocks or MQTT client here. See
 """
 
 from protocol.codec import DEFAULT_MAX_PAYLOAD_BYTES, decode, encode, topic_for
+from protocol.config_args import CONFIG_COMMAND, CONFIG_KEYS, check_config_args
 from protocol.errors import (
     DecodeError,
     EncodeError,
@@ -63,6 +64,8 @@ from protocol.topics import (
 )
 
 __all__ = [
+    "CONFIG_COMMAND",
+    "CONFIG_KEYS",
     "COORDINATOR_STATE_FILTER",
     "COORDINATOR_STATE_TOPIC",
     "DEATH_FILTER",
@@ -104,6 +107,7 @@ __all__ = [
     "Verdict",
     "ack_topic",
     "alert_topic",
+    "check_config_args",
     "check_id",
     "command_filter",
     "command_topic",

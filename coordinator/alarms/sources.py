@@ -1,14 +1,15 @@
 """Turning fleet happenings into alarm triggers and clears through the `AlarmSink` port.
 
-Four sources (issue 4): anomaly events from agents, node inactivity, dead-letter bursts and
-stock below a threshold. Each rule decides alone whether to trigger or clear; ingest and the
+Five sources (issue 4): anomaly events from agents, node inactivity, dead-letter bursts,
+stock below a threshold, and plan commands a node rejected. Each rule decides alone whether to trigger or clear; ingest and the
 fleet twin call the matching `on_*` method and never talk to the alarm service directly.
 
 Alarm keys (site, source, alarm_type):
 - anomaly event: (site, `node` or `node/signal`, event name, plus `.detector` when given);
 - node inactivity: (site, node, `node_offline`);
 - dead-letter burst: (site given at construction, `ingest`, `dead_letter_burst`);
-- low stock: (site, `node/sku`, `low_stock`).
+- low stock: (site, `node/sku`, `low_stock`);
+- rejected plan command: (site, `node/command`, `command_rejected`), e.g. `m1/schedule`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from typing import Final
 
 from coordinator.alarms.port import AlarmSink, Severity
 from protocol.messages import Event
+from protocol.plans import PLAN_COMMANDS
 
 NODE_OFFLINE: Final = "node_offline"
 DEAD_LETTER_BURST: Final = "dead_letter_burst"
 LOW_STOCK: Final = "low_stock"
+COMMAND_REJECTED: Final = "command_rejected"
 
 
 def anomaly_key(event: Event) -> tuple[str, str]:
@@ -86,6 +89,44 @@ def on_node_online(sink: AlarmSink, *, site: str, node: str, ts_ms: int) -> None
     """A node was born again: clear its offline alarm, if any."""
     sink.clear(
         site=site, source=node, alarm_type=NODE_OFFLINE, message=f"node {node} online", ts_ms=ts_ms
+    )
+
+
+def on_command_answer(
+    sink: AlarmSink,
+    *,
+    site: str,
+    node: str,
+    name: str,
+    cmd_id: str,
+    ok: bool,
+    reason: str,
+    ts_ms: int,
+    severity: Severity = "MAJOR",
+) -> None:
+    """A node answered a command: a plan command (`schedule`, `route`) it rejected raises
+    `command_rejected` for that node and command, the next one it takes clears it. Other
+    commands raise nothing (an operator's `config` is answered to the operator)."""
+    if name not in PLAN_COMMANDS:
+        return
+    source = f"{node}/{name}"
+    if ok:
+        sink.clear(
+            site=site,
+            source=source,
+            alarm_type=COMMAND_REJECTED,
+            message=f"{node} took its {name} ({cmd_id})",
+            ts_ms=ts_ms,
+        )
+        return
+    sink.trigger(
+        site=site,
+        source=source,
+        alarm_type=COMMAND_REJECTED,
+        severity=severity,
+        message=f"{node} rejected its {name}: {reason}"[:500],
+        details={"node": node, "command": name, "cmd_id": cmd_id, "reason": reason[:500]},
+        ts_ms=ts_ms,
     )
 
 

@@ -5,14 +5,15 @@ takes up to `batch_max_messages` or `batch_max_bytes` of payload (waiting at mos
 `batch_max_wait_s` for a batch to fill; the byte cap keeps one commit, and so the
 ingest-to-queryable latency, short), decodes, validates and sequences them into the twin.
 The commit thread writes each prepared batch in one transaction, in order, and only then
-acks its messages to the broker, sends rebirth requests and feeds the alarm rules. A store
-failure stops ingest without acking (the broker keeps the messages) and is reported by
-`/healthz`. `run_once`/`process` do the same work on the calling thread (tests).
+acks its messages to the broker, sends rebirth requests and feeds the alarm rules. The
+command acks a batch carries are recorded (`CommandLog.on_acks`) after its commit and
+before its MQTT acks, so a crash in between redelivers them; the periodic tick expires
+unanswered commands. A store failure stops ingest without acking (the broker keeps the
+messages) and is reported by `/healthz`. `run_once`/`process` do the same work on the calling thread (tests).
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import queue
 import threading
@@ -20,15 +21,15 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from coordinator.commands.log import CommandLog
 from coordinator.errors import StoreError
 from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.pipeline import IngestPipeline, decode_all
 from coordinator.ingest.records import BatchOutcome, RawMessage
 from coordinator.ingest.stats import IngestStats
-from coordinator.publisher import Publisher
 from coordinator.store.port import CommitResult, Store
 from flexfleet.clock import Clock, now_ms
-from protocol import DEFAULT_MAX_PAYLOAD_BYTES, Command, command_topic, encode
+from protocol import DEFAULT_MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class IngestWriter:
         store: Store,
         clock: Clock,
         ack: Callable[[list[object]], object] = lambda _tokens: None,
-        publisher: Publisher | None = None,
+        commands: CommandLog | None = None,
         feed: AlarmFeed | None = None,
         stats: IngestStats | None = None,
         queue_max_messages: int = 1000,
@@ -69,7 +70,7 @@ class IngestWriter:
         self.listeners: list[CommitListener] = []
         self.failed = False
         self._ack = ack
-        self._publisher = publisher
+        self._commands = commands
         self._feed = feed
         self._batch_max = batch_max_messages
         self._batch_max_bytes = batch_max_bytes
@@ -82,7 +83,6 @@ class IngestWriter:
         self._rollup_days = rollup_retention_days
         self._next_tick = clock.monotonic() + tick_interval_s
         self._next_retention = clock.monotonic() + min(retention_interval_s, 60.0)
-        self._cmd_ids = itertools.count(1)
         self._stop = threading.Event()
         self._prepared_all = threading.Event()
         self._handoff: queue.Queue[_Prepared] = queue.Queue(maxsize=2)
@@ -209,6 +209,8 @@ class IngestWriter:
     def finish(self, raws: list[RawMessage], outcome: BatchOutcome) -> CommitResult:
         """Commit a prepared batch, then ack its messages and run the after-commit work."""
         result = self._commit(outcome)
+        if self._commands is not None and outcome.acks:
+            self._commands.on_acks(outcome.acks)
         self._ack([raw.token for raw in raws])
         s = self.stats
         s.messages += len(raws)
@@ -225,14 +227,18 @@ class IngestWriter:
         self.finish_tick(self.pipeline.tick())
 
     def finish_tick(self, outcome: BatchOutcome) -> None:
-        """Commit the outcome of a pipeline tick and let the alarm rules see time pass."""
+        """Commit the outcome of a pipeline tick, expire unanswered commands and let the
+        alarm rules see time pass."""
         result = self._commit(outcome) if not outcome.batch.empty else CommitResult(0, 0, 0, 0)
         self._after_commit(outcome, result)
+        if self._commands is not None:
+            self._commands.expire_due()
         if self._feed is not None:
             self._feed.tick(now_ms=now_ms(self.clock))
 
     def retention(self) -> None:
-        """Delete raw samples, rollups and dead letters past their retention."""
+        """Delete raw samples, rollups, dead letters and tracked commands past their
+        retention (commands keep the raw samples' retention)."""
         now = now_ms(self.clock)
         raw_before = now - int(self._raw_days * DAY_MS)
         result = self.store.apply_retention(
@@ -242,6 +248,8 @@ class IngestWriter:
         )
         if result.samples_deleted or result.rollups_deleted:
             log.info("retention removed %s", result)
+        if self._commands is not None:
+            self._commands.purge(before_ms=raw_before)
 
     def _commit(self, outcome: BatchOutcome) -> CommitResult:
         started = time.perf_counter()
@@ -262,18 +270,10 @@ class IngestWriter:
                 log.exception("commit listener failed")
 
     def _send_command(self, site: str, node: str, name: str, reason: str) -> None:
-        if self._publisher is None:
+        if self._commands is None:
             return
-        command = Command(
-            site=site,
-            node=node,
-            name=name,
-            cmd_id=f"c{next(self._cmd_ids)}-{now_ms(self.clock)}",
-            ts=now_ms(self.clock),
-            args={"reason": reason},
-        )
         try:
-            self._publisher.publish(command_topic(site, node, name), encode(command), 1, False)
+            self._commands.send(site=site, node=node, name=name, args={"reason": reason})
             self.stats.rebirth_requests += name == "rebirth"
         except Exception:
             log.exception("could not send %s to %s/%s", name, site, node)

@@ -24,13 +24,12 @@ epoch and versions continue, the held orders and the fleet are planned again. An
 id already held is replaced by a changed order and left alone if it is the same.
 
 Each new plan goes to the agents concerned as `schedule` / `route` commands
-(`protocol.plans`), published through the `Publisher` port at QoS 1; the API serves
-`schedule()` and `routes()`.
+(`protocol.plans`), sent through the `CommandLog` (recorded, published at QoS 1, matched to
+the agents' answers); the API serves `schedule()` and `routes()`.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import threading
@@ -38,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from coordinator.commands.log import CommandLog
 from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.fleet.node import NodeRecord
 from coordinator.ingest.records import BatchOutcome
@@ -73,10 +73,9 @@ from coordinator.plan.triggers import (
     StockoutRisk,
     TriggerMapper,
 )
-from coordinator.publisher import Publisher
 from coordinator.store.port import CommitResult
 from flexfleet.clock import Clock, now_ms
-from protocol import ProtocolError, ScheduleUpdate, encode, plan_command, topic_for
+from protocol import ProtocolError, ScheduleUpdate
 from protocol.plans import RouteUpdate
 
 __all__ = [
@@ -148,7 +147,7 @@ class PlanRunner:
         self,
         *,
         clock: Clock,
-        publisher: Publisher,
+        commands: CommandLog,
         stock_thresholds: Mapping[str, int] | None = None,
         stock_low_threshold: int | None = None,
         time_unit_s: float = 60.0,
@@ -184,13 +183,12 @@ class PlanRunner:
         self.mapper = TriggerMapper(
             stock_threshold_for=lambda sku: thresholds.get(sku, stock_low_threshold)
         )
-        self._publisher = publisher
+        self.commands = commands
         self._unit_s = time_unit_s
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
         self._sites_lock = threading.Lock()
         self._orders_lock = threading.Lock()
-        self._cmd_ids = itertools.count(1)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -580,11 +578,7 @@ class PlanRunner:
             update = (
                 ScheduleUpdate(**body) if payload["kind"] == "schedule" else RouteUpdate(**body)
             )
-            ts = now_ms(self.clock)
-            command = plan_command(
-                update, site=site, node=node_id, cmd_id=f"plan-{ts}-{next(self._cmd_ids)}", ts=ts
-            )
-            self._publisher.publish(topic_for(command), encode(command), 1, False)
+            self.commands.send(site=site, node=node_id, name=update.kind, args=update.to_dict())
         except ProtocolError as exc:
             log.error("plan update for %s/%s not sent: %s", site, node_id, exc.reason)
         except Exception:

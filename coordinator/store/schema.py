@@ -186,4 +186,20 @@ def m006_plan_reserve(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m007_commands(db: Database) -> None:
+    """The commands the coordinator sent and their answers (`coordinator.commands`): read
+    newest first by `id`, per node, and the unanswered ones by send time for expiry."""
+    db.execute(
+        "CREATE TABLE commands (id INTEGER PRIMARY KEY, cmd_id TEXT NOT NULL UNIQUE,"
+        " site TEXT NOT NULL, node TEXT NOT NULL, name TEXT NOT NULL, args TEXT NOT NULL,"
+        " sent_ms INTEGER NOT NULL, state TEXT NOT NULL"
+        " CHECK (state IN ('sent', 'ok', 'rejected', 'expired')),"
+        " reason TEXT NOT NULL DEFAULT '', answered_ms INTEGER)"
+    )
+    db.execute("CREATE INDEX commands_by_node ON commands (site, node, id)")
+    db.execute("CREATE INDEX commands_unanswered ON commands (sent_ms) WHERE state = 'sent'")
+    db.execute("CREATE INDEX commands_by_sent ON commands (sent_ms)")
+
+
 __all__ = ["MIGRATIONS"]

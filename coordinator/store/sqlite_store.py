@@ -23,6 +23,7 @@ from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.views import StockItem
 from coordinator.ingest.records import StockLevels, WriteBatch
 from coordinator.ingest.sales import sales_of
+from coordinator.store.commands import SqliteCommandStore
 from coordinator.store.plan_state import SqlitePlanState
 from coordinator.store.port import (
     CommitResult,
@@ -102,6 +103,10 @@ class SqliteStore:
     def plan_state(self) -> SqlitePlanState:
         """The planner's durable state, on this store's writer connection and lock."""
         return SqlitePlanState(self._writer, self._write_lock)
+
+    def command_store(self) -> SqliteCommandStore:
+        """The tracked commands, on this store's writer connection, lock and readers."""
+        return SqliteCommandStore(self._writer, self._write_lock, self._reader)
 
     # -- write path ---------------------------------------------------------------------
 

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from coordinator.commands import CommandLog, MemoryCommandStore
 from coordinator.fleet.twin import FleetTwin
 from coordinator.ingest.pipeline import IngestPipeline, decode_all
 from coordinator.ingest.records import BatchOutcome, RawMessage
+from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.store.sqlite_store import SqliteStore
-from flexfleet.clock import FakeClock
+from flexfleet.clock import Clock, FakeClock
 from protocol import Birth, Death, Event, Message, Stock, Telemetry, encode, topic_for
 
 T0_MS = 1_700_000_000_000
@@ -91,6 +93,18 @@ class Node:
 
     def death(self) -> Death:
         return Death(site=self.site, node=self.node, bd_seq=self.bd_seq)
+
+
+def command_log(
+    publisher: InMemoryPublisher | None = None, clock: Clock | None = None
+) -> CommandLog:
+    """A command log over the in-memory store and publisher (the parts that send commands
+    are tested against it; the SQLite store has tests of its own)."""
+    return CommandLog(
+        store=MemoryCommandStore(),
+        publisher=publisher if publisher is not None else InMemoryPublisher(),
+        clock=clock or FakeClock(),
+    )
 
 
 def raw(message: Message, *, received_ms: int = T0_MS, token: object = None) -> RawMessage:

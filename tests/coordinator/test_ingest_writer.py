@@ -16,7 +16,7 @@ from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import FakeClock
 from protocol import Message, decode
-from tests.coordinator.conftest import Node, raw
+from tests.coordinator.conftest import Node, command_log, raw
 
 
 class FailingStore(SqliteStore):
@@ -67,7 +67,7 @@ def test_failed_commit_acks_nothing_and_stops(tmp_path: Path) -> None:
 def test_rebirth_request_is_published_as_a_command(store: SqliteStore) -> None:
     """Data from a node without a birth makes the writer publish a rebirth command."""
     publisher = InMemoryPublisher()
-    writer, _ = _writer(store, [], publisher=publisher)
+    writer, _ = _writer(store, [], commands=command_log(publisher))
     writer.process([raw(Node().telemetry(seq=3))])
     (sent,) = publisher.messages
     assert sent.topic == "ff/v1/s1/m1/cmd/rebirth"

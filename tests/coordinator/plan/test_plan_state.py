@@ -29,6 +29,7 @@ from coordinator.plan.triggers import DepotSeen, MachineSeen
 from coordinator.plan.wiring import OrderRejected, PlanRunner
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import FakeClock
+from tests.coordinator.conftest import command_log
 
 J1 = JobOrder("j1", (OperationOrder({"m1": 120.0, "m2": 90.0}, family="red"),), due_ms=5, weight=3)
 J2 = JobOrder("j2", (OperationOrder({"m2": 60.0}),), release_ms=7, rush=True)
@@ -173,7 +174,7 @@ def test_a_store_that_cannot_write_takes_nothing(tmp_path: Path) -> None:
     """If the orders cannot be stored the call fails with `StoreError` and the planner
     holds none of them (the API answers 503, nothing half-accepted)."""
     store = SqliteStore(tmp_path / "c.db")
-    runner = PlanRunner(clock=FakeClock(), publisher=InMemoryPublisher(), state=store.plan_state())
+    runner = PlanRunner(clock=FakeClock(), commands=command_log(), state=store.plan_state())
     runner.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2")])
     store.close()
     with pytest.raises(StoreError):
@@ -195,7 +196,13 @@ class _SaveWatcher(MemoryPlanState):
 
 
 def _runner(clock: FakeClock, state: PlanState, publisher: InMemoryPublisher) -> PlanRunner:
-    runner = PlanRunner(clock=clock, publisher=publisher, state=state, time_limit_s=1.0, seed=1)
+    runner = PlanRunner(
+        clock=clock,
+        commands=command_log(publisher, clock),
+        state=state,
+        time_limit_s=1.0,
+        seed=1,
+    )
     runner.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2"), DepotSeen("s", "w1")])
     return runner
 
@@ -399,8 +406,6 @@ def test_a_saved_reserve_the_time_unit_no_longer_fits_is_not_restored() -> None:
     restarted with two-minute units would reserve whole periods, so it starts without."""
     state = MemoryPlanState()
     _runner(FakeClock(), state, InMemoryPublisher()).set_reserve(ReserveSpec(0.25, 120.0, 3600.0))
-    later = PlanRunner(
-        clock=FakeClock(), publisher=InMemoryPublisher(), state=state, time_unit_s=120.0
-    )
+    later = PlanRunner(clock=FakeClock(), commands=command_log(), state=state, time_unit_s=120.0)
     later.restore_saved()
     assert later.reserve()["share"] == 0.0

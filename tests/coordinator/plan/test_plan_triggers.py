@@ -34,6 +34,7 @@ from coordinator.plan.wiring import (
 )
 from flexfleet.clock import FakeClock
 from protocol import Birth, Command, Event, RouteUpdate, ScheduleUpdate, decode, plan_update
+from tests.coordinator.conftest import command_log
 
 T0 = 1_700_000_000_000
 
@@ -150,7 +151,8 @@ def test_unwatched_stock_never_triggers() -> None:
 def runner() -> PlanRunner:
     """A runner on a fake clock with machines m1, m2 and warehouse w1 of site s (no thread
     started)."""
-    plan = PlanRunner(clock=FakeClock(), publisher=InMemoryPublisher(), time_limit_s=1.0)
+    clock = FakeClock()
+    plan = PlanRunner(clock=clock, commands=command_log(clock=clock), time_limit_s=1.0)
     plan.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2"), DepotSeen("s", "w1")])
     return plan
 
@@ -192,7 +194,7 @@ def test_orders_naming_unknown_machines_or_repeating_ids_are_refused(runner: Pla
 
 def test_a_new_plan_is_sent_as_schedule_commands(runner: PlanRunner) -> None:
     """Each machine whose sequence changed gets a valid `schedule` command on its topic."""
-    publisher = runner._publisher
+    publisher = runner.commands.publisher
     assert isinstance(publisher, InMemoryPublisher)
     runner.submit_orders(
         [JobOrder(f"j{k}", (OperationOrder({"m1": 600.0, "m2": 600.0}),)) for k in range(2)]
@@ -265,7 +267,7 @@ def test_deliveries_are_checked_as_one_batch_with_the_jobs(runner: PlanRunner) -
 
 def test_routes_are_planned_and_sent_to_the_depot(runner: PlanRunner) -> None:
     """Delivery orders are routed from the depot; its agent gets a valid `route` command."""
-    publisher = runner._publisher
+    publisher = runner.commands.publisher
     assert isinstance(publisher, InMemoryPublisher)
     runner.set_fleet([DepotSpec("w1", 0.0, 0.0)], [VehicleSpec("v1", "w1", 10)])
     taken = runner.submit_orders(
