@@ -8,6 +8,7 @@ can find them. Ctrl-C (or `--duration`) stops every process the demo started.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -78,6 +79,17 @@ def _stop(processes: list[subprocess.Popen[bytes]], *, timeout_s: float = 10.0) 
             process.wait()
 
 
+DEMO_SETTINGS = {
+    # forecasts and stock cover every minute, not hourly, so a short demo shows them
+    "FLEXFLEET_FORECAST_REFRESH_INTERVAL_S": "60",
+}
+
+
+def _demo_environment() -> dict[str, str]:
+    """The coordinator's environment: the demo's settings unless the caller set them."""
+    return {**DEMO_SETTINGS, **os.environ}
+
+
 @contextmanager
 def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]:
     """Start broker, coordinator and agents; yield (broker, API URL); stop all on exit."""
@@ -97,6 +109,7 @@ def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the demo only; it stops children in order
+            env=_demo_environment(),
         )  # fmt: skip
         children.append(coordinator)
         _wait_http(f"{api_url}/healthz", coordinator, timeout_s=60)
