@@ -210,6 +210,10 @@ class MqttClient:
         if self._thread is not None:
             self._thread.join(10.0)
             self._thread = None
+        # paho closes its wake-up socket pair only in `Client.__del__`; when the client is
+        # collected as part of a reference cycle the sockets may be finalised first and
+        # warn "unclosed socket". Close them now that the network thread has ended.
+        self._client._reset_sockets()
         self._connected.clear()
 
     def _run(self) -> None:
