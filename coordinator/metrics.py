@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 class CoordinatorCollector(Collector):
     """Ingest rate, queue depth, dead letters, nodes online, alarm counts, per-node seq
-    health, planning figures."""
+    health, planning figures, commands by outcome."""
 
     def __init__(self, coordinator: Coordinator) -> None:
         self._c = coordinator
@@ -89,6 +89,7 @@ class CoordinatorCollector(Collector):
         yield from families.values()
         yield from _alarm_metrics(c)
         yield from _plan_metrics(c)
+        yield from _command_metrics(c)
 
 
 def _alarm_metrics(c: Coordinator) -> Iterator[Metric]:
@@ -206,6 +207,21 @@ def _plan_metrics(c: Coordinator) -> Iterator[Metric]:
     for reason, count in sorted(Counter(stats.unserved_reasons).items()):
         unserved.add_metric([reason], count)
     yield unserved
+
+
+def _command_metrics(c: Coordinator) -> Iterator[Metric]:
+    """Commands sent to nodes and what became of them, per command name and outcome."""
+    if c.commands is None:
+        return
+    family = CounterMetricFamily(
+        "flexfleet_commands",
+        "Commands to nodes by name and outcome: sent, publish_failed, ok, rejected, expired, "
+        "and acks that changed nothing (unknown_ack, duplicate_ack, wrong_node_ack)",
+        labels=["name", "outcome"],
+    )
+    for (name, outcome), count in sorted(c.commands.counts().items()):
+        family.add_metric([name, outcome], count)
+    yield family
 
 
 def _outcomes(name: str, doc: str, counts: dict[str, int]) -> CounterMetricFamily:

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from coordinator.api.errors import install_error_handlers
 from coordinator.api.routes import (
     alarms,
+    commands,
     dashboard,
     dead_letters,
     forecasts,
@@ -74,6 +75,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         health,
         metrics,
         nodes,
+        commands,
         stock,
         dead_letters,
         forecasts,
