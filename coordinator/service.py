@@ -81,7 +81,11 @@ class Coordinator:
         )
         alarms = _build_alarms(settings, clock, events_mqtt or client) if with_alarms else None
         commands = CommandLog(
-            store=store.command_store(), publisher=client, clock=clock, alarms=alarms
+            store=store.command_store(),
+            publisher=client,
+            clock=clock,
+            timeout_s=settings.command_timeout_s,
+            alarms=alarms,
         )
         feed = (
             AlarmFeed(

@@ -115,6 +115,8 @@ class CoordinatorSettings(BaseSettings):
     dead_letter_burst_count: int = Field(default=20, ge=1)
     dead_letter_burst_window_s: float = Field(default=60.0, gt=0)
     rebirth_min_interval_s: float = Field(default=30.0, ge=0)
+    # Commands to nodes (coordinator.commands): unanswered ones expire after this long.
+    command_timeout_s: float = Field(default=60.0, gt=0, le=86_400)
     # Fleet twin
     inactivity_timeout_s: float = Field(default=60.0, gt=0)
     node_inactivity_timeout_s: dict[str, float] = Field(default_factory=dict)
