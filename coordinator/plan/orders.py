@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -20,12 +20,15 @@ __all__ = [
     "DepotSpec",
     "JobOrder",
     "OperationOrder",
+    "ProductSpec",
     "ReserveSpec",
+    "StepOption",
     "VehicleSpec",
     "delivery_from_json",
     "depot_from_json",
     "job_from_json",
     "order_json",
+    "product_from_json",
     "reserve_from_json",
     "vehicle_from_json",
 ]
@@ -117,8 +120,52 @@ def reserve_from_json(data: Mapping[str, Any]) -> ReserveSpec:
     return ReserveSpec(**data)
 
 
+@dataclass(frozen=True, slots=True)
+class StepOption:
+    """A machine a product's operation may run on: seconds per unit made, plus a setup
+    time in seconds once per job."""
+
+    machine: str
+    duration_s_per_unit: float
+    setup_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSpec:
+    """How a SKU is made (`PUT /api/v1/plans/products`): its operations in order, each
+    with the machines it may run on; the batch bounds of a replenishment job; and whether
+    the coordinator replenishes it by itself (`"auto"`) or not (`"off"`)."""
+
+    sku: str
+    operations: tuple[tuple[StepOption, ...], ...]
+    family: str = ""
+    min_batch: int = 1
+    max_batch: int | None = None
+    replenish: Literal["auto", "off"] = "auto"
+
+
+def product_from_json(data: Mapping[str, Any]) -> ProductSpec:
+    """A `ProductSpec` from its `order_json` form (parsed)."""
+    return ProductSpec(
+        sku=data["sku"],
+        operations=tuple(
+            tuple(StepOption(**option) for option in step) for step in data["operations"]
+        ),
+        family=data["family"],
+        min_batch=data["min_batch"],
+        max_batch=data["max_batch"],
+        replenish=data["replenish"],
+    )
+
+
 def order_json(
-    item: JobOrder | DeliveryOrder | DepotSpec | VehicleSpec | ChangeoverSpec | ReserveSpec,
+    item: JobOrder
+    | DeliveryOrder
+    | DepotSpec
+    | VehicleSpec
+    | ChangeoverSpec
+    | ReserveSpec
+    | ProductSpec,
 ) -> str:
     """The canonical JSON text of an order or fleet entry (sorted keys)."""
     return orjson.dumps(asdict(item), option=orjson.OPT_SORT_KEYS).decode()
