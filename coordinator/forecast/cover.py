@@ -22,6 +22,7 @@ quantiles understate its spread); days are independent, and the cumulative P90 i
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -80,56 +81,79 @@ class StockCover:
 
 
 def cumulative_p90(mean: np.ndarray, p10: np.ndarray, p90: np.ndarray) -> np.ndarray:
-    """P90 of the demand from the first day through each day (`[h]`, non-decreasing)."""
+    """P90 of the demand from the first day through each day (along the last axis,
+    non-decreasing)."""
     m = np.maximum(np.asarray(mean, dtype=np.float64), 0.0)
     spread = np.maximum(np.asarray(p90, dtype=np.float64) - np.asarray(p10, dtype=np.float64), 0)
     var = np.maximum((spread / (2.0 * Z90)) ** 2, m)
-    return np.asarray(np.cumsum(m) + Z90 * np.sqrt(np.cumsum(var)))
+    return np.asarray(np.cumsum(m, axis=-1) + Z90 * np.sqrt(np.cumsum(var, axis=-1)))
 
 
-def _first_above(cumulative: np.ndarray, stock: int) -> int | None:
-    over = np.flatnonzero(cumulative > stock)
-    return int(over[0]) + 1 if over.size else None
+def _first_above(cumulative: np.ndarray, stock: np.ndarray) -> list[int | None]:
+    """Per row: the first day (1-based) whose cumulative demand exceeds the stock."""
+    over = cumulative > stock[:, None]
+    first: list[int] = (over.argmax(axis=1) + 1).tolist()
+    hits: list[bool] = np.asarray(over.any(axis=1)).tolist()
+    return [d if hit else None for d, hit in zip(first, hits, strict=True)]
 
 
-def _demand_within(cumulative: np.ndarray, days: float) -> float:
-    """Cumulative demand over `days` (interpolated; past the horizon, extended at the
-    horizon's average daily rate)."""
-    h = len(cumulative)
+def _demand_within(cumulative: np.ndarray, days: float) -> np.ndarray:
+    """Per row: cumulative demand over `days` (interpolated; past the horizon, extended at
+    the horizon's average daily rate)."""
+    n, h = cumulative.shape
     if days <= 0 or h == 0:
-        return 0.0
-    if days <= h:
-        whole = int(days)
-        below = float(cumulative[whole - 1]) if whole else 0.0
-        if whole == days:
-            return below
-        return below + (days - whole) * (float(cumulative[whole]) - below)
-    return float(cumulative[-1]) * days / h
+        return np.zeros(n)
+    if days > h:
+        return np.asarray(cumulative[:, -1] * days / h)
+    whole = int(days)
+    below = cumulative[:, whole - 1] if whole else np.zeros(n)
+    if whole == days:
+        return np.asarray(below)
+    return np.asarray(below + (days - whole) * (cumulative[:, whole] - below))
+
+
+def stock_covers(pairs: Sequence[tuple[Forecast, int]], policy: CoverPolicy) -> list[StockCover]:
+    """The cover of each (forecast, stock) under `policy`, computed as one array per
+    forecast horizon length (a check covers every SKU of a fleet at once)."""
+    out: list[StockCover | None] = [None] * len(pairs)
+    by_horizon: dict[int, list[int]] = {}
+    for i, (forecast, _) in enumerate(pairs):
+        if forecast.location is None:
+            raise DataError(f"forecast {forecast.unique_id!r} has no location")
+        by_horizon.setdefault(forecast.horizon_days, []).append(i)
+    for rows in by_horizon.values():
+        group = [pairs[i] for i in rows]
+        mean = np.array([f.mean for f, _ in group], dtype=np.float64)
+        p90_cum = cumulative_p90(
+            mean, np.array([f.p10 for f, _ in group]), np.array([f.p90 for f, _ in group])
+        )
+        stock = np.maximum(np.array([s for _, s in group], dtype=np.int64), 0)
+        p90_days = _first_above(p90_cum, stock)
+        expected_days = _first_above(np.cumsum(np.maximum(mean, 0.0), axis=1), stock)
+        up_to = np.ceil(
+            _demand_within(p90_cum, policy.lead_time_days + policy.review_days) - 1e-9
+        ).astype(np.int64)
+        for k, i in enumerate(rows):
+            forecast, held, target = group[k][0], int(stock[k]), int(up_to[k])
+            days = p90_days[k]
+            out[i] = StockCover(
+                sku=forecast.sku,
+                location=str(forecast.location),
+                stock=held,
+                horizon_days=forecast.horizon_days,
+                expected_days=expected_days[k],
+                p90_days=days,
+                at_risk=days is not None and days <= policy.lead_time_days,
+                order_up_to=target,
+                proposed=max(0, target - held),
+                method=forecast.method,
+            )
+    return [c for c in out if c is not None]
 
 
 def stock_cover(forecast: Forecast, stock: int, policy: CoverPolicy) -> StockCover:
     """The cover of `stock` units against `forecast` under `policy`."""
-    if forecast.location is None:
-        raise DataError(f"forecast {forecast.unique_id!r} has no location")
-    stock = max(0, int(stock))
-    mean = np.asarray(forecast.mean, dtype=np.float64)
-    p90_cum = cumulative_p90(mean, np.asarray(forecast.p10), np.asarray(forecast.p90))
-    p90_days = _first_above(p90_cum, stock)
-    order_up_to = math.ceil(
-        _demand_within(p90_cum, policy.lead_time_days + policy.review_days) - 1e-9
-    )
-    return StockCover(
-        sku=forecast.sku,
-        location=forecast.location,
-        stock=stock,
-        horizon_days=forecast.horizon_days,
-        expected_days=_first_above(np.cumsum(np.maximum(mean, 0.0)), stock),
-        p90_days=p90_days,
-        at_risk=p90_days is not None and p90_days <= policy.lead_time_days,
-        order_up_to=order_up_to,
-        proposed=max(0, order_up_to - stock),
-        method=forecast.method,
-    )
+    return stock_covers([(forecast, stock)], policy)[0]
 
 
-__all__ = ["Z90", "CoverPolicy", "StockCover", "cumulative_p90", "stock_cover"]
+__all__ = ["Z90", "CoverPolicy", "StockCover", "cumulative_p90", "stock_cover", "stock_covers"]

@@ -9,17 +9,22 @@ demand does) and clears it when it no longer is. A SKU without a forecast (never
 there) or without a stock level is left out. The rule raises and clears on changes only;
 after a start it does not know what was open, so its first check clears every SKU that is
 not at risk, in case an alarm from before the restart is still open.
+
+Each check's covers also go to the `listeners` (e.g. the planner's replenishment,
+`coordinator.plan.wiring.PlanRunner.on_covers`), after the rule; a failing listener is
+logged and the others still run.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
 from coordinator.alarms.port import AlarmSink, Severity
-from coordinator.forecast.cover import CoverPolicy, StockCover, stock_cover
+from coordinator.forecast.cover import CoverPolicy, StockCover, stock_covers
 from coordinator.forecast.service import Forecast, RefreshSchedule
 from flexfleet.clock import Clock, now_ms
 
@@ -27,6 +32,11 @@ STOCKOUT_RISK: Final = "stockout_risk"
 
 StockLevels = Callable[[], Iterable[tuple[str, str, str, int]]]
 """The current stock: (site, node, sku, quantity) per SKU per micro-warehouse."""
+
+CoverListener = Callable[[list[tuple[str, str, StockCover]], int], None]
+"""Called with every (site, node, cover) of a check and the check's time in ms."""
+
+log = logging.getLogger(__name__)
 
 
 def _severity(cover: StockCover, policy: CoverPolicy) -> Severity | None:
@@ -108,19 +118,22 @@ class CoverWatch:
         self._lock = threading.Lock()
         self._latest: list[StockCover] = []
         self.checked_ms: int | None = None
+        self.listeners: list[CoverListener] = []
 
     def check(self) -> list[StockCover]:
         """Compute every cover now, hand them to the rule, keep them for `latest`."""
         levels = {
             (f"{site}/{node}", sku): (site, node, qty) for site, node, sku, qty in self._stock()
         }
-        rows: list[tuple[str, str, StockCover]] = []
+        places: list[tuple[str, str]] = []
+        pairs: list[tuple[Forecast, int]] = []
         for forecast in self._forecasts():
             found = levels.get((forecast.location or "", forecast.sku))
-            if found is None:
-                continue
-            site, node, qty = found
-            rows.append((site, node, stock_cover(forecast, qty, self.policy)))
+            if found is not None:
+                places.append(found[:2])
+                pairs.append((forecast, found[2]))
+        covers = stock_covers(pairs, self.policy)
+        rows = [(site, node, cover) for (site, node), cover in zip(places, covers, strict=True)]
         rows.sort(key=lambda r: (r[2].location, r[2].sku))
         stamp = now_ms(self._clock)
         with self._lock:
@@ -129,6 +142,11 @@ class CoverWatch:
             self.schedule.mark_done()
         if self._rule is not None:
             self._rule.on_covers(rows, stamp)
+        for listener in self.listeners:
+            try:
+                listener(rows, stamp)
+            except Exception:  # one listener's failure must not stop the checks
+                log.exception("cover listener failed")
         return [cover for _, _, cover in rows]
 
     def run_pending(self) -> None:
@@ -151,4 +169,4 @@ class CoverWatch:
         ]
 
 
-__all__ = ["STOCKOUT_RISK", "CoverWatch", "StockLevels", "StockoutRiskRule"]
+__all__ = ["STOCKOUT_RISK", "CoverListener", "CoverWatch", "StockLevels", "StockoutRiskRule"]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coordinator.forecast.cover import CoverPolicy, cumulative_p90, stock_cover
+from coordinator.forecast.cover import CoverPolicy, cumulative_p90, stock_cover, stock_covers
 from coordinator.forecast.errors import DataError
 from coordinator.forecast.service import Forecast
 
@@ -131,3 +131,18 @@ def test_cover_is_consistent(mean: list[float], stock: int, lead: float, review:
     assert (cover.p90_days or horizon) <= (cover.expected_days or horizon)
     assert cover.proposed == max(0, cover.order_up_to - max(stock, 0))
     assert cover.at_risk == (cover.p90_days is not None and cover.p90_days <= lead)
+
+
+def test_batch_keeps_order_and_matches_one_by_one() -> None:
+    """Covers of forecasts with different horizons, computed together, come back in the
+    given order and equal the covers computed one at a time."""
+    pairs = [
+        (_forecast([3.0] * 7, [1.0] * 7, [5.0] * 7), 10),
+        (_forecast([0.5] * 28, [0.0] * 28, [2.0] * 28), 4),
+        (_forecast([6.0] * 7, [2.0] * 7, [9.0] * 7), 0),
+        (_forecast([1.0] * 14, [0.0] * 14, [3.0] * 14), 100),
+    ]
+    together = stock_covers(pairs, CoverPolicy())
+    assert together == [stock_cover(f, s, CoverPolicy()) for f, s in pairs]
+    assert [c.horizon_days for c in together] == [7, 28, 7, 14]
+    assert stock_covers([], CoverPolicy()) == []
