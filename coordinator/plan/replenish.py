@@ -25,10 +25,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from coordinator.forecast.cover import StockCover
 from coordinator.plan.orders import JobOrder, OperationOrder, ProductSpec
+
+if TYPE_CHECKING:  # the forecast package imports the store, which imports this module
+    from coordinator.forecast.cover import StockCover
 
 __all__ = [
     "MAX_JOB_ID",

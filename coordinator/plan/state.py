@@ -5,7 +5,10 @@ and the latest plan of each kind.
 order the API acknowledged survives a crash), closed orders through `close_orders`,
 deliveries loaded on a vehicle through `pin_deliveries`, changeover times through
 `save_changeovers`, the rush reserve through `save_reserve`, the fleet through
-`save_fleet`, and every
+`save_fleet`, product recipes through `save_products`, each replenishment job with its
+record through `save_replenishment` (one transaction: a restarted coordinator finds both
+or neither), the units it received through `update_replenishments` and its end through
+`close_replenishments`, and every
 new plan through `save_plan` before its diffs are published (so a restarted coordinator
 never hands out a version number twice). `load` gives it all back at start-up.
 `SqlitePlanState` (`coordinator.store.plan_state`) is the production adapter;
@@ -18,15 +21,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from coordinator.errors import StoreError
 from coordinator.plan.orders import (
     ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
     JobOrder,
+    ProductSpec,
     ReserveSpec,
     VehicleSpec,
     order_json,
 )
+from coordinator.plan.replenish import Replenishment
 from coordinator.plan.routing_problem import RoutingResult
 from coordinator.plan.schedule_problem import Schedule
 from coordinator.plan.snapshot import PlanKind
@@ -67,6 +73,11 @@ class SavedState:
     pins: tuple[tuple[str, str], ...] = ()
     """(delivery id, vehicle id) of the held deliveries loaded on a vehicle, in the order
     they were dispatched."""
+    products: tuple[ProductSpec, ...] = ()
+    replenishments: tuple[Replenishment, ...] = ()
+    """The open replenishment jobs, oldest first."""
+    replenish_seq: int = 0
+    """The highest `seq` of any replenishment job made (0: none)."""
 
 
 class PlanState(Protocol):
@@ -91,6 +102,27 @@ class PlanState(Protocol):
 
     def save_reserve(self, reserve: ReserveSpec, *, at_ms: int) -> None:
         """Replace the rush reserve."""
+        ...
+
+    def save_products(self, products: Sequence[ProductSpec], *, at_ms: int) -> None:
+        """Replace the product recipes."""
+        ...
+
+    def save_replenishment(self, job: JobOrder, record: Replenishment) -> None:
+        """Store a replenishment job as a held order and its open record, in one
+        transaction."""
+        ...
+
+    def update_replenishments(self, records: Sequence[Replenishment]) -> None:
+        """Store the units received and the stock level last seen of open records."""
+        ...
+
+    def close_replenishments(
+        self, ids: Sequence[str], *, reason: str, at_ms: int
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """Close open replenishment records and forget their held jobs, in one
+        transaction; returns the ids of the jobs that were held and of the records that
+        were open."""
         ...
 
     def save_plan(self, made: PlanMade) -> None:
@@ -132,6 +164,9 @@ class MemoryPlanState:
     _pins: dict[str, str] = field(default_factory=dict)  # delivery → vehicle, in pin order
     _changeovers: tuple[ChangeoverSpec, ...] = ()
     _reserve: ReserveSpec | None = None
+    _products: tuple[ProductSpec, ...] = ()
+    _replenishments: dict[str, Replenishment] = field(default_factory=dict)  # open ones
+    _replenish_seq: int = 0
 
     def save_orders(
         self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
@@ -152,6 +187,34 @@ class MemoryPlanState:
     def save_reserve(self, reserve: ReserveSpec, *, at_ms: int) -> None:
         """See `PlanState.save_reserve`."""
         self._reserve = reserve
+
+    def save_products(self, products: Sequence[ProductSpec], *, at_ms: int) -> None:
+        """See `PlanState.save_products`."""
+        self._products = tuple(products)
+
+    def save_replenishment(self, job: JobOrder, record: Replenishment) -> None:
+        """See `PlanState.save_replenishment`."""
+        if any(r.key == record.key for r in self._replenishments.values()):
+            raise StoreError(
+                f"{record.sku} at {record.location} has an open replenishment",
+                operation="save_replenishment",
+            )
+        _upsert(self._jobs, [job])
+        self._replenishments[record.id] = record
+        self._replenish_seq = max(self._replenish_seq, record.seq)
+
+    def update_replenishments(self, records: Sequence[Replenishment]) -> None:
+        """See `PlanState.update_replenishments`."""
+        for record in records:
+            if record.id in self._replenishments:
+                self._replenishments[record.id] = record
+
+    def close_replenishments(
+        self, ids: Sequence[str], *, reason: str, at_ms: int
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """See `PlanState.close_replenishments`."""
+        jobs = frozenset(i for i in ids if self._jobs.pop(i, None) is not None)
+        return jobs, frozenset(i for i in ids if self._replenishments.pop(i, None) is not None)
 
     def save_plan(self, made: PlanMade) -> None:
         """See `PlanState.save_plan`."""
@@ -196,6 +259,9 @@ class MemoryPlanState:
             pins=tuple(self._pins.items()),
             changeovers=self._changeovers,
             reserve=self._reserve,
+            products=self._products,
+            replenishments=tuple(self._replenishments.values()),
+            replenish_seq=self._replenish_seq,
         )
 
 

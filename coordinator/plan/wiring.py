@@ -15,7 +15,12 @@ batch of triggers is due (the previous plan is the hint). Its inputs:
   `set_reserve(reserve)`, the share of every machine kept free for rush jobs;
 - `set_fleet(depots, vehicles)` and the deliveries of `submit_orders`, the delivery fleet
   (depots are micro-warehouse nodes) and the orders it must deliver. Routing measures
-  distance in travel time: coordinates are in plan units (`time_unit_s` seconds) of driving.
+  distance in travel time: coordinates are in plan units (`time_unit_s` seconds) of driving;
+- `set_products(products)`, how SKUs are made, and `on_covers(covers, ts_ms)`, a cover
+  watch listener: an at-risk SKU declared `auto` becomes a replenishment job
+  (`coordinator.plan.replenish`), stored with its record before the planner takes it;
+  `on_commit` counts the stock rises against the open ones and closes each, through
+  `close_orders`, once its quantity is received (an operator may close it sooner).
 
 Orders, the fleet and every new plan are written to the `PlanState` port first (SQLite in
 the coordinator): an accepted order is durable before the API answers, and a new plan is
@@ -35,12 +40,12 @@ import math
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from coordinator.commands.log import CommandLog
 from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.fleet.node import NodeRecord
-from coordinator.ingest.records import BatchOutcome
+from coordinator.ingest.records import BatchOutcome, StockChanged
 from coordinator.plan.debounce import Debouncer
 from coordinator.plan.errors import ProblemError
 from coordinator.plan.orders import (
@@ -49,9 +54,12 @@ from coordinator.plan.orders import (
     DepotSpec,
     JobOrder,
     OperationOrder,
+    ProductSpec,
     ReserveSpec,
     VehicleSpec,
 )
+from coordinator.plan.replenish import PREFIX as REPLENISH_PREFIX
+from coordinator.plan.replenish import Replenishment, StockLevel, apply_stock, jobs_to_submit
 from coordinator.plan.routing_planner import warm_up as warm_up_router
 from coordinator.plan.routing_problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
 from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
@@ -91,6 +99,9 @@ __all__ = [
     "ReserveSpec",
     "VehicleSpec",
 ]
+
+if TYPE_CHECKING:  # only a type here; the forecast package imports the store
+    from coordinator.forecast.cover import StockCover
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +169,8 @@ class PlanRunner:
         machine_down_s: float = 4 * 3600.0,
         seed: int = 0,
         state: PlanState | None = None,
+        lead_time_days: float = 2.0,
+        auto_replenish: bool = True,
     ) -> None:
         try:
             debouncer = Debouncer(
@@ -187,6 +200,11 @@ class PlanRunner:
         self._unit_s = time_unit_s
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
+        self.lead_time_days = lead_time_days
+        self.auto_replenish = auto_replenish
+        self._products: dict[str, ProductSpec] = {}
+        self._open: dict[str, Replenishment] = {}  # open replenishment jobs by id
+        self._replenish_seq = 0
         self._sites_lock = threading.Lock()
         self._orders_lock = threading.Lock()
         self._wake = threading.Event()
@@ -200,8 +218,16 @@ class PlanRunner:
         self.apply(self.mapper.restore((n.site, n.node, n.kind, n.online) for n in nodes))
 
     def on_commit(self, outcome: BatchOutcome, _result: CommitResult) -> None:
-        """Ingest commit listener: map what was committed to planning inputs."""
+        """Ingest commit listener: map what was committed to planning inputs, and count
+        stock rises against the open replenishment jobs."""
         self.apply(self.mapper.map(outcome))
+        levels = [
+            (h.site, h.node, h.sku, h.qty)
+            for h in outcome.happenings
+            if isinstance(h, StockChanged)
+        ]
+        if levels:
+            self._receive(levels)
 
     def apply(self, inputs: Iterable[PlanInput]) -> None:
         """Hand planning inputs to the service (each becomes a debounced trigger)."""
@@ -235,6 +261,12 @@ class PlanRunner:
         `StoreError` when it cannot be stored: nothing of the batch is taken then.
         """
         job_orders, delivery_orders = list(orders), list(deliveries)
+        for i, order in enumerate(job_orders):
+            if order.id.startswith(REPLENISH_PREFIX):
+                raise OrderRejected(
+                    f"ids starting with {REPLENISH_PREFIX!r} are kept for replenishment jobs",
+                    field=f"jobs[{i}].id",
+                )
         self._check_jobs(job_orders)
         self._deliveries(delivery_orders)  # checks them
         with self._orders_lock:  # the store and the service see batches in the same order
@@ -252,12 +284,35 @@ class PlanRunner:
             unchanged_deliveries=[o.id for o in delivery_orders if o.id in same_drops],
         )
 
-    def close_orders(self, job_ids: Iterable[str], delivery_ids: Iterable[str]) -> OrdersClosed:
+    def close_orders(
+        self, job_ids: Iterable[str], delivery_ids: Iterable[str], *, reason: str = "operator"
+    ) -> OrdersClosed:
         """Forget held orders (done, delivered or cancelled), durably, and re-plan without
-        them; ids not held are reported, not refused (closing twice is harmless)."""
+        them; ids not held are reported, not refused (closing twice is harmless). An open
+        replenishment job is held until closed, even after the schedule finished it;
+        `reason` is kept on its record."""
         jobs, deliveries = list(dict.fromkeys(job_ids)), list(dict.fromkeys(delivery_ids))
         with self._orders_lock:
-            closed_jobs, closed_drops = self.state.close_orders(jobs, deliveries)
+            ours = [j for j in jobs if j in self._open]
+            closed_jobs, closed_drops = self.state.close_orders(
+                [j for j in jobs if j not in self._open], deliveries
+            )
+            if ours:
+                _, records = self.state.close_replenishments(
+                    ours, reason=reason, at_ms=now_ms(self.clock)
+                )
+                for record_id in records:
+                    record = self._open.pop(record_id)
+                    log.info(
+                        "replenishment %s of %d %s for %s closed (%s, %d received)",
+                        record_id,
+                        record.quantity,
+                        record.sku,
+                        record.location,
+                        reason,
+                        record.received,
+                    )
+                closed_jobs |= records
             self.service.close_orders(closed_jobs, closed_drops)
         self._wake.set()
         return OrdersClosed(
@@ -294,6 +349,10 @@ class PlanRunner:
         `start`): plan versions continue, and the held orders are planned again."""
         saved = self.state.load()
         self.service.restore(saved.plans)
+        with self._orders_lock:
+            self._products = {p.sku: p for p in saved.products}
+            self._open = {r.id: r for r in saved.replenishments}
+            self._replenish_seq = saved.replenish_seq
         if saved.changeovers:
             self.service.set_changeovers(self._setups(list(saved.changeovers)))
         if saved.reserve is not None:
@@ -366,6 +425,101 @@ class PlanRunner:
             self.state.save_changeovers(specs, at_ms=now_ms(self.clock))
             self.service.set_changeovers(self._setups(specs))
         self._wake.set()
+
+    def set_products(self, products: Iterable[ProductSpec]) -> None:
+        """Declare how SKUs are made (replacing the previous recipes), durably. Raises
+        `OrderRejected` for a SKU given twice, batch bounds the wrong way round or a
+        machine the coordinator has not seen, and `StoreError` when they cannot be stored.
+        Open replenishment jobs stay as they were made."""
+        specs = list(products)
+        known = self.service.machines()
+        seen: set[str] = set()
+        for i, spec in enumerate(specs):
+            if spec.sku in seen:
+                raise OrderRejected(f"sku {spec.sku!r} given twice", field=f"products[{i}].sku")
+            seen.add(spec.sku)
+            if spec.max_batch is not None and spec.max_batch < spec.min_batch:
+                raise OrderRejected("max_batch is below min_batch", field=f"products[{i}]")
+            for k, step in enumerate(spec.operations):
+                unknown = sorted({o.machine for o in step} - known)
+                if unknown:
+                    raise OrderRejected(
+                        f"unknown machine {unknown[0]!r} (known: {sorted(known)[:20]})",
+                        field=f"products[{i}].operations[{k}].options",
+                    )
+        with self._orders_lock:
+            self.state.save_products(specs, at_ms=now_ms(self.clock))
+            self._products = {spec.sku: spec for spec in specs}
+        log.info(
+            "%d product(s) declared, %d replenished automatically",
+            len(specs),
+            sum(spec.replenish == "auto" for spec in specs),
+        )
+
+    def products(self) -> list[ProductSpec]:
+        """The declared product recipes."""
+        with self._orders_lock:
+            return list(self._products.values())
+
+    def replenishments(self) -> dict[str, Replenishment]:
+        """The open replenishment jobs by id."""
+        with self._orders_lock:
+            return dict(self._open)
+
+    def on_covers(self, covers: Iterable[tuple[str, str, StockCover]], ts_ms: int) -> None:
+        """Cover watch listener: submit a replenishment job for each at-risk SKU declared
+        `auto` without an open one (see `coordinator.plan.replenish`), each stored with
+        its record before the planner takes it. Nothing without `auto_replenish`."""
+        if not self.auto_replenish:
+            return
+        taken: list[JobOrder] = []
+        with self._orders_lock:
+            if not self._products:
+                return
+            made = jobs_to_submit(
+                [cover for _, _, cover in covers],
+                self._products,
+                self._open.values(),
+                now_ms=ts_ms,
+                lead_time_days=self.lead_time_days,
+                next_seq=self._replenish_seq + 1,
+            )
+            try:
+                for new in made:
+                    record = new.record
+                    try:
+                        self._check_jobs([new.order])
+                    except OrderRejected as exc:  # a machine of its recipe is gone
+                        log.error("replenishment of %s not submitted: %s", record.sku, exc)
+                        continue
+                    self.state.save_replenishment(new.order, record)
+                    self._open[record.id] = record
+                    self._replenish_seq = max(self._replenish_seq, record.seq)
+                    taken.append(new.order)
+                    log.info(
+                        "%s at %s may run out within %d day(s): replenishment %s of %d%s",
+                        record.sku,
+                        record.location,
+                        (record.due_ms - ts_ms) // 86_400_000,
+                        record.id,
+                        record.quantity,
+                        " (rush)" if record.rush else "",
+                    )
+            finally:
+                self._take(taken, [])
+
+    def _receive(self, levels: list[StockLevel]) -> None:
+        """Count stock rises against the open replenishment jobs; close the received."""
+        with self._orders_lock:
+            if not self._open:
+                return
+            outcome = apply_stock(self._open.values(), levels)
+            changed = [*outcome.updated, *outcome.done]
+            if changed:
+                self.state.update_replenishments(changed)
+                self._open.update((r.id, r) for r in changed)
+        if outcome.done:
+            self.close_orders([r.id for r in outcome.done], [], reason="received")
 
     def _setups(self, specs: list[ChangeoverSpec]) -> list[Setup]:
         return [Setup(c.from_family, c.to_family, self._units(c.duration_s) or 0) for c in specs]

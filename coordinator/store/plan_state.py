@@ -1,4 +1,4 @@
-"""`PlanState` on the coordinator's SQLite file (tables of migrations m003 to m006).
+"""`PlanState` on the coordinator's SQLite file (tables of migrations m003 to m006 and m008).
 
 It shares the store's writer connection and write lock (`SqliteStore.plan_state()`), so
 it opens nothing and closes with the store. Every write is one `BEGIN IMMEDIATE`
@@ -23,6 +23,7 @@ from coordinator.plan.orders import (
     DeliveryOrder,
     DepotSpec,
     JobOrder,
+    ProductSpec,
     ReserveSpec,
     VehicleSpec,
     changeover_from_json,
@@ -30,9 +31,11 @@ from coordinator.plan.orders import (
     depot_from_json,
     job_from_json,
     order_json,
+    product_from_json,
     reserve_from_json,
     vehicle_from_json,
 )
+from coordinator.plan.replenish import Replenishment
 from coordinator.plan.snapshot import plan_from_json, plan_to_json
 from coordinator.plan.state import PlanMade, SavedState
 
@@ -46,6 +49,10 @@ _PIN: Final = (
     "UPDATE plan_orders SET vehicle_id = ?, updated_ms = ?,"
     " pinned_seq = (SELECT coalesce(max(pinned_seq), 0) + 1 FROM plan_orders)"
     " WHERE kind = 'delivery' AND id = ?"
+)
+_REPLENISHMENT_COLUMNS: Final = (
+    "id, seq, site, node, sku, quantity, stock_at_submit, submitted_ms, due_ms, rush,"
+    " received, last_qty"
 )
 _SAVE_PLAN: Final = (
     "INSERT OR REPLACE INTO plan_latest (kind, version, made_ms, triggers, epoch_s, content)"
@@ -113,6 +120,62 @@ class SqlitePlanState:
                 (order_json(reserve), at_ms),
             )
 
+    def save_products(self, products: Sequence[ProductSpec], *, at_ms: int) -> None:
+        """See `coordinator.plan.state.PlanState.save_products`."""
+        with self._transaction("save_products") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO plan_products (id, body, updated_ms) VALUES (1, ?, ?)",
+                (_array(products), at_ms),
+            )
+
+    def save_replenishment(self, job: JobOrder, record: Replenishment) -> None:
+        """See `coordinator.plan.state.PlanState.save_replenishment`."""
+        with self._transaction("save_replenishment") as conn:
+            _upsert(conn, "job", [job], record.submitted_ms)
+            conn.execute(
+                f"INSERT INTO plan_replenishments ({_REPLENISHMENT_COLUMNS})"  # noqa: S608
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.seq,
+                    record.site,
+                    record.node,
+                    record.sku,
+                    record.quantity,
+                    record.stock_at_submit,
+                    record.submitted_ms,
+                    record.due_ms,
+                    int(record.rush),
+                    record.received,
+                    record.last_qty,
+                ),
+            )
+
+    def update_replenishments(self, records: Sequence[Replenishment]) -> None:
+        """See `coordinator.plan.state.PlanState.update_replenishments`."""
+        with self._transaction("update_replenishments") as conn:
+            conn.executemany(
+                "UPDATE plan_replenishments SET received = ?, last_qty = ?"
+                " WHERE id = ? AND closed_ms IS NULL",
+                [(r.received, r.last_qty, r.id) for r in records],
+            )
+
+    def close_replenishments(
+        self, ids: Sequence[str], *, reason: str, at_ms: int
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """See `coordinator.plan.state.PlanState.close_replenishments`."""
+        closed: set[str] = set()
+        with self._transaction("close_replenishments") as conn:
+            jobs = _delete(conn, "job", ids)
+            for record_id in ids:
+                if conn.execute(
+                    "UPDATE plan_replenishments SET closed_ms = ?, close_reason = ?"
+                    " WHERE id = ? AND closed_ms IS NULL",
+                    (at_ms, reason, record_id),
+                ).rowcount:
+                    closed.add(record_id)
+        return jobs, frozenset(closed)
+
     def save_plan(self, made: PlanMade) -> None:
         """See `coordinator.plan.state.PlanState.save_plan`."""
         with self._transaction("save_plan") as conn:
@@ -166,6 +229,14 @@ class SqlitePlanState:
             ).fetchall()
             changeovers = conn.execute("SELECT body FROM plan_changeovers").fetchone()
             reserve = conn.execute("SELECT body FROM plan_reserve").fetchone()
+            products = conn.execute("SELECT body FROM plan_products").fetchone()
+            replenishments = conn.execute(
+                f"SELECT {_REPLENISHMENT_COLUMNS} FROM plan_replenishments"  # noqa: S608
+                " WHERE closed_ms IS NULL ORDER BY seq"
+            ).fetchall()
+            (seq,) = conn.execute(
+                "SELECT coalesce(max(seq), 0) FROM plan_replenishments"
+            ).fetchone()
             pins = conn.execute(
                 "SELECT id, vehicle_id FROM plan_orders WHERE kind = 'delivery'"
                 " AND vehicle_id IS NOT NULL ORDER BY pinned_seq"
@@ -182,6 +253,11 @@ class SqlitePlanState:
             if changeovers
             else (),
             reserve=reserve_from_json(orjson.loads(reserve[0])) if reserve else None,
+            products=tuple(product_from_json(p) for p in orjson.loads(products[0]))
+            if products
+            else (),
+            replenishments=tuple(_replenishment(row) for row in replenishments),
+            replenish_seq=int(seq),
         )
 
 
@@ -231,8 +307,26 @@ def _upsert(
     return same
 
 
-def _array(items: Sequence[DepotSpec | VehicleSpec | ChangeoverSpec]) -> str:
+def _array(items: Sequence[DepotSpec | VehicleSpec | ChangeoverSpec | ProductSpec]) -> str:
     return "[" + ",".join(order_json(item) for item in items) + "]"
+
+
+def _replenishment(row: tuple[Any, ...]) -> Replenishment:
+    record_id, seq, site, node, sku, quantity, stock, submitted, due, rush, received, last = row
+    return Replenishment(
+        id=str(record_id),
+        seq=int(seq),
+        site=str(site),
+        node=str(node),
+        sku=str(sku),
+        quantity=int(quantity),
+        stock_at_submit=int(stock),
+        submitted_ms=int(submitted),
+        due_ms=int(due),
+        rush=bool(rush),
+        received=int(received),
+        last_qty=int(last),
+    )
 
 
 def _plan(row: tuple[Any, ...]) -> PlanMade:

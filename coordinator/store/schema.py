@@ -202,4 +202,28 @@ def m007_commands(db: Database) -> None:
     db.execute("CREATE INDEX commands_by_sent ON commands (sent_ms)")
 
 
+@MIGRATIONS()
+def m008_replenishment(db: Database) -> None:
+    """How SKUs are made (`PUT /api/v1/plans/products`, one row) and the replenishment jobs
+    the coordinator made for shelves running low (`coordinator.plan.replenish`): open until
+    received or closed, at most one open per SKU and location (the partial unique index);
+    `seq` numbers them for their ids."""
+    db.execute(
+        "CREATE TABLE plan_products (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " body TEXT NOT NULL, updated_ms INTEGER NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE plan_replenishments (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+        " site TEXT NOT NULL, node TEXT NOT NULL, sku TEXT NOT NULL,"
+        " quantity INTEGER NOT NULL, stock_at_submit INTEGER NOT NULL,"
+        " submitted_ms INTEGER NOT NULL, due_ms INTEGER NOT NULL, rush INTEGER NOT NULL,"
+        " received INTEGER NOT NULL, last_qty INTEGER NOT NULL,"
+        " closed_ms INTEGER, close_reason TEXT)"
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX plan_replenishments_open ON plan_replenishments (site, node, sku)"
+        " WHERE closed_ms IS NULL"
+    )
+
+
 __all__ = ["MIGRATIONS"]

@@ -1,6 +1,7 @@
 """`/api/v1/plans`: the current production schedule and delivery routes (viewer), the
-delivery fleet, changeover times and rush reserve (operator; the reserve readable by a
-viewer), and `/api/v1/orders`: production and delivery orders (operator).
+delivery fleet, changeover times, rush reserve and product recipes (operator; the reserve
+and the recipes readable by a viewer), and `/api/v1/orders`: production and delivery
+orders (operator; replenishment jobs the coordinator made are marked `replenishment`).
 
 Thin routes over the `PlanRunner` at `request.app.state.plans` (`coordinator.plan.wiring`).
 Before the first plan both plan routes answer 200 with version 0, `made_ms` null and no
@@ -14,7 +15,7 @@ loaded on a vehicle to it.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -28,7 +29,9 @@ from coordinator.plan.orders import (
     DepotSpec,
     JobOrder,
     OperationOrder,
+    ProductSpec,
     ReserveSpec,
+    StepOption,
     VehicleSpec,
 )
 from coordinator.plan.wiring import PlanRunner
@@ -44,6 +47,7 @@ MAX_COORDINATE = 1e6
 MAX_QUANTITY = 10**9
 MAX_RESERVE_SHARE = 0.9
 MAX_RESERVE_PERIOD_S = 86_400.0
+SKU_PATTERN = r"^[A-Za-z0-9_.:\-]+$"  # stock item names (protocol.messages)
 
 
 class PlanningUnavailable(CoordinatorError):
@@ -178,12 +182,82 @@ class DispatchedOut(BaseModel):
     unknown: list[str]
 
 
+class ReplenishmentOut(BaseModel):
+    """What a replenishment job makes, for which shelf, and how much of it arrived."""
+
+    sku: str
+    location: str = Field(description="site/node of the micro-warehouse")
+    quantity: int
+    stock_at_submit: int = Field(description="The shelf's stock when the job was made")
+    received: int = Field(description="Units received at the shelf since")
+    submitted_ms: int
+
+
+class JobOut(JobIn):
+    """A held production job; `replenishment` is set on the jobs the coordinator made for
+    a shelf running low (ids `replenish-...`)."""
+
+    replenishment: ReplenishmentOut | None = None
+
+
 class OrdersOut(BaseModel):
     """The held orders as accepted, in order of first acceptance (a job leaves once its
     last operation has ended)."""
 
-    jobs: list[JobIn]
+    jobs: list[JobOut]
     deliveries: list[DeliveryIn]
+
+
+class ProductOptionIn(_Strict):
+    """A machine a product's operation may run on: seconds per unit, setup once per job."""
+
+    machine: str = Field(pattern=ID_PATTERN, description="Machine (edge agent node) id")
+    duration_s_per_unit: float = Field(gt=0, le=MAX_DURATION_S)
+    setup_s: float = Field(default=0.0, ge=0, le=MAX_DURATION_S)
+
+
+class ProductOperationIn(_Strict):
+    """One step of making a product."""
+
+    options: list[ProductOptionIn] = Field(min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _distinct_machines(self) -> ProductOperationIn:
+        machines = [o.machine for o in self.options]
+        if len(set(machines)) != len(machines):
+            raise ValueError("an operation names the same machine twice")
+        return self
+
+
+class ProductIn(_Strict):
+    """How a SKU is made, the batch bounds of its replenishment jobs, and whether the
+    coordinator replenishes it by itself (`auto`) or not (`off`)."""
+
+    sku: str = Field(min_length=1, max_length=64, pattern=SKU_PATTERN)
+    family: str = Field(default="", max_length=64)
+    operations: list[ProductOperationIn] = Field(min_length=1, max_length=100)
+    min_batch: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    max_batch: int | None = Field(default=None, ge=1, le=MAX_QUANTITY)
+    replenish: Literal["auto", "off"]
+
+    @model_validator(mode="after")
+    def _batch_bounds(self) -> ProductIn:
+        if self.max_batch is not None and self.max_batch < self.min_batch:
+            raise ValueError("max_batch is below min_batch")
+        return self
+
+
+class ProductsIn(_Strict):
+    """Every product recipe (replaces the previous ones)."""
+
+    products: list[ProductIn] = Field(max_length=1000)
+
+
+class ProductsOut(BaseModel):
+    """The recipes taken: how many, and how many are replenished automatically."""
+
+    products: int
+    auto: int
 
 
 class DepotIn(_Strict):
@@ -330,9 +404,10 @@ def dispatch_orders(body: DispatchIn, plans: PlansDep, _who: OperatorDep) -> Dis
 def held_orders(plans: PlansDep, _who: ViewerDep) -> OrdersOut:
     """The production and delivery orders the planner holds, as they were accepted."""
     jobs, deliveries = plans.orders()
+    made = plans.replenishments()
     return OrdersOut(
         jobs=[
-            JobIn(
+            JobOut(
                 id=j.id,
                 operations=[
                     OperationIn(
@@ -345,6 +420,16 @@ def held_orders(plans: PlansDep, _who: ViewerDep) -> OrdersOut:
                 release_ms=j.release_ms,
                 weight=j.weight,
                 rush=j.rush,
+                replenishment=None
+                if j.id not in made
+                else ReplenishmentOut(
+                    sku=made[j.id].sku,
+                    location=made[j.id].location,
+                    quantity=made[j.id].quantity,
+                    stock_at_submit=made[j.id].stock_at_submit,
+                    received=made[j.id].received,
+                    submitted_ms=made[j.id].submitted_ms,
+                ),
             )
             for j in jobs
         ],
@@ -377,6 +462,62 @@ def set_changeovers(body: ChangeoversIn, plans: PlansDep, _who: OperatorDep) -> 
         [ChangeoverSpec(c.from_family, c.to_family, c.duration_s) for c in body.changeovers]
     )
     return ChangeoversOut(changeovers=len(body.changeovers))
+
+
+@router.put(
+    "/api/v1/plans/products",
+    summary="Declare how SKUs are made and which are replenished automatically",
+    response_model=ProductsOut,
+)
+def set_products(body: ProductsIn, plans: PlansDep, _who: OperatorDep) -> ProductsOut:
+    """Replace the product recipes; 422 for a SKU given twice or an unknown machine."""
+    plans.set_products(
+        ProductSpec(
+            sku=p.sku,
+            operations=tuple(
+                tuple(StepOption(o.machine, o.duration_s_per_unit, o.setup_s) for o in op.options)
+                for op in p.operations
+            ),
+            family=p.family,
+            min_batch=p.min_batch,
+            max_batch=p.max_batch,
+            replenish=p.replenish,
+        )
+        for p in body.products
+    )
+    return ProductsOut(
+        products=len(body.products), auto=sum(p.replenish == "auto" for p in body.products)
+    )
+
+
+@router.get("/api/v1/plans/products", summary="How SKUs are made", response_model=ProductsIn)
+def current_products(plans: PlansDep, _who: ViewerDep) -> ProductsIn:
+    """The declared product recipes (none before a PUT)."""
+    return ProductsIn(
+        products=[
+            ProductIn(
+                sku=p.sku,
+                family=p.family,
+                operations=[
+                    ProductOperationIn(
+                        options=[
+                            ProductOptionIn(
+                                machine=o.machine,
+                                duration_s_per_unit=o.duration_s_per_unit,
+                                setup_s=o.setup_s,
+                            )
+                            for o in step
+                        ]
+                    )
+                    for step in p.operations
+                ],
+                min_batch=p.min_batch,
+                max_batch=p.max_batch,
+                replenish=p.replenish,
+            )
+            for p in plans.products()
+        ]
+    )
 
 
 @router.put(
