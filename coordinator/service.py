@@ -134,12 +134,13 @@ class Coordinator:
             refresh_interval_s=settings.forecast_refresh_interval_s,
             model_check_interval_s=settings.forecast_model_check_interval_s,
         )
-        forecasts.watch_cover(
+        cover = forecasts.watch_cover(
             stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
             policy=CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days),
             interval_s=settings.cover_check_interval_s,
             alarms=alarms,
         )
+        cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
         return cls(
             settings=settings,
             clock=clock,
@@ -206,6 +207,8 @@ def _build_plans(
         max_delay_s=settings.plan_max_delay_s,
         machine_down_s=settings.plan_machine_down_s,
         state=store.plan_state(),
+        lead_time_days=settings.cover_lead_time_days,
+        auto_replenish=settings.auto_replenish,
     )
     plans.restore(store.load_nodes())
     plans.restore_saved()  # orders, fleet and latest plans of the previous run

@@ -1,0 +1,257 @@
+"""Replenishment on the real app (real store and HTTP, no broker): product recipes declared
+by an operator, a shelf running low becoming a production job that `GET /api/v1/orders`
+marks and the schedule plans, closed by a receipt; a restarted coordinator keeps the open
+job and does not submit it twice; malformed recipes refused with 422."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from coordinator.api.app import create_app
+from coordinator.service import Coordinator
+from coordinator.settings import load_settings
+from protocol import Message
+from tests.coordinator.conftest import Node, raw, serve
+
+VIEWER = "viewer-token-for-replenish-1"
+OPERATOR = "operator-token-for-replenish"
+AS_VIEWER = {"Authorization": f"Bearer {VIEWER}"}
+AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR}"}
+PRODUCTS = "/api/v1/plans/products"
+CUP = {
+    "sku": "cup",
+    "family": "ceramic",
+    "operations": [{"options": [{"machine": "m1", "duration_s_per_unit": 60, "setup_s": 300}]}],
+    "replenish": "auto",
+}
+
+
+def _feed(coordinator: Coordinator, *messages: Message) -> None:
+    before = coordinator.writer.stats.messages
+    for message in messages:
+        coordinator.writer.enqueue(raw(message))
+    deadline = time.monotonic() + 5
+    while coordinator.writer.stats.messages < before + len(messages):
+        assert time.monotonic() < deadline, "messages were not ingested"
+        time.sleep(0.01)
+
+
+def _app(db: Path) -> Any:
+    settings = load_settings(
+        db_path=db,
+        broker_url="mqtt://127.0.0.1:1",
+        viewer_tokens=VIEWER,
+        operator_tokens=OPERATOR,
+        forecast_horizon_days=7,
+        cover_lead_time_days=2,
+        cover_review_days=5,
+        plan_quiet_s=0.0,
+        plan_urgent_quiet_s=0.0,
+        plan_time_limit_s=1.0,
+    )
+    return create_app(settings, start_service=False)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A coordinator database that knows machine m1 and warehouse w1, whose last cup sold
+    today (tea: 30 in stock, 4 sold)."""
+    app = _app(tmp_path / "c.db")
+    m1, w1 = Node(node="m1"), Node(node="w1")
+    now = int(time.time() * 1000)
+    messages: list[Message] = [
+        m1.birth(),
+        replace(w1.birth(), node_kind="warehouse"),
+        w1.stock("snapshot", {"cup": 1, "tea": 30}),
+        replace(w1.stock("delta", {"cup": -1, "tea": -4}), ts=now),
+    ]
+    with serve(app):
+        _feed(app.state.coordinator, *messages)
+    return tmp_path / "c.db"
+
+
+def _jobs(client: httpx.Client) -> list[dict[str, Any]]:
+    response = client.get("/api/v1/orders", headers=AS_VIEWER)
+    assert response.status_code == 200, response.text
+    jobs: list[dict[str, Any]] = response.json()["jobs"]
+    return jobs
+
+
+def _refresh(client: httpx.Client) -> None:
+    assert client.post("/api/v1/forecasts/refresh", headers=AS_OPERATOR).status_code == 200
+
+
+def test_a_shelf_running_low_is_replenished_and_the_receipt_closes_it(db: Path) -> None:
+    """After a refresh the sold-out cup is one replenishment job of the proposed quantity
+    (a minute a cup plus the setup), marked in the held orders, planned on m1 by the next
+    schedule; tea is not declared and gets none; a receipt of that many cups closes it."""
+    app = _app(db)
+    w1 = Node(node="w1", seq=100)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        assert client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_OPERATOR).json() == {
+            "products": 1,
+            "auto": 1,
+        }
+        assert _jobs(client) == []
+        _refresh(client)
+        [cover] = [
+            c
+            for c in client.get("/api/v1/stock/cover", headers=AS_VIEWER).json()["covers"]
+            if c["sku"] == "cup"
+        ]
+        assert cover["at_risk"]
+        [job] = _jobs(client)
+        quantity = cover["proposed"]
+        assert job["id"] == "replenish-w1.cup-1"
+        assert job["replenishment"] == {
+            "sku": "cup",
+            "location": "s1/w1",
+            "quantity": quantity,
+            "stock_at_submit": 0,
+            "received": 0,
+            "submitted_ms": job["replenishment"]["submitted_ms"],
+        }
+        [op] = job["operations"]
+        assert op == {
+            "options": [{"machine": "m1", "duration_s": 60.0 * quantity + 300.0}],
+            "family": "ceramic",
+        }
+        assert (
+            job["due_ms"] == job["replenishment"]["submitted_ms"] + cover["p90_days"] * 86_400_000
+        )
+        _refresh(client)  # still at risk: no second job
+        assert [j["id"] for j in _jobs(client)] == [job["id"]]
+
+        assert app.state.plans.service.tick()  # the planner loop is not running here
+        schedule = client.get("/api/v1/plans/schedule", headers=AS_VIEWER).json()
+        assert [o["job_id"] for o in schedule["machines"]["m1"]] == [job["id"]]
+
+        _feed(app.state.coordinator, w1.stock("delta", {"cup": quantity}))
+        assert _jobs(client) == []
+
+
+def test_a_restarted_coordinator_keeps_the_open_job_and_submits_no_duplicate(db: Path) -> None:
+    """The job made before the restart is held by the new coordinator, still marked; its
+    recipes are back; a refresh still at risk makes no second job; an operator closes it."""
+    first = _app(db)
+    with serve(first) as url, httpx.Client(base_url=url, timeout=10) as client:
+        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_OPERATOR)
+        _refresh(client)
+        [before] = _jobs(client)
+    second = _app(db)
+    with serve(second) as url, httpx.Client(base_url=url, timeout=10) as client:
+        assert client.get(PRODUCTS, headers=AS_VIEWER).json() == {
+            "products": [{**CUP, "min_batch": 1, "max_batch": None}]
+        }
+        assert _jobs(client) == [before]
+        _refresh(client)
+        assert _jobs(client) == [before]
+        closed = client.post(
+            "/api/v1/orders/close", json={"jobs": [before["id"]]}, headers=AS_OPERATOR
+        ).json()
+        assert closed["jobs"] == [before["id"]]
+        assert _jobs(client) == []
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """The app over HTTP with machine m1 known to the planner."""
+    app = _app(tmp_path_factory.mktemp("products") / "c.db")
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        _feed(app.state.coordinator, Node(node="m1").birth())
+        yield http
+
+
+def test_products_are_declared_by_an_operator_and_read_by_a_viewer(
+    client: httpx.Client,
+) -> None:
+    """A viewer reads the recipes but may not declare them; no token is a 401; a PUT
+    replaces every recipe and the answer counts them."""
+    assert client.get(PRODUCTS).status_code == 401
+    assert client.get(PRODUCTS, headers=AS_VIEWER).json() == {"products": []}
+    body = {"products": [CUP, {**CUP, "sku": "mug", "replenish": "off", "max_batch": 50}]}
+    assert client.put(PRODUCTS, json=body, headers=AS_VIEWER).status_code == 403
+    assert client.put(PRODUCTS, json=body, headers=AS_OPERATOR).json() == {
+        "products": 2,
+        "auto": 1,
+    }
+    assert [p["sku"] for p in client.get(PRODUCTS, headers=AS_VIEWER).json()["products"]] == [
+        "cup",
+        "mug",
+    ]
+    assert client.put(PRODUCTS, json={"products": []}, headers=AS_OPERATOR).status_code == 200
+    assert client.get(PRODUCTS, headers=AS_VIEWER).json() == {"products": []}
+
+
+def _product(**changes: Any) -> dict[str, Any]:
+    return {"products": [{**CUP, **changes}]}
+
+
+def _option(**changes: Any) -> dict[str, Any]:
+    option = {"machine": "m1", "duration_s_per_unit": 60, **changes}
+    return _product(operations=[{"options": [option]}])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"products": "cup"},
+        {"products": [CUP], "extra": 1},
+        _product(extra=1),
+        _product(replenish="always"),
+        _product(replenish=None),
+        {"products": [{k: v for k, v in CUP.items() if k != "replenish"}]},
+        _product(sku=""),
+        _product(sku="a b"),
+        _product(sku="x" * 65),
+        _product(sku="cup/../../etc"),
+        _product(family="f" * 65),
+        _product(operations=[]),
+        _product(operations=[{"options": []}] * 1),
+        _product(operations=CUP["operations"] * 101),
+        _product(min_batch=0),
+        _product(min_batch=10, max_batch=5),
+        _product(max_batch=10**10),
+        _product(min_batch="5"),
+        _option(duration_s_per_unit=0),
+        _option(duration_s_per_unit=-1),
+        _option(duration_s_per_unit=31 * 86_400),
+        _option(setup_s=-1),
+        _option(machine="m1/../x"),
+        _option(machine="m1", extra=True),
+        _product(operations=[{"options": [CUP["operations"][0]["options"][0]] * 2}]),
+        {"products": [CUP, CUP]},
+        {"products": [CUP] * 1001},
+    ],
+)
+def test_malformed_products_are_refused_with_422(client: httpx.Client, body: Any) -> None:
+    """Missing, mistyped, out-of-range, hostile, oversized and repeated recipes are 422."""
+    response = client.put(PRODUCTS, json=body, headers=AS_OPERATOR)
+    assert response.status_code == 422, response.text
+
+
+def test_an_unknown_machine_is_a_422_naming_the_field(client: httpx.Client) -> None:
+    """As for orders: a recipe on a machine the coordinator has not seen is refused, and
+    the recipes held stay as they were."""
+    client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_OPERATOR)
+    response = client.put(PRODUCTS, json=_option(machine="m9"), headers=AS_OPERATOR)
+    assert response.status_code == 422
+    assert response.json()["field"] == "products[0].operations[0].options"
+    assert [p["sku"] for p in client.get(PRODUCTS, headers=AS_VIEWER).json()["products"]] == ["cup"]
+
+
+def test_an_operator_job_may_not_take_the_replenishment_prefix(client: httpx.Client) -> None:
+    """`replenish-` ids are the coordinator's own: a posted job using one is a 422."""
+    job = {"id": "replenish-w1.cup-9", "operations": [{"options": [
+        {"machine": "m1", "duration_s": 60}]}]}  # fmt: skip
+    response = client.post("/api/v1/orders", json={"jobs": [job]}, headers=AS_OPERATOR)
+    assert response.status_code == 422
+    assert response.json()["field"] == "jobs[0].id"
