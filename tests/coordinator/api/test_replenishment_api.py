@@ -25,10 +25,12 @@ OPERATOR = "operator-token-for-replenish"
 AS_VIEWER = {"Authorization": f"Bearer {VIEWER}"}
 AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR}"}
 PRODUCTS = "/api/v1/plans/products"
-CUP = {
+CUP_OPTION: dict[str, Any] = {"machine": "m1", "duration_s_per_unit": 60, "setup_s": 300}
+CUP_STEP: dict[str, Any] = {"options": [CUP_OPTION]}
+CUP: dict[str, Any] = {
     "sku": "cup",
     "family": "ceramic",
-    "operations": [{"options": [{"machine": "m1", "duration_s_per_unit": 60, "setup_s": 300}]}],
+    "operations": [CUP_STEP],
     "replenish": "auto",
 }
 
@@ -216,7 +218,7 @@ def _option(**changes: Any) -> dict[str, Any]:
         _product(family="f" * 65),
         _product(operations=[]),
         _product(operations=[{"options": []}] * 1),
-        _product(operations=CUP["operations"] * 101),
+        _product(operations=[CUP_STEP] * 101),
         _product(min_batch=0),
         _product(min_batch=10, max_batch=5),
         _product(max_batch=10**10),
@@ -227,7 +229,7 @@ def _option(**changes: Any) -> dict[str, Any]:
         _option(setup_s=-1),
         _option(machine="m1/../x"),
         _option(machine="m1", extra=True),
-        _product(operations=[{"options": [CUP["operations"][0]["options"][0]] * 2}]),
+        _product(operations=[{"options": [CUP_OPTION] * 2}]),
         {"products": [CUP, CUP]},
         {"products": [CUP] * 1001},
     ],
