@@ -346,11 +346,18 @@ class PlanService:
     def _replan_schedule(self, causes: list[dict[str, str]]) -> None:
         with self._lock:
             problem = self._problem()
-        if problem is None:
+            # the last jobs were closed: an empty schedule takes their operations away
+            emptied = not self._jobs and self._schedule is not None and self._schedule.operations
+        if problem is not None:
+            schedule = self._scheduler.plan(
+                problem, time_limit_s=self._schedule_limit_s, seed=self._seed
+            )
+        elif emptied:
+            schedule = Schedule(
+                operations=(), makespan=0, weighted_tardiness=0, changeover=0, solver="none"
+            )
+        else:
             return
-        schedule = self._scheduler.plan(
-            problem, time_limit_s=self._schedule_limit_s, seed=self._seed
-        )
         with self._lock:
             messages = self._apply_schedule(schedule, causes)
             made = PlanMade(

@@ -205,6 +205,28 @@ def test_closed_orders_leave_the_next_plans() -> None:
     assert service.tick() is False  # nothing held was closed: no re-plan
 
 
+def test_closing_the_last_jobs_empties_the_schedule() -> None:
+    """With no job left the machines are told their operations are gone (a new, empty
+    schedule version), not left holding the closed jobs' slots."""
+    clock, publish = FakeClock(), _Recorder()
+    service = _service(clock, publish)
+    service.set_factory([Machine("M1")])
+    service.submit_jobs([job("a", op("a.0", ("M1", 30)))])
+    clock.advance(2.5)
+    assert service.tick() is True
+    version = service.current_schedule()["version"]
+    publish.sent.clear()
+
+    service.close_orders(["a"], [])
+    clock.advance(2.5)
+    assert service.tick() is True
+    view = service.current_schedule()
+    assert view["version"] == version + 1
+    assert view["machines"].get("M1", []) == []
+    [(node, payload)] = publish.sent
+    assert (node, payload["operations"], payload["removed"]) == ("M1", [], ["a.0"])
+
+
 def test_a_pin_on_a_vehicle_that_left_the_fleet_frees_its_order() -> None:
     """An order committed to a vehicle the fleet no longer has is planned like any other
     (the re-plan does not fail on the stale pin)."""
