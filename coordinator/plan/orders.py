@@ -15,11 +15,17 @@ from typing import Any, Literal
 
 import orjson
 
+from coordinator.errors import CoordinatorError
+
 __all__ = [
     "DeliveryOrder",
     "DepotSpec",
     "JobOrder",
     "OperationOrder",
+    "OrderRejected",
+    "OrdersClosed",
+    "OrdersDispatched",
+    "OrdersTaken",
     "ProductSpec",
     "ReserveSpec",
     "StepOption",
@@ -32,6 +38,46 @@ __all__ = [
     "reserve_from_json",
     "vehicle_from_json",
 ]
+
+
+class OrderRejected(CoordinatorError):
+    """An order (or recipe) the planner cannot take; `field` names the offending part."""
+
+    http_status = 422
+
+    def __init__(self, reason: str, *, field: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersTaken:
+    """The ids of an accepted batch, and those of them already held with the same content
+    (left alone: no re-plan)."""
+
+    jobs: list[str]
+    deliveries: list[str]
+    unchanged_jobs: list[str]
+    unchanged_deliveries: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersClosed:
+    """The ids of a close request that were held (now forgotten) and those that were not."""
+
+    jobs: list[str]
+    deliveries: list[str]
+    unknown_jobs: list[str]
+    unknown_deliveries: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersDispatched:
+    """The deliveries of a dispatch request now pinned to the vehicle, and the ids not held."""
+
+    vehicle_id: str
+    deliveries: list[str]
+    unknown: list[str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,11 +39,10 @@ import logging
 import math
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from coordinator.commands.log import CommandLog
-from coordinator.errors import ConfigError, CoordinatorError
+from coordinator.errors import ConfigError
 from coordinator.fleet.node import NodeRecord
 from coordinator.ingest.records import BatchOutcome, StockChanged
 from coordinator.plan.debounce import Debouncer
@@ -54,12 +53,17 @@ from coordinator.plan.orders import (
     DepotSpec,
     JobOrder,
     OperationOrder,
+    OrderRejected,
+    OrdersClosed,
+    OrdersDispatched,
+    OrdersTaken,
     ProductSpec,
     ReserveSpec,
     VehicleSpec,
 )
 from coordinator.plan.replenish import PREFIX as REPLENISH_PREFIX
-from coordinator.plan.replenish import Replenishment, StockLevel, apply_stock, jobs_to_submit
+from coordinator.plan.replenish import Replenishment, StockLevel
+from coordinator.plan.replenish_book import ReplenishmentBook
 from coordinator.plan.routing_planner import warm_up as warm_up_router
 from coordinator.plan.routing_problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
 from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
@@ -111,46 +115,6 @@ MAX_RESERVE_SLICES: Final = 1000
 every re-plan."""
 
 
-class OrderRejected(CoordinatorError):
-    """A production order the planner cannot take; `field` names the offending part."""
-
-    http_status = 422
-
-    def __init__(self, reason: str, *, field: str = "") -> None:
-        super().__init__(reason)
-        self.field = field
-
-
-@dataclass(frozen=True, slots=True)
-class OrdersTaken:
-    """The ids of an accepted batch, and those of them already held with the same content
-    (left alone: no re-plan)."""
-
-    jobs: list[str]
-    deliveries: list[str]
-    unchanged_jobs: list[str]
-    unchanged_deliveries: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class OrdersClosed:
-    """The ids of a close request that were held (now forgotten) and those that were not."""
-
-    jobs: list[str]
-    deliveries: list[str]
-    unknown_jobs: list[str]
-    unknown_deliveries: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class OrdersDispatched:
-    """The deliveries of a dispatch request now pinned to the vehicle, and the ids not held."""
-
-    vehicle_id: str
-    deliveries: list[str]
-    unknown: list[str]
-
-
 class PlanRunner:
     """Feeds the `PlanService`, runs its re-planning loop, and publishes its diffs."""
 
@@ -200,11 +164,9 @@ class PlanRunner:
         self._unit_s = time_unit_s
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
-        self.lead_time_days = lead_time_days
-        self.auto_replenish = auto_replenish
-        self._products: dict[str, ProductSpec] = {}
-        self._open: dict[str, Replenishment] = {}  # open replenishment jobs by id
-        self._replenish_seq = 0
+        self._book = ReplenishmentBook(
+            self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
+        )
         self._sites_lock = threading.Lock()
         self._orders_lock = threading.Lock()
         self._wake = threading.Event()
@@ -293,26 +255,10 @@ class PlanRunner:
         `reason` is kept on its record."""
         jobs, deliveries = list(dict.fromkeys(job_ids)), list(dict.fromkeys(delivery_ids))
         with self._orders_lock:
-            ours = [j for j in jobs if j in self._open]
             closed_jobs, closed_drops = self.state.close_orders(
-                [j for j in jobs if j not in self._open], deliveries
+                [j for j in jobs if j not in self._book.open], deliveries
             )
-            if ours:
-                _, records = self.state.close_replenishments(
-                    ours, reason=reason, at_ms=now_ms(self.clock)
-                )
-                for record_id in records:
-                    record = self._open.pop(record_id)
-                    log.info(
-                        "replenishment %s of %d %s for %s closed (%s, %d received)",
-                        record_id,
-                        record.quantity,
-                        record.sku,
-                        record.location,
-                        reason,
-                        record.received,
-                    )
-                closed_jobs |= records
+            closed_jobs |= self._book.close(jobs, reason=reason)
             self.service.close_orders(closed_jobs, closed_drops)
         self._wake.set()
         return OrdersClosed(
@@ -350,9 +296,7 @@ class PlanRunner:
         saved = self.state.load()
         self.service.restore(saved.plans)
         with self._orders_lock:
-            self._products = {p.sku: p for p in saved.products}
-            self._open = {r.id: r for r in saved.replenishments}
-            self._replenish_seq = saved.replenish_seq
+            self._book.restore(saved)
         if saved.changeovers:
             self.service.set_changeovers(self._setups(list(saved.changeovers)))
         if saved.reserve is not None:
@@ -432,94 +376,33 @@ class PlanRunner:
         machine the coordinator has not seen, and `StoreError` when they cannot be stored.
         Open replenishment jobs stay as they were made."""
         specs = list(products)
-        known = self.service.machines()
-        seen: set[str] = set()
-        for i, spec in enumerate(specs):
-            if spec.sku in seen:
-                raise OrderRejected(f"sku {spec.sku!r} given twice", field=f"products[{i}].sku")
-            seen.add(spec.sku)
-            if spec.max_batch is not None and spec.max_batch < spec.min_batch:
-                raise OrderRejected("max_batch is below min_batch", field=f"products[{i}]")
-            for k, step in enumerate(spec.operations):
-                unknown = sorted({o.machine for o in step} - known)
-                if unknown:
-                    raise OrderRejected(
-                        f"unknown machine {unknown[0]!r} (known: {sorted(known)[:20]})",
-                        field=f"products[{i}].operations[{k}].options",
-                    )
         with self._orders_lock:
-            self.state.save_products(specs, at_ms=now_ms(self.clock))
-            self._products = {spec.sku: spec for spec in specs}
-        log.info(
-            "%d product(s) declared, %d replenished automatically",
-            len(specs),
-            sum(spec.replenish == "auto" for spec in specs),
-        )
+            self._book.declare(specs, set(self.service.machines()))
 
     def products(self) -> list[ProductSpec]:
         """The declared product recipes."""
         with self._orders_lock:
-            return list(self._products.values())
+            return list(self._book.products.values())
 
     def replenishments(self) -> dict[str, Replenishment]:
         """The open replenishment jobs by id."""
         with self._orders_lock:
-            return dict(self._open)
+            return dict(self._book.open)
 
     def on_covers(self, covers: Iterable[tuple[str, str, StockCover]], ts_ms: int) -> None:
         """Cover watch listener: submit a replenishment job for each at-risk SKU declared
         `auto` without an open one (see `coordinator.plan.replenish`), each stored with
         its record before the planner takes it. Nothing without `auto_replenish`."""
-        if not self.auto_replenish:
-            return
-        taken: list[JobOrder] = []
         with self._orders_lock:
-            if not self._products:
-                return
-            made = jobs_to_submit(
-                [cover for _, _, cover in covers],
-                self._products,
-                self._open.values(),
-                now_ms=ts_ms,
-                lead_time_days=self.lead_time_days,
-                next_seq=self._replenish_seq + 1,
-            )
-            try:
-                for new in made:
-                    record = new.record
-                    try:
-                        self._check_jobs([new.order])
-                    except OrderRejected as exc:  # a machine of its recipe is gone
-                        log.error("replenishment of %s not submitted: %s", record.sku, exc)
-                        continue
-                    self.state.save_replenishment(new.order, record)
-                    self._open[record.id] = record
-                    self._replenish_seq = max(self._replenish_seq, record.seq)
-                    taken.append(new.order)
-                    log.info(
-                        "%s at %s may run out within %d day(s): replenishment %s of %d%s",
-                        record.sku,
-                        record.location,
-                        (record.due_ms - ts_ms) // 86_400_000,
-                        record.id,
-                        record.quantity,
-                        " (rush)" if record.rush else "",
-                    )
-            finally:
-                self._take(taken, [])
+            taken = self._book.new_jobs((c for _, _, c in covers), ts_ms, self._check_jobs)
+            self._take(taken, [])
 
     def _receive(self, levels: list[StockLevel]) -> None:
         """Count stock rises against the open replenishment jobs; close the received."""
         with self._orders_lock:
-            if not self._open:
-                return
-            outcome = apply_stock(self._open.values(), levels)
-            changed = [*outcome.updated, *outcome.done]
-            if changed:
-                self.state.update_replenishments(changed)
-                self._open.update((r.id, r) for r in changed)
-        if outcome.done:
-            self.close_orders([r.id for r in outcome.done], [], reason="received")
+            done = self._book.receive(levels)
+        if done:
+            self.close_orders(done, [], reason="received")
 
     def _setups(self, specs: list[ChangeoverSpec]) -> list[Setup]:
         return [Setup(c.from_family, c.to_family, self._units(c.duration_s) or 0) for c in specs]
