@@ -107,6 +107,17 @@ def command_log(
     )
 
 
+def feed(coordinator: Any, *messages: Message, timeout_s: float = 5.0) -> None:
+    """Hand messages to a `Coordinator`'s ingest writer and wait until they are committed."""
+    before = coordinator.writer.stats.messages
+    for message in messages:
+        coordinator.writer.enqueue(raw(message))
+    deadline = time.monotonic() + timeout_s
+    while coordinator.writer.stats.messages < before + len(messages):
+        assert time.monotonic() < deadline, "messages were not ingested"
+        time.sleep(0.01)
+
+
 def raw(message: Message, *, received_ms: int = T0_MS, token: object = None) -> RawMessage:
     """The raw form of a message, as the MQTT adapter would enqueue it."""
     return RawMessage(topic_for(message), encode(message), received_ms, token)

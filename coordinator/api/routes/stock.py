@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from coordinator.api.auth import ViewerDep
-from coordinator.api.deps import TwinDep
+from coordinator.api.deps import ForecastsDep, LocationQuery, SkuQuery, TwinDep
 from coordinator.api.schemas import StockCoverListOut, StockCoverOut, StockOut
 from coordinator.errors import NotFound
-from coordinator.forecast.cover_watch import CoverWatch
 
 router = APIRouter(prefix="/api/v1/stock", tags=["stock"])
-
-_SKU = r"^[A-Za-z0-9_.:\-]{1,64}$"  # a protocol stock item name
-_LOCATION = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}/[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"  # site/node
 
 
 @router.get("", summary="Stock levels", response_model=list[StockOut])
@@ -29,22 +25,12 @@ def list_stock(
     return [StockOut.of(item) for item in twin.stock(site=site, node=node)]
 
 
-def _watch(request: Request) -> CoverWatch:
-    job = getattr(request.app.state, "forecasts", None)
-    watch: CoverWatch | None = None if job is None else job.cover
-    if watch is None:
-        raise NotFound("stock cover", "service")
-    return watch
-
-
 @router.get("/cover", summary="Stock cover and replenishment", response_model=StockCoverListOut)
 def list_cover(
-    request: Request,
     _who: ViewerDep,
-    sku: Annotated[str | None, Query(pattern=_SKU, description="one SKU")] = None,
-    location: Annotated[
-        str | None, Query(pattern=_LOCATION, description="one micro-warehouse, `site/node`")
-    ] = None,
+    job: ForecastsDep,
+    sku: SkuQuery = None,
+    location: LocationQuery = None,
     at_risk: Annotated[bool | None, Query(description="only those at risk (or not)")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> StockCoverListOut:
@@ -52,7 +38,9 @@ def list_cover(
     demand empties the shelf, whether that falls within the replenishment lead time, and
     how many units to replenish now (order-up-to the P90 demand over lead time plus review
     period). Checked after every forecast refresh and every `cover_check_interval_s`."""
-    watch = _watch(request)
+    watch = job.cover
+    if watch is None:
+        raise NotFound("stock cover", "service")
     covers = watch.latest(location=location, sku=sku, at_risk=at_risk)[:limit]
     return StockCoverListOut(
         lead_time_days=watch.policy.lead_time_days,

@@ -11,23 +11,12 @@ import httpx
 import pytest
 
 from coordinator.api.app import create_app
-from coordinator.service import Coordinator
 from coordinator.settings import load_settings
 from protocol import Message
-from tests.coordinator.conftest import Node, raw, serve
+from tests.coordinator.conftest import Node, feed, serve
 
 VIEWER = "viewer-token-for-forecasts-01"
 OPERATOR = "operator-token-for-forecasts-01"
-
-
-def _feed(coordinator: Coordinator, *messages: Message) -> None:
-    before = coordinator.writer.stats.messages
-    for message in messages:
-        coordinator.writer.enqueue(raw(message))
-    deadline = time.monotonic() + 5
-    while coordinator.writer.stats.messages < before + len(messages):
-        assert time.monotonic() < deadline, "messages were not ingested"
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -47,7 +36,7 @@ def client(tmp_path: Path) -> Iterator[httpx.Client]:
     messages += [replace(w1.stock("delta", {"tea": -2, "cup": -1}), ts=now)]
     messages += [replace(w2.stock("delta", {"tea": -4, "pen": 20}), ts=now)]
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as c:
-        _feed(app.state.coordinator, *messages)
+        feed(app.state.coordinator, *messages)
         yield c
 
 

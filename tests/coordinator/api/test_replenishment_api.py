@@ -15,10 +15,9 @@ import httpx
 import pytest
 
 from coordinator.api.app import create_app
-from coordinator.service import Coordinator
 from coordinator.settings import load_settings
 from protocol import Message
-from tests.coordinator.conftest import Node, raw, serve
+from tests.coordinator.conftest import Node, feed, serve
 
 VIEWER = "viewer-token-for-replenish-1"
 OPERATOR = "operator-token-for-replenish"
@@ -33,16 +32,6 @@ CUP: dict[str, Any] = {
     "operations": [CUP_STEP],
     "replenish": "auto",
 }
-
-
-def _feed(coordinator: Coordinator, *messages: Message) -> None:
-    before = coordinator.writer.stats.messages
-    for message in messages:
-        coordinator.writer.enqueue(raw(message))
-    deadline = time.monotonic() + 5
-    while coordinator.writer.stats.messages < before + len(messages):
-        assert time.monotonic() < deadline, "messages were not ingested"
-        time.sleep(0.01)
 
 
 def _app(db: Path) -> Any:
@@ -75,7 +64,7 @@ def db(tmp_path: Path) -> Path:
         replace(w1.stock("delta", {"cup": -1, "tea": -4}), ts=now),
     ]
     with serve(app):
-        _feed(app.state.coordinator, *messages)
+        feed(app.state.coordinator, *messages)
     return tmp_path / "c.db"
 
 
@@ -135,7 +124,7 @@ def test_a_shelf_running_low_is_replenished_and_the_receipt_closes_it(db: Path) 
         schedule = client.get("/api/v1/plans/schedule", headers=AS_VIEWER).json()
         assert [o["job_id"] for o in schedule["machines"]["m1"]] == [job["id"]]
 
-        _feed(app.state.coordinator, w1.stock("delta", {"cup": quantity}))
+        feed(app.state.coordinator, w1.stock("delta", {"cup": quantity}))
         assert _jobs(client) == []
 
 
@@ -167,7 +156,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """The app over HTTP with machine m1 known to the planner."""
     app = _app(tmp_path_factory.mktemp("products") / "c.db")
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
-        _feed(app.state.coordinator, Node(node="m1").birth())
+        feed(app.state.coordinator, Node(node="m1").birth())
         yield http
 
 

@@ -16,20 +16,10 @@ from coordinator.api.app import create_app
 from coordinator.service import Coordinator
 from coordinator.settings import load_settings
 from protocol import Message
-from tests.coordinator.conftest import Node, raw, serve
+from tests.coordinator.conftest import Node, feed, serve
 
 VIEWER = "viewer-token-for-stock-cover-1"
 OPERATOR = "operator-token-for-stock-cover"
-
-
-def _feed(coordinator: Coordinator, *messages: Message) -> None:
-    before = coordinator.writer.stats.messages
-    for message in messages:
-        coordinator.writer.enqueue(raw(message))
-    deadline = time.monotonic() + 5
-    while coordinator.writer.stats.messages < before + len(messages):
-        assert time.monotonic() < deadline, "messages were not ingested"
-        time.sleep(0.01)
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -54,7 +44,7 @@ def world(tmp_path: Path) -> Iterator[tuple[httpx.Client, Coordinator, Node]]:
     messages: list[Message] = [w1.birth(), w1.stock("snapshot", {"tea": 30, "cup": 1})]
     messages += [replace(w1.stock("delta", {"tea": -4, "cup": -1}), ts=now)]
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
-        _feed(app.state.coordinator, *messages)
+        feed(app.state.coordinator, *messages)
         yield client, app.state.coordinator, w1
 
 
@@ -102,7 +92,7 @@ def test_cover_after_a_refresh_and_its_alarm(
     assert _covers(client, "?location=s1/w2")["count"] == 0
     assert _covers(client, "?limit=1")["count"] == 1
 
-    _feed(coordinator, w1.stock("delta", {"cup": 50}))
+    feed(coordinator, w1.stock("delta", {"cup": 50}))
     assert coordinator.forecasts is not None
     assert coordinator.forecasts.cover is not None
     coordinator.forecasts.cover.check()  # what the job's thread does every interval

@@ -5,7 +5,6 @@ operator."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import FakeClock
 from tests.coordinator.conftest import command_log
+from tests.coordinator.plan.conftest import Reopen
 
 CUP = ProductSpec(
     sku="cup",
@@ -33,29 +33,6 @@ CUP = ProductSpec(
     min_batch=10,
 )
 TEA = ProductSpec(sku="tea", operations=((StepOption("m2", 30.0),),), replenish="off")
-
-Reopen = Callable[[], PlanState]
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Reopen]:
-    """The state as a restarted coordinator sees it: the same double, or a fresh store on
-    the same SQLite file."""
-    if request.param == "memory":
-        state = MemoryPlanState()
-        yield lambda: state
-        return
-    stores: list[SqliteStore] = []
-
-    def sqlite() -> PlanState:
-        for store in stores:
-            store.close()
-        stores.append(SqliteStore(tmp_path / "c.db"))
-        return stores[-1].plan_state()
-
-    yield sqlite
-    for store in stores:
-        store.close()
 
 
 def _cover(sku: str = "cup", *, location: str = "s/w1", stock: int = 2) -> StockCover:

@@ -5,7 +5,6 @@ runs on the in-memory double and on SQLite (reopened from the file)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from coordinator.plan.wiring import OrderRejected, PlanRunner
 from coordinator.store.sqlite_store import SqliteStore
 from flexfleet.clock import FakeClock
 from tests.coordinator.conftest import command_log
+from tests.coordinator.plan.conftest import Reopen
 
 J1 = JobOrder("j1", (OperationOrder({"m1": 120.0, "m2": 90.0}, family="red"),), due_ms=5, weight=3)
 J2 = JobOrder("j2", (OperationOrder({"m2": 60.0}),), release_ms=7, rush=True)
@@ -57,29 +57,6 @@ ROUTES = RoutingResult(
     solver="pyvrp",
     wall_time_s=0.5,
 )
-
-Reopen = Callable[[], PlanState]
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Reopen]:
-    """Returns the state as a restarted coordinator would see it: the same object in
-    memory, or a fresh store on the same SQLite file."""
-    if request.param == "memory":
-        state = MemoryPlanState()
-        yield lambda: state
-        return
-    stores: list[SqliteStore] = []
-
-    def sqlite() -> PlanState:
-        for store in stores:
-            store.close()
-        stores.append(SqliteStore(tmp_path / "c.db"))
-        return stores[-1].plan_state()
-
-    yield sqlite
-    for store in stores:
-        store.close()
 
 
 def test_a_repeated_order_is_stored_once_and_a_changed_one_replaces(reopen: Reopen) -> None:
