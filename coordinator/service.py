@@ -84,6 +84,7 @@ class Coordinator:
             store=store.command_store(),
             publisher=client,
             clock=clock,
+            online=twin.is_online,
             timeout_s=settings.command_timeout_s,
             alarms=alarms,
         )

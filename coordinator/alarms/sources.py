@@ -28,6 +28,7 @@ NODE_OFFLINE: Final = "node_offline"
 DEAD_LETTER_BURST: Final = "dead_letter_burst"
 LOW_STOCK: Final = "low_stock"
 COMMAND_REJECTED: Final = "command_rejected"
+COMMAND_UNANSWERED: Final = "command_unanswered"
 
 
 def anomaly_key(event: Event) -> tuple[str, str]:
@@ -105,19 +106,21 @@ def on_command_answer(
     severity: Severity = "MAJOR",
 ) -> None:
     """A node answered a command: a plan command (`schedule`, `route`) it rejected raises
-    `command_rejected` for that node and command, the next one it takes clears it. Other
-    commands raise nothing (an operator's `config` is answered to the operator)."""
+    `command_rejected` for that node and command, the next one it takes clears it (and a
+    `command_unanswered` of the same command). Other commands raise nothing (an operator's
+    `config` is answered to the operator)."""
     if name not in PLAN_COMMANDS:
         return
     source = f"{node}/{name}"
     if ok:
-        sink.clear(
-            site=site,
-            source=source,
-            alarm_type=COMMAND_REJECTED,
-            message=f"{node} took its {name} ({cmd_id})",
-            ts_ms=ts_ms,
-        )
+        for alarm_type in (COMMAND_REJECTED, COMMAND_UNANSWERED):
+            sink.clear(
+                site=site,
+                source=source,
+                alarm_type=alarm_type,
+                message=f"{node} took its {name} ({cmd_id})",
+                ts_ms=ts_ms,
+            )
         return
     sink.trigger(
         site=site,
@@ -126,6 +129,32 @@ def on_command_answer(
         severity=severity,
         message=f"{node} rejected its {name}: {reason}"[:500],
         details={"node": node, "command": name, "cmd_id": cmd_id, "reason": reason[:500]},
+        ts_ms=ts_ms,
+    )
+
+
+def on_command_expired(
+    sink: AlarmSink,
+    *,
+    site: str,
+    node: str,
+    name: str,
+    cmd_id: str,
+    timeout_s: float,
+    ts_ms: int,
+    severity: Severity = "MINOR",
+) -> None:
+    """An online node never answered a plan command: `command_unanswered` for that node and
+    command (its agent may not be handling commands), cleared by the next one it takes."""
+    if name not in PLAN_COMMANDS:
+        return
+    sink.trigger(
+        site=site,
+        source=f"{node}/{name}",
+        alarm_type=COMMAND_UNANSWERED,
+        severity=severity,
+        message=f"{node} did not answer its {name} within {timeout_s:g} s while online",
+        details={"node": node, "command": name, "cmd_id": cmd_id},
         ts_ms=ts_ms,
     )
 

@@ -7,7 +7,9 @@ restart or not. The ingest writer hands it the acks of each committed batch (`on
 before the batch's MQTT messages are acked to the broker, so an ack is never lost to a
 crash), expires unanswered commands on its periodic tick (`expire_due`) and purges old
 ones with the other retention (`purge`). A rejected plan command raises an alarm
-(`coordinator.alarms.sources.on_command_answer`), cleared by the next ok answer.
+(`coordinator.alarms.sources.on_command_answer`), cleared by the next ok answer, and so
+does one that expires while its node is online (`on_command_expired`: a node that is
+offline already has its own alarm).
 
 Decisions are the pure functions of `coordinator.commands.tracking`; this class does the
 I/O around them and counts outcomes for `/metrics`.
@@ -25,7 +27,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from coordinator.alarms.port import AlarmSink
-from coordinator.alarms.sources import on_command_answer
+from coordinator.alarms.sources import on_command_answer, on_command_expired
 from coordinator.commands.errors import CommandNotSent
 from coordinator.commands.port import CommandStore, Update
 from coordinator.commands.tracking import (
@@ -67,6 +69,7 @@ class CommandLog:
         alarms: AlarmSink | None = None,
         id_factory: Callable[[str], str] = new_cmd_id,
         max_rows: int = MAX_COMMAND_ROWS,
+        online: Callable[[str, str], bool] | None = None,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
@@ -77,6 +80,7 @@ class CommandLog:
         self._alarms = alarms
         self._new_id = id_factory
         self._max_rows = max_rows
+        self._online = online  # (site, node) -> is it online now; None: always
         self._counts: Counter[tuple[str, str]] = Counter()
         self._counts_lock = threading.Lock()
         self._answered = threading.Condition()
@@ -161,8 +165,20 @@ class CommandLog:
             return []
         expired = [expire(c, timeout_s=self.timeout_s) for c in due]
         self.store.save([(c, "sent") for c in expired])
+        stamp = now_ms(self._clock)
         for command in expired:
             self._count(command.name, "expired")
+            online = self._online is None or self._online(command.site, command.node)
+            if self._alarms is not None and online:
+                on_command_expired(
+                    self._alarms,
+                    site=command.site,
+                    node=command.node,
+                    name=command.name,
+                    cmd_id=command.cmd_id,
+                    timeout_s=self.timeout_s,
+                    ts_ms=stamp,
+                )
         self._wake_waiters()
         return expired
 

@@ -120,6 +120,12 @@ class FleetTwin:
                 for sku, qty in sorted(e.stock.items())
             ]
 
+    def is_online(self, site: str, node: str) -> bool:
+        """Whether the node is known and online now."""
+        with self.lock:
+            entry = self.entries.get((site, node))
+            return entry is not None and entry.online
+
     def online_count(self) -> int:
         """How many nodes are online now."""
         with self.lock:

@@ -70,3 +70,6 @@ def test_per_node_inactivity_timeout(harness: Harness) -> None:
     out = harness.pipeline.tick()
     assert [r.node for r in out.batch.nodes] == ["fast"]
     assert harness.twin.online_count() == 1
+    assert harness.twin.is_online("s1", "slow")
+    assert not harness.twin.is_online("s1", "fast")  # silent past its timeout
+    assert not harness.twin.is_online("s1", "never-seen")

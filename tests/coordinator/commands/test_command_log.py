@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from coordinator.alarms.port import RecordingAlarmSink
-from coordinator.alarms.sources import COMMAND_REJECTED
+from coordinator.alarms.sources import COMMAND_REJECTED, COMMAND_UNANSWERED
 from coordinator.commands import CommandLog, CommandNotSent
 from coordinator.errors import NotFound
 from coordinator.notify.publisher import InMemoryPublisher
@@ -139,8 +139,45 @@ def test_a_rejected_plan_raises_an_alarm_cleared_by_the_next_ok(parts: Parts) ->
     assert "stale version" in str(call["message"])
     good = parts.log.send(site="s1", node="m1", name="schedule", args={})
     parts.log.on_acks([_ack(good.cmd_id, name="schedule")])
-    kind, call = parts.alarms.calls[-1]
+    kind, call = parts.alarms.calls[1]
     assert (kind, call["source"], call["alarm_type"]) == ("clear", "m1/schedule", COMMAND_REJECTED)
+
+
+def test_an_unanswered_plan_to_an_online_node_raises_an_alarm(tmp_path: Path) -> None:
+    """A `schedule` an online node never answers raises `command_unanswered` at expiry; one
+    to an offline node (it has its own alarm) and an unanswered `config` raise nothing; the
+    next schedule the node takes clears it."""
+    store = SqliteStore(tmp_path / "u.db", synchronous="NORMAL")
+    clock, alarms = FakeClock(), RecordingAlarmSink()
+    online = {("s1", "m1")}
+    log = CommandLog(
+        store=store.command_store(),
+        publisher=InMemoryPublisher(),
+        clock=clock,
+        timeout_s=60.0,
+        alarms=alarms,
+        online=lambda site, node: (site, node) in online,
+    )
+    try:
+        log.send(site="s1", node="m1", name="schedule", args={})
+        log.send(site="s1", node="m2", name="schedule", args={})  # m2 is offline
+        log.send(site="s1", node="m1", name="config", args={"default_deadband": 1.0})
+        clock.advance(61.0)
+        assert len(log.expire_due()) == 3
+        [(kind, call)] = alarms.calls
+        assert (kind, call["source"], call["alarm_type"], call["severity"]) == (
+            "trigger",
+            "m1/schedule",
+            COMMAND_UNANSWERED,
+            "MINOR",
+        )
+        assert "did not answer its schedule within 60 s" in str(call["message"])
+        good = log.send(site="s1", node="m1", name="schedule", args={})
+        log.on_acks([_ack(good.cmd_id, name="schedule")])
+        cleared = {str(c["alarm_type"]) for k, c in alarms.calls if k == "clear"}
+        assert cleared == {COMMAND_REJECTED, COMMAND_UNANSWERED}
+    finally:
+        store.close()
 
 
 class _BrokenPublisher:
