@@ -16,8 +16,6 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from coordinator.api.app import create_app
-from coordinator.settings import load_settings
 from flexfleet.broker import Broker
 from protocol import (
     COORDINATOR_STATE_TOPIC,
@@ -31,7 +29,7 @@ from protocol import (
     encode,
     topic_for,
 )
-from tests.coordinator.conftest import serve
+from tests.integration.coordinator_support import coordinator_api, coordinator_settings
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -47,16 +45,13 @@ def _publisher(broker: Broker, client_id: str) -> mqtt.Client:
 @pytest.fixture
 def api(broker: Broker, tmp_path: Path, unique_site: str) -> Iterator[httpx.Client]:
     """A coordinator connected to the test broker, with its HTTP API."""
-    settings = load_settings(
-        dev_mode=True,
-        db_path=tmp_path / "c.db",
-        broker_url=broker.url,
-        coordinator_id=f"coord-{unique_site}",
-        share_group=f"g{unique_site}",
+    settings = coordinator_settings(
+        broker,
+        tmp_path,
+        unique_site,
         rebirth_min_interval_s=0.0,
     )
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as client:
-        wait_until(lambda: client.get("/healthz").status_code == 200)
+    with coordinator_api(settings) as client:
         yield client
 
 

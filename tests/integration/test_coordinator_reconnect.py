@@ -13,9 +13,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from coordinator.service import Coordinator
-from coordinator.settings import load_settings
 from flexfleet.broker import Broker
 from protocol import Birth, Death, Event, Message, SignalSpec, Telemetry, encode, topic_for
+from tests.integration.coordinator_support import coordinator_settings
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -40,12 +40,10 @@ def test_coordinator_reconnects_after_a_broker_restart(
     reconnect by themselves, data published afterwards is stored once, and the anomaly event
     and the node's death raise their alarms once each (seen by both lanes, dispatched by
     one)."""
-    settings = load_settings(
-        dev_mode=True,
-        db_path=tmp_path / "c.db",
-        broker_url=broker.url,
-        coordinator_id=f"coord-{unique_site}",
-        share_group=f"g{unique_site}",
+    settings = coordinator_settings(
+        broker,
+        tmp_path,
+        unique_site,
         reconnect_base_s=0.1,
         reconnect_cap_s=0.5,
     )

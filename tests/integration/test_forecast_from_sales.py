@@ -12,7 +12,6 @@ import pytest
 
 from coordinator.api.app import create_app
 from coordinator.service import Coordinator
-from coordinator.settings import load_settings
 from edge_agent.config import config_from_dict
 from edge_agent.drivers.sim import SimWarehouseDriver
 from edge_agent.runner import AgentThread
@@ -21,6 +20,7 @@ from firmware_sim.warehouse import MicroWarehouse, default_skus
 from flexfleet.broker import Broker
 from tests.coordinator.conftest import serve
 from tests.coordinator.forecast.serving_support import write_sales_model
+from tests.integration.coordinator_support import coordinator_settings
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -54,12 +54,10 @@ def test_warehouse_picks_become_sales_and_a_model_forecast(
     """Every unit the warehouse picked is one unit of today's sales; a refresh then serves a
     7-day forecast per SKU at that warehouse, naming the model and the fallback reason."""
     model = write_sales_model(tmp_path / "models" / "v1")
-    settings = load_settings(
-        dev_mode=True,
-        db_path=tmp_path / "c.db",
-        broker_url=broker.url,
-        coordinator_id=f"coord-{unique_site}",
-        share_group=f"g{unique_site}",
+    settings = coordinator_settings(
+        broker,
+        tmp_path,
+        unique_site,
         forecast_model_dir=tmp_path / "models",
         forecast_horizon_days=7,
     )

@@ -15,12 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from coordinator.api.app import create_app
-from coordinator.settings import load_settings
 from edge_agent.outbox import Outbox
 from flexfleet.broker import Broker
-from tests.coordinator.conftest import serve
 from tests.edge_agent.support import start_agent, stop_agent, write_config
+from tests.integration.coordinator_support import coordinator_api, coordinator_settings
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -31,15 +29,8 @@ SIGNALS = [f"m0{m}.{s}" for m in (1, 2) for s in ("spindle_temp_c", "vibration_r
 @pytest.fixture
 def api(broker: Broker, tmp_path: Path, unique_site: str) -> Iterator[httpx.Client]:
     """A coordinator connected to the test broker, with its HTTP API (dev mode)."""
-    settings = load_settings(
-        dev_mode=True,
-        db_path=tmp_path / "c.db",
-        broker_url=broker.url,
-        coordinator_id=f"coord-{unique_site}",
-        share_group=f"g{unique_site}",
-    )
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=40) as client:
-        wait_until(lambda: client.get("/healthz").status_code == 200)
+    settings = coordinator_settings(broker, tmp_path, unique_site)
+    with coordinator_api(settings, timeout_s=40) as client:
         yield client
 
 

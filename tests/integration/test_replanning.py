@@ -12,14 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from coordinator.api.app import create_app
-from coordinator.settings import load_settings
 from edge_agent.drivers.sim import SimMachinesDriver
 from edge_agent.runner import AgentThread, demo_config
 from firmware_sim.machine import FaultKind
 from flexfleet.broker import Broker
 from protocol import ScheduleUpdate
-from tests.coordinator.conftest import serve
+from tests.integration.coordinator_support import coordinator_api, coordinator_settings
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -28,19 +26,16 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def api(broker: Broker, tmp_path: Path, unique_site: str) -> Iterator[httpx.Client]:
     """A coordinator with short planning windows, connected to the test broker."""
-    settings = load_settings(
-        dev_mode=True,
-        db_path=tmp_path / "c.db",
-        broker_url=broker.url,
-        coordinator_id=f"coord-{unique_site}",
-        share_group=f"g{unique_site}",
+    settings = coordinator_settings(
+        broker,
+        tmp_path,
+        unique_site,
         plan_time_limit_s=0.5,
         plan_quiet_s=0.2,
         plan_urgent_quiet_s=0.05,
         plan_max_delay_s=1.0,
     )
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as client:
-        wait_until(lambda: client.get("/healthz").status_code == 200)
+    with coordinator_api(settings) as client:
         yield client
 
 
