@@ -34,8 +34,8 @@ sys.path.insert(0, str(REPO))
 from firmware_sim.machine import Machine  # noqa: E402
 from firmware_sim.modbus_server import MachineModbusServer  # noqa: E402
 from firmware_sim.registers import MACHINE_REGISTER_MAP  # noqa: E402
+from fleet_runtime.clock import SystemClock  # noqa: E402
 from flexfleet.broker import free_port, start_broker  # noqa: E402
-from flexfleet.clock import SystemClock  # noqa: E402
 
 
 def modbus_driver_text(port: int) -> str:

@@ -28,8 +28,8 @@ from edge_agent.core import AgentCore  # noqa: E402
 from edge_agent.drivers import make_driver  # noqa: E402
 from edge_agent.mqtt import MqttTransport  # noqa: E402
 from edge_agent.outbox import Outbox  # noqa: E402
+from fleet_runtime.clock import SystemClock  # noqa: E402
 from flexfleet.broker import start_broker  # noqa: E402
-from flexfleet.clock import SystemClock  # noqa: E402
 from protocol import Telemetry  # noqa: E402
 
 TS = 1_700_000_000_000

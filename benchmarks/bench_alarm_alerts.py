@@ -88,8 +88,8 @@ def run(*, alarms: int, rate_hz: float, repeats: int) -> None:
     from coordinator.alarms.service import AlarmService
     from coordinator.alarms.store import AlarmStore
     from coordinator.notify.mqtt_alerts import MqttAlertNotifier
+    from fleet_runtime.clock import SystemClock, now_ms
     from flexfleet.broker import start_broker
-    from flexfleet.clock import SystemClock, now_ms
 
     class PahoPublisher:
         def __init__(self, client: Any) -> None:

@@ -23,7 +23,7 @@ from coordinator.alarms.port import RecordingAlarmSink
 from coordinator.forecast.cover import CoverPolicy
 from coordinator.forecast.cover_watch import CoverWatch, StockoutRiskRule
 from coordinator.forecast.service import Forecast
-from flexfleet.clock import SystemClock
+from fleet_runtime.clock import SystemClock
 
 
 def forecasts_and_stock(

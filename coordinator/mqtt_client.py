@@ -18,13 +18,13 @@ start, paho's automatic acks, no presence, a filter of its own (agent events onl
 Nagle's algorithm off: the alerts published on it would otherwise wait for the broker's
 delayed ACK of the PUBACK sent just before (about 40 ms).
 
-Login and TLS come from `flexfleet.mqtt_security.BrokerSecurity` (both connections use
+Login and TLS come from `fleet_runtime.mqtt_security.BrokerSecurity` (both connections use
 the same). A refused login (CONNACK "Bad user name or password" / "Not authorized") or a
 failed TLS handshake is logged once per cause, kept in `last_error` for `/healthz`, and
 retried on the backoff like any failure (a broker's password file can be fixed meanwhile).
 
 Reconnects: paho's own retry is off. The client runs its own network thread (`loop()`),
-and after a lost or failed connection waits `flexfleet.backoff.next_delay(attempt, ...)`,
+and after a lost or failed connection waits `fleet_runtime.backoff.next_delay(attempt, ...)`,
 the one capped, jittered policy of the project, before trying again.
 """
 
@@ -47,9 +47,9 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from coordinator.errors import BrokerUnavailable
 from coordinator.ingest.records import RawMessage
-from flexfleet.backoff import next_delay
-from flexfleet.clock import Clock, now_ms
-from flexfleet.mqtt_security import BrokerSecurity, describe_connect_error, describe_refusal
+from fleet_runtime.backoff import next_delay
+from fleet_runtime.clock import Clock, now_ms
+from fleet_runtime.mqtt_security import BrokerSecurity, describe_connect_error, describe_refusal
 from protocol import (
     FLEET_FILTER,
     CoordinatorState,

@@ -28,7 +28,7 @@ from coordinator.mqtt_client import MqttClient
 from coordinator.plan.wiring import PlanRunner
 from coordinator.settings import CoordinatorSettings
 from coordinator.store.sqlite_store import SqliteStore
-from flexfleet.clock import Clock, SystemClock
+from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
 
 

@@ -34,7 +34,7 @@ from pydantic_settings import (
 )
 
 from coordinator.errors import ConfigError
-from flexfleet.mqtt_security import (
+from fleet_runtime.mqtt_security import (
     BrokerSecurity,
     check_readable,
     check_username,
@@ -102,7 +102,7 @@ class CoordinatorSettings(BaseSettings):
     sites: Annotated[tuple[str, ...], NoDecode] = Field(default=(), max_length=1000)
     session_expiry_s: int = Field(default=3600, ge=0, le=2**32 - 1)
     keepalive_s: int = Field(default=30, ge=5, le=3600)
-    # Reconnects wait flexfleet.backoff.next_delay (paho's own retry is off).
+    # Reconnects wait fleet_runtime.backoff.next_delay (paho's own retry is off).
     reconnect_base_s: float = Field(default=0.5, gt=0, le=3600)
     reconnect_cap_s: float = Field(default=30.0, gt=0, le=3600)
     # Ingest

@@ -19,7 +19,7 @@ from typing import Any, Final
 from edge_agent.detection import check_detector_settings
 from edge_agent.errors import ConfigError
 from edge_agent.registers import RegisterMap, parse_register_map
-from flexfleet.mqtt_security import (
+from fleet_runtime.mqtt_security import (
     MAX_PASSWORD_FILE_BYTES,
     BrokerSecurity,
     check_readable,

@@ -43,8 +43,8 @@ from edge_agent.transport import (
     TransportEvent,
     Will,
 )
-from flexfleet.backoff import next_delay
-from flexfleet.clock import Clock, now_ms
+from fleet_runtime.backoff import next_delay
+from fleet_runtime.clock import Clock, now_ms
 from protocol import (
     COORDINATOR_STATE_FILTER,
     COORDINATOR_STATE_TOPIC,

@@ -4,10 +4,10 @@ Each session is a fresh paho client (so nothing paho buffered survives into the 
 session: unacknowledged messages are replayed from the outbox, not by paho) driven by our
 own network thread calling `client.loop()`. paho's reconnect is never used: when the
 session ends the thread ends, and the agent decides when to try again
-(`flexfleet.backoff.next_delay`). Callbacks only convert to `TransportEvent`s and enqueue
+(`fleet_runtime.backoff.next_delay`). Callbacks only convert to `TransportEvent`s and enqueue
 them, tagged with the session, so a late callback from an old session is ignored.
 
-The login and TLS (`flexfleet.mqtt_security.BrokerSecurity`) are set on every session's
+The login and TLS (`fleet_runtime.mqtt_security.BrokerSecurity`) are set on every session's
 client; a refused login or a failed TLS handshake ends the attempt with a `ConnectFailed`
 whose reason names the cause, and the agent retries on its backoff as for any failure.
 """
@@ -32,7 +32,7 @@ from edge_agent.transport import (
     Will,
     convert,
 )
-from flexfleet.mqtt_security import BrokerSecurity, describe_connect_error, describe_refusal
+from fleet_runtime.mqtt_security import BrokerSecurity, describe_connect_error, describe_refusal
 
 
 class _Session:

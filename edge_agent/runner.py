@@ -19,7 +19,7 @@ from edge_agent.drivers import make_driver
 from edge_agent.metrics import render, write_textfile
 from edge_agent.mqtt import MqttTransport
 from edge_agent.outbox import Outbox
-from flexfleet.clock import Clock, SystemClock
+from fleet_runtime.clock import Clock, SystemClock
 
 log = logging.getLogger("edge_agent")
 

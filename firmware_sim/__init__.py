@@ -1,7 +1,7 @@
 """Simulated device firmware: machines, micro-warehouses, live-stream demand, Modbus TCP.
 
 Everything is deterministic for a seed and advanced explicitly (`advance_to(t_s)`), so a
-`flexfleet.clock.Clock` drives it. Errors: see `firmware_sim.errors`. The Modbus server
+`fleet_runtime.clock.Clock` drives it. Errors: see `firmware_sim.errors`. The Modbus server
 (`firmware_sim.modbus_server`, which imports pymodbus) is not imported here, so the
 simulators stay light enough to run inside an edge agent.
 """

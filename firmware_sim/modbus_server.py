@@ -19,7 +19,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from firmware_sim.errors import DeviceServerError
 from firmware_sim.machine import Machine
 from firmware_sim.registers import MACHINE_REGISTER_COUNT, pack_machine
-from flexfleet.clock import Clock
+from fleet_runtime.clock import Clock
 
 _WRITE_REGISTERS = 16  # Modbus function code "write multiple registers"
 

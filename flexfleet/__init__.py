@@ -1,5 +1,7 @@
-"""Cross-cutting pieces of flexfleet: the clock port, the command line and the demo."""
+"""The top floor of flexfleet: the `flexfleet` command line, the demo, fault scenarios and NAB evaluation.
 
-from flexfleet.clock import Clock, FakeClock, SystemClock
+Nothing beneath it (`protocol`, `fleet_runtime`, `firmware_sim`, `edge_agent`, `coordinator`)
+imports it.
+"""
 
-__all__ = ["Clock", "FakeClock", "SystemClock"]
+__all__: list[str] = []

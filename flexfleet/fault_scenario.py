@@ -32,8 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge_agent.config import config_from_dict
+from edge_agent.core import AgentCore
+from edge_agent.detection import check_detector_settings
+from edge_agent.drivers.sim import SimMachinesDriver
+from edge_agent.errors import ConfigError
+from edge_agent.outbox import Outbox
+from edge_agent.transport import MemoryTransport
 from firmware_sim.errors import SimConfigError
 from firmware_sim.machine import FaultKind
+from fleet_runtime.clock import FakeClock
+from protocol import Event, decode
 
 _FAULTS = {kind.value: kind for kind in FaultKind}
 
@@ -125,8 +134,6 @@ def parse_scenario(data: Mapping[str, Any]) -> Scenario:
 
 def _check_detectors(detectors: Any) -> None:
     """The agent's `[detectors]` settings, as the agent itself checks them."""
-    from edge_agent.detection import check_detector_settings
-    from edge_agent.errors import ConfigError
 
     if not isinstance(detectors, dict):
         raise SimConfigError("detectors", "must be a table")
@@ -160,8 +167,6 @@ class ScenarioResult:
 
     def anomaly_raises(self, *, before_s: float | None = None) -> int:
         """How many anomalies the agent raised (in the first `before_s` seconds)."""
-        from protocol import Event
-
         limit_ms = self.start_ms + (before_s * 1000 if before_s is not None else math.inf)
         return sum(
             1
@@ -175,13 +180,6 @@ class ScenarioResult:
 
 def run_scenario(scenario: Scenario, *, state_dir: Path | None = None) -> ScenarioResult:
     """Run the scenario through the real agent core on a fake clock (seconds of wall time)."""
-    from edge_agent.config import config_from_dict
-    from edge_agent.core import AgentCore
-    from edge_agent.drivers.sim import SimMachinesDriver
-    from edge_agent.outbox import Outbox
-    from edge_agent.transport import MemoryTransport
-    from flexfleet.clock import FakeClock
-    from protocol import Event, decode
 
     with tempfile.TemporaryDirectory(prefix="ff-scenario-") as tmp:
         base = state_dir or Path(tmp)

@@ -34,7 +34,7 @@ from coordinator.notify.delivery import DeliveryRecord
 from coordinator.notify.events import AlarmEvent, Notifier
 from coordinator.notify.mqtt_alerts import MqttAlertNotifier
 from coordinator.notify.webhooks import WebhookNotifier
-from flexfleet.clock import Clock, now_ms
+from fleet_runtime.clock import Clock, now_ms
 
 _log = logging.getLogger(__name__)
 

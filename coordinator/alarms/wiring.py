@@ -16,7 +16,7 @@ from coordinator.notify.events import Notifier
 from coordinator.notify.mqtt_alerts import MqttAlertNotifier
 from coordinator.notify.publisher import Publisher
 from coordinator.notify.webhooks import WebhookNotifier, WebhookTarget
-from flexfleet.clock import Clock
+from fleet_runtime.clock import Clock
 
 
 def build_alarm_service(

@@ -41,7 +41,7 @@ from coordinator.commands.tracking import (
 )
 from coordinator.errors import NotFound
 from coordinator.publisher import Publisher
-from flexfleet.clock import Clock, now_ms
+from fleet_runtime.clock import Clock, now_ms
 from protocol import Command, CommandAck, encode, topic_for
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from typing import Final
 from coordinator.alarms.port import AlarmSink, Severity
 from coordinator.forecast.cover import CoverPolicy, StockCover, stock_covers
 from coordinator.forecast.service import Forecast, RefreshSchedule
-from flexfleet.clock import Clock, now_ms
+from fleet_runtime.clock import Clock, now_ms
 
 STOCKOUT_RISK: Final = "stockout_risk"
 

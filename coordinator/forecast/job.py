@@ -37,7 +37,7 @@ from coordinator.forecast.panel import SeriesPanel
 from coordinator.forecast.predictor import ModelRunner, PanelForecast, forecast_with_model
 from coordinator.forecast.service import Forecast, ForecastService, RefreshSchedule
 from coordinator.forecast.store import ForecastStore
-from flexfleet.clock import Clock, now_ms
+from fleet_runtime.clock import Clock, now_ms
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from coordinator.forecast.errors import DataError
 from coordinator.forecast.history import split_series_id
 from coordinator.forecast.panel import SeriesPanel
 from coordinator.forecast.ports import Forecaster
-from flexfleet.clock import Clock, now_ms
+from fleet_runtime.clock import Clock, now_ms
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from coordinator.ingest.records import (
     StockLevels,
     WriteBatch,
 )
-from flexfleet.clock import Clock, now_ms
+from fleet_runtime.clock import Clock, now_ms
 from protocol import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     Birth,

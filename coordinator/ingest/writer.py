@@ -28,7 +28,7 @@ from coordinator.ingest.pipeline import IngestPipeline, decode_all
 from coordinator.ingest.records import BatchOutcome, RawMessage
 from coordinator.ingest.stats import IngestStats
 from coordinator.store.port import CommitResult, Store
-from flexfleet.clock import Clock, now_ms
+from fleet_runtime.clock import Clock, now_ms
 from protocol import DEFAULT_MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)

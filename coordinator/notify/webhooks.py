@@ -29,7 +29,7 @@ import httpx
 
 from coordinator.notify.delivery import DeliveryLog, DeliveryRecord, Outcome
 from coordinator.notify.events import URGENT_KINDS, AlarmEvent
-from flexfleet.backoff import next_delay
+from fleet_runtime.backoff import next_delay
 
 _log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flexfleet.clock import Clock
+from fleet_runtime.clock import Clock
 
 __all__ = ["TRIGGER_KINDS", "URGENT_KINDS", "Debouncer", "Trigger"]
 

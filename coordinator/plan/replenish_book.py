@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from coordinator.plan.orders import JobOrder, OrderRejected, ProductSpec
 from coordinator.plan.replenish import Replenishment, StockLevel, apply_stock, jobs_to_submit
 from coordinator.plan.state import PlanState, SavedState
-from flexfleet.clock import Clock, now_ms
+from fleet_runtime.clock import Clock, now_ms
 
 if TYPE_CHECKING:  # only a type here; the forecast package imports the store
     from coordinator.forecast.cover import StockCover

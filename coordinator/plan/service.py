@@ -52,7 +52,7 @@ from coordinator.plan.schedule_problem import (
     Window,
 )
 from coordinator.plan.state import PlanMade
-from flexfleet.clock import Clock
+from fleet_runtime.clock import Clock
 
 __all__ = ["PlanService", "PlanStats", "Publish"]
 

@@ -86,7 +86,7 @@ from coordinator.plan.triggers import (
     TriggerMapper,
 )
 from coordinator.store.port import CommitResult
-from flexfleet.clock import Clock, now_ms
+from fleet_runtime.clock import Clock, now_ms
 from protocol import ProtocolError, ScheduleUpdate
 from protocol.plans import RouteUpdate
 

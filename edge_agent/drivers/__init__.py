@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from edge_agent.config import AgentConfig
 from edge_agent.drivers.base import DeviceEvent, Driver, Reading
-from flexfleet.clock import Clock
+from fleet_runtime.clock import Clock
 
 __all__ = ["DeviceEvent", "Driver", "Reading", "make_driver"]
 

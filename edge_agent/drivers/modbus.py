@@ -1,7 +1,7 @@
 """Modbus TCP client driver: reads holding registers described by a TOML register map.
 
 The client connects lazily and, when the device stops answering, closes the socket and
-tries again on the agent's one backoff policy (`flexfleet.backoff.next_delay`); pymodbus's
+tries again on the agent's one backoff policy (`fleet_runtime.backoff.next_delay`); pymodbus's
 own retries are off. Between attempts `read` fails fast, so the sampling loop never stalls
 for more than one `timeout_s`. The agent turns the first failure and the recovery into
 a `device_offline` event, raised while the device does not answer and cleared once it does.
@@ -18,8 +18,8 @@ from pymodbus.exceptions import ModbusException
 from edge_agent.drivers.base import Reading
 from edge_agent.errors import DriverError
 from edge_agent.registers import RegisterMap, decode_value, read_blocks
-from flexfleet.backoff import next_delay
-from flexfleet.clock import Clock
+from fleet_runtime.backoff import next_delay
+from fleet_runtime.clock import Clock
 from protocol import SignalSpec
 
 

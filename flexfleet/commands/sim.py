@@ -23,7 +23,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     scenario = sub.add_parser(
         "scenario", help="run a scripted fault scenario through the agent on simulated time"
     )
-    scenario.add_argument("file", type=Path, help="scenario TOML (see firmware_sim/scenario.py)")
+    scenario.add_argument("file", type=Path, help="scenario TOML (see flexfleet/fault_scenario.py)")
     scenario.set_defaults(run=run_scenario_file)
 
 
@@ -32,7 +32,7 @@ def run_modbus(args: argparse.Namespace) -> int:
     from firmware_sim.errors import SimError
     from firmware_sim.machine import Machine
     from firmware_sim.modbus_server import MachineModbusServer
-    from flexfleet.clock import SystemClock
+    from fleet_runtime.clock import SystemClock
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -59,7 +59,7 @@ def run_modbus(args: argparse.Namespace) -> int:
 def run_scenario_file(args: argparse.Namespace) -> int:
     """Run a scenario and print what the agent published and how fast it saw each fault."""
     from firmware_sim.errors import SimError
-    from firmware_sim.scenario import parse_scenario, run_scenario
+    from flexfleet.fault_scenario import parse_scenario, run_scenario
 
     try:
         scenario = parse_scenario(tomllib.loads(args.file.read_text(encoding="utf-8")))

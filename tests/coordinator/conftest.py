@@ -18,7 +18,7 @@ from coordinator.ingest.pipeline import IngestPipeline, decode_all
 from coordinator.ingest.records import BatchOutcome, RawMessage
 from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.store.sqlite_store import SqliteStore
-from flexfleet.clock import Clock, FakeClock
+from fleet_runtime.clock import Clock, FakeClock
 from protocol import Birth, Death, Event, Message, Stock, Telemetry, encode, topic_for
 
 T0_MS = 1_700_000_000_000

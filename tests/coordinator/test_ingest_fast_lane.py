@@ -10,7 +10,7 @@ from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.writer import IngestWriter
 from coordinator.store.sqlite_store import SqliteStore
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from tests.coordinator.conftest import Node, raw
 
 

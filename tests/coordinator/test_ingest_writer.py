@@ -14,7 +14,7 @@ from coordinator.ingest.writer import IngestWriter
 from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from protocol import Message, decode
 from tests.coordinator.conftest import Node, command_log, raw
 

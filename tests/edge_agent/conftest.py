@@ -13,7 +13,7 @@ from edge_agent.core import AgentCore
 from edge_agent.drivers import make_driver
 from edge_agent.outbox import Outbox
 from edge_agent.transport import MemoryTransport
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from protocol import CoordinatorState, Message, decode, encode, topic_for
 
 MakeCore = Callable[..., tuple[AgentCore, MemoryTransport, FakeClock]]

@@ -9,7 +9,7 @@ from typing import Any
 
 from edge_agent.core import AgentCore
 from edge_agent.transport import MemoryTransport
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from protocol import Command, command_topic, encode
 from tests.edge_agent.conftest import MakeCore, run_for
 

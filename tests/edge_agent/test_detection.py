@@ -70,7 +70,7 @@ def test_a_modbus_device_declares_what_its_register_map_says() -> None:
     """`stepped` and `mode_signal` of the register tables reach the detector bank's inputs."""
     from edge_agent.drivers.modbus import ModbusDriver
     from edge_agent.registers import parse_register_map
-    from flexfleet.clock import FakeClock
+    from fleet_runtime.clock import FakeClock
 
     registers = parse_register_map(
         [

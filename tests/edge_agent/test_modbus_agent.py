@@ -12,8 +12,8 @@ from edge_agent.outbox import Outbox
 from edge_agent.transport import MemoryTransport
 from firmware_sim import MACHINE_REGISTER_MAP, Machine
 from firmware_sim.modbus_server import MachineModbusServer
+from fleet_runtime.clock import SystemClock
 from flexfleet.broker import free_port
-from flexfleet.clock import SystemClock
 from protocol import Event, Telemetry, decode
 
 

@@ -12,8 +12,8 @@ from edge_agent.registers import RegisterEntry
 from firmware_sim import MACHINE_REGISTER_MAP, Machine
 from firmware_sim.errors import DeviceServerError
 from firmware_sim.modbus_server import MachineModbusServer
+from fleet_runtime.clock import SystemClock
 from flexfleet.broker import free_port
-from flexfleet.clock import SystemClock
 
 REGISTERS = tuple(
     RegisterEntry(s.signal, s.address, s.type, s.scale, s.unit) for s in MACHINE_REGISTER_MAP

@@ -1,4 +1,4 @@
-"""The one retry policy (`flexfleet.backoff.next_delay`): capped, jittered, growing."""
+"""The one retry policy (`fleet_runtime.backoff.next_delay`): capped, jittered, growing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flexfleet.backoff import next_delay
+from fleet_runtime.backoff import next_delay
 
 
 @given(attempt=st.integers(min_value=0, max_value=10_000), seed=st.integers(0, 2**32))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flexfleet.clock import FakeClock, SystemClock, now_ms
+from fleet_runtime.clock import FakeClock, SystemClock, now_ms
 
 
 def test_fake_clock_advances_on_sleep() -> None:

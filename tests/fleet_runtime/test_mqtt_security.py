@@ -1,4 +1,4 @@
-"""Broker URL parsing, password files, TLS files and failure descriptions (flexfleet.mqtt_security)."""
+"""Broker URL parsing, password files, TLS files and failure descriptions (fleet_runtime.mqtt_security)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flexfleet.mqtt_security import (
+from fleet_runtime.mqtt_security import (
     MAX_PASSWORD_FILE_BYTES,
     BrokerEndpoint,
     BrokerSecurity,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from firmware_sim import SimConfigError
-from firmware_sim.scenario import parse_scenario, run_scenario
 from flexfleet.cli import main
+from flexfleet.fault_scenario import parse_scenario, run_scenario
 
 SMALL: dict[str, Any] = {
     "name": "small",

@@ -10,8 +10,8 @@ import os
 import pytest
 
 from coordinator.mqtt_client import MqttClient
+from fleet_runtime.clock import SystemClock
 from flexfleet.broker import Broker
-from flexfleet.clock import SystemClock
 
 pytestmark = pytest.mark.integration
 

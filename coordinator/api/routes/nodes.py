@@ -10,7 +10,7 @@ from coordinator.api.auth import ViewerDep
 from coordinator.api.deps import CoordinatorDep, SettingsDep, StoreDep, TwinDep
 from coordinator.api.schemas import NodeDetailOut, NodeOut, TelemetryOut
 from coordinator.telemetry_query import query_telemetry
-from flexfleet.clock import now_ms
+from fleet_runtime.clock import now_ms
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
 

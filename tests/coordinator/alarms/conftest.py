@@ -13,7 +13,7 @@ from coordinator.alarms.store import AlarmStore
 from coordinator.notify.events import RecordingNotifier
 from coordinator.notify.mqtt_alerts import MqttAlertNotifier
 from coordinator.notify.publisher import InMemoryPublisher
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 
 T0_MS = 1_700_000_000_000
 

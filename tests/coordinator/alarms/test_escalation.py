@@ -9,7 +9,7 @@ from coordinator.alarms.model import Alarm
 from coordinator.alarms.service import AlarmService
 from coordinator.notify.events import RecordingNotifier
 from coordinator.notify.publisher import InMemoryPublisher
-from flexfleet.clock import FakeClock, now_ms
+from fleet_runtime.clock import FakeClock, now_ms
 
 POLICY = EscalationPolicy(after_s=60, max_level=2)
 

@@ -14,7 +14,7 @@ from coordinator.alarms.model import SEVERITY_RANK, AlarmQuery
 from coordinator.alarms.port import Severity
 from coordinator.alarms.service import AlarmService
 from coordinator.alarms.store import AlarmStore
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 
 KEYS = st.sampled_from([("s1", "n1", "t"), ("s2", "n1", "u")])
 SEVERITY = st.sampled_from(list(SEVERITY_RANK))

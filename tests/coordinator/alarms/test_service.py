@@ -12,7 +12,7 @@ from coordinator.alarms.port import AlarmSink
 from coordinator.alarms.service import AlarmService
 from coordinator.notify.events import AlarmEvent, RecordingNotifier
 from coordinator.notify.publisher import InMemoryPublisher
-from flexfleet.clock import FakeClock, now_ms
+from fleet_runtime.clock import FakeClock, now_ms
 
 
 def raise_(svc: AlarmSink, ts_ms: int, severity: str = "MINOR", source: str = "n1") -> None:

@@ -16,7 +16,7 @@ from coordinator.alarms.store import ALARM_MIGRATIONS, AlarmStore, apply_alarm_m
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.errors import StoreError
 from coordinator.notify.delivery import DeliveryRecord
-from flexfleet.clock import FakeClock, now_ms
+from fleet_runtime.clock import FakeClock, now_ms
 
 
 def test_restart_keeps_alarms_history_and_comments(db_path: Path, clock: FakeClock) -> None:

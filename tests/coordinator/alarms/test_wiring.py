@@ -8,7 +8,7 @@ import pytest
 
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.notify.publisher import InMemoryPublisher
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 
 
 def test_wires_mqtt_and_webhooks(tmp_path: Path) -> None:

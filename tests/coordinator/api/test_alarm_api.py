@@ -18,8 +18,8 @@ from coordinator.api.errors import install_error_handlers
 from coordinator.api.routes import alarms
 from coordinator.notify.delivery import DeliveryRecord
 from coordinator.settings import CoordinatorSettings
+from fleet_runtime.clock import FakeClock
 from flexfleet.broker import free_port
-from flexfleet.clock import FakeClock
 
 VIEWER = "viewer-token-0123456789"
 OPERATOR = "operator-token-0123456789"

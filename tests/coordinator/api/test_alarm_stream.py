@@ -19,8 +19,8 @@ from coordinator.alarms.store import AlarmStore
 from coordinator.api.errors import install_error_handlers
 from coordinator.api.routes import alarms
 from coordinator.settings import CoordinatorSettings
+from fleet_runtime.clock import FakeClock
 from flexfleet.broker import free_port
-from flexfleet.clock import FakeClock
 
 VIEWER = "viewer-token-0123456789"
 OPERATOR = "operator-token-0123456789"

@@ -16,7 +16,7 @@ from coordinator.commands import CommandLog, CommandNotSent
 from coordinator.errors import NotFound
 from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.store.sqlite_store import SqliteStore
-from flexfleet.clock import FakeClock, now_ms
+from fleet_runtime.clock import FakeClock, now_ms
 from protocol import Command, CommandAck, ProtocolError, decode
 
 

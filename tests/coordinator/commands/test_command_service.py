@@ -13,7 +13,7 @@ from coordinator.alarms.model import AlarmQuery
 from coordinator.alarms.sources import COMMAND_REJECTED
 from coordinator.service import Coordinator
 from coordinator.settings import load_settings
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from protocol import CommandAck
 from tests.coordinator.conftest import T0_MS, Node, raw
 

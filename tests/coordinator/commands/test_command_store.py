@@ -13,7 +13,7 @@ from coordinator.commands import CommandLog
 from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.store.schema import MIGRATIONS
 from coordinator.store.sqlite_store import SqliteStore
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from protocol import CommandAck
 
 

@@ -9,7 +9,7 @@ from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.writer import IngestWriter
 from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.store.sqlite_store import SqliteStore
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from protocol import Command, CommandAck, decode
 from tests.coordinator.conftest import Node, raw
 

@@ -6,7 +6,7 @@ from coordinator.alarms.port import RecordingAlarmSink
 from coordinator.forecast.cover import CoverPolicy
 from coordinator.forecast.cover_watch import STOCKOUT_RISK, CoverWatch, StockoutRiskRule
 from coordinator.forecast.service import Forecast
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 
 POLICY = CoverPolicy(lead_time_days=2, review_days=7)
 

@@ -16,7 +16,7 @@ from coordinator.forecast.history import DailySales, panel_from_sales
 from coordinator.forecast.job import ForecastJob, RefreshFailed
 from coordinator.forecast.store import ForecastStore
 from coordinator.forecast.training import ExportedModel, write_model
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from tests.coordinator.forecast.serving_support import train_sales_model
 
 TODAY = 1_700_000_000 // 86_400

@@ -13,8 +13,8 @@ from coordinator.forecast.errors import DataError
 from coordinator.forecast.history import DailySales, panel_from_sales, split_series_id
 from coordinator.forecast.ports import InMemoryForecaster
 from coordinator.forecast.service import ForecastService, RefreshSchedule
+from fleet_runtime.clock import FakeClock
 from flexfleet.cli import main
-from flexfleet.clock import FakeClock
 from tests.coordinator.forecast.forecast_support import synthetic_rows, write_csv
 
 DAY0 = 19_700

@@ -16,8 +16,8 @@ from coordinator.alarms.store import AlarmStore
 from coordinator.notify.events import AlarmEvent
 from coordinator.notify.mqtt_alerts import MqttAlertNotifier
 from coordinator.notify.publisher import InMemoryPublisher
+from fleet_runtime.clock import FakeClock, now_ms
 from flexfleet.broker import Broker
-from flexfleet.clock import FakeClock, now_ms
 
 
 def ev(kind: str, site: str = "s1", severity: str = "MAJOR") -> AlarmEvent:

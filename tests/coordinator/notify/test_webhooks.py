@@ -21,8 +21,8 @@ from coordinator.alarms.store import AlarmStore
 from coordinator.notify.delivery import InMemoryDeliveryLog
 from coordinator.notify.events import AlarmEvent
 from coordinator.notify.webhooks import WebhookNotifier, WebhookTarget
+from fleet_runtime.clock import FakeClock
 from flexfleet.broker import free_port
-from flexfleet.clock import FakeClock
 
 
 @dataclass

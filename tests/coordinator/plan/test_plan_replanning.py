@@ -14,7 +14,7 @@ from coordinator.plan.routing_planner import PyVrpRouter
 from coordinator.plan.routing_problem import Depot, Order, PinnedStop, Route, RoutingResult, Vehicle
 from coordinator.plan.schedule_planner import DispatchScheduler
 from coordinator.plan.schedule_problem import Machine, Schedule, ScheduledOperation
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from tests.coordinator.plan.plan_fixtures import job, op
 
 

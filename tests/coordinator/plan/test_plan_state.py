@@ -27,7 +27,7 @@ from coordinator.plan.state import MemoryPlanState, PlanMade, PlanState
 from coordinator.plan.triggers import DepotSeen, MachineSeen
 from coordinator.plan.wiring import OrderRejected, PlanRunner
 from coordinator.store.sqlite_store import SqliteStore
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from tests.coordinator.conftest import command_log
 from tests.coordinator.plan.conftest import Reopen
 

@@ -32,7 +32,7 @@ from coordinator.plan.wiring import (
     PlanRunner,
     VehicleSpec,
 )
-from flexfleet.clock import FakeClock
+from fleet_runtime.clock import FakeClock
 from protocol import Birth, Command, Event, RouteUpdate, ScheduleUpdate, decode, plan_update
 from tests.coordinator.conftest import command_log
 
