@@ -6,7 +6,7 @@ sample, and samples the process with psutil. Figures: median and max RSS, CPU % 
 core over the measured window, and RSS growth per hour fitted over the second half of the
 run (after warm-up), with its 95 % interval, split into anonymous memory (heap: a leak
 shows here) and file-backed pages (shared libraries paged in: warm-up), plus the outbox
-database and WAL sizes and the machine's load average. Goal (docs/adr/0002): RSS ≤ 40 MB,
+database and WAL sizes and the machine's load average. Goal (ADR 2, docs/adr/0002-protocol-without-pydantic.md): RSS ≤ 40 MB,
 ≤ 10 % of one core, no growth.
 
     .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 600
