@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.schedule.problem import (
     Job,
     Machine,
     PinnedOperation,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coordinator.plan.replan import advance, machine_down
-from coordinator.plan.schedule_evaluate import violations
-from coordinator.plan.schedule_planner import CpSatScheduler, DispatchScheduler, cost
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.schedule.evaluate import violations
+from coordinator.plan.schedule.planner import CpSatScheduler, DispatchScheduler, cost
+from coordinator.plan.schedule.problem import (
     Job,
     Machine,
     Operation,
@@ -18,6 +17,7 @@ from coordinator.plan.schedule_problem import (
     Setup,
     Window,
 )
+from coordinator.plan.schedule.replan import advance, machine_down
 
 
 @st.composite

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from coordinator.plan.errors import PlanError
-from coordinator.plan.schedule_dispatch import dispatch
-from coordinator.plan.schedule_evaluate import Assignment, build_schedule, violations
-from coordinator.plan.schedule_problem import Schedule, SchedulingProblem
+from coordinator.plan.schedule.dispatch import dispatch
+from coordinator.plan.schedule.evaluate import Assignment, build_schedule, violations
+from coordinator.plan.schedule.problem import Schedule, SchedulingProblem
 
 __all__ = [
     "CpSatScheduler",
@@ -106,13 +106,13 @@ class CpSatScheduler:
         """Best schedule found within `time_limit_s`; `hint` (or `problem.previous`) warms it."""
         started = time.perf_counter()
         # The first call imports OR-Tools (seconds on a cold, loaded machine): inside the budget.
-        from coordinator.plan.schedule_cpsat import solve_cpsat
+        from coordinator.plan.schedule.cpsat import solve_cpsat
 
         warm = hint or problem.previous
         start_from = dispatch(problem, preferred=_assignment(warm) if warm else None)
         classic = is_classic(problem)
         if classic and self.local_search_share > 0:
-            from coordinator.plan.jobshop_tabu import improve
+            from coordinator.plan.schedule.tabu import improve
 
             left_s = time_limit_s - (time.perf_counter() - started)
             budget_s = max(0.0, min(time_limit_s * self.local_search_share, left_s / 2))
@@ -178,7 +178,7 @@ def warm_up() -> None:
     Importing OR-Tools takes seconds on a cold, loaded machine; `plan` counts that time
     against its limit. Long-running callers (the coordinator, the CLI) call this once.
     """
-    import coordinator.plan.schedule_cpsat  # noqa: F401
+    import coordinator.plan.schedule.cpsat  # noqa: F401
 
 
 def _with_time(schedule: Schedule, started: float) -> Schedule:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from coordinator.plan.errors import SolverError
-from coordinator.plan.schedule_evaluate import Assignment
-from coordinator.plan.schedule_problem import SchedulingProblem
-from coordinator.plan.schedule_rules import (
+from coordinator.plan.schedule.evaluate import Assignment
+from coordinator.plan.schedule.problem import SchedulingProblem
+from coordinator.plan.schedule.rules import (
     earliest_start,
     fixed_slots,
     horizon_bound,

@@ -3,7 +3,7 @@
 `ReplenishmentBook` keeps them in memory and in the `PlanState` (recipes replaced as a
 whole, each job stored with its record before the planner takes it, stock rises counted,
 closes kept with their reason). The decisions themselves are pure
-(`coordinator.plan.replenish`); the runner calls the book under its orders lock and hands
+(`coordinator.plan.orders.replenishment`); the runner calls the book under its orders lock and hands
 the jobs it returns to the planner.
 """
 
@@ -13,8 +13,13 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from coordinator.plan.orders import JobOrder, OrderRejected, ProductSpec
-from coordinator.plan.replenish import Replenishment, StockLevel, apply_stock, jobs_to_submit
+from coordinator.plan.orders.replenishment import (
+    Replenishment,
+    StockLevel,
+    apply_stock,
+    jobs_to_submit,
+)
+from coordinator.plan.orders.specs import JobOrder, OrderRejected, ProductSpec
 from coordinator.plan.state import PlanState, SavedState
 from fleet_runtime.clock import Clock, now_ms
 

@@ -40,9 +40,9 @@ from pyvrp.search import (
 )
 
 from coordinator.plan.errors import SolverError
-from coordinator.plan.routing_compile import CompiledRouting, CompiledVehicle, compile_routing
-from coordinator.plan.routing_explain import blocking_limits, decode
-from coordinator.plan.routing_problem import RoutingProblem, RoutingResult
+from coordinator.plan.routing.compile import CompiledRouting, CompiledVehicle, compile_routing
+from coordinator.plan.routing.explain import blocking_limits, decode
+from coordinator.plan.routing.problem import RoutingProblem, RoutingResult
 
 __all__ = ["solve_pyvrp"]
 

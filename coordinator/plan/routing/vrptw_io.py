@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from coordinator.plan.errors import InstanceFormatError, InstanceTooLargeError
-from coordinator.plan.routing_problem import Depot, Order, RoutingProblem, Vehicle
+from coordinator.plan.routing.problem import Depot, Order, RoutingProblem, Vehicle
 
 __all__ = ["KnownSolution", "parse_solution", "parse_vrplib", "parse_vrptw", "parse_vrptw_solomon"]
 

@@ -1,7 +1,7 @@
 """Orders and the delivery fleet as the operator sends them (times in ms since the Unix
 epoch, durations in seconds), and their JSON form for the store.
 
-The planner converts them to plan units when it takes them (`coordinator.plan.wiring`);
+The planner converts them to plan units when it takes them (`coordinator.plan.runner`);
 the store keeps them in this unconverted form, so a restarted coordinator converts them
 again against the same plan epoch. `order_json` is canonical (sorted keys): two equal
 orders have the same text, which is how a repeated order is recognised.

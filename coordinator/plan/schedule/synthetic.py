@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.schedule.problem import (
     Job,
     Machine,
     Operation,

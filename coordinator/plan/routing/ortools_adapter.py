@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from coordinator.plan.errors import SolverError
-from coordinator.plan.routing_compile import CompiledRouting, compile_routing
-from coordinator.plan.routing_explain import blocking_limits, decode
-from coordinator.plan.routing_problem import RoutingProblem, RoutingResult
+from coordinator.plan.routing.compile import CompiledRouting, compile_routing
+from coordinator.plan.routing.explain import blocking_limits, decode
+from coordinator.plan.routing.problem import RoutingProblem, RoutingResult
 
 __all__ = ["solve_ortools"]
 

@@ -18,7 +18,7 @@ batch of triggers is due (the previous plan is the hint). Its inputs:
   distance in travel time: coordinates are in plan units (`time_unit_s` seconds) of driving;
 - `set_products(products)`, how SKUs are made, and `on_covers(covers, ts_ms)`, a cover
   watch listener: an at-risk SKU declared `auto` becomes a replenishment job
-  (`coordinator.plan.replenish`), stored with its record before the planner takes it;
+  (`coordinator.plan.orders.replenishment`), stored with its record before the planner takes it;
   `on_commit` counts the stock rises against the open ones and closes each, through
   `close_orders`, once its quantity is received (an operator may close it sooner).
 
@@ -47,7 +47,10 @@ from coordinator.fleet.node import NodeRecord
 from coordinator.ingest.records import BatchOutcome, StockChanged
 from coordinator.plan.debounce import Debouncer
 from coordinator.plan.errors import ProblemError
-from coordinator.plan.orders import (
+from coordinator.plan.orders.replenishment import PREFIX as REPLENISH_PREFIX
+from coordinator.plan.orders.replenishment import Replenishment, StockLevel
+from coordinator.plan.orders.replenishment_book import ReplenishmentBook
+from coordinator.plan.orders.specs import (
     ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
@@ -61,13 +64,10 @@ from coordinator.plan.orders import (
     ReserveSpec,
     VehicleSpec,
 )
-from coordinator.plan.replenish import PREFIX as REPLENISH_PREFIX
-from coordinator.plan.replenish import Replenishment, StockLevel
-from coordinator.plan.replenish_book import ReplenishmentBook
-from coordinator.plan.routing_planner import warm_up as warm_up_router
-from coordinator.plan.routing_problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
-from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.routing.planner import warm_up as warm_up_router
+from coordinator.plan.routing.problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
+from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
+from coordinator.plan.schedule.problem import (
     Job,
     Operation,
     OperationOption,
@@ -391,7 +391,7 @@ class PlanRunner:
 
     def on_covers(self, covers: Iterable[tuple[str, str, StockCover]], ts_ms: int) -> None:
         """Cover watch listener: submit a replenishment job for each at-risk SKU declared
-        `auto` without an open one (see `coordinator.plan.replenish`), each stored with
+        `auto` without an open one (see `coordinator.plan.orders.replenishment`), each stored with
         its record before the planner takes it. Nothing without `auto_replenish`."""
         with self._orders_lock:
             taken = self._book.new_jobs((c for _, _, c in covers), ts_ms, self._check_jobs)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from coordinator.plan.errors import InstanceFormatError, InstanceTooLargeError
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.schedule.problem import (
     Job,
     Machine,
     Operation,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coordinator.plan.errors import ProblemError
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.schedule.problem import (
     Job,
     Operation,
     SchedulingProblem,

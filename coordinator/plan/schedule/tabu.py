@@ -15,8 +15,8 @@ import itertools
 import random
 import time
 
-from coordinator.plan.schedule_evaluate import Assignment
-from coordinator.plan.schedule_problem import SchedulingProblem
+from coordinator.plan.schedule.evaluate import Assignment
+from coordinator.plan.schedule.problem import SchedulingProblem
 
 __all__ = ["improve"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from coordinator.plan.routing_problem import RoutingProblem, RoutingResult
+from coordinator.plan.routing.problem import RoutingProblem, RoutingResult
 
 __all__ = ["OrToolsRouter", "PyVrpRouter", "RoutePlanner", "warm_up"]
 
@@ -28,7 +28,7 @@ class RoutePlanner(Protocol):
 
 def warm_up() -> None:
     """Import PyVRP now, so the first plan's time limit is spent solving."""
-    import coordinator.plan.routing_pyvrp  # noqa: F401
+    import coordinator.plan.routing.pyvrp_adapter  # noqa: F401
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class PyVrpRouter:
 
     With `num_workers > 1`, searches with consecutive seeds run side by side, swap their
     best solution halfway, and the extra ones then try one vehicle fewer (see
-    `routing_pyvrp`); the shortest feasible result is kept.
+    `routing.pyvrp_adapter`); the shortest feasible result is kept.
     """
 
     num_workers: int = 1
@@ -48,7 +48,7 @@ class PyVrpRouter:
 
     def plan(self, problem: RoutingProblem, *, time_limit_s: float, seed: int = 0) -> RoutingResult:
         """Routes for `problem` within `time_limit_s` seconds."""
-        from coordinator.plan.routing_pyvrp import solve_pyvrp
+        from coordinator.plan.routing.pyvrp_adapter import solve_pyvrp
 
         iterations = (
             max(1, int(time_limit_s * self.iterations_per_s)) if self.deterministic else None
@@ -68,6 +68,6 @@ class OrToolsRouter:
 
     def plan(self, problem: RoutingProblem, *, time_limit_s: float, seed: int = 0) -> RoutingResult:
         """Routes for `problem` within `time_limit_s` seconds."""
-        from coordinator.plan.routing_ortools import solve_ortools
+        from coordinator.plan.routing.ortools_adapter import solve_ortools
 
         return solve_ortools(problem, time_limit_s=time_limit_s, seed=seed)

@@ -8,8 +8,7 @@ from dataclasses import replace
 
 from coordinator.api.routes.plans import JOB_ID_PATTERN
 from coordinator.forecast.cover import StockCover
-from coordinator.plan.orders import ProductSpec, StepOption
-from coordinator.plan.replenish import (
+from coordinator.plan.orders.replenishment import (
     DAY_MS,
     MAX_JOB_ID,
     Replenishment,
@@ -17,6 +16,7 @@ from coordinator.plan.replenish import (
     job_id,
     jobs_to_submit,
 )
+from coordinator.plan.orders.specs import ProductSpec, StepOption
 
 NOW_MS = 1_700_000_000_000
 CUP = ProductSpec(

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from coordinator.plan.errors import ProblemError
-from coordinator.plan.routing_compile import truncated_distance
-from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter
-from coordinator.plan.routing_problem import (
+from coordinator.plan.routing.compile import truncated_distance
+from coordinator.plan.routing.planner import OrToolsRouter, PyVrpRouter
+from coordinator.plan.routing.problem import (
     Depot,
     Order,
     PinnedStop,
     RoutingProblem,
     Vehicle,
 )
-from coordinator.plan.vrptw_io import parse_solution, parse_vrptw
+from coordinator.plan.routing.vrptw_io import parse_solution, parse_vrptw
 from tests.coordinator.plan.plan_fixtures import SOLOMON_TINY
 
 ROUTER = PyVrpRouter(deterministic=True)
@@ -190,8 +190,8 @@ def test_pyvrp_model_matches_pyvrp_reading_the_vrplib_file(data_dir: Path) -> No
     import pyvrp
     import pyvrp.stop
 
-    from coordinator.plan.routing_compile import compile_routing
-    from coordinator.plan.routing_pyvrp import _data
+    from coordinator.plan.routing.compile import compile_routing
+    from coordinator.plan.routing.pyvrp_adapter import _data
 
     reference = pyvrp.read(data_dir / "vrptw" / "R101.vrp", round_func="dimacs")
     model = compile_routing(parse_vrptw((data_dir / "vrptw" / "R101.txt").read_text()))
@@ -211,7 +211,7 @@ def test_search_loop_with_pyvrp_history_reproduces_pyvrp_solve(data_dir: Path) -
     import pyvrp
     import pyvrp.stop
 
-    from coordinator.plan.routing_pyvrp import _search
+    from coordinator.plan.routing.pyvrp_adapter import _search
 
     data = pyvrp.read(data_dir / "vrptw" / "RC101.vrp", round_func="dimacs")
     reference = pyvrp.solve(data, pyvrp.stop.MaxIterations(150), seed=4, collect_stats=False)
@@ -222,7 +222,7 @@ def test_search_loop_with_pyvrp_history_reproduces_pyvrp_solve(data_dir: Path) -
 
 def test_history_length_is_a_share_of_the_expected_iterations() -> None:
     """Short budgets get a short late-acceptance history; long ones PyVRP's default 300."""
-    from coordinator.plan.routing_pyvrp import _history_length
+    from coordinator.plan.routing.pyvrp_adapter import _history_length
 
     assert _history_length(0) == 10
     assert _history_length(1500) == 50
@@ -236,7 +236,7 @@ def test_two_workers_are_reproducible(data_dir: Path) -> None:
 
     The searches stop on an iteration count; the generous time limit never applies.
     """
-    from coordinator.plan.routing_pyvrp import solve_pyvrp
+    from coordinator.plan.routing.pyvrp_adapter import solve_pyvrp
 
     problem = parse_vrptw((data_dir / "vrptw" / "R101.txt").read_text())
     first, second = (
@@ -254,8 +254,8 @@ def test_one_vehicle_fewer_drops_the_smallest_route_and_the_search_refills() -> 
 
     import pyvrp
 
-    from coordinator.plan.routing_compile import compile_routing
-    from coordinator.plan.routing_pyvrp import _data, _one_vehicle_fewer, _search
+    from coordinator.plan.routing.compile import compile_routing
+    from coordinator.plan.routing.pyvrp_adapter import _data, _one_vehicle_fewer, _search
 
     model = compile_routing(_square())
     data, _ = _data(model, [1, 2, 3])  # orders a, b, c are PyVRP clients 0, 1, 2
@@ -281,8 +281,8 @@ def test_fleet_probe_that_cannot_be_feasible_neither_warns_nor_loses_the_result(
 
     import pyvrp
 
-    from coordinator.plan.routing_compile import compile_routing
-    from coordinator.plan.routing_pyvrp import _data, _worker
+    from coordinator.plan.routing.compile import compile_routing
+    from coordinator.plan.routing.pyvrp_adapter import _data, _worker
 
     depot = Depot("D", 0, 0, 0, 1000)
     orders = (Order("a", 10, 0, 5), Order("b", 10, 10, 5), Order("c", 0, 10, 5))

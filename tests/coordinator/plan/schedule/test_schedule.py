@@ -7,11 +7,10 @@ from dataclasses import replace
 import pytest
 
 from coordinator.plan.errors import ProblemError
-from coordinator.plan.jobshop_io import parse_jobshop_text, to_problem
-from coordinator.plan.replan import advance, machine_down
-from coordinator.plan.schedule_evaluate import violations
-from coordinator.plan.schedule_planner import CpSatScheduler, DispatchScheduler, is_classic
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.schedule.evaluate import violations
+from coordinator.plan.schedule.jobshop_io import parse_jobshop_text, to_problem
+from coordinator.plan.schedule.planner import CpSatScheduler, DispatchScheduler, is_classic
+from coordinator.plan.schedule.problem import (
     Machine,
     PinnedOperation,
     ReservePolicy,
@@ -19,7 +18,8 @@ from coordinator.plan.schedule_problem import (
     Setup,
     Window,
 )
-from coordinator.plan.schedule_synthetic import factory_problem
+from coordinator.plan.schedule.replan import advance, machine_down
+from coordinator.plan.schedule.synthetic import factory_problem
 from tests.coordinator.plan.plan_fixtures import FT06, job, machines, op
 
 SOLVER = CpSatScheduler(num_workers=2)

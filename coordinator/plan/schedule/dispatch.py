@@ -14,9 +14,9 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from coordinator.plan.schedule_evaluate import Assignment
-from coordinator.plan.schedule_problem import Operation, SchedulingProblem
-from coordinator.plan.schedule_rules import (
+from coordinator.plan.schedule.evaluate import Assignment
+from coordinator.plan.schedule.problem import Operation, SchedulingProblem
+from coordinator.plan.schedule.rules import (
     earliest_start,
     fixed_slots,
     operation_index,

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
-from coordinator.plan.orders import JobOrder, OperationOrder, ProductSpec
+from coordinator.plan.orders.specs import JobOrder, OperationOrder, ProductSpec
 
 if TYPE_CHECKING:  # the forecast package imports the store, which imports this module
     from coordinator.forecast.cover import StockCover

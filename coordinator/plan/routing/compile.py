@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from coordinator.plan.routing_problem import NO_LIMIT, Order, RoutingProblem, Vehicle
+from coordinator.plan.routing.problem import NO_LIMIT, Order, RoutingProblem, Vehicle
 
 __all__ = ["CompiledRouting", "CompiledVehicle", "compile_routing", "truncated_distance"]
 

@@ -9,8 +9,8 @@ reason is `fleet`: the routes that could take it are full.
 
 from __future__ import annotations
 
-from coordinator.plan.routing_compile import CompiledRouting, CompiledVehicle
-from coordinator.plan.routing_problem import Route, RoutingProblem, RoutingResult, Unserved
+from coordinator.plan.routing.compile import CompiledRouting, CompiledVehicle
+from coordinator.plan.routing.problem import Route, RoutingProblem, RoutingResult, Unserved
 
 __all__ = ["blocking_limits", "decode", "explain"]
 

@@ -7,14 +7,14 @@ last guard before a plan leaves the package.
 
 from __future__ import annotations
 
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.schedule.problem import (
     Job,
     LateJob,
     Schedule,
     ScheduledOperation,
     SchedulingProblem,
 )
-from coordinator.plan.schedule_rules import (
+from coordinator.plan.schedule.rules import (
     earliest_start,
     fixed_slots,
     operation_index,
