@@ -29,7 +29,7 @@ from typing import Any, Final
 import numpy as np
 
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.service import Forecast
+from coordinator.forecast.serving.service import Forecast
 
 Z90: Final = 1.2815515655446004  # the standard normal's 90 % quantile
 

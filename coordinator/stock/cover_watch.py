@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from coordinator.alarms.port import AlarmSink, Severity
-from coordinator.forecast.cover import CoverPolicy, StockCover, stock_covers
-from coordinator.forecast.service import Forecast, RefreshSchedule
+from coordinator.forecast.serving.service import Forecast, RefreshSchedule
+from coordinator.stock.cover import CoverPolicy, StockCover, stock_covers
 from fleet_runtime.clock import Clock, now_ms
 
 STOCKOUT_RISK: Final = "stockout_risk"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.panel import FloatArray
+from coordinator.forecast.model.panel import FloatArray
 
 QUANTILES = (0.1, 0.5, 0.9)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.panel import FloatArray
+from coordinator.forecast.model.panel import FloatArray
 
 # 0, then 0.054 … 2.93 in steps of 5 %, 1 included. The grid started at 0.51 until
 # 2026-11-30, where the P10 factor sat in every fit seen (M5 subset and large resampled

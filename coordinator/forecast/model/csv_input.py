@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from coordinator.forecast.errors import CsvFormatError
-from coordinator.forecast.panel import SeriesPanel
+from coordinator.forecast.model.panel import SeriesPanel
 
 REQUIRED_COLUMNS = ("unique_id", "ds", "y")
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coordinator.forecast.panel import FloatArray, IntArray
+from coordinator.forecast.model.panel import FloatArray, IntArray
 
 WINDOW_DAYS = 364
 MIN_LEVEL = 0.05

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from coordinator.forecast.csv_input import MAX_SPAN_DAYS, panel_from_rows
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.panel import SeriesPanel
+from coordinator.forecast.model.csv_input import MAX_SPAN_DAYS, panel_from_rows
+from coordinator.forecast.model.panel import SeriesPanel
 
 SEPARATOR = "@"
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from coordinator.forecast.baselines import (
+from coordinator.forecast.errors import DataError
+from coordinator.forecast.model.baselines import (
     BASELINES,
     QUANTILES,
     BaselineForecast,
     baseline_quantiles,
 )
-from coordinator.forecast.errors import DataError
-from coordinator.forecast.panel import FloatArray, SeriesPanel
-from coordinator.forecast.predictor import PanelForecast
+from coordinator.forecast.model.panel import FloatArray, SeriesPanel
+from coordinator.forecast.serving.predictor import PanelForecast
 
 BASELINES_VERSION = "baselines"
 SHORT_BASELINE = "MA28"

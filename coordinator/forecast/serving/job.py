@@ -7,9 +7,8 @@ aggregated from the warehouses' stock deltas, forecasts every SKU × location in
 batch and replaces the stored forecasts; `run_pending()` does whatever is due (a model
 check, a scheduled refresh) and is what the background thread calls.
 
-With `watch_cover`, the job also checks every SKU's stock cover against the latest
-forecasts (`coordinator.forecast.cover_watch`): right after each refresh and every
-`interval_s` between them, as stock moves.
+Its `watchers` (e.g. the stock cover, `coordinator.stock.cover_watch.CoverWatch`) are
+checked right after each refresh and given a `run_pending()` on every step between them.
 
 Without a model, or while none could be loaded, every series gets its best baseline
 (`BestBaselineForecaster`), and each forecast says so. A new model version is picked up
@@ -23,20 +22,17 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from coordinator.alarms.port import AlarmSink
 from coordinator.errors import CoordinatorError, StoreError
-from coordinator.forecast.baseline_choice import BASELINES_VERSION, BestBaselineForecaster
-from coordinator.forecast.cover import CoverPolicy
-from coordinator.forecast.cover_watch import CoverWatch, StockLevels, StockoutRiskRule
 from coordinator.forecast.errors import ForecastError, ModelLoadError, ModelSignatureError
-from coordinator.forecast.history import DailySales, panel_from_sales
-from coordinator.forecast.model_store import ModelStore
-from coordinator.forecast.panel import SeriesPanel
-from coordinator.forecast.predictor import ModelRunner, PanelForecast, forecast_with_model
-from coordinator.forecast.service import Forecast, ForecastService, RefreshSchedule
-from coordinator.forecast.store import ForecastStore
+from coordinator.forecast.model.history import DailySales, panel_from_sales
+from coordinator.forecast.model.panel import SeriesPanel
+from coordinator.forecast.serving.baseline_choice import BASELINES_VERSION, BestBaselineForecaster
+from coordinator.forecast.serving.model_store import ModelStore
+from coordinator.forecast.serving.predictor import ModelRunner, PanelForecast, forecast_with_model
+from coordinator.forecast.serving.service import Forecast, ForecastService, RefreshSchedule
+from coordinator.forecast.serving.store import ForecastStore
 from fleet_runtime.clock import Clock, now_ms
 
 log = logging.getLogger(__name__)
@@ -72,7 +68,7 @@ def serving_loader(horizon_days: int) -> Callable[[Path], ModelRunner]:
     """A `ModelStore` loader that also refuses models the coordinator cannot feed."""
 
     def load(path: Path) -> ModelRunner:
-        from coordinator.forecast.runtime import OnnxModel
+        from coordinator.forecast.serving.runtime import OnnxModel
 
         model = OnnxModel.load(path, intra_op_threads=1)
         card = model.card
@@ -91,6 +87,16 @@ def serving_loader(horizon_days: int) -> Callable[[Path], ModelRunner]:
         return model
 
     return load
+
+
+class RefreshWatcher(Protocol):
+    """Something that follows the forecasts: checked after each refresh, stepped between."""
+
+    def check(self) -> object:
+        """Look at the new forecasts now."""
+
+    def run_pending(self) -> None:
+        """Do whatever is due."""
 
 
 class RefreshFailed(CoordinatorError):
@@ -167,27 +173,8 @@ class ForecastJob:
         self.last_refresh_ms: int | None = None
         self.last_refresh_error: str | None = None
         self.series = store.count()
-        self.cover: CoverWatch | None = None
+        self.watchers: list[RefreshWatcher] = []
         self.check_model()  # the one session is created here, at start
-
-    def watch_cover(
-        self,
-        *,
-        stock: StockLevels,
-        policy: CoverPolicy,
-        interval_s: float,
-        alarms: AlarmSink | None = None,
-    ) -> CoverWatch:
-        """Check stock cover against the forecasts from now on (see the module)."""
-        self.cover = CoverWatch(
-            forecasts=self.service.latest,
-            stock=stock,
-            policy=policy,
-            clock=self._clock,
-            interval_s=interval_s,
-            rule=None if alarms is None else StockoutRiskRule(alarms, policy),
-        )
-        return self.cover
 
     def check_model(self) -> bool:
         """Load a new model version if there is one; True when one was swapped in.
@@ -209,7 +196,7 @@ class ForecastJob:
 
     def refresh(self) -> list[Forecast]:
         """Forecast every SKU × location from the sales history, store the result and
-        check the stock covers against it (with `watch_cover`).
+        check the `watchers` against it.
 
         Raises `RefreshFailed` or `StoreError`; the stored forecasts are then unchanged.
         """
@@ -230,8 +217,8 @@ class ForecastJob:
             self.last_refresh_ms = now_ms(self._clock)
             self.last_refresh_error = None
             self.series = len(out)
-        if self.cover is not None:
-            self.cover.check()  # new forecasts: every cover changes
+        for watcher in self.watchers:
+            watcher.check()  # new forecasts: every cover changes
         return out
 
     def run_pending(self) -> None:
@@ -243,8 +230,8 @@ class ForecastJob:
                 self.refresh()
             except CoordinatorError as exc:
                 log.error("forecast refresh failed: %s", exc)
-        if self.cover is not None:
-            self.cover.run_pending()
+        for watcher in self.watchers:
+            watcher.run_pending()
 
     def status(self) -> dict[str, Any]:
         """What is serving and how the last refresh went (JSON-able)."""
@@ -296,6 +283,7 @@ class ForecastJob:
 __all__ = [
     "ForecastJob",
     "RefreshFailed",
+    "RefreshWatcher",
     "ServingForecaster",
     "location_of",
     "sales_panel",

@@ -14,15 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from coordinator.forecast.errors import ModelError, ModelLoadError
-from coordinator.forecast.model_card import CARD_FILE, MODEL_FILE
-from coordinator.forecast.panel import SeriesPanel
-from coordinator.forecast.predictor import ModelRunner, PanelForecast, forecast_with_model
+from coordinator.forecast.model.model_card import CARD_FILE, MODEL_FILE
+from coordinator.forecast.model.panel import SeriesPanel
+from coordinator.forecast.serving.predictor import ModelRunner, PanelForecast, forecast_with_model
 
 Loader = Callable[[Path], ModelRunner]
 
 
 def _default_loader(path: Path) -> ModelRunner:
-    from coordinator.forecast.runtime import OnnxModel
+    from coordinator.forecast.serving.runtime import OnnxModel
 
     return OnnxModel.load(path)
 

@@ -10,10 +10,10 @@ from typing import Protocol
 
 import numpy as np
 
-from coordinator.forecast.baselines import QUANTILES
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.panel import SeriesPanel
-from coordinator.forecast.predictor import PanelForecast
+from coordinator.forecast.model.baselines import QUANTILES
+from coordinator.forecast.model.panel import SeriesPanel
+from coordinator.forecast.serving.predictor import PanelForecast
 
 
 class Forecaster(Protocol):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from coordinator.forecast.csv_input import day_to_iso
-from coordinator.forecast.predictor import PanelForecast
+from coordinator.forecast.model.csv_input import day_to_iso
+from coordinator.forecast.serving.predictor import PanelForecast
 
 
 def write_predictions(result: PanelForecast, out: Path, *, with_mean: bool = False) -> None:

@@ -12,11 +12,11 @@ from typing import Protocol
 
 import numpy as np
 
-from coordinator.forecast.baselines import BASELINES, QUANTILES, baseline_quantiles
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.features import FeatureRows, build_features
-from coordinator.forecast.model_card import ModelCard
-from coordinator.forecast.panel import FloatArray, IntArray, SeriesPanel
+from coordinator.forecast.model.baselines import BASELINES, QUANTILES, baseline_quantiles
+from coordinator.forecast.model.features import FeatureRows, build_features
+from coordinator.forecast.model.model_card import ModelCard
+from coordinator.forecast.model.panel import FloatArray, IntArray, SeriesPanel
 
 
 class ModelRunner(Protocol):

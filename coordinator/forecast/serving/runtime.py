@@ -16,8 +16,8 @@ import numpy as np
 import onnxruntime as ort
 
 from coordinator.forecast.errors import ModelLoadError, ModelSignatureError
-from coordinator.forecast.features import feature_names
-from coordinator.forecast.model_card import MODEL_FILE, ModelCard, read_card
+from coordinator.forecast.model.features import feature_names
+from coordinator.forecast.model.model_card import MODEL_FILE, ModelCard, read_card
 
 INPUT_FEATURES = "features"
 INPUT_LEVEL = "level"

@@ -11,11 +11,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from coordinator.forecast.csv_input import day_to_iso
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.history import split_series_id
-from coordinator.forecast.panel import SeriesPanel
-from coordinator.forecast.ports import Forecaster
+from coordinator.forecast.model.csv_input import day_to_iso
+from coordinator.forecast.model.history import split_series_id
+from coordinator.forecast.model.panel import SeriesPanel
+from coordinator.forecast.serving.ports import Forecaster
 from fleet_runtime.clock import Clock, now_ms
 
 

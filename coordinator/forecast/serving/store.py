@@ -17,7 +17,7 @@ from typing import Any, Final
 import orjson
 import sqlite_utils
 
-from coordinator.forecast.service import Forecast
+from coordinator.forecast.serving.service import Forecast
 from coordinator.store.sqlite_support import open_database, translated
 
 FORECAST_MIGRATIONS: Final = sqlite_utils.Migrations("flexfleet_forecasts")

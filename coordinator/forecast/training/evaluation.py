@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from coordinator.forecast.baselines import BASELINES, QUANTILES, baseline_quantiles
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.metrics import coverage, mase, rmsse, scaled_pinball
-from coordinator.forecast.panel import FloatArray, SeriesPanel
+from coordinator.forecast.model.baselines import BASELINES, QUANTILES, baseline_quantiles
+from coordinator.forecast.model.panel import FloatArray, SeriesPanel
+from coordinator.forecast.training.metrics import coverage, mase, rmsse, scaled_pinball
 
 MODEL = "Model"
 METRICS = ("rmsse", "mase", "spl", "cov_p10", "cov_p90")
@@ -98,8 +98,8 @@ def evaluate_window(
         forecast = fit(train, horizon)
         scores[name] = score(train, actual, forecast.point, baseline_quantiles(forecast, train))
     if model is not None:
-        from coordinator.forecast.predictor import forecast_with_model
-        from coordinator.forecast.runtime import OnnxModel
+        from coordinator.forecast.serving.predictor import forecast_with_model
+        from coordinator.forecast.serving.runtime import OnnxModel
 
         runner = OnnxModel.from_bytes(model.onnx_bytes, model.card)
         result = forecast_with_model(

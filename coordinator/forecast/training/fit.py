@@ -20,20 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from coordinator.forecast.calibration import pinball_scale
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.features import (
+from coordinator.forecast.model.calibration import pinball_scale
+from coordinator.forecast.model.features import (
     ERROR_QUANTILE_FEATURES,
     STAT_FEATURES,
     WINDOW_DAYS,
     feature_names,
 )
-from coordinator.forecast.metrics import mase_scale, rmsse_scale
-from coordinator.forecast.mlp import QUANTILE_LEVELS, MlpConfig, fit_mlp
-from coordinator.forecast.model_card import CARD_FILE, MODEL_FILE, ModelCard
-from coordinator.forecast.panel import FloatArray, SeriesPanel
-from coordinator.forecast.predictor import panel_features
-from coordinator.forecast.training_rows import TrainingRows, sample_windows, training_rows
+from coordinator.forecast.model.mlp import QUANTILE_LEVELS, MlpConfig, fit_mlp
+from coordinator.forecast.model.model_card import CARD_FILE, MODEL_FILE, ModelCard
+from coordinator.forecast.model.panel import FloatArray, SeriesPanel
+from coordinator.forecast.serving.predictor import panel_features
+from coordinator.forecast.training.metrics import mase_scale, rmsse_scale
+from coordinator.forecast.training.training_rows import TrainingRows, sample_windows, training_rows
 
 Progress = Callable[[str], None]
 
@@ -99,7 +99,7 @@ class _Fitted:
 
     def to_onnx(self, head: OutputHead, names: tuple[str, ...]) -> bytes:
         """The serialised graph with `head` applied to its outputs."""
-        from coordinator.forecast.onnx_export import mlp_to_onnx
+        from coordinator.forecast.training.onnx_export import mlp_to_onnx
 
         net_weight, feature_mix = head.arrays(names)
         return mlp_to_onnx(self.weights, net_weight=net_weight, feature_mix=feature_mix)
@@ -331,7 +331,7 @@ def train_with_holdout(
     with the lowest holdout RMSSE becomes the fallback for short series. Series shorter
     than the holdout window are left out of its scores (`evaluate_window`).
     """
-    from coordinator.forecast.evaluation import evaluate_window
+    from coordinator.forecast.training.evaluation import evaluate_window
 
     h = config.horizon_days
     metrics: dict[str, Any] = {}
@@ -374,7 +374,7 @@ def with_seed(config: TrainConfig, seed: int) -> TrainConfig:
 
 
 def _window(panel: SeriesPanel, rows: TrainingRows) -> dict[str, Any]:
-    from coordinator.forecast.csv_input import day_to_iso
+    from coordinator.forecast.model.csv_input import day_to_iso
 
     first = int((panel.end_days - panel.lengths + 1).min())
     return {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from coordinator.forecast.panel import FloatArray
+from coordinator.forecast.model.panel import FloatArray
 
 
 def _active_diffs(train: FloatArray) -> list[FloatArray]:

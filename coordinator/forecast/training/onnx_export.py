@@ -16,7 +16,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from coordinator.forecast.errors import ModelError
-from coordinator.forecast.mlp import MlpWeights
+from coordinator.forecast.model.mlp import MlpWeights
 
 INPUT_FEATURES = "features"
 INPUT_LEVEL = "level"

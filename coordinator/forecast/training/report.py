@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from coordinator.forecast.evaluation import METRICS, MODEL, WindowResult, pooled
+from coordinator.forecast.training.evaluation import METRICS, MODEL, WindowResult, pooled
 
 
 def _table(rows: dict[str, dict[str, float]]) -> list[str]:

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.features import WINDOW_DAYS, FeatureRows, build_features
-from coordinator.forecast.metrics import mase_scale, rmsse_scale
-from coordinator.forecast.panel import FloatArray, SeriesPanel
+from coordinator.forecast.model.features import WINDOW_DAYS, FeatureRows, build_features
+from coordinator.forecast.model.panel import FloatArray, SeriesPanel
+from coordinator.forecast.training.metrics import mase_scale, rmsse_scale
 
 _CHUNK_WINDOWS = 2048
 

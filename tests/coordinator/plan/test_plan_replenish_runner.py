@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from coordinator.errors import StoreError
-from coordinator.forecast.cover import StockCover
 from coordinator.ingest.records import BatchOutcome, StockChanged, WriteBatch
 from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.plan.orders import JobOrder, OperationOrder, ProductSpec, StepOption
@@ -20,6 +19,7 @@ from coordinator.plan.replenish import DAY_MS, jobs_to_submit
 from coordinator.plan.state import MemoryPlanState, PlanState
 from coordinator.plan.triggers import DepotSeen, MachineSeen
 from coordinator.plan.wiring import OrderRejected, PlanRunner
+from coordinator.stock.cover import StockCover
 from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock

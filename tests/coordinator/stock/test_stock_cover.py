@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coordinator.forecast.cover import CoverPolicy, cumulative_p90, stock_cover, stock_covers
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.service import Forecast
+from coordinator.forecast.serving.service import Forecast
+from coordinator.stock.cover import CoverPolicy, cumulative_p90, stock_cover, stock_covers
 
 
 def _forecast(mean: list[float], p10: list[float], p90: list[float]) -> Forecast:

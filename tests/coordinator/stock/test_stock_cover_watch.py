@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from coordinator.alarms.port import RecordingAlarmSink
-from coordinator.forecast.cover import CoverPolicy
-from coordinator.forecast.cover_watch import STOCKOUT_RISK, CoverWatch, StockoutRiskRule
-from coordinator.forecast.service import Forecast
+from coordinator.forecast.serving.service import Forecast
+from coordinator.stock.cover import CoverPolicy
+from coordinator.stock.cover_watch import STOCKOUT_RISK, CoverWatch, StockoutRiskRule
 from fleet_runtime.clock import FakeClock
 
 POLICY = CoverPolicy(lead_time_days=2, review_days=7)

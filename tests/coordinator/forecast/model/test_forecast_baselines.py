@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coordinator.forecast import baselines as b
-from coordinator.forecast import metrics as m
 from coordinator.forecast.errors import DataError
+from coordinator.forecast.model import baselines as b
+from coordinator.forecast.training import metrics as m
 
 NAN = np.nan
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coordinator.forecast.calibration import SCALE_GRID, pinball_scale
-from coordinator.forecast.panel import SeriesPanel
-from coordinator.forecast.training import BLEND_GRID, fit_head, train_model
+from coordinator.forecast.model.calibration import SCALE_GRID, pinball_scale
+from coordinator.forecast.model.panel import SeriesPanel
+from coordinator.forecast.training.fit import BLEND_GRID, fit_head, train_model
 from tests.coordinator.forecast.forecast_support import TINY_CONFIG, synthetic_rows
 
 
@@ -36,7 +36,7 @@ def test_pinball_scale_can_lower_an_intermittent_p10_to_zero() -> None:
 
 
 def _panel(rows: list[tuple[str, str, float, float, int]]) -> SeriesPanel:
-    from coordinator.forecast.csv_input import parse_csv_text
+    from coordinator.forecast.model.csv_input import parse_csv_text
 
     lines = ["unique_id,ds,y,sell_price,event_flag"]
     lines += [f"{u},{d},{y:g},{p:g},{e}" for u, d, y, p, e in rows]

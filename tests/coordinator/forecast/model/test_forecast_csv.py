@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coordinator.forecast.csv_input import parse_csv_text, read_csv
 from coordinator.forecast.errors import CsvFormatError, DataError
+from coordinator.forecast.model.csv_input import parse_csv_text, read_csv
 from tests.coordinator.forecast.forecast_support import write_csv
 
 

@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coordinator.forecast import csv_input
-from coordinator.forecast.csv_input import _parse, day_to_iso, parse_csv_text, read_csv
 from coordinator.forecast.errors import CsvFormatError
-from coordinator.forecast.panel import SeriesPanel
+from coordinator.forecast.model import csv_input
+from coordinator.forecast.model.csv_input import _parse, day_to_iso, parse_csv_text, read_csv
+from coordinator.forecast.model.panel import SeriesPanel
 
 BASE_DAY = 19_000
 EXOG_NAMES = ("price", "flag")

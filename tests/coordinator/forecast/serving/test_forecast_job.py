@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coordinator.forecast.baseline_choice import BestBaselineForecaster
-from coordinator.forecast.history import DailySales, panel_from_sales
-from coordinator.forecast.job import ForecastJob, RefreshFailed
-from coordinator.forecast.store import ForecastStore
-from coordinator.forecast.training import ExportedModel, write_model
+from coordinator.forecast.model.history import DailySales, panel_from_sales
+from coordinator.forecast.serving.baseline_choice import BestBaselineForecaster
+from coordinator.forecast.serving.job import ForecastJob, RefreshFailed
+from coordinator.forecast.serving.store import ForecastStore
+from coordinator.forecast.training.fit import ExportedModel, write_model
 from fleet_runtime.clock import FakeClock
 from tests.coordinator.forecast.serving_support import train_sales_model
 

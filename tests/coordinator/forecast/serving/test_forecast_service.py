@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.forecast.csv_input import day_to_iso
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.history import DailySales, panel_from_sales, split_series_id
-from coordinator.forecast.ports import InMemoryForecaster
-from coordinator.forecast.service import ForecastService, RefreshSchedule
+from coordinator.forecast.model.csv_input import day_to_iso
+from coordinator.forecast.model.history import DailySales, panel_from_sales, split_series_id
+from coordinator.forecast.serving.ports import InMemoryForecaster
+from coordinator.forecast.serving.service import ForecastService, RefreshSchedule
 from fleet_runtime.clock import FakeClock
 from flexfleet.cli import main
 from tests.coordinator.forecast.forecast_support import synthetic_rows, write_csv

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from coordinator.forecast.csv_input import read_csv
-from coordinator.forecast.evaluation import evaluate_window
+from coordinator.forecast.model.csv_input import read_csv
+from coordinator.forecast.training.evaluation import evaluate_window
 
 
 @pytest.mark.data

@@ -12,25 +12,25 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from coordinator.forecast.baselines import moving_average, ses, tsb
-from coordinator.forecast.csv_input import read_csv
 from coordinator.forecast.errors import DataError, ModelLoadError, ModelSignatureError
-from coordinator.forecast.features import STAT_FEATURES, build_features, feature_names
-from coordinator.forecast.mlp import MlpConfig, fit_mlp
-from coordinator.forecast.model_card import ModelCard
-from coordinator.forecast.model_store import ModelStore, OnnxForecaster
-from coordinator.forecast.onnx_export import mlp_to_onnx
-from coordinator.forecast.panel import SeriesPanel
-from coordinator.forecast.predictor import forecast_with_model
-from coordinator.forecast.runtime import OnnxModel
-from coordinator.forecast.training import (
+from coordinator.forecast.model.baselines import moving_average, ses, tsb
+from coordinator.forecast.model.csv_input import read_csv
+from coordinator.forecast.model.features import STAT_FEATURES, build_features, feature_names
+from coordinator.forecast.model.mlp import MlpConfig, fit_mlp
+from coordinator.forecast.model.model_card import ModelCard
+from coordinator.forecast.model.panel import SeriesPanel
+from coordinator.forecast.serving.model_store import ModelStore, OnnxForecaster
+from coordinator.forecast.serving.predictor import forecast_with_model
+from coordinator.forecast.serving.runtime import OnnxModel
+from coordinator.forecast.training.fit import (
     ExportedModel,
     OutputHead,
     train_model,
     with_seed,
     write_model,
 )
-from coordinator.forecast.training_rows import training_rows
+from coordinator.forecast.training.onnx_export import mlp_to_onnx
+from coordinator.forecast.training.training_rows import training_rows
 from tests.coordinator.forecast.forecast_support import TINY_CONFIG, write_csv
 
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from coordinator.forecast.errors import DataError
-from coordinator.forecast.panel import SeriesPanel
-from coordinator.forecast.predictor import forecast_with_model
-from coordinator.forecast.runtime import OnnxModel
-from coordinator.forecast.training import TrainConfig, train_model, train_with_holdout
-from coordinator.forecast.training_rows import sample_windows, training_rows
+from coordinator.forecast.model.panel import SeriesPanel
+from coordinator.forecast.serving.predictor import forecast_with_model
+from coordinator.forecast.serving.runtime import OnnxModel
+from coordinator.forecast.training.fit import TrainConfig, train_model, train_with_holdout
+from coordinator.forecast.training.training_rows import sample_windows, training_rows
 from tests.coordinator.forecast.forecast_support import TINY_CONFIG
 
 
