@@ -105,7 +105,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # only a type here; the forecast package imports the store
-    from coordinator.forecast.cover import StockCover
+    from coordinator.stock.cover import StockCover
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from coordinator.plan.state import PlanState, SavedState
 from fleet_runtime.clock import Clock, now_ms
 
 if TYPE_CHECKING:  # only a type here; the forecast package imports the store
-    from coordinator.forecast.cover import StockCover
+    from coordinator.stock.cover import StockCover
 
 log = logging.getLogger(__name__)
 

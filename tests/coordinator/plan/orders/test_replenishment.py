@@ -7,7 +7,6 @@ import re
 from dataclasses import replace
 
 from coordinator.api.routes.plans import JOB_ID_PATTERN
-from coordinator.forecast.cover import StockCover
 from coordinator.plan.orders.replenishment import (
     DAY_MS,
     MAX_JOB_ID,
@@ -17,6 +16,7 @@ from coordinator.plan.orders.replenishment import (
     jobs_to_submit,
 )
 from coordinator.plan.orders.specs import ProductSpec, StepOption
+from coordinator.stock.cover import StockCover
 
 NOW_MS = 1_700_000_000_000
 CUP = ProductSpec(
