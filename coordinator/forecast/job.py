@@ -30,7 +30,12 @@ from coordinator.errors import CoordinatorError, StoreError
 from coordinator.forecast.baseline_choice import BASELINES_VERSION, BestBaselineForecaster
 from coordinator.forecast.cover import CoverPolicy
 from coordinator.forecast.cover_watch import CoverWatch, StockLevels, StockoutRiskRule
-from coordinator.forecast.errors import ForecastError, ModelLoadError, ModelSignatureError
+from coordinator.forecast.errors import (
+    ForecastError,
+    ModelLoadError,
+    ModelSignatureError,
+    RefreshFailed,
+)
 from coordinator.forecast.history import DailySales, panel_from_sales
 from coordinator.forecast.model_store import ModelStore
 from coordinator.forecast.panel import SeriesPanel
@@ -91,13 +96,6 @@ def serving_loader(horizon_days: int) -> Callable[[Path], ModelRunner]:
         return model
 
     return load
-
-
-class RefreshFailed(CoordinatorError):
-    """A refresh that could not forecast (unusable history or model output); the stored
-    forecasts are unchanged. Answered with 503 by the API."""
-
-    http_status = 503
 
 
 class ServingForecaster:
@@ -295,7 +293,6 @@ class ForecastJob:
 
 __all__ = [
     "ForecastJob",
-    "RefreshFailed",
     "ServingForecaster",
     "location_of",
     "sales_panel",

@@ -46,14 +46,13 @@ from coordinator.errors import ConfigError
 from coordinator.fleet.node import NodeRecord
 from coordinator.ingest.records import BatchOutcome, StockChanged
 from coordinator.plan.debounce import Debouncer
-from coordinator.plan.errors import ProblemError
+from coordinator.plan.errors import OrderRejected, ProblemError
 from coordinator.plan.orders import (
     ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
     JobOrder,
     OperationOrder,
-    OrderRejected,
     OrdersClosed,
     OrdersDispatched,
     OrdersTaken,
@@ -95,7 +94,6 @@ __all__ = [
     "DepotSpec",
     "JobOrder",
     "OperationOrder",
-    "OrderRejected",
     "OrdersClosed",
     "OrdersDispatched",
     "OrdersTaken",

@@ -1,16 +1,12 @@
-"""Response bodies of the coordinator core's HTTP API."""
+"""Bodies of the node routes (`coordinator.api.routes.nodes`): nodes, their latest values,
+their ingest counters and a signal's stored telemetry."""
 
 from __future__ import annotations
 
-import base64
-from typing import Any, Literal
-
 from pydantic import BaseModel, Field
 
-from coordinator.fleet.views import NodeView, SignalValue, StockItem
-from coordinator.forecast.baselines import QUANTILES
-from coordinator.forecast.service import Forecast
-from coordinator.store.port import DeadLetterRow, TelemetrySeries
+from coordinator.fleet.views import NodeView, SignalValue
+from coordinator.store.port import TelemetrySeries
 
 
 class CountersOut(BaseModel):
@@ -112,100 +108,6 @@ class TelemetryOut(BaseModel):
         )
 
 
-class StockOut(BaseModel):
-    """Stock of one SKU at one micro-warehouse."""
-
-    site: str
-    node: str
-    sku: str
-    qty: int
-
-    @classmethod
-    def of(cls, s: StockItem) -> StockOut:
-        """From a twin view."""
-        return cls(site=s.site, node=s.node, sku=s.sku, qty=s.qty)
-
-
-class StockCoverOut(BaseModel):
-    """How long one SKU's stock at one micro-warehouse lasts against its forecast."""
-
-    sku: str
-    location: str = Field(description="The micro-warehouse, `site/node`")
-    stock: int
-    horizon_days: int = Field(description="Days the forecast covers, from tomorrow")
-    expected_days: int | None = Field(
-        description="First day the mean demand from tomorrow exceeds the stock (None: not"
-        " within the horizon)"
-    )
-    p90_days: int | None = Field(
-        description="First day the P90 of the demand from tomorrow exceeds the stock"
-    )
-    at_risk: bool = Field(description="p90_days within the replenishment lead time")
-    order_up_to: int = Field(description="P90 demand over lead time plus review period")
-    proposed: int = Field(description="Units to replenish now to reach order_up_to")
-    method: str = Field(description="What made the forecast (model version or baseline)")
-
-
-class StockCoverListOut(BaseModel):
-    """Stock cover of every SKU that has both a forecast and a stock level."""
-
-    lead_time_days: float
-    review_days: float
-    checked_ms: int | None = Field(description="When the covers were last computed")
-    count: int
-    covers: list[StockCoverOut]
-
-
-class DeadLetterOut(BaseModel):
-    """A message that failed decoding."""
-
-    id: int
-    received_ms: int
-    topic: str
-    reason: str
-    error: str
-    payload_size: int
-    payload_prefix: str = Field(description="the first bytes, as text (undecodable bytes escaped)")
-    payload_prefix_base64: str
-
-    @classmethod
-    def of(cls, d: DeadLetterRow) -> DeadLetterOut:
-        """From a store row."""
-        return cls(
-            id=d.id,
-            received_ms=d.received_ms,
-            topic=d.topic,
-            reason=d.reason,
-            error=d.error,
-            payload_size=d.payload_size,
-            payload_prefix=d.payload_prefix.decode("utf-8", "backslashreplace"),
-            payload_prefix_base64=base64.b64encode(d.payload_prefix).decode(),
-        )
-
-
-class DeadLetterPage(BaseModel):
-    """One page of dead letters, newest first, and how many are stored."""
-
-    total: int
-    items: list[DeadLetterOut]
-
-
-class HealthOut(BaseModel):
-    """Liveness of the service's parts."""
-
-    status: str
-    broker_connected: bool
-    broker_error: str = Field(
-        default="",
-        description="Why the broker connection last failed (refused login, TLS, unreachable); "
-        "empty while connected",
-    )
-    ingest_running: bool
-    queue_depth: int
-    nodes_online: int
-    last_error: str
-
-
 def _signal(s: SignalValue) -> SignalOut:
     return SignalOut(name=s.name, unit=s.unit, ts_ms=s.ts_ms, value=s.value, stale=s.stale)
 
@@ -235,95 +137,11 @@ def _node_fields(v: NodeView) -> dict[str, object]:
     }
 
 
-class QuantilesOut(BaseModel):
-    """Daily P10 / P50 / P90 of demand, one value per forecast day."""
-
-    p10: list[float]
-    p50: list[float]
-    p90: list[float]
-
-
-class ForecastOut(BaseModel):
-    """One SKU × location's forecast.
-
-    `method` is the model version, or the baseline's name when `fallback` is true;
-    `reason` then says why (too little history, or no model loaded).
-    """
-
-    sku: str
-    location: str | None
-    horizon_days: int
-    dates: list[str]
-    mean: list[float]
-    quantiles: QuantilesOut
-    model_version: str
-    method: str
-    fallback: bool
-    reason: str
-    generated_at_ms: int
-
-    @classmethod
-    def of(cls, f: Forecast) -> ForecastOut:
-        """From a stored forecast (values rounded to 4 decimals)."""
-        doc = f.to_json()
-        doc.pop("unique_id")
-        return cls(**doc)
-
-
-class ForecastStatusOut(BaseModel):
-    """What the forecasts come from and how the last refresh went."""
-
-    source: Literal["model", "baselines"]
-    model_version: str
-    model_dir: str | None
-    model_error: str | None = Field(description="why the newest model was refused, if it was")
-    horizon_days: int
-    refresh_interval_s: float
-    last_refresh_ms: int | None
-    last_refresh_error: str | None
-    series: int
-
-
-class ForecastListOut(BaseModel):
-    """Stored forecasts with the serving status."""
-
-    status: ForecastStatusOut
-    quantile_levels: list[float]
-    count: int
-    forecasts: list[ForecastOut]
-
-    @classmethod
-    def of(cls, status: dict[str, Any], forecasts: list[Forecast]) -> ForecastListOut:
-        """From the job's status and stored forecasts."""
-        return cls(
-            status=ForecastStatusOut(**status),
-            quantile_levels=list(QUANTILES),
-            count=len(forecasts),
-            forecasts=[ForecastOut.of(f) for f in forecasts],
-        )
-
-
-class ForecastRefreshOut(BaseModel):
-    """The outcome of an on-demand refresh."""
-
-    status: ForecastStatusOut
-    count: int
-
-
 __all__ = [
     "CountersOut",
-    "DeadLetterOut",
-    "DeadLetterPage",
-    "ForecastListOut",
-    "ForecastOut",
-    "ForecastRefreshOut",
-    "ForecastStatusOut",
-    "HealthOut",
     "NodeDetailOut",
     "NodeOut",
     "PointOut",
-    "QuantilesOut",
     "SignalOut",
-    "StockOut",
     "TelemetryOut",
 ]

@@ -12,6 +12,7 @@ import pytest
 
 from coordinator.errors import StoreError
 from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders import (
     ChangeoverSpec,
     DeliveryOrder,
@@ -25,7 +26,7 @@ from coordinator.plan.routing_problem import Route, RoutingResult, Unserved
 from coordinator.plan.schedule_problem import LateJob, Schedule, ScheduledOperation
 from coordinator.plan.state import MemoryPlanState, PlanMade, PlanState
 from coordinator.plan.triggers import DepotSeen, MachineSeen
-from coordinator.plan.wiring import OrderRejected, PlanRunner
+from coordinator.plan.wiring import PlanRunner
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
 from tests.coordinator.conftest import command_log

@@ -15,6 +15,7 @@ from coordinator.ingest.records import (
     WriteBatch,
 )
 from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.plan.errors import OrderRejected
 from coordinator.plan.triggers import (
     DepotSeen,
     MachineDown,
@@ -28,7 +29,6 @@ from coordinator.plan.wiring import (
     DepotSpec,
     JobOrder,
     OperationOrder,
-    OrderRejected,
     PlanRunner,
     VehicleSpec,
 )
