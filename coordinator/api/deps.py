@@ -21,7 +21,7 @@ from coordinator.errors import NotFound
 from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.job import ForecastJob
 from coordinator.plan.errors import PlanningUnavailable
-from coordinator.plan.wiring import PlanRunner
+from coordinator.plan.runner import PlanRunner
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
 from coordinator.store.port import Store

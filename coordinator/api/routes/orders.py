@@ -27,7 +27,7 @@ from coordinator.api.models.orders import (
     OrdersOut,
     ReplenishmentOut,
 )
-from coordinator.plan.orders import DeliveryOrder, JobOrder, OperationOrder
+from coordinator.plan.orders.specs import DeliveryOrder, JobOrder, OperationOrder
 
 router = APIRouter(tags=["plans"])
 

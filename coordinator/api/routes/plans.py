@@ -2,7 +2,7 @@
 what they are made with: the delivery fleet, changeover times, rush reserve and product
 recipes (operator; the reserve and the recipes readable by a viewer).
 
-Thin routes over the `PlanRunner` (`PlansDep`, `coordinator.plan.wiring`). Before the
+Thin routes over the `PlanRunner` (`PlansDep`, `coordinator.plan.runner`). Before the
 first plan both plan routes answer 200 with version 0, `made_ms` null and no machines'
 operations / no routes: "no plan yet" is a valid state, not a missing resource.
 """
@@ -27,7 +27,7 @@ from coordinator.api.models.plans import (
     RoutesOut,
     ScheduleOut,
 )
-from coordinator.plan.orders import (
+from coordinator.plan.orders.specs import (
     ChangeoverSpec,
     DepotSpec,
     ProductSpec,
