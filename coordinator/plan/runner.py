@@ -46,7 +46,7 @@ from coordinator.errors import ConfigError
 from coordinator.fleet.node import NodeRecord
 from coordinator.ingest.records import BatchOutcome, StockChanged
 from coordinator.plan.debounce import Debouncer
-from coordinator.plan.errors import ProblemError
+from coordinator.plan.errors import OrderRejected, ProblemError
 from coordinator.plan.orders.replenishment import PREFIX as REPLENISH_PREFIX
 from coordinator.plan.orders.replenishment import Replenishment, StockLevel
 from coordinator.plan.orders.replenishment_book import ReplenishmentBook
@@ -56,7 +56,6 @@ from coordinator.plan.orders.specs import (
     DepotSpec,
     JobOrder,
     OperationOrder,
-    OrderRejected,
     OrdersClosed,
     OrdersDispatched,
     OrdersTaken,
@@ -95,7 +94,6 @@ __all__ = [
     "DepotSpec",
     "JobOrder",
     "OperationOrder",
-    "OrderRejected",
     "OrdersClosed",
     "OrdersDispatched",
     "OrdersTaken",

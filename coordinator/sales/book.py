@@ -30,9 +30,10 @@ from typing import Any, Final
 
 import orjson
 
-from coordinator.errors import CoordinatorError, NotFound
+from coordinator.errors import NotFound
 from coordinator.plan.orders.specs import JobOrder, OperationOrder, ProductSpec
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
+from coordinator.sales.errors import OrderConflict, OrderInvalid
 from coordinator.sales.lifecycle import Standing, Status, Transition, TransitionRefused, apply_fact
 from coordinator.sales.network import Network, network_from_json, recipe_at
 from coordinator.sales.promise import (
@@ -54,26 +55,6 @@ JOB_PREFIX: Final = "sales."
 RELEASING_FACTS: Final = frozenset({"picked_up", "delivered"})
 HORIZON_S: Final = 21 * 86_400.0  # capacity modelled three weeks ahead
 BUCKET_S: Final = 3600.0
-
-
-class OrderConflict(CoordinatorError):
-    """An order id already used with other content, or a change its status refuses."""
-
-    http_status = 409
-
-    def __init__(self, reason: str, *, field: str = "") -> None:
-        super().__init__(reason)
-        self.field = field
-
-
-class OrderInvalid(CoordinatorError):
-    """An order (or network) that cannot be taken; `field` names the culprit."""
-
-    http_status = 422
-
-    def __init__(self, reason: str, *, field: str = "") -> None:
-        super().__init__(reason)
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
