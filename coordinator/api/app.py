@@ -5,8 +5,10 @@ ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
 
     settings, coordinator, metrics   the core (this package)
     alarms                           the alarm service (`coordinator.alarms`)
-    forecasts                        the forecast job (`coordinator.forecast.job`)
-    plans                            the re-planning loop (`coordinator.plan.wiring`)
+    forecasts                        the forecast job (`coordinator.forecast.serving.job`)
+    plans                            the re-planning loop (`coordinator.plan.runner`)
+
+Each part is handed to the routes through `coordinator.api.deps`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from coordinator.api.routes import (
     health,
     metrics,
     nodes,
+    orders,
     plans,
     stock,
 )
@@ -79,6 +82,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         stock,
         dead_letters,
         forecasts,
+        orders,
         plans,
         alarms,
         dashboard,

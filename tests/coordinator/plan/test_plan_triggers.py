@@ -15,6 +15,15 @@ from coordinator.ingest.records import (
     WriteBatch,
 )
 from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.plan.errors import OrderRejected
+from coordinator.plan.runner import (
+    DeliveryOrder,
+    DepotSpec,
+    JobOrder,
+    OperationOrder,
+    PlanRunner,
+    VehicleSpec,
+)
 from coordinator.plan.triggers import (
     DepotSeen,
     MachineDown,
@@ -22,15 +31,6 @@ from coordinator.plan.triggers import (
     MachineUp,
     StockoutRisk,
     TriggerMapper,
-)
-from coordinator.plan.wiring import (
-    DeliveryOrder,
-    DepotSpec,
-    JobOrder,
-    OperationOrder,
-    OrderRejected,
-    PlanRunner,
-    VehicleSpec,
 )
 from fleet_runtime.clock import FakeClock
 from protocol import Birth, Command, Event, RouteUpdate, ScheduleUpdate, decode, plan_update
