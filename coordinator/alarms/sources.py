@@ -3,7 +3,8 @@
 Six of the seven alarm sources live here: anomaly events from agents, node inactivity,
 dead-letter bursts, stock below a threshold, plan commands a node rejected and plan commands
 an online node never answered. The seventh, stock that will not last the replenishment lead
-time (`stockout_risk`), is judged from the stock covers by `StockoutRiskRule` beside them.
+time (`stockout_risk`), is judged from the stock covers by `StockoutRiskRule`
+(`coordinator/stock/cover_watch.py`).
 Each rule decides alone whether to trigger or clear; ingest, the fleet twin and the command
 log (`coordinator/commands/log.py`) call the matching `on_*` method and never talk to the
 alarm service directly.
