@@ -17,14 +17,16 @@ COPY coordinator coordinator
 COPY flexfleet flexfleet
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
-FROM python:3.11-slim AS edge
+# What both images share: the interpreter and the command line as entry point.
+FROM python:3.11-slim AS runtime
+ENTRYPOINT ["flexfleet"]
+
+FROM runtime AS edge
 RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
     pip install --no-cache-dir "$(ls /wheels/flexfleet-*.whl)[edge]"
-ENTRYPOINT ["flexfleet"]
 CMD ["agent", "--help"]
 
-FROM python:3.11-slim AS coordinator
+FROM runtime AS coordinator
 RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
     pip install --no-cache-dir "$(ls /wheels/flexfleet-*.whl)[coordinator]"
-ENTRYPOINT ["flexfleet"]
 CMD ["coordinator", "--help"]

@@ -24,6 +24,11 @@ def _texts() -> list[Path]:
     return [p for p in found if p.name != "CHANGELOG.md" and "__pycache__" not in p.parts]
 
 
+def _read_texts() -> list[tuple[Path, str]]:
+    """Each text that may cite a document, with its path relative to the repository."""
+    return [(p.relative_to(ROOT), p.read_text(encoding="utf-8")) for p in _texts()]
+
+
 def test_readme_folder_map_matches_the_tree() -> None:
     """The README's folder map names exactly the top-level folders of the repository."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -41,11 +46,10 @@ def test_readme_is_a_front_door() -> None:
 def test_every_cited_document_exists() -> None:
     """Each `*.md` path named in the docs, code, tests and build files is a file of the repo."""
     missing = []
-    for path in _texts():
-        text = path.read_text(encoding="utf-8")
+    for path, text in _read_texts():
         for cited in set(re.findall(r"[\w./-]*\w\.md\b", text)):
-            if not (ROOT / cited).is_file() and not (path.parent / cited).is_file():
-                missing.append(f"{path.relative_to(ROOT)}: {cited}")
+            if not (ROOT / cited).is_file() and not (ROOT / path.parent / cited).is_file():
+                missing.append(f"{path}: {cited}")
     assert missing == []
 
 
@@ -67,9 +71,8 @@ def test_adr_references_name_existing_adrs() -> None:
     """Every `ADR n` or `docs/adr/000n-…` cited names an ADR that exists."""
     count = len(list(ADR_DIR.glob("*.md")))
     wrong = []
-    for path in _texts():
-        text = path.read_text(encoding="utf-8")
+    for path, text in _read_texts():
         for number in re.findall(r"\bADR (\d+)\b", text):
             if not 1 <= int(number) <= count:
-                wrong.append(f"{path.relative_to(ROOT)}: ADR {number}")
+                wrong.append(f"{path}: ADR {number}")
     assert wrong == []
