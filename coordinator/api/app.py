@@ -7,6 +7,7 @@ ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
     alarms                           the alarm service (`coordinator.alarms`)
     forecasts                        the forecast job (`coordinator.forecast.job`)
     plans                            the re-planning loop (`coordinator.plan.runner`)
+    jobs                             the job tracker (`coordinator.jobs.tracker`)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from coordinator.api.routes import (
     dead_letters,
     forecasts,
     health,
+    jobs,
     metrics,
     nodes,
     plans,
@@ -44,6 +46,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         app.state.coordinator = coordinator
         app.state.alarms = coordinator.alarms
         app.state.plans = coordinator.plans
+        app.state.jobs = coordinator.jobs
         app.state.forecasts = coordinator.forecasts
         app.state.metrics = build_registry(coordinator)
         if start_service:
@@ -80,6 +83,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         dead_letters,
         forecasts,
         plans,
+        jobs,
         alarms,
         dashboard,
     ):

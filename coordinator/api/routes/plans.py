@@ -101,6 +101,10 @@ class JobIn(_Strict):
     release_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
     weight: int = Field(default=1, ge=0, le=1000)
     rush: bool = False
+    quantity: int | None = Field(
+        default=None, ge=1, le=MAX_QUANTITY, description="good units that finish the job"
+    )
+    sku: str = Field(default="", max_length=64, pattern=r"^([A-Za-z0-9_.:\-]+)?$")
 
 
 class DeliveryIn(_Strict):
@@ -239,6 +243,9 @@ class ProductIn(_Strict):
     min_batch: int = Field(default=1, ge=1, le=MAX_QUANTITY)
     max_batch: int | None = Field(default=None, ge=1, le=MAX_QUANTITY)
     replenish: Literal["auto", "off"]
+    max_scrap_share: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="scrap share above which a batch alarms"
+    )
 
     @model_validator(mode="after")
     def _batch_bounds(self) -> ProductIn:
@@ -355,6 +362,8 @@ def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersA
             release_ms=job.release_ms,
             weight=job.weight,
             rush=job.rush,
+            quantity=job.quantity,
+            sku=job.sku,
         )
         for job in body.jobs
     ]
@@ -482,6 +491,7 @@ def set_products(body: ProductsIn, plans: PlansDep, _who: OperatorDep) -> Produc
             min_batch=p.min_batch,
             max_batch=p.max_batch,
             replenish=p.replenish,
+            max_scrap_share=p.max_scrap_share,
         )
         for p in body.products
     )
@@ -514,6 +524,7 @@ def current_products(plans: PlansDep, _who: ViewerDep) -> ProductsIn:
                 min_batch=p.min_batch,
                 max_batch=p.max_batch,
                 replenish=p.replenish,
+                max_scrap_share=p.max_scrap_share,
             )
             for p in plans.products()
         ]
