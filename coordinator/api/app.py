@@ -5,9 +5,11 @@ ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
 
     settings, coordinator, metrics   the core (this package)
     alarms                           the alarm service (`coordinator.alarms`)
-    forecasts                        the forecast job (`coordinator.forecast.job`)
+    forecasts                        the forecast job (`coordinator.forecast.serving.job`)
     plans                            the re-planning loop (`coordinator.plan.runner`)
     jobs                             the job tracker (`coordinator.jobs.tracker`)
+
+Each part is handed to the routes through `coordinator.api.deps`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from coordinator.api.routes import (
     jobs,
     metrics,
     nodes,
+    orders,
     plans,
     stock,
 )
@@ -82,6 +85,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         stock,
         dead_letters,
         forecasts,
+        orders,
         plans,
         jobs,
         alarms,

@@ -48,7 +48,7 @@ from coordinator.ingest.records import BatchOutcome, StockChanged
 from coordinator.jobs.overdue import PlannedStart
 from coordinator.jobs.progress import OperationProgress, operation_id
 from coordinator.plan.debounce import Debouncer
-from coordinator.plan.errors import ProblemError
+from coordinator.plan.errors import OrderRejected, ProblemError
 from coordinator.plan.orders.replenishment import PREFIX as REPLENISH_PREFIX
 from coordinator.plan.orders.replenishment import Replenishment, StockLevel
 from coordinator.plan.orders.replenishment_book import ReplenishmentBook
@@ -58,7 +58,6 @@ from coordinator.plan.orders.specs import (
     DepotSpec,
     JobOrder,
     OperationOrder,
-    OrderRejected,
     OrdersClosed,
     OrdersDispatched,
     OrdersTaken,
@@ -98,7 +97,6 @@ __all__ = [
     "DepotSpec",
     "JobOrder",
     "OperationOrder",
-    "OrderRejected",
     "OrdersClosed",
     "OrdersDispatched",
     "OrdersTaken",
@@ -108,7 +106,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # only a type here; the forecast package imports the store
-    from coordinator.forecast.cover import StockCover
+    from coordinator.stock.cover import StockCover
 
 log = logging.getLogger(__name__)
 

@@ -8,29 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
-from coordinator.api.auth import ViewerDep
-from coordinator.api.job_schemas import JobListOut, JobOut
+from coordinator.api.deps import JobsDep, ViewerDep
+from coordinator.api.models.jobs import JobListOut, JobOut
+from coordinator.api.models.orders import MAX_JOB_ID_CHARS
 from coordinator.errors import NotFound
 from coordinator.jobs.progress import JobState
-from coordinator.jobs.tracker import JobTracker
-from coordinator.plan.orders.replenishment import MAX_JOB_ID
+from protocol.topics import ID_PATTERN
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
-JOB_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,59}$"  # order ids of POST /api/v1/orders
-
-
-def job_tracker(request: Request) -> JobTracker:
-    """The coordinator's job tracker (404 when it runs without one)."""
-    tracker: JobTracker | None = getattr(request.app.state, "jobs", None)
-    if tracker is None:
-        raise NotFound("jobs", "service")
-    return tracker
-
-
-JobsDep = Annotated[JobTracker, Depends(job_tracker)]
+JobIdPath = Annotated[str, Path(max_length=MAX_JOB_ID_CHARS, pattern=ID_PATTERN)]
 
 
 @router.get("", summary="Jobs by state", response_model=JobListOut)
@@ -39,7 +28,7 @@ def list_jobs(
     _who: ViewerDep,
     state: Annotated[JobState | None, Query(description="only jobs in this state")] = None,
     after: Annotated[
-        str, Query(max_length=MAX_JOB_ID, description="ids after this one (paging)")
+        str, Query(max_length=MAX_JOB_ID_CHARS, description="ids after this one (paging)")
     ] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JobListOut:
@@ -55,7 +44,7 @@ def list_jobs(
 
 @router.get("/{job_id}", summary="One job's progress", response_model=JobOut)
 def get_job(
-    job_id: Annotated[str, Path(pattern=JOB_ID_PATTERN)], jobs: JobsDep, _who: ViewerDep
+    job_id: JobIdPath, jobs: JobsDep, _who: ViewerDep
 ) -> JobOut:
     """A job's state, good and scrap units, and each operation as its machine reported it
     (404 for a job not followed)."""

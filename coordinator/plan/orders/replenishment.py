@@ -1,6 +1,6 @@
 """Replenishment: production jobs for shelves running low (pure: values in, values out).
 
-The cover watch (`coordinator.forecast.cover_watch`) says, per SKU and micro-warehouse,
+The cover watch (`coordinator.stock.cover_watch`) says, per SKU and micro-warehouse,
 whether the stock may run out before a replenishment could arrive (`StockCover`). For a
 SKU whose recipe is declared with `replenish: "auto"` (`ProductSpec`), `jobs_to_submit`
 turns an at-risk cover into one production job, unless a replenishment of that SKU for
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Final
 from coordinator.plan.orders.specs import JobOrder, OperationOrder, ProductSpec
 
 if TYPE_CHECKING:  # the forecast package imports the store, which imports this module
-    from coordinator.forecast.cover import StockCover
+    from coordinator.stock.cover import StockCover
 
 __all__ = [
     "MAX_JOB_ID",

@@ -13,18 +13,19 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders.replenishment import (
     Replenishment,
     StockLevel,
     apply_stock,
     jobs_to_submit,
 )
-from coordinator.plan.orders.specs import JobOrder, OrderRejected, ProductSpec
+from coordinator.plan.orders.specs import JobOrder, ProductSpec
 from coordinator.plan.state import PlanState, SavedState
 from fleet_runtime.clock import Clock, now_ms
 
 if TYPE_CHECKING:  # only a type here; the forecast package imports the store
-    from coordinator.forecast.cover import StockCover
+    from coordinator.stock.cover import StockCover
 
 log = logging.getLogger(__name__)
 

@@ -15,14 +15,11 @@ from typing import Any, Literal
 
 import orjson
 
-from coordinator.errors import CoordinatorError
-
 __all__ = [
     "DeliveryOrder",
     "DepotSpec",
     "JobOrder",
     "OperationOrder",
-    "OrderRejected",
     "OrdersClosed",
     "OrdersDispatched",
     "OrdersTaken",
@@ -38,16 +35,6 @@ __all__ = [
     "reserve_from_json",
     "vehicle_from_json",
 ]
-
-
-class OrderRejected(CoordinatorError):
-    """An order (or recipe) the planner cannot take; `field` names the offending part."""
-
-    http_status = 422
-
-    def __init__(self, reason: str, *, field: str = "") -> None:
-        super().__init__(reason)
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,12 @@ from coordinator.ingest.records import (
     WriteBatch,
 )
 from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.plan.errors import OrderRejected
 from coordinator.plan.runner import (
     DeliveryOrder,
     DepotSpec,
     JobOrder,
     OperationOrder,
-    OrderRejected,
     PlanRunner,
     VehicleSpec,
 )
