@@ -37,6 +37,7 @@ _item_ids = checks.array(_item_id, max_len=MAX_PLAN_ITEMS)
 _time = checks.integer(0, MAX_PLAN_TIME)
 _version = checks.integer(1, MAX_PLAN_VERSION)
 _quantity = checks.integer(1, MAX_QUANTITY)
+_optional_id = checks.text(max_len=64, pattern=r"^[A-Za-z0-9_.:\-]*$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,8 +124,9 @@ class ScheduleUpdate(_Validated):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RouteStop(_Validated):
     """One stop of a route, located: `stop_id` (an order or a place), where it is, what
-    happens there (`kind`), the `quantity` handed over and the `transfer_id` of the goods
-    moved (empty if none)."""
+    happens there (`action`), the `quantity` handed over and, for goods moved between
+    places, the `transfer_id` and `sku` (both empty if none; a transfer needs a SKU and a
+    quantity)."""
 
     kind: ClassVar[str] = "stop"
     stop_id: str
@@ -133,14 +135,20 @@ class RouteStop(_Validated):
     action: str = "delivery"
     quantity: int = 0
     transfer_id: str = ""
+    sku: str = ""
     _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
         "stop_id": _item_id,
         "lat": checks.number(-90.0, 90.0),
         "lon": checks.number(-180.0, 180.0),
         "action": checks.one_of(*STOP_ACTIONS),
         "quantity": checks.integer(0, MAX_QUANTITY),
-        "transfer_id": checks.text(max_len=64, pattern=r"^[A-Za-z0-9_.:\-]*$"),
+        "transfer_id": _optional_id,
+        "sku": _optional_id,
     }
+
+    def _check_whole(self) -> None:
+        if self.transfer_id and (not self.sku or self.quantity < 1):
+            raise checks.fail("transfer_id", "a transfer needs a sku and a quantity >= 1")
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

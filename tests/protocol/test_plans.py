@@ -174,9 +174,15 @@ def test_route_stops_carry_locations_quantities_and_transfers() -> None:
         depot_id="d1",
         stops=(
             RouteStop(
-                stop_id="f1", lat=45.0, lon=7.6, action="pickup", quantity=20, transfer_id="t1"
+                stop_id="f1",
+                lat=45.0,
+                lon=7.6,
+                action="pickup",
+                quantity=20,
+                transfer_id="t1",
+                sku="bolt-8",
             ),
-            RouteStop(stop_id="w1", lat=45.1, lon=7.7, quantity=20, transfer_id="t1"),
+            RouteStop(stop_id="w1", lat=45.1, lon=7.7, quantity=20, transfer_id="t1", sku="b"),
             "d1",
         ),
     )
@@ -199,6 +205,15 @@ def test_route_stops_carry_locations_quantities_and_transfers() -> None:
         ({"stop_id": "o1", "lat": 1.0, "lon": 2.0, "action": "fly"}, "expected one of"),
         ({"stop_id": "o1", "lat": 1.0, "lon": 2.0, "quantity": -1}, "outside"),
         ({"stop_id": "o1", "lat": 1.0, "lon": 2.0, "transfer_id": "t/1"}, "does not match"),
+        (
+            {"stop_id": "o1", "lat": 1.0, "lon": 2.0, "transfer_id": "t1", "quantity": 1},
+            "needs a sku",
+        ),
+        (
+            {"stop_id": "o1", "lat": 1, "lon": 2, "transfer_id": "t1", "sku": "a"},
+            "quantity >= 1",
+        ),
+        ({"stop_id": "o1", "lat": 1.0, "lon": 2.0, "sku": "a b"}, "does not match"),
     ],
 )
 def test_malformed_route_stops_are_refused(stop: object, problem: str) -> None:
