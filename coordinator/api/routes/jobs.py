@@ -43,9 +43,7 @@ def list_jobs(
 
 
 @router.get("/{job_id}", summary="One job's progress", response_model=JobOut)
-def get_job(
-    job_id: JobIdPath, jobs: JobsDep, _who: ViewerDep
-) -> JobOut:
+def get_job(job_id: JobIdPath, jobs: JobsDep, _who: ViewerDep) -> JobOut:
     """A job's state, good and scrap units, and each operation as its machine reported it
     (404 for a job not followed)."""
     job = jobs.job(job_id)
