@@ -11,6 +11,7 @@ machines' counts by the job tracker (`coordinator.jobs.tracker`). The HTTP app
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from coordinator.alarms.port import AlarmSink
@@ -28,6 +29,8 @@ from coordinator.ingest.writer import IngestWriter
 from coordinator.jobs.tracker import JobTracker
 from coordinator.mqtt_client import MqttClient
 from coordinator.plan.runner import PlanRunner
+from coordinator.sales.book import SalesBook
+from coordinator.sales.sources import capacity_source, recipes_source, road_travel
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
@@ -54,6 +57,7 @@ class Coordinator:
     forecasts: ForecastJob | None = None
     cover: CoverWatch | None = None
     commands: CommandLog | None = None
+    sales: SalesBook | None = None
 
     @classmethod
     def open(
@@ -153,6 +157,16 @@ class Coordinator:
         )
         forecasts.watchers.append(cover)  # checked after every refresh and between them
         cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
+        sales = _build_sales(store, clock, twin, plans)
+        writer.listeners.append(
+            _throttled(
+                clock,
+                1.0,
+                lambda: sales.follow_production(
+                    lambda job_id: None if (p := jobs.job(job_id)) is None else p.state
+                ),
+            )
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -168,6 +182,7 @@ class Coordinator:
             forecasts=forecasts,
             cover=cover,
             commands=commands,
+            sales=sales,
         )
 
     def start(self) -> None:
@@ -203,6 +218,34 @@ class Coordinator:
     def healthy(self) -> bool:
         """Broker connected and ingest running."""
         return self.mqtt.connected and not self.writer.failed
+
+
+def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanRunner) -> SalesBook:
+    """The sales book on the store, reading the twin and the planner, handing it jobs."""
+    return SalesBook(
+        store=store.sales_store(),
+        clock=clock,
+        stock=twin.stock_of,
+        capacity=lambda: capacity_source(twin, plans),
+        recipes=lambda: recipes_source(plans),
+        travel=road_travel(),
+        submit_jobs=plans.submit_orders,
+        close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
+    )
+
+
+def _throttled(
+    clock: Clock, interval_s: float, action: Callable[[], object]
+) -> Callable[[object, object], None]:
+    """An ingest commit listener running `action` at most once per `interval_s`."""
+    last = [-interval_s]
+
+    def listener(_outcome: object, _result: object) -> None:
+        if clock.monotonic() - last[0] >= interval_s:
+            last[0] = clock.monotonic()
+            action()
+
+    return listener
 
 
 def _build_plans(
