@@ -153,6 +153,14 @@ class CoordinatorSettings(BaseSettings):
     plan_urgent_quiet_s: float = Field(default=0.2, ge=0)
     plan_max_delay_s: float = Field(default=10.0, gt=0)
     plan_machine_down_s: float = Field(default=4 * 3600.0, gt=0)
+    # Jobs from facts (coordinator.jobs.tracker): plans keep started operations and close
+    # jobs on their good counts; a planned start unreported past job_start_grace_s alarms;
+    # while operations run, a re-plan from their counts at most every plan_progress_replan_s;
+    # a batch above its product's scrap share (default quality_max_scrap_share) alarms.
+    plan_from_facts: bool = True
+    job_start_grace_s: float = Field(default=300.0, gt=0)
+    plan_progress_replan_s: float = Field(default=60.0, gt=0)
+    quality_max_scrap_share: float = Field(default=0.05, ge=0, le=1)
     # Store
     db_path: Path = Path("flexfleet.db")
     raw_retention_days: float = Field(default=7.0, gt=0)

@@ -20,7 +20,9 @@ from protocol.errors import (
     UnsupportedVersion,
 )
 from protocol.messages import (
+    NODE_KINDS,
     PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     Birth,
     Command,
     CommandAck,
@@ -38,10 +40,21 @@ from protocol.messages import (
 from protocol.plans import (
     PlannedOperation,
     PlanUpdate,
+    RouteStop,
     RouteUpdate,
     ScheduleUpdate,
     plan_command,
     plan_update,
+)
+from protocol.reports import (
+    OPERATION_EVENTS,
+    OPERATION_SIGNALS,
+    OPERATION_STATES,
+    POSITION_SIGNALS,
+    STOP_EVENTS,
+    OperationReport,
+    OperationState,
+    StopReport,
 )
 from protocol.sequence import Observation, SequenceTracker, Verdict
 from protocol.topics import (
@@ -76,7 +89,14 @@ __all__ = [
     "FLEET_FILTER",
     "ID_PATTERN",
     "NAME_PATTERN",
+    "NODE_KINDS",
+    "OPERATION_EVENTS",
+    "OPERATION_SIGNALS",
+    "OPERATION_STATES",
+    "POSITION_SIGNALS",
     "PROTOCOL_VERSION",
+    "STOP_EVENTS",
+    "SUPPORTED_VERSIONS",
     "Birth",
     "Command",
     "CommandAck",
@@ -91,10 +111,13 @@ __all__ = [
     "MalformedPayload",
     "Message",
     "Observation",
+    "OperationReport",
+    "OperationState",
     "PayloadTooLarge",
     "PlanUpdate",
     "PlannedOperation",
     "ProtocolError",
+    "RouteStop",
     "RouteUpdate",
     "Sample",
     "ScheduleUpdate",
@@ -102,6 +125,7 @@ __all__ = [
     "Severity",
     "SignalSpec",
     "Stock",
+    "StopReport",
     "Telemetry",
     "TopicError",
     "TopicInfo",

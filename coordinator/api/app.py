@@ -7,6 +7,7 @@ ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
     alarms                           the alarm service (`coordinator.alarms`)
     forecasts                        the forecast job (`coordinator.forecast.serving.job`)
     plans                            the re-planning loop (`coordinator.plan.runner`)
+    jobs                             the job tracker (`coordinator.jobs.tracker`)
 
 Each part is handed to the routes through `coordinator.api.deps`.
 """
@@ -26,6 +27,7 @@ from coordinator.api.routes import (
     dead_letters,
     forecasts,
     health,
+    jobs,
     metrics,
     nodes,
     orders,
@@ -47,6 +49,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         app.state.coordinator = coordinator
         app.state.alarms = coordinator.alarms
         app.state.plans = coordinator.plans
+        app.state.jobs = coordinator.jobs
         app.state.forecasts = coordinator.forecasts
         app.state.metrics = build_registry(coordinator)
         if start_service:
@@ -84,6 +87,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         forecasts,
         orders,
         plans,
+        jobs,
         alarms,
         dashboard,
     ):

@@ -20,6 +20,7 @@ from coordinator.commands import CommandLog, CommandsUnavailable
 from coordinator.errors import NotFound
 from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.serving.job import ForecastJob
+from coordinator.jobs.tracker import JobTracker
 from coordinator.plan.errors import PlanningUnavailable
 from coordinator.plan.runner import PlanRunner
 from coordinator.service import Coordinator
@@ -76,6 +77,14 @@ def get_plans(request: Request) -> PlanRunner:
     return runner
 
 
+def get_jobs(request: Request) -> JobTracker:
+    """The coordinator's job tracker (404 when it runs without one)."""
+    tracker: JobTracker | None = getattr(request.app.state, "jobs", None)
+    if tracker is None:
+        raise NotFound("jobs", "service")
+    return tracker
+
+
 def get_commands(request: Request) -> CommandLog:
     """The coordinator's command log (`CommandsUnavailable`, 503, when it has none)."""
     coordinator = getattr(request.app.state, "coordinator", None)
@@ -93,6 +102,7 @@ SettingsDep = Annotated[CoordinatorSettings, Depends(get_settings)]
 ForecastsDep = Annotated[ForecastJob, Depends(get_forecasts)]
 AlarmsDep = Annotated[AlarmService, Depends(get_alarms)]
 PlansDep = Annotated[PlanRunner, Depends(get_plans)]
+JobsDep = Annotated[JobTracker, Depends(get_jobs)]
 CommandsDep = Annotated[CommandLog, Depends(get_commands)]
 
 # Callers: the principal's name, when it holds the role (401 / 403 otherwise)
@@ -123,6 +133,7 @@ __all__ = [
     "FilterText",
     "ForecastsDep",
     "IdQuery",
+    "JobsDep",
     "LocationQuery",
     "NodePath",
     "OperatorDep",
@@ -137,6 +148,7 @@ __all__ = [
     "get_commands",
     "get_coordinator",
     "get_forecasts",
+    "get_jobs",
     "get_plans",
     "get_settings",
     "get_store",

@@ -17,7 +17,7 @@ from coordinator.api.models.common import (
     StrictModel,
 )
 from protocol.messages import MAX_TS_MS, MIN_TS_MS
-from protocol.topics import ID_PATTERN
+from protocol.topics import ID_PATTERN, NAME_PATTERN
 
 MAX_JOB_ID_CHARS: Final = 60  # operation ids add ":{index}" to a job id
 OrderId = Annotated[str, Field(pattern=ID_PATTERN)]  # job ids match it too (shorter)
@@ -53,6 +53,12 @@ class JobIn(StrictModel):
     release_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
     weight: int = Field(default=1, ge=0, le=1000)
     rush: bool = False
+    quantity: int | None = Field(
+        default=None, ge=1, le=MAX_QUANTITY, description="good units that finish the job"
+    )
+    sku: str | None = Field(
+        default=None, max_length=64, pattern=NAME_PATTERN, description="what the job makes"
+    )
 
 
 class DeliveryIn(StrictModel):

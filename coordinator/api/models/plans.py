@@ -167,6 +167,9 @@ class ProductIn(StrictModel):
     min_batch: int = Field(default=1, ge=1, le=MAX_QUANTITY)
     max_batch: int | None = Field(default=None, ge=1, le=MAX_QUANTITY)
     replenish: Literal["auto", "off"]
+    max_scrap_share: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="scrap share above which a batch alarms"
+    )
 
     @model_validator(mode="after")
     def _batch_bounds(self) -> ProductIn:

@@ -52,6 +52,8 @@ def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersA
             release_ms=job.release_ms,
             weight=job.weight,
             rush=job.rush,
+            quantity=job.quantity,
+            sku=job.sku or "",
         )
         for job in body.jobs
     ]
