@@ -31,6 +31,7 @@ from coordinator.mqtt_client import MqttClient
 from coordinator.plan.runner import PlanRunner
 from coordinator.sales.book import SalesBook
 from coordinator.sales.sources import capacity_source, recipes_source, road_travel
+from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
@@ -58,6 +59,7 @@ class Coordinator:
     cover: CoverWatch | None = None
     commands: CommandLog | None = None
     sales: SalesBook | None = None
+    sales_webhooks: WebhookPusher | None = None
 
     @classmethod
     def open(
@@ -183,6 +185,13 @@ class Coordinator:
             cover=cover,
             commands=commands,
             sales=sales,
+            sales_webhooks=WebhookPusher(
+                store.sales_store(),
+                clock,
+                secret=None
+                if settings.webhook_secret is None
+                else settings.webhook_secret.get_secret_value(),
+            ),
         )
 
     def start(self) -> None:
@@ -198,9 +207,13 @@ class Coordinator:
             self.plans.start()
         if self.forecasts is not None:
             self.forecasts.start()
+        if self.sales_webhooks is not None:
+            self.sales_webhooks.start()
 
     def stop(self) -> None:
         """Disconnect, finish the batch in hand, and close the alarm service and the stores."""
+        if self.sales_webhooks is not None:
+            self.sales_webhooks.close()
         if self.forecasts is not None:
             self.forecasts.close()
         if self.plans is not None:
