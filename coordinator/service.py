@@ -302,6 +302,7 @@ def _build_plans(
         replan_interval_s=settings.plan_progress_replan_s,
     )
     jobs.attach(plans)
+    plans.received = jobs.store.received
     plans.restore(store.load_nodes())
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
     jobs.resume()  # settles what a previous run left unsettled
