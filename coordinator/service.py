@@ -23,6 +23,7 @@ from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.records import RawMessage
+from coordinator.ingest.watermarks import WatermarkSender
 from coordinator.ingest.writer import IngestWriter
 from coordinator.mqtt_client import MqttClient
 from coordinator.plan.wiring import PlanRunner
@@ -123,6 +124,11 @@ class Coordinator:
             rollup_retention_days=settings.rollup_retention_days,
         )
         client.on_message = writer.enqueue
+        # Agents keep their outbox rows until these say the rows are committed.
+        watermarks = WatermarkSender(
+            publisher=client, clock=clock, min_interval_s=settings.watermark_interval_s
+        )
+        writer.listeners.append(watermarks.on_commit)
         plans = _build_plans(settings, clock, commands, store)
         writer.listeners.append(plans.on_commit)
         fast_lane = _build_fast_lane(settings, twin, feed, events_mqtt)

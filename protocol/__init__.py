@@ -62,6 +62,13 @@ from protocol.topics import (
     shared_filter,
     site_filters,
 )
+from protocol.watermark import (
+    WATERMARK_CAPABILITY,
+    WATERMARK_COMMAND,
+    committed_through,
+    watermark_command,
+    watermark_seq,
+)
 
 __all__ = [
     "CONFIG_COMMAND",
@@ -73,6 +80,8 @@ __all__ = [
     "EVENT_FILTER",
     "FLEET_FILTER",
     "PROTOCOL_VERSION",
+    "WATERMARK_CAPABILITY",
+    "WATERMARK_COMMAND",
     "Birth",
     "Command",
     "CommandAck",
@@ -111,6 +120,7 @@ __all__ = [
     "check_id",
     "command_filter",
     "command_topic",
+    "committed_through",
     "coordinator_state_topic",
     "data_topic",
     "decode",
@@ -121,4 +131,6 @@ __all__ = [
     "shared_filter",
     "site_filters",
     "topic_for",
+    "watermark_command",
+    "watermark_seq",
 ]
