@@ -25,6 +25,7 @@ from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.records import RawMessage
+from coordinator.ingest.watermarks import WatermarkSender
 from coordinator.ingest.writer import IngestWriter
 from coordinator.jobs.tracker import JobTracker
 from coordinator.mqtt_client import MqttClient
@@ -135,6 +136,11 @@ class Coordinator:
             rollup_retention_days=settings.rollup_retention_days,
         )
         client.on_message = writer.enqueue
+        # Agents keep their outbox rows until these say the rows are committed.
+        watermarks = WatermarkSender(
+            publisher=client, clock=clock, min_interval_s=settings.watermark_interval_s
+        )
+        writer.listeners.append(watermarks.on_commit)
         plans, jobs = _build_plans(settings, clock, commands, store, alarms)
         writer.listeners.append(plans.on_commit)
         writer.listeners.append(jobs.on_commit)
