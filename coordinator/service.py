@@ -4,7 +4,7 @@
 the core's and the alarm service's), restores the twin from the store, and
 `start()` connects to the broker and starts the writer, the forecast job
 (`coordinator.forecast.serving.job`: sales history → forecasts, on a schedule) and the planner
-(`coordinator.plan.wiring`: re-plans on machine down, orders and stock-out risk). The HTTP app
+(`coordinator.plan.runner`: re-plans on machine down, orders and stock-out risk). The HTTP app
 (`coordinator.api.app`) creates one in its lifespan; benchmarks and tests use it bare.
 """
 
@@ -24,7 +24,7 @@ from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.records import RawMessage
 from coordinator.ingest.writer import IngestWriter
 from coordinator.mqtt_client import MqttClient
-from coordinator.plan.wiring import PlanRunner
+from coordinator.plan.runner import PlanRunner
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule

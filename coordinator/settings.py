@@ -143,10 +143,10 @@ class CoordinatorSettings(BaseSettings):
     cover_lead_time_days: float = Field(default=2.0, ge=0, le=366)
     cover_review_days: float = Field(default=7.0, ge=0, le=366)
     cover_check_interval_s: float = Field(default=60.0, gt=0)
-    # Replenishment (coordinator.plan.replenish): an at-risk SKU declared "auto" in
+    # Replenishment (coordinator.plan.orders.replenishment): an at-risk SKU declared "auto" in
     # PUT /api/v1/plans/products becomes a production job; False turns that off for all.
     auto_replenish: bool = True
-    # Planning (coordinator.plan.wiring): debounced re-plans on machine down, orders and
+    # Planning (coordinator.plan.runner): debounced re-plans on machine down, orders and
     # stock-out risk; an outage of unknown length is assumed to last plan_machine_down_s.
     plan_time_limit_s: float = Field(default=2.0, gt=0, le=600)
     plan_time_unit_s: float = Field(default=60.0, ge=1, le=86_400)

@@ -6,7 +6,7 @@ ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
     settings, coordinator, metrics   the core (this package)
     alarms                           the alarm service (`coordinator.alarms`)
     forecasts                        the forecast job (`coordinator.forecast.serving.job`)
-    plans                            the re-planning loop (`coordinator.plan.wiring`)
+    plans                            the re-planning loop (`coordinator.plan.runner`)
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ after a start it does not know what was open, so its first check clears every SK
 not at risk, in case an alarm from before the restart is still open.
 
 Each check's covers also go to the `listeners` (e.g. the planner's replenishment,
-`coordinator.plan.wiring.PlanRunner.on_covers`), after the rule; a failing listener is
+`coordinator.plan.runner.PlanRunner.on_covers`), after the rule; a failing listener is
 logged and the others still run.
 """
 

@@ -205,7 +205,7 @@ def m007_commands(db: Database) -> None:
 @MIGRATIONS()
 def m008_replenishment(db: Database) -> None:
     """How SKUs are made (`PUT /api/v1/plans/products`, one row) and the replenishment jobs
-    the coordinator made for shelves running low (`coordinator.plan.replenish`): open until
+    the coordinator made for shelves running low (`coordinator.plan.orders.replenishment`): open until
     received or closed, at most one open per SKU and location (the partial unique index);
     `seq` numbers them for their ids."""
     db.execute(
