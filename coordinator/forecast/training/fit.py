@@ -6,7 +6,7 @@ baselines. onnx comes from the optional `train` extra and is imported only here 
 `onnx_export`; serving needs neither.
 
 Hyperparameters were chosen on validation windows that end before the backtest's first
-origin (see docs/adr/0009-forecast-model-and-serving.md), never on the backtest windows.
+origin (see docs/adr/0006-forecast-model-and-serving.md), never on the backtest windows.
 """
 
 from __future__ import annotations
