@@ -35,6 +35,7 @@ from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
+from coordinator.stock.stream_book import LiveStreamBook
 from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, SystemClock
@@ -60,6 +61,7 @@ class Coordinator:
     cover: CoverWatch | None = None
     commands: CommandLog | None = None
     sales: SalesBook | None = None
+    live_streams: LiveStreamBook | None = None
     sales_webhooks: WebhookPusher | None = None
 
     @classmethod
@@ -191,6 +193,9 @@ class Coordinator:
             cover=cover,
             commands=commands,
             sales=sales,
+            live_streams=LiveStreamBook(
+                store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
+            ),
             sales_webhooks=WebhookPusher(
                 store.sales_store(),
                 clock,
