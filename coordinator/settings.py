@@ -114,6 +114,8 @@ class CoordinatorSettings(BaseSettings):
     dead_letter_burst_count: int = Field(default=20, ge=1)
     dead_letter_burst_window_s: float = Field(default=60.0, gt=0)
     rebirth_min_interval_s: float = Field(default=30.0, ge=0)
+    # Commit watermarks (coordinator.ingest.watermarks): at most one per node per interval.
+    watermark_interval_s: float = Field(default=1.0, ge=1.0, le=60.0)
     # Commands to nodes (coordinator.commands): unanswered ones expire after this long.
     command_timeout_s: float = Field(default=60.0, gt=0, le=86_400)
     # Fleet twin
@@ -130,13 +132,13 @@ class CoordinatorSettings(BaseSettings):
     alarm_cleared_retention_days: float = Field(default=30.0, gt=0)
     alarm_purge_interval_s: float = Field(default=3600.0, gt=0)
     alarm_db_path: Path | None = None  # None: <db_path stem>-alarms.db beside db_path
-    # Forecasting (coordinator.forecast.job): without a model directory every series gets
+    # Forecasting (coordinator.forecast.serving.job): without a model directory every series gets
     # its best baseline; a directory holds one model or one subdirectory per version.
     forecast_model_dir: Path | None = None
     forecast_horizon_days: int = Field(default=28, ge=1, le=366)
     forecast_refresh_interval_s: float = Field(default=3600.0, gt=0)
     forecast_model_check_interval_s: float = Field(default=30.0, gt=0)
-    # Stock cover (coordinator.forecast.cover): each SKU's stock against its forecast, after
+    # Stock cover (coordinator.stock.cover): each SKU's stock against its forecast, after
     # every refresh and every cover_check_interval_s; stockout_risk alarms when the P90
     # demand would empty a shelf within the replenishment lead time.
     cover_lead_time_days: float = Field(default=2.0, ge=0, le=366)
@@ -153,6 +155,14 @@ class CoordinatorSettings(BaseSettings):
     plan_urgent_quiet_s: float = Field(default=0.2, ge=0)
     plan_max_delay_s: float = Field(default=10.0, gt=0)
     plan_machine_down_s: float = Field(default=4 * 3600.0, gt=0)
+    # Jobs from facts (coordinator.jobs.tracker): plans keep started operations and close
+    # jobs on their good counts; a planned start unreported past job_start_grace_s alarms;
+    # while operations run, a re-plan from their counts at most every plan_progress_replan_s;
+    # a batch above its product's scrap share (default quality_max_scrap_share) alarms.
+    plan_from_facts: bool = True
+    job_start_grace_s: float = Field(default=300.0, gt=0)
+    plan_progress_replan_s: float = Field(default=60.0, gt=0)
+    quality_max_scrap_share: float = Field(default=0.05, ge=0, le=1)
     # Store
     db_path: Path = Path("flexfleet.db")
     raw_retention_days: float = Field(default=7.0, gt=0)

@@ -20,7 +20,9 @@ from protocol.errors import (
     UnsupportedVersion,
 )
 from protocol.messages import (
+    NODE_KINDS,
     PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     Birth,
     Command,
     CommandAck,
@@ -38,10 +40,21 @@ from protocol.messages import (
 from protocol.plans import (
     PlannedOperation,
     PlanUpdate,
+    RouteStop,
     RouteUpdate,
     ScheduleUpdate,
     plan_command,
     plan_update,
+)
+from protocol.reports import (
+    OPERATION_EVENTS,
+    OPERATION_SIGNALS,
+    OPERATION_STATES,
+    POSITION_SIGNALS,
+    STOP_EVENTS,
+    OperationReport,
+    OperationState,
+    StopReport,
 )
 from protocol.sequence import Observation, SequenceTracker, Verdict
 from protocol.topics import (
@@ -64,6 +77,13 @@ from protocol.topics import (
     shared_filter,
     site_filters,
 )
+from protocol.watermark import (
+    WATERMARK_CAPABILITY,
+    WATERMARK_COMMAND,
+    committed_through,
+    watermark_command,
+    watermark_seq,
+)
 
 __all__ = [
     "CONFIG_COMMAND",
@@ -76,7 +96,16 @@ __all__ = [
     "FLEET_FILTER",
     "ID_PATTERN",
     "NAME_PATTERN",
+    "NODE_KINDS",
+    "OPERATION_EVENTS",
+    "OPERATION_SIGNALS",
+    "OPERATION_STATES",
+    "POSITION_SIGNALS",
     "PROTOCOL_VERSION",
+    "STOP_EVENTS",
+    "SUPPORTED_VERSIONS",
+    "WATERMARK_CAPABILITY",
+    "WATERMARK_COMMAND",
     "Birth",
     "Command",
     "CommandAck",
@@ -91,10 +120,13 @@ __all__ = [
     "MalformedPayload",
     "Message",
     "Observation",
+    "OperationReport",
+    "OperationState",
     "PayloadTooLarge",
     "PlanUpdate",
     "PlannedOperation",
     "ProtocolError",
+    "RouteStop",
     "RouteUpdate",
     "Sample",
     "ScheduleUpdate",
@@ -102,6 +134,7 @@ __all__ = [
     "Severity",
     "SignalSpec",
     "Stock",
+    "StopReport",
     "Telemetry",
     "TopicError",
     "TopicInfo",
@@ -115,6 +148,7 @@ __all__ = [
     "check_id",
     "command_filter",
     "command_topic",
+    "committed_through",
     "coordinator_state_topic",
     "data_topic",
     "decode",
@@ -125,4 +159,6 @@ __all__ = [
     "shared_filter",
     "site_filters",
     "topic_for",
+    "watermark_command",
+    "watermark_seq",
 ]

@@ -5,8 +5,9 @@ ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
 
     settings, coordinator, metrics   the core (this package)
     alarms                           the alarm service (`coordinator.alarms`)
-    forecasts                        the forecast job (`coordinator.forecast.job`)
+    forecasts                        the forecast job (`coordinator.forecast.serving.job`)
     plans                            the re-planning loop (`coordinator.plan.runner`)
+    jobs                             the job tracker (`coordinator.jobs.tracker`)
 
 Each part is handed to the routes through `coordinator.api.deps`.
 """
@@ -28,11 +29,14 @@ from coordinator.api.routes import (
     dead_letters,
     forecasts,
     health,
+    jobs,
     metrics,
     nodes,
     orders,
     plans,
+    sales,
     stock,
+    track,
 )
 from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
@@ -49,6 +53,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         app.state.coordinator = coordinator
         app.state.alarms = coordinator.alarms
         app.state.plans = coordinator.plans
+        app.state.jobs = coordinator.jobs
         app.state.forecasts = coordinator.forecasts
         app.state.metrics = build_registry(coordinator)
         if start_service:
@@ -66,6 +71,8 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
                     coordinator.forecasts.close()
                 if coordinator.alarms is not None:
                     coordinator.alarms.close()
+                if coordinator.sales_webhooks is not None:
+                    coordinator.sales_webhooks.close()
                 coordinator.store.close()
 
     app = FastAPI(
@@ -86,6 +93,9 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         forecasts,
         orders,
         plans,
+        jobs,
+        sales,
+        track,
         alarms,
         dashboard,
     ):

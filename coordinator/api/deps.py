@@ -20,9 +20,12 @@ from coordinator.api.auth import Principal, current_principal, require_operator,
 from coordinator.commands import CommandLog, CommandsUnavailable
 from coordinator.errors import NotFound
 from coordinator.fleet.twin import FleetTwin
-from coordinator.forecast.job import ForecastJob
+from coordinator.forecast.serving.job import ForecastJob
+from coordinator.jobs.tracker import JobTracker
 from coordinator.plan.errors import PlanningUnavailable
 from coordinator.plan.runner import PlanRunner
+from coordinator.sales.book import SalesBook
+from coordinator.sales.errors import SalesUnavailable
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
 from coordinator.store.port import Store
@@ -77,6 +80,23 @@ def get_plans(request: Request) -> PlanRunner:
     return runner
 
 
+def get_jobs(request: Request) -> JobTracker:
+    """The coordinator's job tracker (404 when it runs without one)."""
+    tracker: JobTracker | None = getattr(request.app.state, "jobs", None)
+    if tracker is None:
+        raise NotFound("jobs", "service")
+    return tracker
+
+
+def get_sales(request: Request) -> SalesBook:
+    """The coordinator's sales book (`SalesUnavailable`, 503, when it has none)."""
+    coordinator = getattr(request.app.state, "coordinator", None)
+    book: SalesBook | None = getattr(coordinator, "sales", None)
+    if book is None:
+        raise SalesUnavailable("sales orders are not taken on this coordinator")
+    return book
+
+
 def get_commands(request: Request) -> CommandLog:
     """The coordinator's command log (`CommandsUnavailable`, 503, when it has none)."""
     coordinator = getattr(request.app.state, "coordinator", None)
@@ -94,6 +114,8 @@ DEPENDENCY_PROBLEMS: Final[Mapping[Callable[..., Any], tuple[int, ...]]] = {
     get_plans: (503,),
     get_commands: (503,),
     get_forecasts: (404, 503),
+    get_jobs: (404, 503),
+    get_sales: (503,),
 }
 """The error statuses each dependency can answer (so every route using it documents
 them; `coordinator.api.problems.document_problems`)."""
@@ -106,7 +128,9 @@ SettingsDep = Annotated[CoordinatorSettings, Depends(get_settings)]
 ForecastsDep = Annotated[ForecastJob, Depends(get_forecasts)]
 AlarmsDep = Annotated[AlarmService, Depends(get_alarms)]
 PlansDep = Annotated[PlanRunner, Depends(get_plans)]
+JobsDep = Annotated[JobTracker, Depends(get_jobs)]
 CommandsDep = Annotated[CommandLog, Depends(get_commands)]
+SalesDep = Annotated[SalesBook, Depends(get_sales)]
 
 # Callers: the principal's name, when it holds the role (401 / 403 otherwise)
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -137,11 +161,13 @@ __all__ = [
     "FilterText",
     "ForecastsDep",
     "IdQuery",
+    "JobsDep",
     "LocationQuery",
     "NodePath",
     "OperatorDep",
     "PlansDep",
     "PrincipalDep",
+    "SalesDep",
     "SettingsDep",
     "SkuQuery",
     "StoreDep",
@@ -151,7 +177,9 @@ __all__ = [
     "get_commands",
     "get_coordinator",
     "get_forecasts",
+    "get_jobs",
     "get_plans",
+    "get_sales",
     "get_settings",
     "get_store",
     "get_twin",

@@ -65,6 +65,7 @@ from coordinator.errors import (
 from coordinator.forecast.errors import ForecastError, RefreshFailed
 from coordinator.notify.errors import TooManySubscribers
 from coordinator.plan.errors import OrderRejected, PlanError, PlanningUnavailable
+from coordinator.sales.errors import OrderConflict, OrderInvalid, SalesUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,10 @@ PROBLEM_OF: Final[Mapping[type[CoordinatorError], ProblemType]] = {
     OrderRejected: ORDER_REJECTED,
     PlanningUnavailable: UNAVAILABLE,
     PlanError: SERVER_ERROR,
+    # sales
+    OrderInvalid: INVALID_REQUEST,
+    OrderConflict: CONFLICT,
+    SalesUnavailable: UNAVAILABLE,
 }
 """Problem type (and so status) per class of the tree; any other `CoordinatorError` is a
 `bad-request` (400)."""

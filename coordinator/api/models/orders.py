@@ -15,10 +15,11 @@ from coordinator.api.models.common import (
     MAX_DURATION_S,
     MAX_QUANTITY,
     Integer,
+    OptionalQuantity,
     OptionalTimestampMs,
     StrictModel,
 )
-from protocol.topics import ID_PATTERN
+from protocol.topics import ID_PATTERN, NAME_PATTERN
 
 MAX_JOB_ID_CHARS: Final = 60  # operation ids add ":{index}" to a job id
 OrderId = Annotated[str, Field(pattern=ID_PATTERN)]  # job ids match it too (shorter)
@@ -48,6 +49,10 @@ class JobIn(StrictModel):
     release_ms: OptionalTimestampMs = None
     weight: Integer = Field(default=1, ge=0, le=1000)
     rush: bool = False
+    quantity: OptionalQuantity = Field(default=None, description="good units that finish the job")
+    sku: str | None = Field(
+        default=None, max_length=64, pattern=NAME_PATTERN, description="what the job makes"
+    )
 
 
 class DeliveryIn(StrictModel):
@@ -144,13 +149,15 @@ class DispatchedOut(BaseModel):
 
 
 class ReplenishmentOut(BaseModel):
-    """What a replenishment job makes, for which shelf, and how much of it arrived."""
+    """What a replenishment job makes, for which shelf, the transfer that carries it there
+    and how much of it arrived (the job closes on that transfer's receipt)."""
 
     sku: str
     location: str = Field(description="site/node of the micro-warehouse")
     quantity: int
     stock_at_submit: int = Field(description="The shelf's stock when the job was made")
-    received: int = Field(description="Units received at the shelf since")
+    transfer_id: str = Field(description="The transfer whose receipt closes the job")
+    received: int = Field(description="Units received against the transfer")
     submitted_ms: int
 
 

@@ -164,6 +164,9 @@ class ProductIn(StrictModel):
     min_batch: Integer = Field(default=1, ge=1, le=MAX_QUANTITY)
     max_batch: OptionalQuantity = None
     replenish: Literal["auto", "off"]
+    max_scrap_share: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="scrap share above which a batch alarms"
+    )
 
 
 class ProductsIn(StrictModel):

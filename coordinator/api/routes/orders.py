@@ -66,6 +66,8 @@ def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersA
             release_ms=job.release_ms,
             weight=job.weight,
             rush=job.rush,
+            quantity=job.quantity,
+            sku=job.sku or "",
         )
         for job in body.jobs
     ]
@@ -142,6 +144,7 @@ def held_orders(plans: PlansDep, _who: ViewerDep) -> OrdersOut:
                     location=made[j.id].location,
                     quantity=made[j.id].quantity,
                     stock_at_submit=made[j.id].stock_at_submit,
+                    transfer_id=made[j.id].transfer_id,
                     received=made[j.id].received,
                     submitted_ms=made[j.id].submitted_ms,
                 ),

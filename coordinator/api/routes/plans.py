@@ -107,6 +107,7 @@ def set_products(body: ProductsIn, plans: PlansDep, _who: OperatorDep) -> Produc
             min_batch=p.min_batch,
             max_batch=p.max_batch,
             replenish=p.replenish,
+            max_scrap_share=p.max_scrap_share,
         )
         for p in body.products
     )
@@ -139,6 +140,7 @@ def current_products(plans: PlansDep, _who: ViewerDep) -> ProductsIn:
                 min_batch=p.min_batch,
                 max_batch=p.max_batch,
                 replenish=p.replenish,
+                max_scrap_share=p.max_scrap_share,
             )
             for p in plans.products()
         ]

@@ -78,7 +78,8 @@ class OperationOrder:
 @dataclass(frozen=True, slots=True)
 class JobOrder:
     """A production order: a chain of operations, with optional release and due times
-    (ms since the Unix epoch), a weight for lateness, and the rush flag."""
+    (ms since the Unix epoch), a weight for lateness, and the rush flag; `quantity` good
+    units of `sku` finish it (counted by its machines; None: its last operation done)."""
 
     id: str
     operations: tuple[OperationOrder, ...]
@@ -86,6 +87,8 @@ class JobOrder:
     release_ms: int | None = None
     weight: int = 1
     rush: bool = False
+    quantity: int | None = None
+    sku: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,8 @@ class StepOption:
 class ProductSpec:
     """How a SKU is made (`PUT /api/v1/plans/products`): its operations in order, each
     with the machines it may run on; the batch bounds of a replenishment job; and whether
-    the coordinator replenishes it by itself (`"auto"`) or not (`"off"`)."""
+    the coordinator replenishes it by itself (`"auto"`) or not (`"off"`); the scrap share
+    above which a batch raises an alarm (None: the coordinator's default)."""
 
     sku: str
     operations: tuple[tuple[StepOption, ...], ...]
@@ -175,6 +179,7 @@ class ProductSpec:
     min_batch: int = 1
     max_batch: int | None = None
     replenish: Literal["auto", "off"] = "auto"
+    max_scrap_share: float | None = None
 
 
 def product_from_json(data: Mapping[str, Any]) -> ProductSpec:
@@ -188,6 +193,7 @@ def product_from_json(data: Mapping[str, Any]) -> ProductSpec:
         min_batch=data["min_batch"],
         max_batch=data["max_batch"],
         replenish=data["replenish"],
+        max_scrap_share=data.get("max_scrap_share"),  # absent from recipes stored before it
     )
 
 
@@ -215,6 +221,8 @@ def job_from_json(data: Mapping[str, Any]) -> JobOrder:
         release_ms=data["release_ms"],
         weight=data["weight"],
         rush=data["rush"],
+        quantity=data.get("quantity"),  # absent from orders stored before quantities
+        sku=data.get("sku", ""),
     )
 
 

@@ -13,6 +13,7 @@ import coordinator.errors
 import coordinator.forecast.errors
 import coordinator.notify.errors
 import coordinator.plan.errors
+import coordinator.sales.errors
 from coordinator.api.errors import status_for
 from coordinator.errors import CoordinatorError
 
@@ -55,6 +56,10 @@ EXPECTED: dict[str, int] = {
     "SolverError": 500,
     "OrderRejected": 422,
     "PlanningUnavailable": 503,
+    "SalesError": 400,
+    "OrderInvalid": 422,
+    "OrderConflict": 409,
+    "SalesUnavailable": 503,
 }
 ERROR_MODULES = (
     coordinator.errors,
@@ -64,6 +69,7 @@ ERROR_MODULES = (
     coordinator.forecast.errors,
     coordinator.notify.errors,
     coordinator.plan.errors,
+    coordinator.sales.errors,
 )
 
 
