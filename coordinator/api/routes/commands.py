@@ -57,9 +57,14 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
 
 def _json(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
+        args = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidCommand(f"body is not JSON: {exc}"[:300], field="body") from None
+    # JSON Schema's integer includes 500.0; the wire takes it as the integer it is.
+    interval = args.get("sampling_interval_ms") if isinstance(args, dict) else None
+    if isinstance(interval, float) and interval.is_integer():
+        args["sampling_interval_ms"] = int(interval)
+    return args
 
 
 @router.post(
@@ -99,7 +104,13 @@ async def post_config(
     wait_s: Annotated[float, Query(ge=0, le=MAX_WAIT_S)] = 5.0,
 ) -> JSONResponse:
     """Send a `config` command (sampling interval, deadbands, detector settings) and wait
-    up to `wait_s` for the node's answer."""
+    up to `wait_s` for the node's answer.
+
+    Rules beyond the schema: the node is known (404 `not-found`); `site` is given when the
+    node id exists at several sites (422 `invalid-request`); the node is online and lists
+    `config` in its capabilities (409 `conflict`); `deadbands` name signals the node
+    announced, and the node may still refuse the settings (422 `command-rejected`, with its
+    reason in `detail` and the command's members)."""
     args = _json(await _bounded_body(request, MAX_CONFIG_BODY_BYTES))
     sent = await run_in_threadpool(
         lambda: send_config(twin=twin, commands=commands, node=node, site=site, args=args)

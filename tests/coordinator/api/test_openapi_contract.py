@@ -28,7 +28,7 @@ from coordinator.settings import load_settings
 
 VIEWER = "viewer-token-for-contract-0001"
 OPERATOR = "operator-token-for-contract-0001"
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 5
 SEED = 20261206
 STREAM = "/api/v1/alarms/stream"
 

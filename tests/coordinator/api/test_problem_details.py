@@ -4,6 +4,7 @@ project's `error` and `field`, and the OpenAPI document that declares them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -217,3 +218,10 @@ def test_every_problem_type_has_its_own_name_and_title() -> None:
     """Problem types are distinct, so a client can switch on `type`."""
     assert len({t.name for t in PROBLEM_TYPES}) == len(PROBLEM_TYPES)
     assert all(t.title and 400 <= t.status < 600 for t in PROBLEM_TYPES)
+
+
+def test_docs_list_every_problem_type_with_its_status() -> None:
+    """docs/api.md's table names each problem type the API answers, with its status."""
+    doc = (Path(__file__).parents[3] / "docs" / "api.md").read_text(encoding="utf-8")
+    for kind in PROBLEM_TYPES:
+        assert f"| `{kind.name}` | {kind.status} |" in doc, kind.name
