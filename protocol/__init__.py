@@ -63,6 +63,8 @@ from protocol.topics import (
     DEATH_FILTER,
     EVENT_FILTER,
     FLEET_FILTER,
+    ID_PATTERN,
+    NAME_PATTERN,
     TopicInfo,
     ack_topic,
     alert_topic,
@@ -75,6 +77,13 @@ from protocol.topics import (
     shared_filter,
     site_filters,
 )
+from protocol.watermark import (
+    WATERMARK_CAPABILITY,
+    WATERMARK_COMMAND,
+    committed_through,
+    watermark_command,
+    watermark_seq,
+)
 
 __all__ = [
     "CONFIG_COMMAND",
@@ -85,6 +94,8 @@ __all__ = [
     "DEFAULT_MAX_PAYLOAD_BYTES",
     "EVENT_FILTER",
     "FLEET_FILTER",
+    "ID_PATTERN",
+    "NAME_PATTERN",
     "NODE_KINDS",
     "OPERATION_EVENTS",
     "OPERATION_SIGNALS",
@@ -93,6 +104,8 @@ __all__ = [
     "PROTOCOL_VERSION",
     "STOP_EVENTS",
     "SUPPORTED_VERSIONS",
+    "WATERMARK_CAPABILITY",
+    "WATERMARK_COMMAND",
     "Birth",
     "Command",
     "CommandAck",
@@ -135,6 +148,7 @@ __all__ = [
     "check_id",
     "command_filter",
     "command_topic",
+    "committed_through",
     "coordinator_state_topic",
     "data_topic",
     "decode",
@@ -145,4 +159,6 @@ __all__ = [
     "shared_filter",
     "site_filters",
     "topic_for",
+    "watermark_command",
+    "watermark_seq",
 ]

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Final, Literal
 
 from protocol import checks, reports
 from protocol.errors import InvalidMessage
-from protocol.topics import ID_PATTERN
+from protocol.topics import ID_PATTERN, NAME_PATTERN
 
 PROTOCOL_VERSION: Final = 2
 SUPPORTED_VERSIONS: Final = (1, 2)
@@ -51,7 +51,7 @@ Sample = tuple[str, int, float]
 """One reading: (signal name, timestamp in ms, value)."""
 
 _id = checks.text(max_len=64, pattern=ID_PATTERN)
-_name = checks.text(max_len=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+_name = checks.text(max_len=64, pattern=NAME_PATTERN)
 _seq = checks.integer(0, MAX_SEQ)
 _ts = checks.integer(MIN_TS_MS, MAX_TS_MS)
 _value = checks.number(-MAX_ABS_VALUE, MAX_ABS_VALUE)

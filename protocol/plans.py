@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Final
 from protocol import checks
 from protocol.errors import InvalidMessage
 from protocol.messages import MAX_TS_MS, MIN_TS_MS, Command, _Validated
-from protocol.topics import ID_PATTERN
+from protocol.topics import ID_PATTERN, NAME_PATTERN
 
 SCHEDULE_COMMAND: Final = "schedule"
 ROUTE_COMMAND: Final = "route"
@@ -32,7 +32,7 @@ MAX_QUANTITY: Final = 10**9
 STOP_ACTIONS: Final = ("delivery", "pickup", "depot")
 
 _id = checks.text(max_len=64, pattern=ID_PATTERN)
-_item_id = checks.text(max_len=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+_item_id = checks.text(max_len=64, pattern=NAME_PATTERN)
 _item_ids = checks.array(_item_id, max_len=MAX_PLAN_ITEMS)
 _time = checks.integer(0, MAX_PLAN_TIME)
 _version = checks.integer(1, MAX_PLAN_VERSION)

@@ -19,8 +19,9 @@ batch of triggers is due (the previous plan is the hint). Its inputs:
 - `set_products(products)`, how SKUs are made, and `on_covers(covers, ts_ms)`, a cover
   watch listener: an at-risk SKU declared `auto` becomes a replenishment job
   (`coordinator.plan.orders.replenishment`), stored with its record before the planner takes it;
-  `on_commit` counts the stock rises against the open ones and closes each, through
-  `close_orders`, once its quantity is received (an operator may close it sooner).
+  `on_commit` counts the receipts against their transfers (`received`, the store's
+  count) and closes each, through `close_orders`, once its quantity is received (an
+  operator may close it sooner); a stock rise without a receipt closes nothing.
 
 Orders, the fleet and every new plan are written to the `PlanState` port first (SQLite in
 the coordinator): an accepted order is durable before the API answers, and a new plan is
@@ -38,17 +39,19 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from coordinator.commands.log import CommandLog
 from coordinator.errors import ConfigError
 from coordinator.fleet.node import NodeRecord
-from coordinator.ingest.records import BatchOutcome, StockChanged
+from coordinator.ingest.records import BatchOutcome
+from coordinator.jobs.overdue import PlannedStart
+from coordinator.jobs.progress import OperationProgress, operation_id, operation_index
 from coordinator.plan.debounce import Debouncer
-from coordinator.plan.errors import ProblemError
+from coordinator.plan.errors import OrderRejected, ProblemError
 from coordinator.plan.orders.replenishment import PREFIX as REPLENISH_PREFIX
-from coordinator.plan.orders.replenishment import Replenishment, StockLevel
+from coordinator.plan.orders.replenishment import Replenishment
 from coordinator.plan.orders.replenishment_book import ReplenishmentBook
 from coordinator.plan.orders.specs import (
     ChangeoverSpec,
@@ -56,7 +59,6 @@ from coordinator.plan.orders.specs import (
     DepotSpec,
     JobOrder,
     OperationOrder,
-    OrderRejected,
     OrdersClosed,
     OrdersDispatched,
     OrdersTaken,
@@ -74,6 +76,7 @@ from coordinator.plan.schedule.problem import (
     ReservePolicy,
     Setup,
 )
+from coordinator.plan.schedule.replan import Observed
 from coordinator.plan.service import PlanService
 from coordinator.plan.state import MemoryPlanState, PlanState
 from coordinator.plan.triggers import (
@@ -95,7 +98,6 @@ __all__ = [
     "DepotSpec",
     "JobOrder",
     "OperationOrder",
-    "OrderRejected",
     "OrdersClosed",
     "OrdersDispatched",
     "OrdersTaken",
@@ -105,7 +107,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # only a type here; the forecast package imports the store
-    from coordinator.forecast.cover import StockCover
+    from coordinator.stock.cover import StockCover
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +137,7 @@ class PlanRunner:
         state: PlanState | None = None,
         lead_time_days: float = 2.0,
         auto_replenish: bool = True,
+        from_facts: bool = False,
     ) -> None:
         try:
             debouncer = Debouncer(
@@ -156,6 +159,7 @@ class PlanRunner:
             seed=seed,
             warm_up_solvers=False,  # done on the runner's thread, not at open
             on_plan=self.state.save_plan,
+            from_facts=from_facts,
         )
         self.mapper = TriggerMapper(
             stock_threshold_for=lambda sku: thresholds.get(sku, stock_low_threshold)
@@ -167,6 +171,13 @@ class PlanRunner:
         self._book = ReplenishmentBook(
             self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
         )
+        self.on_take: list[Callable[[list[JobOrder]], None]] = []
+        """Called with the jobs about to be planned (the job tracker follows them)."""
+        self.produced: Callable[[str], bool] = lambda _job_id: False
+        """True for a job its machines have made: it is never planned again."""
+        self.received: Callable[[Iterable[str]], Mapping[str, int]] = lambda _ids: {}
+        """Units received so far per transfer id (the store's receipts)."""
+        self._taken: dict[str, JobOrder] = {}  # job id → order, for what machines must make
         self._sites_lock = threading.Lock()
         self._orders_lock = threading.Lock()
         self._wake = threading.Event()
@@ -181,15 +192,10 @@ class PlanRunner:
 
     def on_commit(self, outcome: BatchOutcome, _result: CommitResult) -> None:
         """Ingest commit listener: map what was committed to planning inputs, and count
-        stock rises against the open replenishment jobs."""
+        the receipts against the open replenishment jobs."""
         self.apply(self.mapper.map(outcome))
-        levels = [
-            (h.site, h.node, h.sku, h.qty)
-            for h in outcome.happenings
-            if isinstance(h, StockChanged)
-        ]
-        if levels:
-            self._receive(levels)
+        if outcome.batch.receipts:
+            self._receive({r.transfer_id for r in outcome.batch.receipts})
 
     def apply(self, inputs: Iterable[PlanInput]) -> None:
         """Hand planning inputs to the service (each becomes a debounced trigger)."""
@@ -297,6 +303,7 @@ class PlanRunner:
         self.service.restore(saved.plans)
         with self._orders_lock:
             self._book.restore(saved)
+        self._receive(r.transfer_id for r in self.replenishments().values())
         if saved.changeovers:
             self.service.set_changeovers(self._setups(list(saved.changeovers)))
         if saved.reserve is not None:
@@ -333,7 +340,13 @@ class PlanRunner:
         )
 
     def _take(self, jobs: list[JobOrder], deliveries: list[DeliveryOrder]) -> None:
-        """Hand checked orders to the service (converted to plan units now)."""
+        """Hand checked orders to the service (converted to plan units now); jobs already
+        made stay out."""
+        jobs = [order for order in jobs if not self.produced(order.id)]
+        for hook in self.on_take:
+            hook(jobs)
+        with self._sites_lock:
+            self._taken.update((order.id, order) for order in jobs)
         if jobs:
             self.service.submit_jobs([self._job(order) for order in jobs])
         if deliveries:
@@ -397,12 +410,84 @@ class PlanRunner:
             taken = self._book.new_jobs((c for _, _, c in covers), ts_ms, self._check_jobs)
             self._take(taken, [])
 
-    def _receive(self, levels: list[StockLevel]) -> None:
-        """Count stock rises against the open replenishment jobs; close the received."""
+    def _receive(self, transfer_ids: Iterable[str]) -> None:
+        """Count what was received against these transfers (every receipt once, as the
+        store keeps it) for the open replenishment jobs; close the fully received."""
         with self._orders_lock:
-            done = self._book.receive(levels)
+            done = self._book.receive(self.received(transfer_ids))
         if done:
             self.close_orders(done, [], reason="received")
+
+    # ---- facts from the shop floor (the job tracker's `Planner` port) ------------------
+    def job_order(self, job_id: str) -> JobOrder | None:
+        """The held order of a job (None once closed or never held)."""
+        jobs, _ = self.state.orders()
+        return next((order for order in jobs if order.id == job_id), None)
+
+    def jobs_produced(self, job_ids: Iterable[str]) -> None:
+        """Jobs whose machines made them (or left them short) leave the schedule for good;
+        a replenishment job stays open until its units are received."""
+        ids = list(dict.fromkeys(job_ids))
+        with self._orders_lock:
+            self.state.close_orders([j for j in ids if j not in self._book.open], [])
+            self.service.close_orders(ids, [])
+        self._wake.set()
+
+    def submit_remake(self, order: JobOrder) -> None:
+        """Store and plan a re-make job (its machines must still be known)."""
+        try:
+            self._check_jobs([order])
+        except OrderRejected as exc:
+            log.error("re-make %s not planned: %s", order.id, exc)
+            return
+        with self._orders_lock:
+            self.state.save_orders([order], [], at_ms=now_ms(self.clock))
+            self._take([order], [])
+
+    def observe(
+        self, progress: Mapping[str, tuple[OperationProgress, int | None]], *, replan: bool
+    ) -> None:
+        """The reported operations of open jobs (with their job's quantity), in plan units,
+        for the service to plan from; `replan` asks for a re-plan."""
+        epoch_s = self.service.epoch_s()
+
+        def units(ms: int) -> int:
+            return max(0, math.floor((ms / 1000 - epoch_s) / self._unit_s))
+
+        observed = [
+            Observed(
+                operation_id=op.operation_id,
+                machine_id=op.machine,
+                start=units(op.started_ms),
+                last_report=units(op.updated_ms),
+                made=op.made,
+                quantity=quantity,
+                done_at=units(op.finished_ms)
+                if op.state == "done" and op.finished_ms is not None
+                else None,
+            )
+            for op, quantity in progress.values()
+        ]
+        self.service.observe(observed, replan=replan)
+        if replan:
+            self._wake.set()
+
+    def planned_starts(self) -> list[PlannedStart]:
+        """The operations of the current schedule and when (ms) they should start."""
+        plan = self.service.current_schedule()
+        epoch_ms, unit_ms = plan["epoch_s"] * 1000, plan["time_unit_s"] * 1000
+        return [
+            PlannedStart(
+                o["operation_id"], o["job_id"], machine, int(epoch_ms + o["start"] * unit_ms)
+            )
+            for machine, ops in plan["machines"].items()
+            for o in ops
+        ]
+
+    def site_of(self, node: str) -> str | None:
+        """The site of a machine or warehouse the planner has seen."""
+        with self._sites_lock:
+            return self._sites.get(node)
 
     def _setups(self, specs: list[ChangeoverSpec]) -> list[Setup]:
         return [Setup(c.from_family, c.to_family, self._units(c.duration_s) or 0) for c in specs]
@@ -533,7 +618,7 @@ class PlanRunner:
 
         operations = tuple(
             Operation(
-                f"{order.id}:{k}",
+                operation_id(order.id, k),
                 tuple(
                     OperationOption(machine, max(1, self._units(seconds) or 1))
                     for machine, seconds in sorted(step.options.items())
@@ -611,6 +696,8 @@ class PlanRunner:
             log.warning("no site known for %s: its %s update is not sent", node_id, payload["kind"])
             return
         body = {k: v for k, v in payload.items() if k != "kind"}
+        if payload["kind"] == "schedule":
+            body["operations"] = [self._what_to_make(op) for op in body["operations"]]
         try:
             update = (
                 ScheduleUpdate(**body) if payload["kind"] == "schedule" else RouteUpdate(**body)
@@ -620,6 +707,18 @@ class PlanRunner:
             log.error("plan update for %s/%s not sent: %s", site, node_id, exc.reason)
         except Exception:
             log.exception("could not publish the plan update for %s/%s", site, node_id)
+
+    def _what_to_make(self, op: dict[str, Any]) -> dict[str, Any]:
+        """A planned operation with the quantity and product family its machine makes
+        (left out when the order has none)."""
+        with self._sites_lock:
+            order = self._taken.get(op["job_id"])
+        if order is None:
+            return op
+        index = operation_index(op["operation_id"])
+        family = order.operations[index].family if 0 <= index < len(order.operations) else ""
+        extra = {"quantity": order.quantity, "family": family or None}
+        return {**op, **{k: v for k, v in extra.items() if v is not None}}
 
 
 def _unique(ids: list[str], what: str) -> None:

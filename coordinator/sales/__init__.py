@@ -5,7 +5,12 @@
 - `coordinator.sales.network`: factories, micro-warehouses, who makes which SKU, allocation
   rules (validated, errors naming the JSON path);
 - `coordinator.sales.promise`: the promise engine (pure): stock first, else production split
-  across factories, and the constraint that bound the date.
+  across factories, and the constraint that bound the date;
+- `coordinator.sales.lifecycle`: statuses and the facts that move them (pure);
+- `coordinator.sales.records`: what is stored, the `SalesStore` port and its in-memory double
+  (`coordinator.store.sales` keeps it in SQLite);
+- `coordinator.sales.book`: the service: atomic promises and holds, retries, cancellation,
+  corrections, tracking tokens, jobs for the planner.
 """
 
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule

@@ -11,8 +11,9 @@ from coordinator.plan.orders.replenishment import (
     NewJob,
     Replenishment,
     StockOutcome,
-    apply_stock,
+    apply_receipts,
     jobs_to_submit,
+    transfer_id,
 )
 from coordinator.plan.orders.specs import (
     ChangeoverSpec,
@@ -20,7 +21,6 @@ from coordinator.plan.orders.specs import (
     DepotSpec,
     JobOrder,
     OperationOrder,
-    OrderRejected,
     OrdersClosed,
     OrdersDispatched,
     OrdersTaken,
@@ -37,7 +37,6 @@ __all__ = [
     "JobOrder",
     "NewJob",
     "OperationOrder",
-    "OrderRejected",
     "OrdersClosed",
     "OrdersDispatched",
     "OrdersTaken",
@@ -47,6 +46,7 @@ __all__ = [
     "StepOption",
     "StockOutcome",
     "VehicleSpec",
-    "apply_stock",
+    "apply_receipts",
     "jobs_to_submit",
+    "transfer_id",
 ]
