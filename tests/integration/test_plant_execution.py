@@ -278,7 +278,7 @@ def test_a_delivered_transfer_is_received_once_across_a_kill_of_the_warehouse_ag
     try:
         route = {"version": 1, "vehicle_id": "v1", "depot_id": "depot", "stops": STOPS[:2]}
         command(coordinator, unique_site, "v1", "route", "r1", route)
-        got = coordinator.wait_for(lambda g: receipts(g, "t1"), timeout_s=60)
+        got = coordinator.wait_for(lambda g: bool(receipts(g, "t1")), timeout_s=60)
         [receipt] = [m for m in got if isinstance(m, Stock) and m.transfer_id == "t1"]
         assert (receipt.items, receipt.mode, receipt.node) == ({"SKU-0001": 20}, "delta", "w1")
         stop_agent(warehouse, kill=True)
@@ -287,7 +287,7 @@ def test_a_delivered_transfer_is_received_once_across_a_kill_of_the_warehouse_ag
         command(
             coordinator, unique_site, "v1", "route", "r2", {**route, "version": 2, "stops": second}
         )
-        got = coordinator.wait_for(lambda g: receipts(g, "t2"), timeout_s=60)
+        got = coordinator.wait_for(lambda g: bool(receipts(g, "t2")), timeout_s=60)
     finally:
         vehicle.stop()
         stop_agent(warehouse)
