@@ -294,3 +294,65 @@ def test_a_delivered_transfer_is_received_once_across_a_kill_of_the_warehouse_ag
     assert receipts(got, "t1") == {receipt.seq}
     assert len(receipts(got, "t2")) == 1
     assert not (tmp_path / "dock" / "w1" / "t1.json").exists()
+
+
+def machine_toml(path: Path, site: str, broker: Broker) -> Path:
+    path.write_text(
+        f"""
+[node]
+site = "{site}"
+node = "m1"
+kind = "machine"
+[mqtt]
+broker = "{broker.url}"
+reconnect_base_s = 0.1
+reconnect_cap_s = 1.0
+[outbox]
+state_dir = "{path.parent / "m1"}"
+[sampling]
+interval_ms = 100
+[batching]
+max_age_ms = 200
+[driver]
+type = "sim"
+seed = 4
+speed = 30.0
+[detectors]
+enabled = false
+"""
+    )
+    return path
+
+
+def test_a_machine_agent_killed_mid_operation_resumes_it_with_nothing_lost_or_doubled(
+    broker: Broker, coordinator: Subscriber, unique_site: str, tmp_path: Path
+) -> None:
+    """kill -9 of the agent process mid-operation, then a restart: each operation starts
+    once and finishes once with its quantity of good parts, and the counts reported never
+    step back (the machine resumed at the counts it had reported)."""
+    config = machine_toml(tmp_path / "m1.toml", unique_site, broker)
+    agent = start_agent(config, tmp_path / "m1.log")
+    try:
+        ops = [("j1", 60, "bolts"), ("j2", 20, "nuts")]
+        command(coordinator, unique_site, "m1", "schedule", "s1", schedule("m1", ops))
+        coordinator.wait_for(
+            lambda g: any(
+                OperationReport.from_data(e.data).good >= 10
+                for e in events(g, "m1", "operation_counts")
+            ),
+            timeout_s=60,
+        )
+        stop_agent(agent, kill=True)
+        agent = start_agent(config, tmp_path / "m1.log")
+        got = coordinator.wait_for(finished("m1", 2), timeout_s=90)
+    finally:
+        stop_agent(agent)
+    reports = [(e.name, OperationReport.from_data(e.data)) for e in events(got, "m1", "operation_")]
+    assert [r.job_id for name, r in reports if name == "operation_started"] == ["j1", "j2"]
+    assert [(r.job_id, r.good) for name, r in reports if name == "operation_finished"] == [
+        ("j1", 60),
+        ("j2", 20),
+    ]
+    for job in ("j1", "j2"):
+        made = [r.good + r.scrap for _, r in reports if r.job_id == job]
+        assert made == sorted(made)
