@@ -1,0 +1,58 @@
+"""Fixtures of the console's browser tests: Debian's Chromium driven by Playwright.
+
+The tests skip, saying why, when /usr/bin/chromium (or the `playwright` package) is
+missing; `scripts/install.sh` installs both. Playwright is pointed at the system browser
+and never downloads one of its own. Screenshots go to a folder under pytest's base
+temporary directory (kept for the last three runs), printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+_shots: list[Path] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where this run's console screenshots are."""
+    if _shots:
+        terminalreporter.write_line(f"console screenshots: {_shots[0]}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """A headless Chromium of the system's, launched by Playwright (skipped when absent)."""
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (scripts/install.sh)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed"
+    )
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots of every view are written (kept after the run)."""
+    folder = tmp_path_factory.mktemp("console-screenshots")
+    _shots.append(folder)
+    return folder

@@ -1,0 +1,164 @@
+"""A coordinator with a simulated fleet, for the console's browser tests and screenshots.
+
+`running_fleet()` starts a Mosquitto, an in-process coordinator (dev mode, or with the
+tokens given) and real edge agents (simulated machines and micro-warehouses), declares a
+delivery fleet, posts production jobs and deliveries, and waits until both plans exist.
+`raise_alarm()` opens an alarm through the running coordinator's alarm service, as an
+agent's anomaly event would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from coordinator.alarms.model import Alarm
+from coordinator.alarms.port import Severity
+from coordinator.alarms.service import AlarmService
+from coordinator.api.app import create_app
+from coordinator.settings import load_settings
+from edge_agent.runner import AgentThread, demo_config
+from flexfleet.broker import start_broker
+from tests.coordinator.conftest import serve
+from tests.waiting import wait_until
+
+SITE = "plant-1"
+MACHINES = ("machine-01", "machine-02", "machine-03")
+WAREHOUSES = ("warehouse-01", "warehouse-02")
+FAMILIES = ("housing", "lid", "gasket")
+
+
+@dataclass
+class Fleet:
+    """The running coordinator: its app (for its alarm service), URL and an API client."""
+
+    app: FastAPI
+    url: str
+    api: httpx.Client
+    agents: dict[str, AgentThread]
+
+    @property
+    def alarms(self) -> AlarmService:
+        """The coordinator's alarm service."""
+        service = self.app.state.alarms
+        assert isinstance(service, AlarmService)
+        return service
+
+
+def raise_alarm(
+    fleet: Fleet, *, source: str, alarm_type: str, severity: Severity, message: str
+) -> Alarm:
+    """Open an alarm now on (SITE, source, alarm_type), as an anomaly event would."""
+    return fleet.alarms.raise_alarm(
+        site=SITE,
+        source=source,
+        alarm_type=alarm_type,
+        severity=severity,
+        message=message,
+        details={"node": source.split("/", maxsplit=1)[0]},
+        ts_ms=int(time.time() * 1000),
+    )
+
+
+def _orders() -> dict[str, Any]:
+    now_ms = int(time.time() * 1000)
+    jobs = []
+    for k in range(9):
+        ops = []
+        for step in range(2):
+            family = FAMILIES[(k + step) % len(FAMILIES)]
+            options = [
+                {"machine": m, "duration_s": 900 + 300 * ((k + i + step) % 4)}
+                for i, m in enumerate(MACHINES)
+            ]
+            ops.append({"options": options, "family": family})
+        # job-1 is due almost at once: it cannot be finished in time, so the plan marks it late.
+        due = now_ms + (60_000 if k == 1 else 8 * 3_600_000)
+        jobs.append({"id": f"job-{k}", "operations": ops, "due_ms": due, "rush": k == 4})
+    deliveries = [
+        {"id": f"d{k}", "x": (k * 37) % 100, "y": (k * 53) % 100, "demand": 2, "service_s": 120}
+        for k in range(8)
+    ]
+    return {"jobs": jobs, "deliveries": deliveries}
+
+
+def _fleet_spec() -> dict[str, Any]:
+    return {
+        "depots": [{"id": WAREHOUSES[0], "x": 50, "y": 50}],
+        "vehicles": [
+            {"id": "van-1", "depot_id": WAREHOUSES[0], "capacity": 10, "max_duration_s": 86_400},
+            {"id": "van-2", "depot_id": WAREHOUSES[0], "capacity": 10, "max_duration_s": 86_400},
+        ],
+    }
+
+
+@contextmanager
+def running_fleet(work_dir: Path, *, api_token: str = "", **settings: Any) -> Iterator[Fleet]:
+    """A broker, a coordinator and agents for MACHINES and WAREHOUSES, with planned orders;
+    `api_token` (an operator's) for the API client when tokens are configured."""
+    with ExitStack() as stack:
+        broker = start_broker(work_dir / "mosquitto")
+        stack.callback(broker.stop)
+        config = load_settings(
+            **{"dev_mode": True} | settings,
+            db_path=work_dir / "console.db",
+            broker_url=broker.url,
+            coordinator_id="coord-console",
+            share_group="gconsole",
+            plan_time_limit_s=0.5,
+            plan_quiet_s=0.2,
+            plan_urgent_quiet_s=0.05,
+            plan_max_delay_s=1.0,
+        )
+        app = create_app(config)
+        url = stack.enter_context(serve(app))
+        headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
+        api = stack.enter_context(httpx.Client(base_url=url, timeout=15, headers=headers))
+        wait_until(lambda: api.get("/healthz").status_code == 200, timeout_s=20)
+        agents: dict[str, AgentThread] = {}
+        for k, node in enumerate(MACHINES + WAREHOUSES, start=1):
+            kind = "machine" if node in MACHINES else "warehouse"
+            agent = AgentThread(
+                demo_config(
+                    site=SITE,
+                    node=node,
+                    kind=kind,
+                    broker=broker.url,
+                    state_dir=work_dir / node,
+                    seed=k,
+                    interval_ms=200,
+                )
+            ).start()
+            agents[node] = agent
+            stack.callback(agent.stop)
+        wait_until(
+            lambda: sum(n["online"] for n in api.get("/api/v1/nodes").json()) == len(agents),
+            timeout_s=30,
+        )
+        wait_until(lambda: api.put("/api/v1/plans/fleet", json=_fleet_spec()).status_code == 200)
+        setups = [
+            {"from_family": a, "to_family": b, "duration_s": 600}
+            for a in FAMILIES
+            for b in FAMILIES
+            if a != b
+        ]
+        assert api.put("/api/v1/plans/changeovers", json={"changeovers": setups}).status_code == 200
+        posted = api.post("/api/v1/orders", json=_orders())
+        assert posted.status_code == 202, posted.text
+        wait_until(
+            lambda: (
+                api.get("/api/v1/plans/schedule").json()["version"]
+                and api.get("/api/v1/plans/routes").json()["version"]
+            ),
+            timeout_s=30,
+        )
+        # Forecasts from whatever sales the warehouses made so far (baselines, no model).
+        assert api.post("/api/v1/forecasts/refresh").status_code == 200
+        yield Fleet(app=app, url=url, api=api, agents=agents)

@@ -1,0 +1,313 @@
+"""The operator console in a real browser against a coordinator with a simulated fleet:
+every view shows what the API holds, alarms arrive live and are acted on from the page,
+roles hide what a viewer may not do, no console errors, no serious accessibility issue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import AXE
+from tests.browser.console_fleet import SITE, Fleet, raise_alarm, running_fleet
+from tests.waiting import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+VIEWS = ("overview", "alarms", "fleet", "production", "orders", "routes", "stock")
+OPERATOR = "operator-token-0123456789abcdef"
+VIEWER = "viewer-token-0123456789abcdefgh"
+
+
+class Console:
+    """One browser tab on the console, recording console errors and failed requests."""
+
+    def __init__(self, page: Any, url: str) -> None:
+        self.page = page
+        self.url = url
+        self.errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("requestfailed", self._failed)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+    def _failed(self, request: Any) -> None:
+        # An SSE stream aborted by leaving the page is not an error of the page.
+        if not request.url.endswith("/api/v1/alarms/stream"):
+            self.errors.append(f"request failed: {request.url} {request.failure}")
+
+    def open(self, view: str) -> None:
+        """Show `view` and wait until it has drawn its first data."""
+        self.page.goto(f"{self.url}/#/{view}")
+        self.page.wait_for_selector(f"main[data-ready={view}]", timeout=20_000)
+
+    def count(self, testid: str) -> int:
+        """Elements with this data-testid."""
+        return int(self.page.locator(f"[data-testid={testid}]").count())
+
+    def shot(self, folder: Path, name: str) -> None:
+        """A full-page screenshot."""
+        self.page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    """One coordinator (dev mode) with 3 machines and 2 warehouses, orders planned."""
+    with running_fleet(tmp_path_factory.mktemp("console-fleet")) as running:
+        raise_alarm(
+            running,
+            source="machine-02/spindle_temp_c",
+            alarm_type="anomaly.baseline",
+            severity="MAJOR",
+            message="spindle temperature 62.1 °C on machine-02, 9 °C above its normal",
+        )
+        yield running
+
+
+@pytest.fixture
+def console(browser: Any, fleet: Fleet) -> Iterator[Console]:
+    """A fresh tab on the dev-mode console; the test fails on any console error."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = Console(context.new_page(), fleet.url)
+    yield tab
+    context.close()
+    assert tab.errors == []
+
+
+def _open_alarms(fleet: Fleet) -> list[dict[str, Any]]:
+    alarms: list[dict[str, Any]] = fleet.api.get(
+        "/api/v1/alarms?status=ACTIVE_UNACK&status=ACTIVE_ACK&limit=1000"
+    ).json()
+    return alarms
+
+
+def test_every_view_shows_what_the_api_holds(
+    console: Console, fleet: Fleet, screenshot_dir: Path
+) -> None:
+    """Each view draws one element per API item: Gantt operations, map nodes, node rows,
+    order rows, route stops, stock rows and open alarm rows; a screenshot of each."""
+    console.open("overview")
+    on_time = console.page.get_by_test_id("kpi-on-time")
+    assert "not available yet" in on_time.inner_text()
+    machines = [n for n in fleet.api.get("/api/v1/nodes").json() if n["kind"] == "machine"]
+    up = sum(n["online"] for n in machines)
+    assert f"{up} / {len(machines)}" in console.page.get_by_test_id("kpi-machines").inner_text()
+    console.shot(screenshot_dir, "overview")
+
+    console.open("alarms")
+    wait_until(lambda: console.count("alarm-row") == len(_open_alarms(fleet)) > 0)
+    console.shot(screenshot_dir, "alarms")
+
+    console.open("fleet")
+    nodes = fleet.api.get("/api/v1/nodes").json()
+    assert console.count("map-node") == len(nodes) == 5
+    assert console.count("node-row") == len(nodes)
+    console.page.locator("[data-testid=map-node][data-node='plant-1/machine-02']").click()
+    console.page.wait_for_selector("[data-testid=signal-chart] canvas")
+    signals = fleet.api.get(f"/api/v1/nodes/machine-02?site={SITE}").json()["signals"]
+    assert console.count("signal-chart") == len(signals)
+    console.shot(screenshot_dir, "fleet")
+
+    console.open("production")
+    schedule = fleet.api.get("/api/v1/plans/schedule").json()
+    operations = [op for ops in schedule["machines"].values() for op in ops]
+    assert console.count("gantt-op") == len(operations) > 0
+    late = {j["job_id"] for j in schedule["late_jobs"]}
+    marked = console.page.locator("[data-testid=gantt-op][data-late=true]")
+    assert {marked.nth(i).get_attribute("data-job") for i in range(marked.count())} == late
+    assert console.page.locator("svg.gantt .now").count() == 1
+    console.shot(screenshot_dir, "production")
+
+    console.open("orders")
+    orders = fleet.api.get("/api/v1/orders").json()
+    assert console.count("order-row") == len(orders["jobs"]) + len(orders["deliveries"])
+    console.shot(screenshot_dir, "orders")
+
+    console.open("routes")
+    routes = fleet.api.get("/api/v1/plans/routes").json()["routes"]
+    stops = console.page.locator("[data-testid=route-stop]")
+    expected = [stop for route in routes for stop in route["stops"]]
+    assert [stops.nth(i).get_attribute("data-stop") for i in range(stops.count())] == expected
+    console.shot(screenshot_dir, "routes")
+
+    console.open("stock")
+    stock = fleet.api.get("/api/v1/stock").json()
+    assert console.count("stock-row") == len(stock) > 0
+    console.page.locator("[data-testid=stock-row]").first.click()
+    console.shot(screenshot_dir, "stock")
+
+
+def test_a_new_schedule_is_drawn_without_reloading(console: Console, fleet: Fleet) -> None:
+    """A re-plan (a new rush job) shows in the Gantt chart of the open page."""
+    console.open("production")
+    before = fleet.api.get("/api/v1/plans/schedule").json()["version"]
+    console.page.evaluate("window.__sameDocument = true")
+    job = {"id": "rush-1", "rush": True, "operations": [
+        {"options": [{"machine": "machine-03", "duration_s": 600}], "family": "lid"}]}  # fmt: skip
+    assert fleet.api.post("/api/v1/orders", json={"jobs": [job]}).status_code == 202
+    wait_until(lambda: fleet.api.get("/api/v1/plans/schedule").json()["version"] > before)
+    console.page.wait_for_selector("[data-testid=gantt-op][data-op='rush-1:0']", timeout=15_000)
+    schedule = fleet.api.get("/api/v1/plans/schedule").json()
+    ops = sum(len(v) for v in schedule["machines"].values())
+    wait_until(lambda: console.count("gantt-op") == ops)
+    assert console.page.evaluate("window.__sameDocument") is True
+
+
+def test_a_new_alarm_appears_without_reloading(console: Console, fleet: Fleet) -> None:
+    """An alarm raised in the coordinator appears in the open alarms view over SSE."""
+    console.open("alarms")
+    console.page.evaluate("window.__sameDocument = true")
+    alarm = raise_alarm(
+        fleet,
+        source="machine-03/vibration_rms_mm_s",
+        alarm_type="anomaly.cusum",
+        severity="CRITICAL",
+        message="vibration 4.2 mm/s on machine-03, 3× its normal",
+    )
+    row = console.page.locator(f"[data-testid=alarm-row][data-alarm-id='{alarm.alarm_id}']")
+    row.wait_for(timeout=10_000)
+    assert "vibration 4.2 mm/s on machine-03" in row.inner_text()
+    assert console.page.evaluate("window.__sameDocument") is True
+
+
+def test_acknowledge_clicked_in_the_page_changes_the_alarm(console: Console, fleet: Fleet) -> None:
+    """Clicking Acknowledge acknowledges the alarm in the API, as the dev operator."""
+    alarm = raise_alarm(
+        fleet, source="machine-01/motor_current_a", alarm_type="anomaly.baseline",
+        severity="MINOR", message="motor current 9.8 A on machine-01",
+    )  # fmt: skip
+    console.open("alarms")
+    row = console.page.locator(f"[data-testid=alarm-row][data-alarm-id='{alarm.alarm_id}']")
+    row.locator("[data-testid=alarm-ack]").click()
+    acked = wait_until(
+        lambda: (
+            (a := fleet.api.get(f"/api/v1/alarms/{alarm.alarm_id}").json()["alarm"])["acknowledged"]
+            and a
+        )
+    )
+    assert (acked["status"], acked["ack_by"]) == ("ACTIVE_ACK", "dev")
+    # The stream brings the change back: the row loses its button without a reload.
+    row.locator("[data-testid=alarm-ack]").wait_for(state="detached", timeout=10_000)
+
+
+def test_clear_with_a_comment_records_both(console: Console, fleet: Fleet) -> None:
+    """Clear… then a comment clears the alarm with that note and stores the comment."""
+    alarm = raise_alarm(
+        fleet, source="warehouse-01/SKU-0003", alarm_type="low_stock",
+        severity="WARNING", message="SKU-0003 low at warehouse-01",
+    )  # fmt: skip
+    console.open("alarms")
+    row = console.page.locator(f"[data-testid=alarm-row][data-alarm-id='{alarm.alarm_id}']")
+    row.locator("[data-testid=alarm-clear]").click()
+    console.page.locator(f"#note-{alarm.alarm_id}").fill("restocked from the back room")
+    console.page.locator("[data-testid=alarm-clear-confirm]").click()
+    detail = wait_until(
+        lambda: (
+            (d := fleet.api.get(f"/api/v1/alarms/{alarm.alarm_id}").json())["alarm"]["cleared"]
+            and d
+        )
+    )
+    assert [c["text"] for c in detail["comments"]] == ["restocked from the back room"]
+    assert detail["transitions"][-1]["note"] == "restocked from the back room"
+    row.wait_for(state="detached", timeout=10_000)  # no longer open
+
+
+def test_hostile_alarm_text_is_shown_as_text(console: Console, fleet: Fleet) -> None:
+    """Markup in an alarm's message is displayed literally, never run or parsed."""
+    text = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    alarm = raise_alarm(
+        fleet, source="machine-01/x", alarm_type="anomaly.x", severity="MAJOR", message=text
+    )
+    console.open("alarms")
+    row = console.page.locator(f"[data-testid=alarm-row][data-alarm-id='{alarm.alarm_id}']")
+    assert text in row.inner_text()
+    assert row.locator("img, script").count() == 0
+    assert console.page.evaluate("window.__pwned") is None
+
+
+def test_no_serious_accessibility_violations(browser: Any, fleet: Fleet) -> None:
+    """axe-core (vendored) finds no serious or critical violation on any view."""
+    # The page's CSP allows only its own scripts; the test's copy of axe is let in.
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+    tab = Console(context.new_page(), fleet.url)
+    found: dict[str, list[str]] = {}
+    try:
+        for view in VIEWS:
+            tab.open(view)
+            tab.page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+            result = tab.page.evaluate("async () => (await axe.run(document)).violations")
+            bad = [
+                f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']]}"
+                for v in result
+                if v["impact"] in ("serious", "critical")
+            ]
+            if bad:
+                found[view] = bad
+    finally:
+        context.close()
+    assert found == {}
+    assert tab.errors == []
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    """A coordinator with a viewer and an operator token (no dev mode)."""
+    with running_fleet(
+        tmp_path_factory.mktemp("console-secured"),
+        api_token=OPERATOR,
+        dev_mode=False,
+        viewer_tokens=[f"vera:{VIEWER}"],
+        operator_tokens=[f"otto:{OPERATOR}"],
+    ) as running:
+        yield running
+
+
+def _sign_in(tab: Console, token: str) -> None:
+    tab.page.goto(tab.url + "/#/alarms")
+    tab.page.locator("#token").fill(token)
+    tab.page.get_by_role("button", name="Sign in").click()
+
+
+def test_roles_viewer_sees_operator_acts(browser: Any, secured: Fleet) -> None:
+    """A wrong token is refused at sign-in; a viewer sees alarms without the acknowledge
+    button; an operator gets it; the token is kept in sessionStorage, not the address."""
+    alarm = raise_alarm(
+        secured, source="machine-01/spindle_temp_c", alarm_type="anomaly.baseline",
+        severity="MAJOR", message="spindle temperature high",
+    )  # fmt: skip
+    context = browser.new_context()
+    tab = Console(context.new_page(), secured.url)
+    try:
+        _sign_in(tab, "not-a-token")
+        tab.page.get_by_text("That token was not accepted.").wait_for()
+
+        tab.page.locator("#token").fill(VIEWER)
+        tab.page.get_by_role("button", name="Sign in").click()
+        tab.page.wait_for_selector("main[data-ready=alarms]")
+        row = tab.page.locator(f"[data-testid=alarm-row][data-alarm-id='{alarm.alarm_id}']")
+        row.wait_for()
+        assert row.locator("[data-testid=alarm-ack]").is_hidden()
+        assert "vera · viewer" in tab.page.locator("#who").inner_text()
+        assert VIEWER not in tab.page.url
+        assert tab.page.evaluate("sessionStorage.getItem('flexfleet.token')") == VIEWER
+
+        tab.page.get_by_role("button", name="Sign out").click()
+        tab.page.locator("#token").fill(OPERATOR)
+        tab.page.get_by_role("button", name="Sign in").click()
+        tab.page.wait_for_selector("main[data-ready=alarms]")
+        row.locator("[data-testid=alarm-ack]").click()
+        wait_until(
+            lambda: (
+                secured.api.get(f"/api/v1/alarms/{alarm.alarm_id}").json()["alarm"]["ack_by"]
+                == "otto"
+            )
+        )
+    finally:
+        context.close()
+    # The refused sign-in answers 401, which the browser reports as a failed resource.
+    assert [e for e in tab.errors if "401" not in e] == []
