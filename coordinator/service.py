@@ -3,8 +3,8 @@
 `Coordinator.open(settings)` builds the parts (applying every migration set at start-up:
 the core's and the alarm service's), restores the twin from the store, and
 `start()` connects to the broker and starts the writer, the forecast job
-(`coordinator.forecast.job`: sales history → forecasts, on a schedule) and the planner
-(`coordinator.plan.wiring`: re-plans on machine down, orders and stock-out risk). The HTTP app
+(`coordinator.forecast.serving.job`: sales history → forecasts, on a schedule) and the planner
+(`coordinator.plan.runner`: re-plans on machine down, orders and stock-out risk). The HTTP app
 (`coordinator.api.app`) creates one in its lifespan; benchmarks and tests use it bare.
 """
 
@@ -16,17 +16,18 @@ from coordinator.alarms.service import AlarmService
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.commands import CommandLog
 from coordinator.fleet.twin import FleetTwin
-from coordinator.forecast.cover import CoverPolicy
-from coordinator.forecast.job import ForecastJob
-from coordinator.forecast.store import ForecastStore
+from coordinator.forecast.serving.job import ForecastJob
+from coordinator.forecast.serving.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.records import RawMessage
 from coordinator.ingest.writer import IngestWriter
 from coordinator.mqtt_client import MqttClient
-from coordinator.plan.wiring import PlanRunner
+from coordinator.plan.runner import PlanRunner
 from coordinator.settings import CoordinatorSettings
+from coordinator.stock.cover import CoverPolicy
+from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
@@ -47,6 +48,7 @@ class Coordinator:
     events_mqtt: MqttClient | None = None
     plans: PlanRunner | None = None
     forecasts: ForecastJob | None = None
+    cover: CoverWatch | None = None
     commands: CommandLog | None = None
 
     @classmethod
@@ -135,12 +137,16 @@ class Coordinator:
             refresh_interval_s=settings.forecast_refresh_interval_s,
             model_check_interval_s=settings.forecast_model_check_interval_s,
         )
-        cover = forecasts.watch_cover(
+        policy = CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days)
+        cover = CoverWatch(
+            forecasts=forecasts.service.latest,
             stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
-            policy=CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days),
+            policy=policy,
+            clock=clock,
             interval_s=settings.cover_check_interval_s,
-            alarms=alarms,
+            rule=None if alarms is None else StockoutRiskRule(alarms, policy),
         )
+        forecasts.watchers.append(cover)  # checked after every refresh and between them
         cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
         return cls(
             settings=settings,
@@ -154,6 +160,7 @@ class Coordinator:
             events_mqtt=events_mqtt,
             plans=plans,
             forecasts=forecasts,
+            cover=cover,
             commands=commands,
         )
 

@@ -131,22 +131,22 @@ class CoordinatorSettings(BaseSettings):
     alarm_cleared_retention_days: float = Field(default=30.0, gt=0)
     alarm_purge_interval_s: float = Field(default=3600.0, gt=0)
     alarm_db_path: Path | None = None  # None: <db_path stem>-alarms.db beside db_path
-    # Forecasting (coordinator.forecast.job): without a model directory every series gets
+    # Forecasting (coordinator.forecast.serving.job): without a model directory every series gets
     # its best baseline; a directory holds one model or one subdirectory per version.
     forecast_model_dir: Path | None = None
     forecast_horizon_days: int = Field(default=28, ge=1, le=366)
     forecast_refresh_interval_s: float = Field(default=3600.0, gt=0)
     forecast_model_check_interval_s: float = Field(default=30.0, gt=0)
-    # Stock cover (coordinator.forecast.cover): each SKU's stock against its forecast, after
+    # Stock cover (coordinator.stock.cover): each SKU's stock against its forecast, after
     # every refresh and every cover_check_interval_s; stockout_risk alarms when the P90
     # demand would empty a shelf within the replenishment lead time.
     cover_lead_time_days: float = Field(default=2.0, ge=0, le=366)
     cover_review_days: float = Field(default=7.0, ge=0, le=366)
     cover_check_interval_s: float = Field(default=60.0, gt=0)
-    # Replenishment (coordinator.plan.replenish): an at-risk SKU declared "auto" in
+    # Replenishment (coordinator.plan.orders.replenishment): an at-risk SKU declared "auto" in
     # PUT /api/v1/plans/products becomes a production job; False turns that off for all.
     auto_replenish: bool = True
-    # Planning (coordinator.plan.wiring): debounced re-plans on machine down, orders and
+    # Planning (coordinator.plan.runner): debounced re-plans on machine down, orders and
     # stock-out risk; an outage of unknown length is assumed to last plan_machine_down_s.
     plan_time_limit_s: float = Field(default=2.0, gt=0, le=600)
     plan_time_unit_s: float = Field(default=60.0, ge=1, le=86_400)

@@ -61,12 +61,16 @@ class ListenerSecurity:
     """Logins and TLS for the broker's one listener.
 
     `users` (username → password), when not empty, is written to a Mosquitto password file
-    and anonymous clients are refused. `certfile` + `keyfile` (PEM) make the listener
+    and anonymous clients are refused. `auth_dir` instead points at the files of a
+    `flexfleet.device_registry.DeviceRegistry` (password file and ACL, kept up to date by
+    `flexfleet device`): anonymous clients are refused and every account gets only its
+    topics; the broker's pid is written there so the registry can make it reload. `certfile` + `keyfile` (PEM) make the listener
     TLS-only; `cafile` is the CA of client certificates, which `require_certificate`
     makes mandatory. `tls_host` is the name clients connect to (the certificate's name).
     """
 
     users: Mapping[str, str] = field(default_factory=dict)
+    auth_dir: Path | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
     cafile: Path | None = None
@@ -76,6 +80,8 @@ class ListenerSecurity:
     def __post_init__(self) -> None:
         if (self.certfile is None) != (self.keyfile is None):
             raise BrokerError("certfile and keyfile go together")
+        if self.users and self.auth_dir is not None:
+            raise BrokerError("give users or auth_dir, not both")
         if self.require_certificate and self.cafile is None:
             raise BrokerError("require_certificate needs the clients' cafile")
 
@@ -155,6 +161,8 @@ class Broker:
                 start_new_session=True,  # a terminal's Ctrl-C goes to our process, which stops it
             )
         _wait_listening(self.port, ready_timeout_s, self.process, self.log_path)
+        if self.security is not None and self.security.auth_dir is not None:
+            (self.security.auth_dir / "broker.pid").write_text(f"{self.process.pid}\n")
 
     def _security_lines(self) -> tuple[str, str]:
         """The listener's TLS options and the login options for the configuration file."""
@@ -166,6 +174,11 @@ class Broker:
             tls.append(f"cafile {security.cafile}")
         if security.require_certificate:
             tls.append("require_certificate true")
+        if security.auth_dir is not None:
+            auth = security.auth_dir
+            return "\n".join(tls), (
+                f"allow_anonymous false\npassword_file {auth / 'passwords'}\nacl_file {auth / 'acl'}"
+            )
         if not security.users:
             return "\n".join(tls), "allow_anonymous true"
         passwords = self.data_dir / "passwords"

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "anomaly": ("flexfleet.commands.anomaly", "run and evaluate the streaming anomaly detectors"),
     "plan": ("flexfleet.commands.plan", "solve job-shop and VRPTW instances"),
     "forecast": ("flexfleet.commands.forecast", "train, predict and evaluate demand forecasts"),
+    "device": ("flexfleet.commands.device", "broker accounts for devices and coordinators"),
 }
 
 

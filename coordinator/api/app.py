@@ -5,8 +5,8 @@ ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
 
     settings, coordinator, metrics   the core (this package)
     alarms                           the alarm service (`coordinator.alarms`)
-    forecasts                        the forecast job (`coordinator.forecast.job`)
-    plans                            the re-planning loop (`coordinator.plan.wiring`)
+    forecasts                        the forecast job (`coordinator.forecast.serving.job`)
+    plans                            the re-planning loop (`coordinator.plan.runner`)
 """
 
 from __future__ import annotations

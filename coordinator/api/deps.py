@@ -11,7 +11,7 @@ from fastapi import Depends, Query, Request
 
 from coordinator.errors import NotFound
 from coordinator.fleet.twin import FleetTwin
-from coordinator.forecast.job import ForecastJob
+from coordinator.forecast.serving.job import ForecastJob
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
 from coordinator.store.port import Store

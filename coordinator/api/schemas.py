@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from coordinator.fleet.views import NodeView, SignalValue, StockItem
-from coordinator.forecast.baselines import QUANTILES
-from coordinator.forecast.service import Forecast
+from coordinator.forecast.model.baselines import QUANTILES
+from coordinator.forecast.serving.service import Forecast
 from coordinator.store.port import DeadLetterRow, TelemetrySeries
 
 

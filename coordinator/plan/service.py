@@ -28,10 +28,9 @@ from typing import Any
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
 from coordinator.plan.errors import PlanError
-from coordinator.plan.replan import add_jobs, advance, machine_down
-from coordinator.plan.routing_planner import PyVrpRouter, RoutePlanner
-from coordinator.plan.routing_planner import warm_up as warm_up_router
-from coordinator.plan.routing_problem import (
+from coordinator.plan.routing.planner import PyVrpRouter, RoutePlanner
+from coordinator.plan.routing.planner import warm_up as warm_up_router
+from coordinator.plan.routing.problem import (
     Depot,
     Order,
     PinnedStop,
@@ -39,9 +38,9 @@ from coordinator.plan.routing_problem import (
     RoutingResult,
     Vehicle,
 )
-from coordinator.plan.schedule_planner import CpSatScheduler, SchedulePlanner
-from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.schedule.planner import CpSatScheduler, SchedulePlanner
+from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
+from coordinator.plan.schedule.problem import (
     Job,
     LateJob,
     Machine,
@@ -51,6 +50,7 @@ from coordinator.plan.schedule_problem import (
     Setup,
     Window,
 )
+from coordinator.plan.schedule.replan import add_jobs, advance, machine_down
 from coordinator.plan.state import PlanMade
 from fleet_runtime.clock import Clock
 

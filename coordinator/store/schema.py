@@ -205,7 +205,7 @@ def m007_commands(db: Database) -> None:
 @MIGRATIONS()
 def m008_replenishment(db: Database) -> None:
     """How SKUs are made (`PUT /api/v1/plans/products`, one row) and the replenishment jobs
-    the coordinator made for shelves running low (`coordinator.plan.replenish`): open until
+    the coordinator made for shelves running low (`coordinator.plan.orders.replenishment`): open until
     received or closed, at most one open per SKU and location (the partial unique index);
     `seq` numbers them for their ids."""
     db.execute(
@@ -223,6 +223,46 @@ def m008_replenishment(db: Database) -> None:
     db.execute(
         "CREATE UNIQUE INDEX plan_replenishments_open ON plan_replenishments (site, node, sku)"
         " WHERE closed_ms IS NULL"
+    )
+
+
+@MIGRATIONS()
+def m009_sales_orders(db: Database) -> None:
+    """Sales orders (`coordinator.sales`): the network document (one row), each order with
+    its promise and tracking-token hash, its status transitions in order, the stock and
+    capacity it holds (released on cancel or when consumed), and the webhook events to push
+    (delivered in order per order)."""
+    db.execute(
+        "CREATE TABLE sales_network (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " body TEXT NOT NULL, updated_ms INTEGER NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE sales_orders (id TEXT PRIMARY KEY, customer TEXT NOT NULL,"
+        " body TEXT NOT NULL, status TEXT NOT NULL, delayed_from TEXT,"
+        " promise TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,"
+        " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX sales_orders_by_status ON sales_orders (status, created_ms)")
+    db.execute(
+        "CREATE TABLE sales_events (order_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " status TEXT NOT NULL, at_ms INTEGER NOT NULL, cause TEXT NOT NULL,"
+        " actor TEXT NOT NULL, reason TEXT NOT NULL,"
+        " PRIMARY KEY (order_id, seq)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE sales_holds (order_id TEXT NOT NULL, kind TEXT NOT NULL,"
+        " place TEXT NOT NULL, sku TEXT NOT NULL, amount REAL NOT NULL,"
+        " from_reserve INTEGER NOT NULL, released_ms INTEGER)"
+    )
+    db.execute("CREATE INDEX sales_holds_open ON sales_holds (order_id) WHERE released_ms IS NULL")
+    db.execute(
+        "CREATE TABLE sales_webhooks (order_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " url TEXT NOT NULL, body BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_ms INTEGER NOT NULL, delivered_ms INTEGER, last_error TEXT,"
+        " PRIMARY KEY (order_id, seq)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE INDEX sales_webhooks_pending ON sales_webhooks (next_ms) WHERE delivered_ms IS NULL"
     )
 
 

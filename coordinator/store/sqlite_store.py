@@ -33,6 +33,7 @@ from coordinator.store.port import (
     RetentionResult,
     TelemetrySeries,
 )
+from coordinator.store.sales import SqliteSalesStore
 from coordinator.store.schema import MIGRATIONS
 from coordinator.store.sqlite_support import translated
 from protocol import Birth, Event, Stock, Telemetry
@@ -103,6 +104,10 @@ class SqliteStore:
     def plan_state(self) -> SqlitePlanState:
         """The planner's durable state, on this store's writer connection and lock."""
         return SqlitePlanState(self._writer, self._write_lock)
+
+    def sales_store(self) -> SqliteSalesStore:
+        """The sales orders, on this store's writer connection and lock."""
+        return SqliteSalesStore(self._writer, self._write_lock)
 
     def command_store(self) -> SqliteCommandStore:
         """The tracked commands, on this store's writer connection, lock and readers."""

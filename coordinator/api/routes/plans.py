@@ -3,7 +3,7 @@ delivery fleet, changeover times, rush reserve and product recipes (operator; th
 and the recipes readable by a viewer), and `/api/v1/orders`: production and delivery
 orders (operator; replenishment jobs the coordinator made are marked `replenishment`).
 
-Thin routes over the `PlanRunner` at `request.app.state.plans` (`coordinator.plan.wiring`).
+Thin routes over the `PlanRunner` at `request.app.state.plans` (`coordinator.plan.runner`).
 Before the first plan both plan routes answer 200 with version 0, `made_ms` null and no
 machines' operations / no routes: "no plan yet" is a valid state, not a missing resource.
 Orders are durable when `POST /api/v1/orders` answers; posting an order id again is
@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from coordinator.api.auth import OperatorDep, ViewerDep
 from coordinator.api.plan_schemas import RoutesOut, ScheduleOut
 from coordinator.errors import CoordinatorError
-from coordinator.plan.orders import (
+from coordinator.plan.orders.specs import (
     ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
@@ -34,7 +34,7 @@ from coordinator.plan.orders import (
     StepOption,
     VehicleSpec,
 )
-from coordinator.plan.wiring import PlanRunner
+from coordinator.plan.runner import PlanRunner
 from protocol.messages import MAX_TS_MS, MIN_TS_MS
 from protocol.topics import ID_PATTERN
 

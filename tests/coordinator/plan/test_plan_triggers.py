@@ -15,15 +15,7 @@ from coordinator.ingest.records import (
     WriteBatch,
 )
 from coordinator.notify.publisher import InMemoryPublisher
-from coordinator.plan.triggers import (
-    DepotSeen,
-    MachineDown,
-    MachineSeen,
-    MachineUp,
-    StockoutRisk,
-    TriggerMapper,
-)
-from coordinator.plan.wiring import (
+from coordinator.plan.runner import (
     DeliveryOrder,
     DepotSpec,
     JobOrder,
@@ -31,6 +23,14 @@ from coordinator.plan.wiring import (
     OrderRejected,
     PlanRunner,
     VehicleSpec,
+)
+from coordinator.plan.triggers import (
+    DepotSeen,
+    MachineDown,
+    MachineSeen,
+    MachineUp,
+    StockoutRisk,
+    TriggerMapper,
 )
 from fleet_runtime.clock import FakeClock
 from protocol import Birth, Command, Event, RouteUpdate, ScheduleUpdate, decode, plan_update
