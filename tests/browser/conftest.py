@@ -2,12 +2,14 @@
 
 The tests skip, saying why, when /usr/bin/chromium (or the `playwright` package) is
 missing; `scripts/install.sh` installs both. Playwright is pointed at the system browser
-and never downloads one of its own. Screenshots go to a folder under pytest's base
-temporary directory (kept for the last three runs), printed at the end of the run.
+and never downloads one of its own. Screenshots of every view go to `build/console-screenshots/`
+of the checkout (or `$FLEXFLEET_SCREENSHOT_DIR`), replaced by each run and kept after it
+(pytest's own temporary folders are pruned by later runs); the path is printed at the end.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,8 +53,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where screenshots of every view are written (kept after the run)."""
-    folder = tmp_path_factory.mktemp("console-screenshots")
+def screenshot_dir() -> Path:
+    """Where screenshots of every view are written (emptied first, kept after the run)."""
+    default = Path(__file__).resolve().parents[2] / "build" / "console-screenshots"
+    folder = Path(os.environ.get("FLEXFLEET_SCREENSHOT_DIR", default))
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
     _shots.append(folder)
     return folder

@@ -24,7 +24,10 @@ from coordinator.alarms.port import Severity
 from coordinator.alarms.service import AlarmService
 from coordinator.api.app import create_app
 from coordinator.settings import load_settings
+from edge_agent.drivers.sim import SimWarehouseDriver
 from edge_agent.runner import AgentThread, demo_config
+from firmware_sim.demand import DemandParams
+from firmware_sim.warehouse import MicroWarehouse, default_skus
 from flexfleet.broker import start_broker
 from tests.coordinator.conftest import serve
 from tests.waiting import wait_until
@@ -64,6 +67,15 @@ def raise_alarm(
         message=message,
         details={"node": source.split("/", maxsplit=1)[0]},
         ts_ms=int(time.time() * 1000),
+    )
+
+
+def _busy(agent: AgentThread, *, seed: int) -> None:
+    """Make a warehouse agent's shop take about two orders a second, so it sells at once."""
+    driver = agent.core.driver
+    assert isinstance(driver, SimWarehouseDriver)
+    driver.warehouse = MicroWarehouse(
+        skus=default_skus(20), seed=seed, demand_params=DemandParams(background_rate_per_s=2.0)
     )
 
 
@@ -135,8 +147,10 @@ def running_fleet(work_dir: Path, *, api_token: str = "", **settings: Any) -> It
                     seed=k,
                     interval_ms=200,
                 )
-            ).start()
-            agents[node] = agent
+            )
+            if node == WAREHOUSES[0]:
+                _busy(agent, seed=k)
+            agents[node] = agent.start()
             stack.callback(agent.stop)
         wait_until(
             lambda: sum(n["online"] for n in api.get("/api/v1/nodes").json()) == len(agents),
@@ -159,6 +173,10 @@ def running_fleet(work_dir: Path, *, api_token: str = "", **settings: Any) -> It
             ),
             timeout_s=30,
         )
-        # Forecasts from whatever sales the warehouses made so far (baselines, no model).
+        # Forecasts (baselines, no model) once the busy warehouse has sold something; the
+        # stock cover check that follows each refresh then rates the stock-out risk.
+        store = app.state.coordinator.store
+        wait_until(lambda: store.daily_sales(since_day=0), timeout_s=30)
         assert api.post("/api/v1/forecasts/refresh").status_code == 200
+        wait_until(lambda: api.get("/api/v1/stock/cover").json()["count"], timeout_s=20)
         yield Fleet(app=app, url=url, api=api, agents=agents)

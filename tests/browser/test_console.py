@@ -138,7 +138,18 @@ def test_every_view_shows_what_the_api_holds(
     console.open("stock")
     stock = fleet.api.get("/api/v1/stock").json()
     assert console.count("stock-row") == len(stock) > 0
+    forecasts = fleet.api.get("/api/v1/forecasts?limit=10000").json()["forecasts"]
+    forecast_at = {(f["sku"], f["location"]) for f in forecasts}
+    with_forecast = [s for s in stock if (s["sku"], f"{s['site']}/{s['node']}") in forecast_at]
+    assert (
+        console.page.locator("[data-testid=stock-row] .band-cell svg").count()
+        == len(with_forecast)
+        > 0
+    )
+    at_risk = [c for c in fleet.api.get("/api/v1/stock/cover").json()["covers"] if c["at_risk"]]
+    assert console.page.locator("[data-testid=stock-row] .risk.high").count() == len(at_risk)
     console.page.locator("[data-testid=stock-row]").first.click()
+    console.page.wait_for_selector(".chart canvas")
     console.shot(screenshot_dir, "stock")
 
 
