@@ -106,8 +106,11 @@ def console(settings: SettingsDep) -> HTMLResponse:
 
 
 @router.get("/static/{path:path}", include_in_schema=False)
-def static_asset(path: str) -> Response:
-    """One file of the console or its vendored libraries; 404 for anything else."""
+async def static_asset(path: str) -> Response:
+    """One file of the console or its vendored libraries; 404 for anything else.
+
+    Async: the files are read once and kept (`_read`), so no thread is needed to serve one.
+    """
     if path not in assets():
         raise NotFound("console asset", path[:100])
     name = path.rsplit("/", 1)[-1]

@@ -55,6 +55,7 @@ export class AlarmStore {
     if (name === "snapshot" && Array.isArray(data)) {
       this.alarms = new Map(data.filter(a => OPEN.has(a.status)).map(a => [a.alarm_id, a]));
       this.notify({kind: "snapshot"});
+      performance.mark("flexfleet:alarms-snapshot"); // listeners have drawn it
     } else if (name === "alarm" && data && data.alarm) {
       this.apply(data.alarm);
       this.lastEvent = {kind: data.kind, alarm_id: data.alarm_id, received: performance.now()};

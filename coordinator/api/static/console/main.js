@@ -58,6 +58,7 @@ async function show() {
   drawNav();
   try { await view.refresh(); } catch (error) { report(error); }
   main.dataset.ready = name; // the view has drawn its first data
+  performance.mark("flexfleet:ready:" + name);
 }
 
 function report(error) {

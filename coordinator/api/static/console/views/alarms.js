@@ -3,7 +3,7 @@
 // of past alarms from the list API.
 
 import {ApiError, get, post} from "../api.js";
-import {ago, clear, dateTime, el, notice, section} from "../dom.js";
+import {ago, dateTime, el, notice, section} from "../dom.js";
 import {SEVERITIES} from "./overview.js";
 
 const STATUSES = ["ACTIVE_UNACK", "ACTIVE_ACK", "CLEARED_UNACK", "CLEARED_ACK"];
@@ -15,6 +15,25 @@ function order(a, b) {
   return (a.acknowledged - b.acknowledged)
     || SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity)
     || b.last_ms - a.last_ms;
+}
+
+/**
+ * Make `body`'s children exactly `rows`, in order, touching only what changed: a new
+ * alarm is one insertion, not a rebuilt table (hundreds of open alarms stay cheap).
+ */
+function place(body, rows) {
+  let cursor = body.firstChild;
+  for (const node of rows) {
+    if (node === cursor) cursor = cursor.nextSibling;
+    else body.insertBefore(node, cursor);
+  }
+  while (cursor) { const next = cursor.nextSibling; cursor.remove(); cursor = next; }
+}
+
+/** Refresh the "… ago" cells in place. */
+function retime(body) {
+  const now = Date.now();
+  for (const cell of body.querySelectorAll("td.ago")) cell.textContent = ago(Number(cell.dataset.ms), now);
 }
 
 function field(label, control) { return el("label", {}, label, control); }
@@ -44,7 +63,7 @@ export const alarmsView = {
     const tabHistory = el("button", {type: "button", "aria-pressed": "false", text: "History", onclick: () => setMode("history")});
     const counter = el("p", {class: "muted", role: "status"});
     const tbody = el("tbody");
-    const grid = el("table", {id: "alarm-table"},
+    const grid = el("table", {id: "alarm-table", class: "fixed"},
       el("caption", {text: "Alarms, unacknowledged and most severe first"}),
       el("thead", {}, el("tr", {}, HEADINGS.map(h => el("th", {scope: "col", text: h})))), tbody);
 
@@ -147,7 +166,7 @@ export const alarmsView = {
     }
 
     function row(a) {
-      const key = Math.floor(Date.now() / 30000) + "|" + a.status + "|" + a.last_ms + "|" + a.count + "|" + a.severity + "|" + expanded.has(a.alarm_id) + "|" + ctx.canAct();
+      const key = a.status + "|" + a.last_ms + "|" + a.count + "|" + a.severity + "|" + expanded.has(a.alarm_id) + "|" + ctx.canAct();
       const cached = rowCache.get(a.alarm_id);
       if (cached && cached.key === key) return cached.rows;
       const tr = el("tr", {"data-testid": "alarm-row", "data-alarm-id": a.alarm_id, "data-status": a.status},
@@ -155,8 +174,8 @@ export const alarmsView = {
         el("td", {text: STATUS_WORDS[a.status] || a.status}),
         el("td", {text: a.site}), el("td", {text: a.source}), el("td", {text: a.message}),
         el("td", {class: "num", text: a.count}),
-        el("td", {text: ago(a.start_ms), title: dateTime(a.start_ms)}),
-        el("td", {text: ago(a.last_ms), title: dateTime(a.last_ms)}),
+        el("td", {class: "ago", "data-ms": a.start_ms, text: ago(a.start_ms), title: dateTime(a.start_ms)}),
+        el("td", {class: "ago", "data-ms": a.last_ms, text: ago(a.last_ms), title: dateTime(a.last_ms)}),
         el("td", {}, actions(a)));
       const rows = expanded.has(a.alarm_id) ? [tr, detailRow(a)] : [tr];
       rowCache.set(a.alarm_id, {key, rows});
@@ -171,7 +190,7 @@ export const alarmsView = {
       const rows = shown.flatMap(row);
       if (!rows.length) rows.push(el("tr", {}, el("td", {colspan: HEADINGS.length, class: "muted",
         text: mode === "open" ? "No open alarms." : "No alarms in this time range."})));
-      clear(tbody).append(...rows);
+      place(tbody, rows);
       counter.textContent = mode === "open"
         ? shown.length + " of " + source.length + " open alarms shown · " + (ctx.alarms.connected ? "live" : "reconnecting")
         : shown.length + " alarms in the history";
@@ -182,7 +201,7 @@ export const alarmsView = {
       else if (change.alarm) reloadHistory().catch(() => {});
     });
     return {
-      async refresh() { if (mode === "history") await reloadHistory(); else draw(); },
+      async refresh() { if (mode === "history") await reloadHistory(); else { draw(); retime(tbody); } },
       dispose() { unsubscribe(); },
     };
   },
