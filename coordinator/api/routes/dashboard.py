@@ -17,15 +17,15 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Final
+from typing import Annotated, Final
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from coordinator.api.auth import PrincipalDep, Role
-from coordinator.api.deps import SettingsDep
+from coordinator.api.auth import Role, current_principal
 from coordinator.errors import NotFound
 
 router = APIRouter(tags=["console"])
@@ -41,6 +41,8 @@ MEDIA_TYPES: Final[dict[str, str]] = {
     ".md": "text/markdown; charset=utf-8",
 }
 LICENCE_NAMES: Final = frozenset({"LICENSE", "LICENCE", "LICENSE.txt"})
+_bearer = HTTPBearer(auto_error=False, description="A viewer or operator API token")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 class SessionOut(BaseModel):
@@ -91,13 +93,21 @@ def content_security_policy(tile_url: str) -> str:
     )
 
 
+def _tile_url(request: Request) -> str:
+    return str(getattr(request.app.state.settings, "console_tile_url", ""))
+
+
+# The console's own routes are async and need no thread: they only read memory. A page
+# load then never waits for a free worker thread behind slower API calls.
+
+
 @router.get("/", summary="Operator console", response_class=HTMLResponse, include_in_schema=False)
-def console(settings: SettingsDep) -> HTMLResponse:
+async def console(request: Request) -> HTMLResponse:
     """The console's page; it signs in and loads its views from `/static/`."""
     return HTMLResponse(
         _read("console/index.html").decode("utf-8"),
         headers={
-            "Content-Security-Policy": content_security_policy(settings.console_tile_url),
+            "Content-Security-Policy": content_security_policy(_tile_url(request)),
             "Cache-Control": "no-cache",
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
@@ -107,10 +117,8 @@ def console(settings: SettingsDep) -> HTMLResponse:
 
 @router.get("/static/{path:path}", include_in_schema=False)
 async def static_asset(path: str) -> Response:
-    """One file of the console or its vendored libraries; 404 for anything else.
-
-    Async: the files are read once and kept (`_read`), so no thread is needed to serve one.
-    """
+    """One file of the console or its vendored libraries (read once, then kept); 404 for
+    anything else."""
     if path not in assets():
         raise NotFound("console asset", path[:100])
     name = path.rsplit("/", 1)[-1]
@@ -123,9 +131,10 @@ async def static_asset(path: str) -> Response:
 
 
 @router.get("/console/session", summary="Who the console is signed in as", tags=["console"])
-def session(who: PrincipalDep, settings: SettingsDep) -> SessionOut:
+async def session(request: Request, credentials: BearerDep) -> SessionOut:
     """The caller's name and role (viewer or operator) and the configured map tile URL."""
-    return SessionOut(name=who.name, role=who.role, tile_url=settings.console_tile_url)
+    who = current_principal(request, credentials)
+    return SessionOut(name=who.name, role=who.role, tile_url=_tile_url(request))
 
 
 __all__ = ["SessionOut", "assets", "content_security_policy", "router"]
