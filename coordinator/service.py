@@ -4,14 +4,17 @@
 the core's and the alarm service's), restores the twin from the store, and
 `start()` connects to the broker and starts the writer, the forecast job
 (`coordinator.forecast.serving.job`: sales history → forecasts, on a schedule) and the planner
-(`coordinator.plan.runner`: re-plans on machine down, orders and stock-out risk). The HTTP app
+(`coordinator.plan.runner`: re-plans on machine down, orders and stock-out risk), fed the
+machines' counts by the job tracker (`coordinator.jobs.tracker`). The HTTP app
 (`coordinator.api.app`) creates one in its lifespan; benchmarks and tests use it bare.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from coordinator.alarms.port import AlarmSink
 from coordinator.alarms.service import AlarmService
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.commands import CommandLog
@@ -23,8 +26,11 @@ from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.records import RawMessage
 from coordinator.ingest.writer import IngestWriter
+from coordinator.jobs.tracker import JobTracker
 from coordinator.mqtt_client import MqttClient
 from coordinator.plan.runner import PlanRunner
+from coordinator.sales.book import SalesBook
+from coordinator.sales.sources import capacity_source, recipes_source, road_travel
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
@@ -47,9 +53,11 @@ class Coordinator:
     fast_lane: EventFastLane | None = None
     events_mqtt: MqttClient | None = None
     plans: PlanRunner | None = None
+    jobs: JobTracker | None = None
     forecasts: ForecastJob | None = None
     cover: CoverWatch | None = None
     commands: CommandLog | None = None
+    sales: SalesBook | None = None
 
     @classmethod
     def open(
@@ -125,8 +133,9 @@ class Coordinator:
             rollup_retention_days=settings.rollup_retention_days,
         )
         client.on_message = writer.enqueue
-        plans = _build_plans(settings, clock, commands, store)
+        plans, jobs = _build_plans(settings, clock, commands, store, alarms)
         writer.listeners.append(plans.on_commit)
+        writer.listeners.append(jobs.on_commit)
         fast_lane = _build_fast_lane(settings, twin, feed, events_mqtt)
         forecasts = ForecastJob(
             sales=lambda since_day: store.daily_sales(since_day=since_day),
@@ -148,6 +157,16 @@ class Coordinator:
         )
         forecasts.watchers.append(cover)  # checked after every refresh and between them
         cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
+        sales = _build_sales(store, clock, twin, plans)
+        writer.listeners.append(
+            _throttled(
+                clock,
+                1.0,
+                lambda: sales.follow_production(
+                    lambda job_id: None if (p := jobs.job(job_id)) is None else p.state
+                ),
+            )
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -159,9 +178,11 @@ class Coordinator:
             fast_lane=fast_lane,
             events_mqtt=events_mqtt,
             plans=plans,
+            jobs=jobs,
             forecasts=forecasts,
             cover=cover,
             commands=commands,
+            sales=sales,
         )
 
     def start(self) -> None:
@@ -199,10 +220,43 @@ class Coordinator:
         return self.mqtt.connected and not self.writer.failed
 
 
+def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanRunner) -> SalesBook:
+    """The sales book on the store, reading the twin and the planner, handing it jobs."""
+    return SalesBook(
+        store=store.sales_store(),
+        clock=clock,
+        stock=twin.stock_of,
+        capacity=lambda: capacity_source(twin, plans),
+        recipes=lambda: recipes_source(plans),
+        travel=road_travel(),
+        submit_jobs=plans.submit_orders,
+        close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
+    )
+
+
+def _throttled(
+    clock: Clock, interval_s: float, action: Callable[[], object]
+) -> Callable[[object, object], None]:
+    """An ingest commit listener running `action` at most once per `interval_s`."""
+    last = [-interval_s]
+
+    def listener(_outcome: object, _result: object) -> None:
+        if clock.monotonic() - last[0] >= interval_s:
+            last[0] = clock.monotonic()
+            action()
+
+    return listener
+
+
 def _build_plans(
-    settings: CoordinatorSettings, clock: Clock, commands: CommandLog, store: SqliteStore
-) -> PlanRunner:
-    """The re-planning loop: ingest and the orders API feed it, plan diffs go out as commands."""
+    settings: CoordinatorSettings,
+    clock: Clock,
+    commands: CommandLog,
+    store: SqliteStore,
+    alarms: AlarmSink | None,
+) -> tuple[PlanRunner, JobTracker]:
+    """The re-planning loop (ingest and the orders API feed it, plan diffs go out as
+    commands) and the job tracker that feeds it the shop floor's facts."""
     plans = PlanRunner(
         clock=clock,
         commands=commands,
@@ -217,10 +271,28 @@ def _build_plans(
         state=store.plan_state(),
         lead_time_days=settings.cover_lead_time_days,
         auto_replenish=settings.auto_replenish,
+        from_facts=settings.plan_from_facts,
     )
+
+    def scrap_limit(sku: str) -> float:
+        product = next((p for p in plans.products() if p.sku == sku), None)
+        if product is None or product.max_scrap_share is None:
+            return settings.quality_max_scrap_share
+        return product.max_scrap_share
+
+    jobs = JobTracker(
+        store=store.job_store(),
+        clock=clock,
+        alarms=alarms,
+        scrap_limit_for=scrap_limit,
+        start_grace_s=settings.job_start_grace_s,
+        replan_interval_s=settings.plan_progress_replan_s,
+    )
+    jobs.attach(plans)
     plans.restore(store.load_nodes())
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
-    return plans
+    jobs.resume()  # settles what a previous run left unsettled
+    return plans, jobs
 
 
 def _not_wired(_raw: RawMessage) -> None:

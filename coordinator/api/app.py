@@ -7,6 +7,9 @@ ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
     alarms                           the alarm service (`coordinator.alarms`)
     forecasts                        the forecast job (`coordinator.forecast.serving.job`)
     plans                            the re-planning loop (`coordinator.plan.runner`)
+    jobs                             the job tracker (`coordinator.jobs.tracker`)
+
+Each part is handed to the routes through `coordinator.api.deps`.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from coordinator.api.routes import (
     dead_letters,
     forecasts,
     health,
+    jobs,
     metrics,
     nodes,
+    orders,
     plans,
     stock,
 )
@@ -44,6 +49,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         app.state.coordinator = coordinator
         app.state.alarms = coordinator.alarms
         app.state.plans = coordinator.plans
+        app.state.jobs = coordinator.jobs
         app.state.forecasts = coordinator.forecasts
         app.state.metrics = build_registry(coordinator)
         if start_service:
@@ -79,7 +85,9 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         stock,
         dead_letters,
         forecasts,
+        orders,
         plans,
+        jobs,
         alarms,
         dashboard,
     ):

@@ -14,7 +14,9 @@ from coordinator.plan.diff import RouteDiff, ScheduleDiff, diff_routes, diff_sch
 from coordinator.plan.errors import (
     InstanceFormatError,
     InstanceTooLargeError,
+    OrderRejected,
     PlanError,
+    PlanningUnavailable,
     ProblemError,
     SolverError,
 )
@@ -65,10 +67,12 @@ __all__ = [
     "OperationOption",
     "OrToolsRouter",
     "Order",
+    "OrderRejected",
     "PinnedOperation",
     "PinnedStop",
     "PlanError",
     "PlanService",
+    "PlanningUnavailable",
     "ProblemError",
     "Publish",
     "PyVrpRouter",

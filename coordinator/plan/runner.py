@@ -38,15 +38,17 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from coordinator.commands.log import CommandLog
 from coordinator.errors import ConfigError
 from coordinator.fleet.node import NodeRecord
 from coordinator.ingest.records import BatchOutcome, StockChanged
+from coordinator.jobs.overdue import PlannedStart
+from coordinator.jobs.progress import OperationProgress, operation_id
 from coordinator.plan.debounce import Debouncer
-from coordinator.plan.errors import ProblemError
+from coordinator.plan.errors import OrderRejected, ProblemError
 from coordinator.plan.orders.replenishment import PREFIX as REPLENISH_PREFIX
 from coordinator.plan.orders.replenishment import Replenishment, StockLevel
 from coordinator.plan.orders.replenishment_book import ReplenishmentBook
@@ -56,7 +58,6 @@ from coordinator.plan.orders.specs import (
     DepotSpec,
     JobOrder,
     OperationOrder,
-    OrderRejected,
     OrdersClosed,
     OrdersDispatched,
     OrdersTaken,
@@ -74,6 +75,7 @@ from coordinator.plan.schedule.problem import (
     ReservePolicy,
     Setup,
 )
+from coordinator.plan.schedule.replan import Observed
 from coordinator.plan.service import PlanService
 from coordinator.plan.state import MemoryPlanState, PlanState
 from coordinator.plan.triggers import (
@@ -95,7 +97,6 @@ __all__ = [
     "DepotSpec",
     "JobOrder",
     "OperationOrder",
-    "OrderRejected",
     "OrdersClosed",
     "OrdersDispatched",
     "OrdersTaken",
@@ -135,6 +136,7 @@ class PlanRunner:
         state: PlanState | None = None,
         lead_time_days: float = 2.0,
         auto_replenish: bool = True,
+        from_facts: bool = False,
     ) -> None:
         try:
             debouncer = Debouncer(
@@ -156,6 +158,7 @@ class PlanRunner:
             seed=seed,
             warm_up_solvers=False,  # done on the runner's thread, not at open
             on_plan=self.state.save_plan,
+            from_facts=from_facts,
         )
         self.mapper = TriggerMapper(
             stock_threshold_for=lambda sku: thresholds.get(sku, stock_low_threshold)
@@ -167,6 +170,10 @@ class PlanRunner:
         self._book = ReplenishmentBook(
             self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
         )
+        self.on_take: list[Callable[[list[JobOrder]], None]] = []
+        """Called with the jobs about to be planned (the job tracker follows them)."""
+        self.produced: Callable[[str], bool] = lambda _job_id: False
+        """True for a job its machines have made: it is never planned again."""
         self._sites_lock = threading.Lock()
         self._orders_lock = threading.Lock()
         self._wake = threading.Event()
@@ -333,7 +340,11 @@ class PlanRunner:
         )
 
     def _take(self, jobs: list[JobOrder], deliveries: list[DeliveryOrder]) -> None:
-        """Hand checked orders to the service (converted to plan units now)."""
+        """Hand checked orders to the service (converted to plan units now); jobs already
+        made stay out."""
+        jobs = [order for order in jobs if not self.produced(order.id)]
+        for hook in self.on_take:
+            hook(jobs)
         if jobs:
             self.service.submit_jobs([self._job(order) for order in jobs])
         if deliveries:
@@ -403,6 +414,77 @@ class PlanRunner:
             done = self._book.receive(levels)
         if done:
             self.close_orders(done, [], reason="received")
+
+    # ---- facts from the shop floor (the job tracker's `Planner` port) ------------------
+    def job_order(self, job_id: str) -> JobOrder | None:
+        """The held order of a job (None once closed or never held)."""
+        jobs, _ = self.state.orders()
+        return next((order for order in jobs if order.id == job_id), None)
+
+    def jobs_produced(self, job_ids: Iterable[str]) -> None:
+        """Jobs whose machines made them (or left them short) leave the schedule for good;
+        a replenishment job stays open until its units are received."""
+        ids = list(dict.fromkeys(job_ids))
+        with self._orders_lock:
+            self.state.close_orders([j for j in ids if j not in self._book.open], [])
+            self.service.close_orders(ids, [])
+        self._wake.set()
+
+    def submit_remake(self, order: JobOrder) -> None:
+        """Store and plan a re-make job (its machines must still be known)."""
+        try:
+            self._check_jobs([order])
+        except OrderRejected as exc:
+            log.error("re-make %s not planned: %s", order.id, exc)
+            return
+        with self._orders_lock:
+            self.state.save_orders([order], [], at_ms=now_ms(self.clock))
+            self._take([order], [])
+
+    def observe(
+        self, progress: Mapping[str, tuple[OperationProgress, int | None]], *, replan: bool
+    ) -> None:
+        """The reported operations of open jobs (with their job's quantity), in plan units,
+        for the service to plan from; `replan` asks for a re-plan."""
+        epoch_s = self.service.epoch_s()
+
+        def units(ms: int) -> int:
+            return max(0, math.floor((ms / 1000 - epoch_s) / self._unit_s))
+
+        observed = [
+            Observed(
+                operation_id=op.operation_id,
+                machine_id=op.machine,
+                start=units(op.started_ms),
+                last_report=units(op.updated_ms),
+                made=op.made,
+                quantity=quantity,
+                done_at=units(op.finished_ms)
+                if op.state == "done" and op.finished_ms is not None
+                else None,
+            )
+            for op, quantity in progress.values()
+        ]
+        self.service.observe(observed, replan=replan)
+        if replan:
+            self._wake.set()
+
+    def planned_starts(self) -> list[PlannedStart]:
+        """The operations of the current schedule and when (ms) they should start."""
+        plan = self.service.current_schedule()
+        epoch_ms, unit_ms = plan["epoch_s"] * 1000, plan["time_unit_s"] * 1000
+        return [
+            PlannedStart(
+                o["operation_id"], o["job_id"], machine, int(epoch_ms + o["start"] * unit_ms)
+            )
+            for machine, ops in plan["machines"].items()
+            for o in ops
+        ]
+
+    def site_of(self, node: str) -> str | None:
+        """The site of a machine or warehouse the planner has seen."""
+        with self._sites_lock:
+            return self._sites.get(node)
 
     def _setups(self, specs: list[ChangeoverSpec]) -> list[Setup]:
         return [Setup(c.from_family, c.to_family, self._units(c.duration_s) or 0) for c in specs]
@@ -533,7 +615,7 @@ class PlanRunner:
 
         operations = tuple(
             Operation(
-                f"{order.id}:{k}",
+                operation_id(order.id, k),
                 tuple(
                     OperationOption(machine, max(1, self._units(seconds) or 1))
                     for machine, seconds in sorted(step.options.items())

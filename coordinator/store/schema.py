@@ -266,4 +266,28 @@ def m009_sales_orders(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m010_job_progress(db: Database) -> None:
+    """Job progress from the machines' counts (`coordinator.store.jobs`): one row per
+    operation a machine reported (counts so far, state, first and last report) and one
+    per job the coordinator follows (its quantity, the state and counts derived from its
+    operations, and whether the planner has been told: `settled_ms`, `remake_id`)."""
+    db.execute(
+        "CREATE TABLE job_operations (operation_id TEXT PRIMARY KEY, job_id TEXT NOT NULL,"
+        " machine TEXT NOT NULL, state TEXT NOT NULL"
+        " CHECK (state IN ('setup', 'run', 'paused', 'done')),"
+        " good INTEGER NOT NULL, scrap INTEGER NOT NULL, started_ms INTEGER NOT NULL,"
+        " updated_ms INTEGER NOT NULL, finished_ms INTEGER)"
+    )
+    db.execute("CREATE INDEX job_operations_by_job ON job_operations (job_id)")
+    db.execute(
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, sku TEXT NOT NULL, quantity INTEGER,"
+        " operations INTEGER NOT NULL, tracked_ms INTEGER NOT NULL, state TEXT NOT NULL"
+        " CHECK (state IN ('planned', 'started', 'finished', 'short')),"
+        " good INTEGER NOT NULL, scrap INTEGER NOT NULL, started_ms INTEGER,"
+        " finished_ms INTEGER, settled_ms INTEGER, remake_id TEXT)"
+    )
+    db.execute("CREATE INDEX jobs_by_state ON jobs (state, id)")
+
+
 __all__ = ["MIGRATIONS"]

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from coordinator.api.auth import ViewerDep
-from coordinator.api.deps import CoordinatorDep, LocationQuery, SkuQuery, TwinDep
-from coordinator.api.schemas import StockCoverListOut, StockCoverOut, StockOut
+from coordinator.api.deps import CoordinatorDep, LocationQuery, SkuQuery, TwinDep, ViewerDep
+from coordinator.api.models.stock import StockCoverListOut, StockCoverOut, StockOut
 from coordinator.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/stock", tags=["stock"])

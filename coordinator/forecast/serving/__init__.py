@@ -6,7 +6,7 @@ package does not import eagerly: the model store loads it when a model is config
 """
 
 from coordinator.forecast.serving.baseline_choice import BestBaselineForecaster
-from coordinator.forecast.serving.job import ForecastJob, RefreshFailed
+from coordinator.forecast.serving.job import ForecastJob
 from coordinator.forecast.serving.model_store import ModelStore, OnnxForecaster
 from coordinator.forecast.serving.ports import Forecaster, InMemoryForecaster
 from coordinator.forecast.serving.predict_csv import write_predictions
@@ -26,7 +26,6 @@ __all__ = [
     "ModelStore",
     "OnnxForecaster",
     "PanelForecast",
-    "RefreshFailed",
     "RefreshSchedule",
     "forecast_with_model",
     "write_predictions",

@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from coordinator.errors import CoordinatorError, StoreError
-from coordinator.forecast.errors import ForecastError, ModelLoadError, ModelSignatureError
+from coordinator.forecast.errors import (
+    ForecastError,
+    ModelLoadError,
+    ModelSignatureError,
+    RefreshFailed,
+)
 from coordinator.forecast.model.history import DailySales, panel_from_sales
 from coordinator.forecast.model.panel import SeriesPanel
 from coordinator.forecast.serving.baseline_choice import BASELINES_VERSION, BestBaselineForecaster
@@ -97,13 +102,6 @@ class RefreshWatcher(Protocol):
 
     def run_pending(self) -> None:
         """Do whatever is due."""
-
-
-class RefreshFailed(CoordinatorError):
-    """A refresh that could not forecast (unusable history or model output); the stored
-    forecasts are unchanged. Answered with 503 by the API."""
-
-    http_status = 503
 
 
 class ServingForecaster:
@@ -282,7 +280,6 @@ class ForecastJob:
 
 __all__ = [
     "ForecastJob",
-    "RefreshFailed",
     "RefreshWatcher",
     "ServingForecaster",
     "location_of",

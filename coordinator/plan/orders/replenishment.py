@@ -160,6 +160,8 @@ def jobs_to_submit(
             ),
             due_ms=record.due_ms,
             rush=rush,
+            quantity=quantity,
+            sku=cover.sku,
         )
         out.append(NewJob(order, record))
         seq += 1

@@ -13,13 +13,14 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders.replenishment import (
     Replenishment,
     StockLevel,
     apply_stock,
     jobs_to_submit,
 )
-from coordinator.plan.orders.specs import JobOrder, OrderRejected, ProductSpec
+from coordinator.plan.orders.specs import JobOrder, ProductSpec
 from coordinator.plan.state import PlanState, SavedState
 from fleet_runtime.clock import Clock, now_ms
 

@@ -15,14 +15,11 @@ from typing import Any, Literal
 
 import orjson
 
-from coordinator.errors import CoordinatorError
-
 __all__ = [
     "DeliveryOrder",
     "DepotSpec",
     "JobOrder",
     "OperationOrder",
-    "OrderRejected",
     "OrdersClosed",
     "OrdersDispatched",
     "OrdersTaken",
@@ -38,16 +35,6 @@ __all__ = [
     "reserve_from_json",
     "vehicle_from_json",
 ]
-
-
-class OrderRejected(CoordinatorError):
-    """An order (or recipe) the planner cannot take; `field` names the offending part."""
-
-    http_status = 422
-
-    def __init__(self, reason: str, *, field: str = "") -> None:
-        super().__init__(reason)
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +78,8 @@ class OperationOrder:
 @dataclass(frozen=True, slots=True)
 class JobOrder:
     """A production order: a chain of operations, with optional release and due times
-    (ms since the Unix epoch), a weight for lateness, and the rush flag."""
+    (ms since the Unix epoch), a weight for lateness, and the rush flag; `quantity` good
+    units of `sku` finish it (counted by its machines; None: its last operation done)."""
 
     id: str
     operations: tuple[OperationOrder, ...]
@@ -99,6 +87,8 @@ class JobOrder:
     release_ms: int | None = None
     weight: int = 1
     rush: bool = False
+    quantity: int | None = None
+    sku: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +170,8 @@ class StepOption:
 class ProductSpec:
     """How a SKU is made (`PUT /api/v1/plans/products`): its operations in order, each
     with the machines it may run on; the batch bounds of a replenishment job; and whether
-    the coordinator replenishes it by itself (`"auto"`) or not (`"off"`)."""
+    the coordinator replenishes it by itself (`"auto"`) or not (`"off"`); the scrap share
+    above which a batch raises an alarm (None: the coordinator's default)."""
 
     sku: str
     operations: tuple[tuple[StepOption, ...], ...]
@@ -188,6 +179,7 @@ class ProductSpec:
     min_batch: int = 1
     max_batch: int | None = None
     replenish: Literal["auto", "off"] = "auto"
+    max_scrap_share: float | None = None
 
 
 def product_from_json(data: Mapping[str, Any]) -> ProductSpec:
@@ -201,6 +193,7 @@ def product_from_json(data: Mapping[str, Any]) -> ProductSpec:
         min_batch=data["min_batch"],
         max_batch=data["max_batch"],
         replenish=data["replenish"],
+        max_scrap_share=data.get("max_scrap_share"),  # absent from recipes stored before it
     )
 
 
@@ -228,6 +221,8 @@ def job_from_json(data: Mapping[str, Any]) -> JobOrder:
         release_ms=data["release_ms"],
         weight=data["weight"],
         rush=data["rush"],
+        quantity=data.get("quantity"),  # absent from orders stored before quantities
+        sku=data.get("sku", ""),
     )
 
 

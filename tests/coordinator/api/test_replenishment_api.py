@@ -139,7 +139,7 @@ def test_a_restarted_coordinator_keeps_the_open_job_and_submits_no_duplicate(db:
     second = _app(db)
     with serve(second) as url, httpx.Client(base_url=url, timeout=10) as client:
         assert client.get(PRODUCTS, headers=AS_VIEWER).json() == {
-            "products": [{**CUP, "min_batch": 1, "max_batch": None}]
+            "products": [{**CUP, "min_batch": 1, "max_batch": None, "max_scrap_share": None}]
         }
         assert _jobs(client) == [before]
         _refresh(client)

@@ -12,6 +12,7 @@ import pytest
 
 from coordinator.errors import StoreError
 from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders.specs import (
     ChangeoverSpec,
     DeliveryOrder,
@@ -22,7 +23,7 @@ from coordinator.plan.orders.specs import (
     VehicleSpec,
 )
 from coordinator.plan.routing.problem import Route, RoutingResult, Unserved
-from coordinator.plan.runner import OrderRejected, PlanRunner
+from coordinator.plan.runner import PlanRunner
 from coordinator.plan.schedule.problem import LateJob, Schedule, ScheduledOperation
 from coordinator.plan.state import MemoryPlanState, PlanMade, PlanState
 from coordinator.plan.triggers import DepotSeen, MachineSeen

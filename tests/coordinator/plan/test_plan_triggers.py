@@ -15,12 +15,12 @@ from coordinator.ingest.records import (
     WriteBatch,
 )
 from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.plan.errors import OrderRejected
 from coordinator.plan.runner import (
     DeliveryOrder,
     DepotSpec,
     JobOrder,
     OperationOrder,
-    OrderRejected,
     PlanRunner,
     VehicleSpec,
 )
@@ -286,4 +286,8 @@ def test_routes_are_planned_and_sent_to_the_depot(runner: PlanRunner) -> None:
     assert sent.topic == "ff/v1/s/w1/cmd/route"
     update = plan_update(command)
     assert isinstance(update, RouteUpdate)
-    assert (update.vehicle_id, update.depot_id, sorted(update.stops)) == ("v1", "w1", ["o1", "o2"])
+    assert (update.vehicle_id, update.depot_id, sorted(map(str, update.stops))) == (
+        "v1",
+        "w1",
+        ["o1", "o2"],
+    )

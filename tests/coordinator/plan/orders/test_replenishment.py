@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from coordinator.api.routes.plans import JOB_ID_PATTERN
+from coordinator.api.models.orders import MAX_JOB_ID_CHARS
 from coordinator.plan.orders.replenishment import (
     DAY_MS,
     MAX_JOB_ID,
@@ -17,6 +17,7 @@ from coordinator.plan.orders.replenishment import (
 )
 from coordinator.plan.orders.specs import ProductSpec, StepOption
 from coordinator.stock.cover import StockCover
+from protocol.topics import ID_PATTERN
 
 NOW_MS = 1_700_000_000_000
 CUP = ProductSpec(
@@ -129,12 +130,12 @@ def test_only_at_risk_covers_of_auto_products_with_a_recipe_make_jobs() -> None:
 def test_ids_pass_the_order_id_rule_whatever_the_node_and_sku() -> None:
     """Characters the rule refuses become `_`, long names are cut to 60 characters; the
     sequence number keeps the ids apart."""
-    pattern = re.compile(JOB_ID_PATTERN)
+    pattern = re.compile(ID_PATTERN)
     long_ids = {job_id("n" * 64, "sku:" + "x" * 60, seq) for seq in (1, 2, 10**9)}
     assert len(long_ids) == 3
     for made in [*long_ids, job_id("w1", "a:b", 3)]:
         assert pattern.match(made), made
-        assert len(made) <= MAX_JOB_ID
+        assert len(made) <= MAX_JOB_ID == MAX_JOB_ID_CHARS
     assert job_id("w1", "a:b", 3) == "replenish-w1.a_b-3"
 
 

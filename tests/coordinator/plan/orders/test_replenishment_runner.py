@@ -14,9 +14,10 @@ import pytest
 from coordinator.errors import StoreError
 from coordinator.ingest.records import BatchOutcome, StockChanged, WriteBatch
 from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders.replenishment import DAY_MS, jobs_to_submit
 from coordinator.plan.orders.specs import JobOrder, OperationOrder, ProductSpec, StepOption
-from coordinator.plan.runner import OrderRejected, PlanRunner
+from coordinator.plan.runner import PlanRunner
 from coordinator.plan.state import MemoryPlanState, PlanState
 from coordinator.plan.triggers import DepotSeen, MachineSeen
 from coordinator.stock.cover import StockCover

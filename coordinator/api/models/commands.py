@@ -1,4 +1,5 @@
-"""Bodies of the command routes: a tracked command, and the documented `config` request."""
+"""Bodies of the command routes (`coordinator.api.routes.commands`): a tracked command,
+and the documented `config` request."""
 
 from __future__ import annotations
 
