@@ -97,6 +97,15 @@ def test_every_view_shows_what_the_api_holds(
     machines = [n for n in fleet.api.get("/api/v1/nodes").json() if n["kind"] == "machine"]
     up = sum(n["online"] for n in machines)
     assert f"{up} / {len(machines)}" in console.page.get_by_test_id("kpi-machines").inner_text()
+    kpi_jobs = console.page.get_by_test_id("kpi-jobs")
+
+    def jobs_by_state() -> str:
+        counts: dict[str, int] = {}
+        for job in fleet.api.get("/api/v1/jobs?limit=1000").json()["jobs"]:
+            counts[job["state"]] = counts.get(job["state"], 0) + 1
+        return " · ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+    wait_until(lambda: (text := jobs_by_state()) and text in kpi_jobs.inner_text(), timeout_s=15)
     console.shot(screenshot_dir, "overview")
 
     console.open("alarms")

@@ -1,7 +1,8 @@
 // Orders: the production jobs and deliveries the coordinator holds, each with its promise
 // (due time) against its planned finish (the schedule's last operation of the job, or the
 // vehicle and stop of the delivery in the routes). A status field from the orders API
-// is shown as given; until it has one, the status is derived from the plans.
+// is shown as given; until it has one, a job's progress from /api/v1/jobs (started,
+// finished, short, with good and scrap units), else the status derived from the plans.
 
 import {get, getOptional} from "../api.js";
 import {dateTime, el, section, table} from "../dom.js";
@@ -28,8 +29,10 @@ export const ordersView = {
     main.append(section("Production jobs", jobsBox), section("Deliveries", deliveriesBox));
     return {
       async refresh() {
-        const [orders, schedule, routes] = await Promise.all([
-          getOptional("/api/v1/orders"), get("/api/v1/plans/schedule").catch(() => null), get("/api/v1/plans/routes").catch(() => null)]);
+        const [orders, schedule, routes, progress] = await Promise.all([
+          getOptional("/api/v1/orders"), get("/api/v1/plans/schedule").catch(() => null), get("/api/v1/plans/routes").catch(() => null),
+          getOptional("/api/v1/jobs?limit=1000").catch(() => null)]);
+        const tracked = new Map(((progress && progress.jobs) || []).map(j => [j.id, j]));
         const plan = planIndex(schedule, routes);
         const wall = (t) => schedule ? (schedule.epoch_s + t * schedule.time_unit_s) * 1000 : null;
         const jobs = (orders && orders.jobs) || [];
@@ -38,7 +41,11 @@ export const ordersView = {
           jobs.map(j => {
             const end = plan.finish.get(j.id);
             const lateJob = plan.late.get(j.id);
-            const status = j.status || (lateJob ? "late (" + lateJob.reason.replaceAll("_", " ") + ")" : end !== undefined ? "planned" : "waiting for a plan");
+            const made = tracked.get(j.id);
+            const planned = lateJob ? "late (" + lateJob.reason.replaceAll("_", " ") + ")" : end !== undefined ? "planned" : "waiting for a plan";
+            const status = j.status || (made && made.state !== "planned"
+              ? made.state + " · " + made.good + (made.quantity ? " of " + made.quantity : "") + " good" + (made.scrap ? ", " + made.scrap + " scrap" : "") + (lateJob ? " · late" : "")
+              : planned);
             return el("tr", {"data-testid": "order-row", "data-order": j.id},
               el("td", {text: j.id}), el("td", {class: lateJob ? "off" : "", text: status}), el("td", {text: j.rush ? "rush" : ""}),
               el("td", {class: "num", text: j.operations.length}), el("td", {text: j.due_ms ? dateTime(j.due_ms) : "no due time"}),

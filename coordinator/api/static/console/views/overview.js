@@ -21,6 +21,14 @@ function severityBar(counts) {
     SEVERITIES.filter(s => counts[s]).map(s => el("span", {"data-sev": s})));
 }
 
+/** Production jobs by progress state (planned, started, finished, short), from /api/v1/jobs. */
+function jobStates(page) {
+  if (!page) return null;
+  const counts = {};
+  for (const j of page.jobs) counts[j.state] = (counts[j.state] || 0) + 1;
+  return Object.entries(counts).sort().map(([s, n]) => n + " " + s).join(" · ") || "no job yet";
+}
+
 /** Orders by status, once the orders API gives each order a status. */
 function orderStatus(orders) {
   const all = orders ? [...(orders.jobs || []), ...(orders.deliveries || [])] : [];
@@ -37,7 +45,7 @@ export const overviewView = {
     const kpis = el("div", {class: "kpis", "aria-label": "Key figures"});
     const lower = el("div", {class: "grid"});
     main.append(kpis, lower);
-    let nodes = [], schedule = null, orders = null;
+    let nodes = [], schedule = null, orders = null, jobs = null;
 
     const draw = () => {
       const machines = nodes.filter(n => n.kind === "machine");
@@ -59,6 +67,7 @@ export const overviewView = {
         kpi("kpi-severity", "By severity", SEVERITIES.filter(s => counts[s]).map(s => counts[s] + " " + s.toLowerCase()).join(" · ") || "none", null),
         kpi("kpi-on-time", "On-time rate", null, "needs delivered orders from the orders API"),
         kpi("kpi-orders", "Orders by status", statusText, statusText ? null : "needs order status from the orders API"),
+        kpi("kpi-jobs", "Jobs by state", jobStates(jobs), jobs ? (jobs.next_after ? "first " + number(jobs.count) + " jobs" : null) : "needs job progress from the jobs API"),
         kpi("kpi-nodes", "Nodes online", nodes.filter(n => n.online).length + " / " + nodes.length, null),
       );
 
@@ -91,10 +100,11 @@ export const overviewView = {
     const unsubscribe = ctx.alarms.subscribe(draw);
     return {
       async refresh() {
-        [nodes, schedule, orders] = await Promise.all([
+        [nodes, schedule, orders, jobs] = await Promise.all([
           get("/api/v1/nodes"),
           getOptional("/api/v1/plans/schedule").catch(() => null),
           getOptional("/api/v1/orders").catch(() => null),
+          getOptional("/api/v1/jobs?limit=1000").catch(() => null),
         ]);
         draw();
       },
