@@ -1,7 +1,7 @@
 """Fixtures of the console's browser tests: Debian's Chromium driven by Playwright.
 
-The tests skip, saying why, when /usr/bin/chromium (or the `playwright` package) is
-missing; `scripts/install.sh` installs both. Playwright is pointed at the system browser
+The tests skip, saying why, when /usr/bin/chromium is missing (`scripts/install.sh` installs
+it; the `playwright` package comes with the `dev` extra). Playwright is pointed at the system browser
 and never downloads one of its own. Screenshots of every view go to `build/console-screenshots/`
 of the checkout (or `$FLEXFLEET_SCREENSHOT_DIR`), replaced by each run and kept after it
 (pytest's own temporary folders are pruned by later runs); the path is printed at the end.
@@ -43,10 +43,9 @@ def browser() -> Iterator[Any]:
     """A headless Chromium of the system's, launched by Playwright (skipped when absent)."""
     if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (scripts/install.sh)")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright package is not installed"
-    )
-    with sync_api.sync_playwright() as playwright:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
