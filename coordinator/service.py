@@ -25,12 +25,14 @@ from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.records import RawMessage
+from coordinator.ingest.watermarks import WatermarkSender
 from coordinator.ingest.writer import IngestWriter
 from coordinator.jobs.tracker import JobTracker
 from coordinator.mqtt_client import MqttClient
 from coordinator.plan.runner import PlanRunner
 from coordinator.sales.book import SalesBook
 from coordinator.sales.sources import capacity_source, recipes_source, road_travel
+from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
@@ -58,6 +60,7 @@ class Coordinator:
     cover: CoverWatch | None = None
     commands: CommandLog | None = None
     sales: SalesBook | None = None
+    sales_webhooks: WebhookPusher | None = None
 
     @classmethod
     def open(
@@ -133,6 +136,11 @@ class Coordinator:
             rollup_retention_days=settings.rollup_retention_days,
         )
         client.on_message = writer.enqueue
+        # Agents keep their outbox rows until these say the rows are committed.
+        watermarks = WatermarkSender(
+            publisher=client, clock=clock, min_interval_s=settings.watermark_interval_s
+        )
+        writer.listeners.append(watermarks.on_commit)
         plans, jobs = _build_plans(settings, clock, commands, store, alarms)
         writer.listeners.append(plans.on_commit)
         writer.listeners.append(jobs.on_commit)
@@ -183,6 +191,13 @@ class Coordinator:
             cover=cover,
             commands=commands,
             sales=sales,
+            sales_webhooks=WebhookPusher(
+                store.sales_store(),
+                clock,
+                secret=None
+                if settings.webhook_secret is None
+                else settings.webhook_secret.get_secret_value(),
+            ),
         )
 
     def start(self) -> None:
@@ -198,9 +213,13 @@ class Coordinator:
             self.plans.start()
         if self.forecasts is not None:
             self.forecasts.start()
+        if self.sales_webhooks is not None:
+            self.sales_webhooks.start()
 
     def stop(self) -> None:
         """Disconnect, finish the batch in hand, and close the alarm service and the stores."""
+        if self.sales_webhooks is not None:
+            self.sales_webhooks.close()
         if self.forecasts is not None:
             self.forecasts.close()
         if self.plans is not None:
@@ -289,6 +308,7 @@ def _build_plans(
         replan_interval_s=settings.plan_progress_replan_s,
     )
     jobs.attach(plans)
+    plans.received = jobs.store.received
     plans.restore(store.load_nodes())
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
     jobs.resume()  # settles what a previous run left unsettled
