@@ -101,6 +101,35 @@ def _orders() -> dict[str, Any]:
     return {"jobs": jobs, "deliveries": deliveries}
 
 
+def _network() -> dict[str, Any]:
+    """The supply network: one factory with the machines, a micro-warehouse per node."""
+    return {
+        "factories": [
+            {"id": "f-yiwu", "location": {"lat": 29.31, "lon": 120.08}, "machines": list(MACHINES)}
+        ],
+        "warehouses": [
+            {"id": "w-futian", "location": {"lat": 29.33, "lon": 120.11}, "nodes": [WAREHOUSES[0]]},
+            {
+                "id": "w-beiyuan",
+                "location": {"lat": 29.29, "lon": 120.05},
+                "nodes": [WAREHOUSES[1]],
+            },
+        ],
+        "products": [{"sku": "SKU-0001", "factories": ["f-yiwu"]}],
+        "rules": [{"below_qty": 100, "max_km": 150}],
+    }
+
+
+def _sales_order(order_id: str, qty: int) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "customer": "live-shop-12",
+        "lines": [{"sku": "SKU-0001", "qty": qty}],
+        "destination": {"lat": 29.40, "lon": 120.12, "address": "Yiwu, Choucheng"},
+        "service": "express",
+    }
+
+
 def _fleet_spec() -> dict[str, Any]:
     return {
         "depots": [{"id": WAREHOUSES[0], "x": 50, "y": 50}],
@@ -164,6 +193,10 @@ def running_fleet(work_dir: Path, *, api_token: str = "", **settings: Any) -> It
             if a != b
         ]
         assert api.put("/api/v1/plans/changeovers", json={"changeovers": setups}).status_code == 200
+        assert api.put("/api/v1/network", json=_network()).status_code == 200
+        for k in range(2):
+            sold = api.post("/api/v1/sales-orders", json=_sales_order(f"so-{k}", 1 + k))
+            assert sold.status_code == 201, sold.text
         posted = api.post("/api/v1/orders", json=_orders())
         assert posted.status_code == 202, posted.text
         wait_until(

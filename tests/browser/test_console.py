@@ -94,7 +94,11 @@ def test_every_view_shows_what_the_api_holds(
     order rows, route stops, stock rows and open alarm rows; a screenshot of each."""
     console.open("overview")
     on_time = console.page.get_by_test_id("kpi-on-time")
-    assert "not available yet" in on_time.inner_text()
+    # No sales order was delivered yet: the KPI says so rather than show a rate.
+    assert "no order delivered yet" in on_time.inner_text()
+    statuses = sorted({o["status"] for o in fleet.api.get("/api/v1/sales-orders").json()["orders"]})
+    kpi_orders = console.page.get_by_test_id("kpi-orders").inner_text()
+    assert all(status.replace("_", " ") in kpi_orders for status in statuses)
     machines = [n for n in fleet.api.get("/api/v1/nodes").json() if n["kind"] == "machine"]
     up = sum(n["online"] for n in machines)
     assert f"{up} / {len(machines)}" in console.page.get_by_test_id("kpi-machines").inner_text()
@@ -116,6 +120,9 @@ def test_every_view_shows_what_the_api_holds(
     console.open("fleet")
     nodes = fleet.api.get("/api/v1/nodes").json()
     assert console.count("map-node") == len(nodes) == 5
+    # The supply network places every node: the map is geographic, labelled by place.
+    assert "supply network" in (console.page.locator("svg.map").get_attribute("aria-label") or "")
+    assert "f-yiwu" in (console.page.locator("svg.map").text_content() or "")
     assert console.count("node-row") == len(nodes)
     console.page.locator("[data-testid=map-node][data-node='plant-1/machine-02']").click()
     console.page.wait_for_selector("[data-testid=signal-chart] canvas")
@@ -135,7 +142,15 @@ def test_every_view_shows_what_the_api_holds(
 
     console.open("orders")
     orders = fleet.api.get("/api/v1/orders").json()
-    assert console.count("order-row") == len(orders["jobs"]) + len(orders["deliveries"])
+    sales = fleet.api.get("/api/v1/sales-orders").json()["orders"]
+    assert len(sales) == 2
+    held = len(orders["jobs"]) + len(orders["deliveries"])
+    assert console.count("order-row") == held + len(sales)
+    console.page.get_by_role("button", name="Timeline of order so-1").click()
+    timeline = fleet.api.get("/api/v1/sales-orders/so-1").json()["timeline"]
+    steps = console.page.locator("ol.timeline li")
+    steps.nth(len(timeline) - 1).wait_for()
+    assert steps.count() == len(timeline)
     console.shot(screenshot_dir, "orders")
 
     console.open("routes")

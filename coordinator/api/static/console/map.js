@@ -1,7 +1,8 @@
 // The fleet map in SVG, without tiles: nodes that report no position are laid out by
 // site (one block per site; machines, warehouses and vehicles in rows), each with its
-// label. Nodes carrying `location: {lat, lon}` are drawn on a Web Mercator projection,
-// over tiles only when the coordinator has a tile URL configured (`console_tile_url`).
+// label. When every node has a `location: {lat, lon}` (the fleet view takes it from the
+// supply network), they are drawn on a Web Mercator projection, over tiles only when the
+// coordinator has a tile URL configured (`console_tile_url`).
 
 import {svg} from "./dom.js";
 
@@ -66,13 +67,34 @@ function layoutGeographic(nodes, width) {
     const pts = placed.map(n => mercator(n.location.lat, n.location.lon, zoom));
     const spanX = Math.max(...pts.map(p => p.x)) - Math.min(...pts.map(p => p.x));
     const spanY = Math.max(...pts.map(p => p.y)) - Math.min(...pts.map(p => p.y));
-    if (spanX < width * 0.8 && spanY < width * 0.45) break;
+    if (spanX < width * 0.7 && spanY < width * 0.4) break;
   }
-  const pts = placed.map(n => [n, mercator(n.location.lat, n.location.lon, zoom)]);
-  const minX = Math.min(...pts.map(([, p]) => p.x)) - width * 0.1;
-  const minY = Math.min(...pts.map(([, p]) => p.y)) - 60;
+  // Nodes at one place (a factory's machines) sit on a small ring around it.
+  const together = new Map();
+  for (const n of placed) {
+    const key = n.location.lat + "," + n.location.lon;
+    together.set(key, [...(together.get(key) || []), n]);
+  }
+  const pts = [];
+  const centres = [];
+  for (const group of together.values()) {
+    const c = mercator(group[0].location.lat, group[0].location.lon, zoom);
+    centres.push({label: group[0].location.place, x: c.x, y: c.y, ring: group.length > 1 ? 22 + 4 * group.length : 0});
+    group.forEach((n, i) => {
+      const p = c;
+      const r = group.length > 1 ? 22 + 4 * group.length : 0;
+      const a = (2 * Math.PI * i) / group.length;
+      pts.push([n, {x: p.x + r * Math.cos(a), y: p.y + r * Math.sin(a)}]);
+    });
+  }
+  // The drawing is cut to the nodes with a margin, so a small region is not a speck.
+  const minX = Math.min(...pts.map(([, p]) => p.x)) - 110;
+  const minY = Math.min(...pts.map(([, p]) => p.y)) - 80;
   const positions = new Map(pts.map(([n, p]) => [n.site + "/" + n.node, {x: p.x - minX, y: p.y - minY}]));
-  return {positions, frames: [], width, height: width * 0.6, zoom, origin: {x: minX, y: minY}};
+  const fitted = Math.max(420, Math.max(...pts.map(([, p]) => p.x)) - minX + 110);
+  const height = Math.max(260, Math.max(...pts.map(([, p]) => p.y)) - minY + 60);
+  const places = centres.map(c => ({label: c.label, x: c.x - minX, y: c.y - minY - c.ring - 16}));
+  return {positions, frames: [], places, width: fitted, height, zoom, origin: {x: minX, y: minY}};
 }
 
 function tiles(tileUrl, layout) {
@@ -97,8 +119,11 @@ export function drawMap(nodes, {tileUrl = "", selected = null, onSelect}) {
   const geographic = nodes.length > 0 && nodes.every(n => n.location && Number.isFinite(n.location.lat));
   const layout = geographic ? layoutGeographic(nodes, 1100) : layoutBySite(nodes);
   const root = svg("svg", {class: "map", viewBox: `0 0 ${layout.width} ${layout.height}`, role: "group",
-    "aria-label": "Map of " + nodes.length + " nodes" + (geographic ? "" : ", laid out by site")});
+    "aria-label": "Map of " + nodes.length + " nodes" + (geographic ? " at their places in the supply network" : ", laid out by site")});
   if (geographic && tileUrl) root.append(svg("g", {class: "tiles", "aria-hidden": "true"}, tiles(tileUrl, layout)));
+  for (const p of layout.places || []) {
+    if (p.label) root.append(svg("text", {class: "site-label", x: p.x, y: p.y, "text-anchor": "middle", text: p.label}));
+  }
   for (const f of layout.frames) {
     root.append(svg("rect", {class: "site", x: f.x, y: f.y, width: f.width, height: f.height, rx: 6}),
       svg("text", {class: "site-label", x: f.x + 10, y: f.y + 19, text: "site " + f.site}));

@@ -1,8 +1,9 @@
-// Fleet: the map of nodes (liveness at a glance), every node's counters, and for the
+// Fleet: the map of nodes (liveness at a glance; placed geographically when the supply
+// network gives every node's factory or warehouse a location), every node's counters, and for the
 // chosen node its latest values, a chart per signal over the last hour with the times
 // its anomaly alarms were raised marked, and the commands it was sent.
 
-import {get} from "../api.js";
+import {get, getOptional} from "../api.js";
 import {columns, signalChart} from "../charts.js";
 import {ago, el, notice, number, section, table, time} from "../dom.js";
 import {drawMap} from "../map.js";
@@ -21,6 +22,17 @@ function heldUntilNow(points, latest) {
   const now = Date.now();
   if (!latest.stale && now > last.ts_ms) held.push({ts_ms: now, value: last.value});
   return held;
+}
+
+/**
+ * Where each node is, from the supply network (`GET /api/v1/network`): a factory's
+ * machines and a warehouse's nodes take its location. Empty without a network.
+ */
+function placesOf(network) {
+  const places = new Map();
+  for (const f of (network && network.factories) || []) for (const m of f.machines || []) places.set(m, {...f.location, place: f.id});
+  for (const w of (network && network.warehouses) || []) for (const n of w.nodes || []) places.set(n, {...w.location, place: w.id});
+  return places;
 }
 
 function state(n) { return n.online ? "online" : "offline (" + (n.offline_reason || "unknown") + ")"; }
@@ -123,7 +135,9 @@ export const fleetView = {
 
     return {
       async refresh() {
-        nodes = await get("/api/v1/nodes");
+        const [listed, network] = await Promise.all([get("/api/v1/nodes"), getOptional("/api/v1/network").catch(() => null)]);
+        const places = placesOf(network);
+        nodes = listed.map(n => (places.has(n.node) ? {...n, location: places.get(n.node)} : n));
         drawNodes();
         if (selected) await loadDetail();
       },

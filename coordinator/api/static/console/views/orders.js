@@ -1,4 +1,5 @@
-// Orders: the production jobs and deliveries the coordinator holds, each with its promise
+// Orders: customer orders (status, promise against ETA, each one's timeline), then the
+// production jobs and deliveries the coordinator holds, each with its promise
 // (due time) against its planned finish (the schedule's last operation of the job, or the
 // vehicle and stop of the delivery in the routes). A status field from the orders API
 // is shown as given; until it has one, a job's progress from /api/v1/jobs (started,
@@ -25,13 +26,36 @@ export const ordersView = {
   name: "orders",
   title: "Orders",
   render(main) {
-    const jobsBox = el("div"), deliveriesBox = el("div");
-    main.append(section("Production jobs", jobsBox), section("Deliveries", deliveriesBox));
+    const salesBox = el("div"), timelineBox = el("div"), jobsBox = el("div"), deliveriesBox = el("div");
+    let chosen = null;
+    main.append(section("Customer orders", salesBox, timelineBox), section("Production jobs", jobsBox), section("Deliveries", deliveriesBox));
+
+    async function showTimeline(id) {
+      chosen = id;
+      const order = await get("/api/v1/sales-orders/" + encodeURIComponent(id));
+      if (chosen !== id) return;
+      timelineBox.replaceChildren(el("h3", {text: "Timeline of " + order.id + " (" + order.customer + ")"}),
+        el("ol", {class: "timeline"}, (order.timeline || []).map(t => el("li", {
+          text: dateTime(t.at_ms) + " · " + String(t.status).replaceAll("_", " ") + " · " + t.actor + (t.cause ? " (" + t.cause + ")" : "") + (t.reason ? ": " + t.reason : "")}))),
+        el("p", {class: "muted", text: "promised " + dateTime(order.promise.promised_ms) + " · ETA " + dateTime(order.promise.eta_ms)
+          + (order.promise.bound_by ? " · bound by " + order.promise.bound_by : "")}));
+    }
     return {
       async refresh() {
-        const [orders, schedule, routes, progress] = await Promise.all([
+        const [orders, schedule, routes, progress, sales] = await Promise.all([
           getOptional("/api/v1/orders"), get("/api/v1/plans/schedule").catch(() => null), get("/api/v1/plans/routes").catch(() => null),
-          getOptional("/api/v1/jobs?limit=1000").catch(() => null)]);
+          getOptional("/api/v1/jobs?limit=1000").catch(() => null), getOptional("/api/v1/sales-orders?limit=1000").catch(() => null)]);
+        salesBox.replaceChildren(table("Customer orders: promise against the current ETA", ["Order", "Customer", "Status", "Service", "Lines", "Promised", "ETA", ""],
+          ((sales && sales.orders) || []).map(o => {
+            const p = o.promise || {};
+            const slipping = p.eta_ms && p.promised_ms && p.eta_ms > p.promised_ms;
+            return el("tr", {"data-testid": "order-row", "data-order": o.id},
+              el("td", {text: o.id}), el("td", {text: o.customer}),
+              el("td", {class: o.status === "delayed" || o.status === "failed_delivery" ? "off" : "", text: o.status.replaceAll("_", " ") + (o.delayed_from ? " (from " + o.delayed_from.replaceAll("_", " ") + ")" : "")}),
+              el("td", {text: o.service}), el("td", {class: "num", text: o.lines.length}),
+              el("td", {text: dateTime(p.promised_ms)}), el("td", {class: slipping ? "off" : "", text: dateTime(p.eta_ms) + (slipping ? " (late)" : "")}),
+              el("td", {}, el("button", {type: "button", class: "quiet", text: "Timeline", "aria-label": "Timeline of order " + o.id, onclick: () => showTimeline(o.id)})));
+          }), {empty: sales ? "No customer order yet." : "Sales orders are not taken on this coordinator."}));
         const tracked = new Map(((progress && progress.jobs) || []).map(j => [j.id, j]));
         const plan = planIndex(schedule, routes);
         const wall = (t) => schedule ? (schedule.epoch_s + t * schedule.time_unit_s) * 1000 : null;

@@ -1,5 +1,6 @@
-// Overview: machines up and down, open alarms by severity, the plan at a glance. KPIs the
-// API cannot give yet (on-time rate, orders by status) say so rather than guess.
+// Overview: machines up and down, open alarms by severity, customer orders by status and
+// the on-time rate of delivered ones, jobs by state, the plan at a glance. A KPI whose
+// API this coordinator lacks says "not available yet" rather than guess.
 
 import {get, getOptional} from "../api.js";
 import {ago, el, number, section, table, time} from "../dom.js";
@@ -29,13 +30,24 @@ function jobStates(page) {
   return Object.entries(counts).sort().map(([s, n]) => n + " " + s).join(" · ") || "no job yet";
 }
 
-/** Orders by status, once the orders API gives each order a status. */
-function orderStatus(orders) {
-  const all = orders ? [...(orders.jobs || []), ...(orders.deliveries || [])] : [];
-  if (!all.length || !all.every(o => typeof o.status === "string")) return null;
+/** Customer orders by status, from /api/v1/sales-orders (null: not taken here). */
+function orderStatus(sales) {
+  if (!sales) return null;
   const counts = {};
-  for (const o of all) counts[o.status] = (counts[o.status] || 0) + 1;
-  return Object.entries(counts).sort().map(([s, n]) => n + " " + s).join(" · ");
+  for (const o of sales.orders) counts[o.status] = (counts[o.status] || 0) + 1;
+  return Object.entries(counts).sort().map(([s, n]) => n + " " + s.replaceAll("_", " ")).join(" · ") || "no order yet";
+}
+
+/**
+ * Share of delivered orders delivered by their promised time: an order's `updated_ms` is
+ * when it last changed, which for a delivered order is its delivery (a later correction
+ * would move it). Null when no order was delivered yet.
+ */
+export function onTimeRate(sales) {
+  const delivered = sales ? sales.orders.filter(o => o.status === "delivered" && o.promise && o.promise.promised_ms) : [];
+  if (!delivered.length) return null;
+  const onTime = delivered.filter(o => o.updated_ms <= o.promise.promised_ms).length;
+  return {rate: onTime / delivered.length, onTime, delivered: delivered.length};
 }
 
 export const overviewView = {
@@ -45,7 +57,7 @@ export const overviewView = {
     const kpis = el("div", {class: "kpis", "aria-label": "Key figures"});
     const lower = el("div", {class: "grid"});
     main.append(kpis, lower);
-    let nodes = [], schedule = null, orders = null, jobs = null;
+    let nodes = [], schedule = null, jobs = null, sales = null;
 
     const draw = () => {
       const machines = nodes.filter(n => n.kind === "machine");
@@ -59,14 +71,18 @@ export const overviewView = {
         span.style.flex = String(counts[span.dataset.sev]);
         span.style.background = SEV_COLOURS[span.dataset.sev];
       }
-      const statusText = orderStatus(orders);
+      const statusText = orderStatus(sales);
+      const onTime = onTimeRate(sales);
+      const firstPage = sales && sales.next_after ? "first " + number(sales.count) + " orders" : null;
       kpis.replaceChildren(
         kpi("kpi-machines", "Machines up", machines.length ? up + " / " + machines.length : "0",
           machines.length - up ? (machines.length - up) + " down" : "none down"),
         kpi("kpi-alarms", "Open alarms", number(open.length), unack + " not acknowledged", bar),
         kpi("kpi-severity", "By severity", SEVERITIES.filter(s => counts[s]).map(s => counts[s] + " " + s.toLowerCase()).join(" · ") || "none", null),
-        kpi("kpi-on-time", "On-time rate", null, "needs delivered orders from the orders API"),
-        kpi("kpi-orders", "Orders by status", statusText, statusText ? null : "needs order status from the orders API"),
+        kpi("kpi-on-time", "On-time rate", onTime ? number(onTime.rate * 100, 1) + " %" : null,
+          onTime ? onTime.onTime + " of " + onTime.delivered + " delivered by the promised time" + (firstPage ? " (" + firstPage + ")" : "")
+            : sales ? "no order delivered yet" : "sales orders are not taken on this coordinator"),
+        kpi("kpi-orders", "Orders by status", statusText, statusText ? firstPage : "sales orders are not taken on this coordinator"),
         kpi("kpi-jobs", "Jobs by state", jobStates(jobs), jobs ? (jobs.next_after ? "first " + number(jobs.count) + " jobs" : null) : "needs job progress from the jobs API"),
         kpi("kpi-nodes", "Nodes online", nodes.filter(n => n.online).length + " / " + nodes.length, null),
       );
@@ -100,11 +116,11 @@ export const overviewView = {
     const unsubscribe = ctx.alarms.subscribe(draw);
     return {
       async refresh() {
-        [nodes, schedule, orders, jobs] = await Promise.all([
+        [nodes, schedule, jobs, sales] = await Promise.all([
           get("/api/v1/nodes"),
           getOptional("/api/v1/plans/schedule").catch(() => null),
-          getOptional("/api/v1/orders").catch(() => null),
           getOptional("/api/v1/jobs?limit=1000").catch(() => null),
+          getOptional("/api/v1/sales-orders?limit=1000").catch(() => null),
         ]);
         draw();
       },
