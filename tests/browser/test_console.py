@@ -194,6 +194,24 @@ def test_a_new_schedule_is_drawn_without_reloading(console: Console, fleet: Flee
     assert console.page.evaluate("window.__sameDocument") is True
 
 
+def test_on_time_rate_counts_delivered_orders_against_their_promise(
+    console: Console, fleet: Fleet
+) -> None:
+    """Once an order is delivered before its promised time, the overview's on-time KPI
+    shows the rate and how many delivered orders it counts."""
+    corrected = fleet.api.post(
+        "/api/v1/sales-orders/so-0/status",
+        json={"status": "delivered", "reason": "handed over at the door"},
+    )
+    assert corrected.status_code == 200, corrected.text
+    order = corrected.json()
+    assert order["updated_ms"] <= order["promise"]["promised_ms"]
+    console.open("overview")
+    on_time = console.page.get_by_test_id("kpi-on-time")
+    wait_until(lambda: "100 %" in on_time.inner_text())
+    assert "1 of 1 delivered by the promised time" in on_time.inner_text()
+
+
 def test_a_new_alarm_appears_without_reloading(console: Console, fleet: Fleet) -> None:
     """An alarm raised in the coordinator appears in the open alarms view over SSE."""
     console.open("alarms")
