@@ -1,13 +1,17 @@
 // The fleet map in SVG, without tiles: nodes that report no position are laid out by
 // site (one block per site; machines, warehouses and vehicles in rows), each with its
-// label. When every node has a `location: {lat, lon}` (the fleet view takes it from the
+// label (up to COMPACT_FROM nodes). When every node has a `location: {lat, lon}` (the fleet view takes it from the
 // supply network), they are drawn on a Web Mercator projection, over tiles only when the
 // coordinator has a tile URL configured (`console_tile_url`).
 
 import {svg} from "./dom.js";
 
 const SHAPES = {machine: "circle", warehouse: "square", vehicle: "triangle"};
-const MAX_PER_ROW = 12, CELL_W = 96, CELL_H = 46, PAD = 24, HEAD = 30;
+const PAD = 24, HEAD = 30;
+// Large fleets are drawn compact: small cells, no labels (each node keeps its title and
+// accessible name), site blocks side by side.
+const COMPACT_FROM = 120;
+const CELLS = {full: {w: 96, h: 46, perRow: 12}, compact: {w: 26, h: 24, perRow: 24}};
 const TILE = 256;
 
 function shape(kind, x, y, online) {
@@ -25,6 +29,8 @@ function kindOrder(kind) { return kind === "machine" ? 0 : kind === "warehouse" 
 
 /** Positions by site blocks: {key -> {x, y}} and the drawing's size and site frames. */
 export function layoutBySite(nodes) {
+  const compact = nodes.length >= COMPACT_FROM;
+  const cell = compact ? CELLS.compact : CELLS.full;
   const sites = new Map();
   for (const n of [...nodes].sort((a, b) => a.site.localeCompare(b.site) || kindOrder(a.kind) - kindOrder(b.kind) || a.node.localeCompare(b.node))) {
     if (!sites.has(n.site)) sites.set(n.site, []);
@@ -32,25 +38,30 @@ export function layoutBySite(nodes) {
   }
   const positions = new Map();
   const frames = [];
-  let y = PAD;
-  // As many columns as the largest group of one kind at one site needs, up to MAX_PER_ROW.
+  // As many columns as the largest group of one kind at one site needs, up to perRow.
   const groups = new Map();
   for (const n of nodes) groups.set(n.site + "/" + n.kind, (groups.get(n.site + "/" + n.kind) || 0) + 1);
-  const PER_ROW = Math.max(4, Math.min(MAX_PER_ROW, ...groups.values()));
-  const width = PAD * 2 + PER_ROW * CELL_W;
+  const perRow = Math.max(4, Math.min(cell.perRow, ...groups.values()));
+  const blockW = PAD + perRow * cell.w;
+  const across = compact && sites.size > 1 ? 2 : 1; // site blocks per line
+  let y = PAD, lineHeight = 0, index = 0;
   for (const [site, members] of sites) {
+    const x0 = PAD / 2 + (index % across) * (blockW + PAD / 2);
     let row = 0, col = 0, lastKind = null;
     for (const n of members) {
-      if (lastKind !== null && (n.kind !== lastKind || col === PER_ROW)) { row += 1; col = 0; }
+      if (lastKind !== null && (n.kind !== lastKind || col === perRow)) { row += 1; col = 0; }
       lastKind = n.kind;
-      positions.set(n.site + "/" + n.node, {x: PAD + col * CELL_W + CELL_W / 2, y: y + HEAD + row * CELL_H + 14});
+      positions.set(n.site + "/" + n.node, {x: x0 + PAD / 2 + col * cell.w + cell.w / 2, y: y + HEAD + row * cell.h + 14});
       col += 1;
     }
-    const height = HEAD + (row + 1) * CELL_H;
-    frames.push({site, x: PAD / 2, y, width: width - PAD, height});
-    y += height + PAD;
+    const height = HEAD + (row + 1) * cell.h;
+    frames.push({site, x: x0, y, width: blockW, height});
+    lineHeight = Math.max(lineHeight, height);
+    index += 1;
+    if (index % across === 0) { y += lineHeight + PAD; lineHeight = 0; }
   }
-  return {positions, frames, width, height: Math.max(y, 120)};
+  if (lineHeight) y += lineHeight + PAD;
+  return {positions, frames, compact, cell, width: PAD + across * (blockW + PAD / 2), height: Math.max(y, 120)};
 }
 
 function mercator(lat, lon, zoom) {
@@ -128,6 +139,7 @@ export function drawMap(nodes, {tileUrl = "", selected = null, onSelect}) {
     root.append(svg("rect", {class: "site", x: f.x, y: f.y, width: f.width, height: f.height, rx: 6}),
       svg("text", {class: "site-label", x: f.x + 10, y: f.y + 19, text: "site " + f.site}));
   }
+  const hitW = layout.compact ? layout.cell.w - 2 : 88;
   for (const n of nodes) {
     const p = layout.positions.get(n.site + "/" + n.node);
     if (!p) continue;
@@ -137,9 +149,9 @@ export function drawMap(nodes, {tileUrl = "", selected = null, onSelect}) {
       "aria-label": n.kind + " " + n.node + " at " + n.site + ", " + state, "aria-pressed": String(selected === key),
       onclick: () => onSelect(n), onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); onSelect(n); } }},
     svg("title", {text: n.kind + " " + key + " · " + state}),
-    svg("rect", {class: "hit", x: p.x - CELL_W / 2 + 4, y: p.y - 12, width: CELL_W - 8, height: 38, fill: "transparent"}),
+    svg("rect", {class: "hit", x: p.x - hitW / 2, y: p.y - 12, width: hitW, height: layout.compact ? 24 : 38, fill: "transparent"}),
     shape(n.kind, p.x, p.y, n.online),
-    svg("text", {class: "node-label", x: p.x, y: p.y + 21, "text-anchor": "middle", text: n.node}));
+    layout.compact ? null : svg("text", {class: "node-label", x: p.x, y: p.y + 21, "text-anchor": "middle", text: n.node}));
     if (selected === key) g.prepend(svg("circle", {cx: p.x, cy: p.y, r: 13, fill: "none", stroke: "#1f4e79", "stroke-width": 2.5}));
     root.append(g);
   }
