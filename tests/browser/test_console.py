@@ -4,6 +4,7 @@ roles hide what a viewer may not do, no console errors, no serious accessibility
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,17 @@ def test_every_view_shows_what_the_api_holds(
     console.open("alarms")
     wait_until(lambda: console.count("alarm-row") == len(_open_alarms(fleet)) > 0)
     console.shot(screenshot_dir, "alarms")
+    # Filters: by severity, then free text; the history tab lists past alarms too.
+    console.page.locator("#f-severity").select_option("MAJOR")
+    majors = [a for a in _open_alarms(fleet) if a["severity"] == "MAJOR"]
+    wait_until(lambda: console.count("alarm-row") == len(majors) > 0)
+    console.page.locator("#f-severity").select_option("")
+    console.page.locator("#f-text").fill("spindle temperature 62.1")
+    wait_until(lambda: console.count("alarm-row") == 1)
+    console.page.locator("#f-text").fill("")
+    console.page.get_by_role("button", name="History").click()
+    day = fleet.api.get(f"/api/v1/alarms?limit=500&since_ms={int(time.time() * 1000) - 86_400_000}")
+    wait_until(lambda: console.count("alarm-row") == len(day.json()) > 0)
 
     console.open("fleet")
     nodes = fleet.api.get("/api/v1/nodes").json()
