@@ -31,7 +31,7 @@ from coordinator.jobs.tracker import JobTracker
 from coordinator.mqtt_client import MqttClient
 from coordinator.plan.runner import PlanRunner
 from coordinator.sales.book import SalesBook
-from coordinator.sales.sources import capacity_source, recipes_source, road_travel
+from coordinator.sales.sources import capacity_source, road_travel
 from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
@@ -246,7 +246,8 @@ def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanR
         clock=clock,
         stock=twin.stock_of,
         capacity=lambda: capacity_source(twin, plans),
-        recipes=lambda: recipes_source(plans),
+        recipe=plans.product,
+        schedule_version=plans.schedule_version,
         travel=road_travel(),
         submit_jobs=plans.submit_orders,
         close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),

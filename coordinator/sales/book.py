@@ -158,8 +158,9 @@ class SalesBook:
     clock: Clock
     stock: Callable[[Iterable[str]], Mapping[str, Mapping[str, int]]]
     capacity: Callable[[], CapacityView]
-    recipes: Callable[[], Mapping[str, ProductSpec]]
+    recipe: Callable[[str], ProductSpec | None]
     travel: TravelTime
+    schedule_version: Callable[[], int] = lambda: 0
     submit_jobs: Callable[[Sequence[JobOrder]], object] = lambda _jobs: None
     close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
     pool_max_age_s: float = 60.0
@@ -226,7 +227,7 @@ class SalesBook:
                     service=request.service,
                     now_s=now_s,
                     warehouses=self._warehouse_stock(levels),
-                    factories=self._offers(now_s),
+                    factories=self._offers(now_s, {line.sku for line in request.lines}),
                     makers=self._network.makers,
                     travel=self.travel,
                     rules=self._network.rules,
@@ -412,19 +413,19 @@ class SalesBook:
             found.append(WarehouseStock(w.id, w.location, available))
         return found
 
-    def _offers(self, now_s: float) -> list[FactoryOffer]:
-        view = self.capacity()
-        if self._pools_key[0] != view.version or now_s - self._pools_key[1] > self.pool_max_age_s:
-            self._rebuild(view, now_s)
-        recipes = self.recipes()
+    def _offers(self, now_s: float, skus: Iterable[str]) -> list[FactoryOffer]:
+        """Each factory's capacity and its recipes for just these SKUs."""
+        version = self.schedule_version()
+        if self._pools_key[0] != version or now_s - self._pools_key[1] > self.pool_max_age_s:
+            self._rebuild(self.capacity(), now_s, version)
+        products = {sku: p for sku in skus if (p := self.recipe(sku)) is not None}
         offers = []
         for f in self._network.factories:
             made_here = {
                 sku: r
-                for sku, makers in self._network.makers.items()
-                if f.id in makers
-                and sku in recipes
-                and (r := recipe_at(recipes[sku], f)) is not None
+                for sku, product in products.items()
+                if f.id in self._network.makers.get(sku, ())
+                and (r := recipe_at(product, f)) is not None
             }
             offers.append(
                 FactoryOffer(
@@ -438,7 +439,7 @@ class SalesBook:
             )
         return offers
 
-    def _rebuild(self, view: CapacityView, now_s: float) -> None:
+    def _rebuild(self, view: CapacityView, now_s: float, version: int) -> None:
         self._pools = {}
         self._always_open = {}
         for f in self._network.factories:
@@ -461,15 +462,16 @@ class SalesBook:
                 if pool is not None:
                     left = min(hold.amount, pool.work_by(pool.end_s, use_reserve=True))
                     pool.book(left, use_reserve=True)
-        self._pools_key = (view.version, now_s)
+        self._pools_key = (version, now_s)
 
     def _jobs(self, order: SalesOrder, promise: Promise, *, rush: bool) -> list[JobOrder]:
         """One planner job per factory part, due when the promise says it is ready."""
-        recipes = self.recipes()
         factories = {f.id: f for f in self._network.factories}
         jobs: list[JobOrder] = []
         for index, line in enumerate(promise.lines):
-            product = recipes[line.sku]
+            product = self.recipe(line.sku)
+            if product is None:  # the recipe was withdrawn while promising
+                continue
             for k, part in enumerate(line.made):
                 here = set(factories[part.factory].machines)
                 operations = tuple(

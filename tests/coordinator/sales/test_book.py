@@ -78,7 +78,8 @@ class World:
                 n: {s: q for s, q in held.items() if s in skus} for n, held in self.levels.items()
             },
             capacity=lambda: self.view,
-            recipes=lambda: {"CUP": CUP},
+            recipe={"CUP": CUP}.get,
+            schedule_version=lambda: self.view.version,
             travel=lambda _a, _b: 1800.0,
             submit_jobs=self.jobs.extend,
             close_jobs=self.closed.extend,
