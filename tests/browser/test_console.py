@@ -86,15 +86,27 @@ def test_every_view_shows_what_the_api_holds(
     console.shot(screenshot_dir, "alarms")
     # Filters: by severity, then free text; the history tab lists past alarms too.
     console.page.locator("#f-severity").select_option("MAJOR")
-    majors = [a for a in _open_alarms(fleet) if a["severity"] == "MAJOR"]
-    wait_until(lambda: console.count("alarm-row") == len(majors) > 0)
+    # (agents may raise alarms of their own meanwhile: compare until both agree)
+    wait_until(
+        lambda: (
+            console.count("alarm-row")
+            == len([a for a in _open_alarms(fleet) if a["severity"] == "MAJOR"])
+            > 0
+        )
+    )
     console.page.locator("#f-severity").select_option("")
     console.page.locator("#f-text").fill("spindle temperature 62.1")
     wait_until(lambda: console.count("alarm-row") == 1)
     console.page.locator("#f-text").fill("")
     console.page.get_by_role("button", name="History").click()
-    day = fleet.api.get(f"/api/v1/alarms?limit=500&since_ms={int(time.time() * 1000) - 86_400_000}")
-    wait_until(lambda: console.count("alarm-row") == len(day.json()) > 0)
+    since = int(time.time() * 1000) - 86_400_000
+    wait_until(
+        lambda: (
+            console.count("alarm-row")
+            == len(fleet.api.get(f"/api/v1/alarms?limit=500&since_ms={since}").json())
+            > 0
+        )
+    )
 
     console.open("fleet")
     nodes = fleet.api.get("/api/v1/nodes").json()
@@ -150,8 +162,12 @@ def test_every_view_shows_what_the_api_holds(
         == len(with_forecast)
         > 0
     )
-    at_risk = [c for c in fleet.api.get("/api/v1/stock/cover").json()["covers"] if c["at_risk"]]
-    assert console.page.locator("[data-testid=stock-row] .risk.high").count() == len(at_risk)
+    wait_until(
+        lambda: (
+            console.page.locator("[data-testid=stock-row] .risk.high").count()
+            == sum(c["at_risk"] for c in fleet.api.get("/api/v1/stock/cover").json()["covers"])
+        )
+    )
     console.page.locator("[data-testid=stock-row]").first.click()
     console.page.wait_for_selector(".chart canvas")
     console.shot(screenshot_dir, "stock")
@@ -371,9 +387,16 @@ def test_alarm_stream_cut_midway_resyncs_without_loss_or_duplicates(
             row = tab.page.locator(f"[data-testid=alarm-row][data-alarm-id='{missed.alarm_id}']")
             row.wait_for(timeout=15_000)
             rows = tab.page.locator("[data-testid=alarm-row]")
-            shown = [rows.nth(i).get_attribute("data-alarm-id") for i in range(rows.count())]
-            assert sorted(shown) == sorted(a["alarm_id"] for a in _open_alarms(fleet))
-            assert len(shown) == len(set(shown))
+
+            def shown() -> list[str]:
+                return [
+                    str(rows.nth(i).get_attribute("data-alarm-id")) for i in range(rows.count())
+                ]
+
+            wait_until(
+                lambda: sorted(shown()) == sorted(a["alarm_id"] for a in _open_alarms(fleet))
+            )
+            assert len(shown()) == len(set(shown()))
             assert tab.page.evaluate("window.__sameDocument") is True
         finally:
             context.close()
