@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,18 @@ def running_fleet(work_dir: Path, *, api_token: str = "", **settings: Any) -> It
         for k in range(2):
             sold = api.post("/api/v1/sales-orders", json=_sales_order(f"so-{k}", 1 + k))
             assert sold.status_code == 201, sold.text
+        start = datetime.now(UTC) + timedelta(hours=2)
+        stream = {
+            "id": "evening-show",
+            "start": start.isoformat(),
+            "duration_s": 5400,
+            "channel": "douyin-main",
+            "featured_skus": ["SKU-0001", "SKU-0002"],
+            "expected_audience": 12_000,
+            "expected_orders": 800,
+        }
+        announced = api.post("/api/v1/live-streams", json=stream)
+        assert announced.status_code == 201, announced.text
         posted = api.post("/api/v1/orders", json=_orders())
         assert posted.status_code == 202, posted.text
         wait_until(

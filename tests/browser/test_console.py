@@ -19,7 +19,7 @@ from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-VIEWS = ("overview", "alarms", "fleet", "production", "orders", "routes", "stock")
+VIEWS = ("overview", "alarms", "fleet", "production", "orders", "routes", "stock", "streams")
 OPERATOR = "operator-token-0123456789abcdef"
 VIEWER = "viewer-token-0123456789abcdefgh"
 
@@ -171,6 +171,13 @@ def test_every_view_shows_what_the_api_holds(
     console.page.locator("[data-testid=stock-row]").first.click()
     console.page.wait_for_selector(".chart canvas")
     console.shot(screenshot_dir, "stock")
+
+    console.open("streams")
+    streams = fleet.api.get("/api/v1/live-streams").json()["streams"]
+    assert [s["id"] for s in streams] == ["evening-show"]
+    assert console.count("stream-row") == len(streams)
+    assert "SKU-0001, SKU-0002" in console.page.get_by_test_id("stream-row").inner_text()
+    console.shot(screenshot_dir, "streams")
 
 
 def test_a_new_schedule_is_drawn_without_reloading(console: Console, fleet: Fleet) -> None:

@@ -8,5 +8,6 @@ import {overviewView} from "./overview.js";
 import {productionView} from "./production.js";
 import {routesView} from "./routes.js";
 import {stockView} from "./stock.js";
+import {streamsView} from "./streams.js";
 
-export const VIEWS = [overviewView, alarmsView, fleetView, productionView, ordersView, routesView, stockView];
+export const VIEWS = [overviewView, alarmsView, fleetView, productionView, ordersView, routesView, stockView, streamsView];
