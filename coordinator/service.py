@@ -27,6 +27,8 @@ from coordinator.ingest.records import RawMessage
 from coordinator.ingest.writer import IngestWriter
 from coordinator.jobs.tracker import JobTracker
 from coordinator.mqtt_client import MqttClient
+from coordinator.plan.routing.osrm import OsrmTravel
+from coordinator.plan.routing.travel import GreatCircleTravel, TravelTimes
 from coordinator.plan.runner import PlanRunner
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
@@ -229,6 +231,7 @@ def _build_plans(
         lead_time_days=settings.cover_lead_time_days,
         auto_replenish=settings.auto_replenish,
         from_facts=settings.plan_from_facts,
+        travel=_travel_times(settings),
     )
 
     def scrap_limit(sku: str) -> float:
@@ -251,6 +254,16 @@ def _build_plans(
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
     jobs.resume()  # settles what a previous run left unsettled
     return plans, jobs
+
+
+def _travel_times(settings: CoordinatorSettings) -> TravelTimes:
+    """The travel-time port: an OSRM-compatible service when one is configured, else the
+    great-circle default."""
+    if settings.travel_osrm_url:
+        return OsrmTravel(settings.travel_osrm_url, timeout_s=settings.travel_timeout_s)
+    return GreatCircleTravel(
+        detour_factor=settings.travel_detour_factor, speed_kmh=settings.travel_speed_kmh
+    )
 
 
 def _not_wired(_raw: RawMessage) -> None:
