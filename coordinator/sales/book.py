@@ -5,11 +5,11 @@ with the stored answer (other content: `OrderConflict`), and otherwise, under on
 computes the promise (`coordinator.sales.promise`) on the stock not yet held and the factory
 capacity not yet booked, stores the order with its holds, transitions and webhook events in
 one transaction, applies the holds to its in-memory view and hands the production parts to
-the planner as jobs (`sales.{order}.{line}.{factory}`, due at the promised time). Two
+the planner as jobs (`sales.{order}.{line}.{part}`, due at the promised time). Two
 concurrent orders can therefore never be given the same units or the same capacity.
 
 Ports it is built with (each a callable, so the coordinator wires its twin and planner and
-tests pass plain functions): `stock()` shelf node → SKU → units on hand; `capacity()` the
+tests pass plain functions): `stock(skus)` shelf node → SKU → units on hand of those SKUs; `capacity()` the
 current schedule's busy intervals per machine, the machines down or offline, and the ids of
 the jobs that schedule already holds; `recipes()` SKU → `ProductSpec`; `submit_jobs` and
 `close_jobs` for the planner; `travel` the travel-time port.
@@ -30,7 +30,7 @@ from typing import Any, Final
 
 import orjson
 
-from coordinator.errors import NotFound
+from coordinator.errors import CoordinatorError, NotFound
 from coordinator.plan.orders.specs import JobOrder, OperationOrder, ProductSpec
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
 from coordinator.sales.errors import OrderConflict, OrderInvalid
@@ -104,6 +104,11 @@ class Taken:
     token: str | None = None
 
 
+def job_id(order_id: str, line: int, part: int) -> str:
+    """The planner job of one production part: `sales.{order}.{line}.{part}`."""
+    return f"{JOB_PREFIX}{order_id}.{line}.{part}"
+
+
 def token_hash(token: str) -> str:
     """The stored form of a tracking token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -151,7 +156,7 @@ class SalesBook:
 
     store: SalesStore
     clock: Clock
-    stock: Callable[[], Mapping[str, Mapping[str, int]]]
+    stock: Callable[[Iterable[str]], Mapping[str, Mapping[str, int]]]
     capacity: Callable[[], CapacityView]
     recipes: Callable[[], Mapping[str, ProductSpec]]
     travel: TravelTime
@@ -211,7 +216,8 @@ class SalesBook:
                         f"order {request.id!r} exists with other content", field="id"
                     )
                 return Taken(existing, created=False)
-            self._check_catalog(request)
+            levels = self.stock({line.sku for line in request.lines})
+            self._check_catalog(request, levels)
             now_s = self.clock.now()
             try:
                 promise = promise_order(
@@ -219,7 +225,7 @@ class SalesBook:
                     destination=request.destination,
                     service=request.service,
                     now_s=now_s,
-                    warehouses=self._warehouse_stock(),
+                    warehouses=self._warehouse_stock(levels),
                     factories=self._offers(now_s),
                     makers=self._network.makers,
                     travel=self.travel,
@@ -259,8 +265,43 @@ class SalesBook:
                 if hold.kind == "work":
                     self._pools[hold.place].book(hold.amount, use_reserve=hold.from_reserve)
         if made:
-            self.submit_jobs(self._jobs(order, promise, rush=request.service == "express"))
+            try:
+                self.submit_jobs(self._jobs(order, promise, rush=request.service == "express"))
+            except CoordinatorError as exc:  # the promise stands; the order says why it may slip
+                order = self._change(
+                    order.id, "delayed", actor=SYSTEM, reason=f"production not planned: {exc}"
+                )
         return Taken(order, created=True, token=token)
+
+    def production_jobs(self, order: SalesOrder) -> list[str]:
+        """The planner job ids of the order's production parts."""
+        return [
+            job_id(order.id, i, k)
+            for i, line in enumerate(order.promise["lines"])
+            for k in range(len(line["made"]))
+        ]
+
+    def follow_production(self, state_of: Callable[[str], str | None]) -> int:
+        """Move orders waiting on production by their jobs' states (`planned`, `started`,
+        `finished`, `short`; None: unknown): started when any job started, produced when
+        every job finished. Returns how many orders moved."""
+        moved = 0
+        for status in ("promised", "in_production", "delayed"):
+            for order in self.store.list_orders(status=status, limit=10_000, after=None):
+                jobs = self.production_jobs(order)
+                if not jobs:
+                    continue
+                states = [state_of(job) for job in jobs]
+                if all(s == "finished" for s in states):
+                    fact = "produced"
+                elif any(s in {"started", "finished", "short"} for s in states):
+                    fact = "production_started"
+                else:
+                    continue
+                before = order.standing
+                after = self.record_fact(order.id, fact, actor=SYSTEM)
+                moved += after.standing != before
+        return moved
 
     def get(self, order_id: str) -> SalesOrder:
         """The stored order; `NotFound` if there is none."""
@@ -287,13 +328,7 @@ class SalesBook:
     def cancel(self, order_id: str, *, actor: str, reason: str = "") -> SalesOrder:
         """Cancel an order that has not shipped; its stock and capacity are released."""
         order = self._change(order_id, "cancelled", actor=actor, reason=reason, release=True)
-        self.close_jobs(
-            [
-                f"{JOB_PREFIX}{order_id}.{i}.{m['factory']}"
-                for i, line in enumerate(order.promise["lines"])
-                for m in line["made"]
-            ]
-        )
+        self.close_jobs(self.production_jobs(order))
         return order
 
     def correct(self, order_id: str, status: Status, *, actor: str, reason: str) -> SalesOrder:
@@ -340,10 +375,12 @@ class SalesBook:
                 self._release(order_id)
             return self.get(order_id)
 
-    def _check_catalog(self, request: OrderRequest) -> None:
+    def _check_catalog(
+        self, request: OrderRequest, levels: Mapping[str, Mapping[str, int]]
+    ) -> None:
         known = set(self._network.makers)
-        for levels in self.stock().values():
-            known.update(levels)
+        for held in levels.values():
+            known.update(held)
         for i, line in enumerate(request.lines):
             if line.sku not in known:
                 raise OrderInvalid(f"unknown SKU {line.sku!r}", field=f"lines[{i}].sku")
@@ -362,8 +399,7 @@ class SalesBook:
                 self._held_stock[key] -= int(hold.amount)
         self._pools_key = (-1, 0.0)
 
-    def _warehouse_stock(self) -> list[WarehouseStock]:
-        levels = self.stock()
+    def _warehouse_stock(self, levels: Mapping[str, Mapping[str, int]]) -> list[WarehouseStock]:
         found: list[WarehouseStock] = []
         for w in self._network.warehouses:
             units: dict[str, int] = {}
@@ -434,7 +470,7 @@ class SalesBook:
         jobs: list[JobOrder] = []
         for index, line in enumerate(promise.lines):
             product = recipes[line.sku]
-            for part in line.made:
+            for k, part in enumerate(line.made):
                 here = set(factories[part.factory].machines)
                 operations = tuple(
                     OperationOrder(
@@ -449,10 +485,12 @@ class SalesBook:
                 )
                 jobs.append(
                     JobOrder(
-                        id=f"{JOB_PREFIX}{order.id}.{index}.{part.factory}",
+                        id=job_id(order.id, index, k),
                         operations=operations,
                         due_ms=round(part.ready_s * 1000),
                         rush=rush,
+                        quantity=part.qty,
+                        sku=line.sku,
                     )
                 )
         return jobs
@@ -470,6 +508,7 @@ __all__ = [
     "OrderRequest",
     "SalesBook",
     "Taken",
+    "job_id",
     "lines_from",
     "promise_json",
     "token_hash",
