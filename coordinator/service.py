@@ -32,6 +32,7 @@ from coordinator.plan.routing.osrm import OsrmTravel
 from coordinator.plan.routing.travel import GreatCircleTravel, TravelTimes
 from coordinator.plan.runner import PlanRunner
 from coordinator.sales.book import SalesBook
+from coordinator.sales.network import Network
 from coordinator.sales.sources import capacity_source, road_travel
 from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
@@ -170,6 +171,8 @@ class Coordinator:
         forecasts.watchers.append(cover)  # checked after every refresh and between them
         cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
         sales = _build_sales(store, clock, twin, plans)
+        sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
+        _plan_opening_hours(plans, sales.network)
 
         def follow_production(outcome: BatchOutcome, _result: CommitResult) -> None:
             """Orders move when their jobs' reports have been committed and tracked."""
@@ -244,6 +247,13 @@ class Coordinator:
     def healthy(self) -> bool:
         """Broker connected and ingest running."""
         return self.mqtt.connected and not self.writer.failed
+
+
+def _plan_opening_hours(plans: PlanRunner, network: Network) -> None:
+    """Several factories planned together: each machine only while its factory is open."""
+    plans.set_opening_hours(
+        {machine: f.hours.open_intervals for f in network.factories for machine in f.machines}
+    )
 
 
 def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanRunner) -> SalesBook:

@@ -69,6 +69,7 @@ from coordinator.plan.orders.specs import (
 from coordinator.plan.routing.planner import warm_up as warm_up_router
 from coordinator.plan.routing.problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
 from coordinator.plan.routing.travel import TravelTimes
+from coordinator.plan.schedule.hours import OpenIntervals, machine_hours
 from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule.problem import (
     Job,
@@ -175,6 +176,9 @@ class PlanRunner:
         self._book = ReplenishmentBook(
             self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
         )
+        self._hours: dict[str, OpenIntervals] = {}
+        self._hours_days = 14.0
+        self._hours_renew_s = float("inf")
         self.on_take: list[Callable[[list[JobOrder]], None]] = []
         """Called with the jobs about to be planned (the job tracker follows them)."""
         self.produced: Callable[[str], bool] = lambda _job_id: False
@@ -412,6 +416,22 @@ class PlanRunner:
         with self._orders_lock:
             self.state.save_changeovers(specs, at_ms=now_ms(self.clock))
             self.service.set_changeovers(self._setups(specs))
+        self._wake.set()
+
+    def set_opening_hours(self, hours: Mapping[str, OpenIntervals], *, days: float = 14.0) -> None:
+        """Plan each machine only while its factory is open (`hours`: machine id → its
+        factory's open periods), for the next `days` days (renewed daily by the re-planning
+        loop); several factories' machines are planned together."""
+        self._hours, self._hours_days = dict(hours), days
+        self._hours_renew_s = self.clock.now() + 86_400.0
+        closed = machine_hours(
+            hours,
+            start_s=self.clock.now(),
+            days=days,
+            epoch_s=self.service.epoch_s(),
+            unit_s=self._unit_s,
+        )
+        self.service.set_closed(closed)
         self._wake.set()
 
     def set_products(self, products: Iterable[ProductSpec]) -> None:
@@ -721,6 +741,8 @@ class PlanRunner:
         warm_up_router()
         while not self._stop.is_set():
             try:
+                if self.clock.now() >= self._hours_renew_s:
+                    self.set_opening_hours(self._hours, days=self._hours_days)
                 self.service.tick()
             except Exception:  # a planning bug must not end re-planning for good
                 log.exception("re-planning tick failed")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -118,6 +118,7 @@ class PlanService:
         self._clock = clock
         self._travel = travel
         self._positions: dict[str, Position] = {}
+        self._closed: dict[str, tuple[Window, ...]] = {}
         self._failed: set[str] = set()
         self._from_facts = from_facts
         self._observed: dict[str, Observed] = {}
@@ -253,6 +254,13 @@ class PlanService:
                 self._down[machine_id] = Window(window.start, now)
             self._debouncer.submit(Trigger("machine_up", machine_id))
 
+    def set_closed(self, closed: Mapping[str, tuple[Window, ...]]) -> None:
+        """Replace the machines' closed windows (their factory's hours: several factories
+        are planned together, each machine only while its factory is open)."""
+        with self._lock:
+            self._closed = dict(closed)
+            self._debouncer.submit(Trigger("new_orders", "hours"))
+
     def observe(self, observed: Iterable[Observed], *, replan: bool) -> None:
         """What the machines reported of the operations they started (replacing what was
         known); `replan` when an operation started, paused, resumed or finished. Used
@@ -365,9 +373,18 @@ class PlanService:
             self._forgotten.extend(j for j in self._jobs if j not in live)
             self._jobs = {j.id: j for j in jobs}  # finished jobs are forgotten
         machines = tuple(
-            replace(m, unavailable=(*m.unavailable, self._down[m.id]))
-            if m.id in self._down and self._down[m.id].end > now
-            else m
+            replace(
+                m,
+                unavailable=(
+                    *m.unavailable,
+                    *(w for w in self._closed.get(m.id, ()) if w.end > now),
+                    *(
+                        (self._down[m.id],)
+                        if m.id in self._down and self._down[m.id].end > now
+                        else ()
+                    ),
+                ),
+            )
             for m in self._machines.values()
         )
         problem = SchedulingProblem(
