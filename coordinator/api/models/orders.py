@@ -56,16 +56,25 @@ class JobIn(StrictModel):
 
 
 class DeliveryIn(StrictModel):
-    """A delivery order: position (in plan units of driving), load, service window (ms
-    since the Unix epoch) and service time."""
+    """A delivery order: position (`lat`, `lon` in degrees; or `x`, `y` in plan units of
+    driving, as the solver benchmarks use), load, service window (ms since the Unix epoch)
+    and service time."""
 
     id: str = Field(pattern=ID_PATTERN)
-    x: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
-    y: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    x: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    y: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
     demand: Integer = Field(ge=0, le=MAX_QUANTITY)
     ready_ms: OptionalTimestampMs = None
     due_ms: OptionalTimestampMs = None
     service_s: float = Field(default=0.0, ge=0, le=MAX_DURATION_S)
+    lat: float | None = Field(default=None, ge=-90, le=90, description="latitude (WGS 84)")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="longitude (WGS 84)")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> DeliveryIn:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
 
 
 def _one_of_either(first: str, second: str) -> dict[str, Any]:

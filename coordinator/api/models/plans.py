@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from coordinator.api.models.common import (
     MAX_COORDINATE,
@@ -183,13 +183,22 @@ class ProductsOut(BaseModel):
 
 
 class DepotIn(StrictModel):
-    """A micro-warehouse (its node id) as a depot, with its opening times."""
+    """A micro-warehouse (its node id) as a depot, where it is (`lat`, `lon` in degrees, or
+    `x`, `y` in plan units of driving) and its opening times."""
 
     id: str = Field(pattern=ID_PATTERN)
-    x: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
-    y: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    x: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    y: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
     open_ms: OptionalTimestampMs = None
     close_ms: OptionalTimestampMs = None
+    lat: float | None = Field(default=None, ge=-90, le=90, description="latitude (WGS 84)")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="longitude (WGS 84)")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> DepotIn:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
 
 
 class VehicleIn(StrictModel):
