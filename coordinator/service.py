@@ -23,7 +23,7 @@ from coordinator.forecast.serving.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
-from coordinator.ingest.records import BatchOutcome, RawMessage
+from coordinator.ingest.records import AgentEvent, BatchOutcome, RawMessage
 from coordinator.ingest.watermarks import WatermarkSender
 from coordinator.ingest.writer import IngestWriter
 from coordinator.jobs.tracker import JobTracker
@@ -43,6 +43,7 @@ from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
+from protocol.reports import STOP_EVENTS
 
 
 @dataclass
@@ -182,6 +183,8 @@ class Coordinator:
             )
 
         writer.listeners.append(follow_production)
+        writer.listeners.append(lambda outcome, _result: _follow_the_fleet(sales, outcome))
+        sales.resume_shipping()
         return cls(
             settings=settings,
             clock=clock,
@@ -268,7 +271,22 @@ def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanR
         travel=road_travel(),
         submit_jobs=plans.submit_orders,
         close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
+        submit_deliveries=lambda drops: plans.submit_orders([], drops),
     )
+
+
+def _follow_the_fleet(sales: SalesBook, outcome: BatchOutcome) -> None:
+    """Orders move on their deliveries' stop events and their transfers' receipts, once
+    the batch carrying them is committed."""
+    stops = [
+        (h.event.name, str(h.event.data.get("stop_id", "")), h.event.node)
+        for h in outcome.happenings
+        if isinstance(h, AgentEvent) and h.event.name in STOP_EVENTS
+    ]
+    if stops:
+        sales.follow_stops(stops)
+    if outcome.batch.receipts:
+        sales.follow_receipts(r.transfer_id for r in outcome.batch.receipts)
 
 
 def _build_plans(

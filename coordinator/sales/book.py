@@ -11,8 +11,13 @@ concurrent orders can therefore never be given the same units or the same capaci
 Ports it is built with (each a callable, so the coordinator wires its twin and planner and
 tests pass plain functions): `stock(skus)` shelf node → SKU → units on hand of those SKUs; `capacity()` the
 current schedule's busy intervals per machine, the machines down or offline, and the ids of
-the jobs that schedule already holds; `recipes()` SKU → `ProductSpec`; `submit_jobs` and
-`close_jobs` for the planner; `travel` the travel-time port.
+the jobs that schedule already holds; `recipes()` SKU → `ProductSpec`; `submit_jobs`,
+`close_jobs` and `submit_deliveries` for the planner; `travel` the travel-time port.
+
+Orders ship as one delivery each when they are ready (`coordinator.sales.shipping`):
+`follow_stops` and `follow_receipts` move them on the fleet's stop events and the
+warehouses' receipts, and `resume_shipping` hands the planner again, after a restart, the
+delivery of every order that is ready to ship (the same delivery is a no-op for it).
 
 Capacity pools are rebuilt when `capacity()` reports a new schedule (its `version`) and at
 most every `pool_max_age_s`; the work held by orders whose jobs are not yet in that schedule
@@ -31,7 +36,7 @@ from typing import Any, Final
 import orjson
 
 from coordinator.errors import CoordinatorError, NotFound
-from coordinator.plan.orders.specs import JobOrder, OperationOrder, ProductSpec
+from coordinator.plan.orders.specs import DeliveryOrder, JobOrder, OperationOrder, ProductSpec
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
 from coordinator.sales.errors import OrderConflict, OrderInvalid
 from coordinator.sales.lifecycle import Standing, Status, Transition, TransitionRefused, apply_fact
@@ -48,6 +53,13 @@ from coordinator.sales.promise import (
     promise_order,
 )
 from coordinator.sales.records import Hold, SalesOrder, SalesStore
+from coordinator.sales.shipping import (
+    READY_TO_SHIP,
+    customer_delivery,
+    job_of_transfer,
+    order_of_delivery,
+    stop_fact,
+)
 from fleet_runtime.clock import Clock, now_ms
 
 SYSTEM: Final = "system"
@@ -171,6 +183,7 @@ class SalesBook:
     schedule_version: Callable[[], int] = lambda: 0
     submit_jobs: Callable[[Sequence[JobOrder]], object] = lambda _jobs: None
     close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
+    submit_deliveries: Callable[[Sequence[DeliveryOrder]], object] = lambda _drops: None
     pool_max_age_s: float = 60.0
     network_listeners: list[Callable[[Network], None]] = field(default_factory=list)
     """Called with each network set (the planner takes its factories' opening hours)."""
@@ -284,6 +297,8 @@ class SalesBook:
                 order = self._change(
                     order.id, "delayed", actor=SYSTEM, reason=f"production not planned: {exc}"
                 )
+        else:
+            order = self._ship(order)
         return Taken(order, created=True, token=token)
 
     def production_jobs(self, order: SalesOrder) -> list[str]:
@@ -316,7 +331,50 @@ class SalesBook:
                 continue
             after = self.record_fact(order.id, fact, actor=SYSTEM)
             moved += after.standing != order.standing
+            if after.standing.status == "produced":
+                self._ship(after)
         return moved
+
+    def follow_stops(self, stops: Iterable[tuple[str, str, str]]) -> int:
+        """Move orders on their deliveries' stop events, given as (event name, stop id,
+        vehicle node); stops of other deliveries and other events are ignored. Returns how
+        many orders moved."""
+        moved = 0
+        for event, stop_id, vehicle in stops:
+            fact, order_id = stop_fact(event), order_of_delivery(stop_id)
+            if fact is None or not order_id or self.store.find(order_id) is None:
+                continue
+            before = self.store.find(order_id)
+            try:
+                after = self.record_fact(order_id, fact, actor=vehicle)
+            except OrderConflict:  # a cancelled order's stop: nothing to move
+                continue
+            moved += before is not None and after.standing != before.standing
+        return moved
+
+    def follow_receipts(self, transfer_ids: Iterable[str]) -> int:
+        """Move the orders whose production units were received at a warehouse (transfer
+        `t.{production job id}`) to `at_warehouse`, and ship them. Returns how many moved."""
+        moved = 0
+        for order_id in sorted({order_of_job(job_of_transfer(t)) for t in transfer_ids} - {""}):
+            before = self.store.find(order_id)
+            if before is None or before.standing.status == "cancelled":
+                continue
+            after = self.record_fact(order_id, "received_at_warehouse", actor=SYSTEM)
+            if after.standing != before.standing:
+                moved += 1
+                self._ship(after)
+        return moved
+
+    def resume_shipping(self, *, limit: int = 10_000) -> int:
+        """Hand the planner the delivery of every order ready to ship (after a restart, in
+        case one was lost between the fact and the hand-over). Returns how many."""
+        count = 0
+        for status in sorted(READY_TO_SHIP):
+            for order in self.store.list_orders(status=status, limit=limit, after=None):
+                self._ship(order)
+                count += 1
+        return count
 
     def get(self, order_id: str) -> SalesOrder:
         """The stored order; `NotFound` if there is none."""
@@ -357,6 +415,26 @@ class SalesBook:
         return self._change(order_id, fact, actor=actor, reason=reason, release=release)
 
     # -- internals ----------------------------------------------------------------------
+
+    def _ship(self, order: SalesOrder) -> SalesOrder:
+        """Hand the planner the order's delivery to the customer; if it refuses, the order
+        is delayed with the reason."""
+        body = orjson.loads(order.body)
+        delivery = customer_delivery(
+            order.id,
+            lat=float(body["destination"]["lat"]),
+            lon=float(body["destination"]["lon"]),
+            units=sum(int(line["qty"]) for line in body["lines"]),
+            promised_ms=int(order.promise["promised_ms"]),
+            now_ms=now_ms(self.clock),
+        )
+        try:
+            self.submit_deliveries([delivery])
+        except CoordinatorError as exc:
+            return self._change(
+                order.id, "delayed", actor=SYSTEM, reason=f"delivery not planned: {exc}"
+            )
+        return order
 
     def _change(
         self,

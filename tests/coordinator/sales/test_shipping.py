@@ -1,0 +1,178 @@
+"""Orders to the door: the delivery each order ships as, and the stop events and receipts
+that move it, each transition once whatever is replayed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coordinator.plan.errors import OrderRejected
+from coordinator.plan.orders.specs import DeliveryOrder
+from coordinator.sales.book import SalesBook
+from coordinator.sales.records import InMemorySalesStore, SalesStore
+from coordinator.sales.shipping import (
+    customer_delivery,
+    delivery_id,
+    job_of_transfer,
+    order_of_delivery,
+    stop_fact,
+)
+from coordinator.store.sqlite_store import SqliteStore
+from fleet_runtime.clock import FakeClock
+from tests.coordinator.sales.test_book import CUSTOMER, NOW_S, World, _order
+
+
+class Shipping(World):
+    """The book's world, also keeping the deliveries handed to the planner."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drops: list[DeliveryOrder] = []
+        self.refuse_drops = False
+
+    def book(self, store: SalesStore, clock: FakeClock) -> SalesBook:
+        book = super().book(store, clock)
+
+        def submit(drops: object) -> None:
+            if self.refuse_drops:
+                raise OrderRejected("no vehicle can reach it", field="deliveries[0]")
+            self.drops.extend(drops)  # type: ignore[arg-type]
+
+        book.submit_deliveries = submit
+        return book
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Simulated time at a Monday midnight."""
+    return FakeClock(start_s=NOW_S)
+
+
+def _statuses(book: SalesBook, order_id: str) -> list[str]:
+    return [t.status for t in book.timeline(order_id)]
+
+
+def test_ids_and_facts_are_read_back_only_from_their_own_kind() -> None:
+    """Delivery and transfer ids map back to their order or job; other stops, transfers and
+    events carry no fact."""
+    assert order_of_delivery(delivery_id("o.1")) == "o.1"
+    assert order_of_delivery("o.1") == ""
+    assert order_of_delivery("shipping") == ""
+    assert job_of_transfer("t.sales.o.0.0") == "sales.o.0.0"
+    assert job_of_transfer("sales.o.0.0") == ""
+    assert [stop_fact(e) for e in ("stop_arrived", "stop_delivered", "stop_failed")] == [
+        "picked_up",
+        "delivered",
+        "delivery_failed",
+    ]
+    assert stop_fact("operation_started") is None
+
+
+def test_the_delivery_is_due_by_the_promise_and_open_once_it_has_passed() -> None:
+    """The promised time ends the delivery window; a promise already passed leaves it open."""
+    on_time = customer_delivery("o", lat=1.0, lon=2.0, units=3, promised_ms=5_000, now_ms=1_000)
+    assert (on_time.id, on_time.demand, on_time.due_ms) == ("ship.o", 3, 5_000)
+    assert (on_time.lat, on_time.lon) == (1.0, 2.0)
+    late = customer_delivery("o", lat=1.0, lon=2.0, units=3, promised_ms=5_000, now_ms=9_000)
+    assert late.due_ms is None
+
+
+def test_a_stock_order_ships_at_once_and_follows_its_stops(clock: FakeClock) -> None:
+    """An order from stock is handed over as a delivery to the customer when reserved; its
+    arrival, delivery and a replay of both move it once each."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    order = book.submit(_order("o-1", 4)).order
+    assert [d.id for d in world.drops] == ["ship.o-1"]
+    drop = world.drops[0]
+    assert (drop.lat, drop.lon, drop.demand) == (CUSTOMER[0], CUSTOMER[1], 4)
+    assert drop.due_ms == order.promise["promised_ms"]
+    stops = [("stop_arrived", "ship.o-1", "van-1"), ("stop_delivered", "ship.o-1", "van-1")]
+    assert book.follow_stops(stops) == 2
+    assert book.follow_stops(stops) == 0  # replayed
+    assert _statuses(book, "o-1") == [
+        "received", "promised", "reserved", "out_for_delivery", "delivered",
+    ]  # fmt: skip
+    assert book.timeline("o-1")[-1].actor == "van-1"
+
+
+def test_a_failed_delivery_goes_out_again(clock: FakeClock) -> None:
+    """A failed stop makes the order `failed_delivery`; the next arrival takes it out again."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    book.submit(_order("o-1", 2))
+    book.follow_stops([("stop_arrived", "ship.o-1", "v"), ("stop_failed", "ship.o-1", "v")])
+    assert book.get("o-1").standing.status == "failed_delivery"
+    book.follow_stops([("stop_arrived", "ship.o-1", "v"), ("stop_delivered", "ship.o-1", "v")])
+    assert _statuses(book, "o-1")[3:] == [
+        "out_for_delivery", "failed_delivery", "out_for_delivery", "delivered",
+    ]  # fmt: skip
+
+
+def test_a_made_order_ships_when_produced_or_received_at_a_warehouse(clock: FakeClock) -> None:
+    """A made order is not shipped while in production; it ships once all its jobs are
+    finished, and its transfer's receipt (replayed too) moves it to at_warehouse once."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    world.levels = {}
+    book.submit(_order("o-2", 3))
+    assert world.drops == []
+    book.follow_production(["sales.o-2.0.0"], lambda _job: "started")
+    assert world.drops == []
+    book.follow_production(["sales.o-2.0.0"], lambda _job: "finished")
+    assert [d.id for d in world.drops] == ["ship.o-2"]
+    assert book.follow_receipts(["t.sales.o-2.0.0", "t.replenish-x.1", "other"]) == 1
+    assert book.follow_receipts(["t.sales.o-2.0.0"]) == 0
+    assert _statuses(book, "o-2")[-3:] == ["in_production", "produced", "at_warehouse"]
+    assert [d.id for d in world.drops] == ["ship.o-2", "ship.o-2"]  # the same delivery
+
+
+def test_stops_of_unknown_orders_and_hostile_ids_change_nothing(clock: FakeClock) -> None:
+    """Stop events for deliveries that are no order, or for a cancelled one, are ignored."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    book.submit(_order("o-1", 1))
+    book.cancel("o-1", actor="ops")
+    hostile = [
+        ("stop_delivered", "ship.", "v"),
+        ("stop_delivered", "ship.nope", "v"),
+        ("stop_delivered", "ship.o-1", "v"),
+        ("stop_delivered", "x" * 10_000, "v"),
+        ("unknown_event", "ship.o-1", "v"),
+    ]
+    assert book.follow_stops(hostile) == 0
+    assert book.get("o-1").standing.status == "cancelled"
+    assert book.follow_receipts(["t.sales.o-1.0.0", "t.", ""]) == 0
+
+
+def test_a_delivery_the_planner_refuses_delays_the_order(clock: FakeClock) -> None:
+    """If the planner refuses the delivery, the order stays and says why it is delayed."""
+    world = Shipping()
+    world.refuse_drops = True
+    book = world.book(InMemorySalesStore(), clock)
+    order = book.submit(_order("o-1", 1)).order
+    assert order.standing.status == "delayed"
+    assert "delivery not planned" in book.timeline("o-1")[-1].reason
+
+
+def test_a_restart_between_produced_and_hand_over_ships_it_again(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """Killed after an order became ready but before its delivery reached the planner, the
+    restarted book hands the delivery over again (only orders ready to ship)."""
+    world = Shipping()
+    db = SqliteStore(tmp_path / "c.db")
+    book = world.book(db.sales_store(), clock)
+    book.submit(_order("o-1", 2))
+    world.levels = {}
+    book.submit(_order("o-2", 3))  # made: not ready
+    db.close()  # as if killed after the commit
+    world.drops.clear()
+    db = SqliteStore(tmp_path / "c.db")
+    try:
+        again = world.book(db.sales_store(), clock)
+        assert again.resume_shipping() == 1
+        assert [d.id for d in world.drops] == ["ship.o-1"]
+    finally:
+        db.close()
