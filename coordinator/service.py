@@ -171,7 +171,7 @@ class Coordinator:
         )
         forecasts.watchers.append(cover)  # checked after every refresh and between them
         cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
-        sales = _build_sales(store, clock, twin, plans)
+        sales = _build_sales(settings, store, clock, twin, plans)
         sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
         _plan_opening_hours(plans, sales.network)
 
@@ -259,8 +259,15 @@ def _plan_opening_hours(plans: PlanRunner, network: Network) -> None:
     )
 
 
-def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanRunner) -> SalesBook:
-    """The sales book on the store, reading the twin and the planner, handing it jobs."""
+def _build_sales(
+    settings: CoordinatorSettings,
+    store: SqliteStore,
+    clock: Clock,
+    twin: FleetTwin,
+    plans: PlanRunner,
+) -> SalesBook:
+    """The sales book on the store, reading the twin and the planner, handing it jobs and
+    deliveries; its travel times from the same settings as the router's."""
     return SalesBook(
         store=store.sales_store(),
         clock=clock,
@@ -268,7 +275,10 @@ def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanR
         capacity=lambda: capacity_source(twin, plans),
         recipe=plans.product,
         schedule_version=plans.schedule_version,
-        travel=road_travel(),
+        travel=road_travel(
+            detour=settings.travel_detour_factor, speed_kmh=settings.travel_speed_kmh
+        ),
+        delivery_service_s=settings.delivery_service_s,
         submit_jobs=plans.submit_orders,
         close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
         submit_deliveries=lambda drops: plans.submit_orders([], drops),

@@ -164,7 +164,11 @@ class CoordinatorSettings(BaseSettings):
     # great-circle distance x travel_detour_factor / travel_speed_kmh, or the road times of an
     # OSRM-compatible `table` service at travel_osrm_url when set.
     travel_detour_factor: float = Field(default=1.3, ge=1.0, le=10.0)
-    travel_speed_kmh: float = Field(default=30.0, gt=0, le=300)
+    # (up to 100000: a demo whose simulated vans live faster than wall time plans with
+    # their speed x the simulation speed)
+    travel_speed_kmh: float = Field(default=30.0, gt=0, le=100_000)
+    # time at the door of a sales order's delivery
+    delivery_service_s: float = Field(default=120.0, ge=0, le=86_400)
     travel_osrm_url: str | None = Field(default=None, pattern=r"^https?://[^\s]{1,500}$")
     travel_timeout_s: float = Field(default=10.0, gt=0, le=120)
     job_start_grace_s: float = Field(default=300.0, gt=0)

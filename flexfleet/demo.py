@@ -11,6 +11,7 @@ can find them. Ctrl-C (or `--duration`) stops every process the demo started.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,11 +21,28 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flexfleet.broker import Broker, ListenerSecurity, free_port, start_broker
+from flexfleet.demo_status import fetch_orders, status_line, tally
+from flexfleet.demo_world import (
+    SERVICE_S,
+    SITE_CENTRE,
+    VAN_SPEED_KMH,
+    Place,
+    World,
+    agent_toml,
+    fleet_document,
+    network_document,
+    products_document,
+)
 from flexfleet.device_registry import DeviceRegistry
+from flexfleet.storefront import Shoppers, Storefront
+
+# Simulated seconds per wall second: a van's 10 km drive takes 20 s, a 4-unit batch 4 s
+DEFAULT_SPEED = 60.0
 
 
 class DemoError(RuntimeError):
@@ -33,25 +51,46 @@ class DemoError(RuntimeError):
 
 @dataclass(frozen=True)
 class DemoPlan:
-    """What the demo starts."""
+    """What the demo starts: the world (factories, warehouses, vehicles), how fast its
+    simulated devices live (`speed` simulated seconds per second), and the storefront."""
 
     site: str = "yiwu-1"
-    machines: int = 6
-    warehouses: int = 2
+    world: World = field(default_factory=World)
     http_port: int = 0
     seed: int = 7
+    speed: float = DEFAULT_SPEED
+    shoppers: Shoppers = field(default_factory=Shoppers)
+    status_every_s: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.machines < 0 or self.warehouses < 0 or self.machines + self.warehouses == 0:
-            raise ValueError("the demo needs at least one agent")
-        if self.machines + self.warehouses > 200:
-            raise ValueError("the demo runs at most 200 agents on one machine")
+        if not 0.1 <= self.speed <= 10_000:
+            raise ValueError("--speed must be in 0.1..10000")
+        if not 1 <= self.status_every_s <= 3600:
+            raise ValueError("--status-every must be in 1..3600 s")
+
+    def places(self) -> list[Place]:
+        """Every simulated node and where it is."""
+        return self.world.places()
 
     def agent_ids(self) -> list[tuple[str, str]]:
         """(node id, kind) of every simulated agent."""
-        nodes = [(f"machine-{i + 1:02d}", "machine") for i in range(self.machines)]
-        nodes += [(f"warehouse-{i + 1:02d}", "warehouse") for i in range(self.warehouses)]
-        return nodes
+        return [(p.node, p.kind) for p in self.places()]
+
+
+def _spawn(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a child in a session of its own (Ctrl-C reaches the demo only; it stops its
+    children in order), its stderr appended to `log`."""
+    with open(log, "ab") as stderr:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+            env=env,
+        )
 
 
 def _flexfleet(*args: str) -> list[str]:
@@ -89,11 +128,17 @@ DEMO_SETTINGS = {
 }
 
 
-def _demo_environment(broker_username: str, broker_password: str) -> dict[str, str]:
+def _demo_environment(
+    broker_username: str, broker_password: str, *, speed: float
+) -> dict[str, str]:
     """The coordinator's environment: the demo's settings unless the caller set them, and
-    its broker login (the password from the environment, never on a command line)."""
+    its broker login (the password from the environment, never on a command line). Its
+    clock is wall time while the simulated vans live `speed` times faster: it plans their
+    drives and their time at the door at that pace."""
     return {
         **DEMO_SETTINGS,
+        "FLEXFLEET_TRAVEL_SPEED_KMH": f"{VAN_SPEED_KMH * speed:g}",
+        "FLEXFLEET_DELIVERY_SERVICE_S": f"{SERVICE_S / speed:g}",
         **os.environ,
         "FLEXFLEET_BROKER_USERNAME": broker_username,
         "FLEXFLEET_BROKER_PASSWORD": broker_password,
@@ -139,7 +184,7 @@ def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]
     try:
         http_port = plan.http_port or free_port()
         api_url = f"http://127.0.0.1:{http_port}"
-        coordinator = subprocess.Popen(
+        coordinator = _spawn(
             _flexfleet(
                 "coordinator",
                 "--broker", broker.url,
@@ -149,35 +194,83 @@ def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]
                 "--coordinator-id", "demo",
                 "--dev",
             ),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C reaches the demo only; it stops children in order
-            env=_demo_environment(logins.coordinator_username, logins.coordinator_password),
+            work_dir / "coordinator.log",
+            _demo_environment(
+                logins.coordinator_username, logins.coordinator_password, speed=plan.speed
+            ),
         )  # fmt: skip
         children.append(coordinator)
         _wait_http(f"{api_url}/healthz", coordinator, timeout_s=60)
-        for i, (node, kind) in enumerate(plan.agent_ids()):
-            agent = subprocess.Popen(
-                _flexfleet(
-                    "agent",
-                    "--site", plan.site,
-                    "--node", node,
-                    "--kind", kind,
-                    "--broker", broker.url,
-                    "--username", f"{plan.site}/{node}",
-                    "--password-file", str(logins.agent_password_files[node]),
-                    "--state-dir", str(work_dir / "agents" / node),
-                    "--seed", str(plan.seed + i),
-                ),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
+        dock = work_dir / "dock"
+        for i, place in enumerate(plan.places()):
+            config = work_dir / "agents" / f"{place.node}.toml"
+            config.write_text(
+                agent_toml(
+                    place,
+                    site=plan.site,
+                    broker_url=broker.url,
+                    username=f"{plan.site}/{place.node}",
+                    password_file=logins.agent_password_files[place.node],
+                    state_dir=work_dir / "agents" / place.node,
+                    dock=dock,
+                    seed=plan.seed + i,
+                    speed=plan.speed,
+                    skus=plan.world.skus,
+                )
+            )
+            agent = _spawn(
+                _flexfleet("agent", "--config", str(config), "--log-level", "WARNING"),
+                work_dir / "agents" / f"{place.node}.log",
+            )
             children.append(agent)
         yield broker, api_url
     finally:
         _stop(list(reversed(children)))
         broker.stop()
+
+
+def _call(api_url: str, method: str, path: str, body: Any) -> Any:
+    request = urllib.request.Request(  # noqa: S310 (the demo's own loopback API)
+        f"{api_url}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.load(response)
+
+
+def _wait_nodes_online(api_url: str, nodes: set[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with suppress(OSError, ValueError):
+            with urllib.request.urlopen(f"{api_url}/api/v1/nodes", timeout=5) as response:  # noqa: S310
+                body = json.load(response)
+            listed = body if isinstance(body, list) else body.get("nodes", [])
+            if nodes <= {n["node"] for n in listed if n.get("online")}:
+                return
+        time.sleep(0.5)
+    raise DemoError(f"the agents did not all come online within {timeout_s} s")
+
+
+def declare_world(plan: DemoPlan, api_url: str) -> None:
+    """Declare the network, the recipes and the fleet through the API, once every agent is
+    online (the planner accepts only machines and vehicles it has seen)."""
+    _wait_nodes_online(api_url, {node for node, _ in plan.agent_ids()}, timeout_s=120)
+    products = products_document(plan.world, speed=plan.speed)
+    _call(api_url, "PUT", "/api/v1/plans/products", products)
+    _call(api_url, "PUT", "/api/v1/network", network_document(plan.world))
+    if plan.world.vehicles:
+        _call(api_url, "PUT", "/api/v1/plans/fleet", fleet_document(plan.world))
+
+
+def _print_status(api_url: str, elapsed_s: float) -> None:
+    try:
+        counts = tally(fetch_orders(api_url))
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"[{elapsed_s / 60:5.1f} min] status unavailable: {exc}", flush=True)
+        return
+    print(status_line(elapsed_s, counts), flush=True)
 
 
 def run_demo(plan: DemoPlan, *, duration_s: float | None, work_dir: Path | None) -> int:
@@ -201,14 +294,30 @@ def run_demo(plan: DemoPlan, *, duration_s: float | None, work_dir: Path | None)
                     f"Broker accounts: {base / 'auth'} (flexfleet device --auth-dir ...)",
                     flush=True,
                 )
+                w = plan.world
                 print(
-                    f"Running {plan.machines} machine and {plan.warehouses} warehouse agents "
-                    f"at site {plan.site}; Ctrl-C stops everything.",
+                    f"Running {w.factories} factories ({w.factories * w.machines_per_factory} "
+                    f"machines), {w.warehouses} warehouses and {w.vehicles} vehicles at site "
+                    f"{plan.site}, {plan.speed:g}x faster than wall time; Ctrl-C stops everything.",
                     flush=True,
                 )
-                deadline = None if duration_s is None else time.monotonic() + duration_s
-                while not stop_requested and (deadline is None or time.monotonic() < deadline):
-                    time.sleep(0.2)
+                declare_world(plan, api_url)
+                storefront = Storefront(
+                    api_url, plan.world.skus_sold(), SITE_CENTRE, plan.seed, plan.shoppers
+                )
+                storefront.start()
+                started = time.monotonic()
+                deadline = None if duration_s is None else started + duration_s
+                next_status = started + plan.status_every_s
+                try:
+                    while not stop_requested and (deadline is None or time.monotonic() < deadline):
+                        time.sleep(0.2)
+                        if time.monotonic() >= next_status:
+                            next_status += plan.status_every_s
+                            _print_status(api_url, time.monotonic() - started)
+                finally:
+                    storefront.stop()
+                    _print_status(api_url, time.monotonic() - started)
         except KeyboardInterrupt:
             pass
         finally:

@@ -55,6 +55,7 @@ from coordinator.sales.promise import (
 from coordinator.sales.records import Hold, SalesOrder, SalesStore
 from coordinator.sales.shipping import (
     READY_TO_SHIP,
+    SERVICE_S,
     customer_delivery,
     job_of_transfer,
     order_of_delivery,
@@ -185,6 +186,7 @@ class SalesBook:
     close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
     submit_deliveries: Callable[[Sequence[DeliveryOrder]], object] = lambda _drops: None
     pool_max_age_s: float = 60.0
+    delivery_service_s: float = SERVICE_S
     network_listeners: list[Callable[[Network], None]] = field(default_factory=list)
     """Called with each network set (the planner takes its factories' opening hours)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -427,6 +429,7 @@ class SalesBook:
             units=sum(int(line["qty"]) for line in body["lines"]),
             promised_ms=int(order.promise["promised_ms"]),
             now_ms=now_ms(self.clock),
+            service_s=self.delivery_service_s,
         )
         try:
             self.submit_deliveries([delivery])

@@ -9,7 +9,7 @@ The flow, the simplest that stays true to what the devices report:
   becomes one delivery for the route planner, `ship.{order id}`: the customer's
   latitude/longitude, the whole order's units as its load, the promised time as the end of
   its window (open when the promise has already passed: the order is late, it still goes),
-  `SERVICE_S` at the door. The vehicle that takes it loads at its depot (a micro-warehouse);
+  `SERVICE_S` at the door (configurable). The vehicle that takes it loads at its depot (a micro-warehouse);
   the router does not model a separate pick-up at a factory.
 - The vehicle's stop events on that delivery move the order: `stop_arrived` → `picked_up`
   (out for delivery), `stop_delivered` → `delivered`, `stop_failed` → `delivery_failed`
@@ -67,6 +67,7 @@ def customer_delivery(
     units: int,
     promised_ms: int,
     now_ms: int,
+    service_s: float = SERVICE_S,
 ) -> DeliveryOrder:
     """The delivery that takes an order's `units` to the customer, due by the promise."""
     return DeliveryOrder(
@@ -75,7 +76,7 @@ def customer_delivery(
         y=0.0,
         demand=units,
         due_ms=promised_ms if promised_ms > now_ms else None,
-        service_s=SERVICE_S,
+        service_s=service_s,
         lat=lat,
         lon=lon,
     )

@@ -17,7 +17,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--site", help="site id (without --config)")
     parser.add_argument("--node", help="node id (without --config)")
-    parser.add_argument("--kind", choices=("machine", "warehouse", "gateway"), default="machine")
+    parser.add_argument(
+        "--kind", choices=("machine", "warehouse", "gateway", "vehicle"), default="machine"
+    )
     parser.add_argument(
         "--broker", default="mqtt://127.0.0.1:1883", help="mqtt://host:port or mqtts://host:port"
     )

@@ -8,9 +8,28 @@ from pathlib import Path
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the demo's arguments."""
-    parser.add_argument("--agents", type=int, default=6, help="machine agents (default 6)")
+    parser.add_argument("--factories", type=int, default=2, help="factories (default 2)")
+    parser.add_argument(
+        "--machines", type=int, default=3, help="machine agents per factory (default 3)"
+    )
     parser.add_argument(
         "--warehouses", type=int, default=2, help="micro-warehouse agents (default 2)"
+    )
+    parser.add_argument("--vehicles", type=int, default=3, help="vehicle agents (default 3)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="simulated seconds per wall second for machines and vehicles (default 60)",
+    )
+    parser.add_argument(
+        "--orders-per-minute",
+        type=float,
+        default=8.0,
+        help="storefront orders per minute outside the live-stream burst (default 8)",
+    )
+    parser.add_argument(
+        "--status-every", type=float, default=60.0, help="seconds between status lines"
     )
     parser.add_argument("--site", default="yiwu-1", help="site id (default yiwu-1)")
     parser.add_argument("--duration", type=float, default=None, help="stop after S seconds")
@@ -23,14 +42,23 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start the demo and block until it is stopped."""
     from flexfleet.demo import DemoPlan, run_demo
+    from flexfleet.demo_world import World
+    from flexfleet.storefront import Shoppers
 
     try:
         plan = DemoPlan(
             site=args.site,
-            machines=args.agents,
-            warehouses=args.warehouses,
+            world=World(
+                factories=args.factories,
+                machines_per_factory=args.machines,
+                warehouses=args.warehouses,
+                vehicles=args.vehicles,
+            ),
             http_port=args.http_port,
             seed=args.seed,
+            speed=args.speed,
+            shoppers=Shoppers(per_minute=args.orders_per_minute),
+            status_every_s=args.status_every,
         )
     except ValueError as exc:
         raise SystemExit(f"flexfleet demo: {exc}") from None
