@@ -32,7 +32,12 @@ def make_driver(config: AgentConfig, clock: Clock) -> Driver:
 
     if config.node.kind == "warehouse":
         return SimWarehouseDriver(
-            skus=d.skus, seed=d.seed, start_s=clock.now(), place=config.node.node, dock=d.dock
+            skus=d.skus,
+            seed=d.seed,
+            start_s=clock.now(),
+            place=config.node.node,
+            dock=d.dock,
+            speed=d.speed,
         )
     if config.node.kind == "vehicle":
         from edge_agent.drivers.sim_vehicle import SimVehicleDriver
@@ -53,7 +58,12 @@ def make_driver(config: AgentConfig, clock: Clock) -> Driver:
             params=params,
             places=d.places,
             dock=d.dock,
+            speed=d.speed,
         )
     return SimMachinesDriver(
-        machines=d.machines, seed=d.seed, start_s=clock.now(), free_running=d.free_running
+        machines=d.machines,
+        seed=d.seed,
+        start_s=clock.now(),
+        free_running=d.free_running,
+        speed=d.speed,
     )

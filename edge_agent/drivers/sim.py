@@ -91,10 +91,17 @@ class SimMachinesDriver:
     """One or more simulated machines behind one node; one machine executes schedules."""
 
     def __init__(
-        self, *, machines: int, seed: int, start_s: float, free_running: bool = False
+        self,
+        *,
+        machines: int,
+        seed: int,
+        start_s: float,
+        free_running: bool = False,
+        speed: float = 1.0,
     ) -> None:
         self.name = f"sim-machines[{machines}]"
         self._start_s = start_s
+        self._speed = speed
         params = MachineParams(free_running=free_running)
         self._machines = [Machine(seed=seed * 1000 + i, params=params) for i in range(machines)]
         self._prefixes = [f"m{i + 1:02d}." if machines > 1 else "" for i in range(machines)]
@@ -171,7 +178,7 @@ class SimMachinesDriver:
     def read(self, now_s: float) -> Reading:
         values: list[tuple[str, float]] = []
         events: list[DeviceEvent] = []
-        t = now_s - self._start_s
+        t = (now_s - self._start_s) * self._speed
         for prefix, machine in zip(self._prefixes, self._machines, strict=True):
             for change in machine.advance_to(t):
                 down = change.current is MachineState.DOWN
@@ -245,9 +252,11 @@ class SimWarehouseDriver:
         start_s: float,
         place: str = "",
         dock: Path | None = None,
+        speed: float = 1.0,
     ) -> None:
         self.name = f"sim-warehouse[{skus}]"
         self._start_s = start_s
+        self._speed = speed
         self.warehouse = MicroWarehouse(skus=default_skus(skus), seed=seed)
         self._place = place
         self._dock = Dock(dock) if dock is not None and place else None
@@ -285,13 +294,14 @@ class SimWarehouseDriver:
     def read(self, now_s: float) -> Reading:
         changes: dict[str, int] = {}
         picks: dict[str, int] = {}
-        for change in self.warehouse.advance_to(now_s - self._start_s):
+        t = (now_s - self._start_s) * self._speed
+        for change in self.warehouse.advance_to(t):
             if change.reason == "pick":
                 picks[change.sku] = picks.get(change.sku, 0) - change.delta
             else:
                 changes[change.sku] = changes.get(change.sku, 0) + change.delta
         changes = {sku: delta for sku, delta in changes.items() if delta}
-        receipts = self._receive(now_s - self._start_s, picks)
+        receipts = self._receive(t, picks)
         return Reading(
             values=tuple(self.warehouse.readings().items()),
             stock_changes=changes,

@@ -77,9 +77,11 @@ class SimVehicleDriver:
         params: VehicleParams | None = None,
         places: Mapping[str, tuple[float, float]] | None = None,
         dock: Path | None = None,
+        speed: float = 1.0,
     ) -> None:
         self.name = "sim-vehicle"
         self._start_s = start_s
+        self._speed = speed
         self.vehicle = Vehicle(seed=seed, lat=lat, lon=lon, params=params)
         self._places = dict(places or {})
         self._dock = Dock(dock) if dock is not None else None
@@ -107,7 +109,7 @@ class SimVehicleDriver:
 
     def read(self, now_s: float) -> Reading:
         events: list[DeviceEvent] = []
-        for change in self.vehicle.advance_to(now_s - self._start_s):
+        for change in self.vehicle.advance_to((now_s - self._start_s) * self._speed):
             report = stop_report(change)
             stop = change.stop
             if (
