@@ -89,6 +89,7 @@ from coordinator.plan.triggers import (
     PlanInput,
     StockoutRisk,
     TriggerMapper,
+    VehicleSeen,
 )
 from coordinator.store.port import CommitResult
 from fleet_runtime.clock import Clock, now_ms
@@ -173,6 +174,7 @@ class PlanRunner:
         self._unit_s = time_unit_s
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
+        self._vehicle_nodes: set[str] = set()  # vehicles with an agent of their own
         self._book = ReplenishmentBook(
             self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
         )
@@ -242,6 +244,10 @@ class PlanRunner:
                 with self._sites_lock:
                     self._sites[item.node] = item.site
                     self._warehouses.add(item.node)
+            elif isinstance(item, VehicleSeen):
+                with self._sites_lock:
+                    self._sites[item.node] = item.site
+                    self._vehicle_nodes.add(item.node)
             elif isinstance(item, MachineDown):
                 log.info("machine %s/%s down (%s): re-planning", item.site, item.node, item.causes)
                 self.service.machine_down(item.node)
@@ -755,8 +761,11 @@ class PlanRunner:
 
     # ---- output -----------------------------------------------------------------------
     def _publish(self, node_id: str, payload: dict[str, Any]) -> None:
-        """Send one plan diff to `node_id` as a `schedule` or `route` command."""
+        """Send one plan diff to `node_id` as a `schedule` or `route` command; a route goes
+        to its vehicle instead of its depot when the vehicle has an agent of its own."""
         with self._sites_lock:
+            if payload["kind"] == "route" and payload["vehicle_id"] in self._vehicle_nodes:
+                node_id = payload["vehicle_id"]
             site = self._sites.get(node_id)
         if site is None:
             log.warning("no site known for %s: its %s update is not sent", node_id, payload["kind"])

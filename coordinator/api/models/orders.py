@@ -15,10 +15,12 @@ from coordinator.api.models.common import (
     MAX_DURATION_S,
     MAX_QUANTITY,
     Integer,
+    LocationIn,
     OptionalQuantity,
     OptionalTimestampMs,
     StrictModel,
 )
+from coordinator.plan.orders.specs import DeliveryOrder
 from protocol.topics import ID_PATTERN, NAME_PATTERN
 
 MAX_JOB_ID_CHARS: Final = 60  # operation ids add ":{index}" to a job id
@@ -56,7 +58,7 @@ class JobIn(StrictModel):
 
 
 class DeliveryIn(StrictModel):
-    """A delivery order: position (`lat`, `lon` in degrees; or `x`, `y` in plan units of
+    """A delivery order: position (`location` in degrees; or `x`, `y` in plan units of
     driving, as the solver benchmarks use), load, service window (ms since the Unix epoch)
     and service time."""
 
@@ -67,14 +69,38 @@ class DeliveryIn(StrictModel):
     ready_ms: OptionalTimestampMs = None
     due_ms: OptionalTimestampMs = None
     service_s: float = Field(default=0.0, ge=0, le=MAX_DURATION_S)
-    lat: float | None = Field(default=None, ge=-90, le=90, description="latitude (WGS 84)")
-    lon: float | None = Field(default=None, ge=-180, le=180, description="longitude (WGS 84)")
+    location: LocationIn | None = Field(default=None, description="where it is, if on Earth")
 
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> DeliveryIn:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
-        return self
+    @classmethod
+    def of(cls, order: DeliveryOrder) -> DeliveryIn:
+        """The body of a held delivery."""
+        location = None
+        if order.lat is not None and order.lon is not None:
+            location = LocationIn(lat=order.lat, lon=order.lon)
+        return cls(
+            id=order.id,
+            x=order.x,
+            y=order.y,
+            demand=order.demand,
+            ready_ms=order.ready_ms,
+            due_ms=order.due_ms,
+            service_s=order.service_s,
+            location=location,
+        )
+
+    def order(self) -> DeliveryOrder:
+        """The delivery order this body asks for."""
+        return DeliveryOrder(
+            id=self.id,
+            x=self.x,
+            y=self.y,
+            demand=self.demand,
+            ready_ms=self.ready_ms,
+            due_ms=self.due_ms,
+            service_s=self.service_s,
+            lat=self.location.lat if self.location else None,
+            lon=self.location.lon if self.location else None,
+        )
 
 
 def _one_of_either(first: str, second: str) -> dict[str, Any]:

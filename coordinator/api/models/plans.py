@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from coordinator.api.models.common import (
     MAX_COORDINATE,
     MAX_DURATION_S,
     MAX_QUANTITY,
     Integer,
+    LocationIn,
     OptionalQuantity,
     OptionalTimestampMs,
     StrictModel,
@@ -183,7 +184,7 @@ class ProductsOut(BaseModel):
 
 
 class DepotIn(StrictModel):
-    """A micro-warehouse (its node id) as a depot, where it is (`lat`, `lon` in degrees, or
+    """A micro-warehouse (its node id) as a depot, where it is (`location` in degrees, or
     `x`, `y` in plan units of driving) and its opening times."""
 
     id: str = Field(pattern=ID_PATTERN)
@@ -191,14 +192,7 @@ class DepotIn(StrictModel):
     y: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
     open_ms: OptionalTimestampMs = None
     close_ms: OptionalTimestampMs = None
-    lat: float | None = Field(default=None, ge=-90, le=90, description="latitude (WGS 84)")
-    lon: float | None = Field(default=None, ge=-180, le=180, description="longitude (WGS 84)")
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> DepotIn:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
-        return self
+    location: LocationIn | None = Field(default=None, description="where it is, if on Earth")
 
 
 class VehicleIn(StrictModel):

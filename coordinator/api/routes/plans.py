@@ -55,7 +55,15 @@ def set_fleet(body: FleetIn, plans: PlansDep, _who: OperatorDep) -> FleetOut:
     ids are not repeated; a depot does not close before it opens."""
     plans.set_fleet(
         [
-            DepotSpec(d.id, d.x, d.y, open_ms=d.open_ms, close_ms=d.close_ms, lat=d.lat, lon=d.lon)
+            DepotSpec(
+                d.id,
+                d.x,
+                d.y,
+                open_ms=d.open_ms,
+                close_ms=d.close_ms,
+                lat=d.location.lat if d.location else None,
+                lon=d.location.lon if d.location else None,
+            )
             for d in body.depots
         ],
         [

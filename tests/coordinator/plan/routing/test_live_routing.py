@@ -181,3 +181,26 @@ def test_located_stops_are_sent_with_their_place() -> None:
     assert isinstance(stop, RouteStop)
     assert (stop.stop_id, stop.lat, stop.lon, stop.quantity) == ("a", A[0], A[1], 2)
     assert LatLon(stop.lat, stop.lon) == LatLon(*A)
+
+
+def test_a_route_goes_to_the_vehicle_when_it_has_an_agent_of_its_own() -> None:
+    """A vehicle node announced (`node_kind: vehicle`) gets its route on its own command
+    topic; a vehicle without one, through its depot's agent."""
+    from coordinator.plan.triggers import TriggerMapper, VehicleSeen
+
+    topics = []
+    for announced in (False, True):
+        clock = FakeClock()
+        runner = PlanRunner(clock=clock, commands=command_log(clock=clock), travel=TRAVEL)
+        runner.apply([DepotSeen("s", "w1")])
+        if announced:
+            runner.apply([VehicleSeen("s", "v1")])
+        depot = DepotSpec("w1", 0, 0, lat=DEPOT[0], lon=DEPOT[1])
+        runner.set_fleet([depot], [VehicleSpec("v1", "w1", 5)])
+        runner.submit_orders([], [DeliveryOrder("a", 0, 0, 2, lat=A[0], lon=A[1])])
+        clock.advance(5.0)
+        assert runner.service.tick()
+        topics += runner.commands.publisher.topics()  # type: ignore[attr-defined]
+    assert topics == ["ff/v1/s/w1/cmd/route", "ff/v1/s/v1/cmd/route"]
+    mapper = TriggerMapper(stock_threshold_for=lambda _sku: None)
+    assert mapper.restore([("s", "v1", "vehicle", True)]) == [VehicleSeen("s", "v1")]
