@@ -41,8 +41,9 @@ from flexfleet.demo_world import (
 from flexfleet.device_registry import DeviceRegistry
 from flexfleet.storefront import Shoppers, Storefront
 
-# Simulated seconds per wall second: a van's 10 km drive takes 20 s, a 4-unit batch 4 s
-DEFAULT_SPEED = 60.0
+# Simulated seconds per wall second: a van's 10 km drive (20 min) takes 10 s, a 4-unit
+# batch 0.2 s
+DEFAULT_SPEED = 120.0
 
 
 class DemoError(RuntimeError):
@@ -215,7 +216,7 @@ def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]
                     dock=dock,
                     seed=plan.seed + i,
                     speed=plan.speed,
-                    skus=plan.world.skus,
+                    skus=plan.world.stocked_skus,
                 )
             )
             agent = _spawn(
@@ -273,6 +274,18 @@ def _print_status(api_url: str, elapsed_s: float) -> None:
     print(status_line(elapsed_s, counts), flush=True)
 
 
+GOAL_WINDOW_S = 300.0  # the goal: orders delivered within the first 5 minutes of wall time
+
+
+def _print_goal(api_url: str) -> None:
+    try:
+        delivered = tally(fetch_orders(api_url)).delivered
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"Delivered in the first 5 minutes: unknown ({exc})", flush=True)
+        return
+    print(f"Delivered in the first 5 minutes: {delivered} (goal >= 20)", flush=True)
+
+
 def run_demo(plan: DemoPlan, *, duration_s: float | None, work_dir: Path | None) -> int:
     """Run the demo until Ctrl-C, SIGTERM or `duration_s`; return the exit code."""
     with tempfile.TemporaryDirectory(prefix="flexfleet-demo-") as scratch:
@@ -309,12 +322,16 @@ def run_demo(plan: DemoPlan, *, duration_s: float | None, work_dir: Path | None)
                 started = time.monotonic()
                 deadline = None if duration_s is None else started + duration_s
                 next_status = started + plan.status_every_s
+                five_minutes: float | None = started + GOAL_WINDOW_S
                 try:
                     while not stop_requested and (deadline is None or time.monotonic() < deadline):
                         time.sleep(0.2)
                         if time.monotonic() >= next_status:
                             next_status += plan.status_every_s
                             _print_status(api_url, time.monotonic() - started)
+                        if five_minutes is not None and time.monotonic() >= five_minutes:
+                            five_minutes = None
+                            _print_goal(api_url)
                 finally:
                     storefront.stop()
                     _print_status(api_url, time.monotonic() - started)

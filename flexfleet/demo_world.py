@@ -35,15 +35,16 @@ class World:
     machines_per_factory: int = 3
     warehouses: int = 2
     vehicles: int = 3
-    skus: int = 6
+    skus: int = 10
+    stocked_skus: int = 6
 
     def __post_init__(self) -> None:
         if not 1 <= self.factories <= 9 or not 1 <= self.machines_per_factory <= 20:
             raise ValueError("the demo runs 1..9 factories of 1..20 machines")
         if not 1 <= self.warehouses <= 9 or not 0 <= self.vehicles <= 20:
             raise ValueError("the demo runs 1..9 warehouses and 0..20 vehicles")
-        if not 1 <= self.skus <= 20:
-            raise ValueError("the demo sells 1..20 SKUs")
+        if not 1 <= self.stocked_skus <= self.skus <= 20:
+            raise ValueError("the demo sells 1..20 SKUs, the warehouses stock 1.. of them")
 
     def factory_ids(self) -> list[str]:
         """Factory ids, `factory-A`, `factory-B`, ..."""
@@ -67,7 +68,8 @@ class World:
         return found
 
     def skus_sold(self) -> list[str]:
-        """The SKUs the storefront sells (the simulated warehouses stock the same ids)."""
+        """The SKUs the storefront sells: the simulated warehouses stock the first
+        `stocked_skus` of them, the others are made to order."""
         return [f"SKU-{i + 1:04d}" for i in range(self.skus)]
 
     def family(self, sku_index: int) -> str:
@@ -137,7 +139,9 @@ def fleet_document(world: World) -> dict[str, Any]:
     places = world.places()
     return {
         "depots": [
-            {"id": p.node, "lat": p.lat, "lon": p.lon} for p in places if p.kind == "warehouse"
+            {"id": p.node, "location": {"lat": p.lat, "lon": p.lon}}
+            for p in places
+            if p.kind == "warehouse"
         ],
         "vehicles": [
             {"id": p.node, "depot_id": p.group, "capacity": VAN_CAPACITY}

@@ -29,7 +29,7 @@ class Shoppers:
     burst_start_s: float = 30.0
     burst_end_s: float = 150.0
     max_qty: int = 4
-    radius_deg: float = 0.08
+    radius_deg: float = 0.06
 
     def __post_init__(self) -> None:
         if not 0 < self.per_minute <= 6000 or not 1 <= self.burst_factor <= 100:

@@ -19,8 +19,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--speed",
         type=float,
-        default=60.0,
-        help="simulated seconds per wall second for machines and vehicles (default 60)",
+        default=None,
+        help="simulated seconds per wall second for machines and vehicles (default 120)",
     )
     parser.add_argument(
         "--orders-per-minute",
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             ),
             http_port=args.http_port,
             seed=args.seed,
-            speed=args.speed,
+            **({} if args.speed is None else {"speed": args.speed}),
             shoppers=Shoppers(per_minute=args.orders_per_minute),
             status_every_s=args.status_every,
         )
