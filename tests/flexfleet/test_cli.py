@@ -36,9 +36,9 @@ def test_module_entry_point_prints_help() -> None:
 
 
 def test_demo_refuses_empty_fleet() -> None:
-    """`flexfleet demo --agents 0 --warehouses 0` is refused with a clear message."""
-    with pytest.raises(SystemExit, match="at least one agent"):
-        main(["demo", "--agents", "0", "--warehouses", "0"])
+    """`flexfleet demo --factories 0` is refused with a clear message."""
+    with pytest.raises(SystemExit, match=r"1\.\.9 factories"):
+        main(["demo", "--factories", "0"])
 
 
 def test_only_the_chosen_command_group_is_imported() -> None:

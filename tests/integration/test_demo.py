@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,6 +38,20 @@ def _read_urls(process: subprocess.Popen[str], timeout_s: float) -> dict[str, st
     return urls
 
 
+def _wait_deliveries(process: subprocess.Popen[str], timeout_s: float) -> int:
+    """Read the demo's status lines until one counts a delivered order; that count."""
+    deadline = time.monotonic() + timeout_s
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        match = re.search(r"delivered (\d+)", line)
+        if match and int(match.group(1)) > 0:
+            return int(match.group(1))
+    return 0
+
+
 def _anonymous_refused(broker_url: str) -> bool:
     """Whether the broker refuses a client that logs in with no account."""
     import paho.mqtt.client as mqtt
@@ -55,10 +70,12 @@ def _anonymous_refused(broker_url: str) -> bool:
 
 
 def test_demo_runs_fleet_and_stops_every_process(tmp_path: Path) -> None:
-    """The demo prints its URLs, every agent comes online, and SIGINT stops all children."""
+    """The demo prints its URLs, every agent comes online, the storefront's orders are
+    delivered by the vans (the status lines count them), and SIGINT stops all children."""
     with subprocess.Popen(
-        [sys.executable, "-m", "flexfleet", "demo", "--agents", "2", "--warehouses", "1",
-         "--work-dir", str(tmp_path), "--duration", "120"],
+        [sys.executable, "-m", "flexfleet", "demo", "--factories", "1", "--machines", "2",
+         "--warehouses", "1", "--vehicles", "1", "--speed", "300", "--orders-per-minute", "30",
+         "--status-every", "5", "--work-dir", str(tmp_path), "--duration", "240"],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -72,21 +89,28 @@ def _check_demo(process: subprocess.Popen[str]) -> None:
         assert urls["Broker"].startswith("mqtt://127.0.0.1:")
         assert urls["API"].startswith("http://127.0.0.1:")
         children = psutil.Process(process.pid).children(recursive=True)
-        assert len(children) >= 5  # broker, coordinator, three agents
+        assert len(children) >= 6  # broker, coordinator, four agents
         deadline = time.monotonic() + 60
         nodes: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             body = _get(urls["API"])
             nodes = body if isinstance(body, list) else body["nodes"]
-            if len([n for n in nodes if n["online"]]) == 3:
+            if len([n for n in nodes if n["online"]]) == 4:
                 break
             time.sleep(0.5)
         assert sorted(n["node"] for n in nodes if n["online"]) == [
             "machine-01",
             "machine-02",
+            "van-01",
             "warehouse-01",
         ]
         assert _anonymous_refused(urls["Broker"])
+        delivered = _wait_deliveries(process, timeout_s=150)
+        assert delivered >= 1
+        orders = _get(f"{urls['API']}/api/v1/sales-orders?status=delivered")["orders"]
+        timeline = _get(f"{urls['API']}/api/v1/sales-orders/{orders[0]['id']}")["timeline"]
+        assert [t["status"] for t in timeline][-2:] == ["out_for_delivery", "delivered"]
+        assert timeline[-1]["actor"] == "van-01"
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         time.sleep(0.5)
