@@ -4,6 +4,7 @@ coordinator and the agents accept, seeded runs repeat, and the status counts are
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,7 +97,7 @@ def test_bad_world_sizes_are_refused() -> None:
 
 def test_the_status_line_counts_orders_where_they_stand() -> None:
     """Delayed orders count where they were; on time means delivered by the promise."""
-    orders = [
+    orders: list[dict[str, Any]] = [
         {"status": "in_production", "promise": {}},
         {"status": "delayed", "delayed_from": "promised", "promise": {}},
         {"status": "out_for_delivery"},
