@@ -9,8 +9,10 @@
 - `coordinator.sales.lifecycle`: statuses and the facts that move them (pure);
 - `coordinator.sales.records`: what is stored, the `SalesStore` port and its in-memory double
   (`coordinator.store.sales` keeps it in SQLite);
+- `coordinator.sales.shipping`: orders to the door (pure): the delivery an order ships as,
+  and the facts the fleet's stop events and the warehouses' receipts are for it;
 - `coordinator.sales.book`: the service: atomic promises and holds, retries, cancellation,
-  corrections, tracking tokens, jobs for the planner.
+  corrections, tracking tokens, jobs and deliveries for the planner.
 """
 
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
@@ -36,6 +38,7 @@ from coordinator.sales.promise import (
     haversine_km,
     promise_order,
 )
+from coordinator.sales.shipping import customer_delivery, delivery_id, order_of_delivery
 
 __all__ = [
     "AllocationRule",
@@ -54,8 +57,11 @@ __all__ = [
     "StockPart",
     "Warehouse",
     "WarehouseStock",
+    "customer_delivery",
+    "delivery_id",
     "haversine_km",
     "network_from_json",
+    "order_of_delivery",
     "pool_from_schedule",
     "promise_order",
     "recipe_at",
