@@ -107,8 +107,9 @@ def _check_demo(process: subprocess.Popen[str]) -> None:
         assert _anonymous_refused(urls["Broker"])
         delivered = _wait_deliveries(process, timeout_s=150)
         assert delivered >= 1
-        orders = _get(f"{urls['API']}/api/v1/sales-orders?status=delivered")["orders"]
-        timeline = _get(f"{urls['API']}/api/v1/sales-orders/{orders[0]['id']}")["timeline"]
+        base = urls["API"].removesuffix("/api/v1/nodes")
+        orders = _get(f"{base}/api/v1/sales-orders?status=delivered")["orders"]
+        timeline = _get(f"{base}/api/v1/sales-orders/{orders[0]['id']}")["timeline"]
         assert [t["status"] for t in timeline][-2:] == ["out_for_delivery", "delivered"]
         assert timeline[-1]["actor"] == "van-01"
         process.send_signal(signal.SIGINT)
