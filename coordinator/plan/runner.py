@@ -2,7 +2,8 @@
 to MQTT.
 
 `PlanRunner` owns a `PlanService` and one thread that re-plans when the debouncer says a
-batch of triggers is due (the previous plan is the hint). Its inputs:
+batch of triggers is due (the previous plan is the hint); `scheduler` chooses the solver
+(CP-SAT by default; the scenario runner passes it in its deterministic mode). Its inputs:
 
 - `on_commit(outcome, result)`, an ingest commit listener: `TriggerMapper` turns what was
   committed into machines joining the factory, machines going down or up, and stock-out
@@ -68,6 +69,7 @@ from coordinator.plan.orders.specs import (
 )
 from coordinator.plan.routing.planner import warm_up as warm_up_router
 from coordinator.plan.routing.problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
+from coordinator.plan.schedule.planner import SchedulePlanner
 from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule.problem import (
     Job,
@@ -138,6 +140,7 @@ class PlanRunner:
         lead_time_days: float = 2.0,
         auto_replenish: bool = True,
         from_facts: bool = False,
+        scheduler: SchedulePlanner | None = None,
     ) -> None:
         try:
             debouncer = Debouncer(
@@ -151,6 +154,7 @@ class PlanRunner:
         self.service = PlanService(
             clock=clock,
             publish=self._publish,
+            scheduler=scheduler,
             debouncer=debouncer,
             schedule_time_limit_s=time_limit_s,
             route_time_limit_s=time_limit_s,
