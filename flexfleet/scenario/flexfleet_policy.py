@@ -45,7 +45,7 @@ from coordinator.plan.orders.specs import (
     StepOption,
 )
 from coordinator.plan.routing.planner import PyVrpRouter
-from coordinator.plan.routing.problem import Depot, RoutingProblem, Vehicle
+from coordinator.plan.routing.problem import NO_LIMIT, Depot, RoutingProblem, Vehicle
 from coordinator.plan.routing.problem import Order as Stop
 from coordinator.plan.runner import PlanRunner
 from coordinator.plan.schedule.planner import CpSatScheduler
@@ -64,6 +64,7 @@ from flexfleet.scenario.demand import HOURLY_PROFILE, Order
 from flexfleet.scenario.schema import WarehouseSpec
 from flexfleet.scenario.world import (
     DAY_S,
+    LOADING_S,
     STEP_S,
     Consignment,
     MachineState,
@@ -114,6 +115,7 @@ class FlexfleetPolicy:
     _running: dict[str, tuple[str, WorkItem, float, float]] = field(default_factory=dict)
     _done: set[str] = field(default_factory=set)
     _urgent: bool = False
+    _reported: set[str] = field(default_factory=set)  # jobs started or made since the last look
     _ups: list[tuple[float, str]] = field(default_factory=list)
     _schedule_key: int = -1
     _queue: dict[str, list[str]] = field(default_factory=dict)
@@ -300,12 +302,16 @@ class FlexfleetPolicy:
             world.lose(state)
             return
         line = taken.order.promise["lines"][0]
-        picks = 0
+        picks = shipped = 0
         for part in line["from_stock"]:
-            world.take_stock(state, part["warehouse"], int(part["qty"]))
-            picks += 1
+            if world.take_stock(state, part["warehouse"], int(part["qty"])).from_stock:
+                picks += 1
+            else:
+                shipped += 1
         if picks:
             self._to_pick[order_id] = picks
+        elif shipped:  # every unit left its shelf by line-haul: the holds go
+            sales.record_fact(order_id, "picked_up", actor="warehouse")
         dest = world.nearest_warehouse((order.lat, order.lon))
         for k, _part in enumerate(line["made"]):
             world.expect_part(state)
@@ -344,6 +350,7 @@ class FlexfleetPolicy:
                 continue
             self._sync(world)
             self._running[machine.id] = (job, item, world.t, 0.0)
+            self._reported.add(job)
             return item
         return None
 
@@ -373,6 +380,7 @@ class FlexfleetPolicy:
         self._sync(world)
         self._running.pop(machine.id, None)
         self._done.add(item.job_id)
+        self._reported.add(item.job_id)
         self._need_plans().jobs_produced([item.job_id])
 
     def on_received(self, world: World, item: WorkItem) -> None:
@@ -399,8 +407,9 @@ class FlexfleetPolicy:
         hourly = world.t % 3600.0 < STEP_S / 2
         if hourly and int(world.t // 3600) % COVER_EVERY_H == 0:
             self._covers(world)
-        if hourly:
-            self._need_sales().follow_production(self._job_state)
+        if hourly and self._reported:
+            reported, self._reported = sorted(self._reported), set()
+            self._need_sales().follow_production(reported, self._job_state)
         if not (hourly or self._urgent):
             return
         self._urgent = False
@@ -550,8 +559,17 @@ class FlexfleetPolicy:
 
         total = sum(c.qty for c in ready)
         count = max(1, math.ceil(total / capacity) + 1)
+        loading = LOADING_S / 60.0
         stops = tuple(
-            Stop(f"c{i}", *xy(c.point), demand=c.qty, service=world.scenario.delivery.service_min)
+            Stop(
+                f"c{i}",
+                *xy(c.point),
+                demand=c.qty,
+                # the order's due time as a deadline in minutes from now (a stop already too
+                # late gets none rather than an impossible one)
+                due=due if (due := self._due_min(world, c)) > loading + 60.0 else NO_LIMIT,
+                service=world.scenario.delivery.service_min,
+            )
             for i, c in enumerate(ready)
         )
         problem = RoutingProblem(
@@ -560,7 +578,15 @@ class FlexfleetPolicy:
             vehicles=tuple(Vehicle(f"v{k}", "depot", capacity) for k in range(count)),
         )
         result = self._router.plan(problem, time_limit_s=ROUTE_LIMIT_S, seed=self.seed)
-        return [[int(s[1:]) for s in route.stops] for route in result.routes if route.stops]
+        tours = [[int(s[1:]) for s in route.stops] for route in result.routes if route.stops]
+        served = {i for tour in tours for i in tour}
+        tours += [[i] for i in range(len(ready)) if i not in served]  # left out: alone
+        # the world sends tours out in this order, vehicle after vehicle: most urgent first
+        return sorted(tours, key=lambda t: (min(ready[i].due_key for i in t), t))
+
+    def _due_min(self, world: World, c: Consignment) -> float:
+        """Minutes from now until the consignment's order is due."""
+        return (world.orders[c.order_id].order.due_s - world.t) / 60.0
 
     # ---- helpers ------------------------------------------------------------------------
     def _need_world(self) -> World:

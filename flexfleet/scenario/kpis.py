@@ -10,7 +10,9 @@
 - `changeover_h`: machine hours spent changing over; `utilisation`: producing hours / open
   machine hours.
 - `inventory_days`: mean units on the shelves / mean units delivered per day.
-- `delivery_km_per_order`: last-mile road km / orders delivered.
+- `delivery_km_per_order`: last-mile road km / orders delivered (vans of the warehouse that
+  serves the customer's area); `transfer_km_per_order` (extra key): line-haul km between
+  warehouses for units served from another area, / orders delivered.
 - `replans`, `replan_p99_s`: re-plans of the production schedule and their wall time.
 - `recovery_h` per drill: hours from the drill until the on-time rate of the orders placed
   in a sliding day returns to its level over the day before the drill (None: not in the run).
@@ -117,6 +119,7 @@ def kpis(world: World, *, replans: int, drills: Sequence[tuple[float, str]]) -> 
         else 0.0,
         "inventory_days": round(mean_units / per_day, 2) if per_day else 0.0,
         "delivery_km_per_order": round(world.log.km / delivered, 3) if delivered else 0.0,
+        "transfer_km_per_order": round(world.log.transfer_km / delivered, 3) if delivered else 0.0,
         "replans": replans,
         "replan_p99_s": round(quantile(world.log.replan_s, 0.99), 3),
         "drills": [

@@ -72,6 +72,7 @@ class Consignment:
     ready_s: float
     from_stock: bool
     point: Point
+    due_key: float = 0.0  # when the order is due (run seconds), to sort by urgency
     picked_s: float | None = None
     delivered_s: float | None = None
 
@@ -92,7 +93,8 @@ class OrderState:
 class Log:
     """What happened, for the KPIs."""
 
-    km: float = 0.0
+    km: float = 0.0  # last mile: vans from micro-warehouses to customers
+    transfer_km: float = 0.0  # line-haul between warehouses for orders served from afar
     changeovers: int = 0
     stockout_steps: int = 0  # (featured SKU × step) of announced streams with no stock
     inventory_unit_steps: float = 0.0
@@ -257,21 +259,33 @@ class World:
         return sum(self.available(w, sku) for w in self.warehouses)
 
     def take_stock(self, state: OrderState, warehouse: str, qty: int) -> Consignment:
-        """Reserve `qty` units of the order's SKU at `warehouse` for it (one consignment)."""
+        """Take `qty` units of the order's SKU at `warehouse` for it (one consignment).
+
+        From the warehouse serving the customer's area they are reserved and picked by its
+        vehicle; from another one they leave its shelf now by line-haul (transfer speed) to
+        the customer's warehouse, whose vehicles deliver them (vans serve their own area)."""
         sku = state.order.sku
-        self.reserved[warehouse][sku] = self.reserved[warehouse].get(sku, 0) + qty
+        point = (state.order.lat, state.order.lon)
+        near = self.nearest_warehouse(point)
         state.parts += 1
         state.units_from_stock += qty
+        if warehouse == near:
+            self.reserved[warehouse][sku] = self.reserved[warehouse].get(sku, 0) + qty
+            c = Consignment(
+                state.order.id, warehouse, sku, qty, self.t + HANDLING_S, True, point,
+                due_key=state.order.due_s,
+            )  # fmt: skip
+            self.waiting[warehouse].append(c)
+            return c
+        self.on_hand[warehouse][sku] = self.on_hand[warehouse].get(sku, 0) - qty
+        a, b = self.point(warehouse), self.point(near)
+        self.log.transfer_km += self.road_km(a, b)
+        arrive = self.t + HANDLING_S + drive_s(a, b, detour=self._detour, speed_kmh=self._tspeed)
         c = Consignment(
-            state.order.id,
-            warehouse,
-            sku,
-            qty,
-            self.t + HANDLING_S,
-            True,
-            (state.order.lat, state.order.lon),
-        )
-        self.waiting[warehouse].append(c)
+            state.order.id, near, sku, qty, arrive + HANDLING_S, False, point,
+            due_key=state.order.due_s,
+        )  # fmt: skip
+        self.waiting[near].append(c)
         return c
 
     def expect_part(self, state: OrderState) -> None:
@@ -470,6 +484,7 @@ class World:
                     self.t + HANDLING_S,
                     False,
                     (state.order.lat, state.order.lon),
+                    due_key=state.order.due_s,
                 )
             )
         policy.on_received(self, item)
