@@ -24,13 +24,15 @@ def plot(results: Sequence[Mapping[str, Any]], path: Path) -> None:
     for k, result in enumerate(results):
         colour = COLOURS.get(result["policy"])
         label = f"{result['policy']} (seed {result['seed']})"
-        days = [row["day"] for row in result["daily"]]
+        # a day's figures are drawn at its middle, so drills (at their hour) fall inside it
+        days = [row["day"] + 0.5 for row in result["daily"]]
         rates = [row["on_time_rate"] for row in result["daily"]]
         on_time.plot(
             [d for d, r in zip(days, rates, strict=True) if r is not None],
             [r for r in rates if r is not None],
-            marker="o",
+            marker="o" if k == 0 else "s",
             markersize=3,
+            alpha=0.85,
             color=colour,
             label=label,
         )
@@ -56,7 +58,7 @@ def plot(results: Sequence[Mapping[str, Any]], path: Path) -> None:
     on_time.axhline(0.97, color="grey", linestyle=":", linewidth=1)
     stockouts.set_ylabel("stock-out hours\n(announced streams)")
     utilisation.set_ylabel("utilisation\n(producing / open)")
-    utilisation.set_xlabel("day of the run")
+    utilisation.set_xlabel("day of the run (figures of a day at its middle; drills dashed)")
     on_time.legend(loc="lower right", fontsize=8)
     name = results[0]["scenario"] if results else ""
     fig.suptitle(f"{name}: daily outcomes")

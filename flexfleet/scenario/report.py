@@ -20,11 +20,11 @@ def table(results: Sequence[Mapping[str, Any]]) -> str:
     """The KPIs of each result side by side, then each drill's recovery."""
     heads = [f"{r['policy']} (seed {r['seed']})" for r in results]
     rows = [(key, [_cell(r["kpis"][key]) for r in results]) for key in KEYS]
-    names = sorted({f"{d['name']}@{d['day']:g}" for r in results for d in r["kpis"]["drills"]})
+    names = sorted({f"{d['name']}@{int(d['day'])}" for r in results for d in r["kpis"]["drills"]})
     for name in names:
         cells = []
         for r in results:
-            hit = [d for d in r["kpis"]["drills"] if f"{d['name']}@{d['day']:g}" == name]
+            hit = [d for d in r["kpis"]["drills"] if f"{d['name']}@{int(d['day'])}" == name]
             cells.append(_cell(hit[0]["recovery_h"]) if hit else "-")
         rows.append((f"recovery_h {name}", cells))
     width = max(len(k) for k, _ in rows)
