@@ -26,8 +26,8 @@ from pathlib import Path
 
 from bench_forecast_scale import resampled_m5, write_long_csv
 
-from coordinator.forecast.csv_input import read_csv
-from coordinator.forecast.panel import SeriesPanel
+from coordinator.forecast.model.csv_input import read_csv
+from coordinator.forecast.model.panel import SeriesPanel
 from flexfleet.commands.forecast import DEFAULT_EVAL_FILE, shared_data_dir
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from coordinator.forecast.panel import SeriesPanel
-from coordinator.forecast.predictor import forecast_with_model
-from coordinator.forecast.runtime import OnnxModel
+from coordinator.forecast.model.panel import SeriesPanel
+from coordinator.forecast.serving.predictor import forecast_with_model
+from coordinator.forecast.serving.runtime import OnnxModel
 
 
 def synthetic_panel(
@@ -76,7 +76,7 @@ def main() -> int:
     if loaded is not None:
         model = loaded
     else:
-        from coordinator.forecast.training import TrainConfig, train_model
+        from coordinator.forecast.training.fit import TrainConfig, train_model
 
         t0 = time.perf_counter()
         sub = min(args.train_series, args.series)

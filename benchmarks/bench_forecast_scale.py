@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from coordinator.forecast.csv_input import day_to_iso, read_csv
-from coordinator.forecast.panel import SeriesPanel
+from coordinator.forecast.model.csv_input import day_to_iso, read_csv
+from coordinator.forecast.model.panel import SeriesPanel
 from flexfleet.commands.forecast import DEFAULT_EVAL_FILE, shared_data_dir
 
 

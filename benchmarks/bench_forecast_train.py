@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from coordinator.forecast.csv_input import read_csv
-from coordinator.forecast.training import TrainConfig, train_model
+from coordinator.forecast.model.csv_input import read_csv
+from coordinator.forecast.training.fit import TrainConfig, train_model
 from flexfleet.commands.forecast import DEFAULT_EVAL_FILE, shared_data_dir
 
 

@@ -18,9 +18,9 @@ import time
 
 from plan_common import command_line, data_dir, load_average
 
-from coordinator.plan.jobshop_io import parse_jobshop, to_problem
-from coordinator.plan.schedule_planner import CpSatScheduler, warm_up
-from coordinator.plan.schedule_problem import SchedulingProblem
+from coordinator.plan.schedule.jobshop_io import parse_jobshop, to_problem
+from coordinator.plan.schedule.planner import CpSatScheduler, warm_up
+from coordinator.plan.schedule.problem import SchedulingProblem
 
 
 def expand(spec: str) -> list[str]:

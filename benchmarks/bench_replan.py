@@ -4,7 +4,7 @@ For each seed: a synthetic factory (30 machines, 400 operations by default) is p
 at `now` = 20 % of that plan's makespan the busiest machine goes down for `--down` time
 units; the re-planner gets `--time-limit` seconds with the previous plan as hint. Printed
 per seed: wall time, feasibility, unaffected operations moved (see
-`coordinator.plan.replan.affected_by_downtime`), tardiness before/after.
+`coordinator.plan.schedule.replan.affected_by_downtime`), tardiness before/after.
 
     .venv/bin/python benchmarks/bench_replan.py [--seeds 0,1,2] [--time-limit 2]
 """
@@ -19,11 +19,11 @@ from collections import Counter
 
 from plan_common import command_line, load_average
 
-from coordinator.plan.replan import advance, affected_by_downtime, machine_down
-from coordinator.plan.schedule_evaluate import moved_operations, violations
-from coordinator.plan.schedule_planner import CpSatScheduler
-from coordinator.plan.schedule_problem import Window
-from coordinator.plan.schedule_synthetic import factory_problem
+from coordinator.plan.schedule.evaluate import moved_operations, violations
+from coordinator.plan.schedule.planner import CpSatScheduler
+from coordinator.plan.schedule.problem import Window
+from coordinator.plan.schedule.replan import advance, affected_by_downtime, machine_down
+from coordinator.plan.schedule.synthetic import factory_problem
 
 
 def main() -> int:

@@ -20,9 +20,9 @@ import time
 import numpy as np
 
 from coordinator.alarms.port import RecordingAlarmSink
-from coordinator.forecast.cover import CoverPolicy
-from coordinator.forecast.cover_watch import CoverWatch, StockoutRiskRule
-from coordinator.forecast.service import Forecast
+from coordinator.forecast.serving.service import Forecast
+from coordinator.stock.cover import CoverPolicy
+from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
 from fleet_runtime.clock import SystemClock
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from plan_common import command_line, data_dir, load_average
 
-from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter, warm_up
-from coordinator.plan.vrptw_io import parse_solution, parse_vrptw
+from coordinator.plan.routing.planner import OrToolsRouter, PyVrpRouter, warm_up
+from coordinator.plan.routing.vrptw_io import parse_solution, parse_vrptw
 
 
 def run_plain_pyvrp(path: Path, limit: float, seed: int) -> tuple[float, int]:

@@ -28,15 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from coordinator.forecast.baselines import (
+from coordinator.forecast.model.baselines import (
     BASELINES,
     QUANTILES,
     BaselineForecast,
     baseline_quantiles,
 )
-from coordinator.forecast.csv_input import read_csv
-from coordinator.forecast.metrics import rmsse, scaled_pinball
-from coordinator.forecast.panel import FloatArray, SeriesPanel
+from coordinator.forecast.model.csv_input import read_csv
+from coordinator.forecast.model.panel import FloatArray, SeriesPanel
+from coordinator.forecast.training.metrics import rmsse, scaled_pinball
 from flexfleet.commands.forecast import DEFAULT_EVAL_FILE, shared_data_dir
 
 GATE_PROBABILITY = 1e-3
@@ -100,9 +100,9 @@ def methods(panel: SeriesPanel, horizon: int) -> dict[str, Method]:
 
 def model_method(panel: SeriesPanel, horizon: int) -> Method:
     """The model, trained before each cut and served through onnxruntime."""
-    from coordinator.forecast.predictor import forecast_with_model
-    from coordinator.forecast.runtime import OnnxModel
-    from coordinator.forecast.training import TrainConfig, train_model
+    from coordinator.forecast.serving.predictor import forecast_with_model
+    from coordinator.forecast.serving.runtime import OnnxModel
+    from coordinator.forecast.training.fit import TrainConfig, train_model
 
     def run(_train: FloatArray, cut: int) -> tuple[FloatArray, FloatArray]:
         history = panel.head(cut)

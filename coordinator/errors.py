@@ -7,8 +7,11 @@
     ├── StoreError                the database failed (translated from sqlite3)
     └── BrokerUnavailable         the MQTT broker could not be reached
 
-Each error carries its data as attributes; the HTTP layer maps the tree to status codes
-in one handler (`coordinator.api.errors`).
+Each package of the coordinator hangs its own branch under `CoordinatorError`, drawn in its
+`errors` module: `AlarmError` (alarms), `CommandError` (commands), `ForecastError`
+(forecast), `NotifyError` (notify), `PlanError` (plan), `ApiError` (api). Each error carries
+its data as attributes; the HTTP layer maps the whole tree to status codes in one table and
+one handler (`coordinator.api.errors`).
 """
 
 from __future__ import annotations

@@ -3,31 +3,39 @@
 `Coordinator.open(settings)` builds the parts (applying every migration set at start-up:
 the core's and the alarm service's), restores the twin from the store, and
 `start()` connects to the broker and starts the writer, the forecast job
-(`coordinator.forecast.job`: sales history → forecasts, on a schedule) and the planner
-(`coordinator.plan.wiring`: re-plans on machine down, orders and stock-out risk). The HTTP app
+(`coordinator.forecast.serving.job`: sales history → forecasts, on a schedule) and the planner
+(`coordinator.plan.runner`: re-plans on machine down, orders and stock-out risk), fed the
+machines' counts by the job tracker (`coordinator.jobs.tracker`). The HTTP app
 (`coordinator.api.app`) creates one in its lifespan; benchmarks and tests use it bare.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from coordinator.alarms.port import AlarmSink
 from coordinator.alarms.service import AlarmService
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.commands import CommandLog
 from coordinator.fleet.twin import FleetTwin
-from coordinator.forecast.cover import CoverPolicy
-from coordinator.forecast.job import ForecastJob
-from coordinator.forecast.store import ForecastStore
+from coordinator.forecast.serving.job import ForecastJob
+from coordinator.forecast.serving.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.records import RawMessage
 from coordinator.ingest.watermarks import WatermarkSender
 from coordinator.ingest.writer import IngestWriter
+from coordinator.jobs.tracker import JobTracker
 from coordinator.mqtt_client import MqttClient
-from coordinator.plan.wiring import PlanRunner
+from coordinator.plan.runner import PlanRunner
+from coordinator.sales.book import SalesBook
+from coordinator.sales.sources import capacity_source, recipes_source, road_travel
+from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
+from coordinator.stock.cover import CoverPolicy
+from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
@@ -47,8 +55,12 @@ class Coordinator:
     fast_lane: EventFastLane | None = None
     events_mqtt: MqttClient | None = None
     plans: PlanRunner | None = None
+    jobs: JobTracker | None = None
     forecasts: ForecastJob | None = None
+    cover: CoverWatch | None = None
     commands: CommandLog | None = None
+    sales: SalesBook | None = None
+    sales_webhooks: WebhookPusher | None = None
 
     @classmethod
     def open(
@@ -129,8 +141,9 @@ class Coordinator:
             publisher=client, clock=clock, min_interval_s=settings.watermark_interval_s
         )
         writer.listeners.append(watermarks.on_commit)
-        plans = _build_plans(settings, clock, commands, store)
+        plans, jobs = _build_plans(settings, clock, commands, store, alarms)
         writer.listeners.append(plans.on_commit)
+        writer.listeners.append(jobs.on_commit)
         fast_lane = _build_fast_lane(settings, twin, feed, events_mqtt)
         forecasts = ForecastJob(
             sales=lambda since_day: store.daily_sales(since_day=since_day),
@@ -141,13 +154,27 @@ class Coordinator:
             refresh_interval_s=settings.forecast_refresh_interval_s,
             model_check_interval_s=settings.forecast_model_check_interval_s,
         )
-        cover = forecasts.watch_cover(
+        policy = CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days)
+        cover = CoverWatch(
+            forecasts=forecasts.service.latest,
             stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
-            policy=CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days),
+            policy=policy,
+            clock=clock,
             interval_s=settings.cover_check_interval_s,
-            alarms=alarms,
+            rule=None if alarms is None else StockoutRiskRule(alarms, policy),
         )
+        forecasts.watchers.append(cover)  # checked after every refresh and between them
         cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
+        sales = _build_sales(store, clock, twin, plans)
+        writer.listeners.append(
+            _throttled(
+                clock,
+                1.0,
+                lambda: sales.follow_production(
+                    lambda job_id: None if (p := jobs.job(job_id)) is None else p.state
+                ),
+            )
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -159,8 +186,18 @@ class Coordinator:
             fast_lane=fast_lane,
             events_mqtt=events_mqtt,
             plans=plans,
+            jobs=jobs,
             forecasts=forecasts,
+            cover=cover,
             commands=commands,
+            sales=sales,
+            sales_webhooks=WebhookPusher(
+                store.sales_store(),
+                clock,
+                secret=None
+                if settings.webhook_secret is None
+                else settings.webhook_secret.get_secret_value(),
+            ),
         )
 
     def start(self) -> None:
@@ -176,9 +213,13 @@ class Coordinator:
             self.plans.start()
         if self.forecasts is not None:
             self.forecasts.start()
+        if self.sales_webhooks is not None:
+            self.sales_webhooks.start()
 
     def stop(self) -> None:
         """Disconnect, finish the batch in hand, and close the alarm service and the stores."""
+        if self.sales_webhooks is not None:
+            self.sales_webhooks.close()
         if self.forecasts is not None:
             self.forecasts.close()
         if self.plans is not None:
@@ -198,10 +239,43 @@ class Coordinator:
         return self.mqtt.connected and not self.writer.failed
 
 
+def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanRunner) -> SalesBook:
+    """The sales book on the store, reading the twin and the planner, handing it jobs."""
+    return SalesBook(
+        store=store.sales_store(),
+        clock=clock,
+        stock=twin.stock_of,
+        capacity=lambda: capacity_source(twin, plans),
+        recipes=lambda: recipes_source(plans),
+        travel=road_travel(),
+        submit_jobs=plans.submit_orders,
+        close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
+    )
+
+
+def _throttled(
+    clock: Clock, interval_s: float, action: Callable[[], object]
+) -> Callable[[object, object], None]:
+    """An ingest commit listener running `action` at most once per `interval_s`."""
+    last = [-interval_s]
+
+    def listener(_outcome: object, _result: object) -> None:
+        if clock.monotonic() - last[0] >= interval_s:
+            last[0] = clock.monotonic()
+            action()
+
+    return listener
+
+
 def _build_plans(
-    settings: CoordinatorSettings, clock: Clock, commands: CommandLog, store: SqliteStore
-) -> PlanRunner:
-    """The re-planning loop: ingest and the orders API feed it, plan diffs go out as commands."""
+    settings: CoordinatorSettings,
+    clock: Clock,
+    commands: CommandLog,
+    store: SqliteStore,
+    alarms: AlarmSink | None,
+) -> tuple[PlanRunner, JobTracker]:
+    """The re-planning loop (ingest and the orders API feed it, plan diffs go out as
+    commands) and the job tracker that feeds it the shop floor's facts."""
     plans = PlanRunner(
         clock=clock,
         commands=commands,
@@ -216,10 +290,29 @@ def _build_plans(
         state=store.plan_state(),
         lead_time_days=settings.cover_lead_time_days,
         auto_replenish=settings.auto_replenish,
+        from_facts=settings.plan_from_facts,
     )
+
+    def scrap_limit(sku: str) -> float:
+        product = next((p for p in plans.products() if p.sku == sku), None)
+        if product is None or product.max_scrap_share is None:
+            return settings.quality_max_scrap_share
+        return product.max_scrap_share
+
+    jobs = JobTracker(
+        store=store.job_store(),
+        clock=clock,
+        alarms=alarms,
+        scrap_limit_for=scrap_limit,
+        start_grace_s=settings.job_start_grace_s,
+        replan_interval_s=settings.plan_progress_replan_s,
+    )
+    jobs.attach(plans)
+    plans.received = jobs.store.received
     plans.restore(store.load_nodes())
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
-    return plans
+    jobs.resume()  # settles what a previous run left unsettled
+    return plans, jobs
 
 
 def _not_wired(_raw: RawMessage) -> None:

@@ -42,6 +42,7 @@ from fleet_runtime.mqtt_security import (
     tls_context,
 )
 from protocol import TopicError, site_filters
+from protocol.topics import ID, ID_PATTERN
 
 MIN_TOKEN_CHARS: Final = 16
 _PLACEHOLDER_TOKENS: Final = frozenset(
@@ -86,9 +87,7 @@ class CoordinatorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLEXFLEET_", extra="forbid", frozen=True)
 
     dev_mode: bool = False
-    coordinator_id: str = Field(
-        default="coordinator-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
-    )
+    coordinator_id: str = Field(default="coordinator-1", pattern=ID_PATTERN)
     # MQTT
     broker_url: str = "mqtt://127.0.0.1:1883"  # mqtts:// for TLS
     broker_username: str | None = None
@@ -96,7 +95,7 @@ class CoordinatorSettings(BaseSettings):
     broker_ca_file: Path | None = None  # PEM; None: the system CAs
     broker_cert_file: Path | None = None  # PEM client certificate, with broker_key_file
     broker_key_file: Path | None = None
-    share_group: str = Field(default="flexfleet", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.\-]{0,63})?$")
+    share_group: str = Field(default="flexfleet", pattern=rf"^({ID})?$")  # empty: no sharing
     # The sites this coordinator owns (empty: every site). Several coordinators can share
     # one broker, each owning its sites; see docs/protocol.md.
     sites: Annotated[tuple[str, ...], NoDecode] = Field(default=(), max_length=1000)
@@ -133,22 +132,22 @@ class CoordinatorSettings(BaseSettings):
     alarm_cleared_retention_days: float = Field(default=30.0, gt=0)
     alarm_purge_interval_s: float = Field(default=3600.0, gt=0)
     alarm_db_path: Path | None = None  # None: <db_path stem>-alarms.db beside db_path
-    # Forecasting (coordinator.forecast.job): without a model directory every series gets
+    # Forecasting (coordinator.forecast.serving.job): without a model directory every series gets
     # its best baseline; a directory holds one model or one subdirectory per version.
     forecast_model_dir: Path | None = None
     forecast_horizon_days: int = Field(default=28, ge=1, le=366)
     forecast_refresh_interval_s: float = Field(default=3600.0, gt=0)
     forecast_model_check_interval_s: float = Field(default=30.0, gt=0)
-    # Stock cover (coordinator.forecast.cover): each SKU's stock against its forecast, after
+    # Stock cover (coordinator.stock.cover): each SKU's stock against its forecast, after
     # every refresh and every cover_check_interval_s; stockout_risk alarms when the P90
     # demand would empty a shelf within the replenishment lead time.
     cover_lead_time_days: float = Field(default=2.0, ge=0, le=366)
     cover_review_days: float = Field(default=7.0, ge=0, le=366)
     cover_check_interval_s: float = Field(default=60.0, gt=0)
-    # Replenishment (coordinator.plan.replenish): an at-risk SKU declared "auto" in
+    # Replenishment (coordinator.plan.orders.replenishment): an at-risk SKU declared "auto" in
     # PUT /api/v1/plans/products becomes a production job; False turns that off for all.
     auto_replenish: bool = True
-    # Planning (coordinator.plan.wiring): debounced re-plans on machine down, orders and
+    # Planning (coordinator.plan.runner): debounced re-plans on machine down, orders and
     # stock-out risk; an outage of unknown length is assumed to last plan_machine_down_s.
     plan_time_limit_s: float = Field(default=2.0, gt=0, le=600)
     plan_time_unit_s: float = Field(default=60.0, ge=1, le=86_400)
@@ -156,6 +155,14 @@ class CoordinatorSettings(BaseSettings):
     plan_urgent_quiet_s: float = Field(default=0.2, ge=0)
     plan_max_delay_s: float = Field(default=10.0, gt=0)
     plan_machine_down_s: float = Field(default=4 * 3600.0, gt=0)
+    # Jobs from facts (coordinator.jobs.tracker): plans keep started operations and close
+    # jobs on their good counts; a planned start unreported past job_start_grace_s alarms;
+    # while operations run, a re-plan from their counts at most every plan_progress_replan_s;
+    # a batch above its product's scrap share (default quality_max_scrap_share) alarms.
+    plan_from_facts: bool = True
+    job_start_grace_s: float = Field(default=300.0, gt=0)
+    plan_progress_replan_s: float = Field(default=60.0, gt=0)
+    quality_max_scrap_share: float = Field(default=0.05, ge=0, le=1)
     # Store
     db_path: Path = Path("flexfleet.db")
     raw_retention_days: float = Field(default=7.0, gt=0)

@@ -4,7 +4,7 @@
 transport event and `tick()`, which does whatever is due and returns how long it may
 wait. With a `FakeClock` and a `MemoryTransport` every path is testable in memory.
 
-Session rules (Sparkplug B 3.0 adapted, DESIGN.md):
+Session rules (Sparkplug B 3.0 adapted; docs/protocol.md, ADR 1):
 - every connect attempt takes a new persisted `bd_seq`; the last will is `Death` with it;
 - once connected (and the coordinator's retained state says online, unless
   `wait_for_coordinator` is off) a `Birth` goes out first, with `pending_from_seq` = the

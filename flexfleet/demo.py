@@ -1,7 +1,10 @@
 """`flexfleet demo`: a broker, the coordinator and a simulated fleet on this machine.
 
 Everything runs as child processes of the demo: a Mosquitto with the project's config on
-a free loopback port, one coordinator, and one edge agent per simulated device. The API
+a free loopback port, one coordinator, and one edge agent per simulated device. The broker
+refuses anonymous clients: every agent and the coordinator log in with an account of their
+own, and the ACL gives each only its topics (`flexfleet.device_registry`; the accounts live
+in the work directory's `auth/`, where `flexfleet device --auth-dir` manages them). The API
 and broker URLs are printed on lines of their own (`API: ...`, `Broker: ...`) so scripts
 can find them. Ctrl-C (or `--duration`) stops every process the demo started.
 """
@@ -20,7 +23,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from flexfleet.broker import Broker, free_port, start_broker
+from flexfleet.broker import Broker, ListenerSecurity, free_port, start_broker
+from flexfleet.device_registry import DeviceRegistry
 
 
 class DemoError(RuntimeError):
@@ -85,16 +89,53 @@ DEMO_SETTINGS = {
 }
 
 
-def _demo_environment() -> dict[str, str]:
-    """The coordinator's environment: the demo's settings unless the caller set them."""
-    return {**DEMO_SETTINGS, **os.environ}
+def _demo_environment(broker_username: str, broker_password: str) -> dict[str, str]:
+    """The coordinator's environment: the demo's settings unless the caller set them, and
+    its broker login (the password from the environment, never on a command line)."""
+    return {
+        **DEMO_SETTINGS,
+        **os.environ,
+        "FLEXFLEET_BROKER_USERNAME": broker_username,
+        "FLEXFLEET_BROKER_PASSWORD": broker_password,
+    }
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    """The demo's broker accounts: the coordinator's login and each agent's password file."""
+
+    coordinator_username: str
+    coordinator_password: str
+    agent_password_files: dict[str, Path]
+
+
+def _make_logins(plan: DemoPlan, work_dir: Path) -> DemoLogins:
+    """One account per agent and one for the coordinator, as `flexfleet device add` makes
+    them; each agent's password in a private file of its own."""
+    registry = DeviceRegistry(work_dir / "auth")
+    for account in registry.accounts():  # a kept --work-dir: start from fresh passwords
+        registry.remove(account.name, role=account.role, site=account.sites[0])
+    coordinator, coordinator_password = registry.add("demo", role="coordinator", sites=[plan.site])
+    files: dict[str, Path] = {}
+    secrets_dir = work_dir / "agents"
+    secrets_dir.mkdir(parents=True, exist_ok=True)
+    for node, _kind in plan.agent_ids():
+        _account, password = registry.add(node, role="device", sites=[plan.site])
+        path = secrets_dir / f"{node}.password"
+        path.write_text(password + "\n")
+        path.chmod(0o600)
+        files[node] = path
+    return DemoLogins(coordinator.username, coordinator_password, files)
 
 
 @contextmanager
 def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]:
     """Start broker, coordinator and agents; yield (broker, API URL); stop all on exit."""
     children: list[subprocess.Popen[bytes]] = []
-    broker = start_broker(work_dir / "mosquitto")
+    logins = _make_logins(plan, work_dir)
+    broker = start_broker(
+        work_dir / "mosquitto", security=ListenerSecurity(auth_dir=work_dir / "auth")
+    )
     try:
         http_port = plan.http_port or free_port()
         api_url = f"http://127.0.0.1:{http_port}"
@@ -104,12 +145,14 @@ def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]
                 "--broker", broker.url,
                 "--db", str(work_dir / "coordinator.db"),
                 "--http-port", str(http_port),
+                "--site", plan.site,
+                "--coordinator-id", "demo",
                 "--dev",
             ),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the demo only; it stops children in order
-            env=_demo_environment(),
+            env=_demo_environment(logins.coordinator_username, logins.coordinator_password),
         )  # fmt: skip
         children.append(coordinator)
         _wait_http(f"{api_url}/healthz", coordinator, timeout_s=60)
@@ -121,6 +164,8 @@ def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]
                     "--node", node,
                     "--kind", kind,
                     "--broker", broker.url,
+                    "--username", f"{plan.site}/{node}",
+                    "--password-file", str(logins.agent_password_files[node]),
                     "--state-dir", str(work_dir / "agents" / node),
                     "--seed", str(plan.seed + i),
                 ),
@@ -152,6 +197,10 @@ def run_demo(plan: DemoPlan, *, duration_s: float | None, work_dir: Path | None)
                 print(f"API: {api_url}/api/v1/nodes", flush=True)
                 print(f"Dashboard: {api_url}/", flush=True)
                 print(f"Broker: {broker.url}", flush=True)
+                print(
+                    f"Broker accounts: {base / 'auth'} (flexfleet device --auth-dir ...)",
+                    flush=True,
+                )
                 print(
                     f"Running {plan.machines} machine and {plan.warehouses} warehouse agents "
                     f"at site {plan.site}; Ctrl-C stops everything.",

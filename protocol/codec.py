@@ -25,6 +25,7 @@ from protocol.errors import (
 from protocol.messages import (
     MESSAGE_TYPES,
     PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     Command,
     CommandAck,
     CoordinatorState,
@@ -100,9 +101,11 @@ def decode(
 def _from_object(obj: dict[str, object]) -> Message:
     if "v" not in obj:
         raise InvalidMessage("missing field 'v' (protocol version)", field="v")
-    if obj["v"] != PROTOCOL_VERSION or type(obj["v"]) is not int:
+    version = obj["v"]
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise UnsupportedVersion(
-            f"unsupported protocol version {str(obj['v'])[:20]}; this code speaks v={PROTOCOL_VERSION}"
+            f"unsupported protocol version {str(version)[:20]}; this code speaks"
+            f" v=1..{PROTOCOL_VERSION}"
         )
     kind = obj.get("kind")
     if kind is None:
@@ -113,6 +116,11 @@ def _from_object(obj: dict[str, object]) -> Message:
             f"unknown message kind {str(kind)[:40]!r}; expected one of {', '.join(MESSAGE_TYPES)}"
         )
     message: Message = cls.from_dict(obj)
+    if message.min_version() > version:
+        raise InvalidMessage(
+            f"this {message.kind} needs protocol version {message.min_version()}, not {version}",
+            field="v",
+        )
     return message
 
 

@@ -19,6 +19,7 @@ from typing import Final
 from protocol import checks
 from protocol.errors import InvalidMessage
 from protocol.messages import MAX_SIGNALS
+from protocol.topics import NAME_PATTERN
 
 CONFIG_COMMAND: Final = "config"
 CONFIG_KEYS: Final = ("sampling_interval_ms", "default_deadband", "deadbands", "detectors")
@@ -26,7 +27,7 @@ MIN_INTERVAL_MS: Final = 10
 MAX_INTERVAL_MS: Final = 3_600_000
 MAX_DEADBAND: Final = 1e12
 
-_signal = checks.text(max_len=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+_signal = checks.text(max_len=64, pattern=NAME_PATTERN)
 _deadband = checks.number(0.0, MAX_DEADBAND)
 
 

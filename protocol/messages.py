@@ -24,11 +24,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Literal
 
-from protocol import checks
+from protocol import checks, reports
 from protocol.errors import InvalidMessage
-from protocol.topics import ID_PATTERN
+from protocol.topics import ID_PATTERN, NAME_PATTERN
 
-PROTOCOL_VERSION: Final = 1
+PROTOCOL_VERSION: Final = 2
+SUPPORTED_VERSIONS: Final = (1, 2)
+"""Versions this code reads. A message is written with the lowest version that can carry
+it (`min_version`), so agents of an older version keep reading what they are sent."""
 MAX_SEQ: Final = 2**63 - 1
 # Timestamps are milliseconds since the Unix epoch, between 2000-01-01 and 2100-01-01.
 MIN_TS_MS: Final = 946_684_800_000
@@ -40,19 +43,21 @@ MAX_WINDOW: Final = 512
 MAX_ABS_VALUE: Final = 1e15
 MAX_STOCK_QTY: Final = 10**9
 SEVERITIES: Final = ("CRITICAL", "MAJOR", "MINOR", "WARNING", "INDETERMINATE")
-NODE_KINDS: Final = ("machine", "warehouse", "gateway")
+NODE_KINDS: Final = ("machine", "warehouse", "gateway", "vehicle")
 
 Severity = Literal["CRITICAL", "MAJOR", "MINOR", "WARNING", "INDETERMINATE"]
-NodeKind = Literal["machine", "warehouse", "gateway"]
+NodeKind = Literal["machine", "warehouse", "gateway", "vehicle"]
 Sample = tuple[str, int, float]
 """One reading: (signal name, timestamp in ms, value)."""
 
 _id = checks.text(max_len=64, pattern=ID_PATTERN)
-_name = checks.text(max_len=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+_name = checks.text(max_len=64, pattern=NAME_PATTERN)
 _seq = checks.integer(0, MAX_SEQ)
 _ts = checks.integer(MIN_TS_MS, MAX_TS_MS)
 _value = checks.number(-MAX_ABS_VALUE, MAX_ABS_VALUE)
 _reason = checks.text(max_len=1000)
+_LATER_FIELDS: Final = frozenset({"transfer_id"})
+"""Optional fields added after version 1: omitted from the payload when unset."""
 
 
 class _Validated:
@@ -70,11 +75,18 @@ class _Validated:
     def _check_whole(self) -> None:
         """Rules spanning several fields; subclasses override."""
 
+    def min_version(self) -> int:
+        """The lowest protocol version that can carry this message; subclasses override."""
+        return 1
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object for this message."""
-        body: dict[str, Any] = {"v": PROTOCOL_VERSION, "kind": self.kind}
+        """The JSON object for this message, versioned by `min_version`; fields added in a
+        later version are left out while unset, so the payload stays readable by older code."""
+        body: dict[str, Any] = {"v": self.min_version(), "kind": self.kind}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
+            if value is None and f.name in _LATER_FIELDS:
+                continue
             if f.name == "signals":
                 value = [spec.to_dict() for spec in value]
             body[f.name] = value
@@ -167,6 +179,9 @@ class Birth(_Validated):
         "stats": checks.mapping(_name, checks.integer(0, MAX_SEQ), max_len=64),
     }
 
+    def min_version(self) -> int:
+        return 2 if self.node_kind == "vehicle" else 1
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Death(_Validated):
@@ -210,7 +225,11 @@ class Telemetry(_Validated):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stock(_Validated):
-    """Stock of a micro-warehouse: a full `snapshot` of levels, or signed `delta` changes."""
+    """Stock of a micro-warehouse: a full `snapshot` of levels, or signed `delta` changes.
+
+    A receipt of goods moved to the warehouse (version 2) is a delta of positive
+    quantities naming its `transfer_id`, so the reader can apply each transfer once.
+    """
 
     kind: ClassVar[str] = "stock"
     site: str
@@ -222,6 +241,7 @@ class Stock(_Validated):
     mode: Literal["snapshot", "delta"]
     items: dict[str, int]
     reason: str = ""
+    transfer_id: str | None = None
     _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
         "site": _id,
         "node": _id,
@@ -229,6 +249,7 @@ class Stock(_Validated):
         "seq": _seq,
         "ts": _ts,
         "historical": checks.boolean,
+        "transfer_id": checks.optional(_name),
         "mode": checks.one_of("snapshot", "delta"),
         "items": checks.mapping(
             _name, checks.integer(-MAX_STOCK_QTY, MAX_STOCK_QTY), max_len=MAX_SIGNALS
@@ -241,6 +262,14 @@ class Stock(_Validated):
             negative = sorted(sku for sku, qty in self.items.items() if qty < 0)
             if negative:
                 raise checks.fail("items", f"snapshot levels cannot be negative: {negative[:5]}")
+        if self.transfer_id is not None:
+            if self.mode != "delta":
+                raise checks.fail("transfer_id", "a receipt is a delta, not a snapshot")
+            if not self.items or min(self.items.values()) <= 0:
+                raise checks.fail("items", "a receipt needs positive quantities")
+
+    def min_version(self) -> int:
+        return 1 if self.transfer_id is None else 2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -280,6 +309,9 @@ class Event(_Validated):
         "reason": _reason,
         "data": checks.mapping(_name, checks.scalar, max_len=64),
     }
+
+    def _check_whole(self) -> None:
+        reports.check_event_data(self.name, self.data, self.reason)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

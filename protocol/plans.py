@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Final
 from protocol import checks
 from protocol.errors import InvalidMessage
 from protocol.messages import MAX_TS_MS, MIN_TS_MS, Command, _Validated
-from protocol.topics import ID_PATTERN
+from protocol.topics import ID_PATTERN, NAME_PATTERN
 
 SCHEDULE_COMMAND: Final = "schedule"
 ROUTE_COMMAND: Final = "route"
@@ -28,18 +28,24 @@ PLAN_COMMANDS: Final = (SCHEDULE_COMMAND, ROUTE_COMMAND)
 MAX_PLAN_ITEMS: Final = 5_000
 MAX_PLAN_TIME: Final = 2**40
 MAX_PLAN_VERSION: Final = 2**53
+MAX_QUANTITY: Final = 10**9
+STOP_ACTIONS: Final = ("delivery", "pickup", "depot")
 
 _id = checks.text(max_len=64, pattern=ID_PATTERN)
-_item_id = checks.text(max_len=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+_item_id = checks.text(max_len=64, pattern=NAME_PATTERN)
 _item_ids = checks.array(_item_id, max_len=MAX_PLAN_ITEMS)
 _time = checks.integer(0, MAX_PLAN_TIME)
 _version = checks.integer(1, MAX_PLAN_VERSION)
+_quantity = checks.integer(1, MAX_QUANTITY)
+_optional_id = checks.text(max_len=64, pattern=r"^[A-Za-z0-9_.:\-]*$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlannedOperation(_Validated):
     """One operation of a machine's sequence: from `start` to `end`, after `setup` units
-    of changeover."""
+    of changeover; `quantity` parts of product `family` (both optional on the wire, left
+    out while unset: a machine that executes its schedule refuses an operation without a
+    quantity)."""
 
     kind: ClassVar[str] = "operation"
     operation_id: str
@@ -47,12 +53,16 @@ class PlannedOperation(_Validated):
     start: int
     end: int
     setup: int = 0
+    quantity: int | None = None
+    family: str | None = None
     _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
         "operation_id": _item_id,
         "job_id": _item_id,
         "start": _time,
         "end": _time,
         "setup": _time,
+        "quantity": checks.optional(_quantity),
+        "family": checks.optional(_item_id),
     }
 
     def _check_whole(self) -> None:
@@ -60,7 +70,11 @@ class PlannedOperation(_Validated):
             raise checks.fail("end", f"end {self.end} is before start {self.start}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) is not None
+        }
 
 
 def _operation(value: object, name: str) -> object:
@@ -108,19 +122,64 @@ class ScheduleUpdate(_Validated):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RouteStop(_Validated):
+    """One stop of a route, located: `stop_id` (an order or a place), where it is, what
+    happens there (`action`), the `quantity` handed over and, for goods moved between
+    places, the `transfer_id` and `sku` (both empty if none; a transfer needs a SKU and a
+    quantity)."""
+
+    kind: ClassVar[str] = "stop"
+    stop_id: str
+    lat: float
+    lon: float
+    action: str = "delivery"
+    quantity: int = 0
+    transfer_id: str = ""
+    sku: str = ""
+    _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
+        "stop_id": _item_id,
+        "lat": checks.number(-90.0, 90.0),
+        "lon": checks.number(-180.0, 180.0),
+        "action": checks.one_of(*STOP_ACTIONS),
+        "quantity": checks.integer(0, MAX_QUANTITY),
+        "transfer_id": _optional_id,
+        "sku": _optional_id,
+    }
+
+    def _check_whole(self) -> None:
+        if self.transfer_id and (not self.sku or self.quantity < 1):
+            raise checks.fail("transfer_id", "a transfer needs a sku and a quantity >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def _stop(value: object, name: str) -> object:
+    if isinstance(value, RouteStop):
+        return value
+    if type(value) is str:
+        return _item_id(value, name)
+    if type(value) is not dict:
+        raise checks.fail(name, "expected a stop id or a stop object")
+    return _build(RouteStop, value, name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RouteUpdate(_Validated):
-    """A vehicle's new stop list (order ids in visiting order; empty: the vehicle is idle)."""
+    """A vehicle's new stop list in visiting order (empty: the vehicle is idle). A stop is a
+    `RouteStop` with its location, or (as in the first version) a bare id the vehicle must
+    already know the place of."""
 
     kind: ClassVar[str] = ROUTE_COMMAND
     version: int
     vehicle_id: str
     depot_id: str
-    stops: tuple[str, ...] = ()
+    stops: tuple[str | RouteStop, ...] = ()
     _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
         "version": _version,
         "vehicle_id": _id,
         "depot_id": _id,
-        "stops": _item_ids,
+        "stops": checks.array(_stop, max_len=MAX_PLAN_ITEMS),
     }
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,7 +187,7 @@ class RouteUpdate(_Validated):
             "version": self.version,
             "vehicle_id": self.vehicle_id,
             "depot_id": self.depot_id,
-            "stops": list(self.stops),
+            "stops": [s if isinstance(s, str) else s.to_dict() for s in self.stops],
         }
 
 
@@ -175,11 +234,14 @@ def plan_update(command: Command) -> PlanUpdate:
 
 __all__ = [
     "MAX_PLAN_ITEMS",
+    "MAX_QUANTITY",
     "PLAN_COMMANDS",
     "ROUTE_COMMAND",
     "SCHEDULE_COMMAND",
+    "STOP_ACTIONS",
     "PlanUpdate",
     "PlannedOperation",
+    "RouteStop",
     "RouteUpdate",
     "ScheduleUpdate",
     "plan_command",

@@ -26,7 +26,12 @@ from typing import Final
 from protocol.errors import TopicError
 
 ROOT: Final = "ff/v1"
-ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+# One id (site, node, command, order): 1-64 of [A-Za-z0-9_.-], not starting with
+# punctuation. ID is the unanchored body, for patterns that join ids (`site/node`).
+ID: Final = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"
+ID_PATTERN: Final = rf"^{ID}$"
+# One name (signal, stock item / SKU): 1-64 of [A-Za-z0-9_.:-].
+NAME_PATTERN: Final = r"^[A-Za-z0-9_.:\-]{1,64}$"
 RESERVED_SITES: Final = frozenset({"coordinator"})
 RESERVED_NODES: Final = frozenset({"alerts"})
 DATA_KINDS: Final = frozenset({"birth", "death", "telemetry", "stock", "event"})

@@ -5,8 +5,11 @@ ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
 
     settings, coordinator, metrics   the core (this package)
     alarms                           the alarm service (`coordinator.alarms`)
-    forecasts                        the forecast job (`coordinator.forecast.job`)
-    plans                            the re-planning loop (`coordinator.plan.wiring`)
+    forecasts                        the forecast job (`coordinator.forecast.serving.job`)
+    plans                            the re-planning loop (`coordinator.plan.runner`)
+    jobs                             the job tracker (`coordinator.jobs.tracker`)
+
+Each part is handed to the routes through `coordinator.api.deps`.
 """
 
 from __future__ import annotations
@@ -24,10 +27,14 @@ from coordinator.api.routes import (
     dead_letters,
     forecasts,
     health,
+    jobs,
     metrics,
     nodes,
+    orders,
     plans,
+    sales,
     stock,
+    track,
 )
 from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
@@ -44,6 +51,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         app.state.coordinator = coordinator
         app.state.alarms = coordinator.alarms
         app.state.plans = coordinator.plans
+        app.state.jobs = coordinator.jobs
         app.state.forecasts = coordinator.forecasts
         app.state.metrics = build_registry(coordinator)
         if start_service:
@@ -61,6 +69,8 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
                     coordinator.forecasts.close()
                 if coordinator.alarms is not None:
                     coordinator.alarms.close()
+                if coordinator.sales_webhooks is not None:
+                    coordinator.sales_webhooks.close()
                 coordinator.store.close()
 
     app = FastAPI(
@@ -79,7 +89,11 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         stock,
         dead_letters,
         forecasts,
+        orders,
         plans,
+        jobs,
+        sales,
+        track,
         alarms,
         dashboard,
     ):

@@ -1,7 +1,7 @@
 """Bearer-token authentication with two roles: viewer < operator.
 
-Routes declare what they need with the `Annotated` aliases, which resolve to the caller's
-principal name (who is recorded in alarm history):
+Routes declare what they need with the `Annotated` aliases of `coordinator.api.deps`,
+which resolve to the caller's principal name (who is recorded in alarm history):
 
     @router.get("")
     def list_things(who: ViewerDep) -> ...
@@ -153,6 +153,15 @@ def require_operator(principal: Annotated[Principal, Depends(current_principal)]
     return _require("operator", principal)
 
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
-ViewerDep = Annotated[str, Depends(require_viewer)]
-OperatorDep = Annotated[str, Depends(require_operator)]
+__all__ = [
+    "DEV_PRINCIPAL",
+    "ROLE_RANK",
+    "AuthSettings",
+    "Principal",
+    "Role",
+    "authenticate",
+    "current_principal",
+    "parse_tokens",
+    "require_operator",
+    "require_viewer",
+]

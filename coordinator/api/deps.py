@@ -1,20 +1,36 @@
-"""Dependencies of the coordinator's routes, as `Annotated` aliases.
+"""Every dependency of the coordinator's routes, and the parameter types they share, as
+`Annotated` aliases.
 
-Everything comes from `request.app.state`, filled in the lifespan (`coordinator.api.app`).
+Services come from `request.app.state`, filled in the lifespan (`coordinator.api.app`);
+a part this coordinator runs without answers 404 (forecasts) or 503 (alarms, commands,
+planning) through the error tree. Callers are identified by `coordinator.api.auth`:
+`ViewerDep` / `OperatorDep` resolve to the principal's name when it holds the role.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 
+from coordinator.alarms.errors import AlarmsUnavailable
+from coordinator.alarms.service import AlarmService
+from coordinator.api.auth import Principal, current_principal, require_operator, require_viewer
+from coordinator.commands import CommandLog, CommandsUnavailable
 from coordinator.errors import NotFound
 from coordinator.fleet.twin import FleetTwin
-from coordinator.forecast.job import ForecastJob
+from coordinator.forecast.serving.job import ForecastJob
+from coordinator.jobs.tracker import JobTracker
+from coordinator.plan.errors import PlanningUnavailable
+from coordinator.plan.runner import PlanRunner
+from coordinator.sales.book import SalesBook
+from coordinator.sales.errors import SalesUnavailable
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
 from coordinator.store.port import Store
+from protocol.topics import ID, ID_PATTERN, NAME_PATTERN
+
+LOCATION_PATTERN: Final = rf"^{ID}/{ID}$"  # a micro-warehouse, `site/node`
 
 
 def get_coordinator(request: Request) -> Coordinator:
@@ -47,31 +63,107 @@ def get_forecasts(request: Request) -> ForecastJob:
     return job
 
 
-SKU_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"  # a protocol stock item name
-LOCATION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}/[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+def get_alarms(request: Request) -> AlarmService:
+    """The alarm service at `app.state.alarms` (`AlarmsUnavailable`, 503, when none)."""
+    service = getattr(request.app.state, "alarms", None)
+    if not isinstance(service, AlarmService):
+        raise AlarmsUnavailable("this coordinator runs without an alarm service")
+    return service
 
+
+def get_plans(request: Request) -> PlanRunner:
+    """The coordinator's planner (`PlanningUnavailable`, 503, when it has none)."""
+    runner: PlanRunner | None = getattr(request.app.state, "plans", None)
+    if runner is None:
+        raise PlanningUnavailable("planning is not running on this coordinator")
+    return runner
+
+
+def get_jobs(request: Request) -> JobTracker:
+    """The coordinator's job tracker (404 when it runs without one)."""
+    tracker: JobTracker | None = getattr(request.app.state, "jobs", None)
+    if tracker is None:
+        raise NotFound("jobs", "service")
+    return tracker
+
+
+def get_sales(request: Request) -> SalesBook:
+    """The coordinator's sales book (`SalesUnavailable`, 503, when it has none)."""
+    coordinator = getattr(request.app.state, "coordinator", None)
+    book: SalesBook | None = getattr(coordinator, "sales", None)
+    if book is None:
+        raise SalesUnavailable("sales orders are not taken on this coordinator")
+    return book
+
+
+def get_commands(request: Request) -> CommandLog:
+    """The coordinator's command log (`CommandsUnavailable`, 503, when it has none)."""
+    coordinator = getattr(request.app.state, "coordinator", None)
+    log: CommandLog | None = getattr(coordinator, "commands", None)
+    if log is None:
+        raise CommandsUnavailable("command tracking is not running on this coordinator")
+    return log
+
+
+# Services
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
-ForecastsDep = Annotated[ForecastJob, Depends(get_forecasts)]
-SkuQuery = Annotated[str | None, Query(pattern=SKU_PATTERN, description="one SKU")]
-LocationQuery = Annotated[
-    str | None, Query(pattern=LOCATION_PATTERN, description="one micro-warehouse, `site/node`")
-]
 TwinDep = Annotated[FleetTwin, Depends(get_twin)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[CoordinatorSettings, Depends(get_settings)]
+ForecastsDep = Annotated[ForecastJob, Depends(get_forecasts)]
+AlarmsDep = Annotated[AlarmService, Depends(get_alarms)]
+PlansDep = Annotated[PlanRunner, Depends(get_plans)]
+JobsDep = Annotated[JobTracker, Depends(get_jobs)]
+CommandsDep = Annotated[CommandLog, Depends(get_commands)]
+SalesDep = Annotated[SalesBook, Depends(get_sales)]
+
+# Callers: the principal's name, when it holds the role (401 / 403 otherwise)
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+ViewerDep = Annotated[str, Depends(require_viewer)]
+OperatorDep = Annotated[str, Depends(require_operator)]
+
+# Parameters
+IdQuery = Annotated[str, Query(min_length=1, max_length=64, pattern=ID_PATTERN)]
+"""A site or node id, checked against the protocol's id rule."""
+FilterText = Annotated[str, Query(min_length=1, max_length=64)]
+"""A site filter taken as given (an unknown one matches nothing)."""
+SkuQuery = Annotated[str | None, Query(pattern=NAME_PATTERN, description="one SKU")]
+LocationQuery = Annotated[
+    str | None, Query(pattern=LOCATION_PATTERN, description="one micro-warehouse, `site/node`")
+]
+NodePath = Annotated[str, Path(min_length=1, max_length=64)]
+CommandIdPath = Annotated[str, Path(min_length=1, max_length=64)]
+AlarmIdPath = Annotated[str, Path(min_length=1, max_length=64, description="The alarm's id")]
 
 __all__ = [
     "LOCATION_PATTERN",
-    "SKU_PATTERN",
+    "AlarmIdPath",
+    "AlarmsDep",
+    "CommandIdPath",
+    "CommandsDep",
     "CoordinatorDep",
+    "FilterText",
     "ForecastsDep",
+    "IdQuery",
+    "JobsDep",
     "LocationQuery",
+    "NodePath",
+    "OperatorDep",
+    "PlansDep",
+    "PrincipalDep",
+    "SalesDep",
     "SettingsDep",
     "SkuQuery",
     "StoreDep",
     "TwinDep",
+    "ViewerDep",
+    "get_alarms",
+    "get_commands",
     "get_coordinator",
     "get_forecasts",
+    "get_jobs",
+    "get_plans",
+    "get_sales",
     "get_settings",
     "get_store",
     "get_twin",

@@ -1,24 +1,36 @@
-"""The one place the coordinator's error tree becomes HTTP status codes.
+"""The API's own errors, and the one place the coordinator's error tree becomes HTTP
+status codes.
 
-    NotFound 404 · InvalidQuery 422 · StoreError 503 · BrokerUnavailable 503 ·
-    ConfigError 500 · any other CoordinatorError 400
+    CoordinatorError (coordinator.errors)
+    └── ApiError                  a request the HTTP layer refuses before any service sees it
+        └── BodyTooLarge          a request body over the route's limit (refused unparsed)
 
-An error class may name its own code in `http_status` (the alarm errors do); that wins.
-A request that fails validation is 422 as FastAPI renders it, except that a non-finite
-number it quotes (`NaN`, `Infinity` in the body) is quoted as a string: JSON cannot carry
-it, and rendering it would turn a bad request into a 500.
+`STATUS_OF` maps classes of the tree to status codes; an error takes the code of the first
+class along its MRO that the table names, and 400 when none does. The `CoordinatorError`
+handler renders every error as `{"detail": reason, "error": class name}` plus the data
+attributes it carries. A request that fails validation is 422 as FastAPI renders it, except
+that a non-finite number it quotes (`NaN`, `Infinity` in the body) is quoted as a string:
+JSON cannot carry it, and rendering it would turn a bad request into a 500.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from coordinator.alarms.errors import AlarmsUnavailable, InvalidTransition
+from coordinator.commands.errors import (
+    CommandNotSent,
+    CommandsUnavailable,
+    InvalidCommand,
+    NodeNotReady,
+)
 from coordinator.errors import (
     BrokerUnavailable,
     ConfigError,
@@ -27,23 +39,60 @@ from coordinator.errors import (
     NotFound,
     StoreError,
 )
+from coordinator.forecast.errors import ForecastError, RefreshFailed
+from coordinator.notify.errors import TooManySubscribers
+from coordinator.plan.errors import OrderRejected, PlanError, PlanningUnavailable
+from coordinator.sales.errors import OrderConflict, OrderInvalid, SalesUnavailable
 
-_STATUS: tuple[tuple[type[CoordinatorError], int], ...] = (
-    (NotFound, 404),
-    (InvalidQuery, 422),
-    (StoreError, 503),
-    (BrokerUnavailable, 503),
-    (ConfigError, 500),
-)
+
+class ApiError(CoordinatorError):
+    """Base of the errors the HTTP layer raises itself."""
+
+
+class BodyTooLarge(ApiError):
+    """A request body over the route's limit (refused before parsing)."""
+
+
+STATUS_OF: Final[Mapping[type[CoordinatorError], int]] = {
+    # coordinator core
+    NotFound: 404,
+    InvalidQuery: 422,
+    StoreError: 503,
+    BrokerUnavailable: 503,
+    ConfigError: 500,
+    # api
+    BodyTooLarge: 413,
+    # alarms (AlarmNotFound is a NotFound, InvalidAlarmInput an InvalidQuery)
+    InvalidTransition: 409,
+    AlarmsUnavailable: 503,
+    # commands
+    InvalidCommand: 422,
+    NodeNotReady: 409,
+    CommandNotSent: 503,
+    CommandsUnavailable: 503,
+    # forecast: a model or data failure that escapes a route is the server's
+    RefreshFailed: 503,
+    ForecastError: 500,
+    # notify
+    TooManySubscribers: 503,
+    # plan: a solver failure that escapes a route is the server's
+    OrderRejected: 422,
+    PlanningUnavailable: 503,
+    PlanError: 500,
+    # sales
+    OrderInvalid: 422,
+    OrderConflict: 409,
+    SalesUnavailable: 503,
+}
+"""Status code per class of the error tree; every other `CoordinatorError` is 400."""
 
 
 def status_for(exc: CoordinatorError) -> int:
-    """The HTTP status code an error stands for."""
-    explicit = getattr(type(exc), "http_status", None)
-    if isinstance(explicit, int):
-        return explicit
-    for kind, code in _STATUS:
-        if isinstance(exc, kind):
+    """The HTTP status code an error stands for: that of the first class along its MRO
+    that `STATUS_OF` names, else 400."""
+    for kind in type(exc).__mro__:
+        code = STATUS_OF.get(kind)
+        if code is not None:
             return code
     return 400
 
@@ -86,6 +135,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 __all__ = [
+    "STATUS_OF",
+    "ApiError",
+    "BodyTooLarge",
     "coordinator_error_handler",
     "install_error_handlers",
     "status_for",

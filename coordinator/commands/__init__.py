@@ -5,7 +5,13 @@ See `coordinator.commands.tracking` for the rules and `coordinator.commands.erro
 the exception tree.
 """
 
-from coordinator.commands.errors import CommandError, CommandNotSent, InvalidCommand, NodeNotReady
+from coordinator.commands.errors import (
+    CommandError,
+    CommandNotSent,
+    CommandsUnavailable,
+    InvalidCommand,
+    NodeNotReady,
+)
 from coordinator.commands.log import MAX_COMMAND_ROWS, CommandLog, new_cmd_id
 from coordinator.commands.port import CommandStore, MemoryCommandStore
 from coordinator.commands.tracking import STATES, CommandState, TrackedCommand
@@ -18,6 +24,7 @@ __all__ = [
     "CommandNotSent",
     "CommandState",
     "CommandStore",
+    "CommandsUnavailable",
     "InvalidCommand",
     "MemoryCommandStore",
     "NodeNotReady",

@@ -1,10 +1,13 @@
-"""Errors of command tracking and the config request.
+"""Errors of command tracking and the config request, a branch of the coordinator's tree.
 
-CoordinatorError (coordinator.errors)
-└── CommandError              a command the coordinator cannot send
-    ├── InvalidCommand        arguments refused before sending (422); `field` names the part
-    ├── NodeNotReady          the node is offline or lacks the capability (409)
-    └── CommandNotSent        the broker did not take the command (503)
+    CoordinatorError (coordinator.errors)
+    └── CommandError              a command the coordinator cannot send
+        ├── InvalidCommand        arguments refused before sending; `field` names the part
+        ├── NodeNotReady          the node is offline or lacks the capability
+        ├── CommandNotSent        the broker did not take the command
+        └── CommandsUnavailable   this coordinator runs without command tracking
+
+The API maps the tree to status codes in one table (`coordinator.api.errors`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ class CommandError(CoordinatorError):
 class InvalidCommand(CommandError):
     """Command arguments refused before anything is sent."""
 
-    http_status = 422
-
     def __init__(self, reason: str, *, field: str = "") -> None:
         super().__init__(reason)
         self.field = field
@@ -30,8 +31,6 @@ class NodeNotReady(CommandError):
     """The node cannot take the command now: offline, or it does not list the command in
     its birth capabilities."""
 
-    http_status = 409
-
     def __init__(self, reason: str, *, key: str = "") -> None:
         super().__init__(reason)
         self.key = key
@@ -40,11 +39,19 @@ class NodeNotReady(CommandError):
 class CommandNotSent(CommandError):
     """The command was recorded but the MQTT client refused to queue it."""
 
-    http_status = 503
-
     def __init__(self, reason: str, *, key: str = "") -> None:
         super().__init__(reason)
         self.key = key
 
 
-__all__ = ["CommandError", "CommandNotSent", "InvalidCommand", "NodeNotReady"]
+class CommandsUnavailable(CommandError):
+    """This coordinator runs without command tracking."""
+
+
+__all__ = [
+    "CommandError",
+    "CommandNotSent",
+    "CommandsUnavailable",
+    "InvalidCommand",
+    "NodeNotReady",
+]

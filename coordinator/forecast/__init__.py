@@ -1,5 +1,15 @@
 """Demand forecasting per SKU × location: baselines, a global ONNX model and its server.
 
+By lifecycle:
+
+    model/      the series panel and sales history, features, the MLP, the baselines,
+                quantile calibration and the model card (pure numpy)
+    training/   training rows, fitting, ONNX export, the backtest and its report
+    serving/    the predictor, the model store and its onnxruntime adapter, the
+                best-baseline fallback, the service, its store and the refresh job
+
+Stock cover against these forecasts lives in `coordinator.stock`.
+
 Exceptions (see `coordinator.forecast.errors`):
 
     ForecastError
@@ -9,13 +19,11 @@ Exceptions (see `coordinator.forecast.errors`):
         ├── ModelLoadError
         └── ModelSignatureError
 
-onnxruntime is imported only in `coordinator.forecast.runtime`; LightGBM and onnx only
-in `coordinator.forecast.training` and `coordinator.forecast.onnx_export` (the optional
-`train` extra).
+onnxruntime is imported only in `coordinator.forecast.serving.runtime`; onnx only in
+`coordinator.forecast.training.onnx_export` and, lazily, where `training.fit` writes a
+model (the optional `train` extra).
 """
 
-from coordinator.forecast.baseline_choice import BestBaselineForecaster
-from coordinator.forecast.csv_input import read_csv
 from coordinator.forecast.errors import (
     CsvFormatError,
     DataError,
@@ -24,13 +32,15 @@ from coordinator.forecast.errors import (
     ModelLoadError,
     ModelSignatureError,
 )
-from coordinator.forecast.history import DailySales, panel_from_sales
-from coordinator.forecast.job import ForecastJob
-from coordinator.forecast.model_store import ModelStore, OnnxForecaster
-from coordinator.forecast.panel import SeriesPanel
-from coordinator.forecast.ports import Forecaster, InMemoryForecaster
-from coordinator.forecast.service import Forecast, ForecastService, RefreshSchedule
-from coordinator.forecast.store import ForecastStore
+from coordinator.forecast.model.csv_input import read_csv
+from coordinator.forecast.model.history import DailySales, panel_from_sales
+from coordinator.forecast.model.panel import SeriesPanel
+from coordinator.forecast.serving.baseline_choice import BestBaselineForecaster
+from coordinator.forecast.serving.job import ForecastJob
+from coordinator.forecast.serving.model_store import ModelStore, OnnxForecaster
+from coordinator.forecast.serving.ports import Forecaster, InMemoryForecaster
+from coordinator.forecast.serving.service import Forecast, ForecastService, RefreshSchedule
+from coordinator.forecast.serving.store import ForecastStore
 
 __all__ = [
     "BestBaselineForecaster",

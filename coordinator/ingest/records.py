@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coordinator.fleet.node import NodeRecord
+from coordinator.jobs.facts import OperationReport, Receipt
 from protocol import Birth, CommandAck, Event, Stock, Telemetry
 
 AcceptedMessage = Birth | Telemetry | Stock | Event
@@ -63,11 +64,15 @@ class WriteBatch:
         tuple[str, str, dict[tuple[str, int], tuple[float, float, float, int]]], ...
     ] = ()
     """(site, node, {(signal, minute_ms): (min, max, sum, count)}) of this batch's samples."""
+    progress: tuple[OperationReport, ...] = ()
+    """What machines reported of the operations they run, from this batch's messages."""
+    receipts: tuple[Receipt, ...] = ()
+    """Goods warehouses received against a transfer id, from this batch's messages."""
 
     @property
     def empty(self) -> bool:
         """True when there is nothing to write."""
-        return not (self.accepted or self.dead_letters or self.nodes or self.stock)
+        return not (self.accepted or self.dead_letters or self.nodes or self.stock or self.progress)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,11 @@
 
 Planners are pure: an immutable problem in, a result out. Solver libraries (ortools,
 pyvrp) are imported only inside their adapter modules, when a plan is requested.
+
+Layout: `schedule` (production scheduling), `routing` (delivery routes), `orders`
+(orders as sent, replenishment); shared by both plans: `state` (the durable state port),
+`snapshot`, `diff`, `debounce`, `triggers`, `errors`; `service` (`PlanService`, one
+re-planning step) and `runner` (`PlanRunner`, the threaded runner inside the coordinator).
 """
 
 from coordinator.plan.debounce import Debouncer, Trigger
@@ -9,23 +14,28 @@ from coordinator.plan.diff import RouteDiff, ScheduleDiff, diff_routes, diff_sch
 from coordinator.plan.errors import (
     InstanceFormatError,
     InstanceTooLargeError,
+    OrderRejected,
     PlanError,
+    PlanningUnavailable,
     ProblemError,
     SolverError,
 )
-from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter, RoutePlanner
-from coordinator.plan.routing_problem import (
+from coordinator.plan.routing import (
     Depot,
     Order,
+    OrToolsRouter,
     PinnedStop,
+    PyVrpRouter,
     Route,
+    RoutePlanner,
     RoutingProblem,
     RoutingResult,
     Unserved,
     Vehicle,
 )
-from coordinator.plan.schedule_planner import CpSatScheduler, DispatchScheduler, SchedulePlanner
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.schedule import (
+    CpSatScheduler,
+    DispatchScheduler,
     Job,
     LateJob,
     Machine,
@@ -35,6 +45,7 @@ from coordinator.plan.schedule_problem import (
     ReservePolicy,
     Schedule,
     ScheduledOperation,
+    SchedulePlanner,
     ScheduleWeights,
     SchedulingProblem,
     Setup,
@@ -56,10 +67,12 @@ __all__ = [
     "OperationOption",
     "OrToolsRouter",
     "Order",
+    "OrderRejected",
     "PinnedOperation",
     "PinnedStop",
     "PlanError",
     "PlanService",
+    "PlanningUnavailable",
     "ProblemError",
     "Publish",
     "PyVrpRouter",

@@ -17,7 +17,15 @@ from fleet_runtime.clock import Clock
 __all__ = ["TRIGGER_KINDS", "URGENT_KINDS", "Debouncer", "Trigger"]
 
 TRIGGER_KINDS = frozenset(
-    {"machine_down", "machine_up", "rush_order", "new_orders", "stockout_risk", "routing_orders"}
+    {
+        "machine_down",
+        "machine_up",
+        "rush_order",
+        "new_orders",
+        "stockout_risk",
+        "routing_orders",
+        "progress",
+    }
 )
 URGENT_KINDS = frozenset({"machine_down", "rush_order"})
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coordinator.plan.routing_problem import RoutingResult
-from coordinator.plan.schedule_problem import Schedule
+from coordinator.plan.routing.problem import RoutingResult
+from coordinator.plan.schedule.problem import Schedule
 
 __all__ = ["RouteDiff", "ScheduleDiff", "diff_routes", "diff_schedules"]
 

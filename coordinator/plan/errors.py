@@ -1,26 +1,34 @@
-"""Errors raised by the planning package.
+"""Errors raised by the planning package, a branch of the coordinator's tree.
 
-    PlanError                     every error this package raises
-    ├── ProblemError              a problem is inconsistent (unknown machine, bad window, ...)
-    ├── InstanceFormatError       an instance file cannot be parsed (carries `source`, `line`)
-    │   └── InstanceTooLargeError an instance exceeds the configured size limits
-    └── SolverError               a solver library failed in a way the planner cannot recover from
+    CoordinatorError (coordinator.errors)
+    └── PlanError                 every error this package raises
+        ├── ProblemError          a problem is inconsistent (unknown machine, bad window, ...)
+        ├── InstanceFormatError   an instance file cannot be parsed (carries `source`, `line`)
+        │   └── InstanceTooLargeError  an instance exceeds the configured size limits
+        ├── SolverError           a solver library failed in a way the planner cannot recover from
+        ├── OrderRejected         an order, recipe or fleet the runner cannot take (`field`)
+        └── PlanningUnavailable   this coordinator runs without the planner
 
-Third-party exceptions are translated at the adapter boundary (`raise ... from exc`).
+Third-party exceptions are translated at the adapter boundary (`raise ... from exc`); the
+API maps the tree to status codes in one table (`coordinator.api.errors`).
 """
 
 from __future__ import annotations
 
+from coordinator.errors import CoordinatorError
+
 __all__ = [
     "InstanceFormatError",
     "InstanceTooLargeError",
+    "OrderRejected",
     "PlanError",
+    "PlanningUnavailable",
     "ProblemError",
     "SolverError",
 ]
 
 
-class PlanError(Exception):
+class PlanError(CoordinatorError):
     """Base class of every planning error."""
 
 
@@ -54,3 +62,16 @@ class SolverError(PlanError):
         super().__init__(f"{solver}: {reason}")
         self.reason = reason
         self.solver = solver
+
+
+class OrderRejected(PlanError):
+    """An order (or recipe, fleet, reserve) the planner cannot take; `field` names the
+    offending part."""
+
+    def __init__(self, reason: str, *, field: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+class PlanningUnavailable(PlanError):
+    """This coordinator runs without the planner."""

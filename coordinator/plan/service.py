@@ -14,6 +14,12 @@ restart (so restored plans keep their meaning). A re-plan solves outside the sta
 so readers of the current plans never wait for the solver; solves are serialised among
 themselves. Each new plan goes to `on_plan` (the store) before its diffs are published,
 so a plan version is never published unless it can be restored.
+
+A service made `from_facts` plans from what the machines report (`observe`): started
+operations keep their start and their estimated end (`schedule.replan.keep_started`),
+and a job leaves the problem only when it is closed (its counts finished it), never
+because the plan clock passed it; otherwise operations the plan started before now are
+pinned where the plan put them, and jobs whose last operation ended are forgotten.
 """
 
 from __future__ import annotations
@@ -28,10 +34,9 @@ from typing import Any
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
 from coordinator.plan.errors import PlanError
-from coordinator.plan.replan import add_jobs, advance, machine_down
-from coordinator.plan.routing_planner import PyVrpRouter, RoutePlanner
-from coordinator.plan.routing_planner import warm_up as warm_up_router
-from coordinator.plan.routing_problem import (
+from coordinator.plan.routing.planner import PyVrpRouter, RoutePlanner
+from coordinator.plan.routing.planner import warm_up as warm_up_router
+from coordinator.plan.routing.problem import (
     Depot,
     Order,
     PinnedStop,
@@ -39,9 +44,9 @@ from coordinator.plan.routing_problem import (
     RoutingResult,
     Vehicle,
 )
-from coordinator.plan.schedule_planner import CpSatScheduler, SchedulePlanner
-from coordinator.plan.schedule_planner import warm_up as warm_up_scheduler
-from coordinator.plan.schedule_problem import (
+from coordinator.plan.schedule.planner import CpSatScheduler, SchedulePlanner
+from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
+from coordinator.plan.schedule.problem import (
     Job,
     LateJob,
     Machine,
@@ -50,6 +55,13 @@ from coordinator.plan.schedule_problem import (
     SchedulingProblem,
     Setup,
     Window,
+)
+from coordinator.plan.schedule.replan import (
+    Observed,
+    add_jobs,
+    advance,
+    keep_started,
+    machine_down,
 )
 from coordinator.plan.state import PlanMade
 from fleet_runtime.clock import Clock
@@ -98,8 +110,11 @@ class PlanService:
         seed: int = 0,
         warm_up_solvers: bool = True,
         on_plan: Callable[[PlanMade], None] | None = None,
+        from_facts: bool = False,
     ) -> None:
         self._clock = clock
+        self._from_facts = from_facts
+        self._observed: dict[str, Observed] = {}
         self._publish = publish
         self._on_plan = on_plan
         self._scheduler = scheduler or CpSatScheduler()
@@ -232,6 +247,15 @@ class PlanService:
                 self._down[machine_id] = Window(window.start, now)
             self._debouncer.submit(Trigger("machine_up", machine_id))
 
+    def observe(self, observed: Iterable[Observed], *, replan: bool) -> None:
+        """What the machines reported of the operations they started (replacing what was
+        known); `replan` when an operation started, paused, resumed or finished. Used
+        only by a service made `from_facts`."""
+        with self._lock:
+            self._observed = {o.operation_id: o for o in observed}
+            if replan:
+                self._debouncer.submit(Trigger("progress", "facts"))
+
     def stockout_risk(self, sku: str, location: str) -> None:
         """Stock of `sku` at `location` may run out: re-plan (replenishment jobs come
         through `submit_jobs`)."""
@@ -316,7 +340,7 @@ class PlanService:
         now = self.now_units()
         previous = self._schedule
         jobs = tuple(self._jobs.values())
-        if previous is not None:
+        if previous is not None and not self._from_facts:
             ends = {r.operation_id: r.end for r in previous.operations}
             jobs = tuple(j for j in jobs if ends.get(j.operations[-1].id, now + 1) > now)
             live = {j.id for j in jobs}
@@ -341,6 +365,8 @@ class PlanService:
         for machine_id, window in self._down.items():
             if window.end > now and machine_id in self._machines:
                 problem = machine_down(problem, machine_id, Window(now, window.end))
+        if self._from_facts:
+            problem = keep_started(problem, self._observed.values(), now=now)
         return problem
 
     def _replan_schedule(self, causes: list[dict[str, str]]) -> None:

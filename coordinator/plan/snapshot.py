@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Literal
 
-from coordinator.plan.routing_problem import Route, RoutingResult, Unserved
-from coordinator.plan.schedule_problem import LateJob, Schedule, ScheduledOperation
+from coordinator.plan.routing.problem import Route, RoutingResult, Unserved
+from coordinator.plan.schedule.problem import LateJob, Schedule, ScheduledOperation
 
 __all__ = ["PlanKind", "plan_from_json", "plan_to_json"]
 

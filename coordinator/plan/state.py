@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from coordinator.errors import StoreError
-from coordinator.plan.orders import (
+from coordinator.plan.orders.replenishment import Replenishment
+from coordinator.plan.orders.specs import (
     ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
@@ -32,9 +33,8 @@ from coordinator.plan.orders import (
     VehicleSpec,
     order_json,
 )
-from coordinator.plan.replenish import Replenishment
-from coordinator.plan.routing_problem import RoutingResult
-from coordinator.plan.schedule_problem import Schedule
+from coordinator.plan.routing.problem import RoutingResult
+from coordinator.plan.schedule.problem import Schedule
 from coordinator.plan.snapshot import PlanKind
 
 __all__ = ["MemoryPlanState", "PlanMade", "PlanState", "SavedState"]

@@ -3,7 +3,7 @@
 It shares the store's writer connection and write lock (`SqliteStore.plan_state()`), so
 it opens nothing and closes with the store. Every write is one `BEGIN IMMEDIATE`
 transaction, durable when the method returns (the store's `synchronous` mode, FULL by
-default). Orders are kept as the operator sent them (`coordinator.plan.orders`), plans
+default). Orders are kept as the operator sent them (`coordinator.plan.orders.specs`), plans
 as `coordinator.plan.snapshot` writes them.
 """
 
@@ -18,7 +18,8 @@ from typing import Any, Final, Literal
 import orjson
 
 from coordinator.errors import StoreError
-from coordinator.plan.orders import (
+from coordinator.plan.orders.replenishment import Replenishment
+from coordinator.plan.orders.specs import (
     ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
@@ -35,7 +36,6 @@ from coordinator.plan.orders import (
     reserve_from_json,
     vehicle_from_json,
 )
-from coordinator.plan.replenish import Replenishment
 from coordinator.plan.snapshot import plan_from_json, plan_to_json
 from coordinator.plan.state import PlanMade, SavedState
 

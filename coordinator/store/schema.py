@@ -205,7 +205,7 @@ def m007_commands(db: Database) -> None:
 @MIGRATIONS()
 def m008_replenishment(db: Database) -> None:
     """How SKUs are made (`PUT /api/v1/plans/products`, one row) and the replenishment jobs
-    the coordinator made for shelves running low (`coordinator.plan.replenish`): open until
+    the coordinator made for shelves running low (`coordinator.plan.orders.replenishment`): open until
     received or closed, at most one open per SKU and location (the partial unique index);
     `seq` numbers them for their ids."""
     db.execute(
@@ -223,6 +223,81 @@ def m008_replenishment(db: Database) -> None:
     db.execute(
         "CREATE UNIQUE INDEX plan_replenishments_open ON plan_replenishments (site, node, sku)"
         " WHERE closed_ms IS NULL"
+    )
+
+
+@MIGRATIONS()
+def m009_sales_orders(db: Database) -> None:
+    """Sales orders (`coordinator.sales`): the network document (one row), each order with
+    its promise and tracking-token hash, its status transitions in order, the stock and
+    capacity it holds (released on cancel or when consumed), and the webhook events to push
+    (delivered in order per order)."""
+    db.execute(
+        "CREATE TABLE sales_network (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " body TEXT NOT NULL, updated_ms INTEGER NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE sales_orders (id TEXT PRIMARY KEY, customer TEXT NOT NULL,"
+        " body TEXT NOT NULL, status TEXT NOT NULL, delayed_from TEXT,"
+        " promise TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,"
+        " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX sales_orders_by_status ON sales_orders (status, created_ms)")
+    db.execute(
+        "CREATE TABLE sales_events (order_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " status TEXT NOT NULL, at_ms INTEGER NOT NULL, cause TEXT NOT NULL,"
+        " actor TEXT NOT NULL, reason TEXT NOT NULL,"
+        " PRIMARY KEY (order_id, seq)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE sales_holds (order_id TEXT NOT NULL, kind TEXT NOT NULL,"
+        " place TEXT NOT NULL, sku TEXT NOT NULL, amount REAL NOT NULL,"
+        " from_reserve INTEGER NOT NULL, released_ms INTEGER)"
+    )
+    db.execute("CREATE INDEX sales_holds_open ON sales_holds (order_id) WHERE released_ms IS NULL")
+    db.execute(
+        "CREATE TABLE sales_webhooks (order_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " url TEXT NOT NULL, body BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_ms INTEGER NOT NULL, delivered_ms INTEGER, last_error TEXT,"
+        " PRIMARY KEY (order_id, seq)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE INDEX sales_webhooks_pending ON sales_webhooks (next_ms) WHERE delivered_ms IS NULL"
+    )
+
+
+@MIGRATIONS()
+def m010_job_progress(db: Database) -> None:
+    """Job progress from the machines' counts (`coordinator.store.jobs`): one row per
+    operation a machine reported (counts so far, state, first and last report) and one
+    per job the coordinator follows (its quantity, the state and counts derived from its
+    operations, and whether the planner has been told: `settled_ms`, `remake_id`)."""
+    db.execute(
+        "CREATE TABLE job_operations (operation_id TEXT PRIMARY KEY, job_id TEXT NOT NULL,"
+        " machine TEXT NOT NULL, state TEXT NOT NULL"
+        " CHECK (state IN ('setup', 'run', 'paused', 'done')),"
+        " good INTEGER NOT NULL, scrap INTEGER NOT NULL, started_ms INTEGER NOT NULL,"
+        " updated_ms INTEGER NOT NULL, finished_ms INTEGER)"
+    )
+    db.execute("CREATE INDEX job_operations_by_job ON job_operations (job_id)")
+    db.execute(
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, sku TEXT NOT NULL, quantity INTEGER,"
+        " operations INTEGER NOT NULL, tracked_ms INTEGER NOT NULL, state TEXT NOT NULL"
+        " CHECK (state IN ('planned', 'started', 'finished', 'short')),"
+        " good INTEGER NOT NULL, scrap INTEGER NOT NULL, started_ms INTEGER,"
+        " finished_ms INTEGER, settled_ms INTEGER, remake_id TEXT)"
+    )
+    db.execute("CREATE INDEX jobs_by_state ON jobs (state, id)")
+
+
+@MIGRATIONS()
+def m011_transfer_receipts(db: Database) -> None:
+    """Goods received against a transfer id (`coordinator.store.jobs`): one row per transfer
+    and SKU, written with the stock message that carried it (a replay is ignored)."""
+    db.execute(
+        "CREATE TABLE transfer_receipts (transfer_id TEXT NOT NULL, sku TEXT NOT NULL,"
+        " site TEXT NOT NULL, node TEXT NOT NULL, quantity INTEGER NOT NULL,"
+        " ts_ms INTEGER NOT NULL, PRIMARY KEY (transfer_id, sku)) WITHOUT ROWID"
     )
 
 

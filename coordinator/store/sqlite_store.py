@@ -4,7 +4,8 @@ Write path (one transaction per batch): node rows upserted; each message key ins
 with `INSERT OR IGNORE` and its payload rows written only if the key was new; samples are
 bound in multi-row `INSERT OR IGNORE` statements (one value per signal per ms); the
 1-minute rollups, aggregated by the pipeline, are added with one upsert per
-(series, minute); the latest value per series comes from the twin.
+(series, minute); the latest value per series comes from the twin; the machines'
+operation reports are folded into job progress (`coordinator.store.jobs`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from coordinator.fleet.views import StockItem
 from coordinator.ingest.records import StockLevels, WriteBatch
 from coordinator.ingest.sales import sales_of
 from coordinator.store.commands import SqliteCommandStore
+from coordinator.store.jobs import SqliteJobStore, write_receipts, write_reports
 from coordinator.store.plan_state import SqlitePlanState
 from coordinator.store.port import (
     CommitResult,
@@ -33,6 +35,7 @@ from coordinator.store.port import (
     RetentionResult,
     TelemetrySeries,
 )
+from coordinator.store.sales import SqliteSalesStore
 from coordinator.store.schema import MIGRATIONS
 from coordinator.store.sqlite_support import translated
 from protocol import Birth, Event, Stock, Telemetry
@@ -103,6 +106,14 @@ class SqliteStore:
     def plan_state(self) -> SqlitePlanState:
         """The planner's durable state, on this store's writer connection and lock."""
         return SqlitePlanState(self._writer, self._write_lock)
+
+    def job_store(self) -> SqliteJobStore:
+        """Tracked jobs and their progress, on this store's writer connection and lock."""
+        return SqliteJobStore(self._writer, self._write_lock)
+
+    def sales_store(self) -> SqliteSalesStore:
+        """The sales orders, on this store's writer connection and lock."""
+        return SqliteSalesStore(self._writer, self._write_lock)
 
     def command_store(self) -> SqliteCommandStore:
         """The tracked commands, on this store's writer connection, lock and readers."""
@@ -182,6 +193,8 @@ class SqliteStore:
             self._write_latest(conn, batch)
         for levels in batch.stock:
             self._replace_stock(conn, levels, batch)
+        write_reports(conn, batch.progress)
+        write_receipts(conn, batch.receipts)
         if batch.dead_letters:
             conn.executemany(
                 "INSERT INTO dead_letters (received_ms, topic, reason, error, payload_size,"

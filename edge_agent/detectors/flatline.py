@@ -6,8 +6,8 @@ run length divided by the larger of `min_run_samples` and `run_factor` × the lo
 recent run; it reaches 1.0 when the run becomes suspicious. A signal that has never moved
 never scores: a constant is not a stuck sensor.
 
-This class holds the detector's state and configuration and takes the first sample; the
-per-sample step is inlined in `SignalMonitor.update` (the hot path).
+`FlatlineDetector.step` is the reference definition of one sample's step; the monitor
+(`SignalMonitor.update`, the hot path) calls it for the first sample and inlines it after.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ class FlatlineDetector:
     """Streaming state of the flatline detector for one signal (O(1) memory)."""
 
     __slots__ = (
-        "_factor",
-        "_min_run",
-        "_tolerance",
         "last",
         "longest_run",
+        "min_run",
         "moved",
         "run",
+        "run_factor",
         "started",
+        "tolerance",
     )
 
     def __init__(self, config: FlatlineConfig) -> None:
@@ -43,15 +43,34 @@ class FlatlineDetector:
         self.configure(config)
 
     def configure(self, config: FlatlineConfig) -> None:
-        """Apply new parameters, keeping the current run and history."""
-        self._min_run = float(config.min_run_samples)
-        self._factor = config.run_factor
-        self._tolerance = config.tolerance_abs
+        """Apply new parameters, keeping the current run and history.
 
-    def start(self, x: float) -> None:
-        """Take the first finite sample: there is nothing to compare it with yet.
-
-        Later samples are stepped by `SignalMonitor.update`, inlined (its hot path).
+        The derived settings (`min_run`, `run_factor`, `tolerance`) are read by the
+        monitor's inlined step; only this method sets them.
         """
-        self.started = True
-        self.last = x
+        self.min_run = float(config.min_run_samples)
+        self.run_factor = config.run_factor
+        self.tolerance = config.tolerance_abs
+
+    def step(self, x: float) -> float:
+        """Learn from one finite sample; return its score (1.0 = a suspicious run).
+
+        The reference definition. The first sample only starts the detector; a value within
+        `tolerance` of the run's value lengthens the run, any other ends it.
+        """
+        if not self.started:
+            self.started = True
+            self.last = x
+            return 0.0
+        self.longest_run *= LONGEST_RUN_DECAY
+        if abs(x - self.last) > self.tolerance:
+            self.moved = True
+            self.last = x
+            if self.run > self.longest_run:
+                self.longest_run = float(self.run)
+            self.run = 0
+            return 0.0
+        self.run += 1
+        if not self.moved:
+            return 0.0  # a constant is not a stuck sensor
+        return self.run / max(self.run_factor * self.longest_run, self.min_run)

@@ -22,14 +22,14 @@ class MissingDataDetector:
     """Streaming state of the missing-data detector for one signal (O(1) memory)."""
 
     __slots__ = (
-        "_factor",
-        "_fixed_ms",
-        "_min_ms",
-        "_novelty",
-        "_peak_decay",
+        "fixed_ms",
+        "gap_factor",
         "intervals",
         "last_gap_ms",
         "last_limit_ms",
+        "min_ms",
+        "novelty",
+        "peak_decay",
         "peak_gap_ms",
         "typical_interval_ms",
     )
@@ -44,22 +44,26 @@ class MissingDataDetector:
         self.configure(config)
 
     def configure(self, config: MissingConfig) -> None:
-        """Apply new parameters, keeping the learnt interval and peak gap."""
-        self._factor = config.gap_factor
-        self._min_ms = float(config.min_gap_ms)
-        self._fixed_ms = None if config.max_gap_ms is None else float(config.max_gap_ms)
-        self._novelty = config.novelty_ratio
-        self._peak_decay = 1.0 - half_life_alpha(config.peak_half_life_samples)
+        """Apply new parameters, keeping the learnt interval and peak gap.
+
+        The derived settings (`gap_factor`, `min_ms`, `fixed_ms`, `novelty`, `peak_decay`)
+        are read by the monitor's inlined step; only this method sets them.
+        """
+        self.gap_factor = config.gap_factor
+        self.min_ms = float(config.min_gap_ms)
+        self.fixed_ms = None if config.max_gap_ms is None else float(config.max_gap_ms)
+        self.novelty = config.novelty_ratio
+        self.peak_decay = 1.0 - half_life_alpha(config.peak_half_life_samples)
 
     def limit_ms(self, *, learnt: bool) -> float:
         """The gap limit now; 0 when none applies yet (`learnt` False and no fixed limit)."""
-        if self._fixed_ms is not None:
-            return self._fixed_ms if self._fixed_ms > self._min_ms else self._min_ms
+        if self.fixed_ms is not None:
+            return self.fixed_ms if self.fixed_ms > self.min_ms else self.min_ms
         if not learnt or self.intervals < 2:
             return 0.0
-        limit = self._factor * self.typical_interval_ms
-        limit = max(limit, self._novelty * self.peak_gap_ms)
-        return limit if limit > self._min_ms else self._min_ms
+        limit = self.gap_factor * self.typical_interval_ms
+        limit = max(limit, self.novelty * self.peak_gap_ms)
+        return limit if limit > self.min_ms else self.min_ms
 
     def step(self, dt_ms: int, learnt: bool) -> float:
         """Score the interval before a sample (1.0 = at the limit), then learn from it.
@@ -89,6 +93,6 @@ class MissingDataDetector:
         else:
             clipped = dt_ms if dt_ms < 10 * typical else 10 * typical
             self.typical_interval_ms = typical + (clipped - typical) / n
-        peak = peak_gap * self._peak_decay
+        peak = peak_gap * self.peak_decay
         self.peak_gap_ms = dt_ms if dt_ms > peak else peak
         return score

@@ -207,9 +207,11 @@ class SignalMonitor:
 
     # The hot path stays in one function: each sample costs a few microseconds, and calls
     # would dominate. The common paths of the missing-data, rate-of-change and flatline
-    # steps are inlined here (their classes keep the state, configuration, start-up path and
-    # reference code); the baseline, with its time-of-day model and drift statistic, is
-    # called. A latch is fed only while its detector scores at its raise threshold or is
+    # steps are inlined here; their classes keep the state, the derived settings (public,
+    # set by their `configure`) and the reference `step` (called here for the start-up),
+    # and `tests/edge_agent/detectors/test_inlined_path.py` requires the two paths to give
+    # identical scores and anomalies. The baseline, with its time-of-day model and drift
+    # statistic, is called. A latch is fed only while its detector scores at its raise threshold or is
     # raised, and an anomaly is built only when a latch changes.
     def update(self, ts_ms: int, value: float) -> list[Anomaly]:  # noqa: PLR0915
         """Feed one sample; returns the anomalies raised or cleared by it (usually none)."""
@@ -234,14 +236,14 @@ class SignalMonitor:
         warm = n > self._warmup
         if dt_ms and self._m_on:
             md = self._missing
-            if warm and md.intervals >= START_INTERVALS and md._fixed_ms is None:
+            if warm and md.intervals >= START_INTERVALS and md.fixed_ms is None:
                 # MissingDataDetector.step, inlined for a learnt limit past the start-up
                 typical = md.typical_interval_ms
                 peak_gap = md.peak_gap_ms
-                limit = md._factor * typical
-                peak = md._novelty * peak_gap
+                limit = md.gap_factor * typical
+                peak = md.novelty * peak_gap
                 limit = peak if peak > limit else limit
-                min_ms = md._min_ms
+                min_ms = md.min_ms
                 limit = limit if limit > min_ms else min_ms
                 s = dt_ms / limit
                 if s >= 1.0:
@@ -253,7 +255,7 @@ class SignalMonitor:
                 md.typical_interval_ms = typical + INTERVAL_ALPHA * (
                     (dt_ms if dt_ms < clip else clip) - typical
                 )
-                peak = peak_gap * md._peak_decay
+                peak = peak_gap * md.peak_decay
                 md.peak_gap_ms = dt_ms if dt_ms > peak else peak
             else:
                 s = md.step(dt_ms, warm)
@@ -290,8 +292,7 @@ class SignalMonitor:
             raise_at = self._r_raise
             rn = rd.samples + 1
             if rn > CLIPPED_AFTER:
-                # the rate-of-change step past its start-up (see RateOfChangeDetector.start_step
-                # and edge_agent.detectors.rate), inlined with `novelty.gated`
+                # RateOfChangeDetector.step past its start-up, inlined with `novelty.gated`
                 rd.samples = rn
                 step = abs(x - rd.last)
                 rd.last = x
@@ -300,23 +301,23 @@ class SignalMonitor:
                 s = step / (typical if typical > floor else floor)
                 limit = CLIP_STEPS * typical
                 clipped = step if step < limit or typical <= floor else limit
-                rd.typical_step = typical + rd._alpha * (clipped - typical)
-                peak = rd.peak * rd._peak_decay
-                if step > peak and rn > rd._learn_after:
-                    rd.peak = raised_peak(peak, step, free=rn <= rd._warmup, anchor=peak)
+                rd.typical_step = typical + rd.alpha * (clipped - typical)
+                peak = rd.peak * rd.peak_decay
+                if step > peak and rn > rd.learn_after:
+                    rd.peak = raised_peak(peak, step, free=rn <= rd.warmup, anchor=peak)
                 else:
                     rd.peak = peak
-                gate = rd._novelty * peak
+                gate = rd.novelty * peak
                 if gate > 0.0 and step <= gate:
                     limited = raise_at * step / gate
                     s = limited if limited < s else s
                 s = s if s < MAX_SCORE else MAX_SCORE
-                if rd._limit_per_ms is not None:
+                if rd.limit_per_ms is not None:
                     # scaled so that reaching the engineering limit means reaching the raise score
-                    fixed = step / dt_ms / rd._limit_per_ms * raise_at
+                    fixed = step / dt_ms / rd.limit_per_ms * raise_at
                     s = max(s, min(fixed, MAX_SCORE))
             else:
-                s = rd.start_step(x, dt_ms)
+                s = rd.step(x, dt_ms)
             if warm:
                 if s >= raise_at or self._r_latch.active:
                     change = self._r_latch.feed(s, raise_at, self._r_clear, self._clear_after)
@@ -327,9 +328,9 @@ class SignalMonitor:
         if self._f_on:
             fd = self._flatline
             if fd.started:
-                # the flatline step (see edge_agent.detectors.flatline), inlined
+                # FlatlineDetector.step past its first sample, inlined
                 fd.longest_run *= LONGEST_RUN_DECAY
-                tolerance = fd._tolerance
+                tolerance = fd.tolerance
                 if not -tolerance <= x - fd.last <= tolerance:
                     # the value moved: it ends any run and scores 0
                     fd.moved = True
@@ -343,14 +344,13 @@ class SignalMonitor:
                 else:
                     fd.run = run = fd.run + 1
                     if fd.moved:
-                        bound = fd._factor * fd.longest_run
-                        min_run = fd._min_run
+                        bound = fd.run_factor * fd.longest_run
+                        min_run = fd.min_run
                         s = run / (bound if bound > min_run else min_run)
                     else:
                         s = 0.0
             else:
-                fd.start(x)
-                s = 0.0
+                s = fd.step(x)
             if warm:
                 if s >= 1.0 or self._f_latch.active:
                     change = self._f_latch.feed(s, 1.0, 1.0, self._clear_after)

@@ -1,9 +1,10 @@
 """`flexfleet forecast`: train, predict and evaluate demand forecasts.
 
     flexfleet forecast train   --data CSV --horizon H --out DIR [--seed N] [--max-rows N]
+                               [--networks N]
     flexfleet forecast predict --model DIR --data CSV --horizon H --out preds.csv
     flexfleet forecast eval    [--data CSV] [--horizon 28] [--windows 4] [--seed N]
-                               [--drop-last DAYS] [--max-rows N]
+                               [--drop-last DAYS] [--max-rows N] [--networks N]
 
 Heavy libraries (numpy, onnx, onnxruntime) are imported inside the commands.
 """
@@ -74,13 +75,24 @@ def _add_max_rows(parser: argparse.ArgumentParser) -> None:
         help="training row budget (default 400,000): larger panels train on a seeded"
         " sample of (series, origin) windows",
     )
+    parser.add_argument(
+        "--networks",
+        type=int,
+        default=None,
+        help="networks averaged into the model, each with its own seed (default: the"
+        " training default)",
+    )
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from coordinator.forecast.training import TrainConfig
+    from coordinator.forecast.training.fit import TrainConfig
 
-    budget = {} if args.max_rows is None else {"max_training_rows": args.max_rows}
-    return TrainConfig(horizon_days=args.horizon, seed=args.seed, **budget)
+    options: dict[str, int] = {}
+    if args.max_rows is not None:
+        options["max_training_rows"] = args.max_rows
+    if args.networks is not None:
+        options["networks"] = args.networks
+    return TrainConfig(horizon_days=args.horizon, seed=args.seed, **options)
 
 
 def _progress(message: str) -> None:
@@ -88,7 +100,7 @@ def _progress(message: str) -> None:
 
 
 def _read(path: Path) -> Any:
-    from coordinator.forecast.csv_input import read_csv
+    from coordinator.forecast.model.csv_input import read_csv
 
     _progress(f"reading {path}")
     panel = read_csv(path)
@@ -104,7 +116,7 @@ def _fail(exc: Exception) -> int:
 def run_train(args: argparse.Namespace) -> int:
     """Train on `--data`, write model.onnx and model_card.json into `--out`."""
     from coordinator.forecast.errors import ForecastError
-    from coordinator.forecast.training import (
+    from coordinator.forecast.training.fit import (
         train_model,
         train_with_holdout,
         write_model,
@@ -141,10 +153,10 @@ def run_train(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     """Forecast `--horizon` days after each series' last row into `--out`."""
     from coordinator.forecast.errors import ForecastError
-    from coordinator.forecast.model_store import newest_model_dir
-    from coordinator.forecast.predict_csv import write_predictions
-    from coordinator.forecast.predictor import forecast_with_model
-    from coordinator.forecast.runtime import OnnxModel
+    from coordinator.forecast.serving.model_store import newest_model_dir
+    from coordinator.forecast.serving.predict_csv import write_predictions
+    from coordinator.forecast.serving.predictor import forecast_with_model
+    from coordinator.forecast.serving.runtime import OnnxModel
 
     try:
         model = OnnxModel.load(newest_model_dir(args.model))
@@ -165,9 +177,9 @@ def run_predict(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     """Score the model and every baseline on the final window and a rolling backtest."""
     from coordinator.forecast.errors import ForecastError
-    from coordinator.forecast.evaluation import backtest
-    from coordinator.forecast.report import format_report, report_json
-    from coordinator.forecast.training import train_model
+    from coordinator.forecast.training.evaluation import backtest
+    from coordinator.forecast.training.fit import train_model
+    from coordinator.forecast.training.report import format_report, report_json
 
     path = args.data or shared_data_dir() / DEFAULT_EVAL_FILE
     if not path.is_file():

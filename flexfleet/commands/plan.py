@@ -101,8 +101,8 @@ def run_jobshop(args: argparse.Namespace) -> int:
 
 
 def _jobshop(args: argparse.Namespace) -> dict[str, Any]:
-    from coordinator.plan.jobshop_io import parse_jobshop, to_problem
-    from coordinator.plan.schedule_planner import CpSatScheduler, warm_up
+    from coordinator.plan.schedule.jobshop_io import parse_jobshop, to_problem
+    from coordinator.plan.schedule.planner import CpSatScheduler, warm_up
 
     instance = parse_jobshop(_read(args.file), instance=args.instance, source=str(args.file))
     warm_up()  # the time limit is for solving, not for importing the solver
@@ -140,8 +140,8 @@ def run_vrptw(args: argparse.Namespace) -> int:
 
 
 def _vrptw(args: argparse.Namespace) -> dict[str, Any]:
-    from coordinator.plan.routing_planner import OrToolsRouter, PyVrpRouter, warm_up
-    from coordinator.plan.vrptw_io import parse_vrptw
+    from coordinator.plan.routing.planner import OrToolsRouter, PyVrpRouter, warm_up
+    from coordinator.plan.routing.vrptw_io import parse_vrptw
 
     problem = parse_vrptw(_read(args.file), source=str(args.file))
     warm_up()

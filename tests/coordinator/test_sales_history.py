@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from coordinator.forecast.job import sales_panel
+from coordinator.forecast.serving.job import sales_panel
 from coordinator.ingest.sales import DAY_MS, sales_of
 from coordinator.store.sqlite_store import SqliteStore
 from protocol import Message

@@ -1,4 +1,4 @@
-"""The running agent's side of the outbox bounds (ADR 0011): what is dropped, what never is,
+"""The running agent's side of the outbox bounds (ADR 8): what is dropped, what never is,
 and how every drop reaches the next birth and the metrics."""
 
 from __future__ import annotations

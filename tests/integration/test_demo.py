@@ -37,6 +37,23 @@ def _read_urls(process: subprocess.Popen[str], timeout_s: float) -> dict[str, st
     return urls
 
 
+def _anonymous_refused(broker_url: str) -> bool:
+    """Whether the broker refuses a client that logs in with no account."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    host, _, port = broker_url.removeprefix("mqtt://").partition(":")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    answers: list[Any] = []
+    client.on_connect = lambda _c, _u, _f, rc, _p: answers.append(rc)
+    client.connect(host, int(port))
+    deadline = time.monotonic() + 10
+    while not answers and time.monotonic() < deadline:
+        client.loop(timeout=0.1)
+    client.disconnect()
+    return bool(answers) and bool(answers[0].is_failure)
+
+
 def test_demo_runs_fleet_and_stops_every_process(tmp_path: Path) -> None:
     """The demo prints its URLs, every agent comes online, and SIGINT stops all children."""
     with subprocess.Popen(
@@ -69,6 +86,7 @@ def _check_demo(process: subprocess.Popen[str]) -> None:
             "machine-02",
             "warehouse-01",
         ]
+        assert _anonymous_refused(urls["Broker"])
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         time.sleep(0.5)

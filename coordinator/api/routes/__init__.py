@@ -1,3 +1,3 @@
-"""One `APIRouter` per resource."""
+"""One `APIRouter` per resource; each resource's bodies are in `coordinator.api.models`."""
 
 __all__: list[str] = []

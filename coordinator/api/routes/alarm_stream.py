@@ -16,27 +16,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse
 
-from coordinator.alarms.errors import AlarmsUnavailable
 from coordinator.alarms.model import AlarmQuery, Status
-from coordinator.alarms.service import AlarmService
 from coordinator.alarms.store import MAX_QUERY_LIMIT
-from coordinator.api.auth import ViewerDep
+from coordinator.api.deps import AlarmsDep, ViewerDep
 from coordinator.notify.broadcast import AlarmBroadcaster
 
 router = APIRouter()
-
-
-def alarm_service(request: Request) -> AlarmService:
-    """The alarm service at `app.state.alarms`; `AlarmsUnavailable` (503) when there is none."""
-    service = getattr(request.app.state, "alarms", None)
-    if not isinstance(service, AlarmService):
-        raise AlarmsUnavailable("this coordinator runs without an alarm service")
-    return service
-
 
 PING_INTERVAL_S = 15
 ACTIVE: frozenset[Status] = frozenset({"ACTIVE_UNACK", "ACTIVE_ACK"})
@@ -51,15 +40,14 @@ ACTIVE: frozenset[Status] = frozenset({"ACTIVE_UNACK", "ACTIVE_ACK"})
     },
 )
 async def stream_alarms(
-    request: Request,
     who: ViewerDep,
+    service: AlarmsDep,
     site: Annotated[str | None, Query(max_length=64, description="Only this site's alarms")] = None,
     snapshot: Annotated[
         bool, Query(description="Send the active alarms (up to 1000) first, as `snapshot`")
     ] = True,
 ) -> EventSourceResponse:
     """Server-sent events for every alarm change (optionally of one site)."""
-    service = alarm_service(request)
     broadcaster: AlarmBroadcaster = service.broadcaster
     # Subscribe before reading the snapshot, so no change falls between the two; a change
     # may then appear in both, which is harmless (the event carries the whole alarm).
@@ -94,3 +82,6 @@ async def stream_alarms(
             broadcaster.unsubscribe(subscription)
 
     return EventSourceResponse(events(), ping=PING_INTERVAL_S)
+
+
+__all__ = ["router"]

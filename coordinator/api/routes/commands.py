@@ -12,48 +12,29 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from coordinator.api.auth import OperatorDep, ViewerDep
-from coordinator.api.command_schemas import CONFIG_REQUEST_SCHEMA, CommandOut
-from coordinator.api.deps import TwinDep
-from coordinator.commands import CommandLog, CommandState, InvalidCommand
+from coordinator.api.deps import (
+    CommandIdPath,
+    CommandsDep,
+    IdQuery,
+    NodePath,
+    OperatorDep,
+    TwinDep,
+    ViewerDep,
+)
+from coordinator.api.errors import BodyTooLarge
+from coordinator.api.models.commands import CONFIG_REQUEST_SCHEMA, CommandOut
+from coordinator.commands import CommandState, InvalidCommand
 from coordinator.commands.config_request import send_config
-from coordinator.errors import CoordinatorError
-from protocol.topics import ID_PATTERN
 
 router = APIRouter(tags=["commands"])
 
 MAX_CONFIG_BODY_BYTES: Final = 64 * 1024
 MAX_WAIT_S: Final = 30.0
-IdText = Annotated[str, Query(min_length=1, max_length=64, pattern=ID_PATTERN)]
 _STATUS_OF_STATE: Final[dict[str, int]] = {"ok": 200, "rejected": 422}
-
-
-class CommandsUnavailable(CoordinatorError):
-    """This coordinator runs without command tracking."""
-
-    http_status = 503
-
-
-class BodyTooLarge(CoordinatorError):
-    """A request body over the route's limit (refused before parsing)."""
-
-    http_status = 413
-
-
-def command_log(request: Request) -> CommandLog:
-    """The coordinator's command log (503 when it has none)."""
-    coordinator = getattr(request.app.state, "coordinator", None)
-    log: CommandLog | None = getattr(coordinator, "commands", None)
-    if log is None:
-        raise CommandsUnavailable("command tracking is not running on this coordinator")
-    return log
-
-
-CommandsDep = Annotated[CommandLog, Depends(command_log)]
 
 
 async def _bounded_body(request: Request, limit: int) -> bytes:
@@ -94,12 +75,12 @@ def _json(body: bytes) -> Any:
     },
 )
 async def post_config(
-    node: Annotated[str, Path(min_length=1, max_length=64)],
+    node: NodePath,
     request: Request,
     twin: TwinDep,
     commands: CommandsDep,
     _who: OperatorDep,
-    site: IdText | None = None,
+    site: IdQuery | None = None,
     wait_s: Annotated[float, Query(ge=0, le=MAX_WAIT_S)] = 5.0,
 ) -> JSONResponse:
     """Send a `config` command (sampling interval, deadbands, detector settings) and wait
@@ -119,8 +100,8 @@ async def post_config(
 def list_commands(
     commands: CommandsDep,
     _who: ViewerDep,
-    site: IdText | None = None,
-    node: IdText | None = None,
+    site: IdQuery | None = None,
+    node: IdQuery | None = None,
     state: CommandState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[CommandOut]:
@@ -131,7 +112,7 @@ def list_commands(
 
 @router.get("/api/v1/commands/{cmd_id}", summary="One tracked command", response_model=CommandOut)
 def get_command(
-    cmd_id: Annotated[str, Path(min_length=1, max_length=64)],
+    cmd_id: CommandIdPath,
     commands: CommandsDep,
     _who: ViewerDep,
 ) -> CommandOut:

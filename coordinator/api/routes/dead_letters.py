@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from coordinator.api.auth import ViewerDep
-from coordinator.api.deps import StoreDep
-from coordinator.api.schemas import DeadLetterOut, DeadLetterPage
+from coordinator.api.deps import StoreDep, ViewerDep
+from coordinator.api.models.dead_letters import DeadLetterOut, DeadLetterPage
 
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
 

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from coordinator.api.auth import OperatorDep, ViewerDep
-from coordinator.api.deps import ForecastsDep, LocationQuery, SkuQuery
-from coordinator.api.schemas import ForecastListOut, ForecastRefreshOut
+from coordinator.api.deps import ForecastsDep, LocationQuery, OperatorDep, SkuQuery, ViewerDep
+from coordinator.api.models.forecasts import ForecastListOut, ForecastRefreshOut
 
 router = APIRouter(prefix="/api/v1/forecasts", tags=["forecasts"])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from coordinator.api.deps import CoordinatorDep
-from coordinator.api.schemas import HealthOut
+from coordinator.api.models.health import HealthOut
 
 router = APIRouter(tags=["health"])
 

@@ -6,27 +6,32 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from coordinator.api.auth import ViewerDep
-from coordinator.api.deps import CoordinatorDep, SettingsDep, StoreDep, TwinDep
-from coordinator.api.schemas import NodeDetailOut, NodeOut, TelemetryOut
+from coordinator.api.deps import (
+    CoordinatorDep,
+    FilterText,
+    SettingsDep,
+    StoreDep,
+    TwinDep,
+    ViewerDep,
+)
+from coordinator.api.models.nodes import NodeDetailOut, NodeOut, TelemetryOut
 from coordinator.telemetry_query import query_telemetry
 from fleet_runtime.clock import now_ms
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
 
-IdText = Annotated[str, Query(min_length=1, max_length=64)]
 DAY_MS = 86_400_000
 
 
 @router.get("", summary="List nodes", response_model=list[NodeOut])
-def list_nodes(twin: TwinDep, _who: ViewerDep, site: IdText | None = None) -> list[NodeOut]:
+def list_nodes(twin: TwinDep, _who: ViewerDep, site: FilterText | None = None) -> list[NodeOut]:
     """Every node with site, kind, online flag, last-seen time, bd_seq, last seq and counters."""
     return [NodeOut.of(v) for v in twin.nodes(site=site)]
 
 
 @router.get("/{node}", summary="One node with its latest values", response_model=NodeDetailOut)
 def get_node(
-    node: str, twin: TwinDep, _who: ViewerDep, site: IdText | None = None
+    node: str, twin: TwinDep, _who: ViewerDep, site: FilterText | None = None
 ) -> NodeDetailOut:
     """One node (pass `site` when the id exists at several sites)."""
     return NodeDetailOut.of(twin.node(node, site=site))
@@ -49,7 +54,7 @@ def get_telemetry(
         str | None, Query(max_length=64, description="ms since epoch or ISO 8601")
     ] = None,
     resolution: Literal["auto", "raw", "1m"] = "auto",
-    site: IdText | None = None,
+    site: FilterText | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> TelemetryOut:
     """Raw samples for short recent ranges, 1-minute rollups (min, max, mean, count) for long ones."""

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from coordinator.api.auth import ViewerDep
-from coordinator.api.deps import ForecastsDep, LocationQuery, SkuQuery, TwinDep
-from coordinator.api.schemas import StockCoverListOut, StockCoverOut, StockOut
+from coordinator.api.deps import CoordinatorDep, LocationQuery, SkuQuery, TwinDep, ViewerDep
+from coordinator.api.models.stock import StockCoverListOut, StockCoverOut, StockOut
 from coordinator.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/stock", tags=["stock"])
@@ -28,7 +27,7 @@ def list_stock(
 @router.get("/cover", summary="Stock cover and replenishment", response_model=StockCoverListOut)
 def list_cover(
     _who: ViewerDep,
-    job: ForecastsDep,
+    coordinator: CoordinatorDep,
     sku: SkuQuery = None,
     location: LocationQuery = None,
     at_risk: Annotated[bool | None, Query(description="only those at risk (or not)")] = None,
@@ -38,7 +37,7 @@ def list_cover(
     demand empties the shelf, whether that falls within the replenishment lead time, and
     how many units to replenish now (order-up-to the P90 demand over lead time plus review
     period). Checked after every forecast refresh and every `cover_check_interval_s`."""
-    watch = job.cover
+    watch = coordinator.cover
     if watch is None:
         raise NotFound("stock cover", "service")
     covers = watch.latest(location=location, sku=sku, at_risk=at_risk)[:limit]

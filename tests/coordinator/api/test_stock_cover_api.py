@@ -94,8 +94,8 @@ def test_cover_after_a_refresh_and_its_alarm(
 
     feed(coordinator, w1.stock("delta", {"cup": 50}))
     assert coordinator.forecasts is not None
-    assert coordinator.forecasts.cover is not None
-    coordinator.forecasts.cover.check()  # what the job's thread does every interval
+    assert coordinator.cover is not None
+    coordinator.cover.check()  # what the job's thread does every interval
     assert not _covers(client, "?sku=cup")["covers"][0]["at_risk"]
     [alarm] = _risk_alarms(client)
     assert alarm["status"] == "CLEARED_UNACK"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coordinator.forecast.training import TrainConfig
+from coordinator.forecast.training.fit import TrainConfig
 
 TINY_CONFIG = TrainConfig(horizon_days=7, origin_stride_days=4, min_history_days=28)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from coordinator.forecast.history import DailySales, panel_from_sales
-from coordinator.forecast.training import ExportedModel, train_model, with_seed, write_model
+from coordinator.forecast.model.history import DailySales, panel_from_sales
+from coordinator.forecast.training.fit import ExportedModel, train_model, with_seed, write_model
 from tests.coordinator.forecast.forecast_support import TINY_CONFIG, synthetic_rows
 
 SERVING_CONFIG = replace(TINY_CONFIG, hidden_units=4, epochs=1, origin_stride_days=7)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coordinator.plan.schedule_problem import Job, Machine, Operation, OperationOption
+from coordinator.plan.schedule.problem import Job, Machine, Operation, OperationOption
 
 # ft06 (Fisher & Thompson 1963) in OR-Library format; optimum makespan 55.
 FT06 = """\

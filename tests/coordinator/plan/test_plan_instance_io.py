@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coordinator.plan.errors import InstanceFormatError, InstanceTooLargeError
-from coordinator.plan.jobshop_io import parse_jobshop, parse_jobshop_text, to_problem
-from coordinator.plan.vrptw_io import parse_solution, parse_vrptw
+from coordinator.plan.routing.vrptw_io import parse_solution, parse_vrptw
+from coordinator.plan.schedule.jobshop_io import parse_jobshop, parse_jobshop_text, to_problem
 from tests.coordinator.plan.plan_fixtures import FT06, SOLOMON_TINY, VRPLIB_TINY
 
 TAILLARD = """\

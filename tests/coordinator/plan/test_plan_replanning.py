@@ -10,10 +10,10 @@ import pytest
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
 from coordinator.plan.errors import PlanError
-from coordinator.plan.routing_planner import PyVrpRouter
-from coordinator.plan.routing_problem import Depot, Order, PinnedStop, Route, RoutingResult, Vehicle
-from coordinator.plan.schedule_planner import DispatchScheduler
-from coordinator.plan.schedule_problem import Machine, Schedule, ScheduledOperation
+from coordinator.plan.routing.planner import PyVrpRouter
+from coordinator.plan.routing.problem import Depot, Order, PinnedStop, Route, RoutingResult, Vehicle
+from coordinator.plan.schedule.planner import DispatchScheduler
+from coordinator.plan.schedule.problem import Machine, Schedule, ScheduledOperation
 from fleet_runtime.clock import FakeClock
 from tests.coordinator.plan.plan_fixtures import job, op
 

@@ -12,7 +12,8 @@ import pytest
 
 from coordinator.errors import StoreError
 from coordinator.notify.publisher import InMemoryPublisher
-from coordinator.plan.orders import (
+from coordinator.plan.errors import OrderRejected
+from coordinator.plan.orders.specs import (
     ChangeoverSpec,
     DeliveryOrder,
     DepotSpec,
@@ -21,11 +22,11 @@ from coordinator.plan.orders import (
     ReserveSpec,
     VehicleSpec,
 )
-from coordinator.plan.routing_problem import Route, RoutingResult, Unserved
-from coordinator.plan.schedule_problem import LateJob, Schedule, ScheduledOperation
+from coordinator.plan.routing.problem import Route, RoutingResult, Unserved
+from coordinator.plan.runner import PlanRunner
+from coordinator.plan.schedule.problem import LateJob, Schedule, ScheduledOperation
 from coordinator.plan.state import MemoryPlanState, PlanMade, PlanState
 from coordinator.plan.triggers import DepotSeen, MachineSeen
-from coordinator.plan.wiring import OrderRejected, PlanRunner
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
 from tests.coordinator.conftest import command_log

@@ -15,6 +15,15 @@ from coordinator.ingest.records import (
     WriteBatch,
 )
 from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.plan.errors import OrderRejected
+from coordinator.plan.runner import (
+    DeliveryOrder,
+    DepotSpec,
+    JobOrder,
+    OperationOrder,
+    PlanRunner,
+    VehicleSpec,
+)
 from coordinator.plan.triggers import (
     DepotSeen,
     MachineDown,
@@ -22,15 +31,6 @@ from coordinator.plan.triggers import (
     MachineUp,
     StockoutRisk,
     TriggerMapper,
-)
-from coordinator.plan.wiring import (
-    DeliveryOrder,
-    DepotSpec,
-    JobOrder,
-    OperationOrder,
-    OrderRejected,
-    PlanRunner,
-    VehicleSpec,
 )
 from fleet_runtime.clock import FakeClock
 from protocol import Birth, Command, Event, RouteUpdate, ScheduleUpdate, decode, plan_update
@@ -216,6 +216,28 @@ def test_a_new_plan_is_sent_as_schedule_commands(runner: PlanRunner) -> None:
     assert schedule["made_ms"] == T0 + 5000
 
 
+def test_schedule_commands_say_how_many_of_which_family_to_make(runner: PlanRunner) -> None:
+    """Each planned operation carries its job's quantity and its step's family, so a
+    machine executing its schedule knows what to make; a job without them sends neither."""
+    publisher = runner.commands.publisher
+    assert isinstance(publisher, InMemoryPublisher)
+    runner.submit_orders(
+        [
+            JobOrder("q", (OperationOrder({"m1": 600.0}, family="red"),), quantity=40),
+            JobOrder("p", (OperationOrder({"m2": 600.0}),)),
+        ]
+    )
+    assert isinstance(runner.clock, FakeClock)
+    runner.clock.advance(5.0)
+    assert runner.service.tick() is True
+    made = {}
+    for sent in publisher.messages:
+        update = plan_update(decode(sent.topic, sent.payload))  # type: ignore[arg-type]
+        assert isinstance(update, ScheduleUpdate)
+        made.update({op.operation_id: (op.quantity, op.family) for op in update.operations})
+    assert made == {"q:0": (40, "red"), "p:0": (None, None)}
+
+
 def test_state_change_events_take_a_machine_down_and_back_up() -> None:
     """A `state_change` event to DOWN is `MachineDown`; one to another state is `MachineUp`."""
     mapper = _mapper()
@@ -286,4 +308,8 @@ def test_routes_are_planned_and_sent_to_the_depot(runner: PlanRunner) -> None:
     assert sent.topic == "ff/v1/s/w1/cmd/route"
     update = plan_update(command)
     assert isinstance(update, RouteUpdate)
-    assert (update.vehicle_id, update.depot_id, sorted(update.stops)) == ("v1", "w1", ["o1", "o2"])
+    assert (update.vehicle_id, update.depot_id, sorted(map(str, update.stops))) == (
+        "v1",
+        "w1",
+        ["o1", "o2"],
+    )

@@ -1,0 +1,266 @@
+"""Bodies of the plan routes (`coordinator.api.routes.plans`): the schedule and routes
+made, and what they are made with (fleet, changeovers, rush reserve, product recipes).
+
+Plan times are integers in `time_unit_s` seconds since `epoch_s` (the plan epoch, kept
+across restarts); routing times and distances are in the same units of driving. Input
+times are ms since the Unix epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from coordinator.api.models.common import (
+    MAX_COORDINATE,
+    MAX_DURATION_S,
+    MAX_QUANTITY,
+    StrictModel,
+)
+from protocol.messages import MAX_TS_MS, MIN_TS_MS
+from protocol.topics import ID_PATTERN, NAME_PATTERN
+
+MAX_RESERVE_SHARE: Final = 0.9
+MAX_RESERVE_PERIOD_S: Final = 86_400.0
+
+__all__ = [
+    "ChangeoverIn",
+    "ChangeoversIn",
+    "ChangeoversOut",
+    "DepotIn",
+    "FleetIn",
+    "FleetOut",
+    "LateJobOut",
+    "PlannedOperationOut",
+    "ProductIn",
+    "ProductOperationIn",
+    "ProductOptionIn",
+    "ProductsIn",
+    "ProductsOut",
+    "ReserveIn",
+    "ReserveOut",
+    "RouteOut",
+    "RoutesOut",
+    "ScheduleOut",
+    "TriggerOut",
+    "UnservedOut",
+    "VehicleIn",
+]
+
+
+class TriggerOut(BaseModel):
+    """What caused a re-plan: its kind and subject (a machine, a job, "batch", ...)."""
+
+    kind: str = Field(
+        description="machine_down, machine_up, rush_order, new_orders, stockout_risk "
+        "or routing_orders"
+    )
+    key: str
+
+
+class PlannedOperationOut(BaseModel):
+    """One operation on a machine (plan units since `epoch_s`)."""
+
+    operation_id: str = Field(description='"{job_id}:{index}"')
+    job_id: str
+    start: int
+    end: int
+    setup: int = Field(description="Changeover time before it")
+
+
+class LateJobOut(BaseModel):
+    """A job that misses its due time, with what made it late."""
+
+    job_id: str
+    due: int
+    completion: int
+    reason: str = Field(
+        description="too_short_window, machine_unavailable, reserved_capacity or machine_capacity"
+    )
+    detail: str
+
+
+class ScheduleOut(BaseModel):
+    """The current production schedule (version 0, nothing planned before the first)."""
+
+    version: int = Field(description="Grows by one with every plan, across restarts")
+    made_ms: int | None = Field(description="When it was made (ms since the Unix epoch)")
+    triggers: list[TriggerOut]
+    time_unit_s: float
+    epoch_s: float = Field(description="Unix time (s) from which plan units count")
+    now: int = Field(description="The current time in plan units")
+    status: str | None = Field(description='"optimal", "feasible" or "fallback"')
+    solver: str | None
+    makespan: int | None = None
+    weighted_tardiness: int | None = None
+    changeover: int | None = None
+    operations_moved: int | None = Field(
+        default=None, description="Operations of the previous plan this one moved"
+    )
+    machines: dict[str, list[PlannedOperationOut]] = Field(
+        description="Operations per machine (edge agent node id), in start order"
+    )
+    late_jobs: list[LateJobOut]
+
+
+class RouteOut(BaseModel):
+    """One vehicle's route from its depot."""
+
+    vehicle_id: str
+    depot_id: str
+    stops: list[str] = Field(description="Delivery order ids in visiting order")
+    distance: float
+    start: float
+    end: float
+    load: int
+
+
+class UnservedOut(BaseModel):
+    """A delivery no route serves, and the limit that blocks it."""
+
+    order_id: str
+    reason: str = Field(description='"capacity", "time_window", "route_length" or "fleet"')
+    detail: str
+
+
+class RoutesOut(BaseModel):
+    """The current delivery routes (version 0, no routes before the first plan)."""
+
+    version: int = Field(description="Grows by one with every plan, across restarts")
+    made_ms: int | None
+    triggers: list[TriggerOut]
+    solver: str | None
+    total_distance: float
+    routes: list[RouteOut]
+    unserved: list[UnservedOut]
+
+
+class ProductOptionIn(StrictModel):
+    """A machine a product's operation may run on: seconds per unit, setup once per job."""
+
+    machine: str = Field(pattern=ID_PATTERN, description="Machine (edge agent node) id")
+    duration_s_per_unit: float = Field(gt=0, le=MAX_DURATION_S)
+    setup_s: float = Field(default=0.0, ge=0, le=MAX_DURATION_S)
+
+
+class ProductOperationIn(StrictModel):
+    """One step of making a product."""
+
+    options: list[ProductOptionIn] = Field(min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _distinct_machines(self) -> ProductOperationIn:
+        machines = [o.machine for o in self.options]
+        if len(set(machines)) != len(machines):
+            raise ValueError("an operation names the same machine twice")
+        return self
+
+
+class ProductIn(StrictModel):
+    """How a SKU is made, the batch bounds of its replenishment jobs, and whether the
+    coordinator replenishes it by itself (`auto`) or not (`off`)."""
+
+    sku: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+    family: str = Field(default="", max_length=64)
+    operations: list[ProductOperationIn] = Field(min_length=1, max_length=100)
+    min_batch: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    max_batch: int | None = Field(default=None, ge=1, le=MAX_QUANTITY)
+    replenish: Literal["auto", "off"]
+    max_scrap_share: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="scrap share above which a batch alarms"
+    )
+
+    @model_validator(mode="after")
+    def _batch_bounds(self) -> ProductIn:
+        if self.max_batch is not None and self.max_batch < self.min_batch:
+            raise ValueError("max_batch is below min_batch")
+        return self
+
+
+class ProductsIn(StrictModel):
+    """Every product recipe (replaces the previous ones)."""
+
+    products: list[ProductIn] = Field(max_length=1000)
+
+
+class ProductsOut(BaseModel):
+    """The recipes taken: how many, and how many are replenished automatically."""
+
+    products: int
+    auto: int
+
+
+class DepotIn(StrictModel):
+    """A micro-warehouse (its node id) as a depot, with its opening times."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    x: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    y: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    open_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
+    close_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
+
+
+class VehicleIn(StrictModel):
+    """A vehicle at a depot: capacity and longest route."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    depot_id: str = Field(pattern=ID_PATTERN)
+    capacity: int = Field(ge=0, le=MAX_QUANTITY)
+    max_duration_s: float | None = Field(default=None, gt=0, le=MAX_DURATION_S)
+
+
+class FleetIn(StrictModel):
+    """The whole delivery fleet (replaces the previous one)."""
+
+    depots: list[DepotIn] = Field(min_length=1, max_length=100)
+    vehicles: list[VehicleIn] = Field(default_factory=list, max_length=1000)
+
+
+class ChangeoverIn(StrictModel):
+    """Changeover time on any machine when an operation of `to_family` follows one of
+    `from_family` (the `family` of job operations)."""
+
+    from_family: str = Field(max_length=64)
+    to_family: str = Field(max_length=64)
+    duration_s: float = Field(ge=0, le=MAX_DURATION_S)
+
+
+class ChangeoversIn(StrictModel):
+    """Every changeover time (replaces the previous ones; pairs not given cost nothing)."""
+
+    changeovers: list[ChangeoverIn] = Field(max_length=10_000)
+
+
+class ChangeoversOut(BaseModel):
+    """The changeover times taken."""
+
+    changeovers: int = Field(description="How many family pairs have a changeover time")
+
+
+class ReserveIn(StrictModel):
+    """The rush reserve (replaces the previous one): `share` of every machine is kept for
+    rush jobs at the end of each period, in the periods starting within `horizon_s` of a
+    re-plan. Share 0 removes it."""
+
+    share: float = Field(ge=0, le=MAX_RESERVE_SHARE, allow_inf_nan=False)
+    period_s: float = Field(gt=0, le=MAX_RESERVE_PERIOD_S, allow_inf_nan=False)
+    horizon_s: float = Field(ge=0, le=MAX_DURATION_S, allow_inf_nan=False)
+
+
+class ReserveOut(BaseModel):
+    """The rush reserve re-plans use, in seconds rounded up to whole plan units."""
+
+    share: float
+    period_s: float
+    horizon_s: float
+    reserved_s: float = Field(
+        description="Time kept for rush jobs at the end of each period (0: no reserve)"
+    )
+
+
+class FleetOut(BaseModel):
+    """The fleet taken."""
+
+    depots: list[str]
+    vehicles: list[str]

@@ -1,0 +1,56 @@
+"""The facts the shop floor and the warehouses report, as the job tracker reads them.
+
+Ingest turns wire messages into these values (`coordinator.ingest.progress`); everything
+downstream (progress, quality, re-planning, receipts) reads only them.
+
+Counters are cumulative per operation: `good` and `scrap` are the units made so far, as a
+machine's counters read. A replayed or reordered report therefore carries lower or equal
+counts and can never add units twice; a receipt is keyed by its transfer id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+OperationState = Literal["setup", "run", "paused", "done"]
+OPERATION_STATES: Final = ("setup", "run", "paused", "done")
+
+
+@dataclass(frozen=True, slots=True)
+class OperationReport:
+    """What a machine said about one operation at `ts_ms`: its state and its counters."""
+
+    site: str
+    node: str
+    job_id: str
+    operation_id: str
+    state: OperationState
+    good: int
+    scrap: int
+    ts_ms: int
+
+    def __post_init__(self) -> None:
+        if self.state not in OPERATION_STATES:
+            raise ValueError(f"unknown operation state {self.state!r}")
+        if self.good < 0 or self.scrap < 0:
+            raise ValueError("counts cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A warehouse received a transfer: `quantity` units of `sku` against `transfer_id`."""
+
+    site: str
+    node: str
+    transfer_id: str
+    sku: str
+    quantity: int
+    ts_ms: int
+
+    def __post_init__(self) -> None:
+        if self.quantity < 0:
+            raise ValueError("a receipt cannot be negative")
+
+
+__all__ = ["OPERATION_STATES", "OperationReport", "OperationState", "Receipt"]

@@ -1,0 +1,198 @@
+"""Dispatch-rule scheduling: a fast, always-feasible plan without a solver.
+
+List scheduling with insertion: fixed operations are placed first; then, among the
+operations whose job predecessor is placed, the one with the smallest key goes next and
+takes the earliest-finishing gap on any of its machines (operations of zero length
+are instantaneous and occupy no machine time) that respects downtime,
+changeovers and the rush reserve. The key is the operation's start in a preferred plan
+(the previous plan or a hint — an operation keeps that slot when it is still free, which
+makes this a repair heuristic), else its ready time, then rush first, then earliest due.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from coordinator.plan.schedule.evaluate import Assignment
+from coordinator.plan.schedule.problem import Operation, SchedulingProblem
+from coordinator.plan.schedule.rules import (
+    earliest_start,
+    fixed_slots,
+    operation_index,
+    reserved_blocks,
+)
+
+__all__ = ["MachineTimeline", "dispatch"]
+
+
+@dataclass(slots=True)
+class _Busy:
+    start: int
+    end: int
+    family: str | None  # None: downtime or reserve, which carries no changeover
+    rush_only: bool = False  # a reserved slice: rush operations may use it
+
+
+@dataclass
+class MachineTimeline:
+    """The busy intervals of one machine, kept sorted by start."""
+
+    problem: SchedulingProblem
+    initial_family: str
+    entries: list[_Busy] = field(default_factory=list)
+
+    def add(self, start: int, end: int, family: str | None, *, rush_only: bool = False) -> None:
+        """Mark [start, end) busy."""
+        self.entries.append(_Busy(start, end, family, rush_only))
+        self.entries.sort(key=lambda b: (b.start, b.end))
+
+    def _fits(self, start: int, duration: int, family: str, rush: bool) -> int | None:
+        """The start actually usable at or after `start` in this gap, or None if blocked."""
+        setup = self.problem.setup_time
+        prev_family = self.initial_family
+        prev_end = self.problem.now if self.initial_family else start
+        for b in self.entries:
+            if b.family is not None and b.start < start:
+                prev_family, prev_end = b.family, b.end
+        s = start
+        if prev_family:
+            s = max(s, prev_end + setup(prev_family, family))
+        end = s + duration
+        for b in self.entries:
+            if b.rush_only and rush:
+                continue
+            if b.start < end and s < b.end and not (duration == 0 and b.start == s):
+                return None
+            if b.family is not None and b.start >= end and end + setup(family, b.family) > b.start:
+                return None
+            if b.family is not None and b.start >= end:
+                break
+        return s
+
+    def earliest(self, ready: int, duration: int, family: str, *, rush: bool) -> int:
+        """The earliest start ≥ `ready` where the operation fits."""
+        candidates = sorted({ready} | {b.end for b in self.entries if b.end > ready})
+        for candidate in candidates:
+            s = self._fits(candidate, duration, family, rush)
+            if s is not None and self._fits(s, duration, family, rush) == s:
+                return s
+        raise AssertionError("the last candidate always fits")  # pragma: no cover
+
+    def is_free(self, start: int, duration: int, family: str, *, rush: bool) -> bool:
+        """True when the operation can start exactly at `start`."""
+        return self._fits(start, duration, family, rush) == start
+
+
+def _keep_preferred(
+    problem: SchedulingProblem,
+    preferred: Assignment,
+    timelines: dict[str, MachineTimeline],
+    result: Assignment,
+) -> None:
+    """First pass of a repair: every operation whose preferred slot is still feasible keeps
+    it (in start order, and only after its job predecessor kept its own)."""
+    index = operation_index(problem)
+    for op_id, (machine_id, start) in sorted(preferred.items(), key=lambda kv: (kv[1][1], kv[0])):
+        if op_id in result or op_id not in index:
+            continue
+        job, pos, op = index[op_id]
+        duration = next((o.duration for o in op.options if o.machine_id == machine_id), None)
+        if duration is None or start < earliest_start(problem, job):
+            continue
+        if pos > 0:
+            before = job.operations[pos - 1].id
+            if before not in result:
+                continue
+            b_machine, b_start = result[before]
+            b_op = index[before][2]
+            b_end = b_start + next(o.duration for o in b_op.options if o.machine_id == b_machine)
+            if b_end > start:
+                continue
+        tl = timelines[machine_id]
+        if tl.is_free(start, duration, op.family, rush=job.rush):
+            if duration:  # zero-length operations take no machine time
+                tl.add(start, start + duration, op.family)
+            result[op_id] = (machine_id, start)
+
+
+def _best_slot(
+    op: Operation,
+    timelines: dict[str, MachineTimeline],
+    ready: int,
+    wish: tuple[str, int] | None,
+    *,
+    rush: bool,
+) -> tuple[int, int, str]:
+    """(end, start, machine): the preferred slot if still free, else the earliest end."""
+    choice: tuple[int, int, str] | None = None
+    for opt in op.options:
+        tl = timelines[opt.machine_id]
+        wished = wish is not None and wish[0] == opt.machine_id and wish[1] >= ready
+        if wish and wished and tl.is_free(wish[1], opt.duration, op.family, rush=rush):
+            return (wish[1] + opt.duration, wish[1], opt.machine_id)
+        start = tl.earliest(ready, opt.duration, op.family, rush=rush)
+        if choice is None or (start + opt.duration, start) < choice[:2]:
+            choice = (start + opt.duration, start, opt.machine_id)
+    assert choice is not None
+    return choice
+
+
+def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None) -> Assignment:
+    """A feasible assignment built by insertion list scheduling (see module docstring)."""
+    index = operation_index(problem)
+    fixed = fixed_slots(problem)
+    timelines = {m.id: MachineTimeline(problem, m.initial_family) for m in problem.machines}
+    blocks = reserved_blocks(problem)
+    for machine in problem.machines:
+        tl = timelines[machine.id]
+        for w in machine.unavailable:
+            tl.add(w.start, w.end, None)
+        for b in blocks:
+            tl.add(b.start, b.end, None, rush_only=True)
+    result: Assignment = {}
+    for op_id, slot in sorted(fixed.items(), key=lambda kv: kv[1].start):
+        if slot.end > slot.start:
+            timelines[slot.machine_id].add(slot.start, slot.end, index[op_id][2].family)
+        result[op_id] = (slot.machine_id, slot.start)
+    preferred = preferred or {}
+    _keep_preferred(problem, preferred, timelines, result)
+    heap: list[tuple[int, int, int, int, int]] = []
+    ready_at: dict[int, int] = {}
+    position: dict[int, int] = {}
+
+    def push(job_no: int) -> None:
+        job = problem.jobs[job_no]
+        pos = position[job_no]
+        while pos < len(job.operations) and job.operations[pos].id in result:
+            ready_at[job_no] = result[job.operations[pos].id][1] + next(
+                o.duration
+                for o in job.operations[pos].options
+                if o.machine_id == result[job.operations[pos].id][0]
+            )
+            pos += 1
+        position[job_no] = pos
+        if pos == len(job.operations):
+            return
+        op = job.operations[pos]
+        ready = max(ready_at[job_no], earliest_start(problem, job))
+        key = preferred[op.id][1] if op.id in preferred else ready
+        due = job.due if job.due is not None else 1 << 60
+        heapq.heappush(heap, (key, 0 if job.rush else 1, due, job_no, pos))
+
+    for job_no, job in enumerate(problem.jobs):
+        ready_at[job_no], position[job_no] = job.release, 0
+        push(job_no)
+    while heap:
+        _, _, _, job_no, pos = heapq.heappop(heap)
+        job = problem.jobs[job_no]
+        op = job.operations[pos]
+        ready = max(ready_at[job_no], earliest_start(problem, job))
+        end, start, machine_id = _best_slot(
+            op, timelines, ready, preferred.get(op.id), rush=job.rush
+        )
+        if end > start:
+            timelines[machine_id].add(start, end, op.family)
+        result[op.id] = (machine_id, start)
+        push(job_no)
+    return result

@@ -1,0 +1,515 @@
+"""The sales book: takes orders, promises them atomically, and moves them on facts.
+
+`SalesBook.submit` validates an order against the catalog, answers a retry of the same id
+with the stored answer (other content: `OrderConflict`), and otherwise, under one lock,
+computes the promise (`coordinator.sales.promise`) on the stock not yet held and the factory
+capacity not yet booked, stores the order with its holds, transitions and webhook events in
+one transaction, applies the holds to its in-memory view and hands the production parts to
+the planner as jobs (`sales.{order}.{line}.{part}`, due at the promised time). Two
+concurrent orders can therefore never be given the same units or the same capacity.
+
+Ports it is built with (each a callable, so the coordinator wires its twin and planner and
+tests pass plain functions): `stock(skus)` shelf node → SKU → units on hand of those SKUs; `capacity()` the
+current schedule's busy intervals per machine, the machines down or offline, and the ids of
+the jobs that schedule already holds; `recipes()` SKU → `ProductSpec`; `submit_jobs` and
+`close_jobs` for the planner; `travel` the travel-time port.
+
+Capacity pools are rebuilt when `capacity()` reports a new schedule (its `version`) and at
+most every `pool_max_age_s`; the work held by orders whose jobs are not yet in that schedule
+is booked on the rebuilt pools again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+import orjson
+
+from coordinator.errors import CoordinatorError, NotFound
+from coordinator.plan.orders.specs import JobOrder, OperationOrder, ProductSpec
+from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
+from coordinator.sales.errors import OrderConflict, OrderInvalid
+from coordinator.sales.lifecycle import Standing, Status, Transition, TransitionRefused, apply_fact
+from coordinator.sales.network import Network, network_from_json, recipe_at
+from coordinator.sales.promise import (
+    FactoryOffer,
+    Line,
+    Point,
+    Promise,
+    PromiseError,
+    Service,
+    TravelTime,
+    WarehouseStock,
+    promise_order,
+)
+from coordinator.sales.records import Hold, SalesOrder, SalesStore
+from fleet_runtime.clock import Clock, now_ms
+
+SYSTEM: Final = "system"
+JOB_PREFIX: Final = "sales."
+RELEASING_FACTS: Final = frozenset({"picked_up", "delivered"})
+HORIZON_S: Final = 21 * 86_400.0  # capacity modelled three weeks ahead
+BUCKET_S: Final = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A sales order as the storefront sends it (already shape-checked by the API)."""
+
+    id: str
+    customer: str
+    lines: tuple[Line, ...]
+    destination: Point
+    address: str
+    service: Service
+    webhook_url: str | None = None
+
+    def canonical(self) -> str:
+        """The canonical JSON of the request (sorted keys), to recognise a retry."""
+        data = asdict(self)
+        data["lines"] = [{"sku": line.sku, "qty": line.qty} for line in self.lines]
+        data["destination"] = {
+            "lat": self.destination[0],
+            "lon": self.destination[1],
+            "address": self.address,
+        }
+        del data["address"]
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityView:
+    """What the current schedule says about machines: busy intervals (Unix seconds), who is
+    down or offline, which jobs it already holds, and its version."""
+
+    busy: Mapping[str, Sequence[tuple[float, float]]]
+    unavailable: frozenset[str]
+    planned_jobs: frozenset[str]
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """The answer to a submitted order: the stored order, and whether this call created it
+    (False: a retry answered with the first answer). `token` is the tracking token, shown
+    only when the order is created (only its hash is stored)."""
+
+    order: SalesOrder
+    created: bool
+    token: str | None = None
+
+
+def job_id(order_id: str, line: int, part: int) -> str:
+    """The planner job of one production part: `sales.{order}.{line}.{part}`."""
+    return f"{JOB_PREFIX}{order_id}.{line}.{part}"
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a tracking token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def promise_json(promise: Promise) -> dict[str, Any]:
+    """The promise as the API shows it (times in ms since the Unix epoch)."""
+
+    def ms(t: float) -> int:
+        return round(t * 1000)
+
+    return {
+        "eta_ms": ms(promise.eta_s),
+        "promised_ms": ms(promise.promised_s),
+        "bound_by": promise.bound_by,
+        "in_service_target": promise.targets_met,
+        "lines": [
+            {
+                "sku": lp.sku,
+                "qty": lp.qty,
+                "eta_ms": ms(lp.eta_s),
+                "bound_by": lp.bound_by,
+                "from_stock": [
+                    {"warehouse": p.warehouse, "qty": p.qty, "eta_ms": ms(p.eta_s)}
+                    for p in lp.from_stock
+                ],
+                "made": [
+                    {
+                        "factory": m.factory,
+                        "qty": m.qty,
+                        "ready_ms": ms(m.ready_s),
+                        "eta_ms": ms(m.eta_s),
+                    }
+                    for m in lp.made
+                ],
+            }
+            for lp in promise.lines
+        ],
+    }
+
+
+@dataclass
+class SalesBook:
+    """Sales orders, their promises and their status; thread-safe."""
+
+    store: SalesStore
+    clock: Clock
+    stock: Callable[[Iterable[str]], Mapping[str, Mapping[str, int]]]
+    capacity: Callable[[], CapacityView]
+    recipes: Callable[[], Mapping[str, ProductSpec]]
+    travel: TravelTime
+    submit_jobs: Callable[[Sequence[JobOrder]], object] = lambda _jobs: None
+    close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
+    pool_max_age_s: float = 60.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _network: Network = field(default_factory=Network)
+    _held_stock: dict[tuple[str, str], int] = field(default_factory=dict)
+    _holds: dict[str, list[Hold]] = field(default_factory=dict)
+    _pools: dict[str, CapacityPool] = field(default_factory=dict)
+    _always_open: dict[str, CapacityPool] = field(default_factory=dict)
+    _pools_key: tuple[int, float] = (-1, 0.0)
+
+    def __post_init__(self) -> None:
+        saved = self.store.load_network()
+        if saved is not None:
+            self._network = network_from_json(orjson.loads(saved))
+        for order_id, hold in self.store.open_holds():
+            self._hold(order_id, hold)
+
+    # -- network ------------------------------------------------------------------------
+
+    @property
+    def network(self) -> Network:
+        """The network orders are promised on."""
+        return self._network
+
+    def set_network(self, document: Any) -> Network:
+        """Validate and store a network document; it applies to orders taken from now on."""
+        try:
+            network = network_from_json(document)
+        except ValueError as exc:
+            raise OrderInvalid(str(exc), field=getattr(exc, "field", "")) from None
+        body = orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
+        with self._lock:
+            self.store.save_network(body, at_ms=now_ms(self.clock))
+            self._network = network
+            self._pools_key = (-1, 0.0)
+        return network
+
+    def network_document(self) -> Any:
+        """The stored network document (an empty network when none was set)."""
+        saved = self.store.load_network()
+        return orjson.loads(saved) if saved is not None else {}
+
+    # -- orders -------------------------------------------------------------------------
+
+    def submit(self, request: OrderRequest) -> Taken:
+        """Promise and store `request`, or answer its retry; see the module docstring."""
+        body = request.canonical()
+        with self._lock:
+            existing = self.store.find(request.id)
+            if existing is not None:
+                if existing.body != body:
+                    raise OrderConflict(
+                        f"order {request.id!r} exists with other content", field="id"
+                    )
+                return Taken(existing, created=False)
+            levels = self.stock({line.sku for line in request.lines})
+            self._check_catalog(request, levels)
+            now_s = self.clock.now()
+            try:
+                promise = promise_order(
+                    request.lines,
+                    destination=request.destination,
+                    service=request.service,
+                    now_s=now_s,
+                    warehouses=self._warehouse_stock(levels),
+                    factories=self._offers(now_s),
+                    makers=self._network.makers,
+                    travel=self.travel,
+                    rules=self._network.rules,
+                )
+            except PromiseError as exc:
+                raise OrderInvalid(exc.reason, field=exc.field) from None
+            at = round(now_s * 1000)
+            holds = [Hold("stock", w, sku, qty) for w, sku, qty in promise.stock_taken] + [
+                Hold("work", f, "", work, rush) for f, work, rush in promise.work_taken
+            ]
+            made = any(lp.made for lp in promise.lines)
+            transitions = [
+                Transition("received", at, "order", request.customer),
+                Transition("promised", at, "promise", SYSTEM, f"bound by {promise.bound_by}"),
+            ]
+            standing = Standing("promised")
+            if not made:
+                standing = Standing("reserved")
+                transitions.append(Transition("reserved", at, "stock reserved", SYSTEM))
+            order = SalesOrder(
+                id=request.id,
+                customer=request.customer,
+                body=body,
+                standing=standing,
+                promise=promise_json(promise),
+                created_ms=at,
+                updated_ms=at,
+                webhook_url=request.webhook_url,
+            )
+            token = secrets.token_urlsafe(18)
+            self.store.create(
+                order, token_hash=token_hash(token), transitions=transitions, holds=holds
+            )
+            for hold in holds:
+                self._hold(order.id, hold)
+                if hold.kind == "work":
+                    self._pools[hold.place].book(hold.amount, use_reserve=hold.from_reserve)
+        if made:
+            try:
+                self.submit_jobs(self._jobs(order, promise, rush=request.service == "express"))
+            except CoordinatorError as exc:  # the promise stands; the order says why it may slip
+                order = self._change(
+                    order.id, "delayed", actor=SYSTEM, reason=f"production not planned: {exc}"
+                )
+        return Taken(order, created=True, token=token)
+
+    def production_jobs(self, order: SalesOrder) -> list[str]:
+        """The planner job ids of the order's production parts."""
+        return [
+            job_id(order.id, i, k)
+            for i, line in enumerate(order.promise["lines"])
+            for k in range(len(line["made"]))
+        ]
+
+    def follow_production(self, state_of: Callable[[str], str | None]) -> int:
+        """Move orders waiting on production by their jobs' states (`planned`, `started`,
+        `finished`, `short`; None: unknown): started when any job started, produced when
+        every job finished. Returns how many orders moved."""
+        moved = 0
+        for status in ("promised", "in_production", "delayed"):
+            for order in self.store.list_orders(status=status, limit=10_000, after=None):
+                jobs = self.production_jobs(order)
+                if not jobs:
+                    continue
+                states = [state_of(job) for job in jobs]
+                if all(s == "finished" for s in states):
+                    fact = "produced"
+                elif any(s in {"started", "finished", "short"} for s in states):
+                    fact = "production_started"
+                else:
+                    continue
+                before = order.standing
+                after = self.record_fact(order.id, fact, actor=SYSTEM)
+                moved += after.standing != before
+        return moved
+
+    def get(self, order_id: str) -> SalesOrder:
+        """The stored order; `NotFound` if there is none."""
+        found = self.store.find(order_id)
+        if found is None:
+            raise NotFound("sales order", order_id)
+        return found
+
+    def track(self, token: str) -> SalesOrder | None:
+        """The order a tracking token belongs to (None for unknown tokens)."""
+        return self.store.find_by_token(token_hash(token))
+
+    def list_orders(
+        self, *, status: str | None = None, limit: int = 100, after: str | None = None
+    ) -> list[SalesOrder]:
+        """Orders by id, optionally of one status, from after `after`."""
+        return self.store.list_orders(status=status, limit=limit, after=after)
+
+    def timeline(self, order_id: str) -> list[Transition]:
+        """The order's transitions, oldest first."""
+        self.get(order_id)
+        return self.store.transitions(order_id)
+
+    def cancel(self, order_id: str, *, actor: str, reason: str = "") -> SalesOrder:
+        """Cancel an order that has not shipped; its stock and capacity are released."""
+        order = self._change(order_id, "cancelled", actor=actor, reason=reason, release=True)
+        self.close_jobs(self.production_jobs(order))
+        return order
+
+    def correct(self, order_id: str, status: Status, *, actor: str, reason: str) -> SalesOrder:
+        """An operator's correction of the status, recorded as such."""
+        return self._change(order_id, "correction", actor=actor, reason=reason, to=status)
+
+    def record_fact(self, order_id: str, fact: str, *, actor: str, reason: str = "") -> SalesOrder:
+        """Move the order on a fact from the plant or fleet (no change if it does not fit)."""
+        # stock leaves the shelf when picked up: the stock level falls, so the hold goes
+        release = fact in RELEASING_FACTS
+        return self._change(order_id, fact, actor=actor, reason=reason, release=release)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _change(
+        self,
+        order_id: str,
+        fact: str,
+        *,
+        actor: str,
+        reason: str,
+        to: Status | None = None,
+        release: bool = False,
+    ) -> SalesOrder:
+        with self._lock:
+            order = self.get(order_id)
+            try:
+                standing, change = apply_fact(
+                    order.standing,
+                    fact,
+                    at_ms=now_ms(self.clock),
+                    actor=actor,
+                    reason=reason,
+                    to=to,
+                )
+            except TransitionRefused as exc:
+                raise OrderConflict(f"{exc.reason}: cannot {fact}", field="status") from None
+            if change is None:
+                return order
+            self.store.advance(
+                order_id, standing, [change], at_ms=change.at_ms, release_holds=release
+            )
+            if release:
+                self._release(order_id)
+            return self.get(order_id)
+
+    def _check_catalog(
+        self, request: OrderRequest, levels: Mapping[str, Mapping[str, int]]
+    ) -> None:
+        known = set(self._network.makers)
+        for held in levels.values():
+            known.update(held)
+        for i, line in enumerate(request.lines):
+            if line.sku not in known:
+                raise OrderInvalid(f"unknown SKU {line.sku!r}", field=f"lines[{i}].sku")
+
+    def _hold(self, order_id: str, hold: Hold) -> None:
+        self._holds.setdefault(order_id, []).append(hold)
+        if hold.kind == "stock":
+            key = (hold.place, hold.sku)
+            self._held_stock[key] = self._held_stock.get(key, 0) + int(hold.amount)
+
+    def _release(self, order_id: str) -> None:
+        """Give back what the order held: stock at once, capacity at the next pool rebuild."""
+        for hold in self._holds.pop(order_id, []):
+            if hold.kind == "stock":
+                key = (hold.place, hold.sku)
+                self._held_stock[key] -= int(hold.amount)
+        self._pools_key = (-1, 0.0)
+
+    def _warehouse_stock(self, levels: Mapping[str, Mapping[str, int]]) -> list[WarehouseStock]:
+        found: list[WarehouseStock] = []
+        for w in self._network.warehouses:
+            units: dict[str, int] = {}
+            for node in w.nodes:
+                for sku, qty in levels.get(node, {}).items():
+                    units[sku] = units.get(sku, 0) + qty
+            available = {
+                sku: qty - self._held_stock.get((w.id, sku), 0) for sku, qty in units.items()
+            }
+            found.append(WarehouseStock(w.id, w.location, available))
+        return found
+
+    def _offers(self, now_s: float) -> list[FactoryOffer]:
+        view = self.capacity()
+        if self._pools_key[0] != view.version or now_s - self._pools_key[1] > self.pool_max_age_s:
+            self._rebuild(view, now_s)
+        recipes = self.recipes()
+        offers = []
+        for f in self._network.factories:
+            made_here = {
+                sku: r
+                for sku, makers in self._network.makers.items()
+                if f.id in makers
+                and sku in recipes
+                and (r := recipe_at(recipes[sku], f)) is not None
+            }
+            offers.append(
+                FactoryOffer(
+                    f.id,
+                    f.location,
+                    made_here,
+                    self._pools[f.id],
+                    min_batch=f.min_batch,
+                    pool_always_open=self._always_open.get(f.id),
+                )
+            )
+        return offers
+
+    def _rebuild(self, view: CapacityView, now_s: float) -> None:
+        self._pools = {}
+        self._always_open = {}
+        for f in self._network.factories:
+            common: dict[str, Any] = {
+                "machines": f.machines,
+                "busy": view.busy,
+                "unavailable": view.unavailable,
+                "share": f.capacity_share,
+                "start_s": now_s,
+                "horizon_s": HORIZON_S,
+                "bucket_s": BUCKET_S,
+            }
+            self._pools[f.id] = pool_from_schedule(hours=f.hours, **common)
+            self._always_open[f.id] = pool_from_schedule(hours=OpeningHours(), **common)
+        for order_id, holds in self._holds.items():
+            if any(job.startswith(f"{JOB_PREFIX}{order_id}.") for job in view.planned_jobs):
+                continue  # the schedule already holds this order's work
+            for hold in holds:
+                pool = self._pools.get(hold.place) if hold.kind == "work" else None
+                if pool is not None:
+                    left = min(hold.amount, pool.work_by(pool.end_s, use_reserve=True))
+                    pool.book(left, use_reserve=True)
+        self._pools_key = (view.version, now_s)
+
+    def _jobs(self, order: SalesOrder, promise: Promise, *, rush: bool) -> list[JobOrder]:
+        """One planner job per factory part, due when the promise says it is ready."""
+        recipes = self.recipes()
+        factories = {f.id: f for f in self._network.factories}
+        jobs: list[JobOrder] = []
+        for index, line in enumerate(promise.lines):
+            product = recipes[line.sku]
+            for k, part in enumerate(line.made):
+                here = set(factories[part.factory].machines)
+                operations = tuple(
+                    OperationOrder(
+                        options={
+                            o.machine: o.setup_s + part.qty * o.duration_s_per_unit
+                            for o in step
+                            if o.machine in here
+                        },
+                        family=product.family,
+                    )
+                    for step in product.operations
+                )
+                jobs.append(
+                    JobOrder(
+                        id=job_id(order.id, index, k),
+                        operations=operations,
+                        due_ms=round(part.ready_s * 1000),
+                        rush=rush,
+                        quantity=part.qty,
+                        sku=line.sku,
+                    )
+                )
+        return jobs
+
+
+def lines_from(raw: Iterable[tuple[str, int]]) -> tuple[Line, ...]:
+    """Order lines from (sku, qty) pairs."""
+    return tuple(Line(sku, qty) for sku, qty in raw)
+
+
+__all__ = [
+    "CapacityView",
+    "OrderConflict",
+    "OrderInvalid",
+    "OrderRequest",
+    "SalesBook",
+    "Taken",
+    "job_id",
+    "lines_from",
+    "promise_json",
+    "token_hash",
+]

@@ -1,0 +1,214 @@
+"""What is stored of a sales order, and the store port (with an in-memory double for tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+import orjson
+
+from coordinator.sales.lifecycle import Standing, Transition
+
+HoldKind = Literal["stock", "work"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Stock (units of `sku` at warehouse `place`) or capacity (machine-seconds at factory
+    `place`) an order holds until it is released."""
+
+    kind: HoldKind
+    place: str
+    sku: str
+    amount: float
+    from_reserve: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SalesOrder:
+    """A stored order: the request as sent (canonical JSON text), where it stands, and the
+    promise (JSON-ready) it was given."""
+
+    id: str
+    customer: str
+    body: str
+    standing: Standing
+    promise: dict[str, Any]
+    created_ms: int
+    updated_ms: int
+    webhook_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One transition to push to the order's webhook URL; `(order_id, seq)` is its id."""
+
+    order_id: str
+    seq: int
+    url: str
+    body: bytes
+    attempts: int = 0
+    next_ms: int = 0
+
+
+class SalesStore(Protocol):
+    """Durable sales orders; every method is one transaction."""
+
+    def save_network(self, body: str, *, at_ms: int) -> None: ...
+
+    def load_network(self) -> str | None: ...
+
+    def find(self, order_id: str) -> SalesOrder | None: ...
+
+    def find_by_token(self, token_hash: str) -> SalesOrder | None: ...
+
+    def create(
+        self,
+        order: SalesOrder,
+        *,
+        token_hash: str,
+        transitions: Sequence[Transition],
+        holds: Sequence[Hold],
+    ) -> None: ...
+
+    def advance(
+        self,
+        order_id: str,
+        standing: Standing,
+        transitions: Sequence[Transition],
+        *,
+        at_ms: int,
+        release_holds: bool = False,
+    ) -> None: ...
+
+    def list_orders(
+        self, *, status: str | None, limit: int, after: str | None
+    ) -> list[SalesOrder]: ...
+
+    def transitions(self, order_id: str) -> list[Transition]: ...
+
+    def open_holds(self) -> list[tuple[str, Hold]]: ...
+
+    def due_webhooks(self, *, now_ms: int, limit: int) -> list[WebhookEvent]: ...
+
+    def webhook_done(self, order_id: str, seq: int, *, at_ms: int) -> None: ...
+
+    def webhook_retry(
+        self, order_id: str, seq: int, *, attempts: int, next_ms: int, error: str
+    ) -> None: ...
+
+
+def event_body(order: SalesOrder, seq: int, change: Transition) -> bytes:
+    """The JSON pushed for one transition: an id receivers can drop duplicates by."""
+    return orjson.dumps(
+        {
+            "id": f"{order.id}:{seq}",
+            "order_id": order.id,
+            "seq": seq,
+            "status": change.status,
+            "at_ms": change.at_ms,
+            "cause": change.cause,
+            "reason": change.reason,
+            "eta_ms": order.promise.get("eta_ms"),
+            "promised_ms": order.promise.get("promised_ms"),
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+
+
+@dataclass
+class InMemorySalesStore:
+    """The in-memory double of `SalesStore` (same behaviour, nothing durable)."""
+
+    network: str | None = None
+    orders: dict[str, SalesOrder] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    changes: dict[str, list[Transition]] = field(default_factory=dict)
+    holds: dict[str, list[Hold]] = field(default_factory=dict)
+    hooks: dict[tuple[str, int], WebhookEvent] = field(default_factory=dict)
+    delivered: set[tuple[str, int]] = field(default_factory=set)
+
+    def save_network(self, body: str, *, at_ms: int) -> None:
+        self.network = body
+
+    def load_network(self) -> str | None:
+        return self.network
+
+    def find(self, order_id: str) -> SalesOrder | None:
+        return self.orders.get(order_id)
+
+    def find_by_token(self, token_hash: str) -> SalesOrder | None:
+        found = self.tokens.get(token_hash)
+        return None if found is None else self.orders[found]
+
+    def create(
+        self,
+        order: SalesOrder,
+        *,
+        token_hash: str,
+        transitions: Sequence[Transition],
+        holds: Sequence[Hold],
+    ) -> None:
+        if order.id in self.orders or token_hash in self.tokens:
+            raise ValueError(f"order {order.id!r} exists")
+        self.orders[order.id] = order
+        self.tokens[token_hash] = order.id
+        self.changes[order.id] = []
+        self.holds[order.id] = list(holds)
+        self._append(order, transitions)
+
+    def advance(
+        self,
+        order_id: str,
+        standing: Standing,
+        transitions: Sequence[Transition],
+        *,
+        at_ms: int,
+        release_holds: bool = False,
+    ) -> None:
+        order = replace(self.orders[order_id], standing=standing, updated_ms=at_ms)
+        self.orders[order_id] = order
+        if release_holds:
+            self.holds[order_id] = []
+        self._append(order, transitions)
+
+    def _append(self, order: SalesOrder, transitions: Sequence[Transition]) -> None:
+        for change in transitions:
+            seq = len(self.changes[order.id]) + 1
+            self.changes[order.id].append(change)
+            if order.webhook_url:
+                self.hooks[(order.id, seq)] = WebhookEvent(
+                    order.id, seq, order.webhook_url, event_body(order, seq, change)
+                )
+
+    def list_orders(self, *, status: str | None, limit: int, after: str | None) -> list[SalesOrder]:
+        rows = sorted(self.orders.values(), key=lambda o: o.id)
+        return [
+            o
+            for o in rows
+            if (status is None or o.standing.status == status) and (after is None or o.id > after)
+        ][:limit]
+
+    def transitions(self, order_id: str) -> list[Transition]:
+        return list(self.changes.get(order_id, []))
+
+    def open_holds(self) -> list[tuple[str, Hold]]:
+        return [(oid, h) for oid, hs in self.holds.items() for h in hs]
+
+    def due_webhooks(self, *, now_ms: int, limit: int) -> list[WebhookEvent]:
+        first: dict[str, WebhookEvent] = {}
+        for key in sorted(self.hooks):
+            if key in self.delivered or key[0] in first:
+                continue
+            first[key[0]] = self.hooks[key]
+        return [e for e in first.values() if e.next_ms <= now_ms][:limit]
+
+    def webhook_done(self, order_id: str, seq: int, *, at_ms: int) -> None:
+        self.delivered.add((order_id, seq))
+
+    def webhook_retry(
+        self, order_id: str, seq: int, *, attempts: int, next_ms: int, error: str
+    ) -> None:
+        event = self.hooks[(order_id, seq)]
+        self.hooks[(order_id, seq)] = replace(event, attempts=attempts, next_ms=next_ms)

@@ -1,0 +1,228 @@
+"""`SalesStore` on the coordinator's SQLite file (tables of migration m009_sales_orders).
+
+It shares the store's writer connection and write lock (`SqliteStore.sales_store()`), as
+`coordinator.store.plan_state` does; every method is one transaction, durable on return.
+Webhook events are written in the transaction that records their transition, so a
+transition is never stored without its push, nor pushed without being stored.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+import orjson
+
+from coordinator.errors import StoreError
+from coordinator.sales.lifecycle import Standing, Status, Transition
+from coordinator.sales.records import Hold, SalesOrder, WebhookEvent, event_body
+
+__all__ = ["SqliteSalesStore"]
+
+_ORDER_COLUMNS: Final = "id, customer, body, status, delayed_from, promise, created_ms, updated_ms"
+
+
+class SqliteSalesStore:
+    """Durable sales orders; thread-safe (every call holds the store's write lock)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._conn = conn
+        self._lock = lock
+
+    @contextmanager
+    def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(f"sales {operation} failed: {exc}", operation=operation) from exc
+
+    def save_network(self, body: str, *, at_ms: int) -> None:
+        with self._transaction("save_network") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO sales_network (id, body, updated_ms) VALUES (1, ?, ?)",
+                (body, at_ms),
+            )
+
+    def load_network(self) -> str | None:
+        with self._transaction("load_network") as conn:
+            row = conn.execute("SELECT body FROM sales_network WHERE id = 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def find(self, order_id: str) -> SalesOrder | None:
+        with self._transaction("find") as conn:
+            row = conn.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM sales_orders WHERE id = ?",  # noqa: S608
+                (order_id,),
+            ).fetchone()
+        return None if row is None else _order(row)
+
+    def find_by_token(self, token_hash: str) -> SalesOrder | None:
+        with self._transaction("find_by_token") as conn:
+            row = conn.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM sales_orders WHERE token_hash = ?",  # noqa: S608
+                (token_hash,),
+            ).fetchone()
+        return None if row is None else _order(row)
+
+    def create(
+        self,
+        order: SalesOrder,
+        *,
+        token_hash: str,
+        transitions: Sequence[Transition],
+        holds: Sequence[Hold],
+    ) -> None:
+        with self._transaction("create") as conn:
+            conn.execute(
+                "INSERT INTO sales_orders (id, customer, body, status, delayed_from, promise,"
+                " token_hash, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    order.id,
+                    order.customer,
+                    order.body,
+                    order.standing.status,
+                    order.standing.delayed_from,
+                    orjson.dumps(order.promise).decode(),
+                    token_hash,
+                    order.created_ms,
+                    order.updated_ms,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO sales_holds (order_id, kind, place, sku, amount, from_reserve)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(order.id, h.kind, h.place, h.sku, h.amount, int(h.from_reserve)) for h in holds],
+            )
+            _append(conn, order, transitions)
+
+    def advance(
+        self,
+        order_id: str,
+        standing: Standing,
+        transitions: Sequence[Transition],
+        *,
+        at_ms: int,
+        release_holds: bool = False,
+    ) -> None:
+        with self._transaction("advance") as conn:
+            conn.execute(
+                "UPDATE sales_orders SET status = ?, delayed_from = ?, updated_ms = ? WHERE id = ?",
+                (standing.status, standing.delayed_from, at_ms, order_id),
+            )
+            if release_holds:
+                conn.execute(
+                    "UPDATE sales_holds SET released_ms = ? WHERE order_id = ?"
+                    " AND released_ms IS NULL",
+                    (at_ms, order_id),
+                )
+            row = conn.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM sales_orders WHERE id = ?",  # noqa: S608
+                (order_id,),
+            ).fetchone()
+            _append(conn, _order(row), transitions)
+
+    def list_orders(self, *, status: str | None, limit: int, after: str | None) -> list[SalesOrder]:
+        clauses, params = [], []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        if after is not None:
+            clauses.append("id > ?")
+            params.append(after)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._transaction("list") as conn:
+            rows = conn.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM sales_orders {where} ORDER BY id LIMIT ?",  # noqa: S608
+                (*params, limit),
+            ).fetchall()
+        return [_order(r) for r in rows]
+
+    def transitions(self, order_id: str) -> list[Transition]:
+        with self._transaction("transitions") as conn:
+            rows = conn.execute(
+                "SELECT status, at_ms, cause, actor, reason FROM sales_events"
+                " WHERE order_id = ? ORDER BY seq",
+                (order_id,),
+            ).fetchall()
+        return [Transition(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def open_holds(self) -> list[tuple[str, Hold]]:
+        with self._transaction("open_holds") as conn:
+            rows = conn.execute(
+                "SELECT order_id, kind, place, sku, amount, from_reserve FROM sales_holds"
+                " WHERE released_ms IS NULL"
+            ).fetchall()
+        return [(r[0], Hold(r[1], r[2], r[3], r[4], bool(r[5]))) for r in rows]
+
+    def due_webhooks(self, *, now_ms: int, limit: int) -> list[WebhookEvent]:
+        with self._transaction("due_webhooks") as conn:
+            rows = conn.execute(
+                "SELECT w.order_id, w.seq, w.url, w.body, w.attempts, w.next_ms"
+                " FROM sales_webhooks w WHERE w.delivered_ms IS NULL AND w.next_ms <= ?"
+                " AND w.seq = (SELECT min(seq) FROM sales_webhooks f"
+                "  WHERE f.order_id = w.order_id AND f.delivered_ms IS NULL)"
+                " ORDER BY w.next_ms LIMIT ?",
+                (now_ms, limit),
+            ).fetchall()
+        return [WebhookEvent(r[0], r[1], r[2], bytes(r[3]), r[4], r[5]) for r in rows]
+
+    def webhook_done(self, order_id: str, seq: int, *, at_ms: int) -> None:
+        with self._transaction("webhook_done") as conn:
+            conn.execute(
+                "UPDATE sales_webhooks SET delivered_ms = ? WHERE order_id = ? AND seq = ?",
+                (at_ms, order_id, seq),
+            )
+
+    def webhook_retry(
+        self, order_id: str, seq: int, *, attempts: int, next_ms: int, error: str
+    ) -> None:
+        with self._transaction("webhook_retry") as conn:
+            conn.execute(
+                "UPDATE sales_webhooks SET attempts = ?, next_ms = ?, last_error = ?"
+                " WHERE order_id = ? AND seq = ?",
+                (attempts, next_ms, error[:500], order_id, seq),
+            )
+
+
+def _order(row: Any) -> SalesOrder:
+    body = orjson.loads(row[2])
+    status: Status = row[3]
+    return SalesOrder(
+        id=row[0],
+        customer=row[1],
+        body=row[2],
+        standing=Standing(status, row[4]),
+        promise=orjson.loads(row[5]),
+        created_ms=row[6],
+        updated_ms=row[7],
+        webhook_url=body.get("webhook_url"),
+    )
+
+
+def _append(conn: sqlite3.Connection, order: SalesOrder, transitions: Sequence[Transition]) -> None:
+    (last,) = conn.execute(
+        "SELECT coalesce(max(seq), 0) FROM sales_events WHERE order_id = ?", (order.id,)
+    ).fetchone()
+    for offset, change in enumerate(transitions, start=1):
+        seq = last + offset
+        conn.execute(
+            "INSERT INTO sales_events (order_id, seq, status, at_ms, cause, actor, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (order.id, seq, change.status, change.at_ms, change.cause, change.actor, change.reason),
+        )
+        if order.webhook_url:
+            conn.execute(
+                "INSERT INTO sales_webhooks (order_id, seq, url, body, next_ms)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (order.id, seq, order.webhook_url, event_body(order, seq, change), change.at_ms),
+            )

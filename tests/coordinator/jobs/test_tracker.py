@@ -1,0 +1,135 @@
+"""The job tracker between the machines' counts, the planner and the alarms: finished jobs
+leave the plan, short ones get a re-make, bad batches and unexecuted jobs alarm, and a
+tracker killed before settling settles on restart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from coordinator.alarms.port import RecordingAlarmSink
+from coordinator.ingest.records import BatchOutcome, WriteBatch
+from coordinator.jobs.facts import OperationReport
+from coordinator.jobs.tracker import JOB_NOT_STARTED, SCRAP_OVER_LIMIT, JobTracker
+from coordinator.plan.orders.specs import JobOrder, OperationOrder
+from coordinator.plan.runner import PlanRunner
+from coordinator.plan.triggers import MachineSeen
+from coordinator.store.port import CommitResult
+from coordinator.store.sqlite_store import SqliteStore
+from fleet_runtime.clock import FakeClock
+from tests.coordinator.conftest import command_log
+
+T0 = 1_700_000_000_000
+NOTHING = CommitResult(0, 0, 0, 0)
+
+
+@contextmanager
+def wired(
+    db: Path, clock: FakeClock, sink: RecordingAlarmSink
+) -> Iterator[tuple[SqliteStore, PlanRunner, JobTracker]]:
+    """A planner and a tracker over one SQLite file, wired as the coordinator wires them."""
+    store = SqliteStore(db)
+    runner = PlanRunner(
+        clock=clock,
+        commands=command_log(clock=clock),
+        state=store.plan_state(),
+        from_facts=True,
+        time_unit_s=60.0,
+    )
+    tracker = JobTracker(
+        store=store.job_store(),
+        clock=clock,
+        alarms=sink,
+        scrap_limit_for=lambda sku: 0.2 if sku == "cup" else 0.05,
+        start_grace_s=300.0,
+    )
+    tracker.attach(runner)
+    runner.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2")])
+    runner.restore_saved()
+    tracker.resume()
+    try:
+        yield store, runner, tracker
+    finally:
+        store.close()
+
+
+def commit(store: SqliteStore, tracker: JobTracker, *reports: OperationReport) -> None:
+    outcome = BatchOutcome(batch=WriteBatch(progress=reports))
+    store.commit(outcome.batch)
+    tracker.on_commit(outcome, NOTHING)
+
+
+def report(op: str, state: str, good: int, scrap: int = 0, ts: int = T0) -> OperationReport:
+    return OperationReport("s", "m1", op.rpartition(":")[0], op, state, good, scrap, ts)  # type: ignore[arg-type]
+
+
+def order(job_id: str, quantity: int, sku: str = "cup") -> JobOrder:
+    return JobOrder(job_id, (OperationOrder({"m1": 600.0}),), quantity=quantity, sku=sku)
+
+
+def alarms_of(sink: RecordingAlarmSink, alarm_type: str) -> list[tuple[str, dict[str, object]]]:
+    return [(kind, call) for kind, call in sink.calls if call["alarm_type"] == alarm_type]
+
+
+def test_a_short_batch_over_its_limit_alarms_and_is_remade(tmp_path: Path) -> None:
+    """7 good and 3 scrap of 10 (30 % > the cup's 20 %): `scrap_over_limit` for m1/j1, the
+    job leaves the plan as short, and a re-make for the 3 missing units is planned."""
+    clock, sink = FakeClock(T0 / 1000), RecordingAlarmSink()
+    with wired(tmp_path / "c.db", clock, sink) as (store, runner, tracker):
+        runner.submit_orders([order("j1", 10)])
+        commit(store, tracker, report("j1:0", "run", 3, 1), report("j1:0", "done", 7, 3, T0 + 1))
+        [(kind, call)] = alarms_of(sink, SCRAP_OVER_LIMIT)
+        assert (kind, call["source"], call["severity"]) == ("trigger", "m1/j1", "MAJOR")
+        assert runner.job_order("j1") is None
+        remake = runner.job_order("j1.r1")
+        assert remake is not None
+        assert (remake.quantity, remake.operations[0].options) == (3, {"m1": 180.0})
+        assert tracker.job("j1").state == "short"  # type: ignore[union-attr]
+        assert tracker.store.remake_of("j1") == "j1.r1"
+        assert tracker.job("j1.r1").state == "planned"  # type: ignore[union-attr]
+
+
+def test_a_batch_within_its_limit_only_finishes_the_job(tmp_path: Path) -> None:
+    """10 good and 2 scrap of 10 (17 % < 20 %): no alarm, no re-make, the job is finished."""
+    clock, sink = FakeClock(T0 / 1000), RecordingAlarmSink()
+    with wired(tmp_path / "c.db", clock, sink) as (store, runner, tracker):
+        runner.submit_orders([order("j1", 10)])
+        commit(store, tracker, report("j1:0", "done", 10, 2))
+        assert alarms_of(sink, SCRAP_OVER_LIMIT) == []
+        assert runner.job_order("j1.r1") is None
+        assert tracker.job("j1").state == "finished"  # type: ignore[union-attr]
+
+
+def test_a_tracker_killed_before_settling_settles_on_restart_once(tmp_path: Path) -> None:
+    """Counts committed but the planner never told (the process died in between): on
+    restart the job is closed and re-made, once, and not planned again."""
+    clock, sink = FakeClock(T0 / 1000), RecordingAlarmSink()
+    with wired(tmp_path / "c.db", clock, sink) as (store, runner, _tracker):
+        runner.submit_orders([order("j1", 10)])
+        store.commit(WriteBatch(progress=(report("j1:0", "done", 6, 4),)))  # no listener ran
+        assert runner.job_order("j1") is not None
+    for _ in range(2):
+        with wired(tmp_path / "c.db", clock, sink) as (_store, runner, tracker):
+            assert runner.job_order("j1") is None
+            assert [j.id for j in runner.orders()[0]] == ["j1.r1"]
+            assert tracker.store.unsettled() == []
+
+
+def test_a_job_whose_machine_never_starts_it_alarms_until_it_reports(tmp_path: Path) -> None:
+    """Planned but unreported past the 300 s grace: `job_not_started` for m1/j1; cleared once
+    m1 reports the operation."""
+    clock, sink = FakeClock(T0 / 1000), RecordingAlarmSink()
+    with wired(tmp_path / "c.db", clock, sink) as (store, runner, tracker):
+        runner.submit_orders([order("j1", 10)])
+        clock.advance(5.0)
+        assert runner.service.tick()  # the first schedule: j1:0 on m1 from now
+        tracker.on_commit(BatchOutcome(batch=WriteBatch()), NOTHING)
+        assert alarms_of(sink, JOB_NOT_STARTED) == []
+        clock.advance(400.0)
+        tracker.on_commit(BatchOutcome(batch=WriteBatch()), NOTHING)
+        [(kind, call)] = alarms_of(sink, JOB_NOT_STARTED)
+        assert (kind, call["source"]) == ("trigger", "m1/j1")
+        clock.advance(10.0)
+        commit(store, tracker, report("j1:0", "setup", 0, 0, int(clock.now() * 1000)))
+        assert [k for k, _ in alarms_of(sink, JOB_NOT_STARTED)] == ["trigger", "clear"]

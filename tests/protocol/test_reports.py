@@ -1,0 +1,177 @@
+"""Execution reports: operation and stop events, vehicle births and warehouse receipts,
+and how versions 1 and 2 of the protocol live side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from protocol import (
+    Birth,
+    Event,
+    InvalidMessage,
+    OperationReport,
+    Stock,
+    StopReport,
+    UnsupportedVersion,
+    decode,
+    encode,
+    topic_for,
+)
+
+TS = 1_700_000_000_000
+DATA: dict[str, Any] = {"site": "s1", "node": "n1", "bd_seq": 1, "seq": 7, "ts": TS}
+OPERATION = OperationReport(
+    schedule_version=4,
+    operation_id="j1:0",
+    job_id="j1",
+    index=0,
+    family="bolts",
+    quantity=50,
+    state="run",
+    good=12,
+    scrap=1,
+)
+STOP = StopReport(
+    route_version=2, stop_id="o1", index=1, lat=48.85, lon=2.35, quantity=3, transfer_id="t1"
+)
+
+
+def _event(name: str, data: dict[str, Any], reason: str = "") -> Event:
+    return Event(**DATA, name=name, data=data, reason=reason)
+
+
+def _wire(message: Any, **changes: Any) -> bytes:
+    return orjson.dumps({**message.to_dict(), **changes})
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("operation_started", {**OPERATION.to_data(), "state": "setup", "good": 0}, ""),
+        ("operation_state", {**OPERATION.to_data(), "state": "paused"}, ""),
+        ("operation_counts", OPERATION.to_data(), ""),
+        ("operation_finished", {**OPERATION.to_data(), "state": "done", "good": 50}, ""),
+        ("stop_arrived", STOP.to_data(), ""),
+        ("stop_delivered", STOP.to_data(), ""),
+        ("stop_failed", {**STOP.to_data(), "quantity": 0}, "nobody home"),
+    ],
+)
+def test_report_events_round_trip_as_version_1_events(
+    name: str, data: dict[str, Any], reason: str
+) -> None:
+    """Operation and stop events are plain events: v1 on the wire, data read back typed."""
+    event = _event(name, data, reason)
+    payload = encode(event)
+    assert orjson.loads(payload)["v"] == 1
+    decoded = decode(topic_for(event), payload)
+    assert decoded == event
+    assert isinstance(decoded, Event)
+    report_type = OperationReport if name.startswith("operation") else StopReport
+    assert report_type.from_data(decoded.data).to_data() == data
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason", "problem"),
+    [
+        ("operation_counts", {**OPERATION.to_data(), "x": 1}, "", "unknown field 'x'"),
+        ("operation_counts", {"job_id": "j1"}, "", "missing field"),
+        ("operation_counts", {**OPERATION.to_data(), "good": -1}, "", r"data\.good"),
+        ("operation_counts", {**OPERATION.to_data(), "good": 1.0}, "", "expected an integer"),
+        ("operation_counts", {**OPERATION.to_data(), "good": 51}, "", "exceed the quantity"),
+        ("operation_counts", {**OPERATION.to_data(), "quantity": 0}, "", "outside"),
+        ("operation_counts", {**OPERATION.to_data(), "state": "running"}, "", "one of"),
+        ("operation_counts", {**OPERATION.to_data(), "job_id": "j 1"}, "", "does not match"),
+        ("operation_counts", {**OPERATION.to_data(), "index": 10**6}, "", "outside"),
+        ("operation_counts", {**OPERATION.to_data(), "state": "done"}, "", "cannot be in state"),
+        ("operation_finished", OPERATION.to_data(), "", "cannot be in state"),
+        ("stop_arrived", {**STOP.to_data(), "lat": 91.0}, "", r"data\.lat"),
+        ("stop_arrived", {**STOP.to_data(), "lon": "2.3"}, "", "expected a number"),
+        ("stop_delivered", {**STOP.to_data(), "quantity": True}, "", "expected an integer"),
+        ("stop_failed", STOP.to_data(), "", "needs a reason"),
+    ],
+)
+def test_report_events_with_bad_data_are_refused(
+    name: str, data: dict[str, Any], reason: str, problem: str
+) -> None:
+    """A well-known event name with data off its schema is refused on decode."""
+    good = _event("note", {}, reason)
+    payload = orjson.dumps({**good.to_dict(), "name": name, "data": data})
+    with pytest.raises(InvalidMessage, match=problem):
+        decode(topic_for(good), payload)
+
+
+def test_other_event_names_keep_free_data() -> None:
+    """Events of other names keep their free-form data (anomalies, faults)."""
+    event = _event("state_change", {"good": "not a count"})
+    assert decode(topic_for(event), encode(event)) == event
+
+
+def test_a_vehicle_birth_is_version_2_and_refused_as_version_1() -> None:
+    """A vehicle's birth needs v2: written as v2, and a v1 payload claiming it is refused."""
+    birth = Birth(**DATA, node_kind="vehicle", signals=())
+    payload = encode(birth)
+    assert orjson.loads(payload)["v"] == 2
+    assert decode(topic_for(birth), payload) == birth
+    with pytest.raises(InvalidMessage, match="needs protocol version 2"):
+        decode(topic_for(birth), _wire(birth, v=1))
+
+
+def test_version_1_payloads_of_older_agents_are_still_read() -> None:
+    """A machine birth and a plain stock delta are written as v1 and read as v1 or v2."""
+    birth = Birth(**DATA, node_kind="machine")
+    stock = Stock(**DATA, mode="delta", items={"a": 2})
+    for message in (birth, stock):
+        body = orjson.loads(encode(message))
+        assert body["v"] == 1
+        assert "transfer_id" not in body
+        assert decode(topic_for(message), _wire(message, v=2)) == message
+
+
+def test_versions_outside_the_supported_range_are_refused() -> None:
+    """Version 0 and version 3 are refused as unsupported."""
+    birth = Birth(**DATA, node_kind="machine")
+    for version in (0, 3):
+        with pytest.raises(UnsupportedVersion, match=r"v=1\.\.2"):
+            decode(topic_for(birth), _wire(birth, v=version))
+
+
+def test_a_receipt_names_its_transfer_and_is_version_2() -> None:
+    """A stock delta with a transfer id round-trips as v2; as v1 it is refused."""
+    receipt = Stock(
+        **DATA, mode="delta", items={"a": 5, "b": 1}, reason="receipt", transfer_id="t-9"
+    )
+    payload = encode(receipt)
+    assert orjson.loads(payload)["v"] == 2
+    assert decode(topic_for(receipt), payload) == receipt
+    with pytest.raises(InvalidMessage, match="needs protocol version 2"):
+        decode(topic_for(receipt), _wire(receipt, v=1))
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"mode": "snapshot"}, "a receipt is a delta"),
+        ({"items": {"a": -1}}, "positive quantities"),
+        ({"items": {"a": 0}}, "positive quantities"),
+        ({"items": {}}, "positive quantities"),
+        ({"transfer_id": "t 1"}, "does not match"),
+        ({"transfer_id": 7}, "expected a string"),
+        ({"transfer_id": "t" * 65}, "exceeds 64"),
+    ],
+)
+def test_malformed_receipts_are_refused(changes: dict[str, Any], problem: str) -> None:
+    """A receipt that is a snapshot, not positive, or with a bad transfer id is refused."""
+    receipt = Stock(**DATA, mode="delta", items={"a": 5}, transfer_id="t-9")
+    with pytest.raises(InvalidMessage, match=problem):
+        decode(topic_for(receipt), _wire(receipt, **changes))
+
+
+def test_reports_validate_on_construction() -> None:
+    """Building a report in code checks it as decoding does."""
+    with pytest.raises(InvalidMessage, match="family"):
+        OperationReport(**{**OPERATION.to_data(), "family": "a/b"})  # type: ignore[arg-type]
+    with pytest.raises(InvalidMessage, match="index"):
+        StopReport(**{**STOP.to_data(), "index": -1})  # type: ignore[arg-type]
