@@ -80,6 +80,7 @@ CAPABILITIES = ("rebirth", "config", *PLAN_COMMANDS, WATERMARK_CAPABILITY)
 _MAX_VALUE = 1e15
 _MISSING_CHECK_S = 1.0
 _EXPIRE_EVERY_S = 60.0
+_REBIRTH_AFTER_DROP_S = 10.0
 
 
 class AgentCore:
@@ -146,6 +147,8 @@ class AgentCore:
         self._picks: dict[str, int] = {}  # pending picks (negative changes), sent apart
         self._stock_since = now
         self._stock_resync = False  # a stock message was refused: send a snapshot when room
+        self._dropped_at_birth = 0  # the outbox's drop count when the last birth was made
+        self._born_at = now
         self._device_ok = True
         self._recent: OrderedDict[str, CommandAck] = OrderedDict()
         # The newest plan update per machine / vehicle, for the site's HMI or PLC link.
@@ -182,6 +185,7 @@ class AgentCore:
             if self._next_sample <= now:  # fell behind: skip, never burst
                 self._next_sample = now + interval
         self._flush_due(now)
+        self._settle_own_drops(now)
         wake = self.link.pump(self.clock.monotonic())
         self.link.flush_acks()
         deadlines = [self._next_sample]
@@ -258,7 +262,21 @@ class AgentCore:
             self._failure = reason
             log.error("cannot connect to the broker: %s; retrying", reason)
 
+    def _settle_own_drops(self, now: float) -> None:
+        """Telemetry the outbox bounds dropped while linked leaves a gap only a birth can
+        settle, and until then the coordinator's watermark cannot pass it (rows above it
+        would stay stored): send a new birth, at most one per `_REBIRTH_AFTER_DROP_S`."""
+        if self.link.release is not Release.WATERMARK or not self.link.linked:
+            return
+        if self.outbox.stats().dropped_messages <= self._dropped_at_birth:
+            return
+        if now - self._born_at >= _REBIRTH_AFTER_DROP_S:
+            log.warning("telemetry dropped while linked: a new birth settles the gap")
+            self._link_up()
+
     def _link_up(self) -> None:
+        self._dropped_at_birth = self.outbox.stats().dropped_messages
+        self._born_at = self.clock.monotonic()
         birth = self._append(self._birth, samples=0, historical=False)  # a live birth
         if birth is None:
             return

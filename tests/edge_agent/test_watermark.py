@@ -150,3 +150,20 @@ def test_close_waits_for_the_watermark_covering_everything(make_core: MakeCore) 
         assert reopened.stats().rows == 0
     finally:
         reopened.close()
+
+
+def test_telemetry_dropped_while_linked_earns_a_new_birth(make_core: MakeCore) -> None:
+    """The outbox bounds drop telemetry while the coordinator lags: the gap would hold the
+    watermark back for good, so the agent sends a new birth naming its oldest row."""
+    core, transport, clock = make_core(outbox={"max_outbox_bytes": 4096})
+    core.tick()
+    transport.accept()
+    run_for(core, clock, 2.0)
+    transport.feed(*watermark_payload(0))  # a watermark-speaking coordinator, then it lags
+    run_for(core, clock, 30.0)
+    assert core.outbox.stats().dropped_messages > 0
+    births = [m for m in messages(transport) if isinstance(m, Birth) and not m.historical]
+    assert 2 <= len(births) <= 4  # at most one per 10 s
+    oldest = births[-1].pending_from_seq
+    assert oldest is not None
+    assert oldest > 1  # the coordinator settles the dropped seqs below it as lost
