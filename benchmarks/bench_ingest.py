@@ -523,6 +523,17 @@ def main(argv: list[str] | None = None) -> int:
                 messages=max(1, int(per_node_msgs_per_s * args.paced_seconds)),
                 interval_s=1.0 / per_node_msgs_per_s,
             )
+            crash = (
+                run_crash(
+                    args,
+                    broker,
+                    Path(tmp),
+                    messages=max(2, int(per_node_msgs_per_s * args.paced_seconds)),
+                    interval_s=1.0 / per_node_msgs_per_s,
+                )
+                if args.crash
+                else None
+            )
         finally:
             broker.stop()
     bare_samples = bare_msgs * args.samples_per_message
@@ -563,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in (result, paced)
     )
     print("integrity:", "OK (nothing lost, nothing stored twice)" if ok else "MISMATCH")
+    if crash is not None and print_crash(args, crash) != 0:
+        return 1
     return 0 if ok else 1
 
 
