@@ -270,44 +270,76 @@ def run_coordinator(
 
 
 class _HoldingPublisher:
-    """The agent's delivery rule over a paho client: hold until a watermark covers it."""
+    """The agent's delivery rule over paho: hold until a watermark covers it; like the
+    agent, a fresh client per session (paho never retransmits on its own) and, after a
+    reconnect, everything not covered re-sent as historical."""
 
     def __init__(self, port: int, site: str, nodes: list[str], kinds: list[str]) -> None:
         import collections
 
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
-
-        self.site, self.nodes, self.kinds = site, nodes, kinds
+        self.port, self.site, self.nodes, self.kinds = port, site, nodes, kinds
         self.held: dict[str, collections.OrderedDict[int, bytes]] = {
             n: collections.OrderedDict() for n in nodes
         }
         self.lock = threading.Lock()
-        self.connected = False
-        self.stats = {"sessions": 0, "watermarks": 0, "max_held": 0, "replayed": 0}
-        self.replay_due = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"bench-{site}-{nodes[0]}", protocol=mqtt.MQTTv5
+        self.stats = {
+            "sessions": 0,
+            "watermarks": 0,
+            "max_held": 0,
+            "replayed": 0,
+            "stall_replays": 0,
+        }
+        self.moved_at = time.monotonic()
+        self.client: Any = None
+        self.connected = threading.Event()
+        self.lost = threading.Event()
+        self.next_try = 0.0
+        self.ensure_session()
+        self.connected.wait(10)
+
+    def ensure_session(self) -> None:
+        """Start a new session when the last one is gone (at most one attempt a second);
+        once it is up, re-send what no watermark covered."""
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        if self.client is not None and not self.lost.is_set():
+            return
+        if time.monotonic() < self.next_try:
+            return
+        self.next_try = time.monotonic() + 1.0
+        if self.client is not None:
+            self.client.loop_stop()
+        self.lost.clear()
+        self.connected.clear()
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"bench-{self.site}-{self.nodes[0]}",
+            protocol=mqtt.MQTTv5,
         )
-        self.client.on_connect = self.on_connect
-        self.client.on_disconnect = self.on_disconnect
-        self.client.on_message = self.on_message
-        self.client.max_inflight_messages_set(100)
-        self.client.reconnect_delay_set(1, 1)
-        self.client.connect("127.0.0.1", port, keepalive=10)
-        self.client.loop_start()
+        self.token = getattr(self, "token", 0) + 1
+        token = self.token  # a late callback of an old client must not touch this session
+        client.on_connect = lambda *a: self.on_connect(*a) if token == self.token else None
+        client.on_disconnect = lambda *_a: self.lost.set() if token == self.token else None
+        client.on_message = self.on_message
+        client.max_inflight_messages_set(100)
+        self.client = client
+        try:
+            client.connect("127.0.0.1", self.port, keepalive=10)
+        except OSError:
+            self.lost.set()
+            return
+        client.loop_start()
 
     def on_connect(self, client: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         if rc.is_failure:
+            self.lost.set()
             return
         client.subscribe([(f"ff/v1/{self.site}/{n}/cmd/watermark", 1) for n in self.nodes])
         self.stats["sessions"] += 1
-        self.connected = True
+        self.connected.set()  # first: a message kept from now on is published live
         if self.stats["sessions"] > 1:
-            self.replay_due.set()
-
-    def on_disconnect(self, *_a: Any) -> None:
-        self.connected = False
+            self.replay(client)
 
     def on_message(self, _c: Any, _u: Any, msg: Any) -> None:
         import orjson
@@ -318,7 +350,18 @@ class _HoldingPublisher:
             box = self.held[node]
             while box and next(iter(box)) <= seq:
                 box.popitem(last=False)
+                self.moved_at = time.monotonic()
         self.stats["watermarks"] += 1
+
+    def replay_if_stalled(self) -> None:
+        """As the agent: no watermark progress for 15 s while holding messages means the
+        broker dropped them (no coordinator session after its restart): send them again."""
+        if not self.left() or time.monotonic() - self.moved_at < 15.0:
+            return
+        if self.connected.is_set() and not self.lost.is_set():
+            self.moved_at = time.monotonic()
+            self.stats["stall_replays"] += 1
+            self.replay(self.client)
 
     def send(self, node: str, seq: int, payload: bytes) -> None:
         """Keep the message, then publish it if a session is up."""
@@ -326,19 +369,16 @@ class _HoldingPublisher:
             self.held[node][seq] = payload
             held = sum(len(b) for b in self.held.values())
             self.stats["max_held"] = max(self.stats["max_held"], held)
-        if self.connected:
+        if self.connected.is_set() and not self.lost.is_set():
             self.client.publish(f"ff/v1/{self.site}/{node}/{self.kinds[seq]}", payload, qos=1)
 
-    def replay_if_due(self) -> None:
-        """After a reconnect: re-send every message not covered, flagged historical."""
-        if not self.replay_due.is_set():
-            return
-        self.replay_due.clear()
+    def replay(self, client: Any) -> None:
+        """Re-send every message not covered, flagged historical."""
         with self.lock:
             backlog = [(n, seq, p) for n in self.nodes for seq, p in self.held[n].items()]
         for node, seq, payload in backlog:
             historical = payload.replace(b'"historical":false', b'"historical":true')
-            self.client.publish(f"ff/v1/{self.site}/{node}/{self.kinds[seq]}", historical, qos=1)
+            client.publish(f"ff/v1/{self.site}/{node}/{self.kinds[seq]}", historical, qos=1)
             self.stats["replayed"] += 1
 
     def left(self) -> int:
@@ -376,13 +416,15 @@ def _crash_publisher(
         delay = start + i * interval_s - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        publisher.replay_if_due()
+        publisher.ensure_session()
+        publisher.replay_if_stalled()
         for node in nodes:
             stamp = b'"ts":%d' % int(time.time() * 1000)
             publisher.send(node, i, payloads[node][i].replace(placeholder, stamp, 1))
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and publisher.left():  # until everything is committed
-        publisher.replay_if_due()
+        publisher.ensure_session()
+        publisher.replay_if_stalled()
         time.sleep(0.1)
     report.put(publisher.stats | {"left": publisher.left()})
     publisher.close()
@@ -441,6 +483,13 @@ def run_crash(
     broker.start()
     restarted = time.perf_counter()
     reports = [report.get(timeout=900) for _ in procs]
+    print(f"  publisher reports: {reports}", file=sys.stderr)
+    print(
+        f"  coordinator: connections {coordinator.mqtt.connections}, connected "
+        f"{coordinator.mqtt.connected}, writer messages {coordinator.writer.stats.messages}, "
+        f"queue {coordinator.writer.queue.qsize()}, failed {coordinator.writer.failed}",
+        file=sys.stderr,
+    )
     for proc in procs:
         proc.join(60)
     time.sleep(1.0)

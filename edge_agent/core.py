@@ -81,6 +81,7 @@ _MAX_VALUE = 1e15
 _MISSING_CHECK_S = 1.0
 _EXPIRE_EVERY_S = 60.0
 _REBIRTH_AFTER_DROP_S = 10.0
+_WATERMARK_STALL_S = 15.0
 
 
 class AgentCore:
@@ -263,10 +264,17 @@ class AgentCore:
             log.error("cannot connect to the broker: %s; retrying", reason)
 
     def _settle_own_drops(self, now: float) -> None:
-        """Telemetry the outbox bounds dropped while linked leaves a gap only a birth can
-        settle, and until then the coordinator's watermark cannot pass it (rows above it
-        would stay stored): send a new birth, at most one per `_REBIRTH_AFTER_DROP_S`."""
+        """A new birth (which replays every row still held) when the watermark is stuck:
+        - it has not grown for `_WATERMARK_STALL_S` although the broker took rows above
+          it: they went nowhere (a broker restarted without the coordinator's session
+          drops what it acknowledges), and only a replay sends them again;
+        - telemetry the outbox bounds dropped while linked left a gap only a birth can
+          settle (at most one birth per `_REBIRTH_AFTER_DROP_S`)."""
         if self.link.release is not Release.WATERMARK or not self.link.linked:
+            return
+        if self.link.stalled(now, _WATERMARK_STALL_S):
+            log.warning("the watermark stalled below what the broker took: birth and replay")
+            self._link_up()
             return
         if self.outbox.stats().dropped_messages <= self._dropped_at_birth:
             return
@@ -394,7 +402,7 @@ class AgentCore:
             )
             return
         self.counters["watermarks"] += 1
-        self.link.on_watermark(seq)
+        self.link.on_watermark(seq, self.clock.monotonic())
 
     def _execute(self, command: Command) -> None:
         if command.name == "rebirth":

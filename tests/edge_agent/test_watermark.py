@@ -7,8 +7,8 @@ import pytest
 from edge_agent import link as link_module
 from edge_agent.core import AgentCore
 from edge_agent.link import Release
-from protocol import Birth, Command, CommandAck, Telemetry, command_topic, encode
-from tests.edge_agent.conftest import MakeCore, messages, run_for, watermark_payload
+from protocol import Birth, Command, CommandAck, Event, Telemetry, command_topic, encode
+from tests.edge_agent.conftest import MakeCore, live_births, messages, run_for, watermark_payload
 
 
 def release(core: AgentCore) -> Release:
@@ -167,3 +167,29 @@ def test_telemetry_dropped_while_linked_earns_a_new_birth(make_core: MakeCore) -
     oldest = births[-1].pending_from_seq
     assert oldest is not None
     assert oldest > 1  # the coordinator settles the dropped seqs below it as lost
+
+
+def test_a_stalled_watermark_earns_a_birth_and_a_replay(make_core: MakeCore) -> None:
+    """The broker acknowledged rows the coordinator never got (it restarted without the
+    coordinator's session): the watermark stops growing, so after 15 s the agent sends a
+    new birth and replays every row still held."""
+    core, transport, clock = make_core()
+    core.tick()
+    transport.accept()
+    run_for(core, clock, 2.0)
+    transport.feed(*watermark_payload(0))
+    core.tick()
+    held = [r.seq for r in core.outbox.pending(limit=1000)]
+    run_for(core, clock, 10.0)
+    assert len(live_births(transport)) == 1  # not yet: 10 s without progress
+    transport.published.clear()
+    run_for(core, clock, 6.0)
+    births = live_births(transport)
+    assert len(births) == 1
+    assert births[0].pending_from_seq == 1
+    replayed = {
+        m.seq
+        for m in messages(transport)
+        if isinstance(m, Birth | Telemetry | Event) and m.historical
+    }
+    assert set(held) <= replayed
