@@ -35,7 +35,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from firmware_sim.machine import Machine  # noqa: E402
+from firmware_sim.machine import Machine, MachineParams  # noqa: E402
 from firmware_sim.modbus_server import MachineModbusServer  # noqa: E402
 from firmware_sim.registers import MACHINE_REGISTER_MAP  # noqa: E402
 from fleet_runtime.clock import SystemClock  # noqa: E402
@@ -62,7 +62,7 @@ def config_text(
     wait_for_coordinator: bool = False,
 ) -> str:
     """The agent's TOML configuration for the benchmark."""
-    sim_driver = f'[driver]\ntype = "sim"\nseed = 1\nmachines = {machines}'
+    sim_driver = f'[driver]\ntype = "sim"\nseed = 1\nmachines = {machines}\nfree_running = true'
     return f"""
 [node]
 site = "bench"
@@ -166,7 +166,11 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
     signals = len(MACHINE_REGISTER_MAP) if args.modbus else args.machines * 5
     device = None
     if args.modbus:
-        device = MachineModbusServer(machine=Machine(seed=1), clock=SystemClock(), port=free_port())
+        device = MachineModbusServer(
+            machine=Machine(seed=1, params=MachineParams(free_running=True)),
+            clock=SystemClock(),
+            port=free_port(),
+        )
         device.start()
     with tempfile.TemporaryDirectory(prefix="ff-bench-") as tmp:
         work = Path(tmp)

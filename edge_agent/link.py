@@ -6,7 +6,7 @@ the birth goes first, then every message created during the period is sent at on
 replayed oldest first, flagged `historical`, at most `replay_rate_per_s` messages a
 second and within half the in-flight window, so live data is never starved by history.
 
-When a message may leave the outbox (`release`, per link period; ADR 13):
+When a message may leave the outbox (`release`, per link period):
 - `WAITING` (each period starts so): PUBACKed rows are kept, waiting for the
   coordinator's first commit watermark of the period;
 - `WATERMARK`: a watermark arrived, so this coordinator speaks them: rows leave only when

@@ -19,7 +19,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from coordinator.api.deps import DEPENDENCY_PROBLEMS
 from coordinator.api.errors import install_error_handlers
+from coordinator.api.problems import document_problems
 from coordinator.api.routes import (
     alarms,
     commands,
@@ -28,6 +30,7 @@ from coordinator.api.routes import (
     forecasts,
     health,
     jobs,
+    live_streams,
     metrics,
     nodes,
     orders,
@@ -93,11 +96,13 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         plans,
         jobs,
         sales,
+        live_streams,
         track,
         alarms,
         dashboard,
     ):
         app.include_router(module.router)
+    document_problems(app, DEPENDENCY_PROBLEMS)
     return app
 
 

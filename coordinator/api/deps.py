@@ -9,7 +9,8 @@ planning) through the error tree. Callers are identified by `coordinator.api.aut
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Path, Query, Request
 
@@ -27,6 +28,8 @@ from coordinator.sales.book import SalesBook
 from coordinator.sales.errors import SalesUnavailable
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
+from coordinator.stock.errors import StreamsUnavailable
+from coordinator.stock.stream_book import LiveStreamBook
 from coordinator.store.port import Store
 from protocol.topics import ID, ID_PATTERN, NAME_PATTERN
 
@@ -96,6 +99,15 @@ def get_sales(request: Request) -> SalesBook:
     return book
 
 
+def get_live_streams(request: Request) -> LiveStreamBook:
+    """The coordinator's live-stream book (`StreamsUnavailable`, 503, when it has none)."""
+    coordinator = getattr(request.app.state, "coordinator", None)
+    book: LiveStreamBook | None = getattr(coordinator, "live_streams", None)
+    if book is None:
+        raise StreamsUnavailable("live streams are not kept on this coordinator")
+    return book
+
+
 def get_commands(request: Request) -> CommandLog:
     """The coordinator's command log (`CommandsUnavailable`, 503, when it has none)."""
     coordinator = getattr(request.app.state, "coordinator", None)
@@ -104,6 +116,20 @@ def get_commands(request: Request) -> CommandLog:
         raise CommandsUnavailable("command tracking is not running on this coordinator")
     return log
 
+
+DEPENDENCY_PROBLEMS: Final[Mapping[Callable[..., Any], tuple[int, ...]]] = {
+    current_principal: (401,),
+    require_operator: (403,),
+    get_store: (503,),  # the store failing
+    get_alarms: (503,),
+    get_plans: (503,),
+    get_commands: (503,),
+    get_forecasts: (404, 503),
+    get_jobs: (404, 503),
+    get_sales: (503,),
+}
+"""The error statuses each dependency can answer (so every route using it documents
+them; `coordinator.api.problems.document_problems`)."""
 
 # Services
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
@@ -116,6 +142,7 @@ PlansDep = Annotated[PlanRunner, Depends(get_plans)]
 JobsDep = Annotated[JobTracker, Depends(get_jobs)]
 CommandsDep = Annotated[CommandLog, Depends(get_commands)]
 SalesDep = Annotated[SalesBook, Depends(get_sales)]
+LiveStreamsDep = Annotated[LiveStreamBook, Depends(get_live_streams)]
 
 # Callers: the principal's name, when it holds the role (401 / 403 otherwise)
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -136,6 +163,7 @@ CommandIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 AlarmIdPath = Annotated[str, Path(min_length=1, max_length=64, description="The alarm's id")]
 
 __all__ = [
+    "DEPENDENCY_PROBLEMS",
     "LOCATION_PATTERN",
     "AlarmIdPath",
     "AlarmsDep",

@@ -397,6 +397,15 @@ class PlanRunner:
         with self._orders_lock:
             return list(self._book.products.values())
 
+    def product(self, sku: str) -> ProductSpec | None:
+        """How `sku` is made, if declared (one lookup, for the order promise path)."""
+        with self._orders_lock:
+            return self._book.products.get(sku)
+
+    def schedule_version(self) -> int:
+        """The current schedule's version (0 before the first); cheap to poll."""
+        return int(self.service.current_version())
+
     def replenishments(self) -> dict[str, Replenishment]:
         """The open replenishment jobs by id."""
         with self._orders_lock:

@@ -109,6 +109,14 @@ def job_id(order_id: str, line: int, part: int) -> str:
     return f"{JOB_PREFIX}{order_id}.{line}.{part}"
 
 
+def order_of_job(job: str) -> str:
+    """The order id of a production job id (empty for other jobs)."""
+    if not job.startswith(JOB_PREFIX):
+        return ""
+    parts = job[len(JOB_PREFIX) :].rsplit(".", 2)
+    return parts[0] if len(parts) == 3 else ""
+
+
 def token_hash(token: str) -> str:
     """The stored form of a tracking token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -158,8 +166,9 @@ class SalesBook:
     clock: Clock
     stock: Callable[[Iterable[str]], Mapping[str, Mapping[str, int]]]
     capacity: Callable[[], CapacityView]
-    recipes: Callable[[], Mapping[str, ProductSpec]]
+    recipe: Callable[[str], ProductSpec | None]
     travel: TravelTime
+    schedule_version: Callable[[], int] = lambda: 0
     submit_jobs: Callable[[Sequence[JobOrder]], object] = lambda _jobs: None
     close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
     pool_max_age_s: float = 60.0
@@ -226,7 +235,7 @@ class SalesBook:
                     service=request.service,
                     now_s=now_s,
                     warehouses=self._warehouse_stock(levels),
-                    factories=self._offers(now_s),
+                    factories=self._offers(now_s, {line.sku for line in request.lines}),
                     makers=self._network.makers,
                     travel=self.travel,
                     rules=self._network.rules,
@@ -281,26 +290,28 @@ class SalesBook:
             for k in range(len(line["made"]))
         ]
 
-    def follow_production(self, state_of: Callable[[str], str | None]) -> int:
-        """Move orders waiting on production by their jobs' states (`planned`, `started`,
-        `finished`, `short`; None: unknown): started when any job started, produced when
-        every job finished. Returns how many orders moved."""
+    def follow_production(
+        self, job_ids: Iterable[str], state_of: Callable[[str], str | None]
+    ) -> int:
+        """Move the orders of these jobs (those just reported on; others are ignored) by
+        their jobs' states (`planned`, `started`, `finished`, `short`; None: unknown):
+        started when any job started, produced when every job finished. Returns how many
+        orders moved."""
+        orders = {order_of_job(j) for j in job_ids if j.startswith(JOB_PREFIX)}
         moved = 0
-        for status in ("promised", "in_production", "delayed"):
-            for order in self.store.list_orders(status=status, limit=10_000, after=None):
-                jobs = self.production_jobs(order)
-                if not jobs:
-                    continue
-                states = [state_of(job) for job in jobs]
-                if all(s == "finished" for s in states):
-                    fact = "produced"
-                elif any(s in {"started", "finished", "short"} for s in states):
-                    fact = "production_started"
-                else:
-                    continue
-                before = order.standing
-                after = self.record_fact(order.id, fact, actor=SYSTEM)
-                moved += after.standing != before
+        for order_id in sorted(o for o in orders if o):
+            order = self.store.find(order_id)
+            if order is None or order.standing.flow_status not in {"promised", "in_production"}:
+                continue
+            states = [state_of(job) for job in self.production_jobs(order)]
+            if states and all(s == "finished" for s in states):
+                fact = "produced"
+            elif any(s in {"started", "finished", "short"} for s in states):
+                fact = "production_started"
+            else:
+                continue
+            after = self.record_fact(order.id, fact, actor=SYSTEM)
+            moved += after.standing != order.standing
         return moved
 
     def get(self, order_id: str) -> SalesOrder:
@@ -412,19 +423,19 @@ class SalesBook:
             found.append(WarehouseStock(w.id, w.location, available))
         return found
 
-    def _offers(self, now_s: float) -> list[FactoryOffer]:
-        view = self.capacity()
-        if self._pools_key[0] != view.version or now_s - self._pools_key[1] > self.pool_max_age_s:
-            self._rebuild(view, now_s)
-        recipes = self.recipes()
+    def _offers(self, now_s: float, skus: Iterable[str]) -> list[FactoryOffer]:
+        """Each factory's capacity and its recipes for just these SKUs."""
+        version = self.schedule_version()
+        if self._pools_key[0] != version or now_s - self._pools_key[1] > self.pool_max_age_s:
+            self._rebuild(self.capacity(), now_s, version)
+        products = {sku: p for sku in skus if (p := self.recipe(sku)) is not None}
         offers = []
         for f in self._network.factories:
             made_here = {
                 sku: r
-                for sku, makers in self._network.makers.items()
-                if f.id in makers
-                and sku in recipes
-                and (r := recipe_at(recipes[sku], f)) is not None
+                for sku, product in products.items()
+                if f.id in self._network.makers.get(sku, ())
+                and (r := recipe_at(product, f)) is not None
             }
             offers.append(
                 FactoryOffer(
@@ -438,7 +449,7 @@ class SalesBook:
             )
         return offers
 
-    def _rebuild(self, view: CapacityView, now_s: float) -> None:
+    def _rebuild(self, view: CapacityView, now_s: float, version: int) -> None:
         self._pools = {}
         self._always_open = {}
         for f in self._network.factories:
@@ -461,15 +472,16 @@ class SalesBook:
                 if pool is not None:
                     left = min(hold.amount, pool.work_by(pool.end_s, use_reserve=True))
                     pool.book(left, use_reserve=True)
-        self._pools_key = (view.version, now_s)
+        self._pools_key = (version, now_s)
 
     def _jobs(self, order: SalesOrder, promise: Promise, *, rush: bool) -> list[JobOrder]:
         """One planner job per factory part, due when the promise says it is ready."""
-        recipes = self.recipes()
         factories = {f.id: f for f in self._network.factories}
         jobs: list[JobOrder] = []
         for index, line in enumerate(promise.lines):
-            product = recipes[line.sku]
+            product = self.recipe(line.sku)
+            if product is None:  # the recipe was withdrawn while promising
+                continue
             for k, part in enumerate(line.made):
                 here = set(factories[part.factory].machines)
                 operations = tuple(
@@ -510,6 +522,7 @@ __all__ = [
     "Taken",
     "job_id",
     "lines_from",
+    "order_of_job",
     "promise_json",
     "token_hash",
 ]

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from coordinator.fleet.twin import FleetTwin
-from coordinator.plan.orders.specs import ProductSpec
 from coordinator.plan.runner import PlanRunner
 from coordinator.plan.triggers import DOWN_STATE_CODES
 from coordinator.sales.book import CapacityView
@@ -50,11 +49,6 @@ def capacity_source(twin: FleetTwin, runner: PlanRunner | None) -> CapacityView:
         planned_jobs=frozenset(jobs),
         version=int(schedule.get("version") or 0),
     )
-
-
-def recipes_source(runner: PlanRunner | None) -> dict[str, ProductSpec]:
-    """SKU → how it is made, as declared to the planner."""
-    return {} if runner is None else {p.sku: p for p in runner.products()}
 
 
 def stock_source(twin: FleetTwin, skus: Iterable[str]) -> dict[str, dict[str, int]]:

@@ -9,7 +9,7 @@ import pytest
 from coordinator.forecast.model.csv_input import read_csv
 from coordinator.forecast.training.evaluation import backtest, pooled
 
-# The published figures of the data set (shared/data/README.md): mean RMSSE over series
+# The figures published with the reference data set (FLEXFLEET_DATA): mean RMSSE over series
 # and the last four 28-day windows, M5 scale from the first non-zero sale.
 PUBLISHED = {"MA28": 0.672, "SES": 0.680, "MA7": 0.696, "Naive": 0.718, "sNaive7": 0.830}
 MA28_PER_WINDOW = (0.639, 0.563, 0.798, 0.688)
