@@ -176,6 +176,12 @@ class CoordinatorSettings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     viewer_tokens: Tokens = ()
     operator_tokens: Tokens = ()
+    # The operator console's map draws node positions on a plain projection; with a tile URL
+    # template (`https://tiles.example/{z}/{x}/{y}.png`, e.g. a plant's own tile server) it
+    # lays map tiles beneath them. Empty: no tiles, nothing fetched from outside.
+    console_tile_url: str = Field(
+        default="", max_length=512, pattern=r"^(https?://[^\s\"'<>`\\]*\{z\}[^\s\"'<>`\\]*)?$"
+    )
 
     @field_validator("viewer_tokens", "operator_tokens", mode="before")
     @classmethod

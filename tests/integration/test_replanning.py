@@ -76,7 +76,7 @@ def test_machine_down_replans_without_it_and_the_agents_take_the_diffs(
     assert (empty["version"], empty["made_ms"], empty["machines"]) == (0, None, {})
     orders = {
         "jobs": [
-            {"id": f"j{k}", "operations": [{"options": [
+            {"id": f"j{k}", "quantity": 4, "operations": [{"options": [
                 {"machine": "m1", "duration_s": 600}, {"machine": "m2", "duration_s": 900},
             ]}]}
             for k in range(3)

@@ -26,6 +26,7 @@ from coordinator.api.models.alarms import (
     DeliveryOut,
     TransitionOut,
 )
+from coordinator.api.problems import problem_responses
 from coordinator.api.routes import alarm_stream
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
@@ -69,7 +70,12 @@ def list_alarms(
     return [_out(a) for a in alarms.list_alarms(query)]
 
 
-@router.get("/{alarm_id}", summary="One alarm with its history", response_model=AlarmDetailOut)
+@router.get(
+    "/{alarm_id}",
+    summary="One alarm with its history",
+    response_model=AlarmDetailOut,
+    responses=problem_responses(404),
+)
 def get_alarm(alarm_id: AlarmIdPath, _who: ViewerDep, alarms: AlarmsDep) -> AlarmDetailOut:
     """The alarm, every transition (who, when, what) and its comments."""
     detail = alarms.get(alarm_id)
@@ -84,6 +90,7 @@ def get_alarm(alarm_id: AlarmIdPath, _who: ViewerDep, alarms: AlarmsDep) -> Alar
     "/{alarm_id}/deliveries",
     summary="Webhook delivery log of one alarm",
     response_model=list[DeliveryOut],
+    responses=problem_responses(404),
 )
 def alarm_deliveries(
     alarm_id: AlarmIdPath,
@@ -108,13 +115,23 @@ def alarm_deliveries(
     ]
 
 
-@router.post("/{alarm_id}/ack", summary="Acknowledge an alarm", response_model=AlarmOut)
+@router.post(
+    "/{alarm_id}/ack",
+    summary="Acknowledge an alarm",
+    response_model=AlarmOut,
+    responses=problem_responses(404, 409, s409="Already acknowledged"),
+)
 def acknowledge_alarm(alarm_id: AlarmIdPath, who: OperatorDep, alarms: AlarmsDep) -> AlarmOut:
     """ACTIVE_UNACK → ACTIVE_ACK or CLEARED_UNACK → CLEARED_ACK; 409 if already acknowledged."""
     return _out(alarms.acknowledge(alarm_id, actor=who))
 
 
-@router.post("/{alarm_id}/clear", summary="Clear an alarm", response_model=AlarmOut)
+@router.post(
+    "/{alarm_id}/clear",
+    summary="Clear an alarm",
+    response_model=AlarmOut,
+    responses=problem_responses(404, 409, s409="Already cleared"),
+)
 def clear_alarm(
     alarm_id: AlarmIdPath, who: OperatorDep, alarms: AlarmsDep, body: ClearIn | None = None
 ) -> AlarmOut:
@@ -128,6 +145,7 @@ def clear_alarm(
     summary="Comment on an alarm",
     response_model=CommentOut,
     status_code=201,
+    responses=problem_responses(404),
 )
 def comment_alarm(
     alarm_id: AlarmIdPath, body: CommentIn, who: OperatorDep, alarms: AlarmsDep
@@ -137,7 +155,12 @@ def comment_alarm(
     return CommentOut.model_validate(comment.to_dict())
 
 
-@router.post("/{alarm_id}/assign", summary="Assign or unassign an alarm", response_model=AlarmOut)
+@router.post(
+    "/{alarm_id}/assign",
+    summary="Assign or unassign an alarm",
+    response_model=AlarmOut,
+    responses=problem_responses(404, 409, s409="Assigned to the same person already"),
+)
 def assign_alarm(
     alarm_id: AlarmIdPath, body: AssignIn, who: OperatorDep, alarms: AlarmsDep
 ) -> AlarmOut:

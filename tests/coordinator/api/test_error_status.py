@@ -28,6 +28,8 @@ EXPECTED: dict[str, int] = {
     "StoreError": 503,
     "BrokerUnavailable": 503,
     "ApiError": 400,
+    "Unauthorized": 401,
+    "Forbidden": 403,
     "BodyTooLarge": 413,
     "AlarmError": 400,
     "AlarmNotFound": 404,

@@ -338,17 +338,18 @@ def test_hostile_reserve_bodies_are_refused(client: httpx.Client, raw: bytes, co
     assert client.get(RESERVE, headers=AS_VIEWER).json() == before
 
 
-def test_a_non_finite_number_is_a_422_that_quotes_it(client: httpx.Client) -> None:
-    """NaN in any JSON body (here an order's duration) is a 422 naming the field and
-    quoting the value as a string (JSON cannot carry NaN), not a 500."""
+def test_a_non_finite_number_is_a_422_naming_its_field(client: httpx.Client) -> None:
+    """NaN in any JSON body (here an order's duration) is a 422 validation problem naming
+    the field, not a 500 (JSON cannot carry NaN, so the value is not echoed back)."""
     raw = b'{"jobs": [{"id": "j1", "operations": [{"options": [{"machine": "m1", "duration_s": NaN}]}]}]}'
     response = client.post(
         "/api/v1/orders", content=raw, headers={**AS_OPERATOR, "Content-Type": "application/json"}
     )
     assert response.status_code == 422, response.text
-    [error] = response.json()["detail"]
-    assert error["loc"][-1] == "duration_s"
-    assert error["input"] == "nan"
+    problem = response.json()
+    assert problem["type"] == "urn:flexfleet:problem:validation-failed"
+    assert problem["field"] == "jobs[0].operations[0].options[0].duration_s"
+    assert [e["loc"][-1] for e in problem["errors"]] == ["duration_s"]
 
 
 def test_a_reserve_put_re_plans_and_survives_a_coordinator_restart(tmp_path: Path) -> None:
