@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from flexfleet.scenario.baseline import (
+    BaselinePolicy,
     edd_pick,
     least_loaded,
     nearest_neighbour_tours,
@@ -12,7 +14,10 @@ from flexfleet.scenario.baseline import (
     order_size_moments,
     reorder_point,
 )
-from flexfleet.scenario.world import MachineState, WorkItem
+from flexfleet.scenario.demand import Order, draw_orders
+from flexfleet.scenario.run import START_S
+from flexfleet.scenario.schema import load_scenario
+from flexfleet.scenario.world import MachineState, OrderState, WorkItem, World
 
 
 def _item(job: str, due: float, family: str = "toys") -> WorkItem:
@@ -78,3 +83,64 @@ def test_order_size_moments_of_the_capped_geometric() -> None:
     eq, eq2 = order_size_moments(2, p=0.5)
     assert math.isclose(eq, 1.5)
     assert math.isclose(eq2, 2.5)
+
+
+def _world() -> tuple[World, BaselinePolicy]:
+    scenario = load_scenario(str(Path(__file__).with_name("small.toml")))
+    world = World(scenario, draw_orders(scenario, days=1, seed=3), days=1, start_s=START_S)
+    policy = BaselinePolicy()
+    policy.start(world)
+    return world, policy
+
+
+def test_no_stock_anywhere_makes_the_whole_line_at_one_factory() -> None:
+    """Without stock the line is made whole (no split) at the maker nearest the customer."""
+    world, policy = _world()
+    for w in world.on_hand:
+        world.on_hand[w] = {}
+    sku = world.skus["sku-0001"]
+    order = Order("o1", 0.0, sku.id, 3, "north", 30.27, 120.15, False, 48 * 3600.0)
+    world.orders[order.id] = OrderState(order)
+    policy.on_order(world, order)
+    queued = [(m, i) for m, q in policy.queues.items() for i in q if i.order_id == "o1"]
+    assert len(queued) == 1
+    machine, item = queued[0]
+    assert item.qty == 3
+    assert item.dest == "w-north"
+    nearest = min(sku.makers, key=lambda f: world.road_km((30.27, 120.15), world.point(f)))
+    assert world.machines[machine].factory == nearest
+
+
+def test_stock_is_taken_from_the_nearest_warehouse_holding_the_line() -> None:
+    """With the near shelf short and the far one full, the far one serves the whole line."""
+    world, policy = _world()
+    for w in world.on_hand:
+        world.on_hand[w] = {}
+    world.on_hand["w-north"]["sku-0002"] = 1
+    world.on_hand["w-south"]["sku-0002"] = 9
+    order = Order("o2", 0.0, "sku-0002", 2, "north", 30.27, 120.15, True, 24 * 3600.0)
+    world.orders[order.id] = OrderState(order)
+    policy.on_order(world, order)
+    assert world.orders["o2"].units_from_stock == 2
+    assert world.on_hand["w-south"]["sku-0002"] == 7  # left by line-haul for the north vans
+    assert world.waiting["w-north"][-1].order_id == "o2"
+
+
+def test_one_wave_a_day_at_the_wave_hour() -> None:
+    """The baseline sends its vans once a day, at the scenario's wave hour."""
+    world, policy = _world()
+    assert policy.wave_times(3) == [3 * 86_400.0 + world.scenario.delivery.wave_hour * 3600.0]
+
+
+def test_reorder_point_triggers_one_order_of_a_review_period() -> None:
+    """Taking stock below the reorder point queues one replenishment of the fixed size."""
+    world, policy = _world()
+    key = ("w-north", "sku-0001")
+    world.on_hand["w-north"]["sku-0001"] = policy.rop[key] + 1
+    order = Order("o3", 0.0, "sku-0001", 2, "north", 30.27, 120.15, False, 48 * 3600.0)
+    world.orders[order.id] = OrderState(order)
+    policy.on_order(world, order)
+    stock_jobs = [i for q in policy.queues.values() for i in q if i.order_id is None]
+    assert [(i.dest, i.sku, i.qty) for i in stock_jobs] == [
+        ("w-north", "sku-0001", policy.order_qty[key])
+    ]
