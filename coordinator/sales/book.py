@@ -174,6 +174,8 @@ class SalesBook:
     close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
     pool_max_age_s: float = 60.0
     pool_min_age_s: float = 5.0
+    network_listeners: list[Callable[[Network], None]] = field(default_factory=list)
+    """Called with each network set (the planner takes its factories' opening hours)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _network: Network = field(default_factory=Network)
     _held_stock: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -207,6 +209,8 @@ class SalesBook:
             self.store.save_network(body, at_ms=now_ms(self.clock))
             self._network = network
             self._pools_key = (-1, 0.0)
+        for listener in self.network_listeners:
+            listener(network)
         return network
 
     def network_document(self) -> Any:
