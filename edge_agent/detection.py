@@ -6,7 +6,9 @@ clears into protocol `Event` fields. Settings are the detector dict of the TOML 
 of a live `config` command: shared keys for every signal, plus `per_signal.<name>`
 overrides. Signals the driver declares stepped (state codes, counters, stock totals) start
 from `STEPPED_DEFAULTS`; those it declares mode-dependent are judged per operating mode
-(`edge_agent.modes`).
+(`edge_agent.modes`), and each state signal selecting a mode is watched for stays far longer
+than usual (`StateDurations`, set by the `states` table: `planned` state codes never judged,
+`duration_factor`, `min_stays`, `min_duration_s`, `enabled`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from edge_agent.detectors import Anomaly, DetectorConfig, DetectorError, SignalMonitor
 from edge_agent.errors import ConfigError
-from edge_agent.modes import ModedMonitor, ModeKey, mode_key
+from edge_agent.modes import ModedMonitor, ModeKey, StateDurations, mode_key
 
 log = logging.getLogger("edge_agent")
 
@@ -28,15 +30,56 @@ _SEVERITY = {
     "rate_of_change": "MINOR",
     "flatline": "WARNING",
     "missing": "WARNING",
+    "state_duration": "MINOR",
 }
 
 
 def _split(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    shared = {k: v for k, v in settings.items() if k != "per_signal"}
+    shared = {k: v for k, v in settings.items() if k not in ("per_signal", "states")}
     per_signal = settings.get("per_signal", {})
     if not isinstance(per_signal, dict):
         raise ConfigError("detectors.per_signal", "must be a table of signal tables")
     return shared, per_signal
+
+
+_STATE_KEYS = {"enabled", "planned", "duration_factor", "min_stays", "min_duration_s"}
+
+
+def state_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of `StateDurations` from the `states` table (None: switched off);
+    raises `ConfigError` naming the bad key."""
+    raw = settings.get("states", {})
+    if not isinstance(raw, dict):
+        raise ConfigError("detectors.states", "must be a table")
+    for key in raw:
+        if key not in _STATE_KEYS:
+            raise ConfigError(f"detectors.states.{key}", "unknown setting")
+    planned = raw.get("planned", [0])
+    if not isinstance(planned, list) or len(planned) > 64 or not all(_number(v) for v in planned):
+        raise ConfigError("detectors.states.planned", "must be a list of at most 64 state codes")
+    factor = raw.get("duration_factor", 3.0)
+    if not _number(factor) or not 1.0 < factor <= 1000.0:
+        raise ConfigError("detectors.states.duration_factor", "must be a number in (1, 1000]")
+    stays = raw.get("min_stays", 5)
+    if isinstance(stays, bool) or not isinstance(stays, int) or not 1 <= stays <= 10_000:
+        raise ConfigError("detectors.states.min_stays", "must be an integer in 1..10000")
+    min_s = raw.get("min_duration_s", 300.0)
+    if not _number(min_s) or not 0 <= min_s <= 30 * 86400:
+        raise ConfigError("detectors.states.min_duration_s", "must be a number in 0..2592000")
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError("detectors.states.enabled", "must be true or false")
+    return {
+        "enabled": enabled,
+        "planned": frozenset(float(v) for v in planned),
+        "factor": float(factor),
+        "min_stays": stays,
+        "min_s": float(min_s),
+    }
+
+
+def _number(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
 
 
 STEPPED_DEFAULTS: dict[str, Any] = {
@@ -77,6 +120,7 @@ def build_configs(
 def check_detector_settings(settings: Mapping[str, Any]) -> None:
     """Validate a detector settings dict (raises `ConfigError`)."""
     build_configs(settings)
+    state_settings(settings)
 
 
 class DetectorBank:
@@ -108,8 +152,23 @@ class DetectorBank:
             )
             for s in self._signals
         }
+        self.durations = self._durations(settings)
         self.errors = 0
         self._failed: set[str] = set()
+
+    def _durations(self, settings: Mapping[str, Any]) -> dict[str, StateDurations]:
+        """One `StateDurations` per state signal (none when switched off)."""
+        kwargs = state_settings(settings)
+        if not kwargs.pop("enabled"):
+            return {}
+        old = getattr(self, "durations", {})
+        found = {}
+        for signal in sorted(self._mode_signals):
+            watch = old.get(signal) or StateDurations(signal, **kwargs)
+            watch.planned, watch.factor = kwargs["planned"], kwargs["factor"]
+            watch.min_stays, watch.min_s = kwargs["min_stays"], kwargs["min_s"]
+            found[signal] = watch
+        return found
 
     def observe_modes(self, values: Iterable[tuple[str, float]]) -> None:
         """Take the current modes from one poll's values, before any is fed (a sample
@@ -122,10 +181,21 @@ class DetectorBank:
     def reconfigure(self, settings: Mapping[str, Any]) -> list[Anomaly]:
         """Apply new settings live (learnt state kept); returns anomalies cleared by it."""
         base, per_signal = build_configs(settings, self._signals, self._stepped)
+        durations = self._durations(settings)
         cleared: list[Anomaly] = []
         for name, monitor in self.monitors.items():
             cleared += monitor.reconfigure(per_signal.get(name, base))
+        for name, watch in self.durations.items():
+            if name not in durations and watch.raised:
+                watch.raised = False
+                cleared.append(watch.cleared(self._last_ts(name), "detector switched off"))
+        self.durations = durations
         return cleared
+
+    def _last_ts(self, signal: str) -> int:
+        monitor = self.monitors[signal]
+        last = monitor.last_ts_ms if isinstance(monitor, SignalMonitor) else None
+        return last if last is not None else 0
 
     def update(self, signal: str, ts_ms: int, value: float) -> list[Anomaly]:
         """Feed one raw sample of a known signal.
@@ -137,7 +207,11 @@ class DetectorBank:
         if monitor is None:
             return []
         try:
-            return monitor.update(ts_ms, value)
+            found = monitor.update(ts_ms, value)
+            watch = self.durations.get(signal)
+            if watch is not None:
+                found += watch.update(ts_ms, value)
+            return found
         except Exception:
             self.errors += 1
             if signal not in self._failed:

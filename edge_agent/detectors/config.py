@@ -255,12 +255,16 @@ class DetectorConfig:
     (out-of-range and missing data are active at once). A raised detector clears after its
     score has stayed below its clear threshold for `clear_after_samples` samples in a row,
     so a flapping signal is one event. `window_samples` recent values travel with each
-    anomaly.
+    anomaly. For a signal judged per operating mode (`edge_agent.modes`), `settle_s` is how
+    long after a change of mode its statistical detectors neither learn nor raise: the
+    spin-up, warm-up or run-down that follows a start, a changeover or a stop is not an
+    anomaly (hard limits and missing data still apply).
     """
 
     warmup_samples: int = 150
     clear_after_samples: int = 30
     window_samples: int = 16
+    settle_s: float = 60.0
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     rate_of_change: RateOfChangeConfig = field(default_factory=RateOfChangeConfig)
     flatline: FlatlineConfig = field(default_factory=FlatlineConfig)
@@ -282,6 +286,11 @@ class DetectorConfig:
             1 <= self.window_samples <= 4096,
             "window_samples",
             f"must be in 1..4096, got {self.window_samples!r}",
+        )
+        _check(
+            math.isfinite(self.settle_s) and 0 <= self.settle_s <= 86400,
+            "settle_s",
+            f"must be in 0..86400 seconds, got {self.settle_s!r}",
         )
 
     @classmethod

@@ -169,6 +169,13 @@ class SignalMonitor:
                 cleared.append(self._anomaly(name, "cleared", 0.0, ts, "detector switched off"))
         return cleared
 
+    def resume(self, value: float) -> None:
+        """Continue after a pause in which the signal was judged elsewhere (another mode):
+        the next sample, `value`, is not compared with the last one before the pause."""
+        if learnable(value):
+            self._rate.resume(value)
+            self._flatline.resume(value)
+
     def recent_values(self) -> tuple[float, ...]:
         """The last `window_samples` values, oldest first."""
         return tuple(self._window)
