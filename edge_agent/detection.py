@@ -20,29 +20,60 @@ from typing import Any
 
 from edge_agent.detectors import Anomaly, DetectorConfig, DetectorError, SignalMonitor
 from edge_agent.errors import ConfigError
+from edge_agent.incidents import SEVERITY, IncidentBook, incident_settings
 from edge_agent.modes import ModedMonitor, ModeKey, StateDurations, mode_key
+from edge_agent.state_range import RangeSettings
 
 log = logging.getLogger("edge_agent")
 
-_SEVERITY = {
-    "out_of_range": "MAJOR",
-    "baseline": "MINOR",
-    "rate_of_change": "MINOR",
-    "flatline": "WARNING",
-    "missing": "WARNING",
-    "state_duration": "MINOR",
-}
-
 
 def _split(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    shared = {k: v for k, v in settings.items() if k not in ("per_signal", "states")}
+    shared = {k: v for k, v in settings.items() if k not in ("per_signal", "states", "incidents")}
     per_signal = settings.get("per_signal", {})
     if not isinstance(per_signal, dict):
         raise ConfigError("detectors.per_signal", "must be a table of signal tables")
     return shared, per_signal
 
 
-_STATE_KEYS = {"enabled", "planned", "duration_factor", "min_stays", "min_duration_s"}
+_STATE_KEYS = {
+    "enabled",
+    "planned",
+    "duration_factor",
+    "min_stays",
+    "min_duration_s",
+    "range_enabled",
+    "range_margin",
+    "range_learn_samples",
+    "range_confirm_samples",
+}
+
+
+def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
+    """The per-state range settings from the `states` table; raises `ConfigError`."""
+    raw = settings.get("states", {})
+    if not isinstance(raw, dict):
+        raise ConfigError("detectors.states", "must be a table")
+    enabled = raw.get("range_enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError("detectors.states.range_enabled", "must be true or false")
+    margin = raw.get("range_margin", 0.1)
+    if not _number(margin) or not 0.0 <= margin <= 100.0:
+        raise ConfigError("detectors.states.range_margin", "must be a number in 0..100")
+    counts = {}
+    for key, default, top in (
+        ("range_learn_samples", 1800, 10_000_000),
+        ("range_confirm_samples", 5, 100_000),
+    ):
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise ConfigError(f"detectors.states.{key}", f"must be an integer in 1..{top}")
+        counts[key] = value
+    return RangeSettings(
+        enabled=enabled,
+        margin=float(margin),
+        learn_samples=counts["range_learn_samples"],
+        confirm_samples=counts["range_confirm_samples"],
+    )
 
 
 def state_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,6 +152,8 @@ def check_detector_settings(settings: Mapping[str, Any]) -> None:
     """Validate a detector settings dict (raises `ConfigError`)."""
     build_configs(settings)
     state_settings(settings)
+    range_settings(settings)
+    incident_settings(settings)
 
 
 class DetectorBank:
@@ -144,17 +177,38 @@ class DetectorBank:
         self._mode_signals = frozenset(self._mode_of.values())
         self._modes: dict[str, ModeKey] = {}
         base, per_signal = build_configs(settings, self._signals, self._stepped)
+        ranges = range_settings(settings)
         self.monitors: dict[str, SignalMonitor | ModedMonitor] = {
             s: (
-                ModedMonitor(s, per_signal.get(s, base), self._mode_of[s], self._modes)
+                ModedMonitor(s, per_signal.get(s, base), self._mode_of[s], self._modes, ranges)
                 if s in self._mode_of
                 else SignalMonitor(s, per_signal.get(s, base))
             )
             for s in self._signals
         }
         self.durations = self._durations(settings)
+        self.incidents = self._incidents(settings)
         self.errors = 0
         self._failed: set[str] = set()
+
+    def _incidents(self, settings: Mapping[str, Any]) -> IncidentBook | None:
+        """The incident book (None: per-signal anomalies are published instead)."""
+        if not incident_settings(settings):
+            return None
+        old: IncidentBook | None = getattr(self, "incidents", None)
+        if old is not None:
+            return old
+        judged = [s for s in self._signals if s not in self._stepped]
+        return IncidentBook(self._signals, judged=judged)
+
+    def events(self, anomalies: list[Anomaly]) -> list[dict[str, Any]]:
+        """The protocol `Event` fields for anomalies: machine-level incidents, or one event
+        per anomaly when incidents are off."""
+        if not anomalies:
+            return []
+        if self.incidents is None:
+            return [event_fields(a) for a in anomalies]
+        return self.incidents.feed(anomalies)
 
     def _durations(self, settings: Mapping[str, Any]) -> dict[str, StateDurations]:
         """One `StateDurations` per state signal (none when switched off)."""
@@ -182,19 +236,23 @@ class DetectorBank:
         """Apply new settings live (learnt state kept); returns anomalies cleared by it."""
         base, per_signal = build_configs(settings, self._signals, self._stepped)
         durations = self._durations(settings)
+        ranges = range_settings(settings)
         cleared: list[Anomaly] = []
         for name, monitor in self.monitors.items():
             cleared += monitor.reconfigure(per_signal.get(name, base))
+            if isinstance(monitor, ModedMonitor) and monitor.range_settings != ranges:
+                cleared += monitor.set_ranges(ranges, self._last_ts(name))
         for name, watch in self.durations.items():
             if name not in durations and watch.raised:
                 watch.raised = False
                 cleared.append(watch.cleared(self._last_ts(name), "detector switched off"))
         self.durations = durations
+        self.incidents = self._incidents(settings)
         return cleared
 
     def _last_ts(self, signal: str) -> int:
         monitor = self.monitors[signal]
-        last = monitor.last_ts_ms if isinstance(monitor, SignalMonitor) else None
+        last = monitor.last_ts_ms
         return last if last is not None else 0
 
     def update(self, signal: str, ts_ms: int, value: float) -> list[Anomaly]:
@@ -231,7 +289,7 @@ def event_fields(anomaly: Anomaly) -> dict[str, Any]:
     """Keyword arguments of a protocol `Event` describing one anomaly raise/clear."""
     return {
         "name": "anomaly",
-        "severity": _SEVERITY.get(anomaly.detector, "INDETERMINATE"),
+        "severity": SEVERITY.get(anomaly.detector, "INDETERMINATE"),
         "state": anomaly.state,
         "signal": anomaly.signal,
         "detector": anomaly.detector,

@@ -27,6 +27,7 @@ import math
 from typing import Final, Literal
 
 from edge_agent.detectors import Anomaly, DetectorConfig, SignalMonitor
+from edge_agent.state_range import RangeChange, RangeSettings, StateRange
 
 MAX_MODES: Final = 8
 _STATISTICAL_OFF: Final = {
@@ -53,12 +54,21 @@ class ModedMonitor:
     """One signal, its statistical detectors kept per mode of `modes[mode_signal]`."""
 
     def __init__(
-        self, signal: str, config: DetectorConfig, mode_signal: str, modes: dict[str, ModeKey]
+        self,
+        signal: str,
+        config: DetectorConfig,
+        mode_signal: str,
+        modes: dict[str, ModeKey],
+        ranges: RangeSettings | None = None,
     ) -> None:
         self.signal = signal
         self.mode_signal = mode_signal
         self._modes = modes
         self._config = config
+        self.range_settings = ranges if ranges is not None else RangeSettings()
+        self.ranges: dict[ModeKey, StateRange] = {}
+        self._range: StateRange | None = None
+        self.mode: ModeKey = None
         self.always = SignalMonitor(signal, config.merged(_STATISTICAL_OFF))
         self.per_mode: dict[ModeKey, SignalMonitor] = {}
         self._current: SignalMonitor | None = None
@@ -76,7 +86,10 @@ class ModedMonitor:
         found = self.always.update(ts_ms, value)
         if not math.isfinite(value):
             return found
-        monitor = self._monitor(self._modes.get(self.mode_signal))
+        mode = self._modes.get(self.mode_signal)
+        monitor = self._monitor(mode)
+        if self.range_settings.enabled:
+            found += self._judge_range(mode, ts_ms, value)
         if monitor is not self._current:
             if self._current is not None:
                 found += _release(self._current, ts_ms)
@@ -109,6 +122,52 @@ class ModedMonitor:
         last = self.always.last_ts_ms
         return last is not None and last < self._settle_until_ms
 
+    def _judge_range(self, mode: ModeKey, ts_ms: int, value: float) -> list[Anomaly]:
+        """The value against the current mode's learnt range (see `edge_agent.state_range`)."""
+        found = []
+        if mode != self.mode or self._range is None:
+            if self._range is not None:
+                change = self._range.release()
+                if change is not None:
+                    found.append(self._range_anomaly(change, ts_ms, "operating mode changed"))
+            self.mode = mode
+            key = mode if mode in self.ranges or len(self.ranges) < MAX_MODES else None
+            self._range = self.ranges.setdefault(key, StateRange(self.range_settings))
+        current = self.per_mode.get(mode)
+        change = self._range.update(value, current.spread if current is not None else 0.0)
+        if change is not None:
+            found.append(self._range_anomaly(change, ts_ms, ""))
+        return found
+
+    def _range_anomaly(self, change: RangeChange, ts_ms: int, why: str) -> Anomaly:
+        current = self.per_mode.get(self.mode)
+        noise = current.spread if current is not None else 0.0
+        width = change.high - change.low
+        limit = max(self.range_settings.margin * width, self.range_settings.noise_margin * noise)
+        score = abs(change.excess) / limit if limit > 0.0 else 1.0
+        where = "above" if change.excess > 0 else "below"
+        if change.state == "cleared":
+            reason = why or "back inside its normal range"
+        else:
+            reason = (
+                f"{abs(change.excess):.4g} {where} its normal range {change.low:.4g}"
+                f"..{change.high:.4g} in state {_code(self.mode)}"
+            )
+        return Anomaly(
+            signal=self.signal,
+            detector="state_range",
+            state=change.state,
+            score=score if change.state == "raised" else 0.0,
+            window=self.always.recent_values(),
+            reason=reason,
+            ts_ms=ts_ms,
+        )
+
+    def normal_range(self) -> tuple[float, float] | None:
+        """(low, high) of the current mode's learnt range, once it is learnt."""
+        r = self._range
+        return (r.low, r.high) if r is not None and r.learnt else None
+
     def check_missing(self, now_ms: int) -> list[Anomaly]:
         """See `SignalMonitor.check_missing` (missing data is judged across modes)."""
         return self.always.check_missing(now_ms)
@@ -119,6 +178,17 @@ class ModedMonitor:
         cleared = self.always.reconfigure(config.merged(_STATISTICAL_OFF))
         for monitor in self.per_mode.values():
             cleared += monitor.reconfigure(config.merged(_EVERY_MODE_OFF))
+        return cleared
+
+    def set_ranges(self, settings: RangeSettings, ts_ms: int) -> list[Anomaly]:
+        """Apply new range settings, keeping what the ranges learnt; a raise is cleared."""
+        self.range_settings = settings
+        cleared = []
+        for state_range in self.ranges.values():
+            state_range.settings = settings
+            change = state_range.release()
+            if change is not None:
+                cleared.append(self._range_anomaly(change, ts_ms, "settings changed"))
         return cleared
 
     def _monitor(self, key: ModeKey) -> SignalMonitor:

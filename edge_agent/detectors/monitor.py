@@ -134,6 +134,16 @@ class SignalMonitor:
         )
 
     @property
+    def expected(self) -> float:
+        """The value the baseline expects now (see `BaselineDetector.expected`)."""
+        return self._baseline.expected
+
+    @property
+    def spread(self) -> float:
+        """The robust spread the baseline measures deviations in."""
+        return self._baseline.scale
+
+    @property
     def typical_interval_ms(self) -> float:
         """The learnt typical sampling interval."""
         return self._missing.typical_interval_ms
