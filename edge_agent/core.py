@@ -108,6 +108,7 @@ class AgentCore:
                 sorted(self._signal_names),
                 stepped=driver.stepped_signals(),
                 modes=driver.mode_signals(),
+                units={s.name: s.unit for s in self.signal_specs},
             )
         )
         self.deadband = DeadbandFilter(

@@ -20,7 +20,7 @@ from typing import Any
 
 from edge_agent.detectors import Anomaly, DetectorConfig, DetectorError, SignalMonitor
 from edge_agent.errors import ConfigError
-from edge_agent.incidents import SEVERITY, IncidentBook, incident_settings
+from edge_agent.incidents import SEVERITY, IncidentBook, incident_settings, machine_of
 from edge_agent.modes import ModedMonitor, ModeKey, StateDurations, mode_key
 from edge_agent.state_range import RangeSettings
 
@@ -167,8 +167,10 @@ class DetectorBank:
         *,
         stepped: frozenset[str] = frozenset(),
         modes: Mapping[str, str] | None = None,
+        units: Mapping[str, str] | None = None,
     ) -> None:
         self._signals = list(signals)
+        self._units = dict(units or {})
         self._stepped = stepped & frozenset(signals)
         names = frozenset(signals)
         self._mode_of = {
@@ -199,7 +201,15 @@ class DetectorBank:
         if old is not None:
             return old
         judged = [s for s in self._signals if s not in self._stepped]
-        return IncidentBook(self._signals, judged=judged)
+        return IncidentBook(self._signals, judged=judged, units=self._units, state_of=self.state_of)
+
+    def state_of(self, signal: str) -> ModeKey:
+        """The operating state of the machine a signal belongs to (None if unknown)."""
+        mode_signal = self._mode_of.get(signal)
+        if mode_signal is None:
+            machine = machine_of(signal)
+            mode_signal = next((m for m in self._mode_signals if machine_of(m) == machine), "")
+        return self._modes.get(mode_signal)
 
     def events(self, anomalies: list[Anomaly]) -> list[dict[str, Any]]:
         """The protocol `Event` fields for anomalies: machine-level incidents, or one event

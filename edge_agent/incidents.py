@@ -17,9 +17,10 @@ to the node itself) and turns the per-signal raises and clears of `DetectorBank`
   further raises and clears of signals already in it are folded silently;
 - it clears when none of its signals has anything raised.
 
-Every incident event names the contributing signals and carries, per signal, its detector,
-score and last value in `data` (`<signal>.detector`, `<signal>.score`, `<signal>.value`, the
-signal named without its machine prefix),
+The title (`reason`) is in an operator's words (`edge_agent.incident_words`). Every incident
+event names the contributing signals and carries, per signal (named without its machine
+prefix), its detector, score, last value, what was normal (`expected` and `spread`, or the
+state's `low`..`high`) and unit in `data` (`<signal>.detector`, `<signal>.score`, ...),
 so the per-signal results stay available. `enabled = false` in the `incidents` settings
 table publishes the per-signal anomalies instead (one signal per machine, as before).
 """
@@ -27,15 +28,16 @@ table publishes the per-signal anomalies instead (one signal per machine, as bef
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from edge_agent.detectors import Anomaly
 from edge_agent.errors import ConfigError
+from edge_agent.incident_words import title
 
 STRONG: Final = frozenset({"out_of_range", "flatline", "missing", "state_duration", "state_range"})
-MAX_NAMED: Final = 12  # contributing signals detailed in an event's data
+MAX_NAMED: Final = 8  # contributing signals detailed in an event's data
 _SEVERITY_RANK: Final = {"INDETERMINATE": 0, "WARNING": 1, "MINOR": 2, "MAJOR": 3, "CRITICAL": 4}
 SEVERITY: Final = {
     "out_of_range": "MAJOR",
@@ -90,7 +92,16 @@ class _Machine:
 class IncidentBook:
     """One machine-level incident at a time per machine (see the module docstring)."""
 
-    def __init__(self, signals: Iterable[str], *, judged: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        signals: Iterable[str],
+        *,
+        judged: Iterable[str] = (),
+        units: Mapping[str, str] | None = None,
+        state_of: Callable[[str], float | None] | None = None,
+    ) -> None:
+        self._units = dict(units or {})
+        self._state_of = state_of
         counts: dict[str, int] = {}
         for signal in judged:
             counts[machine_of(signal)] = counts.get(machine_of(signal), 0) + 1
@@ -155,16 +166,33 @@ class IncidentBook:
                 continue  # its key would be too long for the protocol
             data[f"{short}.detector"] = found.detector
             data[f"{short}.score"] = _finite(found.score)
-            if found.window and _is_finite(found.window[-1]):
-                data[f"{short}.value"] = found.window[-1]
+            figures = {
+                "value": found.window[-1] if found.window else math.nan,
+                "expected": found.expected,
+                "spread": found.spread,
+                "low": found.low,
+                "high": found.high,
+            }
+            for key, figure in figures.items():
+                if _is_finite(figure):
+                    data[f"{short}.{key}"] = figure
+            unit = self._units.get(signal, "")
+            if unit:
+                data[f"{short}.unit"] = unit[:64]
         data["signals"] = ",".join(machine.named)[:256]
         shown = lead if lead is not None else last
         if state == "cleared":
-            reason = f"{name or 'node'}: back to normal"
+            reason = f"{name or 'this node'} back to normal"
             severity = "INDETERMINATE"
         else:
-            parts = [f"{s} ({d})" for s, d in _detectors(machine)]
-            reason = f"{name or 'node'}: {', '.join(parts)}"
+            reason = title(
+                shown,
+                unit=self._units.get(shown.signal, ""),
+                machine=name,
+                state=self._state_of(shown.signal) if self._state_of is not None else None,
+                since_ms=since,
+                others=len(machine.named) - 1,
+            )
         return {
             "name": "incident",
             "severity": severity,
@@ -187,15 +215,6 @@ def _first_raise(machine: _Machine) -> Any:
 def _strongest(machine: _Machine, signal: str) -> Anomaly | None:
     found = [a for (s, _), a in machine.raised.items() if s == signal]
     return max(found, key=lambda a: a.score) if found else None
-
-
-def _detectors(machine: _Machine) -> list[tuple[str, str]]:
-    out = []
-    for signal in machine.named:
-        found = _strongest(machine, signal)
-        if found is not None:
-            out.append((signal, found.detector))
-    return out
 
 
 def _is_finite(value: float) -> bool:

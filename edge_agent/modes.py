@@ -161,6 +161,9 @@ class ModedMonitor:
             window=self.always.recent_values(),
             reason=reason,
             ts_ms=ts_ms,
+            low=change.low,
+            high=change.high,
+            spread=noise,
         )
 
     def normal_range(self) -> tuple[float, float] | None:

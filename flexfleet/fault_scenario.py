@@ -233,7 +233,7 @@ def run_scenario(scenario: Scenario, *, state_dir: Path | None = None) -> Scenar
         delay = None if found is None else (found.ts - start_ms) / 1000.0 - step.at_s
         name = None
         if found is not None:
-            what = f"{found.signal}/{found.detector}" if found.detector else found.reason[:60]
+            what = f"{found.signal}/{found.detector}" if found.detector else found.reason[:100]
             name = f"{found.name}: {what}"
         detections.append(Detection(step, name, delay))
     return ScenarioResult(scenario, messages, tuple(detections), start_ms)

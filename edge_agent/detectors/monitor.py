@@ -6,6 +6,7 @@ cleared on that sample. Memory and time per sample are O(1) (fixed-size buffers 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 
@@ -388,7 +389,12 @@ class SignalMonitor:
     def _change(self, name: str, change: int, score: float, ts_ms: int, value: float) -> Anomaly:
         """The anomaly for a latch that has just raised (RAISED) or cleared (CLEARED)."""
         if change == RAISED:
-            return self._anomaly(name, "raised", score, ts_ms, self._reason(name, score, value))
+            raised = self._anomaly(name, "raised", score, ts_ms, self._reason(name, score, value))
+            if self._baseline.samples > self._warmup:
+                raised = dataclasses.replace(
+                    raised, expected=self._baseline.expected, spread=self._baseline.scale
+                )
+            return raised
         return self._anomaly(name, "cleared", score, ts_ms, f"{name} back to normal")
 
     def _reason(self, name: str, score: float, value: float) -> str:

@@ -25,6 +25,7 @@ def _bank(settings: dict[str, object] | None = None) -> DetectorBank:
         SIGNALS,
         stepped=frozenset({"m01.state"}),
         modes=dict.fromkeys(SIGNALS[:3], "m01.state"),
+        units=dict(zip(SIGNALS, ("degC", "mm/s", "A", "code"), strict=True)),
     )
 
 
@@ -91,6 +92,11 @@ def test_a_bearing_fault_on_vibration_and_current_is_one_incident_naming_both() 
     }
     assert "vibration_rms_mm_s.detector" in data
     assert "motor_current_a.score" in data
+    assert data["vibration_rms_mm_s.unit"] == "mm/s"
+    title = str(raised[-1]["reason"])
+    assert " on m01, " in title
+    assert "while running, since " in title
+    assert " mm/s " in title or " A " in title
     assert len(raised) <= 3  # folded: re-sent only when a new signal joins
 
 
