@@ -11,6 +11,8 @@ demo: install
 	$(BIN)/flexfleet demo $(ARGS)
 
 test: install
+	# The import contracts (pyproject.toml, [tool.importlinter]): a broken layer fails the run.
+	$(BIN)/lint-imports
 	# The protocol is the contract between every part: its own tests must cover all of it.
 	$(BIN)/python -m pytest -q tests/protocol --cov=protocol --cov-report=term-missing --cov-fail-under=100
 	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/protocol
@@ -18,6 +20,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -6,12 +6,13 @@ sample, and samples the process with psutil. Figures: median and max RSS, CPU % 
 core over the measured window, and RSS growth per hour fitted over the second half of the
 run (after warm-up), with its 95 % interval, split into anonymous memory (heap: a leak
 shows here) and file-backed pages (shared libraries paged in: warm-up), plus the outbox
-database and WAL sizes and the machine's load average. Goal (DESIGN.md): RSS ≤ 40 MB,
+database and WAL sizes and the machine's load average. Goal (ADR 2, docs/adr/0002-protocol-without-pydantic.md): RSS ≤ 40 MB,
 ≤ 10 % of one core, no growth.
 
     .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 600
     .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 60 --no-detectors
     .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 3600 --series-csv rss.csv
+    .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 180 --python /tmp/edge/bin/python
 """
 
 from __future__ import annotations
@@ -136,6 +137,11 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
     parser.add_argument(
         "--modbus", action="store_true", help="read one simulated PLC over Modbus TCP instead"
     )
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="interpreter that runs the agent, e.g. an edge install's (pip install '.[edge]')",
+    )
     args = parser.parse_args()
     signals = len(MACHINE_REGISTER_MAP) if args.modbus else args.machines * 5
     device = None
@@ -159,7 +165,7 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
         with (work / "agent.log").open("wb") as log:
             agent = subprocess.Popen(
                 [
-                    sys.executable,
+                    args.python,
                     "-m",
                     "flexfleet",
                     "agent",
@@ -244,7 +250,8 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
     if errors:
         print(f"  agent log: {len(errors)} lines, last: {errors[-1][-300:]}")
     print(f"  command: .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s {args.duration_s:g} --warmup-s {args.warmup_s:g}"
-          f" --machines {args.machines} --interval-ms {args.interval_ms}{' --no-detectors' if args.no_detectors else ''}{' --modbus' if args.modbus else ''}")  # fmt: skip
+          f" --machines {args.machines} --interval-ms {args.interval_ms}{' --no-detectors' if args.no_detectors else ''}{' --modbus' if args.modbus else ''}"
+          f"{'' if args.python == sys.executable else ' --python ' + args.python}")  # fmt: skip
     return 0
 
 

@@ -11,6 +11,7 @@ machines' counts by the job tracker (`coordinator.jobs.tracker`). The HTTP app
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from coordinator.alarms.port import AlarmSink
@@ -24,10 +25,14 @@ from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
 from coordinator.ingest.records import RawMessage
+from coordinator.ingest.watermarks import WatermarkSender
 from coordinator.ingest.writer import IngestWriter
 from coordinator.jobs.tracker import JobTracker
 from coordinator.mqtt_client import MqttClient
 from coordinator.plan.runner import PlanRunner
+from coordinator.sales.book import SalesBook
+from coordinator.sales.sources import capacity_source, road_travel
+from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
@@ -54,6 +59,8 @@ class Coordinator:
     forecasts: ForecastJob | None = None
     cover: CoverWatch | None = None
     commands: CommandLog | None = None
+    sales: SalesBook | None = None
+    sales_webhooks: WebhookPusher | None = None
 
     @classmethod
     def open(
@@ -129,6 +136,11 @@ class Coordinator:
             rollup_retention_days=settings.rollup_retention_days,
         )
         client.on_message = writer.enqueue
+        # Agents keep their outbox rows until these say the rows are committed.
+        watermarks = WatermarkSender(
+            publisher=client, clock=clock, min_interval_s=settings.watermark_interval_s
+        )
+        writer.listeners.append(watermarks.on_commit)
         plans, jobs = _build_plans(settings, clock, commands, store, alarms)
         writer.listeners.append(plans.on_commit)
         writer.listeners.append(jobs.on_commit)
@@ -153,6 +165,16 @@ class Coordinator:
         )
         forecasts.watchers.append(cover)  # checked after every refresh and between them
         cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
+        sales = _build_sales(store, clock, twin, plans)
+        writer.listeners.append(
+            _throttled(
+                clock,
+                1.0,
+                lambda: sales.follow_production(
+                    lambda job_id: None if (p := jobs.job(job_id)) is None else p.state
+                ),
+            )
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -168,6 +190,14 @@ class Coordinator:
             forecasts=forecasts,
             cover=cover,
             commands=commands,
+            sales=sales,
+            sales_webhooks=WebhookPusher(
+                store.sales_store(),
+                clock,
+                secret=None
+                if settings.webhook_secret is None
+                else settings.webhook_secret.get_secret_value(),
+            ),
         )
 
     def start(self) -> None:
@@ -183,9 +213,13 @@ class Coordinator:
             self.plans.start()
         if self.forecasts is not None:
             self.forecasts.start()
+        if self.sales_webhooks is not None:
+            self.sales_webhooks.start()
 
     def stop(self) -> None:
         """Disconnect, finish the batch in hand, and close the alarm service and the stores."""
+        if self.sales_webhooks is not None:
+            self.sales_webhooks.close()
         if self.forecasts is not None:
             self.forecasts.close()
         if self.plans is not None:
@@ -203,6 +237,35 @@ class Coordinator:
     def healthy(self) -> bool:
         """Broker connected and ingest running."""
         return self.mqtt.connected and not self.writer.failed
+
+
+def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanRunner) -> SalesBook:
+    """The sales book on the store, reading the twin and the planner, handing it jobs."""
+    return SalesBook(
+        store=store.sales_store(),
+        clock=clock,
+        stock=twin.stock_of,
+        capacity=lambda: capacity_source(twin, plans),
+        recipe=plans.product,
+        schedule_version=plans.schedule_version,
+        travel=road_travel(),
+        submit_jobs=plans.submit_orders,
+        close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
+    )
+
+
+def _throttled(
+    clock: Clock, interval_s: float, action: Callable[[], object]
+) -> Callable[[object, object], None]:
+    """An ingest commit listener running `action` at most once per `interval_s`."""
+    last = [-interval_s]
+
+    def listener(_outcome: object, _result: object) -> None:
+        if clock.monotonic() - last[0] >= interval_s:
+            last[0] = clock.monotonic()
+            action()
+
+    return listener
 
 
 def _build_plans(
@@ -246,6 +309,7 @@ def _build_plans(
         replan_interval_s=settings.plan_progress_replan_s,
     )
     jobs.attach(plans)
+    plans.received = jobs.store.received
     plans.restore(store.load_nodes())
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
     jobs.resume()  # settles what a previous run left unsettled

@@ -114,6 +114,8 @@ class CoordinatorSettings(BaseSettings):
     dead_letter_burst_count: int = Field(default=20, ge=1)
     dead_letter_burst_window_s: float = Field(default=60.0, gt=0)
     rebirth_min_interval_s: float = Field(default=30.0, ge=0)
+    # Commit watermarks (coordinator.ingest.watermarks): at most one per node per interval.
+    watermark_interval_s: float = Field(default=1.0, ge=1.0, le=60.0)
     # Commands to nodes (coordinator.commands): unanswered ones expire after this long.
     command_timeout_s: float = Field(default=60.0, gt=0, le=86_400)
     # Fleet twin

@@ -183,6 +183,9 @@ class OutboxConfig:
     state_dir: Path = Path("state")
     max_outbox_bytes: int = 64 * 1024 * 1024
     max_age_s: float = 7 * 24 * 3600.0
+    # How long a link period holds PUBACKed rows waiting for the coordinator's first commit
+    # watermark before deciding it is an older coordinator and releasing rows on PUBACK.
+    watermark_wait_s: float = 30.0
 
     def __post_init__(self) -> None:
         _check(
@@ -191,6 +194,7 @@ class OutboxConfig:
             "must be in 1024..2**40",
         )
         _finite_range(self.max_age_s, "outbox.max_age_s", 1.0, 10 * 365 * 86400.0)
+        _finite_range(self.watermark_wait_s, "outbox.watermark_wait_s", 1.0, 3600.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +318,12 @@ _TYPES: Final[dict[str, dict[str, tuple[type, ...]]]] = {
         "reconnect_cap_s": (float,),
         "max_inflight": (int,),
     },
-    "outbox": {"state_dir": (Path,), "max_outbox_bytes": (int,), "max_age_s": (float,)},
+    "outbox": {
+        "state_dir": (Path,),
+        "max_outbox_bytes": (int,),
+        "max_age_s": (float,),
+        "watermark_wait_s": (float,),
+    },
     "sampling": {
         "interval_ms": (int,),
         "default_deadband": (float,),

@@ -4,7 +4,7 @@
 transport event and `tick()`, which does whatever is due and returns how long it may
 wait. With a `FakeClock` and a `MemoryTransport` every path is testable in memory.
 
-Session rules (Sparkplug B 3.0 adapted, DESIGN.md):
+Session rules (Sparkplug B 3.0 adapted; docs/protocol.md, ADR 1):
 - every connect attempt takes a new persisted `bd_seq`; the last will is `Death` with it;
 - once connected (and the coordinator's retained state says online, unless
   `wait_for_coordinator` is off) a `Birth` goes out first, with `pending_from_seq` = the
@@ -12,7 +12,9 @@ Session rules (Sparkplug B 3.0 adapted, DESIGN.md):
   replayed backlog (`Link`);
 - while the coordinator is offline everything is stored and nothing sent; when it comes
   back a new birth opens a new link period and the backlog is flushed;
-- reconnects wait `next_delay(attempt, rng)`.
+- reconnects wait `next_delay(attempt, rng)`;
+- the birth announces the `watermark` capability; the coordinator's commit watermarks
+  (a `watermark` command, never answered) release outbox rows (`Link.on_watermark`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from edge_agent.deadband import DeadbandFilter
 from edge_agent.detection import DetectorBank
 from edge_agent.drivers.base import DeviceEvent, Driver
 from edge_agent.errors import CommandRejected, DriverError, OutboxFull
-from edge_agent.link import Link
+from edge_agent.link import Link, Release
 from edge_agent.outbox import Outbox, OutboxRow
 from edge_agent.settings import LiveSettings, apply_config_args, restore
 from edge_agent.transport import (
@@ -48,6 +50,8 @@ from fleet_runtime.clock import Clock, now_ms
 from protocol import (
     COORDINATOR_STATE_FILTER,
     COORDINATOR_STATE_TOPIC,
+    WATERMARK_CAPABILITY,
+    WATERMARK_COMMAND,
     Birth,
     Command,
     CommandAck,
@@ -66,12 +70,13 @@ from protocol import (
     encode,
     plan_update,
     topic_for,
+    watermark_seq,
 )
 from protocol.plans import PLAN_COMMANDS
 
 log = logging.getLogger("edge_agent")
 
-CAPABILITIES = ("rebirth", "config", *PLAN_COMMANDS)
+CAPABILITIES = ("rebirth", "config", *PLAN_COMMANDS, WATERMARK_CAPABILITY)
 _MAX_VALUE = 1e15
 _MISSING_CHECK_S = 1.0
 _EXPIRE_EVERY_S = 60.0
@@ -124,6 +129,7 @@ class AgentCore:
             outbox=outbox,
             max_inflight=config.mqtt.max_inflight,
             replay_rate_per_s=config.replay.max_messages_per_s,
+            watermark_wait_s=config.outbox.watermark_wait_s,
         )
         now = clock.monotonic()
         self.connected = False
@@ -155,6 +161,7 @@ class AgentCore:
                 "refused_events",
                 "bad_inbound",
                 "commands",
+                "watermarks",
                 "sessions",
             ),
             0,
@@ -253,7 +260,7 @@ class AgentCore:
             log.error("cannot connect to the broker: %s; retrying", reason)
 
     def _link_up(self) -> None:
-        birth = self._append(self._birth, samples=0)
+        birth = self._append(self._birth, samples=0, historical=False)  # a live birth
         if birth is None:
             return
         self.link.start(birth, self.clock.monotonic())
@@ -325,6 +332,9 @@ class AgentCore:
         if command.site != self.site or command.node != self.node:
             self.counters["bad_inbound"] += 1
             return
+        if command.name == WATERMARK_COMMAND:
+            self._watermark(command)
+            return
         self.counters["commands"] += 1
         ack = self._recent.get(command.cmd_id)  # a redelivered command is answered again
         if ack is None:
@@ -348,6 +358,26 @@ class AgentCore:
         # If the session dropped, the command is redelivered (QoS 1) and answered again.
         with contextlib.suppress(TransportError):
             self.transport.publish(topic_for(ack), encode(ack))
+
+    def _watermark(self, command: Command) -> None:
+        """A commit watermark (a notice: not answered). One naming a seq this node never
+        produced cannot come from a coordinator that stored it: ignored and counted."""
+        try:
+            seq = watermark_seq(command)
+        except InvalidMessage as exc:
+            self.counters["bad_inbound"] += 1
+            log.warning("ignored watermark: %s", exc.reason)
+            return
+        if seq >= self.outbox.next_seq:
+            self.counters["bad_inbound"] += 1
+            log.warning(
+                "ignored watermark %d: this node has produced seqs < %d only",
+                seq,
+                self.outbox.next_seq,
+            )
+            return
+        self.counters["watermarks"] += 1
+        self.link.on_watermark(seq)
 
     def _execute(self, command: Command) -> None:
         if command.name == "rebirth":
@@ -549,13 +579,17 @@ class AgentCore:
             samples=0,
         )
 
-    def _append(self, build: Any, *, samples: int) -> OutboxRow | None:
+    def _append(
+        self, build: Any, *, samples: int, historical: bool | None = None
+    ) -> OutboxRow | None:
+        """Store a message; the row's `historical` flag must say what its payload says
+        (a replay re-encodes only rows stored as live)."""
         try:
             row = self.outbox.append(
                 build,
                 created_ms=now_ms(self.clock),
                 samples=samples,
-                historical=not self.link.linked,
+                historical=not self.link.linked if historical is None else historical,
             )
         except OutboxFull as exc:
             self.counters["refused_events"] += 1
@@ -567,16 +601,23 @@ class AgentCore:
 
     # --- shutdown ----------------------------------------------------------------------
 
-    def close(self, *, drain_s: float = 2.0) -> None:
-        """Store what is batched, wait briefly for acknowledgements, send death, disconnect."""
+    def close(self, *, drain_s: float = 5.0) -> None:
+        """Store what is batched, wait briefly for acknowledgements (and, with a coordinator
+        sending watermarks, for the one covering them), send death, disconnect. What is
+        not released by then stays stored for the next start."""
         self.flush()
         deadline = self.clock.monotonic() + drain_s
-        while self.connected and self.link.linked and self.clock.monotonic() < deadline:
+        # Each round waits up to 0.05 s for an event; the round count also bounds the wait
+        # on a clock that does not move by itself (tests, scenarios).
+        for _ in range(max(1, int(drain_s / 0.05))):
+            if not (self.connected and self.link.linked and self.clock.monotonic() < deadline):
+                break
             self.link.pump(self.clock.monotonic())
             event = self.transport.next_event(0.05)
             if event is not None:
                 self.handle(event)
-            if self.link.inflight == 0 and not self.link.replaying:
+            self.link.flush_acks()
+            if self.link.inflight == 0 and not self.link.replaying and self._released():
                 break
         self.link.flush_acks()
         if self.connected:
@@ -586,6 +627,12 @@ class AgentCore:
         self.transport.disconnect()
         self.driver.close()
         self.outbox.close()
+
+    def _released(self) -> bool:
+        """Whether nothing sent waits for a watermark any more."""
+        if self.link.release is not Release.WATERMARK:
+            return True
+        return self.outbox.stats().rows == 0
 
     def status(self) -> dict[str, int]:
         """Counters for metrics and tests."""

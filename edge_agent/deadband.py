@@ -4,7 +4,7 @@ A signal whose value stays inside ±deadband of the last *reported* value is not
 except that at least one sample goes out every `max_silence_ms` (a heartbeat, so the
 coordinator can tell a steady signal from a dead one). A deadband of 0 reports every
 change; non-finite values are always reported. The detectors see every raw sample
-before this filter (DESIGN.md data flow), so bandwidth saving never hides an anomaly.
+before this filter (the data flow in README.md), so bandwidth saving never hides an anomaly.
 """
 
 from __future__ import annotations

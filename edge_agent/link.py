@@ -6,20 +6,44 @@ the birth goes first, then every message created during the period is sent at on
 replayed oldest first, flagged `historical`, at most `replay_rate_per_s` messages a
 second and within half the in-flight window, so live data is never starved by history.
 
-A message leaves the outbox only when its PUBACK arrives (`on_puback`, then `flush_acks`
-deletes the batch in one transaction). Anything unacknowledged when the session drops
-stays stored and is replayed in the next period: at least once on the wire, and the
-coordinator drops the duplicates by seq.
+When a message may leave the outbox (`release`, per link period):
+- `WAITING` (each period starts so): PUBACKed rows are kept, waiting for the
+  coordinator's first commit watermark of the period;
+- `WATERMARK`: a watermark arrived, so this coordinator speaks them: rows leave only when
+  a watermark covers them (`on_watermark`), whatever the broker acknowledged. A broker
+  that dies before handing messages on loses nothing: they are still stored, and the next
+  period replays them;
+- `PUBACK`: no watermark came within `watermark_wait_s` of the period's start (a
+  coordinator from before watermarks): the rows held so far and every later PUBACKed one
+  leave at once (`flush_acks`, one transaction per batch), as they always did.
+Anything not released when the session drops stays stored and is replayed in the next
+period: at least once on the wire, and the coordinator drops the duplicates by seq.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import deque
+from enum import Enum
 
 from edge_agent.outbox import Outbox, OutboxRow
 from edge_agent.transport import Transport, TransportError
 from protocol import Birth, Event, Stock, Telemetry, decode, encode
+
+log = logging.getLogger("edge_agent")
+
+# PUBACKed seqs held in memory while waiting for the first watermark; past this many the
+# period falls back to releasing on PUBACK (memory stays bounded whatever the coordinator).
+MAX_HELD_ACKS = 100_000
+
+
+class Release(Enum):
+    """When a delivered message may leave the outbox in the current link period."""
+
+    WAITING = "waiting"  # held; the first watermark decides
+    WATERMARK = "watermark"  # when the coordinator's commit watermark covers it
+    PUBACK = "puback"  # on the broker's acknowledgement (an older coordinator)
 
 
 def as_historical(row: OutboxRow) -> bytes:
@@ -43,6 +67,7 @@ class Link:
         max_inflight: int = 20,
         replay_rate_per_s: float = 50.0,
         max_live_queue: int = 1000,
+        watermark_wait_s: float = 30.0,
     ) -> None:
         self.transport = transport
         self.outbox = outbox
@@ -61,6 +86,11 @@ class Link:
         self._tokens = 0.0
         self._refilled_at = 0.0
         self._acked: list[int] = []
+        self.watermark_wait_s = watermark_wait_s
+        self.release = Release.WAITING
+        self._wait_until = 0.0
+        self._held: list[int] = []  # PUBACKed while WAITING
+        self.watermark = -1  # the highest committed seq the coordinator announced
         self.sent_live = 0
         self.sent_replay = 0
         self.nacked = 0
@@ -86,11 +116,16 @@ class Link:
         self._spilled = False
         self._tokens = 1.0
         self._refilled_at = now_s
+        self.release = Release.WAITING
+        self._wait_until = now_s + self.watermark_wait_s
+        self._held.clear()
 
     def stop(self) -> None:
-        """End the link period (coordinator offline): keep buffering, send nothing new."""
+        """End the link period (coordinator offline): keep buffering, send nothing new.
+        Rows held for a watermark stay stored: the next period replays them."""
         self.linked = False
         self._live.clear()
+        self._held.clear()
 
     def session_lost(self) -> None:
         """The session dropped: forget what was in flight (it stays stored)."""
@@ -116,9 +151,19 @@ class Link:
         self._live.append(row)
 
     def pump(self, now_s: float) -> float | None:
-        """Publish what the window and rate allow; returns when replay can continue."""
+        """Publish what the window and rate allow; returns when replay can continue (or
+        when the wait for a first watermark ends)."""
         if not self.linked:
             return None
+        if self.release is Release.WAITING:
+            if now_s >= self._wait_until:
+                self._release_on_puback("no commit watermark arrived in time")
+            else:
+                wake = self._pump(now_s)
+                return self._wait_until if wake is None else min(wake, self._wait_until)
+        return self._pump(now_s)
+
+    def _pump(self, now_s: float) -> float | None:
         try:
             while self._live and len(self._inflight) < self.max_inflight:
                 row = self._live[0]
@@ -178,8 +223,33 @@ class Link:
                 self._live.extendleft(self.outbox.pending(after_seq=seq - 1, limit=1))
 
     def flush_acks(self) -> int:
-        """Delete every acknowledged message from the outbox (one transaction)."""
+        """Release what the broker acknowledged as the period's `release` says: delete it
+        (PUBACK, one transaction), hold it (WAITING) or leave it to the watermark."""
         if not self._acked:
             return 0
         acked, self._acked = self._acked, []
-        return self.outbox.remove(acked)
+        if self.release is Release.PUBACK:
+            return self.outbox.remove(acked)
+        if self.release is Release.WAITING and self.linked:
+            self._held.extend(acked)
+            if len(self._held) > MAX_HELD_ACKS:
+                self._release_on_puback(f"more than {MAX_HELD_ACKS} messages await a watermark")
+        return 0
+
+    def on_watermark(self, seq: int) -> int:
+        """The coordinator committed every seq <= `seq`: delete those rows (one
+        transaction); from now on this period releases rows only so. Returns how many
+        rows left."""
+        if self.linked and self.release is not Release.WATERMARK:
+            self.release = Release.WATERMARK
+            self._held.clear()
+        if seq <= self.watermark:
+            return 0
+        self.watermark = seq
+        return self.outbox.remove_through(seq)
+
+    def _release_on_puback(self, why: str) -> None:
+        log.warning("%s: messages leave the outbox on PUBACK in this link period", why)
+        self.release = Release.PUBACK
+        held, self._held = self._held, []
+        self.outbox.remove(held)

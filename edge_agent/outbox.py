@@ -8,7 +8,9 @@ node's counters, changed together in one transaction each time:
   message with its seq or neither — a seq is never reused and never skipped by a crash.
   `synchronous=FULL` makes a committed seq durable before the message can be published.
 - `bd_seq` grows by one per MQTT session (`begin_session`).
-- Rows leave only through `remove` (on PUBACK), through the bounds, or never.
+- Rows leave only through `remove_through` (the coordinator's commit watermark covers
+  them), `remove` (on PUBACK, with a coordinator that sends no watermarks), through the
+  bounds, or never.
 
 `durable=False` (synchronous=OFF) exists only for simulated-time scenarios, where no
 power is ever cut and an fsync per message would dominate the run time.
@@ -311,6 +313,17 @@ class Outbox:
         """The smallest seq still stored, or None when empty."""
         value = self._query("SELECT MIN(seq) FROM outbox", ())[0][0]
         return None if value is None else int(value)
+
+    def remove_through(self, seq: int) -> int:
+        """Delete every message with a seq <= `seq` (committed by the coordinator);
+        returns how many were still stored."""
+        with self._transaction():
+            gone = self._db.execute(
+                "DELETE FROM outbox WHERE seq <= ? RETURNING size", (seq,)
+            ).fetchall()
+            self._rows -= len(gone)
+            self._bytes -= sum(g[0] for g in gone)
+        return len(gone)
 
     def remove(self, seqs: Iterable[int]) -> int:
         """Delete delivered messages (PUBACKed); returns how many were still stored."""

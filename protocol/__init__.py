@@ -77,6 +77,13 @@ from protocol.topics import (
     shared_filter,
     site_filters,
 )
+from protocol.watermark import (
+    WATERMARK_CAPABILITY,
+    WATERMARK_COMMAND,
+    committed_through,
+    watermark_command,
+    watermark_seq,
+)
 
 __all__ = [
     "CONFIG_COMMAND",
@@ -97,6 +104,8 @@ __all__ = [
     "PROTOCOL_VERSION",
     "STOP_EVENTS",
     "SUPPORTED_VERSIONS",
+    "WATERMARK_CAPABILITY",
+    "WATERMARK_COMMAND",
     "Birth",
     "Command",
     "CommandAck",
@@ -139,6 +148,7 @@ __all__ = [
     "check_id",
     "command_filter",
     "command_topic",
+    "committed_through",
     "coordinator_state_topic",
     "data_topic",
     "decode",
@@ -149,4 +159,6 @@ __all__ = [
     "shared_filter",
     "site_filters",
     "topic_for",
+    "watermark_command",
+    "watermark_seq",
 ]

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Set up everything flexfleet needs on a fresh Debian/Ubuntu machine:
 # python3-venv and mosquitto through apt-get (only where missing), then a
-# virtual environment in .venv with the project and its extras installed.
+# virtual environment in .venv with the project and its extras installed: the coordinator's
+# libraries, training and the development tools (`make test` and `make demo` need all three).
+# An edge gateway needs none of them: `pip install ".[edge]"`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV="${VENV:-.venv}"
-EXTRAS="${EXTRAS:-dev,train}"
+EXTRAS="${EXTRAS:-coordinator,train,dev}"
 
 need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)

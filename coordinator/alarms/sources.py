@@ -1,15 +1,21 @@
 """Turning fleet happenings into alarm triggers and clears through the `AlarmSink` port.
 
-Five sources (issue 4): anomaly events from agents, node inactivity, dead-letter bursts,
-stock below a threshold, and plan commands a node rejected. Each rule decides alone whether to trigger or clear; ingest and the
-fleet twin call the matching `on_*` method and never talk to the alarm service directly.
+Six of the seven alarm sources live here: anomaly events from agents, node inactivity,
+dead-letter bursts, stock below a threshold, plan commands a node rejected and plan commands
+an online node never answered. The seventh, stock that will not last the replenishment lead
+time (`stockout_risk`), is judged from the stock covers by `StockoutRiskRule`
+(`coordinator/stock/cover_watch.py`).
+Each rule decides alone whether to trigger or clear; ingest, the fleet twin and the command
+log (`coordinator/commands/log.py`) call the matching `on_*` method and never talk to the
+alarm service directly.
 
 Alarm keys (site, source, alarm_type):
 - anomaly event: (site, `node` or `node/signal`, event name, plus `.detector` when given);
 - node inactivity: (site, node, `node_offline`);
 - dead-letter burst: (site given at construction, `ingest`, `dead_letter_burst`);
 - low stock: (site, `node/sku`, `low_stock`);
-- rejected plan command: (site, `node/command`, `command_rejected`), e.g. `m1/schedule`.
+- rejected plan command: (site, `node/command`, `command_rejected`), e.g. `m1/schedule`;
+- unanswered plan command: (site, `node/command`, `command_unanswered`).
 """
 
 from __future__ import annotations

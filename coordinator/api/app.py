@@ -32,7 +32,9 @@ from coordinator.api.routes import (
     nodes,
     orders,
     plans,
+    sales,
     stock,
+    track,
 )
 from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
@@ -67,6 +69,8 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
                     coordinator.forecasts.close()
                 if coordinator.alarms is not None:
                     coordinator.alarms.close()
+                if coordinator.sales_webhooks is not None:
+                    coordinator.sales_webhooks.close()
                 coordinator.store.close()
 
     app = FastAPI(
@@ -88,6 +92,8 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         orders,
         plans,
         jobs,
+        sales,
+        track,
         alarms,
         dashboard,
     ):

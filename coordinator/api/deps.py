@@ -23,6 +23,8 @@ from coordinator.forecast.serving.job import ForecastJob
 from coordinator.jobs.tracker import JobTracker
 from coordinator.plan.errors import PlanningUnavailable
 from coordinator.plan.runner import PlanRunner
+from coordinator.sales.book import SalesBook
+from coordinator.sales.errors import SalesUnavailable
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
 from coordinator.store.port import Store
@@ -85,6 +87,15 @@ def get_jobs(request: Request) -> JobTracker:
     return tracker
 
 
+def get_sales(request: Request) -> SalesBook:
+    """The coordinator's sales book (`SalesUnavailable`, 503, when it has none)."""
+    coordinator = getattr(request.app.state, "coordinator", None)
+    book: SalesBook | None = getattr(coordinator, "sales", None)
+    if book is None:
+        raise SalesUnavailable("sales orders are not taken on this coordinator")
+    return book
+
+
 def get_commands(request: Request) -> CommandLog:
     """The coordinator's command log (`CommandsUnavailable`, 503, when it has none)."""
     coordinator = getattr(request.app.state, "coordinator", None)
@@ -104,6 +115,7 @@ AlarmsDep = Annotated[AlarmService, Depends(get_alarms)]
 PlansDep = Annotated[PlanRunner, Depends(get_plans)]
 JobsDep = Annotated[JobTracker, Depends(get_jobs)]
 CommandsDep = Annotated[CommandLog, Depends(get_commands)]
+SalesDep = Annotated[SalesBook, Depends(get_sales)]
 
 # Callers: the principal's name, when it holds the role (401 / 403 otherwise)
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -139,6 +151,7 @@ __all__ = [
     "OperatorDep",
     "PlansDep",
     "PrincipalDep",
+    "SalesDep",
     "SettingsDep",
     "SkuQuery",
     "StoreDep",
@@ -150,6 +163,7 @@ __all__ = [
     "get_forecasts",
     "get_jobs",
     "get_plans",
+    "get_sales",
     "get_settings",
     "get_store",
     "get_twin",

@@ -42,7 +42,7 @@ from coordinator.errors import (
 from coordinator.forecast.errors import ForecastError, RefreshFailed
 from coordinator.notify.errors import TooManySubscribers
 from coordinator.plan.errors import OrderRejected, PlanError, PlanningUnavailable
-from coordinator.sales.errors import OrderConflict, OrderInvalid
+from coordinator.sales.errors import OrderConflict, OrderInvalid, SalesUnavailable
 
 
 class ApiError(CoordinatorError):
@@ -82,6 +82,7 @@ STATUS_OF: Final[Mapping[type[CoordinatorError], int]] = {
     # sales
     OrderInvalid: 422,
     OrderConflict: 409,
+    SalesUnavailable: 503,
 }
 """Status code per class of the error tree; every other `CoordinatorError` is 400."""
 

@@ -120,6 +120,18 @@ class FleetTwin:
                 for sku, qty in sorted(e.stock.items())
             ]
 
+    def stock_of(self, skus: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Units on hand of just these SKUs, per node that holds any (for the promise path:
+        it touches only the asked SKUs, not every shelf's whole stock)."""
+        wanted = tuple(set(skus))
+        with self.lock:
+            found: dict[str, dict[str, int]] = {}
+            for e in self.entries.values():
+                held = {sku: e.stock[sku] for sku in wanted if sku in e.stock}
+                if held:
+                    found[e.node] = held
+            return found
+
     def is_online(self, site: str, node: str) -> bool:
         """Whether the node is known and online now."""
         with self.lock:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from coordinator.fleet.node import NodeEntry, NodeKey, apply_stock
 from coordinator.fleet.twin import FleetTwin, record_of
 from coordinator.ingest.fold import fold_samples
+from coordinator.ingest.progress import operation_report, receipts
 from coordinator.ingest.records import (
     Accepted,
     AgentEvent,
@@ -273,9 +274,12 @@ class IngestPipeline:
                 (site, node, dict(self.twin.entries[(site, node)].latest))
                 for site, node in sorted(batch.latest_touched)
             )
+        reports = (operation_report(a.message) for a in batch.accepted)
         return BatchOutcome(
             batch=WriteBatch(
                 accepted=tuple(batch.accepted),
+                progress=tuple(r for r in reports if r is not None),
+                receipts=tuple(r for a in batch.accepted for r in receipts(a.message)),
                 dead_letters=tuple(batch.dead),
                 nodes=nodes,
                 stock=stock,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coordinator.fleet.node import NodeRecord
-from coordinator.jobs.facts import OperationReport
+from coordinator.jobs.facts import OperationReport, Receipt
 from protocol import Birth, CommandAck, Event, Stock, Telemetry
 
 AcceptedMessage = Birth | Telemetry | Stock | Event
@@ -66,6 +66,8 @@ class WriteBatch:
     """(site, node, {(signal, minute_ms): (min, max, sum, count)}) of this batch's samples."""
     progress: tuple[OperationReport, ...] = ()
     """What machines reported of the operations they run, from this batch's messages."""
+    receipts: tuple[Receipt, ...] = ()
+    """Goods warehouses received against a transfer id, from this batch's messages."""
 
     @property
     def empty(self) -> bool:

@@ -19,8 +19,9 @@ batch of triggers is due (the previous plan is the hint). Its inputs:
 - `set_products(products)`, how SKUs are made, and `on_covers(covers, ts_ms)`, a cover
   watch listener: an at-risk SKU declared `auto` becomes a replenishment job
   (`coordinator.plan.orders.replenishment`), stored with its record before the planner takes it;
-  `on_commit` counts the stock rises against the open ones and closes each, through
-  `close_orders`, once its quantity is received (an operator may close it sooner).
+  `on_commit` counts the receipts against their transfers (`received`, the store's
+  count) and closes each, through `close_orders`, once its quantity is received (an
+  operator may close it sooner); a stock rise without a receipt closes nothing.
 
 Orders, the fleet and every new plan are written to the `PlanState` port first (SQLite in
 the coordinator): an accepted order is durable before the API answers, and a new plan is
@@ -44,13 +45,13 @@ from typing import TYPE_CHECKING, Any, Final
 from coordinator.commands.log import CommandLog
 from coordinator.errors import ConfigError
 from coordinator.fleet.node import NodeRecord
-from coordinator.ingest.records import BatchOutcome, StockChanged
+from coordinator.ingest.records import BatchOutcome
 from coordinator.jobs.overdue import PlannedStart
-from coordinator.jobs.progress import OperationProgress, operation_id
+from coordinator.jobs.progress import OperationProgress, operation_id, operation_index
 from coordinator.plan.debounce import Debouncer
 from coordinator.plan.errors import OrderRejected, ProblemError
 from coordinator.plan.orders.replenishment import PREFIX as REPLENISH_PREFIX
-from coordinator.plan.orders.replenishment import Replenishment, StockLevel
+from coordinator.plan.orders.replenishment import Replenishment
 from coordinator.plan.orders.replenishment_book import ReplenishmentBook
 from coordinator.plan.orders.specs import (
     ChangeoverSpec,
@@ -174,6 +175,9 @@ class PlanRunner:
         """Called with the jobs about to be planned (the job tracker follows them)."""
         self.produced: Callable[[str], bool] = lambda _job_id: False
         """True for a job its machines have made: it is never planned again."""
+        self.received: Callable[[Iterable[str]], Mapping[str, int]] = lambda _ids: {}
+        """Units received so far per transfer id (the store's receipts)."""
+        self._taken: dict[str, JobOrder] = {}  # job id → order, for what machines must make
         self._sites_lock = threading.Lock()
         self._orders_lock = threading.Lock()
         self._wake = threading.Event()
@@ -188,15 +192,10 @@ class PlanRunner:
 
     def on_commit(self, outcome: BatchOutcome, _result: CommitResult) -> None:
         """Ingest commit listener: map what was committed to planning inputs, and count
-        stock rises against the open replenishment jobs."""
+        the receipts against the open replenishment jobs."""
         self.apply(self.mapper.map(outcome))
-        levels = [
-            (h.site, h.node, h.sku, h.qty)
-            for h in outcome.happenings
-            if isinstance(h, StockChanged)
-        ]
-        if levels:
-            self._receive(levels)
+        if outcome.batch.receipts:
+            self._receive({r.transfer_id for r in outcome.batch.receipts})
 
     def apply(self, inputs: Iterable[PlanInput]) -> None:
         """Hand planning inputs to the service (each becomes a debounced trigger)."""
@@ -304,6 +303,7 @@ class PlanRunner:
         self.service.restore(saved.plans)
         with self._orders_lock:
             self._book.restore(saved)
+        self._receive(r.transfer_id for r in self.replenishments().values())
         if saved.changeovers:
             self.service.set_changeovers(self._setups(list(saved.changeovers)))
         if saved.reserve is not None:
@@ -345,6 +345,8 @@ class PlanRunner:
         jobs = [order for order in jobs if not self.produced(order.id)]
         for hook in self.on_take:
             hook(jobs)
+        with self._sites_lock:
+            self._taken.update((order.id, order) for order in jobs)
         if jobs:
             self.service.submit_jobs([self._job(order) for order in jobs])
         if deliveries:
@@ -395,6 +397,15 @@ class PlanRunner:
         with self._orders_lock:
             return list(self._book.products.values())
 
+    def product(self, sku: str) -> ProductSpec | None:
+        """How `sku` is made, if declared (one lookup, for the order promise path)."""
+        with self._orders_lock:
+            return self._book.products.get(sku)
+
+    def schedule_version(self) -> int:
+        """The current schedule's version (0 before the first); cheap to poll."""
+        return int(self.service.current_version())
+
     def replenishments(self) -> dict[str, Replenishment]:
         """The open replenishment jobs by id."""
         with self._orders_lock:
@@ -408,10 +419,11 @@ class PlanRunner:
             taken = self._book.new_jobs((c for _, _, c in covers), ts_ms, self._check_jobs)
             self._take(taken, [])
 
-    def _receive(self, levels: list[StockLevel]) -> None:
-        """Count stock rises against the open replenishment jobs; close the received."""
+    def _receive(self, transfer_ids: Iterable[str]) -> None:
+        """Count what was received against these transfers (every receipt once, as the
+        store keeps it) for the open replenishment jobs; close the fully received."""
         with self._orders_lock:
-            done = self._book.receive(levels)
+            done = self._book.receive(self.received(transfer_ids))
         if done:
             self.close_orders(done, [], reason="received")
 
@@ -693,6 +705,8 @@ class PlanRunner:
             log.warning("no site known for %s: its %s update is not sent", node_id, payload["kind"])
             return
         body = {k: v for k, v in payload.items() if k != "kind"}
+        if payload["kind"] == "schedule":
+            body["operations"] = [self._what_to_make(op) for op in body["operations"]]
         try:
             update = (
                 ScheduleUpdate(**body) if payload["kind"] == "schedule" else RouteUpdate(**body)
@@ -702,6 +716,18 @@ class PlanRunner:
             log.error("plan update for %s/%s not sent: %s", site, node_id, exc.reason)
         except Exception:
             log.exception("could not publish the plan update for %s/%s", site, node_id)
+
+    def _what_to_make(self, op: dict[str, Any]) -> dict[str, Any]:
+        """A planned operation with the quantity and product family its machine makes
+        (left out when the order has none)."""
+        with self._sites_lock:
+            order = self._taken.get(op["job_id"])
+        if order is None:
+            return op
+        index = operation_index(op["operation_id"])
+        family = order.operations[index].family if 0 <= index < len(order.operations) else ""
+        extra = {"quantity": order.quantity, "family": family or None}
+        return {**op, **{k: v for k, v in extra.items() if v is not None}}
 
 
 def _unique(ids: list[str], what: str) -> None:

@@ -514,6 +514,11 @@ class PlanService:
             )
 
     # ---- views --------------------------------------------------------------------------
+    def current_version(self) -> int:
+        """The current schedule's version (0 before the first plan)."""
+        with self._lock:
+            return self._schedule_version
+
     def current_schedule(self) -> dict[str, Any]:
         """The current schedule as JSON-able data: version 0, status None and an empty
         machine map before the first plan; `made_ms` and `triggers` say when and why the

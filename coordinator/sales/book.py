@@ -5,11 +5,11 @@ with the stored answer (other content: `OrderConflict`), and otherwise, under on
 computes the promise (`coordinator.sales.promise`) on the stock not yet held and the factory
 capacity not yet booked, stores the order with its holds, transitions and webhook events in
 one transaction, applies the holds to its in-memory view and hands the production parts to
-the planner as jobs (`sales.{order}.{line}.{factory}`, due at the promised time). Two
+the planner as jobs (`sales.{order}.{line}.{part}`, due at the promised time). Two
 concurrent orders can therefore never be given the same units or the same capacity.
 
 Ports it is built with (each a callable, so the coordinator wires its twin and planner and
-tests pass plain functions): `stock()` shelf node → SKU → units on hand; `capacity()` the
+tests pass plain functions): `stock(skus)` shelf node → SKU → units on hand of those SKUs; `capacity()` the
 current schedule's busy intervals per machine, the machines down or offline, and the ids of
 the jobs that schedule already holds; `recipes()` SKU → `ProductSpec`; `submit_jobs` and
 `close_jobs` for the planner; `travel` the travel-time port.
@@ -30,7 +30,7 @@ from typing import Any, Final
 
 import orjson
 
-from coordinator.errors import NotFound
+from coordinator.errors import CoordinatorError, NotFound
 from coordinator.plan.orders.specs import JobOrder, OperationOrder, ProductSpec
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
 from coordinator.sales.errors import OrderConflict, OrderInvalid
@@ -104,6 +104,11 @@ class Taken:
     token: str | None = None
 
 
+def job_id(order_id: str, line: int, part: int) -> str:
+    """The planner job of one production part: `sales.{order}.{line}.{part}`."""
+    return f"{JOB_PREFIX}{order_id}.{line}.{part}"
+
+
 def token_hash(token: str) -> str:
     """The stored form of a tracking token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -151,10 +156,11 @@ class SalesBook:
 
     store: SalesStore
     clock: Clock
-    stock: Callable[[], Mapping[str, Mapping[str, int]]]
+    stock: Callable[[Iterable[str]], Mapping[str, Mapping[str, int]]]
     capacity: Callable[[], CapacityView]
-    recipes: Callable[[], Mapping[str, ProductSpec]]
+    recipe: Callable[[str], ProductSpec | None]
     travel: TravelTime
+    schedule_version: Callable[[], int] = lambda: 0
     submit_jobs: Callable[[Sequence[JobOrder]], object] = lambda _jobs: None
     close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
     pool_max_age_s: float = 60.0
@@ -211,7 +217,8 @@ class SalesBook:
                         f"order {request.id!r} exists with other content", field="id"
                     )
                 return Taken(existing, created=False)
-            self._check_catalog(request)
+            levels = self.stock({line.sku for line in request.lines})
+            self._check_catalog(request, levels)
             now_s = self.clock.now()
             try:
                 promise = promise_order(
@@ -219,8 +226,8 @@ class SalesBook:
                     destination=request.destination,
                     service=request.service,
                     now_s=now_s,
-                    warehouses=self._warehouse_stock(),
-                    factories=self._offers(now_s),
+                    warehouses=self._warehouse_stock(levels),
+                    factories=self._offers(now_s, {line.sku for line in request.lines}),
                     makers=self._network.makers,
                     travel=self.travel,
                     rules=self._network.rules,
@@ -259,8 +266,43 @@ class SalesBook:
                 if hold.kind == "work":
                     self._pools[hold.place].book(hold.amount, use_reserve=hold.from_reserve)
         if made:
-            self.submit_jobs(self._jobs(order, promise, rush=request.service == "express"))
+            try:
+                self.submit_jobs(self._jobs(order, promise, rush=request.service == "express"))
+            except CoordinatorError as exc:  # the promise stands; the order says why it may slip
+                order = self._change(
+                    order.id, "delayed", actor=SYSTEM, reason=f"production not planned: {exc}"
+                )
         return Taken(order, created=True, token=token)
+
+    def production_jobs(self, order: SalesOrder) -> list[str]:
+        """The planner job ids of the order's production parts."""
+        return [
+            job_id(order.id, i, k)
+            for i, line in enumerate(order.promise["lines"])
+            for k in range(len(line["made"]))
+        ]
+
+    def follow_production(self, state_of: Callable[[str], str | None]) -> int:
+        """Move orders waiting on production by their jobs' states (`planned`, `started`,
+        `finished`, `short`; None: unknown): started when any job started, produced when
+        every job finished. Returns how many orders moved."""
+        moved = 0
+        for status in ("promised", "in_production", "delayed"):
+            for order in self.store.list_orders(status=status, limit=10_000, after=None):
+                jobs = self.production_jobs(order)
+                if not jobs:
+                    continue
+                states = [state_of(job) for job in jobs]
+                if all(s == "finished" for s in states):
+                    fact = "produced"
+                elif any(s in {"started", "finished", "short"} for s in states):
+                    fact = "production_started"
+                else:
+                    continue
+                before = order.standing
+                after = self.record_fact(order.id, fact, actor=SYSTEM)
+                moved += after.standing != before
+        return moved
 
     def get(self, order_id: str) -> SalesOrder:
         """The stored order; `NotFound` if there is none."""
@@ -287,13 +329,7 @@ class SalesBook:
     def cancel(self, order_id: str, *, actor: str, reason: str = "") -> SalesOrder:
         """Cancel an order that has not shipped; its stock and capacity are released."""
         order = self._change(order_id, "cancelled", actor=actor, reason=reason, release=True)
-        self.close_jobs(
-            [
-                f"{JOB_PREFIX}{order_id}.{i}.{m['factory']}"
-                for i, line in enumerate(order.promise["lines"])
-                for m in line["made"]
-            ]
-        )
+        self.close_jobs(self.production_jobs(order))
         return order
 
     def correct(self, order_id: str, status: Status, *, actor: str, reason: str) -> SalesOrder:
@@ -340,10 +376,12 @@ class SalesBook:
                 self._release(order_id)
             return self.get(order_id)
 
-    def _check_catalog(self, request: OrderRequest) -> None:
+    def _check_catalog(
+        self, request: OrderRequest, levels: Mapping[str, Mapping[str, int]]
+    ) -> None:
         known = set(self._network.makers)
-        for levels in self.stock().values():
-            known.update(levels)
+        for held in levels.values():
+            known.update(held)
         for i, line in enumerate(request.lines):
             if line.sku not in known:
                 raise OrderInvalid(f"unknown SKU {line.sku!r}", field=f"lines[{i}].sku")
@@ -362,8 +400,7 @@ class SalesBook:
                 self._held_stock[key] -= int(hold.amount)
         self._pools_key = (-1, 0.0)
 
-    def _warehouse_stock(self) -> list[WarehouseStock]:
-        levels = self.stock()
+    def _warehouse_stock(self, levels: Mapping[str, Mapping[str, int]]) -> list[WarehouseStock]:
         found: list[WarehouseStock] = []
         for w in self._network.warehouses:
             units: dict[str, int] = {}
@@ -376,19 +413,19 @@ class SalesBook:
             found.append(WarehouseStock(w.id, w.location, available))
         return found
 
-    def _offers(self, now_s: float) -> list[FactoryOffer]:
-        view = self.capacity()
-        if self._pools_key[0] != view.version or now_s - self._pools_key[1] > self.pool_max_age_s:
-            self._rebuild(view, now_s)
-        recipes = self.recipes()
+    def _offers(self, now_s: float, skus: Iterable[str]) -> list[FactoryOffer]:
+        """Each factory's capacity and its recipes for just these SKUs."""
+        version = self.schedule_version()
+        if self._pools_key[0] != version or now_s - self._pools_key[1] > self.pool_max_age_s:
+            self._rebuild(self.capacity(), now_s, version)
+        products = {sku: p for sku in skus if (p := self.recipe(sku)) is not None}
         offers = []
         for f in self._network.factories:
             made_here = {
                 sku: r
-                for sku, makers in self._network.makers.items()
-                if f.id in makers
-                and sku in recipes
-                and (r := recipe_at(recipes[sku], f)) is not None
+                for sku, product in products.items()
+                if f.id in self._network.makers.get(sku, ())
+                and (r := recipe_at(product, f)) is not None
             }
             offers.append(
                 FactoryOffer(
@@ -402,7 +439,7 @@ class SalesBook:
             )
         return offers
 
-    def _rebuild(self, view: CapacityView, now_s: float) -> None:
+    def _rebuild(self, view: CapacityView, now_s: float, version: int) -> None:
         self._pools = {}
         self._always_open = {}
         for f in self._network.factories:
@@ -425,16 +462,17 @@ class SalesBook:
                 if pool is not None:
                     left = min(hold.amount, pool.work_by(pool.end_s, use_reserve=True))
                     pool.book(left, use_reserve=True)
-        self._pools_key = (view.version, now_s)
+        self._pools_key = (version, now_s)
 
     def _jobs(self, order: SalesOrder, promise: Promise, *, rush: bool) -> list[JobOrder]:
         """One planner job per factory part, due when the promise says it is ready."""
-        recipes = self.recipes()
         factories = {f.id: f for f in self._network.factories}
         jobs: list[JobOrder] = []
         for index, line in enumerate(promise.lines):
-            product = recipes[line.sku]
-            for part in line.made:
+            product = self.recipe(line.sku)
+            if product is None:  # the recipe was withdrawn while promising
+                continue
+            for k, part in enumerate(line.made):
                 here = set(factories[part.factory].machines)
                 operations = tuple(
                     OperationOrder(
@@ -449,10 +487,12 @@ class SalesBook:
                 )
                 jobs.append(
                     JobOrder(
-                        id=f"{JOB_PREFIX}{order.id}.{index}.{part.factory}",
+                        id=job_id(order.id, index, k),
                         operations=operations,
                         due_ms=round(part.ready_s * 1000),
                         rush=rush,
+                        quantity=part.qty,
+                        sku=line.sku,
                     )
                 )
         return jobs
@@ -470,6 +510,7 @@ __all__ = [
     "OrderRequest",
     "SalesBook",
     "Taken",
+    "job_id",
     "lines_from",
     "promise_json",
     "token_hash",

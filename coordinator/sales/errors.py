@@ -3,7 +3,8 @@
     CoordinatorError (coordinator.errors)
     └── SalesError                anything the sales book refuses
         ├── OrderInvalid          an order or network that cannot be taken (`field` names it)
-        └── OrderConflict         an id reused with other content, or a change the status refuses
+        ├── OrderConflict         an id reused with other content, or a change the status refuses
+        └── SalesUnavailable      this coordinator takes no sales orders
 
 The pure modules raise `ValueError`s with a `field` (`NetworkError`, `PromiseError`,
 `TransitionRefused`); the book translates them into this tree.
@@ -30,4 +31,8 @@ class OrderConflict(SalesError):
     """An order id already used with other content, or a change its status refuses."""
 
 
-__all__ = ["OrderConflict", "OrderInvalid", "SalesError"]
+class SalesUnavailable(SalesError):
+    """The coordinator runs without a sales book."""
+
+
+__all__ = ["OrderConflict", "OrderInvalid", "SalesError", "SalesUnavailable"]

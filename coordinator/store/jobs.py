@@ -1,9 +1,10 @@
 """Job progress on the coordinator's SQLite file (tables of migration m009).
 
-`write_reports` runs inside the ingest commit (`SqliteStore.commit`), so a batch's
+`write_reports` and `write_receipts` run inside the ingest commit (`SqliteStore.commit`), so a batch's
 counts are stored with its messages or not at all: a coordinator killed mid-batch loses
 nothing the broker will not redeliver, and a redelivered report changes nothing, as
-counts only grow (`coordinator.jobs.progress.advance_operation`).
+counts only grow (`coordinator.jobs.progress.advance_operation`) and a receipt is kept
+once per transfer and SKU (the first one; a replay is ignored).
 
 `SqliteJobStore` shares the store's writer connection and lock (`SqliteStore.job_store()`):
 it registers the jobs the planner takes (`track`), answers the job views and records what
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 from coordinator.errors import StoreError
-from coordinator.jobs.facts import OperationReport
+from coordinator.jobs.facts import OperationReport, Receipt
 from coordinator.jobs.progress import (
     JobProgress,
     JobState,
@@ -29,7 +30,7 @@ from coordinator.jobs.progress import (
     job_progress,
 )
 
-__all__ = ["SqliteJobStore", "write_reports"]
+__all__ = ["SqliteJobStore", "write_receipts", "write_reports"]
 
 _OPERATION_COLUMNS: Final = (
     "operation_id, job_id, machine, state, good, scrap, started_ms, updated_ms, finished_ms"
@@ -40,6 +41,7 @@ _SELECT_OPERATIONS: Final = f"SELECT {_OPERATION_COLUMNS} FROM job_operations"  
 _SAVE_OPERATION: Final = (
     f"INSERT OR REPLACE INTO job_operations ({_OPERATION_COLUMNS}) VALUES ({', '.join('?' * 9)})"  # noqa: S608
 )
+_RECEIVED: Final = "SELECT transfer_id, sum(quantity) FROM transfer_receipts WHERE transfer_id IN"
 _SELECT_JOBS: Final = f"SELECT {_JOB_COLUMNS} FROM jobs"  # noqa: S608
 _SELECT_OPEN_OPERATIONS: Final = (
     f"SELECT {_OPERATION_COLUMNS} FROM job_operations"  # noqa: S608
@@ -85,6 +87,16 @@ def write_reports(conn: sqlite3.Connection, reports: Sequence[OperationReport]) 
     touched = {r.job_id for r in reports}
     _refresh(conn, touched)
     return touched
+
+
+def write_receipts(conn: sqlite3.Connection, receipts: Sequence[Receipt]) -> None:
+    """Keep each receipt not kept yet for its transfer and SKU (call inside the caller's
+    transaction)."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO transfer_receipts (transfer_id, sku, site, node, quantity, ts_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(r.transfer_id, r.sku, r.site, r.node, r.quantity, r.ts_ms) for r in receipts],
+    )
 
 
 def _refresh(conn: sqlite3.Connection, job_ids: Iterable[str]) -> None:
@@ -199,6 +211,18 @@ class SqliteJobStore:
         with self._transaction("remake_of", write=False) as conn:
             row = conn.execute("SELECT remake_id FROM jobs WHERE id = ?", (job_id,)).fetchone()
             return None if row is None else row[0]
+
+    def received(self, transfer_ids: Iterable[str]) -> dict[str, int]:
+        """Units received so far against each of these transfers (those with a receipt)."""
+        ids = sorted(set(transfer_ids))
+        out: dict[str, int] = {}
+        with self._transaction("received", write=False) as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(f"{_RECEIVED} ({marks}) GROUP BY transfer_id", chunk)
+                out.update((row[0], int(row[1])) for row in rows)
+        return out
 
     def open_operations(self) -> dict[str, OperationProgress]:
         """The reported operations of followed jobs not settled yet, by operation id."""

@@ -290,4 +290,15 @@ def m010_job_progress(db: Database) -> None:
     db.execute("CREATE INDEX jobs_by_state ON jobs (state, id)")
 
 
+@MIGRATIONS()
+def m011_transfer_receipts(db: Database) -> None:
+    """Goods received against a transfer id (`coordinator.store.jobs`): one row per transfer
+    and SKU, written with the stock message that carried it (a replay is ignored)."""
+    db.execute(
+        "CREATE TABLE transfer_receipts (transfer_id TEXT NOT NULL, sku TEXT NOT NULL,"
+        " site TEXT NOT NULL, node TEXT NOT NULL, quantity INTEGER NOT NULL,"
+        " ts_ms INTEGER NOT NULL, PRIMARY KEY (transfer_id, sku)) WITHOUT ROWID"
+    )
+
+
 __all__ = ["MIGRATIONS"]

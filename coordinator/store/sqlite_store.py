@@ -25,7 +25,7 @@ from coordinator.fleet.views import StockItem
 from coordinator.ingest.records import StockLevels, WriteBatch
 from coordinator.ingest.sales import sales_of
 from coordinator.store.commands import SqliteCommandStore
-from coordinator.store.jobs import SqliteJobStore, write_reports
+from coordinator.store.jobs import SqliteJobStore, write_receipts, write_reports
 from coordinator.store.plan_state import SqlitePlanState
 from coordinator.store.port import (
     CommitResult,
@@ -194,6 +194,7 @@ class SqliteStore:
         for levels in batch.stock:
             self._replace_stock(conn, levels, batch)
         write_reports(conn, batch.progress)
+        write_receipts(conn, batch.receipts)
         if batch.dead_letters:
             conn.executemany(
                 "INSERT INTO dead_letters (received_ms, topic, reason, error, payload_size,"

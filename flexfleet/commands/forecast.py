@@ -1,9 +1,10 @@
 """`flexfleet forecast`: train, predict and evaluate demand forecasts.
 
     flexfleet forecast train   --data CSV --horizon H --out DIR [--seed N] [--max-rows N]
+                               [--networks N]
     flexfleet forecast predict --model DIR --data CSV --horizon H --out preds.csv
     flexfleet forecast eval    [--data CSV] [--horizon 28] [--windows 4] [--seed N]
-                               [--drop-last DAYS] [--max-rows N]
+                               [--drop-last DAYS] [--max-rows N] [--networks N]
 
 Heavy libraries (numpy, onnx, onnxruntime) are imported inside the commands.
 """
@@ -74,13 +75,24 @@ def _add_max_rows(parser: argparse.ArgumentParser) -> None:
         help="training row budget (default 400,000): larger panels train on a seeded"
         " sample of (series, origin) windows",
     )
+    parser.add_argument(
+        "--networks",
+        type=int,
+        default=None,
+        help="networks averaged into the model, each with its own seed (default: the"
+        " training default)",
+    )
 
 
 def _config(args: argparse.Namespace) -> Any:
     from coordinator.forecast.training.fit import TrainConfig
 
-    budget = {} if args.max_rows is None else {"max_training_rows": args.max_rows}
-    return TrainConfig(horizon_days=args.horizon, seed=args.seed, **budget)
+    options: dict[str, int] = {}
+    if args.max_rows is not None:
+        options["max_training_rows"] = args.max_rows
+    if args.networks is not None:
+        options["networks"] = args.networks
+    return TrainConfig(horizon_days=args.horizon, seed=args.seed, **options)
 
 
 def _progress(message: str) -> None:

@@ -67,8 +67,16 @@ class Node:
             samples=samples or (("temp", T0_MS, 1.0),),
         )
 
-    def stock(self, mode: str, items: dict[str, int], *, seq: int | None = None) -> Stock:
+    def stock(
+        self,
+        mode: str,
+        items: dict[str, int],
+        *,
+        seq: int | None = None,
+        transfer_id: str | None = None,
+    ) -> Stock:
         return Stock(
+            transfer_id=transfer_id,
             site=self.site,
             node=self.node,
             bd_seq=self.bd_seq,

@@ -14,7 +14,15 @@ from edge_agent.drivers import make_driver
 from edge_agent.outbox import Outbox
 from edge_agent.transport import MemoryTransport
 from fleet_runtime.clock import FakeClock
-from protocol import CoordinatorState, Message, decode, encode, topic_for
+from protocol import (
+    Birth,
+    CoordinatorState,
+    Message,
+    decode,
+    encode,
+    topic_for,
+    watermark_command,
+)
 
 MakeCore = Callable[..., tuple[AgentCore, MemoryTransport, FakeClock]]
 
@@ -76,6 +84,11 @@ def messages(transport: MemoryTransport) -> list[Message]:
     return [decode(topic, payload) for topic, payload in transport.published]
 
 
+def live_births(transport: MemoryTransport) -> list[Birth]:
+    """The births published as live (a replayed one is historical)."""
+    return [m for m in messages(transport) if isinstance(m, Birth) and not m.historical]
+
+
 def state_payload(
     online: bool, *, coordinator: str = "c1", sites: tuple[str, ...] = ()
 ) -> tuple[str, bytes]:
@@ -84,3 +97,15 @@ def state_payload(
         online=online, ts=1_700_000_000_000, coordinator=coordinator, sites=sites
     )
     return topic_for(state), encode(state)
+
+
+def watermark_payload(seq: int, *, site: str = "s1", node: str = "n1") -> tuple[str, bytes]:
+    """The coordinator's commit watermark for one node (every seq <= `seq` stored)."""
+    notice = watermark_command(site=site, node=node, seq=seq, ts=1_700_000_000_000)
+    return topic_for(notice), encode(notice)
+
+
+def commit_all(core: AgentCore, transport: MemoryTransport) -> None:
+    """Play a coordinator that has stored everything the agent produced so far."""
+    transport.feed(*watermark_payload(core.outbox.next_seq - 1))
+    core.tick()

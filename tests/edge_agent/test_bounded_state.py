@@ -11,7 +11,7 @@ from edge_agent.core import AgentCore
 from edge_agent.transport import MemoryTransport
 from fleet_runtime.clock import FakeClock
 from protocol import Command, command_topic, encode
-from tests.edge_agent.conftest import MakeCore, run_for
+from tests.edge_agent.conftest import MakeCore, commit_all, run_for
 
 
 def command(cmd_id: str, name: str = "rebirth", **args: Any) -> tuple[str, bytes]:
@@ -29,6 +29,7 @@ def churn(core: AgentCore, transport: MemoryTransport, clock: FakeClock, round_:
     run_for(core, clock, 5.0, step_s=0.1)
     transport.accept()
     run_for(core, clock, 15.0, step_s=0.1)
+    commit_all(core, transport)  # the coordinator's watermark releases what it stored
     transport.published.clear()  # the test double's records, not the agent's memory
     transport.connects.clear()
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from edge_agent.core import AgentCore
 from edge_agent.transport import MemoryTransport
-from protocol import Birth, Command, CommandAck, command_topic, encode
-from tests.edge_agent.conftest import MakeCore, messages, run_for
+from protocol import Command, CommandAck, command_topic, encode
+from tests.edge_agent.conftest import MakeCore, live_births, messages, run_for
 
 
 def send(transport: MemoryTransport, name: str, cmd_id: str, **args: Any) -> None:
@@ -34,7 +34,7 @@ def test_rebirth_publishes_a_new_birth_with_the_next_seq_and_acks(make_core: Mak
     core, transport, _clock = connected(make_core)
     send(transport, "rebirth", "r1")
     core.tick()
-    births = [m for m in messages(transport) if isinstance(m, Birth)]
+    births = live_births(transport)
     assert len(births) == 2
     assert births[1].bd_seq == births[0].bd_seq
     assert births[1].seq > births[0].seq
@@ -125,7 +125,7 @@ def test_redelivered_command_is_answered_again_but_applied_once(make_core: MakeC
     send(transport, "rebirth", "same")
     core.tick()
     sent = messages(transport)
-    assert len([m for m in sent if isinstance(m, Birth)]) == 2  # first birth + one rebirth
+    assert len(live_births(transport)) == 2  # first birth + one rebirth
     assert len([m for m in sent if isinstance(m, CommandAck)]) == 2
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from edge_agent.transport import Published
 from protocol import Birth, Death, Event, Telemetry, decode
-from tests.edge_agent.conftest import MakeCore, messages, run_for, state_payload
+from tests.edge_agent.conftest import (
+    MakeCore,
+    commit_all,
+    live_births,
+    messages,
+    run_for,
+    state_payload,
+)
 
 
 def test_connect_sends_birth_first_then_telemetry_and_registers_death_as_will(
@@ -25,12 +32,16 @@ def test_connect_sends_birth_first_then_telemetry_and_registers_death_as_will(
     assert will.bd_seq == sent[0].bd_seq == 1
     seqs = [m.seq for m in sent if isinstance(m, Birth | Telemetry | Event)]
     assert seqs == list(range(len(seqs)))
-    assert core.outbox.stats().rows == 0  # everything acknowledged left the outbox
+    assert sent[0].capabilities[-1] == "watermark"
+    assert core.outbox.stats().rows == len(seqs)  # acknowledged by the broker, not yet stored
+    commit_all(core, transport)
+    assert core.outbox.stats().rows == 0  # the coordinator's watermark released them
 
 
 def test_messages_stay_in_outbox_until_puback(make_core: MakeCore) -> None:
-    """Without PUBACK nothing is deleted; each PUBACK deletes exactly its message."""
-    core, transport, clock = make_core()
+    """With a coordinator that sends no watermarks (none within `watermark_wait_s`): without
+    PUBACK nothing is deleted; each PUBACK deletes exactly its message."""
+    core, transport, clock = make_core(outbox={"watermark_wait_s": 1.0})
     transport.auto_ack = False
     core.tick()
     transport.accept()
@@ -204,10 +215,10 @@ def test_a_new_session_waits_for_the_coordinator_state_again(make_core: MakeCore
     run_for(core, clock, 5.0)
     transport.accept()
     core.tick()
-    births_before = sum(isinstance(m, Birth) for m in messages(transport))
+    births_before = len(live_births(transport))
     transport.feed(*state_payload(online=True))  # the broker resends the retained state
     run_for(core, clock, 2.0)
-    assert sum(isinstance(m, Birth) for m in messages(transport)) == births_before + 1
+    assert len(live_births(transport)) == births_before + 1
 
 
 def test_a_batch_over_the_payload_limit_is_split_not_lost(make_core: MakeCore) -> None:

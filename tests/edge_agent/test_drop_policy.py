@@ -1,4 +1,4 @@
-"""The running agent's side of the outbox bounds (ADR 0011): what is dropped, what never is,
+"""The running agent's side of the outbox bounds (ADR 8): what is dropped, what never is,
 and how every drop reaches the next birth and the metrics."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from edge_agent.metrics import render
 from edge_agent.outbox import Outbox, OutboxRow
 from protocol import Birth, Message, Stock, Telemetry
-from tests.edge_agent.conftest import MakeCore, messages, run_for
+from tests.edge_agent.conftest import MakeCore, commit_all, messages, run_for
 
 
 def first_birth(sent: list[Message]) -> Birth:
@@ -120,6 +120,7 @@ def test_stock_is_never_dropped_and_a_refusal_is_counted_logged_and_reported(
     assert birth.stats["refused_messages"] == refused
     delivered = {m.seq for m in sent if isinstance(m, Stock)}
     assert set(stored_stock) <= delivered
+    commit_all(core, transport)  # the coordinator stored the backlog: the outbox drains
     run_for(core, clock, 10.0, step_s=0.1)
     core.flush()
     core.tick()

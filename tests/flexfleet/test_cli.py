@@ -39,3 +39,21 @@ def test_demo_refuses_empty_fleet() -> None:
     """`flexfleet demo --agents 0 --warehouses 0` is refused with a clear message."""
     with pytest.raises(SystemExit, match="at least one agent"):
         main(["demo", "--agents", "0", "--warehouses", "0"])
+
+
+def test_only_the_chosen_command_group_is_imported() -> None:
+    """`flexfleet agent ...` imports the agent's command module and no other group's."""
+    probe = (
+        "import sys\n"
+        "from flexfleet.cli import main\n"
+        "try:\n"
+        "    main(['agent', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('flexfleet.commands.'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split()[-1:] == ["flexfleet.commands.agent"]
+    assert "flexfleet.commands.coordinator" not in result.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +52,60 @@ def test_broker_uses_eclipse_mosquitto_with_project_config() -> None:
     mounted = [v.split(":")[0] for v in broker["volumes"]]
     assert "./docker/mosquitto.conf" in mounted
     assert (ROOT / "docker" / "mosquitto.conf").is_file()
+
+
+def _dockerfile_stages() -> dict[str, list[str]]:
+    """The Dockerfile's stages: name -> its instruction lines (continuations joined)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    stages: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in text.splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0] == "FROM":
+            assert words[-2].upper() == "AS", f"every stage is named: {line}"
+            current = stages.setdefault(words[-1], [])
+        current.append(" ".join(words))
+    return stages
+
+
+def test_agents_run_the_edge_image_and_the_coordinator_its_own() -> None:
+    """Agents build the Dockerfile's `edge` target into one shared image, the coordinator
+    the `coordinator` target, and both targets exist."""
+    services = _services()
+    stages = _dockerfile_stages()
+    built = {name: s for name, s in services.items() if "build" in s}
+    agents = {name: s for name, s in built.items() if s["command"].startswith("agent ")}
+    assert len(agents) == len(DemoPlan().agent_ids())
+    assert {s["build"]["target"] for s in agents.values()} == {"edge"}
+    assert len({s["image"] for s in agents.values()}) == 1
+    assert built["coordinator"]["build"]["target"] == "coordinator"
+    assert built["coordinator"]["image"] != next(iter(agents.values()))["image"]
+    assert {"edge", "coordinator"} <= set(stages)
+
+
+def test_each_image_installs_its_own_extra() -> None:
+    """The edge stage installs the project with the `edge` extra only, the coordinator stage
+    with `coordinator`; neither installs the other's."""
+    stages = _dockerfile_stages()
+    edge_installs = [line for line in stages["edge"] if "pip install" in line]
+    coordinator_installs = [line for line in stages["coordinator"] if "pip install" in line]
+    assert len(edge_installs) == len(coordinator_installs) == 1
+    assert "[edge]" in edge_installs[0]
+    assert "coordinator" not in edge_installs[0]
+    assert "[coordinator]" in coordinator_installs[0]
+
+
+def test_the_image_holds_every_shipped_package() -> None:
+    """The Dockerfile copies each top-level package that pyproject.toml ships."""
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
+    copied = {
+        line.split()[1]
+        for lines in _dockerfile_stages().values()
+        for line in lines
+        if line.startswith("COPY ")
+    }
+    assert {package.rstrip("*") for package in shipped} <= copied

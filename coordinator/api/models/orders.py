@@ -141,13 +141,15 @@ class DispatchedOut(BaseModel):
 
 
 class ReplenishmentOut(BaseModel):
-    """What a replenishment job makes, for which shelf, and how much of it arrived."""
+    """What a replenishment job makes, for which shelf, the transfer that carries it there
+    and how much of it arrived (the job closes on that transfer's receipt)."""
 
     sku: str
     location: str = Field(description="site/node of the micro-warehouse")
     quantity: int
     stock_at_submit: int = Field(description="The shelf's stock when the job was made")
-    received: int = Field(description="Units received at the shelf since")
+    transfer_id: str = Field(description="The transfer whose receipt closes the job")
+    received: int = Field(description="Units received against the transfer")
     submitted_ms: int
 
 

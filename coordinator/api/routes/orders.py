@@ -126,6 +126,7 @@ def held_orders(plans: PlansDep, _who: ViewerDep) -> OrdersOut:
                     location=made[j.id].location,
                     quantity=made[j.id].quantity,
                     stock_at_submit=made[j.id].stock_at_submit,
+                    transfer_id=made[j.id].transfer_id,
                     received=made[j.id].received,
                     submitted_ms=made[j.id].submitted_ms,
                 ),

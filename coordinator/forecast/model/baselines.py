@@ -172,9 +172,15 @@ def tsb(
     return _intermittent(y, horizon, name="TSB", step=step)
 
 
+def moving_average_7(y: FloatArray, horizon: int) -> BaselineForecast:
+    """Mean of the last 7 observed days, flat over the horizon."""
+    return moving_average(y, horizon, window_days=7)
+
+
 BASELINES: dict[str, Callable[[FloatArray, int], BaselineForecast]] = {
     "Naive": naive,
     "sNaive7": seasonal_naive,
+    "MA7": moving_average_7,
     "MA28": moving_average,
     "SES": ses,
     "Croston": croston,

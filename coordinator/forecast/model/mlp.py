@@ -113,6 +113,27 @@ def fit_mlp(
     return MlpWeights(mean, scale, params[0], params[1], params[2], params[3])
 
 
+def average_networks(networks: list[MlpWeights]) -> MlpWeights:
+    """One network whose outputs are the mean of `networks`' outputs (fitted on the same
+    rows, so they share the standardisation): hidden layers side by side, output weights
+    divided by their number. The ensemble exports and serves as one wider network."""
+    if not networks:
+        raise DataError("need at least one network to average")
+    first = networks[0]
+    for net in networks[1:]:
+        if not (np.array_equal(net.mean, first.mean) and np.array_equal(net.scale, first.scale)):
+            raise DataError("networks to average must share their input standardisation")
+    k = np.float32(len(networks))
+    return MlpWeights(
+        first.mean,
+        first.scale,
+        np.concatenate([n.w1 for n in networks], axis=1),
+        np.concatenate([n.b1 for n in networks]),
+        (np.concatenate([n.w2 for n in networks], axis=0) / k).astype(np.float32),
+        (np.sum([n.b2 for n in networks], axis=0) / k).astype(np.float32),
+    )
+
+
 def _gradients(
     params: list[np.ndarray],
     xb: np.ndarray,

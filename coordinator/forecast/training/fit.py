@@ -6,7 +6,7 @@ baselines. onnx comes from the optional `train` extra and is imported only here 
 `onnx_export`; serving needs neither.
 
 Hyperparameters were chosen on validation windows that end before the backtest's first
-origin (see docs/adr/0009-forecast-model-and-serving.md), never on the backtest windows.
+origin (see docs/adr/0006-forecast-model-and-serving.md), never on the backtest windows.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from coordinator.forecast.model.features import (
     WINDOW_DAYS,
     feature_names,
 )
-from coordinator.forecast.model.mlp import QUANTILE_LEVELS, MlpConfig, fit_mlp
+from coordinator.forecast.model.mlp import QUANTILE_LEVELS, MlpConfig, average_networks, fit_mlp
 from coordinator.forecast.model.model_card import CARD_FILE, MODEL_FILE, ModelCard
 from coordinator.forecast.model.panel import FloatArray, SeriesPanel
+from coordinator.forecast.model.weekday import FLAT, pooled_weekday_shape
 from coordinator.forecast.serving.predictor import panel_features
 from coordinator.forecast.training.metrics import mase_scale, rmsse_scale
 from coordinator.forecast.training.training_rows import TrainingRows, sample_windows, training_rows
@@ -56,6 +57,7 @@ class TrainConfig:
     origin_stride_days: int = 3
     max_training_rows: int = 400_000
     min_history_days: int = 56
+    networks: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.mean_blend <= 1.0:
@@ -69,6 +71,8 @@ class TrainConfig:
                 f"max_training_rows must hold one window of {self.horizon_days} days,"
                 f" got {self.max_training_rows}"
             )
+        if not 1 <= self.networks <= 16:
+            raise DataError(f"networks must be 1..16, got {self.networks}")
         if self.calibration_windows < 0:
             raise DataError(f"calibration_windows must be ≥ 0, got {self.calibration_windows}")
 
@@ -85,13 +89,17 @@ class _Fitted:
     """The fitted network: raw ratio outputs `[m, 4]` and the ONNX export."""
 
     def __init__(self, rows: TrainingRows, config: TrainConfig) -> None:
-        self.weights = fit_mlp(
-            rows.x,
-            rows.target,
-            mlp_config(config),
-            mse_weight=rows.mse_weight,
-            pinball_weight=rows.pinball_weight,
-        )
+        networks = [
+            fit_mlp(
+                rows.x,
+                rows.target,
+                mlp_config(with_seed(config, config.seed + k)),
+                mse_weight=rows.mse_weight,
+                pinball_weight=rows.pinball_weight,
+            )
+            for k in range(config.networks)
+        ]
+        self.weights = networks[0] if len(networks) == 1 else average_networks(networks)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The learned ratios to the level: mean, P10, P50, P90."""
@@ -102,7 +110,12 @@ class _Fitted:
         from coordinator.forecast.training.onnx_export import mlp_to_onnx
 
         net_weight, feature_mix = head.arrays(names)
-        return mlp_to_onnx(self.weights, net_weight=net_weight, feature_mix=feature_mix)
+        return mlp_to_onnx(
+            self.weights,
+            net_weight=net_weight,
+            feature_mix=feature_mix,
+            feature_gain=head.gain(names),
+        )
 
 
 BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -115,12 +128,28 @@ class OutputHead:
     Mean: `mean_blend` × the model plus the rest spread equally over `STAT_FEATURES`
     (MA28, TSB, least-squares SES). Quantile k: `quantile_scale[k]` × (`quantile_blend`
     × the model's quantile + the rest × the MA28 baseline's quantile, i.e. MA28 plus
-    its one-step error quantile, `ERROR_QUANTILE_FEATURES`).
+    its one-step error quantile, `ERROR_QUANTILE_FEATURES`). With `mean_weekday`
+    (`quantile_weekday`) the statistical part of the mean (of the quantiles) is
+    multiplied by `weekday_shape` at the target's weekday: flat forecasts, weekly shape.
     """
 
     mean_blend: float
     quantile_blend: float = 1.0
     quantile_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    weekday_shape: tuple[float, ...] = FLAT
+    mean_weekday: bool = False
+    quantile_weekday: bool = False
+
+    def gain(self, names: tuple[str, ...]) -> np.ndarray | None:
+        """`feature_gain` `[n_features, 4]` for the exporter, or None when flat."""
+        if not (self.mean_weekday or self.quantile_weekday):
+            return None
+        gain = np.zeros((len(names), 4))
+        for d, value in enumerate(self.weekday_shape):
+            row = names.index(f"target_is_dow{d}")
+            gain[row, 0] = value if self.mean_weekday else 1.0
+            gain[row, 1:] = value if self.quantile_weekday else 1.0
+        return gain.astype(np.float32)
 
     def arrays(self, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """`net_weight` `[4]` and `feature_mix` `[n_features, 4]` for the exporter."""
@@ -150,6 +179,14 @@ class _InnerWindows:
     stat_quantiles: FloatArray  # [m, 3] ratios of the MA28 baseline quantiles
     inv_rmsse_scale: FloatArray  # [m]
     inv_mase_scale: FloatArray  # [m]
+    weekday: np.ndarray  # [m] the target's weekday, Monday = 0
+    shape: tuple[float, ...]  # the pooled weekday shape of the early panel
+
+    def shaped(self, on: bool) -> FloatArray:
+        """Per row: the weekday shape's factor on its target day (1 when `on` is false)."""
+        return (
+            np.asarray(np.asarray(self.shape)[self.weekday]) if on else np.ones(len(self.weekday))
+        )
 
 
 def _inner_windows(
@@ -161,6 +198,7 @@ def _inner_windows(
         return None
     progress(f"inner validation: fit on the days before the last {k} x {h}")
     early = _Fitted(_rows(panel.head(cut), config, progress), config)
+    shape = pooled_weekday_shape(panel.head(cut))
     # the forecasts of the inner windows stay within the row budget too
     pick = sample_windows(panel.n_series, config.max_training_rows // (k * h), config.seed)
     if len(pick) < panel.n_series:
@@ -170,7 +208,8 @@ def _inner_windows(
     stat_cols = [names.index(n) for n in STAT_FEATURES]
     ma28 = names.index("ma28_rel")
     err_cols = [names.index(n) for n in ERROR_QUANTILE_FEATURES]
-    parts: list[list[np.ndarray]] = [[] for _ in range(9)]
+    dow_col = names.index("target_dow")
+    parts: list[list[np.ndarray]] = [[] for _ in range(10)]
     for j in range(k):
         origin = cut + j * h
         history = panel.head(origin)
@@ -194,6 +233,7 @@ def _inner_windows(
             x[:, [ma28]] + x[:, err_cols],
             _inverse(rmsse_scale(history.y))[series],
             _inverse(mase_scale(history.y))[series],
+            x[:, dow_col].astype(np.int64),
         )
         for store, value in zip(parts, values, strict=True):
             store.append(np.asarray(value))
@@ -201,7 +241,10 @@ def _inner_windows(
     keep = np.isfinite(joined[0]) & (joined[8] > 0)
     if not keep.any():
         return None
-    return _InnerWindows(*(a[keep] for a in joined))
+    a = [column[keep] for column in joined]
+    return _InnerWindows(
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], weekday=a[9], shape=shape
+    )
 
 
 def _inverse(scale: FloatArray) -> FloatArray:
@@ -242,31 +285,53 @@ def fit_head(
         return OutputHead(config.mean_blend), {"windows": 0}
     level = inner.level
     mean_scores = {
-        w: _mean_rmsse(inner, level * (w * inner.raw[:, 0] + (1 - w) * inner.stat_mean))
+        (on, w): _mean_rmsse(
+            inner, level * (w * inner.raw[:, 0] + (1 - w) * inner.stat_mean * inner.shaped(on))
+        )
+        for on in (False, True)
         for w in BLEND_GRID
     }
-    mean_blend = min(BLEND_GRID, key=lambda w: (mean_scores[w], abs(w - config.mean_blend)))
+    mean_weekday, mean_blend = min(
+        mean_scores, key=lambda k: (mean_scores[k], k[0], abs(k[1] - config.mean_blend))
+    )
 
-    def blended(b: float) -> FloatArray:
-        return np.asarray(
-            np.maximum(level[:, None] * (b * inner.raw[:, 1:] + (1 - b) * inner.stat_quantiles), 0)
-        )
+    def blended(on: bool, b: float) -> FloatArray:
+        stat = inner.stat_quantiles * inner.shaped(on)[:, None]
+        return np.asarray(np.maximum(level[:, None] * (b * inner.raw[:, 1:] + (1 - b) * stat), 0))
 
-    q_scores = {b: _pinball(inner, blended(b)) for b in BLEND_GRID}
-    quantile_blend = min(BLEND_GRID, key=lambda b: (q_scores[b], -b))
-    chosen = blended(quantile_blend)
+    q_scores = {
+        (on, b): _pinball(inner, blended(on, b)) for on in (False, True) for b in BLEND_GRID
+    }
+    quantile_weekday, quantile_blend = min(q_scores, key=lambda k: (q_scores[k], k[0], -k[1]))
+    chosen = blended(quantile_weekday, quantile_blend)
     scales = tuple(
         pinball_scale(inner.actual, chosen[:, i], q, inner.inv_mase_scale)
         for i, q in enumerate(QUANTILE_LEVELS)
     )
-    head = OutputHead(mean_blend, quantile_blend, (scales[0], scales[1], scales[2]))
+    weekday = mean_weekday or quantile_weekday
+    head = OutputHead(
+        mean_blend,
+        quantile_blend,
+        (scales[0], scales[1], scales[2]),
+        weekday_shape=pooled_weekday_shape(panel) if weekday else FLAT,
+        mean_weekday=mean_weekday,
+        quantile_weekday=quantile_weekday,
+    )
     info = {
         "windows": config.calibration_windows,
         "rows": len(inner.actual),
         "mean_blend": mean_blend,
-        "mean_rmsse_by_blend": {str(w): round(v, 5) for w, v in mean_scores.items()},
+        "mean_rmsse_by_blend": {
+            str(w): round(v, 5) for (on, w), v in mean_scores.items() if not on
+        },
+        "mean_rmsse_by_blend_weekday": {
+            str(w): round(v, 5) for (on, w), v in mean_scores.items() if on
+        },
+        "mean_weekday": mean_weekday,
         "quantile_blend": quantile_blend,
+        "quantile_weekday": quantile_weekday,
         "quantile_scale": list(scales),
+        "weekday_shape": [round(v, 5) for v in head.weekday_shape],
     }
     return head, info
 

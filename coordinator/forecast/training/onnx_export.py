@@ -25,18 +25,26 @@ ONNX_OPSET = 17
 
 
 def _head_nodes(
-    net_weight: np.ndarray | None, feature_mix: np.ndarray | None, n_features: int, n_out: int
+    net_weight: np.ndarray | None,
+    feature_mix: np.ndarray | None,
+    feature_gain: np.ndarray | None,
+    n_features: int,
+    n_out: int,
 ) -> tuple[list[Any], list[Any]]:
-    """`ratio` → `combined` = ratio · net_weight + features · feature_mix.
+    """`ratio` → `combined` = ratio · net_weight + (features · feature_mix) ⊙ gain.
 
     `net_weight` `[n_out]` scales each learned output (the quantile calibration, the
     network's share of the mean); `feature_mix` `[n_features, n_out]` adds feature
-    columns, which are ratios to the level too (the statistical forecasts in the mean).
-    Defaults: weight 1, nothing mixed in."""
+    columns, which are ratios to the level too (the statistical forecasts in the mean);
+    `feature_gain` `[n_features, n_out]` multiplies that mix by `features · feature_gain`
+    (the weekday shape, read from the target's weekday one-hot columns). Defaults:
+    weight 1, nothing mixed in, gain 1 (no gain nodes)."""
     weights = np.ones(n_out, np.float32) if net_weight is None else net_weight
     mix = np.zeros((n_features, n_out), np.float32) if feature_mix is None else feature_mix
     if weights.shape != (n_out,) or mix.shape != (n_features, n_out):
         raise ModelError(f"output head shapes {weights.shape}, {mix.shape} do not fit")
+    if feature_gain is not None and feature_gain.shape != (n_features, n_out):
+        raise ModelError(f"output gain shape {feature_gain.shape} does not fit")
     inits = [
         helper.make_tensor("head_w", TensorProto.FLOAT, [n_out], weights.astype(np.float32)),
         helper.make_tensor(
@@ -46,8 +54,23 @@ def _head_nodes(
     nodes = [
         helper.make_node("Mul", ["ratio", "head_w"], ["ratio_w"]),
         helper.make_node("MatMul", [INPUT_FEATURES, "head_mix"], ["mixed"]),
-        helper.make_node("Add", ["ratio_w", "mixed"], ["combined"]),
     ]
+    mixed = "mixed"
+    if feature_gain is not None:
+        inits.append(
+            helper.make_tensor(
+                "head_gain",
+                TensorProto.FLOAT,
+                [n_features, n_out],
+                feature_gain.astype(np.float32).ravel(),
+            )
+        )
+        nodes += [
+            helper.make_node("MatMul", [INPUT_FEATURES, "head_gain"], ["gain"]),
+            helper.make_node("Mul", ["mixed", "gain"], ["mixed_gained"]),
+        ]
+        mixed = "mixed_gained"
+    nodes.append(helper.make_node("Add", ["ratio_w", mixed], ["combined"]))
     return nodes, inits
 
 
@@ -56,6 +79,7 @@ def mlp_to_onnx(
     *,
     net_weight: np.ndarray | None = None,
     feature_mix: np.ndarray | None = None,
+    feature_gain: np.ndarray | None = None,
     producer_version: str = "0",
 ) -> bytes:
     """Serialised ONNX of the standardise → dense → ReLU → dense network, combined with
@@ -67,7 +91,7 @@ def mlp_to_onnx(
         helper.make_tensor(k, TensorProto.FLOAT, v.shape, np.asarray(v, np.float32).ravel())
         for k, v in consts.items()
     ]
-    head, head_inits = _head_nodes(net_weight, feature_mix, n_features, n_out)
+    head, head_inits = _head_nodes(net_weight, feature_mix, feature_gain, n_features, n_out)
     initializers += head_inits
     nodes = [
         helper.make_node("Sub", [INPUT_FEATURES, "mu"], ["centred"]),

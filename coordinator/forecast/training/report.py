@@ -16,16 +16,32 @@ def _table(rows: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
+RMSSE_GOAL = 0.05  # the model's mean RMSSE at least 5 % below the best baseline's
+COVERAGE_GOAL = (0.85, 0.95)  # share of actuals at or below P90
+
+
 def _verdict(rows: dict[str, dict[str, float]]) -> str:
     if MODEL not in rows:
         return "  (baselines only)"
+    model = rows[MODEL]
     base = {n: s["rmsse"] for n, s in rows.items() if n != MODEL}
     best = min(base, key=lambda n: base[n])
-    change = rows[MODEL]["rmsse"] / base[best] - 1
+    change = model["rmsse"] / base[best] - 1
     side = "below" if change < 0 else "above"
-    return (
-        f"  model RMSSE {rows[MODEL]['rmsse']:.3f} is {abs(change):.1%} {side} "
-        f"the best baseline, {best} ({base[best]:.3f}); goal: ≥ 3 % below"
+    spl = {n: s["spl"] for n, s in rows.items() if n != MODEL}
+    best_spl = min(spl, key=lambda n: spl[n])
+    spl_change = model["spl"] / spl[best_spl] - 1
+    spl_side = "below" if spl_change < 0 else "above"
+    low, high = COVERAGE_GOAL
+    inside = "inside" if low <= model["cov_p90"] <= high else "outside"
+    return "\n".join(
+        [
+            f"  model RMSSE {model['rmsse']:.3f} is {abs(change):.1%} {side} the best"
+            f" baseline, {best} ({base[best]:.3f}); goal: ≥ {RMSSE_GOAL:.0%} below",
+            f"  model SPL {model['spl']:.3f} is {abs(spl_change):.1%} {spl_side} the best"
+            f" baseline's, {best_spl} ({spl[best_spl]:.3f}); goal: below every baseline",
+            f"  model P90 coverage {model['cov_p90']:.1%}, {inside} the goal {low:.0%}–{high:.0%}",
+        ]
     )
 
 

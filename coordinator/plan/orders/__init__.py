@@ -11,8 +11,9 @@ from coordinator.plan.orders.replenishment import (
     NewJob,
     Replenishment,
     StockOutcome,
-    apply_stock,
+    apply_receipts,
     jobs_to_submit,
+    transfer_id,
 )
 from coordinator.plan.orders.specs import (
     ChangeoverSpec,
@@ -45,6 +46,7 @@ __all__ = [
     "StepOption",
     "StockOutcome",
     "VehicleSpec",
-    "apply_stock",
+    "apply_receipts",
     "jobs_to_submit",
+    "transfer_id",
 ]

@@ -14,10 +14,12 @@ that location is still open:
 - id `replenish-{node}.{sku}-{seq}` (unsafe characters as `_`, cut to the order id's 60
   characters; `seq` counts every replenishment ever made, so the id is unique).
 
-`apply_stock` follows the stock of the SKUs with an open replenishment: every rise of the
-level counts as received, and the job is done once the units received since it was made
-reach its quantity. This includes a level back at the level at submission plus the
-quantity, and also counts a receipt while sales go on (the level then never gets there).
+A job's units travel to its shelf as one transfer, `transfer_id(job id)`; the warehouse
+reports their receipt against that id. `apply_receipts` closes a job on its transfer's
+receipt, with the units it brought (fewer than ordered when production fell short: the
+shortfall is re-made as a job of its own). A rise of the stock level for any other reason
+(a return, a recount, another delivery) never closes it, and as the store keeps one
+receipt per transfer and SKU, a replayed receipt changes nothing.
 """
 
 from __future__ import annotations
@@ -37,20 +39,17 @@ __all__ = [
     "PREFIX",
     "NewJob",
     "Replenishment",
-    "StockLevel",
     "StockOutcome",
-    "apply_stock",
+    "apply_receipts",
     "job_id",
     "jobs_to_submit",
+    "transfer_id",
 ]
 
 PREFIX: Final = "replenish-"
 MAX_JOB_ID: Final = 60  # the order id rule of POST /api/v1/orders (operation ids add ":k")
 DAY_MS: Final = 86_400_000
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.\-]")
-
-StockLevel = tuple[str, str, str, int]
-"""(site, node, sku, quantity now) after a stock message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +76,11 @@ class Replenishment:
         return f"{self.site}/{self.node}"
 
     @property
+    def transfer_id(self) -> str:
+        """The transfer that carries its units to the shelf (see `transfer_id`)."""
+        return transfer_id(self.id)
+
+    @property
     def key(self) -> tuple[str, str, str]:
         """(site, node, sku): at most one open job each."""
         return (self.site, self.node, self.sku)
@@ -92,10 +96,15 @@ class NewJob:
 
 @dataclass(frozen=True, slots=True)
 class StockOutcome:
-    """What stock messages did to the open jobs: still open with new counts, and done."""
+    """What receipts did to the open jobs: still open with new counts, and done."""
 
     updated: list[Replenishment]
     done: list[Replenishment]
+
+
+def transfer_id(job_id: str) -> str:
+    """The id of the transfer that moves a job's units to their warehouse: `t.{job id}`."""
+    return f"t.{job_id}"
 
 
 def job_id(node: str, sku: str, seq: int) -> str:
@@ -168,18 +177,12 @@ def jobs_to_submit(
     return out
 
 
-def apply_stock(open_jobs: Iterable[Replenishment], levels: Iterable[StockLevel]) -> StockOutcome:
-    """Count the rises of the stock levels (in message order) against the open jobs of
-    their SKU and location; a job is done once they add up to its quantity."""
-    jobs = {job.key: job for job in open_jobs}
-    changed: dict[tuple[str, str, str], Replenishment] = {}
-    for site, node, sku, qty in levels:
-        key = (site, node, sku)
-        job = changed.get(key) or jobs.get(key)
-        if job is None or job.received >= job.quantity:
-            continue
-        rise = max(0, qty - job.last_qty)
-        changed[key] = replace(job, received=job.received + rise, last_qty=qty)
-    done = [job for job in changed.values() if job.received >= job.quantity]
-    updated = [job for job in changed.values() if job.received < job.quantity]
-    return StockOutcome(updated=updated, done=done)
+def apply_receipts(open_jobs: Iterable[Replenishment], received: Mapping[str, int]) -> StockOutcome:
+    """The open jobs whose transfer was received, given the units `received` per transfer
+    id (every receipt counted once): done, with what arrived."""
+    done = [
+        replace(job, received=received[job.transfer_id])
+        for job in open_jobs
+        if job.transfer_id in received
+    ]
+    return StockOutcome(updated=[], done=done)

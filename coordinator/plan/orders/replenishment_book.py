@@ -1,7 +1,7 @@
 """The product recipes and open replenishment jobs a `PlanRunner` holds.
 
 `ReplenishmentBook` keeps them in memory and in the `PlanState` (recipes replaced as a
-whole, each job stored with its record before the planner takes it, stock rises counted,
+whole, each job stored with its record before the planner takes it, receipts counted,
 closes kept with their reason). The decisions themselves are pure
 (`coordinator.plan.orders.replenishment`); the runner calls the book under its orders lock and hands
 the jobs it returns to the planner.
@@ -10,14 +10,13 @@ the jobs it returns to the planner.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders.replenishment import (
     Replenishment,
-    StockLevel,
-    apply_stock,
+    apply_receipts,
     jobs_to_submit,
 )
 from coordinator.plan.orders.specs import JobOrder, ProductSpec
@@ -117,11 +116,12 @@ class ReplenishmentBook:
             )
         return taken
 
-    def receive(self, levels: list[StockLevel]) -> list[str]:
-        """Count stock rises against the open jobs, durably; the ids now fully received."""
+    def receive(self, received: Mapping[str, int]) -> list[str]:
+        """Take the units received so far per transfer id, durably; the ids of the jobs
+        now fully received."""
         if not self.open:
             return []
-        outcome = apply_stock(self.open.values(), levels)
+        outcome = apply_receipts(self.open.values(), received)
         changed = [*outcome.updated, *outcome.done]
         if changed:
             self.state.update_replenishments(changed)

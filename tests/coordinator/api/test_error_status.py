@@ -57,6 +57,7 @@ EXPECTED: dict[str, int] = {
     "SalesError": 400,
     "OrderInvalid": 422,
     "OrderConflict": 409,
+    "SalesUnavailable": 503,
 }
 ERROR_MODULES = (
     coordinator.errors,

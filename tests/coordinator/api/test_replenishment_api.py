@@ -106,6 +106,7 @@ def test_a_shelf_running_low_is_replenished_and_the_receipt_closes_it(db: Path) 
             "location": "s1/w1",
             "quantity": quantity,
             "stock_at_submit": 0,
+            "transfer_id": f"t.{job['id']}",
             "received": 0,
             "submitted_ms": job["replenishment"]["submitted_ms"],
         }
@@ -124,7 +125,10 @@ def test_a_shelf_running_low_is_replenished_and_the_receipt_closes_it(db: Path) 
         schedule = client.get("/api/v1/plans/schedule", headers=AS_VIEWER).json()
         assert [o["job_id"] for o in schedule["machines"]["m1"]] == [job["id"]]
 
-        feed(app.state.coordinator, w1.stock("delta", {"cup": quantity}))
+        feed(app.state.coordinator, w1.stock("delta", {"cup": quantity}))  # no receipt
+        assert [j["id"] for j in _jobs(client)] == [job["id"]]
+        receipt = w1.stock("delta", {"cup": quantity}, transfer_id=f"t.{job['id']}")
+        feed(app.state.coordinator, receipt)
         assert _jobs(client) == []
 
 

@@ -216,6 +216,28 @@ def test_a_new_plan_is_sent_as_schedule_commands(runner: PlanRunner) -> None:
     assert schedule["made_ms"] == T0 + 5000
 
 
+def test_schedule_commands_say_how_many_of_which_family_to_make(runner: PlanRunner) -> None:
+    """Each planned operation carries its job's quantity and its step's family, so a
+    machine executing its schedule knows what to make; a job without them sends neither."""
+    publisher = runner.commands.publisher
+    assert isinstance(publisher, InMemoryPublisher)
+    runner.submit_orders(
+        [
+            JobOrder("q", (OperationOrder({"m1": 600.0}, family="red"),), quantity=40),
+            JobOrder("p", (OperationOrder({"m2": 600.0}),)),
+        ]
+    )
+    assert isinstance(runner.clock, FakeClock)
+    runner.clock.advance(5.0)
+    assert runner.service.tick() is True
+    made = {}
+    for sent in publisher.messages:
+        update = plan_update(decode(sent.topic, sent.payload))  # type: ignore[arg-type]
+        assert isinstance(update, ScheduleUpdate)
+        made.update({op.operation_id: (op.quantity, op.family) for op in update.operations})
+    assert made == {"q:0": (40, "red"), "p:0": (None, None)}
+
+
 def test_state_change_events_take_a_machine_down_and_back_up() -> None:
     """A `state_change` event to DOWN is `MachineDown`; one to another state is `MachineUp`."""
     mapper = _mapper()

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from coordinator.errors import NotFound
+from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders.specs import JobOrder, ProductSpec, StepOption
 from coordinator.sales.book import (
     CapacityView,
@@ -73,9 +74,12 @@ class World:
         book = SalesBook(
             store=store,
             clock=clock,
-            stock=lambda: self.levels,
+            stock=lambda skus: {
+                n: {s: q for s, q in held.items() if s in skus} for n, held in self.levels.items()
+            },
             capacity=lambda: self.view,
-            recipes=lambda: {"CUP": CUP},
+            recipe={"CUP": CUP}.get,
+            schedule_version=lambda: self.view.version,
             travel=lambda _a, _b: 1800.0,
             submit_jobs=self.jobs.extend,
             close_jobs=self.closed.extend,
@@ -116,7 +120,8 @@ def test_stock_is_reserved_and_held_from_the_next_order(
     assert sum(p["qty"] for p in line["from_stock"]) == 3  # 1 left at w1, 2 at w2
     assert sum(m["qty"] for m in line["made"]) == 3
     assert second.standing.status == "promised"
-    assert [j.id for j in world.jobs] == [f"sales.o-2.0.{line['made'][0]['factory']}"]
+    assert [j.id for j in world.jobs] == ["sales.o-2.0.0"]
+    assert (world.jobs[0].quantity, world.jobs[0].sku) == (3, "CUP")
     assert world.jobs[0].operations[0].family == "cups"
     assert [t.status for t in book.timeline("o-2")] == ["received", "promised"]
 
@@ -270,3 +275,37 @@ def test_bad_network_documents_are_refused_and_the_old_one_kept(
         book.set_network(bad)
     assert caught.value.field == "products[0].factories[0]"
     assert book.network_document() == orjson.loads(orjson.dumps(NETWORK))
+
+
+def test_production_facts_move_made_orders(store: SalesStore, clock: FakeClock) -> None:
+    """An order waiting on its jobs is in production once one starts and produced once all
+    finished; a repeated look changes nothing more."""
+    world = World()
+    book = world.book(store, clock)
+    book.submit(_order("o-1", 10))  # 7 from stock, 3 made
+    states: dict[str, str] = {}
+    assert book.follow_production(states.get) == 0
+    states["sales.o-1.0.0"] = "started"
+    assert book.follow_production(states.get) == 1
+    assert book.get("o-1").standing.status == "in_production"
+    states["sales.o-1.0.0"] = "finished"
+    assert book.follow_production(states.get) == 1
+    assert book.follow_production(states.get) == 0
+    assert [t.status for t in book.timeline("o-1")][-2:] == ["in_production", "produced"]
+
+
+def test_an_order_the_planner_refuses_is_kept_and_marked_delayed(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """When the planner refuses the production jobs, the promise stands and the order is
+    delayed with the planner's reason."""
+    world = World()
+    book = world.book(store, clock)
+
+    def refuse(_jobs: object) -> None:
+        raise OrderRejected("machine 'm1' has not been seen", field="operations")
+
+    book.submit_jobs = refuse
+    taken = book.submit(_order("o-1", 9))
+    assert taken.order.standing.status == "delayed"
+    assert "has not been seen" in book.timeline("o-1")[-1].reason

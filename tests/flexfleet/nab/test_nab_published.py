@@ -46,7 +46,7 @@ def test_thresholded_outputs_reproduce_published_scores(nab: Path, detector: str
 
 
 def test_machine_temperature_htm_score(nab: Path) -> None:
-    """The worked example of the data README: numenta on machine_temperature scores 1.3601."""
+    """NAB's published standard score of numenta on machine_temperature, 1.3601, is reproduced."""
     name = "realKnownCause/machine_temperature_system_failure.csv"
     series = read_series(nab / "data" / name)
     output = nab / "results" / "numenta" / "realKnownCause" / f"numenta_{name.split('/')[1]}"

@@ -81,3 +81,23 @@ def test_without_inner_windows_the_configured_blend_is_used(windows: int) -> Non
     assert info == {"windows": 0}
     assert head.mean_blend == TINY_CONFIG.mean_blend
     assert head.quantile_scale == (1.0, 1.0, 1.0)
+
+
+def test_a_shop_closed_on_saturdays_gets_the_weekday_shape() -> None:
+    """Series that never sell on Saturdays: the inner windows choose the weekday-shaped
+    statistical forecasts, and the exported shape is 0 on Saturday."""
+    rng = np.random.default_rng(11)
+    start = np.datetime64("2023-01-02")  # a Monday
+    profile = np.array([1.4, 1.2, 1.1, 1.6, 1.0, 0.0, 0.7])
+    rows = []
+    for s in range(12):
+        rate = 2.0 + s
+        for d in range(200):
+            y = float(rng.poisson(rate * profile[d % 7]))
+            rows.append((f"s{s}", str(start + d), y, 1.0, 0))
+    head, info = fit_head(_panel(rows), TINY_CONFIG)
+    assert info["mean_weekday"] is True
+    assert head.mean_weekday
+    assert head.weekday_shape[5] == 0.0
+    assert head.weekday_shape[3] == max(head.weekday_shape)
+    assert info["weekday_shape"] == [round(v, 5) for v in head.weekday_shape]

@@ -148,6 +148,7 @@ def test_cli_eval_scores_model_and_baselines(
     assert set(doc["backtest_means"]) == {
         "Naive",
         "sNaive7",
+        "MA7",
         "MA28",
         "SES",
         "Croston",

@@ -15,8 +15,13 @@ from onnx import TensorProto, helper
 from coordinator.forecast.errors import DataError, ModelLoadError, ModelSignatureError
 from coordinator.forecast.model.baselines import moving_average, ses, tsb
 from coordinator.forecast.model.csv_input import read_csv
-from coordinator.forecast.model.features import STAT_FEATURES, build_features, feature_names
-from coordinator.forecast.model.mlp import MlpConfig, fit_mlp
+from coordinator.forecast.model.features import (
+    ERROR_QUANTILE_FEATURES,
+    STAT_FEATURES,
+    build_features,
+    feature_names,
+)
+from coordinator.forecast.model.mlp import MlpConfig, average_networks, fit_mlp
 from coordinator.forecast.model.model_card import ModelCard
 from coordinator.forecast.model.panel import SeriesPanel
 from coordinator.forecast.serving.model_store import ModelStore, OnnxForecaster
@@ -91,6 +96,70 @@ def test_output_head_mixes_statistical_forecasts_and_scales_quantiles(panel: Ser
     )
     expected_q = np.maximum(raw[:, 1:] * np.array([0.8, 1.0, 1.5]) * 2, 0)
     np.testing.assert_allclose(served[:, 1:], expected_q, rtol=1e-4, atol=1e-4)
+
+
+def test_weekday_head_shapes_the_statistical_part_only(panel: SeriesPanel) -> None:
+    """With the weekday shape on, the graph multiplies the statistical mean (and the MA28
+    quantiles) by the shape at the target's weekday; the network's share is untouched."""
+    rows = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    x = rows.x
+    w = fit_mlp(x, rows.target, MlpConfig(hidden_units=8, epochs=2, seed=1))
+    names = feature_names(panel.exog_names)
+    shape = (1.2, 1.1, 1.0, 1.3, 1.4, 0.0, 1.0)
+    head = OutputHead(
+        mean_blend=0.25,
+        quantile_blend=0.5,
+        weekday_shape=shape,
+        mean_weekday=True,
+        quantile_weekday=True,
+    )
+    net_weight, mix = head.arrays(names)
+    data = mlp_to_onnx(w, net_weight=net_weight, feature_mix=mix, feature_gain=head.gain(names))
+    level = np.full((len(x), 1), 2.0, np.float32)
+    served = OnnxModel.from_bytes(data, _card(x.shape[1])).run(x, level)
+    raw = w.predict(x)
+    factor = np.asarray(shape)[x[:, names.index("target_dow")].astype(int)]
+    stat = np.mean([x[:, names.index(n)] for n in STAT_FEATURES], axis=0)
+    np.testing.assert_allclose(
+        served[:, 0],
+        np.maximum((0.25 * raw[:, 0] + 0.75 * stat * factor) * 2, 0),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    ma28 = x[:, names.index("ma28_rel")]
+    errs = np.stack([x[:, names.index(n)] for n in ERROR_QUANTILE_FEATURES], axis=1)
+    expected_q = (0.5 * raw[:, 1:] + 0.5 * (ma28[:, None] + errs) * factor[:, None]) * 2
+    np.testing.assert_allclose(served[:, 1:], np.maximum(expected_q, 0), rtol=1e-4, atol=1e-4)
+    assert len(set(factor.tolist())) > 1  # the rows cover several weekdays
+
+
+def test_a_flat_head_exports_no_gain() -> None:
+    """Without the weekday shape the graph is the flat head's, node for node."""
+    names = feature_names(())
+    assert OutputHead(mean_blend=0.5).gain(names) is None
+    gain = OutputHead(0.5, weekday_shape=(2.0,) * 7, mean_weekday=True).gain(names)
+    assert gain is not None
+    assert gain[:, 1:].sum(axis=0) == pytest.approx([7.0, 7.0, 7.0])  # quantiles: gain 1
+
+
+def test_averaged_networks_serve_as_one_network(panel: SeriesPanel) -> None:
+    """Networks of several seeds average into one wider network whose ONNX output is the
+    mean of theirs; networks with another standardisation are refused."""
+    rows = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    x = rows.x
+    nets = [fit_mlp(x, rows.target, MlpConfig(hidden_units=8, epochs=1, seed=s)) for s in (1, 2, 3)]
+    joined = average_networks(nets)
+    assert joined.w1.shape == (x.shape[1], 24)
+    expected = np.mean([n.predict(x) for n in nets], axis=0)
+    np.testing.assert_allclose(joined.predict(x), expected, rtol=1e-4, atol=1e-5)
+    level = np.ones((len(x), 1), np.float32)
+    served = OnnxModel.from_bytes(mlp_to_onnx(joined), _card(x.shape[1])).run(x, level)
+    np.testing.assert_allclose(served, np.maximum(expected, 0), rtol=1e-4, atol=1e-4)
+    other = fit_mlp(x[:50], rows.target[:50], MlpConfig(hidden_units=8, epochs=1, seed=4))
+    with pytest.raises(DataError):
+        average_networks([nets[0], other])
+    with pytest.raises(DataError):
+        average_networks([])
 
 
 def test_statistical_features_match_the_baselines(panel: SeriesPanel) -> None:

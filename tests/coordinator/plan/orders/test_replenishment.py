@@ -11,9 +11,10 @@ from coordinator.plan.orders.replenishment import (
     DAY_MS,
     MAX_JOB_ID,
     Replenishment,
-    apply_stock,
+    apply_receipts,
     job_id,
     jobs_to_submit,
+    transfer_id,
 )
 from coordinator.plan.orders.specs import ProductSpec, StepOption
 from coordinator.stock.cover import StockCover
@@ -154,26 +155,26 @@ def _open(quantity: int = 40, stock: int = 10) -> Replenishment:
     )
 
 
-def test_a_receipt_of_the_quantity_closes_the_job() -> None:
-    """10 in stock, 40 ordered: sales down to 6 and a receipt of 25 (31) leave it open
-    with 25 received; 15 more close it, though sales kept the level under 50."""
+def test_the_receipt_of_its_transfer_closes_the_job() -> None:
+    """40 ordered: the receipt of its transfer closes it with what arrived (here 38)."""
     job = _open()
-    first = apply_stock([job], [("s1", "w1", "cup", 8), ("s1", "w1", "cup", 6)])
-    assert first.done == []
-    [job] = first.updated
-    assert (job.received, job.last_qty) == (0, 6)
-    second = apply_stock([job], [("s1", "w1", "cup", 31)])
-    [job] = second.updated
-    assert (job.received, job.last_qty) == (25, 31)
-    third = apply_stock([job], [("s1", "w1", "cup", 29), ("s1", "w1", "cup", 44)])
-    assert third.updated == []
-    assert [(j.id, j.received) for j in third.done] == [("replenish-w1.cup-1", 40)]
+    assert job.transfer_id == transfer_id(job.id) == "t.replenish-w1.cup-1"
+    outcome = apply_receipts([job], {job.transfer_id: 38})
+    assert (outcome.updated, [(j.id, j.received) for j in outcome.done]) == (
+        [],
+        [("replenish-w1.cup-1", 38)],
+    )
 
 
-def test_the_level_back_at_submission_plus_quantity_closes_it_at_once() -> None:
-    """One snapshot at 10 + 40 closes the job; other SKUs and shelves leave it alone."""
+def test_only_its_own_transfer_counts() -> None:
+    """Receipts of other transfers leave the job open."""
     job = _open()
-    others = [("s1", "w2", "cup", 500), ("s1", "w1", "tea", 500), ("s2", "w1", "cup", 500)]
-    assert apply_stock([job], others) == apply_stock([job], [])
-    assert apply_stock([job], others).updated == []
-    assert [j.id for j in apply_stock([job], [("s1", "w1", "cup", 50)]).done] == [job.id]
+    assert apply_receipts([job], {"t.other": 500}) == apply_receipts([job], {})
+    assert apply_receipts([job], {"t.other": 500}).done == []
+
+
+def test_transfer_ids_pass_the_protocol_rule_for_the_longest_job_ids() -> None:
+    """A 60-character job id gives a transfer id within the 64 characters of the wire."""
+    made = transfer_id(job_id("n" * 64, "x" * 64, 10**9))
+    assert len(made) <= 64
+    assert re.match(r"^[A-Za-z0-9_.:\-]*$", made)

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from coordinator.errors import StoreError
-from coordinator.ingest.records import BatchOutcome, StockChanged, WriteBatch
+from coordinator.ingest.records import BatchOutcome, WriteBatch
+from coordinator.jobs.facts import Receipt
 from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.plan.errors import OrderRejected
-from coordinator.plan.orders.replenishment import DAY_MS, jobs_to_submit
+from coordinator.plan.orders.replenishment import DAY_MS, jobs_to_submit, transfer_id
 from coordinator.plan.orders.specs import JobOrder, OperationOrder, ProductSpec, StepOption
 from coordinator.plan.runner import PlanRunner
 from coordinator.plan.state import MemoryPlanState, PlanState
@@ -87,7 +88,10 @@ def test_products_and_replenishments_round_trip(reopen: Reopen) -> None:
 
 
 def _runner(
-    state: PlanState | None = None, *, auto_replenish: bool = True
+    state: PlanState | None = None,
+    *,
+    auto_replenish: bool = True,
+    store: SqliteStore | None = None,
 ) -> tuple[PlanRunner, FakeClock]:
     clock = FakeClock()
     runner = PlanRunner(
@@ -98,22 +102,28 @@ def _runner(
         seed=1,
         auto_replenish=auto_replenish,
     )
+    if store is not None:
+        runner.received = store.job_store().received
     runner.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2"), DepotSeen("s", "w1")])
     runner.restore_saved()
     return runner, clock
 
 
-def _stock(runner: PlanRunner, qty: int, sku: str = "cup") -> None:
-    outcome = BatchOutcome(WriteBatch(), happenings=(StockChanged("s", "w1", sku, qty, 0),))
-    runner.on_commit(outcome, CommitResult(0, 0, 0, 0))
+def _receipt(runner: PlanRunner, store: SqliteStore, transfer: str, qty: int) -> None:
+    """A warehouse receipt committed by ingest, then the commit listener."""
+    batch = WriteBatch(receipts=(Receipt("s", "w1", transfer, "cup", qty, 0),))
+    store.commit(batch)
+    runner.on_commit(BatchOutcome(batch), CommitResult(0, 0, 0, 0))
 
 
-def test_an_at_risk_cover_is_planned_once_and_closed_by_its_receipt() -> None:
+def test_an_at_risk_cover_is_planned_once_and_closed_by_its_receipt(tmp_path: Path) -> None:
     """The at-risk cup becomes one held job (24 units: 24 min + 5 min setup on m1) that the
     next schedule plans beside an operator's job; the same cover again adds nothing; tea
-    (`off`) and mugs (no recipe) none; 24 cups received close it and the next schedule
-    drops it; a cover still at risk then makes the next job."""
-    runner, clock = _runner()
+    (`off`) and mugs (no recipe) none; a stock rise without a receipt closes nothing, 24
+    cups received against its transfer close it (a replayed receipt counts once) and the
+    next schedule drops it; a cover still at risk then makes the next job."""
+    store = SqliteStore(tmp_path / "c.db")
+    runner, clock = _runner(store=store)
     runner.set_products([CUP, TEA])
     operator = JobOrder("j1", (OperationOrder({"m2": 600.0}),))
     runner.submit_orders([operator])
@@ -131,11 +141,13 @@ def test_an_at_risk_cover_is_planned_once_and_closed_by_its_receipt() -> None:
     planned = runner.schedule()["machines"]
     assert sorted(op["job_id"] for ops in planned.values() for op in ops) == ["j1", job.id]
 
-    _stock(runner, 1)  # a sale
-    _stock(runner, 20)  # 19 received
-    assert runner.replenishments()[job.id].received == 19
-    _stock(runner, 25)
+    transfer = transfer_id(job.id)
+    _receipt(runner, store, "t.someone-else", 50)  # another transfer's goods
+    assert runner.replenishments()[job.id].received == 0
+    _receipt(runner, store, transfer, 24)
+    _receipt(runner, store, transfer, 30)  # replayed (or a second report): kept once
     assert runner.replenishments() == {}
+    assert store.job_store().received([transfer]) == {transfer: 24}
     assert runner.orders() == ([operator], [])
     clock.advance(5.0)
     assert runner.service.tick()
@@ -143,6 +155,7 @@ def test_an_at_risk_cover_is_planned_once_and_closed_by_its_receipt() -> None:
     assert [op["job_id"] for ops in planned.values() for op in ops] == ["j1"]
     runner.on_covers(covers, now + 120_000)  # still at risk: a new job
     assert [j.id for j in runner.orders()[0]] == ["j1", "replenish-w1.cup-2"]
+    store.close()
 
 
 def test_an_operator_closes_a_replenishment_and_the_prefix_is_kept(tmp_path: Path) -> None:
@@ -164,20 +177,22 @@ def test_an_operator_closes_a_replenishment_and_the_prefix_is_kept(tmp_path: Pat
 def test_a_restarted_runner_keeps_the_open_job_and_does_not_submit_it_again(
     tmp_path: Path,
 ) -> None:
-    """On the same database a new runner holds the open job, counts receipts against it,
-    and the same at-risk cover submits nothing new; recipes come back too."""
+    """On the same database a new runner holds the open job, and the same at-risk cover
+    submits nothing new; recipes come back too; a receipt committed while no runner
+    listened (it died in between) closes the job on the next start."""
     with closing(SqliteStore(tmp_path / "c.db")) as store:
-        first, clock = _runner(store.plan_state())
+        first, clock = _runner(store.plan_state(), store=store)
         first.set_products([CUP])
         first.on_covers([("s", "w1", _cover())], int(clock.now() * 1000))
-        _stock(first, 12)  # 10 of 24 received
-        second, clock = _runner(store.plan_state())
+        second, clock = _runner(store.plan_state(), store=store)
         assert second.products() == [CUP]
         assert [j.id for j in second.orders()[0]] == ["replenish-w1.cup-1"]
         second.on_covers([("s", "w1", _cover())], int(clock.now() * 1000))
         assert [j.id for j in second.orders()[0]] == ["replenish-w1.cup-1"]
-        _stock(second, 26)
-        assert second.replenishments() == {}
+        transfer = transfer_id("replenish-w1.cup-1")
+        store.commit(WriteBatch(receipts=(Receipt("s", "w1", transfer, "cup", 24, 1),)))
+        third, _ = _runner(store.plan_state(), store=store)  # the receipt's listener never ran
+        assert (third.replenishments(), third.orders()) == ({}, ([], []))
 
 
 def test_nothing_happens_without_auto_replenish_or_with_unknown_machines() -> None:

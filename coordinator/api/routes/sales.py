@@ -1,0 +1,191 @@
+"""`/api/v1/sales-orders` and `/api/v1/network`: customer orders promised from stock or
+factory capacity, their status, cancellation and corrections; and the supply network they
+are promised on (operator to change, viewer to read).
+
+Thin routes over the `SalesBook` (`SalesDep`). `POST /api/v1/sales-orders` answers 201 with
+the promise and a tracking token shown only then, 200 with the stored answer for a retry of
+the same id and content, 409 for the same id with other content, 422 naming the field for
+anything that cannot be promised (nothing of a refused order is kept).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Query, Request, Response, status
+
+from coordinator.api.deps import OperatorDep, SalesDep, SettingsDep, ViewerDep
+from coordinator.api.models.sales import (
+    CancelIn,
+    CorrectionIn,
+    SalesOrderIn,
+    SalesOrderListOut,
+    SalesOrderOut,
+    TransitionOut,
+)
+from coordinator.sales.book import OrderRequest
+from coordinator.sales.lifecycle import Status, Transition
+from coordinator.sales.promise import Line
+from coordinator.sales.records import SalesOrder
+from coordinator.sales.webhooks import check_webhook_url
+from protocol.topics import ID_PATTERN
+
+router = APIRouter(tags=["sales"])
+
+NETWORK_DOC = """`{"factories": [{"id", "location": {"lat", "lon"}, "machines": [node ids],
+"hours": {"open": "HH:MM", "close": "HH:MM", "weekdays": [0-6], "utc_offset_min"},
+"capacity_share": 0..1, "min_batch"}], "warehouses": [{"id", "location", "nodes": [shelf node
+ids]}], "products": [{"sku", "factories": [factory ids]}], "rules": [{"below_qty", "max_km"}]}`:
+orders of fewer than `below_qty` units go only to factories within `max_km`."""
+
+
+def order_out(
+    order: SalesOrder,
+    *,
+    timeline: list[Transition] | None = None,
+    token: str | None = None,
+    base_url: str = "",
+) -> SalesOrderOut:
+    """The API form of a stored order."""
+    body = orjson.loads(order.body)
+    return SalesOrderOut(
+        id=order.id,
+        customer=order.customer,
+        status=order.standing.status,
+        delayed_from=order.standing.delayed_from,
+        service=body["service"],
+        lines=body["lines"],
+        destination=body["destination"],
+        promise=order.promise,
+        created_ms=order.created_ms,
+        updated_ms=order.updated_ms,
+        tracking_token=token,
+        tracking_url=None if token is None else f"{base_url}/track/{token}",
+        timeline=None if timeline is None else [transition_out(t) for t in timeline],
+    )
+
+
+def transition_out(change: Transition) -> TransitionOut:
+    """The API form of a transition."""
+    return TransitionOut(
+        status=change.status,
+        at_ms=change.at_ms,
+        cause=change.cause,
+        actor=change.actor,
+        reason=change.reason,
+    )
+
+
+@router.post(
+    "/api/v1/sales-orders",
+    summary="Place a sales order and get its promise",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SalesOrderOut,
+)
+def place_order(
+    body: SalesOrderIn,
+    request: Request,
+    response: Response,
+    book: SalesDep,
+    settings: SettingsDep,
+    _who: OperatorDep,
+) -> SalesOrderOut:
+    """Promise the order from stock at the warehouse(s) that deliver in time at least cost,
+    else from factory capacity split across factories; reserve it atomically."""
+    if body.webhook_url is not None:
+        check_webhook_url(body.webhook_url, allow_private=settings.dev_mode)
+    taken = book.submit(
+        OrderRequest(
+            id=body.id,
+            customer=body.customer,
+            lines=tuple(Line(line.sku, line.qty) for line in body.lines),
+            destination=(body.destination.lat, body.destination.lon),
+            address=body.destination.address,
+            service=body.service,
+            webhook_url=body.webhook_url,
+        )
+    )
+    if not taken.created:
+        response.status_code = status.HTTP_200_OK
+    base = str(request.base_url).rstrip("/")
+    return order_out(
+        taken.order, timeline=book.timeline(taken.order.id), token=taken.token, base_url=base
+    )
+
+
+@router.get("/api/v1/sales-orders", summary="List sales orders", response_model=SalesOrderListOut)
+def list_orders(
+    book: SalesDep,
+    _who: ViewerDep,
+    status_filter: Annotated[Status | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+) -> SalesOrderListOut:
+    """Orders by id, optionally of one status; page with `after`."""
+    orders = book.list_orders(status=status_filter, limit=limit, after=after)
+    return SalesOrderListOut(
+        count=len(orders),
+        orders=[order_out(o) for o in orders],
+        next_after=orders[-1].id if len(orders) == limit else None,
+    )
+
+
+@router.get(
+    "/api/v1/sales-orders/{order_id}",
+    summary="One sales order with its timeline",
+    response_model=SalesOrderOut,
+)
+def get_order(order_id: str, book: SalesDep, _who: ViewerDep) -> SalesOrderOut:
+    """The order, its promise and every transition (404 for an unknown id)."""
+    return order_out(book.get(order_id), timeline=book.timeline(order_id))
+
+
+@router.post(
+    "/api/v1/sales-orders/{order_id}/cancel",
+    summary="Cancel a sales order",
+    response_model=SalesOrderOut,
+)
+def cancel_order(
+    order_id: str, book: SalesDep, who: OperatorDep, body: CancelIn | None = None
+) -> SalesOrderOut:
+    """Release its stock and capacity and close its production jobs; 409 once shipped."""
+    order = book.cancel(order_id, actor=who, reason=body.reason if body else "")
+    return order_out(order, timeline=book.timeline(order_id))
+
+
+@router.post(
+    "/api/v1/sales-orders/{order_id}/status",
+    summary="Correct a sales order's status",
+    response_model=SalesOrderOut,
+)
+def correct_status(
+    order_id: str, body: CorrectionIn, book: SalesDep, who: OperatorDep
+) -> SalesOrderOut:
+    """Set the status by hand; the transition is recorded as a correction by the caller."""
+    order = book.correct(order_id, body.status, actor=who, reason=body.reason)
+    return order_out(order, timeline=book.timeline(order_id))
+
+
+@router.get("/api/v1/network", summary="The supply network")
+def get_network(book: SalesDep, _who: ViewerDep) -> dict[str, Any]:
+    """Factories, micro-warehouses, which factories make each SKU, and allocation rules."""
+    document: dict[str, Any] = book.network_document()
+    return document
+
+
+@router.put("/api/v1/network", summary="Replace the supply network")
+def put_network(
+    book: SalesDep,
+    _who: OperatorDep,
+    document: Annotated[dict[str, Any], Body(description=NETWORK_DOC)],
+) -> dict[str, Any]:
+    """Validate and store the network (422 naming the field); orders placed from now on are
+    promised on it."""
+    network = book.set_network(document)
+    return {
+        "factories": len(network.factories),
+        "warehouses": len(network.warehouses),
+        "skus": len(network.makers),
+        "rules": len(network.rules),
+    }

@@ -1,0 +1,76 @@
+"""`/track/{token}`: what a customer may see of one order, without a login.
+
+JSON for clients that ask for it (`Accept: application/json`), else a small HTML page. It
+shows that order's status, ETA, promised time and timeline and nothing else: no customer,
+address, factory or warehouse. An unknown token answers 404 exactly like an expired or
+malformed one, so a token cannot be told apart from a guess.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from coordinator.api.deps import SalesDep
+from coordinator.api.models.sales import TrackingOut, TrackingStep
+
+router = APIRouter(tags=["tracking"])
+
+TokenPath = Annotated[str, Path(max_length=64, description="The order's tracking token")]
+NOT_FOUND = {"detail": "no order is tracked under this link", "error": "NotFound"}
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@router.get(
+    "/track/{token}",
+    summary="Track one order (no login)",
+    response_model=TrackingOut,
+    responses={404: {"description": "Unknown or expired link"}},
+)
+def track(token: TokenPath, request: Request, book: SalesDep) -> Response:
+    """The order behind the tracking token: status, ETA, promise and timeline."""
+    order = book.track(token)
+    wants_json = "application/json" in request.headers.get("accept", "")
+    if order is None:
+        if wants_json:
+            return JSONResponse(NOT_FOUND, status_code=404)
+        return HTMLResponse(_page("Not found", "<p>No order is tracked under this link.</p>"),
+                            status_code=404)  # fmt: skip
+    view = TrackingOut(
+        order_id=order.id,
+        status=order.standing.status,
+        eta_ms=order.promise["eta_ms"],
+        promised_ms=order.promise["promised_ms"],
+        timeline=[TrackingStep(status=t.status, at_ms=t.at_ms) for t in book.timeline(order.id)],
+    )
+    if wants_json:
+        return JSONResponse(view.model_dump())
+    rows = "".join(
+        f"<tr><td>{_when(t.at_ms)}</td><td>{html.escape(t.status.replace('_', ' '))}</td></tr>"
+        for t in view.timeline
+    )
+    body = (
+        f"<h1>Order {html.escape(view.order_id)}</h1>"
+        f"<p class=status>{html.escape(view.status.replace('_', ' '))}</p>"
+        f"<p>Expected: {_when(view.eta_ms)} · promised by {_when(view.promised_ms)}</p>"
+        f"<table><thead><tr><th>When</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    return HTMLResponse(_page(f"Order {view.order_id}", body))
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>body{{font:16px system-ui,sans-serif;"
+        "max-width:40rem;margin:2rem auto;padding:0 1rem}.status{font-size:1.5rem;"
+        "font-weight:600}td,th{padding:.25rem .75rem;text-align:left}</style></head>"
+        f"<body>{body}</body></html>"
+    )
