@@ -134,7 +134,8 @@ class ModedMonitor:
             key = mode if mode in self.ranges or len(self.ranges) < MAX_MODES else None
             self._range = self.ranges.setdefault(key, StateRange(self.range_settings))
         current = self.per_mode.get(mode)
-        change = self._range.update(value, current.spread if current is not None else 0.0)
+        noise = current.spread if current is not None else 0.0
+        change = self._range.update(value, noise, self._config.sensitivity)
         if change is not None:
             found.append(self._range_anomaly(change, ts_ms, ""))
         return found
@@ -144,6 +145,7 @@ class ModedMonitor:
         noise = current.spread if current is not None else 0.0
         width = change.high - change.low
         limit = max(self.range_settings.margin * width, self.range_settings.noise_margin * noise)
+        limit /= self._config.sensitivity
         score = abs(change.excess) / limit if limit > 0.0 else 1.0
         where = "above" if change.excess > 0 else "below"
         if change.state == "cleared":

@@ -72,11 +72,12 @@ class StateRange:
             return x - self.low
         return 0.0
 
-    def update(self, x: float, noise: float = 0.0) -> RangeChange | None:
+    def update(self, x: float, noise: float = 0.0, sensitivity: float = 1.0) -> RangeChange | None:
         """Judge and learn one finite sample; returns a raise or clear, usually None.
 
         `noise` is the signal's robust spread in this state: the margin is never below
-        `noise_margin` of them, so noise alone does not leave a narrow range."""
+        `noise_margin` of them, so noise alone does not leave a narrow range. The margin
+        is divided by the signal's `sensitivity`."""
         s = self.settings
         self.samples = n = self.samples + 1
         if n == 1:
@@ -89,7 +90,7 @@ class StateRange:
         excess = self.excess(x)
         limit = s.margin * (self.high - self.low)
         floor = s.noise_margin * noise
-        limit = floor if floor > limit else limit
+        limit = (floor if floor > limit else limit) / sensitivity
         change = None
         if abs(excess) > limit:
             self._inside = 0

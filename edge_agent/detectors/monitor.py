@@ -65,7 +65,8 @@ class SignalMonitor:
 
     def __init__(self, signal: str, config: DetectorConfig | None = None) -> None:
         self.signal = signal
-        cfg = config if config is not None else DetectorConfig()
+        given = config if config is not None else DetectorConfig()
+        cfg = given.judged()
         gap = cfg.clear_after_samples
         self._baseline = BaselineDetector(
             cfg.baseline, warmup_samples=cfg.warmup_samples, incident_gap_samples=gap
@@ -90,7 +91,7 @@ class SignalMonitor:
         self.dropped_samples = 0
         self.last_ts_ms: int | None = None
         self.score = 0.0
-        self._config = cfg
+        self._config = given
         self._apply(cfg)
 
     def _apply(self, cfg: DetectorConfig) -> None:
@@ -155,14 +156,15 @@ class SignalMonitor:
         Detectors switched off while raised are cleared; those anomalies are returned.
         """
         self._config = config
-        gap = config.clear_after_samples
+        judged = config.judged()
+        gap = judged.clear_after_samples
         self._baseline.configure(
-            config.baseline, warmup_samples=config.warmup_samples, incident_gap_samples=gap
+            judged.baseline, warmup_samples=judged.warmup_samples, incident_gap_samples=gap
         )
-        self._rate.configure(config.rate_of_change, warmup_samples=config.warmup_samples)
-        self._flatline.configure(config.flatline)
-        self._missing.configure(config.missing)
-        self._apply(config)
+        self._rate.configure(judged.rate_of_change, warmup_samples=judged.warmup_samples)
+        self._flatline.configure(judged.flatline)
+        self._missing.configure(judged.missing)
+        self._apply(judged)
         if self._window.maxlen != config.window_samples:
             self._window = deque(self._window, maxlen=config.window_samples)
         switched_off = {

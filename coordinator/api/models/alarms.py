@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from coordinator.alarms.lifecycle import MAX_ACTOR_CHARS, MAX_COMMENT_CHARS
@@ -86,6 +88,13 @@ class CommentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS)
+
+
+class FeedbackIn(BaseModel):
+    """An operator's verdict on an alarm: a false alert, or a confirmed fault."""
+
+    model_config = ConfigDict(extra="forbid")
+    verdict: Literal["false", "confirmed"]
 
 
 class AssignIn(BaseModel):
