@@ -56,7 +56,7 @@ def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
     enabled = raw.get("range_enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError("detectors.states.range_enabled", "must be true or false")
-    margin = raw.get("range_margin", 0.1)
+    margin = raw.get("range_margin", 0.15)
     if not _number(margin) or not 0.0 <= margin <= 100.0:
         raise ConfigError("detectors.states.range_margin", "must be a number in 0..100")
     counts = {}

@@ -11,7 +11,8 @@ one for what holds in every mode (hard limits and missing data, which must see e
 sample). When the mode changes, whatever the left mode's monitor had raised is cleared (it
 can no longer be judged), and the new mode's monitor is not fed for the configuration's
 `settle_s`: the spin-up, warm-up or run-down after a start, a changeover or a stop is
-neither learnt as that mode's normal nor raised as an anomaly. A mode seen for the first
+neither learnt as that mode's normal nor raised as an anomaly. A stuck sensor is stuck
+whatever the mode: the flatline detector runs in the every-mode monitor. A mode seen for the first
 time warms up like a new signal. At most `MAX_MODES` mode values get a monitor of their
 own; further ones share one.
 
@@ -33,11 +34,11 @@ MAX_MODES: Final = 8
 _STATISTICAL_OFF: Final = {
     "baseline": {"enabled": False},
     "rate_of_change": {"enabled": False},
-    "flatline": {"enabled": False},
 }
 _EVERY_MODE_OFF: Final = {
     "out_of_range": {"min_value": None, "max_value": None},
     "missing": {"enabled": False},
+    "flatline": {"enabled": False},
 }
 
 ModeKey = float | None
@@ -134,7 +135,7 @@ class ModedMonitor:
             key = mode if mode in self.ranges or len(self.ranges) < MAX_MODES else None
             self._range = self.ranges.setdefault(key, StateRange(self.range_settings))
         current = self.per_mode.get(mode)
-        noise = current.spread if current is not None else 0.0
+        noise = current.typical_step if current is not None else 0.0
         change = self._range.update(value, noise, self._config.sensitivity)
         if change is not None:
             found.append(self._range_anomaly(change, ts_ms, ""))
@@ -142,7 +143,7 @@ class ModedMonitor:
 
     def _range_anomaly(self, change: RangeChange, ts_ms: int, why: str) -> Anomaly:
         current = self.per_mode.get(self.mode)
-        noise = current.spread if current is not None else 0.0
+        noise = current.typical_step if current is not None else 0.0
         width = change.high - change.low
         limit = max(self.range_settings.margin * width, self.range_settings.noise_margin * noise)
         limit /= self._config.sensitivity
@@ -165,7 +166,6 @@ class ModedMonitor:
             ts_ms=ts_ms,
             low=change.low,
             high=change.high,
-            spread=noise,
         )
 
     def normal_range(self) -> tuple[float, float] | None:
@@ -212,8 +212,8 @@ class StateDurations:
     """How long a state signal's states usually last, and a stay far longer than that.
 
     Each finished stay in a state updates that state's longest recent stay, a peak that
-    decays by `DECAY_PER_STAY` with every further stay (so one long stay long ago does not
-    blind it for ever). After `min_stays` stays of a state, a stay longer than `factor` times
+    decays by `DECAY_PER_STAY` with every further stay in that state (so one long stay long
+    ago does not blind it for ever, and a rare state keeps what it learnt). After `min_stays` stays of a state, a stay longer than `factor` times
     that peak (and than `min_s`) raises `state_duration` once; leaving the state clears it.
     States in `planned` (idle, planned downtime) are never judged.
     """
@@ -253,9 +253,8 @@ class StateDurations:
         if key != self.state:
             if self.state is not None:
                 stay = float(ts_ms - self.since_ms)
-                for other in self.longest_ms:
-                    self.longest_ms[other] *= self.DECAY_PER_STAY
-                self.longest_ms[self.state] = max(self.longest_ms.get(self.state, 0.0), stay)
+                longest = self.longest_ms.get(self.state, 0.0) * self.DECAY_PER_STAY
+                self.longest_ms[self.state] = max(longest, stay)
                 self.stays[self.state] = self.stays.get(self.state, 0) + 1
             if self.raised:
                 self.raised = False

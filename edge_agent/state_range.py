@@ -4,14 +4,17 @@ What an operator calls normal for a spindle temperature while running is a range
 cold start to a long run's plateau), not a level: a warm-up stays inside it, an overheat
 leaves it. `StateRange` learns that range per (signal, state) and raises `state_range` when
 the value stays outside it by more than `margin` times its width (and `noise_margin` times
-the signal's robust spread in that state) for `confirm_samples` samples in a row; it clears
-after `clear_samples` samples back inside.
+the signal's typical step between samples in that state) for `confirm_samples` samples in a
+row while not coming back (no closer than when it left: a hot machine cooling down in idle
+or a cold one warming up after a start is on its way back); it clears after
+`clear_samples` samples back inside.
 
 Learning: during the state's first `learn_samples` samples the range takes every value.
 After that, a value beyond an edge moves it only by `CREEP` of the excess (so a fault's
 ramp outruns it while years of wear are followed), and an edge the values no longer reach
 drifts back towards them by `SHRINK` of the gap a sample (about a day at 1 Hz), so one worn
-week does not widen the range for ever. Values are learnt only while nothing is raised.
+week does not widen the range for ever. Values are learnt only while nothing is raised and
+only within the margin: an excursion waiting for confirmation does not widen the range.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ class RangeSettings:
     """How a state's range is learnt and judged (see the module docstring)."""
 
     enabled: bool = True
-    margin: float = 0.1
-    noise_margin: float = 6.0
+    margin: float = 0.15
+    noise_margin: float = 4.0
     learn_samples: int = 1800
     confirm_samples: int = 5
     clear_samples: int = 30
@@ -48,7 +51,16 @@ class RangeChange:
 class StateRange:
     """The learnt range of one signal in one state (O(1) memory and time per sample)."""
 
-    __slots__ = ("_inside", "_outside", "high", "low", "raised", "samples", "settings")
+    __slots__ = (
+        "_inside",
+        "_left_by",
+        "_outside",
+        "high",
+        "low",
+        "raised",
+        "samples",
+        "settings",
+    )
 
     def __init__(self, settings: RangeSettings) -> None:
         self.settings = settings
@@ -58,6 +70,7 @@ class StateRange:
         self.raised = False
         self._outside = 0
         self._inside = 0
+        self._left_by = 0.0
 
     @property
     def learnt(self) -> bool:
@@ -75,9 +88,9 @@ class StateRange:
     def update(self, x: float, noise: float = 0.0, sensitivity: float = 1.0) -> RangeChange | None:
         """Judge and learn one finite sample; returns a raise or clear, usually None.
 
-        `noise` is the signal's robust spread in this state: the margin is never below
-        `noise_margin` of them, so noise alone does not leave a narrow range. The margin
-        is divided by the signal's `sensitivity`."""
+        `noise` is the signal's typical step from one sample to the next in this state:
+        the margin is never below `noise_margin` of them, so noise alone does not leave a
+        narrow range. The margin is divided by the signal's `sensitivity`."""
         s = self.settings
         self.samples = n = self.samples + 1
         if n == 1:
@@ -94,8 +107,13 @@ class StateRange:
         change = None
         if abs(excess) > limit:
             self._inside = 0
+            if self._outside == 0:
+                self._left_by = abs(excess)
             self._outside += 1
-            if not self.raised and self._outside >= s.confirm_samples:
+            # a value on its way back (a hot machine cooling in idle, a cold one warming up
+            # after a start) is not an excursion: it must be no closer than when it left
+            away = abs(excess) >= self._left_by - noise
+            if not self.raised and self._outside >= s.confirm_samples and away:
                 self.raised = True
                 change = RangeChange("raised", excess, self.low, self.high)
         else:
@@ -106,7 +124,7 @@ class StateRange:
                     self.raised = False
                     self._inside = 0
                     change = RangeChange("cleared", excess, self.low, self.high)
-        if not self.raised and change is None:
+        if not self.raised and abs(excess) <= limit:
             self._learn(x, excess)
         return change
 

@@ -146,6 +146,11 @@ class SignalMonitor:
         return self._baseline.scale
 
     @property
+    def typical_step(self) -> float:
+        """The learnt typical step between consecutive samples (rate of change)."""
+        return self._rate.typical_step
+
+    @property
     def typical_interval_ms(self) -> float:
         """The learnt typical sampling interval."""
         return self._missing.typical_interval_ms

@@ -116,11 +116,11 @@ def test_state_durations_learn_the_longest_usual_stay() -> None:
         t += stay * 1000
         assert watch.update(t, RUN) == []
         t += 1000
-    assert watch.usual_ms(SETUP) == pytest.approx(120_000 * 0.98**2, rel=1e-9)
-    assert watch.update(t, SETUP) == []  # the run's stay recorded: one more decay
-    assert watch.usual_ms(SETUP) == pytest.approx(120_000 * 0.98**3, rel=1e-9)
-    assert watch.update(t + 225_000, SETUP) == []
-    (raised,) = watch.update(t + 226_000, SETUP)
+    assert watch.usual_ms(SETUP) == pytest.approx(120_000 * 0.98, rel=1e-9)
+    assert watch.update(t, SETUP) == []  # a stay in another state decays nothing here
+    assert watch.usual_ms(SETUP) == pytest.approx(120_000 * 0.98, rel=1e-9)
+    assert watch.update(t + 235_000, SETUP) == []
+    (raised,) = watch.update(t + 236_000, SETUP)
     assert (raised.detector, raised.state) == ("state_duration", "raised")
     assert watch.update(t + 300_000, SETUP) == []  # raised once
     (cleared,) = watch.update(t + 301_000, IDLE)
