@@ -11,7 +11,6 @@ machines' counts by the job tracker (`coordinator.jobs.tracker`). The HTTP app
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from coordinator.alarms.port import AlarmSink
@@ -24,7 +23,7 @@ from coordinator.forecast.serving.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
-from coordinator.ingest.records import RawMessage
+from coordinator.ingest.records import BatchOutcome, RawMessage
 from coordinator.ingest.watermarks import WatermarkSender
 from coordinator.ingest.writer import IngestWriter
 from coordinator.jobs.tracker import JobTracker
@@ -36,6 +35,8 @@ from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
+from coordinator.stock.stream_book import LiveStreamBook
+from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
@@ -60,6 +61,7 @@ class Coordinator:
     cover: CoverWatch | None = None
     commands: CommandLog | None = None
     sales: SalesBook | None = None
+    live_streams: LiveStreamBook | None = None
     sales_webhooks: WebhookPusher | None = None
 
     @classmethod
@@ -166,15 +168,15 @@ class Coordinator:
         forecasts.watchers.append(cover)  # checked after every refresh and between them
         cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
         sales = _build_sales(store, clock, twin, plans)
-        writer.listeners.append(
-            _throttled(
-                clock,
-                1.0,
-                lambda: sales.follow_production(
-                    lambda job_id: None if (p := jobs.job(job_id)) is None else p.state
-                ),
+
+        def follow_production(outcome: BatchOutcome, _result: CommitResult) -> None:
+            """Orders move when their jobs' reports have been committed and tracked."""
+            sales.follow_production(
+                (r.job_id for r in outcome.batch.progress),
+                lambda job_id: None if (p := jobs.job(job_id)) is None else p.state,
             )
-        )
+
+        writer.listeners.append(follow_production)
         return cls(
             settings=settings,
             clock=clock,
@@ -191,6 +193,9 @@ class Coordinator:
             cover=cover,
             commands=commands,
             sales=sales,
+            live_streams=LiveStreamBook(
+                store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
+            ),
             sales_webhooks=WebhookPusher(
                 store.sales_store(),
                 clock,
@@ -252,20 +257,6 @@ def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanR
         submit_jobs=plans.submit_orders,
         close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
     )
-
-
-def _throttled(
-    clock: Clock, interval_s: float, action: Callable[[], object]
-) -> Callable[[object, object], None]:
-    """An ingest commit listener running `action` at most once per `interval_s`."""
-    last = [-interval_s]
-
-    def listener(_outcome: object, _result: object) -> None:
-        if clock.monotonic() - last[0] >= interval_s:
-            last[0] = clock.monotonic()
-            action()
-
-    return listener
 
 
 def _build_plans(

@@ -27,6 +27,8 @@ from coordinator.sales.book import SalesBook
 from coordinator.sales.errors import SalesUnavailable
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
+from coordinator.stock.errors import StreamsUnavailable
+from coordinator.stock.stream_book import LiveStreamBook
 from coordinator.store.port import Store
 from protocol.topics import ID, ID_PATTERN, NAME_PATTERN
 
@@ -96,6 +98,15 @@ def get_sales(request: Request) -> SalesBook:
     return book
 
 
+def get_live_streams(request: Request) -> LiveStreamBook:
+    """The coordinator's live-stream book (`StreamsUnavailable`, 503, when it has none)."""
+    coordinator = getattr(request.app.state, "coordinator", None)
+    book: LiveStreamBook | None = getattr(coordinator, "live_streams", None)
+    if book is None:
+        raise StreamsUnavailable("live streams are not kept on this coordinator")
+    return book
+
+
 def get_commands(request: Request) -> CommandLog:
     """The coordinator's command log (`CommandsUnavailable`, 503, when it has none)."""
     coordinator = getattr(request.app.state, "coordinator", None)
@@ -116,6 +127,7 @@ PlansDep = Annotated[PlanRunner, Depends(get_plans)]
 JobsDep = Annotated[JobTracker, Depends(get_jobs)]
 CommandsDep = Annotated[CommandLog, Depends(get_commands)]
 SalesDep = Annotated[SalesBook, Depends(get_sales)]
+LiveStreamsDep = Annotated[LiveStreamBook, Depends(get_live_streams)]
 
 # Callers: the principal's name, when it holds the role (401 / 403 otherwise)
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -43,6 +43,7 @@ from coordinator.forecast.errors import ForecastError, RefreshFailed
 from coordinator.notify.errors import TooManySubscribers
 from coordinator.plan.errors import OrderRejected, PlanError, PlanningUnavailable
 from coordinator.sales.errors import OrderConflict, OrderInvalid, SalesUnavailable
+from coordinator.stock.errors import StreamConflict, StreamInvalid, StreamsUnavailable
 
 
 class ApiError(CoordinatorError):
@@ -83,6 +84,10 @@ STATUS_OF: Final[Mapping[type[CoordinatorError], int]] = {
     OrderInvalid: 422,
     OrderConflict: 409,
     SalesUnavailable: 503,
+    # stock
+    StreamInvalid: 422,
+    StreamConflict: 409,
+    StreamsUnavailable: 503,
 }
 """Status code per class of the error tree; every other `CoordinatorError` is 400."""
 

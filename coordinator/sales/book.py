@@ -109,6 +109,14 @@ def job_id(order_id: str, line: int, part: int) -> str:
     return f"{JOB_PREFIX}{order_id}.{line}.{part}"
 
 
+def order_of_job(job: str) -> str:
+    """The order id of a production job id (empty for other jobs)."""
+    if not job.startswith(JOB_PREFIX):
+        return ""
+    parts = job[len(JOB_PREFIX) :].rsplit(".", 2)
+    return parts[0] if len(parts) == 3 else ""
+
+
 def token_hash(token: str) -> str:
     """The stored form of a tracking token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -282,26 +290,28 @@ class SalesBook:
             for k in range(len(line["made"]))
         ]
 
-    def follow_production(self, state_of: Callable[[str], str | None]) -> int:
-        """Move orders waiting on production by their jobs' states (`planned`, `started`,
-        `finished`, `short`; None: unknown): started when any job started, produced when
-        every job finished. Returns how many orders moved."""
+    def follow_production(
+        self, job_ids: Iterable[str], state_of: Callable[[str], str | None]
+    ) -> int:
+        """Move the orders of these jobs (those just reported on; others are ignored) by
+        their jobs' states (`planned`, `started`, `finished`, `short`; None: unknown):
+        started when any job started, produced when every job finished. Returns how many
+        orders moved."""
+        orders = {order_of_job(j) for j in job_ids if j.startswith(JOB_PREFIX)}
         moved = 0
-        for status in ("promised", "in_production", "delayed"):
-            for order in self.store.list_orders(status=status, limit=10_000, after=None):
-                jobs = self.production_jobs(order)
-                if not jobs:
-                    continue
-                states = [state_of(job) for job in jobs]
-                if all(s == "finished" for s in states):
-                    fact = "produced"
-                elif any(s in {"started", "finished", "short"} for s in states):
-                    fact = "production_started"
-                else:
-                    continue
-                before = order.standing
-                after = self.record_fact(order.id, fact, actor=SYSTEM)
-                moved += after.standing != before
+        for order_id in sorted(o for o in orders if o):
+            order = self.store.find(order_id)
+            if order is None or order.standing.flow_status not in {"promised", "in_production"}:
+                continue
+            states = [state_of(job) for job in self.production_jobs(order)]
+            if states and all(s == "finished" for s in states):
+                fact = "produced"
+            elif any(s in {"started", "finished", "short"} for s in states):
+                fact = "production_started"
+            else:
+                continue
+            after = self.record_fact(order.id, fact, actor=SYSTEM)
+            moved += after.standing != order.standing
         return moved
 
     def get(self, order_id: str) -> SalesOrder:
@@ -512,6 +522,7 @@ __all__ = [
     "Taken",
     "job_id",
     "lines_from",
+    "order_of_job",
     "promise_json",
     "token_hash",
 ]

@@ -301,4 +301,17 @@ def m011_transfer_receipts(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m012_live_streams(db: Database) -> None:
+    """Announced live streams (`coordinator.store.live_streams`): one row per stream id,
+    its content (featured SKUs as a JSON list) and when it was first and last stored."""
+    db.execute(
+        "CREATE TABLE live_streams (id TEXT PRIMARY KEY, start_ms INTEGER NOT NULL,"
+        " duration_s INTEGER NOT NULL, channel TEXT NOT NULL, featured_skus TEXT NOT NULL,"
+        " expected_audience INTEGER, expected_orders INTEGER,"
+        " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX live_streams_by_start ON live_streams (start_ms, id)")
+
+
 __all__ = ["MIGRATIONS"]

@@ -14,6 +14,7 @@ import coordinator.forecast.errors
 import coordinator.notify.errors
 import coordinator.plan.errors
 import coordinator.sales.errors
+import coordinator.stock.errors
 from coordinator.api.errors import status_for
 from coordinator.errors import CoordinatorError
 
@@ -58,6 +59,10 @@ EXPECTED: dict[str, int] = {
     "OrderInvalid": 422,
     "OrderConflict": 409,
     "SalesUnavailable": 503,
+    "StockError": 400,
+    "StreamInvalid": 422,
+    "StreamConflict": 409,
+    "StreamsUnavailable": 503,
 }
 ERROR_MODULES = (
     coordinator.errors,
@@ -68,6 +73,7 @@ ERROR_MODULES = (
     coordinator.notify.errors,
     coordinator.plan.errors,
     coordinator.sales.errors,
+    coordinator.stock.errors,
 )
 
 

@@ -284,13 +284,15 @@ def test_production_facts_move_made_orders(store: SalesStore, clock: FakeClock) 
     book = world.book(store, clock)
     book.submit(_order("o-1", 10))  # 7 from stock, 3 made
     states: dict[str, str] = {}
-    assert book.follow_production(states.get) == 0
+    reported = ["sales.o-1.0.0", "replenish-x.CUP-1", "sales.unknown.0.0"]
+    assert book.follow_production(reported, states.get) == 0
     states["sales.o-1.0.0"] = "started"
-    assert book.follow_production(states.get) == 1
+    assert book.follow_production([], states.get) == 0  # nothing reported: nothing looked at
+    assert book.follow_production(reported, states.get) == 1
     assert book.get("o-1").standing.status == "in_production"
     states["sales.o-1.0.0"] = "finished"
-    assert book.follow_production(states.get) == 1
-    assert book.follow_production(states.get) == 0
+    assert book.follow_production(reported, states.get) == 1
+    assert book.follow_production(reported, states.get) == 0
     assert [t.status for t in book.timeline("o-1")][-2:] == ["in_production", "produced"]
 
 

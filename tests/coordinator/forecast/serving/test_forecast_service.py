@@ -127,6 +127,22 @@ def test_cli_train_max_rows_samples_windows(
     assert "700 training rows from 5 series, a seeded sample of" in capsys.readouterr().err
 
 
+def test_cli_train_networks_averages_wider_network(tmp_path: Path) -> None:
+    """`--networks 2` trains two seeds and serves them as one network twice as wide."""
+    import onnx
+
+    data = write_csv(tmp_path / "d.csv")
+    out = tmp_path / "model"
+    args = ["--data", str(data), "--horizon", "7", "--out", str(out), "--no-holdout"]
+    assert main(["forecast", "train", *args, "--networks", "2", "--max-rows", "700"]) == 0
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["config"]["networks"] == 2
+    graph = onnx.load(str(out / "model.onnx")).graph
+    w1 = next(t for t in graph.initializer if t.name == "w1")
+    assert w1.dims[1] == 2 * card["config"]["hidden_units"]
+    assert main(["forecast", "train", *args, "--networks", "0"]) == 2
+
+
 def test_cli_predict_with_missing_model(tmp_path: Path) -> None:
     """Predicting with a directory holding no model exits 2."""
     data = write_csv(tmp_path / "d.csv")
@@ -144,6 +160,11 @@ def test_cli_eval_scores_model_and_baselines(
     assert main(["forecast", "eval", *args]) == 0
     text = capsys.readouterr().out
     assert "rolling-origin backtest, 2 windows" in text
+    assert "the best baseline" in text
+    assert "goal: ≥ 5% below" in text
+    assert "goal: below every baseline" in text
+    assert "model P90 coverage" in text
+    assert "the goal 85%–95%" in text
     doc = json.loads(report.read_text())
     assert set(doc["backtest_means"]) == {
         "Naive",

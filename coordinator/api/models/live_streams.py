@@ -1,0 +1,68 @@
+"""Bodies of the live-stream routes (`coordinator.api.routes.live_streams`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from coordinator.stock.live_streams import MAX_DURATION_S, MAX_FEATURED_SKUS, LiveStream
+from protocol.topics import ID_PATTERN, NAME_PATTERN
+
+Sku = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class LiveStreamIn(BaseModel):
+    """An announced live stream."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN, max_length=64)
+    start: AwareDatetime = Field(description="When it starts (ISO 8601 with a time zone)")
+    duration_s: int = Field(gt=0, le=MAX_DURATION_S, description="At most 24 h")
+    channel: str = Field(pattern=ID_PATTERN, max_length=64)
+    featured_skus: list[Sku] = Field(min_length=1, max_length=MAX_FEATURED_SKUS)
+    expected_audience: int | None = Field(default=None, ge=0, le=10**10)
+    expected_orders: int | None = Field(default=None, ge=0, le=10**9)
+
+    def to_stream(self) -> LiveStream:
+        """The domain form."""
+        return LiveStream(
+            id=self.id,
+            start_ms=int(self.start.timestamp() * 1000),
+            duration_s=self.duration_s,
+            channel=self.channel,
+            featured_skus=tuple(self.featured_skus),
+            expected_audience=self.expected_audience,
+            expected_orders=self.expected_orders,
+        )
+
+
+class LiveStreamOut(BaseModel):
+    """A stored live stream."""
+
+    id: str
+    start: datetime
+    start_ms: int
+    duration_s: int
+    channel: str
+    featured_skus: list[str]
+    expected_audience: int | None
+    expected_orders: int | None
+    status: Literal["announced", "live", "ended"]
+    created_ms: int
+    updated_ms: int
+    outcome: Literal["created", "unchanged", "updated"] | None = Field(
+        default=None, description="On POST: what the post did"
+    )
+
+
+class LiveStreamListOut(BaseModel):
+    """Live streams by start time."""
+
+    count: int
+    streams: list[LiveStreamOut]
+
+
+__all__ = ["LiveStreamIn", "LiveStreamListOut", "LiveStreamOut"]

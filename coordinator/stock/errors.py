@@ -1,0 +1,35 @@
+"""Errors of the stock package.
+
+CoordinatorError (coordinator.errors)
+└── StockError                anything the stock side refuses (`field` names the part)
+    ├── StreamInvalid         a live stream that cannot be taken (422)
+    ├── StreamConflict        a change to a stream that has already started (409)
+    └── StreamsUnavailable    this coordinator keeps no live streams (503)
+"""
+
+from __future__ import annotations
+
+from coordinator.errors import CoordinatorError
+
+
+class StockError(CoordinatorError):
+    """Base of what the stock side refuses; `field` names the offending part, if any."""
+
+    def __init__(self, reason: str, *, field: str = "") -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+class StreamInvalid(StockError):
+    """A live stream that cannot be taken: in the past, too long, unknown SKUs, ..."""
+
+
+class StreamConflict(StockError):
+    """A change to a live stream that has already started (it is kept as it was)."""
+
+
+class StreamsUnavailable(StockError):
+    """The coordinator runs without a live-stream book."""
+
+
+__all__ = ["StockError", "StreamConflict", "StreamInvalid", "StreamsUnavailable"]
