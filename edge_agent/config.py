@@ -32,7 +32,7 @@ from protocol import TopicError, check_id
 
 MAX_CONFIG_BYTES: Final = 1024 * 1024
 PASSWORD_ENV: Final = "FLEXFLEET_MQTT_PASSWORD"  # noqa: S105 (a variable name, not a password)
-NODE_KINDS: Final = ("machine", "warehouse", "gateway")
+NODE_KINDS: Final = ("machine", "warehouse", "gateway", "vehicle")
 
 
 def _check(ok: bool, name: str, reason: str) -> None:
@@ -240,7 +240,16 @@ class ReplayConfig:
 
 @dataclass(frozen=True, slots=True)
 class DriverConfig:
-    """The southbound device: `sim` (in-process simulator) or `modbus` (TCP client)."""
+    """The southbound device: `sim` (in-process simulator) or `modbus` (TCP client).
+
+    Simulated machines idle without a schedule unless `free_running` (random jobs, for the
+    anomaly scenarios). A simulated vehicle starts at (`lat`, `lon`), drives at
+    `speed_kmh` × a seeded traffic factor over great-circle distance × `detour_factor`,
+    serves each stop in `service_s` and fails a delivery with probability `failure_rate`;
+    `places` locates the stop ids it may be sent bare (`{id = [lat, lon]}`). `dock` is the
+    directory where simulated vehicles leave transfers for simulated warehouses. `speed` is
+    how many simulated seconds simulated devices live per second of the agent's clock.
+    """
 
     type: str = "sim"
     seed: int = 1
@@ -251,6 +260,17 @@ class DriverConfig:
     unit_id: int = 1
     timeout_s: float = 1.0
     registers: RegisterMap = ()
+    free_running: bool = False
+    speed: float = 1.0
+    dock: Path | None = None
+    lat: float = 0.0
+    lon: float = 0.0
+    speed_kmh: float = 40.0
+    service_s: float = 120.0
+    detour_factor: float = 1.3
+    traffic_sigma: float = 0.2
+    failure_rate: float = 0.0
+    places: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check(self.type in ("sim", "modbus"), "driver.type", "must be 'sim' or 'modbus'")
@@ -260,6 +280,22 @@ class DriverConfig:
         _check(1 <= self.port <= 65535, "driver.port", "must be in 1..65535")
         _check(0 <= self.unit_id <= 247, "driver.unit_id", "must be in 0..247")
         _finite_range(self.timeout_s, "driver.timeout_s", 0.01, 60.0)
+        _finite_range(self.speed, "driver.speed", 0.01, 10_000.0)
+        _finite_range(self.lat, "driver.lat", -90.0, 90.0)
+        _finite_range(self.lon, "driver.lon", -180.0, 180.0)
+        _finite_range(self.speed_kmh, "driver.speed_kmh", 0.1, 100_000.0)
+        _finite_range(self.service_s, "driver.service_s", 0.0, 86_400.0)
+        _finite_range(self.detour_factor, "driver.detour_factor", 1.0, 10.0)
+        _finite_range(self.traffic_sigma, "driver.traffic_sigma", 0.0, 2.0)
+        _finite_range(self.failure_rate, "driver.failure_rate", 0.0, 1.0)
+        _check(len(self.places) <= 10_000, "driver.places", "at most 10000 places")
+        for place, (lat, lon) in self.places.items():
+            try:
+                check_id(place, what="place")
+            except TopicError as exc:
+                raise ConfigError(f"driver.places.{place[:64]}", exc.reason) from None
+            _finite_range(lat, f"driver.places.{place}[0]", -90.0, 90.0)
+            _finite_range(lon, f"driver.places.{place}[1]", -180.0, 180.0)
         if self.type == "modbus":
             _check(bool(self.host), "driver.host", "must not be empty")
             _check(bool(self.registers), "driver.registers", "a modbus driver needs a register map")
@@ -342,6 +378,17 @@ _TYPES: Final[dict[str, dict[str, tuple[type, ...]]]] = {
         "unit_id": (int,),
         "timeout_s": (float,),
         "registers": (list,),
+        "free_running": (bool,),
+        "speed": (float,),
+        "dock": (Path,),
+        "lat": (float,),
+        "lon": (float,),
+        "speed_kmh": (float,),
+        "service_s": (float,),
+        "detour_factor": (float,),
+        "traffic_sigma": (float,),
+        "failure_rate": (float,),
+        "places": (tuple,),
     },
     "metrics": {"textfile": (Path,), "interval_s": (float,)},
 }
@@ -372,6 +419,14 @@ def _value(raw: Any, kind: type, name: str, base: Path | None) -> Any:
     if kind is dict:
         _check(isinstance(raw, dict) and len(raw) <= 10_000, name, "must be a table of numbers")
         return {str(k): _value(v, float, f"{name}.{k}", base) for k, v in raw.items()}
+    if kind is tuple:  # a table of [lat, lon] positions
+        _check(isinstance(raw, dict) and len(raw) <= 10_000, name, "must be a table of positions")
+        places: dict[str, tuple[float, float]] = {}
+        for k, v in raw.items():
+            where = f"{name}.{str(k)[:64]}"
+            _check(isinstance(v, list) and len(v) == 2, where, "must be [lat, lon]")
+            places[str(k)] = (_value(v[0], float, where, base), _value(v[1], float, where, base))
+        return places
     _check(isinstance(raw, list) and len(raw) <= 10_000, name, "must be an array of tables")
     return raw
 

@@ -20,6 +20,7 @@ Session rules (Sparkplug B 3.0 adapted; docs/protocol.md, ADR 1):
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
 from collections import OrderedDict
@@ -29,8 +30,9 @@ from edge_agent.batcher import Batcher
 from edge_agent.config import AgentConfig
 from edge_agent.deadband import DeadbandFilter
 from edge_agent.detection import DetectorBank
-from edge_agent.drivers.base import DeviceEvent, Driver
-from edge_agent.errors import CommandRejected, DriverError, OutboxFull
+from edge_agent.drivers.base import DeviceEvent, Driver, Reading
+from edge_agent.errors import CommandRejected, DriverError, OutboxFull, PlanRefused
+from edge_agent.execution import PlanExecutor, RetainedState, check_subject
 from edge_agent.link import Link, Release
 from edge_agent.outbox import Outbox, OutboxRow
 from edge_agent.settings import LiveSettings, apply_config_args, restore
@@ -80,6 +82,9 @@ CAPABILITIES = ("rebirth", "config", *PLAN_COMMANDS, WATERMARK_CAPABILITY)
 _MAX_VALUE = 1e15
 _MISSING_CHECK_S = 1.0
 _EXPIRE_EVERY_S = 60.0
+_REBIRTH_AFTER_DROP_S = 10.0
+_WATERMARK_STALL_S = 15.0
+_DEVICE_STATE = "device"  # settings key of the device's retained state
 
 
 class AgentCore:
@@ -94,6 +99,7 @@ class AgentCore:
         driver: Driver,
         outbox: Outbox,
         rng: random.Random | None = None,
+        executor: PlanExecutor | None = None,
     ) -> None:
         self.config = config
         self.site, self.node = config.node.site, config.node.node
@@ -104,7 +110,15 @@ class AgentCore:
         self.rng = rng or random.Random()
         self.signal_specs = driver.signals()
         self._signal_names = frozenset(s.name for s in self.signal_specs)
-        self.settings = restore(config, outbox.load_settings(), self._signal_names)
+        persisted = outbox.load_settings()
+        self.settings = restore(config, persisted, self._signal_names)
+        # The device that carries out plans: given, or the driver if it can.
+        if executor is None and isinstance(driver, PlanExecutor):
+            executor = driver
+        self.executor = executor
+        retains = executor or (driver if isinstance(driver, RetainedState) else None)
+        if retains is not None and isinstance(persisted.get(_DEVICE_STATE), dict):
+            retains.restore_state(persisted[_DEVICE_STATE])
         self.detectors = (
             None
             if self.settings.detectors is None
@@ -147,6 +161,8 @@ class AgentCore:
         self._picks: dict[str, int] = {}  # pending picks (negative changes), sent apart
         self._stock_since = now
         self._stock_resync = False  # a stock message was refused: send a snapshot when room
+        self._dropped_at_birth = 0  # the outbox's drop count when the last birth was made
+        self._born_at = now
         self._device_ok = True
         self._recent: OrderedDict[str, CommandAck] = OrderedDict()
         # The newest plan update per machine / vehicle, for the site's HMI or PLC link.
@@ -183,6 +199,7 @@ class AgentCore:
             if self._next_sample <= now:  # fell behind: skip, never burst
                 self._next_sample = now + interval
         self._flush_due(now)
+        self._settle_own_drops(now)
         wake = self.link.pump(self.clock.monotonic())
         self.link.flush_acks()
         deadlines = [self._next_sample]
@@ -259,7 +276,28 @@ class AgentCore:
             self._failure = reason
             log.error("cannot connect to the broker: %s; retrying", reason)
 
+    def _settle_own_drops(self, now: float) -> None:
+        """A new birth (which replays every row still held) when the watermark is stuck:
+        - it has not grown for `_WATERMARK_STALL_S` although the broker took rows above
+          it: they went nowhere (a broker restarted without the coordinator's session
+          drops what it acknowledges), and only a replay sends them again;
+        - telemetry the outbox bounds dropped while linked left a gap only a birth can
+          settle (at most one birth per `_REBIRTH_AFTER_DROP_S`)."""
+        if self.link.release is not Release.WATERMARK or not self.link.linked:
+            return
+        if self.link.stalled(now, _WATERMARK_STALL_S):
+            log.warning("the watermark stalled below what the broker took: birth and replay")
+            self._link_up()
+            return
+        if self.outbox.stats().dropped_messages <= self._dropped_at_birth:
+            return
+        if now - self._born_at >= _REBIRTH_AFTER_DROP_S:
+            log.warning("telemetry dropped while linked: a new birth settles the gap")
+            self._link_up()
+
     def _link_up(self) -> None:
+        self._dropped_at_birth = self.outbox.stats().dropped_messages
+        self._born_at = self.clock.monotonic()
         birth = self._append(self._birth, samples=0, historical=False)  # a live birth
         if birth is None:
             return
@@ -377,7 +415,7 @@ class AgentCore:
             )
             return
         self.counters["watermarks"] += 1
-        self.link.on_watermark(seq)
+        self.link.on_watermark(seq, self.clock.monotonic())
 
     def _execute(self, command: Command) -> None:
         if command.name == "rebirth":
@@ -399,9 +437,23 @@ class AgentCore:
         subject = update.machine_id if isinstance(update, ScheduleUpdate) else update.vehicle_id
         key = f"{update.kind}:{subject}"
         held = self.plans.get(key)
-        if held is None or held.version <= update.version:  # never step back to an older plan
-            self.plans[key] = update
-            log.info("plan %s version %d taken", key, update.version)
+        if held is not None and held.version > update.version:
+            return  # never step back to an older plan
+        if self.executor is not None:
+            try:
+                check_subject(update, self.node)
+                if isinstance(update, ScheduleUpdate):
+                    self.executor.take_schedule(update)
+                else:
+                    self.executor.take_route(update)
+            except PlanRefused as exc:
+                log.warning("plan %s version %d refused: %s", key, update.version, exc.reason)
+                raise CommandRejected(command.name, exc.reason) from exc
+            retained = self.executor.retained_state()
+            if retained is not None:  # on disk before the ack says it was taken
+                self.outbox.save_settings({_DEVICE_STATE: retained})
+        self.plans[key] = update
+        log.info("plan %s version %d taken", key, update.version)
 
     def _apply(self, new: LiveSettings) -> None:
         self.deadband.configure(
@@ -457,8 +509,11 @@ class AgentCore:
                 continue
             if deadband.admit(signal, ts, value):
                 batcher.add((signal, ts, value), mono_ms)
-        for device_event in reading.events:
-            self._device_event(device_event)
+        if reading.retained is not None or reading.receipts:
+            self._device_reports(reading)
+        else:
+            for device_event in reading.events:
+                self._device_event(device_event)
         if reading.stock_changes or reading.picks:
             if not self._stock and not self._picks:
                 self._stock_since = self.clock.monotonic()
@@ -555,15 +610,32 @@ class AgentCore:
             self._stock_resync = True
 
     def _device_event(self, event: DeviceEvent) -> None:
-        self._append_event(
-            {
-                "name": event.name,
-                "severity": event.severity,
-                "reason": event.reason[:1000],
-                "data": dict(event.data),
-                "state": event.state,
-            }
-        )
+        self._append_event(_event_fields(event))
+
+    def _device_reports(self, reading: Reading) -> None:
+        """The poll's events and receipts stored with the device's retained state in one
+        transaction, so after a crash the device resumes exactly from what was reported."""
+        ts, historical = now_ms(self.clock), not self.link.linked
+        common = {"site": self.site, "node": self.node, "ts": ts, "historical": historical}
+        builds: list[Any] = [
+            functools.partial(_build_event, common, self.outbox.bd_seq, _event_fields(e))
+            for e in reading.events
+        ]
+        builds += [
+            functools.partial(_build_receipt, common, self.outbox.bd_seq, transfer_id, items)
+            for transfer_id, items in reading.receipts.items()
+        ]
+        state = {_DEVICE_STATE: reading.retained} if reading.retained is not None else {}
+        try:
+            rows = self.outbox.append_with_state(
+                builds, created_ms=ts, historical=historical, state=state
+            )
+        except OutboxFull as exc:
+            self.counters["refused_events"] += len(builds)
+            log.error("outbox full, device reports refused: %s", exc)
+            return
+        for row in rows:
+            self.link.offer(row)
 
     def _append_event(self, fields: dict[str, Any]) -> None:
         self._append(
@@ -654,3 +726,31 @@ class AgentCore:
             "connected": int(self.connected),
             "linked": int(self.link.linked),
         }
+
+
+def _event_fields(event: DeviceEvent) -> dict[str, Any]:
+    return {
+        "name": event.name,
+        "severity": event.severity,
+        "reason": event.reason[:1000],
+        "data": dict(event.data),
+        "state": event.state,
+    }
+
+
+def _build_event(common: dict[str, Any], bd_seq: int, fields: dict[str, Any], seq: int) -> Event:
+    return Event(**common, bd_seq=bd_seq, seq=seq, **fields)
+
+
+def _build_receipt(
+    common: dict[str, Any], bd_seq: int, transfer_id: str, items: dict[str, int], seq: int
+) -> Stock:
+    return Stock(
+        **common,
+        bd_seq=bd_seq,
+        seq=seq,
+        mode="delta",
+        items=items,
+        reason="receipt",
+        transfer_id=transfer_id,
+    )

@@ -5,7 +5,8 @@ AgentError                  anything the agent refuses or cannot do
 ├── OutboxError             the on-disk outbox cannot be used (`path`)
 │   └── OutboxFull          no room for an event/stock message even after dropping telemetry
 ├── DriverError             the southbound device cannot be read (`device`)
-└── CommandRejected         a command that is unknown or has invalid arguments (`command`, `reason`)
+├── CommandRejected         a command that is unknown or has invalid arguments (`command`, `reason`)
+└── PlanRefused             a plan the device will not carry out (`reason`)
 """
 
 from __future__ import annotations
@@ -57,4 +58,12 @@ class CommandRejected(AgentError):
     def __init__(self, command: str, reason: str) -> None:
         super().__init__(f"{command}: {reason}")
         self.command = command
+        self.reason = reason
+
+
+class PlanRefused(AgentError):
+    """A schedule or route the device will not carry out; it keeps its current work."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
         self.reason = reason

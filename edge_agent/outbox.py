@@ -222,30 +222,62 @@ class Outbox:
                 self._save("refused_messages")
             raise
 
+    def append_with_state(
+        self,
+        builds: list[Callable[[int], Message]],
+        *,
+        created_ms: int,
+        historical: bool = False,
+        state: dict[str, Any],
+    ) -> list[OutboxRow]:
+        """Store event/stock messages and save `state` (settings, JSON) in ONE transaction:
+        a device's retained state is on disk exactly when the reports of it are, so a crash
+        can neither lose a report nor make one twice. `OutboxFull` stores nothing."""
+        rows: list[OutboxRow] = []
+        try:
+            with self._transaction():
+                for build in builds:
+                    row = self._store(build, created_ms, 0, historical)
+                    assert row is not None  # only telemetry is dropped for room
+                    rows.append(row)
+                self._save_settings(state)
+        except OutboxFull:
+            with self._transaction():
+                self._counters["refused_messages"] += 1
+                self._save("refused_messages")
+            raise
+        return rows
+
     def _append(
         self, build: Callable[[int], Message], created_ms: int, samples: int, historical: bool
     ) -> OutboxRow | None:
         with self._transaction():
-            seq = self._counters["next_seq"]
-            message = build(seq)
-            payload = encode(message)
-            kind = message.kind
-            size = len(payload)
-            fits = self._make_room(size, kind)
-            self._counters["next_seq"] = seq + 1
-            self._counters["produced_messages"] += 1
-            self._counters["produced_samples"] += samples
-            self._save("next_seq", "produced_messages", "produced_samples")
-            if not fits:
-                self._count_drop(0, samples, rows=0, messages=1)
-                return None
-            row = OutboxRow(seq, kind, topic_for(message), payload, historical, created_ms, samples)
-            self._db.execute(
-                "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, kind, row.topic, payload, int(historical), created_ms, samples, size),
-            )
-            self._rows += 1
-            self._bytes += size
+            return self._store(build, created_ms, samples, historical)
+
+    def _store(
+        self, build: Callable[[int], Message], created_ms: int, samples: int, historical: bool
+    ) -> OutboxRow | None:
+        """Allocate a seq, build, encode and insert one message (inside a transaction)."""
+        seq = self._counters["next_seq"]
+        message = build(seq)
+        payload = encode(message)
+        kind = message.kind
+        size = len(payload)
+        fits = self._make_room(size, kind)
+        self._counters["next_seq"] = seq + 1
+        self._counters["produced_messages"] += 1
+        self._counters["produced_samples"] += samples
+        self._save("next_seq", "produced_messages", "produced_samples")
+        if not fits:
+            self._count_drop(0, samples, rows=0, messages=1)
+            return None
+        row = OutboxRow(seq, kind, topic_for(message), payload, historical, created_ms, samples)
+        self._db.execute(
+            "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, kind, row.topic, payload, int(historical), created_ms, samples, size),
+        )
+        self._rows += 1
+        self._bytes += size
         return row
 
     def _make_room(self, size: int, kind: str) -> bool:
@@ -349,11 +381,14 @@ class Outbox:
     def save_settings(self, values: dict[str, Any]) -> None:
         """Persist live settings (JSON) so they survive a restart."""
         with self._transaction():
-            self._db.executemany(
-                "INSERT INTO settings(name, value) VALUES (?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                [(k, json.dumps(v, sort_keys=True)) for k, v in values.items()],
-            )
+            self._save_settings(values)
+
+    def _save_settings(self, values: dict[str, Any]) -> None:
+        self._db.executemany(
+            "INSERT INTO settings(name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            [(k, json.dumps(v, sort_keys=True)) for k, v in values.items()],
+        )
 
     def load_settings(self) -> dict[str, Any]:
         """The persisted live settings (empty if none)."""

@@ -4,6 +4,11 @@ The server runs its own asyncio loop in a background thread: one task answers Mo
 requests, another advances the `Machine` on the clock and rewrites the holding registers
 (`firmware_sim.registers`) every `update_interval_s`. `stop()` closes the socket, so
 tests can restart the device and watch the agent reconnect.
+
+As a PLC, it takes the operation the agent writes into the command block (`protocol.plc`):
+a new token makes the machine run that operation (a changeover of `setup_s` if the family
+changes), and the status block carries its good and scrap counts and state. The machine
+keeps them while the agent is away (restarted, killed), as a PLC keeps its counters.
 """
 
 from __future__ import annotations
@@ -17,11 +22,21 @@ from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from firmware_sim.errors import DeviceServerError
-from firmware_sim.machine import Machine
-from firmware_sim.registers import MACHINE_REGISTER_COUNT, pack_machine
+from firmware_sim.machine import Machine, Operation
+from firmware_sim.registers import pack_machine
 from fleet_runtime.clock import Clock
+from protocol.plc import (
+    COMMAND_ADDRESS,
+    COMMAND_WORDS,
+    PLC_REGISTER_COUNT,
+    STATUS_ADDRESS,
+    PlcStatus,
+    pack_status,
+    unpack_command,
+)
 
 _WRITE_REGISTERS = 16  # Modbus function code "write multiple registers"
+_READ_REGISTERS = 3  # Modbus function code "read holding registers"
 
 
 class MachineModbusServer:
@@ -50,6 +65,7 @@ class MachineModbusServer:
         self._error: BaseException | None = None
         self._start_s = clock.monotonic() - machine.t_s
         self.updates = 0
+        self.token = 0  # the operation command taken last
 
     def start(self, *, ready_timeout_s: float = 10.0) -> None:
         """Start serving in a background thread; returns once the port is listening."""
@@ -89,9 +105,7 @@ class MachineModbusServer:
         self._stop = asyncio.Event()
         device = SimDevice(
             self.unit_id,
-            simdata=[
-                SimData(0, count=MACHINE_REGISTER_COUNT, values=0, datatype=DataType.REGISTERS)
-            ],
+            simdata=[SimData(0, count=PLC_REGISTER_COUNT, values=0, datatype=DataType.REGISTERS)],
         )
         server: Any = ModbusTcpServer(device, address=(self.host, self.port))
         await self._update(server)
@@ -112,7 +126,38 @@ class MachineModbusServer:
                 await serving
 
     async def _update(self, server: Any) -> None:
+        words = await server.async_getValues(
+            self.unit_id, _READ_REGISTERS, COMMAND_ADDRESS, COMMAND_WORDS
+        )
+        self.take(unpack_command([int(w) for w in words]))
         self.machine.advance_to(self.clock.monotonic() - self._start_s)
         self.updates += 1
-        words = pack_machine(self.machine.readings(), self.updates)
-        await server.async_setValues(self.unit_id, _WRITE_REGISTERS, 0, words)
+        await server.async_setValues(
+            self.unit_id, _WRITE_REGISTERS, 0, pack_machine(self.machine.readings(), self.updates)
+        )
+        await server.async_setValues(
+            self.unit_id, _WRITE_REGISTERS, STATUS_ADDRESS, pack_status(self.status())
+        )
+
+    def take(self, command: Any) -> None:
+        """Run the commanded operation if its token is new (None or an old token: nothing)."""
+        if command is None or command.token == self.token:
+            return
+        self.token = command.token
+        operation = Operation(
+            operation_id=f"plc-{command.token}",
+            job_id=command.job_id,
+            quantity=command.quantity,
+            family=command.family,
+            setup_s=float(command.setup_s),
+        )
+        self.machine.load_schedule(command.token, [operation])
+
+    def status(self) -> PlcStatus:
+        """The counts of the operation of the current token."""
+        progress = self.machine.progress()
+        if progress is None or progress.version != self.token:
+            return PlcStatus(token=self.token, state=None, good=0, scrap=0)
+        return PlcStatus(
+            token=self.token, state=progress.state, good=progress.good, scrap=progress.scrap
+        )

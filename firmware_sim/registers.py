@@ -12,6 +12,8 @@ each other.
     6-7      part_count           uint32   1
     8        state                uint16   1   (0 IDLE, 1 SETUP, 2 RUN, 3 DOWN)
     9        heartbeat            uint16   1   (counts updates, wraps at 65536)
+    10-15    operation status (written by the PLC), 20-87 operation command (written by
+             the agent): `protocol.plc`, docs/modbus.md
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ MACHINE_REGISTER_MAP: Final = (
     RegisterSpec("heartbeat", 9, "uint16", unit="count"),
 )
 MACHINE_REGISTER_COUNT: Final = 10
+"""Registers of the machine's readings; the operation blocks follow (`protocol.plc`)."""
 
 
 def pack(value: float, spec: RegisterSpec) -> list[int]:

@@ -92,6 +92,22 @@ class MicroWarehouse:
         self.t_s = max(self.t_s, t_s)
         return changes
 
+    def receive_transfer(self, t_s: float, items: dict[str, int]) -> list[StockChange]:
+        """Goods of a transfer arrived (from a vehicle): stock rises, backorders are served.
+        SKUs this warehouse does not stock yet are added."""
+        changes: list[StockChange] = []
+        for sku, qty in sorted(items.items()):
+            self.stock.setdefault(sku, 0)
+            self.backorders.setdefault(sku, 0)
+            self.on_order.setdefault(sku, 0)
+            self.stock[sku] += qty
+            changes.append(StockChange(t_s, sku, qty, "receipt"))
+            served = min(self.backorders[sku], self.stock[sku])
+            if served:
+                self.backorders[sku] -= served
+                self._pick(t_s, sku, served, changes)
+        return changes
+
     def readings(self) -> dict[str, float]:
         """Aggregate gauges of the warehouse (for telemetry)."""
         return {

@@ -195,7 +195,7 @@ def run_scenario(scenario: Scenario, *, state_dir: Path | None = None) -> Scenar
         )
         clock = FakeClock()
         driver = SimMachinesDriver(
-            machines=scenario.machines, seed=scenario.seed, start_s=clock.now()
+            machines=scenario.machines, seed=scenario.seed, start_s=clock.now(), free_running=True
         )
         transport = MemoryTransport()
         outbox = Outbox(base / "outbox.sqlite3", durable=False)

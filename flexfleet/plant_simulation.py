@@ -143,7 +143,8 @@ def run_machine(settings: SimulationSettings, index: int) -> MachineResult:  # n
         modes={sig: state_signal for sig in signals if sig.rpartition(".")[2] not in _STEPPED},
         units=units,
     )
-    machine = Machine(seed=s.seed * 1000 + index, params=MachineParams(step_s=s.interval_s))
+    params = MachineParams(step_s=s.interval_s, free_running=True)
+    machine = Machine(seed=s.seed * 1000 + index, params=params)
     rng = random.Random(s.seed * 7919 + index)
     end_s = s.days * 86400.0
     due_s = s.learn_days * 86400.0 + rng.expovariate(1.0 / (s.fault_every_days * 86400.0))

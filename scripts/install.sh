@@ -15,6 +15,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=
 command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)  # console browser tests (Playwright drives it)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "installing with apt-get: ${need_apt[*]}"

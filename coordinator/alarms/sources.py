@@ -29,6 +29,10 @@ from typing import Final
 from coordinator.alarms.port import AlarmSink, Severity
 from protocol.messages import Event
 from protocol.plans import PLAN_COMMANDS
+from protocol.reports import OPERATION_EVENTS, STOP_EVENTS
+
+# Reports of work done (job tracking, deliveries), never alarms.
+REPORT_EVENTS: Final = frozenset(OPERATION_EVENTS) | frozenset(STOP_EVENTS)
 
 NODE_OFFLINE: Final = "node_offline"
 DEAD_LETTER_BURST: Final = "dead_letter_burst"
@@ -45,7 +49,12 @@ def anomaly_key(event: Event) -> tuple[str, str]:
 
 
 def on_event(sink: AlarmSink, event: Event) -> None:
-    """Raise (state `raised` or none) or clear (state `cleared`) the event's alarm."""
+    """Raise (state `raised` or none) or clear (state `cleared`) the event's alarm.
+
+    Operation and stop reports (protocol v2) are facts for job tracking and deliveries,
+    not alarms: they are left alone here."""
+    if event.name in REPORT_EVENTS:
+        return
     source, alarm_type = anomaly_key(event)
     message = event.reason or event.name
     if event.state == "cleared":

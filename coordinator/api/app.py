@@ -19,7 +19,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from coordinator.api.deps import DEPENDENCY_PROBLEMS
 from coordinator.api.errors import install_error_handlers
+from coordinator.api.problems import document_problems
 from coordinator.api.routes import (
     alarms,
     commands,
@@ -100,6 +102,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         dashboard,
     ):
         app.include_router(module.router)
+    document_problems(app, DEPENDENCY_PROBLEMS)
     return app
 
 

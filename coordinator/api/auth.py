@@ -25,8 +25,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Final, Literal, Protocol
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from coordinator.api.errors import Forbidden, Unauthorized
 
 Role = Literal["viewer", "operator"]
 ROLE_RANK: Final[dict[Role, int]] = {"viewer": 1, "operator": 2}
@@ -92,15 +94,15 @@ def _digest(token: str) -> bytes:
 
 
 def authenticate(settings: object, token: str | None) -> Principal:
-    """The principal `token` belongs to; raises 401 `HTTPException` when there is none."""
+    """The principal `token` belongs to; raises `Unauthorized` (401) when there is none."""
     viewers = parse_tokens(getattr(settings, "viewer_tokens", None), role="viewer")
     operators = parse_tokens(getattr(settings, "operator_tokens", None), role="operator")
     if not viewers and not operators:
         if getattr(settings, "dev_mode", False) is True:
             return Principal(DEV_PRINCIPAL, "operator")
-        raise _unauthorized("no API tokens are configured; the API is closed")
+        raise Unauthorized("no API tokens are configured; the API is closed")
     if not token:
-        raise _unauthorized("a bearer token is required")
+        raise Unauthorized("a bearer token is required")
     offered = _digest(token)
     found: Principal | None = None
     # Check every token without stopping early, operators last so they win a tie.
@@ -113,16 +115,8 @@ def authenticate(settings: object, token: str | None) -> Principal:
             if hmac.compare_digest(offered, _digest(secret)):
                 found = Principal(name, role)
     if found is None:
-        raise _unauthorized("unknown token")
+        raise Unauthorized("unknown token")
     return found
-
-
-def _unauthorized(detail: str) -> HTTPException:
-    return HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail=detail,
-        headers={"WWW-Authenticate": "Bearer"},
-    )
 
 
 def current_principal(
@@ -136,9 +130,8 @@ def current_principal(
 
 def _require(role: Role, principal: Principal) -> str:
     if ROLE_RANK[principal.role] < ROLE_RANK[role]:
-        raise HTTPException(
-            status_code=status.HTTP_403_FORBIDDEN,
-            detail=f"this action needs the {role} role; {principal.name} is a {principal.role}",
+        raise Forbidden(
+            f"this action needs the {role} role; {principal.name} is a {principal.role}"
         )
     return principal.name
 

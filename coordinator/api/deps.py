@@ -9,7 +9,8 @@ planning) through the error tree. Callers are identified by `coordinator.api.aut
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Path, Query, Request
 
@@ -116,6 +117,20 @@ def get_commands(request: Request) -> CommandLog:
     return log
 
 
+DEPENDENCY_PROBLEMS: Final[Mapping[Callable[..., Any], tuple[int, ...]]] = {
+    current_principal: (401,),
+    require_operator: (403,),
+    get_store: (503,),  # the store failing
+    get_alarms: (503,),
+    get_plans: (503,),
+    get_commands: (503,),
+    get_forecasts: (404, 503),
+    get_jobs: (404, 503),
+    get_sales: (503,),
+}
+"""The error statuses each dependency can answer (so every route using it documents
+them; `coordinator.api.problems.document_problems`)."""
+
 # Services
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
 TwinDep = Annotated[FleetTwin, Depends(get_twin)]
@@ -148,6 +163,7 @@ CommandIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 AlarmIdPath = Annotated[str, Path(min_length=1, max_length=64, description="The alarm's id")]
 
 __all__ = [
+    "DEPENDENCY_PROBLEMS",
     "LOCATION_PATTERN",
     "AlarmIdPath",
     "AlarmsDep",

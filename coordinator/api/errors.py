@@ -1,30 +1,53 @@
 """The API's own errors, and the one place the coordinator's error tree becomes HTTP
-status codes.
+answers (RFC 9457 problems, `coordinator.api.problems`).
 
     CoordinatorError (coordinator.errors)
     └── ApiError                  a request the HTTP layer refuses before any service sees it
+        ├── Unauthorized          no token, an unknown token, or no tokens configured
+        ├── Forbidden             the token's role may not do this
         └── BodyTooLarge          a request body over the route's limit (refused unparsed)
 
-`STATUS_OF` maps classes of the tree to status codes; an error takes the code of the first
-class along its MRO that the table names, and 400 when none does. The `CoordinatorError`
-handler renders every error as `{"detail": reason, "error": class name}` plus the data
-attributes it carries. A request that fails validation is 422 as FastAPI renders it, except
-that a non-finite number it quotes (`NaN`, `Infinity` in the body) is quoted as a string:
-JSON cannot carry it, and rendering it would turn a bad request into a 500.
+`PROBLEM_OF` maps classes of the tree to problem types (each with its status); an error
+takes the type of the first class along its MRO that the table names, and `bad-request`
+(400) when none does. The handlers render every answer that is not a success as a
+problem: the tree's errors with the data attributes they carry, requests that fail
+validation (every failed rule in `errors`, without the input it quotes: a hostile or
+non-finite value is not echoed back), Starlette's own
+answers (unknown path, method not allowed) and, last, anything unexpected (500).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from coordinator.alarms.errors import AlarmsUnavailable, InvalidTransition
+from coordinator.api.problems import (
+    BAD_REQUEST,
+    BODY_TOO_LARGE,
+    CONFLICT,
+    FORBIDDEN,
+    INVALID_REQUEST,
+    NOT_FOUND,
+    ORDER_REJECTED,
+    PROBLEM_MEDIA_TYPE,
+    SERVER_ERROR,
+    UNAUTHORIZED,
+    UNAVAILABLE,
+    VALIDATION_FAILED,
+    ProblemType,
+    generic_type,
+    problem_body,
+)
 from coordinator.commands.errors import (
     CommandNotSent,
     CommandsUnavailable,
@@ -45,106 +68,186 @@ from coordinator.plan.errors import OrderRejected, PlanError, PlanningUnavailabl
 from coordinator.sales.errors import OrderConflict, OrderInvalid, SalesUnavailable
 from coordinator.stock.errors import StreamConflict, StreamInvalid, StreamsUnavailable
 
+log = logging.getLogger(__name__)
+
 
 class ApiError(CoordinatorError):
     """Base of the errors the HTTP layer raises itself."""
+
+
+class Unauthorized(ApiError):
+    """No token, an unknown token, or an API closed for want of configured tokens."""
+
+
+class Forbidden(ApiError):
+    """The caller's role does not allow the action."""
 
 
 class BodyTooLarge(ApiError):
     """A request body over the route's limit (refused before parsing)."""
 
 
-STATUS_OF: Final[Mapping[type[CoordinatorError], int]] = {
+PROBLEM_OF: Final[Mapping[type[CoordinatorError], ProblemType]] = {
     # coordinator core
-    NotFound: 404,
-    InvalidQuery: 422,
-    StoreError: 503,
-    BrokerUnavailable: 503,
-    ConfigError: 500,
+    NotFound: NOT_FOUND,
+    InvalidQuery: INVALID_REQUEST,
+    StoreError: UNAVAILABLE,
+    BrokerUnavailable: UNAVAILABLE,
+    ConfigError: SERVER_ERROR,
     # api
-    BodyTooLarge: 413,
+    Unauthorized: UNAUTHORIZED,
+    Forbidden: FORBIDDEN,
+    BodyTooLarge: BODY_TOO_LARGE,
     # alarms (AlarmNotFound is a NotFound, InvalidAlarmInput an InvalidQuery)
-    InvalidTransition: 409,
-    AlarmsUnavailable: 503,
+    InvalidTransition: CONFLICT,
+    AlarmsUnavailable: UNAVAILABLE,
     # commands
-    InvalidCommand: 422,
-    NodeNotReady: 409,
-    CommandNotSent: 503,
-    CommandsUnavailable: 503,
+    InvalidCommand: INVALID_REQUEST,
+    NodeNotReady: CONFLICT,
+    CommandNotSent: UNAVAILABLE,
+    CommandsUnavailable: UNAVAILABLE,
     # forecast: a model or data failure that escapes a route is the server's
-    RefreshFailed: 503,
-    ForecastError: 500,
+    RefreshFailed: UNAVAILABLE,
+    ForecastError: SERVER_ERROR,
     # notify
-    TooManySubscribers: 503,
+    TooManySubscribers: UNAVAILABLE,
     # plan: a solver failure that escapes a route is the server's
-    OrderRejected: 422,
-    PlanningUnavailable: 503,
-    PlanError: 500,
+    OrderRejected: ORDER_REJECTED,
+    PlanningUnavailable: UNAVAILABLE,
+    PlanError: SERVER_ERROR,
     # sales
-    OrderInvalid: 422,
-    OrderConflict: 409,
-    SalesUnavailable: 503,
+    OrderInvalid: INVALID_REQUEST,
+    OrderConflict: CONFLICT,
+    SalesUnavailable: UNAVAILABLE,
     # stock
-    StreamInvalid: 422,
-    StreamConflict: 409,
-    StreamsUnavailable: 503,
+    StreamInvalid: INVALID_REQUEST,
+    StreamConflict: CONFLICT,
+    StreamsUnavailable: UNAVAILABLE,
 }
-"""Status code per class of the error tree; every other `CoordinatorError` is 400."""
+"""Problem type (and so status) per class of the tree; any other `CoordinatorError` is a
+`bad-request` (400)."""
+
+
+def problem_for(exc: CoordinatorError) -> ProblemType:
+    """The problem type an error stands for: that of the first class along its MRO that
+    `PROBLEM_OF` names, else `bad-request`."""
+    for kind in type(exc).__mro__:
+        found = PROBLEM_OF.get(kind)
+        if found is not None:
+            return found
+    return BAD_REQUEST
 
 
 def status_for(exc: CoordinatorError) -> int:
-    """The HTTP status code an error stands for: that of the first class along its MRO
-    that `STATUS_OF` names, else 400."""
-    for kind in type(exc).__mro__:
-        code = STATUS_OF.get(kind)
-        if code is not None:
-            return code
-    return 400
+    """The HTTP status code an error stands for."""
+    return problem_for(exc).status
 
 
-async def coordinator_error_handler(_request: Request, exc: Exception) -> JSONResponse:
-    """Render a `CoordinatorError` as `{"detail": reason, "error": class name}`."""
-    assert isinstance(exc, CoordinatorError)
-    body: dict[str, object] = {"detail": exc.reason, "error": type(exc).__name__}
-    for attribute in ("resource", "key", "parameter", "field", "alarm_id"):
-        value = getattr(exc, attribute, None)
-        if value:
-            body[attribute] = value
-    return JSONResponse(status_code=status_for(exc), content=body)
-
-
-async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
-    """Render a `RequestValidationError` as FastAPI does (422 `{"detail": [errors]}`),
-    with non-finite numbers quoted as strings."""
-    assert isinstance(exc, RequestValidationError)
+def _problem(
+    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
-        status_code=422, content={"detail": _finite(jsonable_encoder(exc.errors()))}
+        status_code=status, content=body, media_type=PROBLEM_MEDIA_TYPE, headers=headers
     )
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
+async def coordinator_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Render a `CoordinatorError` as a problem: `detail` is its reason, `error` its class,
+    `field` the input it names, plus the other data it carries."""
+    assert isinstance(exc, CoordinatorError)
+    kind = problem_for(exc)
+    extra = {
+        attribute: getattr(exc, attribute, None) or None
+        for attribute in ("resource", "key", "parameter", "alarm_id")
+    }
+    field = getattr(exc, "field", None) or getattr(exc, "parameter", None) or None
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    body = problem_body(kind, exc.reason, error=type(exc).__name__, field=field, **extra)
+    return _problem(kind.status, body, headers)
+
+
+async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Render a `RequestValidationError` as a `validation-failed` problem listing every
+    failed rule (`loc`, `msg`, `type`); `field` and `detail` name the first."""
+    assert isinstance(exc, RequestValidationError)
+    rules = [
+        {
+            "loc": [str(part) if not isinstance(part, int) else part for part in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
+    first = rules[0] if rules else {"loc": [], "msg": "invalid request"}
+    field = _path(first["loc"])
+    detail = f"{field}: {first['msg']}" if field else str(first["msg"])
+    if len(rules) > 1:
+        detail += f" (and {len(rules) - 1} more)"
+    body = problem_body(
+        VALIDATION_FAILED, detail, error="ValidationError", field=field or None, errors=rules
+    )
+    return _problem(422, body)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Render Starlette's own answers (unknown path, method not allowed) as problems; a 405
+    lists every method the path takes in `Allow`."""
+    assert isinstance(exc, StarletteHTTPException)
+    kind = generic_type(exc.status_code)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    error = HTTPStatus(exc.status_code).phrase.replace(" ", "").replace("-", "")
+    body = problem_body(kind, str(exc.detail), error=error, status=exc.status_code)
+    return _problem(exc.status_code, body, headers)
+
+
+async def unexpected_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Anything not foreseen: a `server-error` problem (the error is logged, not shown)."""
+    log.error("unexpected error answering a request", exc_info=exc)
+    body = problem_body(SERVER_ERROR, "internal error", error="InternalError")
+    return _problem(500, body)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Every route of the path, across the included routers (Starlette's own 405 names
+    # only the first route that matched the path).
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        path = getattr(route, "path", None)
+        if path and compile_path(path)[0].match(request.url.path):
+            methods.update(route.methods or ())
+    return sorted(methods)
+
+
+def _path(loc: Sequence[str | int]) -> str:
+    parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else list(loc)
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers for the whole `CoordinatorError` tree and for requests that
-    fail validation."""
+    """Register the handlers: the whole `CoordinatorError` tree, requests that fail
+    validation, Starlette's own answers, and anything unexpected."""
     app.add_exception_handler(CoordinatorError, coordinator_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)
 
 
 __all__ = [
-    "STATUS_OF",
+    "PROBLEM_OF",
     "ApiError",
     "BodyTooLarge",
+    "Forbidden",
+    "Unauthorized",
     "coordinator_error_handler",
+    "http_error_handler",
     "install_error_handlers",
+    "problem_for",
     "status_for",
+    "unexpected_error_handler",
     "validation_error_handler",
 ]

@@ -12,12 +12,14 @@ Stock cover against these forecasts lives in `coordinator.stock`.
 
 Exceptions (see `coordinator.forecast.errors`):
 
-    ForecastError
-    ├── DataError
-    │   └── CsvFormatError
-    └── ModelError
-        ├── ModelLoadError
-        └── ModelSignatureError
+    CoordinatorError (coordinator.errors)
+    └── ForecastError
+        ├── DataError
+        │   └── CsvFormatError
+        ├── ModelError
+        │   ├── ModelLoadError
+        │   └── ModelSignatureError
+        └── RefreshFailed
 
 onnxruntime is imported only in `coordinator.forecast.serving.runtime`; onnx only in
 `coordinator.forecast.training.onnx_export` and, lazily, where `training.fit` writes a
@@ -31,6 +33,7 @@ from coordinator.forecast.errors import (
     ModelError,
     ModelLoadError,
     ModelSignatureError,
+    RefreshFailed,
 )
 from coordinator.forecast.model.csv_input import read_csv
 from coordinator.forecast.model.history import DailySales, panel_from_sales
@@ -59,6 +62,7 @@ __all__ = [
     "ModelSignatureError",
     "ModelStore",
     "OnnxForecaster",
+    "RefreshFailed",
     "RefreshSchedule",
     "SeriesPanel",
     "panel_from_sales",

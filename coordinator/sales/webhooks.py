@@ -39,7 +39,7 @@ Resolver = Callable[[str], list[str]]
 def _resolve(host: str) -> list[str]:
     try:
         return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
-    except OSError:
+    except (OSError, UnicodeError):  # UnicodeError: no IDNA form (a label over 63 chars)
         return []
 
 

@@ -31,5 +31,38 @@ def make_driver(config: AgentConfig, clock: Clock) -> Driver:
     from edge_agent.drivers.sim import SimMachinesDriver, SimWarehouseDriver
 
     if config.node.kind == "warehouse":
-        return SimWarehouseDriver(skus=d.skus, seed=d.seed, start_s=clock.now())
-    return SimMachinesDriver(machines=d.machines, seed=d.seed, start_s=clock.now())
+        return SimWarehouseDriver(
+            skus=d.skus,
+            seed=d.seed,
+            start_s=clock.now(),
+            place=config.node.node,
+            dock=d.dock,
+            speed=d.speed,
+        )
+    if config.node.kind == "vehicle":
+        from edge_agent.drivers.sim_vehicle import SimVehicleDriver, vehicle_params
+
+        params = vehicle_params(
+            speed_kmh=d.speed_kmh,
+            service_s=d.service_s,
+            detour_factor=d.detour_factor,
+            traffic_sigma=d.traffic_sigma,
+            failure_rate=d.failure_rate,
+        )
+        return SimVehicleDriver(
+            seed=d.seed,
+            start_s=clock.now(),
+            lat=d.lat,
+            lon=d.lon,
+            params=params,
+            places=d.places,
+            dock=d.dock,
+            speed=d.speed,
+        )
+    return SimMachinesDriver(
+        machines=d.machines,
+        seed=d.seed,
+        start_s=clock.now(),
+        free_running=d.free_running,
+        speed=d.speed,
+    )

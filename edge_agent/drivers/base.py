@@ -29,13 +29,18 @@ class Reading:
 
     `picks` holds units picked for orders per SKU (sales, positive); `stock_changes` every
     other signed change (receipts). They are kept apart so sales survive a receipt of the
-    same SKU in the same poll (a receipt first serves waiting backorders).
+    same SKU in the same poll (a receipt first serves waiting backorders). `receipts` are
+    transfers received, by transfer id (each sent once as a stock delta naming it).
+    `retained` is the device's state after this poll when it changed (None otherwise): the
+    agent stores it with this poll's events, in one transaction (`edge_agent.execution`).
     """
 
     values: tuple[tuple[str, float], ...]
     stock_changes: dict[str, int] = field(default_factory=dict)
     picks: dict[str, int] = field(default_factory=dict)
     events: tuple[DeviceEvent, ...] = ()
+    receipts: dict[str, dict[str, int]] = field(default_factory=dict)
+    retained: dict[str, Any] | None = None
 
 
 class Driver(Protocol):

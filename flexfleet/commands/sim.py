@@ -19,6 +19,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     modbus.add_argument("--unit-id", type=int, default=1)
     modbus.add_argument("--seed", type=int, default=1)
     modbus.add_argument("--update-interval-s", type=float, default=0.1)
+    modbus.add_argument(
+        "--free-running",
+        action="store_true",
+        help="run random jobs without a schedule (else idle until the agent writes one)",
+    )
     modbus.set_defaults(run=run_modbus)
     scenario = sub.add_parser(
         "scenario", help="run a scripted fault scenario through the agent on simulated time"
@@ -30,7 +35,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run_modbus(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; prints `modbus://host:port` once listening."""
     from firmware_sim.errors import SimError
-    from firmware_sim.machine import Machine
+    from firmware_sim.machine import Machine, MachineParams
     from firmware_sim.modbus_server import MachineModbusServer
     from fleet_runtime.clock import SystemClock
 
@@ -38,7 +43,7 @@ def run_modbus(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     server = MachineModbusServer(
-        machine=Machine(seed=args.seed),
+        machine=Machine(seed=args.seed, params=MachineParams(free_running=args.free_running)),
         clock=SystemClock(),
         host=args.host,
         port=args.port,

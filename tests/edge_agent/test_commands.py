@@ -184,7 +184,9 @@ def _schedule_args(version: int, **changes: Any) -> dict[str, Any]:
         "machine_id": "n1",
         "epoch_ms": 1_700_000_000_000,
         "time_unit_s": 60.0,
-        "operations": [{"operation_id": "j1:0", "job_id": "j1", "start": 0, "end": 5}],
+        "operations": [
+            {"operation_id": "j1:0", "job_id": "j1", "start": 0, "end": 5, "quantity": 3}
+        ],
         **changes,
     }
 

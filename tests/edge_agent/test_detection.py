@@ -57,7 +57,7 @@ def test_per_signal_settings_go_over_the_stepped_defaults_and_survive_a_reconfig
 def test_the_simulated_devices_declare_their_stepped_signals() -> None:
     """Machines: the part counter and the state code of each; a warehouse: all of its
     signals (counts, totals and a flag). Each is one of the signals the device reports."""
-    machines = SimMachinesDriver(machines=2, seed=1, start_s=0.0)
+    machines = SimMachinesDriver(machines=2, seed=1, start_s=0.0, free_running=True)
     assert machines.stepped_signals() == {
         "m01.part_count", "m01.state", "m02.part_count", "m02.state"
     }  # fmt: skip

@@ -10,7 +10,7 @@ from firmware_sim.machine import FaultKind
 def test_a_breakdown_raises_and_the_repair_clears() -> None:
     """Routine changes (idle, setup, run) are `cleared` events; the breakdown is a MAJOR
     `raised` one; the repair that follows clears it."""
-    driver = SimMachinesDriver(machines=1, seed=4, start_s=0.0)
+    driver = SimMachinesDriver(machines=1, seed=4, start_s=0.0, free_running=True)
     events = list(driver.read(600.0).events)
     routine = [(e.state, e.severity) for e in events]
     assert routine

@@ -68,7 +68,7 @@ def test_telemetry_older_than_max_age_is_expired_by_the_running_agent(
     make_core: MakeCore,
 ) -> None:
     """While offline, the agent itself drops telemetry past `max_age_s` (counted)."""
-    core, transport, clock = make_core(outbox={"max_age_s": 5.0})
+    core, transport, clock = make_core(outbox={"max_age_s": 5.0}, driver={"free_running": True})
     start_ms = int(clock.now() * 1000)
     core.tick()
     transport.refuse()

@@ -225,3 +225,29 @@ def test_a_database_with_a_foreign_outbox_table_raises_outbox_error(tmp_path: Pa
         db.execute("CREATE TABLE counters (name TEXT, something_else BLOB)")
     with pytest.raises(OutboxError):
         Outbox(path)
+
+
+def test_reports_and_device_state_are_stored_together_or_not_at_all(tmp_path: Path) -> None:
+    """`append_with_state`: the events and the state land in one transaction; a failure in
+    the middle (a bad build, or no room) leaves neither, and no seq is used up."""
+    box = Outbox(tmp_path / "o.db", max_outbox_bytes=4096, hard_limit_factor=2.0)
+    rows = box.append_with_state([event, event], created_ms=TS, state={"device": {"n": 1}})
+    assert [r.seq for r in rows] == [0, 1]
+    assert box.load_settings()["device"] == {"n": 1}
+
+    def broken(seq: int) -> Event:
+        raise ValueError("device data not encodable")
+
+    with pytest.raises(ValueError, match="not encodable"):
+        box.append_with_state([event, broken], created_ms=TS, state={"device": {"n": 2}})
+    assert box.load_settings()["device"] == {"n": 1}
+    assert box.stats().next_seq == 2
+    with pytest.raises(OutboxFull):
+        box.append_with_state([event] * 40, created_ms=TS, state={"device": {"n": 3}})
+    assert box.load_settings()["device"] == {"n": 1}
+    assert box.stats().next_seq == 2
+    assert box.stats().refused_messages == 1
+    box.close()
+    again = Outbox(tmp_path / "o.db")
+    assert again.load_settings()["device"] == {"n": 1}
+    assert [r.seq for r in again.pending()] == [0, 1]

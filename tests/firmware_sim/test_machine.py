@@ -8,7 +8,7 @@ from firmware_sim import FaultKind, Machine, MachineParams, MachineState, SimCon
 
 
 def trace(seed: int, *, step_s: float, until_s: float) -> list[dict[str, float]]:
-    machine = Machine(seed=seed)
+    machine = Machine(seed=seed, params=MachineParams(free_running=True))
     out = []
     t = 0.0
     while t < until_s:
@@ -27,8 +27,8 @@ def test_same_seed_same_readings_whatever_the_sampling() -> None:
 
 
 def test_machine_cycles_through_states_and_makes_parts() -> None:
-    """Over simulated hours a machine sets up, runs, makes parts and warms up while running."""
-    machine = Machine(seed=1)
+    """Over simulated hours a free-running machine sets up, runs, makes parts and warms up."""
+    machine = Machine(seed=1, params=MachineParams(free_running=True))
     seen: set[MachineState] = set()
     hot = 0.0
     for minute in range(1, 6 * 60):
@@ -43,7 +43,9 @@ def test_machine_cycles_through_states_and_makes_parts() -> None:
 
 def test_injected_faults_show_in_the_sensors() -> None:
     """Bearing faults raise vibration until the machine goes down; a stuck sensor freezes."""
-    machine = Machine(seed=2, params=MachineParams(mean_idle_s=1.0, mean_setup_s=1.0))
+    machine = Machine(
+        seed=2, params=MachineParams(mean_idle_s=1.0, mean_setup_s=1.0, free_running=True)
+    )
     machine.advance_to(30.0)
     machine.inject(FaultKind.BEARING)
     changes = []
@@ -53,13 +55,13 @@ def test_injected_faults_show_in_the_sensors() -> None:
         changes += machine.advance_to(t)
     assert machine.state is MachineState.DOWN
     assert any(c.cause == "bearing failure" for c in changes)
-    stuck = Machine(seed=3)
+    stuck = Machine(seed=3, params=MachineParams(free_running=True))
     stuck.advance_to(100.0)
     stuck.inject(FaultKind.STUCK_SENSOR)
     first = stuck.readings()["spindle_temp_c"]
     stuck.advance_to(500.0)
     assert stuck.readings()["spindle_temp_c"] == first
-    broken = Machine(seed=4)
+    broken = Machine(seed=4, params=MachineParams(free_running=True))
     broken.inject(FaultKind.BREAKDOWN)
     assert broken.state is MachineState.DOWN
 
@@ -71,6 +73,9 @@ def test_injected_faults_show_in_the_sensors() -> None:
         {"cycle_time_s": float("nan")},
         {"parts_per_job": 0},
         {"fault_rate_per_h_new": -1.0},
+        {"scrap_rate_min": 1.0},
+        {"scrap_rate_max": float("inf")},
+        {"scrap_rate_min": 0.2, "scrap_rate_max": 0.1},
     ],
 )
 def test_invalid_parameters_are_refused(kwargs: dict[str, float]) -> None:

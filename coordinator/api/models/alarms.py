@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,18 +76,29 @@ class DeliveryOut(BaseModel):
     ts_ms: int
 
 
+# JSON Schema forms of the alarm service's text rules (`coordinator.alarms.lifecycle`),
+# checked here too so a body the schema admits is never refused later. Control characters
+# (Unicode Cc: U+0000-U+001F, U+007F-U+009F) are refused, but newline and tab in comments.
+_COMMENT_CHAR = r"[^\x00-\x08\x0b-\x1f\x7f-\x9f]"
+_VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f]"
+_NAME_CHAR = r"[^\x00-\x1f\x7f-\x9f]"
+NOTE_PATTERN: Final = rf"^{_COMMENT_CHAR}*$"
+COMMENT_PATTERN: Final = rf"^{_COMMENT_CHAR}*{_VISIBLE}{_COMMENT_CHAR}*$"
+ASSIGNEE_PATTERN: Final = rf"^{_NAME_CHAR}*{_VISIBLE}{_NAME_CHAR}*$"
+
+
 class ClearIn(BaseModel):
     """Why the alarm is cleared (optional)."""
 
     model_config = ConfigDict(extra="forbid")
-    note: str = Field(default="", max_length=MAX_COMMENT_CHARS)
+    note: str = Field(default="", max_length=MAX_COMMENT_CHARS, pattern=NOTE_PATTERN)
 
 
 class CommentIn(BaseModel):
-    """A comment to add."""
+    """A comment to add: not blank, no control characters but newline and tab."""
 
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS)
+    text: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS, pattern=COMMENT_PATTERN)
 
 
 class FeedbackIn(BaseModel):
@@ -98,10 +109,10 @@ class FeedbackIn(BaseModel):
 
 
 class AssignIn(BaseModel):
-    """Who should handle the alarm; null unassigns."""
+    """Who should handle the alarm (not blank, no control characters); null unassigns."""
 
     model_config = ConfigDict(extra="forbid")
-    assignee: str | None = Field(max_length=MAX_ACTOR_CHARS)
+    assignee: str | None = Field(max_length=MAX_ACTOR_CHARS, pattern=ASSIGNEE_PATTERN)
 
 
 __all__ = [

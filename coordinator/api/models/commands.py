@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from coordinator.commands.tracking import CommandState, TrackedCommand
 from protocol.config_args import CONFIG_KEYS, MAX_DEADBAND, MAX_INTERVAL_MS, MIN_INTERVAL_MS
 from protocol.messages import MAX_SIGNALS
+from protocol.topics import NAME_PATTERN
 
 
 class CommandOut(BaseModel):
@@ -56,6 +57,7 @@ _PROPERTIES: Final[dict[str, dict[str, Any]]] = {
     "deadbands": {
         "type": "object",
         "maxProperties": MAX_SIGNALS,
+        "propertyNames": {"pattern": NAME_PATTERN},
         "additionalProperties": _DEADBAND,
         "description": "Deadband per signal (signals the node announced)",
     },

@@ -6,17 +6,21 @@ Times are ms since the Unix epoch; positions are in plan units of driving.
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from coordinator.api.models.common import (
     MAX_COORDINATE,
     MAX_DURATION_S,
     MAX_QUANTITY,
+    Integer,
+    LocationIn,
+    OptionalQuantity,
+    OptionalTimestampMs,
     StrictModel,
 )
-from protocol.messages import MAX_TS_MS, MIN_TS_MS
+from coordinator.plan.orders.specs import DeliveryOrder
 from protocol.topics import ID_PATTERN, NAME_PATTERN
 
 MAX_JOB_ID_CHARS: Final = 60  # operation ids add ":{index}" to a job id
@@ -31,17 +35,11 @@ class OptionIn(StrictModel):
 
 
 class OperationIn(StrictModel):
-    """One step of a job; `family` selects changeover times."""
+    """One step of a job; `family` selects changeover times. Its options name distinct
+    machines (else 422 `order-rejected`)."""
 
     options: list[OptionIn] = Field(min_length=1, max_length=64)
     family: str = Field(default="", max_length=64)
-
-    @model_validator(mode="after")
-    def _distinct_machines(self) -> OperationIn:
-        machines = [o.machine for o in self.options]
-        if len(set(machines)) != len(machines):
-            raise ValueError("an operation names the same machine twice")
-        return self
 
 
 class JobIn(StrictModel):
@@ -49,34 +47,76 @@ class JobIn(StrictModel):
 
     id: str = Field(max_length=MAX_JOB_ID_CHARS, pattern=ID_PATTERN)
     operations: list[OperationIn] = Field(min_length=1, max_length=100)
-    due_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
-    release_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
-    weight: int = Field(default=1, ge=0, le=1000)
+    due_ms: OptionalTimestampMs = None
+    release_ms: OptionalTimestampMs = None
+    weight: Integer = Field(default=1, ge=0, le=1000)
     rush: bool = False
-    quantity: int | None = Field(
-        default=None, ge=1, le=MAX_QUANTITY, description="good units that finish the job"
-    )
+    quantity: OptionalQuantity = Field(default=None, description="good units that finish the job")
     sku: str | None = Field(
         default=None, max_length=64, pattern=NAME_PATTERN, description="what the job makes"
     )
 
 
 class DeliveryIn(StrictModel):
-    """A delivery order: position (in plan units of driving), load, service window (ms
-    since the Unix epoch) and service time."""
+    """A delivery order: position (`location` in degrees; or `x`, `y` in plan units of
+    driving, as the solver benchmarks use), load, service window (ms since the Unix epoch)
+    and service time."""
 
     id: str = Field(pattern=ID_PATTERN)
-    x: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
-    y: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
-    demand: int = Field(ge=0, le=MAX_QUANTITY)
-    ready_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
-    due_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
+    x: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    y: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    demand: Integer = Field(ge=0, le=MAX_QUANTITY)
+    ready_ms: OptionalTimestampMs = None
+    due_ms: OptionalTimestampMs = None
     service_s: float = Field(default=0.0, ge=0, le=MAX_DURATION_S)
+    location: LocationIn | None = Field(default=None, description="where it is, if on Earth")
+
+    @classmethod
+    def of(cls, order: DeliveryOrder) -> DeliveryIn:
+        """The body of a held delivery."""
+        location = None
+        if order.lat is not None and order.lon is not None:
+            location = LocationIn(lat=order.lat, lon=order.lon)
+        return cls(
+            id=order.id,
+            x=order.x,
+            y=order.y,
+            demand=order.demand,
+            ready_ms=order.ready_ms,
+            due_ms=order.due_ms,
+            service_s=order.service_s,
+            location=location,
+        )
+
+    def order(self) -> DeliveryOrder:
+        """The delivery order this body asks for."""
+        return DeliveryOrder(
+            id=self.id,
+            x=self.x,
+            y=self.y,
+            demand=self.demand,
+            ready_ms=self.ready_ms,
+            due_ms=self.due_ms,
+            service_s=self.service_s,
+            lat=self.location.lat if self.location else None,
+            lon=self.location.lon if self.location else None,
+        )
+
+
+def _one_of_either(first: str, second: str) -> dict[str, Any]:
+    """JSON Schema: at least one item in `first` or in `second`."""
+    return {
+        "anyOf": [
+            {"required": [name], "properties": {name: {"minItems": 1}}} for name in (first, second)
+        ]
+    }
 
 
 class OrdersIn(StrictModel):
     """A batch of production orders and delivery orders, at least one of either. An order
     whose id is held already replaces it, or is left alone if it is the same."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_either("jobs", "deliveries"))
 
     jobs: list[JobIn] = Field(default_factory=list, max_length=1000)
     deliveries: list[DeliveryIn] = Field(default_factory=list, max_length=1000)
@@ -103,7 +143,10 @@ class OrdersAccepted(BaseModel):
 
 
 class CloseIn(StrictModel):
-    """Held orders to forget: jobs done or cancelled, deliveries delivered or cancelled."""
+    """Held orders to forget (at least one): jobs done or cancelled, deliveries delivered
+    or cancelled."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_either("jobs", "deliveries"))
 
     jobs: list[OrderId] = Field(default_factory=list, max_length=1000)
     deliveries: list[OrderId] = Field(default_factory=list, max_length=1000)

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from coordinator.api.models.common import (
     MAX_COORDINATE,
     MAX_DURATION_S,
     MAX_QUANTITY,
+    Integer,
+    LocationIn,
+    OptionalQuantity,
+    OptionalTimestampMs,
     StrictModel,
 )
-from protocol.messages import MAX_TS_MS, MIN_TS_MS
 from protocol.topics import ID_PATTERN, NAME_PATTERN
 
 MAX_RESERVE_SHARE: Final = 0.9
@@ -145,37 +148,26 @@ class ProductOptionIn(StrictModel):
 
 
 class ProductOperationIn(StrictModel):
-    """One step of making a product."""
+    """One step of making a product; its options name distinct machines (else 422
+    `order-rejected`)."""
 
     options: list[ProductOptionIn] = Field(min_length=1, max_length=64)
-
-    @model_validator(mode="after")
-    def _distinct_machines(self) -> ProductOperationIn:
-        machines = [o.machine for o in self.options]
-        if len(set(machines)) != len(machines):
-            raise ValueError("an operation names the same machine twice")
-        return self
 
 
 class ProductIn(StrictModel):
     """How a SKU is made, the batch bounds of its replenishment jobs, and whether the
-    coordinator replenishes it by itself (`auto`) or not (`off`)."""
+    coordinator replenishes it by itself (`auto`) or not (`off`). `max_batch`, when given,
+    is not below `min_batch` (else 422 `order-rejected`)."""
 
     sku: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
     family: str = Field(default="", max_length=64)
     operations: list[ProductOperationIn] = Field(min_length=1, max_length=100)
-    min_batch: int = Field(default=1, ge=1, le=MAX_QUANTITY)
-    max_batch: int | None = Field(default=None, ge=1, le=MAX_QUANTITY)
+    min_batch: Integer = Field(default=1, ge=1, le=MAX_QUANTITY)
+    max_batch: OptionalQuantity = None
     replenish: Literal["auto", "off"]
     max_scrap_share: float | None = Field(
         default=None, ge=0.0, le=1.0, description="scrap share above which a batch alarms"
     )
-
-    @model_validator(mode="after")
-    def _batch_bounds(self) -> ProductIn:
-        if self.max_batch is not None and self.max_batch < self.min_batch:
-            raise ValueError("max_batch is below min_batch")
-        return self
 
 
 class ProductsIn(StrictModel):
@@ -192,13 +184,15 @@ class ProductsOut(BaseModel):
 
 
 class DepotIn(StrictModel):
-    """A micro-warehouse (its node id) as a depot, with its opening times."""
+    """A micro-warehouse (its node id) as a depot, where it is (`location` in degrees, or
+    `x`, `y` in plan units of driving) and its opening times."""
 
     id: str = Field(pattern=ID_PATTERN)
-    x: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
-    y: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
-    open_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
-    close_ms: int | None = Field(default=None, ge=MIN_TS_MS, le=MAX_TS_MS)
+    x: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    y: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    open_ms: OptionalTimestampMs = None
+    close_ms: OptionalTimestampMs = None
+    location: LocationIn | None = Field(default=None, description="where it is, if on Earth")
 
 
 class VehicleIn(StrictModel):
@@ -206,7 +200,7 @@ class VehicleIn(StrictModel):
 
     id: str = Field(pattern=ID_PATTERN)
     depot_id: str = Field(pattern=ID_PATTERN)
-    capacity: int = Field(ge=0, le=MAX_QUANTITY)
+    capacity: Integer = Field(ge=0, le=MAX_QUANTITY)
     max_duration_s: float | None = Field(default=None, gt=0, le=MAX_DURATION_S)
 
 

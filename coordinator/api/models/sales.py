@@ -10,7 +10,7 @@ from typing import Any, Final, Literal
 
 from pydantic import Field
 
-from coordinator.api.models.common import StrictModel
+from coordinator.api.models.common import Integer, StrictModel
 from coordinator.sales.lifecycle import STATUSES, Status
 from protocol.topics import ID_PATTERN, NAME_PATTERN
 
@@ -33,7 +33,7 @@ class LineIn(StrictModel):
     """One line: a SKU and how many units."""
 
     sku: str = Field(pattern=NAME_PATTERN, max_length=64)
-    qty: int = Field(ge=1, le=MAX_LINE_QTY)
+    qty: Integer = Field(ge=1, le=MAX_LINE_QTY)
 
 
 class SalesOrderIn(StrictModel):

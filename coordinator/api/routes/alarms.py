@@ -28,6 +28,7 @@ from coordinator.api.models.alarms import (
     FeedbackIn,
     TransitionOut,
 )
+from coordinator.api.problems import problem_responses
 from coordinator.api.routes import alarm_stream
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
@@ -71,7 +72,12 @@ def list_alarms(
     return [_out(a) for a in alarms.list_alarms(query)]
 
 
-@router.get("/{alarm_id}", summary="One alarm with its history", response_model=AlarmDetailOut)
+@router.get(
+    "/{alarm_id}",
+    summary="One alarm with its history",
+    response_model=AlarmDetailOut,
+    responses=problem_responses(404),
+)
 def get_alarm(alarm_id: AlarmIdPath, _who: ViewerDep, alarms: AlarmsDep) -> AlarmDetailOut:
     """The alarm, every transition (who, when, what) and its comments."""
     detail = alarms.get(alarm_id)
@@ -86,6 +92,7 @@ def get_alarm(alarm_id: AlarmIdPath, _who: ViewerDep, alarms: AlarmsDep) -> Alar
     "/{alarm_id}/deliveries",
     summary="Webhook delivery log of one alarm",
     response_model=list[DeliveryOut],
+    responses=problem_responses(404),
 )
 def alarm_deliveries(
     alarm_id: AlarmIdPath,
@@ -110,13 +117,23 @@ def alarm_deliveries(
     ]
 
 
-@router.post("/{alarm_id}/ack", summary="Acknowledge an alarm", response_model=AlarmOut)
+@router.post(
+    "/{alarm_id}/ack",
+    summary="Acknowledge an alarm",
+    response_model=AlarmOut,
+    responses=problem_responses(404, 409, s409="Already acknowledged"),
+)
 def acknowledge_alarm(alarm_id: AlarmIdPath, who: OperatorDep, alarms: AlarmsDep) -> AlarmOut:
     """ACTIVE_UNACK → ACTIVE_ACK or CLEARED_UNACK → CLEARED_ACK; 409 if already acknowledged."""
     return _out(alarms.acknowledge(alarm_id, actor=who))
 
 
-@router.post("/{alarm_id}/clear", summary="Clear an alarm", response_model=AlarmOut)
+@router.post(
+    "/{alarm_id}/clear",
+    summary="Clear an alarm",
+    response_model=AlarmOut,
+    responses=problem_responses(404, 409, s409="Already cleared"),
+)
 def clear_alarm(
     alarm_id: AlarmIdPath, who: OperatorDep, alarms: AlarmsDep, body: ClearIn | None = None
 ) -> AlarmOut:
@@ -130,6 +147,7 @@ def clear_alarm(
     summary="Comment on an alarm",
     response_model=CommentOut,
     status_code=201,
+    responses=problem_responses(404),
 )
 def comment_alarm(
     alarm_id: AlarmIdPath, body: CommentIn, who: OperatorDep, alarms: AlarmsDep
@@ -144,6 +162,7 @@ def comment_alarm(
     summary="Mark an alarm a false alert or a confirmed fault",
     response_model=TransitionOut,
     status_code=201,
+    responses=problem_responses(404),
 )
 def alarm_feedback(
     alarm_id: AlarmIdPath, body: FeedbackIn, who: OperatorDep, alarms: AlarmsDep
@@ -153,7 +172,12 @@ def alarm_feedback(
     return TransitionOut.model_validate(transition.to_dict())
 
 
-@router.post("/{alarm_id}/assign", summary="Assign or unassign an alarm", response_model=AlarmOut)
+@router.post(
+    "/{alarm_id}/assign",
+    summary="Assign or unassign an alarm",
+    response_model=AlarmOut,
+    responses=problem_responses(404, 409, s409="Assigned to the same person already"),
+)
 def assign_alarm(
     alarm_id: AlarmIdPath, body: AssignIn, who: OperatorDep, alarms: AlarmsDep
 ) -> AlarmOut:

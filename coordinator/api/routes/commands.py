@@ -27,6 +27,12 @@ from coordinator.api.deps import (
 )
 from coordinator.api.errors import BodyTooLarge
 from coordinator.api.models.commands import CONFIG_REQUEST_SCHEMA, CommandOut
+from coordinator.api.problems import (
+    COMMAND_REJECTED,
+    PROBLEM_MEDIA_TYPE,
+    problem_body,
+    problem_responses,
+)
 from coordinator.commands import CommandState, InvalidCommand
 from coordinator.commands.config_request import send_config
 
@@ -34,7 +40,7 @@ router = APIRouter(tags=["commands"])
 
 MAX_CONFIG_BODY_BYTES: Final = 64 * 1024
 MAX_WAIT_S: Final = 30.0
-_STATUS_OF_STATE: Final[dict[str, int]] = {"ok": 200, "rejected": 422}
+_STATUS_OF_STATE: Final[dict[str, int]] = {"ok": 200}
 
 
 async def _bounded_body(request: Request, limit: int) -> bytes:
@@ -51,9 +57,14 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
 
 def _json(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
+        args = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidCommand(f"body is not JSON: {exc}"[:300], field="body") from None
+    # JSON Schema's integer includes 500.0; the wire takes it as the integer it is.
+    interval = args.get("sampling_interval_ms") if isinstance(args, dict) else None
+    if isinstance(interval, float) and interval.is_integer():
+        args["sampling_interval_ms"] = int(interval)
+    return args
 
 
 @router.post(
@@ -62,10 +73,19 @@ def _json(body: bytes) -> Any:
     response_model=CommandOut,
     responses={
         202: {"model": CommandOut, "description": "Sent, no answer within wait_s"},
-        404: {"description": "Unknown node"},
-        409: {"description": "Node offline, or it does not take config commands"},
-        413: {"description": "Body over 64 KiB"},
-        422: {"description": "Arguments refused here, or rejected by the node (with reason)"},
+        **problem_responses(
+            404,
+            409,
+            413,
+            422,
+            503,
+            s404="Unknown node",
+            s409="Node offline, or it does not take config commands",
+            s413="Body over 64 KiB",
+            s422="Arguments refused here (`invalid-request`), or rejected by the node"
+            " (`command-rejected`, with the node's reason and the command's members)",
+            s503="Command tracking not running, or the broker did not take the command",
+        ),
     },
     openapi_extra={
         "requestBody": {
@@ -84,7 +104,13 @@ async def post_config(
     wait_s: Annotated[float, Query(ge=0, le=MAX_WAIT_S)] = 5.0,
 ) -> JSONResponse:
     """Send a `config` command (sampling interval, deadbands, detector settings) and wait
-    up to `wait_s` for the node's answer."""
+    up to `wait_s` for the node's answer.
+
+    Rules beyond the schema: the node is known (404 `not-found`); `site` is given when the
+    node id exists at several sites (422 `invalid-request`); the node is online and lists
+    `config` in its capabilities (409 `conflict`); `deadbands` name signals the node
+    announced, and the node may still refuse the settings (422 `command-rejected`, with its
+    reason in `detail` and the command's members)."""
     args = _json(await _bounded_body(request, MAX_CONFIG_BODY_BYTES))
     sent = await run_in_threadpool(
         lambda: send_config(twin=twin, commands=commands, node=node, site=site, args=args)
@@ -92,7 +118,12 @@ async def post_config(
     final = await run_in_threadpool(lambda: commands.wait(sent.cmd_id, timeout_s=wait_s))
     body: dict[str, Any] = CommandOut.of(final).model_dump()
     if final.state == "rejected":
-        body.update(detail=final.reason, error="CommandRejected")
+        problem = problem_body(COMMAND_REJECTED, final.reason, error="CommandRejected")
+        return JSONResponse(
+            status_code=COMMAND_REJECTED.status,
+            content={**problem, **body},
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
     return JSONResponse(status_code=_STATUS_OF_STATE.get(final.state, 202), content=body)
 
 
@@ -110,7 +141,12 @@ def list_commands(
     return [CommandOut.of(c) for c in found]
 
 
-@router.get("/api/v1/commands/{cmd_id}", summary="One tracked command", response_model=CommandOut)
+@router.get(
+    "/api/v1/commands/{cmd_id}",
+    summary="One tracked command",
+    response_model=CommandOut,
+    responses=problem_responses(404),
+)
 def get_command(
     cmd_id: CommandIdPath,
     commands: CommandsDep,

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query
 from coordinator.api.deps import JobsDep, ViewerDep
 from coordinator.api.models.jobs import JobListOut, JobOut
 from coordinator.api.models.orders import MAX_JOB_ID_CHARS
+from coordinator.api.problems import problem_responses
 from coordinator.errors import NotFound
 from coordinator.jobs.progress import JobState
 from protocol.topics import ID_PATTERN
@@ -42,7 +43,12 @@ def list_jobs(
     )
 
 
-@router.get("/{job_id}", summary="One job's progress", response_model=JobOut)
+@router.get(
+    "/{job_id}",
+    summary="One job's progress",
+    response_model=JobOut,
+    responses=problem_responses(404),
+)
 def get_job(job_id: JobIdPath, jobs: JobsDep, _who: ViewerDep) -> JobOut:
     """A job's state, good and scrap units, and each operation as its machine reported it
     (404 for a job not followed)."""

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from coordinator.api.deps import LiveStreamsDep, OperatorDep, ViewerDep
 from coordinator.api.models.live_streams import LiveStreamIn, LiveStreamListOut, LiveStreamOut
+from coordinator.api.problems import problem_responses
 from coordinator.errors import NotFound
 from coordinator.stock.live_streams import Outcome
 from coordinator.stock.stream_book import StoredStream
@@ -50,8 +51,12 @@ def stream_out(kept: StoredStream, *, now_ms: int, outcome: Outcome | None = Non
     response_model=LiveStreamOut,
     responses={
         200: {"model": LiveStreamOut, "description": "Same content again, or changed"},
-        409: {"description": "The stream has started and can no longer change"},
-        422: {"description": "A stream that cannot be taken; the field is named"},
+        **problem_responses(
+            409,
+            422,
+            s409="The stream has started and can no longer change",
+            s422="A stream that cannot be taken; the field is named",
+        ),
     },
 )
 def post_stream(
@@ -80,7 +85,10 @@ def list_streams(
 
 
 @router.get(
-    "/api/v1/live-streams/{stream_id}", summary="One live stream", response_model=LiveStreamOut
+    "/api/v1/live-streams/{stream_id}",
+    summary="One live stream",
+    response_model=LiveStreamOut,
+    responses=problem_responses(404),
 )
 def get_stream(
     stream_id: Annotated[str, Path(pattern=ID_PATTERN, max_length=64)],

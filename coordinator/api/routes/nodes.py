@@ -15,6 +15,7 @@ from coordinator.api.deps import (
     ViewerDep,
 )
 from coordinator.api.models.nodes import NodeDetailOut, NodeOut, TelemetryOut
+from coordinator.api.problems import problem_responses
 from coordinator.telemetry_query import query_telemetry
 from fleet_runtime.clock import now_ms
 
@@ -29,16 +30,25 @@ def list_nodes(twin: TwinDep, _who: ViewerDep, site: FilterText | None = None) -
     return [NodeOut.of(v) for v in twin.nodes(site=site)]
 
 
-@router.get("/{node}", summary="One node with its latest values", response_model=NodeDetailOut)
+@router.get(
+    "/{node}",
+    summary="One node with its latest values",
+    response_model=NodeDetailOut,
+    responses=problem_responses(404),
+)
 def get_node(
     node: str, twin: TwinDep, _who: ViewerDep, site: FilterText | None = None
 ) -> NodeDetailOut:
-    """One node (pass `site` when the id exists at several sites)."""
+    """One node; 404 `not-found` for an unknown id. Rule beyond the schema, answered 422
+    `invalid-request`: pass `site` when the id exists at several sites."""
     return NodeDetailOut.of(twin.node(node, site=site))
 
 
 @router.get(
-    "/{node}/telemetry", summary="Stored samples of one signal", response_model=TelemetryOut
+    "/{node}/telemetry",
+    summary="Stored samples of one signal",
+    response_model=TelemetryOut,
+    responses=problem_responses(404),
 )
 def get_telemetry(
     node: str,
@@ -57,7 +67,12 @@ def get_telemetry(
     site: FilterText | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> TelemetryOut:
-    """Raw samples for short recent ranges, 1-minute rollups (min, max, mean, count) for long ones."""
+    """Raw samples for short recent ranges, 1-minute rollups (min, max, mean, count) for
+    long ones; 404 `not-found` for an unknown node.
+
+    Rules beyond the schema, answered 422 `invalid-request` with the offending `field`:
+    `start` and `end` are ms since the epoch or ISO 8601 with an offset, `start` is not
+    after `end`; `site` is given when the node id exists at several sites."""
     view = coordinator.twin.node(node, site=site)
     series = query_telemetry(
         store,

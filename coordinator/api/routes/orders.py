@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from coordinator.api.deps import OperatorDep, PlansDep, ViewerDep
+from coordinator.api.models.common import check_distinct_machines
 from coordinator.api.models.orders import (
     CloseIn,
     DeliveryIn,
@@ -27,7 +28,8 @@ from coordinator.api.models.orders import (
     OrdersOut,
     ReplenishmentOut,
 )
-from coordinator.plan.orders.specs import DeliveryOrder, JobOrder, OperationOrder
+from coordinator.api.problems import problem_responses
+from coordinator.plan.orders.specs import JobOrder, OperationOrder
 
 router = APIRouter(tags=["plans"])
 
@@ -37,10 +39,22 @@ router = APIRouter(tags=["plans"])
     summary="Submit production orders",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=OrdersAccepted,
+    responses=problem_responses(422),
 )
 def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersAccepted:
-    """Add production and delivery orders to the planner; 422 for malformed orders or
-    unknown machines (nothing of a refused batch is taken)."""
+    """Add production and delivery orders to the planner (nothing of a refused batch is
+    taken).
+
+    Rules beyond the schema, answered 422 `order-rejected` with the offending `field`:
+    every machine is one the coordinator has seen; an operation's options name distinct
+    machines; ids are unique within the batch; job ids do not start with `replenish-`
+    (kept for replenishment jobs); a delivery id is not a depot's; a window does not
+    close before it opens."""
+    for i, job in enumerate(body.jobs):
+        for k, op in enumerate(job.operations):
+            check_distinct_machines(
+                [o.machine for o in op.options], field=f"jobs[{i}].operations[{k}].options"
+            )
     jobs = [
         JobOrder(
             id=job.id,
@@ -57,7 +71,7 @@ def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersA
         )
         for job in body.jobs
     ]
-    deliveries = [DeliveryOrder(**d.model_dump()) for d in body.deliveries]
+    deliveries = [d.order() for d in body.deliveries]
     taken = plans.submit_orders(jobs, deliveries)
     return OrdersAccepted(
         accepted=taken.jobs,
@@ -89,10 +103,14 @@ def close_orders(body: CloseIn, plans: PlansDep, _who: OperatorDep) -> OrdersClo
     "/api/v1/orders/dispatch",
     summary="Deliveries loaded on a vehicle",
     response_model=DispatchedOut,
+    responses=problem_responses(422),
 )
 def dispatch_orders(body: DispatchIn, plans: PlansDep, _who: OperatorDep) -> DispatchedOut:
     """Pin held deliveries to a vehicle: every re-plan keeps them first on its route, in
-    this order, until they are closed; 422 for a vehicle not in the declared fleet."""
+    this order, until they are closed.
+
+    Rule beyond the schema, answered 422 `order-rejected` (`field` `vehicle_id`): the
+    vehicle is one of the declared fleet (`PUT /api/v1/plans/fleet`)."""
     done = plans.dispatch(body.vehicle_id, body.deliveries)
     return DispatchedOut(
         vehicle_id=done.vehicle_id, deliveries=done.deliveries, unknown=done.unknown
@@ -133,7 +151,7 @@ def held_orders(plans: PlansDep, _who: ViewerDep) -> OrdersOut:
             )
             for j in jobs
         ],
-        deliveries=[DeliveryIn.model_validate(d, from_attributes=True) for d in deliveries],
+        deliveries=[DeliveryIn.of(d) for d in deliveries],
     )
 
 

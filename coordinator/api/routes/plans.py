@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from coordinator.api.deps import OperatorDep, PlansDep, ViewerDep
+from coordinator.api.models.common import check_distinct_machines
 from coordinator.api.models.plans import (
     ChangeoversIn,
     ChangeoversOut,
@@ -27,6 +28,7 @@ from coordinator.api.models.plans import (
     RoutesOut,
     ScheduleOut,
 )
+from coordinator.api.problems import problem_responses
 from coordinator.plan.orders.specs import (
     ChangeoverSpec,
     DepotSpec,
@@ -39,12 +41,31 @@ from coordinator.plan.orders.specs import (
 router = APIRouter(tags=["plans"])
 
 
-@router.put("/api/v1/plans/fleet", summary="Declare the delivery fleet", response_model=FleetOut)
+@router.put(
+    "/api/v1/plans/fleet",
+    summary="Declare the delivery fleet",
+    response_model=FleetOut,
+    responses=problem_responses(422),
+)
 def set_fleet(body: FleetIn, plans: PlansDep, _who: OperatorDep) -> FleetOut:
-    """Replace the depots (known micro-warehouses) and vehicles routes are planned for;
-    422 for an unknown warehouse, a vehicle at an undeclared depot or repeated ids."""
+    """Replace the depots (known micro-warehouses) and vehicles routes are planned for.
+
+    Rules beyond the schema, answered 422 `order-rejected` with the offending `field`: a
+    depot is a micro-warehouse the coordinator has seen; a vehicle's depot is declared;
+    ids are not repeated; a depot does not close before it opens."""
     plans.set_fleet(
-        [DepotSpec(d.id, d.x, d.y, open_ms=d.open_ms, close_ms=d.close_ms) for d in body.depots],
+        [
+            DepotSpec(
+                d.id,
+                d.x,
+                d.y,
+                open_ms=d.open_ms,
+                close_ms=d.close_ms,
+                lat=d.location.lat if d.location else None,
+                lon=d.location.lon if d.location else None,
+            )
+            for d in body.depots
+        ],
         [
             VehicleSpec(v.id, v.depot_id, v.capacity, max_duration_s=v.max_duration_s)
             for v in body.vehicles
@@ -57,9 +78,12 @@ def set_fleet(body: FleetIn, plans: PlansDep, _who: OperatorDep) -> FleetOut:
     "/api/v1/plans/changeovers",
     summary="Declare changeover times between product families",
     response_model=ChangeoversOut,
+    responses=problem_responses(422),
 )
 def set_changeovers(body: ChangeoversIn, plans: PlansDep, _who: OperatorDep) -> ChangeoversOut:
-    """Replace the changeover times the scheduler plans with; 422 for a pair given twice."""
+    """Replace the changeover times the scheduler plans with.
+
+    Rule beyond the schema, answered 422 `order-rejected`: no family pair is given twice."""
     plans.set_changeovers(
         [ChangeoverSpec(c.from_family, c.to_family, c.duration_s) for c in body.changeovers]
     )
@@ -70,9 +94,19 @@ def set_changeovers(body: ChangeoversIn, plans: PlansDep, _who: OperatorDep) -> 
     "/api/v1/plans/products",
     summary="Declare how SKUs are made and which are replenished automatically",
     response_model=ProductsOut,
+    responses=problem_responses(422),
 )
 def set_products(body: ProductsIn, plans: PlansDep, _who: OperatorDep) -> ProductsOut:
-    """Replace the product recipes; 422 for a SKU given twice or an unknown machine."""
+    """Replace the product recipes.
+
+    Rules beyond the schema, answered 422 `order-rejected` with the offending `field`: no
+    SKU is given twice; every machine is one the coordinator has seen; an operation's
+    options name distinct machines; `max_batch` is not below `min_batch`."""
+    for i, p in enumerate(body.products):
+        for k, op in enumerate(p.operations):
+            check_distinct_machines(
+                [o.machine for o in op.options], field=f"products[{i}].operations[{k}].options"
+            )
     plans.set_products(
         ProductSpec(
             sku=p.sku,
@@ -128,10 +162,14 @@ def current_products(plans: PlansDep, _who: ViewerDep) -> ProductsIn:
     "/api/v1/plans/reserve",
     summary="Set the share of capacity kept free for rush orders",
     response_model=ReserveOut,
+    responses=problem_responses(422),
 )
 def set_reserve(body: ReserveIn, plans: PlansDep, _who: OperatorDep) -> ReserveOut:
-    """Replace the rush reserve the scheduler plans with; 422 for a share without a
-    horizon, a slice that fills its whole period in plan units, or too many periods."""
+    """Replace the rush reserve the scheduler plans with.
+
+    Rules beyond the schema, answered 422 `order-rejected`: a share above 0 needs a
+    positive `horizon_s`; the slice kept (share of a period, in whole plan units) does not
+    fill its whole period; the horizon holds a bounded number of periods."""
     plans.set_reserve(ReserveSpec(body.share, body.period_s, body.horizon_s))
     return ReserveOut.model_validate(plans.reserve())
 

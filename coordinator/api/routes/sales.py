@@ -24,6 +24,7 @@ from coordinator.api.models.sales import (
     SalesOrderOut,
     TransitionOut,
 )
+from coordinator.api.problems import problem_responses
 from coordinator.sales.book import OrderRequest
 from coordinator.sales.lifecycle import Status, Transition
 from coordinator.sales.promise import Line
@@ -82,6 +83,12 @@ def transition_out(change: Transition) -> TransitionOut:
     summary="Place a sales order and get its promise",
     status_code=status.HTTP_201_CREATED,
     response_model=SalesOrderOut,
+    responses={
+        200: {"model": SalesOrderOut, "description": "A retry (same id and content)"},
+        **problem_responses(
+            409, 422, s409="The id is taken with other content", s422="Cannot be promised"
+        ),
+    },
 )
 def place_order(
     body: SalesOrderIn,
@@ -135,6 +142,7 @@ def list_orders(
     "/api/v1/sales-orders/{order_id}",
     summary="One sales order with its timeline",
     response_model=SalesOrderOut,
+    responses=problem_responses(404),
 )
 def get_order(order_id: str, book: SalesDep, _who: ViewerDep) -> SalesOrderOut:
     """The order, its promise and every transition (404 for an unknown id)."""
@@ -145,6 +153,7 @@ def get_order(order_id: str, book: SalesDep, _who: ViewerDep) -> SalesOrderOut:
     "/api/v1/sales-orders/{order_id}/cancel",
     summary="Cancel a sales order",
     response_model=SalesOrderOut,
+    responses=problem_responses(404, 409, s409="Shipped already"),
 )
 def cancel_order(
     order_id: str, book: SalesDep, who: OperatorDep, body: CancelIn | None = None
@@ -158,6 +167,7 @@ def cancel_order(
     "/api/v1/sales-orders/{order_id}/status",
     summary="Correct a sales order's status",
     response_model=SalesOrderOut,
+    responses=problem_responses(404, 409, 422),
 )
 def correct_status(
     order_id: str, body: CorrectionIn, book: SalesDep, who: OperatorDep
@@ -174,7 +184,11 @@ def get_network(book: SalesDep, _who: ViewerDep) -> dict[str, Any]:
     return document
 
 
-@router.put("/api/v1/network", summary="Replace the supply network")
+@router.put(
+    "/api/v1/network",
+    summary="Replace the supply network",
+    responses=problem_responses(422),
+)
 def put_network(
     book: SalesDep,
     _who: OperatorDep,

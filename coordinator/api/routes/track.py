@@ -17,11 +17,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from coordinator.api.deps import SalesDep
 from coordinator.api.models.sales import TrackingOut, TrackingStep
+from coordinator.api.problems import NOT_FOUND as NOT_FOUND_TYPE
+from coordinator.api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_responses
 
 router = APIRouter(tags=["tracking"])
 
 TokenPath = Annotated[str, Path(max_length=64, description="The order's tracking token")]
-NOT_FOUND = {"detail": "no order is tracked under this link", "error": "NotFound"}
+NOT_FOUND = problem_body(NOT_FOUND_TYPE, "no order is tracked under this link", error="NotFound")
+_HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
 def _when(ms: int) -> str:
@@ -32,7 +35,13 @@ def _when(ms: int) -> str:
     "/track/{token}",
     summary="Track one order (no login)",
     response_model=TrackingOut,
-    responses={404: {"description": "Unknown or expired link"}},
+    responses={
+        200: {"description": "The order (JSON), or a page for people (HTML)", "content": _HTML},
+        404: {
+            "description": "Unknown or expired link",
+            "content": {**problem_responses(404)[404]["content"], **_HTML},
+        },
+    },
 )
 def track(token: TokenPath, request: Request, book: SalesDep) -> Response:
     """The order behind the tracking token: status, ETA, promise and timeline."""
@@ -40,7 +49,7 @@ def track(token: TokenPath, request: Request, book: SalesDep) -> Response:
     wants_json = "application/json" in request.headers.get("accept", "")
     if order is None:
         if wants_json:
-            return JSONResponse(NOT_FOUND, status_code=404)
+            return JSONResponse(NOT_FOUND, status_code=404, media_type=PROBLEM_MEDIA_TYPE)
         return HTMLResponse(_page("Not found", "<p>No order is tracked under this link.</p>"),
                             status_code=404)  # fmt: skip
     view = TrackingOut(

@@ -6,6 +6,7 @@ from coordinator.alarms import sources
 from coordinator.alarms.port import RecordingAlarmSink
 from coordinator.alarms.service import AlarmService
 from protocol.messages import Event
+from protocol.reports import OperationReport, StopReport
 
 T0 = 1_700_000_000_000
 
@@ -61,6 +62,27 @@ def test_node_level_event_without_signal_or_state() -> None:
     [(verb, call)] = sink.calls
     assert (verb, call["source"], call["alarm_type"]) == ("trigger", "press-1", "fault")
     assert call["details"]["historical"] is True  # type: ignore[index]
+
+
+def test_operation_and_stop_reports_raise_no_alarm() -> None:
+    """Machines' operation reports and vehicles' stop events are facts, not alarms."""
+    sink = RecordingAlarmSink()
+    operation = OperationReport(
+        schedule_version=1, operation_id="j1:0", job_id="j1", index=0, family="cups",
+        quantity=10, state="run", good=3, scrap=0,
+    ).to_data()  # fmt: skip
+    stop = StopReport(
+        route_version=1, stop_id="stop-1", index=0, lat=29.3, lon=120.1, quantity=5
+    ).to_data()
+    for name, data in (("operation_started", operation), ("operation_counts", operation),
+                       ("stop_arrived", stop),
+                       ("stop_delivered", stop)):  # fmt: skip
+        sources.on_event(
+            sink, event(name=name, signal=None, detector=None, state=None, data=data, score=None)
+        )
+    assert sink.calls == []
+    sources.on_event(sink, event(name="fault", signal=None, detector=None, state=None))
+    assert len(sink.calls) == 1
 
 
 def test_node_offline_and_back_online(service: AlarmService) -> None:

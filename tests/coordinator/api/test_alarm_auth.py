@@ -5,10 +5,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from fastapi import HTTPException
 from pydantic import SecretStr
 
 from coordinator.api.auth import Principal, authenticate, parse_tokens, require_operator
+from coordinator.api.errors import Forbidden, Unauthorized, status_for
 from coordinator.settings import CoordinatorSettings
 
 VIEWER = "viewer-token-0123456789"
@@ -41,19 +41,18 @@ def test_named_tokens_give_principal_names() -> None:
     "token", [None, "", "wrong", VIEWER + "x", VIEWER[:-1], "\x00" * 30, "é" * 40]
 )
 def test_missing_or_wrong_token_is_401(token: str | None) -> None:
-    """No token, or any token that is not configured, is refused with 401 and a Bearer challenge."""
-    with pytest.raises(HTTPException) as info:
+    """No token, or any token that is not configured, is refused as Unauthorized (401)."""
+    with pytest.raises(Unauthorized) as info:
         authenticate(settings(viewer_tokens=[VIEWER]), token)
-    assert info.value.status_code == 401
-    assert info.value.headers == {"WWW-Authenticate": "Bearer"}
+    assert status_for(info.value) == 401
 
 
 def test_no_tokens_configured_closes_the_api() -> None:
     """Without tokens, even a well-formed token is refused outside dev mode."""
     for s in (settings(), None, SimpleNamespace()):
-        with pytest.raises(HTTPException) as info:
+        with pytest.raises(Unauthorized) as info:
             authenticate(s, OPERATOR)
-        assert info.value.status_code == 401
+        assert "no API tokens" in info.value.reason
 
 
 def test_dev_mode_without_tokens_acts_as_dev_operator() -> None:
@@ -63,15 +62,15 @@ def test_dev_mode_without_tokens_acts_as_dev_operator() -> None:
 
 def test_dev_mode_still_enforces_configured_tokens() -> None:
     """A configured token is required even in dev mode."""
-    with pytest.raises(HTTPException):
+    with pytest.raises(Unauthorized):
         authenticate(settings(dev_mode=True, operator_tokens=[OPERATOR]), None)
 
 
 def test_viewer_cannot_pass_operator_check() -> None:
     """A viewer asking for an operator action gets 403."""
-    with pytest.raises(HTTPException) as info:
+    with pytest.raises(Forbidden) as info:
         require_operator(Principal("wall", "viewer"))
-    assert info.value.status_code == 403
+    assert status_for(info.value) == 403
     assert require_operator(Principal("ana", "operator")) == "ana"
 
 

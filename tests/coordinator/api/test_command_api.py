@@ -114,11 +114,12 @@ def test_config_and_commands_need_their_roles(api: Api) -> None:
 
 
 def test_an_answered_config_is_200_and_a_nack_is_422(api: Api) -> None:
-    """The route waits for the node's answer: ok is 200, a nack 422 with the node's reason;
-    both are tracked."""
+    """The route waits for the node's answer: ok is 200, a nack a 422 `command-rejected`
+    problem with the node's reason and the command's members; both are tracked. An interval
+    written 200.0 is the JSON Schema integer it is."""
     answering = _answer_next(api, ok=True)
     response = api.http.post(
-        f"{CONFIG}?site=s1&wait_s=10", json={"sampling_interval_ms": 200}, headers=AS_OPERATOR
+        f"{CONFIG}?site=s1&wait_s=10", json={"sampling_interval_ms": 200.0}, headers=AS_OPERATOR
     )
     answering.join()
     assert response.status_code == 200, response.text
@@ -135,7 +136,12 @@ def test_an_answered_config_is_200_and_a_nack_is_422(api: Api) -> None:
     )
     answering.join()
     assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
     nack = response.json()
+    assert (nack["type"], nack["error"]) == (
+        "urn:flexfleet:problem:command-rejected",
+        "CommandRejected",
+    )
     assert (nack["state"], nack["reason"], nack["detail"]) == (
         "rejected",
         "deadbands: no signal 'nope'",

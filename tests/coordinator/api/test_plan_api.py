@@ -181,7 +181,7 @@ def test_an_order_posted_twice_is_held_once(client: httpx.Client) -> None:
     jobs = [j for j in held.json()["jobs"] if j["id"] == "twice"]
     assert [(j["weight"], j["due_ms"]) for j in jobs] == [(7, 1_900_000_000_000)]
     drops = [d for d in held.json()["deliveries"] if d["id"] == "twice-d"]
-    assert drops == [{**drop, "ready_ms": None, "due_ms": None, "service_s": 0.0}]
+    assert drops == [{**drop, "ready_ms": None, "due_ms": None, "service_s": 0.0, "location": None}]
 
 
 def test_orders_are_closed_by_an_operator(client: httpx.Client) -> None:
@@ -338,17 +338,18 @@ def test_hostile_reserve_bodies_are_refused(client: httpx.Client, raw: bytes, co
     assert client.get(RESERVE, headers=AS_VIEWER).json() == before
 
 
-def test_a_non_finite_number_is_a_422_that_quotes_it(client: httpx.Client) -> None:
-    """NaN in any JSON body (here an order's duration) is a 422 naming the field and
-    quoting the value as a string (JSON cannot carry NaN), not a 500."""
+def test_a_non_finite_number_is_a_422_naming_its_field(client: httpx.Client) -> None:
+    """NaN in any JSON body (here an order's duration) is a 422 validation problem naming
+    the field, not a 500 (JSON cannot carry NaN, so the value is not echoed back)."""
     raw = b'{"jobs": [{"id": "j1", "operations": [{"options": [{"machine": "m1", "duration_s": NaN}]}]}]}'
     response = client.post(
         "/api/v1/orders", content=raw, headers={**AS_OPERATOR, "Content-Type": "application/json"}
     )
     assert response.status_code == 422, response.text
-    [error] = response.json()["detail"]
-    assert error["loc"][-1] == "duration_s"
-    assert error["input"] == "nan"
+    problem = response.json()
+    assert problem["type"] == "urn:flexfleet:problem:validation-failed"
+    assert problem["field"] == "jobs[0].operations[0].options[0].duration_s"
+    assert [e["loc"][-1] for e in problem["errors"]] == ["duration_s"]
 
 
 def test_a_reserve_put_re_plans_and_survives_a_coordinator_restart(tmp_path: Path) -> None:
@@ -465,3 +466,18 @@ def test_plan_views_are_documented_in_openapi(client: httpx.Client) -> None:
     ):
         schema = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": f"#/components/schemas/{model}"}
+
+
+def test_a_located_delivery_round_trips_and_bad_places_are_422(client: httpx.Client) -> None:
+    """A delivery given by latitude/longitude is held as given; a latitude past 90, a
+    location without its longitude or with a string are refused."""
+    drop = {"id": "geo-d", "demand": 1, "location": {"lat": 29.3, "lon": 120.07}}
+    posted = client.post("/api/v1/orders", json={"deliveries": [drop]}, headers=AS_OPERATOR)
+    assert posted.status_code == 202
+    held = client.get("/api/v1/orders", headers=AS_VIEWER).json()["deliveries"]
+    (mine,) = [d for d in held if d["id"] == "geo-d"]
+    assert (mine["location"], mine["x"], mine["y"]) == ({"lat": 29.3, "lon": 120.07}, 0.0, 0.0)
+    for location in ({"lat": 95.0, "lon": 0.0}, {"lat": 1.0}, {"lat": "1", "lon": 2.0}):
+        bad = {**drop, "id": "geo-bad", "location": location}
+        answer = client.post("/api/v1/orders", json={"deliveries": [bad]}, headers=AS_OPERATOR)
+        assert answer.status_code == 422, location

@@ -137,3 +137,9 @@ def test_webhook_urls_must_reach_a_public_host(
             check_webhook_url(url, allow_private=False, resolve=lambda _h: addresses)
         assert caught.value.field == "webhook_url"
     check_webhook_url("http://127.0.0.1:8080/h", allow_private=True)  # dev mode
+
+
+def test_a_host_with_no_idna_form_is_refused_not_a_crash() -> None:
+    """A label over 63 characters cannot even be looked up: refused as unresolvable."""
+    with pytest.raises(OrderInvalid, match="does not resolve"):
+        check_webhook_url("https://" + "0" * 300 + "/h", allow_private=False)
