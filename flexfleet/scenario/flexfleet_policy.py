@@ -4,7 +4,7 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
 `FakeClock` that follows the world's time:
 
 - `coordinator.plan.runner.PlanRunner` (with `MemoryPlanState`) and its `PlanService`: the
-  machines (`MachineSeen`), opening hours as machine unavailability (`set_factory`), the
+  machines (`MachineSeen`), the factories' opening hours (`set_opening_hours`), the
   changeovers between families, the products (`set_products`, replenished `auto`), and
   CP-SAT in its deterministic mode (`time_limit_s` per re-plan). Re-plans run when the
   debouncer says triggers are due, looked at every simulated hour and at once after a
@@ -47,16 +47,18 @@ from coordinator.plan.orders.specs import (
 from coordinator.plan.routing.planner import PyVrpRouter
 from coordinator.plan.routing.problem import NO_LIMIT, Depot, RoutingProblem, Vehicle
 from coordinator.plan.routing.problem import Order as Stop
+from coordinator.plan.routing.travel import GreatCircleTravel
 from coordinator.plan.runner import PlanRunner
+from coordinator.plan.schedule.hours import OpenIntervals
 from coordinator.plan.schedule.planner import CpSatScheduler
-from coordinator.plan.schedule.problem import Machine, Window
 from coordinator.plan.state import MemoryPlanState
 from coordinator.plan.triggers import DepotSeen, MachineSeen
 from coordinator.sales.book import CapacityView, OrderRequest, SalesBook, job_id
+from coordinator.sales.capacity import OpeningHours
 from coordinator.sales.errors import OrderConflict, OrderInvalid
 from coordinator.sales.promise import Line
 from coordinator.sales.records import InMemorySalesStore
-from coordinator.sales.sources import busy_intervals, road_travel
+from coordinator.sales.sources import busy_intervals, pairwise_travel
 from coordinator.stock.cover import CoverPolicy, stock_covers
 from fleet_runtime.clock import FakeClock
 from flexfleet.scenario.baseline import demand_rates, order_size_moments, seed_stock
@@ -75,7 +77,7 @@ from flexfleet.scenario.world import (
 
 TIME_UNIT_S = 300.0
 FORECAST_DAYS = 7
-HORIZON_DAYS_CLOSED = 40  # opening hours given to the planner this far ahead
+HOURS_DAYS = 14.0  # opening hours given to the planner this far ahead, renewed daily
 MAX_BATCH_H = 6.0  # a replenishment batch at most this many machine hours
 ROUTE_LIMIT_S = 0.2
 # The capacity pools follow each new schedule (its version); between re-plans (hourly) they
@@ -125,6 +127,7 @@ class FlexfleetPolicy:
     _eq: float = 1.0
     _shares: dict[str, float] = field(default_factory=dict)
     _featured: frozenset[str] = frozenset()
+    _hours: dict[str, OpenIntervals] = field(default_factory=dict)
     _router: PyVrpRouter = field(default_factory=lambda: PyVrpRouter(deterministic=True))
 
     # ---- wiring --------------------------------------------------------------------------
@@ -152,7 +155,14 @@ class FlexfleetPolicy:
         plans.on_take.append(lambda jobs: self._jobs.update((j.id, j) for j in jobs))
         plans.apply(MachineSeen(m.factory, m.id) for m in world.machines.values())
         plans.apply(DepotSeen(w, shelf(w)) for w in world.warehouses)
-        plans.service.set_factory(self._machines_with_hours(world))
+        self._hours = {
+            m.id: OpeningHours(
+                open_min=_minutes(world.factories[m.factory].open),
+                close_min=_minutes(world.factories[m.factory].close),
+            ).open_intervals
+            for m in world.machines.values()
+        }
+        plans.set_opening_hours(self._hours, days=HOURS_DAYS)
         fams = [f.id for f in sc.families]
         plans.set_changeovers(
             ChangeoverSpec(a, b, world.families[b].changeover_min * 60.0)
@@ -167,7 +177,9 @@ class FlexfleetPolicy:
             stock=self._stock,
             capacity=self._capacity,
             recipe=plans.product,
-            travel=road_travel(detour=sc.delivery.detour, speed_kmh=sc.delivery.speed_kmh),
+            travel=pairwise_travel(
+                GreatCircleTravel(detour_factor=sc.delivery.detour, speed_kmh=sc.delivery.speed_kmh)
+            ),
             pool_max_age_s=POOL_MAX_AGE_S,
             schedule_version=plans.schedule_version,
             submit_jobs=plans.submit_orders,
@@ -178,34 +190,6 @@ class FlexfleetPolicy:
         self._rates = {w: rates for w, rates, _, _ in demand_rates_base(world)}
         self._eq = order_size_moments(sc.catalog.qty_max)[0]
         self._featured = frozenset(s for a in world.demand.streams if a.announced for s in a.skus)
-
-    def _machines_with_hours(self, world: World) -> list[Machine]:
-        unit = TIME_UNIT_S
-        out = []
-        for m in world.machines.values():
-            windows = []
-            for day in range(-1, HORIZON_DAYS_CLOSED):
-                t = day * DAY_S
-                closed_from = t
-                # closed: from the close of `day - 1` to the open of `day`
-                opens = t + _minutes(world.factories[m.factory].open) * 60.0
-                closes = t + _minutes(world.factories[m.factory].close) * 60.0
-                if opens > closed_from:
-                    windows.append((closed_from, opens))
-                if closes < t + DAY_S:
-                    windows.append((closes, t + DAY_S))
-            merged: list[Window] = []
-            for lo, hi in windows:
-                a, b = math.floor(lo / unit), math.ceil(hi / unit)
-                if b <= 0:
-                    continue
-                a = max(a, 0)
-                if merged and a <= merged[-1].end:
-                    merged[-1] = Window(merged[-1].start, max(b, merged[-1].end))
-                elif b > a:
-                    merged.append(Window(a, b))
-            out.append(Machine(m.id, tuple(merged)))
-        return out
 
     def _products(self, world: World) -> list[ProductSpec]:
         out = []
@@ -404,6 +388,8 @@ class FlexfleetPolicy:
                 self._ups.remove((until, machine))
                 plans.service.machine_up(machine)
                 self._urgent = True
+        if world.t % DAY_S < STEP_S / 2:  # what the runner's own loop renews daily
+            plans.set_opening_hours(self._hours, days=HOURS_DAYS)
         hourly = world.t % 3600.0 < STEP_S / 2
         if hourly and int(world.t // 3600) % COVER_EVERY_H == 0:
             self._covers(world)
