@@ -35,6 +35,8 @@ from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
+from coordinator.stock.plan_inputs import Inbound, default_policy
+from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
 from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
@@ -62,6 +64,7 @@ class Coordinator:
     commands: CommandLog | None = None
     sales: SalesBook | None = None
     live_streams: LiveStreamBook | None = None
+    stock_plan: StockPlanner | None = None
     sales_webhooks: WebhookPusher | None = None
 
     @classmethod
@@ -177,6 +180,9 @@ class Coordinator:
             )
 
         writer.listeners.append(follow_production)
+        streams = LiveStreamBook(
+            store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -193,9 +199,8 @@ class Coordinator:
             cover=cover,
             commands=commands,
             sales=sales,
-            live_streams=LiveStreamBook(
-                store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
-            ),
+            live_streams=streams,
+            stock_plan=_build_stock_plan(settings, clock, twin, forecasts, plans, sales, streams),
             sales_webhooks=WebhookPusher(
                 store.sales_store(),
                 clock,
@@ -364,3 +369,31 @@ def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClien
 
 
 __all__ = ["Coordinator"]
+
+
+def _build_stock_plan(
+    settings: CoordinatorSettings,
+    clock: Clock,
+    twin: FleetTwin,
+    forecasts: ForecastJob,
+    plans: PlanRunner,
+    sales: SalesBook,
+    streams: LiveStreamBook,
+) -> StockPlanner:
+    """Stock placement over the sales network, with the open replenishments in transit."""
+
+    def inbound() -> list[Inbound]:
+        return [
+            Inbound(r.transfer_id, r.node, r.sku, max(0, r.quantity - r.received), "replenishment")
+            for r in plans.replenishments().values()
+        ]
+
+    return StockPlanner(
+        forecasts=forecasts.service.latest,
+        stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
+        network=lambda: sales.network,
+        inbound=inbound,
+        streams=lambda: [kept.stream for kept in streams.list()],
+        clock=clock,
+        policy=default_policy(settings.cover_lead_time_days),
+    )
