@@ -35,6 +35,7 @@ from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
+from coordinator.stock.lateral_book import LateralTransferBook
 from coordinator.stock.plan_inputs import Inbound, default_policy
 from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
@@ -65,6 +66,7 @@ class Coordinator:
     sales: SalesBook | None = None
     live_streams: LiveStreamBook | None = None
     stock_plan: StockPlanner | None = None
+    lateral: LateralTransferBook | None = None
     sales_webhooks: WebhookPusher | None = None
 
     @classmethod
@@ -183,6 +185,29 @@ class Coordinator:
         streams = LiveStreamBook(
             store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
         )
+        lateral = LateralTransferBook(
+            store.lateral_store(),
+            plans,
+            clock,
+            nodes=lambda: {w.id: w.nodes for w in sales.network.warehouses},
+            received=jobs.store.received,
+        )
+        stock_plan = _build_stock_plan(settings, clock, twin, forecasts, plans, sales, streams)
+        stock_plan.inbound_sources.append(lateral.inbound)
+        lateral.restore()  # after the planner took back its saved orders and fleet
+
+        def lateral_receipts(outcome: BatchOutcome, _result: CommitResult) -> None:
+            """Lateral transfers close on their receipts, once."""
+            if outcome.batch.receipts:
+                lateral.on_receipts(r.transfer_id for r in outcome.batch.receipts)
+
+        def lateral_transfers(_rows: object, _ts_ms: int) -> None:
+            """After a cover check, the stock plan's lateral transfers are carried out."""
+            lateral.carry_out(stock_plan.plan().plan)
+
+        writer.listeners.append(lateral_receipts)
+        if settings.stock_lateral_transfers:
+            cover.listeners.append(lateral_transfers)
         return cls(
             settings=settings,
             clock=clock,
@@ -200,7 +225,8 @@ class Coordinator:
             commands=commands,
             sales=sales,
             live_streams=streams,
-            stock_plan=_build_stock_plan(settings, clock, twin, forecasts, plans, sales, streams),
+            stock_plan=stock_plan,
+            lateral=lateral,
             sales_webhooks=WebhookPusher(
                 store.sales_store(),
                 clock,

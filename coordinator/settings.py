@@ -144,6 +144,9 @@ class CoordinatorSettings(BaseSettings):
     cover_lead_time_days: float = Field(default=2.0, ge=0, le=366)
     cover_review_days: float = Field(default=7.0, ge=0, le=366)
     cover_check_interval_s: float = Field(default=60.0, gt=0)
+    # after every cover check, the stock plan's lateral transfers are handed to the planner
+    # as deliveries (coordinator.stock.lateral_book); off: they are only proposed
+    stock_lateral_transfers: bool = True
     # Replenishment (coordinator.plan.orders.replenishment): an at-risk SKU declared "auto" in
     # PUT /api/v1/plans/products becomes a production job; False turns that off for all.
     auto_replenish: bool = True

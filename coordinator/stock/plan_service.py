@@ -43,7 +43,8 @@ class StockPlanner:
         self._forecasts = forecasts
         self._stock = stock
         self._network = network
-        self._inbound = inbound
+        self.inbound_sources: list[Callable[[], Iterable[Inbound]]] = [inbound]
+        """Where units in transit come from (replenishments, lateral transfers)."""
         self._streams = streams
         self._clock = clock
         self.policy = policy
@@ -52,7 +53,7 @@ class StockPlanner:
     def plan(self) -> StockPlanView:
         """The stock plan now."""
         at = now_ms(self._clock)
-        in_transit = tuple(self._inbound())
+        in_transit = tuple(item for source in self.inbound_sources for item in source())
         uplifts = stream_uplifts(
             self._streams(),
             now_ms=at,

@@ -45,6 +45,7 @@ def world(tmp_path: Path) -> Iterator[tuple[httpx.Client, Coordinator]]:
         operator_tokens=OPERATOR,
         forecast_horizon_days=7,
         cover_lead_time_days=2,
+        stock_lateral_transfers=False,  # proposed only (carried out: test_lateral_transfers)
     )
     app = create_app(settings, start_service=False)
     now = int(time.time() * 1000)
