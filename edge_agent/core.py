@@ -82,6 +82,8 @@ CAPABILITIES = ("rebirth", "config", *PLAN_COMMANDS, WATERMARK_CAPABILITY)
 _MAX_VALUE = 1e15
 _MISSING_CHECK_S = 1.0
 _EXPIRE_EVERY_S = 60.0
+_REBIRTH_AFTER_DROP_S = 10.0
+_WATERMARK_STALL_S = 15.0
 _DEVICE_STATE = "device"  # settings key of the device's retained state
 
 
@@ -158,6 +160,8 @@ class AgentCore:
         self._picks: dict[str, int] = {}  # pending picks (negative changes), sent apart
         self._stock_since = now
         self._stock_resync = False  # a stock message was refused: send a snapshot when room
+        self._dropped_at_birth = 0  # the outbox's drop count when the last birth was made
+        self._born_at = now
         self._device_ok = True
         self._recent: OrderedDict[str, CommandAck] = OrderedDict()
         # The newest plan update per machine / vehicle, for the site's HMI or PLC link.
@@ -194,6 +198,7 @@ class AgentCore:
             if self._next_sample <= now:  # fell behind: skip, never burst
                 self._next_sample = now + interval
         self._flush_due(now)
+        self._settle_own_drops(now)
         wake = self.link.pump(self.clock.monotonic())
         self.link.flush_acks()
         deadlines = [self._next_sample]
@@ -270,7 +275,28 @@ class AgentCore:
             self._failure = reason
             log.error("cannot connect to the broker: %s; retrying", reason)
 
+    def _settle_own_drops(self, now: float) -> None:
+        """A new birth (which replays every row still held) when the watermark is stuck:
+        - it has not grown for `_WATERMARK_STALL_S` although the broker took rows above
+          it: they went nowhere (a broker restarted without the coordinator's session
+          drops what it acknowledges), and only a replay sends them again;
+        - telemetry the outbox bounds dropped while linked left a gap only a birth can
+          settle (at most one birth per `_REBIRTH_AFTER_DROP_S`)."""
+        if self.link.release is not Release.WATERMARK or not self.link.linked:
+            return
+        if self.link.stalled(now, _WATERMARK_STALL_S):
+            log.warning("the watermark stalled below what the broker took: birth and replay")
+            self._link_up()
+            return
+        if self.outbox.stats().dropped_messages <= self._dropped_at_birth:
+            return
+        if now - self._born_at >= _REBIRTH_AFTER_DROP_S:
+            log.warning("telemetry dropped while linked: a new birth settles the gap")
+            self._link_up()
+
     def _link_up(self) -> None:
+        self._dropped_at_birth = self.outbox.stats().dropped_messages
+        self._born_at = self.clock.monotonic()
         birth = self._append(self._birth, samples=0, historical=False)  # a live birth
         if birth is None:
             return
@@ -388,7 +414,7 @@ class AgentCore:
             )
             return
         self.counters["watermarks"] += 1
-        self.link.on_watermark(seq)
+        self.link.on_watermark(seq, self.clock.monotonic())
 
     def _execute(self, command: Command) -> None:
         if command.name == "rebirth":
