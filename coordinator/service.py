@@ -33,10 +33,10 @@ from coordinator.sales.book import SalesBook
 from coordinator.sales.sources import capacity_source, road_travel
 from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
-from coordinator.stock.cover import CoverPolicy
+from coordinator.stock.cover import CoverPolicy, StockCover
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
 from coordinator.stock.lateral_book import LateralTransferBook
-from coordinator.stock.plan_inputs import Inbound, default_policy
+from coordinator.stock.plan_inputs import Inbound, default_policy, sized_by_plan
 from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
 from coordinator.store.port import CommitResult
@@ -171,7 +171,6 @@ class Coordinator:
             rule=None if alarms is None else StockoutRiskRule(alarms, policy),
         )
         forecasts.watchers.append(cover)  # checked after every refresh and between them
-        cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
         sales = _build_sales(store, clock, twin, plans)
 
         def follow_production(outcome: BatchOutcome, _result: CommitResult) -> None:
@@ -201,13 +200,16 @@ class Coordinator:
             if outcome.batch.receipts:
                 lateral.on_receipts(r.transfer_id for r in outcome.batch.receipts)
 
-        def lateral_transfers(_rows: object, _ts_ms: int) -> None:
-            """After a cover check, the stock plan's lateral transfers are carried out."""
-            lateral.carry_out(stock_plan.plan().plan)
+        def place_stock(rows: list[tuple[str, str, StockCover]], ts_ms: int) -> None:
+            """After a cover check: the stock plan's lateral transfers are carried out and
+            the replenishment jobs are sized by what it still lacks after them."""
+            plan = stock_plan.plan().plan
+            if settings.stock_lateral_transfers:
+                lateral.carry_out(plan)
+            plans.on_covers(sized_by_plan(rows, plan, sales.network), ts_ms)
 
         writer.listeners.append(lateral_receipts)
-        if settings.stock_lateral_transfers:
-            cover.listeners.append(lateral_transfers)
+        cover.listeners.append(place_stock)
         return cls(
             settings=settings,
             clock=clock,

@@ -10,19 +10,29 @@
   split evenly among its featured SKUs. Streams carry no audience place yet, so their
   uplift goes to every warehouse (in proportion to demand).
 - Forecasts shorter than the longest are extended at their own average daily rate.
+
+`sized_by_plan` feeds the plan's replenishment into the replenishment jobs
+(`coordinator.plan.orders.replenishment`), which are made from stock covers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from coordinator.forecast.serving.service import Forecast
 from coordinator.sales.network import Network
+from coordinator.stock.cover import StockCover
 from coordinator.stock.live_streams import LiveStream
-from coordinator.stock.placement import Place, PlacementPolicy, PlacementProblem, StreamUplift
+from coordinator.stock.placement import (
+    Place,
+    PlacementPolicy,
+    PlacementProblem,
+    StockPlan,
+    StreamUplift,
+)
 
 HOUR_MS = 3_600_000
 
@@ -123,9 +133,32 @@ def placement_problem(
     )
 
 
+def sized_by_plan(
+    rows: Sequence[tuple[str, str, StockCover]], plan: StockPlan, network: Network
+) -> list[tuple[str, str, StockCover]]:
+    """The covers the replenishment jobs are made from, sized by the stock plan: an at-risk
+    cover at a shelf of a network warehouse asks for the plan's replenishment of its SKU
+    there (what is missing after lateral transfers), on the warehouse's first shelf only,
+    and is no longer at risk for the jobs when the plan makes nothing (transfers or stock
+    in transit cover it). Shelves outside the network keep their own cover."""
+    made = {(r.sku, r.warehouse): r.qty for r in plan.replenishments}
+    house_of = network.warehouse_of_node()
+    first = {w.id: w.nodes[0] for w in network.warehouses if w.nodes}
+    out: list[tuple[str, str, StockCover]] = []
+    for site, node, cover in rows:
+        house = house_of.get(node)
+        if house is None or not cover.at_risk:
+            out.append((site, node, cover))
+            continue
+        qty = made.get((cover.sku, house), 0) if first.get(house) == node else 0
+        sized = replace(cover, proposed=qty) if qty > 0 else replace(cover, at_risk=False)
+        out.append((site, node, sized))
+    return out
+
+
 def default_policy(lead_time_days: float) -> PlacementPolicy:
     """The placement policy with the coordinator's replenishment lead time."""
     return PlacementPolicy(lead_time_days=max(lead_time_days, 1 / 24))
 
 
-__all__ = ["Inbound", "default_policy", "placement_problem", "stream_uplifts"]
+__all__ = ["Inbound", "default_policy", "placement_problem", "sized_by_plan", "stream_uplifts"]
