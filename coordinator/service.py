@@ -36,7 +36,8 @@ from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy, StockCover
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
 from coordinator.stock.lateral_book import LateralTransferBook
-from coordinator.stock.plan_inputs import Inbound, default_policy, sized_by_plan
+from coordinator.stock.placement import PlacementPolicy
+from coordinator.stock.plan_inputs import Inbound, sized_by_plan
 from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
 from coordinator.store.port import CommitResult
@@ -423,5 +424,12 @@ def _build_stock_plan(
         inbound=inbound,
         streams=lambda: [kept.stream for kept in streams.list()],
         clock=clock,
-        policy=default_policy(settings.cover_lead_time_days),
+        policy=PlacementPolicy(
+            lead_time_days=max(settings.cover_lead_time_days, 1 / 24),
+            service_a=settings.stock_service_a,
+            service_b=settings.stock_service_b,
+            service_c=settings.stock_service_c,
+            min_transfer_units=settings.stock_min_transfer_units,
+        ),
+        orders_per_viewer=settings.stock_orders_per_viewer,
     )

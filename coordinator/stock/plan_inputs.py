@@ -28,7 +28,6 @@ from coordinator.stock.cover import StockCover
 from coordinator.stock.live_streams import LiveStream
 from coordinator.stock.placement import (
     Place,
-    PlacementPolicy,
     PlacementProblem,
     StockPlan,
     StreamUplift,
@@ -156,9 +155,4 @@ def sized_by_plan(
     return out
 
 
-def default_policy(lead_time_days: float) -> PlacementPolicy:
-    """The placement policy with the coordinator's replenishment lead time."""
-    return PlacementPolicy(lead_time_days=max(lead_time_days, 1 / 24))
-
-
-__all__ = ["Inbound", "default_policy", "placement_problem", "sized_by_plan", "stream_uplifts"]
+__all__ = ["Inbound", "placement_problem", "sized_by_plan", "stream_uplifts"]

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from coordinator.api.app import create_app
+from coordinator.errors import ConfigError
 from coordinator.service import Coordinator
 from coordinator.settings import load_settings
 from protocol import Message
@@ -153,3 +154,28 @@ def test_roles_and_bad_queries(world: tuple[httpx.Client, Coordinator]) -> None:
         response = client.get(f"/api/v1/stock/plan?{query}", headers=AS_VIEWER)
         assert response.status_code == 422, query
         assert name in response.text
+
+
+def test_service_levels_come_from_the_settings(tmp_path: Path) -> None:
+    """stock_service_a/b/c set the levels the plan uses; a level of 1 or more is refused."""
+    settings = load_settings(
+        db_path=tmp_path / "levels.db",
+        broker_url="mqtt://127.0.0.1:1",
+        viewer_tokens=VIEWER,
+        operator_tokens=OPERATOR,
+        stock_service_a=0.9,
+        stock_service_b=0.8,
+        stock_service_c=0.7,
+    )
+    app = create_app(settings, start_service=False)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        body = _plan(client)
+    assert body["service_levels"] == {"A": 0.9, "B": 0.8, "C": 0.7}
+    assert body["targets"] == []  # no network declared: nothing to place
+    with pytest.raises(ConfigError, match="stock_service_a"):
+        load_settings(
+            db_path=tmp_path / "x.db",
+            viewer_tokens=VIEWER,
+            operator_tokens=OPERATOR,
+            stock_service_a=1.0,
+        )
