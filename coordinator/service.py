@@ -11,12 +11,14 @@ machines' counts by the job tracker (`coordinator.jobs.tracker`). The HTTP app
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from coordinator.alarms.port import AlarmSink
 from coordinator.alarms.service import AlarmService
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.commands import CommandLog
+from coordinator.errors import CoordinatorError
 from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.serving.job import ForecastJob
 from coordinator.forecast.serving.store import ForecastStore
@@ -47,6 +49,8 @@ from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -208,8 +212,14 @@ class Coordinator:
 
         def place_stock(rows: list[tuple[str, str, StockCover]], ts_ms: int) -> None:
             """After a cover check: the stock plan's lateral transfers are carried out and
-            the replenishment jobs are sized by what it still lacks after them."""
-            plan = stock_plan.plan().plan
+            the replenishment jobs are sized by what it still lacks after them (by the
+            covers alone when no plan can be made: replenishment never stops for it)."""
+            try:
+                plan = stock_plan.plan().plan
+            except CoordinatorError:
+                log.exception("no stock plan; replenishment sized by the covers alone")
+                plans.on_covers(rows, ts_ms)
+                return
             if settings.stock_lateral_transfers:
                 lateral.carry_out(plan)
             plans.on_covers(sized_by_plan(rows, plan, sales.network), ts_ms)
