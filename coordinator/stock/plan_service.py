@@ -4,8 +4,8 @@ and the transfers in transit (`coordinator.stock.plan_inputs` → `plan_stock`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from coordinator.forecast.serving.service import Forecast
 from coordinator.sales.network import Network
@@ -23,6 +23,7 @@ class StockPlanView:
     in_transit: tuple[Inbound, ...]
     planned_ms: int
     policy: PlacementPolicy
+    warehouse_of: Mapping[str, str] = field(default_factory=dict)  # shelf node → warehouse
 
 
 class StockPlanner:
@@ -60,14 +61,21 @@ class StockPlanner:
             lead_time_days=self.policy.lead_time_days,
             orders_per_viewer=self.orders_per_viewer,
         )
+        network = self._network()
         problem = placement_problem(
             forecasts=self._forecasts(),
             stock=self._stock(),
-            network=self._network(),
+            network=network,
             inbound=in_transit,
             uplifts=uplifts,
         )
-        return StockPlanView(plan_stock(problem, self.policy), in_transit, at, self.policy)
+        return StockPlanView(
+            plan_stock(problem, self.policy),
+            in_transit,
+            at,
+            self.policy,
+            network.warehouse_of_node(),
+        )
 
 
 __all__ = ["StockPlanView", "StockPlanner"]

@@ -100,7 +100,7 @@ def stock_plan(
         for t in plan.targets
         if kept(t.sku, t.warehouse) and short in (None, t.position < t.target)
     ][:limit]
-    in_transit = [i for i in view.in_transit if sku in (None, i.sku)]
+    in_transit = [i for i in view.in_transit if kept(i.sku, view.warehouse_of.get(i.node))]
     return StockPlanOut(
         planned_ms=view.planned_ms,
         lead_time_days=view.policy.lead_time_days,

@@ -21,6 +21,7 @@ from coordinator.service import Coordinator
 from coordinator.settings import load_settings
 from protocol import Message
 from tests.coordinator.conftest import Node, feed, serve
+from tests.waiting import wait_until
 
 VIEWER = "viewer-token-for-lateral-12"
 OPERATOR = "operator-token-for-lateral-1"
@@ -89,8 +90,10 @@ def _refresh(coordinator: Coordinator) -> None:
     coordinator.forecasts.refresh()
 
 
-def _plan(client: httpx.Client) -> dict[str, Any]:
-    response = client.get("/api/v1/stock/plan", headers={"Authorization": f"Bearer {VIEWER}"})
+def _plan(client: httpx.Client, query: str = "") -> dict[str, Any]:
+    response = client.get(
+        f"/api/v1/stock/plan{query}", headers={"Authorization": f"Bearer {VIEWER}"}
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -121,6 +124,8 @@ def test_a_transfer_is_delivered_by_the_planner_and_counted_at_its_receipt(db: P
             "lateral",
             moving.qty,
         )
+        assert len(_plan(client, "?warehouse=wa")["transfers"]["in_transit"]) == 1
+        assert _plan(client, "?warehouse=wb")["transfers"]["in_transit"] == []
         cup_a = next(t for t in body["targets"] if (t["sku"], t["warehouse"]) == ("cup", "wa"))
         assert cup_a["inbound"] == moving.qty
         assert coordinator.cover is not None
@@ -129,7 +134,7 @@ def test_a_transfer_is_delivered_by_the_planner_and_counted_at_its_receipt(db: P
 
         feed(coordinator, W2.stock("delta", {"cup": -moving.qty}))  # loaded at wb
         feed(coordinator, W1.stock("delta", {"cup": moving.qty}, transfer_id="t.lateral-1"))
-        assert lateral.open() == []
+        wait_until(lambda: lateral.open() == [])  # commit listeners run after the count
         assert _deliveries(coordinator) == []
         assert coordinator.store.lateral_store().get("t.lateral-1") == replace(
             moving, received=moving.qty
