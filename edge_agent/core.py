@@ -29,7 +29,7 @@ from typing import Any
 from edge_agent.batcher import Batcher
 from edge_agent.config import AgentConfig
 from edge_agent.deadband import DeadbandFilter
-from edge_agent.detection import DetectorBank, event_fields
+from edge_agent.detection import DetectorBank
 from edge_agent.drivers.base import DeviceEvent, Driver, Reading
 from edge_agent.errors import CommandRejected, DriverError, OutboxFull, PlanRefused
 from edge_agent.execution import PlanExecutor, RetainedState, check_subject
@@ -127,6 +127,7 @@ class AgentCore:
                 sorted(self._signal_names),
                 stepped=driver.stepped_signals(),
                 modes=driver.mode_signals(),
+                units={s.name: s.unit for s in self.signal_specs},
             )
         )
         self.deadband = DeadbandFilter(
@@ -461,8 +462,8 @@ class AgentCore:
             max_silence_ms=self.deadband.max_silence_ms,
         )
         if self.detectors is not None and new.detectors is not None:
-            for anomaly in self.detectors.reconfigure(new.detectors):
-                self._append_event(event_fields(anomaly))
+            for fields in self.detectors.events(self.detectors.reconfigure(new.detectors)):
+                self._append_event(fields)
         self.settings = new
         self.outbox.save_settings({"live": new.to_dict()})
         log.info("settings changed: %s", new.to_dict())
@@ -498,9 +499,11 @@ class AgentCore:
         for signal, value in reading.values:
             self.counters["samples_read"] += 1
             if detectors is not None:
-                for anomaly in detectors.update(signal, ts, value):
-                    self.counters["anomalies"] += 1
-                    self._append_event(event_fields(anomaly))
+                found = detectors.update(signal, ts, value)
+                if found:
+                    self.counters["anomalies"] += len(found)
+                    for fields in detectors.events(found):
+                        self._append_event(fields)
             if not -_MAX_VALUE <= value <= _MAX_VALUE:  # NaN fails too
                 self.counters["invalid_values"] += 1
                 continue
@@ -530,8 +533,9 @@ class AgentCore:
             self._resync_stock()
         if self.detectors is not None and now >= self._next_missing_check:
             self._next_missing_check = now + _MISSING_CHECK_S
-            for anomaly in self.detectors.check_missing(now_ms(self.clock)):
-                self._append_event(event_fields(anomaly))
+            missing = self.detectors.check_missing(now_ms(self.clock))
+            for fields in self.detectors.events(missing):
+                self._append_event(fields)
         if now >= self._next_expire:
             self._next_expire = now + _EXPIRE_EVERY_S
             self.outbox.expire(now_ms(self.clock))
