@@ -178,6 +178,7 @@ class PlanRunner:
         self._unit_s = time_unit_s
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
+        self._depots: dict[str, DepotSpec] = {}
         self._vehicle_nodes: set[str] = set()  # vehicles with an agent of their own
         self._book = ReplenishmentBook(
             self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
@@ -648,7 +649,13 @@ class PlanRunner:
             if save:
                 self.state.save_fleet(depot_list, vehicle_list, at_ms=now_ms(self.clock))
             self.service.set_fleet(fleet, cars)
+            self._depots = {d.id: d for d in depot_list}
         self._wake.set()
+
+    def depot(self, node: str) -> DepotSpec | None:
+        """The declared depot of a micro-warehouse node (None when it is none)."""
+        with self._orders_lock:
+            return self._depots.get(node)
 
     def _deliveries(self, batch: list[DeliveryOrder]) -> list[Order]:
         _unique([o.id for o in batch], "deliveries")
