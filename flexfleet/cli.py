@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("flexfleet.commands.plan", "solve job-shop and VRPTW instances"),
     "forecast": ("flexfleet.commands.forecast", "train, predict and evaluate demand forecasts"),
     "device": ("flexfleet.commands.device", "broker accounts for devices and coordinators"),
+    "scenario": (
+        "flexfleet.commands.scenario",
+        "closed-loop outcome scenarios: flexfleet vs baseline",
+    ),
 }
 
 # Top-level packages of the project; a missing module outside them is a missing library.

@@ -19,9 +19,10 @@ Orders ship as one delivery each when they are ready (`coordinator.sales.shippin
 warehouses' receipts, and `resume_shipping` hands the planner again, after a restart, the
 delivery of every order that is ready to ship (the same delivery is a no-op for it).
 
-Capacity pools are rebuilt when `capacity()` reports a new schedule (its `version`) and at
-most every `pool_max_age_s`; the work held by orders whose jobs are not yet in that schedule
-is booked on the rebuilt pools again.
+Capacity pools are rebuilt from a new schedule (a new `schedule_version()`), at most every
+`pool_min_age_s` (a burst of orders re-plans often; the pools keep their own bookings in
+between), and at least every `pool_max_age_s`; the work held by orders whose jobs are not
+yet in that schedule is booked on the rebuilt pools again.
 """
 
 from __future__ import annotations
@@ -186,6 +187,7 @@ class SalesBook:
     close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
     submit_deliveries: Callable[[Sequence[DeliveryOrder]], object] = lambda _drops: None
     pool_max_age_s: float = 60.0
+    pool_min_age_s: float = 5.0
     delivery_service_s: float = SERVICE_S
     network_listeners: list[Callable[[Network], None]] = field(default_factory=list)
     """Called with each network set (the planner takes its factories' opening hours)."""
@@ -510,8 +512,13 @@ class SalesBook:
 
     def _offers(self, now_s: float, skus: Iterable[str]) -> list[FactoryOffer]:
         """Each factory's capacity and its recipes for just these SKUs."""
-        version = self.schedule_version()
-        if self._pools_key[0] != version or now_s - self._pools_key[1] > self.pool_max_age_s:
+        version, (built_version, built_s) = self.schedule_version(), self._pools_key
+        age = now_s - built_s
+        if (
+            built_version < 0
+            or age > self.pool_max_age_s
+            or (version != built_version and age >= self.pool_min_age_s)
+        ):
             self._rebuild(self.capacity(), now_s, version)
         products = {sku: p for sku in skus if (p := self.recipe(sku)) is not None}
         offers = []

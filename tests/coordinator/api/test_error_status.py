@@ -66,6 +66,7 @@ EXPECTED: dict[str, int] = {
     "StreamInvalid": 422,
     "StreamConflict": 409,
     "StreamsUnavailable": 503,
+    "PlanInvalid": 422,
 }
 ERROR_MODULES = (
     coordinator.errors,

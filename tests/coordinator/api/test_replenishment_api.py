@@ -250,3 +250,51 @@ def test_an_operator_job_may_not_take_the_replenishment_prefix(client: httpx.Cli
     response = client.post("/api/v1/orders", json={"jobs": [job]}, headers=AS_OPERATOR)
     assert response.status_code == 422
     assert response.json()["field"] == "jobs[0].id"
+
+
+def test_a_network_warehouse_is_replenished_by_the_stock_plan(db: Path) -> None:
+    """With w1 in a network warehouse, the cup job is sized to the stock plan's
+    replenishment there (its target less its position), not to the cover's order-up-to;
+    the plan then counts it in transit and asks for nothing more."""
+    app = _app(db)
+    network = {
+        "factories": [{"id": "f1", "location": {"lat": 29.0, "lon": 120.0}, "machines": ["m1"]}],
+        "warehouses": [{"id": "wa", "location": {"lat": 29.1, "lon": 120.0}, "nodes": ["w1"]}],
+        "products": [{"sku": "cup", "factories": ["f1"]}],
+    }
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        assert client.put("/api/v1/network", json=network, headers=AS_OPERATOR).status_code == 200
+        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_OPERATOR)
+        _refresh(client)
+        plan = client.get("/api/v1/stock/plan?sku=cup", headers=AS_VIEWER).json()
+        [target] = plan["targets"]
+        cover = client.get("/api/v1/stock/cover?sku=cup", headers=AS_VIEWER).json()["covers"][0]
+        [job] = _jobs(client)
+        quantity = job["replenishment"]["quantity"]
+        assert quantity == target["target"] - target["on_hand"]
+        assert quantity != cover["proposed"]  # the two rules differ here
+        assert target["inbound"] == quantity
+        assert plan["replenishments"] == []
+        [transit] = plan["transfers"]["in_transit"]
+        assert (transit["transfer_id"], transit["kind"]) == (f"t.{job['id']}", "replenishment")
+
+
+def test_no_stock_plan_still_replenishes_by_the_cover(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stock plan that cannot be made leaves the jobs sized by the covers alone."""
+    from coordinator.stock.errors import PlanInvalid
+
+    app = _app(db)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        planner = app.state.coordinator.stock_plan
+
+        def refused() -> None:
+            raise PlanInvalid("bad", field="mean")
+
+        monkeypatch.setattr(planner, "plan", refused)
+        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_OPERATOR)
+        _refresh(client)
+        cover = client.get("/api/v1/stock/cover?sku=cup", headers=AS_VIEWER).json()["covers"][0]
+        [job] = _jobs(client)
+        assert job["replenishment"]["quantity"] == cover["proposed"]
