@@ -184,14 +184,7 @@ class Coordinator:
         sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
         _plan_opening_hours(plans, sales.network)
 
-        def follow_production(outcome: BatchOutcome, _result: CommitResult) -> None:
-            """Orders move when their jobs' reports have been committed and tracked."""
-            sales.follow_production(
-                (r.job_id for r in outcome.batch.progress),
-                lambda job_id: None if (p := jobs.job(job_id)) is None else p.state,
-            )
-
-        writer.listeners.append(follow_production)
+        _follow_orders(writer, sales, jobs)
         streams = LiveStreamBook(
             store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
         )
@@ -227,8 +220,6 @@ class Coordinator:
 
         writer.listeners.append(lateral_receipts)
         cover.listeners.append(place_stock)
-        writer.listeners.append(lambda outcome, _result: _follow_the_fleet(sales, outcome))
-        sales.resume_shipping()
         return cls(
             settings=settings,
             clock=clock,
@@ -329,6 +320,22 @@ def _build_sales(
         close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
         submit_deliveries=lambda drops: plans.submit_orders([], drops),
     )
+
+
+def _follow_orders(writer: IngestWriter, sales: SalesBook, jobs: JobTracker) -> None:
+    """Sales orders move on the facts of each committed batch: their jobs' reports (once
+    tracked), their deliveries' stop events and their transfers' receipts; the orders
+    ready to ship are handed to the planner again at start."""
+
+    def follow_production(outcome: BatchOutcome, _result: CommitResult) -> None:
+        sales.follow_production(
+            (r.job_id for r in outcome.batch.progress),
+            lambda job_id: None if (p := jobs.job(job_id)) is None else p.state,
+        )
+
+    writer.listeners.append(follow_production)
+    writer.listeners.append(lambda outcome, _result: _follow_the_fleet(sales, outcome))
+    sales.resume_shipping()
 
 
 def _follow_the_fleet(sales: SalesBook, outcome: BatchOutcome) -> None:

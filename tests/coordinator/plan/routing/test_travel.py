@@ -48,12 +48,20 @@ def test_default_time_is_distance_times_detour_over_speed() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"detour_factor": 0.5}, {"speed_kmh": 0}, {"speed_kmh": float("nan")}]
+    "kwargs",
+    [{"detour_factor": 0.5}, {"speed_kmh": 0}, {"speed_kmh": float("nan")}, {"speed_kmh": 1e6}],
 )
 def test_nonsense_settings_are_refused(kwargs: dict[str, float]) -> None:
-    """A detour below 1, a zero or NaN speed: refused at construction."""
+    """A detour below 1, a zero, NaN or absurd speed: refused at construction."""
     with pytest.raises(ProblemError):
         GreatCircleTravel(**kwargs)
+
+
+def test_a_simulation_faster_than_wall_time_is_planned_at_its_pace() -> None:
+    """Vans living 120x faster than the clock (40 km/h x 120): 120 times shorter times."""
+    slow = GreatCircleTravel(speed_kmh=40).durations_s([YIWU, HANGZHOU])[0][1]
+    fast = GreatCircleTravel(speed_kmh=40 * 120).durations_s([YIWU, HANGZHOU])[0][1]
+    assert fast == pytest.approx(slow / 120)
 
 
 @pytest.mark.parametrize(("lat", "lon"), [(91, 0), (0, 181), (float("nan"), 0)])
