@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from coordinator.api.auth import require_all_sites
 from coordinator.api.deps import DEPENDENCY_PROBLEMS
 from coordinator.api.errors import install_error_handlers
 from coordinator.api.problems import document_problems
@@ -42,6 +44,11 @@ from coordinator.api.routes import (
 from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
+
+FLEET_WIDE: Final = (dead_letters, orders, plans, jobs, sales, live_streams)
+"""Routers of fleet-wide resources (plans and orders span machines and warehouses of
+every site; sales orders are promised across the whole network; dead letters may name no
+site): only a token covering every site may use them."""
 
 
 def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> FastAPI:
@@ -84,24 +91,11 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (
-        health,
-        metrics,
-        nodes,
-        commands,
-        stock,
-        dead_letters,
-        forecasts,
-        orders,
-        plans,
-        jobs,
-        sales,
-        live_streams,
-        track,
-        alarms,
-        dashboard,
-    ):
+    for module in (health, metrics, nodes, commands, stock, forecasts, track, alarms, dashboard):
         app.include_router(module.router)
+    # Fleet-wide resources with no site of their own: a site-scoped token gets 403.
+    for module in FLEET_WIDE:
+        app.include_router(module.router, dependencies=[Depends(require_all_sites)])
     document_problems(app, DEPENDENCY_PROBLEMS)
     return app
 

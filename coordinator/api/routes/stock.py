@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from coordinator.api.deps import CoordinatorDep, LocationQuery, SkuQuery, TwinDep, ViewerDep
+from coordinator.api.deps import (
+    CoordinatorDep,
+    LocationQuery,
+    ScopeDep,
+    SkuQuery,
+    TwinDep,
+    ViewerDep,
+)
 from coordinator.api.models.stock import StockCoverListOut, StockCoverOut, StockOut
 from coordinator.errors import NotFound
 
@@ -17,16 +24,20 @@ router = APIRouter(prefix="/api/v1/stock", tags=["stock"])
 def list_stock(
     twin: TwinDep,
     _who: ViewerDep,
+    scope: ScopeDep,
     site: Annotated[str | None, Query(max_length=64)] = None,
     node: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[StockOut]:
     """Current quantity of every SKU at every micro-warehouse (optionally one site or node)."""
-    return [StockOut.of(item) for item in twin.stock(site=site, node=node)]
+    return [
+        StockOut.of(item) for item in twin.stock(site=site, node=node) if scope.covers(item.site)
+    ]
 
 
 @router.get("/cover", summary="Stock cover and replenishment", response_model=StockCoverListOut)
 def list_cover(
     _who: ViewerDep,
+    scope: ScopeDep,
     coordinator: CoordinatorDep,
     sku: SkuQuery = None,
     location: LocationQuery = None,
@@ -40,7 +51,8 @@ def list_cover(
     watch = coordinator.cover
     if watch is None:
         raise NotFound("stock cover", "service")
-    covers = watch.latest(location=location, sku=sku, at_risk=at_risk)[:limit]
+    found = watch.latest(location=location, sku=sku, at_risk=at_risk)
+    covers = [c for c in found if scope.covers_location(c.location)][:limit]
     return StockCoverListOut(
         lead_time_days=watch.policy.lead_time_days,
         review_days=watch.policy.review_days,
