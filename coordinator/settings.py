@@ -189,8 +189,8 @@ class CoordinatorSettings(BaseSettings):
     # Hardening: the largest request body any route takes, writes per token per minute
     # (0: no limit), and the origins allowed by CORS (none: CORS off).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
-    write_rate_per_minute: float = Field(default=120.0, ge=0)
-    write_burst: int = Field(default=30, ge=1)
+    write_rate_per_minute: float = Field(default=600.0, ge=0)
+    write_burst: int = Field(default=60, ge=1)
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # The operator console's map draws node positions on a plain projection; with a tile URL
     # template (`https://tiles.example/{z}/{x}/{y}.png`, e.g. a plant's own tile server) it

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from coordinator.access.audit_log import AuditLog
 from coordinator.access.scope import Scope
 from coordinator.access.tokens import (
     MAX_FILE_BYTES,
@@ -129,3 +130,22 @@ def test_the_cli_prints_the_token_once_and_it_authenticates(tmp_path: Path) -> N
     listed = subprocess.run([*cli, "list"], capture_output=True, text=True, check=True).stdout
     assert listed.startswith("ana\tadmin\ts1\t")
     assert token not in listed
+
+
+def test_token_changes_are_audited_when_asked(tmp_path: Path) -> None:
+    """With `--audit-db`, adding and removing a token each append a chained record."""
+    audit_db = tmp_path / "audit.db"
+    cli = [
+        sys.executable, "-m", "flexfleet", "token", "--file", str(tmp_path / "t.json"),
+        "--audit-db", str(audit_db),
+    ]  # fmt: skip
+    subprocess.run([*cli, "add", "ana", "--role", "viewer"], check=True, capture_output=True)
+    subprocess.run([*cli, "remove", "ana"], check=True, capture_output=True)
+    log = AuditLog(audit_db)
+    records, problem = log.records(), log.verify()
+    log.close()
+    assert [(r.method, r.path) for r in records] == [
+        ("CLI", "token add ana"),
+        ("CLI", "token remove ana"),
+    ]
+    assert problem is None

@@ -34,6 +34,8 @@ class Fleet:
     root: str  # an admin of every site
     scoped: str  # an admin of site A only
     scoped_viewer: str
+    viewer: str  # a viewer of every site
+    operator: str  # an operator of every site
     b_alarm: str
     b_command: str
 
@@ -63,6 +65,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     _, root = tokens.add("root", "admin")
     _, scoped = tokens.add("alice", "admin", (A,))
     _, scoped_viewer = tokens.add("avery", "viewer", (A,))
+    _, viewer = tokens.add("vic", "viewer")
+    _, operator = tokens.add("otto", "operator")
     settings = CoordinatorSettings(token_file=work / "tokens.json", db_path=work / "c.db")
     app = create_app(settings, start_service=False)
     with serve(app) as url, httpx.Client(base_url=url, timeout=30) as http:
@@ -93,7 +97,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
             )
             assert sent.status_code == 202, sent.text
         b_command = next(c.cmd_id for c in coordinator.commands.query(site=B))  # type: ignore[union-attr]
-        yield Fleet(http, coordinator, root, scoped, scoped_viewer, b_alarm, b_command)
+        yield Fleet(
+            http, coordinator, root, scoped, scoped_viewer, viewer, operator, b_alarm, b_command
+        )
 
 
 def _operations(http: httpx.Client) -> list[tuple[str, str, dict[str, Any]]]:
@@ -217,3 +223,28 @@ def test_the_alarm_stream_carries_only_the_token_sites(fleet: Fleet) -> None:
     assert name == "alarm"
     assert orjson.dumps(event).decode().count(B) == 0
     assert event["alarm"]["site"] == A
+
+
+ADMIN_WRITES = {
+    ("PUT", "/api/v1/network"),
+    ("PUT", "/api/v1/plans/products"),
+    ("POST", "/api/v1/nodes/{node}/config"),
+}
+
+
+def test_no_write_route_lets_a_viewer_act_nor_an_operator_change_configuration(
+    fleet: Fleet,
+) -> None:
+    """Every write operation refuses a viewer (403); network, products and node
+    configuration refuse an operator too."""
+    writes = [(m, p) for m, p, _ in _operations(fleet.http) if m in {"POST", "PUT", "DELETE"}]
+    assert set(writes) >= ADMIN_WRITES
+    for method, path in writes:
+        body = WRITE_BODIES.get(path, {})
+        url = _fill(path, fleet).replace("b-", "a-").replace(fleet.b_alarm, "x")
+        answer = fleet.http.request(method, url, json=body, headers=_as(fleet.viewer))
+        assert answer.status_code == 403, (method, path, answer.text)
+        if (method, path) in ADMIN_WRITES:
+            answer = fleet.http.request(method, url, json=body, headers=_as(fleet.operator))
+            assert answer.status_code == 403, (method, path, answer.text)
+            assert "admin role" in answer.json()["detail"]
