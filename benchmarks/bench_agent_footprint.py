@@ -7,12 +7,15 @@ core over the measured window, and RSS growth per hour fitted over the second ha
 run (after warm-up), with its 95 % interval, split into anonymous memory (heap: a leak
 shows here) and file-backed pages (shared libraries paged in: warm-up), plus the outbox
 database and WAL sizes and the machine's load average. Goal (ADR 2, docs/adr/0002-protocol-without-pydantic.md): RSS ≤ 40 MB,
-≤ 10 % of one core, no growth.
+≤ 10 % of one core, no growth. With `--coordinator` a real `flexfleet coordinator` process
+ingests the agent's data, so the agent keeps its rows until the commit watermarks release
+them (issue 18) and its outbox holds about a second of data instead of nothing.
 
     .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 600
     .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 60 --no-detectors
     .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 3600 --series-csv rss.csv
     .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 180 --python /tmp/edge/bin/python
+    .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s 300 --coordinator
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def config_text(
     interval_ms: int,
     detectors: bool,
     driver: str | None = None,
+    wait_for_coordinator: bool = False,
 ) -> str:
     """The agent's TOML configuration for the benchmark."""
     sim_driver = f'[driver]\ntype = "sim"\nseed = 1\nmachines = {machines}\nfree_running = true'
@@ -66,7 +70,7 @@ node = "gw-1"
 kind = "gateway"
 [mqtt]
 broker = "mqtt://127.0.0.1:{port}"
-wait_for_coordinator = false
+wait_for_coordinator = {"true" if wait_for_coordinator else "false"}
 [outbox]
 state_dir = "{state_dir}"
 [sampling]
@@ -81,6 +85,17 @@ interval_s = 1.0
 [detectors]
 enabled = {"true" if detectors else "false"}
 """
+
+
+def start_coordinator(port: int, work: Path) -> subprocess.Popen[bytes]:
+    """A `flexfleet coordinator` process on the benchmark's broker (its own database)."""
+    with (work / "coordinator.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "flexfleet", "coordinator", "--broker",
+             f"mqtt://127.0.0.1:{port}", "--db", str(work / "coordinator.db"),
+             "--http-port", str(free_port()), "--dev"],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
 
 
 def read_metrics(path: Path) -> dict[str, float]:
@@ -142,6 +157,11 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
         default=sys.executable,
         help="interpreter that runs the agent, e.g. an edge install's (pip install '.[edge]')",
     )
+    parser.add_argument(
+        "--coordinator",
+        action="store_true",
+        help="run a coordinator too: rows leave the outbox on its commit watermarks",
+    )
     args = parser.parse_args()
     signals = len(MACHINE_REGISTER_MAP) if args.modbus else args.machines * 5
     device = None
@@ -164,8 +184,10 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
                 interval_ms=args.interval_ms,
                 detectors=not args.no_detectors,
                 driver=modbus_driver_text(device.port) if device is not None else None,
+                wait_for_coordinator=args.coordinator,
             )
         )
+        coordinator = start_coordinator(broker.port, work) if args.coordinator else None
         with (work / "agent.log").open("wb") as log:
             agent = subprocess.Popen(
                 [
@@ -216,6 +238,9 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
         finally:
             agent.terminate()
             agent.wait(timeout=30)
+            if coordinator is not None:
+                coordinator.terminate()
+                coordinator.wait(timeout=30)
             broker.stop()
             if device is not None:
                 device.stop()
@@ -251,11 +276,15 @@ def main() -> int:  # noqa: PLR0915 (one linear script)
     print(f"  samples/s read {read:.0f} of {signals * 1000 / args.interval_ms:.0f} offered; "
           f"{reported:.0f}/s reported after deadband; outbox rows at end {after['outbox_rows']:.0f}; "
           f"dropped {after['dropped_messages']:.0f}")  # fmt: skip
+    if args.coordinator:
+        print(f"  with a coordinator: {after['watermarks'] - before['watermarks']:.0f} commit "
+              f"watermarks in {elapsed:.0f} s; outbox rows at end {after['outbox_rows']:.0f} "
+              f"(held until committed)")  # fmt: skip
     if errors:
         print(f"  agent log: {len(errors)} lines, last: {errors[-1][-300:]}")
     print(f"  command: .venv/bin/python benchmarks/bench_agent_footprint.py --duration-s {args.duration_s:g} --warmup-s {args.warmup_s:g}"
           f" --machines {args.machines} --interval-ms {args.interval_ms}{' --no-detectors' if args.no_detectors else ''}{' --modbus' if args.modbus else ''}"
-          f"{'' if args.python == sys.executable else ' --python ' + args.python}")  # fmt: skip
+          f"{'' if args.python == sys.executable else ' --python ' + args.python}{' --coordinator' if args.coordinator else ''}")  # fmt: skip
     return 0
 
 

@@ -1,10 +1,13 @@
 """Edge agent outbox throughput and replay rate.
 
 1. Append: telemetry messages of `--samples-per-message` samples into the SQLite outbox
-   (WAL, synchronous=FULL: every append is durable), and removal on PUBACK in batches.
+   (WAL, synchronous=FULL: every append is durable), removal on PUBACK in batches of 20
+   (a coordinator without watermarks), and release by commit watermark (`remove_through`,
+   one watermark per 20 messages).
 2. Replay: a backlog of `--backlog` messages replayed to a private Mosquitto over MQTT 5
-   QoS 1 by the real agent loop (replay rate limit lifted), until every PUBACK is in and
-   the outbox is empty. Prints messages/s and samples/s.
+   QoS 1 by the real agent loop (replay rate limit lifted), until every PUBACK is in (no
+   coordinator runs, so the rows stay stored waiting for a watermark). Prints messages/s
+   and samples/s.
 
     .venv/bin/python benchmarks/bench_agent_outbox.py
     .venv/bin/python benchmarks/bench_agent_outbox.py --messages 5000 --backlog 5000 --repeats 5
@@ -46,8 +49,8 @@ def builder(samples: int, bd_seq: int = 1) -> Callable[[int], Telemetry]:
     return build
 
 
-def bench_append(work: Path, messages: int, samples: int) -> tuple[float, float]:
-    """(append messages/s, remove messages/s) for one fresh outbox."""
+def bench_append(work: Path, messages: int, samples: int) -> tuple[float, float, float]:
+    """(append, remove on PUBACK, release by watermark) in messages/s for one fresh outbox."""
     box = Outbox(work / "append.sqlite3", max_outbox_bytes=2**34)
     build = builder(samples)
     t0 = time.perf_counter()
@@ -59,9 +62,17 @@ def bench_append(work: Path, messages: int, samples: int) -> tuple[float, float]
     for start in range(0, len(seqs), 20):  # one transaction per batch of 20 PUBACKs
         box.remove(seqs[start : start + 20])
     removed = messages / (time.perf_counter() - t0)
+    for _ in range(messages):
+        box.append(build, created_ms=TS, samples=samples)
+    seqs = [r.seq for r in box.pending(limit=messages)]
+    t0 = time.perf_counter()
+    for end in range(19, len(seqs), 20):  # one watermark per 20 messages
+        box.remove_through(seqs[end])
+    box.remove_through(seqs[-1])
+    released = messages / (time.perf_counter() - t0)
     box.close()
     (work / "append.sqlite3").unlink()
-    return appended, removed
+    return appended, removed, released
 
 
 def bench_replay(work: Path, backlog: int, samples: int, max_inflight: int) -> float:
@@ -99,7 +110,9 @@ def bench_replay(work: Path, backlog: int, samples: int, max_inflight: int) -> f
         )
         t0 = time.perf_counter()
         deadline = t0 + 600
-        while outbox.stats().rows > 0 and time.perf_counter() < deadline:
+        while time.perf_counter() < deadline and (
+            core.link.sent_replay < backlog or core.link.inflight > 0
+        ):
             wait = core.tick()
             event = core.transport.next_event(min(wait, 0.05))
             if event is not None:
@@ -122,17 +135,22 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     n = args.samples_per_message
-    appends, removes, replays = [], [], []
+    appends, removes, releases, replays = [], [], [], []
     for i in range(args.repeats):
         with tempfile.TemporaryDirectory(prefix="ff-outbox-") as tmp:
-            a, r = bench_append(Path(tmp), args.messages, n)
+            a, r, w = bench_append(Path(tmp), args.messages, n)
             appends.append(a)
             removes.append(r)
+            releases.append(w)
             replays.append(bench_replay(Path(tmp) / f"r{i}", args.backlog, n, args.max_inflight))
     print(f"outbox append (durable, synchronous=FULL): median {statistics.median(appends):.0f} msg/s "
           f"= {statistics.median(appends) * n:,.0f} samples/s ({n} samples/msg, {args.repeats} runs)")  # fmt: skip
     print(
         f"outbox remove on PUBACK (20 per transaction): median {statistics.median(removes):.0f} msg/s"
+    )
+    print(
+        f"outbox release by watermark (20 per transaction): median "
+        f"{statistics.median(releases):.0f} msg/s"
     )
     print(f"replay to Mosquitto, QoS 1, window {args.max_inflight} (replay uses half): median "
           f"{statistics.median(replays):.0f} msg/s = {statistics.median(replays) * n:,.0f} samples/s "

@@ -13,9 +13,19 @@ the database holds exactly the expected messages and samples (nothing lost, noth
 Publishers pre-encode their messages before the clock starts (agents run on other machines
 in production; here they share the 2 cores) and stamp `ts` at publish time.
 
+With `--crash`, a third phase (C) offers the paced load again and kills Mosquitto with
+SIGKILL halfway through, restarting it `--down-s` later with the same command line. Its
+publishers follow the agent's delivery rule (issue 18): each announces the `watermark`
+capability, keeps every message until the coordinator's commit watermark covers it, keeps
+what it makes while the broker is down, and after reconnecting re-sends everything not
+covered as `historical`. Prints lost and twice-stored messages and samples, the committed
+rate over the phase, the time from the restart to the first commit, and how many messages
+the publishers held at most (the agent's outbox rows in this rule).
+
     .venv/bin/python benchmarks/bench_ingest.py                       # defaults below
     .venv/bin/python benchmarks/bench_ingest.py --publishers 2 --nodes-per-publisher 4 \
         --messages-per-node 500 --samples-per-message 500
+    .venv/bin/python benchmarks/bench_ingest.py --crash --paced-seconds 30 --down-s 5
 """
 
 from __future__ import annotations
@@ -36,7 +46,12 @@ SIGNALS_PER_NODE = 50
 
 
 def _payloads(
-    site: str, node: str, messages: int, samples_per_message: int, base_ms: int
+    site: str,
+    node: str,
+    messages: int,
+    samples_per_message: int,
+    base_ms: int,
+    capabilities: tuple[str, ...] = (),
 ) -> list[bytes]:
     from protocol import Birth, SignalSpec, Telemetry, encode
 
@@ -51,6 +66,7 @@ def _payloads(
                 ts=PLACEHOLDER_TS,
                 node_kind="machine",
                 signals=tuple(SignalSpec(name=s, unit="u") for s in signals),
+                capabilities=capabilities,
             )
         )
     ]
@@ -253,6 +269,259 @@ def run_coordinator(
     }
 
 
+class _HoldingPublisher:
+    """The agent's delivery rule over paho: hold until a watermark covers it; like the
+    agent, a fresh client per session (paho never retransmits on its own) and, after a
+    reconnect, everything not covered re-sent as historical."""
+
+    def __init__(self, port: int, site: str, nodes: list[str], kinds: list[str]) -> None:
+        import collections
+
+        self.port, self.site, self.nodes, self.kinds = port, site, nodes, kinds
+        self.held: dict[str, collections.OrderedDict[int, bytes]] = {
+            n: collections.OrderedDict() for n in nodes
+        }
+        self.lock = threading.Lock()
+        self.stats = {
+            "sessions": 0,
+            "watermarks": 0,
+            "max_held": 0,
+            "replayed": 0,
+            "stall_replays": 0,
+        }
+        self.moved_at = time.monotonic()
+        self.client: Any = None
+        self.connected = threading.Event()
+        self.lost = threading.Event()
+        self.next_try = 0.0
+        self.ensure_session()
+        self.connected.wait(10)
+
+    def ensure_session(self) -> None:
+        """Start a new session when the last one is gone (at most one attempt a second);
+        once it is up, re-send what no watermark covered."""
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        if self.client is not None and not self.lost.is_set():
+            return
+        if time.monotonic() < self.next_try:
+            return
+        self.next_try = time.monotonic() + 1.0
+        if self.client is not None:
+            self.client.loop_stop()
+        self.lost.clear()
+        self.connected.clear()
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"bench-{self.site}-{self.nodes[0]}",
+            protocol=mqtt.MQTTv5,
+        )
+        self.token = getattr(self, "token", 0) + 1
+        token = self.token  # a late callback of an old client must not touch this session
+        client.on_connect = lambda *a: self.on_connect(*a) if token == self.token else None
+        client.on_disconnect = lambda *_a: self.lost.set() if token == self.token else None
+        client.on_message = self.on_message
+        client.max_inflight_messages_set(100)
+        self.client = client
+        try:
+            client.connect("127.0.0.1", self.port, keepalive=10)
+        except OSError:
+            self.lost.set()
+            return
+        client.loop_start()
+
+    def on_connect(self, client: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if rc.is_failure:
+            self.lost.set()
+            return
+        client.subscribe([(f"ff/v1/{self.site}/{n}/cmd/watermark", 1) for n in self.nodes])
+        self.stats["sessions"] += 1
+        self.connected.set()  # first: a message kept from now on is published live
+        if self.stats["sessions"] > 1:
+            self.replay(client)
+
+    def on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        import orjson
+
+        body = orjson.loads(msg.payload)
+        node, seq = body["node"], body["args"]["seq"]
+        with self.lock:
+            box = self.held[node]
+            while box and next(iter(box)) <= seq:
+                box.popitem(last=False)
+                self.moved_at = time.monotonic()
+        self.stats["watermarks"] += 1
+
+    def replay_if_stalled(self) -> None:
+        """As the agent: no watermark progress for 15 s while holding messages means the
+        broker dropped them (no coordinator session after its restart): send them again."""
+        if not self.left() or time.monotonic() - self.moved_at < 15.0:
+            return
+        if self.connected.is_set() and not self.lost.is_set():
+            self.moved_at = time.monotonic()
+            self.stats["stall_replays"] += 1
+            self.replay(self.client)
+
+    def send(self, node: str, seq: int, payload: bytes) -> None:
+        """Keep the message, then publish it if a session is up."""
+        with self.lock:
+            self.held[node][seq] = payload
+            held = sum(len(b) for b in self.held.values())
+            self.stats["max_held"] = max(self.stats["max_held"], held)
+        if self.connected.is_set() and not self.lost.is_set():
+            self.client.publish(f"ff/v1/{self.site}/{node}/{self.kinds[seq]}", payload, qos=1)
+
+    def replay(self, client: Any) -> None:
+        """Re-send every message not covered, flagged historical."""
+        with self.lock:
+            backlog = [(n, seq, p) for n in self.nodes for seq, p in self.held[n].items()]
+        for node, seq, payload in backlog:
+            historical = payload.replace(b'"historical":false', b'"historical":true')
+            client.publish(f"ff/v1/{self.site}/{node}/{self.kinds[seq]}", historical, qos=1)
+            self.stats["replayed"] += 1
+
+    def left(self) -> int:
+        with self.lock:
+            return sum(len(b) for b in self.held.values())
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _crash_publisher(
+    port: int,
+    site: str,
+    nodes: list[str],
+    messages: int,
+    samples: int,
+    interval_s: float,
+    ready: Any,
+    go: Any,
+    report: Any,
+) -> None:
+    """A paced publisher holding each message until a commit watermark covers it and
+    re-sending what is not covered, flagged historical, after every reconnect."""
+    base_ms = int(time.time() * 1000)
+    payloads = {
+        node: _payloads(site, node, messages, samples, base_ms, ("watermark",)) for node in nodes
+    }
+    publisher = _HoldingPublisher(port, site, nodes, ["birth"] + ["telemetry"] * messages)
+    ready.wait()
+    go.wait()
+    placeholder = b'"ts":%d' % PLACEHOLDER_TS
+    start = time.perf_counter()
+    for i in range(messages + 1):
+        delay = start + i * interval_s - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        publisher.ensure_session()
+        publisher.replay_if_stalled()
+        for node in nodes:
+            stamp = b'"ts":%d' % int(time.time() * 1000)
+            publisher.send(node, i, payloads[node][i].replace(placeholder, stamp, 1))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and publisher.left():  # until everything is committed
+        publisher.ensure_session()
+        publisher.replay_if_stalled()
+        time.sleep(0.1)
+    report.put(publisher.stats | {"left": publisher.left()})
+    publisher.close()
+
+
+def run_crash(
+    args: argparse.Namespace, broker: Any, db_dir: Path, *, messages: int, interval_s: float
+) -> dict[str, Any]:
+    """Phase C: the paced load, Mosquitto killed (SIGKILL) halfway and restarted."""
+    from coordinator.service import Coordinator
+    from coordinator.settings import load_settings
+
+    site = "crash"
+    settings = load_settings(
+        dev_mode=True,
+        db_path=db_dir / f"{site}.db",
+        broker_url=f"mqtt://127.0.0.1:{broker.port}",
+        coordinator_id=f"bench-coordinator-{site}",
+        share_group=f"bench-{site}",
+        batch_max_messages=args.batch_max_messages,
+        batch_max_bytes=args.batch_max_bytes,
+        queue_max_messages=args.queue_max_messages,
+        sqlite_synchronous=args.synchronous,
+    )
+    coordinator = Coordinator.open(settings, with_alarms=False)
+    commits: list[tuple[float, int]] = []
+    coordinator.writer.listeners.append(
+        lambda _o, result: commits.append((time.perf_counter(), result.samples_written))
+    )
+    coordinator.start()
+    ctx = mp.get_context("spawn")
+    ready = ctx.Barrier(args.publishers + 1)
+    go = ctx.Event()
+    report = ctx.Queue()
+    procs = []
+    for p in range(args.publishers):
+        nodes = [f"p{p}n{n}" for n in range(args.nodes_per_publisher)]
+        proc = ctx.Process(
+            target=_crash_publisher,
+            args=(broker.port, site, nodes, messages, args.samples_per_message, interval_s,
+                  ready, go, report),
+            daemon=True,
+        )  # fmt: skip
+        proc.start()
+        procs.append(proc)
+    ready.wait()
+    started = time.perf_counter()
+    go.set()
+    time.sleep(messages * interval_s / 2)
+    assert broker.process is not None
+    broker.process.kill()  # SIGKILL: no persistence file written, no wills
+    broker.process.wait()
+    broker.process = None
+    killed = time.perf_counter()
+    time.sleep(args.down_s)
+    broker.start()
+    restarted = time.perf_counter()
+    reports = [report.get(timeout=900) for _ in procs]
+    print(f"  publisher reports: {reports}", file=sys.stderr)
+    print(
+        f"  coordinator: connections {coordinator.mqtt.connections}, connected "
+        f"{coordinator.mqtt.connected}, writer messages {coordinator.writer.stats.messages}, "
+        f"queue {coordinator.writer.queue.qsize()}, failed {coordinator.writer.failed}",
+        file=sys.stderr,
+    )
+    for proc in procs:
+        proc.join(60)
+    time.sleep(1.0)
+    ended = commits[-1][0]
+    stored_messages = coordinator.store.count("messages")
+    stored_samples = coordinator.store.count("samples")
+    views = coordinator.twin.nodes()
+    coordinator.stop()
+    after = [t for t, _ in commits if t > restarted]
+    expected_messages = args.publishers * args.nodes_per_publisher * (messages + 1)
+    return {
+        "offered_s": messages * interval_s,
+        "down_s": restarted - killed,
+        "committed_per_s": sum(n for _, n in commits) / (ended - started),
+        "first_commit_after_restart_s": (after[0] - restarted) if after else float("nan"),
+        "caught_up_s": ended - restarted,
+        "expected_messages": expected_messages,
+        "expected_samples": args.publishers
+        * args.nodes_per_publisher
+        * messages
+        * args.samples_per_message,
+        "stored_messages": stored_messages,
+        "stored_samples": stored_samples,
+        "lost": sum(v.counters.lost for v in views),
+        "duplicates_dropped": sum(v.counters.duplicates for v in views),
+        "watermarks": sum(r["watermarks"] for r in reports),
+        "replayed": sum(r["replayed"] for r in reports),
+        "max_held": max(r["max_held"] for r in reports),
+        "left": sum(r["left"] for r in reports),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--publishers", type=int, default=2, help="publisher processes")
@@ -272,7 +541,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--paced-seconds", type=float, default=20.0, help="length of the latency phase"
     )
+    parser.add_argument(
+        "--crash", action="store_true", help="add phase C: kill -9 of the broker under load"
+    )
+    parser.add_argument("--down-s", type=float, default=5.0, help="phase C: broker down time")
+    parser.add_argument(
+        "--crash-only", action="store_true", help="run phase C alone (skip phases A and B)"
+    )
     args = parser.parse_args(argv)
+    if args.crash_only:
+        return crash_main(args)
 
     from flexfleet.broker import start_broker
 
@@ -293,6 +571,17 @@ def main(argv: list[str] | None = None) -> int:
                 site="paced",
                 messages=max(1, int(per_node_msgs_per_s * args.paced_seconds)),
                 interval_s=1.0 / per_node_msgs_per_s,
+            )
+            crash = (
+                run_crash(
+                    args,
+                    broker,
+                    Path(tmp),
+                    messages=max(2, int(per_node_msgs_per_s * args.paced_seconds)),
+                    interval_s=1.0 / per_node_msgs_per_s,
+                )
+                if args.crash
+                else None
             )
         finally:
             broker.stop()
@@ -334,6 +623,67 @@ def main(argv: list[str] | None = None) -> int:
         for r in (result, paced)
     )
     print("integrity:", "OK (nothing lost, nothing stored twice)" if ok else "MISMATCH")
+    if crash is not None and print_crash(args, crash) != 0:
+        return 1
+    return 0 if ok else 1
+
+
+def crash_main(args: argparse.Namespace) -> int:
+    """Phase C alone."""
+    from flexfleet.broker import start_broker
+
+    load_start = os.getloadavg()
+    nodes = args.publishers * args.nodes_per_publisher
+    per_node_msgs_per_s = args.paced_samples_per_s / args.samples_per_message / nodes
+    with tempfile.TemporaryDirectory(prefix="ff-bench-ingest-") as tmp:
+        broker = start_broker(Path(tmp) / "mosquitto")
+        try:
+            crash = run_crash(
+                args,
+                broker,
+                Path(tmp),
+                messages=max(2, int(per_node_msgs_per_s * args.paced_seconds)),
+                interval_s=1.0 / per_node_msgs_per_s,
+            )
+        finally:
+            broker.stop()
+    print(f"command: {' '.join(sys.argv)}")
+    print(
+        f"machine: {os.cpu_count()} cores, load average at start {load_start[0]:.1f}, "
+        f"at end {os.getloadavg()[0]:.1f}"
+    )
+    return print_crash(args, crash)
+
+
+def print_crash(args: argparse.Namespace, c: dict[str, Any]) -> int:
+    """Print phase C's figures; 0 when nothing was lost or stored twice."""
+    print(
+        f"crash phase: {args.paced_samples_per_s:,.0f} samples/s offered for {c['offered_s']:.0f} s "
+        f"by {args.publishers} x {args.nodes_per_publisher} nodes; Mosquitto SIGKILLed halfway, "
+        f"down {c['down_s']:.1f} s, restarted with the same command line"
+    )
+    print(
+        f"  committed {c['committed_per_s']:,.0f} samples/s over the phase; first commit "
+        f"{c['first_commit_after_restart_s']:.1f} s after the restart; all committed "
+        f"{c['caught_up_s']:.1f} s after it"
+    )
+    print(
+        f"  stored {c['stored_messages']:,} messages (expected {c['expected_messages']:,}), "
+        f"{c['stored_samples']:,} samples (expected {c['expected_samples']:,}); lost (coordinator "
+        f"count) {c['lost']}; duplicates dropped by seq {c['duplicates_dropped']:,}"
+    )
+    print(
+        f"  publishers: {c['replayed']:,} messages re-sent after reconnecting, at most "
+        f"{c['max_held']:,} messages held by one publisher, {c['watermarks']:,} watermarks "
+        f"received, {c['left']} never covered"
+    )
+    ok = (
+        c["stored_messages"] == c["expected_messages"]
+        and c["stored_samples"] == c["expected_samples"]
+        and c["lost"] == 0
+        and c["left"] == 0
+    )
+    print("crash integrity:", "OK (0 lost, 0 stored twice)" if ok else "MISMATCH")
     return 0 if ok else 1
 
 

@@ -138,6 +138,17 @@ def _alarm_metrics(c: Coordinator) -> Iterator[Metric]:
     yield _counter(
         "flexfleet_alarms_purged", "Cleared alarms deleted past their retention", c.alarms.purged
     )
+    feedback = GaugeMetricFamily(
+        "flexfleet_alarm_feedback",
+        "Alarms operators marked false or confirmed, per detector and signal (latest verdict)",
+        labels=["detector", "signal", "verdict"],
+    )
+    try:
+        for (detector, signal, verdict), count in sorted(c.alarms.feedback_counts().items()):
+            feedback.add_metric([detector, signal, verdict], count)
+    except Exception:  # a locked alarm table must not break the scrape
+        log.warning("alarm feedback unavailable for /metrics", exc_info=True)
+    yield feedback
     lane = c.fast_lane
     if lane is not None:
         yield _outcomes(

@@ -28,9 +28,12 @@ from coordinator.ingest.watermarks import WatermarkSender
 from coordinator.ingest.writer import IngestWriter
 from coordinator.jobs.tracker import JobTracker
 from coordinator.mqtt_client import MqttClient
+from coordinator.plan.routing.osrm import OsrmTravel
+from coordinator.plan.routing.travel import GreatCircleTravel, TravelTimes
 from coordinator.plan.runner import PlanRunner
 from coordinator.sales.book import SalesBook
-from coordinator.sales.sources import capacity_source, road_travel
+from coordinator.sales.network import Network
+from coordinator.sales.sources import capacity_source, pairwise_travel
 from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy
@@ -167,7 +170,9 @@ class Coordinator:
         )
         forecasts.watchers.append(cover)  # checked after every refresh and between them
         cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
-        sales = _build_sales(store, clock, twin, plans)
+        sales = _build_sales(settings, store, clock, twin, plans)
+        sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
+        _plan_opening_hours(plans, sales.network)
 
         def follow_production(outcome: BatchOutcome, _result: CommitResult) -> None:
             """Orders move when their jobs' reports have been committed and tracked."""
@@ -244,7 +249,20 @@ class Coordinator:
         return self.mqtt.connected and not self.writer.failed
 
 
-def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanRunner) -> SalesBook:
+def _plan_opening_hours(plans: PlanRunner, network: Network) -> None:
+    """Several factories planned together: each machine only while its factory is open."""
+    plans.set_opening_hours(
+        {machine: f.hours.open_intervals for f in network.factories for machine in f.machines}
+    )
+
+
+def _build_sales(
+    settings: CoordinatorSettings,
+    store: SqliteStore,
+    clock: Clock,
+    twin: FleetTwin,
+    plans: PlanRunner,
+) -> SalesBook:
     """The sales book on the store, reading the twin and the planner, handing it jobs."""
     return SalesBook(
         store=store.sales_store(),
@@ -253,7 +271,11 @@ def _build_sales(store: SqliteStore, clock: Clock, twin: FleetTwin, plans: PlanR
         capacity=lambda: capacity_source(twin, plans),
         recipe=plans.product,
         schedule_version=plans.schedule_version,
-        travel=road_travel(),
+        travel=pairwise_travel(
+            GreatCircleTravel(
+                detour_factor=settings.travel_detour_factor, speed_kmh=settings.travel_speed_kmh
+            )
+        ),
         submit_jobs=plans.submit_orders,
         close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
     )
@@ -283,6 +305,7 @@ def _build_plans(
         lead_time_days=settings.cover_lead_time_days,
         auto_replenish=settings.auto_replenish,
         from_facts=settings.plan_from_facts,
+        travel=_travel_times(settings),
     )
 
     def scrap_limit(sku: str) -> float:
@@ -305,6 +328,16 @@ def _build_plans(
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
     jobs.resume()  # settles what a previous run left unsettled
     return plans, jobs
+
+
+def _travel_times(settings: CoordinatorSettings) -> TravelTimes:
+    """The travel-time port: an OSRM-compatible service when one is configured, else the
+    great-circle default."""
+    if settings.travel_osrm_url:
+        return OsrmTravel(settings.travel_osrm_url, timeout_s=settings.travel_timeout_s)
+    return GreatCircleTravel(
+        detour_factor=settings.travel_detour_factor, speed_kmh=settings.travel_speed_kmh
+    )
 
 
 def _not_wired(_raw: RawMessage) -> None:

@@ -162,6 +162,13 @@ class CoordinatorSettings(BaseSettings):
     # while operations run, a re-plan from their counts at most every plan_progress_replan_s;
     # a batch above its product's scrap share (default quality_max_scrap_share) alarms.
     plan_from_facts: bool = True
+    # Travel times between places given in latitude/longitude (coordinator.plan.routing.travel):
+    # great-circle distance x travel_detour_factor / travel_speed_kmh, or the road times of an
+    # OSRM-compatible `table` service at travel_osrm_url when set.
+    travel_detour_factor: float = Field(default=1.3, ge=1.0, le=10.0)
+    travel_speed_kmh: float = Field(default=30.0, gt=0, le=300)
+    travel_osrm_url: str | None = Field(default=None, pattern=r"^https?://[^\s]{1,500}$")
+    travel_timeout_s: float = Field(default=10.0, gt=0, le=120)
     job_start_grace_s: float = Field(default=300.0, gt=0)
     plan_progress_replan_s: float = Field(default=60.0, gt=0)
     quality_max_scrap_share: float = Field(default=0.05, ge=0, le=1)

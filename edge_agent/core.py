@@ -29,7 +29,7 @@ from typing import Any
 from edge_agent.batcher import Batcher
 from edge_agent.config import AgentConfig
 from edge_agent.deadband import DeadbandFilter
-from edge_agent.detection import DetectorBank, event_fields
+from edge_agent.detection import DetectorBank
 from edge_agent.drivers.base import DeviceEvent, Driver, Reading
 from edge_agent.errors import CommandRejected, DriverError, OutboxFull, PlanRefused
 from edge_agent.execution import PlanExecutor, RetainedState, check_subject
@@ -82,6 +82,8 @@ CAPABILITIES = ("rebirth", "config", *PLAN_COMMANDS, WATERMARK_CAPABILITY)
 _MAX_VALUE = 1e15
 _MISSING_CHECK_S = 1.0
 _EXPIRE_EVERY_S = 60.0
+_REBIRTH_AFTER_DROP_S = 10.0
+_WATERMARK_STALL_S = 15.0
 _DEVICE_STATE = "device"  # settings key of the device's retained state
 
 
@@ -125,6 +127,7 @@ class AgentCore:
                 sorted(self._signal_names),
                 stepped=driver.stepped_signals(),
                 modes=driver.mode_signals(),
+                units={s.name: s.unit for s in self.signal_specs},
             )
         )
         self.deadband = DeadbandFilter(
@@ -158,6 +161,8 @@ class AgentCore:
         self._picks: dict[str, int] = {}  # pending picks (negative changes), sent apart
         self._stock_since = now
         self._stock_resync = False  # a stock message was refused: send a snapshot when room
+        self._dropped_at_birth = 0  # the outbox's drop count when the last birth was made
+        self._born_at = now
         self._device_ok = True
         self._recent: OrderedDict[str, CommandAck] = OrderedDict()
         # The newest plan update per machine / vehicle, for the site's HMI or PLC link.
@@ -194,6 +199,7 @@ class AgentCore:
             if self._next_sample <= now:  # fell behind: skip, never burst
                 self._next_sample = now + interval
         self._flush_due(now)
+        self._settle_own_drops(now)
         wake = self.link.pump(self.clock.monotonic())
         self.link.flush_acks()
         deadlines = [self._next_sample]
@@ -270,7 +276,28 @@ class AgentCore:
             self._failure = reason
             log.error("cannot connect to the broker: %s; retrying", reason)
 
+    def _settle_own_drops(self, now: float) -> None:
+        """A new birth (which replays every row still held) when the watermark is stuck:
+        - it has not grown for `_WATERMARK_STALL_S` although the broker took rows above
+          it: they went nowhere (a broker restarted without the coordinator's session
+          drops what it acknowledges), and only a replay sends them again;
+        - telemetry the outbox bounds dropped while linked left a gap only a birth can
+          settle (at most one birth per `_REBIRTH_AFTER_DROP_S`)."""
+        if self.link.release is not Release.WATERMARK or not self.link.linked:
+            return
+        if self.link.stalled(now, _WATERMARK_STALL_S):
+            log.warning("the watermark stalled below what the broker took: birth and replay")
+            self._link_up()
+            return
+        if self.outbox.stats().dropped_messages <= self._dropped_at_birth:
+            return
+        if now - self._born_at >= _REBIRTH_AFTER_DROP_S:
+            log.warning("telemetry dropped while linked: a new birth settles the gap")
+            self._link_up()
+
     def _link_up(self) -> None:
+        self._dropped_at_birth = self.outbox.stats().dropped_messages
+        self._born_at = self.clock.monotonic()
         birth = self._append(self._birth, samples=0, historical=False)  # a live birth
         if birth is None:
             return
@@ -388,7 +415,7 @@ class AgentCore:
             )
             return
         self.counters["watermarks"] += 1
-        self.link.on_watermark(seq)
+        self.link.on_watermark(seq, self.clock.monotonic())
 
     def _execute(self, command: Command) -> None:
         if command.name == "rebirth":
@@ -435,8 +462,8 @@ class AgentCore:
             max_silence_ms=self.deadband.max_silence_ms,
         )
         if self.detectors is not None and new.detectors is not None:
-            for anomaly in self.detectors.reconfigure(new.detectors):
-                self._append_event(event_fields(anomaly))
+            for fields in self.detectors.events(self.detectors.reconfigure(new.detectors)):
+                self._append_event(fields)
         self.settings = new
         self.outbox.save_settings({"live": new.to_dict()})
         log.info("settings changed: %s", new.to_dict())
@@ -472,9 +499,11 @@ class AgentCore:
         for signal, value in reading.values:
             self.counters["samples_read"] += 1
             if detectors is not None:
-                for anomaly in detectors.update(signal, ts, value):
-                    self.counters["anomalies"] += 1
-                    self._append_event(event_fields(anomaly))
+                found = detectors.update(signal, ts, value)
+                if found:
+                    self.counters["anomalies"] += len(found)
+                    for fields in detectors.events(found):
+                        self._append_event(fields)
             if not -_MAX_VALUE <= value <= _MAX_VALUE:  # NaN fails too
                 self.counters["invalid_values"] += 1
                 continue
@@ -504,8 +533,9 @@ class AgentCore:
             self._resync_stock()
         if self.detectors is not None and now >= self._next_missing_check:
             self._next_missing_check = now + _MISSING_CHECK_S
-            for anomaly in self.detectors.check_missing(now_ms(self.clock)):
-                self._append_event(event_fields(anomaly))
+            missing = self.detectors.check_missing(now_ms(self.clock))
+            for fields in self.detectors.events(missing):
+                self._append_event(fields)
         if now >= self._next_expire:
             self._next_expire = now + _EXPIRE_EVERY_S
             self.outbox.expire(now_ms(self.clock))

@@ -6,7 +6,9 @@ clears into protocol `Event` fields. Settings are the detector dict of the TOML 
 of a live `config` command: shared keys for every signal, plus `per_signal.<name>`
 overrides. Signals the driver declares stepped (state codes, counters, stock totals) start
 from `STEPPED_DEFAULTS`; those it declares mode-dependent are judged per operating mode
-(`edge_agent.modes`).
+(`edge_agent.modes`), and each state signal selecting a mode is watched for stays far longer
+than usual (`StateDurations`, set by the `states` table: `planned` state codes never judged,
+`duration_factor`, `min_stays`, `min_duration_s`, `enabled`).
 """
 
 from __future__ import annotations
@@ -18,25 +20,97 @@ from typing import Any
 
 from edge_agent.detectors import Anomaly, DetectorConfig, DetectorError, SignalMonitor
 from edge_agent.errors import ConfigError
-from edge_agent.modes import ModedMonitor, ModeKey, mode_key
+from edge_agent.incidents import SEVERITY, IncidentBook, incident_settings, machine_of
+from edge_agent.modes import ModedMonitor, ModeKey, StateDurations, mode_key
+from edge_agent.state_range import RangeSettings
 
 log = logging.getLogger("edge_agent")
 
-_SEVERITY = {
-    "out_of_range": "MAJOR",
-    "baseline": "MINOR",
-    "rate_of_change": "MINOR",
-    "flatline": "WARNING",
-    "missing": "WARNING",
-}
-
 
 def _split(settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    shared = {k: v for k, v in settings.items() if k != "per_signal"}
+    shared = {k: v for k, v in settings.items() if k not in ("per_signal", "states", "incidents")}
     per_signal = settings.get("per_signal", {})
     if not isinstance(per_signal, dict):
         raise ConfigError("detectors.per_signal", "must be a table of signal tables")
     return shared, per_signal
+
+
+_STATE_KEYS = {
+    "enabled",
+    "planned",
+    "duration_factor",
+    "min_stays",
+    "min_duration_s",
+    "range_enabled",
+    "range_margin",
+    "range_learn_samples",
+    "range_confirm_samples",
+}
+
+
+def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
+    """The per-state range settings from the `states` table; raises `ConfigError`."""
+    raw = settings.get("states", {})
+    if not isinstance(raw, dict):
+        raise ConfigError("detectors.states", "must be a table")
+    enabled = raw.get("range_enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError("detectors.states.range_enabled", "must be true or false")
+    margin = raw.get("range_margin", 0.15)
+    if not _number(margin) or not 0.0 <= margin <= 100.0:
+        raise ConfigError("detectors.states.range_margin", "must be a number in 0..100")
+    counts = {}
+    for key, default, top in (
+        ("range_learn_samples", 1800, 10_000_000),
+        ("range_confirm_samples", 5, 100_000),
+    ):
+        value = raw.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise ConfigError(f"detectors.states.{key}", f"must be an integer in 1..{top}")
+        counts[key] = value
+    return RangeSettings(
+        enabled=enabled,
+        margin=float(margin),
+        learn_samples=counts["range_learn_samples"],
+        confirm_samples=counts["range_confirm_samples"],
+    )
+
+
+def state_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of `StateDurations` from the `states` table (None: switched off);
+    raises `ConfigError` naming the bad key."""
+    raw = settings.get("states", {})
+    if not isinstance(raw, dict):
+        raise ConfigError("detectors.states", "must be a table")
+    for key in raw:
+        if key not in _STATE_KEYS:
+            raise ConfigError(f"detectors.states.{key}", "unknown setting")
+    planned = raw.get("planned", [0])
+    if not isinstance(planned, list) or len(planned) > 64 or not all(_number(v) for v in planned):
+        raise ConfigError("detectors.states.planned", "must be a list of at most 64 state codes")
+    factor = raw.get("duration_factor", 3.0)
+    if not _number(factor) or not 1.0 < factor <= 1000.0:
+        raise ConfigError("detectors.states.duration_factor", "must be a number in (1, 1000]")
+    stays = raw.get("min_stays", 5)
+    if isinstance(stays, bool) or not isinstance(stays, int) or not 1 <= stays <= 10_000:
+        raise ConfigError("detectors.states.min_stays", "must be an integer in 1..10000")
+    min_s = raw.get("min_duration_s", 300.0)
+    if not _number(min_s) or not 0 <= min_s <= 30 * 86400:
+        raise ConfigError("detectors.states.min_duration_s", "must be a number in 0..2592000")
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError("detectors.states.enabled", "must be true or false")
+    return {
+        "enabled": enabled,
+        "planned": frozenset(float(v) for v in planned),
+        "factor": float(factor),
+        "min_stays": stays,
+        "min_s": float(min_s),
+    }
+
+
+def _number(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
 
 
 STEPPED_DEFAULTS: dict[str, Any] = {
@@ -77,6 +151,9 @@ def build_configs(
 def check_detector_settings(settings: Mapping[str, Any]) -> None:
     """Validate a detector settings dict (raises `ConfigError`)."""
     build_configs(settings)
+    state_settings(settings)
+    range_settings(settings)
+    incident_settings(settings)
 
 
 class DetectorBank:
@@ -90,8 +167,10 @@ class DetectorBank:
         *,
         stepped: frozenset[str] = frozenset(),
         modes: Mapping[str, str] | None = None,
+        units: Mapping[str, str] | None = None,
     ) -> None:
         self._signals = list(signals)
+        self._units = dict(units or {})
         self._stepped = stepped & frozenset(signals)
         names = frozenset(signals)
         self._mode_of = {
@@ -100,16 +179,60 @@ class DetectorBank:
         self._mode_signals = frozenset(self._mode_of.values())
         self._modes: dict[str, ModeKey] = {}
         base, per_signal = build_configs(settings, self._signals, self._stepped)
+        ranges = range_settings(settings)
         self.monitors: dict[str, SignalMonitor | ModedMonitor] = {
             s: (
-                ModedMonitor(s, per_signal.get(s, base), self._mode_of[s], self._modes)
+                ModedMonitor(s, per_signal.get(s, base), self._mode_of[s], self._modes, ranges)
                 if s in self._mode_of
                 else SignalMonitor(s, per_signal.get(s, base))
             )
             for s in self._signals
         }
+        self.durations = self._durations(settings)
+        self.incidents = self._incidents(settings)
         self.errors = 0
         self._failed: set[str] = set()
+
+    def _incidents(self, settings: Mapping[str, Any]) -> IncidentBook | None:
+        """The incident book (None: per-signal anomalies are published instead)."""
+        if not incident_settings(settings):
+            return None
+        old: IncidentBook | None = getattr(self, "incidents", None)
+        if old is not None:
+            return old
+        judged = [s for s in self._signals if s not in self._stepped]
+        return IncidentBook(self._signals, judged=judged, units=self._units, state_of=self.state_of)
+
+    def state_of(self, signal: str) -> ModeKey:
+        """The operating state of the machine a signal belongs to (None if unknown)."""
+        mode_signal = self._mode_of.get(signal)
+        if mode_signal is None:
+            machine = machine_of(signal)
+            mode_signal = next((m for m in self._mode_signals if machine_of(m) == machine), "")
+        return self._modes.get(mode_signal)
+
+    def events(self, anomalies: list[Anomaly]) -> list[dict[str, Any]]:
+        """The protocol `Event` fields for anomalies: machine-level incidents, or one event
+        per anomaly when incidents are off."""
+        if not anomalies:
+            return []
+        if self.incidents is None:
+            return [event_fields(a) for a in anomalies]
+        return self.incidents.feed(anomalies)
+
+    def _durations(self, settings: Mapping[str, Any]) -> dict[str, StateDurations]:
+        """One `StateDurations` per state signal (none when switched off)."""
+        kwargs = state_settings(settings)
+        if not kwargs.pop("enabled"):
+            return {}
+        old = getattr(self, "durations", {})
+        found = {}
+        for signal in sorted(self._mode_signals):
+            watch = old.get(signal) or StateDurations(signal, **kwargs)
+            watch.planned, watch.factor = kwargs["planned"], kwargs["factor"]
+            watch.min_stays, watch.min_s = kwargs["min_stays"], kwargs["min_s"]
+            found[signal] = watch
+        return found
 
     def observe_modes(self, values: Iterable[tuple[str, float]]) -> None:
         """Take the current modes from one poll's values, before any is fed (a sample
@@ -122,10 +245,25 @@ class DetectorBank:
     def reconfigure(self, settings: Mapping[str, Any]) -> list[Anomaly]:
         """Apply new settings live (learnt state kept); returns anomalies cleared by it."""
         base, per_signal = build_configs(settings, self._signals, self._stepped)
+        durations = self._durations(settings)
+        ranges = range_settings(settings)
         cleared: list[Anomaly] = []
         for name, monitor in self.monitors.items():
             cleared += monitor.reconfigure(per_signal.get(name, base))
+            if isinstance(monitor, ModedMonitor) and monitor.range_settings != ranges:
+                cleared += monitor.set_ranges(ranges, self._last_ts(name))
+        for name, watch in self.durations.items():
+            if name not in durations and watch.raised:
+                watch.raised = False
+                cleared.append(watch.cleared(self._last_ts(name), "detector switched off"))
+        self.durations = durations
+        self.incidents = self._incidents(settings)
         return cleared
+
+    def _last_ts(self, signal: str) -> int:
+        monitor = self.monitors[signal]
+        last = monitor.last_ts_ms
+        return last if last is not None else 0
 
     def update(self, signal: str, ts_ms: int, value: float) -> list[Anomaly]:
         """Feed one raw sample of a known signal.
@@ -137,7 +275,11 @@ class DetectorBank:
         if monitor is None:
             return []
         try:
-            return monitor.update(ts_ms, value)
+            found = monitor.update(ts_ms, value)
+            watch = self.durations.get(signal)
+            if watch is not None:
+                found += watch.update(ts_ms, value)
+            return found
         except Exception:
             self.errors += 1
             if signal not in self._failed:
@@ -157,7 +299,7 @@ def event_fields(anomaly: Anomaly) -> dict[str, Any]:
     """Keyword arguments of a protocol `Event` describing one anomaly raise/clear."""
     return {
         "name": "anomaly",
-        "severity": _SEVERITY.get(anomaly.detector, "INDETERMINATE"),
+        "severity": SEVERITY.get(anomaly.detector, "INDETERMINATE"),
         "state": anomaly.state,
         "signal": anomaly.signal,
         "detector": anomaly.detector,

@@ -91,6 +91,8 @@ class Link:
         self._wait_until = 0.0
         self._held: list[int] = []  # PUBACKed while WAITING
         self.watermark = -1  # the highest committed seq the coordinator announced
+        self.watermark_moved_at = 0.0  # when it last grew (or the period began)
+        self.acked_high = -1  # the highest seq the broker acknowledged in this period
         self.sent_live = 0
         self.sent_replay = 0
         self.nacked = 0
@@ -119,6 +121,8 @@ class Link:
         self.release = Release.WAITING
         self._wait_until = now_s + self.watermark_wait_s
         self._held.clear()
+        self.watermark_moved_at = now_s
+        self.acked_high = -1
 
     def stop(self) -> None:
         """End the link period (coordinator offline): keep buffering, send nothing new.
@@ -213,6 +217,7 @@ class Link:
             self._replay_inflight -= 1
         if ok:
             self._acked.append(seq)
+            self.acked_high = max(self.acked_high, seq)
             return
         self.nacked += 1
         if self.linked:  # resend it from the outbox in this period
@@ -236,7 +241,19 @@ class Link:
                 self._release_on_puback(f"more than {MAX_HELD_ACKS} messages await a watermark")
         return 0
 
-    def on_watermark(self, seq: int) -> int:
+    def stalled(self, now_s: float, stall_s: float) -> bool:
+        """Whether the watermark has not grown for `stall_s` although the broker
+        acknowledged rows above it in this period: the coordinator will not get them
+        (a broker that restarted without the coordinator's session dropped them)."""
+        return (
+            self.linked
+            and self.release is Release.WATERMARK
+            and not self.replaying
+            and self.acked_high > self.watermark
+            and now_s - self.watermark_moved_at >= stall_s
+        )
+
+    def on_watermark(self, seq: int, now_s: float = 0.0) -> int:
         """The coordinator committed every seq <= `seq`: delete those rows (one
         transaction); from now on this period releases rows only so. Returns how many
         rows left."""
@@ -246,6 +263,7 @@ class Link:
         if seq <= self.watermark:
             return 0
         self.watermark = seq
+        self.watermark_moved_at = now_s
         return self.outbox.remove_through(seq)
 
     def _release_on_puback(self, why: str) -> None:

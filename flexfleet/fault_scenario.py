@@ -18,7 +18,7 @@ starts on which machine::
 `run_scenario` drives the real `edge_agent.core.AgentCore` (sampling, detectors, deadband,
 batching, outbox, link) with a `FakeClock` and an in-memory transport, so an hour of plant
 time runs in seconds, and reports every published message plus, per injected fault, the
-simulated time until the agent first published an anomaly (or a MAJOR event such as the
+simulated time until the agent first published an anomaly or incident (or a MAJOR event such as the
 machine going down) for that machine, and how many anomalies it raised in all and before
 the first fault (false alarms, since the plant runs normally until then). The coordinator is not part of the run: its ingest is tested on its own.
 """
@@ -166,13 +166,14 @@ class ScenarioResult:
         return sum(1 for m in self.messages if m.kind == kind)
 
     def anomaly_raises(self, *, before_s: float | None = None) -> int:
-        """How many anomalies the agent raised (in the first `before_s` seconds)."""
+        """How many anomalies or incidents (raised or re-sent with a new signal) the agent
+        published (in the first `before_s` seconds)."""
         limit_ms = self.start_ms + (before_s * 1000 if before_s is not None else math.inf)
         return sum(
             1
             for e in self.messages
             if isinstance(e, Event)
-            and e.name == "anomaly"
+            and e.name in ("anomaly", "incident")
             and e.state != "cleared"
             and e.ts < limit_ms
         )
@@ -220,14 +221,19 @@ def run_scenario(scenario: Scenario, *, state_dir: Path | None = None) -> Scenar
             if not isinstance(message, Event) or message.ts < start_ms + step.at_s * 1000:
                 continue
             subject = message.signal or message.reason
-            alarming = message.name == "anomaly" or message.severity in ("MAJOR", "CRITICAL")
+            if message.name == "incident":  # its signal names the machine
+                subject = f"{message.signal}." if message.signal else ""
+            alarming = message.name in ("anomaly", "incident") or message.severity in (
+                "MAJOR",
+                "CRITICAL",
+            )
             if alarming and message.state != "cleared" and subject.startswith(prefix):
                 found = message
                 break
         delay = None if found is None else (found.ts - start_ms) / 1000.0 - step.at_s
         name = None
         if found is not None:
-            what = f"{found.signal}/{found.detector}" if found.signal else found.reason[:60]
+            what = f"{found.signal}/{found.detector}" if found.detector else found.reason[:100]
             name = f"{found.name}: {what}"
         detections.append(Detection(step, name, delay))
     return ScenarioResult(scenario, messages, tuple(detections), start_ms)

@@ -250,6 +250,11 @@ def comment_transition(alarm: Alarm, *, actor: str, ts_ms: int, text: str) -> Tr
     return _transition(alarm, alarm, actor=actor, ts_ms=ts_ms, action="COMMENTED", note=text[:80])
 
 
+def feedback_transition(alarm: Alarm, *, actor: str, ts_ms: int, verdict: str) -> Transition:
+    """The history entry recording an operator's verdict (`false` or `confirmed`)."""
+    return _transition(alarm, alarm, actor=actor, ts_ms=ts_ms, action="FEEDBACK", note=verdict)
+
+
 def escalate(alarm: Alarm, *, level: int, ts_ms: int) -> tuple[Alarm, Transition]:
     """Record that an unacknowledged alarm was re-notified at escalation `level`."""
     if alarm.acknowledged or alarm.cleared or level <= alarm.escalation_level:

@@ -22,6 +22,7 @@ Action = Literal[
     "UNASSIGNED",
     "COMMENTED",
     "ESCALATED",
+    "FEEDBACK",
 ]
 
 SEVERITIES: Final[tuple[Severity, ...]] = get_args(Severity)

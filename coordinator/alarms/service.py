@@ -17,8 +17,9 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from coordinator.alarms import lifecycle
-from coordinator.alarms.errors import AlarmError, AlarmNotFound
+from coordinator.alarms.errors import AlarmError, AlarmNotFound, InvalidAlarmInput
 from coordinator.alarms.escalation import Escalation, EscalationPolicy, due_escalations
+from coordinator.alarms.feedback import VERDICTS, feedback_counts
 from coordinator.alarms.model import (
     SYSTEM_ACTOR,
     Alarm,
@@ -225,6 +226,26 @@ class AlarmService:
             self.store.add_comment(comment, transition)
             self._publish(alarm, transition)
         return comment
+
+    def give_feedback(self, alarm_id: str, *, actor: str, verdict: str) -> Transition:
+        """Record an operator's verdict on an alarm (`false` or `confirmed`; the latest
+        counts); raises `AlarmNotFound` or `InvalidAlarmInput`."""
+        actor = lifecycle.check_actor(actor)
+        if verdict not in VERDICTS:
+            raise InvalidAlarmInput(
+                f"must be one of {', '.join(VERDICTS)}", field="verdict", alarm_id=alarm_id
+            )
+        with self._lock:
+            alarm = self._require(alarm_id)
+            transition = lifecycle.feedback_transition(
+                alarm, actor=actor, ts_ms=now_ms(self._clock), verdict=verdict
+            )
+            self.store.record(transition)
+        return transition
+
+    def feedback_counts(self) -> dict[tuple[str, str, str], int]:
+        """Operators' verdicts per (detector, signal, verdict), for metrics."""
+        return feedback_counts(self.store.latest_verdicts())
 
     # -- reading --------------------------------------------------------------------------
 

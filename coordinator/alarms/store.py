@@ -213,6 +213,24 @@ class AlarmStore:
             )
             self._insert_transition(transition)
 
+    def record(self, transition: Transition) -> None:
+        """Record a transition that changes nothing on the alarm (operator feedback)."""
+        with self.transaction():
+            self._insert_transition(transition)
+
+    def latest_verdicts(self) -> list[tuple[str, str, dict[str, Any], str]]:
+        """(source, alarm_type, details, verdict) of every alarm with feedback, its latest."""
+        with self._reading():
+            rows = list(
+                self._db.query(
+                    "SELECT a.source, a.alarm_type, a.details, t.note FROM alarm_transitions t "
+                    "JOIN alarms a ON a.alarm_id = t.alarm_id WHERE t.id IN ("
+                    "SELECT MAX(id) FROM alarm_transitions WHERE action = 'FEEDBACK' "
+                    "GROUP BY alarm_id)"
+                )
+            )
+        return [(r["source"], r["alarm_type"], orjson.loads(r["details"]), r["note"]) for r in rows]
+
     def _insert_transition(self, t: Transition) -> None:
         self._db.execute(
             "INSERT INTO alarm_transitions (alarm_id, ts_ms, actor, action, from_status, "

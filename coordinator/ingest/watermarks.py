@@ -4,9 +4,11 @@ An agent that announces the `watermark` capability keeps its outbox rows until a
 watermark covers them (`protocol.watermark`), so the coordinator's commit, not the
 broker's PUBACK, is the point of no return. `WatermarkBook` is the pure part: fed the
 node records of every committed batch, it says which notices are due — at most one per
-node per `min_interval_s`, only when the node's committed run grew, and once more after
-each live birth (the agent starts a new link period then and waits for its first notice;
-it may have missed the last one while it was away). `WatermarkSender` wires it to the
+node per `min_interval_s`, when the node's committed run grew, once more after each live
+birth (the agent starts a new link period then and waits for its first notice; it may have
+missed the last one while it was away), and again every `refresh_s` while the node keeps
+sending (a notice lost with a broker that crashed is not lost for good: a node replaying
+what is already stored otherwise never hears that it is). `WatermarkSender` wires it to the
 ingest writer as a commit listener (it also runs on the writer's periodic tick, so a
 notice held back by the rate limit goes out without waiting for more data).
 """
@@ -42,6 +44,7 @@ class WatermarkBook:
     """Which watermark notices are due (pure: the caller passes the time)."""
 
     min_interval_s: float = 1.0
+    refresh_s: float = 10.0
     _sent: dict[NodeKey, int] = field(default_factory=dict)
     _sent_at: dict[NodeKey, float] = field(default_factory=dict)
     _pending: dict[NodeKey, int] = field(default_factory=dict)
@@ -59,7 +62,8 @@ class WatermarkBook:
             mark = committed_through(record.last_seq, record.gaps)
             if mark < 0:
                 continue
-            if key in born or mark > self._sent.get(key, -1):
+            stale = now_s - self._sent_at.get(key, float("-inf")) >= self.refresh_s
+            if key in born or mark > self._sent.get(key, -1) or stale:
                 self._pending[key] = mark
         return self.due(now_s)
 

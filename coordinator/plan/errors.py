@@ -6,6 +6,7 @@
         ├── InstanceFormatError   an instance file cannot be parsed (carries `source`, `line`)
         │   └── InstanceTooLargeError  an instance exceeds the configured size limits
         ├── SolverError           a solver library failed in a way the planner cannot recover from
+        ├── TravelTimeError       the travel-time service failed or answered nonsense (`url`)
         ├── OrderRejected         an order, recipe or fleet the runner cannot take (`field`)
         └── PlanningUnavailable   this coordinator runs without the planner
 
@@ -25,6 +26,7 @@ __all__ = [
     "PlanningUnavailable",
     "ProblemError",
     "SolverError",
+    "TravelTimeError",
 ]
 
 
@@ -62,6 +64,16 @@ class SolverError(PlanError):
         super().__init__(f"{solver}: {reason}")
         self.reason = reason
         self.solver = solver
+
+
+class TravelTimeError(PlanError):
+    """The travel-time service could not be asked or gave an answer that is not a duration
+    matrix; `url` names the service (without its query)."""
+
+    def __init__(self, reason: str, *, url: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.reason = reason
+        self.url = url
 
 
 class OrderRejected(PlanError):

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Final
 from coordinator.commands.log import CommandLog
 from coordinator.errors import ConfigError
 from coordinator.fleet.node import NodeRecord
-from coordinator.ingest.records import BatchOutcome
+from coordinator.ingest.records import AgentEvent, BatchOutcome
 from coordinator.jobs.overdue import PlannedStart
 from coordinator.jobs.progress import OperationProgress, operation_id, operation_index
 from coordinator.plan.debounce import Debouncer
@@ -68,6 +68,8 @@ from coordinator.plan.orders.specs import (
 )
 from coordinator.plan.routing.planner import warm_up as warm_up_router
 from coordinator.plan.routing.problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
+from coordinator.plan.routing.travel import TravelTimes
+from coordinator.plan.schedule.hours import OpenIntervals, machine_hours
 from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule.problem import (
     Job,
@@ -87,11 +89,13 @@ from coordinator.plan.triggers import (
     PlanInput,
     StockoutRisk,
     TriggerMapper,
+    VehicleSeen,
 )
 from coordinator.store.port import CommitResult
 from fleet_runtime.clock import Clock, now_ms
 from protocol import ProtocolError, ScheduleUpdate
 from protocol.plans import RouteUpdate
+from protocol.reports import STOP_EVENTS, StopReport
 
 __all__ = [
     "DeliveryOrder",
@@ -138,6 +142,7 @@ class PlanRunner:
         lead_time_days: float = 2.0,
         auto_replenish: bool = True,
         from_facts: bool = False,
+        travel: TravelTimes | None = None,
     ) -> None:
         try:
             debouncer = Debouncer(
@@ -160,6 +165,7 @@ class PlanRunner:
             warm_up_solvers=False,  # done on the runner's thread, not at open
             on_plan=self.state.save_plan,
             from_facts=from_facts,
+            travel=travel,
         )
         self.mapper = TriggerMapper(
             stock_threshold_for=lambda sku: thresholds.get(sku, stock_low_threshold)
@@ -168,9 +174,13 @@ class PlanRunner:
         self._unit_s = time_unit_s
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
+        self._vehicle_nodes: set[str] = set()  # vehicles with an agent of their own
         self._book = ReplenishmentBook(
             self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
         )
+        self._hours: dict[str, OpenIntervals] = {}
+        self._hours_days = 14.0
+        self._hours_renew_s = float("inf")
         self.on_take: list[Callable[[list[JobOrder]], None]] = []
         """Called with the jobs about to be planned (the job tracker follows them)."""
         self.produced: Callable[[str], bool] = lambda _job_id: False
@@ -178,6 +188,7 @@ class PlanRunner:
         self.received: Callable[[Iterable[str]], Mapping[str, int]] = lambda _ids: {}
         """Units received so far per transfer id (the store's receipts)."""
         self._taken: dict[str, JobOrder] = {}  # job id → order, for what machines must make
+        self._drops: dict[str, DeliveryOrder] = {}  # delivery id → order, for where to drive
         self._sites_lock = threading.Lock()
         self._orders_lock = threading.Lock()
         self._wake = threading.Event()
@@ -196,6 +207,31 @@ class PlanRunner:
         self.apply(self.mapper.map(outcome))
         if outcome.batch.receipts:
             self._receive({r.transfer_id for r in outcome.batch.receipts})
+        self._on_the_road(outcome)
+
+    def _on_the_road(self, outcome: BatchOutcome) -> None:
+        """Vehicles' positions (their latest `lat`/`lon`) and stop events: a delivered stop
+        closes its delivery, a failed one goes back into the plan (unpinned, durably)."""
+        vehicles = self.service.vehicles()
+        if not vehicles:
+            return
+        for _site, node, latest in outcome.batch.latest:
+            if node in vehicles and "lat" in latest and "lon" in latest:
+                self.service.vehicle_at(node, lat=latest["lat"][1], lon=latest["lon"][1])
+        delivered: list[str] = []
+        for happening in outcome.happenings:
+            if not isinstance(happening, AgentEvent) or happening.event.name not in STOP_EVENTS:
+                continue
+            stop: StopReport = StopReport.from_data(happening.event.data)
+            if happening.event.name == "stop_delivered":
+                delivered.append(stop.stop_id)
+            elif happening.event.name == "stop_failed":
+                with self._orders_lock:
+                    self.state.unpin_deliveries([stop.stop_id], at_ms=now_ms(self.clock))
+                    self.service.stop_failed(stop.stop_id)
+                log.info("stop %s failed: %s", stop.stop_id, happening.event.reason[:200])
+        if delivered:
+            self.close_orders([], delivered, reason="delivered")
 
     def apply(self, inputs: Iterable[PlanInput]) -> None:
         """Hand planning inputs to the service (each becomes a debounced trigger)."""
@@ -208,6 +244,10 @@ class PlanRunner:
                 with self._sites_lock:
                     self._sites[item.node] = item.site
                     self._warehouses.add(item.node)
+            elif isinstance(item, VehicleSeen):
+                with self._sites_lock:
+                    self._sites[item.node] = item.site
+                    self._vehicle_nodes.add(item.node)
             elif isinstance(item, MachineDown):
                 log.info("machine %s/%s down (%s): re-planning", item.site, item.node, item.causes)
                 self.service.machine_down(item.node)
@@ -347,6 +387,7 @@ class PlanRunner:
             hook(jobs)
         with self._sites_lock:
             self._taken.update((order.id, order) for order in jobs)
+            self._drops.update((order.id, order) for order in deliveries)
         if jobs:
             self.service.submit_jobs([self._job(order) for order in jobs])
         if deliveries:
@@ -381,6 +422,22 @@ class PlanRunner:
         with self._orders_lock:
             self.state.save_changeovers(specs, at_ms=now_ms(self.clock))
             self.service.set_changeovers(self._setups(specs))
+        self._wake.set()
+
+    def set_opening_hours(self, hours: Mapping[str, OpenIntervals], *, days: float = 14.0) -> None:
+        """Plan each machine only while its factory is open (`hours`: machine id → its
+        factory's open periods), for the next `days` days (renewed daily by the re-planning
+        loop); several factories' machines are planned together."""
+        self._hours, self._hours_days = dict(hours), days
+        self._hours_renew_s = self.clock.now() + 86_400.0
+        closed = machine_hours(
+            hours,
+            start_s=self.clock.now(),
+            days=days,
+            epoch_s=self.service.epoch_s(),
+            unit_s=self._unit_s,
+        )
+        self.service.set_closed(closed)
         self._wake.set()
 
     def set_products(self, products: Iterable[ProductSpec]) -> None:
@@ -569,6 +626,8 @@ class PlanRunner:
                     d.y,
                     open=max(0, self._at(d.open_ms)) if d.open_ms is not None else 0.0,
                     close=self._at(d.close_ms) if d.close_ms is not None else NO_LIMIT,
+                    lat=d.lat,
+                    lon=d.lon,
                 )
                 for d in depot_list
             ]
@@ -607,6 +666,8 @@ class PlanRunner:
                         ready=max(0, self._at(o.ready_ms)) if o.ready_ms is not None else 0.0,
                         due=self._at(o.due_ms) if o.due_ms is not None else NO_LIMIT,
                         service=self._units(o.service_s) or 0,
+                        lat=o.lat,
+                        lon=o.lon,
                     )
                 )
             except ProblemError as exc:
@@ -686,6 +747,8 @@ class PlanRunner:
         warm_up_router()
         while not self._stop.is_set():
             try:
+                if self.clock.now() >= self._hours_renew_s:
+                    self.set_opening_hours(self._hours, days=self._hours_days)
                 self.service.tick()
             except Exception:  # a planning bug must not end re-planning for good
                 log.exception("re-planning tick failed")
@@ -698,8 +761,11 @@ class PlanRunner:
 
     # ---- output -----------------------------------------------------------------------
     def _publish(self, node_id: str, payload: dict[str, Any]) -> None:
-        """Send one plan diff to `node_id` as a `schedule` or `route` command."""
+        """Send one plan diff to `node_id` as a `schedule` or `route` command; a route goes
+        to its vehicle instead of its depot when the vehicle has an agent of its own."""
         with self._sites_lock:
+            if payload["kind"] == "route" and payload["vehicle_id"] in self._vehicle_nodes:
+                node_id = payload["vehicle_id"]
             site = self._sites.get(node_id)
         if site is None:
             log.warning("no site known for %s: its %s update is not sent", node_id, payload["kind"])
@@ -707,6 +773,8 @@ class PlanRunner:
         body = {k: v for k, v in payload.items() if k != "kind"}
         if payload["kind"] == "schedule":
             body["operations"] = [self._what_to_make(op) for op in body["operations"]]
+        else:
+            body["stops"] = [self._where_to_go(stop) for stop in body["stops"]]
         try:
             update = (
                 ScheduleUpdate(**body) if payload["kind"] == "schedule" else RouteUpdate(**body)
@@ -728,6 +796,15 @@ class PlanRunner:
         family = order.operations[index].family if 0 <= index < len(order.operations) else ""
         extra = {"quantity": order.quantity, "family": family or None}
         return {**op, **{k: v for k, v in extra.items() if v is not None}}
+
+    def _where_to_go(self, stop_id: str) -> str | dict[str, Any]:
+        """A route stop with its place and quantity when the delivery has a latitude and
+        longitude (a vehicle drives there); else its bare id."""
+        with self._sites_lock:
+            order = self._drops.get(stop_id)
+        if order is None or order.lat is None or order.lon is None:
+            return stop_id
+        return {"stop_id": stop_id, "lat": order.lat, "lon": order.lon, "quantity": order.demand}
 
 
 def _unique(ids: list[str], what: str) -> None:

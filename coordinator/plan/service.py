@@ -27,13 +27,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
 from coordinator.plan.errors import PlanError
+from coordinator.plan.routing.live import Position, from_the_road, locate
 from coordinator.plan.routing.planner import PyVrpRouter, RoutePlanner
 from coordinator.plan.routing.planner import warm_up as warm_up_router
 from coordinator.plan.routing.problem import (
@@ -44,6 +45,7 @@ from coordinator.plan.routing.problem import (
     RoutingResult,
     Vehicle,
 )
+from coordinator.plan.routing.travel import TravelTimes
 from coordinator.plan.schedule.planner import CpSatScheduler, SchedulePlanner
 from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule.problem import (
@@ -111,8 +113,13 @@ class PlanService:
         warm_up_solvers: bool = True,
         on_plan: Callable[[PlanMade], None] | None = None,
         from_facts: bool = False,
+        travel: TravelTimes | None = None,
     ) -> None:
         self._clock = clock
+        self._travel = travel
+        self._positions: dict[str, Position] = {}
+        self._closed: dict[str, tuple[Window, ...]] = {}
+        self._failed: set[str] = set()
         self._from_facts = from_facts
         self._observed: dict[str, Observed] = {}
         self._publish = publish
@@ -247,6 +254,13 @@ class PlanService:
                 self._down[machine_id] = Window(window.start, now)
             self._debouncer.submit(Trigger("machine_up", machine_id))
 
+    def set_closed(self, closed: Mapping[str, tuple[Window, ...]]) -> None:
+        """Replace the machines' closed windows (their factory's hours: several factories
+        are planned together, each machine only while its factory is open)."""
+        with self._lock:
+            self._closed = dict(closed)
+            self._debouncer.submit(Trigger("new_orders", "hours"))
+
     def observe(self, observed: Iterable[Observed], *, replan: bool) -> None:
         """What the machines reported of the operations they started (replacing what was
         known); `replan` when an operation started, paused, resumed or finished. Used
@@ -286,6 +300,18 @@ class PlanService:
                 self._pins[stop.order_id] = stop
             if batch:
                 self._debouncer.submit(Trigger("routing_orders", "dispatched"))
+
+    def vehicle_at(self, vehicle_id: str, *, lat: float, lon: float) -> None:
+        """A vehicle's latest position (degrees): a vehicle on the road starts from it."""
+        with self._lock:
+            self._positions[vehicle_id] = Position(vehicle_id, lat, lon, self.now_units())
+
+    def stop_failed(self, order_id: str) -> None:
+        """A delivery could not be served: it goes back into the plan, unpinned."""
+        with self._lock:
+            self._failed.add(order_id)
+            self._pins.pop(order_id, None)
+            self._debouncer.submit(Trigger("routing_orders", "failed"))
 
     def vehicles(self) -> frozenset[str]:
         """The ids of the declared vehicles."""
@@ -347,9 +373,18 @@ class PlanService:
             self._forgotten.extend(j for j in self._jobs if j not in live)
             self._jobs = {j.id: j for j in jobs}  # finished jobs are forgotten
         machines = tuple(
-            replace(m, unavailable=(*m.unavailable, self._down[m.id]))
-            if m.id in self._down and self._down[m.id].end > now
-            else m
+            replace(
+                m,
+                unavailable=(
+                    *m.unavailable,
+                    *(w for w in self._closed.get(m.id, ()) if w.end > now),
+                    *(
+                        (self._down[m.id],)
+                        if m.id in self._down and self._down[m.id].end > now
+                        else ()
+                    ),
+                ),
+            )
             for m in self._machines.values()
         )
         problem = SchedulingProblem(
@@ -464,6 +499,16 @@ class PlanService:
                     if pin.order_id in self._orders and pin.vehicle_id in vehicle_ids
                 ),
             )
+            positions = dict(self._positions)
+            problem = from_the_road(
+                problem,
+                positions=positions,
+                failed=set(self._failed),
+                now=now,
+            )
+            self._failed.clear()  # back in the plan now; a later failure is a new fact
+        if self._travel is not None:
+            problem = locate(problem, self._travel, time_unit_s=self._unit_s, positions=positions)
         routes = self._router.plan(problem, time_limit_s=self._route_limit_s, seed=self._seed)
         with self._lock:
             messages = self._apply_routes(routes, causes)

@@ -144,6 +144,11 @@ class PlanState(Protocol):
         ids that were held."""
         ...
 
+    def unpin_deliveries(self, delivery_ids: Sequence[str], *, at_ms: int) -> frozenset[str]:
+        """Take deliveries off the vehicle they were loaded on (a failed stop goes back
+        into the plan), in one transaction; returns the ids that were pinned."""
+        ...
+
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """The held jobs and deliveries, in the order they were first accepted."""
         ...
@@ -240,6 +245,10 @@ class MemoryPlanState:
             self._pins.pop(delivery_id, None)
             self._pins[delivery_id] = vehicle_id
         return frozenset(held)
+
+    def unpin_deliveries(self, delivery_ids: Sequence[str], *, at_ms: int) -> frozenset[str]:
+        """See `PlanState.unpin_deliveries`."""
+        return frozenset(d for d in delivery_ids if self._pins.pop(d, None) is not None)
 
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """See `PlanState.orders`."""

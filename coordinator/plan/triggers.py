@@ -44,6 +44,7 @@ __all__ = [
     "PlanInput",
     "StockoutRisk",
     "TriggerMapper",
+    "VehicleSeen",
 ]
 
 STATE_SIGNAL: Final = "state"
@@ -62,6 +63,14 @@ class MachineSeen:
 @dataclass(frozen=True, slots=True)
 class DepotSeen:
     """A micro-warehouse node the planner did not know."""
+
+    site: str
+    node: str
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleSeen:
+    """A vehicle node (birth `node_kind: vehicle`): its route goes to it, not its depot."""
 
     site: str
     node: str
@@ -95,7 +104,7 @@ class StockoutRisk:
     threshold: int
 
 
-PlanInput = MachineSeen | DepotSeen | MachineDown | MachineUp | StockoutRisk
+PlanInput = MachineSeen | DepotSeen | VehicleSeen | MachineDown | MachineUp | StockoutRisk
 
 
 class TriggerMapper:
@@ -108,6 +117,7 @@ class TriggerMapper:
         self._threshold_for = stock_threshold_for
         self._machines: set[tuple[str, str]] = set()
         self._warehouses: set[tuple[str, str]] = set()
+        self._vehicles: set[tuple[str, str]] = set()
         self._causes: dict[tuple[str, str], set[str]] = {}
         self._low: set[tuple[str, str, str]] = set()
 
@@ -155,6 +165,9 @@ class TriggerMapper:
         if kind == "warehouse" and (site, node) not in self._warehouses:
             self._warehouses.add((site, node))
             return [DepotSeen(site, node)]
+        if kind == "vehicle" and (site, node) not in self._vehicles:
+            self._vehicles.add((site, node))
+            return [VehicleSeen(site, node)]
         return []
 
     def _set_cause(self, key: tuple[str, str], cause: str, on: bool) -> None:

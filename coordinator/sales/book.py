@@ -14,9 +14,10 @@ current schedule's busy intervals per machine, the machines down or offline, and
 the jobs that schedule already holds; `recipes()` SKU → `ProductSpec`; `submit_jobs` and
 `close_jobs` for the planner; `travel` the travel-time port.
 
-Capacity pools are rebuilt when `capacity()` reports a new schedule (its `version`) and at
-most every `pool_max_age_s`; the work held by orders whose jobs are not yet in that schedule
-is booked on the rebuilt pools again.
+Capacity pools are rebuilt from a new schedule (a new `schedule_version()`), at most every
+`pool_min_age_s` (a burst of orders re-plans often; the pools keep their own bookings in
+between), and at least every `pool_max_age_s`; the work held by orders whose jobs are not
+yet in that schedule is booked on the rebuilt pools again.
 """
 
 from __future__ import annotations
@@ -172,6 +173,9 @@ class SalesBook:
     submit_jobs: Callable[[Sequence[JobOrder]], object] = lambda _jobs: None
     close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
     pool_max_age_s: float = 60.0
+    pool_min_age_s: float = 5.0
+    network_listeners: list[Callable[[Network], None]] = field(default_factory=list)
+    """Called with each network set (the planner takes its factories' opening hours)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _network: Network = field(default_factory=Network)
     _held_stock: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -205,6 +209,8 @@ class SalesBook:
             self.store.save_network(body, at_ms=now_ms(self.clock))
             self._network = network
             self._pools_key = (-1, 0.0)
+        for listener in self.network_listeners:
+            listener(network)
         return network
 
     def network_document(self) -> Any:
@@ -425,8 +431,13 @@ class SalesBook:
 
     def _offers(self, now_s: float, skus: Iterable[str]) -> list[FactoryOffer]:
         """Each factory's capacity and its recipes for just these SKUs."""
-        version = self.schedule_version()
-        if self._pools_key[0] != version or now_s - self._pools_key[1] > self.pool_max_age_s:
+        version, (built_version, built_s) = self.schedule_version(), self._pools_key
+        age = now_s - built_s
+        if (
+            built_version < 0
+            or age > self.pool_max_age_s
+            or (version != built_version and age >= self.pool_min_age_s)
+        ):
             self._rebuild(self.capacity(), now_s, version)
         products = {sku: p for sku in skus if (p := self.recipe(sku)) is not None}
         offers = []

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from coordinator.plan.routing.travel import LatLon, great_circle_m
 from coordinator.sales.capacity import CapacityPool
 
 Service = Literal["express", "standard", "economy"]
@@ -146,13 +147,8 @@ class Promise:
 
 
 def haversine_km(a: Point, b: Point) -> float:
-    """Great-circle distance in km between two (lat, lon) points."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
+    """Great-circle distance in km between two (lat, lon) points (the planner's formula)."""
+    return great_circle_m(LatLon(*a), LatLon(*b)) / 1000.0
 
 
 @dataclass

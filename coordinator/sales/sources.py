@@ -7,10 +7,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from coordinator.fleet.twin import FleetTwin
+from coordinator.plan.routing.travel import GreatCircleTravel, LatLon
 from coordinator.plan.runner import PlanRunner
 from coordinator.plan.triggers import DOWN_STATE_CODES
 from coordinator.sales.book import CapacityView
-from coordinator.sales.promise import TravelTime, haversine_km
+from coordinator.sales.promise import TravelTime
 
 
 def busy_intervals(schedule: Mapping[str, Any]) -> dict[str, list[tuple[float, float]]]:
@@ -56,12 +57,11 @@ def stock_source(twin: FleetTwin, skus: Iterable[str]) -> dict[str, dict[str, in
     return twin.stock_of(skus)
 
 
-def road_travel(*, detour: float = 1.3, speed_kmh: float = 40.0) -> TravelTime:
-    """Travel time by road estimated from the great-circle distance: × `detour` ÷ `speed_kmh`."""
-    if detour < 1.0 or speed_kmh <= 0:
-        raise ValueError("detour must be at least 1 and speed positive")
+def pairwise_travel(travel: GreatCircleTravel) -> TravelTime:
+    """The promise's travel estimate between two places, from the planner's great-circle
+    port (the same detour factor and speed; the promise never waits on an HTTP service)."""
 
-    def travel(a: tuple[float, float], b: tuple[float, float]) -> float:
-        return haversine_km(a, b) * detour / speed_kmh * 3600.0
+    def between(a: tuple[float, float], b: tuple[float, float]) -> float:
+        return travel.durations_s([LatLon(*a), LatLon(*b)])[0][1]
 
-    return travel
+    return between

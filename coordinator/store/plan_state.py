@@ -213,6 +213,20 @@ class SqlitePlanState:
                     held.add(delivery_id)
         return frozenset(held)
 
+    def unpin_deliveries(self, delivery_ids: Sequence[str], *, at_ms: int) -> frozenset[str]:
+        """See `coordinator.plan.state.PlanState.unpin_deliveries`."""
+        unpinned: set[str] = set()
+        with self._transaction("unpin_deliveries") as conn:
+            for delivery_id in delivery_ids:
+                cursor = conn.execute(
+                    "UPDATE plan_orders SET vehicle_id = NULL, pinned_seq = NULL, updated_ms = ?"
+                    " WHERE kind = 'delivery' AND id = ? AND vehicle_id IS NOT NULL",
+                    (at_ms, delivery_id),
+                )
+                if cursor.rowcount:
+                    unpinned.add(delivery_id)
+        return frozenset(unpinned)
+
     def orders(self) -> tuple[list[JobOrder], list[DeliveryOrder]]:
         """See `coordinator.plan.state.PlanState.orders`."""
         with self._transaction("orders", write=False) as conn:

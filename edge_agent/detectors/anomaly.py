@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,7 +24,9 @@ class Anomaly:
 
     `score` is the detector's score on that sample (its raise threshold is in the
     configuration), `window` the most recent values, oldest first, ending with the sample
-    that triggered it, and `reason` a sentence an operator can read.
+    that triggered it, and `reason` a sentence an operator can read. A raise also carries
+    what was normal when it could be judged (NaN when unknown): the value the baseline
+    expected and its robust `spread`, or the `low`..`high` range of the signal's state.
     """
 
     signal: str
@@ -33,3 +36,7 @@ class Anomaly:
     window: tuple[float, ...]
     reason: str
     ts_ms: int
+    expected: float = math.nan
+    spread: float = math.nan
+    low: float = math.nan
+    high: float = math.nan

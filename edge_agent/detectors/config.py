@@ -255,12 +255,20 @@ class DetectorConfig:
     (out-of-range and missing data are active at once). A raised detector clears after its
     score has stayed below its clear threshold for `clear_after_samples` samples in a row,
     so a flapping signal is one event. `window_samples` recent values travel with each
-    anomaly.
+    anomaly. For a signal judged per operating mode (`edge_agent.modes`), `settle_s` is how
+    long after a change of mode its statistical detectors neither learn nor raise: the
+    spin-up, warm-up or run-down that follows a start, a changeover or a stop is not an
+    anomaly (hard limits and missing data still apply). `sensitivity` scales how readily the
+    statistical detectors raise: their raise and clear scores are divided by it (2 raises at
+    half the score, 0.5 at twice it; hard limits, flatline and missing data are unchanged) —
+    the knob for a signal operators keep marking false.
     """
 
     warmup_samples: int = 150
     clear_after_samples: int = 30
     window_samples: int = 16
+    settle_s: float = 60.0
+    sensitivity: float = 1.0
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     rate_of_change: RateOfChangeConfig = field(default_factory=RateOfChangeConfig)
     flatline: FlatlineConfig = field(default_factory=FlatlineConfig)
@@ -283,6 +291,34 @@ class DetectorConfig:
             "window_samples",
             f"must be in 1..4096, got {self.window_samples!r}",
         )
+        _check(
+            math.isfinite(self.settle_s) and 0 <= self.settle_s <= 86400,
+            "settle_s",
+            f"must be in 0..86400 seconds, got {self.settle_s!r}",
+        )
+        _check(
+            math.isfinite(self.sensitivity) and 0.1 <= self.sensitivity <= 10.0,
+            "sensitivity",
+            f"must be in 0.1..10, got {self.sensitivity!r}",
+        )
+
+    def judged(self) -> DetectorConfig:
+        """The configuration the detectors run with: raise and clear scores of the
+        statistical detectors divided by `sensitivity`."""
+        if self.sensitivity == 1.0:
+            return self
+        k = self.sensitivity
+        baseline = dataclasses.replace(
+            self.baseline,
+            raise_score=self.baseline.raise_score / k,
+            clear_score=self.baseline.clear_score / k,
+        )
+        rate = dataclasses.replace(
+            self.rate_of_change,
+            raise_score=self.rate_of_change.raise_score / k,
+            clear_score=self.rate_of_change.clear_score / k,
+        )
+        return dataclasses.replace(self, baseline=baseline, rate_of_change=rate)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:

@@ -52,6 +52,12 @@ class FlatlineDetector:
         self.run_factor = config.run_factor
         self.tolerance = config.tolerance_abs
 
+    def resume(self, x: float) -> None:
+        """After a pause, a run starts afresh at the next sample `x`."""
+        if self.started:
+            self.last = x
+            self.run = 0
+
     def step(self, x: float) -> float:
         """Learn from one finite sample; return its score (1.0 = a suspicious run).
 

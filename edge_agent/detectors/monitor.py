@@ -6,6 +6,7 @@ cleared on that sample. Memory and time per sample are O(1) (fixed-size buffers 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 
@@ -64,7 +65,8 @@ class SignalMonitor:
 
     def __init__(self, signal: str, config: DetectorConfig | None = None) -> None:
         self.signal = signal
-        cfg = config if config is not None else DetectorConfig()
+        given = config if config is not None else DetectorConfig()
+        cfg = given.judged()
         gap = cfg.clear_after_samples
         self._baseline = BaselineDetector(
             cfg.baseline, warmup_samples=cfg.warmup_samples, incident_gap_samples=gap
@@ -89,7 +91,7 @@ class SignalMonitor:
         self.dropped_samples = 0
         self.last_ts_ms: int | None = None
         self.score = 0.0
-        self._config = cfg
+        self._config = given
         self._apply(cfg)
 
     def _apply(self, cfg: DetectorConfig) -> None:
@@ -134,6 +136,21 @@ class SignalMonitor:
         )
 
     @property
+    def expected(self) -> float:
+        """The value the baseline expects now (see `BaselineDetector.expected`)."""
+        return self._baseline.expected
+
+    @property
+    def spread(self) -> float:
+        """The robust spread the baseline measures deviations in."""
+        return self._baseline.scale
+
+    @property
+    def typical_step(self) -> float:
+        """The learnt typical step between consecutive samples (rate of change)."""
+        return self._rate.typical_step
+
+    @property
     def typical_interval_ms(self) -> float:
         """The learnt typical sampling interval."""
         return self._missing.typical_interval_ms
@@ -144,14 +161,15 @@ class SignalMonitor:
         Detectors switched off while raised are cleared; those anomalies are returned.
         """
         self._config = config
-        gap = config.clear_after_samples
+        judged = config.judged()
+        gap = judged.clear_after_samples
         self._baseline.configure(
-            config.baseline, warmup_samples=config.warmup_samples, incident_gap_samples=gap
+            judged.baseline, warmup_samples=judged.warmup_samples, incident_gap_samples=gap
         )
-        self._rate.configure(config.rate_of_change, warmup_samples=config.warmup_samples)
-        self._flatline.configure(config.flatline)
-        self._missing.configure(config.missing)
-        self._apply(config)
+        self._rate.configure(judged.rate_of_change, warmup_samples=judged.warmup_samples)
+        self._flatline.configure(judged.flatline)
+        self._missing.configure(judged.missing)
+        self._apply(judged)
         if self._window.maxlen != config.window_samples:
             self._window = deque(self._window, maxlen=config.window_samples)
         switched_off = {
@@ -168,6 +186,13 @@ class SignalMonitor:
                 ts = self.last_ts_ms if self.last_ts_ms is not None else 0
                 cleared.append(self._anomaly(name, "cleared", 0.0, ts, "detector switched off"))
         return cleared
+
+    def resume(self, value: float) -> None:
+        """Continue after a pause in which the signal was judged elsewhere (another mode):
+        the next sample, `value`, is not compared with the last one before the pause."""
+        if learnable(value):
+            self._rate.resume(value)
+            self._flatline.resume(value)
 
     def recent_values(self) -> tuple[float, ...]:
         """The last `window_samples` values, oldest first."""
@@ -371,7 +396,12 @@ class SignalMonitor:
     def _change(self, name: str, change: int, score: float, ts_ms: int, value: float) -> Anomaly:
         """The anomaly for a latch that has just raised (RAISED) or cleared (CLEARED)."""
         if change == RAISED:
-            return self._anomaly(name, "raised", score, ts_ms, self._reason(name, score, value))
+            raised = self._anomaly(name, "raised", score, ts_ms, self._reason(name, score, value))
+            if self._baseline.samples > self._warmup:
+                raised = dataclasses.replace(
+                    raised, expected=self._baseline.expected, spread=self._baseline.scale
+                )
+            return raised
         return self._anomaly(name, "cleared", score, ts_ms, f"{name} back to normal")
 
     def _reason(self, name: str, score: float, value: float) -> str:

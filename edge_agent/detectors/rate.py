@@ -65,6 +65,12 @@ class RateOfChangeDetector:
         limit = config.max_abs_rate_per_s
         self.limit_per_ms = None if limit is None else limit / 1000.0
 
+    def resume(self, x: float) -> None:
+        """After a pause, the next sample `x` is measured from itself (a step of 0), not
+        from the last sample before the pause."""
+        if self.samples:
+            self.last = x
+
     def step(self, x: float, dt_ms: int) -> float:
         """Learn from one finite sample, `dt_ms` after the previous one; return its score.
 

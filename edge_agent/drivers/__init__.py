@@ -40,10 +40,9 @@ def make_driver(config: AgentConfig, clock: Clock) -> Driver:
             speed=d.speed,
         )
     if config.node.kind == "vehicle":
-        from edge_agent.drivers.sim_vehicle import SimVehicleDriver
-        from firmware_sim.vehicle import VehicleParams
+        from edge_agent.drivers.sim_vehicle import SimVehicleDriver, vehicle_params
 
-        params = VehicleParams(
+        params = vehicle_params(
             speed_kmh=d.speed_kmh,
             service_s=d.service_s,
             detour_factor=d.detour_factor,

@@ -40,9 +40,10 @@ _WAREHOUSE_SIGNALS = (
     ("live_stream", "flag"),
 )
 _STEPPED_MACHINE_SIGNALS = frozenset({"part_count", "state"})  # a counter and a state code
-# Motor current and vibration follow the machine's state at once (near zero idle, high
-# running); the spindle temperature carries heat across states, so one normal serves it.
-_MODED_MACHINE_SIGNALS = ("motor_current_a", "vibration_rms_mm_s")
+# Every analog reading has one normal per state: motor current and vibration follow it at
+# once (near zero idle, high running), the spindle temperature warms up while running and
+# cools down otherwise.
+_MODED_MACHINE_SIGNALS = ("motor_current_a", "vibration_rms_mm_s", "spindle_temp_c")
 
 
 _MAX_RECEIVED = 10_000  # transfer ids a warehouse remembers having received

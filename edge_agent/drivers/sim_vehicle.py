@@ -64,6 +64,24 @@ def stop_report(change: StopChange) -> StopReport:
     )
 
 
+def vehicle_params(
+    *,
+    speed_kmh: float,
+    service_s: float,
+    detour_factor: float,
+    traffic_sigma: float,
+    failure_rate: float,
+) -> VehicleParams:
+    """The simulated vehicle's parameters from the agent's driver settings."""
+    return VehicleParams(
+        speed_kmh=speed_kmh,
+        service_s=service_s,
+        detour_factor=detour_factor,
+        traffic_sigma=traffic_sigma,
+        failure_rate=failure_rate,
+    )
+
+
 class SimVehicleDriver:
     """One simulated vehicle behind a `vehicle` node."""
 

@@ -59,6 +59,8 @@ def test_environment_and_toml_sources(tmp_path: Path, monkeypatch: pytest.Monkey
         ({"sites": tuple(f"s{i}" for i in range(1001))}, "sites"),
         ({"queue_max_messages": 0}, "queue_max_messages"),
         ({"sqlite_synchronous": "sometimes"}, "sqlite_synchronous"),
+        ({"watermark_interval_s": 0.5}, "watermark_interval_s"),  # at most one a second
+        ({"watermark_interval_s": 61.0}, "watermark_interval_s"),
         ({"no_such_setting": 1}, "no_such_setting"),
     ],
 )

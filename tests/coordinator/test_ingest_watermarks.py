@@ -121,3 +121,20 @@ def test_book_never_sends_a_lower_or_negative_mark() -> None:
     assert book.committed([record(5)], [], 0.0) == [("s", "n", 5)]
     assert book.committed([record(9, ((3, 4),))], [], 2.0) == []  # 2 <= 5 already sent
     assert book.committed([record(9)], [], 4.0) == [("s", "n", 9)]
+
+
+def test_a_node_still_sending_hears_its_watermark_again_after_ten_seconds(
+    store: SqliteStore,
+) -> None:
+    """A notice lost with a crashed broker: the node's replayed duplicates earn it again
+    once 10 s have passed, though the committed seq did not grow."""
+    writer, publisher, clock = _wired(store)
+    n = Node()
+    birth, t1 = _capable(n.birth()), n.telemetry()
+    _process(writer, birth, t1)
+    clock.advance(5.0)
+    _process(writer, dataclasses.replace(t1, historical=True))  # a duplicate
+    assert [seq for _, seq in _marks(publisher)] == [1]
+    clock.advance(5.0)
+    _process(writer, dataclasses.replace(t1, historical=True))
+    assert [seq for _, seq in _marks(publisher)] == [1, 1]

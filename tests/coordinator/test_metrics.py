@@ -87,3 +87,86 @@ def test_metrics_show_alarm_counts_channels_and_fast_lane(tmp_path: Path, hook_u
         'flexfleet_alarm_fast_lane_deaths_total{outcome="left_to_writer"} 1.0',
     ]
     assert [line for line in expected if line not in text] == []
+
+
+def test_feedback_counts_per_detector_and_signal_in_metrics(tmp_path: Path) -> None:
+    """Operators' verdicts through POST /alarms/{id}/feedback show in /metrics per detector
+    and signal, an incident counting each signal it names; the latest verdict counts."""
+    settings = load_settings(dev_mode=True, db_path=tmp_path / "c.db")
+    app = create_app(settings, start_service=False)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        alarms = app.state.coordinator.alarms
+        anomaly = alarms.raise_alarm(
+            site="s1",
+            source="m1/spindle_temp_c",
+            alarm_type="anomaly.baseline",
+            severity="MINOR",
+            message="hot",
+            ts_ms=T0_MS,
+        )
+        data = {
+            "machine": "m05",
+            "signals": "m05.vibration_rms_mm_s,m05.motor_current_a",
+            "vibration_rms_mm_s.detector": "state_range",
+            "motor_current_a.detector": "baseline",
+        }
+        incident = alarms.raise_alarm(
+            site="s1",
+            source="g1/m05",
+            alarm_type="incident",
+            severity="MINOR",
+            message="vibration",
+            details={"data": data},
+            ts_ms=T0_MS,
+        )
+        path = "/api/v1/alarms/{}/feedback"
+        first = client.post(path.format(anomaly.alarm_id), json={"verdict": "confirmed"})
+        assert first.status_code == 201
+        assert first.json()["action"] == "FEEDBACK"
+        assert client.post(path.format(anomaly.alarm_id), json={"verdict": "false"}).is_success
+        assert client.post(path.format(incident.alarm_id), json={"verdict": "false"}).is_success
+        bad = client.post(path.format(anomaly.alarm_id), json={"verdict": "maybe"})
+        assert bad.status_code == 422
+        extra = client.post(path.format(anomaly.alarm_id), json={"verdict": "false", "x": 1})
+        assert extra.status_code == 422
+        huge = client.post(path.format(anomaly.alarm_id), content=b"{" * 100_000)
+        assert huge.status_code in (413, 422)
+        missing = client.post(path.format("a" * 26), json={"verdict": "false"})
+        assert missing.status_code in (404, 422)
+        text = client.get("/metrics").text
+    assert (
+        'flexfleet_alarm_feedback{detector="baseline",signal="m1/spindle_temp_c",'
+        'verdict="false"} 1.0' in text
+    )
+    assert 'verdict="confirmed"' not in text  # overruled by the later verdict
+    assert (
+        'flexfleet_alarm_feedback{detector="state_range",signal="g1/m05.vibration_rms_mm_s",'
+        'verdict="false"} 1.0' in text
+    )
+    assert (
+        'flexfleet_alarm_feedback{detector="baseline",signal="g1/m05.motor_current_a",'
+        'verdict="false"} 1.0' in text
+    )
+
+
+def test_feedback_survives_a_restart(tmp_path: Path) -> None:
+    """A verdict is stored with the alarm's history: a reopened store still counts it."""
+    from coordinator.alarms.service import AlarmService
+    from coordinator.alarms.store import AlarmStore
+    from fleet_runtime.clock import FakeClock
+
+    db = tmp_path / "c.db"
+    first = AlarmService(store=AlarmStore.open(db), clock=FakeClock())
+    alarm = first.raise_alarm(
+        site="s1",
+        source="n/t",
+        alarm_type="anomaly.flatline",
+        severity="WARNING",
+        message="stuck",
+        ts_ms=T0_MS,
+    )
+    first.give_feedback(alarm.alarm_id, actor="op", verdict="false")
+    first.close()
+    again = AlarmService(store=AlarmStore.open(db), clock=FakeClock())
+    assert again.feedback_counts() == {("flatline", "n/t", "false"): 1}
+    again.close()

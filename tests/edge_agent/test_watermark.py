@@ -7,8 +7,8 @@ import pytest
 from edge_agent import link as link_module
 from edge_agent.core import AgentCore
 from edge_agent.link import Release
-from protocol import Birth, Command, CommandAck, Telemetry, command_topic, encode
-from tests.edge_agent.conftest import MakeCore, messages, run_for, watermark_payload
+from protocol import Birth, Command, CommandAck, Event, Telemetry, command_topic, encode
+from tests.edge_agent.conftest import MakeCore, live_births, messages, run_for, watermark_payload
 
 
 def release(core: AgentCore) -> Release:
@@ -150,3 +150,46 @@ def test_close_waits_for_the_watermark_covering_everything(make_core: MakeCore) 
         assert reopened.stats().rows == 0
     finally:
         reopened.close()
+
+
+def test_telemetry_dropped_while_linked_earns_a_new_birth(make_core: MakeCore) -> None:
+    """The outbox bounds drop telemetry while the coordinator lags: the gap would hold the
+    watermark back for good, so the agent sends a new birth naming its oldest row."""
+    core, transport, clock = make_core(outbox={"max_outbox_bytes": 4096})
+    core.tick()
+    transport.accept()
+    run_for(core, clock, 2.0)
+    transport.feed(*watermark_payload(0))  # a watermark-speaking coordinator, then it lags
+    run_for(core, clock, 30.0)
+    assert core.outbox.stats().dropped_messages > 0
+    births = [m for m in messages(transport) if isinstance(m, Birth) and not m.historical]
+    assert 2 <= len(births) <= 4  # at most one per 10 s
+    oldest = births[-1].pending_from_seq
+    assert oldest is not None
+    assert oldest > 1  # the coordinator settles the dropped seqs below it as lost
+
+
+def test_a_stalled_watermark_earns_a_birth_and_a_replay(make_core: MakeCore) -> None:
+    """The broker acknowledged rows the coordinator never got (it restarted without the
+    coordinator's session): the watermark stops growing, so after 15 s the agent sends a
+    new birth and replays every row still held."""
+    core, transport, clock = make_core()
+    core.tick()
+    transport.accept()
+    run_for(core, clock, 2.0)
+    transport.feed(*watermark_payload(0))
+    core.tick()
+    held = [r.seq for r in core.outbox.pending(limit=1000)]
+    run_for(core, clock, 10.0)
+    assert len(live_births(transport)) == 1  # not yet: 10 s without progress
+    transport.published.clear()
+    run_for(core, clock, 6.0)
+    births = live_births(transport)
+    assert len(births) == 1
+    assert births[0].pending_from_seq == 1
+    replayed = {
+        m.seq
+        for m in messages(transport)
+        if isinstance(m, Birth | Telemetry | Event) and m.historical
+    }
+    assert set(held) <= replayed

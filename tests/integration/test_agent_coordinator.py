@@ -130,17 +130,17 @@ def wait_node(
 
 
 def assert_stored_exactly_once(
-    coordinator: CoordinatorProcess, site: str, tmp_path: Path
+    coordinator: CoordinatorProcess, site: str, tmp_path: Path, *, node: str = "m1"
 ) -> dict[str, Any]:
     stats, held = agent_stats(tmp_path / "state")
-    assert not held, "the agent stopped cleanly with everything acknowledged"
+    assert not held, "the agent stopped cleanly with everything committed"
     assert stats.dropped_messages == 0
     entry = wait_node(
-        coordinator, site, "m1", lambda e: e["counters"]["samples"] >= stats.produced_samples, 30
+        coordinator, site, node, lambda e: e["counters"]["samples"] >= stats.produced_samples, 30
     )
     counters: dict[str, Any] = entry["counters"]
     assert counters["samples"] == stats.produced_samples
-    assert coordinator.stored_samples(site, "m1") == stats.produced_samples
+    assert coordinator.stored_samples(site, node) == stats.produced_samples
     assert counters["lost"] == 0
     assert counters["missing"] == 0
     assert counters["received"] == stats.produced_messages  # each seq counted once

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -99,6 +99,13 @@ class CommentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS, pattern=COMMENT_PATTERN)
+
+
+class FeedbackIn(BaseModel):
+    """An operator's verdict on an alarm: a false alert, or a confirmed fault."""
+
+    model_config = ConfigDict(extra="forbid")
+    verdict: Literal["false", "confirmed"]
 
 
 class AssignIn(BaseModel):

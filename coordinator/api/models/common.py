@@ -42,6 +42,13 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class LocationIn(StrictModel):
+    """A place on Earth in degrees (WGS 84)."""
+
+    lat: float = Field(ge=-90, le=90, description="latitude")
+    lon: float = Field(ge=-180, le=180, description="longitude")
+
+
 def check_distinct_machines(machines: list[str], *, field: str) -> None:
     """The options of one operation name distinct machines (JSON Schema's `uniqueItems`
     cannot say it: two options differ by their durations); `OrderRejected` otherwise."""
@@ -54,6 +61,7 @@ __all__ = [
     "MAX_DURATION_S",
     "MAX_QUANTITY",
     "Integer",
+    "LocationIn",
     "OptionalQuantity",
     "OptionalTimestampMs",
     "StrictModel",

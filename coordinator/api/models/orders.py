@@ -15,10 +15,12 @@ from coordinator.api.models.common import (
     MAX_DURATION_S,
     MAX_QUANTITY,
     Integer,
+    LocationIn,
     OptionalQuantity,
     OptionalTimestampMs,
     StrictModel,
 )
+from coordinator.plan.orders.specs import DeliveryOrder
 from protocol.topics import ID_PATTERN, NAME_PATTERN
 
 MAX_JOB_ID_CHARS: Final = 60  # operation ids add ":{index}" to a job id
@@ -56,16 +58,49 @@ class JobIn(StrictModel):
 
 
 class DeliveryIn(StrictModel):
-    """A delivery order: position (in plan units of driving), load, service window (ms
-    since the Unix epoch) and service time."""
+    """A delivery order: position (`location` in degrees; or `x`, `y` in plan units of
+    driving, as the solver benchmarks use), load, service window (ms since the Unix epoch)
+    and service time."""
 
     id: str = Field(pattern=ID_PATTERN)
-    x: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
-    y: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    x: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    y: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
     demand: Integer = Field(ge=0, le=MAX_QUANTITY)
     ready_ms: OptionalTimestampMs = None
     due_ms: OptionalTimestampMs = None
     service_s: float = Field(default=0.0, ge=0, le=MAX_DURATION_S)
+    location: LocationIn | None = Field(default=None, description="where it is, if on Earth")
+
+    @classmethod
+    def of(cls, order: DeliveryOrder) -> DeliveryIn:
+        """The body of a held delivery."""
+        location = None
+        if order.lat is not None and order.lon is not None:
+            location = LocationIn(lat=order.lat, lon=order.lon)
+        return cls(
+            id=order.id,
+            x=order.x,
+            y=order.y,
+            demand=order.demand,
+            ready_ms=order.ready_ms,
+            due_ms=order.due_ms,
+            service_s=order.service_s,
+            location=location,
+        )
+
+    def order(self) -> DeliveryOrder:
+        """The delivery order this body asks for."""
+        return DeliveryOrder(
+            id=self.id,
+            x=self.x,
+            y=self.y,
+            demand=self.demand,
+            ready_ms=self.ready_ms,
+            due_ms=self.due_ms,
+            service_s=self.service_s,
+            lat=self.location.lat if self.location else None,
+            lon=self.location.lon if self.location else None,
+        )
 
 
 def _one_of_either(first: str, second: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from coordinator.api.models.common import (
     MAX_DURATION_S,
     MAX_QUANTITY,
     Integer,
+    LocationIn,
     OptionalQuantity,
     OptionalTimestampMs,
     StrictModel,
@@ -183,13 +184,15 @@ class ProductsOut(BaseModel):
 
 
 class DepotIn(StrictModel):
-    """A micro-warehouse (its node id) as a depot, with its opening times."""
+    """A micro-warehouse (its node id) as a depot, where it is (`location` in degrees, or
+    `x`, `y` in plan units of driving) and its opening times."""
 
     id: str = Field(pattern=ID_PATTERN)
-    x: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
-    y: float = Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    x: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+    y: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
     open_ms: OptionalTimestampMs = None
     close_ms: OptionalTimestampMs = None
+    location: LocationIn | None = Field(default=None, description="where it is, if on Earth")
 
 
 class VehicleIn(StrictModel):

@@ -1,4 +1,5 @@
-"""`/api/v1/alarms`: list and filter alarms (viewer); ack, clear, comment, assign (operator).
+"""`/api/v1/alarms`: list and filter alarms (viewer); ack, clear, comment, assign and give
+feedback (operator).
 
 Thin routes over the `AlarmService` (`AlarmsDep`); domain errors
 (`coordinator.alarms.errors`) propagate to the API's one exception handler. The SSE stream
@@ -26,6 +27,7 @@ from coordinator.api.models.alarms import (
     CommentIn,
     CommentOut,
     DeliveryOut,
+    FeedbackIn,
     TransitionOut,
 )
 from coordinator.api.problems import problem_responses
@@ -182,6 +184,21 @@ def comment_alarm(
     _in_scope(alarms, alarm_id, scope)
     comment = alarms.add_comment(alarm_id, actor=who, text=body.text)
     return CommentOut.model_validate(comment.to_dict())
+
+
+@router.post(
+    "/{alarm_id}/feedback",
+    summary="Mark an alarm a false alert or a confirmed fault",
+    response_model=TransitionOut,
+    status_code=201,
+    responses=problem_responses(404),
+)
+def alarm_feedback(
+    alarm_id: AlarmIdPath, body: FeedbackIn, who: OperatorDep, alarms: AlarmsDep
+) -> TransitionOut:
+    """Record the verdict (the latest counts, per detector and signal, in `/metrics`)."""
+    transition = alarms.give_feedback(alarm_id, actor=who, verdict=body.verdict)
+    return TransitionOut.model_validate(transition.to_dict())
 
 
 @router.post(

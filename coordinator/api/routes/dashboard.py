@@ -1,6 +1,6 @@
 """`/`: the operator console, a single page served from the package's `static` folder.
 
-The page and its scripts, styles and vendored libraries (`static/vendor/README.md`) ship
+The page and its scripts, styles and vendored libraries (`coordinator/api/static/vendor/README.md`) ship
 inside the package, so the console works without internet access. Assets are served from
 a list of the files found in `static/` when first asked for: a path not on that list is a
 404, whatever it holds (`..`, encoded slashes, absolute paths), so nothing outside the

@@ -29,7 +29,7 @@ from coordinator.api.models.orders import (
     ReplenishmentOut,
 )
 from coordinator.api.problems import problem_responses
-from coordinator.plan.orders.specs import DeliveryOrder, JobOrder, OperationOrder
+from coordinator.plan.orders.specs import JobOrder, OperationOrder
 
 router = APIRouter(tags=["plans"])
 
@@ -71,7 +71,7 @@ def submit_orders(body: OrdersIn, plans: PlansDep, _who: OperatorDep) -> OrdersA
         )
         for job in body.jobs
     ]
-    deliveries = [DeliveryOrder(**d.model_dump()) for d in body.deliveries]
+    deliveries = [d.order() for d in body.deliveries]
     taken = plans.submit_orders(jobs, deliveries)
     return OrdersAccepted(
         accepted=taken.jobs,
@@ -151,7 +151,7 @@ def held_orders(plans: PlansDep, _who: ViewerDep) -> OrdersOut:
             )
             for j in jobs
         ],
-        deliveries=[DeliveryIn.model_validate(d, from_attributes=True) for d in deliveries],
+        deliveries=[DeliveryIn.of(d) for d in deliveries],
     )
 
 

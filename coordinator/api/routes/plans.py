@@ -55,7 +55,18 @@ def set_fleet(body: FleetIn, plans: PlansDep, _who: OperatorDep) -> FleetOut:
     depot is a micro-warehouse the coordinator has seen; a vehicle's depot is declared;
     ids are not repeated; a depot does not close before it opens."""
     plans.set_fleet(
-        [DepotSpec(d.id, d.x, d.y, open_ms=d.open_ms, close_ms=d.close_ms) for d in body.depots],
+        [
+            DepotSpec(
+                d.id,
+                d.x,
+                d.y,
+                open_ms=d.open_ms,
+                close_ms=d.close_ms,
+                lat=d.location.lat if d.location else None,
+                lon=d.location.lon if d.location else None,
+            )
+            for d in body.depots
+        ],
         [
             VehicleSpec(v.id, v.depot_id, v.capacity, max_duration_s=v.max_duration_s)
             for v in body.vehicles

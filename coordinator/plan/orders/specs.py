@@ -93,14 +93,17 @@ class JobOrder:
 
 @dataclass(frozen=True, slots=True)
 class DepotSpec:
-    """A micro-warehouse (its node id) as a depot: position, and opening times in ms since
-    the Unix epoch (None: always open)."""
+    """A micro-warehouse (its node id) as a depot: position (`x`, `y` in plan units of
+    driving, or `lat`, `lon` in degrees), and opening times in ms since the Unix epoch
+    (None: always open)."""
 
     id: str
     x: float
     y: float
     open_ms: int | None = None
     close_ms: int | None = None
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +118,8 @@ class VehicleSpec:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryOrder:
-    """A delivery: position, load, the window in which service must start (ms since the
-    Unix epoch, None: open) and the service time in seconds."""
+    """A delivery: position (as `DepotSpec`), load, the window in which service must start
+    (ms since the Unix epoch, None: open) and the service time in seconds."""
 
     id: str
     x: float
@@ -125,6 +128,8 @@ class DeliveryOrder:
     ready_ms: int | None = None
     due_ms: int | None = None
     service_s: float = 0.0
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,15 @@
 """The delivery-routing problem (VRPTW with several depots) and its result.
 
-Coordinates are planar; the travel time between two points equals their distance
-(scale coordinates to make it so). Distances follow the DIMACS convention: each arc's
-Euclidean length truncated to `distance_decimals` decimals; solvers work on integers
-in units of 10**-distance_decimals.
+Two ways to say how long a leg takes. Planar (the solver benchmarks): coordinates `x`, `y`
+in plan units, the travel time between two points equals their distance, and distances
+follow the DIMACS convention (each arc's Euclidean length truncated to
+`distance_decimals` decimals). Located (the coordinator): a `TravelMatrix` of travel times
+between named places (depots, orders, vehicles' positions), in plan units, made by the
+travel-time port (`coordinator.plan.routing.travel`); coordinates are then ignored.
+Solvers work on integers in units of 10**-distance_decimals either way.
+
+A vehicle on the road starts from where it is (`VehicleStart`): its route begins there,
+at that time, instead of at its depot when the depot opens.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ __all__ = [
     "Route",
     "RoutingProblem",
     "RoutingResult",
+    "TravelMatrix",
     "Unserved",
     "Vehicle",
+    "VehicleStart",
 ]
 
 NO_LIMIT = 10**12
@@ -28,13 +36,16 @@ NO_LIMIT = 10**12
 
 @dataclass(frozen=True, slots=True)
 class Depot:
-    """A micro-warehouse vehicles start from and return to, open during [open, close]."""
+    """A micro-warehouse vehicles start from and return to, open during [open, close];
+    `lat`, `lon` where it is on Earth (None: planar only)."""
 
     id: str
     x: float
     y: float
     open: float = 0.0
     close: float = NO_LIMIT
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,8 @@ class Order:
     ready: float = 0.0
     due: float = NO_LIMIT
     service: float = 0.0
+    lat: float | None = None
+    lon: float | None = None
 
     def __post_init__(self) -> None:
         if self.demand < 0 or self.service < 0:
@@ -57,13 +70,26 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class VehicleStart:
+    """Where a vehicle on the road is (`place_id` names it in a `TravelMatrix`; `x`, `y`
+    for planar problems) and when, in plan units."""
+
+    place_id: str
+    x: float = 0.0
+    y: float = 0.0
+    time: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Vehicle:
-    """A vehicle based at `depot_id`; `max_duration` bounds its route's duration."""
+    """A vehicle based at `depot_id`; `max_duration` bounds its route's duration; `start`
+    says where it is when it is on the road (None: at its depot)."""
 
     id: str
     depot_id: str
     capacity: int
     max_duration: float | None = None
+    start: VehicleStart | None = None
 
     def __post_init__(self) -> None:
         if self.capacity < 0:
@@ -79,6 +105,30 @@ class PinnedStop:
 
 
 @dataclass(frozen=True)
+class TravelMatrix:
+    """Travel times in plan units between named places: `times[i][j]` from `ids[i]` to
+    `ids[j]` (finite, non-negative)."""
+
+    ids: tuple[str, ...]
+    times: tuple[tuple[float, ...], ...]
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        if len(set(self.ids)) != n:
+            raise ProblemError("a travel matrix names a place twice")
+        if len(self.times) != n or any(len(row) != n for row in self.times):
+            raise ProblemError(f"a travel matrix for {n} places must be {n} x {n}")
+        for row in self.times:
+            for t in row:
+                if not 0.0 <= t < NO_LIMIT:  # also refuses NaN
+                    raise ProblemError(f"travel time {t!r} out of range")
+
+    def index(self) -> dict[str, int]:
+        """Place id → row."""
+        return {place: i for i, place in enumerate(self.ids)}
+
+
+@dataclass(frozen=True)
 class RoutingProblem:
     """Depots, orders, vehicles and committed stops; validated on construction."""
 
@@ -88,6 +138,7 @@ class RoutingProblem:
     pinned: tuple[PinnedStop, ...] = ()
     distance_decimals: int = 1
     name: str = ""
+    travel: TravelMatrix | None = None
 
     def __post_init__(self) -> None:
         depot_ids = {d.id for d in self.depots}
@@ -113,6 +164,13 @@ class RoutingProblem:
             seen.add(pin.order_id)
         if not 0 <= self.distance_decimals <= 4:
             raise ProblemError("distance_decimals must be within 0..4")
+        if self.travel is not None:
+            known = set(self.travel.ids)
+            places = [*depot_ids, *order_ids]
+            places += [v.start.place_id for v in self.vehicles if v.start is not None]
+            missing = sorted(p for p in places if p not in known)
+            if missing:
+                raise ProblemError(f"no travel times for {missing[:5]}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,7 +113,9 @@ class _Model:
                     options.append(_Option(opt.machine_id, opt.duration, present, interval))
                 if len(choices) > 1:
                     m.add_exactly_one(o.present for o in options)
-                if previous_end is not None:
+                if previous_end is not None and not (slot and slot.pinned):
+                    # A pinned (started) operation's start is a fact, even one that began
+                    # before its predecessor ended: only free operations wait.
                     m.add(start >= previous_end)
                 previous_end = end
                 self.ops[op.id] = _OpVars(start, end, options, op.family, job.rush)

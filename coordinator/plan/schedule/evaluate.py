@@ -166,7 +166,8 @@ def violations(problem: SchedulingProblem, schedule: Schedule) -> list[str]:
                 break
             if op.id not in fixed:
                 ready = max(ready, earliest_start(problem, job))
-            if row.start < ready:
+            started = op.id in fixed and fixed[op.id].pinned  # its start is a fact
+            if row.start < ready and not started:
                 found.append(f"{op.id} starts at {row.start} before {ready}")
             durations = [o.duration for o in op.options if o.machine_id == row.machine_id]
             if not durations:

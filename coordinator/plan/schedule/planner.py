@@ -48,9 +48,12 @@ class SchedulePlanner(Protocol):
 
 
 def is_classic(problem: SchedulingProblem) -> bool:
-    """True for a plain job shop: one machine per operation, makespan only."""
+    """True for a plain job shop: one machine per operation, makespan only, everything
+    free from time 0 (the tabu search knows no `now`)."""
     return (
-        all(len(op.options) == 1 for job in problem.jobs for op in job.operations)
+        problem.now == 0
+        and problem.frozen_horizon == 0
+        and all(len(op.options) == 1 for job in problem.jobs for op in job.operations)
         and all(job.due is None and job.release == 0 for job in problem.jobs)
         and not any(s.duration for s in problem.setups)
         and not any(m.unavailable for m in problem.machines)
@@ -126,8 +129,9 @@ class CpSatScheduler:
             )
         finishing = time.perf_counter()
         fallback = build_schedule(problem, start_from, status="fallback", solver="dispatch")
-        if violations(problem, fallback):
-            raise PlanError("the dispatch rule produced an infeasible plan")
+        broken = violations(problem, fallback)
+        if broken:
+            raise PlanError(f"the dispatch rule produced an infeasible plan: {broken[:3]}")
         # Keep back what building and checking the solver's plan will take (same work).
         reserve_s = (
             1.5 * (time.perf_counter() - finishing) + _MARGIN_S + _MARGIN_SHARE * time_limit_s

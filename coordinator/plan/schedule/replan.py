@@ -163,46 +163,57 @@ def _subtract(windows: tuple[Window, ...], spans: list[tuple[int, int]]) -> tupl
 def keep_started(
     problem: SchedulingProblem, observed: Iterable[Observed], *, now: int
 ) -> SchedulingProblem:
-    """The problem with the facts of the shop floor: each started operation stays on its
-    machine at its reported start (never moved back in time) and lasts until its
-    estimated end (`estimate_end`), so a late one pushes its successors; operations
-    nobody reported are free to move (from `now` on). These pins replace the ones the
-    plan clock made. An earlier operation of a job whose later one started counts as done
-    at that start. Reports of operations or machines not in the problem are ignored."""
-    ops = {op.id: (job, pos, op) for job in problem.jobs for pos, op in enumerate(job.operations)}
+    """The problem with the facts of the shop floor; these replace the pins the plan clock
+    made, and operations nobody reported are free to move (from `now` on).
+
+    A running operation stays on its machine at its reported start (never moved back in
+    time) and lasts until its estimated end (`estimate_end`), so a late one pushes its
+    successors; it is pinned even when its job's next operation started before it ended
+    (machines do not wait: that start is a fact too). A done operation, and an operation
+    nobody reported that lies before a reported one of its job, are behind the job and
+    leave the problem; a job with nothing left leaves too. On one machine only the latest
+    started of the running operations is running; earlier ones count as done. Reports of
+    operations or machines not in the problem are ignored."""
+    ops = {op.id: op for job in problem.jobs for op in job.operations}
     machines = {m.id: m for m in problem.machines}
     facts = {
         o.operation_id: o for o in observed if o.operation_id in ops and o.machine_id in machines
     }
-    new_ops: dict[str, Operation] = {}
-    pins: dict[str, PinnedOperation] = {}
+    running: dict[str, Observed] = {}  # machine → its running operation
+    for fact in facts.values():
+        seen = running.get(fact.machine_id)
+        if fact.done_at is None and (
+            seen is None or (fact.start, fact.operation_id) > (seen.start, seen.operation_id)
+        ):
+            running[fact.machine_id] = fact
+    pins: list[PinnedOperation] = []
+    resized: dict[str, Operation] = {}
     spans: dict[str, list[tuple[int, int]]] = {}
-    for fact in sorted(facts.values(), key=lambda f: (f.start, f.operation_id)):
-        _, _, op = ops[fact.operation_id]
-        durations = [o.duration for o in op.options if o.machine_id == fact.machine_id]
+    for machine_id, fact in running.items():
+        op = ops[fact.operation_id]
+        durations = [o.duration for o in op.options if o.machine_id == machine_id]
         planned = durations[0] if durations else min(o.duration for o in op.options)
         resume = now
-        for w in machines[fact.machine_id].unavailable:
+        for w in machines[machine_id].unavailable:
             if w.start <= now < w.end:
                 resume = max(resume, w.end)
         end = estimate_end(fact, planned, now=now, resume=resume)
-        new_ops[op.id] = replace(op, options=(OperationOption(fact.machine_id, end - fact.start),))
-        pins[op.id] = PinnedOperation(op.id, fact.machine_id, fact.start)
-        spans.setdefault(fact.machine_id, []).append((fact.start, end))
-    for job in problem.jobs:  # earlier operations of a started one: done at its start
-        last = max((p for p, op in enumerate(job.operations) if op.id in pins), default=0)
-        for op in job.operations[:last]:
-            if op.id not in pins:
-                at = pins[job.operations[last].id].start
-                machine = op.options[0].machine_id
-                new_ops[op.id] = replace(op, options=(OperationOption(machine, 0),))
-                pins[op.id] = PinnedOperation(op.id, machine, at)
-    jobs = tuple(
-        replace(job, operations=tuple(new_ops.get(op.id, op) for op in job.operations))
-        for job in problem.jobs
-    )
+        resized[op.id] = replace(op, options=(OperationOption(machine_id, end - fact.start),))
+        pins.append(PinnedOperation(op.id, machine_id, fact.start))
+        spans.setdefault(machine_id, []).append((fact.start, end))
+    jobs: list[Job] = []
+    for job in problem.jobs:
+        reported = [p for p, op in enumerate(job.operations) if op.id in facts]
+        last = max(reported, default=-1)
+        kept = tuple(
+            resized.get(op.id, op)
+            for p, op in enumerate(job.operations)
+            if p > last or op.id in resized
+        )
+        if kept:
+            jobs.append(replace(job, operations=kept))
     kept_machines = tuple(
         replace(m, unavailable=_subtract(m.unavailable, spans[m.id])) if m.id in spans else m
         for m in problem.machines
     )
-    return replace(problem, jobs=jobs, machines=kept_machines, pinned=tuple(pins.values()))
+    return replace(problem, jobs=tuple(jobs), machines=kept_machines, pinned=tuple(pins))

@@ -135,3 +135,22 @@ def test_low_stock_default_threshold_applies_to_every_sku() -> None:
     rule = sources.LowStockRule(sink=sink, default_threshold=3)
     rule.on_stock(site="s1", node="wh-1", sku="any", quantity=1, ts_ms=1)
     assert sink.calls[0][1]["alarm_type"] == "low_stock"
+
+
+def test_feedback_names_the_detector_and_signal_of_each_alarm() -> None:
+    """An anomaly alarm stands for its one signal; an incident for each signal it names;
+    other alarms for none."""
+    from coordinator.alarms.feedback import feedback_counts, judged_signals
+
+    assert judged_signals("n1/temp", "anomaly.baseline", {}) == [("baseline", "n1/temp")]
+    data = {"machine": "m2", "signals": "m2.a,m2.b", "a.detector": "flatline"}
+    assert judged_signals("n1/m2", "incident", {"data": data}) == [("flatline", "n1/m2.a")]
+    node = {"machine": "node", "signals": "temp", "temp.detector": "missing"}
+    assert judged_signals("n1", "incident", {"data": node}) == [("missing", "n1/temp")]
+    assert judged_signals("n1/m2", "incident", {"data": "hostile"}) == []
+    assert judged_signals("n1", "node_offline", {}) == []
+    rows: list[tuple[str, str, dict[str, object], str]] = [
+        ("n1/t", "anomaly.baseline", {}, "false"),
+        ("n1/t", "anomaly.baseline", {}, "x"),
+    ]
+    assert feedback_counts(rows) == {("baseline", "n1/t", "false"): 1}

@@ -129,7 +129,7 @@ def test_nothing_outside_the_asset_list_is_served(client: httpx.Client, path: st
 
 
 def test_vendored_libraries_carry_their_licences_and_are_package_data() -> None:
-    """Each vendored library has its licence beside it and a line in vendor/README.md; the
+    """Each vendored library has its licence beside it and a line in coordinator/api/static/vendor/README.md; the
     package-data globs in pyproject.toml take every file of `static/`."""
     vendor = STATIC / "vendor"
     readme = (vendor / "README.md").read_text(encoding="utf-8")

@@ -56,6 +56,7 @@ EXPECTED: dict[str, int] = {
     "InstanceFormatError": 500,
     "InstanceTooLargeError": 500,
     "SolverError": 500,
+    "TravelTimeError": 500,
     "OrderRejected": 422,
     "PlanningUnavailable": 503,
     "SalesError": 400,

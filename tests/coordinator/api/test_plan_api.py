@@ -182,7 +182,7 @@ def test_an_order_posted_twice_is_held_once(client: httpx.Client) -> None:
     jobs = [j for j in held.json()["jobs"] if j["id"] == "twice"]
     assert [(j["weight"], j["due_ms"]) for j in jobs] == [(7, 1_900_000_000_000)]
     drops = [d for d in held.json()["deliveries"] if d["id"] == "twice-d"]
-    assert drops == [{**drop, "ready_ms": None, "due_ms": None, "service_s": 0.0}]
+    assert drops == [{**drop, "ready_ms": None, "due_ms": None, "service_s": 0.0, "location": None}]
 
 
 def test_orders_are_closed_by_an_operator(client: httpx.Client) -> None:
@@ -467,3 +467,18 @@ def test_plan_views_are_documented_in_openapi(client: httpx.Client) -> None:
     ):
         schema = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": f"#/components/schemas/{model}"}
+
+
+def test_a_located_delivery_round_trips_and_bad_places_are_422(client: httpx.Client) -> None:
+    """A delivery given by latitude/longitude is held as given; a latitude past 90, a
+    location without its longitude or with a string are refused."""
+    drop = {"id": "geo-d", "demand": 1, "location": {"lat": 29.3, "lon": 120.07}}
+    posted = client.post("/api/v1/orders", json={"deliveries": [drop]}, headers=AS_OPERATOR)
+    assert posted.status_code == 202
+    held = client.get("/api/v1/orders", headers=AS_VIEWER).json()["deliveries"]
+    (mine,) = [d for d in held if d["id"] == "geo-d"]
+    assert (mine["location"], mine["x"], mine["y"]) == ({"lat": 29.3, "lon": 120.07}, 0.0, 0.0)
+    for location in ({"lat": 95.0, "lon": 0.0}, {"lat": 1.0}, {"lat": "1", "lon": 2.0}):
+        bad = {**drop, "id": "geo-bad", "location": location}
+        answer = client.post("/api/v1/orders", json={"deliveries": [bad]}, headers=AS_OPERATOR)
+        assert answer.status_code == 422, location

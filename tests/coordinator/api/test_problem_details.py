@@ -222,6 +222,6 @@ def test_every_problem_type_has_its_own_name_and_title() -> None:
 
 def test_docs_list_every_problem_type_with_its_status() -> None:
     """docs/api.md's table names each problem type the API answers, with its status."""
-    doc = (Path(__file__).parents[3] / "docs" / "api.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parents[3] / "docs/api.md").read_text(encoding="utf-8")
     for kind in PROBLEM_TYPES:
         assert f"| `{kind.name}` | {kind.status} |" in doc, kind.name

@@ -31,7 +31,7 @@ class ReferenceMonitor(SignalMonitor):
         self.last_ts_ms = ts_ms
         self.samples += 1
         self._window.append(x)
-        cfg = self.config
+        cfg = self.config.judged()
         warm = self.samples > cfg.warmup_samples
         events: list[Anomaly] = []
         scores: list[float] = [0.0]
@@ -70,10 +70,11 @@ def _configs() -> st.SearchStrategy[DetectorConfig]:
     """Small warm-ups (so the warm paths run within a short stream) and varied settings."""
     maybe_limit = st.none() | st.floats(-50.0, 150.0)
     return st.builds(
-        lambda warmup, clear, window, b_on, raise_b, novelty, r_on, rate, f_on, tol, run, m_on, min_gap, max_gap, lo, hi: (
+        lambda warmup, clear, window, b_on, raise_b, novelty, r_on, rate, f_on, tol, run, m_on, min_gap, max_gap, lo, hi, sensitivity: (
             DetectorConfig.from_dict(
                 {
                     "warmup_samples": warmup,
+                    "sensitivity": sensitivity,
                     "clear_after_samples": clear,
                     "window_samples": window,
                     "baseline": {
@@ -112,6 +113,7 @@ def _configs() -> st.SearchStrategy[DetectorConfig]:
         st.none() | st.integers(50, 5000),
         maybe_limit,
         maybe_limit,
+        st.sampled_from([1.0, 0.5, 2.0]),
     )
 
 

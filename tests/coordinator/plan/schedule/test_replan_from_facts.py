@@ -98,15 +98,45 @@ def test_unreported_operations_are_not_pinned_by_the_plan_clock() -> None:
     assert rows(facts, DispatchScheduler())["j:0"][1] >= 20
 
 
-def test_an_earlier_step_of_a_started_one_counts_as_done() -> None:
-    """j:1 reported started at 12 though j:0 was never reported: j:0 is pinned before it."""
+def test_an_unreported_earlier_step_of_a_started_one_is_behind_the_job() -> None:
+    """j:1 reported started at 12 though j:0 never was: j:0 leaves the problem."""
     problem = SchedulingProblem(
         machines=(Machine("m1"), Machine("m2")), jobs=(two_step_job("j"),), now=15
     )
     seen = Observed("j:1", "m2", start=12, last_report=15)
     plan = rows(keep_started(problem, [seen], now=15), DispatchScheduler())
-    assert plan["j:0"] == ("m1", 12, 12)
-    assert plan["j:1"] == ("m2", 12, 22)
+    assert plan == {"j:1": ("m2", 12, 22)}
+
+
+@pytest.mark.parametrize("planner", PLANNERS, ids=lambda p: type(p).__name__)
+def test_machines_that_did_not_wait_are_kept_as_they_run(planner: SchedulingPlanner) -> None:
+    """m2 started j:1 at 5 while m1 still runs j:0 (started 0, late): both stay where they
+    are, though j:1 began before j:0 ends; a done job leaves the problem."""
+    done = two_step_job("d")
+    problem = SchedulingProblem(
+        machines=(Machine("m1"), Machine("m2")), jobs=(two_step_job("j"), done), now=20
+    )
+    facts = [
+        Observed("j:0", "m1", start=0, last_report=20, made=4, quantity=10),
+        Observed("j:1", "m2", start=5, last_report=20, made=1, quantity=10),
+        Observed("d:0", "m1", start=0, last_report=0, done_at=0),
+        Observed("d:1", "m2", start=1, last_report=4, done_at=4),
+    ]
+    plan = rows(keep_started(problem, facts, now=20), planner)
+    assert plan == {"j:0": ("m1", 0, 50), "j:1": ("m2", 5, 155)}
+
+
+def test_only_the_latest_running_operation_runs_on_a_machine() -> None:
+    """Two operations reported running on m1: the later start runs, the earlier is over."""
+    problem = SchedulingProblem(
+        machines=(Machine("m1"), Machine("m2")),
+        jobs=(two_step_job("a"), two_step_job("b")),
+        now=20,
+    )
+    facts = [Observed("a:0", "m1", 0, 5), Observed("b:0", "m1", 8, 20)]
+    live = keep_started(problem, facts, now=20)
+    assert [p.operation_id for p in live.pinned] == ["b:0"]
+    assert [op.id for job in live.jobs for op in job.operations] == ["a:1", "b:0", "b:1"]
 
 
 def test_reports_of_unknown_operations_or_machines_are_ignored() -> None:
@@ -120,3 +150,16 @@ def test_reports_of_unknown_operations_or_machines_are_ignored() -> None:
         now=5,
     )
     assert facts.pinned == ()
+
+
+def test_a_plain_job_shop_planned_later_than_time_0_starts_no_earlier_than_now() -> None:
+    """One machine per operation but `now` = 1: not a classic instance for the tabu warm
+    start (it knows no `now`), and nothing is planned before 1."""
+    from coordinator.plan.schedule.planner import is_classic
+
+    problem = SchedulingProblem(
+        machines=(Machine("m1"), Machine("m2")), jobs=(two_step_job("k"),), now=1
+    )
+    assert not is_classic(problem)
+    plan = rows(problem, CpSatScheduler())
+    assert min(start for _, start, _ in plan.values()) >= 1
