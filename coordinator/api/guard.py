@@ -46,7 +46,7 @@ _STATE_OF: Final[tuple[tuple[re.Pattern[str], Callable[[re.Match[str], Any], str
     (re.compile(r"/api/v1/plans/(products|reserve)"), lambda m, _b: m.group(0)),
     (re.compile(r"/api/v1/orders(/close|/dispatch)?"), lambda m, _b: "/api/v1/orders"),
     (
-        re.compile(rf"/api/v1/alarms/({_ID})/(ack|clear|comments|assign)"),
+        re.compile(rf"/api/v1/alarms/({_ID})/(ack|clear|comments|assign|feedback)"),
         lambda m, _b: f"/api/v1/alarms/{m.group(1)}",
     ),
     (

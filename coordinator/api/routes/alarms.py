@@ -194,9 +194,10 @@ def comment_alarm(
     responses=problem_responses(404),
 )
 def alarm_feedback(
-    alarm_id: AlarmIdPath, body: FeedbackIn, who: OperatorDep, alarms: AlarmsDep
+    alarm_id: AlarmIdPath, body: FeedbackIn, who: OperatorDep, scope: ScopeDep, alarms: AlarmsDep
 ) -> TransitionOut:
     """Record the verdict (the latest counts, per detector and signal, in `/metrics`)."""
+    _in_scope(alarms, alarm_id, scope)
     transition = alarms.give_feedback(alarm_id, actor=who, verdict=body.verdict)
     return TransitionOut.model_validate(transition.to_dict())
 

@@ -173,6 +173,7 @@ REQUIRED = {"signal": "temp"}
 WRITE_BODIES: dict[str, Any] = {
     "/api/v1/alarms/{alarm_id}/comments": {"text": "mine now"},
     "/api/v1/alarms/{alarm_id}/assign": {"assignee": "alice"},
+    "/api/v1/alarms/{alarm_id}/feedback": {"verdict": "false"},
     "/api/v1/nodes/{node}/config": {"sampling_interval_ms": 900},
 }
 
