@@ -11,12 +11,14 @@ machines' counts by the job tracker (`coordinator.jobs.tracker`). The HTTP app
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from coordinator.alarms.port import AlarmSink
 from coordinator.alarms.service import AlarmService
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.commands import CommandLog
+from coordinator.errors import CoordinatorError
 from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.serving.job import ForecastJob
 from coordinator.forecast.serving.store import ForecastStore
@@ -36,13 +38,19 @@ from coordinator.sales.network import Network
 from coordinator.sales.sources import capacity_source, pairwise_travel
 from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
-from coordinator.stock.cover import CoverPolicy
+from coordinator.stock.cover import CoverPolicy, StockCover
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
+from coordinator.stock.lateral_book import LateralTransferBook
+from coordinator.stock.placement import PlacementPolicy
+from coordinator.stock.plan_inputs import Inbound, sized_by_plan
+from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
 from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,6 +73,8 @@ class Coordinator:
     commands: CommandLog | None = None
     sales: SalesBook | None = None
     live_streams: LiveStreamBook | None = None
+    stock_plan: StockPlanner | None = None
+    lateral: LateralTransferBook | None = None
     sales_webhooks: WebhookPusher | None = None
 
     @classmethod
@@ -169,7 +179,6 @@ class Coordinator:
             rule=None if alarms is None else StockoutRiskRule(alarms, policy),
         )
         forecasts.watchers.append(cover)  # checked after every refresh and between them
-        cover.listeners.append(plans.on_covers)  # replenishment jobs for SKUs declared auto
         sales = _build_sales(settings, store, clock, twin, plans)
         sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
         _plan_opening_hours(plans, sales.network)
@@ -182,6 +191,41 @@ class Coordinator:
             )
 
         writer.listeners.append(follow_production)
+        streams = LiveStreamBook(
+            store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
+        )
+        lateral = LateralTransferBook(
+            store.lateral_store(),
+            plans,
+            clock,
+            nodes=lambda: {w.id: w.nodes for w in sales.network.warehouses},
+            received=jobs.store.received,
+        )
+        stock_plan = _build_stock_plan(settings, clock, twin, forecasts, plans, sales, streams)
+        stock_plan.inbound_sources.append(lateral.inbound)
+        lateral.restore()  # after the planner took back its saved orders and fleet
+
+        def lateral_receipts(outcome: BatchOutcome, _result: CommitResult) -> None:
+            """Lateral transfers close on their receipts, once."""
+            if outcome.batch.receipts:
+                lateral.on_receipts(r.transfer_id for r in outcome.batch.receipts)
+
+        def place_stock(rows: list[tuple[str, str, StockCover]], ts_ms: int) -> None:
+            """After a cover check: the stock plan's lateral transfers are carried out and
+            the replenishment jobs are sized by what it still lacks after them (by the
+            covers alone when no plan can be made: replenishment never stops for it)."""
+            try:
+                plan = stock_plan.plan().plan
+            except CoordinatorError:
+                log.exception("no stock plan; replenishment sized by the covers alone")
+                plans.on_covers(rows, ts_ms)
+                return
+            if settings.stock_lateral_transfers:
+                lateral.carry_out(plan)
+            plans.on_covers(sized_by_plan(rows, plan, sales.network), ts_ms)
+
+        writer.listeners.append(lateral_receipts)
+        cover.listeners.append(place_stock)
         return cls(
             settings=settings,
             clock=clock,
@@ -198,9 +242,9 @@ class Coordinator:
             cover=cover,
             commands=commands,
             sales=sales,
-            live_streams=LiveStreamBook(
-                store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
-            ),
+            live_streams=streams,
+            stock_plan=stock_plan,
+            lateral=lateral,
             sales_webhooks=WebhookPusher(
                 store.sales_store(),
                 clock,
@@ -397,3 +441,38 @@ def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClien
 
 
 __all__ = ["Coordinator"]
+
+
+def _build_stock_plan(
+    settings: CoordinatorSettings,
+    clock: Clock,
+    twin: FleetTwin,
+    forecasts: ForecastJob,
+    plans: PlanRunner,
+    sales: SalesBook,
+    streams: LiveStreamBook,
+) -> StockPlanner:
+    """Stock placement over the sales network, with the open replenishments in transit."""
+
+    def inbound() -> list[Inbound]:
+        return [
+            Inbound(r.transfer_id, r.node, r.sku, max(0, r.quantity - r.received), "replenishment")
+            for r in plans.replenishments().values()
+        ]
+
+    return StockPlanner(
+        forecasts=forecasts.service.latest,
+        stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
+        network=lambda: sales.network,
+        inbound=inbound,
+        streams=lambda: [kept.stream for kept in streams.list()],
+        clock=clock,
+        policy=PlacementPolicy(
+            lead_time_days=max(settings.cover_lead_time_days, 1 / 24),
+            service_a=settings.stock_service_a,
+            service_b=settings.stock_service_b,
+            service_c=settings.stock_service_c,
+            min_transfer_units=settings.stock_min_transfer_units,
+        ),
+        orders_per_viewer=settings.stock_orders_per_viewer,
+    )

@@ -146,6 +146,17 @@ class CoordinatorSettings(BaseSettings):
     cover_lead_time_days: float = Field(default=2.0, ge=0, le=366)
     cover_review_days: float = Field(default=7.0, ge=0, le=366)
     cover_check_interval_s: float = Field(default=60.0, gt=0)
+    # Stock placement (coordinator.stock.placement, GET /api/v1/stock/plan): the service
+    # level of each SKU class (A/B/C by share of forecast sales), the smallest lateral
+    # transfer, and the expected orders per viewer of a stream announced with an audience.
+    # After every cover check the plan's lateral transfers are handed to the planner as
+    # deliveries (coordinator.stock.lateral_book); off: they are only proposed.
+    stock_service_a: float = Field(default=0.98, ge=0.5, lt=1.0)
+    stock_service_b: float = Field(default=0.95, ge=0.5, lt=1.0)
+    stock_service_c: float = Field(default=0.90, ge=0.5, lt=1.0)
+    stock_min_transfer_units: int = Field(default=1, ge=1, le=1_000_000)
+    stock_orders_per_viewer: float = Field(default=0.02, ge=0.0, le=1.0)
+    stock_lateral_transfers: bool = True
     # Replenishment (coordinator.plan.orders.replenishment): an at-risk SKU declared "auto" in
     # PUT /api/v1/plans/products becomes a production job; False turns that off for all.
     auto_replenish: bool = True

@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "device": ("flexfleet.commands.device", "broker accounts for devices and coordinators"),
     "token": ("flexfleet.commands.token", "API tokens with roles and sites, kept hashed"),
     "audit": ("flexfleet.commands.audit", "verify and read the API audit log"),
+    "scenario": (
+        "flexfleet.commands.scenario",
+        "closed-loop outcome scenarios: flexfleet vs baseline",
+    ),
 }
 
 # Top-level packages of the project; a missing module outside them is a missing library.

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV="${VENV:-.venv}"
-EXTRAS="${EXTRAS:-coordinator,train,dev}"
+EXTRAS="${EXTRAS:-coordinator,train,dev,scenario}"
 
 need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)

@@ -40,6 +40,7 @@ from coordinator.sales.errors import SalesUnavailable
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.errors import StreamsUnavailable
+from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
 from coordinator.store.port import Store
 from protocol.topics import ID, ID_PATTERN, NAME_PATTERN
@@ -119,6 +120,15 @@ def get_live_streams(request: Request) -> LiveStreamBook:
     return book
 
 
+def get_stock_plan(request: Request) -> StockPlanner:
+    """The coordinator's stock planner (`PlanningUnavailable`, 503, when it has none)."""
+    coordinator = getattr(request.app.state, "coordinator", None)
+    planner: StockPlanner | None = getattr(coordinator, "stock_plan", None)
+    if planner is None:
+        raise PlanningUnavailable("stock placement is not planned on this coordinator")
+    return planner
+
+
 def get_commands(request: Request) -> CommandLog:
     """The coordinator's command log (`CommandsUnavailable`, 503, when it has none)."""
     coordinator = getattr(request.app.state, "coordinator", None)
@@ -140,6 +150,7 @@ DEPENDENCY_PROBLEMS: Final[Mapping[Callable[..., Any], tuple[int, ...]]] = {
     get_forecasts: (404, 503),
     get_jobs: (404, 503),
     get_sales: (503,),
+    get_stock_plan: (503,),
 }
 """The error statuses each dependency can answer (so every route using it documents
 them; `coordinator.api.problems.document_problems`)."""
@@ -156,6 +167,7 @@ JobsDep = Annotated[JobTracker, Depends(get_jobs)]
 CommandsDep = Annotated[CommandLog, Depends(get_commands)]
 SalesDep = Annotated[SalesBook, Depends(get_sales)]
 LiveStreamsDep = Annotated[LiveStreamBook, Depends(get_live_streams)]
+StockPlanDep = Annotated[StockPlanner, Depends(get_stock_plan)]
 
 # Callers: the principal's name, when it holds the role (401 / 403 otherwise)
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -208,6 +220,7 @@ __all__ = [
     "ScopeDep",
     "SettingsDep",
     "SkuQuery",
+    "StockPlanDep",
     "StoreDep",
     "TwinDep",
     "ViewerDep",
@@ -220,6 +233,7 @@ __all__ = [
     "get_sales",
     "get_scope",
     "get_settings",
+    "get_stock_plan",
     "get_store",
     "get_twin",
 ]

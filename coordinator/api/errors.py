@@ -68,7 +68,12 @@ from coordinator.forecast.errors import ForecastError, RefreshFailed
 from coordinator.notify.errors import TooManySubscribers
 from coordinator.plan.errors import OrderRejected, PlanError, PlanningUnavailable
 from coordinator.sales.errors import OrderConflict, OrderInvalid, SalesUnavailable
-from coordinator.stock.errors import StreamConflict, StreamInvalid, StreamsUnavailable
+from coordinator.stock.errors import (
+    PlanInvalid,
+    StreamConflict,
+    StreamInvalid,
+    StreamsUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +139,7 @@ PROBLEM_OF: Final[Mapping[type[CoordinatorError], ProblemType]] = {
     StreamInvalid: INVALID_REQUEST,
     StreamConflict: CONFLICT,
     StreamsUnavailable: UNAVAILABLE,
+    PlanInvalid: INVALID_REQUEST,
 }
 """Problem type (and so status) per class of the tree; any other `CoordinatorError` is a
 `bad-request` (400)."""

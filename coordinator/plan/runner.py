@@ -2,7 +2,8 @@
 to MQTT.
 
 `PlanRunner` owns a `PlanService` and one thread that re-plans when the debouncer says a
-batch of triggers is due (the previous plan is the hint). Its inputs:
+batch of triggers is due (the previous plan is the hint); `scheduler` chooses the solver
+(CP-SAT by default; the scenario runner passes it in its deterministic mode). Its inputs:
 
 - `on_commit(outcome, result)`, an ingest commit listener: `TriggerMapper` turns what was
   committed into machines joining the factory, machines going down or up, and stock-out
@@ -70,6 +71,7 @@ from coordinator.plan.routing.planner import warm_up as warm_up_router
 from coordinator.plan.routing.problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
 from coordinator.plan.routing.travel import TravelTimes
 from coordinator.plan.schedule.hours import OpenIntervals, machine_hours
+from coordinator.plan.schedule.planner import SchedulePlanner
 from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule.problem import (
     Job,
@@ -143,6 +145,7 @@ class PlanRunner:
         auto_replenish: bool = True,
         from_facts: bool = False,
         travel: TravelTimes | None = None,
+        scheduler: SchedulePlanner | None = None,
     ) -> None:
         try:
             debouncer = Debouncer(
@@ -156,6 +159,7 @@ class PlanRunner:
         self.service = PlanService(
             clock=clock,
             publish=self._publish,
+            scheduler=scheduler,
             debouncer=debouncer,
             schedule_time_limit_s=time_limit_s,
             route_time_limit_s=time_limit_s,
@@ -174,6 +178,7 @@ class PlanRunner:
         self._unit_s = time_unit_s
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
+        self._depots: dict[str, DepotSpec] = {}
         self._vehicle_nodes: set[str] = set()  # vehicles with an agent of their own
         self._book = ReplenishmentBook(
             self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
@@ -644,7 +649,13 @@ class PlanRunner:
             if save:
                 self.state.save_fleet(depot_list, vehicle_list, at_ms=now_ms(self.clock))
             self.service.set_fleet(fleet, cars)
+            self._depots = {d.id: d for d in depot_list}
         self._wake.set()
+
+    def depot(self, node: str) -> DepotSpec | None:
+        """The declared depot of a micro-warehouse node (None when it is none)."""
+        with self._orders_lock:
+            return self._depots.get(node)
 
     def _deliveries(self, batch: list[DeliveryOrder]) -> list[Order]:
         _unique([o.id for o in batch], "deliveries")

@@ -60,6 +60,24 @@ def _overlap(intervals: Iterable[tuple[float, float]], lo: float, hi: float) -> 
     return sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in intervals)
 
 
+def _spread(
+    intervals: Iterable[tuple[float, float]], start_s: float, bucket_s: float, count: int
+) -> list[float]:
+    """Per bucket of `bucket_s` from `start_s`, the seconds the (disjoint) intervals cover."""
+    out = [0.0] * count
+    end_s = start_s + count * bucket_s
+    for lo_s, hi_s in intervals:
+        a, b = max(lo_s, start_s), min(hi_s, end_s)
+        if b <= a:
+            continue
+        first = max(0, math.floor((a - start_s) / bucket_s))
+        last = min(count - 1, math.floor((b - start_s) / bucket_s))
+        for i in range(first, last + 1):
+            lo = start_s + i * bucket_s
+            out[i] += max(0.0, min(b, lo + bucket_s) - max(a, lo))
+    return out
+
+
 @dataclass
 class CapacityPool:
     """Free machine-seconds per bucket of `bucket_s` from `start_s` (Unix seconds) on, split
@@ -152,20 +170,24 @@ def pool_from_schedule(
     opened = hours.open_intervals(start_s, end_s)
     skip = set(unavailable)
     up = [m for m in machines if m not in skip]
+    open_s = _spread(opened, start_s, bucket_s, count)
     free = [0.0] * count
-    for i in range(count):
-        lo, hi = start_s + i * bucket_s, start_s + (i + 1) * bucket_s
-        open_s = _overlap(opened, lo, hi)
-        if open_s <= 0:
-            continue
-        for machine in up:
-            # busy time is counted only where the factory is open (no double subtraction)
-            taken = sum(
-                _overlap(opened, max(a, lo), min(b, hi))
-                for a, b in busy.get(machine, ())
-                if b > lo and a < hi
-            )
-            free[i] += max(0.0, open_s - taken)
+    for machine in up:
+        # each busy interval is spread over the buckets it spans (busy time is counted only
+        # where the factory is open: no double subtraction)
+        taken = [0.0] * count
+        for a, b in busy.get(machine, ()):
+            if b <= start_s or a >= end_s:
+                continue
+            first = max(0, math.floor((a - start_s) / bucket_s))
+            last = min(count - 1, math.floor((b - start_s) / bucket_s))
+            for i in range(first, last + 1):
+                lo, hi = start_s + i * bucket_s, start_s + (i + 1) * bucket_s
+                if b > lo and a < hi:
+                    taken[i] += _overlap(opened, max(a, lo), min(b, hi))
+        for i in range(count):
+            if open_s[i] > 0:
+                free[i] += max(0.0, open_s[i] - taken[i])
     offered = [f * share for f in free]
     return CapacityPool(
         start_s=start_s,

@@ -4,7 +4,8 @@ CoordinatorError (coordinator.errors)
 └── StockError                anything the stock side refuses (`field` names the part)
     ├── StreamInvalid         a live stream that cannot be taken (422)
     ├── StreamConflict        a change to a stream that has already started (409)
-    └── StreamsUnavailable    this coordinator keeps no live streams (503)
+    ├── StreamsUnavailable    this coordinator keeps no live streams (503)
+    └── PlanInvalid           a stock placement problem or policy that cannot be planned (422)
 """
 
 from __future__ import annotations
@@ -32,4 +33,8 @@ class StreamsUnavailable(StockError):
     """The coordinator runs without a live-stream book."""
 
 
-__all__ = ["StockError", "StreamConflict", "StreamInvalid", "StreamsUnavailable"]
+class PlanInvalid(StockError):
+    """A stock placement problem or policy that cannot be planned (`field` names the part)."""
+
+
+__all__ = ["PlanInvalid", "StockError", "StreamConflict", "StreamInvalid", "StreamsUnavailable"]

@@ -314,4 +314,17 @@ def m012_live_streams(db: Database) -> None:
     db.execute("CREATE INDEX live_streams_by_start ON live_streams (start_ms, id)")
 
 
+@MIGRATIONS()
+def m013_lateral_transfers(db: Database) -> None:
+    """Lateral transfers between micro-warehouses (`coordinator.store.lateral_transfers`):
+    one row per transfer id, open until `received` is set at its receipt."""
+    db.execute(
+        "CREATE TABLE lateral_transfers (id TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
+        " sku TEXT NOT NULL, source TEXT NOT NULL, destination TEXT NOT NULL,"
+        " node TEXT NOT NULL, qty INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+        " why TEXT NOT NULL, received INTEGER, received_ms INTEGER)"
+    )
+    db.execute("CREATE INDEX lateral_transfers_open ON lateral_transfers (received, seq)")
+
+
 __all__ = ["MIGRATIONS"]

@@ -26,6 +26,7 @@ from coordinator.ingest.records import StockLevels, WriteBatch
 from coordinator.ingest.sales import sales_of
 from coordinator.store.commands import SqliteCommandStore
 from coordinator.store.jobs import SqliteJobStore, write_receipts, write_reports
+from coordinator.store.lateral_transfers import SqliteLateralStore
 from coordinator.store.live_streams import SqliteLiveStreamStore
 from coordinator.store.plan_state import SqlitePlanState
 from coordinator.store.port import (
@@ -115,6 +116,10 @@ class SqliteStore:
     def sales_store(self) -> SqliteSalesStore:
         """The sales orders, on this store's writer connection and lock."""
         return SqliteSalesStore(self._writer, self._write_lock)
+
+    def lateral_store(self) -> SqliteLateralStore:
+        """The lateral transfers between warehouses, on this store's writer connection."""
+        return SqliteLateralStore(self._writer, self._write_lock)
 
     def live_stream_store(self) -> SqliteLiveStreamStore:
         """The announced live streams, on this store's writer connection and lock."""

@@ -67,6 +67,7 @@ EXPECTED: dict[str, int] = {
     "StreamInvalid": 422,
     "StreamConflict": 409,
     "StreamsUnavailable": 503,
+    "PlanInvalid": 422,
 }
 ERROR_MODULES = (
     coordinator.errors,

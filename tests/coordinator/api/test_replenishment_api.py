@@ -168,11 +168,11 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
         yield http
 
 
-def test_products_are_declared_by_an_operator_and_read_by_a_viewer(
+def test_products_are_declared_by_an_admin_and_read_by_a_viewer(
     client: httpx.Client,
 ) -> None:
-    """A viewer reads the recipes but may not declare them; no token is a 401; a PUT
-    replaces every recipe and the answer counts them."""
+    """A viewer reads the recipes; a viewer or an operator may not declare them; no token
+    is a 401; an admin's PUT replaces every recipe and the answer counts them."""
     assert client.get(PRODUCTS).status_code == 401
     assert client.get(PRODUCTS, headers=AS_VIEWER).json() == {"products": []}
     body = {"products": [CUP, {**CUP, "sku": "mug", "replenish": "off", "max_batch": 50}]}
@@ -255,3 +255,51 @@ def test_an_operator_job_may_not_take_the_replenishment_prefix(client: httpx.Cli
     response = client.post("/api/v1/orders", json={"jobs": [job]}, headers=AS_OPERATOR)
     assert response.status_code == 422
     assert response.json()["field"] == "jobs[0].id"
+
+
+def test_a_network_warehouse_is_replenished_by_the_stock_plan(db: Path) -> None:
+    """With w1 in a network warehouse, the cup job is sized to the stock plan's
+    replenishment there (its target less its position), not to the cover's order-up-to;
+    the plan then counts it in transit and asks for nothing more."""
+    app = _app(db)
+    network = {
+        "factories": [{"id": "f1", "location": {"lat": 29.0, "lon": 120.0}, "machines": ["m1"]}],
+        "warehouses": [{"id": "wa", "location": {"lat": 29.1, "lon": 120.0}, "nodes": ["w1"]}],
+        "products": [{"sku": "cup", "factories": ["f1"]}],
+    }
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        assert client.put("/api/v1/network", json=network, headers=AS_ADMIN).status_code == 200
+        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_ADMIN)
+        _refresh(client)
+        plan = client.get("/api/v1/stock/plan?sku=cup", headers=AS_VIEWER).json()
+        [target] = plan["targets"]
+        cover = client.get("/api/v1/stock/cover?sku=cup", headers=AS_VIEWER).json()["covers"][0]
+        [job] = _jobs(client)
+        quantity = job["replenishment"]["quantity"]
+        assert quantity == target["target"] - target["on_hand"]
+        assert quantity != cover["proposed"]  # the two rules differ here
+        assert target["inbound"] == quantity
+        assert plan["replenishments"] == []
+        [transit] = plan["transfers"]["in_transit"]
+        assert (transit["transfer_id"], transit["kind"]) == (f"t.{job['id']}", "replenishment")
+
+
+def test_no_stock_plan_still_replenishes_by_the_cover(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stock plan that cannot be made leaves the jobs sized by the covers alone."""
+    from coordinator.stock.errors import PlanInvalid
+
+    app = _app(db)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        planner = app.state.coordinator.stock_plan
+
+        def refused() -> None:
+            raise PlanInvalid("bad", field="mean")
+
+        monkeypatch.setattr(planner, "plan", refused)
+        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_ADMIN)
+        _refresh(client)
+        cover = client.get("/api/v1/stock/cover?sku=cup", headers=AS_VIEWER).json()["covers"][0]
+        [job] = _jobs(client)
+        assert job["replenishment"]["quantity"] == cover["proposed"]

@@ -1,0 +1,610 @@
+"""The flexfleet policy: the production coordinator objects fed the world's facts.
+
+What runs is the coordinator's own code, built as `coordinator.service` builds it, on a
+`FakeClock` that follows the world's time:
+
+- `coordinator.plan.runner.PlanRunner` (with `MemoryPlanState`) and its `PlanService`: the
+  machines (`MachineSeen`), the factories' opening hours (`set_opening_hours`), the
+  changeovers between families, the products (`set_products`, replenished `auto`), and
+  CP-SAT in its deterministic mode (`time_limit_s` per re-plan). Re-plans run when the
+  debouncer says triggers are due, looked at every simulated hour and at once after a
+  breakdown; started operations are reported (`observe`, from facts) and finished jobs
+  closed (`jobs_produced`), replenishment jobs on receipt (`close_orders`).
+- `coordinator.stock.cover.stock_covers` and `PlanRunner.on_covers`: every hour, each SKU ×
+  warehouse's stock against a forecast of the next days (base rates of the regions the
+  warehouse serves, plus the streams announced so far at their expected uplift) makes the
+  replenishment jobs of the real `ReplenishmentBook`.
+- `coordinator.sales.book.SalesBook` (with `InMemorySalesStore`): every order is promised
+  by the real promise engine on the world's shelves and the current schedule's capacity;
+  its production parts become planner jobs through `PlanRunner.submit_orders`; the order
+  moves on facts (`follow_production`, `received_at_warehouse`, `picked_up`, `delivered`).
+- Deliveries: several waves a day (`waves_per_day` from `wave_hour`), tours by the
+  production router `PyVrpRouter` in its deterministic mode.
+
+The boundary: the world calls these objects in-process (no MQTT, no SQLite, no ingest of
+agent reports): the schedule the planner publishes is read from `PlanRunner.schedule()`,
+which is what its `schedule` commands carry, and the plan commands themselves go to a sink.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from coordinator.commands.log import CommandLog
+from coordinator.forecast.serving.service import Forecast
+from coordinator.jobs.progress import OperationProgress, operation_id
+from coordinator.plan.orders.specs import (
+    ChangeoverSpec,
+    JobOrder,
+    ProductSpec,
+    StepOption,
+)
+from coordinator.plan.routing.planner import PyVrpRouter
+from coordinator.plan.routing.problem import NO_LIMIT, Depot, RoutingProblem, Vehicle
+from coordinator.plan.routing.problem import Order as Stop
+from coordinator.plan.routing.travel import GreatCircleTravel
+from coordinator.plan.runner import PlanRunner
+from coordinator.plan.schedule.hours import OpenIntervals
+from coordinator.plan.schedule.planner import CpSatScheduler
+from coordinator.plan.state import MemoryPlanState
+from coordinator.plan.triggers import DepotSeen, MachineSeen
+from coordinator.sales.book import CapacityView, OrderRequest, SalesBook, job_id
+from coordinator.sales.capacity import OpeningHours
+from coordinator.sales.errors import OrderConflict, OrderInvalid
+from coordinator.sales.promise import Line
+from coordinator.sales.records import InMemorySalesStore
+from coordinator.sales.sources import busy_intervals, pairwise_travel
+from coordinator.stock.cover import CoverPolicy, stock_covers
+from fleet_runtime.clock import FakeClock
+from flexfleet.scenario.baseline import demand_rates, order_size_moments, seed_stock
+from flexfleet.scenario.demand import HOURLY_PROFILE, Order
+from flexfleet.scenario.schema import WarehouseSpec
+from flexfleet.scenario.world import (
+    DAY_S,
+    LOADING_S,
+    STEP_S,
+    Consignment,
+    MachineState,
+    OrderState,
+    WorkItem,
+    World,
+)
+
+TIME_UNIT_S = 300.0
+FORECAST_DAYS = 7
+HOURS_DAYS = 14.0  # opening hours given to the planner this far ahead, renewed daily
+MAX_BATCH_H = 6.0  # a replenishment batch at most this many machine hours
+ROUTE_LIMIT_S = 0.2
+# The capacity pools follow each new schedule (its version); between re-plans (hourly) they
+# are not rebuilt on age alone.
+POOL_MAX_AGE_S = 3600.0
+COVER_EVERY_H = 2  # stock covers checked every this many hours
+
+
+class _CommandSink:
+    """Where plan commands go in-process: the world reads the schedule itself."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, **_kwargs: Any) -> None:
+        self.sent += 1
+
+
+def shelf(warehouse: str) -> str:
+    """The shelf node of a warehouse."""
+    return f"{warehouse}-shelf"
+
+
+@dataclass
+class FlexfleetPolicy:
+    """The coordinator's way (see the module)."""
+
+    seed: int = 0
+    time_limit_s: float = 0.5
+    name: str = "flexfleet"
+    replans: int = 0
+    clock: FakeClock = field(default_factory=lambda: FakeClock(0.0))
+    plans: PlanRunner | None = None
+    sales: SalesBook | None = None
+    _jobs: dict[str, JobOrder] = field(default_factory=dict)
+    _parts: dict[str, tuple[str, str]] = field(default_factory=dict)  # job → (order, dest)
+    _running: dict[str, tuple[str, WorkItem, float, float]] = field(default_factory=dict)
+    _done: set[str] = field(default_factory=set)
+    _urgent: bool = False
+    _reported: set[str] = field(default_factory=set)  # jobs started or made since the last look
+    _ups: list[tuple[float, str]] = field(default_factory=list)
+    _schedule_key: int = -1
+    _queue: dict[str, list[str]] = field(default_factory=dict)
+    _to_pick: dict[str, int] = field(default_factory=dict)
+    _world: World | None = None
+    _rates: dict[str, dict[str, float]] = field(default_factory=dict)
+    _eq: float = 1.0
+    _shares: dict[str, float] = field(default_factory=dict)
+    _featured: frozenset[str] = frozenset()
+    _hours: dict[str, OpenIntervals] = field(default_factory=dict)
+    _router: PyVrpRouter = field(default_factory=lambda: PyVrpRouter(deterministic=True))
+
+    # ---- wiring --------------------------------------------------------------------------
+    def start(self, world: World) -> None:
+        """Build the coordinator's objects for the world's network."""
+        self._world = world
+        self.clock = FakeClock(world.start_s)
+        sc = world.scenario
+        self.plans = PlanRunner(
+            clock=self.clock,
+            commands=cast(CommandLog, _CommandSink()),
+            time_unit_s=TIME_UNIT_S,
+            time_limit_s=self.time_limit_s,
+            quiet_s=60.0,
+            urgent_quiet_s=1.0,
+            max_delay_s=900.0,
+            seed=self.seed,
+            state=MemoryPlanState(),
+            lead_time_days=sc.replenishment.lead_h / 24.0,
+            auto_replenish=True,
+            from_facts=True,
+            scheduler=CpSatScheduler(num_workers=1, deterministic=True),
+        )
+        plans = self.plans
+        plans.on_take.append(lambda jobs: self._jobs.update((j.id, j) for j in jobs))
+        plans.apply(MachineSeen(m.factory, m.id) for m in world.machines.values())
+        plans.apply(DepotSeen(w, shelf(w)) for w in world.warehouses)
+        self._hours = {
+            m.id: OpeningHours(
+                open_min=_minutes(world.factories[m.factory].open),
+                close_min=_minutes(world.factories[m.factory].close),
+            ).open_intervals
+            for m in world.machines.values()
+        }
+        plans.set_opening_hours(self._hours, days=HOURS_DAYS)
+        fams = [f.id for f in sc.families]
+        plans.set_changeovers(
+            ChangeoverSpec(a, b, world.families[b].changeover_min * 60.0)
+            for a in fams
+            for b in fams
+            if a != b
+        )
+        plans.set_products(self._products(world))
+        self.sales = SalesBook(
+            store=InMemorySalesStore(),
+            clock=self.clock,
+            stock=self._stock,
+            capacity=self._capacity,
+            recipe=plans.product,
+            travel=pairwise_travel(
+                GreatCircleTravel(detour_factor=sc.delivery.detour, speed_kmh=sc.delivery.speed_kmh)
+            ),
+            pool_max_age_s=POOL_MAX_AGE_S,
+            schedule_version=plans.schedule_version,
+            submit_jobs=plans.submit_orders,
+            close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
+        )
+        self.sales.set_network(self._network(world))
+        seed_stock(world)
+        self._rates = {w: rates for w, rates, _, _ in demand_rates_base(world)}
+        self._eq = order_size_moments(sc.catalog.qty_max)[0]
+        self._featured = frozenset(s for a in world.demand.streams if a.announced for s in a.skus)
+
+    def _products(self, world: World) -> list[ProductSpec]:
+        out = []
+        for sku in world.demand.skus:
+            fam = world.families[sku.family]
+            options = tuple(
+                StepOption(m.id, fam.cycle_s)
+                for m in world.machines.values()
+                if m.factory in sku.makers and sku.family in m.families
+            )
+            out.append(
+                ProductSpec(
+                    sku=sku.id,
+                    operations=(options,),
+                    family=sku.family,
+                    min_batch=1,
+                    max_batch=max(1, int(MAX_BATCH_H * 3600 / fam.cycle_s)),
+                    replenish="auto",
+                )
+            )
+        return out
+
+    def _network(self, world: World) -> dict[str, Any]:
+        return {
+            "factories": [
+                {
+                    "id": f.id,
+                    "location": {"lat": f.lat, "lon": f.lon},
+                    "machines": [m.id for m in f.machines],
+                    "hours": {"open": f.open, "close": f.close},
+                    "capacity_share": f.capacity_share,
+                }
+                for f in world.scenario.factories
+            ],
+            "warehouses": [
+                {"id": w.id, "location": {"lat": w.lat, "lon": w.lon}, "nodes": [shelf(w.id)]}
+                for w in world.scenario.warehouses
+            ],
+            "products": [{"sku": s.id, "factories": list(s.makers)} for s in world.demand.skus],
+        }
+
+    # ---- ports the sales book reads ----------------------------------------------------------
+    def _stock(self, skus: Any) -> dict[str, dict[str, int]]:
+        world = self._need_world()
+        wanted = list(skus)
+        return {
+            shelf(w): {
+                s: world.on_hand[w].get(s, 0) if world.closed_until[w] <= world.t else 0
+                for s in wanted
+            }
+            for w in world.warehouses
+        }
+
+    def _capacity(self) -> CapacityView:
+        world = self._need_world()
+        schedule = self._need_plans().schedule()
+        jobs = {op["job_id"] for ops in schedule.get("machines", {}).values() for op in ops}
+        down = frozenset(m.id for m in world.machines.values() if m.down_until > world.t)
+        return CapacityView(
+            busy=busy_intervals(schedule),
+            unavailable=down,
+            planned_jobs=frozenset(jobs),
+            version=int(schedule.get("version") or 0),
+        )
+
+    # ---- orders -------------------------------------------------------------------------
+    def _sync(self, world: World) -> None:
+        target = world.start_s + world.t
+        if target > self.clock.now():
+            self.clock.advance(target - self.clock.now())
+
+    def on_order(self, world: World, order: Order) -> None:
+        self._sync(world)
+        state = world.orders[order.id]
+        self._promise(world, state, order.id, order.qty)
+
+    def _promise(self, world: World, state: OrderState, order_id: str, qty: int) -> None:
+        order = state.order
+        if order.stream >= 0 and world.total_available(order.sku) < qty:
+            world.lose(state)
+            return
+        sales = self._need_sales()
+        request = OrderRequest(
+            id=order_id,
+            customer="storefront",
+            lines=(Line(order.sku, qty),),
+            destination=(order.lat, order.lon),
+            address=order.region,
+            service="express" if order.express else "standard",
+        )
+        try:
+            taken = sales.submit(request)
+        except (OrderInvalid, OrderConflict):
+            world.lose(state)
+            return
+        line = taken.order.promise["lines"][0]
+        picks = shipped = 0
+        for part in line["from_stock"]:
+            if world.take_stock(state, part["warehouse"], int(part["qty"])).from_stock:
+                picks += 1
+            else:
+                shipped += 1
+        if picks:
+            self._to_pick[order_id] = picks
+        elif shipped:  # every unit left its shelf by line-haul: the holds go
+            sales.record_fact(order_id, "picked_up", actor="warehouse")
+        dest = world.nearest_warehouse((order.lat, order.lon))
+        for k, _part in enumerate(line["made"]):
+            world.expect_part(state)
+            self._parts[job_id(order_id, 0, k)] = (order.id, dest)
+
+    def on_lost_consignment(self, world: World, consignment: Consignment) -> None:
+        self._sync(world)
+        state = world.orders[consignment.order_id]
+        n = sum(1 for key in self._to_pick if key.startswith(f"{consignment.order_id}.r"))
+        self._promise(world, state, f"{consignment.order_id}.r{n + 1}", consignment.qty)
+
+    # ---- machines -----------------------------------------------------------------------
+    def _refresh_queue(self) -> None:
+        plans = self._need_plans()
+        version = plans.schedule_version()
+        if version == self._schedule_key:
+            return
+        self._schedule_key = version
+        schedule = plans.schedule()
+        self._queue = {
+            machine: [op["job_id"] for op in sorted(ops, key=lambda o: (o["start"], o["job_id"]))]
+            for machine, ops in schedule.get("machines", {}).items()
+        }
+
+    def next_work(self, world: World, machine: MachineState) -> WorkItem | None:
+        self._refresh_queue()
+        busy = {job for job, *_ in self._running.values()}
+        for job in self._queue.get(machine.id, []):
+            if job in self._done or job in busy:
+                continue
+            order = self._jobs.get(job)
+            if order is None or order.quantity is None:
+                continue
+            item = self._item(world, order)
+            if item is None:
+                continue
+            self._sync(world)
+            self._running[machine.id] = (job, item, world.t, 0.0)
+            self._reported.add(job)
+            return item
+        return None
+
+    def _item(self, world: World, order: JobOrder) -> WorkItem | None:
+        family = order.operations[0].family
+        if order.id in self._parts:
+            _, dest = self._parts[order.id]
+            owner: str | None = self._parts[order.id][0]
+        else:
+            record = self._need_plans().replenishments().get(order.id)
+            if record is None:
+                return None
+            dest = record.node.removesuffix("-shelf")
+            owner = None
+        return WorkItem(
+            job_id=order.id,
+            sku=order.sku,
+            family=family,
+            qty=int(order.quantity or 0),
+            due_s=(order.due_ms or 0) / 1000 - world.start_s,
+            dest=dest,
+            order_id=owner,
+            rush=order.rush,
+        )
+
+    def on_made(self, world: World, item: WorkItem, machine: MachineState) -> None:
+        self._sync(world)
+        self._running.pop(machine.id, None)
+        self._done.add(item.job_id)
+        self._reported.add(item.job_id)
+        self._need_plans().jobs_produced([item.job_id])
+
+    def on_received(self, world: World, item: WorkItem) -> None:
+        self._sync(world)
+        if item.order_id is None:
+            self._need_plans().close_orders([item.job_id], [], reason="received")
+
+    def on_machine_down(self, world: World, machine: MachineState, until_s: float) -> None:
+        self._sync(world)
+        units = max(1, math.ceil((until_s - world.t) / TIME_UNIT_S))
+        self._need_plans().service.machine_down(machine.id, duration=units)
+        self._ups.append((until_s, machine.id))
+        self._urgent = True
+
+    # ---- each step ----------------------------------------------------------------------
+    def on_step(self, world: World) -> None:
+        self._sync(world)
+        plans = self._need_plans()
+        for until, machine in list(self._ups):
+            if until <= world.t:
+                self._ups.remove((until, machine))
+                plans.service.machine_up(machine)
+                self._urgent = True
+        if world.t % DAY_S < STEP_S / 2:  # what the runner's own loop renews daily
+            plans.set_opening_hours(self._hours, days=HOURS_DAYS)
+        hourly = world.t % 3600.0 < STEP_S / 2
+        if hourly and int(world.t // 3600) % COVER_EVERY_H == 0:
+            self._covers(world)
+        if hourly and self._reported:
+            reported, self._reported = sorted(self._reported), set()
+            self._need_sales().follow_production(reported, self._job_state)
+        if not (hourly or self._urgent):
+            return
+        self._urgent = False
+        plans.observe(self._progress(world), replan=False)
+        started = time.perf_counter()
+        if plans.service.tick():
+            world.log.replan_s.append(time.perf_counter() - started)
+            self.replans += 1
+
+    def _job_state(self, job: str) -> str | None:
+        if job in self._done:
+            return "finished"
+        if any(job == j for j, *_ in self._running.values()):
+            return "started"
+        return "planned" if job in self._jobs else None
+
+    def _progress(self, world: World) -> dict[str, tuple[OperationProgress, int | None]]:
+        out: dict[str, tuple[OperationProgress, int | None]] = {}
+        ms = round((world.start_s + world.t) * 1000)
+        for machine, (job, item, started, _) in self._running.items():
+            m = world.machines[machine]
+            total = max(1.0, m.finish_s - started)
+            made = min(item.qty, math.floor(item.qty * (world.t - started) / total))
+            op = operation_id(job, 0)
+            out[op] = (
+                OperationProgress(
+                    operation_id=op,
+                    job_id=job,
+                    machine=machine,
+                    state="run",
+                    good=made,
+                    scrap=0,
+                    started_ms=round((world.start_s + started) * 1000),
+                    updated_ms=ms,
+                ),
+                item.qty,
+            )
+        return out
+
+    def _covers(self, world: World) -> None:
+        """Stock against the forecast: at-risk SKUs become replenishment jobs."""
+        plans = self._need_plans()
+        now = world.t
+        profile_day = float(HOURLY_PROFILE.sum())
+        pairs = []
+        for w in sorted(world.warehouses):
+            if world.closed_until[w] > now:
+                continue
+            share_rates = self._rates[w]
+            for sku in world.demand.skus:
+                base = share_rates.get(sku.id, 0.0)
+                days = []
+                for d in range(FORECAST_DAYS):
+                    lo, hi = now + d * DAY_S, now + (d + 1) * DAY_S
+                    mean = base * profile_day * self._eq
+                    mean += self._announced(world, w, sku.id, lo, hi)
+                    days.append(mean)
+                pairs.append((self._forecast(world, w, sku.id, days), world.available(w, sku.id)))
+        if not pairs:
+            return
+        policy = CoverPolicy(
+            lead_time_days=world.scenario.replenishment.lead_h / 24.0,
+            review_days=world.scenario.replenishment.review_days,
+        )
+        covers = stock_covers(pairs, policy)
+        ts_ms = round((world.start_s + now) * 1000)
+        plans.on_covers([(c.location, c.sku, c) for c in covers if c.at_risk], ts_ms)
+
+    def _announced(self, world: World, warehouse: str, sku: str, lo: float, hi: float) -> float:
+        if sku not in self._featured:
+            return 0.0
+        share = self._share(world, warehouse)
+        units = 0.0
+        for a in world.demand.streams:
+            if not a.announced or a.known_s > world.t or sku not in a.skus:
+                continue
+            overlap = max(0.0, min(hi, a.end_s) - max(lo, a.start_s)) / 3600.0
+            units += overlap * a.expected_per_h * self._eq * share
+        return units
+
+    def _share(self, world: World, warehouse: str) -> float:
+        if warehouse in self._shares:
+            return self._shares[warehouse]
+        share = 0.0
+        for g in world.scenario.regions:
+            if world.nearest_warehouse((g.lat, g.lon)) == warehouse:
+                share += g.share
+        self._shares[warehouse] = share
+        return share
+
+    def _forecast(self, world: World, warehouse: str, sku: str, days: Sequence[float]) -> Forecast:
+        first = dt.datetime.fromtimestamp(world.start_s + world.t, dt.UTC).date()
+        dates = tuple((first + dt.timedelta(days=d + 1)).isoformat() for d in range(len(days)))
+        mean = tuple(days)
+        return Forecast(
+            unique_id=f"{sku}@{warehouse}",
+            sku=sku,
+            location=f"{warehouse}/{shelf(warehouse)}",
+            dates=dates,
+            mean=mean,
+            p10=tuple(max(0.0, m - 1.2816 * math.sqrt(m)) for m in mean),
+            p50=mean,
+            p90=tuple(m + 1.2816 * math.sqrt(m) for m in mean),
+            model_version="scenario-known-rates",
+            method="known_rates",
+            fallback=False,
+            generated_at_ms=round((world.start_s + world.t) * 1000),
+        )
+
+    # ---- delivery -----------------------------------------------------------------------
+    def on_picked(self, world: World, consignment: Consignment) -> None:
+        if not consignment.from_stock:
+            return
+        key = next((k for k in self._to_pick if k == consignment.order_id), None)
+        if key is None:
+            return
+        self._to_pick[key] -= 1
+        if self._to_pick[key] == 0:
+            del self._to_pick[key]
+            self._sync(world)
+            self._need_sales().record_fact(key, "picked_up", actor="vehicle")
+
+    def on_delivered(self, world: World, state: OrderState) -> None:
+        self._sync(world)
+        sales = self._need_sales()
+        order_id = state.order.id
+        sales.record_fact(order_id, "picked_up", actor="vehicle")
+        sales.record_fact(order_id, "delivered", actor="vehicle")
+
+    def wave_times(self, day: int) -> list[float]:
+        world = self._need_world()
+        d = world.scenario.delivery
+        gap = 12.0 / d.waves_per_day
+        return [day * DAY_S + (d.wave_hour + k * gap) * 3600.0 for k in range(d.waves_per_day)]
+
+    def tours(
+        self, world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], capacity: int
+    ) -> list[list[int]]:
+        speed = world.scenario.delivery.speed_kmh / world.scenario.delivery.detour  # km/h flown
+
+        def xy(p: tuple[float, float]) -> tuple[float, float]:
+            kx = 111.32 * math.cos(math.radians(warehouse.lat))
+            return (
+                (p[1] - warehouse.lon) * kx / speed * 60.0,
+                (p[0] - warehouse.lat) * 111.32 / speed * 60.0,
+            )
+
+        total = sum(c.qty for c in ready)
+        count = max(1, math.ceil(total / capacity) + 1)
+        loading = LOADING_S / 60.0
+        stops = tuple(
+            Stop(
+                f"c{i}",
+                *xy(c.point),
+                demand=c.qty,
+                # the order's due time as a deadline in minutes from now (a stop already too
+                # late gets none rather than an impossible one)
+                due=due if (due := self._due_min(world, c)) > loading + 60.0 else NO_LIMIT,
+                service=world.scenario.delivery.service_min,
+            )
+            for i, c in enumerate(ready)
+        )
+        problem = RoutingProblem(
+            depots=(Depot("depot", 0.0, 0.0),),
+            orders=stops,
+            vehicles=tuple(Vehicle(f"v{k}", "depot", capacity) for k in range(count)),
+        )
+        result = self._router.plan(problem, time_limit_s=ROUTE_LIMIT_S, seed=self.seed)
+        tours = [[int(s[1:]) for s in route.stops] for route in result.routes if route.stops]
+        served = {i for tour in tours for i in tour}
+        tours += [[i] for i in range(len(ready)) if i not in served]  # left out: alone
+        # the world sends tours out in this order, vehicle after vehicle: most urgent first
+        return sorted(tours, key=lambda t: (min(ready[i].due_key for i in t), t))
+
+    def _due_min(self, world: World, c: Consignment) -> float:
+        """Minutes from now until the consignment's order is due."""
+        return (world.orders[c.order_id].order.due_s - world.t) / 60.0
+
+    # ---- helpers ------------------------------------------------------------------------
+    def _need_world(self) -> World:
+        if self._world is None:
+            raise RuntimeError("the policy has not started")
+        return self._world
+
+    def _need_plans(self) -> PlanRunner:
+        if self.plans is None:
+            raise RuntimeError("the policy has not started")
+        return self.plans
+
+    def _need_sales(self) -> SalesBook:
+        if self.sales is None:
+            raise RuntimeError("the policy has not started")
+        return self.sales
+
+
+def demand_rates_base(world: World) -> list[tuple[str, dict[str, float], float, float]]:
+    """Per warehouse, the base (not stream) orders per hour of each SKU it serves."""
+    out = []
+    for w, _rates, eq, eq2 in demand_rates(world):
+        share = sum(
+            g.share for g in world.scenario.regions if world.nearest_warehouse((g.lat, g.lon)) == w
+        )
+        out.append((w, {s.id: share * s.rate_per_day / 24.0 for s in world.demand.skus}, eq, eq2))
+    return out
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+__all__ = ["FlexfleetPolicy", "shelf"]
