@@ -150,7 +150,8 @@ def main() -> None:
         settings = load_settings(
             db_path=Path(tmp) / "c.db",
             broker_url=broker.url,
-            operator_tokens=token,
+            admin_tokens=token,
+            write_rate_per_minute=0,  # measures the promise path, not the rate limit
             viewer_tokens="bench-viewer-token-0123456789",
             coordinator_id="bench",
             share_group="bench",

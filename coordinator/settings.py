@@ -5,10 +5,12 @@ prefixed `FLEXFLEET_` (e.g. `FLEXFLEET_HTTP_PORT=8080`,
 `FLEXFLEET_OPERATOR_TOKENS=tok1,tok2`), an optional TOML file, then the defaults, which
 work on one laptop (embedded SQLite, Mosquitto on loopback).
 
-API tokens are never defaulted: outside `dev_mode` the settings refuse to load unless
-viewer and operator tokens are configured (each a bare token or `name:token`), at least 16
-characters long and not a well-known placeholder. In dev mode with no tokens the API is
-open (`coordinator.api.auth`); configured tokens are always enforced.
+API tokens are never defaulted: outside `dev_mode` the settings refuse to load unless a
+`token_file` (hashed tokens with roles and sites, `flexfleet token add`) or tokens in clear
+(`viewer_tokens`, `operator_tokens`, `admin_tokens`, kept for compatibility: each a bare
+token or `name:token`, at least 16 characters long and not a well-known placeholder) is
+configured. In dev mode with no tokens the API is open (`coordinator.api.auth`);
+configured tokens are always enforced.
 
 The broker login and TLS: `broker_url` `mqtts://` turns TLS on (port 8883 by default;
 `broker_ca_file`, else the system CAs; `broker_cert_file` + `broker_key_file` for a client
@@ -196,8 +198,22 @@ class CoordinatorSettings(BaseSettings):
     # HTTP
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    # API tokens: the hashed token file (`flexfleet token add`), and for compatibility
+    # tokens in clear per role (every site; prefer the file). See coordinator.api.auth.
+    token_file: Path | None = None
     viewer_tokens: Tokens = ()
     operator_tokens: Tokens = ()
+    admin_tokens: Tokens = ()
+    # Audit log of every API write (coordinator.access.audit_log): beside db_path unless
+    # set, records kept audit_retention_days.
+    audit_db_path: Path | None = None
+    audit_retention_days: float = Field(default=365.0, gt=0)
+    # Hardening: the largest request body any route takes, writes per token per minute
+    # (0: no limit), and the origins allowed by CORS (none: CORS off).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    write_rate_per_minute: float = Field(default=600.0, ge=0)
+    write_burst: int = Field(default=60, ge=1)
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # The operator console's map draws node positions on a plain projection; with a tile URL
     # template (`https://tiles.example/{z}/{x}/{y}.png`, e.g. a plant's own tile server) it
     # lays map tiles beneath them. Empty: no tiles, nothing fetched from outside.
@@ -205,14 +221,14 @@ class CoordinatorSettings(BaseSettings):
         default="", max_length=512, pattern=r"^(https?://[^\s\"'<>`\\]*\{z\}[^\s\"'<>`\\]*)?$"
     )
 
-    @field_validator("viewer_tokens", "operator_tokens", mode="before")
+    @field_validator("viewer_tokens", "operator_tokens", "admin_tokens", mode="before")
     @classmethod
     def _split_tokens(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("sites", mode="before")
+    @field_validator("sites", "cors_origins", mode="before")
     @classmethod
     def _split_sites(cls, value: object) -> object:
         if isinstance(value, str):
@@ -284,12 +300,18 @@ class CoordinatorSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _tokens_configured(self) -> CoordinatorSettings:
-        if self.dev_mode:
-            return self  # dev mode: no tokens means an open API (see coordinator.api.auth)
-        for name in ("viewer_tokens", "operator_tokens"):
+        names = ("viewer_tokens", "operator_tokens", "admin_tokens")
+        if (
+            not self.dev_mode
+            and self.token_file is None
+            and not any(getattr(self, n) for n in names)
+        ):
+            raise ValueError(
+                "token_file (see `flexfleet token add`) or viewer/operator/admin tokens"
+                " must be configured outside dev mode"
+            )
+        for name in names:
             tokens: tuple[SecretStr, ...] = getattr(self, name)
-            if not tokens:
-                raise ValueError(f"{name} must be configured outside dev mode")
             for token in tokens:
                 raw = token.get_secret_value()
                 secret = raw.partition(":")[2] if ":" in raw else raw
@@ -341,6 +363,14 @@ class CoordinatorSettings(BaseSettings):
         if self.alarm_db_path is not None:
             return self.alarm_db_path
         return self.db_path.with_name(f"{self.db_path.stem}-alarms{self.db_path.suffix or '.db'}")
+
+    @property
+    def audit_db_file(self) -> Path:
+        """Where the audit log lives: `audit_db_path`, else beside `db_path`
+        (`coordinator.db` → `coordinator-audit.db`)."""
+        if self.audit_db_path is not None:
+            return self.audit_db_path
+        return self.db_path.with_name(f"{self.db_path.stem}-audit{self.db_path.suffix or '.db'}")
 
     def inactivity_timeout_for(self, node: str) -> float:
         """The inactivity timeout in seconds for `node` (its override, else the default)."""

@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("flexfleet.commands.plan", "solve job-shop and VRPTW instances"),
     "forecast": ("flexfleet.commands.forecast", "train, predict and evaluate demand forecasts"),
     "device": ("flexfleet.commands.device", "broker accounts for devices and coordinators"),
+    "token": ("flexfleet.commands.token", "API tokens with roles and sites, kept hashed"),
+    "audit": ("flexfleet.commands.audit", "verify and read the API audit log"),
     "scenario": (
         "flexfleet.commands.scenario",
         "closed-loop outcome scenarios: flexfleet vs baseline",

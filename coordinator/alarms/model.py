@@ -183,6 +183,7 @@ class AlarmQuery:
     statuses: frozenset[Status] = frozenset()
     severities: frozenset[Severity] = frozenset()
     site: str | None = None
+    sites: frozenset[str] | None = None  # only these sites (a caller's scope); None: any
     source: str | None = None
     alarm_type: str | None = None
     assignee: str | None = None

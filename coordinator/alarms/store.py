@@ -290,6 +290,9 @@ class AlarmStore:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if q.sites is not None:
+            where.append(f"site IN ({', '.join('?' for _ in q.sites)})" if q.sites else "0")
+            params.extend(sorted(q.sites))
         if q.until_ms is not None:
             where.append("start_ms < ?")
             params.append(q.until_ms)

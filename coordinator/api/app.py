@@ -8,6 +8,10 @@ ingest, MQTT, alarm service, planner), starts it, and fills `app.state`:
     forecasts                        the forecast job (`coordinator.forecast.serving.job`)
     plans                            the re-planning loop (`coordinator.plan.runner`)
     jobs                             the job tracker (`coordinator.jobs.tracker`)
+    audit                            the audit log of API writes (`coordinator.access`)
+
+Every request passes the request guard (`coordinator.api.guard`: body size, write rate,
+audit); CORS is off unless `cors_origins` lists origins.
 
 Each part is handed to the routes through `coordinator.api.deps`.
 """
@@ -16,14 +20,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
+from coordinator.access.audit_log import AuditLog
+from coordinator.api.auth import require_all_sites
 from coordinator.api.deps import DEPENDENCY_PROBLEMS
 from coordinator.api.errors import install_error_handlers
+from coordinator.api.guard import RequestGuard
 from coordinator.api.problems import document_problems
 from coordinator.api.routes import (
     alarms,
+    audit,
     commands,
     dashboard,
     dead_letters,
@@ -43,6 +53,11 @@ from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
 
+FLEET_WIDE: Final = (dead_letters, orders, plans, jobs, sales, live_streams, audit)
+"""Routers of fleet-wide resources (plans and orders span machines and warehouses of
+every site; sales orders are promised across the whole network; dead letters may name no
+site): only a token covering every site may use them."""
+
 
 def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> FastAPI:
     """The coordinator's HTTP app; `start_service=False` opens the parts without connecting."""
@@ -57,6 +72,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         app.state.jobs = coordinator.jobs
         app.state.forecasts = coordinator.forecasts
         app.state.metrics = build_registry(coordinator)
+        audit_log = app.state.audit = AuditLog(settings.audit_db_file)
         if start_service:
             coordinator.start()
         else:
@@ -64,6 +80,9 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         try:
             yield
         finally:
+            audit_log.close()
+            if app.state.audit is audit_log:
+                app.state.audit = None
             if start_service:
                 coordinator.stop()
             else:
@@ -84,24 +103,19 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (
-        health,
-        metrics,
-        nodes,
-        commands,
-        stock,
-        dead_letters,
-        forecasts,
-        orders,
-        plans,
-        jobs,
-        sales,
-        live_streams,
-        track,
-        alarms,
-        dashboard,
-    ):
+    for module in (health, metrics, nodes, commands, stock, forecasts, track, alarms, dashboard):
         app.include_router(module.router)
+    # Fleet-wide resources with no site of their own: a site-scoped token gets 403.
+    for module in FLEET_WIDE:
+        app.include_router(module.router, dependencies=[Depends(require_all_sites)])
+    app.add_middleware(RequestGuard, settings=settings)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     document_problems(app, DEPENDENCY_PROBLEMS)
     return app
 

@@ -1,7 +1,8 @@
-"""Bearer-token authentication with two roles: viewer < operator.
+"""Bearer-token authentication with three roles, viewer < operator < admin, and sites.
 
 Routes declare what they need with the `Annotated` aliases of `coordinator.api.deps`,
-which resolve to the caller's principal name (who is recorded in alarm history):
+which resolve to the caller's principal name (who is recorded in alarm history and the
+audit log):
 
     @router.get("")
     def list_things(who: ViewerDep) -> ...
@@ -9,12 +10,14 @@ which resolve to the caller's principal name (who is recorded in alarm history):
     @router.post("/{thing_id}/ack")
     def ack(thing_id: str, who: OperatorDep) -> ...
 
-Tokens come from the coordinator settings at `request.app.state.settings`; see
-`AuthSettings` for the attributes read. An operator token also grants the viewer role.
+Tokens come from the coordinator settings at `request.app.state.settings`: the hashed
+token file (`token_file`, `coordinator.access.tokens`; each token a role and optionally
+sites) and, for compatibility, tokens given in clear as `viewer_tokens`,
+`operator_tokens` and `admin_tokens` (every site). A higher role grants the lower ones.
 With no tokens configured every request is refused (401), unless `dev_mode` is true, in
-which case requests without a token act as the operator `dev`. A configured token is always
-enforced, dev mode or not. Tokens are compared in constant time (HMAC digests of equal
-length, every configured token checked).
+which case requests without a token act as the admin `dev`. A configured token is always
+enforced, dev mode or not. Tokens are compared in constant time (digests of equal length,
+every configured token checked).
 """
 
 from __future__ import annotations
@@ -23,18 +26,21 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Final, Literal, Protocol
+from pathlib import Path
+from typing import Annotated, Final, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from coordinator.access.scope import Scope
+from coordinator.access.tokens import ROLE_RANK, Role, TokenFile
 from coordinator.api.errors import Forbidden, Unauthorized
 
-Role = Literal["viewer", "operator"]
-ROLE_RANK: Final[dict[Role, int]] = {"viewer": 1, "operator": 2}
 DEV_PRINCIPAL: Final = "dev"
+EVERY_SITE: Final = Scope()
+LEGACY_ROLES: Final[tuple[Role, ...]] = ("viewer", "operator", "admin")
 
-_bearer = HTTPBearer(auto_error=False, description="A viewer or operator API token")
+_bearer = HTTPBearer(auto_error=False, description="A viewer, operator or admin API token")
 
 
 class AuthSettings(Protocol):
@@ -54,15 +60,22 @@ class AuthSettings(Protocol):
     def operator_tokens(self) -> object: ...
 
     @property
+    def admin_tokens(self) -> object: ...
+
+    @property
+    def token_file(self) -> Path | None: ...
+
+    @property
     def dev_mode(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling, and with which role."""
+    """Who is calling, with which role, and which sites they may see."""
 
     name: str
     role: Role
+    scope: Scope = EVERY_SITE
 
 
 def _secret(value: object) -> str:
@@ -93,27 +106,45 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
+_TOKEN_FILES: dict[Path, TokenFile] = {}
+
+
+def token_file_of(settings: object) -> TokenFile | None:
+    """The token file the settings name (one reader per path, re-reading on change)."""
+    path = getattr(settings, "token_file", None)
+    if not isinstance(path, Path):
+        return None
+    found = _TOKEN_FILES.get(path)
+    if found is None:
+        found = _TOKEN_FILES[path] = TokenFile(path)
+    return found
+
+
 def authenticate(settings: object, token: str | None) -> Principal:
     """The principal `token` belongs to; raises `Unauthorized` (401) when there is none."""
-    viewers = parse_tokens(getattr(settings, "viewer_tokens", None), role="viewer")
-    operators = parse_tokens(getattr(settings, "operator_tokens", None), role="operator")
-    if not viewers and not operators:
+    legacy = [
+        (role, parse_tokens(getattr(settings, f"{role}_tokens", None), role=role))
+        for role in LEGACY_ROLES
+    ]
+    tokens = token_file_of(settings)
+    entries = tokens.entries() if tokens is not None else ()
+    if not entries and not any(pairs for _, pairs in legacy):
         if getattr(settings, "dev_mode", False) is True:
-            return Principal(DEV_PRINCIPAL, "operator")
+            return Principal(DEV_PRINCIPAL, "admin")
         raise Unauthorized("no API tokens are configured; the API is closed")
     if not token:
         raise Unauthorized("a bearer token is required")
     offered = _digest(token)
     found: Principal | None = None
-    # Check every token without stopping early, operators last so they win a tie.
-    by_role: tuple[tuple[Role, list[tuple[str, str]]], ...] = (
-        ("viewer", viewers),
-        ("operator", operators),
-    )
-    for role, pairs in by_role:
+    # Check every token without stopping early, higher roles last so they win a tie.
+    for role, pairs in legacy:
         for name, secret in pairs:
             if hmac.compare_digest(offered, _digest(secret)):
                 found = Principal(name, role)
+    if tokens is not None:
+        entry = tokens.find(token)
+        if entry is not None:
+            found = Principal(entry.name, entry.role, Scope.of(entry.sites))
     if found is None:
         raise Unauthorized("unknown token")
     return found
@@ -131,7 +162,7 @@ def current_principal(
 def _require(role: Role, principal: Principal) -> str:
     if ROLE_RANK[principal.role] < ROLE_RANK[role]:
         raise Forbidden(
-            f"this action needs the {role} role; {principal.name} is a {principal.role}"
+            f"this action needs the {role} role; {principal.name} has the {principal.role} role"
         )
     return principal.name
 
@@ -146,8 +177,25 @@ def require_operator(principal: Annotated[Principal, Depends(current_principal)]
     return _require("operator", principal)
 
 
+def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -> str:
+    """Dependency: the caller's name, if they hold the admin role (else 403)."""
+    return _require("admin", principal)
+
+
+def require_all_sites(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    """Dependency: the caller, if their token covers every site (fleet-wide resources;
+    else 403)."""
+    if not principal.scope.covers_all:
+        raise Forbidden(
+            f"this resource spans every site; {principal.name}'s token covers only "
+            f"{principal.scope.describe()}"
+        )
+    return principal
+
+
 __all__ = [
     "DEV_PRINCIPAL",
+    "LEGACY_ROLES",
     "ROLE_RANK",
     "AuthSettings",
     "Principal",
@@ -155,6 +203,9 @@ __all__ = [
     "authenticate",
     "current_principal",
     "parse_tokens",
+    "require_admin",
+    "require_all_sites",
     "require_operator",
     "require_viewer",
+    "token_file_of",
 ]

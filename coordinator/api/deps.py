@@ -4,7 +4,10 @@
 Services come from `request.app.state`, filled in the lifespan (`coordinator.api.app`);
 a part this coordinator runs without answers 404 (forecasts) or 503 (alarms, commands,
 planning) through the error tree. Callers are identified by `coordinator.api.auth`:
-`ViewerDep` / `OperatorDep` resolve to the principal's name when it holds the role.
+`ViewerDep` / `OperatorDep` / `AdminDep` resolve to the principal's name when it holds
+the role; `ScopeDep` is the sites the caller may see (routes filter by it, and answer 404
+for a single thing of another site); `AllSitesDep` refuses (403) a caller whose token
+covers only some sites, for fleet-wide resources.
 """
 
 from __future__ import annotations
@@ -14,9 +17,17 @@ from typing import Annotated, Any, Final
 
 from fastapi import Depends, Path, Query, Request
 
+from coordinator.access.scope import Scope
 from coordinator.alarms.errors import AlarmsUnavailable
 from coordinator.alarms.service import AlarmService
-from coordinator.api.auth import Principal, current_principal, require_operator, require_viewer
+from coordinator.api.auth import (
+    Principal,
+    current_principal,
+    require_admin,
+    require_all_sites,
+    require_operator,
+    require_viewer,
+)
 from coordinator.commands import CommandLog, CommandsUnavailable
 from coordinator.errors import NotFound
 from coordinator.fleet.twin import FleetTwin
@@ -130,6 +141,8 @@ def get_commands(request: Request) -> CommandLog:
 DEPENDENCY_PROBLEMS: Final[Mapping[Callable[..., Any], tuple[int, ...]]] = {
     current_principal: (401,),
     require_operator: (403,),
+    require_admin: (403,),
+    require_all_sites: (403,),
     get_store: (503,),  # the store failing
     get_alarms: (503,),
     get_plans: (503,),
@@ -160,6 +173,16 @@ StockPlanDep = Annotated[StockPlanner, Depends(get_stock_plan)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 ViewerDep = Annotated[str, Depends(require_viewer)]
 OperatorDep = Annotated[str, Depends(require_operator)]
+AdminDep = Annotated[str, Depends(require_admin)]
+AllSitesDep = Annotated[Principal, Depends(require_all_sites)]
+
+
+def get_scope(principal: Annotated[Principal, Depends(current_principal)]) -> Scope:
+    """The sites the caller may see."""
+    return principal.scope
+
+
+ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 # Parameters
 IdQuery = Annotated[str, Query(min_length=1, max_length=64, pattern=ID_PATTERN)]
@@ -177,8 +200,10 @@ AlarmIdPath = Annotated[str, Path(min_length=1, max_length=64, description="The 
 __all__ = [
     "DEPENDENCY_PROBLEMS",
     "LOCATION_PATTERN",
+    "AdminDep",
     "AlarmIdPath",
     "AlarmsDep",
+    "AllSitesDep",
     "CommandIdPath",
     "CommandsDep",
     "CoordinatorDep",
@@ -192,6 +217,7 @@ __all__ = [
     "PlansDep",
     "PrincipalDep",
     "SalesDep",
+    "ScopeDep",
     "SettingsDep",
     "SkuQuery",
     "StockPlanDep",
@@ -205,6 +231,7 @@ __all__ = [
     "get_jobs",
     "get_plans",
     "get_sales",
+    "get_scope",
     "get_settings",
     "get_stock_plan",
     "get_store",

@@ -5,7 +5,8 @@ answers (RFC 9457 problems, `coordinator.api.problems`).
     └── ApiError                  a request the HTTP layer refuses before any service sees it
         ├── Unauthorized          no token, an unknown token, or no tokens configured
         ├── Forbidden             the token's role may not do this
-        └── BodyTooLarge          a request body over the route's limit (refused unparsed)
+        ├── BodyTooLarge          a request body over the route's limit (refused unparsed)
+        └── TooManyRequests       writes over the token's rate (429, with `Retry-After`)
 
 `PROBLEM_OF` maps classes of the tree to problem types (each with its status); an error
 takes the type of the first class along its MRO that the table names, and `bad-request`
@@ -41,6 +42,7 @@ from coordinator.api.problems import (
     ORDER_REJECTED,
     PROBLEM_MEDIA_TYPE,
     SERVER_ERROR,
+    TOO_MANY_REQUESTS,
     UNAUTHORIZED,
     UNAVAILABLE,
     VALIDATION_FAILED,
@@ -92,6 +94,14 @@ class BodyTooLarge(ApiError):
     """A request body over the route's limit (refused before parsing)."""
 
 
+class TooManyRequests(ApiError):
+    """Writes over the caller's rate; `retry_after_s` says when the next may go."""
+
+    def __init__(self, reason: str, *, retry_after_s: int) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
 PROBLEM_OF: Final[Mapping[type[CoordinatorError], ProblemType]] = {
     # coordinator core
     NotFound: NOT_FOUND,
@@ -103,6 +113,7 @@ PROBLEM_OF: Final[Mapping[type[CoordinatorError], ProblemType]] = {
     Unauthorized: UNAUTHORIZED,
     Forbidden: FORBIDDEN,
     BodyTooLarge: BODY_TOO_LARGE,
+    TooManyRequests: TOO_MANY_REQUESTS,
     # alarms (AlarmNotFound is a NotFound, InvalidAlarmInput an InvalidQuery)
     InvalidTransition: CONFLICT,
     AlarmsUnavailable: UNAVAILABLE,
@@ -167,9 +178,25 @@ async def coordinator_error_handler(_request: Request, exc: Exception) -> JSONRe
         for attribute in ("resource", "key", "parameter", "alarm_id")
     }
     field = getattr(exc, "field", None) or getattr(exc, "parameter", None) or None
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     body = problem_body(kind, exc.reason, error=type(exc).__name__, field=field, **extra)
-    return _problem(kind.status, body, headers)
+    return _problem(kind.status, body, problem_headers(exc))
+
+
+def problem_headers(exc: CoordinatorError) -> dict[str, str] | None:
+    """The headers an error's answer carries: `WWW-Authenticate` for a missing login,
+    `Retry-After` for a rate limit."""
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, TooManyRequests):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return None
+
+
+def problem_response(exc: CoordinatorError) -> JSONResponse:
+    """The problem answer of an error raised outside a route (the request guard)."""
+    kind = problem_for(exc)
+    body = problem_body(kind, exc.reason, error=type(exc).__name__)
+    return _problem(kind.status, body, problem_headers(exc))
 
 
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
@@ -248,11 +275,14 @@ __all__ = [
     "ApiError",
     "BodyTooLarge",
     "Forbidden",
+    "TooManyRequests",
     "Unauthorized",
     "coordinator_error_handler",
     "http_error_handler",
     "install_error_handlers",
     "problem_for",
+    "problem_headers",
+    "problem_response",
     "status_for",
     "unexpected_error_handler",
     "validation_error_handler",

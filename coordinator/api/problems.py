@@ -56,6 +56,7 @@ NOT_FOUND: Final = ProblemType("not-found", "Not found", 404)
 METHOD_NOT_ALLOWED: Final = ProblemType("method-not-allowed", "Method not allowed", 405)
 CONFLICT: Final = ProblemType("conflict", "Not possible in the current state", 409)
 BODY_TOO_LARGE: Final = ProblemType("body-too-large", "Request body too large", 413)
+TOO_MANY_REQUESTS: Final = ProblemType("too-many-requests", "Too many writes", 429)
 VALIDATION_FAILED: Final = ProblemType(
     "validation-failed", "Request does not match the schema", 422
 )
@@ -73,6 +74,7 @@ PROBLEM_TYPES: Final = (
     METHOD_NOT_ALLOWED,
     CONFLICT,
     BODY_TOO_LARGE,
+    TOO_MANY_REQUESTS,
     VALIDATION_FAILED,
     INVALID_REQUEST,
     ORDER_REJECTED,
@@ -91,6 +93,7 @@ _GENERIC: Final[Mapping[int, ProblemType]] = {
     409: CONFLICT,
     413: BODY_TOO_LARGE,
     422: INVALID_REQUEST,
+    429: TOO_MANY_REQUESTS,
     500: SERVER_ERROR,
     503: UNAVAILABLE,
 }
@@ -156,16 +159,25 @@ _STATUS_TEXT: Final[Mapping[int, str]] = {
     404: "An unknown id, or a part this coordinator runs without",
     409: "Not possible in the current state",
     413: "Request body over the route's limit",
+    429: "Too many writes with this token; retry after `Retry-After` seconds",
     422: "Request refused: it breaks the schema, or a rule named in the description",
     503: "A part of the service is unavailable (not running, store or broker failing)",
 }
 
 
 def _response(status: int, description: str | None = None) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "description": description or _STATUS_TEXT.get(status, "Error"),
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
+    if status == TOO_MANY_REQUESTS.status:
+        out["headers"] = {
+            "Retry-After": {
+                "description": "Seconds until this token may write again",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
+    return out
 
 
 def problem_responses(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]:
@@ -175,6 +187,10 @@ def problem_responses(*statuses: int, **described: str) -> dict[int | str, dict[
     for status in statuses:
         out[status] = _response(status, described.get(f"s{status}"))
     return out
+
+
+WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+"""Methods that write: rate limited per token and audited (`coordinator.api.guard`)."""
 
 
 def _dependency_calls(dependant: Dependant) -> Iterable[Callable[..., Any]]:
@@ -195,6 +211,8 @@ def _route_statuses(
         statuses.add(422)
     if dependant.body_params:
         statuses.add(400)  # a body that is not decodable at all
+    if set(route.methods or ()) & WRITE_METHODS:
+        statuses.update((413, 429))  # the request guard: body size, writes per token
     return statuses
 
 
@@ -259,10 +277,12 @@ __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "PROBLEM_TYPES",
     "SERVER_ERROR",
+    "TOO_MANY_REQUESTS",
     "TYPE_PREFIX",
     "UNAUTHORIZED",
     "UNAVAILABLE",
     "VALIDATION_FAILED",
+    "WRITE_METHODS",
     "FailedRule",
     "Problem",
     "ProblemType",

@@ -21,17 +21,25 @@ class Subscription:
     """One listener's bounded queue of events, bound to the loop that created it."""
 
     def __init__(
-        self, *, loop: asyncio.AbstractEventLoop, site: str | None, max_queue: int
+        self,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        site: str | None,
+        max_queue: int,
+        sites: frozenset[str] | None = None,
     ) -> None:
         self._loop = loop
         self._queue: asyncio.Queue[AlarmEvent] = asyncio.Queue(maxsize=max_queue)
         self.site = site
+        self.sites = sites
         self.dropped = 0
         self.closed = False
 
     def offer(self, event: AlarmEvent) -> None:
         """Hand an event over from any thread (events of other sites are skipped)."""
         if self.closed or (self.site is not None and event.site != self.site):
+            return
+        if self.sites is not None and event.site not in self.sites:
             return
         try:
             self._loop.call_soon_threadsafe(self._put, event)
@@ -67,14 +75,17 @@ class AlarmBroadcaster:
             if subscription.closed:
                 self.unsubscribe(subscription)
 
-    def subscribe(self, *, site: str | None = None) -> Subscription:
-        """A new subscription on the running event loop, optionally for one site only.
+    def subscribe(
+        self, *, site: str | None = None, sites: frozenset[str] | None = None
+    ) -> Subscription:
+        """A new subscription on the running event loop, optionally for one site only
+        and/or only the sites of a caller's scope.
 
         Raises `TooManySubscribers` at the listener limit, so open streams cannot grow
         without bound.
         """
         subscription = Subscription(
-            loop=asyncio.get_running_loop(), site=site, max_queue=self._max_queue
+            loop=asyncio.get_running_loop(), site=site, max_queue=self._max_queue, sites=sites
         )
         with self._lock:
             if len(self._subscriptions) >= self._max_subscribers:

@@ -144,7 +144,7 @@ def _fleet_spec() -> dict[str, Any]:
 @contextmanager
 def running_fleet(work_dir: Path, *, api_token: str = "", **settings: Any) -> Iterator[Fleet]:
     """A broker, a coordinator and agents for MACHINES and WAREHOUSES, with planned orders;
-    `api_token` (an operator's) for the API client when tokens are configured."""
+    `api_token` (an admin's) for the API client when tokens are configured."""
     with ExitStack() as stack:
         broker = start_broker(work_dir / "mosquitto")
         stack.callback(broker.stop)

@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 VIEWS = ("overview", "alarms", "fleet", "production", "orders", "routes", "stock", "streams")
 OPERATOR = "operator-token-0123456789abcdef"
+ADMIN = "admin-token-0123456789abcdef0"
 VIEWER = "viewer-token-0123456789abcdefgh"
 
 
@@ -312,13 +313,15 @@ def test_no_serious_accessibility_violations(browser: Any, fleet: Fleet) -> None
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    """A coordinator with a viewer and an operator token (no dev mode)."""
+    """A coordinator with a viewer and an operator token (no dev mode); the fleet is set
+    up with an admin's."""
     with running_fleet(
         tmp_path_factory.mktemp("console-secured"),
-        api_token=OPERATOR,
+        api_token=ADMIN,
         dev_mode=False,
         viewer_tokens=[f"vera:{VIEWER}"],
         operator_tokens=[f"otto:{OPERATOR}"],
+        admin_tokens=[f"ada:{ADMIN}"],
     ) as running:
         yield running
 

@@ -17,7 +17,7 @@ def test_defaults_refused_outside_dev_mode(monkeypatch: pytest.MonkeyPatch) -> N
     """Without configured tokens the settings refuse to load unless in dev mode."""
     monkeypatch.delenv("FLEXFLEET_VIEWER_TOKENS", raising=False)
     monkeypatch.delenv("FLEXFLEET_OPERATOR_TOKENS", raising=False)
-    with pytest.raises(ConfigError, match="viewer_tokens"):
+    with pytest.raises(ConfigError, match="token_file"):
         load_settings()
     assert load_settings(dev_mode=True).viewer_tokens == ()
 

@@ -22,7 +22,8 @@ from sse_starlette import EventSourceResponse
 
 from coordinator.alarms.model import AlarmQuery, Status
 from coordinator.alarms.store import MAX_QUERY_LIMIT
-from coordinator.api.deps import AlarmsDep, ViewerDep
+from coordinator.api.deps import AlarmsDep, ScopeDep, ViewerDep
+from coordinator.api.site_scope import site_filter
 from coordinator.notify.broadcast import AlarmBroadcaster
 
 router = APIRouter()
@@ -41,17 +42,20 @@ ACTIVE: frozenset[Status] = frozenset({"ACTIVE_UNACK", "ACTIVE_ACK"})
 )
 async def stream_alarms(
     who: ViewerDep,
+    scope: ScopeDep,
     service: AlarmsDep,
     site: Annotated[str | None, Query(max_length=64, description="Only this site's alarms")] = None,
     snapshot: Annotated[
         bool, Query(description="Send the active alarms (up to 1000) first, as `snapshot`")
     ] = True,
 ) -> EventSourceResponse:
-    """Server-sent events for every alarm change (optionally of one site)."""
+    """Server-sent events for every alarm change of the caller's sites (optionally of one
+    site)."""
     broadcaster: AlarmBroadcaster = service.broadcaster
+    site, sites = site_filter(scope, site)
     # Subscribe before reading the snapshot, so no change falls between the two; a change
     # may then appear in both, which is harmless (the event carries the whole alarm).
-    subscription = broadcaster.subscribe(site=site)
+    subscription = broadcaster.subscribe(site=site, sites=sites)
 
     async def events() -> AsyncIterator[dict[str, Any]]:
         reported = 0
@@ -61,7 +65,7 @@ async def stream_alarms(
                 "data": orjson.dumps({"principal": who, "site": site}).decode(),
             }
             if snapshot:
-                query = AlarmQuery(statuses=ACTIVE, site=site, limit=MAX_QUERY_LIMIT)
+                query = AlarmQuery(statuses=ACTIVE, site=site, sites=sites, limit=MAX_QUERY_LIMIT)
                 active = await run_in_threadpool(service.list_alarms, query)
                 yield {
                     "event": "snapshot",

@@ -1,5 +1,6 @@
 """`/api/v1/commands`: the commands the coordinator sent to nodes and their answers
-(viewer), and `POST /api/v1/nodes/{node}/config`: an operator's live settings for one node.
+(viewer), and `POST /api/v1/nodes/{node}/config`: an admin's live settings for one node.
+A site-scoped caller sees and configures only its sites' nodes and commands (404 else).
 
 The config route reads its body itself, at most `MAX_CONFIG_BODY_BYTES`, so a hostile body
 is refused before it is parsed; it then sends the command and waits up to `wait_s` for
@@ -17,11 +18,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from coordinator.api.deps import (
+    AdminDep,
     CommandIdPath,
     CommandsDep,
     IdQuery,
     NodePath,
-    OperatorDep,
+    ScopeDep,
     TwinDep,
     ViewerDep,
 )
@@ -33,8 +35,10 @@ from coordinator.api.problems import (
     problem_body,
     problem_responses,
 )
+from coordinator.api.site_scope import scoped_node
 from coordinator.commands import CommandState, InvalidCommand
 from coordinator.commands.config_request import send_config
+from coordinator.errors import NotFound
 
 router = APIRouter(tags=["commands"])
 
@@ -99,7 +103,8 @@ async def post_config(
     request: Request,
     twin: TwinDep,
     commands: CommandsDep,
-    _who: OperatorDep,
+    _who: AdminDep,
+    scope: ScopeDep,
     site: IdQuery | None = None,
     wait_s: Annotated[float, Query(ge=0, le=MAX_WAIT_S)] = 5.0,
 ) -> JSONResponse:
@@ -112,6 +117,8 @@ async def post_config(
     announced, and the node may still refuse the settings (422 `command-rejected`, with its
     reason in `detail` and the command's members)."""
     args = _json(await _bounded_body(request, MAX_CONFIG_BODY_BYTES))
+    if not scope.covers_all:
+        site = scoped_node(twin, node, site, scope).site
     sent = await run_in_threadpool(
         lambda: send_config(twin=twin, commands=commands, node=node, site=site, args=args)
     )
@@ -131,14 +138,25 @@ async def post_config(
 def list_commands(
     commands: CommandsDep,
     _who: ViewerDep,
+    scope: ScopeDep,
     site: IdQuery | None = None,
     node: IdQuery | None = None,
     state: CommandState | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[CommandOut]:
     """Commands sent to nodes (rebirth, config, schedule, route), newest first."""
-    found = commands.query(site=site, node=node, state=state, limit=limit)
-    return [CommandOut.of(c) for c in found]
+    if scope.covers_all:
+        found = commands.query(site=site, node=node, state=state, limit=limit)
+    else:
+        wanted = sorted(scope.sites or ()) if site is None else [site]
+        found = [
+            c
+            for one in wanted
+            if scope.covers(one)
+            for c in commands.query(site=one, node=node, state=state, limit=limit)
+        ]
+        found.sort(key=lambda c: (c.sent_ms, c.cmd_id), reverse=True)
+    return [CommandOut.of(c) for c in found[:limit]]
 
 
 @router.get(
@@ -151,9 +169,13 @@ def get_command(
     cmd_id: CommandIdPath,
     commands: CommandsDep,
     _who: ViewerDep,
+    scope: ScopeDep,
 ) -> CommandOut:
-    """One command and its answer (404 if unknown or past retention)."""
-    return CommandOut.of(commands.get(cmd_id))
+    """One command and its answer (404 if unknown, past retention or of another site)."""
+    command = commands.get(cmd_id)
+    if not scope.covers(command.site):
+        raise NotFound("command", cmd_id)
+    return CommandOut.of(command)
 
 
 __all__ = ["MAX_CONFIG_BODY_BYTES", "router"]

@@ -6,29 +6,49 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from coordinator.api.deps import ForecastsDep, LocationQuery, OperatorDep, SkuQuery, ViewerDep
+from coordinator.api.deps import (
+    AllSitesDep,
+    ForecastsDep,
+    LocationQuery,
+    OperatorDep,
+    ScopeDep,
+    SkuQuery,
+    ViewerDep,
+)
 from coordinator.api.models.forecasts import ForecastListOut, ForecastRefreshOut
 
 router = APIRouter(prefix="/api/v1/forecasts", tags=["forecasts"])
+
+MAX_SCANNED = 1_000_000
+"""Forecasts read at most for a site-scoped caller before filtering by site."""
 
 
 @router.get("", summary="Latest demand forecasts", response_model=ForecastListOut)
 def list_forecasts(
     _who: ViewerDep,
+    scope: ScopeDep,
     job: ForecastsDep,
     sku: SkuQuery = None,
     location: LocationQuery = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> ForecastListOut:
-    """The stored forecasts (P10/P50/P90 per day), what produced each, and why."""
-    return ForecastListOut.of(
-        job.status(), job.store.query(sku=sku, location=location, limit=limit)
-    )
+    """The stored forecasts (P10/P50/P90 per day) of the caller's sites, what produced
+    each, and why."""
+    if scope.covers_all:
+        return ForecastListOut.of(
+            job.status(), job.store.query(sku=sku, location=location, limit=limit)
+        )
+    found = job.store.query(sku=sku, location=location, limit=MAX_SCANNED)
+    kept = [f for f in found if f.location is not None and scope.covers_location(f.location)]
+    return ForecastListOut.of(job.status(), kept[:limit])
 
 
 @router.post("/refresh", summary="Refresh forecasts now", response_model=ForecastRefreshOut)
-def refresh_forecasts(_who: OperatorDep, job: ForecastsDep) -> ForecastRefreshOut:
-    """Pick up a new model version if there is one, then forecast every series now."""
+def refresh_forecasts(
+    _who: OperatorDep, _fleet: AllSitesDep, job: ForecastsDep
+) -> ForecastRefreshOut:
+    """Pick up a new model version if there is one, then forecast every series now (a
+    fleet-wide action: a token covering every site)."""
     job.check_model()
     forecasts = job.refresh()
     return ForecastRefreshOut(status=job.status(), count=len(forecasts))

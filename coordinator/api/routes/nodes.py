@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from coordinator.api.deps import (
     CoordinatorDep,
     FilterText,
+    ScopeDep,
     SettingsDep,
     StoreDep,
     TwinDep,
@@ -16,6 +17,7 @@ from coordinator.api.deps import (
 )
 from coordinator.api.models.nodes import NodeDetailOut, NodeOut, TelemetryOut
 from coordinator.api.problems import problem_responses
+from coordinator.api.site_scope import scoped_node
 from coordinator.telemetry_query import query_telemetry
 from fleet_runtime.clock import now_ms
 
@@ -25,9 +27,12 @@ DAY_MS = 86_400_000
 
 
 @router.get("", summary="List nodes", response_model=list[NodeOut])
-def list_nodes(twin: TwinDep, _who: ViewerDep, site: FilterText | None = None) -> list[NodeOut]:
-    """Every node with site, kind, online flag, last-seen time, bd_seq, last seq and counters."""
-    return [NodeOut.of(v) for v in twin.nodes(site=site)]
+def list_nodes(
+    twin: TwinDep, _who: ViewerDep, scope: ScopeDep, site: FilterText | None = None
+) -> list[NodeOut]:
+    """Every node (of the caller's sites) with site, kind, online flag, last-seen time,
+    bd_seq, last seq and counters."""
+    return [NodeOut.of(v) for v in twin.nodes(site=site) if scope.covers(v.site)]
 
 
 @router.get(
@@ -37,11 +42,11 @@ def list_nodes(twin: TwinDep, _who: ViewerDep, site: FilterText | None = None) -
     responses=problem_responses(404),
 )
 def get_node(
-    node: str, twin: TwinDep, _who: ViewerDep, site: FilterText | None = None
+    node: str, twin: TwinDep, _who: ViewerDep, scope: ScopeDep, site: FilterText | None = None
 ) -> NodeDetailOut:
     """One node; 404 `not-found` for an unknown id. Rule beyond the schema, answered 422
     `invalid-request`: pass `site` when the id exists at several sites."""
-    return NodeDetailOut.of(twin.node(node, site=site))
+    return NodeDetailOut.of(scoped_node(twin, node, site, scope))
 
 
 @router.get(
@@ -56,6 +61,7 @@ def get_telemetry(
     store: StoreDep,
     settings: SettingsDep,
     _who: ViewerDep,
+    scope: ScopeDep,
     signal: Annotated[str, Query(min_length=1, max_length=64)],
     start: Annotated[
         str | None, Query(max_length=64, description="ms since epoch or ISO 8601")
@@ -73,7 +79,7 @@ def get_telemetry(
     Rules beyond the schema, answered 422 `invalid-request` with the offending `field`:
     `start` and `end` are ms since the epoch or ISO 8601 with an offset, `start` is not
     after `end`; `site` is given when the node id exists at several sites."""
-    view = coordinator.twin.node(node, site=site)
+    view = scoped_node(coordinator.twin, node, site, scope)
     series = query_telemetry(
         store,
         site=view.site,

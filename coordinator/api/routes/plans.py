@@ -1,6 +1,7 @@
 """`/api/v1/plans`: the current production schedule and delivery routes (viewer), and
 what they are made with: the delivery fleet, changeover times, rush reserve and product
-recipes (operator; the reserve and the recipes readable by a viewer).
+recipes (operator; the recipes admin; the reserve and the recipes readable by a viewer).
+Plans span every site: a token covering every site (`coordinator.api.app`).
 
 Thin routes over the `PlanRunner` (`PlansDep`, `coordinator.plan.runner`). Before the
 first plan both plan routes answer 200 with version 0, `made_ms` null and no machines'
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from coordinator.api.deps import OperatorDep, PlansDep, ViewerDep
+from coordinator.api.deps import AdminDep, OperatorDep, PlansDep, ViewerDep
 from coordinator.api.models.common import check_distinct_machines
 from coordinator.api.models.plans import (
     ChangeoversIn,
@@ -96,7 +97,7 @@ def set_changeovers(body: ChangeoversIn, plans: PlansDep, _who: OperatorDep) -> 
     response_model=ProductsOut,
     responses=problem_responses(422),
 )
-def set_products(body: ProductsIn, plans: PlansDep, _who: OperatorDep) -> ProductsOut:
+def set_products(body: ProductsIn, plans: PlansDep, _who: AdminDep) -> ProductsOut:
     """Replace the product recipes.
 
     Rules beyond the schema, answered 422 `order-rejected` with the offending `field`: no

@@ -1,6 +1,7 @@
 """`/api/v1/sales-orders` and `/api/v1/network`: customer orders promised from stock or
 factory capacity, their status, cancellation and corrections; and the supply network they
-are promised on (operator to change, viewer to read).
+are promised on (operator to change orders, admin the network, viewer to read; all
+fleet-wide, so a token covering every site: `coordinator.api.app`).
 
 Thin routes over the `SalesBook` (`SalesDep`). `POST /api/v1/sales-orders` answers 201 with
 the promise and a tracking token shown only then, 200 with the stored answer for a retry of
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Query, Request, Response, status
 
-from coordinator.api.deps import OperatorDep, SalesDep, SettingsDep, ViewerDep
+from coordinator.api.deps import AdminDep, OperatorDep, SalesDep, SettingsDep, ViewerDep
 from coordinator.api.models.sales import (
     CancelIn,
     CorrectionIn,
@@ -191,7 +192,7 @@ def get_network(book: SalesDep, _who: ViewerDep) -> dict[str, Any]:
 )
 def put_network(
     book: SalesDep,
-    _who: OperatorDep,
+    _who: AdminDep,
     document: Annotated[dict[str, Any], Body(description=NETWORK_DOC)],
 ) -> dict[str, Any]:
     """Validate and store the network (422 naming the field); orders placed from now on are

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from coordinator.api.deps import (
+    AllSitesDep,
     CoordinatorDep,
     LocationQuery,
+    ScopeDep,
     SkuQuery,
     StockPlanDep,
     TwinDep,
@@ -38,16 +40,20 @@ router = APIRouter(prefix="/api/v1/stock", tags=["stock"])
 def list_stock(
     twin: TwinDep,
     _who: ViewerDep,
+    scope: ScopeDep,
     site: Annotated[str | None, Query(max_length=64)] = None,
     node: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[StockOut]:
     """Current quantity of every SKU at every micro-warehouse (optionally one site or node)."""
-    return [StockOut.of(item) for item in twin.stock(site=site, node=node)]
+    return [
+        StockOut.of(item) for item in twin.stock(site=site, node=node) if scope.covers(item.site)
+    ]
 
 
 @router.get("/cover", summary="Stock cover and replenishment", response_model=StockCoverListOut)
 def list_cover(
     _who: ViewerDep,
+    scope: ScopeDep,
     coordinator: CoordinatorDep,
     sku: SkuQuery = None,
     location: LocationQuery = None,
@@ -61,7 +67,8 @@ def list_cover(
     watch = coordinator.cover
     if watch is None:
         raise NotFound("stock cover", "service")
-    covers = watch.latest(location=location, sku=sku, at_risk=at_risk)[:limit]
+    found = watch.latest(location=location, sku=sku, at_risk=at_risk)
+    covers = [c for c in found if scope.covers_location(c.location)][:limit]
     return StockCoverListOut(
         lead_time_days=watch.policy.lead_time_days,
         review_days=watch.policy.review_days,
@@ -74,6 +81,7 @@ def list_cover(
 @router.get("/plan", summary="Stock placement plan", response_model=StockPlanOut)
 def stock_plan(
     _who: ViewerDep,
+    _fleet: AllSitesDep,
     planner: StockPlanDep,
     sku: SkuQuery = None,
     warehouse: Annotated[
@@ -88,7 +96,8 @@ def stock_plan(
     demand over the replenishment lead time, raised for announced live streams) against
     the position (on hand + in transit); the lateral transfers proposed from spare stock
     (nearest first) and those in transit; the pre-positioning for streams; and what the
-    factories should make after transfers. Each line says why."""
+    factories should make after transfers. Each line says why. Transfers run between
+    warehouses of any site: a token covering every site."""
     view = planner.plan()
     plan = view.plan
 

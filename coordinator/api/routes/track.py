@@ -19,12 +19,19 @@ from coordinator.api.deps import SalesDep
 from coordinator.api.models.sales import TrackingOut, TrackingStep
 from coordinator.api.problems import NOT_FOUND as NOT_FOUND_TYPE
 from coordinator.api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_responses
+from coordinator.api.routes.dashboard import SECURITY_HEADERS
 
 router = APIRouter(tags=["tracking"])
 
 TokenPath = Annotated[str, Path(max_length=64, description="The order's tracking token")]
 NOT_FOUND = problem_body(NOT_FOUND_TYPE, "no order is tracked under this link", error="NotFound")
 _HTML = {"text/html": {"schema": {"type": "string"}}}
+PAGE_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+}
+"""The tracking page's headers: it loads nothing and runs no script."""
 
 
 def _when(ms: int) -> str:
@@ -51,7 +58,7 @@ def track(token: TokenPath, request: Request, book: SalesDep) -> Response:
         if wants_json:
             return JSONResponse(NOT_FOUND, status_code=404, media_type=PROBLEM_MEDIA_TYPE)
         return HTMLResponse(_page("Not found", "<p>No order is tracked under this link.</p>"),
-                            status_code=404)  # fmt: skip
+                            status_code=404, headers=PAGE_HEADERS)  # fmt: skip
     view = TrackingOut(
         order_id=order.id,
         status=order.standing.status,
@@ -71,7 +78,7 @@ def track(token: TokenPath, request: Request, book: SalesDep) -> Response:
         f"<p>Expected: {_when(view.eta_ms)} · promised by {_when(view.promised_ms)}</p>"
         f"<table><thead><tr><th>When</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>"
     )
-    return HTMLResponse(_page(f"Order {view.order_id}", body))
+    return HTMLResponse(_page(f"Order {view.order_id}", body), headers=PAGE_HEADERS)
 
 
 def _page(title: str, body: str) -> str:

@@ -55,9 +55,9 @@ def test_no_tokens_configured_closes_the_api() -> None:
         assert "no API tokens" in info.value.reason
 
 
-def test_dev_mode_without_tokens_acts_as_dev_operator() -> None:
-    """In dev mode with no tokens at all, callers are the operator `dev`."""
-    assert authenticate(settings(dev_mode=True), None) == Principal("dev", "operator")
+def test_dev_mode_without_tokens_acts_as_dev_admin() -> None:
+    """In dev mode with no tokens at all, callers are the admin `dev`."""
+    assert authenticate(settings(dev_mode=True), None) == Principal("dev", "admin")
 
 
 def test_dev_mode_still_enforces_configured_tokens() -> None:

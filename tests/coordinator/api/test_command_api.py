@@ -24,6 +24,8 @@ VIEWER = "viewer-token-0123456789"
 OPERATOR = "operator-token-0123456789"
 AS_VIEWER = {"Authorization": f"Bearer {VIEWER}"}
 AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR}"}
+ADMIN = "admin-token-0123456789abc"
+AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 CONFIG = "/api/v1/nodes/m1/config"
 
 
@@ -62,6 +64,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     settings = CoordinatorSettings(
         viewer_tokens=VIEWER,
         operator_tokens=OPERATOR,
+        admin_tokens=ADMIN,
         db_path=tmp_path_factory.mktemp("command-api") / "c.db",
     )
     app = create_app(settings, start_service=False)
@@ -104,10 +107,11 @@ def _answer_next(api: Api, *, ok: bool, reason: str = "") -> threading.Thread:
 
 
 def test_config_and_commands_need_their_roles(api: Api) -> None:
-    """Sending config needs an operator; reading commands needs a viewer."""
+    """Sending config needs an admin; reading commands needs a viewer."""
     body = {"sampling_interval_ms": 200}
     assert api.http.post(f"{CONFIG}?wait_s=0", json=body).status_code == 401
     assert api.http.post(f"{CONFIG}?wait_s=0", json=body, headers=AS_VIEWER).status_code == 403
+    assert api.http.post(f"{CONFIG}?wait_s=0", json=body, headers=AS_OPERATOR).status_code == 403
     assert api.http.get("/api/v1/commands").status_code == 401
     assert api.http.get("/api/v1/commands", headers=AS_VIEWER).status_code == 200
     assert api.http.get("/api/v1/commands/x", headers=AS_VIEWER).status_code == 404
@@ -119,7 +123,7 @@ def test_an_answered_config_is_200_and_a_nack_is_422(api: Api) -> None:
     written 200.0 is the JSON Schema integer it is."""
     answering = _answer_next(api, ok=True)
     response = api.http.post(
-        f"{CONFIG}?site=s1&wait_s=10", json={"sampling_interval_ms": 200.0}, headers=AS_OPERATOR
+        f"{CONFIG}?site=s1&wait_s=10", json={"sampling_interval_ms": 200.0}, headers=AS_ADMIN
     )
     answering.join()
     assert response.status_code == 200, response.text
@@ -132,7 +136,7 @@ def test_an_answered_config_is_200_and_a_nack_is_422(api: Api) -> None:
     )
     answering = _answer_next(api, ok=False, reason="deadbands: no signal 'nope'")
     response = api.http.post(
-        f"{CONFIG}?wait_s=10", json={"deadbands": {"nope": 1.0}}, headers=AS_OPERATOR
+        f"{CONFIG}?wait_s=10", json={"deadbands": {"nope": 1.0}}, headers=AS_ADMIN
     )
     answering.join()
     assert response.status_code == 422, response.text
@@ -157,9 +161,7 @@ def test_an_answered_config_is_200_and_a_nack_is_422(api: Api) -> None:
 def test_an_unanswered_config_is_202_and_answered_later(api: Api) -> None:
     """With no answer within wait_s the route says 202 `sent`; the ack arriving later is
     recorded and visible."""
-    response = api.http.post(
-        f"{CONFIG}?wait_s=0", json={"default_deadband": 0.5}, headers=AS_OPERATOR
-    )
+    response = api.http.post(f"{CONFIG}?wait_s=0", json={"default_deadband": 0.5}, headers=AS_ADMIN)
     assert response.status_code == 202, response.text
     sent = response.json()
     assert sent["state"] == "sent"
@@ -176,14 +178,14 @@ def test_an_unanswered_config_is_202_and_answered_later(api: Api) -> None:
 def test_node_checks(api: Api) -> None:
     """An unknown node is 404; one without the capability or offline is 409, saying so."""
     body = {"sampling_interval_ms": 200}
-    unknown = api.http.post("/api/v1/nodes/nobody/config", json=body, headers=AS_OPERATOR)
+    unknown = api.http.post("/api/v1/nodes/nobody/config", json=body, headers=AS_ADMIN)
     assert unknown.status_code == 404
-    wrong_site = api.http.post(f"{CONFIG}?site=s9", json=body, headers=AS_OPERATOR)
+    wrong_site = api.http.post(f"{CONFIG}?site=s9", json=body, headers=AS_ADMIN)
     assert wrong_site.status_code == 404
-    incapable = api.http.post("/api/v1/nodes/m2/config", json=body, headers=AS_OPERATOR)
+    incapable = api.http.post("/api/v1/nodes/m2/config", json=body, headers=AS_ADMIN)
     assert incapable.status_code == 409
     assert "does not take config" in incapable.json()["detail"]
-    offline = api.http.post("/api/v1/nodes/m3/config", json=body, headers=AS_OPERATOR)
+    offline = api.http.post("/api/v1/nodes/m3/config", json=body, headers=AS_ADMIN)
     assert offline.status_code == 409
     assert "offline (death)" in offline.json()["detail"]
 
@@ -223,7 +225,7 @@ def test_hostile_bodies_are_refused_before_anything_is_sent(
     response = api.http.post(
         f"{CONFIG}?wait_s=0",
         content=content,
-        headers={**AS_OPERATOR, "Content-Type": "application/json"},
+        headers={**AS_ADMIN, "Content-Type": "application/json"},
     )
     assert response.status_code == status, response.text
     assert words in response.json()["detail"]
@@ -240,7 +242,7 @@ def test_a_streamed_body_over_the_limit_is_413(api: Api) -> None:
             yield b"x" * 1024
         yield b'"}}'
 
-    response = api.http.post(f"{CONFIG}?wait_s=0", content=chunks(), headers=AS_OPERATOR)
+    response = api.http.post(f"{CONFIG}?wait_s=0", content=chunks(), headers=AS_ADMIN)
     assert response.status_code == 413
 
 
@@ -250,7 +252,7 @@ def test_a_streamed_body_over_the_limit_is_413(api: Api) -> None:
 def test_bad_query_parameters_are_422(api: Api, query: str) -> None:
     """`wait_s` outside 0..30 and malformed site ids are refused."""
     response = api.http.post(
-        f"{CONFIG}?{query}", json={"sampling_interval_ms": 200}, headers=AS_OPERATOR
+        f"{CONFIG}?{query}", json={"sampling_interval_ms": 200}, headers=AS_ADMIN
     )
     assert response.status_code == 422
 
@@ -281,9 +283,7 @@ def test_commands_are_counted_in_metrics(api: Api) -> None:
         return float(found.group(1)) if found else 0.0
 
     sent, ok = count("sent"), count("ok")
-    response = api.http.post(
-        f"{CONFIG}?wait_s=0", json={"default_deadband": 0.1}, headers=AS_OPERATOR
-    )
+    response = api.http.post(f"{CONFIG}?wait_s=0", json={"default_deadband": 0.1}, headers=AS_ADMIN)
     assert response.status_code == 202
     ack = CommandAck(
         site="s1", node="m1", name="config", cmd_id=response.json()["cmd_id"], ts=T0_MS, ok=True

@@ -31,6 +31,7 @@ EXPECTED: dict[str, int] = {
     "Unauthorized": 401,
     "Forbidden": 403,
     "BodyTooLarge": 413,
+    "TooManyRequests": 429,
     "AlarmError": 400,
     "AlarmNotFound": 404,
     "InvalidTransition": 409,

@@ -23,6 +23,8 @@ VIEWER = "viewer-token-for-replenish-1"
 OPERATOR = "operator-token-for-replenish"
 AS_VIEWER = {"Authorization": f"Bearer {VIEWER}"}
 AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR}"}
+ADMIN = "admin-token-for-replenish"
+AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 PRODUCTS = "/api/v1/plans/products"
 CUP_OPTION: dict[str, Any] = {"machine": "m1", "duration_s_per_unit": 60, "setup_s": 300}
 CUP_STEP: dict[str, Any] = {"options": [CUP_OPTION]}
@@ -40,6 +42,8 @@ def _app(db: Path) -> Any:
         broker_url="mqtt://127.0.0.1:1",
         viewer_tokens=VIEWER,
         operator_tokens=OPERATOR,
+        admin_tokens=ADMIN,
+        write_rate_per_minute=0,  # the module's many writes share one token (see test_request_guard)
         forecast_horizon_days=7,
         cover_lead_time_days=2,
         cover_review_days=5,
@@ -86,7 +90,7 @@ def test_a_shelf_running_low_is_replenished_and_the_receipt_closes_it(db: Path) 
     app = _app(db)
     w1 = Node(node="w1", seq=100)
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
-        assert client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_OPERATOR).json() == {
+        assert client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_ADMIN).json() == {
             "products": 1,
             "auto": 1,
         }
@@ -137,7 +141,7 @@ def test_a_restarted_coordinator_keeps_the_open_job_and_submits_no_duplicate(db:
     recipes are back; a refresh still at risk makes no second job; an operator closes it."""
     first = _app(db)
     with serve(first) as url, httpx.Client(base_url=url, timeout=10) as client:
-        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_OPERATOR)
+        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_ADMIN)
         _refresh(client)
         [before] = _jobs(client)
     second = _app(db)
@@ -164,16 +168,17 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
         yield http
 
 
-def test_products_are_declared_by_an_operator_and_read_by_a_viewer(
+def test_products_are_declared_by_an_admin_and_read_by_a_viewer(
     client: httpx.Client,
 ) -> None:
-    """A viewer reads the recipes but may not declare them; no token is a 401; a PUT
-    replaces every recipe and the answer counts them."""
+    """A viewer reads the recipes; a viewer or an operator may not declare them; no token
+    is a 401; an admin's PUT replaces every recipe and the answer counts them."""
     assert client.get(PRODUCTS).status_code == 401
     assert client.get(PRODUCTS, headers=AS_VIEWER).json() == {"products": []}
     body = {"products": [CUP, {**CUP, "sku": "mug", "replenish": "off", "max_batch": 50}]}
     assert client.put(PRODUCTS, json=body, headers=AS_VIEWER).status_code == 403
-    assert client.put(PRODUCTS, json=body, headers=AS_OPERATOR).json() == {
+    assert client.put(PRODUCTS, json=body, headers=AS_OPERATOR).status_code == 403
+    assert client.put(PRODUCTS, json=body, headers=AS_ADMIN).json() == {
         "products": 2,
         "auto": 1,
     }
@@ -181,7 +186,7 @@ def test_products_are_declared_by_an_operator_and_read_by_a_viewer(
         "cup",
         "mug",
     ]
-    assert client.put(PRODUCTS, json={"products": []}, headers=AS_OPERATOR).status_code == 200
+    assert client.put(PRODUCTS, json={"products": []}, headers=AS_ADMIN).status_code == 200
     assert client.get(PRODUCTS, headers=AS_VIEWER).json() == {"products": []}
 
 
@@ -229,15 +234,15 @@ def _option(**changes: Any) -> dict[str, Any]:
 )
 def test_malformed_products_are_refused_with_422(client: httpx.Client, body: Any) -> None:
     """Missing, mistyped, out-of-range, hostile, oversized and repeated recipes are 422."""
-    response = client.put(PRODUCTS, json=body, headers=AS_OPERATOR)
+    response = client.put(PRODUCTS, json=body, headers=AS_ADMIN)
     assert response.status_code == 422, response.text
 
 
 def test_an_unknown_machine_is_a_422_naming_the_field(client: httpx.Client) -> None:
     """As for orders: a recipe on a machine the coordinator has not seen is refused, and
     the recipes held stay as they were."""
-    client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_OPERATOR)
-    response = client.put(PRODUCTS, json=_option(machine="m9"), headers=AS_OPERATOR)
+    client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_ADMIN)
+    response = client.put(PRODUCTS, json=_option(machine="m9"), headers=AS_ADMIN)
     assert response.status_code == 422
     assert response.json()["field"] == "products[0].operations[0].options"
     assert [p["sku"] for p in client.get(PRODUCTS, headers=AS_VIEWER).json()["products"]] == ["cup"]
@@ -263,8 +268,8 @@ def test_a_network_warehouse_is_replenished_by_the_stock_plan(db: Path) -> None:
         "products": [{"sku": "cup", "factories": ["f1"]}],
     }
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
-        assert client.put("/api/v1/network", json=network, headers=AS_OPERATOR).status_code == 200
-        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_OPERATOR)
+        assert client.put("/api/v1/network", json=network, headers=AS_ADMIN).status_code == 200
+        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_ADMIN)
         _refresh(client)
         plan = client.get("/api/v1/stock/plan?sku=cup", headers=AS_VIEWER).json()
         [target] = plan["targets"]
@@ -293,7 +298,7 @@ def test_no_stock_plan_still_replenishes_by_the_cover(
             raise PlanInvalid("bad", field="mean")
 
         monkeypatch.setattr(planner, "plan", refused)
-        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_OPERATOR)
+        client.put(PRODUCTS, json={"products": [CUP]}, headers=AS_ADMIN)
         _refresh(client)
         cover = client.get("/api/v1/stock/cover?sku=cup", headers=AS_VIEWER).json()["covers"][0]
         [job] = _jobs(client)

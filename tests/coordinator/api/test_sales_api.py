@@ -20,6 +20,8 @@ VIEWER = "viewer-token-0123456789"
 OPERATOR = "operator-token-0123456789"
 AS_VIEWER = {"Authorization": f"Bearer {VIEWER}"}
 AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR}"}
+ADMIN = "admin-token-for-sales-api"
+AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 NETWORK: dict[str, Any] = {
     "factories": [
         {"id": "f-yiwu", "location": {"lat": 29.31, "lon": 120.08}, "machines": ["m1"]},
@@ -39,6 +41,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, httpx.C
     settings = CoordinatorSettings(
         viewer_tokens=VIEWER,
         operator_tokens=OPERATOR,
+        admin_tokens=ADMIN,
         db_path=tmp_path_factory.mktemp("sales-api") / "c.db",
     )
     app = create_app(settings, start_service=False)
@@ -49,7 +52,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, httpx.C
         app.state.plans.set_products(
             [ProductSpec("CUP", ((StepOption("m1", 60.0, 300.0),),), family="cups")]
         )
-        assert http.put("/api/v1/network", json=NETWORK, headers=AS_OPERATOR).status_code == 200
+        assert http.put("/api/v1/network", json=NETWORK, headers=AS_ADMIN).status_code == 200
         yield app, http
 
 
@@ -190,8 +193,9 @@ def test_the_network_is_validated_and_readable(api: tuple[Any, httpx.Client]) ->
     cannot change it."""
     _, http = api
     bad = {**NETWORK, "warehouses": [{"id": "w", "location": {"lat": 100, "lon": 0}, "nodes": []}]}
-    response = http.put("/api/v1/network", json=bad, headers=AS_OPERATOR)
+    response = http.put("/api/v1/network", json=bad, headers=AS_ADMIN)
     assert response.status_code == 422
     assert response.json()["field"] == "warehouses[0].location.lat"
     assert http.put("/api/v1/network", json=NETWORK, headers=AS_VIEWER).status_code == 403
+    assert http.put("/api/v1/network", json=NETWORK, headers=AS_OPERATOR).status_code == 403
     assert http.get("/api/v1/network", headers=AS_VIEWER).json() == NETWORK

@@ -25,6 +25,8 @@ VIEWER = "viewer-token-for-stock-plan-1"
 OPERATOR = "operator-token-for-stock-plan"
 AS_VIEWER = {"Authorization": f"Bearer {VIEWER}"}
 AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR}"}
+ADMIN = "admin-token-for-stock-plan"
+AS_ADMIN = {"Authorization": f"Bearer {ADMIN}"}
 NETWORK: dict[str, Any] = {
     "factories": [{"id": "f1", "location": {"lat": 29.0, "lon": 120.5}, "machines": ["m1"]}],
     "warehouses": [
@@ -44,6 +46,7 @@ def world(tmp_path: Path) -> Iterator[tuple[httpx.Client, Coordinator]]:
         broker_url="mqtt://127.0.0.1:1",
         viewer_tokens=VIEWER,
         operator_tokens=OPERATOR,
+        admin_tokens=ADMIN,
         forecast_horizon_days=7,
         cover_lead_time_days=2,
         stock_lateral_transfers=False,  # proposed only (carried out: test_lateral_transfers)
@@ -57,7 +60,7 @@ def world(tmp_path: Path) -> Iterator[tuple[httpx.Client, Coordinator]]:
     messages += [replace(w2.stock("delta", {"cup": -1, "tea": -1}), ts=now)]
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
         feed(app.state.coordinator, *messages)
-        assert client.put("/api/v1/network", json=NETWORK, headers=AS_OPERATOR).status_code == 200
+        assert client.put("/api/v1/network", json=NETWORK, headers=AS_ADMIN).status_code == 200
         assert client.post("/api/v1/forecasts/refresh", headers=AS_OPERATOR).status_code == 200
         yield client, app.state.coordinator
 

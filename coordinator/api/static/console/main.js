@@ -21,7 +21,7 @@ const signInMessage = document.getElementById("sign-in-message");
 const ctx = {
   session: null,            // {name, role, tile_url}
   alarms: new AlarmStore(),
-  canAct() { return this.session !== null && this.session.role === "operator"; },
+  canAct() { return this.session !== null && (this.session.role === "operator" || this.session.role === "admin"); },
   go(hash) { location.hash = hash; },
 };
 window.flexfleet = ctx; // for benchmarks and tests: the live state of the page
