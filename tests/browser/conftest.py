@@ -38,7 +38,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"console screenshots: {_shots[0]}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     """A headless Chromium of the system's, launched by Playwright (skipped when absent)."""
     if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
