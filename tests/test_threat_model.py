@@ -13,7 +13,7 @@ STRIDE = ("Spoofing", "Tampering", "Repudiation", "Disclosure", "Denial of servi
 
 
 def _rows() -> list[list[str]]:
-    text = (ROOT / "docs" / "security.md").read_text()
+    text = (ROOT / "docs/security.md").read_text()
     table = text[text.index("## Threat model") :]
     return [
         [cell.strip() for cell in line.strip().strip("|").split("|")]

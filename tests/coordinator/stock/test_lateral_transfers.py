@@ -25,6 +25,7 @@ from tests.waiting import wait_until
 
 VIEWER = "viewer-token-for-lateral-12"
 OPERATOR = "operator-token-for-lateral-1"
+ADMIN = "admin-token-for-lateral-12345"
 NETWORK: dict[str, Any] = {
     "warehouses": [
         {"id": "wa", "location": {"lat": 29.30, "lon": 120.00}, "nodes": ["w1"]},
@@ -42,6 +43,7 @@ def running(db: Path) -> Iterator[tuple[Coordinator, httpx.Client]]:
         broker_url="mqtt://127.0.0.1:1",
         viewer_tokens=VIEWER,
         operator_tokens=OPERATOR,
+        admin_tokens=ADMIN,
         forecast_horizon_days=7,
         cover_lead_time_days=2,
         plan_quiet_s=0.0,
@@ -69,7 +71,7 @@ def db(tmp_path: Path) -> Path:
     with running(tmp_path / "c.db") as (coordinator, client):
         feed(coordinator, *messages)
         put = client.put(
-            "/api/v1/network", json=NETWORK, headers={"Authorization": f"Bearer {OPERATOR}"}
+            "/api/v1/network", json=NETWORK, headers={"Authorization": f"Bearer {ADMIN}"}
         )
         assert put.status_code == 200, put.text
         assert coordinator.plans is not None
