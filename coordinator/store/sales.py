@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Final
 
 import orjson
 
-from coordinator.errors import StoreError
 from coordinator.sales.lifecycle import Standing, Status, Transition
 from coordinator.sales.records import Hold, SalesOrder, WebhookEvent, event_body
+from coordinator.store.sqlite_support import locked_transaction
 
 __all__ = ["SqliteSalesStore"]
 
@@ -32,19 +32,8 @@ class SqliteSalesStore:
         self._conn = conn
         self._lock = lock
 
-    @contextmanager
-    def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(f"sales {operation} failed: {exc}", operation=operation) from exc
+    def _transaction(self, operation: str) -> AbstractContextManager[sqlite3.Connection]:
+        return locked_transaction(self._conn, self._lock, operation, store="sales")
 
     def save_network(self, body: str, *, at_ms: int) -> None:
         with self._transaction("save_network") as conn:
