@@ -18,6 +18,7 @@ import orjson
 
 from coordinator.sales.lifecycle import Standing, Status, Transition
 from coordinator.sales.records import Hold, SalesOrder, WebhookEvent, event_body
+from coordinator.sales.summary import OrderOutcome
 from coordinator.store.sqlite_support import locked_transaction
 
 __all__ = ["SqliteSalesStore"]
@@ -144,6 +145,16 @@ class SqliteSalesStore:
                 (order_id,),
             ).fetchall()
         return [Transition(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def outcomes(self) -> list[OrderOutcome]:
+        with self._transaction("outcomes") as conn:
+            rows = conn.execute(
+                "SELECT o.status, o.created_ms, json_extract(o.promise, '$.promised_ms'),"
+                " (SELECT min(e.at_ms) FROM sales_events e"
+                "  WHERE e.order_id = o.id AND e.status = 'delivered')"
+                " FROM sales_orders o"
+            ).fetchall()
+        return [OrderOutcome(r[0], r[1], r[2], r[3]) for r in rows]
 
     def open_holds(self) -> list[tuple[str, Hold]]:
         with self._transaction("open_holds") as conn:
