@@ -4,6 +4,7 @@ error texts only to a caller who may read the metrics."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +44,11 @@ def _tokens(path: Path) -> tuple[str, str, str]:
     return metrics, viewer, scoped
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """A coordinator with a node at each site, tokens in a file, and a broker URL where
-    nothing listens (so `/healthz` has a broker error to show or hide)."""
+    nothing listens (so `/healthz` has a broker error to show or hide); the tests only read."""
+    tmp_path = tmp_path_factory.mktemp("metrics-access")
     metrics, viewer, scoped = _tokens(tmp_path / "tokens.json")
     settings = CoordinatorSettings(
         token_file=tmp_path / "tokens.json",
@@ -126,3 +128,24 @@ def test_metrics_public_opens_metrics(tmp_path: Path) -> None:
         assert http.get("/metrics").status_code == 200
         assert "flexfleet_nodes_online" in http.get("/metrics").text
         assert http.get("/api/v1/nodes").status_code == 401
+
+
+OPEN = {"/healthz", "/track/{token}", "/metrics"}  # no API role needed (docs/security.md)
+
+
+def test_every_api_operation_refuses_a_metrics_token(api: Api) -> None:
+    """Walking the OpenAPI document, every operation but the open ones answers the
+    metrics-only token 403, reads and writes alike, and names no node."""
+    doc = api.http.get("/openapi.json", headers=_as(api.viewer)).json()
+    walked = 0
+    for path, item in doc["paths"].items():
+        if path in OPEN:
+            continue
+        for method in item:
+            url = re.sub(r"\{\w+\}", NODES[0], path)
+            body = {} if method in ("post", "put") else None
+            response = api.http.request(method.upper(), url, headers=_as(api.metrics), json=body)
+            assert response.status_code == 403, (method, path, response.text[:200])
+            assert not any(node in response.text for node in NODES[1:]), path
+            walked += 1
+    assert walked > 40
