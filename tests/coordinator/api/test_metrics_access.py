@@ -143,7 +143,7 @@ def test_every_api_operation_refuses_a_metrics_token(api: Api) -> None:
             continue
         for method in item:
             url = re.sub(r"\{\w+\}", NODES[0], path)
-            body = {} if method in ("post", "put") else None
+            body: dict[str, object] | None = {} if method in ("post", "put") else None
             response = api.http.request(method.upper(), url, headers=_as(api.metrics), json=body)
             assert response.status_code == 403, (method, path, response.text[:200])
             assert not any(node in response.text for node in NODES[1:]), path
