@@ -153,6 +153,13 @@ class Broker:
         # everything goes to a pipe that BrokerLogWatch drains, keeping the security
         # events and the non-routine lines.
         watched = self.security_log is not None
+        if self.security_log is not None:
+            try:
+                self.security_log.open("ab").close()  # refuse now, not once the broker runs
+            except OSError as exc:
+                raise BrokerError(
+                    f"cannot write the security log {self.security_log}: {exc}"
+                ) from None
         self.config_path.write_text(
             template.format(
                 port=self.port,

@@ -88,19 +88,30 @@ class BrokerLogWatch:
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
-        with (
-            self._log_path.open("ab", buffering=0) as plain,
-            self._security_log.open("ab", buffering=0) as secure,
-        ):
-            for raw in iter(self._stream.readline, b""):
-                self.lines += 1
-                try:
-                    self._line(raw.decode("utf-8", "replace"), plain, secure)
-                except Exception:  # keep draining whatever happens, or the broker blocks
-                    self.failed_lines += 1
-                    if self.failed_lines == 1:
-                        log.exception("broker log line not handled; skipping such lines")
-        self._stream.close()
+        try:
+            with (
+                self._log_path.open("ab", buffering=0) as plain,
+                self._security_log.open("ab", buffering=0) as secure,
+            ):
+                self._drain(plain, secure)
+        except OSError:
+            log.exception("cannot write the broker's logs; draining its pipe without them")
+            self._drain(None, None)
+        finally:
+            self._stream.close()
+
+    def _drain(self, plain: IO[bytes] | None, secure: IO[bytes] | None) -> None:
+        """Read every line until the broker closes the pipe (it would block on a full one)."""
+        for raw in iter(self._stream.readline, b""):
+            self.lines += 1
+            if plain is None or secure is None:
+                continue
+            try:
+                self._line(raw.decode("utf-8", "replace"), plain, secure)
+            except Exception:  # keep draining whatever happens, or the broker blocks
+                self.failed_lines += 1
+                if self.failed_lines == 1:
+                    log.exception("broker log line not handled; skipping such lines")
 
     def _line(self, line: str, plain: IO[bytes], secure: IO[bytes]) -> None:
         event = self._reader.feed(line)

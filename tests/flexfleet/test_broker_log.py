@@ -8,6 +8,9 @@ import io
 import random
 from pathlib import Path
 
+import pytest
+
+from flexfleet.broker import BrokerError, start_broker
 from flexfleet.broker_log import BrokerLogReader, EventLimiter, SecurityEvent
 from flexfleet.broker_watch import BrokerLogWatch, is_routine, read_security_log
 
@@ -126,3 +129,25 @@ def test_the_watch_keeps_events_and_the_non_routine_lines(tmp_path: Path) -> Non
     ]
     assert is_routine("1: c-43 1 ff/v1/s/b/cmd/#")
     assert not is_routine("1: Warning: Mosquitto should not be run as root/administrator.")
+
+
+def test_the_watch_drains_its_pipe_even_when_it_cannot_write(tmp_path: Path) -> None:
+    """With its log files unwritable the watch still reads every line to the end (a broker
+    writing to an undrained pipe would block), and the stream is closed."""
+    lines = SESSION.encode() * 500
+    stream = io.BytesIO(lines)
+    missing = tmp_path / "no such folder"
+    watch = BrokerLogWatch(
+        stream, log_path=missing / "m.log", security_log=missing / "s.jsonl"
+    ).start()
+    watch.join(10)
+    assert watch.lines == lines.count(b"\n")
+    assert stream.closed
+    assert watch.events == 0
+
+
+def test_an_unwritable_security_log_stops_the_broker_before_it_starts(tmp_path: Path) -> None:
+    """`start_broker` refuses a security log it cannot write, and starts no broker."""
+    with pytest.raises(BrokerError, match="security log"):
+        start_broker(tmp_path / "b", security_log=tmp_path / "no such folder" / "s.jsonl")
+    assert not (tmp_path / "b" / "mosquitto.log").exists()
