@@ -179,8 +179,12 @@ class Broker:
                 start_new_session=True,  # a terminal's Ctrl-C goes to our process, which stops it
             )
         if self.security_log is not None and self.process.stderr is not None:
+            auth_dir = self.security.auth_dir if self.security is not None else None
             self.watch = BrokerLogWatch(
-                self.process.stderr, log_path=self.log_path, security_log=self.security_log
+                self.process.stderr,
+                log_path=self.log_path,
+                security_log=self.security_log,
+                acl_path=auth_dir / "acl" if auth_dir is not None else None,
             ).start()
         _wait_listening(self.port, ready_timeout_s, self.process, self.log_path, self.watch)
         if self.security is not None and self.security.auth_dir is not None:

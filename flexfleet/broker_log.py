@@ -1,4 +1,5 @@
-"""Security events in Mosquitto's log: a publish the ACL denied, a refused login.
+"""Security events in Mosquitto's log: a publish the ACL denied, a refused login, and a
+subscription reaching beyond the account's ACL.
 
 Mosquitto 2.0 logs a denied PUBLISH only at debug level, naming the client id but not the
 account, and a refused login at notice level without the username (it is never logged):
@@ -10,8 +11,10 @@ account, and a refused login at notice level without the username (it is never l
 
 `BrokerLogReader` is fed the broker's log line by line (pure: no I/O, no clock) and keeps
 which account each client id logged in with, so a denial names the account, its address
-and the topic; a refused login names the address and the CONNACK reason code. Each
-attempt gives exactly one event. `EventLimiter` caps the events kept per account (or
+and the topic; a refused login names the address and the CONNACK reason code. Mosquitto
+2.0 grants every subscription and filters at delivery, logging no denial; given `may_read`
+(`flexfleet.acl_match` over the ACL file), a subscription line (`c-42 1 ff/v1/s/b/cmd/#`)
+outside the account's read rules is an event too. Each attempt gives exactly one event. `EventLimiter` caps the events kept per account (or
 address) and minute, counting what it drops, so a flooding client cannot fill the disk.
 The I/O side (the broker's log on a pipe, the security log file) is
 `flexfleet.broker_watch`.
@@ -20,10 +23,11 @@ The I/O side (the broker's log on a pipe, the security log file) is
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-EventKind = Literal["publish_denied", "login_refused"]
+EventKind = Literal["publish_denied", "login_refused", "subscribe_outside_acl"]
 
 _STAMP: Final = re.compile(r"^\d+: ")
 _CONNECTED: Final = re.compile(
@@ -36,6 +40,7 @@ _DENIED: Final = re.compile(
 )
 _CONNACK: Final = re.compile(r"^Sending CONNACK to (?P<address>\S+) \(\d, (?P<code>\d+)\)$")
 _NOT_AUTHORISED: Final = "Client <unknown> disconnected, not authorised."
+_SUBSCRIBED: Final = re.compile(r"^(?P<client>\S+) (?P<qos>[0-2]) (?P<filter>\S+)$")
 _DISCONNECTED: Final = re.compile(
     r"^Client (?P<client>\S+) (?:disconnected|closed its connection|has exceeded timeout)"
 )
@@ -69,6 +74,11 @@ class SecurityEvent:
                 f"broker denied a publish by {self.who or '?'} ({self.address}, client "
                 f"{self.client_id}) on {self.topic!r}"
             )
+        if self.kind == "subscribe_outside_acl":
+            return (
+                f"{self.who} ({self.address}, client {self.client_id}) subscribed to "
+                f"{self.topic!r}, outside its ACL (the broker delivers it nothing there)"
+            )
         return f"broker refused a login from {self.address} (CONNACK reason {self.code})"
 
 
@@ -76,6 +86,7 @@ class SecurityEvent:
 class BrokerLogReader:
     """Turns Mosquitto log lines into `SecurityEvent`s (see the module docstring)."""
 
+    may_read: Callable[[str, str], bool] | None = None  # (username, filter) -> allowed
     clients: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (user, address)
     _last_connack: tuple[str, int] | None = None
 
@@ -101,7 +112,27 @@ class BrokerLogReader:
             gone = _DISCONNECTED.match(text)
             if gone is not None:
                 self.clients.pop(gone.group("client"), None)
+        elif self.may_read is not None:
+            return self._subscribed(text, broker_ts)
         return None
+
+    def _subscribed(self, text: str, broker_ts: int) -> SecurityEvent | None:
+        found = _SUBSCRIBED.match(text)
+        if found is None or found.group("client") not in self.clients:
+            return None
+        assert self.may_read is not None
+        who, address = self.clients[found.group("client")]
+        if self.may_read(who, found.group("filter")):
+            return None
+        return SecurityEvent(
+            "subscribe_outside_acl",
+            who,
+            address,
+            found.group("client"),
+            topic=found.group("filter"),
+            qos=int(found.group("qos")),
+            broker_ts=broker_ts,
+        )
 
     def _connected(self, text: str) -> None:
         found = _CONNECTED.match(text)

@@ -2,8 +2,9 @@
 
 The broker started by `flexfleet.broker` with a `security_log` logs everything (`log_type
 all`: a denied PUBLISH is a debug line in Mosquitto 2.0) to a pipe that a `BrokerLogWatch`
-thread drains. Each line goes to `flexfleet.broker_log.BrokerLogReader`; a denied publish
-or a refused login is appended to the security log, one JSON object per line, and logged
+thread drains. Each line goes to `flexfleet.broker_log.BrokerLogReader`; a denied publish,
+a refused login or (given the broker's ACL file) a subscription outside the account's ACL
+is appended to the security log, one JSON object per line, and logged
 as a warning (`flexfleet.broker`); routine traffic lines (connections, packets sent and
 received) are dropped; anything else (errors, warnings, start-up) goes to the broker's log
 file as before. The thread never stops draining while the broker runs, so the broker never
@@ -24,6 +25,7 @@ from typing import IO, Final
 
 import orjson
 
+from flexfleet.acl_match import may_read, read_rules
 from flexfleet.broker_log import BrokerLogReader, EventLimiter, SecurityEvent
 
 log = logging.getLogger("flexfleet.broker")
@@ -59,13 +61,15 @@ class BrokerLogWatch:
         *,
         log_path: Path,
         security_log: Path,
+        acl_path: Path | None = None,
         per_minute: int = 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._stream = stream
         self._log_path = log_path
         self._security_log = security_log
-        self._reader = BrokerLogReader()
+        self._acl = AclFile(acl_path) if acl_path is not None else None
+        self._reader = BrokerLogReader(may_read=self._acl.may_read if self._acl else None)
         self._limiter = EventLimiter(per_minute=per_minute)
         self._clock = clock
         self.lines = 0  # log lines read
@@ -132,6 +136,29 @@ class BrokerLogWatch:
         log.warning("%s", event.describe())
 
 
+class AclFile:
+    """The read rules of an ACL file, re-read when the file changes (`flexfleet device`
+    rewrites it on every account change)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._rules: dict[str, tuple[str, ...]] = {}
+
+    def may_read(self, username: str, topic_filter: str) -> bool:
+        """Whether the ACL lets `username` read all `topic_filter` matches (an unreadable
+        file allows nothing)."""
+        try:
+            stat = self.path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if stamp != self._stamp:
+                self._rules = read_rules(self.path.read_text(encoding="utf-8", errors="replace"))
+                self._stamp = stamp
+        except OSError:
+            self._rules, self._stamp = {}, None
+        return may_read(self._rules, username, topic_filter)
+
+
 def read_security_log(path: Path) -> list[dict[str, object]]:
     """The records of a security log (an absent file holds none)."""
     try:
@@ -141,4 +168,4 @@ def read_security_log(path: Path) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in lines if line.strip()]
 
 
-__all__ = ["BrokerLogWatch", "is_routine", "read_security_log"]
+__all__ = ["AclFile", "BrokerLogWatch", "is_routine", "read_security_log"]

@@ -151,3 +151,17 @@ def test_an_unwritable_security_log_stops_the_broker_before_it_starts(tmp_path: 
     with pytest.raises(BrokerError, match="security log"):
         start_broker(tmp_path / "b", security_log=tmp_path / "no such folder" / "s.jsonl")
     assert not (tmp_path / "b" / "mosquitto.log").exists()
+
+
+def test_a_subscription_outside_the_acl_is_one_event() -> None:
+    """Given the ACL check, the `client qos filter` line of a subscription the account may
+    not read is an event naming the account; an allowed one, or an unknown client's, none."""
+    allowed = {("s/b", "ff/v1/s/b/cmd/#")}
+    reader = BrokerLogReader(may_read=lambda who, topic: (who, topic) in allowed)
+    events = _events(SESSION + "1796538075: c-43 0 ff/v1/s/a/cmd/#\n1: c-99 0 #\n", reader)
+    assert [(e.kind, e.who, e.topic, e.qos) for e in events] == [
+        ("publish_denied", "s/a", "ff/v1/s/b/telemetry", 1),
+        ("login_refused", "", "", 0),
+        ("subscribe_outside_acl", "s/b", "ff/v1/s/a/cmd/#", 0),
+    ]
+    assert "outside its ACL" in events[-1].describe()

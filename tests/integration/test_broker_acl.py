@@ -377,3 +377,30 @@ def test_the_security_log_survives_a_broker_killed_mid_flood(
     after = _records(acl_broker)
     assert after[: len(before)] == before
     assert after[-1]["topic"] == f"ff/v1/{site}/press-01/birth"
+
+
+def test_a_subscription_outside_the_acl_is_recorded_once(
+    acl_broker: Broker, accounts: Accounts, unique_site: str
+) -> None:
+    """Mosquitto grants press-02 a subscription to press-01's commands and delivers nothing
+    of it; the security log records the attempt once, with press-02's account, and none of
+    the subscriptions the ACL allows (its own commands, the coordinator's shared one)."""
+    site = unique_site
+    coordinator = _as(acl_broker, accounts, "coordinator/c1")
+    press2 = _as(acl_broker, accounts, f"{site}/press-02")
+    try:
+        assert coordinator.subscribe(f"$share/g/ff/v1/{site}/+/+") < 0x80
+        assert press2.subscribe(f"ff/v1/{site}/press-02/cmd/#") < 0x80
+        press2.subscribe(f"ff/v1/{site}/press-01/cmd/#")
+        coordinator.publish(f"ff/v1/{site}/press-01/cmd/rebirth", b"{}")
+        sentinel = f"ff/v1/{site}/press-01/birth"
+        press2.publish(sentinel, b"{}")  # denied: once recorded, every earlier line was read
+        wait_until(lambda: any(r["topic"] == sentinel for r in _records(acl_broker)))
+        outside = [r for r in _records(acl_broker) if r["kind"] == "subscribe_outside_acl"]
+        assert [(r["who"], r["topic"]) for r in outside] == [
+            (f"{site}/press-02", f"ff/v1/{site}/press-01/cmd/#")
+        ]
+        assert press2.messages.empty()
+    finally:
+        coordinator.close()
+        press2.close()
