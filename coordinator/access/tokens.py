@@ -166,6 +166,8 @@ class TokenFile:
         """Store a new token for `name` and return it in clear (the only time it exists)."""
         if role not in ROLES:
             raise TokenFileError(f"role is one of {', '.join(ROLES)}")
+        if role == "metrics" and sites:
+            raise TokenFileError("a metrics token covers every site (metrics span them all)")
         check_name(name)
         entries = self.entries()
         if any(e.name == name for e in entries):
