@@ -197,3 +197,12 @@ def test_every_agent_and_the_coordinator_mount_only_their_own_password() -> None
     assert set(logins) == {f"coordinator/{provision.coordinator}"} | {
         f"{provision.site}/{node}" for node in provision.nodes
     }
+
+
+def test_published_ports_listen_on_this_host_only() -> None:
+    """The broker and the demo's open (--dev) API are published on 127.0.0.1 only, as
+    `make demo` listens on loopback."""
+    published = [(name, port) for name, s in _services().items() for port in s.get("ports", [])]
+    assert {name for name, _ in published} == {"mosquitto", "coordinator"}
+    for name, port in published:
+        assert str(port).startswith("127.0.0.1:"), (name, port)
