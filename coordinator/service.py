@@ -35,7 +35,7 @@ from coordinator.plan.routing.travel import GreatCircleTravel, TravelTimes
 from coordinator.plan.runner import PlanRunner
 from coordinator.sales.book import SalesBook
 from coordinator.sales.network import Network
-from coordinator.sales.sources import capacity_source, pairwise_travel
+from coordinator.sales.sources import capacity_source, pairwise_travel, revise_promises
 from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy, StockCover
@@ -182,6 +182,7 @@ class Coordinator:
         forecasts.watchers.append(cover)  # checked after every refresh and between them
         sales = _build_sales(settings, store, clock, twin, plans)
         sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
+        plans.plan_listeners.append(lambda made: _revise(sales, plans, made.kind))
         _plan_opening_hours(plans, sales.network)
 
         _follow_orders(writer, sales, jobs)
@@ -285,6 +286,11 @@ class Coordinator:
     def healthy(self) -> bool:
         """Broker connected and ingest running."""
         return self.mqtt.connected and not self.writer.failed
+
+
+def _revise(sales: SalesBook, plans: PlanRunner, kind: str) -> None:
+    """After each re-plan, the sales book revises the promises that plan holds."""
+    revise_promises(sales, plans, kind)
 
 
 def _plan_opening_hours(plans: PlanRunner, network: Network) -> None:

@@ -1,5 +1,6 @@
 """What the sales book reads from the rest of the coordinator: the fleet twin's shelves and
-machine states, and the planner's schedule and recipes (the adapters behind its ports)."""
+machine states, and the planner's schedule, routes and recipes (the adapters behind its
+ports, and the re-plan listener that revises promises)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from coordinator.fleet.twin import FleetTwin
 from coordinator.plan.routing.travel import GreatCircleTravel, LatLon
 from coordinator.plan.runner import PlanRunner
 from coordinator.plan.triggers import DOWN_STATE_CODES
-from coordinator.sales.book import CapacityView
+from coordinator.sales.book import CapacityView, SalesBook
 from coordinator.sales.promise import TravelTime
 
 
@@ -50,6 +51,14 @@ def capacity_source(twin: FleetTwin, runner: PlanRunner | None) -> CapacityView:
         planned_jobs=frozenset(jobs),
         version=int(schedule.get("version") or 0),
     )
+
+
+def revise_promises(book: SalesBook, runner: PlanRunner, kind: str) -> int:
+    """After a re-plan of `kind` (`schedule` or `routes`): revise the promises of the orders
+    that plan holds, from the runner's current view of it. Returns how many orders moved."""
+    if kind == "schedule":
+        return book.revise_schedule(runner.schedule())
+    return book.revise_routes(runner.routes())
 
 
 def stock_source(twin: FleetTwin, skus: Iterable[str]) -> dict[str, dict[str, int]]:
