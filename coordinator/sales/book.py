@@ -24,9 +24,11 @@ After each re-plan, `revise_schedule` and `revise_routes` compare what the new p
 every order it holds with its promise (`coordinator.sales.revision`): a planned ETA after the
 promised time delays the order (`plan_late`, with the reason), an earlier or equal one
 confirms it (and takes an order the plans had delayed back to its place: `plan_on_time`).
-A revision is stored (`revision(order_id)`) and moves the order only when it says something
-new (`Revision.key`), so the re-plans of a busy coordinator push one webhook per real change.
-The promises of the orders in the plans are kept in memory between re-plans.
+A revision moves the order only when it says something new (`Revision.key`), so the re-plans
+of a busy coordinator push one webhook per real change; it is stored when it delays the
+order or ends a delay, while a plain confirmation is only kept in memory (`revision`), so
+confirming thousands of promises writes nothing. The promises of the orders in the plans are
+kept in memory between re-plans.
 
 Capacity pools are rebuilt from a new schedule (a new `schedule_version()`), at most every
 `pool_min_age_s` (a burst of orders re-plans often; the pools keep their own bookings in
@@ -227,6 +229,7 @@ class SalesBook:
     _revision_lock: threading.Lock = field(default_factory=threading.Lock)
     _promises: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     _revised: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _latest: dict[str, Revision] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         saved = self.store.load_network()
@@ -480,7 +483,11 @@ class SalesBook:
         return moved
 
     def revision(self, order_id: str) -> Revision | None:
-        """The latest stored revision of the order's promise (None before any re-plan)."""
+        """The latest revision of the order's promise that said something new (None before
+        any re-plan, and after a restart until the next when it was a plain confirmation)."""
+        with self._revision_lock:
+            if order_id in self._latest:
+                return self._latest[order_id]
         stored = self.store.load_revision(order_id)
         return None if stored is None else Revision.from_json(orjson.loads(stored))
 
@@ -496,8 +503,10 @@ class SalesBook:
         return promise
 
     def _revise(self, order_id: str, revision: Revision) -> int:
-        """Record a revision that says something new, and move the order on it (the
-        transition first, so a crash in between re-records the revision, never the event)."""
+        """Take a revision that says something new: move the order on it, and store it when
+        it is or ends a delay (the transition first, so a crash in between stores the
+        revision again at the next plan, never the event twice). A confirmation that ends
+        no delay is only kept in memory: it writes nothing."""
         with self._revision_lock:
             known = self._revised.get(order_id)
         if known is None:  # first look since start: what was recorded before
@@ -511,18 +520,25 @@ class SalesBook:
             with self._revision_lock:
                 self._revised[order_id] = known
             return 0
-        fact = "plan_late" if revision.verdict == "late" else "plan_on_time"
         before = self.store.find(order_id)
-        try:
-            after = self._change(order_id, fact, actor=PLANNER, reason=revision.reason)
-        except (OrderConflict, NotFound):  # cancelled, or gone meanwhile
+        if before is None:
             return 0
-        self.store.save_revision(
-            order_id, orjson.dumps(revision.to_json()).decode(), at_ms=revision.at_ms
-        )
+        moved = False
+        if revision.verdict == "late" or before.standing.delayed_from is not None:
+            fact = "plan_late" if revision.verdict == "late" else "plan_on_time"
+            try:
+                after = self._change(order_id, fact, actor=PLANNER, reason=revision.reason)
+            except (OrderConflict, NotFound):  # cancelled, or gone meanwhile
+                return 0
+            moved = after.standing != before.standing
+        if moved or "late" in (revision.verdict, *known[1:2]):
+            self.store.save_revision(
+                order_id, orjson.dumps(revision.to_json()).decode(), at_ms=revision.at_ms
+            )
         with self._revision_lock:
             self._revised[order_id] = revision.key
-        return int(before is not None and after.standing != before.standing)
+            self._latest[order_id] = revision
+        return int(moved)
 
     def _forget_revision(self, order_id: str, change: Transition) -> None:
         """A finished order leaves the revision caches; one delayed for another cause is
@@ -531,6 +547,7 @@ class SalesBook:
             if change.status in FINAL:
                 self._promises.pop(order_id, None)
                 self._revised.pop(order_id, None)
+                self._latest.pop(order_id, None)
             elif change.status == "delayed" and change.cause != "plan_late":
                 self._revised[order_id] = ()  # no revision has this key: the next one acts
 

@@ -73,7 +73,9 @@ def test_a_breakdown_delays_the_order_once_with_its_reason(
         placed = http.post("/api/v1/sales-orders", json=order, headers=AS_OPERATOR)
         assert placed.status_code == 201, placed.text
         token, promise = placed.json()["tracking_token"], placed.json()["promise"]
-        assert plans.service.tick()  # the planner loop is not running here
+        reviser = app.state.coordinator.promise_reviser  # its thread is not running here
+        assert plans.service.tick()  # nor is the planner loop
+        assert reviser.run_pending() == 0  # confirmed: nothing moves
 
         first = http.get("/api/v1/sales-orders/so-1", headers=AS_VIEWER).json()
         assert first["status"] == "promised"
@@ -82,6 +84,7 @@ def test_a_breakdown_delays_the_order_once_with_its_reason(
 
         plans.apply([MachineDown("s1", "m1", ("state",))])
         assert plans.service.tick()
+        assert reviser.run_pending() == 1
         delayed = http.get("/api/v1/sales-orders/so-1", headers=AS_VIEWER).json()
         assert (delayed["status"], delayed["delayed_from"]) == ("delayed", "promised")
         last = delayed["timeline"][-1]
@@ -94,6 +97,7 @@ def test_a_breakdown_delays_the_order_once_with_its_reason(
 
         plans.apply([MachineDown("s1", "m1", ("offline",))])  # the same news again
         assert plans.service.tick()
+        assert reviser.run_pending() == 0
         again = http.get("/api/v1/sales-orders/so-1", headers=AS_VIEWER).json()
         assert [t["status"] for t in again["timeline"]] == ["received", "promised", "delayed"]
 

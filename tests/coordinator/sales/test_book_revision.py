@@ -10,11 +10,16 @@ from typing import Any
 
 import orjson
 
+from coordinator.plan.runner import PlanRunner
+from coordinator.plan.triggers import MachineSeen
 from coordinator.sales.book import SalesBook
 from coordinator.sales.records import InMemorySalesStore, SalesStore
+from coordinator.sales.sources import PromiseReviser
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
+from tests.coordinator.conftest import command_log
 from tests.coordinator.sales.test_book import World, _order, clock, store
+from tests.waiting import wait_until
 
 __all__ = ["clock", "store"]  # the fixtures, shared with test_book
 
@@ -48,13 +53,15 @@ def test_a_late_plan_delays_once_with_its_reason_and_an_on_time_one_takes_it_bac
 ) -> None:
     """Late by 2 h: delayed (cause `plan_late`, actor `planner`, the job, machine and
     constraint in the reason); re-plans saying the same move nothing; 3 h before the
-    promise: back to `promised`. Transitions are the webhook events: one per real change."""
+    promise: back to `promised`. The first confirmation is kept in memory only; the delay
+    and its end are stored. Transitions are the webhook events: one per real change."""
     book = World().book(store, clock)
     promise = _made(book, "o-1")
     assert book.revise_schedule(_schedule(promise, "o-1", late_h=-3, version=1)) == 0
     confirmed = book.revision("o-1")
     assert confirmed is not None
     assert (confirmed.verdict, confirmed.plan_version) == ("on_time", 1)
+    assert store.load_revision("o-1") is None  # a plain confirmation writes nothing
     assert [t.status for t in book.timeline("o-1")] == ["received", "promised"]
 
     assert book.revise_schedule(_schedule(promise, "o-1", late_h=2, version=2)) == 1
@@ -78,6 +85,9 @@ def test_a_late_plan_delays_once_with_its_reason_and_an_on_time_one_takes_it_bac
     assert book.revise_schedule(_schedule(promise, "o-1", late_h=-3, version=5)) == 1
     back = book.timeline("o-1")[-1]
     assert (back.status, back.cause) == ("promised", "plan_on_time")
+    stored = store.load_revision("o-1")
+    assert stored is not None
+    assert orjson.loads(stored)["verdict"] == "on_time"  # the end of a delay is stored
     assert [t.status for t in book.timeline("o-1")] == [
         "received",
         "promised",
@@ -157,3 +167,29 @@ def test_cancelled_and_unknown_orders_in_a_plan_are_left_alone(
     assert book.revise_schedule(view) == 0
     assert book.get("o-1").standing.status == "cancelled"
     assert book.revision("o-1") is None
+
+
+def test_the_reviser_thread_revises_after_each_plan_of_the_real_planner(clock: FakeClock) -> None:
+    """Wired as a plan listener, the reviser's own thread revises the promise after the
+    schedule is made (the planner does not wait for it), and stops on close."""
+    runner = PlanRunner(clock=clock, commands=command_log(clock=clock), time_limit_s=1.0)
+    runner.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2")])
+    book = World().book(InMemorySalesStore(), clock)
+    book.submit_jobs = runner.submit_orders
+    reviser = PromiseReviser(book, runner)
+    runner.plan_listeners.append(reviser.on_plan)
+    reviser.start()
+    try:
+        book.submit(_order("o-1", 10))
+        clock.advance(5.0)
+        assert runner.service.tick()
+        wait_until(lambda: book.revision("o-1") is not None, timeout_s=10)
+        revision = book.revision("o-1")
+        assert revision is not None
+        assert (revision.plan, revision.plan_version, revision.verdict) == (
+            "schedule",
+            1,
+            "on_time",
+        )
+    finally:
+        reviser.close()
