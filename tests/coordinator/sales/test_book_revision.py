@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from coordinator.plan.runner import PlanRunner
 from coordinator.plan.triggers import MachineSeen
@@ -193,3 +194,36 @@ def test_the_reviser_thread_revises_after_each_plan_of_the_real_planner(clock: F
         )
     finally:
         reviser.close()
+
+
+class _CrashingStore(InMemorySalesStore):
+    """Dies once between storing the transition and storing the revision."""
+
+    crashes: int = 1
+
+    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None:
+        if self.crashes:
+            self.crashes -= 1
+            raise OSError("killed between the transition and the revision")
+        super().save_revision(order_id, body, at_ms=at_ms)
+
+
+def test_a_crash_between_transition_and_revision_loses_nothing_and_repeats_nothing(
+    clock: FakeClock,
+) -> None:
+    """The delay is stored, the revision is not (the process died): a new book on the same
+    store, at the next plan, stores the revision and adds no second `delayed` nor event."""
+    store = _CrashingStore()
+    world = World()
+    book = world.book(store, clock)
+    promise = _made(book, "o-1")
+    with pytest.raises(OSError, match="killed"):
+        book.revise_schedule(_schedule(promise, "o-1", late_h=2, version=1))
+    assert store.load_revision("o-1") is None
+    restarted = world.book(store, clock)
+    assert restarted.revise_schedule(_schedule(promise, "o-1", late_h=2, version=2)) == 0
+    assert [t.status for t in restarted.timeline("o-1")] == ["received", "promised", "delayed"]
+    assert len(store.hooks) == 3
+    revision = restarted.revision("o-1")
+    assert revision is not None
+    assert (revision.verdict, revision.plan_version) == ("late", 2)
