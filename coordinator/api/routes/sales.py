@@ -41,8 +41,10 @@ router = APIRouter(tags=["sales"])
 NETWORK_DOC = """`{"factories": [{"id", "location": {"lat", "lon"}, "machines": [node ids],
 "hours": {"open": "HH:MM", "close": "HH:MM", "weekdays": [0-6], "utc_offset_min"},
 "capacity_share": 0..1, "min_batch"}], "warehouses": [{"id", "location", "nodes": [shelf node
-ids]}], "products": [{"sku", "factories": [factory ids]}], "rules": [{"below_qty", "max_km"}]}`:
-orders of fewer than `below_qty` units go only to factories within `max_km`."""
+ids], "service_radius_km"?}], "products": [{"sku", "factories": [factory ids]}], "rules":
+[{"below_qty", "max_km"}], "service_radius_km"?}`: orders of fewer than `below_qty` units go
+only to factories within `max_km`; a destination beyond every warehouse's service radius
+(its own, else the network's, else 200 km) is refused."""
 
 
 def order_out(
