@@ -194,8 +194,9 @@ class PlanRunner:
         self.received: Callable[[Iterable[str]], Mapping[str, int]] = lambda _ids: {}
         """Units received so far per transfer id (the store's receipts)."""
         self.plan_listeners: list[Callable[[PlanMade], None]] = []
-        """Called with each new plan once it is saved and current, before its diffs go out
-        (the sales book revises its promises)."""
+        """Called with each new plan once it is saved and current, before its diffs go out,
+        on the planner's thread: keep them short (the sales book's `PromiseReviser` only
+        marks the plan for its own thread)."""
         self._taken: dict[str, JobOrder] = {}  # job id → order, for what machines must make
         self._drops: dict[str, DeliveryOrder] = {}  # delivery id → order, for where to drive
         self._sites_lock = threading.Lock()

@@ -3,8 +3,8 @@
 JSON for clients that ask for it (`Accept: application/json`), else a small HTML page. It
 shows that order's status, ETA (the re-planned one when a re-plan found the promise late),
 promised time and timeline and nothing else: no customer, address, factory, warehouse, nor
-the reasons of a delay (they name machines). An unknown token answers 404 exactly like an expired or
-malformed one, so a token cannot be told apart from a guess.
+the reasons of a delay (they name machines). An unknown token answers 404 exactly like an
+expired or malformed one, so a token cannot be told apart from a guess.
 """
 
 from __future__ import annotations
