@@ -327,4 +327,15 @@ def m013_lateral_transfers(db: Database) -> None:
     db.execute("CREATE INDEX lateral_transfers_open ON lateral_transfers (received, seq)")
 
 
+@MIGRATIONS()
+def m014_stream_uplifts(db: Database) -> None:
+    """Past live streams' realised uplifts (`coordinator.store.stream_uplifts`): one row per
+    stream, measured once after it ended (the measurement as JSON)."""
+    db.execute(
+        "CREATE TABLE stream_uplifts (stream_id TEXT PRIMARY KEY,"
+        " measured_ms INTEGER NOT NULL, doc BLOB NOT NULL)"
+    )
+    db.execute("CREATE INDEX stream_uplifts_by_time ON stream_uplifts (measured_ms)")
+
+
 __all__ = ["MIGRATIONS"]
