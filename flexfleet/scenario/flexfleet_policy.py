@@ -24,7 +24,8 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
 - Deliveries: dynamic dispatch (`coordinator.plan.routing.departures`): every half hour of
   the delivery day the production router `PyVrpRouter` (deterministic) plans tours over
   everything waiting at a warehouse, and a tour leaves when it is full enough, when
-  waiting longer would miss a promise on it, or when its oldest stop has waited too long.
+  waiting longer would miss a promise on it, or when its oldest stop would wait too long
+  (never over the night).
 
 The boundary: the world calls these objects in-process (no MQTT, no SQLite, no ingest of
 agent reports): the schedule the planner publishes is read from `PlanRunner.schedule()`,

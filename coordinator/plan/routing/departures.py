@@ -9,8 +9,9 @@ depot, and a tour leaves as soon as one of these holds (`departure_reason`):
   longer would not make it much shorter per stop);
 - `promise`: waiting for the next chance to send it (`next_chance_s`: the next decision
   time, or the start of the next delivery day) would miss the promise of a stop on it;
-- `waited`: its longest-waiting stop has waited `max_wait_s` (lead time stays bounded
-  where orders come in slowly).
+- `waited`: its longest-waiting stop would have waited more than `max_wait_s` by the next
+  chance (lead time stays bounded where orders come in slowly, and no tour is held over
+  the night between two delivery days).
 
 Otherwise the tour is held, and its stops are planned again with what arrives next.
 `could_depart` is the cheap check a caller makes before asking the router at all: when
@@ -86,7 +87,7 @@ def departure_reason(
         return "full"
     if latest_departure < next_chance_s:
         return "promise"
-    if now_s - oldest_ready_s >= policy.max_wait_s:
+    if next_chance_s - oldest_ready_s > policy.max_wait_s:
         return "waited"
     return None
 
@@ -100,12 +101,12 @@ def could_depart(
     policy: DeparturePolicy,
 ) -> bool:
     """False when no tour over `stops` can leave now by `departure_reason` (so the router
-    need not be asked): too few units to fill one, no stop waited long enough, and no
-    promise that even a direct drive would miss after waiting."""
+    need not be asked): too few units to fill one, no stop that would wait too long, and
+    no promise that even a direct drive would miss after waiting."""
     if not stops:
         return False
     if sum(s.units for s in stops) >= policy.fill_share * capacity:
         return True
-    if any(now_s - s.ready_s >= policy.max_wait_s for s in stops):
+    if any(next_chance_s - s.ready_s > policy.max_wait_s for s in stops):
         return True
     return any(s.due_s is not None and s.due_s - s.min_offset_s < next_chance_s for s in stops)

@@ -47,9 +47,25 @@ def test_a_tour_leaves_when_waiting_would_miss_a_promise() -> None:
     assert _reason(latest=2800.0) is None
 
 
-def test_a_tour_leaves_once_its_oldest_stop_waited_long_enough() -> None:
-    """The oldest stop ready for an hour: it leaves."""
-    assert _reason(oldest=1000.0 - 3600.0) == "waited"
+def test_a_tour_leaves_when_its_oldest_stop_would_wait_too_long() -> None:
+    """Max wait 1 h, next chance at 2800: a stop ready since 1800 would wait 1000 s, one
+    ready since -1000 would wait 3800 s: that tour leaves now."""
+    assert _reason(oldest=1800.0) is None
+    assert _reason(oldest=-1000.0) == "waited"
+
+
+def test_no_tour_is_held_over_the_night() -> None:
+    """At the day's last look the next chance is 12 h away: even a fresh thin tour leaves."""
+    reason = departure_reason(
+        load=3,
+        capacity=60,
+        oldest_ready_s=1000.0,
+        latest_departure=math.inf,
+        now_s=1000.0,
+        next_chance_s=1000.0 + 12 * 3600.0,
+        policy=POLICY,
+    )
+    assert reason == "waited"
 
 
 def test_latest_departure_is_the_tightest_promise_less_its_offset() -> None:
@@ -68,7 +84,7 @@ def test_could_depart_is_false_only_when_no_rule_can_fire() -> None:
     assert _could([]) is False
     assert _could([fresh] * 3) is False
     assert _could([fresh] * 10) is True  # 50 units: a tour may fill
-    assert _could([PendingStop(units=1, ready_s=-3000.0, due_s=None, min_offset_s=0.0)])
+    assert _could([PendingStop(units=1, ready_s=-1000.0, due_s=None, min_offset_s=0.0)])
     assert _could([PendingStop(units=1, ready_s=900.0, due_s=3500.0, min_offset_s=1200.0)])
 
 
