@@ -588,7 +588,7 @@ class FlexfleetPolicy:
         depot = (warehouse.lat, warehouse.lon)
         service_s = world.scenario.delivery.service_min * 60.0
         due = [world.orders[c.order_id].order.due_s for c in ready]
-        now, chance = world.t, self._next_chance(world)
+        chance = self._next_chance(world)
         pending = [
             PendingStop(
                 c.qty, c.ready_s, due[i], LOADING_S + world.drive_s(depot, c.point) + service_s
@@ -596,7 +596,7 @@ class FlexfleetPolicy:
             for i, c in enumerate(ready)
         ]
         if not could_depart(
-            pending, capacity=capacity, now_s=now, next_chance_s=chance, policy=self.departures
+            pending, capacity=capacity, next_chance_s=chance, policy=self.departures
         ):
             return []
         leaving = []
@@ -611,7 +611,6 @@ class FlexfleetPolicy:
                 capacity=capacity,
                 oldest_ready_s=min(ready[i].ready_s for i in tour),
                 latest_departure=latest_departure_s(offsets, [due[i] for i in tour]),
-                now_s=now,
                 next_chance_s=chance,
                 policy=self.departures,
             )

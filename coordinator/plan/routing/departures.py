@@ -78,7 +78,6 @@ def departure_reason(
     capacity: int,
     oldest_ready_s: float,
     latest_departure: float,
-    now_s: float,
     next_chance_s: float,
     policy: DeparturePolicy,
 ) -> Reason | None:
@@ -96,7 +95,6 @@ def could_depart(
     stops: Sequence[PendingStop],
     *,
     capacity: int,
-    now_s: float,
     next_chance_s: float,
     policy: DeparturePolicy,
 ) -> bool:

@@ -24,7 +24,6 @@ def _reason(*, load: int = 10, oldest: float = 900.0, latest: float = math.inf) 
         capacity=60,
         oldest_ready_s=oldest,
         latest_departure=latest,
-        now_s=1000.0,
         next_chance_s=2800.0,
         policy=POLICY,
     )
@@ -61,7 +60,6 @@ def test_no_tour_is_held_over_the_night() -> None:
         capacity=60,
         oldest_ready_s=1000.0,
         latest_departure=math.inf,
-        now_s=1000.0,
         next_chance_s=1000.0 + 12 * 3600.0,
         policy=POLICY,
     )
@@ -75,7 +73,7 @@ def test_latest_departure_is_the_tightest_promise_less_its_offset() -> None:
 
 
 def _could(stops: list[PendingStop]) -> bool:
-    return could_depart(stops, capacity=60, now_s=1000.0, next_chance_s=2800.0, policy=POLICY)
+    return could_depart(stops, capacity=60, next_chance_s=2800.0, policy=POLICY)
 
 
 def test_could_depart_is_false_only_when_no_rule_can_fire() -> None:
