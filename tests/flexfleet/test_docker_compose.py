@@ -109,3 +109,30 @@ def test_the_image_holds_every_shipped_package() -> None:
         if line.startswith("COPY ")
     }
     assert {package.rstrip("*") for package in shipped} <= copied
+
+
+def test_scale_profile_runs_two_coordinators_on_one_postgresql() -> None:
+    """The `scale` profile adds PostgreSQL and two coordinators keeping their core tables in
+    it (`--db postgresql://...@postgres`), each owning other sites under its own id, started
+    once the database answers; no password written into a URL."""
+    services = _services()
+    scale = {name for name, s in services.items() if "scale" in s.get("profiles", [])}
+    assert scale == {"postgres", "coordinator-a", "coordinator-b"}
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
+    parser = build_parser()
+    parsed = [
+        parser.parse_args(shlex.split(services[n]["command"])) for n in sorted(scale - {"postgres"})
+    ]
+    assert all(a.command == "coordinator" for a in parsed)
+    assert all(a.db.startswith("postgresql://flexfleet@postgres:5432/") for a in parsed)
+    first, second = (set(a.sites) for a in parsed)
+    assert first
+    assert second
+    assert not first & second
+    assert len({a.coordinator_id for a in parsed}) == 2
+    for name in scale - {"postgres"}:
+        assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        assert "PGPASSWORD" in services[name]["environment"]
+    default = [s for s in services.values() if "profiles" not in s]
+    assert "postgres" not in {s.get("image", "").split(":")[0] for s in default}

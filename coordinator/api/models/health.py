@@ -16,6 +16,14 @@ class HealthOut(BaseModel):
         "empty while connected",
     )
     ingest_running: bool
+    database_connected: bool = Field(
+        default=True,
+        description="Whether the database answers (false while a PostgreSQL server cannot be "
+        "reached: ingest pauses without acking, so the broker keeps the backlog)",
+    )
+    database_error: str = Field(
+        default="", description="Why the database cannot be reached; empty while it can"
+    )
     queue_depth: int
     nodes_online: int
     last_error: str
