@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, Final
 
-from sqlite_utils import Database
+from sqlite_utils import Database, Migrations
 
 from coordinator.errors import NotFound, StoreError
 from coordinator.fleet.node import NodeRecord
@@ -89,7 +89,9 @@ def _connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
 class SqliteStore:
     """`Store` on one SQLite file; `commit` must be called from one thread at a time."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, path: Path, *, synchronous: str = "FULL", migrations: Migrations = MIGRATIONS
+    ) -> None:
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise StoreError(f"unknown synchronous mode {synchronous!r}", operation="open")
         self.path = path
@@ -97,7 +99,7 @@ class SqliteStore:
         with translated("open"):
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = _connect(path, synchronous=self._synchronous)
-            MIGRATIONS.apply(Database(self._writer))
+            migrations.apply(Database(self._writer))  # each one atomic with its record
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()

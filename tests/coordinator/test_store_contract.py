@@ -231,3 +231,30 @@ def test_repeated_sample_within_one_message_is_stored_once(
         site="s1", node="m1", signal="temp", start_ms=base, end_ms=base, resolution="1m", limit=10
     ).points
     assert (rollup.count, rollup.min, rollup.max) == (1, 1.0, 1.0)
+
+
+def test_a_failed_sqlite_migration_changes_nothing(tmp_path: Path) -> None:
+    """A migration that fails half-way stops the SQLite store from opening, leaves no table
+    of its own behind and stays pending (the PostgreSQL counterpart is in
+    test_postgres_store.py)."""
+    import sqlite3
+
+    from sqlite_utils import Database, Migrations
+
+    path = tmp_path / "core.db"
+    SqliteStore(path).close()
+    broken = Migrations("flexfleet.coordinator")
+
+    @broken()
+    def m999_broken(db: Database) -> None:
+        db.execute("CREATE TABLE half_done (x INTEGER)")
+        db.execute("INSERT INTO no_such_table VALUES (1)")
+
+    with pytest.raises(StoreError, match="no_such_table"):
+        SqliteStore(path, migrations=broken)
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        applied = {r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")}
+    assert "half_done" not in tables
+    assert "m999_broken" not in applied
+    assert "m001_core" in applied
