@@ -37,7 +37,7 @@ from coordinator.plan.routing.travel import GreatCircleTravel, TravelTimes
 from coordinator.plan.runner import PlanRunner
 from coordinator.sales.book import SalesBook
 from coordinator.sales.network import Network
-from coordinator.sales.sources import capacity_source, pairwise_travel
+from coordinator.sales.sources import PromiseReviser, capacity_source, pairwise_travel
 from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy, StockCover
@@ -82,6 +82,7 @@ class Coordinator:
     stock_plan: StockPlanner | None = None
     lateral: LateralTransferBook | None = None
     sales_webhooks: WebhookPusher | None = None
+    promise_reviser: PromiseReviser | None = None
 
     @classmethod
     def open(
@@ -188,6 +189,8 @@ class Coordinator:
         forecasts.watchers.append(cover)  # checked after every refresh and between them
         sales = _build_sales(settings, local, clock, twin, plans)
         sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
+        reviser = PromiseReviser(sales, plans)
+        plans.plan_listeners.append(reviser.on_plan)
         _plan_opening_hours(plans, sales.network)
 
         _follow_orders(writer, sales, jobs)
@@ -242,6 +245,7 @@ class Coordinator:
             cover=cover,
             commands=commands,
             sales=sales,
+            promise_reviser=reviser,
             live_streams=streams,
             stock_plan=stock_plan,
             lateral=lateral,
@@ -270,11 +274,15 @@ class Coordinator:
             self.forecasts.start()
         if self.sales_webhooks is not None:
             self.sales_webhooks.start()
+        if self.promise_reviser is not None:
+            self.promise_reviser.start()
 
     def stop(self) -> None:
         """Disconnect, finish the batch in hand, and close the alarm service and the stores."""
         if self.sales_webhooks is not None:
             self.sales_webhooks.close()
+        if self.promise_reviser is not None:
+            self.promise_reviser.close()
         if self.forecasts is not None:
             self.forecasts.close()
         if self.plans is not None:

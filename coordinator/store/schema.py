@@ -327,4 +327,15 @@ def m013_lateral_transfers(db: Database) -> None:
     db.execute("CREATE INDEX lateral_transfers_open ON lateral_transfers (received, seq)")
 
 
+@MIGRATIONS()
+def m014_sales_revisions(db: Database) -> None:
+    """The latest revision of each sales order's promise by a re-plan
+    (`coordinator.sales.revision`): one row per order, its JSON, replaced on each real
+    change (the delays themselves are transitions in `sales_events`)."""
+    db.execute(
+        "CREATE TABLE sales_revisions (order_id TEXT PRIMARY KEY, body TEXT NOT NULL,"
+        " updated_ms INTEGER NOT NULL) WITHOUT ROWID"
+    )
+
+
 __all__ = ["MIGRATIONS"]

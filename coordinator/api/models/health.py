@@ -13,7 +13,8 @@ class HealthOut(BaseModel):
     broker_error: str = Field(
         default="",
         description="Why the broker connection last failed (refused login, TLS, unreachable); "
-        "empty while connected",
+        "empty while connected; to a caller without a token of every site, a fixed text "
+        "saying it is hidden",
     )
     ingest_running: bool
     database_connected: bool = Field(
@@ -22,11 +23,16 @@ class HealthOut(BaseModel):
         "reached: ingest pauses without acking, so the broker keeps the backlog)",
     )
     database_error: str = Field(
-        default="", description="Why the database cannot be reached; empty while it can"
+        default="",
+        description="Why the database cannot be reached; empty while it can (hidden like "
+        "`broker_error`)",
     )
     queue_depth: int
     nodes_online: int
-    last_error: str
+    last_error: str = Field(
+        default="",
+        description="Why ingest stopped, if it did (hidden like `broker_error`)",
+    )
 
 
 __all__ = ["HealthOut"]
