@@ -427,14 +427,17 @@ class PostgresStore:
     ) -> int:
         """COPY the samples into their day partitions, then add the batch's rollups
         (recomputed from `samples` for the touched minutes when anything was skipped)."""
-        self._ensure_partitions(cur, samples)
+        days = self._ensure_partitions(cur, samples)
         text = copy_binary(samples)
+        # One day (the usual case): straight into its partition, sparing PostgreSQL the
+        # routing of each row (the partition still checks its bounds).
+        target = partition_name(days[0]) if len(days) == 1 else "samples"
         try:
             # The savepoint: a conflict undoes only the COPY.
             with (
                 cur.connection.transaction(),
                 cur.copy(
-                    "COPY samples (series_id, ts_ms, value) FROM STDIN (FORMAT BINARY)"
+                    f"COPY {target} (series_id, ts_ms, value) FROM STDIN (FORMAT BINARY)"
                 ) as copy,
             ):
                 copy.write(text)
@@ -465,8 +468,10 @@ class PostgresStore:
 
     def _ensure_partitions(
         self, cur: psycopg.Cursor[tuple[Any, ...]], samples: list[tuple[int, int, float]]
-    ) -> None:
-        """Create the day partitions the samples need and this store has not seen yet."""
+    ) -> list[int]:
+        """Create the day partitions the samples need and this store has not seen yet;
+        the days the samples may fall on (every day from the first to the last, unless
+        that span is wide)."""
         low = min(s[1] for s in samples) // DAY_MS
         high = max(s[1] for s in samples) // DAY_MS
         if high - low <= _DAY_SPAN_DENSE:
@@ -474,12 +479,12 @@ class PostgresStore:
         else:
             days = {s[1] // DAY_MS for s in samples}
         missing = sorted(days - self._days)
-        if not missing:
-            return
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
-        for day in missing:
-            cur.execute(partition_ddl(day))  # built from an int
-        self._days.update(missing)
+        if missing:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
+            for day in missing:
+                cur.execute(partition_ddl(day))  # built from an int
+            self._days.update(missing)
+        return sorted(days)
 
     def _write_latest(self, cur: psycopg.Cursor[tuple[Any, ...]], batch: WriteBatch) -> None:
         columns: tuple[list[Any], ...] = ([], [], [])
