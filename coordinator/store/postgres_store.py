@@ -4,9 +4,9 @@ The only module that imports psycopg (the `heavy-adapters` import contract names
 
 Write path (one transaction per batch, like `SqliteStore`): node rows upserted; the
 batch's message keys inserted in one statement (`ON CONFLICT DO NOTHING RETURNING`), and
-the payload rows of the new ones written: samples with `COPY` straight into the
-day-partitioned `samples` table (the partition of a new day is created first, in the same
-transaction); should the `COPY` meet a (signal, ms) already stored (a redelivery, or the
+the payload rows of the new ones written: samples with binary `COPY` into the
+day-partitioned `samples` table, straight into the day's partition when the batch spans one
+day (the partition of a new day is created first, in the same transaction); should the `COPY` meet a (signal, ms) already stored (a redelivery, or the
 same value twice in a batch), it is rolled back to a savepoint and the samples go through
 a temporary staging table and `INSERT ... ON CONFLICT DO NOTHING`, keeping the first value,
 and the touched minutes' rollups are recomputed from `samples` instead of added to.
