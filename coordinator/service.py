@@ -22,6 +22,8 @@ from coordinator.commands import CommandLog
 from coordinator.errors import CoordinatorError
 from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.twin import FleetTwin
+from coordinator.forecast.events.head import EventHeadParams
+from coordinator.forecast.events.hourly import EventContext
 from coordinator.forecast.serving.job import ForecastJob
 from coordinator.forecast.serving.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
@@ -44,9 +46,10 @@ from coordinator.stock.cover import CoverPolicy, StockCover
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
 from coordinator.stock.lateral_book import LateralTransferBook
 from coordinator.stock.placement import PlacementPolicy
-from coordinator.stock.plan_inputs import Inbound, sized_by_plan
+from coordinator.stock.plan_inputs import Inbound, sized_by_plan, stream_event
 from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
+from coordinator.stock.uplift_meter import StreamUpliftMeter
 from coordinator.store.port import CommitResult, Store
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, SystemClock
@@ -54,6 +57,8 @@ from protocol import site_filters
 from protocol.reports import STOP_EVENTS
 
 log = logging.getLogger(__name__)
+UPLIFT_LOOKBACK_MS = 7 * 86_400_000  # streams that ended within a week get measured
+PROFILE_DAYS = 28  # the hourly sales profile of each shelf: picks over the last 4 weeks
 
 
 @dataclass
@@ -90,8 +95,7 @@ class Coordinator:
     ) -> Coordinator:
         """Build every part from `settings` (no network yet)."""
         clock = clock or SystemClock()
-        local = SqliteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
-        store = _core_store(settings, local)
+        local, store = _open_stores(settings)
         twin = FleetTwin()
         _restore_own_sites(twin, store, settings.sites)
         client = MqttClient(
@@ -176,17 +180,9 @@ class Coordinator:
             horizon_days=settings.forecast_horizon_days,
             refresh_interval_s=settings.forecast_refresh_interval_s,
             model_check_interval_s=settings.forecast_model_check_interval_s,
+            events=lambda: _event_context(settings, store, streams, plans, meter),
         )
-        policy = CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days)
-        cover = CoverWatch(
-            forecasts=forecasts.service.latest,
-            stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
-            policy=policy,
-            clock=clock,
-            interval_s=settings.cover_check_interval_s,
-            rule=None if alarms is None else StockoutRiskRule(alarms, policy),
-        )
-        forecasts.watchers.append(cover)  # checked after every refresh and between them
+        cover = _build_cover(settings, clock, twin, forecasts, alarms)
         sales = _build_sales(settings, local, clock, twin, plans)
         sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
         reviser = PromiseReviser(sales, plans)
@@ -197,6 +193,9 @@ class Coordinator:
         streams = LiveStreamBook(
             local.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
         )
+        streams.listeners.append(lambda _stream: forecasts.request_refresh())
+        meter = _build_uplift_meter(local, streams, plans, clock)
+        forecasts.watchers.append(meter)  # measures ended streams between refreshes
         lateral = LateralTransferBook(
             local.lateral_store(),
             plans,
@@ -308,6 +307,28 @@ class Coordinator:
         return self.mqtt.connected and not self.writer.failed and not self.writer.store_lost
 
 
+def _build_cover(
+    settings: CoordinatorSettings,
+    clock: Clock,
+    twin: FleetTwin,
+    forecasts: ForecastJob,
+    alarms: AlarmService | None,
+) -> CoverWatch:
+    """The stock cover watch on the forecasts and the twin's stock, checked after every
+    forecast refresh and between them; stock-out risks alarm."""
+    policy = CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days)
+    cover = CoverWatch(
+        forecasts=forecasts.service.latest,
+        stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
+        policy=policy,
+        clock=clock,
+        interval_s=settings.cover_check_interval_s,
+        rule=None if alarms is None else StockoutRiskRule(alarms, policy),
+    )
+    forecasts.watchers.append(cover)
+    return cover
+
+
 def _plan_opening_hours(plans: PlanRunner, network: Network) -> None:
     """Several factories planned together: each machine only while its factory is open."""
     plans.set_opening_hours(
@@ -400,16 +421,18 @@ def check_database(settings: CoordinatorSettings) -> None:
     PostgresStore(settings.db_url).close()
 
 
-def _core_store(settings: CoordinatorSettings, local: SqliteStore) -> Store:
-    """The core's store: `local` itself, or PostgreSQL at `db_url` (its batches' job facts
-    written to `local` first). An unreachable server or a failed migration raises
-    `StoreError` here, so start-up stops with the reason."""
+def _open_stores(settings: CoordinatorSettings) -> tuple[SqliteStore, Store]:
+    """The SQLite file of the local stores, and the core's store: that file too, or
+    PostgreSQL at `db_url` (its batches' job facts written to the file first). An
+    unreachable server or a failed migration raises `StoreError` here, so start-up stops
+    with the reason."""
+    local = SqliteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
     if settings.db_url is None:
-        return local
+        return local, local
     from coordinator.store.postgres_store import PostgresStore  # psycopg: only when used
 
     try:
-        return PostgresStore(settings.db_url, job_facts=local.commit_job_facts)
+        return local, PostgresStore(settings.db_url, job_facts=local.commit_job_facts)
     except BaseException:
         local.close()
         raise
@@ -534,6 +557,54 @@ def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClien
 __all__ = ["Coordinator", "check_database"]
 
 
+def _build_uplift_meter(
+    store: SqliteStore, streams: LiveStreamBook, plans: PlanRunner, clock: Clock
+) -> StreamUpliftMeter:
+    """Measures the streams that ended within a week; the book shows the measurements."""
+    meter = StreamUpliftMeter(
+        store=store.stream_uplift_store(),
+        streams=lambda: [
+            kept.stream
+            for kept in streams.list(ended_after_ms=streams.now_ms() - UPLIFT_LOOKBACK_MS)
+        ],
+        family_of=lambda: _families(plans),
+        clock=clock,
+    )
+    streams.measured = meter.get
+    return meter
+
+
+def _families(plans: PlanRunner) -> dict[str, str]:
+    return {p.sku: p.family for p in plans.products() if p.family}
+
+
+def _event_context(
+    settings: CoordinatorSettings,
+    store: Store,
+    streams: LiveStreamBook,
+    plans: PlanRunner,
+    meter: StreamUpliftMeter,
+) -> EventContext:
+    """What the forecast's event step needs: the streams not ended, the SKU families and
+    the uplifts past streams realised."""
+    past = meter.past()
+    since = streams.now_ms() - PROFILE_DAYS * 86_400_000
+    profiles: dict[str, list[float]] = {}
+    for site, node, hour, units in store.hourly_sales_profile(since_ms=since):
+        profiles.setdefault(f"{site}/{node}", [0.0] * 24)[hour] += units
+    return EventContext(
+        streams=tuple(
+            stream_event(kept.stream, orders_per_viewer=settings.stock_orders_per_viewer)
+            for kept in streams.list()
+        ),
+        uplift_sku=past.sku,
+        uplift_family=past.family,
+        family_of=_families(plans),
+        params=EventHeadParams(pre_uplift=past.pre_uplift),
+        hour_profiles=profiles,
+    )
+
+
 def _build_stock_plan(
     settings: CoordinatorSettings,
     clock: Clock,
@@ -566,4 +637,5 @@ def _build_stock_plan(
             min_transfer_units=settings.stock_min_transfer_units,
         ),
         orders_per_viewer=settings.stock_orders_per_viewer,
+        stream_units=forecasts.stream_units,
     )

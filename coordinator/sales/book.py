@@ -96,6 +96,7 @@ SYSTEM: Final = "system"
 PLANNER: Final = "planner"
 JOB_PREFIX: Final = "sales."
 RELEASING_FACTS: Final = frozenset({"picked_up", "delivered"})
+LATE_WINDOW: Final = "time_window"  # the router's reason for a delivery it cannot make in time
 HORIZON_S: Final = 21 * 86_400.0  # capacity modelled three weeks ahead
 BUCKET_S: Final = 3600.0
 
@@ -485,7 +486,17 @@ class SalesBook:
                 int(promise["promised_ms"]), delivery, version=version, at_ms=at
             )
             moved += self._revise(order_id, revision)
+            if not delivery.routed and delivery.reason == LATE_WINDOW:
+                self._ship_late(order_id)
         return moved
+
+    def _ship_late(self, order_id: str) -> None:
+        """A delivery no van can make by its promise goes out as soon as one can: handed
+        again without its window (the same hand-over again changes nothing), so a late
+        order is delivered late rather than never."""
+        order = self.store.find(order_id)
+        if order is not None and order.standing.status not in FINAL:
+            self._ship(order, windowed=False)
 
     def revision(self, order_id: str) -> Revision | None:
         """The latest revision of the order's promise that said something new (None before
@@ -558,9 +569,9 @@ class SalesBook:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _ship(self, order: SalesOrder) -> SalesOrder:
-        """Hand the planner the order's delivery to the customer; if it refuses, the order
-        is delayed with the reason."""
+    def _ship(self, order: SalesOrder, *, windowed: bool = True) -> SalesOrder:
+        """Hand the planner the order's delivery to the customer (due by the promise while
+        `windowed`); if it refuses, the order is delayed with the reason."""
         body = orjson.loads(order.body)
         delivery = customer_delivery(
             order.id,
@@ -570,6 +581,7 @@ class SalesBook:
             promised_ms=int(order.promise["promised_ms"]),
             now_ms=now_ms(self.clock),
             service_s=self.delivery_service_s,
+            windowed=windowed,
         )
         try:
             self.submit_deliveries([delivery])

@@ -114,6 +114,10 @@ class Store(Protocol):
         """(site, node, sku, day, units) sold per day from `since_day` on (days since 1970)."""
         ...
 
+    def hourly_sales_profile(self, *, since_ms: int) -> list[tuple[str, str, int, int]]:
+        """(site, node, UTC hour of day, units) picked since `since_ms`, per shelf node."""
+        ...
+
     def telemetry(
         self,
         *,

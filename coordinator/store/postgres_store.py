@@ -598,6 +598,17 @@ class PostgresStore:
             ).fetchall()
         return [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
 
+    def hourly_sales_profile(self, *, since_ms: int) -> list[tuple[str, str, int, int]]:
+        """(site, node, UTC hour of day, units) picked since `since_ms`, per shelf node."""
+        with self._reading("hourly sales profile") as conn:
+            rows = conn.execute(
+                "SELECT n.site, n.node, (c.ts_ms / 3600000) %% 24 AS hour, -sum(c.qty) FROM nodes n"
+                " JOIN stock_changes c ON c.node_id = n.id AND c.ts_ms >= %s"
+                " WHERE c.mode = 'delta' AND c.qty < 0 GROUP BY n.id, n.site, n.node, hour",
+                (since_ms,),
+            ).fetchall()
+        return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
     def telemetry(
         self,
         *,

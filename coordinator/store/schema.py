@@ -338,4 +338,15 @@ def m014_sales_revisions(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m015_stream_uplifts(db: Database) -> None:
+    """Past live streams' realised uplifts (`coordinator.store.stream_uplifts`): one row per
+    stream, measured once after it ended (the measurement as JSON)."""
+    db.execute(
+        "CREATE TABLE stream_uplifts (stream_id TEXT PRIMARY KEY,"
+        " measured_ms INTEGER NOT NULL, doc BLOB NOT NULL)"
+    )
+    db.execute("CREATE INDEX stream_uplifts_by_time ON stream_uplifts (measured_ms)")
+
+
 __all__ = ["MIGRATIONS"]

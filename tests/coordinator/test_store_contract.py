@@ -258,3 +258,24 @@ def test_a_failed_sqlite_migration_changes_nothing(tmp_path: Path) -> None:
     assert "half_done" not in tables
     assert "m999_broken" not in applied
     assert "m001_core" in applied
+
+
+def test_hourly_sales_profile_sums_picks_per_shelf_and_hour(store: Store, harness: Harness) -> None:
+    """Picks (negative deltas) add up per shelf and UTC hour of day; receipts do not count."""
+    from dataclasses import replace
+
+    hour = 3_600_000
+    w = Node(node="w1")
+    day_start = (T0_MS // DAY) * DAY
+    messages = [
+        w.birth(),
+        replace(w.stock("delta", {"tea": -2, "cup": 5}), ts=day_start + 9 * hour + 10),
+        replace(w.stock("delta", {"tea": -3}), ts=day_start + DAY + 9 * hour),
+        replace(w.stock("delta", {"cup": -1}), ts=day_start + 17 * hour),
+    ]
+    store.commit(harness.feed(*messages).batch)
+    assert sorted(store.hourly_sales_profile(since_ms=day_start)) == [
+        ("s1", "w1", 9, 5),
+        ("s1", "w1", 17, 1),
+    ]
+    assert store.hourly_sales_profile(since_ms=day_start + DAY) == [("s1", "w1", 9, 3)]

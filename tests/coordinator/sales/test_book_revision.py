@@ -155,6 +155,27 @@ def test_routes_unserved_delay_and_routed_confirm(store: SalesStore, clock: Fake
     assert book.get("o-1").standing.status == "reserved"
 
 
+def test_a_delivery_no_van_makes_in_time_goes_out_late_rather_never(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """Unserved for its window (`time_window`): the order is delayed and its delivery handed
+    again without the window, so a van takes it late; another reason hands nothing again."""
+    book = World().book(store, clock)
+    drops: list[Any] = []
+    book.submit_deliveries = drops.extend
+    book.submit(_order("o-1", 2))
+    book.submit(_order("o-2", 2))
+    first = [d for d in drops if d.id == "ship.o-1"]
+    assert [d.due_ms is not None for d in first] == [True]
+    drops.clear()
+    view = {"version": 1, "routes": [], "unserved": [
+        {"order_id": "ship.o-1", "reason": "time_window", "detail": "too far for the promise"},
+        {"order_id": "ship.o-2", "reason": "capacity", "detail": "vans full"}]}  # fmt: skip
+    assert book.revise_routes(view) == 2
+    assert [(d.id, d.due_ms, d.demand) for d in drops] == [("ship.o-1", None, 2)]
+    assert book.get("o-1").standing.status == "delayed"
+
+
 def test_cancelled_and_unknown_orders_in_a_plan_are_left_alone(
     store: SalesStore, clock: FakeClock
 ) -> None:
