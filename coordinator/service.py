@@ -49,7 +49,7 @@ from coordinator.stock.placement import PlacementPolicy
 from coordinator.stock.plan_inputs import Inbound, sized_by_plan, stream_event
 from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
-from coordinator.stock.uplift_meter import StreamUpliftMeter
+from coordinator.stock.uplift_meter import StreamUpliftMeter, UpliftStore
 from coordinator.store.port import CommitResult, Store
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, SystemClock
@@ -194,7 +194,7 @@ class Coordinator:
             local.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
         )
         streams.listeners.append(lambda _stream: forecasts.request_refresh())
-        meter = _build_uplift_meter(local, streams, plans, clock)
+        meter = _build_uplift_meter(local, store, streams, plans, clock)
         forecasts.watchers.append(meter)  # measures ended streams between refreshes
         lateral = LateralTransferBook(
             local.lateral_store(),
@@ -558,11 +558,18 @@ __all__ = ["Coordinator", "check_database"]
 
 
 def _build_uplift_meter(
-    store: SqliteStore, streams: LiveStreamBook, plans: PlanRunner, clock: Clock
+    local: SqliteStore, store: Store, streams: LiveStreamBook, plans: PlanRunner, clock: Clock
 ) -> StreamUpliftMeter:
-    """Measures the streams that ended within a week; the book shows the measurements."""
+    """Measures the streams that ended within a week; the book shows the measurements
+    (kept in the local file, measured from the core's tables wherever they are)."""
+    uplifts: UpliftStore = local.stream_uplift_store()
+    if store is not local:
+        from coordinator.store.postgres_store import PostgresStore, SplitUpliftStore
+
+        assert isinstance(store, PostgresStore)
+        uplifts = SplitUpliftStore(local.stream_uplift_store(), store)
     meter = StreamUpliftMeter(
-        store=store.stream_uplift_store(),
+        store=uplifts,
         streams=lambda: [
             kept.stream
             for kept in streams.list(ended_after_ms=streams.now_ms() - UPLIFT_LOOKBACK_MS)

@@ -37,6 +37,7 @@ from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.views import StockItem
 from coordinator.ingest.records import StockLevels, WriteBatch
 from coordinator.ingest.sales import sales_of
+from coordinator.stock.stream_uplift import RealisedUplift
 from coordinator.store.port import (
     CORE_TABLES,
     CommitResult,
@@ -55,6 +56,7 @@ from coordinator.store.postgres_schema import (
     partition_name,
 )
 from coordinator.store.rows import event_row, node_record, node_row
+from coordinator.store.stream_uplifts import MAX_SKUS, SqliteStreamUpliftStore
 from protocol import Birth, Event, Stock, Telemetry
 
 MINUTE_MS: Final = 60_000
@@ -609,6 +611,39 @@ class PostgresStore:
             ).fetchall()
         return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
+    def units_between(self, skus: Sequence[str], start_ms: int, end_ms: int) -> dict[str, float]:
+        """Units of `skus` picked at any warehouse in `[start_ms, end_ms)` (stock deltas)."""
+        with self._reading("units between") as conn:
+            rows = conn.execute(
+                "SELECT sku, -sum(qty) FROM stock_changes WHERE mode = 'delta' AND qty < 0"
+                " AND ts_ms >= %s AND ts_ms < %s AND sku = ANY(%s) GROUP BY sku",
+                (start_ms, end_ms, list(skus)[:MAX_SKUS]),
+            ).fetchall()
+        return {str(sku): float(units) for sku, units in rows}
+
+    def units_on_days(self, skus: Sequence[str], first_day: int, last_day: int) -> dict[str, float]:
+        """Units of `skus` sold at any warehouse on days `first_day..last_day` (inclusive)."""
+        with self._reading("units on days") as conn:
+            rows = conn.execute(
+                "SELECT sku, sum(units) FROM sales_daily WHERE day BETWEEN %s AND %s"
+                " AND sku = ANY(%s) GROUP BY sku",
+                (first_day, last_day, list(skus)[:MAX_SKUS]),
+            ).fetchall()
+        return {str(sku): float(units) for sku, units in rows}
+
+    def flag_samples(
+        self, start_ms: int, end_ms: int, *, limit: int = 100_000
+    ) -> list[tuple[int, float]]:
+        """`live_stream` flag samples `(ts_ms, value)` of every node in the span."""
+        with self._reading("flag samples") as conn:
+            rows = conn.execute(
+                "SELECT p.ts_ms, p.value FROM samples p JOIN series s ON s.id = p.series_id"
+                " WHERE s.signal = 'live_stream' AND p.ts_ms BETWEEN %s AND %s"
+                " ORDER BY p.ts_ms LIMIT %s",
+                (start_ms, end_ms, limit),
+            ).fetchall()
+        return [(int(t), float(v)) for t, v in rows]
+
     def telemetry(
         self,
         *,
@@ -730,6 +765,39 @@ class PostgresStore:
             self._writer.close()
 
 
+class SplitUpliftStore:
+    """The stream uplift store with the core on PostgreSQL: measurements kept where the
+    local stores live (`kept`, the SQLite file), measured from the core tables (`core`)."""
+
+    def __init__(self, kept: SqliteStreamUpliftStore, core: PostgresStore) -> None:
+        self._kept = kept
+        self._core = core
+
+    def put(self, measured: RealisedUplift) -> bool:
+        """Keep a stream's measurement once."""
+        return self._kept.put(measured)
+
+    def get(self, stream_id: str) -> RealisedUplift | None:
+        """A stream's measurement."""
+        return self._kept.get(stream_id)
+
+    def recent(self, *, limit: int = 500) -> list[RealisedUplift]:
+        """The newest measurements first."""
+        return self._kept.recent(limit=limit)
+
+    def units_between(self, skus: Sequence[str], start_ms: int, end_ms: int) -> dict[str, float]:
+        """Units of the SKUs picked in the span (PostgreSQL)."""
+        return self._core.units_between(skus, start_ms, end_ms)
+
+    def units_on_days(self, skus: Sequence[str], first_day: int, last_day: int) -> dict[str, float]:
+        """Units of the SKUs sold on the days (PostgreSQL)."""
+        return self._core.units_on_days(skus, first_day, last_day)
+
+    def flag_samples(self, start_ms: int, end_ms: int) -> list[tuple[int, float]]:
+        """`live_stream` flag samples in the span (PostgreSQL)."""
+        return self._core.flag_samples(start_ms, end_ms)
+
+
 def copy_binary(samples: list[tuple[int, int, float]]) -> bytes:
     """`samples` as a PostgreSQL binary COPY stream of (integer, bigint, double precision)
     rows, built column-wise with numpy rather than formatted row by row in Python."""
@@ -763,4 +831,4 @@ def _partitions(conn: Connection) -> list[tuple[int, str]]:
     return found
 
 
-__all__ = ["PostgresStore", "apply_migrations", "copy_binary", "describe_url"]
+__all__ = ["PostgresStore", "SplitUpliftStore", "apply_migrations", "copy_binary", "describe_url"]

@@ -264,10 +264,12 @@ def test_hourly_sales_profile_sums_picks_per_shelf_and_hour(store: Store, harnes
     """Picks (negative deltas) add up per shelf and UTC hour of day; receipts do not count."""
     from dataclasses import replace
 
+    from protocol import Message
+
     hour = 3_600_000
     w = Node(node="w1")
     day_start = (T0_MS // DAY) * DAY
-    messages = [
+    messages: list[Message] = [
         w.birth(),
         replace(w.stock("delta", {"tea": -2, "cup": 5}), ts=day_start + 9 * hour + 10),
         replace(w.stock("delta", {"tea": -3}), ts=day_start + DAY + 9 * hour),
