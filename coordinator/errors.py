@@ -4,7 +4,8 @@
     ├── ConfigError               settings that cannot be used (e.g. default tokens in production)
     ├── NotFound                  a node, signal or other resource that does not exist
     ├── InvalidQuery              a request whose parameters contradict each other
-    ├── StoreError                the database failed (translated from sqlite3)
+    ├── StoreError                the database failed (translated from sqlite3 or psycopg)
+    │   └── StoreUnavailable      the database cannot be reached now (ingest pauses, retries)
     └── BrokerUnavailable         the MQTT broker could not be reached
 
 Each package of the coordinator hangs its own branch under `CoordinatorError`, drawn in its
@@ -58,6 +59,11 @@ class StoreError(CoordinatorError):
         self.operation = operation
 
 
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached (refused, connection lost, disk full): a
+    condition that may pass, so ingest pauses and retries instead of stopping."""
+
+
 class BrokerUnavailable(CoordinatorError):
     """The MQTT broker at `url` could not be reached."""
 
@@ -73,4 +79,5 @@ __all__ = [
     "InvalidQuery",
     "NotFound",
     "StoreError",
+    "StoreUnavailable",
 ]

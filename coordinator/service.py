@@ -1,7 +1,8 @@
 """The coordinator service: store, fleet twin, ingest writer, MQTT client and alarms, wired.
 
 `Coordinator.open(settings)` builds the parts (applying every migration set at start-up:
-the core's and the alarm service's), restores the twin from the store, and
+the core's and the alarm service's; the core's tables on PostgreSQL when `db_url` is set,
+the other stores on the SQLite file `db_path` either way), restores the twin from the store, and
 `start()` connects to the broker and starts the writer, the forecast job
 (`coordinator.forecast.serving.job`: sales history → forecasts, on a schedule) and the planner
 (`coordinator.plan.runner`: re-plans on machine down, orders and stock-out risk), fed the
@@ -19,6 +20,7 @@ from coordinator.alarms.service import AlarmService
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.commands import CommandLog
 from coordinator.errors import CoordinatorError
+from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.events.head import EventHeadParams
 from coordinator.forecast.events.hourly import EventContext
@@ -47,8 +49,8 @@ from coordinator.stock.placement import PlacementPolicy
 from coordinator.stock.plan_inputs import Inbound, sized_by_plan, stream_event
 from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
-from coordinator.stock.uplift_meter import StreamUpliftMeter
-from coordinator.store.port import CommitResult
+from coordinator.stock.uplift_meter import StreamUpliftMeter, UpliftStore
+from coordinator.store.port import CommitResult, Store
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
@@ -65,10 +67,13 @@ class Coordinator:
 
     settings: CoordinatorSettings
     clock: Clock
-    store: SqliteStore
+    store: Store
     twin: FleetTwin
     writer: IngestWriter
     mqtt: MqttClient
+    local: SqliteStore
+    """The SQLite file of the stores that are not the core's (plan state, jobs, sales,
+    commands, ...): `store` itself unless the core is on PostgreSQL."""
     alarms: AlarmService | None = None
     fast_lane: EventFastLane | None = None
     events_mqtt: MqttClient | None = None
@@ -90,9 +95,9 @@ class Coordinator:
     ) -> Coordinator:
         """Build every part from `settings` (no network yet)."""
         clock = clock or SystemClock()
-        store = SqliteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
+        local, store = _open_stores(settings)
         twin = FleetTwin()
-        twin.restore(store.load_nodes(), store.load_latest(), store.load_stock())
+        _restore_own_sites(twin, store, settings.sites)
         client = MqttClient(
             host=settings.broker_host,
             port=settings.broker_port,
@@ -116,7 +121,7 @@ class Coordinator:
         )
         alarms = _build_alarms(settings, clock, events_mqtt or client) if with_alarms else None
         commands = CommandLog(
-            store=store.command_store(),
+            store=local.command_store(),
             publisher=client,
             clock=clock,
             online=twin.is_online,
@@ -163,7 +168,7 @@ class Coordinator:
             publisher=client, clock=clock, min_interval_s=settings.watermark_interval_s
         )
         writer.listeners.append(watermarks.on_commit)
-        plans, jobs = _build_plans(settings, clock, commands, store, alarms)
+        plans, jobs = _build_plans(settings, clock, commands, local, store, alarms)
         writer.listeners.append(plans.on_commit)
         writer.listeners.append(jobs.on_commit)
         fast_lane = _build_fast_lane(settings, twin, feed, events_mqtt)
@@ -178,7 +183,7 @@ class Coordinator:
             events=lambda: _event_context(settings, store, streams, plans, meter),
         )
         cover = _build_cover(settings, clock, twin, forecasts, alarms)
-        sales = _build_sales(settings, store, clock, twin, plans)
+        sales = _build_sales(settings, local, clock, twin, plans)
         sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
         reviser = PromiseReviser(sales, plans)
         plans.plan_listeners.append(reviser.on_plan)
@@ -186,13 +191,13 @@ class Coordinator:
 
         _follow_orders(writer, sales, jobs)
         streams = LiveStreamBook(
-            store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
+            local.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
         )
         streams.listeners.append(lambda _stream: forecasts.request_refresh())
-        meter = _build_uplift_meter(store, streams, plans, clock)
+        meter = _build_uplift_meter(local, store, streams, plans, clock)
         forecasts.watchers.append(meter)  # measures ended streams between refreshes
         lateral = LateralTransferBook(
-            store.lateral_store(),
+            local.lateral_store(),
             plans,
             clock,
             nodes=lambda: {w.id: w.nodes for w in sales.network.warehouses},
@@ -243,8 +248,9 @@ class Coordinator:
             live_streams=streams,
             stock_plan=stock_plan,
             lateral=lateral,
+            local=local,
             sales_webhooks=WebhookPusher(
-                store.sales_store(),
+                local.sales_store(),
                 clock,
                 secret=None
                 if settings.webhook_secret is None
@@ -287,12 +293,18 @@ class Coordinator:
         self.writer.stop()
         if self.alarms is not None:
             self.alarms.close()
+        self.close_stores()
+
+    def close_stores(self) -> None:
+        """Close the core store and, when it is another one, the local SQLite file."""
         self.store.close()
+        if self.local is not self.store:
+            self.local.close()
 
     @property
     def healthy(self) -> bool:
-        """Broker connected and ingest running."""
-        return self.mqtt.connected and not self.writer.failed
+        """Broker connected, ingest running and the database reachable."""
+        return self.mqtt.connected and not self.writer.failed and not self.writer.store_lost
 
 
 def _build_cover(
@@ -382,11 +394,56 @@ def _follow_the_fleet(sales: SalesBook, outcome: BatchOutcome) -> None:
         sales.follow_receipts(r.transfer_id for r in outcome.batch.receipts)
 
 
+def _own_nodes(store: Store, sites: tuple[str, ...]) -> list[NodeRecord]:
+    """The stored node records of the sites this coordinator owns (all when `sites` is
+    empty): coordinators owning other sites may share the database (PostgreSQL), and a
+    node of theirs taken in here would be expired and written back by this one."""
+    return [r for r in store.load_nodes() if not sites or r.site in sites]
+
+
+def _restore_own_sites(twin: FleetTwin, store: Store, sites: tuple[str, ...]) -> None:
+    """The twin from the store, for the sites this coordinator owns only."""
+    twin.restore(
+        _own_nodes(store, sites),
+        [row for row in store.load_latest() if not sites or row[0] in sites],
+        [item for item in store.load_stock() if not sites or item.site in sites],
+    )
+
+
+def check_database(settings: CoordinatorSettings) -> None:
+    """Open the core's PostgreSQL store once (connect, apply pending migrations) and close
+    it, so a command line can say why start-up cannot go on before serving anything;
+    `StoreError` with the reason. Nothing to check for the embedded SQLite file."""
+    if settings.db_url is None:
+        return
+    from coordinator.store.postgres_store import PostgresStore
+
+    PostgresStore(settings.db_url).close()
+
+
+def _open_stores(settings: CoordinatorSettings) -> tuple[SqliteStore, Store]:
+    """The SQLite file of the local stores, and the core's store: that file too, or
+    PostgreSQL at `db_url` (its batches' job facts written to the file first). An
+    unreachable server or a failed migration raises `StoreError` here, so start-up stops
+    with the reason."""
+    local = SqliteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
+    if settings.db_url is None:
+        return local, local
+    from coordinator.store.postgres_store import PostgresStore  # psycopg: only when used
+
+    try:
+        return local, PostgresStore(settings.db_url, job_facts=local.commit_job_facts)
+    except BaseException:
+        local.close()
+        raise
+
+
 def _build_plans(
     settings: CoordinatorSettings,
     clock: Clock,
     commands: CommandLog,
-    store: SqliteStore,
+    local: SqliteStore,
+    store: Store,
     alarms: AlarmSink | None,
 ) -> tuple[PlanRunner, JobTracker]:
     """The re-planning loop (ingest and the orders API feed it, plan diffs go out as
@@ -402,7 +459,7 @@ def _build_plans(
         urgent_quiet_s=settings.plan_urgent_quiet_s,
         max_delay_s=settings.plan_max_delay_s,
         machine_down_s=settings.plan_machine_down_s,
-        state=store.plan_state(),
+        state=local.plan_state(),
         lead_time_days=settings.cover_lead_time_days,
         auto_replenish=settings.auto_replenish,
         can_order_days=settings.replenish_can_order_days,
@@ -417,7 +474,7 @@ def _build_plans(
         return product.max_scrap_share
 
     jobs = JobTracker(
-        store=store.job_store(),
+        store=local.job_store(),
         clock=clock,
         alarms=alarms,
         scrap_limit_for=scrap_limit,
@@ -426,7 +483,7 @@ def _build_plans(
     )
     jobs.attach(plans)
     plans.received = jobs.store.received
-    plans.restore(store.load_nodes())
+    plans.restore(_own_nodes(store, settings.sites))
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
     jobs.resume()  # settles what a previous run left unsettled
     return plans, jobs
@@ -498,15 +555,22 @@ def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClien
     )
 
 
-__all__ = ["Coordinator"]
+__all__ = ["Coordinator", "check_database"]
 
 
 def _build_uplift_meter(
-    store: SqliteStore, streams: LiveStreamBook, plans: PlanRunner, clock: Clock
+    local: SqliteStore, store: Store, streams: LiveStreamBook, plans: PlanRunner, clock: Clock
 ) -> StreamUpliftMeter:
-    """Measures the streams that ended within a week; the book shows the measurements."""
+    """Measures the streams that ended within a week; the book shows the measurements
+    (kept in the local file, measured from the core's tables wherever they are)."""
+    uplifts: UpliftStore = local.stream_uplift_store()
+    if store is not local:
+        from coordinator.store.postgres_store import PostgresStore, SplitUpliftStore
+
+        assert isinstance(store, PostgresStore)
+        uplifts = SplitUpliftStore(local.stream_uplift_store(), store)
     meter = StreamUpliftMeter(
-        store=store.stream_uplift_store(),
+        store=uplifts,
         streams=lambda: [
             kept.stream
             for kept in streams.list(ended_after_ms=streams.now_ms() - UPLIFT_LOOKBACK_MS)
@@ -524,7 +588,7 @@ def _families(plans: PlanRunner) -> dict[str, str]:
 
 def _event_context(
     settings: CoordinatorSettings,
-    store: SqliteStore,
+    store: Store,
     streams: LiveStreamBook,
     plans: PlanRunner,
     meter: StreamUpliftMeter,

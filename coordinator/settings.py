@@ -193,6 +193,11 @@ class CoordinatorSettings(BaseSettings):
     quality_max_scrap_share: float = Field(default=0.05, ge=0, le=1)
     # Store
     db_path: Path = Path("flexfleet.db")
+    # The core tables (nodes, messages, samples, rollups, events, stock, dead letters) on a
+    # PostgreSQL server instead of db_path (`--db postgresql://user@host:port/db`;
+    # coordinator.store.postgres_store). The other stores stay in db_path's SQLite file.
+    # Keep the password out of the URL: libpq reads PGPASSWORD or ~/.pgpass.
+    db_url: str | None = Field(default=None, pattern=r"^postgres(ql)?://[^\s]{1,1000}$")
     raw_retention_days: float = Field(default=7.0, gt=0)
     rollup_retention_days: float = Field(default=365.0, gt=0)
     retention_interval_s: float = Field(default=600.0, gt=0)

@@ -93,7 +93,7 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
                     coordinator.alarms.close()
                 if coordinator.sales_webhooks is not None:
                     coordinator.sales_webhooks.close()
-                coordinator.store.close()
+                coordinator.close_stores()
 
     app = FastAPI(
         title="flexfleet coordinator",

@@ -15,7 +15,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--broker", help="broker URL: mqtt://host:port, or mqtts://host:port for TLS"
     )
-    parser.add_argument("--db", type=Path, help="SQLite database file")
+    parser.add_argument(
+        "--db",
+        help="SQLite database file, or postgresql://user@host:port/db for the core tables on "
+        "PostgreSQL (the other stores stay in the SQLite file of db_path)",
+    )
     parser.add_argument("--http-host", help="address the HTTP API listens on")
     parser.add_argument("--http-port", type=int, help="HTTP API port (0 picks a free one)")
     parser.add_argument("--config", type=Path, help="TOML settings file")
@@ -56,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     from coordinator.api.app import create_app
     from coordinator.errors import CoordinatorError
+    from coordinator.service import check_database
     from coordinator.settings import load_settings
 
     try:
@@ -69,13 +74,19 @@ def run(args: argparse.Namespace) -> int:
             broker_username=args.broker_username,
             broker_password=password,
             broker_url=args.broker,
-            db_path=args.db,
+            db_path=None if args.db is None or _is_url(args.db) else Path(args.db),
+            db_url=args.db if args.db is not None and _is_url(args.db) else None,
             http_host=args.http_host,
             http_port=args.http_port,
             coordinator_id=args.coordinator_id,
             sites=tuple(args.sites) if args.sites else None,
             dev_mode=True if args.dev else None,
         )
+    except CoordinatorError as exc:
+        print(f"flexfleet coordinator: {exc.reason}", file=sys.stderr)
+        return 2
+    try:
+        check_database(settings)  # an unreachable server or a failed migration: said here
     except CoordinatorError as exc:
         print(f"flexfleet coordinator: {exc.reason}", file=sys.stderr)
         return 2
@@ -100,3 +111,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"flexfleet coordinator: {exc.reason}", file=sys.stderr)
         return 1
     return 0 if server.started else 1
+
+
+def _is_url(db: str) -> bool:
+    """`--db` names a PostgreSQL server rather than a SQLite file."""
+    return db.startswith(("postgresql://", "postgres://"))

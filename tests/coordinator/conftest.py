@@ -17,6 +17,7 @@ from coordinator.fleet.twin import FleetTwin
 from coordinator.ingest.pipeline import IngestPipeline, decode_all
 from coordinator.ingest.records import BatchOutcome, RawMessage
 from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.store.port import Store
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, FakeClock
 from protocol import Birth, Death, Event, Message, Stock, Telemetry, encode, topic_for
@@ -167,6 +168,21 @@ def harness() -> Harness:
 def node() -> Node:
     """A message builder for node s1/m1."""
     return Node()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def core_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh core store of each backend: a SQLite file, and a new database on the
+    session's real PostgreSQL server (skipped only where its binaries are absent)."""
+    opened: Store
+    if request.param == "sqlite":
+        opened = SqliteStore(tmp_path / "core.db", synchronous="NORMAL")
+    else:
+        from coordinator.store.postgres_store import PostgresStore
+
+        opened = PostgresStore(request.getfixturevalue("postgres_url"))
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -29,11 +29,13 @@ def _feed(coordinator: Coordinator, *items: RawMessage) -> None:
         time.sleep(0.01)
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[httpx.Client]:
-    """An app in dev mode (open API) with its service parts opened but no broker."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[httpx.Client]:
+    """An app in dev mode (open API) with its service parts opened but no broker, its core
+    store on each backend (PostgreSQL on the session's real server)."""
+    db_url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
     settings = load_settings(
-        dev_mode=True, db_path=tmp_path / "api.db", broker_url="mqtt://127.0.0.1:1"
+        dev_mode=True, db_path=tmp_path / "api.db", db_url=db_url, broker_url="mqtt://127.0.0.1:1"
     )
     app = create_app(settings, start_service=False)
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as c:

@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from coordinator.forecast.serving.job import sales_panel
 from coordinator.ingest.sales import DAY_MS, sales_of
+from coordinator.store.port import Store
 from coordinator.store.sqlite_store import SqliteStore
 from protocol import Message
 from tests.coordinator.conftest import T0_MS, Harness, Node
@@ -26,9 +27,11 @@ def test_picks_are_sales_and_receipts_and_snapshots_are_not(node: Node) -> None:
 
 
 def test_store_sums_sales_per_day_and_counts_a_message_once(
-    store: SqliteStore, harness: Harness
+    core_store: Store, harness: Harness
 ) -> None:
-    """Sales of several messages and nodes add up per day; a redelivered message adds nothing."""
+    """Sales of several messages and nodes add up per day; a redelivered message adds
+    nothing (on both backends)."""
+    store = core_store
     w1, w2 = Node(node="w1"), Node(node="w2")
     messages: list[Message] = [
         w1.birth(),

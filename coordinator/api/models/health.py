@@ -17,6 +17,16 @@ class HealthOut(BaseModel):
         "saying it is hidden",
     )
     ingest_running: bool
+    database_connected: bool = Field(
+        default=True,
+        description="Whether the database answers (false while a PostgreSQL server cannot be "
+        "reached: ingest pauses without acking, so the broker keeps the backlog)",
+    )
+    database_error: str = Field(
+        default="",
+        description="Why the database cannot be reached; empty while it can (hidden like "
+        "`broker_error`)",
+    )
     queue_depth: int
     nodes_online: int
     last_error: str = Field(

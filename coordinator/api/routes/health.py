@@ -1,5 +1,6 @@
-"""`/healthz`: 200 while the broker is connected and ingest runs, else 503 (with why the
-broker connection failed, e.g. a refused login or an untrusted certificate).
+"""`/healthz`: 200 while the broker is connected, ingest runs and the database answers,
+else 503 (with why the broker connection failed, e.g. a refused login or an untrusted
+certificate, and why the database cannot be reached).
 
 Open to everyone (a load balancer's probe has no token), so it names no node: counts and
 flags only. The error texts, which may quote a store error or a login, are shown to a
@@ -17,6 +18,7 @@ from coordinator.api.auth import metrics_reader
 from coordinator.api.deps import CoordinatorDep
 from coordinator.api.errors import ApiError
 from coordinator.api.models.health import HealthOut
+from coordinator.errors import StoreError
 
 router = APIRouter(tags=["health"])
 HIDDEN: Final = "hidden: send a token of every site (any role) to read it"
@@ -46,9 +48,15 @@ def healthz(
     request: Request,
     response: Response,
 ) -> HealthOut:
-    """Whether the broker session is up and the ingest writer is running; the reasons of
-    failures for a caller who may read `/metrics`."""
-    healthy = coordinator.healthy
+    """Whether the broker session is up, the ingest writer is running and the database
+    answers (asked now, and as the writer last found it); the reasons of failures for a
+    caller who may read `/metrics`."""
+    database_error = coordinator.writer.store_lost
+    try:
+        coordinator.store.ping()
+    except StoreError as exc:
+        database_error = exc.reason
+    healthy = coordinator.healthy and not database_error
     if not healthy:
         response.status_code = 503
     broker_error = "; ".join(  # the ingest and alarm connections, each cause once
@@ -59,14 +67,18 @@ def healthz(
         )
     )
     last_error = coordinator.writer.stats.last_error
+    database_connected = not database_error
     if not _shows_details(request):
         broker_error = HIDDEN if broker_error else ""
         last_error = HIDDEN if last_error else ""
+        database_error = HIDDEN if database_error else ""
     return HealthOut(
         status="ok" if healthy else "degraded",
         broker_connected=coordinator.mqtt.connected,
         broker_error=broker_error,
         ingest_running=not coordinator.writer.failed,
+        database_connected=database_connected,
+        database_error=database_error,
         queue_depth=coordinator.writer.queue.qsize(),
         nodes_online=coordinator.twin.online_count(),
         last_error=last_error,
