@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from flexfleet.commands.clock_option import add_clock_arguments, clock_from
+
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Add the coordinator's arguments."""
@@ -28,6 +30,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--dev", action="store_true", help="dev mode: API open when no tokens are set"
     )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    add_clock_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -41,6 +44,11 @@ def run(args: argparse.Namespace) -> int:
     from coordinator.errors import CoordinatorError
     from coordinator.settings import load_settings
 
+    try:
+        clock = clock_from(args)
+    except ValueError as exc:
+        print(f"flexfleet coordinator: {exc}", file=sys.stderr)
+        return 2
     try:
         settings = load_settings(
             args.config,
@@ -66,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     port = sock.getsockname()[1]
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
     server = uvicorn.Server(config)
     print(f"http://{settings.http_host}:{port}/api/v1", flush=True)

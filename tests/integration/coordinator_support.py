@@ -11,6 +11,7 @@ import httpx
 
 from coordinator.api.app import create_app
 from coordinator.settings import CoordinatorSettings, load_settings
+from fleet_runtime.clock import Clock
 from flexfleet.broker import Broker
 from tests.coordinator.conftest import serve
 from tests.waiting import wait_until
@@ -33,9 +34,13 @@ def coordinator_settings(
 
 @contextmanager
 def coordinator_api(
-    settings: CoordinatorSettings, *, timeout_s: float = 10.0
+    settings: CoordinatorSettings, *, timeout_s: float = 10.0, clock: Clock | None = None
 ) -> Iterator[httpx.Client]:
-    """The coordinator's app served on a free port, once `/healthz` answers 200."""
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=timeout_s) as c:
+    """The coordinator's app served on a free port (on `clock`, default wall time), once
+    `/healthz` answers 200."""
+    with (
+        serve(create_app(settings, clock=clock)) as url,
+        httpx.Client(base_url=url, timeout=timeout_s) as c,
+    ):
         wait_until(lambda: c.get("/healthz").status_code == 200)
         yield c
