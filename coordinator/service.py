@@ -47,6 +47,7 @@ from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
 from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
+from coordinator.transfers import carry_made_goods
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
 from protocol.reports import STOP_EVENTS
@@ -183,6 +184,8 @@ class Coordinator:
         sales = _build_sales(settings, store, clock, twin, plans)
         sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
         _plan_opening_hours(plans, sales.network)
+        carry_made_goods(plans, jobs, sales, service_s=settings.delivery_service_s)
+        jobs.resume()  # settles what a previous run left unsettled (made goods carried)
 
         _follow_orders(writer, sales, jobs)
         streams = LiveStreamBook(
@@ -349,7 +352,10 @@ def _follow_the_fleet(sales: SalesBook, outcome: BatchOutcome) -> None:
     if stops:
         sales.follow_stops(stops)
     if outcome.batch.receipts:
-        sales.follow_receipts(r.transfer_id for r in outcome.batch.receipts)
+        receipts = outcome.batch.receipts
+        sales.follow_receipts(
+            (r.transfer_id for r in receipts), places={r.transfer_id: r.node for r in receipts}
+        )
 
 
 def _build_plans(
@@ -397,7 +403,6 @@ def _build_plans(
     plans.received = jobs.store.received
     plans.restore(store.load_nodes())
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
-    jobs.resume()  # settles what a previous run left unsettled
     return plans, jobs
 
 
