@@ -11,12 +11,11 @@ is then delivered from that warehouse.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from edge_agent.drivers.sim_vehicle import SimVehicleDriver
 from edge_agent.runner import AgentThread
 from fleet_runtime.clock import ScaledClock
 from flexfleet.broker import Broker
+from tests.integration.coordinator_support import coordinator_process
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -54,9 +54,10 @@ def _agent(site: str, node: str, kind: str, broker: Broker, state: Path, **drive
     )
 
 
-def _coordinator(broker: Broker, db: Path, site: str, origin_s: float) -> subprocess.Popen[str]:
+def _coordinator(
+    broker: Broker, db: Path, site: str, origin_s: float
+) -> AbstractContextManager[tuple[subprocess.Popen[str], str]]:
     env = {
-        **os.environ,
         "FLEXFLEET_PLAN_TIME_UNIT_S": "60",
         "FLEXFLEET_PLAN_QUIET_S": "0.2",
         "FLEXFLEET_PLAN_URGENT_QUIET_S": "0.05",
@@ -66,33 +67,10 @@ def _coordinator(broker: Broker, db: Path, site: str, origin_s: float) -> subpro
         "FLEXFLEET_COMMAND_TIMEOUT_S": f"{60 * SPEED:g}",
         "FLEXFLEET_SHARE_GROUP": f"g{site}",
     }
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "flexfleet", "coordinator", "--broker", broker.url,
-            "--db", str(db), "--http-port", "0", "--dev", "--coordinator-id", f"carry-{site}",
-            "--site", site, "--clock-speed", repr(SPEED), "--clock-origin", repr(origin_s),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )  # fmt: skip
-
-
-def _api(process: subprocess.Popen[str]) -> httpx.Client:
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    assert url.startswith("http://"), url
-    client = httpx.Client(base_url=url.removesuffix("/api/v1"), timeout=10)
-    wait_until(lambda: _ok(client, "/healthz"), timeout_s=60)
-    return client
-
-
-def _ok(client: httpx.Client, path: str) -> bool:
-    try:
-        return client.get(path).status_code == 200
-    except httpx.HTTPError:
-        return False
+    clock = ["--clock-speed", repr(SPEED), "--clock-origin", repr(origin_s)]
+    return coordinator_process(
+        broker, db, coordinator_id=f"carry-{site}", env=env, args=["--site", site, *clock]
+    )
 
 
 def _held(client: httpx.Client) -> list[str]:
@@ -164,62 +142,54 @@ def test_a_made_jobs_units_reach_the_warehouse_once_across_a_coordinator_kill(
     for agent in agents:
         agent.start()
     db = tmp_path / "c.db"
-    coordinator = _coordinator(broker, db, unique_site, origin_s)
     try:
-        client = _api(coordinator)
-        wait_until(
-            lambda: (
-                {"m1", "w1", "v1"}
-                <= {n["node"] for n in client.get("/api/v1/nodes").json() if n["online"]}
-            ),
-            timeout_s=30,
-        )
-        _declare(client)
-        order = {
-            "id": "o-1",
-            "customer": "viewer-1",
-            "lines": [{"sku": "MUG", "qty": 3}],
-            "destination": {"lat": CUSTOMER[0], "lon": CUSTOMER[1], "address": "Via Roma 1"},
-            "service": "express",
-        }
-        placed = client.post("/api/v1/sales-orders", json=order)
-        assert placed.status_code == 201, placed.text
-        wait_until(lambda: TRANSFER in _held(client), timeout_s=90, interval_s=0.1)
-        wait_until(lambda: TRANSFER in driver.vehicle.cargo, timeout_s=60, interval_s=0.05)
-        coordinator.send_signal(signal.SIGKILL)  # the van carries the units
-        coordinator.wait(10)
-        if coordinator.stdout is not None:
-            coordinator.stdout.close()
-        client.close()
+        with (
+            _coordinator(broker, db, unique_site, origin_s) as (first, base),
+            httpx.Client(base_url=base, timeout=10) as client,
+        ):
+            wait_until(
+                lambda: (
+                    {"m1", "w1", "v1"}
+                    <= {n["node"] for n in client.get("/api/v1/nodes").json() if n["online"]}
+                ),
+                timeout_s=30,
+            )
+            _declare(client)
+            order = {
+                "id": "o-1",
+                "customer": "viewer-1",
+                "lines": [{"sku": "MUG", "qty": 3}],
+                "destination": {"lat": CUSTOMER[0], "lon": CUSTOMER[1], "address": "Via Roma 1"},
+                "service": "express",
+            }
+            placed = client.post("/api/v1/sales-orders", json=order)
+            assert placed.status_code == 201, placed.text
+            wait_until(lambda: TRANSFER in _held(client), timeout_s=90, interval_s=0.1)
+            wait_until(lambda: TRANSFER in driver.vehicle.cargo, timeout_s=60, interval_s=0.05)
+            first.send_signal(signal.SIGKILL)  # the van carries the units
+            first.wait(10)
         assert _receipts(db) == []
         wait_until(lambda: not driver.vehicle.cargo, timeout_s=60, interval_s=0.1)
         time.sleep(1.0)  # the warehouse receives and keeps the receipt in its outbox
-        coordinator = _coordinator(broker, db, unique_site, origin_s)
-        client = _api(coordinator)
+        with (
+            _coordinator(broker, db, unique_site, origin_s) as (_second, base),
+            httpx.Client(base_url=base, timeout=10) as client,
+        ):
 
-        def delivered() -> dict[str, Any] | None:
-            body: dict[str, Any] = client.get("/api/v1/sales-orders/o-1").json()
-            return body if body["status"] == "delivered" else None
+            def delivered() -> dict[str, Any] | None:
+                body: dict[str, Any] = client.get("/api/v1/sales-orders/o-1").json()
+                return body if body["status"] == "delivered" else None
 
-        final = wait_until(delivered, timeout_s=120, interval_s=0.5)
-        statuses = [t["status"] for t in final["timeline"]]
-        assert statuses == [
-            "received", "promised", "in_production", "produced", "at_warehouse",
-            "out_for_delivery", "delivered",
-        ]  # fmt: skip
-        good = client.get("/api/v1/jobs/sales.o-1.0.0").json()["good"]
-        assert _receipts(db) == [(TRANSFER, "MUG", good)]
-        assert TRANSFER not in _held(client)
-        client.close()
+            final = wait_until(delivered, timeout_s=120, interval_s=0.5)
+            statuses = [t["status"] for t in final["timeline"]]
+            assert statuses == [
+                "received", "promised", "in_production", "produced", "at_warehouse",
+                "out_for_delivery", "delivered",
+            ]  # fmt: skip
+            good = client.get("/api/v1/jobs/sales.o-1.0.0").json()["good"]
+            assert _receipts(db) == [(TRANSFER, "MUG", good)]
+            assert TRANSFER not in _held(client)
     finally:
-        coordinator.send_signal(signal.SIGTERM)
-        try:
-            coordinator.wait(30)
-        except subprocess.TimeoutExpired:
-            coordinator.kill()
-            coordinator.wait()
-        if coordinator.stdout is not None:
-            coordinator.stdout.close()
         for agent in agents:
             agent.stop()
     assert all(agent.error is None for agent in agents)
