@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from flexfleet.commands.clock_option import add_clock_arguments, clock_from
+from flexfleet.clock_option import add_clock_arguments, clock_from
 
 
 def register(parser: argparse.ArgumentParser) -> None:
