@@ -210,3 +210,17 @@ def test_a_carried_made_order_waits_for_its_transfer_and_ships_from_where_it_arr
     assert book.follow_receipts(receipts, places={"t.sales.o-2.0.0": "shelf-2"}) == 0
     assert [(d.id, d.depot_id) for d in world.drops] == [("ship.o-2", "shelf-2")]
     assert _statuses(book, "o-2")[-2:] == ["produced", "at_warehouse"]
+
+
+def test_a_job_first_seen_finished_takes_its_order_through_production(clock: FakeClock) -> None:
+    """A job whose start and finish are first seen together (one batch under a fast clock)
+    still moves its order promised → in_production → produced, and ships it; seen again,
+    nothing changes."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    world.levels = {}
+    book.submit(_order("o-3", 2))
+    assert book.follow_production(["sales.o-3.0.0"], lambda _job: "finished") == 1
+    assert _statuses(book, "o-3")[-2:] == ["in_production", "produced"]
+    assert [d.id for d in world.drops] == ["ship.o-3"]
+    assert book.follow_production(["sales.o-3.0.0"], lambda _job: "finished") == 0
