@@ -20,6 +20,8 @@ from coordinator.alarms.wiring import build_alarm_service
 from coordinator.commands import CommandLog
 from coordinator.errors import CoordinatorError
 from coordinator.fleet.twin import FleetTwin
+from coordinator.forecast.events.head import EventHeadParams
+from coordinator.forecast.events.hourly import EventContext
 from coordinator.forecast.serving.job import ForecastJob
 from coordinator.forecast.serving.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
@@ -35,16 +37,17 @@ from coordinator.plan.routing.travel import GreatCircleTravel, TravelTimes
 from coordinator.plan.runner import PlanRunner
 from coordinator.sales.book import SalesBook
 from coordinator.sales.network import Network
-from coordinator.sales.sources import capacity_source, pairwise_travel
+from coordinator.sales.sources import PromiseReviser, capacity_source, pairwise_travel
 from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy, StockCover
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
 from coordinator.stock.lateral_book import LateralTransferBook
 from coordinator.stock.placement import PlacementPolicy
-from coordinator.stock.plan_inputs import Inbound, sized_by_plan
+from coordinator.stock.plan_inputs import Inbound, sized_by_plan, stream_event
 from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
+from coordinator.stock.uplift_meter import StreamUpliftMeter
 from coordinator.store.port import CommitResult
 from coordinator.store.sqlite_store import SqliteStore
 from coordinator.transfers import carry_made_goods
@@ -53,6 +56,8 @@ from protocol import site_filters
 from protocol.reports import STOP_EVENTS
 
 log = logging.getLogger(__name__)
+UPLIFT_LOOKBACK_MS = 7 * 86_400_000  # streams that ended within a week get measured
+PROFILE_DAYS = 28  # the hourly sales profile of each shelf: picks over the last 4 weeks
 
 
 @dataclass
@@ -78,6 +83,7 @@ class Coordinator:
     stock_plan: StockPlanner | None = None
     lateral: LateralTransferBook | None = None
     sales_webhooks: WebhookPusher | None = None
+    promise_reviser: PromiseReviser | None = None
 
     @classmethod
     def open(
@@ -170,27 +176,21 @@ class Coordinator:
             horizon_days=settings.forecast_horizon_days,
             refresh_interval_s=settings.forecast_refresh_interval_s,
             model_check_interval_s=settings.forecast_model_check_interval_s,
+            events=lambda: _event_context(settings, store, streams, plans, meter),
         )
-        policy = CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days)
-        cover = CoverWatch(
-            forecasts=forecasts.service.latest,
-            stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
-            policy=policy,
-            clock=clock,
-            interval_s=settings.cover_check_interval_s,
-            rule=None if alarms is None else StockoutRiskRule(alarms, policy),
-        )
-        forecasts.watchers.append(cover)  # checked after every refresh and between them
+        cover = _build_cover(settings, clock, twin, forecasts, alarms)
         sales = _build_sales(settings, store, clock, twin, plans)
         sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
+        reviser = PromiseReviser(sales, plans)
+        plans.plan_listeners.append(reviser.on_plan)
         _plan_opening_hours(plans, sales.network)
-        carry_made_goods(plans, jobs, sales, service_s=settings.delivery_service_s)
-        jobs.resume()  # settles what a previous run left unsettled (made goods carried)
-
-        _follow_orders(writer, sales, jobs)
+        _follow_orders(writer, sales, jobs, plans, service_s=settings.delivery_service_s)
         streams = LiveStreamBook(
             store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
         )
+        streams.listeners.append(lambda _stream: forecasts.request_refresh())
+        meter = _build_uplift_meter(store, streams, plans, clock)
+        forecasts.watchers.append(meter)  # measures ended streams between refreshes
         lateral = LateralTransferBook(
             store.lateral_store(),
             plans,
@@ -239,6 +239,7 @@ class Coordinator:
             cover=cover,
             commands=commands,
             sales=sales,
+            promise_reviser=reviser,
             live_streams=streams,
             stock_plan=stock_plan,
             lateral=lateral,
@@ -266,11 +267,15 @@ class Coordinator:
             self.forecasts.start()
         if self.sales_webhooks is not None:
             self.sales_webhooks.start()
+        if self.promise_reviser is not None:
+            self.promise_reviser.start()
 
     def stop(self) -> None:
         """Disconnect, finish the batch in hand, and close the alarm service and the stores."""
         if self.sales_webhooks is not None:
             self.sales_webhooks.close()
+        if self.promise_reviser is not None:
+            self.promise_reviser.close()
         if self.forecasts is not None:
             self.forecasts.close()
         if self.plans is not None:
@@ -288,6 +293,28 @@ class Coordinator:
     def healthy(self) -> bool:
         """Broker connected and ingest running."""
         return self.mqtt.connected and not self.writer.failed
+
+
+def _build_cover(
+    settings: CoordinatorSettings,
+    clock: Clock,
+    twin: FleetTwin,
+    forecasts: ForecastJob,
+    alarms: AlarmService | None,
+) -> CoverWatch:
+    """The stock cover watch on the forecasts and the twin's stock, checked after every
+    forecast refresh and between them; stock-out risks alarm."""
+    policy = CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days)
+    cover = CoverWatch(
+        forecasts=forecasts.service.latest,
+        stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
+        policy=policy,
+        clock=clock,
+        interval_s=settings.cover_check_interval_s,
+        rule=None if alarms is None else StockoutRiskRule(alarms, policy),
+    )
+    forecasts.watchers.append(cover)
+    return cover
 
 
 def _plan_opening_hours(plans: PlanRunner, network: Network) -> None:
@@ -325,10 +352,16 @@ def _build_sales(
     )
 
 
-def _follow_orders(writer: IngestWriter, sales: SalesBook, jobs: JobTracker) -> None:
+def _follow_orders(
+    writer: IngestWriter, sales: SalesBook, jobs: JobTracker, plans: PlanRunner, *, service_s: float
+) -> None:
     """Sales orders move on the facts of each committed batch: their jobs' reports (once
-    tracked), their deliveries' stop events and their transfers' receipts; the orders
-    ready to ship are handed to the planner again at start."""
+    tracked), their deliveries' stop events and their transfers' receipts; made goods are
+    carried to the warehouses (`coordinator.transfers`, wired before the tracker settles
+    what a previous run left unsettled); the orders ready to ship are handed to the
+    planner again at start."""
+    carry_made_goods(plans, jobs, sales, service_s=service_s)
+    jobs.resume()
 
     def follow_production(outcome: BatchOutcome, _result: CommitResult) -> None:
         sales.follow_production(
@@ -475,6 +508,54 @@ def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClien
 __all__ = ["Coordinator"]
 
 
+def _build_uplift_meter(
+    store: SqliteStore, streams: LiveStreamBook, plans: PlanRunner, clock: Clock
+) -> StreamUpliftMeter:
+    """Measures the streams that ended within a week; the book shows the measurements."""
+    meter = StreamUpliftMeter(
+        store=store.stream_uplift_store(),
+        streams=lambda: [
+            kept.stream
+            for kept in streams.list(ended_after_ms=streams.now_ms() - UPLIFT_LOOKBACK_MS)
+        ],
+        family_of=lambda: _families(plans),
+        clock=clock,
+    )
+    streams.measured = meter.get
+    return meter
+
+
+def _families(plans: PlanRunner) -> dict[str, str]:
+    return {p.sku: p.family for p in plans.products() if p.family}
+
+
+def _event_context(
+    settings: CoordinatorSettings,
+    store: SqliteStore,
+    streams: LiveStreamBook,
+    plans: PlanRunner,
+    meter: StreamUpliftMeter,
+) -> EventContext:
+    """What the forecast's event step needs: the streams not ended, the SKU families and
+    the uplifts past streams realised."""
+    past = meter.past()
+    since = streams.now_ms() - PROFILE_DAYS * 86_400_000
+    profiles: dict[str, list[float]] = {}
+    for site, node, hour, units in store.hourly_sales_profile(since_ms=since):
+        profiles.setdefault(f"{site}/{node}", [0.0] * 24)[hour] += units
+    return EventContext(
+        streams=tuple(
+            stream_event(kept.stream, orders_per_viewer=settings.stock_orders_per_viewer)
+            for kept in streams.list()
+        ),
+        uplift_sku=past.sku,
+        uplift_family=past.family,
+        family_of=_families(plans),
+        params=EventHeadParams(pre_uplift=past.pre_uplift),
+        hour_profiles=profiles,
+    )
+
+
 def _build_stock_plan(
     settings: CoordinatorSettings,
     clock: Clock,
@@ -507,4 +588,5 @@ def _build_stock_plan(
             min_transfer_units=settings.stock_min_transfer_units,
         ),
         orders_per_viewer=settings.stock_orders_per_viewer,
+        stream_units=forecasts.stream_units,
     )

@@ -201,6 +201,10 @@ class CoordinatorSettings(BaseSettings):
     # API tokens: the hashed token file (`flexfleet token add`), and for compatibility
     # tokens in clear per role (every site; prefer the file). See coordinator.api.auth.
     token_file: Path | None = None
+    # /metrics (and /healthz's error texts) need a token covering every site, of any role
+    # (a `metrics` token reads nothing else); true opens them, for an API reachable only
+    # from the scrape network.
+    metrics_public: bool = False
     viewer_tokens: Tokens = ()
     operator_tokens: Tokens = ()
     admin_tokens: Tokens = ()

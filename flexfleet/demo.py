@@ -4,7 +4,8 @@ Everything runs as child processes of the demo: a Mosquitto with the project's c
 a free loopback port, one coordinator, and one edge agent per simulated device. The broker
 refuses anonymous clients: every agent and the coordinator log in with an account of their
 own, and the ACL gives each only its topics (`flexfleet.device_registry`; the accounts live
-in the work directory's `auth/`, where `flexfleet device --auth-dir` manages them). The API
+in the work directory's `auth/`, where `flexfleet device --auth-dir` manages them); what the
+broker denies or refuses is kept in `broker-security.jsonl` (`flexfleet.broker_watch`). The API
 and broker URLs are printed on lines of their own (`API: ...`, `Broker: ...`) so scripts
 can find them. Ctrl-C (or `--duration`) stops every process the demo started.
 """
@@ -188,15 +189,22 @@ def _make_logins(plan: DemoPlan, work_dir: Path) -> DemoLogins:
 
 @contextmanager
 def running_demo(
-    plan: DemoPlan, work_dir: Path, *, origin_s: float | None = None
+    plan: DemoPlan,
+    work_dir: Path,
+    *,
+    origin_s: float | None = None,
+    broker_security_log: bool = True,
 ) -> Iterator[tuple[Broker, str]]:
     """Start broker, coordinator and agents; yield (broker, API URL); stop all on exit.
-    Their simulated clock reads wall time at `origin_s` (default: now), then runs ahead."""
+    Their simulated clock reads wall time at `origin_s` (default: now), then runs ahead.
+    `broker_security_log=False` (for measuring its cost) keeps no broker security log."""
     children: list[subprocess.Popen[bytes]] = []
     logins = _make_logins(plan, work_dir)
     origin_s = time.time() if origin_s is None else origin_s
     broker = start_broker(
-        work_dir / "mosquitto", security=ListenerSecurity(auth_dir=work_dir / "auth")
+        work_dir / "mosquitto",
+        security=ListenerSecurity(auth_dir=work_dir / "auth"),
+        security_log=work_dir / "broker-security.jsonl" if broker_security_log else None,
     )
     try:
         http_port = plan.http_port or free_port()
@@ -329,6 +337,11 @@ def run_demo(plan: DemoPlan, *, duration_s: float | None, work_dir: Path | None)
                 print(f"Broker: {broker.url}", flush=True)
                 print(
                     f"Broker accounts: {base / 'auth'} (flexfleet device --auth-dir ...)",
+                    flush=True,
+                )
+                print(
+                    f"Broker security log: {base / 'broker-security.jsonl'} "
+                    "(denied publishes, refused logins)",
                     flush=True,
                 )
                 w = plan.world

@@ -25,6 +25,7 @@ from coordinator.api.auth import (
     current_principal,
     require_admin,
     require_all_sites,
+    require_metrics_reader,
     require_operator,
     require_viewer,
 )
@@ -139,7 +140,8 @@ def get_commands(request: Request) -> CommandLog:
 
 
 DEPENDENCY_PROBLEMS: Final[Mapping[Callable[..., Any], tuple[int, ...]]] = {
-    current_principal: (401,),
+    current_principal: (401, 403),  # 403: a metrics-only token
+    require_metrics_reader: (401, 403),
     require_operator: (403,),
     require_admin: (403,),
     require_all_sites: (403,),

@@ -82,7 +82,7 @@ from coordinator.plan.schedule.problem import (
 )
 from coordinator.plan.schedule.replan import Observed
 from coordinator.plan.service import PlanService
-from coordinator.plan.state import MemoryPlanState, PlanState
+from coordinator.plan.state import MemoryPlanState, PlanMade, PlanState
 from coordinator.plan.triggers import (
     DepotSeen,
     MachineDown,
@@ -167,7 +167,7 @@ class PlanRunner:
             default_downtime=max(1, math.ceil(machine_down_s / time_unit_s)),
             seed=seed,
             warm_up_solvers=False,  # done on the runner's thread, not at open
-            on_plan=self.state.save_plan,
+            on_plan=self._plan_made,
             from_facts=from_facts,
             travel=travel,
         )
@@ -196,6 +196,10 @@ class PlanRunner:
         self.carry: Callable[[str], DeliveryOrder | None] = lambda _job_id: None
         """The pickup of a made job's good units at its factory, as a transfer to a
         micro-warehouse (None: its units are not carried; see `coordinator.transfers`)."""
+        self.plan_listeners: list[Callable[[PlanMade], None]] = []
+        """Called with each new plan once it is saved and current, before its diffs go out,
+        on the planner's thread: keep them short (the sales book's `PromiseReviser` only
+        marks the plan for its own thread)."""
         self._taken: dict[str, JobOrder] = {}  # job id → order, for what machines must make
         self._drops: dict[str, DeliveryOrder] = {}  # delivery id → order, for where to drive
         self._sites_lock = threading.Lock()
@@ -203,6 +207,17 @@ class PlanRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _plan_made(self, made: PlanMade) -> None:
+        """Save a new plan, then tell the plan listeners (each failure logged, not raised)."""
+        try:
+            self.state.save_plan(made)
+        finally:
+            for listener in self.plan_listeners:
+                try:
+                    listener(made)
+                except Exception:
+                    log.exception("plan listener failed on %s %d", made.kind, made.version)
 
     # ---- inputs ---------------------------------------------------------------------
     def restore(self, nodes: Iterable[NodeRecord]) -> None:

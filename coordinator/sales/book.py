@@ -1,12 +1,13 @@
 """The sales book: takes orders, promises them atomically, and moves them on facts.
 
-`SalesBook.submit` validates an order against the catalog, answers a retry of the same id
-with the stored answer (other content: `OrderConflict`), and otherwise, under one lock,
-computes the promise (`coordinator.sales.promise`) on the stock not yet held and the factory
-capacity not yet booked, stores the order with its holds, transitions and webhook events in
-one transaction, applies the holds to its in-memory view and hands the production parts to
-the planner as jobs (`sales.{order}.{line}.{part}`, due at the promised time). Two
-concurrent orders can therefore never be given the same units or the same capacity.
+`SalesBook.submit` answers a retry of the same id with the stored answer (other content:
+`OrderConflict`); otherwise it validates the order against the catalog and the network's
+reach (a destination no micro-warehouse's vans serve is refused, `coordinator.sales.reach`)
+and, under one lock, computes the promise (`coordinator.sales.promise`) on the stock not yet
+held and the factory capacity not yet booked, stores the order with its holds, transitions
+and webhook events in one transaction, applies the holds to its in-memory view and hands the
+production parts to the planner as jobs (`sales.{order}.{line}.{part}`, due at the promised
+time). Two concurrent orders can therefore never be given the same units or the same capacity.
 
 Ports it is built with (each a callable, so the coordinator wires its twin and planner and
 tests pass plain functions): `stock(skus)` shelf node → SKU → units on hand of those SKUs; `capacity()` the
@@ -21,6 +22,16 @@ transfer (`coordinator.transfers`) waits for that receipt instead of shipping wh
 produced. `follow_stops` and `follow_receipts` move them on the fleet's stop events and the
 warehouses' receipts, and `resume_shipping` hands the planner again, after a restart, the
 delivery of every order that is ready to ship (the same delivery is a no-op for it).
+
+After each re-plan, `revise_schedule` and `revise_routes` compare what the new plan says of
+every order it holds with its promise (`coordinator.sales.revision`): a planned ETA after the
+promised time delays the order (`plan_late`, with the reason), an earlier or equal one
+confirms it (and takes an order the plans had delayed back to its place: `plan_on_time`).
+A revision moves the order only when it says something new (`Revision.key`), so the re-plans
+of a busy coordinator push one webhook per real change; it is stored when it delays the
+order or ends a delay, while a plain confirmation is only kept in memory (`revision`), so
+confirming thousands of promises writes nothing. The promises of the orders in the plans are
+kept in memory between re-plans.
 
 Capacity pools are rebuilt from a new schedule (a new `schedule_version()`), at most every
 `pool_min_age_s` (a burst of orders re-plans often; the pools keep their own bookings in
@@ -43,7 +54,14 @@ from coordinator.errors import CoordinatorError, NotFound
 from coordinator.plan.orders.specs import DeliveryOrder, JobOrder, OperationOrder, ProductSpec
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
 from coordinator.sales.errors import OrderConflict, OrderInvalid
-from coordinator.sales.lifecycle import Standing, Status, Transition, TransitionRefused, apply_fact
+from coordinator.sales.lifecycle import (
+    FINAL,
+    Standing,
+    Status,
+    Transition,
+    TransitionRefused,
+    apply_fact,
+)
 from coordinator.sales.network import Network, network_from_json, recipe_at
 from coordinator.sales.promise import (
     FactoryOffer,
@@ -56,10 +74,19 @@ from coordinator.sales.promise import (
     WarehouseStock,
     promise_order,
 )
+from coordinator.sales.reach import unreachable_reason
 from coordinator.sales.records import Hold, SalesOrder, SalesStore
+from coordinator.sales.revision import (
+    Revision,
+    revise_delivery,
+    revise_production,
+    route_deliveries,
+    schedule_jobs,
+)
 from coordinator.sales.shipping import (
     READY_TO_SHIP,
     SERVICE_S,
+    SHIP_PREFIX,
     customer_delivery,
     job_of_transfer,
     order_of_delivery,
@@ -69,8 +96,10 @@ from coordinator.sales.summary import SalesSummary, summarise
 from fleet_runtime.clock import Clock, now_ms
 
 SYSTEM: Final = "system"
+PLANNER: Final = "planner"
 JOB_PREFIX: Final = "sales."
 RELEASING_FACTS: Final = frozenset({"picked_up", "delivered"})
+LATE_WINDOW: Final = "time_window"  # the router's reason for a delivery it cannot make in time
 HORIZON_S: Final = 21 * 86_400.0  # capacity modelled three weeks ahead
 BUCKET_S: Final = 3600.0
 
@@ -204,6 +233,10 @@ class SalesBook:
     _pools: dict[str, CapacityPool] = field(default_factory=dict)
     _always_open: dict[str, CapacityPool] = field(default_factory=dict)
     _pools_key: tuple[int, float] = (-1, 0.0)
+    _revision_lock: threading.Lock = field(default_factory=threading.Lock)
+    _promises: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    _revised: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _latest: dict[str, Revision] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         saved = self.store.load_network()
@@ -254,6 +287,7 @@ class SalesBook:
                 return Taken(existing, created=False)
             levels = self.stock({line.sku for line in request.lines})
             self._check_catalog(request, levels)
+            self._check_reach(request.destination)
             now_s = self.clock.now()
             try:
                 promise = promise_order(
@@ -313,11 +347,7 @@ class SalesBook:
 
     def production_jobs(self, order: SalesOrder) -> list[str]:
         """The planner job ids of the order's production parts."""
-        return [
-            job_id(order.id, i, k)
-            for i, line in enumerate(order.promise["lines"])
-            for k in range(len(line["made"]))
-        ]
+        return _production_jobs(order.id, order.promise)
 
     def follow_production(
         self, job_ids: Iterable[str], state_of: Callable[[str], str | None]
@@ -442,13 +472,130 @@ class SalesBook:
         release = fact in RELEASING_FACTS
         return self._change(order_id, fact, actor=actor, reason=reason, release=release)
 
+    # -- revisions by re-plans ----------------------------------------------------------
+
+    def revise_schedule(self, view: Mapping[str, Any]) -> int:
+        """Revise the promise of every order whose production jobs the planner's schedule
+        view holds. Returns how many orders moved."""
+        planned = schedule_jobs(view, prefix=JOB_PREFIX)
+        version, at = int(view.get("version") or 0), now_ms(self.clock)
+        moved = 0
+        for order_id in sorted({order_of_job(j) for j in planned} - {""}):
+            promise = self._promise_of(order_id)
+            if promise is None:
+                continue
+            jobs = [planned.get(j) for j in _production_jobs(order_id, promise)]
+            revision = revise_production(promise, jobs, version=version, at_ms=at)
+            if revision is not None:
+                moved += self._revise(order_id, revision)
+        return moved
+
+    def revise_routes(self, view: Mapping[str, Any]) -> int:
+        """Revise the promise of every order whose delivery the planner's routes view
+        holds (routed or unserved). Returns how many orders moved."""
+        planned = route_deliveries(view, prefix=SHIP_PREFIX)
+        version, at = int(view.get("version") or 0), now_ms(self.clock)
+        moved = 0
+        for delivery_id, delivery in sorted(planned.items()):
+            order_id = order_of_delivery(delivery_id)
+            promise = self._promise_of(order_id)
+            if promise is None:
+                continue
+            revision = revise_delivery(
+                int(promise["promised_ms"]), delivery, version=version, at_ms=at
+            )
+            moved += self._revise(order_id, revision)
+            if not delivery.routed and delivery.reason == LATE_WINDOW:
+                self._ship_late(order_id)
+        return moved
+
+    def _ship_late(self, order_id: str) -> None:
+        """A delivery no van can make by its promise goes out as soon as one can: handed
+        again without its window (the same hand-over again changes nothing), so a late
+        order is delivered late rather than never."""
+        order = self.store.find(order_id)
+        if order is not None and order.standing.status not in FINAL:
+            self._ship(order, windowed=False)
+
+    def revision(self, order_id: str) -> Revision | None:
+        """The latest revision of the order's promise that said something new (None before
+        any re-plan, and after a restart until the next when it was a plain confirmation)."""
+        with self._revision_lock:
+            if order_id in self._latest:
+                return self._latest[order_id]
+        stored = self.store.load_revision(order_id)
+        return None if stored is None else Revision.from_json(orjson.loads(stored))
+
+    def _promise_of(self, order_id: str) -> dict[str, Any] | None:
+        """The promise of an order still open (None for unknown and finished orders)."""
+        with self._revision_lock:
+            if order_id in self._promises:
+                return self._promises[order_id]
+        order = self.store.find(order_id) if order_id else None
+        promise = None if order is None or order.standing.status in FINAL else order.promise
+        with self._revision_lock:
+            self._promises[order_id] = promise
+        return promise
+
+    def _revise(self, order_id: str, revision: Revision) -> int:
+        """Take a revision that says something new: move the order on it, and store it when
+        it is or ends a delay (the transition first, so a crash in between stores the
+        revision again at the next plan, never the event twice). A confirmation that ends
+        no delay is only kept in memory: it writes nothing."""
+        with self._revision_lock:
+            known = self._revised.get(order_id)
+        if known is None:  # first look since start: what was recorded before
+            stored = self.revision(order_id)
+            known = () if stored is None else stored.key
+            if stored is not None and stored.verdict == "on_time":
+                order = self.store.find(order_id)  # delayed since for another cause?
+                if order is not None and order.standing.delayed_from is not None:
+                    known = ()
+        if known == revision.key:
+            with self._revision_lock:
+                self._revised[order_id] = known
+            return 0
+        before = self.store.find(order_id)
+        if before is None:
+            return 0
+        moved = False
+        if revision.verdict == "late" or before.standing.delayed_from is not None:
+            fact = "plan_late" if revision.verdict == "late" else "plan_on_time"
+            try:
+                after = self._change(order_id, fact, actor=PLANNER, reason=revision.reason)
+            except (OrderConflict, NotFound):  # cancelled, or gone meanwhile
+                return 0
+            moved = after.standing != before.standing
+        if moved or "late" in (revision.verdict, *known[1:2]):
+            self.store.save_revision(
+                order_id, orjson.dumps(revision.to_json()).decode(), at_ms=revision.at_ms
+            )
+        with self._revision_lock:
+            self._revised[order_id] = revision.key
+            self._latest[order_id] = revision
+        return int(moved)
+
+    def _forget_revision(self, order_id: str, change: Transition) -> None:
+        """A finished order leaves the revision caches; one delayed for another cause is
+        revised afresh by the next plan (which may take it back on time)."""
+        with self._revision_lock:
+            if change.status in FINAL:
+                self._promises.pop(order_id, None)
+                self._revised.pop(order_id, None)
+                self._latest.pop(order_id, None)
+            elif change.status == "delayed" and change.cause != "plan_late":
+                self._revised[order_id] = ()  # no revision has this key: the next one acts
+
     # -- internals ----------------------------------------------------------------------
 
-    def _ship(self, order: SalesOrder, *, depot: str | None = None) -> SalesOrder:
-        """Hand the planner the order's delivery to the customer, loaded at `depot` (else
-        the first shelf node of the warehouse of its largest reserved stock); if it refuses, the order is delayed
-        with the reason. A produced order whose units are carried to a warehouse ships on
-        their receipt instead."""
+    def _ship(
+        self, order: SalesOrder, *, windowed: bool = True, depot: str | None = None
+    ) -> SalesOrder:
+        """Hand the planner the order's delivery to the customer (due by the promise while
+        `windowed`), loaded at `depot` (else the first shelf node of the warehouse of its
+        largest reserved stock); if it refuses, the order is delayed with the reason. A
+        produced order whose units are carried to a warehouse ships on their receipt
+        instead."""
         if order.standing.status == "produced" and any(
             self.carried(job) for job in self.production_jobs(order)
         ):
@@ -462,6 +609,7 @@ class SalesBook:
             promised_ms=int(order.promise["promised_ms"]),
             now_ms=now_ms(self.clock),
             service_s=self.delivery_service_s,
+            windowed=windowed,
             depot_id=depot or self._shelf(stock_place(order.promise)),
         )
         try:
@@ -507,6 +655,7 @@ class SalesBook:
             )
             if release:
                 self._release(order_id)
+            self._forget_revision(order_id, change)
             return self.get(order_id)
 
     def _check_catalog(
@@ -518,6 +667,13 @@ class SalesBook:
         for i, line in enumerate(request.lines):
             if line.sku not in known:
                 raise OrderInvalid(f"unknown SKU {line.sku!r}", field=f"lines[{i}].sku")
+
+    def _check_reach(self, destination: Point) -> None:
+        """`OrderInvalid` naming `destination` when no van of the network reaches it."""
+        depots = [(w.id, w.location, w.service_radius_km) for w in self._network.warehouses]
+        reason = unreachable_reason(destination, depots, self.travel)
+        if reason is not None:
+            raise OrderInvalid(reason, field="destination")
 
     def _hold(self, order_id: str, hold: Hold) -> None:
         self._holds.setdefault(order_id, []).append(hold)
@@ -644,6 +800,15 @@ def stock_place(promise: Mapping[str, Any]) -> str | None:
         for part in line.get("from_stock", [])
     ]
     return max(parts, key=lambda p: (p[0], p[1]))[1] if parts else None
+
+
+def _production_jobs(order_id: str, promise: Mapping[str, Any]) -> list[str]:
+    """The planner job ids of a promise's production parts, line by line, part by part."""
+    return [
+        job_id(order_id, i, k)
+        for i, line in enumerate(promise["lines"])
+        for k in range(len(line["made"]))
+    ]
 
 
 def lines_from(raw: Iterable[tuple[str, int]]) -> tuple[Line, ...]:

@@ -87,6 +87,10 @@ class SalesStore(Protocol):
         self, *, status: str | None, limit: int, after: str | None
     ) -> list[SalesOrder]: ...
 
+    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None: ...
+
+    def load_revision(self, order_id: str) -> str | None: ...
+
     def transitions(self, order_id: str) -> list[Transition]: ...
 
     def outcomes(self) -> list[OrderOutcome]:
@@ -134,6 +138,7 @@ class InMemorySalesStore:
     holds: dict[str, list[Hold]] = field(default_factory=dict)
     hooks: dict[tuple[str, int], WebhookEvent] = field(default_factory=dict)
     delivered: set[tuple[str, int]] = field(default_factory=set)
+    revisions: dict[str, str] = field(default_factory=dict)
 
     def save_network(self, body: str, *, at_ms: int) -> None:
         self.network = body
@@ -195,6 +200,12 @@ class InMemorySalesStore:
             for o in rows
             if (status is None or o.standing.status == status) and (after is None or o.id > after)
         ][:limit]
+
+    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None:
+        self.revisions[order_id] = body
+
+    def load_revision(self, order_id: str) -> str | None:
+        return self.revisions.get(order_id)
 
     def transitions(self, order_id: str) -> list[Transition]:
         return list(self.changes.get(order_id, []))

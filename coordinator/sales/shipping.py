@@ -70,16 +70,18 @@ def customer_delivery(
     promised_ms: int,
     now_ms: int,
     service_s: float = SERVICE_S,
+    windowed: bool = True,
     depot_id: str | None = None,
 ) -> DeliveryOrder:
-    """The delivery that takes an order's `units` to the customer, due by the promise,
-    loaded at `depot_id` (None: any depot)."""
+    """The delivery that takes an order's `units` to the customer, due by the promise
+    (`windowed`, while the promise is ahead), else as soon as a van can; loaded at
+    `depot_id` (None: any depot)."""
     return DeliveryOrder(
         id=delivery_id(order_id),
         x=0.0,
         y=0.0,
         demand=units,
-        due_ms=promised_ms if promised_ms > now_ms else None,
+        due_ms=promised_ms if windowed and promised_ms > now_ms else None,
         service_s=service_s,
         lat=lat,
         lon=lon,

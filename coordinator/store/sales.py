@@ -1,4 +1,5 @@
-"""`SalesStore` on the coordinator's SQLite file (tables of migration m009_sales_orders).
+"""`SalesStore` on the coordinator's SQLite file (tables of migrations m009_sales_orders and
+m014_sales_revisions).
 
 It shares the store's writer connection and write lock (`SqliteStore.sales_store()`), as
 `coordinator.store.plan_state` does; every method is one transaction, durable on return.
@@ -136,6 +137,21 @@ class SqliteSalesStore:
                 (*params, limit),
             ).fetchall()
         return [_order(r) for r in rows]
+
+    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None:
+        with self._transaction("save_revision") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO sales_revisions (order_id, body, updated_ms)"
+                " VALUES (?, ?, ?)",
+                (order_id, body, at_ms),
+            )
+
+    def load_revision(self, order_id: str) -> str | None:
+        with self._transaction("load_revision") as conn:
+            row = conn.execute(
+                "SELECT body FROM sales_revisions WHERE order_id = ?", (order_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def transitions(self, order_id: str) -> list[Transition]:
         with self._transaction("transitions") as conn:

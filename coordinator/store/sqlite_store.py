@@ -40,6 +40,7 @@ from coordinator.store.port import (
 from coordinator.store.sales import SqliteSalesStore
 from coordinator.store.schema import MIGRATIONS
 from coordinator.store.sqlite_support import translated
+from coordinator.store.stream_uplifts import SqliteStreamUpliftStore
 from protocol import Birth, Event, Stock, Telemetry
 
 MINUTE_MS: Final = 60_000
@@ -124,6 +125,10 @@ class SqliteStore:
     def live_stream_store(self) -> SqliteLiveStreamStore:
         """The announced live streams, on this store's writer connection and lock."""
         return SqliteLiveStreamStore(self._writer, self._write_lock)
+
+    def stream_uplift_store(self) -> SqliteStreamUpliftStore:
+        """Past streams' realised uplifts, on this store's writer connection and lock."""
+        return SqliteStreamUpliftStore(self._writer, self._write_lock)
 
     def command_store(self) -> SqliteCommandStore:
         """The tracked commands, on this store's writer connection, lock and readers."""
@@ -347,6 +352,17 @@ class SqliteStore:
                 (since_day,),
             )
             return [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+
+    def hourly_sales_profile(self, *, since_ms: int) -> list[tuple[str, str, int, int]]:
+        """(site, node, UTC hour of day, units) picked since `since_ms`, per shelf node."""
+        with translated("hourly sales profile"):
+            rows = self._reader().execute(
+                "SELECT n.site, n.node, (c.ts_ms / 3600000) % 24, -sum(c.qty) FROM nodes n"
+                " JOIN stock_changes c ON c.node_id = n.id AND c.ts_ms >= ?"
+                " WHERE c.mode = 'delta' AND c.qty < 0 GROUP BY n.id, 3",
+                (since_ms,),
+            )
+            return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
     def telemetry(
         self,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from fleet_runtime.mqtt_security import read_password_file
 from flexfleet.clock_option import add_clock_arguments, clock_from
 
 
@@ -26,12 +28,26 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="SITE",
         help="a site this coordinator owns (repeat for several; default: every site)",
     )
+    parser.add_argument("--broker-username", help="broker login (or FLEXFLEET_BROKER_USERNAME)")
+    parser.add_argument(
+        "--broker-password-file",
+        type=Path,
+        help="file holding the broker password; FLEXFLEET_BROKER_PASSWORD, when set, wins",
+    )
     parser.add_argument(
         "--dev", action="store_true", help="dev mode: API open when no tokens are set"
     )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
     add_clock_arguments(parser)
     parser.set_defaults(run=run)
+
+
+def _broker_password(path: Path | None) -> str | None:
+    """The password in `path`, unless FLEXFLEET_BROKER_PASSWORD is set (it wins, as the
+    agent's FLEXFLEET_MQTT_PASSWORD does); raises `ValueError` for an unusable file."""
+    if path is None or "FLEXFLEET_BROKER_PASSWORD" in os.environ:
+        return None
+    return read_password_file(path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,8 +66,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"flexfleet coordinator: {exc}", file=sys.stderr)
         return 2
     try:
+        password = _broker_password(args.broker_password_file)
+    except ValueError as exc:
+        print(f"flexfleet coordinator: --broker-password-file: {exc}", file=sys.stderr)
+        return 2
+    try:
         settings = load_settings(
             args.config,
+            broker_username=args.broker_username,
+            broker_password=password,
             broker_url=args.broker,
             db_path=args.db,
             http_host=args.http_host,

@@ -152,6 +152,23 @@ def test_bad_orders_are_refused_naming_the_field_and_not_kept(
     assert http.get("/api/v1/sales-orders/so-bad", headers=AS_VIEWER).status_code == 404
 
 
+def test_a_destination_no_van_reaches_is_422_naming_destination(
+    api: tuple[Any, httpx.Client],
+) -> None:
+    """Kashgar is 4,000 km from w-futian (200 km service radius by default): 422 with
+    `field: destination` and the reason, nothing stored; inside the radius the same id is
+    then free to take."""
+    _, http = api
+    far = _order("so-far", 1) | {"destination": {"lat": 39.47, "lon": 75.99}}
+    response = http.post("/api/v1/sales-orders", json=far, headers=AS_OPERATOR)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "destination"
+    assert "w-futian" in response.json()["detail"]
+    assert http.get("/api/v1/sales-orders/so-far", headers=AS_VIEWER).status_code == 404
+    near = http.post("/api/v1/sales-orders", json=_order("so-far", 1), headers=AS_OPERATOR)
+    assert near.status_code == 201, near.text
+
+
 def test_roles_cancel_and_correction(api: tuple[Any, httpx.Client]) -> None:
     """A viewer reads but cannot place or cancel; an operator cancels (its jobs are closed) and
     corrects a status, recorded as a correction by that operator; cancelling twice is 409."""

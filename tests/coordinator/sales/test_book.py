@@ -91,8 +91,9 @@ class World:
 
 def _order(order_id: str, qty: int, **extra: Any) -> OrderRequest:
     return OrderRequest(
-        id=order_id, customer="shop-7", lines=(Line("CUP", qty),), destination=CUSTOMER,
-        address="Yiwu, Futian market", service=extra.pop("service", "standard"), **extra,
+        id=order_id, customer="shop-7", lines=(Line("CUP", qty),),
+        destination=extra.pop("destination", CUSTOMER), address="Yiwu, Futian market",
+        service=extra.pop("service", "standard"), **extra,
     )  # fmt: skip
 
 
@@ -162,6 +163,25 @@ def test_unknown_skus_and_unpromisable_orders_keep_nothing(
     assert book.list_orders() == []
     with pytest.raises(NotFound):
         book.get("o-1")
+
+
+def test_a_destination_no_van_reaches_is_refused_and_nothing_kept(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """4,000 km from every warehouse (200 km radius by default): refused naming `destination`,
+    no order, no hold, no job; with the radius widened for the network, the same order is
+    promised."""
+    world = World()
+    book = world.book(store, clock)
+    kashgar = (39.47, 75.99)
+    with pytest.raises(OrderInvalid) as caught:
+        book.submit(_order("o-far", 1, destination=kashgar))
+    assert caught.value.field == "destination"
+    assert book.list_orders() == []
+    assert store.open_holds() == []
+    assert world.jobs == []
+    book.set_network(NETWORK | {"service_radius_km": 5000})
+    assert book.submit(_order("o-far", 1, destination=kashgar)).created
 
 
 def test_cancel_releases_stock_and_closes_jobs_but_not_once_shipped(
