@@ -414,6 +414,7 @@ def _build_plans(
         state=store.plan_state(),
         lead_time_days=settings.cover_lead_time_days,
         auto_replenish=settings.auto_replenish,
+        can_order_days=settings.replenish_can_order_days,
         from_facts=settings.plan_from_facts,
         travel=_travel_times(settings),
     )

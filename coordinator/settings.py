@@ -159,7 +159,11 @@ class CoordinatorSettings(BaseSettings):
     stock_lateral_transfers: bool = True
     # Replenishment (coordinator.plan.orders.replenishment): an at-risk SKU declared "auto" in
     # PUT /api/v1/plans/products becomes a production job; False turns that off for all.
+    # With replenish_can_order_days > 0, the other SKUs of its family (at any warehouse)
+    # that would be at risk within that many more days are ordered with it (joint
+    # replenishment: the family's work reaches the scheduler together).
     auto_replenish: bool = True
+    replenish_can_order_days: float = Field(default=0.0, ge=0, le=366)
     # Planning (coordinator.plan.runner): debounced re-plans on machine down, orders and
     # stock-out risk; an outage of unknown length is assumed to last plan_machine_down_s.
     plan_time_limit_s: float = Field(default=2.0, gt=0, le=600)

@@ -143,6 +143,7 @@ class PlanRunner:
         state: PlanState | None = None,
         lead_time_days: float = 2.0,
         auto_replenish: bool = True,
+        can_order_days: float = 0.0,
         from_facts: bool = False,
         travel: TravelTimes | None = None,
         scheduler: SchedulePlanner | None = None,
@@ -182,7 +183,11 @@ class PlanRunner:
         self._vehicles: list[VehicleSpec] = []
         self._vehicle_nodes: set[str] = set()  # vehicles with an agent of their own
         self._book = ReplenishmentBook(
-            self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
+            self.state,
+            clock,
+            lead_time_days=lead_time_days,
+            auto=auto_replenish,
+            can_order_days=can_order_days,
         )
         self._hours: dict[str, OpenIntervals] = {}
         self._hours_days = 14.0

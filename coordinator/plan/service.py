@@ -123,6 +123,9 @@ class PlanService:
         self._failed: set[str] = set()
         self._from_facts = from_facts
         self._observed: dict[str, Observed] = {}
+        # machine → (start, family) of the latest operation it reported: the family it is
+        # set up for, which outlives the operation's job (see `observe`)
+        self._set_up_for: dict[str, tuple[int, str]] = {}
         self._publish = publish
         self._on_plan = on_plan
         self._scheduler = scheduler or CpSatScheduler()
@@ -268,6 +271,12 @@ class PlanService:
         only by a service made `from_facts`."""
         with self._lock:
             self._observed = {o.operation_id: o for o in observed}
+            families = {op.id: op.family for job in self._jobs.values() for op in job.operations}
+            for fact in self._observed.values():
+                family = families.get(fact.operation_id)
+                seen = self._set_up_for.get(fact.machine_id)
+                if family and (seen is None or fact.start >= seen[0]):
+                    self._set_up_for[fact.machine_id] = (fact.start, family)
             if replan:
                 self._debouncer.submit(Trigger("progress", "facts"))
 
@@ -376,6 +385,13 @@ class PlanService:
         machines = tuple(
             replace(
                 m,
+                # from facts, a machine starts the plan set up for what it made last, so
+                # its first operation of another family pays the changeover
+                initial_family=(
+                    self._set_up_for[m.id][1]
+                    if self._from_facts and m.id in self._set_up_for
+                    else m.initial_family
+                ),
                 unavailable=(
                     *m.unavailable,
                     *(w for w in self._closed.get(m.id, ()) if w.end > now),

@@ -394,6 +394,8 @@ class World:
             free[v] = t
         picked = {id(ready[i]) for i in sent}
         self.waiting[warehouse] = [c for c in self.waiting[warehouse] if id(c) not in picked]
+        # vans still on the road are not free for the next wave
+        self.vehicles_out[warehouse] += [back for back in free if back > self.t]
 
     def _pick(self, policy: Policy, c: Consignment) -> None:
         c.picked_s = self.t

@@ -7,6 +7,13 @@ are instantaneous and occupy no machine time) that respects downtime,
 changeovers and the rush reserve. The key is the operation's start in a preferred plan
 (the previous plan or a hint — an operation keeps that slot when it is still free, which
 makes this a repair heuristic), else its ready time, then rush first, then earliest due.
+
+With changeovers (some setup time is non-zero) the rule keeps families together, as the
+objective does (`ScheduleWeights`): operations ready at the same time go family by family
+(the family whose most urgent job is due first goes first), and an operation takes the
+slot that costs least by the objective's own weights — tardiness of its job, changeover
+time it adds on that machine, its end as the makespan's share — rather than merely the
+earliest end. Without changeovers both reduce to the plain rule above.
 """
 
 from __future__ import annotations
@@ -15,12 +22,13 @@ import heapq
 from dataclasses import dataclass, field
 
 from coordinator.plan.schedule.evaluate import Assignment
-from coordinator.plan.schedule.problem import Operation, SchedulingProblem
+from coordinator.plan.schedule.problem import Job, Operation, SchedulingProblem
 from coordinator.plan.schedule.rules import (
     earliest_start,
     fixed_slots,
     operation_index,
     reserved_blocks,
+    uses_setups,
 )
 
 __all__ = ["MachineTimeline", "dispatch"]
@@ -83,6 +91,26 @@ class MachineTimeline:
         """True when the operation can start exactly at `start`."""
         return self._fits(start, duration, family, rush) == start
 
+    def setup_added(self, start: int, end: int, family: str) -> int:
+        """Changeover time that an operation of `family` in [start, end) adds to this
+        machine: into it from the family before, out of it into the family after, less
+        the changeover between those two that it replaces."""
+        setup = self.problem.setup_time
+        before = self.initial_family
+        after = ""
+        for b in self.entries:
+            if b.family is None:
+                continue
+            if b.start < start:
+                before = b.family
+            elif b.start >= end:
+                after = b.family
+                break
+        added = setup(before, family) if before else 0
+        if after:
+            added += setup(family, after) - (setup(before, after) if before else 0)
+        return added
+
 
 def _keep_preferred(
     problem: SchedulingProblem,
@@ -117,25 +145,51 @@ def _keep_preferred(
 
 
 def _best_slot(
+    problem: SchedulingProblem,
+    job: Job,
     op: Operation,
     timelines: dict[str, MachineTimeline],
     ready: int,
     wish: tuple[str, int] | None,
     *,
-    rush: bool,
+    setups: bool,
 ) -> tuple[int, int, str]:
-    """(end, start, machine): the preferred slot if still free, else the earliest end."""
-    choice: tuple[int, int, str] | None = None
+    """(end, start, machine): the preferred slot if still free, else the cheapest by the
+    objective's weights (with no changeovers: the earliest end)."""
+    weights = problem.weights
+    last = op is job.operations[-1]
+    choice: tuple[int, int, int, str] | None = None
     for opt in op.options:
         tl = timelines[opt.machine_id]
         wished = wish is not None and wish[0] == opt.machine_id and wish[1] >= ready
-        if wish and wished and tl.is_free(wish[1], opt.duration, op.family, rush=rush):
+        if wish and wished and tl.is_free(wish[1], opt.duration, op.family, rush=job.rush):
             return (wish[1] + opt.duration, wish[1], opt.machine_id)
-        start = tl.earliest(ready, opt.duration, op.family, rush=rush)
-        if choice is None or (start + opt.duration, start) < choice[:2]:
-            choice = (start + opt.duration, start, opt.machine_id)
+        start = tl.earliest(ready, opt.duration, op.family, rush=job.rush)
+        end = start + opt.duration
+        price = 0
+        if setups:
+            late = max(0, end - job.due) if last and job.due is not None else 0
+            price = (
+                weights.tardiness * job.weight * late
+                + weights.changeover * tl.setup_added(start, end, op.family)
+                + weights.makespan * end
+            )
+        if choice is None or (price, end, start) < choice[:3]:
+            choice = (price, end, start, opt.machine_id)
     assert choice is not None
-    return choice
+    return choice[1:]
+
+
+def _family_ranks(problem: SchedulingProblem, skip: Assignment) -> dict[str, int]:
+    """Per family, the earliest due of its jobs still to place (families with an earlier
+    urgent job go first among operations ready together)."""
+    ranks: dict[str, int] = {}
+    for job in problem.jobs:
+        due = job.due if job.due is not None else 1 << 60
+        for op in job.operations:
+            if op.id not in skip:
+                ranks[op.family] = min(ranks.get(op.family, due), due)
+    return ranks
 
 
 def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None) -> Assignment:
@@ -157,7 +211,9 @@ def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None)
         result[op_id] = (slot.machine_id, slot.start)
     preferred = preferred or {}
     _keep_preferred(problem, preferred, timelines, result)
-    heap: list[tuple[int, int, int, int, int]] = []
+    setups = uses_setups(problem)
+    ranks = _family_ranks(problem, result) if setups else {}
+    heap: list[tuple[int, int, int, str, int, int, int]] = []
     ready_at: dict[int, int] = {}
     position: dict[int, int] = {}
 
@@ -178,18 +234,20 @@ def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None)
         ready = max(ready_at[job_no], earliest_start(problem, job))
         key = preferred[op.id][1] if op.id in preferred else ready
         due = job.due if job.due is not None else 1 << 60
-        heapq.heappush(heap, (key, 0 if job.rush else 1, due, job_no, pos))
+        rank = ranks.get(op.family, 0)
+        family = op.family if setups else ""
+        heapq.heappush(heap, (key, 0 if job.rush else 1, rank, family, due, job_no, pos))
 
     for job_no, job in enumerate(problem.jobs):
         ready_at[job_no], position[job_no] = job.release, 0
         push(job_no)
     while heap:
-        _, _, _, job_no, pos = heapq.heappop(heap)
+        *_, job_no, pos = heapq.heappop(heap)
         job = problem.jobs[job_no]
         op = job.operations[pos]
         ready = max(ready_at[job_no], earliest_start(problem, job))
         end, start, machine_id = _best_slot(
-            op, timelines, ready, preferred.get(op.id), rush=job.rush
+            problem, job, op, timelines, ready, preferred.get(op.id), setups=setups
         )
         if end > start:
             timelines[machine_id].add(start, end, op.family)
