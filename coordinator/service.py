@@ -52,6 +52,7 @@ from coordinator.stock.stream_book import LiveStreamBook
 from coordinator.stock.uplift_meter import StreamUpliftMeter, UpliftStore
 from coordinator.store.port import CommitResult, Store
 from coordinator.store.sqlite_store import SqliteStore
+from coordinator.transfers import carry_made_goods
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
 from protocol.reports import STOP_EVENTS
@@ -188,8 +189,7 @@ class Coordinator:
         reviser = PromiseReviser(sales, plans)
         plans.plan_listeners.append(reviser.on_plan)
         _plan_opening_hours(plans, sales.network)
-
-        _follow_orders(writer, sales, jobs)
+        _follow_orders(writer, sales, jobs, plans, service_s=settings.delivery_service_s)
         streams = LiveStreamBook(
             local.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
         )
@@ -364,10 +364,16 @@ def _build_sales(
     )
 
 
-def _follow_orders(writer: IngestWriter, sales: SalesBook, jobs: JobTracker) -> None:
+def _follow_orders(
+    writer: IngestWriter, sales: SalesBook, jobs: JobTracker, plans: PlanRunner, *, service_s: float
+) -> None:
     """Sales orders move on the facts of each committed batch: their jobs' reports (once
-    tracked), their deliveries' stop events and their transfers' receipts; the orders
-    ready to ship are handed to the planner again at start."""
+    tracked), their deliveries' stop events and their transfers' receipts; made goods are
+    carried to the warehouses (`coordinator.transfers`, wired before the tracker settles
+    what a previous run left unsettled); the orders ready to ship are handed to the
+    planner again at start."""
+    carry_made_goods(plans, jobs, sales, service_s=service_s)
+    jobs.resume()
 
     def follow_production(outcome: BatchOutcome, _result: CommitResult) -> None:
         sales.follow_production(
@@ -391,7 +397,10 @@ def _follow_the_fleet(sales: SalesBook, outcome: BatchOutcome) -> None:
     if stops:
         sales.follow_stops(stops)
     if outcome.batch.receipts:
-        sales.follow_receipts(r.transfer_id for r in outcome.batch.receipts)
+        receipts = outcome.batch.receipts
+        sales.follow_receipts(
+            (r.transfer_id for r in receipts), places={r.transfer_id: r.node for r in receipts}
+        )
 
 
 def _own_nodes(store: Store, sites: tuple[str, ...]) -> list[NodeRecord]:
@@ -485,7 +494,6 @@ def _build_plans(
     plans.received = jobs.store.received
     plans.restore(_own_nodes(store, settings.sites))
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
-    jobs.resume()  # settles what a previous run left unsettled
     return plans, jobs
 
 

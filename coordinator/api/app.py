@@ -52,6 +52,7 @@ from coordinator.api.routes import (
 from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
+from fleet_runtime.clock import Clock
 
 FLEET_WIDE: Final = (dead_letters, orders, plans, jobs, sales, live_streams, audit)
 """Routers of fleet-wide resources (plans and orders span machines and warehouses of
@@ -59,12 +60,15 @@ every site; sales orders are promised across the whole network; dead letters may
 site): only a token covering every site may use them."""
 
 
-def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> FastAPI:
-    """The coordinator's HTTP app; `start_service=False` opens the parts without connecting."""
+def create_app(
+    settings: CoordinatorSettings, *, start_service: bool = True, clock: Clock | None = None
+) -> FastAPI:
+    """The coordinator's HTTP app; `start_service=False` opens the parts without connecting;
+    `clock` dates everything it plans and records (default: wall time)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        coordinator = Coordinator.open(settings)
+        coordinator = Coordinator.open(settings, clock=clock)
         app.state.settings = settings
         app.state.coordinator = coordinator
         app.state.alarms = coordinator.alarms

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from coordinator.commands.log import CommandLog
-from coordinator.errors import ConfigError
+from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.fleet.node import NodeRecord
 from coordinator.ingest.records import AgentEvent, BatchOutcome
 from coordinator.jobs.overdue import PlannedStart
@@ -198,6 +198,9 @@ class PlanRunner:
         """True for a job its machines have made: it is never planned again."""
         self.received: Callable[[Iterable[str]], Mapping[str, int]] = lambda _ids: {}
         """Units received so far per transfer id (the store's receipts)."""
+        self.carry: Callable[[str], DeliveryOrder | None] = lambda _job_id: None
+        """The pickup of a made job's good units at its factory, as a transfer to a
+        micro-warehouse (None: its units are not carried; see `coordinator.transfers`)."""
         self.plan_listeners: list[Callable[[PlanMade], None]] = []
         """Called with each new plan once it is saved and current, before its diffs go out,
         on the planner's thread: keep them short (the sales book's `PromiseReviser` only
@@ -518,8 +521,17 @@ class PlanRunner:
 
     def jobs_produced(self, job_ids: Iterable[str]) -> None:
         """Jobs whose machines made them (or left them short) leave the schedule for good;
-        a replenishment job stays open until its units are received."""
+        a replenishment job stays open until its units are received. The good units of
+        each that `carry` gives a transfer for are picked up at their factory by a vehicle
+        of the transfer's warehouse: the pickup is stored and routed with the deliveries
+        (taken again unchanged if this is called again for the same job)."""
         ids = list(dict.fromkeys(job_ids))
+        pickups = [p for p in (self.carry(j) for j in ids) if p is not None]
+        if pickups:
+            try:
+                self.submit_orders([], pickups)
+            except CoordinatorError as exc:
+                log.error("transfers of %s not planned: %s", ids, exc)
         with self._orders_lock:
             self.state.close_orders([j for j in ids if j not in self._book.open], [])
             self.service.close_orders(ids, [])
@@ -684,6 +696,11 @@ class PlanRunner:
         with self._orders_lock:
             return self._depots.get(node)
 
+    def depots(self) -> list[DepotSpec]:
+        """The declared depots."""
+        with self._orders_lock:
+            return list(self._depots.values())
+
     def _deliveries(self, batch: list[DeliveryOrder]) -> list[Order]:
         _unique([o.id for o in batch], "deliveries")
         with self._sites_lock:
@@ -706,6 +723,7 @@ class PlanRunner:
                         service=self._units(o.service_s) or 0,
                         lat=o.lat,
                         lon=o.lon,
+                        depot_id=o.depot_id,
                     )
                 )
             except ProblemError as exc:
@@ -812,7 +830,8 @@ class PlanRunner:
         if payload["kind"] == "schedule":
             body["operations"] = [self._what_to_make(op) for op in body["operations"]]
         else:
-            body["stops"] = [self._where_to_go(stop) for stop in body["stops"]]
+            stops = [self._where_to_go(stop) for stop in body["stops"]]
+            body["stops"] = self._home(body["depot_id"], stops)
         try:
             update = (
                 ScheduleUpdate(**body) if payload["kind"] == "schedule" else RouteUpdate(**body)
@@ -837,12 +856,34 @@ class PlanRunner:
 
     def _where_to_go(self, stop_id: str) -> str | dict[str, Any]:
         """A route stop with its place and quantity when the delivery has a latitude and
-        longitude (a vehicle drives there); else its bare id."""
+        longitude (a vehicle drives there), and what it does there when it is a transfer's
+        pickup; else its bare id."""
         with self._sites_lock:
             order = self._drops.get(stop_id)
         if order is None or order.lat is None or order.lon is None:
             return stop_id
-        return {"stop_id": stop_id, "lat": order.lat, "lon": order.lon, "quantity": order.demand}
+        stop: dict[str, Any] = {
+            "stop_id": stop_id,
+            "lat": order.lat,
+            "lon": order.lon,
+            "quantity": order.demand,
+        }
+        if order.action != "delivery":
+            stop["action"] = order.action
+        if order.transfer_id:
+            stop |= {"transfer_id": order.transfer_id, "sku": order.sku}
+        return stop
+
+    def _home(self, depot_id: str, stops: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
+        """A located route ends back at its depot (a `depot` stop), where the vehicle unloads
+        what it picked up: a transfer from a factory reaches its micro-warehouse there."""
+        depot = self._depots.get(depot_id)  # replaced whole under the lock: a safe read
+        if depot is None or depot.lat is None or depot.lon is None:
+            return stops
+        if any(isinstance(stop, str) for stop in stops):
+            return stops  # a route of bare ids: the vehicle knows its places itself
+        back = {"stop_id": depot_id, "lat": depot.lat, "lon": depot.lon, "action": "depot"}
+        return [*stops, back]
 
 
 def _unique(ids: list[str], what: str) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
 from coordinator.plan.errors import PlanError
+from coordinator.plan.routing.depots import merge_results, split_by_depot
 from coordinator.plan.routing.live import Position, from_the_road, locate
 from coordinator.plan.routing.planner import PyVrpRouter, RoutePlanner
 from coordinator.plan.routing.planner import warm_up as warm_up_router
@@ -525,7 +526,7 @@ class PlanService:
             self._failed.clear()  # back in the plan now; a later failure is a new fact
         if self._travel is not None:
             problem = locate(problem, self._travel, time_unit_s=self._unit_s, positions=positions)
-        routes = self._router.plan(problem, time_limit_s=self._route_limit_s, seed=self._seed)
+        routes = self._route(problem)
         with self._lock:
             messages = self._apply_routes(routes, causes)
             made = PlanMade(
@@ -537,6 +538,19 @@ class PlanService:
                 routes,
             )
         self._made(made, messages)
+
+    def _route(self, problem: RoutingProblem) -> RoutingResult:
+        """Routes for the problem; split by depot when orders are bound to where their goods
+        are (`routing.depots`), the time limit shared among the parts."""
+        split = split_by_depot(problem)
+        if len(split.parts) == 1 and not split.unserved:
+            (part,) = split.parts  # the whole problem, or the one depot with orders
+            return self._router.plan(part, time_limit_s=self._route_limit_s, seed=self._seed)
+        limit_s = max(0.1, self._route_limit_s / max(1, len(split.parts)))
+        results = [
+            self._router.plan(part, time_limit_s=limit_s, seed=self._seed) for part in split.parts
+        ]
+        return merge_results(results, split.unserved)
 
     def _apply_routes(self, routes: RoutingResult, causes: list[dict[str, str]]) -> list[_Message]:
         diff = diff_routes(self._routes, routes)

@@ -15,8 +15,11 @@ current schedule's busy intervals per machine, the machines down or offline, and
 the jobs that schedule already holds; `recipes()` SKU → `ProductSpec`; `submit_jobs`,
 `close_jobs` and `submit_deliveries` for the planner; `travel` the travel-time port.
 
-Orders ship as one delivery each when they are ready (`coordinator.sales.shipping`):
-`follow_stops` and `follow_receipts` move them on the fleet's stop events and the
+Orders ship as one delivery each when they are ready (`coordinator.sales.shipping`), bound
+to the warehouse their goods are at: the one whose stock was reserved, or the one that
+received the made units; an order whose made units are `carried` to a warehouse as a
+transfer (`coordinator.transfers`) waits for that receipt instead of shipping when
+produced. `follow_stops` and `follow_receipts` move them on the fleet's stop events and the
 warehouses' receipts, and `resume_shipping` hands the planner again, after a restart, the
 delivery of every order that is ready to ship (the same delivery is a no-op for it).
 
@@ -219,6 +222,8 @@ class SalesBook:
     pool_max_age_s: float = 60.0
     pool_min_age_s: float = 5.0
     delivery_service_s: float = SERVICE_S
+    carried: Callable[[str], bool] = lambda _job_id: False
+    """True when a finished production job's units travel to a warehouse as a transfer."""
     network_listeners: list[Callable[[Network], None]] = field(default_factory=list)
     """Called with each network set (the planner takes its factories' opening hours)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -358,13 +363,18 @@ class SalesBook:
             if order is None or order.standing.flow_status not in {"promised", "in_production"}:
                 continue
             states = [state_of(job) for job in self.production_jobs(order)]
+            facts: list[str] = []
+            if any(s in {"started", "finished", "short"} for s in states):
+                facts.append("production_started")  # a no-op once in production
             if states and all(s == "finished" for s in states):
-                fact = "produced"
-            elif any(s in {"started", "finished", "short"} for s in states):
-                fact = "production_started"
-            else:
+                # its start and finish may be first seen together (a short job's batch
+                # under a fast clock): the order still passes through in_production
+                facts.append("produced")
+            if not facts:
                 continue
-            after = self.record_fact(order.id, fact, actor=SYSTEM)
+            after = order
+            for fact in facts:
+                after = self.record_fact(order.id, fact, actor=SYSTEM)
             moved += after.standing != order.standing
             if after.standing.status == "produced":
                 self._ship(after)
@@ -387,18 +397,27 @@ class SalesBook:
             moved += before is not None and after.standing != before.standing
         return moved
 
-    def follow_receipts(self, transfer_ids: Iterable[str]) -> int:
+    def follow_receipts(
+        self, transfer_ids: Iterable[str], *, places: Mapping[str, str] | None = None
+    ) -> int:
         """Move the orders whose production units were received at a warehouse (transfer
-        `t.{production job id}`) to `at_warehouse`, and ship them. Returns how many moved."""
+        `t.{production job id}`) to `at_warehouse`, and ship them from the node that
+        received them (`places`: transfer id → warehouse node). Returns how many moved."""
         moved = 0
-        for order_id in sorted({order_of_job(job_of_transfer(t)) for t in transfer_ids} - {""}):
+        where = dict(places or {})
+        at: dict[str, str] = {}
+        for transfer in transfer_ids:
+            order_id = order_of_job(job_of_transfer(transfer))
+            if order_id:
+                at.setdefault(order_id, where.get(transfer, ""))
+        for order_id in sorted(at):
             before = self.store.find(order_id)
             if before is None or before.standing.status == "cancelled":
                 continue
             after = self.record_fact(order_id, "received_at_warehouse", actor=SYSTEM)
             if after.standing != before.standing:
                 moved += 1
-                self._ship(after)
+                self._ship(after, depot=at[order_id] or None)
         return moved
 
     def resume_shipping(self, *, limit: int = 10_000) -> int:
@@ -569,9 +588,18 @@ class SalesBook:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _ship(self, order: SalesOrder, *, windowed: bool = True) -> SalesOrder:
+    def _ship(
+        self, order: SalesOrder, *, windowed: bool = True, depot: str | None = None
+    ) -> SalesOrder:
         """Hand the planner the order's delivery to the customer (due by the promise while
-        `windowed`); if it refuses, the order is delayed with the reason."""
+        `windowed`), loaded at `depot` (else the first shelf node of the warehouse of its
+        largest reserved stock); if it refuses, the order is delayed with the reason. A
+        produced order whose units are carried to a warehouse ships on their receipt
+        instead."""
+        if order.standing.status == "produced" and any(
+            self.carried(job) for job in self.production_jobs(order)
+        ):
+            return order
         body = orjson.loads(order.body)
         delivery = customer_delivery(
             order.id,
@@ -582,6 +610,7 @@ class SalesBook:
             now_ms=now_ms(self.clock),
             service_s=self.delivery_service_s,
             windowed=windowed,
+            depot_id=depot or self._shelf(stock_place(order.promise)),
         )
         try:
             self.submit_deliveries([delivery])
@@ -590,6 +619,11 @@ class SalesBook:
                 order.id, "delayed", actor=SYSTEM, reason=f"delivery not planned: {exc}"
             )
         return order
+
+    def _shelf(self, warehouse: str | None) -> str | None:
+        """The first shelf node of a network warehouse (depots are warehouse nodes)."""
+        found = next((w for w in self._network.warehouses if w.id == warehouse), None)
+        return found.nodes[0] if found is not None and found.nodes else warehouse
 
     def _change(
         self,
@@ -756,6 +790,16 @@ class SalesBook:
                     )
                 )
         return jobs
+
+
+def stock_place(promise: Mapping[str, Any]) -> str | None:
+    """The warehouse of the largest stock part of a promise (None: none)."""
+    parts = [
+        (int(part["qty"]), str(part["warehouse"]))
+        for line in promise.get("lines", [])
+        for part in line.get("from_stock", [])
+    ]
+    return max(parts, key=lambda p: (p[0], p[1]))[1] if parts else None
 
 
 def _production_jobs(order_id: str, promise: Mapping[str, Any]) -> list[str]:

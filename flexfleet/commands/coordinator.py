@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from fleet_runtime.mqtt_security import read_password_file
+from flexfleet.clock_option import add_clock_arguments, clock_from
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +42,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--dev", action="store_true", help="dev mode: API open when no tokens are set"
     )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    add_clock_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -63,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
     from coordinator.service import check_database
     from coordinator.settings import load_settings
 
+    try:
+        clock = clock_from(args)
+    except ValueError as exc:
+        print(f"flexfleet coordinator: {exc}", file=sys.stderr)
+        return 2
     try:
         password = _broker_password(args.broker_password_file)
     except ValueError as exc:
@@ -101,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     port = sock.getsockname()[1]
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
     server = uvicorn.Server(config)
     print(f"http://{settings.http_host}:{port}/api/v1", flush=True)

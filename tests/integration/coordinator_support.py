@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import httpx
 
 from coordinator.api.app import create_app
 from coordinator.settings import CoordinatorSettings, load_settings
+from fleet_runtime.clock import Clock
 from flexfleet.broker import Broker
 from tests.coordinator.conftest import serve
 from tests.waiting import wait_until
@@ -37,10 +38,14 @@ def coordinator_settings(
 
 @contextmanager
 def coordinator_api(
-    settings: CoordinatorSettings, *, timeout_s: float = 10.0
+    settings: CoordinatorSettings, *, timeout_s: float = 10.0, clock: Clock | None = None
 ) -> Iterator[httpx.Client]:
-    """The coordinator's app served on a free port, once `/healthz` answers 200."""
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=timeout_s) as c:
+    """The coordinator's app served on a free port (on `clock`, default wall time), once
+    `/healthz` answers 200."""
+    with (
+        serve(create_app(settings, clock=clock)) as url,
+        httpx.Client(base_url=url, timeout=timeout_s) as c,
+    ):
         wait_until(lambda: c.get("/healthz").status_code == 200)
         yield c
 
@@ -59,14 +64,17 @@ def coordinator_process(
     *,
     coordinator_id: str,
     env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
     timeout_s: float = 60.0,
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`flexfleet coordinator --dev` as a child process on the test broker and database
-    `db`; yields it (for a kill -9) and its HTTP base URL once `/healthz` answers. Ends it
-    with SIGTERM (SIGKILL after 15 s) if it still runs."""
+    `db` (with `args` added, e.g. its simulated clock); yields it (for a kill -9) and its
+    HTTP base URL once `/healthz` answers. Ends it with SIGTERM (SIGKILL after 15 s) if it
+    still runs."""
     process = subprocess.Popen(
         [sys.executable, "-m", "flexfleet", "coordinator", "--broker", broker.url,
-         "--db", str(db), "--http-port", "0", "--dev", "--coordinator-id", coordinator_id],
+         "--db", str(db), "--http-port", "0", "--dev", "--coordinator-id", coordinator_id,
+         *args],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={**os.environ, **(env or {})},
     )  # fmt: skip

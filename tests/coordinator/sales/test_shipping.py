@@ -176,3 +176,51 @@ def test_a_restart_between_produced_and_hand_over_ships_it_again(
         assert [d.id for d in world.drops] == ["ship.o-1"]
     finally:
         db.close()
+
+
+def test_a_stock_order_ships_from_the_warehouse_that_holds_its_stock(clock: FakeClock) -> None:
+    """The delivery of an order served from stock is bound to the shelf its units were
+    reserved at: only a van of that warehouse loads it."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    taken = book.submit(_order("o-1", 4))
+    (part,) = taken.order.promise["lines"][0]["from_stock"]
+    assert part["warehouse"] == "w1"  # the only warehouse with 4 CUPs, on its node shelf-1
+    assert [(d.id, d.depot_id) for d in world.drops] == [("ship.o-1", "shelf-1")]
+
+
+def test_a_carried_made_order_waits_for_its_transfer_and_ships_from_where_it_arrived(
+    clock: FakeClock,
+) -> None:
+    """When its units are carried to a warehouse, a produced order is not shipped from the
+    factory: its transfer's receipt ships it, loaded at the node that received it, once."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    book.carried = lambda job_id: job_id == "sales.o-2.0.0"
+    world.levels = {}
+    book.submit(_order("o-2", 3))
+    book.follow_production(["sales.o-2.0.0"], lambda _job: "started")
+    book.follow_production(["sales.o-2.0.0"], lambda _job: "finished")
+    assert book.get("o-2").standing.status == "produced"
+    assert world.drops == []
+    assert book.resume_shipping() == 1  # after a restart too: still waiting for the receipt
+    assert world.drops == []
+    receipts = ["t.sales.o-2.0.0"]
+    assert book.follow_receipts(receipts, places={"t.sales.o-2.0.0": "shelf-2"}) == 1
+    assert book.follow_receipts(receipts, places={"t.sales.o-2.0.0": "shelf-2"}) == 0
+    assert [(d.id, d.depot_id) for d in world.drops] == [("ship.o-2", "shelf-2")]
+    assert _statuses(book, "o-2")[-2:] == ["produced", "at_warehouse"]
+
+
+def test_a_job_first_seen_finished_takes_its_order_through_production(clock: FakeClock) -> None:
+    """A job whose start and finish are first seen together (one batch under a fast clock)
+    still moves its order promised → in_production → produced, and ships it; seen again,
+    nothing changes."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    world.levels = {}
+    book.submit(_order("o-3", 2))
+    assert book.follow_production(["sales.o-3.0.0"], lambda _job: "finished") == 1
+    assert _statuses(book, "o-3")[-2:] == ["in_production", "produced"]
+    assert [d.id for d in world.drops] == ["ship.o-3"]
+    assert book.follow_production(["sales.o-3.0.0"], lambda _job: "finished") == 0
