@@ -233,6 +233,8 @@ class SalesBook:
     _pools: dict[str, CapacityPool] = field(default_factory=dict)
     _always_open: dict[str, CapacityPool] = field(default_factory=dict)
     _pools_key: tuple[int, float] = (-1, 0.0)
+    _ship_depots: dict[str, str] = field(default_factory=dict)
+    """The node each order's units were received at, where its delivery loads."""
     _revision_lock: threading.Lock = field(default_factory=threading.Lock)
     _promises: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     _revised: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -600,6 +602,9 @@ class SalesBook:
             self.carried(job) for job in self.production_jobs(order)
         ):
             return order
+        if depot:
+            self._ship_depots[order.id] = depot  # a re-hand-over (late) loads there too
+        depot = depot or self._ship_depots.get(order.id)
         body = orjson.loads(order.body)
         delivery = customer_delivery(
             order.id,

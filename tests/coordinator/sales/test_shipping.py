@@ -193,7 +193,8 @@ def test_a_carried_made_order_waits_for_its_transfer_and_ships_from_where_it_arr
     clock: FakeClock,
 ) -> None:
     """When its units are carried to a warehouse, a produced order is not shipped from the
-    factory: its transfer's receipt ships it, loaded at the node that received it, once."""
+    factory: its transfer's receipt ships it, loaded at the node that received it, once; a
+    late re-hand-over loads there too."""
     world = Shipping()
     book = world.book(InMemorySalesStore(), clock)
     book.carried = lambda job_id: job_id == "sales.o-2.0.0"
@@ -210,6 +211,13 @@ def test_a_carried_made_order_waits_for_its_transfer_and_ships_from_where_it_arr
     assert book.follow_receipts(receipts, places={"t.sales.o-2.0.0": "shelf-2"}) == 0
     assert [(d.id, d.depot_id) for d in world.drops] == [("ship.o-2", "shelf-2")]
     assert _statuses(book, "o-2")[-2:] == ["produced", "at_warehouse"]
+    # Unserved for its window, it is handed again without one, still from shelf-2.
+    late = {"version": 1, "routes": [], "unserved": [
+        {"order_id": "ship.o-2", "reason": "time_window", "detail": "too late"}]}  # fmt: skip
+    book.revise_routes(late)
+    assert [(d.id, d.depot_id, d.due_ms) for d in world.drops[1:]] == [
+        ("ship.o-2", "shelf-2", None)
+    ]
 
 
 def test_a_job_first_seen_finished_takes_its_order_through_production(clock: FakeClock) -> None:
