@@ -401,6 +401,7 @@ class PlanRunner:
                 log.error("saved delivery %s not restored: %s", delivery.id, exc)
         self._take(jobs, deliveries)
         self.service.commit_stops(PinnedStop(d, v) for d, v in saved.pins)
+        self._receive(d.id for d in deliveries)  # pickups received while it was down
         log.info(
             "restored %d job(s), %d delivery order(s), plan versions %s",
             len(jobs),
@@ -507,11 +508,17 @@ class PlanRunner:
 
     def _receive(self, transfer_ids: Iterable[str]) -> None:
         """Count what was received against these transfers (every receipt once, as the
-        store keeps it) for the open replenishment jobs; close the fully received."""
+        store keeps it) for the open replenishment jobs; close the fully received. A
+        transfer received is also a pickup done: its held pickup stop (same id) closes,
+        whether or not its vehicle's stop event was taken (a coordinator killed between
+        storing that event and acting on it never sees it again)."""
+        counted = self.received(transfer_ids)
         with self._orders_lock:
-            done = self._book.receive(self.received(transfer_ids))
-        if done:
-            self.close_orders(done, [], reason="received")
+            done = self._book.receive(counted)
+            _, drops = self.state.orders()
+        carried = [d.id for d in drops if counted.get(d.id, 0) > 0]
+        if done or carried:
+            self.close_orders(done, carried, reason="received")
 
     # ---- facts from the shop floor (the job tracker's `Planner` port) ------------------
     def job_order(self, job_id: str) -> JobOrder | None:

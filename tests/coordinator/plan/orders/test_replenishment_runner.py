@@ -246,5 +246,29 @@ def test_a_made_replenishment_is_carried_to_its_shelf_and_closes_on_the_receipt_
     _receipt(runner, store, transfer_id(job_id), 23)
     _receipt(runner, store, transfer_id(job_id), 23)  # replayed
     assert runner.replenishments() == {}
+    assert runner.orders()[1] == []  # the receipt is the pickup done: its stop closes too
     assert store.job_store().received([transfer_id(job_id)]) == {transfer_id(job_id): 23}
+    store.close()
+
+
+def test_a_pickup_received_while_the_coordinator_was_down_closes_at_restart(
+    tmp_path: Path,
+) -> None:
+    """A held pickup whose receipt was stored but never acted on (killed in between) is
+    closed when the planner takes back its saved orders; other deliveries stay held."""
+    from coordinator.plan.orders.specs import DeliveryOrder, DepotSpec, VehicleSpec
+
+    store = SqliteStore(tmp_path / "c.db")
+    runner, _clock = _runner(state=store.plan_state(), store=store)
+    runner.set_fleet([DepotSpec("w1", 0, 0, lat=29.31, lon=120.07)], [VehicleSpec("v1", "w1", 100)])
+    pickup = DeliveryOrder("t.sales.o-1.0.0", 0, 0, demand=3, lat=29.28, lon=120.02,
+                           action="pickup", depot_id="w1")  # fmt: skip
+    drop = DeliveryOrder("ship.o-2", 0, 0, demand=1, lat=29.30, lon=120.05)
+    runner.submit_orders([], [pickup, drop])
+    store.commit(WriteBatch(receipts=(Receipt("s", "w1", pickup.id, "cup", 3, 0),)))  # no listener
+    assert [d.id for d in runner.orders()[1]] == [pickup.id, drop.id]
+    again, _ = _runner(state=store.plan_state(), store=store)
+    again.apply([DepotSeen("s", "w1")])
+    again.restore_saved()
+    assert [d.id for d in again.orders()[1]] == [drop.id]
     store.close()
