@@ -135,6 +135,15 @@ class AlarmService:
                 self.rejected_triggers += 1
             _log.warning("alarm clear refused: %s", exc.reason)
 
+    def active(self, alarm_type: str) -> list[tuple[str, str, dict[str, object]]]:
+        """`AlarmSink.active`: the active alarms of one type, from the store."""
+        query = AlarmQuery(
+            statuses=frozenset({"ACTIVE_UNACK", "ACTIVE_ACK"}),
+            alarm_type=alarm_type,
+            limit=100_000,
+        )
+        return [(a.site, a.source, dict(a.details)) for a in self.list_alarms(query)]
+
     def raise_alarm(
         self,
         *,

@@ -179,6 +179,7 @@ class PlanRunner:
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
         self._depots: dict[str, DepotSpec] = {}
+        self._vehicles: list[VehicleSpec] = []
         self._vehicle_nodes: set[str] = set()  # vehicles with an agent of their own
         self._book = ReplenishmentBook(
             self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
@@ -650,7 +651,13 @@ class PlanRunner:
                 self.state.save_fleet(depot_list, vehicle_list, at_ms=now_ms(self.clock))
             self.service.set_fleet(fleet, cars)
             self._depots = {d.id: d for d in depot_list}
+            self._vehicles = vehicle_list
         self._wake.set()
+
+    def fleet(self) -> tuple[list[DepotSpec], list[VehicleSpec]]:
+        """The declared depots and vehicles, as declared (empty before a fleet is set)."""
+        with self._orders_lock:
+            return list(self._depots.values()), list(self._vehicles)
 
     def depot(self, node: str) -> DepotSpec | None:
         """The declared depot of a micro-warehouse node (None when it is none)."""

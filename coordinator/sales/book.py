@@ -62,6 +62,7 @@ from coordinator.sales.shipping import (
     order_of_delivery,
     stop_fact,
 )
+from coordinator.sales.summary import SalesSummary, summarise
 from fleet_runtime.clock import Clock, now_ms
 
 SYSTEM: Final = "system"
@@ -396,6 +397,10 @@ class SalesBook:
     ) -> list[SalesOrder]:
         """Orders by id, optionally of one status, from after `after`."""
         return self.store.list_orders(status=status, limit=limit, after=after)
+
+    def summary(self) -> SalesSummary:
+        """Orders by status, the on-time rate and lead times of the delivered ones."""
+        return summarise(self.store.outcomes())
 
     def timeline(self, order_id: str) -> list[Transition]:
         """The order's transitions, oldest first."""

@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 import orjson
 
 from coordinator.sales.lifecycle import Standing, Transition
+from coordinator.sales.summary import OrderOutcome
 
 HoldKind = Literal["stock", "work"]
 
@@ -87,6 +88,11 @@ class SalesStore(Protocol):
     ) -> list[SalesOrder]: ...
 
     def transitions(self, order_id: str) -> list[Transition]: ...
+
+    def outcomes(self) -> list[OrderOutcome]:
+        """Every order's status, when it was taken, its promised time and its first
+        delivery (None: not delivered)."""
+        ...
 
     def open_holds(self) -> list[tuple[str, Hold]]: ...
 
@@ -192,6 +198,19 @@ class InMemorySalesStore:
 
     def transitions(self, order_id: str) -> list[Transition]:
         return list(self.changes.get(order_id, []))
+
+    def outcomes(self) -> list[OrderOutcome]:
+        return [
+            OrderOutcome(
+                o.standing.status,
+                o.created_ms,
+                o.promise.get("promised_ms"),
+                next(
+                    (c.at_ms for c in self.changes.get(o.id, []) if c.status == "delivered"), None
+                ),
+            )
+            for o in self.orders.values()
+        ]
 
     def open_holds(self) -> list[tuple[str, Hold]]:
         return [(oid, h) for oid, hs in self.holds.items() for h in hs]

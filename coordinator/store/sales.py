@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Final
 
 import orjson
 
-from coordinator.errors import StoreError
 from coordinator.sales.lifecycle import Standing, Status, Transition
 from coordinator.sales.records import Hold, SalesOrder, WebhookEvent, event_body
+from coordinator.sales.summary import OrderOutcome
+from coordinator.store.sqlite_support import locked_transaction
 
 __all__ = ["SqliteSalesStore"]
 
@@ -32,19 +33,8 @@ class SqliteSalesStore:
         self._conn = conn
         self._lock = lock
 
-    @contextmanager
-    def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(f"sales {operation} failed: {exc}", operation=operation) from exc
+    def _transaction(self, operation: str) -> AbstractContextManager[sqlite3.Connection]:
+        return locked_transaction(self._conn, self._lock, operation, store="sales")
 
     def save_network(self, body: str, *, at_ms: int) -> None:
         with self._transaction("save_network") as conn:
@@ -155,6 +145,16 @@ class SqliteSalesStore:
                 (order_id,),
             ).fetchall()
         return [Transition(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def outcomes(self) -> list[OrderOutcome]:
+        with self._transaction("outcomes") as conn:
+            rows = conn.execute(
+                "SELECT o.status, o.created_ms, json_extract(o.promise, '$.promised_ms'),"
+                " (SELECT min(e.at_ms) FROM sales_events e"
+                "  WHERE e.order_id = o.id AND e.status = 'delivered')"
+                " FROM sales_orders o"
+            ).fetchall()
+        return [OrderOutcome(r[0], r[1], r[2], r[3]) for r in rows]
 
     def open_holds(self) -> list[tuple[str, Hold]]:
         with self._transaction("open_holds") as conn:

@@ -20,6 +20,7 @@ from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, FakeClock
 from protocol import Birth, Death, Event, Message, Stock, Telemetry, encode, topic_for
+from protocol.messages import NodeKind
 
 T0_MS = 1_700_000_000_000
 
@@ -39,7 +40,11 @@ class Node:
         return value
 
     def birth(
-        self, *, pending_from_seq: int | None = None, signals: tuple[str, ...] = ("temp",)
+        self,
+        *,
+        pending_from_seq: int | None = None,
+        signals: tuple[str, ...] = ("temp",),
+        node_kind: NodeKind = "machine",
     ) -> Birth:
         from protocol import SignalSpec
 
@@ -49,7 +54,7 @@ class Node:
             bd_seq=self.bd_seq,
             seq=self.next_seq(),
             ts=T0_MS,
-            node_kind="machine",
+            node_kind=node_kind,
             signals=tuple(SignalSpec(name=s, unit="C") for s in signals),
             pending_from_seq=pending_from_seq,
         )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,3 +43,47 @@ def coordinator_api(
     with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=timeout_s) as c:
         wait_until(lambda: c.get("/healthz").status_code == 200)
         yield c
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+    except httpx.TransportError:  # the URL is printed just before the server listens
+        return False
+
+
+@contextmanager
+def coordinator_process(
+    broker: Broker,
+    db: Path,
+    *,
+    coordinator_id: str,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = 60.0,
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`flexfleet coordinator --dev` as a child process on the test broker and database
+    `db`; yields it (for a kill -9) and its HTTP base URL once `/healthz` answers. Ends it
+    with SIGTERM (SIGKILL after 15 s) if it still runs."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flexfleet", "coordinator", "--broker", broker.url,
+         "--db", str(db), "--http-port", "0", "--dev", "--coordinator-id", coordinator_id],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()  # the API's URL, `http://host:port/api/v1`
+        assert line.startswith("http://"), line
+        base = line.removesuffix("/api/v1")
+        wait_until(lambda: _healthy(base), timeout_s)
+        yield process, base
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -18,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from flexfleet.broker import Broker
 from protocol import Birth, Stock, encode, topic_for
+from tests.integration.coordinator_support import coordinator_process
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -31,30 +30,10 @@ PRODUCTS = {"products": [{"sku": "CUP", "family": "cups", "replenish": "off", "o
     {"options": [{"machine": "m1", "duration_s_per_unit": 30, "setup_s": 120}]}]}]}  # fmt: skip
 
 
-@contextmanager
 def _coordinator(
     broker: Broker, db: Path, site: str
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flexfleet", "coordinator", "--broker", broker.url,
-         "--db", str(db), "--http-port", "0", "--dev", "--coordinator-id", f"sales-{site}"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()  # the API's URL, `http://host:port/api/v1`
-        assert line.startswith("http://")
-        yield process, line.removesuffix("/api/v1")
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        if process.stdout is not None:
-            process.stdout.close()
+) -> AbstractContextManager[tuple[subprocess.Popen[str], str]]:
+    return coordinator_process(broker, db, coordinator_id=f"sales-{site}")
 
 
 def _answers(api: httpx.Client, path: str) -> bool:

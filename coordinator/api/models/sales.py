@@ -85,6 +85,22 @@ class SalesOrderListOut(StrictModel):
     next_after: str | None
 
 
+class SalesSummaryOut(StrictModel):
+    """How the sales orders stand as a whole (`coordinator.sales.summary`)."""
+
+    orders: int = Field(description="Orders taken (refused ones are not kept)")
+    by_status: dict[str, int] = Field(description="Orders by current status")
+    delivered: int = Field(description="Orders with a `delivered` transition")
+    delivered_on_time: int = Field(
+        description="Of those, delivered at or before the promised time given when taken"
+    )
+    on_time_rate: float | None = Field(description="delivered_on_time / delivered")
+    lead_time_p50_h: float | None = Field(
+        description="Median hours from taken to delivered (nearest rank)"
+    )
+    lead_time_p95_h: float | None = Field(description="95th percentile of the same")
+
+
 class CancelIn(StrictModel):
     """Why the order is cancelled."""
 
@@ -125,6 +141,7 @@ __all__ = [
     "SalesOrderIn",
     "SalesOrderListOut",
     "SalesOrderOut",
+    "SalesSummaryOut",
     "TrackingOut",
     "TrackingStep",
     "TransitionOut",

@@ -20,6 +20,7 @@ from coordinator.api.problems import problem_responses
 from coordinator.api.site_scope import scoped_node
 from coordinator.telemetry_query import query_telemetry
 from fleet_runtime.clock import now_ms
+from protocol.messages import NodeKind
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
 
@@ -28,11 +29,19 @@ DAY_MS = 86_400_000
 
 @router.get("", summary="List nodes", response_model=list[NodeOut])
 def list_nodes(
-    twin: TwinDep, _who: ViewerDep, scope: ScopeDep, site: FilterText | None = None
+    twin: TwinDep,
+    _who: ViewerDep,
+    scope: ScopeDep,
+    site: FilterText | None = None,
+    kind: NodeKind | None = None,
 ) -> list[NodeOut]:
-    """Every node (of the caller's sites) with site, kind, online flag, last-seen time,
-    bd_seq, last seq and counters."""
-    return [NodeOut.of(v) for v in twin.nodes(site=site) if scope.covers(v.site)]
+    """Every node (of the caller's sites; of one `site` and one `kind` if given) with site,
+    kind, online flag, last-seen time, bd_seq, last seq and counters."""
+    return [
+        NodeOut.of(v)
+        for v in twin.nodes(site=site)
+        if scope.covers(v.site) and (kind is None or v.kind == kind)
+    ]
 
 
 @router.get(

@@ -23,6 +23,7 @@ from coordinator.api.models.sales import (
     SalesOrderIn,
     SalesOrderListOut,
     SalesOrderOut,
+    SalesSummaryOut,
     TransitionOut,
 )
 from coordinator.api.problems import problem_responses
@@ -137,6 +138,18 @@ def list_orders(
         orders=[order_out(o) for o in orders],
         next_after=orders[-1].id if len(orders) == limit else None,
     )
+
+
+@router.get(
+    "/api/v1/sales-summary",
+    summary="Orders by status, on-time rate and lead times",
+    response_model=SalesSummaryOut,
+)
+def sales_summary(book: SalesDep, _who: ViewerDep) -> SalesSummaryOut:
+    """Every order counted by status; of the delivered ones, how many arrived by the
+    promised time given when they were taken, and the median and 95th percentile hours
+    from taken to delivered (null while nothing was delivered)."""
+    return SalesSummaryOut.model_validate(book.summary(), from_attributes=True)
 
 
 @router.get(

@@ -4,6 +4,7 @@ public tracking link (JSON and HTML, unknown links 404 alike)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -199,3 +200,25 @@ def test_the_network_is_validated_and_readable(api: tuple[Any, httpx.Client]) ->
     assert http.put("/api/v1/network", json=NETWORK, headers=AS_VIEWER).status_code == 403
     assert http.put("/api/v1/network", json=NETWORK, headers=AS_OPERATOR).status_code == 403
     assert http.get("/api/v1/network", headers=AS_VIEWER).json() == NETWORK
+
+
+def test_the_summary_counts_what_the_list_shows(api: tuple[Any, httpx.Client]) -> None:
+    """`GET /api/v1/sales-summary` counts every order by the status the list shows; an order
+    delivered before its promised time counts on time with its lead time; a token is needed."""
+    _, http = api
+    placed = http.post("/api/v1/sales-orders", json=_order("so-sum", 1), headers=AS_OPERATOR)
+    assert placed.status_code == 201
+    done = http.post("/api/v1/sales-orders/so-sum/status",
+                     json={"status": "delivered", "reason": "signed for"},
+                     headers=AS_OPERATOR)  # fmt: skip
+    assert done.status_code == 200, done.text
+    assert http.get("/api/v1/sales-summary").status_code == 401
+    summary = http.get("/api/v1/sales-summary", headers=AS_VIEWER).json()
+    listed = http.get("/api/v1/sales-orders", params={"limit": 1000}, headers=AS_VIEWER).json()
+    statuses = Counter(o["status"] for o in listed["orders"])
+    assert summary["orders"] == len(listed["orders"])
+    assert summary["by_status"] == dict(sorted(statuses.items()))
+    assert summary["delivered"] == statuses["delivered"] >= 1
+    assert summary["delivered_on_time"] == summary["delivered"]
+    assert summary["on_time_rate"] == 1.0
+    assert 0 <= summary["lead_time_p50_h"] <= summary["lead_time_p95_h"] < 1
