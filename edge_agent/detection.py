@@ -9,8 +9,11 @@ from `STEPPED_DEFAULTS`; those it declares mode-dependent are judged per operati
 (`edge_agent.modes`), and each state signal selecting a mode is watched for stays far longer
 than usual (`StateDurations`, set by the `states` table: `planned` state codes never judged,
 `duration_factor`, `duration_quantile`, `min_stays`, `min_duration_s`, `enabled`). When a
-machine leaves a state of `relearn_after` (a repair: code 3, down, by default) its moded
-signals re-learn what is normal (`ModedMonitor.relearn`).
+machine leaves a state of `relearn_after` (none by default; `[3]` for down: a repair) its
+moded signals re-learn what is normal (`ModedMonitor.relearn`). It is off by default: on
+the simulated plant, whose machines break down and are repaired several times a day, the
+ranges re-opened after every repair took in overheats that began soon after, and the
+false incidents after repairs were gone without it (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -71,6 +74,9 @@ def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
     margin = raw.get("range_margin", 0.15)
     if not _number(margin) or not 0.0 <= margin <= 100.0:
         raise ConfigError("detectors.states.range_margin", "must be a number in 0..100")
+    planned = raw.get("planned", [0])
+    if not isinstance(planned, list):
+        raise ConfigError("detectors.states.planned", "must be a list of at most 64 state codes")
     settle = raw.get("settle_min_s", 600.0)
     if not _number(settle) or not 0 <= settle <= 86400:
         raise ConfigError("detectors.states.settle_min_s", "must be a number in 0..86400")
@@ -91,6 +97,7 @@ def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
         confirm_samples=counts["range_confirm_samples"],
         relearn_samples=counts["relearn_samples"],
         settle_min_s=float(settle),
+        drift_states=frozenset(float(v) for v in planned if _number(v)),
     )
 
 
@@ -100,7 +107,7 @@ def relearn_states(settings: Mapping[str, Any]) -> frozenset[float]:
     raw = settings.get("states", {})
     if not isinstance(raw, dict):
         raise ConfigError("detectors.states", "must be a table")
-    codes = raw.get("relearn_after", [3])
+    codes = raw.get("relearn_after", [])
     if not isinstance(codes, list) or len(codes) > 64 or not all(_number(v) for v in codes):
         raise ConfigError(
             "detectors.states.relearn_after", "must be a list of at most 64 state codes"

@@ -21,7 +21,7 @@ last (a distribution) and raises `state_duration` when the machine stays in one 
 than nearly all of them (planned states, such as idle, are exempt: a long idle night is
 planned downtime).
 
-`relearn` (called by `DetectorBank` when a machine comes back from a repair) forgets what
+`relearn` (called by `DetectorBank` when a machine leaves a `relearn_after` state) forgets what
 the statistical detectors learnt per mode and re-opens the ranges' learning: worn parts
 replaced change what is normal.
 """
@@ -168,11 +168,12 @@ class ModedMonitor:
             self.mode, self._key = key[0], key
             window = self.always.recent_values()
             previous = window[-2] if len(window) > 1 else math.nan
+            follows = key[0] in self.range_settings.drift_states
             self._range = self._range_for(key)
-            self._range.enter(previous)
+            self._range.enter(previous, follows=follows)
             self._fallback = self._range_for((key[0], "")) if key[1] else None
             if self._fallback is not None:
-                self._fallback.enter(previous)
+                self._fallback.enter(previous, follows=follows)
         current = self.per_mode.get(key)
         noise = current.typical_step if current is not None else 0.0
         sensitivity = self._config.sensitivity

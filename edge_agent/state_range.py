@@ -22,15 +22,18 @@ until the value first came inside, or until the stay ended; a peak decaying by
 time since the start and the value at the start; a warm-up that overshoots to the other
 side, turns away or lasts too long is judged as any other value.
 
-A value carried beyond an edge by the state's own drift is no excursion either: each edge
+In a planned state (idle: `drift_states`, the `planned` state codes), a value carried
+beyond an edge by the state's own drift is no excursion either: each edge
 learns the usual slope of the values near it (within `EDGE_BAND` of the width; a slope
 is an average of the last steps, `SLOPE_ALPHA`). Where values usually leave through that
 edge (an idle spindle is still cooling when short idles end at the low edge of the idle
 range, by at least `DRIFT_MIN_STEPS` of the signal's typical step: a drift, not the
 noise of the values that happen to reach an edge), a value beyond it moving the same way
 no faster than `DRIFT_FACTOR` times that slope is the drift carrying on (a long idle cools further, a worn machine's plateau creeps
-up) and widens the range; a value shooting past an edge the values usually rest at (an
-overheat beyond a running plateau) is judged.
+up) and widens the range; a value shooting past an edge the values usually rest at, or
+moving against the state's drift (an idle machine heating up), is judged. Only planned
+states follow their drift: a machine left alone settles towards its surroundings, while a
+running machine heating past its usual range is what an overheat looks like.
 
 Re-learning (`relearn`, after a repair: worn parts replaced change what is normal): the
 range takes every value again for `relearn_samples` samples, on top of what it had learnt.
@@ -73,6 +76,7 @@ class RangeSettings:
     clear_samples: int = 30
     settle_min_s: float = 600.0
     relearn_samples: int = 150
+    drift_states: frozenset[float] = frozenset({0.0})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,7 @@ class StateRange:
         "_edge_high",
         "_edge_low",
         "_entry",
+        "_follows",
         "_inside",
         "_last_ms",
         "_last_x",
@@ -127,11 +132,14 @@ class StateRange:
         self._slope = 0.0  # the recent average step within the stay
         self._edge_low = 0.0  # the usual slope of the values near the low edge
         self._edge_high = 0.0
+        self._follows = False  # whether this stay follows the state's drift
         self.settle_peak_ms = 0.0  # the longest recent warm-up (decaying)
 
-    def enter(self, previous: float = math.nan) -> None:
+    def enter(self, previous: float = math.nan, *, follows: bool = False) -> None:
         """A new stay in the state begins: its next sample is the first; `previous` is
-        the signal's last value before it (NaN: none)."""
+        the signal's last value before it (NaN: none); `follows`: a planned state, whose
+        own drift beyond an edge is followed."""
+        self._follows = follows
         if self._settling and self._start_ms is not None:
             # the last stay ended before coming inside: a warm-up at least this long
             self._note_settled(self._last_ms - self._start_ms)
@@ -204,7 +212,12 @@ class StateRange:
         elif self._settling and self._warming_up(excess, limit, ts_ms - (self._start_ms or 0)):
             return None
         change = None
-        if abs(excess) > limit and not self.raised and self._drifting(excess, noise):
+        if (
+            self._follows
+            and abs(excess) > limit
+            and not self.raised
+            and self._drifting(excess, noise)
+        ):
             self._follow(x, excess)
             return None
         if excess == 0.0 and not self.raised:

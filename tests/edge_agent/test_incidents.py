@@ -291,9 +291,11 @@ def _learnt_40_to_60() -> StateRange:
     return r
 
 
-def _states(r: StateRange, values: list[float], before: float | None = None) -> list[str]:
+def _states(
+    r: StateRange, values: list[float], before: float | None = None, follows: bool = False
+) -> list[str]:
     """Enter a stay (the value before it `before`, else the stay's first) and feed it."""
-    r.enter(values[0] if before is None else before)
+    r.enter(values[0] if before is None else before, follows=follows)
     changes = [r.update(x, ts_ms=10**6 + i * 1000) for i, x in enumerate(values)]
     return [c.state for c in changes if c is not None]
 
@@ -324,6 +326,26 @@ def test_the_settle_time_is_learnt_from_the_warm_ups() -> None:
             assert r.update(min(50.0, 20.0 + 0.25 * i), ts_ms=start + i * 1000) is None
     assert r.settle_limit_ms == pytest.approx(136_000, rel=0.02)
     assert _states(r, [25.0] * 130) == []
+
+
+def test_a_planned_state_follows_its_own_drift_and_nothing_else() -> None:
+    """Stays cooling from 60 to 40 teach the low edge its drift: in a planned state a longer
+    cooling past it is followed, a stay heating past the high edge is judged; in a state
+    that is not planned the same cooling is judged."""
+
+    def cooled(follows: bool) -> StateRange:
+        r = _learnt_40_to_60()
+        for stay in range(30):
+            r.enter(60.0, follows=follows)
+            for i in range(21):
+                r.update(60.0 - i, ts_ms=10**7 * (stay + 1) + i * 1000)
+        return r
+
+    longer = [60.0 - 0.8 * i for i in range(50)]  # down to 20.8, slowing
+    assert _states(cooled(True), longer, follows=True) == []
+    heating = [50.0 + 2.0 * i for i in range(20)]
+    assert _states(cooled(True), heating, follows=True) == ["raised"]
+    assert _states(cooled(False), longer) == ["raised"]
 
 
 def test_a_state_range_learns_raises_after_confirmation_and_clears() -> None:
