@@ -6,7 +6,8 @@
     ├── InvalidQuery              a request whose parameters contradict each other
     ├── StoreError                the database failed (translated from sqlite3 or psycopg)
     │   └── StoreUnavailable      the database cannot be reached now (ingest pauses, retries)
-    └── BrokerUnavailable         the MQTT broker could not be reached
+    ├── BrokerUnavailable         the MQTT broker could not be reached
+    └── StandingBy                a standby coordinator asked for what only the leader runs
 
 Each package of the coordinator hangs its own branch under `CoordinatorError`, drawn in its
 `errors` module: `AlarmError` (alarms), `CommandError` (commands), `ForecastError`
@@ -72,12 +73,18 @@ class BrokerUnavailable(CoordinatorError):
         self.url = url
 
 
+class StandingBy(CoordinatorError):
+    """This coordinator stands by behind the leader lock (`coordinator.store.leader_lock`):
+    ingest, alarms, planning and commands run on the leader only."""
+
+
 __all__ = [
     "BrokerUnavailable",
     "ConfigError",
     "CoordinatorError",
     "InvalidQuery",
     "NotFound",
+    "StandingBy",
     "StoreError",
     "StoreUnavailable",
 ]

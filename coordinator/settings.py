@@ -198,6 +198,12 @@ class CoordinatorSettings(BaseSettings):
     # coordinator.store.postgres_store). The other stores stay in db_path's SQLite file.
     # Keep the password out of the URL: libpq reads PGPASSWORD or ~/.pgpass.
     db_url: str | None = Field(default=None, pattern=r"^postgres(ql)?://[^\s]{1,1000}$")
+    # Several coordinators with the same coordinator_id on one PostgreSQL: the one holding
+    # the leader lock (coordinator.store.leader_lock) ingests, alarms and plans, the others
+    # stand by serving reads and ask for the lock every leader_poll_s. Needs db_url; they
+    # share db_path's directory (plan state, commands, alarms are still SQLite files).
+    leader_lock: bool = False
+    leader_poll_s: float = Field(default=0.5, gt=0, le=30)
     raw_retention_days: float = Field(default=7.0, gt=0)
     rollup_retention_days: float = Field(default=365.0, gt=0)
     retention_interval_s: float = Field(default=600.0, gt=0)
@@ -309,6 +315,15 @@ class CoordinatorSettings(BaseSettings):
             except ValueError as exc:
                 name = "broker_cert_file" if self.broker_cert_file else "broker_ca_file"
                 raise ConfigError(f"{name}: {exc}", field=name) from None
+        return self
+
+    @model_validator(mode="after")
+    def _leader_lock_on_postgres(self) -> CoordinatorSettings:
+        if self.leader_lock and self.db_url is None:
+            raise ConfigError(
+                "leader_lock needs db_url (a PostgreSQL server the coordinators share)",
+                field="leader_lock",
+            )
         return self
 
     @model_validator(mode="after")

@@ -30,7 +30,8 @@ from coordinator.api.auth import (
     require_viewer,
 )
 from coordinator.commands import CommandLog, CommandsUnavailable
-from coordinator.errors import NotFound
+from coordinator.errors import NotFound, StandingBy
+from coordinator.fleet.fleet_reads import NodeSource, fleet_reads
 from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.serving.job import ForecastJob
 from coordinator.jobs.tracker import JobTracker
@@ -50,9 +51,24 @@ LOCATION_PATTERN: Final = rf"^{ID}/{ID}$"  # a micro-warehouse, `site/node`
 
 
 def get_coordinator(request: Request) -> Coordinator:
-    """The running coordinator."""
-    coordinator: Coordinator = request.app.state.coordinator
+    """The running coordinator (`StandingBy`, 503, on a standby: ingest, alarms, planning
+    and commands run on the leader)."""
+    coordinator: Coordinator | None = getattr(request.app.state, "coordinator", None)
+    if coordinator is None:
+        raise StandingBy("this coordinator stands by; the leader runs ingest and planning")
     return coordinator
+
+
+def get_fleet_nodes(request: Request) -> NodeSource:
+    """The nodes of every site: the live twin for this coordinator's own sites, the
+    database for the others' (all of them on a standby)."""
+    coordinator: Coordinator | None = getattr(request.app.state, "coordinator", None)
+    if coordinator is None:
+        reads: Store | None = getattr(request.app.state, "reads", None)
+        if reads is None:
+            raise StandingBy("this coordinator is not running yet")
+        return fleet_reads(None, (), reads)
+    return fleet_reads(coordinator.twin, coordinator.settings.sites, coordinator.store)
 
 
 def get_twin(request: Request) -> FleetTwin:
@@ -145,6 +161,8 @@ DEPENDENCY_PROBLEMS: Final[Mapping[Callable[..., Any], tuple[int, ...]]] = {
     require_operator: (403,),
     require_admin: (403,),
     require_all_sites: (403,),
+    get_coordinator: (503,),  # a standby
+    get_fleet_nodes: (503,),  # the store failing, or a standby not running yet
     get_store: (503,),  # the store failing
     get_alarms: (503,),
     get_plans: (503,),
@@ -160,6 +178,7 @@ them; `coordinator.api.problems.document_problems`)."""
 # Services
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
 TwinDep = Annotated[FleetTwin, Depends(get_twin)]
+FleetNodesDep = Annotated[NodeSource, Depends(get_fleet_nodes)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[CoordinatorSettings, Depends(get_settings)]
 ForecastsDep = Annotated[ForecastJob, Depends(get_forecasts)]
@@ -210,6 +229,7 @@ __all__ = [
     "CommandsDep",
     "CoordinatorDep",
     "FilterText",
+    "FleetNodesDep",
     "ForecastsDep",
     "IdQuery",
     "JobsDep",
@@ -229,6 +249,7 @@ __all__ = [
     "get_alarms",
     "get_commands",
     "get_coordinator",
+    "get_fleet_nodes",
     "get_forecasts",
     "get_jobs",
     "get_plans",

@@ -32,6 +32,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="SITE",
         help="a site this coordinator owns (repeat for several; default: every site)",
     )
+    parser.add_argument(
+        "--leader-lock",
+        action="store_true",
+        default=None,
+        help="compete for the leader lock on the PostgreSQL of --db with every coordinator of "
+        "the same --coordinator-id: the holder leads, the others stand by serving reads",
+    )
     parser.add_argument("--broker-username", help="broker login (or FLEXFLEET_BROKER_USERNAME)")
     parser.add_argument(
         "--broker-password-file",
@@ -87,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             http_port=args.http_port,
             coordinator_id=args.coordinator_id,
             sites=tuple(args.sites) if args.sites else None,
+            leader_lock=args.leader_lock,
             dev_mode=True if args.dev else None,
         )
     except CoordinatorError as exc:

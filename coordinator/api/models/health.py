@@ -9,6 +9,12 @@ class HealthOut(BaseModel):
     """Liveness of the service's parts."""
 
     status: str
+    role: str = Field(
+        default="single",
+        description="`single` (no leader lock: the only coordinator of its sites), `leader` "
+        "(holds the leader lock: ingests, alarms, plans) or `standby` (serves reads from the "
+        "database, takes over when the leader's lock is released)",
+    )
     broker_connected: bool
     broker_error: str = Field(
         default="",

@@ -15,10 +15,11 @@ from typing import Final
 from fastapi import APIRouter, Request, Response
 
 from coordinator.api.auth import metrics_reader
-from coordinator.api.deps import CoordinatorDep
 from coordinator.api.errors import ApiError
 from coordinator.api.models.health import HealthOut
 from coordinator.errors import StoreError
+from coordinator.service import Coordinator
+from coordinator.store.port import Store
 
 router = APIRouter(tags=["health"])
 HIDDEN: Final = "hidden: send a token of every site (any role) to read it"
@@ -44,13 +45,16 @@ def _shows_details(request: Request) -> bool:
     responses={503: {"model": HealthOut}},
 )
 def healthz(
-    coordinator: CoordinatorDep,
     request: Request,
     response: Response,
 ) -> HealthOut:
     """Whether the broker session is up, the ingest writer is running and the database
     answers (asked now, and as the writer last found it); the reasons of failures for a
-    caller who may read `/metrics`."""
+    caller who may read `/metrics`. `role` says whether this coordinator leads or stands
+    by; a standby is healthy while the database answers (it has no broker session)."""
+    coordinator: Coordinator | None = request.app.state.coordinator
+    if coordinator is None:
+        return _standby_health(request, response)
     database_error = coordinator.writer.store_lost
     try:
         coordinator.store.ping()
@@ -74,6 +78,7 @@ def healthz(
         database_error = HIDDEN if database_error else ""
     return HealthOut(
         status="ok" if healthy else "degraded",
+        role=request.app.state.role,
         broker_connected=coordinator.mqtt.connected,
         broker_error=broker_error,
         ingest_running=not coordinator.writer.failed,
@@ -82,6 +87,31 @@ def healthz(
         queue_depth=coordinator.writer.queue.qsize(),
         nodes_online=coordinator.twin.online_count(),
         last_error=last_error,
+    )
+
+
+def _standby_health(request: Request, response: Response) -> HealthOut:
+    """A standby's health: the database it reads from answers."""
+    reads: Store | None = getattr(request.app.state, "reads", None)
+    database_error = "" if reads is not None else "not open yet"
+    if reads is not None:
+        try:
+            reads.ping()
+        except StoreError as exc:
+            database_error = exc.reason
+    if database_error:
+        response.status_code = 503
+        if not _shows_details(request):
+            database_error = HIDDEN
+    return HealthOut(
+        status="degraded" if database_error else "ok",
+        role=request.app.state.role,
+        broker_connected=False,
+        ingest_running=False,
+        database_connected=not database_error,
+        database_error=database_error,
+        queue_depth=0,
+        nodes_online=0,
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from coordinator.api.auth import require_metrics_reader
+from coordinator.errors import StandingBy
 from coordinator.metrics import render
 
 router = APIRouter(tags=["metrics"])
@@ -18,8 +19,12 @@ router = APIRouter(tags=["metrics"])
 def metrics(request: Request, _reader: Annotated[str, Depends(require_metrics_reader)]) -> Response:
     """Ingest rate, queue depth, dead letters, nodes online, alarm counts, per-node seq
     health. Needs a token of every site (any role; `flexfleet token add NAME --role
-    metrics` makes one that reads nothing else), unless `metrics_public` is set."""
-    return Response(content=render(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+    metrics` makes one that reads nothing else), unless `metrics_public` is set. A
+    standby has none yet: 503 `standby`."""
+    registry = getattr(request.app.state, "metrics", None)
+    if registry is None:
+        raise StandingBy("this coordinator stands by; its metrics start when it leads")
+    return Response(content=render(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 __all__ = ["router"]

@@ -1,4 +1,5 @@
-"""`/api/v1/nodes`: the fleet twin's nodes, one node, and a node's telemetry."""
+"""`/api/v1/nodes`: the fleet's nodes (every site: `coordinator.fleet.fleet_reads`), one
+node, and a node's telemetry."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from fastapi import APIRouter, Query
 from coordinator.api.deps import (
     CoordinatorDep,
     FilterText,
+    FleetNodesDep,
     ScopeDep,
     SettingsDep,
     StoreDep,
-    TwinDep,
     ViewerDep,
 )
 from coordinator.api.models.nodes import NodeDetailOut, NodeOut, TelemetryOut
@@ -29,14 +30,16 @@ DAY_MS = 86_400_000
 
 @router.get("", summary="List nodes", response_model=list[NodeOut])
 def list_nodes(
-    twin: TwinDep,
+    twin: FleetNodesDep,
     _who: ViewerDep,
     scope: ScopeDep,
     site: FilterText | None = None,
     kind: NodeKind | None = None,
 ) -> list[NodeOut]:
     """Every node (of the caller's sites; of one `site` and one `kind` if given) with site,
-    kind, online flag, last-seen time, bd_seq, last seq and counters."""
+    kind, online flag, last-seen time, bd_seq, last seq and counters: this coordinator's
+    own sites from its live twin, other coordinators' sites (on a shared PostgreSQL) from
+    the database, every site from the database on a standby."""
     return [
         NodeOut.of(v)
         for v in twin.nodes(site=site)
@@ -51,7 +54,7 @@ def list_nodes(
     responses=problem_responses(404),
 )
 def get_node(
-    node: str, twin: TwinDep, _who: ViewerDep, scope: ScopeDep, site: FilterText | None = None
+    node: str, twin: FleetNodesDep, _who: ViewerDep, scope: ScopeDep, site: FilterText | None = None
 ) -> NodeDetailOut:
     """One node; 404 `not-found` for an unknown id. Rule beyond the schema, answered 422
     `invalid-request`: pass `site` when the id exists at several sites."""
