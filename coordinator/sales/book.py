@@ -224,6 +224,9 @@ class SalesBook:
     delivery_service_s: float = SERVICE_S
     carried: Callable[[str], bool] = lambda _job_id: False
     """True when a finished production job's units travel to a warehouse as a transfer."""
+    arrived: Callable[[str], bool] = lambda _job_id: True
+    """True once a production job's units are at the warehouse its order ships from (the
+    job finished, and its transfer was received when its units are carried)."""
     network_listeners: list[Callable[[Network], None]] = field(default_factory=list)
     """Called with each network set (the planner takes its factories' opening hours)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -404,7 +407,10 @@ class SalesBook:
     ) -> int:
         """Move the orders whose production units were received at a warehouse (transfer
         `t.{production job id}`) to `at_warehouse`, and ship them from the node that
-        received them (`places`: transfer id → warehouse node). Returns how many moved."""
+        received them (`places`: transfer id → warehouse node). An order made in parts
+        (split across factories, or several lines) moves with the receipt of its last part
+        only: shipped earlier, the van would leave without the parts still on their way.
+        Returns how many moved."""
         moved = 0
         where = dict(places or {})
         at: dict[str, str] = {}
@@ -415,6 +421,8 @@ class SalesBook:
         for order_id in sorted(at):
             before = self.store.find(order_id)
             if before is None or before.standing.status == "cancelled":
+                continue
+            if not all(self.arrived(job) for job in self.production_jobs(before)):
                 continue
             after = self.record_fact(order_id, "received_at_warehouse", actor=SYSTEM)
             if after.standing != before.standing:
