@@ -68,8 +68,8 @@ def coordinator_process(
     timeout_s: float = 60.0,
 ) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`flexfleet coordinator --dev` as a child process on the test broker and database
-    `db` (a SQLite file or a PostgreSQL URL; with `args` added, e.g. its simulated clock); yields it (for a kill -9) and its
-    HTTP base URL once `/healthz` answers. Ends it with SIGTERM (SIGKILL after 15 s) if it
+    `db` (a SQLite file or a PostgreSQL URL; with `args` added, e.g. its simulated clock);
+    yields it (for a kill -9) and its HTTP base URL once `/healthz` answers. Ends it with SIGTERM (SIGKILL after 15 s) if it
     still runs."""
     process = subprocess.Popen(
         [sys.executable, "-m", "flexfleet", "coordinator", "--broker", broker.url,
