@@ -16,16 +16,20 @@ from flexfleet.demo import DemoPlan
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _services() -> dict[str, Any]:
+def _services(profile: str | None = None) -> dict[str, Any]:
+    """The services `docker compose up` starts (profile None), or those of one profile."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services: dict[str, Any] = compose["services"]
-    return services
+    wanted = [] if profile is None else [profile]
+    return {name: s for name, s in services.items() if s.get("profiles", []) == wanted}
 
 
 def test_every_flexfleet_command_parses() -> None:
-    """Each service built from the image runs a command the real CLI accepts."""
+    """Each service built from the image runs a command the real CLI accepts (every
+    profile's)."""
     parser = build_parser()
-    commands = [s["command"] for s in _services().values() if "build" in s]
+    services = [*_services().values(), *_services("scale").values()]
+    commands = [s["command"] for s in services if "build" in s]
     assert commands
     for command in commands:
         args = parser.parse_args(shlex.split(command))
@@ -200,9 +204,86 @@ def test_every_agent_and_the_coordinator_mount_only_their_own_password() -> None
 
 
 def test_published_ports_listen_on_this_host_only() -> None:
-    """The broker and the demo's open (--dev) API are published on 127.0.0.1 only, as
-    `make demo` listens on loopback."""
-    published = [(name, port) for name, s in _services().items() for port in s.get("ports", [])]
-    assert {name for name, _ in published} == {"mosquitto", "coordinator"}
+    """The broker and the open (--dev) APIs of the demo and of the scale profile are
+    published on 127.0.0.1 only, as `make demo` listens on loopback; PostgreSQL not at all."""
+    services = {**_services(), **_services("scale")}
+    published = [(name, port) for name, s in services.items() for port in s.get("ports", [])]
+    assert {name for name, _ in published} == {
+        "mosquitto",
+        "coordinator",
+        "coordinator-scale-a",
+        "coordinator-scale-b",
+    }
     for name, port in published:
         assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def _scale_coordinators() -> dict[str, argparse.Namespace]:
+    """The scale profile's coordinator services, parsed."""
+    parser = build_parser()
+    return {
+        name: parser.parse_args(shlex.split(service["command"]))
+        for name, service in _services("scale").items()
+        if "build" in service and service["command"].startswith("coordinator ")
+    }
+
+
+def test_scale_profile_runs_a_leader_and_a_standby_on_postgresql() -> None:
+    """`--profile scale`: a PostgreSQL server and two coordinators of one id, one site, one
+    database URL, both with the leader lock, on one data volume (the SQLite files they
+    share), each on its own published port, started after the database is healthy."""
+    services = _services("scale")
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert "healthcheck" in services["postgres"]
+    coordinators = _scale_coordinators()
+    assert set(coordinators) == {"coordinator-scale-a", "coordinator-scale-b"}
+    a, b = coordinators.values()
+    assert a.leader_lock is True
+    assert b.leader_lock is True
+    assert (a.coordinator_id, a.sites, a.db) == (b.coordinator_id, b.sites, b.db)
+    assert a.db.startswith("postgresql://")
+    assert "@postgres:" in a.db
+    assert ":" not in a.db.split("@")[0].removeprefix("postgresql://")  # no password in it
+    data = [
+        _mounts(services[name])["/data"]["source"] for name in coordinators
+    ]  # where FLEXFLEET_DB_PATH lies
+    assert data == ["scale-data", "scale-data"]
+    for name in coordinators:
+        service = services[name]
+        assert service["environment"]["FLEXFLEET_DB_PATH"].startswith("/data/")
+        assert "PGPASSWORD" in service["environment"]
+        assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        assert service["restart"] == "unless-stopped"  # a leader that lost its lock exits
+    assert services["coordinator-scale-a"]["ports"] != services["coordinator-scale-b"]["ports"]
+
+
+def test_scale_profile_site_is_provisioned_apart_from_the_demo() -> None:
+    """The scale site has its own coordinator id and site (the demo's coordinator keeps
+    running beside it: one MQTT session per coordinator id), its accounts made by a
+    one-shot of the profile after broker-auth, before the broker starts; both scale
+    coordinators log in with the one coordinator account, each agent with its own."""
+    demo_provision, _ = _provisioned()
+    services = _services("scale")
+    parser = build_parser()
+    provision = parser.parse_args(shlex.split(services["broker-auth-scale"]["command"]))
+    assert (provision.command, provision.device_command) == ("device", "provision")
+    assert provision.site != demo_provision.site
+    assert provision.coordinator != demo_provision.coordinator
+    depends = services["broker-auth-scale"]["depends_on"]
+    assert depends["broker-auth"] == {"condition": "service_completed_successfully"}
+    broker_waits = _services()["mosquitto"]["depends_on"]["broker-auth-scale"]
+    assert broker_waits == {"condition": "service_completed_successfully", "required": False}
+    for args in _scale_coordinators().values():
+        assert (args.coordinator_id, args.sites) == (provision.coordinator, [provision.site])
+        assert args.broker_username == f"coordinator/{provision.coordinator}"
+    agents = {
+        name: parser.parse_args(shlex.split(s["command"]))
+        for name, s in services.items()
+        if "build" in s and s["command"].startswith("agent ")
+    }
+    assert {a.node for a in agents.values()} == set(provision.nodes)
+    for name, args in agents.items():
+        assert args.site == provision.site
+        mount, _ = _mounted_from(services[name], str(args.password_file))
+        assert mount["volume"]["subpath"].endswith(f"{provision.site}/{args.node}")
+        assert "coordinator" not in services[name]["depends_on"]  # the demo's, not theirs

@@ -44,9 +44,13 @@ def _volume_target(service: dict[str, Any], source: str) -> str:
     raise AssertionError(f"no {source} volume")
 
 
-def _provision(auth: Path) -> list[str]:
-    """broker-auth's command with its volume at `auth` and the broker's user ours."""
-    service = _services()["broker-auth"]
+PROVISIONING = ("broker-auth", "broker-auth-scale")  # the demo's site, the scale profile's
+
+
+def _provision(auth: Path, name: str = "broker-auth") -> list[str]:
+    """The command of provisioning service `name` with its volume at `auth` and the
+    broker's user ours."""
+    service = _services()[name]
     target = _volume_target(service, "broker-auth")
     argv = [
         str(auth) + word[len(target) :] if word.startswith(target) else word
@@ -83,12 +87,15 @@ def _login(port: int, username: str | None, password: str | None) -> ReasonCode:
 
 @pytest.fixture
 def compose_broker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """broker-auth run twice (as at every `docker compose up`), then Mosquitto with
+    """broker-auth and the scale profile's broker-auth-scale run twice (as at every `docker
+    compose --profile scale up`), then Mosquitto with
     docker/mosquitto.conf, its listener and paths moved here; yields (port, auth dir)."""
     auth = tmp_path / "auth"
-    assert main(_provision(auth)) == 0
+    for name in PROVISIONING:  # as `docker compose --profile scale up` runs them
+        assert main(_provision(auth, name)) == 0
     passwords = (auth / "passwords").read_text()
-    assert main(_provision(auth)) == 0
+    for name in PROVISIONING:
+        assert main(_provision(auth, name)) == 0
     assert (auth / "passwords").read_text() == passwords  # kept: the broker's file holds
     broker = _services()["mosquitto"]
     mounted = _volume_target(broker, "broker-auth")
@@ -124,14 +131,14 @@ def compose_broker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 def test_compose_logins_work_and_anonymous_is_refused(
     compose_broker: tuple[int, Path],
 ) -> None:
-    """Anonymous and a wrong password are refused; each agent's and the coordinator's
-    mounted password file logs it in as its account."""
+    """Anonymous and a wrong password are refused; each agent's and each coordinator's
+    mounted password file (the scale profile's too) logs it in as its account."""
     port, auth = compose_broker
     assert _login(port, None, None).is_failure
     parser = build_parser()
     checked = 0
     for name, service in _services().items():
-        if "build" not in service or name == "broker-auth":
+        if "build" not in service or name in PROVISIONING:
             continue
         args = parser.parse_args(shlex.split(service["command"]))
         agent = args.command == "agent"
@@ -146,4 +153,4 @@ def test_compose_logins_work_and_anonymous_is_refused(
         code = _login(port, username, password)
         assert not code.is_failure, (username, code)
         checked += 1
-    assert checked == 12  # 11 agents and the coordinator
+    assert checked == 15  # 11 + 1 agents, the demo's coordinator, the scale profile's two
