@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from coordinator.alarms.model import Alarm, AlarmQuery
 from coordinator.alarms.port import AlarmSink
 from coordinator.alarms.service import AlarmService
+from coordinator.alarms.store import MAX_QUERY_LIMIT
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.commands import CommandLog
-from coordinator.errors import CoordinatorError
+from coordinator.errors import CoordinatorError, StoreError
 from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.events.head import EventHeadParams
@@ -57,6 +60,9 @@ from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
 from protocol.reports import STOP_EVENTS
 
+if TYPE_CHECKING:  # psycopg only when the core is on PostgreSQL
+    from coordinator.store.alarm_board import AlarmBoardFeed
+
 log = logging.getLogger(__name__)
 UPLIFT_LOOKBACK_MS = 7 * 86_400_000  # streams that ended within a week get measured
 PROFILE_DAYS = 28  # the hourly sales profile of each shelf: picks over the last 4 weeks
@@ -89,6 +95,8 @@ class Coordinator:
     lateral: LateralTransferBook | None = None
     sales_webhooks: WebhookPusher | None = None
     promise_reviser: PromiseReviser | None = None
+    alarm_board: AlarmBoardFeed | None = None
+    """Copies this coordinator's alarms onto the board other coordinators read (PostgreSQL)."""
 
     @classmethod
     def open(
@@ -249,6 +257,7 @@ class Coordinator:
             stock_plan=stock_plan,
             lateral=lateral,
             local=local,
+            alarm_board=_build_alarm_board(settings, alarms),
             sales_webhooks=WebhookPusher(
                 local.sales_store(),
                 clock,
@@ -263,6 +272,9 @@ class Coordinator:
         self.writer.start()
         if self.alarms is not None:
             self.alarms.start()
+        if self.alarm_board is not None and self.alarms is not None:
+            _resync_board(self.alarm_board, self.alarms)
+            self.alarm_board.start()
         if self.fast_lane is not None and self.events_mqtt is not None:
             self.fast_lane.start()
             self.events_mqtt.start(connect_timeout_s=0)  # connects in the background
@@ -293,6 +305,8 @@ class Coordinator:
         self.writer.stop()
         if self.alarms is not None:
             self.alarms.close()
+        if self.alarm_board is not None:
+            self.alarm_board.close()
         self.close_stores()
 
     def close_stores(self) -> None:
@@ -545,6 +559,33 @@ def _build_fast_lane(
     lane = EventFastLane(twin=twin, feed=feed, max_payload_bytes=settings.max_payload_bytes)
     client.on_message = lane.enqueue
     return lane
+
+
+def _build_alarm_board(
+    settings: CoordinatorSettings, alarms: AlarmService | None
+) -> AlarmBoardFeed | None:
+    """On PostgreSQL, the feed copying every alarm change onto the shared alarm board."""
+    if settings.db_url is None or alarms is None:
+        return None
+    from coordinator.store.alarm_board import AlarmBoardFeed, PostgresAlarmBoard
+
+    feed = AlarmBoardFeed(PostgresAlarmBoard(settings.db_url), sites=settings.sites)
+    alarms.add_notifier(feed)
+    return feed
+
+
+def _resync_board(feed: AlarmBoardFeed, alarms: AlarmService) -> None:
+    """The board's rows of this coordinator's sites as its alarm file holds them (a server
+    out of reach now: the changes from here on reach it once it answers)."""
+    held: list[Alarm] = []
+    while page := alarms.store.query(AlarmQuery(limit=MAX_QUERY_LIMIT, offset=len(held))):
+        held.extend(page)
+        if len(page) < MAX_QUERY_LIMIT:
+            break
+    try:
+        feed.resync(held)
+    except StoreError as exc:
+        log.warning("alarm board not resynchronised: %s", exc.reason)
 
 
 def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClient) -> AlarmService:

@@ -94,6 +94,11 @@ class AlarmService:
         self._next_purge_s = clock.monotonic()  # the first maintenance run purges
         self.purged = 0
 
+    def add_notifier(self, notifier: Notifier) -> None:
+        """One more channel for every change (before the service is used)."""
+        with self._lock:
+            self._notifiers = (*self._notifiers, notifier)
+
     # -- AlarmSink ------------------------------------------------------------------------
 
     def trigger(

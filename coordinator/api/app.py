@@ -96,9 +96,10 @@ def create_app(
             coordinator = app.state.coordinator
             if coordinator is not None:
                 _shut_down(coordinator, start_service)
-            reads = getattr(app.state, "reads", None)
-            if reads is not None:
-                reads.close()
+            for standby_part in ("reads", "alarm_board"):
+                part = getattr(app.state, standby_part, None)
+                if part is not None:
+                    part.close()
             if watch is not None:
                 watch.lock.close()
 
@@ -158,6 +159,7 @@ def _stand_by(
     `leader_lock` (one coordinator, no lock: the SQLite default)."""
     if not settings.leader_lock or settings.db_url is None:
         return None
+    from coordinator.store.alarm_board import PostgresAlarmBoard
     from coordinator.store.leader_lock import LeaderLock
     from coordinator.store.postgres_store import PostgresStore
 
@@ -180,6 +182,7 @@ def _stand_by(
     else:
         app.state.role = "standby"
         app.state.reads = PostgresStore(settings.db_url)
+        app.state.alarm_board = PostgresAlarmBoard(settings.db_url)
         log.warning(
             "standing by: another coordinator %r holds the leader lock", settings.coordinator_id
         )

@@ -19,6 +19,7 @@ from fastapi import Depends, Path, Query, Request
 
 from coordinator.access.scope import Scope
 from coordinator.alarms.errors import AlarmsUnavailable
+from coordinator.alarms.fleet_list import AlarmBoard, FleetAlarms
 from coordinator.alarms.service import AlarmService
 from coordinator.api.auth import (
     Principal,
@@ -85,6 +86,22 @@ def get_settings(request: Request) -> CoordinatorSettings:
     """The settings the service runs with."""
     settings: CoordinatorSettings = request.app.state.settings
     return settings
+
+
+def get_fleet_alarms(request: Request) -> FleetAlarms:
+    """The alarm list of every site: this coordinator's alarm service for its own sites,
+    the shared alarm board (PostgreSQL) for the others' (all of them on a standby);
+    `AlarmsUnavailable` (503) when it runs without alarms."""
+    coordinator: Coordinator | None = getattr(request.app.state, "coordinator", None)
+    board: AlarmBoard | None = getattr(request.app.state, "alarm_board", None)
+    if coordinator is None and board is not None:  # a standby
+        return FleetAlarms(None, (), board)
+    if coordinator is None:  # an alarm service alone
+        return FleetAlarms(get_alarms(request), (), None)
+    feed = coordinator.alarm_board
+    return FleetAlarms(
+        get_alarms(request), coordinator.settings.sites, None if feed is None else feed.board
+    )
 
 
 def get_forecasts(request: Request) -> ForecastJob:
@@ -165,6 +182,7 @@ DEPENDENCY_PROBLEMS: Final[Mapping[Callable[..., Any], tuple[int, ...]]] = {
     get_fleet_nodes: (503,),  # the store failing, or a standby not running yet
     get_store: (503,),  # the store failing
     get_alarms: (503,),
+    get_fleet_alarms: (503,),
     get_plans: (503,),
     get_commands: (503,),
     get_forecasts: (404, 503),
@@ -183,6 +201,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[CoordinatorSettings, Depends(get_settings)]
 ForecastsDep = Annotated[ForecastJob, Depends(get_forecasts)]
 AlarmsDep = Annotated[AlarmService, Depends(get_alarms)]
+FleetAlarmsDep = Annotated[FleetAlarms, Depends(get_fleet_alarms)]
 PlansDep = Annotated[PlanRunner, Depends(get_plans)]
 JobsDep = Annotated[JobTracker, Depends(get_jobs)]
 CommandsDep = Annotated[CommandLog, Depends(get_commands)]
@@ -229,6 +248,7 @@ __all__ = [
     "CommandsDep",
     "CoordinatorDep",
     "FilterText",
+    "FleetAlarmsDep",
     "FleetNodesDep",
     "ForecastsDep",
     "IdQuery",
@@ -249,6 +269,7 @@ __all__ = [
     "get_alarms",
     "get_commands",
     "get_coordinator",
+    "get_fleet_alarms",
     "get_fleet_nodes",
     "get_forecasts",
     "get_jobs",

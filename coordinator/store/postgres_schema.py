@@ -5,8 +5,9 @@ migration it mirrors (`coordinator.store.schema`), so `m002_sales_daily` is the 
 on either. PostgreSQL holds the core tables only (nodes, message keys, series, samples,
 rollups, events, stock, sales per day, dead letters); the migrations of the stores that stay
 on the coordinator's SQLite file (plan state, commands, jobs, sales orders, live streams,
-lateral transfers: m003–m013) have no PostgreSQL counterpart. A new core migration gets the
-next free number and both bodies.
+lateral transfers: m003–m015) have no PostgreSQL counterpart, and the alarm board shared by
+coordinators (m016) has no SQLite body. A new core migration gets the next free number and
+both bodies.
 
 Raw samples are partitioned by UTC day (declarative range partitioning on `ts_ms`): the
 store creates a day's partition the first time a sample of that day arrives, and retention
@@ -85,7 +86,18 @@ M002_SALES_DAILY: Final = PgMigration(
     ),
 )
 
-PG_MIGRATIONS: Final[tuple[PgMigration, ...]] = (M001_CORE, M002_SALES_DAILY)
+M016_ALARM_BOARD: Final = PgMigration(
+    "m016_alarm_board",
+    (
+        # Each coordinator's alarms as their JSON (`Alarm.to_dict`), one row per alarm,
+        # replaced on every change; PostgreSQL only (coordinator.store.alarm_board).
+        "CREATE TABLE alarm_board (alarm_id text PRIMARY KEY, site text NOT NULL,"
+        " start_ms bigint NOT NULL, alarm jsonb NOT NULL)",
+        "CREATE INDEX alarm_board_by_site ON alarm_board (site, start_ms)",
+    ),
+)
+
+PG_MIGRATIONS: Final[tuple[PgMigration, ...]] = (M001_CORE, M002_SALES_DAILY, M016_ALARM_BOARD)
 
 
 def partition_name(day: int) -> str:

@@ -349,4 +349,11 @@ def m015_stream_uplifts(db: Database) -> None:
     db.execute("CREATE INDEX stream_uplifts_by_time ON stream_uplifts (measured_ms)")
 
 
+@MIGRATIONS()
+def m016_alarm_board(_db: Database) -> None:
+    """Nothing on SQLite: the alarm board (every coordinator's alarms, copied for the
+    fleet-wide list; `coordinator.store.alarm_board`) lives on a PostgreSQL the coordinators
+    share. The number is kept here so both backends count migrations alike."""
+
+
 __all__ = ["MIGRATIONS"]

@@ -47,6 +47,16 @@ def two_sites(postgres_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client,
         m1, w1 = Node(site="sa", node="m1"), Node(site="sb", node="w1")
         feed(apps[0].state.coordinator, m1.birth(), m1.telemetry(("temp", T0_MS, 21.5)))
         feed(apps[1].state.coordinator, w1.birth(node_kind="warehouse"))
+        for app in apps:  # started by `Coordinator.start`, which these apps do not call
+            app.state.coordinator.alarm_board.start()
+        apps[1].state.alarms.raise_alarm(
+            site="sb", source="w1", alarm_type="stock_low", severity="MAJOR",
+            message="cups low", ts_ms=T0_MS,
+        )  # fmt: skip
+        apps[0].state.alarms.raise_alarm(
+            site="sa", source="m1", alarm_type="overheat", severity="MINOR",
+            message="hot", ts_ms=T0_MS + 1,
+        )  # fmt: skip
         yield clients[0], clients[1]
 
 
@@ -76,12 +86,33 @@ def test_one_node_of_another_coordinators_site_with_its_latest_values(
     assert a.get("/api/v1/nodes/nobody").status_code == 404
 
 
+def test_each_coordinator_lists_the_alarms_of_every_site(
+    two_sites: tuple[httpx.Client, httpx.Client],
+) -> None:
+    """Each coordinator lists its own alarm and the other's (from the shared board), newest
+    first, filtered like its own; an acknowledgement on sb reaches sa's list."""
+    a, b = two_sites
+
+    def listed(client: httpx.Client, **params: str) -> list[tuple[str, str, str]]:
+        body = client.get("/api/v1/alarms", params=params).json()
+        return [(x["site"], x["alarm_type"], x["status"]) for x in body]
+
+    both = [("sa", "overheat", "ACTIVE_UNACK"), ("sb", "stock_low", "ACTIVE_UNACK")]
+    wait_until(lambda: listed(a) == both)
+    wait_until(lambda: listed(b) == both)
+    assert listed(a, severity="MAJOR") == [both[1]]
+    assert listed(b, site="sa") == [both[0]]
+    alarm_id = b.get("/api/v1/alarms", params={"site": "sb"}).json()[0]["alarm_id"]
+    assert b.post(f"/api/v1/alarms/{alarm_id}/ack").status_code == 200
+    wait_until(lambda: listed(a, site="sb") == [("sb", "stock_low", "ACTIVE_ACK")])
+
+
 def test_standby_serves_reads_from_the_database_and_leads_once_the_lock_is_free(
     postgres_url: str, tmp_path: Path
 ) -> None:
     """Two apps of one coordinator id with the leader lock: the second stands by (role,
-    nodes from the database, 503 `standby` for what only a leader runs) and leads once the
-    first has stopped."""
+    nodes and the alarm list from the database, 503 for what only a leader has) and leads
+    once the first has stopped."""
     leader_app = _app(postgres_url, tmp_path, "l", coordinator_id="cl", leader_lock=True)
     standby_app = _app(
         postgres_url, tmp_path, "l", coordinator_id="cl", leader_lock=True, leader_poll_s=0.05
@@ -91,6 +122,11 @@ def test_standby_serves_reads_from_the_database_and_leads_once_the_lock_is_free(
         with serve(leader_app) as leader_url, httpx.Client(base_url=leader_url) as leader:
             assert leader.get("/healthz").json()["role"] == "leader"
             feed(leader_app.state.coordinator, Node(site="s1", node="m1").birth())
+            leader_app.state.coordinator.alarm_board.start()  # as `start` would
+            alarm = leader_app.state.alarms.raise_alarm(
+                site="s1", source="m1", alarm_type="overheat", severity="MAJOR",
+                message="hot", ts_ms=T0_MS,
+            )  # fmt: skip
             standby_url = stack.enter_context(serve(standby_app))
             with httpx.Client(base_url=standby_url) as standby:
                 health = standby.get("/healthz")
@@ -101,7 +137,14 @@ def test_standby_serves_reads_from_the_database_and_leads_once_the_lock_is_free(
                 )
                 assert [n["node"] for n in standby.get("/api/v1/nodes").json()] == ["m1"]
                 assert standby.get("/api/v1/nodes/m1").json()["last_seq"] == 0
-                for path in ("/api/v1/alarms", "/metrics", "/api/v1/plans/schedule"):
+                wait_until(
+                    lambda: (
+                        [a["alarm_id"] for a in standby.get("/api/v1/alarms").json()]
+                        == [alarm.alarm_id]
+                    )
+                )
+                detail = f"/api/v1/alarms/{alarm.alarm_id}"  # the leader's file only
+                for path in (detail, "/metrics", "/api/v1/plans/schedule"):
                     answer = standby.get(path)
                     assert answer.status_code == 503, path
                 telemetry = standby.get("/api/v1/nodes/m1/telemetry", params={"signal": "temp"})
