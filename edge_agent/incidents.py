@@ -8,7 +8,9 @@ to the node itself) and turns the per-signal raises and clears of `DetectorBank`
 
 - an incident opens on a raise that is evidence on its own (`STRONG`: a hard limit, a
   stuck or silent sensor, a state lasting far too long, a value outside its state's normal
-  range). The statistical detectors (baseline, rate of change) on one signal join an open
+  range, two level signals moving the same way within one stay: `stay_shift`,
+  `edge_agent.stay_shift`, set by `shift_strong` (6 noise units; 0: off) and `shift_each`
+  (2) in the `incidents` table). The statistical detectors (baseline, rate of change) on one signal join an open
   incident but open none on a machine with several judged signals (counted in
   `unconfirmed`): on a simulated plant they opened dozens of incidents a machine a week,
   mostly at starts, changeovers and after repairs (a repair changes what is normal). With

@@ -7,8 +7,9 @@ the whole range of a machine's worn and new days before it leaves it. Measured f
 the stay began, the same climb stands out within seconds.
 
 `StayShift` keeps, for one signal judged per state (`edge_agent.modes`), the mean of the
-stay's first `REFERENCE_SAMPLES` judged samples (after the mode's settling time) as the
-stay's reference, and a fast exponentially weighted mean (half-life `FAST_HALF_LIFE`
+stay's first `REFERENCE_SAMPLES` samples as the stay's reference (from the change of
+state on, with no settling time: whether a signal settles after a change is for its
+learnt usual shifts to tell), and a fast exponentially weighted mean (half-life `FAST_HALF_LIFE`
 samples) of the samples since; the shift `z` is their difference in units of the signal's
 noise (the standard deviation of a difference of the two means, the noise taken from the
 typical step between samples in that state). O(1) time and memory per sample.
@@ -21,8 +22,10 @@ is usual for the signal in that state, after `MIN_STAYS` stays have been learnt.
 
 The shift alone opens no incident: `joint_shift` (called by `DetectorBank`) raises
 `stay_shift` on the signals of one machine when one moves strongly (at least `strong`
-noise units and twice its usual) and another moves the same way at least moderately (at
-least `each` units and beyond its usual): two related signals each unusual together are
+noise units and `PEAK_FACTOR` times the largest shift of its recent stays) and another
+moves the same way at least moderately (at least `each` units and beyond its average
+stay's largest shift), both signals level (no recent stay of theirs in that state moved
+beyond `strong`): two related signals each unusual together are
 stronger evidence than either alone, and a warm-up is one signal (a spindle temperature is
 not level within its stays anyway: its peak is far beyond `strong`). Stays with a raise are
 not learnt as usual, nor stays during which the machine had an incident (`excused`, set
