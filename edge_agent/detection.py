@@ -31,9 +31,11 @@ from edge_agent.incidents import (
     corroboration,
     incident_settings,
     machine_of,
+    shift_settings,
 )
 from edge_agent.modes import ModedMonitor, ModeKey, StateDurations, mode_key
 from edge_agent.state_range import RangeSettings
+from edge_agent.stay_shift import CLEAR_SHARE, joint_shift, shift_anomaly
 
 log = logging.getLogger("edge_agent")
 
@@ -247,6 +249,17 @@ class DetectorBank:
         self._relearn_after = relearn_states(settings)
         self.durations = self._durations(settings)
         self.incidents = self._incidents(settings)
+        self._shift_strong, self._shift_each = self._shifts(settings)
+        by_machine: dict[str, list[tuple[str, ModedMonitor]]] = {}
+        for name, monitor in self.monitors.items():
+            if isinstance(monitor, ModedMonitor):
+                by_machine.setdefault(machine_of(name), []).append((name, monitor))
+        self._shift_peers = {
+            name: (monitor, peers, machine_of(name))
+            for peers in by_machine.values()
+            if len(peers) > 1
+            for name, monitor in peers
+        }
         self.errors = 0
         self._failed: set[str] = set()
 
@@ -266,6 +279,12 @@ class DetectorBank:
             state_of=self.state_of,
             corroborate=corroboration(settings),
         )
+
+    def _shifts(self, settings: Mapping[str, Any]) -> tuple[float, float]:
+        """(strong, each) of the joint stay-shift rule; strong 0 when off (also with
+        incidents off: the rule is a machine's, not a signal's)."""
+        strong, each = shift_settings(settings)
+        return (strong if self.incidents is not None else 0.0), each
 
     def state_of(self, signal: str) -> ModeKey:
         """The operating state of the machine a signal belongs to (None if unknown)."""
@@ -336,6 +355,12 @@ class DetectorBank:
                 cleared.append(watch.cleared(self._last_ts(name), "detector switched off"))
         self.durations = durations
         self.incidents = self._incidents(settings)
+        self._shift_strong, self._shift_each = self._shifts(settings)
+        if not self._shift_strong:
+            for name, (monitor, _, _) in self._shift_peers.items():
+                if monitor.shift.raised:
+                    monitor.shift.raised = False
+                    cleared.append(self._shift_change(name, monitor, "cleared", "switched off"))
         return cleared
 
     def _last_ts(self, signal: str) -> int:
@@ -357,6 +382,13 @@ class DetectorBank:
             watch = self.durations.get(signal)
             if watch is not None:
                 found += watch.update(ts_ms, value)
+            if self._shift_strong:
+                peer = self._shift_peers.get(signal)
+                if peer is not None:
+                    monitor_, peers, machine = peer
+                    if self.incidents is not None and self.incidents.is_open(machine):
+                        monitor_.shift.excused = True
+                    found += self._joint(signal, monitor_, peers)
             return found
         except Exception:
             self.errors += 1
@@ -364,6 +396,40 @@ class DetectorBank:
                 self._failed.add(signal)
                 log.exception("detector failed on signal %s; data collection continues", signal)
             return []
+
+    def _joint(
+        self, signal: str, monitor: ModedMonitor, peers: list[tuple[str, ModedMonitor]]
+    ) -> list[Anomaly]:
+        """The joint stay-shift rule after a sample of `signal` (`edge_agent.stay_shift`)."""
+        shift, each = monitor.shift, self._shift_each
+        if shift.raised:
+            if shift.z * shift.direction < CLEAR_SHARE * each:
+                shift.raised = False
+                return [self._shift_change(signal, monitor, "cleared")]
+            return []
+        if -each < shift.z < each:
+            return []
+        found = []
+        pairs = [(name, peer.shift) for name, peer in peers]
+        for name in joint_shift(pairs, strong=self._shift_strong, each=each):
+            peer = next(p for n, p in peers if n == name)
+            if not peer.shift.raised:
+                peer.shift.raised = True
+                peer.shift.direction = 1.0 if peer.shift.z > 0.0 else -1.0
+                found.append(self._shift_change(name, peer, "raised"))
+        return found
+
+    def _shift_change(
+        self,
+        signal: str,
+        monitor: ModedMonitor,
+        state: str,
+        why: str = "back near its level at the start of the stay",
+    ) -> Anomaly:
+        window = monitor.always.recent_values()
+        return shift_anomaly(
+            signal, monitor.shift, state, self._last_ts(signal), window, self._shift_each, why
+        )
 
     def check_missing(self, now_ms: int) -> list[Anomaly]:
         """Raise `missing` on every signal that went quiet."""

@@ -8,7 +8,9 @@ to the node itself) and turns the per-signal raises and clears of `DetectorBank`
 
 - an incident opens on a raise that is evidence on its own (`STRONG`: a hard limit, a
   stuck or silent sensor, a state lasting far too long, a value outside its state's normal
-  range). The statistical detectors (baseline, rate of change) on one signal join an open
+  range, two level signals moving the same way within one stay: `stay_shift`,
+  `edge_agent.stay_shift`, set by `shift_strong` (6 noise units; 0: off) and `shift_each`
+  (2) in the `incidents` table). The statistical detectors (baseline, rate of change) on one signal join an open
   incident but open none on a machine with several judged signals (counted in
   `unconfirmed`): on a simulated plant they opened dozens of incidents a machine a week,
   mostly at starts, changeovers and after repairs (a repair changes what is normal). With
@@ -43,7 +45,9 @@ from edge_agent.detectors import Anomaly
 from edge_agent.errors import ConfigError
 from edge_agent.incident_words import title
 
-STRONG: Final = frozenset({"out_of_range", "flatline", "missing", "state_duration", "state_range"})
+STRONG: Final = frozenset(
+    {"out_of_range", "flatline", "missing", "state_duration", "state_range", "stay_shift"}
+)
 MAX_NAMED: Final = 8  # contributing signals detailed in an event's data
 _SEVERITY_RANK: Final = {"INDETERMINATE": 0, "WARNING": 1, "MINOR": 2, "MAJOR": 3, "CRITICAL": 4}
 SEVERITY: Final = {
@@ -54,6 +58,7 @@ SEVERITY: Final = {
     "missing": "WARNING",
     "state_duration": "MINOR",
     "state_range": "MINOR",
+    "stay_shift": "MINOR",
 }
 
 
@@ -69,13 +74,34 @@ def incident_settings(settings: Mapping[str, Any]) -> bool:
     if not isinstance(raw, dict):
         raise ConfigError("detectors.incidents", "must be a table")
     for key in raw:
-        if key not in ("enabled", "corroborate_signals"):
+        if key not in ("enabled", "corroborate_signals", "shift_strong", "shift_each"):
             raise ConfigError(f"detectors.incidents.{key}", "unknown setting")
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError("detectors.incidents.enabled", "must be true or false")
     corroboration(settings)
+    shift_settings(settings)
     return enabled
+
+
+def shift_settings(settings: Mapping[str, Any]) -> tuple[float, float]:
+    """(strong, each) of the joint stay-shift rule (`edge_agent.stay_shift`; strong 0:
+    off), from the `incidents` table; raises `ConfigError`."""
+    raw = settings.get("incidents", {})
+    raw = raw if isinstance(raw, dict) else {}
+    strong = raw.get("shift_strong", 6.0)
+    each = raw.get("shift_each", 2.0)
+    for key, value in (("shift_strong", strong), ("shift_each", each)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not 0.0 <= value <= 1000.0
+        ):
+            raise ConfigError(f"detectors.incidents.{key}", "must be a number in 0..1000")
+    if strong and not 0.5 <= each <= strong:
+        raise ConfigError("detectors.incidents.shift_each", "must be in 0.5..shift_strong")
+    return float(strong), float(each)
 
 
 def corroboration(settings: Mapping[str, Any]) -> int:
@@ -268,4 +294,5 @@ __all__ = [
     "corroboration",
     "incident_settings",
     "machine_of",
+    "shift_settings",
 ]

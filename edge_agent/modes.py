@@ -34,8 +34,10 @@ from typing import Final, Literal
 
 from edge_agent.detectors import Anomaly, DetectorConfig, SignalMonitor
 from edge_agent.state_range import RangeChange, RangeSettings, StateRange
+from edge_agent.stay_shift import StayShift, shift_anomaly
 
 MAX_MODES: Final = 16
+_MODE_CHANGED: Final = "operating mode changed"
 _STATISTICAL_OFF: Final = {
     "baseline": {"enabled": False},
     "rate_of_change": {"enabled": False},
@@ -86,6 +88,7 @@ class ModedMonitor:
         self.always = SignalMonitor(signal, config.merged(_STATISTICAL_OFF))
         self.per_mode: dict[StateKey, SignalMonitor] = {}
         self._current: SignalMonitor | None = None
+        self.shift = StayShift()
         self._settle_until_ms = 0
         self._resume = False
         self._relearn = False
@@ -114,6 +117,16 @@ class ModedMonitor:
             self._current = monitor
             self._settle_until_ms = ts_ms + round(self._config.settle_s * 1000.0)
             self._resume = True
+            if self.shift.enter(key, MAX_MODES):
+                window = self.always.recent_values()
+                found.append(
+                    shift_anomaly(
+                        self.signal, self.shift, "cleared", ts_ms, window, 1.0, _MODE_CHANGED
+                    )
+                )
+        # the shift within the stay is measured from its first sample: whether a signal
+        # settles after a change of mode is for its learnt usual shifts to tell
+        self.shift.update(value, monitor.typical_step)
         if ts_ms < self._settle_until_ms:
             self._resume = True
             return found  # settling after a change of mode

@@ -147,13 +147,14 @@ def test_a_machine_back_from_a_repair_relearns_its_normal() -> None:
 
 
 def test_statistics_on_two_signals_at_once_open_an_incident_naming_both() -> None:
-    """With corroboration on, a shift inside the normal ranges on vibration and current
-    together opens one incident; on vibration alone, or with corroboration off (the
-    default), it opens none."""
+    """With corroboration on (and the stay-shift rule off), a shift inside the normal
+    ranges on vibration and current together opens one incident; on vibration alone, or
+    with corroboration off (the default), it opens none."""
+    off = {"shift_strong": 0}
     cases: list[tuple[dict[str, object], float, float, bool]] = [
-        ({"incidents": {"corroborate_signals": 2}}, 0.5, 1.0, True),
-        ({"incidents": {"corroborate_signals": 2}}, 0.5, 0.0, False),
-        ({}, 0.5, 1.0, False),
+        ({"incidents": {"corroborate_signals": 2, **off}}, 0.5, 1.0, True),
+        ({"incidents": {"corroborate_signals": 2, **off}}, 0.5, 0.0, False),
+        ({"incidents": off}, 0.5, 1.0, False),
     ]
     for settings, vib_add, amps_add, opened in cases:
         plant = Plant(_bank(settings))
