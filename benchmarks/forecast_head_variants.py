@@ -31,14 +31,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from coordinator.forecast.model.baselines import BASELINES
 from coordinator.forecast.model.csv_input import read_csv
-from coordinator.forecast.model.features import WINDOW_DAYS, feature_names, winsorised_mean
+from coordinator.forecast.model.features import (
+    WINDOW_DAYS,
+    feature_names,
+    selling_day_cap,
+    winsorised_mean,
+)
 from coordinator.forecast.model.panel import FloatArray, SeriesPanel
 from coordinator.forecast.model.weekday import pooled_weekday_shape, weekday_of
 from coordinator.forecast.serving.predictor import panel_features
@@ -106,13 +111,50 @@ def short_on_change(train: FloatArray) -> FloatArray:
     return np.where(departs, short, long)
 
 
+def capped(train: FloatArray, q: float = 0.8) -> FloatArray:
+    """The whole history with each day capped at the year's q of selling days."""
+    filled, _ = _window(train)
+    return np.asarray(np.minimum(train, selling_day_cap(filled, q)[:, None]))
+
+
+def wins_tsb(train: FloatArray) -> FloatArray:
+    """TSB(0.1, 0.1) on the capped history."""
+    return BASELINES["TSB"](capped(train), 1).point[:, 0]
+
+
+def wins_ses(train: FloatArray) -> FloatArray:
+    """SES(0.1) on the capped history."""
+    return BASELINES["SES"](capped(train), 1).point[:, 0]
+
+
+def wins_ensemble(train: FloatArray) -> FloatArray:
+    """The ensemble with every part on the capped history: winsorised MA28, TSB, SES."""
+    return (wins(28, 0.8)(train) + wins_tsb(train) + wins_ses(train)) / 3
+
+
+def capped_shape(panel: SeriesPanel) -> FloatArray:
+    """The pooled weekday shape of the capped history."""
+    return np.asarray(pooled_weekday_shape(replace(panel, y=capped(panel.y))))
+
+
 # extra levels the script computes itself (the feature columns give `ensemble`)
 LEVELS: dict[str, Level] = {
     "wins28 q0.9": wins(28, 0.9),
     "wins28 q0.95": wins(28, 0.95),
+    "wins28 q0.8": wins(28, 0.8),
+    "wins28 q0.75": wins(28, 0.75),
+    "wins28 q0.7": wins(28, 0.7),
+    "wins28 q0.6": wins(28, 0.6),
+    "wins28 q0.85": wins(28, 0.85),
+    "wins21 q0.9": wins(21, 0.9),
+    "wins35 q0.9": wins(35, 0.9),
+    "wins42 q0.9": wins(42, 0.9),
+    "wins28+56 q0.9": lambda train: (wins(28, 0.9)(train) + wins(56, 0.9)(train)) / 2,
     "wins28 gated": gated,
     "wins28 short": short_on_change,
     "ma28": ma28,
+    "wins ensemble q0.8": wins_ensemble,
+    "wins28+wtsb q0.8": lambda train: (wins(28, 0.8)(train) + wins_tsb(train)) / 2,
 }
 
 
@@ -131,6 +173,8 @@ class Variant:
 
     parts: tuple[str, ...]
     blend: float | None = None
+    grid: tuple[float, ...] = BLEND_GRID
+    capped_shape: bool = False
 
 
 VARIANTS = {
@@ -146,6 +190,22 @@ VARIANTS = {
     "(c) network/wins28 at 0.5": Variant(("wins28 q0.9",), blend=0.5),
     "(c) network/ens+wins at 0.5": Variant(("ens+wins",), blend=0.5),
     "(c) choose ens | wins | ens+wins": Variant(("ensemble", "wins28 q0.9", "ens+wins")),
+    "(a) wins28 q0.8": Variant(("wins28 q0.8",)),
+    "(a) wins28 q0.85": Variant(("wins28 q0.85",)),
+    "(a) wins28 q0.75": Variant(("wins28 q0.75",)),
+    "(a) wins28 q0.7": Variant(("wins28 q0.7",)),
+    "(a) wins28 q0.6": Variant(("wins28 q0.6",)),
+    "(a) wins21 q0.9": Variant(("wins21 q0.9",)),
+    "(a) wins35 q0.9": Variant(("wins35 q0.9",)),
+    "(a) wins42 q0.9": Variant(("wins42 q0.9",)),
+    "(a) mean of wins28 and wins56": Variant(("wins28+56 q0.9",)),
+    "(a) wins28 q0.8, capped weekday shape": Variant(("wins28 q0.8",), capped_shape=True),
+    "(c) winsorised ensemble q0.8": Variant(("wins ensemble q0.8",)),
+    "(c) winsorised ensemble, capped shape": Variant(("wins ensemble q0.8",), capped_shape=True),
+    "(c) wins28 + winsorised TSB": Variant(("wins28+wtsb q0.8",)),
+    "(a) wins28 q0.9, blend grid 0.1": Variant(
+        ("wins28 q0.9",), grid=tuple(k / 10 for k in range(11))
+    ),
 }
 
 
@@ -165,10 +225,16 @@ def inner_parts(
 
 
 def choose(
-    inner: _InnerWindows, parts: dict[str, FloatArray], variant: Variant, default_blend: float
+    inner: _InnerWindows,
+    parts: dict[str, FloatArray],
+    variant: Variant,
+    default_blend: float,
+    inner_capped_shape: FloatArray,
 ) -> tuple[str, bool, float]:
     """The (part, weekday, blend) with the lowest inner mean RMSSE, ties as `choose_head`."""
-    blends = BLEND_GRID if variant.blend is None else (variant.blend,)
+    blends = variant.grid if variant.blend is None else (variant.blend,)
+    if variant.capped_shape:
+        inner = replace(inner, shape=tuple(float(v) for v in inner_capped_shape))
     scores = {
         (p, on, w): _mean_rmsse(
             inner,
@@ -204,6 +270,8 @@ def score_cut(
     if inner is None:
         raise SystemExit(f"no inner windows before cut {cut}")
     inner_p = inner_parts(inner, seen, config)
+    k = config.calibration_windows
+    inner_shape = capped_shape(seen.head(seen.n_days - k * h))
     net = _Fitted(_rows(seen, config, lambda _: None), config, names)
     rows = panel_features(
         history,
@@ -221,12 +289,14 @@ def score_cut(
     test_p = derived(test_p)
     days = history.end_days[:, None] + 1 + np.arange(h)[None, :]
     factor = np.asarray(pooled_weekday_shape(seen))[weekday_of(days)]
+    capped_factor = capped_shape(seen)[weekday_of(days)]
     short = history.lengths < config.min_history_days
     fallback = BASELINES["MA28"](train[short], h).point
     chosen = {}
     for vname, variant in VARIANTS.items():
-        part, on, w = choose(inner, inner_p, variant, config.mean_blend)
-        stat = test_p[part] * (factor if on else 1.0)
+        part, on, w = choose(inner, inner_p, variant, config.mean_blend, inner_shape)
+        shape = capped_factor if variant.capped_shape else factor
+        stat = test_p[part] * (shape if on else 1.0)
         mean = np.maximum(level * (w * raw + (1 - w) * stat), 0.0)
         mean[short] = fallback
         scores[vname] = float(np.nanmean(rmsse(train, actual, mean)))

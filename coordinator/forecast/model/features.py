@@ -31,9 +31,11 @@ ERROR_QUANTILE_FEATURES = ("ma28_err_q10_rel", "ma28_err_q50_rel", "ma28_err_q90
 _ERROR_QUANTILES = (0.1, 0.5, 0.9)
 # The winsorised 28-day mean (`winsorised_mean`) as a ratio: a level that one bulk order
 # does not lift for four weeks. Only the output head reads it (`HEAD_ONLY_FEATURES`).
+# The cap's quantile was chosen on the validation windows of the retail and M5 sets
+# (0.6–0.85 score alike there; 0.9 and 0.95 less well).
 WINSORISED_FEATURE = "wins28_rel"
 WINSORISED_DAYS = 28
-WINSORISED_QUANTILE = 0.9
+WINSORISED_QUANTILE = 0.8
 # Columns the network does not see (its first-layer weights for them are 0): statistical
 # forecasts that the exported head mixes into the output.
 HEAD_ONLY_FEATURES = (WINSORISED_FEATURE,)

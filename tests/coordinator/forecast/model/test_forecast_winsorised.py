@@ -35,7 +35,7 @@ def test_winsorised_mean_caps_each_day_at_the_selling_day_quantile() -> None:
     # [2]*10 + [1, 3..10] interleave → sorted: 1, 2 ×11, 3, 4, …, 10, 100 → index 18 = 9
     # young: selling days 3, 3, 3, 3, 30 → position 0.9·4 = 3.6 → 3 + 0.6·27 = 19.2
     np.testing.assert_allclose(selling_day_cap(filled, 0.9), [9.0, 19.2, 0.0])
-    level = winsorised_mean(filled, observed)
+    level = winsorised_mean(filled, observed, quantile=0.9)
     # bulk: (10·2 + 9) / 28; young: (4·3 + 19.2) / 10 observed days; never: 0
     np.testing.assert_allclose(level, [29 / 28, 31.2 / 10, 0.0])
     # with a lower quantile the cap binds harder: young at 0.5 → cap 3
