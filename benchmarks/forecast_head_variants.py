@@ -23,7 +23,10 @@ Candidate statistical parts (each a level per series, as a ratio to the model's 
 - `wins28 short`: the winsorised mean, but the winsorised 14-day mean when that departs
   from it by more than a factor 2 either way (a recent change of level);
 - `ens+wins`: the ensemble and the winsorised mean averaged; `wins+tsb+ses`: the ensemble
-  with MA28 replaced by the winsorised mean.
+  with MA28 replaced by the winsorised mean; `wins ensemble`: MA28, TSB and SES all on the
+  capped history; other cap quantiles and windows; a factor on the level chosen per run;
+- variants with a fixed blend, a finer blend grid, or the weekday shape of the capped
+  history.
 """
 
 from __future__ import annotations
@@ -164,7 +167,12 @@ def derived(parts: dict[str, FloatArray]) -> dict[str, FloatArray]:
     w = parts["wins28 q0.9"]
     out["ens+wins"] = (parts["ensemble"] + w) / 2
     out["wins+tsb+ses"] = (3 * parts["ensemble"] - parts["ma28"] + w) / 3
+    for factor in SCALED:
+        out[f"wins28 q0.8 x{factor:g}"] = parts["wins28 q0.8"] * factor
     return out
+
+
+SCALED = (0.9, 0.95, 1.05, 1.1)
 
 
 @dataclass(frozen=True)
@@ -203,6 +211,12 @@ VARIANTS = {
     "(c) winsorised ensemble q0.8": Variant(("wins ensemble q0.8",)),
     "(c) winsorised ensemble, capped shape": Variant(("wins ensemble q0.8",), capped_shape=True),
     "(c) wins28 + winsorised TSB": Variant(("wins28+wtsb q0.8",)),
+    "(b) cap quantile chosen per run (0.7 / 0.8 / 0.9)": Variant(
+        ("wins28 q0.8", "wins28 q0.7", "wins28 q0.9")
+    ),
+    "(b) wins28 q0.8 times a factor chosen per run": Variant(
+        ("wins28 q0.8", *(f"wins28 q0.8 x{f:g}" for f in SCALED))
+    ),
     "(a) wins28 q0.9, blend grid 0.1": Variant(
         ("wins28 q0.9",), grid=tuple(k / 10 for k in range(11))
     ),
