@@ -1,0 +1,115 @@
+"""Scenario runs through a real Mosquitto: the same KPIs as in-process, facts on the wire."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flexfleet.broker import Broker
+from flexfleet.scenario.broker_link import BrokerLink, WireError, WireStats, parse_broker_url
+from flexfleet.scenario.drills import parse_drill
+from flexfleet.scenario.kpis import KEYS
+from flexfleet.scenario.run import run_scenario
+from flexfleet.scenario.schema import load_scenario
+
+SMALL = str(Path(__file__).with_name("small.toml"))
+WALL_CLOCK_KEYS = ("replan_p99_s",)  # measured in wall time: the only figures that vary
+
+
+def _stable(result: dict[str, Any]) -> str:
+    data = dict(result)
+    data.pop("wall_s")
+    data["kpis"] = {k: v for k, v in result["kpis"].items() if k not in WALL_CLOCK_KEYS}
+    return json.dumps(data, sort_keys=True)
+
+
+def test_flexfleet_through_the_broker_equals_in_process(broker: Broker) -> None:
+    """One day of flexfleet with a breakdown and a fire: the broker's JSON is the in-process one."""
+    scenario = load_scenario(SMALL)
+    drills = [parse_drill(d, days=1) for d in ("machine-breakdown@0", "warehouse-fire@0")]
+    stats: list[WireStats] = []
+    common: dict[str, Any] = {"policy": "flexfleet", "days": 1, "seed": 2, "drills": drills}
+    inside = run_scenario(scenario, time_limit_s=0.2, **common)
+    wired = run_scenario(
+        scenario, time_limit_s=0.2, broker=broker.url, on_wire=stats.append, **common
+    )
+    assert set(wired["kpis"]) == set(inside["kpis"]) >= set(KEYS)
+    assert _stable(wired) == _stable(inside)
+    assert inside["kpis"]["orders"] > 20
+    # every kind of fact crossed; births for every node
+    wire = stats[0]
+    assert set(wire.by_fact) == {
+        "operation_finished", "machine_down", "receipt", "stop_arrived", "stop_delivered",
+        "consignment_lost",
+    }  # fmt: skip
+    assert wire.messages == sum(wire.by_fact.values())
+    assert wire.births == 3 + 2 * 2  # 3 machines; a shelf and a van node per warehouse
+
+
+def test_baseline_through_a_private_broker_equals_in_process() -> None:
+    """`--broker auto` starts its own Mosquitto; the baseline's KPIs are the same through it."""
+    scenario = load_scenario(SMALL)
+    stats: list[WireStats] = []
+    inside = run_scenario(scenario, policy="baseline", days=1, seed=4)
+    wired = run_scenario(
+        scenario, policy="baseline", days=1, seed=4, broker="auto", on_wire=stats.append
+    )
+    assert _stable(wired) == _stable(inside)
+    assert stats[0].messages > 0
+
+
+def test_broker_urls_are_checked() -> None:
+    """mqtt://HOST[:PORT] only; anything else is refused before a run starts."""
+    assert parse_broker_url("mqtt://127.0.0.1:1999") == ("127.0.0.1", 1999)
+    assert parse_broker_url("mqtt://broker.local") == ("broker.local", 1883)
+    for bad in ("http://x:1", "mqtt://", "mqtt://h:99999", "mqtt://h:1/topic", "localhost:1883"):
+        with pytest.raises(WireError):
+            parse_broker_url(bad)
+
+
+def test_an_unreachable_broker_fails_the_run(tmp_path: Path) -> None:
+    """No broker on the port: the run ends with a WireError naming the URL, not a hang."""
+    from flexfleet.broker import free_port
+
+    port = free_port()
+    link = BrokerLink(host="127.0.0.1", port=port, site="s1", data_dir=tmp_path)
+    with pytest.raises(WireError, match=f"127.0.0.1:{port}"):
+        link.open({"m1": "machine"})
+    link.close()
+
+
+def test_garbage_on_the_site_is_dead_lettered_not_applied(broker: Broker, tmp_path: Path) -> None:
+    """Bytes that are no message, and a duplicate seq, on the run's topics never become facts."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from protocol import Event, encode
+
+    link = BrokerLink(host=broker.host, port=broker.port, site="s2", data_dir=tmp_path)
+    try:
+        link.open({"m1": "machine"})
+        hostile = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+        hostile.connect(broker.host, broker.port)
+        hostile.loop_start()
+        # garbage, oversized, and a replay of the birth's seq 0 claiming to be an event
+        for payload in (b"{not json", b"x" * 600_000):
+            hostile.publish("ff/v1/s2/m1/event", payload, qos=1).wait_for_publish(5)
+        forged = Event(site="s2", node="m1", bd_seq=1, seq=0, ts=1_772_409_600_000, name="x")
+        hostile.publish("ff/v1/s2/m1/event", encode(forged), qos=1).wait_for_publish(5)
+        outcome = link.send(
+            "m1",
+            lambda seq, bd: Event(
+                site="s2", node="m1", bd_seq=bd, seq=seq, ts=1_772_409_600_000, name="real"
+            ),
+            ts_ms=1_772_409_600_000,
+        )
+        hostile.loop_stop()
+        hostile.disconnect()
+        assert [a.message.name for a in outcome.batch.accepted] == ["real"]  # type: ignore[union-attr]
+        assert link.stats.dead_letters == 2
+        assert link.stats.by_fact == {"real": 1}
+    finally:
+        link.close()
