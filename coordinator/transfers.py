@@ -17,7 +17,8 @@ Where the units go (`transfer_pickup`, pure):
   produced, loading at its vehicle's depot).
 
 `carry_made_goods` wires it: the planner asks for each produced job's pickup, and the
-sales book asks whether an order's units are carried (then it waits for the receipt).
+sales book asks whether an order's units are carried (then it waits for the receipt) and
+whether each of its parts has arrived (an order made in parts ships with its last one).
 """
 
 from __future__ import annotations
@@ -143,5 +144,12 @@ def carry_made_goods(
             return None
         return transfer_pickup(origin, depot_id=depot, service_s=service_s)
 
+    def arrived(job_id: str) -> bool:
+        progress = jobs.job(job_id)
+        if progress is None or progress.state not in ("finished", "short"):
+            return False
+        return carry(job_id) is None or bool(plans.received([transfer_id(job_id)]))
+
     plans.carry = carry
     sales.carried = lambda job_id: carry(job_id) is not None
+    sales.arrived = arrived

@@ -164,6 +164,18 @@ def order_of_job(job: str) -> str:
     return parts[0] if len(parts) == 3 else ""
 
 
+def _orders_with_work_in(job_ids: Iterable[str]) -> set[str]:
+    """Every order id a production job id (`sales.{order}.…`, re-makes included) may
+    belong to: each prefix of what follows `sales.` that ends before a dot, so that an
+    order's membership is one set lookup, not a scan of the schedule's jobs."""
+    found: set[str] = set()
+    for job in job_ids:
+        if job.startswith(JOB_PREFIX):
+            rest = job[len(JOB_PREFIX) :]
+            found.update(rest[:i] for i, char in enumerate(rest) if char == ".")
+    return found
+
+
 def token_hash(token: str) -> str:
     """The stored form of a tracking token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -224,6 +236,9 @@ class SalesBook:
     delivery_service_s: float = SERVICE_S
     carried: Callable[[str], bool] = lambda _job_id: False
     """True when a finished production job's units travel to a warehouse as a transfer."""
+    arrived: Callable[[str], bool] = lambda _job_id: True
+    """True once a production job's units are at the warehouse its order ships from (the
+    job finished, and its transfer was received when its units are carried)."""
     network_listeners: list[Callable[[Network], None]] = field(default_factory=list)
     """Called with each network set (the planner takes its factories' opening hours)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -404,7 +419,10 @@ class SalesBook:
     ) -> int:
         """Move the orders whose production units were received at a warehouse (transfer
         `t.{production job id}`) to `at_warehouse`, and ship them from the node that
-        received them (`places`: transfer id → warehouse node). Returns how many moved."""
+        received them (`places`: transfer id → warehouse node). An order made in parts
+        (split across factories, or several lines) moves with the receipt of its last part
+        only: shipped earlier, the van would leave without the parts still on their way.
+        Returns how many moved."""
         moved = 0
         where = dict(places or {})
         at: dict[str, str] = {}
@@ -415,6 +433,8 @@ class SalesBook:
         for order_id in sorted(at):
             before = self.store.find(order_id)
             if before is None or before.standing.status == "cancelled":
+                continue
+            if not all(self.arrived(job) for job in self.production_jobs(before)):
                 continue
             after = self.record_fact(order_id, "received_at_warehouse", actor=SYSTEM)
             if after.standing != before.standing:
@@ -753,8 +773,9 @@ class SalesBook:
             }
             self._pools[f.id] = pool_from_schedule(hours=f.hours, **common)
             self._always_open[f.id] = pool_from_schedule(hours=OpeningHours(), **common)
+        planned = _orders_with_work_in(view.planned_jobs)
         for order_id, holds in self._holds.items():
-            if any(job.startswith(f"{JOB_PREFIX}{order_id}.") for job in view.planned_jobs):
+            if order_id in planned:
                 continue  # the schedule already holds this order's work
             for hold in holds:
                 pool = self._pools.get(hold.place) if hold.kind == "work" else None

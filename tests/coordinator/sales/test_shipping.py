@@ -3,6 +3,7 @@ that move it, each transition once whatever is replayed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders.specs import DeliveryOrder
 from coordinator.sales.book import SalesBook
+from coordinator.sales.promise import Line
 from coordinator.sales.records import InMemorySalesStore, SalesStore
 from coordinator.sales.shipping import (
     customer_delivery,
@@ -232,3 +234,39 @@ def test_a_job_first_seen_finished_takes_its_order_through_production(clock: Fak
     assert _statuses(book, "o-3")[-2:] == ["in_production", "produced"]
     assert [d.id for d in world.drops] == ["ship.o-3"]
     assert book.follow_production(["sales.o-3.0.0"], lambda _job: "finished") == 0
+
+
+def test_an_order_made_in_parts_ships_with_the_receipt_of_its_last_part(
+    clock: FakeClock,
+) -> None:
+    """An order whose units are made as two jobs is not moved to at_warehouse nor shipped by
+    the first part's receipt (the second is still being made, then on its way); the last
+    part's receipt ships it, once."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    world.levels = {}
+    parts = ("sales.o-3.0.0", "sales.o-3.1.0")
+    finished: set[str] = set()
+    received: set[str] = set()
+    book.carried = lambda job_id: job_id in parts
+    book.arrived = lambda job_id: job_id in finished and f"t.{job_id}" in received
+    two_lines = _order("o-3", 2)
+    book.submit(replace(two_lines, lines=(Line("CUP", 2), Line("CUP", 3))))
+    assert book.production_jobs(book.get("o-3")) == list(parts)
+
+    def state(job_id: str) -> str:
+        return "finished" if job_id in finished else "started"
+
+    finished.add(parts[0])
+    book.follow_production([parts[0]], state)
+    received.add(f"t.{parts[0]}")
+    assert book.follow_receipts([f"t.{parts[0]}"], places={f"t.{parts[0]}": "shelf-1"}) == 0
+    assert book.get("o-3").standing.status == "in_production"
+    finished.add(parts[1])
+    book.follow_production([parts[1]], state)
+    assert book.get("o-3").standing.status == "produced"
+    assert world.drops == []  # carried: it waits for the second receipt
+    received.add(f"t.{parts[1]}")
+    assert book.follow_receipts([f"t.{parts[1]}"], places={f"t.{parts[1]}": "shelf-1"}) == 1
+    assert book.follow_receipts([f"t.{parts[1]}"], places={f"t.{parts[1]}": "shelf-1"}) == 0
+    assert [(d.id, d.depot_id, d.demand) for d in world.drops] == [("ship.o-3", "shelf-1", 5)]
