@@ -88,7 +88,8 @@ class WireStats:
     wait_s: float = 0.0
     dead_letters: int = 0
     by_fact: dict[str, int] = field(default_factory=dict)
-    """Messages accepted, by event name (`receipt` for a stock delta with a transfer)."""
+    """Messages accepted, by event name; `receipt` (a stock delta with a transfer),
+    `stock:{reason}` (another stock report)."""
 
 
 class BrokerLink:
@@ -239,8 +240,8 @@ def _fact_name(outcome: BatchOutcome) -> str:
     message = outcome.batch.accepted[-1].message
     if isinstance(message, Event):
         return message.name
-    if isinstance(message, Stock) and message.transfer_id is not None:
-        return "receipt"
+    if isinstance(message, Stock):
+        return "receipt" if message.transfer_id is not None else f"stock:{message.reason}"
     return message.kind
 
 

@@ -24,7 +24,7 @@ machines the policies read.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -80,6 +80,7 @@ class BrokerPolicy:
     _picks: dict[str, Consignment] = field(default_factory=dict)
     _lost: dict[str, Consignment] = field(default_factory=dict)
     _serial: int = 0
+    _world: World | None = None
 
     def __post_init__(self) -> None:
         self.name = self.inner.name
@@ -91,8 +92,43 @@ class BrokerPolicy:
 
     # ---- in-process, as without a broker ---------------------------------------------------
     def start(self, world: World) -> None:
+        """Connect every node, let the wrapped policy start (and stock the shelves), count
+        the shelves into a snapshot each, then report every stock move."""
+        self._world = world
         self.link.open(nodes_of(world))
         self.inner.start(world)
+        for w in sorted(world.warehouses):
+            self._stock(world, w, "snapshot", dict(world.on_hand[w]), "count")
+        world.stock_watch = self._stock_moved
+        if hasattr(self.inner, "shelves"):  # the coordinator reads the shelves it was told
+            self.inner.shelves = self._shelf
+
+    def _shelf(self, warehouse: str) -> Mapping[str, int]:
+        """A warehouse's levels in the coordinator's fleet twin."""
+        entry = self.link.twin.entries.get((self.link.site, shelf_node(warehouse)))
+        return {} if entry is None else entry.stock
+
+    def _stock_moved(self, warehouse: str, changes: dict[str, int] | None, why: str) -> None:
+        world = self._world
+        if why == "receipt" or world is None:
+            return  # a receipt's units go in its own message (`on_received`)
+        if changes is None:
+            self._stock(world, warehouse, "snapshot", {}, why)
+        else:
+            self._stock(world, warehouse, "delta", changes, why)
+
+    def _stock(
+        self, world: World, warehouse: str, mode: str, items: dict[str, int], why: str
+    ) -> None:
+        node = shelf_node(warehouse)
+        self.link.send(
+            node,
+            lambda seq, bd: Stock(
+                site=self.link.site, node=node, bd_seq=bd, seq=seq, ts=_ts(world),
+                mode=mode, items=items, reason=why,  # type: ignore[arg-type]
+            ),
+            ts_ms=_ts(world),
+        )  # fmt: skip
 
     def on_order(self, world: World, order: Order) -> None:
         self.inner.on_order(world, order)
@@ -143,6 +179,8 @@ class BrokerPolicy:
             ts_ms=_ts(world),
         )  # fmt: skip
         self._apply(world, outcome)
+        if item.order_id is not None:  # made for an order: from the dock to its van, not shelved
+            self._stock(world, item.dest, "delta", {item.sku: -item.qty}, "to-order")
 
     def on_picked(self, world: World, consignment: Consignment) -> None:
         self._serial += 1

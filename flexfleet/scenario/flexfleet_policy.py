@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -152,6 +152,9 @@ class FlexfleetPolicy:
     _hours: dict[str, OpenIntervals] = field(default_factory=dict)
     _router: PyVrpRouter = field(default_factory=lambda: PyVrpRouter(deterministic=True))
     departures: DeparturePolicy = field(default_factory=DeparturePolicy)
+    # Where the shelves' levels are read (warehouse → {sku: units}); None: the world itself.
+    # With `--broker`, the coordinator's fleet twin, kept by the shelves' stock reports.
+    shelves: Callable[[str], Mapping[str, int]] | None = None
 
     # ---- wiring --------------------------------------------------------------------------
     def start(self, world: World) -> None:
@@ -261,11 +264,24 @@ class FlexfleetPolicy:
         wanted = list(skus)
         return {
             shelf(w): {
-                s: world.on_hand[w].get(s, 0) if world.closed_until[w] <= world.t else 0
+                s: self._on_hand(world, w).get(s, 0) if world.closed_until[w] <= world.t else 0
                 for s in wanted
             }
             for w in world.warehouses
         }
+
+    def _on_hand(self, world: World, warehouse: str) -> Mapping[str, int]:
+        """A warehouse's shelves: as its stock reports told them (`shelves`), else the world's."""
+        return world.on_hand[warehouse] if self.shelves is None else self.shelves(warehouse)
+
+    def _available(self, world: World, warehouse: str, sku: str) -> int:
+        """Units a new order may take at `warehouse` (0 while it is closed)."""
+        if world.closed_until[warehouse] > world.t:
+            return 0
+        return self._on_hand(world, warehouse).get(sku, 0) - world.reserved[warehouse].get(sku, 0)
+
+    def _total_available(self, world: World, sku: str) -> int:
+        return sum(self._available(world, w, sku) for w in world.warehouses)
 
     def _capacity(self) -> CapacityView:
         world = self._need_world()
@@ -292,7 +308,7 @@ class FlexfleetPolicy:
 
     def _promise(self, world: World, state: OrderState, order_id: str, qty: int) -> None:
         order = state.order
-        if order.stream >= 0 and world.total_available(order.sku) < qty:
+        if order.stream >= 0 and self._total_available(world, order.sku) < qty:
             world.lose(state)
             return
         sales = self._need_sales()
@@ -478,7 +494,7 @@ class FlexfleetPolicy:
                     days.append(base * profile_day * self._eq + stream_mean)
                     spread.append(stream_var)
                 forecast = self._forecast(world, w, sku.id, days, spread)
-                pairs.append((forecast, world.available(w, sku.id)))
+                pairs.append((forecast, self._available(world, w, sku.id)))
         if not pairs:
             return
         policy = CoverPolicy(

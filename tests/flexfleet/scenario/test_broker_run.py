@@ -10,10 +10,14 @@ import pytest
 
 from flexfleet.broker import Broker
 from flexfleet.scenario.broker_link import BrokerLink, WireError, WireStats, parse_broker_url
+from flexfleet.scenario.broker_policy import BrokerPolicy
+from flexfleet.scenario.demand import draw_orders
 from flexfleet.scenario.drills import parse_drill
+from flexfleet.scenario.flexfleet_policy import FlexfleetPolicy
 from flexfleet.scenario.kpis import KEYS
-from flexfleet.scenario.run import run_scenario
+from flexfleet.scenario.run import START_S, run_scenario
 from flexfleet.scenario.schema import load_scenario
+from flexfleet.scenario.world import World
 
 SMALL = str(Path(__file__).with_name("small.toml"))
 WALL_CLOCK_KEYS = ("replan_p99_s",)  # measured in wall time: the only figures that vary
@@ -41,12 +45,32 @@ def test_flexfleet_through_the_broker_equals_in_process(broker: Broker) -> None:
     assert inside["kpis"]["orders"] > 20
     # every kind of fact crossed; births for every node
     wire = stats[0]
-    assert set(wire.by_fact) == {
+    assert set(wire.by_fact) >= {
         "operation_finished", "machine_down", "receipt", "stop_arrived", "stop_delivered",
-        "consignment_lost",
+        "consignment_lost", "stock:count", "stock:pick", "stock:fire",
     }  # fmt: skip
+    assert wire.by_fact["stock:count"] == 2  # one snapshot per shelf
     assert wire.messages == sum(wire.by_fact.values())
     assert wire.births == 3 + 2 * 2  # 3 machines; a shelf and a van node per warehouse
+
+
+def test_the_coordinator_reads_the_shelves_it_was_told(broker: Broker, tmp_path: Path) -> None:
+    """Flexfleet reads stock from the fleet twin the shelves' reports keep, equal to the world's."""
+    scenario = load_scenario(SMALL)
+    world = World(scenario, draw_orders(scenario, days=1, seed=6), days=1, start_s=START_S)
+    inner = FlexfleetPolicy(seed=6, time_limit_s=0.2)
+    link = BrokerLink(host=broker.host, port=broker.port, site="s3", data_dir=tmp_path)
+    policy = BrokerPolicy(inner, link)
+    try:
+        world.run(policy)
+        assert inner.shelves is not None
+        for w in world.warehouses:
+            told = {sku: n for sku, n in inner.shelves(w).items() if n}
+            assert told == {sku: n for sku, n in world.on_hand[w].items() if n}
+            assert told  # the shelves are not empty: the comparison means something
+        assert link.stats.by_fact["stock:pick"] > 0
+    finally:
+        link.close()
 
 
 def test_baseline_through_a_private_broker_equals_in_process() -> None:
