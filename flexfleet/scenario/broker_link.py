@@ -27,6 +27,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from coordinator.fleet.twin import FleetTwin
 from coordinator.ingest.pipeline import IngestPipeline, decode_all
@@ -35,9 +36,31 @@ from coordinator.mqtt_client import MqttClient
 from edge_agent.link import Link
 from edge_agent.mqtt import MqttTransport
 from edge_agent.outbox import Outbox
-from edge_agent.transport import Connected, ConnectFailed, Disconnected, Published, Will
+from edge_agent.transport import (
+    Connected,
+    ConnectFailed,
+    Disconnected,
+    Published,
+    Received,
+    Will,
+)
 from fleet_runtime.clock import SystemClock
-from protocol import Birth, Death, Event, Message, Stock, data_topic, encode, site_filters
+from protocol import (
+    Birth,
+    Command,
+    Death,
+    Event,
+    InvalidMessage,
+    Message,
+    ScheduleUpdate,
+    Stock,
+    command_filter,
+    data_topic,
+    encode,
+    plan_update,
+    site_filters,
+    topic_for,
+)
 from protocol.messages import NodeKind
 
 DEFAULT_PORT = 1883
@@ -87,6 +110,8 @@ class WireStats:
     births: int = 0
     wait_s: float = 0.0
     dead_letters: int = 0
+    commands: int = 0
+    """Plan commands the coordinator sent and the machines received."""
     by_fact: dict[str, int] = field(default_factory=dict)
     """Messages accepted, by event name; `receipt` (a stock delta with a transfer),
     `stock:{reason}` (another stock report)."""
@@ -103,6 +128,9 @@ class BrokerLink:
         self.timeout_s = timeout_s
         self.stats = WireStats()
         self._nodes: dict[str, _Node] = {}
+        self._schedules: dict[str, ScheduleUpdate] = {}  # each machine's latest
+        self._received: set[str] = set()  # command ids the nodes received, not yet awaited
+        self._queues: dict[str, tuple[int, list[str]]] = {}
         self._inbox: queue.SimpleQueue[RawMessage] = queue.SimpleQueue()
         self.twin = FleetTwin()
         self._clock = SystemClock()
@@ -150,6 +178,8 @@ class BrokerLink:
             if event is None or isinstance(event, ConnectFailed | Disconnected):
                 why = getattr(event, "reason", "no answer")
                 raise WireError(f"node {name}: cannot connect to the broker: {why}")
+        if kind == "machine":  # a machine takes its schedule as `schedule` commands
+            transport.subscribe([command_filter(self.site, name)])
         for attempt in range(BIRTH_TRIES):
             row = outbox.append(
                 lambda seq: Birth(
@@ -226,13 +256,69 @@ class BrokerLink:
             ):
                 return outcome
 
-    def _drain_acks(self, node: _Node) -> None:
-        while (event := node.transport.next_event(0.0)) is not None:
+    def _drain_acks(self, node: _Node, timeout_s: float = 0.0) -> None:
+        """Handle what `node`'s session reported (waiting up to `timeout_s` for the first)."""
+        while (event := node.transport.next_event(timeout_s)) is not None:
+            timeout_s = 0.0
             if isinstance(event, Published):
                 node.link.on_puback(event.mid, event.ok)
+            elif isinstance(event, Received):
+                self._take(node, event)
             elif isinstance(event, ConnectFailed | Disconnected):
                 raise WireError(f"node {node.name}: the session ended: {event.reason}")
         node.link.flush_acks()
+
+    # ---- the coordinator's commands ------------------------------------------------------------
+    def command(self, node_name: str, name: str, args: Mapping[str, Any]) -> None:
+        """Publish a command from the coordinator to `node_name` and return once the node's
+        session received it (the machine's schedule is then the one it holds)."""
+        node = self._nodes.get(node_name)
+        if node is None:
+            raise WireError(f"a command for unknown node {node_name!r}")
+        self.stats.commands += 1
+        command = Command(
+            site=self.site,
+            node=node_name,
+            name=name,
+            cmd_id=f"{name}-{self.stats.commands}",
+            ts=int(self._clock.now() * 1000),
+            args=dict(args),
+        )
+        self._coordinator.publish(topic_for(command), encode(command), 1, False)
+        deadline = time.monotonic() + self.timeout_s
+        while command.cmd_id not in self._received:
+            if time.monotonic() > deadline:
+                raise WireError(f"node {node_name}: command {command.cmd_id} never arrived")
+            self._drain_acks(node, 0.05)
+        self._received.discard(command.cmd_id)
+
+    def _take(self, node: _Node, event: Received) -> None:
+        """A command reached a node: a schedule replaces the machine's (never an older one)."""
+        message = event.message
+        if not isinstance(message, Command) or message.node != node.name:
+            return  # refused on decode, or not this node's: an agent ignores it
+        self._received.add(message.cmd_id)
+        try:
+            update = plan_update(message)
+        except InvalidMessage:
+            return
+        if not isinstance(update, ScheduleUpdate) or update.machine_id != node.name:
+            return
+        held = self._schedules.get(node.name)
+        if held is None or held.version <= update.version:
+            self._schedules[node.name] = update
+
+    def queue(self, machine: str) -> list[str]:
+        """The jobs of `machine`'s received schedule, in start order."""
+        held = self._schedules.get(machine)
+        if held is None:
+            return []
+        cached = self._queues.get(machine)
+        if cached is None or cached[0] != held.version:
+            ops = sorted(held.operations, key=lambda o: (o.start, o.job_id))
+            cached = (held.version, [op.job_id for op in ops])
+            self._queues[machine] = cached
+        return cached[1]
 
 
 def _fact_name(outcome: BatchOutcome) -> str:

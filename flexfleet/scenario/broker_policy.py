@@ -96,6 +96,10 @@ class BrokerPolicy:
         the shelves into a snapshot each, then report every stock move."""
         self._world = world
         self.link.open(nodes_of(world))
+        if hasattr(self.inner, "commands") and hasattr(self.inner, "schedules"):
+            # plan commands go to the machines over MQTT
+            self.inner.commands = _Commands(self.link)
+            self.inner.schedules = self.link.queue
         self.inner.start(world)
         for w in sorted(world.warehouses):
             self._stock(world, w, "snapshot", dict(world.on_hand[w]), "count")
@@ -264,6 +268,19 @@ class BrokerPolicy:
             self.inner.on_delivered(world, world.orders[stop.stop_id])
         elif event.name == "consignment_lost":
             self.inner.on_lost_consignment(world, self._lost.pop(str(event.data["consignment"])))
+
+
+@dataclass
+class _Commands:
+    """`CommandLog.send` for the planner: to the machine over the broker."""
+
+    link: BrokerLink
+
+    def send(self, *, site: str, node: str, name: str, args: Mapping[str, Any]) -> None:
+        """Send the command and return once the machine's session holds it (the run's
+        nodes all live under the run's site, whatever site the planner knows them by)."""
+        del site
+        self.link.command(node, name, args)
 
 
 def _pop(pending: dict[K, deque[WorkItem]], key: K) -> WorkItem:

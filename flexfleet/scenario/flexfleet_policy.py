@@ -155,6 +155,11 @@ class FlexfleetPolicy:
     # Where the shelves' levels are read (warehouse → {sku: units}); None: the world itself.
     # With `--broker`, the coordinator's fleet twin, kept by the shelves' stock reports.
     shelves: Callable[[str], Mapping[str, int]] | None = None
+    # Where plan commands go (`CommandLog.send`'s signature); None: nowhere, the queues are
+    # read from `PlanRunner.schedule()`. With `--broker`, the machines over MQTT, and
+    # `schedules` gives each machine's jobs in start order from the schedule it received.
+    commands: Any = None
+    schedules: Callable[[str], Sequence[str]] | None = None
 
     # ---- wiring --------------------------------------------------------------------------
     def start(self, world: World) -> None:
@@ -164,7 +169,7 @@ class FlexfleetPolicy:
         sc = world.scenario
         self.plans = PlanRunner(
             clock=self.clock,
-            commands=cast(CommandLog, _CommandSink()),
+            commands=cast(CommandLog, self.commands or _CommandSink()),
             time_unit_s=TIME_UNIT_S,
             time_limit_s=self.time_limit_s,
             quiet_s=60.0,
@@ -360,10 +365,16 @@ class FlexfleetPolicy:
             for machine, ops in schedule.get("machines", {}).items()
         }
 
-    def next_work(self, world: World, machine: MachineState) -> WorkItem | None:
+    def _machine_queue(self, machine: str) -> Sequence[str]:
+        """The jobs planned on `machine`, in start order."""
+        if self.schedules is not None:
+            return self.schedules(machine)
         self._refresh_queue()
+        return self._queue.get(machine, [])
+
+    def next_work(self, world: World, machine: MachineState) -> WorkItem | None:
         busy = {job for job, *_ in self._running.values()}
-        for job in self._queue.get(machine.id, []):
+        for job in self._machine_queue(machine.id):
             if job in self._done or job in busy:
                 continue
             order = self._jobs.get(job)

@@ -50,6 +50,7 @@ def test_flexfleet_through_the_broker_equals_in_process(broker: Broker) -> None:
         "consignment_lost", "stock:count", "stock:pick", "stock:fire",
     }  # fmt: skip
     assert wire.by_fact["stock:count"] == 2  # one snapshot per shelf
+    assert wire.commands > 0  # the machines ran the schedules they received
     assert wire.messages == sum(wire.by_fact.values())
     assert wire.births == 3 + 2 * 2  # 3 machines; a shelf and a van node per warehouse
 
