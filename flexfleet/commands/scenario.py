@@ -87,8 +87,9 @@ def run_command(args: argparse.Namespace) -> int:
 
     def wire(stats: WireStats) -> None:
         print(
-            f"[{args.policy}] broker: {stats.messages} facts and {stats.births} births "
-            f"crossed, {stats.wait_s:.1f} s waiting for the coordinator's ingest",
+            f"[{args.policy}] broker: {stats.messages} facts, {stats.births} births and "
+            f"{stats.commands} plan commands crossed, {stats.wait_s:.1f} s waiting for the "
+            "coordinator's ingest",
             file=sys.stderr,
         )
 

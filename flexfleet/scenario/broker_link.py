@@ -22,6 +22,7 @@ node's outbox (the barrier stands in for the coordinator's commit watermark comm
 from __future__ import annotations
 
 import queue
+import socket
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -150,6 +151,10 @@ class BrokerLink:
     # ---- sessions -----------------------------------------------------------------------
     def open(self, nodes: Mapping[str, NodeKind]) -> None:
         """Connect the coordinator, then each node with its birth (awaited)."""
+        try:  # a refused connection says so at once, not after the connect timeout
+            socket.create_connection((self.host, self.port), timeout=CONNECT_TIMEOUT_S).close()
+        except OSError as exc:
+            raise WireError(f"cannot connect to mqtt://{self.host}:{self.port}: {exc}") from None
         if not self._coordinator.start(connect_timeout_s=CONNECT_TIMEOUT_S):
             reason = self._coordinator.last_error or "no answer"
             raise WireError(f"cannot connect to mqtt://{self.host}:{self.port}: {reason}")

@@ -138,3 +138,25 @@ def test_garbage_on_the_site_is_dead_lettered_not_applied(broker: Broker, tmp_pa
         assert link.stats.by_fact == {"real": 1}
     finally:
         link.close()
+
+
+def test_a_broker_killed_mid_run_stops_the_run(broker: Broker, tmp_path: Path) -> None:
+    """kill -9 of the broker mid-run ends the run with a WireError, never with made-up KPIs."""
+    from protocol import Event
+
+    def event(seq: int, bd: int) -> Event:
+        return Event(site="s4", node="m1", bd_seq=bd, seq=seq, ts=1_772_409_600_000, name="x")
+
+    link = BrokerLink(host=broker.host, port=broker.port, site="s4", data_dir=tmp_path)
+    link.timeout_s = 5.0
+    try:
+        link.open({"m1": "machine"})
+        link.send("m1", event, ts_ms=1_772_409_600_000)
+        assert broker.process is not None
+        broker.process.kill()
+        broker.process.wait()
+        with pytest.raises(WireError):
+            link.send("m1", event, ts_ms=1_772_409_600_000)
+        assert link.stats.by_fact == {"x": 1}  # the fact after the kill was never applied
+    finally:
+        link.close()
