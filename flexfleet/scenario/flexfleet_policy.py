@@ -27,9 +27,14 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
   waiting longer would miss a promise on it, or when its oldest stop would wait too long
   (never over the night).
 
-The boundary: the world calls these objects in-process (no MQTT, no SQLite, no ingest of
-agent reports): the schedule the planner publishes is read from `PlanRunner.schedule()`,
-which is what its `schedule` commands carry, and the plan commands themselves go to a sink.
+The boundary: by default the world calls these objects in-process (no MQTT, no SQLite, no
+ingest of agent reports): the schedule the planner publishes is read from
+`PlanRunner.schedule()`, which is what its `schedule` commands carry, and the plan commands
+themselves go to a sink. With `flexfleet scenario run --broker` (`flexfleet.scenario.
+broker_policy`) the facts reach this policy through a real broker and the coordinator's
+ingest, its plan commands go to the machines over MQTT (`commands`), each machine takes
+its next job from the schedule it received (`schedules`), and the shelves are read from
+the fleet twin their stock reports keep (`shelves`).
 """
 
 from __future__ import annotations

@@ -160,3 +160,44 @@ def test_a_broker_killed_mid_run_stops_the_run(broker: Broker, tmp_path: Path) -
         assert link.stats.by_fact == {"x": 1}  # the fact after the kill was never applied
     finally:
         link.close()
+
+
+def test_a_machine_keeps_its_newest_schedule(broker: Broker, tmp_path: Path) -> None:
+    """Schedules reach the machine over MQTT; garbage and an older version do not replace it."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from protocol import Command, PlannedOperation, ScheduleUpdate, encode
+
+    def schedule(version: int, jobs: list[tuple[str, int]]) -> dict[str, Any]:
+        ops = tuple(
+            PlannedOperation(operation_id=f"{j}:0", job_id=j, start=t, end=t + 1) for j, t in jobs
+        )
+        update = ScheduleUpdate(
+            version=version, machine_id="m1", epoch_ms=1_772_409_600_000, time_unit_s=300.0,
+            operations=ops,
+        )  # fmt: skip
+        return update.to_dict()
+
+    link = BrokerLink(host=broker.host, port=broker.port, site="s5", data_dir=tmp_path)
+    try:
+        link.open({"m1": "machine"})
+        assert link.queue("m1") == []
+        link.command("m1", "schedule", schedule(3, [("b", 2), ("a", 5), ("c", 2)]))
+        assert link.queue("m1") == ["b", "c", "a"]  # by start, then job id
+        hostile = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+        hostile.connect(broker.host, broker.port)
+        hostile.loop_start()
+        old = Command(
+            site="s5", node="m1", name="schedule", cmd_id="old", ts=1_772_409_600_000,
+            args=schedule(2, [("z", 0)]),
+        )  # fmt: skip
+        for payload in (b"\xff\x00", encode(old)):
+            hostile.publish("ff/v1/s5/m1/cmd/schedule", payload, qos=1).wait_for_publish(5)
+        hostile.loop_stop()
+        hostile.disconnect()
+        link.command("m1", "rebirth", {})  # carries no plan: a sync point, ignored
+        assert link.queue("m1") == ["b", "c", "a"]
+        assert link.stats.commands == 2
+    finally:
+        link.close()
