@@ -27,9 +27,14 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
   waiting longer would miss a promise on it, or when its oldest stop would wait too long
   (never over the night).
 
-The boundary: the world calls these objects in-process (no MQTT, no SQLite, no ingest of
-agent reports): the schedule the planner publishes is read from `PlanRunner.schedule()`,
-which is what its `schedule` commands carry, and the plan commands themselves go to a sink.
+The boundary: by default the world calls these objects in-process (no MQTT, no SQLite, no
+ingest of agent reports): the schedule the planner publishes is read from
+`PlanRunner.schedule()`, which is what its `schedule` commands carry, and the plan commands
+themselves go to a sink. With `flexfleet scenario run --broker` (`flexfleet.scenario.
+broker_policy`) the facts reach this policy through a real broker and the coordinator's
+ingest, its plan commands go to the machines over MQTT (`commands`), each machine takes
+its next job from the schedule it received (`schedules`), and the shelves are read from
+the fleet twin their stock reports keep (`shelves`).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -152,6 +157,14 @@ class FlexfleetPolicy:
     _hours: dict[str, OpenIntervals] = field(default_factory=dict)
     _router: PyVrpRouter = field(default_factory=lambda: PyVrpRouter(deterministic=True))
     departures: DeparturePolicy = field(default_factory=DeparturePolicy)
+    # Where the shelves' levels are read (warehouse → {sku: units}); None: the world itself.
+    # With `--broker`, the coordinator's fleet twin, kept by the shelves' stock reports.
+    shelves: Callable[[str], Mapping[str, int]] | None = None
+    # Where plan commands go (`CommandLog.send`'s signature); None: nowhere, the queues are
+    # read from `PlanRunner.schedule()`. With `--broker`, the machines over MQTT, and
+    # `schedules` gives each machine's jobs in start order from the schedule it received.
+    commands: Any = None
+    schedules: Callable[[str], Sequence[str]] | None = None
 
     # ---- wiring --------------------------------------------------------------------------
     def start(self, world: World) -> None:
@@ -161,7 +174,7 @@ class FlexfleetPolicy:
         sc = world.scenario
         self.plans = PlanRunner(
             clock=self.clock,
-            commands=cast(CommandLog, _CommandSink()),
+            commands=cast(CommandLog, self.commands or _CommandSink()),
             time_unit_s=TIME_UNIT_S,
             time_limit_s=self.time_limit_s,
             quiet_s=60.0,
@@ -261,11 +274,24 @@ class FlexfleetPolicy:
         wanted = list(skus)
         return {
             shelf(w): {
-                s: world.on_hand[w].get(s, 0) if world.closed_until[w] <= world.t else 0
+                s: self._on_hand(world, w).get(s, 0) if world.closed_until[w] <= world.t else 0
                 for s in wanted
             }
             for w in world.warehouses
         }
+
+    def _on_hand(self, world: World, warehouse: str) -> Mapping[str, int]:
+        """A warehouse's shelves: as its stock reports told them (`shelves`), else the world's."""
+        return world.on_hand[warehouse] if self.shelves is None else self.shelves(warehouse)
+
+    def _available(self, world: World, warehouse: str, sku: str) -> int:
+        """Units a new order may take at `warehouse` (0 while it is closed)."""
+        if world.closed_until[warehouse] > world.t:
+            return 0
+        return self._on_hand(world, warehouse).get(sku, 0) - world.reserved[warehouse].get(sku, 0)
+
+    def _total_available(self, world: World, sku: str) -> int:
+        return sum(self._available(world, w, sku) for w in world.warehouses)
 
     def _capacity(self) -> CapacityView:
         world = self._need_world()
@@ -292,7 +318,7 @@ class FlexfleetPolicy:
 
     def _promise(self, world: World, state: OrderState, order_id: str, qty: int) -> None:
         order = state.order
-        if order.stream >= 0 and world.total_available(order.sku) < qty:
+        if order.stream >= 0 and self._total_available(world, order.sku) < qty:
             world.lose(state)
             return
         sales = self._need_sales()
@@ -344,10 +370,16 @@ class FlexfleetPolicy:
             for machine, ops in schedule.get("machines", {}).items()
         }
 
-    def next_work(self, world: World, machine: MachineState) -> WorkItem | None:
+    def _machine_queue(self, machine: str) -> Sequence[str]:
+        """The jobs planned on `machine`, in start order."""
+        if self.schedules is not None:
+            return self.schedules(machine)
         self._refresh_queue()
+        return self._queue.get(machine, [])
+
+    def next_work(self, world: World, machine: MachineState) -> WorkItem | None:
         busy = {job for job, *_ in self._running.values()}
-        for job in self._queue.get(machine.id, []):
+        for job in self._machine_queue(machine.id):
             if job in self._done or job in busy:
                 continue
             order = self._jobs.get(job)
@@ -478,7 +510,7 @@ class FlexfleetPolicy:
                     days.append(base * profile_day * self._eq + stream_mean)
                     spread.append(stream_var)
                 forecast = self._forecast(world, w, sku.id, days, spread)
-                pairs.append((forecast, world.available(w, sku.id)))
+                pairs.append((forecast, self._available(world, w, sku.id)))
         if not pairs:
             return
         policy = CoverPolicy(

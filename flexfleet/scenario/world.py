@@ -11,13 +11,15 @@ the `Policy` port; what happened is recorded for the KPIs (`World.log`).
 
 Stock is `on_hand` (on the shelf) and `reserved` (promised to an order, still on the shelf
 until its vehicle picks it up); a warehouse on fire loses both, and is closed for a day.
+Every change of `on_hand` is told to `World.stock_watch` when one is set (the shelves'
+stock reports of `flexfleet scenario run --broker`).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,6 +31,9 @@ STEP_S = 300.0
 HANDLING_S = 1800.0  # picking and packing a consignment at a warehouse
 LOADING_S = 900.0  # loading a vehicle before a tour
 DAY_S = 86_400.0
+
+StockWatch = Callable[[str, "dict[str, int] | None", str], None]
+"""Told (warehouse, {sku: change} or None for an emptied shelf, why) on every stock move."""
 
 
 @dataclass
@@ -175,6 +180,7 @@ class World:
         self.transfers: list[tuple[float, int, WorkItem]] = []
         self._seq = 0
         self.log = Log()
+        self.stock_watch: StockWatch | None = None
         d = scenario.delivery
         self._detour, self._speed, self._tspeed = d.detour, d.speed_kmh, d.transfer_speed_kmh
         self._service_s = d.service_min * 60.0
@@ -278,6 +284,7 @@ class World:
             self.waiting[warehouse].append(c)
             return c
         self.on_hand[warehouse][sku] = self.on_hand[warehouse].get(sku, 0) - qty
+        self._moved(warehouse, {sku: -qty}, "line-haul")
         a, b = self.point(warehouse), self.point(near)
         self.log.transfer_km += self.road_km(a, b)
         arrive = self.t + HANDLING_S + drive_s(a, b, detour=self._detour, speed_kmh=self._tspeed)
@@ -296,9 +303,14 @@ class World:
         """The customer walks away (no stock for a stream buyer)."""
         state.lost = True
 
-    def add_stock(self, warehouse: str, sku: str, qty: int) -> None:
+    def add_stock(self, warehouse: str, sku: str, qty: int, *, why: str = "stock") -> None:
         """Units arrive on the shelf."""
         self.on_hand[warehouse][sku] = self.on_hand[warehouse].get(sku, 0) + qty
+        self._moved(warehouse, {sku: qty}, why)
+
+    def _moved(self, warehouse: str, changes: dict[str, int] | None, why: str) -> None:
+        if self.stock_watch is not None:
+            self.stock_watch(warehouse, changes, why)
 
     # ---- production ---------------------------------------------------------------------
     def _ship(self, item: WorkItem, machine: MachineState) -> None:
@@ -351,6 +363,7 @@ class World:
     def fire(self, policy: Policy, warehouse: str, hours: float) -> None:
         """A warehouse burns: its stock and the consignments waiting there are lost."""
         self.on_hand[warehouse] = {}
+        self._moved(warehouse, None, "fire")
         self.reserved[warehouse] = {}
         self.closed_until[warehouse] = self.t + hours * 3600.0
         lost, self.waiting[warehouse] = self.waiting[warehouse], []
@@ -402,6 +415,7 @@ class World:
         if c.from_stock:
             w, sku = c.warehouse, c.sku
             self.on_hand[w][sku] = self.on_hand[w].get(sku, 0) - c.qty
+            self._moved(w, {sku: -c.qty}, "pick")
             self.reserved[w][sku] = self.reserved[w].get(sku, 0) - c.qty
         policy.on_picked(self, c)
 
@@ -474,7 +488,7 @@ class World:
 
     def _arrive(self, policy: Policy, item: WorkItem) -> None:
         if item.order_id is None:
-            self.add_stock(item.dest, item.sku, item.qty)
+            self.add_stock(item.dest, item.sku, item.qty, why="receipt")
         else:
             state = self.orders[item.order_id]
             self.waiting[item.dest].append(
@@ -535,6 +549,7 @@ __all__ = [
     "MachineState",
     "OrderState",
     "Policy",
+    "StockWatch",
     "WorkItem",
     "World",
 ]
