@@ -152,6 +152,7 @@ class FlexfleetPolicy:
     _hours: dict[str, OpenIntervals] = field(default_factory=dict)
     _router: PyVrpRouter = field(default_factory=lambda: PyVrpRouter(deterministic=True))
     departures: DeparturePolicy = field(default_factory=DeparturePolicy)
+    tour_reasons: list[str] = field(default_factory=list)
 
     # ---- wiring --------------------------------------------------------------------------
     def start(self, world: World) -> None:
@@ -595,6 +596,7 @@ class FlexfleetPolicy:
             )
             for i, c in enumerate(ready)
         ]
+        self.tour_reasons = []
         if not could_depart(
             pending, capacity=capacity, next_chance_s=chance, policy=self.departures
         ):
@@ -616,6 +618,7 @@ class FlexfleetPolicy:
             )
             if reason is not None:
                 leaving.append(tour)
+                self.tour_reasons.append(reason)
         return leaving
 
     def _plan_tours(
