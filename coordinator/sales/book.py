@@ -164,6 +164,18 @@ def order_of_job(job: str) -> str:
     return parts[0] if len(parts) == 3 else ""
 
 
+def _orders_with_work_in(job_ids: Iterable[str]) -> set[str]:
+    """Every order id a production job id (`sales.{order}.…`, re-makes included) may
+    belong to: each prefix of what follows `sales.` that ends before a dot, so that an
+    order's membership is one set lookup, not a scan of the schedule's jobs."""
+    found: set[str] = set()
+    for job in job_ids:
+        if job.startswith(JOB_PREFIX):
+            rest = job[len(JOB_PREFIX) :]
+            found.update(rest[:i] for i, char in enumerate(rest) if char == ".")
+    return found
+
+
 def token_hash(token: str) -> str:
     """The stored form of a tracking token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -761,8 +773,9 @@ class SalesBook:
             }
             self._pools[f.id] = pool_from_schedule(hours=f.hours, **common)
             self._always_open[f.id] = pool_from_schedule(hours=OpeningHours(), **common)
+        planned = _orders_with_work_in(view.planned_jobs)
         for order_id, holds in self._holds.items():
-            if any(job.startswith(f"{JOB_PREFIX}{order_id}.") for job in view.planned_jobs):
+            if order_id in planned:
                 continue  # the schedule already holds this order's work
             for hold in holds:
                 pool = self._pools.get(hold.place) if hold.kind == "work" else None

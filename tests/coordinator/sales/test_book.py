@@ -331,3 +331,15 @@ def test_an_order_the_planner_refuses_is_kept_and_marked_delayed(
     taken = book.submit(_order("o-1", 9))
     assert taken.order.standing.status == "delayed"
     assert "has not been seen" in book.timeline("o-1")[-1].reason
+
+
+def test_the_orders_whose_work_is_in_the_schedule_are_found_by_their_job_ids() -> None:
+    """Production jobs and their re-makes name their order, dotted ids included; an order
+    whose id only begins another's, and jobs of other kinds, are not taken for it."""
+    from coordinator.sales.book import _orders_with_work_in
+
+    found = _orders_with_work_in(
+        ["sales.o-1.0.0", "sales.a.b.1.2.r1", "replenish-x.1", "t.sales.o-9.0.0", "sales."]
+    )
+    assert {"o-1", "a.b"} <= found
+    assert not {"o", "o-9", "a.b.1.2.r1", "replenish-x", ""} & found
