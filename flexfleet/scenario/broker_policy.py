@@ -90,6 +90,11 @@ class BrokerPolicy:
         """The wrapped policy's re-plans."""
         return int(getattr(self.inner, "replans", 0))
 
+    @property
+    def tour_reasons(self) -> Sequence[str]:
+        """Why each tour of the wrapped policy's last `tours` answer leaves."""
+        return self.inner.tour_reasons
+
     # ---- in-process, as without a broker ---------------------------------------------------
     def start(self, world: World) -> None:
         """Connect every node, let the wrapped policy start (and stock the shelves), count

@@ -13,10 +13,10 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
 - `coordinator.stock.cover.stock_covers` and `PlanRunner.on_covers`: every 2 hours (hourly
   from a lead time before an announced stream to its end), each SKU × warehouse's stock
   against a forecast of the next days (base rates of the regions the warehouse serves, plus
-  the streams announced so far: the mean at their expected uplift, the P90 band at the P90
-  of the announced uplift range) makes the replenishment jobs of the real
-  `ReplenishmentBook`, a family's SKUs that run low soon joining one at risk
-  (`CAN_ORDER_DAYS`).
+  the streams announced so far, counted `STREAM_EARLY_H` before they start: the mean at
+  their expected uplift, the P90 band at the top of the announced uplift range) makes the
+  replenishment jobs of the real `ReplenishmentBook` (joint replenishment by family,
+  `CAN_ORDER_DAYS`, is off).
 - `coordinator.sales.book.SalesBook` (with `InMemorySalesStore`): every order is promised
   by the real promise engine on the world's shelves and the current schedule's capacity;
   its production parts become planner jobs through `PlanRunner.submit_orders`; the order
@@ -105,12 +105,19 @@ POOL_MAX_AGE_S = 3600.0
 DISPATCH_EVERY_S = 1800.0
 # Joint replenishment: with a SKU of a family at risk, the family's SKUs that would be at
 # risk within this many more days are ordered with it (`coordinator.plan.orders.replenishment`).
-CAN_ORDER_DAYS = 1.0
+# Off: at 1 day it held 0.7 days more stock on every shelf (30 days, BENCHMARKS.md), while
+# the margin it gave was needed only by the streams' featured SKUs, which are pre-positioned
+# early (`STREAM_EARLY_H`) for the top of their announced uplift instead.
+CAN_ORDER_DAYS = 0.0
 COVER_EVERY_H = 2  # stock covers checked every this many hours; hourly near a stream
 # Announced streams are pre-positioned for this quantile of each featured SKU's uplift: the
 # storefront draws it anywhere in the announced range, and the cover policy stocks to the
 # P90 of demand, so the forecast's P90 carries the uplift at this quantile, not its mean.
-STREAM_UPLIFT_QUANTILE = 0.9
+# The top of the range: only the few featured SKUs carry it, and with no joint
+# replenishment (below) the P90 of the range left a stream short (BENCHMARKS.md).
+STREAM_UPLIFT_QUANTILE = 1.0
+# ... and counted this many hours before they start, so their stock is due that long before.
+STREAM_EARLY_H = 12.0
 
 
 class _CommandSink:
@@ -165,6 +172,7 @@ class FlexfleetPolicy:
     # `schedules` gives each machine's jobs in start order from the schedule it received.
     commands: Any = None
     schedules: Callable[[str], Sequence[str]] | None = None
+    tour_reasons: list[str] = field(default_factory=list)
 
     # ---- wiring --------------------------------------------------------------------------
     def start(self, world: World) -> None:
@@ -535,7 +543,10 @@ class FlexfleetPolicy:
         if sku not in self._featured:
             return 0.0, 0.0
         units = self._eq * self._share(world, warehouse)
-        return stream_units(world.demand.streams, sku, lo=lo, hi=hi, now=world.t, units=units)
+        return stream_units(
+            world.demand.streams, sku, lo=lo, hi=hi, now=world.t, units=units,
+            early_s=STREAM_EARLY_H * 3600.0,
+        )  # fmt: skip
 
     def _share(self, world: World, warehouse: str) -> float:
         if warehouse in self._shares:
@@ -627,6 +638,7 @@ class FlexfleetPolicy:
             )
             for i, c in enumerate(ready)
         ]
+        self.tour_reasons = []
         if not could_depart(
             pending, capacity=capacity, next_chance_s=chance, policy=self.departures
         ):
@@ -648,6 +660,7 @@ class FlexfleetPolicy:
             )
             if reason is not None:
                 leaving.append(tour)
+                self.tour_reasons.append(reason)
         return leaving
 
     def _plan_tours(
@@ -719,16 +732,23 @@ def stream_units(
     hi: float,
     now: float,
     units: float,
+    early_s: float = 0.0,
 ) -> tuple[float, float]:
     """Units the streams announced by `now` add to a SKU's demand in [lo, hi), at `units`
     per stream order (units per order × the warehouse's share): their mean, and the
     variance that puts the forecast band's P90 at the uplift's `STREAM_UPLIFT_QUANTILE`
-    (one draw per SKU and stream, so a stream's units vary together)."""
+    (one draw per SKU and stream, so a stream's units vary together).
+
+    A stream is counted `early_s` before it starts (never before `now`, and from its
+    start on where it really is), so the stock for it is due that long before it begins:
+    covers read the forecast in whole days, and a stream counted at its own hours makes a
+    replenishment due about when the stream starts."""
     mean = var = 0.0
     for a in streams:
         if not a.announced or a.known_s > now or sku not in a.skus:
             continue
-        hours = max(0.0, min(hi, a.end_s) - max(lo, a.start_s)) / 3600.0
+        shift = min(early_s, max(0.0, a.start_s - now))
+        hours = max(0.0, min(hi, a.end_s - shift) - max(lo, a.start_s - shift)) / 3600.0
         mean += hours * a.expected_per_h * units
         above = a.uplift_quantile(STREAM_UPLIFT_QUANTILE) - a.expected_per_h
         var += (hours * above * units / Z90) ** 2

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from flexfleet.scenario.baseline import BaselinePolicy
+from flexfleet.scenario.delivery_detail import delivery_detail
 from flexfleet.scenario.demand import draw_orders
 from flexfleet.scenario.drills import Drill, apply_drill, spikes
 from flexfleet.scenario.kpis import daily, kpis
@@ -77,6 +78,7 @@ def run_scenario(
         "seed": seed,
         "kpis": kpis(world, replans=replans, drills=[(d.at_s, d.name) for d in drills]),
         "daily": daily(world),
+        "delivery": delivery_detail(world),
         "events": [{"day": round(t / 86_400.0, 3), "what": what} for t, what in world.log.events],
         "wall_s": round(wall_s, 1),
     }

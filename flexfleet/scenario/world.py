@@ -80,6 +80,7 @@ class Consignment:
     due_key: float = 0.0  # when the order is due (run seconds), to sort by urgency
     picked_s: float | None = None
     delivered_s: float | None = None
+    made: bool = False  # made for the order (else from a shelf: its own area's or by line-haul)
 
 
 @dataclass
@@ -92,6 +93,25 @@ class OrderState:
     delivered_s: float | None = None
     lost: bool = False
     units_from_stock: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TourRecord:
+    """One tour a van drove, for the delivery detail (`flexfleet.scenario.delivery_detail`):
+    where and when it left, its consignments (order ids, in driving order) and units, the
+    kilometres of its first and last legs (depot to the first stop and back from the last)
+    and between its stops, and the reason the policy gave for sending it (None: not given)."""
+
+    warehouse: str
+    depart_s: float
+    orders: tuple[str, ...]
+    origins: tuple[str, ...]  # per stop: "stock" (own shelf), "transfer" (line-haul), "made"
+    units: int
+    capacity: int
+    depot_km: float
+    between_km: float
+    oldest_ready_s: float
+    reason: str | None = None
 
 
 @dataclass
@@ -107,12 +127,17 @@ class Log:
     replan_s: list[float] = field(default_factory=list)
     daily: list[dict[str, float]] = field(default_factory=list)
     events: list[tuple[float, str]] = field(default_factory=list)
+    tours: list[TourRecord] = field(default_factory=list)
 
 
 class Policy(Protocol):
     """How orders, machines, stock and deliveries are decided (baseline or flexfleet)."""
 
     name: str
+
+    @property
+    def tour_reasons(self) -> Sequence[str]:
+        """Why each tour of the last `tours` answer leaves (for the delivery detail)."""
 
     def start(self, world: World) -> None:
         """Called once before the first step."""
@@ -388,22 +413,39 @@ class World:
         free = [self.t] * count
         depot = self.point(warehouse)
         sent: set[int] = set()
-        for tour in tours:
+        reasons = list(policy.tour_reasons)
+        for n, tour in enumerate(tours):
             if not tour:
                 continue
             v = min(range(count), key=lambda i: (free[i], i))
             t = free[v] + LOADING_S
             here = depot
+            legs: list[float] = []
             for i in tour:
                 c = ready[i]
                 sent.add(i)
                 self._pick(policy, c)
                 t += self.drive_s(here, c.point) + self._service_s
-                self.log.km += self.road_km(here, c.point)
+                legs.append(self.road_km(here, c.point))
                 here = c.point
                 self._deliver(policy, c, t)
             t += self.drive_s(here, depot)
-            self.log.km += self.road_km(here, depot)
+            legs.append(self.road_km(here, depot))
+            self.log.km += sum(legs)
+            self.log.tours.append(
+                TourRecord(
+                    warehouse=warehouse,
+                    depart_s=free[v],
+                    orders=tuple(ready[i].order_id for i in tour),
+                    origins=tuple(_origin(ready[i]) for i in tour),
+                    units=sum(ready[i].qty for i in tour),
+                    capacity=spec.vehicle_capacity,
+                    depot_km=legs[0] + legs[-1],
+                    between_km=sum(legs[1:-1]),
+                    oldest_ready_s=min(ready[i].ready_s for i in tour),
+                    reason=reasons[n] if n < len(reasons) else None,
+                )
+            )
             free[v] = t
         picked = {id(ready[i]) for i in sent}
         self.waiting[warehouse] = [c for c in self.waiting[warehouse] if id(c) not in picked]
@@ -501,6 +543,7 @@ class World:
                     False,
                     (state.order.lat, state.order.lon),
                     due_key=state.order.due_s,
+                    made=True,
                 )
             )
         policy.on_received(self, item)
@@ -541,6 +584,12 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
+def _origin(c: Consignment) -> str:
+    if c.from_stock:
+        return "stock"
+    return "made" if c.made else "transfer"
+
+
 __all__ = [
     "HANDLING_S",
     "STEP_S",
@@ -550,6 +599,7 @@ __all__ = [
     "OrderState",
     "Policy",
     "StockWatch",
+    "TourRecord",
     "WorkItem",
     "World",
 ]
