@@ -27,6 +27,7 @@ EXPECTED: dict[str, int] = {
     "InvalidQuery": 422,
     "StoreError": 503,
     "StoreUnavailable": 503,
+    "StandingBy": 503,
     "BrokerUnavailable": 503,
     "ApiError": 400,
     "Unauthorized": 401,
