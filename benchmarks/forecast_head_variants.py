@@ -25,6 +25,8 @@ Candidate statistical parts (each a level per series, as a ratio to the model's 
 - `ens+wins`: the ensemble and the winsorised mean averaged; `wins+tsb+ses`: the ensemble
   with MA28 replaced by the winsorised mean; `wins ensemble`: MA28, TSB and SES all on the
   capped history; other cap quantiles and windows; a factor on the level chosen per run;
+- `wins28 q0.8 open`: the winsorised mean over the days the panel traded
+  (`features.closed_days`: holidays left out of the level);
 - variants with a fixed blend, a finer blend grid, or the weekday shape of the capped
   history.
 """
@@ -43,6 +45,7 @@ from coordinator.forecast.model.baselines import BASELINES
 from coordinator.forecast.model.csv_input import read_csv
 from coordinator.forecast.model.features import (
     WINDOW_DAYS,
+    closed_days,
     feature_names,
     selling_day_cap,
     winsorised_mean,
@@ -80,6 +83,13 @@ def wins(days: int, q: float) -> Level:
         return winsorised_mean(filled, observed, days=days, quantile=q)
 
     return level
+
+
+def wins_open(train: FloatArray) -> FloatArray:
+    """The winsorised 28-day mean (q0.8) over the days the panel traded (`closed_days`)."""
+    filled, observed = _window(train)
+    closed = closed_days(filled, observed, np.zeros(len(filled), dtype=np.int64))
+    return winsorised_mean(filled, observed, quantile=0.8, closed=closed)
 
 
 def ma28(train: FloatArray) -> FloatArray:
@@ -145,6 +155,7 @@ LEVELS: dict[str, Level] = {
     "wins28 q0.9": wins(28, 0.9),
     "wins28 q0.95": wins(28, 0.95),
     "wins28 q0.8": wins(28, 0.8),
+    "wins28 q0.8 open": wins_open,
     "wins28 q0.75": wins(28, 0.75),
     "wins28 q0.7": wins(28, 0.7),
     "wins28 q0.6": wins(28, 0.6),
@@ -199,6 +210,7 @@ VARIANTS = {
     "(c) network/ens+wins at 0.5": Variant(("ens+wins",), blend=0.5),
     "(c) choose ens | wins | ens+wins": Variant(("ensemble", "wins28 q0.9", "ens+wins")),
     "(a) wins28 q0.8": Variant(("wins28 q0.8",)),
+    "(d) wins28 q0.8 over trading days": Variant(("wins28 q0.8 open",)),
     "(a) wins28 q0.85": Variant(("wins28 q0.85",)),
     "(a) wins28 q0.75": Variant(("wins28 q0.75",)),
     "(a) wins28 q0.7": Variant(("wins28 q0.7",)),
