@@ -25,6 +25,9 @@ Candidate statistical parts (each a level per series, as a ratio to the model's 
 - `ens+wins`: the ensemble and the winsorised mean averaged; `wins+tsb+ses`: the ensemble
   with MA28 replaced by the winsorised mean; `wins ensemble`: MA28, TSB and SES all on the
   capped history; other cap quantiles and windows; a factor on the level chosen per run;
+- `wins28 q0.8 open`: the winsorised mean over the days the panel traded
+  (`features.closed_days`: holidays left out of the level), with the head chosen on all
+  inner days or on the days the panel traded only;
 - variants with a fixed blend, a finer blend grid, or the weekday shape of the capped
   history.
 """
@@ -43,6 +46,7 @@ from coordinator.forecast.model.baselines import BASELINES
 from coordinator.forecast.model.csv_input import read_csv
 from coordinator.forecast.model.features import (
     WINDOW_DAYS,
+    closed_days,
     feature_names,
     selling_day_cap,
     winsorised_mean,
@@ -80,6 +84,13 @@ def wins(days: int, q: float) -> Level:
         return winsorised_mean(filled, observed, days=days, quantile=q)
 
     return level
+
+
+def wins_open(train: FloatArray) -> FloatArray:
+    """The winsorised 28-day mean (q0.8) over the days the panel traded (`closed_days`)."""
+    filled, observed = _window(train)
+    closed = closed_days(filled, observed, np.zeros(len(filled), dtype=np.int64))
+    return winsorised_mean(filled, observed, quantile=0.8, closed=closed)
 
 
 def ma28(train: FloatArray) -> FloatArray:
@@ -145,6 +156,7 @@ LEVELS: dict[str, Level] = {
     "wins28 q0.9": wins(28, 0.9),
     "wins28 q0.95": wins(28, 0.95),
     "wins28 q0.8": wins(28, 0.8),
+    "wins28 q0.8 open": wins_open,
     "wins28 q0.75": wins(28, 0.75),
     "wins28 q0.7": wins(28, 0.7),
     "wins28 q0.6": wins(28, 0.6),
@@ -183,6 +195,7 @@ class Variant:
     blend: float | None = None
     grid: tuple[float, ...] = BLEND_GRID
     capped_shape: bool = False
+    trading_only: bool = False  # choose on the inner days the panel traded only
 
 
 VARIANTS = {
@@ -199,6 +212,8 @@ VARIANTS = {
     "(c) network/ens+wins at 0.5": Variant(("ens+wins",), blend=0.5),
     "(c) choose ens | wins | ens+wins": Variant(("ensemble", "wins28 q0.9", "ens+wins")),
     "(a) wins28 q0.8": Variant(("wins28 q0.8",)),
+    "(d) wins28 q0.8 over trading days": Variant(("wins28 q0.8 open",)),
+    "(d) the same, head chosen on trading days": Variant(("wins28 q0.8 open",), trading_only=True),
     "(a) wins28 q0.85": Variant(("wins28 q0.85",)),
     "(a) wins28 q0.75": Variant(("wins28 q0.75",)),
     "(a) wins28 q0.7": Variant(("wins28 q0.7",)),
@@ -236,6 +251,37 @@ def inner_parts(
         per_window = np.stack([level(history.y[:, : cut + j * h]) for j in range(k)])
         parts[name] = per_window[inner.window_of, inner.series_of] / inner.level
     return derived(parts)
+
+
+def trading_rows(inner: _InnerWindows, panel: SeriesPanel, config: TrainConfig) -> np.ndarray:
+    """Per inner row: was its target day one the panel traded on (not `closed_days`)?
+    The rows of one window and series are its horizon days in order."""
+    h, k = config.horizon_days, config.calibration_windows
+    cut = panel.n_days - k * h
+    group = inner.window_of * panel.n_series + inner.series_of
+    start = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+    step = np.arange(len(group)) - np.repeat(start, np.diff(np.r_[start, len(group)]))
+    observed = np.isfinite(panel.y)
+    filled = np.where(observed, panel.y, 0.0)
+    closed = closed_days(filled, observed, np.full(panel.n_series, int(panel.end_days.max())))[0]
+    return np.asarray(~closed[cut + inner.window_of * h + step], dtype=bool)
+
+
+def only(inner: _InnerWindows, keep: np.ndarray) -> _InnerWindows:
+    """The inner windows' rows where `keep`."""
+    return replace(
+        inner,
+        actual=inner.actual[keep],
+        window_of=inner.window_of[keep],
+        series_of=inner.series_of[keep],
+        level=inner.level[keep],
+        raw=inner.raw[keep],
+        stat_means={name: v[keep] for name, v in inner.stat_means.items()},
+        stat_quantiles=inner.stat_quantiles[keep],
+        inv_rmsse_scale=inner.inv_rmsse_scale[keep],
+        inv_mase_scale=inner.inv_mase_scale[keep],
+        weekday=inner.weekday[keep],
+    )
 
 
 def choose(
@@ -308,7 +354,12 @@ def score_cut(
     fallback = BASELINES["MA28"](train[short], h).point
     chosen = {}
     for vname, variant in VARIANTS.items():
-        part, on, w = choose(inner, inner_p, variant, config.mean_blend, inner_shape)
+        if variant.trading_only:
+            keep = trading_rows(inner, seen, config)
+            sub = {name: v[keep] for name, v in inner_p.items()}
+            part, on, w = choose(only(inner, keep), sub, variant, config.mean_blend, inner_shape)
+        else:
+            part, on, w = choose(inner, inner_p, variant, config.mean_blend, inner_shape)
         shape = capped_factor if variant.capped_shape else factor
         stat = test_p[part] * (shape if on else 1.0)
         mean = np.maximum(level * (w * raw + (1 - w) * stat), 0.0)

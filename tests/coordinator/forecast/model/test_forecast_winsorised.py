@@ -7,6 +7,7 @@ import numpy as np
 from coordinator.forecast.model.features import (
     WINSORISED_FEATURE,
     build_features,
+    closed_days,
     feature_names,
     selling_day_cap,
     winsorised_mean,
@@ -70,3 +71,79 @@ def test_feature_column_is_the_winsorised_mean_over_the_level() -> None:
     np.testing.assert_allclose(served, expected, rtol=1e-5)
     plain = np.nanmean(window[0, -28:])
     assert served[0] < plain  # the bulk day is cut back
+
+
+def _shop(n: int = 40, weeks: int = 52, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A panel of `n` series that sell on most days except Saturdays, and its end days
+    (all the same: a Sunday, day 20,005 since 1970-01-01)."""
+    rng = np.random.default_rng(seed)
+    window = rng.poisson(2.0, (n, 7 * weeks)).astype(np.float64)
+    end = np.full(n, 20_005)
+    day = end[0] - (window.shape[1] - 1) + np.arange(window.shape[1])
+    window[:, (day + 3) % 7 == 5] = 0.0  # never trades on Saturdays
+    return window, end
+
+
+def test_closed_days_finds_a_holiday_but_not_the_weekly_closed_day() -> None:
+    """A weekday on which the whole panel sold nothing is a closure; Saturdays, never
+    traded, are not (the weekday shape carries them), nor is an ordinary day."""
+    window, end = _shop()
+    holiday = window.shape[1] - 10  # a Thursday
+    window[:, holiday] = 0.0
+    closed = closed_days(window, np.isfinite(window), end)
+    assert closed.shape == window.shape
+    assert np.flatnonzero(closed[0]).tolist() == [holiday]
+    assert (closed == closed[0]).all()  # the same calendar day for every series
+
+
+def test_closed_days_ignores_a_few_intermittent_series_quiet_by_chance() -> None:
+    """Three series that sell on a third of days are all quiet together on some days:
+    that is chance, not a closure."""
+    rng = np.random.default_rng(6)
+    window = (rng.random((3, 364)) < 0.33).astype(np.float64)
+    assert (window.sum(axis=0) == 0).any()
+    assert not closed_days(window, np.isfinite(window), np.full(3, 20_005)).any()
+
+
+def test_closed_days_aligns_series_by_calendar_day() -> None:
+    """Windows ending on different days: the closure is found at each one's own column."""
+    window, end = _shop()
+    window[:, -10] = 0.0
+    shifted = np.roll(window[20:], -3, axis=1)  # these windows end 3 days later
+    shifted[:, -3:] = 1.0
+    panel = np.concatenate([window[:20], shifted])
+    ends = np.concatenate([end[:20], end[20:] + 3])
+    closed = closed_days(panel, np.isfinite(panel), ends)
+    assert np.flatnonzero(closed[0]).tolist() == [363 - 9]
+    assert np.flatnonzero(closed[-1]).tolist() == [363 - 12]
+
+
+def test_winsorised_mean_leaves_closed_days_out() -> None:
+    """Hand-computed: 28 days of 3 with four closed days at 0 gives 3 (the trading-day
+    level), not 3 · 24 / 28."""
+    filled = np.full((1, 56), 3.0)
+    filled[0, [-20, -13, -12, -2]] = 0.0
+    observed = np.ones_like(filled, dtype=bool)
+    closed = filled == 0
+    assert winsorised_mean(filled, observed, closed=closed)[0] == 3.0
+    np.testing.assert_allclose(winsorised_mean(filled, observed)[0], 3.0 * 24 / 28)
+
+
+def test_feature_column_is_the_trading_day_level_after_a_holiday() -> None:
+    """A bank holiday inside the last 28 days does not lower `wins28_rel`: the served
+    level is the winsorised mean over the days the panel traded."""
+    window, end = _shop()
+    holiday = window.shape[1] - 10
+    before = build_features(window, end, 1, np.zeros((40, 364, 0)), np.zeros((40, 1, 0)))
+    window[:, holiday] = 0.0
+    after = build_features(window, end, 1, np.zeros((40, 364, 0)), np.zeros((40, 1, 0)))
+    col = feature_names(()).index(WINSORISED_FEATURE)
+    observed = np.isfinite(window)
+    closed = closed_days(window, observed, end)
+    expected = winsorised_mean(window, observed, closed=closed)
+    np.testing.assert_allclose(after.x[:, col] * after.level, expected, rtol=1e-5)
+    plain = winsorised_mean(window, observed)
+    assert (after.x[:, col] * after.level > plain).all()
+    # the capped mean over the 27 trading days stays near the one without the holiday
+    ratio = (after.x[:, col] * after.level) / (before.x[:, col] * before.level)
+    assert np.abs(ratio - 1).max() < 0.15
