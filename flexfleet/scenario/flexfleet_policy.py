@@ -23,9 +23,9 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
   moves on facts (`follow_production`, `received_at_warehouse`, `picked_up`, `delivered`).
 - Deliveries: dynamic dispatch (`coordinator.plan.routing.departures`): every half hour of
   the delivery day the production router `PyVrpRouter` (deterministic) plans tours over
-  everything waiting at a warehouse, and a tour leaves when it is full enough, when
-  waiting longer would miss a promise on it, or when its oldest stop would wait too long
-  (never over the night).
+  everything waiting at a warehouse, and a tour leaves when it is full and dense (at most
+  `DENSE_KM_PER_STOP`), when waiting longer would miss a promise on it, or when its
+  oldest stop would wait too long (never over the night).
 
 The boundary: by default the world calls these objects in-process (no MQTT, no SQLite, no
 ingest of agent reports): the schedule the planner publishes is read from
@@ -103,6 +103,11 @@ ROUTE_LIMIT_S = 0.2
 POOL_MAX_AGE_S = 3600.0
 # Dynamic dispatch: held tours are looked at this often during the scenario's delivery day.
 DISPATCH_EVERY_S = 1800.0
+# A full tour leaves early only when its routed km per stop (depot legs included) are at
+# most this; a full tour over a sparse pool is held until a stop on it must go (the
+# baseline's tours average 2.7 km a stop). Holding them: 0.965-0.98 x the km per order on
+# yiwu-livestream, lead time unchanged (BENCHMARKS.md, "Delivery km and inventory").
+DENSE_KM_PER_STOP = 2.5
 # Joint replenishment: with a SKU of a family at risk, the family's SKUs that would be at
 # risk within this many more days are ordered with it (`coordinator.plan.orders.replenishment`).
 # Off: at 1 day it held 0.7 days more stock on every shelf (30 days, BENCHMARKS.md), while
@@ -163,7 +168,9 @@ class FlexfleetPolicy:
     _featured: frozenset[str] = frozenset()
     _hours: dict[str, OpenIntervals] = field(default_factory=dict)
     _router: PyVrpRouter = field(default_factory=lambda: PyVrpRouter(deterministic=True))
-    departures: DeparturePolicy = field(default_factory=DeparturePolicy)
+    departures: DeparturePolicy = field(
+        default_factory=lambda: DeparturePolicy(dense_km_per_stop=DENSE_KM_PER_STOP)
+    )
     # Where the shelves' levels are read (warehouse → {sku: units}); None: the world itself.
     # With `--broker`, the coordinator's fleet twin, kept by the shelves' stock reports.
     shelves: Callable[[str], Mapping[str, int]] | None = None
@@ -645,11 +652,13 @@ class FlexfleetPolicy:
             return []
         leaving = []
         for tour in self._plan_tours(world, warehouse, ready, capacity):
-            offsets, t, here = [], LOADING_S, depot
+            offsets, t, here, km = [], LOADING_S, depot, 0.0
             for i in tour:
                 t += world.drive_s(here, ready[i].point) + service_s
+                km += world.road_km(here, ready[i].point)
                 here = ready[i].point
                 offsets.append(t)
+            km += world.road_km(here, depot)
             reason = departure_reason(
                 load=sum(ready[i].qty for i in tour),
                 capacity=capacity,
@@ -657,6 +666,7 @@ class FlexfleetPolicy:
                 latest_departure=latest_departure_s(offsets, [due[i] for i in tour]),
                 next_chance_s=chance,
                 policy=self.departures,
+                km_per_stop=km / len(tour),
             )
             if reason is not None:
                 leaving.append(tour)

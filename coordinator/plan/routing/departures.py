@@ -6,7 +6,10 @@ state of each tour serves both: the router plans tours over everything waiting a
 depot, and a tour leaves as soon as one of these holds (`departure_reason`):
 
 - `full`: its load reached `fill_share` of the vehicle's capacity (a dense tour: waiting
-  longer would not make it much shorter per stop);
+  longer would not make it much shorter per stop). With `dense_km_per_stop` set, a full
+  tour leaves only when its routed kilometres per stop are at most that (`dense`); a
+  full tour drawn over a sparse pool is held, so the pool grows denser until a stop on
+  it must leave (`promise`, `waited`);
 - `promise`: waiting for the next chance to send it (`next_chance_s`: the next decision
   time, or the start of the next delivery day) would miss the promise of a stop on it;
 - `waited`: its longest-waiting stop would have waited more than `max_wait_s` by the next
@@ -34,7 +37,7 @@ __all__ = [
     "latest_departure_s",
 ]
 
-Reason = Literal["full", "promise", "waited"]
+Reason = Literal["full", "dense", "promise", "waited"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +49,24 @@ class DeparturePolicy:
     leaving before it is full (at 80 %) is one drawn over the same area with fewer stops.
     The defaults pool up to 6 h and send a tour early only when it is full: on the
     scenario runner's `yiwu-livestream` (10 days) that is 0.89 × the kilometres per order
-    of 80 % / 4 h for +1 h of median lead time (`BENCHMARKS.md`, "Outcomes")."""
+    of 80 % / 4 h for +1 h of median lead time (`BENCHMARKS.md`, "Outcomes").
+    `dense_km_per_stop` (None: off) holds full tours that are not dense enough."""
 
     fill_share: float = 1.0
     max_wait_s: float = 6 * 3600.0
+    dense_km_per_stop: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.fill_share <= 1.0:
             raise ValueError(f"fill_share must be in (0, 1], got {self.fill_share!r}")
         if not (math.isfinite(self.max_wait_s) and self.max_wait_s >= 0):
             raise ValueError(f"max_wait_s must be finite and >= 0, got {self.max_wait_s!r}")
+        if self.dense_km_per_stop is not None and not (
+            math.isfinite(self.dense_km_per_stop) and self.dense_km_per_stop > 0
+        ):
+            raise ValueError(
+                f"dense_km_per_stop must be finite and > 0, got {self.dense_km_per_stop!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +98,17 @@ def departure_reason(
     latest_departure: float,
     next_chance_s: float,
     policy: DeparturePolicy,
+    km_per_stop: float | None = None,
 ) -> Reason | None:
-    """Why a planned tour leaves now, or None to hold it for the next chance."""
+    """Why a planned tour leaves now, or None to hold it for the next chance.
+
+    `km_per_stop`: the routed tour's kilometres (depot legs included) per stop; with
+    `dense_km_per_stop` set, a full tour without it is held."""
     if load >= policy.fill_share * capacity:
-        return "full"
+        if policy.dense_km_per_stop is None:
+            return "full"
+        if km_per_stop is not None and km_per_stop <= policy.dense_km_per_stop:
+            return "dense"
     if latest_departure < next_chance_s:
         return "promise"
     if next_chance_s - oldest_ready_s > policy.max_wait_s:

@@ -49,9 +49,10 @@ def test_a_thin_tour_with_time_to_spare_is_held() -> None:
     assert _tours(world, policy, ready) == []
 
 
-def test_a_full_tour_leaves_and_a_fuller_pool_is_held_until_full() -> None:
-    """20 orders of 2 units fill a van (40 of 40) and leave together; 16 of them (32 of
-    40, 80 %) with two days to spare are held for more stops to share the drive."""
+def test_a_full_dense_tour_leaves_and_a_fuller_pool_is_held_until_full() -> None:
+    """20 orders of 2 units 1.1 km out fill a van (40 of 40, about 0.5 km a stop) and
+    leave together; 16 of them (32 of 40, 80 %) with two days to spare are held for more
+    stops to share the drive."""
     world = _world()
     policy = FlexfleetPolicy(seed=1, time_limit_s=0.2)
     policy.start(world)
@@ -59,8 +60,23 @@ def test_a_full_tour_leaves_and_a_fuller_pool_is_held_until_full() -> None:
     tours = _tours(world, policy, ready)
     assert tours
     assert all(sum(ready[i].qty for i in tour) == 40 for tour in tours)
-    assert policy.tour_reasons == ["full"] * len(tours)
+    assert policy.tour_reasons == ["dense"] * len(tours)
     assert _tours(world, policy, ready[:16]) == []
+
+
+def test_a_full_sparse_tour_is_held_until_a_stop_must_go() -> None:
+    """The same 20 orders of 2 units spread 15 km out fill a van but cost about 6 km a
+    stop: held; once they have waited 6 h by the next look the same tour leaves."""
+    world = _world()
+    policy = FlexfleetPolicy(seed=1, time_limit_s=0.2)
+    policy.start(world)
+    ready = [_consignment(world, k, 2, T + 2 * 86_400.0, km=15.0) for k in range(20)]
+    assert _tours(world, policy, ready) == []
+    for c in ready:
+        c.ready_s = T - 5.5 * 3600.0 - 1.0
+    tours = _tours(world, policy, ready)
+    assert sorted(i for tour in tours for i in tour) == list(range(20))
+    assert set(policy.tour_reasons) == {"waited"}
 
 
 def test_a_tour_whose_oldest_stop_would_wait_over_6_h_leaves_thin() -> None:

@@ -86,6 +86,53 @@ def test_could_depart_is_false_only_when_no_rule_can_fire() -> None:
     assert _could([PendingStop(units=1, ready_s=900.0, due_s=3500.0, min_offset_s=1200.0)])
 
 
+DENSE = DeparturePolicy(fill_share=0.8, max_wait_s=3600.0, dense_km_per_stop=2.5)
+
+
+def _dense_reason(*, km: float | None, load: int = 60, latest: float = math.inf) -> str | None:
+    return departure_reason(
+        load=load,
+        capacity=60,
+        oldest_ready_s=900.0,
+        latest_departure=latest,
+        next_chance_s=2800.0,
+        policy=DENSE,
+        km_per_stop=km,
+    )
+
+
+def test_with_a_density_threshold_a_full_tour_leaves_only_when_dense() -> None:
+    """Full at 2.5 km a stop or less: it leaves (`dense`); full at 2.6 km a stop, or with
+    no km given, it is held for the pool to grow denser."""
+    assert _dense_reason(km=2.5) == "dense"
+    assert _dense_reason(km=1.0) == "dense"
+    assert _dense_reason(km=2.6) is None
+    assert _dense_reason(km=None) is None
+    assert _dense_reason(km=1.0, load=47) is None  # dense but not full enough
+
+
+def test_a_sparse_full_tour_still_leaves_for_a_promise_or_a_long_wait() -> None:
+    """The density threshold never holds a tour whose promise or oldest stop cannot wait."""
+    assert _dense_reason(km=6.0, latest=2799.0) == "promise"
+    reason = departure_reason(
+        load=60,
+        capacity=60,
+        oldest_ready_s=-1000.0,
+        latest_departure=math.inf,
+        next_chance_s=2800.0,
+        policy=DENSE,
+        km_per_stop=6.0,
+    )
+    assert reason == "waited"
+
+
+@pytest.mark.parametrize("km", [0.0, -1.0, math.inf, math.nan])
+def test_a_bad_density_threshold_is_refused(km: float) -> None:
+    """A density threshold that is not a finite positive number is a ValueError."""
+    with pytest.raises(ValueError, match="dense_km_per_stop"):
+        DeparturePolicy(dense_km_per_stop=km)
+
+
 @pytest.mark.parametrize(
     ("fill", "wait"), [(0.0, 60.0), (1.5, 60.0), (0.5, -1.0), (0.5, math.inf), (math.nan, 1.0)]
 )
