@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,7 @@ from flexfleet.scenario.kpis import KEYS
 from flexfleet.scenario.run import START_S, run_scenario
 from flexfleet.scenario.schema import load_scenario
 from flexfleet.scenario.world import World
-
-SMALL = str(Path(__file__).with_name("small.toml"))
-WALL_CLOCK_KEYS = ("replan_p99_s",)  # measured in wall time: the only figures that vary
-
-
-def _stable(result: dict[str, Any]) -> str:
-    data = dict(result)
-    data.pop("wall_s")
-    data["kpis"] = {k: v for k, v in result["kpis"].items() if k not in WALL_CLOCK_KEYS}
-    return json.dumps(data, sort_keys=True)
+from tests.flexfleet.scenario.support import SMALL, stable_json
 
 
 def test_flexfleet_through_the_broker_equals_in_process(broker: Broker) -> None:
@@ -41,7 +31,7 @@ def test_flexfleet_through_the_broker_equals_in_process(broker: Broker) -> None:
         scenario, time_limit_s=0.2, broker=broker.url, on_wire=stats.append, **common
     )
     assert set(wired["kpis"]) == set(inside["kpis"]) >= set(KEYS)
-    assert _stable(wired) == _stable(inside)
+    assert stable_json(wired) == stable_json(inside)
     assert inside["kpis"]["orders"] > 20
     # every kind of fact crossed; births for every node
     wire = stats[0]
@@ -82,7 +72,7 @@ def test_baseline_through_a_private_broker_equals_in_process() -> None:
     wired = run_scenario(
         scenario, policy="baseline", days=1, seed=4, broker="auto", on_wire=stats.append
     )
-    assert _stable(wired) == _stable(inside)
+    assert stable_json(wired) == stable_json(inside)
     assert stats[0].messages > 0
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,16 +15,7 @@ from flexfleet.scenario.kpis import KEYS, recovery_h
 from flexfleet.scenario.run import START_S, run_scenario
 from flexfleet.scenario.schema import load_scenario
 from flexfleet.scenario.world import World
-
-SMALL = str(Path(__file__).with_name("small.toml"))
-WALL_CLOCK_KEYS = ("replan_p99_s",)  # measured in wall time: the only figures that vary
-
-
-def _stable(result: dict[str, Any]) -> str:
-    data = dict(result)
-    data.pop("wall_s")
-    data["kpis"] = {k: v for k, v in result["kpis"].items() if k not in WALL_CLOCK_KEYS}
-    return json.dumps(data, sort_keys=True)
+from tests.flexfleet.scenario.support import SMALL, stable_json
 
 
 def test_baseline_run_has_every_kpi_and_is_deterministic() -> None:
@@ -38,7 +27,7 @@ def test_baseline_run_has_every_kpi_and_is_deterministic() -> None:
     assert set(KEYS) <= set(first["kpis"])
     assert first["kpis"]["orders"] > 50
     assert json.dumps(first["kpis"], sort_keys=True) == json.dumps(again["kpis"], sort_keys=True)
-    assert _stable(first) != _stable(other)
+    assert stable_json(first) != stable_json(other)
     assert len(first["daily"]) == 2
     assert first["delivery"]["km_per_order"] == first["kpis"]["delivery_km_per_order"]
     assert first["delivery"]["stops_per_order"] == 1.0  # the baseline never splits
@@ -64,7 +53,7 @@ def test_flexfleet_run_is_deterministic_and_plans() -> None:
     scenario = load_scenario(SMALL)
     first = run_scenario(scenario, policy="flexfleet", days=2, seed=5, time_limit_s=0.2)
     again = run_scenario(scenario, policy="flexfleet", days=2, seed=5, time_limit_s=0.2)
-    assert _stable(first) == _stable(again)
+    assert stable_json(first) == stable_json(again)
     assert first["kpis"]["replans"] > 0
     assert (
         first["kpis"]["orders"]
