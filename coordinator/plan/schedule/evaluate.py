@@ -7,6 +7,8 @@ last guard before a plan leaves the package.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from coordinator.plan.schedule.problem import (
     Job,
     LateJob,
@@ -15,6 +17,7 @@ from coordinator.plan.schedule.problem import (
     SchedulingProblem,
 )
 from coordinator.plan.schedule.rules import (
+    FixedSlot,
     earliest_start,
     fixed_slots,
     operation_index,
@@ -56,11 +59,13 @@ def build_schedule(
     late: list[LateJob] = []
     tardiness = 0
     by_op = {r.operation_id: r for r in rows}
+    fixed: dict[str, FixedSlot] | None = None  # once for all late jobs (it indexes every op)
     for job in problem.jobs:
         completion = ends[job.operations[-1].id]
         if job.due is not None and completion > job.due:
             tardiness += job.weight * (completion - job.due)
-            late.append(_late_reason(problem, job, completion, by_op))
+            fixed = fixed_slots(problem) if fixed is None else fixed
+            late.append(_late_reason(problem, job, completion, by_op, fixed))
     return Schedule(
         operations=tuple(rows),
         makespan=makespan,
@@ -92,12 +97,16 @@ def moved_operations(
 
 
 def _late_reason(
-    problem: SchedulingProblem, job: Job, completion: int, by_op: dict[str, ScheduledOperation]
+    problem: SchedulingProblem,
+    job: Job,
+    completion: int,
+    by_op: dict[str, ScheduledOperation],
+    fixed: Mapping[str, FixedSlot],
 ) -> LateJob:
-    """Name the main cause of lateness: the job's own length, downtime, reserve or queueing."""
+    """Name the main cause of lateness: the job's own length, downtime, reserve or queueing;
+    `fixed` is `fixed_slots(problem)`."""
     due = job.due if job.due is not None else completion
     # Time left for the operations that are still free to move.
-    fixed = fixed_slots(problem)
     start = earliest_start(problem, job)
     remaining = [op for op in job.operations if op.id not in fixed]
     if len(remaining) < len(job.operations):
