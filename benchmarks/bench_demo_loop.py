@@ -5,10 +5,13 @@ Runs the demo exactly as `make demo` does (broker, coordinator, 6 machines, 2 wa
 3 vans as child processes, the world declared through the API, the storefront posting
 orders) for `--seconds`, and meanwhile polls `GET /api/v1/jobs` every `--poll-ms`: each time
 an operation's count changes, the latency is the poll's time minus the operation's
-`updated_ms` (the timestamp of the sample that carried the count). The poll interval is
+`updated_ms` (the timestamp of the sample that carried the count, a date on the demo's
+simulated clock, turned back into wall time with the clock's origin and speed). The poll
+interval is
 part of every figure (a count can wait up to one interval to be seen), so these are upper
 bounds. Printed: the count latency p50 / p99 / max over every change seen, the orders
-delivered by the end, and the load average.
+delivered by the end (and how many of them on time, on the one simulated clock), and the
+load average.
 
     .venv/bin/python benchmarks/bench_demo_loop.py [--seconds 300] [--speed 120] [--poll-ms 50]
 """
@@ -48,9 +51,14 @@ def main() -> None:
     latencies: list[float] = []
     seen: dict[str, tuple[int, int]] = {}
     print(command_line(), flush=True)
+    origin_s = time.time()
+
+    def wall_ms(simulated_ms: float) -> float:
+        return origin_s * 1000 + (simulated_ms - origin_s * 1000) / plan.speed
+
     with (
         tempfile.TemporaryDirectory(prefix="bench-demo-") as scratch,
-        running_demo(plan, Path(scratch)) as (_broker, api_url),
+        running_demo(plan, Path(scratch), origin_s=origin_s) as (_broker, api_url),
     ):
         declare_world(plan, api_url)
         storefront = Storefront(
@@ -67,10 +75,10 @@ def main() -> None:
                         state = (op["good"] + op["scrap"], op["updated_ms"])
                         if op["updated_ms"] is not None and seen.get(key) != state:
                             if key in seen or state[0] > 0:
-                                latencies.append(polled_ms - op["updated_ms"])
+                                latencies.append(polled_ms - wall_ms(op["updated_ms"]))
                             seen[key] = state
                 time.sleep(args.poll_ms / 1000)
-            delivered = tally(fetch_orders(api_url)).delivered
+            counts = tally(fetch_orders(api_url))
         finally:
             storefront.stop()
     ordered = sorted(latencies)
@@ -83,7 +91,11 @@ def main() -> None:
             "of polling)"
         )
     print(f"orders posted {storefront.posted}, refused {storefront.refused}")
-    print(f"orders delivered in the first {args.seconds:g} s of wall time: {delivered}")
+    print(
+        f"orders delivered in the first {args.seconds:g} s of wall time: {counts.delivered}"
+        f" ({counts.on_time} on time; received {counts.received}, in production"
+        f" {counts.in_production}, out for delivery {counts.out_for_delivery})"
+    )
     print(f"load average at the end: {load_average()}")
 
 

@@ -26,6 +26,15 @@ the publishers held at most (the agent's outbox rows in this rule).
     .venv/bin/python benchmarks/bench_ingest.py --publishers 2 --nodes-per-publisher 4 \
         --messages-per-node 500 --samples-per-message 500
     .venv/bin/python benchmarks/bench_ingest.py --crash --paced-seconds 30 --down-s 5
+
+With `--db postgresql://...` (or `--start-postgres`: a throwaway server from Debian's
+binaries in the temporary directory, fsync on) the flood and paced phases run a second time
+with the core tables on PostgreSQL (`PostgresStore`: COPY into day partitions, synchronous
+commit), right after the SQLite ones on the same broker, and the script prints both rates
+and their ratio; the integrity check covers both backends.
+
+    .venv/bin/python benchmarks/bench_ingest.py --start-postgres
+    .venv/bin/python benchmarks/bench_ingest.py --db postgresql://flexfleet@127.0.0.1:5432/bench
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -198,8 +208,10 @@ def run_coordinator(
     site: str,
     messages: int,
     interval_s: float = 0.0,
+    db_url: str | None = None,
 ) -> dict[str, float]:
-    """Samples per second committed by the coordinator, and publish→queryable latency."""
+    """Samples per second committed by the coordinator, and publish→queryable latency
+    (the core on PostgreSQL at `db_url` when given)."""
     from coordinator.service import Coordinator
     from coordinator.settings import load_settings
     from protocol import Telemetry
@@ -207,6 +219,7 @@ def run_coordinator(
     settings = load_settings(
         dev_mode=True,
         db_path=db_dir / f"{site}.db",
+        db_url=db_url,
         broker_url=f"mqtt://127.0.0.1:{port}",
         coordinator_id=f"bench-coordinator-{site}",
         share_group=f"bench-{site}",  # a finished phase's persistent session must not share the stream
@@ -216,6 +229,9 @@ def run_coordinator(
         sqlite_synchronous=args.synchronous,
     )
     coordinator = Coordinator.open(settings, with_alarms=False)
+    # A PostgreSQL database may hold earlier phases' rows: count this phase's.
+    messages_before = coordinator.store.count("messages")
+    samples_before = coordinator.store.count("samples")
     latencies: list[float] = []
     commits: list[tuple[float, int]] = []
     expected_msgs = args.publishers * args.nodes_per_publisher * (messages + 1)
@@ -245,8 +261,8 @@ def run_coordinator(
         proc.join(60)
     cpu_s = time.process_time() - cpu_start
     stats = coordinator.writer.stats
-    messages = coordinator.store.count("messages")
-    samples = coordinator.store.count("samples")
+    messages = coordinator.store.count("messages") - messages_before
+    samples = coordinator.store.count("samples") - samples_before
     coordinator.stop()
     first, last = commits[0][0], commits[-1][0]
     committed_after_first = sum(n for _, n in commits[1:])
@@ -522,6 +538,64 @@ def run_crash(
     }
 
 
+def run_phases(
+    args: argparse.Namespace, broker: Any, tmp: Path, db_url: str | None
+) -> tuple[
+    float,
+    dict[str, float],
+    dict[str, float],
+    dict[str, float] | None,
+    dict[str, float] | None,
+    dict[str, Any] | None,
+]:
+    """Phases A and B (flood, paced) on SQLite, then on PostgreSQL when `db_url` is given,
+    then phase C when asked."""
+    bare_msgs = run_bare(args, broker.port)
+    result = run_coordinator(args, broker.port, tmp, site="flood", messages=args.messages_per_node)
+    nodes = args.publishers * args.nodes_per_publisher
+    per_node_msgs_per_s = args.paced_samples_per_s / args.samples_per_message / nodes
+    paced_messages = max(1, int(per_node_msgs_per_s * args.paced_seconds))
+    paced = run_coordinator(
+        args,
+        broker.port,
+        tmp,
+        site="paced",
+        messages=paced_messages,
+        interval_s=1.0 / per_node_msgs_per_s,
+    )
+    pg = pg_paced = None
+    if db_url is not None:
+        pg = run_coordinator(
+            args,
+            broker.port,
+            tmp,
+            site="pgflood",
+            messages=args.messages_per_node,
+            db_url=db_url,
+        )
+        pg_paced = run_coordinator(
+            args,
+            broker.port,
+            tmp,
+            site="pgpaced",
+            messages=paced_messages,
+            interval_s=1.0 / per_node_msgs_per_s,
+            db_url=db_url,
+        )
+    crash = (
+        run_crash(
+            args,
+            broker,
+            tmp,
+            messages=max(2, int(per_node_msgs_per_s * args.paced_seconds)),
+            interval_s=1.0 / per_node_msgs_per_s,
+        )
+        if args.crash
+        else None
+    )
+    return bare_msgs, result, paced, pg, pg_paced, crash
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--publishers", type=int, default=2, help="publisher processes")
@@ -546,6 +620,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--down-s", type=float, default=5.0, help="phase C: broker down time")
     parser.add_argument(
+        "--db", help="postgresql://... : run the flood and paced phases on PostgreSQL too"
+    )
+    parser.add_argument(
+        "--start-postgres",
+        action="store_true",
+        help="start a throwaway PostgreSQL (fsync on) for --db in the temporary directory",
+    )
+    parser.add_argument(
         "--crash-only", action="store_true", help="run phase C alone (skip phases A and B)"
     )
     args = parser.parse_args(argv)
@@ -557,34 +639,17 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="ff-bench-ingest-") as tmp:
         broker = start_broker(Path(tmp) / "mosquitto")
+        server = _start_postgres(Path(tmp)) if args.start_postgres else None
+        db_url = server.url if server is not None else args.db
         try:
-            bare_msgs = run_bare(args, broker.port)
-            result = run_coordinator(
-                args, broker.port, Path(tmp), site="flood", messages=args.messages_per_node
-            )
-            nodes = args.publishers * args.nodes_per_publisher
-            per_node_msgs_per_s = args.paced_samples_per_s / args.samples_per_message / nodes
-            paced = run_coordinator(
-                args,
-                broker.port,
-                Path(tmp),
-                site="paced",
-                messages=max(1, int(per_node_msgs_per_s * args.paced_seconds)),
-                interval_s=1.0 / per_node_msgs_per_s,
-            )
-            crash = (
-                run_crash(
-                    args,
-                    broker,
-                    Path(tmp),
-                    messages=max(2, int(per_node_msgs_per_s * args.paced_seconds)),
-                    interval_s=1.0 / per_node_msgs_per_s,
-                )
-                if args.crash
-                else None
+            bare_msgs, result, paced, pg, pg_paced, crash = run_phases(
+                args, broker, Path(tmp), db_url
             )
         finally:
             broker.stop()
+            if server is not None:
+                server.stop()
+                shutil.rmtree(server.base_dir, ignore_errors=True)
     bare_samples = bare_msgs * args.samples_per_message
     print(f"command: {' '.join(sys.argv)}")
     print(
@@ -617,15 +682,68 @@ def main(argv: list[str] | None = None) -> int:
         f"backpressure waits {result['backpressure_waits']}; coordinator process CPU "
         f"{result['cpu_s']:.1f} s ({result['cpu_s'] / result['expected_samples'] * 1e6:.1f} µs per sample)"
     )
+    if pg is not None and pg_paced is not None:
+        print_postgres(args, result, paced, pg, pg_paced, db_url or "")
     ok = all(
         r["stored_messages"] == r["expected_messages"]
         and r["stored_samples"] == r["expected_samples"]
-        for r in (result, paced)
+        for r in (result, paced, *(r for r in (pg, pg_paced) if r is not None))
     )
     print("integrity:", "OK (nothing lost, nothing stored twice)" if ok else "MISMATCH")
     if crash is not None and print_crash(args, crash) != 0:
         return 1
     return 0 if ok else 1
+
+
+def _start_postgres(_tmp: Path) -> Any:
+    """A throwaway PostgreSQL with fsync on (durable commits), in a directory of its own
+    under /tmp (the server runs as `postgres` when we are root)."""
+    from flexfleet.postgres import start_postgres
+
+    base = Path(tempfile.mkdtemp(prefix="ff-bench-pg-"))
+    print(f"  PostgreSQL cluster in {base} (removed at the end)", file=sys.stderr)
+    # Durable as shipped (fsync, synchronous_commit and full-page writes on); only the WAL
+    # may grow larger between checkpoints, as on any server taking a steady write load.
+    return start_postgres(base, fsync=True, options={"max_wal_size": "4GB"})
+
+
+def print_postgres(
+    args: argparse.Namespace,
+    sqlite: dict[str, float],
+    sqlite_paced: dict[str, float],
+    pg: dict[str, float],
+    pg_paced: dict[str, float],
+    db_url: str,
+) -> None:
+    """The PostgreSQL phases next to the SQLite ones, and their ratio."""
+    from coordinator.store.postgres_store import describe_url
+
+    print(f"PostgreSQL store at {describe_url(db_url)} (COPY into day partitions):")
+    print(
+        f"  flood: {pg['samples_per_s']:,.0f} samples/s committed "
+        f"({pg['samples_per_s'] / args.samples_per_message:,.0f} messages/s); SQLite same run "
+        f"{sqlite['samples_per_s']:,.0f}; ratio PostgreSQL / SQLite "
+        f"{pg['samples_per_s'] / sqlite['samples_per_s']:.2f}"
+    )
+    print(
+        f"  flood writer time: decode+validate {pg['decode_s']:.1f} s, sequencing "
+        f"{pg['apply_s']:.1f} s, commit {pg['commit_s']:.1f} s over {pg['elapsed_s']:.1f} s; "
+        f"{pg['batches']} batches; coordinator process CPU {pg['cpu_s']:.1f} s "
+        f"({pg['cpu_s'] / pg['expected_samples'] * 1e6:.1f} µs per sample)"
+    )
+    print(
+        f"  paced at {args.paced_samples_per_s:,.0f} samples/s offered: committed "
+        f"{pg_paced['samples_per_s']:,.0f} samples/s, ingest-to-queryable p50 "
+        f"{pg_paced['p50_ms']:.0f} ms, p99 {pg_paced['p99_ms']:.0f} ms (SQLite same run: "
+        f"{sqlite_paced['samples_per_s']:,.0f}, p50 {sqlite_paced['p50_ms']:.0f} ms, "
+        f"p99 {sqlite_paced['p99_ms']:.0f} ms)"
+    )
+    print(
+        f"  stored: flood {pg['stored_messages']:,} messages (expected "
+        f"{pg['expected_messages']:,}), {pg['stored_samples']:,} samples (expected "
+        f"{pg['expected_samples']:,}); paced {pg_paced['stored_samples']:,} samples (expected "
+        f"{pg_paced['expected_samples']:,})"
+    )
 
 
 def crash_main(args: argparse.Namespace) -> int:

@@ -14,7 +14,10 @@ it prints mean RMSSE and scaled pinball loss of:
   noise);
 - the stock-out gate: forecast 0 while a series' trailing run of zeros is improbable
   under its own share of zero days in the year before the run (p0 ** run < 1e-3);
-- quantiles rounded to whole units (each true quantile of a count is an integer).
+- quantiles rounded to whole units (each true quantile of a count is an integer);
+- offline statistical levels times the panel's pooled weekday shape: MA28, a winsorised
+  28/56-day mean (each day capped at a high quantile of the series' selling days), and
+  MA28 times only the closed days of that shape.
 With `--with-model`, the model is trained before each cut (as `forecast eval` does) and
 the gate and the rounding are applied to it too.
 """
@@ -36,6 +39,7 @@ from coordinator.forecast.model.baselines import (
 )
 from coordinator.forecast.model.csv_input import read_csv
 from coordinator.forecast.model.panel import FloatArray, SeriesPanel
+from coordinator.forecast.model.weekday import FLAT, pooled_weekday_shape, weekday_of
 from coordinator.forecast.training.metrics import rmsse, scaled_pinball
 from flexfleet.commands.forecast import DEFAULT_EVAL_FILE, shared_data_dir
 
@@ -56,6 +60,26 @@ def stocked_out(train: FloatArray) -> np.ndarray:
         p0 = float((before == 0).mean()) if before.size else 1.0
         out.append(run > 0 and p0**run < GATE_PROBABILITY)
     return np.array(out, dtype=bool)
+
+
+def closed_day_shape(shape: tuple[float, ...], closed_below: float = 0.05) -> tuple[float, ...]:
+    """Only the weekdays the panel does not trade on (pooled shape below `closed_below`):
+    0 there, the other days flat and scaled to a mean of 1."""
+    closed = [v < closed_below for v in shape]
+    open_days = 7 - sum(closed)
+    if open_days in (0, 7):
+        return FLAT
+    return tuple(0.0 if c else 7 / open_days for c in closed)
+
+
+def winsorised_mean(train: FloatArray, days: int, quantile: float) -> FloatArray:
+    """Mean of the last `days` days, each capped at the series' `quantile` of its selling
+    days over the year before the cut (bulk orders cut back to an ordinary high day)."""
+    year = np.nan_to_num(train[:, -364:])
+    selling = np.where(year > 0, year, np.nan)
+    selling[~(year > 0).any(axis=1)] = 0.0
+    cap = np.nanquantile(selling, quantile, axis=1)
+    return np.asarray(np.minimum(np.nan_to_num(train[:, -days:]), cap[:, None]).mean(axis=1))
 
 
 def weekday_shape(panel: SeriesPanel, cut: int, horizon: int) -> FloatArray:
@@ -92,6 +116,33 @@ def methods(panel: SeriesPanel, horizon: int) -> dict[str, Method]:
         actual = panel.y[:, cut : cut + horizon]
         return (actual.sum(axis=1, keepdims=True) - actual) / (horizon - 1), None
 
+    def shaped(
+        shape_of: Callable[[tuple[float, ...]], tuple[float, ...]],
+        level: Callable[[FloatArray], FloatArray] | None = None,
+    ) -> Method:
+        def run(train: FloatArray, cut: int) -> tuple[FloatArray, FloatArray | None]:
+            history = panel.head(cut)
+            shape = np.asarray(shape_of(pooled_weekday_shape(history)))
+            days = history.end_days[:, None] + 1 + np.arange(horizon)[None, :]
+            factor = shape[weekday_of(days)]
+            if level is not None:
+                return level(train)[:, None] * factor, None
+            forecast = BASELINES["MA28"](train, horizon)
+            quantiles = baseline_quantiles(forecast, train) * factor[:, :, None]
+            return forecast.point * factor, quantiles
+
+        return run
+
+    out["MA28 x pooled weekday shape"] = shaped(lambda s: s)
+    out["MA28 x closed-day shape"] = shaped(closed_day_shape)
+
+    def winsorised(days: int, q: float) -> Callable[[FloatArray], FloatArray]:
+        return lambda train: winsorised_mean(train, days, q)
+
+    for days, q in ((28, 0.95), (56, 0.95), (56, 0.9)):
+        out[f"winsorised {days}-day mean (q{q:g}) x shape"] = shaped(
+            lambda s: s, winsorised(days, q)
+        )
     out["oracle: actual mean"] = oracle
     out["oracle: mean of the window's other days"] = oracle_others
     out["oracle: actual mean x weekday shape"] = oracle_weekday

@@ -4,8 +4,10 @@
     ├── ConfigError               settings that cannot be used (e.g. default tokens in production)
     ├── NotFound                  a node, signal or other resource that does not exist
     ├── InvalidQuery              a request whose parameters contradict each other
-    ├── StoreError                the database failed (translated from sqlite3)
-    └── BrokerUnavailable         the MQTT broker could not be reached
+    ├── StoreError                the database failed (translated from sqlite3 or psycopg)
+    │   └── StoreUnavailable      the database cannot be reached now (ingest pauses, retries)
+    ├── BrokerUnavailable         the MQTT broker could not be reached
+    └── StandingBy                a standby coordinator asked for what only the leader runs
 
 Each package of the coordinator hangs its own branch under `CoordinatorError`, drawn in its
 `errors` module: `AlarmError` (alarms), `CommandError` (commands), `ForecastError`
@@ -58,6 +60,11 @@ class StoreError(CoordinatorError):
         self.operation = operation
 
 
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached (refused, connection lost, disk full): a
+    condition that may pass, so ingest pauses and retries instead of stopping."""
+
+
 class BrokerUnavailable(CoordinatorError):
     """The MQTT broker at `url` could not be reached."""
 
@@ -66,11 +73,18 @@ class BrokerUnavailable(CoordinatorError):
         self.url = url
 
 
+class StandingBy(CoordinatorError):
+    """This coordinator stands by behind the leader lock (`coordinator.store.leader_lock`):
+    ingest, alarms, planning and commands run on the leader only."""
+
+
 __all__ = [
     "BrokerUnavailable",
     "ConfigError",
     "CoordinatorError",
     "InvalidQuery",
     "NotFound",
+    "StandingBy",
     "StoreError",
+    "StoreUnavailable",
 ]

@@ -1,7 +1,8 @@
 """The coordinator service: store, fleet twin, ingest writer, MQTT client and alarms, wired.
 
 `Coordinator.open(settings)` builds the parts (applying every migration set at start-up:
-the core's and the alarm service's), restores the twin from the store, and
+the core's and the alarm service's; the core's tables on PostgreSQL when `db_url` is set,
+the other stores on the SQLite file `db_path` either way), restores the twin from the store, and
 `start()` connects to the broker and starts the writer, the forecast job
 (`coordinator.forecast.serving.job`: sales history → forecasts, on a schedule) and the planner
 (`coordinator.plan.runner`: re-plans on machine down, orders and stock-out risk), fed the
@@ -13,13 +14,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from coordinator.alarms.model import Alarm, AlarmQuery
 from coordinator.alarms.port import AlarmSink
 from coordinator.alarms.service import AlarmService
+from coordinator.alarms.store import MAX_QUERY_LIMIT
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.commands import CommandLog
-from coordinator.errors import CoordinatorError
+from coordinator.errors import CoordinatorError, StoreError
+from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.twin import FleetTwin
+from coordinator.forecast.events.head import EventHeadParams
+from coordinator.forecast.events.hourly import EventContext
 from coordinator.forecast.serving.job import ForecastJob
 from coordinator.forecast.serving.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
@@ -35,23 +42,30 @@ from coordinator.plan.routing.travel import GreatCircleTravel, TravelTimes
 from coordinator.plan.runner import PlanRunner
 from coordinator.sales.book import SalesBook
 from coordinator.sales.network import Network
-from coordinator.sales.sources import capacity_source, pairwise_travel
+from coordinator.sales.sources import PromiseReviser, capacity_source, pairwise_travel
 from coordinator.sales.webhooks import WebhookPusher
 from coordinator.settings import CoordinatorSettings
 from coordinator.stock.cover import CoverPolicy, StockCover
 from coordinator.stock.cover_watch import CoverWatch, StockoutRiskRule
 from coordinator.stock.lateral_book import LateralTransferBook
 from coordinator.stock.placement import PlacementPolicy
-from coordinator.stock.plan_inputs import Inbound, sized_by_plan
+from coordinator.stock.plan_inputs import Inbound, sized_by_plan, stream_event
 from coordinator.stock.plan_service import StockPlanner
 from coordinator.stock.stream_book import LiveStreamBook
-from coordinator.store.port import CommitResult
+from coordinator.stock.uplift_meter import StreamUpliftMeter, UpliftStore
+from coordinator.store.port import CommitResult, Store
 from coordinator.store.sqlite_store import SqliteStore
+from coordinator.transfers import carry_made_goods
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
 from protocol.reports import STOP_EVENTS
 
+if TYPE_CHECKING:  # psycopg only when the core is on PostgreSQL
+    from coordinator.store.alarm_board import AlarmBoardFeed
+
 log = logging.getLogger(__name__)
+UPLIFT_LOOKBACK_MS = 7 * 86_400_000  # streams that ended within a week get measured
+PROFILE_DAYS = 28  # the hourly sales profile of each shelf: picks over the last 4 weeks
 
 
 @dataclass
@@ -60,10 +74,13 @@ class Coordinator:
 
     settings: CoordinatorSettings
     clock: Clock
-    store: SqliteStore
+    store: Store
     twin: FleetTwin
     writer: IngestWriter
     mqtt: MqttClient
+    local: SqliteStore
+    """The SQLite file of the stores that are not the core's (plan state, jobs, sales,
+    commands, ...): `store` itself unless the core is on PostgreSQL."""
     alarms: AlarmService | None = None
     fast_lane: EventFastLane | None = None
     events_mqtt: MqttClient | None = None
@@ -77,6 +94,9 @@ class Coordinator:
     stock_plan: StockPlanner | None = None
     lateral: LateralTransferBook | None = None
     sales_webhooks: WebhookPusher | None = None
+    promise_reviser: PromiseReviser | None = None
+    alarm_board: AlarmBoardFeed | None = None
+    """Copies this coordinator's alarms onto the board other coordinators read (PostgreSQL)."""
 
     @classmethod
     def open(
@@ -84,9 +104,9 @@ class Coordinator:
     ) -> Coordinator:
         """Build every part from `settings` (no network yet)."""
         clock = clock or SystemClock()
-        store = SqliteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
+        local, store = _open_stores(settings)
         twin = FleetTwin()
-        twin.restore(store.load_nodes(), store.load_latest(), store.load_stock())
+        _restore_own_sites(twin, store, settings.sites)
         client = MqttClient(
             host=settings.broker_host,
             port=settings.broker_port,
@@ -110,7 +130,7 @@ class Coordinator:
         )
         alarms = _build_alarms(settings, clock, events_mqtt or client) if with_alarms else None
         commands = CommandLog(
-            store=store.command_store(),
+            store=local.command_store(),
             publisher=client,
             clock=clock,
             online=twin.is_online,
@@ -157,7 +177,7 @@ class Coordinator:
             publisher=client, clock=clock, min_interval_s=settings.watermark_interval_s
         )
         writer.listeners.append(watermarks.on_commit)
-        plans, jobs = _build_plans(settings, clock, commands, store, alarms)
+        plans, jobs = _build_plans(settings, clock, commands, local, store, alarms)
         writer.listeners.append(plans.on_commit)
         writer.listeners.append(jobs.on_commit)
         fast_lane = _build_fast_lane(settings, twin, feed, events_mqtt)
@@ -169,27 +189,23 @@ class Coordinator:
             horizon_days=settings.forecast_horizon_days,
             refresh_interval_s=settings.forecast_refresh_interval_s,
             model_check_interval_s=settings.forecast_model_check_interval_s,
+            events=lambda: _event_context(settings, store, streams, plans, meter),
         )
-        policy = CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days)
-        cover = CoverWatch(
-            forecasts=forecasts.service.latest,
-            stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
-            policy=policy,
-            clock=clock,
-            interval_s=settings.cover_check_interval_s,
-            rule=None if alarms is None else StockoutRiskRule(alarms, policy),
-        )
-        forecasts.watchers.append(cover)  # checked after every refresh and between them
-        sales = _build_sales(settings, store, clock, twin, plans)
+        cover = _build_cover(settings, clock, twin, forecasts, alarms)
+        sales = _build_sales(settings, local, clock, twin, plans)
         sales.network_listeners.append(lambda network: _plan_opening_hours(plans, network))
+        reviser = PromiseReviser(sales, plans)
+        plans.plan_listeners.append(reviser.on_plan)
         _plan_opening_hours(plans, sales.network)
-
-        _follow_orders(writer, sales, jobs)
+        _follow_orders(writer, sales, jobs, plans, service_s=settings.delivery_service_s)
         streams = LiveStreamBook(
-            store.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
+            local.live_stream_store(), clock, known_skus=lambda: {s.sku for s in twin.stock()}
         )
+        streams.listeners.append(lambda _stream: forecasts.request_refresh())
+        meter = _build_uplift_meter(local, store, streams, plans, clock)
+        forecasts.watchers.append(meter)  # measures ended streams between refreshes
         lateral = LateralTransferBook(
-            store.lateral_store(),
+            local.lateral_store(),
             plans,
             clock,
             nodes=lambda: {w.id: w.nodes for w in sales.network.warehouses},
@@ -236,11 +252,14 @@ class Coordinator:
             cover=cover,
             commands=commands,
             sales=sales,
+            promise_reviser=reviser,
             live_streams=streams,
             stock_plan=stock_plan,
             lateral=lateral,
+            local=local,
+            alarm_board=_build_alarm_board(settings, alarms),
             sales_webhooks=WebhookPusher(
-                store.sales_store(),
+                local.sales_store(),
                 clock,
                 secret=None
                 if settings.webhook_secret is None
@@ -253,6 +272,9 @@ class Coordinator:
         self.writer.start()
         if self.alarms is not None:
             self.alarms.start()
+        if self.alarm_board is not None and self.alarms is not None:
+            _resync_board(self.alarm_board, self.alarms)
+            self.alarm_board.start()
         if self.fast_lane is not None and self.events_mqtt is not None:
             self.fast_lane.start()
             self.events_mqtt.start(connect_timeout_s=0)  # connects in the background
@@ -263,11 +285,15 @@ class Coordinator:
             self.forecasts.start()
         if self.sales_webhooks is not None:
             self.sales_webhooks.start()
+        if self.promise_reviser is not None:
+            self.promise_reviser.start()
 
     def stop(self) -> None:
         """Disconnect, finish the batch in hand, and close the alarm service and the stores."""
         if self.sales_webhooks is not None:
             self.sales_webhooks.close()
+        if self.promise_reviser is not None:
+            self.promise_reviser.close()
         if self.forecasts is not None:
             self.forecasts.close()
         if self.plans is not None:
@@ -279,12 +305,42 @@ class Coordinator:
         self.writer.stop()
         if self.alarms is not None:
             self.alarms.close()
+        if self.alarm_board is not None:
+            self.alarm_board.close()
+        self.close_stores()
+
+    def close_stores(self) -> None:
+        """Close the core store and, when it is another one, the local SQLite file."""
         self.store.close()
+        if self.local is not self.store:
+            self.local.close()
 
     @property
     def healthy(self) -> bool:
-        """Broker connected and ingest running."""
-        return self.mqtt.connected and not self.writer.failed
+        """Broker connected, ingest running and the database reachable."""
+        return self.mqtt.connected and not self.writer.failed and not self.writer.store_lost
+
+
+def _build_cover(
+    settings: CoordinatorSettings,
+    clock: Clock,
+    twin: FleetTwin,
+    forecasts: ForecastJob,
+    alarms: AlarmService | None,
+) -> CoverWatch:
+    """The stock cover watch on the forecasts and the twin's stock, checked after every
+    forecast refresh and between them; stock-out risks alarm."""
+    policy = CoverPolicy(settings.cover_lead_time_days, settings.cover_review_days)
+    cover = CoverWatch(
+        forecasts=forecasts.service.latest,
+        stock=lambda: [(s.site, s.node, s.sku, s.qty) for s in twin.stock()],
+        policy=policy,
+        clock=clock,
+        interval_s=settings.cover_check_interval_s,
+        rule=None if alarms is None else StockoutRiskRule(alarms, policy),
+    )
+    forecasts.watchers.append(cover)
+    return cover
 
 
 def _plan_opening_hours(plans: PlanRunner, network: Network) -> None:
@@ -322,10 +378,16 @@ def _build_sales(
     )
 
 
-def _follow_orders(writer: IngestWriter, sales: SalesBook, jobs: JobTracker) -> None:
+def _follow_orders(
+    writer: IngestWriter, sales: SalesBook, jobs: JobTracker, plans: PlanRunner, *, service_s: float
+) -> None:
     """Sales orders move on the facts of each committed batch: their jobs' reports (once
-    tracked), their deliveries' stop events and their transfers' receipts; the orders
-    ready to ship are handed to the planner again at start."""
+    tracked), their deliveries' stop events and their transfers' receipts; made goods are
+    carried to the warehouses (`coordinator.transfers`, wired before the tracker settles
+    what a previous run left unsettled); the orders ready to ship are handed to the
+    planner again at start."""
+    carry_made_goods(plans, jobs, sales, service_s=service_s)
+    jobs.resume()
 
     def follow_production(outcome: BatchOutcome, _result: CommitResult) -> None:
         sales.follow_production(
@@ -349,14 +411,62 @@ def _follow_the_fleet(sales: SalesBook, outcome: BatchOutcome) -> None:
     if stops:
         sales.follow_stops(stops)
     if outcome.batch.receipts:
-        sales.follow_receipts(r.transfer_id for r in outcome.batch.receipts)
+        receipts = outcome.batch.receipts
+        sales.follow_receipts(
+            (r.transfer_id for r in receipts), places={r.transfer_id: r.node for r in receipts}
+        )
+
+
+def _own_nodes(store: Store, sites: tuple[str, ...]) -> list[NodeRecord]:
+    """The stored node records of the sites this coordinator owns (all when `sites` is
+    empty): coordinators owning other sites may share the database (PostgreSQL), and a
+    node of theirs taken in here would be expired and written back by this one."""
+    return [r for r in store.load_nodes() if not sites or r.site in sites]
+
+
+def _restore_own_sites(twin: FleetTwin, store: Store, sites: tuple[str, ...]) -> None:
+    """The twin from the store, for the sites this coordinator owns only."""
+    twin.restore(
+        _own_nodes(store, sites),
+        [row for row in store.load_latest() if not sites or row[0] in sites],
+        [item for item in store.load_stock() if not sites or item.site in sites],
+    )
+
+
+def check_database(settings: CoordinatorSettings) -> None:
+    """Open the core's PostgreSQL store once (connect, apply pending migrations) and close
+    it, so a command line can say why start-up cannot go on before serving anything;
+    `StoreError` with the reason. Nothing to check for the embedded SQLite file."""
+    if settings.db_url is None:
+        return
+    from coordinator.store.postgres_store import PostgresStore
+
+    PostgresStore(settings.db_url).close()
+
+
+def _open_stores(settings: CoordinatorSettings) -> tuple[SqliteStore, Store]:
+    """The SQLite file of the local stores, and the core's store: that file too, or
+    PostgreSQL at `db_url` (its batches' job facts written to the file first). An
+    unreachable server or a failed migration raises `StoreError` here, so start-up stops
+    with the reason."""
+    local = SqliteStore(settings.db_path, synchronous=settings.sqlite_synchronous)
+    if settings.db_url is None:
+        return local, local
+    from coordinator.store.postgres_store import PostgresStore  # psycopg: only when used
+
+    try:
+        return local, PostgresStore(settings.db_url, job_facts=local.commit_job_facts)
+    except BaseException:
+        local.close()
+        raise
 
 
 def _build_plans(
     settings: CoordinatorSettings,
     clock: Clock,
     commands: CommandLog,
-    store: SqliteStore,
+    local: SqliteStore,
+    store: Store,
     alarms: AlarmSink | None,
 ) -> tuple[PlanRunner, JobTracker]:
     """The re-planning loop (ingest and the orders API feed it, plan diffs go out as
@@ -372,9 +482,10 @@ def _build_plans(
         urgent_quiet_s=settings.plan_urgent_quiet_s,
         max_delay_s=settings.plan_max_delay_s,
         machine_down_s=settings.plan_machine_down_s,
-        state=store.plan_state(),
+        state=local.plan_state(),
         lead_time_days=settings.cover_lead_time_days,
         auto_replenish=settings.auto_replenish,
+        can_order_days=settings.replenish_can_order_days,
         from_facts=settings.plan_from_facts,
         travel=_travel_times(settings),
     )
@@ -386,7 +497,7 @@ def _build_plans(
         return product.max_scrap_share
 
     jobs = JobTracker(
-        store=store.job_store(),
+        store=local.job_store(),
         clock=clock,
         alarms=alarms,
         scrap_limit_for=scrap_limit,
@@ -395,9 +506,8 @@ def _build_plans(
     )
     jobs.attach(plans)
     plans.received = jobs.store.received
-    plans.restore(store.load_nodes())
+    plans.restore(_own_nodes(store, settings.sites))
     plans.restore_saved()  # orders, fleet and latest plans of the previous run
-    jobs.resume()  # settles what a previous run left unsettled
     return plans, jobs
 
 
@@ -451,6 +561,33 @@ def _build_fast_lane(
     return lane
 
 
+def _build_alarm_board(
+    settings: CoordinatorSettings, alarms: AlarmService | None
+) -> AlarmBoardFeed | None:
+    """On PostgreSQL, the feed copying every alarm change onto the shared alarm board."""
+    if settings.db_url is None or alarms is None:
+        return None
+    from coordinator.store.alarm_board import AlarmBoardFeed, PostgresAlarmBoard
+
+    feed = AlarmBoardFeed(PostgresAlarmBoard(settings.db_url), sites=settings.sites)
+    alarms.add_notifier(feed)
+    return feed
+
+
+def _resync_board(feed: AlarmBoardFeed, alarms: AlarmService) -> None:
+    """The board's rows of this coordinator's sites as its alarm file holds them (a server
+    out of reach now: the changes from here on reach it once it answers)."""
+    held: list[Alarm] = []
+    while page := alarms.store.query(AlarmQuery(limit=MAX_QUERY_LIMIT, offset=len(held))):
+        held.extend(page)
+        if len(page) < MAX_QUERY_LIMIT:
+            break
+    try:
+        feed.resync(held)
+    except StoreError as exc:
+        log.warning("alarm board not resynchronised: %s", exc.reason)
+
+
 def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClient) -> AlarmService:
     """The alarm service over its own database file (`settings.alarm_db_file`)."""
     return build_alarm_service(
@@ -467,7 +604,62 @@ def _build_alarms(settings: CoordinatorSettings, clock: Clock, client: MqttClien
     )
 
 
-__all__ = ["Coordinator"]
+__all__ = ["Coordinator", "check_database"]
+
+
+def _build_uplift_meter(
+    local: SqliteStore, store: Store, streams: LiveStreamBook, plans: PlanRunner, clock: Clock
+) -> StreamUpliftMeter:
+    """Measures the streams that ended within a week; the book shows the measurements
+    (kept in the local file, measured from the core's tables wherever they are)."""
+    uplifts: UpliftStore = local.stream_uplift_store()
+    if store is not local:
+        from coordinator.store.postgres_store import PostgresStore, SplitUpliftStore
+
+        assert isinstance(store, PostgresStore)
+        uplifts = SplitUpliftStore(local.stream_uplift_store(), store)
+    meter = StreamUpliftMeter(
+        store=uplifts,
+        streams=lambda: [
+            kept.stream
+            for kept in streams.list(ended_after_ms=streams.now_ms() - UPLIFT_LOOKBACK_MS)
+        ],
+        family_of=lambda: _families(plans),
+        clock=clock,
+    )
+    streams.measured = meter.get
+    return meter
+
+
+def _families(plans: PlanRunner) -> dict[str, str]:
+    return {p.sku: p.family for p in plans.products() if p.family}
+
+
+def _event_context(
+    settings: CoordinatorSettings,
+    store: Store,
+    streams: LiveStreamBook,
+    plans: PlanRunner,
+    meter: StreamUpliftMeter,
+) -> EventContext:
+    """What the forecast's event step needs: the streams not ended, the SKU families and
+    the uplifts past streams realised."""
+    past = meter.past()
+    since = streams.now_ms() - PROFILE_DAYS * 86_400_000
+    profiles: dict[str, list[float]] = {}
+    for site, node, hour, units in store.hourly_sales_profile(since_ms=since):
+        profiles.setdefault(f"{site}/{node}", [0.0] * 24)[hour] += units
+    return EventContext(
+        streams=tuple(
+            stream_event(kept.stream, orders_per_viewer=settings.stock_orders_per_viewer)
+            for kept in streams.list()
+        ),
+        uplift_sku=past.sku,
+        uplift_family=past.family,
+        family_of=_families(plans),
+        params=EventHeadParams(pre_uplift=past.pre_uplift),
+        hour_profiles=profiles,
+    )
 
 
 def _build_stock_plan(
@@ -502,4 +694,5 @@ def _build_stock_plan(
             min_transfer_units=settings.stock_min_transfer_units,
         ),
         orders_per_viewer=settings.stock_orders_per_viewer,
+        stream_units=forecasts.stream_units,
     )

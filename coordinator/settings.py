@@ -159,7 +159,11 @@ class CoordinatorSettings(BaseSettings):
     stock_lateral_transfers: bool = True
     # Replenishment (coordinator.plan.orders.replenishment): an at-risk SKU declared "auto" in
     # PUT /api/v1/plans/products becomes a production job; False turns that off for all.
+    # With replenish_can_order_days > 0, the other SKUs of its family (at any warehouse)
+    # that would be at risk within that many more days are ordered with it (joint
+    # replenishment: the family's work reaches the scheduler together).
     auto_replenish: bool = True
+    replenish_can_order_days: float = Field(default=0.0, ge=0, le=366)
     # Planning (coordinator.plan.runner): debounced re-plans on machine down, orders and
     # stock-out risk; an outage of unknown length is assumed to last plan_machine_down_s.
     plan_time_limit_s: float = Field(default=2.0, gt=0, le=600)
@@ -189,6 +193,17 @@ class CoordinatorSettings(BaseSettings):
     quality_max_scrap_share: float = Field(default=0.05, ge=0, le=1)
     # Store
     db_path: Path = Path("flexfleet.db")
+    # The core tables (nodes, messages, samples, rollups, events, stock, dead letters) on a
+    # PostgreSQL server instead of db_path (`--db postgresql://user@host:port/db`;
+    # coordinator.store.postgres_store). The other stores stay in db_path's SQLite file.
+    # Keep the password out of the URL: libpq reads PGPASSWORD or ~/.pgpass.
+    db_url: str | None = Field(default=None, pattern=r"^postgres(ql)?://[^\s]{1,1000}$")
+    # Several coordinators with the same coordinator_id on one PostgreSQL: the one holding
+    # the leader lock (coordinator.store.leader_lock) ingests, alarms and plans, the others
+    # stand by serving reads and ask for the lock every leader_poll_s. Needs db_url; they
+    # share db_path's directory (plan state, commands, alarms are still SQLite files).
+    leader_lock: bool = False
+    leader_poll_s: float = Field(default=0.5, gt=0, le=30)
     raw_retention_days: float = Field(default=7.0, gt=0)
     rollup_retention_days: float = Field(default=365.0, gt=0)
     retention_interval_s: float = Field(default=600.0, gt=0)
@@ -201,6 +216,10 @@ class CoordinatorSettings(BaseSettings):
     # API tokens: the hashed token file (`flexfleet token add`), and for compatibility
     # tokens in clear per role (every site; prefer the file). See coordinator.api.auth.
     token_file: Path | None = None
+    # /metrics (and /healthz's error texts) need a token covering every site, of any role
+    # (a `metrics` token reads nothing else); true opens them, for an API reachable only
+    # from the scrape network.
+    metrics_public: bool = False
     viewer_tokens: Tokens = ()
     operator_tokens: Tokens = ()
     admin_tokens: Tokens = ()
@@ -296,6 +315,15 @@ class CoordinatorSettings(BaseSettings):
             except ValueError as exc:
                 name = "broker_cert_file" if self.broker_cert_file else "broker_ca_file"
                 raise ConfigError(f"{name}: {exc}", field=name) from None
+        return self
+
+    @model_validator(mode="after")
+    def _leader_lock_on_postgres(self) -> CoordinatorSettings:
+        if self.leader_lock and self.db_url is None:
+            raise ConfigError(
+                "leader_lock needs db_url (a PostgreSQL server the coordinators share)",
+                field="leader_lock",
+            )
         return self
 
     @model_validator(mode="after")

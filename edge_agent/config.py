@@ -248,7 +248,8 @@ class DriverConfig:
     serves each stop in `service_s` and fails a delivery with probability `failure_rate`;
     `places` locates the stop ids it may be sent bare (`{id = [lat, lon]}`). `dock` is the
     directory where simulated vehicles leave transfers for simulated warehouses. `speed` is
-    how many simulated seconds simulated devices live per second of the agent's clock.
+    how many simulated seconds simulated devices live per second of the agent's clock
+    (below 1 when the agent's clock is itself faster than wall time: see the demo).
     """
 
     type: str = "sim"
@@ -280,7 +281,7 @@ class DriverConfig:
         _check(1 <= self.port <= 65535, "driver.port", "must be in 1..65535")
         _check(0 <= self.unit_id <= 247, "driver.unit_id", "must be in 0..247")
         _finite_range(self.timeout_s, "driver.timeout_s", 0.01, 60.0)
-        _finite_range(self.speed, "driver.speed", 0.01, 10_000.0)
+        _finite_range(self.speed, "driver.speed", 0.0001, 10_000.0)
         _finite_range(self.lat, "driver.lat", -90.0, 90.0)
         _finite_range(self.lon, "driver.lon", -180.0, 180.0)
         _finite_range(self.speed_kmh, "driver.speed_kmh", 0.1, 100_000.0)

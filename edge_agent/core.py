@@ -495,6 +495,10 @@ class AgentCore:
             )
         detectors, deadband, batcher = self.detectors, self.deadband, self.batcher
         if detectors is not None:
+            for device_event in reading.events:
+                family = device_event.data.get("family")
+                if device_event.name == "operation_started" and isinstance(family, str):
+                    detectors.observe_family("", family)  # the node's own machine
             detectors.observe_modes(reading.values)
         for signal, value in reading.values:
             self.counters["samples_read"] += 1

@@ -8,7 +8,12 @@ overrides. Signals the driver declares stepped (state codes, counters, stock tot
 from `STEPPED_DEFAULTS`; those it declares mode-dependent are judged per operating mode
 (`edge_agent.modes`), and each state signal selecting a mode is watched for stays far longer
 than usual (`StateDurations`, set by the `states` table: `planned` state codes never judged,
-`duration_factor`, `min_stays`, `min_duration_s`, `enabled`).
+`duration_factor`, `duration_quantile`, `min_stays`, `min_duration_s`, `enabled`). When a
+machine leaves a state of `relearn_after` (none by default; `[3]` for down: a repair) its
+moded signals re-learn what is normal (`ModedMonitor.relearn`). It is off by default: on
+the simulated plant, whose machines break down and are repaired several times a day, the
+ranges re-opened after every repair took in overheats that began soon after, and the
+false incidents after repairs were gone without it (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -20,9 +25,17 @@ from typing import Any
 
 from edge_agent.detectors import Anomaly, DetectorConfig, DetectorError, SignalMonitor
 from edge_agent.errors import ConfigError
-from edge_agent.incidents import SEVERITY, IncidentBook, incident_settings, machine_of
+from edge_agent.incidents import (
+    SEVERITY,
+    IncidentBook,
+    corroboration,
+    incident_settings,
+    machine_of,
+    shift_settings,
+)
 from edge_agent.modes import ModedMonitor, ModeKey, StateDurations, mode_key
 from edge_agent.state_range import RangeSettings
+from edge_agent.stay_shift import CLEAR_SHARE, joint_shift, shift_anomaly
 
 log = logging.getLogger("edge_agent")
 
@@ -41,6 +54,10 @@ _STATE_KEYS = {
     "duration_factor",
     "min_stays",
     "min_duration_s",
+    "duration_quantile",
+    "relearn_after",
+    "relearn_samples",
+    "settle_min_s",
     "range_enabled",
     "range_margin",
     "range_learn_samples",
@@ -59,10 +76,17 @@ def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
     margin = raw.get("range_margin", 0.15)
     if not _number(margin) or not 0.0 <= margin <= 100.0:
         raise ConfigError("detectors.states.range_margin", "must be a number in 0..100")
+    planned = raw.get("planned", [0])
+    if not isinstance(planned, list):
+        raise ConfigError("detectors.states.planned", "must be a list of at most 64 state codes")
+    settle = raw.get("settle_min_s", 600.0)
+    if not _number(settle) or not 0 <= settle <= 86400:
+        raise ConfigError("detectors.states.settle_min_s", "must be a number in 0..86400")
     counts = {}
     for key, default, top in (
         ("range_learn_samples", 1800, 10_000_000),
         ("range_confirm_samples", 5, 100_000),
+        ("relearn_samples", 150, 10_000_000),
     ):
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
@@ -73,7 +97,24 @@ def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
         margin=float(margin),
         learn_samples=counts["range_learn_samples"],
         confirm_samples=counts["range_confirm_samples"],
+        relearn_samples=counts["relearn_samples"],
+        settle_min_s=float(settle),
+        drift_states=frozenset(float(v) for v in planned if _number(v)),
     )
+
+
+def relearn_states(settings: Mapping[str, Any]) -> frozenset[float]:
+    """The state codes after which a machine re-learns its normal (`relearn_after`);
+    raises `ConfigError`."""
+    raw = settings.get("states", {})
+    if not isinstance(raw, dict):
+        raise ConfigError("detectors.states", "must be a table")
+    codes = raw.get("relearn_after", [])
+    if not isinstance(codes, list) or len(codes) > 64 or not all(_number(v) for v in codes):
+        raise ConfigError(
+            "detectors.states.relearn_after", "must be a list of at most 64 state codes"
+        )
+    return frozenset(float(v) for v in codes)
 
 
 def state_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,7 +132,10 @@ def state_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     factor = raw.get("duration_factor", 3.0)
     if not _number(factor) or not 1.0 < factor <= 1000.0:
         raise ConfigError("detectors.states.duration_factor", "must be a number in (1, 1000]")
-    stays = raw.get("min_stays", 5)
+    quantile = raw.get("duration_quantile", 0.99)
+    if not _number(quantile) or not 0.5 <= quantile <= 1.0:
+        raise ConfigError("detectors.states.duration_quantile", "must be a number in 0.5..1")
+    stays = raw.get("min_stays", 20)
     if isinstance(stays, bool) or not isinstance(stays, int) or not 1 <= stays <= 10_000:
         raise ConfigError("detectors.states.min_stays", "must be an integer in 1..10000")
     min_s = raw.get("min_duration_s", 300.0)
@@ -106,6 +150,7 @@ def state_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         "factor": float(factor),
         "min_stays": stays,
         "min_s": float(min_s),
+        "quantile": float(quantile),
     }
 
 
@@ -153,6 +198,7 @@ def check_detector_settings(settings: Mapping[str, Any]) -> None:
     build_configs(settings)
     state_settings(settings)
     range_settings(settings)
+    relearn_states(settings)
     incident_settings(settings)
 
 
@@ -178,18 +224,42 @@ class DetectorBank:
         }
         self._mode_signals = frozenset(self._mode_of.values())
         self._modes: dict[str, ModeKey] = {}
+        self._families: dict[str, str] = {}
         base, per_signal = build_configs(settings, self._signals, self._stepped)
         ranges = range_settings(settings)
         self.monitors: dict[str, SignalMonitor | ModedMonitor] = {
             s: (
-                ModedMonitor(s, per_signal.get(s, base), self._mode_of[s], self._modes, ranges)
+                ModedMonitor(
+                    s,
+                    per_signal.get(s, base),
+                    self._mode_of[s],
+                    self._modes,
+                    ranges,
+                    self._families,
+                )
                 if s in self._mode_of
                 else SignalMonitor(s, per_signal.get(s, base))
             )
             for s in self._signals
         }
+        self._moded_by: dict[str, list[ModedMonitor]] = {}
+        for monitor in self.monitors.values():
+            if isinstance(monitor, ModedMonitor):
+                self._moded_by.setdefault(monitor.mode_signal, []).append(monitor)
+        self._relearn_after = relearn_states(settings)
         self.durations = self._durations(settings)
         self.incidents = self._incidents(settings)
+        self._shift_strong, self._shift_each = self._shifts(settings)
+        by_machine: dict[str, list[tuple[str, ModedMonitor]]] = {}
+        for name, monitor in self.monitors.items():
+            if isinstance(monitor, ModedMonitor):
+                by_machine.setdefault(machine_of(name), []).append((name, monitor))
+        self._shift_peers = {
+            name: (monitor, peers, machine_of(name))
+            for peers in by_machine.values()
+            if len(peers) > 1
+            for name, monitor in peers
+        }
         self.errors = 0
         self._failed: set[str] = set()
 
@@ -199,9 +269,22 @@ class DetectorBank:
             return None
         old: IncidentBook | None = getattr(self, "incidents", None)
         if old is not None:
+            old.corroborate = corroboration(settings)
             return old
         judged = [s for s in self._signals if s not in self._stepped]
-        return IncidentBook(self._signals, judged=judged, units=self._units, state_of=self.state_of)
+        return IncidentBook(
+            self._signals,
+            judged=judged,
+            units=self._units,
+            state_of=self.state_of,
+            corroborate=corroboration(settings),
+        )
+
+    def _shifts(self, settings: Mapping[str, Any]) -> tuple[float, float]:
+        """(strong, each) of the joint stay-shift rule; strong 0 when off (also with
+        incidents off: the rule is a machine's, not a signal's)."""
+        strong, each = shift_settings(settings)
+        return (strong if self.incidents is not None else 0.0), each
 
     def state_of(self, signal: str) -> ModeKey:
         """The operating state of the machine a signal belongs to (None if unknown)."""
@@ -231,6 +314,7 @@ class DetectorBank:
             watch = old.get(signal) or StateDurations(signal, **kwargs)
             watch.planned, watch.factor = kwargs["planned"], kwargs["factor"]
             watch.min_stays, watch.min_s = kwargs["min_stays"], kwargs["min_s"]
+            watch.quantile = kwargs["quantile"]
             found[signal] = watch
         return found
 
@@ -240,13 +324,26 @@ class DetectorBank:
         if self._mode_signals:
             for name, value in values:
                 if name in self._mode_signals:
-                    self._modes[name] = mode_key(value)
+                    key, old = mode_key(value), self._modes.get(name)
+                    if key != old and old in self._relearn_after:
+                        for monitor in self._moded_by.get(name, ()):
+                            monitor.relearn()
+                    self._modes[name] = key
+
+    def observe_family(self, machine: str, family: str) -> None:
+        """The product family of the operation `machine` now runs ("" for none): its
+        moded signals learn their normal per state and family from its next sample (a
+        family's range, until learnt, is judged by its state's over every family)."""
+        for mode_signal in self._mode_signals:
+            if machine_of(mode_signal) == machine:
+                self._families[mode_signal] = family[:64]
 
     def reconfigure(self, settings: Mapping[str, Any]) -> list[Anomaly]:
         """Apply new settings live (learnt state kept); returns anomalies cleared by it."""
         base, per_signal = build_configs(settings, self._signals, self._stepped)
         durations = self._durations(settings)
         ranges = range_settings(settings)
+        self._relearn_after = relearn_states(settings)
         cleared: list[Anomaly] = []
         for name, monitor in self.monitors.items():
             cleared += monitor.reconfigure(per_signal.get(name, base))
@@ -258,6 +355,12 @@ class DetectorBank:
                 cleared.append(watch.cleared(self._last_ts(name), "detector switched off"))
         self.durations = durations
         self.incidents = self._incidents(settings)
+        self._shift_strong, self._shift_each = self._shifts(settings)
+        if not self._shift_strong:
+            for name, (monitor, _, _) in self._shift_peers.items():
+                if monitor.shift.raised:
+                    monitor.shift.raised = False
+                    cleared.append(self._shift_change(name, monitor, "cleared", "switched off"))
         return cleared
 
     def _last_ts(self, signal: str) -> int:
@@ -279,6 +382,13 @@ class DetectorBank:
             watch = self.durations.get(signal)
             if watch is not None:
                 found += watch.update(ts_ms, value)
+            if self._shift_strong:
+                peer = self._shift_peers.get(signal)
+                if peer is not None:
+                    monitor_, peers, machine = peer
+                    if self.incidents is not None and self.incidents.is_open(machine):
+                        monitor_.shift.excused = True
+                    found += self._joint(signal, monitor_, peers)
             return found
         except Exception:
             self.errors += 1
@@ -286,6 +396,40 @@ class DetectorBank:
                 self._failed.add(signal)
                 log.exception("detector failed on signal %s; data collection continues", signal)
             return []
+
+    def _joint(
+        self, signal: str, monitor: ModedMonitor, peers: list[tuple[str, ModedMonitor]]
+    ) -> list[Anomaly]:
+        """The joint stay-shift rule after a sample of `signal` (`edge_agent.stay_shift`)."""
+        shift, each = monitor.shift, self._shift_each
+        if shift.raised:
+            if shift.z * shift.direction < CLEAR_SHARE * each:
+                shift.raised = False
+                return [self._shift_change(signal, monitor, "cleared")]
+            return []
+        if -each < shift.z < each:
+            return []
+        found = []
+        pairs = [(name, peer.shift) for name, peer in peers]
+        for name in joint_shift(pairs, strong=self._shift_strong, each=each):
+            peer = next(p for n, p in peers if n == name)
+            if not peer.shift.raised:
+                peer.shift.raised = True
+                peer.shift.direction = 1.0 if peer.shift.z > 0.0 else -1.0
+                found.append(self._shift_change(name, peer, "raised"))
+        return found
+
+    def _shift_change(
+        self,
+        signal: str,
+        monitor: ModedMonitor,
+        state: str,
+        why: str = "back near its level at the start of the stay",
+    ) -> Anomaly:
+        window = monitor.always.recent_values()
+        return shift_anomaly(
+            signal, monitor.shift, state, self._last_ts(signal), window, self._shift_each, why
+        )
 
     def check_missing(self, now_ms: int) -> list[Anomaly]:
         """Raise `missing` on every signal that went quiet."""

@@ -67,16 +67,18 @@ def run_core(core: AgentCore, stop: threading.Event) -> dict[str, int]:
     return status
 
 
-def run_agent(config: AgentConfig, *, stop: threading.Event) -> dict[str, int]:
-    """Run one agent in this thread until `stop` is set."""
-    return run_core(build_core(config), stop)
+def run_agent(
+    config: AgentConfig, *, stop: threading.Event, clock: Clock | None = None
+) -> dict[str, int]:
+    """Run one agent in this thread until `stop` is set (on `clock`, default wall time)."""
+    return run_core(build_core(config, clock=clock), stop)
 
 
 class AgentThread:
     """An agent running in a background thread."""
 
-    def __init__(self, config: AgentConfig) -> None:
-        self.core = build_core(config)
+    def __init__(self, config: AgentConfig, *, clock: Clock | None = None) -> None:
+        self.core = build_core(config, clock=clock)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"agent-{config.node.node}")
         self.final_status: dict[str, int] | None = None

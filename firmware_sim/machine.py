@@ -13,7 +13,9 @@ idles, unless `free_running`: then it moves between IDLE → SETUP → RUN → I
 (random jobs of `parts_per_job`), which the anomaly scenarios use.
 
 While running, the spindle warms towards a load-dependent temperature; vibration and
-motor current follow the state, and all three rise slowly with wear. The fault hazard
+motor current follow the state, and all three rise slowly with wear. A failing bearing
+shakes the spindle more and more and, by its friction, loads the motor: the current rises
+by `BEARING_LOAD` of itself per mm/s of the bearing's added vibration. The fault hazard
 grows with wear; a repair resets it.
 
 Time advances in fixed internal steps (`step_s`), so the same seed and the same sequence of
@@ -45,7 +47,7 @@ class MachineState(enum.IntEnum):
 class FaultKind(enum.Enum):
     """Faults a scenario can inject."""
 
-    BEARING = "bearing"  # vibration climbs, then the machine goes down
+    BEARING = "bearing"  # vibration and motor current climb, then the machine goes down
     OVERHEAT = "overheat"  # spindle temperature ramps up
     STUCK_SENSOR = "stuck_sensor"  # the temperature reading freezes
     BREAKDOWN = "breakdown"  # straight to DOWN
@@ -59,6 +61,10 @@ MACHINE_SIGNALS: tuple[tuple[str, str], ...] = (
     ("state", "code"),
 )
 """(signal name, unit) of every machine reading, in register order."""
+
+BEARING_LOAD: Final = 0.03
+"""A failing bearing's extra motor current, as a share of the current per mm/s of its
+added vibration."""
 
 OPERATION_STATES: Final = ("setup", "run", "paused", "done")
 """An operation's state; its index is the `op_state` code."""
@@ -475,12 +481,14 @@ class Machine:
         self.spindle_temp_c += rng.gauss(0.0, 0.05)
         base_vib = {MachineState.RUN: 2.0, MachineState.SETUP: 0.4}.get(self.state, 0.05)
         vib = base_vib * (1.0 + 1.5 * self.wear)
+        bearing_vib = 0.0
         if FaultKind.BEARING in self._faults and running:
             self._bearing_s += dt
-            vib += 0.02 * self._bearing_s
+            bearing_vib = 0.02 * self._bearing_s
+            vib += bearing_vib
         self.vibration_rms_mm_s = max(0.0, vib + rng.gauss(0.0, 0.03 + 0.05 * base_vib))
         amps = {MachineState.RUN: 12.0, MachineState.SETUP: 2.5, MachineState.IDLE: 0.6}.get(
             self.state, 0.0
         )
-        amps *= 1.0 + 0.2 * self.wear
+        amps *= 1.0 + 0.2 * self.wear + BEARING_LOAD * bearing_vib
         self.motor_current_a = max(0.0, amps + rng.gauss(0.0, 0.02 + 0.02 * amps))

@@ -4,9 +4,11 @@ The vehicle drives from where it is to each stop in turn: a leg lasts the great-
 distance × `detour_factor` ÷ `speed_kmh`, times a seeded traffic factor (log-normal, one
 per leg, a pure function of seed, route version and stop, so a restart drives the same
 legs). At a stop it is `arrived`, spends `service_s`, then the stop is `delivered` (with
-its quantity) or, with probability `failure_rate`, `failed` with a reason. A new route
-replaces the stops still ahead; the vehicle sets off for the first of them from where it
-is (a stop being served is finished first). `retained` / `restore` keep the route and
+its quantity) or, with probability `failure_rate`, `failed` with a reason. A `pickup`
+stop of a transfer loads its goods (`cargo`, by transfer id); a `depot` stop unloads every
+transfer carried (the stop's change names them in `unloaded`). A new route replaces the
+stops still ahead; the vehicle sets off for the first of them from where it is (a stop
+being served is finished first). `retained` / `restore` keep the route, the cargo and
 where the vehicle is on it through a restart.
 """
 
@@ -81,7 +83,8 @@ class Stop:
 @dataclass(frozen=True, slots=True)
 class StopChange:
     """At `t_s` the vehicle `arrived` at, `delivered` or `failed` stop `index` of the route
-    of `version`, at (`lat`, `lon`)."""
+    of `version`, at (`lat`, `lon`); `unloaded`, the transfers it left at a depot stop
+    (transfer id → {sku: units})."""
 
     t_s: float
     change: Literal["arrived", "delivered", "failed"]
@@ -89,6 +92,7 @@ class StopChange:
     index: int
     stop: Stop
     reason: str = ""
+    unloaded: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
 
 
 class Vehicle:
@@ -109,6 +113,7 @@ class Vehicle:
         self._leg_s = 0.0  # duration of the current leg, or of the service
         self._done_s = 0.0  # time spent in it so far
         self._changes: list[StopChange] = []
+        self.cargo: dict[str, dict[str, int]] = {}  # transfer id → units per SKU on board
 
     @property
     def version(self) -> int:
@@ -167,6 +172,7 @@ class Vehicle:
             "from": list(self._from),
             "leg_s": self._leg_s,
             "done_s": self._done_s,
+            "cargo": {t: dict(items) for t, items in self.cargo.items()},
         }
 
     def restore(self, kept: dict[str, Any]) -> None:
@@ -184,7 +190,11 @@ class Vehicle:
             self.lat, self.lon = float(kept["position"][0]), float(kept["position"][1])
             self._from = (float(kept["from"][0]), float(kept["from"][1]))
             self._leg_s, self._done_s = float(kept["leg_s"]), float(kept["done_s"])
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            self.cargo = {  # absent from states kept before vehicles carried transfers
+                str(t): {str(sku): int(n) for sku, n in items.items()}
+                for t, items in kept.get("cargo", {}).items()
+            }
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise SimConfigError("retained", f"not a retained vehicle state: {exc}") from None
 
     def _depart(self) -> None:
@@ -213,7 +223,17 @@ class Vehicle:
                 self.t_s, "failed", self._version, self._next, stop, "nobody to receive it"
             )
         else:
-            change = StopChange(self.t_s, "delivered", self._version, self._next, stop)
+            unloaded: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
+            if stop.action == "pickup" and stop.transfer_id and stop.sku and stop.quantity:
+                self.cargo[stop.transfer_id] = {stop.sku: stop.quantity}
+            elif stop.action == "depot" and self.cargo:
+                unloaded = tuple(
+                    (t, tuple(sorted(items.items()))) for t, items in sorted(self.cargo.items())
+                )
+                self.cargo = {}
+            change = StopChange(
+                self.t_s, "delivered", self._version, self._next, stop, unloaded=unloaded
+            )
         self._changes.append(change)
         self._next += 1
         self._depart()

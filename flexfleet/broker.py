@@ -2,8 +2,9 @@
 
 Used by `flexfleet demo` and by the integration tests: each gets a broker on a free
 loopback port with its own persistence directory, so nothing is shared between runs.
-Plain and open by default; a `ListenerSecurity` makes it require a login (a password file
-written with `mosquitto_passwd`, `allow_anonymous false`) and/or speak TLS only.
+Plain and open by default; a `ListenerSecurity` makes it require a login (a Mosquitto
+password file, `allow_anonymous false`) and/or speak TLS only. With a `security_log` the
+broker's denied publishes and refused logins are kept there (`flexfleet.broker_watch`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+
+from flexfleet import mosquitto_passwords
+from flexfleet.broker_watch import BrokerLogWatch
 
 
 class BrokerError(RuntimeError):
@@ -41,11 +45,17 @@ def find_mosquitto() -> str:
 
 
 def _wait_listening(
-    port: int, timeout_s: float, process: subprocess.Popen[bytes], log_path: Path
+    port: int,
+    timeout_s: float,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    watch: BrokerLogWatch | None = None,
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            if watch is not None:
+                watch.join(5)  # the log file is complete once the pipe is drained
             err = log_path.read_text(errors="replace").strip()[-2000:]
             raise BrokerError(f"mosquitto exited with {process.returncode}: {err}")
         try:
@@ -92,23 +102,13 @@ class ListenerSecurity:
 
 
 def _password_file(path: Path, users: Mapping[str, str]) -> None:
-    """Write `users` into a Mosquitto password file (hashed by `mosquitto_passwd -b`)."""
-    tool = shutil.which("mosquitto_passwd") or shutil.which(
-        "mosquitto_passwd", path="/usr/bin:/usr/sbin:/usr/local/bin"
-    )
-    if tool is None:
-        raise BrokerError("mosquitto_passwd not found: install the mosquitto package")
-    path.write_text("")
-    path.chmod(0o600)
-    for username, password in users.items():
-        done = subprocess.run(
-            [tool, "-b", str(path), username, password],
-            check=False,
-            capture_output=True,
-            timeout=30,
+    """Write `users` (username → password) into a Mosquitto password file, hashed."""
+    try:
+        mosquitto_passwords.write(
+            path, {user: mosquitto_passwords.hash_entry(pw) for user, pw in users.items()}
         )
-        if done.returncode != 0:
-            raise BrokerError(f"mosquitto_passwd failed: {done.stderr.decode(errors='replace')}")
+    except mosquitto_passwords.PasswordFileError as exc:
+        raise BrokerError(str(exc)) from None
 
 
 @dataclass
@@ -120,6 +120,8 @@ class Broker:
     executable: str = field(default_factory=find_mosquitto)
     process: subprocess.Popen[bytes] | None = None
     security: ListenerSecurity | None = None
+    security_log: Path | None = None  # denied publishes and refused logins (broker_watch)
+    watch: BrokerLogWatch | None = None
 
     @property
     def host(self) -> str:
@@ -147,20 +149,44 @@ class Broker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         template = resources.files("flexfleet").joinpath("mosquitto.conf").read_text()
         tls, auth = self._security_lines()
+        # Mosquitto 2.0 logs a denied PUBLISH at debug level only: with a security log,
+        # everything goes to a pipe that BrokerLogWatch drains, keeping the security
+        # events and the non-routine lines.
+        watched = self.security_log is not None
+        if self.security_log is not None:
+            try:
+                self.security_log.open("ab").close()  # refuse now, not once the broker runs
+            except OSError as exc:
+                raise BrokerError(
+                    f"cannot write the security log {self.security_log}: {exc}"
+                ) from None
         self.config_path.write_text(
             template.format(
-                port=self.port, data_dir=self.data_dir, user=_user_name(), tls=tls, auth=auth
+                port=self.port,
+                data_dir=self.data_dir,
+                user=_user_name(),
+                tls=tls,
+                auth=auth,
+                log_types="log_type all" if watched else "log_type error\nlog_type warning",
             )
         )
-        with self.log_path.open("ab") as log:  # a file, so a chatty broker never blocks on a pipe
+        with self.log_path.open("ab") as log:  # a file, or a pipe drained by the watch
             self.process = subprocess.Popen(
                 [self.executable, "-c", str(self.config_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
-                stderr=log,
+                stderr=subprocess.PIPE if watched else log,
                 start_new_session=True,  # a terminal's Ctrl-C goes to our process, which stops it
             )
-        _wait_listening(self.port, ready_timeout_s, self.process, self.log_path)
+        if self.security_log is not None and self.process.stderr is not None:
+            auth_dir = self.security.auth_dir if self.security is not None else None
+            self.watch = BrokerLogWatch(
+                self.process.stderr,
+                log_path=self.log_path,
+                security_log=self.security_log,
+                acl_path=auth_dir / "acl" if auth_dir is not None else None,
+            ).start()
+        _wait_listening(self.port, ready_timeout_s, self.process, self.log_path, self.watch)
         if self.security is not None and self.security.auth_dir is not None:
             (self.security.auth_dir / "broker.pid").write_text(f"{self.process.pid}\n")
 
@@ -207,6 +233,9 @@ class Broker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.watch is not None:
+            self.watch.join(5)
+            self.watch = None
         self.process = None
 
     def restart(self) -> None:
@@ -221,10 +250,17 @@ def _user_name() -> str:
 
 
 def start_broker(
-    data_dir: Path, *, port: int | None = None, security: ListenerSecurity | None = None
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    security: ListenerSecurity | None = None,
+    security_log: Path | None = None,
 ) -> Broker:
     """Start a broker on `port` (a free one by default) keeping its files in `data_dir`;
-    open and plain unless `security` asks for logins and/or TLS."""
-    broker = Broker(port=port or free_port(), data_dir=data_dir, security=security)
+    open and plain unless `security` asks for logins and/or TLS; with `security_log`, its
+    denied publishes and refused logins are appended there (`flexfleet.broker_watch`)."""
+    broker = Broker(
+        port=port or free_port(), data_dir=data_dir, security=security, security_log=security_log
+    )
     broker.start()
     return broker

@@ -4,7 +4,8 @@ Everything runs as child processes of the demo: a Mosquitto with the project's c
 a free loopback port, one coordinator, and one edge agent per simulated device. The broker
 refuses anonymous clients: every agent and the coordinator log in with an account of their
 own, and the ACL gives each only its topics (`flexfleet.device_registry`; the accounts live
-in the work directory's `auth/`, where `flexfleet device --auth-dir` manages them). The API
+in the work directory's `auth/`, where `flexfleet device --auth-dir` manages them); what the
+broker denies or refuses is kept in `broker-security.jsonl` (`flexfleet.broker_watch`). The API
 and broker URLs are printed on lines of their own (`API: ...`, `Broker: ...`) so scripts
 can find them. Ctrl-C (or `--duration`) stops every process the demo started.
 """
@@ -42,7 +43,7 @@ from flexfleet.device_registry import DeviceRegistry
 from flexfleet.storefront import Shoppers, Storefront
 
 # Simulated seconds per wall second: a van's 10 km drive (20 min) takes 10 s, a 4-unit
-# batch 0.2 s
+# batch with its setup (84 s) 0.7 s, a plan unit (60 s) 0.5 s
 DEFAULT_SPEED = 120.0
 
 
@@ -53,7 +54,8 @@ class DemoError(RuntimeError):
 @dataclass(frozen=True)
 class DemoPlan:
     """What the demo starts: the world (factories, warehouses, vehicles), how fast its
-    simulated devices live (`speed` simulated seconds per second), and the storefront."""
+    simulated clock runs (`speed` simulated seconds per wall second: the coordinator and
+    every agent share it), and the storefront."""
 
     site: str = "yiwu-1"
     world: World = field(default_factory=World)
@@ -124,26 +126,37 @@ def _stop(processes: list[subprocess.Popen[bytes]], *, timeout_s: float = 10.0) 
 
 
 DEMO_SETTINGS = {
-    # forecasts and stock cover every minute, not hourly, so a short demo shows them
+    # forecasts and stock cover every minute of wall time (their timers are real), not
+    # hourly, so a short demo shows them
     "FLEXFLEET_FORECAST_REFRESH_INTERVAL_S": "60",
 }
+COMMAND_TIMEOUT_WALL_S = 60.0  # a command's answer is awaited this long in wall time
 
 
 def _demo_environment(
     broker_username: str, broker_password: str, *, speed: float
 ) -> dict[str, str]:
     """The coordinator's environment: the demo's settings unless the caller set them, and
-    its broker login (the password from the environment, never on a command line). Its
-    clock is wall time while the simulated vans live `speed` times faster: it plans their
-    drives and their time at the door at that pace."""
+    its broker login (the password from the environment, never on a command line). It
+    runs on the demo's simulated clock (`clock_arguments`), so it plans the vans at their
+    real speed and time at the door; a command's deadline is a date on that clock, so
+    the time it waits for an answer is scaled to stay a minute of wall time."""
+    timeout_s = min(86_400.0, COMMAND_TIMEOUT_WALL_S * speed)
     return {
         **DEMO_SETTINGS,
-        "FLEXFLEET_TRAVEL_SPEED_KMH": f"{VAN_SPEED_KMH * speed:g}",
-        "FLEXFLEET_DELIVERY_SERVICE_S": f"{SERVICE_S / speed:g}",
+        "FLEXFLEET_TRAVEL_SPEED_KMH": f"{VAN_SPEED_KMH:g}",
+        "FLEXFLEET_DELIVERY_SERVICE_S": f"{SERVICE_S:g}",
+        "FLEXFLEET_COMMAND_TIMEOUT_S": f"{timeout_s:g}",
         **os.environ,
         "FLEXFLEET_BROKER_USERNAME": broker_username,
         "FLEXFLEET_BROKER_PASSWORD": broker_password,
     }
+
+
+def clock_arguments(speed: float, origin_s: float) -> list[str]:
+    """The options that put a coordinator or agent on the demo's simulated clock: dates
+    `speed` times faster than wall time from `origin_s`, the same in every process."""
+    return ["--clock-speed", f"{speed!r}", "--clock-origin", f"{origin_s!r}"]
 
 
 @dataclass(frozen=True)
@@ -175,12 +188,23 @@ def _make_logins(plan: DemoPlan, work_dir: Path) -> DemoLogins:
 
 
 @contextmanager
-def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]:
-    """Start broker, coordinator and agents; yield (broker, API URL); stop all on exit."""
+def running_demo(
+    plan: DemoPlan,
+    work_dir: Path,
+    *,
+    origin_s: float | None = None,
+    broker_security_log: bool = True,
+) -> Iterator[tuple[Broker, str]]:
+    """Start broker, coordinator and agents; yield (broker, API URL); stop all on exit.
+    Their simulated clock reads wall time at `origin_s` (default: now), then runs ahead.
+    `broker_security_log=False` (for measuring its cost) keeps no broker security log."""
     children: list[subprocess.Popen[bytes]] = []
     logins = _make_logins(plan, work_dir)
+    origin_s = time.time() if origin_s is None else origin_s
     broker = start_broker(
-        work_dir / "mosquitto", security=ListenerSecurity(auth_dir=work_dir / "auth")
+        work_dir / "mosquitto",
+        security=ListenerSecurity(auth_dir=work_dir / "auth"),
+        security_log=work_dir / "broker-security.jsonl" if broker_security_log else None,
     )
     try:
         http_port = plan.http_port or free_port()
@@ -194,6 +218,7 @@ def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]
                 "--site", plan.site,
                 "--coordinator-id", "demo",
                 "--dev",
+                *clock_arguments(plan.speed, origin_s),
             ),
             work_dir / "coordinator.log",
             _demo_environment(
@@ -220,7 +245,14 @@ def running_demo(plan: DemoPlan, work_dir: Path) -> Iterator[tuple[Broker, str]]
                 )
             )
             agent = _spawn(
-                _flexfleet("agent", "--config", str(config), "--log-level", "WARNING"),
+                _flexfleet(
+                    "agent",
+                    "--config",
+                    str(config),
+                    "--log-level",
+                    "WARNING",
+                    *clock_arguments(plan.speed, origin_s),
+                ),
                 work_dir / "agents" / f"{place.node}.log",
             )
             children.append(agent)
@@ -258,7 +290,7 @@ def declare_world(plan: DemoPlan, api_url: str) -> None:
     """Declare the network, the recipes and the fleet through the API, once every agent is
     online (the planner accepts only machines and vehicles it has seen)."""
     _wait_nodes_online(api_url, {node for node, _ in plan.agent_ids()}, timeout_s=120)
-    products = products_document(plan.world, speed=plan.speed)
+    products = products_document(plan.world)
     _call(api_url, "PUT", "/api/v1/plans/products", products)
     _call(api_url, "PUT", "/api/v1/network", network_document(plan.world))
     if plan.world.vehicles:
@@ -307,11 +339,17 @@ def run_demo(plan: DemoPlan, *, duration_s: float | None, work_dir: Path | None)
                     f"Broker accounts: {base / 'auth'} (flexfleet device --auth-dir ...)",
                     flush=True,
                 )
+                print(
+                    f"Broker security log: {base / 'broker-security.jsonl'} "
+                    "(denied publishes, refused logins)",
+                    flush=True,
+                )
                 w = plan.world
                 print(
                     f"Running {w.factories} factories ({w.factories * w.machines_per_factory} "
                     f"machines), {w.warehouses} warehouses and {w.vehicles} vehicles at site "
-                    f"{plan.site}, {plan.speed:g}x faster than wall time; Ctrl-C stops everything.",
+                    f"{plan.site}, their clock {plan.speed:g}x faster than wall time; Ctrl-C stops"
+                    " everything.",
                     flush=True,
                 )
                 declare_world(plan, api_url)

@@ -106,9 +106,9 @@ def network_document(world: World) -> dict[str, Any]:
     return {"factories": factories, "warehouses": warehouses, "products": products}
 
 
-def products_document(world: World, *, speed: float) -> dict[str, Any]:
+def products_document(world: World) -> dict[str, Any]:
     """`PUT /api/v1/plans/products`: each SKU one step on any machine, by family; the
-    times in wall seconds (the machines live `speed` simulated seconds per second)."""
+    times in seconds of the demo's clock, on which the machines live."""
     machines = [p.node for p in world.places() if p.kind == "machine"]
     return {
         "products": [
@@ -120,8 +120,8 @@ def products_document(world: World, *, speed: float) -> dict[str, Any]:
                         "options": [
                             {
                                 "machine": m,
-                                "duration_s_per_unit": SECONDS_PER_UNIT / speed,
-                                "setup_s": SETUP_S / speed,
+                                "duration_s_per_unit": SECONDS_PER_UNIT,
+                                "setup_s": SETUP_S,
                             }
                             for m in machines
                         ]
@@ -164,14 +164,15 @@ def agent_toml(
     speed: float,
     skus: int,
 ) -> str:
-    """One agent's configuration: its login, outbox, and simulated device. Machines and
-    vehicles live `speed` simulated seconds per second; the warehouses' own retail demand
-    runs at wall time (so the shelves are not emptied by it before orders arrive)."""
+    """One agent's configuration: its login, outbox, and simulated device. The agent runs
+    on the demo's clock (`speed` times faster than wall time), on which machines and
+    vehicles live; the warehouses' own retail demand runs at wall time (driver speed
+    1/`speed`, so the shelves are not emptied by it before orders arrive)."""
     driver = [
         'type = "sim"',
         f"seed = {seed}",
         f'dock = "{dock}"',
-        f"speed = {speed if place.kind != 'warehouse' else 1.0}",
+        f"speed = {1.0 if place.kind != 'warehouse' else 1.0 / speed!r}",
     ]
     if place.kind == "warehouse":
         driver.append(f"skus = {skus}")

@@ -3,7 +3,7 @@
 An auth directory holds everything Mosquitto needs to enforce identity and the ACL:
 
     accounts.json   the accounts (no secrets): username, role, sites, when made / rotated
-    passwords       Mosquitto's password file (salted PBKDF2-SHA512 hashes, by mosquitto_passwd)
+    passwords       Mosquitto's password file (salted PBKDF2-SHA512, `flexfleet.mosquitto_passwords`)
     acl             Mosquitto's ACL file, written from accounts.json on every change
     broker.pid      (optional) the pid of the Mosquitto using them, written by the launcher
 
@@ -15,6 +15,10 @@ and reads its sites and writes their commands, alerts and its own presence. Afte
 the broker is told to reload (SIGHUP): Mosquitto re-reads both files and disconnects clients
 whose login is gone, so a removed device is cut off at once and cannot come back.
 
+`provision` makes a deployment's accounts idempotently (docker compose's one-shot
+`broker-auth` service runs it at every start), each password in a file of its own under a
+secrets directory, so each container mounts only its own.
+
 Errors: `RegistryError` (a `ValueError`) names the field and the reason.
 """
 
@@ -23,15 +27,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from flexfleet import mosquitto_passwords
 from protocol.errors import TopicError
 from protocol.topics import ROOT, check_id
 
@@ -39,6 +42,7 @@ Role = Literal["device", "coordinator"]
 ROLES: Final = ("device", "coordinator")
 COORDINATOR_PREFIX: Final = "coordinator"
 PASSWORD_BYTES: Final = 24  # token_urlsafe(24): 32 characters, 192 bits
+ProvisionStep = Literal["added", "rotated", "kept"]
 
 
 class RegistryError(ValueError):
@@ -115,15 +119,6 @@ def acl_text(accounts: Iterable[Account]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _passwd_tool() -> str:
-    tool = shutil.which("mosquitto_passwd") or shutil.which(
-        "mosquitto_passwd", path="/usr/bin:/usr/sbin:/usr/local/bin"
-    )
-    if tool is None:
-        raise RegistryError("broker", "mosquitto_passwd not found: install the mosquitto package")
-    return tool
-
-
 class DeviceRegistry:
     """The accounts kept in one auth directory, and the broker files made from them."""
 
@@ -154,7 +149,7 @@ class DeviceRegistry:
             self._save([])
         if not self.password_path.exists():
             self.password_path.touch(mode=0o600)
-        self.acl_path.write_text(acl_text(self.accounts()))
+        self._write_acl()
 
     def accounts(self) -> list[Account]:
         """Every account, sorted by username."""
@@ -227,17 +222,59 @@ class DeviceRegistry:
     def remove(self, name: str, *, role: Role = "device", site: str | None = None) -> Account:
         """Delete the account: its login and its ACL entries."""
         account = self._existing(name, role, site)
-        done = subprocess.run(
-            [_passwd_tool(), "-D", str(self.password_path), account.username],
-            check=False,
-            capture_output=True,
-            timeout=30,
-        )
-        if done.returncode != 0:
-            raise RegistryError("broker", done.stderr.decode(errors="replace").strip())
+        try:
+            mosquitto_passwords.remove(self.password_path, account.username)
+        except (OSError, mosquitto_passwords.PasswordFileError) as exc:
+            raise RegistryError("broker", str(exc)) from None
         self._save([a for a in self.accounts() if a != account])
         self._write_acl()
         return account
+
+    def provision(
+        self,
+        *,
+        site: str,
+        nodes: Sequence[str],
+        coordinator: str | None,
+        secrets_dir: Path,
+    ) -> list[tuple[Account, ProvisionStep]]:
+        """Make sure the coordinator (when named) and every node of `site` have an account
+        whose password is in `secrets_dir / username / "password"` (mode 0600): a missing
+        account is added, an account whose password file is missing gets a new password
+        (rotated), one with its file is kept. Idempotent, so a deployment's start-up can run
+        it every time; a crash part-way leaves at worst a missing file, which the next run
+        repairs (the file is written last, atomically). Accounts not named are left alone.
+        """
+        wanted: list[tuple[str, Role]] = [(node, "device") for node in nodes]
+        if coordinator is not None:
+            wanted.insert(0, (coordinator, "coordinator"))
+        for name, role in wanted:
+            check_account(name, role, [site])
+        self.init()
+        secrets_dir.mkdir(parents=True, exist_ok=True)
+        secrets_dir.chmod(0o700)
+        done: list[tuple[Account, ProvisionStep]] = []
+        for name, role in wanted:
+            found = self.find(name, role=role, site=site if role == "device" else None)
+            if found is None:
+                account, password = self.add(name, role=role, sites=[site])
+                step: ProvisionStep = "added"
+            elif not secret_path(secrets_dir, found).exists():
+                account, password = self.rotate(name, role=role, site=found.sites[0])
+                step = "rotated"
+            else:
+                done.append((found, "kept"))
+                continue
+            _write_secret(secret_path(secrets_dir, account), password)
+            done.append((account, step))
+        self._write_acl()  # a run killed between an account and its ACL entry is repaired
+        return done
+
+    def hand_to_broker(self, uid: int, gid: int) -> None:
+        """Give the broker's user (Mosquitto drops root for it) the directory, the password
+        file and the ACL, keeping them private; the secrets stay root's."""
+        for path in (self.directory, self.password_path, self.acl_path):
+            os.chown(path, uid, gid)
 
     def reload_broker(self) -> int | None:
         """Tell the broker whose pid is in `broker.pid` to re-read the files; its pid, or None."""
@@ -258,15 +295,10 @@ class DeviceRegistry:
         return account
 
     def _set_password(self, username: str, password: str) -> None:
-        done = subprocess.run(
-            [_passwd_tool(), "-b", str(self.password_path), username, password],
-            check=False,
-            capture_output=True,
-            timeout=30,
-        )
-        if done.returncode != 0:
-            raise RegistryError("broker", done.stderr.decode(errors="replace").strip())
-        self.password_path.chmod(0o600)
+        try:
+            mosquitto_passwords.set_password(self.password_path, username, password)
+        except (OSError, mosquitto_passwords.PasswordFileError) as exc:
+            raise RegistryError("broker", str(exc)) from None
 
     def _save(self, accounts: list[Account]) -> None:
         data = {"accounts": [asdict(a) | {"sites": list(a.sites)} for a in accounts]}
@@ -277,7 +309,25 @@ class DeviceRegistry:
     def _write_acl(self) -> None:
         tmp = self.acl_path.with_suffix(".tmp")
         tmp.write_text(acl_text(self.accounts()))
+        tmp.chmod(0o600)  # Mosquitto warns about (and will refuse) a world-readable ACL
+        mosquitto_passwords.keep_owner(tmp, self.acl_path)
         tmp.replace(self.acl_path)
+
+
+def secret_path(secrets_dir: Path, account: Account) -> Path:
+    """Where `provision` keeps an account's password: `{secrets_dir}/{username}/password`,
+    one directory per account so a container can mount exactly its own."""
+    return secrets_dir / account.username / "password"
+
+
+def _write_secret(path: Path, password: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(password + "\n")
+    tmp.replace(path)
 
 
 def _now() -> str:

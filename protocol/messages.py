@@ -56,6 +56,15 @@ _seq = checks.integer(0, MAX_SEQ)
 _ts = checks.integer(MIN_TS_MS, MAX_TS_MS)
 _value = checks.number(-MAX_ABS_VALUE, MAX_ABS_VALUE)
 _reason = checks.text(max_len=1000)
+_SEQUENCED: Final[Mapping[str, checks.Checker]] = {
+    "site": _id,
+    "node": _id,
+    "bd_seq": _seq,
+    "seq": _seq,
+    "ts": _ts,
+    "historical": checks.boolean,
+}
+"""Checks of the header every sequenced message (telemetry, stock, event) carries."""
 _LATER_FIELDS: Final = frozenset({"transfer_id"})
 """Optional fields added after version 1: omitted from the payload when unset."""
 
@@ -165,12 +174,7 @@ class Birth(_Validated):
     pending_from_seq: int | None = None
     stats: dict[str, int] = field(default_factory=dict)
     _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
-        "site": _id,
-        "node": _id,
-        "bd_seq": _seq,
-        "seq": _seq,
-        "ts": _ts,
-        "historical": checks.boolean,
+        **_SEQUENCED,
         "node_kind": checks.one_of(*NODE_KINDS),
         "firmware": checks.text(max_len=64),
         "signals": checks.array(_signal_spec, max_len=MAX_SIGNALS),
@@ -207,12 +211,7 @@ class Telemetry(_Validated):
     historical: bool = False
     samples: tuple[Sample, ...]
     _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
-        "site": _id,
-        "node": _id,
-        "bd_seq": _seq,
-        "seq": _seq,
-        "ts": _ts,
-        "historical": checks.boolean,
+        **_SEQUENCED,
         "samples": checks.samples(
             name_check=_name,
             ts_lo=MIN_TS_MS,
@@ -243,12 +242,7 @@ class Stock(_Validated):
     reason: str = ""
     transfer_id: str | None = None
     _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
-        "site": _id,
-        "node": _id,
-        "bd_seq": _seq,
-        "seq": _seq,
-        "ts": _ts,
-        "historical": checks.boolean,
+        **_SEQUENCED,
         "transfer_id": checks.optional(_name),
         "mode": checks.one_of("snapshot", "delta"),
         "items": checks.mapping(
@@ -293,12 +287,7 @@ class Event(_Validated):
     reason: str = ""
     data: dict[str, str | int | float | bool] = field(default_factory=dict)
     _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
-        "site": _id,
-        "node": _id,
-        "bd_seq": _seq,
-        "seq": _seq,
-        "ts": _ts,
-        "historical": checks.boolean,
+        **_SEQUENCED,
         "name": _name,
         "severity": checks.one_of(*SEVERITIES),
         "state": checks.optional(checks.one_of("raised", "cleared")),

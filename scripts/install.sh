@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything flexfleet needs on a fresh Debian/Ubuntu machine:
-# python3-venv and mosquitto through apt-get (only where missing), then a
+# python3-venv, mosquitto and postgresql through apt-get (only where missing), then a
 # virtual environment in .venv with the project and its extras installed: the coordinator's
 # libraries, training and the development tools (`make test` and `make demo` need all three).
 # An edge gateway needs none of them: `pip install ".[edge]"`.
@@ -16,6 +16,8 @@ command -v mosquitto_pub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)  # console browser tests (Playwright drives it)
+# The PostgreSQL store's tests start a throwaway server from these binaries (no Docker).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "installing with apt-get: ${need_apt[*]}"

@@ -27,9 +27,11 @@ import orjson
 
 from protocol.topics import ID_PATTERN
 
-Role = Literal["viewer", "operator", "admin"]
+# `metrics` reads `/metrics` (and `/healthz`'s error texts) and nothing else: the token a
+# Prometheus server keeps. The API's routes refuse it (`coordinator.api.auth`).
+Role = Literal["metrics", "viewer", "operator", "admin"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
-ROLE_RANK: Final[dict[Role, int]] = {"viewer": 1, "operator": 2, "admin": 3}
+ROLE_RANK: Final[dict[Role, int]] = {"metrics": 0, "viewer": 1, "operator": 2, "admin": 3}
 MAX_NAME_CHARS: Final = 64
 MAX_FILE_BYTES: Final = 4 * 1024 * 1024
 TOKEN_BYTES: Final = 32
@@ -164,6 +166,8 @@ class TokenFile:
         """Store a new token for `name` and return it in clear (the only time it exists)."""
         if role not in ROLES:
             raise TokenFileError(f"role is one of {', '.join(ROLES)}")
+        if role == "metrics" and sites:
+            raise TokenFileError("a metrics token covers every site (metrics span them all)")
         check_name(name)
         entries = self.entries()
         if any(e.name == name for e in entries):

@@ -34,6 +34,11 @@ class AlarmSink(Protocol):
         """Clear the active alarm for (site, source, alarm_type), if there is one."""
         ...
 
+    def active(self, alarm_type: str) -> list[tuple[str, str, dict[str, object]]]:
+        """(site, source, details) of every active alarm of `alarm_type`: what a raiser
+        restarted after a crash must still clear."""
+        ...
+
 
 @dataclass
 class RecordingAlarmSink:
@@ -66,6 +71,19 @@ class RecordingAlarmSink:
                 },
             )
         )
+
+    def active(self, alarm_type: str) -> list[tuple[str, str, dict[str, object]]]:
+        open_: dict[tuple[str, str], dict[str, object]] = {}
+        for kind, call in self.calls:
+            if call["alarm_type"] != alarm_type:
+                continue
+            key = (str(call["site"]), str(call["source"]))
+            if kind == "trigger":
+                details = call["details"]
+                open_[key] = dict(details) if isinstance(details, dict) else {}
+            else:
+                open_.pop(key, None)
+        return [(site, source, details) for (site, source), details in open_.items()]
 
     def clear(self, *, site: str, source: str, alarm_type: str, message: str, ts_ms: int) -> None:
         self.calls.append(

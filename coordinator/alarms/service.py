@@ -94,6 +94,11 @@ class AlarmService:
         self._next_purge_s = clock.monotonic()  # the first maintenance run purges
         self.purged = 0
 
+    def add_notifier(self, notifier: Notifier) -> None:
+        """One more channel for every change (before the service is used)."""
+        with self._lock:
+            self._notifiers = (*self._notifiers, notifier)
+
     # -- AlarmSink ------------------------------------------------------------------------
 
     def trigger(
@@ -134,6 +139,15 @@ class AlarmService:
             with self._lock:
                 self.rejected_triggers += 1
             _log.warning("alarm clear refused: %s", exc.reason)
+
+    def active(self, alarm_type: str) -> list[tuple[str, str, dict[str, object]]]:
+        """`AlarmSink.active`: the active alarms of one type, from the store."""
+        query = AlarmQuery(
+            statuses=frozenset({"ACTIVE_UNACK", "ACTIVE_ACK"}),
+            alarm_type=alarm_type,
+            limit=100_000,
+        )
+        return [(a.site, a.source, dict(a.details)) for a in self.list_alarms(query)]
 
     def raise_alarm(
         self,

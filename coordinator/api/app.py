@@ -18,7 +18,8 @@ Each part is handed to the routes through `coordinator.api.deps`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Final
 
@@ -49,9 +50,13 @@ from coordinator.api.routes import (
     stock,
     track,
 )
+from coordinator.leadership import LeaderWatch, fail_stop
 from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
+from fleet_runtime.clock import Clock
+
+log = logging.getLogger(__name__)
 
 FLEET_WIDE: Final = (dead_letters, orders, plans, jobs, sales, live_streams, audit)
 """Routers of fleet-wide resources (plans and orders span machines and warehouses of
@@ -59,41 +64,44 @@ every site; sales orders are promised across the whole network; dead letters may
 site): only a token covering every site may use them."""
 
 
-def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> FastAPI:
-    """The coordinator's HTTP app; `start_service=False` opens the parts without connecting."""
+def create_app(
+    settings: CoordinatorSettings,
+    *,
+    start_service: bool = True,
+    clock: Clock | None = None,
+    on_leader_lost: Callable[[], None] = fail_stop,
+) -> FastAPI:
+    """The coordinator's HTTP app; `start_service=False` opens the parts without connecting;
+    `clock` dates everything it plans and records (default: wall time). With
+    `leader_lock`, it leads only while it holds the lock and stands by otherwise;
+    `on_leader_lost` is called when a leader's lock is lost (default: end the process)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        coordinator = Coordinator.open(settings)
         app.state.settings = settings
-        app.state.coordinator = coordinator
-        app.state.alarms = coordinator.alarms
-        app.state.plans = coordinator.plans
-        app.state.jobs = coordinator.jobs
-        app.state.forecasts = coordinator.forecasts
-        app.state.metrics = build_registry(coordinator)
+        app.state.coordinator = None
+        app.state.role = "leader" if settings.leader_lock else "single"
         audit_log = app.state.audit = AuditLog(settings.audit_db_file)
-        if start_service:
-            coordinator.start()
-        else:
-            coordinator.writer.start()
+        watch = _stand_by(app, settings, clock, start_service, on_leader_lost)
+        if watch is None:
+            _lead(app, settings, clock, start_service)
         try:
             yield
         finally:
+            if watch is not None:
+                watch.stop()  # a promotion under way ends first
             audit_log.close()
             if app.state.audit is audit_log:
                 app.state.audit = None
-            if start_service:
-                coordinator.stop()
-            else:
-                coordinator.writer.stop()
-                if coordinator.forecasts is not None:
-                    coordinator.forecasts.close()
-                if coordinator.alarms is not None:
-                    coordinator.alarms.close()
-                if coordinator.sales_webhooks is not None:
-                    coordinator.sales_webhooks.close()
-                coordinator.store.close()
+            coordinator = app.state.coordinator
+            if coordinator is not None:
+                _shut_down(coordinator, start_service)
+            for standby_part in ("reads", "alarm_board"):
+                part = getattr(app.state, standby_part, None)
+                if part is not None:
+                    part.close()
+            if watch is not None:
+                watch.lock.close()
 
     app = FastAPI(
         title="flexfleet coordinator",
@@ -118,6 +126,82 @@ def create_app(settings: CoordinatorSettings, *, start_service: bool = True) -> 
         )
     document_problems(app, DEPENDENCY_PROBLEMS)
     return app
+
+
+def _lead(
+    app: FastAPI, settings: CoordinatorSettings, clock: Clock | None, start_service: bool
+) -> Coordinator:
+    """Open and start every part, and hand them to the routes."""
+    coordinator = Coordinator.open(settings, clock=clock)
+    app.state.alarms = coordinator.alarms
+    app.state.plans = coordinator.plans
+    app.state.jobs = coordinator.jobs
+    app.state.forecasts = coordinator.forecasts
+    app.state.metrics = build_registry(coordinator)
+    if start_service:
+        coordinator.start()
+    else:
+        coordinator.writer.start()
+    app.state.coordinator = coordinator
+    return coordinator
+
+
+def _stand_by(
+    app: FastAPI,
+    settings: CoordinatorSettings,
+    clock: Clock | None,
+    start_service: bool,
+    on_leader_lost: Callable[[], None],
+) -> LeaderWatch | None:
+    """With `leader_lock`: take the lock now if it is free (and lead at once), else stand
+    by, serving reads from the database, until the watch takes it and promotes this
+    coordinator; either way the watch then keeps checking the lock. None without
+    `leader_lock` (one coordinator, no lock: the SQLite default)."""
+    if not settings.leader_lock or settings.db_url is None:
+        return None
+    from coordinator.store.alarm_board import PostgresAlarmBoard
+    from coordinator.store.leader_lock import LeaderLock
+    from coordinator.store.postgres_store import PostgresStore
+
+    lock = LeaderLock(settings.db_url, settings.coordinator_id)
+
+    def promote() -> None:
+        try:
+            _lead(app, settings, clock, start_service)
+        except Exception:
+            log.exception("could not take over as the leader")
+            on_leader_lost()
+            return
+        app.state.role = "leader"
+
+    watch = LeaderWatch(
+        lock, on_acquired=promote, on_lost=on_leader_lost, poll_s=settings.leader_poll_s
+    )
+    if lock.try_acquire():
+        _lead(app, settings, clock, start_service)
+    else:
+        app.state.role = "standby"
+        app.state.reads = PostgresStore(settings.db_url)
+        app.state.alarm_board = PostgresAlarmBoard(settings.db_url)
+        log.warning(
+            "standing by: another coordinator %r holds the leader lock", settings.coordinator_id
+        )
+    watch.start()
+    return watch
+
+
+def _shut_down(coordinator: Coordinator, start_service: bool) -> None:
+    if start_service:
+        coordinator.stop()
+        return
+    coordinator.writer.stop()
+    if coordinator.forecasts is not None:
+        coordinator.forecasts.close()
+    if coordinator.alarms is not None:
+        coordinator.alarms.close()
+    if coordinator.sales_webhooks is not None:
+        coordinator.sales_webhooks.close()
+    coordinator.close_stores()
 
 
 __all__ = ["create_app"]

@@ -1,4 +1,4 @@
-"""Bearer-token authentication with three roles, viewer < operator < admin, and sites.
+"""Bearer-token authentication with roles, metrics < viewer < operator < admin, and sites.
 
 Routes declare what they need with the `Annotated` aliases of `coordinator.api.deps`,
 which resolve to the caller's principal name (who is recorded in alarm history and the
@@ -16,8 +16,9 @@ sites) and, for compatibility, tokens given in clear as `viewer_tokens`,
 `operator_tokens` and `admin_tokens` (every site). A higher role grants the lower ones.
 With no tokens configured every request is refused (401), unless `dev_mode` is true, in
 which case requests without a token act as the admin `dev`. A configured token is always
-enforced, dev mode or not. Tokens are compared in constant time (digests of equal length,
-every configured token checked).
+enforced, dev mode or not. A `metrics` token reads `/metrics` only
+(`require_metrics_reader`); every other route refuses it (403). Tokens are compared in
+constant time (digests of equal length, every configured token checked).
 """
 
 from __future__ import annotations
@@ -154,9 +155,38 @@ def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The authenticated caller of this request (any role)."""
+    """The authenticated caller of this request (any role but `metrics`, which reads
+    `/metrics` only: 403 here)."""
     settings = getattr(request.app.state, "settings", None)
-    return authenticate(settings, credentials.credentials if credentials else None)
+    principal = authenticate(settings, credentials.credentials if credentials else None)
+    if principal.role == "metrics":
+        raise Forbidden(f"{principal.name}'s token reads /metrics only")
+    return principal
+
+
+def metrics_reader(settings: object, token: str | None) -> str:
+    """Who may read `/metrics` (and `/healthz`'s error texts): anyone when the settings'
+    `metrics_public` is true, else a token of any role, `metrics` included, covering every
+    site (metric labels name nodes of every site). Raises `Unauthorized` / `Forbidden`."""
+    if getattr(settings, "metrics_public", False) is True:
+        return "-"
+    principal = authenticate(settings, token)
+    if not principal.scope.covers_all:
+        raise Forbidden(
+            f"metrics span every site; {principal.name}'s token covers only "
+            f"{principal.scope.describe()}"
+        )
+    return principal.name
+
+
+def require_metrics_reader(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """Dependency of `/metrics`: the reader's name (see `metrics_reader`), or "-" when
+    the metrics are public."""
+    settings = getattr(request.app.state, "settings", None)
+    return metrics_reader(settings, credentials.credentials if credentials else None)
 
 
 def _require(role: Role, principal: Principal) -> str:
@@ -202,9 +232,11 @@ __all__ = [
     "Role",
     "authenticate",
     "current_principal",
+    "metrics_reader",
     "parse_tokens",
     "require_admin",
     "require_all_sites",
+    "require_metrics_reader",
     "require_operator",
     "require_viewer",
     "token_file_of",

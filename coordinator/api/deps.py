@@ -19,17 +19,20 @@ from fastapi import Depends, Path, Query, Request
 
 from coordinator.access.scope import Scope
 from coordinator.alarms.errors import AlarmsUnavailable
+from coordinator.alarms.fleet_list import AlarmBoard, FleetAlarms
 from coordinator.alarms.service import AlarmService
 from coordinator.api.auth import (
     Principal,
     current_principal,
     require_admin,
     require_all_sites,
+    require_metrics_reader,
     require_operator,
     require_viewer,
 )
 from coordinator.commands import CommandLog, CommandsUnavailable
-from coordinator.errors import NotFound
+from coordinator.errors import NotFound, StandingBy
+from coordinator.fleet.fleet_reads import NodeSource, fleet_reads
 from coordinator.fleet.twin import FleetTwin
 from coordinator.forecast.serving.job import ForecastJob
 from coordinator.jobs.tracker import JobTracker
@@ -49,9 +52,24 @@ LOCATION_PATTERN: Final = rf"^{ID}/{ID}$"  # a micro-warehouse, `site/node`
 
 
 def get_coordinator(request: Request) -> Coordinator:
-    """The running coordinator."""
-    coordinator: Coordinator = request.app.state.coordinator
+    """The running coordinator (`StandingBy`, 503, on a standby: ingest, alarms, planning
+    and commands run on the leader)."""
+    coordinator: Coordinator | None = getattr(request.app.state, "coordinator", None)
+    if coordinator is None:
+        raise StandingBy("this coordinator stands by; the leader runs ingest and planning")
     return coordinator
+
+
+def get_fleet_nodes(request: Request) -> NodeSource:
+    """The nodes of every site: the live twin for this coordinator's own sites, the
+    database for the others' (all of them on a standby)."""
+    coordinator: Coordinator | None = getattr(request.app.state, "coordinator", None)
+    if coordinator is None:
+        reads: Store | None = getattr(request.app.state, "reads", None)
+        if reads is None:
+            raise StandingBy("this coordinator is not running yet")
+        return fleet_reads(None, (), reads)
+    return fleet_reads(coordinator.twin, coordinator.settings.sites, coordinator.store)
 
 
 def get_twin(request: Request) -> FleetTwin:
@@ -68,6 +86,22 @@ def get_settings(request: Request) -> CoordinatorSettings:
     """The settings the service runs with."""
     settings: CoordinatorSettings = request.app.state.settings
     return settings
+
+
+def get_fleet_alarms(request: Request) -> FleetAlarms:
+    """The alarm list of every site: this coordinator's alarm service for its own sites,
+    the shared alarm board (PostgreSQL) for the others' (all of them on a standby);
+    `AlarmsUnavailable` (503) when it runs without alarms."""
+    coordinator: Coordinator | None = getattr(request.app.state, "coordinator", None)
+    board: AlarmBoard | None = getattr(request.app.state, "alarm_board", None)
+    if coordinator is None and board is not None:  # a standby
+        return FleetAlarms(None, (), board)
+    if coordinator is None:  # an alarm service alone
+        return FleetAlarms(get_alarms(request), (), None)
+    feed = coordinator.alarm_board
+    return FleetAlarms(
+        get_alarms(request), coordinator.settings.sites, None if feed is None else feed.board
+    )
 
 
 def get_forecasts(request: Request) -> ForecastJob:
@@ -139,12 +173,16 @@ def get_commands(request: Request) -> CommandLog:
 
 
 DEPENDENCY_PROBLEMS: Final[Mapping[Callable[..., Any], tuple[int, ...]]] = {
-    current_principal: (401,),
+    current_principal: (401, 403),  # 403: a metrics-only token
+    require_metrics_reader: (401, 403),
     require_operator: (403,),
     require_admin: (403,),
     require_all_sites: (403,),
+    get_coordinator: (503,),  # a standby
+    get_fleet_nodes: (503,),  # the store failing, or a standby not running yet
     get_store: (503,),  # the store failing
     get_alarms: (503,),
+    get_fleet_alarms: (503,),
     get_plans: (503,),
     get_commands: (503,),
     get_forecasts: (404, 503),
@@ -158,10 +196,12 @@ them; `coordinator.api.problems.document_problems`)."""
 # Services
 CoordinatorDep = Annotated[Coordinator, Depends(get_coordinator)]
 TwinDep = Annotated[FleetTwin, Depends(get_twin)]
+FleetNodesDep = Annotated[NodeSource, Depends(get_fleet_nodes)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[CoordinatorSettings, Depends(get_settings)]
 ForecastsDep = Annotated[ForecastJob, Depends(get_forecasts)]
 AlarmsDep = Annotated[AlarmService, Depends(get_alarms)]
+FleetAlarmsDep = Annotated[FleetAlarms, Depends(get_fleet_alarms)]
 PlansDep = Annotated[PlanRunner, Depends(get_plans)]
 JobsDep = Annotated[JobTracker, Depends(get_jobs)]
 CommandsDep = Annotated[CommandLog, Depends(get_commands)]
@@ -208,6 +248,8 @@ __all__ = [
     "CommandsDep",
     "CoordinatorDep",
     "FilterText",
+    "FleetAlarmsDep",
+    "FleetNodesDep",
     "ForecastsDep",
     "IdQuery",
     "JobsDep",
@@ -227,6 +269,8 @@ __all__ = [
     "get_alarms",
     "get_commands",
     "get_coordinator",
+    "get_fleet_alarms",
+    "get_fleet_nodes",
     "get_forecasts",
     "get_jobs",
     "get_plans",

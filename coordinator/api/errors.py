@@ -62,6 +62,7 @@ from coordinator.errors import (
     CoordinatorError,
     InvalidQuery,
     NotFound,
+    StandingBy,
     StoreError,
 )
 from coordinator.forecast.errors import ForecastError, RefreshFailed
@@ -108,6 +109,7 @@ PROBLEM_OF: Final[Mapping[type[CoordinatorError], ProblemType]] = {
     InvalidQuery: INVALID_REQUEST,
     StoreError: UNAVAILABLE,
     BrokerUnavailable: UNAVAILABLE,
+    StandingBy: UNAVAILABLE,
     ConfigError: SERVER_ERROR,
     # api
     Unauthorized: UNAUTHORIZED,

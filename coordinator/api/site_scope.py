@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from coordinator.access.scope import Scope
 from coordinator.errors import NotFound
-from coordinator.fleet.twin import FleetTwin
+from coordinator.fleet.fleet_reads import NodeSource
 from coordinator.fleet.views import NodeView
 
 
-def scoped_node(twin: FleetTwin, node: str, site: str | None, scope: Scope) -> NodeView:
+def scoped_node(twin: NodeSource, node: str, site: str | None, scope: Scope) -> NodeView:
     """The node `node` (of `site`, if given) as the caller may see it; `NotFound` when it
     is unknown or of a site outside the scope."""
     if site is not None and not scope.covers(site):

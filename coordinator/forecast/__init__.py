@@ -7,6 +7,9 @@ By lifecycle:
     training/   training rows, fitting, ONNX export, the backtest and its report
     serving/    the predictor, the model store and its onnxruntime adapter, the
                 best-baseline fallback, the service, its store and the refresh job
+                (with its event step: hourly forecasts and announced live streams)
+    events/     live streams in the forecast: event features, the event head (an ONNX
+                graph shipped in the package) and the hourly forecast (pure numpy)
 
 Stock cover against these forecasts lives in `coordinator.stock`.
 
@@ -22,8 +25,8 @@ Exceptions (see `coordinator.forecast.errors`):
         └── RefreshFailed
 
 onnxruntime is imported only in `coordinator.forecast.serving.runtime`; onnx only in
-`coordinator.forecast.training.onnx_export` and, lazily, where `training.fit` writes a
-model (the optional `train` extra).
+`coordinator.forecast.training.onnx_export`, `training.event_head_export` and, lazily,
+where `training.fit` writes a model (the optional `train` extra).
 """
 
 from coordinator.forecast.errors import (

@@ -9,7 +9,10 @@ acks its messages to the broker, sends rebirth requests and feeds the alarm rule
 command acks a batch carries are recorded (`CommandLog.on_acks`) after its commit and
 before its MQTT acks, so a crash in between redelivers them; the periodic tick expires
 unanswered commands. A store failure stops ingest without acking (the broker keeps the
-messages) and is reported by `/healthz`. `run_once`/`process` do the same work on the calling thread (tests).
+messages) and is reported by `/healthz`; a database that cannot be reached
+(`StoreUnavailable`: a lost PostgreSQL connection, a full disk) only pauses it: the batch in
+hand is retried every `store_retry_s`, nothing is acked meanwhile (the queue fills, then the
+broker holds the backlog), `store_lost` says why, and ingest resumes on its own. `run_once`/`process` do the same work on the calling thread (tests).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Callable
 from typing import Final
 
 from coordinator.commands.log import CommandLog
-from coordinator.errors import StoreError
+from coordinator.errors import StoreError, StoreUnavailable
 from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.pipeline import IngestPipeline, decode_all
 from coordinator.ingest.records import BatchOutcome, RawMessage
@@ -61,6 +64,7 @@ class IngestWriter:
         retention_interval_s: float = 600.0,
         raw_retention_days: float = 7.0,
         rollup_retention_days: float = 365.0,
+        store_retry_s: float = 1.0,
     ) -> None:
         self.pipeline = pipeline
         self.store = store
@@ -69,6 +73,9 @@ class IngestWriter:
         self.stats = stats or IngestStats()
         self.listeners: list[CommitListener] = []
         self.failed = False
+        self.store_lost = ""
+        """Why the database cannot be reached while ingest is paused for it; else empty."""
+        self._store_retry_s = store_retry_s
         self._ack = ack
         self._commands = commands
         self._feed = feed
@@ -157,14 +164,32 @@ class IngestWriter:
                     return
                 continue
             try:
+                self._handle(kind, raws, outcome)
+            except Exception as exc:
+                self._fail(exc)
+
+    def _handle(self, kind: str, raws: list[RawMessage], outcome: BatchOutcome | None) -> None:
+        """Run one prepared item; while the database is unreachable, retry it every
+        `store_retry_s` until it commits or the writer stops (acking nothing meanwhile)."""
+        while True:
+            try:
                 if kind == "batch" and outcome is not None:
                     self.finish(raws, outcome)
                 elif kind == "tick" and outcome is not None:
                     self.finish_tick(outcome)
                 else:
                     self.retention()
-            except Exception as exc:
-                self._fail(exc)
+            except StoreUnavailable as exc:
+                if not self.store_lost:
+                    log.warning("ingest paused, database unreachable: %s", exc.reason)
+                self.store_lost = self.stats.last_error = exc.reason
+                if self._stop.wait(self._store_retry_s):
+                    return  # stopping: the batch stays unacked and the broker redelivers it
+                continue
+            if self.store_lost:
+                log.warning("ingest resumed, database reachable again")
+                self.store_lost = ""
+            return
 
     def _fail(self, exc: Exception) -> None:
         self.failed = True

@@ -13,7 +13,9 @@ Ingest stores the reports with their batch (`coordinator.store.jobs`); after eac
   operation started, changed state or finished, and at most every `replan_interval_s`
   while something runs (so a late operation pushes its successors);
 - raises `job_not_started` (MAJOR) for an operation whose planned start is more than
-  `start_grace_s` past with no report from its machine, cleared once it reports.
+  `start_grace_s` past with no report from its machine, cleared once it reports (also
+  when it was raised before a restart: the tracker takes the open ones over at its first
+  check).
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ class JobTracker:
         self._last_replan = float("-inf")
         self._next_overdue = float("-inf")
         self._not_started: dict[str, tuple[str, str]] = {}  # operation → (site, source)
+        self._adopted = False  # the open job_not_started alarms of a previous run taken over
 
     def attach(self, planner: Planner) -> None:
         """Follow every job the planner takes, and keep it from planning made ones again
@@ -225,6 +228,13 @@ class JobTracker:
         planner, alarms = self.planner, self._alarms
         if planner is None or alarms is None:
             return
+        if not self._adopted:
+            # Alarms raised before a restart are this tracker's to clear.
+            self._adopted = True
+            for site, source, details in alarms.active(JOB_NOT_STARTED):
+                op_id = details.get("operation_id")
+                if isinstance(op_id, str):
+                    self._not_started.setdefault(op_id, (site, source))
         now = now_ms(self.clock)
         progress = self.store.open_operations()
         late = overdue_starts(

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from coordinator.commands.log import CommandLog
-from coordinator.errors import ConfigError
+from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.fleet.node import NodeRecord
 from coordinator.ingest.records import AgentEvent, BatchOutcome
 from coordinator.jobs.overdue import PlannedStart
@@ -82,7 +82,7 @@ from coordinator.plan.schedule.problem import (
 )
 from coordinator.plan.schedule.replan import Observed
 from coordinator.plan.service import PlanService
-from coordinator.plan.state import MemoryPlanState, PlanState
+from coordinator.plan.state import MemoryPlanState, PlanMade, PlanState
 from coordinator.plan.triggers import (
     DepotSeen,
     MachineDown,
@@ -143,6 +143,7 @@ class PlanRunner:
         state: PlanState | None = None,
         lead_time_days: float = 2.0,
         auto_replenish: bool = True,
+        can_order_days: float = 0.0,
         from_facts: bool = False,
         travel: TravelTimes | None = None,
         scheduler: SchedulePlanner | None = None,
@@ -167,7 +168,7 @@ class PlanRunner:
             default_downtime=max(1, math.ceil(machine_down_s / time_unit_s)),
             seed=seed,
             warm_up_solvers=False,  # done on the runner's thread, not at open
-            on_plan=self.state.save_plan,
+            on_plan=self._plan_made,
             from_facts=from_facts,
             travel=travel,
         )
@@ -179,9 +180,14 @@ class PlanRunner:
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
         self._depots: dict[str, DepotSpec] = {}
+        self._vehicles: list[VehicleSpec] = []
         self._vehicle_nodes: set[str] = set()  # vehicles with an agent of their own
         self._book = ReplenishmentBook(
-            self.state, clock, lead_time_days=lead_time_days, auto=auto_replenish
+            self.state,
+            clock,
+            lead_time_days=lead_time_days,
+            auto=auto_replenish,
+            can_order_days=can_order_days,
         )
         self._hours: dict[str, OpenIntervals] = {}
         self._hours_days = 14.0
@@ -192,6 +198,13 @@ class PlanRunner:
         """True for a job its machines have made: it is never planned again."""
         self.received: Callable[[Iterable[str]], Mapping[str, int]] = lambda _ids: {}
         """Units received so far per transfer id (the store's receipts)."""
+        self.carry: Callable[[str], DeliveryOrder | None] = lambda _job_id: None
+        """The pickup of a made job's good units at its factory, as a transfer to a
+        micro-warehouse (None: its units are not carried; see `coordinator.transfers`)."""
+        self.plan_listeners: list[Callable[[PlanMade], None]] = []
+        """Called with each new plan once it is saved and current, before its diffs go out,
+        on the planner's thread: keep them short (the sales book's `PromiseReviser` only
+        marks the plan for its own thread)."""
         self._taken: dict[str, JobOrder] = {}  # job id → order, for what machines must make
         self._drops: dict[str, DeliveryOrder] = {}  # delivery id → order, for where to drive
         self._sites_lock = threading.Lock()
@@ -199,6 +212,17 @@ class PlanRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _plan_made(self, made: PlanMade) -> None:
+        """Save a new plan, then tell the plan listeners (each failure logged, not raised)."""
+        try:
+            self.state.save_plan(made)
+        finally:
+            for listener in self.plan_listeners:
+                try:
+                    listener(made)
+                except Exception:
+                    log.exception("plan listener failed on %s %d", made.kind, made.version)
 
     # ---- inputs ---------------------------------------------------------------------
     def restore(self, nodes: Iterable[NodeRecord]) -> None:
@@ -377,6 +401,7 @@ class PlanRunner:
                 log.error("saved delivery %s not restored: %s", delivery.id, exc)
         self._take(jobs, deliveries)
         self.service.commit_stops(PinnedStop(d, v) for d, v in saved.pins)
+        self._receive(d.id for d in deliveries)  # pickups received while it was down
         log.info(
             "restored %d job(s), %d delivery order(s), plan versions %s",
             len(jobs),
@@ -483,11 +508,17 @@ class PlanRunner:
 
     def _receive(self, transfer_ids: Iterable[str]) -> None:
         """Count what was received against these transfers (every receipt once, as the
-        store keeps it) for the open replenishment jobs; close the fully received."""
+        store keeps it) for the open replenishment jobs; close the fully received. A
+        transfer received is also a pickup done: its held pickup stop (same id) closes,
+        whether or not its vehicle's stop event was taken (a coordinator killed between
+        storing that event and acting on it never sees it again)."""
+        counted = self.received(transfer_ids)
         with self._orders_lock:
-            done = self._book.receive(self.received(transfer_ids))
-        if done:
-            self.close_orders(done, [], reason="received")
+            done = self._book.receive(counted)
+            _, drops = self.state.orders()
+        carried = [d.id for d in drops if counted.get(d.id, 0) > 0]
+        if done or carried:
+            self.close_orders(done, carried, reason="received")
 
     # ---- facts from the shop floor (the job tracker's `Planner` port) ------------------
     def job_order(self, job_id: str) -> JobOrder | None:
@@ -497,8 +528,17 @@ class PlanRunner:
 
     def jobs_produced(self, job_ids: Iterable[str]) -> None:
         """Jobs whose machines made them (or left them short) leave the schedule for good;
-        a replenishment job stays open until its units are received."""
+        a replenishment job stays open until its units are received. The good units of
+        each that `carry` gives a transfer for are picked up at their factory by a vehicle
+        of the transfer's warehouse: the pickup is stored and routed with the deliveries
+        (taken again unchanged if this is called again for the same job)."""
         ids = list(dict.fromkeys(job_ids))
+        pickups = [p for p in (self.carry(j) for j in ids) if p is not None]
+        if pickups:
+            try:
+                self.submit_orders([], pickups)
+            except CoordinatorError as exc:
+                log.error("transfers of %s not planned: %s", ids, exc)
         with self._orders_lock:
             self.state.close_orders([j for j in ids if j not in self._book.open], [])
             self.service.close_orders(ids, [])
@@ -650,12 +690,23 @@ class PlanRunner:
                 self.state.save_fleet(depot_list, vehicle_list, at_ms=now_ms(self.clock))
             self.service.set_fleet(fleet, cars)
             self._depots = {d.id: d for d in depot_list}
+            self._vehicles = vehicle_list
         self._wake.set()
+
+    def fleet(self) -> tuple[list[DepotSpec], list[VehicleSpec]]:
+        """The declared depots and vehicles, as declared (empty before a fleet is set)."""
+        with self._orders_lock:
+            return list(self._depots.values()), list(self._vehicles)
 
     def depot(self, node: str) -> DepotSpec | None:
         """The declared depot of a micro-warehouse node (None when it is none)."""
         with self._orders_lock:
             return self._depots.get(node)
+
+    def depots(self) -> list[DepotSpec]:
+        """The declared depots."""
+        with self._orders_lock:
+            return list(self._depots.values())
 
     def _deliveries(self, batch: list[DeliveryOrder]) -> list[Order]:
         _unique([o.id for o in batch], "deliveries")
@@ -679,6 +730,7 @@ class PlanRunner:
                         service=self._units(o.service_s) or 0,
                         lat=o.lat,
                         lon=o.lon,
+                        depot_id=o.depot_id,
                     )
                 )
             except ProblemError as exc:
@@ -785,7 +837,8 @@ class PlanRunner:
         if payload["kind"] == "schedule":
             body["operations"] = [self._what_to_make(op) for op in body["operations"]]
         else:
-            body["stops"] = [self._where_to_go(stop) for stop in body["stops"]]
+            stops = [self._where_to_go(stop) for stop in body["stops"]]
+            body["stops"] = self._home(body["depot_id"], stops)
         try:
             update = (
                 ScheduleUpdate(**body) if payload["kind"] == "schedule" else RouteUpdate(**body)
@@ -810,12 +863,34 @@ class PlanRunner:
 
     def _where_to_go(self, stop_id: str) -> str | dict[str, Any]:
         """A route stop with its place and quantity when the delivery has a latitude and
-        longitude (a vehicle drives there); else its bare id."""
+        longitude (a vehicle drives there), and what it does there when it is a transfer's
+        pickup; else its bare id."""
         with self._sites_lock:
             order = self._drops.get(stop_id)
         if order is None or order.lat is None or order.lon is None:
             return stop_id
-        return {"stop_id": stop_id, "lat": order.lat, "lon": order.lon, "quantity": order.demand}
+        stop: dict[str, Any] = {
+            "stop_id": stop_id,
+            "lat": order.lat,
+            "lon": order.lon,
+            "quantity": order.demand,
+        }
+        if order.action != "delivery":
+            stop["action"] = order.action
+        if order.transfer_id:
+            stop |= {"transfer_id": order.transfer_id, "sku": order.sku}
+        return stop
+
+    def _home(self, depot_id: str, stops: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
+        """A located route ends back at its depot (a `depot` stop), where the vehicle unloads
+        what it picked up: a transfer from a factory reaches its micro-warehouse there."""
+        depot = self._depots.get(depot_id)  # replaced whole under the lock: a safe read
+        if depot is None or depot.lat is None or depot.lon is None:
+            return stops
+        if any(isinstance(stop, str) for stop in stops):
+            return stops  # a route of bare ids: the vehicle knows its places itself
+        back = {"stop_id": depot_id, "lat": depot.lat, "lon": depot.lon, "action": "depot"}
+        return [*stops, back]
 
 
 def _unique(ids: list[str], what: str) -> None:

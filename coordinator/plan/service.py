@@ -34,6 +34,7 @@ from typing import Any
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
 from coordinator.plan.errors import PlanError
+from coordinator.plan.routing.depots import merge_results, split_by_depot
 from coordinator.plan.routing.live import Position, from_the_road, locate
 from coordinator.plan.routing.planner import PyVrpRouter, RoutePlanner
 from coordinator.plan.routing.planner import warm_up as warm_up_router
@@ -122,6 +123,9 @@ class PlanService:
         self._failed: set[str] = set()
         self._from_facts = from_facts
         self._observed: dict[str, Observed] = {}
+        # machine → (start, family) of the latest operation it reported: the family it is
+        # set up for, which outlives the operation's job (see `observe`)
+        self._set_up_for: dict[str, tuple[int, str]] = {}
         self._publish = publish
         self._on_plan = on_plan
         self._scheduler = scheduler or CpSatScheduler()
@@ -267,6 +271,12 @@ class PlanService:
         only by a service made `from_facts`."""
         with self._lock:
             self._observed = {o.operation_id: o for o in observed}
+            families = {op.id: op.family for job in self._jobs.values() for op in job.operations}
+            for fact in self._observed.values():
+                family = families.get(fact.operation_id)
+                seen = self._set_up_for.get(fact.machine_id)
+                if family and (seen is None or fact.start >= seen[0]):
+                    self._set_up_for[fact.machine_id] = (fact.start, family)
             if replan:
                 self._debouncer.submit(Trigger("progress", "facts"))
 
@@ -375,6 +385,13 @@ class PlanService:
         machines = tuple(
             replace(
                 m,
+                # from facts, a machine starts the plan set up for what it made last, so
+                # its first operation of another family pays the changeover
+                initial_family=(
+                    self._set_up_for[m.id][1]
+                    if self._from_facts and m.id in self._set_up_for
+                    else m.initial_family
+                ),
                 unavailable=(
                     *m.unavailable,
                     *(w for w in self._closed.get(m.id, ()) if w.end > now),
@@ -509,7 +526,7 @@ class PlanService:
             self._failed.clear()  # back in the plan now; a later failure is a new fact
         if self._travel is not None:
             problem = locate(problem, self._travel, time_unit_s=self._unit_s, positions=positions)
-        routes = self._router.plan(problem, time_limit_s=self._route_limit_s, seed=self._seed)
+        routes = self._route(problem)
         with self._lock:
             messages = self._apply_routes(routes, causes)
             made = PlanMade(
@@ -521,6 +538,19 @@ class PlanService:
                 routes,
             )
         self._made(made, messages)
+
+    def _route(self, problem: RoutingProblem) -> RoutingResult:
+        """Routes for the problem; split by depot when orders are bound to where their goods
+        are (`routing.depots`), the time limit shared among the parts."""
+        split = split_by_depot(problem)
+        if len(split.parts) == 1 and not split.unserved:
+            (part,) = split.parts  # the whole problem, or the one depot with orders
+            return self._router.plan(part, time_limit_s=self._route_limit_s, seed=self._seed)
+        limit_s = max(0.1, self._route_limit_s / max(1, len(split.parts)))
+        results = [
+            self._router.plan(part, time_limit_s=limit_s, seed=self._seed) for part in split.parts
+        ]
+        return merge_results(results, split.unserved)
 
     def _apply_routes(self, routes: RoutingResult, causes: list[dict[str, str]]) -> list[_Message]:
         diff = diff_routes(self._routes, routes)

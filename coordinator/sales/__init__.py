@@ -6,7 +6,9 @@
   rules (validated, errors naming the JSON path);
 - `coordinator.sales.promise`: the promise engine (pure): stock first, else production split
   across factories, and the constraint that bound the date;
+- `coordinator.sales.reach`: whether a van of the network reaches a destination (pure);
 - `coordinator.sales.lifecycle`: statuses and the facts that move them (pure);
+- `coordinator.sales.revision`: what a re-plan says of each promise (pure);
 - `coordinator.sales.records`: what is stored, the `SalesStore` port and its in-memory double
   (`coordinator.store.sales` keeps it in SQLite);
 - `coordinator.sales.shipping`: orders to the door (pure): the delivery an order ships as,
@@ -38,6 +40,8 @@ from coordinator.sales.promise import (
     haversine_km,
     promise_order,
 )
+from coordinator.sales.reach import unreachable_reason
+from coordinator.sales.revision import Revision, revise_delivery, revise_production
 from coordinator.sales.shipping import customer_delivery, delivery_id, order_of_delivery
 
 __all__ = [
@@ -54,6 +58,7 @@ __all__ = [
     "Promise",
     "PromiseError",
     "Recipe",
+    "Revision",
     "StockPart",
     "Warehouse",
     "WarehouseStock",
@@ -65,4 +70,7 @@ __all__ = [
     "pool_from_schedule",
     "promise_order",
     "recipe_at",
+    "revise_delivery",
+    "revise_production",
+    "unreachable_reason",
 ]

@@ -1,11 +1,12 @@
 """The sales book: takes orders, promises them atomically, and moves them on facts.
 
-`SalesBook.submit` validates an order against the catalog, answers a retry of the same id
-with the stored answer (other content: `OrderConflict`), and otherwise, under one lock,
-computes the promise (`coordinator.sales.promise`) on the stock not yet held and the factory
-capacity not yet booked, and applies its holds to the book's in-memory view, so the next
-order sees only what is left. Two concurrent orders can therefore never be given the same
-units or the same capacity.
+`SalesBook.submit` answers a retry of the same id with the stored answer (other content:
+`OrderConflict`); otherwise it validates the order against the catalog and the network's
+reach (a destination no micro-warehouse's vans serve is refused, `coordinator.sales.reach`)
+and, under one lock, computes the promise (`coordinator.sales.promise`) on the stock not yet
+held and the factory capacity not yet booked, and applies its holds to the book's in-memory
+view, so the next order sees only what is left. Two concurrent orders can therefore never be
+given the same units or the same capacity.
 
 The order is then stored by group commit (`coordinator.sales.group_commit`), outside the
 lock: the orders promised while the previous batch was being written are stored together,
@@ -22,10 +23,23 @@ current schedule's busy intervals per machine, the machines down or offline, and
 the jobs that schedule already holds; `recipes()` SKU → `ProductSpec`; `submit_jobs`,
 `close_jobs` and `submit_deliveries` for the planner; `travel` the travel-time port.
 
-Orders ship as one delivery each when they are ready (`coordinator.sales.shipping`):
-`follow_stops` and `follow_receipts` move them on the fleet's stop events and the
+Orders ship as one delivery each when they are ready (`coordinator.sales.shipping`), bound
+to the warehouse their goods are at: the one whose stock was reserved, or the one that
+received the made units; an order whose made units are `carried` to a warehouse as a
+transfer (`coordinator.transfers`) waits for that receipt instead of shipping when
+produced. `follow_stops` and `follow_receipts` move them on the fleet's stop events and the
 warehouses' receipts, and `resume_shipping` hands the planner again, after a restart, the
 delivery of every order that is ready to ship (the same delivery is a no-op for it).
+
+After each re-plan, `revise_schedule` and `revise_routes` compare what the new plan says of
+every order it holds with its promise (`coordinator.sales.revision`): a planned ETA after the
+promised time delays the order (`plan_late`, with the reason), an earlier or equal one
+confirms it (and takes an order the plans had delayed back to its place: `plan_on_time`).
+A revision moves the order only when it says something new (`Revision.key`), so the re-plans
+of a busy coordinator push one webhook per real change; it is stored when it delays the
+order or ends a delay, while a plain confirmation is only kept in memory (`revision`), so
+confirming thousands of promises writes nothing. The promises of the orders in the plans are
+kept in memory between re-plans.
 
 Capacity pools are rebuilt from a new schedule (a new `schedule_version()`), at most every
 `pool_min_age_s` (a burst of orders re-plans often; the pools keep their own bookings in
@@ -51,7 +65,14 @@ from coordinator.plan.orders.specs import DeliveryOrder, JobOrder, OperationOrde
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
 from coordinator.sales.errors import OrderConflict, OrderInvalid
 from coordinator.sales.group_commit import BatchFailed, GroupCommit
-from coordinator.sales.lifecycle import Standing, Status, Transition, TransitionRefused, apply_fact
+from coordinator.sales.lifecycle import (
+    FINAL,
+    Standing,
+    Status,
+    Transition,
+    TransitionRefused,
+    apply_fact,
+)
 from coordinator.sales.network import Factory, Network, network_from_json, recipe_at
 from coordinator.sales.promise import (
     FactoryOffer,
@@ -64,20 +85,32 @@ from coordinator.sales.promise import (
     WarehouseStock,
     promise_order,
 )
+from coordinator.sales.reach import unreachable_reason
 from coordinator.sales.records import Hold, NewOrder, SalesOrder, SalesStore
+from coordinator.sales.revision import (
+    Revision,
+    revise_delivery,
+    revise_production,
+    route_deliveries,
+    schedule_jobs,
+)
 from coordinator.sales.shipping import (
     READY_TO_SHIP,
     SERVICE_S,
+    SHIP_PREFIX,
     customer_delivery,
     job_of_transfer,
     order_of_delivery,
     stop_fact,
 )
+from coordinator.sales.summary import SalesSummary, summarise
 from fleet_runtime.clock import Clock, now_ms
 
 SYSTEM: Final = "system"
+PLANNER: Final = "planner"
 JOB_PREFIX: Final = "sales."
 RELEASING_FACTS: Final = frozenset({"picked_up", "delivered"})
+LATE_WINDOW: Final = "time_window"  # the router's reason for a delivery it cannot make in time
 HORIZON_S: Final = 21 * 86_400.0  # capacity modelled three weeks ahead
 BUCKET_S: Final = 3600.0
 
@@ -140,6 +173,18 @@ def order_of_job(job: str) -> str:
         return ""
     parts = job[len(JOB_PREFIX) :].rsplit(".", 2)
     return parts[0] if len(parts) == 3 else ""
+
+
+def _orders_with_work_in(job_ids: Iterable[str]) -> set[str]:
+    """Every order id a production job id (`sales.{order}.…`, re-makes included) may
+    belong to: each prefix of what follows `sales.` that ends before a dot, so that an
+    order's membership is one set lookup, not a scan of the schedule's jobs."""
+    found: set[str] = set()
+    for job in job_ids:
+        if job.startswith(JOB_PREFIX):
+            rest = job[len(JOB_PREFIX) :]
+            found.update(rest[:i] for i, char in enumerate(rest) if char == ".")
+    return found
 
 
 def token_hash(token: str) -> str:
@@ -211,6 +256,11 @@ class SalesBook:
     pool_max_age_s: float = 60.0
     pool_min_age_s: float = 5.0
     delivery_service_s: float = SERVICE_S
+    carried: Callable[[str], bool] = lambda _job_id: False
+    """True when a finished production job's units travel to a warehouse as a transfer."""
+    arrived: Callable[[str], bool] = lambda _job_id: True
+    """True once a production job's units are at the warehouse its order ships from (the
+    job finished, and its transfer was received when its units are carried)."""
     network_listeners: list[Callable[[Network], None]] = field(default_factory=list)
     """Called with each network set (the planner takes its factories' opening hours)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -227,6 +277,12 @@ class SalesBook:
     _in_flight: dict[str, threading.Event] = field(default_factory=dict)
     """Orders promised and being stored (set once stored or refused)."""
     _commits: GroupCommit[_Pending, str] = field(init=False)
+    _ship_depots: dict[str, str] = field(default_factory=dict)
+    """The node each order's units were received at, where its delivery loads."""
+    _revision_lock: threading.Lock = field(default_factory=threading.Lock)
+    _promises: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    _revised: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _latest: dict[str, Revision] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._commits = GroupCommit(self._write)
@@ -306,6 +362,7 @@ class SalesBook:
         skus = {line.sku for line in request.lines}
         levels = self.stock(skus)
         self._check_catalog(request, levels)
+        self._check_reach(request.destination)
         now_s = self.clock.now()
         try:
             promise = promise_order(
@@ -405,11 +462,7 @@ class SalesBook:
 
     def production_jobs(self, order: SalesOrder) -> list[str]:
         """The planner job ids of the order's production parts."""
-        return [
-            job_id(order.id, i, k)
-            for i, line in enumerate(order.promise["lines"])
-            for k in range(len(line["made"]))
-        ]
+        return _production_jobs(order.id, order.promise)
 
     def follow_production(
         self, job_ids: Iterable[str], state_of: Callable[[str], str | None]
@@ -425,13 +478,18 @@ class SalesBook:
             if order is None or order.standing.flow_status not in {"promised", "in_production"}:
                 continue
             states = [state_of(job) for job in self.production_jobs(order)]
+            facts: list[str] = []
+            if any(s in {"started", "finished", "short"} for s in states):
+                facts.append("production_started")  # a no-op once in production
             if states and all(s == "finished" for s in states):
-                fact = "produced"
-            elif any(s in {"started", "finished", "short"} for s in states):
-                fact = "production_started"
-            else:
+                # its start and finish may be first seen together (a short job's batch
+                # under a fast clock): the order still passes through in_production
+                facts.append("produced")
+            if not facts:
                 continue
-            after = self.record_fact(order.id, fact, actor=SYSTEM)
+            after = order
+            for fact in facts:
+                after = self.record_fact(order.id, fact, actor=SYSTEM)
             moved += after.standing != order.standing
             if after.standing.status == "produced":
                 self._ship(after)
@@ -454,18 +512,32 @@ class SalesBook:
             moved += before is not None and after.standing != before.standing
         return moved
 
-    def follow_receipts(self, transfer_ids: Iterable[str]) -> int:
+    def follow_receipts(
+        self, transfer_ids: Iterable[str], *, places: Mapping[str, str] | None = None
+    ) -> int:
         """Move the orders whose production units were received at a warehouse (transfer
-        `t.{production job id}`) to `at_warehouse`, and ship them. Returns how many moved."""
+        `t.{production job id}`) to `at_warehouse`, and ship them from the node that
+        received them (`places`: transfer id → warehouse node). An order made in parts
+        (split across factories, or several lines) moves with the receipt of its last part
+        only: shipped earlier, the van would leave without the parts still on their way.
+        Returns how many moved."""
         moved = 0
-        for order_id in sorted({order_of_job(job_of_transfer(t)) for t in transfer_ids} - {""}):
+        where = dict(places or {})
+        at: dict[str, str] = {}
+        for transfer in transfer_ids:
+            order_id = order_of_job(job_of_transfer(transfer))
+            if order_id:
+                at.setdefault(order_id, where.get(transfer, ""))
+        for order_id in sorted(at):
             before = self.store.find(order_id)
             if before is None or before.standing.status == "cancelled":
+                continue
+            if not all(self.arrived(job) for job in self.production_jobs(before)):
                 continue
             after = self.record_fact(order_id, "received_at_warehouse", actor=SYSTEM)
             if after.standing != before.standing:
                 moved += 1
-                self._ship(after)
+                self._ship(after, depot=at[order_id] or None)
         return moved
 
     def resume_shipping(self, *, limit: int = 10_000) -> int:
@@ -495,6 +567,10 @@ class SalesBook:
         """Orders by id, optionally of one status, from after `after`."""
         return self.store.list_orders(status=status, limit=limit, after=after)
 
+    def summary(self) -> SalesSummary:
+        """Orders by status, the on-time rate and lead times of the delivered ones."""
+        return summarise(self.store.outcomes())
+
     def timeline(self, order_id: str) -> list[Transition]:
         """The order's transitions, oldest first."""
         self.get(order_id)
@@ -516,21 +592,149 @@ class SalesBook:
         release = fact in RELEASING_FACTS
         return self._change(order_id, fact, actor=actor, reason=reason, release=release)
 
+    # -- revisions by re-plans ----------------------------------------------------------
+
+    def revise_schedule(self, view: Mapping[str, Any]) -> int:
+        """Revise the promise of every order whose production jobs the planner's schedule
+        view holds. Returns how many orders moved."""
+        planned = schedule_jobs(view, prefix=JOB_PREFIX)
+        version, at = int(view.get("version") or 0), now_ms(self.clock)
+        moved = 0
+        for order_id in sorted({order_of_job(j) for j in planned} - {""}):
+            promise = self._promise_of(order_id)
+            if promise is None:
+                continue
+            jobs = [planned.get(j) for j in _production_jobs(order_id, promise)]
+            revision = revise_production(promise, jobs, version=version, at_ms=at)
+            if revision is not None:
+                moved += self._revise(order_id, revision)
+        return moved
+
+    def revise_routes(self, view: Mapping[str, Any]) -> int:
+        """Revise the promise of every order whose delivery the planner's routes view
+        holds (routed or unserved). Returns how many orders moved."""
+        planned = route_deliveries(view, prefix=SHIP_PREFIX)
+        version, at = int(view.get("version") or 0), now_ms(self.clock)
+        moved = 0
+        for delivery_id, delivery in sorted(planned.items()):
+            order_id = order_of_delivery(delivery_id)
+            promise = self._promise_of(order_id)
+            if promise is None:
+                continue
+            revision = revise_delivery(
+                int(promise["promised_ms"]), delivery, version=version, at_ms=at
+            )
+            moved += self._revise(order_id, revision)
+            if not delivery.routed and delivery.reason == LATE_WINDOW:
+                self._ship_late(order_id)
+        return moved
+
+    def _ship_late(self, order_id: str) -> None:
+        """A delivery no van can make by its promise goes out as soon as one can: handed
+        again without its window (the same hand-over again changes nothing), so a late
+        order is delivered late rather than never."""
+        order = self.store.find(order_id)
+        if order is not None and order.standing.status not in FINAL:
+            self._ship(order, windowed=False)
+
+    def revision(self, order_id: str) -> Revision | None:
+        """The latest revision of the order's promise that said something new (None before
+        any re-plan, and after a restart until the next when it was a plain confirmation)."""
+        with self._revision_lock:
+            if order_id in self._latest:
+                return self._latest[order_id]
+        stored = self.store.load_revision(order_id)
+        return None if stored is None else Revision.from_json(orjson.loads(stored))
+
+    def _promise_of(self, order_id: str) -> dict[str, Any] | None:
+        """The promise of an order still open (None for unknown and finished orders)."""
+        with self._revision_lock:
+            if order_id in self._promises:
+                return self._promises[order_id]
+        order = self.store.find(order_id) if order_id else None
+        promise = None if order is None or order.standing.status in FINAL else order.promise
+        with self._revision_lock:
+            self._promises[order_id] = promise
+        return promise
+
+    def _revise(self, order_id: str, revision: Revision) -> int:
+        """Take a revision that says something new: move the order on it, and store it when
+        it is or ends a delay (the transition first, so a crash in between stores the
+        revision again at the next plan, never the event twice). A confirmation that ends
+        no delay is only kept in memory: it writes nothing."""
+        with self._revision_lock:
+            known = self._revised.get(order_id)
+        if known is None:  # first look since start: what was recorded before
+            stored = self.revision(order_id)
+            known = () if stored is None else stored.key
+            if stored is not None and stored.verdict == "on_time":
+                order = self.store.find(order_id)  # delayed since for another cause?
+                if order is not None and order.standing.delayed_from is not None:
+                    known = ()
+        if known == revision.key:
+            with self._revision_lock:
+                self._revised[order_id] = known
+            return 0
+        before = self.store.find(order_id)
+        if before is None:
+            return 0
+        moved = False
+        if revision.verdict == "late" or before.standing.delayed_from is not None:
+            fact = "plan_late" if revision.verdict == "late" else "plan_on_time"
+            try:
+                after = self._change(order_id, fact, actor=PLANNER, reason=revision.reason)
+            except (OrderConflict, NotFound):  # cancelled, or gone meanwhile
+                return 0
+            moved = after.standing != before.standing
+        if moved or "late" in (revision.verdict, *known[1:2]):
+            self.store.save_revision(
+                order_id, orjson.dumps(revision.to_json()).decode(), at_ms=revision.at_ms
+            )
+        with self._revision_lock:
+            self._revised[order_id] = revision.key
+            self._latest[order_id] = revision
+        return int(moved)
+
+    def _forget_revision(self, order_id: str, change: Transition) -> None:
+        """A finished order leaves the revision caches; one delayed for another cause is
+        revised afresh by the next plan (which may take it back on time)."""
+        with self._revision_lock:
+            if change.status in FINAL:
+                self._promises.pop(order_id, None)
+                self._revised.pop(order_id, None)
+                self._latest.pop(order_id, None)
+            elif change.status == "delayed" and change.cause != "plan_late":
+                self._revised[order_id] = ()  # no revision has this key: the next one acts
+
     # -- internals ----------------------------------------------------------------------
 
-    def _ship(self, order: SalesOrder) -> SalesOrder:
-        """Hand the planner the order's delivery to the customer; if it refuses, the order
-        is delayed with the reason."""
+    def _ship(
+        self, order: SalesOrder, *, windowed: bool = True, depot: str | None = None
+    ) -> SalesOrder:
+        """Hand the planner the order's delivery to the customer (see `_delivery`); if it
+        refuses, the order is delayed with the reason. A produced order whose units are
+        carried to a warehouse ships on their receipt instead."""
+        if order.standing.status == "produced" and any(
+            self.carried(job) for job in self.production_jobs(order)
+        ):
+            return order
         try:
-            self.submit_deliveries([self._delivery(order)])
+            self.submit_deliveries([self._delivery(order, windowed=windowed, depot=depot)])
         except CoordinatorError as exc:
             return self._change(
                 order.id, "delayed", actor=SYSTEM, reason=f"delivery not planned: {exc}"
             )
         return order
 
-    def _delivery(self, order: SalesOrder) -> DeliveryOrder:
-        """The order's delivery to the customer, due by its promise."""
+    def _delivery(
+        self, order: SalesOrder, *, windowed: bool = True, depot: str | None = None
+    ) -> DeliveryOrder:
+        """The order's delivery to the customer (due by the promise while `windowed`),
+        loaded at `depot` (else where its units were received, else the first shelf node of
+        the warehouse of its largest reserved stock)."""
+        if depot:
+            self._ship_depots[order.id] = depot  # a re-hand-over (late) loads there too
+        depot = depot or self._ship_depots.get(order.id)
         body = orjson.loads(order.body)
         return customer_delivery(
             order.id,
@@ -540,7 +744,14 @@ class SalesBook:
             promised_ms=int(order.promise["promised_ms"]),
             now_ms=now_ms(self.clock),
             service_s=self.delivery_service_s,
+            windowed=windowed,
+            depot_id=depot or self._shelf(stock_place(order.promise)),
         )
+
+    def _shelf(self, warehouse: str | None) -> str | None:
+        """The first shelf node of a network warehouse (depots are warehouse nodes)."""
+        found = next((w for w in self._network.warehouses if w.id == warehouse), None)
+        return found.nodes[0] if found is not None and found.nodes else warehouse
 
     def _change(
         self,
@@ -572,6 +783,7 @@ class SalesBook:
             )
             if release:
                 self._release(order_id)
+            self._forget_revision(order_id, change)
             return self.get(order_id)
 
     def _check_catalog(
@@ -583,6 +795,13 @@ class SalesBook:
         for i, line in enumerate(request.lines):
             if line.sku not in known:
                 raise OrderInvalid(f"unknown SKU {line.sku!r}", field=f"lines[{i}].sku")
+
+    def _check_reach(self, destination: Point) -> None:
+        """`OrderInvalid` naming `destination` when no van of the network reaches it."""
+        depots = [(w.id, w.location, w.service_radius_km) for w in self._network.warehouses]
+        reason = unreachable_reason(destination, depots, self.travel)
+        if reason is not None:
+            raise OrderInvalid(reason, field="destination")
 
     def _hold(self, order_id: str, hold: Hold) -> None:
         self._holds.setdefault(order_id, []).append(hold)
@@ -678,7 +897,7 @@ class SalesBook:
         orders whose jobs the schedule they were built from does not hold yet."""
         self._pools = {f: pools[0] for f, pools in built.items()}
         self._always_open = {f: pools[1] for f, pools in built.items()}
-        planned = {order_of_job(job) for job in view.planned_jobs}
+        planned = _orders_with_work_in(view.planned_jobs)
         unplanned: dict[str, float] = {}
         for order_id, holds in self._holds.items():
             if order_id in planned:
@@ -744,6 +963,25 @@ def _factory_pools(
         pool_from_schedule(hours=factory.hours, **common),
         pool_from_schedule(hours=OpeningHours(), **common),
     )
+
+
+def stock_place(promise: Mapping[str, Any]) -> str | None:
+    """The warehouse of the largest stock part of a promise (None: none)."""
+    parts = [
+        (int(part["qty"]), str(part["warehouse"]))
+        for line in promise.get("lines", [])
+        for part in line.get("from_stock", [])
+    ]
+    return max(parts, key=lambda p: (p[0], p[1]))[1] if parts else None
+
+
+def _production_jobs(order_id: str, promise: Mapping[str, Any]) -> list[str]:
+    """The planner job ids of a promise's production parts, line by line, part by part."""
+    return [
+        job_id(order_id, i, k)
+        for i, line in enumerate(promise["lines"])
+        for k in range(len(line["made"]))
+    ]
 
 
 def lines_from(raw: Iterable[tuple[str, int]]) -> tuple[Line, ...]:

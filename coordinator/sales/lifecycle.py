@@ -6,6 +6,10 @@
     with the next fact), failed_delivery (back to out_for_delivery when re-dispatched) and
     cancelled (before it ships).
 
+A re-plan revises each promise (`coordinator.sales.revision`): `plan_late` delays the order
+like `delayed` does, and `plan_on_time` takes a delayed order back to its place in the flow
+(an order not delayed stays as it is: a confirmation is no transition).
+
 Every change is a `Transition` with the time, the cause (the fact or request behind it) and
 the actor (`system`, a node id, or the API principal); an operator's correction is recorded
 as such (`cause="correction"`) and may set any status except back to `received`.
@@ -66,7 +70,8 @@ _FLOW: Final[dict[str, tuple[Status, frozenset[str]]]] = {
     "delivered": ("delivered", frozenset({"out_for_delivery"})),
     "delivery_failed": ("failed_delivery", frozenset({"out_for_delivery"})),
 }
-FACTS: Final = frozenset(_FLOW) | {"delayed", "cancelled", "correction"}
+DELAYING: Final = frozenset({"delayed", "plan_late"})
+FACTS: Final = frozenset(_FLOW) | DELAYING | {"plan_on_time", "cancelled", "correction"}
 
 
 class TransitionRefused(ValueError):
@@ -131,13 +136,17 @@ def apply_fact(
         if current in SHIPPED:
             raise TransitionRefused(current, f"the order has shipped ({current})")
         return Standing("cancelled"), Transition("cancelled", at_ms, fact, actor, reason)
-    if fact == "delayed":
+    if fact in DELAYING:
         if current in FINAL or standing.status == "delayed":
             return standing, None
         return (
             Standing("delayed", delayed_from=current),
             Transition("delayed", at_ms, fact, actor, reason),
         )
+    if fact == "plan_on_time":
+        if standing.delayed_from is None:  # not delayed (or set so by hand: left as set)
+            return standing, None
+        return Standing(current), Transition(current, at_ms, fact, actor, reason)
     target, allowed = _FLOW[fact]
     if current not in allowed:
         return standing, None

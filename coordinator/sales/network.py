@@ -1,5 +1,6 @@
-"""The supply network sales orders are served from (pure): factories, micro-warehouses, which
-factories make which SKU, and the allocation rules.
+"""The supply network sales orders are served from (pure): factories, micro-warehouses (and
+how far their vans deliver: `service_radius_km`, per warehouse or for the whole network),
+which factories make which SKU, and the allocation rules.
 
 `network_from_json` validates a whole network document and raises `NetworkError` naming the
 offending field by its JSON path (e.g. `factories[1].location.lat`), so the API can answer
@@ -19,6 +20,7 @@ from typing import Any, Final
 from coordinator.plan.orders.specs import ProductSpec
 from coordinator.sales.capacity import OpeningHours
 from coordinator.sales.promise import AllocationRule, Point, Recipe
+from coordinator.sales.reach import DEFAULT_SERVICE_RADIUS_KM, MAX_SERVICE_RADIUS_KM
 from protocol.topics import ID_PATTERN
 
 MAX_FACTORIES: Final = 200
@@ -53,11 +55,13 @@ class Factory:
 
 @dataclass(frozen=True, slots=True)
 class Warehouse:
-    """A micro-warehouse: its shelf nodes and where it is."""
+    """A micro-warehouse: its shelf nodes, where it is, and how far its vans deliver (km,
+    great-circle; `coordinator.sales.reach`)."""
 
     id: str
     location: Point
     nodes: tuple[str, ...]
+    service_radius_km: float = DEFAULT_SERVICE_RADIUS_KM
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,13 @@ def _int(value: Any, path: str, lo: int, hi: int) -> int:
     return value
 
 
+def _radius(value: Any, path: str) -> float:
+    radius = _number(value, path, 0.0, MAX_SERVICE_RADIUS_KM)
+    if radius <= 0:
+        raise NetworkError(path, "must be more than 0 km")
+    return radius
+
+
 def location_from_json(value: Any, path: str) -> Point:
     """A (lat, lon) from `{"lat": .., "lon": ..}`, range-checked."""
     data = _obj(value, path)
@@ -168,9 +179,10 @@ def _hours(value: Any, path: str) -> OpeningHours:
 def network_from_json(data: Any) -> Network:
     """Validate a network document and build the `Network`; `NetworkError` names the field."""
     doc = _obj(data, "body")
-    unknown = set(doc) - {"factories", "warehouses", "products", "rules"}
+    unknown = set(doc) - {"factories", "warehouses", "products", "rules", "service_radius_km"}
     if unknown:
         raise NetworkError(sorted(unknown)[0], "is not a network field")
+    radius = _radius(doc.get("service_radius_km", DEFAULT_SERVICE_RADIUS_KM), "service_radius_km")
     factories: list[Factory] = []
     machine_owner: dict[str, str] = {}
     for i, raw in enumerate(_list(doc.get("factories", []), "factories", limit=MAX_FACTORIES)):
@@ -219,6 +231,9 @@ def network_from_json(data: Any) -> Network:
                 id=wid,
                 location=location_from_json(_need(item, "location", path), f"{path}.location"),
                 nodes=tuple(nodes),
+                service_radius_km=_radius(
+                    item.get("service_radius_km", radius), f"{path}.service_radius_km"
+                ),
             )
         )
     known = {f.id for f in factories}

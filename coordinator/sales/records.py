@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 import orjson
 
 from coordinator.sales.lifecycle import Standing, Transition
+from coordinator.sales.summary import OrderOutcome
 
 HoldKind = Literal["stock", "work"]
 
@@ -92,7 +93,16 @@ class SalesStore(Protocol):
         self, *, status: str | None, limit: int, after: str | None
     ) -> list[SalesOrder]: ...
 
+    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None: ...
+
+    def load_revision(self, order_id: str) -> str | None: ...
+
     def transitions(self, order_id: str) -> list[Transition]: ...
+
+    def outcomes(self) -> list[OrderOutcome]:
+        """Every order's status, when it was taken, its promised time and its first
+        delivery (None: not delivered)."""
+        ...
 
     def open_holds(self) -> list[tuple[str, Hold]]: ...
 
@@ -134,6 +144,7 @@ class InMemorySalesStore:
     holds: dict[str, list[Hold]] = field(default_factory=dict)
     hooks: dict[tuple[str, int], WebhookEvent] = field(default_factory=dict)
     delivered: set[tuple[str, int]] = field(default_factory=set)
+    revisions: dict[str, str] = field(default_factory=dict)
 
     def save_network(self, body: str, *, at_ms: int) -> None:
         self.network = body
@@ -197,8 +208,27 @@ class InMemorySalesStore:
             if (status is None or o.standing.status == status) and (after is None or o.id > after)
         ][:limit]
 
+    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None:
+        self.revisions[order_id] = body
+
+    def load_revision(self, order_id: str) -> str | None:
+        return self.revisions.get(order_id)
+
     def transitions(self, order_id: str) -> list[Transition]:
         return list(self.changes.get(order_id, []))
+
+    def outcomes(self) -> list[OrderOutcome]:
+        return [
+            OrderOutcome(
+                o.standing.status,
+                o.created_ms,
+                o.promise.get("promised_ms"),
+                next(
+                    (c.at_ms for c in self.changes.get(o.id, []) if c.status == "delivered"), None
+                ),
+            )
+            for o in self.orders.values()
+        ]
 
     def open_holds(self) -> list[tuple[str, Hold]]:
         return [(oid, h) for oid, hs in self.holds.items() for h in hs]

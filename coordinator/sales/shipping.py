@@ -9,8 +9,10 @@ The flow, the simplest that stays true to what the devices report:
   becomes one delivery for the route planner, `ship.{order id}`: the customer's
   latitude/longitude, the whole order's units as its load, the promised time as the end of
   its window (open when the promise has already passed: the order is late, it still goes),
-  `SERVICE_S` at the door (configurable). The vehicle that takes it loads at its depot (a micro-warehouse);
-  the router does not model a separate pick-up at a factory.
+  `SERVICE_S` at the door (configurable). It is bound to the warehouse its goods are at
+  (`depot_id`): only a vehicle based there carries it, loading there. Made units reach a
+  warehouse first as a transfer a vehicle picks up at the factory (`coordinator.transfers`):
+  a two-leg plan.
 - The vehicle's stop events on that delivery move the order: `stop_arrived` → `picked_up`
   (out for delivery), `stop_delivered` → `delivered`, `stop_failed` → `delivery_failed`
   (the planner puts the delivery back into the plan; the next arrival takes the order out
@@ -68,17 +70,22 @@ def customer_delivery(
     promised_ms: int,
     now_ms: int,
     service_s: float = SERVICE_S,
+    windowed: bool = True,
+    depot_id: str | None = None,
 ) -> DeliveryOrder:
-    """The delivery that takes an order's `units` to the customer, due by the promise."""
+    """The delivery that takes an order's `units` to the customer, due by the promise
+    (`windowed`, while the promise is ahead), else as soon as a van can; loaded at
+    `depot_id` (None: any depot)."""
     return DeliveryOrder(
         id=delivery_id(order_id),
         x=0.0,
         y=0.0,
         demand=units,
-        due_ms=promised_ms if promised_ms > now_ms else None,
+        due_ms=promised_ms if windowed and promised_ms > now_ms else None,
         service_s=service_s,
         lat=lat,
         lon=lon,
+        depot_id=depot_id,
     )
 
 

@@ -1,17 +1,23 @@
 """What the sales book reads from the rest of the coordinator: the fleet twin's shelves and
-machine states, and the planner's schedule and recipes (the adapters behind its ports)."""
+machine states, and the planner's schedule, routes and recipes (the adapters behind its
+ports, and the thread that revises the promises after each re-plan)."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from coordinator.fleet.twin import FleetTwin
 from coordinator.plan.routing.travel import GreatCircleTravel, LatLon
 from coordinator.plan.runner import PlanRunner
+from coordinator.plan.state import PlanMade
 from coordinator.plan.triggers import DOWN_STATE_CODES
-from coordinator.sales.book import CapacityView
+from coordinator.sales.book import CapacityView, SalesBook
 from coordinator.sales.promise import TravelTime
+
+log = logging.getLogger(__name__)
 
 
 def busy_intervals(schedule: Mapping[str, Any]) -> dict[str, list[tuple[float, float]]]:
@@ -50,6 +56,66 @@ def capacity_source(twin: FleetTwin, runner: PlanRunner | None) -> CapacityView:
         planned_jobs=frozenset(jobs),
         version=int(schedule.get("version") or 0),
     )
+
+
+def revise_promises(book: SalesBook, runner: PlanRunner, kind: str) -> int:
+    """After a re-plan of `kind` (`schedule` or `routes`): revise the promises of the orders
+    that plan holds, from the runner's current view of it. Returns how many orders moved."""
+    if kind == "schedule":
+        return book.revise_schedule(runner.schedule())
+    return book.revise_routes(runner.routes())
+
+
+class PromiseReviser:
+    """Revises the promises after each re-plan on a thread of its own, so the planner never
+    waits for it: `on_plan` (a runner plan listener) marks the plan's kind pending, and the
+    thread revises from the runner's current view of it (several plans of a kind in a row
+    are revised once, from the latest)."""
+
+    def __init__(self, book: SalesBook, runner: PlanRunner) -> None:
+        self.book = book
+        self.runner = runner
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def on_plan(self, made: PlanMade) -> None:
+        """A new plan was made: revise its kind soon."""
+        with self._lock:
+            self._pending.add(made.kind)
+        self._wake.set()
+
+    def run_pending(self) -> int:
+        """Revise every pending kind now; returns how many orders moved."""
+        with self._lock:
+            kinds = sorted(self._pending)
+            self._pending.clear()
+        return sum(revise_promises(self.book, self.runner, kind) for kind in kinds)
+
+    def start(self) -> None:
+        """Revise in the background until `close`."""
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                self._wake.wait(1.0)
+                self._wake.clear()
+                try:
+                    self.run_pending()
+                except Exception:  # a store hiccup must not end the revisions for good
+                    log.exception("promise revision failed")
+
+        self._thread = threading.Thread(target=loop, name="sales-revisions", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the thread after the pass in hand."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
 
 
 def stock_source(twin: FleetTwin, skus: Iterable[str]) -> dict[str, dict[str, int]]:

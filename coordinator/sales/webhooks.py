@@ -45,12 +45,16 @@ def _resolve(host: str) -> list[str]:
 
 def check_webhook_url(url: str, *, allow_private: bool, resolve: Resolver = _resolve) -> None:
     """Raise `OrderInvalid` (field `webhook_url`) unless `url` is http(s) to a public host."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname  # parsing a bracketed host may raise as well
+    except ValueError:
+        raise OrderInvalid("not a URL", field="webhook_url") from None
+    if parts.scheme not in {"http", "https"} or not hostname:
         raise OrderInvalid("must be an http(s) URL with a host", field="webhook_url")
     if allow_private:
         return
-    host = parts.hostname
+    host = hostname
     try:
         addresses = [str(ipaddress.ip_address(host))]
     except ValueError:

@@ -3,7 +3,8 @@ checks it as forecasts and stock move, raising `stockout_risk` (`cover_watch`), 
 announced live streams that will move demand (`live_streams`, kept by `stream_book`), and
 where stock should be across the micro-warehouses (`placement`, fed by `plan_inputs`,
 served by `plan_service`), with lateral transfers carried out to their receipt
-(`lateral`, `lateral_book`)."""
+(`lateral`, `lateral_book`), and what past streams realised (`stream_uplift`, measured by
+`uplift_meter`)."""
 
 from coordinator.stock.cover import CoverPolicy, StockCover, stock_cover, stock_covers
 from coordinator.stock.cover_watch import STOCKOUT_RISK, CoverWatch, StockoutRiskRule
@@ -26,6 +27,8 @@ from coordinator.stock.placement import (
 from coordinator.stock.plan_inputs import Inbound, placement_problem
 from coordinator.stock.plan_service import StockPlanner, StockPlanView
 from coordinator.stock.stream_book import LiveStreamBook, StoredStream
+from coordinator.stock.stream_uplift import PastUplifts, RealisedUplift, SkuUplift
+from coordinator.stock.uplift_meter import StreamUpliftMeter
 
 __all__ = [
     "STOCKOUT_RISK",
@@ -36,9 +39,12 @@ __all__ = [
     "LateralTransferBook",
     "LiveStream",
     "LiveStreamBook",
+    "PastUplifts",
     "PlacementPolicy",
     "PlacementProblem",
     "PlanInvalid",
+    "RealisedUplift",
+    "SkuUplift",
     "StockCover",
     "StockError",
     "StockPlan",
@@ -48,6 +54,7 @@ __all__ = [
     "StoredStream",
     "StreamConflict",
     "StreamInvalid",
+    "StreamUpliftMeter",
     "StreamsUnavailable",
     "check_stream",
     "decide",

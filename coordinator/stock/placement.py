@@ -90,6 +90,7 @@ class StreamUplift:
     units: float
     starts_in_h: float
     audience_at: Point | None = None
+    source: str = "announced"  # or "forecast": the event-aware forecast's units
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,7 @@ def _prepositions(
                     units=units,
                     why=(
                         f"stream {up.stream_id} in {up.starts_in_h:.1f} h expects {up.units:g}"
-                        f" of {up.sku}; {part:.0%} of it here, at {where}"
+                        f" of {up.sku} ({up.source}); {part:.0%} of it here, at {where}"
                     ),
                 )
             )

@@ -6,9 +6,12 @@
   transit to them (`Inbound`: open replenishment and lateral transfers).
 - SKU classes are by forecast sales over the horizon, summed over warehouses.
 - A stream that has not ended and starts within the lead time expects, per featured SKU,
-  its expected orders (one unit each) or its expected audience × `orders_per_viewer`,
-  split evenly among its featured SKUs. Streams carry no audience place yet, so their
-  uplift goes to every warehouse (in proportion to demand).
+  what the event-aware forecast expects it to sell (`model_units`, summed over the SKU's
+  locations) once a forecast refresh has seen the stream as it stands; until then its
+  expected orders (one unit each) or its expected audience × `orders_per_viewer`, split
+  evenly among its featured SKUs. Streams carry no audience place yet, so their uplift
+  goes to every warehouse (in proportion to demand). The forecasts' own event units are
+  taken out of their mean, so a stream is counted once.
 - Forecasts shorter than the longest are extended at their own average daily rate.
 
 `sized_by_plan` feeds the plan's replenishment into the replenishment jobs
@@ -17,11 +20,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from coordinator.forecast.events.features import StreamEvent
 from coordinator.forecast.serving.service import Forecast
 from coordinator.sales.network import Network
 from coordinator.stock.cover import StockCover
@@ -48,21 +52,44 @@ class Inbound:
     source: str | None = None  # the sending warehouse of a lateral transfer
 
 
+def stream_event(stream: LiveStream, *, orders_per_viewer: float) -> StreamEvent:
+    """What the forecast needs of a stream: its expected orders, else audience × rate."""
+    if stream.expected_orders is not None:
+        orders = float(stream.expected_orders)
+    else:
+        orders = float(stream.expected_audience or 0) * orders_per_viewer
+    return StreamEvent(stream.id, stream.start_ms, stream.end_ms, stream.featured_skus, orders)
+
+
 def stream_uplifts(
-    streams: Iterable[LiveStream], *, now_ms: int, lead_time_days: float, orders_per_viewer: float
+    streams: Iterable[LiveStream],
+    *,
+    now_ms: int,
+    lead_time_days: float,
+    orders_per_viewer: float,
+    model_units: Mapping[tuple[str, str], float] | None = None,
+    seen: Mapping[str, StreamEvent] | None = None,
 ) -> list[StreamUplift]:
     """The expected units per featured SKU of the streams to prepare for (see the module)."""
     out: list[StreamUplift] = []
     horizon_ms = now_ms + lead_time_days * 24 * HOUR_MS
+    units_of = model_units or {}
+    seen = seen or {}
     for stream in streams:
         if stream.end_ms <= now_ms or stream.start_ms > horizon_ms:
             continue
-        if stream.expected_orders is not None:
-            total = float(stream.expected_orders)
-        else:
-            total = float(stream.expected_audience or 0) * orders_per_viewer
-        each = total / len(stream.featured_skus)
+        event = stream_event(stream, orders_per_viewer=orders_per_viewer)
         hours = max(0.0, (stream.start_ms - now_ms) / HOUR_MS)
+        keys = [(stream.id, sku) for sku in stream.featured_skus]
+        if seen.get(stream.id) == event and all(k in units_of for k in keys):
+            out.extend(
+                StreamUplift(
+                    stream.id, sku, max(units_of[stream.id, sku], 0.0), hours, source="forecast"
+                )
+                for sku in stream.featured_skus
+            )
+            continue
+        each = event.expected_orders / len(stream.featured_skus)
         out.extend(StreamUplift(stream.id, sku, each, hours) for sku in stream.featured_skus)
     return out
 
@@ -104,7 +131,10 @@ def placement_problem(
     mean = np.zeros((n_s, n_w, days))
     spread = np.zeros((n_s, n_w, days))
     for s, w, f in demand:
-        m = np.maximum(np.asarray(f.mean, dtype=np.float64), 0.0)
+        m = np.asarray(f.mean, dtype=np.float64)
+        if len(f.event_units) == len(m):  # counted once, as the streams' uplift
+            m = m - np.asarray(f.event_units, dtype=np.float64)
+        m = np.maximum(m, 0.0)
         sp = np.maximum(np.asarray(f.p90, dtype=np.float64) - np.asarray(f.p10), 0.0)
         if len(m) < days:
             m = np.concatenate([m, np.full(days - len(m), m.mean())])
@@ -155,4 +185,10 @@ def sized_by_plan(
     return out
 
 
-__all__ = ["Inbound", "placement_problem", "sized_by_plan", "stream_uplifts"]
+__all__ = [
+    "Inbound",
+    "placement_problem",
+    "sized_by_plan",
+    "stream_event",
+    "stream_uplifts",
+]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from coordinator.forecast.events.features import StreamEvent
+from coordinator.forecast.serving.event_step import StreamUnits
 from coordinator.forecast.serving.service import Forecast
 from coordinator.sales.network import Network
 from coordinator.stock.live_streams import LiveStream
@@ -40,6 +42,7 @@ class StockPlanner:
         clock: Clock,
         policy: PlacementPolicy,
         orders_per_viewer: float = 0.02,
+        stream_units: Callable[[], tuple[StreamUnits, Mapping[str, StreamEvent]]] | None = None,
     ) -> None:
         self._forecasts = forecasts
         self._stock = stock
@@ -50,16 +53,22 @@ class StockPlanner:
         self._clock = clock
         self.policy = policy
         self.orders_per_viewer = orders_per_viewer
+        self._stream_units = stream_units
+        """What the last forecast refresh expects each stream to sell, and the streams as
+        that refresh saw them (`ForecastJob.stream_units`)."""
 
     def plan(self) -> StockPlanView:
         """The stock plan now."""
         at = now_ms(self._clock)
         in_transit = tuple(item for source in self.inbound_sources for item in source())
+        units, seen = ({}, {}) if self._stream_units is None else self._stream_units()
         uplifts = stream_uplifts(
             self._streams(),
             now_ms=at,
             lead_time_days=self.policy.lead_time_days,
             orders_per_viewer=self.orders_per_viewer,
+            model_units=units,
+            seen=seen,
         )
         network = self._network()
         problem = placement_problem(

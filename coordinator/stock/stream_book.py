@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from coordinator.stock.live_streams import LiveStream, Outcome, decide
+from coordinator.stock.stream_uplift import RealisedUplift
 from fleet_runtime.clock import Clock, now_ms
 
 
@@ -51,6 +52,11 @@ class LiveStreamBook:
         self._clock = clock
         self._known_skus = known_skus
         self._lock = threading.Lock()
+        self.measured: Callable[[str], RealisedUplift | None] = lambda _id: None
+        """A stream's realised uplift, once measured (`StreamUpliftMeter.get`)."""
+        self.listeners: list[Callable[[LiveStream], None]] = []
+        """Told of each stream created or changed (after it is kept), e.g. the forecast
+        job, which then refreshes."""
 
     def now_ms(self) -> int:
         """The book's clock, in ms."""
@@ -67,6 +73,9 @@ class LiveStreamBook:
                 self._store.put(stream, at_ms=at)
             kept = self._store.get(stream.id)
         assert kept is not None  # written above, or there before
+        if outcome != "unchanged":
+            for listener in self.listeners:
+                listener(stream)
         return StoredStream(*kept), outcome
 
     def get(self, stream_id: str) -> StoredStream | None:
@@ -74,9 +83,14 @@ class LiveStreamBook:
         found = self._store.get(stream_id)
         return None if found is None else StoredStream(*found)
 
-    def list(self, *, include_ended: bool = False, limit: int = 1000) -> list[StoredStream]:
-        """Streams by start time: those not ended yet, or all of them."""
+    def list(
+        self, *, include_ended: bool = False, limit: int = 1000, ended_after_ms: int | None = None
+    ) -> list[StoredStream]:
+        """Streams by start time: those not ended yet, all of them, or those that end after
+        `ended_after_ms`."""
         after = 0 if include_ended else self.now_ms()
+        if ended_after_ms is not None:
+            after = ended_after_ms
         return [StoredStream(*row) for row in self._store.list(ending_after_ms=after, limit=limit)]
 
 

@@ -1,4 +1,9 @@
-"""Persistence for the coordinator core, behind the `Store` port."""
+"""Persistence for the coordinator core, behind the `Store` port.
+
+`SqliteStore` is the embedded default; `coordinator.store.postgres_store.PostgresStore`
+(`--db postgresql://...`) is imported from its own module only, so psycopg is loaded only
+by a coordinator that uses it.
+"""
 
 from coordinator.store.port import (
     CommitResult,

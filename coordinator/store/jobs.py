@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Final
 
-from coordinator.errors import StoreError
 from coordinator.jobs.facts import OperationReport, Receipt
 from coordinator.jobs.progress import (
     JobProgress,
@@ -29,6 +28,7 @@ from coordinator.jobs.progress import (
     advance_operation,
     job_progress,
 )
+from coordinator.store.sqlite_support import locked_transaction
 
 __all__ = ["SqliteJobStore", "write_receipts", "write_reports"]
 
@@ -137,21 +137,10 @@ class SqliteJobStore:
         self._conn = conn
         self._lock = lock
 
-    @contextmanager
-    def _transaction(self, operation: str, *, write: bool = True) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(
-                    f"job store {operation} failed: {exc}", operation=operation
-                ) from exc
+    def _transaction(
+        self, operation: str, *, write: bool = True
+    ) -> AbstractContextManager[sqlite3.Connection]:
+        return locked_transaction(self._conn, self._lock, operation, store="job store", write=write)
 
     def track(self, jobs: Iterable[TrackedJob]) -> None:
         """Follow these jobs (a job already followed keeps its record; reports that came

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
-from coordinator.errors import StoreError
 from coordinator.stock.lateral import LateralTransfer
+from coordinator.store.sqlite_support import locked_transaction
 
 _SELECT = (
     "SELECT id, seq, sku, source, destination, node, qty, created_ms, why, received"
@@ -33,21 +33,8 @@ class SqliteLateralStore:
         self._conn = conn
         self._lock = lock
 
-    @contextmanager
-    def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(
-                    f"lateral transfers {operation} failed: {exc}", operation=operation
-                ) from exc
+    def _transaction(self, operation: str) -> AbstractContextManager[sqlite3.Connection]:
+        return locked_transaction(self._conn, self._lock, operation, store="lateral transfers")
 
     def add(self, transfers: Sequence[LateralTransfer]) -> None:
         """Store new open transfers (an id stored before is left as it is)."""

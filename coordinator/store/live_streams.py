@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import orjson
 
-from coordinator.errors import StoreError
 from coordinator.stock.live_streams import LiveStream
+from coordinator.store.sqlite_support import locked_transaction
 
 _SELECT = (
     "SELECT id, start_ms, duration_s, channel, featured_skus, expected_audience,"
@@ -39,21 +38,8 @@ class SqliteLiveStreamStore:
         self._conn = conn
         self._lock = lock
 
-    @contextmanager
-    def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(
-                    f"live streams {operation} failed: {exc}", operation=operation
-                ) from exc
+    def _transaction(self, operation: str) -> AbstractContextManager[sqlite3.Connection]:
+        return locked_transaction(self._conn, self._lock, operation, store="live streams")
 
     def put(self, stream: LiveStream, *, at_ms: int) -> None:
         """Insert the stream, or replace its content (keeping when it was first stored)."""

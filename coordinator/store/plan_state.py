@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Final, Literal
 
 import orjson
 
-from coordinator.errors import StoreError
 from coordinator.plan.orders.replenishment import Replenishment
 from coordinator.plan.orders.specs import (
     ChangeoverSpec,
@@ -38,6 +37,7 @@ from coordinator.plan.orders.specs import (
 )
 from coordinator.plan.snapshot import plan_from_json, plan_to_json
 from coordinator.plan.state import PlanMade, SavedState
+from coordinator.store.sqlite_support import locked_transaction
 
 __all__ = ["SqlitePlanState"]
 
@@ -67,21 +67,12 @@ class SqlitePlanState:
         self._conn = conn
         self._lock = lock
 
-    @contextmanager
-    def _transaction(self, operation: str, *, write: bool = True) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(
-                    f"plan state {operation} failed: {exc}", operation=operation
-                ) from exc
+    def _transaction(
+        self, operation: str, *, write: bool = True
+    ) -> AbstractContextManager[sqlite3.Connection]:
+        return locked_transaction(
+            self._conn, self._lock, operation, store="plan state", write=write
+        )
 
     def save_orders(
         self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int

@@ -1,18 +1,35 @@
 """The store port: everything the coordinator core persists, behind one `typing.Protocol`.
 
-`SqliteStore` implements it today; a PostgreSQL adapter would implement the same methods.
+Two adapters implement it: `SqliteStore` (`coordinator.store.sqlite_store`, the embedded
+default) and `PostgresStore` (`coordinator.store.postgres_store`, `--db postgresql://...`).
+The contract tests (`tests/coordinator/test_store_contract.py`) run against both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Final, Literal, Protocol
 
 from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.views import StockItem
 from coordinator.ingest.records import WriteBatch
 
 Resolution = Literal["raw", "1m"]
+
+CORE_TABLES: Final = frozenset(
+    {
+        "messages",
+        "samples",
+        "rollup_1m",
+        "events",
+        "stock_changes",
+        "sales_daily",
+        "dead_letters",
+        "nodes",
+        "series",
+    }
+)
+"""The tables every backend holds and `Store.count` answers for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +82,13 @@ class DeadLetterRow:
 
 @dataclass(frozen=True, slots=True)
 class RetentionResult:
-    """Rows removed by one retention pass."""
+    """Rows removed by one retention pass (`partitions_dropped`: whole days of raw samples,
+    on a backend that partitions them)."""
 
     samples_deleted: int
     rollups_deleted: int
     dead_letters_deleted: int
+    partitions_dropped: int = 0
 
 
 class Store(Protocol):
@@ -93,6 +112,10 @@ class Store(Protocol):
 
     def daily_sales(self, *, since_day: int) -> list[tuple[str, str, str, int, int]]:
         """(site, node, sku, day, units) sold per day from `since_day` on (days since 1970)."""
+        ...
+
+    def hourly_sales_profile(self, *, since_ms: int) -> list[tuple[str, str, int, int]]:
+        """(site, node, UTC hour of day, units) picked since `since_ms`, per shelf node."""
         ...
 
     def telemetry(
@@ -120,7 +143,16 @@ class Store(Protocol):
     def apply_retention(
         self, *, raw_before_ms: int, rollup_before_ms: int, dead_letters_before_ms: int
     ) -> RetentionResult:
-        """Delete raw samples, rollups and dead letters older than the given times."""
+        """Delete raw samples, rollups and dead letters older than the given times (raw
+        samples by whole UTC days where the backend partitions them by day)."""
+        ...
+
+    def count(self, table: str) -> int:
+        """Rows in one of the core tables (for tests and benchmarks); `StoreError` for others."""
+        ...
+
+    def ping(self) -> None:
+        """Raise `StoreError` (`StoreUnavailable` when unreachable) unless the database answers."""
         ...
 
     def close(self) -> None:
@@ -129,6 +161,7 @@ class Store(Protocol):
 
 
 __all__ = [
+    "CORE_TABLES",
     "CommitResult",
     "DeadLetterRow",
     "Point",

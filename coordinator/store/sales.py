@@ -1,4 +1,5 @@
-"""`SalesStore` on the coordinator's SQLite file (tables of migration m009_sales_orders).
+"""`SalesStore` on the coordinator's SQLite file (tables of migrations m009_sales_orders and
+m014_sales_revisions).
 
 It shares the store's writer connection and write lock (`SqliteStore.sales_store()`), as
 `coordinator.store.plan_state` does; every write is one transaction, durable on return.
@@ -13,15 +14,15 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Final
 
 import orjson
 
-from coordinator.errors import StoreError
 from coordinator.sales.lifecycle import Standing, Status, Transition
 from coordinator.sales.records import Hold, NewOrder, SalesOrder, WebhookEvent, event_body
-from coordinator.store.sqlite_support import translated
+from coordinator.sales.summary import OrderOutcome
+from coordinator.store.sqlite_support import locked_transaction, translated
 
 __all__ = ["SqliteSalesStore"]
 
@@ -46,19 +47,8 @@ class SqliteSalesStore:
         with translated(operation, store="sales"):
             yield self._reader()
 
-    @contextmanager
-    def _transaction(self, operation: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise StoreError(f"sales {operation} failed: {exc}", operation=operation) from exc
+    def _transaction(self, operation: str) -> AbstractContextManager[sqlite3.Connection]:
+        return locked_transaction(self._conn, self._lock, operation, store="sales")
 
     def save_network(self, body: str, *, at_ms: int) -> None:
         with self._transaction("save_network") as conn:
@@ -162,6 +152,21 @@ class SqliteSalesStore:
             ).fetchall()
         return [_order(r) for r in rows]
 
+    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None:
+        with self._transaction("save_revision") as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO sales_revisions (order_id, body, updated_ms)"
+                " VALUES (?, ?, ?)",
+                (order_id, body, at_ms),
+            )
+
+    def load_revision(self, order_id: str) -> str | None:
+        with self._read("load_revision") as conn:
+            row = conn.execute(
+                "SELECT body FROM sales_revisions WHERE order_id = ?", (order_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     def transitions(self, order_id: str) -> list[Transition]:
         with self._read("transitions") as conn:
             rows = conn.execute(
@@ -170,6 +175,16 @@ class SqliteSalesStore:
                 (order_id,),
             ).fetchall()
         return [Transition(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def outcomes(self) -> list[OrderOutcome]:
+        with self._read("outcomes") as conn:
+            rows = conn.execute(
+                "SELECT o.status, o.created_ms, json_extract(o.promise, '$.promised_ms'),"
+                " (SELECT min(e.at_ms) FROM sales_events e"
+                "  WHERE e.order_id = o.id AND e.status = 'delivered')"
+                " FROM sales_orders o"
+            ).fetchall()
+        return [OrderOutcome(r[0], r[1], r[2], r[3]) for r in rows]
 
     def open_holds(self) -> list[tuple[str, Hold]]:
         with self._read("open_holds") as conn:

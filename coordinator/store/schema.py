@@ -327,4 +327,33 @@ def m013_lateral_transfers(db: Database) -> None:
     db.execute("CREATE INDEX lateral_transfers_open ON lateral_transfers (received, seq)")
 
 
+@MIGRATIONS()
+def m014_sales_revisions(db: Database) -> None:
+    """The latest revision of each sales order's promise by a re-plan
+    (`coordinator.sales.revision`): one row per order, its JSON, replaced on each real
+    change (the delays themselves are transitions in `sales_events`)."""
+    db.execute(
+        "CREATE TABLE sales_revisions (order_id TEXT PRIMARY KEY, body TEXT NOT NULL,"
+        " updated_ms INTEGER NOT NULL) WITHOUT ROWID"
+    )
+
+
+@MIGRATIONS()
+def m015_stream_uplifts(db: Database) -> None:
+    """Past live streams' realised uplifts (`coordinator.store.stream_uplifts`): one row per
+    stream, measured once after it ended (the measurement as JSON)."""
+    db.execute(
+        "CREATE TABLE stream_uplifts (stream_id TEXT PRIMARY KEY,"
+        " measured_ms INTEGER NOT NULL, doc BLOB NOT NULL)"
+    )
+    db.execute("CREATE INDEX stream_uplifts_by_time ON stream_uplifts (measured_ms)")
+
+
+@MIGRATIONS()
+def m016_alarm_board(_db: Database) -> None:
+    """Nothing on SQLite: the alarm board (every coordinator's alarms, copied for the
+    fleet-wide list; `coordinator.store.alarm_board`) lives on a PostgreSQL the coordinators
+    share. The number is kept here so both backends count migrations alike."""
+
+
 __all__ = ["MIGRATIONS"]

@@ -16,8 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-from sqlite_utils import Database
+from sqlite_utils import Database, Migrations
 
 from coordinator.errors import NotFound, StoreError
 from coordinator.fleet.node import NodeRecord
@@ -30,6 +29,7 @@ from coordinator.store.lateral_transfers import SqliteLateralStore
 from coordinator.store.live_streams import SqliteLiveStreamStore
 from coordinator.store.plan_state import SqlitePlanState
 from coordinator.store.port import (
+    CORE_TABLES,
     CommitResult,
     DeadLetterRow,
     Point,
@@ -37,9 +37,11 @@ from coordinator.store.port import (
     RetentionResult,
     TelemetrySeries,
 )
+from coordinator.store.rows import event_row, node_record, node_row
 from coordinator.store.sales import SqliteSalesStore
 from coordinator.store.schema import MIGRATIONS
 from coordinator.store.sqlite_support import translated
+from coordinator.store.stream_uplifts import SqliteStreamUpliftStore
 from protocol import Birth, Event, Stock, Telemetry
 
 MINUTE_MS: Final = 60_000
@@ -88,7 +90,9 @@ def _connect(path: Path, *, synchronous: str) -> sqlite3.Connection:
 class SqliteStore:
     """`Store` on one SQLite file; `commit` must be called from one thread at a time."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, path: Path, *, synchronous: str = "FULL", migrations: Migrations = MIGRATIONS
+    ) -> None:
         if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise StoreError(f"unknown synchronous mode {synchronous!r}", operation="open")
         self.path = path
@@ -96,13 +100,14 @@ class SqliteStore:
         with translated("open"):
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = _connect(path, synchronous=self._synchronous)
-            MIGRATIONS.apply(Database(self._writer))
+            migrations.apply(Database(self._writer))  # each one atomic with its record
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._node_ids: dict[tuple[str, str], int] = {}
         self._series: dict[int, dict[str, int]] = {}
         self._write_lock = threading.Lock()
+        self._closed = False
         self._load_caches()
 
     def plan_state(self) -> SqlitePlanState:
@@ -125,6 +130,10 @@ class SqliteStore:
         """The announced live streams, on this store's writer connection and lock."""
         return SqliteLiveStreamStore(self._writer, self._write_lock)
 
+    def stream_uplift_store(self) -> SqliteStreamUpliftStore:
+        """Past streams' realised uplifts, on this store's writer connection and lock."""
+        return SqliteStreamUpliftStore(self._writer, self._write_lock)
+
     def command_store(self) -> SqliteCommandStore:
         """The tracked commands, on this store's writer connection, lock and readers."""
         return SqliteCommandStore(self._writer, self._write_lock, self._reader)
@@ -145,9 +154,27 @@ class SqliteStore:
                 raise
             return result
 
+    def commit_job_facts(self, batch: WriteBatch) -> None:
+        """Write only the batch's operation reports and transfer receipts, in one
+        transaction: the job facts of a batch whose core rows another store commits
+        (`PostgresStore`). Both are idempotent (counts only grow, a receipt is kept once),
+        so writing them before that store's commit and again on a redelivery is harmless."""
+        if not (batch.progress or batch.receipts):
+            return
+        with self._write_lock, translated("commit job facts"):
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                write_reports(conn, batch.progress)
+                write_receipts(conn, batch.receipts)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
     def _write(self, conn: sqlite3.Connection, batch: WriteBatch) -> CommitResult:
         if batch.nodes:
-            conn.executemany(_UPSERT_NODE, [_node_row(r) for r in batch.nodes])
+            conn.executemany(_UPSERT_NODE, [node_row(r) for r in batch.nodes])
         new = already = 0
         flat: list[int | float] = []  # series_id, ts_ms, value, series_id, ...
         events: list[tuple[Any, ...]] = []
@@ -171,7 +198,7 @@ class SqliteStore:
                 for name, ts, value in m.samples:
                     flat += (get(name) or self._new_series(conn, node_id, name), ts, value)
             elif isinstance(m, Event):
-                events.append(_event_row(node_id, m))
+                events.append(event_row(node_id, m))
             elif isinstance(m, Stock):
                 changes.extend(
                     (node_id, m.seq, m.ts, m.mode, m.reason, sku, qty)
@@ -305,6 +332,8 @@ class SqliteStore:
     # -- read path ----------------------------------------------------------------------
 
     def _reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError("the store is closed", operation="read")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = _connect(self.path, synchronous=self._synchronous)
@@ -319,7 +348,7 @@ class SqliteStore:
         with translated("load nodes"):
             query = f"SELECT {_NODE_COLUMNS} FROM nodes"  # noqa: S608 - constant columns
             rows = self._reader().execute(query).fetchall()
-        return [_node_record(row) for row in rows]
+        return [node_record(row) for row in rows]
 
     def load_latest(self) -> list[tuple[str, str, str, int, float]]:
         """(site, node, signal, ts_ms, value) of each series' newest sample."""
@@ -347,6 +376,17 @@ class SqliteStore:
                 (since_day,),
             )
             return [(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+
+    def hourly_sales_profile(self, *, since_ms: int) -> list[tuple[str, str, int, int]]:
+        """(site, node, UTC hour of day, units) picked since `since_ms`, per shelf node."""
+        with translated("hourly sales profile"):
+            rows = self._reader().execute(
+                "SELECT n.site, n.node, (c.ts_ms / 3600000) % 24, -sum(c.qty) FROM nodes n"
+                " JOIN stock_changes c ON c.node_id = n.id AND c.ts_ms >= ?"
+                " WHERE c.mode = 'delta' AND c.qty < 0 GROUP BY n.id, 3",
+                (since_ms,),
+            )
+            return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
     def telemetry(
         self,
@@ -421,20 +461,15 @@ class SqliteStore:
 
     def count(self, table: str) -> int:
         """Rows in one of the core tables (for tests and benchmarks)."""
-        if table not in {
-            "messages",
-            "samples",
-            "rollup_1m",
-            "events",
-            "stock_changes",
-            "sales_daily",
-            "dead_letters",
-            "nodes",
-            "series",
-        }:
+        if table not in CORE_TABLES:
             raise StoreError(f"unknown table {table!r}", operation="count")
         with translated("count"):
             return int(self._reader().execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+
+    def ping(self) -> None:
+        """The file answers a query (a SQLite file is never unreachable; a broken one raises)."""
+        with translated("ping"):
+            self._reader().execute("SELECT 1").fetchone()
 
     # -- maintenance --------------------------------------------------------------------
 
@@ -467,6 +502,7 @@ class SqliteStore:
 
     def close(self) -> None:
         """Close every connection (readers of other threads included)."""
+        self._closed = True
         with self._readers_lock:
             for conn in self._readers:
                 conn.close()
@@ -479,73 +515,6 @@ def _samples_statement(rows: int) -> str:
     """A multi-row INSERT: binding one flat list beats `executemany` per row by about 2x."""
     placeholders = ", ".join(["(?, ?, ?)"] * rows)
     return f"INSERT OR IGNORE INTO samples (series_id, ts_ms, value) VALUES {placeholders}"  # noqa: S608
-
-
-def _node_row(r: NodeRecord) -> tuple[Any, ...]:
-    return (
-        r.site,
-        r.node,
-        r.kind,
-        r.firmware,
-        orjson.dumps(r.units).decode(),
-        orjson.dumps(list(r.capabilities)).decode(),
-        int(r.birth_seen),
-        int(r.online),
-        r.offline_reason,
-        r.bd_seq,
-        r.last_seen_ms,
-        r.last_seq,
-        orjson.dumps([list(g) for g in r.gaps]).decode(),
-        r.received,
-        r.duplicates,
-        r.gaps_seen,
-        r.lost,
-        int(r.out_of_sync),
-        r.samples,
-        r.stock_snapshot_seq,
-    )
-
-
-def _node_record(row: tuple[Any, ...]) -> NodeRecord:
-    return NodeRecord(
-        site=row[0],
-        node=row[1],
-        kind=row[2] or "unknown",
-        firmware=row[3] or "",
-        units=dict(orjson.loads(row[4] or "{}")),
-        capabilities=tuple(orjson.loads(row[5] or "[]")),
-        birth_seen=bool(row[6]),
-        online=bool(row[7]),
-        offline_reason=row[8] or "",
-        bd_seq=row[9],
-        last_seen_ms=row[10],
-        last_seq=int(row[11] if row[11] is not None else -1),
-        gaps=tuple((int(a), int(b)) for a, b in orjson.loads(row[12] or "[]")),
-        received=int(row[13] or 0),
-        duplicates=int(row[14] or 0),
-        gaps_seen=int(row[15] or 0),
-        lost=int(row[16] or 0),
-        out_of_sync=bool(row[17]),
-        samples=int(row[18] or 0),
-        stock_snapshot_seq=int(row[19] if row[19] is not None else -1),
-    )
-
-
-def _event_row(node_id: int, m: Event) -> tuple[Any, ...]:
-    return (
-        node_id,
-        m.seq,
-        m.ts,
-        m.name,
-        m.severity,
-        m.state,
-        m.signal,
-        m.detector,
-        m.score,
-        m.reason,
-        orjson.dumps(m.data).decode(),
-        int(m.historical),
-    )
 
 
 __all__ = ["MINUTE_MS", "SqliteStore"]

@@ -7,6 +7,7 @@ the coordinator's `StoreError`, which the API answers with 503.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,28 @@ def translated(operation: str, *, store: str = "") -> Iterator[None]:
         raise StoreError(f"{prefix}{operation} failed: {exc}", operation=operation) from exc
 
 
+@contextmanager
+def locked_transaction(
+    conn: sqlite3.Connection,
+    lock: threading.Lock,
+    operation: str,
+    *,
+    store: str,
+    write: bool = True,
+) -> Iterator[sqlite3.Connection]:
+    """One transaction on a connection shared under `lock`: `BEGIN IMMEDIATE` (plain
+    `BEGIN` for a read), committed when the block ends, rolled back on any exception;
+    sqlite3 errors leave as `StoreError` naming `store` and `operation`."""
+    with lock, translated(operation, store=store):
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
 def open_database(
     path: str | Path, *, busy_timeout_s: float, synchronous: str | None = None
 ) -> sqlite_utils.Database:
@@ -40,4 +63,4 @@ def open_database(
     return db
 
 
-__all__ = ["open_database", "translated"]
+__all__ = ["locked_transaction", "open_database", "translated"]

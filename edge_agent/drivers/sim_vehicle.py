@@ -3,9 +3,11 @@
 The vehicle node executes the routes sent to it (`edge_agent.execution`): located stops as
 they are, bare stop ids from the places it knows (its configuration), a stop it cannot
 locate refuses the whole route. It reports `lat` / `lon` and `stops_left` as signals and
-each stop arrived at, delivered or failed as a stop event; a transfer delivered at a place
-is left on the shared dock (`firmware_sim.dock`) for that place's warehouse. Its route and
-where it is on it are retained with the stop events (one outbox transaction).
+each stop arrived at, delivered or failed as a stop event; a transfer delivered at a place,
+or picked up at a factory and unloaded at the depot its route ends at, is left on the
+shared dock (`firmware_sim.dock`) for that place's warehouse. Its route, its cargo and
+where it is on it are retained with the stop events (one outbox transaction); a transfer
+left twice (after a restart) is one file on the dock, received once.
 """
 
 from __future__ import annotations
@@ -137,6 +139,9 @@ class SimVehicleDriver:
                 and self._dock is not None
             ):
                 self._dock.drop(stop.stop_id, stop.transfer_id, {stop.sku: stop.quantity})
+            if self._dock is not None:
+                for transfer_id, items in change.unloaded:
+                    self._dock.drop(stop.stop_id, transfer_id, dict(items))
             events.append(
                 DeviceEvent(
                     name=_EVENT[change.change],

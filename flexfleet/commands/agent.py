@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+from flexfleet.clock_option import add_clock_arguments, clock_from
+
 
 def register(parser: argparse.ArgumentParser) -> None:
     """Arguments of `flexfleet agent`."""
@@ -41,6 +43,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="publish even when no coordinator has announced itself online",
     )
+    add_clock_arguments(parser)
     parser.add_argument(
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper
     )
@@ -56,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
+    try:
+        clock = clock_from(args)
+    except ValueError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.config is not None:
             config = load_config(args.config)
@@ -86,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        status = run_agent(config, stop=stop)
+        status = run_agent(config, stop=stop, clock=clock)
     except AgentError as exc:
         print(f"agent error: {exc}", file=sys.stderr)
         return 1

@@ -20,7 +20,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--speed",
         type=float,
         default=None,
-        help="simulated seconds per wall second for machines and vehicles (default 120)",
+        help="simulated seconds per wall second of the demo's one clock, shared by the"
+        " coordinator and every agent (default 120)",
     )
     parser.add_argument(
         "--orders-per-minute",

@@ -1,4 +1,5 @@
-"""`flexfleet device`: broker accounts for devices and coordinators (add, list, rotate, remove).
+"""`flexfleet device`: broker accounts for devices and coordinators (add, list, rotate, remove,
+and `provision` for deployments that make a site's accounts at every start).
 
 Every change rewrites the auth directory's password file and ACL and, when a broker using them
 wrote its pid there, makes it reload at once (a removed or rotated login is disconnected).
@@ -32,6 +33,27 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     add.add_argument("--coordinator", action="store_true", help="a coordinator's account")
     add.set_defaults(run=run_add)
+    provision = sub.add_parser(
+        "provision",
+        help="make sure a site's accounts exist, each password in its own file (idempotent)",
+        description="Add the missing accounts of SITE (the coordinator's and each NODE's), "
+        "writing each password to SECRETS_DIR/USERNAME/password; an account whose file is "
+        "missing gets a new password; the rest are kept. For deployments that provision at "
+        "every start (docker compose's broker-auth service).",
+    )
+    provision.add_argument("nodes", nargs="+", metavar="NODE", help="node ids of the site")
+    provision.add_argument("--site", required=True, help="the nodes' site")
+    provision.add_argument("--coordinator", metavar="ID", help="the site's coordinator id")
+    provision.add_argument(
+        "--secrets-dir", type=Path, required=True, help="where each password file goes"
+    )
+    provision.add_argument(
+        "--broker-uid",
+        metavar="UID[:GID]",
+        help="hand the password file and ACL to the broker's user (e.g. 1883 in the "
+        "eclipse-mosquitto image)",
+    )
+    provision.set_defaults(run=run_provision)
     listing = sub.add_parser("list", help="list the accounts")
     listing.set_defaults(run=run_list)
     for action, text, run in (
@@ -121,4 +143,37 @@ def run_remove(args: argparse.Namespace) -> int:
         return 2
     print(f"removed {account.username}")
     _reloaded(registry)
+    return 0
+
+
+def _owner(text: str) -> tuple[int, int]:
+    uid, _, gid = text.partition(":")
+    if not uid.isdigit() or (gid and not gid.isdigit()):
+        raise RegistryError("broker-uid", f"{text!r} is not UID or UID:GID (numbers)")
+    return int(uid), int(gid or uid)
+
+
+def run_provision(args: argparse.Namespace) -> int:
+    """Provision a site's accounts into password files, then hand the broker its files."""
+    registry = DeviceRegistry(args.auth_dir)
+    try:
+        owner = _owner(args.broker_uid) if args.broker_uid else None
+        done = registry.provision(
+            site=args.site,
+            nodes=args.nodes,
+            coordinator=args.coordinator,
+            secrets_dir=args.secrets_dir,
+        )
+        if owner is not None:
+            registry.hand_to_broker(*owner)
+    except RegistryError as exc:
+        print(f"cannot provision: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"cannot provision: {exc}", file=sys.stderr)
+        return 1
+    for account, step in done:
+        print(f"{step} {account.username}")
+    if any(step != "kept" for _, step in done):
+        _reloaded(registry)
     return 0

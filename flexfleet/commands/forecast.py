@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -87,12 +88,12 @@ def _add_max_rows(parser: argparse.ArgumentParser) -> None:
 def _config(args: argparse.Namespace) -> Any:
     from coordinator.forecast.training.fit import TrainConfig
 
-    options: dict[str, int] = {}
+    config = TrainConfig(horizon_days=args.horizon, seed=args.seed)
     if args.max_rows is not None:
-        options["max_training_rows"] = args.max_rows
+        config = replace(config, max_training_rows=args.max_rows)
     if args.networks is not None:
-        options["networks"] = args.networks
-    return TrainConfig(horizon_days=args.horizon, seed=args.seed, **options)
+        config = replace(config, networks=args.networks)
+    return config
 
 
 def _progress(message: str) -> None:

@@ -2,13 +2,17 @@
 
     flexfleet scenario run SCENARIO --policy flexfleet|baseline --days D --seed N
         --json OUT [--drill NAME@DAY ...] [--speed X] [--plot FILE [--compare OTHER.json]]
+        [--broker mqtt://HOST[:PORT] | --broker auto]
 
 SCENARIO is a TOML file or the name of a shipped one (`yiwu-livestream`). Progress goes to
 stderr, the KPI table to stdout, the whole result (KPIs, daily series, events) to OUT.
 `--speed X` paces the run at X simulated seconds per wall second (default: as fast as it
 goes). `--plot FILE` writes a PNG of the daily on-time rate, stock-outs and utilisation
-with the drills; with `--compare` the other policy's JSON is drawn beside it. A bad
-scenario, drill or argument ends with exit code 2 and a message naming the field.
+with the drills; with `--compare` the other policy's JSON is drawn beside it. `--broker`
+runs the same with the world's facts (machines, shelves, vans) crossing that MQTT broker
+to the coordinator's ingest; `auto` starts a private Mosquitto on a free loopback port.
+A bad scenario, drill or argument ends with exit code 2 and a message naming the field;
+a broker that cannot be reached, with exit code 1.
 """
 
 from __future__ import annotations
@@ -39,11 +43,15 @@ def register(parser: argparse.ArgumentParser) -> None:
                      help="the planner's time limit per re-plan")  # fmt: skip
     run.add_argument("--plot", type=Path, default=None, metavar="FILE")
     run.add_argument("--compare", type=Path, default=None, metavar="OTHER_JSON")
+    run.add_argument("--broker", default=None, metavar="URL",
+                     help="mqtt://HOST[:PORT], or auto: a private Mosquitto")  # fmt: skip
     run.set_defaults(run=run_command)
 
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the scenario; 0 on success, 2 on bad input."""
+    from flexfleet.broker import BrokerError
+    from flexfleet.scenario.broker_link import WireError, WireStats, parse_broker_url
     from flexfleet.scenario.drills import DrillError, parse_drill
     from flexfleet.scenario.report import table
     from flexfleet.scenario.run import run_scenario
@@ -59,7 +67,9 @@ def run_command(args: argparse.Namespace) -> int:
             raise DrillError("--speed must be positive")
         if not 0.05 <= args.time_limit_s <= 60:
             raise DrillError("--time-limit must be in 0.05..60 s")
-    except (ScenarioError, DrillError) as exc:
+        if args.broker not in (None, "auto"):
+            parse_broker_url(args.broker)
+    except (ScenarioError, DrillError, WireError) as exc:
         print(f"flexfleet scenario: {exc}", file=sys.stderr)
         return 2
     started = time.monotonic()
@@ -75,15 +85,29 @@ def run_command(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    result = run_scenario(
-        scenario,
-        policy=args.policy,
-        days=days,
-        seed=args.seed,
-        drills=drills,
-        time_limit_s=args.time_limit_s,
-        progress=progress,
-    )
+    def wire(stats: WireStats) -> None:
+        print(
+            f"[{args.policy}] broker: {stats.messages} facts, {stats.births} births and "
+            f"{stats.commands} plan commands crossed, {stats.wait_s:.1f} s waiting for the "
+            "coordinator's ingest",
+            file=sys.stderr,
+        )
+
+    try:
+        result = run_scenario(
+            scenario,
+            policy=args.policy,
+            days=days,
+            seed=args.seed,
+            drills=drills,
+            time_limit_s=args.time_limit_s,
+            progress=progress,
+            broker=args.broker,
+            on_wire=wire,
+        )
+    except (WireError, BrokerError) as exc:
+        print(f"flexfleet scenario: broker: {exc}", file=sys.stderr)
+        return 1
     args.json_out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     print(table([result]))
     if args.plot is not None:

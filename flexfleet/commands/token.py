@@ -33,7 +33,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="make a token and print it once")
     add.add_argument("name", help="who the token is for (recorded in alarm history and audit)")
-    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument(
+        "--role",
+        choices=ROLES,
+        required=True,
+        help="metrics reads /metrics only (a Prometheus server's token); viewer reads the API; "
+        "operator acts; admin configures",
+    )
     add.add_argument(
         "--site", action="append", default=[], help="a site it may see (repeatable; none: all)"
     )

@@ -104,6 +104,7 @@ class BaselinePolicy:
     """The old way (see the module)."""
 
     name: str = "baseline"
+    tour_reasons: list[str] = field(default_factory=list)
     queues: dict[str, list[WorkItem]] = field(default_factory=dict)
     on_order_units: dict[tuple[str, str], int] = field(default_factory=dict)
     rop: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -243,10 +244,12 @@ class BaselinePolicy:
     def tours(
         self, world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], capacity: int
     ) -> list[list[int]]:
-        return nearest_neighbour_tours(
+        tours = nearest_neighbour_tours(
             (warehouse.lat, warehouse.lon), [(c.point, c.qty) for c in ready], capacity,
             world.road_km,
         )  # fmt: skip
+        self.tour_reasons = ["wave"] * len(tours)
+        return tours
 
 
 def demand_rates(world: World) -> list[tuple[str, dict[str, float], float, float]]:

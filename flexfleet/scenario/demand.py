@@ -67,7 +67,8 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class Announcement:
-    """A stream as the seller announced it: when, which SKUs, the expected uplift."""
+    """A stream as the seller announced it: when, which SKUs, the expected uplift and the
+    range each featured SKU's uplift is drawn from (orders per hour)."""
 
     index: int
     known_s: float
@@ -76,6 +77,12 @@ class Announcement:
     skus: tuple[str, ...]
     expected_per_h: float
     announced: bool
+    uplift_min_per_h: float = 0.0
+    uplift_max_per_h: float = 0.0
+
+    def uplift_quantile(self, q: float) -> float:
+        """The `q` quantile of one featured SKU's uplift (drawn uniformly in its range)."""
+        return self.uplift_min_per_h + q * (self.uplift_max_per_h - self.uplift_min_per_h)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +143,8 @@ def _announce(
             skus=tuple(chosen),
             expected_per_h=(stream.uplift_min + stream.uplift_max) / 2,
             announced=announced,
+            uplift_min_per_h=stream.uplift_min,
+            uplift_max_per_h=stream.uplift_max,
         )
         out.append((ann, stream, uplift))
     return out

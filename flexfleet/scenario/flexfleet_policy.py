@@ -10,20 +10,31 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
   debouncer says triggers are due, looked at every simulated hour and at once after a
   breakdown; started operations are reported (`observe`, from facts) and finished jobs
   closed (`jobs_produced`), replenishment jobs on receipt (`close_orders`).
-- `coordinator.stock.cover.stock_covers` and `PlanRunner.on_covers`: every hour, each SKU ×
-  warehouse's stock against a forecast of the next days (base rates of the regions the
-  warehouse serves, plus the streams announced so far at their expected uplift) makes the
-  replenishment jobs of the real `ReplenishmentBook`.
+- `coordinator.stock.cover.stock_covers` and `PlanRunner.on_covers`: every 2 hours (hourly
+  from a lead time before an announced stream to its end), each SKU × warehouse's stock
+  against a forecast of the next days (base rates of the regions the warehouse serves, plus
+  the streams announced so far, counted `STREAM_EARLY_H` before they start: the mean at
+  their expected uplift, the P90 band at the top of the announced uplift range) makes the
+  replenishment jobs of the real `ReplenishmentBook` (joint replenishment by family,
+  `CAN_ORDER_DAYS`, is off).
 - `coordinator.sales.book.SalesBook` (with `InMemorySalesStore`): every order is promised
   by the real promise engine on the world's shelves and the current schedule's capacity;
   its production parts become planner jobs through `PlanRunner.submit_orders`; the order
   moves on facts (`follow_production`, `received_at_warehouse`, `picked_up`, `delivered`).
-- Deliveries: several waves a day (`waves_per_day` from `wave_hour`), tours by the
-  production router `PyVrpRouter` in its deterministic mode.
+- Deliveries: dynamic dispatch (`coordinator.plan.routing.departures`): every half hour of
+  the delivery day the production router `PyVrpRouter` (deterministic) plans tours over
+  everything waiting at a warehouse, and a tour leaves when it is full enough, when
+  waiting longer would miss a promise on it, or when its oldest stop would wait too long
+  (never over the night).
 
-The boundary: the world calls these objects in-process (no MQTT, no SQLite, no ingest of
-agent reports): the schedule the planner publishes is read from `PlanRunner.schedule()`,
-which is what its `schedule` commands carry, and the plan commands themselves go to a sink.
+The boundary: by default the world calls these objects in-process (no MQTT, no SQLite, no
+ingest of agent reports): the schedule the planner publishes is read from
+`PlanRunner.schedule()`, which is what its `schedule` commands carry, and the plan commands
+themselves go to a sink. With `flexfleet scenario run --broker` (`flexfleet.scenario.
+broker_policy`) the facts reach this policy through a real broker and the coordinator's
+ingest, its plan commands go to the machines over MQTT (`commands`), each machine takes
+its next job from the schedule it received (`schedules`), and the shelves are read from
+the fleet twin their stock reports keep (`shelves`).
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -43,6 +54,13 @@ from coordinator.plan.orders.specs import (
     JobOrder,
     ProductSpec,
     StepOption,
+)
+from coordinator.plan.routing.departures import (
+    DeparturePolicy,
+    PendingStop,
+    could_depart,
+    departure_reason,
+    latest_departure_s,
 )
 from coordinator.plan.routing.planner import PyVrpRouter
 from coordinator.plan.routing.problem import NO_LIMIT, Depot, RoutingProblem, Vehicle
@@ -59,10 +77,10 @@ from coordinator.sales.errors import OrderConflict, OrderInvalid
 from coordinator.sales.promise import Line
 from coordinator.sales.records import InMemorySalesStore
 from coordinator.sales.sources import busy_intervals, pairwise_travel
-from coordinator.stock.cover import CoverPolicy, stock_covers
+from coordinator.stock.cover import Z90, CoverPolicy, stock_covers
 from fleet_runtime.clock import FakeClock
 from flexfleet.scenario.baseline import demand_rates, order_size_moments, seed_stock
-from flexfleet.scenario.demand import HOURLY_PROFILE, Order
+from flexfleet.scenario.demand import HOURLY_PROFILE, Announcement, Order
 from flexfleet.scenario.schema import WarehouseSpec
 from flexfleet.scenario.world import (
     DAY_S,
@@ -83,7 +101,23 @@ ROUTE_LIMIT_S = 0.2
 # The capacity pools follow each new schedule (its version); between re-plans (hourly) they
 # are not rebuilt on age alone.
 POOL_MAX_AGE_S = 3600.0
-COVER_EVERY_H = 2  # stock covers checked every this many hours
+# Dynamic dispatch: held tours are looked at this often during the scenario's delivery day.
+DISPATCH_EVERY_S = 1800.0
+# Joint replenishment: with a SKU of a family at risk, the family's SKUs that would be at
+# risk within this many more days are ordered with it (`coordinator.plan.orders.replenishment`).
+# Off: at 1 day it held 0.7 days more stock on every shelf (30 days, BENCHMARKS.md), while
+# the margin it gave was needed only by the streams' featured SKUs, which are pre-positioned
+# early (`STREAM_EARLY_H`) for the top of their announced uplift instead.
+CAN_ORDER_DAYS = 0.0
+COVER_EVERY_H = 2  # stock covers checked every this many hours; hourly near a stream
+# Announced streams are pre-positioned for this quantile of each featured SKU's uplift: the
+# storefront draws it anywhere in the announced range, and the cover policy stocks to the
+# P90 of demand, so the forecast's P90 carries the uplift at this quantile, not its mean.
+# The top of the range: only the few featured SKUs carry it, and with no joint
+# replenishment (below) the P90 of the range left a stream short (BENCHMARKS.md).
+STREAM_UPLIFT_QUANTILE = 1.0
+# ... and counted this many hours before they start, so their stock is due that long before.
+STREAM_EARLY_H = 12.0
 
 
 class _CommandSink:
@@ -129,6 +163,16 @@ class FlexfleetPolicy:
     _featured: frozenset[str] = frozenset()
     _hours: dict[str, OpenIntervals] = field(default_factory=dict)
     _router: PyVrpRouter = field(default_factory=lambda: PyVrpRouter(deterministic=True))
+    departures: DeparturePolicy = field(default_factory=DeparturePolicy)
+    # Where the shelves' levels are read (warehouse → {sku: units}); None: the world itself.
+    # With `--broker`, the coordinator's fleet twin, kept by the shelves' stock reports.
+    shelves: Callable[[str], Mapping[str, int]] | None = None
+    # Where plan commands go (`CommandLog.send`'s signature); None: nowhere, the queues are
+    # read from `PlanRunner.schedule()`. With `--broker`, the machines over MQTT, and
+    # `schedules` gives each machine's jobs in start order from the schedule it received.
+    commands: Any = None
+    schedules: Callable[[str], Sequence[str]] | None = None
+    tour_reasons: list[str] = field(default_factory=list)
 
     # ---- wiring --------------------------------------------------------------------------
     def start(self, world: World) -> None:
@@ -138,7 +182,7 @@ class FlexfleetPolicy:
         sc = world.scenario
         self.plans = PlanRunner(
             clock=self.clock,
-            commands=cast(CommandLog, _CommandSink()),
+            commands=cast(CommandLog, self.commands or _CommandSink()),
             time_unit_s=TIME_UNIT_S,
             time_limit_s=self.time_limit_s,
             quiet_s=60.0,
@@ -148,6 +192,7 @@ class FlexfleetPolicy:
             state=MemoryPlanState(),
             lead_time_days=sc.replenishment.lead_h / 24.0,
             auto_replenish=True,
+            can_order_days=CAN_ORDER_DAYS,
             from_facts=True,
             scheduler=CpSatScheduler(num_workers=1, deterministic=True),
         )
@@ -237,11 +282,24 @@ class FlexfleetPolicy:
         wanted = list(skus)
         return {
             shelf(w): {
-                s: world.on_hand[w].get(s, 0) if world.closed_until[w] <= world.t else 0
+                s: self._on_hand(world, w).get(s, 0) if world.closed_until[w] <= world.t else 0
                 for s in wanted
             }
             for w in world.warehouses
         }
+
+    def _on_hand(self, world: World, warehouse: str) -> Mapping[str, int]:
+        """A warehouse's shelves: as its stock reports told them (`shelves`), else the world's."""
+        return world.on_hand[warehouse] if self.shelves is None else self.shelves(warehouse)
+
+    def _available(self, world: World, warehouse: str, sku: str) -> int:
+        """Units a new order may take at `warehouse` (0 while it is closed)."""
+        if world.closed_until[warehouse] > world.t:
+            return 0
+        return self._on_hand(world, warehouse).get(sku, 0) - world.reserved[warehouse].get(sku, 0)
+
+    def _total_available(self, world: World, sku: str) -> int:
+        return sum(self._available(world, w, sku) for w in world.warehouses)
 
     def _capacity(self) -> CapacityView:
         world = self._need_world()
@@ -268,7 +326,7 @@ class FlexfleetPolicy:
 
     def _promise(self, world: World, state: OrderState, order_id: str, qty: int) -> None:
         order = state.order
-        if order.stream >= 0 and world.total_available(order.sku) < qty:
+        if order.stream >= 0 and self._total_available(world, order.sku) < qty:
             world.lose(state)
             return
         sales = self._need_sales()
@@ -320,10 +378,16 @@ class FlexfleetPolicy:
             for machine, ops in schedule.get("machines", {}).items()
         }
 
-    def next_work(self, world: World, machine: MachineState) -> WorkItem | None:
+    def _machine_queue(self, machine: str) -> Sequence[str]:
+        """The jobs planned on `machine`, in start order."""
+        if self.schedules is not None:
+            return self.schedules(machine)
         self._refresh_queue()
+        return self._queue.get(machine, [])
+
+    def next_work(self, world: World, machine: MachineState) -> WorkItem | None:
         busy = {job for job, *_ in self._running.values()}
-        for job in self._queue.get(machine.id, []):
+        for job in self._machine_queue(machine.id):
             if job in self._done or job in busy:
                 continue
             order = self._jobs.get(job)
@@ -391,7 +455,7 @@ class FlexfleetPolicy:
         if world.t % DAY_S < STEP_S / 2:  # what the runner's own loop renews daily
             plans.set_opening_hours(self._hours, days=HOURS_DAYS)
         hourly = world.t % 3600.0 < STEP_S / 2
-        if hourly and int(world.t // 3600) % COVER_EVERY_H == 0:
+        if hourly and (int(world.t // 3600) % COVER_EVERY_H == 0 or self._near_stream(world)):
             self._covers(world)
         if hourly and self._reported:
             reported, self._reported = sorted(self._reported), set()
@@ -447,13 +511,14 @@ class FlexfleetPolicy:
             share_rates = self._rates[w]
             for sku in world.demand.skus:
                 base = share_rates.get(sku.id, 0.0)
-                days = []
+                days, spread = [], []
                 for d in range(FORECAST_DAYS):
                     lo, hi = now + d * DAY_S, now + (d + 1) * DAY_S
-                    mean = base * profile_day * self._eq
-                    mean += self._announced(world, w, sku.id, lo, hi)
-                    days.append(mean)
-                pairs.append((self._forecast(world, w, sku.id, days), world.available(w, sku.id)))
+                    stream_mean, stream_var = self._announced(world, w, sku.id, lo, hi)
+                    days.append(base * profile_day * self._eq + stream_mean)
+                    spread.append(stream_var)
+                forecast = self._forecast(world, w, sku.id, days, spread)
+                pairs.append((forecast, self._available(world, w, sku.id)))
         if not pairs:
             return
         policy = CoverPolicy(
@@ -462,19 +527,26 @@ class FlexfleetPolicy:
         )
         covers = stock_covers(pairs, policy)
         ts_ms = round((world.start_s + now) * 1000)
-        plans.on_covers([(c.location, c.sku, c) for c in covers if c.at_risk], ts_ms)
+        plans.on_covers([(c.location, c.sku, c) for c in covers], ts_ms)
 
-    def _announced(self, world: World, warehouse: str, sku: str, lo: float, hi: float) -> float:
+    def _near_stream(self, world: World) -> bool:
+        """An announced stream is running or starts within the replenishment lead time."""
+        ahead = world.scenario.replenishment.lead_h * 3600.0
+        return any(
+            a.announced and a.known_s <= world.t < a.end_s and a.start_s - ahead <= world.t
+            for a in world.demand.streams
+        )
+
+    def _announced(
+        self, world: World, warehouse: str, sku: str, lo: float, hi: float
+    ) -> tuple[float, float]:
         if sku not in self._featured:
-            return 0.0
-        share = self._share(world, warehouse)
-        units = 0.0
-        for a in world.demand.streams:
-            if not a.announced or a.known_s > world.t or sku not in a.skus:
-                continue
-            overlap = max(0.0, min(hi, a.end_s) - max(lo, a.start_s)) / 3600.0
-            units += overlap * a.expected_per_h * self._eq * share
-        return units
+            return 0.0, 0.0
+        units = self._eq * self._share(world, warehouse)
+        return stream_units(
+            world.demand.streams, sku, lo=lo, hi=hi, now=world.t, units=units,
+            early_s=STREAM_EARLY_H * 3600.0,
+        )  # fmt: skip
 
     def _share(self, world: World, warehouse: str) -> float:
         if warehouse in self._shares:
@@ -486,19 +558,28 @@ class FlexfleetPolicy:
         self._shares[warehouse] = share
         return share
 
-    def _forecast(self, world: World, warehouse: str, sku: str, days: Sequence[float]) -> Forecast:
+    def _forecast(
+        self,
+        world: World,
+        warehouse: str,
+        sku: str,
+        days: Sequence[float],
+        stream_var: Sequence[float],
+    ) -> Forecast:
+        """Each day's mean with a P10–P90 band of Poisson counts plus the streams' spread."""
         first = dt.datetime.fromtimestamp(world.start_s + world.t, dt.UTC).date()
         dates = tuple((first + dt.timedelta(days=d + 1)).isoformat() for d in range(len(days)))
         mean = tuple(days)
+        sd = [math.sqrt(m + v) for m, v in zip(mean, stream_var, strict=True)]
         return Forecast(
             unique_id=f"{sku}@{warehouse}",
             sku=sku,
             location=f"{warehouse}/{shelf(warehouse)}",
             dates=dates,
             mean=mean,
-            p10=tuple(max(0.0, m - 1.2816 * math.sqrt(m)) for m in mean),
+            p10=tuple(max(0.0, m - Z90 * d) for m, d in zip(mean, sd, strict=True)),
             p50=mean,
-            p90=tuple(m + 1.2816 * math.sqrt(m) for m in mean),
+            p90=tuple(m + Z90 * d for m, d in zip(mean, sd, strict=True)),
             model_version="scenario-known-rates",
             method="known_rates",
             fallback=False,
@@ -526,14 +607,66 @@ class FlexfleetPolicy:
         sales.record_fact(order_id, "delivered", actor="vehicle")
 
     def wave_times(self, day: int) -> list[float]:
+        """Every `DISPATCH_EVERY_S` of the delivery day: when held tours may leave."""
         world = self._need_world()
+        first = day * DAY_S + world.scenario.delivery.wave_hour * 3600.0
+        count = int(world.scenario.delivery.delivery_day_h * 3600.0 / DISPATCH_EVERY_S)
+        return [first + k * DISPATCH_EVERY_S for k in range(count + 1)]
+
+    def _next_chance(self, world: World) -> float:
+        """When a tour held now could leave next: the next decision time, or tomorrow's
+        first once the delivery day is over."""
         d = world.scenario.delivery
-        gap = 12.0 / d.waves_per_day
-        return [day * DAY_S + (d.wave_hour + k * gap) * 3600.0 for k in range(d.waves_per_day)]
+        first = math.floor(world.t / DAY_S) * DAY_S + d.wave_hour * 3600.0
+        if world.t < first:
+            return first
+        after = world.t + DISPATCH_EVERY_S
+        return after if after <= first + d.delivery_day_h * 3600.0 else first + DAY_S
 
     def tours(
         self, world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], capacity: int
     ) -> list[list[int]]:
+        """The planned tours over everything ready that leave now (`coordinator.plan.routing.
+        departures`); the rest wait for the next decision."""
+        depot = (warehouse.lat, warehouse.lon)
+        service_s = world.scenario.delivery.service_min * 60.0
+        due = [world.orders[c.order_id].order.due_s for c in ready]
+        chance = self._next_chance(world)
+        pending = [
+            PendingStop(
+                c.qty, c.ready_s, due[i], LOADING_S + world.drive_s(depot, c.point) + service_s
+            )
+            for i, c in enumerate(ready)
+        ]
+        self.tour_reasons = []
+        if not could_depart(
+            pending, capacity=capacity, next_chance_s=chance, policy=self.departures
+        ):
+            return []
+        leaving = []
+        for tour in self._plan_tours(world, warehouse, ready, capacity):
+            offsets, t, here = [], LOADING_S, depot
+            for i in tour:
+                t += world.drive_s(here, ready[i].point) + service_s
+                here = ready[i].point
+                offsets.append(t)
+            reason = departure_reason(
+                load=sum(ready[i].qty for i in tour),
+                capacity=capacity,
+                oldest_ready_s=min(ready[i].ready_s for i in tour),
+                latest_departure=latest_departure_s(offsets, [due[i] for i in tour]),
+                next_chance_s=chance,
+                policy=self.departures,
+            )
+            if reason is not None:
+                leaving.append(tour)
+                self.tour_reasons.append(reason)
+        return leaving
+
+    def _plan_tours(
+        self, world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], capacity: int
+    ) -> list[list[int]]:
+        """Tours over every ready consignment by the production router, most urgent first."""
         speed = world.scenario.delivery.speed_kmh / world.scenario.delivery.detour  # km/h flown
 
         def xy(p: tuple[float, float]) -> tuple[float, float]:
@@ -591,6 +724,37 @@ class FlexfleetPolicy:
         return self.sales
 
 
+def stream_units(
+    streams: Iterable[Announcement],
+    sku: str,
+    *,
+    lo: float,
+    hi: float,
+    now: float,
+    units: float,
+    early_s: float = 0.0,
+) -> tuple[float, float]:
+    """Units the streams announced by `now` add to a SKU's demand in [lo, hi), at `units`
+    per stream order (units per order × the warehouse's share): their mean, and the
+    variance that puts the forecast band's P90 at the uplift's `STREAM_UPLIFT_QUANTILE`
+    (one draw per SKU and stream, so a stream's units vary together).
+
+    A stream is counted `early_s` before it starts (never before `now`, and from its
+    start on where it really is), so the stock for it is due that long before it begins:
+    covers read the forecast in whole days, and a stream counted at its own hours makes a
+    replenishment due about when the stream starts."""
+    mean = var = 0.0
+    for a in streams:
+        if not a.announced or a.known_s > now or sku not in a.skus:
+            continue
+        shift = min(early_s, max(0.0, a.start_s - now))
+        hours = max(0.0, min(hi, a.end_s - shift) - max(lo, a.start_s - shift)) / 3600.0
+        mean += hours * a.expected_per_h * units
+        above = a.uplift_quantile(STREAM_UPLIFT_QUANTILE) - a.expected_per_h
+        var += (hours * above * units / Z90) ** 2
+    return mean, var
+
+
 def demand_rates_base(world: World) -> list[tuple[str, dict[str, float], float, float]]:
     """Per warehouse, the base (not stream) orders per hour of each SKU it serves."""
     out = []
@@ -607,4 +771,4 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-__all__ = ["FlexfleetPolicy", "shelf"]
+__all__ = ["FlexfleetPolicy", "shelf", "stream_units"]

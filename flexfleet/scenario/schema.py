@@ -17,7 +17,7 @@ A scenario names everything the closed-loop world needs (see `docs/scenarios.md`
     [[stream]]            day, hour, duration_h, announce_h, featured, uplift_min, uplift_max
                           (extra orders per hour per featured SKU), sku (optional list)
     [[spike]]             the same without announcement (an unannounced stream)
-    [delivery]            speed_kmh, detour, service_min, wave_hour, waves_per_day
+    [delivery]            speed_kmh, detour, service_min, wave_hour, delivery_day_h
     [replenishment]       lead_h, review_days, initial_days (stock at start in days of demand)
 
 `load_scenario(path)` parses and validates; a bad file raises `ScenarioError` naming the
@@ -167,13 +167,15 @@ class Stream:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """Vehicles: speed, detour over the great circle, time per stop, and the waves."""
+    """Vehicles: speed, detour over the great circle, time per stop, and the delivery day:
+    tours leave from `wave_hour` for `delivery_day_h` hours (the baseline's one wave at its
+    start; flexfleet's dispatch any time inside it)."""
 
     speed_kmh: float = 30.0
     detour: float = 1.3
     service_min: float = 4.0
     wave_hour: float = 9.0
-    waves_per_day: int = 4
+    delivery_day_h: float = 12.0
     transfer_speed_kmh: float = 60.0
 
 
@@ -628,14 +630,14 @@ def _delivery(r: _Reader, doc: Mapping[str, Any]) -> Delivery:
     if "delivery" in doc:
         d = r.table(doc["delivery"], "delivery")
         r.known(d, "delivery", {
-            "speed_kmh", "detour", "service_min", "wave_hour", "waves_per_day", "transfer_speed_kmh",
+            "speed_kmh", "detour", "service_min", "wave_hour", "delivery_day_h", "transfer_speed_kmh",
         })  # fmt: skip
         delivery = Delivery(
             r.number(d, "speed_kmh", "delivery", 1.0, 200.0, 30.0),
             r.number(d, "detour", "delivery", 1.0, 5.0, 1.3),
             r.number(d, "service_min", "delivery", 0.0, 120.0, 4.0),
             r.number(d, "wave_hour", "delivery", 0.0, 23.0, 9.0),
-            r.integer(d, "waves_per_day", "delivery", 1, 24, 4),
+            r.number(d, "delivery_day_h", "delivery", 0.5, 24.0, 12.0),
             r.number(d, "transfer_speed_kmh", "delivery", 1.0, 200.0, 60.0),
         )
     return delivery

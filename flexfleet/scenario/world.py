@@ -11,13 +11,15 @@ the `Policy` port; what happened is recorded for the KPIs (`World.log`).
 
 Stock is `on_hand` (on the shelf) and `reserved` (promised to an order, still on the shelf
 until its vehicle picks it up); a warehouse on fire loses both, and is closed for a day.
+Every change of `on_hand` is told to `World.stock_watch` when one is set (the shelves'
+stock reports of `flexfleet scenario run --broker`).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,6 +31,9 @@ STEP_S = 300.0
 HANDLING_S = 1800.0  # picking and packing a consignment at a warehouse
 LOADING_S = 900.0  # loading a vehicle before a tour
 DAY_S = 86_400.0
+
+StockWatch = Callable[[str, "dict[str, int] | None", str], None]
+"""Told (warehouse, {sku: change} or None for an emptied shelf, why) on every stock move."""
 
 
 @dataclass
@@ -75,6 +80,7 @@ class Consignment:
     due_key: float = 0.0  # when the order is due (run seconds), to sort by urgency
     picked_s: float | None = None
     delivered_s: float | None = None
+    made: bool = False  # made for the order (else from a shelf: its own area's or by line-haul)
 
 
 @dataclass
@@ -87,6 +93,25 @@ class OrderState:
     delivered_s: float | None = None
     lost: bool = False
     units_from_stock: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TourRecord:
+    """One tour a van drove, for the delivery detail (`flexfleet.scenario.delivery_detail`):
+    where and when it left, its consignments (order ids, in driving order) and units, the
+    kilometres of its first and last legs (depot to the first stop and back from the last)
+    and between its stops, and the reason the policy gave for sending it (None: not given)."""
+
+    warehouse: str
+    depart_s: float
+    orders: tuple[str, ...]
+    origins: tuple[str, ...]  # per stop: "stock" (own shelf), "transfer" (line-haul), "made"
+    units: int
+    capacity: int
+    depot_km: float
+    between_km: float
+    oldest_ready_s: float
+    reason: str | None = None
 
 
 @dataclass
@@ -102,12 +127,17 @@ class Log:
     replan_s: list[float] = field(default_factory=list)
     daily: list[dict[str, float]] = field(default_factory=list)
     events: list[tuple[float, str]] = field(default_factory=list)
+    tours: list[TourRecord] = field(default_factory=list)
 
 
 class Policy(Protocol):
     """How orders, machines, stock and deliveries are decided (baseline or flexfleet)."""
 
     name: str
+
+    @property
+    def tour_reasons(self) -> Sequence[str]:
+        """Why each tour of the last `tours` answer leaves (for the delivery detail)."""
 
     def start(self, world: World) -> None:
         """Called once before the first step."""
@@ -175,6 +205,7 @@ class World:
         self.transfers: list[tuple[float, int, WorkItem]] = []
         self._seq = 0
         self.log = Log()
+        self.stock_watch: StockWatch | None = None
         d = scenario.delivery
         self._detour, self._speed, self._tspeed = d.detour, d.speed_kmh, d.transfer_speed_kmh
         self._service_s = d.service_min * 60.0
@@ -278,6 +309,7 @@ class World:
             self.waiting[warehouse].append(c)
             return c
         self.on_hand[warehouse][sku] = self.on_hand[warehouse].get(sku, 0) - qty
+        self._moved(warehouse, {sku: -qty}, "line-haul")
         a, b = self.point(warehouse), self.point(near)
         self.log.transfer_km += self.road_km(a, b)
         arrive = self.t + HANDLING_S + drive_s(a, b, detour=self._detour, speed_kmh=self._tspeed)
@@ -296,9 +328,14 @@ class World:
         """The customer walks away (no stock for a stream buyer)."""
         state.lost = True
 
-    def add_stock(self, warehouse: str, sku: str, qty: int) -> None:
+    def add_stock(self, warehouse: str, sku: str, qty: int, *, why: str = "stock") -> None:
         """Units arrive on the shelf."""
         self.on_hand[warehouse][sku] = self.on_hand[warehouse].get(sku, 0) + qty
+        self._moved(warehouse, {sku: qty}, why)
+
+    def _moved(self, warehouse: str, changes: dict[str, int] | None, why: str) -> None:
+        if self.stock_watch is not None:
+            self.stock_watch(warehouse, changes, why)
 
     # ---- production ---------------------------------------------------------------------
     def _ship(self, item: WorkItem, machine: MachineState) -> None:
@@ -351,6 +388,7 @@ class World:
     def fire(self, policy: Policy, warehouse: str, hours: float) -> None:
         """A warehouse burns: its stock and the consignments waiting there are lost."""
         self.on_hand[warehouse] = {}
+        self._moved(warehouse, None, "fire")
         self.reserved[warehouse] = {}
         self.closed_until[warehouse] = self.t + hours * 3600.0
         lost, self.waiting[warehouse] = self.waiting[warehouse], []
@@ -375,31 +413,51 @@ class World:
         free = [self.t] * count
         depot = self.point(warehouse)
         sent: set[int] = set()
-        for tour in tours:
+        reasons = list(policy.tour_reasons)
+        for n, tour in enumerate(tours):
             if not tour:
                 continue
             v = min(range(count), key=lambda i: (free[i], i))
             t = free[v] + LOADING_S
             here = depot
+            legs: list[float] = []
             for i in tour:
                 c = ready[i]
                 sent.add(i)
                 self._pick(policy, c)
                 t += self.drive_s(here, c.point) + self._service_s
-                self.log.km += self.road_km(here, c.point)
+                legs.append(self.road_km(here, c.point))
                 here = c.point
                 self._deliver(policy, c, t)
             t += self.drive_s(here, depot)
-            self.log.km += self.road_km(here, depot)
+            legs.append(self.road_km(here, depot))
+            self.log.km += sum(legs)
+            self.log.tours.append(
+                TourRecord(
+                    warehouse=warehouse,
+                    depart_s=free[v],
+                    orders=tuple(ready[i].order_id for i in tour),
+                    origins=tuple(_origin(ready[i]) for i in tour),
+                    units=sum(ready[i].qty for i in tour),
+                    capacity=spec.vehicle_capacity,
+                    depot_km=legs[0] + legs[-1],
+                    between_km=sum(legs[1:-1]),
+                    oldest_ready_s=min(ready[i].ready_s for i in tour),
+                    reason=reasons[n] if n < len(reasons) else None,
+                )
+            )
             free[v] = t
         picked = {id(ready[i]) for i in sent}
         self.waiting[warehouse] = [c for c in self.waiting[warehouse] if id(c) not in picked]
+        # vans still on the road are not free for the next wave
+        self.vehicles_out[warehouse] += [back for back in free if back > self.t]
 
     def _pick(self, policy: Policy, c: Consignment) -> None:
         c.picked_s = self.t
         if c.from_stock:
             w, sku = c.warehouse, c.sku
             self.on_hand[w][sku] = self.on_hand[w].get(sku, 0) - c.qty
+            self._moved(w, {sku: -c.qty}, "pick")
             self.reserved[w][sku] = self.reserved[w].get(sku, 0) - c.qty
         policy.on_picked(self, c)
 
@@ -472,7 +530,7 @@ class World:
 
     def _arrive(self, policy: Policy, item: WorkItem) -> None:
         if item.order_id is None:
-            self.add_stock(item.dest, item.sku, item.qty)
+            self.add_stock(item.dest, item.sku, item.qty, why="receipt")
         else:
             state = self.orders[item.order_id]
             self.waiting[item.dest].append(
@@ -485,6 +543,7 @@ class World:
                     False,
                     (state.order.lat, state.order.lon),
                     due_key=state.order.due_s,
+                    made=True,
                 )
             )
         policy.on_received(self, item)
@@ -525,6 +584,12 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
+def _origin(c: Consignment) -> str:
+    if c.from_stock:
+        return "stock"
+    return "made" if c.made else "transfer"
+
+
 __all__ = [
     "HANDLING_S",
     "STEP_S",
@@ -533,6 +598,8 @@ __all__ = [
     "MachineState",
     "OrderState",
     "Policy",
+    "StockWatch",
+    "TourRecord",
     "WorkItem",
     "World",
 ]

@@ -95,8 +95,17 @@ def _orders() -> dict[str, Any]:
         # job-1 is due almost at once: it cannot be finished in time, so the plan marks it late.
         due = now_ms + (60_000 if k == 1 else 8 * 3_600_000)
         jobs.append({"id": f"job-{k}", "operations": ops, "due_ms": due, "rush": k == 4})
+    # Customers around Yiwu, within about 8 km of the depot.
     deliveries = [
-        {"id": f"d{k}", "x": (k * 37) % 100, "y": (k * 53) % 100, "demand": 2, "service_s": 120}
+        {
+            "id": f"d{k}",
+            "location": {
+                "lat": 29.28 + 0.015 * ((k * 3) % 8),
+                "lon": 120.03 + 0.014 * ((k * 5 + 2) % 8),
+            },
+            "demand": 2,
+            "service_s": 120,
+        }
         for k in range(8)
     ]
     return {"jobs": jobs, "deliveries": deliveries}
@@ -133,7 +142,7 @@ def _sales_order(order_id: str, qty: int) -> dict[str, Any]:
 
 def _fleet_spec() -> dict[str, Any]:
     return {
-        "depots": [{"id": WAREHOUSES[0], "x": 50, "y": 50}],
+        "depots": [{"id": WAREHOUSES[0], "location": {"lat": 29.33, "lon": 120.11}}],
         "vehicles": [
             {"id": "van-1", "depot_id": WAREHOUSES[0], "capacity": 10, "max_duration_s": 86_400},
             {"id": "van-2", "depot_id": WAREHOUSES[0], "capacity": 10, "max_duration_s": 86_400},

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from protocol import Birth, SignalSpec, Telemetry
 from tests.browser.conftest import AXE
 from tests.browser.console_fleet import SITE, Fleet, raise_alarm, running_fleet
 from tests.browser.console_page import Console
 from tests.browser.cuttable_proxy import cuttable
+from tests.coordinator.conftest import feed
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -194,6 +196,35 @@ def test_a_new_schedule_is_drawn_without_reloading(console: Console, fleet: Flee
     schedule = fleet.api.get("/api/v1/plans/schedule").json()
     ops = sum(len(v) for v in schedule["machines"].values())
     wait_until(lambda: console.count("gantt-op") == ops)
+    assert console.page.evaluate("window.__sameDocument") is True
+
+
+def test_routes_show_depots_and_vehicles_moving(console: Console, fleet: Fleet) -> None:
+    """The routes map draws every declared depot, and each vehicle where its agent last
+    reported; a newer position moves it on the open page, without reloading."""
+    van = "van-1"
+    signals = (SignalSpec(name="lat", unit="deg"), SignalSpec(name="lon", unit="deg"))
+    now = int(time.time() * 1000)
+    birth = Birth(site=SITE, node=van, bd_seq=0, seq=0, ts=now, node_kind="vehicle",
+                  signals=signals)  # fmt: skip
+
+    def position(seq: int, lat: float, lon: float) -> Telemetry:
+        at = int(time.time() * 1000)
+        return Telemetry(site=SITE, node=van, bd_seq=0, seq=seq, ts=at,
+                         samples=(("lat", at, lat), ("lon", at, lon)))  # fmt: skip
+
+    feed(fleet.app.state.coordinator, birth, position(1, 29.3300, 120.1100))
+    console.open("routes")
+    depots = [d["id"] for d in fleet.api.get("/api/v1/plans/fleet").json()["depots"]]
+    wait_until(lambda: console.count("route-depot") == len(depots) > 0)
+    marker = console.page.locator(f"[data-testid=route-vehicle][data-vehicle={van}]")
+    marker.wait_for(timeout=10_000)
+    assert float(marker.get_attribute("data-lat") or "nan") == 29.33
+    before = marker.locator("polygon").get_attribute("points")
+    console.page.evaluate("window.__sameDocument = true")
+    feed(fleet.app.state.coordinator, position(2, 29.3600, 120.1150))
+    wait_until(lambda: marker.get_attribute("data-lat") == "29.36", timeout_s=10)
+    assert marker.locator("polygon").get_attribute("points") != before
     assert console.page.evaluate("window.__sameDocument") is True
 
 

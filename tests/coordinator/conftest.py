@@ -17,9 +17,11 @@ from coordinator.fleet.twin import FleetTwin
 from coordinator.ingest.pipeline import IngestPipeline, decode_all
 from coordinator.ingest.records import BatchOutcome, RawMessage
 from coordinator.notify.publisher import InMemoryPublisher
+from coordinator.store.port import Store
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import Clock, FakeClock
 from protocol import Birth, Death, Event, Message, Stock, Telemetry, encode, topic_for
+from protocol.messages import NodeKind
 
 T0_MS = 1_700_000_000_000
 
@@ -39,7 +41,11 @@ class Node:
         return value
 
     def birth(
-        self, *, pending_from_seq: int | None = None, signals: tuple[str, ...] = ("temp",)
+        self,
+        *,
+        pending_from_seq: int | None = None,
+        signals: tuple[str, ...] = ("temp",),
+        node_kind: NodeKind = "machine",
     ) -> Birth:
         from protocol import SignalSpec
 
@@ -49,7 +55,7 @@ class Node:
             bd_seq=self.bd_seq,
             seq=self.next_seq(),
             ts=T0_MS,
-            node_kind="machine",
+            node_kind=node_kind,
             signals=tuple(SignalSpec(name=s, unit="C") for s in signals),
             pending_from_seq=pending_from_seq,
         )
@@ -162,6 +168,21 @@ def harness() -> Harness:
 def node() -> Node:
     """A message builder for node s1/m1."""
     return Node()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def core_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh core store of each backend: a SQLite file, and a new database on the
+    session's real PostgreSQL server (skipped only where its binaries are absent)."""
+    opened: Store
+    if request.param == "sqlite":
+        opened = SqliteStore(tmp_path / "core.db", synchronous="NORMAL")
+    else:
+        from coordinator.store.postgres_store import PostgresStore
+
+        opened = PostgresStore(request.getfixturevalue("postgres_url"))
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -62,6 +62,8 @@ def test_environment_and_toml_sources(tmp_path: Path, monkeypatch: pytest.Monkey
         ({"watermark_interval_s": 0.5}, "watermark_interval_s"),  # at most one a second
         ({"watermark_interval_s": 61.0}, "watermark_interval_s"),
         ({"no_such_setting": 1}, "no_such_setting"),
+        ({"replenish_can_order_days": -1.0}, "replenish_can_order_days"),
+        ({"replenish_can_order_days": 400.0}, "replenish_can_order_days"),
     ],
 )
 def test_invalid_values_raise_config_error(overrides: dict[str, object], field: str) -> None:

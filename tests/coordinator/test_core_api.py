@@ -29,11 +29,13 @@ def _feed(coordinator: Coordinator, *items: RawMessage) -> None:
         time.sleep(0.01)
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[httpx.Client]:
-    """An app in dev mode (open API) with its service parts opened but no broker."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[httpx.Client]:
+    """An app in dev mode (open API) with its service parts opened but no broker, its core
+    store on each backend (PostgreSQL on the session's real server)."""
+    db_url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
     settings = load_settings(
-        dev_mode=True, db_path=tmp_path / "api.db", broker_url="mqtt://127.0.0.1:1"
+        dev_mode=True, db_path=tmp_path / "api.db", db_url=db_url, broker_url="mqtt://127.0.0.1:1"
     )
     app = create_app(settings, start_service=False)
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as c:
@@ -42,7 +44,7 @@ def client(tmp_path: Path) -> Iterator[httpx.Client]:
             app.state.coordinator,
             raw(n.birth()),
             raw(n.telemetry(*(("temp", T0_MS + i * 1000, float(i)) for i in range(10)))),
-            raw(w.birth()),
+            raw(w.birth(node_kind="warehouse")),
             raw(w.stock("snapshot", {"sku-1": 7, "sku-2": 0})),
             RawMessage("ff/v1/s1/m1/telemetry", b"\xffnot json", T0_MS),
         )
@@ -50,12 +52,16 @@ def client(tmp_path: Path) -> Iterator[httpx.Client]:
 
 
 def test_nodes_list_and_detail(client: httpx.Client) -> None:
-    """Nodes are listed with site, kind, online, last seen, bd_seq, last seq and counters."""
+    """Nodes are listed with site, kind, online, last seen, bd_seq, last seq and counters,
+    all of them or those of one kind (an unknown kind is 422)."""
     nodes = client.get("/api/v1/nodes").json()
     assert [(n["site"], n["node"], n["kind"], n["online"], n["last_seq"]) for n in nodes] == [
         ("s1", "m1", "machine", True, 1),
-        ("s1", "w1", "machine", True, 1),
+        ("s1", "w1", "warehouse", True, 1),
     ]
+    assert [n["node"] for n in client.get("/api/v1/nodes?kind=warehouse").json()] == ["w1"]
+    assert client.get("/api/v1/nodes?kind=vehicle").json() == []
+    assert client.get("/api/v1/nodes?kind=robot").status_code == 422
     assert nodes[0]["counters"]["samples"] == 10
     detail = client.get("/api/v1/nodes/m1").json()
     assert detail["signals"][0]["name"] == "temp"

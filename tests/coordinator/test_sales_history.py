@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from coordinator.forecast.serving.job import sales_panel
 from coordinator.ingest.sales import DAY_MS, sales_of
+from coordinator.store.port import Store
 from coordinator.store.sqlite_store import SqliteStore
 from protocol import Message
 from tests.coordinator.conftest import T0_MS, Harness, Node
@@ -26,9 +27,11 @@ def test_picks_are_sales_and_receipts_and_snapshots_are_not(node: Node) -> None:
 
 
 def test_store_sums_sales_per_day_and_counts_a_message_once(
-    store: SqliteStore, harness: Harness
+    core_store: Store, harness: Harness
 ) -> None:
-    """Sales of several messages and nodes add up per day; a redelivered message adds nothing."""
+    """Sales of several messages and nodes add up per day; a redelivered message adds
+    nothing (on both backends)."""
+    store = core_store
     w1, w2 = Node(node="w1"), Node(node="w2")
     messages: list[Message] = [
         w1.birth(),
@@ -82,3 +85,24 @@ def test_sales_panel_runs_every_series_up_to_today() -> None:
     assert panel.lengths.tolist() == [3, 6]
     assert panel.y[1].tolist() == [2.0, 0.0, 1.0, 0.0, 0.0, 0.0]
     assert sales_panel([], today=105) is None
+
+
+def test_hourly_profile_sums_picks_per_shelf_and_hour_of_day(
+    store: SqliteStore, harness: Harness
+) -> None:
+    """Picks add up per shelf node and UTC hour of the day, across days; receipts and
+    picks before `since_ms` do not count."""
+    w1 = Node(node="w1")
+    at = DAY0 * DAY_MS
+    messages: list[Message] = [
+        w1.birth(),
+        replace(w1.stock("delta", {"tea": -2, "cup": 5}), ts=at + 19 * 3_600_000),
+        replace(w1.stock("delta", {"tea": -1}), ts=at + DAY_MS + 19 * 3_600_000 + 5),
+        replace(w1.stock("delta", {"cup": -4}), ts=at + DAY_MS + 7 * 3_600_000),
+        replace(w1.stock("delta", {"cup": -9}), ts=at - 1),
+    ]
+    store.commit(harness.feed(*messages).batch)
+    assert sorted(store.hourly_sales_profile(since_ms=at)) == [
+        ("s1", "w1", 7, 4),
+        ("s1", "w1", 19, 3),
+    ]

@@ -41,7 +41,7 @@ def test_each_mode_is_learnt_apart() -> None:
     assert _cycles(moded) == []
     monitor = moded.monitors["current"]
     assert isinstance(monitor, ModedMonitor)
-    assert set(monitor.per_mode) == {IDLE, RUN}
+    assert set(monitor.per_mode) == {(IDLE, ""), (RUN, "")}
 
 
 def test_what_a_mode_raised_is_cleared_when_the_mode_is_left() -> None:

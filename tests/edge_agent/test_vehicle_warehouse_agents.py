@@ -75,6 +75,29 @@ def test_a_vehicle_drives_its_route_and_reports_position_and_stops(
     assert Dock(tmp_path / "dock").waiting("w1") == {"t1": {"SKU-0001": 30}}
 
 
+def test_a_transfer_picked_up_at_a_factory_is_left_at_the_depot_the_route_ends_at(
+    make_core: MakeCore, tmp_path: Path
+) -> None:
+    """A pickup stop loads the transfer; the depot stop at the end of the route leaves it on
+    the dock for that depot's warehouse (and not at the factory)."""
+    core, transport, clock = make_core(
+        node=VEHICLE["node"], driver={**VEHICLE["driver"], "dock": str(tmp_path / "dock")}
+    )
+    core.tick()
+    transport.accept()
+    stops = [
+        {"stop_id": "t.job-1", "lat": 45.08, "lon": 7.69, "quantity": 5, "action": "pickup",
+         "transfer_id": "t.job-1", "sku": "SKU-0002"},
+        {"stop_id": "depot", "lat": 45.07, "lon": 7.68, "action": "depot"},
+    ]  # fmt: skip
+    send(transport, "route", "r1", route(1, stops))
+    run_for(core, clock, 120.0, step_s=0.5)
+    assert acks(transport)["r1"].ok
+    dock = Dock(tmp_path / "dock")
+    assert dock.waiting("t.job-1") == {}
+    assert dock.waiting("depot") == {"t.job-1": {"SKU-0002": 5}}
+
+
 def test_a_route_with_an_unknown_stop_is_nacked_and_the_vehicle_drives_on(
     make_core: MakeCore,
 ) -> None:

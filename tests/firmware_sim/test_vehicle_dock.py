@@ -163,3 +163,43 @@ def test_dock_ids_cannot_leave_the_dock(tmp_path: Path, place: str, transfer: st
     """Path-like place or transfer ids are refused."""
     with pytest.raises(SimConfigError):
         Dock(tmp_path).drop(place, transfer, {"a": 1})
+
+
+def test_a_pickup_is_carried_to_the_depot_and_unloaded_there_once() -> None:
+    """A transfer picked up at a factory rides in the cargo (kept through a restore) and is
+    unloaded at the route's depot stop, named in that stop's change; nothing is unloaded
+    twice."""
+    params = VehicleParams(speed_kmh=36.0, service_s=60.0, traffic_sigma=0.0)
+    vehicle = Vehicle(seed=1, lat=DEPOT[0], lon=DEPOT[1], params=params)
+    factory = Stop("t.job-1", 45.10, 7.70, "pickup", 12, "t.job-1", "SKU-0002")
+    home = Stop("depot", DEPOT[0], DEPOT[1], "depot")
+    vehicle.load_route(1, [factory, home])
+    changes = drive(vehicle, 900.0)
+    picked = [c for c in changes if c.stop.stop_id == "t.job-1" and c.change == "delivered"]
+    assert picked
+    assert vehicle.cargo == {"t.job-1": {"SKU-0002": 12}}
+    assert all(c.unloaded == () for c in changes)
+    kept = vehicle.retained()
+    again = Vehicle(seed=1, lat=0.0, lon=0.0, params=params)
+    again.restore(kept)
+    assert again.cargo == {"t.job-1": {"SKU-0002": 12}}
+    changes = drive(again, 3600.0)
+    unloaded = [c.unloaded for c in changes if c.change == "delivered"]
+    assert unloaded == [(("t.job-1", (("SKU-0002", 12),)),)]
+    assert again.cargo == {}
+    again.load_route(2, [home])
+    assert all(c.unloaded == () for c in drive(again, 7200.0))
+
+
+def test_a_vehicle_state_kept_before_cargo_existed_restores_empty() -> None:
+    """A retained state without a cargo (kept by an older agent) restores with none; a
+    hostile cargo is refused as not a vehicle state."""
+    vehicle = Vehicle(seed=1, lat=DEPOT[0], lon=DEPOT[1])
+    kept = vehicle.retained()
+    del kept["cargo"]
+    vehicle.restore(kept)
+    assert vehicle.cargo == {}
+    with pytest.raises(SimConfigError):
+        vehicle.restore({**kept, "cargo": {"t1": {"SKU": "many"}}})
+    with pytest.raises(SimConfigError):
+        vehicle.restore({**kept, "cargo": ["t1"]})

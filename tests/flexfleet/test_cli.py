@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,27 @@ def test_only_the_chosen_command_group_is_imported() -> None:
     )
     assert result.stdout.split()[-1:] == ["flexfleet.commands.agent"]
     assert "flexfleet.commands.coordinator" not in result.stdout
+
+
+def test_coordinator_reads_its_broker_password_from_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--broker-password-file` gives the password (one line); FLEXFLEET_BROKER_PASSWORD wins
+    when set; a missing, empty or oversized file stops the command with exit code 2 before
+    anything starts."""
+    from flexfleet.commands.coordinator import _broker_password
+
+    monkeypatch.delenv("FLEXFLEET_BROKER_PASSWORD", raising=False)
+    secret = tmp_path / "password"
+    secret.write_text("s3cret\n")
+    assert _broker_password(secret) == "s3cret"
+    assert _broker_password(None) is None
+    monkeypatch.setenv("FLEXFLEET_BROKER_PASSWORD", "from-env")
+    assert _broker_password(secret) is None  # the settings take the variable
+    monkeypatch.delenv("FLEXFLEET_BROKER_PASSWORD")
+    (tmp_path / "empty").write_text("")
+    (tmp_path / "huge").write_bytes(b"x" * 10_000)
+    for bad in ("missing", "empty", "huge"):
+        argv = ["coordinator", "--broker-password-file", str(tmp_path / bad), "--dev"]
+        assert main(argv) == 2
+        assert "--broker-password-file" in capsys.readouterr().err

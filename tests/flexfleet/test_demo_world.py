@@ -36,16 +36,17 @@ def test_the_default_world_is_two_factories_six_machines_two_warehouses_three_va
 def test_the_declared_documents_pass_the_api_models() -> None:
     """Products, fleet and network documents are valid as the API reads them."""
     world = World()
-    products = ProductsIn.model_validate(products_document(world, speed=120.0))
+    products = ProductsIn.model_validate(products_document(world))
     assert {p.family for p in products.products} == {"cups", "bowls"}
     step = products.products[0].operations[0].options[0]
-    assert step.duration_s_per_unit == pytest.approx(6.0 / 120.0)
+    assert step.duration_s_per_unit == pytest.approx(6.0)  # seconds of the demo's clock
     fleet = FleetIn.model_validate(fleet_document(world))
     assert [v.depot_id for v in fleet.vehicles] == ["warehouse-01", "warehouse-02", "warehouse-01"]
 
 
 def test_every_agent_configuration_loads(tmp_path: Path) -> None:
-    """Each agent's TOML loads; vans start at their depot; warehouses live at wall time."""
+    """Each agent's TOML loads; vans start at their depot; machines and vans live on the
+    demo's clock, the warehouses' retail demand at wall time (1/speed of it)."""
     (tmp_path / "pw").write_text("secret\n")
     for place in World().places():
         path = tmp_path / f"{place.node}.toml"
@@ -59,7 +60,7 @@ def test_every_agent_configuration_loads(tmp_path: Path) -> None:
         )  # fmt: skip
         config = load_config(path)
         assert (config.node.node, config.node.kind) == (place.node, place.kind)
-        assert config.driver.speed == (1.0 if place.kind == "warehouse" else 120.0)
+        assert config.driver.speed == (1.0 / 120.0 if place.kind == "warehouse" else 1.0)
         if place.kind == "vehicle":
             assert (config.driver.lat, config.driver.lon) == (place.lat, place.lon)
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from flexfleet import mosquitto_passwords as pw
 from flexfleet.cli import main
-from flexfleet.device_registry import Account, DeviceRegistry, RegistryError, acl_text
+from flexfleet.device_registry import (
+    Account,
+    DeviceRegistry,
+    RegistryError,
+    acl_text,
+    secret_path,
+)
 
 
 def test_acl_gives_a_device_its_own_topics_and_a_coordinator_its_sites() -> None:
@@ -68,7 +78,7 @@ def test_passwords_are_stored_hashed_and_accounts_keep_no_secret(tmp_path: Path)
     for path in registry.directory.iterdir():
         assert password not in path.read_text()
     line = registry.password_path.read_text().strip()
-    assert line.startswith("yiwu-1/press-01:$7$")  # mosquitto_passwd's PBKDF2-SHA512
+    assert line.startswith("yiwu-1/press-01:$7$")  # Mosquitto's PBKDF2-SHA512
     assert registry.password_path.stat().st_mode & 0o077 == 0
     assert json.loads(registry.accounts_path.read_text())["accounts"][0]["name"] == "press-01"
     with pytest.raises(RegistryError, match="already exists"):
@@ -154,3 +164,97 @@ def test_cli_adds_lists_rotates_and_removes(
     assert main(["device", "--auth-dir", auth, "remove", "press-01"]) == 2
     assert "no device called 'press-01'" in capsys.readouterr().err
     assert main(["device", "--auth-dir", auth, "add", "bad id", "--site", "s"]) == 2
+
+
+def _logins(registry: DeviceRegistry, secrets: Path) -> dict[str, bool]:
+    """username → whether its secret file holds the password the broker's file checks."""
+    entries = pw.read(registry.password_path)
+    return {
+        account.username: pw.matches(
+            entries[account.username], secret_path(secrets, account).read_text().strip()
+        )
+        for account in registry.accounts()
+    }
+
+
+def test_provision_adds_keeps_and_repairs_a_missing_password_file(tmp_path: Path) -> None:
+    """A first run adds every account with its password in its own private file; a second
+    keeps them all (same hashes); a deleted file gets a new password, the others stay."""
+    registry = DeviceRegistry(tmp_path / "auth")
+    secrets = tmp_path / "auth" / "secrets"
+    nodes = ["press-01", "shelf-01"]
+    first = registry.provision(site="yiwu-1", nodes=nodes, coordinator="c1", secrets_dir=secrets)
+    assert [(a.username, step) for a, step in first] == [
+        ("coordinator/c1", "added"),
+        ("yiwu-1/press-01", "added"),
+        ("yiwu-1/shelf-01", "added"),
+    ]
+    assert _logins(registry, secrets) == dict.fromkeys(
+        ("coordinator/c1", "yiwu-1/press-01", "yiwu-1/shelf-01"), True
+    )
+    file = secrets / "yiwu-1" / "press-01" / "password"
+    assert file.stat().st_mode & 0o777 == 0o600
+    assert file.parent.stat().st_mode & 0o777 == 0o700
+    assert secrets.stat().st_mode & 0o777 == 0o700
+    hashes = registry.password_path.read_text()
+    again = registry.provision(site="yiwu-1", nodes=nodes, coordinator="c1", secrets_dir=secrets)
+    assert {step for _, step in again} == {"kept"}
+    assert registry.password_path.read_text() == hashes
+    file.unlink()
+    repaired = registry.provision(site="yiwu-1", nodes=nodes, coordinator=None, secrets_dir=secrets)
+    assert [(a.username, step) for a, step in repaired] == [
+        ("yiwu-1/press-01", "rotated"),
+        ("yiwu-1/shelf-01", "kept"),
+    ]
+    assert all(_logins(registry, secrets).values())
+    with pytest.raises(RegistryError) as caught:
+        registry.provision(
+            site="yiwu-1", nodes=["ok", "../x"], coordinator=None, secrets_dir=secrets
+        )
+    assert caught.value.field == "name"
+    assert "yiwu-1/ok" not in {a.username for a in registry.accounts()}  # checked before any change
+
+
+def test_provision_killed_mid_run_is_repaired_by_the_next_run(tmp_path: Path) -> None:
+    """`flexfleet device provision` killed with SIGKILL part-way leaves files the next run
+    completes: every account then has a file whose password the broker's file accepts,
+    and each node has exactly one account."""
+    auth, secrets = tmp_path / "auth", tmp_path / "auth" / "secrets"
+    nodes = [f"n{i:03d}" for i in range(150)]
+    command = [
+        sys.executable, "-m", "flexfleet", "device", "--auth-dir", str(auth), "provision",
+        "--site", "s", "--coordinator", "c", "--secrets-dir", str(secrets), *nodes,
+    ]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    registry = DeviceRegistry(auth)
+    deadline = time.monotonic() + 60
+    while child.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(RegistryError):
+            if len(registry.accounts()) >= 20:
+                break
+        time.sleep(0.01)
+    child.kill()
+    child.wait(10)
+    finished = subprocess.run(command, check=False, capture_output=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    usernames = [a.username for a in registry.accounts()]
+    assert sorted(usernames) == sorted(["coordinator/c", *(f"s/{n}" for n in nodes)])
+    assert all(_logins(registry, secrets).values())
+    assert set(pw.read(registry.password_path)) == set(usernames)
+    assert "user s/n149" in registry.acl_path.read_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing files to another user needs root")
+def test_files_handed_to_the_broker_stay_its_own_after_changes(tmp_path: Path) -> None:
+    """After `--broker-uid`, later adds and removals rewrite the password file and the ACL
+    keeping the broker's owner; the secrets stay with the provisioning user."""
+    auth, secrets = tmp_path / "auth", tmp_path / "auth" / "secrets"
+    argv = ["device", "--auth-dir", str(auth), "provision", "--site", "s"]
+    assert main([*argv, "--secrets-dir", str(secrets), "--broker-uid", "1883", "p1"]) == 0
+    registry = DeviceRegistry(auth)
+    registry.add("p2", role="device", sites=["s"])
+    registry.remove("p1", site="s")
+    for path in (auth, registry.password_path, registry.acl_path):
+        assert (path.stat().st_uid, path.stat().st_gid) == (1883, 1883), path
+    assert (secrets / "s" / "p1" / "password").stat().st_uid == os.geteuid()
+    assert main([*argv, "--secrets-dir", str(secrets), "--broker-uid", "x:1", "p1"]) == 2

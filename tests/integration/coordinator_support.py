@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,6 +15,7 @@ import httpx
 
 from coordinator.api.app import create_app
 from coordinator.settings import CoordinatorSettings, load_settings
+from fleet_runtime.clock import Clock
 from flexfleet.broker import Broker
 from tests.coordinator.conftest import serve
 from tests.waiting import wait_until
@@ -33,9 +38,60 @@ def coordinator_settings(
 
 @contextmanager
 def coordinator_api(
-    settings: CoordinatorSettings, *, timeout_s: float = 10.0
+    settings: CoordinatorSettings, *, timeout_s: float = 10.0, clock: Clock | None = None
 ) -> Iterator[httpx.Client]:
-    """The coordinator's app served on a free port, once `/healthz` answers 200."""
-    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=timeout_s) as c:
+    """The coordinator's app served on a free port (on `clock`, default wall time), once
+    `/healthz` answers 200."""
+    with (
+        serve(create_app(settings, clock=clock)) as url,
+        httpx.Client(base_url=url, timeout=timeout_s) as c,
+    ):
         wait_until(lambda: c.get("/healthz").status_code == 200)
         yield c
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+    except httpx.TransportError:  # the URL is printed just before the server listens
+        return False
+
+
+@contextmanager
+def coordinator_process(
+    broker: Broker,
+    db: Path | str,
+    *,
+    coordinator_id: str,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
+    timeout_s: float = 60.0,
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`flexfleet coordinator --dev` as a child process on the test broker and database
+    `db` (a SQLite file or a PostgreSQL URL; with `args` added, e.g. its simulated clock);
+    yields it (for a kill -9) and its HTTP base URL once `/healthz` answers. Ends it with SIGTERM (SIGKILL after 15 s) if it
+    still runs."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flexfleet", "coordinator", "--broker", broker.url,
+         "--db", str(db), "--http-port", "0", "--dev", "--coordinator-id", coordinator_id,
+         *args],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()  # the API's URL, `http://host:port/api/v1`
+        assert line.startswith("http://"), line
+        base = line.removesuffix("/api/v1")
+        wait_until(lambda: _healthy(base), timeout_s)
+        yield process, base
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -1,7 +1,8 @@
 """Per-device accounts and the ACL on a real Mosquitto (`flexfleet device` files): anonymous
 clients are refused; a device publishes and reads only its own topics; a coordinator's account
-sees its sites only; a removed or rotated login is cut off and cannot come back; and the real
-agent and coordinator run with these accounts."""
+sees its sites only; a removed or rotated login is cut off and cannot come back; a denied
+publish and a refused login are each recorded once in the security log; and the real agent
+and coordinator run with these accounts."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from coordinator.api.app import create_app
 from coordinator.settings import load_settings
 from edge_agent.runner import AgentThread, demo_config
 from flexfleet.broker import Broker, ListenerSecurity, start_broker
+from flexfleet.broker_watch import read_security_log
 from flexfleet.device_registry import DeviceRegistry
 from tests.coordinator.conftest import serve
 from tests.waiting import wait_until
@@ -117,7 +119,9 @@ def accounts(tmp_path: Path, unique_site: str) -> Accounts:
 def acl_broker(tmp_path: Path, accounts: Accounts) -> Iterator[Broker]:
     """Mosquitto enforcing the registry's password file and ACL."""
     broker = start_broker(
-        tmp_path / "mosquitto", security=ListenerSecurity(auth_dir=accounts.registry.directory)
+        tmp_path / "mosquitto",
+        security=ListenerSecurity(auth_dir=accounts.registry.directory),
+        security_log=tmp_path / "security.jsonl",
     )
     try:
         yield broker
@@ -287,3 +291,116 @@ def test_agent_and_coordinator_run_with_their_accounts(
             agent.stop()
     assert agent.error is None
     assert orjson.loads(orjson.dumps(node))["site"] == unique_site
+
+
+def _records(broker: Broker) -> list[dict[str, Any]]:
+    assert broker.security_log is not None
+    return read_security_log(broker.security_log)
+
+
+def test_a_denied_publish_and_a_wrong_password_are_recorded_once(
+    acl_broker: Broker, accounts: Accounts, unique_site: str
+) -> None:
+    """press-02 publishing as press-01 never reaches the coordinator and leaves exactly one
+    record naming press-02's account and the topic; a wrong password leaves exactly one
+    refused-login record (a later denial, awaited, shows every earlier line was read)."""
+    site = unique_site
+    coordinator = _as(acl_broker, accounts, "coordinator/c1")
+    press2 = _as(acl_broker, accounts, f"{site}/press-02")
+    forged = f"ff/v1/{site}/press-01/telemetry"
+    try:
+        assert coordinator.subscribe(f"ff/v1/{site}/+/+") < 0x80
+        press2.publish(forged, b'{"forged": true}')
+        press2.publish(f"ff/v1/{site}/press-02/birth", b'{"own": true}')
+        assert coordinator.messages.get(timeout=10)[0] == f"ff/v1/{site}/press-02/birth"
+        refused = _login(acl_broker, f"{site}/press-01", "wrong password")
+        assert refused.connack is not None
+        assert refused.connack.is_failure
+        refused.close()
+        sentinel = f"ff/v1/{site}/press-01/birth"
+        press2.publish(sentinel, b"{}")
+        wait_until(lambda: any(r["topic"] == sentinel for r in _records(acl_broker)))
+        records = _records(acl_broker)
+        denied = [r for r in records if r["topic"] == forged]
+        assert len(denied) == 1
+        assert (denied[0]["kind"], denied[0]["who"], denied[0]["qos"]) == (
+            "publish_denied",
+            f"{site}/press-02",
+            1,
+        )
+        assert denied[0]["address"].startswith("127.0.0.1:")
+        logins = [r for r in records if r["kind"] == "login_refused"]
+        assert len(logins) == 1
+        assert logins[0]["address"] == "127.0.0.1"
+        assert logins[0]["code"] in (134, 135)  # MQTT 5: bad user name or password / not authorised
+        assert coordinator.messages.empty()
+    finally:
+        coordinator.close()
+        press2.close()
+
+
+def test_the_security_log_survives_a_broker_killed_mid_flood(
+    acl_broker: Broker, accounts: Accounts, unique_site: str
+) -> None:
+    """A broker killed with SIGKILL while a client floods denied publishes leaves only
+    whole records; after a restart new denials are appended after them."""
+    site = unique_site
+    press2 = _as(acl_broker, accounts, f"{site}/press-02")
+    stop = threading.Event()
+
+    def flood() -> None:
+        while not stop.is_set():
+            press2.client.publish(f"ff/v1/{site}/press-01/telemetry", b"x", qos=0)
+            time.sleep(0.001)
+
+    flooder = threading.Thread(target=flood, daemon=True)
+    flooder.start()
+    try:
+        wait_until(lambda: len(_records(acl_broker)) >= 5)
+        assert acl_broker.process is not None
+        acl_broker.process.kill()
+        acl_broker.process.wait(10)
+    finally:
+        stop.set()
+        flooder.join(10)
+        press2.close()
+    acl_broker.stop()
+    before = _records(acl_broker)  # every line parses: no torn record
+    assert {r["kind"] for r in before} == {"publish_denied"}
+    acl_broker.start()
+    again = _as(acl_broker, accounts, f"{site}/press-02")
+    try:
+        again.publish(f"ff/v1/{site}/press-01/birth", b"{}")
+        wait_until(lambda: len(_records(acl_broker)) > len(before))
+    finally:
+        again.close()
+    after = _records(acl_broker)
+    assert after[: len(before)] == before
+    assert after[-1]["topic"] == f"ff/v1/{site}/press-01/birth"
+
+
+def test_a_subscription_outside_the_acl_is_recorded_once(
+    acl_broker: Broker, accounts: Accounts, unique_site: str
+) -> None:
+    """Mosquitto grants press-02 a subscription to press-01's commands and delivers nothing
+    of it; the security log records the attempt once, with press-02's account, and none of
+    the subscriptions the ACL allows (its own commands, the coordinator's shared one)."""
+    site = unique_site
+    coordinator = _as(acl_broker, accounts, "coordinator/c1")
+    press2 = _as(acl_broker, accounts, f"{site}/press-02")
+    try:
+        assert coordinator.subscribe(f"$share/g/ff/v1/{site}/+/+") < 0x80
+        assert press2.subscribe(f"ff/v1/{site}/press-02/cmd/#") < 0x80
+        press2.subscribe(f"ff/v1/{site}/press-01/cmd/#")
+        coordinator.publish(f"ff/v1/{site}/press-01/cmd/rebirth", b"{}")
+        sentinel = f"ff/v1/{site}/press-01/birth"
+        press2.publish(sentinel, b"{}")  # denied: once recorded, every earlier line was read
+        wait_until(lambda: any(r["topic"] == sentinel for r in _records(acl_broker)))
+        outside = [r for r in _records(acl_broker) if r["kind"] == "subscribe_outside_acl"]
+        assert [(r["who"], r["topic"]) for r in outside] == [
+            (f"{site}/press-02", f"ff/v1/{site}/press-01/cmd/#")
+        ]
+        assert press2.messages.empty()
+    finally:
+        coordinator.close()
+        press2.close()

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,47 +18,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from flexfleet.broker import Broker
 from protocol import Birth, Command, CommandAck, decode, encode, topic_for
+from tests.integration.coordinator_support import coordinator_process
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz").status_code == 200
-    except httpx.TransportError:  # the URL is printed just before the server listens
-        return False
-
-
-@contextmanager
 def _coordinator(
     broker: Broker, db: Path, site: str
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`flexfleet coordinator` as a child process; yields it and its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flexfleet", "coordinator", "--broker", broker.url, "--db",
-         str(db), "--http-port", "0", "--dev", "--coordinator-id", f"cmd-{site}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        api = proc.stdout.readline().strip()
-        assert api.startswith("http://"), api
-        base = api.removesuffix("/api/v1")
-        wait_until(lambda: _healthy(base))
-        yield proc, base
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
+) -> AbstractContextManager[tuple[subprocess.Popen[str], str]]:
+    return coordinator_process(broker, db, coordinator_id=f"cmd-{site}")
 
 
 class _Agent:

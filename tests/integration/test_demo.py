@@ -16,6 +16,8 @@ from typing import Any
 import psutil
 import pytest
 
+from flexfleet.broker_watch import read_security_log
+
 pytestmark = pytest.mark.integration
 
 
@@ -71,7 +73,8 @@ def _anonymous_refused(broker_url: str) -> bool:
 
 def test_demo_runs_fleet_and_stops_every_process(tmp_path: Path) -> None:
     """The demo prints its URLs, every agent comes online, the storefront's orders are
-    delivered by the vans (the status lines count them), and SIGINT stops all children."""
+    delivered by the vans (the status lines count them), SIGINT stops all children, and
+    the broker's security log recorded the one refused login and no denial."""
     with subprocess.Popen(
         [sys.executable, "-m", "flexfleet", "demo", "--factories", "1", "--machines", "2",
          "--warehouses", "1", "--vehicles", "1", "--speed", "300", "--orders-per-minute", "30",
@@ -80,10 +83,10 @@ def test_demo_runs_fleet_and_stops_every_process(tmp_path: Path) -> None:
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     ) as process:  # fmt: skip
-        _check_demo(process)
+        _check_demo(process, tmp_path)
 
 
-def _check_demo(process: subprocess.Popen[str]) -> None:
+def _check_demo(process: subprocess.Popen[str], work_dir: Path) -> None:
     try:
         urls = _read_urls(process, timeout_s=90)
         assert urls["Broker"].startswith("mqtt://127.0.0.1:")
@@ -116,6 +119,10 @@ def _check_demo(process: subprocess.Popen[str]) -> None:
         assert process.wait(timeout=30) == 0
         time.sleep(0.5)
         assert not [c for c in children if c.is_running() and c.status() != "zombie"]
+        # The broker's security log holds the anonymous attempt above, once, and no denied
+        # publish: the demo's own devices never touch a topic the ACL refuses them.
+        records = read_security_log(work_dir / "broker-security.jsonl")
+        assert [r["kind"] for r in records] == ["login_refused"]
     finally:
         if process.poll() is None:
             process.kill()

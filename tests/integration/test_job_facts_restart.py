@@ -4,15 +4,13 @@ receipt is applied once, whatever the broker redelivers."""
 
 from __future__ import annotations
 
-import os
+import functools
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -24,58 +22,22 @@ from paho.mqtt.enums import CallbackAPIVersion
 from flexfleet.broker import Broker
 from protocol import Birth, Event, Stock, encode, topic_for
 from protocol.reports import OperationReport
+from tests.integration.coordinator_support import coordinator_process
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 UNITS = 240
 RECEIPTS = 80
+_wait = functools.partial(wait_until, timeout_s=60.0)
+"""Waits up to a minute: the coordinator restarts and replays in these tests."""
 ENV = {"FLEXFLEET_PLAN_TIME_LIMIT_S": "0.5", "FLEXFLEET_PLAN_QUIET_S": "0.2"}
 
 
-@contextmanager
 def _coordinator(
     broker: Broker, db: Path, site: str
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`flexfleet coordinator` as a child process; yields it and its HTTP base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flexfleet", "coordinator", "--broker", broker.url,
-         "--db", str(db), "--http-port", "0", "--dev", "--coordinator-id", f"jobs-{site}"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, **ENV},
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip().removesuffix("/api/v1")
-        assert url.startswith("http://"), url
-        _wait(lambda: _answers(f"{url}/healthz"))
-        yield process, url
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.get(url, timeout=5)
-    except httpx.TransportError:
-        return False
-    return True
-
-
-def _wait(predicate: Callable[[], Any], timeout_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+) -> AbstractContextManager[tuple[subprocess.Popen[str], str]]:
+    return coordinator_process(broker, db, coordinator_id=f"jobs-{site}", env=ENV)
 
 
 def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:

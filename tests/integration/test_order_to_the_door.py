@@ -1,10 +1,13 @@
-"""An order to the door on a real Mosquitto with real agents: a sales order for a part made
-to order is produced on a simulated machine, shipped by the route planner to a simulated
-vehicle that drives it to the customer, and goes from `received` to `delivered`, each
-transition pushed once to a local webhook receiver."""
+"""An order to the door on a real Mosquitto with real agents, all on one simulated clock: a
+sales order for a part made to order is produced on a simulated machine, picked up at the
+factory by the van of the warehouse nearest the customer and unloaded there (the warehouse
+reports the receipt), then shipped from that warehouse by the route planner and driven to
+the customer: it goes from `received` to `delivered`, each transition pushed once to a
+local webhook receiver."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ import pytest
 
 from edge_agent.config import config_from_dict
 from edge_agent.runner import AgentThread
+from fleet_runtime.clock import ScaledClock
 from flexfleet.broker import Broker
 from tests.coordinator.sales.test_webhooks import Receiver
 from tests.integration.coordinator_support import coordinator_api, coordinator_settings
@@ -24,7 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 FACTORY = (45.07, 7.68)
 WAREHOUSE = (45.08, 7.69)
 CUSTOMER = (45.10, 7.72)
-SPEED = 30.0  # simulated seconds per second for the machine and the vehicle
+SPEED = 60.0  # simulated seconds per wall second, for the coordinator and every agent
 VAN_KMH = 60.0
 
 
@@ -36,7 +40,7 @@ def _agent(site: str, node: str, kind: str, broker: Broker, state: Path, **drive
             "outbox": {"state_dir": str(state)},
             "sampling": {"interval_ms": 100},
             "batching": {"max_samples": 200, "max_age_ms": 200},
-            "driver": {"type": "sim", "speed": SPEED, **driver},
+            "driver": {"type": "sim", **driver},
             "detectors": {"enabled": False},
         }
     )
@@ -55,37 +59,48 @@ def receiver() -> Iterator[Receiver]:
 def test_a_made_order_goes_from_received_to_delivered_through_real_agents(
     broker: Broker, tmp_path: Path, unique_site: str, receiver: Receiver
 ) -> None:
-    """The machine makes it, the van drives it: the order passes received → promised →
-    in_production → produced → out_for_delivery → delivered, and the receiver gets each
-    of these six transitions exactly once, in order."""
+    """The machine makes it, the van carries it to the warehouse and then to the door: the
+    order passes received → promised → in_production → produced → at_warehouse →
+    out_for_delivery → delivered, and the receiver gets each of these seven transitions
+    exactly once, in order."""
+    clock = ScaledClock(speed=SPEED, origin_s=time.time())
     settings = coordinator_settings(
         broker,
         tmp_path,
         unique_site,
-        plan_time_unit_s=1.0,
+        plan_time_unit_s=60.0,
         plan_quiet_s=0.2,
         plan_urgent_quiet_s=0.05,
         plan_time_limit_s=1.0,
-        travel_speed_kmh=VAN_KMH * SPEED,
-        delivery_service_s=1.0,
+        travel_speed_kmh=VAN_KMH,
+        delivery_service_s=30.0,
+        command_timeout_s=60.0 * SPEED,
     )
+    dock = str(tmp_path / "dock")
     agents = [
-        AgentThread(_agent(unique_site, "m1", "machine", broker, tmp_path / "m1", seed=3)),
         AgentThread(
-            _agent(unique_site, "w1", "warehouse", broker, tmp_path / "w1", skus=2, seed=4)
+            _agent(unique_site, "m1", "machine", broker, tmp_path / "m1", seed=3), clock=clock
+        ),
+        AgentThread(
+            _agent(
+                unique_site, "w1", "warehouse", broker, tmp_path / "w1", skus=2, seed=4,
+                dock=dock, speed=1.0 / SPEED,
+            ),
+            clock=clock,
         ),
         AgentThread(
             _agent(
                 unique_site, "v1", "vehicle", broker, tmp_path / "v1",
                 lat=WAREHOUSE[0], lon=WAREHOUSE[1], speed_kmh=VAN_KMH, service_s=30.0,
-                traffic_sigma=0.0, failure_rate=0.0,
-            )
+                traffic_sigma=0.0, failure_rate=0.0, dock=dock,
+            ),
+            clock=clock,
         ),
     ]  # fmt: skip
     for agent in agents:
         agent.start()
     try:
-        with coordinator_api(settings) as http:
+        with coordinator_api(settings, clock=clock) as http:
             wait_until(
                 lambda: (
                     {"m1", "w1", "v1"}
@@ -96,7 +111,7 @@ def test_a_made_order_goes_from_received_to_delivered_through_real_agents(
             products = {"products": [{
                 "sku": "MUG", "family": "mugs", "replenish": "off",
                 "operations": [{"options": [
-                    {"machine": "m1", "duration_s_per_unit": 6.0 / SPEED, "setup_s": 0.0}
+                    {"machine": "m1", "duration_s_per_unit": 6.0, "setup_s": 0.0}
                 ]}],
             }]}  # fmt: skip
             assert http.put("/api/v1/plans/products", json=products).status_code == 200
@@ -131,8 +146,8 @@ def test_a_made_order_goes_from_received_to_delivered_through_real_agents(
 
             final = wait_until(delivered, timeout_s=150, interval_s=0.5)
             expected = [
-                "received", "promised", "in_production", "produced", "out_for_delivery",
-                "delivered",
+                "received", "promised", "in_production", "produced", "at_warehouse",
+                "out_for_delivery", "delivered",
             ]  # fmt: skip
             assert [t["status"] for t in final["timeline"]] == expected
             assert final["timeline"][-1]["actor"] == "v1"

@@ -9,14 +9,12 @@ latest plans, and re-plans the held orders.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from flexfleet.broker import Broker
 from protocol import Birth, encode, topic_for
 from protocol.messages import NodeKind
+from tests.integration.coordinator_support import coordinator_process
 
 pytestmark = pytest.mark.integration
 
@@ -58,44 +57,10 @@ ALL_JOBS = sorted(j["id"] for j in BATCH_A["jobs"] + BATCH_B["jobs"])
 ALL_DELIVERIES = sorted(d["id"] for d in BATCH_A["deliveries"] + BATCH_B["deliveries"])
 
 
-@contextmanager
 def _coordinator(
     broker: Broker, db: Path, site: str
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`flexfleet coordinator` as a child process; yields it and its HTTP base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flexfleet", "coordinator", "--broker", broker.url,
-         "--db", str(db), "--http-port", "0", "--dev", "--coordinator-id", f"plan-{site}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, **PLAN_ENV},
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        assert line.startswith("http://"), line
-        url = line.removesuffix("/api/v1")
-        _wait(lambda: _answers(f"{url}/healthz"))  # the URL is printed before it listens
-        yield process, url
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.get(url, timeout=5)
-    except httpx.TransportError:
-        return False
-    return True
+) -> AbstractContextManager[tuple[subprocess.Popen[str], str]]:
+    return coordinator_process(broker, db, coordinator_id=f"plan-{site}", env=PLAN_ENV)
 
 
 def _poll(predicate: Callable[[], Any], timeout_s: float) -> Any:

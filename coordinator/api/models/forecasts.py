@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from coordinator.forecast.model.baselines import QUANTILES
+from coordinator.forecast.serving.event_step import HourlyForecast
 from coordinator.forecast.serving.service import Forecast
 
 
@@ -36,6 +37,10 @@ class ForecastOut(BaseModel):
     fallback: bool
     reason: str
     generated_at_ms: int
+    event_units: list[float] = Field(
+        default_factory=list,
+        description="per day, what announced live streams add (included in mean and quantiles)",
+    )
 
     @classmethod
     def of(cls, f: Forecast) -> ForecastOut:
@@ -57,6 +62,10 @@ class ForecastStatusOut(BaseModel):
     last_refresh_ms: int | None
     last_refresh_error: str | None
     series: int
+    hourly_series: int = 0
+    event_error: str | None = Field(
+        default=None, description="why forecasts leave the live streams out, if they do"
+    )
 
 
 class ForecastListOut(BaseModel):
@@ -78,6 +87,34 @@ class ForecastListOut(BaseModel):
         )
 
 
+class HourlyForecastOut(BaseModel):
+    """One SKU × location's hourly forecast with the announced streams, from `first_hour_ms`."""
+
+    sku: str
+    location: str | None
+    first_hour_ms: int
+    hours: int
+    mean: list[float]
+    quantiles: QuantilesOut
+    event_units: list[float] = Field(description="per hour, what announced streams add")
+    generated_at_ms: int
+
+    @classmethod
+    def of(cls, f: HourlyForecast) -> HourlyForecastOut:
+        """From the job's hourly forecast (values rounded to 4 decimals)."""
+        doc = f.to_json()
+        doc.pop("unique_id")
+        return cls(**doc)
+
+
+class HourlyForecastListOut(BaseModel):
+    """The hourly forecasts of the last refresh."""
+
+    quantile_levels: list[float]
+    count: int
+    forecasts: list[HourlyForecastOut]
+
+
 class ForecastRefreshOut(BaseModel):
     """The outcome of an on-demand refresh."""
 
@@ -90,5 +127,7 @@ __all__ = [
     "ForecastOut",
     "ForecastRefreshOut",
     "ForecastStatusOut",
+    "HourlyForecastListOut",
+    "HourlyForecastOut",
     "QuantilesOut",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "ChangeoverIn",
     "ChangeoversIn",
     "ChangeoversOut",
+    "DeclaredFleetOut",
     "DepotIn",
     "FleetIn",
     "FleetOut",
@@ -251,6 +252,13 @@ class ReserveOut(BaseModel):
     reserved_s: float = Field(
         description="Time kept for rush jobs at the end of each period (0: no reserve)"
     )
+
+
+class DeclaredFleetOut(BaseModel):
+    """The fleet as last declared (no depot before one is)."""
+
+    depots: list[DepotIn]
+    vehicles: list[VehicleIn]
 
 
 class FleetOut(BaseModel):

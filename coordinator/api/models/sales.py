@@ -58,9 +58,26 @@ class TransitionOut(StrictModel):
     reason: str
 
 
+class RevisionOut(StrictModel):
+    """What the latest re-plan that said something new of the promise said: `on_time`
+    (confirmed) or `late` (the order was delayed), by which plan, the planned ETA (None for
+    a delivery routed inside its window), the binding constraint and job, and why."""
+
+    verdict: Literal["on_time", "late"]
+    plan: Literal["schedule", "routes"]
+    plan_version: int
+    promised_ms: int
+    planned_eta_ms: int | None
+    constraint: str
+    job_id: str
+    reason: str
+    at_ms: int
+
+
 class SalesOrderOut(StrictModel):
     """An order: its status, promise (per line: from stock or made where, ETA, what bound
-    the date) and, on creation only, the tracking token (never shown again)."""
+    the date), the latest revision of that promise by a re-plan (on one order's own routes;
+    not in lists) and, on creation only, the tracking token (never shown again)."""
 
     id: str
     customer: str
@@ -75,6 +92,7 @@ class SalesOrderOut(StrictModel):
     tracking_token: str | None = None
     tracking_url: str | None = None
     timeline: list[TransitionOut] | None = None
+    revision: RevisionOut | None = None
 
 
 class SalesOrderListOut(StrictModel):
@@ -83,6 +101,22 @@ class SalesOrderListOut(StrictModel):
     count: int
     orders: list[SalesOrderOut]
     next_after: str | None
+
+
+class SalesSummaryOut(StrictModel):
+    """How the sales orders stand as a whole (`coordinator.sales.summary`)."""
+
+    orders: int = Field(description="Orders taken (refused ones are not kept)")
+    by_status: dict[str, int] = Field(description="Orders by current status")
+    delivered: int = Field(description="Orders with a `delivered` transition")
+    delivered_on_time: int = Field(
+        description="Of those, delivered at or before the promised time given when taken"
+    )
+    on_time_rate: float | None = Field(description="delivered_on_time / delivered")
+    lead_time_p50_h: float | None = Field(
+        description="Median hours from taken to delivered (nearest rank)"
+    )
+    lead_time_p95_h: float | None = Field(description="95th percentile of the same")
 
 
 class CancelIn(StrictModel):
@@ -106,7 +140,8 @@ class TrackingStep(StrictModel):
 
 
 class TrackingOut(StrictModel):
-    """What a customer may see of one order through its tracking link."""
+    """What a customer may see of one order through its tracking link: `eta_ms` is the
+    latest planned ETA when a re-plan found the promise late, else the promised ETA."""
 
     order_id: str
     status: Status
@@ -122,9 +157,11 @@ __all__ = [
     "CorrectionIn",
     "Destination",
     "LineIn",
+    "RevisionOut",
     "SalesOrderIn",
     "SalesOrderListOut",
     "SalesOrderOut",
+    "SalesSummaryOut",
     "TrackingOut",
     "TrackingStep",
     "TransitionOut",

@@ -3,27 +3,36 @@ cover against the forecast, and the stock placement plan."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from coordinator.fleet.views import StockItem
-from coordinator.stock.placement import Preposition, Replenish, Target, Transfer
 from coordinator.stock.plan_inputs import Inbound
 
+Quantity = Annotated[float, AfterValidator(lambda v: round(v, 4))]
+"""A fractional number of units, rounded to 4 decimals in answers."""
+Km = Annotated[float, AfterValidator(lambda v: round(v, 3))]
+"""A distance in km, rounded to metres in answers."""
 
-class StockOut(BaseModel):
-    """Stock of one SKU at one micro-warehouse."""
+
+class _FromAttributes(BaseModel):
+    """An answer body read field by field from the domain object of the same shape."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, source: object) -> Self:
+        """From the domain object (a twin view or a plan entry)."""
+        return cls.model_validate(source)
+
+
+class StockOut(_FromAttributes):
+    """Stock of one SKU at one micro-warehouse (a `StockItem` of the twin)."""
 
     site: str
     node: str
     sku: str
     qty: int
-
-    @classmethod
-    def of(cls, s: StockItem) -> StockOut:
-        """From a twin view."""
-        return cls(site=s.site, node=s.node, sku=s.sku, qty=s.qty)
 
 
 class StockCoverOut(BaseModel):
@@ -56,62 +65,32 @@ class StockCoverListOut(BaseModel):
     covers: list[StockCoverOut]
 
 
-class TargetOut(BaseModel):
+class TargetOut(_FromAttributes):
     """What one warehouse should hold of one SKU, and what it holds."""
 
     sku: str
     warehouse: str
     sku_class: Literal["A", "B", "C"] = Field(description="By share of forecast sales")
     service_level: float = Field(description="The quantile of lead-time demand held")
-    lead_time_mean: float = Field(description="Mean demand over the lead time")
-    lead_time_sd: float = Field(description="Its standard deviation")
-    uplift: float = Field(description="Units added for announced live streams")
+    lead_time_mean: Quantity = Field(description="Mean demand over the lead time")
+    lead_time_sd: Quantity = Field(description="Its standard deviation")
+    uplift: Quantity = Field(description="Units added for announced live streams")
     target: int
     on_hand: int
     inbound: int = Field(description="Units in transit to it")
     position: int = Field(description="on_hand + inbound")
     why: str
 
-    @classmethod
-    def of(cls, t: Target) -> TargetOut:
-        """From the plan."""
-        return cls(
-            sku=t.sku,
-            warehouse=t.warehouse,
-            sku_class=t.sku_class,
-            service_level=t.service_level,
-            lead_time_mean=round(t.lead_time_mean, 4),
-            lead_time_sd=round(t.lead_time_sd, 4),
-            uplift=round(t.uplift, 4),
-            target=t.target,
-            on_hand=t.on_hand,
-            inbound=t.inbound,
-            position=t.position,
-            why=t.why,
-        )
 
-
-class TransferOut(BaseModel):
+class TransferOut(_FromAttributes):
     """A lateral transfer proposed between two warehouses."""
 
     sku: str
     source: str
     destination: str
     qty: int
-    km: float
+    km: Km
     why: str
-
-    @classmethod
-    def of(cls, t: Transfer) -> TransferOut:
-        """From the plan."""
-        return cls(
-            sku=t.sku,
-            source=t.source,
-            destination=t.destination,
-            qty=t.qty,
-            km=round(t.km, 3),
-            why=t.why,
-        )
 
 
 class InTransitOut(BaseModel):
@@ -147,48 +126,25 @@ class InTransitOut(BaseModel):
         )
 
 
-class PrepositionOut(BaseModel):
+class PrepositionOut(_FromAttributes):
     """Units an announced live stream adds to one warehouse's target."""
 
     stream_id: str
     sku: str
     warehouse: str
-    units: float
+    units: Quantity
     why: str
 
-    @classmethod
-    def of(cls, p: Preposition) -> PrepositionOut:
-        """From the plan."""
-        return cls(
-            stream_id=p.stream_id,
-            sku=p.sku,
-            warehouse=p.warehouse,
-            units=round(p.units, 4),
-            why=p.why,
-        )
 
-
-class ReplenishOut(BaseModel):
+class ReplenishOut(_FromAttributes):
     """Units to make for one warehouse after transfers, and the factory to make them."""
 
     sku: str
     warehouse: str
     qty: int
     factory: str | None = Field(description="The nearest factory that makes it (None: none)")
-    km: float | None
+    km: Km | None
     why: str
-
-    @classmethod
-    def of(cls, r: Replenish) -> ReplenishOut:
-        """From the plan."""
-        return cls(
-            sku=r.sku,
-            warehouse=r.warehouse,
-            qty=r.qty,
-            factory=r.factory,
-            km=None if r.km is None else round(r.km, 3),
-            why=r.why,
-        )
 
 
 class TransfersOut(BaseModel):

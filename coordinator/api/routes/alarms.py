@@ -18,7 +18,14 @@ from coordinator.alarms.lifecycle import MAX_ACTOR_CHARS
 from coordinator.alarms.model import Alarm, AlarmQuery, Status
 from coordinator.alarms.port import Severity
 from coordinator.alarms.service import AlarmService
-from coordinator.api.deps import AlarmIdPath, AlarmsDep, OperatorDep, ScopeDep, ViewerDep
+from coordinator.api.deps import (
+    AlarmIdPath,
+    AlarmsDep,
+    FleetAlarmsDep,
+    OperatorDep,
+    ScopeDep,
+    ViewerDep,
+)
 from coordinator.api.models.alarms import (
     AlarmDetailOut,
     AlarmOut,
@@ -55,7 +62,7 @@ def _in_scope(alarms: AlarmService, alarm_id: str, scope: Scope) -> None:
 def list_alarms(
     _who: ViewerDep,
     scope: ScopeDep,
-    alarms: AlarmsDep,
+    alarms: FleetAlarmsDep,
     status: Annotated[list[Status] | None, Query(max_length=4)] = None,
     severity: Annotated[list[Severity] | None, Query(max_length=5)] = None,
     site: Annotated[str | None, Query(max_length=64)] = None,
@@ -68,7 +75,8 @@ def list_alarms(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AlarmOut]:
     """Alarms (of the caller's sites) newest first; time range = alarms alive at some point
-    in [since_ms, until_ms)."""
+    in [since_ms, until_ms). With coordinators sharing a PostgreSQL, every site's: other
+    coordinators' alarms from the alarm board they share (all of them on a standby)."""
     site, sites = site_filter(scope, site)
     query = AlarmQuery(
         statuses=frozenset(status or ()),

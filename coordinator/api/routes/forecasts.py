@@ -15,7 +15,13 @@ from coordinator.api.deps import (
     SkuQuery,
     ViewerDep,
 )
-from coordinator.api.models.forecasts import ForecastListOut, ForecastRefreshOut
+from coordinator.api.models.forecasts import (
+    ForecastListOut,
+    ForecastRefreshOut,
+    HourlyForecastListOut,
+    HourlyForecastOut,
+)
+from coordinator.forecast.model.baselines import QUANTILES
 
 router = APIRouter(prefix="/api/v1/forecasts", tags=["forecasts"])
 
@@ -41,6 +47,33 @@ def list_forecasts(
     found = job.store.query(sku=sku, location=location, limit=MAX_SCANNED)
     kept = [f for f in found if f.location is not None and scope.covers_location(f.location)]
     return ForecastListOut.of(job.status(), kept[:limit])
+
+
+@router.get(
+    "/hourly", summary="Hourly forecasts with live streams", response_model=HourlyForecastListOut
+)
+def list_hourly(
+    _who: ViewerDep,
+    scope: ScopeDep,
+    job: ForecastsDep,
+    sku: SkuQuery = None,
+    location: LocationQuery = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> HourlyForecastListOut:
+    """P10/P50/P90 per hour for the next 72 h of the caller's sites, announced streams
+    included (`event_units`: what they add)."""
+    kept = [
+        f
+        for f in sorted(job.hourly(), key=lambda f: f.unique_id)
+        if (sku is None or f.sku == sku)
+        and (location is None or f.location == location)
+        and (scope.covers_all or (f.location is not None and scope.covers_location(f.location)))
+    ][:limit]
+    return HourlyForecastListOut(
+        quantile_levels=list(QUANTILES),
+        count=len(kept),
+        forecasts=[HourlyForecastOut.of(f) for f in kept],
+    )
 
 
 @router.post("/refresh", summary="Refresh forecasts now", response_model=ForecastRefreshOut)

@@ -15,7 +15,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from coordinator.api.deps import LiveStreamsDep, OperatorDep, ViewerDep
-from coordinator.api.models.live_streams import LiveStreamIn, LiveStreamListOut, LiveStreamOut
+from coordinator.api.models.live_streams import (
+    LiveStreamIn,
+    LiveStreamListOut,
+    LiveStreamOut,
+    RealisedUpliftOut,
+)
 from coordinator.api.problems import problem_responses
 from coordinator.errors import NotFound
 from coordinator.stock.live_streams import Outcome
@@ -95,11 +100,16 @@ def get_stream(
     book: LiveStreamsDep,
     _who: ViewerDep,
 ) -> LiveStreamOut:
-    """The stream with this id (404 when there is none)."""
+    """The stream with this id (404 when there is none), with its realised uplift once it
+    has ended and been measured."""
     kept = book.get(stream_id)
     if kept is None:
         raise NotFound("live stream", stream_id)
-    return stream_out(kept, now_ms=book.now_ms())
+    out = stream_out(kept, now_ms=book.now_ms())
+    measured = book.measured(stream_id)
+    if measured is not None:
+        out.realised = RealisedUpliftOut.of(measured)
+    return out
 
 
 __all__ = ["router", "stream_out"]

@@ -1,4 +1,5 @@
-"""`/api/v1/nodes`: the fleet twin's nodes, one node, and a node's telemetry."""
+"""`/api/v1/nodes`: the fleet's nodes (every site: `coordinator.fleet.fleet_reads`), one
+node, and a node's telemetry."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from fastapi import APIRouter, Query
 from coordinator.api.deps import (
     CoordinatorDep,
     FilterText,
+    FleetNodesDep,
     ScopeDep,
     SettingsDep,
     StoreDep,
-    TwinDep,
     ViewerDep,
 )
 from coordinator.api.models.nodes import NodeDetailOut, NodeOut, TelemetryOut
@@ -20,6 +21,7 @@ from coordinator.api.problems import problem_responses
 from coordinator.api.site_scope import scoped_node
 from coordinator.telemetry_query import query_telemetry
 from fleet_runtime.clock import now_ms
+from protocol.messages import NodeKind
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
 
@@ -28,11 +30,21 @@ DAY_MS = 86_400_000
 
 @router.get("", summary="List nodes", response_model=list[NodeOut])
 def list_nodes(
-    twin: TwinDep, _who: ViewerDep, scope: ScopeDep, site: FilterText | None = None
+    twin: FleetNodesDep,
+    _who: ViewerDep,
+    scope: ScopeDep,
+    site: FilterText | None = None,
+    kind: NodeKind | None = None,
 ) -> list[NodeOut]:
-    """Every node (of the caller's sites) with site, kind, online flag, last-seen time,
-    bd_seq, last seq and counters."""
-    return [NodeOut.of(v) for v in twin.nodes(site=site) if scope.covers(v.site)]
+    """Every node (of the caller's sites; of one `site` and one `kind` if given) with site,
+    kind, online flag, last-seen time, bd_seq, last seq and counters: this coordinator's
+    own sites from its live twin, other coordinators' sites (on a shared PostgreSQL) from
+    the database, every site from the database on a standby."""
+    return [
+        NodeOut.of(v)
+        for v in twin.nodes(site=site)
+        if scope.covers(v.site) and (kind is None or v.kind == kind)
+    ]
 
 
 @router.get(
@@ -42,7 +54,7 @@ def list_nodes(
     responses=problem_responses(404),
 )
 def get_node(
-    node: str, twin: TwinDep, _who: ViewerDep, scope: ScopeDep, site: FilterText | None = None
+    node: str, twin: FleetNodesDep, _who: ViewerDep, scope: ScopeDep, site: FilterText | None = None
 ) -> NodeDetailOut:
     """One node; 404 `not-found` for an unknown id. Rule beyond the schema, answered 422
     `invalid-request`: pass `site` when the id exists at several sites."""

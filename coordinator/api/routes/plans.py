@@ -13,10 +13,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from coordinator.api.deps import AdminDep, OperatorDep, PlansDep, ViewerDep
-from coordinator.api.models.common import check_distinct_machines
+from coordinator.api.models.common import LocationIn, check_distinct_machines
 from coordinator.api.models.plans import (
     ChangeoversIn,
     ChangeoversOut,
+    DeclaredFleetOut,
+    DepotIn,
     FleetIn,
     FleetOut,
     ProductIn,
@@ -28,6 +30,7 @@ from coordinator.api.models.plans import (
     ReserveOut,
     RoutesOut,
     ScheduleOut,
+    VehicleIn,
 )
 from coordinator.api.problems import problem_responses
 from coordinator.plan.orders.specs import (
@@ -73,6 +76,34 @@ def set_fleet(body: FleetIn, plans: PlansDep, _who: OperatorDep) -> FleetOut:
         ],
     )
     return FleetOut(depots=[d.id for d in body.depots], vehicles=[v.id for v in body.vehicles])
+
+
+@router.get("/api/v1/plans/fleet", summary="The delivery fleet", response_model=DeclaredFleetOut)
+def current_fleet(plans: PlansDep, _who: ViewerDep) -> DeclaredFleetOut:
+    """The depots (where they are, their opening times) and vehicles routes are planned
+    for, as last declared with `PUT`; empty lists before a fleet is declared."""
+    depots, vehicles = plans.fleet()
+    return DeclaredFleetOut(
+        depots=[
+            DepotIn(
+                id=d.id,
+                x=d.x,
+                y=d.y,
+                open_ms=d.open_ms,
+                close_ms=d.close_ms,
+                location=None
+                if d.lat is None or d.lon is None
+                else LocationIn(lat=d.lat, lon=d.lon),
+            )
+            for d in depots
+        ],
+        vehicles=[
+            VehicleIn(
+                id=v.id, depot_id=v.depot_id, capacity=v.capacity, max_duration_s=v.max_duration_s
+            )
+            for v in vehicles
+        ],
+    )
 
 
 @router.put(

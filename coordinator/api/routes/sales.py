@@ -20,9 +20,11 @@ from coordinator.api.deps import AdminDep, OperatorDep, SalesDep, SettingsDep, V
 from coordinator.api.models.sales import (
     CancelIn,
     CorrectionIn,
+    RevisionOut,
     SalesOrderIn,
     SalesOrderListOut,
     SalesOrderOut,
+    SalesSummaryOut,
     TransitionOut,
 )
 from coordinator.api.problems import problem_responses
@@ -30,6 +32,7 @@ from coordinator.sales.book import OrderRequest
 from coordinator.sales.lifecycle import Status, Transition
 from coordinator.sales.promise import Line
 from coordinator.sales.records import SalesOrder
+from coordinator.sales.revision import Revision
 from coordinator.sales.webhooks import check_webhook_url
 from protocol.topics import ID_PATTERN
 
@@ -38,8 +41,10 @@ router = APIRouter(tags=["sales"])
 NETWORK_DOC = """`{"factories": [{"id", "location": {"lat", "lon"}, "machines": [node ids],
 "hours": {"open": "HH:MM", "close": "HH:MM", "weekdays": [0-6], "utc_offset_min"},
 "capacity_share": 0..1, "min_batch"}], "warehouses": [{"id", "location", "nodes": [shelf node
-ids]}], "products": [{"sku", "factories": [factory ids]}], "rules": [{"below_qty", "max_km"}]}`:
-orders of fewer than `below_qty` units go only to factories within `max_km`."""
+ids], "service_radius_km"?}], "products": [{"sku", "factories": [factory ids]}], "rules":
+[{"below_qty", "max_km"}], "service_radius_km"?}`: orders of fewer than `below_qty` units go
+only to factories within `max_km`; a destination beyond every warehouse's service radius
+(its own, else the network's, else 200 km) is refused."""
 
 
 def order_out(
@@ -48,6 +53,7 @@ def order_out(
     timeline: list[Transition] | None = None,
     token: str | None = None,
     base_url: str = "",
+    revision: Revision | None = None,
 ) -> SalesOrderOut:
     """The API form of a stored order."""
     body = orjson.loads(order.body)
@@ -65,6 +71,7 @@ def order_out(
         tracking_token=token,
         tracking_url=None if token is None else f"{base_url}/track/{token}",
         timeline=None if timeline is None else [transition_out(t) for t in timeline],
+        revision=None if revision is None else RevisionOut(**revision.to_json()),
     )
 
 
@@ -100,7 +107,9 @@ def place_order(
     _who: OperatorDep,
 ) -> SalesOrderOut:
     """Promise the order from stock at the warehouse(s) that deliver in time at least cost,
-    else from factory capacity split across factories; reserve it atomically."""
+    else from factory capacity split across factories; reserve it atomically. 422 naming the
+    field for an unknown SKU, a quantity that cannot be made within the planning horizon,
+    or a destination no micro-warehouse of the network serves (its service radius)."""
     if body.webhook_url is not None:
         check_webhook_url(body.webhook_url, allow_private=settings.dev_mode)
     taken = book.submit(
@@ -140,14 +149,28 @@ def list_orders(
 
 
 @router.get(
+    "/api/v1/sales-summary",
+    summary="Orders by status, on-time rate and lead times",
+    response_model=SalesSummaryOut,
+)
+def sales_summary(book: SalesDep, _who: ViewerDep) -> SalesSummaryOut:
+    """Every order counted by status; of the delivered ones, how many arrived by the
+    promised time given when they were taken, and the median and 95th percentile hours
+    from taken to delivered (null while nothing was delivered)."""
+    return SalesSummaryOut.model_validate(book.summary(), from_attributes=True)
+
+
+@router.get(
     "/api/v1/sales-orders/{order_id}",
     summary="One sales order with its timeline",
     response_model=SalesOrderOut,
     responses=problem_responses(404),
 )
 def get_order(order_id: str, book: SalesDep, _who: ViewerDep) -> SalesOrderOut:
-    """The order, its promise and every transition (404 for an unknown id)."""
-    return order_out(book.get(order_id), timeline=book.timeline(order_id))
+    """The order, its promise, every transition and the latest revision of the promise by a
+    re-plan (404 for an unknown id)."""
+    order = book.get(order_id)
+    return order_out(order, timeline=book.timeline(order_id), revision=book.revision(order_id))
 
 
 @router.post(

@@ -1,9 +1,10 @@
 """`/track/{token}`: what a customer may see of one order, without a login.
 
 JSON for clients that ask for it (`Accept: application/json`), else a small HTML page. It
-shows that order's status, ETA, promised time and timeline and nothing else: no customer,
-address, factory or warehouse. An unknown token answers 404 exactly like an expired or
-malformed one, so a token cannot be told apart from a guess.
+shows that order's status, ETA (the re-planned one when a re-plan found the promise late),
+promised time and timeline and nothing else: no customer, address, factory, warehouse, nor
+the reasons of a delay (they name machines). An unknown token answers 404 exactly like an
+expired or malformed one, so a token cannot be told apart from a guess.
 """
 
 from __future__ import annotations
@@ -59,10 +60,14 @@ def track(token: TokenPath, request: Request, book: SalesDep) -> Response:
             return JSONResponse(NOT_FOUND, status_code=404, media_type=PROBLEM_MEDIA_TYPE)
         return HTMLResponse(_page("Not found", "<p>No order is tracked under this link.</p>"),
                             status_code=404, headers=PAGE_HEADERS)  # fmt: skip
+    revision = book.revision(order.id)
+    eta_ms = int(order.promise["eta_ms"])
+    if revision is not None and revision.verdict == "late" and revision.planned_eta_ms:
+        eta_ms = max(eta_ms, revision.planned_eta_ms)
     view = TrackingOut(
         order_id=order.id,
         status=order.standing.status,
-        eta_ms=order.promise["eta_ms"],
+        eta_ms=eta_ms,
         promised_ms=order.promise["promised_ms"],
         timeline=[TrackingStep(status=t.status, at_ms=t.at_ms) for t in book.timeline(order.id)],
     )

@@ -7,6 +7,13 @@ aggregated from the warehouses' stock deltas, forecasts every SKU × location in
 batch and replaces the stored forecasts; `run_pending()` does whatever is due (a model
 check, a scheduled refresh) and is what the background thread calls.
 
+With an `events` source (the announced streams, past uplifts and SKU families), each
+refresh also runs the event step (`coordinator.forecast.serving.event_step`): hourly
+forecasts for the next 72 h and event-aware daily ones through the event head's
+onnxruntime session (`EventHeadModel`, created at start). `request_refresh()` (called when
+a stream is posted) makes the next step refresh, so a new stream is in the forecast
+within a tick or two of the background thread.
+
 Its `watchers` (e.g. the stock cover, `coordinator.stock.cover_watch.CoverWatch`) are
 checked right after each refresh and given a `run_pending()` on every step between them.
 
@@ -27,13 +34,17 @@ from typing import Any, Protocol
 from coordinator.errors import CoordinatorError, StoreError
 from coordinator.forecast.errors import (
     ForecastError,
+    ModelError,
     ModelLoadError,
     ModelSignatureError,
     RefreshFailed,
 )
+from coordinator.forecast.events.features import StreamEvent
+from coordinator.forecast.events.hourly import EventContext, EventHeadRunner
 from coordinator.forecast.model.history import DailySales, panel_from_sales
 from coordinator.forecast.model.panel import SeriesPanel
 from coordinator.forecast.serving.baseline_choice import BASELINES_VERSION, BestBaselineForecaster
+from coordinator.forecast.serving.event_step import HourlyForecast, StreamUnits, apply_events
 from coordinator.forecast.serving.model_store import ModelStore
 from coordinator.forecast.serving.predictor import ModelRunner, PanelForecast, forecast_with_model
 from coordinator.forecast.serving.service import Forecast, ForecastService, RefreshSchedule
@@ -151,6 +162,8 @@ class ForecastJob:
         horizon_days: int,
         refresh_interval_s: float,
         model_check_interval_s: float,
+        events: Callable[[], EventContext] | None = None,
+        event_head: EventHeadRunner | None = None,
     ) -> None:
         self._sales = sales
         self.store = store
@@ -172,7 +185,37 @@ class ForecastJob:
         self.last_refresh_error: str | None = None
         self.series = store.count()
         self.watchers: list[RefreshWatcher] = []
+        self._events = events
+        self.event_error: str | None = None
+        self.event_head = event_head
+        if events is not None and event_head is None:
+            self.event_head = self._load_event_head()
+        self._hourly: list[HourlyForecast] = []
+        self._stream_units: tuple[StreamUnits, dict[str, StreamEvent]] = ({}, {})
         self.check_model()  # the one session is created here, at start
+
+    def _load_event_head(self) -> EventHeadRunner | None:
+        from coordinator.forecast.serving.runtime import EventHeadModel
+
+        try:
+            return EventHeadModel.load(intra_op_threads=1)
+        except ModelError as exc:
+            self.event_error = str(exc)
+            log.error("event head refused, forecasts without streams: %s", exc)
+            return None
+
+    def request_refresh(self) -> None:
+        """Refresh at the next step (e.g. a stream was announced or changed)."""
+        self.schedule.request()
+
+    def hourly(self) -> list[HourlyForecast]:
+        """The hourly forecasts of the last refresh (empty without an events source)."""
+        return list(self._hourly)  # replaced whole by each refresh, never changed in place
+
+    def stream_units(self) -> tuple[StreamUnits, dict[str, StreamEvent]]:
+        """What the last refresh expects each (stream, SKU) to sell, and the streams as it
+        saw them."""
+        return self._stream_units
 
     def check_model(self) -> bool:
         """Load a new model version if there is one; True when one was swapped in.
@@ -202,8 +245,23 @@ class ForecastJob:
             try:
                 today = int(self._clock.now() // DAY_S)
                 panel = sales_panel(self._sales(today - HISTORY_DAYS + 1), today=today)
-                out = [] if panel is None else self.service.refresh(panel)
+                out = [] if panel is None else self.service.forecast(panel)
+                hourly: list[HourlyForecast] = []
+                units: tuple[StreamUnits, dict[str, StreamEvent]] = ({}, {})
+                if self._events is not None and self.event_head is not None and out:
+                    stamp = now_ms(self._clock)
+                    step = apply_events(
+                        out,
+                        now_ms=stamp,
+                        runner=self.event_head,
+                        context=self._events(),
+                        stamp_ms=stamp,
+                    )
+                    out, hourly = step.daily, step.hourly
+                    units = (step.stream_units, {e.stream_id: e for e in step.streams})
                 self.store.replace_all(out)
+                self.service.publish(out)
+                self._hourly, self._stream_units = hourly, units
             except StoreError as exc:
                 self.last_refresh_error = str(exc)
                 raise
@@ -245,6 +303,8 @@ class ForecastJob:
             "last_refresh_ms": self.last_refresh_ms,
             "last_refresh_error": self.last_refresh_error,
             "series": self.series,
+            "hourly_series": len(self._hourly),
+            "event_error": self.event_error,
         }
 
     def start(self, *, tick_s: float = 1.0) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +126,53 @@ def _check_tensor(kind: str, shape: list[object], name: str, width: int, path: P
         raise ModelSignatureError(f"{name} has type {kind}, expected {_FLOAT}", path=path)
     if len(shape) != 2 or shape[1] != width:
         raise ModelSignatureError(f"{name} has shape {shape}, expected [n, {width}]", path=path)
+
+
+EVENT_HEAD_FILE = "event_head.onnx"
+EVENT_HEAD_INPUTS = {"base": 4, "events": 6, "params": 4}
+EVENT_HEAD_OUTPUT = "head"
+
+
+class EventHeadModel:
+    """The event head (`coordinator.forecast.events.head`) in one onnxruntime session."""
+
+    def __init__(self, session: ort.InferenceSession) -> None:
+        self._session = session
+
+    @classmethod
+    def load(cls, onnx_bytes: bytes | None = None, *, intra_op_threads: int = 1) -> EventHeadModel:
+        """Load the head shipped with the package (or `onnx_bytes`) and check its signature."""
+        with _translated("onnxruntime cannot load the event head", None):
+            data = onnx_bytes
+            if data is None:
+                data = (
+                    resources.files("coordinator.forecast.events") / EVENT_HEAD_FILE
+                ).read_bytes()
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = intra_op_threads
+            options.log_severity_level = 3
+            session = ort.InferenceSession(
+                data, sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        inputs = {i.name: i for i in session.get_inputs()}
+        if set(inputs) != set(EVENT_HEAD_INPUTS):
+            raise ModelSignatureError(f"event head inputs {sorted(inputs)}", path=None)
+        for name, width in EVENT_HEAD_INPUTS.items():
+            _check_tensor(inputs[name].type, inputs[name].shape, name, width, None)
+        outputs = [o.name for o in session.get_outputs()]
+        if outputs != [EVENT_HEAD_OUTPUT]:
+            raise ModelSignatureError(f"event head outputs {outputs}", path=None)
+        return cls(session)
+
+    def run(self, base: np.ndarray, events: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Rows `[n, 6]` (`HEAD_OUTPUTS`) from `base` `[n, 4]`, `events` `[n, 6]`, `params` `[1, 4]`."""
+        with _translated("event head inference failed", None):
+            result = self._session.run(
+                [EVENT_HEAD_OUTPUT],
+                {
+                    "base": np.ascontiguousarray(base, dtype=np.float32),
+                    "events": np.ascontiguousarray(events, dtype=np.float32),
+                    "params": np.ascontiguousarray(params, dtype=np.float32).reshape(1, -1),
+                },
+            )[0]
+        return np.asarray(result, dtype=np.float32)

@@ -36,6 +36,7 @@ class Forecast:
     fallback: bool
     generated_at_ms: int
     reason: str = ""
+    event_units: tuple[float, ...] = ()  # what announced streams add to each day (in mean)
 
     @property
     def horizon_days(self) -> int:
@@ -61,6 +62,7 @@ class Forecast:
             "fallback": self.fallback,
             "reason": self.reason,
             "generated_at_ms": self.generated_at_ms,
+            "event_units": [round(v, 4) for v in self.event_units],
         }
 
 
@@ -77,7 +79,13 @@ class ForecastService:
         self._latest: dict[str, Forecast] = {}
 
     def refresh(self, history: SeriesPanel) -> list[Forecast]:
-        """Forecast every series of `history` in one batch and store the result."""
+        """Forecast every series of `history` in one batch and serve the result."""
+        out = self.forecast(history)
+        self.publish(out)
+        return out
+
+    def forecast(self, history: SeriesPanel) -> list[Forecast]:
+        """Forecast every series of `history` in one batch (not served yet: `publish`)."""
         result = self._forecaster.forecast(history, horizon=self.horizon_days)
         stamp = now_ms(self._clock)
         out = []
@@ -102,9 +110,12 @@ class ForecastService:
                     reason=result.reason(s),
                 )
             )
-        with self._lock:
-            self._latest = {f.unique_id: f for f in out}
         return out
+
+    def publish(self, forecasts: list[Forecast]) -> None:
+        """Serve `forecasts` as the latest (the refresh's event step replaces its own)."""
+        with self._lock:
+            self._latest = {f.unique_id: f for f in forecasts}
 
     def latest(self) -> list[Forecast]:
         """The forecasts of the last refresh, sorted by series id."""

@@ -91,6 +91,8 @@ class ForecastStore:
 
 def _row(f: Forecast) -> tuple[Any, ...]:
     series = {"dates": f.dates, "mean": f.mean, "p10": f.p10, "p50": f.p50, "p90": f.p90}
+    if f.event_units:
+        series["event_units"] = f.event_units
     return (
         f.unique_id,
         f.sku,
@@ -120,6 +122,7 @@ def _forecast(row: tuple[Any, ...]) -> Forecast:
         fallback=bool(row[5]),
         reason=row[6],
         generated_at_ms=int(row[7]),
+        event_units=tuple(series.get("event_units", ())),
     )
 
 

@@ -24,11 +24,19 @@ from coordinator.forecast.errors import DataError
 from coordinator.forecast.model.calibration import pinball_scale
 from coordinator.forecast.model.features import (
     ERROR_QUANTILE_FEATURES,
+    HEAD_ONLY_FEATURES,
     STAT_FEATURES,
     WINDOW_DAYS,
+    WINSORISED_FEATURE,
     feature_names,
 )
-from coordinator.forecast.model.mlp import QUANTILE_LEVELS, MlpConfig, average_networks, fit_mlp
+from coordinator.forecast.model.mlp import (
+    QUANTILE_LEVELS,
+    MlpConfig,
+    MlpWeights,
+    average_networks,
+    fit_mlp,
+)
 from coordinator.forecast.model.model_card import CARD_FILE, MODEL_FILE, ModelCard
 from coordinator.forecast.model.panel import FloatArray, SeriesPanel
 from coordinator.forecast.model.weekday import FLAT, pooled_weekday_shape
@@ -37,6 +45,15 @@ from coordinator.forecast.training.metrics import mase_scale, rmsse_scale
 from coordinator.forecast.training.training_rows import TrainingRows, sample_windows, training_rows
 
 Progress = Callable[[str], None]
+
+# The statistical parts the head may mix into the mean, each the average of these
+# feature columns (ratios to the level): the ensemble of MA28, TSB and least-squares SES
+# (the head until 2026-12-06), and the winsorised 28-day mean
+# (`features.winsorised_mean`), the default.
+STAT_PARTS: dict[str, tuple[str, ...]] = {
+    "ensemble": STAT_FEATURES,
+    "winsorised": (WINSORISED_FEATURE,),
+}
 
 
 def _quiet(_: str) -> None:
@@ -58,8 +75,15 @@ class TrainConfig:
     max_training_rows: int = 400_000
     min_history_days: int = 56
     networks: int = 1
+    # chosen on the validation windows of both data sets (BENCHMARKS.md, Forecasting)
+    stat_parts: tuple[str, ...] = ("winsorised",)
 
     def __post_init__(self) -> None:
+        unknown = [p for p in self.stat_parts if p not in STAT_PARTS]
+        if not self.stat_parts or unknown:
+            raise DataError(
+                f"stat_parts must name some of {sorted(STAT_PARTS)}, got {self.stat_parts}"
+            )
         if not 0.0 <= self.mean_blend <= 1.0:
             raise DataError(f"mean_blend must be in [0, 1], got {self.mean_blend}")
         if not 1 <= self.horizon_days <= 366:
@@ -85,13 +109,28 @@ class ExportedModel:
     card: ModelCard
 
 
-class _Fitted:
-    """The fitted network: raw ratio outputs `[m, 4]` and the ONNX export."""
+def blind_to(weights: MlpWeights, seen: np.ndarray) -> MlpWeights:
+    """The network fitted on the columns `seen` (a boolean mask over all feature
+    columns) as one over all of them: the other columns get first-layer weights 0 (and
+    standardisation 0 / 1), so they cannot change its outputs."""
+    n = len(seen)
+    mean = np.zeros(n, np.float32)
+    scale = np.ones(n, np.float32)
+    w1 = np.zeros((n, weights.w1.shape[1]), np.float32)
+    mean[seen], scale[seen], w1[seen] = weights.mean, weights.scale, weights.w1
+    return MlpWeights(mean, scale, w1, weights.b1, weights.w2, weights.b2)
 
-    def __init__(self, rows: TrainingRows, config: TrainConfig) -> None:
+
+class _Fitted:
+    """The fitted network: raw ratio outputs `[m, 4]` and the ONNX export.
+
+    The network sees every feature column except `HEAD_ONLY_FEATURES`."""
+
+    def __init__(self, rows: TrainingRows, config: TrainConfig, names: tuple[str, ...]) -> None:
+        seen = np.array([n not in HEAD_ONLY_FEATURES for n in names])
         networks = [
             fit_mlp(
-                rows.x,
+                rows.x[:, seen],
                 rows.target,
                 mlp_config(with_seed(config, config.seed + k)),
                 mse_weight=rows.mse_weight,
@@ -99,7 +138,8 @@ class _Fitted:
             )
             for k in range(config.networks)
         ]
-        self.weights = networks[0] if len(networks) == 1 else average_networks(networks)
+        net = networks[0] if len(networks) == 1 else average_networks(networks)
+        self.weights = blind_to(net, seen)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The learned ratios to the level: mean, P10, P50, P90."""
@@ -125,8 +165,8 @@ BLEND_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 class OutputHead:
     """What the graph does with the learned ratios.
 
-    Mean: `mean_blend` × the model plus the rest spread equally over `STAT_FEATURES`
-    (MA28, TSB, least-squares SES). Quantile k: `quantile_scale[k]` × (`quantile_blend`
+    Mean: `mean_blend` × the model plus the rest spread equally over the feature columns
+    of `STAT_PARTS[stat_part]` (by default MA28, TSB, least-squares SES). Quantile k: `quantile_scale[k]` × (`quantile_blend`
     × the model's quantile + the rest × the MA28 baseline's quantile, i.e. MA28 plus
     its one-step error quantile, `ERROR_QUANTILE_FEATURES`). With `mean_weekday`
     (`quantile_weekday`) the statistical part of the mean (of the quantiles) is
@@ -134,6 +174,7 @@ class OutputHead:
     """
 
     mean_blend: float
+    stat_part: str = "ensemble"
     quantile_blend: float = 1.0
     quantile_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
     weekday_shape: tuple[float, ...] = FLAT
@@ -156,8 +197,9 @@ class OutputHead:
         b = self.quantile_blend
         net_weight = np.array([self.mean_blend, *(b * c for c in self.quantile_scale)])
         mix = np.zeros((len(names), 4))
-        for name in STAT_FEATURES:
-            mix[names.index(name), 0] = (1.0 - self.mean_blend) / len(STAT_FEATURES)
+        stat = STAT_PARTS[self.stat_part]
+        for name in stat:
+            mix[names.index(name), 0] = (1.0 - self.mean_blend) / len(stat)
         for k, (name, c) in enumerate(
             zip(ERROR_QUANTILE_FEATURES, self.quantile_scale, strict=True)
         ):
@@ -175,7 +217,7 @@ class _InnerWindows:
     series_of: np.ndarray  # [m]
     level: FloatArray  # [m]
     raw: np.ndarray  # [m, 4] learned ratios
-    stat_mean: FloatArray  # [m] ratio of the statistical ensemble
+    stat_means: dict[str, FloatArray]  # [m] ratio of each of `STAT_PARTS`
     stat_quantiles: FloatArray  # [m, 3] ratios of the MA28 baseline quantiles
     inv_rmsse_scale: FloatArray  # [m]
     inv_mase_scale: FloatArray  # [m]
@@ -197,19 +239,19 @@ def _inner_windows(
     if k == 0 or cut < config.min_history_days + h or not bool((panel.lengths > k * h).any()):
         return None
     progress(f"inner validation: fit on the days before the last {k} x {h}")
-    early = _Fitted(_rows(panel.head(cut), config, progress), config)
+    names = feature_names(panel.exog_names)
+    early = _Fitted(_rows(panel.head(cut), config, progress), config, names)
     shape = pooled_weekday_shape(panel.head(cut))
     # the forecasts of the inner windows stay within the row budget too
     pick = sample_windows(panel.n_series, config.max_training_rows // (k * h), config.seed)
     if len(pick) < panel.n_series:
         panel = panel.select(pick)
     progress(f"inner validation: forecast {k} windows of {panel.n_series} series")
-    names = feature_names(panel.exog_names)
-    stat_cols = [names.index(n) for n in STAT_FEATURES]
+    stat_cols = {part: [names.index(n) for n in cols] for part, cols in STAT_PARTS.items()}
     ma28 = names.index("ma28_rel")
     err_cols = [names.index(n) for n in ERROR_QUANTILE_FEATURES]
     dow_col = names.index("target_dow")
-    parts: list[list[np.ndarray]] = [[] for _ in range(10)]
+    parts: list[list[np.ndarray]] = [[] for _ in range(9 + len(STAT_PARTS))]
     for j in range(k):
         origin = cut + j * h
         history = panel.head(origin)
@@ -229,21 +271,31 @@ def _inner_windows(
             series,
             rows.level[ok],
             early.predict(rows.x[ok]),
-            x[:, stat_cols].mean(axis=1),
             x[:, [ma28]] + x[:, err_cols],
             _inverse(rmsse_scale(history.y))[series],
             _inverse(mase_scale(history.y))[series],
             x[:, dow_col].astype(np.int64),
+            *(x[:, cols].mean(axis=1) for cols in stat_cols.values()),
         )
         for store, value in zip(parts, values, strict=True):
             store.append(np.asarray(value))
     joined = [np.concatenate(p) for p in parts]
-    keep = np.isfinite(joined[0]) & (joined[8] > 0)
+    keep = np.isfinite(joined[0]) & (joined[7] > 0)
     if not keep.any():
         return None
     a = [column[keep] for column in joined]
     return _InnerWindows(
-        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], weekday=a[9], shape=shape
+        actual=a[0],
+        window_of=a[1],
+        series_of=a[2],
+        level=a[3],
+        raw=a[4],
+        stat_quantiles=a[5],
+        inv_rmsse_scale=a[6],
+        inv_mase_scale=a[7],
+        weekday=a[8],
+        stat_means=dict(zip(stat_cols, a[9:], strict=True)),
+        shape=shape,
     )
 
 
@@ -274,25 +326,45 @@ def fit_head(
     """The output head chosen on the panel's last windows (inner validation).
 
     The model is fitted on the history before the last `calibration_windows` windows of
-    `horizon_days` and forecasts each of them from the actual history before it. The
-    mean blend (grid `BLEND_GRID`) minimises the mean RMSSE there, the quantile blend
-    the scaled pinball loss, and each quantile's factor its pinball loss
-    (`calibration`). Without enough history: `config.mean_blend`, the model's own
+    `horizon_days` and forecasts each of them from the actual history before it
+    (`choose_head` then picks the head on those forecasts). Without enough history:
+    `config.mean_blend` with the first of `config.stat_parts`, the model's own
     quantiles, factors 1.
     """
     inner = _inner_windows(panel, config, progress)
     if inner is None:
-        return OutputHead(config.mean_blend), {"windows": 0}
+        return OutputHead(config.mean_blend, config.stat_parts[0]), {"windows": 0}
+    return choose_head(inner, panel, config)
+
+
+def choose_head(
+    inner: _InnerWindows, panel: SeriesPanel, config: TrainConfig
+) -> tuple[OutputHead, dict[str, Any]]:
+    """The head that scores best on the inner windows' forecasts.
+
+    The mean's statistical part (one of `config.stat_parts`), its weekday shape and
+    the blend (grid `BLEND_GRID`) minimise the mean RMSSE there; the quantile blend the
+    scaled pinball loss, and each quantile's factor its pinball loss (`calibration`).
+    Ties go to the earlier statistical part, the flat shape and the blend nearest
+    `config.mean_blend`."""
     level = inner.level
     mean_scores = {
-        (on, w): _mean_rmsse(
-            inner, level * (w * inner.raw[:, 0] + (1 - w) * inner.stat_mean * inner.shaped(on))
+        (part, on, w): _mean_rmsse(
+            inner,
+            level * (w * inner.raw[:, 0] + (1 - w) * inner.stat_means[part] * inner.shaped(on)),
         )
+        for part in config.stat_parts
         for on in (False, True)
         for w in BLEND_GRID
     }
-    mean_weekday, mean_blend = min(
-        mean_scores, key=lambda k: (mean_scores[k], k[0], abs(k[1] - config.mean_blend))
+    stat_part, mean_weekday, mean_blend = min(
+        mean_scores,
+        key=lambda k: (
+            mean_scores[k],
+            config.stat_parts.index(k[0]),
+            k[1],
+            abs(k[2] - config.mean_blend),
+        ),
     )
 
     def blended(on: bool, b: float) -> FloatArray:
@@ -311,6 +383,7 @@ def fit_head(
     weekday = mean_weekday or quantile_weekday
     head = OutputHead(
         mean_blend,
+        stat_part,
         quantile_blend,
         (scales[0], scales[1], scales[2]),
         weekday_shape=pooled_weekday_shape(panel) if weekday else FLAT,
@@ -320,12 +393,13 @@ def fit_head(
     info = {
         "windows": config.calibration_windows,
         "rows": len(inner.actual),
+        "stat_part": stat_part,
         "mean_blend": mean_blend,
         "mean_rmsse_by_blend": {
-            str(w): round(v, 5) for (on, w), v in mean_scores.items() if not on
+            f"{part} {w}": round(v, 5) for (part, on, w), v in mean_scores.items() if not on
         },
         "mean_rmsse_by_blend_weekday": {
-            str(w): round(v, 5) for (on, w), v in mean_scores.items() if on
+            f"{part} {w}": round(v, 5) for (part, on, w), v in mean_scores.items() if on
         },
         "mean_weekday": mean_weekday,
         "quantile_blend": quantile_blend,
@@ -369,7 +443,7 @@ def train_model(
     progress("final fit on all days")
     rows = _rows(panel, config, progress)
     names = feature_names(panel.exog_names)
-    onnx_bytes = _Fitted(rows, config).to_onnx(head, names)
+    onnx_bytes = _Fitted(rows, config, names).to_onnx(head, names)
     card = ModelCard(
         model_version="fc-" + hashlib.sha256(onnx_bytes).hexdigest()[:12],
         horizon_days=config.horizon_days,

@@ -14,6 +14,13 @@ that location is still open:
 - id `replenish-{node}.{sku}-{seq}` (unsafe characters as `_`, cut to the order id's 60
   characters; `seq` counts every replenishment ever made, so the id is unique).
 
+Replenishment of a family is ordered together (a can-order rule of joint replenishment):
+with `can_order_days` > 0, when some cover of a family is at risk, every other cover of an
+`auto` product of that family, at any location, that would be at risk within
+`can_order_days` more days (`p90_days` ≤ lead time + `can_order_days`) is ordered in the
+same call. The scheduler then finds the family's work ready together and makes it in one
+run per machine, instead of a changeover for each SKU as it runs low on its own.
+
 A job's units travel to its shelf as one transfer, `transfer_id(job id)`; the warehouse
 reports their receipt against that id. `apply_receipts` closes a job on its transfer's
 receipt, with the units it brought (fewer than ordered when production fell short: the
@@ -121,6 +128,40 @@ def _quantity(cover: StockCover, product: ProductSpec) -> int:
     return max(1, quantity)
 
 
+def _orderable(
+    covers: Iterable[StockCover],
+    products: Mapping[str, ProductSpec],
+    taken: set[tuple[str, str, str]],
+    *,
+    lead_time_days: float,
+    can_order_days: float,
+) -> list[StockCover]:
+    """The covers to order now: at risk, or (see the module) joining an at-risk one of
+    their family; in the order given."""
+    eligible = []
+    for cover in covers:
+        product = products.get(cover.sku)
+        if product is None or product.replenish != "auto" or cover.p90_days is None:
+            continue
+        site, _, node = cover.location.partition("/")
+        if (site, node, cover.sku) not in taken:
+            eligible.append((cover, product.family))
+    triggered = {family for cover, family in eligible if cover.at_risk}
+    horizon = lead_time_days + can_order_days
+    return [
+        cover
+        for cover, family in eligible
+        if cover.at_risk
+        or (
+            can_order_days > 0
+            and family in triggered
+            and cover.proposed > 0
+            and cover.p90_days is not None
+            and cover.p90_days <= horizon
+        )
+    ]
+
+
 def jobs_to_submit(
     covers: Iterable[StockCover],
     products: Mapping[str, ProductSpec],
@@ -129,16 +170,19 @@ def jobs_to_submit(
     now_ms: int,
     lead_time_days: float,
     next_seq: int,
+    can_order_days: float = 0.0,
 ) -> list[NewJob]:
     """One job for each at-risk cover of an `auto` product with no open job for its SKU
-    and location (see the module); `next_seq` numbers the first."""
+    and location, and for the covers of its family that may join it (`can_order_days`,
+    see the module); `next_seq` numbers the first."""
     taken = {job.key for job in open_jobs}
     seq = next_seq
     out: list[NewJob] = []
-    for cover in covers:
-        product = products.get(cover.sku)
-        if product is None or product.replenish != "auto" or not cover.at_risk:
-            continue
+    chosen = _orderable(
+        covers, products, taken, lead_time_days=lead_time_days, can_order_days=can_order_days
+    )
+    for cover in chosen:
+        product = products[cover.sku]
         site, _, node = cover.location.partition("/")
         if (site, node, cover.sku) in taken or cover.p90_days is None:
             continue

@@ -33,11 +33,18 @@ class ReplenishmentBook:
     """Recipes by SKU and open replenishment jobs by id (callers hold the runner's lock)."""
 
     def __init__(
-        self, state: PlanState, clock: Clock, *, lead_time_days: float, auto: bool
+        self,
+        state: PlanState,
+        clock: Clock,
+        *,
+        lead_time_days: float,
+        auto: bool,
+        can_order_days: float = 0.0,
     ) -> None:
         self.state = state
         self.clock = clock
         self.lead_time_days = lead_time_days
+        self.can_order_days = can_order_days
         self.auto = auto
         self.products: dict[str, ProductSpec] = {}
         self.open: dict[str, Replenishment] = {}
@@ -93,6 +100,7 @@ class ReplenishmentBook:
             now_ms=ts_ms,
             lead_time_days=self.lead_time_days,
             next_seq=self.seq + 1,
+            can_order_days=self.can_order_days,
         )
         for new in made:
             record = new.record

@@ -118,8 +118,13 @@ class VehicleSpec:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryOrder:
-    """A delivery: position (as `DepotSpec`), load, the window in which service must start
-    (ms since the Unix epoch, None: open) and the service time in seconds."""
+    """A stop to route: position (as `DepotSpec`), load, the window in which service must
+    start (ms since the Unix epoch, None: open) and the service time in seconds.
+
+    `depot_id` (None: any) is the depot whose vehicles carry it: where a delivery's goods
+    are loaded, or where a pickup's goods are unloaded (its vehicle's route ends there).
+    `action` is `delivery` (hand goods over) or `pickup` (take goods on: a transfer from a
+    factory, `transfer_id` carrying `demand` units of `sku`)."""
 
     id: str
     x: float
@@ -130,6 +135,10 @@ class DeliveryOrder:
     service_s: float = 0.0
     lat: float | None = None
     lon: float | None = None
+    depot_id: str | None = None
+    action: str = "delivery"
+    transfer_id: str = ""
+    sku: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,17 @@
 and OR-Tools implementations; `compile` turns a problem into the integer form both solvers
 read and `explain` turns their answer back. pyvrp and OR-Tools are imported only by
 `pyvrp_adapter` and `ortools_adapter`, when a plan is requested; `vrptw_io` reads Solomon
-and VRPLIB instances.
+and VRPLIB instances; `departures` says when a planned tour leaves its depot (dynamic
+dispatch).
 """
 
+from coordinator.plan.routing.departures import (
+    DeparturePolicy,
+    PendingStop,
+    could_depart,
+    departure_reason,
+    latest_departure_s,
+)
 from coordinator.plan.routing.planner import OrToolsRouter, PyVrpRouter, RoutePlanner
 from coordinator.plan.routing.problem import (
     Depot,
@@ -20,9 +28,11 @@ from coordinator.plan.routing.problem import (
 )
 
 __all__ = [
+    "DeparturePolicy",
     "Depot",
     "OrToolsRouter",
     "Order",
+    "PendingStop",
     "PinnedStop",
     "PyVrpRouter",
     "Route",
@@ -31,4 +41,7 @@ __all__ = [
     "RoutingResult",
     "Unserved",
     "Vehicle",
+    "could_depart",
+    "departure_reason",
+    "latest_departure_s",
 ]

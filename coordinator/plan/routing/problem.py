@@ -50,7 +50,9 @@ class Depot:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """A delivery: where, how much, and the window in which service must start."""
+    """A delivery: where, how much, and the window in which service must start;
+    `depot_id`, when it names a depot of the problem, the depot whose vehicles must carry
+    it (where its goods are; see `routing.depots`)."""
 
     id: str
     x: float
@@ -61,6 +63,7 @@ class Order:
     service: float = 0.0
     lat: float | None = None
     lon: float | None = None
+    depot_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.demand < 0 or self.service < 0:

@@ -7,23 +7,35 @@ are instantaneous and occupy no machine time) that respects downtime,
 changeovers and the rush reserve. The key is the operation's start in a preferred plan
 (the previous plan or a hint — an operation keeps that slot when it is still free, which
 makes this a repair heuristic), else its ready time, then rush first, then earliest due.
+
+With changeovers (some setup time is non-zero) the rule keeps families together, as the
+objective does (`ScheduleWeights`): operations ready at the same time go family by family
+(the family whose most urgent job is due first goes first), and an operation takes the
+slot that costs least by the objective's own weights — tardiness of its job, changeover
+time it adds on that machine, its end as the makespan's share — rather than merely the
+earliest end. Without changeovers both reduce to the plain rule above.
 """
 
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
+from typing import Final
 
 from coordinator.plan.schedule.evaluate import Assignment
-from coordinator.plan.schedule.problem import Operation, SchedulingProblem
+from coordinator.plan.schedule.problem import Job, Operation, SchedulingProblem
 from coordinator.plan.schedule.rules import (
     earliest_start,
     fixed_slots,
     operation_index,
     reserved_blocks,
+    uses_setups,
 )
 
 __all__ = ["MachineTimeline", "dispatch"]
+
+_NEVER: Final = -(1 << 62)  # reach before any entry
 
 
 @dataclass(slots=True)
@@ -36,52 +48,103 @@ class _Busy:
 
 @dataclass
 class MachineTimeline:
-    """The busy intervals of one machine, kept sorted by start."""
+    """The busy intervals of one machine, kept sorted by (start, end).
+
+    Beside the entries it keeps their starts, their ends in order, and how far the
+    entries up to each index reach (the largest end so far, over all entries and over
+    those not reserved for rush work), so that a query looks only at the entries near
+    its slot: a plan of n operations on a machine costs O(n log n) per query instead of
+    O(n²), which is what makes a burst of hundreds of jobs re-plan in time."""
 
     problem: SchedulingProblem
     initial_family: str
     entries: list[_Busy] = field(default_factory=list)
+    _starts: list[int] = field(default_factory=list)
+    _ends: list[int] = field(default_factory=list)
+    _reach: list[int] = field(default_factory=list)
+    _reach_firm: list[int] = field(default_factory=list)
 
     def add(self, start: int, end: int, family: str | None, *, rush_only: bool = False) -> None:
         """Mark [start, end) busy."""
-        self.entries.append(_Busy(start, end, family, rush_only))
-        self.entries.sort(key=lambda b: (b.start, b.end))
+        i = bisect_right(self._starts, start)
+        while i > 0 and self._starts[i - 1] == start and self.entries[i - 1].end > end:
+            i -= 1  # among equal starts, sorted by end (equal keys: in the order added)
+        self.entries.insert(i, _Busy(start, end, family, rush_only))
+        self._starts.insert(i, start)
+        insort(self._ends, end)
+        reach = self._reach[i - 1] if i else _NEVER
+        firm = self._reach_firm[i - 1] if i else _NEVER
+        del self._reach[i:], self._reach_firm[i:]
+        for b in self.entries[i:]:
+            reach = max(reach, b.end)
+            firm = firm if b.rush_only else max(firm, b.end)
+            self._reach.append(reach)
+            self._reach_firm.append(firm)
 
     def _fits(self, start: int, duration: int, family: str, rush: bool) -> int | None:
         """The start actually usable at or after `start` in this gap, or None if blocked."""
         setup = self.problem.setup_time
+        entries = self.entries
         prev_family = self.initial_family
         prev_end = self.problem.now if self.initial_family else start
-        for b in self.entries:
-            if b.family is not None and b.start < start:
-                prev_family, prev_end = b.family, b.end
+        j = bisect_left(self._starts, start) - 1
+        while j >= 0 and entries[j].family is None:
+            j -= 1
+        if j >= 0:
+            prev_family, prev_end = entries[j].family or "", entries[j].end
         s = start
         if prev_family:
             s = max(s, prev_end + setup(prev_family, family))
         end = s + duration
-        for b in self.entries:
+        # Entries before `first` end before s: they can neither overlap nor follow the slot.
+        first = bisect_left(self._reach_firm if rush else self._reach, s)
+        for k in range(first, len(entries)):
+            b = entries[k]
             if b.rush_only and rush:
                 continue
             if b.start < end and s < b.end and not (duration == 0 and b.start == s):
                 return None
-            if b.family is not None and b.start >= end and end + setup(family, b.family) > b.start:
-                return None
             if b.family is not None and b.start >= end:
-                break
+                return None if end + setup(family, b.family) > b.start else s
         return s
 
     def earliest(self, ready: int, duration: int, family: str, *, rush: bool) -> int:
-        """The earliest start ≥ `ready` where the operation fits."""
-        candidates = sorted({ready} | {b.end for b in self.entries if b.end > ready})
-        for candidate in candidates:
+        """The earliest start ≥ `ready` where the operation fits: at `ready` or right after
+        one of the entries ending later."""
+        ends = self._ends
+        candidate, k = ready, bisect_right(ends, ready)
+        while True:
             s = self._fits(candidate, duration, family, rush)
             if s is not None and self._fits(s, duration, family, rush) == s:
                 return s
-        raise AssertionError("the last candidate always fits")  # pragma: no cover
+            while k < len(ends) and ends[k] <= candidate:
+                k += 1
+            if k == len(ends):
+                raise AssertionError("the last candidate always fits")  # pragma: no cover
+            candidate = ends[k]
 
     def is_free(self, start: int, duration: int, family: str, *, rush: bool) -> bool:
         """True when the operation can start exactly at `start`."""
         return self._fits(start, duration, family, rush) == start
+
+    def setup_added(self, start: int, end: int, family: str) -> int:
+        """Changeover time that an operation of `family` in [start, end) adds to this
+        machine: into it from the family before, out of it into the family after, less
+        the changeover between those two that it replaces."""
+        setup = self.problem.setup_time
+        entries = self.entries
+        j = bisect_left(self._starts, start) - 1
+        while j >= 0 and entries[j].family is None:
+            j -= 1
+        before = (entries[j].family or "") if j >= 0 else self.initial_family
+        k = bisect_left(self._starts, end)
+        while k < len(entries) and entries[k].family is None:
+            k += 1
+        after = (entries[k].family or "") if k < len(entries) else ""
+        added = setup(before, family) if before else 0
+        if after:
+            added += setup(family, after) - (setup(before, after) if before else 0)
+        return added
 
 
 def _keep_preferred(
@@ -117,25 +180,51 @@ def _keep_preferred(
 
 
 def _best_slot(
+    problem: SchedulingProblem,
+    job: Job,
     op: Operation,
     timelines: dict[str, MachineTimeline],
     ready: int,
     wish: tuple[str, int] | None,
     *,
-    rush: bool,
+    setups: bool,
 ) -> tuple[int, int, str]:
-    """(end, start, machine): the preferred slot if still free, else the earliest end."""
-    choice: tuple[int, int, str] | None = None
+    """(end, start, machine): the preferred slot if still free, else the cheapest by the
+    objective's weights (with no changeovers: the earliest end)."""
+    weights = problem.weights
+    last = op is job.operations[-1]
+    choice: tuple[int, int, int, str] | None = None
     for opt in op.options:
         tl = timelines[opt.machine_id]
         wished = wish is not None and wish[0] == opt.machine_id and wish[1] >= ready
-        if wish and wished and tl.is_free(wish[1], opt.duration, op.family, rush=rush):
+        if wish and wished and tl.is_free(wish[1], opt.duration, op.family, rush=job.rush):
             return (wish[1] + opt.duration, wish[1], opt.machine_id)
-        start = tl.earliest(ready, opt.duration, op.family, rush=rush)
-        if choice is None or (start + opt.duration, start) < choice[:2]:
-            choice = (start + opt.duration, start, opt.machine_id)
+        start = tl.earliest(ready, opt.duration, op.family, rush=job.rush)
+        end = start + opt.duration
+        price = 0
+        if setups:
+            late = max(0, end - job.due) if last and job.due is not None else 0
+            price = (
+                weights.tardiness * job.weight * late
+                + weights.changeover * tl.setup_added(start, end, op.family)
+                + weights.makespan * end
+            )
+        if choice is None or (price, end, start) < choice[:3]:
+            choice = (price, end, start, opt.machine_id)
     assert choice is not None
-    return choice
+    return choice[1:]
+
+
+def _family_ranks(problem: SchedulingProblem, skip: Assignment) -> dict[str, int]:
+    """Per family, the earliest due of its jobs still to place (families with an earlier
+    urgent job go first among operations ready together)."""
+    ranks: dict[str, int] = {}
+    for job in problem.jobs:
+        due = job.due if job.due is not None else 1 << 60
+        for op in job.operations:
+            if op.id not in skip:
+                ranks[op.family] = min(ranks.get(op.family, due), due)
+    return ranks
 
 
 def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None) -> Assignment:
@@ -157,7 +246,9 @@ def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None)
         result[op_id] = (slot.machine_id, slot.start)
     preferred = preferred or {}
     _keep_preferred(problem, preferred, timelines, result)
-    heap: list[tuple[int, int, int, int, int]] = []
+    setups = uses_setups(problem)
+    ranks = _family_ranks(problem, result) if setups else {}
+    heap: list[tuple[int, int, int, str, int, int, int]] = []
     ready_at: dict[int, int] = {}
     position: dict[int, int] = {}
 
@@ -178,18 +269,20 @@ def dispatch(problem: SchedulingProblem, *, preferred: Assignment | None = None)
         ready = max(ready_at[job_no], earliest_start(problem, job))
         key = preferred[op.id][1] if op.id in preferred else ready
         due = job.due if job.due is not None else 1 << 60
-        heapq.heappush(heap, (key, 0 if job.rush else 1, due, job_no, pos))
+        rank = ranks.get(op.family, 0)
+        family = op.family if setups else ""
+        heapq.heappush(heap, (key, 0 if job.rush else 1, rank, family, due, job_no, pos))
 
     for job_no, job in enumerate(problem.jobs):
         ready_at[job_no], position[job_no] = job.release, 0
         push(job_no)
     while heap:
-        _, _, _, job_no, pos = heapq.heappop(heap)
+        *_, job_no, pos = heapq.heappop(heap)
         job = problem.jobs[job_no]
         op = job.operations[pos]
         ready = max(ready_at[job_no], earliest_start(problem, job))
         end, start, machine_id = _best_slot(
-            op, timelines, ready, preferred.get(op.id), rush=job.rush
+            problem, job, op, timelines, ready, preferred.get(op.id), setups=setups
         )
         if end > start:
             timelines[machine_id].add(start, end, op.family)

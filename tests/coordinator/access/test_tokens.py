@@ -106,12 +106,15 @@ def test_malformed_or_hostile_token_files_are_refused(data: bytes, message: str)
 
 
 def test_bad_names_roles_and_duplicates_are_refused(tmp_path: Path) -> None:
-    """Adding refuses an empty or colon name, an unknown role and a name taken already."""
+    """Adding refuses an empty or colon name, an unknown role, a name taken already and a
+    site-scoped metrics token (it could never read /metrics)."""
     tokens = TokenFile(tmp_path / "t.json")
     tokens.add("ana", "viewer")
     for name, role in (("", "viewer"), ("a:b", "viewer"), ("ana", "viewer"), ("x", "root")):
         with pytest.raises(TokenFileError):
             tokens.add(name, role)  # type: ignore[arg-type]
+    with pytest.raises(TokenFileError, match="every site"):
+        tokens.add("prom", "metrics", ("yiwu-1",))
     assert [e.name for e in tokens.entries()] == ["ana"]
 
 

@@ -63,6 +63,23 @@ def test_trigger_after_clear_opens_a_new_alarm(service: AlarmService) -> None:
     )
 
 
+def test_active_lists_only_the_open_alarms_of_one_type(service: AlarmService) -> None:
+    """`active(type)` gives (site, source, details) of the active alarms of that type only:
+    not cleared ones, not other types, acknowledged ones included."""
+    raise_(service, 1, source="n1")
+    raise_(service, 2, source="n2")
+    raise_(service, 3, source="n3")
+    service.clear(site="s1", source="n2", alarm_type="overheat", message="cool", ts_ms=4)
+    [n3] = [a for a in service.list_alarms() if a.source == "n3"]
+    service.acknowledge(n3.alarm_id, actor="op")
+    service.trigger(site="s1", source="n4", alarm_type="other", severity="MINOR", message="m",
+                    details={}, ts_ms=5)  # fmt: skip
+    assert sorted(service.active("overheat")) == [
+        ("s1", "n1", {"t": 1}),
+        ("s1", "n3", {"t": 3}),
+    ]
+
+
 def test_sink_clear_without_active_alarm_is_a_no_op(service: AlarmService) -> None:
     """Clearing a key with nothing active changes nothing and does not raise."""
     service.clear(site="s1", source="n1", alarm_type="x", message="", ts_ms=1)

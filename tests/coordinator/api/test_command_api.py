@@ -277,7 +277,7 @@ def test_commands_are_counted_in_metrics(api: Api) -> None:
     """`flexfleet_commands_total` counts commands by name and outcome."""
 
     def count(outcome: str) -> float:
-        text = api.http.get("/metrics").text
+        text = api.http.get("/metrics", headers=AS_VIEWER).text
         pattern = rf'^flexfleet_commands_total{{name="config",outcome="{outcome}"}} (\S+)$'
         found = re.search(pattern, text, re.MULTILINE)
         return float(found.group(1)) if found else 0.0

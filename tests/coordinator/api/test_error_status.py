@@ -26,6 +26,7 @@ EXPECTED: dict[str, int] = {
     "NotFound": 404,
     "InvalidQuery": 422,
     "StoreError": 503,
+    "StoreUnavailable": 503,
     "BrokerUnavailable": 503,
     "ApiError": 400,
     "Unauthorized": 401,

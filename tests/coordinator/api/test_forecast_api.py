@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -110,4 +111,40 @@ def test_malformed_query_is_422(client: httpx.Client) -> None:
         "location=a/b/c",
     ):
         response = client.get(f"/api/v1/forecasts?{query}", headers=_auth(VIEWER))
+        assert response.status_code == 422, query
+
+
+def test_hourly_forecasts_are_served_and_filtered(client: httpx.Client) -> None:
+    """After a refresh each series has 72 hourly values from the next whole hour; without a
+    stream nothing is added; a day's hours add up to the daily mean; `sku`, `location`
+    and `limit` filter; a viewer may read, no token may not."""
+    assert client.get("/api/v1/forecasts/hourly", headers=_auth(VIEWER)).json()["count"] == 0
+    client.post("/api/v1/forecasts/refresh", headers=_auth(OPERATOR))
+    body = client.get("/api/v1/forecasts/hourly", headers=_auth(VIEWER)).json()
+    assert body["count"] == 3
+    tea = next(f for f in body["forecasts"] if f["location"] == "s1/w2")
+    assert tea["hours"] == len(tea["mean"]) == len(tea["quantiles"]["p90"]) == 72
+    assert tea["first_hour_ms"] % 3_600_000 == 0
+    assert tea["first_hour_ms"] > time.time() * 1000 - 3_600_000
+    assert tea["event_units"] == [0.0] * 72
+    daily = client.get("/api/v1/forecasts?sku=tea&location=s1/w2", headers=_auth(VIEWER)).json()
+    first_day = daily["forecasts"][0]
+    midnight = datetime.fromisoformat(first_day["dates"][0]).replace(tzinfo=UTC)
+    at = (int(midnight.timestamp() * 1000) - tea["first_hour_ms"]) // 3_600_000
+    first_day_hours = tea["mean"][at : at + 24]  # the first forecast day, 00-24 UTC
+    assert sum(first_day_hours) == pytest.approx(first_day["mean"][0], rel=1e-3)
+    query = "/api/v1/forecasts/hourly?sku=tea&location=s1/w1"
+    assert [
+        f["location"] for f in client.get(query, headers=_auth(VIEWER)).json()["forecasts"]
+    ] == ["s1/w1"]
+    assert (
+        client.get("/api/v1/forecasts/hourly?limit=1", headers=_auth(VIEWER)).json()["count"] == 1
+    )
+    assert client.get("/api/v1/forecasts/hourly").status_code == 401
+
+
+def test_malformed_hourly_query_is_422(client: httpx.Client) -> None:
+    """The hourly route refuses the same bad limits, SKUs and locations with 422."""
+    for query in ("limit=0", "limit=10001", "sku=tea%20cup", "location=w1", "location=a/b/c"):
+        response = client.get(f"/api/v1/forecasts/hourly?{query}", headers=_auth(VIEWER))
         assert response.status_code == 422, query

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 
 from coordinator.api.app import create_app
 from coordinator.settings import CoordinatorSettings
+from coordinator.stock.live_streams import LiveStream
+from coordinator.stock.uplift_meter import StreamUpliftMeter
 from tests.coordinator.conftest import Node, feed, serve
 
 VIEWER = "viewer-token-0123456789"
@@ -150,3 +153,34 @@ def test_roles(api: tuple[Any, httpx.Client]) -> None:
     assert http.post(URL, json=_stream("ls-r"), headers=AS_VIEWER).status_code == 403
     assert http.post(URL, json=_stream("ls-r")).status_code == 401
     assert http.get(URL).status_code == 401
+
+
+def test_an_ended_stream_shows_its_realised_uplift(api: tuple[Any, httpx.Client]) -> None:
+    """A stream that ended three hours ago: once the meter has measured it, GET shows what
+    PEN sold while it ran (5) against its usual rate (1 an hour: 672 in the days before),
+    an uplift of 4; before that, no `realised`."""
+    app, http = api
+    coordinator = app.state.coordinator
+    now = int(time.time() * 1000)
+    start = now - 4 * 3_600_000
+    shelf = Node(site="s1", node="shelf-9")
+    feed(
+        coordinator,
+        shelf.birth(),
+        shelf.stock("snapshot", {"PEN": 5000}),
+        replace(shelf.stock("delta", {"PEN": -672}), ts=now - 2 * 86_400_000),
+        replace(shelf.stock("delta", {"PEN": -5}), ts=start + 1_800_000),
+    )
+    stream = LiveStream("past-1", start, 3600, "douyin", ("PEN",), expected_orders=9)
+    coordinator.store.live_stream_store().put(stream, at_ms=start - 3_600_000)
+    assert http.get(f"{URL}/past-1", headers=AS_VIEWER).json()["realised"] is None
+    [meter] = [w for w in coordinator.forecasts.watchers if isinstance(w, StreamUpliftMeter)]
+    meter.check()
+    realised = http.get(f"{URL}/past-1", headers=AS_VIEWER).json()["realised"]
+    assert realised["on_air_source"] == "announced"
+    assert (realised["on_air_start_ms"], realised["on_air_end_ms"]) == (start, start + 3_600_000)
+    [pen] = realised["skus"]
+    assert pen["sku"] == "PEN"
+    assert pen["units"] == 5
+    assert pen["baseline_units"] == pytest.approx(1.0)
+    assert pen["uplift"] == pytest.approx(4.0)

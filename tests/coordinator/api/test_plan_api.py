@@ -129,13 +129,20 @@ def test_non_json_body_is_refused_with_422(client: httpx.Client) -> None:
 
 
 def test_deliveries_and_fleet_are_taken_by_an_operator(client: httpx.Client) -> None:
-    """An operator declares depot w1 with a vehicle and posts a delivery; a viewer may not."""
+    """An operator declares depot w1 with a vehicle and posts a delivery, a viewer may not;
+    a viewer reads the fleet back as declared."""
     fleet = {"depots": [{"id": "w1", "x": 0, "y": 0}], "vehicles": [
         {"id": "v1", "depot_id": "w1", "capacity": 10, "max_duration_s": 3600}]}  # fmt: skip
     assert client.put("/api/v1/plans/fleet", json=fleet, headers=AS_VIEWER).status_code == 403
     response = client.put("/api/v1/plans/fleet", json=fleet, headers=AS_OPERATOR)
     assert response.status_code == 200
     assert response.json() == {"depots": ["w1"], "vehicles": ["v1"]}
+    declared = client.get("/api/v1/plans/fleet", headers=AS_VIEWER).json()
+    assert declared == {
+        "depots": [{"id": "w1", "x": 0.0, "y": 0.0, "open_ms": None, "close_ms": None,
+                    "location": None}],
+        "vehicles": [{"id": "v1", "depot_id": "w1", "capacity": 10, "max_duration_s": 3600.0}],
+    }  # fmt: skip
     body = {"deliveries": [{"id": "o1", "x": 3, "y": 4, "demand": 2, "service_s": 120}]}
     response = client.post("/api/v1/orders", json=body, headers=AS_OPERATOR)
     assert response.status_code == 202

@@ -198,7 +198,8 @@ def test_the_document_declares_problem_once_and_every_error_uses_it(app: FastAPI
 
 
 def test_the_document_names_what_each_operation_can_answer(app: FastAPI) -> None:
-    """Unknown ids 404, transitions 409, the config body 413, dependencies 401/403/503."""
+    """Unknown ids 404, transitions 409, the config body 413, dependencies 401/403/503;
+    the open health route no 401/403."""
     paths = app.openapi()["paths"]
 
     def statuses(path: str, method: str) -> set[str]:
@@ -208,7 +209,9 @@ def test_the_document_names_what_each_operation_can_answer(app: FastAPI) -> None
         "/api/v1/alarms/{alarm_id}/assign", "post"
     )
     assert {"404", "409", "413", "422", "503"} <= statuses("/api/v1/nodes/{node}/config", "post")
-    assert "403" not in statuses("/api/v1/nodes", "get")
+    assert {"401", "403"} <= statuses("/api/v1/nodes", "get")  # 403: a metrics-only token
+    assert {"401", "403"} <= statuses("/metrics", "get")
+    assert not {"401", "403"} & statuses("/healthz", "get")  # open to every probe
     assert {"401", "404"} <= statuses("/api/v1/forecasts", "get")
     assert "no declared" not in paths["/api/v1/orders/dispatch"]["post"]["description"]
     assert "declared fleet" in paths["/api/v1/orders/dispatch"]["post"]["description"]

@@ -36,7 +36,7 @@ CUP: dict[str, Any] = {
 }
 
 
-def _app(db: Path) -> Any:
+def _app(db: Path, **overrides: Any) -> Any:
     settings = load_settings(
         db_path=db,
         broker_url="mqtt://127.0.0.1:1",
@@ -50,6 +50,7 @@ def _app(db: Path) -> Any:
         plan_quiet_s=0.0,
         plan_urgent_quiet_s=0.0,
         plan_time_limit_s=1.0,
+        **overrides,
     )
     return create_app(settings, start_service=False)
 
@@ -303,3 +304,25 @@ def test_no_stock_plan_still_replenishes_by_the_cover(
         cover = client.get("/api/v1/stock/cover?sku=cup", headers=AS_VIEWER).json()["covers"][0]
         [job] = _jobs(client)
         assert job["replenishment"]["quantity"] == cover["proposed"]
+
+
+def test_joint_replenishment_brings_the_family_along(db: Path) -> None:
+    """Tea (same family as cup, 26 left, not at risk) joins cup's replenishment when
+    replenish_can_order_days reaches its P90 run-out; with the default 0 only cup is made."""
+    tea = {**CUP, "sku": "tea"}
+    for days, expected in ((0.0, ["cup"]), (30.0, ["cup", "tea"])):
+        app = _app(db, replenish_can_order_days=days)
+        with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+            client.put(PRODUCTS, json={"products": [CUP, tea]}, headers=AS_ADMIN)
+            _refresh(client)
+            covers = client.get("/api/v1/stock/cover", headers=AS_VIEWER).json()["covers"]
+            [tea_cover] = [c for c in covers if c["sku"] == "tea"]
+            assert not tea_cover["at_risk"]
+            assert tea_cover["p90_days"] is not None
+            jobs = _jobs(client)
+            assert sorted(j["replenishment"]["sku"] for j in jobs) == expected
+            closed = client.post(
+                "/api/v1/orders/close", json={"jobs": [j["id"] for j in jobs]}, headers=AS_OPERATOR
+            )  # the next round starts with no open job
+            assert closed.status_code == 200, closed.text
+            assert sorted(closed.json()["jobs"]) == sorted(j["id"] for j in jobs)

@@ -4,6 +4,7 @@ public tracking link (JSON and HTML, unknown links 404 alike)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,6 +152,23 @@ def test_bad_orders_are_refused_naming_the_field_and_not_kept(
     assert http.get("/api/v1/sales-orders/so-bad", headers=AS_VIEWER).status_code == 404
 
 
+def test_a_destination_no_van_reaches_is_422_naming_destination(
+    api: tuple[Any, httpx.Client],
+) -> None:
+    """Kashgar is 4,000 km from w-futian (200 km service radius by default): 422 with
+    `field: destination` and the reason, nothing stored; inside the radius the same id is
+    then free to take."""
+    _, http = api
+    far = _order("so-far", 1) | {"destination": {"lat": 39.47, "lon": 75.99}}
+    response = http.post("/api/v1/sales-orders", json=far, headers=AS_OPERATOR)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "destination"
+    assert "w-futian" in response.json()["detail"]
+    assert http.get("/api/v1/sales-orders/so-far", headers=AS_VIEWER).status_code == 404
+    near = http.post("/api/v1/sales-orders", json=_order("so-far", 1), headers=AS_OPERATOR)
+    assert near.status_code == 201, near.text
+
+
 def test_roles_cancel_and_correction(api: tuple[Any, httpx.Client]) -> None:
     """A viewer reads but cannot place or cancel; an operator cancels (its jobs are closed) and
     corrects a status, recorded as a correction by that operator; cancelling twice is 409."""
@@ -199,3 +217,25 @@ def test_the_network_is_validated_and_readable(api: tuple[Any, httpx.Client]) ->
     assert http.put("/api/v1/network", json=NETWORK, headers=AS_VIEWER).status_code == 403
     assert http.put("/api/v1/network", json=NETWORK, headers=AS_OPERATOR).status_code == 403
     assert http.get("/api/v1/network", headers=AS_VIEWER).json() == NETWORK
+
+
+def test_the_summary_counts_what_the_list_shows(api: tuple[Any, httpx.Client]) -> None:
+    """`GET /api/v1/sales-summary` counts every order by the status the list shows; an order
+    delivered before its promised time counts on time with its lead time; a token is needed."""
+    _, http = api
+    placed = http.post("/api/v1/sales-orders", json=_order("so-sum", 1), headers=AS_OPERATOR)
+    assert placed.status_code == 201
+    done = http.post("/api/v1/sales-orders/so-sum/status",
+                     json={"status": "delivered", "reason": "signed for"},
+                     headers=AS_OPERATOR)  # fmt: skip
+    assert done.status_code == 200, done.text
+    assert http.get("/api/v1/sales-summary").status_code == 401
+    summary = http.get("/api/v1/sales-summary", headers=AS_VIEWER).json()
+    listed = http.get("/api/v1/sales-orders", params={"limit": 1000}, headers=AS_VIEWER).json()
+    statuses = Counter(o["status"] for o in listed["orders"])
+    assert summary["orders"] == len(listed["orders"])
+    assert summary["by_status"] == dict(sorted(statuses.items()))
+    assert summary["delivered"] == statuses["delivered"] >= 1
+    assert summary["delivered_on_time"] == summary["delivered"]
+    assert summary["on_time_rate"] == 1.0
+    assert 0 <= summary["lead_time_p50_h"] <= summary["lead_time_p95_h"] < 1

@@ -24,7 +24,7 @@ from tests.coordinator.conftest import T0_MS, Node, feed, serve
 A, B = "plant-a", "plant-b"
 B_MARKERS = (B, "b-press", "b-shelf")
 STREAM = "/api/v1/alarms/stream"
-PUBLIC = {"/healthz", "/metrics", "/track/{token}"}  # no token at all (docs/security.md)
+PUBLIC = {"/healthz", "/track/{token}"}  # no token at all (docs/security.md)
 
 
 @dataclass

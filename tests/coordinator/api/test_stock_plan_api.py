@@ -128,6 +128,59 @@ def test_an_announced_stream_raises_featured_targets(
     assert "ls-1" in ups[0]["why"]
 
 
+def _hourly(client: httpx.Client, sku: str) -> list[dict[str, Any]]:
+    response = client.get(f"/api/v1/forecasts/hourly?sku={sku}", headers=AS_VIEWER)
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()["forecasts"]
+    return found
+
+
+def test_a_stream_two_hours_ahead_reaches_the_forecast_and_the_plan(
+    world: tuple[httpx.Client, Coordinator],
+) -> None:
+    """On the running forecast job: a stream announced two hours ahead featuring cup lifts
+    cup's hourly forecast during the stream at both shelves (tea's hours stay as they
+    were), and the plan then pre-positions what the forecast expects, within a minute."""
+    client, coordinator = world
+    job = coordinator.forecasts
+    assert job is not None
+    quiet_tea = [f["mean"] for f in _hourly(client, "tea")]
+    assert all(sum(f["event_units"]) == 0 for f in _hourly(client, "cup"))
+    job.start(tick_s=0.2)
+    try:
+        start = datetime.now(UTC) + timedelta(hours=2)
+        stream = {
+            "id": "ls-2",
+            "start": start.isoformat(),
+            "duration_s": 3600,
+            "channel": "douyin",
+            "featured_skus": ["cup"],
+            "expected_orders": 40,
+        }
+        response = client.post("/api/v1/live-streams", json=stream, headers=AS_OPERATOR)
+        assert response.status_code == 201, response.text
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            cups = _hourly(client, "cup")
+            if cups and all(sum(f["event_units"]) > 0 for f in cups):
+                break
+            time.sleep(0.2)
+        assert len(cups) == 2
+        for f in cups:
+            # 40 orders over 2 shelves; the stream covers parts of two or three hours
+            assert sum(f["event_units"]) == pytest.approx(20.0, rel=1e-3)
+            hour = (int(start.timestamp() * 1000) - f["first_hour_ms"]) // 3_600_000
+            assert f["event_units"][hour] > 0
+            assert f["mean"][hour] > f["event_units"][hour]
+        assert [f["mean"] for f in _hourly(client, "tea")] == quiet_tea
+        ups = _plan(client)["prepositions"]
+        assert {p["stream_id"] for p in ups} == {"ls-2"}
+        assert sum(p["units"] for p in ups) == pytest.approx(40.0, rel=1e-3)
+        assert "(forecast)" in ups[0]["why"]
+    finally:
+        job.stop()
+
+
 def test_filters(world: tuple[httpx.Client, Coordinator]) -> None:
     """sku, warehouse, short and limit narrow what is listed."""
     client, _ = world

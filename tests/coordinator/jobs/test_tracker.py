@@ -133,3 +133,21 @@ def test_a_job_whose_machine_never_starts_it_alarms_until_it_reports(tmp_path: P
         clock.advance(10.0)
         commit(store, tracker, report("j1:0", "setup", 0, 0, int(clock.now() * 1000)))
         assert [k for k, _ in alarms_of(sink, JOB_NOT_STARTED)] == ["trigger", "clear"]
+
+
+def test_a_not_started_alarm_raised_before_a_restart_is_cleared_after_it(tmp_path: Path) -> None:
+    """`job_not_started` raised, then the coordinator restarts (a new planner and tracker on
+    the same database and alarms): once m1 reports the operation, the alarm is cleared."""
+    clock, sink = FakeClock(T0 / 1000), RecordingAlarmSink()
+    with wired(tmp_path / "c.db", clock, sink) as (store, runner, tracker):
+        runner.submit_orders([order("j1", 10)])
+        clock.advance(5.0)
+        assert runner.service.tick()
+        clock.advance(400.0)
+        tracker.on_commit(BatchOutcome(batch=WriteBatch()), NOTHING)
+        assert [k for k, _ in alarms_of(sink, JOB_NOT_STARTED)] == ["trigger"]
+    with wired(tmp_path / "c.db", clock, sink) as (store, runner, tracker):
+        clock.advance(10.0)
+        commit(store, tracker, report("j1:0", "setup", 0, 0, int(clock.now() * 1000)))
+        assert [k for k, _ in alarms_of(sink, JOB_NOT_STARTED)] == ["trigger", "clear"]
+        assert sink.active(JOB_NOT_STARTED) == []

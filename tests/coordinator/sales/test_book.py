@@ -93,8 +93,9 @@ class World:
 
 def _order(order_id: str, qty: int, **extra: Any) -> OrderRequest:
     return OrderRequest(
-        id=order_id, customer="shop-7", lines=(Line("CUP", qty),), destination=CUSTOMER,
-        address="Yiwu, Futian market", service=extra.pop("service", "standard"), **extra,
+        id=order_id, customer="shop-7", lines=(Line("CUP", qty),),
+        destination=extra.pop("destination", CUSTOMER), address="Yiwu, Futian market",
+        service=extra.pop("service", "standard"), **extra,
     )  # fmt: skip
 
 
@@ -164,6 +165,25 @@ def test_unknown_skus_and_unpromisable_orders_keep_nothing(
     assert book.list_orders() == []
     with pytest.raises(NotFound):
         book.get("o-1")
+
+
+def test_a_destination_no_van_reaches_is_refused_and_nothing_kept(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """4,000 km from every warehouse (200 km radius by default): refused naming `destination`,
+    no order, no hold, no job; with the radius widened for the network, the same order is
+    promised."""
+    world = World()
+    book = world.book(store, clock)
+    kashgar = (39.47, 75.99)
+    with pytest.raises(OrderInvalid) as caught:
+        book.submit(_order("o-far", 1, destination=kashgar))
+    assert caught.value.field == "destination"
+    assert book.list_orders() == []
+    assert store.open_holds() == []
+    assert world.jobs == []
+    book.set_network(NETWORK | {"service_radius_km": 5000})
+    assert book.submit(_order("o-far", 1, destination=kashgar)).created
 
 
 def test_cancel_releases_stock_and_closes_jobs_but_not_once_shipped(
@@ -467,3 +487,15 @@ def test_a_batch_the_planner_refuses_delays_only_the_orders_it_refuses(
     assert "has not been seen" in book.timeline("o-bad")[-1].reason
     assert {answers[o].order.standing.status for o in ("o-1", "o-2")} == {"promised"}
     assert sorted(taken) == ["sales.o-1.0.0", "sales.o-2.0.0"]
+
+
+def test_the_orders_whose_work_is_in_the_schedule_are_found_by_their_job_ids() -> None:
+    """Production jobs and their re-makes name their order, dotted ids included; an order
+    whose id only begins another's, and jobs of other kinds, are not taken for it."""
+    from coordinator.sales.book import _orders_with_work_in
+
+    found = _orders_with_work_in(
+        ["sales.o-1.0.0", "sales.a.b.1.2.r1", "replenish-x.1", "t.sales.o-9.0.0", "sales."]
+    )
+    assert {"o-1", "a.b"} <= found
+    assert not {"o", "o-9", "a.b.1.2.r1", "replenish-x", ""} & found

@@ -44,6 +44,23 @@ def test_a_delay_keeps_the_place_in_the_flow() -> None:
     ]
 
 
+def test_a_re_plan_delays_once_and_takes_the_order_back_when_on_time_again() -> None:
+    """`plan_late` delays like `delayed` (once); `plan_on_time` returns the order to where it
+    was, and is no transition for an order that is not delayed (a confirmation)."""
+    assert _run("promised", "plan_on_time", "production_started", "plan_late", "plan_late",
+                "plan_on_time", "plan_on_time", "produced") == [
+        "promised", "in_production", "delayed", "in_production", "produced"]  # fmt: skip
+    standing, change = apply_fact(
+        Standing("delayed", delayed_from="in_production"), "plan_on_time", at_ms=5,
+        actor="planner", reason="confirmed",
+    )  # fmt: skip
+    assert standing == Standing("in_production")
+    by_hand = Standing("delayed")  # an operator's correction to delayed: no place to go back to
+    assert apply_fact(by_hand, "plan_on_time", at_ms=6, actor="planner") == (by_hand, None)
+    assert change is not None
+    assert (change.cause, change.actor) == ("plan_on_time", "planner")
+
+
 def test_a_failed_delivery_can_be_dispatched_again() -> None:
     """failed_delivery → out_for_delivery on the next pick-up."""
     assert _run("promised", "reserved", "picked_up", "delivery_failed", "picked_up",

@@ -9,6 +9,7 @@ import pytest
 
 from coordinator.plan.orders.specs import ProductSpec, StepOption
 from coordinator.sales.network import NetworkError, network_from_json, recipe_at
+from coordinator.sales.reach import DEFAULT_SERVICE_RADIUS_KM
 
 GOOD: dict[str, Any] = {
     "factories": [
@@ -37,6 +38,17 @@ def test_a_valid_network_builds() -> None:
     assert net.factory_of_machine()["m3"] == "f-jinhua"
     assert net.warehouse_of_node() == {"shelf-1": "w1"}
     assert net.rules[0].max_km == 150.0
+
+
+def test_service_radius_per_warehouse_else_the_network_s_else_the_default() -> None:
+    """A warehouse's own radius wins, then the network's, then the 200 km default."""
+    assert network_from_json(GOOD).warehouses[0].service_radius_km == DEFAULT_SERVICE_RADIUS_KM
+    doc = copy.deepcopy(GOOD) | {"service_radius_km": 80}
+    doc["warehouses"].append(
+        {"id": "w2", "location": {"lat": 29.3, "lon": 120.1}, "nodes": [], "service_radius_km": 25}
+    )
+    radii = [w.service_radius_km for w in network_from_json(doc).warehouses]
+    assert radii == [80.0, 25.0]
 
 
 def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
@@ -71,6 +83,10 @@ def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
         (("factories",), "all of them", "factories"),
         (("factories",), [{"id": "x"}] * 201, "factories"),
         (("colour",), "red", "colour"),
+        (("service_radius_km",), 0, "service_radius_km"),
+        (("service_radius_km",), True, "service_radius_km"),
+        (("warehouses", 0, "service_radius_km"), -5, "warehouses[0].service_radius_km"),
+        (("warehouses", 0, "service_radius_km"), 30_000, "warehouses[0].service_radius_km"),
     ],
 )
 def test_bad_fields_are_named(path: tuple[Any, ...], value: Any, field: str) -> None:

@@ -3,6 +3,7 @@ that move it, each transition once whatever is replayed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders.specs import DeliveryOrder
 from coordinator.sales.book import SalesBook
+from coordinator.sales.promise import Line
 from coordinator.sales.records import InMemorySalesStore, SalesStore
 from coordinator.sales.shipping import (
     customer_delivery,
@@ -176,3 +178,95 @@ def test_a_restart_between_produced_and_hand_over_ships_it_again(
         assert [d.id for d in world.drops] == ["ship.o-1"]
     finally:
         db.close()
+
+
+def test_a_stock_order_ships_from_the_warehouse_that_holds_its_stock(clock: FakeClock) -> None:
+    """The delivery of an order served from stock is bound to the shelf its units were
+    reserved at: only a van of that warehouse loads it."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    taken = book.submit(_order("o-1", 4))
+    (part,) = taken.order.promise["lines"][0]["from_stock"]
+    assert part["warehouse"] == "w1"  # the only warehouse with 4 CUPs, on its node shelf-1
+    assert [(d.id, d.depot_id) for d in world.drops] == [("ship.o-1", "shelf-1")]
+
+
+def test_a_carried_made_order_waits_for_its_transfer_and_ships_from_where_it_arrived(
+    clock: FakeClock,
+) -> None:
+    """When its units are carried to a warehouse, a produced order is not shipped from the
+    factory: its transfer's receipt ships it, loaded at the node that received it, once; a
+    late re-hand-over loads there too."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    book.carried = lambda job_id: job_id == "sales.o-2.0.0"
+    world.levels = {}
+    book.submit(_order("o-2", 3))
+    book.follow_production(["sales.o-2.0.0"], lambda _job: "started")
+    book.follow_production(["sales.o-2.0.0"], lambda _job: "finished")
+    assert book.get("o-2").standing.status == "produced"
+    assert world.drops == []
+    assert book.resume_shipping() == 1  # after a restart too: still waiting for the receipt
+    assert world.drops == []
+    receipts = ["t.sales.o-2.0.0"]
+    assert book.follow_receipts(receipts, places={"t.sales.o-2.0.0": "shelf-2"}) == 1
+    assert book.follow_receipts(receipts, places={"t.sales.o-2.0.0": "shelf-2"}) == 0
+    assert [(d.id, d.depot_id) for d in world.drops] == [("ship.o-2", "shelf-2")]
+    assert _statuses(book, "o-2")[-2:] == ["produced", "at_warehouse"]
+    # Unserved for its window, it is handed again without one, still from shelf-2.
+    late = {"version": 1, "routes": [], "unserved": [
+        {"order_id": "ship.o-2", "reason": "time_window", "detail": "too late"}]}  # fmt: skip
+    book.revise_routes(late)
+    assert [(d.id, d.depot_id, d.due_ms) for d in world.drops[1:]] == [
+        ("ship.o-2", "shelf-2", None)
+    ]
+
+
+def test_a_job_first_seen_finished_takes_its_order_through_production(clock: FakeClock) -> None:
+    """A job whose start and finish are first seen together (one batch under a fast clock)
+    still moves its order promised → in_production → produced, and ships it; seen again,
+    nothing changes."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    world.levels = {}
+    book.submit(_order("o-3", 2))
+    assert book.follow_production(["sales.o-3.0.0"], lambda _job: "finished") == 1
+    assert _statuses(book, "o-3")[-2:] == ["in_production", "produced"]
+    assert [d.id for d in world.drops] == ["ship.o-3"]
+    assert book.follow_production(["sales.o-3.0.0"], lambda _job: "finished") == 0
+
+
+def test_an_order_made_in_parts_ships_with_the_receipt_of_its_last_part(
+    clock: FakeClock,
+) -> None:
+    """An order whose units are made as two jobs is not moved to at_warehouse nor shipped by
+    the first part's receipt (the second is still being made, then on its way); the last
+    part's receipt ships it, once."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    world.levels = {}
+    parts = ("sales.o-3.0.0", "sales.o-3.1.0")
+    finished: set[str] = set()
+    received: set[str] = set()
+    book.carried = lambda job_id: job_id in parts
+    book.arrived = lambda job_id: job_id in finished and f"t.{job_id}" in received
+    two_lines = _order("o-3", 2)
+    book.submit(replace(two_lines, lines=(Line("CUP", 2), Line("CUP", 3))))
+    assert book.production_jobs(book.get("o-3")) == list(parts)
+
+    def state(job_id: str) -> str:
+        return "finished" if job_id in finished else "started"
+
+    finished.add(parts[0])
+    book.follow_production([parts[0]], state)
+    received.add(f"t.{parts[0]}")
+    assert book.follow_receipts([f"t.{parts[0]}"], places={f"t.{parts[0]}": "shelf-1"}) == 0
+    assert book.get("o-3").standing.status == "in_production"
+    finished.add(parts[1])
+    book.follow_production([parts[1]], state)
+    assert book.get("o-3").standing.status == "produced"
+    assert world.drops == []  # carried: it waits for the second receipt
+    received.add(f"t.{parts[1]}")
+    assert book.follow_receipts([f"t.{parts[1]}"], places={f"t.{parts[1]}": "shelf-1"}) == 1
+    assert book.follow_receipts([f"t.{parts[1]}"], places={f"t.{parts[1]}": "shelf-1"}) == 0
+    assert [(d.id, d.depot_id, d.demand) for d in world.drops] == [("ship.o-3", "shelf-1", 5)]

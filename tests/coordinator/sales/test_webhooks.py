@@ -143,3 +143,13 @@ def test_a_host_with_no_idna_form_is_refused_not_a_crash() -> None:
     """A label over 63 characters cannot even be looked up: refused as unresolvable."""
     with pytest.raises(OrderInvalid, match="does not resolve"):
         check_webhook_url("https://" + "0" * 300 + "/h", allow_private=False)
+
+
+@pytest.mark.parametrize("url", ["http://[", "http://[::1/h", "https://[zz]/h"])
+@pytest.mark.parametrize("allow_private", [True, False])
+def test_a_url_that_does_not_parse_is_refused_not_a_crash(url: str, allow_private: bool) -> None:
+    """A bracketed host that is no address (the URL parser raises) is refused with the
+    field named, in dev mode too."""
+    with pytest.raises(OrderInvalid) as caught:
+        check_webhook_url(url, allow_private=allow_private)
+    assert caught.value.field == "webhook_url"

@@ -138,13 +138,13 @@ def test_a_transfer_is_delivered_by_the_planner_and_counted_at_its_receipt(db: P
         feed(coordinator, W1.stock("delta", {"cup": moving.qty}, transfer_id="t.lateral-1"))
         wait_until(lambda: lateral.open() == [])  # commit listeners run after the count
         assert _deliveries(coordinator) == []
-        assert coordinator.store.lateral_store().get("t.lateral-1") == replace(
+        assert coordinator.local.lateral_store().get("t.lateral-1") == replace(
             moving, received=moving.qty
         )
         assert _plan(client)["transfers"]["in_transit"] == []
         feed(coordinator, W1.stock("delta", {"cup": moving.qty}, transfer_id="t.lateral-1"))
         assert lateral.on_receipts(["t.lateral-1"]) == []  # nothing open to count it against
-        assert coordinator.store.lateral_store().get("t.lateral-1") == replace(
+        assert coordinator.local.lateral_store().get("t.lateral-1") == replace(
             moving, received=moving.qty
         )
 
@@ -188,7 +188,7 @@ def test_a_receipt_committed_before_a_kill_is_counted_once_at_start(
         assert coordinator.lateral is not None
         assert coordinator.lateral.open() == []
         assert _deliveries(coordinator) == []
-        done = coordinator.store.lateral_store().get(moving.id)
+        done = coordinator.local.lateral_store().get(moving.id)
         assert done == replace(moving, received=moving.qty - 1)
     with running(db) as (coordinator, _):
-        assert coordinator.store.lateral_store().get(moving.id) == done
+        assert coordinator.local.lateral_store().get(moving.id) == done

@@ -39,6 +39,7 @@ def test_run_writes_json_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFi
         (["--drill", "warehouse-fire@7"], "DAY must be"),
         (["--days", "0"], "--days"),
         (["--speed", "-1"], "--speed"),
+        (["--broker", "tcp://127.0.0.1:1883"], "expected mqtt://HOST[:PORT]"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(
@@ -65,3 +66,31 @@ def test_bad_scenario_file_names_field_and_line(
     assert code == 2
     err = capsys.readouterr().err
     assert f"{bad}:36: factory[1].machine[0].id" in err
+
+
+def test_run_through_a_private_broker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--broker auto`: the same table and JSON keys, and what crossed the broker on stderr."""
+    out = tmp_path / "out.json"
+    code = main(
+        ["scenario", "run", SMALL, "--policy", "baseline", "--days", "1", "--seed", "2",
+         "--json", str(out), "--broker", "auto"]
+    )  # fmt: skip
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "broker: " in captured.err
+    assert "plan commands crossed" in captured.err
+    assert set(KEYS) <= set(json.loads(out.read_text())["kpis"])
+
+
+def test_an_unreachable_broker_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing listens at the broker URL: exit code 1 and the URL named, no JSON written."""
+    from flexfleet.broker import free_port
+
+    out, port = tmp_path / "out.json", free_port()
+    code = main(
+        ["scenario", "run", SMALL, "--policy", "baseline", "--days", "1", "--json", str(out),
+         "--broker", f"mqtt://127.0.0.1:{port}"]
+    )  # fmt: skip
+    assert code == 1
+    assert f"127.0.0.1:{port}" in capsys.readouterr().err
+    assert not out.exists()

@@ -30,7 +30,7 @@ def _stable(result: dict[str, Any]) -> str:
 
 
 def test_baseline_run_has_every_kpi_and_is_deterministic() -> None:
-    """Same seed → the same JSON; another seed → other orders."""
+    """Same seed → the same JSON; another seed → other orders; the delivery detail adds up."""
     scenario = load_scenario(SMALL)
     first = run_scenario(scenario, policy="baseline", days=2, seed=3)
     again = run_scenario(scenario, policy="baseline", days=2, seed=3)
@@ -40,6 +40,8 @@ def test_baseline_run_has_every_kpi_and_is_deterministic() -> None:
     assert json.dumps(first["kpis"], sort_keys=True) == json.dumps(again["kpis"], sort_keys=True)
     assert _stable(first) != _stable(other)
     assert len(first["daily"]) == 2
+    assert first["delivery"]["km_per_order"] == first["kpis"]["delivery_km_per_order"]
+    assert first["delivery"]["stops_per_order"] == 1.0  # the baseline never splits
 
 
 def test_flexfleet_runs_the_production_coordinator_objects() -> None:

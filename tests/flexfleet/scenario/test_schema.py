@@ -90,6 +90,9 @@ def test_explicit_sku_with_an_unknown_maker_is_refused() -> None:
         ("day = 1\n", "day = 9\n", "stream[0].day"),
         ('close = "22:00"', 'close = "05:00"', "factory[0].close"),
         ('id = "f-a"', 'id = "bad id!"', "factory[0].id"),
+        ("delivery_day_h = 12", "delivery_day_h = 25", "delivery.delivery_day_h"),
+        ("delivery_day_h = 12", "delivery_day_h = 0", "delivery.delivery_day_h"),
+        ("delivery_day_h = 12", "waves_per_day = 4", "delivery.waves_per_day"),
     ],
 )
 def test_malformed_values_name_their_field(old: str, new: str, field: str) -> None:

@@ -101,3 +101,39 @@ def test_a_shop_closed_on_saturdays_gets_the_weekday_shape() -> None:
     assert head.weekday_shape[5] == 0.0
     assert head.weekday_shape[3] == max(head.weekday_shape)
     assert info["weekday_shape"] == [round(v, 5) for v in head.weekday_shape]
+
+
+def test_bulk_orders_make_the_head_choose_the_winsorised_level() -> None:
+    """Steady series with rare bulk orders (50 times a day's demand): offered both, the
+    inner windows choose the winsorised level as the statistical part, and the card
+    records the choice; offered only the ensemble, the head keeps it."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(5)
+    start = np.datetime64("2023-01-02")
+    rows = []
+    for s in range(10):
+        rate = 2.0 + s
+        for d in range(220):
+            y = float(rng.poisson(rate)) + (50 * rate if rng.random() < 0.03 else 0.0)
+            rows.append((f"s{s}", str(start + d), y, 1.0, 0))
+    panel = _panel(rows)
+    both = replace(TINY_CONFIG, stat_parts=("ensemble", "winsorised"))
+    head, info = fit_head(panel, both)
+    assert head.stat_part == "winsorised"
+    assert info["stat_part"] == "winsorised"
+    assert head.mean_blend < 1.0  # the statistical part is used at all
+    only, _ = fit_head(panel, replace(TINY_CONFIG, stat_parts=("ensemble",)))
+    assert only.stat_part == "ensemble"
+
+
+def test_an_unknown_statistical_part_is_refused() -> None:
+    """stat_parts must name known parts and at least one."""
+    from dataclasses import replace
+
+    from coordinator.forecast.errors import DataError
+
+    with pytest.raises(DataError, match="stat_parts"):
+        replace(TINY_CONFIG, stat_parts=("median",))
+    with pytest.raises(DataError, match="stat_parts"):
+        replace(TINY_CONFIG, stat_parts=())

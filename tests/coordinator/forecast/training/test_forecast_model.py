@@ -18,6 +18,7 @@ from coordinator.forecast.model.csv_input import read_csv
 from coordinator.forecast.model.features import (
     ERROR_QUANTILE_FEATURES,
     STAT_FEATURES,
+    WINSORISED_FEATURE,
     build_features,
     feature_names,
 )
@@ -30,6 +31,7 @@ from coordinator.forecast.serving.runtime import OnnxModel
 from coordinator.forecast.training.fit import (
     ExportedModel,
     OutputHead,
+    blind_to,
     train_model,
     with_seed,
     write_model,
@@ -96,6 +98,46 @@ def test_output_head_mixes_statistical_forecasts_and_scales_quantiles(panel: Ser
     )
     expected_q = np.maximum(raw[:, 1:] * np.array([0.8, 1.0, 1.5]) * 2, 0)
     np.testing.assert_allclose(served[:, 1:], expected_q, rtol=1e-4, atol=1e-4)
+
+
+def test_winsorised_head_mixes_the_winsorised_level(panel: SeriesPanel) -> None:
+    """With the winsorised statistical part, the graph's mean is w·model + (1 − w)·wins28
+    (times the weekday shape when on), exactly as numpy computes it, times the level."""
+    rows = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    x = rows.x
+    w = fit_mlp(x, rows.target, MlpConfig(hidden_units=8, epochs=2, seed=1))
+    names = feature_names(panel.exog_names)
+    shape = (1.2, 1.1, 1.0, 1.3, 1.4, 0.0, 1.0)
+    head = OutputHead(
+        mean_blend=0.25, stat_part="winsorised", weekday_shape=shape, mean_weekday=True
+    )
+    net_weight, mix = head.arrays(names)
+    data = mlp_to_onnx(w, net_weight=net_weight, feature_mix=mix, feature_gain=head.gain(names))
+    level = np.full((len(x), 1), 2.0, np.float32)
+    served = OnnxModel.from_bytes(data, _card(x.shape[1])).run(x, level)
+    factor = np.asarray(shape)[x[:, names.index("target_dow")].astype(int)]
+    wins = x[:, names.index(WINSORISED_FEATURE)]
+    expected = (0.25 * w.predict(x)[:, 0] + 0.75 * wins * factor) * 2
+    np.testing.assert_allclose(served[:, 0], np.maximum(expected, 0), rtol=1e-4, atol=1e-4)
+    assert np.ptp(wins) > 0
+
+
+def test_the_network_is_blind_to_head_only_columns(panel: SeriesPanel) -> None:
+    """A network fitted without the winsorised column, widened by `blind_to`, gives the
+    same outputs whatever that column holds, in numpy and through onnxruntime."""
+    rows = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    names = feature_names(panel.exog_names)
+    seen = np.array([n != WINSORISED_FEATURE for n in names])
+    narrow = fit_mlp(rows.x[:, seen], rows.target, MlpConfig(hidden_units=8, epochs=2, seed=1))
+    wide = blind_to(narrow, seen)
+    x = rows.x.copy()
+    moved = x.copy()
+    moved[:, names.index(WINSORISED_FEATURE)] += 5.0
+    np.testing.assert_allclose(wide.predict(x), narrow.predict(x[:, seen]), rtol=1e-6)
+    np.testing.assert_allclose(wide.predict(moved), wide.predict(x), rtol=1e-6)
+    level = np.ones((len(x), 1), np.float32)
+    runner = OnnxModel.from_bytes(mlp_to_onnx(wide), _card(x.shape[1]))
+    np.testing.assert_allclose(runner.run(moved, level), runner.run(x, level), rtol=1e-6)
 
 
 def test_weekday_head_shapes_the_statistical_part_only(panel: SeriesPanel) -> None:

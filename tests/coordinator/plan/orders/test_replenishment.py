@@ -178,3 +178,34 @@ def test_transfer_ids_pass_the_protocol_rule_for_the_longest_job_ids() -> None:
     made = transfer_id(job_id("n" * 64, "x" * 64, 10**9))
     assert len(made) <= 64
     assert re.match(r"^[A-Za-z0-9_.:\-]*$", made)
+
+
+def test_a_family_at_risk_orders_its_members_due_within_the_can_order_days() -> None:
+    """cup at w1 is at risk: the family's bowl at w2 (P90 run-out in 3 days, lead 2 +
+    can-order 1) joins it; bowl at w3 (4 days), a plate of another family and anything
+    without the rule do not."""
+    bowl = replace(CUP, sku="bowl")
+    plate = replace(CUP, sku="plate", family="glass")
+    products = {"cup": CUP, "bowl": bowl, "plate": plate}
+    covers = [
+        _cover(),
+        _cover("bowl", location="s1/w2", at_risk=False, p90_days=3, proposed=40),
+        _cover("bowl", location="s1/w3", at_risk=False, p90_days=4, proposed=40),
+        _cover("plate", location="s1/w2", at_risk=False, p90_days=3, proposed=40),
+    ]
+    made = jobs_to_submit(
+        covers, products, [], now_ms=NOW_MS, lead_time_days=2.0, next_seq=1, can_order_days=1.0
+    )
+    assert [(j.record.sku, j.record.node) for j in made] == [("cup", "w1"), ("bowl", "w2")]
+    assert made[1].order.due_ms == NOW_MS + 3 * DAY_MS
+    assert [
+        j.record.sku
+        for j in jobs_to_submit(covers, products, [], now_ms=NOW_MS, lead_time_days=2.0, next_seq=1)
+    ] == ["cup"]
+    quiet = [c for c in covers if not c.at_risk]
+    assert (
+        jobs_to_submit(
+            quiet, products, [], now_ms=NOW_MS, lead_time_days=2.0, next_seq=1, can_order_days=1.0
+        )
+        == []
+    )

@@ -210,3 +210,65 @@ def test_nothing_happens_without_auto_replenish_or_with_unknown_machines() -> No
         runner.set_products([CUP, CUP])
     assert twice.value.field == "products[1].sku"
     assert runner.products() == [CUP]
+
+
+def test_a_made_replenishment_is_carried_to_its_shelf_and_closes_on_the_receipt_once(
+    tmp_path: Path,
+) -> None:
+    """Once its machines made it, a replenishment job's good units become a pickup at the
+    factory for a van of the shelf it replenishes (the job stays open: made is not
+    received); the receipt against its transfer closes it, a replayed one changes nothing."""
+    from coordinator.plan.orders.specs import DeliveryOrder, DepotSpec, VehicleSpec
+    from coordinator.transfers import Origin, destination, transfer_pickup
+
+    store = SqliteStore(tmp_path / "c.db")
+    runner, clock = _runner(store=store)
+    runner.set_fleet([DepotSpec("w1", 0, 0, lat=29.31, lon=120.07)], [VehicleSpec("v1", "w1", 100)])
+    runner.set_products([CUP])
+    runner.on_covers([("s", "w1", _cover())], int(clock.now() * 1000))
+    [job_id] = runner.replenishments()
+
+    def carry(job: str) -> DeliveryOrder | None:
+        shelves = {k: r.node for k, r in runner.replenishments().items()}
+        depot = destination(
+            job, depots=runner.depots(), shelves=shelves, order_destination=lambda _o: None
+        )
+        origin = Origin(job, "cup", 23, (29.28, 120.02))  # 23 good of 24
+        return None if depot is None else transfer_pickup(origin, depot_id=depot, service_s=60)
+
+    runner.carry = carry
+    runner.jobs_produced([job_id])
+    [pickup] = runner.orders()[1]
+    assert (pickup.id, pickup.action, pickup.depot_id, pickup.demand) == (
+        transfer_id(job_id), "pickup", "w1", 23,
+    )  # fmt: skip
+    assert job_id in runner.replenishments()
+    _receipt(runner, store, transfer_id(job_id), 23)
+    _receipt(runner, store, transfer_id(job_id), 23)  # replayed
+    assert runner.replenishments() == {}
+    assert runner.orders()[1] == []  # the receipt is the pickup done: its stop closes too
+    assert store.job_store().received([transfer_id(job_id)]) == {transfer_id(job_id): 23}
+    store.close()
+
+
+def test_a_pickup_received_while_the_coordinator_was_down_closes_at_restart(
+    tmp_path: Path,
+) -> None:
+    """A held pickup whose receipt was stored but never acted on (killed in between) is
+    closed when the planner takes back its saved orders; other deliveries stay held."""
+    from coordinator.plan.orders.specs import DeliveryOrder, DepotSpec, VehicleSpec
+
+    store = SqliteStore(tmp_path / "c.db")
+    runner, _clock = _runner(state=store.plan_state(), store=store)
+    runner.set_fleet([DepotSpec("w1", 0, 0, lat=29.31, lon=120.07)], [VehicleSpec("v1", "w1", 100)])
+    pickup = DeliveryOrder("t.sales.o-1.0.0", 0, 0, demand=3, lat=29.28, lon=120.02,
+                           action="pickup", depot_id="w1")  # fmt: skip
+    drop = DeliveryOrder("ship.o-2", 0, 0, demand=1, lat=29.30, lon=120.05)
+    runner.submit_orders([], [pickup, drop])
+    store.commit(WriteBatch(receipts=(Receipt("s", "w1", pickup.id, "cup", 3, 0),)))  # no listener
+    assert [d.id for d in runner.orders()[1]] == [pickup.id, drop.id]
+    again, _ = _runner(state=store.plan_state(), store=store)
+    again.apply([DepotSeen("s", "w1")])
+    again.restore_saved()
+    assert [d.id for d in again.orders()[1]] == [drop.id]
+    store.close()

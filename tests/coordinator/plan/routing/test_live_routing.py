@@ -161,7 +161,8 @@ def test_stop_events_close_delivered_and_unpin_failed_durably(tmp_path: Path) ->
 
 
 def test_located_stops_are_sent_with_their_place() -> None:
-    """A route command names each located stop with its latitude, longitude and quantity."""
+    """A route command names each located stop with its latitude, longitude and quantity,
+    and ends back at the located depot (a `depot` stop, where the van unloads)."""
     clock = FakeClock()
     runner = PlanRunner(clock=clock, commands=command_log(clock=clock), travel=TRAVEL)
     runner.apply([DepotSeen("s", "w1")])
@@ -177,10 +178,12 @@ def test_located_stops_are_sent_with_their_place() -> None:
     (sent,) = runner.commands.publisher.messages  # type: ignore[attr-defined]
     update = plan_update(decode(sent.topic, sent.payload))  # type: ignore[arg-type]
     assert isinstance(update, RouteUpdate)
-    (stop,) = update.stops
+    (stop, home) = update.stops
     assert isinstance(stop, RouteStop)
+    assert isinstance(home, RouteStop)
     assert (stop.stop_id, stop.lat, stop.lon, stop.quantity) == ("a", A[0], A[1], 2)
     assert LatLon(stop.lat, stop.lon) == LatLon(*A)
+    assert (home.stop_id, home.lat, home.lon, home.action) == ("w1", *DEPOT, "depot")
 
 
 def test_a_route_goes_to_the_vehicle_when_it_has_an_agent_of_its_own() -> None:

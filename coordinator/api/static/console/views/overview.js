@@ -30,24 +30,22 @@ function jobStates(page) {
   return Object.entries(counts).sort().map(([s, n]) => n + " " + s).join(" · ") || "no job yet";
 }
 
-/** Customer orders by status, from /api/v1/sales-orders (null: not taken here). */
-function orderStatus(sales) {
-  if (!sales) return null;
-  const counts = {};
-  for (const o of sales.orders) counts[o.status] = (counts[o.status] || 0) + 1;
-  return Object.entries(counts).sort().map(([s, n]) => n + " " + s.replaceAll("_", " ")).join(" · ") || "no order yet";
+/** Customer orders by status, from /api/v1/sales-summary (null: not taken here). */
+function orderStatus(summary) {
+  if (!summary) return null;
+  return Object.entries(summary.by_status).map(([s, n]) => n + " " + s.replaceAll("_", " ")).join(" · ") || "no order yet";
 }
 
 /**
- * Share of delivered orders delivered by their promised time: an order's `updated_ms` is
- * when it last changed, which for a delivered order is its delivery (a later correction
- * would move it). Null when no order was delivered yet.
+ * The on-time KPI from /api/v1/sales-summary: the coordinator counts every delivered order
+ * against the promise given when it was taken, from its first delivery.
  */
-export function onTimeRate(sales) {
-  const delivered = sales ? sales.orders.filter(o => o.status === "delivered" && o.promise && o.promise.promised_ms) : [];
-  if (!delivered.length) return null;
-  const onTime = delivered.filter(o => o.updated_ms <= o.promise.promised_ms).length;
-  return {rate: onTime / delivered.length, onTime, delivered: delivered.length};
+function onTimeKpi(summary) {
+  if (!summary) return kpi("kpi-on-time", "On-time rate", null, "sales orders are not taken on this coordinator");
+  if (!summary.delivered) return kpi("kpi-on-time", "On-time rate", null, "no order delivered yet");
+  const lead = summary.lead_time_p50_h === null ? "" : "; lead time median " + number(summary.lead_time_p50_h, 1) + " h";
+  return kpi("kpi-on-time", "On-time rate", number(summary.on_time_rate * 100, 1) + " %",
+    number(summary.delivered_on_time) + " of " + number(summary.delivered) + " delivered by the promised time" + lead);
 }
 
 export const overviewView = {
@@ -57,7 +55,7 @@ export const overviewView = {
     const kpis = el("div", {class: "kpis", "aria-label": "Key figures"});
     const lower = el("div", {class: "grid"});
     main.append(kpis, lower);
-    let nodes = [], schedule = null, jobs = null, sales = null;
+    let nodes = [], schedule = null, jobs = null, sales = null;  // sales: the summary
 
     const draw = () => {
       const machines = nodes.filter(n => n.kind === "machine");
@@ -72,17 +70,13 @@ export const overviewView = {
         span.style.background = SEV_COLOURS[span.dataset.sev];
       }
       const statusText = orderStatus(sales);
-      const onTime = onTimeRate(sales);
-      const firstPage = sales && sales.next_after ? "first " + number(sales.count) + " orders" : null;
       kpis.replaceChildren(
         kpi("kpi-machines", "Machines up", machines.length ? up + " / " + machines.length : "0",
           machines.length - up ? (machines.length - up) + " down" : "none down"),
         kpi("kpi-alarms", "Open alarms", number(open.length), unack + " not acknowledged", bar),
         kpi("kpi-severity", "By severity", SEVERITIES.filter(s => counts[s]).map(s => counts[s] + " " + s.toLowerCase()).join(" · ") || "none", null),
-        kpi("kpi-on-time", "On-time rate", onTime ? number(onTime.rate * 100, 1) + " %" : null,
-          onTime ? onTime.onTime + " of " + onTime.delivered + " delivered by the promised time" + (firstPage ? " (" + firstPage + ")" : "")
-            : sales ? "no order delivered yet" : "sales orders are not taken on this coordinator"),
-        kpi("kpi-orders", "Orders by status", statusText, statusText ? firstPage : "sales orders are not taken on this coordinator"),
+        onTimeKpi(sales),
+        kpi("kpi-orders", "Orders by status", statusText, statusText ? number(sales.orders) + " orders" : "sales orders are not taken on this coordinator"),
         kpi("kpi-jobs", "Jobs by state", jobStates(jobs), jobs ? (jobs.next_after ? "first " + number(jobs.count) + " jobs" : null) : "needs job progress from the jobs API"),
         kpi("kpi-nodes", "Nodes online", nodes.filter(n => n.online).length + " / " + nodes.length, null),
       );
@@ -120,7 +114,7 @@ export const overviewView = {
           get("/api/v1/nodes"),
           getOptional("/api/v1/plans/schedule").catch(() => null),
           getOptional("/api/v1/jobs?limit=1000").catch(() => null),
-          getOptional("/api/v1/sales-orders?limit=1000").catch(() => null),
+          getOptional("/api/v1/sales-summary").catch(() => null),
         ]);
         draw();
       },

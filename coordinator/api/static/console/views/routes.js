@@ -1,54 +1,170 @@
-// Routes: each vehicle's stops in order, drawn where the deliveries are (their x, y from
-// the held orders, in plan units of driving) and listed; deliveries the routes leave out
-// with the reason.
+// Routes: each vehicle's route from its depot through its stops in order, and where each
+// vehicle is now (its agent's latest `lat` / `lon`), on a plain projection that needs no
+// map tiles; the stops listed; deliveries the routes leave out, with the reason.
+//
+// Places come from the held deliveries (`location` in degrees, else `x`, `y` in plan units),
+// the declared fleet's depots (their `location`, else the network's warehouse holding that
+// node) and the vehicles' agents. The drawing is in degrees when anything routed has a
+// location, else in plan units; vehicles are drawn only in degrees (that is what they report).
 
 import {get, getOptional} from "../api.js";
 import {el, paletteColour, number, section, svg, table, dateTime} from "../dom.js";
 
-function drawRoutes(routes, places) {
-  const pts = [...places.values()];
-  if (!pts.length) return null;
-  const W = 900, H = 420, P = 30;
+const W = 900, H = 440, P = 70;
+const VEHICLE_REFRESH_MS = 2000;
+
+/** Where the network's warehouses are, by the shelf node ids they hold. */
+function warehousePlaces(network) {
+  const places = new Map();
+  for (const w of (network && network.warehouses) || []) for (const n of w.nodes || []) places.set(n, w.location);
+  return places;
+}
+
+/** The latest position a vehicle agent reported, or null. */
+function positionOf(node) {
+  if (!node) return null;
+  const at = Object.fromEntries(node.signals.map(s => [s.name, s]));
+  if (!at.lat || !at.lon) return null;
+  return {lat: at.lat.value, lon: at.lon.value, ts_ms: Math.max(at.lat.ts_ms, at.lon.ts_ms), stale: at.lat.stale};
+}
+
+/**
+ * Every place to draw, in one plane: {frame, points: Map "kind:id" -> {id, kind, x, y, at},
+ * left: stops of the other frame, not drawn}. Degrees become x = lon · cos(mean latitude),
+ * y = lat, which keeps a city's shapes true.
+ */
+export function layoutPlaces({deliveries, depots, warehouses, vehicles}) {
+  const geo = [], plan = [];
+  for (const d of deliveries) {
+    if (d.location) geo.push([d.id, "stop", d.location]); else plan.push([d.id, "stop", {x: d.x, y: d.y}]);
+  }
+  for (const d of depots) {
+    const where = d.location || warehouses.get(d.id);
+    if (where) geo.push([d.id, "depot", where]);
+    plan.push([d.id, "depot", {x: d.x, y: d.y}]);
+  }
+  for (const [id, p] of vehicles) if (p) geo.push([id, "vehicle", p]);
+  // Stops in degrees and in plan units cannot share a drawing: the frame most stops use wins.
+  const stopsIn = (list) => list.filter(([, kind]) => kind === "stop").length;
+  const frame = stopsIn(geo) >= stopsIn(plan) ? "degrees" : "plan units";
+  const left = frame === "degrees" ? stopsIn(plan) : stopsIn(geo);
+  const points = new Map();
+  if (frame === "degrees") {
+    const meanLat = geo.length ? geo.reduce((s, [, , p]) => s + p.lat, 0) / geo.length : 0;
+    const k = Math.cos(meanLat * Math.PI / 180);
+    for (const [id, kind, p] of geo) points.set(kind + ":" + id, {id, kind, x: p.lon * k, y: p.lat, at: p});
+  } else {
+    for (const [id, kind, p] of plan) points.set(kind + ":" + id, {id, kind, x: p.x, y: p.y, at: p});
+  }
+  return {frame, points, left};
+}
+
+function fitted(points) {
+  const pts = [...points.values()];
   const minX = Math.min(...pts.map(p => p.x)), maxX = Math.max(...pts.map(p => p.x));
   const minY = Math.min(...pts.map(p => p.y)), maxY = Math.max(...pts.map(p => p.y));
-  const k = Math.min((W - 2 * P) / Math.max(1, maxX - minX), (H - 2 * P) / Math.max(1, maxY - minY));
-  const at = (p) => ({x: P + (p.x - minX) * k, y: H - P - (p.y - minY) * k});
-  const root = svg("svg", {class: "routes", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "Delivery routes: " + routes.length + " vehicles"});
+  const span = Math.max(maxX - minX, (maxY - minY) * (W - 2 * P) / (H - 2 * P), 1e-9);
+  const k = (W - 2 * P) / span;
+  const dx = (W - 2 * P - (maxX - minX) * k) / 2, dy = (H - 2 * P - (maxY - minY) * k) / 2;  // centred
+  return (p) => ({x: P + dx + (p.x - minX) * k, y: H - P - dy - (p.y - minY) * k});
+}
+
+/** A route's heading, marked in its colour on the map (CSSOM: the page's CSP has no inline styles). */
+function routeHead(index, attrs) {
+  const head = el("h3", {class: "route-head", ...attrs});
+  head.style.borderLeftColor = paletteColour(index);
+  return head;
+}
+
+function drawRoutes(routes, layout) {
+  if (!layout.points.size) return null;
+  const at = fitted(layout.points);
+  const root = svg("svg", {class: "routes", viewBox: `0 0 ${W} ${H}`, role: "img",
+    "aria-label": "Delivery routes of " + routes.length + " vehicles, in " + layout.frame});
+  const point = (kind, id) => layout.points.get(kind + ":" + id);
   routes.forEach((r, index) => {
     const colour = paletteColour(index);
-    const line = r.stops.map(id => places.get(id)).filter(Boolean).map(at);
-    if (line.length > 1) root.append(svg("polyline", {points: line.map(p => p.x + "," + p.y).join(" "), fill: "none", stroke: colour, "stroke-width": 2.5}));
+    const line = [point("depot", r.depot_id), ...r.stops.map(id => point("stop", id))].filter(Boolean).map(at);
+    if (line.length > 1) root.append(svg("polyline", {points: line.map(p => p.x + "," + p.y).join(" "), fill: "none", stroke: colour, "stroke-width": 2.5, "stroke-linejoin": "round"}));
+    // Stops at one place (orders to one address) share a marker: "2, 3" and both ids.
+    const together = new Map();
     r.stops.forEach((id, i) => {
-      const p = places.get(id);
+      const p = point("stop", id);
       if (!p) return;
       const q = at(p);
-      root.append(svg("circle", {cx: q.x, cy: q.y, r: 9, fill: colour}),
-        svg("text", {x: q.x, y: q.y + 4, "text-anchor": "middle", fill: "#fff", "font-weight": 700, text: i + 1}),
-        svg("text", {x: q.x + 12, y: q.y - 8, fill: "#1d2329", text: id}));
+      const key = Math.round(q.x) + "," + Math.round(q.y);
+      const group = together.get(key) || {q, ids: [], numbers: []};
+      group.ids.push(id);
+      group.numbers.push(i + 1);
+      together.set(key, group);
     });
+    for (const {q, ids, numbers} of together.values()) {
+      const label = numbers.join(", ");
+      root.append(svg("g", {"data-testid": "map-stop", "data-stop": ids.join(" ")},
+        svg("rect", {x: q.x - 5 - 4 * label.length, y: q.y - 10, width: 10 + 8 * label.length, height: 20, rx: 10, fill: colour}),
+        svg("text", {x: q.x, y: q.y + 4, "text-anchor": "middle", fill: "#fff", "font-weight": 700, text: label}),
+        svg("text", {x: q.x + 8 + 4 * label.length, y: q.y - 10, fill: "#1d2329", text: ids.length > 2 ? ids[0] + " +" + (ids.length - 1) : ids.join(", ")})));
+    }
   });
+  for (const p of layout.points.values()) {
+    const q = at(p);
+    if (p.kind === "depot") {
+      root.append(svg("g", {"data-testid": "route-depot", "data-depot": p.id},
+        svg("rect", {x: q.x - 10, y: q.y - 10, width: 20, height: 20, rx: 3, fill: "#1d2329"}),
+        svg("text", {x: q.x, y: q.y + 26, "text-anchor": "middle", fill: "#1d2329", "font-weight": 700, text: p.id})));
+    } else if (p.kind === "vehicle") {
+      const index = routes.findIndex(r => r.vehicle_id === p.id);
+      const colour = index >= 0 ? paletteColour(index) : "#5b6670";
+      root.append(svg("g", {"data-testid": "route-vehicle", "data-vehicle": p.id, "data-lat": p.at.lat, "data-lon": p.at.lon,
+        class: p.at.stale ? "stale" : ""},
+        svg("polygon", {points: `${q.x},${q.y - 12} ${q.x + 10},${q.y + 8} ${q.x - 10},${q.y + 8}`, fill: colour, stroke: "#fff", "stroke-width": 2}),
+        svg("text", {x: q.x + 13, y: q.y + 14, fill: "#1d2329", "font-style": "italic", text: p.id})));
+    }
+  }
   return root;
 }
 
 export const routesView = {
   name: "routes",
   title: "Routes",
+  refreshMs: VEHICLE_REFRESH_MS,
   render(main) {
     const head = el("p", {role: "status"});
-    const mapBox = el("div"), listBox = el("div"), unservedBox = el("div");
-    main.append(section("Delivery routes", head, mapBox), section("Stops in order", listBox), section("Unserved deliveries", unservedBox));
+    const mapBox = el("div"), legend = el("p", {class: "muted"}), listBox = el("div"), unservedBox = el("div");
+    main.append(section("Delivery routes", head, mapBox, legend), section("Stops in order", listBox), section("Unserved deliveries", unservedBox));
     return {
       async refresh() {
-        const [routes, orders] = await Promise.all([get("/api/v1/plans/routes"), getOptional("/api/v1/orders").catch(() => null)]);
-        const places = new Map(((orders && orders.deliveries) || []).map(d => [d.id, {x: d.x, y: d.y}]));
+        const [routes, orders, fleet, network] = await Promise.all([
+          get("/api/v1/plans/routes"),
+          getOptional("/api/v1/orders").catch(() => null),
+          getOptional("/api/v1/plans/fleet").catch(() => null),
+          getOptional("/api/v1/network").catch(() => null),
+        ]);
+        const vehicleIds = [...new Set([...((fleet && fleet.vehicles) || []).map(v => v.id), ...routes.routes.map(r => r.vehicle_id)])];
+        // Only vehicles with an agent of their own report where they are.
+        const agents = new Set((await get("/api/v1/nodes?kind=vehicle")).map(n => n.node));
+        const nodes = await Promise.all(vehicleIds.map(id => agents.has(id) ? get("/api/v1/nodes/" + encodeURIComponent(id)) : null));
+        const vehicles = new Map(vehicleIds.map((id, i) => [id, positionOf(nodes[i])]));
+        const layout = layoutPlaces({
+          deliveries: (orders && orders.deliveries) || [],
+          depots: (fleet && fleet.depots) || [],
+          warehouses: warehousePlaces(network),
+          vehicles,
+        });
         head.textContent = routes.version
           ? "Version " + routes.version + ", made " + dateTime(routes.made_ms) + " (" + routes.solver + "), " + routes.routes.length
             + " vehicles, total distance " + number(routes.total_distance)
           : "No routes yet: they appear when deliveries are posted and a fleet is declared.";
-        const drawing = drawRoutes(routes.routes, places);
+        const drawing = drawRoutes(routes.routes, layout);
         mapBox.replaceChildren(...(drawing ? [drawing] : []));
-        listBox.replaceChildren(...(routes.routes.length ? routes.routes.map(r => el("div", {class: "route", "data-vehicle": r.vehicle_id},
-          el("h3", {text: r.vehicle_id + " from " + r.depot_id + " · load " + number(r.load) + " · distance " + number(r.distance)}),
+        const located = [...vehicles.values()].filter(Boolean).length;
+        legend.textContent = drawing
+          ? "Squares: depots · numbered marks: stops in visiting order · triangles: vehicles where they last reported ("
+            + located + " of " + vehicleIds.length + " report a position) · drawn in " + layout.frame + ", no map tiles needed"
+            + (layout.left ? "; " + layout.left + " stops located in " + (layout.frame === "degrees" ? "plan units" : "degrees") + " are listed below, not drawn." : ".")
+          : "";
+        listBox.replaceChildren(...(routes.routes.length ? routes.routes.map((r, index) => el("div", {class: "route", "data-vehicle": r.vehicle_id},
+          routeHead(index, {text: r.vehicle_id + " from " + r.depot_id + " · load " + number(r.load) + " · distance " + number(r.distance)}),
           el("ol", {class: "stops"}, r.stops.map((id, i) => el("li", {"data-testid": "route-stop", "data-stop": id, "data-index": i + 1, text: id})))))
           : [el("p", {class: "muted", text: "No route planned."})]));
         unservedBox.replaceChildren(table("Deliveries no vehicle takes, and why", ["Delivery", "Why"],

@@ -1,4 +1,5 @@
-"""The SQLite store: idempotent commits, rollups, retention, node records, dead letters."""
+"""The store contract, run against both backends (`core_store`: SQLite, and PostgreSQL on a
+real server): idempotent commits, rollups, retention, node records, dead letters, errors."""
 
 from __future__ import annotations
 
@@ -8,18 +9,26 @@ import pytest
 
 from coordinator.errors import NotFound, StoreError
 from coordinator.fleet.twin import FleetTwin
+from coordinator.store.port import Store
 from coordinator.store.sqlite_store import SqliteStore
 from tests.coordinator.conftest import T0_MS, Harness, Node, raw
 
 MIN = 60_000
+DAY = 86_400_000
 
 
-def _commit(store: SqliteStore, h: Harness, *messages: object) -> object:
+@pytest.fixture
+def store(core_store: Store) -> Store:
+    """Each test here runs once per backend."""
+    return core_store
+
+
+def _commit(store: Store, h: Harness, *messages: object) -> object:
     outcome = h.feed(*messages)  # type: ignore[arg-type]
     return store.commit(outcome.batch)
 
 
-def test_commit_twice_stores_once(store: SqliteStore, harness: Harness, node: Node) -> None:
+def test_commit_twice_stores_once(store: Store, harness: Harness, node: Node) -> None:
     """Committing the same messages again (e.g. after a restart) writes nothing new."""
     birth = node.birth()
     t = node.telemetry(("temp", T0_MS, 1.0), ("temp", T0_MS + 1, 2.0))
@@ -33,7 +42,7 @@ def test_commit_twice_stores_once(store: SqliteStore, harness: Harness, node: No
 
 
 def test_rollups_hold_min_max_mean_count_per_minute(
-    store: SqliteStore, harness: Harness, node: Node
+    store: Store, harness: Harness, node: Node
 ) -> None:
     """1-minute rollups aggregate every stored sample of the minute, across batches."""
     base = (T0_MS // MIN) * MIN
@@ -59,7 +68,7 @@ def test_rollups_hold_min_max_mean_count_per_minute(
 
 
 def test_same_signal_and_time_in_two_messages_keeps_one_value(
-    store: SqliteStore, harness: Harness, node: Node
+    store: Store, harness: Harness, node: Node
 ) -> None:
     """Two messages carrying the same (signal, ms) store one sample; the rollup stays exact."""
     base = (T0_MS // MIN) * MIN
@@ -87,7 +96,7 @@ def test_same_signal_and_time_in_two_messages_keeps_one_value(
     assert (rollup.count, rollup.min, rollup.max) == (3, 1.0, 4.0)
 
 
-def test_query_limit_truncates(store: SqliteStore, harness: Harness, node: Node) -> None:
+def test_query_limit_truncates(store: Store, harness: Harness, node: Node) -> None:
     """A query past its point limit says it was truncated."""
     _commit(
         store,
@@ -108,7 +117,7 @@ def test_query_limit_truncates(store: SqliteStore, harness: Harness, node: Node)
     assert series.truncated
 
 
-def test_unknown_signal_is_not_found(store: SqliteStore) -> None:
+def test_unknown_signal_is_not_found(store: Store) -> None:
     """Asking for a series nobody reported raises NotFound."""
     with pytest.raises(NotFound):
         store.telemetry(
@@ -117,24 +126,35 @@ def test_unknown_signal_is_not_found(store: SqliteStore) -> None:
 
 
 def test_retention_drops_old_raw_samples_but_keeps_rollups(
-    store: SqliteStore, harness: Harness, node: Node
+    store: Store, harness: Harness, node: Node
 ) -> None:
-    """Raw samples past retention are deleted while their rollups remain."""
+    """Raw samples of days past retention are deleted while their rollups remain."""
+    today = (T0_MS // DAY) * DAY
     _commit(
         store,
         harness,
         node.birth(),
-        node.telemetry(("temp", T0_MS, 1.0), ("temp", T0_MS + 10 * MIN, 2.0)),
+        node.telemetry(("temp", today - 2 * DAY + 5, 1.0), ("temp", today + 10 * MIN, 2.0)),
     )
     result = store.apply_retention(
-        raw_before_ms=T0_MS + 5 * MIN, rollup_before_ms=T0_MS - MIN, dead_letters_before_ms=0
+        raw_before_ms=today - DAY, rollup_before_ms=today - 3 * DAY, dead_letters_before_ms=0
     )
     assert (result.samples_deleted, result.rollups_deleted) == (1, 0)
     assert store.count("samples") == 1
     assert store.count("rollup_1m") == 2
+    old = store.telemetry(
+        site="s1",
+        node="m1",
+        signal="temp",
+        start_ms=today - 3 * DAY,
+        end_ms=today + DAY,
+        resolution="raw",
+        limit=10,
+    )
+    assert [p.value for p in old.points] == [2.0]
 
 
-def test_node_records_restore_the_twin(store: SqliteStore, harness: Harness, node: Node) -> None:
+def test_node_records_restore_the_twin(store: Store, harness: Harness, node: Node) -> None:
     """Node state, latest values and stock survive a restart through the store."""
     w = Node(node="w1")
     _commit(
@@ -162,7 +182,7 @@ def test_node_records_restore_the_twin(store: SqliteStore, harness: Harness, nod
     assert restored.gap_ranges == [(2, 4)]
 
 
-def test_dead_letters_listed_newest_first(store: SqliteStore, harness: Harness) -> None:
+def test_dead_letters_listed_newest_first(store: Store, harness: Harness) -> None:
     """Dead letters are stored with topic, reason and prefix, newest first."""
     from coordinator.ingest.records import RawMessage
 
@@ -175,12 +195,17 @@ def test_dead_letters_listed_newest_first(store: SqliteStore, harness: Harness) 
     assert store.dead_letter_count() == 2
 
 
-def test_store_errors_are_translated(tmp_path: Path) -> None:
-    """A failing database raises StoreError, never sqlite3's own exceptions."""
-    s = SqliteStore(tmp_path / "x.db")
-    s.close()
+def test_store_errors_are_translated(store: Store) -> None:
+    """A closed store raises StoreError, never the driver's own exceptions."""
+    store.close()
     with pytest.raises(StoreError):
-        s.commit(Harness().feed(raw(Node().telemetry())).batch)
+        store.commit(Harness().feed(raw(Node().telemetry())).batch)
+    with pytest.raises(StoreError):
+        store.load_nodes()
+
+
+def test_unknown_synchronous_mode_is_refused(tmp_path: Path) -> None:
+    """SQLite's synchronous mode must be one SQLite knows."""
     with pytest.raises(StoreError):
         SqliteStore(tmp_path / "x.db", synchronous="sometimes")
 
@@ -194,7 +219,7 @@ def test_unreadable_database_file_raises_store_error(tmp_path: Path) -> None:
 
 
 def test_repeated_sample_within_one_message_is_stored_once(
-    store: SqliteStore, harness: Harness, node: Node
+    store: Store, harness: Harness, node: Node
 ) -> None:
     """A (signal, ms) repeated inside one batch keeps its first value and counts once."""
     base = (T0_MS // MIN) * MIN
@@ -206,3 +231,53 @@ def test_repeated_sample_within_one_message_is_stored_once(
         site="s1", node="m1", signal="temp", start_ms=base, end_ms=base, resolution="1m", limit=10
     ).points
     assert (rollup.count, rollup.min, rollup.max) == (1, 1.0, 1.0)
+
+
+def test_a_failed_sqlite_migration_changes_nothing(tmp_path: Path) -> None:
+    """A migration that fails half-way stops the SQLite store from opening, leaves no table
+    of its own behind and stays pending (the PostgreSQL counterpart is in
+    test_postgres_store.py)."""
+    import sqlite3
+
+    from sqlite_utils import Database, Migrations
+
+    path = tmp_path / "core.db"
+    SqliteStore(path).close()
+    broken = Migrations("flexfleet.coordinator")
+
+    @broken()
+    def m999_broken(db: Database) -> None:
+        db.execute("CREATE TABLE half_done (x INTEGER)")
+        db.execute("INSERT INTO no_such_table VALUES (1)")
+
+    with pytest.raises(StoreError, match="no_such_table"):
+        SqliteStore(path, migrations=broken)
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        applied = {r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")}
+    assert "half_done" not in tables
+    assert "m999_broken" not in applied
+    assert "m001_core" in applied
+
+
+def test_hourly_sales_profile_sums_picks_per_shelf_and_hour(store: Store, harness: Harness) -> None:
+    """Picks (negative deltas) add up per shelf and UTC hour of day; receipts do not count."""
+    from dataclasses import replace
+
+    from protocol import Message
+
+    hour = 3_600_000
+    w = Node(node="w1")
+    day_start = (T0_MS // DAY) * DAY
+    messages: list[Message] = [
+        w.birth(),
+        replace(w.stock("delta", {"tea": -2, "cup": 5}), ts=day_start + 9 * hour + 10),
+        replace(w.stock("delta", {"tea": -3}), ts=day_start + DAY + 9 * hour),
+        replace(w.stock("delta", {"cup": -1}), ts=day_start + 17 * hour),
+    ]
+    store.commit(harness.feed(*messages).batch)
+    assert sorted(store.hourly_sales_profile(since_ms=day_start)) == [
+        ("s1", "w1", 9, 5),
+        ("s1", "w1", 17, 1),
+    ]
+    assert store.hourly_sales_profile(since_ms=day_start + DAY) == [("s1", "w1", 9, 3)]

@@ -1,0 +1,124 @@
+"""The dispatch rule's machine timeline answers every query exactly as a plain scan of all
+its entries would (the indexed search only skips entries that cannot matter)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coordinator.plan.schedule.dispatch import MachineTimeline
+from coordinator.plan.schedule.problem import SchedulingProblem, Setup
+from tests.coordinator.plan.plan_fixtures import machines
+
+FAMILIES = ("", "A", "B", "C")
+PROBLEM = SchedulingProblem(
+    machines=machines("M"),
+    jobs=(),
+    setups=(Setup("A", "B", 7), Setup("B", "A", 3), Setup("A", "C", 11), Setup("C", "B", 5)),
+    now=4,
+)
+
+
+@dataclass
+class _Busy:
+    start: int
+    end: int
+    family: str | None
+    rush_only: bool
+
+
+@dataclass
+class PlainTimeline:
+    """The reference: every query scans every entry."""
+
+    initial_family: str
+    entries: list[_Busy] = field(default_factory=list)
+
+    def add(self, start: int, end: int, family: str | None, rush_only: bool) -> None:
+        self.entries.append(_Busy(start, end, family, rush_only))
+        self.entries.sort(key=lambda b: (b.start, b.end))
+
+    def fits(self, start: int, duration: int, family: str, rush: bool) -> int | None:
+        setup = PROBLEM.setup_time
+        prev_family = self.initial_family
+        prev_end = PROBLEM.now if self.initial_family else start
+        for b in self.entries:
+            if b.family is not None and b.start < start:
+                prev_family, prev_end = b.family, b.end
+        s = max(start, prev_end + setup(prev_family, family)) if prev_family else start
+        end = s + duration
+        for b in self.entries:
+            if b.rush_only and rush:
+                continue
+            if b.start < end and s < b.end and not (duration == 0 and b.start == s):
+                return None
+            if b.family is not None and b.start >= end:
+                return None if end + setup(family, b.family) > b.start else s
+        return s
+
+    def earliest(self, ready: int, duration: int, family: str, rush: bool) -> int:
+        for candidate in sorted({ready} | {b.end for b in self.entries if b.end > ready}):
+            s = self.fits(candidate, duration, family, rush)
+            if s is not None and self.fits(s, duration, family, rush) == s:
+                return s
+        raise AssertionError("unreachable")
+
+    def setup_added(self, start: int, end: int, family: str) -> int:
+        setup = PROBLEM.setup_time
+        before, after = self.initial_family, ""
+        for b in self.entries:
+            if b.family is None:
+                continue
+            if b.start < start:
+                before = b.family
+            elif b.start >= end:
+                after = b.family
+                break
+        added = setup(before, family) if before else 0
+        if after:
+            added += setup(family, after) - (setup(before, after) if before else 0)
+        return added
+
+
+entry = st.tuples(
+    st.integers(0, 60),
+    st.integers(0, 15),
+    st.sampled_from((None, *FAMILIES)),
+    st.booleans(),
+)
+query = st.tuples(st.integers(0, 80), st.integers(0, 12), st.sampled_from(FAMILIES), st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    initial=st.sampled_from(FAMILIES),
+    entries=st.lists(entry, max_size=14),
+    queries=st.lists(query, min_size=1, max_size=6),
+)
+def test_every_query_matches_a_plain_scan(
+    initial: str,
+    entries: list[tuple[int, int, str | None, bool]],
+    queries: list[tuple[int, int, str, bool]],
+) -> None:
+    """Free slots, earliest starts and added changeovers agree with the plain scan, for
+    overlapping, zero-length, reserved and family-less entries added in any order."""
+    timeline = MachineTimeline(PROBLEM, initial)
+    plain = PlainTimeline(initial)
+    for start, length, family, rush_only in entries:
+        timeline.add(start, start + length, family, rush_only=rush_only)
+        plain.add(start, start + length, family, rush_only)
+    assert [(b.start, b.end, b.family, b.rush_only) for b in timeline.entries] == [
+        (b.start, b.end, b.family, b.rush_only) for b in plain.entries
+    ]
+    for at, duration, family, rush in queries:
+        assert timeline.is_free(at, duration, family, rush=rush) == (
+            plain.fits(at, duration, family, rush) == at
+        )
+        assert timeline.earliest(at, duration, family, rush=rush) == plain.earliest(
+            at, duration, family, rush
+        )
+        assert timeline.setup_added(at, at + duration, family) == plain.setup_added(
+            at, at + duration, family
+        )
