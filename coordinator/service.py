@@ -375,6 +375,7 @@ def _build_sales(
         submit_jobs=plans.submit_orders,
         close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
         submit_deliveries=lambda drops: plans.submit_orders([], drops),
+        submit_orders=plans.submit_orders,
     )
 
 

@@ -21,7 +21,9 @@ Ports it is built with (each a callable, so the coordinator wires its twin and p
 tests pass plain functions): `stock(skus)` shelf node → SKU → units on hand of those SKUs; `capacity()` the
 current schedule's busy intervals per machine, the machines down or offline, and the ids of
 the jobs that schedule already holds; `recipes()` SKU → `ProductSpec`; `submit_jobs`,
-`close_jobs` and `submit_deliveries` for the planner; `travel` the travel-time port.
+`close_jobs` and `submit_deliveries` for the planner, and `submit_orders` (jobs and
+deliveries in one hand-over, so a batch of new orders costs the planner one durable
+transaction; without it the two are handed separately); `travel` the travel-time port.
 
 Orders ship as one delivery each when they are ready (`coordinator.sales.shipping`), bound
 to the warehouse their goods are at: the one whose stock was reserved, or the one that
@@ -253,6 +255,7 @@ class SalesBook:
     submit_jobs: Callable[[Sequence[JobOrder]], object] = lambda _jobs: None
     close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
     submit_deliveries: Callable[[Sequence[DeliveryOrder]], object] = lambda _drops: None
+    submit_orders: Callable[[Sequence[JobOrder], Sequence[DeliveryOrder]], object] | None = None
     pool_max_age_s: float = 60.0
     pool_min_age_s: float = 5.0
     delivery_service_s: float = SERVICE_S
@@ -416,44 +419,43 @@ class SalesBook:
 
     def _write(self, batch: Sequence[_Pending]) -> list[str]:
         """Store a batch of new orders in one transaction, then hand the planner their
-        production jobs and deliveries (one call each for the batch); per order, why its
-        hand-over failed ('' when it did not)."""
+        production jobs and deliveries at once; per order, why its hand-over failed (''
+        when it did not)."""
         self.store.create_all([p.new for p in batch])
-        reasons = self._hand_over(
-            [p for p in batch if p.jobs], self.submit_jobs, "production not planned"
-        )
-        reasons |= self._hand_over(
-            [p for p in batch if p.delivery is not None],
-            self.submit_deliveries,
-            "delivery not planned",
-        )
-        return [reasons.get(p.new.order.id, "") for p in batch]
+        return self._hand_over([p for p in batch if p.jobs or p.delivery is not None], batch)
 
-    @staticmethod
-    def _hand_over(
-        batch: Sequence[_Pending], submit: Callable[[Sequence[Any]], object], what: str
-    ) -> dict[str, str]:
-        """Hand the planner the batch's jobs (or deliveries) at once; if it refuses them,
-        order by order, to find whose it refuses. Returns order id → reason refused."""
-
-        def parts(p: _Pending) -> list[Any]:
-            return list(p.jobs) if p.jobs else [p.delivery]
-
-        if not batch:
-            return {}
-        try:
-            submit([part for p in batch for part in parts(p)])
-            return {}
-        except CoordinatorError as exc:
-            if len(batch) == 1:
-                return {batch[0].new.order.id: f"{what}: {exc}"}
+    def _hand_over(self, handed: Sequence[_Pending], batch: Sequence[_Pending]) -> list[str]:
+        """Hand the planner the jobs and deliveries of `handed` in one call; if it refuses
+        them, order by order, to find whose it refuses. Per order of `batch`, the reason
+        its hand-over was refused ('' when it was not)."""
         refused: dict[str, str] = {}
-        for p in batch:
-            try:
-                submit(parts(p))
-            except CoordinatorError as exc:
-                refused[p.new.order.id] = f"{what}: {exc}"
-        return refused
+        try:
+            self._submit(handed)
+        except CoordinatorError as exc:
+            if len(handed) == 1:
+                refused[handed[0].new.order.id] = f"{_not_planned(handed[0])}: {exc}"
+            else:
+                for p in handed:
+                    try:
+                        self._submit([p])
+                    except CoordinatorError as one:
+                        refused[p.new.order.id] = f"{_not_planned(p)}: {one}"
+        return [refused.get(p.new.order.id, "") for p in batch]
+
+    def _submit(self, pending: Sequence[_Pending]) -> None:
+        """One hand-over of the jobs and deliveries of `pending` (two without
+        `submit_orders`)."""
+        jobs = [job for p in pending for job in p.jobs]
+        drops = [p.delivery for p in pending if p.delivery is not None]
+        if not jobs and not drops:
+            return
+        if self.submit_orders is not None:
+            self.submit_orders(jobs, drops)
+            return
+        if jobs:
+            self.submit_jobs(jobs)
+        if drops:
+            self.submit_deliveries(drops)
 
     @property
     def waiting_to_be_stored(self) -> int:
@@ -943,6 +945,11 @@ class SalesBook:
                     )
                 )
         return jobs
+
+
+def _not_planned(pending: _Pending) -> str:
+    """What a refused hand-over of an order means for it."""
+    return "production not planned" if pending.jobs else "delivery not planned"
 
 
 def _factory_pools(

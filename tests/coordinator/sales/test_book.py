@@ -14,7 +14,10 @@ import pytest
 
 from coordinator.errors import NotFound, StoreError
 from coordinator.plan.errors import OrderRejected
-from coordinator.plan.orders.specs import JobOrder, ProductSpec, StepOption
+from coordinator.plan.orders.specs import DeliveryOrder, JobOrder, ProductSpec, StepOption
+from coordinator.plan.runner import PlanRunner
+from coordinator.plan.state import MemoryPlanState
+from coordinator.plan.triggers import MachineSeen
 from coordinator.sales.book import (
     CapacityView,
     OrderConflict,
@@ -25,8 +28,10 @@ from coordinator.sales.book import (
 )
 from coordinator.sales.promise import Line, Point
 from coordinator.sales.records import InMemorySalesStore, NewOrder, SalesStore
+from coordinator.sales.shipping import order_of_delivery
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
+from tests.coordinator.conftest import command_log
 from tests.waiting import wait_until
 
 NOW_S = 1_796_601_600.0  # a Monday, 00:00 UTC
@@ -499,3 +504,47 @@ def test_the_orders_whose_work_is_in_the_schedule_are_found_by_their_job_ids() -
     )
     assert {"o-1", "a.b"} <= found
     assert not {"o", "o-9", "a.b.1.2.r1", "replenish-x", ""} & found
+
+
+class CountingPlanState(MemoryPlanState):
+    """The planner's state, recording the job and delivery ids of each orders transaction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saves: list[tuple[list[str], list[str]]] = []
+
+    def save_orders(
+        self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        self.saves.append(([j.id for j in jobs], [d.id for d in deliveries]))
+        return super().save_orders(jobs, deliveries, at_ms=at_ms)
+
+
+def test_a_batch_of_orders_is_one_transaction_of_the_planners_state(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """The orders stored in one batch, made ones and ones served from stock alike, reach the
+    real planner in one hand-over: one transaction of its durable state holds all their
+    jobs and deliveries."""
+    world = World()
+    gated = GatedStore(store)
+    state = CountingPlanState()
+    runner = PlanRunner(clock=clock, commands=command_log(), state=state)
+    runner.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2")])
+    book = world.book(cast(SalesStore, gated), clock)
+    book.submit_orders = runner.submit_orders
+    first, _ = _in_threads(book, [_order("o-1", 4)])  # 3 units left on the shelves
+    assert gated.entered.wait(10)
+    rest, answers = _in_threads(book, [_order("o-2", 3), _order("o-3", 3), _order("o-4", 3)])
+    wait_until(lambda: book.waiting_to_be_stored == 3)
+    gated.gate.set()
+    for t in first + rest:
+        t.join(10)
+    assert sorted(gated.batches[1]) == ["o-2", "o-3", "o-4"]
+    assert len(state.saves) == 2  # o-1, then the whole second batch
+    jobs, drops = state.saves[1]
+    made = {o for o, a in answers.items() if a.order.promise["lines"][0]["made"]}
+    assert made  # the batch mixes both kinds
+    assert made != set(answers)
+    assert sorted(jobs) == sorted(f"sales.{o}.0.0" for o in made)
+    assert sorted(order_of_delivery(d) for d in drops) == sorted(set(answers) - made)
