@@ -485,9 +485,14 @@ class PlanRunner:
             return list(self._book.products.values())
 
     def product(self, sku: str) -> ProductSpec | None:
-        """How `sku` is made, if declared (one lookup, for the order promise path)."""
-        with self._orders_lock:
-            return self._book.products.get(sku)
+        """How `sku` is made, if declared (one lookup, for the order promise path).
+
+        Read without the orders lock: the recipes are a dict replaced whole on each
+        declaration, never changed in place, so one lookup sees the old or the new one. The
+        promise path calls this under the sales book's lock, and the orders lock is held
+        through each durable hand-over of orders (`submit_orders`): waiting for it here
+        would make every promise queue behind the planner's store."""
+        return self._book.products.get(sku)
 
     def schedule_version(self) -> int:
         """The current schedule's version (0 before the first); cheap to poll."""
