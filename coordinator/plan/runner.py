@@ -138,6 +138,7 @@ class PlanRunner:
         quiet_s: float = 2.0,
         urgent_quiet_s: float = 0.2,
         max_delay_s: float = 10.0,
+        rest_factor: float = 0.0,
         machine_down_s: float = 4 * 3600.0,
         seed: int = 0,
         state: PlanState | None = None,
@@ -150,7 +151,11 @@ class PlanRunner:
     ) -> None:
         try:
             debouncer = Debouncer(
-                clock, quiet_s=quiet_s, urgent_quiet_s=urgent_quiet_s, max_delay_s=max_delay_s
+                clock,
+                quiet_s=quiet_s,
+                urgent_quiet_s=urgent_quiet_s,
+                max_delay_s=max_delay_s,
+                rest_factor=rest_factor,
             )
         except ValueError as exc:
             raise ConfigError(str(exc), field="plan_quiet_s") from exc
