@@ -8,8 +8,9 @@ orders/s for `--seconds` (1–3 lines each, long-tail SKU popularity, destinatio
 Yiwu, a mix of express / standard / economy) and records every answer's latency, measured
 from the moment the order was due to be sent (so a client falling behind counts against the
 server, not for it); it speaks plain HTTP/1.1 on 128 keep-alive connections (httpx's
-connection pool, at this rate, made the client the bottleneck). Afterwards the script checks that no unit was promised twice: the stock
-reserved per SKU and warehouse never exceeds what the shelves hold.
+connection pool, at this rate, made the client the bottleneck). Afterwards the script
+checks that no unit was promised twice: the stock reserved per SKU and warehouse never
+exceeds what the shelves hold.
 
     .venv/bin/python benchmarks/bench_promise.py                     # 200 orders/s for 60 s
     .venv/bin/python benchmarks/bench_promise.py --rate 100 --seconds 20
