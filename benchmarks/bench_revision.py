@@ -23,7 +23,7 @@ from typing import Any
 
 from coordinator.sales.book import CapacityView, SalesBook
 from coordinator.sales.lifecycle import Standing, Transition
-from coordinator.sales.records import SalesOrder
+from coordinator.sales.records import NewOrder, SalesOrder
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
 
@@ -81,11 +81,12 @@ def main() -> int:
         db = SqliteStore(Path(tmp) / "c.db")
         store = db.sales_store()
         at = round(T0_S * 1000)
-        for k in range(args.orders):
-            order = SalesOrder(f"o{k}", "shop", "{}", Standing("promised"), _promise(k), at, at,
-                               webhook_url="https://shop.example/hook")  # fmt: skip
-            store.create(order, token_hash=f"t{k}", holds=[],
-                         transitions=[Transition("promised", at, "promise", "system")])  # fmt: skip
+        promised = (Transition("promised", at, "promise", "system"),)
+        store.create_all([
+            NewOrder(SalesOrder(f"o{k}", "shop", "{}", Standing("promised"), _promise(k), at, at,
+                                webhook_url="https://shop.example/hook"), f"t{k}", promised, ())
+            for k in range(args.orders)
+        ])  # fmt: skip
         book = SalesBook(
             store=store,
             clock=clock,

@@ -375,6 +375,7 @@ def _build_sales(
         submit_jobs=plans.submit_orders,
         close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
         submit_deliveries=lambda drops: plans.submit_orders([], drops),
+        submit_orders=plans.submit_orders,
     )
 
 
@@ -481,6 +482,7 @@ def _build_plans(
         quiet_s=settings.plan_quiet_s,
         urgent_quiet_s=settings.plan_urgent_quiet_s,
         max_delay_s=settings.plan_max_delay_s,
+        rest_factor=settings.plan_rest_factor,
         machine_down_s=settings.plan_machine_down_s,
         state=local.plan_state(),
         lead_time_days=settings.cover_lead_time_days,

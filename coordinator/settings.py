@@ -171,6 +171,10 @@ class CoordinatorSettings(BaseSettings):
     plan_quiet_s: float = Field(default=2.0, ge=0)
     plan_urgent_quiet_s: float = Field(default=0.2, ge=0)
     plan_max_delay_s: float = Field(default=10.0, gt=0)
+    # After each re-plan the next waits this many times its duration, so re-planning takes
+    # at most 1 / (1 + factor) of the time and a burst of orders still gets the API (the
+    # planner shares its GIL); 0 re-plans as soon as the triggers are due.
+    plan_rest_factor: float = Field(default=2.0, ge=0, le=100)
     plan_machine_down_s: float = Field(default=4 * 3600.0, gt=0)
     # Jobs from facts (coordinator.jobs.tracker): plans keep started operations and close
     # jobs on their good counts; a planned start unreported past job_start_grace_s alarms;

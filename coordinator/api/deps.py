@@ -82,8 +82,8 @@ def get_store(request: Request) -> Store:
     return get_coordinator(request).store
 
 
-def get_settings(request: Request) -> CoordinatorSettings:
-    """The settings the service runs with."""
+async def get_settings(request: Request) -> CoordinatorSettings:
+    """The settings the service runs with (async: a lookup, not worth a worker thread)."""
     settings: CoordinatorSettings = request.app.state.settings
     return settings
 
@@ -136,8 +136,9 @@ def get_jobs(request: Request) -> JobTracker:
     return tracker
 
 
-def get_sales(request: Request) -> SalesBook:
-    """The coordinator's sales book (`SalesUnavailable`, 503, when it has none)."""
+async def get_sales(request: Request) -> SalesBook:
+    """The coordinator's sales book (`SalesUnavailable`, 503, when it has none). Async: a
+    lookup, not worth a hop to a worker thread on the order path."""
     coordinator = getattr(request.app.state, "coordinator", None)
     book: SalesBook | None = getattr(coordinator, "sales", None)
     if book is None:

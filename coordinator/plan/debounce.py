@@ -5,6 +5,12 @@ machine fault raises several events). The debouncer collects them and says when 
 re-plan: after `quiet_s` without a new trigger (`urgent_quiet_s` once an urgent kind such
 as a machine going down or a rush order is pending), and at the latest `max_delay_s`
 after the first pending trigger. It only reads the clock it is given.
+
+A re-plan shares the coordinator's process (and Python's GIL) with the API that takes the
+orders which trigger it: under a sustained burst, triggers never stop, and back-to-back
+re-plans would starve the API. So after each re-plan (`ran`), the next is not due before
+`rest_factor` times that re-plan's duration has passed: re-planning then takes at most
+1 / (1 + rest_factor) of the time, and a quick re-plan (an idle plant) is barely delayed.
 """
 
 from __future__ import annotations
@@ -49,9 +55,14 @@ class Debouncer:
         quiet_s: float = 2.0,
         urgent_quiet_s: float = 0.2,
         max_delay_s: float = 10.0,
+        rest_factor: float = 0.0,
     ) -> None:
         if not 0 <= urgent_quiet_s <= quiet_s <= max_delay_s:
             raise ValueError("need 0 <= urgent_quiet_s <= quiet_s <= max_delay_s")
+        if rest_factor < 0:
+            raise ValueError("need rest_factor >= 0")
+        self._rest_factor = rest_factor
+        self._not_before: float | None = None
         self._clock = clock
         self._quiet_s = quiet_s
         self._urgent_quiet_s = urgent_quiet_s
@@ -76,7 +87,13 @@ class Debouncer:
             return None
         urgent = any(kind in URGENT_KINDS for kind, _ in self._pending)
         quiet = self._urgent_quiet_s if urgent else self._quiet_s
-        return min(self._last_at + quiet, self._first_at + self._max_delay_s)
+        due = min(self._last_at + quiet, self._first_at + self._max_delay_s)
+        return due if self._not_before is None else max(due, self._not_before)
+
+    def ran(self, duration_s: float) -> None:
+        """A re-plan just ended after `duration_s`: the next batch waits `rest_factor`
+        times as long from now (see the module docstring)."""
+        self._not_before = self._clock.monotonic() + self._rest_factor * max(0.0, duration_s)
 
     def take_due(self) -> list[Trigger]:
         """The pending batch if it is due (and forget it), else an empty list."""

@@ -138,6 +138,7 @@ class PlanRunner:
         quiet_s: float = 2.0,
         urgent_quiet_s: float = 0.2,
         max_delay_s: float = 10.0,
+        rest_factor: float = 0.0,
         machine_down_s: float = 4 * 3600.0,
         seed: int = 0,
         state: PlanState | None = None,
@@ -150,7 +151,11 @@ class PlanRunner:
     ) -> None:
         try:
             debouncer = Debouncer(
-                clock, quiet_s=quiet_s, urgent_quiet_s=urgent_quiet_s, max_delay_s=max_delay_s
+                clock,
+                quiet_s=quiet_s,
+                urgent_quiet_s=urgent_quiet_s,
+                max_delay_s=max_delay_s,
+                rest_factor=rest_factor,
             )
         except ValueError as exc:
             raise ConfigError(str(exc), field="plan_quiet_s") from exc
@@ -485,9 +490,14 @@ class PlanRunner:
             return list(self._book.products.values())
 
     def product(self, sku: str) -> ProductSpec | None:
-        """How `sku` is made, if declared (one lookup, for the order promise path)."""
-        with self._orders_lock:
-            return self._book.products.get(sku)
+        """How `sku` is made, if declared (one lookup, for the order promise path).
+
+        Read without the orders lock: the recipes are a dict replaced whole on each
+        declaration, never changed in place, so one lookup sees the old or the new one. The
+        promise path calls this under the sales book's lock, and the orders lock is held
+        through each durable hand-over of orders (`submit_orders`): waiting for it here
+        would make every promise queue behind the planner's store."""
+        return self._book.products.get(sku)
 
     def schedule_version(self) -> int:
         """The current schedule's version (0 before the first); cheap to poll."""

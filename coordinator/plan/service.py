@@ -368,6 +368,7 @@ class PlanService:
                 _log.exception("re-planning failed for %d trigger(s)", len(batch))
             with self._lock:
                 self._last_replan_s = self._clock.monotonic() - started
+                self._debouncer.ran(self._last_replan_s)
             return True
 
     def _problem(self) -> SchedulingProblem | None:

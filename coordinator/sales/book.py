@@ -4,16 +4,26 @@
 `OrderConflict`); otherwise it validates the order against the catalog and the network's
 reach (a destination no micro-warehouse's vans serve is refused, `coordinator.sales.reach`)
 and, under one lock, computes the promise (`coordinator.sales.promise`) on the stock not yet
-held and the factory capacity not yet booked, stores the order with its holds, transitions
-and webhook events in one transaction, applies the holds to its in-memory view and hands the
-production parts to the planner as jobs (`sales.{order}.{line}.{part}`, due at the promised
-time). Two concurrent orders can therefore never be given the same units or the same capacity.
+held and the factory capacity not yet booked, and applies its holds to the book's in-memory
+view, so the next order sees only what is left. Two concurrent orders can therefore never be
+given the same units or the same capacity.
+
+The order is then stored by group commit (`coordinator.sales.group_commit`), outside the
+lock: the orders promised while the previous batch was being written are stored together,
+with their holds, transitions and webhook events, in one durable transaction, and the
+planner gets their production parts as jobs (`sales.{order}.{line}.{part}`, due at the
+promised time) or, served from stock, their deliveries, in one call per batch. Each caller
+is answered only after its own order is stored and handed over; if the batch cannot be
+stored, its orders give back what they held and the callers get the store's error. A retry
+that arrives while the first call is being stored waits for it and gets the stored answer.
 
 Ports it is built with (each a callable, so the coordinator wires its twin and planner and
 tests pass plain functions): `stock(skus)` shelf node → SKU → units on hand of those SKUs; `capacity()` the
 current schedule's busy intervals per machine, the machines down or offline, and the ids of
 the jobs that schedule already holds; `recipes()` SKU → `ProductSpec`; `submit_jobs`,
-`close_jobs` and `submit_deliveries` for the planner; `travel` the travel-time port.
+`close_jobs` and `submit_deliveries` for the planner, and `submit_orders` (jobs and
+deliveries in one hand-over, so a batch of new orders costs the planner one durable
+transaction; without it the two are handed separately); `travel` the travel-time port.
 
 Orders ship as one delivery each when they are ready (`coordinator.sales.shipping`), bound
 to the warehouse their goods are at: the one whose stock was reserved, or the one that
@@ -35,8 +45,10 @@ kept in memory between re-plans.
 
 Capacity pools are rebuilt from a new schedule (a new `schedule_version()`), at most every
 `pool_min_age_s` (a burst of orders re-plans often; the pools keep their own bookings in
-between), and at least every `pool_max_age_s`; the work held by orders whose jobs are not
-yet in that schedule is booked on the rebuilt pools again.
+between), at least every `pool_max_age_s`, and at the next order after capacity was released
+or the network changed. A rebuild reads the schedule and builds the pools outside the lock
+(orders go on being promised on the old pools meanwhile) and swaps them in under it, booking
+on them again the work held by orders whose jobs are not yet in that schedule.
 """
 
 from __future__ import annotations
@@ -54,6 +66,7 @@ from coordinator.errors import CoordinatorError, NotFound
 from coordinator.plan.orders.specs import DeliveryOrder, JobOrder, OperationOrder, ProductSpec
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
 from coordinator.sales.errors import OrderConflict, OrderInvalid
+from coordinator.sales.group_commit import BatchFailed, GroupCommit
 from coordinator.sales.lifecycle import (
     FINAL,
     Standing,
@@ -62,7 +75,7 @@ from coordinator.sales.lifecycle import (
     TransitionRefused,
     apply_fact,
 )
-from coordinator.sales.network import Network, network_from_json, recipe_at
+from coordinator.sales.network import Factory, Network, network_from_json, recipe_at
 from coordinator.sales.promise import (
     FactoryOffer,
     Line,
@@ -75,7 +88,7 @@ from coordinator.sales.promise import (
     promise_order,
 )
 from coordinator.sales.reach import unreachable_reason
-from coordinator.sales.records import Hold, SalesOrder, SalesStore
+from coordinator.sales.records import Hold, NewOrder, SalesOrder, SalesStore
 from coordinator.sales.revision import (
     Revision,
     revise_delivery,
@@ -217,6 +230,17 @@ def promise_json(promise: Promise) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A promised order on its way to the store, with what the planner gets once stored:
+    its production jobs, or (served from stock) its delivery."""
+
+    new: NewOrder
+    token: str
+    jobs: tuple[JobOrder, ...]
+    delivery: DeliveryOrder | None
+
+
 @dataclass
 class SalesBook:
     """Sales orders, their promises and their status; thread-safe."""
@@ -231,6 +255,7 @@ class SalesBook:
     submit_jobs: Callable[[Sequence[JobOrder]], object] = lambda _jobs: None
     close_jobs: Callable[[Sequence[str]], object] = lambda _ids: None
     submit_deliveries: Callable[[Sequence[DeliveryOrder]], object] = lambda _drops: None
+    submit_orders: Callable[[Sequence[JobOrder], Sequence[DeliveryOrder]], object] | None = None
     pool_max_age_s: float = 60.0
     pool_min_age_s: float = 5.0
     delivery_service_s: float = SERVICE_S
@@ -247,7 +272,14 @@ class SalesBook:
     _holds: dict[str, list[Hold]] = field(default_factory=dict)
     _pools: dict[str, CapacityPool] = field(default_factory=dict)
     _always_open: dict[str, CapacityPool] = field(default_factory=dict)
-    _pools_key: tuple[int, float] = (-1, 0.0)
+    _pools_network: Network | None = None  # the network the pools were built for
+    _pools_version: int = -1  # the schedule version they were built from
+    _pools_built_s: float = 0.0
+    _pools_stale: bool = False  # capacity was released: rebuild at the next order
+    _pools_building: bool = False
+    _in_flight: dict[str, threading.Event] = field(default_factory=dict)
+    """Orders promised and being stored (set once stored or refused)."""
+    _commits: GroupCommit[_Pending, str] = field(init=False)
     _ship_depots: dict[str, str] = field(default_factory=dict)
     """The node each order's units were received at, where its delivery loads."""
     _revision_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -256,6 +288,7 @@ class SalesBook:
     _latest: dict[str, Revision] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._commits = GroupCommit(self._write)
         saved = self.store.load_network()
         if saved is not None:
             self._network = network_from_json(orjson.loads(saved))
@@ -278,8 +311,7 @@ class SalesBook:
         body = orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
         with self._lock:
             self.store.save_network(body, at_ms=now_ms(self.clock))
-            self._network = network
-            self._pools_key = (-1, 0.0)
+            self._network = network  # the pools are rebuilt for it before the next order
         for listener in self.network_listeners:
             listener(network)
         return network
@@ -294,73 +326,141 @@ class SalesBook:
     def submit(self, request: OrderRequest) -> Taken:
         """Promise and store `request`, or answer its retry; see the module docstring."""
         body = request.canonical()
+        while True:
+            self._refresh_pools()
+            with self._lock:
+                if self._pools_network is not self._network:
+                    continue  # the network changed since the pools were built
+                first = self._in_flight.get(request.id)
+                if first is None:
+                    prepared = self._prepare(request, body)
+                    break
+            first.wait()  # the same id is being stored: answer as a retry once it is
+        if isinstance(prepared, Taken):
+            return prepared
+        try:
+            reason = self._commits.commit(prepared)
+        except BatchFailed as failed:  # nothing of the batch was stored: give it all back
+            with self._lock:
+                self._release(request.id)
+                self._in_flight.pop(request.id).set()
+            if isinstance(failed.cause, Exception):
+                raise failed.cause from None
+            raise
         with self._lock:
-            existing = self.store.find(request.id)
-            if existing is not None:
-                if existing.body != body:
-                    raise OrderConflict(
-                        f"order {request.id!r} exists with other content", field="id"
-                    )
-                return Taken(existing, created=False)
-            levels = self.stock({line.sku for line in request.lines})
-            self._check_catalog(request, levels)
-            self._check_reach(request.destination)
-            now_s = self.clock.now()
-            try:
-                promise = promise_order(
-                    request.lines,
-                    destination=request.destination,
-                    service=request.service,
-                    now_s=now_s,
-                    warehouses=self._warehouse_stock(levels),
-                    factories=self._offers(now_s, {line.sku for line in request.lines}),
-                    makers=self._network.makers,
-                    travel=self.travel,
-                    rules=self._network.rules,
-                )
-            except PromiseError as exc:
-                raise OrderInvalid(exc.reason, field=exc.field) from None
-            at = round(now_s * 1000)
-            holds = [Hold("stock", w, sku, qty) for w, sku, qty in promise.stock_taken] + [
-                Hold("work", f, "", work, rush) for f, work, rush in promise.work_taken
-            ]
-            made = any(lp.made for lp in promise.lines)
-            transitions = [
-                Transition("received", at, "order", request.customer),
-                Transition("promised", at, "promise", SYSTEM, f"bound by {promise.bound_by}"),
-            ]
-            standing = Standing("promised")
-            if not made:
-                standing = Standing("reserved")
-                transitions.append(Transition("reserved", at, "stock reserved", SYSTEM))
-            order = SalesOrder(
-                id=request.id,
-                customer=request.customer,
-                body=body,
-                standing=standing,
-                promise=promise_json(promise),
-                created_ms=at,
-                updated_ms=at,
-                webhook_url=request.webhook_url,
+            self._in_flight.pop(request.id).set()
+        order = prepared.new.order
+        if reason:  # the promise stands; the order says why it may slip
+            order = self._change(order.id, "delayed", actor=SYSTEM, reason=reason)
+        return Taken(order, created=True, token=prepared.token)
+
+    def _prepare(self, request: OrderRequest, body: str) -> Taken | _Pending:
+        """Under the lock: the stored answer of a retry, or the order's promise with its
+        holds applied to the book's view (the caller then stores it)."""
+        existing = self.store.find(request.id)
+        if existing is not None:
+            if existing.body != body:
+                raise OrderConflict(f"order {request.id!r} exists with other content", field="id")
+            return Taken(existing, created=False)
+        skus = {line.sku for line in request.lines}
+        levels = self.stock(skus)
+        self._check_catalog(request, levels)
+        self._check_reach(request.destination)
+        now_s = self.clock.now()
+        try:
+            promise = promise_order(
+                request.lines,
+                destination=request.destination,
+                service=request.service,
+                now_s=now_s,
+                warehouses=self._warehouse_stock(levels),
+                factories=self._offers(skus),
+                makers=self._network.makers,
+                travel=self.travel,
+                rules=self._network.rules,
             )
-            token = secrets.token_urlsafe(18)
-            self.store.create(
-                order, token_hash=token_hash(token), transitions=transitions, holds=holds
-            )
-            for hold in holds:
-                self._hold(order.id, hold)
-                if hold.kind == "work":
-                    self._pools[hold.place].book(hold.amount, use_reserve=hold.from_reserve)
-        if made:
-            try:
-                self.submit_jobs(self._jobs(order, promise, rush=request.service == "express"))
-            except CoordinatorError as exc:  # the promise stands; the order says why it may slip
-                order = self._change(
-                    order.id, "delayed", actor=SYSTEM, reason=f"production not planned: {exc}"
-                )
-        else:
-            order = self._ship(order)
-        return Taken(order, created=True, token=token)
+        except PromiseError as exc:
+            raise OrderInvalid(exc.reason, field=exc.field) from None
+        at = round(now_s * 1000)
+        holds = tuple(Hold("stock", w, sku, qty) for w, sku, qty in promise.stock_taken) + tuple(
+            Hold("work", f, "", work, rush) for f, work, rush in promise.work_taken
+        )
+        made = any(lp.made for lp in promise.lines)
+        transitions = [
+            Transition("received", at, "order", request.customer),
+            Transition("promised", at, "promise", SYSTEM, f"bound by {promise.bound_by}"),
+        ]
+        standing = Standing("promised")
+        if not made:
+            standing = Standing("reserved")
+            transitions.append(Transition("reserved", at, "stock reserved", SYSTEM))
+        order = SalesOrder(
+            id=request.id,
+            customer=request.customer,
+            body=body,
+            standing=standing,
+            promise=promise_json(promise),
+            created_ms=at,
+            updated_ms=at,
+            webhook_url=request.webhook_url,
+        )
+        token = secrets.token_urlsafe(18)
+        for hold in holds:
+            self._hold(order.id, hold)
+            if hold.kind == "work":
+                self._pools[hold.place].book(hold.amount, use_reserve=hold.from_reserve)
+        self._in_flight[order.id] = threading.Event()
+        return _Pending(
+            NewOrder(order, token_hash(token), tuple(transitions), holds),
+            token,
+            jobs=tuple(self._jobs(order, promise, rush=request.service == "express")),
+            delivery=None if made else self._delivery(order),
+        )
+
+    def _write(self, batch: Sequence[_Pending]) -> list[str]:
+        """Store a batch of new orders in one transaction, then hand the planner their
+        production jobs and deliveries at once; per order, why its hand-over failed (''
+        when it did not)."""
+        self.store.create_all([p.new for p in batch])
+        return self._hand_over([p for p in batch if p.jobs or p.delivery is not None], batch)
+
+    def _hand_over(self, handed: Sequence[_Pending], batch: Sequence[_Pending]) -> list[str]:
+        """Hand the planner the jobs and deliveries of `handed` in one call; if it refuses
+        them, order by order, to find whose it refuses. Per order of `batch`, the reason
+        its hand-over was refused ('' when it was not)."""
+        refused: dict[str, str] = {}
+        try:
+            self._submit(handed)
+        except CoordinatorError as exc:
+            if len(handed) == 1:
+                refused[handed[0].new.order.id] = f"{_not_planned(handed[0])}: {exc}"
+            else:
+                for p in handed:
+                    try:
+                        self._submit([p])
+                    except CoordinatorError as one:
+                        refused[p.new.order.id] = f"{_not_planned(p)}: {one}"
+        return [refused.get(p.new.order.id, "") for p in batch]
+
+    def _submit(self, pending: Sequence[_Pending]) -> None:
+        """One hand-over of the jobs and deliveries of `pending` (two without
+        `submit_orders`)."""
+        jobs = [job for p in pending for job in p.jobs]
+        drops = [p.delivery for p in pending if p.delivery is not None]
+        if not jobs and not drops:
+            return
+        if self.submit_orders is not None:
+            self.submit_orders(jobs, drops)
+            return
+        if jobs:
+            self.submit_jobs(jobs)
+        if drops:
+            self.submit_deliveries(drops)
+
+    @property
+    def waiting_to_be_stored(self) -> int:
+        """Promised orders waiting for the next group commit."""
+        return self._commits.waiting
 
     def production_jobs(self, order: SalesOrder) -> list[str]:
         """The planner job ids of the order's production parts."""
@@ -613,20 +713,32 @@ class SalesBook:
     def _ship(
         self, order: SalesOrder, *, windowed: bool = True, depot: str | None = None
     ) -> SalesOrder:
-        """Hand the planner the order's delivery to the customer (due by the promise while
-        `windowed`), loaded at `depot` (else the first shelf node of the warehouse of its
-        largest reserved stock); if it refuses, the order is delayed with the reason. A
-        produced order whose units are carried to a warehouse ships on their receipt
-        instead."""
+        """Hand the planner the order's delivery to the customer (see `_delivery`); if it
+        refuses, the order is delayed with the reason. A produced order whose units are
+        carried to a warehouse ships on their receipt instead."""
         if order.standing.status == "produced" and any(
             self.carried(job) for job in self.production_jobs(order)
         ):
             return order
+        try:
+            self.submit_deliveries([self._delivery(order, windowed=windowed, depot=depot)])
+        except CoordinatorError as exc:
+            return self._change(
+                order.id, "delayed", actor=SYSTEM, reason=f"delivery not planned: {exc}"
+            )
+        return order
+
+    def _delivery(
+        self, order: SalesOrder, *, windowed: bool = True, depot: str | None = None
+    ) -> DeliveryOrder:
+        """The order's delivery to the customer (due by the promise while `windowed`),
+        loaded at `depot` (else where its units were received, else the first shelf node of
+        the warehouse of its largest reserved stock)."""
         if depot:
             self._ship_depots[order.id] = depot  # a re-hand-over (late) loads there too
         depot = depot or self._ship_depots.get(order.id)
         body = orjson.loads(order.body)
-        delivery = customer_delivery(
+        return customer_delivery(
             order.id,
             lat=float(body["destination"]["lat"]),
             lon=float(body["destination"]["lon"]),
@@ -637,13 +749,6 @@ class SalesBook:
             windowed=windowed,
             depot_id=depot or self._shelf(stock_place(order.promise)),
         )
-        try:
-            self.submit_deliveries([delivery])
-        except CoordinatorError as exc:
-            return self._change(
-                order.id, "delayed", actor=SYSTEM, reason=f"delivery not planned: {exc}"
-            )
-        return order
 
     def _shelf(self, warehouse: str | None) -> str | None:
         """The first shelf node of a network warehouse (depots are warehouse nodes)."""
@@ -707,12 +812,13 @@ class SalesBook:
             self._held_stock[key] = self._held_stock.get(key, 0) + int(hold.amount)
 
     def _release(self, order_id: str) -> None:
-        """Give back what the order held: stock at once, capacity at the next pool rebuild."""
+        """Give back what the order held: stock at once, capacity at the next pool rebuild
+        (due at the next order)."""
         for hold in self._holds.pop(order_id, []):
             if hold.kind == "stock":
                 key = (hold.place, hold.sku)
                 self._held_stock[key] -= int(hold.amount)
-        self._pools_key = (-1, 0.0)
+        self._pools_stale = True
 
     def _warehouse_stock(self, levels: Mapping[str, Mapping[str, int]]) -> list[WarehouseStock]:
         found: list[WarehouseStock] = []
@@ -727,16 +833,8 @@ class SalesBook:
             found.append(WarehouseStock(w.id, w.location, available))
         return found
 
-    def _offers(self, now_s: float, skus: Iterable[str]) -> list[FactoryOffer]:
-        """Each factory's capacity and its recipes for just these SKUs."""
-        version, (built_version, built_s) = self.schedule_version(), self._pools_key
-        age = now_s - built_s
-        if (
-            built_version < 0
-            or age > self.pool_max_age_s
-            or (version != built_version and age >= self.pool_min_age_s)
-        ):
-            self._rebuild(self.capacity(), now_s, version)
+    def _offers(self, skus: Iterable[str]) -> list[FactoryOffer]:
+        """Each factory's capacity and its recipes for just these SKUs (under the lock)."""
         products = {sku: p for sku in skus if (p := self.recipe(sku)) is not None}
         offers = []
         for f in self._network.factories:
@@ -758,31 +856,62 @@ class SalesBook:
             )
         return offers
 
-    def _rebuild(self, view: CapacityView, now_s: float, version: int) -> None:
-        self._pools = {}
-        self._always_open = {}
-        for f in self._network.factories:
-            common: dict[str, Any] = {
-                "machines": f.machines,
-                "busy": view.busy,
-                "unavailable": view.unavailable,
-                "share": f.capacity_share,
-                "start_s": now_s,
-                "horizon_s": HORIZON_S,
-                "bucket_s": BUCKET_S,
-            }
-            self._pools[f.id] = pool_from_schedule(hours=f.hours, **common)
-            self._always_open[f.id] = pool_from_schedule(hours=OpeningHours(), **common)
+    def _refresh_pools(self) -> None:
+        """Rebuild the capacity pools when due (see the module docstring). They are built
+        outside the lock from a snapshot of the schedule, so orders keep being promised on
+        the old pools meanwhile, and swapped in under it, with the work of the orders the
+        snapshot does not hold (those promised since included) booked on them again. One
+        caller builds at a time; the others go on with the pools there are, unless there are
+        none for the current network."""
+        now_s = self.clock.now()
+        with self._lock:
+            network = self._network
+            usable = self._pools_network is network
+            built_version, built_s = self._pools_version, self._pools_built_s
+            age = now_s - built_s
+            stale = (
+                not usable
+                or self._pools_stale
+                or age > self.pool_max_age_s
+                or (age >= self.pool_min_age_s and self.schedule_version() != built_version)
+            )
+            if not stale or (usable and self._pools_building):
+                return
+            self._pools_building = True
+            self._pools_stale = False
+        try:
+            view = self.capacity()
+            built = {f.id: _factory_pools(f, view, now_s) for f in network.factories}
+            with self._lock:
+                if network is self._network:
+                    self._install(built, view, now_s)
+        finally:
+            with self._lock:
+                self._pools_building = False
+
+    def _install(
+        self,
+        built: Mapping[str, tuple[CapacityPool, CapacityPool]],
+        view: CapacityView,
+        now_s: float,
+    ) -> None:
+        """Swap in freshly built pools (under the lock), booking on them the work held by
+        orders whose jobs the schedule they were built from does not hold yet."""
+        self._pools = {f: pools[0] for f, pools in built.items()}
+        self._always_open = {f: pools[1] for f, pools in built.items()}
         planned = _orders_with_work_in(view.planned_jobs)
+        unplanned: dict[str, float] = {}
         for order_id, holds in self._holds.items():
             if order_id in planned:
                 continue  # the schedule already holds this order's work
             for hold in holds:
-                pool = self._pools.get(hold.place) if hold.kind == "work" else None
-                if pool is not None:
-                    left = min(hold.amount, pool.work_by(pool.end_s, use_reserve=True))
-                    pool.book(left, use_reserve=True)
-        self._pools_key = (version, now_s)
+                if hold.kind == "work" and hold.place in self._pools:
+                    unplanned[hold.place] = unplanned.get(hold.place, 0.0) + hold.amount
+        for place, work in unplanned.items():
+            pool = self._pools[place]
+            pool.book(min(work, pool.work_by(pool.end_s, use_reserve=True)), use_reserve=True)
+        self._pools_network = self._network
+        self._pools_version, self._pools_built_s = view.version, now_s
 
     def _jobs(self, order: SalesOrder, promise: Promise, *, rush: bool) -> list[JobOrder]:
         """One planner job per factory part, due when the promise says it is ready."""
@@ -816,6 +945,31 @@ class SalesBook:
                     )
                 )
         return jobs
+
+
+def _not_planned(pending: _Pending) -> str:
+    """What a refused hand-over of an order means for it."""
+    return "production not planned" if pending.jobs else "delivery not planned"
+
+
+def _factory_pools(
+    factory: Factory, view: CapacityView, now_s: float
+) -> tuple[CapacityPool, CapacityPool]:
+    """A factory's pool within its opening hours, and the same around the clock (to tell
+    whether opening hours bound a promise)."""
+    common: dict[str, Any] = {
+        "machines": factory.machines,
+        "busy": view.busy,
+        "unavailable": view.unavailable,
+        "share": factory.capacity_share,
+        "start_s": now_s,
+        "horizon_s": HORIZON_S,
+        "bucket_s": BUCKET_S,
+    }
+    return (
+        pool_from_schedule(hours=factory.hours, **common),
+        pool_from_schedule(hours=OpeningHours(), **common),
+    )
 
 
 def stock_place(promise: Mapping[str, Any]) -> str | None:

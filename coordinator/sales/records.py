@@ -42,6 +42,17 @@ class SalesOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class NewOrder:
+    """An order to create: its record, its tracking token's hash, its first transitions and
+    what it holds."""
+
+    order: SalesOrder
+    token_hash: str
+    transitions: tuple[Transition, ...]
+    holds: tuple[Hold, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookEvent:
     """One transition to push to the order's webhook URL; `(order_id, seq)` is its id."""
 
@@ -64,14 +75,9 @@ class SalesStore(Protocol):
 
     def find_by_token(self, token_hash: str) -> SalesOrder | None: ...
 
-    def create(
-        self,
-        order: SalesOrder,
-        *,
-        token_hash: str,
-        transitions: Sequence[Transition],
-        holds: Sequence[Hold],
-    ) -> None: ...
+    def create_all(self, orders: Sequence[NewOrder]) -> None:
+        """Create these orders in one transaction (all or none)."""
+        ...
 
     def advance(
         self,
@@ -153,21 +159,22 @@ class InMemorySalesStore:
         found = self.tokens.get(token_hash)
         return None if found is None else self.orders[found]
 
-    def create(
-        self,
-        order: SalesOrder,
-        *,
-        token_hash: str,
-        transitions: Sequence[Transition],
-        holds: Sequence[Hold],
-    ) -> None:
-        if order.id in self.orders or token_hash in self.tokens:
-            raise ValueError(f"order {order.id!r} exists")
-        self.orders[order.id] = order
-        self.tokens[token_hash] = order.id
-        self.changes[order.id] = []
-        self.holds[order.id] = list(holds)
-        self._append(order, transitions)
+    def create_all(self, orders: Sequence[NewOrder]) -> None:
+        ids = [n.order.id for n in orders]
+        tokens = [n.token_hash for n in orders]
+        if (
+            len(set(ids)) < len(ids)
+            or len(set(tokens)) < len(tokens)
+            or any(i in self.orders for i in ids)
+            or any(t in self.tokens for t in tokens)
+        ):
+            raise ValueError("an order or token of the batch exists")
+        for new in orders:
+            self.orders[new.order.id] = new.order
+            self.tokens[new.token_hash] = new.order.id
+            self.changes[new.order.id] = []
+            self.holds[new.order.id] = list(new.holds)
+            self._append(new.order, new.transitions)
 
     def advance(
         self,

@@ -2,7 +2,9 @@
 m014_sales_revisions).
 
 It shares the store's writer connection and write lock (`SqliteStore.sales_store()`), as
-`coordinator.store.plan_state` does; every method is one transaction, durable on return.
+`coordinator.store.plan_state` does; every write is one transaction, durable on return.
+Reads go through the store's per-thread reader connections (WAL: they see every committed
+write and never wait for the writer), so looking an order up never queues behind an fsync.
 Webhook events are written in the transaction that records their transition, so a
 transition is never stored without its push, nor pushed without being stored.
 """
@@ -11,16 +13,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Final
 
 import orjson
 
 from coordinator.sales.lifecycle import Standing, Status, Transition
-from coordinator.sales.records import Hold, SalesOrder, WebhookEvent, event_body
+from coordinator.sales.records import Hold, NewOrder, SalesOrder, WebhookEvent, event_body
 from coordinator.sales.summary import OrderOutcome
-from coordinator.store.sqlite_support import locked_transaction
+from coordinator.store.sqlite_support import locked_transaction, translated
 
 __all__ = ["SqliteSalesStore"]
 
@@ -28,11 +30,22 @@ _ORDER_COLUMNS: Final = "id, customer, body, status, delayed_from, promise, crea
 
 
 class SqliteSalesStore:
-    """Durable sales orders; thread-safe (every call holds the store's write lock)."""
+    """Durable sales orders; thread-safe (every write holds the store's write lock)."""
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        lock: threading.Lock,
+        reader: Callable[[], sqlite3.Connection],
+    ) -> None:
         self._conn = conn
         self._lock = lock
+        self._reader = reader
+
+    @contextmanager
+    def _read(self, operation: str) -> Iterator[sqlite3.Connection]:
+        with translated(operation, store="sales"):
+            yield self._reader()
 
     def _transaction(self, operation: str) -> AbstractContextManager[sqlite3.Connection]:
         return locked_transaction(self._conn, self._lock, operation, store="sales")
@@ -45,12 +58,12 @@ class SqliteSalesStore:
             )
 
     def load_network(self) -> str | None:
-        with self._transaction("load_network") as conn:
+        with self._read("load_network") as conn:
             row = conn.execute("SELECT body FROM sales_network WHERE id = 1").fetchone()
         return None if row is None else str(row[0])
 
     def find(self, order_id: str) -> SalesOrder | None:
-        with self._transaction("find") as conn:
+        with self._read("find") as conn:
             row = conn.execute(
                 f"SELECT {_ORDER_COLUMNS} FROM sales_orders WHERE id = ?",  # noqa: S608
                 (order_id,),
@@ -58,43 +71,44 @@ class SqliteSalesStore:
         return None if row is None else _order(row)
 
     def find_by_token(self, token_hash: str) -> SalesOrder | None:
-        with self._transaction("find_by_token") as conn:
+        with self._read("find_by_token") as conn:
             row = conn.execute(
                 f"SELECT {_ORDER_COLUMNS} FROM sales_orders WHERE token_hash = ?",  # noqa: S608
                 (token_hash,),
             ).fetchone()
         return None if row is None else _order(row)
 
-    def create(
-        self,
-        order: SalesOrder,
-        *,
-        token_hash: str,
-        transitions: Sequence[Transition],
-        holds: Sequence[Hold],
-    ) -> None:
+    def create_all(self, orders: Sequence[NewOrder]) -> None:
         with self._transaction("create") as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO sales_orders (id, customer, body, status, delayed_from, promise,"
                 " token_hash, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    order.id,
-                    order.customer,
-                    order.body,
-                    order.standing.status,
-                    order.standing.delayed_from,
-                    orjson.dumps(order.promise).decode(),
-                    token_hash,
-                    order.created_ms,
-                    order.updated_ms,
-                ),
+                [
+                    (
+                        n.order.id,
+                        n.order.customer,
+                        n.order.body,
+                        n.order.standing.status,
+                        n.order.standing.delayed_from,
+                        orjson.dumps(n.order.promise).decode(),
+                        n.token_hash,
+                        n.order.created_ms,
+                        n.order.updated_ms,
+                    )
+                    for n in orders
+                ],
             )
             conn.executemany(
                 "INSERT INTO sales_holds (order_id, kind, place, sku, amount, from_reserve)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                [(order.id, h.kind, h.place, h.sku, h.amount, int(h.from_reserve)) for h in holds],
+                [
+                    (n.order.id, h.kind, h.place, h.sku, h.amount, int(h.from_reserve))
+                    for n in orders
+                    for h in n.holds
+                ],
             )
-            _append(conn, order, transitions)
+            for n in orders:
+                _append(conn, n.order, n.transitions, first=True)
 
     def advance(
         self,
@@ -131,7 +145,7 @@ class SqliteSalesStore:
             clauses.append("id > ?")
             params.append(after)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._transaction("list") as conn:
+        with self._read("list") as conn:
             rows = conn.execute(
                 f"SELECT {_ORDER_COLUMNS} FROM sales_orders {where} ORDER BY id LIMIT ?",  # noqa: S608
                 (*params, limit),
@@ -147,14 +161,14 @@ class SqliteSalesStore:
             )
 
     def load_revision(self, order_id: str) -> str | None:
-        with self._transaction("load_revision") as conn:
+        with self._read("load_revision") as conn:
             row = conn.execute(
                 "SELECT body FROM sales_revisions WHERE order_id = ?", (order_id,)
             ).fetchone()
         return None if row is None else str(row[0])
 
     def transitions(self, order_id: str) -> list[Transition]:
-        with self._transaction("transitions") as conn:
+        with self._read("transitions") as conn:
             rows = conn.execute(
                 "SELECT status, at_ms, cause, actor, reason FROM sales_events"
                 " WHERE order_id = ? ORDER BY seq",
@@ -163,7 +177,7 @@ class SqliteSalesStore:
         return [Transition(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     def outcomes(self) -> list[OrderOutcome]:
-        with self._transaction("outcomes") as conn:
+        with self._read("outcomes") as conn:
             rows = conn.execute(
                 "SELECT o.status, o.created_ms, json_extract(o.promise, '$.promised_ms'),"
                 " (SELECT min(e.at_ms) FROM sales_events e"
@@ -173,7 +187,7 @@ class SqliteSalesStore:
         return [OrderOutcome(r[0], r[1], r[2], r[3]) for r in rows]
 
     def open_holds(self) -> list[tuple[str, Hold]]:
-        with self._transaction("open_holds") as conn:
+        with self._read("open_holds") as conn:
             rows = conn.execute(
                 "SELECT order_id, kind, place, sku, amount, from_reserve FROM sales_holds"
                 " WHERE released_ms IS NULL"
@@ -181,7 +195,7 @@ class SqliteSalesStore:
         return [(r[0], Hold(r[1], r[2], r[3], r[4], bool(r[5]))) for r in rows]
 
     def due_webhooks(self, *, now_ms: int, limit: int) -> list[WebhookEvent]:
-        with self._transaction("due_webhooks") as conn:
+        with self._read("due_webhooks") as conn:
             rows = conn.execute(
                 "SELECT w.order_id, w.seq, w.url, w.body, w.attempts, w.next_ms"
                 " FROM sales_webhooks w WHERE w.delivered_ms IS NULL AND w.next_ms <= ?"
@@ -225,10 +239,19 @@ def _order(row: Any) -> SalesOrder:
     )
 
 
-def _append(conn: sqlite3.Connection, order: SalesOrder, transitions: Sequence[Transition]) -> None:
-    (last,) = conn.execute(
-        "SELECT coalesce(max(seq), 0) FROM sales_events WHERE order_id = ?", (order.id,)
-    ).fetchone()
+def _append(
+    conn: sqlite3.Connection,
+    order: SalesOrder,
+    transitions: Sequence[Transition],
+    *,
+    first: bool = False,
+) -> None:
+    """Store the order's transitions after its last one (`first`: it has none yet)."""
+    last = 0
+    if not first:
+        (last,) = conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM sales_events WHERE order_id = ?", (order.id,)
+        ).fetchone()
     for offset, change in enumerate(transitions, start=1):
         seq = last + offset
         conn.execute(

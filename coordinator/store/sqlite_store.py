@@ -119,8 +119,8 @@ class SqliteStore:
         return SqliteJobStore(self._writer, self._write_lock)
 
     def sales_store(self) -> SqliteSalesStore:
-        """The sales orders, on this store's writer connection and lock."""
-        return SqliteSalesStore(self._writer, self._write_lock)
+        """The sales orders, on this store's writer connection and lock, and its readers."""
+        return SqliteSalesStore(self._writer, self._write_lock, self._reader)
 
     def lateral_store(self) -> SqliteLateralStore:
         """The lateral transfers between warehouses, on this store's writer connection."""

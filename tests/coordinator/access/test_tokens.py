@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -65,9 +66,9 @@ def test_a_removed_token_stops_working_without_a_restart(tmp_path: Path) -> None
 
 def test_a_site_scoped_token_is_refused_fleet_wide_resources(tmp_path: Path) -> None:
     """`require_all_sites` lets an unscoped admin through and refuses a scoped one (403)."""
-    assert require_all_sites(Principal("root", "admin")).name == "root"
+    assert asyncio.run(require_all_sites(Principal("root", "admin"))).name == "root"
     with pytest.raises(Forbidden, match="covers only s1"):
-        require_all_sites(Principal("ana", "admin", Scope(frozenset({"s1"}))))
+        asyncio.run(require_all_sites(Principal("ana", "admin", Scope(frozenset({"s1"})))))
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -69,9 +70,9 @@ def test_dev_mode_still_enforces_configured_tokens() -> None:
 def test_viewer_cannot_pass_operator_check() -> None:
     """A viewer asking for an operator action gets 403."""
     with pytest.raises(Forbidden) as info:
-        require_operator(Principal("wall", "viewer"))
+        asyncio.run(require_operator(Principal("wall", "viewer")))
     assert status_for(info.value) == 403
-    assert require_operator(Principal("ana", "operator")) == "ana"
+    assert asyncio.run(require_operator(Principal("ana", "operator"))) == "ana"
 
 
 def test_parse_tokens_ignores_empty_and_refuses_a_bare_string() -> None:

@@ -58,6 +58,7 @@ def test_a_breakdown_delays_the_order_once_with_its_reason(
         admin_tokens=ADMIN,
         db_path=tmp_path / "c.db",
         plan_quiet_s=0.0,
+        plan_rest_factor=0.0,  # each tick re-plans at once
         plan_urgent_quiet_s=0.0,
         plan_time_limit_s=1.0,
     )

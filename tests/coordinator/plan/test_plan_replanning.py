@@ -58,12 +58,35 @@ def test_a_steady_stream_is_released_by_max_delay() -> None:
     assert fired_at == 4
 
 
+def test_after_a_replan_the_next_waits_its_duration_times_the_rest_factor() -> None:
+    """A burst keeps triggers coming: after a re-plan of 3 s with rest factor 2, urgent
+    triggers wait until 6 s after it ended, then go as one batch; a re-plan of 0 s
+    delays nothing."""
+    clock = FakeClock()
+    debouncer = Debouncer(clock, quiet_s=2.0, urgent_quiet_s=0.2, rest_factor=2.0)
+    debouncer.ran(3.0)
+    for n in range(40):
+        debouncer.submit(Trigger("rush_order", f"j{n}"))
+        clock.advance(0.125)  # 5 s of orders, none ever quiet for 0.2 s
+    assert debouncer.take_due() == []
+    clock.advance(0.875)  # 5.875 s after the re-plan ended
+    assert debouncer.take_due() == []
+    clock.advance(0.125)
+    assert len(debouncer.take_due()) == 40
+    debouncer.ran(0.0)
+    debouncer.submit(Trigger("machine_down", "m1"))
+    clock.advance(0.2)
+    assert [t.key for t in debouncer.take_due()] == ["m1"]
+
+
 def test_debouncer_rejects_unknown_kinds_and_bad_settings() -> None:
     """Unknown trigger kinds and inconsistent windows raise ValueError."""
     with pytest.raises(ValueError, match="kind"):
         Debouncer(FakeClock()).submit(Trigger("reboot"))
     with pytest.raises(ValueError, match="urgent"):
         Debouncer(FakeClock(), quiet_s=1.0, max_delay_s=0.5)
+    with pytest.raises(ValueError, match="rest_factor"):
+        Debouncer(FakeClock(), rest_factor=-1.0)
 
 
 def _row(op_id: str, machine: str, start: int) -> ScheduledOperation:

@@ -5,6 +5,8 @@ runs on the in-memory double and on SQLite (reopened from the file)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
@@ -19,7 +21,9 @@ from coordinator.plan.orders.specs import (
     DepotSpec,
     JobOrder,
     OperationOrder,
+    ProductSpec,
     ReserveSpec,
+    StepOption,
     VehicleSpec,
 )
 from coordinator.plan.routing.problem import Route, RoutingResult, Unserved
@@ -387,3 +391,42 @@ def test_a_saved_reserve_the_time_unit_no_longer_fits_is_not_restored() -> None:
     later = PlanRunner(clock=FakeClock(), commands=command_log(), state=state, time_unit_s=120.0)
     later.restore_saved()
     assert later.reserve()["share"] == 0.0
+
+
+class _HeldSave(MemoryPlanState):
+    """A plan state whose `save_orders` waits until `release` is set (a slow disk)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def save_orders(
+        self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        self.entered.set()
+        assert self.release.wait(10)
+        return super().save_orders(jobs, deliveries, at_ms=at_ms)
+
+
+def test_a_recipe_lookup_does_not_wait_for_orders_being_stored() -> None:
+    """The order promise path looks recipes up while a hand-over of orders is being stored:
+    the lookup answers at once (with the declared recipe), not after the store."""
+    state = _HeldSave()
+    runner = PlanRunner(clock=FakeClock(), commands=command_log(), state=state)
+    runner.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2")])
+    cup = ProductSpec("CUP", ((StepOption("m1", 60.0),),))
+    runner.set_products([cup])
+    storing = threading.Thread(target=runner.submit_orders, args=([J1],))
+    storing.start()
+    assert state.entered.wait(10)
+    found: list[ProductSpec | None] = []
+    lookup = threading.Thread(target=lambda: found.append(runner.product("CUP")))
+    lookup.start()
+    lookup.join(10)
+    answered_while_storing = not lookup.is_alive()
+    state.release.set()
+    storing.join(10)
+    lookup.join(10)
+    assert answered_while_storing
+    assert found == [cup]

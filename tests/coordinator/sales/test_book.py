@@ -4,16 +4,20 @@ and concurrent orders for scarce stock."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
 
-from coordinator.errors import NotFound
+from coordinator.errors import NotFound, StoreError
 from coordinator.plan.errors import OrderRejected
-from coordinator.plan.orders.specs import JobOrder, ProductSpec, StepOption
+from coordinator.plan.orders.specs import DeliveryOrder, JobOrder, ProductSpec, StepOption
+from coordinator.plan.runner import PlanRunner
+from coordinator.plan.state import MemoryPlanState
+from coordinator.plan.triggers import MachineSeen
 from coordinator.sales.book import (
     CapacityView,
     OrderConflict,
@@ -23,9 +27,12 @@ from coordinator.sales.book import (
     token_hash,
 )
 from coordinator.sales.promise import Line, Point
-from coordinator.sales.records import InMemorySalesStore, SalesStore
+from coordinator.sales.records import InMemorySalesStore, NewOrder, SalesStore
+from coordinator.sales.shipping import order_of_delivery
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
+from tests.coordinator.conftest import command_log
+from tests.waiting import wait_until
 
 NOW_S = 1_796_601_600.0  # a Monday, 00:00 UTC
 CUSTOMER: Point = (29.40, 120.10)
@@ -333,6 +340,160 @@ def test_an_order_the_planner_refuses_is_kept_and_marked_delayed(
     assert "has not been seen" in book.timeline("o-1")[-1].reason
 
 
+class GatedStore:
+    """A sales store whose first `create_all` waits until `gate` is set, and which refuses
+    the batch after `refuse` is set (a full disk); it records the ids of each batch."""
+
+    def __init__(self, inner: SalesStore) -> None:
+        self.inner = inner
+        self.batches: list[list[str]] = []
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.refuse = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def create_all(self, orders: Sequence[NewOrder]) -> None:
+        self.batches.append([n.order.id for n in orders])
+        if len(self.batches) == 1:
+            self.entered.set()
+            assert self.gate.wait(10)
+        if self.refuse:
+            self.refuse = False
+            raise StoreError("sales create failed: disk full", operation="create")
+        self.inner.create_all(orders)
+
+
+def _in_threads(book: SalesBook, orders: Sequence[OrderRequest]) -> tuple[
+    list[threading.Thread], dict[str, Any]]:  # fmt: skip
+    answers: dict[str, Any] = {}
+
+    def submit(order: OrderRequest) -> None:
+        try:
+            answers[order.id] = book.submit(order)
+        except Exception as exc:  # reported through answers
+            answers[order.id] = exc
+
+    threads = [threading.Thread(target=submit, args=(o,)) for o in orders]
+    for t in threads:
+        t.start()
+    return threads, answers
+
+
+def test_orders_promised_during_a_write_are_stored_together_and_answered_after(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """While one order is being stored, four more are promised on what it left and wait;
+    they are stored in one batch, answered only then, and their jobs reach the planner in
+    one hand-over."""
+    world = World()
+    gated = GatedStore(store)
+    handed: list[list[str]] = []
+    book = world.book(cast(SalesStore, gated), clock)
+    book.submit_jobs = lambda jobs: handed.append([j.id for j in jobs])
+    first, first_answers = _in_threads(book, [_order("o-1", 4)])
+    assert gated.entered.wait(10)
+    rest, answers = _in_threads(book, [_order(f"o-{n}", 2) for n in range(2, 6)])
+    wait_until(lambda: book.waiting_to_be_stored == 4)
+    assert first_answers == {}
+    assert answers == {}
+    gated.gate.set()
+    for t in first + rest:
+        t.join(10)
+    assert gated.batches[0] == ["o-1"]
+    assert sorted(gated.batches[1]) == ["o-2", "o-3", "o-4", "o-5"]
+    assert all(a.created for a in answers.values())
+    from_stock = sum(
+        p["qty"] for a in [*answers.values(), first_answers["o-1"]]
+        for line in a.order.promise["lines"] for p in line["from_stock"]
+    )  # fmt: skip
+    assert from_stock == 7  # 5 + 2 on the shelves, not one unit more
+    assert len(handed) == 1  # one hand-over for the batch's production jobs
+    made = [o for o, a in answers.items() if a.order.promise["lines"][0]["made"]]
+    assert sorted(handed[0]) == sorted(f"sales.{o}.0.0" for o in made)
+    for order_id in ["o-1", *answers]:
+        assert book.get(order_id).standing.status in {"promised", "reserved"}
+
+
+def test_a_batch_the_store_refuses_gives_back_what_its_orders_held(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """When the transaction of a batch fails, each of its callers gets the store's error,
+    nothing of those orders is kept, and their units go to the next order."""
+    world = World()
+    gated = GatedStore(store)
+    book = world.book(cast(SalesStore, gated), clock)
+    gated.refuse = True
+    first, answers = _in_threads(book, [_order("o-1", 5)])
+    assert gated.entered.wait(10)
+    rest, more = _in_threads(book, [_order("o-2", 2)])
+    wait_until(lambda: book.waiting_to_be_stored == 1)
+    gated.gate.set()
+    for t in first + rest:
+        t.join(10)
+    assert isinstance(answers["o-1"], StoreError)
+    assert more["o-2"].created  # the next batch is stored
+    with pytest.raises(NotFound):
+        book.get("o-1")
+    after = book.submit(_order("o-3", 5)).order.promise["lines"][0]["from_stock"]
+    assert sum(p["qty"] for p in after) == 5  # o-1's units are free again (o-2 holds 2)
+
+
+def test_a_retry_during_the_first_write_gets_the_stored_answer(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """A retry of an order still being stored waits for it and gets its answer; nothing is
+    promised or held twice."""
+    world = World()
+    gated = GatedStore(store)
+    book = world.book(cast(SalesStore, gated), clock)
+    first, answers = _in_threads(book, [_order("o-1", 4)])
+    assert gated.entered.wait(10)
+    again, retried = _in_threads(book, [_order("o-1", 4)])
+    time.sleep(0.2)  # the retry is waiting on the first call (not an assertion on time)
+    assert retried == {}
+    gated.gate.set()
+    for t in first + again:
+        t.join(10)
+    assert answers["o-1"].created
+    assert not retried["o-1"].created
+    assert retried["o-1"].order.promise == answers["o-1"].order.promise
+    assert gated.batches == [["o-1"]]
+    nxt = book.submit(_order("o-2", 3)).order.promise["lines"][0]["from_stock"]
+    assert sum(p["qty"] for p in nxt) == 3  # 1 left at w1 + 2 at w2: held once
+
+
+def test_a_batch_the_planner_refuses_delays_only_the_orders_it_refuses(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """If the planner refuses a batch's jobs, they are handed over order by order: only the
+    order whose jobs it refuses is delayed, with its reason."""
+    world = World()
+    gated = GatedStore(store)
+    book = world.book(cast(SalesStore, gated), clock)
+    taken: list[str] = []
+
+    def planner(jobs: Sequence[JobOrder]) -> None:
+        if any(j.id.startswith("sales.o-bad.") for j in jobs):
+            raise OrderRejected("machine 'm1' has not been seen", field="operations")
+        taken.extend(j.id for j in jobs)
+
+    book.submit_jobs = planner
+    first, _ = _in_threads(book, [_order("o-0", 7)])  # all the stock: the rest is made
+    assert gated.entered.wait(10)
+    rest, answers = _in_threads(book, [_order("o-1", 2), _order("o-bad", 2), _order("o-2", 2)])
+    wait_until(lambda: book.waiting_to_be_stored == 3)
+    gated.gate.set()
+    for t in first + rest:
+        t.join(10)
+    assert sorted(gated.batches[1]) == ["o-1", "o-2", "o-bad"]
+    assert answers["o-bad"].order.standing.status == "delayed"
+    assert "has not been seen" in book.timeline("o-bad")[-1].reason
+    assert {answers[o].order.standing.status for o in ("o-1", "o-2")} == {"promised"}
+    assert sorted(taken) == ["sales.o-1.0.0", "sales.o-2.0.0"]
+
+
 def test_the_orders_whose_work_is_in_the_schedule_are_found_by_their_job_ids() -> None:
     """Production jobs and their re-makes name their order, dotted ids included; an order
     whose id only begins another's, and jobs of other kinds, are not taken for it."""
@@ -343,3 +504,47 @@ def test_the_orders_whose_work_is_in_the_schedule_are_found_by_their_job_ids() -
     )
     assert {"o-1", "a.b"} <= found
     assert not {"o", "o-9", "a.b.1.2.r1", "replenish-x", ""} & found
+
+
+class CountingPlanState(MemoryPlanState):
+    """The planner's state, recording the job and delivery ids of each orders transaction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saves: list[tuple[list[str], list[str]]] = []
+
+    def save_orders(
+        self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        self.saves.append(([j.id for j in jobs], [d.id for d in deliveries]))
+        return super().save_orders(jobs, deliveries, at_ms=at_ms)
+
+
+def test_a_batch_of_orders_is_one_transaction_of_the_planners_state(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """The orders stored in one batch, made ones and ones served from stock alike, reach the
+    real planner in one hand-over: one transaction of its durable state holds all their
+    jobs and deliveries."""
+    world = World()
+    gated = GatedStore(store)
+    state = CountingPlanState()
+    runner = PlanRunner(clock=clock, commands=command_log(), state=state)
+    runner.apply([MachineSeen("s", "m1"), MachineSeen("s", "m2")])
+    book = world.book(cast(SalesStore, gated), clock)
+    book.submit_orders = runner.submit_orders
+    first, _ = _in_threads(book, [_order("o-1", 4)])  # 3 units left on the shelves
+    assert gated.entered.wait(10)
+    rest, answers = _in_threads(book, [_order("o-2", 3), _order("o-3", 3), _order("o-4", 3)])
+    wait_until(lambda: book.waiting_to_be_stored == 3)
+    gated.gate.set()
+    for t in first + rest:
+        t.join(10)
+    assert sorted(gated.batches[1]) == ["o-2", "o-3", "o-4"]
+    assert len(state.saves) == 2  # o-1, then the whole second batch
+    jobs, drops = state.saves[1]
+    made = {o for o, a in answers.items() if a.order.promise["lines"][0]["made"]}
+    assert made  # the batch mixes both kinds
+    assert made != set(answers)
+    assert sorted(jobs) == sorted(f"sales.{o}.0.0" for o in made)
+    assert sorted(order_of_delivery(d) for d in drops) == sorted(set(answers) - made)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from coordinator.sales.lifecycle import Standing, Transition
-from coordinator.sales.records import InMemorySalesStore, SalesOrder, SalesStore
+from coordinator.sales.records import InMemorySalesStore, NewOrder, SalesOrder, SalesStore
 from coordinator.sales.summary import MS_PER_H, OrderOutcome, quantile, summarise
 from coordinator.store import SqliteStore
 
@@ -73,7 +73,7 @@ def _take(store: SalesStore, order_id: str, *, created_ms: int, promised_ms: int
     )
     taken = [Transition("received", created_ms, "order", "api"),
              Transition("promised", created_ms, "promise", "api")]  # fmt: skip
-    store.create(order, token_hash=f"hash-{order_id}", transitions=taken, holds=())
+    store.create_all([NewOrder(order, f"hash-{order_id}", tuple(taken), ())])
 
 
 def test_the_store_reports_the_first_delivery_and_the_original_promise(store: SalesStore) -> None:

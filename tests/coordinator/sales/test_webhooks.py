@@ -15,7 +15,7 @@ import pytest
 
 from coordinator.sales.errors import OrderInvalid
 from coordinator.sales.lifecycle import Standing, Transition
-from coordinator.sales.records import SalesOrder
+from coordinator.sales.records import NewOrder, SalesOrder
 from coordinator.sales.webhooks import WebhookPusher, check_webhook_url
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
@@ -78,8 +78,8 @@ def test_events_arrive_in_order_once_each_signed_and_retried(
     order = SalesOrder("o-1", "shop", body, Standing("received"), {"eta_ms": 1, "promised_ms": 2},
                        1, 1, webhook_url=receiver.url)  # fmt: skip
     at = int(clock.now() * 1000)
-    store.create(order, token_hash="h", holds=[], transitions=[
-        Transition("received", at, "order", "shop"), Transition("promised", at, "promise", "system")])  # fmt: skip
+    store.create_all([NewOrder(order, "h", holds=(), transitions=(
+        Transition("received", at, "order", "shop"), Transition("promised", at, "promise", "system")))])  # fmt: skip
     store.advance("o-1", Standing("reserved"), [Transition("reserved", at, "stock", "system")],
                   at_ms=at)  # fmt: skip
     pusher = WebhookPusher(store, clock, secret="s3cret", base_delay_s=1.0, cap_s=2.0)
