@@ -26,14 +26,22 @@ def closed_windows(
     unit_s: float,
 ) -> tuple[Window, ...]:
     """The closed stretches of [start_s, end_s) in plan units (from `epoch_s`, `unit_s`
-    seconds each); an open period shrinks to the whole units inside it."""
+    seconds each); an open period shrinks to the whole units inside it. Periods that touch
+    or overlap (a factory open around the clock is open until midnight and again from it)
+    are one period: no unit is closed between them."""
 
     def unit(t: float) -> float:
         return (t - epoch_s) / unit_s
 
+    merged: list[tuple[float, float]] = []
+    for a, b in sorted(open_intervals):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
     lo, hi = math.floor(unit(start_s)), math.ceil(unit(end_s))
     cursor, spans = lo, []
-    for a, b in sorted(open_intervals):
+    for a, b in merged:
         opens, closes = math.ceil(unit(a) - 1e-9), math.floor(unit(b) + 1e-9)
         if closes <= opens:
             continue

@@ -31,6 +31,18 @@ def test_always_open_and_never_open() -> None:
     assert closed_windows([], start_s=T0, end_s=T0 + 600, epoch_s=T0, unit_s=60) == (Window(0, 10),)
 
 
+def test_days_open_around_the_clock_leave_no_unit_closed_at_midnight() -> None:
+    """A factory open 00:00-24:00 gives one period per day, touching at midnight; with plan
+    units not aligned to midnight (the epoch is when planning started), no unit between
+    them is closed (a closed unit there held a 200-minute job until after midnight)."""
+    start = T0 - 184 * 60 + 17.5  # 20:56:17.5 UTC, unit edges 17.5 s past each minute
+    days = [(start, T0), (T0, T0 + DAY), (T0 + DAY, T0 + 2 * DAY)]
+    end = start + 3000 * 60  # a whole number of units, within the third day
+    assert closed_windows(days, start_s=start, end_s=end, epoch_s=start, unit_s=60) == ()
+    overlapping = [(start, T0 + 60), (T0, T0 + 2 * DAY)]
+    assert closed_windows(overlapping, start_s=start, end_s=end, epoch_s=start, unit_s=60) == ()
+
+
 def _daily(open_h: float, close_h: float) -> OpenIntervals:
     """Open every day from `open_h` to `close_h` (UTC hours)."""
 
