@@ -6,6 +6,11 @@ SHA-256 digests of the request body and of the resource's state before and after
 record's hash and its own canonical JSON, so editing or removing a record breaks the chain
 at that point (`verify_chain`, `flexfleet audit verify`).
 
+Writes made together share one transaction (`append_many`); the API appends through
+`append_async`, a group commit (`coordinator.store.group_commit`): the records of the writes
+answered while the previous batch was being made durable are chained and stored in the next
+one, and each write is answered only once its own record is.
+
 Records older than the retention are pruned from the head; the hash and sequence number of
 the last pruned record are kept as the chain's anchor, so the rest still verifies. The
 anchor is in the same file: someone able to rewrite the whole file (records, anchor and all
@@ -18,12 +23,14 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
 
 import orjson
+
+from coordinator.store.group_commit import GroupCommit
 
 GENESIS: Final = "0" * 64
 
@@ -49,6 +56,21 @@ CREATE TABLE IF NOT EXISTS audit_anchor (
     hash TEXT NOT NULL
 );
 """
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """What a write adds to the log; the log numbers and chains it into an `AuditRecord`."""
+
+    ts_ms: int
+    principal: str
+    role: str
+    method: str
+    path: str
+    status: int
+    request_sha256: str
+    before_sha256: str
+    after_sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +133,7 @@ class AuditLog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._commits: GroupCommit[AuditEntry, AuditRecord] = GroupCommit(self.append_many)
 
     def close(self) -> None:
         """Close the file."""
@@ -140,36 +163,55 @@ class AuditLog:
         after_sha256: str,
     ) -> AuditRecord:
         """Add one record after the last, in one transaction."""
+        entry = AuditEntry(
+            ts_ms,
+            principal,
+            role,
+            method,
+            path,
+            status,
+            request_sha256,
+            before_sha256,
+            after_sha256,
+        )
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+        """Add `entries` after the last record, in order, in one transaction."""
+        added: list[AuditRecord] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 seq, prev = self._head()
-                fields: dict[str, object] = {
-                    "seq": seq + 1,
-                    "ts_ms": ts_ms,
-                    "principal": principal,
-                    "role": role,
-                    "method": method,
-                    "path": path,
-                    "status": status,
-                    "request_sha256": request_sha256,
-                    "before_sha256": before_sha256,
-                    "after_sha256": after_sha256,
-                }
-                record = AuditRecord(
-                    **fields,  # type: ignore[arg-type]
-                    prev_hash=prev,
-                    hash=record_hash(prev, fields),
-                )
-                self._db.execute(
+                for entry in entries:
+                    seq += 1
+                    fields: dict[str, object] = {"seq": seq, **asdict(entry)}
+                    record = AuditRecord(
+                        **fields,  # type: ignore[arg-type]
+                        prev_hash=prev,
+                        hash=record_hash(prev, fields),
+                    )
+                    added.append(record)
+                    prev = record.hash
+                self._db.executemany(
                     "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    tuple(record.to_json().values()),
+                    [tuple(record.to_json().values()) for record in added],
                 )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return record
+        return added
+
+    @property
+    def batches(self) -> int:
+        """How many group-commit batches `append_async` has written (tests, benchmarks)."""
+        return self._commits.batches
+
+    async def append_async(self, entry: AuditEntry) -> AuditRecord:
+        """`append` for a caller on an event loop, by group commit (module docstring); raises
+        `BatchFailed` carrying the store's error if its batch could not be written."""
+        return await self._commits.commit_async(entry)
 
     def records(self, *, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
         """Records with a sequence number above `after`, oldest first."""
@@ -208,4 +250,4 @@ class AuditLog:
         return verify_chain(iter(self.records()), self.anchor())
 
 
-__all__ = ["GENESIS", "AuditLog", "AuditRecord", "record_hash", "verify_chain"]
+__all__ = ["GENESIS", "AuditEntry", "AuditLog", "AuditRecord", "record_hash", "verify_chain"]

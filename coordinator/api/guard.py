@@ -7,7 +7,7 @@
    token of its caller's bucket (`write_rate_per_minute`, `write_burst`; the caller is the
    bearer token's digest, or the client address without one); past it, 429 with
    `Retry-After`.
-3. **Audit**: every write that reaches a route is appended to the audit log
+3. **Audit**: every write that reaches a route is appended (by group commit) to the audit log
    (`coordinator.access.audit_log`, `app.state.audit`) with the principal, the answer's
    status, the request body's digest and digests of the resource's state before and after,
    read through the route that shows it (`state_path`), as the caller. Writes refused by
@@ -30,7 +30,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coordinator.access.audit_log import AuditLog
+from coordinator.access.audit_log import AuditEntry, AuditLog
 from coordinator.access.rate_limit import RateLimiter
 from coordinator.api.auth import authenticate
 from coordinator.api.errors import BodyTooLarge, TooManyRequests, problem_response
@@ -167,11 +167,22 @@ class RequestGuard:
             except CoordinatorError:
                 name, role = "-", "-"
             path = scope["path"] + (f"?{query}" if query else "")
-            await anyio.to_thread.run_sync(
-                lambda: self._append(
-                    log, name, role, scope["method"], path, status, body, before, after
-                )
+            entry = AuditEntry(
+                ts_ms=int(time.time() * 1000),
+                principal=name,
+                role=role,
+                method=scope["method"],
+                path=path[:2048],
+                status=status,
+                request_sha256=_sha256(body),
+                before_sha256=before,
+                after_sha256=after,
             )
+            await log.append_async(entry)
+            if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+                self._pruned_at = time.monotonic()
+                cutoff = entry.ts_ms - int(float(self.settings.audit_retention_days) * DAY_MS)
+                await anyio.to_thread.run_sync(log.prune, cutoff)
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -186,34 +197,6 @@ class RequestGuard:
         finally:
             if not recorded:
                 await record()
-
-    def _append(
-        self,
-        log: AuditLog,
-        name: str,
-        role: str,
-        method: str,
-        path: str,
-        status: int,
-        body: bytes,
-        before: str,
-        after: str,
-    ) -> None:
-        now_ms = int(time.time() * 1000)
-        log.append(
-            ts_ms=now_ms,
-            principal=name,
-            role=role,
-            method=method,
-            path=path[:2048],
-            status=status,
-            request_sha256=_sha256(body),
-            before_sha256=before,
-            after_sha256=after,
-        )
-        if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
-            self._pruned_at = time.monotonic()
-            log.prune(now_ms - int(float(self.settings.audit_retention_days) * DAY_MS))
 
     async def _state(self, scope: Scope, where: tuple[str, str] | None) -> str:
         """The digest of the resource as the caller reads it ('' when there is none)."""

@@ -8,7 +8,7 @@ held and the factory capacity not yet booked, and applies its holds to the book'
 view, so the next order sees only what is left. Two concurrent orders can therefore never be
 given the same units or the same capacity.
 
-The order is then stored by group commit (`coordinator.sales.group_commit`), outside the
+The order is then stored by group commit (`coordinator.store.group_commit`), outside the
 lock: the orders promised while the previous batch was being written are stored together,
 with their holds, transitions and webhook events, in one durable transaction, and the
 planner gets their production parts as jobs (`sales.{order}.{line}.{part}`, due at the
@@ -66,7 +66,6 @@ from coordinator.errors import CoordinatorError, NotFound
 from coordinator.plan.orders.specs import DeliveryOrder, JobOrder, OperationOrder, ProductSpec
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
 from coordinator.sales.errors import OrderConflict, OrderInvalid
-from coordinator.sales.group_commit import BatchFailed, GroupCommit
 from coordinator.sales.lifecycle import (
     FINAL,
     Standing,
@@ -106,6 +105,7 @@ from coordinator.sales.shipping import (
     stop_fact,
 )
 from coordinator.sales.summary import SalesSummary, summarise
+from coordinator.store.group_commit import BatchFailed, GroupCommit
 from fleet_runtime.clock import Clock, now_ms
 
 SYSTEM: Final = "system"
