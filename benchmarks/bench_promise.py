@@ -242,11 +242,17 @@ def main() -> None:
             client = mp.Process(
                 target=_client, args=(url, token, args.rate, args.seconds, args.skus, out)
             )
+            cpu_before = time.process_time()
             client.start()
             latencies, statuses, answers, elapsed = out.get(timeout=args.seconds * 10 + 120)
+            cpu = time.process_time() - cpu_before
             client.join()
         broker.stop()
     _report(args, latencies, statuses, answers, elapsed, stock)
+    print(
+        f"coordinator CPU {cpu:.1f} s during the burst = {cpu / max(1, len(latencies)) * 1000:.2f} ms "
+        "per order (every thread of the API's process: requests, planner, ingest)"
+    )
 
 
 def _report(

@@ -151,12 +151,14 @@ def authenticate(settings: object, token: str | None) -> Principal:
     return found
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The authenticated caller of this request (any role but `metrics`, which reads
-    `/metrics` only: 403 here)."""
+    `/metrics` only: 403 here). On the event loop: digest comparisons and, with a token
+    file, one stat (a re-read only when the file changed), cheaper than a worker-thread
+    hop on every request."""
     settings = getattr(request.app.state, "settings", None)
     principal = authenticate(settings, credentials.credentials if credentials else None)
     if principal.role == "metrics":

@@ -218,7 +218,7 @@ AdminDep = Annotated[str, Depends(require_admin)]
 AllSitesDep = Annotated[Principal, Depends(require_all_sites)]
 
 
-def get_scope(principal: Annotated[Principal, Depends(current_principal)]) -> Scope:
+async def get_scope(principal: Annotated[Principal, Depends(current_principal)]) -> Scope:
     """The sites the caller may see."""
     return principal.scope
 

@@ -143,7 +143,7 @@ async def static_asset(path: str) -> Response:
 @router.get("/console/session", summary="Who the console is signed in as", tags=["console"])
 async def session(request: Request, credentials: BearerDep) -> SessionOut:
     """The caller's name and role (viewer or operator) and the configured map tile URL."""
-    who = current_principal(request, credentials)
+    who = await current_principal(request, credentials)
     return SessionOut(name=who.name, role=who.role, tile_url=_tile_url(request))
 
 
