@@ -53,6 +53,7 @@ on them again the work held by orders whose jobs are not yet in that schedule.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import threading
@@ -280,6 +281,8 @@ class SalesBook:
     _in_flight: dict[str, threading.Event] = field(default_factory=dict)
     """Orders promised and being stored (set once stored or refused)."""
     _commits: GroupCommit[_Pending, str] = field(init=False)
+    _storing: set[asyncio.Future[Taken]] = field(default_factory=set)
+    """Orders being stored for async callers (kept referenced until done)."""
     _ship_depots: dict[str, str] = field(default_factory=dict)
     """The node each order's units were received at, where its delivery loads."""
     _revision_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -327,32 +330,77 @@ class SalesBook:
         """Promise and store `request`, or answer its retry; see the module docstring."""
         body = request.canonical()
         while True:
+            prepared = self._admit(request, body)
+            if not isinstance(prepared, threading.Event):
+                break
+            prepared.wait()  # the same id is being stored: answer as a retry once it is
+        if isinstance(prepared, Taken):
+            return prepared
+        try:
+            reason = self._commits.commit(prepared)
+        except BatchFailed as failed:
+            raise self._refused(request.id, failed) from None
+        taken = self._stored(prepared)
+        return self._delayed(taken, reason) if reason else taken
+
+    async def submit_async(self, request: OrderRequest) -> Taken:
+        """`submit` for a caller on an event loop: the promise is computed on the loop (in
+        memory: the book's view, the twin's stock and, when due, the capacity pools), the
+        order is stored by the group commit's writer thread, and the loop is never blocked
+        on the disk. Cancelling the caller does not cancel the order once promised: it is
+        stored, its holds kept, and a retry of its id gets the stored answer."""
+        body = request.canonical()
+        while True:
+            prepared = self._admit(request, body)
+            if not isinstance(prepared, threading.Event):
+                break
+            await asyncio.to_thread(prepared.wait)
+        if isinstance(prepared, Taken):
+            return prepared
+        storing = asyncio.ensure_future(self._store_async(prepared))
+        self._storing.add(storing)  # the loop keeps only a weak reference to tasks
+        storing.add_done_callback(self._storing.discard)
+        return await asyncio.shield(storing)
+
+    async def _store_async(self, prepared: _Pending) -> Taken:
+        try:
+            reason = await self._commits.commit_async(prepared)
+        except BatchFailed as failed:
+            raise self._refused(prepared.new.order.id, failed) from None
+        taken = self._stored(prepared)
+        return await asyncio.to_thread(self._delayed, taken, reason) if reason else taken
+
+    def _admit(self, request: OrderRequest, body: str) -> Taken | _Pending | threading.Event:
+        """The stored answer of a retry, the order promised with its holds applied (to be
+        stored), or the event to wait for when the same id is being stored."""
+        while True:
             self._refresh_pools()
             with self._lock:
                 if self._pools_network is not self._network:
                     continue  # the network changed since the pools were built
                 first = self._in_flight.get(request.id)
                 if first is None:
-                    prepared = self._prepare(request, body)
-                    break
-            first.wait()  # the same id is being stored: answer as a retry once it is
-        if isinstance(prepared, Taken):
-            return prepared
-        try:
-            reason = self._commits.commit(prepared)
-        except BatchFailed as failed:  # nothing of the batch was stored: give it all back
-            with self._lock:
-                self._release(request.id)
-                self._in_flight.pop(request.id).set()
-            if isinstance(failed.cause, Exception):
-                raise failed.cause from None
-            raise
+                    return self._prepare(request, body)
+            return first
+
+    def _refused(self, order_id: str, failed: BatchFailed) -> BaseException:
+        """Nothing of the batch was stored: give back what the order held; the error to
+        raise (the store's own)."""
         with self._lock:
-            self._in_flight.pop(request.id).set()
-        order = prepared.new.order
-        if reason:  # the promise stands; the order says why it may slip
-            order = self._change(order.id, "delayed", actor=SYSTEM, reason=reason)
-        return Taken(order, created=True, token=prepared.token)
+            self._release(order_id)
+            self._in_flight.pop(order_id).set()
+        return failed.cause if isinstance(failed.cause, Exception) else failed
+
+    def _stored(self, prepared: _Pending) -> Taken:
+        """The order is stored: a retry of its id no longer waits."""
+        with self._lock:
+            self._in_flight.pop(prepared.new.order.id).set()
+        return Taken(prepared.new.order, created=True, token=prepared.token)
+
+    def _delayed(self, taken: Taken, reason: str) -> Taken:
+        """The promise stands; the order says why it may slip (its hand-over failed)."""
+        order = self._change(taken.order.id, "delayed", actor=SYSTEM, reason=reason)
+        return Taken(order, created=True, token=taken.token)
 
     def _prepare(self, request: OrderRequest, body: str) -> Taken | _Pending:
         """Under the lock: the stored answer of a retry, or the order's promise with its

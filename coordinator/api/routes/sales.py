@@ -11,6 +11,7 @@ anything that cannot be promised (nothing of a refused order is kept).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import orjson
@@ -98,7 +99,7 @@ def transition_out(change: Transition) -> TransitionOut:
         ),
     },
 )
-def place_order(
+async def place_order(
     body: SalesOrderIn,
     request: Request,
     response: Response,
@@ -109,10 +110,14 @@ def place_order(
     """Promise the order from stock at the warehouse(s) that deliver in time at least cost,
     else from factory capacity split across factories; reserve it atomically. 422 naming the
     field for an unknown SKU, a quantity that cannot be made within the planning horizon,
-    or a destination no micro-warehouse of the network serves (its service radius)."""
-    if body.webhook_url is not None:
-        check_webhook_url(body.webhook_url, allow_private=settings.dev_mode)
-    taken = book.submit(
+    or a destination no micro-warehouse of the network serves (its service radius).
+    The promise is computed on the event loop and the order stored by group commit
+    (`SalesBook.submit_async`): no worker thread per order."""
+    if body.webhook_url is not None:  # resolves the host: off the event loop
+        await asyncio.to_thread(
+            check_webhook_url, body.webhook_url, allow_private=settings.dev_mode
+        )
+    taken = await book.submit_async(
         OrderRequest(
             id=body.id,
             customer=body.customer,

@@ -3,6 +3,7 @@ and concurrent orders for scarce stock."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ from coordinator.sales.book import (
     OrderInvalid,
     OrderRequest,
     SalesBook,
+    Taken,
     token_hash,
 )
 from coordinator.sales.promise import Line, Point
@@ -462,6 +464,88 @@ def test_a_retry_during_the_first_write_gets_the_stored_answer(
     assert gated.batches == [["o-1"]]
     nxt = book.submit(_order("o-2", 3)).order.promise["lines"][0]["from_stock"]
     assert sum(p["qty"] for p in nxt) == 3  # 1 left at w1 + 2 at w2: held once
+
+
+def test_async_orders_share_a_batch_and_never_share_units(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """`submit_async` from one event loop: while the first order is being stored the loop
+    keeps promising the next four (on what the first left), they are stored in one batch,
+    each answered after its own write, and no unit is promised twice."""
+    world = World()
+    gated = GatedStore(store)
+    book = world.book(cast(SalesStore, gated), clock)
+
+    async def main() -> list[Any]:
+        first = asyncio.create_task(book.submit_async(_order("o-1", 4)))
+        while not gated.entered.is_set():
+            await asyncio.sleep(0.001)
+        rest = [asyncio.create_task(book.submit_async(_order(f"o-{n}", 2))) for n in range(2, 6)]
+        while book.waiting_to_be_stored < 4:
+            await asyncio.sleep(0.001)
+        assert not any(task.done() for task in [first, *rest])
+        gated.gate.set()
+        return list(await asyncio.gather(first, *rest))
+
+    answers = asyncio.run(asyncio.wait_for(main(), 10))
+    assert gated.batches[0] == ["o-1"]
+    assert sorted(gated.batches[1]) == ["o-2", "o-3", "o-4", "o-5"]
+    assert all(a.created for a in answers)
+    from_stock = sum(
+        p["qty"] for a in answers for line in a.order.promise["lines"] for p in line["from_stock"]
+    )
+    assert from_stock == 7  # 5 + 2 on the shelves, not one unit more
+
+
+def test_a_cancelled_async_caller_still_has_its_order_stored_once(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """A caller cancelled while its order is being stored (a client gone) does not undo
+    the promise: the order is stored with its holds, a retry gets the stored answer, and
+    the next order does not get its units."""
+    world = World()
+    gated = GatedStore(store)
+    book = world.book(cast(SalesStore, gated), clock)
+
+    async def main() -> tuple[Taken, Taken]:
+        task = asyncio.create_task(book.submit_async(_order("o-1", 4)))
+        while not gated.entered.is_set():
+            await asyncio.sleep(0.001)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        gated.gate.set()
+        retry = await book.submit_async(_order("o-1", 4))
+        nxt = await book.submit_async(_order("o-2", 3))
+        return retry, nxt
+
+    retry, nxt = asyncio.run(asyncio.wait_for(main(), 10))
+    assert not retry.created
+    assert book.get("o-1").standing.status == "reserved"
+    assert sum(p["qty"] for p in nxt.order.promise["lines"][0]["from_stock"]) == 3
+    assert gated.batches == [["o-1"], ["o-2"]]
+
+
+def test_a_batch_the_store_refuses_fails_its_async_callers_and_keeps_nothing(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """An async caller whose batch the store refuses gets the store's error; its units go
+    to the next order."""
+    world = World()
+    gated = GatedStore(store)
+    gated.gate.set()
+    gated.refuse = True
+    book = world.book(cast(SalesStore, gated), clock)
+
+    async def main() -> Taken:
+        with pytest.raises(StoreError):
+            await book.submit_async(_order("o-1", 5))
+        return await book.submit_async(_order("o-2", 5))
+
+    nxt = asyncio.run(asyncio.wait_for(main(), 10))
+    with pytest.raises(NotFound):
+        book.get("o-1")
+    assert sum(p["qty"] for p in nxt.order.promise["lines"][0]["from_stock"]) == 5
 
 
 def test_a_batch_the_planner_refuses_delays_only_the_orders_it_refuses(
