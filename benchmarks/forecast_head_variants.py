@@ -281,6 +281,7 @@ def only(inner: _InnerWindows, keep: np.ndarray) -> _InnerWindows:
         inv_rmsse_scale=inner.inv_rmsse_scale[keep],
         inv_mase_scale=inner.inv_mase_scale[keep],
         weekday=inner.weekday[keep],
+        target_open=inner.target_open[keep],
     )
 
 
