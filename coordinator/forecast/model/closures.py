@@ -117,6 +117,13 @@ def calendar_of(
     """The panel's calendar from a right-aligned window `[n, w]`: its `closed_days`
     mask, which cells were observed and their values (for the weekdays it trades on)."""
     n, w = closed.shape
+    if n and bool((end_days == end_days[0]).all()):  # one calendar: columns are days
+        first = int(end_days[0]) - (w - 1)
+        sold_on = (filled > 0).any(axis=0)
+        weekday = (first + np.arange(w) + 3) % 7
+        trades = np.bincount(weekday, weights=sold_on, minlength=7) > 0
+        seen = observed.any(axis=0) & trades[weekday]
+        return ClosureCalendar(first, closed.any(axis=0), seen)
     day = end_days[:, None] - (w - 1) + np.arange(w)[None, :]
     first = int(day.min()) if n else 0
     span = int(day.max()) - first + 1 if n else 0

@@ -221,13 +221,18 @@ def closed_days(
     log_p = np.log(probability)
     zero_day = observed & (filled == 0)
     if bool((end_days == end_days[0]).all()):  # one calendar: columns are days
-        dow_row = (int(end_days[0]) - (w - 1) + np.arange(w) + 3) % 7  # Monday = 0
-        one_hot = (dow_row[:, None] == np.arange(7)[None, :]).astype(np.float64)
-        seen = observed.astype(np.float64)
-        share = (zero_day.astype(np.float64) @ one_hot) / np.maximum(seen @ one_hot, 1)
-        log_share = np.log(np.maximum(np.where(seen @ one_hot > 0, share, 1.0), 1e-300))
-        log_chance = (seen.T @ log_share)[np.arange(w), dow_row]
-        closed = ~(filled > 0).any(axis=0) & (log_chance < log_p)
+        closed = np.zeros(w, dtype=bool)
+        candidates = np.flatnonzero(~(filled > 0).any(axis=0))  # only a day nobody sold on
+        if candidates.size:
+            dow_row = (int(end_days[0]) - (w - 1) + np.arange(w) + 3) % 7  # Monday = 0
+            on = [dow_row == d for d in range(7)]
+            zeros = np.stack([zero_day[:, c].sum(axis=1) for c in on], axis=1)
+            seen = np.stack([observed[:, c].sum(axis=1) for c in on], axis=1)
+            share = zeros / np.maximum(seen, 1)
+            log_share = np.log(np.maximum(np.where(seen > 0, share, 1.0), 1e-300))
+            cells = observed[:, candidates].astype(np.float64)
+            log_chance = (cells.T @ log_share)[np.arange(candidates.size), dow_row[candidates]]
+            closed[candidates] = log_chance < log_p
         return np.broadcast_to(closed, (n, w)).copy()
     day = end_days[:, None] - (w - 1) + np.arange(w)[None, :]
     dow = ((day + 3) % 7).astype(np.int64)
