@@ -123,7 +123,7 @@ def calendar_of(
         weekday = (first + np.arange(w) + 3) % 7
         trades = np.bincount(weekday, weights=sold_on, minlength=7) > 0
         seen = observed.any(axis=0) & trades[weekday]
-        return ClosureCalendar(first, closed.any(axis=0), seen)
+        return ClosureCalendar(first, np.asarray(closed.any(axis=0)), seen)
     day = end_days[:, None] - (w - 1) + np.arange(w)[None, :]
     first = int(day.min()) if n else 0
     span = int(day.max()) - first + 1 if n else 0
