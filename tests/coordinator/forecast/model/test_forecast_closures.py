@@ -74,3 +74,24 @@ def test_a_panel_without_closures_expects_none() -> None:
     """No day without sales, no expected closure: every `target_open` is 1."""
     panel = _panel("2010-01-01", "2011-06-30", [])
     assert _expected_closed(panel, 28) == []
+
+
+def test_series_ending_on_different_days_share_one_calendar() -> None:
+    """When some series end three days earlier, each series' expected closures are the
+    same calendar days (the panel's closures are read by date, not by column)."""
+    panel = _panel("2010-03-01", "2011-03-31", ["2010-04-02", "2010-04-05", "2010-05-03"])
+    y = panel.y.copy()
+    y[:15] = np.roll(y[:15], 3, axis=1)
+    y[:15, :3] = np.nan  # the first 15 series: the same days, ending 3 days earlier
+    end = panel.end_days.copy()
+    end[:15] -= 3
+    lengths = panel.lengths.copy()
+    lengths[:15] -= 3
+    shifted = SeriesPanel(panel.ids, y, panel.exog, (), end, lengths)
+    rows = panel_features(
+        shifted, horizon=40, window_days=364, exog_names=(), future=np.zeros((30, 40, 0))
+    )
+    open_ = rows.x[:, feature_names(()).index(OPEN_FEATURE)].reshape(30, 40)
+    days = shifted.end_days[:, None] + 1 + np.arange(40)[None, :]
+    expected = {_day(d) for d in ("2011-04-22", "2011-04-25", "2011-05-02")}
+    assert ((open_ == 0) == np.isin(days, list(expected))).all()
