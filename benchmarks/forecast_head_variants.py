@@ -13,6 +13,9 @@ The mean is computed in numpy here (the same arithmetic as the exported head); t
 figures of the served model come from `forecast eval`. Printed: mean RMSSE per variant
 and window, relative to MA28 and to the best baseline on the same windows, and the head
 each cut chose.
+The variants leave out the closure calendar (`model.closures`, 0 on expected closures),
+which the served model applies since 2026-12-06 night; its effect is scored by
+`forecast_headroom.py` and `forecast eval`.
 
 Candidate statistical parts (each a level per series, as a ratio to the model's level):
 - `ensemble`: MA28, TSB and least-squares SES averaged (the head before the winsorised
@@ -281,6 +284,7 @@ def only(inner: _InnerWindows, keep: np.ndarray) -> _InnerWindows:
         inv_rmsse_scale=inner.inv_rmsse_scale[keep],
         inv_mase_scale=inner.inv_mase_scale[keep],
         weekday=inner.weekday[keep],
+        target_open=inner.target_open[keep],
     )
 
 

@@ -17,9 +17,16 @@ it prints mean RMSSE and scaled pinball loss of:
 - quantiles rounded to whole units (each true quantile of a count is an integer);
 - offline statistical levels times the panel's pooled weekday shape: MA28, a winsorised
   28/56-day mean (each day capped at a high quantile of the series' selling days), and
-  MA28 times only the closed days of that shape.
+  MA28 times only the closed days of that shape;
+- the served statistical part offline (the winsorised 28-day mean over trading days,
+  q0.8, times the pooled shape) and the closure calendar on it (`model.closures`: 0 on
+  an expected closure), with each of its rules alone, with factors for the trading days
+  next to a closure (the panel's ratio on such days in its history), with the shape
+  pooled within thirds of the series by zero share, and with the level shrunk toward
+  the series' winsorised 91-day mean times the panel's ratio (k = 1, 4 selling days).
 With `--with-model`, the model is trained before each cut (as `forecast eval` does) and
-the gate and the rounding are applied to it too.
+the gate and the rounding are applied to it too; its P50 and mixes of mean and P50 are
+scored as point forecasts beside its mean.
 """
 
 from __future__ import annotations
@@ -37,7 +44,15 @@ from coordinator.forecast.model.baselines import (
     BaselineForecast,
     baseline_quantiles,
 )
+from coordinator.forecast.model.closures import (
+    CALENDAR_DAYS,
+    ClosureCalendar,
+    calendar_of,
+    closures_ahead,
+)
 from coordinator.forecast.model.csv_input import read_csv
+from coordinator.forecast.model.features import closed_days
+from coordinator.forecast.model.features import winsorised_mean as served_level
 from coordinator.forecast.model.panel import FloatArray, SeriesPanel
 from coordinator.forecast.model.weekday import FLAT, pooled_weekday_shape, weekday_of
 from coordinator.forecast.training.metrics import rmsse, scaled_pinball
@@ -92,6 +107,168 @@ def weekday_shape(panel: SeriesPanel, cut: int, horizon: int) -> FloatArray:
     return np.asarray(shape[:, np.arange(cut, cut + horizon) % 7])
 
 
+def _calendar(history: SeriesPanel) -> ClosureCalendar:
+    recent = history.y[:, -CALENDAR_DAYS:]
+    observed = np.isfinite(recent)
+    filled = np.where(observed, recent, 0.0)
+    return calendar_of(
+        closed_days(filled, observed, history.end_days), observed, filled, history.end_days
+    )
+
+
+def _one_rule(
+    calendar: ClosureCalendar, days: np.ndarray, shift: Callable[[int], int]
+) -> np.ndarray:
+    """Expected closures `[n, h]` by one rule only: `shift(day)` closed a year earlier."""
+    unique = np.unique(days)
+    out = []
+    for d in unique:
+        i = shift(int(d)) - calendar.first_day
+        out.append(0 <= i < len(calendar.closed) and bool(calendar.closed[i]))
+    return np.asarray(np.asarray(out)[np.searchsorted(unique, days)], dtype=bool)
+
+
+def _same_date(day: int) -> int:
+    import datetime as dt
+
+    d = dt.date(1970, 1, 1) + dt.timedelta(days=day)
+    before = d.replace(
+        year=d.year - 1, day=min(d.day, 28) if (d.month, d.day) == (2, 29) else d.day
+    )
+    return (before - dt.date(1970, 1, 1)).days
+
+
+def _neighbour_factors(calendar: ClosureCalendar, tot: FloatArray) -> tuple[float, float]:
+    """The panel's sales on the trading day before / after a closure run in its history,
+    over its mean on the same weekday 1–4 weeks either side (closures and neighbours out)."""
+    closed = calendar.closed
+    off = closed | ~calendar.seen
+    n = len(closed)
+    before, after = _runs(closed, off)
+    special = closed.copy()
+    special[before] = True
+    special[after] = True
+    out = []
+    for idx in (before, after):
+        actual = ref = 0.0
+        for t in idx:
+            same = [t + 7 * m for m in (-4, -3, -2, -1, 1, 2, 3, 4) if 0 <= t + 7 * m < n]
+            same = [u for u in same if not special[u]]
+            if same:
+                actual += tot[t]
+                ref += float(np.mean(tot[same]))
+        out.append(actual / ref if ref > 0 else 1.0)
+    return out[0], out[1]
+
+
+def _runs(closed: np.ndarray, off: np.ndarray) -> tuple[list[int], list[int]]:
+    """The trading days just before and after each run of closures (and days off)."""
+    before, after = [], []
+    n, j = len(closed), 0
+    while j < n:
+        if not closed[j]:
+            j += 1
+            continue
+        a, b = j, j
+        while a > 0 and off[a - 1]:
+            a -= 1
+        while b + 1 < n and off[b + 1]:
+            b += 1
+        if a > 0:
+            before.append(a - 1)
+        if b + 1 < n:
+            after.append(b + 1)
+        j = b + 1
+    return before, after
+
+
+def _year(history: SeriesPanel) -> tuple[FloatArray, np.ndarray, np.ndarray]:
+    window = history.y[:, -364:]
+    observed = np.isfinite(window)
+    filled = np.where(observed, window, 0.0)
+    return filled, observed, closed_days(filled, observed, history.end_days)
+
+
+def _neighbour_gate(history: SeriesPanel, calendar: ClosureCalendar, gate: FloatArray) -> None:
+    """Multiply `gate` on the trading days next to an expected closure by the panel's
+    ratio on such days in its history (`_neighbour_factors`)."""
+    horizon = gate.shape[1]
+    recent = np.nan_to_num(history.y[:, -CALENDAR_DAYS:])
+    factors = _neighbour_factors(calendar, recent.sum(axis=0))
+    ahead = np.r_[calendar.closed, gate[0] == 0]
+    off = ahead | ~np.r_[calendar.seen, np.ones(horizon, bool)]
+    past = len(calendar.closed)
+    for factor, days in zip(factors, _runs(ahead, off), strict=True):
+        for t in days:
+            if t >= past:
+                gate[:, t - past] *= factor
+
+
+def _group_shape(history: SeriesPanel, shape: FloatArray, days: np.ndarray) -> None:
+    """Replace `shape` by the pooled shape of each third of the series by zero share."""
+    share = (np.nan_to_num(history.y[:, -364:]) == 0).mean(axis=1)
+    group = np.searchsorted(np.quantile(share, [1 / 3, 2 / 3]), share)
+    for g in range(3):
+        rows = np.flatnonzero(group == g)
+        if len(rows) >= 5:
+            own = np.asarray(pooled_weekday_shape(history.select(rows)))
+            shape[rows] = own[weekday_of(days[rows])]
+
+
+def _shrunk_level(history: SeriesPanel, level: FloatArray, k: float) -> FloatArray:
+    """The level as the winsorised 91-day mean times its 28-day ratio, that ratio shrunk
+    toward the panel's with `k` pseudo selling days."""
+    filled, observed, closed = _year(history)
+    long = served_level(filled, observed, days=91, closed=closed)
+    sold = (filled[:, -28:] > 0).sum(axis=1)
+    ok = long > 0
+    ratio = np.where(ok, level / np.where(ok, long, 1.0), 1.0)
+    panel_ratio = level.sum() / max(float(long.sum()), 1e-9)
+    shrunk = (sold * ratio + k * panel_ratio) / (sold + k)
+    return np.asarray(np.where(ok, long * shrunk, level))
+
+
+def served_methods(panel: SeriesPanel, horizon: int) -> dict[str, Method]:
+    """The served statistical part offline and the closure-calendar variants on it."""
+
+    def variant(kind: str) -> Method:
+        def run(_train: FloatArray, cut: int) -> tuple[FloatArray, None]:
+            history = panel.head(cut)
+            filled, observed, closed = _year(history)
+            level = served_level(filled, observed, closed=closed)
+            days = history.end_days[:, None] + 1 + np.arange(horizon)[None, :]
+            shape = np.asarray(pooled_weekday_shape(history))[weekday_of(days)]
+            calendar = _calendar(history)
+            expected = closures_ahead(calendar, history.end_days, horizon)
+            if kind == "none":
+                expected[:] = False
+            elif kind == "weekday":
+                expected = _one_rule(calendar, days, lambda d: d - 364)
+            elif kind == "date":
+                expected = _one_rule(calendar, days, _same_date)
+            gate = np.where(expected, 0.0, 1.0)
+            if kind == "neighbours":
+                _neighbour_gate(history, calendar, gate)
+            elif kind == "groups":
+                _group_shape(history, shape, days)
+            elif kind.startswith("shrink"):
+                level = _shrunk_level(history, level, float(kind[6:]))
+            return level[:, None] * shape * gate, None
+
+        return run
+
+    return {
+        "served stat part offline: wins28 open x shape": variant("none"),
+        "  x closure calendar (kept)": variant("calendar"),
+        "  x closures by the weekday rule only": variant("weekday"),
+        "  x closures by the date rule only": variant("date"),
+        "  x calendar and neighbour-day factors": variant("neighbours"),
+        "  x calendar, shape by zero-share third": variant("groups"),
+        "  x calendar, level shrunk (k=1)": variant("shrink1"),
+        "  x calendar, level shrunk (k=4)": variant("shrink4"),
+    }
+
+
 def methods(panel: SeriesPanel, horizon: int) -> dict[str, Method]:
     """Every method to score, by name."""
     out: dict[str, Method] = {}
@@ -143,28 +320,46 @@ def methods(panel: SeriesPanel, horizon: int) -> dict[str, Method]:
         out[f"winsorised {days}-day mean (q{q:g}) x shape"] = shaped(
             lambda s: s, winsorised(days, q)
         )
+    out.update(served_methods(panel, horizon))
     out["oracle: actual mean"] = oracle
     out["oracle: mean of the window's other days"] = oracle_others
     out["oracle: actual mean x weekday shape"] = oracle_weekday
     return out
 
 
-def model_method(panel: SeriesPanel, horizon: int) -> Method:
-    """The model, trained before each cut and served through onnxruntime."""
+def model_methods(panel: SeriesPanel, horizon: int) -> dict[str, Method]:
+    """The model, trained once before each cut and served through onnxruntime; its
+    mean, its P50 and two mixes of them as the point forecast."""
     from coordinator.forecast.serving.predictor import forecast_with_model
     from coordinator.forecast.serving.runtime import OnnxModel
     from coordinator.forecast.training.fit import TrainConfig, train_model
 
-    def run(_train: FloatArray, cut: int) -> tuple[FloatArray, FloatArray]:
-        history = panel.head(cut)
-        model = train_model(history, TrainConfig(horizon_days=horizon))
-        runner = OnnxModel.from_bytes(model.onnx_bytes, model.card)
-        result = forecast_with_model(
-            runner, history, horizon=horizon, future_exog=panel.future_exog(cut, horizon)
-        )
-        return result.mean, result.quantiles
+    cache: dict[int, tuple[FloatArray, FloatArray]] = {}
 
-    return run
+    def forecast(cut: int) -> tuple[FloatArray, FloatArray]:
+        if cut not in cache:
+            history = panel.head(cut)
+            model = train_model(history, TrainConfig(horizon_days=horizon))
+            runner = OnnxModel.from_bytes(model.onnx_bytes, model.card)
+            result = forecast_with_model(
+                runner, history, horizon=horizon, future_exog=panel.future_exog(cut, horizon)
+            )
+            cache[cut] = (result.mean, result.quantiles)
+        return cache[cut]
+
+    def point(p50_weight: float) -> Method:
+        def run(_train: FloatArray, cut: int) -> tuple[FloatArray, FloatArray]:
+            mean, quantiles = forecast(cut)
+            return (1 - p50_weight) * mean + p50_weight * quantiles[:, :, 1], quantiles
+
+        return run
+
+    return {
+        "model": point(0.0),
+        "model P50 as the point": point(1.0),
+        "model 0.75 mean + 0.25 P50": point(0.25),
+        "model 0.5 mean + 0.5 P50": point(0.5),
+    }
 
 
 def scores(panel: SeriesPanel, cuts: list[int], horizon: int, method: Method) -> dict[str, float]:
@@ -205,13 +400,13 @@ def main() -> int:
         return 2
     table = methods(panel, args.horizon)
     if args.with_model:
-        table["model"] = model_method(panel, args.horizon)
+        table.update(model_methods(panel, args.horizon))
     print(f"{panel.n_series} series, cuts at columns {cuts}, horizon {args.horizon}")
-    print(f"{'method':42} {'RMSSE':>7} {'gated':>7} {'SPL':>7} {'whole':>7}")
+    print(f"{'method':48} {'RMSSE':>7} {'gated':>7} {'SPL':>7} {'whole':>7}")
     for name, method in table.items():
         s = scores(panel, cuts, args.horizon, method)
         print(
-            f"{name:42} {s['rmsse']:7.4f} {s['rmsse gated']:7.4f}"
+            f"{name:48} {s['rmsse']:7.4f} {s['rmsse gated']:7.4f}"
             f" {s['spl']:7.4f} {s['spl whole']:7.4f}"
         )
     return 0

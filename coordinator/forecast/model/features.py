@@ -42,9 +42,12 @@ WINSORISED_QUANTILE = 0.8
 # the validation windows of the retail set, where 4 of the 28 days before one cut were
 # Easter and bank-holiday closures; a panel of a few series never meets it by chance.
 CLOSED_DAY_PROBABILITY = 1e-6
+# 0 on a target day the whole panel is expected to be closed (`closures`), else 1: the
+# exported head may multiply the forecast by it.
+OPEN_FEATURE = "target_open"
 # Columns the network does not see (its first-layer weights for them are 0): statistical
-# forecasts that the exported head mixes into the output.
-HEAD_ONLY_FEATURES = (WINSORISED_FEATURE,)
+# forecasts and the closure calendar that the exported head mixes into the output.
+HEAD_ONLY_FEATURES = (WINSORISED_FEATURE, OPEN_FEATURE)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ def feature_names(exog_names: tuple[str, ...]) -> tuple[str, ...]:
     names += ["horizon", "target_dow", "target_dom", "target_month"]
     names += ["dow_index56", "same_dow_last_rel", "dow_index364"]
     names += [f"target_is_dow{d}" for d in range(7)]
+    names += [OPEN_FEATURE]
     for e in exog_names:
         names += [f"{e}_target", f"{e}_vs_mean28"]
     return tuple(names)
@@ -217,13 +221,18 @@ def closed_days(
     log_p = np.log(probability)
     zero_day = observed & (filled == 0)
     if bool((end_days == end_days[0]).all()):  # one calendar: columns are days
-        dow_row = (int(end_days[0]) - (w - 1) + np.arange(w) + 3) % 7  # Monday = 0
-        one_hot = (dow_row[:, None] == np.arange(7)[None, :]).astype(np.float64)
-        seen = observed.astype(np.float64)
-        share = (zero_day.astype(np.float64) @ one_hot) / np.maximum(seen @ one_hot, 1)
-        log_share = np.log(np.maximum(np.where(seen @ one_hot > 0, share, 1.0), 1e-300))
-        log_chance = (seen.T @ log_share)[np.arange(w), dow_row]
-        closed = ~(filled > 0).any(axis=0) & (log_chance < log_p)
+        closed = np.zeros(w, dtype=bool)
+        candidates = np.flatnonzero(~(filled > 0).any(axis=0))  # only a day nobody sold on
+        if candidates.size:
+            dow_row = (int(end_days[0]) - (w - 1) + np.arange(w) + 3) % 7  # Monday = 0
+            on = [dow_row == d for d in range(7)]
+            zeros = np.stack([zero_day[:, c].sum(axis=1) for c in on], axis=1)
+            seen = np.stack([observed[:, c].sum(axis=1) for c in on], axis=1)
+            share = zeros / np.maximum(seen, 1)
+            log_share = np.log(np.maximum(np.where(seen > 0, share, 1.0), 1e-300))
+            cells = observed[:, candidates].astype(np.float64)
+            log_chance = (cells.T @ log_share)[np.arange(candidates.size), dow_row[candidates]]
+            closed[candidates] = log_chance < log_p
         return np.broadcast_to(closed, (n, w)).copy()
     day = end_days[:, None] - (w - 1) + np.arange(w)[None, :]
     dow = ((day + 3) % 7).astype(np.int64)
@@ -347,13 +356,16 @@ def build_features(
     horizon: int,
     exog_window: FloatArray,
     future_exog: FloatArray,
+    *,
+    closed_ahead: np.ndarray | None = None,
 ) -> FeatureRows:
     """Feature rows for forecasting days 1..`horizon` after each series' window.
 
     `window` `[n, w]` (w ≥ 28, a multiple of 7 keeps whole weeks) and `exog_window`
     `[n, w, e]` are right-aligned histories, `end_days` the last day of each (days since
-    epoch), `future_exog` `[n, horizon, e]` the exogenous values of the target days.
-    Rows are series-major: row `s*horizon + h`.
+    epoch), `future_exog` `[n, horizon, e]` the exogenous values of the target days,
+    `closed_ahead` `[n, horizon]` the target days the panel is expected to be closed
+    (`closures.closures_ahead`; None: none). Rows are series-major: row `s*horizon + h`.
     """
     n = window.shape[0]
     e = exog_window.shape[2]
@@ -366,7 +378,7 @@ def build_features(
     position = (h - 1) % 7  # weekday position of day end+h within the last week
     f0 = origin.shape[1]
     # built feature-major (each column contiguous), transposed once at the end
-    xt = np.empty((f0 + 14 + 2 * e, n, horizon), dtype=np.float32)
+    xt = np.empty((f0 + 15 + 2 * e, n, horizon), dtype=np.float32)
     xt[:f0] = origin.T[:, :, None]
     xt[f0] = h[None, :]
     xt[f0 + 1] = dow
@@ -377,10 +389,11 @@ def build_features(
     xt[f0 + 6] = idx364[:, position]
     for d in range(7):
         xt[f0 + 7 + d] = dow == d
+    xt[f0 + 14] = 1.0 if closed_ahead is None else ~closed_ahead
     for k in range(e):
         mean28 = exog_window[:, -28:, k].mean(axis=1)
-        xt[f0 + 14 + 2 * k] = future_exog[:, :, k]
-        xt[f0 + 15 + 2 * k] = future_exog[:, :, k] - mean28[:, None]
+        xt[f0 + 15 + 2 * k] = future_exog[:, :, k]
+        xt[f0 + 16 + 2 * k] = future_exog[:, :, k] - mean28[:, None]
     x = np.ascontiguousarray(xt.reshape(xt.shape[0], n * horizon).T)
     bad = ~np.isfinite(x)
     if bad.any():

@@ -14,7 +14,8 @@ import numpy as np
 
 from coordinator.forecast.errors import DataError
 from coordinator.forecast.model.baselines import BASELINES, QUANTILES, baseline_quantiles
-from coordinator.forecast.model.features import FeatureRows, build_features
+from coordinator.forecast.model.closures import CALENDAR_DAYS, calendar_of, closures_ahead
+from coordinator.forecast.model.features import FeatureRows, build_features, closed_days
 from coordinator.forecast.model.model_card import ModelCard
 from coordinator.forecast.model.panel import FloatArray, IntArray, SeriesPanel
 
@@ -78,16 +79,29 @@ def panel_features(
     """Feature rows for the `horizon` days after each series' last day (series-major).
 
     `future` `[n, horizon, e]` holds the exogenous values of those days in the panel's
-    column order; only the columns in `exog_names` are used, in that order.
+    column order; only the columns in `exog_names` are used, in that order. The closure
+    calendar (`closures`) reads the last `CALENDAR_DAYS` of the panel.
     """
     idx = exog_columns(panel, exog_names)
+    recent = panel.y[:, -CALENDAR_DAYS:]
+    observed = np.isfinite(recent)
+    filled = np.where(observed, recent, 0.0)
+    closed = closed_days(filled, observed, panel.end_days)
+    calendar = calendar_of(closed, observed, filled, panel.end_days)
     window = panel.y[:, -window_days:]
     exog_window = np.nan_to_num(panel.exog[:, -window_days:, :][:, :, idx])
     if window.shape[1] < window_days:
         pad = window_days - window.shape[1]
         window = np.pad(window, ((0, 0), (pad, 0)), constant_values=np.nan)
         exog_window = np.pad(exog_window, ((0, 0), (pad, 0), (0, 0)))
-    return build_features(window, panel.end_days, horizon, exog_window, future[:, :, idx])
+    return build_features(
+        window,
+        panel.end_days,
+        horizon,
+        exog_window,
+        future[:, :, idx],
+        closed_ahead=closures_ahead(calendar, panel.end_days, horizon),
+    )
 
 
 def forecast_with_model(

@@ -25,6 +25,7 @@ from coordinator.forecast.model.calibration import pinball_scale
 from coordinator.forecast.model.features import (
     ERROR_QUANTILE_FEATURES,
     HEAD_ONLY_FEATURES,
+    OPEN_FEATURE,
     STAT_FEATURES,
     WINDOW_DAYS,
     WINSORISED_FEATURE,
@@ -155,6 +156,7 @@ class _Fitted:
             net_weight=net_weight,
             feature_mix=feature_mix,
             feature_gain=head.gain(names),
+            feature_gate=head.gate(names),
         )
 
 
@@ -171,6 +173,8 @@ class OutputHead:
     its one-step error quantile, `ERROR_QUANTILE_FEATURES`). With `mean_weekday`
     (`quantile_weekday`) the statistical part of the mean (of the quantiles) is
     multiplied by `weekday_shape` at the target's weekday: flat forecasts, weekly shape.
+    With `closures` every output is multiplied by the feature `target_open` (0 on a day
+    the panel is expected to be closed, `model.closures`).
     """
 
     mean_blend: float
@@ -180,6 +184,15 @@ class OutputHead:
     weekday_shape: tuple[float, ...] = FLAT
     mean_weekday: bool = False
     quantile_weekday: bool = False
+    closures: bool = False
+
+    def gate(self, names: tuple[str, ...]) -> np.ndarray | None:
+        """`feature_gate` `[n_features]` for the exporter, or None without closures."""
+        if not self.closures:
+            return None
+        gate = np.zeros(len(names), np.float32)
+        gate[names.index(OPEN_FEATURE)] = 1.0
+        return gate
 
     def gain(self, names: tuple[str, ...]) -> np.ndarray | None:
         """`feature_gain` `[n_features, 4]` for the exporter, or None when flat."""
@@ -223,6 +236,11 @@ class _InnerWindows:
     inv_mase_scale: FloatArray  # [m]
     weekday: np.ndarray  # [m] the target's weekday, Monday = 0
     shape: tuple[float, ...]  # the pooled weekday shape of the early panel
+    target_open: FloatArray  # [m] 0 on an expected closure (`OPEN_FEATURE`), else 1
+
+    def gated(self, on: bool) -> FloatArray:
+        """Per row: the closure calendar's factor (1 when `on` is false)."""
+        return self.target_open if on else np.ones(len(self.target_open))
 
     def shaped(self, on: bool) -> FloatArray:
         """Per row: the weekday shape's factor on its target day (1 when `on` is false)."""
@@ -251,7 +269,8 @@ def _inner_windows(
     ma28 = names.index("ma28_rel")
     err_cols = [names.index(n) for n in ERROR_QUANTILE_FEATURES]
     dow_col = names.index("target_dow")
-    parts: list[list[np.ndarray]] = [[] for _ in range(9 + len(STAT_PARTS))]
+    open_col = names.index(OPEN_FEATURE)
+    parts: list[list[np.ndarray]] = [[] for _ in range(10 + len(STAT_PARTS))]
     for j in range(k):
         origin = cut + j * h
         history = panel.head(origin)
@@ -275,6 +294,7 @@ def _inner_windows(
             _inverse(rmsse_scale(history.y))[series],
             _inverse(mase_scale(history.y))[series],
             x[:, dow_col].astype(np.int64),
+            x[:, open_col],
             *(x[:, cols].mean(axis=1) for cols in stat_cols.values()),
         )
         for store, value in zip(parts, values, strict=True):
@@ -294,7 +314,8 @@ def _inner_windows(
         inv_rmsse_scale=a[6],
         inv_mase_scale=a[7],
         weekday=a[8],
-        stat_means=dict(zip(stat_cols, a[9:], strict=True)),
+        target_open=a[9],
+        stat_means=dict(zip(stat_cols, a[10:], strict=True)),
         shape=shape,
     )
 
@@ -342,34 +363,41 @@ def choose_head(
 ) -> tuple[OutputHead, dict[str, Any]]:
     """The head that scores best on the inner windows' forecasts.
 
-    The mean's statistical part (one of `config.stat_parts`), its weekday shape and
-    the blend (grid `BLEND_GRID`) minimise the mean RMSSE there; the quantile blend the
-    scaled pinball loss, and each quantile's factor its pinball loss (`calibration`).
-    Ties go to the earlier statistical part, the flat shape and the blend nearest
-    `config.mean_blend`."""
+    The mean's statistical part (one of `config.stat_parts`), its weekday shape, the
+    closure calendar (on or off) and the blend (grid `BLEND_GRID`) minimise the mean
+    RMSSE there; the quantile blend the scaled pinball loss, and each quantile's factor
+    its pinball loss (`calibration`). Ties go to the earlier statistical part, the flat
+    shape, the calendar on (it changes nothing where no closure is expected) and the
+    blend nearest `config.mean_blend`."""
     level = inner.level
     mean_scores = {
-        (part, on, w): _mean_rmsse(
+        (part, on, closures, w): _mean_rmsse(
             inner,
-            level * (w * inner.raw[:, 0] + (1 - w) * inner.stat_means[part] * inner.shaped(on)),
+            level
+            * inner.gated(closures)
+            * (w * inner.raw[:, 0] + (1 - w) * inner.stat_means[part] * inner.shaped(on)),
         )
         for part in config.stat_parts
         for on in (False, True)
+        for closures in (True, False)
         for w in BLEND_GRID
     }
-    stat_part, mean_weekday, mean_blend = min(
+    stat_part, mean_weekday, closures, mean_blend = min(
         mean_scores,
         key=lambda k: (
             mean_scores[k],
             config.stat_parts.index(k[0]),
             k[1],
-            abs(k[2] - config.mean_blend),
+            not k[2],
+            abs(k[3] - config.mean_blend),
         ),
     )
+    gate = inner.gated(closures)[:, None]
 
     def blended(on: bool, b: float) -> FloatArray:
         stat = inner.stat_quantiles * inner.shaped(on)[:, None]
-        return np.asarray(np.maximum(level[:, None] * (b * inner.raw[:, 1:] + (1 - b) * stat), 0))
+        mixed = level[:, None] * gate * (b * inner.raw[:, 1:] + (1 - b) * stat)
+        return np.asarray(np.maximum(mixed, 0))
 
     q_scores = {
         (on, b): _pinball(inner, blended(on, b)) for on in (False, True) for b in BLEND_GRID
@@ -389,6 +417,7 @@ def choose_head(
         weekday_shape=pooled_weekday_shape(panel) if weekday else FLAT,
         mean_weekday=mean_weekday,
         quantile_weekday=quantile_weekday,
+        closures=closures,
     )
     info = {
         "windows": config.calibration_windows,
@@ -396,12 +425,18 @@ def choose_head(
         "stat_part": stat_part,
         "mean_blend": mean_blend,
         "mean_rmsse_by_blend": {
-            f"{part} {w}": round(v, 5) for (part, on, w), v in mean_scores.items() if not on
+            f"{part} {w}": round(v, 5)
+            for (part, on, c, w), v in mean_scores.items()
+            if not on and c == closures
         },
         "mean_rmsse_by_blend_weekday": {
-            f"{part} {w}": round(v, 5) for (part, on, w), v in mean_scores.items() if on
+            f"{part} {w}": round(v, 5)
+            for (part, on, c, w), v in mean_scores.items()
+            if on and c == closures
         },
         "mean_weekday": mean_weekday,
+        "closures": closures,
+        "closed_inner_rows": int((inner.target_open == 0).sum()),
         "quantile_blend": quantile_blend,
         "quantile_weekday": quantile_weekday,
         "quantile_scale": list(scales),

@@ -30,21 +30,26 @@ def _head_nodes(
     feature_gain: np.ndarray | None,
     n_features: int,
     n_out: int,
+    feature_gate: np.ndarray | None = None,
 ) -> tuple[list[Any], list[Any]]:
-    """`ratio` → `combined` = ratio · net_weight + (features · feature_mix) ⊙ gain.
+    """`ratio` → `combined` = (ratio · net_weight + (features · feature_mix) ⊙ gain) · gate.
 
     `net_weight` `[n_out]` scales each learned output (the quantile calibration, the
     network's share of the mean); `feature_mix` `[n_features, n_out]` adds feature
     columns, which are ratios to the level too (the statistical forecasts in the mean);
     `feature_gain` `[n_features, n_out]` multiplies that mix by `features · feature_gain`
-    (the weekday shape, read from the target's weekday one-hot columns). Defaults:
-    weight 1, nothing mixed in, gain 1 (no gain nodes)."""
+    (the weekday shape, read from the target's weekday one-hot columns); `feature_gate`
+    `[n_features]` multiplies every output by `features · feature_gate` (the closure
+    calendar's `target_open`: 0 on an expected closure). Defaults: weight 1, nothing
+    mixed in, gain 1 and gate 1 (no gain or gate nodes)."""
     weights = np.ones(n_out, np.float32) if net_weight is None else net_weight
     mix = np.zeros((n_features, n_out), np.float32) if feature_mix is None else feature_mix
     if weights.shape != (n_out,) or mix.shape != (n_features, n_out):
         raise ModelError(f"output head shapes {weights.shape}, {mix.shape} do not fit")
     if feature_gain is not None and feature_gain.shape != (n_features, n_out):
         raise ModelError(f"output gain shape {feature_gain.shape} does not fit")
+    if feature_gate is not None and feature_gate.shape != (n_features,):
+        raise ModelError(f"output gate shape {feature_gate.shape} does not fit")
     inits = [
         helper.make_tensor("head_w", TensorProto.FLOAT, [n_out], weights.astype(np.float32)),
         helper.make_tensor(
@@ -70,7 +75,19 @@ def _head_nodes(
             helper.make_node("Mul", ["mixed", "gain"], ["mixed_gained"]),
         ]
         mixed = "mixed_gained"
-    nodes.append(helper.make_node("Add", ["ratio_w", mixed], ["combined"]))
+    if feature_gate is None:
+        nodes.append(helper.make_node("Add", ["ratio_w", mixed], ["combined"]))
+        return nodes, inits
+    inits.append(
+        helper.make_tensor(
+            "head_gate", TensorProto.FLOAT, [n_features, 1], feature_gate.astype(np.float32)
+        )
+    )
+    nodes += [
+        helper.make_node("Add", ["ratio_w", mixed], ["ungated"]),
+        helper.make_node("MatMul", [INPUT_FEATURES, "head_gate"], ["gate"]),
+        helper.make_node("Mul", ["ungated", "gate"], ["combined"]),
+    ]
     return nodes, inits
 
 
@@ -80,6 +97,7 @@ def mlp_to_onnx(
     net_weight: np.ndarray | None = None,
     feature_mix: np.ndarray | None = None,
     feature_gain: np.ndarray | None = None,
+    feature_gate: np.ndarray | None = None,
     producer_version: str = "0",
 ) -> bytes:
     """Serialised ONNX of the standardise → dense → ReLU → dense network, combined with
@@ -91,7 +109,9 @@ def mlp_to_onnx(
         helper.make_tensor(k, TensorProto.FLOAT, v.shape, np.asarray(v, np.float32).ravel())
         for k, v in consts.items()
     ]
-    head, head_inits = _head_nodes(net_weight, feature_mix, feature_gain, n_features, n_out)
+    head, head_inits = _head_nodes(
+        net_weight, feature_mix, feature_gain, n_features, n_out, feature_gate
+    )
     initializers += head_inits
     nodes = [
         helper.make_node("Sub", [INPUT_FEATURES, "mu"], ["centred"]),

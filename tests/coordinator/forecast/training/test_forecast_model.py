@@ -17,6 +17,7 @@ from coordinator.forecast.model.baselines import moving_average, ses, tsb
 from coordinator.forecast.model.csv_input import read_csv
 from coordinator.forecast.model.features import (
     ERROR_QUANTILE_FEATURES,
+    OPEN_FEATURE,
     STAT_FEATURES,
     WINSORISED_FEATURE,
     build_features,
@@ -173,6 +174,32 @@ def test_weekday_head_shapes_the_statistical_part_only(panel: SeriesPanel) -> No
     expected_q = (0.5 * raw[:, 1:] + 0.5 * (ma28[:, None] + errs) * factor[:, None]) * 2
     np.testing.assert_allclose(served[:, 1:], np.maximum(expected_q, 0), rtol=1e-4, atol=1e-4)
     assert len(set(factor.tolist())) > 1  # the rows cover several weekdays
+
+
+def test_closure_gate_zeroes_every_output_on_an_expected_closure(panel: SeriesPanel) -> None:
+    """With `closures` on, the graph multiplies all four outputs by `target_open`: 0 on
+    rows marked closed, the ungated head's output elsewhere; off, it exports no gate."""
+    rows = training_rows(panel, horizon=7, origin_stride_days=4, min_history_days=28)
+    x = rows.x.copy()
+    w = fit_mlp(x, rows.target, MlpConfig(hidden_units=8, epochs=2, seed=1))
+    names = feature_names(panel.exog_names)
+    col = names.index(OPEN_FEATURE)
+    assert (x[:, col] == 1).all()  # training rows expect no closure
+    x[::5, col] = 0.0
+    head = OutputHead(mean_blend=0.25, stat_part="winsorised", quantile_blend=0.5)
+    gated = replace(head, closures=True)
+    assert head.gate(names) is None
+    level = np.full((len(x), 1), 2.0, np.float32)
+    card = _card(x.shape[1])
+    served = {}
+    for h in (head, gated):
+        net_weight, mix = h.arrays(names)
+        data = mlp_to_onnx(w, net_weight=net_weight, feature_mix=mix, feature_gate=h.gate(names))
+        served[h.closures] = OnnxModel.from_bytes(data, card).run(x, level)
+    closed = x[:, col] == 0
+    assert (served[True][closed] == 0).all()
+    assert (served[False][closed] > 0).any()
+    np.testing.assert_allclose(served[True][~closed], served[False][~closed], rtol=1e-6)
 
 
 def test_a_flat_head_exports_no_gain() -> None:
