@@ -54,7 +54,10 @@ class MachineTimeline:
     entries up to each index reach (the largest end so far, over all entries and over
     those not reserved for rush work), so that a query looks only at the entries near
     its slot: a plan of n operations on a machine costs O(n log n) per query instead of
-    O(n²), which is what makes a burst of hundreds of jobs re-plan in time."""
+    O(n²), which is what makes a burst of hundreds of jobs re-plan in time. It also keeps
+    where each stretch of continuous busy time ends (`_run_ends`), so that `earliest`
+    skips in one step the candidate starts inside a stretch that no changeover can push
+    out of it: a machine booked solid for hours is not walked one operation at a time."""
 
     problem: SchedulingProblem
     initial_family: str
@@ -63,6 +66,9 @@ class MachineTimeline:
     _ends: list[int] = field(default_factory=list)
     _reach: list[int] = field(default_factory=list)
     _reach_firm: list[int] = field(default_factory=list)
+    _run_ends: list[int] = field(default_factory=list)
+    """Where each stretch of continuous busy time (all entries) ends, ascending."""
+    _longest_setup: int | None = None
 
     def add(self, start: int, end: int, family: str | None, *, rush_only: bool = False) -> None:
         """Mark [start, end) busy."""
@@ -80,6 +86,14 @@ class MachineTimeline:
             firm = firm if b.rush_only else max(firm, b.end)
             self._reach.append(reach)
             self._reach_firm.append(firm)
+        # The stretches ending before entry i - 1's reach are unchanged; the rest are
+        # found again from there (a stretch ends where the next entry starts later).
+        j = max(i - 1, 0)
+        del self._run_ends[bisect_left(self._run_ends, self._reach[j]) if i else 0 :]
+        last = len(self.entries) - 1
+        for k in range(j, last + 1):
+            if k == last or self._starts[k + 1] > self._reach[k]:
+                self._run_ends.append(self._reach[k])
 
     def _fits(self, start: int, duration: int, family: str, rush: bool) -> int | None:
         """The start actually usable at or after `start` in this gap, or None if blocked."""
@@ -117,11 +131,31 @@ class MachineTimeline:
             s = self._fits(candidate, duration, family, rush)
             if s is not None and self._fits(s, duration, family, rush) == s:
                 return s
-            while k < len(ends) and ends[k] <= candidate:
-                k += 1
+            k = max(k, bisect_right(ends, candidate))
+            if s is None and duration > 0 and not rush:
+                k = max(k, bisect_left(ends, self._doomed_until(candidate)))
             if k == len(ends):
                 raise AssertionError("the last candidate always fits")  # pragma: no cover
             candidate = ends[k]
+
+    def _doomed_until(self, candidate: int) -> int:
+        """A bound below which every candidate start from `candidate` on fails for an
+        operation that is not rush work and takes time: inside a stretch of
+        continuous busy time, a start fails unless the changeover before it pushes the
+        slot past the stretch's end E, which needs an entry before it reaching within the
+        longest changeover of E (or the machine's initial family doing so)."""
+        starts, reach = self._starts, self._reach
+        before = bisect_right(starts, candidate) - 1
+        if before < 0 or reach[before] <= candidate:
+            return candidate  # not inside busy time
+        end = self._run_ends[bisect_right(self._run_ends, candidate)]
+        if self._longest_setup is None:
+            self._longest_setup = max((x.duration for x in self.problem.setups), default=0)
+        longest = self._longest_setup
+        if self.initial_family and self.problem.now + longest >= end:
+            return candidate
+        near = bisect_left(reach, end - longest)
+        return min(end, starts[near]) if near < len(starts) else end
 
     def is_free(self, start: int, duration: int, family: str, *, rush: bool) -> bool:
         """True when the operation can start exactly at `start`."""

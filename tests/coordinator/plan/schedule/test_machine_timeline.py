@@ -122,3 +122,28 @@ def test_every_query_matches_a_plain_scan(
         assert timeline.setup_added(at, at + duration, family) == plain.setup_added(
             at, at + duration, family
         )
+
+
+def test_a_machine_booked_solid_is_not_walked_one_operation_at_a_time() -> None:
+    """2,000 back-to-back operations of one family: the earliest start of a 30-unit
+    operation of another family, asked from the first, is after the last one and its
+    changeover (as the plain scan finds on a shorter run), found in a few probes instead
+    of one per operation."""
+    timeline = MachineTimeline(PROBLEM, "A")
+    plain = PlainTimeline("A")
+    for i in range(2000):
+        timeline.add(10 * i, 10 * i + 10, "A")
+        if i < 30:
+            plain.add(10 * i, 10 * i + 10, "A", False)
+    probes = 0
+    fits = timeline._fits
+
+    def counted(start: int, duration: int, family: str, rush: bool) -> int | None:
+        nonlocal probes
+        probes += 1
+        return fits(start, duration, family, rush)
+
+    timeline._fits = counted  # type: ignore[method-assign]
+    assert timeline.earliest(0, 30, "B", rush=False) == 20_000 + 7
+    assert plain.earliest(0, 30, "B", False) == 300 + 7  # the same answer on 30 of them
+    assert probes <= 6
