@@ -7,7 +7,9 @@ operation may run on any of its `options` (machine, duration) — a flexible job
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from coordinator.plan.errors import ProblemError
 
@@ -210,6 +212,12 @@ class SchedulingProblem:
     weights: ScheduleWeights = field(default_factory=ScheduleWeights)
     previous: Schedule | None = None
     name: str = ""
+
+    @cached_property
+    def operations_by_id(self) -> Mapping[str, tuple[Job, int, Operation]]:
+        """Operation id → (its job, its position in the job, the operation); built once
+        per problem (a re-plan reads it from several steps)."""
+        return {op.id: (job, pos, op) for job in self.jobs for pos, op in enumerate(job.operations)}
 
     def __post_init__(self) -> None:
         machine_ids = [m.id for m in self.machines]

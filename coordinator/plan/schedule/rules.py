@@ -6,6 +6,7 @@ the feasibility checker agree on what "feasible" means.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from coordinator.plan.errors import ProblemError
@@ -37,9 +38,9 @@ class FixedSlot:
     pinned: bool
 
 
-def operation_index(problem: SchedulingProblem) -> dict[str, tuple[Job, int, Operation]]:
-    """Map operation id to (job, position in job, operation)."""
-    return {op.id: (job, pos, op) for job in problem.jobs for pos, op in enumerate(job.operations)}
+def operation_index(problem: SchedulingProblem) -> Mapping[str, tuple[Job, int, Operation]]:
+    """Map operation id to (job, position in job, operation) (built once per problem)."""
+    return problem.operations_by_id
 
 
 def _duration_on(op: Operation, machine_id: str) -> int | None:
