@@ -62,6 +62,7 @@ _STATE_KEYS = {
     "range_margin",
     "range_learn_samples",
     "range_confirm_samples",
+    "rise_enabled",
 }
 
 
@@ -73,6 +74,9 @@ def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
     enabled = raw.get("range_enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError("detectors.states.range_enabled", "must be true or false")
+    rise = raw.get("rise_enabled", True)
+    if not isinstance(rise, bool):
+        raise ConfigError("detectors.states.rise_enabled", "must be true or false")
     margin = raw.get("range_margin", 0.15)
     if not _number(margin) or not 0.0 <= margin <= 100.0:
         raise ConfigError("detectors.states.range_margin", "must be a number in 0..100")
@@ -100,6 +104,7 @@ def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
         relearn_samples=counts["relearn_samples"],
         settle_min_s=float(settle),
         drift_states=frozenset(float(v) for v in planned if _number(v)),
+        rise_enabled=rise,
     )
 
 
@@ -260,6 +265,11 @@ class DetectorBank:
             if len(peers) > 1
             for name, monitor in peers
         }
+        self._moded_machine = {
+            name: (monitor, machine_of(name))
+            for name, monitor in self.monitors.items()
+            if isinstance(monitor, ModedMonitor)
+        }
         self.errors = 0
         self._failed: set[str] = set()
 
@@ -389,6 +399,14 @@ class DetectorBank:
                     if self.incidents is not None and self.incidents.is_open(machine):
                         monitor_.shift.excused = True
                     found += self._joint(signal, monitor_, peers)
+            moded = self._moded_machine.get(signal)
+            # a stay during an incident is no usual stay (edge_agent.rise_rate)
+            if (
+                moded is not None
+                and self.incidents is not None
+                and self.incidents.is_open(moded[1])
+            ):
+                moded[0].rise.excused = True
             return found
         except Exception:
             self.errors += 1

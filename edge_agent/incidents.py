@@ -46,7 +46,15 @@ from edge_agent.errors import ConfigError
 from edge_agent.incident_words import title
 
 STRONG: Final = frozenset(
-    {"out_of_range", "flatline", "missing", "state_duration", "state_range", "stay_shift"}
+    {
+        "out_of_range",
+        "flatline",
+        "missing",
+        "state_duration",
+        "state_range",
+        "stay_shift",
+        "rise_rate",
+    }
 )
 MAX_NAMED: Final = 8  # contributing signals detailed in an event's data
 _SEVERITY_RANK: Final = {"INDETERMINATE": 0, "WARNING": 1, "MINOR": 2, "MAJOR": 3, "CRITICAL": 4}
@@ -59,6 +67,7 @@ SEVERITY: Final = {
     "state_duration": "MINOR",
     "state_range": "MINOR",
     "stay_shift": "MINOR",
+    "rise_rate": "MINOR",
 }
 
 

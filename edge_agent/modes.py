@@ -33,6 +33,7 @@ import math
 from typing import Final, Literal
 
 from edge_agent.detectors import Anomaly, DetectorConfig, SignalMonitor
+from edge_agent.rise_rate import RiseRate, rise_anomaly
 from edge_agent.state_range import RangeChange, RangeSettings, StateRange
 from edge_agent.stay_shift import StayShift, shift_anomaly
 
@@ -89,6 +90,7 @@ class ModedMonitor:
         self.per_mode: dict[StateKey, SignalMonitor] = {}
         self._current: SignalMonitor | None = None
         self.shift = StayShift()
+        self.rise = RiseRate()
         self._settle_until_ms = 0
         self._resume = False
         self._relearn = False
@@ -124,9 +126,18 @@ class ModedMonitor:
                         self.signal, self.shift, "cleared", ts_ms, window, 1.0, _MODE_CHANGED
                     )
                 )
+            if self.rise.enter(key, MAX_MODES):
+                window = self.always.recent_values()
+                found.append(
+                    rise_anomaly(
+                        self.signal, self.rise, "cleared", ts_ms, window, 0.0, _MODE_CHANGED
+                    )
+                )
         # the shift within the stay is measured from its first sample: whether a signal
         # settles after a change of mode is for its learnt usual shifts to tell
         self.shift.update(value, monitor.typical_step)
+        if self.range_settings.rise_enabled:
+            found += self._judge_rise(ts_ms, value)
         if ts_ms < self._settle_until_ms:
             self._resume = True
             return found  # settling after a change of mode
@@ -201,6 +212,18 @@ class ModedMonitor:
             found.append(self._range_anomaly(change, ts_ms, ""))
         return found
 
+    def _judge_rise(self, ts_ms: int, value: float) -> list[Anomaly]:
+        """The stay's rate of rise against the state's usual at its level
+        (`edge_agent.rise_rate`), once the state's range is learnt (its width sets the
+        smallest rise judged)."""
+        r = self._range
+        width = r.high - r.low if r is not None and r.learnt else 0.0
+        change = self.rise.update(ts_ms, value, width)
+        if change is None:
+            return []
+        window = self.always.recent_values()
+        return [rise_anomaly(self.signal, self.rise, change, ts_ms, window, width)]
+
     def _range_for(self, key: StateKey) -> StateRange:
         if key not in self.ranges and len(self.ranges) >= MAX_MODES:
             key = _OVERFLOW
@@ -259,6 +282,12 @@ class ModedMonitor:
             change = state_range.release()
             if change is not None:
                 cleared.append(self._range_anomaly(change, ts_ms, "settings changed"))
+        if self.rise.raised and not settings.rise_enabled:
+            self.rise.raised = False
+            window = self.always.recent_values()
+            cleared.append(
+                rise_anomaly(self.signal, self.rise, "cleared", ts_ms, window, 0.0, "switched off")
+            )
         return cleared
 
     def _monitor(self, key: StateKey) -> SignalMonitor:
