@@ -19,15 +19,19 @@ with the earlier ones decaying by `STAY_DECAY` a stay; its steepness within stay
 `SlopeLine`), and how far the stays usually rose
 above it: the largest excess of each stay, a peak decaying by `PEAK_DECAY` a stay.
 
-After `MIN_STAYS` learnt stays, a sample whose slope exceeds the line at its level by more
+After `MIN_STAYS` learnt stays, on a line of a signal with inertia (heading for a plateau
+no faster than the filter: `SlopeLine.learnt`; vibration and current, noise about a level,
+are not judged), a sample whose slope exceeds the line at its level by more
 than `PEAK_FACTOR` times that peak, and by more than a rise that would cross the state's
 normal range (`width`, from `edge_agent.state_range`) in `HORIZON_S`, for
 `CONFIRM_SAMPLES` samples in a row, raises `rise_rate`. The filters are judged once their
 weight reaches `MIN_WEIGHT` (about 0.7 `FILTER_S` into the stay). It clears when the excess
 falls below `CLEAR_SHARE` of the limit or the stay ends. Stays with a raise are not learnt,
 nor stays during which the machine had an incident (`excused`, set by `DetectorBank`).
-Only rises are judged: a fall faster than usual is a machine cooling (a stop, a door
-opened), not a hazard of its own. O(1) time and memory per sample.
+Only rises over the usual are judged: a fall faster than usual is a machine cooling (a
+stop, a door opened), not a hazard of its own; a reading that holds where it should fall
+(heat that does not leave, a stuck sensor) is a rise over the usual and is judged. O(1)
+time and memory per sample.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from edge_agent.detectors import Anomaly
 FILTER_S: Final = 20.0
 MIN_WEIGHT: Final = 0.5
 MIN_STAYS: Final = 10
+MIN_FIT: Final = 0.5
 STAY_DECAY: Final = 0.98
 PEAK_DECAY: Final = 0.99
 PEAK_FACTOR: Final = 2.0
@@ -62,18 +67,20 @@ class SlopeLine:
     machines rise faster at higher levels), wrongly extrapolated to the next cold start.
     """
 
-    __slots__ = ("a", "b", "peak", "stays", "sw", "sx", "sy", "wxx", "wxy")
+    __slots__ = ("a", "b", "fit", "peak", "stays", "sw", "sx", "sy", "wxx", "wxy", "wyy")
 
     def __init__(self) -> None:
-        self.sw = self.sx = self.sy = self.wxx = self.wxy = 0.0
+        self.sw = self.sx = self.sy = self.wxx = self.wxy = self.wyy = 0.0
+        self.fit = 0.0
         self.a = self.b = 0.0
         self.peak = 0.0
         self.stays = 0
 
-    def add(self, sums: tuple[float, float, float, float, float], excess: float) -> None:
+    def add(self, sums: tuple[float, ...], excess: float) -> None:
         """Learn one finished stay: its regression sums (count, level, slope, level²,
-        level · slope) and its largest excess over the line as it stood during the stay."""
-        sw, sx, sy, sxx, sxy = sums
+        level · slope, slope²) and its largest excess over the line as it stood during
+        the stay."""
+        sw, sx, sy, sxx, sxy, syy = sums
         if sw <= 0.0:
             return
         d = STAY_DECAY
@@ -82,16 +89,24 @@ class SlopeLine:
         self.sy = self.sy * d + sy
         self.wxx = self.wxx * d + max(0.0, sxx - sx * sx / sw)
         self.wxy = self.wxy * d + (sxy - sx * sy / sw)
+        self.wyy = self.wyy * d + max(0.0, syy - sy * sy / sw)
         if self.stays:  # judged against the line of the stays before it
             self.peak = max(self.peak * PEAK_DECAY, excess)
         self.stays += 1
         self.b = self.wxy / self.wxx if self.wxx > _MIN_SPREAD * self.sw else 0.0
         self.a = (self.sy - self.b * self.sx) / self.sw
+        spread = self.wxx * self.wyy
+        self.fit = self.wxy * self.wxy / spread if spread > 0.0 else 0.0
 
     @property
     def learnt(self) -> bool:
-        """Whether enough stays were learnt to judge."""
-        return self.stays >= MIN_STAYS
+        """Whether the line judges: `MIN_STAYS` stays learnt, and a signal with inertia:
+        the line heads for a plateau (b < 0) with a time constant −1/b no shorter than
+        `FILTER_S` (slower than the filter, which resolves nothing faster: a reading
+        settling within seconds after a step is not judged) and the level explains at
+        least `MIN_FIT` of the slope's variance within stays (R²; noise about a level, a
+        vibration, has none)."""
+        return self.stays >= MIN_STAYS and -1.0 <= self.b * FILTER_S < 0.0 and self.fit >= MIN_FIT
 
 
 class RiseRate:
@@ -102,6 +117,7 @@ class RiseRate:
         "_alpha",
         "_b",
         "_dt",
+        "_judging",
         "_key",
         "_last_ms",
         "_last_x",
@@ -133,12 +149,13 @@ class RiseRate:
         self._last_ms: int | None = None
         self._last_x = 0.0
         self._weight = self._level = self._slope = 0.0
-        self._sums = [0.0, 0.0, 0.0, 0.0, 0.0]
+        self._sums = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
         self._max_excess = -math.inf
         self._outside = 0
         line = self._line
         self._a, self._b = (line.a, line.b) if line is not None else (0.0, 0.0)
         self._limit_peak = PEAK_FACTOR * line.peak if line is not None else 0.0
+        self._judging = line is not None and line.learnt
         self.usual = math.nan  # the rate the line gives at the last judged level
 
     def enter(self, key: Key, max_keys: int = 16) -> bool:
@@ -147,8 +164,7 @@ class RiseRate:
         was_raised = self.raised
         line = self._line
         if line is not None and not (was_raised or self.excused) and self._sums[0] > 0.0:
-            s = self._sums
-            line.add((s[0], s[1], s[2], s[3], s[4]), self._max_excess)
+            line.add(tuple(self._sums), self._max_excess)
         self._key = key
         line = self.lines.get(key)
         if line is None and len(self.lines) < max_keys:
@@ -185,13 +201,14 @@ class RiseRate:
         s[2] += slope
         s[3] += level * level
         s[4] += level * slope
+        s[5] += slope * slope
         line = self._line
         if line is None or not line.stays:
             return None
         self.usual = usual = self._a + self._b * level
         excess = slope - usual
         self._max_excess = excess if excess > self._max_excess else self._max_excess
-        if width <= 0.0 or line.stays < MIN_STAYS:
+        if width <= 0.0 or not self._judging:
             return None
         floor = width / HORIZON_S
         limit = self._limit_peak if self._limit_peak > floor else floor

@@ -126,6 +126,8 @@ def test_the_line_is_the_heat_balance_and_added_heat_stands_out() -> None:
     line = rise.lines[(2.0, "")]
     assert line.b == pytest.approx(-1.0 / TAU_S, rel=0.05)
     assert -line.a / line.b == pytest.approx(60.0, abs=1.0)
+    assert line.fit > 0.9
+    assert line.learnt
     stays = line.stays
     assert _stay(rise, 50.0, 105.0, 120, seed=99) == ["raised"]
     assert _stay(rise, 50.0, 60.0, 240, seed=100) == []
@@ -167,3 +169,22 @@ def test_switching_the_rule_off_clears_its_raise() -> None:
     bank: DetectorBank = plant.bank
     cleared = bank.reconfigure({"states": {"rise_enabled": False}})
     assert [a.detector for a in cleared if a.detector == "rise_rate"] == ["rise_rate"]
+
+
+def test_a_level_signal_or_a_quick_one_is_not_judged() -> None:
+    """Noise about a level (a vibration) and a reading that settles within seconds (a
+    clipped value after a step) have no inertia to judge a rise against: their lines
+    never judge, however many stays are learnt."""
+    rng = random.Random(4)
+    noisy, quick = RiseRate(), RiseRate()
+    for _ in range(3 * MIN_STAYS):
+        noisy.enter((2.0, ""))
+        quick.enter((3.0, ""))
+        value = 2.0
+        for second in range(0, 240, 2):
+            noisy.update(second * 1000, 2.0 + rng.gauss(0.0, 0.13), 2.0)
+            value += (0.05 - value) * 0.7  # settles with a time constant under 2 s
+            quick.update(second * 1000, value + rng.gauss(0.0, 0.001), 0.2)
+    assert noisy.lines[(2.0, "")].fit < 0.1
+    assert not noisy.lines[(2.0, "")].learnt
+    assert not quick.lines[(3.0, "")].learnt
