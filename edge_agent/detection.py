@@ -34,6 +34,7 @@ from edge_agent.incidents import (
     shift_settings,
 )
 from edge_agent.modes import ModedMonitor, ModeKey, StateDurations, mode_key
+from edge_agent.rise_rate import IncidentFlag
 from edge_agent.state_range import RangeSettings
 from edge_agent.stay_shift import CLEAR_SHARE, joint_shift, shift_anomaly
 
@@ -265,11 +266,13 @@ class DetectorBank:
             if len(peers) > 1
             for name, monitor in peers
         }
-        self._moded_machine = {
-            name: (monitor, machine_of(name))
-            for name, monitor in self.monitors.items()
-            if isinstance(monitor, ModedMonitor)
-        }
+        # a stay during an incident is no usual stay (edge_agent.rise_rate): each machine's
+        # flag is kept when its incident events are made, not on every sample
+        self._incident_flags = {machine: IncidentFlag() for machine in by_machine}
+        for machine, moded in by_machine.items():
+            for _, monitor in moded:
+                monitor.rise.incident = self._incident_flags[machine]
+        self._moded_of = by_machine
         self.errors = 0
         self._failed: set[str] = set()
 
@@ -311,7 +314,15 @@ class DetectorBank:
             return []
         if self.incidents is None:
             return [event_fields(a) for a in anomalies]
-        return self.incidents.feed(anomalies)
+        found = self.incidents.feed(anomalies)
+        for machine in {machine_of(a.signal) for a in anomalies}:
+            flag = self._incident_flags.get(machine)
+            if flag is not None:
+                flag.open = self.incidents.is_open(machine)
+                if flag.open:
+                    for _, monitor in self._moded_of[machine]:
+                        monitor.rise.excused = True
+        return found
 
     def _durations(self, settings: Mapping[str, Any]) -> dict[str, StateDurations]:
         """One `StateDurations` per state signal (none when switched off)."""
@@ -399,14 +410,6 @@ class DetectorBank:
                     if self.incidents is not None and self.incidents.is_open(machine):
                         monitor_.shift.excused = True
                     found += self._joint(signal, monitor_, peers)
-            moded = self._moded_machine.get(signal)
-            # a stay during an incident is no usual stay (edge_agent.rise_rate)
-            if (
-                moded is not None
-                and self.incidents is not None
-                and self.incidents.is_open(moded[1])
-            ):
-                moded[0].rise.excused = True
             return found
         except Exception:
             self.errors += 1

@@ -129,15 +129,17 @@ class ModedMonitor:
             if self.rise.enter(key, MAX_MODES):
                 window = self.always.recent_values()
                 found.append(
-                    rise_anomaly(
-                        self.signal, self.rise, "cleared", ts_ms, window, 0.0, _MODE_CHANGED
-                    )
+                    rise_anomaly(self.signal, self.rise, "cleared", ts_ms, window, _MODE_CHANGED)
                 )
         # the shift within the stay is measured from its first sample: whether a signal
         # settles after a change of mode is for its learnt usual shifts to tell
         self.shift.update(value, monitor.typical_step)
         if self.range_settings.rise_enabled:
-            found += self._judge_rise(ts_ms, value)
+            # the rate of rise against the state's usual at its level (edge_agent.rise_rate)
+            change = self.rise.update(ts_ms, value, self._range)
+            if change is not None:
+                window = self.always.recent_values()
+                found.append(rise_anomaly(self.signal, self.rise, change, ts_ms, window))
         if ts_ms < self._settle_until_ms:
             self._resume = True
             return found  # settling after a change of mode
@@ -212,18 +214,6 @@ class ModedMonitor:
             found.append(self._range_anomaly(change, ts_ms, ""))
         return found
 
-    def _judge_rise(self, ts_ms: int, value: float) -> list[Anomaly]:
-        """The stay's rate of rise against the state's usual at its level
-        (`edge_agent.rise_rate`), once the state's range is learnt (its width sets the
-        smallest rise judged)."""
-        r = self._range
-        width = r.high - r.low if r is not None and r.learnt else 0.0
-        change = self.rise.update(ts_ms, value, width)
-        if change is None:
-            return []
-        window = self.always.recent_values()
-        return [rise_anomaly(self.signal, self.rise, change, ts_ms, window, width)]
-
     def _range_for(self, key: StateKey) -> StateRange:
         if key not in self.ranges and len(self.ranges) >= MAX_MODES:
             key = _OVERFLOW
@@ -286,7 +276,7 @@ class ModedMonitor:
             self.rise.raised = False
             window = self.always.recent_values()
             cleared.append(
-                rise_anomaly(self.signal, self.rise, "cleared", ts_ms, window, 0.0, "switched off")
+                rise_anomaly(self.signal, self.rise, "cleared", ts_ms, window, "switched off")
             )
         return cleared
 

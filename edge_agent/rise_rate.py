@@ -24,8 +24,10 @@ no faster than the filter: `SlopeLine.learnt`; vibration and current, noise abou
 are not judged), a sample whose slope exceeds the line at its level by more
 than `PEAK_FACTOR` times that peak, and by more than a rise that would cross the state's
 normal range (`width`, from `edge_agent.state_range`) in `HORIZON_S`, for
-`CONFIRM_SAMPLES` samples in a row, raises `rise_rate`. The filters are judged once their
-weight reaches `MIN_WEIGHT` (about 0.7 `FILTER_S` into the stay). It clears when the excess
+`CONFIRM_SAMPLES` judged samples in a row, raises `rise_rate`. The filters take every
+sample; they are learnt from and judged once their weight reaches `MIN_WEIGHT` (about 0.7
+`FILTER_S` into the stay), on samples at least `JUDGE_EVERY_MS` apart (at 10 Hz one in
+ten: the smoothed pair barely moves within a second of a 20 s filter). It clears when the excess
 falls below `CLEAR_SHARE` of the limit or the stay ends. Stays with a raise are not learnt,
 nor stays during which the machine had an incident (`excused`, set by `DetectorBank`).
 Only rises over the usual are judged: a fall faster than usual is a machine cooling (a
@@ -40,6 +42,7 @@ import math
 from typing import Final, Literal
 
 from edge_agent.detectors import Anomaly
+from edge_agent.state_range import StateRange
 
 FILTER_S: Final = 20.0
 MIN_WEIGHT: Final = 0.5
@@ -50,10 +53,21 @@ PEAK_DECAY: Final = 0.99
 PEAK_FACTOR: Final = 2.0
 HORIZON_S: Final = 300.0
 CONFIRM_SAMPLES: Final = 3
+JUDGE_EVERY_MS: Final = 1000
 CLEAR_SHARE: Final = 0.5
 _MIN_SPREAD: Final = 1e-12  # below this variance of levels the line is flat (b = 0)
 
 Key = tuple[float | None, str]
+
+
+class IncidentFlag:
+    """Whether a machine has an open incident, shared by its signals' `RiseRate`s (kept
+    by `DetectorBank` when incident events are made, not on every sample)."""
+
+    __slots__ = ("open",)
+
+    def __init__(self) -> None:
+        self.open = False
 
 
 class SlopeLine:
@@ -125,17 +139,21 @@ class RiseRate:
         "_limit_peak",
         "_line",
         "_max_excess",
+        "_next_ms",
         "_outside",
         "_slope",
         "_sums",
         "_weight",
         "excused",
+        "incident",
         "lines",
         "raised",
         "usual",
+        "width",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, incident: IncidentFlag | None = None) -> None:
+        self.incident = incident  # the machine's: a stay begun during an incident is excused
         self.lines: dict[Key, SlopeLine] = {}
         self._key: Key | None = None
         self._line: SlopeLine | None = None
@@ -152,11 +170,13 @@ class RiseRate:
         self._sums = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
         self._max_excess = -math.inf
         self._outside = 0
+        self._next_ms = 0  # the next sample learnt and judged from
         line = self._line
         self._a, self._b = (line.a, line.b) if line is not None else (0.0, 0.0)
         self._limit_peak = PEAK_FACTOR * line.peak if line is not None else 0.0
         self._judging = line is not None and line.learnt
         self.usual = math.nan  # the rate the line gives at the last judged level
+        self.width = 0.0  # the state's range at the last judged sample
 
     def enter(self, key: Key, max_keys: int = 16) -> bool:
         """A new stay begins in state `key`: the last one, if judged, not raised and not
@@ -170,14 +190,18 @@ class RiseRate:
         if line is None and len(self.lines) < max_keys:
             line = self.lines[key] = SlopeLine()
         self._line = line
-        self.raised = self.excused = False
+        self.raised = False
+        self.excused = self.incident is not None and self.incident.open
         self._begin()
         return was_raised
 
-    def update(self, ts_ms: int, x: float, width: float) -> Literal["raised", "cleared"] | None:
-        """One sample of the stay; `width` is the width of the state's normal range (0:
-        not learnt yet, nothing judged). Returns "raised" or "cleared" when this sample
-        raises or clears `rise_rate`, usually None."""
+    def update(
+        self, ts_ms: int, x: float, state_range: StateRange | None
+    ) -> Literal["raised", "cleared"] | None:
+        """One sample of the stay; `state_range` is the state's normal range (nothing is
+        judged until it is learnt: its width sets the smallest rise judged). Returns
+        "raised" or "cleared" when this sample raises or clears `rise_rate`, usually
+        None."""
         last = self._last_ms
         self._last_ms = ts_ms
         previous, self._last_x = self._last_x, x
@@ -192,8 +216,9 @@ class RiseRate:
         self._weight = weight = self._weight * keep + alpha
         self._level = self._level * keep + alpha * 0.5 * (x + previous)
         self._slope = self._slope * keep + alpha * (x - previous) / dt
-        if weight < MIN_WEIGHT:
+        if weight < MIN_WEIGHT or ts_ms < self._next_ms:
             return None
+        self._next_ms = ts_ms + JUDGE_EVERY_MS
         level, slope = self._level / weight, self._slope / weight
         s = self._sums
         s[0] += 1.0
@@ -208,8 +233,9 @@ class RiseRate:
         self.usual = usual = self._a + self._b * level
         excess = slope - usual
         self._max_excess = excess if excess > self._max_excess else self._max_excess
-        if width <= 0.0 or not self._judging:
+        if not self._judging or state_range is None or not state_range.learnt:
             return None
+        self.width = width = state_range.high - state_range.low
         floor = width / HORIZON_S
         limit = self._limit_peak if self._limit_peak > floor else floor
         if self.raised:
@@ -243,7 +269,6 @@ def rise_anomaly(
     state: str,
     ts_ms: int,
     window: tuple[float, ...],
-    width: float,
     why: str = "rising no faster than usual for its level",
 ) -> Anomaly:
     """The `rise_rate` raise or clear (for `why`) of one signal."""
@@ -258,7 +283,7 @@ def rise_anomaly(
             ts_ms=ts_ms,
         )
     slope, usual = rise.slope * 60.0, rise.usual * 60.0
-    limit = rise.limit(width)
+    limit = rise.limit(rise.width)
     reason = f"{_moving(slope)} a minute where {_moving(usual)} is usual at this level"
     return Anomaly(
         signal=signal,
@@ -277,4 +302,4 @@ def _moving(per_minute: float) -> str:
     return f"{'rising' if per_minute >= 0.0 else 'falling'} {abs(per_minute):.3g}"
 
 
-__all__ = ["MIN_STAYS", "RiseRate", "SlopeLine", "rise_anomaly"]
+__all__ = ["MIN_STAYS", "IncidentFlag", "RiseRate", "SlopeLine", "rise_anomaly"]

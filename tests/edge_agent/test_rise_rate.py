@@ -12,9 +12,18 @@ from edge_agent.detection import DetectorBank, check_detector_settings
 from edge_agent.detectors import Anomaly
 from edge_agent.errors import ConfigError
 from edge_agent.rise_rate import MIN_STAYS, RiseRate
+from edge_agent.state_range import RangeSettings, StateRange
 from tests.edge_agent.test_incidents import DOWN, IDLE, RUN, SETUP, Plant, _bank
 
 TAU_S = 120.0  # the simulated spindle's thermal time constant (firmware_sim.machine)
+
+
+def _learnt_range(low: float, high: float) -> StateRange:
+    """A state's range learnt as `low`..`high`."""
+    found = StateRange(RangeSettings())
+    found.low, found.high = low, high
+    found.samples = found.settings.learn_samples + 1
+    return found
 
 
 def _overheat_delay(settings: dict[str, object], heat_c: float) -> int | None:
@@ -108,9 +117,10 @@ def _stay(rise: RiseRate, start: float, plateau: float, seconds: int, seed: int)
     rng = random.Random(seed)
     rise.enter((2.0, ""))
     temp, changes = start, list[str]()
+    running = _learnt_range(22.0, 62.0)
     for second in range(seconds):
         temp += (plateau - temp) / TAU_S
-        change = rise.update(second * 1000, temp + rng.gauss(0.0, 0.05), 40.0)
+        change = rise.update(second * 1000, temp + rng.gauss(0.0, 0.05), running)
         if change is not None:
             changes.append(change)
     return changes
@@ -149,7 +159,7 @@ def test_lines_are_bounded_per_signal() -> None:
     for code in range(40):
         rise.enter((float(code), ""), max_keys=16)
         for second in range(60):
-            rise.update(second * 1000, 20.0 + second * 0.1, 10.0)
+            rise.update(second * 1000, 20.0 + second * 0.1, _learnt_range(20.0, 30.0))
     assert len(rise.lines) == 16
 
 
@@ -177,14 +187,15 @@ def test_a_level_signal_or_a_quick_one_is_not_judged() -> None:
     never judge, however many stays are learnt."""
     rng = random.Random(4)
     noisy, quick = RiseRate(), RiseRate()
+    level, down = _learnt_range(1.5, 2.5), _learnt_range(0.0, 0.2)
     for _ in range(3 * MIN_STAYS):
         noisy.enter((2.0, ""))
         quick.enter((3.0, ""))
         value = 2.0
         for second in range(0, 240, 2):
-            noisy.update(second * 1000, 2.0 + rng.gauss(0.0, 0.13), 2.0)
+            noisy.update(second * 1000, 2.0 + rng.gauss(0.0, 0.13), level)
             value += (0.05 - value) * 0.7  # settles with a time constant under 2 s
-            quick.update(second * 1000, value + rng.gauss(0.0, 0.001), 0.2)
+            quick.update(second * 1000, value + rng.gauss(0.0, 0.001), down)
     assert noisy.lines[(2.0, "")].fit < 0.1
     assert not noisy.lines[(2.0, "")].learnt
     assert not quick.lines[(3.0, "")].learnt
