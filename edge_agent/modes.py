@@ -21,6 +21,10 @@ last (a distribution) and raises `state_duration` when the machine stays in one 
 than nearly all of them (planned states, such as idle, are exempt: a long idle night is
 planned downtime).
 
+Each moded signal also keeps its rate of rise against the state's usual at its level
+(`RiseRate`, `edge_agent.rise_rate`; `rise_enabled` in the range settings), measured from
+each stay's first sample.
+
 `relearn` (called by `DetectorBank` when a machine leaves a `relearn_after` state) forgets what
 the statistical detectors learnt per mode and re-opens the ranges' learning: worn parts
 replaced change what is normal.
