@@ -34,6 +34,7 @@ from edge_agent.incidents import (
     shift_settings,
 )
 from edge_agent.modes import ModedMonitor, ModeKey, StateDurations, mode_key
+from edge_agent.rise_rate import IncidentFlag
 from edge_agent.state_range import RangeSettings
 from edge_agent.stay_shift import CLEAR_SHARE, joint_shift, shift_anomaly
 
@@ -62,6 +63,7 @@ _STATE_KEYS = {
     "range_margin",
     "range_learn_samples",
     "range_confirm_samples",
+    "rise_enabled",
 }
 
 
@@ -73,6 +75,9 @@ def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
     enabled = raw.get("range_enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError("detectors.states.range_enabled", "must be true or false")
+    rise = raw.get("rise_enabled", True)
+    if not isinstance(rise, bool):
+        raise ConfigError("detectors.states.rise_enabled", "must be true or false")
     margin = raw.get("range_margin", 0.15)
     if not _number(margin) or not 0.0 <= margin <= 100.0:
         raise ConfigError("detectors.states.range_margin", "must be a number in 0..100")
@@ -100,6 +105,7 @@ def range_settings(settings: Mapping[str, Any]) -> RangeSettings:
         relearn_samples=counts["relearn_samples"],
         settle_min_s=float(settle),
         drift_states=frozenset(float(v) for v in planned if _number(v)),
+        rise_enabled=rise,
     )
 
 
@@ -260,6 +266,13 @@ class DetectorBank:
             if len(peers) > 1
             for name, monitor in peers
         }
+        # a stay during an incident is no usual stay (edge_agent.rise_rate): each machine's
+        # flag is kept when its incident events are made, not on every sample
+        self._incident_flags = {machine: IncidentFlag() for machine in by_machine}
+        for machine, moded in by_machine.items():
+            for _, monitor in moded:
+                monitor.rise.incident = self._incident_flags[machine]
+        self._moded_of = by_machine
         self.errors = 0
         self._failed: set[str] = set()
 
@@ -301,7 +314,15 @@ class DetectorBank:
             return []
         if self.incidents is None:
             return [event_fields(a) for a in anomalies]
-        return self.incidents.feed(anomalies)
+        found = self.incidents.feed(anomalies)
+        for machine in {machine_of(a.signal) for a in anomalies}:
+            flag = self._incident_flags.get(machine)
+            if flag is not None:
+                flag.open = self.incidents.is_open(machine)
+                if flag.open:
+                    for _, monitor in self._moded_of[machine]:
+                        monitor.rise.excused = True
+        return found
 
     def _durations(self, settings: Mapping[str, Any]) -> dict[str, StateDurations]:
         """One `StateDurations` per state signal (none when switched off)."""

@@ -72,7 +72,7 @@ def how_unusual(anomaly: Anomaly, unit: str) -> str:
         return "stuck (not moving)"
     if anomaly.detector == "missing":
         return "no data arriving"
-    if anomaly.detector == "state_duration":
+    if anomaly.detector in ("state_duration", "rise_rate"):
         return anomaly.reason
     if not math.isfinite(value):
         return "unreadable value"

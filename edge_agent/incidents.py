@@ -10,7 +10,9 @@ to the node itself) and turns the per-signal raises and clears of `DetectorBank`
   stuck or silent sensor, a state lasting far too long, a value outside its state's normal
   range, two level signals moving the same way within one stay: `stay_shift`,
   `edge_agent.stay_shift`, set by `shift_strong` (6 noise units; 0: off) and `shift_each`
-  (2) in the `incidents` table). The statistical detectors (baseline, rate of change) on one signal join an open
+  (2) in the `incidents` table), a signal with inertia rising faster than usual at its
+  level (`rise_rate`, `edge_agent.rise_rate`: an overheat's added heat). The statistical
+  detectors (baseline, rate of change) on one signal join an open
   incident but open none on a machine with several judged signals (counted in
   `unconfirmed`): on a simulated plant they opened dozens of incidents a machine a week,
   mostly at starts, changeovers and after repairs (a repair changes what is normal). With
@@ -46,7 +48,15 @@ from edge_agent.errors import ConfigError
 from edge_agent.incident_words import title
 
 STRONG: Final = frozenset(
-    {"out_of_range", "flatline", "missing", "state_duration", "state_range", "stay_shift"}
+    {
+        "out_of_range",
+        "flatline",
+        "missing",
+        "state_duration",
+        "state_range",
+        "stay_shift",
+        "rise_rate",
+    }
 )
 MAX_NAMED: Final = 8  # contributing signals detailed in an event's data
 _SEVERITY_RANK: Final = {"INDETERMINATE": 0, "WARNING": 1, "MINOR": 2, "MAJOR": 3, "CRITICAL": 4}
@@ -59,6 +69,7 @@ SEVERITY: Final = {
     "state_duration": "MINOR",
     "state_range": "MINOR",
     "stay_shift": "MINOR",
+    "rise_rate": "MINOR",
 }
 
 

@@ -21,6 +21,10 @@ last (a distribution) and raises `state_duration` when the machine stays in one 
 than nearly all of them (planned states, such as idle, are exempt: a long idle night is
 planned downtime).
 
+Each moded signal also keeps its rate of rise against the state's usual at its level
+(`RiseRate`, `edge_agent.rise_rate`; `rise_enabled` in the range settings), measured from
+each stay's first sample.
+
 `relearn` (called by `DetectorBank` when a machine leaves a `relearn_after` state) forgets what
 the statistical detectors learnt per mode and re-opens the ranges' learning: worn parts
 replaced change what is normal.
@@ -33,6 +37,7 @@ import math
 from typing import Final, Literal
 
 from edge_agent.detectors import Anomaly, DetectorConfig, SignalMonitor
+from edge_agent.rise_rate import RiseRate, rise_anomaly
 from edge_agent.state_range import RangeChange, RangeSettings, StateRange
 from edge_agent.stay_shift import StayShift, shift_anomaly
 
@@ -89,6 +94,7 @@ class ModedMonitor:
         self.per_mode: dict[StateKey, SignalMonitor] = {}
         self._current: SignalMonitor | None = None
         self.shift = StayShift()
+        self.rise = RiseRate()
         self._settle_until_ms = 0
         self._resume = False
         self._relearn = False
@@ -124,9 +130,20 @@ class ModedMonitor:
                         self.signal, self.shift, "cleared", ts_ms, window, 1.0, _MODE_CHANGED
                     )
                 )
+            if self.rise.enter(key, MAX_MODES):
+                window = self.always.recent_values()
+                found.append(
+                    rise_anomaly(self.signal, self.rise, "cleared", ts_ms, window, _MODE_CHANGED)
+                )
         # the shift within the stay is measured from its first sample: whether a signal
         # settles after a change of mode is for its learnt usual shifts to tell
         self.shift.update(value, monitor.typical_step)
+        if self.range_settings.rise_enabled:
+            # the rate of rise against the state's usual at its level (edge_agent.rise_rate)
+            change = self.rise.update(ts_ms, value, self._range)
+            if change is not None:
+                window = self.always.recent_values()
+                found.append(rise_anomaly(self.signal, self.rise, change, ts_ms, window))
         if ts_ms < self._settle_until_ms:
             self._resume = True
             return found  # settling after a change of mode
@@ -259,6 +276,12 @@ class ModedMonitor:
             change = state_range.release()
             if change is not None:
                 cleared.append(self._range_anomaly(change, ts_ms, "settings changed"))
+        if self.rise.raised and not settings.rise_enabled:
+            self.rise.raised = False
+            window = self.always.recent_values()
+            cleared.append(
+                rise_anomaly(self.signal, self.rise, "cleared", ts_ms, window, "switched off")
+            )
         return cleared
 
     def _monitor(self, key: StateKey) -> SignalMonitor:

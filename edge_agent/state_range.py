@@ -77,6 +77,7 @@ class RangeSettings:
     settle_min_s: float = 600.0
     relearn_samples: int = 150
     drift_states: frozenset[float] = frozenset({0.0})
+    rise_enabled: bool = True  # the rate of rise judged per state (edge_agent.rise_rate)
 
 
 @dataclass(frozen=True, slots=True)

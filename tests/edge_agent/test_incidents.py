@@ -48,11 +48,13 @@ class Plant:
         amps_per_s: float = 0.0,
         vib_add: float = 0.0,
         amps_add: float = 0.0,
+        heat_c: float = 0.0,
     ) -> None:
         rng, wear = self.rng, self.wear
         for second in range(seconds):
             hot = 60.0 + 12.0 * wear
-            self.temp += ((hot if state == RUN else 22.0) - self.temp) / 120.0
+            # heat_c: an overheat's added heat raises the plateau the spindle heads for
+            self.temp += ((hot if state == RUN else 22.0) + heat_c - self.temp) / 120.0
             amps = {RUN: 12.0, SETUP: 2.5, DOWN: 0.0}.get(state, 0.6) * (1.0 + 0.2 * wear)
             amps += amps_per_s * second + amps_add
             vib = {RUN: 2.0, SETUP: 0.4}.get(state, 0.05) * (1.0 + 1.5 * wear)
