@@ -99,6 +99,7 @@ def _client(base_url: str, token: str, rate: float, seconds: float, skus: int, o
     names = [f"SKU-{i:04d}" for i in range(skus)]
     total = int(rate * seconds)
     latencies: list[float] = []
+    dues: list[float] = []  # when each answered order was due, seconds into the run
     statuses: dict[int | str, int] = {}
     answers: list[dict[str, Any]] = []
 
@@ -162,13 +163,14 @@ def _client(base_url: str, token: str, rate: float, seconds: float, skus: int, o
                 return
             free.put_nowait(conn)
             latencies.append(time.perf_counter() - due)
+            dues.append(due - start)
             statuses[status] = statuses.get(status, 0) + 1
             if status == 201:
                 answers.append(orjson.loads(body)["promise"])
 
         await asyncio.gather(*(one(n) for n in range(total)))
         elapsed = time.perf_counter() - start
-        out.put((latencies, statuses, answers, elapsed))
+        out.put((latencies, statuses, answers, elapsed, dues))
 
     asyncio.run(run())
 
@@ -244,15 +246,33 @@ def main() -> None:
             )
             cpu_before = time.process_time()
             client.start()
-            latencies, statuses, answers, elapsed = out.get(timeout=args.seconds * 10 + 120)
+            latencies, statuses, answers, elapsed, dues = out.get(timeout=args.seconds * 10 + 120)
             cpu = time.process_time() - cpu_before
             client.join()
         broker.stop()
+    _by_window(latencies, dues)
     _report(args, latencies, statuses, answers, elapsed, stock)
     print(
         f"coordinator CPU {cpu:.1f} s during the burst = {cpu / max(1, len(latencies)) * 1000:.2f} ms "
         "per order (every thread of the API's process: requests, planner, ingest)"
     )
+
+
+def _by_window(latencies: list[float], dues: list[float], width_s: float = 10.0) -> None:
+    """p50 and p99 of the orders due in each `width_s` window (a queue that grows over the
+    run, or stalls at moments), on stderr."""
+    windows: dict[int, list[float]] = {}
+    for due, latency in zip(dues, latencies, strict=True):
+        windows.setdefault(int(due // width_s), []).append(latency)
+    for w, values in sorted(windows.items()):
+        values.sort()
+        p50 = values[len(values) // 2] * 1000
+        p99 = values[min(len(values) - 1, int(0.99 * len(values)))] * 1000
+        print(
+            f"  due {w * width_s:4.0f}-{(w + 1) * width_s:3.0f} s: {len(values):5d} orders, "
+            f"p50 {p50:8.1f} ms, p99 {p99:8.1f} ms",
+            file=sys.stderr,
+        )
 
 
 def _report(
