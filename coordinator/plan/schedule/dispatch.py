@@ -71,7 +71,8 @@ class MachineTimeline:
     _longest_setup: int | None = None
 
     def add(self, start: int, end: int, family: str | None, *, rush_only: bool = False) -> None:
-        """Mark [start, end) busy."""
+        """Mark [start, end) busy (an operation's entry, with a family, is never empty:
+        zero-length operations take no machine time and are not added)."""
         i = bisect_right(self._starts, start)
         while i > 0 and self._starts[i - 1] == start and self.entries[i - 1].end > end:
             i -= 1  # among equal starts, sorted by end (equal keys: in the order added)
