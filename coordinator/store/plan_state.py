@@ -168,19 +168,20 @@ class SqlitePlanState:
         return jobs, frozenset(closed)
 
     def save_plan(self, made: PlanMade) -> None:
-        """See `coordinator.plan.state.PlanState.save_plan`."""
+        """See `coordinator.plan.state.PlanState.save_plan`. The plan is serialised before
+        the transaction: the store's one writer connection is held only for the write (a
+        schedule of thousands of operations takes a while to turn into JSON, and order
+        batches and ingest wait on that connection)."""
+        row = (
+            made.kind,
+            made.version,
+            made.made_ms,
+            orjson.dumps(list(made.triggers)).decode(),
+            made.epoch_s,
+            orjson.dumps(plan_to_json(made.plan)).decode(),
+        )
         with self._transaction("save_plan") as conn:
-            conn.execute(
-                _SAVE_PLAN,
-                (
-                    made.kind,
-                    made.version,
-                    made.made_ms,
-                    orjson.dumps(list(made.triggers)).decode(),
-                    made.epoch_s,
-                    orjson.dumps(plan_to_json(made.plan)).decode(),
-                ),
-            )
+            conn.execute(_SAVE_PLAN, row)
             conn.executemany(
                 "DELETE FROM plan_orders WHERE kind = 'job' AND id = ?",
                 [(job_id,) for job_id in made.forgotten_jobs],
