@@ -149,31 +149,8 @@ class AuditLog:
         row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         return self.anchor() if row is None else (int(row[0]), str(row[1]))
 
-    def append(
-        self,
-        *,
-        ts_ms: int,
-        principal: str,
-        role: str,
-        method: str,
-        path: str,
-        status: int,
-        request_sha256: str,
-        before_sha256: str,
-        after_sha256: str,
-    ) -> AuditRecord:
+    def append(self, entry: AuditEntry) -> AuditRecord:
         """Add one record after the last, in one transaction."""
-        entry = AuditEntry(
-            ts_ms,
-            principal,
-            role,
-            method,
-            path,
-            status,
-            request_sha256,
-            before_sha256,
-            after_sha256,
-        )
         return self.append_many([entry])[0]
 
     def append_many(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from coordinator.access.audit_log import AuditLog
+from coordinator.access.audit_log import AuditEntry, AuditLog
 from coordinator.access.tokens import ROLES, TokenEntry, TokenFile, TokenFileError
 
 DEFAULT_TOKEN_FILE = Path("api-tokens.json")
@@ -56,15 +56,17 @@ def _audit(args: argparse.Namespace, action: str, entry: TokenEntry) -> None:
     log = AuditLog(args.audit_db)
     try:
         log.append(
-            ts_ms=int(time.time() * 1000),
-            principal=f"local:{getpass.getuser()}",
-            role="admin",
-            method="CLI",
-            path=f"token {action} {entry.name}",
-            status=0,
-            request_sha256=hashlib.sha256(repr(entry.to_json()).encode()).hexdigest(),
-            before_sha256="" if action == "add" else entry.sha256,
-            after_sha256=entry.sha256 if action == "add" else "",
+            AuditEntry(
+                ts_ms=int(time.time() * 1000),
+                principal=f"local:{getpass.getuser()}",
+                role="admin",
+                method="CLI",
+                path=f"token {action} {entry.name}",
+                status=0,
+                request_sha256=hashlib.sha256(repr(entry.to_json()).encode()).hexdigest(),
+                before_sha256="" if action == "add" else entry.sha256,
+                after_sha256=entry.sha256 if action == "add" else "",
+            )
         )
     finally:
         log.close()

@@ -10,7 +10,7 @@ import re
 import sqlite3
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -115,10 +115,10 @@ def test_pruning_keeps_the_rest_verifiable(tmp_path: Path, count: int) -> None:
     """Records past retention are dropped and the rest still verifies from the anchor."""
     log = AuditLog(tmp_path / "a.db")
     for i in range(count):
-        log.append(
+        log.append(AuditEntry(
             ts_ms=i, principal="p", role="admin", method="PUT", path="/x", status=200,
             request_sha256="", before_sha256="", after_sha256="",
-        )  # fmt: skip
+        ))  # fmt: skip
     assert log.prune(3) == 3
     assert [r.seq for r in log.records()] == [4, 5]
     assert log.verify() is None
@@ -144,7 +144,7 @@ def test_concurrent_writes_share_transactions_and_keep_one_whole_chain(tmp_path:
         return [record.seq for record in added]
 
     seqs = asyncio.run(burst())
-    last = log.append(**{**asdict(entry(200)), "path": "/x/last"})
+    last = log.append(replace(entry(200), path="/x/last"))
     kept = log.records()
     assert sorted(seqs) == list(range(1, 201))
     assert sorted(r.path for r in kept[:200]) == sorted(f"/x/{i}" for i in range(200))
@@ -162,8 +162,8 @@ from coordinator.access.audit_log import AuditEntry, AuditLog
 log = AuditLog(Path(sys.argv[1]))
 i = 0
 while True:
-    log.append(ts_ms=i, principal="p", role="admin", method="POST", path=f"/x/{i}",
-               status=200, request_sha256="", before_sha256="", after_sha256="")
+    log.append(AuditEntry(ts_ms=i, principal="p", role="admin", method="POST", path=f"/x/{i}",
+               status=200, request_sha256="", before_sha256="", after_sha256=""))
     i += 1
     if i == 50:
         print("going", flush=True)
