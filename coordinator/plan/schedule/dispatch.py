@@ -68,7 +68,6 @@ class MachineTimeline:
     _reach_firm: list[int] = field(default_factory=list)
     _run_ends: list[int] = field(default_factory=list)
     """Where each stretch of continuous busy time (all entries) ends, ascending."""
-    _longest_setup: int | None = None
 
     def add(self, start: int, end: int, family: str | None, *, rush_only: bool = False) -> None:
         """Mark [start, end) busy (an operation's entry, with a family, is never empty:
@@ -150,9 +149,7 @@ class MachineTimeline:
         if before < 0 or reach[before] <= candidate:
             return candidate  # not inside busy time
         end = self._run_ends[bisect_right(self._run_ends, candidate)]
-        if self._longest_setup is None:
-            self._longest_setup = max((x.duration for x in self.problem.setups), default=0)
-        longest = self._longest_setup
+        longest = self.problem.longest_setup
         if self.initial_family and self.problem.now + longest >= end:
             return candidate
         near = bisect_left(reach, end - longest)

@@ -219,6 +219,11 @@ class SchedulingProblem:
         per problem (a re-plan reads it from several steps)."""
         return {op.id: (job, pos, op) for job in self.jobs for pos, op in enumerate(job.operations)}
 
+    @cached_property
+    def longest_setup(self) -> int:
+        """The longest changeover between any two families (0 without changeovers)."""
+        return max((setup.duration for setup in self.setups), default=0)
+
     def __post_init__(self) -> None:
         machine_ids = [m.id for m in self.machines]
         if len(set(machine_ids)) != len(machine_ids):
