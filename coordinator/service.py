@@ -40,6 +40,7 @@ from coordinator.mqtt_client import MqttClient
 from coordinator.plan.routing.osrm import OsrmTravel
 from coordinator.plan.routing.travel import GreatCircleTravel, TravelTimes
 from coordinator.plan.runner import PlanRunner
+from coordinator.plan.schedule.isolated import IsolatedScheduler
 from coordinator.sales.book import SalesBook
 from coordinator.sales.network import Network
 from coordinator.sales.sources import PromiseReviser, capacity_source, pairwise_travel
@@ -490,6 +491,7 @@ def _build_plans(
         can_order_days=settings.replenish_can_order_days,
         from_facts=settings.plan_from_facts,
         travel=_travel_times(settings),
+        scheduler=IsolatedScheduler() if settings.plan_isolated else None,
     )
 
     def scrap_limit(sku: str) -> float:

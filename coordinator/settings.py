@@ -175,6 +175,11 @@ class CoordinatorSettings(BaseSettings):
     # at most 1 / (1 + factor) of the time and a burst of orders still gets the API (the
     # planner shares its GIL); 0 re-plans as soon as the triggers are due.
     plan_rest_factor: float = Field(default=2.0, ge=0, le=100)
+    # Schedules are solved in a child process of their own (coordinator.plan.schedule.
+    # isolated), so building a solve's model never holds the interpreter the API and ingest
+    # run on; False solves in the coordinator's process (one process fewer, slower answers
+    # while it re-plans).
+    plan_isolated: bool = True
     plan_machine_down_s: float = Field(default=4 * 3600.0, gt=0)
     # Jobs from facts (coordinator.jobs.tracker): plans keep started operations and close
     # jobs on their good counts; a planned start unreported past job_start_grace_s alarms;

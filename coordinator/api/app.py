@@ -197,6 +197,8 @@ def _shut_down(coordinator: Coordinator, start_service: bool) -> None:
         coordinator.stop()
         return
     coordinator.writer.stop()
+    if coordinator.plans is not None:
+        coordinator.plans.stop()  # its planner's process, if one was started
     if coordinator.forecasts is not None:
         coordinator.forecasts.close()
     if coordinator.alarms is not None:

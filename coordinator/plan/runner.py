@@ -3,7 +3,8 @@ to MQTT.
 
 `PlanRunner` owns a `PlanService` and one thread that re-plans when the debouncer says a
 batch of triggers is due (the previous plan is the hint); `scheduler` chooses the solver
-(CP-SAT by default; the scenario runner passes it in its deterministic mode). Its inputs:
+(CP-SAT by default; the coordinator passes an `IsolatedScheduler`, which solves in a child
+process, and the scenario runner CP-SAT in its deterministic mode). Its inputs:
 
 - `on_commit(outcome, result)`, an ingest commit listener: `TriggerMapper` turns what was
   committed into machines joining the factory, machines going down or up, and stock-out
@@ -71,6 +72,7 @@ from coordinator.plan.routing.planner import warm_up as warm_up_router
 from coordinator.plan.routing.problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
 from coordinator.plan.routing.travel import TravelTimes
 from coordinator.plan.schedule.hours import OpenIntervals, machine_hours
+from coordinator.plan.schedule.isolated import IsolatedScheduler
 from coordinator.plan.schedule.planner import SchedulePlanner
 from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule.problem import (
@@ -217,6 +219,7 @@ class PlanRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._isolated = scheduler if isinstance(scheduler, IsolatedScheduler) else None
 
     def _plan_made(self, made: PlanMade) -> None:
         """Save a new plan, then tell the plan listeners (each failure logged, not raised)."""
@@ -808,15 +811,21 @@ class PlanRunner:
         self._thread.start()
 
     def stop(self, *, timeout_s: float = 30.0) -> None:
-        """Stop the thread after the plan in hand (bounded by the planner's time limit)."""
+        """Stop the thread after the plan in hand (bounded by the planner's time limit),
+        then the planner's process, if it has one."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
             self._thread = None
+        if self._isolated is not None:
+            self._isolated.close()
 
     def _run(self) -> None:
-        warm_up_scheduler()
+        if self._isolated is not None:
+            self._isolated.start()  # the child imports the solvers, not this process
+        else:
+            warm_up_scheduler()
         warm_up_router()
         while not self._stop.is_set():
             try:

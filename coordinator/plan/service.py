@@ -94,6 +94,50 @@ class PlanStats:
 _log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class _ProblemInputs:
+    """What a schedule problem is built from: the machines with their closed and down
+    windows, the jobs, the previous schedule, the outages now and (from facts) what the
+    machines reported."""
+
+    machines: tuple[Machine, ...]
+    jobs: tuple[Job, ...]
+    setups: tuple[Setup, ...]
+    reserve: ReservePolicy
+    now: int
+    frozen_horizon: int
+    previous: Schedule | None
+    down: tuple[tuple[str, Window], ...]
+    observed: tuple[Observed, ...] | None
+
+
+def _problem_from(inputs: _ProblemInputs) -> SchedulingProblem:
+    """The schedule problem: the jobs added, the previous plan advanced to now, the
+    machines down taken out and, from facts, started operations kept."""
+    problem = SchedulingProblem(
+        machines=inputs.machines,
+        jobs=(),
+        setups=inputs.setups,
+        reserve=inputs.reserve,
+        now=inputs.now,
+    )
+    problem = add_jobs(problem, inputs.jobs)
+    if inputs.previous is not None:
+        known = {op.id for job in inputs.jobs for op in job.operations}
+        kept = tuple(r for r in inputs.previous.operations if r.operation_id in known)
+        problem = advance(
+            problem,
+            replace(inputs.previous, operations=kept),
+            now=inputs.now,
+            frozen_horizon=inputs.frozen_horizon,
+        )
+    for machine_id, window in inputs.down:
+        problem = machine_down(problem, machine_id, window)
+    if inputs.observed is not None:
+        problem = keep_started(problem, inputs.observed, now=inputs.now)
+    return problem
+
+
 class PlanService:
     """The coordinator's planning state and re-planning loop (thread-safe)."""
 
@@ -371,7 +415,9 @@ class PlanService:
                 self._debouncer.ran(self._last_replan_s)
             return True
 
-    def _problem(self) -> SchedulingProblem | None:
+    def _inputs(self) -> _ProblemInputs | None:
+        """What the next schedule problem is built from, read under the lock (the build
+        itself runs outside it, so hand-overs of new jobs never wait for it)."""
         if not self._machines or not self._jobs:
             return None
         now = self.now_units()
@@ -405,31 +451,30 @@ class PlanService:
             )
             for m in self._machines.values()
         )
-        problem = SchedulingProblem(
-            machines=machines, jobs=(), setups=self._setups, reserve=self._reserve, now=now
+        return _ProblemInputs(
+            machines=machines,
+            jobs=jobs,
+            setups=self._setups,
+            reserve=self._reserve,
+            now=now,
+            frozen_horizon=self._frozen,
+            previous=previous,
+            down=tuple(
+                (machine_id, Window(now, window.end))
+                for machine_id, window in self._down.items()
+                if window.end > now and machine_id in self._machines
+            ),
+            observed=tuple(self._observed.values()) if self._from_facts else None,
         )
-        problem = add_jobs(problem, jobs)
-        if previous is not None:
-            known = {op.id for job in jobs for op in job.operations}
-            kept = tuple(r for r in previous.operations if r.operation_id in known)
-            problem = advance(
-                problem, replace(previous, operations=kept), now=now, frozen_horizon=self._frozen
-            )
-        for machine_id, window in self._down.items():
-            if window.end > now and machine_id in self._machines:
-                problem = machine_down(problem, machine_id, Window(now, window.end))
-        if self._from_facts:
-            problem = keep_started(problem, self._observed.values(), now=now)
-        return problem
 
     def _replan_schedule(self, causes: list[dict[str, str]]) -> None:
         with self._lock:
-            problem = self._problem()
+            inputs = self._inputs()
             # the last jobs were closed: an empty schedule takes their operations away
             emptied = not self._jobs and self._schedule is not None and self._schedule.operations
-        if problem is not None:
+        if inputs is not None:
             schedule = self._scheduler.plan(
-                problem, time_limit_s=self._schedule_limit_s, seed=self._seed
+                _problem_from(inputs), time_limit_s=self._schedule_limit_s, seed=self._seed
             )
         elif emptied:
             schedule = Schedule(
@@ -437,12 +482,17 @@ class PlanService:
             )
         else:
             return
+        # Only this thread (solves are serialised) replaces the schedule: the diff's
+        # messages are built outside the lock, and the new schedule swapped in under it.
+        version = self._schedule_version + 1
+        messages = self._schedule_messages(self._schedule, schedule, version)
         with self._lock:
-            messages = self._apply_schedule(schedule, causes)
+            self._schedule, self._schedule_version = schedule, version
+            self._schedule_made = (int(self._clock.now() * 1000), causes)
             made = PlanMade(
                 "schedule",
                 self._schedule_version,
-                self._schedule_made[0] if self._schedule_made else 0,
+                self._schedule_made[0],
                 tuple(causes),
                 self._epoch_s,
                 schedule,
@@ -466,17 +516,17 @@ class PlanService:
         for node_id, payload in messages:
             self._publish(node_id, payload)
 
-    def _apply_schedule(self, schedule: Schedule, causes: list[dict[str, str]]) -> list[_Message]:
-        old = self._schedule.by_operation() if self._schedule else {}
-        diff = diff_schedules(self._schedule, schedule)
-        self._schedule = schedule
-        self._schedule_version += 1
-        self._schedule_made = (int(self._clock.now() * 1000), causes)
+    def _schedule_messages(
+        self, previous: Schedule | None, schedule: Schedule, version: int
+    ) -> list[_Message]:
+        """The messages of what `schedule` changes against `previous`, one per machine."""
+        old = previous.by_operation() if previous else {}
+        diff = diff_schedules(previous, schedule)
         messages: list[_Message] = []
         if diff.empty:
             return messages
-        # Grouped by machine in one pass each (under the lock the planner's hand-overs wait
-        # on: scanning every operation once per changed machine took seconds at 10,000).
+        # Grouped by machine in one pass each (scanning every operation once per changed
+        # machine took seconds at 10,000).
         ops_on: dict[str, list[dict[str, Any]]] = {}
         machine_of: dict[str, str] = {}
         changed = set(diff.machines)
@@ -505,7 +555,7 @@ class PlanService:
                     machine_id,
                     {
                         "kind": "schedule",
-                        "version": self._schedule_version,
+                        "version": version,
                         "machine_id": machine_id,
                         "epoch_ms": int(self._epoch_s * 1000),
                         "time_unit_s": self._unit_s,
