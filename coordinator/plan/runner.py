@@ -803,6 +803,12 @@ class PlanRunner:
             "reserved_s": policy.slice_length * unit,
         }
 
+    @property
+    def planner_pid(self) -> int | None:
+        """The id of the child process schedules are solved in (None when they are solved
+        in this process, or before its child started)."""
+        return self._isolated.pid if self._isolated is not None else None
+
     # ---- loop -------------------------------------------------------------------------
     def start(self) -> None:
         """Start the re-planning thread (it imports the solvers first)."""
