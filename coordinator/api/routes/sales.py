@@ -143,7 +143,7 @@ async def place_order(
         response.status_code = status.HTTP_200_OK
     base = str(request.base_url).rstrip("/")
     return order_out(
-        taken.order, timeline=book.timeline(taken.order.id), token=taken.token, base_url=base
+        taken.order, timeline=book.timeline_of(taken.order), token=taken.token, base_url=base
     )
 
 
@@ -195,7 +195,7 @@ def order_body(book: SalesBook, order_id: str) -> bytes:
     rendered as FastAPI renders a `response_model` (pydantic's JSON of the model): the
     route and the audit trail's read-back (`order_as_read`) both answer with it."""
     order = book.get(order_id)
-    out = order_out(order, timeline=book.timeline(order_id), revision=book.revision(order_id))
+    out = order_out(order, timeline=book.timeline_of(order), revision=book.revision(order_id))
     return _ORDER_JSON.dump_json(out)
 
 
@@ -225,7 +225,7 @@ def cancel_order(
 ) -> SalesOrderOut:
     """Release its stock and capacity and close its production jobs; 409 once shipped."""
     order = book.cancel(order_id, actor=who, reason=body.reason if body else "")
-    return order_out(order, timeline=book.timeline(order_id))
+    return order_out(order, timeline=book.timeline_of(order))
 
 
 @router.post(
@@ -239,7 +239,7 @@ def correct_status(
 ) -> SalesOrderOut:
     """Set the status by hand; the transition is recorded as a correction by the caller."""
     order = book.correct(order_id, body.status, actor=who, reason=body.reason)
-    return order_out(order, timeline=book.timeline(order_id))
+    return order_out(order, timeline=book.timeline_of(order))
 
 
 @router.get("/api/v1/network", summary="The supply network")
