@@ -111,8 +111,9 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
-    # Routes are matched in the order included: the busiest first (an order costs three
-    # requests, its write and the audit's two reads of it); no two routers share a path.
+    # Routes are matched in the order included: the busiest first (sales orders; the audit
+    # trail reads them back without a request, `coordinator.api.read_backs`); no two routers
+    # share a path.
     # Fleet-wide resources with no site of their own: a site-scoped token gets 403.
     for module in FLEET_WIDE:
         app.include_router(module.router, dependencies=[Depends(require_all_sites)])

@@ -160,7 +160,13 @@ async def current_principal(
     file, one stat (a re-read only when the file changed), cheaper than a worker-thread
     hop on every request."""
     settings = getattr(request.app.state, "settings", None)
-    principal = authenticate(settings, credentials.credentials if credentials else None)
+    return api_principal(settings, credentials.credentials if credentials else None)
+
+
+def api_principal(settings: object, token: str | None) -> Principal:
+    """The caller of an API route (`current_principal` without the request): raises
+    `Unauthorized` (401), or `Forbidden` (403) for a metrics token."""
+    principal = authenticate(settings, token)
     if principal.role == "metrics":
         raise Forbidden(f"{principal.name}'s token reads /metrics only")
     return principal
@@ -191,7 +197,8 @@ def require_metrics_reader(
     return metrics_reader(settings, credentials.credentials if credentials else None)
 
 
-def _require(role: Role, principal: Principal) -> str:
+def require_role(role: Role, principal: Principal) -> str:
+    """The caller's name, if they hold `role` or a higher one (else `Forbidden`)."""
     if ROLE_RANK[principal.role] < ROLE_RANK[role]:
         raise Forbidden(
             f"this action needs the {role} role; {principal.name} has the {principal.role} role"
@@ -204,17 +211,17 @@ def _require(role: Role, principal: Principal) -> str:
 # hand-overs of the GIL were a large share of the request path's time).
 async def require_viewer(principal: Annotated[Principal, Depends(current_principal)]) -> str:
     """Dependency: the caller's name, if they hold at least the viewer role."""
-    return _require("viewer", principal)
+    return require_role("viewer", principal)
 
 
 async def require_operator(principal: Annotated[Principal, Depends(current_principal)]) -> str:
     """Dependency: the caller's name, if they hold the operator role (else 403)."""
-    return _require("operator", principal)
+    return require_role("operator", principal)
 
 
 async def require_admin(principal: Annotated[Principal, Depends(current_principal)]) -> str:
     """Dependency: the caller's name, if they hold the admin role (else 403)."""
-    return _require("admin", principal)
+    return require_role("admin", principal)
 
 
 async def require_all_sites(
@@ -222,6 +229,11 @@ async def require_all_sites(
 ) -> Principal:
     """Dependency: the caller, if their token covers every site (fleet-wide resources;
     else 403)."""
+    return require_every_site(principal)
+
+
+def require_every_site(principal: Principal) -> Principal:
+    """The caller, if their token covers every site (else `Forbidden`)."""
     if not principal.scope.covers_all:
         raise Forbidden(
             f"this resource spans every site; {principal.name}'s token covers only "
@@ -237,14 +249,17 @@ __all__ = [
     "AuthSettings",
     "Principal",
     "Role",
+    "api_principal",
     "authenticate",
     "current_principal",
     "metrics_reader",
     "parse_tokens",
     "require_admin",
     "require_all_sites",
+    "require_every_site",
     "require_metrics_reader",
     "require_operator",
+    "require_role",
     "require_viewer",
     "token_file_of",
 ]

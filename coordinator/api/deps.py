@@ -139,7 +139,12 @@ def get_jobs(request: Request) -> JobTracker:
 async def get_sales(request: Request) -> SalesBook:
     """The coordinator's sales book (`SalesUnavailable`, 503, when it has none). Async: a
     lookup, not worth a hop to a worker thread on the order path."""
-    coordinator = getattr(request.app.state, "coordinator", None)
+    return sales_book_of(request.app.state)
+
+
+def sales_book_of(app_state: object) -> SalesBook:
+    """The sales book of the app's state (`get_sales` without the request)."""
+    coordinator = getattr(app_state, "coordinator", None)
     book: SalesBook | None = getattr(coordinator, "sales", None)
     if book is None:
         raise SalesUnavailable("sales orders are not taken on this coordinator")
@@ -281,4 +286,5 @@ __all__ = [
     "get_stock_plan",
     "get_store",
     "get_twin",
+    "sales_book_of",
 ]

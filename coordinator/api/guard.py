@@ -10,8 +10,11 @@
 3. **Audit**: every write that reaches a route is appended (by group commit) to the audit log
    (`coordinator.access.audit_log`, `app.state.audit`) with the principal, the answer's
    status, the request body's digest and digests of the resource's state before and after,
-   read through the route that shows it (`state_path`), as the caller. Writes refused by
-   the guard itself (413, 429) are not recorded, so a flood cannot fill the log.
+   as the caller reads it from the route that shows it (`state_path`): the body that GET
+   answers with 200, or '' when it answers anything else. A route with a direct reader
+   (`coordinator.api.read_backs`: sales orders) is read by it, without a request;
+   any other through the app. Writes refused by the guard itself (413, 429) are not
+   recorded, so a flood cannot fill the log.
 
 Records older than `audit_retention_days` are pruned at most once an hour.
 """
@@ -35,6 +38,7 @@ from coordinator.access.rate_limit import RateLimiter
 from coordinator.api.auth import authenticate
 from coordinator.api.errors import BodyTooLarge, TooManyRequests, problem_response
 from coordinator.api.problems import WRITE_METHODS
+from coordinator.api.read_backs import direct_read_back
 from coordinator.errors import CoordinatorError
 
 PRUNE_EVERY_S: Final = 3600.0
@@ -153,14 +157,14 @@ class RequestGuard:
             return
         query = scope.get("query_string", b"").decode("latin-1")
         where = state_path(scope["path"], query, body)
-        before = await self._state(scope, where)
+        before = await self._state(scope, where, token)
         status = 0
         recorded = False
 
         async def record() -> None:
             nonlocal recorded
             recorded = True
-            after = await self._state(scope, where)
+            after = await self._state(scope, where, token)
             try:
                 who = authenticate(self.settings, token)
                 name, role = who.name, str(who.role)
@@ -198,11 +202,20 @@ class RequestGuard:
             if not recorded:
                 await record()
 
-    async def _state(self, scope: Scope, where: tuple[str, str] | None) -> str:
+    async def _state(self, scope: Scope, where: tuple[str, str] | None, token: str | None) -> str:
         """The digest of the resource as the caller reads it ('' when there is none)."""
         if where is None:
             return ""
         path, query = where
+        read = direct_read_back(path, query)
+        if read is not None:
+            body = read(scope["app"].state, token)
+            return "" if body is None else _sha256(body)
+        return await self._state_through_app(scope, path, query)
+
+    async def _state_through_app(self, scope: Scope, path: str, query: str) -> str:
+        """The digest of the body a GET of `path` through the app answers the caller with
+        ('' unless 200): the fallback for resources without a direct reader."""
         sub: Scope = {
             **scope,
             "method": "GET",

@@ -623,8 +623,11 @@ class SalesBook:
 
     def timeline(self, order_id: str) -> list[Transition]:
         """The order's transitions, oldest first."""
-        self.get(order_id)
-        return self.store.transitions(order_id)
+        return self.timeline_of(self.get(order_id))
+
+    def timeline_of(self, order: SalesOrder) -> list[Transition]:
+        """The transitions of an order in hand, oldest first (without looking it up again)."""
+        return self.store.transitions(order.id)
 
     def cancel(self, order_id: str, *, actor: str, reason: str = "") -> SalesOrder:
         """Cancel an order that has not shipped; its stock and capacity are released."""

@@ -12,12 +12,21 @@ anything that cannot be promised (nothing of a refused order is kept).
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import orjson
 from fastapi import APIRouter, Body, Query, Request, Response, status
+from pydantic import TypeAdapter
 
-from coordinator.api.deps import AdminDep, OperatorDep, SalesDep, SettingsDep, ViewerDep
+from coordinator.api.auth import api_principal, require_every_site, require_role
+from coordinator.api.deps import (
+    AdminDep,
+    OperatorDep,
+    SalesDep,
+    SettingsDep,
+    ViewerDep,
+    sales_book_of,
+)
 from coordinator.api.models.sales import (
     CancelIn,
     CorrectionIn,
@@ -29,7 +38,8 @@ from coordinator.api.models.sales import (
     TransitionOut,
 )
 from coordinator.api.problems import problem_responses
-from coordinator.sales.book import OrderRequest
+from coordinator.errors import CoordinatorError
+from coordinator.sales.book import OrderRequest, SalesBook
 from coordinator.sales.lifecycle import Status, Transition
 from coordinator.sales.promise import Line
 from coordinator.sales.records import SalesOrder
@@ -38,6 +48,7 @@ from coordinator.sales.webhooks import check_webhook_url
 from protocol.topics import ID_PATTERN
 
 router = APIRouter(tags=["sales"])
+_ORDER_JSON: Final = TypeAdapter(SalesOrderOut)
 
 NETWORK_DOC = """`{"factories": [{"id", "location": {"lat", "lon"}, "machines": [node ids],
 "hours": {"open": "HH:MM", "close": "HH:MM", "weekdays": [0-6], "utc_offset_min"},
@@ -132,7 +143,7 @@ async def place_order(
         response.status_code = status.HTTP_200_OK
     base = str(request.base_url).rstrip("/")
     return order_out(
-        taken.order, timeline=book.timeline(taken.order.id), token=taken.token, base_url=base
+        taken.order, timeline=book.timeline_of(taken.order), token=taken.token, base_url=base
     )
 
 
@@ -171,14 +182,36 @@ def sales_summary(book: SalesDep, _who: ViewerDep) -> SalesSummaryOut:
     response_model=SalesOrderOut,
     responses=problem_responses(404),
 )
-async def get_order(order_id: str, book: SalesDep, _who: ViewerDep) -> SalesOrderOut:
+async def get_order(order_id: str, book: SalesDep, _who: ViewerDep) -> Response:
     """The order, its promise, every transition and the latest revision of the promise by a
     re-plan (404 for an unknown id)."""
     # On the event loop: three indexed reads on this thread's own reader connection (they
-    # never wait for the writer), cheaper than a worker-thread hop; the audit trail reads
-    # every write's order back through this route twice.
+    # never wait for the writer), cheaper than a worker-thread hop.
+    return Response(order_body(book, order_id), media_type="application/json")
+
+
+def order_body(book: SalesBook, order_id: str) -> bytes:
+    """The body of `GET /api/v1/sales-orders/{order_id}` (`NotFound` for an unknown id),
+    rendered as FastAPI renders a `response_model` (pydantic's JSON of the model): the
+    route and the audit trail's read-back (`order_as_read`) both answer with it."""
     order = book.get(order_id)
-    return order_out(order, timeline=book.timeline(order_id), revision=book.revision(order_id))
+    out = order_out(order, timeline=book.timeline_of(order), revision=book.revision(order_id))
+    return _ORDER_JSON.dump_json(out)
+
+
+def order_as_read(app_state: object, token: str | None, order_id: str) -> bytes | None:
+    """The body `GET /api/v1/sales-orders/{order_id}` answers the bearer of `token` with
+    200, or None when it answers anything else, without a request through the app: the
+    route's own checks (an API token of at least a viewer, covering every site, as the
+    router's dependency in `coordinator.api.app.FLEET_WIDE` requires; a sales book; a known
+    order) and its own body (`order_body`)."""
+    try:
+        caller = api_principal(getattr(app_state, "settings", None), token)
+        require_role("viewer", caller)
+        require_every_site(caller)
+        return order_body(sales_book_of(app_state), order_id)
+    except CoordinatorError:
+        return None
 
 
 @router.post(
@@ -192,7 +225,7 @@ def cancel_order(
 ) -> SalesOrderOut:
     """Release its stock and capacity and close its production jobs; 409 once shipped."""
     order = book.cancel(order_id, actor=who, reason=body.reason if body else "")
-    return order_out(order, timeline=book.timeline(order_id))
+    return order_out(order, timeline=book.timeline_of(order))
 
 
 @router.post(
@@ -206,7 +239,7 @@ def correct_status(
 ) -> SalesOrderOut:
     """Set the status by hand; the transition is recorded as a correction by the caller."""
     order = book.correct(order_id, body.status, actor=who, reason=body.reason)
-    return order_out(order, timeline=book.timeline(order_id))
+    return order_out(order, timeline=book.timeline_of(order))
 
 
 @router.get("/api/v1/network", summary="The supply network")

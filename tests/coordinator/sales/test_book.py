@@ -212,6 +212,9 @@ def test_cancel_releases_stock_and_closes_jobs_but_not_once_shipped(
     timeline = book.timeline("o-1")
     assert (timeline[-1].status, timeline[-1].actor, timeline[-1].reason) == (
         "cancelled", "ana", "customer changed mind")  # fmt: skip
+    assert book.timeline_of(book.get("o-1")) == timeline
+    with pytest.raises(NotFound):
+        book.timeline("o-unknown")
 
 
 def test_tracking_token_finds_only_its_order(store: SalesStore, clock: FakeClock) -> None:
