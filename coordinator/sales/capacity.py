@@ -11,7 +11,10 @@ that the next re-plan confirms or revises.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -81,12 +84,19 @@ def _spread(
 @dataclass
 class CapacityPool:
     """Free machine-seconds per bucket of `bucket_s` from `start_s` (Unix seconds) on, split
-    into what any order may use (`free`) and the rush reserve (`reserve`)."""
+    into what any order may use (`free`) and the rush reserve (`reserve`).
+
+    `finish_s` and `work_by` read running totals of the buckets, kept until the next
+    `book` (the only change a pool takes after it is made), so each is a search, not a
+    scan of the horizon: a promise asks them dozens of times per line."""
 
     start_s: float
     bucket_s: float
     free: list[float]
     reserve: list[float] = field(default_factory=list)
+    _totals: dict[bool, list[float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.bucket_s <= 0:
@@ -108,31 +118,40 @@ class CapacityPool:
     def _usable(self, index: int, use_reserve: bool) -> float:
         return self.free[index] + (self.reserve[index] if use_reserve else 0.0)
 
+    def _running(self, use_reserve: bool) -> list[float]:
+        """Usable machine-seconds before each bucket: len(free) + 1 values from 0."""
+        totals = self._totals.get(use_reserve)
+        if totals is None:
+            usable = map(operator.add, self.free, self.reserve) if use_reserve else self.free
+            totals = [0.0, *itertools.accumulate(usable)]
+            self._totals[use_reserve] = totals
+        return totals
+
     def finish_s(self, work_s: float, *, use_reserve: bool) -> float | None:
         """When `work_s` machine-seconds started now are done (None: not within the horizon)."""
         if work_s <= 0:
             return self.start_s
-        left = work_s
-        for i in range(len(self.free)):
-            usable = self._usable(i, use_reserve)
-            if usable >= left:
-                return self.start_s + self.bucket_s * (i + left / usable)
-            left -= usable
-        return None
+        totals = self._running(use_reserve)
+        if totals[-1] < work_s:
+            return None
+        i = bisect.bisect_left(totals, work_s) - 1  # totals[i] < work_s <= totals[i + 1]
+        share = min(1.0, (work_s - totals[i]) / self._usable(i, use_reserve))
+        return self.start_s + self.bucket_s * (i + share)
 
     def work_by(self, deadline_s: float, *, use_reserve: bool) -> float:
         """Machine-seconds the pool yields from now until `deadline_s`."""
-        total = 0.0
-        for i in range(len(self.free)):
-            lo = self.start_s + i * self.bucket_s
-            if lo >= deadline_s:
-                break
-            part = min(1.0, (deadline_s - lo) / self.bucket_s)
-            total += self._usable(i, use_reserve) * part
-        return total
+        span = (deadline_s - self.start_s) / self.bucket_s
+        if span <= 0:
+            return 0.0
+        totals = self._running(use_reserve)
+        whole = min(len(self.free), math.floor(span))
+        if whole == len(self.free):
+            return totals[whole]
+        return totals[whole] + self._usable(whole, use_reserve) * (span - whole)
 
     def book(self, work_s: float, *, use_reserve: bool) -> None:
         """Take `work_s` machine-seconds from the earliest buckets (the free part first)."""
+        self._totals.clear()
         left = work_s
         for i in range(len(self.free)):
             if left <= 0:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coordinator.sales.capacity import CapacityPool, OpeningHours, pool_from_schedule
 
@@ -73,3 +75,69 @@ def test_finish_interpolates_and_booking_takes_free_before_reserve() -> None:
     assert pool.free == [H, H]  # the original is untouched
     with pytest.raises(ValueError, match="horizon"):
         copy.book(H, use_reserve=False)
+
+
+def _finish_by_scan(pool: CapacityPool, work_s: float, use_reserve: bool) -> float | None:
+    """The plain definition: walk the buckets until `work_s` is used up."""
+    if work_s <= 0:
+        return pool.start_s
+    left = work_s
+    for i in range(len(pool.free)):
+        usable = pool.free[i] + (pool.reserve[i] if use_reserve else 0.0)
+        if usable >= left:
+            return pool.start_s + pool.bucket_s * (i + left / usable)
+        left -= usable
+    return None
+
+
+def _work_by_scan(pool: CapacityPool, deadline_s: float, use_reserve: bool) -> float:
+    total = 0.0
+    for i in range(len(pool.free)):
+        lo = pool.start_s + i * pool.bucket_s
+        if lo >= deadline_s:
+            break
+        usable = pool.free[i] + (pool.reserve[i] if use_reserve else 0.0)
+        total += usable * min(1.0, (deadline_s - lo) / pool.bucket_s)
+    return total
+
+
+_seconds = st.floats(0, 3 * H, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    free=st.lists(st.sampled_from([0.0, 0.5 * H, H, 2.5 * H, 7.2 * H]), min_size=1, max_size=40),
+    reserve_share=st.sampled_from([0.0, 0.1, 0.25]),
+    bookings=st.lists(st.tuples(_seconds, st.booleans()), max_size=6),
+    asks=st.lists(
+        st.tuples(st.floats(-2 * H, 50 * H, allow_nan=False), st.booleans()),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_running_totals_answer_as_the_plain_scan_after_any_bookings(
+    free: list[float],
+    reserve_share: float,
+    bookings: list[tuple[float, bool]],
+    asks: list[tuple[float, bool]],
+) -> None:
+    """`finish_s` and `work_by` (searches over running totals) equal walking the buckets,
+    before and after each booking (a booking drops the totals it changed)."""
+    pool = CapacityPool(
+        MONDAY, H, [f * (1 - reserve_share) for f in free], [f * reserve_share for f in free]
+    )
+    for step in range(len(bookings) + 1):
+        for amount, use_reserve in asks:
+            work, deadline = abs(amount) * len(free) / 10, MONDAY + amount
+            expected = _finish_by_scan(pool, work, use_reserve)
+            found = pool.finish_s(work, use_reserve=use_reserve)
+            assert (found is None) == (expected is None)
+            if found is not None and expected is not None:
+                assert found == pytest.approx(expected, rel=1e-9, abs=1e-6)
+            assert pool.work_by(deadline, use_reserve=use_reserve) == pytest.approx(
+                _work_by_scan(pool, deadline, use_reserve), rel=1e-9, abs=1e-6
+            )
+        if step < len(bookings):
+            amount, use_reserve = bookings[step]
+            if _finish_by_scan(pool, amount, use_reserve) is not None:
+                pool.book(amount, use_reserve=use_reserve)
