@@ -88,7 +88,7 @@ from coordinator.sales.promise import (
     promise_order,
 )
 from coordinator.sales.reach import unreachable_reason
-from coordinator.sales.records import Hold, NewOrder, SalesOrder, SalesStore
+from coordinator.sales.records import Hold, NewOrder, OrderAdvance, SalesOrder, SalesStore
 from coordinator.sales.revision import (
     Revision,
     revise_delivery,
@@ -111,6 +111,8 @@ from fleet_runtime.clock import Clock, now_ms
 
 SYSTEM: Final = "system"
 PLANNER: Final = "planner"
+REVISE_CHUNK: Final = 200
+"""Orders moved per transaction by a re-plan's revisions (the promise lock is held for one)."""
 JOB_PREFIX: Final = "sales."
 RELEASING_FACTS: Final = frozenset({"picked_up", "delivered"})
 LATE_WINDOW: Final = "time_window"  # the router's reason for a delivery it cannot make in time
@@ -652,7 +654,7 @@ class SalesBook:
         view holds. Returns how many orders moved."""
         planned = schedule_jobs(view, prefix=JOB_PREFIX)
         version, at = int(view.get("version") or 0), now_ms(self.clock)
-        moved = 0
+        found: list[tuple[str, Revision]] = []
         for order_id in sorted({order_of_job(j) for j in planned} - {""}):
             promise = self._promise_of(order_id)
             if promise is None:
@@ -660,15 +662,16 @@ class SalesBook:
             jobs = [planned.get(j) for j in _production_jobs(order_id, promise)]
             revision = revise_production(promise, jobs, version=version, at_ms=at)
             if revision is not None:
-                moved += self._revise(order_id, revision)
-        return moved
+                found.append((order_id, revision))
+        return self._revise_all(found)
 
     def revise_routes(self, view: Mapping[str, Any]) -> int:
         """Revise the promise of every order whose delivery the planner's routes view
         holds (routed or unserved). Returns how many orders moved."""
         planned = route_deliveries(view, prefix=SHIP_PREFIX)
         version, at = int(view.get("version") or 0), now_ms(self.clock)
-        moved = 0
+        found: list[tuple[str, Revision]] = []
+        late: list[str] = []
         for delivery_id, delivery in sorted(planned.items()):
             order_id = order_of_delivery(delivery_id)
             promise = self._promise_of(order_id)
@@ -677,9 +680,12 @@ class SalesBook:
             revision = revise_delivery(
                 int(promise["promised_ms"]), delivery, version=version, at_ms=at
             )
-            moved += self._revise(order_id, revision)
+            found.append((order_id, revision))
             if not delivery.routed and delivery.reason == LATE_WINDOW:
-                self._ship_late(order_id)
+                late.append(order_id)
+        moved = self._revise_all(found)
+        for order_id in late:
+            self._ship_late(order_id)
         return moved
 
     def _ship_late(self, order_id: str) -> None:
@@ -710,43 +716,86 @@ class SalesBook:
             self._promises[order_id] = promise
         return promise
 
-    def _revise(self, order_id: str, revision: Revision) -> int:
-        """Take a revision that says something new: move the order on it, and store it when
-        it is or ends a delay (the transition first, so a crash in between stores the
-        revision again at the next plan, never the event twice). A confirmation that ends
-        no delay is only kept in memory: it writes nothing."""
+    def _revise_all(self, found: Sequence[tuple[str, Revision]]) -> int:
+        """Take the revisions that say something new (see `_revise_chunk`), a chunk of
+        `REVISE_CHUNK` orders at a time. Returns how many orders moved."""
+        news: list[tuple[str, Revision, tuple[Any, ...]]] = []
+        for order_id, revision in found:
+            known = self._known_revision(order_id)
+            if known == revision.key:
+                with self._revision_lock:
+                    self._revised[order_id] = known
+            else:
+                news.append((order_id, revision, known))
+        return sum(
+            self._revise_chunk(news[i : i + REVISE_CHUNK])
+            for i in range(0, len(news), REVISE_CHUNK)
+        )
+
+    def _known_revision(self, order_id: str) -> tuple[Any, ...]:
+        """The key of the order's latest revision: cached, or on the first look since start
+        what was recorded before (none if the order was delayed since for another cause)."""
         with self._revision_lock:
             known = self._revised.get(order_id)
-        if known is None:  # first look since start: what was recorded before
-            stored = self.revision(order_id)
-            known = () if stored is None else stored.key
-            if stored is not None and stored.verdict == "on_time":
-                order = self.store.find(order_id)  # delayed since for another cause?
-                if order is not None and order.standing.delayed_from is not None:
-                    known = ()
-        if known == revision.key:
-            with self._revision_lock:
-                self._revised[order_id] = known
-            return 0
-        before = self.store.find(order_id)
-        if before is None:
-            return 0
-        moved = False
-        if revision.verdict == "late" or before.standing.delayed_from is not None:
-            fact = "plan_late" if revision.verdict == "late" else "plan_on_time"
-            try:
-                after = self._change(order_id, fact, actor=PLANNER, reason=revision.reason)
-            except (OrderConflict, NotFound):  # cancelled, or gone meanwhile
-                return 0
-            moved = after.standing != before.standing
-        if moved or "late" in (revision.verdict, *known[1:2]):
-            self.store.save_revision(
-                order_id, orjson.dumps(revision.to_json()).decode(), at_ms=revision.at_ms
-            )
+        if known is not None:
+            return known
+        stored = self.revision(order_id)
+        if stored is None:
+            return ()
+        if stored.verdict == "on_time":
+            order = self.store.find(order_id)  # delayed since for another cause?
+            if order is not None and order.standing.delayed_from is not None:
+                return ()
+        return stored.key
+
+    def _revise_chunk(self, news: Sequence[tuple[str, Revision, tuple[Any, ...]]]) -> int:
+        """Move orders on revisions that say something new, in one transaction under the
+        lock (a late plan delays thousands of orders at once; one write each would hold
+        the lock that promises wait on for seconds), then store the revisions that are or
+        end a delay in one more (the transitions first, so a crash in between stores the
+        revisions again at the next plan, never an event twice). A confirmation that ends
+        no delay is only kept in memory: it writes nothing."""
+        taken: list[tuple[str, Revision, bool]] = []  # (order, revision, moved)
+        stored: list[tuple[str, str, int]] = []  # the revisions that are or end a delay
+        changes: list[OrderAdvance] = []
+        with self._lock:
+            for order_id, revision, known in news:
+                before = self.store.find(order_id)
+                if before is None:
+                    continue
+                standing = before.standing
+                if revision.verdict == "late" or before.standing.delayed_from is not None:
+                    fact = "plan_late" if revision.verdict == "late" else "plan_on_time"
+                    try:
+                        standing, change = apply_fact(
+                            before.standing,
+                            fact,
+                            at_ms=now_ms(self.clock),
+                            actor=PLANNER,
+                            reason=revision.reason,
+                        )
+                    except TransitionRefused:  # cancelled meanwhile
+                        continue
+                    if change is not None:
+                        changes.append(OrderAdvance(order_id, standing, (change,), change.at_ms))
+                moved = standing != before.standing
+                taken.append((order_id, revision, moved))
+                if moved or "late" in (revision.verdict, *known[1:2]):
+                    stored.append(
+                        (order_id, orjson.dumps(revision.to_json()).decode(), revision.at_ms)
+                    )
+            self.store.advance_all(changes)
+            for advance in changes:
+                self._forget_revision(advance.order_id, advance.transitions[-1])
+        self.store.save_revisions(stored)
+        for order_id, revision, _moved in taken:
+            self._remember(order_id, revision)
+        return sum(moved for _o, _r, moved in taken)
+
+    def _remember(self, order_id: str, revision: Revision) -> None:
         with self._revision_lock:
             self._revised[order_id] = revision.key
             self._latest[order_id] = revision
-        return int(moved)
 
     def _forget_revision(self, order_id: str, change: Transition) -> None:
         """A finished order leaves the revision caches; one delayed for another cause is

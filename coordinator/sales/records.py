@@ -64,6 +64,18 @@ class WebhookEvent:
     next_ms: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class OrderAdvance:
+    """One order moved on: its new standing and the transitions that brought it there
+    (`release_holds`: its stock and capacity go back)."""
+
+    order_id: str
+    standing: Standing
+    transitions: tuple[Transition, ...]
+    at_ms: int
+    release_holds: bool = False
+
+
 class SalesStore(Protocol):
     """Durable sales orders; every method is one transaction."""
 
@@ -87,13 +99,22 @@ class SalesStore(Protocol):
         *,
         at_ms: int,
         release_holds: bool = False,
-    ) -> None: ...
+    ) -> None:
+        """One order moved on (`advance_all` of one)."""
+        ...
+
+    def advance_all(self, changes: Sequence[OrderAdvance]) -> None:
+        """Orders moved on, in one transaction (all or none)."""
+        ...
 
     def list_orders(
         self, *, status: str | None, limit: int, after: str | None
     ) -> list[SalesOrder]: ...
 
-    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None: ...
+    def save_revisions(self, revisions: Sequence[tuple[str, str, int]]) -> None:
+        """Store (order id, revision body, at ms) rows in one transaction, each replacing
+        the order's previous one."""
+        ...
 
     def load_revision(self, order_id: str) -> str | None: ...
 
@@ -185,11 +206,19 @@ class InMemorySalesStore:
         at_ms: int,
         release_holds: bool = False,
     ) -> None:
-        order = replace(self.orders[order_id], standing=standing, updated_ms=at_ms)
-        self.orders[order_id] = order
-        if release_holds:
-            self.holds[order_id] = []
-        self._append(order, transitions)
+        self.advance_all(
+            [OrderAdvance(order_id, standing, tuple(transitions), at_ms, release_holds)]
+        )
+
+    def advance_all(self, changes: Sequence[OrderAdvance]) -> None:
+        for change in changes:
+            order = replace(
+                self.orders[change.order_id], standing=change.standing, updated_ms=change.at_ms
+            )
+            self.orders[change.order_id] = order
+            if change.release_holds:
+                self.holds[change.order_id] = []
+            self._append(order, change.transitions)
 
     def _append(self, order: SalesOrder, transitions: Sequence[Transition]) -> None:
         for change in transitions:
@@ -208,8 +237,9 @@ class InMemorySalesStore:
             if (status is None or o.standing.status == status) and (after is None or o.id > after)
         ][:limit]
 
-    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None:
-        self.revisions[order_id] = body
+    def save_revisions(self, revisions: Sequence[tuple[str, str, int]]) -> None:
+        for order_id, body, _at_ms in revisions:
+            self.revisions[order_id] = body
 
     def load_revision(self, order_id: str) -> str | None:
         return self.revisions.get(order_id)

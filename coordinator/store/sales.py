@@ -20,7 +20,14 @@ from typing import Any, Final
 import orjson
 
 from coordinator.sales.lifecycle import Standing, Status, Transition
-from coordinator.sales.records import Hold, NewOrder, SalesOrder, WebhookEvent, event_body
+from coordinator.sales.records import (
+    Hold,
+    NewOrder,
+    OrderAdvance,
+    SalesOrder,
+    WebhookEvent,
+    event_body,
+)
 from coordinator.sales.summary import OrderOutcome
 from coordinator.store.sqlite_support import locked_transaction, translated
 
@@ -119,22 +126,32 @@ class SqliteSalesStore:
         at_ms: int,
         release_holds: bool = False,
     ) -> None:
+        self.advance_all(
+            [OrderAdvance(order_id, standing, tuple(transitions), at_ms, release_holds)]
+        )
+
+    def advance_all(self, changes: Sequence[OrderAdvance]) -> None:
+        if not changes:
+            return
         with self._transaction("advance") as conn:
-            conn.execute(
-                "UPDATE sales_orders SET status = ?, delayed_from = ?, updated_ms = ? WHERE id = ?",
-                (standing.status, standing.delayed_from, at_ms, order_id),
-            )
-            if release_holds:
+            for change in changes:
+                standing = change.standing
                 conn.execute(
-                    "UPDATE sales_holds SET released_ms = ? WHERE order_id = ?"
-                    " AND released_ms IS NULL",
-                    (at_ms, order_id),
+                    "UPDATE sales_orders SET status = ?, delayed_from = ?, updated_ms = ?"
+                    " WHERE id = ?",
+                    (standing.status, standing.delayed_from, change.at_ms, change.order_id),
                 )
-            row = conn.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM sales_orders WHERE id = ?",  # noqa: S608
-                (order_id,),
-            ).fetchone()
-            _append(conn, _order(row), transitions)
+                if change.release_holds:
+                    conn.execute(
+                        "UPDATE sales_holds SET released_ms = ? WHERE order_id = ?"
+                        " AND released_ms IS NULL",
+                        (change.at_ms, change.order_id),
+                    )
+                row = conn.execute(
+                    f"SELECT {_ORDER_COLUMNS} FROM sales_orders WHERE id = ?",  # noqa: S608
+                    (change.order_id,),
+                ).fetchone()
+                _append(conn, _order(row), change.transitions)
 
     def list_orders(self, *, status: str | None, limit: int, after: str | None) -> list[SalesOrder]:
         clauses, params = [], []
@@ -152,12 +169,14 @@ class SqliteSalesStore:
             ).fetchall()
         return [_order(r) for r in rows]
 
-    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None:
-        with self._transaction("save_revision") as conn:
-            conn.execute(
+    def save_revisions(self, revisions: Sequence[tuple[str, str, int]]) -> None:
+        if not revisions:
+            return
+        with self._transaction("save_revisions") as conn:
+            conn.executemany(
                 "INSERT OR REPLACE INTO sales_revisions (order_id, body, updated_ms)"
                 " VALUES (?, ?, ?)",
-                (order_id, body, at_ms),
+                revisions,
             )
 
     def load_revision(self, order_id: str) -> str | None:

@@ -5,16 +5,19 @@ and cancelled orders are left alone."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+import coordinator.sales.book as book_module
 from coordinator.plan.runner import PlanRunner
 from coordinator.plan.triggers import MachineSeen
 from coordinator.sales.book import SalesBook
-from coordinator.sales.records import InMemorySalesStore, SalesStore
+from coordinator.sales.records import InMemorySalesStore, OrderAdvance, SalesStore
 from coordinator.sales.sources import PromiseReviser
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
@@ -222,11 +225,11 @@ class _CrashingStore(InMemorySalesStore):
 
     crashes: int = 1
 
-    def save_revision(self, order_id: str, body: str, *, at_ms: int) -> None:
+    def save_revisions(self, revisions: Sequence[tuple[str, str, int]]) -> None:
         if self.crashes:
             self.crashes -= 1
             raise OSError("killed between the transition and the revision")
-        super().save_revision(order_id, body, at_ms=at_ms)
+        super().save_revisions(revisions)
 
 
 def test_a_crash_between_transition_and_revision_loses_nothing_and_repeats_nothing(
@@ -248,3 +251,43 @@ def test_a_crash_between_transition_and_revision_loses_nothing_and_repeats_nothi
     revision = restarted.revision("o-1")
     assert revision is not None
     assert (revision.verdict, revision.plan_version) == ("late", 2)
+
+
+@dataclass
+class _CountingStore(InMemorySalesStore):
+    """Counts the orders moved per transaction and the revisions stored per one."""
+
+    moves: list[int] = field(default_factory=list)
+    revision_writes: list[int] = field(default_factory=list)
+
+    def advance_all(self, changes: Sequence[OrderAdvance]) -> None:
+        self.moves.append(len(changes))
+        super().advance_all(changes)
+
+    def save_revisions(self, revisions: Sequence[tuple[str, str, int]]) -> None:
+        self.revision_writes.append(len(revisions))
+        super().save_revisions(revisions)
+
+
+def test_a_plan_that_delays_many_orders_moves_them_a_chunk_per_transaction(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten orders made late by one plan are delayed in ⌈10 / chunk⌉ transactions (and their
+    revisions stored in as many), not one each: the promise lock is held per chunk."""
+    monkeypatch.setattr(book_module, "REVISE_CHUNK", 4)
+    store = _CountingStore()
+    book = World().book(store, clock)
+    ids = [f"o-{i}" for i in range(10)]
+    promises = {order_id: _made(book, order_id) for order_id in ids}
+    view = _schedule(promises[ids[0]], ids[0], late_h=2, version=1)
+    for order_id in ids[1:]:
+        more = _schedule(promises[order_id], order_id, late_h=2, version=1)
+        view["machines"]["m1"] += more["machines"]["m1"]
+        view["late_jobs"] += more["late_jobs"]
+    store.moves.clear()
+    assert book.revise_schedule(view) == 10
+    assert store.moves == [4, 4, 2]
+    assert store.revision_writes == [4, 4, 2]
+    assert all(book.get(order_id).standing.status == "delayed" for order_id in ids)
+    assert book.revise_schedule({**view, "version": 2}) == 0  # nothing new: nothing written
+    assert store.moves == [4, 4, 2]
