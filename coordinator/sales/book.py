@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -110,6 +111,8 @@ from coordinator.store.group_commit import BatchFailed, GroupCommit
 from fleet_runtime.clock import Clock, now_ms
 
 SYSTEM: Final = "system"
+_log = logging.getLogger(__name__)
+
 PLANNER: Final = "planner"
 REVISE_CHUNK: Final = 200
 """Orders moved per transaction by a re-plan's revisions (the promise lock is held for one)."""
@@ -961,17 +964,19 @@ class SalesBook:
         outside the lock from a snapshot of the schedule, so orders keep being promised on
         the old pools meanwhile, and swapped in under it, with the work of the orders the
         snapshot does not hold (those promised since included) booked on them again. One
-        caller builds at a time; the others go on with the pools there are, unless there are
-        none for the current network."""
+        builds at a time. Pools due for their age or a new schedule are built on a thread
+        of their own, so the caller (the API's event loop) never waits for a build of
+        thousands of operations; pools that no longer hold (capacity released, a new
+        network, none yet) are built by the caller, before it promises on them."""
         now_s = self.clock.now()
         with self._lock:
             network = self._network
             usable = self._pools_network is network
             built_version, built_s = self._pools_version, self._pools_built_s
             age = now_s - built_s
+            wrong = not usable or self._pools_stale
             stale = (
-                not usable
-                or self._pools_stale
+                wrong
                 or age > self.pool_max_age_s
                 or (age >= self.pool_min_age_s and self.schedule_version() != built_version)
             )
@@ -979,6 +984,14 @@ class SalesBook:
                 return
             self._pools_building = True
             self._pools_stale = False
+        if wrong:
+            self._build_pools(network, now_s)
+            return
+        threading.Thread(
+            target=self._build_pools_aside, args=(network, now_s), name="pools", daemon=True
+        ).start()
+
+    def _build_pools(self, network: Network, now_s: float) -> None:
         try:
             view = self.capacity()
             built = {f.id: _factory_pools(f, view, now_s) for f in network.factories}
@@ -988,6 +1001,14 @@ class SalesBook:
         finally:
             with self._lock:
                 self._pools_building = False
+
+    def _build_pools_aside(self, network: Network, now_s: float) -> None:
+        try:
+            self._build_pools(network, now_s)
+        except Exception:  # the old pools stay; the next order tries again
+            with self._lock:
+                self._pools_stale = True
+            _log.exception("capacity pools could not be rebuilt")
 
     def _install(
         self,

@@ -201,9 +201,13 @@ def pool_from_schedule(
             first = max(0, math.floor((a - start_s) / bucket_s))
             last = min(count - 1, math.floor((b - start_s) / bucket_s))
             for i in range(first, last + 1):
+                if open_s[i] <= 0:
+                    continue  # closed throughout: nothing free to take from
                 lo, hi = start_s + i * bucket_s, start_s + (i + 1) * bucket_s
                 if b > lo and a < hi:
-                    taken[i] += _overlap(opened, max(a, lo), min(b, hi))
+                    lo, hi = max(a, lo), min(b, hi)
+                    # open throughout (most buckets): the overlap is the busy span itself
+                    taken[i] += hi - lo if open_s[i] >= bucket_s else _overlap(opened, lo, hi)
         for i in range(count):
             if open_s[i] > 0:
                 free[i] += max(0.0, open_s[i] - taken[i])

@@ -635,3 +635,42 @@ def test_a_batch_of_orders_is_one_transaction_of_the_planners_state(
     assert made != set(answers)
     assert sorted(jobs) == sorted(f"sales.{o}.0.0" for o in made)
     assert sorted(order_of_delivery(d) for d in drops) == sorted(set(answers) - made)
+
+
+def test_pools_due_for_a_new_schedule_are_built_aside_while_orders_go_on(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """A new schedule makes the pools due: the order that notices does not wait for the
+    build (it is promised on the pools there are), and once the build is in, orders see
+    the new schedule: here both machines booked for two days, so made parts come later."""
+    world = World()
+    world.levels = {}  # everything made
+    book = world.book(store, clock)
+    before = book.submit(_order("o-1", 5)).order.promise["eta_ms"]
+    two_days = ((NOW_S, NOW_S + 2 * 86_400.0),)
+    world.view = CapacityView(busy={"m1": two_days, "m2": two_days}, unavailable=frozenset(),
+                              planned_jobs=frozenset(), version=2)  # fmt: skip
+    release = threading.Event()
+    building = threading.Event()
+
+    def slow_capacity() -> CapacityView:
+        building.set()
+        release.wait(10)
+        return world.view
+
+    book.capacity = slow_capacity
+    clock.advance(book.pool_min_age_s + 1)
+    started = time.monotonic()
+    during = book.submit(_order("o-2", 5)).order.promise["eta_ms"]
+    assert time.monotonic() - started < 5  # not waiting for the build
+    assert building.is_set()
+    assert during < NOW_S * 1000 + 86_400_000  # the old pools: made the same day
+    release.set()
+    probes = iter(range(1000))
+
+    def later_now() -> bool:
+        promise = book.submit(_order(f"probe-{next(probes)}", 5)).order.promise
+        return bool(promise["eta_ms"] > NOW_S * 1000 + 2 * 86_400_000)
+
+    wait_until(later_now, timeout_s=10)
+    assert before < NOW_S * 1000 + 86_400_000
