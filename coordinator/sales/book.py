@@ -273,6 +273,11 @@ class SalesBook:
     network_listeners: list[Callable[[Network], None]] = field(default_factory=list)
     """Called with each network set (the planner takes its factories' opening hours)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    """Guards the promise state: held stock, holds, pools, the network (never held while
+    an order's standing is written)."""
+    _moves_lock: threading.Lock = field(default_factory=threading.Lock)
+    """Orders move on one at a time (read, apply the fact, store): a revision batch's
+    transaction never keeps an order from being promised."""
     _network: Network = field(default_factory=Network)
     _held_stock: dict[tuple[str, str], int] = field(default_factory=dict)
     _holds: dict[str, list[Hold]] = field(default_factory=dict)
@@ -752,16 +757,15 @@ class SalesBook:
         return stored.key
 
     def _revise_chunk(self, news: Sequence[tuple[str, Revision, tuple[Any, ...]]]) -> int:
-        """Move orders on revisions that say something new, in one transaction under the
-        lock (a late plan delays thousands of orders at once; one write each would hold
-        the lock that promises wait on for seconds), then store the revisions that are or
+        """Move orders on revisions that say something new, in one transaction (a late plan
+        delays thousands of orders at once; one write each took seconds), then store the revisions that are or
         end a delay in one more (the transitions first, so a crash in between stores the
         revisions again at the next plan, never an event twice). A confirmation that ends
         no delay is only kept in memory: it writes nothing."""
         taken: list[tuple[str, Revision, bool]] = []  # (order, revision, moved)
         stored: list[tuple[str, str, int]] = []  # the revisions that are or end a delay
         changes: list[OrderAdvance] = []
-        with self._lock:
+        with self._moves_lock:
             for order_id, revision, known in news:
                 before = self.store.find(order_id)
                 if before is None:
@@ -868,7 +872,7 @@ class SalesBook:
         to: Status | None = None,
         release: bool = False,
     ) -> SalesOrder:
-        with self._lock:
+        with self._moves_lock:
             order = self.get(order_id)
             try:
                 standing, change = apply_fact(
@@ -887,7 +891,8 @@ class SalesBook:
                 order_id, standing, [change], at_ms=change.at_ms, release_holds=release
             )
             if release:
-                self._release(order_id)
+                with self._lock:
+                    self._release(order_id)
             self._forget_revision(order_id, change)
             return self.get(order_id)
 

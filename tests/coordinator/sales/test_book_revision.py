@@ -5,6 +5,8 @@ and cancelled orders are left alone."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,3 +293,40 @@ def test_a_plan_that_delays_many_orders_moves_them_a_chunk_per_transaction(
     assert all(book.get(order_id).standing.status == "delayed" for order_id in ids)
     assert book.revise_schedule({**view, "version": 2}) == 0  # nothing new: nothing written
     assert store.moves == [4, 4, 2]
+
+
+@dataclass
+class _SlowMovesStore(InMemorySalesStore):
+    """Its order moves wait for `go` (a transaction waiting for the disk)."""
+
+    go: threading.Event = field(default_factory=threading.Event)
+    moving: threading.Event = field(default_factory=threading.Event)
+
+    def advance_all(self, changes: Sequence[OrderAdvance]) -> None:
+        if changes:
+            self.moving.set()
+            self.go.wait(10)
+        super().advance_all(changes)
+
+
+def test_orders_are_promised_while_a_plan_s_revisions_are_being_written(
+    clock: FakeClock,
+) -> None:
+    """The revisions' transaction holds the lock orders move under, not the one they are
+    promised under: a new order is promised while the delays are being written."""
+    store = _SlowMovesStore()
+    book = World().book(store, clock)
+    promise = _made(book, "o-1")
+    revising = threading.Thread(
+        target=book.revise_schedule, args=(_schedule(promise, "o-1", late_h=2, version=1),)
+    )
+    revising.start()
+    try:
+        assert store.moving.wait(5)
+        started = time.monotonic()
+        assert book.submit(_order("o-2", 3)).created
+        assert time.monotonic() - started < 5
+    finally:
+        store.go.set()
+        revising.join(10)
+    assert book.get("o-1").standing.status == "delayed"
