@@ -114,7 +114,7 @@ SYSTEM: Final = "system"
 _log = logging.getLogger(__name__)
 
 PLANNER: Final = "planner"
-REVISE_CHUNK: Final = 200
+REVISE_CHUNK: Final = 50
 """Orders moved per transaction by a re-plan's revisions (the promise lock is held for one)."""
 JOB_PREFIX: Final = "sales."
 RELEASING_FACTS: Final = frozenset({"picked_up", "delivered"})
