@@ -115,7 +115,7 @@ _log = logging.getLogger(__name__)
 
 PLANNER: Final = "planner"
 REVISE_CHUNK: Final = 50
-"""Orders moved per transaction by a re-plan's revisions (the promise lock is held for one)."""
+"""Orders moved per transaction by a re-plan's revisions (the store's writer is held for one)."""
 JOB_PREFIX: Final = "sales."
 RELEASING_FACTS: Final = frozenset({"picked_up", "delivered"})
 LATE_WINDOW: Final = "time_window"  # the router's reason for a delivery it cannot make in time
