@@ -193,6 +193,7 @@ def main() -> None:
     import httpx
 
     from coordinator.api.app import create_app
+    from coordinator.gc_policy import tune_collector
     from coordinator.plan.orders.specs import ProductSpec, StepOption
     from coordinator.plan.triggers import MachineSeen
     from coordinator.settings import load_settings
@@ -212,6 +213,7 @@ def main() -> None:
             share_group="bench",
         )
         app = create_app(settings)
+        tune_collector(settings.gc_young_threshold)  # as `flexfleet coordinator` does
         network = _network(args.factories, args.machines, args.warehouses, args.skus)
         rng = random.Random(3)
         stock: dict[tuple[str, str], int] = {}
