@@ -402,10 +402,14 @@ class SalesBook:
         return failed.cause if isinstance(failed.cause, Exception) else failed
 
     def _stored(self, prepared: _Pending) -> Taken:
-        """The order is stored: a retry of its id no longer waits."""
+        """The order is stored: a retry of its id no longer waits, and the re-plans revise
+        its promise without reading it back."""
+        order = prepared.new.order
+        with self._revision_lock:
+            self._promises[order.id] = order.promise
         with self._lock:
-            self._in_flight.pop(prepared.new.order.id).set()
-        return Taken(prepared.new.order, created=True, token=prepared.token)
+            self._in_flight.pop(order.id).set()
+        return Taken(order, created=True, token=prepared.token)
 
     def _delayed(self, taken: Taken, reason: str) -> Taken:
         """The promise stands; the order says why it may slip (its hand-over failed)."""
