@@ -35,7 +35,7 @@ from coordinator.plan.orders.specs import (
     reserve_from_json,
     vehicle_from_json,
 )
-from coordinator.plan.snapshot import plan_from_json, plan_to_json
+from coordinator.plan.snapshot import plan_from_json, plan_json
 from coordinator.plan.state import PlanMade, SavedState
 from coordinator.store.sqlite_support import locked_transaction
 
@@ -178,7 +178,7 @@ class SqlitePlanState:
             made.made_ms,
             orjson.dumps(list(made.triggers)).decode(),
             made.epoch_s,
-            orjson.dumps(plan_to_json(made.plan)).decode(),
+            plan_json(made.plan).decode(),
         )
         with self._transaction("save_plan") as conn:
             conn.execute(_SAVE_PLAN, row)
