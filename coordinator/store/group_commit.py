@@ -12,7 +12,8 @@ was being written.
 A caller on an event loop uses `commit_async` instead: the loop is never blocked, and no
 worker thread is taken per call. Its item joins the same queue; when no batch is being
 written and no writer thread is running, one is started for as long as items keep arriving
-(`_drain`), and each caller resumes, through its loop, once its own item is durable. A
+(`_drain`; it waits `idle_s` for more before it ends, so a steady stream of callers is
+served by one thread, not a new one per batch), and each caller resumes, through its loop, once its own item is durable. A
 caller cancelled while it waits does not take its item back: it is written all the same.
 
 `write(items)` returns one result per item, in order. If it raises, every caller of that
@@ -61,17 +62,28 @@ def _resolve(settled: asyncio.Future[None]) -> None:
 class GroupCommit(Generic[T, R]):
     """Batches concurrent `commit` calls into single `write` calls; thread-safe."""
 
-    def __init__(self, write: Callable[[Sequence[T]], Sequence[R]], *, max_batch: int = 256):
+    def __init__(
+        self,
+        write: Callable[[Sequence[T]], Sequence[R]],
+        *,
+        max_batch: int = 256,
+        idle_s: float = 1.0,
+    ):
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if idle_s < 0:
+            raise ValueError("idle_s must not be negative")
         self._write = write
         self._max_batch = max_batch
+        self._idle_s = idle_s
         self._cond = threading.Condition()
         self._waiting: list[_Ticket[T, R]] = []
         self._writing = False
         self._draining = False
         self.batches = 0
         """How many batches were written (for tests and benchmarks)."""
+        self.writers = 0
+        """How many writer threads async callers started (for tests and benchmarks)."""
 
     @property
     def waiting(self) -> int:
@@ -109,6 +121,8 @@ class GroupCommit(Generic[T, R]):
             self._waiting.append(ticket)
             start = not self._draining
             self._draining = True
+            self.writers += start
+            self._cond.notify_all()  # an idle writer thread takes it
         if start:
             threading.Thread(target=self._drain, name="group-commit", daemon=True).start()
         await settled
@@ -118,6 +132,10 @@ class GroupCommit(Generic[T, R]):
         """The writer thread of async callers: batch after batch while items wait."""
         while True:
             with self._cond:
+                while self._writing:
+                    self._cond.wait()
+                if not self._waiting:
+                    self._cond.wait(self._idle_s)
                 while self._writing:
                     self._cond.wait()
                 if not self._waiting:

@@ -205,3 +205,28 @@ def test_a_cancelled_async_caller_still_has_its_item_written() -> None:
 
     assert asyncio.run(asyncio.wait_for(main(), 10)) == "stored b"
     assert writer.batches == [["a"], ["b"]]
+
+
+@pytest.mark.parametrize(("idle_s", "writers"), [(2.0, 1), (0.0, 5)])
+def test_a_steady_stream_of_async_callers_is_written_by_one_thread(
+    idle_s: float, writers: int
+) -> None:
+    """Async callers 20 ms apart, each written alone: the writer thread waits `idle_s` for
+    the next before it ends, so one thread serves them all (without it, one per caller)."""
+    group: GroupCommit[str, str] = GroupCommit(list, idle_s=idle_s)
+
+    async def main() -> list[str]:
+        answers = []
+        for item in "abcde":
+            answers.append(await group.commit_async(item))
+            await asyncio.sleep(0.02)
+        return answers
+
+    assert asyncio.run(asyncio.wait_for(main(), 10)) == list("abcde")
+    assert group.batches == 5
+    assert group.writers == writers
+
+
+def test_a_negative_idle_time_is_refused() -> None:
+    with pytest.raises(ValueError, match="idle_s"):
+        GroupCommit(list, idle_s=-1.0)
