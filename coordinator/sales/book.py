@@ -91,6 +91,7 @@ from coordinator.sales.promise import (
 from coordinator.sales.reach import unreachable_reason
 from coordinator.sales.records import Hold, NewOrder, OrderAdvance, SalesOrder, SalesStore
 from coordinator.sales.revision import (
+    PlannedJob,
     Revision,
     revise_delivery,
     revise_production,
@@ -299,6 +300,8 @@ class SalesBook:
     _promises: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     _revised: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _latest: dict[str, Revision] = field(default_factory=dict)
+    _planned: dict[str, tuple[PlannedJob | None, ...]] = field(default_factory=dict)
+    """Per order, the planned jobs its latest settled schedule revision was made from."""
 
     def __post_init__(self) -> None:
         self._commits = GroupCommit(self._write)
@@ -667,15 +670,20 @@ class SalesBook:
         planned = schedule_jobs(view, prefix=JOB_PREFIX)
         version, at = int(view.get("version") or 0), now_ms(self.clock)
         found: list[tuple[str, Revision]] = []
+        seen: dict[str, tuple[PlannedJob | None, ...]] = {}
         for order_id in sorted({order_of_job(j) for j in planned} - {""}):
             promise = self._promise_of(order_id)
             if promise is None:
                 continue
-            jobs = [planned.get(j) for j in _production_jobs(order_id, promise)]
+            jobs = tuple(planned.get(j) for j in _production_jobs(order_id, promise))
+            with self._revision_lock:  # planned as when last revised: the same verdict
+                if self._planned.get(order_id) == jobs and self._revised.get(order_id):
+                    continue
             revision = revise_production(promise, jobs, version=version, at_ms=at)
             if revision is not None:
                 found.append((order_id, revision))
-        return self._revise_all(found)
+                seen[order_id] = jobs
+        return self._revise_all(found, seen)
 
     def revise_routes(self, view: Mapping[str, Any]) -> int:
         """Revise the promise of every order whose delivery the planner's routes view
@@ -728,19 +736,27 @@ class SalesBook:
             self._promises[order_id] = promise
         return promise
 
-    def _revise_all(self, found: Sequence[tuple[str, Revision]]) -> int:
+    def _revise_all(
+        self,
+        found: Sequence[tuple[str, Revision]],
+        seen: Mapping[str, tuple[PlannedJob | None, ...]] | None = None,
+    ) -> int:
         """Take the revisions that say something new (see `_revise_chunk`), a chunk of
-        `REVISE_CHUNK` orders at a time. Returns how many orders moved."""
+        `REVISE_CHUNK` orders at a time; `seen`: the planned jobs each schedule revision
+        was made from, kept once it is settled (the next plan that plans them the same
+        skips the order). Returns how many orders moved."""
         news: list[tuple[str, Revision, tuple[Any, ...]]] = []
         for order_id, revision in found:
             known = self._known_revision(order_id)
             if known == revision.key:
                 with self._revision_lock:
                     self._revised[order_id] = known
+                    if seen is not None:
+                        self._planned[order_id] = seen[order_id]
             else:
                 news.append((order_id, revision, known))
         return sum(
-            self._revise_chunk(news[i : i + REVISE_CHUNK])
+            self._revise_chunk(news[i : i + REVISE_CHUNK], seen)
             for i in range(0, len(news), REVISE_CHUNK)
         )
 
@@ -760,7 +776,11 @@ class SalesBook:
                 return ()
         return stored.key
 
-    def _revise_chunk(self, news: Sequence[tuple[str, Revision, tuple[Any, ...]]]) -> int:
+    def _revise_chunk(
+        self,
+        news: Sequence[tuple[str, Revision, tuple[Any, ...]]],
+        seen: Mapping[str, tuple[PlannedJob | None, ...]] | None,
+    ) -> int:
         """Move orders on revisions that say something new, in one transaction (a late plan
         delays thousands of orders at once; one write each took seconds), then store the revisions that are or
         end a delay in one more (the transitions first, so a crash in between stores the
@@ -800,18 +820,23 @@ class SalesBook:
                 self._forget_revision(advance.order_id, advance.transitions[-1])
         self.store.save_revisions(stored)
         for order_id, revision, _moved in taken:
-            self._remember(order_id, revision)
+            self._remember(order_id, revision, None if seen is None else seen[order_id])
         return sum(moved for _o, _r, moved in taken)
 
-    def _remember(self, order_id: str, revision: Revision) -> None:
+    def _remember(
+        self, order_id: str, revision: Revision, planned: tuple[PlannedJob | None, ...] | None
+    ) -> None:
         with self._revision_lock:
             self._revised[order_id] = revision.key
             self._latest[order_id] = revision
+            if planned is not None:
+                self._planned[order_id] = planned
 
     def _forget_revision(self, order_id: str, change: Transition) -> None:
         """A finished order leaves the revision caches; one delayed for another cause is
         revised afresh by the next plan (which may take it back on time)."""
         with self._revision_lock:
+            self._planned.pop(order_id, None)
             if change.status in FINAL:
                 self._promises.pop(order_id, None)
                 self._revised.pop(order_id, None)

@@ -20,6 +20,7 @@ from coordinator.plan.runner import PlanRunner
 from coordinator.plan.triggers import MachineSeen
 from coordinator.sales.book import SalesBook
 from coordinator.sales.records import InMemorySalesStore, OrderAdvance, SalesStore
+from coordinator.sales.revision import revise_production
 from coordinator.sales.sources import PromiseReviser
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
@@ -330,3 +331,26 @@ def test_orders_are_promised_while_a_plan_s_revisions_are_being_written(
         store.go.set()
         revising.join(10)
     assert book.get("o-1").standing.status == "delayed"
+
+
+def test_a_plan_that_plans_an_order_s_jobs_as_before_does_not_revise_it_again(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verdict is a function of the promise and its planned jobs: a re-plan planning
+    them the same skips the order (no revision computed), one that moves them revises it."""
+    book = World().book(InMemorySalesStore(), clock)
+    promise = _made(book, "o-1")
+    computed: list[int] = []
+    real = revise_production
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        computed.append(kwargs["version"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(book_module, "revise_production", counting)
+    assert book.revise_schedule(_schedule(promise, "o-1", late_h=2, version=1)) == 1
+    assert book.revise_schedule(_schedule(promise, "o-1", late_h=2, version=2)) == 0
+    assert book.revise_schedule(_schedule(promise, "o-1", late_h=-3, version=3)) == 1
+    assert computed == [1, 3]
+    assert [t.status for t in book.timeline("o-1")] == [
+        "received", "promised", "delayed", "promised"]  # fmt: skip
