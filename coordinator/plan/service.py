@@ -681,31 +681,34 @@ class PlanService:
                 "epoch_s": self._epoch_s,
                 "now": self.now_units(),
             }
-            if s is None:
-                return {**base, "status": None, "solver": None, "machines": {}, "late_jobs": []}
-            machines: dict[str, list[dict[str, Any]]] = {m: [] for m in self._machines}
-            for row in s.operations:
-                machines.setdefault(row.machine_id, []).append(_op_json(row))
-            return {
-                **base,
-                "status": s.status,
-                "solver": s.solver,
-                "makespan": s.makespan,
-                "weighted_tardiness": s.weighted_tardiness,
-                "changeover": s.changeover,
-                "operations_moved": s.operations_moved,
-                "machines": machines,
-                "late_jobs": [
-                    {
-                        "job_id": j.job_id,
-                        "due": j.due,
-                        "completion": j.completion,
-                        "reason": j.reason,
-                        "detail": j.detail,
-                    }
-                    for j in s.late_jobs
-                ],
-            }
+            machine_ids = list(self._machines)
+        if s is None:
+            return {**base, "status": None, "solver": None, "machines": {}, "late_jobs": []}
+        # the schedule is immutable: its thousands of rows are turned into JSON outside
+        # the lock that hand-overs of new jobs take
+        machines: dict[str, list[dict[str, Any]]] = {m: [] for m in machine_ids}
+        for row in s.operations:
+            machines.setdefault(row.machine_id, []).append(_op_json(row))
+        return {
+            **base,
+            "status": s.status,
+            "solver": s.solver,
+            "makespan": s.makespan,
+            "weighted_tardiness": s.weighted_tardiness,
+            "changeover": s.changeover,
+            "operations_moved": s.operations_moved,
+            "machines": machines,
+            "late_jobs": [
+                {
+                    "job_id": j.job_id,
+                    "due": j.due,
+                    "completion": j.completion,
+                    "reason": j.reason,
+                    "detail": j.detail,
+                }
+                for j in s.late_jobs
+            ],
+        }
 
     def current_routes(self) -> dict[str, Any]:
         """The current routes as JSON-able data (version 0, no routes before the first plan)."""
