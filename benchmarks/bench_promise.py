@@ -193,9 +193,9 @@ def main() -> None:
     import httpx
 
     from coordinator.api.app import create_app
-    from coordinator.gc_policy import tune_collector
     from coordinator.plan.orders.specs import ProductSpec, StepOption
     from coordinator.plan.triggers import MachineSeen
+    from coordinator.process_tuning import tune_process
     from coordinator.settings import load_settings
     from flexfleet.broker import start_broker
     from tests.coordinator.conftest import Node, feed, serve
@@ -213,7 +213,10 @@ def main() -> None:
             share_group="bench",
         )
         app = create_app(settings)
-        tune_collector(settings.gc_young_threshold)  # as `flexfleet coordinator` does
+        tune_process(  # as `flexfleet coordinator` does
+            young_threshold=settings.gc_young_threshold,
+            switch_interval_s=settings.gil_switch_interval_s,
+        )
         network = _network(args.factories, args.machines, args.warehouses, args.skus)
         rng = random.Random(3)
         stock: dict[tuple[str, str], int] = {}

@@ -180,10 +180,14 @@ class CoordinatorSettings(BaseSettings):
     # run on; False solves in the coordinator's process (one process fewer, slower answers
     # while it re-plans).
     plan_isolated: bool = True
-    # The process's garbage collector (coordinator.gc_policy): a young generation of this
+    # The process's garbage collector (coordinator.process_tuning): a young generation of this
     # many allocations, so a busy coordinator's short-lived objects die young instead of
     # making full collections walk its whole heap; 0 keeps Python's defaults.
     gc_young_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
+    # Threads of the process switch every this many seconds (coordinator.process_tuning):
+    # the API's event loop gets the interpreter back sooner from the planner's and the
+    # stores' threads; 0 keeps Python's default (0.005).
+    gil_switch_interval_s: float = Field(default=0.001, ge=0, le=0.1)
     plan_machine_down_s: float = Field(default=4 * 3600.0, gt=0)
     # Jobs from facts (coordinator.jobs.tracker): plans keep started operations and close
     # jobs on their good counts; a planned start unreported past job_start_grace_s alarms;

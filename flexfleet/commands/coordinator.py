@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     from coordinator.api.app import create_app
     from coordinator.errors import CoordinatorError
-    from coordinator.gc_policy import tune_collector
+    from coordinator.process_tuning import tune_process
     from coordinator.service import check_database
     from coordinator.settings import load_settings
 
@@ -118,7 +118,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     port = sock.getsockname()[1]
     app = create_app(settings, clock=clock)
-    tune_collector(settings.gc_young_threshold)
+    tune_process(
+        young_threshold=settings.gc_young_threshold,
+        switch_interval_s=settings.gil_switch_interval_s,
+    )
     config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
     server = uvicorn.Server(config)
     print(f"http://{settings.http_host}:{port}/api/v1", flush=True)
