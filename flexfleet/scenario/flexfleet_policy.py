@@ -14,9 +14,10 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
   from a lead time before an announced stream to its end), each SKU × warehouse's stock
   against a forecast of the next days (base rates of the regions the warehouse serves, plus
   the streams announced so far, counted `STREAM_EARLY_H` before they start: the mean at
-  their expected uplift, the P90 band at the top of the announced uplift range) makes the
-  replenishment jobs of the real `ReplenishmentBook` (joint replenishment by family,
-  `CAN_ORDER_DAYS`, is off).
+  their expected uplift, the P90 band at the top of the announced uplift range plus
+  `STREAM_Z` deviations of the stream's units; the base demand's band that of compound
+  Poisson units) makes the replenishment jobs of the real `ReplenishmentBook`, ordered up to
+  the lead time plus `REVIEW_DAYS` (joint replenishment by family, `CAN_ORDER_DAYS`, is off).
 - `coordinator.sales.book.SalesBook` (with `InMemorySalesStore`): every order is promised
   by the real promise engine on the world's shelves and the current schedule's capacity;
   its production parts become planner jobs through `PlanRunner.submit_orders`; the order
@@ -121,8 +122,24 @@ COVER_EVERY_H = 2  # stock covers checked every this many hours; hourly near a s
 # The top of the range: only the few featured SKUs carry it, and with no joint
 # replenishment (below) the P90 of the range left a stream short (BENCHMARKS.md).
 STREAM_UPLIFT_QUANTILE = 1.0
+# ... and for this many standard deviations of the stream's own units at that uplift
+# (compound Poisson: orders × sizes), so a stream drawn at the top of its range still finds
+# stock (z 2.33: its 99th percentile; at the P90 alone 5 of 12 seeds ran a featured SKU
+# out for 5-25 minutes, every unit promised, BENCHMARKS.md "Outcomes").
+STREAM_Z = 2.0
+# The cover policy's review period: covers are looked at every 2 hours, so a replenishment
+# only has to last until the next one arrives a day after the lead time; ordering up to
+# the scenario's `review_days` (the baseline's lot of 3 days) held about a day more stock on
+# every shelf for the same on-time rate, and the planner keeps families together anyway.
+REVIEW_DAYS = 0.5
 # ... and counted this many hours before they start, so their stock is due that long before.
 STREAM_EARLY_H = 12.0
+# A stream whose stock takes more machine time than the plants have spare in a day is
+# counted earlier by the difference: its featured SKUs' units as the band above holds them,
+# in machine hours of their families, against this share of every machine's open hours a
+# day (base demand keeps them about a third busy). Counted 12 h early only, the 4-hour
+# stream of 8 SKUs ran two seeds of twelve out for 5-20 minutes below the top of its range.
+STREAM_SPARE_SHARE = 0.5
 
 
 class _CommandSink:
@@ -164,8 +181,10 @@ class FlexfleetPolicy:
     _world: World | None = None
     _rates: dict[str, dict[str, float]] = field(default_factory=dict)
     _eq: float = 1.0
+    _eq2: float = 1.0
     _shares: dict[str, float] = field(default_factory=dict)
     _featured: frozenset[str] = frozenset()
+    _early: dict[int, float] = field(default_factory=dict)  # stream index -> counted early, s
     _hours: dict[str, OpenIntervals] = field(default_factory=dict)
     _router: PyVrpRouter = field(default_factory=lambda: PyVrpRouter(deterministic=True))
     departures: DeparturePolicy = field(
@@ -240,8 +259,20 @@ class FlexfleetPolicy:
         self.sales.set_network(self._network(world))
         seed_stock(world)
         self._rates = {w: rates for w, rates, _, _ in demand_rates_base(world)}
-        self._eq = order_size_moments(sc.catalog.qty_max)[0]
+        self._eq, self._eq2 = order_size_moments(sc.catalog.qty_max)
         self._featured = frozenset(s for a in world.demand.streams if a.announced for s in a.skus)
+        cycle_s = {s.id: world.families[s.family].cycle_s for s in world.demand.skus}
+        open_s = sum(
+            (_minutes(world.factories[m.factory].close) - _minutes(world.factories[m.factory].open))
+            * 60.0
+            for m in world.machines.values()
+        )
+        self._early = {
+            a.index: stream_early_s(
+                a, size=(self._eq, self._eq2), cycle_s=cycle_s, machine_s_per_day=open_s
+            )
+            for a in world.demand.streams
+        }
 
     def _products(self, world: World) -> list[ProductSpec]:
         out = []
@@ -518,19 +549,19 @@ class FlexfleetPolicy:
             share_rates = self._rates[w]
             for sku in world.demand.skus:
                 base = share_rates.get(sku.id, 0.0)
-                days, spread = [], []
+                days, variance = [], []
                 for d in range(FORECAST_DAYS):
                     lo, hi = now + d * DAY_S, now + (d + 1) * DAY_S
                     stream_mean, stream_var = self._announced(world, w, sku.id, lo, hi)
-                    days.append(base * profile_day * self._eq + stream_mean)
-                    spread.append(stream_var)
-                forecast = self._forecast(world, w, sku.id, days, spread)
+                    orders = base * profile_day
+                    days.append(orders * self._eq + stream_mean)
+                    variance.append(orders * self._eq2 + stream_var)
+                forecast = self._forecast(world, w, sku.id, days, variance)
                 pairs.append((forecast, self._available(world, w, sku.id)))
         if not pairs:
             return
         policy = CoverPolicy(
-            lead_time_days=world.scenario.replenishment.lead_h / 24.0,
-            review_days=world.scenario.replenishment.review_days,
+            lead_time_days=world.scenario.replenishment.lead_h / 24.0, review_days=REVIEW_DAYS
         )
         covers = stock_covers(pairs, policy)
         ts_ms = round((world.start_s + now) * 1000)
@@ -549,10 +580,10 @@ class FlexfleetPolicy:
     ) -> tuple[float, float]:
         if sku not in self._featured:
             return 0.0, 0.0
-        units = self._eq * self._share(world, warehouse)
         return stream_units(
-            world.demand.streams, sku, lo=lo, hi=hi, now=world.t, units=units,
-            early_s=STREAM_EARLY_H * 3600.0,
+            world.demand.streams, sku, lo=lo, hi=hi, now=world.t,
+            share=self._share(world, warehouse), size=(self._eq, self._eq2),
+            early_s=self._early,
         )  # fmt: skip
 
     def _share(self, world: World, warehouse: str) -> float:
@@ -571,13 +602,14 @@ class FlexfleetPolicy:
         warehouse: str,
         sku: str,
         days: Sequence[float],
-        stream_var: Sequence[float],
+        variance: Sequence[float],
     ) -> Forecast:
-        """Each day's mean with a P10–P90 band of Poisson counts plus the streams' spread."""
+        """Each day's mean with a normal P10–P90 band of the day's variance (compound Poisson
+        units of the base demand plus the streams' spread)."""
         first = dt.datetime.fromtimestamp(world.start_s + world.t, dt.UTC).date()
         dates = tuple((first + dt.timedelta(days=d + 1)).isoformat() for d in range(len(days)))
         mean = tuple(days)
-        sd = [math.sqrt(m + v) for m, v in zip(mean, stream_var, strict=True)]
+        sd = [math.sqrt(v) for v in variance]
         return Forecast(
             unique_id=f"{sku}@{warehouse}",
             sku=sku,
@@ -741,28 +773,55 @@ def stream_units(
     lo: float,
     hi: float,
     now: float,
-    units: float,
-    early_s: float = 0.0,
+    share: float,
+    size: tuple[float, float],
+    early_s: Mapping[int, float] | float = 0.0,
 ) -> tuple[float, float]:
-    """Units the streams announced by `now` add to a SKU's demand in [lo, hi), at `units`
-    per stream order (units per order × the warehouse's share): their mean, and the
-    variance that puts the forecast band's P90 at the uplift's `STREAM_UPLIFT_QUANTILE`
-    (one draw per SKU and stream, so a stream's units vary together).
+    """Units the streams announced by `now` add to a SKU's demand in [lo, hi) at a
+    warehouse serving `share` of the buyers, orders of `size` (E[q], E[q²]) units: their
+    mean (at each stream's expected uplift), and the variance that puts the forecast band's
+    P90 at the stream's units drawn at the uplift's `STREAM_UPLIFT_QUANTILE`, `STREAM_Z`
+    standard deviations up (orders Poisson, sizes drawn per order; one uplift draw per SKU
+    and stream, so a stream's units vary together).
 
     A stream is counted `early_s` before it starts (never before `now`, and from its
     start on where it really is), so the stock for it is due that long before it begins:
     covers read the forecast in whole days, and a stream counted at its own hours makes a
     replenishment due about when the stream starts."""
+    eq, eq2 = size
     mean = var = 0.0
     for a in streams:
         if not a.announced or a.known_s > now or sku not in a.skus:
             continue
-        shift = min(early_s, max(0.0, a.start_s - now))
+        early = early_s.get(a.index, 0.0) if isinstance(early_s, Mapping) else early_s
+        shift = min(early, max(0.0, a.start_s - now))
         hours = max(0.0, min(hi, a.end_s - shift) - max(lo, a.start_s - shift)) / 3600.0
-        mean += hours * a.expected_per_h * units
-        above = a.uplift_quantile(STREAM_UPLIFT_QUANTILE) - a.expected_per_h
-        var += (hours * above * units / Z90) ** 2
+        expected = hours * a.expected_per_h * share * eq
+        top_orders = hours * a.uplift_quantile(STREAM_UPLIFT_QUANTILE)
+        high = share * (top_orders * eq + STREAM_Z * math.sqrt(top_orders * eq2))
+        mean += expected
+        var += ((high - expected) / Z90) ** 2
     return mean, var
+
+
+def stream_early_s(
+    a: Announcement,
+    *,
+    size: tuple[float, float],
+    cycle_s: Mapping[str, float],
+    machine_s_per_day: float,
+) -> float:
+    """How long before its start a stream is counted (seconds): `STREAM_EARLY_H`, plus the
+    days by which the machine time its stock needs exceeds `STREAM_SPARE_SHARE` of
+    `machine_s_per_day` (each featured SKU's units at the top of the range, `STREAM_Z`
+    deviations up, times `cycle_s` of its family)."""
+    eq, eq2 = size
+    orders = (a.end_s - a.start_s) / 3600.0 * a.uplift_quantile(STREAM_UPLIFT_QUANTILE)
+    units = orders * eq + STREAM_Z * math.sqrt(orders * eq2)
+    need_s = sum(units * cycle_s[sku] for sku in a.skus if sku in cycle_s)
+    spare_s = STREAM_SPARE_SHARE * machine_s_per_day
+    extra_days = max(0.0, need_s / spare_s - 1.0) if spare_s > 0 else 0.0
+    return STREAM_EARLY_H * 3600.0 + extra_days * DAY_S
 
 
 def demand_rates_base(world: World) -> list[tuple[str, dict[str, float], float, float]]:
@@ -781,4 +840,4 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-__all__ = ["FlexfleetPolicy", "shelf", "stream_units"]
+__all__ = ["FlexfleetPolicy", "shelf", "stream_early_s", "stream_units"]

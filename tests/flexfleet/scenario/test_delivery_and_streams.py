@@ -3,13 +3,23 @@ busy on a tour, and announced streams pre-positioned early for the top of their 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
+import numpy as np
+
 from coordinator.stock.cover import Z90
-from flexfleet.scenario.baseline import BaselinePolicy
+from flexfleet.scenario.baseline import BaselinePolicy, order_size_moments
 from flexfleet.scenario.demand import Announcement, Order, draw_orders
-from flexfleet.scenario.flexfleet_policy import FlexfleetPolicy, stream_units
+from flexfleet.scenario.flexfleet_policy import (
+    STREAM_EARLY_H,
+    STREAM_SPARE_SHARE,
+    STREAM_Z,
+    FlexfleetPolicy,
+    stream_early_s,
+    stream_units,
+)
 from flexfleet.scenario.run import START_S
 from flexfleet.scenario.schema import load_scenario
 from flexfleet.scenario.world import Consignment, OrderState, World
@@ -124,11 +134,11 @@ def test_a_van_on_a_tour_is_not_free_for_the_next_wave() -> None:
     assert len(world.waiting["w-north"]) == 1  # no van free: it waits
 
 
-def test_a_stream_is_pre_positioned_for_the_top_of_its_uplift() -> None:
-    """A 2-hour stream of 10–30 orders/h: mean 20/h; the band's P90 at 30/h (the top)."""
-    stream = Announcement(
+def _stream(known_s: float = 0.0) -> Announcement:
+    """A 2-hour stream at 10:00 of 10–30 orders/h per featured SKU (mean 20/h)."""
+    return Announcement(
         index=0,
-        known_s=0.0,
+        known_s=known_s,
         start_s=T,
         end_s=T + 7200.0,
         skus=("sku-0001",),
@@ -137,34 +147,58 @@ def test_a_stream_is_pre_positioned_for_the_top_of_its_uplift() -> None:
         uplift_min_per_h=10.0,
         uplift_max_per_h=30.0,
     )
-    mean, var = stream_units([stream], "sku-0001", lo=0.0, hi=86_400.0, now=0.0, units=1.5)
-    assert mean == 2 * 20.0 * 1.5
-    assert math.isclose(mean + Z90 * math.sqrt(var), 2 * 30.0 * 1.5)
-    assert stream_units([stream], "sku-0002", lo=0.0, hi=86_400.0, now=0.0, units=1.5) == (0, 0)
-    unknown = stream_units([stream], "sku-0001", lo=0.0, hi=86_400.0, now=-1.0, units=1.5)
-    assert unknown == (0.0, 0.0)  # not announced yet
+
+
+def test_a_stream_is_pre_positioned_for_the_top_of_its_uplift_and_its_spread() -> None:
+    """The mean at 20/h; the band's P90 at the top (30/h) plus `STREAM_Z` compound-Poisson
+    deviations of the whole stream's units, the warehouse holding its share of both."""
+    size = order_size_moments(4)
+
+    def units(sku: str, now: float) -> tuple[float, float]:
+        return stream_units([_stream()], sku, lo=0.0, hi=86_400.0, now=now, share=0.25, size=size)
+
+    mean, var = units("sku-0001", 0.0)
+    assert math.isclose(mean, 2 * 20.0 * 0.25 * size[0])
+    top = 2 * 30.0
+    high = 0.25 * (top * size[0] + STREAM_Z * math.sqrt(top * size[1]))
+    assert math.isclose(mean + Z90 * math.sqrt(var), high)
+    assert units("sku-0002", 0.0) == (0, 0)
+    assert units("sku-0001", -1.0) == (0.0, 0.0)  # not yet announced
+
+
+def test_the_fleet_holds_enough_for_a_stream_drawn_at_the_top_of_its_range() -> None:
+    """The storefront's own draws (Poisson orders at 30/h for 2 h, sizes geometric(0.55)
+    capped at 4): what the warehouses hold for the stream together (their shares sum to 1)
+    runs short in under 4 % of streams even at the top of the range, and the P90 of the
+    range alone (what stocking for the top without the spread gives) would run short far
+    more often."""
+    size = order_size_moments(4)
+    shares = (0.35, 0.3, 0.2, 0.15)
+    held = 0.0
+    for share in shares:
+        mean, var = stream_units(
+            [_stream()], "sku-0001", lo=0.0, hi=86_400.0, now=0.0, share=share, size=size
+        )
+        held += mean + Z90 * math.sqrt(var)
+    rng = np.random.default_rng(7)
+    draws = 20_000
+    orders = rng.poisson(60.0, size=draws)
+    units = np.array([np.minimum(rng.geometric(0.55, size=n), 4).sum() for n in orders])
+    assert (units > held).mean() < 0.04
+    assert (units > 60.0 * size[0]).mean() > 0.3
 
 
 def test_a_stream_is_counted_half_a_day_early_but_never_before_now() -> None:
     """A 2-hour stream at 10:00 counted 12 h early: a day ahead its units fall before
     midnight (22:00–24:00 the day before); at midnight, 10 h before it, they fall from
     now on (00:00–02:00); once it runs, at its own hours."""
-    stream = Announcement(
-        index=0,
-        known_s=-3 * 86_400.0,
-        start_s=T,
-        end_s=T + 7200.0,
-        skus=("sku-0001",),
-        expected_per_h=20.0,
-        announced=True,
-        uplift_min_per_h=10.0,
-        uplift_max_per_h=30.0,
-    )
+    stream = _stream(known_s=-3 * 86_400.0)
 
     def hours(lo: float, hi: float, now: float) -> float:
         mean, _ = stream_units(
-            [stream], "sku-0001", lo=lo, hi=hi, now=now, units=1.0, early_s=12 * 3600.0
-        )
+            [stream], "sku-0001", lo=lo, hi=hi, now=now, share=1.0, size=(1.0, 1.0),
+            early_s=12 * 3600.0,
+        )  # fmt: skip
         return mean / 20.0
 
     day_before = -86_400.0
@@ -173,3 +207,25 @@ def test_a_stream_is_counted_half_a_day_early_but_never_before_now() -> None:
     assert hours(0.0, 3600.0, now=0.0) == 1.0  # the first of its two hours, from now on
     assert hours(0.0, 2 * 3600.0, now=0.0) == 2.0
     assert hours(T, T + 3600.0, now=T + 600.0) == 1.0  # running: at its own hours
+
+
+def test_a_stream_too_big_for_a_days_spare_machine_time_is_counted_earlier() -> None:
+    """Two featured SKUs of a 300 s family, 2 h at 30 orders/h, orders of one unit
+    (E[q] = E[q²] = 1): 60 + STREAM_Z · √60 units each. Against a day of spare machine time
+    that makes exactly half of them the stream is counted a whole day more early; against
+    one that makes all of them, only `STREAM_EARLY_H` early."""
+    stream = dataclasses.replace(_stream(), skus=("sku-0001", "sku-0002"))
+    units = 60.0 + STREAM_Z * math.sqrt(60.0)
+    need_s = 2 * units * 300.0
+    cycle = {"sku-0001": 300.0, "sku-0002": 300.0}
+    base = STREAM_EARLY_H * 3600.0
+
+    def early(spare_s: float) -> float:
+        return stream_early_s(
+            stream, size=(1.0, 1.0), cycle_s=cycle,
+            machine_s_per_day=spare_s / STREAM_SPARE_SHARE,
+        )  # fmt: skip
+
+    assert math.isclose(early(need_s / 2), base + 86_400.0)
+    assert math.isclose(early(need_s), base)
+    assert early(10 * need_s) == base
