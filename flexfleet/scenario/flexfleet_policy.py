@@ -26,7 +26,8 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
   the delivery day the production router `PyVrpRouter` (deterministic) plans tours over
   everything waiting at a warehouse, and a tour leaves when it is full and dense (at most
   `DENSE_KM_PER_STOP`), when waiting longer would miss a promise on it, or when its
-  oldest stop would wait too long (never over the night).
+  oldest stop would wait too long (never over the night). With more waiting than the free
+  vans carry, only the most urgent that fit are planned; the rest wait for a van to return.
 
 The boundary: by default the world calls these objects in-process (no MQTT, no SQLite, no
 ingest of agent reports): the schedule the planner publishes is read from
@@ -666,7 +667,16 @@ class FlexfleetPolicy:
         self, world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], capacity: int
     ) -> list[list[int]]:
         """The planned tours over everything ready that leave now (`coordinator.plan.routing.
-        departures`); the rest wait for the next decision."""
+        departures`); the rest wait for the next decision. With more ready than the free vans
+        carry (a backlog, as after a warehouse was closed), only the most urgent that fit
+        are planned: the router's deadlines assume every tour leaves now, and a tour queued
+        behind a van's return would leave hours later; the rest go when vans are back."""
+        chosen = _most_urgent(world, warehouse, ready, capacity)
+        if len(chosen) < len(ready):
+            sub = [ready[i] for i in chosen]
+            return [
+                [chosen[i] for i in tour] for tour in self.tours(world, warehouse, sub, capacity)
+            ]
         depot = (warehouse.lat, warehouse.lon)
         service_s = world.scenario.delivery.service_min * 60.0
         due = [world.orders[c.order_id].order.due_s for c in ready]
@@ -802,6 +812,23 @@ def stream_units(
         mean += expected
         var += ((high - expected) / Z90) ** 2
     return mean, var
+
+
+def _most_urgent(
+    world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], capacity: int
+) -> list[int]:
+    """Indices of the ready consignments the free vans of `warehouse` carry in one trip
+    each, earliest due first (all of them when they fit)."""
+    out = [u for u in world.vehicles_out[warehouse.id] if u > world.t]
+    room = max(1, warehouse.vehicles - len(out)) * capacity
+    if sum(c.qty for c in ready) <= room:
+        return list(range(len(ready)))
+    chosen, load = [], 0
+    for i in sorted(range(len(ready)), key=lambda i: (ready[i].due_key, i)):
+        if load + ready[i].qty <= room:
+            chosen.append(i)
+            load += ready[i].qty
+    return sorted(chosen)
 
 
 def stream_early_s(
