@@ -667,16 +667,22 @@ class FlexfleetPolicy:
         self, world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], capacity: int
     ) -> list[list[int]]:
         """The planned tours over everything ready that leave now (`coordinator.plan.routing.
-        departures`); the rest wait for the next decision. With more ready than the free vans
-        carry (a backlog, as after a warehouse was closed), only the most urgent that fit
-        are planned: the router's deadlines assume every tour leaves now, and a tour queued
-        behind a van's return would leave hours later; the rest go when vans are back."""
+        departures`); the rest wait for the next decision. The world sends them van after
+        van, a tour queued behind a van's return leaving hours after the router's deadlines
+        assumed; when that would make a stop on a queued tour late (a backlog, as after a
+        warehouse was closed), only the most urgent that the free vans carry are planned, and
+        the rest wait for a van to come back."""
+        leaving = self._leaving(world, warehouse, ready, capacity)
+        if not _queued_late(world, warehouse, ready, leaving):
+            return leaving
         chosen = _most_urgent(world, warehouse, ready, capacity)
-        if len(chosen) < len(ready):
-            sub = [ready[i] for i in chosen]
-            return [
-                [chosen[i] for i in tour] for tour in self.tours(world, warehouse, sub, capacity)
-            ]
+        sub = [ready[i] for i in chosen]
+        return [[chosen[i] for i in t] for t in self._leaving(world, warehouse, sub, capacity)]
+
+    def _leaving(
+        self, world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], capacity: int
+    ) -> list[list[int]]:
+        """The tours over everything ready that the departure rules send now."""
         depot = (warehouse.lat, warehouse.lon)
         service_s = world.scenario.delivery.service_min * 60.0
         due = [world.orders[c.order_id].order.due_s for c in ready]
@@ -812,6 +818,30 @@ def stream_units(
         mean += expected
         var += ((high - expected) / Z90) ** 2
     return mean, var
+
+
+def _queued_late(
+    world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], tours: list[list[int]]
+) -> bool:
+    """Whether a stop of a tour that would wait for a van's return (the world sends tours on
+    the earliest free van, in order) would be delivered after its order's due time."""
+    busy = [u for u in world.vehicles_out[warehouse.id] if u > world.t]
+    free = [world.t] * max(0, warehouse.vehicles - len(busy))
+    if len(tours) <= len(free):
+        return False
+    depot = (warehouse.lat, warehouse.lon)
+    service_s = world.scenario.delivery.service_min * 60.0
+    for tour in tours:
+        v = min(range(len(free)), key=lambda k: (free[k], k))
+        queued = free[v] > world.t
+        t, here = free[v] + LOADING_S, depot
+        for i in tour:
+            t += world.drive_s(here, ready[i].point) + service_s
+            here = ready[i].point
+            if queued and t > world.orders[ready[i].order_id].order.due_s:
+                return True
+        free[v] = t + world.drive_s(here, depot)
+    return False
 
 
 def _most_urgent(
