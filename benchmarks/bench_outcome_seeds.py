@@ -19,6 +19,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_outcomes import goals  # noqa: E402
 
 from flexfleet.scenario.run import run_scenario  # noqa: E402
 from flexfleet.scenario.schema import load_scenario  # noqa: E402
@@ -35,29 +38,6 @@ def _seeds(text: str) -> list[int]:
 def _run(scenario: str, policy: str, days: int, seed: int) -> dict[str, Any]:
     result = run_scenario(load_scenario(scenario), policy=policy, days=days, seed=seed)
     return {"kpis": result["kpis"], "wall_s": result["wall_s"]}
-
-
-def _goals(f: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[str, bool]]:
-    """Each goal of issue 16 that a run without drills shows: (the measured text, met)."""
-    on_time, base_on_time = f["on_time_rate"], b["on_time_rate"]
-    p50 = f["lead_time_p50_h"] / b["lead_time_p50_h"]
-    change = f["changeover_h"] / b["changeover_h"] if b["changeover_h"] else float("inf")
-    km = f["delivery_km_per_order"] / b["delivery_km_per_order"]
-    stock = f["stockout_hours_during_streams"]
-    inv, base_inv = f["inventory_days"], b["inventory_days"]
-    return {
-        "on time": (
-            f"{on_time:.4f} / {base_on_time:.4f}",
-            on_time >= 0.97 and on_time >= base_on_time + 0.09,
-        ),
-        "p50": (f"{p50:.3f}x", p50 <= 0.5),
-        "changeover": (f"{change:.3f}x", change <= 0.35),
-        "km": (f"{km:.3f}x", km <= 0.78),
-        "stream stock-outs, inventory": (
-            f"{stock:g} h, {inv:.2f} / {base_inv:.2f} d",
-            stock == 0 and inv <= base_inv,
-        ),
-    }
 
 
 def main() -> None:
@@ -89,14 +69,16 @@ def main() -> None:
         return
     met: dict[str, int] = {}
     for s in seeds:
-        goals = _goals(runs["flexfleet", s]["kpis"], runs["baseline", s]["kpis"])
+        checks = goals(runs["flexfleet", s], runs["baseline", s])
         cells = []
-        for name, (text, ok) in goals.items():
+        for name, value, ok in checks:
             met[name] = met.get(name, 0) + ok
-            cells.append(f"{name} {text}{'' if ok else ' (missed)'}")
+            cells.append(f"{'MET ' if ok else 'MISS'} {name}: {value}")
         wall = runs["flexfleet", s]["wall_s"]
-        print(f"seed {s}: " + "; ".join(cells) + f"; flexfleet {wall} s")
-    print("met on: " + ", ".join(f"{k} {v}/{len(seeds)}" for k, v in met.items()))
+        print(f"seed {s} (flexfleet {wall} s):\n  " + "\n  ".join(cells))
+    print(f"met on {len(seeds)} seeds:")
+    for name, count in met.items():
+        print(f"  {count:>3} / {len(seeds)}  {name}")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ def _run(
     return json.loads(out.read_text()), time.perf_counter() - started
 
 
-def _goals(f: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, str, bool]]:
+def goals(f: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Each goal of issue 16 the two runs (`run_scenario` results) show: (goal, value, met)."""
     fk, bk = f["kpis"], b["kpis"]
     out = [
         (
@@ -104,7 +105,7 @@ def main() -> int:
     print(table([flex, base]))
     print()
     print(f"wall time: flexfleet {flex_s:.0f} s, baseline {base_s:.0f} s (goal: <= 600 s each)")
-    for goal, value, met in _goals(flex, base):
+    for goal, value, met in goals(flex, base):
         print(f"{'MET ' if met else 'MISS'}  {goal}: {value}")
     return 0
 

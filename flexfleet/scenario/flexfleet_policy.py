@@ -26,8 +26,8 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
   the delivery day the production router `PyVrpRouter` (deterministic) plans tours over
   everything waiting at a warehouse, and a tour leaves when it is full and dense (at most
   `DENSE_KM_PER_STOP`), when waiting longer would miss a promise on it, or when its
-  oldest stop would wait too long (never over the night). With more waiting than the free
-  vans carry, only the most urgent that fit are planned; the rest wait for a van to return.
+  oldest stop would wait too long (never over the night). When a tour queued behind a van's
+  return would deliver late, only the most urgent that the free vans carry are planned.
 
 The boundary: by default the world calls these objects in-process (no MQTT, no SQLite, no
 ingest of agent reports): the schedule the planner publishes is read from
