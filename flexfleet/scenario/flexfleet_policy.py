@@ -124,14 +124,16 @@ COVER_EVERY_H = 2  # stock covers checked every this many hours; hourly near a s
 # replenishment (below) the P90 of the range left a stream short (BENCHMARKS.md).
 STREAM_UPLIFT_QUANTILE = 1.0
 # ... and for this many standard deviations of the stream's own units at that uplift
-# (compound Poisson: orders × sizes), so a stream drawn at the top of its range still finds
-# stock (z 2.33: its 99th percentile; at the P90 alone 5 of 12 seeds ran a featured SKU
-# out for 5-25 minutes, every unit promised, BENCHMARKS.md "Outcomes").
+# (compound Poisson: orders × sizes, over the whole fleet, each warehouse holding its share),
+# so a stream drawn at the top of its range still finds stock: with the P90 band at the top
+# alone, 5 of 12 seeds ran a featured SKU out for 5-25 minutes, every unit promised; each
+# deviation costs about 0.3 days of stock on every shelf (BENCHMARKS.md, "Outcomes").
 STREAM_Z = 2.0
 # The cover policy's review period: covers are looked at every 2 hours, so a replenishment
-# only has to last until the next one arrives a day after the lead time; ordering up to
-# the scenario's `review_days` (the baseline's lot of 3 days) held about a day more stock on
-# every shelf for the same on-time rate, and the planner keeps families together anyway.
+# only has to last half a day past the lead time; ordering up to the scenario's
+# `review_days` (the baseline's lot of 3 days) held 0.9 days more stock on every shelf than
+# 1 day, and 1 day 0.3 more than half a day, for the same on-time rate (seed 2); the planner
+# keeps families together anyway.
 REVIEW_DAYS = 0.5
 # ... and counted this many hours before they start, so their stock is due that long before.
 STREAM_EARLY_H = 12.0
@@ -827,7 +829,7 @@ def _queued_late(
     the earliest free van, in order) would be delivered after its order's due time."""
     busy = [u for u in world.vehicles_out[warehouse.id] if u > world.t]
     free = [world.t] * max(0, warehouse.vehicles - len(busy))
-    if len(tours) <= len(free):
+    if not free or len(tours) <= len(free):
         return False
     depot = (warehouse.lat, warehouse.lon)
     service_s = world.scenario.delivery.service_min * 60.0
