@@ -8,9 +8,11 @@ starts; CP-SAT then improves on it until the limit.
 
 Determinism: with `deterministic=True` the heuristic runs a fixed number of iterations
 and CP-SAT interleaves its workers on one thread with a deterministic-time limit, so the
-same problem and seed give the same plan (unless the wall-clock limit cuts in first on an
-overloaded machine). With `deterministic=False` (the default, fastest) CP-SAT runs its
-workers in parallel and the result can differ between runs.
+same problem and seed give the same plan, unless the wall-clock limit cuts in first on a
+loaded machine; `wall_limit_s` gives CP-SAT a wall limit of its own, above the time limit,
+for callers that need the same plan on any machine more than a plan on time. With
+`deterministic=False` (the default, fastest) CP-SAT runs its workers in parallel and the
+result can differ between runs.
 """
 
 from __future__ import annotations
@@ -95,6 +97,11 @@ class CpSatScheduler:
     local_search_stall_iterations: int | None = None  # hand over to CP-SAT when stuck
     # Deterministic mode: CP-SAT deterministic seconds granted per second of time limit.
     deterministic_time_per_s: float = 0.5
+    # Deterministic mode: the wall-clock limit CP-SAT gets instead of what is left of the
+    # time limit (None: what is left). A caller that needs the same plan on a loaded
+    # machine sets it well above the time limit, so the deterministic limit ends every
+    # search; a plan may then take up to this long.
+    wall_limit_s: float | None = None
     # CP-SAT subsolvers left out on classic instances (names as in CP-SAT's log).
     classic_ignore_subsolvers: tuple[str, ...] = ()
 
@@ -137,7 +144,9 @@ class CpSatScheduler:
             1.5 * (time.perf_counter() - finishing) + _MARGIN_S + _MARGIN_SHARE * time_limit_s
         )
         remaining = time_limit_s - (time.perf_counter() - started) - reserve_s
-        if remaining <= 0.01:
+        if self.deterministic and self.wall_limit_s is not None:
+            remaining = self.wall_limit_s
+        elif remaining <= 0.01:
             return _with_time(fallback, started)
         outcome = solve_cpsat(
             problem,

@@ -74,7 +74,8 @@ def test_plans_in_a_child_process_what_the_planner_plans_here(problem: Schedulin
 
 def test_cp_sat_in_the_child_gives_the_same_plan_as_in_this_process() -> None:
     problem = factory_problem(machines=8, operations=60, seed=5)
-    planner = CpSatScheduler(deterministic=True, num_workers=1)
+    # its own wall limit: the deterministic limit ends both searches on a loaded machine too
+    planner = CpSatScheduler(deterministic=True, num_workers=1, wall_limit_s=60.0)
     isolated = IsolatedScheduler(planner)
     try:
         there = isolated.plan(problem, time_limit_s=1.0, seed=2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from dataclasses import replace
 
 import pytest
@@ -44,6 +46,25 @@ def test_same_seed_same_plan_in_deterministic_mode() -> None:
     second = planner.plan(problem, time_limit_s=1.0, seed=7)
     assert first.operations == second.operations
     assert violations(problem, first) == []
+
+
+def test_a_deterministic_plan_with_a_wall_limit_of_its_own_ignores_a_slow_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a machine so loaded that each look at the clock finds 5 s gone, the time limit
+    is spent before CP-SAT starts: the plan falls back to dispatch. With a wall limit of its
+    own the deterministic search runs to its deterministic limit and gives the calm
+    machine's plan."""
+    problem = factory_problem(machines=3, operations=20, seed=5)  # CP-SAT beats dispatch
+    planner = CpSatScheduler(deterministic=True, wall_limit_s=30.0)
+    calm = planner.plan(problem, time_limit_s=1.0, seed=7)
+    assert calm.solver == "cp-sat"
+    clock = itertools.count(0.0, 5.0)
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(clock)))
+    assert planner.plan(problem, time_limit_s=1.0, seed=7).operations == calm.operations
+    slow = CpSatScheduler(deterministic=True).plan(problem, time_limit_s=1.0, seed=7)
+    assert slow.status == "fallback"
+    assert slow.operations != calm.operations
 
 
 def test_dispatch_is_feasible_on_a_flexible_factory() -> None:
