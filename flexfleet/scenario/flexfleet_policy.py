@@ -822,13 +822,18 @@ def stream_units(
     return mean, var
 
 
+def _free_vans(world: World, warehouse: WarehouseSpec) -> int:
+    """The vans of `warehouse` not out on a tour now."""
+    out = sum(1 for back in world.vehicles_out[warehouse.id] if back > world.t)
+    return max(0, warehouse.vehicles - out)
+
+
 def _queued_late(
     world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], tours: list[list[int]]
 ) -> bool:
     """Whether a stop of a tour that would wait for a van's return (the world sends tours on
     the earliest free van, in order) would be delivered after its order's due time."""
-    busy = [u for u in world.vehicles_out[warehouse.id] if u > world.t]
-    free = [world.t] * max(0, warehouse.vehicles - len(busy))
+    free = [world.t] * _free_vans(world, warehouse)
     if not free or len(tours) <= len(free):
         return False
     depot = (warehouse.lat, warehouse.lon)
@@ -851,8 +856,7 @@ def _most_urgent(
 ) -> list[int]:
     """Indices of the ready consignments the free vans of `warehouse` carry in one trip
     each, earliest due first (all of them when they fit)."""
-    out = [u for u in world.vehicles_out[warehouse.id] if u > world.t]
-    room = max(1, warehouse.vehicles - len(out)) * capacity
+    room = max(1, _free_vans(world, warehouse)) * capacity
     if sum(c.qty for c in ready) <= room:
         return list(range(len(ready)))
     chosen, load = [], 0
