@@ -6,7 +6,8 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
 - `coordinator.plan.runner.PlanRunner` (with `MemoryPlanState`) and its `PlanService`: the
   machines (`MachineSeen`), the factories' opening hours (`set_opening_hours`), the
   changeovers between families, the products (`set_products`, replenished `auto`), and
-  CP-SAT in its deterministic mode (`time_limit_s` per re-plan). Re-plans run when the
+  CP-SAT in its deterministic mode (`time_limit_s` per re-plan, ended by its deterministic
+  limit and not the wall clock: `SEARCH_WALL_LIMIT_S`). Re-plans run when the
   debouncer says triggers are due, looked at every simulated hour and at once after a
   breakdown; started operations are reported (`observe`, from facts) and finished jobs
   closed (`jobs_produced`), replenishment jobs on receipt (`close_orders`).
@@ -23,7 +24,8 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
   its production parts become planner jobs through `PlanRunner.submit_orders`; the order
   moves on facts (`follow_production`, `received_at_warehouse`, `picked_up`, `delivered`).
 - Deliveries: dynamic dispatch (`coordinator.plan.routing.departures`): every half hour of
-  the delivery day the production router `PyVrpRouter` (deterministic) plans tours over
+  the delivery day the production router `PyVrpRouter` (deterministic, ended by its
+  iteration limit) plans tours over
   everything waiting at a warehouse, and a tour leaves when it is full and dense (at most
   `DENSE_KM_PER_STOP`), when waiting longer would miss a promise on it, or when its
   oldest stop would wait too long (never over the night). When a tour queued behind a van's
@@ -100,6 +102,10 @@ FORECAST_DAYS = 7
 HOURS_DAYS = 14.0  # opening hours given to the planner this far ahead, renewed daily
 MAX_BATCH_H = 6.0  # a replenishment batch at most this many machine hours
 ROUTE_LIMIT_S = 0.2
+# The wall-clock safety net of CP-SAT and PyVRP, far above their limits: their deterministic
+# limits (deterministic time, iterations) end every search, so a seed gives the same run on
+# a loaded or slow machine too; a re-plan may take longer there.
+SEARCH_WALL_LIMIT_S = 60.0
 # The capacity pools follow each new schedule (its version); between re-plans (hourly) they
 # are not rebuilt on age alone.
 POOL_MAX_AGE_S = 3600.0
@@ -189,7 +195,9 @@ class FlexfleetPolicy:
     _featured: frozenset[str] = frozenset()
     _early: dict[int, float] = field(default_factory=dict)  # stream index -> counted early, s
     _hours: dict[str, OpenIntervals] = field(default_factory=dict)
-    _router: PyVrpRouter = field(default_factory=lambda: PyVrpRouter(deterministic=True))
+    _router: PyVrpRouter = field(
+        default_factory=lambda: PyVrpRouter(deterministic=True, wall_limit_s=SEARCH_WALL_LIMIT_S)
+    )
     departures: DeparturePolicy = field(
         default_factory=lambda: DeparturePolicy(dense_km_per_stop=DENSE_KM_PER_STOP)
     )
@@ -223,7 +231,9 @@ class FlexfleetPolicy:
             auto_replenish=True,
             can_order_days=CAN_ORDER_DAYS,
             from_facts=True,
-            scheduler=CpSatScheduler(num_workers=1, deterministic=True),
+            scheduler=CpSatScheduler(
+                num_workers=1, deterministic=True, wall_limit_s=SEARCH_WALL_LIMIT_S
+            ),
         )
         plans = self.plans
         plans.on_take.append(lambda jobs: self._jobs.update((j.id, j) for j in jobs))

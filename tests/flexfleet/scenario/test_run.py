@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 
 import pytest
 
@@ -59,6 +61,20 @@ def test_flexfleet_run_is_deterministic_and_plans() -> None:
         first["kpis"]["orders"]
         == run_scenario(scenario, policy="baseline", days=2, seed=5)["kpis"]["orders"]
     )
+
+
+def test_flexfleet_run_is_the_same_on_a_machine_too_slow_for_its_time_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each look at the clock finds 0.25 s gone, more than a re-plan's or a routing's whole
+    time limit: the run still gives the calm machine's JSON, because the planner's and the
+    router's deterministic limits end their searches, not the wall clock."""
+    scenario = load_scenario(SMALL)
+    calm = run_scenario(scenario, policy="flexfleet", days=2, seed=6, time_limit_s=0.2)
+    clock = itertools.count(0.0, 0.25)
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(clock)))
+    slow = run_scenario(scenario, policy="flexfleet", days=2, seed=6, time_limit_s=0.2)
+    assert stable_json(slow) == stable_json(calm)
 
 
 def test_drills_parse_and_refuse_bad_names() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import random
+import time
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,30 @@ def test_same_seed_gives_the_same_routes() -> None:
     first = ROUTER.plan(problem, time_limit_s=0.5, seed=3)
     second = ROUTER.plan(problem, time_limit_s=0.5, seed=3)
     assert first.routes == second.routes
+
+
+def test_a_deterministic_router_with_a_wall_limit_of_its_own_ignores_a_slow_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a machine so loaded that each look at the clock finds 5 s gone, the time limit
+    ends the search after its first step; with a wall limit of its own the iteration limit
+    ends it, and the routes are the calm machine's."""
+    rng = random.Random(4)
+    orders = tuple(
+        Order(f"o{i}", rng.uniform(0, 100), rng.uniform(0, 100), 1, service=1) for i in range(40)
+    )
+    problem = RoutingProblem(
+        (Depot("D", 50, 50, 0, 10_000),),
+        orders,
+        tuple(Vehicle(f"v{i}", "D", 10) for i in range(5)),
+    )
+    router = PyVrpRouter(deterministic=True, wall_limit_s=1e9)
+    calm = router.plan(problem, time_limit_s=0.5, seed=2)
+    clock = itertools.count(0.0, 5.0)
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(clock)))
+    assert router.plan(problem, time_limit_s=0.5, seed=2).routes == calm.routes
+    slow = PyVrpRouter(deterministic=True).plan(problem, time_limit_s=0.5, seed=2)
+    assert slow.total_distance > calm.total_distance
 
 
 def test_distances_follow_the_dimacs_truncation() -> None:
