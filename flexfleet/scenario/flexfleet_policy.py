@@ -843,22 +843,19 @@ def _queued_late(
 ) -> bool:
     """Whether a stop of a tour that would wait for a van's return (the world sends tours on
     the earliest free van, in order) would be delivered after its order's due time."""
-    free = [world.t] * _free_vans(world, warehouse)
-    if not free or len(tours) <= len(free):
+    vans = _free_vans(world, warehouse)
+    if not vans or len(tours) <= vans:
         return False
-    depot = (warehouse.lat, warehouse.lon)
-    service_s = world.scenario.delivery.service_min * 60.0
-    for tour in tours:
-        v = min(range(len(free)), key=lambda k: (free[k], k))
-        queued = free[v] > world.t
-        t, here = free[v] + LOADING_S, depot
-        for i in tour:
-            t += world.drive_s(here, ready[i].point) + service_s
-            here = ready[i].point
-            if queued and t > world.orders[ready[i].order_id].order.due_s:
-                return True
-        free[v] = t + world.drive_s(here, depot)
-    return False
+    timings = world.van_after_van(
+        (warehouse.lat, warehouse.lon),
+        [world.t] * vans,
+        [[ready[i].point for i in tour] for tour in tours],
+    )
+    return any(
+        timing.depart_s > world.t and arrive_s > world.orders[ready[i].order_id].order.due_s
+        for tour, timing in zip(tours, timings, strict=True)
+        for i, arrive_s in zip(tour, timing.arrive_s, strict=True)
+    )
 
 
 def _most_urgent(

@@ -18,6 +18,7 @@ stock reports of `flexfleet scenario run --broker`).
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -93,6 +94,16 @@ class OrderState:
     delivered_s: float | None = None
     lost: bool = False
     units_from_stock: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TourTiming:
+    """One tour of a wave in time: its van, when it leaves, reaches each stop, is back."""
+
+    van: int
+    depart_s: float
+    arrive_s: tuple[float, ...]
+    back_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +240,26 @@ class World:
     def road_km(self, a: Point, b: Point) -> float:
         """Road kilometres between two points."""
         return road_km(a, b, detour=self._detour)
+
+    def van_after_van(
+        self, depot: Point, free_s: Sequence[float], tours: Sequence[Sequence[Point]]
+    ) -> list[TourTiming]:
+        """When `tours` (their stops' points, in order) leave and deliver, sent as the world
+        sends a wave: each on the van that is free earliest (`free_s`: when each van is, the
+        lowest index first on a tie), loading then driving stop to stop from `depot`."""
+        free = list(free_s)
+        timings = []
+        for tour in tours:
+            v = min(range(len(free)), key=lambda k: (free[k], k))
+            t, here, arrive = free[v] + LOADING_S, depot, []
+            for point in tour:
+                t += self.drive_s(here, point) + self._service_s
+                arrive.append(t)
+                here = point
+            back = t + self.drive_s(here, depot)
+            timings.append(TourTiming(van=v, depart_s=free[v], arrive_s=tuple(arrive), back_s=back))
+            free[v] = back
+        return timings
 
     def transfer_s(self, factory: str, warehouse: str) -> float:
         """Trucking time from a factory to a warehouse."""
@@ -409,33 +440,27 @@ class World:
         ready = [c for c in self.waiting[warehouse] if c.ready_s <= self.t]
         if count <= 0 or not ready:
             return
-        tours = policy.tours(self, spec, ready, spec.vehicle_capacity)
-        free = [self.t] * count
-        depot = self.point(warehouse)
-        sent: set[int] = set()
+        planned = policy.tours(self, spec, ready, spec.vehicle_capacity)
         reasons = list(policy.tour_reasons)
-        for n, tour in enumerate(tours):
-            if not tour:
-                continue
-            v = min(range(count), key=lambda i: (free[i], i))
-            t = free[v] + LOADING_S
-            here = depot
-            legs: list[float] = []
-            for i in tour:
+        numbered = [(n, tour) for n, tour in enumerate(planned) if tour]
+        depot = self.point(warehouse)
+        timings = self.van_after_van(
+            depot, [self.t] * count, [[ready[i].point for i in tour] for _, tour in numbered]
+        )
+        sent: set[int] = set()
+        for (n, tour), timing in zip(numbered, timings, strict=True):
+            points = [depot, *(ready[i].point for i in tour), depot]
+            legs = [self.road_km(a, b) for a, b in itertools.pairwise(points)]
+            for i, arrive_s in zip(tour, timing.arrive_s, strict=True):
                 c = ready[i]
                 sent.add(i)
                 self._pick(policy, c)
-                t += self.drive_s(here, c.point) + self._service_s
-                legs.append(self.road_km(here, c.point))
-                here = c.point
-                self._deliver(policy, c, t)
-            t += self.drive_s(here, depot)
-            legs.append(self.road_km(here, depot))
+                self._deliver(policy, c, arrive_s)
             self.log.km += sum(legs)
             self.log.tours.append(
                 TourRecord(
                     warehouse=warehouse,
-                    depart_s=free[v],
+                    depart_s=timing.depart_s,
                     orders=tuple(ready[i].order_id for i in tour),
                     origins=tuple(_origin(ready[i]) for i in tour),
                     units=sum(ready[i].qty for i in tour),
@@ -446,11 +471,12 @@ class World:
                     reason=reasons[n] if n < len(reasons) else None,
                 )
             )
-            free[v] = t
         picked = {id(ready[i]) for i in sent}
         self.waiting[warehouse] = [c for c in self.waiting[warehouse] if id(c) not in picked]
         # vans still on the road are not free for the next wave
-        self.vehicles_out[warehouse] += [back for back in free if back > self.t]
+        self.vehicles_out[warehouse] += [
+            back for back in _backs(timings, count, self.t) if back > self.t
+        ]
 
     def _pick(self, policy: Policy, c: Consignment) -> None:
         c.picked_s = self.t
@@ -582,6 +608,14 @@ class _DayStats:
 def _minutes(hhmm: str) -> int:
     h, m = hhmm.split(":")
     return int(h) * 60 + int(m)
+
+
+def _backs(timings: Sequence[TourTiming], vans: int, now_s: float) -> list[float]:
+    """When each of `vans` vans is back from its last tour in `timings` (`now_s` if none)."""
+    back = [now_s] * vans
+    for timing in timings:
+        back[timing.van] = timing.back_s
+    return back
 
 
 def _origin(c: Consignment) -> str:

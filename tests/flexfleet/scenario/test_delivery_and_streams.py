@@ -22,7 +22,7 @@ from flexfleet.scenario.flexfleet_policy import (
 )
 from flexfleet.scenario.run import START_S
 from flexfleet.scenario.schema import load_scenario
-from flexfleet.scenario.world import Consignment, OrderState, World
+from flexfleet.scenario.world import LOADING_S, Consignment, OrderState, World
 
 SMALL = str(Path(__file__).with_name("small.toml"))
 NORTH = (30.27, 120.15)
@@ -158,6 +158,24 @@ def test_a_van_on_a_tour_is_not_free_for_the_next_wave() -> None:
     world.waiting["w-north"].append(_consignment(world, 9, 1, T + 86_400.0))
     world._wave(policy, "w-north")
     assert len(world.waiting["w-north"]) == 1  # no van free: it waits
+
+
+def test_tours_are_timed_van_after_van() -> None:
+    """Three tours on two vans: the third leaves on the van back first, loading again;
+    each stop is reached after the drive from the one before and the service there."""
+    world = _world()
+    service_s = world.scenario.delivery.service_min * 60.0
+    near = _consignment(world, 1, 1, T, km=1.0).point
+    far = _consignment(world, 2, 1, T, km=10.0).point
+    timings = world.van_after_van(NORTH, [T, T], [[far], [near], [near, far]])
+    assert [t.van for t in timings] == [0, 1, 1]
+    to_near = world.drive_s(NORTH, near)
+    assert timings[1].arrive_s == (T + LOADING_S + to_near + service_s,)
+    assert timings[1].back_s == timings[1].arrive_s[0] + to_near
+    assert timings[0].back_s > timings[1].back_s  # the far tour's van is back later
+    third = timings[2]
+    assert third.depart_s == timings[1].back_s
+    assert third.arrive_s[1] == third.arrive_s[0] + world.drive_s(near, far) + service_s
 
 
 def _stream(known_s: float = 0.0) -> Announcement:
