@@ -47,8 +47,9 @@ Capacity pools are rebuilt from a new schedule (a new `schedule_version()`), at 
 `pool_min_age_s` (a burst of orders re-plans often; the pools keep their own bookings in
 between), at least every `pool_max_age_s`, and at the next order after capacity was released
 or the network changed. A rebuild reads the schedule and builds the pools outside the lock
-(orders go on being promised on the old pools meanwhile) and swaps them in under it, booking
-on them again the work held by orders whose jobs are not yet in that schedule.
+(orders go on being promised on the old pools meanwhile, unless `pools_aside` is off) and
+swaps them in under it, booking on them again the work held by orders whose jobs are not yet
+in that schedule.
 """
 
 from __future__ import annotations
@@ -265,6 +266,11 @@ class SalesBook:
     submit_orders: Callable[[Sequence[JobOrder], Sequence[DeliveryOrder]], object] | None = None
     pool_max_age_s: float = 60.0
     pool_min_age_s: float = 5.0
+    pools_aside: bool = True
+    """Pools due for their age or a new schedule are built on a thread of their own (the
+    caller promises on the old ones meanwhile); False: by the caller, before it promises,
+    so the promises do not depend on how fast the thread runs (a simulation on a clock of
+    its own)."""
     delivery_service_s: float = SERVICE_S
     carried: Callable[[str], bool] = lambda _job_id: False
     """True when a finished production job's units travel to a warehouse as a transfer."""
@@ -1018,7 +1024,7 @@ class SalesBook:
                 return
             self._pools_building = True
             self._pools_stale = False
-        if wrong:
+        if wrong or not self.pools_aside:
             self._build_pools(network, now_s)
             return
         threading.Thread(

@@ -265,6 +265,7 @@ class FlexfleetPolicy:
                 GreatCircleTravel(detour_factor=sc.delivery.detour, speed_kmh=sc.delivery.speed_kmh)
             ),
             pool_max_age_s=POOL_MAX_AGE_S,
+            pools_aside=False,  # built before the next promise: the same run on any machine
             schedule_version=plans.schedule_version,
             submit_jobs=plans.submit_orders,
             close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),

@@ -674,3 +674,29 @@ def test_pools_due_for_a_new_schedule_are_built_aside_while_orders_go_on(
 
     wait_until(later_now, timeout_s=10)
     assert before < NOW_S * 1000 + 86_400_000
+
+
+def test_with_pools_built_by_the_caller_the_order_that_notices_sees_the_new_schedule(
+    store: SalesStore, clock: FakeClock
+) -> None:
+    """`pools_aside` off (a simulation): the order that finds the pools due for a new
+    schedule waits for the build, so its promise does not depend on a thread's speed: both
+    machines booked for two days, its made part comes after them."""
+    world = World()
+    world.levels = {}  # everything made
+    book = world.book(store, clock)
+    book.pools_aside = False
+    before = book.submit(_order("o-1", 5)).order.promise["eta_ms"]
+    two_days = ((NOW_S, NOW_S + 2 * 86_400.0),)
+    world.view = CapacityView(busy={"m1": two_days, "m2": two_days}, unavailable=frozenset(),
+                              planned_jobs=frozenset(), version=2)  # fmt: skip
+
+    def slow_capacity() -> CapacityView:
+        time.sleep(0.3)  # a build slower than a promise
+        return world.view
+
+    book.capacity = slow_capacity
+    clock.advance(book.pool_min_age_s + 1)
+    after = book.submit(_order("o-2", 5)).order.promise["eta_ms"]
+    assert before < NOW_S * 1000 + 86_400_000
+    assert after > NOW_S * 1000 + 2 * 86_400_000

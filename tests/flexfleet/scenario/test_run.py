@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from typing import Any
 
 import pytest
 
 from coordinator.plan.runner import PlanRunner
+from coordinator.sales import book as sales_book
 from coordinator.sales.book import SalesBook
 from flexfleet.scenario.demand import draw_orders
 from flexfleet.scenario.drills import NAMES, DrillError, apply_drill, parse_drill
@@ -67,12 +69,21 @@ def test_flexfleet_run_is_the_same_on_a_machine_too_slow_for_its_time_limits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each look at the clock finds 0.25 s gone, more than a re-plan's or a routing's whole
-    time limit: the run still gives the calm machine's JSON, because the planner's and the
-    router's deterministic limits end their searches, not the wall clock."""
+    time limit, and the promise engine's capacity pools take 100 ms to build: the run still
+    gives the calm machine's JSON, because the planner's and the router's deterministic
+    limits end their searches, not the wall clock, and the pools are built before the
+    promise that found them due, not on a thread of their own."""
     scenario = load_scenario(SMALL)
     calm = run_scenario(scenario, policy="flexfleet", days=2, seed=6, time_limit_s=0.2)
     clock = itertools.count(0.0, 0.25)
     monkeypatch.setattr(time, "perf_counter", lambda: float(next(clock)))
+    build = sales_book._factory_pools
+
+    def slow_build(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.1)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(sales_book, "_factory_pools", slow_build)
     slow = run_scenario(scenario, policy="flexfleet", days=2, seed=6, time_limit_s=0.2)
     assert stable_json(slow) == stable_json(calm)
 
