@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import signal
 import sys
@@ -51,7 +52,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the agent until SIGINT/SIGTERM; exit code 2 on a configuration error."""
+    """Run the agent until SIGINT/SIGTERM (SIGUSR1 writes every thread's stack to stderr);
+    exit code 2 on a configuration error."""
     from edge_agent.config import load_config
     from edge_agent.errors import AgentError
     from edge_agent.runner import demo_config, run_agent
@@ -93,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # a stuck agent shows where
     try:
         status = run_agent(config, stop=stop, clock=clock)
     except AgentError as exc:

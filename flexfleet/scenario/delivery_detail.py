@@ -11,7 +11,9 @@ part by part (the `delivery` key of a run's JSON, `benchmarks/bench_delivery_km.
   `UNDERFILLED` of capacity and, per departure reason, how many tours and their fill;
 - km per order split into depot legs (out to the first stop and back from the last) and
   legs between stops; per warehouse, km per delivered order;
-- `wait_h`: hours from a tour's oldest stop being ready to its departure.
+- `wait_h`: hours from a tour's oldest stop being ready to its departure;
+- `van_moves`: vans lent between warehouses or sent home (when, from, to, km), and their km
+  per order (counted in `delivery_km_per_order`, not in the tours' figures).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _mean(values: Sequence[float]) -> float:
 
 def delivery_detail(world: World) -> dict[str, Any]:
     """The decomposition of a finished run's last-mile kilometres (see the module)."""
-    return detail_of(world.log.tours, delivered_orders(world))
+    return detail_of(world.log.tours, delivered_orders(world), world.log.van_moves)
 
 
 def delivered_orders(world: World) -> int:
@@ -40,8 +42,13 @@ def delivered_orders(world: World) -> int:
     return sum(1 for s in world.orders.values() if not s.lost and s.delivered_s is not None)
 
 
-def detail_of(tours: Sequence[TourRecord], delivered: int) -> dict[str, Any]:
-    """The decomposition over `tours`, per `delivered` order (see the module)."""
+def detail_of(
+    tours: Sequence[TourRecord],
+    delivered: int,
+    van_moves: Sequence[tuple[float, str, str, float]] = (),
+) -> dict[str, Any]:
+    """The decomposition over `tours` and `van_moves` (run seconds, from, to, km), per
+    `delivered` order (see the module)."""
     stops_of: Counter[str] = Counter()
     tours_of: dict[str, set[int]] = defaultdict(set)
     origins: Counter[str] = Counter()
@@ -99,6 +106,17 @@ def detail_of(tours: Sequence[TourRecord], delivered: int) -> dict[str, Any]:
             w: round(per_warehouse_km[w] / max(1, len(per_warehouse_orders[w])), 3)
             for w in sorted(per_warehouse_km)
         },
+        "van_moves": [
+            {
+                "day": int(t // 86_400),
+                "hour": round(t % 86_400 / 3600, 2),
+                "from": a,
+                "to": b,
+                "km": round(km, 1),
+            }
+            for t, a, b, km in van_moves
+        ],
+        "van_move_km_per_order": round(sum(m[3] for m in van_moves) / per, 3),
     }
 
 

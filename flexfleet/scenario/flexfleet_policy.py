@@ -30,6 +30,10 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
   `DENSE_KM_PER_STOP`), when waiting longer would miss a promise on it, or when its
   oldest stop would wait too long (never over the night). When a tour queued behind a van's
   return would deliver late, only the most urgent that the free vans carry are planned.
+- Vans: a warehouse whose deliveries would keep its vans busy past tomorrow borrows one
+  from the nearest warehouse that can spare it, and sends it home between two delivery
+  days once it manages without (`coordinator.plan.routing.lending`, fed by
+  `flexfleet.scenario.van_sharing`).
 
 The boundary: by default the world calls these objects in-process (no MQTT, no SQLite, no
 ingest of agent reports): the schedule the planner publishes is read from
@@ -86,6 +90,7 @@ from fleet_runtime.clock import FakeClock
 from flexfleet.scenario.baseline import demand_rates, order_size_moments, seed_stock
 from flexfleet.scenario.demand import HOURLY_PROFILE, Announcement, Order
 from flexfleet.scenario.schema import WarehouseSpec
+from flexfleet.scenario.van_sharing import VanSharing
 from flexfleet.scenario.world import (
     DAY_S,
     LOADING_S,
@@ -210,6 +215,8 @@ class FlexfleetPolicy:
     commands: Any = None
     schedules: Callable[[str], Sequence[str]] | None = None
     tour_reasons: list[str] = field(default_factory=list)
+    # Vans lent between warehouses (`flexfleet.scenario.van_sharing`); None: each keeps its own.
+    sharing: VanSharing | None = field(default_factory=lambda: VanSharing(every_s=DISPATCH_EVERY_S))
 
     # ---- wiring --------------------------------------------------------------------------
     def start(self, world: World) -> None:
@@ -498,6 +505,8 @@ class FlexfleetPolicy:
     # ---- each step ----------------------------------------------------------------------
     def on_step(self, world: World) -> None:
         self._sync(world)
+        if self.sharing is not None:
+            self.sharing.look(world)
         plans = self._need_plans()
         for until, machine in list(self._ups):
             if until <= world.t:
@@ -834,9 +843,8 @@ def stream_units(
 
 
 def _free_vans(world: World, warehouse: WarehouseSpec) -> int:
-    """The vans of `warehouse` not out on a tour now."""
-    out = sum(1 for back in world.vehicles_out[warehouse.id] if back > world.t)
-    return max(0, warehouse.vehicles - out)
+    """The vans at `warehouse` not out on a tour now."""
+    return world.free_vans(warehouse.id)
 
 
 def _queued_late(

@@ -11,7 +11,8 @@
   machine hours.
 - `inventory_days`: mean units on the shelves / mean units delivered per day.
 - `delivery_km_per_order`: last-mile road km / orders delivered (vans of the warehouse that
-  serves the customer's area); `transfer_km_per_order` (extra key): line-haul km between
+  serves the customer's area, and their empty drives when lent to another warehouse or sent
+  home); `transfer_km_per_order` (extra key): line-haul km between
   warehouses for units served from another area, / orders delivered.
 - `replans`, `replan_p99_s`: re-plans of the production schedule and their wall time.
 - `recovery_h` per drill: hours from the drill until the on-time rate of the orders placed

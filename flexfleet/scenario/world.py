@@ -129,7 +129,7 @@ class TourRecord:
 class Log:
     """What happened, for the KPIs."""
 
-    km: float = 0.0  # last mile: vans from micro-warehouses to customers
+    km: float = 0.0  # last mile: vans from micro-warehouses to customers, and vans lent
     transfer_km: float = 0.0  # line-haul between warehouses for orders served from afar
     changeovers: int = 0
     stockout_steps: int = 0  # (featured SKU × step) of announced streams with no stock
@@ -139,6 +139,7 @@ class Log:
     daily: list[dict[str, float]] = field(default_factory=list)
     events: list[tuple[float, str]] = field(default_factory=list)
     tours: list[TourRecord] = field(default_factory=list)
+    van_moves: list[tuple[float, str, str, float]] = field(default_factory=list)  # t, from, to, km
 
 
 class Policy(Protocol):
@@ -210,8 +211,13 @@ class World:
         self.on_hand: dict[str, dict[str, int]] = {w: {} for w in self.warehouses}
         self.reserved: dict[str, dict[str, int]] = {w: {} for w in self.warehouses}
         self.closed_until: dict[str, float] = dict.fromkeys(self.warehouses, 0.0)
+        # the vans based at each warehouse now (its own less those lent, plus those
+        # borrowed), and when each of them out on a tour or on its way here is back
+        self.vans: dict[str, int] = {w.id: w.vehicles for w in scenario.warehouses}
         self.vehicles_out: dict[str, list[float]] = {w: [] for w in self.warehouses}
         self.waiting: dict[str, list[Consignment]] = {w: [] for w in self.warehouses}
+        # when each consignment was queued for delivery at each warehouse
+        self.queued_s: dict[str, list[float]] = {w: [] for w in self.warehouses}
         self.orders: dict[str, OrderState] = {}
         self.transfers: list[tuple[float, int, WorkItem]] = []
         self._seq = 0
@@ -266,6 +272,29 @@ class World:
         return drive_s(
             self.point(factory), self.point(warehouse), detour=self._detour, speed_kmh=self._tspeed
         )
+
+    def free_vans(self, warehouse: str) -> int:
+        """The vans at `warehouse` and free now."""
+        out = sum(1 for back in self.vehicles_out[warehouse] if back > self.t)
+        return max(0, self.vans[warehouse] - out)
+
+    def move_van(self, src: str, dst: str) -> float:
+        """A free van of `src` drives empty to `dst` (on the road at the trucks' speed) and is
+        based there from now, busy until it arrives; its kilometres count as delivery
+        kilometres. Returns when it arrives."""
+        if src == dst or src not in self.warehouses or dst not in self.warehouses:
+            raise ValueError(f"no van move from {src!r} to {dst!r}")
+        if self.free_vans(src) < 1:
+            raise ValueError(f"{src} has no free van to move")
+        a, b = self.point(src), self.point(dst)
+        arrive = self.t + drive_s(a, b, detour=self._detour, speed_kmh=self._tspeed)
+        self.vans[src] -= 1
+        self.vans[dst] += 1
+        self.vehicles_out[dst].append(arrive)
+        km = self.road_km(a, b)
+        self.log.km += km
+        self.log.van_moves.append((self.t, src, dst, km))
+        return arrive
 
     def nearest_warehouse(self, p: Point) -> str:
         """The warehouse nearest to `p` (ties by id)."""
@@ -338,6 +367,7 @@ class World:
                 due_key=state.order.due_s,
             )  # fmt: skip
             self.waiting[warehouse].append(c)
+            self.queued_s[warehouse].append(self.t)
             return c
         self.on_hand[warehouse][sku] = self.on_hand[warehouse].get(sku, 0) - qty
         self._moved(warehouse, {sku: -qty}, "line-haul")
@@ -349,6 +379,7 @@ class World:
             due_key=state.order.due_s,
         )  # fmt: skip
         self.waiting[near].append(c)
+        self.queued_s[near].append(self.t)
         return c
 
     def expect_part(self, state: OrderState) -> None:
@@ -436,7 +467,7 @@ class World:
             return
         spec = self.warehouses[warehouse]
         self.vehicles_out[warehouse] = [u for u in self.vehicles_out[warehouse] if u > self.t]
-        count = spec.vehicles - len(self.vehicles_out[warehouse])
+        count = self.vans[warehouse] - len(self.vehicles_out[warehouse])
         ready = [c for c in self.waiting[warehouse] if c.ready_s <= self.t]
         if count <= 0 or not ready:
             return
@@ -572,6 +603,7 @@ class World:
                     made=True,
                 )
             )
+            self.queued_s[item.dest].append(self.t)
         policy.on_received(self, item)
 
     def _sample(self, day: _DayStats) -> None:

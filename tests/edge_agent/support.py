@@ -132,9 +132,20 @@ def start_agent(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 def stop_agent(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
-    """SIGKILL, or SIGTERM and wait for the clean exit."""
+    """SIGKILL, or SIGTERM and wait for the clean exit (an agent that has not exited
+    after 20 s writes its threads' stacks to its log, SIGUSR1, and is killed)."""
     proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-    assert proc.wait(timeout=20) in ((-9,) if kill else (0,))
+    try:
+        code = proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)
+        proc.kill()
+        proc.wait(timeout=10)
+        raise AssertionError(
+            "the agent did not stop within 20 s: its stacks are in its log"
+        ) from None
+    assert code in ((-9,) if kill else (0,))
 
 
 def agent_stats(state_dir: Path) -> tuple[OutboxStats, dict[int, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -99,6 +100,32 @@ def test_kill_9_sends_death_with_the_session_bd_seq(
 
 
 @pytest.mark.slow
+def test_sigusr1_writes_the_agents_stacks_and_it_goes_on(
+    broker: Broker, unique_site: str, tmp_path: Path
+) -> None:
+    """SIGUSR1 → every thread's stack in the agent's log (the main loop's among them), and
+    the agent keeps publishing; SIGTERM still stops it cleanly."""
+    sub = Subscriber(broker.port, unique_site, client_id=f"{unique_site}-sub")
+    config = write_config(tmp_path / "agent.toml", site=unique_site, node="m1", port=broker.port)
+    log = tmp_path / "agent.log"
+    proc = start_agent(config, log)
+    try:
+        sub.wait_for(has(Telemetry), timeout_s=15)
+        proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        while "run_core" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        text = log.read_text()
+        assert "run_core" in text  # the main loop's frame
+        assert text.count("hread 0x") >= 2  # "Current thread", "Thread": the network one too
+        before = sum(isinstance(m, Telemetry) for m in sub.snapshot())
+        sub.wait_for(has(Telemetry, before + 2), timeout_s=15)
+        assert proc.poll() is None
+    finally:
+        stop_agent(proc)
+        sub.close()
+
+
 def test_broker_outage_every_sample_arrives_once(
     broker: Broker, unique_site: str, tmp_path: Path
 ) -> None:
