@@ -16,11 +16,15 @@
   warehouses for units served from another area, / orders delivered.
 - `replans`, `replan_p99_s`: re-plans of the production schedule and their wall time.
 - `recovery_h` per drill: hours from the drill until the on-time rate of the orders placed
-  in a sliding day returns to its level over the day before the drill (None: not in the run).
+  in a sliding day returns to its level over the day before the drill (None: not in the run);
+  `hours_below` (extra key): of the sliding days starting each hour from the drill to the
+  next one (or the run's end), the hours' worth below that level, relapses included.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -69,25 +73,54 @@ def on_time_flags(world: World) -> list[tuple[float, bool]]:
     return out
 
 
+class _SlidingDays:
+    """On-time rates of the orders placed in [lo, hi), from (placed at, on time) flags."""
+
+    def __init__(self, flags: Sequence[tuple[float, bool]]) -> None:
+        ordered = sorted(flags)
+        self._t = [t for t, _ in ordered]
+        self._ok = [0, *itertools.accumulate(int(ok) for _, ok in ordered)]
+
+    def rate(self, lo: float, hi: float) -> float | None:
+        a, b = bisect.bisect_left(self._t, lo), bisect.bisect_left(self._t, hi)
+        return (self._ok[b] - self._ok[a]) / (b - a) if b > a else None
+
+
 def recovery_h(flags: Sequence[tuple[float, bool]], drill_s: float, end_s: float) -> float | None:
     """Hours after `drill_s` until the on-time rate of orders placed in a sliding day
     [t, t + 24 h) is back at its level over the day before the drill (see the module)."""
     day = 86_400.0
-
-    def rate(lo: float, hi: float) -> float | None:
-        window = [ok for t, ok in flags if lo <= t < hi]
-        return sum(window) / len(window) if window else None
-
-    before = rate(drill_s - day, drill_s)
+    days = _SlidingDays(flags)
+    before = days.rate(drill_s - day, drill_s)
     if before is None:
         return None
     t = drill_s
     while t + day <= end_s:
-        now = rate(t, t + day)
+        now = days.rate(t, t + day)
         if now is not None and now >= before - TOLERANCE:
             return round((t - drill_s) / 3600.0, 2)
         t += 3600.0
     return None
+
+
+def hours_below(
+    flags: Sequence[tuple[float, bool]], drill_s: float, until_s: float, end_s: float
+) -> float | None:
+    """Of the sliding days starting on each hour from `drill_s` to `until_s` (the next drill
+    or the run's end) and ending within the run, how many hours' worth have an on-time rate
+    below the level over the day before the drill: the relapses `recovery_h` does not see,
+    as it stops at the first return (None: no level before the drill)."""
+    day = 86_400.0
+    days = _SlidingDays(flags)
+    before = days.rate(drill_s - day, drill_s)
+    if before is None:
+        return None
+    below, t = 0, drill_s
+    while t < until_s and t + day <= end_s:
+        now = days.rate(t, t + day)
+        below += now is not None and now < before - TOLERANCE
+        t += 3600.0
+    return float(below)
 
 
 def kpis(world: World, *, replans: int, drills: Sequence[tuple[float, str]]) -> dict[str, Any]:
@@ -106,6 +139,8 @@ def kpis(world: World, *, replans: int, drills: Sequence[tuple[float, str]]) -> 
     machines = world.machines.values()
     run_s = sum(m.run_s for m in machines)
     end = world.days * 86_400.0
+    ordered = sorted(drills)
+    untils = [at for at, _ in ordered[1:]] + [end] * bool(ordered)  # the next drill, or the end
     result: dict[str, Any] = {
         "orders": len(states),
         "on_time_rate": round(sum(ok for _, ok in flags) / len(flags), 4) if flags else 0.0,
@@ -124,8 +159,13 @@ def kpis(world: World, *, replans: int, drills: Sequence[tuple[float, str]]) -> 
         "replans": replans,
         "replan_p99_s": round(quantile(world.log.replan_s, 0.99), 3),
         "drills": [
-            {"name": name, "day": round(at / 86_400.0, 3), "recovery_h": recovery_h(flags, at, end)}
-            for at, name in drills
+            {
+                "name": name,
+                "day": round(at / 86_400.0, 3),
+                "recovery_h": recovery_h(flags, at, end),
+                "hours_below": hours_below(flags, at, until, end),
+            }
+            for (at, name), until in zip(ordered, untils, strict=True)
         ],
     }
     return result
@@ -156,4 +196,4 @@ def daily(world: World) -> list[dict[str, float | None]]:
     return out
 
 
-__all__ = ["KEYS", "daily", "kpis", "on_time_flags", "quantile", "recovery_h"]
+__all__ = ["KEYS", "daily", "hours_below", "kpis", "on_time_flags", "quantile", "recovery_h"]

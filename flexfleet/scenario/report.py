@@ -17,16 +17,18 @@ def _cell(value: Any) -> str:
 
 
 def table(results: Sequence[Mapping[str, Any]]) -> str:
-    """The KPIs of each result side by side, then each drill's recovery."""
+    """The KPIs of each result side by side, then each drill's recovery and hours below its
+    level."""
     heads = [f"{r['policy']} (seed {r['seed']})" for r in results]
     rows = [(key, [_cell(r["kpis"][key]) for r in results]) for key in KEYS]
     names = sorted({f"{d['name']}@{int(d['day'])}" for r in results for d in r["kpis"]["drills"]})
-    for name in names:
-        cells = []
-        for r in results:
-            hit = [d for d in r["kpis"]["drills"] if f"{d['name']}@{int(d['day'])}" == name]
-            cells.append(_cell(hit[0]["recovery_h"]) if hit else "-")
-        rows.append((f"recovery_h {name}", cells))
+    for key in ("recovery_h", "hours_below"):
+        for name in names:
+            cells = []
+            for r in results:
+                hit = [d for d in r["kpis"]["drills"] if f"{d['name']}@{int(d['day'])}" == name]
+                cells.append(_cell(hit[0].get(key)) if hit else "-")
+            rows.append((f"{key} {name}", cells))
     width = max(len(k) for k, _ in rows)
     cols = [max(len(h), *(len(c[i]) for _, c in rows)) for i, h in enumerate(heads)]
     lines = [

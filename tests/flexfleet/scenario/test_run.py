@@ -15,7 +15,7 @@ from coordinator.sales.book import SalesBook
 from flexfleet.scenario.demand import draw_orders
 from flexfleet.scenario.drills import NAMES, DrillError, apply_drill, parse_drill
 from flexfleet.scenario.flexfleet_policy import FlexfleetPolicy
-from flexfleet.scenario.kpis import KEYS, recovery_h
+from flexfleet.scenario.kpis import KEYS, hours_below, recovery_h
 from flexfleet.scenario.run import START_S, run_scenario
 from flexfleet.scenario.schema import load_scenario
 from flexfleet.scenario.world import World
@@ -156,3 +156,17 @@ def test_recovery_is_hours_until_the_sliding_day_is_back() -> None:
     # a sliding day starting at hour h holds the late orders of hours h..4
     assert recovery_h(flags, day, 4 * day) == 5.0
     assert recovery_h([(t * 3600.0, True) for t in range(24, 40)], day, 3 * day) is None
+
+
+def test_hours_below_counts_the_relapses_recovery_does_not_see() -> None:
+    """Late for hours 0-4 after the drill and again for hours 30-34: back at hour 5, but
+    the sliding days starting at hours 0-4 and 7-34 (each holding a late order) are below
+    the level, 33 hours' worth; only those before `until_s` count."""
+    day, h = 86_400.0, 3600.0
+    flags = [(t * h, True) for t in range(24)]
+    flags += [(day + k * h, not (k < 5 or 30 <= k < 35)) for k in range(100)]
+    end = day + 100 * h
+    assert recovery_h(flags, day, end) == 5.0
+    assert hours_below(flags, day, end, end) == 33.0
+    assert hours_below(flags, day, day + 6 * h, end) == 5.0
+    assert hours_below(flags[24:], day, end, end) is None  # no level before the drill
