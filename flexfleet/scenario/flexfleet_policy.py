@@ -30,9 +30,9 @@ What runs is the coordinator's own code, built as `coordinator.service` builds i
   `DENSE_KM_PER_STOP`), when waiting longer would miss a promise on it, or when its
   oldest stop would wait too long (never over the night). When a tour queued behind a van's
   return would deliver late, only the most urgent that the free vans carry are planned.
-- Vans: a warehouse whose deliveries would keep its vans busy past tomorrow borrows one
-  from the nearest warehouse that can spare it, and sends it home between two delivery
-  days once it manages without (`coordinator.plan.routing.lending`, fed by
+- Vans: a warehouse that is behind (a consignment ready there waited over a day) borrows
+  one from the nearest warehouse that can spare it, and sends it home between two
+  delivery days once it has caught up (`coordinator.plan.routing.lending`, fed by
   `flexfleet.scenario.van_sharing`).
 
 The boundary: by default the world calls these objects in-process (no MQTT, no SQLite, no

@@ -24,27 +24,27 @@ def _world() -> World:
     return world
 
 
-def _history(world: World, warehouse: str, tours: int = 10) -> None:
+def _tours(world: World, warehouse: str, count: int, *, departed_s: float = T - 5 * H) -> None:
     """Past tours of `warehouse`: 10 stops and 20 km each (40 min of driving at 30 km/h,
-    15 min loading and 10 × 4 min of service: 95 min of van time, 9.5 min a stop)."""
-    for _ in range(tours):
+    15 min loading and 10 × 4 min of service: 95 min of van time each)."""
+    for _ in range(count):
         world.log.tours.append(
-            TourRecord(warehouse, T - 5 * H, tuple(f"o{k}" for k in range(10)),
-                       ("stock",) * 10, 10, 40, 10.0, 10.0, T - 6 * H)
+            TourRecord(warehouse, departed_s, tuple(f"o{k}" for k in range(10)),
+                       ("stock",) * 10, 10, 40, 10.0, 10.0, departed_s - H)
         )  # fmt: skip
 
 
-def _backlog(world: World, warehouse: str, n: int) -> None:
-    """`n` consignments waiting at `warehouse`, queued within the last day."""
+def _waiting(world: World, warehouse: str, n: int, *, ready_s: float) -> None:
+    """`n` consignments waiting at `warehouse`, ready since `ready_s`."""
     spec = world.warehouses[warehouse]
     for k in range(n):
-        order = Order(f"b{k}", T - H, "sku-0001", 1, "south", spec.lat, spec.lon, False, T + DAY_S)
+        order = Order(f"b{k}", ready_s - H, "sku-0001", 1, "south", spec.lat, spec.lon, False,
+                      T + DAY_S)  # fmt: skip
         world.orders[order.id] = OrderState(order, parts=1)
         world.waiting[warehouse].append(
-            Consignment(order.id, warehouse, order.sku, 1, T, True, (spec.lat, spec.lon),
+            Consignment(order.id, warehouse, order.sku, 1, ready_s, True, (spec.lat, spec.lon),
                         due_key=order.due_s)
         )  # fmt: skip
-        world.queued_s[warehouse].append(T - H)
 
 
 def test_a_van_moved_is_based_at_its_new_warehouse_once_it_arrives() -> None:
@@ -70,15 +70,14 @@ def test_a_van_that_is_not_free_cannot_move() -> None:
         world.move_van("w-north", "w-north")
 
 
-def test_a_backlogged_warehouse_borrows_a_van_and_sends_it_home_when_the_backlog_is_gone() -> None:
-    """At 10:00, w-south (one van, 11 h of its day left, 12 h tomorrow) has 100 stops
-    waiting (15.8 h of van time) and queued as many over the last day; w-north has nothing
-    waiting: it lends one of its two vans. At the end of the day, with w-south's backlog
-    gone and 30 stops (4.75 h) queued over the last day, the van goes home."""
+def test_a_warehouse_behind_borrows_a_van_and_sends_it_home_once_caught_up() -> None:
+    """At 10:00 a consignment at w-south has been ready for 25 h (over a day: behind), and
+    w-north, its two vans free, sent 4 tours (6.3 h) over the last day: it lends one. At
+    the end of the day, w-south caught up (nothing waits) and its last day fits in its own
+    van: the van goes home."""
     world = _world()
-    _history(world, "w-north")
-    _history(world, "w-south")
-    _backlog(world, "w-south", 100)
+    _tours(world, "w-north", 4)
+    _waiting(world, "w-south", 3, ready_s=T - 25 * H)
     sharing = VanSharing(every_s=1800.0)
     moves = sharing.look(world)
     assert [(m.van_from, m.to, m.reason) for m in moves] == [("w-north", "w-south", "lend")]
@@ -88,7 +87,6 @@ def test_a_backlogged_warehouse_borrows_a_van_and_sends_it_home_when_the_backlog
     assert sharing.look(world) == []
 
     world.waiting["w-south"] = []  # delivered
-    world.queued_s["w-south"] = world.queued_s["w-south"][:30]
     world.t = 21 * H  # the first step after the delivery day (09:00 + 12 h)
     moves = sharing.look(world)
     assert [(m.van_from, m.to, m.reason) for m in moves] == [("w-south", "w-north", "return")]
@@ -96,26 +94,29 @@ def test_a_backlogged_warehouse_borrows_a_van_and_sends_it_home_when_the_backlog
     assert sharing.borrowed == {"w-south": []}
 
 
-def test_a_warehouse_closed_or_without_history_neither_lends_nor_borrows() -> None:
+def test_a_warehouse_behind_but_closed_neither_lends_nor_borrows() -> None:
     world = _world()
-    _history(world, "w-north")
-    _backlog(world, "w-south", 100)
-    assert VanSharing(every_s=1800.0).look(world) == []  # w-south has sent no tour yet
-    _history(world, "w-south")
+    _waiting(world, "w-south", 3, ready_s=T - 25 * H)
     world.closed_until["w-south"] = T + H
     assert VanSharing(every_s=1800.0).look(world) == []
     world.closed_until["w-south"] = 0.0
     assert len(VanSharing(every_s=1800.0).look(world)) == 1
 
 
-def test_a_usual_day_alone_can_make_a_warehouse_short() -> None:
-    """No backlog, but w-south's last day queued 120 stops (19 h of van time): over the
-    rest of today and tomorrow it needs 19 h × 23/12 = 36.4 h of its van's 23 h, and
-    borrows; at 60 stops (9.5 h, 18.2 h needed) it does not."""
-    for stops, expected in ((120, 1), (60, 0)):
-        world = _world()
-        _history(world, "w-north")
-        _history(world, "w-south")
-        world.queued_s["w-south"] = [T - H] * stops
-        assert len(VanSharing(every_s=1800.0).look(world)) == expected
-        assert (world.log.km > 0) == bool(expected)
+def test_a_warehouse_whose_last_day_needed_all_its_vans_does_not_lend() -> None:
+    """w-north's 8 tours over the last day took 12.7 h: more than one van's 12-hour day, so
+    it keeps both; tours older than a day do not count."""
+    world = _world()
+    _waiting(world, "w-south", 3, ready_s=T - 25 * H)
+    _tours(world, "w-north", 8)
+    assert VanSharing(every_s=1800.0).look(world) == []
+    world = _world()
+    _waiting(world, "w-south", 3, ready_s=T - 25 * H)
+    _tours(world, "w-north", 8, departed_s=T - 25 * H)
+    assert len(VanSharing(every_s=1800.0).look(world)) == 1
+
+
+def test_a_consignment_not_ready_yet_does_not_count_as_waiting() -> None:
+    world = _world()
+    _waiting(world, "w-south", 3, ready_s=T + H)
+    assert VanSharing(every_s=1800.0).look(world) == []
