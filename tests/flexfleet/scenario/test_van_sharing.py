@@ -4,11 +4,13 @@ with a backlog and sends it home when the backlog is gone."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from flexfleet.scenario.demand import Order, draw_orders
-from flexfleet.scenario.run import START_S
-from flexfleet.scenario.schema import load_scenario
+from flexfleet.scenario.run import START_S, run_scenario
+from flexfleet.scenario.schema import load_scenario, parse_scenario
 from flexfleet.scenario.van_sharing import VanSharing
 from flexfleet.scenario.world import DAY_S, Consignment, OrderState, TourRecord, World
 from tests.flexfleet.scenario.support import SMALL
@@ -120,3 +122,35 @@ def test_a_consignment_not_ready_yet_does_not_count_as_waiting() -> None:
     world = _world()
     _waiting(world, "w-south", 3, ready_s=T + H)
     assert VanSharing(every_s=1800.0).look(world) == []
+
+
+def _one_van_north(orders_per_day: int) -> str:
+    """The small scenario with one van at w-north (60 % of the buyers) and three at w-south."""
+    text = Path(SMALL).read_text()
+    for warehouse, before, after in (("w-north", 2, 1), ("w-south", 1, 3)):
+        head = f'id = "{warehouse}"\n'
+        at = text.index(head)
+        block = text[at : text.index("vehicle_capacity", at)]
+        assert f"vehicles = {before}" in block
+        text = text.replace(block, block.replace(f"vehicles = {before}", f"vehicles = {after}"))
+    return text.replace("base_orders_per_day = 60", f"base_orders_per_day = {orders_per_day}")
+
+
+@pytest.mark.slow
+def test_a_warehouse_short_of_vans_borrows_one_and_delivers_on_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """300 orders a day, w-north's one van cannot keep up: on day 1 it is behind and
+    borrows one of w-south's three, and every order is on time; with the vans kept apart,
+    its backlog grows and under three orders in four are."""
+    scenario = parse_scenario(_one_van_north(300))
+    shared = run_scenario(scenario, policy="flexfleet", days=4, seed=1)
+    moves = shared["delivery"]["van_moves"]
+    assert [(m["from"], m["to"]) for m in moves] == [("w-south", "w-north")]
+    assert shared["delivery"]["van_move_km_per_order"] > 0
+    monkeypatch.setattr(VanSharing, "look", lambda self, world: [])
+    apart = run_scenario(scenario, policy="flexfleet", days=4, seed=1)
+    assert apart["delivery"]["van_moves"] == []
+    assert shared["kpis"]["on_time_rate"] >= 0.99
+    assert apart["kpis"]["on_time_rate"] < 0.75
+    assert shared["kpis"]["lead_time_p95_h"] < apart["kpis"]["lead_time_p95_h"]
