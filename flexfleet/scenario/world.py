@@ -6,8 +6,10 @@ time, only inside the factory's opening hours, paused while the machine is down)
 transfers (factory → warehouse at the transfer speed), and at each delivery wave of the
 policy sends the warehouse's vehicles out on the tours the policy builds (each vehicle
 drives tour after tour until the wave's consignments are out; times and kilometres from
-great-circle distance × detour at the delivery speed). What a policy decides goes through
-the `Policy` port; what happened is recorded for the KPIs (`World.log`).
+great-circle distance × detour at the delivery speed). A free van can be moved to another
+warehouse (`move_van`: empty, at the transfer speed, its kilometres counted with the
+deliveries'), where it is based from then on. What a policy decides goes through the
+`Policy` port; what happened is recorded for the KPIs (`World.log`).
 
 Stock is `on_hand` (on the shelf) and `reserved` (promised to an order, still on the shelf
 until its vehicle picks it up); a warehouse on fire loses both, and is closed for a day.
