@@ -842,17 +842,12 @@ def stream_units(
     return mean, var
 
 
-def _free_vans(world: World, warehouse: WarehouseSpec) -> int:
-    """The vans at `warehouse` not out on a tour now."""
-    return world.free_vans(warehouse.id)
-
-
 def _queued_late(
     world: World, warehouse: WarehouseSpec, ready: Sequence[Consignment], tours: list[list[int]]
 ) -> bool:
     """Whether a stop of a tour that would wait for a van's return (the world sends tours on
     the earliest free van, in order) would be delivered after its order's due time."""
-    vans = _free_vans(world, warehouse)
+    vans = world.free_vans(warehouse.id)
     if not vans or len(tours) <= vans:
         return False
     timings = world.van_after_van(
@@ -872,7 +867,7 @@ def _most_urgent(
 ) -> list[int]:
     """Indices of the ready consignments the free vans of `warehouse` carry in one trip
     each, earliest due first (all of them when they fit)."""
-    room = max(1, _free_vans(world, warehouse)) * capacity
+    room = max(1, world.free_vans(warehouse.id)) * capacity
     if sum(c.qty for c in ready) <= room:
         return list(range(len(ready)))
     chosen, load = [], 0

@@ -218,8 +218,6 @@ class World:
         self.vans: dict[str, int] = {w.id: w.vehicles for w in scenario.warehouses}
         self.vehicles_out: dict[str, list[float]] = {w: [] for w in self.warehouses}
         self.waiting: dict[str, list[Consignment]] = {w: [] for w in self.warehouses}
-        # when each consignment was queued for delivery at each warehouse
-        self.queued_s: dict[str, list[float]] = {w: [] for w in self.warehouses}
         self.orders: dict[str, OrderState] = {}
         self.transfers: list[tuple[float, int, WorkItem]] = []
         self._seq = 0
@@ -369,7 +367,6 @@ class World:
                 due_key=state.order.due_s,
             )  # fmt: skip
             self.waiting[warehouse].append(c)
-            self.queued_s[warehouse].append(self.t)
             return c
         self.on_hand[warehouse][sku] = self.on_hand[warehouse].get(sku, 0) - qty
         self._moved(warehouse, {sku: -qty}, "line-haul")
@@ -381,7 +378,6 @@ class World:
             due_key=state.order.due_s,
         )  # fmt: skip
         self.waiting[near].append(c)
-        self.queued_s[near].append(self.t)
         return c
 
     def expect_part(self, state: OrderState) -> None:
@@ -469,7 +465,7 @@ class World:
             return
         spec = self.warehouses[warehouse]
         self.vehicles_out[warehouse] = [u for u in self.vehicles_out[warehouse] if u > self.t]
-        count = self.vans[warehouse] - len(self.vehicles_out[warehouse])
+        count = self.free_vans(warehouse)
         ready = [c for c in self.waiting[warehouse] if c.ready_s <= self.t]
         if count <= 0 or not ready:
             return
@@ -605,7 +601,6 @@ class World:
                     made=True,
                 )
             )
-            self.queued_s[item.dest].append(self.t)
         policy.on_received(self, item)
 
     def _sample(self, day: _DayStats) -> None:

@@ -76,8 +76,9 @@ def _check(day_s: float, behind_s: float) -> None:
             raise ValueError(f"{name} must be finite and > 0, got {value!r}")
 
 
-def _fits_one_fewer(d: DepotVans, day_s: float) -> bool:
-    return d.busy_s <= (d.vans - 1) * day_s
+def _fits_one_fewer(busy_s: float, vans: int, day_s: float) -> bool:
+    """Whether a last day of `busy_s` van time fits in `vans` - 1 vans' days."""
+    return busy_s <= (vans - 1) * day_s
 
 
 def loans(
@@ -100,7 +101,7 @@ def loans(
             d.free >= 1
             and not d.borrowed
             and d.oldest_wait_s <= behind_s
-            and _fits_one_fewer(d, day_s)
+            and _fits_one_fewer(d.busy_s, d.vans, day_s)
         )
 
     moves = []
@@ -133,7 +134,7 @@ def returns(
         for home in d.borrowed:
             if free < 1:
                 break
-            caught_up = d.oldest_wait_s <= behind_s / 2 and d.busy_s <= (vans - 1) * day_s
+            caught_up = d.oldest_wait_s <= behind_s / 2 and _fits_one_fewer(d.busy_s, vans, day_s)
             if caught_up or home in home_behind:
                 moves.append(VanMove(d.id, home, "return"))
                 vans, free = vans - 1, free - 1
