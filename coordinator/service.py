@@ -25,6 +25,7 @@ from coordinator.commands import CommandLog
 from coordinator.errors import CoordinatorError, StoreError
 from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.twin import FleetTwin
+from coordinator.fleet_facts import FleetFollower
 from coordinator.forecast.events.head import EventHeadParams
 from coordinator.forecast.events.hourly import EventContext
 from coordinator.forecast.serving.job import ForecastJob
@@ -32,7 +33,7 @@ from coordinator.forecast.serving.store import ForecastStore
 from coordinator.ingest.alarm_feed import AlarmFeed
 from coordinator.ingest.fast_lane import EventFastLane
 from coordinator.ingest.pipeline import IngestPipeline
-from coordinator.ingest.records import AgentEvent, BatchOutcome, RawMessage
+from coordinator.ingest.records import BatchOutcome, RawMessage
 from coordinator.ingest.watermarks import WatermarkSender
 from coordinator.ingest.writer import IngestWriter
 from coordinator.jobs.tracker import JobTracker
@@ -59,7 +60,6 @@ from coordinator.store.sqlite_store import SqliteStore
 from coordinator.transfers import carry_made_goods
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
-from protocol.reports import STOP_EVENTS
 
 if TYPE_CHECKING:  # psycopg only when the core is on PostgreSQL
     from coordinator.store.alarm_board import AlarmBoardFeed
@@ -94,6 +94,8 @@ class Coordinator:
     live_streams: LiveStreamBook | None = None
     stock_plan: StockPlanner | None = None
     lateral: LateralTransferBook | None = None
+    fleet_follower: FleetFollower | None = None
+    """Acts on committed stop events and receipts (`coordinator.fleet_facts`)."""
     sales_webhooks: WebhookPusher | None = None
     promise_reviser: PromiseReviser | None = None
     alarm_board: AlarmBoardFeed | None = None
@@ -216,11 +218,6 @@ class Coordinator:
         stock_plan.inbound_sources.append(lateral.inbound)
         lateral.restore()  # after the planner took back its saved orders and fleet
 
-        def lateral_receipts(outcome: BatchOutcome, _result: CommitResult) -> None:
-            """Lateral transfers close on their receipts, once."""
-            if outcome.batch.receipts:
-                lateral.on_receipts(r.transfer_id for r in outcome.batch.receipts)
-
         def place_stock(rows: list[tuple[str, str, StockCover]], ts_ms: int) -> None:
             """After a cover check: the stock plan's lateral transfers are carried out and
             the replenishment jobs are sized by what it still lacks after them (by the
@@ -235,7 +232,15 @@ class Coordinator:
                 lateral.carry_out(plan)
             plans.on_covers(sized_by_plan(rows, plan, sales.network), ts_ms)
 
-        writer.listeners.append(lateral_receipts)
+        follower = FleetFollower(
+            jobs.store,
+            planner=plans.follow_fleet,
+            lateral=lateral.on_receipts,
+            sales=sales,
+            monotonic=clock.monotonic,
+        )
+        writer.listeners.append(follower.on_commit)  # last: every other listener saw the batch
+        follower.catch_up()  # what a previous run committed and did not act on
         cover.listeners.append(place_stock)
         return cls(
             settings=settings,
@@ -257,6 +262,7 @@ class Coordinator:
             live_streams=streams,
             stock_plan=stock_plan,
             lateral=lateral,
+            fleet_follower=follower,
             local=local,
             alarm_board=_build_alarm_board(settings, alarms),
             sales_webhooks=WebhookPusher(
@@ -384,7 +390,8 @@ def _follow_orders(
     writer: IngestWriter, sales: SalesBook, jobs: JobTracker, plans: PlanRunner, *, service_s: float
 ) -> None:
     """Sales orders move on the facts of each committed batch: their jobs' reports (once
-    tracked), their deliveries' stop events and their transfers' receipts; made goods are
+    tracked; their deliveries' stop events and their transfers' receipts through the
+    fleet follower, `coordinator.fleet_facts`, wired last); made goods are
     carried to the warehouses (`coordinator.transfers`, wired before the tracker settles
     what a previous run left unsettled); the orders ready to ship are handed to the
     planner again at start."""
@@ -398,25 +405,7 @@ def _follow_orders(
         )
 
     writer.listeners.append(follow_production)
-    writer.listeners.append(lambda outcome, _result: _follow_the_fleet(sales, outcome))
     sales.resume_shipping()
-
-
-def _follow_the_fleet(sales: SalesBook, outcome: BatchOutcome) -> None:
-    """Orders move on their deliveries' stop events and their transfers' receipts, once
-    the batch carrying them is committed."""
-    stops = [
-        (h.event.name, str(h.event.data.get("stop_id", "")), h.event.node)
-        for h in outcome.happenings
-        if isinstance(h, AgentEvent) and h.event.name in STOP_EVENTS
-    ]
-    if stops:
-        sales.follow_stops(stops)
-    if outcome.batch.receipts:
-        receipts = outcome.batch.receipts
-        sales.follow_receipts(
-            (r.transfer_id for r in receipts), places={r.transfer_id: r.node for r in receipts}
-        )
 
 
 def _own_nodes(store: Store, sites: tuple[str, ...]) -> list[NodeRecord]:

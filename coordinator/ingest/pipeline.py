@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from coordinator.fleet.node import NodeEntry, NodeKey, apply_stock
 from coordinator.fleet.twin import FleetTwin, record_of
 from coordinator.ingest.fold import fold_samples
-from coordinator.ingest.progress import operation_report, receipts
+from coordinator.ingest.progress import fleet_facts, operation_report, receipts
 from coordinator.ingest.records import (
     Accepted,
     AgentEvent,
@@ -280,6 +280,7 @@ class IngestPipeline:
                 accepted=tuple(batch.accepted),
                 progress=tuple(r for r in reports if r is not None),
                 receipts=tuple(r for a in batch.accepted for r in receipts(a.message)),
+                fleet_facts=tuple(f for a in batch.accepted for f in fleet_facts(a.message)),
                 dead_letters=tuple(batch.dead),
                 nodes=nodes,
                 stock=stock,

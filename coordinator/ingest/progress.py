@@ -3,15 +3,17 @@
 A machine running its schedule reports each operation as an event (`operation_started`,
 `operation_state`, `operation_counts`, `operation_finished`, data an
 `protocol.reports.OperationReport`); a warehouse reports a receipt as a stock delta with
-a `transfer_id`. Anything else carries no fact. The event's own timestamp dates the fact
+a `transfer_id`; a vehicle reports its stops as events (`stop_arrived`, `stop_delivered`,
+`stop_failed`), which with the receipts are the fleet facts (`FleetFact`) the sales book
+and the planner follow. Anything else carries no fact. The event's own timestamp dates the fact
 (the agent's clock, as it happened), not its arrival.
 """
 
 from __future__ import annotations
 
-from coordinator.jobs.facts import OperationReport, Receipt
+from coordinator.jobs.facts import FleetFact, OperationReport, Receipt
 from protocol import Event, Message, Stock
-from protocol.reports import OPERATION_EVENTS
+from protocol.reports import OPERATION_EVENTS, STOP_EVENTS, StopReport
 from protocol.reports import OperationReport as WireOperationReport
 
 
@@ -49,4 +51,15 @@ def receipts(message: Message) -> list[Receipt]:
     ]
 
 
-__all__ = ["operation_report", "receipts"]
+def fleet_facts(message: Message) -> list[FleetFact]:
+    """The facts the coordinator acts on once committed: a vehicle's stop event, or the
+    transfer a warehouse's receipt is against (one for all its SKUs)."""
+    if isinstance(message, Event) and message.name in STOP_EVENTS:
+        stop: StopReport = StopReport.from_data(message.data)  # checked on decode
+        return [FleetFact(message.site, message.node, message.name, stop.stop_id)]
+    if isinstance(message, Stock) and message.transfer_id is not None:
+        return [FleetFact(message.site, message.node, "received", message.transfer_id)]
+    return []
+
+
+__all__ = ["fleet_facts", "operation_report", "receipts"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coordinator.fleet.node import NodeRecord
-from coordinator.jobs.facts import OperationReport, Receipt
+from coordinator.jobs.facts import FleetFact, OperationReport, Receipt
 from protocol import Birth, CommandAck, Event, Stock, Telemetry
 
 AcceptedMessage = Birth | Telemetry | Stock | Event
@@ -68,6 +68,8 @@ class WriteBatch:
     """What machines reported of the operations they run, from this batch's messages."""
     receipts: tuple[Receipt, ...] = ()
     """Goods warehouses received against a transfer id, from this batch's messages."""
+    fleet_facts: tuple[FleetFact, ...] = ()
+    """Stop events and receipts to act on once committed (kept in the inbox till then)."""
 
     @property
     def empty(self) -> bool:

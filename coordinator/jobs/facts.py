@@ -6,6 +6,10 @@ downstream (progress, quality, re-planning, receipts) reads only them.
 Counters are cumulative per operation: `good` and `scrap` are the units made so far, as a
 machine's counters read. A replayed or reordered report therefore carries lower or equal
 counts and can never add units twice; a receipt is keyed by its transfer id.
+
+A `FleetFact` is what the sales book and the planner act on once its batch is committed
+(a vehicle's stop event, a warehouse's receipt): it is kept in an inbox with the batch and
+taken out once acted on, so a coordinator killed in between acts on it at its next start.
 """
 
 from __future__ import annotations
@@ -53,4 +57,35 @@ class Receipt:
             raise ValueError("a receipt cannot be negative")
 
 
-__all__ = ["OPERATION_STATES", "OperationReport", "OperationState", "Receipt"]
+FLEET_FACT_NAMES: Final = (
+    "stop_arrived",
+    "stop_delivered",
+    "stop_failed",
+    "received",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetFact:
+    """A fact of the fleet acted on once committed: a vehicle's stop event (`name` one of
+    `protocol.reports.STOP_EVENTS`, `ref` the stop id) or a warehouse's receipt (`name`
+    "received", `ref` the transfer id); `node` reported it."""
+
+    site: str
+    node: str
+    name: str
+    ref: str
+
+    def __post_init__(self) -> None:
+        if self.name not in FLEET_FACT_NAMES:
+            raise ValueError(f"unknown fleet fact {self.name!r}")
+
+
+__all__ = [
+    "FLEET_FACT_NAMES",
+    "OPERATION_STATES",
+    "FleetFact",
+    "OperationReport",
+    "OperationState",
+    "Receipt",
+]

@@ -21,9 +21,12 @@ process, and the scenario runner CP-SAT in its deterministic mode). Its inputs:
 - `set_products(products)`, how SKUs are made, and `on_covers(covers, ts_ms)`, a cover
   watch listener: an at-risk SKU declared `auto` becomes a replenishment job
   (`coordinator.plan.orders.replenishment`), stored with its record before the planner takes it;
-  `on_commit` counts the receipts against their transfers (`received`, the store's
+  `follow_fleet` counts the receipts against their transfers (`received`, the store's
   count) and closes each, through `close_orders`, once its quantity is received (an
-  operator may close it sooner); a stock rise without a receipt closes nothing.
+  operator may close it sooner); a stock rise without a receipt closes nothing;
+- `follow_fleet(facts)`, the receipts and the vehicles' stop events (from the
+  coordinator's fleet inbox, `coordinator.fleet_facts`): a delivered stop closes its
+  delivery, a failed one is planned again.
 
 Orders, the fleet and every new plan are written to the `PlanState` port first (SQLite in
 the coordinator): an accepted order is durable before the API answers, and a new plan is
@@ -41,13 +44,14 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from coordinator.commands.log import CommandLog
 from coordinator.errors import ConfigError, CoordinatorError
 from coordinator.fleet.node import NodeRecord
-from coordinator.ingest.records import AgentEvent, BatchOutcome
+from coordinator.ingest.records import BatchOutcome
+from coordinator.jobs.facts import FleetFact
 from coordinator.jobs.overdue import PlannedStart
 from coordinator.jobs.progress import OperationProgress, operation_id, operation_index
 from coordinator.plan.debounce import Debouncer
@@ -99,7 +103,6 @@ from coordinator.store.port import CommitResult
 from fleet_runtime.clock import Clock, now_ms
 from protocol import ProtocolError, ScheduleUpdate
 from protocol.plans import RouteUpdate
-from protocol.reports import STOP_EVENTS, StopReport
 
 __all__ = [
     "DeliveryOrder",
@@ -239,34 +242,38 @@ class PlanRunner:
         self.apply(self.mapper.restore((n.site, n.node, n.kind, n.online) for n in nodes))
 
     def on_commit(self, outcome: BatchOutcome, _result: CommitResult) -> None:
-        """Ingest commit listener: map what was committed to planning inputs, and count
-        the receipts against the open replenishment jobs."""
+        """Ingest commit listener: map what was committed to planning inputs, and take the
+        vehicles' positions."""
         self.apply(self.mapper.map(outcome))
-        if outcome.batch.receipts:
-            self._receive({r.transfer_id for r in outcome.batch.receipts})
         self._on_the_road(outcome)
 
     def _on_the_road(self, outcome: BatchOutcome) -> None:
-        """Vehicles' positions (their latest `lat`/`lon`) and stop events: a delivered stop
-        closes its delivery, a failed one goes back into the plan (unpinned, durably)."""
+        """Vehicles' positions (their latest `lat`/`lon`)."""
         vehicles = self.service.vehicles()
         if not vehicles:
             return
         for _site, node, latest in outcome.batch.latest:
             if node in vehicles and "lat" in latest and "lon" in latest:
                 self.service.vehicle_at(node, lat=latest["lat"][1], lon=latest["lon"][1])
+
+    def follow_fleet(self, facts: Sequence[FleetFact]) -> None:
+        """The fleet's facts: receipts are counted against the open replenishment jobs and
+        close the pickups they carried; a delivered stop closes its delivery, a failed one
+        goes back into the plan (unpinned, durably). Taking the same facts again changes
+        nothing more (receipts are counted from the store's, a delivery closes once, a
+        failed stop is unpinned and planned again as the first time)."""
+        received = {f.ref for f in facts if f.name == "received"}
+        if received:
+            self._receive(received)
         delivered: list[str] = []
-        for happening in outcome.happenings:
-            if not isinstance(happening, AgentEvent) or happening.event.name not in STOP_EVENTS:
-                continue
-            stop: StopReport = StopReport.from_data(happening.event.data)
-            if happening.event.name == "stop_delivered":
-                delivered.append(stop.stop_id)
-            elif happening.event.name == "stop_failed":
+        for fact in facts:
+            if fact.name == "stop_delivered":
+                delivered.append(fact.ref)
+            elif fact.name == "stop_failed":
                 with self._orders_lock:
-                    self.state.unpin_deliveries([stop.stop_id], at_ms=now_ms(self.clock))
-                    self.service.stop_failed(stop.stop_id)
-                log.info("stop %s failed: %s", stop.stop_id, happening.event.reason[:200])
+                    self.state.unpin_deliveries([fact.ref], at_ms=now_ms(self.clock))
+                    self.service.stop_failed(fact.ref)
+                log.info("stop %s failed (reported by %s)", fact.ref, fact.node)
         if delivered:
             self.close_orders([], delivered, reason="delivered")
 

@@ -1,6 +1,6 @@
 """Job progress on the coordinator's SQLite file (tables of migration m009).
 
-`write_reports` and `write_receipts` run inside the ingest commit (`SqliteStore.commit`), so a batch's
+`write_reports`, `write_receipts` and `write_fleet_inbox` run inside the ingest commit (`SqliteStore.commit`), so a batch's
 counts are stored with its messages or not at all: a coordinator killed mid-batch loses
 nothing the broker will not redeliver, and a redelivered report changes nothing, as
 counts only grow (`coordinator.jobs.progress.advance_operation`) and a receipt is kept
@@ -8,7 +8,8 @@ once per transfer and SKU (the first one; a replay is ignored).
 
 `SqliteJobStore` shares the store's writer connection and lock (`SqliteStore.job_store()`):
 it registers the jobs the planner takes (`track`), answers the job views and records what
-the planner was told of a finished or short job (`settle`).
+the planner was told of a finished or short job (`settle`); it lists the fleet facts not
+acted on yet (`fleet_inbox`) and takes them out once they were (`take_from_inbox`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Final
 
-from coordinator.jobs.facts import OperationReport, Receipt
+from coordinator.jobs.facts import FleetFact, OperationReport, Receipt
 from coordinator.jobs.progress import (
     JobProgress,
     JobState,
@@ -30,7 +31,7 @@ from coordinator.jobs.progress import (
 )
 from coordinator.store.sqlite_support import locked_transaction
 
-__all__ = ["SqliteJobStore", "write_receipts", "write_reports"]
+__all__ = ["SqliteJobStore", "write_fleet_inbox", "write_receipts", "write_reports"]
 
 _OPERATION_COLUMNS: Final = (
     "operation_id, job_id, machine, state, good, scrap, started_ms, updated_ms, finished_ms"
@@ -96,6 +97,14 @@ def write_receipts(conn: sqlite3.Connection, receipts: Sequence[Receipt]) -> Non
         "INSERT OR IGNORE INTO transfer_receipts (transfer_id, sku, site, node, quantity, ts_ms)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         [(r.transfer_id, r.sku, r.site, r.node, r.quantity, r.ts_ms) for r in receipts],
+    )
+
+
+def write_fleet_inbox(conn: sqlite3.Connection, facts: Sequence[FleetFact], at_ms: int) -> None:
+    """Put the batch's fleet facts in the inbox (call inside the caller's transaction)."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO fleet_inbox (site, node, name, ref, at_ms) VALUES (?, ?, ?, ?, ?)",
+        [(f.site, f.node, f.name, f.ref, at_ms) for f in facts],
     )
 
 
@@ -212,6 +221,27 @@ class SqliteJobStore:
                 rows = conn.execute(f"{_RECEIVED} ({marks}) GROUP BY transfer_id", chunk)
                 out.update((row[0], int(row[1])) for row in rows)
         return out
+
+    def fleet_inbox(self, *, limit: int = 100_000) -> list[FleetFact]:
+        """The fleet facts committed and not acted on yet, oldest first (at most `limit`)."""
+        with self._transaction("fleet_inbox", write=False) as conn:
+            rows = conn.execute(
+                "SELECT site, node, name, ref FROM fleet_inbox ORDER BY at_ms, site, node, ref"
+                " LIMIT ?",
+                (limit,),
+            )
+            return [FleetFact(*row) for row in rows]
+
+    def take_from_inbox(self, facts: Iterable[FleetFact]) -> None:
+        """Take these facts out of the inbox: the sales book and the planner acted on them."""
+        rows = [(f.site, f.node, f.name, f.ref) for f in facts]
+        if not rows:
+            return
+        with self._transaction("take_from_inbox") as conn:
+            conn.executemany(
+                "DELETE FROM fleet_inbox WHERE site = ? AND node = ? AND name = ? AND ref = ?",
+                rows,
+            )
 
     def open_operations(self) -> dict[str, OperationProgress]:
         """The reported operations of followed jobs not settled yet, by operation id."""

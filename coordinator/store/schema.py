@@ -356,4 +356,18 @@ def m016_alarm_board(_db: Database) -> None:
     share. The number is kept here so both backends count migrations alike."""
 
 
+@MIGRATIONS()
+def m017_fleet_inbox(db: Database) -> None:
+    """Fleet facts committed but not yet acted on (`coordinator.store.jobs`): a vehicle's
+    stop event or a warehouse's receipt, written with the batch that carried it and deleted
+    once the sales book and the planner took it; what a killed coordinator left is acted on
+    at its next start. One row per node, fact and reference (the same fact twice before it
+    is taken is taken once)."""
+    db.execute(
+        "CREATE TABLE fleet_inbox (site TEXT NOT NULL, node TEXT NOT NULL,"
+        " name TEXT NOT NULL, ref TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+        " PRIMARY KEY (site, node, name, ref)) WITHOUT ROWID"
+    )
+
+
 __all__ = ["MIGRATIONS"]

@@ -24,7 +24,12 @@ from coordinator.fleet.views import StockItem
 from coordinator.ingest.records import StockLevels, WriteBatch
 from coordinator.ingest.sales import sales_of
 from coordinator.store.commands import SqliteCommandStore
-from coordinator.store.jobs import SqliteJobStore, write_receipts, write_reports
+from coordinator.store.jobs import (
+    SqliteJobStore,
+    write_fleet_inbox,
+    write_receipts,
+    write_reports,
+)
 from coordinator.store.lateral_transfers import SqliteLateralStore
 from coordinator.store.live_streams import SqliteLiveStreamStore
 from coordinator.store.plan_state import SqlitePlanState
@@ -155,11 +160,12 @@ class SqliteStore:
             return result
 
     def commit_job_facts(self, batch: WriteBatch) -> None:
-        """Write only the batch's operation reports and transfer receipts, in one
-        transaction: the job facts of a batch whose core rows another store commits
-        (`PostgresStore`). Both are idempotent (counts only grow, a receipt is kept once),
-        so writing them before that store's commit and again on a redelivery is harmless."""
-        if not (batch.progress or batch.receipts):
+        """Write only the batch's operation reports, transfer receipts and fleet facts (to
+        the inbox), in one transaction: the job facts of a batch whose core rows another
+        store commits (`PostgresStore`). All are idempotent (counts only grow, a receipt is
+        kept once, an inbox row once), so writing them before that store's commit and again
+        on a redelivery is harmless."""
+        if not (batch.progress or batch.receipts or batch.fleet_facts):
             return
         with self._write_lock, translated("commit job facts"):
             conn = self._writer
@@ -167,6 +173,7 @@ class SqliteStore:
             try:
                 write_reports(conn, batch.progress)
                 write_receipts(conn, batch.receipts)
+                write_fleet_inbox(conn, batch.fleet_facts, _received_ms(batch))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -232,6 +239,7 @@ class SqliteStore:
             self._replace_stock(conn, levels, batch)
         write_reports(conn, batch.progress)
         write_receipts(conn, batch.receipts)
+        write_fleet_inbox(conn, batch.fleet_facts, _received_ms(batch))
         if batch.dead_letters:
             conn.executemany(
                 "INSERT INTO dead_letters (received_ms, topic, reason, error, payload_size,"
@@ -284,7 +292,7 @@ class SqliteStore:
         self, conn: sqlite3.Connection, levels: StockLevels, batch: WriteBatch
     ) -> None:
         node_id = self._node_id(conn, levels.site, levels.node)
-        updated = max((a.received_ms for a in batch.accepted), default=0)
+        updated = _received_ms(batch)
         conn.execute("DELETE FROM stock_levels WHERE node_id = ?", (node_id,))
         conn.executemany(
             "INSERT INTO stock_levels (node_id, sku, qty, updated_ms) VALUES (?, ?, ?, ?)",
@@ -508,6 +516,11 @@ class SqliteStore:
                 conn.close()
             self._readers.clear()
         self._writer.close()
+
+
+def _received_ms(batch: WriteBatch) -> int:
+    """When the batch's newest message arrived (0 for a batch of none)."""
+    return max((a.received_ms for a in batch.accepted), default=0)
 
 
 @functools.lru_cache(maxsize=64)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import orjson
 
 from coordinator.ingest.records import RawMessage
-from coordinator.jobs.facts import OperationReport, Receipt
+from coordinator.jobs.facts import FleetFact, OperationReport, Receipt
 from protocol import Event, encode, topic_for
 from protocol.reports import OperationReport as WireReport
+from protocol.reports import StopReport
 from tests.coordinator.conftest import T0_MS, Harness, Node
 
 
@@ -65,3 +66,29 @@ def test_malformed_or_hostile_reports_are_dead_letters_not_facts(harness: Harnes
     outcome = harness.feed(*raws)
     assert outcome.batch.progress == ()
     assert len(outcome.batch.dead_letters) == len(bad_data)
+
+
+def test_stop_events_and_receipts_become_fleet_facts_once_each(harness: Harness) -> None:
+    """A vehicle's stop events are fleet facts named by their stop; a receipt of two SKUs is
+    one fact for its transfer; a plain delta, an operation event and a replayed seq none."""
+    v1, w1, m1 = Node(node="v1"), Node(node="w1"), Node(node="m1")
+    stop = StopReport(route_version=2, stop_id="ship.so-1", index=0, lat=29.4, lon=120.1)
+    born = v1.birth()
+    delivered = Event(
+        site="s1", node="v1", bd_seq=0, seq=v1.next_seq(), ts=T0_MS,
+        name="stop_delivered", data=stop.to_data(),
+    )  # fmt: skip
+    outcome = harness.feed(
+        born,
+        delivered,
+        w1.birth(),
+        w1.stock("delta", {"cup": 3, "mug": 2}, transfer_id="t.x"),
+        w1.stock("delta", {"cup": -1}),
+        m1.birth(),
+        _operation_event(m1),
+    )
+    assert outcome.batch.fleet_facts == (
+        FleetFact("s1", "v1", "stop_delivered", "ship.so-1"),
+        FleetFact("s1", "w1", "received", "t.x"),
+    )
+    assert harness.feed(delivered).batch.fleet_facts == ()  # a duplicate: no second fact

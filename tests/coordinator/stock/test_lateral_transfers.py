@@ -181,7 +181,8 @@ def test_a_receipt_committed_before_a_kill_is_counted_once_at_start(
         _refresh(coordinator)
         assert coordinator.lateral is not None
         [moving] = coordinator.lateral.open()
-        monkeypatch.setattr(coordinator.lateral, "on_receipts", lambda _ids: [])
+        assert coordinator.fleet_follower is not None  # killed before it acted:
+        coordinator.writer.listeners.remove(coordinator.fleet_follower.on_commit)
         feed(coordinator, W1.stock("delta", {"cup": moving.qty - 1}, transfer_id=moving.id))
         assert coordinator.lateral.open() == [moving]
     with running(db) as (coordinator, _):

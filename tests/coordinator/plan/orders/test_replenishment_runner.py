@@ -13,7 +13,7 @@ import pytest
 
 from coordinator.errors import StoreError
 from coordinator.ingest.records import BatchOutcome, WriteBatch
-from coordinator.jobs.facts import Receipt
+from coordinator.jobs.facts import FleetFact, Receipt
 from coordinator.notify.publisher import InMemoryPublisher
 from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders.replenishment import DAY_MS, jobs_to_submit, transfer_id
@@ -111,9 +111,13 @@ def _runner(
 
 def _receipt(runner: PlanRunner, store: SqliteStore, transfer: str, qty: int) -> None:
     """A warehouse receipt committed by ingest, then the commit listener."""
-    batch = WriteBatch(receipts=(Receipt("s", "w1", transfer, "cup", qty, 0),))
+    batch = WriteBatch(
+        receipts=(Receipt("s", "w1", transfer, "cup", qty, 0),),
+        fleet_facts=(FleetFact("s", "w1", "received", transfer),),
+    )
     store.commit(batch)
     runner.on_commit(BatchOutcome(batch), CommitResult(0, 0, 0, 0))
+    runner.follow_fleet(batch.fleet_facts)
 
 
 def test_an_at_risk_cover_is_planned_once_and_closed_by_its_receipt(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from coordinator.ingest.progress import fleet_facts
 from coordinator.ingest.records import AgentEvent, BatchOutcome, WriteBatch
 from coordinator.plan.orders.specs import DeliveryOrder, DepotSpec, VehicleSpec
 from coordinator.plan.routing.live import Position, from_the_road, locate, place_of
@@ -144,13 +145,16 @@ def test_stop_events_close_delivered_and_unpin_failed_durably(tmp_path: Path) ->
         )
         runner.dispatch("v1", ["a", "b"])
         outcome = BatchOutcome(
-            WriteBatch(latest=(("s", "v1", {"lat": (1, NEAR_A[0]), "lon": (1, NEAR_A[1])}),)),
-            happenings=(
-                _stop_event("stop_delivered", "a", 5),
-                _stop_event("stop_failed", "b", 6, reason="nobody home"),
-            ),
+            WriteBatch(latest=(("s", "v1", {"lat": (1, NEAR_A[0]), "lon": (1, NEAR_A[1])}),))
         )
         runner.on_commit(outcome, CommitResult(0, 0, 0, 0))
+        events = (
+            _stop_event("stop_delivered", "a", 5),
+            _stop_event("stop_failed", "b", 6, reason="nobody home"),
+        )
+        facts = [fact for e in events for fact in fleet_facts(e.event)]  # as ingest reads them
+        runner.follow_fleet(facts)
+        runner.follow_fleet(facts)  # taken again (a kill before the inbox was emptied)
         assert [d.id for d in runner.orders()[1]] == ["b"]
         assert runner.service._pins == {}
         assert runner.service._positions["v1"].lat == NEAR_A[0]
