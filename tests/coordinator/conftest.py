@@ -216,3 +216,25 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(15)
+
+
+@contextlib.contextmanager
+def running_coordinator(db: Path, **settings: Any) -> Iterator[tuple[Any, Any]]:
+    """A coordinator app on `db` (no broker: its MQTT side never connects, messages are
+    fed to its writer) served over HTTP, re-planning without a quiet spell; yields the
+    `Coordinator` and an `httpx.Client` on its URL. `settings` add to or replace these."""
+    import httpx
+
+    from coordinator.api.app import create_app
+    from coordinator.settings import load_settings
+
+    defaults: dict[str, Any] = {
+        "db_path": db,
+        "broker_url": "mqtt://127.0.0.1:1",
+        "plan_quiet_s": 0.0,
+        "plan_urgent_quiet_s": 0.0,
+        "plan_time_limit_s": 1.0,
+    }
+    app = create_app(load_settings(**(defaults | settings)), start_service=False)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        yield app.state.coordinator, client

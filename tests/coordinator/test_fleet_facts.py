@@ -13,18 +13,16 @@ from typing import Any
 import httpx
 import pytest
 
-from coordinator.api.app import create_app
 from coordinator.fleet_facts import FleetFollower
 from coordinator.ingest.records import BatchOutcome, WriteBatch
 from coordinator.jobs.facts import FleetFact
 from coordinator.plan.orders.specs import DepotSpec, VehicleSpec
 from coordinator.service import Coordinator
-from coordinator.settings import load_settings
 from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
 from protocol import Event
 from protocol.reports import StopReport
-from tests.coordinator.conftest import T0_MS, Node, feed, serve
+from tests.coordinator.conftest import T0_MS, Node, feed, running_coordinator
 from tests.waiting import wait_until
 
 DELIVERED = FleetFact("s1", "v1", "stop_delivered", "ship.so-1")
@@ -204,19 +202,9 @@ V1 = Node(site="s1", node="v1")
 @contextmanager
 def running(db: Path) -> Iterator[tuple[Coordinator, httpx.Client]]:
     """A coordinator on `db` (no broker) with its HTTP server."""
-    settings = load_settings(
-        db_path=db,
-        broker_url="mqtt://127.0.0.1:1",
-        viewer_tokens=VIEWER,
-        operator_tokens=OPERATOR,
-        admin_tokens=ADMIN,
-        plan_quiet_s=0.0,
-        plan_urgent_quiet_s=0.0,
-        plan_time_limit_s=1.0,
-    )
-    app = create_app(settings, start_service=False)
-    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
-        yield app.state.coordinator, client
+    tokens = {"viewer_tokens": VIEWER, "operator_tokens": OPERATOR, "admin_tokens": ADMIN}
+    with running_coordinator(db, **tokens) as served:
+        yield served
 
 
 def _stop(name: str, stop_id: str, **extra: Any) -> Event:

@@ -15,12 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from coordinator.api.app import create_app
 from coordinator.plan.orders.specs import DeliveryOrder, DepotSpec, VehicleSpec
 from coordinator.service import Coordinator
-from coordinator.settings import load_settings
 from protocol import Message
-from tests.coordinator.conftest import Node, feed, serve
+from tests.coordinator.conftest import Node, feed, running_coordinator
 from tests.waiting import wait_until
 
 VIEWER = "viewer-token-for-lateral-12"
@@ -38,21 +36,15 @@ W1, W2 = Node(node="w1"), Node(node="w2")
 @contextmanager
 def running(db: Path) -> Iterator[tuple[Coordinator, httpx.Client]]:
     """A coordinator on `db` (no broker) with its HTTP server."""
-    settings = load_settings(
-        db_path=db,
-        broker_url="mqtt://127.0.0.1:1",
+    with running_coordinator(
+        db,
         viewer_tokens=VIEWER,
         operator_tokens=OPERATOR,
         admin_tokens=ADMIN,
         forecast_horizon_days=7,
         cover_lead_time_days=2,
-        plan_quiet_s=0.0,
-        plan_urgent_quiet_s=0.0,
-        plan_time_limit_s=1.0,
-    )
-    app = create_app(settings, start_service=False)
-    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as client:
-        yield app.state.coordinator, client
+    ) as served:
+        yield served
 
 
 @pytest.fixture
