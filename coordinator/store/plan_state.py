@@ -51,8 +51,7 @@ _PIN: Final = (
     " WHERE kind = 'delivery' AND id = ?"
 )
 _REPLENISHMENT_COLUMNS: Final = (
-    "id, seq, site, node, sku, quantity, stock_at_submit, submitted_ms, due_ms, rush,"
-    " received, last_qty"
+    "id, seq, site, node, sku, quantity, stock_at_submit, submitted_ms, due_ms, rush, received"
 )
 _SAVE_PLAN: Final = (
     "INSERT OR REPLACE INTO plan_latest (kind, version, made_ms, triggers, epoch_s, content)"
@@ -125,7 +124,7 @@ class SqlitePlanState:
             _upsert(conn, "job", [job], record.submitted_ms)
             conn.execute(
                 f"INSERT INTO plan_replenishments ({_REPLENISHMENT_COLUMNS})"  # noqa: S608
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.id,
                     record.seq,
@@ -138,7 +137,6 @@ class SqlitePlanState:
                     record.due_ms,
                     int(record.rush),
                     record.received,
-                    record.last_qty,
                 ),
             )
 
@@ -146,9 +144,8 @@ class SqlitePlanState:
         """See `coordinator.plan.state.PlanState.update_replenishments`."""
         with self._transaction("update_replenishments") as conn:
             conn.executemany(
-                "UPDATE plan_replenishments SET received = ?, last_qty = ?"
-                " WHERE id = ? AND closed_ms IS NULL",
-                [(r.received, r.last_qty, r.id) for r in records],
+                "UPDATE plan_replenishments SET received = ? WHERE id = ? AND closed_ms IS NULL",
+                [(r.received, r.id) for r in records],
             )
 
     def close_replenishments(
@@ -318,7 +315,7 @@ def _array(items: Sequence[DepotSpec | VehicleSpec | ChangeoverSpec | ProductSpe
 
 
 def _replenishment(row: tuple[Any, ...]) -> Replenishment:
-    record_id, seq, site, node, sku, quantity, stock, submitted, due, rush, received, last = row
+    record_id, seq, site, node, sku, quantity, stock, submitted, due, rush, received = row
     return Replenishment(
         id=str(record_id),
         seq=int(seq),
@@ -331,7 +328,6 @@ def _replenishment(row: tuple[Any, ...]) -> Replenishment:
         due_ms=int(due),
         rush=bool(rush),
         received=int(received),
-        last_qty=int(last),
     )
 
 

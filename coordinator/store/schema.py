@@ -370,4 +370,11 @@ def m017_fleet_inbox(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m018_replenishment_without_last_qty(db: Database) -> None:
+    """`plan_replenishments.last_qty` (the stock level last seen) was written and never
+    read: dropped."""
+    db.execute("ALTER TABLE plan_replenishments DROP COLUMN last_qty")
+
+
 __all__ = ["MIGRATIONS"]

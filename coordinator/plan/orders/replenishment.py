@@ -62,7 +62,7 @@ _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.\-]")
 @dataclass(frozen=True, slots=True)
 class Replenishment:
     """An open replenishment job: what it makes for which shelf, the shelf's stock when it
-    was made, the units received since and the stock level last seen."""
+    was made and the units received since."""
 
     id: str
     seq: int
@@ -75,7 +75,6 @@ class Replenishment:
     due_ms: int
     rush: bool = False
     received: int = 0
-    last_qty: int = 0
 
     @property
     def location(self) -> str:
@@ -200,7 +199,6 @@ def jobs_to_submit(
             submitted_ms=now_ms,
             due_ms=now_ms + cover.p90_days * DAY_MS,
             rush=rush,
-            last_qty=cover.stock,
         )
         order = JobOrder(
             id=record.id,

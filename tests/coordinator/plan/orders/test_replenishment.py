@@ -89,7 +89,7 @@ def test_an_at_risk_cover_becomes_one_job_sized_timed_and_due_by_its_cover() -> 
     assert order.due_ms == record.due_ms == NOW_MS + DAY_MS
     assert (order.rush, order.release_ms) == (False, None)
     assert (record.site, record.node, record.sku, record.quantity) == ("s1", "w1", "cup", 57)
-    assert (record.stock_at_submit, record.last_qty, record.received) == (3, 3, 0)
+    assert (record.stock_at_submit, record.received) == (3, 0)
     assert record.submitted_ms == NOW_MS
 
 
@@ -151,7 +151,6 @@ def _open(quantity: int = 40, stock: int = 10) -> Replenishment:
         stock_at_submit=stock,
         submitted_ms=NOW_MS,
         due_ms=NOW_MS + DAY_MS,
-        last_qty=stock,
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from coordinator.errors import StoreError
 from coordinator.ingest.records import BatchOutcome, WriteBatch
@@ -52,6 +53,28 @@ def _cover(sku: str = "cup", *, location: str = "s/w1", stock: int = 2) -> Stock
     )
 
 
+def test_a_database_with_the_unread_last_qty_column_keeps_its_open_jobs(tmp_path: Path) -> None:
+    """m018 drops `last_qty` from a database made before it: the open replenishment and its
+    received count come back, and counting goes on."""
+    [new] = jobs_to_submit(
+        [_cover()], {"cup": CUP}, [], now_ms=1_000, lead_time_days=2.0, next_seq=4
+    )
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        store.plan_state().save_replenishment(new.order, new.record)
+        store.plan_state().update_replenishments([replace(new.record, received=5)])
+    db = Database(tmp_path / "c.db")  # as the version before m018 left it
+    db.execute("ALTER TABLE plan_replenishments ADD COLUMN last_qty INTEGER NOT NULL DEFAULT 7")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm018_replenishment_without_last_qty'")
+    db.conn.commit()
+    db.close()
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        assert store.plan_state().load().replenishments == (replace(new.record, received=5),)
+        store.plan_state().update_replenishments([replace(new.record, received=9)])
+        assert store.plan_state().load().replenishments == (replace(new.record, received=9),)
+    with closing(Database(tmp_path / "c.db")) as db:
+        assert "last_qty" not in db["plan_replenishments"].columns_dict
+
+
 def test_products_and_replenishments_round_trip(reopen: Reopen) -> None:
     """Recipes come back as saved; a replenishment is stored with its held job, its counts
     are updated, a second open one for the same shelf is refused, and closing it forgets
@@ -69,7 +92,7 @@ def test_products_and_replenishments_round_trip(reopen: Reopen) -> None:
         (new.record,),
         4,
     )
-    counted = replace(new.record, received=5, last_qty=7)
+    counted = replace(new.record, received=5)
     reopen().update_replenishments([counted])
     assert reopen().load().replenishments == (counted,)
     [twin] = jobs_to_submit(
