@@ -22,10 +22,9 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from coordinator.api.auth import Role, current_principal
+from coordinator.api.auth import Principal, Role, current_principal
 from coordinator.errors import NotFound
 
 router = APIRouter(tags=["console"])
@@ -52,8 +51,7 @@ SECURITY_HEADERS: Final[dict[str, str]] = {
 """Sent with the console's page and assets: no sniffing, no referrer, no framing (also
 `frame-ancestors 'none'` in the CSP), no cross-origin window or resource use, and none of
 the powerful browser features."""
-_bearer = HTTPBearer(auto_error=False, description="A viewer or operator API token")
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 class SessionOut(BaseModel):
@@ -141,9 +139,8 @@ async def static_asset(path: str) -> Response:
 
 
 @router.get("/console/session", summary="Who the console is signed in as", tags=["console"])
-async def session(request: Request, credentials: BearerDep) -> SessionOut:
-    """The caller's name and role (viewer or operator) and the configured map tile URL."""
-    who = await current_principal(request, credentials)
+async def session(request: Request, who: PrincipalDep) -> SessionOut:
+    """The caller's name and role and the configured map tile URL."""
     return SessionOut(name=who.name, role=who.role, tile_url=_tile_url(request))
 
 
