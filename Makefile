@@ -1,6 +1,7 @@
 # The two commands: `make demo` and `make test`. Each installs what it needs.
 VENV ?= .venv
 BIN := $(VENV)/bin
+PYTEST_WORKERS ?= 3
 
 .PHONY: install demo test lint typecheck bench clean
 
@@ -15,7 +16,9 @@ test: install
 	$(BIN)/lint-imports
 	# The protocol is the contract between every part: its own tests must cover all of it.
 	$(BIN)/python -m pytest -q tests/protocol --cov=protocol --cov-report=term-missing --cov-fail-under=100
-	$(BIN)/python -m pytest $(PYTEST_ARGS) --ignore=tests/protocol
+	# Three workers (pytest-xdist): most integration tests wait on brokers and processes,
+	# so three share two cores well; PYTEST_WORKERS=0 runs everything in this process.
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) --ignore=tests/protocol
 
 lint: install
 	$(BIN)/ruff check .
