@@ -320,3 +320,22 @@ def test_stop_events_are_acted_on_as_they_are_committed(db: Path) -> None:
         assert _statuses(client, "so-1")[-1] == "delivered"
         assert _statuses(client, "so-2")[-1] == "failed_delivery"
         assert _held(coordinator) == ["ship.so-2"]
+
+
+def test_facts_of_no_order_leave_the_inbox_and_change_nothing(db: Path) -> None:
+    """Stops and receipts naming nothing held (an unknown order, another kind of stop, a
+    transfer of no job) are taken and dropped: the inbox empties, the orders stay put."""
+    shelf = Node(site="s1", node="shelf-1", seq=100)
+    with running(db) as (coordinator, client):
+        feed(
+            coordinator,
+            _stop("stop_delivered", "ship.nobody"),
+            _stop("stop_failed", "pickup-7", reason="closed"),
+            _stop("stop_delivered", "ship." + "x" * 59),
+            shelf.stock("delta", {"CUP": 1}, transfer_id="t.sales.ghost.0.0"),
+            shelf.stock("delta", {"CUP": 1}, transfer_id="t."),
+        )
+        wait_until(lambda: coordinator.local.job_store().fleet_inbox() == [])
+        assert _statuses(client, "so-1")[-1] == "out_for_delivery"
+        assert _statuses(client, "so-2")[-1] == "out_for_delivery"
+        assert _held(coordinator) == ["ship.so-1", "ship.so-2"]
