@@ -277,7 +277,7 @@ class DriverConfig:
         _check(self.type in ("sim", "modbus"), "driver.type", "must be 'sim' or 'modbus'")
         _check(0 <= self.seed < 2**63, "driver.seed", "must be in 0..2**63-1")
         _check(1 <= self.machines <= 400, "driver.machines", "must be in 1..400")
-        _check(1 <= self.skus <= 2000, "driver.skus", "must be in 1..2000")
+        _check(1 <= self.skus <= 20_000, "driver.skus", "must be in 1..20000")
         _check(1 <= self.port <= 65535, "driver.port", "must be in 1..65535")
         _check(0 <= self.unit_id <= 247, "driver.unit_id", "must be in 0..247")
         _finite_range(self.timeout_s, "driver.timeout_s", 0.01, 60.0)

@@ -52,6 +52,7 @@ from fleet_runtime.clock import Clock, now_ms
 from protocol import (
     COORDINATOR_STATE_FILTER,
     COORDINATOR_STATE_TOPIC,
+    MAX_STOCK_ITEMS,
     WATERMARK_CAPABILITY,
     WATERMARK_COMMAND,
     Birth,
@@ -71,6 +72,7 @@ from protocol import (
     command_filter,
     encode,
     plan_update,
+    snapshot_parts,
     topic_for,
     watermark_seq,
 )
@@ -596,22 +598,53 @@ class AgentCore:
             self._append_telemetry(samples[half:])
 
     def _append_stock(self, mode: str, items: dict[str, int], reason: str) -> None:
-        stored = self._append(
-            lambda seq: Stock(
-                site=self.site,
-                node=self.node,
-                bd_seq=self.outbox.bd_seq,
-                seq=seq,
-                ts=now_ms(self.clock),
-                mode=mode,  # type: ignore[arg-type]
-                items=items,
-                reason=reason,
-                historical=not self.link.linked,
-            ),
-            samples=0,
+        """Store stock levels or changes: a snapshot of more SKUs than one message carries
+        in parts of consecutive seqs (`protocol.snapshot_parts`), changes in several
+        deltas (they add up)."""
+        if mode == "snapshot":
+            try:
+                pieces = snapshot_parts(items)
+            except InvalidMessage as exc:
+                self.counters["refused_events"] += 1
+                log.error("stock snapshot not sent: %s", exc)
+                return
+        else:
+            skus = sorted(items)
+            pieces = [
+                (None, None, {sku: items[sku] for sku in skus[i : i + MAX_STOCK_ITEMS]})
+                for i in range(0, len(skus), MAX_STOCK_ITEMS)
+            ]
+        for part, parts, chunk in pieces:
+            stored = self._append(
+                functools.partial(self._stock_message, mode, chunk, reason, part, parts),
+                samples=0,
+            )
+            if stored is None:  # refused (counted): the levels are resent once there is room
+                self._stock_resync = True
+                return
+
+    def _stock_message(
+        self,
+        mode: str,
+        items: dict[str, int],
+        reason: str,
+        part: int | None,
+        parts: int | None,
+        seq: int,
+    ) -> Stock:
+        return Stock(
+            site=self.site,
+            node=self.node,
+            bd_seq=self.outbox.bd_seq,
+            seq=seq,
+            ts=now_ms(self.clock),
+            mode=mode,  # type: ignore[arg-type]
+            items=items,
+            reason=reason,
+            historical=not self.link.linked,
+            part=part,
+            parts=parts,
         )
-        if stored is None:  # refused (counted): the levels are resent once there is room
-            self._stock_resync = True
 
     def _device_event(self, event: DeviceEvent) -> None:
         self._append_event(_event_fields(event))

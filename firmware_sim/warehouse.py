@@ -47,10 +47,14 @@ class WarehouseParams:
             raise SimConfigError("mean_lead_time_s", "must be a finite number > 0")
 
 
+MAX_SKUS = 20_000
+"""A simulated shelf's SKUs at most (its count goes in snapshot parts past 2,000)."""
+
+
 def default_skus(count: int) -> tuple[str, ...]:
     """SKU names `SKU-0001` … for `count` SKUs."""
-    if not 1 <= count <= 2000:
-        raise SimConfigError("skus", f"count must be in 1..2000, got {count}")
+    if not 1 <= count <= MAX_SKUS:
+        raise SimConfigError("skus", f"count must be in 1..{MAX_SKUS}, got {count}")
     return tuple(f"SKU-{i:04d}" for i in range(1, count + 1))
 
 

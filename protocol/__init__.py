@@ -20,6 +20,7 @@ from protocol.errors import (
     UnsupportedVersion,
 )
 from protocol.messages import (
+    MAX_STOCK_ITEMS,
     NODE_KINDS,
     PROTOCOL_VERSION,
     SUPPORTED_VERSIONS,
@@ -36,6 +37,7 @@ from protocol.messages import (
     SignalSpec,
     Stock,
     Telemetry,
+    snapshot_parts,
 )
 from protocol.plans import (
     PlannedOperation,
@@ -95,6 +97,7 @@ __all__ = [
     "EVENT_FILTER",
     "FLEET_FILTER",
     "ID_PATTERN",
+    "MAX_STOCK_ITEMS",
     "NAME_PATTERN",
     "NODE_KINDS",
     "OPERATION_EVENTS",
@@ -158,6 +161,7 @@ __all__ = [
     "plan_update",
     "shared_filter",
     "site_filters",
+    "snapshot_parts",
     "topic_for",
     "watermark_command",
     "watermark_seq",

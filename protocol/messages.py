@@ -28,8 +28,8 @@ from protocol import checks, reports
 from protocol.errors import InvalidMessage
 from protocol.topics import ID_PATTERN, NAME_PATTERN
 
-PROTOCOL_VERSION: Final = 2
-SUPPORTED_VERSIONS: Final = (1, 2)
+PROTOCOL_VERSION: Final = 3
+SUPPORTED_VERSIONS: Final = (1, 2, 3)
 """Versions this code reads. A message is written with the lowest version that can carry
 it (`min_version`), so agents of an older version keep reading what they are sent."""
 MAX_SEQ: Final = 2**63 - 1
@@ -42,6 +42,9 @@ MAX_SITES: Final = 1_000
 MAX_WINDOW: Final = 512
 MAX_ABS_VALUE: Final = 1e15
 MAX_STOCK_QTY: Final = 10**9
+MAX_STOCK_ITEMS: Final = MAX_SIGNALS
+"""SKUs in one stock message; a larger snapshot goes in parts (`snapshot_parts`)."""
+MAX_SNAPSHOT_PARTS: Final = 100
 SEVERITIES: Final = ("CRITICAL", "MAJOR", "MINOR", "WARNING", "INDETERMINATE")
 NODE_KINDS: Final = ("machine", "warehouse", "gateway", "vehicle")
 
@@ -65,7 +68,7 @@ _SEQUENCED: Final[Mapping[str, checks.Checker]] = {
     "historical": checks.boolean,
 }
 """Checks of the header every sequenced message (telemetry, stock, event) carries."""
-_LATER_FIELDS: Final = frozenset({"transfer_id"})
+_LATER_FIELDS: Final = frozenset({"transfer_id", "part", "parts"})
 """Optional fields added after version 1: omitted from the payload when unset."""
 
 
@@ -228,6 +231,9 @@ class Stock(_Validated):
 
     A receipt of goods moved to the warehouse (version 2) is a delta of positive
     quantities naming its `transfer_id`, so the reader can apply each transfer once.
+    A snapshot of more SKUs than one message carries (`MAX_STOCK_ITEMS`) goes as `parts`
+    messages of consecutive seqs (version 3), `part` 0 first, each with its share of the
+    SKUs (`snapshot_parts`): together they are one snapshot taken at the first part.
     """
 
     kind: ClassVar[str] = "stock"
@@ -241,14 +247,18 @@ class Stock(_Validated):
     items: dict[str, int]
     reason: str = ""
     transfer_id: str | None = None
+    part: int | None = None
+    parts: int | None = None
     _CHECKS: ClassVar[Mapping[str, checks.Checker]] = {
         **_SEQUENCED,
         "transfer_id": checks.optional(_name),
         "mode": checks.one_of("snapshot", "delta"),
         "items": checks.mapping(
-            _name, checks.integer(-MAX_STOCK_QTY, MAX_STOCK_QTY), max_len=MAX_SIGNALS
+            _name, checks.integer(-MAX_STOCK_QTY, MAX_STOCK_QTY), max_len=MAX_STOCK_ITEMS
         ),
         "reason": checks.text(max_len=64),
+        "part": checks.optional(checks.integer(0, MAX_SNAPSHOT_PARTS - 1)),
+        "parts": checks.optional(checks.integer(2, MAX_SNAPSHOT_PARTS)),
     }
 
     def _check_whole(self) -> None:
@@ -261,9 +271,41 @@ class Stock(_Validated):
                 raise checks.fail("transfer_id", "a receipt is a delta, not a snapshot")
             if not self.items or min(self.items.values()) <= 0:
                 raise checks.fail("items", "a receipt needs positive quantities")
+        if (self.part is None) != (self.parts is None):
+            raise checks.fail("part", "part and parts come together")
+        if self.part is not None and self.parts is not None:
+            if self.mode != "snapshot":
+                raise checks.fail("part", "only a snapshot goes in parts")
+            if self.part >= self.parts:
+                raise checks.fail("part", f"part {self.part} of {self.parts} parts")
+
+    @property
+    def first_seq(self) -> int:
+        """The seq of the snapshot's first part (its own seq when it is whole)."""
+        return self.seq - (self.part or 0)
 
     def min_version(self) -> int:
+        if self.parts is not None:
+            return 3
         return 1 if self.transfer_id is None else 2
+
+
+def snapshot_parts(
+    items: Mapping[str, int], *, max_items: int = MAX_STOCK_ITEMS
+) -> list[tuple[int | None, int | None, dict[str, int]]]:
+    """A snapshot's levels as the (part, parts, items) of the messages carrying it: one
+    whole message (None, None, items) when they fit, else parts of at most `max_items`
+    SKUs in SKU order. Raises `InvalidMessage` past `MAX_SNAPSHOT_PARTS` parts."""
+    if len(items) <= max_items:
+        return [(None, None, dict(items))]
+    skus = sorted(items)
+    chunks = [skus[i : i + max_items] for i in range(0, len(skus), max_items)]
+    if len(chunks) > MAX_SNAPSHOT_PARTS:
+        raise InvalidMessage(
+            f"{len(items)} SKUs need {len(chunks)} parts; at most {MAX_SNAPSHOT_PARTS}",
+            field="items",
+        )
+    return [(i, len(chunks), {s: items[s] for s in chunk}) for i, chunk in enumerate(chunks)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -43,6 +43,17 @@ class NodeRecord:
 
 
 @dataclass
+class SnapshotInParts:
+    """A stock snapshot arriving in parts: its first part's seq, how many parts it has,
+    the parts and the SKUs seen so far (not persisted: see `apply_stock`)."""
+
+    first_seq: int
+    parts: int
+    seen: set[int] = field(default_factory=set)
+    skus: set[str] = field(default_factory=set)
+
+
+@dataclass
 class NodeEntry:
     """Live state of one node (mutated only by the ingest writer)."""
 
@@ -65,6 +76,7 @@ class NodeEntry:
     latest: dict[str, tuple[int, float]] = field(default_factory=dict)
     stock: dict[str, int] = field(default_factory=dict)
     deltas: list[tuple[int, dict[str, int]]] = field(default_factory=list)
+    in_parts: SnapshotInParts | None = None
     low_stock: set[str] = field(default_factory=set)
 
     @property
@@ -111,6 +123,34 @@ def restore_tracker(
 MAX_DELTAS_KEPT = 10_000
 
 
+def _apply_part(entry: NodeEntry, message: Stock) -> bool:
+    """One part of a snapshot in parts (see `apply_stock`)."""
+    in_parts = entry.in_parts
+    if in_parts is None or message.first_seq > in_parts.first_seq:
+        in_parts = entry.in_parts = SnapshotInParts(message.first_seq, message.parts or 1)
+    levels = dict(message.items)
+    for seq, items in entry.deltas:
+        if seq > message.seq:
+            for sku in levels.keys() & items.keys():
+                levels[sku] += items[sku]
+    entry.stock.update(levels)
+    in_parts.seen.add(message.part or 0)
+    in_parts.skus.update(message.items)
+    if len(in_parts.seen) < in_parts.parts:
+        return True
+    last = in_parts.first_seq + in_parts.parts - 1
+    later = [(seq, items) for seq, items in entry.deltas if seq > last]
+    stock = {sku: qty for sku, qty in entry.stock.items() if sku in in_parts.skus}
+    for _, items in later:  # a SKU the snapshot did not name starts from 0, as in a whole one
+        for sku in items.keys() - in_parts.skus:
+            stock[sku] = stock.get(sku, 0) + items[sku]
+    entry.stock = stock
+    entry.stock_snapshot_seq = last
+    entry.deltas = later
+    entry.in_parts = None
+    return True
+
+
 def apply_stock(entry: NodeEntry, message: Stock) -> bool:
     """Apply a stock snapshot or delta to the node's levels; False if it changed nothing.
 
@@ -118,10 +158,22 @@ def apply_stock(entry: NodeEntry, message: Stock) -> bool:
     seq: such deltas (replayed late) and snapshots older than the newest one are skipped.
     Deltas newer than the newest snapshot are remembered (up to `MAX_DELTAS_KEPT`), so a
     snapshot replayed late is rebased on them instead of erasing them.
+
+    A snapshot in parts (`Stock.part`) sets the levels of each part's SKUs as the part
+    arrives (rebased the same way); once every part is in, the SKUs none of them named
+    are dropped, as a whole snapshot drops them. A coordinator restarted between two parts
+    has lost which parts it saw: the rest still set their levels, and the next snapshot
+    drops what this one would have.
     """
     if message.seq <= entry.stock_snapshot_seq:
         return False
+    in_parts = entry.in_parts
+    if in_parts is not None and message.seq < in_parts.first_seq:
+        return False  # taken before the snapshot coming in parts, which includes it
+    if message.parts is not None:
+        return _apply_part(entry, message)
     if message.mode == "snapshot":
+        entry.in_parts = None
         later = [(seq, items) for seq, items in entry.deltas if seq > message.seq]
         levels = dict(message.items)
         for _, items in later:
@@ -144,6 +196,7 @@ __all__ = [
     "NodeEntry",
     "NodeKey",
     "NodeRecord",
+    "SnapshotInParts",
     "apply_stock",
     "restore_tracker",
 ]

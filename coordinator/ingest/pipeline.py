@@ -241,10 +241,18 @@ class IngestPipeline:
         batch.latest_touched.add(entry.key)
 
     def _stock(self, entry: NodeEntry, message: Stock, batch: _Batch) -> None:
+        before = dict(entry.stock) if message.parts is not None else {}
         if not apply_stock(entry, message):
             return
         batch.stock_touched.add(entry.key)
-        skus = entry.stock.keys() if message.mode == "snapshot" else message.items.keys()
+        skus: Iterable[str]
+        if message.parts is not None:  # a part: its SKUs, and those the last part moved
+            moved = before.keys() | entry.stock.keys()
+            skus = message.items.keys() | {s for s in moved if before.get(s) != entry.stock.get(s)}
+        elif message.mode == "snapshot":
+            skus = entry.stock.keys()
+        else:
+            skus = message.items.keys()
         batch.happenings.extend(
             StockChanged(entry.site, entry.node, sku, entry.stock.get(sku, 0), message.ts)
             for sku in sorted(skus)

@@ -23,6 +23,7 @@ machines the policies read.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from flexfleet.scenario.world import (
     WorkItem,
     World,
 )
-from protocol import Event, OperationReport, Stock, StopReport
+from protocol import Event, OperationReport, Stock, StopReport, snapshot_parts
 from protocol.messages import NodeKind
 
 K = TypeVar("K")
@@ -130,14 +131,12 @@ class BrokerPolicy:
         self, world: World, warehouse: str, mode: str, items: dict[str, int], why: str
     ) -> None:
         node = shelf_node(warehouse)
-        self.link.send(
-            node,
-            lambda seq, bd: Stock(
-                site=self.link.site, node=node, bd_seq=bd, seq=seq, ts=_ts(world),
-                mode=mode, items=items, reason=why,  # type: ignore[arg-type]
-            ),
-            ts_ms=_ts(world),
-        )  # fmt: skip
+        pieces = snapshot_parts(items) if mode == "snapshot" else [(None, None, items)]
+        for part, parts, chunk in pieces:  # a large shelf's count goes in parts
+            build = functools.partial(
+                _stock_message, self.link.site, node, _ts(world), mode, chunk, why, part, parts
+            )
+            self.link.send(node, build, ts_ms=_ts(world))
 
     def on_order(self, world: World, order: Order) -> None:
         self.inner.on_order(world, order)
@@ -301,6 +300,24 @@ def _pop(pending: dict[K, deque[WorkItem]], key: K) -> WorkItem:
 def _ts(world: World) -> int:
     """The world's time in protocol milliseconds."""
     return round((world.start_s + world.t) * 1000)
+
+
+def _stock_message(
+    site: str,
+    node: str,
+    ts: int,
+    mode: str,
+    items: dict[str, int],
+    why: str,
+    part: int | None,
+    parts: int | None,
+    seq: int,
+    bd_seq: int,
+) -> Stock:
+    return Stock(
+        site=site, node=node, bd_seq=bd_seq, seq=seq, ts=ts, mode=mode,  # type: ignore[arg-type]
+        items=items, reason=why, part=part, parts=parts,
+    )  # fmt: skip
 
 
 __all__ = ["BrokerPolicy", "nodes_of", "shelf_node", "vans_node"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from coordinator.ingest.records import (
@@ -12,7 +14,7 @@ from coordinator.ingest.records import (
     RawMessage,
     StockChanged,
 )
-from protocol import encode
+from protocol import Stock, encode
 from tests.coordinator.conftest import T0_MS, Harness, Node, raw
 
 
@@ -202,3 +204,54 @@ def test_decoder_bug_is_dead_lettered_not_raised(
     monkeypatch.setattr(pipeline, "decode", broken)
     out = harness.feed(raw(Node().telemetry()))
     assert out.batch.dead_letters[0].error == "InternalError"
+
+
+def _part(w: Node, seq: int, part: int, parts: int, items: dict[str, int]) -> Stock:
+    return replace(w.stock("snapshot", items, seq=seq), part=part, parts=parts)
+
+
+def test_a_snapshot_in_parts_is_one_snapshot_once_every_part_is_in(harness: Harness) -> None:
+    """Each part sets its SKUs' levels as it comes (rebased on newer deltas, in any
+    order); the SKUs no part named are dropped only when the last part is in, and said
+    so; a SKU that only a newer delta names stays."""
+    w = Node(node="w1")
+    harness.feed(w.birth(), w.stock("snapshot", {"a": 5, "z": 9}, seq=1))
+    harness.feed(_part(w, 4, 2, 3, {"c": 3}), _part(w, 2, 0, 3, {"a": 1}))
+    harness.feed(w.stock("delta", {"b": 1, "y": 4}, seq=5))  # after the snapshot
+    assert {i.sku: i.qty for i in harness.twin.stock()} == {"a": 1, "b": 1, "c": 3, "y": 4, "z": 9}
+    last = harness.feed(_part(w, 3, 1, 3, {"b": 2}))
+    assert {i.sku: i.qty for i in harness.twin.stock()} == {"a": 1, "b": 3, "c": 3, "y": 4}
+    assert sorted((h.sku, h.qty) for h in last.happenings if isinstance(h, StockChanged)) == [
+        ("b", 3),
+        ("z", 0),
+    ]
+    harness.feed(_part(w, 6, 0, 2, {"a": 7}), _part(w, 7, 1, 2, {"b": 0}))
+    out = {i.sku: i.qty for i in harness.twin.stock()}
+    assert out == {"a": 7, "b": 0}  # c and z named by no part of the newer snapshot
+    assert harness.twin.entries[("s1", "w1")].stock_snapshot_seq == 7
+
+
+def test_parts_of_an_older_snapshot_and_deltas_it_includes_change_nothing(
+    harness: Harness,
+) -> None:
+    """A newer snapshot's first part is in: a late part of the older one, and a late
+    delta taken before the newer one began, are skipped."""
+    w = Node(node="w1")
+    harness.feed(w.birth(), _part(w, 10, 0, 2, {"a": 4}), _part(w, 20, 0, 2, {"a": 6}))
+    stale = harness.feed(_part(w, 11, 1, 2, {"b": 9}), w.stock("delta", {"a": 5}, seq=15))
+    assert stale.batch.stock == ()
+    assert {i.sku: i.qty for i in harness.twin.stock()} == {"a": 6}
+    harness.feed(_part(w, 21, 1, 2, {"b": 1}))
+    assert {i.sku: i.qty for i in harness.twin.stock()} == {"a": 6, "b": 1}
+
+
+def test_parts_after_a_restart_still_set_their_levels(harness: Harness) -> None:
+    """A coordinator restarted between two parts no longer knows the first: the later
+    parts still set their SKUs, nothing is dropped, and the next snapshot settles it."""
+    w = Node(node="w1")
+    harness.feed(w.birth(), w.stock("snapshot", {"old": 2}, seq=1), _part(w, 2, 0, 2, {"a": 1}))
+    harness.twin.entries[("s1", "w1")].in_parts = None  # what a restart forgets
+    harness.feed(_part(w, 3, 1, 2, {"b": 2}))
+    assert {i.sku: i.qty for i in harness.twin.stock()} == {"a": 1, "b": 2, "old": 2}
+    harness.feed(w.stock("snapshot", {"a": 1, "b": 2}, seq=4))
+    assert {i.sku: i.qty for i in harness.twin.stock()} == {"a": 1, "b": 2}

@@ -3,10 +3,12 @@ a receipt of the same SKU (which first serves the waiting backorders)."""
 
 from __future__ import annotations
 
+from coordinator.ingest.records import RawMessage
 from edge_agent.drivers.sim import SimWarehouseDriver
 from firmware_sim.demand import DemandParams
 from firmware_sim.warehouse import MicroWarehouse, WarehouseParams, default_skus
-from protocol import Stock
+from protocol import MAX_STOCK_ITEMS, Stock
+from tests.coordinator.conftest import Harness
 from tests.edge_agent.conftest import MakeCore, messages, run_for
 
 
@@ -81,3 +83,30 @@ def test_picks_pending_at_a_reconnect_still_leave_as_sales(make_core: MakeCore) 
         for sku, change in delta.items.items():
             levels[sku] += change
     assert levels == driver.stock_levels()
+
+
+def test_a_warehouse_of_more_skus_than_a_message_holds_reports_them_all(
+    make_core: MakeCore,
+) -> None:
+    """4,500 SKUs: the count after the birth goes as one snapshot in three parts of
+    consecutive seqs, and the coordinator's ingest holds every level the shelf has,
+    the moves since included."""
+    core, transport, clock = make_core(node={"kind": "warehouse"}, driver={"skus": 4_500})
+    core.tick()
+    transport.accept()
+    run_for(core, clock, 60.0, step_s=0.5)
+    core.flush()
+    run_for(core, clock, 1.0)
+    stock = [m for m in messages(transport) if isinstance(m, Stock)]
+    parts = [m for m in stock if m.mode == "snapshot"]
+    assert [(m.part, m.parts, len(m.items)) for m in parts] == [
+        (0, 3, MAX_STOCK_ITEMS),
+        (1, 3, MAX_STOCK_ITEMS),
+        (2, 3, 4_500 - 2 * MAX_STOCK_ITEMS),
+    ]
+    assert [m.seq - m.first_seq for m in parts] == [0, 1, 2]
+    coordinator = Harness()
+    coordinator.feed(*[RawMessage(topic, payload, 0) for topic, payload in transport.published])
+    levels = {i.sku: i.qty for i in coordinator.twin.stock()}
+    assert len(levels) == 4_500
+    assert levels == core.driver.stock_levels()

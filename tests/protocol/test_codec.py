@@ -149,7 +149,7 @@ TELEMETRY_TOPIC = "ff/v1/yiwu-1/press-01/telemetry"
         (b'{"v": NaN}', MalformedPayload, "not valid JSON"),
         (orjson.dumps({"kind": "telemetry"}), InvalidMessage, "missing field 'v'"),
         (_payload(), InvalidMessage, "missing field 'kind'"),
-        (orjson.dumps({"v": 3, "kind": "telemetry"}), UnsupportedVersion, "version 3"),
+        (orjson.dumps({"v": 4, "kind": "telemetry"}), UnsupportedVersion, "version 4"),
         (orjson.dumps({"v": True, "kind": "telemetry"}), UnsupportedVersion, "version"),
         (orjson.dumps({"v": "1", "kind": "telemetry"}), UnsupportedVersion, "version"),
         (_payload(kind="sparkle"), UnknownKind, "sparkle"),

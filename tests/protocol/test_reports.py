@@ -1,5 +1,5 @@
 """Execution reports: operation and stop events, vehicle births and warehouse receipts,
-and how versions 1 and 2 of the protocol live side by side."""
+snapshots in parts, and how versions 1 to 3 of the protocol live side by side."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from protocol import (
+    MAX_STOCK_ITEMS,
     Birth,
     Event,
     InvalidMessage,
@@ -18,8 +19,10 @@ from protocol import (
     UnsupportedVersion,
     decode,
     encode,
+    snapshot_parts,
     topic_for,
 )
+from protocol.messages import MAX_SNAPSHOT_PARTS
 
 TS = 1_700_000_000_000
 DATA: dict[str, Any] = {"site": "s1", "node": "n1", "bd_seq": 1, "seq": 7, "ts": TS}
@@ -131,10 +134,10 @@ def test_version_1_payloads_of_older_agents_are_still_read() -> None:
 
 
 def test_versions_outside_the_supported_range_are_refused() -> None:
-    """Version 0 and version 3 are refused as unsupported."""
+    """Version 0 and version 4 are refused as unsupported."""
     birth = Birth(**DATA, node_kind="machine")
-    for version in (0, 3):
-        with pytest.raises(UnsupportedVersion, match=r"v=1\.\.2"):
+    for version in (0, 4):
+        with pytest.raises(UnsupportedVersion, match=r"v=1\.\.3"):
             decode(topic_for(birth), _wire(birth, v=version))
 
 
@@ -175,3 +178,63 @@ def test_reports_validate_on_construction() -> None:
         OperationReport(**{**OPERATION.to_data(), "family": "a/b"})  # type: ignore[arg-type]
     with pytest.raises(InvalidMessage, match="index"):
         StopReport(**{**STOP.to_data(), "index": -1})  # type: ignore[arg-type]
+
+
+def test_a_snapshot_that_fits_is_one_whole_version_1_message() -> None:
+    [(part, parts, items)] = snapshot_parts({"a": 1, "b": 0})
+    assert (part, parts, items) == (None, None, {"a": 1, "b": 0})
+    whole = Stock(**DATA, mode="snapshot", items=items)
+    body = orjson.loads(encode(whole))
+    assert body["v"] == 1
+    assert not {"part", "parts"} & set(body)
+    assert whole.first_seq == 7
+
+
+def test_a_larger_snapshot_goes_in_version_3_parts_of_consecutive_seqs() -> None:
+    """5,000 SKUs in parts of at most `MAX_STOCK_ITEMS`, in SKU order, every SKU once;
+    each part says where its snapshot began."""
+    levels = {f"sku-{i:05d}": i for i in range(2 * MAX_STOCK_ITEMS + 1)}
+    split = snapshot_parts(levels)
+    assert [(p, n, len(items)) for p, n, items in split] == [
+        (0, 3, MAX_STOCK_ITEMS),
+        (1, 3, MAX_STOCK_ITEMS),
+        (2, 3, 1),
+    ]
+    assert {sku: q for _, _, items in split for sku, q in items.items()} == levels
+    messages = [
+        Stock(**{**DATA, "seq": 40 + i}, mode="snapshot", items=items, part=p, parts=n)
+        for i, (p, n, items) in enumerate(split)
+    ]
+    assert [m.first_seq for m in messages] == [40, 40, 40]
+    for message in messages:
+        wire = encode(message)
+        assert orjson.loads(wire)["v"] == 3
+        assert decode(topic_for(message), wire) == message
+    with pytest.raises(InvalidMessage, match="needs protocol version 3, not 2"):
+        decode(topic_for(messages[0]), _wire(messages[0], v=2))
+
+
+def test_a_snapshot_past_the_last_part_is_refused() -> None:
+    too_many = {f"s{i}": 1 for i in range(MAX_SNAPSHOT_PARTS * 2 + 1)}
+    with pytest.raises(InvalidMessage, match="at most"):
+        snapshot_parts(too_many, max_items=2)
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"parts": None}, "part and parts come together"),
+        ({"part": None}, "part and parts come together"),
+        ({"part": 2, "parts": 2}, "part 2 of 2 parts"),
+        ({"part": 0, "parts": 1}, "parts"),
+        ({"part": -1, "parts": 2}, "part"),
+        ({"part": 0, "parts": MAX_SNAPSHOT_PARTS + 1}, "parts"),
+        ({"part": 0, "parts": 2, "mode": "delta"}, "only a snapshot goes in parts"),
+        ({"part": True, "parts": 2}, "part"),
+        ({"items": {f"s{i}": 1 for i in range(MAX_STOCK_ITEMS + 1)}}, "items"),
+    ],
+)
+def test_malformed_snapshot_parts_are_refused(changes: dict[str, Any], problem: str) -> None:
+    good = Stock(**DATA, mode="snapshot", items={"a": 1}, part=0, parts=2)
+    with pytest.raises(InvalidMessage, match=problem):
+        decode(topic_for(good), _wire(good, **changes))
