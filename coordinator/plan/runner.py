@@ -104,7 +104,27 @@ from fleet_runtime.clock import Clock, now_ms
 from protocol import ProtocolError, ScheduleUpdate
 from protocol.plans import RouteUpdate
 
+
+def schedule_window(body: dict[str, Any], limit: int) -> dict[str, Any]:
+    """A machine's schedule command body cut to its `limit` earliest operations (by start,
+    then id), the diff lists cut to what is still named (pure): ids of the window among
+    `moved`, `reassigned_in` and `added`; at most `limit` of `removed` and
+    `reassigned_out`. A body within the limit is returned as it is."""
+    operations = body["operations"]
+    if len(operations) <= limit:
+        return body
+    kept = sorted(operations, key=lambda op: (op["start"], op["operation_id"]))[:limit]
+    ids = {op["operation_id"] for op in kept}
+    cut = {**body, "operations": kept}
+    for key in ("moved", "reassigned_in", "added"):
+        cut[key] = [o for o in body[key] if o in ids]
+    for key in ("removed", "reassigned_out"):
+        cut[key] = body[key][:limit]
+    return cut
+
+
 __all__ = [
+    "SCHEDULE_WINDOW",
     "DeliveryOrder",
     "DepotSpec",
     "JobOrder",
@@ -115,6 +135,7 @@ __all__ = [
     "PlanRunner",
     "ReserveSpec",
     "VehicleSpec",
+    "schedule_window",
 ]
 
 if TYPE_CHECKING:  # only a type here; the forecast package imports the store
@@ -126,6 +147,11 @@ _IDLE_WAIT_S: Final = 0.5
 MAX_RESERVE_SLICES: Final = 1000
 """Reserved slices per machine at most (`horizon_s / period_s`): each is a constraint of
 every re-plan."""
+SCHEDULE_WINDOW: Final = 1000
+"""Operations a `schedule` command carries at most: the machine's earliest (about 150
+bytes each, so a burst of thousands of small jobs on one machine stays far inside the
+payload limit). A machine works its sequence in order, and the re-plan that closes its
+finished job sends the next window."""
 
 
 class PlanRunner:
@@ -867,6 +893,7 @@ class PlanRunner:
             return
         body = {k: v for k, v in payload.items() if k != "kind"}
         if payload["kind"] == "schedule":
+            body = schedule_window(body, SCHEDULE_WINDOW)
             body["operations"] = [self._what_to_make(op) for op in body["operations"]]
         else:
             stops = [self._where_to_go(stop) for stop in body["stops"]]
