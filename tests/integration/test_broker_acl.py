@@ -282,7 +282,7 @@ def test_agent_and_coordinator_run_with_their_accounts(
             node = wait_until(
                 lambda: (
                     (r := api.get("/api/v1/nodes/press-01")).status_code == 200
-                    and r.json()["last_seq"] >= 3
+                    and (r.json()["last_seq"] or 0) >= 3  # None until its first seq
                     and r.json()
                 )
             )

@@ -98,8 +98,10 @@ def _agent(
 
 
 def _stored_telemetry(api: httpx.Client) -> int:
+    """The node's highest stored seq (0 until it has one: a node first heard of through
+    its will, after a dropped first connection, has none)."""
     node = api.get("/api/v1/nodes/press-01")
-    return int(node.json()["last_seq"]) if node.status_code == 200 else 0
+    return int(node.json()["last_seq"] or 0) if node.status_code == 200 else 0
 
 
 def test_agent_and_coordinator_exchange_data_over_tls_with_logins(
