@@ -1,7 +1,7 @@
 # The two commands: `make demo` and `make test`. Each installs what it needs.
 VENV ?= .venv
 BIN := $(VENV)/bin
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 2
 
 .PHONY: install demo test lint typecheck bench clean
 
@@ -16,8 +16,8 @@ test: install
 	$(BIN)/lint-imports
 	# The protocol is the contract between every part: its own tests must cover all of it.
 	$(BIN)/python -m pytest -q tests/protocol --cov=protocol --cov-report=term-missing --cov-fail-under=100
-	# Three workers (pytest-xdist): most integration tests wait on brokers and processes,
-	# so three share two cores well; PYTEST_WORKERS=0 runs everything in this process.
+	# Two workers (pytest-xdist), one a core: most integration tests wait on brokers and processes,
+	# so the two overlap well; PYTEST_WORKERS=0 runs everything in this process.
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) --ignore=tests/protocol
 
 lint: install

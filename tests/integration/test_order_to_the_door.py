@@ -114,7 +114,8 @@ def test_a_made_order_goes_from_received_to_delivered_through_real_agents(
                     {"machine": "m1", "duration_s_per_unit": 6.0, "setup_s": 0.0}
                 ]}],
             }]}  # fmt: skip
-            assert http.put("/api/v1/plans/products", json=products).status_code == 200
+            # the planner learns of m1 on the commit after the twin sees it online
+            wait_until(lambda: http.put("/api/v1/plans/products", json=products).status_code == 200)
             network = {
                 "factories": [{"id": "f1", "machines": ["m1"],
                                "location": {"lat": FACTORY[0], "lon": FACTORY[1]}}],

@@ -93,7 +93,8 @@ def _declare(client: httpx.Client) -> None:
             {"machine": "m1", "duration_s_per_unit": 6.0, "setup_s": 0.0}
         ]}],
     }]}  # fmt: skip
-    assert client.put("/api/v1/plans/products", json=products).status_code == 200
+    # the planner learns of m1 on the commit after the twin sees it online
+    wait_until(lambda: client.put("/api/v1/plans/products", json=products).status_code == 200)
     network = {
         "factories": [{"id": "f1", "machines": ["m1"],
                        "location": {"lat": FACTORY[0], "lon": FACTORY[1]}}],
