@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from coordinator.jobs.facts import FleetFact
+from coordinator.jobs.facts import RECEIVED, FleetFact
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +125,12 @@ class FleetFollower:
     def _follow(self, facts: list[FleetFact]) -> None:
         """Hand the facts to every taker, then take them out of the inbox."""
         self._planner(facts)
-        received = [f for f in facts if f.name == "received"]
+        received = [f for f in facts if f.name == RECEIVED]
         if received:
             ids = [f.ref for f in received]
             self._lateral(ids)
             self._sales.follow_receipts(ids, places={f.ref: f.node for f in received})
-        stops = [(f.name, f.ref, f.node) for f in facts if f.name != "received"]
+        stops = [(f.name, f.ref, f.node) for f in facts if f.name != RECEIVED]
         if stops:
             self._sales.follow_stops(stops)
         self._inbox.take_from_inbox(facts)

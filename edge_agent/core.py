@@ -52,7 +52,6 @@ from fleet_runtime.clock import Clock, now_ms
 from protocol import (
     COORDINATOR_STATE_FILTER,
     COORDINATOR_STATE_TOPIC,
-    MAX_STOCK_ITEMS,
     WATERMARK_CAPABILITY,
     WATERMARK_COMMAND,
     Birth,
@@ -72,7 +71,7 @@ from protocol import (
     command_filter,
     encode,
     plan_update,
-    snapshot_parts,
+    stock_parts,
     topic_for,
     watermark_seq,
 )
@@ -598,22 +597,14 @@ class AgentCore:
             self._append_telemetry(samples[half:])
 
     def _append_stock(self, mode: str, items: dict[str, int], reason: str) -> None:
-        """Store stock levels or changes: a snapshot of more SKUs than one message carries
-        in parts of consecutive seqs (`protocol.snapshot_parts`), changes in several
-        deltas (they add up)."""
-        if mode == "snapshot":
-            try:
-                pieces = snapshot_parts(items)
-            except InvalidMessage as exc:
-                self.counters["refused_events"] += 1
-                log.error("stock snapshot not sent: %s", exc)
-                return
-        else:
-            skus = sorted(items)
-            pieces = [
-                (None, None, {sku: items[sku] for sku in skus[i : i + MAX_STOCK_ITEMS]})
-                for i in range(0, len(skus), MAX_STOCK_ITEMS)
-            ]
+        """Store stock levels or changes: more SKUs than one message carries go as the
+        parts of one snapshot (consecutive seqs) or as several deltas (`protocol.stock_parts`)."""
+        try:
+            pieces = stock_parts(mode, items)
+        except InvalidMessage as exc:
+            self.counters["refused_events"] += 1
+            log.error("stock snapshot not sent: %s", exc)
+            return
         for part, parts, chunk in pieces:
             stored = self._append(
                 functools.partial(self._stock_message, mode, chunk, reason, part, parts),

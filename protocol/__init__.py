@@ -37,7 +37,7 @@ from protocol.messages import (
     SignalSpec,
     Stock,
     Telemetry,
-    snapshot_parts,
+    stock_parts,
 )
 from protocol.plans import (
     PlannedOperation,
@@ -161,7 +161,7 @@ __all__ = [
     "plan_update",
     "shared_filter",
     "site_filters",
-    "snapshot_parts",
+    "stock_parts",
     "topic_for",
     "watermark_command",
     "watermark_seq",

@@ -43,7 +43,7 @@ MAX_WINDOW: Final = 512
 MAX_ABS_VALUE: Final = 1e15
 MAX_STOCK_QTY: Final = 10**9
 MAX_STOCK_ITEMS: Final = MAX_SIGNALS
-"""SKUs in one stock message; a larger snapshot goes in parts (`snapshot_parts`)."""
+"""SKUs in one stock message; a larger snapshot goes in parts (`stock_parts`)."""
 MAX_SNAPSHOT_PARTS: Final = 100
 SEVERITIES: Final = ("CRITICAL", "MAJOR", "MINOR", "WARNING", "INDETERMINATE")
 NODE_KINDS: Final = ("machine", "warehouse", "gateway", "vehicle")
@@ -233,7 +233,7 @@ class Stock(_Validated):
     quantities naming its `transfer_id`, so the reader can apply each transfer once.
     A snapshot of more SKUs than one message carries (`MAX_STOCK_ITEMS`) goes as `parts`
     messages of consecutive seqs (version 3), `part` 0 first, each with its share of the
-    SKUs (`snapshot_parts`): together they are one snapshot taken at the first part.
+    SKUs (`stock_parts`): together they are one snapshot taken at the first part.
     """
 
     kind: ClassVar[str] = "stock"
@@ -290,16 +290,19 @@ class Stock(_Validated):
         return 1 if self.transfer_id is None else 2
 
 
-def snapshot_parts(
-    items: Mapping[str, int], *, max_items: int = MAX_STOCK_ITEMS
+def stock_parts(
+    mode: str, items: Mapping[str, int], *, max_items: int = MAX_STOCK_ITEMS
 ) -> list[tuple[int | None, int | None, dict[str, int]]]:
-    """A snapshot's levels as the (part, parts, items) of the messages carrying it: one
-    whole message (None, None, items) when they fit, else parts of at most `max_items`
-    SKUs in SKU order. Raises `InvalidMessage` past `MAX_SNAPSHOT_PARTS` parts."""
+    """The (part, parts, items) of the stock messages carrying a `snapshot` of levels or
+    `delta` of changes: one whole message (None, None, items) when they fit; else, in SKU
+    order, chunks of at most `max_items` SKUs: the parts of one snapshot, or whole deltas
+    (changes add up). Raises `InvalidMessage` past `MAX_SNAPSHOT_PARTS` snapshot parts."""
     if len(items) <= max_items:
         return [(None, None, dict(items))]
     skus = sorted(items)
     chunks = [skus[i : i + max_items] for i in range(0, len(skus), max_items)]
+    if mode != "snapshot":
+        return [(None, None, {s: items[s] for s in chunk}) for chunk in chunks]
     if len(chunks) > MAX_SNAPSHOT_PARTS:
         raise InvalidMessage(
             f"{len(items)} SKUs need {len(chunks)} parts; at most {MAX_SNAPSHOT_PARTS}",

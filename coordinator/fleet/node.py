@@ -123,8 +123,8 @@ def restore_tracker(
 MAX_DELTAS_KEPT = 10_000
 
 
-def _apply_part(entry: NodeEntry, message: Stock) -> bool:
-    """One part of a snapshot in parts (see `apply_stock`)."""
+def _apply_snapshot(entry: NodeEntry, message: Stock) -> bool:
+    """A snapshot, whole (one part) or one part of several (see `apply_stock`)."""
     in_parts = entry.in_parts
     if in_parts is None or message.first_seq > in_parts.first_seq:
         in_parts = entry.in_parts = SnapshotInParts(message.first_seq, message.parts or 1)
@@ -141,7 +141,7 @@ def _apply_part(entry: NodeEntry, message: Stock) -> bool:
     last = in_parts.first_seq + in_parts.parts - 1
     later = [(seq, items) for seq, items in entry.deltas if seq > last]
     stock = {sku: qty for sku, qty in entry.stock.items() if sku in in_parts.skus}
-    for _, items in later:  # a SKU the snapshot did not name starts from 0, as in a whole one
+    for _, items in later:  # a SKU the snapshot did not name starts from 0
         for sku in items.keys() - in_parts.skus:
             stock[sku] = stock.get(sku, 0) + items[sku]
     entry.stock = stock
@@ -159,9 +159,9 @@ def apply_stock(entry: NodeEntry, message: Stock) -> bool:
     Deltas newer than the newest snapshot are remembered (up to `MAX_DELTAS_KEPT`), so a
     snapshot replayed late is rebased on them instead of erasing them.
 
-    A snapshot in parts (`Stock.part`) sets the levels of each part's SKUs as the part
-    arrives (rebased the same way); once every part is in, the SKUs none of them named
-    are dropped, as a whole snapshot drops them. A coordinator restarted between two parts
+    A snapshot in parts (`Stock.part`; a whole snapshot is one part) sets the levels of
+    each part's SKUs as the part arrives (rebased the same way); once every part is in,
+    the SKUs none of them named are dropped. A coordinator restarted between two parts
     has lost which parts it saw: the rest still set their levels, and the next snapshot
     drops what this one would have.
     """
@@ -170,19 +170,8 @@ def apply_stock(entry: NodeEntry, message: Stock) -> bool:
     in_parts = entry.in_parts
     if in_parts is not None and message.seq < in_parts.first_seq:
         return False  # taken before the snapshot coming in parts, which includes it
-    if message.parts is not None:
-        return _apply_part(entry, message)
     if message.mode == "snapshot":
-        entry.in_parts = None
-        later = [(seq, items) for seq, items in entry.deltas if seq > message.seq]
-        levels = dict(message.items)
-        for _, items in later:
-            for sku, change in items.items():
-                levels[sku] = levels.get(sku, 0) + change
-        entry.stock = levels
-        entry.stock_snapshot_seq = message.seq
-        entry.deltas = later
-        return True
+        return _apply_snapshot(entry, message)
     for sku, change in message.items.items():
         entry.stock[sku] = entry.stock.get(sku, 0) + change
     entry.deltas.append((message.seq, dict(message.items)))

@@ -11,7 +11,7 @@ and the planner follow. Anything else carries no fact. The event's own timestamp
 
 from __future__ import annotations
 
-from coordinator.jobs.facts import FleetFact, OperationReport, Receipt
+from coordinator.jobs.facts import RECEIVED, FleetFact, OperationReport, Receipt
 from protocol import Event, Message, Stock
 from protocol.reports import OPERATION_EVENTS, STOP_EVENTS, StopReport
 from protocol.reports import OperationReport as WireOperationReport
@@ -58,7 +58,7 @@ def fleet_facts(message: Message) -> list[FleetFact]:
         stop: StopReport = StopReport.from_data(message.data)  # checked on decode
         return [FleetFact(message.site, message.node, message.name, stop.stop_id)]
     if isinstance(message, Stock) and message.transfer_id is not None:
-        return [FleetFact(message.site, message.node, "received", message.transfer_id)]
+        return [FleetFact(message.site, message.node, RECEIVED, message.transfer_id)]
     return []
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from protocol.reports import STOP_EVENTS
+
 OperationState = Literal["setup", "run", "paused", "done"]
 OPERATION_STATES: Final = ("setup", "run", "paused", "done")
 
@@ -57,12 +59,9 @@ class Receipt:
             raise ValueError("a receipt cannot be negative")
 
 
-FLEET_FACT_NAMES: Final = (
-    "stop_arrived",
-    "stop_delivered",
-    "stop_failed",
-    "received",
-)
+RECEIVED: Final = "received"
+"""The name of a receipt's fleet fact (the stop events keep their own names)."""
+FLEET_FACT_NAMES: Final = (*STOP_EVENTS, RECEIVED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +83,7 @@ class FleetFact:
 __all__ = [
     "FLEET_FACT_NAMES",
     "OPERATION_STATES",
+    "RECEIVED",
     "FleetFact",
     "OperationReport",
     "OperationState",

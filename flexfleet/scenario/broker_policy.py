@@ -42,7 +42,7 @@ from flexfleet.scenario.world import (
     WorkItem,
     World,
 )
-from protocol import Event, OperationReport, Stock, StopReport, snapshot_parts
+from protocol import Event, OperationReport, Stock, StopReport, stock_parts
 from protocol.messages import NodeKind
 
 K = TypeVar("K")
@@ -131,8 +131,7 @@ class BrokerPolicy:
         self, world: World, warehouse: str, mode: str, items: dict[str, int], why: str
     ) -> None:
         node = shelf_node(warehouse)
-        pieces = snapshot_parts(items) if mode == "snapshot" else [(None, None, items)]
-        for part, parts, chunk in pieces:  # a large shelf's count goes in parts
+        for part, parts, chunk in stock_parts(mode, items):  # a large shelf's count in parts
             build = functools.partial(
                 _stock_message, self.link.site, node, _ts(world), mode, chunk, why, part, parts
             )

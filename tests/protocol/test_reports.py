@@ -19,7 +19,7 @@ from protocol import (
     UnsupportedVersion,
     decode,
     encode,
-    snapshot_parts,
+    stock_parts,
     topic_for,
 )
 from protocol.messages import MAX_SNAPSHOT_PARTS
@@ -181,7 +181,7 @@ def test_reports_validate_on_construction() -> None:
 
 
 def test_a_snapshot_that_fits_is_one_whole_version_1_message() -> None:
-    [(part, parts, items)] = snapshot_parts({"a": 1, "b": 0})
+    [(part, parts, items)] = stock_parts("snapshot", {"a": 1, "b": 0})
     assert (part, parts, items) == (None, None, {"a": 1, "b": 0})
     whole = Stock(**DATA, mode="snapshot", items=items)
     body = orjson.loads(encode(whole))
@@ -194,7 +194,7 @@ def test_a_larger_snapshot_goes_in_version_3_parts_of_consecutive_seqs() -> None
     """5,000 SKUs in parts of at most `MAX_STOCK_ITEMS`, in SKU order, every SKU once;
     each part says where its snapshot began."""
     levels = {f"sku-{i:05d}": i for i in range(2 * MAX_STOCK_ITEMS + 1)}
-    split = snapshot_parts(levels)
+    split = stock_parts("snapshot", levels)
     assert [(p, n, len(items)) for p, n, items in split] == [
         (0, 3, MAX_STOCK_ITEMS),
         (1, 3, MAX_STOCK_ITEMS),
@@ -214,10 +214,27 @@ def test_a_larger_snapshot_goes_in_version_3_parts_of_consecutive_seqs() -> None
         decode(topic_for(messages[0]), _wire(messages[0], v=2))
 
 
+def test_a_larger_delta_goes_as_several_whole_deltas() -> None:
+    """Changes add up, so more than one message holds are simply several deltas, with no
+    limit on how many."""
+    changes = {f"sku-{i:05d}": -1 for i in range(2 * MAX_STOCK_ITEMS + 1)}
+    split = stock_parts("delta", changes)
+    assert [(p, n, len(items)) for p, n, items in split] == [
+        (None, None, MAX_STOCK_ITEMS),
+        (None, None, MAX_STOCK_ITEMS),
+        (None, None, 1),
+    ]
+    assert {sku: q for _, _, items in split for sku, q in items.items()} == changes
+    many = stock_parts(
+        "delta", {f"s{i}": 1 for i in range(MAX_SNAPSHOT_PARTS * 2 + 1)}, max_items=2
+    )
+    assert len(many) == MAX_SNAPSHOT_PARTS + 1
+
+
 def test_a_snapshot_past_the_last_part_is_refused() -> None:
     too_many = {f"s{i}": 1 for i in range(MAX_SNAPSHOT_PARTS * 2 + 1)}
     with pytest.raises(InvalidMessage, match="at most"):
-        snapshot_parts(too_many, max_items=2)
+        stock_parts("snapshot", too_many, max_items=2)
 
 
 @pytest.mark.parametrize(
