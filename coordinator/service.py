@@ -38,6 +38,7 @@ from coordinator.ingest.watermarks import WatermarkSender
 from coordinator.ingest.writer import IngestWriter
 from coordinator.jobs.tracker import JobTracker
 from coordinator.mqtt_client import MqttClient
+from coordinator.plan.routing.departures import DeparturePolicy
 from coordinator.plan.routing.osrm import OsrmTravel
 from coordinator.plan.routing.travel import GreatCircleTravel, TravelTimes
 from coordinator.plan.runner import PlanRunner
@@ -481,6 +482,14 @@ def _build_plans(
         from_facts=settings.plan_from_facts,
         travel=_travel_times(settings),
         scheduler=IsolatedScheduler() if settings.plan_isolated else None,
+        departures=(
+            DeparturePolicy(
+                fill_share=settings.dispatch_fill_share, max_wait_s=settings.dispatch_max_wait_s
+            )
+            if settings.dispatch_tours
+            else None
+        ),
+        dispatch_every_s=settings.dispatch_every_s,
     )
 
     def scrap_limit(sku: str) -> float:

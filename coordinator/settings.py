@@ -203,6 +203,16 @@ class CoordinatorSettings(BaseSettings):
     travel_speed_kmh: float = Field(default=30.0, gt=0, le=100_000)
     # time at the door of a sales order's delivery
     delivery_service_s: float = Field(default=120.0, ge=0, le=86_400)
+    # Tours (coordinator.plan.routing.tours): a van at its depot is sent its planned route
+    # only when it may leave (coordinator.plan.routing.departures): loaded to
+    # dispatch_fill_share of its capacity, a promise on it at risk, or its longest-waiting
+    # stop dispatch_max_wait_s old; the stops are then on it until delivered or failed.
+    # Held tours are looked at every dispatch_every_s. False sends every route as planned
+    # and re-planned (vans re-routed on the road, with no notion of what they carry).
+    dispatch_tours: bool = True
+    dispatch_fill_share: float = Field(default=1.0, gt=0, le=1)
+    dispatch_max_wait_s: float = Field(default=6 * 3600.0, ge=0, le=7 * 86_400)
+    dispatch_every_s: float = Field(default=300.0, gt=0, le=86_400)
     travel_osrm_url: str | None = Field(default=None, pattern=r"^https?://[^\s]{1,500}$")
     travel_timeout_s: float = Field(default=10.0, gt=0, le=120)
     job_start_grace_s: float = Field(default=300.0, gt=0)

@@ -129,6 +129,9 @@ DEMO_SETTINGS = {
     # forecasts and stock cover every minute of wall time (their timers are real), not
     # hourly, so a short demo shows them
     "FLEXFLEET_FORECAST_REFRESH_INTERVAL_S": "60",
+    # a van's tour waits at most half an hour of the demo's clock for more stops (15 s of
+    # wall time), not the six hours of a working day's default
+    "FLEXFLEET_DISPATCH_MAX_WAIT_S": "1800",
 }
 COMMAND_TIMEOUT_WALL_S = 60.0  # a command's answer is awaited this long in wall time
 

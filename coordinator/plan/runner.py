@@ -72,6 +72,7 @@ from coordinator.plan.orders.specs import (
     ReserveSpec,
     VehicleSpec,
 )
+from coordinator.plan.routing.departures import DeparturePolicy
 from coordinator.plan.routing.planner import warm_up as warm_up_router
 from coordinator.plan.routing.problem import NO_LIMIT, Depot, Order, PinnedStop, Vehicle
 from coordinator.plan.routing.travel import TravelTimes
@@ -179,6 +180,8 @@ class PlanRunner:
         from_facts: bool = False,
         travel: TravelTimes | None = None,
         scheduler: SchedulePlanner | None = None,
+        departures: DeparturePolicy | None = None,
+        dispatch_every_s: float = 300.0,
     ) -> None:
         try:
             debouncer = Debouncer(
@@ -207,6 +210,8 @@ class PlanRunner:
             on_plan=self._plan_made,
             from_facts=from_facts,
             travel=travel,
+            departures=departures,
+            dispatch_every_s=dispatch_every_s,
         )
         self.mapper = TriggerMapper(
             stock_threshold_for=lambda sku: thresholds.get(sku, stock_low_threshold)
@@ -891,7 +896,9 @@ class PlanRunner:
         if site is None:
             log.warning("no site known for %s: its %s update is not sent", node_id, payload["kind"])
             return
-        body = {k: v for k, v in payload.items() if k != "kind"}
+        body = {k: v for k, v in payload.items() if k not in ("kind", "departs")}
+        if payload.get("departs") and not self._load(body["vehicle_id"], body["stops"]):
+            return
         if payload["kind"] == "schedule":
             body = schedule_window(body, SCHEDULE_WINDOW)
             body["operations"] = [self._what_to_make(op) for op in body["operations"]]
@@ -907,6 +914,21 @@ class PlanRunner:
             log.error("plan update for %s/%s not sent: %s", site, node_id, exc.reason)
         except Exception:
             log.exception("could not publish the plan update for %s/%s", site, node_id)
+
+    def _load(self, vehicle_id: str, stops: list[str]) -> bool:
+        """Record a leaving tour's stops as loaded on its van, durably, before the van is
+        told to go (a coordinator killed in between sends it again at start: the stops
+        are the van's on restore). False, logged, when they could not be recorded: the van
+        is not sent, and the next look at the tours tries again."""
+        try:
+            with self._orders_lock:
+                self.state.pin_deliveries(vehicle_id, stops, at_ms=now_ms(self.clock))
+        except Exception:
+            log.exception("could not record the tour of %s: it is not sent", vehicle_id)
+            self.service.unload(vehicle_id, stops)
+            return False
+        log.info("%s leaves with %d stop(s)", vehicle_id, len(stops))
+        return True
 
     def _what_to_make(self, op: dict[str, Any]) -> dict[str, Any]:
         """A planned operation with the quantity and product family its machine makes

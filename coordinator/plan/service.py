@@ -34,6 +34,7 @@ from typing import Any
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
 from coordinator.plan.errors import PlanError
+from coordinator.plan.routing.departures import DeparturePolicy
 from coordinator.plan.routing.depots import merge_results, split_by_depot
 from coordinator.plan.routing.live import Position, from_the_road, locate
 from coordinator.plan.routing.planner import PyVrpRouter, RoutePlanner
@@ -46,7 +47,8 @@ from coordinator.plan.routing.problem import (
     RoutingResult,
     Vehicle,
 )
-from coordinator.plan.routing.travel import TravelTimes
+from coordinator.plan.routing.tours import at_depot, on_board_to_send, tour_reason
+from coordinator.plan.routing.travel import LatLon, TravelTimes
 from coordinator.plan.schedule.planner import CpSatScheduler, SchedulePlanner
 from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
 from coordinator.plan.schedule.problem import (
@@ -159,8 +161,17 @@ class PlanService:
         on_plan: Callable[[PlanMade], None] | None = None,
         from_facts: bool = False,
         travel: TravelTimes | None = None,
+        departures: DeparturePolicy | None = None,
+        dispatch_every_s: float = 300.0,
     ) -> None:
         self._clock = clock
+        # tours (`routing.tours`): None sends every route as planned
+        self._departures = departures
+        self._dispatch_every_s = dispatch_every_s
+        self._since: dict[str, int] = {}  # delivery → when it entered the plan (plan units)
+        self._sent: dict[str, tuple[str, ...]] = {}  # vehicle → the stops last sent to it
+        self._routed: RoutingProblem | None = None  # the problem the current routes solve
+        self._look_again: float | None = None  # monotonic time to look at held tours
         self._travel = travel
         self._positions: dict[str, Position] = {}
         self._closed: dict[str, tuple[Window, ...]] = {}
@@ -339,8 +350,10 @@ class PlanService:
     def submit_delivery_orders(self, orders: Iterable[Order]) -> None:
         """Add delivery orders to route."""
         with self._lock:
+            now = self.now_units()
             for order in orders:
                 self._orders[order.id] = order
+                self._since.setdefault(order.id, now)
             self._debouncer.submit(Trigger("routing_orders", "batch"))
 
     def commit_stops(self, stops: Iterable[PinnedStop]) -> None:
@@ -356,7 +369,13 @@ class PlanService:
                 self._debouncer.submit(Trigger("routing_orders", "dispatched"))
 
     def vehicle_at(self, vehicle_id: str, *, lat: float, lon: float) -> None:
-        """A vehicle's latest position (degrees): a vehicle on the road starts from it."""
+        """A vehicle's latest position (degrees): a vehicle on the road starts from it. A
+        position off the Earth is ignored (logged): it would fail every route plan."""
+        try:
+            LatLon(lat, lon)
+        except PlanError:
+            _log.warning("vehicle %s reported no position on Earth: %r, %r", vehicle_id, lat, lon)
+            return
         with self._lock:
             self._positions[vehicle_id] = Position(vehicle_id, lat, lon, self.now_units())
 
@@ -366,6 +385,17 @@ class PlanService:
             self._failed.add(order_id)
             self._pins.pop(order_id, None)
             self._debouncer.submit(Trigger("routing_orders", "failed"))
+
+    def unload(self, vehicle_id: str, stops: Iterable[str]) -> None:
+        """A tour that did not leave after all (its load could not be recorded): its stops
+        are no longer on the van, and the held tours are looked at again later."""
+        with self._lock:
+            for stop in stops:
+                pin = self._pins.get(stop)
+                if pin is not None and pin.vehicle_id == vehicle_id:
+                    del self._pins[stop]
+            self._sent.pop(vehicle_id, None)
+            self._look_again = self._clock.monotonic() + self._dispatch_every_s
 
     def vehicles(self) -> frozenset[str]:
         """The ids of the declared vehicles."""
@@ -380,6 +410,7 @@ class PlanService:
             drops = [o for o in delivery_ids if self._orders.pop(o, None) is not None]
             for order_id in drops:
                 self._pins.pop(order_id, None)
+                self._since.pop(order_id, None)
             if jobs:
                 self._debouncer.submit(Trigger("new_orders", "closed"))
             if drops:
@@ -387,9 +418,11 @@ class PlanService:
 
     # ---- re-planning ------------------------------------------------------------------
     def deadline(self) -> float | None:
-        """Monotonic time at which the pending triggers are due (None when idle)."""
+        """Monotonic time at which the pending triggers, or a look at the held tours, are
+        due (None when idle)."""
         with self._lock:
-            return self._debouncer.deadline()
+            due = [t for t in (self._debouncer.deadline(), self._look_again) if t is not None]
+            return min(due, default=None)
 
     def tick(self) -> bool:
         """Re-plan if the debouncer says a batch of triggers is due; True if it did."""
@@ -397,7 +430,7 @@ class PlanService:
             with self._lock:
                 batch = self._debouncer.take_due()
             if not batch:
-                return False
+                return self._look_at_held_tours()
             causes = [{"kind": t.kind, "key": t.key} for t in batch]
             routing = any(t.kind == "routing_orders" for t in batch)
             production = any(t.kind != "routing_orders" for t in batch)
@@ -600,6 +633,7 @@ class PlanService:
             problem = locate(problem, self._travel, time_unit_s=self._unit_s, positions=positions)
         routes = self._route(problem)
         with self._lock:
+            self._routed = problem
             messages = self._apply_routes(routes, causes)
             made = PlanMade(
                 "routes",
@@ -629,6 +663,8 @@ class PlanService:
         self._routes = routes
         self._routes_version += 1
         self._routes_made = (int(self._clock.now() * 1000), causes)
+        if self._departures is not None:
+            return self._tour_messages()
         by_vehicle = {r.vehicle_id: r for r in routes.routes}
         depot_of = {v.id: v.depot_id for v in self._vehicles}
         return [
@@ -644,6 +680,93 @@ class PlanService:
             )
             for vehicle_id in diff.changed_vehicles
         ]
+
+    def _look_at_held_tours(self) -> bool:
+        """Send the held tours that may leave now, when it is time to look (the solve lock
+        held); True if it looked."""
+        with self._lock:
+            due = self._look_again
+            if due is None or self._clock.monotonic() < due:
+                return False
+            messages = self._tour_messages()
+        for node_id, payload in messages:
+            self._publish(node_id, payload)
+        return True
+
+    def _tour_messages(self) -> list[_Message]:
+        """The route commands of tours (`routing.tours`; the lock held): a van on a tour is
+        sent its loaded stops when it must be told them; a van at its depot, its planned
+        route when the departure rules let it leave, its stops loaded at once (the message
+        says `departs` and why: the runner records the load before sending). Held tours are
+        looked at again after `dispatch_every_s`."""
+        policy, routes, problem = self._departures, self._routes, self._routed
+        self._look_again = None
+        if policy is None or routes is None or problem is None:
+            return []
+        now = self.now_units()
+        next_chance = now + self._dispatch_every_s / self._unit_s
+        planned = {r.vehicle_id: r for r in routes.routes}
+        depots = {d.id: d for d in self._depots}
+        messages: list[_Message] = []
+        held = False
+        for vehicle in self._vehicles:
+            on_board = tuple(
+                p.order_id
+                for p in self._pins.values()
+                if p.vehicle_id == vehicle.id and p.order_id in self._orders
+            )
+            if on_board:
+                if on_board_to_send(on_board, self._sent.get(vehicle.id, ())):
+                    messages.append(self._route_message(vehicle, on_board, None))
+                continue
+            route = planned.get(vehicle.id)
+            if route is None or not any(s in self._orders for s in route.stops):
+                continue
+            route = replace(route, stops=tuple(s for s in route.stops if s in self._orders))
+            depot = depots[vehicle.depot_id]
+            where = self._positions.get(vehicle.id)
+            if not at_depot(
+                None if where is None else (where.lat, where.lon), (depot.lat, depot.lon)
+            ):
+                held = True  # its tour is done; it is on its way back
+                continue
+            reason = tour_reason(
+                problem,
+                route,
+                capacity=vehicle.capacity,
+                since=self._since,
+                now=now,
+                next_chance=next_chance,
+                unit_s=self._unit_s,
+                policy=policy,
+            )
+            if reason is None:
+                held = True
+                continue
+            for stop in route.stops:
+                self._pins.pop(stop, None)
+                self._pins[stop] = PinnedStop(stop, vehicle.id)
+            messages.append(self._route_message(vehicle, route.stops, reason))
+        if any(m[1]["departs"] for m in messages):
+            # the rest is planned again around the vans that left
+            self._debouncer.submit(Trigger("routing_orders", "departed"))
+        if held:
+            self._look_again = self._clock.monotonic() + self._dispatch_every_s
+        return messages
+
+    def _route_message(
+        self, vehicle: Vehicle, stops: tuple[str, ...], departs: str | None
+    ) -> _Message:
+        self._sent[vehicle.id] = stops
+        payload = {
+            "kind": "route",
+            "version": self._routes_version,
+            "vehicle_id": vehicle.id,
+            "depot_id": vehicle.depot_id,
+            "stops": list(stops),
+            "departs": departs,
+        }
+        return vehicle.depot_id, payload
 
     # ---- figures ------------------------------------------------------------------------
     def stats(self) -> PlanStats:

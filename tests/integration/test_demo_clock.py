@@ -65,6 +65,7 @@ def test_on_time_in_the_status_line_compares_the_van_with_the_promise(
         travel_speed_kmh=PROMISED_KMH,
         delivery_service_s=120.0,
         command_timeout_s=60.0 * SPEED,
+        dispatch_max_wait_s=0.0,  # a van leaves as soon as its tour is planned
     )
     agents = [
         AgentThread(

@@ -75,6 +75,7 @@ def test_a_made_order_goes_from_received_to_delivered_through_real_agents(
         travel_speed_kmh=VAN_KMH,
         delivery_service_s=30.0,
         command_timeout_s=60.0 * SPEED,
+        dispatch_max_wait_s=0.0,  # a van leaves as soon as its tour is planned
     )
     dock = str(tmp_path / "dock")
     agents = [

@@ -64,6 +64,7 @@ def _coordinator(
         "FLEXFLEET_PLAN_TIME_LIMIT_S": "1",
         "FLEXFLEET_TRAVEL_SPEED_KMH": f"{VAN_KMH:g}",
         "FLEXFLEET_DELIVERY_SERVICE_S": "30",
+        "FLEXFLEET_DISPATCH_MAX_WAIT_S": "0",  # a van leaves as soon as its tour is planned
         "FLEXFLEET_COMMAND_TIMEOUT_S": f"{60 * SPEED:g}",
         "FLEXFLEET_SHARE_GROUP": f"g{site}",
     }
