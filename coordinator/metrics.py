@@ -202,6 +202,14 @@ def _plan_metrics(c: Coordinator) -> Iterator[Metric]:
     versions.add_metric(["schedule"], stats.schedule_version)
     versions.add_metric(["routes"], stats.routes_version)
     yield versions
+    tours = CounterMetricFamily(
+        "flexfleet_tours_departed",
+        "Tours sent from their depot since start, per reason (full, promise, waited)",
+        labels=["reason"],
+    )
+    for reason, count in sorted(stats.tours_departed.items()):
+        tours.add_metric([reason], count)
+    yield tours
     late = GaugeMetricFamily(
         "flexfleet_plan_late_jobs",
         "Jobs the current schedule finishes after their due time, per reason",

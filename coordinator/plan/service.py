@@ -33,6 +33,7 @@ from typing import Any
 
 from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
+from coordinator.plan.dispatch import Look, TourDispatch
 from coordinator.plan.errors import PlanError
 from coordinator.plan.routing.departures import DeparturePolicy
 from coordinator.plan.routing.depots import merge_results, split_by_depot
@@ -47,7 +48,6 @@ from coordinator.plan.routing.problem import (
     RoutingResult,
     Vehicle,
 )
-from coordinator.plan.routing.tours import at_depot, on_board_to_send, tour_reason
 from coordinator.plan.routing.travel import LatLon, TravelTimes
 from coordinator.plan.schedule.planner import CpSatScheduler, SchedulePlanner
 from coordinator.plan.schedule.planner import warm_up as warm_up_scheduler
@@ -82,7 +82,8 @@ class PlanStats:
     """Planning figures for /metrics: plans made per (plan kind, trigger kind) (a plan
     counts once under each kind of its batch's triggers that re-plans it: routing_orders
     for routes, the others for the schedule), the last re-plan's wall time
-    and operations moved, the current plans' versions, late jobs and unserved orders."""
+    and operations moved, the current plans' versions, late jobs, unserved orders and the
+    tours sent per departure reason since start."""
 
     plans_made: dict[tuple[str, str], int]
     last_replan_s: float | None
@@ -91,6 +92,7 @@ class PlanStats:
     routes_version: int
     late_jobs: tuple[LateJob, ...]
     unserved_reasons: tuple[str, ...]
+    tours_departed: dict[str, int]
 
 
 _log = logging.getLogger(__name__)
@@ -165,13 +167,10 @@ class PlanService:
         dispatch_every_s: float = 300.0,
     ) -> None:
         self._clock = clock
-        # tours (`routing.tours`): None sends every route as planned
-        self._departures = departures
-        self._dispatch_every_s = dispatch_every_s
-        self._since: dict[str, int] = {}  # delivery → when it entered the plan (plan units)
-        self._sent: dict[str, tuple[str, ...]] = {}  # vehicle → the stops last sent to it
-        self._routed: RoutingProblem | None = None  # the problem the current routes solve
-        self._look_again: float | None = None  # monotonic time to look at held tours
+        # tours (`plan.dispatch`); None sends every route as planned
+        self._tours = (
+            TourDispatch(departures, every_s=dispatch_every_s) if departures is not None else None
+        )
         self._travel = travel
         self._positions: dict[str, Position] = {}
         self._closed: dict[str, tuple[Window, ...]] = {}
@@ -353,7 +352,8 @@ class PlanService:
             now = self.now_units()
             for order in orders:
                 self._orders[order.id] = order
-                self._since.setdefault(order.id, now)
+                if self._tours is not None:
+                    self._tours.entered([order.id], now)
             self._debouncer.submit(Trigger("routing_orders", "batch"))
 
     def commit_stops(self, stops: Iterable[PinnedStop]) -> None:
@@ -394,8 +394,8 @@ class PlanService:
                 pin = self._pins.get(stop)
                 if pin is not None and pin.vehicle_id == vehicle_id:
                     del self._pins[stop]
-            self._sent.pop(vehicle_id, None)
-            self._look_again = self._clock.monotonic() + self._dispatch_every_s
+            if self._tours is not None:
+                self._tours.unload(vehicle_id, self._clock.monotonic())
 
     def vehicles(self) -> frozenset[str]:
         """The ids of the declared vehicles."""
@@ -410,7 +410,8 @@ class PlanService:
             drops = [o for o in delivery_ids if self._orders.pop(o, None) is not None]
             for order_id in drops:
                 self._pins.pop(order_id, None)
-                self._since.pop(order_id, None)
+            if self._tours is not None:
+                self._tours.closed(drops)
             if jobs:
                 self._debouncer.submit(Trigger("new_orders", "closed"))
             if drops:
@@ -421,7 +422,8 @@ class PlanService:
         """Monotonic time at which the pending triggers, or a look at the held tours, are
         due (None when idle)."""
         with self._lock:
-            due = [t for t in (self._debouncer.deadline(), self._look_again) if t is not None]
+            look = self._tours.look_again if self._tours is not None else None
+            due = [t for t in (self._debouncer.deadline(), look) if t is not None]
             return min(due, default=None)
 
     def tick(self) -> bool:
@@ -633,7 +635,8 @@ class PlanService:
             problem = locate(problem, self._travel, time_unit_s=self._unit_s, positions=positions)
         routes = self._route(problem)
         with self._lock:
-            self._routed = problem
+            if self._tours is not None:
+                self._tours.routed = problem
             messages = self._apply_routes(routes, causes)
             made = PlanMade(
                 "routes",
@@ -663,7 +666,7 @@ class PlanService:
         self._routes = routes
         self._routes_version += 1
         self._routes_made = (int(self._clock.now() * 1000), causes)
-        if self._departures is not None:
+        if self._tours is not None:
             return self._tour_messages()
         by_vehicle = {r.vehicle_id: r for r in routes.routes}
         depot_of = {v.id: v.depot_id for v in self._vehicles}
@@ -685,7 +688,7 @@ class PlanService:
         """Send the held tours that may leave now, when it is time to look (the solve lock
         held); True if it looked."""
         with self._lock:
-            due = self._look_again
+            due = self._tours.look_again if self._tours is not None else None
             if due is None or self._clock.monotonic() < due:
                 return False
             messages = self._tour_messages()
@@ -694,79 +697,29 @@ class PlanService:
         return True
 
     def _tour_messages(self) -> list[_Message]:
-        """The route commands of tours (`routing.tours`; the lock held): a van on a tour is
-        sent its loaded stops when it must be told them; a van at its depot, its planned
-        route when the departure rules let it leave, its stops loaded at once (the message
-        says `departs` and why: the runner records the load before sending). Held tours are
-        looked at again after `dispatch_every_s`."""
-        policy, routes, problem = self._departures, self._routes, self._routed
-        self._look_again = None
-        if policy is None or routes is None or problem is None:
+        """The route commands of tours (the lock held; `plan.dispatch`); a departure
+        re-plans the rest around the vans that left."""
+        if self._tours is None:
             return []
-        now = self.now_units()
-        next_chance = now + self._dispatch_every_s / self._unit_s
-        planned = {r.vehicle_id: r for r in routes.routes}
-        depots = {d.id: d for d in self._depots}
-        messages: list[_Message] = []
-        held = False
-        for vehicle in self._vehicles:
-            on_board = tuple(
-                p.order_id
-                for p in self._pins.values()
-                if p.vehicle_id == vehicle.id and p.order_id in self._orders
-            )
-            if on_board:
-                if on_board_to_send(on_board, self._sent.get(vehicle.id, ())):
-                    messages.append(self._route_message(vehicle, on_board, None))
-                continue
-            route = planned.get(vehicle.id)
-            if route is None or not any(s in self._orders for s in route.stops):
-                continue
-            route = replace(route, stops=tuple(s for s in route.stops if s in self._orders))
-            depot = depots[vehicle.depot_id]
-            where = self._positions.get(vehicle.id)
-            if not at_depot(
-                None if where is None else (where.lat, where.lon), (depot.lat, depot.lon)
-            ):
-                held = True  # its tour is done; it is on its way back
-                continue
-            reason = tour_reason(
-                problem,
-                route,
-                capacity=vehicle.capacity,
-                since=self._since,
-                now=now,
-                next_chance=next_chance,
+        messages = self._tours.look(
+            Look(
+                now=self.now_units(),
                 unit_s=self._unit_s,
-                policy=policy,
-            )
-            if reason is None:
-                held = True
-                continue
-            for stop in route.stops:
-                self._pins.pop(stop, None)
-                self._pins[stop] = PinnedStop(stop, vehicle.id)
-            messages.append(self._route_message(vehicle, route.stops, reason))
-        if any(m[1]["departs"] for m in messages):
-            # the rest is planned again around the vans that left
+                epoch_s=self._epoch_s,
+                wall_s=self._clock.now(),
+                monotonic_s=self._clock.monotonic(),
+                version=self._routes_version,
+            ),
+            routes=self._routes,
+            vehicles=self._vehicles,
+            depots={d.id: d for d in self._depots},
+            orders=self._orders,
+            pins=self._pins,
+            positions=self._positions,
+        )
+        if any(payload["departs"] for _node, payload in messages):
             self._debouncer.submit(Trigger("routing_orders", "departed"))
-        if held:
-            self._look_again = self._clock.monotonic() + self._dispatch_every_s
         return messages
-
-    def _route_message(
-        self, vehicle: Vehicle, stops: tuple[str, ...], departs: str | None
-    ) -> _Message:
-        self._sent[vehicle.id] = stops
-        payload = {
-            "kind": "route",
-            "version": self._routes_version,
-            "vehicle_id": vehicle.id,
-            "depot_id": vehicle.depot_id,
-            "stops": list(stops),
-            "departs": departs,
-        }
-        return vehicle.depot_id, payload
 
     # ---- figures ------------------------------------------------------------------------
     def stats(self) -> PlanStats:
@@ -781,6 +734,9 @@ class PlanService:
                 routes_version=self._routes_version,
                 late_jobs=s.late_jobs if s is not None else (),
                 unserved_reasons=tuple(u.reason for u in r.unserved) if r is not None else (),
+                tours_departed=(
+                    dict(self._tours.departed_per_reason) if self._tours is not None else {}
+                ),
             )
 
     # ---- views --------------------------------------------------------------------------
@@ -834,7 +790,10 @@ class PlanService:
         }
 
     def current_routes(self) -> dict[str, Any]:
-        """The current routes as JSON-able data (version 0, no routes before the first plan)."""
+        """The current routes as JSON-able data (version 0, no routes before the first plan);
+        `tours`, with tours on, what each van does (`routing.tours`): `out` with what it
+        carries (why and when it left), `held` at its depot with the load planned and the
+        latest it leaves if nothing fills it, `returning` from a finished tour, or `idle`."""
         with self._lock:
             r = self._routes
             made_ms, causes = self._routes_made or (None, [])
@@ -842,6 +801,11 @@ class PlanService:
                 "version": self._routes_version,
                 "made_ms": made_ms,
                 "triggers": causes,
+                "tours": (
+                    [dict(t) for _v, t in sorted(self._tours.view.items())]
+                    if self._tours is not None
+                    else []
+                ),
             }
             if r is None:
                 return {

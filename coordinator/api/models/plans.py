@@ -47,6 +47,7 @@ __all__ = [
     "RouteOut",
     "RoutesOut",
     "ScheduleOut",
+    "TourOut",
     "TriggerOut",
     "UnservedOut",
     "VehicleIn",
@@ -128,6 +129,31 @@ class UnservedOut(BaseModel):
     detail: str
 
 
+class TourOut(BaseModel):
+    """What a van does under tours (`dispatch_tours`)."""
+
+    vehicle_id: str
+    depot_id: str
+    capacity: int
+    state: Literal["out", "held", "returning", "idle"] = Field(
+        description="out: on a tour with its stops loaded; held: at its depot, its planned "
+        "tour waiting to fill; returning: its tour done, on its way back; idle: nothing planned"
+    )
+    stops: list[str] = Field(description="out: the stops on board; else the stops planned for it")
+    load: int | None = Field(default=None, description="Units on board (out) or planned (held)")
+    reason: str | None = Field(
+        default=None,
+        description='Why it left: "full", "promise" (waiting would miss one) or "waited" '
+        "(its oldest stop waited the longest wait); null when loaded by hand or before a restart",
+    )
+    departed_ms: int | None = Field(default=None, description="When it left (out)")
+    leaves_by_ms: int | None = Field(
+        default=None,
+        description="Held: the latest it leaves if nothing fills it (its oldest stop's longest "
+        "wait, or the latest departure that keeps every promise on it)",
+    )
+
+
 class RoutesOut(BaseModel):
     """The current delivery routes (version 0, no routes before the first plan)."""
 
@@ -138,6 +164,10 @@ class RoutesOut(BaseModel):
     total_distance: float
     routes: list[RouteOut]
     unserved: list[UnservedOut]
+    tours: list[TourOut] = Field(
+        default_factory=list,
+        description="What each van does under tours (empty with dispatch_tours off)",
+    )
 
 
 class ProductOptionIn(StrictModel):

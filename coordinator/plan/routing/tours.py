@@ -10,7 +10,7 @@ else: a delivery the router plans after them waits for the van's next tour (its 
 at the depot). A van whose tour is done is back for a new one once it reports a position at
 its depot (`at_depot`).
 
-`tour_reason` decides one route, `on_board_to_send` whether a van on a tour must be told its
+`look_at_tour` decides one route, `on_board_to_send` whether a van on a tour must be told its
 stops again (after a restart, or a dispatch by hand), `at_depot` where a van is. Times are
 plan units; the policy's thresholds are seconds.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from coordinator.plan.routing.departures import (
     DeparturePolicy,
@@ -29,7 +30,14 @@ from coordinator.plan.routing.departures import (
 from coordinator.plan.routing.problem import NO_LIMIT, Route, RoutingProblem
 from coordinator.plan.routing.travel import LatLon, great_circle_m
 
-__all__ = ["AT_DEPOT_KM", "at_depot", "on_board_to_send", "tour_offsets", "tour_reason"]
+__all__ = [
+    "AT_DEPOT_KM",
+    "TourLook",
+    "at_depot",
+    "look_at_tour",
+    "on_board_to_send",
+    "tour_offsets",
+]
 
 AT_DEPOT_KM = 0.3
 """A van reported within this of its depot is there (a yard, a GPS fix's error)."""
@@ -62,7 +70,19 @@ def tour_offsets(problem: RoutingProblem, depot_id: str, stops: Sequence[str]) -
     return offsets
 
 
-def tour_reason(
+@dataclass(frozen=True, slots=True)
+class TourLook:
+    """A planned tour looked at, at its depot: why it leaves now (None: held), its load,
+    and the latest it leaves if nothing fills it (plan units): when its oldest stop has
+    waited the policy's longest wait, or the latest departure that keeps every promise on
+    it, whichever comes first."""
+
+    reason: Reason | None
+    load: int
+    leaves_by: float
+
+
+def look_at_tour(
     problem: RoutingProblem,
     route: Route,
     *,
@@ -72,25 +92,29 @@ def tour_reason(
     next_chance: float,
     unit_s: float,
     policy: DeparturePolicy,
-) -> Reason | None:
-    """Why `route`, planned for a van at its depot, leaves now (None: it is held until the
-    next chance, `next_chance`). `since`: when each stop entered the plan (plan units; a
-    stop not in it counts from `now`)."""
+) -> TourLook:
+    """`route`, planned for a van at its depot, looked at now, the next look at
+    `next_chance` (see `TourLook`). `since`: when each stop entered the plan (plan units; a
+    stop not in it counts from `now`). A route without stops is held."""
     if not route.stops:
-        return None
+        return TourLook(None, 0, math.inf)
     orders = {o.id: o for o in problem.orders}
     offsets = tour_offsets(problem, route.depot_id, route.stops)
     dues: list[float | None] = [
         None if orders[s].due >= NO_LIMIT else orders[s].due * unit_s for s in route.stops
     ]
-    return departure_reason(
-        load=sum(orders[s].demand for s in route.stops),
+    load = sum(orders[s].demand for s in route.stops)
+    oldest_s = min(since.get(s, now) for s in route.stops) * unit_s
+    latest_s = latest_departure_s([o * unit_s for o in offsets], dues)
+    reason = departure_reason(
+        load=load,
         capacity=capacity,
-        oldest_ready_s=min(since.get(s, now) for s in route.stops) * unit_s,
-        latest_departure=latest_departure_s([o * unit_s for o in offsets], dues),
+        oldest_ready_s=oldest_s,
+        latest_departure=latest_s,
         next_chance_s=next_chance * unit_s,
         policy=policy,
     )
+    return TourLook(reason, load, min(latest_s, oldest_s + policy.max_wait_s) / unit_s)
 
 
 def on_board_to_send(on_board: Sequence[str], sent: Sequence[str]) -> bool:

@@ -489,3 +489,37 @@ def test_a_located_delivery_round_trips_and_bad_places_are_422(client: httpx.Cli
         bad = {**drop, "id": "geo-bad", "location": location}
         answer = client.post("/api/v1/orders", json={"deliveries": [bad]}, headers=AS_OPERATOR)
         assert answer.status_code == 422, location
+
+
+def test_the_routes_view_shows_each_vans_tour(tmp_path: Path) -> None:
+    """With tours on (the default), a delivery of 2 units for a van of 10 is held at the
+    depot (the routes view says so, with the latest it leaves); loaded by hand, the van is
+    out with it (no departure rule: `reason` null)."""
+    settings = CoordinatorSettings(
+        viewer_tokens=VIEWER,
+        operator_tokens=OPERATOR,
+        db_path=tmp_path / "c.db",
+        plan_quiet_s=0.0,
+        plan_urgent_quiet_s=0.0,
+        plan_time_limit_s=1.0,
+        plan_rest_factor=0.0,
+    )
+    app = create_app(settings, start_service=False)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        app.state.plans.apply([DepotSeen("s", "w1")])
+        fleet = {"depots": [{"id": "w1", "x": 0, "y": 0}],
+                 "vehicles": [{"id": "van", "depot_id": "w1", "capacity": 10}]}  # fmt: skip
+        assert http.put("/api/v1/plans/fleet", json=fleet, headers=AS_OPERATOR).status_code == 200
+        body = {"deliveries": [{"id": "load-1", "x": 3, "y": 4, "demand": 2}]}
+        assert http.post("/api/v1/orders", json=body, headers=AS_OPERATOR).status_code == 202
+        assert app.state.plans.service.tick()
+        (held,) = http.get("/api/v1/plans/routes", headers=AS_VIEWER).json()["tours"]
+        assert held["state"] == "held"
+        assert (held["vehicle_id"], held["stops"], held["load"]) == ("van", ["load-1"], 2)
+        assert held["leaves_by_ms"] > 0
+        dispatch = {"vehicle_id": "van", "deliveries": ["load-1"]}
+        sent = http.post("/api/v1/orders/dispatch", json=dispatch, headers=AS_OPERATOR)
+        assert sent.status_code == 200
+        assert app.state.plans.service.tick()
+        (out,) = http.get("/api/v1/plans/routes", headers=AS_VIEWER).json()["tours"]
+        assert (out["state"], out["stops"], out["reason"]) == ("out", ["load-1"], None)

@@ -15,6 +15,7 @@ import pytest
 from coordinator.plan.orders.specs import DeliveryOrder, DepotSpec, VehicleSpec
 from coordinator.plan.routing.departures import DeparturePolicy
 from coordinator.plan.routing.problem import (
+    NO_LIMIT,
     Depot,
     Order,
     Route,
@@ -22,7 +23,7 @@ from coordinator.plan.routing.problem import (
     TravelMatrix,
     Vehicle,
 )
-from coordinator.plan.routing.tours import at_depot, on_board_to_send, tour_offsets, tour_reason
+from coordinator.plan.routing.tours import at_depot, look_at_tour, on_board_to_send, tour_offsets
 from coordinator.plan.routing.travel import GreatCircleTravel
 from coordinator.plan.runner import PlanRunner
 from coordinator.plan.state import MemoryPlanState, PlanState
@@ -64,7 +65,7 @@ def _reason(
     problem: RoutingProblem, stops: Sequence[str], *, since: float, now: float = 100.0
 ) -> str | None:
     route = Route("v", "d", tuple(stops), 0.0, 0.0, 0.0, 0)
-    return tour_reason(
+    return look_at_tour(
         problem,
         route,
         capacity=5,
@@ -73,7 +74,7 @@ def _reason(
         next_chance=now + 5,  # five minutes
         unit_s=60.0,
         policy=DeparturePolicy(fill_share=1.0, max_wait_s=HOUR),
-    )
+    ).reason
 
 
 def test_a_tour_leaves_full_at_risk_or_waited_and_is_held_otherwise() -> None:
@@ -89,6 +90,25 @@ def test_a_tour_leaves_full_at_risk_or_waited_and_is_held_otherwise() -> None:
     assert _reason(thin, ["a"], since=44.0) == "waited"
     assert _reason(thin, ["a"], since=46.0) is None
     assert _reason(thin, [], since=0.0) is None
+
+
+def test_a_held_tour_leaves_by_its_oldest_stops_longest_wait_or_its_first_promise() -> None:
+    """A stop 10 minutes old with an hour's wait leaves by minute 150 (entered at 90); due
+    at 120 after a 5-minute drive, by 115, the sooner."""
+    policy = DeparturePolicy(fill_share=1.0, max_wait_s=HOUR)
+    route = Route("v", "d", ("a",), 0.0, 0.0, 0.0, 0)
+    for due, leaves_by in ((NO_LIMIT, 150.0), (120.0, 115.0)):
+        look = look_at_tour(
+            _planar(Order("a", 3, 4, 3, due=due)),
+            route,
+            capacity=5,
+            since={"a": 90.0},
+            now=100.0,
+            next_chance=105.0,
+            unit_s=60.0,
+            policy=policy,
+        )
+        assert (look.reason, look.load, look.leaves_by) == (None, 3, leaves_by)
 
 
 def test_a_van_is_told_its_load_again_only_when_it_does_not_drive_it_already() -> None:
@@ -318,3 +338,32 @@ def test_dispatch_settings_are_checked(bad: dict[str, float]) -> None:
 
     with pytest.raises(ConfigError, match=next(iter(bad))):
         load_settings(None, dev_mode=True, **bad)
+
+
+def test_the_routes_view_says_what_each_van_does_and_metrics_count_departures() -> None:
+    """Held at the depot with its load and the latest it leaves; out with its load, why and
+    when it left; returning once its stops are delivered; idle with nothing planned. The
+    departures are counted per reason."""
+    t = _Runner(capacity=5)
+    t.fleet()
+    t.order("a", 2, A)
+    t.look()
+    (held,) = t.runner.routes()["tours"]
+    assert held["state"] == "held"
+    assert (held["stops"], held["load"], held["capacity"]) == (["a"], 2, 5)
+    entered_ms = (t.clock.now() - 5.0) * 1000
+    assert held["leaves_by_ms"] == pytest.approx(entered_ms + HOUR * 1000, abs=60_000)
+    t.order("b", 3, B)
+    t.look()
+    (out,) = t.runner.routes()["tours"]
+    assert (out["state"], out["reason"], out["load"]) == ("out", "full", 5)
+    assert sorted(out["stops"]) == ["a", "b"]
+    assert out["departed_ms"] == pytest.approx(t.clock.now() * 1000)
+    t.runner.service.vehicle_at("v1", lat=FAR[0], lon=FAR[1])
+    t.runner.close_orders([], ["a", "b"], reason="delivered")
+    t.look()
+    assert t.runner.routes()["tours"][0]["state"] == "returning"
+    t.runner.service.vehicle_at("v1", lat=DEPOT[0], lon=DEPOT[1])
+    t.look(300.0)
+    assert t.runner.routes()["tours"][0]["state"] == "idle"
+    assert t.runner.service.stats().tours_departed == {"full": 1}
