@@ -15,6 +15,7 @@ import httpx
 
 from coordinator.api.app import create_app
 from coordinator.settings import CoordinatorSettings, load_settings
+from edge_agent.config import AgentConfig, config_from_dict
 from fleet_runtime.clock import Clock
 from flexfleet.broker import Broker
 from tests.coordinator.conftest import serve
@@ -95,3 +96,21 @@ def coordinator_process(
                 process.wait(5)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def sim_agent_config(
+    site: str, node: str, kind: str, broker: Broker, state: Path, **driver: Any
+) -> AgentConfig:
+    """An agent of a simulated `kind` on the test broker: quick reconnects, 100 ms
+    sampling, small batches, no detectors, `driver` options for its simulation."""
+    return config_from_dict(
+        {
+            "node": {"site": site, "node": node, "kind": kind},
+            "mqtt": {"broker": broker.url, "reconnect_base_s": 0.1, "reconnect_cap_s": 1.0},
+            "outbox": {"state_dir": str(state)},
+            "sampling": {"interval_ms": 100},
+            "batching": {"max_samples": 200, "max_age_ms": 200},
+            "driver": {"type": "sim", **driver},
+            "detectors": {"enabled": False},
+        }
+    )

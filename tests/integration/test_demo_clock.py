@@ -16,12 +16,15 @@ from typing import Any
 
 import pytest
 
-from edge_agent.config import config_from_dict
 from edge_agent.runner import AgentThread
 from fleet_runtime.clock import ScaledClock
 from flexfleet.broker import Broker
 from flexfleet.demo_status import tally
-from tests.integration.coordinator_support import coordinator_api, coordinator_settings
+from tests.integration.coordinator_support import (
+    coordinator_api,
+    coordinator_settings,
+    sim_agent_config,
+)
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,20 +33,6 @@ SPEED = 600.0  # simulated seconds per wall second, for every process of the tes
 WAREHOUSE = (29.31, 120.07)
 CUSTOMER = (29.35, 120.10)  # about 5 km away: 8 min at 40 km/h, 3.5 h at 2 km/h
 PROMISED_KMH = 40.0
-
-
-def _agent(site: str, node: str, kind: str, broker: Broker, state: Path, **driver: Any) -> Any:
-    return config_from_dict(
-        {
-            "node": {"site": site, "node": node, "kind": kind},
-            "mqtt": {"broker": broker.url, "reconnect_base_s": 0.1, "reconnect_cap_s": 1.0},
-            "outbox": {"state_dir": str(state)},
-            "sampling": {"interval_ms": 100},
-            "batching": {"max_samples": 200, "max_age_ms": 200},
-            "driver": {"type": "sim", **driver},
-            "detectors": {"enabled": False},
-        }
-    )
 
 
 @pytest.mark.parametrize(("van_kmh", "on_time"), [(PROMISED_KMH, 1), (PROMISED_KMH / 20, 0)])
@@ -69,14 +58,14 @@ def test_on_time_in_the_status_line_compares_the_van_with_the_promise(
     )
     agents = [
         AgentThread(
-            _agent(
+            sim_agent_config(
                 unique_site, "w1", "warehouse", broker, tmp_path / "w1",
                 skus=2, seed=4, speed=1.0 / SPEED,
             ),
             clock=clock,
         ),
         AgentThread(
-            _agent(
+            sim_agent_config(
                 unique_site, "v1", "vehicle", broker, tmp_path / "v1",
                 lat=WAREHOUSE[0], lon=WAREHOUSE[1], speed_kmh=van_kmh, service_s=120.0,
                 traffic_sigma=0.0, failure_rate=0.0, detour_factor=1.3,

@@ -15,12 +15,15 @@ from typing import Any
 import orjson
 import pytest
 
-from edge_agent.config import config_from_dict
 from edge_agent.runner import AgentThread
 from fleet_runtime.clock import ScaledClock
 from flexfleet.broker import Broker
 from tests.coordinator.sales.test_webhooks import Receiver
-from tests.integration.coordinator_support import coordinator_api, coordinator_settings
+from tests.integration.coordinator_support import (
+    coordinator_api,
+    coordinator_settings,
+    sim_agent_config,
+)
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,20 +33,6 @@ WAREHOUSE = (45.08, 7.69)
 CUSTOMER = (45.10, 7.72)
 SPEED = 60.0  # simulated seconds per wall second, for the coordinator and every agent
 VAN_KMH = 60.0
-
-
-def _agent(site: str, node: str, kind: str, broker: Broker, state: Path, **driver: Any) -> Any:
-    return config_from_dict(
-        {
-            "node": {"site": site, "node": node, "kind": kind},
-            "mqtt": {"broker": broker.url, "reconnect_base_s": 0.1, "reconnect_cap_s": 1.0},
-            "outbox": {"state_dir": str(state)},
-            "sampling": {"interval_ms": 100},
-            "batching": {"max_samples": 200, "max_age_ms": 200},
-            "driver": {"type": "sim", **driver},
-            "detectors": {"enabled": False},
-        }
-    )
 
 
 @pytest.fixture
@@ -80,17 +69,17 @@ def test_a_made_order_goes_from_received_to_delivered_through_real_agents(
     dock = str(tmp_path / "dock")
     agents = [
         AgentThread(
-            _agent(unique_site, "m1", "machine", broker, tmp_path / "m1", seed=3), clock=clock
+            sim_agent_config(unique_site, "m1", "machine", broker, tmp_path / "m1", seed=3), clock=clock
         ),
         AgentThread(
-            _agent(
+            sim_agent_config(
                 unique_site, "w1", "warehouse", broker, tmp_path / "w1", skus=2, seed=4,
                 dock=dock, speed=1.0 / SPEED,
             ),
             clock=clock,
         ),
         AgentThread(
-            _agent(
+            sim_agent_config(
                 unique_site, "v1", "vehicle", broker, tmp_path / "v1",
                 lat=WAREHOUSE[0], lon=WAREHOUSE[1], speed_kmh=VAN_KMH, service_s=30.0,
                 traffic_sigma=0.0, failure_rate=0.0, dock=dock,

@@ -22,12 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
-from edge_agent.config import config_from_dict
 from edge_agent.drivers.sim_vehicle import SimVehicleDriver
 from edge_agent.runner import AgentThread
 from fleet_runtime.clock import ScaledClock
 from flexfleet.broker import Broker
-from tests.integration.coordinator_support import coordinator_process
+from tests.integration.coordinator_support import coordinator_process, sim_agent_config
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -38,20 +37,6 @@ WAREHOUSE = (45.08, 7.69)
 CUSTOMER = (45.09, 7.70)
 VAN_KMH = 15.0  # slow enough that the van is on the road for seconds of wall time
 TRANSFER = "t.sales.o-1.0.0"
-
-
-def _agent(site: str, node: str, kind: str, broker: Broker, state: Path, **driver: Any) -> Any:
-    return config_from_dict(
-        {
-            "node": {"site": site, "node": node, "kind": kind},
-            "mqtt": {"broker": broker.url, "reconnect_base_s": 0.1, "reconnect_cap_s": 1.0},
-            "outbox": {"state_dir": str(state)},
-            "sampling": {"interval_ms": 100},
-            "batching": {"max_samples": 200, "max_age_ms": 200},
-            "driver": {"type": "sim", **driver},
-            "detectors": {"enabled": False},
-        }
-    )
 
 
 def _coordinator(
@@ -121,17 +106,17 @@ def test_a_made_jobs_units_reach_the_warehouse_once_across_a_coordinator_kill(
     clock = ScaledClock(speed=SPEED, origin_s=origin_s)
     dock = str(tmp_path / "dock")
     machine = AgentThread(
-        _agent(unique_site, "m1", "machine", broker, tmp_path / "m1", seed=3), clock=clock
+        sim_agent_config(unique_site, "m1", "machine", broker, tmp_path / "m1", seed=3), clock=clock
     )
     warehouse = AgentThread(
-        _agent(
+        sim_agent_config(
             unique_site, "w1", "warehouse", broker, tmp_path / "w1",
             skus=2, seed=4, dock=dock, speed=1.0 / SPEED,
         ),
         clock=clock,
     )  # fmt: skip
     van = AgentThread(
-        _agent(
+        sim_agent_config(
             unique_site, "v1", "vehicle", broker, tmp_path / "v1",
             lat=WAREHOUSE[0], lon=WAREHOUSE[1], speed_kmh=VAN_KMH, service_s=30.0,
             traffic_sigma=0.0, failure_rate=0.0, dock=dock,
