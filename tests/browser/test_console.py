@@ -152,6 +152,15 @@ def test_every_view_shows_what_the_api_holds(
     stops = console.page.locator("[data-testid=route-stop]")
     expected = [stop for route in routes for stop in route["stops"]]
     assert [stops.nth(i).get_attribute("data-stop") for i in range(stops.count())] == expected
+
+    def vans_as_listed() -> bool:
+        tours = fleet.api.get("/api/v1/plans/routes").json()["tours"]
+        rows = console.page.locator("[data-testid=tour-row]")
+        shown = [(rows.nth(i).get_attribute("data-vehicle"), rows.nth(i).get_attribute("data-state"))
+                 for i in range(rows.count())]  # fmt: skip
+        return bool(tours) and shown == [(t["vehicle_id"], t["state"]) for t in tours]
+
+    wait_until(vans_as_listed, timeout_s=10)  # the page refreshes every 2 s
     console.shot(screenshot_dir, "routes")
 
     console.open("stock")

@@ -1,6 +1,8 @@
 // Routes: each vehicle's route from its depot through its stops in order, and where each
 // vehicle is now (its agent's latest `lat` / `lon`), on a plain projection that needs no
-// map tiles; the stops listed; deliveries the routes leave out, with the reason.
+// map tiles; what each van does under tours (out with its load, held at its depot until it
+// fills or must leave, returning, idle); the stops listed; deliveries the routes leave out,
+// with the reason.
 //
 // Places come from the held deliveries (`location` in degrees, else `x`, `y` in plan units),
 // the declared fleet's depots (their `location`, else the network's warehouse holding that
@@ -8,7 +10,7 @@
 // location, else in plan units; vehicles are drawn only in degrees (that is what they report).
 
 import {get, getOptional} from "../api.js";
-import {el, paletteColour, number, section, svg, table, dateTime} from "../dom.js";
+import {el, paletteColour, number, section, svg, table, dateTime, time} from "../dom.js";
 
 const W = 900, H = 440, P = 70;
 const VEHICLE_REFRESH_MS = 2000;
@@ -76,6 +78,21 @@ function routeHead(index, attrs) {
   return head;
 }
 
+/** What a van does, in words: why it left and when, or until when it waits. */
+export function tourWhy(t) {
+  if (t.state === "out") return t.reason ? "left " + time(t.departed_ms) + ", " + ({full: "full", promise: "a promise due", waited: "its oldest stop waited long enough"}[t.reason] || t.reason) : "loaded by hand";
+  if (t.state === "held") return "waits to fill; leaves by " + time(t.leaves_by_ms);
+  if (t.state === "returning") return "back to " + t.depot_id + (t.stops.length ? ", then " + t.stops.length + " stops" : "");
+  return "nothing planned";
+}
+
+function tourRows(tours) {
+  return tours.map(t => el("tr", {"data-testid": "tour-row", "data-vehicle": t.vehicle_id, "data-state": t.state},
+    el("td", {text: t.vehicle_id}), el("td", {text: t.depot_id}), el("td", {text: t.state}),
+    el("td", {text: t.load == null ? "–" : number(t.load) + " of " + number(t.capacity)}),
+    el("td", {text: t.stops.join(", ") || "–"}), el("td", {text: tourWhy(t)})));
+}
+
 function drawRoutes(routes, layout) {
   if (!layout.points.size) return null;
   const at = fitted(layout.points);
@@ -130,8 +147,8 @@ export const routesView = {
   refreshMs: VEHICLE_REFRESH_MS,
   render(main) {
     const head = el("p", {role: "status"});
-    const mapBox = el("div"), legend = el("p", {class: "muted"}), listBox = el("div"), unservedBox = el("div");
-    main.append(section("Delivery routes", head, mapBox, legend), section("Stops in order", listBox), section("Unserved deliveries", unservedBox));
+    const mapBox = el("div"), legend = el("p", {class: "muted"}), listBox = el("div"), unservedBox = el("div"), toursBox = el("div");
+    main.append(section("Delivery routes", head, mapBox, legend), section("Vans", toursBox), section("Stops in order", listBox), section("Unserved deliveries", unservedBox));
     return {
       async refresh() {
         const [routes, orders, fleet, network] = await Promise.all([
@@ -167,6 +184,9 @@ export const routesView = {
           routeHead(index, {text: r.vehicle_id + " from " + r.depot_id + " · load " + number(r.load) + " · distance " + number(r.distance)}),
           el("ol", {class: "stops"}, r.stops.map((id, i) => el("li", {"data-testid": "route-stop", "data-stop": id, "data-index": i + 1, text: id})))))
           : [el("p", {class: "muted", text: "No route planned."})]));
+        toursBox.replaceChildren(table("What each van does: out with what it carries, held at its depot until its tour fills or must leave, returning, idle",
+          ["Van", "Depot", "State", "Load", "Stops", "Why"], tourRows(routes.tours || []),
+          {empty: "no tours: dispatch_tours is off, or no fleet is declared"}));
         unservedBox.replaceChildren(table("Deliveries no vehicle takes, and why", ["Delivery", "Why"],
           routes.unserved.map(u => el("tr", {}, el("td", {text: u.order_id}), el("td", {text: u.reason.replaceAll("_", " ") + (u.detail ? ": " + u.detail : "")}))),
           {empty: "every delivery is routed"}));
