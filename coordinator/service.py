@@ -43,6 +43,7 @@ from coordinator.plan.routing.osrm import OsrmTravel
 from coordinator.plan.routing.travel import GreatCircleTravel, TravelTimes
 from coordinator.plan.runner import PlanRunner
 from coordinator.plan.schedule.isolated import IsolatedScheduler
+from coordinator.plan.van_loans import VanLoans
 from coordinator.sales.book import SalesBook
 from coordinator.sales.network import Network
 from coordinator.sales.sources import PromiseReviser, capacity_source, pairwise_travel
@@ -490,6 +491,9 @@ def _build_plans(
             else None
         ),
         dispatch_every_s=settings.dispatch_every_s,
+        loans=VanLoans(behind_s=settings.dispatch_behind_s)
+        if settings.dispatch_lend_vans
+        else None,
     )
 
     def scrap_limit(sku: str) -> float:

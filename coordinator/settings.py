@@ -213,6 +213,11 @@ class CoordinatorSettings(BaseSettings):
     dispatch_fill_share: float = Field(default=1.0, gt=0, le=1)
     dispatch_max_wait_s: float = Field(default=6 * 3600.0, ge=0, le=7 * 86_400)
     dispatch_every_s: float = Field(default=300.0, gt=0, le=86_400)
+    # With tours, a depot whose oldest waiting delivery waited over dispatch_behind_s
+    # borrows a free van from the nearest depot that can spare one, which goes home once
+    # the borrower caught up (coordinator.plan.van_loans); False keeps every van at home.
+    dispatch_lend_vans: bool = True
+    dispatch_behind_s: float = Field(default=86_400.0, gt=0, le=30 * 86_400)
     travel_osrm_url: str | None = Field(default=None, pattern=r"^https?://[^\s]{1,500}$")
     travel_timeout_s: float = Field(default=10.0, gt=0, le=120)
     job_start_grace_s: float = Field(default=300.0, gt=0)

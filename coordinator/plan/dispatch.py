@@ -27,6 +27,7 @@ from coordinator.plan.routing.problem import (
     Vehicle,
 )
 from coordinator.plan.routing.tours import at_depot, look_at_tour, on_board_to_send
+from coordinator.plan.van_loans import VanLoans
 
 __all__ = ["Look", "TourDispatch"]
 
@@ -51,9 +52,12 @@ class TourDispatch:
     and when each van out left, the tours sent per reason, and the next look (not
     thread-safe: the service calls it under its lock)."""
 
-    def __init__(self, policy: DeparturePolicy, *, every_s: float) -> None:
+    def __init__(
+        self, policy: DeparturePolicy, *, every_s: float, loans: VanLoans | None = None
+    ) -> None:
         self.policy = policy
         self.every_s = every_s
+        self.loans = loans
         self.since: dict[str, int] = {}  # delivery → when it entered the plan (plan units)
         self.routed: RoutingProblem | None = None  # the problem the current routes solve
         self.look_again: float | None = None  # monotonic time to look at held tours
@@ -81,6 +85,10 @@ class TourDispatch:
             self.departed_per_reason[reason[0]] -= 1
         self.look_again = monotonic_s + self.every_s
 
+    def based(self, vehicles: Sequence[Vehicle]) -> tuple[Vehicle, ...]:
+        """The declared vehicles, each at the depot it is based at now (lent or home)."""
+        return self.loans.based(vehicles) if self.loans is not None else tuple(vehicles)
+
     def look(
         self,
         at: Look,
@@ -93,7 +101,7 @@ class TourDispatch:
         positions: Mapping[str, Position],
     ) -> list[Message]:
         """The route commands to send now (see the module); the stops of each tour that
-        leaves are added to `pins`, after the others."""
+        leaves are added to `pins`, after the others. `vehicles`: the fleet as declared."""
         self.look_again = None
         problem = self.routed
         if routes is None or problem is None:
@@ -102,7 +110,8 @@ class TourDispatch:
         planned = {r.vehicle_id: r for r in routes.routes}
         messages: list[Message] = []
         view: dict[str, dict[str, Any]] = {}
-        for vehicle in vehicles:
+        free: list[str] = []
+        for vehicle in self.based(vehicles):
             on_board = tuple(
                 p.order_id
                 for p in pins.values()
@@ -136,9 +145,14 @@ class TourDispatch:
                 # its tour is done and it is on its way back; what is planned for it waits
                 view[vehicle.id] = base | {"state": "returning", "stops": list(stops)}
                 self.look_again = at.monotonic_s + self.every_s
+                if vehicle.id not in self._sent:  # told nothing since a restart: go back
+                    messages.append(self._message(vehicle, (), None, at.version))
                 continue
+            if self.loans is not None:
+                self.loans.back(vehicle.id, at.wall_s)
             if route is None or not stops:
                 view[vehicle.id] = base | {"state": "idle", "stops": []}
+                free.append(vehicle.id)
                 continue
             tour = look_at_tour(
                 problem,
@@ -158,22 +172,71 @@ class TourDispatch:
                     "leaves_by_ms": int((at.epoch_s + tour.leaves_by * at.unit_s) * 1000),
                 }
                 self.look_again = at.monotonic_s + self.every_s
+                free.append(vehicle.id)
                 continue
-            for stop in stops:
-                pins.pop(stop, None)
-                pins[stop] = PinnedStop(stop, vehicle.id)
-            departed_ms = int(at.wall_s * 1000)
-            self._departed[vehicle.id] = (tour.reason, departed_ms)
-            self.departed_per_reason[tour.reason] += 1
-            messages.append(self._message(vehicle, stops, tour.reason, at.version))
+            messages.append(self._leave(at, vehicle, stops, tour.reason, pins))
             view[vehicle.id] = base | {
                 "state": "out",
                 "stops": list(stops),
                 "load": tour.load,
                 "reason": tour.reason,
-                "departed_ms": departed_ms,
+                "departed_ms": self._departed[vehicle.id][1],
             }
+        if self.loans is not None:
+            messages += self._lend(at, vehicles, free, depots, orders, pins, view)
+        if any(order_id not in pins for order_id in orders):
+            # a delivery waits (held, behind a van's tour, or unserved): look again
+            self.look_again = at.monotonic_s + self.every_s
         self.view = view
+        return messages
+
+    def _leave(
+        self,
+        at: Look,
+        vehicle: Vehicle,
+        stops: tuple[str, ...],
+        reason: str,
+        pins: dict[str, PinnedStop],
+    ) -> Message:
+        """A tour leaving now: its stops loaded on the van, its departure noted."""
+        for stop in stops:
+            pins.pop(stop, None)
+            pins[stop] = PinnedStop(stop, vehicle.id)
+        self._departed[vehicle.id] = (reason, int(at.wall_s * 1000))
+        self.departed_per_reason[reason] += 1
+        if self.loans is not None:
+            self.loans.left(vehicle.id, vehicle.depot_id, at.wall_s)
+        return self._message(vehicle, stops, reason, at.version)
+
+    def _lend(
+        self,
+        at: Look,
+        declared: Sequence[Vehicle],
+        free: Sequence[str],
+        depots: Mapping[str, Depot],
+        orders: Mapping[str, Order],
+        pins: Mapping[str, PinnedStop],
+        view: dict[str, dict[str, Any]],
+    ) -> list[Message]:
+        """Vans lent to the depots behind, and sent home once not needed (`VanLoans`):
+        each is sent to its new depot with no stops, and shows as returning there."""
+        assert self.loans is not None
+        waits_s: dict[str, float] = {}
+        for order in orders.values():
+            if order.depot_id is not None and order.id not in pins:
+                waited = (at.now - self.since.get(order.id, at.now)) * at.unit_s
+                waits_s[order.depot_id] = max(waits_s.get(order.depot_id, 0.0), waited)
+        moves = self.loans.moves(
+            declared=declared, free=free, waits_s=waits_s, depots=depots, now_s=at.wall_s
+        )
+        by_id = {v.id: v for v in declared}
+        messages = []
+        for move in moves:
+            vehicle = replace(by_id[move.vehicle_id], depot_id=move.to)
+            message = self._message(vehicle, (), None, at.version)
+            message[1]["van_move"] = move.reason
+            messages.append(message)
+            view[vehicle.id] = view[vehicle.id] | {"depot_id": move.to, "state": "returning"}
         return messages
 
     def _message(

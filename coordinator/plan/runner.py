@@ -100,6 +100,7 @@ from coordinator.plan.triggers import (
     TriggerMapper,
     VehicleSeen,
 )
+from coordinator.plan.van_loans import VanLoans
 from coordinator.store.port import CommitResult
 from fleet_runtime.clock import Clock, now_ms
 from protocol import ProtocolError, ScheduleUpdate
@@ -182,6 +183,7 @@ class PlanRunner:
         scheduler: SchedulePlanner | None = None,
         departures: DeparturePolicy | None = None,
         dispatch_every_s: float = 300.0,
+        loans: VanLoans | None = None,
     ) -> None:
         try:
             debouncer = Debouncer(
@@ -212,6 +214,7 @@ class PlanRunner:
             travel=travel,
             departures=departures,
             dispatch_every_s=dispatch_every_s,
+            loans=loans,
         )
         self.mapper = TriggerMapper(
             stock_threshold_for=lambda sku: thresholds.get(sku, stock_low_threshold)
@@ -896,7 +899,9 @@ class PlanRunner:
         if site is None:
             log.warning("no site known for %s: its %s update is not sent", node_id, payload["kind"])
             return
-        body = {k: v for k, v in payload.items() if k not in ("kind", "departs")}
+        body = {k: v for k, v in payload.items() if k not in ("kind", "departs", "van_move")}
+        if payload.get("van_move"):
+            log.info("%s %s to %s", payload["vehicle_id"], payload["van_move"], payload["depot_id"])
         if payload.get("departs") and not self._load(body["vehicle_id"], body["stops"]):
             return
         if payload["kind"] == "schedule":

@@ -69,6 +69,7 @@ from coordinator.plan.schedule.replan import (
     machine_down,
 )
 from coordinator.plan.state import PlanMade
+from coordinator.plan.van_loans import VanLoans
 from fleet_runtime.clock import Clock
 
 __all__ = ["PlanService", "PlanStats", "Publish"]
@@ -165,11 +166,14 @@ class PlanService:
         travel: TravelTimes | None = None,
         departures: DeparturePolicy | None = None,
         dispatch_every_s: float = 300.0,
+        loans: VanLoans | None = None,
     ) -> None:
         self._clock = clock
         # tours (`plan.dispatch`); None sends every route as planned
         self._tours = (
-            TourDispatch(departures, every_s=dispatch_every_s) if departures is not None else None
+            TourDispatch(departures, every_s=dispatch_every_s, loans=loans)
+            if departures is not None
+            else None
         )
         self._travel = travel
         self._positions: dict[str, Position] = {}
@@ -616,7 +620,7 @@ class PlanService:
             problem = RoutingProblem(
                 depots,
                 tuple(self._orders.values()),
-                self._vehicles,
+                self._tours.based(self._vehicles) if self._tours is not None else self._vehicles,
                 pinned=tuple(
                     pin
                     for pin in self._pins.values()
@@ -717,7 +721,7 @@ class PlanService:
             pins=self._pins,
             positions=self._positions,
         )
-        if any(payload["departs"] for _node, payload in messages):
+        if any(payload["departs"] or payload.get("van_move") for _node, payload in messages):
             self._debouncer.submit(Trigger("routing_orders", "departed"))
         return messages
 

@@ -367,3 +367,20 @@ def test_the_routes_view_says_what_each_van_does_and_metrics_count_departures() 
     t.look(300.0)
     assert t.runner.routes()["tours"][0]["state"] == "idle"
     assert t.runner.service.stats().tours_departed == {"full": 1}
+
+
+def test_a_van_found_away_with_nothing_on_board_is_sent_to_its_depot_once() -> None:
+    """At start (a restart) the coordinator has told a van nothing; one reported away from
+    its depot with nothing on board is sent back there (a route of no stops ends at its
+    depot), once; a delivery planned for it waits until it is back."""
+    t = _Runner(capacity=5)
+    t.fleet()
+    t.runner.service.vehicle_at("v1", lat=FAR[0], lon=FAR[1])
+    t.order("a", 5, A)  # a full tour, were the van at its depot
+    t.look()
+    t.look(300.0)
+    assert t.sent() == [()]
+    assert t.loaded() == {}
+    t.runner.service.vehicle_at("v1", lat=DEPOT[0], lon=DEPOT[1])
+    t.look(300.0)
+    assert t.sent() == [(), ("a",)]

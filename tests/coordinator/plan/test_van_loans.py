@@ -1,0 +1,153 @@
+"""Vans lent between depots in the running coordinator: the depots' van time measured from
+timed tours, loans and returns decided by `routing.lending` on what the planner sees, and
+the runner sending a lent van to its new depot, its tours from there, and home again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from coordinator.plan.orders.specs import DeliveryOrder, DepotSpec, VehicleSpec
+from coordinator.plan.routing.departures import DeparturePolicy
+from coordinator.plan.routing.problem import Depot, Vehicle
+from coordinator.plan.routing.travel import GreatCircleTravel
+from coordinator.plan.runner import PlanRunner
+from coordinator.plan.triggers import DepotSeen
+from coordinator.plan.van_loans import DAY_S, Move, VanLoans
+from fleet_runtime.clock import FakeClock
+from protocol import decode, plan_update
+from protocol.plans import RouteStop, RouteUpdate
+from tests.coordinator.conftest import command_log
+
+W1 = (29.3069, 120.0751)
+W2 = (29.3300, 120.1500)  # about 7 km east of w1
+CUSTOMER = (29.3200, 120.0900)
+FAR = (29.4500, 120.2500)
+HOUR = 3600.0
+DEPOTS = {
+    "w1": Depot("w1", 0, 0, lat=W1[0], lon=W1[1]),
+    "w2": Depot("w2", 0, 0, lat=W2[0], lon=W2[1]),
+}
+FLEET = (Vehicle("v1", "w1", 5), Vehicle("v2", "w2", 5))
+
+
+def test_a_depots_van_time_is_its_tours_of_the_last_day() -> None:
+    """A tour back within the day counts whole, one that began before the day counts from
+    the day's start, one still out counts to now, another depot's not at all."""
+    loans = VanLoans()
+    now = 10 * DAY_S
+    loans.left("v1", "w1", now - DAY_S - HOUR)
+    loans.back("v1", now - DAY_S + HOUR)  # one hour inside the day
+    loans.left("v1", "w1", now - 5 * HOUR)
+    loans.back("v1", now - 3 * HOUR)  # two hours
+    loans.left("v3", "w1", now - HOUR)  # still out: one hour
+    loans.left("v2", "w2", now - 4 * HOUR)
+    loans.back("v2", now - 2 * HOUR)
+    loans.back("v9", now)  # back from no tour: nothing
+    assert loans.busy_s("w1", now) == pytest.approx(4 * HOUR)
+    assert loans.busy_s("w2", now) == pytest.approx(2 * HOUR)
+    assert loans.busy_s("w1", now + DAY_S) == pytest.approx(DAY_S)  # v3 out all day
+
+
+def test_a_depot_behind_borrows_the_nearest_free_van_and_gives_it_back_once_caught_up() -> None:
+    """w1's delivery waited 25 h: w2's free van is lent (based at w1 from then on). While
+    w1 is still behind it stays; once w1's longest wait is under half a day it goes home."""
+    loans = VanLoans()
+    now = 5 * DAY_S
+
+    def moves(waits: dict[str, float], free: list[str]) -> list[Move]:
+        return loans.moves(declared=FLEET, free=free, waits_s=waits, depots=DEPOTS, now_s=now)
+
+    assert moves({"w1": 23 * HOUR}, ["v2"]) == []  # not behind yet
+    assert moves({"w1": 25 * HOUR}, []) == []  # no free van to lend
+    assert moves({"w1": 25 * HOUR}, ["v2"]) == [Move("v2", "w1", "lend")]
+    assert [v.depot_id for v in loans.based(FLEET)] == ["w1", "w1"]
+    assert moves({"w1": 20 * HOUR}, ["v2"]) == []  # caught up only under 12 h
+    assert moves({"w1": 2 * HOUR}, ["v1"]) == []  # its own van free: the loan waits
+    assert moves({"w1": 2 * HOUR}, ["v2"]) == [Move("v2", "w2", "return")]
+    assert loans.bases == {}
+
+
+def test_a_depot_with_no_place_on_earth_neither_lends_nor_borrows() -> None:
+    loans = VanLoans()
+    depots = DEPOTS | {"w2": Depot("w2", 0, 0)}
+    assert (
+        loans.moves(
+            declared=FLEET, free=["v2"], waits_s={"w1": 2 * DAY_S}, depots=depots, now_s=DAY_S
+        )
+        == []
+    )
+
+
+# ---- the runner ----------------------------------------------------------------------
+def _sent(runner: PlanRunner) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(vehicle, depot, stops) of every route command, the final depot stop left out."""
+    out = []
+    for message in runner.commands.publisher.messages:  # type: ignore[attr-defined]
+        update = plan_update(decode(message.topic, message.payload))  # type: ignore[arg-type]
+        assert isinstance(update, RouteUpdate)
+        stops = [s for s in update.stops if isinstance(s, RouteStop)]
+        assert stops[-1].action == "depot"
+        assert stops[-1].stop_id == update.depot_id
+        out.append((update.vehicle_id, update.depot_id, tuple(s.stop_id for s in stops[:-1])))
+    return out
+
+
+def test_the_runner_lends_a_van_sends_its_tours_from_there_and_brings_it_home() -> None:
+    """v1 is out on a long tour; `a`, bound to w1, waits. Past w1's 2 h limit, w2's free
+    van v2 is lent: sent to w1 with no stops. At w1 it takes `a` (once `a` waited its 3 h);
+    with `a` delivered and v2 back at w1, v2 goes home."""
+    clock = FakeClock()
+    runner = PlanRunner(
+        clock=clock,
+        commands=command_log(clock=clock),
+        travel=GreatCircleTravel(detour_factor=1.3, speed_kmh=30),
+        departures=DeparturePolicy(fill_share=1.0, max_wait_s=3 * HOUR),
+        dispatch_every_s=300.0,
+        loans=VanLoans(behind_s=2 * HOUR),
+    )
+    runner.apply([DepotSeen("s", "w1"), DepotSeen("s", "w2")])
+    runner.set_fleet(
+        [DepotSpec("w1", 0, 0, lat=W1[0], lon=W1[1]), DepotSpec("w2", 0, 0, lat=W2[0], lon=W2[1])],
+        [VehicleSpec("v1", "w1", 5), VehicleSpec("v2", "w2", 5)],
+    )
+    service = runner.service
+
+    def order(order_id: str, where: tuple[float, float], **kw: Any) -> None:
+        runner.submit_orders(
+            [], [DeliveryOrder(order_id, 0, 0, 1, lat=where[0], lon=where[1], **kw)]
+        )
+
+    def look(seconds: float) -> None:
+        clock.advance(seconds)
+        service.tick()
+
+    order("x", FAR, depot_id="w1")
+    runner.dispatch("v1", ["x"])  # loaded by hand: v1 is out
+    look(5.0)
+    service.vehicle_at("v1", lat=FAR[0], lon=FAR[1])
+    service.vehicle_at("v2", lat=W2[0], lon=W2[1])
+    order("a", CUSTOMER, depot_id="w1")
+    look(5.0)
+    while len(_sent(runner)) < 2 and clock.monotonic() < 3 * HOUR:
+        look(300.0)
+    assert _sent(runner) == [("v1", "w1", ("x",)), ("v2", "w1", ())]
+    assert 2 * HOUR - 300 <= clock.monotonic() <= 2 * HOUR + 600
+    tours = {t["vehicle_id"]: t for t in runner.routes()["tours"]}
+    assert (tours["v2"]["state"], tours["v2"]["depot_id"]) == ("returning", "w1")
+
+    service.vehicle_at("v2", lat=W1[0], lon=W1[1])  # v2 reached w1
+    while len(_sent(runner)) < 3 and clock.monotonic() < 4 * HOUR:
+        look(300.0)
+    assert _sent(runner)[2] == ("v2", "w1", ("a",))
+    assert runner.routes()["tours"][1]["reason"] == "waited"
+
+    service.vehicle_at("v2", lat=CUSTOMER[0], lon=CUSTOMER[1])
+    runner.close_orders([], ["a"], reason="delivered")
+    look(300.0)
+    service.vehicle_at("v2", lat=W1[0], lon=W1[1])
+    look(300.0)
+    look(300.0)
+    assert _sent(runner)[3:] == [("v2", "w2", ())]  # home
+    assert {v.depot_id for v in service._tours.based(service._vehicles)} == {"w1", "w2"}  # type: ignore[union-attr]
