@@ -348,6 +348,8 @@ class PlanService:
         """Declare depots and vehicles for delivery routing."""
         with self._lock:
             self._depots, self._vehicles = tuple(depots), tuple(vehicles)
+            if self._tours is not None and self._tours.loans is not None:
+                self._tours.loans.bases.clear()  # a fleet declared anew: every van at home
             self._debouncer.submit(Trigger("routing_orders", "fleet"))
 
     def submit_delivery_orders(self, orders: Iterable[Order]) -> None:

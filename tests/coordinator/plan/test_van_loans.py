@@ -151,3 +151,26 @@ def test_the_runner_lends_a_van_sends_its_tours_from_there_and_brings_it_home() 
     look(300.0)
     assert _sent(runner)[3:] == [("v2", "w2", ())]  # home
     assert {v.depot_id for v in service._tours.based(service._vehicles)} == {"w1", "w2"}  # type: ignore[union-attr]
+
+
+def test_a_fleet_declared_anew_brings_every_lent_van_home() -> None:
+    """A loan to a depot the new fleet no longer has must not leave its van based there
+    (its routing problem would name an unknown depot)."""
+    clock = FakeClock()
+    runner = PlanRunner(
+        clock=clock,
+        commands=command_log(clock=clock),
+        departures=DeparturePolicy(),
+        loans=VanLoans(),
+    )
+    runner.apply([DepotSeen("s", "w1"), DepotSeen("s", "w2")])
+    runner.set_fleet(
+        [DepotSpec("w1", 0, 0, lat=W1[0], lon=W1[1]), DepotSpec("w2", 0, 0, lat=W2[0], lon=W2[1])],
+        [VehicleSpec("v1", "w1", 5), VehicleSpec("v2", "w2", 5)],
+    )
+    tours = runner.service._tours
+    assert tours is not None
+    assert tours.loans is not None
+    tours.loans.bases["v2"] = "w1"
+    runner.set_fleet([DepotSpec("w2", 0, 0, lat=W2[0], lon=W2[1])], [VehicleSpec("v2", "w2", 5)])
+    assert tours.loans.bases == {}
