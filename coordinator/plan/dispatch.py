@@ -36,14 +36,14 @@ Message = tuple[str, dict[str, Any]]
 
 @dataclass(frozen=True, slots=True)
 class Look:
-    """The moment of a look: plan units and their epoch, wall and monotonic seconds, and
-    the version of the routes looked at (the version of the commands)."""
+    """The moment of a look: plan units and their epoch, the clock's date (s; simulated
+    under a scaled clock), and the version of the routes looked at (the version of the
+    commands)."""
 
     now: int
     unit_s: float
     epoch_s: float
     wall_s: float
-    monotonic_s: float
     version: int
 
 
@@ -60,7 +60,9 @@ class TourDispatch:
         self.loans = loans
         self.since: dict[str, int] = {}  # delivery → when it entered the plan (plan units)
         self.routed: RoutingProblem | None = None  # the problem the current routes solve
-        self.look_again: float | None = None  # monotonic time to look at held tours
+        # the clock's date (s) to look at held tours again: a business interval, on the
+        # simulated clock when there is one
+        self.look_again: float | None = None
         self.departed_per_reason: Counter[str] = Counter()
         self.view: dict[str, dict[str, Any]] = {}  # vehicle → what it does
         self._sent: dict[str, tuple[str, ...]] = {}  # vehicle → the stops last sent to it
@@ -76,14 +78,14 @@ class TourDispatch:
         for order_id in order_ids:
             self.since.pop(order_id, None)
 
-    def unload(self, vehicle_id: str, monotonic_s: float) -> None:
+    def unload(self, vehicle_id: str, now_s: float) -> None:
         """A tour that did not leave after all (the service took its stops off the van):
         forget it, and look at the held tours again later."""
         self._sent.pop(vehicle_id, None)
         reason = self._departed.pop(vehicle_id, None)
         if reason is not None:
             self.departed_per_reason[reason[0]] -= 1
-        self.look_again = monotonic_s + self.every_s
+        self.look_again = now_s + self.every_s
 
     def based(self, vehicles: Sequence[Vehicle]) -> tuple[Vehicle, ...]:
         """The declared vehicles, each at the depot it is based at now (lent or home)."""
@@ -144,7 +146,7 @@ class TourDispatch:
             ):
                 # its tour is done and it is on its way back; what is planned for it waits
                 view[vehicle.id] = base | {"state": "returning", "stops": list(stops)}
-                self.look_again = at.monotonic_s + self.every_s
+                self.look_again = at.wall_s + self.every_s
                 if vehicle.id not in self._sent:  # told nothing since a restart: go back
                     messages.append(self._message(vehicle, (), None, at.version))
                 continue
@@ -171,7 +173,7 @@ class TourDispatch:
                     "load": tour.load,
                     "leaves_by_ms": int((at.epoch_s + tour.leaves_by * at.unit_s) * 1000),
                 }
-                self.look_again = at.monotonic_s + self.every_s
+                self.look_again = at.wall_s + self.every_s
                 free.append(vehicle.id)
                 continue
             messages.append(self._leave(at, vehicle, stops, tour.reason, pins))
@@ -186,7 +188,7 @@ class TourDispatch:
             messages += self._lend(at, vehicles, free, depots, orders, pins, view)
         if any(order_id not in pins for order_id in orders):
             # a delivery waits (held, behind a van's tour, or unserved): look again
-            self.look_again = at.monotonic_s + self.every_s
+            self.look_again = at.wall_s + self.every_s
         self.view = view
         return messages
 

@@ -401,7 +401,7 @@ class PlanService:
                 if pin is not None and pin.vehicle_id == vehicle_id:
                     del self._pins[stop]
             if self._tours is not None:
-                self._tours.unload(vehicle_id, self._clock.monotonic())
+                self._tours.unload(vehicle_id, self._clock.now())
 
     def vehicles(self) -> frozenset[str]:
         """The ids of the declared vehicles."""
@@ -428,8 +428,7 @@ class PlanService:
         """Monotonic time at which the pending triggers, or a look at the held tours, are
         due (None when idle)."""
         with self._lock:
-            look = self._tours.look_again if self._tours is not None else None
-            due = [t for t in (self._debouncer.deadline(), look) if t is not None]
+            due = [t for t in (self._debouncer.deadline(), self._look_deadline()) if t is not None]
             return min(due, default=None)
 
     def tick(self) -> bool:
@@ -690,12 +689,20 @@ class PlanService:
             for vehicle_id in diff.changed_vehicles
         ]
 
+    def _look_deadline(self) -> float | None:
+        """Monotonic time of the next look at held tours, counting the clock's seconds as
+        real ones (a simulated clock runs faster: the runner's loop wakes at least every
+        half second and `tick` compares dates)."""
+        if self._tours is None or self._tours.look_again is None:
+            return None
+        return self._clock.monotonic() + max(0.0, self._tours.look_again - self._clock.now())
+
     def _look_at_held_tours(self) -> bool:
         """Send the held tours that may leave now, when it is time to look (the solve lock
         held); True if it looked."""
         with self._lock:
             due = self._tours.look_again if self._tours is not None else None
-            if due is None or self._clock.monotonic() < due:
+            if due is None or self._clock.now() < due:
                 return False
             messages = self._tour_messages()
         for node_id, payload in messages:
@@ -713,7 +720,6 @@ class PlanService:
                 unit_s=self._unit_s,
                 epoch_s=self._epoch_s,
                 wall_s=self._clock.now(),
-                monotonic_s=self._clock.monotonic(),
                 version=self._routes_version,
             ),
             routes=self._routes,

@@ -16,7 +16,8 @@ import httpx
 from coordinator.api.app import create_app
 from coordinator.settings import CoordinatorSettings, load_settings
 from edge_agent.config import AgentConfig, config_from_dict
-from fleet_runtime.clock import Clock
+from edge_agent.runner import AgentThread
+from fleet_runtime.clock import Clock, ScaledClock
 from flexfleet.broker import Broker
 from tests.coordinator.conftest import serve
 from tests.waiting import wait_until
@@ -114,3 +115,26 @@ def sim_agent_config(
             "detectors": {"enabled": False},
         }
     )
+
+
+def shelf_and_van(
+    site: str,
+    broker: Broker,
+    state: Path,
+    clock: Clock,
+    *,
+    depot: tuple[float, float],
+    van_kmh: float,
+) -> list[AgentThread]:
+    """A simulated warehouse `w1` (two SKUs, its shelf's clock at the test's speed) and a
+    van `v1` at `depot` driving at `van_kmh` (no traffic, no failed stops), not started."""
+    speed = clock.speed if isinstance(clock, ScaledClock) else 1.0
+    warehouse = sim_agent_config(
+        site, "w1", "warehouse", broker, state / "w1", skus=2, seed=4, speed=1.0 / speed
+    )
+    van = sim_agent_config(
+        site, "v1", "vehicle", broker, state / "v1",
+        lat=depot[0], lon=depot[1], speed_kmh=van_kmh, service_s=120.0,
+        traffic_sigma=0.0, failure_rate=0.0, detour_factor=1.3,
+    )  # fmt: skip
+    return [AgentThread(warehouse, clock=clock), AgentThread(van, clock=clock)]

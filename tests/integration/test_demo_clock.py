@@ -16,14 +16,13 @@ from typing import Any
 
 import pytest
 
-from edge_agent.runner import AgentThread
 from fleet_runtime.clock import ScaledClock
 from flexfleet.broker import Broker
 from flexfleet.demo_status import tally
 from tests.integration.coordinator_support import (
     coordinator_api,
     coordinator_settings,
-    sim_agent_config,
+    shelf_and_van,
 )
 from tests.waiting import wait_until
 
@@ -56,23 +55,7 @@ def test_on_time_in_the_status_line_compares_the_van_with_the_promise(
         command_timeout_s=60.0 * SPEED,
         dispatch_max_wait_s=0.0,  # a van leaves as soon as its tour is planned
     )
-    agents = [
-        AgentThread(
-            sim_agent_config(
-                unique_site, "w1", "warehouse", broker, tmp_path / "w1",
-                skus=2, seed=4, speed=1.0 / SPEED,
-            ),
-            clock=clock,
-        ),
-        AgentThread(
-            sim_agent_config(
-                unique_site, "v1", "vehicle", broker, tmp_path / "v1",
-                lat=WAREHOUSE[0], lon=WAREHOUSE[1], speed_kmh=van_kmh, service_s=120.0,
-                traffic_sigma=0.0, failure_rate=0.0, detour_factor=1.3,
-            ),
-            clock=clock,
-        ),
-    ]  # fmt: skip
+    agents = shelf_and_van(unique_site, broker, tmp_path, clock, depot=WAREHOUSE, van_kmh=van_kmh)
     for agent in agents:
         agent.start()
     try:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from edge_agent.config import config_from_dict
 from edge_agent.drivers.sim import SimMachinesDriver
 from edge_agent.runner import AgentThread
 from firmware_sim.machine import FaultKind
@@ -29,25 +28,10 @@ from protocol import (
     encode,
 )
 from tests.edge_agent.support import Subscriber, start_agent, stop_agent
+from tests.integration.coordinator_support import sim_agent_config
 
 pytestmark = pytest.mark.integration
 TS = 1_700_000_000_000
-
-
-def agent_config(
-    site: str, node: str, kind: str, broker: Broker, state: Path, **driver: Any
-) -> Any:
-    return config_from_dict(
-        {
-            "node": {"site": site, "node": node, "kind": kind},
-            "mqtt": {"broker": broker.url, "reconnect_base_s": 0.1, "reconnect_cap_s": 1.0},
-            "outbox": {"state_dir": str(state)},
-            "sampling": {"interval_ms": 100},
-            "batching": {"max_samples": 200, "max_age_ms": 200},
-            "driver": {"type": "sim", **driver},
-            "detectors": {"enabled": False},
-        }
-    )
 
 
 @pytest.fixture
@@ -107,7 +91,9 @@ def test_a_schedule_sent_to_two_machines_is_executed_and_reported(
     }
     agents = [
         AgentThread(
-            agent_config(unique_site, node, "machine", broker, tmp_path / node, seed=k, speed=40.0)
+            sim_agent_config(
+                unique_site, node, "machine", broker, tmp_path / node, seed=k, speed=40.0
+            )
         ).start()
         for k, node in enumerate(plans, start=1)
     ]
@@ -142,7 +128,7 @@ def test_a_breakdown_pauses_the_operation_and_the_repair_resumes_it(
     """DOWN mid-operation: a paused state event with the counts so far, then run again after
     the repair, and the operation still finishes with its quantity of good parts."""
     agent = AgentThread(
-        agent_config(unique_site, "m1", "machine", broker, tmp_path / "m1", seed=3, speed=60.0)
+        sim_agent_config(unique_site, "m1", "machine", broker, tmp_path / "m1", seed=3, speed=60.0)
     ).start()
     try:
         command(
@@ -184,7 +170,7 @@ STOPS: list[Any] = [
 
 
 def vehicle_config(site: str, broker: Broker, tmp_path: Path) -> Any:
-    return agent_config(
+    return sim_agent_config(
         site, "v1", "vehicle", broker, tmp_path / "v1",
         lat=45.07, lon=7.68, speed_kmh=100.0, service_s=30.0, speed=20.0,
         places={"depot": [45.07, 7.68]}, dock=str(tmp_path / "dock"),

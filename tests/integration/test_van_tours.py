@@ -15,13 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from edge_agent.runner import AgentThread
 from fleet_runtime.clock import ScaledClock
 from flexfleet.broker import Broker
 from tests.integration.coordinator_support import (
     coordinator_api,
     coordinator_settings,
-    sim_agent_config,
+    shelf_and_van,
 )
 from tests.waiting import wait_until
 
@@ -79,23 +78,7 @@ def test_a_van_leaves_full_and_takes_what_came_meanwhile_on_its_next_tour(
         dispatch_max_wait_s=MAX_WAIT_S,
         dispatch_every_s=60.0,
     )
-    agents = [
-        AgentThread(
-            sim_agent_config(
-                unique_site, "w1", "warehouse", broker, tmp_path / "w1",
-                skus=2, seed=4, speed=1.0 / SPEED,
-            ),
-            clock=clock,
-        ),
-        AgentThread(
-            sim_agent_config(
-                unique_site, "v1", "vehicle", broker, tmp_path / "v1",
-                lat=WAREHOUSE[0], lon=WAREHOUSE[1], speed_kmh=40.0, service_s=120.0,
-                traffic_sigma=0.0, failure_rate=0.0, detour_factor=1.3,
-            ),
-            clock=clock,
-        ),
-    ]  # fmt: skip
+    agents = shelf_and_van(unique_site, broker, tmp_path, clock, depot=WAREHOUSE, van_kmh=40.0)
     for agent in agents:
         agent.start()
     try:
