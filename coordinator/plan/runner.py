@@ -450,6 +450,7 @@ class PlanRunner:
                 log.error("saved delivery %s not restored: %s", delivery.id, exc)
         self._take(jobs, deliveries)
         self.service.commit_stops(PinnedStop(d, v) for d, v in saved.pins)
+        self.service.waiting_since(dict(saved.accepted_ms))
         self._receive(d.id for d in deliveries)  # pickups received while it was down
         log.info(
             "restored %d job(s), %d delivery order(s), plan versions %s",

@@ -362,6 +362,17 @@ class PlanService:
                     self._tours.entered([order.id], now)
             self._debouncer.submit(Trigger("routing_orders", "batch"))
 
+    def waiting_since(self, accepted_ms: Mapping[str, int]) -> None:
+        """When held deliveries were first accepted (ms since the Unix epoch), before a
+        restart: a tour's wait counts from then (with tours on; else nothing to do)."""
+        with self._lock:
+            if self._tours is not None:
+                self._tours.since.update(
+                    (order_id, int((ms / 1000.0 - self._epoch_s) // self._unit_s))
+                    for order_id, ms in accepted_ms.items()
+                    if order_id in self._orders
+                )
+
     def commit_stops(self, stops: Iterable[PinnedStop]) -> None:
         """Orders now committed to a vehicle (loaded or under way) stay on it, after its
         earlier ones and in the order given (an order committed before moves). A pin whose

@@ -78,6 +78,9 @@ class SavedState:
     """The open replenishment jobs, oldest first."""
     replenish_seq: int = 0
     """The highest `seq` of any replenishment job made (0: none)."""
+    accepted_ms: tuple[tuple[str, int], ...] = ()
+    """(delivery id, ms since the Unix epoch) of when each held delivery was first
+    accepted: how long it has waited outlives a restart."""
 
 
 class PlanState(Protocol):
@@ -172,11 +175,14 @@ class MemoryPlanState:
     _products: tuple[ProductSpec, ...] = ()
     _replenishments: dict[str, Replenishment] = field(default_factory=dict)  # open ones
     _replenish_seq: int = 0
+    _accepted_ms: dict[str, int] = field(default_factory=dict)
 
     def save_orders(
         self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
     ) -> tuple[frozenset[str], frozenset[str]]:
         """See `PlanState.save_orders`."""
+        for delivery in deliveries:
+            self._accepted_ms.setdefault(delivery.id, at_ms)
         return _upsert(self._jobs, jobs), _upsert(self._deliveries, deliveries)
 
     def save_fleet(
@@ -271,6 +277,9 @@ class MemoryPlanState:
             products=self._products,
             replenishments=tuple(self._replenishments.values()),
             replenish_seq=self._replenish_seq,
+            accepted_ms=tuple(
+                (d.id, self._accepted_ms[d.id]) for d in deliveries if d.id in self._accepted_ms
+            ),
         )
 
 

@@ -244,6 +244,9 @@ class SqlitePlanState:
                 "SELECT id, vehicle_id FROM plan_orders WHERE kind = 'delivery'"
                 " AND vehicle_id IS NOT NULL ORDER BY pinned_seq"
             ).fetchall()
+            accepted = conn.execute(
+                "SELECT id, accepted_ms FROM plan_orders WHERE kind = 'delivery' ORDER BY seq"
+            ).fetchall()
         return SavedState(
             jobs=tuple(jobs),
             deliveries=tuple(deliveries),
@@ -261,6 +264,7 @@ class SqlitePlanState:
             else (),
             replenishments=tuple(_replenishment(row) for row in replenishments),
             replenish_seq=int(seq),
+            accepted_ms=tuple((str(d), int(ms)) for d, ms in accepted),
         )
 
 

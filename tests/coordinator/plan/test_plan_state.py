@@ -75,6 +75,7 @@ def test_a_repeated_order_is_stored_once_and_a_changed_one_replaces(reopen: Reop
         frozenset({"d1"}),
     )
     assert reopen().orders() == ([J1, j2_later], [D1])
+    assert reopen().load().accepted_ms == (("d1", 1),)  # first accepted, not replaced
 
 
 def test_closed_orders_are_forgotten(reopen: Reopen) -> None:

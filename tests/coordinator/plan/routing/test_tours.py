@@ -384,3 +384,25 @@ def test_a_van_found_away_with_nothing_on_board_is_sent_to_its_depot_once() -> N
     t.runner.service.vehicle_at("v1", lat=DEPOT[0], lon=DEPOT[1])
     t.look(300.0)
     assert t.sent() == [(), ("a",)]
+
+
+def test_a_deliverys_wait_outlives_a_restart(tmp_path: Path) -> None:
+    """A thin tour held 40 minutes of its hour when the coordinator restarts leaves about
+    twenty minutes later, not an hour after the restart: the wait counts from when the
+    delivery was accepted (stored with it)."""
+    clock = FakeClock()
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        t = _Runner(state=store.plan_state(), clock=clock)
+        t.fleet()
+        accepted = clock.monotonic()
+        t.order("a", 1, A)
+        for _ in range(8):
+            t.look(300.0)
+        assert t.sent() == []
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        again = _Runner(state=store.plan_state(), clock=clock)
+        again.look()
+        while not again.sent() and clock.monotonic() - accepted < 2 * HOUR:
+            again.look(300.0)
+        assert again.sent() == [("a",)]
+        assert clock.monotonic() - accepted <= HOUR + 300.0
