@@ -10,8 +10,13 @@ simulated clock, turned back into wall time with the clock's origin and speed). 
 interval is
 part of every figure (a count can wait up to one interval to be seen), so these are upper
 bounds. Printed: the count latency p50 / p99 / max over every change seen, the orders
-delivered by the end (and how many of them on time, on the one simulated clock), and the
-load average.
+delivered by the end (and how many of them on time, on the one simulated clock), their
+lead time (order to door, simulated hours), the vans' kilometres per delivered order (their
+reported positions, consecutive fixes joined by great circles, times the simulated vans'
+detour factor 1.3: the road kilometres they drove), the tours sent per departure reason,
+and the load average. The coordinator's settings come from the environment as in the demo,
+so the way vans are dispatched can be compared (`FLEXFLEET_DISPATCH_TOURS=false`: every
+route sent as planned).
 
     .venv/bin/python benchmarks/bench_demo_loop.py [--seconds 300] [--speed 120] [--poll-ms 50]
 """
@@ -24,11 +29,13 @@ import statistics
 import tempfile
 import time
 import urllib.request
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from plan_common import command_line, load_average
 
+from coordinator.plan.routing.travel import LatLon, great_circle_m
 from flexfleet.demo import DemoPlan, declare_world, running_demo
 from flexfleet.demo_status import fetch_orders, tally
 from flexfleet.demo_world import SITE_CENTRE
@@ -39,6 +46,40 @@ def _jobs(api_url: str) -> list[Any]:
     with urllib.request.urlopen(f"{api_url}/api/v1/jobs?limit=1000", timeout=10) as r:
         body = json.load(r)
     return body if isinstance(body, list) else list(body.get("jobs", []))
+
+
+DETOUR = 1.3  # the simulated vans' detour factor (firmware_sim.vehicle.VehicleParams)
+
+
+def _van_km(api_url: str, van: str, since_ms: int) -> float:
+    """Road km a van drove since `since_ms` (simulated), from its reported positions."""
+
+    def series(signal: str) -> dict[int, float]:
+        url = (
+            f"{api_url}/api/v1/nodes/{van}/telemetry?signal={signal}&resolution=raw"
+            f"&start={since_ms}&limit=100000"
+        )
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return {p["ts_ms"]: p["value"] for p in json.load(r)["points"]}
+
+    lat, lon = series("lat"), series("lon")
+    fixes = [LatLon(lat[t], lon[t]) for t in sorted(lat.keys() & lon.keys())]
+    return sum(great_circle_m(a, b) for a, b in pairwise(fixes)) / 1000 * DETOUR
+
+
+def _tours(api_url: str) -> str:
+    """The coordinator's departures per reason, from its metrics."""
+    try:
+        with urllib.request.urlopen(f"{api_url}/metrics", timeout=10) as r:
+            lines = r.read().decode().splitlines()
+    except OSError as exc:  # (HTTP errors included)
+        return f"unavailable ({exc})"
+    found = [
+        line.split("{", 1)[1].replace('"}', "").replace('reason="', "")
+        for line in lines
+        if line.startswith("flexfleet_tours_departed_total{")
+    ]
+    return ", ".join(found) or "none (tours off)"
 
 
 def main() -> None:
@@ -78,9 +119,18 @@ def main() -> None:
                                 latencies.append(polled_ms - wall_ms(op["updated_ms"]))
                             seen[key] = state
                 time.sleep(args.poll_ms / 1000)
-            counts = tally(fetch_orders(api_url))
+            orders = fetch_orders(api_url)
+            counts = tally(orders)
+            vans = [p.node for p in plan.world.places() if p.kind == "vehicle"]
+            km = sum(_van_km(api_url, van, int(origin_s * 1000)) for van in vans)
+            tours = _tours(api_url)
         finally:
             storefront.stop()
+    lead_h = sorted(
+        (o["updated_ms"] - o["created_ms"]) / 3_600_000
+        for o in orders
+        if o["status"] == "delivered"
+    )
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
     print(f"count changes seen: {len(ordered)}")
@@ -96,6 +146,11 @@ def main() -> None:
         f" ({counts.on_time} on time; received {counts.received}, in production"
         f" {counts.in_production}, out for delivery {counts.out_for_delivery})"
     )
+    if lead_h:
+        print(f"lead time of the delivered, simulated: p50 {statistics.median(lead_h):.2f} h")
+    per = km / counts.delivered if counts.delivered else float("nan")
+    print(f"van km (positions x detour {DETOUR}): {km:.1f}, per delivered order {per:.2f}")
+    print(f"tours sent per reason: {tours}")
     print(f"load average at the end: {load_average()}")
 
 
