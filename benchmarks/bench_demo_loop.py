@@ -82,6 +82,25 @@ def _tours(api_url: str) -> str:
     return ", ".join(found) or "none (tours off)"
 
 
+def _print_deliveries(orders: list[Any]) -> None:
+    """Lead time (order to door) of the delivered orders, and how late the late ones were
+    (simulated time)."""
+    delivered = [o for o in orders if o["status"] == "delivered"]
+    lead_h = sorted((o["updated_ms"] - o["created_ms"]) / 3_600_000 for o in delivered)
+    if lead_h:
+        print(f"lead time of the delivered, simulated: p50 {statistics.median(lead_h):.2f} h")
+    late_min = sorted(
+        (o["updated_ms"] - o["promise"]["promised_ms"]) / 60_000
+        for o in delivered
+        if o["updated_ms"] > o["promise"]["promised_ms"]
+    )
+    if late_min:
+        print(
+            f"late deliveries: {len(late_min)}, by p50 {statistics.median(late_min):.0f} min,"
+            f" max {late_min[-1]:.0f} min (simulated)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300.0)
@@ -126,11 +145,6 @@ def main() -> None:
             tours = _tours(api_url)
         finally:
             storefront.stop()
-    lead_h = sorted(
-        (o["updated_ms"] - o["created_ms"]) / 3_600_000
-        for o in orders
-        if o["status"] == "delivered"
-    )
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
     print(f"count changes seen: {len(ordered)}")
@@ -146,8 +160,7 @@ def main() -> None:
         f" ({counts.on_time} on time; received {counts.received}, in production"
         f" {counts.in_production}, out for delivery {counts.out_for_delivery})"
     )
-    if lead_h:
-        print(f"lead time of the delivered, simulated: p50 {statistics.median(lead_h):.2f} h")
+    _print_deliveries(orders)
     per = km / counts.delivered if counts.delivered else float("nan")
     print(f"van km (positions x detour {DETOUR}): {km:.1f}, per delivered order {per:.2f}")
     print(f"tours sent per reason: {tours}")
