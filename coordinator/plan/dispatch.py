@@ -91,6 +91,26 @@ class TourDispatch:
         """The declared vehicles, each at the depot it is based at now (lent or home)."""
         return self.loans.based(vehicles) if self.loans is not None else tuple(vehicles)
 
+    def routed_fleet(
+        self,
+        vehicles: Sequence[Vehicle],
+        pins: Mapping[str, PinnedStop],
+        orders: Mapping[str, Order],
+    ) -> tuple[Vehicle, ...]:
+        """The vehicles as the router must see them: each at the depot it is based at, and
+        a van on a tour with no room beyond what it carries (its capacity its load): what
+        it does not carry is at the depot, so the router gives new deliveries to the other
+        vans, or to this one once it is back (rather than after its stops, where it would
+        hold them until it returns while another van stands free)."""
+        load: dict[str, int] = {}
+        for pin in pins.values():
+            if pin.order_id in orders:
+                load[pin.vehicle_id] = load.get(pin.vehicle_id, 0) + orders[pin.order_id].demand
+        return tuple(
+            replace(v, capacity=min(v.capacity, load[v.id])) if v.id in load else v
+            for v in self.based(vehicles)
+        )
+
     def look(
         self,
         at: Look,

@@ -632,7 +632,11 @@ class PlanService:
             problem = RoutingProblem(
                 depots,
                 tuple(self._orders.values()),
-                self._tours.based(self._vehicles) if self._tours is not None else self._vehicles,
+                (
+                    self._tours.routed_fleet(self._vehicles, self._pins, self._orders)
+                    if self._tours is not None
+                    else self._vehicles
+                ),
                 pinned=tuple(
                     pin
                     for pin in self._pins.values()

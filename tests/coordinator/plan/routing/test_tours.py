@@ -406,3 +406,38 @@ def test_a_deliverys_wait_outlives_a_restart(tmp_path: Path) -> None:
             again.look(300.0)
         assert again.sent() == [("a",)]
         assert clock.monotonic() - accepted <= HOUR + 300.0
+
+
+def test_a_delivery_goes_with_a_free_van_not_after_the_stops_of_one_out() -> None:
+    """v1 is out with `a`, half full; `c`, next door to `a`, would be cheapest after `a` on
+    v1's route, but its goods are at the depot: it is planned on v2, free at the depot,
+    and leaves with it (full), instead of waiting for v1 to come back."""
+    clock = FakeClock()
+    runner = PlanRunner(
+        clock=clock,
+        commands=command_log(clock=clock),
+        travel=TRAVEL,
+        departures=DeparturePolicy(fill_share=1.0, max_wait_s=HOUR),
+    )
+    runner.apply([DepotSeen("s", "w1")])
+    runner.set_fleet(
+        [DepotSpec("w1", 0, 0, lat=DEPOT[0], lon=DEPOT[1])],
+        [VehicleSpec("v1", "w1", 10), VehicleSpec("v2", "w1", 5)],
+    )
+    runner.submit_orders([], [DeliveryOrder("a", 0, 0, 5, lat=FAR[0], lon=FAR[1])])
+    runner.dispatch("v1", ["a"])  # v1 leaves half full, by hand
+    clock.advance(5.0)
+    runner.service.tick()
+    runner.service.vehicle_at("v1", lat=FAR[0], lon=FAR[1])
+    near = (FAR[0] + 0.001, FAR[1])
+    runner.submit_orders([], [DeliveryOrder("c", 0, 0, 5, lat=near[0], lon=near[1])])
+    for _ in range(3):
+        clock.advance(5.0)
+        runner.service.tick()
+    tours = {t["vehicle_id"]: t for t in runner.routes()["tours"]}
+    assert (tours["v1"]["state"], tours["v1"]["stops"], tours["v1"]["load"]) == ("out", ["a"], 5)
+    assert (tours["v2"]["state"], tours["v2"]["stops"], tours["v2"]["reason"]) == (
+        "out",
+        ["c"],
+        "full",
+    )
