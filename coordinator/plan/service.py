@@ -37,7 +37,7 @@ from coordinator.plan.dispatch import Look, TourDispatch
 from coordinator.plan.errors import PlanError
 from coordinator.plan.routing.departures import DeparturePolicy
 from coordinator.plan.routing.depots import merge_results, split_by_depot
-from coordinator.plan.routing.live import Position, from_the_road, locate
+from coordinator.plan.routing.live import Position, back_at_depot, from_the_road, locate
 from coordinator.plan.routing.planner import PyVrpRouter, RoutePlanner
 from coordinator.plan.routing.planner import warm_up as warm_up_router
 from coordinator.plan.routing.problem import (
@@ -652,6 +652,10 @@ class PlanService:
             )
             self._failed.clear()  # back in the plan now; a later failure is a new fact
         if self._travel is not None:
+            if self._tours is not None:
+                problem = back_at_depot(
+                    problem, self._travel, time_unit_s=self._unit_s, positions=positions, now=now
+                )
             problem = locate(problem, self._travel, time_unit_s=self._unit_s, positions=positions)
         routes = self._route(problem)
         with self._lock:

@@ -66,7 +66,7 @@ class CompiledRouting:
     @property
     def first_order_node(self) -> int:
         """Index of the first order node (depots and start nodes come before)."""
-        return self.depot_count + sum(1 for v in self.vehicles if v.prefix)
+        return self.depot_count + sum(1 for v in self.vehicles if v.start_node >= self.depot_count)
 
 
 def _scaled(value: float, scale: int) -> int:

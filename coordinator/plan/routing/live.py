@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from coordinator.plan.routing.problem import RoutingProblem, VehicleStart
+from coordinator.plan.routing.tours import at_depot
 from coordinator.plan.routing.travel import LatLon, TravelTimes, travel_matrix
 
 
@@ -57,6 +59,40 @@ def from_the_road(
     return replace(problem, pinned=pinned, vehicles=vehicles)
 
 
+def back_at_depot(
+    problem: RoutingProblem,
+    travel: TravelTimes,
+    *,
+    time_unit_s: float,
+    positions: Mapping[str, Position],
+    now: float,
+) -> RoutingProblem:
+    """With tours: a van carrying nothing but away from its depot (on its way back from a
+    tour, or sent to a new depot) starts its next route at its depot when it can be there:
+    now plus the drive back from where it last said it was (`VehicleStart` at the depot's
+    place), so the router gives what is urgent to a van already there. Vans at their depot
+    or never located, and depots with no place on Earth, are left as they are."""
+    depots = {d.id: d for d in problem.depots}
+    vehicles = []
+    for v in problem.vehicles:
+        depot, where = depots[v.depot_id], positions.get(v.id)
+        if (
+            v.start is not None
+            or where is None
+            or depot.lat is None
+            or depot.lon is None
+            or at_depot((where.lat, where.lon), (depot.lat, depot.lon))
+        ):
+            vehicles.append(v)
+            continue
+        back_s = travel.durations_s([LatLon(where.lat, where.lon), LatLon(depot.lat, depot.lon)])[
+            0
+        ][1]
+        start = VehicleStart(depot.id, depot.x, depot.y, time=now + math.ceil(back_s / time_unit_s))
+        vehicles.append(replace(v, start=start))
+    return replace(problem, vehicles=tuple(vehicles))
+
+
 def locate(
     problem: RoutingProblem,
     travel: TravelTimes,
@@ -72,7 +108,10 @@ def locate(
         if lat is None or lon is None:
             return problem
         places.append((place_id, LatLon(lat, lon)))
-    starts: Iterable[VehicleStart] = (v.start for v in problem.vehicles if v.start is not None)
+    depots = {d.id for d in problem.depots}
+    starts: Iterable[VehicleStart] = (
+        v.start for v in problem.vehicles if v.start is not None and v.start.place_id not in depots
+    )  # (a van on its way back starts at its depot, a place already in the matrix)
     for start in starts:
         vehicle_id = start.place_id.removeprefix("@")
         where = positions[vehicle_id]
@@ -80,4 +119,4 @@ def locate(
     return replace(problem, travel=travel_matrix(places, travel, time_unit_s=time_unit_s))
 
 
-__all__ = ["Position", "from_the_road", "locate", "place_of"]
+__all__ = ["Position", "back_at_depot", "from_the_road", "locate", "place_of"]

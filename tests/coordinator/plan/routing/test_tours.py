@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -441,3 +442,46 @@ def test_a_delivery_goes_with_a_free_van_not_after_the_stops_of_one_out() -> Non
         ["c"],
         "full",
     )
+
+
+def test_a_van_on_its_way_back_starts_its_next_route_when_it_can_be_at_its_depot() -> None:
+    """v2, empty but far from its depot, starts at the depot after the drive back (whole
+    plan units, rounded up); v1 at the depot, one never located and one carrying stops
+    (which starts from where it is) are left as they are; the located problem has the
+    depot's travel times for v2's start."""
+    from coordinator.plan.routing.live import Position, back_at_depot, locate
+    from coordinator.plan.routing.problem import VehicleStart
+    from coordinator.plan.routing.travel import LatLon
+
+    problem = RoutingProblem(
+        depots=(Depot("w1", 0, 0, lat=DEPOT[0], lon=DEPOT[1]),),
+        orders=(Order("a", 0, 0, 1, lat=A[0], lon=A[1]),),
+        vehicles=(
+            Vehicle("v1", "w1", 5),
+            Vehicle("v2", "w1", 5),
+            Vehicle("v3", "w1", 5),
+            Vehicle("v4", "w1", 5, start=VehicleStart("@v4", time=40)),
+        ),
+    )
+    positions = {
+        "v1": Position("v1", DEPOT[0], DEPOT[1], at=39),
+        "v2": Position("v2", FAR[0], FAR[1], at=39),
+        "v4": Position("v4", FAR[0], FAR[1], at=39),
+    }
+    back = back_at_depot(problem, TRAVEL, time_unit_s=60.0, positions=positions, now=40)
+    drive_s = TRAVEL.durations_s([LatLon(*FAR), LatLon(*DEPOT)])[0][1]
+    v1, v2, v3, v4 = back.vehicles
+    assert (v1, v3, v4) == (problem.vehicles[0], problem.vehicles[2], problem.vehicles[3])
+    assert v2.start == VehicleStart("w1", 0.0, 0.0, time=40 + -(-drive_s // 60))
+    assert drive_s > 60 * 10  # far: a real wait
+    located = locate(back, TRAVEL, time_unit_s=60.0, positions=positions)
+    assert located.travel is not None
+    assert "@v2" not in located.travel.ids
+    assert "@v4" in located.travel.ids
+    # and the router plans it from there, then (a start without committed stops)
+    from coordinator.plan.routing.planner import PyVrpRouter
+
+    alone = replace(located, vehicles=(v2,))
+    (route,) = PyVrpRouter().plan(alone, time_limit_s=0.5, seed=0).routes
+    assert route.stops == ("a",)
+    assert route.start >= v2.start.time
