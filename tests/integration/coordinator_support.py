@@ -22,6 +22,15 @@ from flexfleet.broker import Broker
 from tests.coordinator.conftest import serve
 from tests.waiting import wait_until
 
+QUICK_PLANS: dict[str, Any] = {
+    "plan_time_unit_s": 60.0,
+    "plan_quiet_s": 0.2,
+    "plan_urgent_quiet_s": 0.05,
+    "plan_time_limit_s": 1.0,
+}
+"""Planner settings for a test on a fast clock: minute units, short quiet periods, one
+second of solving."""
+
 
 def coordinator_settings(
     broker: Broker, tmp_path: Path, site: str, **overrides: Any

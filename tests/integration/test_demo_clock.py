@@ -20,6 +20,7 @@ from fleet_runtime.clock import ScaledClock
 from flexfleet.broker import Broker
 from flexfleet.demo_status import tally
 from tests.integration.coordinator_support import (
+    QUICK_PLANS,
     coordinator_api,
     coordinator_settings,
     shelf_and_van,
@@ -46,10 +47,7 @@ def test_on_time_in_the_status_line_compares_the_van_with_the_promise(
         broker,
         tmp_path,
         unique_site,
-        plan_time_unit_s=60.0,
-        plan_quiet_s=0.2,
-        plan_urgent_quiet_s=0.05,
-        plan_time_limit_s=1.0,
+        **QUICK_PLANS,
         travel_speed_kmh=PROMISED_KMH,
         delivery_service_s=120.0,
         command_timeout_s=60.0 * SPEED,

@@ -20,6 +20,7 @@ from fleet_runtime.clock import ScaledClock
 from flexfleet.broker import Broker
 from tests.coordinator.sales.test_webhooks import Receiver
 from tests.integration.coordinator_support import (
+    QUICK_PLANS,
     coordinator_api,
     coordinator_settings,
     sim_agent_config,
@@ -57,10 +58,7 @@ def test_a_made_order_goes_from_received_to_delivered_through_real_agents(
         broker,
         tmp_path,
         unique_site,
-        plan_time_unit_s=60.0,
-        plan_quiet_s=0.2,
-        plan_urgent_quiet_s=0.05,
-        plan_time_limit_s=1.0,
+        **QUICK_PLANS,
         travel_speed_kmh=VAN_KMH,
         delivery_service_s=30.0,
         command_timeout_s=60.0 * SPEED,

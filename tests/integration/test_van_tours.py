@@ -18,6 +18,7 @@ import pytest
 from fleet_runtime.clock import ScaledClock
 from flexfleet.broker import Broker
 from tests.integration.coordinator_support import (
+    QUICK_PLANS,
     coordinator_api,
     coordinator_settings,
     shelf_and_van,
@@ -68,10 +69,7 @@ def test_a_van_leaves_full_and_takes_what_came_meanwhile_on_its_next_tour(
         broker,
         tmp_path,
         unique_site,
-        plan_time_unit_s=60.0,
-        plan_quiet_s=0.2,
-        plan_urgent_quiet_s=0.05,
-        plan_time_limit_s=1.0,
+        **QUICK_PLANS,
         travel_speed_kmh=40.0,
         delivery_service_s=120.0,
         command_timeout_s=60.0 * SPEED,

@@ -73,23 +73,27 @@ def back_at_depot(
     place), so the router gives what is urgent to a van already there. Vans at their depot
     or never located, and depots with no place on Earth, are left as they are."""
     depots = {d.id: d for d in problem.depots}
-    vehicles = []
-    for v in problem.vehicles:
+    away: list[tuple[int, LatLon, LatLon]] = []  # (vehicle index, where it is, its depot)
+    for i, v in enumerate(problem.vehicles):
         depot, where = depots[v.depot_id], positions.get(v.id)
         if (
-            v.start is not None
-            or where is None
-            or depot.lat is None
-            or depot.lon is None
-            or at_depot((where.lat, where.lon), (depot.lat, depot.lon))
+            v.start is None
+            and where is not None
+            and depot.lat is not None
+            and depot.lon is not None
+            and not at_depot((where.lat, where.lon), (depot.lat, depot.lon))
         ):
-            vehicles.append(v)
-            continue
-        back_s = travel.durations_s([LatLon(where.lat, where.lon), LatLon(depot.lat, depot.lon)])[
-            0
-        ][1]
-        start = VehicleStart(depot.id, depot.x, depot.y, time=now + math.ceil(back_s / time_unit_s))
-        vehicles.append(replace(v, start=start))
+            away.append((i, LatLon(where.lat, where.lon), LatLon(depot.lat, depot.lon)))
+    if not away:
+        return problem
+    # one ask of the travel-time port: each van's position, then each van's depot
+    times = travel.durations_s([a[1] for a in away] + [a[2] for a in away])
+    vehicles = list(problem.vehicles)
+    for k, (i, _where, _home) in enumerate(away):
+        v = vehicles[i]
+        depot = depots[v.depot_id]
+        back = math.ceil(times[k][len(away) + k] / time_unit_s)
+        vehicles[i] = replace(v, start=VehicleStart(depot.id, depot.x, depot.y, time=now + back))
     return replace(problem, vehicles=tuple(vehicles))
 
 

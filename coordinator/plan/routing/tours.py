@@ -122,8 +122,8 @@ def on_board_to_send(on_board: Sequence[str], sent: Sequence[str]) -> bool:
     what it was last sent less the stops done since (it drives them already)."""
     if not on_board:
         return False
-    rest = iter(sent)
-    return not all(any(stop == s for s in rest) for stop in on_board)
+    rest = iter(sent)  # each stop found in what is left after the one before
+    return not all(stop in rest for stop in on_board)
 
 
 def at_depot(
