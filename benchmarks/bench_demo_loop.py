@@ -19,6 +19,7 @@ so the way vans are dispatched can be compared (`FLEXFLEET_DISPATCH_TOURS=false`
 route sent as planned).
 
     .venv/bin/python benchmarks/bench_demo_loop.py [--seconds 300] [--speed 120] [--poll-ms 50]
+        [--orders-json FILE]  # every order as the API lists it at the end, for a closer look
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ def _tours(api_url: str) -> str:
     return ", ".join(found) or "none (tours off)"
 
 
+def _with_timelines(api_url: str, orders: list[Any]) -> list[Any]:
+    """Each order as `GET /api/v1/sales-orders/{id}` answers it (with its timeline)."""
+    full = []
+    for order in orders:
+        url = f"{api_url}/api/v1/sales-orders/{order['id']}"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            full.append(json.load(r))
+    return full
+
+
 def _print_deliveries(orders: list[Any]) -> None:
     """Lead time (order to door) of the delivered orders, and how late the late ones were
     (simulated time)."""
@@ -106,6 +117,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--speed", type=float, default=120.0)
     parser.add_argument("--poll-ms", type=float, default=50.0)
+    parser.add_argument("--orders-json", type=Path, help="write the orders at the end here")
     args = parser.parse_args()
     plan = DemoPlan(speed=args.speed)
     latencies: list[float] = []
@@ -139,6 +151,8 @@ def main() -> None:
                             seen[key] = state
                 time.sleep(args.poll_ms / 1000)
             orders = fetch_orders(api_url)
+            if args.orders_json is not None:
+                args.orders_json.write_text(json.dumps(_with_timelines(api_url, orders), indent=1))
             counts = tally(orders)
             vans = [p.node for p in plan.world.places() if p.kind == "vehicle"]
             km = sum(_van_km(api_url, van, int(origin_s * 1000)) for van in vans)

@@ -385,6 +385,7 @@ def _build_sales(
         close_jobs=lambda ids: plans.close_orders(ids, [], reason="order cancelled"),
         submit_deliveries=lambda drops: plans.submit_orders([], drops),
         submit_orders=plans.submit_orders,
+        fleet_waits=plans.delivery_waits,
     )
 
 

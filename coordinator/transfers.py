@@ -18,7 +18,9 @@ Where the units go (`transfer_pickup`, pure):
 
 `carry_made_goods` wires it: the planner asks for each produced job's pickup, and the
 sales book asks whether an order's units are carried (then it waits for the receipt) and
-whether each of its parts has arrived (an order made in parts ships with its last one).
+whether each of its parts has arrived (an order made in parts ships with its last one);
+the promise engine is told where a destination's made goods are carried (`carried_to`),
+so their promise counts both legs.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -34,10 +37,18 @@ from coordinator.jobs.tracker import JobTracker
 from coordinator.plan.orders.replenishment import transfer_id
 from coordinator.plan.orders.specs import DeliveryOrder, DepotSpec
 from coordinator.plan.runner import PlanRunner
-from coordinator.sales.book import SalesBook, order_of_job
+from coordinator.sales.book import SalesBook, order_of_job, part_of_job
 from coordinator.sales.network import Network
+from coordinator.sales.promise import Hub
 
-__all__ = ["Origin", "carry_made_goods", "nearest_depot", "transfer_pickup"]
+__all__ = [
+    "Origin",
+    "carry_made_goods",
+    "nearest_depot",
+    "nearest_depot_place",
+    "pickup_promised_ms",
+    "transfer_pickup",
+]
 
 Point = tuple[float, float]
 
@@ -54,6 +65,12 @@ class Origin:
 
 def nearest_depot(depots: Iterable[DepotSpec], to: Point) -> str | None:
     """The located depot nearest to `to` (great-circle order; ties by id), or None."""
+    found = nearest_depot_place(depots, to)
+    return None if found is None else found[0]
+
+
+def nearest_depot_place(depots: Iterable[DepotSpec], to: Point) -> tuple[str, Point] | None:
+    """The located depot nearest to `to` and its place (as `nearest_depot`), or None."""
     located = [(d.id, d.lat, d.lon) for d in depots if d.lat is not None and d.lon is not None]
     if not located:
         return None
@@ -65,11 +82,15 @@ def nearest_depot(depots: Iterable[DepotSpec], to: Point) -> str | None:
         h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
         return (h, depot_id)
 
-    return min(located, key=distance)[0]
+    depot_id, lat, lon = min(located, key=distance)
+    return depot_id, (lat, lon)
 
 
-def transfer_pickup(origin: Origin, *, depot_id: str, service_s: float) -> DeliveryOrder:
-    """The pickup of a finished job's good units at its factory, for `depot_id`."""
+def transfer_pickup(
+    origin: Origin, *, depot_id: str, service_s: float, promised_ms: int | None = None
+) -> DeliveryOrder:
+    """The pickup of a finished job's good units at its factory, for `depot_id`; a van
+    should be there by `promised_ms` (None: no customer waits for them)."""
     tid = transfer_id(origin.job_id)
     return DeliveryOrder(
         id=tid,
@@ -83,7 +104,23 @@ def transfer_pickup(origin: Origin, *, depot_id: str, service_s: float) -> Deliv
         action="pickup",
         transfer_id=tid,
         sku=origin.sku,
+        promised_ms=promised_ms,
     )
+
+
+def pickup_promised_ms(
+    promise: Mapping[str, Any], line: int, part: int, *, drive_out_s: float
+) -> int | None:
+    """When a van should be at the factory for the units of a made part of a promised order
+    (`promise` as the API shows it): the part's promised readiness, the van's drive there
+    from its warehouse, and half the order's margin (the promised time past its ETA; the
+    other half is its delivery's). None when the promise has no such part."""
+    try:
+        made = promise["lines"][line]["made"][part]
+        margin = int(promise["promised_ms"]) - int(promise["eta_ms"])
+        return int(made["ready_ms"]) + round(drive_out_s * 1000) + max(0, margin) // 2
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
 
 
 def origin_of(progress: JobProgress | None, network: Network) -> Origin | None:
@@ -137,12 +174,29 @@ def carry_made_goods(
             job_id, depots=plans.depots(), shelves=shelves, order_destination=order_destination
         )
 
+    def promised_by(job_id: str, depot: str, factory: Point) -> int | None:
+        """When a van of `depot` should be at `factory` for a sales order's job."""
+        where = part_of_job(job_id)
+        order = sales.store.find(order_of_job(job_id)) if where is not None else None
+        if where is None or order is None:
+            return None
+        drive = None
+        for d in plans.depots():
+            if d.id == depot and d.lat is not None and d.lon is not None:
+                drive = sales.travel((d.lat, d.lon), factory)
+        return pickup_promised_ms(order.promise, *where, drive_out_s=drive or 0.0)
+
     def carry(job_id: str) -> DeliveryOrder | None:
         origin = origin_of(jobs.job(job_id), sales.network)
         depot = going_to(job_id) if origin is not None else None
         if origin is None or depot is None:
             return None
-        return transfer_pickup(origin, depot_id=depot, service_s=service_s)
+        return transfer_pickup(
+            origin,
+            depot_id=depot,
+            service_s=service_s,
+            promised_ms=promised_by(job_id, depot, origin.factory),
+        )
 
     def arrived(job_id: str) -> bool:
         progress = jobs.job(job_id)
@@ -150,6 +204,13 @@ def carry_made_goods(
             return False
         return carry(job_id) is None or bool(plans.received([transfer_id(job_id)]))
 
+    def carried_to(where: Point) -> Hub | None:
+        found = nearest_depot_place(plans.depots(), where)
+        if found is None:
+            return None
+        return Hub(found[1], plans.delivery_waits().get(found[0], 0.0))
+
     plans.carry = carry
     sales.carried = lambda job_id: carry(job_id) is not None
     sales.arrived = arrived
+    sales.carried_to = carried_to

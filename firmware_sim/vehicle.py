@@ -8,7 +8,8 @@ its quantity) or, with probability `failure_rate`, `failed` with a reason. A `pi
 stop of a transfer loads its goods (`cargo`, by transfer id); a `depot` stop unloads every
 transfer carried (the stop's change names them in `unloaded`). A new route replaces the
 stops still ahead; the vehicle sets off for the first of them from where it is (a stop
-being served is finished first). `retained` / `restore` keep the route, the cargo and
+being served is finished first, and with transfers on board a depot stop still ahead is
+kept first: a van unloads at its warehouse before its next tour). `retained` / `restore` keep the route, the cargo and
 where the vehicle is on it through a restart.
 """
 
@@ -125,8 +126,16 @@ class Vehicle:
         return len(self._stops) - self._next
 
     def load_route(self, version: int, stops: Sequence[Stop]) -> None:
-        """Drive `stops` from now on, in order, from where the vehicle is."""
-        if self._phase == "service":  # finish serving this stop first
+        """Drive `stops` from now on, in order, from where the vehicle is. A stop being
+        served is finished first; with transfers on board, a depot stop the old route still
+        had ahead is driven to first (the goods are unloaded before the next tour), unless
+        the new route starts at a depot."""
+        serving = self._phase == "service"
+        ahead = self._stops[self._next + (1 if serving else 0) :]
+        unload = next((x for x in ahead if x.action == "depot"), None) if self.cargo else None
+        if unload is not None and not (stops and stops[0].action == "depot"):
+            stops = (unload, *stops)
+        if serving:  # finish serving this stop first
             current = self._stops[self._next]
             self._stops = (current, *stops)
             self._next = 0

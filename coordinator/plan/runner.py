@@ -758,6 +758,11 @@ class PlanRunner:
         with self._orders_lock:
             return self._depots.get(node)
 
+    def delivery_waits(self) -> dict[str, float]:
+        """Per depot, the seconds until its vans could take one more delivery (see
+        `PlanService.delivery_waits`)."""
+        return self.service.delivery_waits()
+
     def depots(self) -> list[DepotSpec]:
         """The declared depots."""
         with self._orders_lock:
@@ -786,6 +791,7 @@ class PlanRunner:
                         lat=o.lat,
                         lon=o.lon,
                         depot_id=o.depot_id,
+                        promised=self._at(o.promised_ms) if o.promised_ms is not None else NO_LIMIT,
                     )
                 )
             except ProblemError as exc:

@@ -35,6 +35,7 @@ from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
 from coordinator.plan.dispatch import Look, TourDispatch
 from coordinator.plan.errors import PlanError
+from coordinator.plan.routing.backlog import depot_waits, wait_now
 from coordinator.plan.routing.departures import DeparturePolicy
 from coordinator.plan.routing.depots import merge_results, split_by_depot
 from coordinator.plan.routing.live import Position, back_at_depot, from_the_road, locate
@@ -213,6 +214,7 @@ class PlanService:
         self._routes: RoutingResult | None = None
         self._routes_version = 0
         self._routes_made: tuple[int, list[dict[str, str]]] | None = None
+        self._waits: tuple[float, dict[str, float]] = (0.0, {})  # (planned at, per depot), s
         self._forgotten: list[str] = []  # finished jobs not yet reported to `on_plan`
         self._plans_made: Counter[tuple[str, str]] = Counter()
         self._last_replan_s: float | None = None
@@ -658,7 +660,12 @@ class PlanService:
                 )
             problem = locate(problem, self._travel, time_unit_s=self._unit_s, positions=positions)
         routes = self._route(problem)
+        waits = depot_waits(problem, routes, now=now)
         with self._lock:
+            self._waits = (
+                self._epoch_s + now * self._unit_s,
+                {depot: wait * self._unit_s for depot, wait in waits.items()},
+            )
             if self._tours is not None:
                 self._tours.routed = problem
             messages = self._apply_routes(routes, causes)
@@ -771,6 +778,13 @@ class PlanService:
             )
 
     # ---- views --------------------------------------------------------------------------
+    def delivery_waits(self) -> dict[str, float]:
+        """Per depot, the seconds until its vans could take one more delivery, from the
+        latest routes (`routing.backlog`; empty before the first)."""
+        with self._lock:
+            planned_at, waits = self._waits
+        return wait_now(waits, planned_at=planned_at, now=self._clock.now())
+
     def current_version(self) -> int:
         """The current schedule's version (0 before the first plan)."""
         with self._lock:

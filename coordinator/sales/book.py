@@ -80,6 +80,7 @@ from coordinator.sales.lifecycle import (
 from coordinator.sales.network import Factory, Network, network_from_json, recipe_at
 from coordinator.sales.promise import (
     FactoryOffer,
+    Hub,
     Line,
     Point,
     Promise,
@@ -175,6 +176,16 @@ class Taken:
 def job_id(order_id: str, line: int, part: int) -> str:
     """The planner job of one production part: `sales.{order}.{line}.{part}`."""
     return f"{JOB_PREFIX}{order_id}.{line}.{part}"
+
+
+def part_of_job(job: str) -> tuple[int, int] | None:
+    """The (line, part) of an order's production job id (None for other jobs)."""
+    if not job.startswith(JOB_PREFIX):
+        return None
+    parts = job[len(JOB_PREFIX) :].rsplit(".", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    return int(parts[1]), int(parts[2])
 
 
 def order_of_job(job: str) -> str:
@@ -274,6 +285,12 @@ class SalesBook:
     delivery_service_s: float = SERVICE_S
     carried: Callable[[str], bool] = lambda _job_id: False
     """True when a finished production job's units travel to a warehouse as a transfer."""
+    carried_to: Callable[[Point], Hub | None] = lambda _destination: None
+    """Where made goods for a destination are carried before their delivery (the warehouse
+    whose vans deliver them), None: they go from the factory."""
+    fleet_waits: Callable[[], Mapping[str, float]] = dict
+    """Per depot node, the seconds until its vans could take one more delivery (a
+    warehouse's stock is promised from its nodes' shortest wait; none known: 0)."""
     arrived: Callable[[str], bool] = lambda _job_id: True
     """True once a production job's units are at the warehouse its order ships from (the
     job finished, and its transfer was received when its units are carried)."""
@@ -449,6 +466,7 @@ class SalesBook:
                 makers=self._network.makers,
                 travel=self.travel,
                 rules=self._network.rules,
+                hub=self.carried_to(request.destination),
             )
         except PromiseError as exc:
             raise OrderInvalid(exc.reason, field=exc.field) from None
@@ -965,6 +983,7 @@ class SalesBook:
 
     def _warehouse_stock(self, levels: Mapping[str, Mapping[str, int]]) -> list[WarehouseStock]:
         found: list[WarehouseStock] = []
+        waits = self.fleet_waits()
         for w in self._network.warehouses:
             units: dict[str, int] = {}
             for node in w.nodes:
@@ -973,7 +992,8 @@ class SalesBook:
             available = {
                 sku: qty - self._held_stock.get((w.id, sku), 0) for sku, qty in units.items()
             }
-            found.append(WarehouseStock(w.id, w.location, available))
+            wait = min((waits[n] for n in w.nodes if n in waits), default=0.0)
+            found.append(WarehouseStock(w.id, w.location, available, wait))
         return found
 
     def _offers(self, skus: Iterable[str]) -> list[FactoryOffer]:

@@ -1,8 +1,9 @@
 """The promise engine (pure): match a sales order to stock or to factory capacity, and say when.
 
 For each line, in order:
-1. **From stock**: the warehouses holding the SKU, cheapest delivery first (travel time to the
-   customer); one warehouse that holds the whole line is preferred to a split, and a split
+1. **From stock**: the warehouses holding the SKU, cheapest delivery first (handling, or the
+   wait until its vans can take one more delivery if longer (`WarehouseStock.wait_s`), and
+   the travel time to the customer); one warehouse that holds the whole line is preferred to a split, and a split
    takes the nearest warehouses first. Only stock a warehouse can deliver by the service's
    target counts; if none can, the nearest stock is still used (the promise is then later).
 2. **Made**: what stock does not cover is made in the factories that may make the SKU (the
@@ -12,6 +13,12 @@ For each line, in order:
    earliest delivery among them); otherwise the line is split across factories by what each
    can make by the target (30 pieces → 15 / 10 / 5), respecting minimum batches; if even the
    split misses the target, the earliest time at which the factories together can make it.
+   Made units reach the customer from their factory, or, where made goods are carried to a
+   warehouse first (`Hub`: the warehouse nearest the customer, whose vans then deliver
+   them), by that path: once made and a van of the hub is free, it drives to the factory
+   and back, the units are handled at the hub and leave again in a delivery, which waits
+   for a van as long again (while the vans are busy, the backlog a trip joins stands about
+   as long when the units come back).
 The promised time is the latest delivery of any part plus a margin; `bound_by` names the
 constraint that set it: `stock`, `capacity`, `reserve` (the order would be earlier with the
 rush reserve), `distance_rule` (earlier with the factories a rule excluded) or
@@ -57,11 +64,22 @@ class PromiseError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class WarehouseStock:
-    """What a micro-warehouse can give now: units per SKU not yet reserved."""
+    """What a micro-warehouse can give now: units per SKU not yet reserved, and how long
+    until its vans can take one more delivery (`wait_s`, 0: one is free)."""
 
     warehouse: str
     location: Point
     available: Mapping[str, int]
+    wait_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hub:
+    """The warehouse made goods for a customer are carried to before their delivery: its
+    place, and how long until its vans can take one more trip (`wait_s`, 0: one is free)."""
+
+    place: Point
+    wait_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +174,25 @@ class _Candidate:
     offer: FactoryOffer
     recipe: Recipe
     pool: CapacityPool
-    travel_s: float
+    to_door_s: float  # from the units being made (and a van free) to their delivery
+    free_s: float = -math.inf  # when a van can first set out for them
+
+
+def to_door_s(
+    factory: Point, destination: Point, travel: TravelTime, hub: Hub | None = None
+) -> float | None:
+    """Seconds from units made at `factory` (and, carried, a van of the hub free) to their
+    delivery at `destination` (None: a leg is unreachable): loaded and driven there; or,
+    carried through the warehouse at `hub`, a van's drive from the hub to the factory,
+    loading, the drive back, handling at the hub (or the wait for a van, if longer) and
+    the delivery drive."""
+    if hub is None:
+        leg = travel(factory, destination)
+        return None if leg is None else HANDLING_S + leg
+    legs = (travel(hub.place, factory), travel(factory, hub.place), travel(hub.place, destination))
+    if any(leg is None for leg in legs):
+        return None
+    return sum(leg for leg in legs if leg is not None) + HANDLING_S + max(HANDLING_S, hub.wait_s)
 
 
 @dataclass
@@ -178,8 +214,11 @@ def promise_order(
     makers: Mapping[str, Sequence[str]],
     travel: TravelTime,
     rules: Sequence[AllocationRule] = (),
+    hub: Hub | None = None,
 ) -> Promise:
-    """Promise `lines` to `destination`; raise `PromiseError` naming the line that cannot be."""
+    """Promise `lines` to `destination`; raise `PromiseError` naming the line that cannot be.
+    `hub`: where made goods for `destination` are carried before delivery (None: they go
+    from the factory)."""
     if service not in SERVICE_TARGET_S:
         raise PromiseError("service", f"must be one of {', '.join(SERVICE_TARGET_S)}")
     target_s = now_s + SERVICE_TARGET_S[service]
@@ -210,6 +249,8 @@ def promise_order(
                 travel=travel,
                 rules=rules,
                 total_qty=sum(x.qty for x in lines),
+                now_s=now_s,
+                hub=hub,
             )
             late = [h for h in holders if h[0] > target_s]
             if late and not make.in_time(left):
@@ -250,7 +291,7 @@ def _holders(
         have = state.stock[w.warehouse].get(sku, 0)
         leg = travel(w.location, destination) if have > 0 else None
         if leg is not None:
-            holders.append((now_s + HANDLING_S + leg, w.warehouse, have))
+            holders.append((now_s + max(HANDLING_S, w.wait_s) + leg, w.warehouse, have))
     return sorted(holders)
 
 
@@ -280,7 +321,9 @@ def _work(recipe: Recipe, qty: int) -> float:
 
 def _units_by(c: _Candidate, deadline_s: float, use_reserve: bool, min_batch: int) -> int:
     """Units the candidate can finish by `deadline_s` (0 if fewer than its minimum batch)."""
-    work = c.pool.work_by(deadline_s - c.travel_s - HANDLING_S, use_reserve=use_reserve)
+    if deadline_s - c.to_door_s < c.free_s:
+        return 0
+    work = c.pool.work_by(deadline_s - c.to_door_s, use_reserve=use_reserve)
     units = math.floor((work - c.recipe.setup_s) / c.recipe.s_per_unit + 1e-9)
     return units if units >= min_batch else 0
 
@@ -295,6 +338,8 @@ def _eligible(
     state: _State,
     *,
     apply_rules: bool,
+    hub: Hub | None,
+    now_s: float,
 ) -> list[_Candidate]:
     found: list[_Candidate] = []
     for offer in offers:
@@ -306,10 +351,11 @@ def _eligible(
             for r in rules
         ):
             continue
-        leg = travel(offer.location, destination)
+        leg = to_door_s(offer.location, destination, travel, hub)
         if leg is None:
             continue
-        found.append(_Candidate(offer, recipe, state.pools[offer.factory], leg))
+        free = -math.inf if hub is None else now_s + hub.wait_s
+        found.append(_Candidate(offer, recipe, state.pools[offer.factory], leg, free))
     return found
 
 
@@ -341,7 +387,7 @@ def _plan_split(
 
 def _eta(c: _Candidate, qty: int, use_reserve: bool) -> float | None:
     ready = c.pool.finish_s(_work(c.recipe, qty), use_reserve=use_reserve)
-    return None if ready is None else ready + HANDLING_S + c.travel_s
+    return None if ready is None else max(ready, c.free_s) + c.to_door_s
 
 
 def _earliest(
@@ -369,7 +415,7 @@ def _finish_time(
     split = _plan_split(candidates, qty, target_s, use_reserve)
     if split is not None:
         return max(_eta(c, n, use_reserve) or math.inf for c, n in split), split
-    horizon = max(c.pool.end_s + c.travel_s + HANDLING_S for c in candidates)
+    horizon = max(max(c.pool.end_s, c.free_s) + c.to_door_s for c in candidates)
     return _earliest(candidates, qty, use_reserve, target_s, horizon)
 
 
@@ -387,6 +433,8 @@ class _Making:
     travel: TravelTime
     rules: Sequence[AllocationRule]
     total_qty: int
+    now_s: float
+    hub: Hub | None = None
 
     def candidates(self, *, apply_rules: bool = True) -> list[_Candidate]:
         return _eligible(
@@ -398,6 +446,8 @@ class _Making:
             self.travel,
             self.state,
             apply_rules=apply_rules,
+            hub=self.hub,
+            now_s=self.now_s,
         )
 
     def in_time(self, qty: int) -> bool:
@@ -424,7 +474,7 @@ class _Making:
                 raise PromiseError(f"{self.where}.qty", "capacity changed while promising")
             c.pool.book(work, use_reserve=self.rush)
             self.state.work_taken.append((c.offer.factory, work, self.rush))
-            parts.append(MadePart(c.offer.factory, n, ready, ready + HANDLING_S + c.travel_s))
+            parts.append(MadePart(c.offer.factory, n, ready, max(ready, c.free_s) + c.to_door_s))
         return parts, bound
 
     def _binding(self, eta: float, qty: int, candidates: Sequence[_Candidate]) -> str:
@@ -444,7 +494,7 @@ class _Making:
             return "distance_rule"
         # (the always-open pools do not carry this order's earlier lines: an approximation)
         always = [
-            _Candidate(c.offer, c.recipe, c.offer.pool_always_open, c.travel_s)
+            _Candidate(c.offer, c.recipe, c.offer.pool_always_open, c.to_door_s, c.free_s)
             for c in candidates
             if c.offer.pool_always_open is not None
         ]

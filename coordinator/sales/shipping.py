@@ -74,8 +74,9 @@ def customer_delivery(
     depot_id: str | None = None,
 ) -> DeliveryOrder:
     """The delivery that takes an order's `units` to the customer, due by the promise
-    (`windowed`, while the promise is ahead), else as soon as a van can; loaded at
-    `depot_id` (None: any depot)."""
+    (`windowed`, while the promise is ahead), else as soon as a van can (promised still,
+    so it leaves with the next van rather than waiting for company); loaded at `depot_id`
+    (None: any depot)."""
     return DeliveryOrder(
         id=delivery_id(order_id),
         x=0.0,
@@ -86,6 +87,7 @@ def customer_delivery(
         lat=lat,
         lon=lon,
         depot_id=depot_id,
+        promised_ms=promised_ms,
     )
 
 

@@ -10,6 +10,7 @@ from coordinator.transfers import (
     destination,
     nearest_depot,
     origin_of,
+    pickup_promised_ms,
     transfer_pickup,
 )
 
@@ -81,3 +82,24 @@ def test_the_pickup_is_a_transfer_of_the_good_units_bound_to_its_warehouse() -> 
     assert (pickup.demand, pickup.lat, pickup.lon, pickup.depot_id, pickup.service_s) == (
         4, 29.28, 120.02, "w2", 60.0,
     )  # fmt: skip
+    assert pickup.promised_ms is None  # no customer waits for it
+
+
+def test_a_made_parts_pickup_is_promised_with_half_the_orders_margin() -> None:
+    """Part 1 of line 0 is ready at 10:00 (promise times in ms); the van needs 20 minutes
+    from its warehouse; the order is promised an hour after its ETA: the van should be at
+    the factory by 10:50 (readiness, the drive, half the hour), leaving the other half to
+    the delivery. A part the promise does not have, or a promise of another shape: None."""
+    h, m = 3_600_000, 60_000
+    promise = {
+        "eta_ms": 12 * h,
+        "promised_ms": 13 * h,
+        "lines": [{"made": [{"ready_ms": 9 * h}, {"ready_ms": 10 * h}]}],
+    }
+    assert pickup_promised_ms(promise, 0, 1, drive_out_s=1200.0) == 10 * h + 20 * m + 30 * m
+    assert pickup_promised_ms(promise, 0, 0, drive_out_s=0.0) == 9 * h + 30 * m
+    assert pickup_promised_ms(promise, 0, 2, drive_out_s=0.0) is None
+    assert pickup_promised_ms(promise, 1, 0, drive_out_s=0.0) is None
+    assert pickup_promised_ms({"lines": []}, 0, 0, drive_out_s=0.0) is None
+    late = {**promise, "promised_ms": 11 * h}  # promised before its ETA: no margin to share
+    assert pickup_promised_ms(late, 0, 1, drive_out_s=0.0) == 10 * h

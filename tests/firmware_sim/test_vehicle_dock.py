@@ -203,3 +203,45 @@ def test_a_vehicle_state_kept_before_cargo_existed_restores_empty() -> None:
         vehicle.restore({**kept, "cargo": {"t1": {"SKU": "many"}}})
     with pytest.raises(SimConfigError):
         vehicle.restore({**kept, "cargo": ["t1"]})
+
+
+def test_a_new_tour_sent_before_the_van_reached_its_depot_unloads_there_first() -> None:
+    """Transfers on board and the depot stop still ahead: a new route (its next tour) does
+    not take the goods along on it; the van drives to the depot, unloads, then drives the
+    new stops. Without cargo, or when the new route starts at a depot, it heads straight
+    for the new route's first stop."""
+    params = VehicleParams(speed_kmh=36.0, service_s=60.0, traffic_sigma=0.0)
+    factory = Stop("t.job-1", 45.10, 7.70, "pickup", 12, "t.job-1", "SKU-0002")
+    home = Stop("depot", DEPOT[0], DEPOT[1], "depot")
+    customer = Stop("o1", 45.05, 7.65, quantity=2)
+
+    def next_tour(first: Stop, tour: list[Stop]) -> tuple[list[tuple[str, str]], object]:
+        vehicle = Vehicle(seed=1, lat=DEPOT[0], lon=DEPOT[1], params=params)
+        vehicle.load_route(1, [first, home])
+        served: list[StopChange] = []
+        while not any(c.change == "delivered" for c in served):  # the first stop served
+            served += vehicle.advance_to(vehicle.t_s + 5.0)
+        vehicle.load_route(2, tour)  # on its way back
+        seen: list[tuple[str, str]] = [
+            (c.change, c.stop.stop_id) for c in drive(vehicle, vehicle.t_s + 20_000.0)
+        ]
+        return seen, vehicle.cargo
+
+    seen, cargo = next_tour(factory, [customer, home])
+    assert seen[:4] == [
+        ("arrived", "depot"),
+        ("delivered", "depot"),
+        ("arrived", "o1"),
+        ("delivered", "o1"),
+    ]
+    assert cargo == {}
+    seen, _ = next_tour(customer, [customer, home])
+    assert seen[:2] == [("arrived", "o1"), ("delivered", "o1")]
+    seen, cargo = next_tour(factory, [home, customer])
+    assert seen[:4] == [
+        ("arrived", "depot"),
+        ("delivered", "depot"),
+        ("arrived", "o1"),
+        ("delivered", "o1"),
+    ]
+    assert cargo == {}

@@ -60,7 +60,8 @@ class JobIn(StrictModel):
 class DeliveryIn(StrictModel):
     """A delivery order: position (`location` in degrees; or `x`, `y` in plan units of
     driving, as the solver benchmarks use), load, service window (ms since the Unix epoch)
-    and service time."""
+    and service time; `promised_ms`, when service should start to keep a customer's promise
+    (a held tour leaves in time for it; unlike `due_ms`, routes may still take it later)."""
 
     id: str = Field(pattern=ID_PATTERN)
     x: float = Field(default=0.0, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
@@ -70,6 +71,7 @@ class DeliveryIn(StrictModel):
     due_ms: OptionalTimestampMs = None
     service_s: float = Field(default=0.0, ge=0, le=MAX_DURATION_S)
     location: LocationIn | None = Field(default=None, description="where it is, if on Earth")
+    promised_ms: OptionalTimestampMs = None
 
     @classmethod
     def of(cls, order: DeliveryOrder) -> DeliveryIn:
@@ -86,6 +88,7 @@ class DeliveryIn(StrictModel):
             due_ms=order.due_ms,
             service_s=order.service_s,
             location=location,
+            promised_ms=order.promised_ms,
         )
 
     def order(self) -> DeliveryOrder:
@@ -100,6 +103,7 @@ class DeliveryIn(StrictModel):
             service_s=self.service_s,
             lat=self.location.lat if self.location else None,
             lon=self.location.lon if self.location else None,
+            promised_ms=self.promised_ms,
         )
 
 

@@ -124,7 +124,10 @@ class DeliveryOrder:
     `depot_id` (None: any) is the depot whose vehicles carry it: where a delivery's goods
     are loaded, or where a pickup's goods are unloaded (its vehicle's route ends there).
     `action` is `delivery` (hand goods over) or `pickup` (take goods on: a transfer from a
-    factory, `transfer_id` carrying `demand` units of `sku`)."""
+    factory, `transfer_id` carrying `demand` units of `sku`). `promised_ms` (None: no
+    promise) is when service should start to keep a customer's promise: a tour holding it
+    leaves in time, and once it has passed, with the next van; unlike `due_ms` it does not
+    bind the routes."""
 
     id: str
     x: float
@@ -139,6 +142,7 @@ class DeliveryOrder:
     action: str = "delivery"
     transfer_id: str = ""
     sku: str = ""
+    promised_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,9 @@ class Depot:
 class Order:
     """A delivery: where, how much, and the window in which service must start;
     `depot_id`, when it names a depot of the problem, the depot whose vehicles must carry
-    it (where its goods are; see `routing.depots`)."""
+    it (where its goods are; see `routing.depots`). `promised`: when service should start
+    to keep a promise, which dispatch holds a tour to (`routing.tours`) but routes are not
+    bound by: a stop past it is still routed, and leaves with the next van."""
 
     id: str
     x: float
@@ -64,6 +66,7 @@ class Order:
     lat: float | None = None
     lon: float | None = None
     depot_id: str | None = None
+    promised: float = NO_LIMIT
 
     def __post_init__(self) -> None:
         if self.demand < 0 or self.service < 0:

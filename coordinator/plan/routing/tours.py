@@ -10,6 +10,10 @@ else: a delivery the router plans after them waits for the van's next tour (its 
 at the depot). A van whose tour is done is back for a new one once it reports a position at
 its depot (`at_depot`).
 
+A stop's promise is its window's end, or its `promised` time where that is sooner: a
+delivery whose promise has passed keeps its window open (the router must still take it)
+but leaves with the next van, as a promise at risk.
+
 `look_at_tour` decides one route, `on_board_to_send` whether a van on a tour must be told its
 stops again (after a restart, or a dispatch by hand), `at_depot` where a van is. Times are
 plan units; the policy's thresholds are seconds.
@@ -100,9 +104,8 @@ def look_at_tour(
         return TourLook(None, 0, math.inf)
     orders = {o.id: o for o in problem.orders}
     offsets = tour_offsets(problem, route.depot_id, route.stops)
-    dues: list[float | None] = [
-        None if orders[s].due >= NO_LIMIT else orders[s].due * unit_s for s in route.stops
-    ]
+    deadlines = [min(orders[s].due, orders[s].promised) for s in route.stops]
+    dues: list[float | None] = [None if d >= NO_LIMIT else d * unit_s for d in deadlines]
     load = sum(orders[s].demand for s in route.stops)
     oldest_s = min(since.get(s, now) for s in route.stops) * unit_s
     latest_s = latest_departure_s([o * unit_s for o in offsets], dues)

@@ -189,7 +189,10 @@ def test_an_order_posted_twice_is_held_once(client: httpx.Client) -> None:
     jobs = [j for j in held.json()["jobs"] if j["id"] == "twice"]
     assert [(j["weight"], j["due_ms"]) for j in jobs] == [(7, 1_900_000_000_000)]
     drops = [d for d in held.json()["deliveries"] if d["id"] == "twice-d"]
-    assert drops == [{**drop, "ready_ms": None, "due_ms": None, "service_s": 0.0, "location": None}]
+    assert drops == [
+        {**drop, "ready_ms": None, "due_ms": None, "service_s": 0.0, "location": None,
+         "promised_ms": None}
+    ]  # fmt: skip
 
 
 def test_orders_are_closed_by_an_operator(client: httpx.Client) -> None:

@@ -9,10 +9,13 @@ from coordinator.sales.promise import (
     HANDLING_S,
     AllocationRule,
     FactoryOffer,
+    Hub,
     Line,
     Point,
+    Promise,
     PromiseError,
     Recipe,
+    TravelTime,
     WarehouseStock,
     haversine_km,
     promise_order,
@@ -229,3 +232,96 @@ def test_unreachable_places_are_skipped() -> None:
     )  # fmt: skip
     assert promise.lines[0].from_stock == ()
     assert promise.lines[0].made[0].qty == 5
+
+
+def _legs(table: dict[tuple[Point, Point], float]) -> TravelTime:
+    """A travel port from a table of one-way legs (either direction), None elsewhere."""
+
+    def travel(a: Point, b: Point) -> float | None:
+        return table.get((a, b), table.get((b, a)))
+
+    return travel
+
+
+def test_made_goods_carried_through_a_warehouse_are_promised_by_both_legs() -> None:
+    """Made goods that go to the customer's warehouse first: a van drives from the hub to
+    the factory (20 min), loads, drives back, the units are handled at the hub, and a
+    delivery takes them on (40 min); not the factory's direct drive (10 min)."""
+    factory_at, hub, customer = YIWU, HANGZHOU, SHANGHAI
+    travel = _legs(
+        {(hub, factory_at): 1200.0, (hub, customer): 2400.0, (factory_at, customer): 600.0}
+    )
+
+    def promise(through: Hub | None) -> Promise:
+        return promise_order(
+            [Line("CUP", 2)], destination=customer, service="standard", now_s=NOW, warehouses=[],
+            factories=[_factory("A", _pool((50, H)), at=factory_at)], makers={"CUP": ["A"]},
+            travel=travel, hub=through,
+        )  # fmt: skip
+
+    direct, carried = promise(None), promise(Hub(hub))
+    ready = NOW + 2 * H
+    assert direct.lines[0].made[0].ready_s == carried.lines[0].made[0].ready_s == ready
+    assert direct.eta_s == pytest.approx(ready + HANDLING_S + 600.0)
+    legs = 1200.0 + HANDLING_S + 1200.0 + HANDLING_S + 2400.0
+    assert carried.eta_s == pytest.approx(ready + legs)
+    assert carried.lines[0].made[0].eta_s == pytest.approx(ready + legs)
+    assert carried.promised_s > carried.eta_s
+
+
+def test_a_factory_the_hub_cannot_reach_makes_nothing_for_it() -> None:
+    """The van from the hub must reach the factory: one it cannot is left out, as an
+    unreachable factory is, though it could drive to the customer itself."""
+    near, far, hub, customer = YIWU, SHANGHAI, HANGZHOU, (30.5, 120.9)
+    travel = _legs({(hub, near): 900.0, (hub, customer): 600.0, (far, customer): 300.0})
+
+    def makers(through: Hub | None) -> list[str]:
+        promise = promise_order(
+            [Line("CUP", 1)], destination=customer, service="standard", now_s=NOW, warehouses=[],
+            factories=[_factory("far", _pool((50, H)), at=far), _factory("near", _pool((5, 0.0), (50, H)), at=near)],
+            makers={"CUP": ["far", "near"]}, travel=travel, hub=through,
+        )  # fmt: skip
+        return [m.factory for m in promise.lines[0].made]
+
+    assert makers(None) == ["far"]
+    assert makers(Hub(hub)) == ["near"]
+
+
+def test_a_warehouse_whose_vans_are_busy_delivers_when_one_is_free() -> None:
+    """Both hold the line: the near one's vans are spoken for the next two hours, so the
+    far one (40 min away, a van free) delivers sooner and is chosen; alone, the near one
+    promises two hours plus its drive, not its handling plus its drive."""
+    busy = WarehouseStock("near", HANGZHOU, {"CUP": 5}, wait_s=2 * H)
+    free = WarehouseStock("far", YIWU, {"CUP": 5})
+    travel = _legs({(HANGZHOU, SHANGHAI): 600.0, (YIWU, SHANGHAI): 2400.0})
+
+    def promise(*warehouses: WarehouseStock) -> Promise:
+        return promise_order(
+            [Line("CUP", 2)], destination=SHANGHAI, service="express", now_s=NOW,
+            warehouses=list(warehouses), factories=[], makers={}, travel=travel,
+        )  # fmt: skip
+
+    both = promise(busy, free)
+    assert [p.warehouse for p in both.lines[0].from_stock] == ["far"]
+    assert both.eta_s == pytest.approx(NOW + HANDLING_S + 2400.0)
+    assert promise(busy).eta_s == pytest.approx(NOW + 2 * H + 600.0)
+
+
+def test_made_goods_wait_for_a_van_of_their_hub_to_fetch_them_and_to_deliver_them() -> None:
+    """Made in 2 h, the hub's vans free in 3 h: the trip starts at 3 h, and back at the hub
+    the delivery waits 3 h for a van (not just the handling). Made in 2 h with a van free
+    in 1 h: the trip starts when they are made, the delivery waits 1 h."""
+    hub = HANGZHOU
+    travel = _legs({(hub, YIWU): 1200.0, (hub, SHANGHAI): 2400.0})
+    legs = 1200.0 + HANDLING_S + 1200.0 + 2400.0
+
+    def eta(wait_s: float) -> float:
+        return promise_order(
+            [Line("CUP", 2)], destination=SHANGHAI, service="standard", now_s=NOW, warehouses=[],
+            factories=[_factory("A", _pool((50, H)))], makers={"CUP": ["A"]}, travel=travel,
+            hub=Hub(hub, wait_s),
+        ).eta_s  # fmt: skip
+
+    assert eta(3 * H) == pytest.approx(NOW + 3 * H + legs + 3 * H)
+    assert eta(1 * H) == pytest.approx(NOW + 2 * H + legs + 1 * H)
+    assert eta(0.0) == pytest.approx(NOW + 2 * H + legs + HANDLING_S)

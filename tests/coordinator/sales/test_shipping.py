@@ -11,7 +11,7 @@ import pytest
 from coordinator.plan.errors import OrderRejected
 from coordinator.plan.orders.specs import DeliveryOrder
 from coordinator.sales.book import SalesBook
-from coordinator.sales.promise import Line
+from coordinator.sales.promise import HANDLING_S, Hub, Line
 from coordinator.sales.records import InMemorySalesStore, SalesStore
 from coordinator.sales.shipping import (
     customer_delivery,
@@ -72,12 +72,18 @@ def test_ids_and_facts_are_read_back_only_from_their_own_kind() -> None:
 
 
 def test_the_delivery_is_due_by_the_promise_and_open_once_it_has_passed() -> None:
-    """The promised time ends the delivery window; a promise already passed leaves it open."""
+    """The promised time ends the delivery window; a promise already passed leaves it open,
+    and either way the delivery says when it was promised (dispatch sends it by then)."""
     on_time = customer_delivery("o", lat=1.0, lon=2.0, units=3, promised_ms=5_000, now_ms=1_000)
     assert (on_time.id, on_time.demand, on_time.due_ms) == ("ship.o", 3, 5_000)
     assert (on_time.lat, on_time.lon) == (1.0, 2.0)
     late = customer_delivery("o", lat=1.0, lon=2.0, units=3, promised_ms=5_000, now_ms=9_000)
     assert late.due_ms is None
+    unwindowed = customer_delivery(
+        "o", lat=1.0, lon=2.0, units=3, promised_ms=5_000, now_ms=1_000, windowed=False
+    )
+    assert unwindowed.due_ms is None
+    assert on_time.promised_ms == late.promised_ms == unwindowed.promised_ms == 5_000
 
 
 def test_a_stock_order_ships_at_once_and_follows_its_stops(clock: FakeClock) -> None:
@@ -97,6 +103,26 @@ def test_a_stock_order_ships_at_once_and_follows_its_stops(clock: FakeClock) -> 
         "received", "promised", "reserved", "out_for_delivery", "delivered",
     ]  # fmt: skip
     assert book.timeline("o-1")[-1].actor == "van-1"
+
+
+def test_promises_count_the_wait_for_a_van_and_the_hub_made_goods_go_through(
+    clock: FakeClock,
+) -> None:
+    """Every leg takes 30 minutes here. The vans at shelf-1 (warehouse w1) are spoken for
+    the next two hours: an order from its stock is promised when a van is free plus the
+    drive. Made goods for a customer whose hub is told: the hub's van fetches them (there
+    and back), they are handled there and driven out, not driven from the factory."""
+    world = Shipping()
+    book = world.book(InMemorySalesStore(), clock)
+    book.fleet_waits = lambda: {"shelf-1": 7200.0, "elsewhere": 60.0}
+    stock = book.submit(_order("o-1", 4)).order.promise
+    assert stock["lines"][0]["from_stock"][0]["warehouse"] == "w1"
+    assert stock["eta_ms"] == round((NOW_S + 7200.0 + 1800.0) * 1000)
+    book.fleet_waits = dict
+    book.carried_to = lambda _where: Hub((29.35, 120.05))
+    made = book.submit(_order("o-2", 40)).order.promise
+    (part,) = made["lines"][0]["made"]
+    assert part["eta_ms"] - part["ready_ms"] == (3 * 1800 + 2 * HANDLING_S) * 1000
 
 
 def test_a_failed_delivery_goes_out_again(clock: FakeClock) -> None:

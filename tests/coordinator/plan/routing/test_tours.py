@@ -25,7 +25,7 @@ from coordinator.plan.routing.problem import (
     Vehicle,
 )
 from coordinator.plan.routing.tours import at_depot, look_at_tour, on_board_to_send, tour_offsets
-from coordinator.plan.routing.travel import GreatCircleTravel
+from coordinator.plan.routing.travel import GreatCircleTravel, LatLon
 from coordinator.plan.runner import PlanRunner
 from coordinator.plan.state import MemoryPlanState, PlanState
 from coordinator.plan.triggers import DepotSeen
@@ -110,6 +110,31 @@ def test_a_held_tour_leaves_by_its_oldest_stops_longest_wait_or_its_first_promis
             policy=policy,
         )
         assert (look.reason, look.load, look.leaves_by) == (None, 3, leaves_by)
+
+
+def test_a_promise_outside_the_window_holds_a_tour_as_a_due_time_does() -> None:
+    """A stop promised at 120 but not bound to it (its window open) leaves by 115 as a
+    stop due at 120 would; promised at 90, past, it leaves now, on `promise`, where a stop
+    promised nothing would wait its hour."""
+    policy = DeparturePolicy(fill_share=1.0, max_wait_s=HOUR)
+    route = Route("v", "d", ("a",), 0.0, 0.0, 0.0, 0)
+
+    def look(promised: float) -> tuple[object, float]:
+        found = look_at_tour(
+            _planar(Order("a", 3, 4, 3, promised=promised)),
+            route,
+            capacity=5,
+            since={"a": 90.0},
+            now=100.0,
+            next_chance=105.0,
+            unit_s=60.0,
+            policy=policy,
+        )
+        return found.reason, found.leaves_by
+
+    assert look(120.0) == (None, 115.0)
+    assert look(90.0) == ("promise", 85.0)
+    assert look(NO_LIMIT) == (None, 150.0)
 
 
 def test_a_van_is_told_its_load_again_only_when_it_does_not_drive_it_already() -> None:
@@ -243,6 +268,38 @@ def test_a_promise_at_risk_sends_the_van_at_once() -> None:
         t.order("a", 1, A, due_ms=int((t.clock.now() + due_in_s) * 1000))
         t.look()
         assert t.sent() == ([("a",)] if leaves else [])
+
+
+def test_a_delivery_past_its_promise_leaves_with_the_next_van() -> None:
+    """A delivery whose promise has passed has an open window (routes must still take
+    it) but is promised: the van leaves with it on the first plan, where a delivery
+    promised nothing waits for company up to six hours."""
+    for promised_in_s, leaves in ((-600.0, True), (None, False)):
+        t = _Runner(max_wait_s=6 * HOUR)
+        t.fleet()
+        promised = None if promised_in_s is None else int((t.clock.now() + promised_in_s) * 1000)
+        t.order("a", 1, A, promised_ms=promised)
+        t.look()
+        assert t.sent() == ([("a",)] if leaves else [])
+
+
+def test_the_runner_says_how_long_its_vans_are_spoken_for() -> None:
+    """Before any route plan nothing is known; with a tour planned for the one van, the
+    depot's wait is that tour's length (a drive out, the service, the drive back), and it
+    shrinks as the clock runs."""
+    t = _Runner(max_wait_s=6 * HOUR)
+    assert t.runner.delivery_waits() == {}
+    t.fleet()
+    t.order("a", 1, A, service_s=120.0)
+    t.look()
+    (route,) = t.runner.service._routes.routes  # type: ignore[union-attr]
+    planned = (route.end - t.runner.service.now_units()) * t.runner.service._unit_s
+    wait = t.runner.delivery_waits()["w1"]
+    assert wait == pytest.approx(planned, abs=61.0)
+    drive_s = TRAVEL.durations_s([LatLon(*DEPOT), LatLon(*A)])[0][1]
+    assert wait >= 2 * drive_s + 120.0 - 61.0
+    t.clock.advance(600.0)
+    assert t.runner.delivery_waits()["w1"] == pytest.approx(wait - 600.0)
 
 
 class _FailingPins(MemoryPlanState):
