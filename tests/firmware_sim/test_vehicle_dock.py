@@ -227,7 +227,9 @@ def test_a_new_tour_sent_before_the_van_reached_its_depot_unloads_there_first() 
         ]
         return seen, vehicle.cargo
 
-    unload_then_deliver = [("arrived", "depot"), ("delivered", "depot")] + [
+    unload_then_deliver = [
+        ("arrived", "depot"),
+        ("delivered", "depot"),
         ("arrived", "o1"),
         ("delivered", "o1"),
     ]
