@@ -55,8 +55,8 @@ def api(broker: Broker, tmp_path: Path, unique_site: str) -> Iterator[httpx.Clie
         yield client
 
 
-def _node(api: httpx.Client, node: str) -> dict[str, Any] | None:
-    response = api.get(f"/api/v1/nodes/{node}")
+def _node(api: httpx.Client, node: str, site: str | None = None) -> dict[str, Any] | None:
+    response = api.get(f"/api/v1/nodes/{node}", params={"site": site} if site else None)
     return response.json() if response.status_code == 200 else None
 
 
@@ -93,16 +93,16 @@ def test_published_data_is_stored_and_visible(
     ]
     for message in messages:
         pub.publish(topic_for(message), encode(message), qos=1).wait_for_publish(5)
-    node = wait_until(lambda: (n := _node(api, "m1")) and n["last_seq"] == 4 and n)
+    node = wait_until(lambda: (n := _node(api, "m1", unique_site)) and n["last_seq"] == 4 and n)
     assert (node["site"], node["kind"], node["online"], node["bd_seq"]) == (
         unique_site,
         "machine",
         True,
         0,
     )
-    points = api.get(f"/api/v1/nodes/m1/telemetry?signal=temp&start={now}&end={now + 10}").json()[
-        "points"
-    ]
+    # the site named: another test's m1 on the shared broker would make the id ambiguous
+    query = f"signal=temp&start={now}&end={now + 10}&site={unique_site}"
+    points = api.get(f"/api/v1/nodes/m1/telemetry?{query}").json()["points"]
     assert [p["value"] for p in points] == [1.0, 2.0, 3.0]
     assert api.get(f"/api/v1/stock?site={unique_site}").json()[0]["qty"] == 9
     pub.disconnect()
