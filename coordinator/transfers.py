@@ -168,29 +168,32 @@ def carry_made_goods(
         place = orjson.loads(order.body)["destination"]
         return (float(place["lat"]), float(place["lon"]))
 
-    def going_to(job_id: str) -> str | None:
+    def route(job_id: str) -> tuple[Origin, str] | None:
+        """Where a job's units are and the depot they go to (None: not carried)."""
+        origin = origin_of(jobs.job(job_id), sales.network)
+        if origin is None:
+            return None
         shelves = {job: record.node for job, record in plans.replenishments().items()}
-        return destination(
+        depot = destination(
             job_id, depots=plans.depots(), shelves=shelves, order_destination=order_destination
         )
+        return None if depot is None else (origin, depot)
 
     def promised_by(job_id: str, depot: str, factory: Point) -> int | None:
         """When a van of `depot` should be at `factory` for a sales order's job."""
         where = part_of_job(job_id)
         order = sales.store.find(order_of_job(job_id)) if where is not None else None
-        if where is None or order is None:
+        home = next((d for d in plans.depots() if d.id == depot), None)
+        if where is None or order is None or home is None or home.lat is None or home.lon is None:
             return None
-        drive = None
-        for d in plans.depots():
-            if d.id == depot and d.lat is not None and d.lon is not None:
-                drive = sales.travel((d.lat, d.lon), factory)
+        drive = sales.travel((home.lat, home.lon), factory)
         return pickup_promised_ms(order.promise, *where, drive_out_s=drive or 0.0)
 
     def carry(job_id: str) -> DeliveryOrder | None:
-        origin = origin_of(jobs.job(job_id), sales.network)
-        depot = going_to(job_id) if origin is not None else None
-        if origin is None or depot is None:
+        found = route(job_id)
+        if found is None:
             return None
+        origin, depot = found
         return transfer_pickup(
             origin,
             depot_id=depot,
@@ -202,7 +205,7 @@ def carry_made_goods(
         progress = jobs.job(job_id)
         if progress is None or progress.state not in ("finished", "short"):
             return False
-        return carry(job_id) is None or bool(plans.received([transfer_id(job_id)]))
+        return route(job_id) is None or bool(plans.received([transfer_id(job_id)]))
 
     def carried_to(where: Point) -> Hub | None:
         found = nearest_depot_place(plans.depots(), where)
@@ -211,6 +214,6 @@ def carry_made_goods(
         return Hub(found[1], plans.delivery_waits().get(found[0], 0.0))
 
     plans.carry = carry
-    sales.carried = lambda job_id: carry(job_id) is not None
+    sales.carried = lambda job_id: route(job_id) is not None
     sales.arrived = arrived
     sales.carried_to = carried_to

@@ -9,8 +9,8 @@ stop of a transfer loads its goods (`cargo`, by transfer id); a `depot` stop unl
 transfer carried (the stop's change names them in `unloaded`). A new route replaces the
 stops still ahead; the vehicle sets off for the first of them from where it is (a stop
 being served is finished first, and with transfers on board a depot stop still ahead is
-kept first: a van unloads at its warehouse before its next tour). `retained` / `restore` keep the route, the cargo and
-where the vehicle is on it through a restart.
+kept first: a van unloads at its warehouse before its next tour). `retained` / `restore`
+keep the route, the cargo and where the vehicle is on it through a restart.
 """
 
 from __future__ import annotations

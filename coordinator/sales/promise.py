@@ -3,9 +3,10 @@
 For each line, in order:
 1. **From stock**: the warehouses holding the SKU, cheapest delivery first (handling, or the
    wait until its vans can take one more delivery if longer (`WarehouseStock.wait_s`), and
-   the travel time to the customer); one warehouse that holds the whole line is preferred to a split, and a split
-   takes the nearest warehouses first. Only stock a warehouse can deliver by the service's
-   target counts; if none can, the nearest stock is still used (the promise is then later).
+   the travel time to the customer); one warehouse that holds the whole line is preferred
+   to a split, and a split takes the nearest warehouses first. Only stock a warehouse can
+   deliver by the service's target counts; if none can, the nearest stock is still used
+   (the promise is then later).
 2. **Made**: what stock does not cover is made in the factories that may make the SKU (the
    product's factories, the allocation rules on quantity and distance), each offering its
    `CapacityPool` (free schedule time inside opening hours, minus the rush reserve unless the
