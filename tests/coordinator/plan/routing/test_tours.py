@@ -93,48 +93,36 @@ def test_a_tour_leaves_full_at_risk_or_waited_and_is_held_otherwise() -> None:
     assert _reason(thin, [], since=0.0) is None
 
 
+def _one_stop_look(order: Order) -> tuple[object, int, float]:
+    """(reason, load, leaves by) of a one-stop tour 5 minutes out, its stop entered at 90,
+    looked at 100 with the next look at 105 (minutes), an hour's wait at most."""
+    look = look_at_tour(
+        _planar(order),
+        Route("v", "d", (order.id,), 0.0, 0.0, 0.0, 0),
+        capacity=5,
+        since={order.id: 90.0},
+        now=100.0,
+        next_chance=105.0,
+        unit_s=60.0,
+        policy=DeparturePolicy(fill_share=1.0, max_wait_s=HOUR),
+    )
+    return look.reason, look.load, look.leaves_by
+
+
 def test_a_held_tour_leaves_by_its_oldest_stops_longest_wait_or_its_first_promise() -> None:
     """A stop 10 minutes old with an hour's wait leaves by minute 150 (entered at 90); due
     at 120 after a 5-minute drive, by 115, the sooner."""
-    policy = DeparturePolicy(fill_share=1.0, max_wait_s=HOUR)
-    route = Route("v", "d", ("a",), 0.0, 0.0, 0.0, 0)
-    for due, leaves_by in ((NO_LIMIT, 150.0), (120.0, 115.0)):
-        look = look_at_tour(
-            _planar(Order("a", 3, 4, 3, due=due)),
-            route,
-            capacity=5,
-            since={"a": 90.0},
-            now=100.0,
-            next_chance=105.0,
-            unit_s=60.0,
-            policy=policy,
-        )
-        assert (look.reason, look.load, look.leaves_by) == (None, 3, leaves_by)
+    assert _one_stop_look(Order("a", 3, 4, 3)) == (None, 3, 150.0)
+    assert _one_stop_look(Order("a", 3, 4, 3, due=120.0)) == (None, 3, 115.0)
 
 
 def test_a_promise_outside_the_window_holds_a_tour_as_a_due_time_does() -> None:
     """A stop promised at 120 but not bound to it (its window open) leaves by 115 as a
     stop due at 120 would; promised at 90, past, it leaves now, on `promise`, where a stop
     promised nothing would wait its hour."""
-    policy = DeparturePolicy(fill_share=1.0, max_wait_s=HOUR)
-    route = Route("v", "d", ("a",), 0.0, 0.0, 0.0, 0)
-
-    def look(promised: float) -> tuple[object, float]:
-        found = look_at_tour(
-            _planar(Order("a", 3, 4, 3, promised=promised)),
-            route,
-            capacity=5,
-            since={"a": 90.0},
-            now=100.0,
-            next_chance=105.0,
-            unit_s=60.0,
-            policy=policy,
-        )
-        return found.reason, found.leaves_by
-
-    assert look(120.0) == (None, 115.0)
-    assert look(90.0) == ("promise", 85.0)
-    assert look(NO_LIMIT) == (None, 150.0)
+    assert _one_stop_look(Order("a", 3, 4, 3, promised=120.0)) == (None, 3, 115.0)
+    assert _one_stop_look(Order("a", 3, 4, 3, promised=90.0)) == ("promise", 3, 85.0)
+    assert _one_stop_look(Order("a", 3, 4, 3, promised=NO_LIMIT)) == (None, 3, 150.0)
 
 
 def test_a_van_is_told_its_load_again_only_when_it_does_not_drive_it_already() -> None:
