@@ -35,7 +35,7 @@ from coordinator.plan.debounce import Debouncer, Trigger
 from coordinator.plan.diff import diff_routes, diff_schedules
 from coordinator.plan.dispatch import Look, TourDispatch
 from coordinator.plan.errors import PlanError
-from coordinator.plan.routing.backlog import depot_waits, wait_now
+from coordinator.plan.routing.backlog import Backlog, depot_waits, wait_now
 from coordinator.plan.routing.departures import DeparturePolicy
 from coordinator.plan.routing.depots import merge_results, split_by_depot
 from coordinator.plan.routing.live import Position, back_at_depot, from_the_road, locate
@@ -214,7 +214,8 @@ class PlanService:
         self._routes: RoutingResult | None = None
         self._routes_version = 0
         self._routes_made: tuple[int, list[dict[str, str]]] | None = None
-        self._waits: tuple[float, dict[str, float]] = (0.0, {})  # (planned at, per depot), s
+        self._waits: tuple[float, dict[str, Backlog]] = (0.0, {})  # (planned at, per depot), s
+        self._unrouted: dict[str, str | None] = {}  # deliveries in no route plan yet → depot
         self._forgotten: list[str] = []  # finished jobs not yet reported to `on_plan`
         self._plans_made: Counter[tuple[str, str]] = Counter()
         self._last_replan_s: float | None = None
@@ -359,6 +360,8 @@ class PlanService:
         with self._lock:
             now = self.now_units()
             for order in orders:
+                if order.id not in self._orders:
+                    self._unrouted[order.id] = order.depot_id
                 self._orders[order.id] = order
                 if self._tours is not None:
                     self._tours.entered([order.id], now)
@@ -429,6 +432,7 @@ class PlanService:
             drops = [o for o in delivery_ids if self._orders.pop(o, None) is not None]
             for order_id in drops:
                 self._pins.pop(order_id, None)
+                self._unrouted.pop(order_id, None)
             if self._tours is not None:
                 self._tours.closed(drops)
             if jobs:
@@ -660,12 +664,14 @@ class PlanService:
                 )
             problem = locate(problem, self._travel, time_unit_s=self._unit_s, positions=positions)
         routes = self._route(problem)
-        waits = depot_waits(problem, routes, now=now)
+        backlogs = depot_waits(problem, routes, now=now)
         with self._lock:
             self._waits = (
                 self._epoch_s + now * self._unit_s,
-                {depot: wait * self._unit_s for depot, wait in waits.items()},
+                {depot: b.scaled(self._unit_s) for depot, b in backlogs.items()},
             )
+            for order in problem.orders:
+                self._unrouted.pop(order.id, None)
             if self._tours is not None:
                 self._tours.routed = problem
             messages = self._apply_routes(routes, causes)
@@ -780,10 +786,16 @@ class PlanService:
     # ---- views --------------------------------------------------------------------------
     def delivery_waits(self) -> dict[str, float]:
         """Per depot, the seconds until its vans could take one more delivery, from the
-        latest routes (`routing.backlog`; empty before the first)."""
+        latest routes and the deliveries submitted since (`routing.backlog`; empty before
+        the first plan)."""
         with self._lock:
-            planned_at, waits = self._waits
-        return wait_now(waits, planned_at=planned_at, now=self._clock.now())
+            planned_at, backlogs = self._waits
+            added = Counter(
+                depot
+                for order_id, depot in self._unrouted.items()
+                if depot is not None and order_id in self._orders
+            )
+        return wait_now(backlogs, planned_at=planned_at, now=self._clock.now(), added=added)
 
     def current_version(self) -> int:
         """The current schedule's version (0 before the first plan)."""

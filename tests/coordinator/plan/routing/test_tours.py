@@ -290,6 +290,30 @@ def test_the_runner_says_how_long_its_vans_are_spoken_for() -> None:
     assert t.runner.delivery_waits()["w1"] == pytest.approx(wait - 600.0)
 
 
+def test_deliveries_promised_since_the_plan_count_in_the_wait_until_the_next_one() -> None:
+    """A delivery bound to w1 submitted after the plan adds the plan's time per stop (its
+    one route's length over its one stop, one van); one bound nowhere adds nothing; the
+    next plan routes both and counts them once, in its routes."""
+    t = _Runner(max_wait_s=6 * HOUR)
+    t.fleet()
+    t.order("a", 1, A, service_s=120.0, depot_id="w1")
+    t.look()
+    service = t.runner.service
+    (route,) = service._routes.routes  # type: ignore[union-attr]
+    per_stop = (route.end - route.start) * service._unit_s
+    before = t.runner.delivery_waits()["w1"]
+    t.order("b", 1, A, service_s=120.0, depot_id="w1")
+    assert t.runner.delivery_waits()["w1"] == pytest.approx(before + per_stop)
+    t.order("c", 1, A, service_s=120.0)
+    t.order("b", 1, A, service_s=120.0, depot_id="w1")  # the same delivery again
+    assert t.runner.delivery_waits()["w1"] == pytest.approx(before + per_stop)
+    t.look()
+    (route,) = service._routes.routes  # type: ignore[union-attr]
+    assert set(route.stops) == {"a", "b", "c"}
+    planned = (route.end - service.now_units()) * service._unit_s
+    assert t.runner.delivery_waits()["w1"] == pytest.approx(planned, abs=61.0)
+
+
 class _FailingPins(MemoryPlanState):
     """A plan state whose first `pin_deliveries` fails (a full disk)."""
 
