@@ -432,6 +432,7 @@ class PlanRunner:
         if saved.fleet_saved:
             try:
                 self._take_fleet(list(saved.depots), list(saved.vehicles))
+                self.service.restore_van_bases(dict(saved.van_bases))
             except OrderRejected as exc:  # e.g. a warehouse the nodes table no longer has
                 log.error("saved delivery fleet not restored: %s", exc)
         jobs: list[JobOrder] = []
@@ -909,6 +910,7 @@ class PlanRunner:
         body = {k: v for k, v in payload.items() if k not in ("kind", "departs", "van_move")}
         if payload.get("van_move"):
             log.info("%s %s to %s", payload["vehicle_id"], payload["van_move"], payload["depot_id"])
+            self._save_van_bases()
         if payload.get("departs") and not self._load(body["vehicle_id"], body["stops"]):
             return
         if payload["kind"] == "schedule":
@@ -941,6 +943,16 @@ class PlanRunner:
             return False
         log.info("%s leaves with %d stop(s)", vehicle_id, len(stops))
         return True
+
+    def _save_van_bases(self) -> None:
+        """Record where the lent vans are based, before a van is told to drive there (a
+        restart keeps it there). When it cannot be recorded the van is sent all the same
+        (it is lent in the plan already); a restart before the next record sends it home."""
+        try:
+            with self._orders_lock:
+                self.state.save_van_bases(self.service.van_bases(), at_ms=now_ms(self.clock))
+        except Exception:
+            log.exception("could not record where the lent vans are based")
 
     def _what_to_make(self, op: dict[str, Any]) -> dict[str, Any]:
         """A planned operation with the quantity and product family its machine makes

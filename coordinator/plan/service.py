@@ -367,6 +367,28 @@ class PlanService:
                     self._tours.entered([order.id], now)
             self._debouncer.submit(Trigger("routing_orders", "batch"))
 
+    def van_bases(self) -> dict[str, str]:
+        """Where each lent van is based now (vehicle id → depot id; a van at home is not in
+        it, and without lending it is empty)."""
+        with self._lock:
+            loans = self._tours.loans if self._tours is not None else None
+            return dict(loans.bases) if loans is not None else {}
+
+    def restore_van_bases(self, bases: Mapping[str, str]) -> None:
+        """Vans lent before a restart based where they were (call after the fleet is
+        declared; a van or depot no longer declared, and a van at home, are left out)."""
+        with self._lock:
+            if self._tours is None or self._tours.loans is None:
+                return
+            home = {v.id: v.depot_id for v in self._vehicles}
+            depots = {d.id for d in self._depots}
+            self._tours.loans.bases.update(
+                (van, depot)
+                for van, depot in bases.items()
+                if van in home and depot in depots and depot != home[van]
+            )
+            self._debouncer.submit(Trigger("routing_orders", "fleet"))
+
     def waiting_since(self, accepted_ms: Mapping[str, int]) -> None:
         """When held deliveries were first accepted (ms since the Unix epoch), before a
         restart: a tour's wait counts from then (with tours on; else nothing to do)."""

@@ -81,6 +81,8 @@ class SavedState:
     accepted_ms: tuple[tuple[str, int], ...] = ()
     """(delivery id, ms since the Unix epoch) of when each held delivery was first
     accepted: how long it has waited outlives a restart."""
+    van_bases: tuple[tuple[str, str], ...] = ()
+    """(vehicle id, depot id) of each van lent to a depot not its own, by vehicle id."""
 
 
 class PlanState(Protocol):
@@ -96,7 +98,12 @@ class PlanState(Protocol):
     def save_fleet(
         self, depots: Sequence[DepotSpec], vehicles: Sequence[VehicleSpec], *, at_ms: int
     ) -> None:
-        """Replace the delivery fleet."""
+        """Replace the delivery fleet (every van at home: the van bases are forgotten)."""
+        ...
+
+    def save_van_bases(self, bases: Mapping[str, str], *, at_ms: int) -> None:
+        """Replace where the lent vans are based (vehicle id → depot id; a van at home is
+        not in it)."""
         ...
 
     def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
@@ -176,6 +183,7 @@ class MemoryPlanState:
     _replenishments: dict[str, Replenishment] = field(default_factory=dict)  # open ones
     _replenish_seq: int = 0
     _accepted_ms: dict[str, int] = field(default_factory=dict)
+    _van_bases: dict[str, str] = field(default_factory=dict)
 
     def save_orders(
         self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
@@ -190,6 +198,11 @@ class MemoryPlanState:
     ) -> None:
         """See `PlanState.save_fleet`."""
         self._fleet = (tuple(depots), tuple(vehicles))
+        self._van_bases.clear()
+
+    def save_van_bases(self, bases: Mapping[str, str], *, at_ms: int) -> None:
+        """See `PlanState.save_van_bases`."""
+        self._van_bases = dict(bases)
 
     def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
         """See `PlanState.save_changeovers`."""
@@ -280,6 +293,7 @@ class MemoryPlanState:
             accepted_ms=tuple(
                 (d.id, self._accepted_ms[d.id]) for d in deliveries if d.id in self._accepted_ms
             ),
+            van_bases=tuple(sorted(self._van_bases.items())),
         )
 
 

@@ -10,9 +10,10 @@ once it reports a position at that depot. Its tours are timed (left, back at its
 the van time of each depot's last day is measured, not estimated.
 
 The running coordinator has no delivery day (vans may work around the clock): a day is
-`day_s` (24 h) of van time, and a borrowed van may go home at any look. Loans are kept in
-memory: after a restart a lent van is based at its home again, and a van away with
-nothing on board that was told nothing since the start is sent to its depot.
+`day_s` (24 h) of van time, and a borrowed van may go home at any look. Where each lent
+van is based outlives a restart (`PlanState.save_van_bases`, recorded before the van is
+told to move); the tours timed do not, so after a restart each depot's van time of the
+last day counts from the restart.
 """
 
 from __future__ import annotations

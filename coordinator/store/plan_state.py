@@ -1,4 +1,5 @@
-"""`PlanState` on the coordinator's SQLite file (tables of migrations m003 to m006 and m008).
+"""`PlanState` on the coordinator's SQLite file (tables of migrations m003 to m006, m008 and
+m019).
 
 It shares the store's writer connection and write lock (`SqliteStore.plan_state()`), so
 it opens nothing and closes with the store. Every write is one `BEGIN IMMEDIATE`
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Final, Literal
 
@@ -92,6 +93,16 @@ class SqlitePlanState:
                 "INSERT OR REPLACE INTO plan_fleet (id, depots, vehicles, updated_ms)"
                 " VALUES (1, ?, ?, ?)",
                 (_array(depots), _array(vehicles), at_ms),
+            )
+            conn.execute("DELETE FROM plan_van_bases")
+
+    def save_van_bases(self, bases: Mapping[str, str], *, at_ms: int) -> None:
+        """See `coordinator.plan.state.PlanState.save_van_bases`."""
+        with self._transaction("save_van_bases") as conn:
+            conn.execute("DELETE FROM plan_van_bases")
+            conn.executemany(
+                "INSERT INTO plan_van_bases (vehicle_id, depot_id, updated_ms) VALUES (?, ?, ?)",
+                [(vehicle, depot, at_ms) for vehicle, depot in sorted(bases.items())],
             )
 
     def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
@@ -247,6 +258,9 @@ class SqlitePlanState:
             accepted = conn.execute(
                 "SELECT id, accepted_ms FROM plan_orders WHERE kind = 'delivery' ORDER BY seq"
             ).fetchall()
+            bases = conn.execute(
+                "SELECT vehicle_id, depot_id FROM plan_van_bases ORDER BY vehicle_id"
+            ).fetchall()
         return SavedState(
             jobs=tuple(jobs),
             deliveries=tuple(deliveries),
@@ -265,6 +279,7 @@ class SqlitePlanState:
             replenishments=tuple(_replenishment(row) for row in replenishments),
             replenish_seq=int(seq),
             accepted_ms=tuple((str(d), int(ms)) for d, ms in accepted),
+            van_bases=tuple((str(v), str(d)) for v, d in bases),
         )
 
 

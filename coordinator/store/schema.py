@@ -377,4 +377,14 @@ def m018_replenishment_without_last_qty(db: Database) -> None:
     db.execute("ALTER TABLE plan_replenishments DROP COLUMN last_qty")
 
 
+@MIGRATIONS()
+def m019_van_bases(db: Database) -> None:
+    """Vans lent between depots (`coordinator.plan.van_loans`): one row per van based at a
+    depot not its own, so a restart keeps it there."""
+    db.execute(
+        "CREATE TABLE plan_van_bases (vehicle_id TEXT PRIMARY KEY, depot_id TEXT NOT NULL,"
+        " updated_ms INTEGER NOT NULL) WITHOUT ROWID"
+    )
+
+
 __all__ = ["MIGRATIONS"]

@@ -4,17 +4,23 @@ the runner sending a lent van to its new depot, its tours from there, and home a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from coordinator.errors import StoreError
 from coordinator.plan.orders.specs import DeliveryOrder, DepotSpec, VehicleSpec
 from coordinator.plan.routing.departures import DeparturePolicy
 from coordinator.plan.routing.problem import Depot, Vehicle
 from coordinator.plan.routing.travel import GreatCircleTravel
 from coordinator.plan.runner import PlanRunner
+from coordinator.plan.state import MemoryPlanState, PlanState
 from coordinator.plan.triggers import DepotSeen
 from coordinator.plan.van_loans import DAY_S, Move, VanLoans
+from coordinator.store.sqlite_store import SqliteStore
 from fleet_runtime.clock import FakeClock
 from protocol import decode, plan_update
 from protocol.plans import RouteStop, RouteUpdate
@@ -94,20 +100,29 @@ def _sent(runner: PlanRunner) -> list[tuple[str, str, tuple[str, ...]]]:
     return out
 
 
-def test_the_runner_lends_a_van_sends_its_tours_from_there_and_brings_it_home() -> None:
-    """v1 is out on a long tour; `a`, bound to w1, waits. Past w1's 2 h limit, w2's free
-    van v2 is lent: sent to w1 with no stops. At w1 it takes `a` (once `a` waited its 3 h);
-    with `a` delivered and v2 back at w1, v2 goes home."""
-    clock = FakeClock()
+def _runner(clock: FakeClock, state: PlanState | None = None) -> PlanRunner:
+    """A runner lending vans: w1 is behind after 2 h, a thin tour leaves after 3 h."""
     runner = PlanRunner(
         clock=clock,
         commands=command_log(clock=clock),
+        state=state,
         travel=GreatCircleTravel(detour_factor=1.3, speed_kmh=30),
         departures=DeparturePolicy(fill_share=1.0, max_wait_s=3 * HOUR),
         dispatch_every_s=300.0,
         loans=VanLoans(behind_s=2 * HOUR),
     )
     runner.apply([DepotSeen("s", "w1"), DepotSeen("s", "w2")])
+    return runner
+
+
+def _look(runner: PlanRunner, clock: FakeClock, seconds: float) -> None:
+    clock.advance(seconds)
+    runner.service.tick()
+
+
+def _lend_v2(runner: PlanRunner, clock: FakeClock) -> None:
+    """v1 is out on a long tour; `a`, bound to w1, waits. Past w1's 2 h limit, w2's free
+    van v2 is lent: sent to w1 with no stops."""
     runner.set_fleet(
         [DepotSpec("w1", 0, 0, lat=W1[0], lon=W1[1]), DepotSpec("w2", 0, 0, lat=W2[0], lon=W2[1])],
         [VehicleSpec("v1", "w1", 5), VehicleSpec("v2", "w2", 5)],
@@ -119,23 +134,31 @@ def test_the_runner_lends_a_van_sends_its_tours_from_there_and_brings_it_home() 
             [], [DeliveryOrder(order_id, 0, 0, 1, lat=where[0], lon=where[1], **kw)]
         )
 
-    def look(seconds: float) -> None:
-        clock.advance(seconds)
-        service.tick()
-
     order("x", FAR, depot_id="w1")
     runner.dispatch("v1", ["x"])  # loaded by hand: v1 is out
-    look(5.0)
+    _look(runner, clock, 5.0)
     service.vehicle_at("v1", lat=FAR[0], lon=FAR[1])
     service.vehicle_at("v2", lat=W2[0], lon=W2[1])
     order("a", CUSTOMER, depot_id="w1")
-    look(5.0)
+    _look(runner, clock, 5.0)
     while len(_sent(runner)) < 2 and clock.monotonic() < 3 * HOUR:
-        look(300.0)
+        _look(runner, clock, 300.0)
     assert _sent(runner) == [("v1", "w1", ("x",)), ("v2", "w1", ())]
     assert 2 * HOUR - 300 <= clock.monotonic() <= 2 * HOUR + 600
+
+
+def test_the_runner_lends_a_van_sends_its_tours_from_there_and_brings_it_home() -> None:
+    """v2 lent to w1 (`_lend_v2`) takes `a` at w1 (once `a` waited its 3 h); with `a`
+    delivered and v2 back at w1, v2 goes home."""
+    clock = FakeClock()
+    runner = _runner(clock)
+    service = runner.service
+    _lend_v2(runner, clock)
     tours = {t["vehicle_id"]: t for t in runner.routes()["tours"]}
     assert (tours["v2"]["state"], tours["v2"]["depot_id"]) == ("returning", "w1")
+
+    def look(seconds: float) -> None:
+        _look(runner, clock, seconds)
 
     service.vehicle_at("v2", lat=W1[0], lon=W1[1])  # v2 reached w1
     while len(_sent(runner)) < 3 and clock.monotonic() < 4 * HOUR:
@@ -151,6 +174,52 @@ def test_the_runner_lends_a_van_sends_its_tours_from_there_and_brings_it_home() 
     look(300.0)
     assert _sent(runner)[3:] == [("v2", "w2", ())]  # home
     assert {v.depot_id for v in service._tours.based(service._vehicles)} == {"w1", "w2"}  # type: ignore[union-attr]
+
+
+def test_a_lent_van_stays_lent_across_a_restart(tmp_path: Path) -> None:
+    """The coordinator is killed with v2 lent to w1 and on its way there. Restarted on the
+    same file, v2 is based at w1: reported there, it is not sent home but takes `a` (w1 is
+    still behind), and a fleet declared anew then forgets the loan on file too."""
+    clock = FakeClock()
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        _lend_v2(_runner(clock, store.plan_state()), clock)
+    with closing(SqliteStore(tmp_path / "c.db")) as store:
+        runner = _runner(clock, store.plan_state())
+        runner.restore_saved()
+        assert runner.service.van_bases() == {"v2": "w1"}
+        runner.service.vehicle_at("v1", lat=FAR[0], lon=FAR[1])
+        runner.service.vehicle_at("v2", lat=W1[0], lon=W1[1])
+
+        def to_v2() -> list[tuple[str, str, tuple[str, ...]]]:
+            return [m for m in _sent(runner) if m[0] == "v2"]
+
+        while not to_v2() and clock.monotonic() < 4 * HOUR:
+            _look(runner, clock, 300.0)
+        assert to_v2() == [("v2", "w1", ("a",))]
+        assert store.plan_state().load().van_bases == (("v2", "w1"),)
+        runner.set_fleet(
+            [DepotSpec("w2", 0, 0, lat=W2[0], lon=W2[1])], [VehicleSpec("v2", "w2", 5)]
+        )
+        assert store.plan_state().load().van_bases == ()
+
+
+class _FullDisk(MemoryPlanState):
+    """A plan state that cannot record van bases."""
+
+    def save_van_bases(self, bases: Mapping[str, str], *, at_ms: int) -> None:
+        raise StoreError("disk full", operation="save_van_bases")
+
+
+def test_a_loan_that_cannot_be_recorded_is_sent_all_same_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The van is lent in the plan already: it is told to go (`_lend_v2` checks it), and
+    the failure is logged."""
+    clock = FakeClock()
+    state = _FullDisk()
+    _lend_v2(_runner(clock, state), clock)
+    assert state.load().van_bases == ()
+    assert "could not record where the lent vans are based" in caplog.text
 
 
 def test_a_fleet_declared_anew_brings_every_lent_van_home() -> None:
