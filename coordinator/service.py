@@ -449,7 +449,9 @@ def _open_stores(settings: CoordinatorSettings) -> tuple[SqliteStore, Store]:
     from coordinator.store.postgres_store import PostgresStore  # psycopg: only when used
 
     try:
-        return local, PostgresStore(settings.db_url, job_facts=local.commit_job_facts)
+        return local, PostgresStore(
+            settings.db_url, job_facts=local.commit_job_facts, readers=settings.db_readers
+        )
     except BaseException:
         local.close()
         raise

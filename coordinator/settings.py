@@ -230,6 +230,9 @@ class CoordinatorSettings(BaseSettings):
     # coordinator.store.postgres_store). The other stores stay in db_path's SQLite file.
     # Keep the password out of the URL: libpq reads PGPASSWORD or ~/.pgpass.
     db_url: str | None = Field(default=None, pattern=r"^postgres(ql)?://[^\s]{1,1000}$")
+    # At most this many connections read from it (the API's threads share them); with
+    # the ingest writer, each coordinator holds db_readers + 1 of the server's connections.
+    db_readers: int = Field(default=8, ge=1, le=64)
     # Several coordinators with the same coordinator_id on one PostgreSQL: the one holding
     # the leader lock (coordinator.store.leader_lock) ingests, alarms and plans, the others
     # stand by serving reads and ask for the lock every leader_poll_s. Needs db_url; they

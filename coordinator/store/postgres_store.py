@@ -14,6 +14,9 @@ The job facts of a batch (operation reports, receipts) stay on the coordinator's
 file: `job_facts` writes them before the PostgreSQL transaction (they are idempotent, so a
 crash in between redelivers the batch and writes them again harmlessly).
 
+Reads take a connection from a pool of at most `readers` (`coordinator.store.bounded_pool`),
+so a coordinator holds `readers` + 1 connections at most, whatever its API's threads.
+
 Faults: a server that cannot be reached, a lost connection or a full disk raise
 `StoreUnavailable` (ingest pauses and retries, acking nothing); the next call reconnects.
 Every pending migration is applied in one transaction under an advisory lock: a failing one
@@ -38,6 +41,7 @@ from coordinator.fleet.views import StockItem
 from coordinator.ingest.records import StockLevels, WriteBatch
 from coordinator.ingest.sales import sales_of
 from coordinator.stock.stream_uplift import RealisedUplift
+from coordinator.store.bounded_pool import BoundedPool, PoolBusy
 from coordinator.store.port import (
     CORE_TABLES,
     CommitResult,
@@ -155,6 +159,19 @@ def describe_url(url: str) -> str:
     return f"postgresql://{user}{host}{port}/{parts.get('dbname') or ''}"
 
 
+def _usable(conn: Connection) -> bool:
+    """Whether a reader given back may be reused: open, its link up, no query half read."""
+    return (
+        not conn.closed
+        and not conn.broken
+        and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    )
+
+
+def _close(conn: Connection) -> None:
+    conn.close()
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -217,6 +234,7 @@ class PostgresStore:
         job_facts: JobFacts | None = None,
         migrations: Sequence[PgMigration] = PG_MIGRATIONS,
         connect_timeout_s: float = 5.0,
+        readers: int = 8,
     ) -> None:
         self.url = url
         self.where = describe_url(url)
@@ -224,9 +242,9 @@ class PostgresStore:
         self._job_facts = job_facts
         self._closed = False
         self._write_lock = threading.Lock()
-        self._local = threading.local()
-        self._readers: list[Connection] = []
-        self._readers_lock = threading.Lock()
+        self._readers = BoundedPool(
+            lambda: self._connect("read"), size=readers, usable=_usable, close=_close
+        )
         self._node_ids: dict[tuple[str, str], int] = {}
         self._series: dict[int, dict[str, int]] = {}
         self._days: set[int] = set()
@@ -269,18 +287,6 @@ class PostgresStore:
             self._stale = False
         return conn
 
-    def _reader(self) -> Connection:
-        if self._closed:
-            raise StoreError("the store is closed", operation="read")
-        conn: Connection | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            self._drop_reader()
-            conn = self._connect("read")
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
-
     @contextmanager
     def _translated(self, operation: str) -> Iterator[None]:
         """psycopg errors out as `StoreUnavailable` (connection, disk, lock: may pass) or
@@ -298,23 +304,9 @@ class PostgresStore:
             ) from exc
 
     def ping(self) -> None:
-        """`SELECT 1` on this thread's connection (reconnecting if it was lost)."""
-        with self._translated("ping"):
-            try:
-                self._reader().execute("SELECT 1").fetchone()
-            except psycopg.OperationalError:
-                self._drop_reader()
-                raise
-
-    def _drop_reader(self) -> None:
-        """Close this thread's reader (lost, or about to be replaced)."""
-        conn: Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-            with self._readers_lock:
-                if conn in self._readers:
-                    self._readers.remove(conn)
+        """`SELECT 1` on a reader (one found lost is replaced)."""
+        with self._reading("ping") as conn:
+            conn.execute("SELECT 1").fetchone()
 
     # -- write path -----------------------------------------------------------------------
 
@@ -557,14 +549,17 @@ class PostgresStore:
 
     @contextmanager
     def _reading(self, operation: str) -> Iterator[Connection]:
-        """This thread's reader, dropped (and so reopened next time) if its link failed."""
+        """A reader from the pool (closed instead of kept if its link failed)."""
+        if self._closed:
+            raise StoreError("the store is closed", operation=operation)
         with self._translated(operation):
-            conn = self._reader()
             try:
-                yield conn
-            except psycopg.OperationalError:
-                self._drop_reader()
-                raise
+                with self._readers.connection() as conn:
+                    yield conn
+            except PoolBusy as exc:
+                raise StoreUnavailable(
+                    f"no PostgreSQL reader free at {self.where}: {exc}", operation=operation
+                ) from exc
 
     def load_nodes(self) -> list[NodeRecord]:
         """Every persisted node record."""
@@ -755,12 +750,9 @@ class PostgresStore:
         return RetentionResult(samples, rollups, dead, partitions_dropped=len(old))
 
     def close(self) -> None:
-        """Close every connection (readers of other threads included)."""
+        """Close every connection (readers in use when they are given back)."""
         self._closed = True
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._readers.close()
         if self._writer is not None:
             self._writer.close()
 

@@ -301,3 +301,30 @@ def test_uplift_reads_match_sqlite_on_the_same_messages(pg: PostgresStore, tmp_p
             assert reader.flag_samples(T0_MS, T0_MS + 100) == [(T0_MS + 5, 1.0), (T0_MS + 9, 0.0)]
     finally:
         lite.close()
+
+
+def test_reading_threads_share_a_few_connections(postgres_url: str) -> None:
+    """24 threads reading at once hold at most `readers` connections of the server (with
+    the writer's), and every read is answered."""
+    store = PostgresStore(postgres_url, readers=3)
+    answers: list[int] = []
+
+    def read() -> None:
+        for _ in range(20):
+            answers.append(store.dead_letter_count())
+
+    try:
+        threads = [threading.Thread(target=read) for _ in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        with psycopg.connect(postgres_url) as conn:
+            (held,) = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()  # type: ignore[misc]
+        assert answers == [0] * 24 * 20
+        assert 1 < held <= 3 + 1
+    finally:
+        store.close()
