@@ -640,8 +640,11 @@ class PlanRunner:
             self._wake.set()
 
     def planned_starts(self) -> list[PlannedStart]:
-        """The operations of the current schedule and when (ms) they should start."""
+        """The operations of the current schedule and when (ms) they should start, of the
+        jobs still held (a job made or cancelled since the schedule is in it until the
+        next one is made)."""
         plan = self.service.current_schedule()
+        held = self.service.held_jobs()
         epoch_ms, unit_ms = plan["epoch_s"] * 1000, plan["time_unit_s"] * 1000
         return [
             PlannedStart(
@@ -649,6 +652,7 @@ class PlanRunner:
             )
             for machine, ops in plan["machines"].items()
             for o in ops
+            if o["job_id"] in held
         ]
 
     def site_of(self, node: str) -> str | None:

@@ -441,6 +441,11 @@ class PlanService:
             if self._tours is not None:
                 self._tours.unload(vehicle_id, self._clock.now())
 
+    def held_jobs(self) -> frozenset[str]:
+        """The ids of the jobs to plan (closed ones leave at once, their schedule later)."""
+        with self._lock:
+            return frozenset(self._jobs)
+
     def vehicles(self) -> frozenset[str]:
         """The ids of the declared vehicles."""
         with self._lock:

@@ -135,6 +135,24 @@ def test_a_job_whose_machine_never_starts_it_alarms_until_it_reports(tmp_path: P
         assert [k for k, _ in alarms_of(sink, JOB_NOT_STARTED)] == ["trigger", "clear"]
 
 
+def test_a_job_made_and_settled_before_the_next_schedule_does_not_alarm(tmp_path: Path) -> None:
+    """m1 makes j1 at once; the job is settled and closed, but no schedule is made after it
+    (a busy planner): the operation still in the last schedule is not reported as not
+    executed, however long that schedule stays."""
+    clock, sink = FakeClock(T0 / 1000), RecordingAlarmSink()
+    with wired(tmp_path / "c.db", clock, sink) as (store, runner, tracker):
+        runner.submit_orders([order("j1", 10)])
+        clock.advance(5.0)
+        assert runner.service.tick()  # the first schedule: j1:0 on m1 from now
+        clock.advance(10.0)
+        commit(store, tracker, report("j1:0", "done", 10, 0, int(clock.now() * 1000)))
+        assert runner.job_order("j1") is None  # closed
+        assert [s.job_id for s in runner.planned_starts()] == []
+        clock.advance(900.0)  # the service does not tick: the schedule still holds j1:0
+        tracker.on_commit(BatchOutcome(batch=WriteBatch()), NOTHING)
+        assert alarms_of(sink, JOB_NOT_STARTED) == []
+
+
 def test_a_not_started_alarm_raised_before_a_restart_is_cleared_after_it(tmp_path: Path) -> None:
     """`job_not_started` raised, then the coordinator restarts (a new planner and tracker on
     the same database and alarms): once m1 reports the operation, the alarm is cleared."""
