@@ -28,6 +28,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from coordinator.access.audit_log import AuditLog
 from coordinator.api.auth import require_all_sites
+from coordinator.api.clock_header import NOW_HEADER, ClockHeader
 from coordinator.api.deps import DEPENDENCY_PROBLEMS
 from coordinator.api.errors import install_error_handlers
 from coordinator.api.guard import RequestGuard
@@ -54,7 +55,7 @@ from coordinator.leadership import LeaderWatch, fail_stop
 from coordinator.metrics import build_registry
 from coordinator.service import Coordinator
 from coordinator.settings import CoordinatorSettings
-from fleet_runtime.clock import Clock
+from fleet_runtime.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -120,12 +121,14 @@ def create_app(
     for module in (track, health, metrics, nodes, commands, stock, forecasts, alarms, dashboard):
         app.include_router(module.router)
     app.add_middleware(RequestGuard, settings=settings)
+    app.add_middleware(ClockHeader, clock=clock or SystemClock())
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT"],
             allow_headers=["Authorization", "Content-Type"],
+            expose_headers=[NOW_HEADER],
         )
     document_problems(app, DEPENDENCY_PROBLEMS)
     return app

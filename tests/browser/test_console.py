@@ -4,8 +4,10 @@ roles hide what a viewer may not do, no console errors, no serious accessibility
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -325,6 +327,31 @@ def test_hostile_alarm_text_is_shown_as_text(console: Console, fleet: Fleet) -> 
     assert text in row.inner_text()
     assert row.locator("img, script").count() == 0
     assert console.page.evaluate("window.__pwned") is None
+
+
+def test_ages_count_from_the_coordinators_clock(browser: Any, fleet: Fleet) -> None:
+    """On a computer whose clock runs two hours ahead of the coordinator's, an alarm raised
+    now is seconds old in the alarms view and on the overview, not two hours."""
+    alarm = raise_alarm(
+        fleet,
+        source="machine-02/clock_check",
+        alarm_type="anomaly.clock",
+        severity="CRITICAL",
+        message="raised just now",
+    )
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = Console(context.new_page(), fleet.url)
+    tab.page.clock.set_system_time(datetime.now(UTC) + timedelta(hours=2))
+    try:
+        tab.open("alarms")
+        row = tab.page.locator(f"[data-testid=alarm-row][data-alarm-id='{alarm.alarm_id}']")
+        assert re.fullmatch(r"\d+ s ago", row.locator("td.ago").first.inner_text())
+        tab.open("overview")
+        urgent = tab.page.get_by_role("row").filter(has_text="raised just now")
+        assert re.fullmatch(r"\d+ s ago", urgent.locator("td").last.inner_text())
+    finally:
+        context.close()
+    assert tab.errors == []
 
 
 def test_no_serious_accessibility_violations(browser: Any, fleet: Fleet) -> None:

@@ -2,6 +2,8 @@
 // (kept in sessionStorage, never in the address) on every request, JSON in and out, and
 // server-sent events read over fetch so the token travels in a header there too.
 
+import {noteServerTime} from "./clock.js";
+
 const TOKEN_KEY = "flexfleet.token";
 
 export class ApiError extends Error {
@@ -31,6 +33,7 @@ async function detailOf(response) {
 
 export async function get(path, {signal} = {}) {
   const response = await fetch(path, {headers: headers({Accept: "application/json"}), signal});
+  noteServerTime(response);
   if (!response.ok) throw new ApiError(path, response.status, await detailOf(response));
   return response.json();
 }
@@ -48,6 +51,7 @@ export async function post(path, body) {
     init.body = JSON.stringify(body);
   }
   const response = await fetch(path, init);
+  noteServerTime(response);
   if (!response.ok) throw new ApiError(path, response.status, await detailOf(response));
   return response.status === 204 ? null : response.json();
 }
@@ -59,6 +63,7 @@ export async function post(path, body) {
  */
 export async function streamEvents(path, onEvent, signal) {
   const response = await fetch(path, {headers: headers({Accept: "text/event-stream"}), signal, cache: "no-store"});
+  noteServerTime(response);
   if (!response.ok) throw new ApiError(path, response.status, await detailOf(response));
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

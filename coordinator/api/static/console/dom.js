@@ -1,6 +1,8 @@
 // Building the page from API data: every value is written as text (textContent or an
 // attribute), never parsed as HTML, so nothing an agent or operator sends can run here.
 
+import {serverNow} from "./clock.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 function apply(node, attrs) {
@@ -50,7 +52,7 @@ export function section(title, ...children) {
 export function time(ms) { return ms ? new Date(ms).toLocaleTimeString() : "–"; }
 export function dateTime(ms) { return ms ? new Date(ms).toLocaleString() : "–"; }
 
-export function ago(ms, now = Date.now()) {
+export function ago(ms, now = serverNow()) {
   if (!ms) return "never";
   const s = Math.max(0, Math.round((now - ms) / 1000));
   if (s < 60) return s + " s ago";

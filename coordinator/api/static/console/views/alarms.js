@@ -4,6 +4,7 @@
 
 import {ApiError, get, post} from "../api.js";
 import {ago, dateTime, el, notice, section} from "../dom.js";
+import {serverNow} from "../clock.js";
 import {SEVERITIES} from "./overview.js";
 
 const STATUSES = ["ACTIVE_UNACK", "ACTIVE_ACK", "CLEARED_UNACK", "CLEARED_ACK"];
@@ -32,7 +33,7 @@ function place(body, rows) {
 
 /** Refresh the "… ago" cells in place. */
 function retime(body) {
-  const now = Date.now();
+  const now = serverNow();
   for (const cell of body.querySelectorAll("td.ago")) cell.textContent = ago(Number(cell.dataset.ms), now);
 }
 
@@ -87,7 +88,7 @@ export const alarmsView = {
 
     async function reloadHistory() {
       if (mode !== "history") return;
-      const params = new URLSearchParams({limit: "500", since_ms: String(Date.now() - Number(hours.value) * 3600_000)});
+      const params = new URLSearchParams({limit: "500", since_ms: String(serverNow() - Number(hours.value) * 3600_000)});
       if (status.value) params.append("status", status.value);
       history = await get("/api/v1/alarms?" + params);
       rowCache.clear();

@@ -5,6 +5,7 @@
 
 import {get, getOptional} from "../api.js";
 import {columns, signalChart} from "../charts.js";
+import {serverNow} from "../clock.js";
 import {ago, el, notice, number, section, table, time} from "../dom.js";
 import {drawMap} from "../map.js";
 
@@ -17,9 +18,9 @@ const MAX_CHARTS = 8;
  * alone when the hour holds no sample).
  */
 function heldUntilNow(points, latest) {
-  const held = points.length ? [...points] : [{ts_ms: Math.max(latest.ts_ms, Date.now() - HOUR_MS), value: latest.value}];
+  const held = points.length ? [...points] : [{ts_ms: Math.max(latest.ts_ms, serverNow() - HOUR_MS), value: latest.value}];
   const last = held[held.length - 1];
-  const now = Date.now();
+  const now = serverNow();
   if (!latest.stale && now > last.ts_ms) held.push({ts_ms: now, value: last.value});
   return held;
 }
@@ -88,7 +89,7 @@ export const fleetView = {
       const [site, node] = selected.split("/");
       const q = "?site=" + encodeURIComponent(site);
       const base = "/api/v1/nodes/" + encodeURIComponent(node);
-      const since = Date.now() - HOUR_MS;
+      const since = serverNow() - HOUR_MS;
       const [info, alarms, commands] = await Promise.all([
         get(base + q),
         get("/api/v1/alarms?site=" + encodeURIComponent(site) + "&since_ms=" + since + "&limit=1000"),
