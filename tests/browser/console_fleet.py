@@ -94,7 +94,9 @@ def _orders() -> dict[str, Any]:
             ops.append({"options": options, "family": family})
         # job-1 is due almost at once: it cannot be finished in time, so the plan marks it late.
         due = now_ms + (60_000 if k == 1 else 8 * 3_600_000)
-        jobs.append({"id": f"job-{k}", "operations": ops, "due_ms": due, "rush": k == 4})
+        jobs.append(
+            {"id": f"job-{k}", "operations": ops, "due_ms": due, "rush": k == 4, "quantity": 20}
+        )
     # Customers around Yiwu, within about 8 km of the depot.
     deliveries = [
         {

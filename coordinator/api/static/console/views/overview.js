@@ -12,7 +12,8 @@ function kpi(testid, label, value, sub, extra) {
   const na = value === null;
   return el("div", {class: "kpi", "data-testid": testid},
     el("div", {class: "label", text: label}),
-    el("div", {class: na ? "value na" : "value", text: na ? "not available yet" : value}),
+    // a breakdown ("9 delayed · 25 delivered · …") in a smaller size than one figure
+    el("div", {class: na ? "value na" : value.includes(" · ") ? "value parts" : "value", text: na ? "not available yet" : value}),
     sub ? el("div", {class: "sub", text: sub}) : null,
     extra || null);
 }
