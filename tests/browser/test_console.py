@@ -239,6 +239,53 @@ def test_routes_show_depots_and_vehicles_moving(console: Console, fleet: Fleet) 
     assert console.page.evaluate("window.__sameDocument") is True
 
 
+_LABEL_CLASHES = """() => {
+  const svg = document.querySelector("svg.routes");
+  const box = e => e.getBoundingClientRect();
+  // every name on the map (the white numbers sit inside their marks)
+  const labels = [...svg.querySelectorAll("text:not([fill='#fff'])")].map(box);
+  const marks = [...svg.querySelectorAll("g[data-testid] > rect, g[data-testid] > polygon")].map(box);
+  const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5
+    && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+  let clashes = 0;
+  labels.forEach((a, i) => {
+    clashes += labels.filter((b, j) => i < j && hit(a, b)).length;
+    clashes += marks.filter(m => hit(a, m)).length;
+  });
+  const groups = svg.querySelectorAll("g[data-testid]").length;
+  const named = svg.querySelectorAll("g[data-testid] > title").length;
+  return {labels: labels.length, clashes, groups, named};
+}"""
+
+
+def test_map_labels_never_cover_each_other_or_a_mark(
+    console: Console, fleet: Fleet, screenshot_dir: Path
+) -> None:
+    """Six deliveries a few dozen metres apart, beside the others: on the routes map no
+    label covers another label or a mark (a label with no free place is left out), and
+    every mark names what it is as a tooltip."""
+    near = [
+        {
+            "id": f"near-{k}",
+            "location": {"lat": 29.2950 + 0.0004 * k, "lon": 120.0500 + 0.0003 * k},
+            "demand": 1,
+            "service_s": 60,
+        }
+        for k in range(6)
+    ]
+    assert fleet.api.post("/api/v1/orders", json={"deliveries": near}).status_code == 202
+    console.open("routes")
+    wait_until(
+        lambda: console.page.locator("[data-testid=map-stop][data-stop*=near-]").count() > 0,
+        timeout_s=20,
+    )
+    drawn = console.page.evaluate(_LABEL_CLASHES)
+    console.shot(screenshot_dir, "routes-crowded")
+    assert drawn["clashes"] == 0, drawn
+    assert drawn["labels"] > 0
+    assert drawn["named"] == drawn["groups"]
+
+
 def test_on_time_rate_counts_delivered_orders_against_their_promise(
     console: Console, fleet: Fleet
 ) -> None:

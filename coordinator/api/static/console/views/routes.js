@@ -93,11 +93,39 @@ function tourRows(tours) {
     el("td", {text: t.stops.join(", ") || "–"}), el("td", {text: tourWhy(t)})));
 }
 
+const CHAR_W = 7.2, LINE_H = 14;  // a label's size in the map's units (its 13px font)
+
+function overlaps(a, b) { return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h; }
+
+/**
+ * Label the map without labels over labels or marks: each label, most important first,
+ * takes the first of its places (right of its mark, left, above, below) that is inside
+ * the map and clear of every mark and label placed before; one with no such place is left
+ * out (its mark keeps the name as a tooltip, and the lists below the map name every stop).
+ */
+function placeLabels(root, labels, marks) {
+  const taken = [...marks];
+  for (const label of labels) {
+    const w = CHAR_W * label.text.length, {x, y, r} = label;
+    const places = [
+      {x: x + r + 3, y: y - LINE_H / 2}, {x: x - r - 3 - w, y: y - LINE_H / 2},
+      {x: x - w / 2, y: y - r - 2 - LINE_H}, {x: x - w / 2, y: y + r + 2},
+    ];
+    const box = places.map(q => ({...q, w, h: LINE_H}))
+      .find(b => b.x >= 0 && b.y >= 0 && b.x + b.w <= W && b.y + b.h <= H && !taken.some(t => overlaps(b, t)));
+    if (!box) continue;
+    taken.push(box);
+    label.parent.append(svg("text", {class: "label", x: box.x, y: box.y + LINE_H - 3, fill: "#1d2329", ...label.attrs, text: label.text}));
+  }
+}
+
 function drawRoutes(routes, layout) {
   if (!layout.points.size) return null;
   const at = fitted(layout.points);
   const root = svg("svg", {class: "routes", viewBox: `0 0 ${W} ${H}`, role: "img",
     "aria-label": "Delivery routes of " + routes.length + " vehicles, in " + layout.frame});
+  const marks = [], depotLabels = [], vehicleLabels = [], stopLabels = [];
+  const mark = (x, y, w, h) => marks.push({x, y, w, h});
   const point = (kind, id) => layout.points.get(kind + ":" + id);
   routes.forEach((r, index) => {
     const colour = paletteColour(index);
@@ -117,27 +145,39 @@ function drawRoutes(routes, layout) {
     });
     for (const {q, ids, numbers} of together.values()) {
       const label = numbers.join(", ");
-      root.append(svg("g", {"data-testid": "map-stop", "data-stop": ids.join(" ")},
-        svg("rect", {x: q.x - 5 - 4 * label.length, y: q.y - 10, width: 10 + 8 * label.length, height: 20, rx: 10, fill: colour}),
-        svg("text", {x: q.x, y: q.y + 4, "text-anchor": "middle", fill: "#fff", "font-weight": 700, text: label}),
-        svg("text", {x: q.x + 8 + 4 * label.length, y: q.y - 10, fill: "#1d2329", text: ids.length > 2 ? ids[0] + " +" + (ids.length - 1) : ids.join(", ")})));
+      const half = 5 + 4 * label.length;
+      const group = svg("g", {"data-testid": "map-stop", "data-stop": ids.join(" ")},
+        svg("title", {text: ids.join(", ")}),
+        svg("rect", {x: q.x - half, y: q.y - 10, width: 2 * half, height: 20, rx: 10, fill: colour}),
+        svg("text", {x: q.x, y: q.y + 4, "text-anchor": "middle", fill: "#fff", "font-weight": 700, text: label}));
+      root.append(group);
+      mark(q.x - half, q.y - 10, 2 * half, 20);
+      stopLabels.push({x: q.x, y: q.y, r: half, parent: group, attrs: {},
+        text: ids.length > 2 ? ids[0] + " +" + (ids.length - 1) : ids.join(", ")});
     }
   });
   for (const p of layout.points.values()) {
     const q = at(p);
     if (p.kind === "depot") {
-      root.append(svg("g", {"data-testid": "route-depot", "data-depot": p.id},
-        svg("rect", {x: q.x - 10, y: q.y - 10, width: 20, height: 20, rx: 3, fill: "#1d2329"}),
-        svg("text", {x: q.x, y: q.y + 26, "text-anchor": "middle", fill: "#1d2329", "font-weight": 700, text: p.id})));
+      const group = svg("g", {"data-testid": "route-depot", "data-depot": p.id},
+        svg("title", {text: p.id}),
+        svg("rect", {x: q.x - 10, y: q.y - 10, width: 20, height: 20, rx: 3, fill: "#1d2329"}));
+      root.append(group);
+      mark(q.x - 10, q.y - 10, 20, 20);
+      depotLabels.push({x: q.x, y: q.y, r: 10, parent: group, attrs: {"font-weight": 700}, text: p.id});
     } else if (p.kind === "vehicle") {
       const index = routes.findIndex(r => r.vehicle_id === p.id);
       const colour = index >= 0 ? paletteColour(index) : "#5b6670";
-      root.append(svg("g", {"data-testid": "route-vehicle", "data-vehicle": p.id, "data-lat": p.at.lat, "data-lon": p.at.lon,
+      const group = svg("g", {"data-testid": "route-vehicle", "data-vehicle": p.id, "data-lat": p.at.lat, "data-lon": p.at.lon,
         class: p.at.stale ? "stale" : ""},
-        svg("polygon", {points: `${q.x},${q.y - 12} ${q.x + 10},${q.y + 8} ${q.x - 10},${q.y + 8}`, fill: colour, stroke: "#fff", "stroke-width": 2}),
-        svg("text", {x: q.x + 13, y: q.y + 14, fill: "#1d2329", "font-style": "italic", text: p.id})));
+        svg("title", {text: p.id}),
+        svg("polygon", {points: `${q.x},${q.y - 12} ${q.x + 10},${q.y + 8} ${q.x - 10},${q.y + 8}`, fill: colour, stroke: "#fff", "stroke-width": 2}));
+      root.append(group);
+      mark(q.x - 10, q.y - 12, 20, 20);
+      vehicleLabels.push({x: q.x, y: q.y, r: 11, parent: group, attrs: {"font-style": "italic"}, text: p.id});
     }
   }
+  placeLabels(root, [...depotLabels, ...vehicleLabels, ...stopLabels], marks);
   return root;
 }
 
