@@ -6,6 +6,9 @@
     flexfleet forecast eval    [--data CSV] [--horizon 28] [--windows 4] [--seed N]
                                [--drop-last DAYS] [--max-rows N] [--networks N]
 
+Each takes `--negatives zero|error`: a negative `y` (a day of net returns in retail data)
+is read as 0 and counted on stderr (default), or refused with its line.
+
 Heavy libraries (numpy, onnx, onnxruntime) are imported inside the commands.
 """
 
@@ -39,6 +42,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--no-holdout", action="store_true", help="skip the holdout scoring")
     _add_max_rows(train)
+    _add_negatives(train)
     train.set_defaults(run=run_train)
     predict = sub.add_parser("predict", help="forecast the days after each series' last row")
     predict.add_argument("--model", type=Path, required=True, help="model directory")
@@ -48,6 +52,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     predict.add_argument(
         "--with-mean", action="store_true", help="also write mean, method and fallback columns"
     )
+    _add_negatives(predict)
     predict.set_defaults(run=run_predict)
     ev = sub.add_parser("eval", help="M5 protocol: final window and rolling-origin backtest")
     ev.add_argument("--data", type=Path, default=None, help="default: shared M5 subset")
@@ -65,6 +70,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     ev.add_argument("--baselines-only", action="store_true")
     _add_max_rows(ev)
+    _add_negatives(ev)
     ev.set_defaults(run=run_eval)
 
 
@@ -100,11 +106,20 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _read(path: Path) -> Any:
+def _add_negatives(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--negatives",
+        choices=("zero", "error"),
+        default="zero",
+        help="a negative y (a day of net returns): read as 0 and counted (default), or an error",
+    )
+
+
+def _read(path: Path, negatives: str) -> Any:
     from coordinator.forecast.model.csv_input import read_csv
 
     _progress(f"reading {path}")
-    panel = read_csv(path)
+    panel = read_csv(path, negatives="error" if negatives == "error" else "zero", note=_progress)
     _progress(f"  {panel.n_series:,} series, up to {panel.n_days:,} days")
     return panel
 
@@ -124,7 +139,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
 
     try:
-        panel = _read(args.data)
+        panel = _read(args.data, args.negatives)
         config = _config(args)
         if args.no_holdout:
             model = train_model(panel, config, progress=_progress)
@@ -161,7 +176,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     try:
         model = OnnxModel.load(newest_model_dir(args.model))
-        panel = _read(args.data)
+        panel = _read(args.data, args.negatives)
         result = forecast_with_model(model, panel, horizon=args.horizon)
         write_predictions(result, args.out, with_mean=args.with_mean)
     except (ForecastError, OSError) as exc:
@@ -186,7 +201,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if not path.is_file():
         return _fail(FileNotFoundError(f"{path} not found (set FLEXFLEET_DATA or --data)"))
     try:
-        panel = _read(path)
+        panel = _read(path, args.negatives)
         if args.drop_last:
             panel = panel.head(panel.n_days - args.drop_last)
         config = _config(args)

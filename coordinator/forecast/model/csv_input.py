@@ -2,7 +2,8 @@
 
 Rules, each with a clear `CsvFormatError` when broken: the three key columns must be
 present; `ds` is an ISO date (a midnight time part is accepted); `y` is a finite number
-≥ 0; no (unique_id, ds) pair twice; exogenous cells are numbers (an empty cell carries
+≥ 0 (with `negatives="zero"`, a negative `y`, as a day of net returns in retail data, is
+read as 0 and counted instead); no (unique_id, ds) pair twice; exogenous cells are numbers (an empty cell carries
 the previous value forward, 0 before any value); the file stays under `max_bytes` and
 `max_rows`. Days missing inside a series are filled with y = 0 (no sale recorded).
 
@@ -19,9 +20,9 @@ import io
 import itertools
 import math
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import numpy as np
 
@@ -38,11 +39,20 @@ _MAX_CACHED_DATES = 100_000  # distinct `ds` strings remembered (20 years is 7,3
 _MAX_CACHED_NUMBERS = 100_000  # distinct number strings remembered
 
 
+Negatives = Literal["error", "zero"]
+
+
 def read_csv(
-    path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_rows: int = DEFAULT_MAX_ROWS
+    path: str | Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    negatives: Negatives = "error",
+    note: Callable[[str], None] | None = None,
 ) -> SeriesPanel:
     """Read and validate a long-format CSV file into a `SeriesPanel` (streamed, not
-    loaded whole)."""
+    loaded whole). `negatives`: a negative `y` is an error, or read as 0 ("zero"), how
+    many said to `note`."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -50,16 +60,23 @@ def read_csv(
             raise CsvFormatError(f"file is {size} bytes, limit {max_bytes}", path=str(p))
         try:
             with p.open(encoding="utf-8-sig", newline="") as stream:
-                return _parse(stream, max_rows=max_rows)
+                panel, zeroed = _parse(
+                    stream, max_rows=max_rows, zero_negatives=negatives == "zero"
+                )
         except UnicodeDecodeError:  # read again line by line: a bad row before it wins
             with p.open(encoding="utf-8-sig", newline="") as stream:
-                return _parse(stream, max_rows=max_rows, chunk_chars=0)
+                panel, zeroed = _parse(
+                    stream, max_rows=max_rows, chunk_chars=0, zero_negatives=negatives == "zero"
+                )
     except CsvFormatError as exc:
         raise CsvFormatError(exc.reason, line=exc.line, path=str(p)) from None
     except UnicodeDecodeError as exc:
         raise CsvFormatError("file is not UTF-8 text", path=str(p)) from exc
     except OSError as exc:
         raise CsvFormatError(f"cannot read file: {exc.strerror or exc}", path=str(p)) from exc
+    if zeroed and note is not None:
+        note(f"  {zeroed:,} row(s) with y < 0 (net returns?) read as 0")
+    return panel
 
 
 def parse_date(text: str) -> int:
@@ -82,7 +99,7 @@ def day_to_iso(day: int) -> str:
 
 def parse_csv_text(text: str, *, max_rows: int = DEFAULT_MAX_ROWS) -> SeriesPanel:
     """Parse long-format CSV text into a `SeriesPanel` (see the module rules)."""
-    return _parse(io.StringIO(text, newline=""), max_rows=max_rows)
+    return _parse(io.StringIO(text, newline=""), max_rows=max_rows, zero_negatives=False)[0]
 
 
 class _Columns:
@@ -119,10 +136,14 @@ def _checked_lines(lines: Iterable[str], start: int) -> Iterator[str]:
         yield line
 
 
-def _parse(stream: TextIO, *, max_rows: int, chunk_chars: int = _CHUNK_CHARS) -> SeriesPanel:
-    """Rows read about `chunk_chars` at a time (0: the whole stream row by row)."""
+def _parse(
+    stream: TextIO, *, max_rows: int, chunk_chars: int = _CHUNK_CHARS, zero_negatives: bool
+) -> tuple[SeriesPanel, int]:
+    """The panel of the rows read about `chunk_chars` at a time (0: the whole stream row by
+    row), and how many negative `y` were read as 0."""
     reader = csv.reader(_checked_lines(stream, 1))
     rows = _Rows(_header(reader), max_rows, lines_read=reader.line_num)
+    rows.zero_negatives = zero_negatives
     if not chunk_chars:
         rows.add_one_by_one([], stream, to_end=True)
     else:
@@ -131,7 +152,7 @@ def _parse(stream: TextIO, *, max_rows: int, chunk_chars: int = _CHUNK_CHARS) ->
                 rows.add_one_by_one(chunk, stream)
     if not rows.uids:
         raise CsvFormatError("no data rows", line=2)
-    return _panel_from_columns(tuple(rows.uids), rows.cols, rows.exog_names)
+    return _panel_from_columns(tuple(rows.uids), rows.cols, rows.exog_names), rows.zeroed
 
 
 class _Rows:
@@ -153,6 +174,8 @@ class _Rows:
         self.dates: dict[str, int] = {}
         self.numbers = _Numbers()
         self.cols = _Columns(len(self.exog_idx))
+        self.zero_negatives = False
+        self.zeroed = 0  # negative y read as 0
 
     def add_chunk(self, chunk: list[str]) -> bool:
         """Add every row of `chunk` (whole lines) if all are plainly valid, one line per
@@ -209,8 +232,13 @@ class _Rows:
             exog = [self.numbers.finite(columns[i], blank_is_nan=True) for i in self.exog_idx]
         except ValueError:
             return None
-        if not (np.frombuffer(y, dtype=np.float64) >= 0).all():
-            return None
+        values = np.frombuffer(y, dtype=np.float64)
+        if not (values >= 0).all():
+            if not self.zero_negatives:
+                return None
+            negative = values < 0
+            self.zeroed += int(negative.sum())
+            values[negative] = 0.0
         return ids, days, y, exog
 
     def add_one_by_one(self, chunk: list[str], stream: TextIO, *, to_end: bool = False) -> None:
@@ -248,6 +276,9 @@ class _Rows:
             except ValueError:
                 raise CsvFormatError(f"ds {ds!r} is not an ISO date", line=line) from None
         y = _number(record[self.i_y], "y", line)
+        if y is not None and y < 0 and self.zero_negatives:
+            self.zeroed += 1
+            y = 0.0
         if y is None or y < 0:
             raise CsvFormatError(
                 f"y must be a finite number ≥ 0, got {record[self.i_y]!r}", line=line

@@ -52,7 +52,12 @@ class File:
 
 
 def parse(text: str, chunk_chars: int, max_rows: int = 1_000) -> SeriesPanel:
-    return _parse(io.StringIO(text, newline=""), max_rows=max_rows, chunk_chars=chunk_chars)
+    return _parse(
+        io.StringIO(text, newline=""),
+        max_rows=max_rows,
+        chunk_chars=chunk_chars,
+        zero_negatives=False,
+    )[0]
 
 
 @st.composite
@@ -158,6 +163,41 @@ def assert_same(panel: SeriesPanel, expected: SeriesPanel) -> None:
 def test_any_valid_file_reads_as_its_rows(file: File, chunk_chars: int) -> None:
     """Whatever the chunk size, layout and quoting, the panel is the one the rows give."""
     assert_same(parse(file.text, chunk_chars), expected_panel(file.rows, file.exog))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), CHUNKS)
+def test_negatives_read_as_zero_and_counted_when_asked(
+    data: st.DataObject, chunk_chars: int
+) -> None:
+    """With `zero_negatives`, rows whose y is negative (net returns) read as y = 0 and are
+    counted, whatever the chunk size; the other rows are as written."""
+    rows_, exog = data.draw(rows())
+    negative = data.draw(st.sets(st.integers(0, len(rows_) - 1), max_size=len(rows_)))
+    for i in negative:
+        rows_[i].cells["y"] = data.draw(st.sampled_from(["-1", "-2.5", " -3e1 "]))
+    file = render(data.draw, rows_, exog)
+    panel, zeroed = _parse(
+        io.StringIO(file.text, newline=""),
+        max_rows=1_000,
+        chunk_chars=chunk_chars,
+        zero_negatives=True,
+    )
+    for i in negative:
+        rows_[i].cells["y"] = "0"
+    assert zeroed == len(negative)
+    assert_same(panel, expected_panel(rows_, file.exog))
+
+
+def test_read_csv_says_how_many_negatives_it_read_as_zero(tmp_path: Path) -> None:
+    path = tmp_path / "returns.csv"
+    path.write_text("unique_id,ds,y\na,2024-01-01,3\na,2024-01-02,-2\nb,2024-01-01,-1\n")
+    notes: list[str] = []
+    panel = read_csv(path, negatives="zero", note=notes.append)
+    assert panel.y[~np.isnan(panel.y)].tolist() == [3.0, 0.0, 0.0]
+    assert notes == ["  2 row(s) with y < 0 (net returns?) read as 0"]
+    with pytest.raises(CsvFormatError, match="line 3: y must be a finite number ≥ 0"):
+        read_csv(path)
 
 
 # A bad cell per kind: (column, cell, reason given the column name and the cell).

@@ -105,12 +105,40 @@ def test_cli_train_predict_roundtrip(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_cli_reports_bad_csv_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A malformed CSV gives exit code 2 and a one-line error, not a traceback."""
+    """A malformed CSV gives exit code 2 and a one-line error, not a traceback; so does a
+    negative y with `--negatives error`."""
     bad = tmp_path / "bad.csv"
-    bad.write_text("unique_id,ds,y\na,2024-01-01,-3\n")
+    bad.write_text("unique_id,ds,y\na,2024-01-01,many\n")
     code = main(["forecast", "train", "--data", str(bad), "--out", str(tmp_path / "m")])
     assert code == 2
+    assert "bad.csv:line 2: y 'many' is not a number" in capsys.readouterr().err
+    bad.write_text("unique_id,ds,y\na,2024-01-01,-3\n")
+    args = ["--data", str(bad), "--out", str(tmp_path / "m"), "--negatives", "error"]
+    assert main(["forecast", "train", *args]) == 2
     assert "≥ 0" in capsys.readouterr().err
+
+
+def test_cli_eval_reads_net_returns_as_zero_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Retail data with days of net returns (negative y) is evaluated, those days read as
+    no sale, and stderr says how many; the scores are those of the file with 0 there."""
+    rows = synthetic_rows()
+    returns = [
+        (u, d, -2.0 if i % 9 == 0 and y == 0 else y, p, e) for i, (u, d, y, p, e) in enumerate(rows)
+    ]
+    changed = sum(a != b for a, b in zip(rows, returns, strict=True))
+    assert changed > 0
+    args = ["--horizon", "7", "--windows", "2", "--baselines-only"]
+    for name, data in (("r", returns), ("d", rows)):
+        path = write_csv(tmp_path / f"{name}.csv", data)
+        out = ["--json", str(tmp_path / f"{name}.json")]
+        assert main(["forecast", "eval", "--data", str(path), *args, *out]) == 0
+        if name == "r":
+            note = f"{changed:,} row(s) with y < 0 (net returns?) read as 0"
+            assert note in capsys.readouterr().err
+    scores = [json.loads((tmp_path / f"{n}.json").read_text())["backtest_means"] for n in "rd"]
+    assert scores[0] == scores[1]
 
 
 def test_cli_train_max_rows_samples_windows(
