@@ -54,6 +54,14 @@ class WindowResult:
         """JSON-able mean scores per method."""
         return {name: s.means() for name, s in self.scores.items()}
 
+    def unscored(self) -> tuple[str, ...]:
+        """The series scored by no method: their M5 scale is 0 or undefined (no two
+        different days from their first sale to the window), so the means leave them out."""
+        first = next(iter(self.scores.values()), None)
+        if first is None:
+            return ()
+        return tuple(self.ids[int(s)] for s in np.flatnonzero(np.isnan(first.rmsse)))
+
     def best_baseline(self) -> str:
         """The baseline with the lowest mean RMSSE on this window."""
         means = {n: s.means()["rmsse"] for n, s in self.scores.items() if n in BASELINES}

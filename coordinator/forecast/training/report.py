@@ -72,12 +72,21 @@ def format_report(results: list[WindowResult], *, data_path: str) -> str:
             out.append(f"    window at day {r.cut}: {row}")
     for r in results:
         if r.left_out:
-            shown = ", ".join(r.left_out[:5]) + (" ..." if len(r.left_out) > 5 else "")
             out.append(
                 f"  window at day {r.cut}: {len(r.left_out)} series without data over the"
-                f" whole window left out: {shown}"
+                f" whole window left out: {_some(r.left_out)}"
+            )
+        unscored = r.unscored()
+        if unscored:
+            out.append(
+                f"  window at day {r.cut}: {len(unscored)} series with no sales change before"
+                f" it (M5 scale 0) not in the means: {_some(unscored)}"
             )
     return "\n".join(out)
+
+
+def _some(ids: tuple[str, ...]) -> str:
+    return ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else "")
 
 
 def report_json(results: list[WindowResult]) -> dict[str, Any]:
@@ -93,6 +102,7 @@ def report_json(results: list[WindowResult]) -> dict[str, Any]:
                 "cut": r.cut,
                 "ids": list(r.ids),
                 "left_out": list(r.left_out),
+                "unscored": list(r.unscored()),
                 "means": r.summary(),
                 "per_series": per_series,
             }

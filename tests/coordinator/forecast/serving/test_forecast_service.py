@@ -118,6 +118,32 @@ def test_cli_reports_bad_csv_cleanly(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "≥ 0" in capsys.readouterr().err
 
 
+def test_cli_eval_names_the_series_it_cannot_score(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A series that never changed before a window (constant, or no sale yet) has no M5
+    scale: the report names it, the JSON lists it, and the scaled means are those without
+    it (coverage needs no scale and counts it)."""
+    rows = synthetic_rows()
+    flat = [("FLAT@A", d, 4.0, p, e) for u, d, _y, p, e in rows if u == "SKU0@A"]
+    args = ["--horizon", "7", "--windows", "2", "--baselines-only"]
+    for name, data in (("with", rows + flat), ("without", rows)):
+        path = write_csv(tmp_path / f"{name}.csv", data)
+        out = ["--json", str(tmp_path / f"{name}.json")]
+        assert main(["forecast", "eval", "--data", str(path), *args, *out]) == 0
+    text = capsys.readouterr().out
+    assert text.count("1 series with no sales change before it (M5 scale 0)") == 2
+    assert "not in the means: FLAT@A" in text
+    docs = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("with", "without")]
+    assert [w["unscored"] for w in docs[0]["windows"]] == [["FLAT@A"], ["FLAT@A"]]
+    assert [w["unscored"] for w in docs[1]["windows"]] == [[], []]
+    scaled = [
+        {n: {m: v[m] for m in ("rmsse", "mase", "spl")} for n, v in d["backtest_means"].items()}
+        for d in docs
+    ]
+    assert scaled[0] == scaled[1]
+
+
 def test_cli_eval_reads_net_returns_as_zero_and_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
