@@ -128,7 +128,16 @@ def backtest(
     """Rolling-origin backtest over the last `n_windows` windows of `horizon` days.
 
     `train(history)` fits a model on the history before each cut (None: baselines only).
+    Raises `DataError` when there is no window or the windows leave no history before
+    the first.
     """
+    if n_windows < 1:
+        raise DataError(f"the backtest needs at least 1 window, got {n_windows}")
+    if n_windows * horizon >= panel.n_days:
+        raise DataError(
+            f"{n_windows} windows of {horizon} days leave no history before the first:"
+            f" the data spans {panel.n_days} days"
+        )
     results = []
     for k in range(n_windows, 0, -1):
         cut = panel.n_days - k * horizon

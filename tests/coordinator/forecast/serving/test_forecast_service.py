@@ -118,6 +118,26 @@ def test_cli_reports_bad_csv_cleanly(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "≥ 0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("windows", "says"),
+    [
+        ("0", "the backtest needs at least 1 window, got 0"),
+        ("-2", "the backtest needs at least 1 window, got -2"),
+        ("23", "23 windows of 7 days leave no history before the first: the data spans 160"),
+    ],
+)
+def test_cli_eval_refuses_windows_the_data_cannot_hold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], windows: str, says: str
+) -> None:
+    """No window, or more windows than the data has days before them: exit 2, one line."""
+    data = write_csv(tmp_path / "d.csv")
+    args = ["--data", str(data), "--horizon", "7", "--windows", windows, "--baselines-only"]
+    assert main(["forecast", "eval", *args]) == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert "Traceback" not in err
+
+
 def test_cli_eval_names_the_series_it_cannot_score(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
