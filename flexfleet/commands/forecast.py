@@ -129,6 +129,18 @@ def _fail(exc: Exception) -> int:
     return 2
 
 
+def _can_write(path: Path, *, directory: bool = False) -> None:
+    """Raise `OSError` now, before any work, when `path` (a file, or a directory made if
+    missing) cannot be written: a long run must not end in a traceback."""
+    where = path if directory else path.parent
+    if directory:
+        where.mkdir(parents=True, exist_ok=True)
+    if not where.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: {where} is not a directory")
+    if not os.access(where, os.W_OK):
+        raise PermissionError(f"cannot write {path}: {where} is not writable")
+
+
 def run_train(args: argparse.Namespace) -> int:
     """Train on `--data`, write model.onnx and model_card.json into `--out`."""
     from coordinator.forecast.errors import ForecastError
@@ -139,6 +151,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
 
     try:
+        _can_write(args.out, directory=True)
         panel = _read(args.data, args.negatives)
         config = _config(args)
         if args.no_holdout:
@@ -146,7 +159,7 @@ def run_train(args: argparse.Namespace) -> int:
         else:
             model = train_with_holdout(panel, config, _progress)
         write_model(model, args.out)
-    except ForecastError as exc:
+    except (ForecastError, OSError) as exc:
         return _fail(exc)
     card = model.card
     print(f"model {card.model_version} written to {args.out}")
@@ -175,6 +188,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from coordinator.forecast.serving.runtime import OnnxModel
 
     try:
+        _can_write(args.out)
         model = OnnxModel.load(newest_model_dir(args.model))
         panel = _read(args.data, args.negatives)
         result = forecast_with_model(model, panel, horizon=args.horizon)
@@ -201,6 +215,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if not path.is_file():
         return _fail(FileNotFoundError(f"{path} not found (set FLEXFLEET_DATA or --data)"))
     try:
+        if args.json is not None:
+            _can_write(args.json)
         panel = _read(path, args.negatives)
         if args.drop_last:
             panel = panel.head(panel.n_days - args.drop_last)
@@ -211,11 +227,14 @@ def run_eval(args: argparse.Namespace) -> int:
         results = backtest(
             panel, horizon=args.horizon, n_windows=args.windows, train=trainer, progress=_progress
         )
-    except ForecastError as exc:
+    except (ForecastError, OSError) as exc:
         return _fail(exc)
     print(format_report(results, data_path=str(path)))
     if args.json is not None:
         import json
 
-        args.json.write_text(json.dumps(report_json(results), indent=2) + "\n", encoding="utf-8")
+        try:
+            args.json.write_text(json.dumps(report_json(results), indent=2) + "\n", "utf-8")
+        except OSError as exc:
+            return _fail(exc)
     return 0

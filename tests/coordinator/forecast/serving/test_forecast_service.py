@@ -138,6 +138,27 @@ def test_cli_eval_refuses_windows_the_data_cannot_hold(
     assert "Traceback" not in err
 
 
+def test_cli_refuses_an_output_it_cannot_write_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output under a plain file: exit 2 and one line before the data is even read
+    (training first, then a traceback, was what it did)."""
+    data = write_csv(tmp_path / "d.csv")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    runs = [
+        ["train", "--data", str(data), "--out", str(blocker / "model")],
+        ["eval", "--data", str(data), "--baselines-only", "--json", str(blocker / "s.json")],
+        ["predict", "--model", str(tmp_path), "--data", str(data), "--out", str(blocker / "p")],
+    ]
+    for run in runs:
+        assert main(["forecast", *run]) == 2, run
+        err = capsys.readouterr().err
+        assert "flexfleet forecast: error:" in err
+        assert "reading" not in err
+        assert "Traceback" not in err
+
+
 def test_cli_eval_names_the_series_it_cannot_score(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
