@@ -21,6 +21,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from flexfleet.commands.outputs import can_write
+
 DEFAULT_EVAL_FILE = Path("demand") / "m5_sales_exog_small.csv"
 
 
@@ -129,18 +131,6 @@ def _fail(exc: Exception) -> int:
     return 2
 
 
-def _can_write(path: Path, *, directory: bool = False) -> None:
-    """Raise `OSError` now, before any work, when `path` (a file, or a directory made if
-    missing) cannot be written: a long run must not end in a traceback."""
-    where = path if directory else path.parent
-    if directory:
-        where.mkdir(parents=True, exist_ok=True)
-    if not where.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: {where} is not a directory")
-    if not os.access(where, os.W_OK):
-        raise PermissionError(f"cannot write {path}: {where} is not writable")
-
-
 def run_train(args: argparse.Namespace) -> int:
     """Train on `--data`, write model.onnx and model_card.json into `--out`."""
     from coordinator.forecast.errors import ForecastError
@@ -151,7 +141,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
 
     try:
-        _can_write(args.out, directory=True)
+        can_write(args.out, directory=True)
         panel = _read(args.data, args.negatives)
         config = _config(args)
         if args.no_holdout:
@@ -188,7 +178,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from coordinator.forecast.serving.runtime import OnnxModel
 
     try:
-        _can_write(args.out)
+        can_write(args.out)
         model = OnnxModel.load(newest_model_dir(args.model))
         panel = _read(args.data, args.negatives)
         result = forecast_with_model(model, panel, horizon=args.horizon)
@@ -216,7 +206,7 @@ def run_eval(args: argparse.Namespace) -> int:
         return _fail(FileNotFoundError(f"{path} not found (set FLEXFLEET_DATA or --data)"))
     try:
         if args.json is not None:
-            _can_write(args.json)
+            can_write(args.json)
         panel = _read(path, args.negatives)
         if args.drop_last:
             panel = panel.head(panel.n_days - args.drop_last)

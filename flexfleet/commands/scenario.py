@@ -22,6 +22,9 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from flexfleet.commands.outputs import can_write
 
 __all__ = ["register"]
 
@@ -67,9 +70,15 @@ def run_command(args: argparse.Namespace) -> int:
             raise DrillError("--speed must be positive")
         if not 0.05 <= args.time_limit_s <= 60:
             raise DrillError("--time-limit must be in 0.05..60 s")
+        if not 0 <= args.seed < 2**32:
+            raise DrillError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
         if args.broker not in (None, "auto"):
             parse_broker_url(args.broker)
-    except (ScenarioError, DrillError, WireError) as exc:
+        can_write(args.json_out)
+        if args.plot is not None:
+            can_write(args.plot)
+        compared = [] if args.compare is None else [_compared(args.compare)]
+    except (ScenarioError, DrillError, WireError, OSError) as exc:
         print(f"flexfleet scenario: {exc}", file=sys.stderr)
         return 2
     started = time.monotonic()
@@ -108,17 +117,30 @@ def run_command(args: argparse.Namespace) -> int:
     except (WireError, BrokerError) as exc:
         print(f"flexfleet scenario: broker: {exc}", file=sys.stderr)
         return 1
-    args.json_out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
-    print(table([result]))
-    if args.plot is not None:
-        from flexfleet.scenario.plot import plot
+    try:
+        args.json_out.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+        print(table([result]))
+        if args.plot is not None:
+            from flexfleet.scenario.plot import plot
 
-        results = [result]
-        if args.compare is not None:
-            try:
-                results.append(json.loads(args.compare.read_text()))
-            except (OSError, ValueError) as exc:
-                print(f"flexfleet scenario: --compare: {exc}", file=sys.stderr)
-                return 2
-        plot(results, args.plot)
+            plot([result, *compared], args.plot)
+    except OSError as exc:
+        print(f"flexfleet scenario: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _compared(path: Path) -> dict[str, Any]:
+    """The run of `--compare`, read before the run (OSError when it cannot be used)."""
+    try:
+        doc = json.loads(path.read_text())
+    except ValueError as exc:
+        raise OSError(f"--compare {path}: not a run's JSON ({exc})") from exc
+    except OSError as exc:
+        raise OSError(f"--compare {path}: {exc.strerror or exc}") from exc
+    missing = sorted(
+        {"policy", "seed", "kpis", "daily"} - set(doc if isinstance(doc, dict) else ())
+    )
+    if not isinstance(doc, dict) or missing:
+        raise OSError(f"--compare {path}: not a run's JSON (no {', '.join(missing)})")
+    return doc

@@ -40,6 +40,10 @@ def test_run_writes_json_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFi
         (["--days", "0"], "--days"),
         (["--speed", "-1"], "--speed"),
         (["--broker", "tcp://127.0.0.1:1883"], "expected mqtt://HOST[:PORT]"),
+        (["--seed", "-5"], "--seed must be in 0..4294967295, got -5"),
+        (["--plot", "/proc/no-such-dir/p.png"], "cannot write /proc/no-such-dir/p.png"),
+        (["--plot", "p.png", "--compare", "/no-such-run.json"], "--compare /no-such-run.json"),
+        (["--plot", "p.png", "--compare", SMALL], "not a run's JSON"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(
@@ -52,6 +56,19 @@ def test_bad_arguments_exit_2_with_a_message(
     assert code == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_output_under_a_file_is_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--json` where no file can be written: exit 2 at once, before day 1."""
+    (tmp_path / "a-file").write_text("")
+    out = tmp_path / "a-file" / "out.json"
+    code = main(["scenario", "run", SMALL, "--policy", "baseline", "--json", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {out}" in err
+    assert "day 1" not in err
 
 
 def test_bad_scenario_file_names_field_and_line(
