@@ -22,7 +22,7 @@ from coordinator.alarms.service import AlarmService
 from coordinator.alarms.store import MAX_QUERY_LIMIT
 from coordinator.alarms.wiring import build_alarm_service
 from coordinator.commands import CommandLog
-from coordinator.errors import CoordinatorError, StoreError
+from coordinator.errors import CoordinatorError, NotFound, StoreError
 from coordinator.fleet.node import NodeRecord
 from coordinator.fleet.twin import FleetTwin
 from coordinator.fleet_facts import FleetFollower
@@ -62,6 +62,7 @@ from coordinator.store.sqlite_store import SqliteStore
 from coordinator.transfers import carry_made_goods
 from fleet_runtime.clock import Clock, SystemClock
 from protocol import site_filters
+from protocol.plans import EXECUTES_CAPABILITY
 
 if TYPE_CHECKING:  # psycopg only when the core is on PostgreSQL
     from coordinator.store.alarm_board import AlarmBoardFeed
@@ -182,7 +183,7 @@ class Coordinator:
             publisher=client, clock=clock, min_interval_s=settings.watermark_interval_s
         )
         writer.listeners.append(watermarks.on_commit)
-        plans, jobs = _build_plans(settings, clock, commands, local, store, alarms)
+        plans, jobs = _build_plans(settings, clock, commands, local, store, alarms, twin)
         writer.listeners.append(plans.on_commit)
         writer.listeners.append(jobs.on_commit)
         fast_lane = _build_fast_lane(settings, twin, feed, events_mqtt)
@@ -464,9 +465,17 @@ def _build_plans(
     local: SqliteStore,
     store: Store,
     alarms: AlarmSink | None,
+    twin: FleetTwin,
 ) -> tuple[PlanRunner, JobTracker]:
     """The re-planning loop (ingest and the orders API feed it, plan diffs go out as
     commands) and the job tracker that feeds it the shop floor's facts."""
+
+    def executes(site: str, machine: str) -> bool:
+        try:
+            return EXECUTES_CAPABILITY in twin.node(machine, site=site).capabilities
+        except NotFound:
+            return False
+
     plans = PlanRunner(
         clock=clock,
         commands=commands,
@@ -497,6 +506,7 @@ def _build_plans(
         loans=VanLoans(behind_s=settings.dispatch_behind_s)
         if settings.dispatch_lend_vans
         else None,
+        executes=executes,
     )
 
     def scrap_limit(sku: str) -> float:

@@ -75,7 +75,7 @@ from protocol import (
     topic_for,
     watermark_seq,
 )
-from protocol.plans import PLAN_COMMANDS
+from protocol.plans import EXECUTES_CAPABILITY, PLAN_COMMANDS
 
 log = logging.getLogger("edge_agent")
 
@@ -117,6 +117,7 @@ class AgentCore:
         if executor is None and isinstance(driver, PlanExecutor):
             executor = driver
         self.executor = executor
+        self.capabilities = CAPABILITIES + ((EXECUTES_CAPABILITY,) if executor is not None else ())
         retains = executor or (driver if isinstance(driver, RetainedState) else None)
         if retains is not None and isinstance(persisted.get(_DEVICE_STATE), dict):
             retains.restore_state(persisted[_DEVICE_STATE])
@@ -320,7 +321,7 @@ class AgentCore:
             node_kind=self.config.node.kind,  # type: ignore[arg-type]
             firmware=self.config.node.firmware,
             signals=self.signal_specs,
-            capabilities=CAPABILITIES,
+            capabilities=self.capabilities,
             pending_from_seq=self.outbox.lowest_pending_seq(),
             stats={
                 "produced_messages": stats.produced_messages,

@@ -25,6 +25,9 @@ from protocol.topics import ID_PATTERN, NAME_PATTERN
 SCHEDULE_COMMAND: Final = "schedule"
 ROUTE_COMMAND: Final = "route"
 PLAN_COMMANDS: Final = (SCHEDULE_COMMAND, ROUTE_COMMAND)
+EXECUTES_CAPABILITY: Final = "executes"
+"""In a birth's `capabilities`: the node's device carries out the plans it takes (a machine
+runs its schedule, so each operation needs a quantity); without it, a plan is only held."""
 MAX_PLAN_ITEMS: Final = 5_000
 MAX_PLAN_TIME: Final = 2**40
 MAX_PLAN_VERSION: Final = 2**53
@@ -233,6 +236,7 @@ def plan_update(command: Command) -> PlanUpdate:
 
 
 __all__ = [
+    "EXECUTES_CAPABILITY",
     "MAX_PLAN_ITEMS",
     "MAX_QUANTITY",
     "PLAN_COMMANDS",

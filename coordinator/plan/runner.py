@@ -184,6 +184,7 @@ class PlanRunner:
         departures: DeparturePolicy | None = None,
         dispatch_every_s: float = 300.0,
         loans: VanLoans | None = None,
+        executes: Callable[[str, str], bool] = lambda _site, _machine: False,
     ) -> None:
         try:
             debouncer = Debouncer(
@@ -220,6 +221,7 @@ class PlanRunner:
             stock_threshold_for=lambda sku: thresholds.get(sku, stock_low_threshold)
         )
         self.commands = commands
+        self._executes = executes  # (site, machine): its agent carries out its schedule
         self._unit_s = time_unit_s
         self._sites: dict[str, str] = {}  # node id → site, for commands
         self._warehouses: set[str] = set()
@@ -354,6 +356,7 @@ class PlanRunner:
                     field=f"jobs[{i}].id",
                 )
         self._check_jobs(job_orders)
+        self._check_quantities(job_orders)
         self._deliveries(delivery_orders)  # checks them
         with self._orders_lock:  # the store and the service see batches in the same order
             same_jobs, same_drops = self.state.save_orders(
@@ -485,6 +488,23 @@ class PlanRunner:
                     raise OrderRejected(
                         f"unknown machine {unknown[0]!r} (known: {sorted(known)[:20]})",
                         field=f"jobs[{j}].operations[{k}].options",
+                    )
+
+    def _check_quantities(self, batch: list[JobOrder]) -> None:
+        """A job without a quantity is refused when a machine it may run on carries out its
+        schedule (its agent says `executes`): that machine would refuse its whole schedule,
+        every other job's operations with it, for want of a count to make."""
+        for j, order in enumerate(batch):
+            if order.quantity is not None:
+                continue
+            for machine in sorted({m for step in order.operations for m in step.options}):
+                with self._sites_lock:
+                    site = self._sites.get(machine)
+                if site is not None and self._executes(site, machine):
+                    raise OrderRejected(
+                        f"{machine} carries out its schedule and must be told how many parts"
+                        " to make: give the job a quantity",
+                        field=f"jobs[{j}].quantity",
                     )
 
     def set_changeovers(self, changeovers: Iterable[ChangeoverSpec]) -> None:

@@ -199,7 +199,7 @@ def test_a_new_schedule_is_drawn_without_reloading(console: Console, fleet: Flee
     console.open("production")
     before = fleet.api.get("/api/v1/plans/schedule").json()["version"]
     console.page.evaluate("window.__sameDocument = true")
-    job = {"id": "rush-1", "rush": True, "operations": [
+    job = {"id": "rush-1", "rush": True, "quantity": 5, "operations": [
         {"options": [{"machine": "machine-03", "duration_s": 600}], "family": "lid"}]}  # fmt: skip
     assert fleet.api.post("/api/v1/orders", json={"jobs": [job]}).status_code == 202
     wait_until(lambda: fleet.api.get("/api/v1/plans/schedule").json()["version"] > before)

@@ -32,7 +32,7 @@ def test_connect_sends_birth_first_then_telemetry_and_registers_death_as_will(
     assert will.bd_seq == sent[0].bd_seq == 1
     seqs = [m.seq for m in sent if isinstance(m, Birth | Telemetry | Event)]
     assert seqs == list(range(len(seqs)))
-    assert sent[0].capabilities[-1] == "watermark"
+    assert {"watermark", "executes"} <= set(sent[0].capabilities)  # its machine runs plans
     assert core.outbox.stats().rows == len(seqs)  # acknowledged by the broker, not yet stored
     commit_all(core, transport)
     assert core.outbox.stats().rows == 0  # the coordinator's watermark released them
@@ -177,6 +177,9 @@ def test_stock_snapshot_follows_birth_and_deltas_follow_picks(make_core: MakeCor
     sent = messages(transport)
     kinds = [m.kind for m in sent]
     assert kinds[:2] == ["birth", "stock"]
+    birth = sent[0]
+    assert isinstance(birth, Birth)
+    assert "executes" not in birth.capabilities  # a shelf carries out no plan
     snapshot = sent[1]
     assert snapshot.mode == "snapshot"  # type: ignore[union-attr]
     deltas = [m for m in sent if m.kind == "stock" and m.mode == "delta"]  # type: ignore[union-attr]

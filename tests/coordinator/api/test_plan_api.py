@@ -4,6 +4,7 @@ malformed orders refused with 422."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,8 @@ import pytest
 
 from coordinator.api.app import create_app
 from coordinator.plan.triggers import DepotSeen, MachineSeen
-from coordinator.settings import CoordinatorSettings
-from tests.coordinator.conftest import serve
+from coordinator.settings import CoordinatorSettings, load_settings
+from tests.coordinator.conftest import Node, feed, serve
 
 VIEWER = "viewer-token-0123456789"
 OPERATOR = "operator-token-0123456789"
@@ -526,3 +527,34 @@ def test_the_routes_view_shows_each_vans_tour(tmp_path: Path) -> None:
         assert app.state.plans.service.tick()
         (out,) = http.get("/api/v1/plans/routes", headers=AS_VIEWER).json()["tours"]
         assert (out["state"], out["stops"], out["reason"]) == ("out", ["load-1"], None)
+
+
+def test_a_job_without_a_quantity_is_refused_where_a_machine_runs_its_schedule(
+    tmp_path: Path,
+) -> None:
+    """m2's agent carries out its schedule (its birth says `executes`): a job that may run
+    on m2 without a quantity is a 422 naming `jobs[0].quantity` (m2 would refuse its whole
+    schedule for it); with a quantity it is taken, and so is one for m1, whose agent only
+    holds its plans."""
+    settings = load_settings(
+        dev_mode=True, db_path=tmp_path / "c.db", broker_url="mqtt://127.0.0.1:1"
+    )
+    app = create_app(settings, start_service=False)
+    holds = Node(site="s1", node="m1").birth()
+    runs = replace(Node(site="s1", node="m2").birth(), capabilities=("schedule", "executes"))
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        feed(app.state.coordinator, holds, runs)
+        either = _op({"machine": "m1", "duration_s": 60}, {"machine": "m2", "duration_s": 60})
+
+        def post(job: dict[str, Any]) -> httpx.Response:
+            return http.post("/api/v1/orders", json={"jobs": [job]})
+
+        refused = post(_job(id="j-any", operations=either))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "jobs[0].quantity"
+        assert "m2 carries out its schedule" in refused.json()["detail"]
+        assert post(_job(id="j-counted", operations=either, quantity=5)).status_code == 202
+        assert (
+            post(_job(id="j-held", operations=_op({"machine": "m1", "duration_s": 60}))).status_code
+            == 202
+        )
