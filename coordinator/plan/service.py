@@ -215,7 +215,7 @@ class PlanService:
         self._routes_version = 0
         self._routes_made: tuple[int, list[dict[str, str]]] | None = None
         self._waits: tuple[float, dict[str, Backlog]] = (0.0, {})  # (planned at, per depot), s
-        self._unrouted: dict[str, str | None] = {}  # deliveries in no route plan yet → depot
+        self._unrouted: dict[str, str] = {}  # bound deliveries in no route plan yet → depot
         self._forgotten: list[str] = []  # finished jobs not yet reported to `on_plan`
         self._plans_made: Counter[tuple[str, str]] = Counter()
         self._last_replan_s: float | None = None
@@ -360,7 +360,7 @@ class PlanService:
         with self._lock:
             now = self.now_units()
             for order in orders:
-                if order.id not in self._orders:
+                if order.id not in self._orders and order.depot_id is not None:
                     self._unrouted[order.id] = order.depot_id
                 self._orders[order.id] = order
                 if self._tours is not None:
@@ -817,11 +817,7 @@ class PlanService:
         the first plan)."""
         with self._lock:
             planned_at, backlogs = self._waits
-            added = Counter(
-                depot
-                for order_id, depot in self._unrouted.items()
-                if depot is not None and order_id in self._orders
-            )
+            added = Counter(self._unrouted.values())
         return wait_now(backlogs, planned_at=planned_at, now=self._clock.now(), added=added)
 
     def current_version(self) -> int:

@@ -3,9 +3,9 @@
 Rules, each with a clear `CsvFormatError` when broken: the three key columns must be
 present; `ds` is an ISO date (a midnight time part is accepted); `y` is a finite number
 ≥ 0 (with `negatives="zero"`, a negative `y`, as a day of net returns in retail data, is
-read as 0 and counted instead); no (unique_id, ds) pair twice; exogenous cells are numbers (an empty cell carries
-the previous value forward, 0 before any value); the file stays under `max_bytes` and
-`max_rows`. Days missing inside a series are filled with y = 0 (no sale recorded).
+read as 0 and counted instead); no (unique_id, ds) pair twice; exogenous cells are
+numbers (an empty cell carries the previous value forward, 0 before any value); the file
+stays under `max_bytes` and `max_rows`. Days missing inside a series are filled with y = 0 (no sale recorded).
 
 The file is read about 1 MB of lines at a time: a chunk whose rows are all plainly valid
 is converted column by column at once (each distinct date or number string parsed
@@ -54,19 +54,18 @@ def read_csv(
     loaded whole). `negatives`: a negative `y` is an error, or read as 0 ("zero"), how
     many said to `note`."""
     p = Path(path)
+    zero = negatives == "zero"
     try:
         size = p.stat().st_size
         if size > max_bytes:
             raise CsvFormatError(f"file is {size} bytes, limit {max_bytes}", path=str(p))
         try:
             with p.open(encoding="utf-8-sig", newline="") as stream:
-                panel, zeroed = _parse(
-                    stream, max_rows=max_rows, zero_negatives=negatives == "zero"
-                )
+                panel, zeroed = _parse(stream, max_rows=max_rows, zero_negatives=zero)
         except UnicodeDecodeError:  # read again line by line: a bad row before it wins
             with p.open(encoding="utf-8-sig", newline="") as stream:
                 panel, zeroed = _parse(
-                    stream, max_rows=max_rows, chunk_chars=0, zero_negatives=negatives == "zero"
+                    stream, max_rows=max_rows, chunk_chars=0, zero_negatives=zero
                 )
     except CsvFormatError as exc:
         raise CsvFormatError(exc.reason, line=exc.line, path=str(p)) from None
@@ -142,8 +141,9 @@ def _parse(
     """The panel of the rows read about `chunk_chars` at a time (0: the whole stream row by
     row), and how many negative `y` were read as 0."""
     reader = csv.reader(_checked_lines(stream, 1))
-    rows = _Rows(_header(reader), max_rows, lines_read=reader.line_num)
-    rows.zero_negatives = zero_negatives
+    rows = _Rows(
+        _header(reader), max_rows, lines_read=reader.line_num, zero_negatives=zero_negatives
+    )
     if not chunk_chars:
         rows.add_one_by_one([], stream, to_end=True)
     else:
@@ -162,7 +162,9 @@ class _Rows:
     unusual (a bad cell, a wrong field count, a record over several lines, NUL bytes,
     the row limit)."""
 
-    def __init__(self, names: list[str], max_rows: int, lines_read: int) -> None:
+    def __init__(
+        self, names: list[str], max_rows: int, lines_read: int, *, zero_negatives: bool
+    ) -> None:
         self.names = names
         self.i_id, self.i_ds, self.i_y = (names.index(c) for c in REQUIRED_COLUMNS)
         self.exog_idx = [i for i, n in enumerate(names) if n not in REQUIRED_COLUMNS]
@@ -174,7 +176,7 @@ class _Rows:
         self.dates: dict[str, int] = {}
         self.numbers = _Numbers()
         self.cols = _Columns(len(self.exog_idx))
-        self.zero_negatives = False
+        self.zero_negatives = zero_negatives
         self.zeroed = 0  # negative y read as 0
 
     def add_chunk(self, chunk: list[str]) -> bool:
