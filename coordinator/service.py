@@ -520,6 +520,8 @@ def _build_plans(
         clock=clock,
         alarms=alarms,
         scrap_limit_for=scrap_limit,
+        scrap_window_s=settings.quality_window_h * 3600,
+        scrap_alpha=settings.quality_alarm_p,
         start_grace_s=settings.job_start_grace_s,
         replan_interval_s=settings.plan_progress_replan_s,
     )

@@ -192,7 +192,9 @@ class CoordinatorSettings(BaseSettings):
     # Jobs from facts (coordinator.jobs.tracker): plans keep started operations and close
     # jobs on their good counts; a planned start unreported past job_start_grace_s alarms;
     # while operations run, a re-plan from their counts at most every plan_progress_replan_s;
-    # a batch above its product's scrap share (default quality_max_scrap_share) alarms.
+    # a machine alarms when its batches of one product over the last quality_window_h scrap
+    # more than the product's limit (default quality_max_scrap_share) explains: so much
+    # scrap would happen by chance at the limit less often than quality_alarm_p.
     plan_from_facts: bool = True
     # Travel times between places given in latitude/longitude (coordinator.plan.routing.travel):
     # great-circle distance x travel_detour_factor / travel_speed_kmh, or the road times of an
@@ -223,6 +225,8 @@ class CoordinatorSettings(BaseSettings):
     job_start_grace_s: float = Field(default=300.0, gt=0)
     plan_progress_replan_s: float = Field(default=60.0, gt=0)
     quality_max_scrap_share: float = Field(default=0.05, ge=0, le=1)
+    quality_window_h: float = Field(default=24.0, gt=0, le=24 * 90)
+    quality_alarm_p: float = Field(default=0.01, gt=0, lt=1)
     # Store
     db_path: Path = Path("flexfleet.db")
     # The core tables (nodes, messages, samples, rollups, events, stock, dead letters) on a

@@ -3,8 +3,11 @@
 Ingest stores the reports with their batch (`coordinator.store.jobs`); after each commit
 `on_commit` (an ingest commit listener, also called on the writer's ticks):
 
-- judges every batch reported done: a scrap share above its product's limit raises
-  `scrap_over_limit` (MAJOR) for that machine and job (`coordinator.jobs.quality`);
+- judges the scrap of every machine that reported a batch done, on its batches of that
+  product over the last `scrap_window_s` taken together (`coordinator.jobs.quality`):
+  more than the product's limit explains raises `scrap_over_limit` (MAJOR) for that
+  machine and product, updated at each batch after it and cleared by the first batch
+  after which the window no longer shows it (also when it was raised before a restart);
 - settles finished and short jobs: the planner closes them (they leave the schedule
   because their good units reached the quantity, not because the plan clock passed) and
   a short job gets a re-make for its shortfall; the settlement is stored, so a tracker
@@ -28,7 +31,7 @@ from typing import Any, Final, Protocol
 from coordinator.alarms.port import AlarmSink
 from coordinator.jobs.overdue import PlannedStart, overdue_starts
 from coordinator.jobs.progress import JobProgress, OperationProgress, TrackedJob
-from coordinator.jobs.quality import judge_batch, remake_order
+from coordinator.jobs.quality import ScrapEvidence, judge_scrap, remake_order
 from coordinator.plan.orders.specs import JobOrder
 from coordinator.store.jobs import SqliteJobStore
 from fleet_runtime.clock import Clock, now_ms
@@ -82,6 +85,8 @@ class JobTracker:
         clock: Clock,
         alarms: AlarmSink | None = None,
         scrap_limit_for: Callable[[str], float] = lambda _sku: 0.05,
+        scrap_window_s: float = 86_400.0,
+        scrap_alpha: float = 0.01,
         start_grace_s: float = 300.0,
         replan_interval_s: float = 60.0,
         overdue_interval_s: float = 5.0,
@@ -91,6 +96,10 @@ class JobTracker:
         self.planner: Planner | None = None
         self._alarms = alarms
         self._limit_for = scrap_limit_for
+        self._scrap_window_ms = int(scrap_window_s * 1000)
+        self._scrap_alpha = scrap_alpha
+        self._scrap_open: set[tuple[str, str]] = set()  # (site, source) of active alarms
+        self._scrap_adopted = False
         self._grace_ms = int(start_grace_s * 1000)
         self._replan_s = replan_interval_s
         self._overdue_s = overdue_interval_s
@@ -150,37 +159,87 @@ class JobTracker:
 
     # ---- steps (under the lock) -------------------------------------------------------
     def _judge(self, done: set[str]) -> None:
-        if not done or self._alarms is None:
+        alarms = self._alarms
+        if not done or alarms is None:
             return
+        if not self._scrap_adopted:
+            # Alarms raised before a restart are this tracker's to update and clear.
+            self._scrap_adopted = True
+            self._scrap_open = {(site, src) for site, src, _ in alarms.active(SCRAP_OVER_LIMIT)}
+        # The latest batch each machine finished of each product in this commit.
+        latest: dict[tuple[str, str], tuple[int, OperationProgress]] = {}
         for op in self.store.open_operations().values():
-            if op.operation_id not in done:
+            if op.operation_id not in done or op.finished_ms is None:
                 continue
             job = self.store.job(op.job_id)
-            limit = self._limit_for(job.job.sku if job is not None else "")
-            verdict = judge_batch(op, limit=limit)
-            site = self.planner.site_of(op.machine) if self.planner else None
-            if verdict is None or site is None:
+            if job is None:
                 continue
-            self._alarms.trigger(
-                site=site,
-                source=f"{op.machine}/{op.job_id}",
-                alarm_type=SCRAP_OVER_LIMIT,
-                severity="MAJOR",
-                message=(
-                    f"{op.operation_id} on {op.machine}: {verdict.scrap} scrap of"
-                    f" {verdict.good + verdict.scrap} ({verdict.share:.1%}, limit {limit:.1%})"
-                ),
-                details={
-                    "job_id": op.job_id,
-                    "operation_id": op.operation_id,
-                    "machine": op.machine,
-                    "good": verdict.good,
-                    "scrap": verdict.scrap,
-                    "share": verdict.share,
-                    "limit": limit,
-                },
-                ts_ms=op.finished_ms or op.updated_ms,
+            key = (op.machine, job.job.sku)
+            if key not in latest or op.finished_ms > latest[key][0]:
+                latest[key] = (op.finished_ms, op)
+        for (machine, sku), (until, op) in latest.items():
+            site = self.planner.site_of(machine) if self.planner else None
+            if site is None:
+                continue
+            batches = self.store.done_batches(
+                machine, sku, since_ms=until - self._scrap_window_ms, until_ms=until
             )
+            evidence = judge_scrap(batches, limit=self._limit_for(sku), alpha=self._scrap_alpha)
+            self._raise_or_clear(alarms, site, sku, op, until, evidence)
+
+    def _raise_or_clear(
+        self,
+        alarms: AlarmSink,
+        site: str,
+        sku: str,
+        op: OperationProgress,
+        ts_ms: int,
+        evidence: ScrapEvidence,
+    ) -> None:
+        machine = op.machine
+        source = f"{machine}/{sku}"
+        hours = self._scrap_window_ms / 3_600_000
+        counts = (
+            f"{evidence.scrap} scrap of {evidence.good + evidence.scrap} in {evidence.batches}"
+            f" batch{'es' if evidence.batches != 1 else ''} over {hours:g} h"
+            f" ({evidence.share:.1%}, limit {evidence.limit:.1%})"
+        )
+        if not evidence.over:
+            if (site, source) in self._scrap_open:
+                self._scrap_open.discard((site, source))
+                alarms.clear(
+                    site=site,
+                    source=source,
+                    alarm_type=SCRAP_OVER_LIMIT,
+                    message=f"{sku} on {machine} within its limit again: {counts}",
+                    ts_ms=ts_ms,
+                )
+            return
+        self._scrap_open.add((site, source))
+        alarms.trigger(
+            site=site,
+            source=source,
+            alarm_type=SCRAP_OVER_LIMIT,
+            severity="MAJOR",
+            message=(
+                f"{sku} on {machine}: {counts}; that much by chance at the limit:"
+                f" p = {evidence.p_value:.1g}"
+            ),
+            details={
+                "machine": machine,
+                "sku": sku,
+                "job_id": op.job_id,
+                "operation_id": op.operation_id,
+                "batches": evidence.batches,
+                "good": evidence.good,
+                "scrap": evidence.scrap,
+                "share": evidence.share,
+                "limit": evidence.limit,
+                "p_value": evidence.p_value,
+                "window_s": self._scrap_window_ms / 1000,
+            },
+            ts_ms=ts_ms,
+        )
 
     def _settle(self) -> None:
         planner = self.planner

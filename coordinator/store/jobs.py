@@ -243,6 +243,20 @@ class SqliteJobStore:
                 rows,
             )
 
+    def done_batches(
+        self, machine: str, sku: str, *, since_ms: int, until_ms: int
+    ) -> list[tuple[int, int]]:
+        """(good, scrap) of every operation of a `sku` job that `machine` finished within
+        [since_ms, until_ms]."""
+        with self._transaction("done_batches", write=False) as conn:
+            rows = conn.execute(
+                "SELECT o.good, o.scrap FROM job_operations AS o JOIN jobs AS j"
+                " ON j.id = o.job_id WHERE o.machine = ? AND o.state = 'done'"
+                " AND o.finished_ms BETWEEN ? AND ? AND j.sku = ?",
+                (machine, since_ms, until_ms, sku),
+            )
+            return [(int(good), int(scrap)) for good, scrap in rows]
+
     def open_operations(self) -> dict[str, OperationProgress]:
         """The reported operations of followed jobs not settled yet, by operation id."""
         with self._transaction("open_operations", write=False) as conn:

@@ -387,4 +387,11 @@ def m019_van_bases(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m020_batches_by_machine(db: Database) -> None:
+    """A machine's finished batches by time (`SqliteJobStore.done_batches`: scrap is judged
+    on a machine's recent batches of one product)."""
+    db.execute("CREATE INDEX job_operations_by_machine ON job_operations (machine, finished_ms)")
+
+
 __all__ = ["MIGRATIONS"]
