@@ -28,7 +28,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from coordinator.plan.debounce import Debouncer, Trigger
@@ -857,16 +857,7 @@ class PlanService:
             "changeover": s.changeover,
             "operations_moved": s.operations_moved,
             "machines": machines,
-            "late_jobs": [
-                {
-                    "job_id": j.job_id,
-                    "due": j.due,
-                    "completion": j.completion,
-                    "reason": j.reason,
-                    "detail": j.detail,
-                }
-                for j in s.late_jobs
-            ],
+            "late_jobs": [asdict(j) for j in s.late_jobs],
         }
 
     def current_routes(self) -> dict[str, Any]:

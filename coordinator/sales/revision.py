@@ -112,7 +112,7 @@ def schedule_jobs(view: Mapping[str, Any], *, prefix: str = "") -> dict[str, Pla
     for job, ops in ops_of.items():
         machine, last = max(ops, key=lambda mo: mo[1]["end"])
         why = late.get(job, {})
-        reason, detail = why.get("reason", ""), why.get("detail", "")
+        reason, detail = why.get("reason", ""), _in_time(why, epoch, unit)
         if job in late and reason not in PLANNER_REASONS:
             reason, detail = _waited(machines, ops, int(view.get("now") or 0), unit) or (
                 reason,
@@ -121,6 +121,23 @@ def schedule_jobs(view: Mapping[str, Any], *, prefix: str = "") -> dict[str, Pla
         end_ms = round((epoch + last["end"] * unit) * 1000)
         found[job] = PlannedJob(job, machine, end_ms, reason, detail)
     return found
+
+
+def _in_time(why: Mapping[str, Any], epoch_s: float, unit_s: float) -> str:
+    """The planner's reason for a late job with its figures in time, not plan units (its
+    own `detail` when the figures are missing: a plan saved before they were given)."""
+    reason, machine, op = why.get("reason"), why.get("machine_id"), why.get("operation_id")
+    waited = why.get("waited")
+    if reason == "machine_unavailable" and why.get("unavailable_until") is not None:
+        since = round((epoch_s + int(why["unavailable_from"]) * unit_s) * 1000)
+        until = round((epoch_s + int(why["unavailable_until"]) * unit_s) * 1000)
+        return f"{machine} unavailable {_when(since)} to {_when(until)}, delaying {op}"
+    if reason in ("machine_capacity", "reserved_capacity") and waited is not None:
+        minutes = f"{int(waited) * unit_s / 60:.0f} min"
+        if reason == "reserved_capacity":
+            return f"{op} waited {minutes}: capacity on {machine} held for rush orders"
+        return f"{op} waited {minutes} for {machine}, busy with other jobs"
+    return str(why.get("detail", ""))
 
 
 def _waited(

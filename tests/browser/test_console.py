@@ -134,6 +134,14 @@ def test_every_view_shows_what_the_api_holds(
     marked = console.page.locator("[data-testid=gantt-op][data-late=true]")
     assert {marked.nth(i).get_attribute("data-job") for i in range(marked.count())} == late
     assert console.page.locator("svg.gantt .now").count() == 1
+    # Why a job is late reads in times and minutes, not in the planner's units.
+    [why] = [j for j in schedule["late_jobs"] if j["job_id"] == "job-1"]
+    assert why["reason"] == "too_short_window"
+    assert "shortest processing" in why["detail"]
+    row = console.page.locator("[data-testid=late-row][data-job=job-1]").inner_text()
+    assert "at the earliest and needs" in row
+    assert "min of machine time" in row
+    assert "shortest processing" not in row
     console.shot(screenshot_dir, "production")
 
     console.open("orders")

@@ -75,7 +75,7 @@ class PlannedOperationOut(BaseModel):
 
 
 class LateJobOut(BaseModel):
-    """A job that misses its due time, with what made it late."""
+    """A job that misses its due time, with what made it late (times in plan units)."""
 
     job_id: str
     due: int
@@ -83,7 +83,24 @@ class LateJobOut(BaseModel):
     reason: str = Field(
         description="too_short_window, machine_unavailable, reserved_capacity or machine_capacity"
     )
-    detail: str
+    detail: str = Field(description="The reason in a sentence, its figures in plan units")
+    machine_id: str | None = Field(
+        default=None, description="The machine where it waited (all but too_short_window)"
+    )
+    operation_id: str | None = Field(default=None, description="The operation that waited")
+    earliest_start: int | None = Field(
+        default=None, description="too_short_window: the earliest it can start"
+    )
+    processing: int | None = Field(
+        default=None, description="too_short_window: its shortest processing left"
+    )
+    unavailable_from: int | None = Field(
+        default=None, description="machine_unavailable: the window that delayed it"
+    )
+    unavailable_until: int | None = None
+    waited: int | None = Field(
+        default=None, description="machine_capacity, reserved_capacity: how long it waited"
+    )
 
 
 class ScheduleOut(BaseModel):

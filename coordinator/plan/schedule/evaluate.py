@@ -119,6 +119,8 @@ def _late_reason(
             completion,
             "too_short_window",
             f"earliest start {start} + shortest processing {shortest} > due {due}",
+            earliest_start=start,
+            processing=shortest,
         )
     # The operation that waited longest after it became ready decides the reason.
     ready = job.release
@@ -139,6 +141,10 @@ def _late_reason(
                 "machine_unavailable",
                 f"{machine.id} unavailable [{window.start}, {window.end}) "
                 f"delayed {worst_row.operation_id}",
+                machine_id=machine.id,
+                operation_id=worst_row.operation_id,
+                unavailable_from=window.start,
+                unavailable_until=window.end,
             )
     if not job.rush and any(
         b.start < worst_row.start and wait_from < b.end for b in reserved_blocks(problem)
@@ -152,7 +158,16 @@ def _late_reason(
         detail = (
             f"{worst_row.operation_id} waited {worst_wait} for {machine.id}, busy with other jobs"
         )
-    return LateJob(job.id, due, completion, reason, detail)
+    return LateJob(
+        job.id,
+        due,
+        completion,
+        reason,
+        detail,
+        machine_id=machine.id,
+        operation_id=worst_row.operation_id,
+        waited=worst_wait,
+    )
 
 
 def violations(problem: SchedulingProblem, schedule: Schedule) -> list[str]:

@@ -203,13 +203,25 @@ class ScheduledOperation:
 @_pickled_as_arguments
 @dataclass(frozen=True, slots=True)
 class LateJob:
-    """A job that misses its due time, by how much, and why (`reason` is a short code)."""
+    """A job that misses its due time, by how much, and why (`reason` is a short code,
+    `detail` a sentence in plan units); the figures behind the reason, in plan units, so a
+    reader can phrase them in its own time: the machine and operation concerned (not for
+    too_short_window), the earliest start and shortest processing left (too_short_window),
+    the machine's unavailable window (machine_unavailable) and the operation's wait
+    (machine_capacity, reserved_capacity)."""
 
     job_id: str
     due: int
     completion: int
     reason: str
     detail: str
+    machine_id: str | None = None
+    operation_id: str | None = None
+    earliest_start: int | None = None
+    processing: int | None = None
+    unavailable_from: int | None = None
+    unavailable_until: int | None = None
+    waited: int | None = None
 
 
 @_pickled_as_arguments

@@ -3,6 +3,7 @@ promise, the constraint named, and what counts as a new revision."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from coordinator.sales.revision import (
@@ -116,6 +117,38 @@ def test_schedule_jobs_reads_the_planner_view_in_unix_ms() -> None:
     assert jobs == {
         "sales.o.0.0": PlannedJob("sales.o.0.0", "m2", T0 + 3_600_000, "machine_capacity", "d")
     }
+
+
+def test_the_planner_s_figures_are_phrased_in_time_not_plan_units() -> None:
+    """A late job's unavailable window (units 60 to 300 of a minute each) and another's wait
+    (45 units) read as times and minutes; a plan saved without the figures keeps its own
+    detail."""
+    rows = {"m1": [{"job_id": "sales.a.0.0", "operation_id": "sales.a.0.0:0", "end": 400},
+                   {"job_id": "sales.b.0.0", "operation_id": "sales.b.0.0:0", "end": 500},
+                   {"job_id": "sales.c.0.0", "operation_id": "sales.c.0.0:0", "end": 600}]}  # fmt: skip
+    view = {
+        "epoch_s": T0 / 1000,
+        "time_unit_s": 60.0,
+        "machines": rows,
+        "late_jobs": [
+            {"job_id": "sales.a.0.0", "reason": "machine_unavailable", "detail": "[60, 300)",
+             "machine_id": "m1", "operation_id": "sales.a.0.0:0",
+             "unavailable_from": 60, "unavailable_until": 300},
+            {"job_id": "sales.b.0.0", "reason": "reserved_capacity", "detail": "x",
+             "machine_id": "m1", "operation_id": "sales.b.0.0:0", "waited": 45},
+            {"job_id": "sales.c.0.0", "reason": "machine_capacity", "detail": "waited 45"},
+        ],
+    }  # fmt: skip
+    jobs = schedule_jobs(view, prefix="sales.")
+    start = datetime.fromtimestamp(T0 / 1000 + 3600, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    end = datetime.fromtimestamp(T0 / 1000 + 5 * 3600, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    assert jobs["sales.a.0.0"].late_detail == (
+        f"m1 unavailable {start} to {end}, delaying sales.a.0.0:0"
+    )
+    assert jobs["sales.b.0.0"].late_detail == (
+        "sales.b.0.0:0 waited 45 min: capacity on m1 held for rush orders"
+    )
+    assert jobs["sales.c.0.0"].late_detail == "waited 45"
 
 
 def _too_short(*ops: tuple[str, int, int]) -> dict[str, Any]:

@@ -124,9 +124,14 @@ def test_unavailability_windows_are_respected_and_explained() -> None:
     )
     schedule = SOLVER.plan(problem, time_limit_s=5.0)
     assert schedule.by_operation()["j.0"].start == 50
-    assert [(late.job_id, late.reason) for late in schedule.late_jobs] == [
-        ("j", "machine_unavailable")
-    ]
+    [late] = schedule.late_jobs
+    assert (late.job_id, late.reason, late.machine_id, late.operation_id) == (
+        "j",
+        "machine_unavailable",
+        "M",
+        "j.0",
+    )
+    assert (late.unavailable_from, late.unavailable_until) == (0, 50)
     assert schedule.weighted_tardiness == 40
 
 
@@ -141,10 +146,21 @@ def test_late_reasons_name_window_and_capacity() -> None:
         ),
     )
     schedule = SOLVER.plan(problem, time_limit_s=5.0)
-    reasons = {late.job_id: late.reason for late in schedule.late_jobs}
-    assert reasons["long"] == "too_short_window"
-    assert reasons["queued"] == "machine_capacity"
-    assert "vip" not in reasons
+    late = {j.job_id: j for j in schedule.late_jobs}
+    assert "vip" not in late
+    long, queued = late["long"], late["queued"]
+    assert (long.reason, long.earliest_start, long.processing, long.machine_id) == (
+        "too_short_window",
+        0,
+        30,
+        None,
+    )
+    assert (queued.reason, queued.machine_id, queued.operation_id) == (
+        "machine_capacity",
+        "M",
+        "queued.0",
+    )
+    assert queued.waited == queued.completion - 20  # from its release (0) to its start
 
 
 def test_pinned_operations_keep_machine_and_start() -> None:

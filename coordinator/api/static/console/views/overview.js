@@ -3,6 +3,7 @@
 // API this coordinator lacks says "not available yet" rather than guess.
 
 import {get, getOptional} from "../api.js";
+import {lateWhy} from "../late.js";
 import {ago, el, number, section, table, time} from "../dom.js";
 
 export const SEVERITIES = ["CRITICAL", "MAJOR", "MINOR", "WARNING", "INDETERMINATE"];
@@ -104,7 +105,7 @@ export const overviewView = {
                 + Object.keys(schedule.machines).length + " machines, " + late.length + " late jobs."})
             : el("p", {class: "muted", text: "No schedule yet."}),
           late.length ? table("Late jobs", ["Job", "Why"], late.slice(0, 6).map(j =>
-            el("tr", {}, el("td", {text: j.job_id}), el("td", {text: j.reason.replaceAll("_", " ") + (j.detail ? ": " + j.detail : "")})))) : null),
+            el("tr", {}, el("td", {text: j.job_id}), el("td", {text: lateWhy(j, schedule)})))) : null),
       );
     };
 

@@ -5,6 +5,7 @@
 // new schedule version.
 
 import {get, getOptional} from "../api.js";
+import {lateWhy} from "../late.js";
 import {colourOf, el, paletteColour, notice, number, section, svg, table, dateTime} from "../dom.js";
 
 const LABEL_W = 130, LANE_H = 28, AXIS_H = 26, BAR_PAD = 4;
@@ -109,7 +110,7 @@ export const productionView = {
       const families = familyIndex(orders);
       const count = Object.values(schedule.machines).reduce((n, ops) => n + ops.length, 0);
       head.textContent = schedule.version
-        ? "Version " + schedule.version + ", made " + dateTime(schedule.made_ms) + " (" + schedule.status + ", " + schedule.solver + ") after "
+        ? "Version " + schedule.version + ", made " + dateTime(schedule.made_ms) + " (" + (schedule.solver === "none" ? "nothing to plan" : schedule.status + ", " + schedule.solver) + ") after "
           + (schedule.triggers.map(t => t.kind.replaceAll("_", " ") + " " + t.key).join(", ") || "a request")
           + " · " + number(count) + " operations · changeover " + number((schedule.changeover || 0) * schedule.time_unit_s / 60) + " min"
           + " · " + number(schedule.operations_moved || 0) + " moved by this re-plan"
@@ -120,10 +121,10 @@ export const productionView = {
       legend.replaceChildren(...used.map(f => { const s = el("span", {text: f}); s.style.setProperty("--swatch", colours.get(f)); return s; }),
         used.length ? el("span", {class: "muted", text: "(others coloured by job) · hatched: changeover · red outline and !: late job · red line: now"}) : el("span", {class: "muted", text: "Coloured by job · hatched: changeover · red outline and !: late job · red line: now"}));
       late.replaceChildren(table("Jobs this schedule finishes after their due time", ["Job", "Due", "Finishes", "Why"],
-        schedule.late_jobs.map(j => el("tr", {}, el("td", {text: j.job_id}),
+        schedule.late_jobs.map(j => el("tr", {"data-testid": "late-row", "data-job": j.job_id}, el("td", {text: j.job_id}),
           el("td", {text: dateTime((schedule.epoch_s + j.due * schedule.time_unit_s) * 1000)}),
           el("td", {text: dateTime((schedule.epoch_s + j.completion * schedule.time_unit_s) * 1000)}),
-          el("td", {text: j.reason.replaceAll("_", " ") + (j.detail ? ": " + j.detail : "")}))), {empty: "no late job"}));
+          el("td", {text: lateWhy(j, schedule)}))), {empty: "no late job"}));
       shown = drawn;
       main.dataset.scheduleVersion = String(schedule.version);
     }
