@@ -260,9 +260,13 @@ _LABEL_CLASHES = """() => {
     clashes += labels.filter((b, j) => i < j && hit(a, b)).length;
     clashes += marks.filter(m => hit(a, m)).length;
   });
+  // stop marks covering each other, of one route or of two
+  const stops = [...svg.querySelectorAll("g[data-testid=map-stop] > rect")].map(box);
+  let stopClashes = 0;
+  stops.forEach((a, i) => { stopClashes += stops.filter((b, j) => i < j && hit(a, b)).length; });
   const groups = svg.querySelectorAll("g[data-testid]").length;
   const named = svg.querySelectorAll("g[data-testid] > title").length;
-  return {labels: labels.length, clashes, groups, named};
+  return {labels: labels.length, clashes, stopClashes, groups, named};
 }"""
 
 
@@ -270,8 +274,9 @@ def test_map_labels_never_cover_each_other_or_a_mark(
     console: Console, fleet: Fleet, screenshot_dir: Path
 ) -> None:
     """Six deliveries a few dozen metres apart, beside the others: on the routes map no
-    label covers another label or a mark (a label with no free place is left out), and
-    every mark names what it is as a tooltip."""
+    label covers another label or a mark (a label with no free place is left out), no stop
+    mark covers another (stops of one route that near share one, another route's moves
+    aside on a line to its place), and every mark names what it is as a tooltip."""
     near = [
         {
             "id": f"near-{k}",
@@ -290,6 +295,14 @@ def test_map_labels_never_cover_each_other_or_a_mark(
     drawn = console.page.evaluate(_LABEL_CLASHES)
     console.shot(screenshot_dir, "routes-crowded")
     assert drawn["clashes"] == 0, drawn
+    assert drawn["stopClashes"] == 0, drawn
+    # numbers of stops sharing a mark read as runs: "1–4, 7", not "1, 2, 3, 4, 7"
+    assert (
+        console.page.evaluate(
+            "async () => (await import('/static/console/views/routes.js')).stopRuns([1, 2, 3, 4, 7, 9, 10])"
+        )
+        == "1–4, 7, 9, 10"
+    )
     assert drawn["labels"] > 0
     assert drawn["named"] == drawn["groups"]
 

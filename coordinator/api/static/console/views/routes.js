@@ -14,6 +14,7 @@ import {el, paletteColour, number, section, svg, table, dateTime, time} from "..
 
 const W = 900, H = 440, P = 70;
 const VEHICLE_REFRESH_MS = 2000;
+const NEAR_PX = 24;  // stops of one route closer than this on the map share a marker
 
 /** Where the network's warehouses are, by the shelf node ids they hold. */
 function warehousePlaces(network) {
@@ -119,39 +120,77 @@ function placeLabels(root, labels, marks) {
   }
 }
 
+/** Visiting numbers as short as they read: [1, 2, 3, 4, 7] → "1–4, 7". */
+export function stopRuns(numbers) {
+  const parts = [];
+  for (let i = 0; i < numbers.length;) {
+    let j = i;
+    while (j + 1 < numbers.length && numbers[j + 1] === numbers[j] + 1) j++;
+    parts.push(j - i >= 2 ? numbers[i] + "–" + numbers[j] : numbers.slice(i, j + 1).join(", "));
+    i = j + 1;
+  }
+  return parts.join(", ");
+}
+
+/**
+ * Where a stop mark of half-width `half` goes: at its place `q` when that is clear of the
+ * stop marks drawn before (another route's stop next door), else the nearest clear spot
+ * around it inside the map (a line then joins it to its place); at its place when none is.
+ */
+function clearOf(boxes, q, half) {
+  const box = p => ({x: p.x - half, y: p.y - 10, w: 2 * half, h: 20});
+  const free = p => {
+    const b = box(p);
+    return b.x >= 0 && b.y >= 0 && b.x + b.w <= W && b.y + b.h <= H && !boxes.some(t => overlaps(b, t));
+  };
+  if (free(q)) return q;
+  for (const radius of [24, 40, 56, 72]) {
+    for (let k = 0; k < 8; k++) {
+      const angle = Math.PI / 2 + k * Math.PI / 4;  // below first, then round
+      const p = {x: q.x + Math.cos(angle) * (radius + half - 10), y: q.y + Math.sin(angle) * radius};
+      if (free(p)) return p;
+    }
+  }
+  return q;
+}
+
 function drawRoutes(routes, layout) {
   if (!layout.points.size) return null;
   const at = fitted(layout.points);
   const root = svg("svg", {class: "routes", viewBox: `0 0 ${W} ${H}`, role: "img",
     "aria-label": "Delivery routes of " + routes.length + " vehicles, in " + layout.frame});
-  const marks = [], depotLabels = [], vehicleLabels = [], stopLabels = [];
+  const marks = [], stopBoxes = [], depotLabels = [], vehicleLabels = [], stopLabels = [];
   const mark = (x, y, w, h) => marks.push({x, y, w, h});
   const point = (kind, id) => layout.points.get(kind + ":" + id);
   routes.forEach((r, index) => {
     const colour = paletteColour(index);
     const line = [point("depot", r.depot_id), ...r.stops.map(id => point("stop", id))].filter(Boolean).map(at);
     if (line.length > 1) root.append(svg("polyline", {points: line.map(p => p.x + "," + p.y).join(" "), fill: "none", stroke: colour, "stroke-width": 2.5, "stroke-linejoin": "round"}));
-    // Stops at one place (orders to one address) share a marker: "2, 3" and both ids.
-    const together = new Map();
+    // Stops at one place, or so near that their marks would overlap (orders to one address
+    // or one street), share a marker: "2, 3" and both ids.
+    const together = [];
     r.stops.forEach((id, i) => {
       const p = point("stop", id);
       if (!p) return;
       const q = at(p);
-      const key = Math.round(q.x) + "," + Math.round(q.y);
-      const group = together.get(key) || {q, ids: [], numbers: []};
+      const near = together.find(g => Math.hypot(g.q.x - q.x, g.q.y - q.y) < NEAR_PX);
+      const group = near || {q, ids: [], numbers: []};
+      if (!near) together.push(group);
       group.ids.push(id);
       group.numbers.push(i + 1);
-      together.set(key, group);
     });
-    for (const {q, ids, numbers} of together.values()) {
-      const label = numbers.join(", ");
+    for (const {q: at0, ids, numbers} of together) {
+      const label = stopRuns(numbers);
       const half = 5 + 4 * label.length;
+      const q = clearOf(stopBoxes, at0, half);
       const group = svg("g", {"data-testid": "map-stop", "data-stop": ids.join(" ")},
         svg("title", {text: ids.join(", ")}),
+        q === at0 ? null : svg("line", {x1: at0.x, y1: at0.y, x2: q.x, y2: q.y, stroke: colour, "stroke-width": 1.5}),
         svg("rect", {x: q.x - half, y: q.y - 10, width: 2 * half, height: 20, rx: 10, fill: colour}),
         svg("text", {x: q.x, y: q.y + 4, "text-anchor": "middle", fill: "#fff", "font-weight": 700, text: label}));
       root.append(group);
       mark(q.x - half, q.y - 10, 2 * half, 20);
+      stopBoxes.push({x: q.x - half, y: q.y - 10, w: 2 * half, h: 20});
       stopLabels.push({x: q.x, y: q.y, r: half, parent: group, attrs: {},
         text: ids.length > 2 ? ids[0] + " +" + (ids.length - 1) : ids.join(", ")});
     }
