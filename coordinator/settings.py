@@ -357,6 +357,20 @@ class CoordinatorSettings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _behind_beyond_the_longest_hold(self) -> CoordinatorSettings:
+        # A delivery held for its tour to fill waits up to dispatch_max_wait_s: were that
+        # "behind", every held tour would borrow a van its depot does not need.
+        lending = self.dispatch_tours and self.dispatch_lend_vans
+        if lending and self.dispatch_behind_s <= self.dispatch_max_wait_s:
+            raise ConfigError(
+                f"dispatch_behind_s ({self.dispatch_behind_s:g}) must exceed"
+                f" dispatch_max_wait_s ({self.dispatch_max_wait_s:g}): a delivery held for"
+                " its tour to fill would count as its depot behind and borrow a van",
+                field="dispatch_behind_s",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _leader_lock_on_postgres(self) -> CoordinatorSettings:
         if self.leader_lock and self.db_url is None:
             raise ConfigError(

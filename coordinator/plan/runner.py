@@ -255,6 +255,7 @@ class PlanRunner:
         self._drops: dict[str, DeliveryOrder] = {}  # delivery id → order, for where to drive
         self._sites_lock = threading.Lock()
         self._orders_lock = threading.Lock()
+        self._van_times_saved = -1  # the van time changes last recorded (-1: none yet)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -436,6 +437,7 @@ class PlanRunner:
             try:
                 self._take_fleet(list(saved.depots), list(saved.vehicles))
                 self.service.restore_van_bases(dict(saved.van_bases))
+                self.service.restore_van_times(saved.van_times)
             except OrderRejected as exc:  # e.g. a warehouse the nodes table no longer has
                 log.error("saved delivery fleet not restored: %s", exc)
         jobs: list[JobOrder] = []
@@ -911,6 +913,7 @@ class PlanRunner:
                 if self.clock.now() >= self._hours_renew_s:
                     self.set_opening_hours(self._hours, days=self._hours_days)
                 self.service.tick()
+                self.save_van_times()
             except Exception:  # a planning bug must not end re-planning for good
                 log.exception("re-planning tick failed")
             deadline = self.service.deadline()
@@ -977,6 +980,21 @@ class PlanRunner:
                 self.state.save_van_bases(self.service.van_bases(), at_ms=now_ms(self.clock))
         except Exception:
             log.exception("could not record where the lent vans are based")
+
+    def save_van_times(self) -> None:
+        """Record the tours timed for the depots' van time when a look changed them (the
+        loop calls it after each tick). A failure is logged and tried again after the next
+        change; a restart before it counts the depots' day from the last record."""
+        timed = self.service.van_times()
+        if timed is None or timed[0] == self._van_times_saved:
+            return
+        try:
+            with self._orders_lock:
+                self.state.save_van_times(timed[1], at_ms=now_ms(self.clock))
+        except Exception:
+            log.exception("could not record the tours timed for the depots' van time")
+            return
+        self._van_times_saved = timed[0]
 
     def _what_to_make(self, op: dict[str, Any]) -> dict[str, Any]:
         """A planned operation with the quantity and product family its machine makes

@@ -70,7 +70,7 @@ from coordinator.plan.schedule.replan import (
     machine_down,
 )
 from coordinator.plan.state import PlanMade
-from coordinator.plan.van_loans import VanLoans
+from coordinator.plan.van_loans import VanLoans, VanTimes
 from fleet_runtime.clock import Clock
 
 __all__ = ["PlanService", "PlanStats", "Publish"]
@@ -373,6 +373,21 @@ class PlanService:
         with self._lock:
             loans = self._tours.loans if self._tours is not None else None
             return dict(loans.bases) if loans is not None else {}
+
+    def van_times(self) -> tuple[int, VanTimes] | None:
+        """The tours timed for the depots' van time, with how many changes they hold (None
+        without lending)."""
+        with self._lock:
+            loans = self._tours.loans if self._tours is not None else None
+            if loans is None:
+                return None
+            return loans.changes, loans.times(self._clock.now())
+
+    def restore_van_times(self, times: VanTimes) -> None:
+        """The tours timed before a restart (call before the first look)."""
+        with self._lock:
+            if self._tours is not None and self._tours.loans is not None:
+                self._tours.loans.restore_times(times)
 
     def restore_van_bases(self, bases: Mapping[str, str]) -> None:
         """Vans lent before a restart based where they were (call after the fleet is

@@ -36,6 +36,7 @@ from coordinator.plan.orders.specs import (
 from coordinator.plan.routing.problem import RoutingResult
 from coordinator.plan.schedule.problem import Schedule
 from coordinator.plan.snapshot import PlanKind
+from coordinator.plan.van_loans import VanTimes
 
 __all__ = ["MemoryPlanState", "PlanMade", "PlanState", "SavedState"]
 
@@ -83,6 +84,8 @@ class SavedState:
     accepted: how long it has waited outlives a restart."""
     van_bases: tuple[tuple[str, str], ...] = ()
     """(vehicle id, depot id) of each van lent to a depot not its own, by vehicle id."""
+    van_times: VanTimes = field(default_factory=VanTimes)
+    """The tours timed for the depots' van time when they were last recorded."""
 
 
 class PlanState(Protocol):
@@ -104,6 +107,10 @@ class PlanState(Protocol):
     def save_van_bases(self, bases: Mapping[str, str], *, at_ms: int) -> None:
         """Replace where the lent vans are based (vehicle id → depot id; a van at home is
         not in it)."""
+        ...
+
+    def save_van_times(self, times: VanTimes, *, at_ms: int) -> None:
+        """Replace the tours timed for the depots' van time."""
         ...
 
     def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
@@ -184,6 +191,7 @@ class MemoryPlanState:
     _replenish_seq: int = 0
     _accepted_ms: dict[str, int] = field(default_factory=dict)
     _van_bases: dict[str, str] = field(default_factory=dict)
+    _van_times: VanTimes = field(default_factory=VanTimes)
 
     def save_orders(
         self, jobs: Sequence[JobOrder], deliveries: Sequence[DeliveryOrder], *, at_ms: int
@@ -203,6 +211,10 @@ class MemoryPlanState:
     def save_van_bases(self, bases: Mapping[str, str], *, at_ms: int) -> None:
         """See `PlanState.save_van_bases`."""
         self._van_bases = dict(bases)
+
+    def save_van_times(self, times: VanTimes, *, at_ms: int) -> None:
+        """See `PlanState.save_van_times`."""
+        self._van_times = times
 
     def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
         """See `PlanState.save_changeovers`."""
@@ -294,6 +306,7 @@ class MemoryPlanState:
                 (d.id, self._accepted_ms[d.id]) for d in deliveries if d.id in self._accepted_ms
             ),
             van_bases=tuple(sorted(self._van_bases.items())),
+            van_times=self._van_times,
         )
 
 

@@ -12,8 +12,9 @@ the van time of each depot's last day is measured, not estimated.
 The running coordinator has no delivery day (vans may work around the clock): a day is
 `day_s` (24 h) of van time, and a borrowed van may go home at any look. Where each lent
 van is based outlives a restart (`PlanState.save_van_bases`, recorded before the van is
-told to move); the tours timed do not, so after a restart each depot's van time of the
-last day counts from the restart.
+told to move), and so do the tours timed (`PlanState.save_van_times`, recorded after each
+look that timed one): a restarted coordinator judges which depot can spare a van on the
+same day of tours, a van out when it stopped still out since it left.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from coordinator.plan.routing.lending import BEHIND_S, DepotVans, loans, returns
 from coordinator.plan.routing.problem import Depot, Vehicle
 from coordinator.plan.routing.travel import LatLon, great_circle_m
 
-__all__ = ["DAY_S", "Move", "VanLoans"]
+__all__ = ["DAY_S", "Move", "VanLoans", "VanTimes"]
 
 DAY_S = 86_400.0
 
@@ -40,6 +41,15 @@ class Move:
     reason: str  # "lend" or "return"
 
 
+@dataclass(frozen=True, slots=True)
+class VanTimes:
+    """The tours timed for the depots' van time: those back within the last day
+    (depot, left, back) and the vans out now (vehicle, depot, left); Unix seconds."""
+
+    tours: tuple[tuple[str, float, float], ...] = ()
+    out: tuple[tuple[str, str, float], ...] = ()
+
+
 class VanLoans:
     """Where each van is based now, and the tours timed for the depots' van time (not
     thread-safe: called under the planner's lock)."""
@@ -50,6 +60,7 @@ class VanLoans:
         self.bases: dict[str, str] = {}  # vehicle lent → the depot it is based at now
         self._out: dict[str, tuple[str, float]] = {}  # vehicle on a tour → (depot, left)
         self._tours: deque[tuple[str, float, float]] = deque()  # (depot, left, back)
+        self.changes = 0  # grows with every tour that leaves or is timed
 
     def based(self, vehicles: Iterable[Vehicle]) -> tuple[Vehicle, ...]:
         """The declared vehicles, each at the depot it is based at now."""
@@ -60,18 +71,37 @@ class VanLoans:
     def left(self, vehicle_id: str, depot_id: str, at_s: float) -> None:
         """A van left `depot_id` on a tour."""
         self._out[vehicle_id] = (depot_id, at_s)
+        self.changes += 1
 
     def back(self, vehicle_id: str, at_s: float) -> None:
         """A van is back at its depot, nothing on board (its tour, if any, is timed)."""
         tour = self._out.pop(vehicle_id, None)
         if tour is not None:
             self._tours.append((tour[0], tour[1], at_s))
+            self.changes += 1
+
+    def times(self, now_s: float) -> VanTimes:
+        """The tours timed that still count at `now_s`, and the vans out."""
+        self._forget_before(now_s - self.day_s)
+        return VanTimes(
+            tours=tuple(self._tours),
+            out=tuple((v, d, left) for v, (d, left) in sorted(self._out.items())),
+        )
+
+    def restore_times(self, times: VanTimes) -> None:
+        """Take back the tours timed before a restart (those of vans that are neither
+        declared nor out any more are harmless: they only count for their depot's day)."""
+        self._tours = deque(sorted(times.tours, key=lambda t: t[2]))
+        self._out = {v: (d, left) for v, d, left in times.out}
+
+    def _forget_before(self, since: float) -> None:
+        while self._tours and self._tours[0][2] <= since:
+            self._tours.popleft()
 
     def busy_s(self, depot_id: str, now_s: float) -> float:
         """The van time of the depot's tours over the last day (those out count to now)."""
         since = now_s - self.day_s
-        while self._tours and self._tours[0][2] <= since:
-            self._tours.popleft()
+        self._forget_before(since)
         spans = [(left, back) for d, left, back in self._tours if d == depot_id]
         spans += [(left, now_s) for d, left in self._out.values() if d == depot_id]
         return sum(max(0.0, back - max(left, since)) for left, back in spans)

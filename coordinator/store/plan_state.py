@@ -38,6 +38,7 @@ from coordinator.plan.orders.specs import (
 )
 from coordinator.plan.snapshot import plan_from_json, plan_json
 from coordinator.plan.state import PlanMade, SavedState
+from coordinator.plan.van_loans import VanTimes
 from coordinator.store.sqlite_support import locked_transaction
 
 __all__ = ["SqlitePlanState"]
@@ -103,6 +104,20 @@ class SqlitePlanState:
             conn.executemany(
                 "INSERT INTO plan_van_bases (vehicle_id, depot_id, updated_ms) VALUES (?, ?, ?)",
                 [(vehicle, depot, at_ms) for vehicle, depot in sorted(bases.items())],
+            )
+
+    def save_van_times(self, times: VanTimes, *, at_ms: int) -> None:
+        """See `coordinator.plan.state.PlanState.save_van_times` (seconds kept as ms)."""
+        rows: list[tuple[str | None, str, int, int | None]] = [
+            (None, d, round(left * 1000), round(back * 1000)) for d, left, back in times.tours
+        ]
+        rows += [(v, d, round(left * 1000), None) for v, d, left in times.out]
+        with self._transaction("save_van_times") as conn:
+            conn.execute("DELETE FROM plan_van_tours")
+            conn.executemany(
+                "INSERT INTO plan_van_tours (vehicle_id, depot_id, left_ms, back_ms)"
+                " VALUES (?, ?, ?, ?)",
+                rows,
             )
 
     def save_changeovers(self, changeovers: Sequence[ChangeoverSpec], *, at_ms: int) -> None:
@@ -261,6 +276,10 @@ class SqlitePlanState:
             bases = conn.execute(
                 "SELECT vehicle_id, depot_id FROM plan_van_bases ORDER BY vehicle_id"
             ).fetchall()
+            tours = conn.execute(
+                "SELECT vehicle_id, depot_id, left_ms, back_ms FROM plan_van_tours"
+                " ORDER BY coalesce(back_ms, left_ms), vehicle_id"
+            ).fetchall()
         return SavedState(
             jobs=tuple(jobs),
             deliveries=tuple(deliveries),
@@ -280,6 +299,16 @@ class SqlitePlanState:
             replenish_seq=int(seq),
             accepted_ms=tuple((str(d), int(ms)) for d, ms in accepted),
             van_bases=tuple((str(v), str(d)) for v, d in bases),
+            van_times=VanTimes(
+                tours=tuple(
+                    (str(d), left / 1000, back / 1000)
+                    for v, d, left, back in tours
+                    if back is not None
+                ),
+                out=tuple(
+                    (str(v), str(d), left / 1000) for v, d, left, back in tours if back is None
+                ),
+            ),
         )
 
 

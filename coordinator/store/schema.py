@@ -394,4 +394,16 @@ def m020_batches_by_machine(db: Database) -> None:
     db.execute("CREATE INDEX job_operations_by_machine ON job_operations (machine, finished_ms)")
 
 
+@MIGRATIONS()
+def m021_van_tours(db: Database) -> None:
+    """The tours timed for the depots' van time (`coordinator.plan.van_loans`): one row per
+    tour back within the last day (no vehicle) and per van out (no `back_ms`), so a
+    restart judges which depot can spare a van on the same day of tours."""
+    db.execute(
+        "CREATE TABLE plan_van_tours (vehicle_id TEXT, depot_id TEXT NOT NULL,"
+        " left_ms INTEGER NOT NULL, back_ms INTEGER,"
+        " CHECK ((vehicle_id IS NULL) <> (back_ms IS NULL)))"
+    )
+
+
 __all__ = ["MIGRATIONS"]

@@ -64,6 +64,11 @@ def test_environment_and_toml_sources(tmp_path: Path, monkeypatch: pytest.Monkey
         ({"no_such_setting": 1}, "no_such_setting"),
         ({"replenish_can_order_days": -1.0}, "replenish_can_order_days"),
         ({"replenish_can_order_days": 400.0}, "replenish_can_order_days"),
+        ({"quality_alarm_p": 0.0}, "quality_alarm_p"),
+        ({"quality_window_h": 0}, "quality_window_h"),
+        # behind no later than the longest hold: every held tour would borrow a van
+        ({"dispatch_behind_s": 3600.0, "dispatch_max_wait_s": 7200.0}, "dispatch_behind_s"),
+        ({"dispatch_behind_s": 7200.0, "dispatch_max_wait_s": 7200.0}, "dispatch_behind_s"),
     ],
 )
 def test_invalid_values_raise_config_error(overrides: dict[str, object], field: str) -> None:
@@ -71,6 +76,15 @@ def test_invalid_values_raise_config_error(overrides: dict[str, object], field: 
     with pytest.raises(ConfigError) as info:
         load_settings(None, dev_mode=True, **overrides)
     assert field in info.value.field
+
+
+def test_a_short_behind_is_fine_without_lending() -> None:
+    """The behind limit only matters while vans are lent."""
+    for off in ({"dispatch_lend_vans": False}, {"dispatch_tours": False}):
+        settings = load_settings(
+            None, dev_mode=True, dispatch_behind_s=3600.0, dispatch_max_wait_s=7200.0, **off
+        )
+        assert settings.dispatch_behind_s == 3600.0
 
 
 def test_unreadable_toml_raises_config_error(tmp_path: Path) -> None:
