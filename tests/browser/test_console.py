@@ -311,7 +311,8 @@ def test_on_time_rate_counts_delivered_orders_against_their_promise(
     console: Console, fleet: Fleet
 ) -> None:
     """Once an order is delivered before its promised time, the overview's on-time KPI
-    shows the rate and how many delivered orders it counts."""
+    shows the rate and how many delivered orders it counts, and the orders view shows when
+    it was delivered where an open order shows its ETA."""
     corrected = fleet.api.post(
         "/api/v1/sales-orders/so-0/status",
         json={"status": "delivered", "reason": "handed over at the door"},
@@ -323,6 +324,12 @@ def test_on_time_rate_counts_delivered_orders_against_their_promise(
     on_time = console.page.get_by_test_id("kpi-on-time")
     wait_until(lambda: "100 %" in on_time.inner_text())
     assert "1 of 1 delivered by the promised time" in on_time.inner_text()
+    console.open("orders")
+    when = console.page.locator("[data-testid=order-row][data-order=so-0] [data-testid=order-when]")
+    wait_until(lambda: when.inner_text().startswith("delivered "))
+    assert "(late)" not in when.inner_text()
+    still_open = "[data-testid=order-row][data-order=so-1] [data-testid=order-when]"
+    assert not console.page.locator(still_open).inner_text().startswith("delivered")
 
 
 def test_a_new_alarm_appears_without_reloading(console: Console, fleet: Fleet) -> None:

@@ -45,15 +45,18 @@ export const ordersView = {
         const [orders, schedule, routes, progress, sales] = await Promise.all([
           getOptional("/api/v1/orders"), get("/api/v1/plans/schedule").catch(() => null), get("/api/v1/plans/routes").catch(() => null),
           getOptional("/api/v1/jobs?limit=1000").catch(() => null), getOptional("/api/v1/sales-orders?limit=1000").catch(() => null)]);
-        salesBox.replaceChildren(table("Customer orders: promise against the current ETA", ["Order", "Customer", "Status", "Service", "Lines", "Promised", "ETA", ""],
+        salesBox.replaceChildren(table("Customer orders: promise against the current ETA, or when delivered", ["Order", "Customer", "Status", "Service", "Lines", "Promised", "ETA / delivered", ""],
           ((sales && sales.orders) || []).map(o => {
             const p = o.promise || {};
-            const slipping = p.eta_ms && p.promised_ms && p.eta_ms > p.promised_ms;
+            // a delivered order shows when it was (its last change), else the current ETA
+            const delivered = o.status === "delivered";
+            const when = delivered ? o.updated_ms : p.eta_ms;
+            const slipping = when && p.promised_ms && when > p.promised_ms;
             return el("tr", {"data-testid": "order-row", "data-order": o.id},
               el("td", {text: o.id}), el("td", {text: o.customer}),
               el("td", {class: o.status === "delayed" || o.status === "failed_delivery" ? "off" : "", text: o.status.replaceAll("_", " ") + (o.delayed_from ? " (from " + o.delayed_from.replaceAll("_", " ") + ")" : "")}),
               el("td", {text: o.service}), el("td", {class: "num", text: o.lines.length}),
-              el("td", {text: dateTime(p.promised_ms)}), el("td", {class: slipping ? "off" : "", text: dateTime(p.eta_ms) + (slipping ? " (late)" : "")}),
+              el("td", {text: dateTime(p.promised_ms)}), el("td", {class: slipping ? "off" : "", "data-testid": "order-when", text: (delivered ? "delivered " : "") + dateTime(when) + (slipping ? " (late)" : "")}),
               el("td", {}, el("button", {type: "button", class: "quiet", text: "Timeline", "aria-label": "Timeline of order " + o.id, onclick: () => showTimeline(o.id)})));
           }), {empty: sales ? "No customer order yet." : "Sales orders are not taken on this coordinator."}));
         const tracked = new Map(((progress && progress.jobs) || []).map(j => [j.id, j]));
