@@ -266,7 +266,12 @@ _LABEL_CLASHES = """() => {
   stops.forEach((a, i) => { stopClashes += stops.filter((b, j) => i < j && hit(a, b)).length; });
   const groups = svg.querySelectorAll("g[data-testid]").length;
   const named = svg.querySelectorAll("g[data-testid] > title").length;
-  return {labels: labels.length, clashes, stopClashes, groups, named};
+  // every route's line is drawn before (under) every mark
+  const lastLine = [...svg.querySelectorAll("polyline")].pop();
+  const firstMark = svg.querySelector("g[data-testid]");
+  const linesUnder = Boolean(lastLine && firstMark
+    && (lastLine.compareDocumentPosition(firstMark) & Node.DOCUMENT_POSITION_FOLLOWING));
+  return {labels: labels.length, clashes, stopClashes, groups, named, linesUnder};
 }"""
 
 
@@ -276,7 +281,8 @@ def test_map_labels_never_cover_each_other_or_a_mark(
     """Six deliveries a few dozen metres apart, beside the others: on the routes map no
     label covers another label or a mark (a label with no free place is left out), no stop
     mark covers another (stops of one route that near share one, another route's moves
-    aside on a line to its place), and every mark names what it is as a tooltip."""
+    aside on a line to its place) nor lies under a route's line, and every mark names
+    what it is as a tooltip."""
     near = [
         {
             "id": f"near-{k}",
@@ -296,6 +302,7 @@ def test_map_labels_never_cover_each_other_or_a_mark(
     console.shot(screenshot_dir, "routes-crowded")
     assert drawn["clashes"] == 0, drawn
     assert drawn["stopClashes"] == 0, drawn
+    assert drawn["linesUnder"], drawn
     # numbers of stops sharing a mark read as runs: "1–4, 7", not "1, 2, 3, 4, 7"
     assert (
         console.page.evaluate(

@@ -162,10 +162,12 @@ function drawRoutes(routes, layout) {
   const marks = [], stopBoxes = [], depotLabels = [], vehicleLabels = [], stopLabels = [];
   const mark = (x, y, w, h) => marks.push({x, y, w, h});
   const point = (kind, id) => layout.points.get(kind + ":" + id);
+  const lines = svg("g", {class: "lines"});  // every route's line under every mark
+  root.append(lines);
   routes.forEach((r, index) => {
     const colour = paletteColour(index);
     const line = [point("depot", r.depot_id), ...r.stops.map(id => point("stop", id))].filter(Boolean).map(at);
-    if (line.length > 1) root.append(svg("polyline", {points: line.map(p => p.x + "," + p.y).join(" "), fill: "none", stroke: colour, "stroke-width": 2.5, "stroke-linejoin": "round"}));
+    if (line.length > 1) lines.append(svg("polyline", {points: line.map(p => p.x + "," + p.y).join(" "), fill: "none", stroke: colour, "stroke-width": 2.5, "stroke-linejoin": "round"}));
     // Stops at one place, or so near that their marks would overlap (orders to one address
     // or one street), share a marker: "2, 3" and both ids.
     const together = [];
