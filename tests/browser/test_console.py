@@ -84,6 +84,13 @@ def test_every_view_shows_what_the_api_holds(
         return " · ".join(f"{n} {state}" for state, n in sorted(counts.items()))
 
     wait_until(lambda: (text := jobs_by_state()) and text in kpi_jobs.inner_text(), timeout_s=15)
+
+    def late_jobs_said() -> bool:  # "1 late job.", "2 late jobs.": counted as a person reads
+        n = len(fleet.api.get("/api/v1/plans/schedule").json()["late_jobs"])
+        said = f"{n} late job{'' if n == 1 else 's'}."
+        return said in console.page.locator("main").inner_text()
+
+    wait_until(late_jobs_said, timeout_s=15)
     console.shot(screenshot_dir, "overview")
 
     console.open("alarms")

@@ -61,6 +61,11 @@ export function ago(ms, now = serverNow()) {
   return Math.round(s / 86400) + " d ago";
 }
 
+/** "1 late job", "3 late jobs": a count with its noun, the noun in the plural unless 1. */
+export function count(n, noun, plural = noun + "s") {
+  return number(n) + " " + (Number(n) === 1 ? noun : plural);
+}
+
 export function number(value, digits = 0) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
   return Number(value).toLocaleString(undefined, {maximumFractionDigits: digits, minimumFractionDigits: 0});

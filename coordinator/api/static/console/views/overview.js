@@ -4,7 +4,7 @@
 
 import {get, getOptional} from "../api.js";
 import {lateWhy} from "../late.js";
-import {ago, el, number, section, table, time} from "../dom.js";
+import {ago, count, el, number, section, table, time} from "../dom.js";
 
 export const SEVERITIES = ["CRITICAL", "MAJOR", "MINOR", "WARNING", "INDETERMINATE"];
 const SEV_COLOURS = {CRITICAL: "var(--critical)", MAJOR: "var(--major)", MINOR: "var(--minor)", WARNING: "var(--warning)", INDETERMINATE: "var(--indeterminate)"};
@@ -101,8 +101,8 @@ export const overviewView = {
         section("Production plan",
           schedule && schedule.version
             ? el("p", {text: "Schedule version " + schedule.version + ", made " + time(schedule.made_ms) + " (" + schedule.status + "): "
-                + number(Object.values(schedule.machines).reduce((n, ops) => n + ops.length, 0)) + " operations on "
-                + Object.keys(schedule.machines).length + " machines, " + late.length + " late jobs."})
+                + count(Object.values(schedule.machines).reduce((n, ops) => n + ops.length, 0), "operation") + " on "
+                + count(Object.keys(schedule.machines).length, "machine") + ", " + count(late.length, "late job") + "."})
             : el("p", {class: "muted", text: "No schedule yet."}),
           late.length ? table("Late jobs", ["Job", "Why"], late.slice(0, 6).map(j =>
             el("tr", {}, el("td", {text: j.job_id}), el("td", {text: lateWhy(j, schedule)})))) : null),

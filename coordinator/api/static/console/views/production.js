@@ -6,7 +6,7 @@
 
 import {get, getOptional} from "../api.js";
 import {lateWhy} from "../late.js";
-import {colourOf, el, paletteColour, notice, number, section, svg, table, dateTime} from "../dom.js";
+import {colourOf, count as plural, el, paletteColour, notice, number, section, svg, table, dateTime} from "../dom.js";
 
 const LABEL_W = 130, LANE_H = 28, AXIS_H = 26, BAR_PAD = 4;
 
@@ -112,7 +112,7 @@ export const productionView = {
       head.textContent = schedule.version
         ? "Version " + schedule.version + ", made " + dateTime(schedule.made_ms) + " (" + (schedule.solver === "none" ? "nothing to plan" : schedule.status + ", " + schedule.solver) + ") after "
           + (schedule.triggers.map(t => t.kind.replaceAll("_", " ") + " " + t.key).join(", ") || "a request")
-          + " · " + number(count) + " operations · changeover " + number((schedule.changeover || 0) * schedule.time_unit_s / 60) + " min"
+          + " · " + plural(count, "operation") + " · changeover " + number((schedule.changeover || 0) * schedule.time_unit_s / 60) + " min"
           + " · " + number(schedule.operations_moved || 0) + " moved by this re-plan"
         : "No schedule yet: it appears when orders are posted and machines have announced themselves.";
       chart.replaceChildren(count ? drawGantt(schedule, families, {width}) : notice("Nothing scheduled."));

@@ -10,7 +10,7 @@
 // location, else in plan units; vehicles are drawn only in degrees (that is what they report).
 
 import {get, getOptional} from "../api.js";
-import {el, paletteColour, number, section, svg, table, dateTime, time} from "../dom.js";
+import {count, el, paletteColour, number, section, svg, table, dateTime, time} from "../dom.js";
 
 const W = 900, H = 440, P = 70;
 const VEHICLE_REFRESH_MS = 2000;
@@ -250,8 +250,8 @@ export const routesView = {
           vehicles,
         });
         head.textContent = routes.version
-          ? "Version " + routes.version + ", made " + dateTime(routes.made_ms) + " (" + routes.solver + "), " + routes.routes.length
-            + " vehicles, total distance " + number(routes.total_distance)
+          ? "Version " + routes.version + ", made " + dateTime(routes.made_ms) + " (" + routes.solver + "), "
+            + count(routes.routes.length, "vehicle") + ", total distance " + number(routes.total_distance)
           : "No routes yet: they appear when deliveries are posted and a fleet is declared.";
         const drawing = drawRoutes(routes.routes, layout);
         mapBox.replaceChildren(...(drawing ? [drawing] : []));
