@@ -278,7 +278,11 @@ _LABEL_CLASHES = """() => {
   const firstMark = svg.querySelector("g[data-testid]");
   const linesUnder = Boolean(lastLine && firstMark
     && (lastLine.compareDocumentPosition(firstMark) & Node.DOCUMENT_POSITION_FOLLOWING));
-  return {labels: labels.length, clashes, stopClashes, groups, named, linesUnder};
+  // vans drawn over a stop or a depot
+  const vans = [...svg.querySelectorAll("g[data-testid=route-vehicle] > polygon")].map(box);
+  const places = [...svg.querySelectorAll("g[data-testid=map-stop] > rect, g[data-testid=route-depot] > rect")].map(box);
+  const vanClashes = vans.reduce((n, v) => n + places.filter(p => hit(v, p)).length, 0);
+  return {labels: labels.length, clashes, stopClashes, groups, named, linesUnder, vans: vans.length, vanClashes};
 }"""
 
 
@@ -288,8 +292,8 @@ def test_map_labels_never_cover_each_other_or_a_mark(
     """Six deliveries a few dozen metres apart, beside the others: on the routes map no
     label covers another label or a mark (a label with no free place is left out), no stop
     mark covers another (stops of one route that near share one, another route's moves
-    aside on a line to its place) nor lies under a route's line, and every mark names
-    what it is as a tooltip."""
+    aside on a line to its place) nor lies under a route's line or a van (a van at a stop
+    or a depot is drawn beside it), and every mark names what it is as a tooltip."""
     near = [
         {
             "id": f"near-{k}",
@@ -300,9 +304,25 @@ def test_map_labels_never_cover_each_other_or_a_mark(
         for k in range(6)
     ]
     assert fleet.api.post("/api/v1/orders", json={"deliveries": near}).status_code == 202
+    # a van at the first of them, another at a depot: each drawn beside the mark it is at
+    depot = fleet.api.get("/api/v1/plans/fleet").json()["depots"][0]
+    now = int(time.time() * 1000)
+    places = {
+        "van-1": (29.2950, 120.0500),
+        "van-2": (depot["location"]["lat"], depot["location"]["lon"]),
+    }
+    for van, (lat, lon) in places.items():  # (a new agent session: van-1 may have reported)
+        birth = Birth(site=SITE, node=van, bd_seq=7, seq=0, ts=now, node_kind="vehicle",
+                      signals=(SignalSpec(name="lat", unit="deg"), SignalSpec(name="lon", unit="deg")))  # fmt: skip
+        at = Telemetry(site=SITE, node=van, bd_seq=7, seq=1, ts=now,
+                       samples=(("lat", now, lat), ("lon", now, lon)))  # fmt: skip
+        feed(fleet.app.state.coordinator, birth, at)
     console.open("routes")
     wait_until(
-        lambda: console.page.locator("[data-testid=map-stop][data-stop*=near-]").count() > 0,
+        lambda: (
+            console.page.locator("[data-testid=map-stop][data-stop*=near-]").count() > 0
+            and console.page.locator("[data-testid=route-vehicle]").count() == 2
+        ),
         timeout_s=20,
     )
     drawn = console.page.evaluate(_LABEL_CLASHES)
@@ -310,6 +330,8 @@ def test_map_labels_never_cover_each_other_or_a_mark(
     assert drawn["clashes"] == 0, drawn
     assert drawn["stopClashes"] == 0, drawn
     assert drawn["linesUnder"], drawn
+    assert drawn["vans"] >= 2, drawn
+    assert drawn["vanClashes"] == 0, drawn
     # numbers of stops sharing a mark read as runs: "1–4, 7", not "1, 2, 3, 4, 7"
     assert (
         console.page.evaluate(

@@ -133,9 +133,10 @@ export function stopRuns(numbers) {
 }
 
 /**
- * Where a stop mark of half-width `half` goes: at its place `q` when that is clear of the
- * stop marks drawn before (another route's stop next door), else the nearest clear spot
- * around it inside the map (a line then joins it to its place); at its place when none is.
+ * Where a mark of half-width `half` goes: at its place `q` when that is clear of the
+ * `boxes` drawn before (another route's stop next door; for a van, the stop or depot it
+ * is at), else the nearest clear spot around it inside the map (a line then joins it to
+ * its place); at its place when none is.
  */
 function clearOf(boxes, q, half) {
   const box = p => ({x: p.x - half, y: p.y - 10, w: 2 * half, h: 20});
@@ -197,26 +198,33 @@ function drawRoutes(routes, layout) {
         text: ids.length > 2 ? ids[0] + " +" + (ids.length - 1) : ids.join(", ")});
     }
   });
-  for (const p of layout.points.values()) {
+  const points = [...layout.points.values()];
+  for (const p of points.filter(p => p.kind === "depot")) {
     const q = at(p);
-    if (p.kind === "depot") {
-      const group = svg("g", {"data-testid": "route-depot", "data-depot": p.id},
-        svg("title", {text: p.id}),
-        svg("rect", {x: q.x - 10, y: q.y - 10, width: 20, height: 20, rx: 3, fill: "#1d2329"}));
-      root.append(group);
-      mark(q.x - 10, q.y - 10, 20, 20);
-      depotLabels.push({x: q.x, y: q.y, r: 10, parent: group, attrs: {"font-weight": 700}, text: p.id});
-    } else if (p.kind === "vehicle") {
-      const index = routes.findIndex(r => r.vehicle_id === p.id);
-      const colour = index >= 0 ? paletteColour(index) : "#5b6670";
-      const group = svg("g", {"data-testid": "route-vehicle", "data-vehicle": p.id, "data-lat": p.at.lat, "data-lon": p.at.lon,
-        class: p.at.stale ? "stale" : ""},
-        svg("title", {text: p.id}),
-        svg("polygon", {points: `${q.x},${q.y - 12} ${q.x + 10},${q.y + 8} ${q.x - 10},${q.y + 8}`, fill: colour, stroke: "#fff", "stroke-width": 2}));
-      root.append(group);
-      mark(q.x - 10, q.y - 12, 20, 20);
-      vehicleLabels.push({x: q.x, y: q.y, r: 11, parent: group, attrs: {"font-style": "italic"}, text: p.id});
-    }
+    const group = svg("g", {"data-testid": "route-depot", "data-depot": p.id},
+      svg("title", {text: p.id}),
+      svg("rect", {x: q.x - 10, y: q.y - 10, width: 20, height: 20, rx: 3, fill: "#1d2329"}));
+    root.append(group);
+    mark(q.x - 10, q.y - 10, 20, 20);
+    depotLabels.push({x: q.x, y: q.y, r: 10, parent: group, attrs: {"font-weight": 700}, text: p.id});
+  }
+  // A van at a stop or at its depot would hide that mark: it is drawn beside it, on a line
+  // to where it is.
+  const taken = marks.map(m => ({...m}));
+  for (const p of points.filter(p => p.kind === "vehicle")) {
+    const at0 = at(p);
+    const q = clearOf(taken, at0, 10);
+    const index = routes.findIndex(r => r.vehicle_id === p.id);
+    const colour = index >= 0 ? paletteColour(index) : "#5b6670";
+    const group = svg("g", {"data-testid": "route-vehicle", "data-vehicle": p.id, "data-lat": p.at.lat, "data-lon": p.at.lon,
+      class: p.at.stale ? "stale" : ""},
+      svg("title", {text: p.id}),
+      q === at0 ? null : svg("line", {x1: at0.x, y1: at0.y, x2: q.x, y2: q.y, stroke: colour, "stroke-width": 1.5}),
+      svg("polygon", {points: `${q.x},${q.y - 10} ${q.x + 10},${q.y + 10} ${q.x - 10},${q.y + 10}`, fill: colour, stroke: "#fff", "stroke-width": 2}));
+    root.append(group);
+    mark(q.x - 10, q.y - 10, 20, 20);
+    taken.push({x: q.x - 10, y: q.y - 10, w: 20, h: 20});
+    vehicleLabels.push({x: q.x, y: q.y, r: 11, parent: group, attrs: {"font-style": "italic"}, text: p.id});
   }
   placeLabels(root, [...depotLabels, ...vehicleLabels, ...stopLabels], marks);
   return root;
