@@ -72,6 +72,13 @@ def test_every_view_shows_what_the_api_holds(
     statuses = sorted({o["status"] for o in fleet.api.get("/api/v1/sales-orders").json()["orders"]})
     kpi_orders = console.page.get_by_test_id("kpi-orders").inner_text()
     assert all(status.replace("_", " ") in kpi_orders for status in statuses)
+    # listed in the order an order moves through them (the API's are alphabetical)
+    said = console.page.evaluate(
+        """async (counts) => (await import('/static/console/views/overview.js'))
+             .orderStatus({by_status: counts})""",
+        {"delivered": 3, "at_warehouse": 1, "reserved": 2, "failed_delivery": 1},
+    )
+    assert said == "2 reserved · 1 at warehouse · 3 delivered · 1 failed delivery"
     machines = [n for n in fleet.api.get("/api/v1/nodes").json() if n["kind"] == "machine"]
     up = sum(n["online"] for n in machines)
     assert f"{up} / {len(machines)}" in console.page.get_by_test_id("kpi-machines").inner_text()

@@ -32,10 +32,17 @@ function jobStates(page) {
   return Object.entries(counts).sort().map(([s, n]) => n + " " + s).join(" · ") || "no job yet";
 }
 
-/** Customer orders by status, from /api/v1/sales-summary (null: not taken here). */
-function orderStatus(summary) {
+// An order's statuses in the order it moves through them (coordinator.sales.lifecycle);
+// the exceptions last.
+const ORDER_FLOW = ["received", "promised", "reserved", "in_production", "produced", "qc_passed",
+  "at_warehouse", "out_for_delivery", "delivered", "delayed", "failed_delivery", "cancelled"];
+
+/** Customer orders by status in the order they flow, from /api/v1/sales-summary (null: not taken here). */
+export function orderStatus(summary) {
   if (!summary) return null;
-  return Object.entries(summary.by_status).map(([s, n]) => n + " " + s.replaceAll("_", " ")).join(" · ") || "no order yet";
+  const rank = s => (ORDER_FLOW.indexOf(s) + ORDER_FLOW.length + 1) % (ORDER_FLOW.length + 1);
+  return Object.entries(summary.by_status).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .map(([s, n]) => n + " " + s.replaceAll("_", " ")).join(" · ") || "no order yet";
 }
 
 /**
