@@ -985,8 +985,8 @@ class PlanRunner:
         """Record the tours timed for the depots' van time when a look changed them (the
         loop calls it after each tick). A failure is logged and tried again after the next
         change; a restart before it counts the depots' day from the last record."""
-        timed = self.service.van_times()
-        if timed is None or timed[0] == self._van_times_saved:
+        timed = self.service.van_times(known=self._van_times_saved)
+        if timed is None:
             return
         try:
             with self._orders_lock:

@@ -374,12 +374,12 @@ class PlanService:
             loans = self._tours.loans if self._tours is not None else None
             return dict(loans.bases) if loans is not None else {}
 
-    def van_times(self) -> tuple[int, VanTimes] | None:
+    def van_times(self, *, known: int = -1) -> tuple[int, VanTimes] | None:
         """The tours timed for the depots' van time, with how many changes they hold (None
-        without lending)."""
+        without lending, or while they hold no change beyond `known`)."""
         with self._lock:
             loans = self._tours.loans if self._tours is not None else None
-            if loans is None:
+            if loans is None or loans.changes == known:
                 return None
             return loans.changes, loans.times(self._clock.now())
 

@@ -1,5 +1,5 @@
-"""`PlanState` on the coordinator's SQLite file (tables of migrations m003 to m006, m008 and
-m019).
+"""`PlanState` on the coordinator's SQLite file (tables of migrations m003 to m006, m008,
+m019 and m021).
 
 It shares the store's writer connection and write lock (`SqliteStore.plan_state()`), so
 it opens nothing and closes with the store. Every write is one `BEGIN IMMEDIATE`
