@@ -20,6 +20,8 @@ route sent as planned).
 
     .venv/bin/python benchmarks/bench_demo_loop.py [--seconds 300] [--speed 120] [--poll-ms 50]
         [--orders-json FILE]  # every order as the API lists it at the end, for a closer look
+        [--routes-json FILE]  # every routes view seen (routes, tours, unserved), with the
+                              # simulated time it was seen at
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import statistics
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -93,6 +96,43 @@ def _with_timelines(api_url: str, orders: list[Any]) -> list[Any]:
     return full
 
 
+class _CountLatency:
+    """The job view polled: each operation's count change, the poll's wall time less the
+    wall time of the sample that carried it (`wall_ms` turns a simulated date back)."""
+
+    def __init__(self, api_url: str, wall_ms: Callable[[float], float]) -> None:
+        self.api_url, self.wall_ms = api_url, wall_ms
+        self.latencies: list[float] = []
+        self.seen: dict[str, tuple[int, int]] = {}
+
+    def poll(self) -> None:
+        polled_ms = time.time() * 1000
+        for job in _jobs(self.api_url):
+            for op in job.get("operations", []):
+                key = op["operation_id"]
+                state = (op["good"] + op["scrap"], op["updated_ms"])
+                if op["updated_ms"] is not None and self.seen.get(key) != state:
+                    if key in self.seen or state[0] > 0:
+                        self.latencies.append(polled_ms - self.wall_ms(op["updated_ms"]))
+                    self.seen[key] = state
+
+
+class _RoutesLog:
+    """Every routes view seen (a new version, or the same with its tours changed), each
+    with `seen_ms`, the simulated time of the poll that saw it."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url
+        self.views: list[dict[str, Any]] = []
+
+    def poll(self, seen_ms: int) -> None:
+        with urllib.request.urlopen(f"{self.api_url}/api/v1/plans/routes", timeout=10) as r:
+            view: dict[str, Any] = json.load(r)
+        last = self.views[-1] if self.views else {}
+        if (view["version"], view["tours"]) != (last.get("version"), last.get("tours")):
+            self.views.append({**view, "seen_ms": seen_ms})
+
+
 def _print_deliveries(orders: list[Any]) -> None:
     """Lead time (order to door) of the delivered orders, and how late the late ones were
     (simulated time)."""
@@ -118,21 +158,27 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=120.0)
     parser.add_argument("--poll-ms", type=float, default=50.0)
     parser.add_argument("--orders-json", type=Path, help="write the orders at the end here")
+    parser.add_argument(
+        "--routes-json", type=Path, help="write every routes view seen (each new version) here"
+    )
     args = parser.parse_args()
     plan = DemoPlan(speed=args.speed)
-    latencies: list[float] = []
-    seen: dict[str, tuple[int, int]] = {}
     print(command_line(), flush=True)
     origin_s = time.time()
 
     def wall_ms(simulated_ms: float) -> float:
         return origin_s * 1000 + (simulated_ms - origin_s * 1000) / plan.speed
 
+    def simulated_ms(wall: float) -> int:
+        return round(origin_s * 1000 + (wall - origin_s * 1000) * plan.speed)
+
     with (
         tempfile.TemporaryDirectory(prefix="bench-demo-") as scratch,
         running_demo(plan, Path(scratch), origin_s=origin_s) as (_broker, api_url),
     ):
         declare_world(plan, api_url)
+        counts_seen = _CountLatency(api_url, wall_ms)
+        routes = _RoutesLog(api_url) if args.routes_json is not None else None
         storefront = Storefront(
             api_url, plan.world.skus_sold(), SITE_CENTRE, plan.seed, plan.shoppers
         )
@@ -140,26 +186,22 @@ def main() -> None:
         storefront.start()
         try:
             while time.monotonic() - started < args.seconds:
-                polled_ms = time.time() * 1000
-                for job in _jobs(api_url):
-                    for op in job.get("operations", []):
-                        key = op["operation_id"]
-                        state = (op["good"] + op["scrap"], op["updated_ms"])
-                        if op["updated_ms"] is not None and seen.get(key) != state:
-                            if key in seen or state[0] > 0:
-                                latencies.append(polled_ms - wall_ms(op["updated_ms"]))
-                            seen[key] = state
+                counts_seen.poll()
+                if routes is not None:
+                    routes.poll(simulated_ms(time.time() * 1000))
                 time.sleep(args.poll_ms / 1000)
             orders = fetch_orders(api_url)
             if args.orders_json is not None:
                 args.orders_json.write_text(json.dumps(_with_timelines(api_url, orders), indent=1))
+            if routes is not None:
+                args.routes_json.write_text(json.dumps(routes.views, indent=1))
             counts = tally(orders)
             vans = [p.node for p in plan.world.places() if p.kind == "vehicle"]
             km = sum(_van_km(api_url, van, int(origin_s * 1000)) for van in vans)
             tours = _tours(api_url)
         finally:
             storefront.stop()
-    ordered = sorted(latencies)
+    ordered = sorted(counts_seen.latencies)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
     print(f"count changes seen: {len(ordered)}")
     if ordered:

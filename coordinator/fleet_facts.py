@@ -8,9 +8,10 @@ again, and the twin's sequence numbers would drop a copy as seen. So each commit
 also writes its facts to the *fleet inbox* (`WriteBatch.fleet_facts`, in the batch's
 transaction on SQLite, before it on PostgreSQL), and `FleetFollower`:
 
-- `on_commit`, the last commit listener: hands the batch's facts to the planner
-  (`PlanRunner.follow_fleet`), the lateral transfers and the sales book
-  (`follow_stops`, `follow_receipts`), then takes them out of the inbox;
+- `on_commit`, the last commit listener: hands the batch's receipts to the lateral
+  transfers and the sales book (`follow_receipts`), then the facts to the planner
+  (`PlanRunner.follow_fleet`) and the stop events to the sales book (`follow_stops`),
+  then takes them out of the inbox;
 - `catch_up()`, at start (after the planner, the job tracker, the sales book and the
   lateral transfers restored what they hold) and at the next commit after a failure:
   the same for what is still in the inbox.
@@ -123,13 +124,15 @@ class FleetFollower:
         return done
 
     def _follow(self, facts: list[FleetFact]) -> None:
-        """Hand the facts to every taker, then take them out of the inbox."""
-        self._planner(facts)
+        """Hand the facts to every taker, then take them out of the inbox. Receipts reach
+        the sales book before the planner: the made goods received become their orders'
+        deliveries before the planner lets the van that brought them leave again."""
         received = [f for f in facts if f.name == RECEIVED]
         if received:
             ids = [f.ref for f in received]
             self._lateral(ids)
             self._sales.follow_receipts(ids, places={f.ref: f.node for f in received})
+        self._planner(facts)
         stops = [(f.name, f.ref, f.node) for f in facts if f.name != RECEIVED]
         if stops:
             self._sales.follow_stops(stops)

@@ -7,12 +7,26 @@ tour that leaves) and where the vans are, and returns the route commands to send
 a tour its loaded stops when it must be told them, a van at its depot its planned route
 when the departure rules let it leave (the command says `departs` and why; the runner
 records the load before sending). `view` says what each van does, for the routes API.
+
+Two waits keep a van from leaving without goods that are about to join its tour:
+
+- **unloading**: a van back at its depot with transfers it picked up at a factory
+  (`picked_up`) waits until the warehouse reports their receipt (`received`): the goods of
+  a made order become its delivery only then, and a van that left the moment it was back
+  took its next tour without them while they waited hours for its return;
+- **the plan**: a tour about to leave while deliveries bound to its depot are in no route
+  plan yet (`pending`) is planned once more first (`plan_wanted`: the service re-plans at
+  once), which may put them on it; after that plan it leaves, whatever came in since.
+
+Each lasts at most one look interval (`every_s`) per van: a receipt that never comes (a
+warehouse without an agent) or a plan that fails holds no van longer.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +36,7 @@ from coordinator.plan.routing.problem import (
     Depot,
     Order,
     PinnedStop,
+    Route,
     RoutingProblem,
     RoutingResult,
     Vehicle,
@@ -30,6 +45,8 @@ from coordinator.plan.routing.tours import at_depot, look_at_tour, on_board_to_s
 from coordinator.plan.van_loans import VanLoans
 
 __all__ = ["Look", "TourDispatch"]
+
+log = logging.getLogger(__name__)
 
 Message = tuple[str, dict[str, Any]]
 
@@ -45,6 +62,20 @@ class Look:
     epoch_s: float
     wall_s: float
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Scene:
+    """What one look sees (see `TourDispatch.look`)."""
+
+    at: Look
+    problem: RoutingProblem
+    planned: Mapping[str, Route]
+    depots: Mapping[str, Depot]
+    orders: Mapping[str, Order]
+    pins: dict[str, PinnedStop]
+    positions: Mapping[str, Position]
+    pending: frozenset[str]
 
 
 class TourDispatch:
@@ -67,6 +98,10 @@ class TourDispatch:
         self.view: dict[str, dict[str, Any]] = {}  # vehicle → what it does
         self._sent: dict[str, tuple[str, ...]] = {}  # vehicle → the stops last sent to it
         self._departed: dict[str, tuple[str, int]] = {}  # vehicle out → (why, when it left)
+        self.carrying: dict[str, set[str]] = {}  # vehicle → transfers on board, not received
+        self.plan_wanted = False  # a tour waits for one more plan (see the module)
+        self._unloading_since: dict[str, float] = {}  # vehicle → back at its depot since (s)
+        self._plan_asked: dict[str, tuple[float, int]] = {}  # vehicle → (since, routes version)
 
     def entered(self, order_ids: Sequence[str], now: int) -> None:
         """Deliveries handed to the planner now (one already there keeps its time)."""
@@ -77,6 +112,29 @@ class TourDispatch:
         """Deliveries that left the plan (delivered or cancelled)."""
         for order_id in order_ids:
             self.since.pop(order_id, None)
+
+    def picked_up(self, vehicle_id: str, transfer_ids: Iterable[str]) -> None:
+        """Transfers `vehicle_id` took on at their factory: it unloads them at its depot."""
+        self.carrying.setdefault(vehicle_id, set()).update(transfer_ids)
+
+    def received(self, transfer_ids: Iterable[str]) -> bool:
+        """Transfers received at their warehouse; True if a van was waiting to unload them
+        (so it may leave: look again)."""
+        done = set(transfer_ids)
+        unloaded = False
+        for vehicle_id, carried in list(self.carrying.items()):
+            if carried & done:
+                unloaded = True
+                carried.difference_update(done)
+                if not carried:
+                    del self.carrying[vehicle_id]
+        return unloaded
+
+    def _waits_for_plan(self, vehicle_id: str, at: Look) -> bool:
+        """Whether a tour about to leave waits for one more plan: not once a plan was made
+        since it first waited (or `every_s` passed)."""
+        since, version = self._plan_asked.setdefault(vehicle_id, (at.wall_s, at.version))
+        return at.version == version and at.wall_s - since < self.every_s
 
     def unload(self, vehicle_id: str, now_s: float) -> None:
         """A tour that did not leave after all (the service took its stops off the van):
@@ -121,96 +179,133 @@ class TourDispatch:
         orders: Mapping[str, Order],
         pins: dict[str, PinnedStop],
         positions: Mapping[str, Position],
+        pending: Collection[str] = (),
     ) -> list[Message]:
         """The route commands to send now (see the module); the stops of each tour that
-        leaves are added to `pins`, after the others. `vehicles`: the fleet as declared."""
+        leaves are added to `pins`, after the others. `vehicles`: the fleet as declared;
+        `pending`: the depots with deliveries bound there in no route plan yet."""
         self.look_again = None
-        problem = self.routed
-        if routes is None or problem is None:
+        self.plan_wanted = False
+        if routes is None or self.routed is None:
             return []
-        next_chance = at.now + self.every_s / at.unit_s
-        planned = {r.vehicle_id: r for r in routes.routes}
+        scene = _Scene(
+            at, self.routed, {r.vehicle_id: r for r in routes.routes}, depots, orders, pins,
+            positions, frozenset(pending),
+        )  # fmt: skip
         messages: list[Message] = []
         view: dict[str, dict[str, Any]] = {}
         free: list[str] = []
         for vehicle in self.based(vehicles):
-            on_board = tuple(
-                p.order_id
-                for p in pins.values()
-                if p.vehicle_id == vehicle.id and p.order_id in orders
-            )
             base = {
                 "vehicle_id": vehicle.id,
                 "depot_id": vehicle.depot_id,
                 "capacity": vehicle.capacity,
             }
-            if on_board:
-                if on_board_to_send(on_board, self._sent.get(vehicle.id, ())):
-                    messages.append(self._message(vehicle, on_board, None, at.version))
-                reason, departed_ms = self._departed.get(vehicle.id, (None, None))
-                view[vehicle.id] = base | {
-                    "state": "out",
-                    "stops": list(on_board),
-                    "load": sum(orders[s].demand for s in on_board),
-                    "reason": reason,
-                    "departed_ms": departed_ms,
-                }
-                continue
-            self._departed.pop(vehicle.id, None)
-            route = planned.get(vehicle.id)
-            stops = tuple(s for s in route.stops if s in orders) if route else ()
-            depot = depots[vehicle.depot_id]
-            where = positions.get(vehicle.id)
-            if not at_depot(
-                None if where is None else (where.lat, where.lon), (depot.lat, depot.lon)
-            ):
-                # its tour is done and it is on its way back; what is planned for it waits
-                view[vehicle.id] = base | {"state": "returning", "stops": list(stops)}
-                self.look_again = at.wall_s + self.every_s
-                if vehicle.id not in self._sent:  # told nothing since a restart: go back
-                    messages.append(self._message(vehicle, (), None, at.version))
-                continue
-            if self.loans is not None:
-                self.loans.back(vehicle.id, at.wall_s)
-            if route is None or not stops:
-                view[vehicle.id] = base | {"state": "idle", "stops": []}
+            state, message = self._look_at_van(scene, vehicle)
+            view[vehicle.id] = base | state
+            if message is not None:
+                messages.append(message)
+            if state["state"] in ("idle", "held"):
                 free.append(vehicle.id)
-                continue
-            tour = look_at_tour(
-                problem,
-                replace(route, stops=stops),
-                capacity=vehicle.capacity,
-                since=self.since,
-                now=at.now,
-                next_chance=next_chance,
-                unit_s=at.unit_s,
-                policy=self.policy,
-            )
-            if tour.reason is None:
-                view[vehicle.id] = base | {
-                    "state": "held",
-                    "stops": list(stops),
-                    "load": tour.load,
-                    "leaves_by_ms": int((at.epoch_s + tour.leaves_by * at.unit_s) * 1000),
-                }
+            if state["state"] in ("returning", "unloading", "held"):
                 self.look_again = at.wall_s + self.every_s
-                free.append(vehicle.id)
-                continue
-            messages.append(self._leave(at, vehicle, stops, tour.reason, pins))
-            view[vehicle.id] = base | {
-                "state": "out",
-                "stops": list(stops),
-                "load": tour.load,
-                "reason": tour.reason,
-                "departed_ms": self._departed[vehicle.id][1],
-            }
         if self.loans is not None:
             messages += self._lend(at, vehicles, free, depots, orders, pins, view)
         if any(order_id not in pins for order_id in orders):
             # a delivery waits (held, behind a van's tour, or unserved): look again
             self.look_again = at.wall_s + self.every_s
+        if self.plan_wanted:  # a tour waits for the plan: the service makes it at once
+            self.look_again = at.wall_s
         self.view = view
         return messages
+
+    def _look_at_van(
+        self, scene: _Scene, vehicle: Vehicle
+    ) -> tuple[dict[str, Any], Message | None]:
+        """What one van does now (its `view` entry less the common part) and the command
+        to send it, if any."""
+        at, orders = scene.at, scene.orders
+        on_board = tuple(
+            p.order_id
+            for p in scene.pins.values()
+            if p.vehicle_id == vehicle.id and p.order_id in orders
+        )
+        if on_board:
+            message = None
+            if on_board_to_send(on_board, self._sent.get(vehicle.id, ())):
+                message = self._message(vehicle, on_board, None, at.version)
+            reason, departed_ms = self._departed.get(vehicle.id, (None, None))
+            return {
+                "state": "out",
+                "stops": list(on_board),
+                "load": sum(orders[s].demand for s in on_board),
+                "reason": reason,
+                "departed_ms": departed_ms,
+            }, message
+        self._departed.pop(vehicle.id, None)
+        route = scene.planned.get(vehicle.id)
+        stops = tuple(s for s in route.stops if s in orders) if route else ()
+        depot = scene.depots[vehicle.depot_id]
+        where = scene.positions.get(vehicle.id)
+        if not at_depot(None if where is None else (where.lat, where.lon), (depot.lat, depot.lon)):
+            # its tour is done and it is on its way back; what is planned for it waits
+            message = None
+            if vehicle.id not in self._sent:  # told nothing since a restart: go back
+                message = self._message(vehicle, (), None, at.version)
+            return {"state": "returning", "stops": list(stops)}, message
+        if self.loans is not None:
+            self.loans.back(vehicle.id, at.wall_s)
+        if self._unloading(vehicle.id, at.wall_s):
+            carrying = sorted(self.carrying[vehicle.id])
+            return {"state": "unloading", "stops": list(stops), "carrying": carrying}, None
+        if route is None or not stops:
+            self._plan_asked.pop(vehicle.id, None)
+            return {"state": "idle", "stops": []}, None
+        tour = look_at_tour(
+            scene.problem,
+            replace(route, stops=stops),
+            capacity=vehicle.capacity,
+            since=self.since,
+            now=at.now,
+            next_chance=at.now + self.every_s / at.unit_s,
+            unit_s=at.unit_s,
+            policy=self.policy,
+        )
+        held = {"state": "held", "stops": list(stops), "load": tour.load}
+        if tour.reason is None:
+            self._plan_asked.pop(vehicle.id, None)
+            until_s = at.epoch_s + tour.leaves_by * at.unit_s
+            return held | {"leaves_by_ms": int(until_s * 1000)}, None
+        if vehicle.depot_id in scene.pending and self._waits_for_plan(vehicle.id, at):
+            self.plan_wanted = True
+            until_s = self._plan_asked[vehicle.id][0] + self.every_s
+            return held | {"leaves_by_ms": int(until_s * 1000), "waits_for": "plan"}, None
+        message = self._leave(at, vehicle, stops, tour.reason, scene.pins)
+        return {
+            "state": "out",
+            "stops": list(stops),
+            "load": tour.load,
+            "reason": tour.reason,
+            "departed_ms": self._departed[vehicle.id][1],
+        }, message
+
+    def _unloading(self, vehicle_id: str, now_s: float) -> bool:
+        """Whether a van back at its depot still waits for the receipt of what it carried
+        (at most `every_s`; then it goes on, and the missing receipt is logged)."""
+        if not self.carrying.get(vehicle_id):
+            self._unloading_since.pop(vehicle_id, None)
+            return False
+        since = self._unloading_since.setdefault(vehicle_id, now_s)
+        if now_s - since < self.every_s:
+            return True
+        log.warning(
+            "%s: no receipt for %s within %g s of its return; it goes on",
+            vehicle_id,
+            ", ".join(sorted(self.carrying.pop(vehicle_id))),
+            self.every_s,
+        )
+        self._unloading_since.pop(vehicle_id, None)
+        return False
 
     def _leave(
         self,
@@ -224,6 +319,7 @@ class TourDispatch:
         for stop in stops:
             pins.pop(stop, None)
             pins[stop] = PinnedStop(stop, vehicle.id)
+        self._plan_asked.pop(vehicle.id, None)
         self._departed[vehicle.id] = (reason, int(at.wall_s * 1000))
         self.departed_per_reason[reason] += 1
         if self.loans is not None:

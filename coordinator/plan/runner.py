@@ -302,6 +302,7 @@ class PlanRunner:
         received = {f.ref for f in facts if f.name == "received"}
         if received:
             self._receive(received)
+        self._picked_up(facts)
         delivered: list[str] = []
         for fact in facts:
             if fact.name == "stop_delivered":
@@ -597,6 +598,19 @@ class PlanRunner:
         carried = [d.id for d in drops if counted.get(d.id, 0) > 0]
         if done or carried:
             self.close_orders(done, carried, reason="received")
+        self.service.unloaded(t for t, units in counted.items() if units > 0)
+
+    def _picked_up(self, facts: Sequence[FleetFact]) -> None:
+        """Pickups done at their factories (a vehicle's `stop_delivered` on a held pickup):
+        the vehicle carries their transfers to its depot (`PlanService.picked_up`)."""
+        done = {f.ref: f.node for f in facts if f.name == "stop_delivered"}
+        if not done:
+            return
+        with self._orders_lock:
+            _, drops = self.state.orders()
+        loads = [(done[d.id], d.id) for d in drops if d.action == "pickup" and d.id in done]
+        if loads:
+            self.service.picked_up(loads)
 
     # ---- facts from the shop floor (the job tracker's `Planner` port) ------------------
     def job_order(self, job_id: str) -> JobOrder | None:

@@ -367,6 +367,22 @@ class PlanService:
                     self._tours.entered([order.id], now)
             self._debouncer.submit(Trigger("routing_orders", "batch"))
 
+    def picked_up(self, loads: Iterable[tuple[str, str]]) -> None:
+        """Transfers vehicles took on at their factories, as (vehicle id, transfer id):
+        back at its depot, each van waits for their receipt before its next tour (with
+        tours on; `plan.dispatch`)."""
+        with self._lock:
+            if self._tours is not None:
+                for vehicle_id, transfer in loads:
+                    self._tours.picked_up(vehicle_id, [transfer])
+
+    def unloaded(self, transfer_ids: Iterable[str]) -> None:
+        """Transfers received at their warehouses: a van that waited to unload them may
+        leave (the held tours are looked at again now)."""
+        with self._lock:
+            if self._tours is not None and self._tours.received(transfer_ids):
+                self._tours.look_again = self._clock.now()
+
     def van_bases(self) -> dict[str, str]:
         """Where each lent van is based now (vehicle id → depot id; a van at home is not in
         it, and without lending it is empty)."""
@@ -779,8 +795,14 @@ class PlanService:
             if due is None or self._clock.now() < due:
                 return False
             messages = self._tour_messages()
+            plan_wanted = self._tours is not None and self._tours.plan_wanted
         for node_id, payload in messages:
             self._publish(node_id, payload)
+        if plan_wanted:  # a tour about to leave is planned once more with what is new
+            try:
+                self._replan_routes([{"kind": "routing_orders", "key": "tour_waits"}])
+            except PlanError:
+                _log.exception("re-planning for a tour about to leave failed")
         return True
 
     def _tour_messages(self) -> list[_Message]:
@@ -802,6 +824,7 @@ class PlanService:
             orders=self._orders,
             pins=self._pins,
             positions=self._positions,
+            pending=frozenset(self._unrouted.values()),
         )
         if any(payload["departs"] or payload.get("van_move") for _node, payload in messages):
             self._debouncer.submit(Trigger("routing_orders", "departed"))

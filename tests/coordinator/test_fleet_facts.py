@@ -96,12 +96,14 @@ class Takers:
     stops: list[tuple[str, str, str]] = field(default_factory=list)
     receipts: list[tuple[str, str]] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)
+    order: list[str] = field(default_factory=list)  # who took something, in turn
 
     def plan(self, facts: Iterable[FleetFact]) -> None:
         facts = list(facts)
         if any(f.ref in self.broken for f in facts):
             raise RuntimeError("the plan state cannot be written")
         self.planner.extend(facts)
+        self.order.append("planner")
 
     def follow_stops(self, stops: Iterable[tuple[str, str, str]]) -> int:
         self.stops.extend(stops)
@@ -111,6 +113,7 @@ class Takers:
         self, transfer_ids: Iterable[str], *, places: dict[str, str] | None = None
     ) -> int:
         self.receipts.extend((t, (places or {})[t]) for t in transfer_ids)
+        self.order.append("sales receipts")
         return 0
 
 
@@ -145,6 +148,14 @@ def test_each_fact_goes_to_its_takers_then_leaves_the_inbox() -> None:
     assert inbox.facts == []
     follower.on_commit(BatchOutcome(WriteBatch()), None)  # a tick: nothing more
     assert takers.planner == [DELIVERED, RECEIVED]
+
+
+def test_receipts_reach_the_sales_book_before_the_planner() -> None:
+    """The made goods received become their orders' deliveries (the sales book) before the
+    planner hears of the receipt and lets the van that brought them leave again."""
+    inbox, takers, clock = Inbox(), Takers(), FakeClock()
+    _follower(inbox, takers, clock).on_commit(_committed(inbox, RECEIVED), None)
+    assert takers.order == ["sales receipts", "planner"]
 
 
 def test_facts_a_taker_failed_on_wait_in_the_inbox_and_are_retried_later() -> None:

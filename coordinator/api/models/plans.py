@@ -152,22 +152,34 @@ class TourOut(BaseModel):
     vehicle_id: str
     depot_id: str
     capacity: int
-    state: Literal["out", "held", "returning", "idle"] = Field(
+    state: Literal["out", "held", "returning", "unloading", "idle"] = Field(
         description="out: on a tour with its stops loaded; held: at its depot, its planned "
-        "tour waiting to fill; returning: its tour done, on its way back; idle: nothing planned"
+        "tour waiting to fill (or for the plan, `waits_for`); returning: its tour done, on its "
+        "way back; unloading: back at its depot, waiting for the receipt of the goods it "
+        "picked up (`carrying`); idle: nothing planned"
     )
     stops: list[str] = Field(description="out: the stops on board; else the stops planned for it")
     load: int | None = Field(default=None, description="Units on board (out) or planned (held)")
     reason: str | None = Field(
         default=None,
-        description='Why it left: "full", "promise" (waiting would miss one) or "waited" '
-        "(its oldest stop waited the longest wait); null when loaded by hand or before a restart",
+        description='Why it left: "full", "dense" (full, and short enough per stop), "promise" '
+        '(waiting would miss one) or "waited" (its oldest stop waited the longest wait); null '
+        "when loaded by hand or before a restart",
     )
     departed_ms: int | None = Field(default=None, description="When it left (out)")
     leaves_by_ms: int | None = Field(
         default=None,
         description="Held: the latest it leaves if nothing fills it (its oldest stop's longest "
         "wait, or the latest departure that keeps every promise on it)",
+    )
+    waits_for: Literal["plan"] | None = Field(
+        default=None,
+        description="Held, though its tour could leave: it is planned once more first with the "
+        "deliveries new at its depot, which may join it",
+    )
+    carrying: list[str] = Field(
+        default_factory=list,
+        description="Unloading: the transfers it picked up whose receipt it waits for",
     )
 
 

@@ -81,8 +81,9 @@ function routeHead(index, attrs) {
 
 /** What a van does, in words: why it left and when, or until when it waits. */
 export function tourWhy(t) {
-  if (t.state === "out") return t.reason ? "left " + time(t.departed_ms) + ", " + ({full: "full", promise: "a promise due", waited: "its oldest stop waited long enough"}[t.reason] || t.reason) : "loaded by hand";
-  if (t.state === "held") return "waits to fill; leaves by " + time(t.leaves_by_ms);
+  if (t.state === "out") return t.reason ? "left " + time(t.departed_ms) + ", " + ({full: "full", dense: "full and dense", promise: "a promise due", waited: "its oldest stop waited long enough"}[t.reason] || t.reason) : "loaded by hand";
+  if (t.state === "held") return (t.waits_for === "plan" ? "planned once more with new deliveries; leaves by " : "waits to fill; leaves by ") + time(t.leaves_by_ms);
+  if (t.state === "unloading") return "unloading " + t.carrying.join(", ") + "; leaves once received";
   if (t.state === "returning") return "back to " + t.depot_id + (t.stops.length ? ", then " + t.stops.length + " stops" : "");
   return "nothing planned";
 }
@@ -273,7 +274,7 @@ export const routesView = {
           routeHead(index, {text: r.vehicle_id + " from " + r.depot_id + " · load " + number(r.load) + " · distance " + number(r.distance)}),
           el("ol", {class: "stops"}, r.stops.map((id, i) => el("li", {"data-testid": "route-stop", "data-stop": id, "data-index": i + 1, text: id})))))
           : [el("p", {class: "muted", text: "No route planned."})]));
-        toursBox.replaceChildren(table("What each van does: out with what it carries, held at its depot until its tour fills or must leave, returning, idle",
+        toursBox.replaceChildren(table("What each van does: out with what it carries, held at its depot until its tour fills or must leave, returning, unloading what it brought back, idle",
           ["Van", "Depot", "State", "Load", "Stops", "Why"], tourRows(routes.tours || []),
           {empty: "no tours: dispatch_tours is off, or no fleet is declared"}));
         unservedBox.replaceChildren(table("Deliveries no vehicle takes, and why", ["Delivery", "Why"],
