@@ -346,6 +346,20 @@ def test_map_labels_never_cover_each_other_or_a_mark(
         )
         == "1–4, 7, 9, 10"
     )
+    # what a van waits for reads in words: the receipt of what it brought, or one more plan
+    why = console.page.evaluate(
+        """async () => {
+            const {tourWhy} = await import('/static/console/views/routes.js');
+            return [
+                tourWhy({state: "unloading", carrying: ["t.job-1", "t.job-2"], stops: []}),
+                tourWhy({state: "held", waits_for: "plan", leaves_by_ms: Date.now(), stops: ["a"]}),
+                tourWhy({state: "out", reason: "dense", departed_ms: Date.now(), stops: ["a"]}),
+            ];
+        }"""
+    )
+    assert why[0] == "unloading t.job-1, t.job-2; leaves once received"
+    assert why[1].startswith("planned once more with new deliveries; leaves by ")
+    assert why[2].endswith(", full and dense")
     assert drawn["labels"] > 0
     assert drawn["named"] == drawn["groups"]
 
