@@ -7,9 +7,10 @@ The flow, the simplest that stays true to what the devices report:
   ships when it is `produced` (every production job finished) or `at_warehouse` (its units
   were received at a warehouse as the transfer `t.{production job id}`). Either way it
   becomes one delivery for the route planner, `ship.{order id}`: the customer's
-  latitude/longitude, the whole order's units as its load, the promised time as the end of
-  its window (open when the promise has already passed: the order is late, it still goes),
-  `SERVICE_S` at the door (configurable). It is bound to the warehouse its goods are at
+  latitude/longitude, the whole order's units as its load, the promised time less the
+  service as the end of its window (the goods are handed over by the promise; open when
+  that has already passed: the order is late, it still goes), `SERVICE_S` at the door
+  (configurable). It is bound to the warehouse its goods are at
   (`depot_id`): only a vehicle based there carries it, loading there. Made units reach a
   warehouse first as a transfer a vehicle picks up at the factory (`coordinator.transfers`):
   a two-leg plan.
@@ -73,21 +74,24 @@ def customer_delivery(
     windowed: bool = True,
     depot_id: str | None = None,
 ) -> DeliveryOrder:
-    """The delivery that takes an order's `units` to the customer, due by the promise
-    (`windowed`, while the promise is ahead), else as soon as a van can (promised still,
-    so it leaves with the next van rather than waiting for company); loaded at `depot_id`
-    (None: any depot)."""
+    """The delivery that takes an order's `units` to the customer, delivered by the promise:
+    its service starts `service_s` before it at the latest (the customer's promise is
+    kept when the goods are handed over, at the end of the service, and routes and
+    dispatch bind the start). Due by then (`windowed`, while that is ahead), else as soon as
+    a van can (promised still, so it leaves with the next van rather than waiting for
+    company); loaded at `depot_id` (None: any depot)."""
+    start_by_ms = promised_ms - round(service_s * 1000)
     return DeliveryOrder(
         id=delivery_id(order_id),
         x=0.0,
         y=0.0,
         demand=units,
-        due_ms=promised_ms if windowed and promised_ms > now_ms else None,
+        due_ms=start_by_ms if windowed and start_by_ms > now_ms else None,
         service_s=service_s,
         lat=lat,
         lon=lon,
         depot_id=depot_id,
-        promised_ms=promised_ms,
+        promised_ms=start_by_ms,
     )
 
 

@@ -71,19 +71,27 @@ def test_ids_and_facts_are_read_back_only_from_their_own_kind() -> None:
     assert stop_fact("operation_started") is None
 
 
-def test_the_delivery_is_due_by_the_promise_and_open_once_it_has_passed() -> None:
-    """The promised time ends the delivery window; a promise already passed leaves it open,
-    and either way the delivery says when it was promised (dispatch sends it by then)."""
-    on_time = customer_delivery("o", lat=1.0, lon=2.0, units=3, promised_ms=5_000, now_ms=1_000)
-    assert (on_time.id, on_time.demand, on_time.due_ms) == ("ship.o", 3, 5_000)
-    assert (on_time.lat, on_time.lon) == (1.0, 2.0)
-    late = customer_delivery("o", lat=1.0, lon=2.0, units=3, promised_ms=5_000, now_ms=9_000)
+def test_the_delivery_is_handed_over_by_the_promise_and_open_once_that_has_passed() -> None:
+    """The service at the door ends by the promised time, so its start ends the delivery
+    window (the promise less the service, 2 s here); a start already passed leaves it
+    open, and either way the delivery says by when service must start (dispatch sends it
+    by then)."""
+
+    def ship(now_ms: int, *, windowed: bool = True) -> DeliveryOrder:
+        return customer_delivery(
+            "o", lat=1.0, lon=2.0, units=3, promised_ms=5_000, now_ms=now_ms, service_s=2.0,
+            windowed=windowed,
+        )  # fmt: skip
+
+    on_time = ship(1_000)
+    assert (on_time.id, on_time.demand, on_time.due_ms) == ("ship.o", 3, 3_000)
+    assert (on_time.lat, on_time.lon, on_time.service_s) == (1.0, 2.0, 2.0)
+    assert ship(3_500).due_ms is None  # before the promise, but too late to start in time
+    late = ship(9_000)
     assert late.due_ms is None
-    unwindowed = customer_delivery(
-        "o", lat=1.0, lon=2.0, units=3, promised_ms=5_000, now_ms=1_000, windowed=False
-    )
+    unwindowed = ship(1_000, windowed=False)
     assert unwindowed.due_ms is None
-    assert on_time.promised_ms == late.promised_ms == unwindowed.promised_ms == 5_000
+    assert on_time.promised_ms == late.promised_ms == unwindowed.promised_ms == 3_000
 
 
 def test_a_stock_order_ships_at_once_and_follows_its_stops(clock: FakeClock) -> None:
@@ -95,7 +103,7 @@ def test_a_stock_order_ships_at_once_and_follows_its_stops(clock: FakeClock) -> 
     assert [d.id for d in world.drops] == ["ship.o-1"]
     drop = world.drops[0]
     assert (drop.lat, drop.lon, drop.demand) == (CUSTOMER[0], CUSTOMER[1], 4)
-    assert drop.due_ms == order.promise["promised_ms"]
+    assert drop.due_ms == order.promise["promised_ms"] - drop.service_s * 1000
     stops = [("stop_arrived", "ship.o-1", "van-1"), ("stop_delivered", "ship.o-1", "van-1")]
     assert book.follow_stops(stops) == 2
     assert book.follow_stops(stops) == 0  # replayed
