@@ -11,7 +11,8 @@ interval is
 part of every figure (a count can wait up to one interval to be seen), so these are upper
 bounds. Printed: the count latency p50 / p99 / max over every change seen, the orders
 delivered by the end (and how many of them on time, on the one simulated clock), their
-lead time (order to door, simulated hours), the vans' kilometres per delivered order (their
+lead time (order to door, simulated hours), how late the late ones were and how many of
+them were made in the factories or had a failed stop first, the vans' kilometres per delivered order (their
 reported positions, consecutive fixes joined by great circles, times the simulated vans'
 detour factor 1.3: the road kilometres they drove), the tours sent per departure reason,
 and the load average. The coordinator's settings come from the environment as in the demo,
@@ -19,7 +20,7 @@ so the way vans are dispatched can be compared (`FLEXFLEET_DISPATCH_TOURS=false`
 route sent as planned).
 
     .venv/bin/python benchmarks/bench_demo_loop.py [--seconds 300] [--speed 120] [--poll-ms 50]
-        [--orders-json FILE]  # every order as the API lists it at the end, for a closer look
+        [--orders-json FILE]  # every order with its timeline at the end, for a closer look
         [--routes-json FILE]  # every routes view seen (routes, tours, unserved), with the
                               # simulated time it was seen at
 """
@@ -134,22 +135,24 @@ class _RoutesLog:
 
 
 def _print_deliveries(orders: list[Any]) -> None:
-    """Lead time (order to door) of the delivered orders, and how late the late ones were
-    (simulated time)."""
+    """Lead time (order to door) of the delivered orders, how late the late ones were
+    (simulated time), and how many of those were made in the factories or had a failed
+    stop (the customer not at home) before their delivery."""
     delivered = [o for o in orders if o["status"] == "delivered"]
     lead_h = sorted((o["updated_ms"] - o["created_ms"]) / 3_600_000 for o in delivered)
     if lead_h:
         print(f"lead time of the delivered, simulated: p50 {statistics.median(lead_h):.2f} h")
-    late_min = sorted(
-        (o["updated_ms"] - o["promise"]["promised_ms"]) / 60_000
-        for o in delivered
-        if o["updated_ms"] > o["promise"]["promised_ms"]
+    late = [o for o in delivered if o["updated_ms"] > o["promise"]["promised_ms"]]
+    if not late:
+        return
+    late_min = sorted((o["updated_ms"] - o["promise"]["promised_ms"]) / 60_000 for o in late)
+    made = sum(any(line["made"] for line in o["promise"]["lines"]) for o in late)
+    failed = sum(any(step["status"] == "failed_delivery" for step in o["timeline"]) for o in late)
+    print(
+        f"late deliveries: {len(late_min)}, by p50 {statistics.median(late_min):.0f} min,"
+        f" max {late_min[-1]:.0f} min (simulated); of them made in the factories {made},"
+        f" after a failed stop {failed}"
     )
-    if late_min:
-        print(
-            f"late deliveries: {len(late_min)}, by p50 {statistics.median(late_min):.0f} min,"
-            f" max {late_min[-1]:.0f} min (simulated)"
-        )
 
 
 def main() -> None:
@@ -190,9 +193,9 @@ def main() -> None:
                 if routes is not None:
                     routes.poll(simulated_ms(time.time() * 1000))
                 time.sleep(args.poll_ms / 1000)
-            orders = fetch_orders(api_url)
+            orders = _with_timelines(api_url, fetch_orders(api_url))
             if args.orders_json is not None:
-                args.orders_json.write_text(json.dumps(_with_timelines(api_url, orders), indent=1))
+                args.orders_json.write_text(json.dumps(orders, indent=1))
             if routes is not None:
                 args.routes_json.write_text(json.dumps(routes.views, indent=1))
             counts = tally(orders)
