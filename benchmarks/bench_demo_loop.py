@@ -12,10 +12,11 @@ part of every figure (a count can wait up to one interval to be seen), so these 
 bounds. Printed: the count latency p50 / p99 / max over every change seen, the orders
 delivered by the end (and how many of them on time, on the one simulated clock), their
 lead time (order to door, simulated hours), how late the late ones were and how many of
-them were made in the factories or had a failed stop first, the vans' kilometres per delivered order (their
-reported positions, consecutive fixes joined by great circles, times the simulated vans'
-detour factor 1.3: the road kilometres they drove), the tours sent per departure reason,
-and the load average. The coordinator's settings come from the environment as in the demo,
+them were made in the factories or had a failed stop first, the vans' kilometres per
+delivered order (their reported positions, consecutive fixes joined by great circles,
+times the simulated vans' detour factor 1.3: the road kilometres they drove), the tours
+sent per departure reason, the replenishment jobs made and the SKU-warehouse pairs whose
+stock cover is at risk at the end, and the load average. The coordinator's settings come from the environment as in the demo,
 so the way vans are dispatched can be compared (`FLEXFLEET_DISPATCH_TOURS=false`: every
 route sent as planned).
 
@@ -134,6 +135,32 @@ class _RoutesLog:
             self.views.append({**view, "seen_ms": seen_ms})
 
 
+def _shelves(api_url: str) -> str:
+    """The shelves' side at the end: replenishment jobs made (and finished) and the
+    SKU-warehouse pairs whose stock cover is at risk."""
+    jobs = [j for j in _jobs(api_url) if str(j["id"]).startswith("replenish-")]
+    finished = sum(j["state"] in ("finished", "short") for j in jobs)
+    with urllib.request.urlopen(f"{api_url}/api/v1/stock/cover", timeout=10) as r:
+        covers = json.load(r)["covers"]
+    at_risk = sum(c["at_risk"] for c in covers)
+    return (
+        f"replenishment jobs {len(jobs)} ({finished} finished); stock cover at risk at the"
+        f" end: {at_risk} of {len(covers)} SKU-warehouse pairs"
+    )
+
+
+def _print_latency(latencies: list[float], poll_ms: float) -> None:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
+    print(f"count changes seen: {len(ordered)}")
+    if ordered:
+        print(
+            f"count → job view latency: p50 {statistics.median(ordered):.0f} ms, "
+            f"p99 {p99:.0f} ms, max {ordered[-1]:.0f} ms (includes up to {poll_ms:g} ms "
+            "of polling)"
+        )
+
+
 def _print_deliveries(orders: list[Any]) -> None:
     """Lead time (order to door) of the delivered orders, how late the late ones were
     (simulated time), and how many of those were made in the factories or had a failed
@@ -202,17 +229,10 @@ def main() -> None:
             vans = [p.node for p in plan.world.places() if p.kind == "vehicle"]
             km = sum(_van_km(api_url, van, int(origin_s * 1000)) for van in vans)
             tours = _tours(api_url)
+            shelves = _shelves(api_url)
         finally:
             storefront.stop()
-    ordered = sorted(counts_seen.latencies)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
-    print(f"count changes seen: {len(ordered)}")
-    if ordered:
-        print(
-            f"count → job view latency: p50 {statistics.median(ordered):.0f} ms, "
-            f"p99 {p99:.0f} ms, max {ordered[-1]:.0f} ms (includes up to {args.poll_ms:g} ms "
-            "of polling)"
-        )
+    _print_latency(counts_seen.latencies, args.poll_ms)
     print(f"orders posted {storefront.posted}, refused {storefront.refused}")
     print(
         f"orders delivered in the first {args.seconds:g} s of wall time: {counts.delivered}"
@@ -223,6 +243,7 @@ def main() -> None:
     per = km / counts.delivered if counts.delivered else float("nan")
     print(f"van km (positions x detour {DETOUR}): {km:.1f}, per delivered order {per:.2f}")
     print(f"tours sent per reason: {tours}")
+    print(shelves)
     print(f"load average at the end: {load_average()}")
 
 
