@@ -373,8 +373,10 @@ class PlanService:
         tours on; `plan.dispatch`)."""
         with self._lock:
             if self._tours is not None:
+                declared = {v.id for v in self._vehicles}
                 for vehicle_id, transfer in loads:
-                    self._tours.picked_up(vehicle_id, [transfer])
+                    if vehicle_id in declared:  # (another node's report is not a van's load)
+                        self._tours.picked_up(vehicle_id, [transfer])
 
     def unloaded(self, transfer_ids: Iterable[str]) -> None:
         """Transfers received at their warehouses: a van that waited to unload them may

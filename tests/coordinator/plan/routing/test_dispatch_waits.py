@@ -199,6 +199,9 @@ def test_the_runner_holds_a_van_until_the_goods_it_brought_are_received() -> Non
     clock.advance(5.0)
     runner.service.tick()
     assert runner.service.current_routes()["tours"][0]["state"] == "out"
+    runner.service.picked_up([("w1", "t.job-0")])  # reported by a node that is no van
+    assert runner.service._tours is not None
+    assert runner.service._tours.carrying == {}
     runner.follow_fleet([FleetFact("s", "v1", "stop_delivered", "t.job-1")])
     runner.service.vehicle_at("v1", lat=DEPOT[0], lon=DEPOT[1])
     runner.submit_orders(
