@@ -17,8 +17,8 @@ Two waits keep a van from leaving without goods that are about to join its tour:
 - **the plan**: a tour about to leave while deliveries bound to its depot are in no route
   plan yet (`pending`) is planned once more first (`plan_wanted`: the service re-plans at
   once), which may put them on it; after that plan it leaves, whatever came in since. A
-  tour leaving for a promise waits so only when it can still leave by then after a plan's
-  time (`plan_s`, the last one's on the clock).
+  tour leaving for a promise waits too: one solve (a second at the plant's pace) against
+  hours for the new deliveries if the van left without them.
 
 Each lasts at most one look interval (`every_s`) per van: a receipt that never comes (a
 warehouse without an agent) or a plan that fails holds no van longer.
@@ -102,7 +102,6 @@ class TourDispatch:
         self._departed: dict[str, tuple[str, int]] = {}  # vehicle out → (why, when it left)
         self.carrying: dict[str, set[str]] = {}  # vehicle → transfers on board, not received
         self.plan_wanted = False  # a tour waits for one more plan (see the module)
-        self.plan_s = 0.0  # how long the last route plan took, on the clock (s)
         self._unloading_since: dict[str, float] = {}  # vehicle → back at its depot since (s)
         self._plan_asked: dict[str, tuple[float, int]] = {}  # vehicle → (since, routes version)
 
@@ -279,11 +278,7 @@ class TourDispatch:
             self._plan_asked.pop(vehicle.id, None)
             until_s = at.epoch_s + tour.leaves_by * at.unit_s
             return held | {"leaves_by_ms": int(until_s * 1000)}, None
-        # a promise that cannot wait for a plan's time is kept rather than joined
-        in_time = tour.reason != "promise" or (
-            at.epoch_s + tour.leaves_by * at.unit_s - at.wall_s >= self.plan_s
-        )
-        if vehicle.depot_id in scene.pending and in_time and self._waits_for_plan(vehicle.id, at):
+        if vehicle.depot_id in scene.pending and self._waits_for_plan(vehicle.id, at):
             self.plan_wanted = True
             until_s = self._plan_asked[vehicle.id][0] + self.every_s
             return held | {"leaves_by_ms": int(until_s * 1000), "waits_for": "plan"}, None

@@ -691,7 +691,6 @@ class PlanService:
         with self._lock:
             if not self._depots or not self._vehicles:
                 return
-            started_s = self._clock.now()
             now = self.now_units()
             # Vehicles leave no earlier than now: windows are in the service's time units.
             depots = tuple(replace(d, open=min(max(d.open, now), d.close)) for d in self._depots)
@@ -735,7 +734,6 @@ class PlanService:
                 self._unrouted.pop(order.id, None)
             if self._tours is not None:
                 self._tours.routed = problem
-                self._tours.plan_s = self._clock.now() - started_s
             messages = self._apply_routes(routes, causes)
             made = PlanMade(
                 "routes",
