@@ -167,23 +167,29 @@ DEPOT = (29.3069, 120.0751)
 CUSTOMER = (29.3310, 120.1010)
 
 
+def _runner(clock: FakeClock, *, max_wait_s: float) -> PlanRunner:
+    """A planner runner with tours: one depot `w1` and its one van `v1` of 5 units."""
+    runner = PlanRunner(
+        clock=clock,
+        commands=command_log(clock=clock),
+        departures=DeparturePolicy(fill_share=1.0, max_wait_s=max_wait_s),
+        dispatch_every_s=EVERY_S,
+    )
+    runner.apply([DepotSeen("s", "w1")])
+    runner.set_fleet(
+        [DepotSpec("w1", 0, 0, lat=DEPOT[0], lon=DEPOT[1])], [VehicleSpec("v1", "w1", 5)]
+    )
+    return runner
+
+
 def test_the_runner_holds_a_van_until_the_goods_it_brought_are_received() -> None:
     """A pickup done at the factory (the van's `stop_delivered`) makes the van carry its
     transfer; back at the depot it is `unloading` however its next tour stands; the
     receipt lets it go, with the made order's delivery submitted on that receipt."""
     clock = FakeClock()
-    runner = PlanRunner(
-        clock=clock,
-        commands=command_log(clock=clock),
-        departures=DeparturePolicy(fill_share=1.0, max_wait_s=3600.0),
-        dispatch_every_s=EVERY_S,
-    )
+    runner = _runner(clock, max_wait_s=3600.0)
     received: dict[str, int] = {}
     runner.received = lambda ids: {i: received[i] for i in ids if i in received}
-    runner.apply([DepotSeen("s", "w1")])
-    runner.set_fleet(
-        [DepotSpec("w1", 0, 0, lat=DEPOT[0], lon=DEPOT[1])], [VehicleSpec("v1", "w1", 5)]
-    )
     pickup = DeliveryOrder(
         "t.job-1", 0, 0, 2, lat=FACTORY[0], lon=FACTORY[1], depot_id="w1", action="pickup",
         transfer_id="t.job-1", sku="SKU-1", promised_ms=int((clock.now() + 60) * 1000),
@@ -219,16 +225,7 @@ def test_a_delivery_new_at_the_depot_leaves_with_the_tour_about_to_go() -> None:
     moments before the look that sends `a` (its own re-plan not yet due): the tour is
     planned once more at once and leaves with both, not with `a` alone."""
     clock = FakeClock()
-    runner = PlanRunner(
-        clock=clock,
-        commands=command_log(clock=clock),
-        departures=DeparturePolicy(fill_share=1.0, max_wait_s=600.0),
-        dispatch_every_s=EVERY_S,
-    )
-    runner.apply([DepotSeen("s", "w1")])
-    runner.set_fleet(
-        [DepotSpec("w1", 0, 0, lat=DEPOT[0], lon=DEPOT[1])], [VehicleSpec("v1", "w1", 5)]
-    )
+    runner = _runner(clock, max_wait_s=600.0)
 
     def order(order_id: str, qty: int) -> None:
         runner.submit_orders(
