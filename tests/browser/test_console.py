@@ -185,6 +185,19 @@ def test_every_view_shows_what_the_api_holds(
         return bool(tours) and shown == [(t["vehicle_id"], t["state"]) for t in tours]
 
     wait_until(vans_as_listed, timeout_s=10)  # the page refreshes every 2 s
+    # a van, its depot, its state and its load each read on one line, never split mid-word,
+    # even in a window so narrow that the stops listed squeeze the table
+    size = console.page.viewport_size
+    console.page.set_viewport_size({"width": 640, "height": 900})
+    split = console.page.evaluate(
+        """() => [...document.querySelectorAll("[data-testid=tour-row] td.nowrap")]
+            .filter(td => { const r = document.createRange(); r.selectNodeContents(td);
+                            return r.getClientRects().length > 1; }).length"""
+    )
+    if size is not None:
+        console.page.set_viewport_size(size)
+    assert console.page.locator("[data-testid=tour-row] td.nowrap").count() >= 4
+    assert split == 0
     console.shot(screenshot_dir, "routes")
 
     console.open("stock")

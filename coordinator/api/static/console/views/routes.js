@@ -90,8 +90,8 @@ export function tourWhy(t) {
 
 function tourRows(tours) {
   return tours.map(t => el("tr", {"data-testid": "tour-row", "data-vehicle": t.vehicle_id, "data-state": t.state},
-    el("td", {text: t.vehicle_id}), el("td", {text: t.depot_id}), el("td", {text: t.state}),
-    el("td", {text: t.load == null ? "–" : number(t.load) + " of " + number(t.capacity)}),
+    el("td", {class: "nowrap", text: t.vehicle_id}), el("td", {class: "nowrap", text: t.depot_id}), el("td", {class: "nowrap", text: t.state}),
+    el("td", {class: "nowrap", text: t.load == null ? "–" : number(t.load) + " of " + number(t.capacity)}),
     el("td", {text: t.stops.join(", ") || "–"}), el("td", {text: tourWhy(t)})));
 }
 
