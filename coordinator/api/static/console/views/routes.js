@@ -1,8 +1,8 @@
 // Routes: each vehicle's route from its depot through its stops in order, and where each
 // vehicle is now (its agent's latest `lat` / `lon`), on a plain projection that needs no
 // map tiles; what each van does under tours (out with its load, held at its depot until it
-// fills or must leave, returning, idle); the stops listed; deliveries the routes leave out,
-// with the reason.
+// fills or must leave or planned once more with new deliveries, returning, unloading what it
+// brought back, idle); the stops listed; deliveries the routes leave out, with the reason.
 //
 // Places come from the held deliveries (`location` in degrees, else `x`, `y` in plan units),
 // the declared fleet's depots (their `location`, else the network's warehouse holding that
