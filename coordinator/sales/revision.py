@@ -128,6 +128,10 @@ def _in_time(why: Mapping[str, Any], epoch_s: float, unit_s: float) -> str:
     own `detail` when the figures are missing: a plan saved before they were given)."""
     reason, machine, op = why.get("reason"), why.get("machine_id"), why.get("operation_id")
     waited = why.get("waited")
+    if reason == "too_short_window" and why.get("earliest_start") is not None:
+        start = round((epoch_s + int(why["earliest_start"]) * unit_s) * 1000)
+        needs = f"{int(why['processing']) * unit_s / 60:.0f} min"
+        return f"it can start {_when(start)} at the earliest and needs {needs} of machine time"
     if reason == "machine_unavailable" and why.get("unavailable_until") is not None:
         since = round((epoch_s + int(why["unavailable_from"]) * unit_s) * 1000)
         until = round((epoch_s + int(why["unavailable_until"]) * unit_s) * 1000)

@@ -176,6 +176,13 @@ def test_a_job_late_by_its_own_length_is_explained_by_what_it_waited_for() -> No
     )
     started = schedule_jobs(_too_short(("sales.o.0.0", 5, 450)), prefix="sales.")
     assert started["sales.o.0.0"].late_reason == "too_short_window"
+    # with the planner's figures, its own reason reads in time too
+    view = _too_short(("sales.o.0.0", 5, 450))
+    view["late_jobs"][0] |= {"earliest_start": 60, "processing": 35}
+    at = datetime.fromtimestamp(T0 / 1000 + 3600, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    assert schedule_jobs(view, prefix="sales.")["sales.o.0.0"].late_detail == (
+        f"it can start {at} at the earliest and needs 35 min of machine time"
+    )
 
 
 def test_routes_unserved_is_late_routed_is_on_time_until_the_promise_passes() -> None:
