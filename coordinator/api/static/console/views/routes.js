@@ -161,7 +161,7 @@ function drawRoutes(routes, layout) {
   const at = fitted(layout.points);
   const root = svg("svg", {class: "routes", viewBox: `0 0 ${W} ${H}`, role: "img",
     "aria-label": "Delivery routes of " + routes.length + " vehicles, in " + layout.frame});
-  const marks = [], stopBoxes = [], depotLabels = [], vehicleLabels = [], stopLabels = [];
+  const marks = [], depotLabels = [], vehicleLabels = [], stopLabels = [];
   const mark = (x, y, w, h) => marks.push({x, y, w, h});
   const point = (kind, id) => layout.points.get(kind + ":" + id);
   const lines = svg("g", {class: "lines"});  // every route's line under every mark
@@ -186,7 +186,7 @@ function drawRoutes(routes, layout) {
     for (const {q: at0, ids, numbers} of together) {
       const label = stopRuns(numbers);
       const half = 5 + 4 * label.length;
-      const q = clearOf(stopBoxes, at0, half);
+      const q = clearOf(marks, at0, half);  // (only stops are marked yet)
       const group = svg("g", {"data-testid": "map-stop", "data-stop": ids.join(" ")},
         svg("title", {text: ids.join(", ")}),
         q === at0 ? null : svg("line", {x1: at0.x, y1: at0.y, x2: q.x, y2: q.y, stroke: colour, "stroke-width": 1.5}),
@@ -194,7 +194,6 @@ function drawRoutes(routes, layout) {
         svg("text", {x: q.x, y: q.y + 4, "text-anchor": "middle", fill: "#fff", "font-weight": 700, text: label}));
       root.append(group);
       mark(q.x - half, q.y - 10, 2 * half, 20);
-      stopBoxes.push({x: q.x - half, y: q.y - 10, w: 2 * half, h: 20});
       stopLabels.push({x: q.x, y: q.y, r: half, parent: group, attrs: {},
         text: ids.length > 2 ? ids[0] + " +" + (ids.length - 1) : ids.join(", ")});
     }
@@ -211,10 +210,9 @@ function drawRoutes(routes, layout) {
   }
   // A van at a stop or at its depot would hide that mark: it is drawn beside it, on a line
   // to where it is.
-  const taken = marks.map(m => ({...m}));
   for (const p of points.filter(p => p.kind === "vehicle")) {
     const at0 = at(p);
-    const q = clearOf(taken, at0, 10);
+    const q = clearOf(marks, at0, 10);
     const index = routes.findIndex(r => r.vehicle_id === p.id);
     const colour = index >= 0 ? paletteColour(index) : "#5b6670";
     const group = svg("g", {"data-testid": "route-vehicle", "data-vehicle": p.id, "data-lat": p.at.lat, "data-lon": p.at.lon,
@@ -224,7 +222,6 @@ function drawRoutes(routes, layout) {
       svg("polygon", {points: `${q.x},${q.y - 10} ${q.x + 10},${q.y + 10} ${q.x - 10},${q.y + 10}`, fill: colour, stroke: "#fff", "stroke-width": 2}));
     root.append(group);
     mark(q.x - 10, q.y - 10, 20, 20);
-    taken.push({x: q.x - 10, y: q.y - 10, w: 20, h: 20});
     vehicleLabels.push({x: q.x, y: q.y, r: 11, parent: group, attrs: {"font-style": "italic"}, text: p.id});
   }
   placeLabels(root, [...depotLabels, ...vehicleLabels, ...stopLabels], marks);
